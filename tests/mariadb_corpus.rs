@@ -105,14 +105,41 @@ struct Summary {
     queries: usize,
 }
 
+/// The dialect a log is written in. The Aurora twin is derived from the MariaDB recording
+/// (`corpus/tools/derive.py`): same records, epoch-microsecond timestamps, the instance name as
+/// serverhost and `0` as the return code of TABLE records.
+struct Variant {
+    dialect: Dialect,
+    serverhost: Option<&'static str>,
+    table_retcode: Option<i64>,
+}
+
+const MARIADB: Variant = Variant {
+    dialect: Dialect::MariaDb,
+    serverhost: None,
+    table_retcode: None,
+};
+
+const AURORA_TWIN: Variant = Variant {
+    dialect: Dialect::Aurora,
+    serverhost: Some("aurora-corpus-instance-1"),
+    table_retcode: Some(0),
+};
+
 fn check(log_path: &Path, expected_path: &Path) -> Summary {
+    check_as(log_path, expected_path, &MARIADB)
+}
+
+fn check_as(log_path: &Path, expected_path: &Path, variant: &Variant) -> Summary {
     let log = read(log_path);
     let Expected { meta, events } = load_expected(expected_path);
     let ctx = format!("{} vs {}", log_path.display(), expected_path.display());
     let limit = meta["query_log_limit"]
         .as_u64()
         .expect("meta.query_log_limit") as usize;
-    let serverhost = str_field(&meta, "serverhost");
+    let serverhost = variant
+        .serverhost
+        .unwrap_or_else(|| str_field(&meta, "serverhost"));
     let client_host = str_field(&meta, "client_host");
     let start_us = meta["start_epoch_s"].as_i64().expect("meta.start_epoch_s") * 1_000_000;
     let end_us = meta["end_epoch_s"].as_i64().expect("meta.end_epoch_s") * 1_000_000;
@@ -127,15 +154,14 @@ fn check(log_path: &Path, expected_path: &Path) -> Summary {
         "{ctx}: server must run with TZ=UTC"
     );
 
-    // 1. Every physical line is one well-formed upstream MariaDB record.
+    // 1. Every physical line is one well-formed record of the variant's dialect.
     let mut by_conn: BTreeMap<u64, Vec<(usize, AuditEvent<'_>)>> = BTreeMap::new();
     let mut summary = Summary::default();
     for (lineno, line) in physical_lines(&log) {
         let ev = parse_line(line)
             .unwrap_or_else(|e| panic!("{ctx}: line {lineno} does not parse: {e}: {line:?}"));
         assert_eq!(
-            ev.timestamp.dialect,
-            Dialect::MariaDb,
+            ev.timestamp.dialect, variant.dialect,
             "{ctx}: line {lineno} dialect"
         );
         assert!(
@@ -144,11 +170,13 @@ fn check(log_path: &Path, expected_path: &Path) -> Summary {
              (is the timestamp read as UTC?)",
             ev.timestamp.epoch_us
         );
-        assert_eq!(
-            ev.timestamp.epoch_us % 1_000_000,
-            0,
-            "{ctx}: line {lineno}: second precision"
-        );
+        if variant.dialect == Dialect::MariaDb {
+            assert_eq!(
+                ev.timestamp.epoch_us % 1_000_000,
+                0,
+                "{ctx}: line {lineno}: seconds"
+            );
+        }
         assert_eq!(ev.serverhost, serverhost, "{ctx}: line {lineno} serverhost");
         assert_eq!(ev.host, client_host, "{ctx}: line {lineno} host");
         assert!(
@@ -164,8 +192,8 @@ fn check(log_path: &Path, expected_path: &Path) -> Summary {
                 "{ctx}: line {lineno}"
             );
             assert_eq!(
-                ev.retcode, None,
-                "{ctx}: line {lineno}: TABLE records end with ','"
+                ev.retcode, variant.table_retcode,
+                "{ctx}: line {lineno}: TABLE retcode"
             );
             assert!(
                 ev.query_id > 0,
@@ -291,7 +319,7 @@ fn check(log_path: &Path, expected_path: &Path) -> Summary {
                     str_field(w, "table").as_bytes(),
                     "{at}: table"
                 );
-                assert_eq!(g.retcode, None, "{at}: TABLE records have an empty retcode");
+                assert_eq!(g.retcode, variant.table_retcode, "{at}: TABLE retcode");
                 // The TABLE record precedes its QUERY record; both carry the same query id,
                 // checked once the QUERY record has been seen.
                 table_ids.push((*lineno, stmt, g.query_id));
@@ -426,4 +454,151 @@ fn fresh_recording_round_trips() {
             "no fresh recording given (RDSAUDIT_FRESH_DIR / RDSAUDIT_FRESH_LOG): nothing to do"
         );
     }
+}
+
+#[test]
+fn derived_aurora_twin_round_trips() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    let s = check_as(
+        &root.join("aurora/derived-from-mariadb-full.log"),
+        &root.join("mariadb/expected-full.jsonl"),
+        &AURORA_TWIN,
+    );
+    assert_coverage(&s, false);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery fixtures (corpus/kinesis): CloudWatch Logs envelopes, gzip, Kinesis / awslogs events.
+
+fn gunzip_json(gz: &[u8]) -> Value {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(gz)
+        .read_to_end(&mut out)
+        .expect("valid gzip");
+    serde_json::from_slice(&out).expect("CloudWatch envelope JSON")
+}
+
+fn json_file(path: &Path) -> Value {
+    serde_json::from_slice(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Checks the log events of one DATA_MESSAGE against the lines they were built from: the
+/// message is the line (lossily decoded), parses to the same event, and carries its time.
+fn check_log_events(
+    envelope: &Value,
+    source: &[(usize, &[u8])],
+    lines: &[u64],
+    ctx: &str,
+) -> usize {
+    let events = envelope["logEvents"].as_array().expect("logEvents");
+    assert_eq!(events.len(), lines.len(), "{ctx}: number of log events");
+    let mut lossy = 0;
+    for (le, &n) in events.iter().zip(lines) {
+        let (_, line) = source[n as usize - 1];
+        let message = str_field(le, "message");
+        let id = str_field(le, "id");
+        assert!(
+            id.len() == 56 && id.bytes().all(|b| b.is_ascii_digit()),
+            "{ctx}: event id {id}"
+        );
+        let want = parse_line(line).expect("source line parses");
+        let got = parse_line(message.as_bytes())
+            .unwrap_or_else(|e| panic!("{ctx}: message of line {n} does not parse: {e}"));
+        assert_eq!(
+            message.as_bytes() != line,
+            String::from_utf8(line.to_vec()).is_err()
+        );
+        if message.as_bytes() == line {
+            assert_eq!(got, want, "{ctx}: line {n}");
+        } else {
+            lossy += 1;
+            let mut patched = want.clone();
+            patched.object = got.object;
+            assert_eq!(got, patched, "{ctx}: line {n}: only the object may differ");
+            assert_eq!(
+                got.object.raw(),
+                String::from_utf8_lossy(want.object.raw()).as_bytes()
+            );
+        }
+        assert_eq!(
+            le["timestamp"].as_i64(),
+            Some(want.timestamp.epoch_us / 1000),
+            "{ctx}: ms"
+        );
+    }
+    lossy
+}
+
+#[test]
+fn kinesis_fixture_carries_the_recorded_lines() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    let manifest = json_file(&root.join("kinesis/manifest.json"));
+    let m = &manifest["kinesis-event.json"];
+    let log = read(&root.join("mariadb/audit-full.log"));
+    let source = physical_lines(&log);
+    let event = json_file(&root.join("kinesis/kinesis-event.json"));
+    let records = event["Records"].as_array().expect("Records");
+    let per_record = m["per_record"].as_array().expect("per_record");
+    assert_eq!(records.len() as u64, m["records"].as_u64().unwrap());
+    assert_eq!(records.len(), per_record.len());
+
+    let (mut control, mut data_events, mut lossy) = (0, 0, 0);
+    let mut seen_lines = Vec::new();
+    let mut sequence_numbers = BTreeSet::new();
+    for (rec, want) in records.iter().zip(per_record) {
+        let seq = str_field(&rec["kinesis"], "sequenceNumber");
+        assert_eq!(seq, str_field(want, "sequenceNumber"));
+        assert!(
+            sequence_numbers.insert(seq.to_owned()),
+            "sequence numbers are unique"
+        );
+        assert_eq!(rec["eventSource"], "aws:kinesis");
+        assert_eq!(
+            str_field(rec, "eventID"),
+            format!("shardId-000000000000:{seq}")
+        );
+        let gz = b64(&rec["kinesis"]["data"]);
+        assert_eq!(&gz[..2], b"\x1f\x8b", "record {seq} holds gzip");
+        let env = gunzip_json(&gz);
+        assert_eq!(env["messageType"], want["messageType"]);
+        if env["messageType"] == "CONTROL_MESSAGE" {
+            control += 1;
+            continue;
+        }
+        let lines: Vec<u64> = want["sourceLines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        assert_eq!(env["policyLevel"].is_string(), want["policyLevel"] == true);
+        lossy += check_log_events(&env, &source, &lines, seq);
+        data_events += lines.len();
+        seen_lines.extend(lines);
+    }
+    assert_eq!(control, m["control_messages"].as_u64().unwrap());
+    assert_eq!(data_events as u64, m["data_log_events"].as_u64().unwrap());
+    assert_eq!(
+        seen_lines,
+        (1..=source.len() as u64).collect::<Vec<_>>(),
+        "every line, in order"
+    );
+    assert!(lossy >= 2, "the non-UTF-8 lines travel lossily");
+}
+
+#[test]
+fn awslogs_fixture_carries_the_recorded_lines() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    let manifest = json_file(&root.join("kinesis/manifest.json"));
+    let m = &manifest["awslogs-event.json"];
+    let log = read(&root.join("mariadb/audit-limit1024.log"));
+    let source = physical_lines(&log);
+    let event = json_file(&root.join("kinesis/awslogs-event.json"));
+    let env = gunzip_json(&b64(&event["awslogs"]["data"]));
+    assert_eq!(env["messageType"], "DATA_MESSAGE");
+    let lines: Vec<u64> = (1..=source.len() as u64).collect();
+    assert_eq!(source.len() as u64, m["data_log_events"].as_u64().unwrap());
+    let lossy = check_log_events(&env, &source, &lines, "awslogs");
+    assert_eq!(lossy, m["lossy"].as_array().unwrap().len());
 }
