@@ -20,6 +20,7 @@ OUT="$(cd "$OUT" && pwd)"
 PY="${PYTHON:-python3}"
 
 die() { echo "record.sh: FATAL: $*" >&2; exit 1; }
+trap 'echo "record.sh: FATAL: command failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
   echo "record.sh: installing mariadb-server with apt" >&2
@@ -32,7 +33,7 @@ command -v mariadbd >/dev/null || die "mariadbd not found after install"
 INSTALL_DB="$(command -v mariadb-install-db || command -v mysql_install_db || true)"
 [ -n "$INSTALL_DB" ] || die "mariadb-install-db not found"
 
-PLUGIN_DIR="$(mariadbd --no-defaults --verbose --help 2>/dev/null | awk '$1 == "plugin-dir" { print $2 }')"
+PLUGIN_DIR="$(mariadbd --no-defaults --verbose --help 2>/dev/null | awk '$1 == "plugin-dir" { print $2 }' || true)"
 [ -n "$PLUGIN_DIR" ] || PLUGIN_DIR=/usr/lib/mysql/plugin
 [ -f "$PLUGIN_DIR/server_audit.so" ] || die "server_audit.so not found in $PLUGIN_DIR"
 echo "record.sh: $(mariadbd --version)" >&2
