@@ -5,5 +5,14 @@
 //! scanner) -> `event` (typed `AuditEvent`) -> `batch` (parallel, accounted) -> `sink` (NDJSON).
 
 pub mod envelope;
+pub mod event;
 pub mod inflate;
+pub mod line;
 pub mod source;
+pub mod unescape;
+
+pub use event::{AuditEvent, Dialect, Extra, Object, Operation, Provenance, Timestamp};
+pub use line::LineError;
+pub mod filter;
+pub mod sink;
+pub mod text;

@@ -1,0 +1,163 @@
+//! Undoing the plugin's escaping of the object field.
+//!
+//! The MariaDB audit plugin (and AWS's fork) writes these bytes of a statement as two-byte
+//! escapes: backspace `\b`, tab `\t`, newline `\n`, form feed `\f`, carriage return `\r`,
+//! `'` as `\'` and `\` as `\\`. Everything else passes through raw, including commas, double
+//! quotes, NUL and bytes that are not UTF-8. Older plugins only escaped `\'` and `\\`.
+//!
+//! Unknown pairs (`\x`) are kept verbatim, both bytes, and so is a lone trailing `\`: the
+//! unescaper never guesses and never fails.
+//!
+//! ```
+//! let mut out = Vec::new();
+//! rdsaudit::unescape::unescape_into(br"it\'s\ta \\ path\q", &mut out);
+//! assert_eq!(out, b"it's\ta \\ path\\q");
+//! ```
+
+/// The byte an escape pair `\c` stands for, or `None` when `c` is not one the plugin writes.
+#[inline]
+fn unescaped_byte(c: u8) -> Option<u8> {
+    match c {
+        b'\\' => Some(b'\\'),
+        b'\'' => Some(b'\''),
+        b'n' => Some(b'\n'),
+        b't' => Some(b'\t'),
+        b'r' => Some(b'\r'),
+        b'b' => Some(0x08),
+        b'f' => Some(0x0c),
+        _ => None,
+    }
+}
+
+/// Unescapes `raw`, handing the output to `emit` in runs: borrowed slices of `raw` between
+/// escapes and one-byte slices for each decoded escape. Finds backslashes with `memchr`.
+pub fn unescape_with<'r>(raw: &'r [u8], mut emit: impl FnMut(&[u8])) {
+    let mut rest: &'r [u8] = raw;
+    while let Some(pos) = memchr::memchr(b'\\', rest) {
+        let (plain, tail) = rest.split_at(pos);
+        emit(plain);
+        match tail.get(1).copied() {
+            Some(c) => {
+                match unescaped_byte(c) {
+                    Some(b) => emit(&[b]),
+                    None => emit(tail.get(..2).unwrap_or(tail)),
+                }
+                rest = tail.get(2..).unwrap_or_default();
+            }
+            None => {
+                // A lone trailing backslash: keep it.
+                emit(tail);
+                rest = &[];
+            }
+        }
+    }
+    emit(rest);
+}
+
+/// Unescapes `raw`, appending to `out`.
+pub fn unescape_into(raw: &[u8], out: &mut Vec<u8>) {
+    unescape_with(raw, |run| out.extend_from_slice(run));
+}
+
+/// The reference unescaper: one byte at a time, an explicit two-state machine. Kept to check
+/// [`unescape_into`] against (property tests) and as the specification in code.
+pub fn unescape_reference(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut after_backslash = false;
+    for &c in raw {
+        if after_backslash {
+            match unescaped_byte(c) {
+                Some(b) => out.push(b),
+                None => out.extend_from_slice(&[b'\\', c]),
+            }
+            after_backslash = false;
+        } else if c == b'\\' {
+            after_backslash = true;
+        } else {
+            out.push(c);
+        }
+    }
+    if after_backslash {
+        out.push(b'\\');
+    }
+    out
+}
+
+/// Escapes bytes as the current plugin does (`esc_map` in `server_audit.c`): the inverse of
+/// [`unescape_into`] for every input. Used by tests and the corpus generator.
+pub fn escape_like_plugin(sql: &[u8], out: &mut Vec<u8>) {
+    for &c in sql {
+        let esc = match c {
+            0x08 => Some(b'b'),
+            b'\t' => Some(b't'),
+            b'\n' => Some(b'n'),
+            0x0c => Some(b'f'),
+            b'\r' => Some(b'r'),
+            b'\'' => Some(b'\''),
+            b'\\' => Some(b'\\'),
+            _ => None,
+        };
+        match esc {
+            Some(e) => out.extend_from_slice(&[b'\\', e]),
+            None => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn fast(raw: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        unescape_into(raw, &mut v);
+        v
+    }
+
+    #[test]
+    fn every_escape_pair() {
+        assert_eq!(fast(br"\\\'\n\t\r\b\f"), b"\\'\n\t\r\x08\x0c");
+    }
+
+    #[test]
+    fn unknown_and_trailing_backslash_kept() {
+        assert_eq!(fast(br"\0\x\%"), br"\0\x\%");
+        assert_eq!(fast(b"abc\\"), b"abc\\");
+        assert_eq!(fast(b"\\"), b"\\");
+    }
+
+    #[test]
+    fn invalid_utf8_passes_through() {
+        assert_eq!(fast(b"\xff\\'\xc3"), b"\xff'\xc3");
+    }
+
+    fn bytes_with_escapes() -> impl Strategy<Value = Vec<u8>> {
+        let atom = prop_oneof![
+            4 => any::<u8>().prop_map(|b| vec![b]),
+            2 => prop::sample::select(vec![
+                &b"\\\\"[..], b"\\'", b"\\n", b"\\t", b"\\r", b"\\b", b"\\f", b"\\", b"'", b",",
+                "\u{3001}".as_bytes(), "\u{1F600}".as_bytes(), "\u{65E5}".as_bytes(),
+            ])
+            .prop_map(|s| s.to_vec()),
+        ];
+        prop::collection::vec(atom, 0..64).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+        #[test]
+        fn fast_matches_reference(raw in bytes_with_escapes()) {
+            prop_assert_eq!(fast(&raw), unescape_reference(&raw));
+        }
+
+        #[test]
+        fn unescape_inverts_plugin_escape(sql in bytes_with_escapes()) {
+            let mut escaped = Vec::new();
+            escape_like_plugin(&sql, &mut escaped);
+            prop_assert_eq!(fast(&escaped), sql);
+        }
+    }
+}
