@@ -1,1 +1,992 @@
+//! Stage 3 of the pipeline: the CloudWatch Logs subscription envelope (the JSON inside the gzip).
+//!
+//! A real payload, as CloudWatch Logs delivers it to Kinesis / Lambda after gunzip:
+//!
+//! ```json
+//! {
+//!   "messageType": "DATA_MESSAGE",
+//!   "owner": "123456789012",
+//!   "logGroup": "/aws/rds/cluster/prod-aurora/audit",
+//!   "logStream": "prod-aurora-instance-1.audit.log.0.2024-03-23-13-30.0.2",
+//!   "subscriptionFilters": ["audit-to-kinesis"],
+//!   "policyLevel": "ACCOUNT_LEVEL_POLICY",
+//!   "logEvents": [
+//!     {"id": "37605431982366218745392619003296741302869208427839209472",
+//!      "timestamp": 1711200969000,
+//!      "message": "1711200969123456,prod-aurora-instance-1,admin,10.0.1.5,35,698024,QUERY,db,'SELECT \\'x\\'',0"}
+//!   ]
+//! }
+//! ```
+//!
+//! `CONTROL_MESSAGE` payloads (sent when the subscription is created, to check the destination)
+//! have the same shape with `"owner":"CloudwatchLogs"` and a single health-check event.
+//! `policyLevel` (account-level subscription policies, 2024) and any future top-level or
+//! per-event key are ignored: we never reject unknown fields.
+//!
+//! How: simd-json builds a tape over the buffer *in place* (strings are unescaped inside the
+//! buffer and borrowed from it, so nothing is copied), then we walk the tape iteratively,
+//! reading the keys we know and skipping any other value in O(1) using the node `count`. There
+//! is no recursion, so arbitrarily nested unknown values cannot overflow the stack; simd-json
+//! itself rejects nesting deeper than 1024 levels with an error.
+//!
+//! Firehose-to-S3 files concatenate payloads, so back-to-back objects (`{..}{..}` or separated
+//! by whitespace/newlines) are accepted and each becomes one [`LogEnvelope`].
+//!
+//! ```
+//! use rdsaudit::envelope::{EnvelopeParser, MessageType};
+//! let json = br#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/aws/rds/cluster/c1/audit",
+//!   "logStream":"c1-instance-1","subscriptionFilters":["f"],"policyLevel":"ACCOUNT_LEVEL_POLICY",
+//!   "logEvents":[{"id":"3760","timestamp":1711200969000,"message":"a \"quoted\" caf\u00e9"}]}"#;
+//! // The buffer must have simd_json::INPUT_PADDING spare bytes after the JSON text.
+//! let mut buf = json.to_vec();
+//! buf.resize(json.len() + simd_json::INPUT_PADDING, 0);
+//! let mut parser = EnvelopeParser::new();
+//! let envs = parser.parse(&mut buf, json.len())?;
+//! assert_eq!(envs.len(), 1);
+//! assert_eq!(envs[0].message_type, MessageType::Data);
+//! assert_eq!(envs[0].log_events[0].message, "a \"quoted\" café");
+//! assert_eq!(envs[0].log_events[0].timestamp, 1_711_200_969_000);
+//! # Ok::<(), rdsaudit::envelope::EnvelopeError>(())
+//! ```
 
+use simd_json::tape::{Node, Tape};
+use simd_json::{Buffers, StaticNode};
+use std::ops::Range;
+
+const PADDING: usize = simd_json::INPUT_PADDING;
+
+/// The `messageType` of a payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageType<'a> {
+    /// `DATA_MESSAGE`: carries log events.
+    Data,
+    /// `CONTROL_MESSAGE`: destination health check; callers skip it.
+    Control,
+    /// Any other value, kept verbatim (future-proofing; treated leniently like a control message).
+    Other(&'a str),
+}
+
+impl<'a> MessageType<'a> {
+    fn from_str(s: &'a str) -> Self {
+        match s {
+            "DATA_MESSAGE" => Self::Data,
+            "CONTROL_MESSAGE" => Self::Control,
+            other => Self::Other(other),
+        }
+    }
+}
+
+/// One CloudWatch Logs subscription payload. All strings borrow from the parsed buffer.
+#[derive(Debug, Clone)]
+pub struct LogEnvelope<'a> {
+    /// `messageType`.
+    pub message_type: MessageType<'a>,
+    /// `owner`: the AWS account id (`"CloudwatchLogs"` for control messages).
+    pub owner: &'a str,
+    /// `logGroup`, e.g. `/aws/rds/cluster/<cluster>/audit`.
+    pub log_group: &'a str,
+    /// `logStream`, normally names the DB instance.
+    pub log_stream: &'a str,
+    /// `subscriptionFilters` (empty if absent or null).
+    pub subscription_filters: Vec<&'a str>,
+    /// `policyLevel`, present for account-level subscription policies. Values are not
+    /// documented, so it is kept as an opaque string.
+    pub policy_level: Option<&'a str>,
+    /// `logEvents` (empty if absent in a control message).
+    pub log_events: Vec<LogEvent<'a>>,
+}
+
+/// One entry of `logEvents`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogEvent<'a> {
+    /// `id`: a 56-digit decimal string, unique per event (use it to deduplicate).
+    pub id: &'a str,
+    /// `timestamp`: CloudWatch event time in epoch milliseconds (not the audit line's own time).
+    pub timestamp: i64,
+    /// `message`: one audit log line, JSON-unescaped.
+    pub message: &'a str,
+}
+
+/// Why a payload could not be turned into envelopes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    /// The caller broke the padding contract of [`EnvelopeParser::parse`].
+    #[error(
+        "buffer of {buf_len} bytes is too small for {len} bytes of JSON plus {PADDING} bytes of padding"
+    )]
+    InsufficientPadding {
+        /// JSON length passed in.
+        len: usize,
+        /// Buffer length passed in.
+        buf_len: usize,
+    },
+    /// simd-json rejected the text (syntax, invalid UTF-8, bad escape or lone surrogate,
+    /// nesting deeper than 1024, ...).
+    #[error("invalid JSON at byte {offset}: {msg}")]
+    Json {
+        /// Byte offset in the buffer (approximate: simd-json's position of the failing token).
+        offset: usize,
+        /// simd-json's error kind.
+        msg: String,
+    },
+    /// The top-level value is not an object.
+    #[error("payload is not a JSON object (found {found})")]
+    NotAnObject {
+        /// JSON type found.
+        found: &'static str,
+    },
+    /// A required top-level field is missing.
+    #[error("missing required field `{0}`")]
+    MissingField(&'static str),
+    /// A top-level field has the wrong JSON type.
+    #[error("field `{field}` should be {expected}, found {found}")]
+    WrongType {
+        /// Field name (`subscriptionFilters[]` for an element).
+        field: &'static str,
+        /// What we expected.
+        expected: &'static str,
+        /// JSON type found.
+        found: &'static str,
+    },
+    /// An entry of `logEvents` is malformed.
+    #[error("logEvents[{index}].{field} should be {expected}, found {found}")]
+    BadEvent {
+        /// Index in `logEvents`.
+        index: usize,
+        /// Field name (`id`, `timestamp`, `message`, or `` for the entry itself).
+        field: &'static str,
+        /// What we expected.
+        expected: &'static str,
+        /// What we found (`missing` if absent).
+        found: &'static str,
+    },
+    /// The simd-json tape was not shaped as documented (defensive; should be unreachable).
+    #[error("internal error: malformed simd-json tape at node {0}")]
+    Tape(usize),
+}
+
+/// Reusable in-place envelope parser: keeps simd-json's scratch buffers and tape allocation
+/// across calls. One per worker thread (`Send`, not shared).
+pub struct EnvelopeParser {
+    buffers: Buffers,
+    /// Always empty between calls; its lifetime is re-bound per call with `Tape::reset`.
+    tape: Tape<'static>,
+    /// Top-level object ranges found by the splitter (reused allocation).
+    pieces: Vec<Range<usize>>,
+}
+
+impl std::fmt::Debug for EnvelopeParser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnvelopeParser").finish_non_exhaustive()
+    }
+}
+
+impl Default for EnvelopeParser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EnvelopeParser {
+    /// A parser with empty buffers (they grow to the largest payload seen).
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            buffers: Buffers::default(),
+            tape: Tape(Vec::new()),
+            pieces: Vec::new(),
+        }
+    }
+
+    /// Parses `buf[..len]` in place; `buf.len() >= len + simd_json::INPUT_PADDING`.
+    ///
+    /// Strings are unescaped inside `buf` and borrowed from it. Back-to-back JSON objects
+    /// (`{...}{...}` or separated by whitespace/newlines, as Firehose writes them) are all
+    /// returned, in order.
+    ///
+    /// Field rules: for `DATA_MESSAGE`, `owner`, `logGroup`, `logStream` (strings) and
+    /// `logEvents` (array, may be empty) are required. For `CONTROL_MESSAGE` and unknown message
+    /// types every field is optional (missing strings become `""`). `subscriptionFilters` and
+    /// `policyLevel` are optional everywhere (`null` counts as absent). Each event needs a string
+    /// `id`, a string `message` and an integer `timestamp` (an integer-valued float such as
+    /// `1.7e12` is accepted). Unknown keys are ignored; for duplicate keys the last one wins.
+    ///
+    /// # Errors
+    /// [`EnvelopeError`] for a padding contract violation, invalid JSON, a non-object, or a
+    /// missing / wrongly typed field. On error `buf[..len]` may have been partly unescaped.
+    pub fn parse<'a>(
+        &mut self,
+        buf: &'a mut [u8],
+        len: usize,
+    ) -> Result<Vec<LogEnvelope<'a>>, EnvelopeError> {
+        if buf.len() < len.saturating_add(PADDING) {
+            return Err(EnvelopeError::InsufficientPadding {
+                len,
+                buf_len: buf.len(),
+            });
+        }
+        // Decide single vs. several objects *before* parsing: simd-json unescapes strings in
+        // place while building the tape, so once a whole-buffer parse has failed on the second
+        // object the first one is already rewritten and cannot be parsed again. The cheap
+        // filter (`may_have_several`) keeps the precise, string-aware split off the hot path.
+        self.pieces.clear();
+        let text = buf.get(..len).unwrap_or_default();
+        let several = may_have_several(text) && split_objects(text, &mut self.pieces);
+        let mut tape: Tape<'a> = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
+        let result = if several && self.pieces.len() > 1 {
+            parse_pieces(buf, &self.pieces, &mut self.buffers, &mut tape)
+        } else {
+            simd_json::fill_tape_padded(buf, len, &mut self.buffers, &mut tape)
+                .map_err(|e| json_error(&e, 0))
+                .and_then(|()| envelope_from_tape(&tape.0))
+                .map(|env| vec![env])
+        };
+        self.tape = tape.reset();
+        result
+    }
+}
+
+/// Convenience for callers holding an unpadded JSON text: copies `json` into `scratch` (reused,
+/// grown to `json.len() + simd_json::INPUT_PADDING`) and parses it there.
+///
+/// # Errors
+/// As [`EnvelopeParser::parse`].
+pub fn parse_unpadded<'a>(
+    parser: &mut EnvelopeParser,
+    json: &[u8],
+    scratch: &'a mut Vec<u8>,
+) -> Result<Vec<LogEnvelope<'a>>, EnvelopeError> {
+    scratch.clear();
+    scratch.reserve(json.len().saturating_add(PADDING));
+    scratch.extend_from_slice(json);
+    scratch.resize(json.len().saturating_add(PADDING), 0);
+    parser.parse(scratch.as_mut_slice(), json.len())
+}
+
+/// Parses each top-level object of a multi-object buffer on its own. `pieces` are sorted,
+/// disjoint ranges inside `buf`. The pieces are carved out with `split_at_mut` so each borrows
+/// only its own bytes; since a piece has no padding of its own we use `fill_tape`, which copies
+/// the piece into simd-json's aligned scratch (acceptable: this is the rare Firehose case).
+fn parse_pieces<'a>(
+    buf: &'a mut [u8],
+    pieces: &[Range<usize>],
+    buffers: &mut Buffers,
+    tape: &mut Tape<'a>,
+) -> Result<Vec<LogEnvelope<'a>>, EnvelopeError> {
+    let mut out = Vec::with_capacity(pieces.len());
+    let mut rest: &'a mut [u8] = buf;
+    let mut consumed = 0usize;
+    for piece in pieces {
+        let skip = piece.start.saturating_sub(consumed);
+        let (_, tail) = rest
+            .split_at_mut_checked(skip)
+            .ok_or(EnvelopeError::Tape(0))?;
+        let (this, tail) = tail
+            .split_at_mut_checked(piece.len())
+            .ok_or(EnvelopeError::Tape(0))?;
+        rest = tail;
+        consumed = piece.end;
+        simd_json::fill_tape(this, buffers, tape).map_err(|e| json_error(&e, piece.start))?;
+        out.push(envelope_from_tape(&tape.0)?);
+    }
+    Ok(out)
+}
+
+fn json_error(err: &simd_json::Error, base: usize) -> EnvelopeError {
+    EnvelopeError::Json {
+        offset: base.saturating_add(err.index()),
+        msg: format!("{:?}", err.error()),
+    }
+}
+
+/// Cheap necessary condition for "more than one top-level object": some `}` is followed
+/// (after optional JSON whitespace) by `{`. Inside a CloudWatch payload a `}` closes a log
+/// event and is followed by `,` or `]`, so this almost never fires on a single payload; a
+/// false positive (e.g. `}{` inside a message) only costs running the precise splitter.
+fn may_have_several(text: &[u8]) -> bool {
+    memchr::memchr_iter(b'}', text).any(|at| {
+        text.get(at + 1..)
+            .unwrap_or_default()
+            .iter()
+            .find(|b| !is_ws(**b))
+            == Some(&b'{')
+    })
+}
+
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+fn skip_ws(text: &[u8], mut at: usize) -> usize {
+    while text.get(at).is_some_and(|b| is_ws(*b)) {
+        at += 1;
+    }
+    at
+}
+
+/// Splits `text` into top-level objects with a string-aware brace scanner. Returns `false` if
+/// the text is not a whitespace-separated sequence of `{...}` (then the caller parses the whole
+/// buffer and reports simd-json's own error). Validity inside each object is left to simd-json.
+fn split_objects(text: &[u8], pieces: &mut Vec<Range<usize>>) -> bool {
+    pieces.clear();
+    let mut at = skip_ws(text, 0);
+    while at < text.len() {
+        if text.get(at) != Some(&b'{') {
+            return false;
+        }
+        let start = at;
+        let mut depth = 0usize;
+        loop {
+            let Some(rel) = memchr::memchr3(b'"', b'{', b'}', text.get(at..).unwrap_or_default())
+            else {
+                return false;
+            };
+            at += rel;
+            match text.get(at) {
+                Some(b'{') => depth += 1,
+                Some(b'}') => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        at += 1;
+                        break;
+                    }
+                }
+                _ => match skip_string(text, at + 1) {
+                    Some(end) => {
+                        at = end;
+                        continue;
+                    }
+                    None => return false,
+                },
+            }
+            at += 1;
+        }
+        pieces.push(start..at);
+        at = skip_ws(text, at);
+    }
+    true
+}
+
+/// Given the index just after an opening quote, returns the index just after the closing one.
+fn skip_string(text: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        at += memchr::memchr2(b'"', b'\\', text.get(at..)?)?;
+        match text.get(at)? {
+            b'\\' => at += 2,
+            _ => return Some(at + 1),
+        }
+    }
+}
+
+/// Number of tape nodes the value at `node` occupies (itself plus its subtree).
+fn span(node: &Node<'_>) -> usize {
+    match node {
+        Node::Object { count, .. } | Node::Array { count, .. } => count.saturating_add(1),
+        _ => 1,
+    }
+}
+
+fn kind(node: &Node<'_>) -> &'static str {
+    match node {
+        Node::String(_) => "a string",
+        Node::Object { .. } => "an object",
+        Node::Array { .. } => "an array",
+        Node::Static(StaticNode::Null) => "null",
+        Node::Static(StaticNode::Bool(_)) => "a boolean",
+        Node::Static(_) => "a number",
+    }
+}
+
+/// Iterates the `(key, value_index)` pairs of the object at `tape[at]`, skipping nested values
+/// by their node count (no recursion).
+fn object_entries<'t, 'a>(
+    tape: &'t [Node<'a>],
+    at: usize,
+) -> Result<impl Iterator<Item = Result<(&'a str, usize), EnvelopeError>> + 't, EnvelopeError> {
+    let len = match tape.get(at) {
+        Some(Node::Object { len, .. }) => *len,
+        _ => return Err(EnvelopeError::Tape(at)),
+    };
+    let mut next = at + 1;
+    Ok((0..len).map(move |_| {
+        let key = match tape.get(next) {
+            Some(Node::String(k)) => *k,
+            _ => return Err(EnvelopeError::Tape(next)),
+        };
+        let value = next + 1;
+        let node = tape.get(value).ok_or(EnvelopeError::Tape(value))?;
+        next = value.saturating_add(span(node));
+        Ok((key, value))
+    }))
+}
+
+/// Iterates the element indices of the array at `tape[at]`.
+fn array_elements<'t>(
+    tape: &'t [Node<'_>],
+    at: usize,
+) -> Result<impl Iterator<Item = Result<usize, EnvelopeError>> + 't, EnvelopeError> {
+    let len = match tape.get(at) {
+        Some(Node::Array { len, .. }) => *len,
+        _ => return Err(EnvelopeError::Tape(at)),
+    };
+    let mut next = at + 1;
+    Ok((0..len).map(move |_| {
+        let this = next;
+        let node = tape.get(this).ok_or(EnvelopeError::Tape(this))?;
+        next = this.saturating_add(span(node));
+        Ok(this)
+    }))
+}
+
+fn top_string<'a>(node: &Node<'a>, field: &'static str) -> Result<&'a str, EnvelopeError> {
+    match node {
+        Node::String(s) => Ok(s),
+        other => Err(EnvelopeError::WrongType {
+            field,
+            expected: "a string",
+            found: kind(other),
+        }),
+    }
+}
+
+fn envelope_from_tape<'a>(tape: &[Node<'a>]) -> Result<LogEnvelope<'a>, EnvelopeError> {
+    match tape.first() {
+        Some(Node::Object { .. }) => {}
+        Some(other) => return Err(EnvelopeError::NotAnObject { found: kind(other) }),
+        None => return Err(EnvelopeError::Tape(0)),
+    }
+    let mut message_type = None;
+    let mut owner = None;
+    let mut log_group = None;
+    let mut log_stream = None;
+    let mut subscription_filters = Vec::new();
+    let mut policy_level = None;
+    let mut events_at = None;
+    for entry in object_entries(tape, 0)? {
+        let (key, at) = entry?;
+        let node = tape.get(at).ok_or(EnvelopeError::Tape(at))?;
+        match key {
+            "messageType" => message_type = Some(top_string(node, "messageType")?),
+            "owner" => owner = Some(top_string(node, "owner")?),
+            "logGroup" => log_group = Some(top_string(node, "logGroup")?),
+            "logStream" => log_stream = Some(top_string(node, "logStream")?),
+            "policyLevel" => {
+                policy_level = match node {
+                    Node::Static(StaticNode::Null) => None,
+                    other => Some(top_string(other, "policyLevel")?),
+                }
+            }
+            "subscriptionFilters" => {
+                subscription_filters.clear();
+                match node {
+                    Node::Static(StaticNode::Null) => {}
+                    Node::Array { len, .. } => {
+                        subscription_filters.reserve(*len);
+                        for el in array_elements(tape, at)? {
+                            let el = el?;
+                            let n = tape.get(el).ok_or(EnvelopeError::Tape(el))?;
+                            subscription_filters.push(top_string(n, "subscriptionFilters[]")?);
+                        }
+                    }
+                    other => {
+                        return Err(EnvelopeError::WrongType {
+                            field: "subscriptionFilters",
+                            expected: "an array of strings",
+                            found: kind(other),
+                        });
+                    }
+                }
+            }
+            "logEvents" => match node {
+                Node::Array { .. } => events_at = Some(at),
+                other => {
+                    return Err(EnvelopeError::WrongType {
+                        field: "logEvents",
+                        expected: "an array",
+                        found: kind(other),
+                    });
+                }
+            },
+            _ => {} // policyLevel's siblings of the future: ignored on purpose.
+        }
+    }
+
+    let message_type =
+        MessageType::from_str(message_type.ok_or(EnvelopeError::MissingField("messageType"))?);
+    let strict = message_type == MessageType::Data;
+    let required = |v: Option<&'a str>, field: &'static str| match v {
+        Some(s) => Ok(s),
+        None if strict => Err(EnvelopeError::MissingField(field)),
+        None => Ok(""),
+    };
+    let owner = required(owner, "owner")?;
+    let log_group = required(log_group, "logGroup")?;
+    let log_stream = required(log_stream, "logStream")?;
+    let log_events = match events_at {
+        Some(at) => events_from_tape(tape, at)?,
+        None if strict => return Err(EnvelopeError::MissingField("logEvents")),
+        None => Vec::new(),
+    };
+    Ok(LogEnvelope {
+        message_type,
+        owner,
+        log_group,
+        log_stream,
+        subscription_filters,
+        policy_level,
+        log_events,
+    })
+}
+
+fn events_from_tape<'a>(tape: &[Node<'a>], at: usize) -> Result<Vec<LogEvent<'a>>, EnvelopeError> {
+    let len = match tape.get(at) {
+        Some(Node::Array { len, .. }) => *len,
+        _ => return Err(EnvelopeError::Tape(at)),
+    };
+    let mut events = Vec::with_capacity(len);
+    for (index, el) in array_elements(tape, at)?.enumerate() {
+        let el = el?;
+        let bad = |field, expected, found| EnvelopeError::BadEvent {
+            index,
+            field,
+            expected,
+            found,
+        };
+        match tape.get(el) {
+            Some(Node::Object { .. }) => {}
+            Some(other) => return Err(bad("", "an object", kind(other))),
+            None => return Err(EnvelopeError::Tape(el)),
+        }
+        let (mut id, mut timestamp, mut message) = (None, None, None);
+        for entry in object_entries(tape, el)? {
+            let (key, v) = entry?;
+            let node = tape.get(v).ok_or(EnvelopeError::Tape(v))?;
+            match key {
+                "id" => match node {
+                    Node::String(s) => id = Some(*s),
+                    other => return Err(bad("id", "a string", kind(other))),
+                },
+                "message" => match node {
+                    Node::String(s) => message = Some(*s),
+                    other => return Err(bad("message", "a string", kind(other))),
+                },
+                "timestamp" => {
+                    timestamp = Some(millis(node).map_err(|found| {
+                        bad("timestamp", "an integer (epoch milliseconds)", found)
+                    })?);
+                }
+                _ => {}
+            }
+        }
+        events.push(LogEvent {
+            id: id.ok_or_else(|| bad("id", "a string", "missing"))?,
+            timestamp: timestamp.ok_or_else(|| bad("timestamp", "an integer", "missing"))?,
+            message: message.ok_or_else(|| bad("message", "a string", "missing"))?,
+        });
+    }
+    Ok(events)
+}
+
+/// Epoch milliseconds from a JSON number: integers as is, floats only if integer-valued and in
+/// the `i64` range (some producers serialise `1.7112e12`).
+fn millis(node: &Node<'_>) -> Result<i64, &'static str> {
+    // 2^63 as f64; every f64 strictly below it (and >= -2^63) converts to i64 exactly.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    match node {
+        Node::Static(StaticNode::I64(v)) => Ok(*v),
+        Node::Static(StaticNode::U64(v)) => i64::try_from(*v).map_err(|_| "an out-of-range number"),
+        Node::Static(StaticNode::F64(f)) => {
+            if f.is_finite() && f.fract() == 0.0 && *f >= -LIMIT && *f < LIMIT {
+                // Checked above: integer-valued and in range, so the cast is exact.
+                #[allow(clippy::cast_possible_truncation)]
+                Ok(*f as i64)
+            } else {
+                Err("a non-integer number")
+            }
+        }
+        other => Err(kind(other)),
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+mod tests {
+    use super::*;
+
+    fn parse_str(json: &str) -> Result<Vec<LogEnvelope<'static>>, EnvelopeError> {
+        // Leaking is fine in tests and keeps them short.
+        let scratch: &'static mut Vec<u8> = Box::leak(Box::default());
+        parse_unpadded(&mut EnvelopeParser::new(), json.as_bytes(), scratch)
+    }
+
+    const DATA: &str = r#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/aws/rds/cluster/c1/audit","logStream":"c1-instance-1","subscriptionFilters":["to-kinesis","second"],"logEvents":[{"id":"37605431982366218745392619003296741302869208427839209472","timestamp":1711200969000,"message":"1711200969123456,c1-instance-1,admin,10.0.1.5,35,698024,QUERY,db,'SELECT 1',0"},{"id":"2","timestamp":1711200969001,"message":"x"}]}"#;
+
+    #[test]
+    fn data_message() {
+        let envs = parse_str(DATA).unwrap();
+        assert_eq!(envs.len(), 1);
+        let e = &envs[0];
+        assert_eq!(e.message_type, MessageType::Data);
+        assert_eq!(e.owner, "123456789012");
+        assert_eq!(e.log_group, "/aws/rds/cluster/c1/audit");
+        assert_eq!(e.log_stream, "c1-instance-1");
+        assert_eq!(e.subscription_filters, ["to-kinesis", "second"]);
+        assert_eq!(e.policy_level, None);
+        assert_eq!(e.log_events.len(), 2);
+        assert_eq!(
+            e.log_events[0].id,
+            "37605431982366218745392619003296741302869208427839209472"
+        );
+        assert_eq!(e.log_events[0].timestamp, 1_711_200_969_000);
+        assert!(e.log_events[0].message.ends_with("'SELECT 1',0"));
+        assert_eq!(e.log_events[1].message, "x");
+    }
+
+    #[test]
+    fn policy_level_and_unknown_fields_ignored() {
+        let json = r#"{"policyLevel":"ACCOUNT_LEVEL_POLICY","future":{"deep":[[[{"a":[1,2,{"b":null}]}]]],"x":"}{"},
+            "messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s",
+            "logEvents":[{"extra":[{"id":"nested, ignored"}],"id":"a","timestamp":5,"message":"m","more":true}],
+            "subscriptionFilters":null, "zzz": 1.5}"#;
+        let e = &parse_str(json).unwrap()[0];
+        assert_eq!(e.policy_level, Some("ACCOUNT_LEVEL_POLICY"));
+        assert!(e.subscription_filters.is_empty());
+        assert_eq!(
+            e.log_events,
+            [LogEvent {
+                id: "a",
+                timestamp: 5,
+                message: "m"
+            }]
+        );
+    }
+
+    #[test]
+    fn control_message() {
+        let json = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1711200969000,"message":"CWL CONTROL MESSAGE: Checking health of destination Kinesis stream."}]}"#;
+        let e = &parse_str(json).unwrap()[0];
+        assert_eq!(e.message_type, MessageType::Control);
+        assert_eq!(e.log_events.len(), 1);
+        // Lenient: a bare control message is fine too.
+        let e = &parse_str(r#"{"messageType":"CONTROL_MESSAGE"}"#).unwrap()[0];
+        assert_eq!(e.message_type, MessageType::Control);
+        assert_eq!(e.owner, "");
+        assert!(e.log_events.is_empty());
+        let e = &parse_str(r#"{"messageType":"NEW_KIND"}"#).unwrap()[0];
+        assert_eq!(e.message_type, MessageType::Other("NEW_KIND"));
+    }
+
+    #[test]
+    fn missing_and_empty_log_events() {
+        let json = r#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s"}"#;
+        assert_eq!(
+            parse_str(json).unwrap_err(),
+            EnvelopeError::MissingField("logEvents")
+        );
+        let json = r#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[]}"#;
+        assert!(parse_str(json).unwrap()[0].log_events.is_empty());
+        let json =
+            r#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[]}"#;
+        assert_eq!(
+            parse_str(json).unwrap_err(),
+            EnvelopeError::MissingField("owner")
+        );
+        assert_eq!(
+            parse_str(r#"{"owner":"1"}"#).unwrap_err(),
+            EnvelopeError::MissingField("messageType")
+        );
+    }
+
+    #[test]
+    fn escapes_in_message() {
+        let json = r#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[
+            {"id":"1","timestamp":1,"message":"q=\"x\" b=\\ nl=\n tab=\t e=\u00e9 s=\ud83d\ude00 sl=\/ sq='it\\'s'"}]}"#;
+        let e = &parse_str(json).unwrap()[0];
+        assert_eq!(
+            e.log_events[0].message,
+            "q=\"x\" b=\\ nl=\n tab=\t e=é s=😀 sl=/ sq='it\\'s'"
+        );
+    }
+
+    #[test]
+    fn lone_surrogate_is_an_error() {
+        for bad in [r#"\ud800"#, r#"\ud800x"#, r#"\udc00"#, r#"\ud800\u0041"#] {
+            let json = format!(
+                r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{{"id":"1","timestamp":1,"message":"{bad}"}}]}}"#
+            );
+            let err = parse_str(&json);
+            assert!(
+                matches!(err, Err(EnvelopeError::Json { .. })),
+                "{bad}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error() {
+        let mut json = br#"{"messageType":"CONTROL_MESSAGE","x":"#.to_vec();
+        json.extend_from_slice(b"\"\xff\xfe\"}");
+        let mut scratch = Vec::new();
+        let err = parse_unpadded(&mut EnvelopeParser::new(), &json, &mut scratch).unwrap_err();
+        assert!(matches!(err, EnvelopeError::Json { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn wrong_types() {
+        let base = |events: &str| {
+            format!(
+                r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":{events}}}"#
+            )
+        };
+        assert_eq!(
+            parse_str(&base(
+                r#"[{"id":"1","timestamp":"1711200969000","message":"m"}]"#
+            ))
+            .unwrap_err(),
+            EnvelopeError::BadEvent {
+                index: 0,
+                field: "timestamp",
+                expected: "an integer (epoch milliseconds)",
+                found: "a string"
+            }
+        );
+        assert!(matches!(
+            parse_str(&base(
+                r#"[{"id":"1","timestamp":1,"message":"m"},{"id":1,"timestamp":1,"message":"m"}]"#
+            ))
+            .unwrap_err(),
+            EnvelopeError::BadEvent {
+                index: 1,
+                field: "id",
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse_str(&base(r#"[{"id":"1","timestamp":1,"message":null}]"#)).unwrap_err(),
+            EnvelopeError::BadEvent {
+                field: "message",
+                found: "null",
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse_str(&base(r#"[{"id":"1","timestamp":1.5,"message":"m"}]"#)).unwrap_err(),
+            EnvelopeError::BadEvent {
+                field: "timestamp",
+                found: "a non-integer number",
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse_str(&base(r#"[{"id":"1","timestamp":1e300,"message":"m"}]"#)).unwrap_err(),
+            EnvelopeError::BadEvent {
+                field: "timestamp",
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse_str(&base(
+                r#"[{"id":"1","timestamp":18446744073709551615,"message":"m"}]"#
+            ))
+            .unwrap_err(),
+            EnvelopeError::BadEvent {
+                field: "timestamp",
+                found: "an out-of-range number",
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse_str(&base(r#"[{"id":"1","message":"m"}]"#)).unwrap_err(),
+            EnvelopeError::BadEvent {
+                field: "timestamp",
+                found: "missing",
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse_str(&base(r#"["not an object"]"#)).unwrap_err(),
+            EnvelopeError::BadEvent {
+                field: "",
+                found: "a string",
+                ..
+            }
+        ));
+        assert_eq!(
+            parse_str(&base(r#"{}"#)).unwrap_err(),
+            EnvelopeError::WrongType {
+                field: "logEvents",
+                expected: "an array",
+                found: "an object"
+            }
+        );
+        // Integer-valued floats are accepted.
+        let e =
+            &parse_str(&base(r#"[{"id":"1","timestamp":1.7112e12,"message":"m"}]"#)).unwrap()[0];
+        assert_eq!(e.log_events[0].timestamp, 1_711_200_000_000);
+        assert!(matches!(
+            parse_str(r#"{"messageType":"DATA_MESSAGE","owner":12}"#).unwrap_err(),
+            EnvelopeError::WrongType { field: "owner", .. }
+        ));
+        assert!(matches!(
+            parse_str(r#"{"messageType":"CONTROL_MESSAGE","subscriptionFilters":[1]}"#)
+                .unwrap_err(),
+            EnvelopeError::WrongType {
+                field: "subscriptionFilters[]",
+                ..
+            }
+        ));
+        assert_eq!(
+            parse_str("[1,2]").unwrap_err(),
+            EnvelopeError::NotAnObject { found: "an array" }
+        );
+        assert_eq!(
+            parse_str(r#""str""#).unwrap_err(),
+            EnvelopeError::NotAnObject { found: "a string" }
+        );
+    }
+
+    #[test]
+    fn back_to_back_objects() {
+        let control = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logEvents":[{"id":"","timestamp":1,"message":"}{ \"}{\" \\"}]}"#;
+        for sep in ["", "\n", " \r\n\t "] {
+            let json = format!("{DATA}{sep}{control}{sep}{DATA}\n");
+            let envs = parse_str(&json).unwrap();
+            assert_eq!(envs.len(), 3, "sep {sep:?}");
+            assert_eq!(envs[0].message_type, MessageType::Data);
+            assert_eq!(envs[1].message_type, MessageType::Control);
+            assert_eq!(envs[1].log_events[0].message, "}{ \"}{\" \\");
+            assert_eq!(envs[2].log_events.len(), 2);
+        }
+        // Escapes in the first object must survive (they are unescaped in place).
+        let first = r#"{"messageType":"CONTROL_MESSAGE","owner":"a\"b\\c\u00e9"}"#;
+        let envs = parse_str(&format!("{first}{first}")).unwrap();
+        assert_eq!(envs[0].owner, "a\"b\\cé");
+        assert_eq!(envs[1].owner, "a\"b\\cé");
+    }
+
+    #[test]
+    fn back_to_back_errors() {
+        // Second object broken: error offset points into it.
+        let json = format!(r#"{DATA}{{"messageType":"DATA_MESSAGE","owner":}}"#);
+        match parse_str(&json).unwrap_err() {
+            EnvelopeError::Json { offset, .. } => assert!(offset >= DATA.len(), "{offset}"),
+            other => panic!("{other:?}"),
+        }
+        // Trailing garbage after one object: not splittable, simd-json's own error.
+        assert!(matches!(
+            parse_str(&format!("{DATA} x")).unwrap_err(),
+            EnvelopeError::Json { .. }
+        ));
+        // A `}{` inside a string of a single object is not a split point.
+        let json = r#"{"messageType":"CONTROL_MESSAGE","owner":"} {"}"#;
+        assert_eq!(parse_str(json).unwrap().len(), 1);
+        // Unbalanced: one object then a stray `}`.
+        assert!(parse_str(r#"{"a":1}}{"b":2}"#).is_err());
+        // Unterminated string in the second object.
+        assert!(parse_str(r#"{"messageType":"CONTROL_MESSAGE"}{"a":"}"#).is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        for open in ["[", "{\"a\":"] {
+            let json = open.repeat(100_000);
+            let err = parse_str(&json).unwrap_err();
+            assert!(matches!(err, EnvelopeError::Json { .. }), "{err:?}");
+            let json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+            let err = parse_str(&json).unwrap_err();
+            match err {
+                EnvelopeError::Json { msg, .. } => assert!(msg.contains("Depth"), "{msg}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        // Deep but within simd-json's limit, inside an ignored field: skipped without recursion.
+        let json = format!(
+            r#"{{"messageType":"CONTROL_MESSAGE","x":{}{}}}"#,
+            "[".repeat(1000),
+            "]".repeat(1000)
+        );
+        assert_eq!(parse_str(&json).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn garbage_inputs_never_panic() {
+        for json in [
+            "",
+            " ",
+            "{",
+            "}",
+            "{}",
+            "null",
+            "1",
+            "{\"messageType\"",
+            "}{",
+            "{}{",
+            "{}}",
+            "\"",
+            "{\"a\":\"\\",
+            "{\"messageType\":\"DATA_MESSAGE\",\"logEvents\":[{}]}",
+        ] {
+            let _ = parse_str(json);
+        }
+        assert_eq!(
+            parse_str("{}").unwrap_err(),
+            EnvelopeError::MissingField("messageType")
+        );
+    }
+
+    #[test]
+    fn padding_contract() {
+        let mut buf = DATA.as_bytes().to_vec();
+        let len = buf.len();
+        let err = EnvelopeParser::new().parse(&mut buf, len).unwrap_err();
+        assert!(matches!(err, EnvelopeError::InsufficientPadding { .. }));
+        let err = EnvelopeParser::new()
+            .parse(&mut [], usize::MAX)
+            .unwrap_err();
+        assert!(matches!(err, EnvelopeError::InsufficientPadding { .. }));
+    }
+
+    #[test]
+    fn parser_reused_and_in_place_from_inflater() {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(DATA.as_bytes()).unwrap();
+        let z = e.finish().unwrap();
+        let mut inflater = crate::inflate::Inflater::new();
+        let mut parser = EnvelopeParser::new();
+        for _ in 0..3 {
+            let (buf, len) = inflater.inflate(&z).unwrap().into_padded();
+            let envs = parser.parse(buf, len).unwrap();
+            assert_eq!(envs[0].log_events.len(), 2);
+        }
+        // Parsing a padded buffer leaves the padding untouched.
+        let mut buf = DATA.as_bytes().to_vec();
+        buf.extend_from_slice(&[0xAA; PADDING]);
+        parser.parse(&mut buf, DATA.len()).unwrap();
+        assert!(buf[DATA.len()..].iter().all(|b| *b == 0xAA));
+    }
+
+    #[test]
+    fn is_send() {
+        fn assert_send<T: Send>() {}
+        assert_send::<EnvelopeParser>();
+    }
+
+    #[test]
+    fn splitter() {
+        let mut p = Vec::new();
+        assert!(split_objects(br#" {"a":"}"} {"b":{"c":1}}"#, &mut p));
+        assert_eq!(p, [1..10, 11..24]);
+        assert!(!split_objects(br#"{"a":1} ["#, &mut p));
+        assert!(!split_objects(br#"{"a":"\"#, &mut p));
+        assert!(split_objects(b"", &mut p));
+        assert!(p.is_empty());
+        assert!(may_have_several(b"{}\n {}"));
+        assert!(!may_have_several(br#"{"a":[{},{}]}"#));
+    }
+}

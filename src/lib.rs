@@ -13,3 +13,6 @@ pub mod unescape;
 
 pub use event::{AuditEvent, Dialect, Extra, Object, Operation, Provenance, Timestamp};
 pub use line::LineError;
+pub mod filter;
+pub mod sink;
+pub mod text;

@@ -44,7 +44,7 @@ use crate::event::{AuditEvent, Dialect, Extra, Object, Operation, Provenance, Ti
 pub mod reference;
 mod timestamp;
 
-pub use timestamp::{days_from_civil, parse_timestamp};
+pub use timestamp::{Rfc3339, civil_from_days, days_from_civil, parse_timestamp};
 
 /// How many database/object splits are tried before a line is given up as ambiguous. Only
 /// lines whose database name holds commas need more than one; the cap keeps hostile lines
@@ -145,6 +145,11 @@ pub fn scan(line: &[u8]) -> Result<RawLine<'_>, LineError> {
         retcode: tail.retcode,
         extra: tail.extra,
     })
+}
+
+/// Whether `s` starts with an audit timestamp followed by a comma: how a record starts.
+pub fn starts_with_timestamp(s: &[u8]) -> bool {
+    timestamp::shape_len(s).is_some()
 }
 
 fn trim_newline(line: &[u8]) -> &[u8] {

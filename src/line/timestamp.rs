@@ -96,6 +96,45 @@ pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The proleptic Gregorian `(year, month, day)` of a day count since 1970-01-01 (inverse of
+/// [`days_from_civil`]).
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Epoch microseconds shown as RFC 3339 UTC with microseconds, without allocating:
+/// `2024-03-23T13:36:08.000000Z`.
+///
+/// ```
+/// use rdsaudit::line::Rfc3339;
+/// assert_eq!(Rfc3339(1_653_053_459_680_124).to_string(), "2022-05-20T13:30:59.680124Z");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rfc3339(pub i64);
+
+impl std::fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.0.div_euclid(1_000_000);
+        let micros = self.0.rem_euclid(1_000_000);
+        let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+        let tod = secs.rem_euclid(86_400);
+        let (h, mi, s) = (tod / 3600, tod / 60 % 60, tod % 60);
+        write!(
+            f,
+            "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}Z"
+        )
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -111,6 +150,18 @@ mod tests {
         assert!(parse_timestamp(b"20230229 12:00:00").is_none());
         assert!(parse_timestamp(b"20231301 12:00:00").is_none());
         assert!(parse_timestamp(b"20231201 24:00:00").is_none());
+    }
+
+    #[test]
+    fn civil_round_trip() {
+        for days in (-800_000..800_000).step_by(97) {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(Rfc3339(0).to_string(), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(Rfc3339(-1).to_string(), "1969-12-31T23:59:59.999999Z");
+        let (us, _) = parse_timestamp(b"20240229 23:59:60").unwrap();
+        assert_eq!(Rfc3339(us).to_string(), "2024-03-01T00:00:00.000000Z");
     }
 
     #[test]
