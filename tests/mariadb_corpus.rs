@@ -68,18 +68,24 @@ fn load_expected(path: &Path) -> Expected {
     Expected { meta, events }
 }
 
-/// Splits a plain plugin log into physical lines (the plugin escapes `\n`, so one record is one
-/// line), with their 1-based line numbers.
+/// Splits a plain plugin log into records with `rdsaudit::text::records`, with their 1-based
+/// line numbers. The plugin escapes `\n` in statements and the workload uses no newline in
+/// names, so every record must be exactly one physical line.
 fn physical_lines(log: &[u8]) -> Vec<(usize, &[u8])> {
     assert!(
         log.ends_with(b"\n"),
         "every plugin record ends with a newline"
     );
-    log[..log.len() - 1]
-        .split(|&b| b == b'\n')
-        .enumerate()
-        .map(|(i, l)| (i + 1, l))
-        .collect()
+    let newlines = log.iter().filter(|&&b| b == b'\n').count();
+    let records: Vec<(usize, &[u8])> = rdsaudit::text::records(log)
+        .map(|r| (r.line_number as usize, r.bytes))
+        .collect();
+    assert_eq!(records.len(), newlines, "one record per physical line");
+    for (i, (n, bytes)) in records.iter().enumerate() {
+        assert_eq!(*n, i + 1, "record {i} starts on its own line");
+        assert!(!bytes.contains(&b'\n'), "line {n}: no rejoined record");
+    }
+    records
 }
 
 fn str_field<'v>(ev: &'v Value, key: &str) -> &'v str {
@@ -479,6 +485,72 @@ fn gunzip_json(gz: &[u8]) -> Value {
     serde_json::from_slice(&out).expect("CloudWatch envelope JSON")
 }
 
+/// One envelope as decoded by the core (`rdsaudit::inflate` + `rdsaudit::envelope`), owned.
+#[derive(Debug, PartialEq)]
+struct Decoded {
+    message_type: String,
+    policy_level: Option<String>,
+    events: Vec<(String, i64, String)>,
+}
+
+fn core_decode(gz: &[u8]) -> Vec<Decoded> {
+    use rdsaudit::envelope::{EnvelopeParser, MessageType};
+    let mut inflater = rdsaudit::inflate::Inflater::new();
+    let (buf, len) = inflater.inflate(gz).expect("core inflate").into_padded();
+    let mut parser = EnvelopeParser::new();
+    let envelopes = parser.parse(buf, len).expect("core envelope parse");
+    envelopes
+        .iter()
+        .map(|e| Decoded {
+            message_type: match e.message_type {
+                MessageType::Data => "DATA_MESSAGE".to_owned(),
+                MessageType::Control => "CONTROL_MESSAGE".to_owned(),
+                MessageType::Other(s) => s.to_owned(),
+            },
+            policy_level: e.policy_level.map(str::to_owned),
+            events: e
+                .log_events
+                .iter()
+                .map(|le| (le.id.to_owned(), le.timestamp, le.message.to_owned()))
+                .collect(),
+        })
+        .collect()
+}
+
+/// The same decoding with independent crates (flate2, serde_json), to cross-check the core.
+fn reference_decode(gz: &[u8]) -> Decoded {
+    let env = gunzip_json(gz);
+    Decoded {
+        message_type: str_field(&env, "messageType").to_owned(),
+        policy_level: env["policyLevel"].as_str().map(str::to_owned),
+        events: env["logEvents"]
+            .as_array()
+            .expect("logEvents")
+            .iter()
+            .map(|le| {
+                (
+                    str_field(le, "id").to_owned(),
+                    le["timestamp"].as_i64().expect("timestamp"),
+                    str_field(le, "message").to_owned(),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Decodes one gzip payload through the core and checks it against the reference decoding.
+fn decode_checked(gz: &[u8], ctx: &str) -> Decoded {
+    let mut core = core_decode(gz);
+    assert_eq!(core.len(), 1, "{ctx}: one envelope per payload");
+    let core = core.remove(0);
+    assert_eq!(
+        core,
+        reference_decode(gz),
+        "{ctx}: core vs reference decoding"
+    );
+    core
+}
+
 fn json_file(path: &Path) -> Value {
     serde_json::from_slice(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -486,18 +558,19 @@ fn json_file(path: &Path) -> Value {
 /// Checks the log events of one DATA_MESSAGE against the lines they were built from: the
 /// message is the line (lossily decoded), parses to the same event, and carries its time.
 fn check_log_events(
-    envelope: &Value,
+    decoded: &Decoded,
     source: &[(usize, &[u8])],
     lines: &[u64],
     ctx: &str,
 ) -> usize {
-    let events = envelope["logEvents"].as_array().expect("logEvents");
-    assert_eq!(events.len(), lines.len(), "{ctx}: number of log events");
+    assert_eq!(
+        decoded.events.len(),
+        lines.len(),
+        "{ctx}: number of log events"
+    );
     let mut lossy = 0;
-    for (le, &n) in events.iter().zip(lines) {
+    for ((id, timestamp, message), &n) in decoded.events.iter().zip(lines) {
         let (_, line) = source[n as usize - 1];
-        let message = str_field(le, "message");
-        let id = str_field(le, "id");
         assert!(
             id.len() == 56 && id.bytes().all(|b| b.is_ascii_digit()),
             "{ctx}: event id {id}"
@@ -507,7 +580,8 @@ fn check_log_events(
             .unwrap_or_else(|e| panic!("{ctx}: message of line {n} does not parse: {e}"));
         assert_eq!(
             message.as_bytes() != line,
-            String::from_utf8(line.to_vec()).is_err()
+            std::str::from_utf8(line).is_err(),
+            "{ctx}: line {n}: only non-UTF-8 lines are altered"
         );
         if message.as_bytes() == line {
             assert_eq!(got, want, "{ctx}: line {n}");
@@ -522,9 +596,9 @@ fn check_log_events(
             );
         }
         assert_eq!(
-            le["timestamp"].as_i64(),
-            Some(want.timestamp.epoch_us / 1000),
-            "{ctx}: ms"
+            *timestamp,
+            want.timestamp.epoch_us / 1000,
+            "{ctx}: line {n}: ms"
         );
     }
     lossy
@@ -560,9 +634,9 @@ fn kinesis_fixture_carries_the_recorded_lines() {
         );
         let gz = b64(&rec["kinesis"]["data"]);
         assert_eq!(&gz[..2], b"\x1f\x8b", "record {seq} holds gzip");
-        let env = gunzip_json(&gz);
-        assert_eq!(env["messageType"], want["messageType"]);
-        if env["messageType"] == "CONTROL_MESSAGE" {
+        let env = decode_checked(&gz, seq);
+        assert_eq!(env.message_type, str_field(want, "messageType"));
+        if env.message_type == "CONTROL_MESSAGE" {
             control += 1;
             continue;
         }
@@ -572,7 +646,7 @@ fn kinesis_fixture_carries_the_recorded_lines() {
             .iter()
             .map(|v| v.as_u64().unwrap())
             .collect();
-        assert_eq!(env["policyLevel"].is_string(), want["policyLevel"] == true);
+        assert_eq!(env.policy_level.is_some(), want["policyLevel"] == true);
         lossy += check_log_events(&env, &source, &lines, seq);
         data_events += lines.len();
         seen_lines.extend(lines);
@@ -595,8 +669,8 @@ fn awslogs_fixture_carries_the_recorded_lines() {
     let log = read(&root.join("mariadb/audit-limit1024.log"));
     let source = physical_lines(&log);
     let event = json_file(&root.join("kinesis/awslogs-event.json"));
-    let env = gunzip_json(&b64(&event["awslogs"]["data"]));
-    assert_eq!(env["messageType"], "DATA_MESSAGE");
+    let env = decode_checked(&b64(&event["awslogs"]["data"]), "awslogs");
+    assert_eq!(env.message_type, "DATA_MESSAGE");
     let lines: Vec<u64> = (1..=source.len() as u64).collect();
     assert_eq!(source.len() as u64, m["data_log_events"].as_u64().unwrap());
     let lossy = check_log_events(&env, &source, &lines, "awslogs");
