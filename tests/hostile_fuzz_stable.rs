@@ -19,6 +19,8 @@
 mod envelope;
 #[path = "fuzz_bodies/inflate.rs"]
 mod inflate;
+#[path = "fuzz_bodies/kinesis.rs"]
+mod kinesis;
 #[path = "fuzz_bodies/line.rs"]
 mod line;
 #[path = "fuzz_bodies/payload.rs"]
@@ -27,7 +29,10 @@ mod payload;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use payload::{AURORA_LINE, MARIADB_LINE, RDS_MYSQL_LINE, control_message, data_message, gzip};
+use payload::{
+    AURORA_LINE, MARIADB_LINE, RDS_MYSQL_LINE, b64, control_message, data_message, gzip,
+    kinesis_event,
+};
 
 /// One edit of a seed. Positions are [`Index`]es so they scale to any seed length.
 #[derive(Debug, Clone)]
@@ -107,15 +112,53 @@ fn hostile(seeds: Vec<Vec<u8>>, tokens: &'static [&'static [u8]]) -> BoxedStrate
     prop_oneof![4 => mutated, 1 => prop::collection::vec(any::<u8>(), 0..512)].boxed()
 }
 
-const GZIP_TOKENS: &[&[u8]] = &[b"\x1f\x8b\x08\x00", b"\x1f\x8b", b"\x00\x00\xff\xff", b"\x08", b"\xff\xff\xff\xff", b"\x1c", b"\x00"];
+const GZIP_TOKENS: &[&[u8]] = &[
+    b"\x1f\x8b\x08\x00",
+    b"\x1f\x8b",
+    b"\x00\x00\xff\xff",
+    b"\x08",
+    b"\xff\xff\xff\xff",
+    b"\x1c",
+    b"\x00",
+];
 const JSON_TOKENS: &[&[u8]] = &[
-    b"\"", b"\\", b"\\u", b"\\ud800", b"\\udc00", b"\\u0000", b"{", b"}", b"[", b"]", b",",
-    b":", b"null", b"1.7e12", b"\"logEvents\":[]", b"\"messageType\":\"CONTROL_MESSAGE\"",
-    b"\"policyLevel\":\"ACCOUNT_LEVEL_POLICY\"", b"\xed\xa0\x80", b"\x00",
+    b"\"",
+    b"\\",
+    b"\\u",
+    b"\\ud800",
+    b"\\udc00",
+    b"\\u0000",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b",",
+    b":",
+    b"null",
+    b"1.7e12",
+    b"\"logEvents\":[]",
+    b"\"messageType\":\"CONTROL_MESSAGE\"",
+    b"\"policyLevel\":\"ACCOUNT_LEVEL_POLICY\"",
+    b"\xed\xa0\x80",
+    b"\x00",
 ];
 const LINE_TOKENS: &[&[u8]] = &[
-    b"'", b"\\'", b"\\", b",", b"\n", b"\r\n", b"\x00", b",QUERY,", b",READ,", b",0,", b",,",
-    b"20240323 13:36:09,", b"1711200969123456,", b"\xff", b"\xc3", b"'\n20240323 13:36:09,h,",
+    b"'",
+    b"\\'",
+    b"\\",
+    b",",
+    b"\n",
+    b"\r\n",
+    b"\x00",
+    b",QUERY,",
+    b",READ,",
+    b",0,",
+    b",,",
+    b"20240323 13:36:09,",
+    b"1711200969123456,",
+    b"\xff",
+    b"\xc3",
+    b"'\n20240323 13:36:09,h,",
 ];
 
 /// Compresses with the real `gzip` CLI; `None` if it is not installed.
@@ -153,17 +196,27 @@ fn gzip_all_header_fields(data: &[u8]) -> Vec<u8> {
 }
 
 fn envelope_seeds() -> Vec<Vec<u8>> {
-    let with_escapes = data_message(1, &["tab\there \"q\" caf\u{e9} \u{1F600} nul\u{0}", AURORA_LINE]);
+    let with_escapes = data_message(
+        1,
+        &["tab\there \"q\" caf\u{e9} \u{1F600} nul\u{0}", AURORA_LINE],
+    );
     let policy = data_message(2, &[MARIADB_LINE]).replacen(
         "\"logEvents\"",
         "\"policyLevel\":\"ACCOUNT_LEVEL_POLICY\",\"logEvents\"",
         1,
     );
-    let two = format!("{}\n{}", data_message(3, &[RDS_MYSQL_LINE]), control_message());
-    [data_message(0, &[AURORA_LINE, RDS_MYSQL_LINE]), with_escapes, policy, two, control_message()]
-        .into_iter()
-        .map(String::into_bytes)
-        .collect()
+    let two = format!("{}\n", data_message(3, &[RDS_MYSQL_LINE])).into_bytes();
+    let mut seeds: Vec<Vec<u8>> = [
+        data_message(0, &[AURORA_LINE, RDS_MYSQL_LINE]),
+        with_escapes,
+        policy,
+    ]
+    .into_iter()
+    .map(String::into_bytes)
+    .collect();
+    seeds.push([two, control_message()].concat());
+    seeds.push(control_message());
+    seeds
 }
 
 fn inflate_seeds() -> Vec<Vec<u8>> {
@@ -190,6 +243,43 @@ fn line_seeds() -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Raw events (mode byte 0) and built ones (mode byte 1: `0xff`-separated records whose first
+/// byte is the kind, see `fuzz_bodies/kinesis.rs`).
+fn kinesis_seeds() -> Vec<Vec<u8>> {
+    let good = data_message(0, &[AURORA_LINE, "not an audit line"]);
+    let raw = kinesis_event(&[
+        b64(&gzip(good.as_bytes())),
+        b64(&gzip(&control_message())),
+        "!!".to_owned(),
+    ]);
+    let lines = [AURORA_LINE, RDS_MYSQL_LINE, MARIADB_LINE].join("\n");
+    let mut built = vec![1, 0];
+    for kind in 0..6u8 {
+        built.push(kind);
+        built.extend_from_slice(lines.as_bytes());
+        built.push(0xff);
+    }
+    built.pop();
+    vec![[&[0][..], &raw].concat(), built]
+}
+
+const EVENT_TOKENS: &[&[u8]] = &[
+    b"\xff\x00",
+    b"\xff\x04",
+    b"\xff\x05",
+    b"\n",
+    b"'",
+    b",",
+    b"\"",
+    b"\\",
+    b"\"data\":",
+    b"\"Records\":",
+    b"\"kinesis\":{}",
+    b"null",
+    b"H4sI",
+    b"=",
+];
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -204,6 +294,11 @@ proptest! {
     }
 
     #[test]
+    fn kinesis_target(input in hostile(kinesis_seeds(), EVENT_TOKENS)) {
+        kinesis::run(&input);
+    }
+
+    #[test]
     fn line_target(input in hostile(line_seeds(), LINE_TOKENS)) {
         line::run(&input);
     }
@@ -215,6 +310,7 @@ fn seeds_pass() {
     inflate_seeds().iter().for_each(|s| inflate::run(s));
     envelope_seeds().iter().for_each(|s| envelope::run(s));
     line_seeds().iter().for_each(|s| line::run(s));
+    kinesis_seeds().iter().for_each(|s| kinesis::run(s));
 }
 
 #[test]
@@ -225,6 +321,7 @@ fn write_fuzz_seeds() {
         ("inflate", inflate_seeds()),
         ("envelope", envelope_seeds()),
         ("line", line_seeds()),
+        ("kinesis", kinesis_seeds()),
     ] {
         let dir = fuzz.join(target);
         std::fs::create_dir_all(&dir).unwrap();

@@ -53,12 +53,17 @@ fn fix_header_crc(member: &mut [u8]) {
     }
     let mut len = 10;
     if flags & 0x04 != 0 {
-        let Some(xlen) = member.get(len..len + 2) else { return };
+        let Some(xlen) = member.get(len..len + 2) else {
+            return;
+        };
         len += 2 + usize::from(u16::from_le_bytes([xlen[0], xlen[1]]));
     }
     for flag in [0x08, 0x10] {
         if flags & flag != 0 {
-            let Some(nul) = member.get(len..).and_then(|f| f.iter().position(|&b| b == 0)) else {
+            let Some(nul) = member
+                .get(len..)
+                .and_then(|f| f.iter().position(|&b| b == 0))
+            else {
                 return;
             };
             len += nul + 1;

@@ -23,7 +23,10 @@ pub fn run(data: &[u8]) {
     for record in text::records(data) {
         let start = offset_in(data, record.bytes);
         let gap = data.get(covered..start).expect("records in order");
-        assert!(gap.iter().all(is_newline), "bytes between records are lost: {gap:?}");
+        assert!(
+            gap.iter().all(is_newline),
+            "bytes between records are lost: {gap:?}"
+        );
         newlines += count_newlines(gap);
         assert_eq!(record.line_number, newlines + 1, "line number");
         newlines += count_newlines(record.bytes);
@@ -47,7 +50,10 @@ fn offset_in(whole: &[u8], part: &[u8]) -> usize {
     let start = (part.as_ptr() as usize)
         .checked_sub(whole.as_ptr() as usize)
         .expect("record starts inside the buffer");
-    assert!(start + part.len() <= whole.len(), "record ends inside the buffer");
+    assert!(
+        start + part.len() <= whole.len(),
+        "record ends inside the buffer"
+    );
     start
 }
 
