@@ -14,6 +14,8 @@
     clippy::panic
 )]
 
+// Shared builders; this test uses a subset of them.
+#[allow(dead_code)]
 #[path = "fuzz_bodies/payload.rs"]
 mod payload;
 
