@@ -8,6 +8,7 @@ pub mod envelope;
 pub mod event;
 pub mod inflate;
 pub mod line;
+pub mod shape;
 pub mod source;
 pub mod synth;
 pub mod unescape;
