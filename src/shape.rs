@@ -107,9 +107,8 @@ fn skip_block_comment(s: &[u8]) -> &[u8] {
 fn skip_quoted(s: &[u8], quote: u8) -> &[u8] {
     let mut i = 0;
     while let Some(&b) = s.get(i) {
-        if b == b'\\' {
-            i += 2;
-        } else if b == quote && s.get(i + 1) == Some(&quote) {
+        let escaped_pair = b == b'\\' || (b == quote && s.get(i + 1) == Some(&quote));
+        if escaped_pair {
             i += 2;
         } else if b == quote {
             return s.get(i + 1..).unwrap_or_default();
