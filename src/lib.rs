@@ -20,6 +20,7 @@ pub mod event;
 pub mod filter;
 pub mod inflate;
 pub mod line;
+pub mod shape;
 pub mod sink;
 pub mod source;
 pub mod synth;
