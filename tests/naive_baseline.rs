@@ -14,7 +14,11 @@ mod naive;
 use rdsaudit::line::parse_line;
 
 fn ours(line: &str) -> String {
-    parse_line(line.as_bytes()).unwrap().object.text().into_owned()
+    parse_line(line.as_bytes())
+        .unwrap()
+        .object
+        .text()
+        .into_owned()
 }
 
 fn theirs(line: &str) -> Option<String> {
@@ -44,10 +48,14 @@ fn wrong_on_escaped_quotes_next_to_commas() {
 #[test]
 fn loses_every_field_when_the_quotes_are_odd() {
     // Three `'` in the line: no header comma is followed by an even number of them.
-    let line = r"20240323 13:36:08,ip-172-17-4-137,admin,10.0.1.5,4,7,QUERY,shop,'SELECT \'it, ok',0,,";
+    let line =
+        r"20240323 13:36:08,ip-172-17-4-137,admin,10.0.1.5,4,7,QUERY,shop,'SELECT \'it, ok',0,,";
     assert_eq!(ours(line), "SELECT 'it, ok");
     let fields = naive::split_fields(line).unwrap();
-    assert_eq!(fields[0], r"20240323 13:36:08,ip-172-17-4-137,admin,10.0.1.5,4,7,QUERY,shop,'SELECT \'it, ok'");
+    assert_eq!(
+        fields[0],
+        r"20240323 13:36:08,ip-172-17-4-137,admin,10.0.1.5,4,7,QUERY,shop,'SELECT \'it, ok'"
+    );
     assert_eq!(theirs(line), None);
 }
 
@@ -55,13 +63,19 @@ fn loses_every_field_when_the_quotes_are_odd() {
 fn leaves_other_escapes_as_written() {
     let line = r"20240323 13:36:08,ip-172-17-4-137,admin,10.0.1.5,4,7,QUERY,shop,'SELECT \'C:\\temp\'\nFROM dual',0,,";
     assert_eq!(ours(line), "SELECT 'C:\\temp'\nFROM dual");
-    assert_eq!(theirs(line).as_deref(), Some(r"SELECT 'C:\\temp'\nFROM dual"));
+    assert_eq!(
+        theirs(line).as_deref(),
+        Some(r"SELECT 'C:\\temp'\nFROM dual")
+    );
 }
 
 /// The recorded logs with the default 1024-byte statement limit: every line is short enough
 /// for the regex (it is quadratic in the line length: the 156 KB statement of
 /// `audit-full.log` alone takes minutes in a debug build).
-const LIMIT1024_LOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/mariadb/audit-limit1024.log");
+const LIMIT1024_LOG: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/corpus/mariadb/audit-limit1024.log"
+);
 
 /// On the recorded corpus the baseline agrees with us on some lines and not on others, and
 /// every disagreement has a cause we can name: a backslash escape in the object, or a comma or
@@ -85,7 +99,10 @@ fn recorded_corpus_disagreements_are_explained() {
             .any(|f| f.contains(',') || f.contains('\''));
         assert!(escaped || odd_header, "unexplained disagreement on {line}");
     }
-    assert!(agree > 100 && disagree > 5, "agree {agree}, disagree {disagree}");
+    assert!(
+        agree > 100 && disagree > 5,
+        "agree {agree}, disagree {disagree}"
+    );
 }
 
 /// The record path (base64, gzip, JSON) yields one object per data log event, in order: the
@@ -93,7 +110,11 @@ fn recorded_corpus_disagreements_are_explained() {
 #[test]
 fn record_path_matches_the_line_path_on_the_awslogs_fixture() {
     let event: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/kinesis/awslogs-event.json")).unwrap(),
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/corpus/kinesis/awslogs-event.json"
+        ))
+        .unwrap(),
     )
     .unwrap();
     let objects = naive::record_objects(event["awslogs"]["data"].as_str().unwrap()).unwrap();

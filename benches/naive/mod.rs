@@ -53,7 +53,9 @@ pub fn record_objects(data: &str) -> Result<Vec<Option<String>>, Error> {
     if payload["messageType"] != "DATA_MESSAGE" {
         return Ok(Vec::new());
     }
-    let events = payload["logEvents"].as_array().ok_or("logEvents is not an array")?;
+    let events = payload["logEvents"]
+        .as_array()
+        .ok_or("logEvents is not an array")?;
     events
         .iter()
         .map(|event| object(event["message"].as_str().ok_or("message is not a string")?))

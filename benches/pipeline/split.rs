@@ -7,7 +7,6 @@
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use std::hint::black_box;
-use std::time::Duration;
 
 use crate::corpora;
 use crate::naive;
@@ -28,8 +27,7 @@ pub fn bench(c: &mut Criterion) {
     for (name, lines) in &sets {
         let joined = lines.join("\n");
         group.throughput(Throughput::Bytes(corpora::total_len(lines)));
-        group.sample_size(if quick { 10 } else { 50 });
-        group.measurement_time(Duration::from_secs(if quick { 1 } else { 4 }));
+        group.sample_size(if quick { 10 } else { 30 });
         group.bench_with_input(BenchmarkId::new("ours", name), lines, |b, lines| {
             let mut object = Vec::new();
             b.iter(|| ours(lines, &mut object));
@@ -61,7 +59,11 @@ fn ours(lines: &[String], object: &mut Vec<u8>) -> usize {
 fn regex(lines: &[String]) -> usize {
     lines
         .iter()
-        .map(|l| naive::object(l).expect("the regex runs").map_or(0, |o| black_box(o).len()))
+        .map(|l| {
+            naive::object(l)
+                .expect("the regex runs")
+                .map_or(0, |o| black_box(o).len())
+        })
         .sum()
 }
 
