@@ -211,10 +211,12 @@ impl<'a> Object<'a> {
         }
     }
 
-    /// True when the statement is at least as long as the plugin's default cut-off, so it may
-    /// have been truncated (the plugin adds no marker).
+    /// True when the statement reaches the plugin's default cut-off, so it may have been
+    /// truncated (the plugin adds no marker). A cut lands at the limit or one byte short of
+    /// it, since the plugin never splits a two-byte escape (seen in
+    /// `corpus/mariadb/audit-limit1024.log`).
     pub fn possibly_truncated(&self) -> bool {
-        self.quoted && self.raw.len() >= DEFAULT_QUERY_LOG_LIMIT
+        self.quoted && self.raw.len() + 1 >= DEFAULT_QUERY_LOG_LIMIT
     }
 }
 

@@ -9,6 +9,7 @@ pub mod event;
 pub mod inflate;
 pub mod line;
 pub mod source;
+pub mod synth;
 pub mod unescape;
 
 pub use event::{AuditEvent, Dialect, Extra, Object, Operation, Provenance, Timestamp};
