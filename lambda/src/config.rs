@@ -72,10 +72,15 @@ impl Config {
     /// Builds a configuration from `(name, value)` pairs; names without the `RDSAUDIT_`
     /// prefix are ignored.
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Self> {
-        let vars: Vec<(String, String)> =
-            vars.into_iter().filter(|(k, _)| k.starts_with(PREFIX)).collect();
+        let vars: Vec<(String, String)> = vars
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(PREFIX))
+            .collect();
         if let Some((unknown, _)) = vars.iter().find(|(k, _)| !KNOWN.contains(&k.as_str())) {
-            bail!("unknown variable {unknown}: expected one of {}", KNOWN.join(", "));
+            bail!(
+                "unknown variable {unknown}: expected one of {}",
+                KNOWN.join(", ")
+            );
         }
         let get = |name: &str| {
             vars.iter()
@@ -140,7 +145,12 @@ fn positive(name: &str, value: Option<&str>, default: usize) -> anyhow::Result<u
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod tests {
     use super::*;
 
@@ -158,7 +168,9 @@ mod tests {
         assert_eq!(c.on_malformed, OnMalformed::Quarantine);
         assert_eq!(c.max_record_bytes, DEFAULT_MAX_RECORD_BYTES);
         assert!(c.threads >= 1);
-        let event = rdsaudit::line::parse_line(b"20240323 13:36:09,h,app,l,4,6,QUERY,shop,'SELECT 1',0").unwrap();
+        let event =
+            rdsaudit::line::parse_line(b"20240323 13:36:09,h,app,l,4,6,QUERY,shop,'SELECT 1',0")
+                .unwrap();
         assert!(c.filter.matches(&event));
     }
 
@@ -174,19 +186,32 @@ mod tests {
         .unwrap();
         assert_eq!((c.on_malformed, c.threads), (OnMalformed::Fail, 3));
         let keep = |line: &[u8]| c.filter.matches(&rdsaudit::line::parse_line(line).unwrap());
-        assert!(keep(b"20240323 13:36:09,h,app,l,4,5,QUERY,shop,'UPDATE t SET a=1',0"));
-        assert!(!keep(b"20240323 13:36:09,h,app,l,4,6,QUERY,shop,'SELECT 1',0"));
-        assert!(!keep(b"20240323 13:36:09,h,rdsadmin,l,4,7,QUERY,,'DELETE FROM t',0"));
+        assert!(keep(
+            b"20240323 13:36:09,h,app,l,4,5,QUERY,shop,'UPDATE t SET a=1',0"
+        ));
+        assert!(!keep(
+            b"20240323 13:36:09,h,app,l,4,6,QUERY,shop,'SELECT 1',0"
+        ));
+        assert!(!keep(
+            b"20240323 13:36:09,h,rdsadmin,l,4,7,QUERY,,'DELETE FROM t',0"
+        ));
     }
 
     #[test]
     fn invalid_values_name_the_variable() {
-        assert!(error(&[("RDSAUDIT_WRITES_ONLY", "maybe")]).contains("RDSAUDIT_WRITES_ONLY=\"maybe\""));
-        assert!(error(&[("RDSAUDIT_ON_MALFORMED", "drop")]).contains("expected quarantine or fail"));
+        assert!(
+            error(&[("RDSAUDIT_WRITES_ONLY", "maybe")]).contains("RDSAUDIT_WRITES_ONLY=\"maybe\"")
+        );
+        assert!(
+            error(&[("RDSAUDIT_ON_MALFORMED", "drop")]).contains("expected quarantine or fail")
+        );
         assert!(error(&[("RDSAUDIT_THREADS", "0")]).contains("RDSAUDIT_THREADS"));
         assert!(error(&[("RDSAUDIT_MAX_RECORD_BYTES", "1e6")]).contains("positive integer"));
         assert!(error(&[("RDSAUDIT_OPERATIONS", "QUE RY")]).contains("invalid operation"));
         assert!(error(&[("RDSAUDIT_GREP", "(")]).contains("invalid regular expression"));
-        assert!(error(&[("RDSAUDIT_WRITE_ONLY", "true")]).contains("unknown variable RDSAUDIT_WRITE_ONLY"));
+        assert!(
+            error(&[("RDSAUDIT_WRITE_ONLY", "true")])
+                .contains("unknown variable RDSAUDIT_WRITE_ONLY")
+        );
     }
 }

@@ -104,10 +104,18 @@ impl Handler {
     /// shape, or a direct CloudWatch Logs event whose record fails in `fail` mode, is an error
     /// (Lambda retries the invocation); a Kinesis record that fails is reported in the
     /// response (`fail`) or quarantined.
-    pub fn invoke(&self, event: &[u8], request_id: &str) -> Result<KinesisEventResponse, Diagnostic> {
+    pub fn invoke(
+        &self,
+        event: &[u8],
+        request_id: &str,
+    ) -> Result<KinesisEventResponse, Diagnostic> {
         let started = Instant::now();
         let mut scratch = self.lock_scratch();
-        let Scratch { event: buf, parser, out } = &mut *scratch;
+        let Scratch {
+            event: buf,
+            parser,
+            out,
+        } = &mut *scratch;
         buf.clear();
         buf.extend_from_slice(event);
         buf.resize(event.len() + simd_json::INPUT_PADDING, 0);
@@ -140,7 +148,14 @@ impl Handler {
 
         out.clear();
         let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-        lines::summary(out, request_id, source.name(), &run.tally, self.config.threads, elapsed_ms);
+        lines::summary(
+            out,
+            request_id,
+            source.name(),
+            &run.tally,
+            self.config.threads,
+            elapsed_ms,
+        );
         write_stdout(out);
         match run.failed_invocation {
             None => Ok(run.response),
@@ -153,13 +168,22 @@ impl Handler {
 
     /// Decodes `chunk` and appends its lines to `out`. Returns the index of the record reported
     /// for retry, if any: the rest of the chunk is then left uncounted.
-    fn process_chunk(&self, chunk: &[SourceRecord<'_>], run: &mut Run, out: &mut Vec<u8>) -> Option<usize> {
-        let batch = self.pipeline.process(chunk, self.config.threads > 1, |event, _, m: &mut Matches| {
-            if self.config.filter.matches(event) {
-                m.writer.write(event, &mut m.ndjson);
-                m.count += 1;
-            }
-        });
+    fn process_chunk(
+        &self,
+        chunk: &[SourceRecord<'_>],
+        run: &mut Run,
+        out: &mut Vec<u8>,
+    ) -> Option<usize> {
+        let batch = self.pipeline.process(
+            chunk,
+            self.config.threads > 1,
+            |event, _, m: &mut Matches| {
+                if self.config.filter.matches(event) {
+                    m.writer.write(event, &mut m.ndjson);
+                    m.count += 1;
+                }
+            },
+        );
         for (index, (record, outcome)) in chunk.iter().zip(&batch.records).enumerate() {
             run.tally.report.add(outcome, true);
             run.tally.matched_events += outcome.output.count;

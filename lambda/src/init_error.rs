@@ -23,6 +23,10 @@ async fn post(diagnostic: &Diagnostic) -> anyhow::Result<()> {
         .header("lambda-runtime-function-error-type", "Runtime.InitError")
         .body(Body::from(serde_json::to_vec(diagnostic)?))?;
     let response = client.call(request).await.map_err(|e| anyhow::anyhow!(e))?;
-    anyhow::ensure!(response.status().is_success(), "/init/error answered {}", response.status());
+    anyhow::ensure!(
+        response.status().is_success(),
+        "/init/error answered {}",
+        response.status()
+    );
     Ok(())
 }

@@ -49,7 +49,12 @@ struct MalformedRecord<'a> {
 }
 
 /// Appends the line for a record that could not be decoded.
-pub fn malformed_record(out: &mut Vec<u8>, record: &SourceRecord<'_>, error: &RecordError, action: Action) {
+pub fn malformed_record(
+    out: &mut Vec<u8>,
+    record: &SourceRecord<'_>,
+    error: &RecordError,
+    action: Action,
+) {
     let text = payload_base64(&record.payload);
     let shown = text.as_deref().map(|t| {
         let cut = t.len().min(PAYLOAD_LOG_CAP / 4 * 4);
@@ -66,7 +71,9 @@ pub fn malformed_record(out: &mut Vec<u8>, record: &SourceRecord<'_>, error: &Re
         reason: error.to_string(),
         payload_base64_len: text.as_ref().map(|t| t.len()),
         payload_sha256: text.as_deref().map(sha256_hex),
-        payload_truncated: text.as_ref().is_some_and(|t| t.len() > PAYLOAD_LOG_CAP / 4 * 4),
+        payload_truncated: text
+            .as_ref()
+            .is_some_and(|t| t.len() > PAYLOAD_LOG_CAP / 4 * 4),
         payload_base64: shown,
     };
     push(out, &line);
@@ -77,14 +84,19 @@ fn payload_base64<'a>(payload: &Payload<'a>) -> Option<Cow<'a, [u8]>> {
     match *payload {
         Payload::Base64(b64) => Some(Cow::Borrowed(b64)),
         Payload::Gzip(bytes) | Payload::Json(bytes) => Some(Cow::Owned(
-            base64::engine::general_purpose::STANDARD.encode(bytes).into_bytes(),
+            base64::engine::general_purpose::STANDARD
+                .encode(bytes)
+                .into_bytes(),
         )),
         Payload::Invalid(_) => None,
     }
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -128,7 +140,8 @@ pub struct Tally {
 impl Tally {
     /// Every record is either counted in the report or deferred, and the report adds up.
     pub fn is_balanced(&self) -> bool {
-        self.report.is_balanced() && self.report.records + self.deferred_records == self.input_records
+        self.report.is_balanced()
+            && self.report.records + self.deferred_records == self.input_records
     }
 }
 
@@ -156,7 +169,14 @@ struct Summary<'a> {
 }
 
 /// Appends the summary line of an invocation.
-pub fn summary(out: &mut Vec<u8>, request_id: &str, source: &str, tally: &Tally, threads: usize, elapsed_ms: f64) {
+pub fn summary(
+    out: &mut Vec<u8>,
+    request_id: &str,
+    source: &str,
+    tally: &Tally,
+    threads: usize,
+    elapsed_ms: f64,
+) {
     let r = &tally.report;
     let line = Summary {
         kind: "summary",
@@ -190,7 +210,12 @@ fn push(out: &mut Vec<u8>, line: &impl Serialize) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod tests {
     use super::*;
     use rdsaudit::source::SourceError;
@@ -205,7 +230,10 @@ mod tests {
         let text = "QUJD".repeat(PAYLOAD_LOG_CAP / 4 + 10) + "QQ==";
         let mut record = SourceRecord::new(Payload::Base64(text.as_bytes()));
         record.sequence_number = Some("49630000000000000000000000000000000000000000000000000007");
-        let error = RecordError::Base64(SourceError::Base64 { offset: Some(3), reason: "x".into() });
+        let error = RecordError::Base64(SourceError::Base64 {
+            offset: Some(3),
+            reason: "x".into(),
+        });
         let mut out = Vec::new();
         malformed_record(&mut out, &record, &error, Action::Quarantine);
         let v = parse(&out);
@@ -216,16 +244,30 @@ mod tests {
         assert_eq!(v["payload_base64_len"], text.len());
         let shown = v["payload_base64"].as_str().unwrap();
         assert_eq!(shown.len(), PAYLOAD_LOG_CAP);
-        assert!(base64::engine::general_purpose::STANDARD.decode(shown).is_ok());
+        assert!(
+            base64::engine::general_purpose::STANDARD
+                .decode(shown)
+                .is_ok()
+        );
         assert_eq!(v["payload_sha256"], sha256_hex(text.as_bytes()));
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]
     fn a_shape_error_has_no_payload() {
-        let record = SourceRecord::new(Payload::Invalid(rdsaudit::source::RecordProblem::MissingData));
+        let record = SourceRecord::new(Payload::Invalid(
+            rdsaudit::source::RecordProblem::MissingData,
+        ));
         let mut out = Vec::new();
-        malformed_record(&mut out, &record, &RecordError::Shape("no data".into()), Action::Retry);
+        malformed_record(
+            &mut out,
+            &record,
+            &RecordError::Shape("no data".into()),
+            Action::Retry,
+        );
         let v = parse(&out);
         assert_eq!(v["action"], "retry");
         assert_eq!(v["payload_base64"], serde_json::Value::Null);

@@ -36,6 +36,8 @@ async fn main() -> anyhow::Result<()> {
 /// Reads the configuration and sizes the worker pool, once per cold start.
 fn init() -> anyhow::Result<Handler> {
     let config = config::Config::from_env()?;
-    rayon::ThreadPoolBuilder::new().num_threads(config.threads).build_global()?;
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(config.threads)
+        .build_global()?;
     Ok(Handler::new(config))
 }
