@@ -342,3 +342,40 @@ fn invalid_configuration_is_reported_to_init_error() {
             .contains("expected true or false")
     );
 }
+
+/// The largest batch a Kinesis event source mapping delivers (`BatchSize` 10,000), spread over
+/// two worker threads and several chunks: every event comes out, in order, and the process
+/// stays within the smallest Lambda memory size.
+#[test]
+fn a_maximum_batch_in_parallel_within_128_mb() {
+    use rdsaudit::synth::{Corpus, Spec};
+    let corpus = Corpus::generate(&Spec::max_lambda_batch(rdsaudit::Dialect::RdsMySql));
+    let event = corpus.kinesis_event();
+    let api = RuntimeApi::start();
+    api.enqueue("req-0", event.clone());
+    let function = Function::start(&api, &[("RDSAUDIT_THREADS", "2")]);
+    let posts = api.wait_posts(1, TIMEOUT);
+    let peak_kib = function.peak_rss_kib();
+    let output = function.stop();
+    assert_eq!(response(&posts[0]), no_failures());
+
+    let events = output.events();
+    assert_eq!(events.len(), 10_000);
+    assert_eq!(events, expected_events(&event, |_| true));
+    let s = summary(&output);
+    assert_eq!(
+        (&s["records"], &s["data_records"], &s["threads"]),
+        (&json!(10_000), &json!(10_000), &json!(2))
+    );
+    assert_eq!(s["balanced"], true);
+    eprintln!(
+        "maximum batch: {} records, {} bytes of event, peak RSS {peak_kib} KiB, handler {} ms",
+        s["records"],
+        event.len(),
+        s["elapsed_ms"]
+    );
+    assert!(
+        peak_kib < 128 * 1024,
+        "peak RSS {peak_kib} KiB exceeds 128 MiB"
+    );
+}

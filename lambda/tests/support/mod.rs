@@ -122,6 +122,17 @@ impl Function {
         }
     }
 
+    /// The process's peak resident set (`VmHWM`, KiB): for a runner such as qemu, the
+    /// emulator's, guest and emulator together.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .expect("VmHWM in /proc/pid/status");
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
     /// Stops the function (it would poll for the next event forever) and returns its output.
     pub fn stop(mut self) -> Output {
         let _ = self.child.kill();
