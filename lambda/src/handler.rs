@@ -17,7 +17,7 @@ use rdsaudit::sink::NdjsonWriter;
 use rdsaudit::source::{InputKind, Payload, SourceParser, SourceRecord};
 
 use crate::config::{Config, OnMalformed};
-use crate::lines::{self, Action, Tally};
+use crate::lines::{self, Action, Invocation, Tally};
 
 /// A chunk holds at most this much payload text per thread, which bounds the NDJSON held in
 /// memory before it is written (a few MB even at high compression ratios).
@@ -29,6 +29,7 @@ pub struct Handler {
     config: Config,
     pipeline: Pipeline,
     scratch: Mutex<Scratch>,
+    simd_json: String,
 }
 
 #[derive(Debug, Default)]
@@ -97,6 +98,7 @@ impl Handler {
             pipeline: Pipeline::with_max_output(config.max_record_bytes),
             config,
             scratch: Mutex::new(Scratch::default()),
+            simd_json: simd_json::Deserializer::algorithm().to_string(),
         }
     }
 
@@ -147,15 +149,14 @@ impl Handler {
         }
 
         out.clear();
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-        lines::summary(
-            out,
+        let invocation = Invocation {
             request_id,
-            source.name(),
-            &run.tally,
-            self.config.threads,
-            elapsed_ms,
-        );
+            source: source.name(),
+            threads: self.config.threads,
+            simd_json: &self.simd_json,
+            elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+        };
+        lines::summary(out, &invocation, &run.tally);
         write_stdout(out);
         match run.failed_invocation {
             None => Ok(run.response),

@@ -145,6 +145,18 @@ impl Tally {
     }
 }
 
+/// What an invocation was, besides its counts.
+#[derive(Debug)]
+pub struct Invocation<'a> {
+    pub request_id: &'a str,
+    /// `kinesis` or `awslogs`.
+    pub source: &'a str,
+    pub threads: usize,
+    /// The JSON parser's SIMD path (`AVX2`, `NEON`, ...), to see what ran, not assume it.
+    pub simd_json: &'a str,
+    pub elapsed_ms: f64,
+}
+
 #[derive(Serialize)]
 struct Summary<'a> {
     kind: &'static str,
@@ -165,23 +177,17 @@ struct Summary<'a> {
     unparsed_by_reason: &'a BTreeMap<String, u64>,
     balanced: bool,
     threads: usize,
+    simd_json: &'a str,
     elapsed_ms: f64,
 }
 
 /// Appends the summary line of an invocation.
-pub fn summary(
-    out: &mut Vec<u8>,
-    request_id: &str,
-    source: &str,
-    tally: &Tally,
-    threads: usize,
-    elapsed_ms: f64,
-) {
+pub fn summary(out: &mut Vec<u8>, invocation: &Invocation<'_>, tally: &Tally) {
     let r = &tally.report;
     let line = Summary {
         kind: "summary",
-        request_id,
-        source,
+        request_id: invocation.request_id,
+        source: invocation.source,
         records: tally.input_records,
         data_records: r.data_records,
         control_records: r.control_records,
@@ -196,8 +202,9 @@ pub fn summary(
         failed_by_kind: &r.failed_by_kind,
         unparsed_by_reason: &r.unparsed_by_reason,
         balanced: tally.is_balanced(),
-        threads,
-        elapsed_ms,
+        threads: invocation.threads,
+        simd_json: invocation.simd_json,
+        elapsed_ms: invocation.elapsed_ms,
     };
     push(out, &line);
 }
