@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use support::events::*;
 use support::runtime_api::{Post, PostKind, RuntimeApi};
-use support::{Function, Output, TIMEOUT};
+use support::{Function, Output};
 
 /// A Kinesis sequence number (56 digits) of our own records.
 fn seq(n: u32) -> String {
@@ -34,8 +34,7 @@ fn invoke(config: &[(&str, &str)], events: Vec<Vec<u8>>) -> (Vec<Post>, Output) 
     for (i, event) in events.into_iter().enumerate() {
         api.enqueue(&format!("req-{i}"), event);
     }
-    let function = Function::start(&api, config);
-    let posts = api.wait_posts(count, TIMEOUT);
+    let (posts, function) = Function::start(&api, config).wait_posts(&api, count);
     let output = function.stop();
     for (i, post) in posts.iter().enumerate() {
         assert_eq!(post.request_id, format!("req-{i}"), "{output:?}");
@@ -353,8 +352,7 @@ fn a_maximum_batch_in_parallel_within_128_mb() {
     let event = corpus.kinesis_event();
     let api = RuntimeApi::start();
     api.enqueue("req-0", event.clone());
-    let function = Function::start(&api, &[("RDSAUDIT_THREADS", "2")]);
-    let posts = api.wait_posts(1, TIMEOUT);
+    let (posts, function) = Function::start(&api, &[("RDSAUDIT_THREADS", "2")]).wait_posts(&api, 1);
     let peak_kib = function.peak_rss_kib();
     let output = function.stop();
     assert_eq!(response(&posts[0]), no_failures());
@@ -368,11 +366,16 @@ fn a_maximum_batch_in_parallel_within_128_mb() {
         (&json!(10_000), &json!(10_000), &json!(2))
     );
     assert_eq!(s["balanced"], true);
+    // The arm64 script sets NEON: the SIMD path that ran is checked, not assumed.
+    if let Ok(simd) = std::env::var("RDSAUDIT_LAMBDA_EXPECT_SIMD") {
+        assert_eq!(s["simd_json"], simd);
+    }
     eprintln!(
-        "maximum batch: {} records, {} bytes of event, peak RSS {peak_kib} KiB, handler {} ms",
+        "maximum batch: {} records, {} bytes of event, peak RSS {peak_kib} KiB, handler {} ms, simd-json {}",
         s["records"],
         event.len(),
-        s["elapsed_ms"]
+        s["elapsed_ms"],
+        s["simd_json"]
     );
     assert!(
         peak_kib < 128 * 1024,

@@ -59,8 +59,14 @@ impl Capture {
 
 /// The command that runs the function binary.
 pub fn function_command() -> Command {
-    let bin = std::env::var("RDSAUDIT_LAMBDA_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_bootstrap").to_owned());
+    // A relative RDSAUDIT_LAMBDA_BIN is taken from the workspace root, where the build put it
+    // (tests run in `lambda/`).
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let bin = std::env::var("RDSAUDIT_LAMBDA_BIN").map_or_else(
+        |_| env!("CARGO_BIN_EXE_bootstrap").into(),
+        |b| workspace.join(b),
+    );
+    assert!(bin.is_file(), "no function binary at {}", bin.display());
     let runner = std::env::var("RDSAUDIT_LAMBDA_RUNNER").unwrap_or_default();
     let mut words = runner.split_whitespace();
     let mut cmd = match words.next() {
@@ -131,6 +137,18 @@ impl Function {
             .find(|l| l.starts_with("VmHWM:"))
             .expect("VmHWM in /proc/pid/status");
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    /// Waits for `count` posts to `api`; on timeout, stops the function and panics with its
+    /// output.
+    pub fn wait_posts(self, api: &RuntimeApi, count: usize) -> (Vec<runtime_api::Post>, Self) {
+        match api.wait_posts(count, TIMEOUT) {
+            Ok(posts) => (posts, self),
+            Err(posts) => {
+                let output = self.stop();
+                panic!("timed out waiting for {count} posts, got {posts:#?}\n{output:#?}");
+            }
+        }
     }
 
     /// Stops the function (it would poll for the next event forever) and returns its output.
