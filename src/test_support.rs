@@ -44,3 +44,6 @@ pub(crate) fn padded(json: &[u8]) -> (Vec<u8>, usize) {
     buf.resize(json.len() + simd_json::INPUT_PADDING, 0);
     (buf, json.len())
 }
+
+/// Compiles only if `T` is `Send`: one parser per worker thread must be movable into it.
+pub(crate) fn assert_send<T: Send>() {}

@@ -373,8 +373,7 @@ fn parser_reused_and_in_place_from_inflater() {
 
 #[test]
 fn is_send() {
-    fn assert_send<T: Send>() {}
-    assert_send::<EnvelopeParser>();
+    crate::test_support::assert_send::<EnvelopeParser>();
 }
 
 #[test]

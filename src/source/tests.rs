@@ -292,6 +292,5 @@ fn detection() {
 
 #[test]
 fn is_send() {
-    fn assert_send<T: Send>() {}
-    assert_send::<SourceParser>();
+    crate::test_support::assert_send::<SourceParser>();
 }
