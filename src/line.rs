@@ -162,16 +162,24 @@ fn split_at_comma(s: &[u8], at: usize) -> Option<(&[u8], &[u8])> {
     Some((s.get(..at)?, s.get(at + 1..)?))
 }
 
+/// The field as text; borrowed unless it holds invalid UTF-8. `from_utf8` first: the lossy
+/// conversion walks its input in chunks and costs several times more on valid text.
 fn lossy(b: &[u8]) -> Cow<'_, str> {
-    String::from_utf8_lossy(b)
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
 }
 
 /// Digits only, at most 20 of them: ids are unsigned 64-bit counters.
 fn parse_u64(b: &[u8]) -> Option<u64> {
-    if b.is_empty() || b.len() > 20 || !b.iter().all(u8::is_ascii_digit) {
+    if b.is_empty() || b.len() > 20 {
         return None;
     }
-    std::str::from_utf8(b).ok()?.parse().ok()
+    b.iter().try_fold(0u64, |acc, &c| {
+        let digit = c.checked_sub(b'0').filter(|d| *d < 10)?;
+        acc.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 fn is_retcode(b: &[u8]) -> bool {
@@ -179,11 +187,15 @@ fn is_retcode(b: &[u8]) -> bool {
 }
 
 fn parse_retcode(b: &[u8]) -> Option<i64> {
-    let digits = b.strip_prefix(b"-").unwrap_or(b);
-    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+    let (negative, digits) = match b.strip_prefix(b"-") {
+        Some(d) => (true, d),
+        None => (false, b),
+    };
+    if digits.len() > 18 {
         return None;
     }
-    std::str::from_utf8(b).ok()?.parse().ok()
+    let magnitude = i64::try_from(parse_u64(digits)?).ok()?;
+    Some(if negative { -magnitude } else { magnitude })
 }
 
 struct Header<'a> {

@@ -3,9 +3,11 @@
 //!
 //! The plugin escapes newlines inside statements, but writes user, host, database and table
 //! names raw; a raw newline in one of those breaks a record over two physical lines. A
-//! physical line that does not start with an audit timestamp is therefore a continuation of
-//! the record before it, and is rejoined (zero-copy: the record is the contiguous slice,
-//! newline included). Blank lines separate nothing and are skipped.
+//! physical line that does not start with an audit timestamp therefore continues the record
+//! before it when that record does not scan on its own, and is rejoined (zero-copy: the
+//! record is the contiguous slice, newline included). A record that scans keeps the next
+//! line out, so junk after it stands alone and is reported, never absorbed. Blank lines are
+//! skipped.
 //!
 //! ```
 //! let log = b"20240615 10:31:00,db1,app,localhost,43,17,READ,shop,orders,\n\
@@ -81,7 +83,10 @@ impl<'a> Iterator for Records<'a> {
         let line_number = self.line_number;
         let mut end = self.line_end(start);
         self.line_number += 1;
-        while end < self.buf.len() && self.is_continuation(end + 1) {
+        while end < self.buf.len()
+            && self.is_continuation(end + 1)
+            && crate::line::scan(self.buf.get(start..end)?).is_err()
+        {
             end = self.line_end(end + 1);
             self.line_number += 1;
         }
@@ -151,6 +156,15 @@ mod tests {
         for rec in r {
             crate::line::parse_line(rec.bytes).unwrap();
         }
+    }
+
+    #[test]
+    fn junk_after_a_complete_record_is_not_absorbed() {
+        let log = b"20240615 10:31:00,h,u,l,1,2,QUERY,,'x',0,,\njunk\n";
+        let r: Vec<_> = records(log).collect();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1].bytes, b"junk");
+        assert_eq!(r[1].line_number, 2);
     }
 
     #[test]

@@ -49,15 +49,14 @@ pub fn parse_timestamp(s: &[u8]) -> Option<(i64, bool)> {
         return civil_to_epoch_us(s).map(|us| (us, false));
     }
     if epoch_digits(s) == Some(s.len()) {
-        let us = std::str::from_utf8(s).ok()?.parse().ok()?;
-        return Some((us, true));
+        return Some((num(s, 0..s.len())?, true));
     }
     None
 }
 
 fn num(s: &[u8], range: std::ops::Range<usize>) -> Option<i64> {
     s.get(range)?.iter().try_fold(0i64, |acc, &b| {
-        Some(acc * 10 + i64::from(b.checked_sub(b'0')?))
+        Some(acc * 10 + i64::from(b.checked_sub(b'0').filter(|d| *d < 10)?))
     })
 }
 

@@ -1,0 +1,203 @@
+//! Command-line arguments (clap derive). The help text is the user manual: keep it accurate.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit status:
+  0  every input record and line was read (or stdout was closed early: `| head`)
+  1  some input failed: a record or line could not be read (good ones are still emitted)
+  2  usage error, or an input file could not be opened or read
+
+Errors go to stderr, one line each, naming the file and the record (1-based) or line.
+The accounting summary (records and log events in = parsed + skipped + failed) follows
+on stderr unless --quiet.";
+
+/// Turn Aurora MySQL, RDS for MySQL and RDS for MariaDB audit logs into structured events.
+///
+/// Reads audit logs however they were obtained: a downloaded RDS log file (plain or
+/// gzip), a CloudWatch Logs subscription payload (gzip or JSON), or a Lambda event captured
+/// from Kinesis or from a direct CloudWatch Logs subscription.
+#[derive(Debug, Parser)]
+#[command(name = "rdsaudit", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Worker threads for large inputs [default: all cores]
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No accounting summary and no progress bar on stderr (errors are still shown)
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print every audit event as NDJSON, CSV, TSV or SQL
+    #[command(after_help = PARSE_HELP)]
+    Parse(ParseArgs),
+    /// Count events by operation, user, database and host; top statement shapes; failed connects
+    Stats(StatsArgs),
+    /// Generate a deterministic synthetic corpus (for tests and benchmarks)
+    Gen(GenArgs),
+}
+
+const PARSE_HELP: &str = "\
+NDJSON keys (fixed): timestamp (RFC 3339 UTC, microseconds), timestamp_us, dialect
+(aurora|mariadb|rds_mysql), serverhost, username, host, connection_id, query_id, operation,
+database, object (unescaped text), retcode (number or null), extra (array); when the object is
+not valid UTF-8, object_base64 holds its exact bytes; when known: log_group, log_stream,
+event_id, cloudwatch_timestamp_ms, sequence_number, line.
+
+CSV and TSV have a header row and the same columns in the same order; a missing value is an
+empty field, and extra is written as a JSON array. SQL prints one QUERY statement per line,
+ending in `;`, with line breaks inside it turned into spaces (use ndjson for exact text).
+
+Examples:
+  rdsaudit parse audit.log.gz --exclude-user rdsadmin --writes
+  rdsaudit parse kinesis-event.json --format csv > events.csv
+  aws logs ... | rdsaudit parse --grep 'DROP TABLE'";
+
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Input files; `-` or none reads stdin. The kind is detected from the content
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Read every input as this kind instead of detecting it
+    #[arg(long = "input", value_enum, value_name = "KIND")]
+    pub kind: Option<InputKindArg>,
+}
+
+/// What an input holds (any of them may also be gzip-compressed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputKindArg {
+    /// Lambda event from Kinesis: {"Records":[{"kinesis":{"data":...}}]}
+    Kinesis,
+    /// Lambda event from a CloudWatch Logs subscription: {"awslogs":{"data":...}}
+    Awslogs,
+    /// CloudWatch Logs subscription payload, gzip (what a Kinesis record's data decodes to)
+    CloudwatchGzip,
+    /// CloudWatch Logs subscription payload, decompressed JSON
+    CloudwatchJson,
+    /// Audit log text, one event per line, in any dialect
+    Text,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct FilterArgs {
+    /// Keep only these operations (QUERY, CONNECT, WRITE, ...); repeat or comma-separate
+    #[arg(long, value_name = "OP", value_delimiter = ',')]
+    pub operation: Vec<String>,
+    /// Keep only events on these databases
+    #[arg(long, value_name = "DB", value_delimiter = ',')]
+    pub database: Vec<String>,
+    /// Keep only events of these users
+    #[arg(long, value_name = "USER", value_delimiter = ',')]
+    pub user: Vec<String>,
+    /// Drop events of these users (e.g. rdsadmin, whose health checks arrive every second)
+    #[arg(long, value_name = "USER", value_delimiter = ',')]
+    pub exclude_user: Vec<String>,
+    /// Keep only writes: INSERT, UPDATE, DELETE, REPLACE, LOAD DATA, CREATE, ALTER, DROP,
+    /// RENAME, TRUNCATE statements (after leading comments) and WRITE/CREATE/ALTER/DROP/RENAME
+    /// table events
+    #[arg(long)]
+    pub writes: bool,
+    /// Keep only events whose unescaped object matches this regular expression
+    #[arg(long, value_name = "REGEX")]
+    pub grep: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// One JSON object per line (keys below)
+    #[default]
+    Ndjson,
+    /// RFC 4180 CSV with a header row
+    Csv,
+    /// Tab-separated, quoted like CSV where needed, with a header row
+    Tsv,
+    /// One QUERY statement per line
+    Sql,
+}
+
+#[derive(Debug, Args)]
+pub struct ParseArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output format
+    #[arg(long, short, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// How many rows to show per table (statement shapes, users, ...)
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DialectArg {
+    Aurora,
+    Mariadb,
+    RdsMysql,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GenOutput {
+    /// A Lambda Kinesis event, one gzip CloudWatch payload per record
+    Kinesis,
+    /// A direct CloudWatch Logs Lambda event (needs --records 1)
+    Awslogs,
+    /// Gzip CloudWatch payloads: one file per record with --out DIR, else concatenated
+    /// gzip members on stdout
+    Gzip,
+    /// Decompressed CloudWatch payloads (JSON objects back to back)
+    Envelope,
+    /// Audit log text, one line per event
+    Lines,
+    /// Audit log text, gzip-compressed like a downloaded RDS log file
+    LinesGz,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// 10,000 Kinesis records of one line each (the largest BatchSize; about 9.6 MB)
+    MaxLambdaBatch,
+    /// 6,000 records of one line each: the largest event under Lambda's 6 MB payload limit
+    MaxLambdaPayload,
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Seed: the same arguments always give the same bytes
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Kinesis records (CloudWatch payloads)
+    #[arg(long, default_value_t = 10)]
+    pub records: usize,
+    /// Audit lines per record
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub lines_per_record: usize,
+    #[arg(long, value_enum, default_value = "aurora")]
+    pub dialect: DialectArg,
+    /// Percentage of hard cases: escapes, commas and quotes, multibyte and non-UTF-8 text,
+    /// statements past the 1024-byte plugin limit, failed connects
+    #[arg(long, default_value_t = 20, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub hard: u8,
+    /// Sizes of a real Lambda batch (overrides --records and --lines-per-record)
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    #[arg(long, short, value_enum, default_value = "kinesis")]
+    pub output: GenOutput,
+    /// Write here instead of stdout (a directory for --output gzip: record-00001.gz, ...)
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+}

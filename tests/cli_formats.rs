@@ -1,0 +1,166 @@
+//! Every output format: CSV and TSV parsed back with the csv crate must say what NDJSON says;
+//! SQL is one QUERY statement per line.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod cli_common;
+
+use cli_common::*;
+use serde_json::Value;
+
+const COLUMNS: [&str; 20] = [
+    "timestamp",
+    "timestamp_us",
+    "dialect",
+    "serverhost",
+    "username",
+    "host",
+    "connection_id",
+    "query_id",
+    "operation",
+    "database",
+    "object",
+    "object_base64",
+    "retcode",
+    "extra",
+    "log_group",
+    "log_stream",
+    "event_id",
+    "cloudwatch_timestamp_ms",
+    "sequence_number",
+    "line",
+];
+
+fn run(path: &std::path::Path, format: &str) -> Vec<u8> {
+    let out = rdsaudit()
+        .args(["parse", "--format", format])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The CSV/TSV field NDJSON's value corresponds to (missing keys are empty fields).
+fn as_field(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn check_table(path: &std::path::Path, format: &str, delimiter: u8) {
+    let events = ndjson(&run(path, "ndjson"));
+    let table = run(path, format);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .from_reader(&table[..]);
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        COLUMNS
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), events.len());
+    for (row, v) in rows.iter().zip(&events) {
+        for (column, field) in COLUMNS.iter().zip(row.iter()) {
+            let want = v.get(*column).map(as_field).unwrap_or_default();
+            assert_eq!(field, want, "{format} column {column}");
+        }
+    }
+}
+
+#[test]
+fn csv_and_tsv_match_ndjson() {
+    let dir = tempfile::tempdir().unwrap();
+    for dialect in DIALECTS {
+        // Hard cases: commas, quotes, tabs, newlines, multibyte and non-UTF-8 objects.
+        let corpus = corpus(dialect, 4, 50, 70);
+        let kinesis = write(dir.path(), "k.json", &corpus.kinesis_event());
+        let text = write(dir.path(), "t.log", &corpus.plain_text());
+        for path in [&kinesis, &text] {
+            check_table(path, "csv", b',');
+            check_table(path, "tsv", b'\t');
+        }
+        // The table keeps the exact bytes of a non-UTF-8 object, like NDJSON.
+        let tsv = run(&text, "tsv");
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(b'\t')
+            .from_reader(&tsv[..]);
+        assert!(
+            reader.records().any(|r| !r.unwrap()[11].is_empty()),
+            "no object_base64 in {dialect:?}"
+        );
+    }
+}
+
+#[test]
+fn ndjson_keys_are_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(rdsaudit::Dialect::RdsMySql, 2, 20, 30);
+    let events = ndjson(&run(
+        &write(dir.path(), "k", &corpus.kinesis_event()),
+        "ndjson",
+    ));
+    for v in &events {
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let optional = ["object_base64", "line"];
+        let want: Vec<&str> = COLUMNS
+            .iter()
+            .copied()
+            .filter(|k| !optional.contains(k))
+            .collect();
+        let mut keys_sorted = keys.clone();
+        keys_sorted.sort_unstable();
+        let mut want_sorted = want.clone();
+        want_sorted.sort_unstable();
+        assert_eq!(keys_sorted, want_sorted);
+        assert!(v["timestamp"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(
+            v["timestamp"].as_str().unwrap().len(),
+            "2024-03-23T13:36:08.000000Z".len()
+        );
+    }
+}
+
+#[test]
+fn sql_is_one_query_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(rdsaudit::Dialect::MariaDb, 3, 60, 50);
+    let path = write(dir.path(), "t.log", &corpus.plain_text());
+    let sql = String::from_utf8(run(&path, "sql")).unwrap();
+    let statements: Vec<String> = corpus
+        .lines()
+        .filter(|l| l.expected.operation == "QUERY")
+        .map(|l| {
+            String::from_utf8_lossy(&l.expected.object)
+                .trim()
+                .replace(['\n', '\r'], " ")
+        })
+        .filter(|s| !s.is_empty())
+        .collect();
+    let lines: Vec<&str> = sql.lines().collect();
+    assert_eq!(lines.len(), statements.len());
+    assert!(lines.len() > 100);
+    for (line, statement) in lines.iter().zip(&statements) {
+        let want = if statement.ends_with(';') {
+            statement.clone()
+        } else {
+            format!("{statement};")
+        };
+        assert_eq!(*line, want);
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("-- migration 42 ALTER TABLE"))
+    );
+}
