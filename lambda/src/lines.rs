@@ -272,7 +272,7 @@ mod tests {
         malformed_record(
             &mut out,
             &record,
-            &RecordError::Shape("no data".into()),
+            &RecordError::Shape(rdsaudit::source::RecordProblem::MissingData),
             Action::Retry,
         );
         let v = parse(&out);
