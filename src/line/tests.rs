@@ -340,3 +340,18 @@ proptest! {
         prop_assert_eq!(object.as_ref(), &sql[..]);
     }
 }
+
+/// An escape split across two 64-byte blocks of `find_close`: the backslash ends the first
+/// block, the quote it escapes starts the second.
+#[test]
+fn escape_across_a_block_boundary() {
+    for run in [1, 2, 3, 63, 64] {
+        let mut body = vec![b'a'; 64 - run];
+        body.extend(std::iter::repeat_n(b'\\', run));
+        body.extend_from_slice(b"',0");
+        let close = find_close(&body, 0).map(|c| c.pos);
+        // An odd run escapes the quote (no closing quote left); an even run does not.
+        let want = if run % 2 == 1 { None } else { Some(64) };
+        assert_eq!(close, want, "run of {run} backslashes");
+    }
+}
