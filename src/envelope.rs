@@ -49,11 +49,14 @@
 //! # Ok::<(), rdsaudit::envelope::EnvelopeError>(())
 //! ```
 
+use crate::json::{
+    BadNode, PADDING, TapeParser, array_elements, is_ws, kind, object_entries, skip_string, skip_ws,
+};
 use simd_json::tape::{Node, Tape};
 use simd_json::{Buffers, StaticNode};
 use std::ops::Range;
 
-const PADDING: usize = simd_json::INPUT_PADDING;
+pub use crate::json::JsonError;
 
 /// The `messageType` of a payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,25 +113,10 @@ pub struct LogEvent<'a> {
 /// Why a payload could not be turned into envelopes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnvelopeError {
-    /// The caller broke the padding contract of [`EnvelopeParser::parse`].
-    #[error(
-        "buffer of {buf_len} bytes is too small for {len} bytes of JSON plus {PADDING} bytes of padding"
-    )]
-    InsufficientPadding {
-        /// JSON length passed in.
-        len: usize,
-        /// Buffer length passed in.
-        buf_len: usize,
-    },
-    /// simd-json rejected the text (syntax, invalid UTF-8, bad escape or lone surrogate,
-    /// nesting deeper than 1024, ...).
-    #[error("invalid JSON at byte {offset}: {msg}")]
-    Json {
-        /// Byte offset in the buffer (approximate: simd-json's position of the failing token).
-        offset: usize,
-        /// simd-json's error kind.
-        msg: String,
-    },
+    /// The text is not usable JSON, or the caller broke the padding contract of
+    /// [`EnvelopeParser::parse`].
+    #[error(transparent)]
+    Json(#[from] JsonError),
     /// The top-level value is not an object.
     #[error("payload is not a JSON object (found {found})")]
     NotAnObject {
@@ -165,37 +153,26 @@ pub enum EnvelopeError {
     Tape(usize),
 }
 
+impl From<BadNode> for EnvelopeError {
+    fn from(BadNode(at): BadNode) -> Self {
+        Self::Tape(at)
+    }
+}
+
 /// Reusable in-place envelope parser: keeps simd-json's scratch buffers and tape allocation
 /// across calls. One per worker thread (`Send`, not shared).
+#[derive(Debug, Default)]
 pub struct EnvelopeParser {
-    buffers: Buffers,
-    /// Always empty between calls; its lifetime is re-bound per call with `Tape::reset`.
-    tape: Tape<'static>,
+    json: TapeParser,
     /// Top-level object ranges found by the splitter (reused allocation).
     pieces: Vec<Range<usize>>,
-}
-
-impl std::fmt::Debug for EnvelopeParser {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EnvelopeParser").finish_non_exhaustive()
-    }
-}
-
-impl Default for EnvelopeParser {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 impl EnvelopeParser {
     /// A parser with empty buffers (they grow to the largest payload seen).
     #[must_use]
     pub fn new() -> Self {
-        Self {
-            buffers: Buffers::default(),
-            tape: Tape(Vec::new()),
-            pieces: Vec::new(),
-        }
+        Self::default()
     }
 
     /// Parses `buf[..len]` in place; `buf.len() >= len + simd_json::INPUT_PADDING`.
@@ -219,12 +196,7 @@ impl EnvelopeParser {
         buf: &'a mut [u8],
         len: usize,
     ) -> Result<Vec<LogEnvelope<'a>>, EnvelopeError> {
-        if buf.len() < len.saturating_add(PADDING) {
-            return Err(EnvelopeError::InsufficientPadding {
-                len,
-                buf_len: buf.len(),
-            });
-        }
+        crate::json::check_padding(buf, len)?;
         // Decide single vs. several objects *before* parsing: simd-json unescapes strings in
         // place while building the tape, so once a whole-buffer parse has failed on the second
         // object the first one is already rewritten and cannot be parsed again. The cheap
@@ -232,17 +204,15 @@ impl EnvelopeParser {
         self.pieces.clear();
         let text = buf.get(..len).unwrap_or_default();
         let several = may_have_several(text) && split_objects(text, &mut self.pieces);
-        let mut tape: Tape<'a> = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
-        let result = if several && self.pieces.len() > 1 {
-            parse_pieces(buf, &self.pieces, &mut self.buffers, &mut tape)
+        if several && self.pieces.len() > 1 {
+            let pieces = &self.pieces;
+            self.json
+                .with_scratch(|buffers, tape| parse_pieces(buf, pieces, buffers, tape))
         } else {
-            simd_json::fill_tape_padded(buf, len, &mut self.buffers, &mut tape)
-                .map_err(|e| json_error(&e, 0))
-                .and_then(|()| envelope_from_tape(&tape.0))
-                .map(|env| vec![env])
-        };
-        self.tape = tape.reset();
-        result
+            self.json.parse_padded(buf, len, |tape| {
+                envelope_from_tape(tape).map(|env| vec![env])
+            })
+        }
     }
 }
 
@@ -286,17 +256,11 @@ fn parse_pieces<'a>(
             .ok_or(EnvelopeError::Tape(0))?;
         rest = tail;
         consumed = piece.end;
-        simd_json::fill_tape(this, buffers, tape).map_err(|e| json_error(&e, piece.start))?;
+        simd_json::fill_tape(this, buffers, tape)
+            .map_err(|e| JsonError::from_simd(&e, piece.start))?;
         out.push(envelope_from_tape(&tape.0)?);
     }
     Ok(out)
-}
-
-fn json_error(err: &simd_json::Error, base: usize) -> EnvelopeError {
-    EnvelopeError::Json {
-        offset: base.saturating_add(err.index()),
-        msg: format!("{:?}", err.error()),
-    }
 }
 
 /// Cheap necessary condition for "more than one top-level object": some `}` is followed
@@ -311,17 +275,6 @@ fn may_have_several(text: &[u8]) -> bool {
             .find(|b| !is_ws(**b))
             == Some(&b'{')
     })
-}
-
-fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
-}
-
-fn skip_ws(text: &[u8], mut at: usize) -> usize {
-    while text.get(at).is_some_and(|b| is_ws(*b)) {
-        at += 1;
-    }
-    at
 }
 
 /// Splits `text` into top-level objects with a string-aware brace scanner. Returns `false` if
@@ -365,77 +318,6 @@ fn split_objects(text: &[u8], pieces: &mut Vec<Range<usize>>) -> bool {
         at = skip_ws(text, at);
     }
     true
-}
-
-/// Given the index just after an opening quote, returns the index just after the closing one.
-fn skip_string(text: &[u8], mut at: usize) -> Option<usize> {
-    loop {
-        at += memchr::memchr2(b'"', b'\\', text.get(at..)?)?;
-        match text.get(at)? {
-            b'\\' => at += 2,
-            _ => return Some(at + 1),
-        }
-    }
-}
-
-/// Number of tape nodes the value at `node` occupies (itself plus its subtree).
-fn span(node: &Node<'_>) -> usize {
-    match node {
-        Node::Object { count, .. } | Node::Array { count, .. } => count.saturating_add(1),
-        _ => 1,
-    }
-}
-
-fn kind(node: &Node<'_>) -> &'static str {
-    match node {
-        Node::String(_) => "a string",
-        Node::Object { .. } => "an object",
-        Node::Array { .. } => "an array",
-        Node::Static(StaticNode::Null) => "null",
-        Node::Static(StaticNode::Bool(_)) => "a boolean",
-        Node::Static(_) => "a number",
-    }
-}
-
-/// Iterates the `(key, value_index)` pairs of the object at `tape[at]`, skipping nested values
-/// by their node count (no recursion).
-fn object_entries<'t, 'a>(
-    tape: &'t [Node<'a>],
-    at: usize,
-) -> Result<impl Iterator<Item = Result<(&'a str, usize), EnvelopeError>> + 't, EnvelopeError> {
-    let len = match tape.get(at) {
-        Some(Node::Object { len, .. }) => *len,
-        _ => return Err(EnvelopeError::Tape(at)),
-    };
-    let mut next = at + 1;
-    Ok((0..len).map(move |_| {
-        let key = match tape.get(next) {
-            Some(Node::String(k)) => *k,
-            _ => return Err(EnvelopeError::Tape(next)),
-        };
-        let value = next + 1;
-        let node = tape.get(value).ok_or(EnvelopeError::Tape(value))?;
-        next = value.saturating_add(span(node));
-        Ok((key, value))
-    }))
-}
-
-/// Iterates the element indices of the array at `tape[at]`.
-fn array_elements<'t>(
-    tape: &'t [Node<'_>],
-    at: usize,
-) -> Result<impl Iterator<Item = Result<usize, EnvelopeError>> + 't, EnvelopeError> {
-    let len = match tape.get(at) {
-        Some(Node::Array { len, .. }) => *len,
-        _ => return Err(EnvelopeError::Tape(at)),
-    };
-    let mut next = at + 1;
-    Ok((0..len).map(move |_| {
-        let this = next;
-        let node = tape.get(this).ok_or(EnvelopeError::Tape(this))?;
-        next = this.saturating_add(span(node));
-        Ok(this)
-    }))
 }
 
 fn top_string<'a>(node: &Node<'a>, field: &'static str) -> Result<&'a str, EnvelopeError> {
@@ -609,384 +491,4 @@ fn millis(node: &Node<'_>) -> Result<i64, &'static str> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-mod tests {
-    use super::*;
-
-    fn parse_str(json: &str) -> Result<Vec<LogEnvelope<'static>>, EnvelopeError> {
-        // Leaking is fine in tests and keeps them short.
-        let scratch: &'static mut Vec<u8> = Box::leak(Box::default());
-        parse_unpadded(&mut EnvelopeParser::new(), json.as_bytes(), scratch)
-    }
-
-    const DATA: &str = r#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/aws/rds/cluster/c1/audit","logStream":"c1-instance-1","subscriptionFilters":["to-kinesis","second"],"logEvents":[{"id":"37605431982366218745392619003296741302869208427839209472","timestamp":1711200969000,"message":"1711200969123456,c1-instance-1,admin,10.0.1.5,35,698024,QUERY,db,'SELECT 1',0"},{"id":"2","timestamp":1711200969001,"message":"x"}]}"#;
-
-    #[test]
-    fn data_message() {
-        let envs = parse_str(DATA).unwrap();
-        assert_eq!(envs.len(), 1);
-        let e = &envs[0];
-        assert_eq!(e.message_type, MessageType::Data);
-        assert_eq!(e.owner, "123456789012");
-        assert_eq!(e.log_group, "/aws/rds/cluster/c1/audit");
-        assert_eq!(e.log_stream, "c1-instance-1");
-        assert_eq!(e.subscription_filters, ["to-kinesis", "second"]);
-        assert_eq!(e.policy_level, None);
-        assert_eq!(e.log_events.len(), 2);
-        assert_eq!(
-            e.log_events[0].id,
-            "37605431982366218745392619003296741302869208427839209472"
-        );
-        assert_eq!(e.log_events[0].timestamp, 1_711_200_969_000);
-        assert!(e.log_events[0].message.ends_with("'SELECT 1',0"));
-        assert_eq!(e.log_events[1].message, "x");
-    }
-
-    #[test]
-    fn policy_level_and_unknown_fields_ignored() {
-        let json = r#"{"policyLevel":"ACCOUNT_LEVEL_POLICY","future":{"deep":[[[{"a":[1,2,{"b":null}]}]]],"x":"}{"},
-            "messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s",
-            "logEvents":[{"extra":[{"id":"nested, ignored"}],"id":"a","timestamp":5,"message":"m","more":true}],
-            "subscriptionFilters":null, "zzz": 1.5}"#;
-        let e = &parse_str(json).unwrap()[0];
-        assert_eq!(e.policy_level, Some("ACCOUNT_LEVEL_POLICY"));
-        assert!(e.subscription_filters.is_empty());
-        assert_eq!(
-            e.log_events,
-            [LogEvent {
-                id: "a",
-                timestamp: 5,
-                message: "m"
-            }]
-        );
-    }
-
-    #[test]
-    fn control_message() {
-        let json = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1711200969000,"message":"CWL CONTROL MESSAGE: Checking health of destination Kinesis stream."}]}"#;
-        let e = &parse_str(json).unwrap()[0];
-        assert_eq!(e.message_type, MessageType::Control);
-        assert_eq!(e.log_events.len(), 1);
-        // Lenient: a bare control message is fine too.
-        let e = &parse_str(r#"{"messageType":"CONTROL_MESSAGE"}"#).unwrap()[0];
-        assert_eq!(e.message_type, MessageType::Control);
-        assert_eq!(e.owner, "");
-        assert!(e.log_events.is_empty());
-        let e = &parse_str(r#"{"messageType":"NEW_KIND"}"#).unwrap()[0];
-        assert_eq!(e.message_type, MessageType::Other("NEW_KIND"));
-    }
-
-    #[test]
-    fn missing_and_empty_log_events() {
-        let json = r#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s"}"#;
-        assert_eq!(
-            parse_str(json).unwrap_err(),
-            EnvelopeError::MissingField("logEvents")
-        );
-        let json = r#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[]}"#;
-        assert!(parse_str(json).unwrap()[0].log_events.is_empty());
-        let json =
-            r#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[]}"#;
-        assert_eq!(
-            parse_str(json).unwrap_err(),
-            EnvelopeError::MissingField("owner")
-        );
-        assert_eq!(
-            parse_str(r#"{"owner":"1"}"#).unwrap_err(),
-            EnvelopeError::MissingField("messageType")
-        );
-    }
-
-    #[test]
-    fn escapes_in_message() {
-        let json = r#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[
-            {"id":"1","timestamp":1,"message":"q=\"x\" b=\\ nl=\n tab=\t e=\u00e9 s=\ud83d\ude00 sl=\/ sq='it\\'s'"}]}"#;
-        let e = &parse_str(json).unwrap()[0];
-        assert_eq!(
-            e.log_events[0].message,
-            "q=\"x\" b=\\ nl=\n tab=\t e=é s=😀 sl=/ sq='it\\'s'"
-        );
-    }
-
-    #[test]
-    fn lone_surrogate_is_an_error() {
-        for bad in [r#"\ud800"#, r#"\ud800x"#, r#"\udc00"#, r#"\ud800\u0041"#] {
-            let json = format!(
-                r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{{"id":"1","timestamp":1,"message":"{bad}"}}]}}"#
-            );
-            let err = parse_str(&json);
-            assert!(
-                matches!(err, Err(EnvelopeError::Json { .. })),
-                "{bad}: {err:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn invalid_utf8_is_an_error() {
-        let mut json = br#"{"messageType":"CONTROL_MESSAGE","x":"#.to_vec();
-        json.extend_from_slice(b"\"\xff\xfe\"}");
-        let mut scratch = Vec::new();
-        let err = parse_unpadded(&mut EnvelopeParser::new(), &json, &mut scratch).unwrap_err();
-        assert!(matches!(err, EnvelopeError::Json { .. }), "{err:?}");
-    }
-
-    #[test]
-    fn wrong_types() {
-        let base = |events: &str| {
-            format!(
-                r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":{events}}}"#
-            )
-        };
-        assert_eq!(
-            parse_str(&base(
-                r#"[{"id":"1","timestamp":"1711200969000","message":"m"}]"#
-            ))
-            .unwrap_err(),
-            EnvelopeError::BadEvent {
-                index: 0,
-                field: "timestamp",
-                expected: "an integer (epoch milliseconds)",
-                found: "a string"
-            }
-        );
-        assert!(matches!(
-            parse_str(&base(
-                r#"[{"id":"1","timestamp":1,"message":"m"},{"id":1,"timestamp":1,"message":"m"}]"#
-            ))
-            .unwrap_err(),
-            EnvelopeError::BadEvent {
-                index: 1,
-                field: "id",
-                ..
-            }
-        ));
-        assert!(matches!(
-            parse_str(&base(r#"[{"id":"1","timestamp":1,"message":null}]"#)).unwrap_err(),
-            EnvelopeError::BadEvent {
-                field: "message",
-                found: "null",
-                ..
-            }
-        ));
-        assert!(matches!(
-            parse_str(&base(r#"[{"id":"1","timestamp":1.5,"message":"m"}]"#)).unwrap_err(),
-            EnvelopeError::BadEvent {
-                field: "timestamp",
-                found: "a non-integer number",
-                ..
-            }
-        ));
-        assert!(matches!(
-            parse_str(&base(r#"[{"id":"1","timestamp":1e300,"message":"m"}]"#)).unwrap_err(),
-            EnvelopeError::BadEvent {
-                field: "timestamp",
-                ..
-            }
-        ));
-        assert!(matches!(
-            parse_str(&base(
-                r#"[{"id":"1","timestamp":18446744073709551615,"message":"m"}]"#
-            ))
-            .unwrap_err(),
-            EnvelopeError::BadEvent {
-                field: "timestamp",
-                found: "an out-of-range number",
-                ..
-            }
-        ));
-        assert!(matches!(
-            parse_str(&base(r#"[{"id":"1","message":"m"}]"#)).unwrap_err(),
-            EnvelopeError::BadEvent {
-                field: "timestamp",
-                found: "missing",
-                ..
-            }
-        ));
-        assert!(matches!(
-            parse_str(&base(r#"["not an object"]"#)).unwrap_err(),
-            EnvelopeError::BadEvent {
-                field: "",
-                found: "a string",
-                ..
-            }
-        ));
-        assert_eq!(
-            parse_str(&base(r#"{}"#)).unwrap_err(),
-            EnvelopeError::WrongType {
-                field: "logEvents",
-                expected: "an array",
-                found: "an object"
-            }
-        );
-        // Integer-valued floats are accepted.
-        let e =
-            &parse_str(&base(r#"[{"id":"1","timestamp":1.7112e12,"message":"m"}]"#)).unwrap()[0];
-        assert_eq!(e.log_events[0].timestamp, 1_711_200_000_000);
-        assert!(matches!(
-            parse_str(r#"{"messageType":"DATA_MESSAGE","owner":12}"#).unwrap_err(),
-            EnvelopeError::WrongType { field: "owner", .. }
-        ));
-        assert!(matches!(
-            parse_str(r#"{"messageType":"CONTROL_MESSAGE","subscriptionFilters":[1]}"#)
-                .unwrap_err(),
-            EnvelopeError::WrongType {
-                field: "subscriptionFilters[]",
-                ..
-            }
-        ));
-        assert_eq!(
-            parse_str("[1,2]").unwrap_err(),
-            EnvelopeError::NotAnObject { found: "an array" }
-        );
-        assert_eq!(
-            parse_str(r#""str""#).unwrap_err(),
-            EnvelopeError::NotAnObject { found: "a string" }
-        );
-    }
-
-    #[test]
-    fn back_to_back_objects() {
-        let control = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logEvents":[{"id":"","timestamp":1,"message":"}{ \"}{\" \\"}]}"#;
-        for sep in ["", "\n", " \r\n\t "] {
-            let json = format!("{DATA}{sep}{control}{sep}{DATA}\n");
-            let envs = parse_str(&json).unwrap();
-            assert_eq!(envs.len(), 3, "sep {sep:?}");
-            assert_eq!(envs[0].message_type, MessageType::Data);
-            assert_eq!(envs[1].message_type, MessageType::Control);
-            assert_eq!(envs[1].log_events[0].message, "}{ \"}{\" \\");
-            assert_eq!(envs[2].log_events.len(), 2);
-        }
-        // Escapes in the first object must survive (they are unescaped in place).
-        let first = r#"{"messageType":"CONTROL_MESSAGE","owner":"a\"b\\c\u00e9"}"#;
-        let envs = parse_str(&format!("{first}{first}")).unwrap();
-        assert_eq!(envs[0].owner, "a\"b\\cé");
-        assert_eq!(envs[1].owner, "a\"b\\cé");
-    }
-
-    #[test]
-    fn back_to_back_errors() {
-        // Second object broken: error offset points into it.
-        let json = format!(r#"{DATA}{{"messageType":"DATA_MESSAGE","owner":}}"#);
-        match parse_str(&json).unwrap_err() {
-            EnvelopeError::Json { offset, .. } => assert!(offset >= DATA.len(), "{offset}"),
-            other => panic!("{other:?}"),
-        }
-        // Trailing garbage after one object: not splittable, simd-json's own error.
-        assert!(matches!(
-            parse_str(&format!("{DATA} x")).unwrap_err(),
-            EnvelopeError::Json { .. }
-        ));
-        // A `}{` inside a string of a single object is not a split point.
-        let json = r#"{"messageType":"CONTROL_MESSAGE","owner":"} {"}"#;
-        assert_eq!(parse_str(json).unwrap().len(), 1);
-        // Unbalanced: one object then a stray `}`.
-        assert!(parse_str(r#"{"a":1}}{"b":2}"#).is_err());
-        // Unterminated string in the second object.
-        assert!(parse_str(r#"{"messageType":"CONTROL_MESSAGE"}{"a":"}"#).is_err());
-    }
-
-    #[test]
-    fn deep_nesting_is_an_error_not_a_crash() {
-        for open in ["[", "{\"a\":"] {
-            let json = open.repeat(100_000);
-            let err = parse_str(&json).unwrap_err();
-            assert!(matches!(err, EnvelopeError::Json { .. }), "{err:?}");
-            let json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-            let err = parse_str(&json).unwrap_err();
-            match err {
-                EnvelopeError::Json { msg, .. } => assert!(msg.contains("Depth"), "{msg}"),
-                other => panic!("{other:?}"),
-            }
-        }
-        // Deep but within simd-json's limit, inside an ignored field: skipped without recursion.
-        let json = format!(
-            r#"{{"messageType":"CONTROL_MESSAGE","x":{}{}}}"#,
-            "[".repeat(1000),
-            "]".repeat(1000)
-        );
-        assert_eq!(parse_str(&json).unwrap().len(), 1);
-    }
-
-    #[test]
-    fn garbage_inputs_never_panic() {
-        for json in [
-            "",
-            " ",
-            "{",
-            "}",
-            "{}",
-            "null",
-            "1",
-            "{\"messageType\"",
-            "}{",
-            "{}{",
-            "{}}",
-            "\"",
-            "{\"a\":\"\\",
-            "{\"messageType\":\"DATA_MESSAGE\",\"logEvents\":[{}]}",
-        ] {
-            let _ = parse_str(json);
-        }
-        assert_eq!(
-            parse_str("{}").unwrap_err(),
-            EnvelopeError::MissingField("messageType")
-        );
-    }
-
-    #[test]
-    fn padding_contract() {
-        let mut buf = DATA.as_bytes().to_vec();
-        let len = buf.len();
-        let err = EnvelopeParser::new().parse(&mut buf, len).unwrap_err();
-        assert!(matches!(err, EnvelopeError::InsufficientPadding { .. }));
-        let err = EnvelopeParser::new()
-            .parse(&mut [], usize::MAX)
-            .unwrap_err();
-        assert!(matches!(err, EnvelopeError::InsufficientPadding { .. }));
-    }
-
-    #[test]
-    fn parser_reused_and_in_place_from_inflater() {
-        use std::io::Write;
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        e.write_all(DATA.as_bytes()).unwrap();
-        let z = e.finish().unwrap();
-        let mut inflater = crate::inflate::Inflater::new();
-        let mut parser = EnvelopeParser::new();
-        for _ in 0..3 {
-            let (buf, len) = inflater.inflate(&z).unwrap().into_padded();
-            let envs = parser.parse(buf, len).unwrap();
-            assert_eq!(envs[0].log_events.len(), 2);
-        }
-        // Parsing a padded buffer leaves the padding untouched.
-        let mut buf = DATA.as_bytes().to_vec();
-        buf.extend_from_slice(&[0xAA; PADDING]);
-        parser.parse(&mut buf, DATA.len()).unwrap();
-        assert!(buf[DATA.len()..].iter().all(|b| *b == 0xAA));
-    }
-
-    #[test]
-    fn is_send() {
-        fn assert_send<T: Send>() {}
-        assert_send::<EnvelopeParser>();
-    }
-
-    #[test]
-    fn splitter() {
-        let mut p = Vec::new();
-        assert!(split_objects(br#" {"a":"}"} {"b":{"c":1}}"#, &mut p));
-        assert_eq!(p, [1..10, 11..24]);
-        assert!(!split_objects(br#"{"a":1} ["#, &mut p));
-        assert!(!split_objects(br#"{"a":"\"#, &mut p));
-        assert!(split_objects(b"", &mut p));
-        assert!(p.is_empty());
-        assert!(may_have_several(b"{}\n {}"));
-        assert!(!may_have_several(br#"{"a":[{},{}]}"#));
-    }
-}
+mod tests;

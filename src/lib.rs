@@ -19,6 +19,7 @@ pub mod envelope;
 pub mod event;
 pub mod filter;
 pub mod inflate;
+mod json;
 pub mod line;
 pub mod shape;
 pub mod sink;
@@ -26,6 +27,9 @@ pub mod source;
 pub mod synth;
 pub mod text;
 pub mod unescape;
+
+#[cfg(test)]
+pub(crate) mod test_support;
 
 pub use event::{AuditEvent, Dialect, Extra, Object, Operation, Provenance, Timestamp};
 pub use line::LineError;

@@ -48,12 +48,13 @@
 //! # Ok::<(), rdsaudit::source::SourceError>(())
 //! ```
 
+use crate::json::{TapeParser, kind, skip_string, skip_ws};
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use simd_json::tape::{Node, Tape};
-use simd_json::{Buffers, StaticNode};
+use simd_json::StaticNode;
+use simd_json::tape::Node;
 
-const PADDING: usize = simd_json::INPUT_PADDING;
+pub use crate::json::JsonError;
 
 /// Largest decoded base64 payload [`decode_base64`] accepts: 8 MiB. A Kinesis record is at most
 /// 1 MiB and a synchronous Lambda payload at most 6 MB, so no legitimate record comes close.
@@ -199,27 +200,6 @@ fn skip_value(input: &[u8], at: usize) -> Option<usize> {
     }
 }
 
-fn skip_ws(input: &[u8], mut at: usize) -> usize {
-    while input
-        .get(at)
-        .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-    {
-        at += 1;
-    }
-    at
-}
-
-/// Given the index just after an opening quote, returns the index just after the closing one.
-fn skip_string(input: &[u8], mut at: usize) -> Option<usize> {
-    loop {
-        at += memchr::memchr2(b'"', b'\\', input.get(at..)?)?;
-        match input.get(at)? {
-            b'\\' => at += 2,
-            _ => return Some(at + 1),
-        }
-    }
-}
-
 /// Why a single Kinesis record cannot be used (the rest of the event is unaffected).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum RecordProblem {
@@ -288,24 +268,10 @@ impl<'a> SourceRecord<'a> {
 /// Why an event (as a whole) or a base64 payload could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SourceError {
-    /// The caller broke the padding contract (`buf.len() >= len + INPUT_PADDING`).
-    #[error(
-        "buffer of {buf_len} bytes is too small for {len} bytes of JSON plus {PADDING} bytes of padding"
-    )]
-    InsufficientPadding {
-        /// JSON length passed in.
-        len: usize,
-        /// Buffer length passed in.
-        buf_len: usize,
-    },
-    /// The event is not valid JSON.
-    #[error("invalid JSON at byte {offset}: {msg}")]
-    Json {
-        /// Byte offset (simd-json's position of the failing token).
-        offset: usize,
-        /// simd-json's error kind.
-        msg: String,
-    },
+    /// The event is not usable JSON, or the caller broke the padding contract
+    /// (`buf.len() >= len + simd_json::INPUT_PADDING`).
+    #[error(transparent)]
+    Json(#[from] JsonError),
     /// The event is not a JSON object.
     #[error("event is {found}, not a JSON object")]
     NotAnObject {
@@ -345,56 +311,16 @@ pub enum SourceError {
 }
 
 /// Reusable simd-json state for parsing Lambda events in place (one per thread; `Send`).
+#[derive(Debug, Default)]
 pub struct SourceParser {
-    buffers: Buffers,
-    /// Empty between calls; its lifetime is re-bound per call with `Tape::reset`.
-    tape: Tape<'static>,
-}
-
-impl std::fmt::Debug for SourceParser {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SourceParser").finish_non_exhaustive()
-    }
-}
-
-impl Default for SourceParser {
-    fn default() -> Self {
-        Self::new()
-    }
+    json: TapeParser,
 }
 
 impl SourceParser {
     /// A parser with empty buffers.
     #[must_use]
     pub fn new() -> Self {
-        Self {
-            buffers: Buffers::default(),
-            tape: Tape(Vec::new()),
-        }
-    }
-
-    /// Parses `buf[..len]` in place and hands the tape to `walk`.
-    fn with_tape<'a, T>(
-        &mut self,
-        buf: &'a mut [u8],
-        len: usize,
-        walk: impl FnOnce(&[Node<'a>]) -> Result<T, SourceError>,
-    ) -> Result<T, SourceError> {
-        if buf.len() < len.saturating_add(PADDING) {
-            return Err(SourceError::InsufficientPadding {
-                len,
-                buf_len: buf.len(),
-            });
-        }
-        let mut tape: Tape<'a> = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
-        let result = simd_json::fill_tape_padded(buf, len, &mut self.buffers, &mut tape)
-            .map_err(|e| SourceError::Json {
-                offset: e.index(),
-                msg: format!("{:?}", e.error()),
-            })
-            .and_then(|()| walk(&tape.0));
-        self.tape = tape.reset();
-        result
+        Self::default()
     }
 }
 
@@ -413,7 +339,7 @@ pub fn parse_kinesis_event<'a>(
     len: usize,
     parser: &mut SourceParser,
 ) -> Result<Vec<SourceRecord<'a>>, SourceError> {
-    parser.with_tape(buf, len, |tape| {
+    parser.json.parse_padded(buf, len, |tape| {
         let records_at = field(tape, 0, "Records")?.ok_or(SourceError::MissingField("Records"))?;
         let count = match tape.get(records_at) {
             Some(Node::Array { len, .. }) => *len,
@@ -491,7 +417,7 @@ pub fn parse_awslogs_event<'a>(
     len: usize,
     parser: &mut SourceParser,
 ) -> Result<SourceRecord<'a>, SourceError> {
-    parser.with_tape(buf, len, |tape| {
+    parser.json.parse_padded(buf, len, |tape| {
         let awslogs = field(tape, 0, "awslogs")?.ok_or(SourceError::MissingField("awslogs"))?;
         match tape.get(awslogs) {
             Some(Node::Object { .. }) => {}
@@ -565,54 +491,25 @@ pub fn decode_base64_with_limit(
     Ok(())
 }
 
-fn kind(node: &Node<'_>) -> &'static str {
-    match node {
-        Node::String(_) => "a string",
-        Node::Object { .. } => "an object",
-        Node::Array { .. } => "an array",
-        Node::Static(StaticNode::Null) => "null",
-        Node::Static(StaticNode::Bool(_)) => "a boolean",
-        Node::Static(_) => "a number",
-    }
-}
-
-fn span(node: &Node<'_>) -> usize {
-    match node {
-        Node::Object { count, .. } | Node::Array { count, .. } => count.saturating_add(1),
-        _ => 1,
-    }
-}
-
-/// `(key, value index)` pairs of the object at `tape[at]` (empty if it is not an object), the
-/// values skipped by node count: no recursion however deep unknown values are.
+/// `(key, value index)` pairs of the object at `tape[at]` (empty if it is not an object).
+///
+/// Lenient on purpose: a record's shape problems are reported per record, never by failing the
+/// event, so a malformed tape node (simd-json's own tape; should not happen) ends the walk as
+/// if the remaining keys were absent.
 fn entries<'t, 'a>(tape: &'t [Node<'a>], at: usize) -> impl Iterator<Item = (&'a str, usize)> + 't {
-    let len = match tape.get(at) {
-        Some(Node::Object { len, .. }) => *len,
-        _ => 0,
-    };
-    let mut next = at + 1;
-    (0..len).map_while(move |_| {
-        let Some(Node::String(key)) = tape.get(next) else {
-            return None;
-        };
-        let value = next + 1;
-        next = value.saturating_add(span(tape.get(value)?));
-        Some((*key, value))
-    })
+    crate::json::object_entries(tape, at)
+        .into_iter()
+        .flatten()
+        .map_while(Result::ok)
 }
 
-/// Element indices of the array at `tape[at]` (empty if it is not an array).
+/// Element indices of the array at `tape[at]` (empty if it is not an array), lenient like
+/// [`entries`].
 fn elements<'t>(tape: &'t [Node<'_>], at: usize) -> impl Iterator<Item = usize> + 't {
-    let len = match tape.get(at) {
-        Some(Node::Array { len, .. }) => *len,
-        _ => 0,
-    };
-    let mut next = at + 1;
-    (0..len).map_while(move |_| {
-        let this = next;
-        next = this.saturating_add(span(tape.get(this)?));
-        Some(this)
-    })
+    crate::json::array_elements(tape, at)
+        .into_iter()
+        .flatten()
+        .map_while(Result::ok)
 }
 
 /// Value index of `key` in the object at `tape[at]` (last one wins). Errors if `tape[at]` is
@@ -649,313 +546,4 @@ fn number_at(tape: &[Node<'_>], at: usize) -> Option<f64> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-mod tests {
-    use super::*;
-    use crate::envelope::{EnvelopeParser, MessageType};
-    use crate::inflate::Inflater;
-    use std::io::Write;
-
-    fn padded(json: &[u8]) -> (Vec<u8>, usize) {
-        let mut v = json.to_vec();
-        v.resize(json.len() + PADDING, 0);
-        (v, json.len())
-    }
-
-    fn gz(data: &[u8]) -> Vec<u8> {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
-        e.write_all(data).unwrap();
-        e.finish().unwrap()
-    }
-
-    fn b64(data: &[u8]) -> String {
-        base64::engine::general_purpose::STANDARD.encode(data)
-    }
-
-    const ENVELOPE: &str = r#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/aws/rds/instance/db1/audit","logStream":"db1","subscriptionFilters":["f"],"logEvents":[{"id":"1","timestamp":1711200969000,"message":"20240323 13:36:09,ip-172-17-4-137,rdsadmin,localhost,4,149869,QUERY,,'SELECT 1',0,,"}]}"#;
-
-    fn kinesis_event(records: &[String]) -> String {
-        format!(r#"{{"Records":[{}]}}"#, records.join(","))
-    }
-
-    fn kinesis_record(data: &str, seq: &str, enc: &str) -> String {
-        format!(
-            r#"{{"kinesis":{{"kinesisSchemaVersion":"1.0","partitionKey":"pk","sequenceNumber":"{seq}","data":"{data}","approximateArrivalTimestamp":1711200969.123,"encryptionType":"{enc}"}},"eventSource":"aws:kinesis","eventVersion":"1.0","eventID":"shardId-000000000000:{seq}","eventName":"aws:kinesis:record","invokeIdentityArn":"arn:aws:iam::123456789012:role/r","awsRegion":"eu-west-1","eventSourceARN":"arn:aws:kinesis:eu-west-1:123456789012:stream/audit"}}"#
-        )
-    }
-
-    #[test]
-    fn kinesis_end_to_end() {
-        let data = b64(&gz(ENVELOPE.as_bytes()));
-        // JSON producers may escape `/` as `\/`: simd-json undoes it in place.
-        let escaped = data.replace('/', "\\/");
-        let event = kinesis_event(&[
-            kinesis_record(
-                &data,
-                "49590338271490256608559692538361571095921575989136588898",
-                "KMS",
-            ),
-            kinesis_record(&escaped, "2", "NONE"),
-        ]);
-        assert_eq!(detect(event.as_bytes()), InputKind::KinesisEvent);
-        let (mut buf, len) = padded(event.as_bytes());
-        let mut parser = SourceParser::new();
-        let records = parse_kinesis_event(&mut buf, len, &mut parser).unwrap();
-        assert_eq!(records.len(), 2);
-        let r = &records[0];
-        assert_eq!(
-            r.sequence_number,
-            Some("49590338271490256608559692538361571095921575989136588898")
-        );
-        assert_eq!(
-            r.event_id,
-            Some("shardId-000000000000:49590338271490256608559692538361571095921575989136588898")
-        );
-        assert_eq!(r.partition_key, Some("pk"));
-        assert_eq!(r.encryption_type, Some("KMS"));
-        assert_eq!(r.approximate_arrival_timestamp, Some(1_711_200_969.123));
-
-        let mut decoded = Vec::new();
-        let mut inflater = Inflater::new();
-        let mut envelopes = EnvelopeParser::new();
-        for r in &records {
-            let Payload::Base64(b) = r.payload else {
-                panic!("{:?}", r.payload)
-            };
-            decode_base64(b, &mut decoded).unwrap();
-            assert_eq!(detect(&decoded), InputKind::GzipPayload);
-            let (buf, len) = inflater.inflate(&decoded).unwrap().into_padded();
-            assert_eq!(
-                detect_decompressed(buf.get(..len).unwrap()),
-                InputKind::GzipPayload
-            );
-            let envs = envelopes.parse(buf, len).unwrap();
-            assert_eq!(envs[0].message_type, MessageType::Data);
-            assert!(envs[0].log_events[0].message.contains("'SELECT 1'"));
-        }
-    }
-
-    #[test]
-    fn unknown_encryption_type_accepted() {
-        let event = kinesis_event(&[kinesis_record("aGk=", "7", "AES_9000_FUTURE")]);
-        let (mut buf, len) = padded(event.as_bytes());
-        let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
-        assert_eq!(records[0].encryption_type, Some("AES_9000_FUTURE"));
-        assert_eq!(records[0].payload, Payload::Base64(b"aGk="));
-    }
-
-    #[test]
-    fn bad_records_do_not_fail_the_event() {
-        let event = r#"{"Records":[
-            {"eventID":"e1","kinesis":{"sequenceNumber":"1","partitionKey":"p"}},
-            {"eventID":"e2","kinesis":{"sequenceNumber":"2","data":12}},
-            {"eventID":"e3","kinesis":"nope"},
-            {"eventID":"e4"},
-            "not a record",
-            {"kinesis":{"sequenceNumber":6,"data":"aGk","approximateArrivalTimestamp":"x","encryptionType":null}},
-            {"kinesis":{"data":"aGk=","sequenceNumber":"7","extra":{"deep":[[[[{}]]]]}},"future":[1,2,3]}
-        ]}"#;
-        let (mut buf, len) = padded(event.as_bytes());
-        let rs = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
-        assert_eq!(rs.len(), 7);
-        assert_eq!(rs[0].payload, Payload::Invalid(RecordProblem::MissingData));
-        assert_eq!(rs[0].sequence_number, Some("1"));
-        assert_eq!(rs[0].event_id, Some("e1"));
-        assert_eq!(
-            rs[1].payload,
-            Payload::Invalid(RecordProblem::DataNotAString("a number"))
-        );
-        assert_eq!(rs[1].sequence_number, Some("2"));
-        assert_eq!(
-            rs[2].payload,
-            Payload::Invalid(RecordProblem::KinesisNotAnObject("a string"))
-        );
-        assert_eq!(
-            rs[3].payload,
-            Payload::Invalid(RecordProblem::MissingKinesis)
-        );
-        assert_eq!(
-            rs[4].payload,
-            Payload::Invalid(RecordProblem::NotAnObject("a string"))
-        );
-        // Wrong-typed metadata is treated as absent; unpadded base64 is kept for decoding.
-        assert_eq!(rs[5].payload, Payload::Base64(b"aGk"));
-        assert_eq!(rs[5].sequence_number, None);
-        assert_eq!(rs[5].approximate_arrival_timestamp, None);
-        assert_eq!(rs[6].payload, Payload::Base64(b"aGk="));
-        assert_eq!(rs[6].sequence_number, Some("7"));
-        assert_eq!(
-            RecordProblem::MissingData.to_string(),
-            "record has no `kinesis.data`"
-        );
-    }
-
-    #[test]
-    fn unusable_events_are_errors() {
-        let mut p = SourceParser::new();
-        let mut run = |s: &str| {
-            let (mut buf, len) = padded(s.as_bytes());
-            parse_kinesis_event(&mut buf, len, &mut p).map(|r| r.len())
-        };
-        assert_eq!(run(r#"{"Records":[]}"#), Ok(0));
-        assert_eq!(run(r#"{}"#), Err(SourceError::MissingField("Records")));
-        assert!(matches!(
-            run(r#"{"Records":{}}"#),
-            Err(SourceError::WrongType {
-                field: "Records",
-                ..
-            })
-        ));
-        assert!(matches!(run(r#"[]"#), Err(SourceError::NotAnObject { .. })));
-        assert!(matches!(
-            run(r#"{"Records":["#),
-            Err(SourceError::Json { .. })
-        ));
-        assert!(matches!(run(""), Err(SourceError::Json { .. })));
-        assert!(matches!(
-            run(&"[".repeat(100_000)),
-            Err(SourceError::Json { .. })
-        ));
-        let mut short = b"{}".to_vec();
-        assert!(matches!(
-            parse_kinesis_event(&mut short, 2, &mut p),
-            Err(SourceError::InsufficientPadding { .. })
-        ));
-    }
-
-    #[test]
-    fn awslogs_event() {
-        let data = b64(&gz(ENVELOPE.as_bytes()));
-        let event = format!(r#"{{"awslogs":{{"data":"{data}","unknown":1}}}}"#);
-        assert_eq!(detect(event.as_bytes()), InputKind::CloudWatchLogsEvent);
-        let (mut buf, len) = padded(event.as_bytes());
-        let mut p = SourceParser::new();
-        let rec = parse_awslogs_event(&mut buf, len, &mut p).unwrap();
-        assert_eq!(rec.payload, Payload::Base64(data.as_bytes()));
-        assert_eq!(rec.sequence_number, None);
-
-        let mut run = |s: &str| {
-            let (mut buf, len) = padded(s.as_bytes());
-            parse_awslogs_event(&mut buf, len, &mut p).map(|_| ())
-        };
-        assert_eq!(run("{}"), Err(SourceError::MissingField("awslogs")));
-        assert_eq!(
-            run(r#"{"awslogs":{}}"#),
-            Err(SourceError::MissingField("awslogs.data"))
-        );
-        assert!(matches!(
-            run(r#"{"awslogs":[]}"#),
-            Err(SourceError::WrongType {
-                field: "awslogs",
-                ..
-            })
-        ));
-        assert!(matches!(
-            run(r#"{"awslogs":{"data":null}}"#),
-            Err(SourceError::WrongType {
-                field: "awslogs.data",
-                ..
-            })
-        ));
-    }
-
-    #[test]
-    fn base64_rules() {
-        let mut out = vec![1, 2, 3];
-        decode_base64(b"aGVsbG8=", &mut out).unwrap();
-        assert_eq!(out, b"hello");
-        decode_base64(b"aGVsbG8", &mut out).unwrap();
-        assert_eq!(out, b"hello", "missing padding is accepted");
-        decode_base64(b"", &mut out).unwrap();
-        assert!(out.is_empty());
-        let err = decode_base64(b"aGV*bG8=", &mut out).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                SourceError::Base64 {
-                    offset: Some(3),
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
-        assert!(matches!(
-            decode_base64(b"aGVs\nbG8=", &mut out).unwrap_err(),
-            SourceError::Base64 {
-                offset: Some(4),
-                ..
-            }
-        ));
-        assert!(matches!(
-            decode_base64(b"a", &mut out).unwrap_err(),
-            SourceError::Base64 { .. }
-        ));
-        // URL-safe alphabet is not STANDARD.
-        assert!(decode_base64(b"-_-_", &mut out).is_err());
-        // Non-canonical trailing bits.
-        assert!(decode_base64(b"aGVsbG9=", &mut out).is_err());
-        assert_eq!(
-            decode_base64_with_limit(b"aGVsbG8gd29ybGQ=", &mut out, 5).unwrap_err(),
-            SourceError::TooLarge {
-                encoded: 16,
-                limit: 5
-            }
-        );
-        decode_base64_with_limit(b"aGVsbG8=", &mut out, 5).unwrap();
-        assert_eq!(out, b"hello");
-    }
-
-    #[test]
-    fn detection() {
-        assert_eq!(detect(b""), InputKind::AuditText);
-        assert_eq!(detect(b"{"), InputKind::EnvelopeJson);
-        assert_eq!(
-            detect(br#"{"x":{"Records":1},"Records":[]}"#),
-            InputKind::KinesisEvent
-        );
-        assert_eq!(
-            detect(br#"{"x":"\"Records\"","y":[{"awslogs":1}],"logEvents":[]}"#),
-            InputKind::EnvelopeJson
-        );
-        assert_eq!(
-            detect(br#"{"a":1,"b":true,"c":null}"#),
-            InputKind::EnvelopeJson
-        );
-        assert_eq!(detect(ENVELOPE.as_bytes()), InputKind::EnvelopeJson);
-        assert_eq!(
-            detect(b"1653053459680124,c731-instance-1,admin,52.94.133.136,35,698024,WRITE,testdb,test2,0\n"),
-            InputKind::AuditText
-        );
-        let text = b"20240323 13:36:09,ip-172-17-4-137,rdsadmin,localhost,4,149869,QUERY,,'SELECT 1',0,,\n";
-        assert_eq!(detect(&gz(text)), InputKind::GzipPayload);
-        let mut inflater = Inflater::new();
-        let out = inflater.inflate(&gz(text)).unwrap();
-        assert_eq!(detect_decompressed(out.bytes()), InputKind::GzipAuditText);
-        // Malformed JSON never panics.
-        for s in [
-            "{\"",
-            "{\"a\"",
-            "{\"a\":",
-            "{\"a\":\"",
-            "{\"a\":[",
-            "{\"a\"x",
-            "{,,",
-            "{\"a\":1,",
-            "{\"a\\",
-            "{\"a\":{]]]}",
-        ] {
-            let _ = detect(s.as_bytes());
-        }
-    }
-
-    #[test]
-    fn is_send() {
-        fn assert_send<T: Send>() {}
-        assert_send::<SourceParser>();
-    }
-}
+mod tests;

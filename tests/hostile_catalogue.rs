@@ -18,7 +18,7 @@ use std::io::Write as _;
 
 use rdsaudit::LineError;
 use rdsaudit::batch::{BatchOutput, Pipeline, RecordError, RecordStatus, Report};
-use rdsaudit::envelope::EnvelopeError;
+use rdsaudit::envelope::{EnvelopeError, JsonError};
 use rdsaudit::inflate::{DEFAULT_MAX_OUTPUT, InflateError};
 use rdsaudit::sink::NdjsonWriter;
 use rdsaudit::source::{SourceError, SourceParser, parse_kinesis_event};
@@ -229,7 +229,9 @@ fn json_syntax_errors() {
         assert!(
             matches!(
                 batch.records[0].status,
-                RecordStatus::Failed(RecordError::Envelope(EnvelopeError::Json { .. }))
+                RecordStatus::Failed(RecordError::Envelope(EnvelopeError::Json(
+                    JsonError::Invalid { .. }
+                )))
             ),
             "{broken:?}: {:?}",
             batch.records[0].status
@@ -326,8 +328,10 @@ fn unknown_encryption_type_is_accepted() {
 fn lone_surrogate_escape_fails_the_record() {
     let json = data_message(0, &["x"]).replacen("\"message\":\"x\"", r#""message":"\ud800""#, 1);
     let batch = handle_one(gz_b64(&json));
-    let RecordStatus::Failed(RecordError::Envelope(EnvelopeError::Json { msg, .. })) =
-        &batch.records[0].status
+    let RecordStatus::Failed(RecordError::Envelope(EnvelopeError::Json(JsonError::Invalid {
+        msg,
+        ..
+    }))) = &batch.records[0].status
     else {
         panic!("{:?}", batch.records[0].status)
     };
@@ -439,7 +443,9 @@ fn nul_bytes() {
     let batch = handle_one(gz_b64(&raw));
     assert!(matches!(
         batch.records[0].status,
-        RecordStatus::Failed(RecordError::Envelope(EnvelopeError::Json { .. }))
+        RecordStatus::Failed(RecordError::Envelope(EnvelopeError::Json(
+            JsonError::Invalid { .. }
+        )))
     ));
     // In a plain file a NUL is just a byte of the statement.
     let text = Pipeline::new().process_text(line.as_bytes(), false, count_events);
@@ -457,8 +463,10 @@ fn deeply_nested_json() {
     assert_eq!(handle_one(gz_b64(&nest(500))).report, data(1, &[]));
     // simd-json refuses nesting deeper than 1024: a clear error, no stack overflow.
     let batch = handle_one(gz_b64(&nest(100_000)));
-    let RecordStatus::Failed(RecordError::Envelope(EnvelopeError::Json { msg, .. })) =
-        &batch.records[0].status
+    let RecordStatus::Failed(RecordError::Envelope(EnvelopeError::Json(JsonError::Invalid {
+        msg,
+        ..
+    }))) = &batch.records[0].status
     else {
         panic!("{:?}", batch.records[0].status)
     };

@@ -8,6 +8,7 @@
 use super::*;
 use crate::event::Dialect;
 use crate::synth::{Corpus, Spec, delivery};
+use crate::test_support::padded;
 
 /// Each record's output: (event id, unescaped object) of every event, in order.
 type Seen = Vec<(String, Vec<u8>)>;
@@ -30,9 +31,7 @@ fn corpus(dialect: Dialect) -> Corpus {
 fn parallel_and_sequential_agree_with_the_generator() {
     for dialect in [Dialect::Aurora, Dialect::MariaDb, Dialect::RdsMySql] {
         let c = corpus(dialect);
-        let mut event = c.kinesis_event();
-        let len = event.len();
-        event.resize(len + simd_json::INPUT_PADDING, 0);
+        let (mut event, len) = padded(&c.kinesis_event());
         let records =
             source::parse_kinesis_event(&mut event, len, &mut source::SourceParser::new()).unwrap();
         let pipeline = Pipeline::new();
