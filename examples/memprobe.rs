@@ -6,6 +6,7 @@
 //! cargo run --release --example memprobe -- bomb       # 1 GiB of zeros, ~1 MiB of gzip
 //! cargo run --release --example memprobe -- longline   # one 10 MiB audit line in a record
 //! cargo run --release --example memprobe -- longtext   # the same line as a plain log file
+//! cargo run --release --example memprobe -- events     # 60 MiB of tiny unparsable log events
 //! ```
 //!
 //! The input is built first; then the peak (`VmHWM`) is reset through `/proc/self/clear_refs`
@@ -28,7 +29,8 @@ fn main() -> Result<()> {
         "bomb" => (event_of(&gzip_zeros(1024 * MIB)?), false),
         "longline" => (event_of(&gzip(envelope(&long_line()).as_bytes())?), false),
         "longtext" => (long_line().into_bytes(), true),
-        _ => bail!("usage: memprobe bomb|longline|longtext"),
+        "events" => (event_of(&gzip(&tiny_events(60 * MIB))?), false),
+        _ => bail!("usage: memprobe bomb|longline|longtext|events"),
     };
     let pipeline = Pipeline::new();
     reset_peak()?;
@@ -82,6 +84,18 @@ fn envelope(message: &str) -> String {
     rdsaudit::sink::json_str(&mut json, message);
     json.extend_from_slice(b"}]}");
     String::from_utf8_lossy(&json).into_owned()
+}
+
+/// An envelope of about `size` bytes holding as many minimal log events as fit: the most
+/// per-event bookkeeping one record under the inflate limit can cause.
+fn tiny_events(size: usize) -> Vec<u8> {
+    const EVENT: &[u8] = br#"{"id":"1","timestamp":1,"message":"x"},"#;
+    let head = br#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":["#;
+    let mut json = head.to_vec();
+    json.extend(EVENT.repeat(size / EVENT.len()));
+    json.pop();
+    json.extend_from_slice(b"]}");
+    json
 }
 
 fn gzip(data: &[u8]) -> Result<Vec<u8>> {

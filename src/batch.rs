@@ -105,6 +105,10 @@ impl Unparsed {
     }
 }
 
+/// How many unparsed lines of one record keep their details ([`Unparsed`]); the rest are
+/// only counted, so a record of a million bad lines cannot hold a million excerpts.
+pub const MAX_UNPARSED_DETAILS: usize = 64;
+
 /// The result of one record (or one piece of a plain file): its status, its counts, what
 /// the visitor wrote for it.
 #[derive(Debug)]
@@ -112,7 +116,10 @@ pub struct RecordOutcome<W> {
     pub status: RecordStatus,
     pub log_events: u64,
     pub parsed: u64,
+    /// The first [`MAX_UNPARSED_DETAILS`] unparsed lines, in order.
     pub unparsed: Vec<Unparsed>,
+    /// Every unparsed line, counted by [`LineError::kind`].
+    pub unparsed_by_reason: BTreeMap<&'static str, u64>,
     pub output: W,
 }
 
@@ -123,7 +130,25 @@ impl<W: Default> RecordOutcome<W> {
             log_events: 0,
             parsed: 0,
             unparsed: Vec::new(),
+            unparsed_by_reason: BTreeMap::new(),
             output: W::default(),
+        }
+    }
+}
+
+impl<W> RecordOutcome<W> {
+    /// All unparsed lines, including those past the detail cap.
+    pub fn unparsed_count(&self) -> u64 {
+        self.unparsed_by_reason.values().sum()
+    }
+
+    /// Counts an unparsed line; keeps its details while under the cap (built lazily, so a
+    /// flood of bad lines costs no allocation each).
+    fn add_unparsed(&mut self, reason: LineError, details: impl FnOnce() -> Unparsed) {
+        self.log_events += 1;
+        *self.unparsed_by_reason.entry(reason.kind()).or_default() += 1;
+        if self.unparsed.len() < MAX_UNPARSED_DETAILS {
+            self.unparsed.push(details());
         }
     }
 }
@@ -139,7 +164,7 @@ pub struct Report {
     pub parsed_events: u64,
     pub unparsed_events: u64,
     pub failed_by_kind: BTreeMap<&'static str, u64>,
-    pub unparsed_by_reason: BTreeMap<String, u64>,
+    pub unparsed_by_reason: BTreeMap<&'static str, u64>,
 }
 
 impl Report {
@@ -167,12 +192,9 @@ impl Report {
         }
         self.log_events += outcome.log_events;
         self.parsed_events += outcome.parsed;
-        self.unparsed_events += outcome.unparsed.len() as u64;
-        for u in &outcome.unparsed {
-            *self
-                .unparsed_by_reason
-                .entry(reason_key(&u.reason))
-                .or_default() += 1;
+        self.unparsed_events += outcome.unparsed_count();
+        for (reason, n) in &outcome.unparsed_by_reason {
+            *self.unparsed_by_reason.entry(reason).or_default() += n;
         }
     }
 
@@ -189,16 +211,9 @@ impl Report {
             *self.failed_by_kind.entry(k).or_default() += v;
         }
         for (k, v) in &other.unparsed_by_reason {
-            *self.unparsed_by_reason.entry(k.clone()).or_default() += v;
+            *self.unparsed_by_reason.entry(k).or_default() += v;
         }
     }
-}
-
-/// The reason without its byte position, so equal reasons count together.
-fn reason_key(reason: &LineError) -> String {
-    let s = format!("{reason:?}");
-    s.split_once(' ')
-        .map_or(s.clone(), |(head, _)| head.to_owned())
 }
 
 /// Outcomes in input order, and their sum.
@@ -274,18 +289,17 @@ impl Worker {
         let mut outcome = RecordOutcome::new(RecordStatus::Data);
         for rec in text::records(piece) {
             let line_number = first_line + rec.line_number - 1;
-            outcome.log_events += 1;
             match parse_line(rec.bytes) {
                 Ok(mut event) => {
                     event.provenance.line_number = Some(line_number);
                     visit(&event, &self.arena, &mut outcome.output);
+                    outcome.log_events += 1;
                     outcome.parsed += 1;
                 }
-                Err(reason) => {
-                    let mut u = Unparsed::new(rec.bytes, reason);
-                    u.line_number = Some(line_number);
-                    outcome.unparsed.push(u);
-                }
+                Err(reason) => outcome.add_unparsed(reason, || Unparsed {
+                    line_number: Some(line_number),
+                    ..Unparsed::new(rec.bytes, reason)
+                }),
             }
         }
         self.arena.reset();
@@ -328,7 +342,6 @@ where
     });
     for env in list.iter().filter(|e| e.message_type == MessageType::Data) {
         for log_event in &env.log_events {
-            outcome.log_events += 1;
             match parse_line(log_event.message.as_bytes()) {
                 Ok(mut event) => {
                     event.provenance = crate::event::Provenance {
@@ -340,13 +353,13 @@ where
                         line_number: None,
                     };
                     visit(&event, arena, &mut outcome.output);
+                    outcome.log_events += 1;
                     outcome.parsed += 1;
                 }
-                Err(reason) => {
-                    let mut u = Unparsed::new(log_event.message.as_bytes(), reason);
-                    u.event_id = Some(log_event.id.to_owned());
-                    outcome.unparsed.push(u);
-                }
+                Err(reason) => outcome.add_unparsed(reason, || Unparsed {
+                    event_id: Some(log_event.id.to_owned()),
+                    ..Unparsed::new(log_event.message.as_bytes(), reason)
+                }),
             }
         }
     }

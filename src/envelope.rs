@@ -148,6 +148,15 @@ pub enum EnvelopeError {
         /// What we found (`missing` if absent).
         found: &'static str,
     },
+    /// The payload holds more JSON values than a record may (see
+    /// [`EnvelopeParser::with_max_nodes`]): memory for the parse grows with their number.
+    #[error("payload holds up to {bound} JSON values, more than the {max} allowed per record")]
+    TooManyValues {
+        /// The upper bound counted before parsing.
+        bound: usize,
+        /// The parser's cap.
+        max: usize,
+    },
     /// The simd-json tape was not shaped as documented (defensive; should be unreachable).
     #[error("internal error: malformed simd-json tape at node {0}")]
     Tape(usize),
@@ -161,11 +170,22 @@ impl From<BadNode> for EnvelopeError {
 
 /// Reusable in-place envelope parser: keeps simd-json's scratch buffers and tape allocation
 /// across calls. One per worker thread (`Send`, not shared).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct EnvelopeParser {
     json: TapeParser,
     /// Top-level object ranges found by the splitter (reused allocation).
     pieces: Vec<Range<usize>>,
+    max_nodes: usize,
+}
+
+/// Default cap on the JSON values of one payload: about 85,000 log events, where CloudWatch
+/// sends at most 10,000 per payload. The tape for it takes at most about 24 MiB.
+pub const DEFAULT_MAX_NODES: usize = 1 << 20;
+
+impl Default for EnvelopeParser {
+    fn default() -> Self {
+        Self::with_max_nodes(DEFAULT_MAX_NODES)
+    }
 }
 
 impl EnvelopeParser {
@@ -173,6 +193,17 @@ impl EnvelopeParser {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A parser that refuses payloads with more than `max_nodes` JSON values (counted as
+    /// strings plus `{ [ , :` outside strings, before parsing), bounding the tape's memory.
+    #[must_use]
+    pub fn with_max_nodes(max_nodes: usize) -> Self {
+        Self {
+            json: TapeParser::default(),
+            pieces: Vec::new(),
+            max_nodes,
+        }
     }
 
     /// Parses `buf[..len]` in place; `buf.len() >= len + simd_json::INPUT_PADDING`.
@@ -203,6 +234,13 @@ impl EnvelopeParser {
         // filter (`may_have_several`) keeps the precise, string-aware split off the hot path.
         self.pieces.clear();
         let text = buf.get(..len).unwrap_or_default();
+        let bound = crate::json::node_bound(text);
+        if bound > self.max_nodes {
+            return Err(EnvelopeError::TooManyValues {
+                bound,
+                max: self.max_nodes,
+            });
+        }
         let several = may_have_several(text) && split_objects(text, &mut self.pieces);
         if several && self.pieces.len() > 1 {
             let pieces = &self.pieces;

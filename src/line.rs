@@ -74,6 +74,21 @@ pub enum LineError {
     Retcode { at: usize },
 }
 
+impl LineError {
+    /// The variant's name, without positions: the key reasons are counted under.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LineError::Empty => "Empty",
+            LineError::Timestamp => "Timestamp",
+            LineError::Header => "Header",
+            LineError::UnterminatedObject { .. } => "UnterminatedObject",
+            LineError::UnquotedQuery { .. } => "UnquotedQuery",
+            LineError::MissingRetcode { .. } => "MissingRetcode",
+            LineError::Retcode { .. } => "Retcode",
+        }
+    }
+}
+
 /// The fields of one line as borrowed slices, before any conversion. What the fast scanner
 /// and [`reference::split`] are compared on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -116,13 +116,13 @@ fn build(index: usize, part: &Part) -> (String, Report) {
         failed_by_kind: BTreeMap::from([(kind, 1)]),
         ..Report::default()
     };
-    let good = |messages: &[&str], unparsed: &[&str]| Report {
+    let good = |messages: &[&str], unparsed: &[&'static str]| Report {
         data_records: 1,
         log_events: messages.len() as u64,
         parsed_events: (messages.len() - unparsed.len()) as u64,
         unparsed_events: unparsed.len() as u64,
         unparsed_by_reason: unparsed.iter().fold(BTreeMap::new(), |mut m, r| {
-            *m.entry((*r).to_owned()).or_default() += 1;
+            *m.entry(*r).or_default() += 1;
             m
         }),
         ..Report::default()

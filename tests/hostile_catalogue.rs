@@ -61,7 +61,7 @@ fn failed(kind: &'static str) -> Report {
 }
 
 /// The report of one data record with `parsed` good events and `unparsed` bad ones by reason.
-fn data(parsed: u64, unparsed: &[(&str, u64)]) -> Report {
+fn data(parsed: u64, unparsed: &[(&'static str, u64)]) -> Report {
     let unparsed_events = unparsed.iter().map(|(_, n)| n).sum::<u64>();
     Report {
         records: 1,
@@ -69,10 +69,7 @@ fn data(parsed: u64, unparsed: &[(&str, u64)]) -> Report {
         log_events: parsed + unparsed_events,
         parsed_events: parsed,
         unparsed_events,
-        unparsed_by_reason: unparsed
-            .iter()
-            .map(|(r, n)| ((*r).to_owned(), *n))
-            .collect(),
+        unparsed_by_reason: unparsed.iter().map(|(r, n)| (*r, *n)).collect(),
         ..Report::default()
     }
 }
@@ -93,7 +90,7 @@ fn ndjson(batch: &BatchOutput<Vec<u8>>) -> Vec<Value> {
 }
 
 /// A one-event data record with `message`, expected to fail line parsing with `reason`.
-fn assert_unparsed(message: &str, reason: LineError, key: &str) {
+fn assert_unparsed(message: &str, reason: LineError, key: &'static str) {
     let batch = handle_one(gz_b64(&data_message(0, &[message])));
     assert_eq!(batch.report, data(0, &[(key, 1)]), "{message:?}");
     let unparsed = &batch.records[0].unparsed[0];

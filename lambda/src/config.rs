@@ -9,7 +9,7 @@
 //! | `RDSAUDIT_WRITES_ONLY` | `true`/`false` (also `1`/`0`, `yes`/`no`) | `false` |
 //! | `RDSAUDIT_GREP` | a regular expression searched in the unescaped object | none |
 //! | `RDSAUDIT_ON_MALFORMED` | `quarantine` or `fail` | `quarantine` |
-//! | `RDSAUDIT_THREADS` | worker threads for large batches | the vCPUs Lambda gives |
+//! | `RDSAUDIT_THREADS` | worker threads for large batches (at most 64) | the vCPUs Lambda gives |
 //! | `RDSAUDIT_MAX_RECORD_BYTES` | decompressed bytes allowed per record | 16 MiB |
 //!
 //! Any other `RDSAUDIT_*` variable is an error, so a typo (`RDSAUDIT_WRITE_ONLY`) stops the
@@ -39,6 +39,9 @@ pub struct Config {
 /// Large enough for any CloudWatch Logs subscription payload (a Kinesis record holds at most
 /// 1 MiB of gzip), small enough that a gzip bomb cannot exhaust a 128 MB function.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 << 20;
+
+/// Lambda gives at most 6 vCPUs; more threads than this only waste memory.
+const MAX_THREADS: usize = 64;
 
 const PREFIX: &str = "RDSAUDIT_";
 const KNOWN: [&str; 9] = [
@@ -107,7 +110,7 @@ impl Config {
         Ok(Config {
             filter,
             on_malformed,
-            threads: positive("RDSAUDIT_THREADS", get("RDSAUDIT_THREADS"), vcpus)?,
+            threads: positive("RDSAUDIT_THREADS", get("RDSAUDIT_THREADS"), vcpus)?.min(MAX_THREADS),
             max_record_bytes: positive(
                 "RDSAUDIT_MAX_RECORD_BYTES",
                 get("RDSAUDIT_MAX_RECORD_BYTES"),
@@ -185,6 +188,10 @@ mod tests {
         ])
         .unwrap();
         assert_eq!((c.on_malformed, c.threads), (OnMalformed::Fail, 3));
+        assert_eq!(
+            config(&[("RDSAUDIT_THREADS", "100000")]).unwrap().threads,
+            MAX_THREADS
+        );
         let keep = |line: &[u8]| c.filter.matches(&rdsaudit::line::parse_line(line).unwrap());
         assert!(keep(
             b"20240323 13:36:09,h,app,l,4,5,QUERY,shop,'UPDATE t SET a=1',0"

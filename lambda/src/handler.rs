@@ -132,7 +132,7 @@ impl Handler {
             response: KinesisEventResponse::default(),
             failed_invocation: None,
         };
-        let budget = CHUNK_PAYLOAD_PER_THREAD * self.config.threads;
+        let budget = CHUNK_PAYLOAD_PER_THREAD.saturating_mul(self.config.threads);
         let mut rest: &[SourceRecord<'_>] = &records;
         while !rest.is_empty() {
             let (chunk, after) = rest.split_at(chunk_len(rest, budget));
@@ -279,5 +279,37 @@ fn write_stdout(out: &[u8]) {
     if let Err(e) = stdout.write_all(out).and_then(|()| stdout.flush()) {
         // Nowhere else to write events: say so where the runtime's own messages go.
         eprintln!("rdsaudit: cannot write {} bytes to stdout: {e}", out.len());
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+mod tests {
+    use super::*;
+    use rdsaudit::source::RecordProblem;
+
+    #[test]
+    fn chunks_hold_at_least_one_record_and_stay_within_the_budget() {
+        let b64 = |n: usize| SourceRecord::new(Payload::Base64(&[b'A'; 4096][..n]));
+        let records = [
+            b64(1000),
+            b64(1000),
+            SourceRecord::new(Payload::Invalid(RecordProblem::MissingData)),
+            b64(4096),
+            b64(10),
+        ];
+        assert_eq!(chunk_len(&records, 2000), 3);
+        assert_eq!(chunk_len(&records, 1999), 1);
+        assert_eq!(
+            chunk_len(&records[3..], 100),
+            1,
+            "an oversized record goes alone"
+        );
+        assert_eq!(chunk_len(&records, usize::MAX), 5);
     }
 }

@@ -174,7 +174,7 @@ struct Summary<'a> {
     unparsed_events: u64,
     matched_events: u64,
     failed_by_kind: &'a BTreeMap<&'static str, u64>,
-    unparsed_by_reason: &'a BTreeMap<String, u64>,
+    unparsed_by_reason: &'a BTreeMap<&'static str, u64>,
     balanced: bool,
     threads: usize,
     simd_json: &'a str,

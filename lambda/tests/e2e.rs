@@ -382,3 +382,42 @@ fn a_maximum_batch_in_parallel_within_128_mb() {
         "peak RSS {peak_kib} KiB exceeds 128 MiB"
     );
 }
+
+/// `fail` mode across chunks, one thread: the records before the poison record are written,
+/// the ones after it are deferred.
+#[test]
+fn fail_mode_across_chunks_on_one_thread() {
+    use rdsaudit::synth::{Corpus, Spec};
+    let corpus = Corpus::generate(&Spec {
+        records: 6000,
+        lines_per_record: 1,
+        ..Spec::new(rdsaudit::Dialect::Aurora)
+    });
+    let mut records = records_of(&corpus.kinesis_event());
+    let poison = 4000;
+    // Past the first chunk (1 MiB of payload for one thread).
+    let before: usize = records[..poison]
+        .iter()
+        .map(|r| r["kinesis"]["data"].as_str().unwrap().len())
+        .sum();
+    assert!(before > 1 << 20, "{before}");
+    records[poison]["kinesis"]["data"] = json!(b64(b"not gzip"));
+    let poison_seq = records[poison]["kinesis"]["sequenceNumber"].clone();
+    let config = [("RDSAUDIT_ON_MALFORMED", "fail"), ("RDSAUDIT_THREADS", "1")];
+    let (posts, output) = invoke(&config, vec![kinesis_event(&records)]);
+
+    assert_eq!(
+        response(&posts[0]),
+        json!({"batchItemFailures": [{"itemIdentifier": poison_seq}]})
+    );
+    assert_eq!(
+        output.events(),
+        expected_events(&kinesis_event(&records[..poison]), |_| true)
+    );
+    let s = summary(&output);
+    assert_eq!(
+        (&s["data_records"], &s["deferred_records"], &s["threads"]),
+        (&json!(poison), &json!(6000 - poison - 1), &json!(1))
+    );
+    assert_eq!(s["balanced"], true);
+}

@@ -163,3 +163,26 @@ fn plain_text_counts_lines_and_numbers_failures() {
         assert_eq!(objects, want);
     }
 }
+
+#[test]
+fn a_flood_of_bad_lines_keeps_few_details_and_every_count() {
+    let events: Vec<String> = (0..1000)
+        .map(|i| format!(r#"{{"id":"{i}","timestamp":1,"message":"bad {i}"}}"#))
+        .collect();
+    let json = format!(
+        r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{}]}}"#,
+        events.join(",")
+    );
+    let records = [SourceRecord::new(Payload::Json(json.as_bytes()))];
+    let batch = Pipeline::new().process(&records, false, collect);
+    let outcome = &batch.records[0];
+    assert_eq!(outcome.unparsed.len(), MAX_UNPARSED_DETAILS);
+    assert_eq!(outcome.unparsed_count(), 1000);
+    assert_eq!(outcome.unparsed[63].event_id.as_deref(), Some("63"));
+    assert_eq!(
+        batch.report.unparsed_by_reason.get("Timestamp"),
+        Some(&1000)
+    );
+    assert_eq!(batch.report.unparsed_events, 1000);
+    assert!(batch.report.is_balanced());
+}

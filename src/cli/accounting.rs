@@ -128,7 +128,7 @@ impl Accounting {
             r.log_events,
             r.parsed_events,
             r.unparsed_events,
-            breakdown(r.unparsed_by_reason.iter().map(|(k, v)| (k.as_str(), *v)))
+            breakdown(r.unparsed_by_reason.iter().map(|(k, v)| (*k, *v)))
         );
         let _ = writeln!(
             s,

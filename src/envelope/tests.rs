@@ -388,3 +388,23 @@ fn splitter() {
     assert!(may_have_several(b"{}\n {}"));
     assert!(!may_have_several(br#"{"a":[{},{}]}"#));
 }
+
+#[test]
+fn too_many_values_are_refused_before_parsing() {
+    let event = r#"{"id":"1","timestamp":1,"message":"x"}"#;
+    let events = vec![event; 1000].join(",");
+    let json = format!(
+        r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{events}]}}"#
+    );
+    let (mut buf, len) = crate::test_support::padded(json.as_bytes());
+    let err = EnvelopeParser::with_max_nodes(5_000)
+        .parse(&mut buf, len)
+        .unwrap_err();
+    assert!(
+        matches!(err, EnvelopeError::TooManyValues { bound, max: 5_000 } if bound > 5_000),
+        "{err:?}"
+    );
+    // Nothing was unescaped or parsed: the same buffer parses under the default cap.
+    let envelopes = EnvelopeParser::new().parse(&mut buf, len).unwrap();
+    assert_eq!(envelopes[0].log_events.len(), 1000);
+}

@@ -165,3 +165,25 @@ fn strings_are_skipped_escape_aware() {
     assert_eq!(skip_string(br#""a\""#, 1), None);
     assert_eq!(skip_string(b"", 7), None);
 }
+
+#[test]
+fn node_bound_is_an_upper_bound_and_ignores_string_contents() {
+    let cases = [
+        r#"{"a":[1,2,{"b":null}],"c":"x,y:{[\"z\"]"}"#,
+        r#"[1,1,1,1,1,1]"#,
+        r#"{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","timestamp":1,"message":"SELECT 'a,b'"}]}"#,
+        r#"{}"#,
+    ];
+    for json in cases {
+        let actual = walk_tape(json, |tape| tape.len()).unwrap();
+        let bound = node_bound(json.as_bytes());
+        assert!(bound >= actual, "{json}: bound {bound} < {actual} nodes");
+        assert!(
+            bound <= 3 * actual,
+            "{json}: bound {bound} is loose for {actual} nodes"
+        );
+    }
+    // Commas and braces inside a string count for nothing.
+    let long = format!(r#"{{"message":"{}"}}"#, ",{[:".repeat(10_000));
+    assert_eq!(node_bound(long.as_bytes()), 1 + 1 + 1 + 1 + 1);
+}

@@ -68,7 +68,7 @@ fn handle(event: &[u8]) -> Option<Vec<RecordOutcome<Vec<u8>>>> {
     for (outcome, record) in batch.records.iter().zip(&records) {
         assert_eq!(
             outcome.log_events,
-            outcome.parsed + outcome.unparsed.len() as u64
+            outcome.parsed + outcome.unparsed_count()
         );
         if outcome.status != RecordStatus::Data {
             assert_eq!(outcome.log_events, 0, "{:?}", outcome.status);
