@@ -24,6 +24,7 @@ pub mod line;
 pub mod shape;
 pub mod sink;
 pub mod source;
+mod swar;
 pub mod synth;
 pub mod text;
 pub mod unescape;
