@@ -223,6 +223,17 @@ pub struct BatchOutput<W> {
     pub report: Report,
 }
 
+impl<W> BatchOutput<W> {
+    /// Sums the outcomes into the report (see [`Report::add`] for `are_records`).
+    fn tally(records: Vec<RecordOutcome<W>>, are_records: bool) -> Self {
+        let mut report = Report::default();
+        for o in &records {
+            report.add(o, are_records);
+        }
+        BatchOutput { records, report }
+    }
+}
+
 /// Per-thread state: buffers and an arena, reused from record to record and batch to batch.
 #[derive(Debug)]
 pub struct Worker {
@@ -456,14 +467,7 @@ impl Pipeline {
                 .map(|r| lease.worker().process_record(r, &visit))
                 .collect()
         };
-        let mut report = Report::default();
-        for o in &outcomes {
-            report.add(o, true);
-        }
-        BatchOutput {
-            records: outcomes,
-            report,
-        }
+        BatchOutput::tally(outcomes, true)
     }
 
     /// Processes a plain audit log (see [`crate::text`]), split into pieces at record
@@ -488,14 +492,7 @@ impl Pipeline {
                 |lease, &(first, piece)| lease.worker().process_text(piece, first, &visit),
             )
             .collect();
-        let mut report = Report::default();
-        for o in &outcomes {
-            report.add(o, false);
-        }
-        BatchOutput {
-            records: outcomes,
-            report,
-        }
+        BatchOutput::tally(outcomes, false)
     }
 }
 

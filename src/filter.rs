@@ -180,7 +180,6 @@ pub fn first_keyword(sql: &[u8]) -> &[u8] {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

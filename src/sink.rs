@@ -168,7 +168,6 @@ pub fn json_str(out: &mut Vec<u8>, s: &str) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::line::parse_line;

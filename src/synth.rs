@@ -164,7 +164,6 @@ fn sequence_number(seed: u64, index: usize) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::line::parse_line;

@@ -2,8 +2,6 @@
 //! (flate2, independent of the libdeflate we decode with, and the `gzip` binary), base64 as
 //! Kinesis writes it, and the padding simd-json needs.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use base64::Engine as _;
 use std::io::Write;
 

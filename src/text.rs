@@ -131,7 +131,6 @@ fn boundary_after(buf: &[u8], at: usize) -> usize {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

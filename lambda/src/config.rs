@@ -148,12 +148,6 @@ fn positive(name: &str, value: Option<&str>, default: usize) -> anyhow::Result<u
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::*;
 

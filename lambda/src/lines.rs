@@ -217,12 +217,6 @@ fn push(out: &mut Vec<u8>, line: &impl Serialize) {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::*;
     use rdsaudit::source::SourceError;

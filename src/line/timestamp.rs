@@ -135,7 +135,6 @@ impl std::fmt::Display for Rfc3339 {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

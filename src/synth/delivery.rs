@@ -150,7 +150,6 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use std::io::Read as _;
 
