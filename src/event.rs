@@ -195,7 +195,7 @@ impl<'a> Object<'a> {
             return self.raw;
         }
         let mut out = bumpalo::collections::Vec::with_capacity_in(self.raw.len(), arena);
-        crate::unescape::unescape_with(self.raw, |run| out.extend_from_slice(run));
+        crate::unescape::unescape_to(self.raw, &mut out);
         out.into_bump_slice()
     }
 

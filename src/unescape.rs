@@ -29,34 +29,64 @@ fn unescaped_byte(c: u8) -> Option<u8> {
     }
 }
 
-/// Unescapes `raw`, handing the output to `emit` in runs: borrowed slices of `raw` between
-/// escapes and one-byte slices for each decoded escape. Finds backslashes with `memchr`.
-pub fn unescape_with<'r>(raw: &'r [u8], mut emit: impl FnMut(&[u8])) {
+/// Where unescaped bytes go: runs borrowed from the input between escapes, and one byte per
+/// decoded escape. Two methods rather than one `&[u8]` callback so a decoded byte is a `push`,
+/// not a one-byte copy: statements hold an escape every few bytes.
+pub trait Output {
+    fn run(&mut self, bytes: &[u8]);
+    fn byte(&mut self, b: u8);
+}
+
+impl Output for Vec<u8> {
+    #[inline]
+    fn run(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    #[inline]
+    fn byte(&mut self, b: u8) {
+        self.push(b);
+    }
+}
+
+impl Output for bumpalo::collections::Vec<'_, u8> {
+    #[inline]
+    fn run(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    #[inline]
+    fn byte(&mut self, b: u8) {
+        self.push(b);
+    }
+}
+
+/// Unescapes `raw` into `out`. Finds backslashes with `memchr`.
+pub fn unescape_to<'r>(raw: &'r [u8], out: &mut impl Output) {
     let mut rest: &'r [u8] = raw;
     while let Some(pos) = memchr::memchr(b'\\', rest) {
         let (plain, tail) = rest.split_at(pos);
-        emit(plain);
+        out.run(plain);
         match tail.get(1).copied() {
             Some(c) => {
                 match unescaped_byte(c) {
-                    Some(b) => emit(&[b]),
-                    None => emit(tail.get(..2).unwrap_or(tail)),
+                    Some(b) => out.byte(b),
+                    None => out.run(tail.get(..2).unwrap_or(tail)),
                 }
                 rest = tail.get(2..).unwrap_or_default();
             }
             None => {
                 // A lone trailing backslash: keep it.
-                emit(tail);
+                out.run(tail);
                 rest = &[];
             }
         }
     }
-    emit(rest);
+    out.run(rest);
 }
 
-/// Unescapes `raw`, appending to `out`.
+/// Unescapes `raw`, appending to `out` (reserved once: the output is never longer).
 pub fn unescape_into(raw: &[u8], out: &mut Vec<u8>) {
-    unescape_with(raw, |run| out.extend_from_slice(run));
+    out.reserve(raw.len());
+    unescape_to(raw, out);
 }
 
 /// The reference unescaper: one byte at a time, an explicit two-state machine. Kept to check
