@@ -234,12 +234,16 @@ impl EnvelopeParser {
         // filter (`may_have_several`) keeps the precise, string-aware split off the hot path.
         self.pieces.clear();
         let text = buf.get(..len).unwrap_or_default();
-        let bound = crate::json::node_bound(text);
-        if bound > self.max_nodes {
-            return Err(EnvelopeError::TooManyValues {
-                bound,
-                max: self.max_nodes,
-            });
+        // Every value takes at least one byte, so a text no longer than the cap cannot exceed
+        // it: only larger payloads pay for the count (a pass that stops at every escape).
+        if len > self.max_nodes {
+            let bound = crate::json::node_bound(text);
+            if bound > self.max_nodes {
+                return Err(EnvelopeError::TooManyValues {
+                    bound,
+                    max: self.max_nodes,
+                });
+            }
         }
         let several = may_have_several(text) && split_objects(text, &mut self.pieces);
         if several && self.pieces.len() > 1 {
