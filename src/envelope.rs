@@ -65,7 +65,9 @@ pub enum MessageType<'a> {
     Data,
     /// `CONTROL_MESSAGE`: destination health check; callers skip it.
     Control,
-    /// Any other value, kept verbatim (future-proofing; treated leniently like a control message).
+    /// Any other value, kept verbatim; parsed leniently (every field optional), and the batch
+    /// stage fails the record with `RecordError::MessageType`, since its events cannot be trusted
+    /// to be audit data.
     Other(&'a str),
 }
 
@@ -234,23 +236,15 @@ impl EnvelopeParser {
         // filter (`may_have_several`) keeps the precise, string-aware split off the hot path.
         self.pieces.clear();
         let text = buf.get(..len).unwrap_or_default();
-        // Every value takes at least one byte, so a text no longer than the cap cannot exceed
-        // it: only larger payloads pay for the count (a pass that stops at every escape).
-        if len > self.max_nodes {
-            let bound = crate::json::node_bound(text);
-            if bound > self.max_nodes {
-                return Err(EnvelopeError::TooManyValues {
-                    bound,
-                    max: self.max_nodes,
-                });
-            }
-        }
         let several = may_have_several(text) && split_objects(text, &mut self.pieces);
+        let max = self.max_nodes;
         if several && self.pieces.len() > 1 {
+            // The cap is per object: a Firehose file of many payloads is many records' worth.
             let pieces = &self.pieces;
             self.json
-                .with_scratch(|buffers, tape| parse_pieces(buf, pieces, buffers, tape))
+                .with_scratch(|buffers, tape| parse_pieces(buf, pieces, max, buffers, tape))
         } else {
+            check_values(text, max)?;
             self.json.parse_padded(buf, len, |tape| {
                 envelope_from_tape(tape).map(|env| vec![env])
             })
@@ -282,6 +276,7 @@ pub fn parse_unpadded<'a>(
 fn parse_pieces<'a>(
     buf: &'a mut [u8],
     pieces: &[Range<usize>],
+    max_nodes: usize,
     buffers: &mut Buffers,
     tape: &mut Tape<'a>,
 ) -> Result<Vec<LogEnvelope<'a>>, EnvelopeError> {
@@ -298,11 +293,26 @@ fn parse_pieces<'a>(
             .ok_or(EnvelopeError::Tape(0))?;
         rest = tail;
         consumed = piece.end;
+        check_values(this, max_nodes)?;
         simd_json::fill_tape(this, buffers, tape)
             .map_err(|e| JsonError::from_simd(&e, piece.start))?;
         out.push(envelope_from_tape(&tape.0)?);
     }
     Ok(out)
+}
+
+/// Refuses a JSON text that may hold more than `max` values (tape nodes), before parsing it.
+/// Every value takes at least one byte, so a text no longer than the cap passes without the
+/// count (a pass that stops at every escape): only unusually large payloads pay for it.
+fn check_values(text: &[u8], max: usize) -> Result<(), EnvelopeError> {
+    if text.len() <= max {
+        return Ok(());
+    }
+    let bound = crate::json::node_bound(text);
+    if bound > max {
+        return Err(EnvelopeError::TooManyValues { bound, max });
+    }
+    Ok(())
 }
 
 /// Cheap necessary condition for "more than one top-level object": some `}` is followed

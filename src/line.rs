@@ -198,8 +198,12 @@ fn parse_u64(b: &[u8]) -> Option<u64> {
     })
 }
 
-fn is_retcode(b: &[u8]) -> bool {
-    b.is_empty() || parse_retcode(b).is_some()
+/// An integer, or nothing where `empty_ok` (upstream TABLE events end with an empty one).
+fn is_retcode(b: &[u8], empty_ok: bool) -> bool {
+    if b.is_empty() {
+        return empty_ok;
+    }
+    parse_retcode(b).is_some()
 }
 
 fn parse_retcode(b: &[u8]) -> Option<i64> {
@@ -340,7 +344,7 @@ fn scan_object<'a>(
         }
         let end = memchr::memchr(b',', s).unwrap_or(s.len());
         let (object, post) = s.split_at(end);
-        let (retcode, extra) = retcode_and_extra(post, at + end)?;
+        let (retcode, extra) = retcode_and_extra(post, at + end, op.is_table())?;
         let tail = ObjectTail {
             object,
             quoted,
@@ -356,13 +360,16 @@ fn scan_object<'a>(
     let mut first_error = None;
     loop {
         let Some(close) = find_close(body, from) else {
-            return Err(first_error.unwrap_or(LineError::UnterminatedObject { start: at }));
+            let error = first_error.unwrap_or(LineError::UnterminatedObject { start: at });
+            return close_from_end(body, at)
+                .map(|tail| (tail, false))
+                .ok_or(error);
         };
         clean &= close.clean;
         let (object, post) = body.split_at(close.pos);
         let post = post.get(1..).unwrap_or_default();
         // A closing candidate whose return code does not parse was a quote inside the object.
-        match retcode_and_extra(post, at + 2 + close.pos) {
+        match retcode_and_extra(post, at + 2 + close.pos, false) {
             Ok((retcode, extra)) => {
                 let tail = ObjectTail {
                     object,
@@ -381,10 +388,36 @@ fn scan_object<'a>(
     }
 }
 
+/// How many quotes from the end [`close_from_end`] tries.
+const MAX_CLOSES_FROM_END: usize = 4;
+
+/// The last resort for a quoted object with no closing quote by the escaping rules: the
+/// plugin copies a masked password's tail without escaping it, so
+/// `ALTER USER u IDENTIFIED BY \` is logged as `'ALTER USER u IDENTIFIED BY \',1064`, whose
+/// closing quote looks escaped. Take the last quote followed by a valid return code.
+fn close_from_end(body: &[u8], at: usize) -> Option<ObjectTail<'_>> {
+    memchr::memrchr_iter(b'\'', body)
+        .take(MAX_CLOSES_FROM_END)
+        .find_map(|pos| {
+            let post = body.get(pos + 1..)?;
+            let (retcode, extra) = retcode_and_extra(post, at + 2 + pos, false).ok()?;
+            Some(ObjectTail {
+                object: body.get(..pos)?,
+                quoted: true,
+                retcode,
+                extra,
+            })
+        })
+}
+
 /// `post` is what follows the object: `,retcode` then optionally `,extra...`.
 type RetcodeExtra<'a> = (&'a [u8], Option<&'a [u8]>);
 
-fn retcode_and_extra(post: &[u8], at: usize) -> Result<RetcodeExtra<'_>, LineError> {
+fn retcode_and_extra(
+    post: &[u8],
+    at: usize,
+    empty_ok: bool,
+) -> Result<RetcodeExtra<'_>, LineError> {
     let rest = post
         .strip_prefix(b",")
         .ok_or(LineError::MissingRetcode { at })?;
@@ -392,7 +425,7 @@ fn retcode_and_extra(post: &[u8], at: usize) -> Result<RetcodeExtra<'_>, LineErr
         Some(i) => (rest.get(..i).unwrap_or_default(), rest.get(i + 1..)),
         None => (rest, None),
     };
-    if !is_retcode(retcode) {
+    if !is_retcode(retcode, empty_ok) {
         return Err(LineError::Retcode { at: at + 1 });
     }
     Ok((retcode, extra))

@@ -2,11 +2,12 @@
 //! returns them: one record per line.
 //!
 //! The plugin escapes newlines inside statements, but writes user, host, database and table
-//! names raw; a raw newline in one of those breaks a record over two physical lines. A
-//! physical line that does not start with an audit timestamp therefore continues the record
-//! before it when that record does not scan on its own, and is rejoined (zero-copy: the
-//! record is the contiguous slice, newline included). A record that scans keeps the next
-//! line out, so junk after it stands alone and is reported, never absorbed. Blank lines are
+//! names raw; a raw newline in one of those breaks a record over two physical lines. So when
+//! a line does not scan on its own and the lines after it do not start with an audit
+//! timestamp, up to [`MAX_CONTINUATIONS`] of them are joined to it, and the first join that
+//! scans makes the record (zero-copy: the record is the contiguous slice, newlines included).
+//! When none does, the line stands alone; a line that scans never takes the next one. So
+//! junk is reported line by line, never absorbed, and the cost stays linear. Blank lines are
 //! skipped.
 //!
 //! ```
@@ -63,6 +64,37 @@ impl<'a> Records<'a> {
     }
 }
 
+/// How many continuation lines may be joined to a record that does not scan alone.
+pub const MAX_CONTINUATIONS: u64 = 8;
+
+impl Records<'_> {
+    /// The end of the record starting at `start`, and the number of lines joined, when the
+    /// line ending at `first_end` does not scan and joining continuation lines makes it scan.
+    fn rejoined(&self, start: usize, first_end: usize) -> Option<(usize, u64)> {
+        let scans = |end: usize| {
+            self.buf
+                .get(start..end)
+                .is_some_and(|r| crate::line::scan(r).is_ok())
+        };
+        // Checked first: the common case, a record followed by a record, costs no scan here.
+        let continued = first_end < self.buf.len() && self.is_continuation(first_end + 1);
+        if !continued || scans(first_end) {
+            return None;
+        }
+        let mut end = first_end;
+        for joined in 1..=MAX_CONTINUATIONS {
+            if end >= self.buf.len() || !self.is_continuation(end + 1) {
+                return None;
+            }
+            end = self.line_end(end + 1);
+            if scans(end) {
+                return Some((end, joined));
+            }
+        }
+        None
+    }
+}
+
 fn is_blank_line(rest: &[u8]) -> bool {
     matches!(rest.first(), Some(b'\n')) || rest.starts_with(b"\r\n") || rest == b"\r"
 }
@@ -81,15 +113,9 @@ impl<'a> Iterator for Records<'a> {
         }
         let start = self.pos;
         let line_number = self.line_number;
-        let mut end = self.line_end(start);
-        self.line_number += 1;
-        while end < self.buf.len()
-            && self.is_continuation(end + 1)
-            && crate::line::scan(self.buf.get(start..end)?).is_err()
-        {
-            end = self.line_end(end + 1);
-            self.line_number += 1;
-        }
+        let first_end = self.line_end(start);
+        let (end, joined) = self.rejoined(start, first_end).unwrap_or((first_end, 0));
+        self.line_number += 1 + joined;
         self.pos = end + 1;
         let bytes = self.buf.get(start..end)?;
         Some(TextRecord { line_number, bytes })
@@ -155,6 +181,25 @@ mod tests {
         for rec in r {
             crate::line::parse_line(rec.bytes).unwrap();
         }
+    }
+
+    #[test]
+    fn junk_after_a_broken_record_stays_line_by_line() {
+        let mut log = b"20240615 10:31:00,x\n".to_vec();
+        for _ in 0..100_000 {
+            log.extend_from_slice(b"a,b,c,d,e,f,g,h\n");
+        }
+        let r: Vec<_> = records(&log).collect();
+        assert_eq!(r.len(), 100_001);
+        assert_eq!(r[0].bytes, b"20240615 10:31:00,x");
+        assert_eq!(r[100_000].line_number, 100_001);
+        // A record split over more lines than the cap is not rejoined.
+        let mut split = b"20240615 10:31:01,h,u".to_vec();
+        for _ in 0..=MAX_CONTINUATIONS {
+            split.extend_from_slice(b"\nx");
+        }
+        split.extend_from_slice(b",l,1,0,CONNECT,,,0\n");
+        assert_eq!(records(&split).count() as u64, MAX_CONTINUATIONS + 2);
     }
 
     #[test]

@@ -25,8 +25,10 @@ trap 'echo "record.sh: FATAL: command failed at line $LINENO: $BASH_COMMAND" >&2
 if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
   echo "record.sh: installing mariadb-server with apt" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq || die "apt-get update failed"
-  apt-get install -y -qq --no-install-recommends mariadb-server >/dev/null || die "apt-get install mariadb-server failed"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq || die "apt-get update failed"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mariadb-server >/dev/null \
+    || die "apt-get install mariadb-server failed"
 fi
 export PATH="$PATH:/usr/sbin"
 command -v mariadbd >/dev/null || die "mariadbd not found after install"

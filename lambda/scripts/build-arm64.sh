@@ -25,8 +25,10 @@ cfn-lint --version
 step "tools: aarch64 Rust target, qemu-user, arm64 C library"
 rustup target add aarch64-unknown-linux-gnu
 if ! command -v qemu-aarch64 >/dev/null || [ ! -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user libc6-arm64-cross >/dev/null
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user libc6-arm64-cross >/dev/null
 fi
 
 step "cfn-lint lambda/template.yaml"
@@ -35,7 +37,7 @@ cfn-lint lambda/template.yaml
 step "cargo lambda build --release --arm64"
 cargo lambda build --release --arm64 -p rdsaudit-lambda
 bin=$target_dir/lambda/bootstrap/bootstrap
-file "$bin"
+command -v file >/dev/null && file "$bin"
 ls -l "$bin"
 
 step "end-to-end tests on the arm64 binary under qemu-aarch64"

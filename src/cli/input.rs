@@ -16,8 +16,9 @@ use rdsaudit::source::{self, InputKind, Payload, SourceParser, SourceRecord};
 use super::accounting::Accounting;
 use super::args::InputKindArg;
 
-/// Largest decompressed size of a whole input file (RDS rotates audit files at 100 MB).
-const FILE_INFLATE_LIMIT: usize = 8 << 30;
+/// Largest decompressed size of a whole gzip input file: ten times the 100 MB at which
+/// Aurora rotates audit files, so a gzip bomb given to the CLI stops at 1 GiB.
+const FILE_INFLATE_LIMIT: usize = 1 << 30;
 /// Records handed to the pipeline at a time; their output is written before the next chunk.
 const RECORDS_PER_CHUNK: usize = 512;
 /// Size of the pieces a text file is split into; a group of pieces per thread is parsed in

@@ -401,3 +401,25 @@ fn too_many_values_are_refused_before_parsing() {
     let envelopes = EnvelopeParser::new().parse(&mut buf, len).unwrap();
     assert_eq!(envelopes[0].log_events.len(), 1000);
 }
+
+#[test]
+fn the_value_cap_is_per_object_in_a_firehose_file() {
+    let event = r#"{"id":"1","timestamp":1,"message":"x"}"#;
+    let events = vec![event; 300].join(",");
+    let one = format!(
+        r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{events}]}}"#
+    );
+    // Each object has ~3,000 values: under a 4,000 cap alone, over it together.
+    let file = [one.as_str(); 5].join("\n");
+    let (mut buf, len) = crate::test_support::padded(file.as_bytes());
+    let envelopes = EnvelopeParser::with_max_nodes(4_000)
+        .parse(&mut buf, len)
+        .unwrap();
+    assert_eq!(envelopes.len(), 5);
+    assert!(envelopes.iter().all(|e| e.log_events.len() == 300));
+    let (mut buf, len) = crate::test_support::padded(one.as_bytes());
+    assert!(matches!(
+        EnvelopeParser::with_max_nodes(2_000).parse(&mut buf, len),
+        Err(EnvelopeError::TooManyValues { max: 2_000, .. })
+    ));
+}

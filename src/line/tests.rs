@@ -150,6 +150,33 @@ fn raw_names_do_not_derail_the_scanner() {
 }
 
 #[test]
+fn a_comma_in_a_connection_database_keeps_the_return_code() {
+    // Only TABLE events may end with an empty return code, so `a` + object `b` + empty
+    // return code is not a valid split here.
+    let e = parse_line(
+        b"20240323 13:36:09,ip-172-17-4-137,app,10.0.0.5,4,0,FAILED_CONNECT,a,b,,1045,TCP/IP",
+    )
+    .unwrap();
+    assert_eq!(e.database, "a,b");
+    assert_eq!(e.retcode, Some(1045));
+    assert_eq!(e.extra.fields().collect::<Vec<_>>(), vec![&b"TCP/IP"[..]]);
+    let e = parse_line(b"20240323 13:36:09,h,app,l,4,0,CONNECT,a,b,,0").unwrap();
+    assert_eq!((e.database.as_ref(), e.retcode), ("a,b", Some(0)));
+    assert_eq!(e.timestamp.dialect, Dialect::MariaDb);
+}
+
+#[test]
+fn a_masked_password_tail_copied_unescaped_still_parses() {
+    // server_audit copies the text after IDENTIFIED BY up to a quote without escaping it.
+    let e = parse_line(
+        br"20240323 13:36:09,h,root,localhost,4,9,QUERY,,'ALTER USER u IDENTIFIED BY \',1064",
+    )
+    .unwrap();
+    assert_eq!(e.object.text(), r"ALTER USER u IDENTIFIED BY \");
+    assert_eq!(e.retcode, Some(1064));
+}
+
+#[test]
 fn objects_that_fool_the_lookahead_regex() {
     let cases: [(&[u8], &str); 4] = [
         (br#"SELECT "it\'s""#, r#"SELECT "it's""#),
