@@ -1,7 +1,7 @@
 //! libFuzzer target; the body (and what it checks) is shared with the stable runner.
 #![no_main]
 
-#[path = "../../tests/fuzz_bodies/envelope.rs"]
+#[path = "../../crates/rdsaudit/tests/fuzz_bodies/envelope.rs"]
 mod body;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| body::run(data));

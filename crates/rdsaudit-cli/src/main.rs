@@ -1,0 +1,138 @@
+//! `rdsaudit`: structured events out of RDS / Aurora audit logs, from the command line.
+//! See `rdsaudit --help`; the work is done by the `rdsaudit` library.
+
+// Tests may unwrap and index: a failing test should panic.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+mod accounting;
+mod args;
+mod format;
+mod generate;
+mod input;
+mod parse;
+mod stats;
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use rdsaudit::filter::{Filter, FilterSpec};
+
+use accounting::Accounting;
+use args::{Cli, Command, FilterArgs};
+use input::{Emit, Reader};
+
+/// Exit status: everything read.
+const OK: u8 = 0;
+/// Exit status: some record, line or input failed (the rest was still emitted).
+const SOME_INPUT_FAILED: u8 = 1;
+/// Exit status: usage error, unreadable input or unwritable output.
+const USAGE_OR_IO: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = thread_pool(cli.threads).and_then(|()| match &cli.command {
+        Command::Parse(a) => parse::run(a, cli.quiet),
+        Command::Stats(a) => stats::run(a),
+        Command::Gen(a) => generate::run(a),
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(OK),
+        Err(e) => {
+            eprintln!("rdsaudit: {}", one_line(&format!("{e:#}")));
+            ExitCode::from(USAGE_OR_IO)
+        }
+    }
+}
+
+/// Errors are one line; some (regex syntax) come with a multi-line diagram.
+fn one_line(message: &str) -> String {
+    let parts: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    parts.join(" ")
+}
+
+fn thread_pool(threads: Option<usize>) -> anyhow::Result<()> {
+    let Some(n) = threads else { return Ok(()) };
+    anyhow::ensure!(n > 0, "--threads must be at least 1");
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global()
+        .context("starting worker threads")
+}
+
+/// `rdsaudit parse big.json | head`: the reader went away, which is not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<io::Error>())
+        .any(|io| io.kind() == io::ErrorKind::BrokenPipe)
+}
+
+fn filter(args: &FilterArgs) -> anyhow::Result<Filter> {
+    Ok(Filter::new(&FilterSpec {
+        operations: args.operation.clone(),
+        databases: args.database.clone(),
+        users: args.user.clone(),
+        exclude_users: args.exclude_user.clone(),
+        writes_only: args.writes,
+        grep: args.grep.clone(),
+    })?)
+}
+
+/// Reads every path (stdin when none), in order. Returns how many inputs there were; an
+/// error means the output side failed and reading stopped.
+fn read_all<W, F>(
+    paths: &[PathBuf],
+    reader: &Reader<'_, F>,
+    acc: &mut Accounting,
+    emit: &mut Emit<'_, W>,
+) -> io::Result<u64>
+where
+    W: Default + Send,
+    F: Fn(&rdsaudit::AuditEvent<'_>, &bumpalo::Bump, &mut W) + Sync,
+{
+    let stdin = [PathBuf::from("-")];
+    let paths = if paths.is_empty() { &stdin[..] } else { paths };
+    for path in paths {
+        match input::load(path) {
+            Ok(mut loaded) => reader.read(&mut loaded, acc, emit)?,
+            Err(e) => acc.unreadable(&path.display().to_string(), &e),
+        }
+    }
+    Ok(paths.len() as u64)
+}
+
+/// The exit status once everything was read.
+fn exit_status(acc: &Accounting) -> u8 {
+    if acc.unreadable_inputs > 0 {
+        USAGE_OR_IO
+    } else if acc.has_failures() {
+        SOME_INPUT_FAILED
+    } else {
+        OK
+    }
+}
+
+/// Standard output, or a file.
+fn output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(p) => Box::new(io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => Box::new(io::BufWriter::with_capacity(1 << 16, io::stdout().lock())),
+    })
+}

@@ -1,0 +1,195 @@
+//! Bad input: a one-line error naming the file and the record or line, good records still
+//! emitted, failures counted in a summary that adds up, exit status 1 (2 for unreadable
+//! inputs), never a panic.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod cli_common;
+
+use cli_common::*;
+use rdsaudit_synth::delivery::{KinesisRecord, base64, control_message, kinesis_event};
+use rdsaudit_synth::{Corpus, SynthLine};
+
+fn event_with(corpus: &Corpus, replace: &[(usize, String)]) -> Vec<u8> {
+    let mut records: Vec<KinesisRecord> = corpus.kinesis_records();
+    for (i, data) in replace {
+        records[*i].data = data.clone();
+    }
+    kinesis_event(&records)
+}
+
+/// Lines of every record except those listed.
+fn lines_except<'c>(corpus: &'c Corpus, skip: &[usize]) -> Vec<&'c SynthLine> {
+    let kept = corpus
+        .records
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !skip.contains(i));
+    kept.flat_map(|(_, r)| r.lines.iter()).collect()
+}
+
+#[test]
+fn broken_records_among_good_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(rdsaudit::Dialect::Aurora, 8, 5, 20);
+    let truncated_gzip = flate2_gzip(&corpus.records[5].envelope());
+    let event = event_with(
+        &corpus,
+        &[
+            (2, "!!! not base64 !!!".to_owned()),
+            (5, base64(&truncated_gzip[..truncated_gzip.len() / 2])),
+            (6, base64(&flate2_gzip(&control_message()))),
+        ],
+    );
+    let path = write(dir.path(), "batch.json", &event);
+    let (code, events, stderr) = parse(&[path.as_os_str()]);
+    assert_eq!(code, 1);
+    let good = lines_except(&corpus, &[2, 5, 6]);
+    assert_eq!(events.len(), good.len());
+    for (v, line) in events.iter().zip(good) {
+        assert_event(v, line, true);
+    }
+    let seq = |i: usize| &corpus.records[i].sequence_number;
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains(": record ")).collect();
+    assert_eq!(errors.len(), 2, "{stderr}");
+    let base64_error = format!("batch.json: record 3 (sequence {}): base64: ", seq(2));
+    assert!(
+        errors[0].starts_with("rdsaudit: ") && errors[0].contains(&base64_error),
+        "{stderr}"
+    );
+    assert!(
+        errors[1].contains(&format!(
+            "batch.json: record 6 (sequence {}): gzip: ",
+            seq(5)
+        )),
+        "{stderr}"
+    );
+    assert_eq!(balanced(&stderr, "records"), [5, 1, 2]);
+    assert_eq!(balanced(&stderr, "log events"), [25, 0]);
+    assert!(stderr.contains("(base64: 1, gzip: 1)"), "{stderr}");
+}
+
+#[test]
+fn control_messages_are_skipped_not_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(rdsaudit::Dialect::RdsMySql, 3, 2, 0);
+    let event = event_with(&corpus, &[(1, base64(&flate2_gzip(&control_message())))]);
+    let (code, events, stderr) = parse(&[write(dir.path(), "k", &event).as_os_str()]);
+    assert_eq!((code, events.len()), (0, 4), "{stderr}");
+    assert_eq!(balanced(&stderr, "records"), [2, 1, 0]);
+}
+
+#[test]
+fn truncated_gzip_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(rdsaudit::Dialect::MariaDb, 1, 50, 20);
+    let payload = flate2_gzip(&corpus.records[0].envelope());
+    let path = write(dir.path(), "payload.gz", &payload[..payload.len() - 9]);
+    let (code, events, stderr) = parse(&[path.as_os_str()]);
+    assert_eq!((code, events.len()), (1, 0));
+    assert!(stderr.contains("payload.gz: record 1: gzip: "), "{stderr}");
+    assert_eq!(balanced(&stderr, "records"), [0, 0, 1]);
+    let text = flate2_gzip(&corpus.plain_text());
+    let path = write(dir.path(), "audit.log.gz", &text[..text.len() / 2]);
+    let (code, _, stderr) = parse(&["--input".as_ref(), "text".as_ref(), path.as_os_str()]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("audit.log.gz: gzip: "), "{stderr}");
+    assert_eq!(balanced(&stderr, "inputs"), [0, 1, 0]);
+}
+
+#[test]
+fn not_json() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in [
+        ("cut.json", &br#"{"Records":[{"kinesis":{"data":"#[..]),
+        ("awslogs.json", br#"{"awslogs":{"data":5}}"#),
+    ] {
+        let path = write(dir.path(), name, bytes);
+        let (code, events, stderr) = parse(&[path.as_os_str()]);
+        assert_eq!((code, events.len()), (1, 0));
+        let first = stderr.lines().next().unwrap();
+        assert!(
+            first.starts_with(&format!("rdsaudit: {}: not a ", path.display())),
+            "{stderr}"
+        );
+        assert_eq!(balanced(&stderr, "inputs"), [0, 1, 0]);
+    }
+}
+
+#[test]
+fn unparsed_lines_in_a_text_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(rdsaudit::Dialect::RdsMySql, 1, 10, 30);
+    let mut text = Vec::new();
+    for (i, line) in corpus.lines().enumerate() {
+        text.extend_from_slice(&line.line);
+        text.push(b'\n');
+        if i == 3 {
+            text.extend_from_slice(b"20240323 13:36:09,ip-172-17-4-137,app,10.0.0.1,5,77,QUERY,shop,'SELECT 1',notanumber,,\n");
+        }
+    }
+    let path = write(dir.path(), "audit.log", &text);
+    let (code, events, stderr) = parse(&[path.as_os_str()]);
+    assert_eq!((code, events.len()), (1, 10));
+    for (v, line) in events.iter().zip(corpus.lines()) {
+        assert_event(v, line, false);
+    }
+    assert!(
+        stderr.contains("audit.log: line 5: the return code"),
+        "{stderr}"
+    );
+    assert_eq!(balanced(&stderr, "log events"), [10, 1]);
+}
+
+#[test]
+fn many_failures_are_capped_but_all_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = "20240323 13:36:09,h,u,l,1,2,QUERY,db,'x',oops\n".repeat(30);
+    let (code, _, stderr) = parse(&[write(dir.path(), "bad.log", bad.as_bytes()).as_os_str()]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(|l| l.contains("bad.log: line "))
+            .count(),
+        20
+    );
+    assert!(
+        stderr.contains("bad.log: 10 more errors not shown"),
+        "{stderr}"
+    );
+    assert_eq!(balanced(&stderr, "log events"), [0, 30]);
+}
+
+#[test]
+fn unreadable_input_exits_2_and_the_others_are_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(rdsaudit::Dialect::Aurora, 1, 4, 0);
+    let good = write(dir.path(), "good.log", &corpus.plain_text());
+    let missing = dir.path().join("missing.log");
+    let (code, events, stderr) = parse(&[missing.as_os_str(), good.as_os_str()]);
+    assert_eq!((code, events.len()), (2, 4));
+    assert!(
+        stderr.starts_with(&format!("rdsaudit: {}: ", missing.display())),
+        "{stderr}"
+    );
+    assert_eq!(balanced(&stderr, "inputs"), [1, 0, 1]);
+}
+
+#[test]
+fn quiet_silences_the_summary_not_the_errors() {
+    let out = rdsaudit()
+        .args(["parse", "--quiet"])
+        .write_stdin("20240323 13:36:09,h,u,l,1,2,QUERY,db,'x',oops\n20240323 13:36:09,h,u,l,1,3,QUERY,db,'y',0\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(ndjson(&out.stdout).len(), 1);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().collect::<Vec<_>>().len(), 1, "{stderr}");
+    assert!(stderr.starts_with("rdsaudit: -: line 1: "), "{stderr}");
+}

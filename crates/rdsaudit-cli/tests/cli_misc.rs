@@ -1,0 +1,306 @@
+//! `gen`, `stats`, `--threads`, broken pipes and `--help`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod cli_common;
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::process::{Command, Stdio};
+
+use cli_common::*;
+use rdsaudit_synth::{Corpus, Spec};
+
+fn gen_bytes(args: &[&str]) -> Vec<u8> {
+    let out = rdsaudit().arg("gen").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn gen_is_deterministic_and_matches_the_library() {
+    let args = [
+        "--records",
+        "4",
+        "--lines-per-record",
+        "6",
+        "--dialect",
+        "rds-mysql",
+        "--hard",
+        "35",
+        "--seed",
+        "9",
+    ];
+    let kinesis = gen_bytes(&args);
+    assert_eq!(kinesis, gen_bytes(&args));
+    let spec = Spec {
+        seed: 9,
+        records: 4,
+        lines_per_record: 6,
+        hard_percent: 35,
+        ..Spec::new(rdsaudit::Dialect::RdsMySql)
+    };
+    let corpus = Corpus::generate(&spec);
+    assert_eq!(kinesis, corpus.kinesis_event());
+    let mut other_seed = args;
+    other_seed[9] = "10";
+    assert_ne!(kinesis, gen_bytes(&other_seed));
+    let lines = gen_bytes(&[&args[..], &["--output", "lines"]].concat());
+    assert_eq!(lines, corpus.plain_text());
+    // Gzip outputs are real gzip: flate2 reads them back.
+    let mut text = Vec::new();
+    let gz = gen_bytes(&[&args[..], &["--output", "lines-gz"]].concat());
+    flate2::read::MultiGzDecoder::new(&gz[..])
+        .read_to_end(&mut text)
+        .unwrap();
+    assert_eq!(text, corpus.plain_text());
+}
+
+#[test]
+fn gen_outputs_parse_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = Spec {
+        records: 3,
+        lines_per_record: 7,
+        ..Spec::new(rdsaudit::Dialect::MariaDb)
+    };
+    let corpus = Corpus::generate(&spec);
+    let base = [
+        "--records",
+        "3",
+        "--lines-per-record",
+        "7",
+        "--dialect",
+        "mariadb",
+    ];
+    for output in ["kinesis", "gzip", "envelope", "lines", "lines-gz"] {
+        let bytes = gen_bytes(&[&base[..], &["--output", output]].concat());
+        let path = write(dir.path(), output, &bytes);
+        let (code, events, stderr) = parse(&[path.as_os_str()]);
+        assert_eq!(code, 0, "{output}: {stderr}");
+        assert_eq!(events.len(), 21, "{output}");
+        let via_cloudwatch = !output.starts_with("lines");
+        for (v, line) in events.iter().zip(corpus.lines()) {
+            assert_event(v, line, via_cloudwatch);
+        }
+    }
+    let one = gen_bytes(&["--records", "1", "--output", "awslogs"]);
+    let (code, events, _) = parse(&[write(dir.path(), "a", &one).as_os_str()]);
+    assert_eq!((code, events.len()), (0, 10));
+    let out = rdsaudit()
+        .args(["gen", "--output", "awslogs"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // One payload file per record with --out DIR.
+    let payloads = dir.path().join("payloads");
+    std::fs::create_dir(&payloads).unwrap();
+    rdsaudit()
+        .args(["gen", "--records", "3", "--output", "gzip", "--out"])
+        .arg(&payloads)
+        .assert()
+        .success();
+    let (code, events, _) = parse(&[payloads.join("record-00003.gz").as_os_str()]);
+    assert_eq!((code, events.len()), (0, 10));
+}
+
+#[test]
+fn gen_lambda_presets() {
+    let batch = gen_bytes(&["--preset", "max-lambda-batch"]);
+    let v: serde_json::Value = serde_json::from_slice(&batch).unwrap();
+    assert_eq!(v["Records"].as_array().unwrap().len(), 10_000);
+    let payload = gen_bytes(&["--preset", "max-lambda-payload"]);
+    assert!(payload.len() < 6_000_000, "{}", payload.len());
+}
+
+#[test]
+fn stats_counts_match_the_corpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(rdsaudit::Dialect::MariaDb, 10, 30, 30);
+    let path = write(dir.path(), "k.json", &corpus.kinesis_event());
+    let out = rdsaudit()
+        .args(["stats", "--top", "100"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let section = |title: &str| -> HashMap<String, u64> {
+        let body = text.split(&format!("\n{title}:\n")).nth(1).unwrap();
+        body.lines()
+            .take_while(|l| l.starts_with("  ") && !l.contains(" more)"))
+            .map(|l| {
+                let (n, key) = l.trim_start().split_once("  ").unwrap();
+                (key.to_owned(), n.parse().unwrap())
+            })
+            .collect()
+    };
+    let mut want_ops: HashMap<String, u64> = HashMap::new();
+    let mut want_users: HashMap<String, u64> = HashMap::new();
+    for l in corpus.lines() {
+        *want_ops.entry(l.expected.operation.to_owned()).or_default() += 1;
+        *want_users.entry(l.expected.username.clone()).or_default() += 1;
+    }
+    assert_eq!(section("operations"), want_ops);
+    assert_eq!(section("users"), want_users);
+    assert!(text.starts_with("events: 300\n"), "{text}");
+    // `WHERE id = 7` and `WHERE id = 9` are one shape.
+    let shapes = section("statement shapes");
+    let point_reads = corpus
+        .lines()
+        .filter(|l| {
+            l.expected
+                .object
+                .starts_with(b"SELECT * FROM orders WHERE id = ")
+        })
+        .count() as u64;
+    assert!(point_reads > 10);
+    assert_eq!(shapes["SELECT * FROM orders WHERE id = ?"], point_reads);
+    let failed = corpus
+        .lines()
+        .filter(|l| l.expected.operation == "FAILED_CONNECT")
+        .count();
+    assert!(
+        text.contains(&format!("\nfailed connects: {failed}\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains("\naccounting:\n  inputs:     1 = 1 read"),
+        "{text}"
+    );
+    assert_eq!(balanced(&text, "log events"), [300, 0]);
+    // Filters apply to stats too.
+    let out = rdsaudit()
+        .args(["stats", "--exclude-user", "rdsadmin"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let kept = corpus
+        .lines()
+        .filter(|l| l.expected.username != "rdsadmin")
+        .count();
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .starts_with(&format!("events: {kept}\n"))
+    );
+}
+
+#[test]
+fn threads_do_not_change_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    // Big enough for several text pieces and record chunks.
+    let corpus = corpus(rdsaudit::Dialect::Aurora, 1500, 20, 20);
+    let kinesis = write(dir.path(), "k.json", &corpus.kinesis_event());
+    let text = write(dir.path(), "t.log", &corpus.plain_text());
+    assert!(std::fs::metadata(&text).unwrap().len() > 3 << 20);
+    for path in [&kinesis, &text] {
+        let run = |threads: &str| {
+            rdsaudit()
+                .args(["parse", "--quiet", "--threads", threads])
+                .arg(path)
+                .output()
+                .unwrap()
+        };
+        let one = run("1");
+        let four = run("4");
+        assert!(one.status.success() && four.status.success());
+        assert_eq!(one.stdout, four.stdout);
+        let events = ndjson(&one.stdout);
+        assert_eq!(events.len(), 30_000);
+        for (v, line) in events.iter().zip(corpus.lines()) {
+            assert_eq!(
+                v["event_id"].as_str().map(|_| ()).is_some(),
+                path == &kinesis
+            );
+            assert_eq!(v["query_id"], line.expected.query_id);
+        }
+    }
+}
+
+#[test]
+fn broken_pipe_exits_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(rdsaudit::Dialect::RdsMySql, 2000, 10, 20);
+    let path = write(dir.path(), "big.json", &corpus.kinesis_event());
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("rdsaudit"))
+        .arg("parse")
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.starts_with("{\"timestamp\""));
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn help_reads_well() {
+    let out = rdsaudit().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "parse",
+        "stats",
+        "gen",
+        "--threads",
+        "--quiet",
+        "Exit status:",
+        "1  some input failed",
+    ] {
+        assert!(help.contains(needle), "{needle} missing from:\n{help}");
+    }
+    let parse_help = String::from_utf8(
+        rdsaudit()
+            .args(["parse", "--help"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    for needle in [
+        "--format",
+        "--input <KIND>",
+        "--exclude-user",
+        "--writes",
+        "--grep",
+        "object_base64",
+        "kinesis",
+        "awslogs",
+        "cloudwatch-gzip",
+    ] {
+        assert!(
+            parse_help.contains(needle),
+            "{needle} missing from:\n{parse_help}"
+        );
+    }
+    // A usage error is exit status 2.
+    assert_eq!(
+        rdsaudit()
+            .arg("parse")
+            .arg("--no-such-flag")
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+}

@@ -1,0 +1,197 @@
+//! Runs the real `bootstrap` binary against [`runtime_api::RuntimeApi`].
+//!
+//! The binary is the one cargo built for this test, or `RDSAUDIT_LAMBDA_BIN` (e.g. the arm64
+//! build of `cargo lambda build --arm64`), run through `RDSAUDIT_LAMBDA_RUNNER` when set
+//! (e.g. `qemu-aarch64 -L /usr/aarch64-linux-gnu`).
+
+pub mod events;
+pub mod runtime_api;
+
+use std::io::Read;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use runtime_api::RuntimeApi;
+
+/// Generous: an arm64 binary under qemu starts and runs several times slower.
+pub const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The function process, its output captured.
+pub struct Function {
+    child: Child,
+    stdout: Capture,
+    stderr: Capture,
+}
+
+/// What the function printed once stopped.
+#[derive(Debug)]
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+    pub status: ExitStatus,
+}
+
+struct Capture {
+    buf: Arc<Mutex<Vec<u8>>>,
+    thread: JoinHandle<()>,
+}
+
+impl Capture {
+    fn new(mut pipe: impl Read + Send + 'static) -> Self {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let b = Arc::clone(&buf);
+        let thread = thread::spawn(move || {
+            let mut chunk = [0u8; 64 << 10];
+            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                b.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        Capture { buf, thread }
+    }
+
+    fn finish(self) -> String {
+        self.thread.join().unwrap();
+        String::from_utf8(self.buf.lock().unwrap().clone()).expect("output is UTF-8")
+    }
+}
+
+/// The command that runs the function binary.
+pub fn function_command() -> Command {
+    // A relative RDSAUDIT_LAMBDA_BIN is taken from the workspace root, where the build put it
+    // (tests run in `crates/rdsaudit-lambda/`).
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let bin = std::env::var("RDSAUDIT_LAMBDA_BIN").map_or_else(
+        |_| env!("CARGO_BIN_EXE_bootstrap").into(),
+        |b| workspace.join(b),
+    );
+    assert!(bin.is_file(), "no function binary at {}", bin.display());
+    let runner = std::env::var("RDSAUDIT_LAMBDA_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    let mut cmd = match words.next() {
+        Some(program) => {
+            let mut c = Command::new(program);
+            c.args(words).arg(&bin);
+            c
+        }
+        None => Command::new(&bin),
+    };
+    // Only what Lambda sets: the test's own RDSAUDIT_LAMBDA_* variables would be rejected as
+    // unknown configuration.
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd
+}
+
+impl Function {
+    /// Starts the function against `api` with the `RDSAUDIT_*` variables `config`.
+    pub fn start(api: &RuntimeApi, config: &[(&str, &str)]) -> Self {
+        let mut cmd = function_command();
+        cmd.env("AWS_LAMBDA_RUNTIME_API", api.address())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "rdsaudit")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/rdsaudit")
+            .env(
+                "AWS_LAMBDA_LOG_STREAM_NAME",
+                "2026/05/20/[$LATEST]0123456789abcdef",
+            )
+            .envs(config.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        let stdout = Capture::new(child.stdout.take().unwrap());
+        let stderr = Capture::new(child.stderr.take().unwrap());
+        Function {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Waits for the process to exit on its own (panics after [`TIMEOUT`]).
+    pub fn wait_exit(mut self) -> Output {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if self.child.try_wait().unwrap().is_some() {
+                return self.finish_output();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("function did not exit: {}", self.finish_output().stderr);
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The process's peak resident set (`VmHWM`, KiB): for a runner such as qemu, the
+    /// emulator's, guest and emulator together.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .expect("VmHWM in /proc/pid/status");
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    /// Waits for `count` posts to `api`; on timeout, stops the function and panics with its
+    /// output.
+    pub fn wait_posts(self, api: &RuntimeApi, count: usize) -> (Vec<runtime_api::Post>, Self) {
+        match api.wait_posts(count, TIMEOUT) {
+            Ok(posts) => (posts, self),
+            Err(posts) => {
+                let output = self.stop();
+                panic!("timed out waiting for {count} posts, got {posts:#?}\n{output:#?}");
+            }
+        }
+    }
+
+    /// Stops the function (it would poll for the next event forever) and returns its output.
+    pub fn stop(mut self) -> Output {
+        let _ = self.child.kill();
+        self.finish_output()
+    }
+
+    fn finish_output(mut self) -> Output {
+        let status = self.child.wait().unwrap();
+        Output {
+            stdout: self.stdout.finish(),
+            stderr: self.stderr.finish(),
+            status,
+        }
+    }
+}
+
+impl Output {
+    /// Every stdout line, parsed.
+    pub fn lines(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|l| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}"))
+            })
+            .collect()
+    }
+
+    /// The event lines (no `kind` key).
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.lines()
+            .into_iter()
+            .filter(|v| v.get("kind").is_none())
+            .collect()
+    }
+
+    /// The lines of one `kind`.
+    pub fn kind(&self, kind: &str) -> Vec<serde_json::Value> {
+        self.lines()
+            .into_iter()
+            .filter(|v| v["kind"] == kind)
+            .collect()
+    }
+}

@@ -1,0 +1,8 @@
+//! The audit line: its event model, the scanner that splits it, timestamps and the plugin's
+//! escapes.
+
+pub mod event;
+pub mod reference;
+pub mod scanner;
+pub mod timestamp;
+pub mod unescape;

@@ -1,0 +1,546 @@
+//! Stage 3 of the pipeline: the CloudWatch Logs subscription envelope (the JSON inside the gzip).
+//!
+//! A real payload, as CloudWatch Logs delivers it to Kinesis / Lambda after gunzip:
+//!
+//! ```json
+//! {
+//!   "messageType": "DATA_MESSAGE",
+//!   "owner": "123456789012",
+//!   "logGroup": "/aws/rds/cluster/prod-aurora/audit",
+//!   "logStream": "prod-aurora-instance-1.audit.log.0.2024-03-23-13-30.0.2",
+//!   "subscriptionFilters": ["audit-to-kinesis"],
+//!   "policyLevel": "ACCOUNT_LEVEL_POLICY",
+//!   "logEvents": [
+//!     {"id": "37605431982366218745392619003296741302869208427839209472",
+//!      "timestamp": 1711200969000,
+//!      "message": "1711200969123456,prod-aurora-instance-1,admin,10.0.1.5,35,698024,QUERY,db,'SELECT \\'x\\'',0"}
+//!   ]
+//! }
+//! ```
+//!
+//! `CONTROL_MESSAGE` payloads (sent when the subscription is created, to check the destination)
+//! have the same shape with `"owner":"CloudwatchLogs"` and a single health-check event.
+//! `policyLevel` (account-level subscription policies, 2024) and any future top-level or
+//! per-event key are ignored: we never reject unknown fields.
+//!
+//! How: simd-json builds a tape over the buffer *in place* (strings are unescaped inside the
+//! buffer and borrowed from it, so nothing is copied), then we walk the tape iteratively,
+//! reading the keys we know and skipping any other value in O(1) using the node `count`. There
+//! is no recursion, so arbitrarily nested unknown values cannot overflow the stack; simd-json
+//! itself rejects nesting deeper than 1024 levels with an error.
+//!
+//! Firehose-to-S3 files concatenate payloads, so back-to-back objects (`{..}{..}` or separated
+//! by whitespace/newlines) are accepted and each becomes one [`LogEnvelope`].
+//!
+//! ```
+//! use rdsaudit::input::envelope::{EnvelopeParser, MessageType};
+//! let json = br#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/aws/rds/cluster/c1/audit",
+//!   "logStream":"c1-instance-1","subscriptionFilters":["f"],"policyLevel":"ACCOUNT_LEVEL_POLICY",
+//!   "logEvents":[{"id":"3760","timestamp":1711200969000,"message":"a \"quoted\" caf\u00e9"}]}"#;
+//! // The buffer must have simd_json::INPUT_PADDING spare bytes after the JSON text.
+//! let mut buf = json.to_vec();
+//! buf.resize(json.len() + simd_json::INPUT_PADDING, 0);
+//! let mut parser = EnvelopeParser::new();
+//! let envs = parser.parse(&mut buf, json.len())?;
+//! assert_eq!(envs.len(), 1);
+//! assert_eq!(envs[0].message_type, MessageType::Data);
+//! assert_eq!(envs[0].log_events[0].message, "a \"quoted\" café");
+//! assert_eq!(envs[0].log_events[0].timestamp, 1_711_200_969_000);
+//! # Ok::<(), rdsaudit::input::envelope::EnvelopeError>(())
+//! ```
+
+use crate::input::json::{
+    BadNode, PADDING, TapeParser, array_elements, is_ws, kind, object_entries, skip_string, skip_ws,
+};
+use simd_json::tape::{Node, Tape};
+use simd_json::{Buffers, StaticNode};
+use std::ops::Range;
+
+pub use crate::input::json::JsonError;
+
+/// The `messageType` of a payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageType<'a> {
+    /// `DATA_MESSAGE`: carries log events.
+    Data,
+    /// `CONTROL_MESSAGE`: destination health check; callers skip it.
+    Control,
+    /// Any other value, kept verbatim; parsed leniently (every field optional), and the batch
+    /// stage fails the record with `RecordError::MessageType`, since its events cannot be trusted
+    /// to be audit data.
+    Other(&'a str),
+}
+
+impl<'a> MessageType<'a> {
+    fn from_str(s: &'a str) -> Self {
+        match s {
+            "DATA_MESSAGE" => Self::Data,
+            "CONTROL_MESSAGE" => Self::Control,
+            other => Self::Other(other),
+        }
+    }
+}
+
+/// One CloudWatch Logs subscription payload. All strings borrow from the parsed buffer.
+#[derive(Debug, Clone)]
+pub struct LogEnvelope<'a> {
+    /// `messageType`.
+    pub message_type: MessageType<'a>,
+    /// `owner`: the AWS account id (`"CloudwatchLogs"` for control messages).
+    pub owner: &'a str,
+    /// `logGroup`, e.g. `/aws/rds/cluster/<cluster>/audit`.
+    pub log_group: &'a str,
+    /// `logStream`, normally names the DB instance.
+    pub log_stream: &'a str,
+    /// `subscriptionFilters` (empty if absent or null).
+    pub subscription_filters: Vec<&'a str>,
+    /// `policyLevel`, present for account-level subscription policies. Values are not
+    /// documented, so it is kept as an opaque string.
+    pub policy_level: Option<&'a str>,
+    /// `logEvents` (empty if absent in a control message).
+    pub log_events: Vec<LogEvent<'a>>,
+}
+
+/// One entry of `logEvents`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogEvent<'a> {
+    /// `id`: a 56-digit decimal string, unique per event (use it to deduplicate).
+    pub id: &'a str,
+    /// `timestamp`: CloudWatch event time in epoch milliseconds (not the audit line's own time).
+    pub timestamp: i64,
+    /// `message`: one audit log line, JSON-unescaped.
+    pub message: &'a str,
+}
+
+/// Why a payload could not be turned into envelopes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    /// The text is not usable JSON, or the caller broke the padding contract of
+    /// [`EnvelopeParser::parse`].
+    #[error(transparent)]
+    Json(#[from] JsonError),
+    /// The top-level value is not an object.
+    #[error("payload is not a JSON object (found {found})")]
+    NotAnObject {
+        /// JSON type found.
+        found: &'static str,
+    },
+    /// A required top-level field is missing.
+    #[error("missing required field `{0}`")]
+    MissingField(&'static str),
+    /// A top-level field has the wrong JSON type.
+    #[error("field `{field}` should be {expected}, found {found}")]
+    WrongType {
+        /// Field name (`subscriptionFilters[]` for an element).
+        field: &'static str,
+        /// What we expected.
+        expected: &'static str,
+        /// JSON type found.
+        found: &'static str,
+    },
+    /// An entry of `logEvents` is malformed.
+    #[error("logEvents[{index}].{field} should be {expected}, found {found}")]
+    BadEvent {
+        /// Index in `logEvents`.
+        index: usize,
+        /// Field name (`id`, `timestamp`, `message`, or `` for the entry itself).
+        field: &'static str,
+        /// What we expected.
+        expected: &'static str,
+        /// What we found (`missing` if absent).
+        found: &'static str,
+    },
+    /// The payload holds more JSON values than a record may (see
+    /// [`EnvelopeParser::with_max_nodes`]): memory for the parse grows with their number.
+    #[error("payload holds up to {bound} JSON values, more than the {max} allowed per record")]
+    TooManyValues {
+        /// The upper bound counted before parsing.
+        bound: usize,
+        /// The parser's cap.
+        max: usize,
+    },
+    /// The simd-json tape was not shaped as documented (defensive; should be unreachable).
+    #[error("internal error: malformed simd-json tape at node {0}")]
+    Tape(usize),
+}
+
+impl From<BadNode> for EnvelopeError {
+    fn from(BadNode(at): BadNode) -> Self {
+        Self::Tape(at)
+    }
+}
+
+/// Reusable in-place envelope parser: keeps simd-json's scratch buffers and tape allocation
+/// across calls. One per worker thread (`Send`, not shared).
+#[derive(Debug)]
+pub struct EnvelopeParser {
+    json: TapeParser,
+    /// Top-level object ranges found by the splitter (reused allocation).
+    pieces: Vec<Range<usize>>,
+    max_nodes: usize,
+}
+
+/// Default cap on the JSON values of one payload: about 85,000 log events, where CloudWatch
+/// sends at most 10,000 per payload. The tape for it takes at most about 24 MiB.
+pub const DEFAULT_MAX_NODES: usize = 1 << 20;
+
+impl Default for EnvelopeParser {
+    fn default() -> Self {
+        Self::with_max_nodes(DEFAULT_MAX_NODES)
+    }
+}
+
+impl EnvelopeParser {
+    /// A parser with empty buffers (they grow to the largest payload seen).
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A parser that refuses payloads with more than `max_nodes` JSON values (counted as
+    /// strings plus `{ [ , :` outside strings, before parsing), bounding the tape's memory.
+    #[must_use]
+    pub fn with_max_nodes(max_nodes: usize) -> Self {
+        Self {
+            json: TapeParser::default(),
+            pieces: Vec::new(),
+            max_nodes,
+        }
+    }
+
+    /// Parses `buf[..len]` in place; `buf.len() >= len + simd_json::INPUT_PADDING`.
+    ///
+    /// Strings are unescaped inside `buf` and borrowed from it. Back-to-back JSON objects
+    /// (`{...}{...}` or separated by whitespace/newlines, as Firehose writes them) are all
+    /// returned, in order.
+    ///
+    /// Field rules: for `DATA_MESSAGE`, `owner`, `logGroup`, `logStream` (strings) and
+    /// `logEvents` (array, may be empty) are required. For `CONTROL_MESSAGE` and unknown message
+    /// types every field is optional (missing strings become `""`). `subscriptionFilters` and
+    /// `policyLevel` are optional everywhere (`null` counts as absent). Each event needs a string
+    /// `id`, a string `message` and an integer `timestamp` (an integer-valued float such as
+    /// `1.7e12` is accepted). Unknown keys are ignored; for duplicate keys the last one wins.
+    ///
+    /// # Errors
+    /// [`EnvelopeError`] for a padding contract violation, invalid JSON, a non-object, or a
+    /// missing / wrongly typed field. On error `buf[..len]` may have been partly unescaped.
+    pub fn parse<'a>(
+        &mut self,
+        buf: &'a mut [u8],
+        len: usize,
+    ) -> Result<Vec<LogEnvelope<'a>>, EnvelopeError> {
+        crate::input::json::check_padding(buf, len)?;
+        // Decide single vs. several objects *before* parsing: simd-json unescapes strings in
+        // place while building the tape, so once a whole-buffer parse has failed on the second
+        // object the first one is already rewritten and cannot be parsed again. The cheap
+        // filter (`may_have_several`) keeps the precise, string-aware split off the hot path.
+        self.pieces.clear();
+        let text = buf.get(..len).unwrap_or_default();
+        let several = may_have_several(text) && split_objects(text, &mut self.pieces);
+        let max = self.max_nodes;
+        if several && self.pieces.len() > 1 {
+            // The cap is per object: a Firehose file of many payloads is many records' worth.
+            let pieces = &self.pieces;
+            self.json
+                .with_scratch(|buffers, tape| parse_pieces(buf, pieces, max, buffers, tape))
+        } else {
+            check_values(text, max)?;
+            self.json.parse_padded(buf, len, |tape| {
+                envelope_from_tape(tape).map(|env| vec![env])
+            })
+        }
+    }
+}
+
+/// Convenience for callers holding an unpadded JSON text: copies `json` into `scratch` (reused,
+/// grown to `json.len() + simd_json::INPUT_PADDING`) and parses it there.
+///
+/// # Errors
+/// As [`EnvelopeParser::parse`].
+pub fn parse_unpadded<'a>(
+    parser: &mut EnvelopeParser,
+    json: &[u8],
+    scratch: &'a mut Vec<u8>,
+) -> Result<Vec<LogEnvelope<'a>>, EnvelopeError> {
+    scratch.clear();
+    scratch.reserve(json.len().saturating_add(PADDING));
+    scratch.extend_from_slice(json);
+    scratch.resize(json.len().saturating_add(PADDING), 0);
+    parser.parse(scratch.as_mut_slice(), json.len())
+}
+
+/// Parses each top-level object of a multi-object buffer on its own. `pieces` are sorted,
+/// disjoint ranges inside `buf`. The pieces are carved out with `split_at_mut` so each borrows
+/// only its own bytes; since a piece has no padding of its own we use `fill_tape`, which copies
+/// the piece into simd-json's aligned scratch (acceptable: this is the rare Firehose case).
+fn parse_pieces<'a>(
+    buf: &'a mut [u8],
+    pieces: &[Range<usize>],
+    max_nodes: usize,
+    buffers: &mut Buffers,
+    tape: &mut Tape<'a>,
+) -> Result<Vec<LogEnvelope<'a>>, EnvelopeError> {
+    let mut out = Vec::with_capacity(pieces.len());
+    let mut rest: &'a mut [u8] = buf;
+    let mut consumed = 0usize;
+    for piece in pieces {
+        let skip = piece.start.saturating_sub(consumed);
+        let (_, tail) = rest
+            .split_at_mut_checked(skip)
+            .ok_or(EnvelopeError::Tape(0))?;
+        let (this, tail) = tail
+            .split_at_mut_checked(piece.len())
+            .ok_or(EnvelopeError::Tape(0))?;
+        rest = tail;
+        consumed = piece.end;
+        check_values(this, max_nodes)?;
+        simd_json::fill_tape(this, buffers, tape)
+            .map_err(|e| JsonError::from_simd(&e, piece.start))?;
+        out.push(envelope_from_tape(&tape.0)?);
+    }
+    Ok(out)
+}
+
+/// Refuses a JSON text that may hold more than `max` values (tape nodes), before parsing it.
+/// Every value takes at least one byte, so a text no longer than the cap passes without the
+/// count (a pass that stops at every escape): only unusually large payloads pay for it.
+fn check_values(text: &[u8], max: usize) -> Result<(), EnvelopeError> {
+    if text.len() <= max {
+        return Ok(());
+    }
+    let bound = crate::input::json::node_bound(text);
+    if bound > max {
+        return Err(EnvelopeError::TooManyValues { bound, max });
+    }
+    Ok(())
+}
+
+/// Cheap necessary condition for "more than one top-level object": some `}` is followed
+/// (after optional JSON whitespace) by `{`. Inside a CloudWatch payload a `}` closes a log
+/// event and is followed by `,` or `]`, so this almost never fires on a single payload; a
+/// false positive (e.g. `}{` inside a message) only costs running the precise splitter.
+fn may_have_several(text: &[u8]) -> bool {
+    memchr::memchr_iter(b'}', text).any(|at| {
+        text.get(at + 1..)
+            .unwrap_or_default()
+            .iter()
+            .find(|b| !is_ws(**b))
+            == Some(&b'{')
+    })
+}
+
+/// Splits `text` into top-level objects with a string-aware brace scanner. Returns `false` if
+/// the text is not a whitespace-separated sequence of `{...}` (then the caller parses the whole
+/// buffer and reports simd-json's own error). Validity inside each object is left to simd-json.
+fn split_objects(text: &[u8], pieces: &mut Vec<Range<usize>>) -> bool {
+    pieces.clear();
+    let mut at = skip_ws(text, 0);
+    while at < text.len() {
+        if text.get(at) != Some(&b'{') {
+            return false;
+        }
+        let start = at;
+        let mut depth = 0usize;
+        loop {
+            let Some(rel) = memchr::memchr3(b'"', b'{', b'}', text.get(at..).unwrap_or_default())
+            else {
+                return false;
+            };
+            at += rel;
+            match text.get(at) {
+                Some(b'{') => depth += 1,
+                Some(b'}') => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        at += 1;
+                        break;
+                    }
+                }
+                _ => match skip_string(text, at + 1) {
+                    Some(end) => {
+                        at = end;
+                        continue;
+                    }
+                    None => return false,
+                },
+            }
+            at += 1;
+        }
+        pieces.push(start..at);
+        at = skip_ws(text, at);
+    }
+    true
+}
+
+fn top_string<'a>(node: &Node<'a>, field: &'static str) -> Result<&'a str, EnvelopeError> {
+    match node {
+        Node::String(s) => Ok(s),
+        other => Err(EnvelopeError::WrongType {
+            field,
+            expected: "a string",
+            found: kind(other),
+        }),
+    }
+}
+
+fn envelope_from_tape<'a>(tape: &[Node<'a>]) -> Result<LogEnvelope<'a>, EnvelopeError> {
+    match tape.first() {
+        Some(Node::Object { .. }) => {}
+        Some(other) => return Err(EnvelopeError::NotAnObject { found: kind(other) }),
+        None => return Err(EnvelopeError::Tape(0)),
+    }
+    let mut message_type = None;
+    let mut owner = None;
+    let mut log_group = None;
+    let mut log_stream = None;
+    let mut subscription_filters = Vec::new();
+    let mut policy_level = None;
+    let mut events_at = None;
+    for entry in object_entries(tape, 0)? {
+        let (key, at) = entry?;
+        let node = tape.get(at).ok_or(EnvelopeError::Tape(at))?;
+        match key {
+            "messageType" => message_type = Some(top_string(node, "messageType")?),
+            "owner" => owner = Some(top_string(node, "owner")?),
+            "logGroup" => log_group = Some(top_string(node, "logGroup")?),
+            "logStream" => log_stream = Some(top_string(node, "logStream")?),
+            "policyLevel" => {
+                policy_level = match node {
+                    Node::Static(StaticNode::Null) => None,
+                    other => Some(top_string(other, "policyLevel")?),
+                }
+            }
+            "subscriptionFilters" => {
+                subscription_filters.clear();
+                match node {
+                    Node::Static(StaticNode::Null) => {}
+                    Node::Array { len, .. } => {
+                        subscription_filters.reserve(*len);
+                        for el in array_elements(tape, at)? {
+                            let el = el?;
+                            let n = tape.get(el).ok_or(EnvelopeError::Tape(el))?;
+                            subscription_filters.push(top_string(n, "subscriptionFilters[]")?);
+                        }
+                    }
+                    other => {
+                        return Err(EnvelopeError::WrongType {
+                            field: "subscriptionFilters",
+                            expected: "an array of strings",
+                            found: kind(other),
+                        });
+                    }
+                }
+            }
+            "logEvents" => match node {
+                Node::Array { .. } => events_at = Some(at),
+                other => {
+                    return Err(EnvelopeError::WrongType {
+                        field: "logEvents",
+                        expected: "an array",
+                        found: kind(other),
+                    });
+                }
+            },
+            _ => {} // policyLevel's siblings of the future: ignored on purpose.
+        }
+    }
+
+    let message_type =
+        MessageType::from_str(message_type.ok_or(EnvelopeError::MissingField("messageType"))?);
+    let strict = message_type == MessageType::Data;
+    let required = |v: Option<&'a str>, field: &'static str| match v {
+        Some(s) => Ok(s),
+        None if strict => Err(EnvelopeError::MissingField(field)),
+        None => Ok(""),
+    };
+    let owner = required(owner, "owner")?;
+    let log_group = required(log_group, "logGroup")?;
+    let log_stream = required(log_stream, "logStream")?;
+    let log_events = match events_at {
+        Some(at) => events_from_tape(tape, at)?,
+        None if strict => return Err(EnvelopeError::MissingField("logEvents")),
+        None => Vec::new(),
+    };
+    Ok(LogEnvelope {
+        message_type,
+        owner,
+        log_group,
+        log_stream,
+        subscription_filters,
+        policy_level,
+        log_events,
+    })
+}
+
+fn events_from_tape<'a>(tape: &[Node<'a>], at: usize) -> Result<Vec<LogEvent<'a>>, EnvelopeError> {
+    let len = match tape.get(at) {
+        Some(Node::Array { len, .. }) => *len,
+        _ => return Err(EnvelopeError::Tape(at)),
+    };
+    let mut events = Vec::with_capacity(len);
+    for (index, el) in array_elements(tape, at)?.enumerate() {
+        let el = el?;
+        let bad = |field, expected, found| EnvelopeError::BadEvent {
+            index,
+            field,
+            expected,
+            found,
+        };
+        match tape.get(el) {
+            Some(Node::Object { .. }) => {}
+            Some(other) => return Err(bad("", "an object", kind(other))),
+            None => return Err(EnvelopeError::Tape(el)),
+        }
+        let (mut id, mut timestamp, mut message) = (None, None, None);
+        for entry in object_entries(tape, el)? {
+            let (key, v) = entry?;
+            let node = tape.get(v).ok_or(EnvelopeError::Tape(v))?;
+            match key {
+                "id" => match node {
+                    Node::String(s) => id = Some(*s),
+                    other => return Err(bad("id", "a string", kind(other))),
+                },
+                "message" => match node {
+                    Node::String(s) => message = Some(*s),
+                    other => return Err(bad("message", "a string", kind(other))),
+                },
+                "timestamp" => {
+                    timestamp = Some(millis(node).map_err(|found| {
+                        bad("timestamp", "an integer (epoch milliseconds)", found)
+                    })?);
+                }
+                _ => {}
+            }
+        }
+        events.push(LogEvent {
+            id: id.ok_or_else(|| bad("id", "a string", "missing"))?,
+            timestamp: timestamp.ok_or_else(|| bad("timestamp", "an integer", "missing"))?,
+            message: message.ok_or_else(|| bad("message", "a string", "missing"))?,
+        });
+    }
+    Ok(events)
+}
+
+/// Epoch milliseconds from a JSON number: integers as is, floats only if integer-valued and in
+/// the `i64` range (some producers serialise `1.7112e12`).
+fn millis(node: &Node<'_>) -> Result<i64, &'static str> {
+    // 2^63 as f64; every f64 strictly below it (and >= -2^63) converts to i64 exactly.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    match node {
+        Node::Static(StaticNode::I64(v)) => Ok(*v),
+        Node::Static(StaticNode::U64(v)) => i64::try_from(*v).map_err(|_| "an out-of-range number"),
+        Node::Static(StaticNode::F64(f)) => {
+            if f.is_finite() && f.fract() == 0.0 && *f >= -LIMIT && *f < LIMIT {
+                // Checked above: integer-valued and in range, so the cast is exact.
+                #[allow(clippy::cast_possible_truncation)]
+                Ok(*f as i64)
+            } else {
+                Err("a non-integer number")
+            }
+        }
+        other => Err(kind(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests;

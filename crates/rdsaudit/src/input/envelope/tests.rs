@@ -1,0 +1,425 @@
+use super::*;
+use crate::test_support::gzip;
+
+fn parse_str(json: &str) -> Result<Vec<LogEnvelope<'static>>, EnvelopeError> {
+    // Leaking is fine in tests and keeps them short.
+    let scratch: &'static mut Vec<u8> = Box::leak(Box::default());
+    parse_unpadded(&mut EnvelopeParser::new(), json.as_bytes(), scratch)
+}
+
+const DATA: &str = r#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/aws/rds/cluster/c1/audit","logStream":"c1-instance-1","subscriptionFilters":["to-kinesis","second"],"logEvents":[{"id":"37605431982366218745392619003296741302869208427839209472","timestamp":1711200969000,"message":"1711200969123456,c1-instance-1,admin,10.0.1.5,35,698024,QUERY,db,'SELECT 1',0"},{"id":"2","timestamp":1711200969001,"message":"x"}]}"#;
+
+#[test]
+fn data_message() {
+    let envs = parse_str(DATA).unwrap();
+    assert_eq!(envs.len(), 1);
+    let e = &envs[0];
+    assert_eq!(e.message_type, MessageType::Data);
+    assert_eq!(e.owner, "123456789012");
+    assert_eq!(e.log_group, "/aws/rds/cluster/c1/audit");
+    assert_eq!(e.log_stream, "c1-instance-1");
+    assert_eq!(e.subscription_filters, ["to-kinesis", "second"]);
+    assert_eq!(e.policy_level, None);
+    assert_eq!(e.log_events.len(), 2);
+    assert_eq!(
+        e.log_events[0].id,
+        "37605431982366218745392619003296741302869208427839209472"
+    );
+    assert_eq!(e.log_events[0].timestamp, 1_711_200_969_000);
+    assert!(e.log_events[0].message.ends_with("'SELECT 1',0"));
+    assert_eq!(e.log_events[1].message, "x");
+}
+
+#[test]
+fn policy_level_and_unknown_fields_ignored() {
+    let json = r#"{"policyLevel":"ACCOUNT_LEVEL_POLICY","future":{"deep":[[[{"a":[1,2,{"b":null}]}]]],"x":"}{"},
+        "messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s",
+        "logEvents":[{"extra":[{"id":"nested, ignored"}],"id":"a","timestamp":5,"message":"m","more":true}],
+        "subscriptionFilters":null, "zzz": 1.5}"#;
+    let e = &parse_str(json).unwrap()[0];
+    assert_eq!(e.policy_level, Some("ACCOUNT_LEVEL_POLICY"));
+    assert!(e.subscription_filters.is_empty());
+    assert_eq!(
+        e.log_events,
+        [LogEvent {
+            id: "a",
+            timestamp: 5,
+            message: "m"
+        }]
+    );
+}
+
+#[test]
+fn control_message() {
+    let json = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1711200969000,"message":"CWL CONTROL MESSAGE: Checking health of destination Kinesis stream."}]}"#;
+    let e = &parse_str(json).unwrap()[0];
+    assert_eq!(e.message_type, MessageType::Control);
+    assert_eq!(e.log_events.len(), 1);
+    // Lenient: a bare control message is fine too.
+    let e = &parse_str(r#"{"messageType":"CONTROL_MESSAGE"}"#).unwrap()[0];
+    assert_eq!(e.message_type, MessageType::Control);
+    assert_eq!(e.owner, "");
+    assert!(e.log_events.is_empty());
+    let e = &parse_str(r#"{"messageType":"NEW_KIND"}"#).unwrap()[0];
+    assert_eq!(e.message_type, MessageType::Other("NEW_KIND"));
+}
+
+#[test]
+fn missing_and_empty_log_events() {
+    let json = r#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s"}"#;
+    assert_eq!(
+        parse_str(json).unwrap_err(),
+        EnvelopeError::MissingField("logEvents")
+    );
+    let json = r#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[]}"#;
+    assert!(parse_str(json).unwrap()[0].log_events.is_empty());
+    let json = r#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[]}"#;
+    assert_eq!(
+        parse_str(json).unwrap_err(),
+        EnvelopeError::MissingField("owner")
+    );
+    assert_eq!(
+        parse_str(r#"{"owner":"1"}"#).unwrap_err(),
+        EnvelopeError::MissingField("messageType")
+    );
+}
+
+#[test]
+fn escapes_in_message() {
+    let json = r#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[
+        {"id":"1","timestamp":1,"message":"q=\"x\" b=\\ nl=\n tab=\t e=\u00e9 s=\ud83d\ude00 sl=\/ sq='it\\'s'"}]}"#;
+    let e = &parse_str(json).unwrap()[0];
+    assert_eq!(
+        e.log_events[0].message,
+        "q=\"x\" b=\\ nl=\n tab=\t e=é s=😀 sl=/ sq='it\\'s'"
+    );
+}
+
+#[test]
+fn lone_surrogate_is_an_error() {
+    for bad in [r#"\ud800"#, r#"\ud800x"#, r#"\udc00"#, r#"\ud800\u0041"#] {
+        let json = format!(
+            r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{{"id":"1","timestamp":1,"message":"{bad}"}}]}}"#
+        );
+        let err = parse_str(&json);
+        assert!(
+            matches!(err, Err(EnvelopeError::Json(JsonError::Invalid { .. }))),
+            "{bad}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn invalid_utf8_is_an_error() {
+    let mut json = br#"{"messageType":"CONTROL_MESSAGE","x":"#.to_vec();
+    json.extend_from_slice(b"\"\xff\xfe\"}");
+    let mut scratch = Vec::new();
+    let err = parse_unpadded(&mut EnvelopeParser::new(), &json, &mut scratch).unwrap_err();
+    assert!(
+        matches!(err, EnvelopeError::Json(JsonError::Invalid { .. })),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn wrong_types() {
+    let base = |events: &str| {
+        format!(
+            r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":{events}}}"#
+        )
+    };
+    assert_eq!(
+        parse_str(&base(
+            r#"[{"id":"1","timestamp":"1711200969000","message":"m"}]"#
+        ))
+        .unwrap_err(),
+        EnvelopeError::BadEvent {
+            index: 0,
+            field: "timestamp",
+            expected: "an integer (epoch milliseconds)",
+            found: "a string"
+        }
+    );
+    assert!(matches!(
+        parse_str(&base(
+            r#"[{"id":"1","timestamp":1,"message":"m"},{"id":1,"timestamp":1,"message":"m"}]"#
+        ))
+        .unwrap_err(),
+        EnvelopeError::BadEvent {
+            index: 1,
+            field: "id",
+            ..
+        }
+    ));
+    assert!(matches!(
+        parse_str(&base(r#"[{"id":"1","timestamp":1,"message":null}]"#)).unwrap_err(),
+        EnvelopeError::BadEvent {
+            field: "message",
+            found: "null",
+            ..
+        }
+    ));
+    assert!(matches!(
+        parse_str(&base(r#"[{"id":"1","timestamp":1.5,"message":"m"}]"#)).unwrap_err(),
+        EnvelopeError::BadEvent {
+            field: "timestamp",
+            found: "a non-integer number",
+            ..
+        }
+    ));
+    assert!(matches!(
+        parse_str(&base(r#"[{"id":"1","timestamp":1e300,"message":"m"}]"#)).unwrap_err(),
+        EnvelopeError::BadEvent {
+            field: "timestamp",
+            ..
+        }
+    ));
+    assert!(matches!(
+        parse_str(&base(
+            r#"[{"id":"1","timestamp":18446744073709551615,"message":"m"}]"#
+        ))
+        .unwrap_err(),
+        EnvelopeError::BadEvent {
+            field: "timestamp",
+            found: "an out-of-range number",
+            ..
+        }
+    ));
+    assert!(matches!(
+        parse_str(&base(r#"[{"id":"1","message":"m"}]"#)).unwrap_err(),
+        EnvelopeError::BadEvent {
+            field: "timestamp",
+            found: "missing",
+            ..
+        }
+    ));
+    assert!(matches!(
+        parse_str(&base(r#"["not an object"]"#)).unwrap_err(),
+        EnvelopeError::BadEvent {
+            field: "",
+            found: "a string",
+            ..
+        }
+    ));
+    assert_eq!(
+        parse_str(&base(r#"{}"#)).unwrap_err(),
+        EnvelopeError::WrongType {
+            field: "logEvents",
+            expected: "an array",
+            found: "an object"
+        }
+    );
+    // Integer-valued floats are accepted.
+    let e = &parse_str(&base(r#"[{"id":"1","timestamp":1.7112e12,"message":"m"}]"#)).unwrap()[0];
+    assert_eq!(e.log_events[0].timestamp, 1_711_200_000_000);
+    assert!(matches!(
+        parse_str(r#"{"messageType":"DATA_MESSAGE","owner":12}"#).unwrap_err(),
+        EnvelopeError::WrongType { field: "owner", .. }
+    ));
+    assert!(matches!(
+        parse_str(r#"{"messageType":"CONTROL_MESSAGE","subscriptionFilters":[1]}"#).unwrap_err(),
+        EnvelopeError::WrongType {
+            field: "subscriptionFilters[]",
+            ..
+        }
+    ));
+    assert_eq!(
+        parse_str("[1,2]").unwrap_err(),
+        EnvelopeError::NotAnObject { found: "an array" }
+    );
+    assert_eq!(
+        parse_str(r#""str""#).unwrap_err(),
+        EnvelopeError::NotAnObject { found: "a string" }
+    );
+}
+
+#[test]
+fn back_to_back_objects() {
+    let control = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logEvents":[{"id":"","timestamp":1,"message":"}{ \"}{\" \\"}]}"#;
+    for sep in ["", "\n", " \r\n\t "] {
+        let json = format!("{DATA}{sep}{control}{sep}{DATA}\n");
+        let envs = parse_str(&json).unwrap();
+        assert_eq!(envs.len(), 3, "sep {sep:?}");
+        assert_eq!(envs[0].message_type, MessageType::Data);
+        assert_eq!(envs[1].message_type, MessageType::Control);
+        assert_eq!(envs[1].log_events[0].message, "}{ \"}{\" \\");
+        assert_eq!(envs[2].log_events.len(), 2);
+    }
+    // Escapes in the first object must survive (they are unescaped in place).
+    let first = r#"{"messageType":"CONTROL_MESSAGE","owner":"a\"b\\c\u00e9"}"#;
+    let envs = parse_str(&format!("{first}{first}")).unwrap();
+    assert_eq!(envs[0].owner, "a\"b\\cé");
+    assert_eq!(envs[1].owner, "a\"b\\cé");
+}
+
+#[test]
+fn back_to_back_errors() {
+    // Second object broken: error offset points into it.
+    let json = format!(r#"{DATA}{{"messageType":"DATA_MESSAGE","owner":}}"#);
+    match parse_str(&json).unwrap_err() {
+        EnvelopeError::Json(JsonError::Invalid { offset, .. }) => {
+            assert!(offset >= DATA.len(), "{offset}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // Trailing garbage after one object: not splittable, simd-json's own error.
+    assert!(matches!(
+        parse_str(&format!("{DATA} x")).unwrap_err(),
+        EnvelopeError::Json(JsonError::Invalid { .. })
+    ));
+    // A `}{` inside a string of a single object is not a split point.
+    let json = r#"{"messageType":"CONTROL_MESSAGE","owner":"} {"}"#;
+    assert_eq!(parse_str(json).unwrap().len(), 1);
+    // Unbalanced: one object then a stray `}`.
+    assert!(parse_str(r#"{"a":1}}{"b":2}"#).is_err());
+    // Unterminated string in the second object.
+    assert!(parse_str(r#"{"messageType":"CONTROL_MESSAGE"}{"a":"}"#).is_err());
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    for open in ["[", "{\"a\":"] {
+        let json = open.repeat(100_000);
+        let err = parse_str(&json).unwrap_err();
+        assert!(
+            matches!(err, EnvelopeError::Json(JsonError::Invalid { .. })),
+            "{err:?}"
+        );
+        let json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let err = parse_str(&json).unwrap_err();
+        match err {
+            EnvelopeError::Json(JsonError::Invalid { msg, .. }) => {
+                assert!(msg.contains("Depth"), "{msg}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Deep but within simd-json's limit, inside an ignored field: skipped without recursion.
+    let json = format!(
+        r#"{{"messageType":"CONTROL_MESSAGE","x":{}{}}}"#,
+        "[".repeat(1000),
+        "]".repeat(1000)
+    );
+    assert_eq!(parse_str(&json).unwrap().len(), 1);
+}
+
+#[test]
+fn garbage_inputs_never_panic() {
+    for json in [
+        "",
+        " ",
+        "{",
+        "}",
+        "{}",
+        "null",
+        "1",
+        "{\"messageType\"",
+        "}{",
+        "{}{",
+        "{}}",
+        "\"",
+        "{\"a\":\"\\",
+        "{\"messageType\":\"DATA_MESSAGE\",\"logEvents\":[{}]}",
+    ] {
+        let _ = parse_str(json);
+    }
+    assert_eq!(
+        parse_str("{}").unwrap_err(),
+        EnvelopeError::MissingField("messageType")
+    );
+}
+
+#[test]
+fn padding_contract() {
+    let mut buf = DATA.as_bytes().to_vec();
+    let len = buf.len();
+    let err = EnvelopeParser::new().parse(&mut buf, len).unwrap_err();
+    assert!(matches!(
+        err,
+        EnvelopeError::Json(JsonError::InsufficientPadding { .. })
+    ));
+    let err = EnvelopeParser::new()
+        .parse(&mut [], usize::MAX)
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        EnvelopeError::Json(JsonError::InsufficientPadding { .. })
+    ));
+}
+
+#[test]
+fn parser_reused_and_in_place_from_inflater() {
+    let z = gzip(DATA.as_bytes());
+    let mut inflater = crate::input::gzip::Inflater::new();
+    let mut parser = EnvelopeParser::new();
+    for _ in 0..3 {
+        let (buf, len) = inflater.inflate(&z).unwrap().into_padded();
+        let envs = parser.parse(buf, len).unwrap();
+        assert_eq!(envs[0].log_events.len(), 2);
+    }
+    // Parsing a padded buffer leaves the padding untouched.
+    let mut buf = DATA.as_bytes().to_vec();
+    buf.extend_from_slice(&[0xAA; PADDING]);
+    parser.parse(&mut buf, DATA.len()).unwrap();
+    assert!(buf[DATA.len()..].iter().all(|b| *b == 0xAA));
+}
+
+#[test]
+fn is_send() {
+    crate::test_support::assert_send::<EnvelopeParser>();
+}
+
+#[test]
+fn splitter() {
+    let mut p = Vec::new();
+    assert!(split_objects(br#" {"a":"}"} {"b":{"c":1}}"#, &mut p));
+    assert_eq!(p, [1..10, 11..24]);
+    assert!(!split_objects(br#"{"a":1} ["#, &mut p));
+    assert!(!split_objects(br#"{"a":"\"#, &mut p));
+    assert!(split_objects(b"", &mut p));
+    assert!(p.is_empty());
+    assert!(may_have_several(b"{}\n {}"));
+    assert!(!may_have_several(br#"{"a":[{},{}]}"#));
+}
+
+#[test]
+fn too_many_values_are_refused_before_parsing() {
+    let event = r#"{"id":"1","timestamp":1,"message":"x"}"#;
+    let events = vec![event; 1000].join(",");
+    let json = format!(
+        r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{events}]}}"#
+    );
+    let (mut buf, len) = crate::test_support::padded(json.as_bytes());
+    let err = EnvelopeParser::with_max_nodes(5_000)
+        .parse(&mut buf, len)
+        .unwrap_err();
+    assert!(
+        matches!(err, EnvelopeError::TooManyValues { bound, max: 5_000 } if bound > 5_000),
+        "{err:?}"
+    );
+    // Nothing was unescaped or parsed: the same buffer parses under the default cap.
+    let envelopes = EnvelopeParser::new().parse(&mut buf, len).unwrap();
+    assert_eq!(envelopes[0].log_events.len(), 1000);
+}
+
+#[test]
+fn the_value_cap_is_per_object_in_a_firehose_file() {
+    let event = r#"{"id":"1","timestamp":1,"message":"x"}"#;
+    let events = vec![event; 300].join(",");
+    let one = format!(
+        r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{events}]}}"#
+    );
+    // Each object has ~3,000 values: under a 4,000 cap alone, over it together.
+    let file = [one.as_str(); 5].join("\n");
+    let (mut buf, len) = crate::test_support::padded(file.as_bytes());
+    let envelopes = EnvelopeParser::with_max_nodes(4_000)
+        .parse(&mut buf, len)
+        .unwrap();
+    assert_eq!(envelopes.len(), 5);
+    assert!(envelopes.iter().all(|e| e.log_events.len() == 300));
+    let (mut buf, len) = crate::test_support::padded(one.as_bytes());
+    assert!(matches!(
+        EnvelopeParser::with_max_nodes(2_000).parse(&mut buf, len),
+        Err(EnvelopeError::TooManyValues { max: 2_000, .. })
+    ));
+}

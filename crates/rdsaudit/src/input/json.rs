@@ -1,0 +1,241 @@
+//! simd-json plumbing shared by [`crate::input::envelope`] (the CloudWatch Logs payload) and
+//! [`crate::input::source`] (the Lambda events around it).
+//!
+//! Both parse a buffer *in place* and then walk simd-json's flat tape instead of building a
+//! value tree: a container node carries the `count` of nodes below it, so an unknown value of
+//! any depth is skipped in O(1) without recursion. Keeping that walk, the padding contract and
+//! the error conversion in one place means both stages reject the same inputs the same way.
+//!
+//! The text-level helpers ([`skip_ws`], [`skip_string`]) serve the two places that must look at
+//! raw JSON *before* simd-json runs: the envelope's back-to-back object splitter (simd-json
+//! unescapes in place, so a failed whole-buffer parse cannot be retried) and
+//! [`crate::input::source::detect`] (which only peeks at the top-level keys).
+
+use simd_json::tape::{Node, Tape};
+use simd_json::{Buffers, StaticNode};
+
+/// Spare bytes simd-json needs after the JSON text to read it with SIMD loads in place.
+pub(crate) const PADDING: usize = simd_json::INPUT_PADDING;
+
+/// Why a JSON text could not be parsed at all (before any field is looked at).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JsonError {
+    /// The caller broke the padding contract (`buf.len() >= len + simd_json::INPUT_PADDING`).
+    #[error(
+        "buffer of {buf_len} bytes is too small for {len} bytes of JSON plus {PADDING} bytes of padding"
+    )]
+    InsufficientPadding {
+        /// JSON length passed in.
+        len: usize,
+        /// Buffer length passed in.
+        buf_len: usize,
+    },
+    /// simd-json rejected the text (syntax, invalid UTF-8, bad escape or lone surrogate,
+    /// nesting deeper than 1024, ...).
+    #[error("invalid JSON at byte {offset}: {msg}")]
+    Invalid {
+        /// Byte offset in the buffer (approximate: simd-json's position of the failing token).
+        offset: usize,
+        /// simd-json's error kind.
+        msg: String,
+    },
+}
+
+impl JsonError {
+    /// Converts simd-json's error; `base` is where the parsed text starts in the caller's
+    /// buffer (non-zero for the second and later of back-to-back objects).
+    pub(crate) fn from_simd(err: &simd_json::Error, base: usize) -> Self {
+        Self::Invalid {
+            offset: base.saturating_add(err.index()),
+            msg: format!("{:?}", err.error()),
+        }
+    }
+}
+
+/// Checks the padding contract of an in-place parse of `buf[..len]`.
+pub(crate) fn check_padding(buf: &[u8], len: usize) -> Result<(), JsonError> {
+    if buf.len() < len.saturating_add(PADDING) {
+        return Err(JsonError::InsufficientPadding {
+            len,
+            buf_len: buf.len(),
+        });
+    }
+    Ok(())
+}
+
+/// simd-json's scratch buffers and tape allocation, kept across calls so a worker parsing one
+/// payload after another does not reallocate. One per thread (`Send`, not shared).
+pub(crate) struct TapeParser {
+    buffers: Buffers,
+    /// Always empty between calls; its lifetime is re-bound per call with `Tape::reset`.
+    tape: Tape<'static>,
+}
+
+/// Empty buffers; they grow to the largest input seen.
+impl Default for TapeParser {
+    fn default() -> Self {
+        Self {
+            buffers: Buffers::default(),
+            tape: Tape(Vec::new()),
+        }
+    }
+}
+
+/// Scratch contents are meaningless between calls, so they are not shown.
+impl std::fmt::Debug for TapeParser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TapeParser").finish_non_exhaustive()
+    }
+}
+
+impl TapeParser {
+    /// Lends the scratch buffers and a tape that may borrow from `'a` data; the tape's
+    /// allocation is taken back (emptied) afterwards.
+    pub(crate) fn with_scratch<'a, T>(
+        &mut self,
+        run: impl FnOnce(&mut Buffers, &mut Tape<'a>) -> T,
+    ) -> T {
+        let mut tape: Tape<'a> = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
+        let out = run(&mut self.buffers, &mut tape);
+        self.tape = tape.reset();
+        out
+    }
+
+    /// Parses `buf[..len]` in place (strings are unescaped inside `buf` and borrowed from it)
+    /// and hands the tape to `walk`.
+    pub(crate) fn parse_padded<'a, T, E: From<JsonError>>(
+        &mut self,
+        buf: &'a mut [u8],
+        len: usize,
+        walk: impl FnOnce(&[Node<'a>]) -> Result<T, E>,
+    ) -> Result<T, E> {
+        check_padding(buf, len)?;
+        self.with_scratch(|buffers, tape| {
+            simd_json::fill_tape_padded(buf, len, buffers, tape)
+                .map_err(|e| JsonError::from_simd(&e, 0))?;
+            walk(&tape.0)
+        })
+    }
+}
+
+/// Index of a tape node that is not shaped as simd-json documents it. Defensive: simd-json
+/// builds the tape itself, so this should be unreachable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BadNode(pub(crate) usize);
+
+/// Number of tape nodes the value at `node` occupies (itself plus its subtree).
+pub(crate) fn span(node: &Node<'_>) -> usize {
+    match node {
+        Node::Object { count, .. } | Node::Array { count, .. } => count.saturating_add(1),
+        _ => 1,
+    }
+}
+
+/// The JSON type of `node`, worded for error messages ("found a string").
+pub(crate) fn kind(node: &Node<'_>) -> &'static str {
+    match node {
+        Node::String(_) => "a string",
+        Node::Object { .. } => "an object",
+        Node::Array { .. } => "an array",
+        Node::Static(StaticNode::Null) => "null",
+        Node::Static(StaticNode::Bool(_)) => "a boolean",
+        Node::Static(_) => "a number",
+    }
+}
+
+/// The `(key, value index)` pairs of the object at `tape[at]`, nested values skipped by their
+/// node count (no recursion however deep an unknown value is).
+pub(crate) fn object_entries<'t, 'a>(
+    tape: &'t [Node<'a>],
+    at: usize,
+) -> Result<impl Iterator<Item = Result<(&'a str, usize), BadNode>> + 't, BadNode> {
+    let len = match tape.get(at) {
+        Some(Node::Object { len, .. }) => *len,
+        _ => return Err(BadNode(at)),
+    };
+    let mut next = at + 1;
+    Ok((0..len).map(move |_| {
+        let key = match tape.get(next) {
+            Some(Node::String(k)) => *k,
+            _ => return Err(BadNode(next)),
+        };
+        let value = next + 1;
+        let node = tape.get(value).ok_or(BadNode(value))?;
+        next = value.saturating_add(span(node));
+        Ok((key, value))
+    }))
+}
+
+/// The element indices of the array at `tape[at]`, nested values skipped by node count.
+pub(crate) fn array_elements<'t>(
+    tape: &'t [Node<'_>],
+    at: usize,
+) -> Result<impl Iterator<Item = Result<usize, BadNode>> + 't, BadNode> {
+    let len = match tape.get(at) {
+        Some(Node::Array { len, .. }) => *len,
+        _ => return Err(BadNode(at)),
+    };
+    let mut next = at + 1;
+    Ok((0..len).map(move |_| {
+        let this = next;
+        let node = tape.get(this).ok_or(BadNode(this))?;
+        next = this.saturating_add(span(node));
+        Ok(this)
+    }))
+}
+
+/// JSON insignificant whitespace (RFC 8259: space, tab, LF, CR; nothing else).
+pub(crate) fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The first index at or after `at` that is not JSON whitespace (`text.len()` if none).
+pub(crate) fn skip_ws(text: &[u8], mut at: usize) -> usize {
+    while text.get(at).is_some_and(|b| is_ws(*b)) {
+        at += 1;
+    }
+    at
+}
+
+/// Given the index just after an opening quote, returns the index just after the closing one,
+/// or `None` if the string is unterminated. Escapes are stepped over, not validated: simd-json
+/// validates them later.
+pub(crate) fn skip_string(text: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        at += memchr::memchr2(b'"', b'\\', text.get(at..)?)?;
+        match text.get(at)? {
+            b'\\' => at += 2,
+            _ => return Some(at + 1),
+        }
+    }
+}
+
+/// An upper bound on the tape nodes simd-json builds for `text`, found without building them:
+/// one per string, plus one per `{`, `[`, `,` and `:` outside strings (every number, literal
+/// and container follows one of those, or starts the text). Strings are crossed with
+/// `memchr2`, so the cost is a fraction of the parse.
+///
+/// Why: tape memory grows with the number of values, not the number of bytes. A payload of
+/// tiny values (`{"id":"1","timestamp":1,"message":"x"}` over and over, or `[1,1,1,...]`)
+/// takes about ten times its size in tape, so the inflate limit alone does not bound memory.
+pub(crate) fn node_bound(text: &[u8]) -> usize {
+    let mut nodes = 1usize;
+    let mut at = 0;
+    while let Some(rest) = text.get(at..) {
+        let quote = memchr::memchr(b'"', rest).unwrap_or(rest.len());
+        let outside = rest.get(..quote).unwrap_or_default();
+        nodes += outside
+            .iter()
+            .filter(|b| matches!(b, b'{' | b'[' | b',' | b':'))
+            .count();
+        if quote == rest.len() {
+            break;
+        }
+        nodes += 1;
+        at = skip_string(text, at + quote + 1).unwrap_or(text.len());
+    }
+    nodes
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,46 @@
+//! Fuzz body for the CloudWatch Logs envelope stage ([`rdsaudit::input::envelope`]).
+//!
+//! Shared by `fuzz/fuzz_targets/envelope.rs` and `tests/hostile_fuzz_stable.rs`. Properties:
+//!
+//! - any bytes give envelopes or a typed error, never a panic (simd-json runs in place over
+//!   attacker bytes; our tape walk must not trust the tape);
+//! - differential oracle: for a single accepted object that serde_json (an independent parser)
+//!   also reads, every log event has the same `id`, `message` and `timestamp` in both. This
+//!   catches unescaping mistakes (surrogate pairs, `\u0000`, `\/`) and duplicate-key handling.
+
+use std::cell::RefCell;
+
+use rdsaudit::input::envelope::{EnvelopeParser, LogEnvelope, parse_unpadded};
+use serde_json::Value;
+
+thread_local! {
+    /// Reused across runs like a worker's parser, so stale tape/buffer state would show.
+    static PARSER: RefCell<(EnvelopeParser, Vec<u8>)> = RefCell::new((EnvelopeParser::new(), Vec::new()));
+}
+
+pub fn run(data: &[u8]) {
+    PARSER.with_borrow_mut(|(parser, scratch)| {
+        if let Ok(envelopes) = parse_unpadded(parser, data, scratch) {
+            if let [envelope] = envelopes.as_slice() {
+                if let Ok(value) = serde_json::from_slice::<Value>(data) {
+                    agree_with_serde(envelope, &value);
+                }
+            }
+        }
+    });
+}
+
+fn agree_with_serde(envelope: &LogEnvelope<'_>, value: &Value) {
+    let Some(events) = value.get("logEvents").and_then(Value::as_array) else {
+        assert!(envelope.log_events.is_empty(), "events without `logEvents`");
+        return;
+    };
+    assert_eq!(envelope.log_events.len(), events.len(), "event count");
+    for (ours, theirs) in envelope.log_events.iter().zip(events) {
+        assert_eq!(Some(ours.id), theirs["id"].as_str(), "id");
+        assert_eq!(Some(ours.message), theirs["message"].as_str(), "message");
+        if let Some(ts) = theirs["timestamp"].as_i64() {
+            assert_eq!(ours.timestamp, ts, "timestamp");
+        }
+    }
+}
