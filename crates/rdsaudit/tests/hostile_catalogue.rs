@@ -172,10 +172,11 @@ fn gzip_bomb() -> Vec<u8> {
         .arg("-c")
         .arg(format!("head -c {GIB} /dev/zero | gzip -9 -c"))
         .output();
-    if let Ok(out) = cli {
-        if out.status.success() && !out.stdout.is_empty() {
-            return out.stdout;
-        }
+    if let Ok(out) = cli
+        && out.status.success()
+        && !out.stdout.is_empty()
+    {
+        return out.stdout;
     }
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     let chunk = vec![0u8; 1 << 20];

@@ -20,12 +20,11 @@ thread_local! {
 
 pub fn run(data: &[u8]) {
     PARSER.with_borrow_mut(|(parser, scratch)| {
-        if let Ok(envelopes) = parse_unpadded(parser, data, scratch) {
-            if let [envelope] = envelopes.as_slice() {
-                if let Ok(value) = serde_json::from_slice::<Value>(data) {
-                    agree_with_serde(envelope, &value);
-                }
-            }
+        if let Ok(envelopes) = parse_unpadded(parser, data, scratch)
+            && let [envelope] = envelopes.as_slice()
+            && let Ok(value) = serde_json::from_slice::<Value>(data)
+        {
+            agree_with_serde(envelope, &value);
         }
     });
 }
