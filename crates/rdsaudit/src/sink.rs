@@ -93,26 +93,35 @@ impl NdjsonWriter {
         out.extend_from_slice(b"}\n");
     }
 
+    /// `,"object":"..."`: unescaped straight into JSON when the raw bytes are valid UTF-8
+    /// (nearly always), else the lossy text plus `object_base64` with the exact bytes.
     fn write_object(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
         let raw = e.object.raw();
-        let bytes: &[u8] = if e.object.is_quoted() && memchr::memchr(b'\\', raw).is_some() {
+        out.extend_from_slice(br#","object":""#);
+        match std::str::from_utf8(raw) {
+            Ok(_) if e.object.is_quoted() => {
+                json_escape::unescape_to_json(out, raw);
+            }
+            Ok(text) => json_escape::escape(out, text),
+            Err(_) => self.write_invalid_object(e, out),
+        }
+        out.push(b'"');
+    }
+
+    #[cold]
+    fn write_invalid_object(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
+        let raw = e.object.raw();
+        let bytes: &[u8] = if e.object.is_quoted() {
             self.scratch.clear();
             crate::audit::unescape::unescape_into(raw, &mut self.scratch);
             &self.scratch
         } else {
             raw
         };
-        out.extend_from_slice(br#","object":""#);
-        match std::str::from_utf8(bytes) {
-            Ok(text) => json_escape::escape(out, text),
-            Err(_) => {
-                json_escape::escape(out, &String::from_utf8_lossy(bytes));
-                out.extend_from_slice(br#"","object_base64":""#);
-                let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
-                out.extend_from_slice(encoded.as_bytes());
-            }
-        }
-        out.push(b'"');
+        json_escape::escape(out, &String::from_utf8_lossy(bytes));
+        out.extend_from_slice(br#"","object_base64":""#);
+        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+        out.extend_from_slice(encoded.as_bytes());
     }
 }
 

@@ -17,7 +17,12 @@
 /// ```
 #[inline]
 pub fn escape(out: &mut Vec<u8>, text: &str) {
-    let bytes = text.as_bytes();
+    escape_bytes(out, text.as_bytes());
+}
+
+/// [`escape`] on bytes the caller knows to be UTF-8 (the output must stay valid JSON text).
+#[inline]
+fn escape_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut run = 0;
     while let Some(at) = next_escape(bytes, run) {
         out.extend_from_slice(bytes.get(run..at).unwrap_or_default());
@@ -111,6 +116,54 @@ fn push_escape(out: &mut Vec<u8>, b: u8) {
     out.extend_from_slice(&[b'\\', short]);
 }
 
+/// Appends a quoted object's text JSON-escaped, undoing the plugin's escapes in the same pass
+/// (instead of unescaping into a buffer and escaping that): the word-at-a-time search stops
+/// at backslashes anyway, since JSON escapes them too.
+///
+/// Only for objects whose raw bytes are valid UTF-8: unescaping removes ASCII backslashes and
+/// turns ASCII pairs into ASCII bytes (unknown pairs stay whole), so the unescaped text is
+/// valid UTF-8 exactly when the raw bytes are. Same result as
+/// [`crate::audit::unescape::unescape_into`] then [`escape`] (a property test checks).
+#[inline]
+pub(crate) fn unescape_to_json(out: &mut Vec<u8>, raw: &[u8]) {
+    let mut run = 0;
+    while let Some(at) = next_escape(raw, run) {
+        out.extend_from_slice(raw.get(run..at).unwrap_or_default());
+        let b = raw.get(at).copied().unwrap_or_default();
+        run = at + 1;
+        if b != b'\\' {
+            push_escape(out, b);
+            continue;
+        }
+        match raw.get(at + 1).copied() {
+            // A lone trailing backslash is kept.
+            None => push_escape(out, b'\\'),
+            Some(c) => {
+                run += 1;
+                match crate::audit::unescape::unescaped_byte(c) {
+                    Some(u) => push_json_byte(out, u),
+                    // An unknown pair is kept whole.
+                    None => {
+                        push_escape(out, b'\\');
+                        push_json_byte(out, c);
+                    }
+                }
+            }
+        }
+    }
+    out.extend_from_slice(raw.get(run..).unwrap_or_default());
+}
+
+/// One byte, escaped when JSON needs it.
+#[inline]
+fn push_json_byte(out: &mut Vec<u8>, b: u8) {
+    if b < 0x20 || b == b'"' || b == b'\\' {
+        push_escape(out, b);
+    } else {
+        out.push(b);
+    }
+}
+
 /// The byte-at-a-time twin of [`escape`], for the property tests.
 #[doc(hidden)]
 pub fn escape_reference(out: &mut Vec<u8>, text: &str) {
@@ -192,6 +245,20 @@ mod tests {
         #[test]
         fn fast_matches_reference(text in text()) {
             prop_assert_eq!(fast(&text), reference(&text));
+        }
+
+        /// One pass (unescape into JSON) equals two (unescape, then escape), for any text
+        /// with the plugin's escapes, unknown pairs and a trailing backslash.
+        #[test]
+        fn unescape_to_json_is_unescape_then_escape(text in text(), tail in prop_oneof![Just(""), Just("\\"), Just("\\q")]) {
+            let mut sql = Vec::new();
+            crate::audit::unescape::escape_like_plugin(text.as_bytes(), &mut sql);
+            sql.extend_from_slice(text.as_bytes());
+            sql.extend_from_slice(tail.as_bytes());
+            let mut one = Vec::new();
+            unescape_to_json(&mut one, &sql);
+            let unescaped = String::from_utf8(crate::audit::unescape::unescape_reference(&sql)).unwrap();
+            prop_assert_eq!(one, reference(&unescaped));
         }
     }
 }
