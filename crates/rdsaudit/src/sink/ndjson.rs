@@ -1,5 +1,5 @@
-//! Output: one event as one NDJSON line, with fixed, documented keys shared by the CLI and the
-//! Lambda.
+//! NDJSON: one event as one JSON object per line, with fixed, documented keys shared by the CLI
+//! and the Lambda (the column list is [`super::COLUMNS`]).
 //!
 //! | key | value |
 //! | --- | --- |
@@ -30,11 +30,9 @@
 //! # Ok::<(), rdsaudit::LineError>(())
 //! ```
 
-pub mod json_escape;
-pub mod rfc3339;
-
 use base64::Engine as _;
 
+use super::{json_escape, rfc3339};
 use crate::audit::event::AuditEvent;
 
 /// Writes events as NDJSON, reusing one scratch buffer for unescaping and the text of the
@@ -161,6 +159,20 @@ fn write_provenance(e: &AuditEvent<'_>, out: &mut Vec<u8>) {
 #[inline]
 fn int(out: &mut Vec<u8>, n: impl itoa::Integer) {
     out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+/// A sink that writes every event it receives as NDJSON into `out`.
+#[derive(Debug, Default)]
+pub struct NdjsonBuffer {
+    /// The NDJSON written so far.
+    pub out: Vec<u8>,
+    writer: NdjsonWriter,
+}
+
+impl super::Sink for NdjsonBuffer {
+    fn event(&mut self, event: &AuditEvent<'_>) {
+        self.writer.write(event, &mut self.out);
+    }
 }
 
 /// Appends `s` as a JSON string literal.
