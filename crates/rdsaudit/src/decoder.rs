@@ -200,14 +200,17 @@ fn chunk_len(records: &[SourceRecord<'_>], parallel: bool, limits: &DecoderBuild
         return 1;
     }
     let mut bytes = 0;
-    let within = records.iter().take(limits.records_per_chunk).take_while(|r| {
-        let fits = bytes < CHUNK_PAYLOAD_BYTES;
-        bytes += match r.payload {
-            Payload::Base64(b) | Payload::Gzip(b) | Payload::Json(b) => b.len(),
-            Payload::Invalid(_) => 0,
-        };
-        fits
-    });
+    let within = records
+        .iter()
+        .take(limits.records_per_chunk)
+        .take_while(|r| {
+            let fits = bytes < CHUNK_PAYLOAD_BYTES;
+            bytes += match r.payload {
+                Payload::Base64(b) | Payload::Gzip(b) | Payload::Json(b) => b.len(),
+                Payload::Invalid(_) => 0,
+            };
+            fits
+        });
     within.count().max(1)
 }
 
@@ -305,7 +308,11 @@ impl Decoder {
         let parallel = self.limits.parallel && rayon::current_num_threads() > 1;
         let mut first = 0;
         while first < records.len() {
-            let len = chunk_len(records.get(first..).unwrap_or_default(), parallel, &self.limits);
+            let len = chunk_len(
+                records.get(first..).unwrap_or_default(),
+                parallel,
+                &self.limits,
+            );
             let chunk = records.get(first..first + len).unwrap_or_default();
             let done = self.pipeline.process(chunk, first, parallel, make);
             for (i, ((outcome, sink), record)) in done.into_iter().zip(chunk).enumerate() {

@@ -109,7 +109,9 @@ impl Output {
         let text: &[u8] = if text.is_empty() { b" " } else { text };
         while self.written + self.block.len() < due {
             let room = BLOCK - self.block.len();
-            let n = room.min(due - self.written - self.block.len()).min(text.len());
+            let n = room
+                .min(due - self.written - self.block.len())
+                .min(text.len());
             self.block.extend_from_slice(&text[..n]);
             if self.block.len() == BLOCK {
                 self.flush();

@@ -202,7 +202,11 @@ mod tests {
     fn every_byte_below_0x80_alone_and_inside_words() {
         for b in 0u8..0x80 {
             let c = char::from(b);
-            for text in [c.to_string(), format!("abcdefg{c}hijklmnopq"), format!("{c}{c}é{c}")] {
+            for text in [
+                c.to_string(),
+                format!("abcdefg{c}hijklmnopq"),
+                format!("{c}{c}é{c}"),
+            ] {
                 assert_eq!(fast(&text), reference(&text), "byte {b:#04x} in {text:?}");
             }
         }

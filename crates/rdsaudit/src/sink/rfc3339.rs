@@ -46,7 +46,11 @@ impl Rfc3339Cache {
         if self.day != Some(day) {
             self.seconds_text.clear();
             // Writing to a Vec cannot fail.
-            let _ = write!(self.seconds_text, "{}", Rfc3339(day.saturating_mul(86_400_000_000)));
+            let _ = write!(
+                self.seconds_text,
+                "{}",
+                Rfc3339(day.saturating_mul(86_400_000_000))
+            );
             // Keep `YYYY-MM-DDT00:00:00`; the time is overwritten below.
             let keep = self.seconds_text.len().saturating_sub(8);
             self.seconds_text.truncate(keep);
