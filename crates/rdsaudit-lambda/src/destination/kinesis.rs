@@ -22,7 +22,7 @@ impl Kinesis {
         Delivery {
             delivered: 0,
             retries: 0,
-            oversized: Vec::new(),
+            rejected: Vec::new(),
             error: Some(DestinationError::NotBuilt { kind: "kinesis" }),
         }
     }

@@ -84,10 +84,22 @@ pub struct Delivery {
     pub retries: u64,
     /// Why `delivered` is short of the items; `None` when all are delivered.
     pub error: Option<DestinationError>,
-    /// Indices (ascending, all below `delivered`) of items larger than the service accepts in
-    /// one message or record. They were not sent (never truncated) and count as handled in
-    /// `delivered`: the caller must keep each one whole (quarantine) and log a pointer to it.
-    pub oversized: Vec<usize>,
+    /// Items the service can never accept, in ascending order, all below `delivered`: larger
+    /// than its limit for one message or record (never truncated), or refused as the sender's
+    /// fault. They count as handled in `delivered` (retrying them could only fail again and
+    /// would block the shard): the caller must keep each one whole (quarantine) and log a
+    /// pointer to it.
+    pub rejected: Vec<Rejected>,
+}
+
+/// An item a destination can never accept (see [`Delivery::rejected`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// Index of the item in the slice given to [`Destination::deliver`].
+    pub item: usize,
+    /// Why: `"2000000 bytes, over the 262144-byte SQS message limit"`, or the service's error
+    /// code and message.
+    pub reason: String,
 }
 
 /// Why a destination could not be built or could not deliver.

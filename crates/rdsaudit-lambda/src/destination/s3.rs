@@ -26,7 +26,7 @@ impl S3 {
         Delivery {
             delivered: 0,
             retries: 0,
-            oversized: Vec::new(),
+            rejected: Vec::new(),
             error: Some(DestinationError::NotBuilt { kind: "s3" }),
         }
     }
