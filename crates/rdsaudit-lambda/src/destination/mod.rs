@@ -18,6 +18,11 @@
 
 mod stdout;
 
+#[cfg(feature = "aws")]
+mod aws;
+#[cfg(feature = "aws")]
+mod batch;
+
 #[cfg(feature = "eventbridge")]
 mod eventbridge;
 #[cfg(feature = "firehose")]
@@ -129,6 +134,25 @@ pub enum DestinationError {
         /// The destination kind (`sqs`, `s3`, ...).
         kind: &'static str,
     },
+    /// The service still failed (throttling, 5xx, unreachable) after every attempt.
+    #[error("{destination}: still failing after {attempts} attempts: {last}")]
+    Unavailable {
+        /// The destination (`SQS`, `Kinesis`, ...).
+        destination: &'static str,
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure, with the service's error code.
+        last: String,
+    },
+    /// The service refused the call for a reason retrying cannot fix (access denied, no such
+    /// queue or stream, a bad request).
+    #[error("{destination} refused the call: {message}")]
+    Refused {
+        /// The destination (`SQS`, `Kinesis`, ...).
+        destination: &'static str,
+        /// The error with its code and cause chain.
+        message: String,
+    },
     /// Writing to stdout failed.
     #[error("writing to stdout: {0}")]
     Stdout(#[from] std::io::Error),
@@ -225,6 +249,33 @@ impl Destination {
             #[cfg(feature = "s3")]
             Destination::S3(d) => d.deliver(items, info).await,
         }
+    }
+}
+
+/// The event as the text a text-only API (SQS, SNS, EventBridge) takes. The NDJSON writer
+/// only writes UTF-8, so a failure here is a bug: refused, not retried.
+#[cfg(any(feature = "sqs", feature = "sns", feature = "eventbridge"))]
+fn utf8<'a>(item: &Outgoing<'a>) -> Result<&'a str, batch::CallError> {
+    std::str::from_utf8(item.json).map_err(|e| batch::CallError {
+        retryable: false,
+        message: format!("the event is not UTF-8: {e}"),
+    })
+}
+
+/// One result per entry of a batch whose answer lists entries by id (SQS, SNS): an entry the
+/// answer does not mention is sent again.
+#[cfg(any(feature = "sqs", feature = "sns"))]
+fn unanswered(len: usize) -> Vec<batch::Entry> {
+    (0..len)
+        .map(|_| batch::Entry::Retry("not in the answer".to_owned()))
+        .collect()
+}
+
+/// Records the result of the entry whose id (its slot in the call, as text) is `id`.
+#[cfg(any(feature = "sqs", feature = "sns"))]
+fn set_result(results: &mut [batch::Entry], id: &str, entry: batch::Entry) {
+    if let Some(slot) = id.parse::<usize>().ok().and_then(|i| results.get_mut(i)) {
+        *slot = entry;
     }
 }
 
