@@ -69,6 +69,13 @@ where
     }
 }
 
+#[cfg(any(
+    feature = "sqs",
+    feature = "sns",
+    feature = "eventbridge",
+    feature = "kinesis",
+    feature = "firehose"
+))]
 /// One entry's failure as reported inside a batch answer (`code`, `message`): retried when the
 /// code says so and the sender is not at fault.
 pub(super) fn entry_failure(
@@ -84,6 +91,7 @@ pub(super) fn entry_failure(
     }
 }
 
+#[cfg(any(feature = "sqs", feature = "sns", feature = "kinesis"))]
 /// `value` as an id a service takes with at most `max` characters from `allowed` (SQS/SNS FIFO
 /// group and de-duplication ids: 128 of ASCII `!`..`~`; a Kinesis partition key: 256 of any):
 /// itself when it fits, else the hex SHA-256 of it (64 characters, stable across retries).
@@ -98,6 +106,7 @@ pub(super) fn fitted_id(value: &str, max: usize, allowed: impl Fn(char) -> bool)
         .collect()
 }
 
+#[cfg(any(feature = "sqs", feature = "sns"))]
 /// The characters SQS and SNS allow in a FIFO `MessageGroupId` and `MessageDeduplicationId`.
 pub(super) fn fifo_char(c: char) -> bool {
     c.is_ascii_graphic()

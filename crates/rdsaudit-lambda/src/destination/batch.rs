@@ -4,6 +4,18 @@
 //!
 //! The destination files say only how to size an entry and how to send one batch.
 
+// A build with S3 as its only destination uses only the single-call retry.
+#![cfg_attr(
+    not(any(
+        feature = "sqs",
+        feature = "sns",
+        feature = "eventbridge",
+        feature = "kinesis",
+        feature = "firehose"
+    )),
+    allow(dead_code)
+)]
+
 use std::time::Duration;
 
 use super::{Delivery, DestinationError, Outgoing, Rejected};
@@ -200,6 +212,7 @@ pub(super) fn backoff(attempt: u32) -> Duration {
     half + half.mul_f64(fastrand::f64())
 }
 
+#[cfg(feature = "s3")]
 /// Makes one call (`call`) with the same retries and backoff as a batch; returns its result
 /// and the retries made.
 pub(super) async fn with_retry<T>(
