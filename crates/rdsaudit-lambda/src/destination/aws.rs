@@ -1,7 +1,7 @@
 //! What the AWS destinations share: the SDK configuration and what an SDK error means for a
 //! retry.
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{ConfigLoader, SdkConfig};
 use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -29,11 +29,11 @@ const INTERNAL_ERRORS: &[&str] = &[
 /// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_SQS`, ...) from the environment as the SDK reads them,
 /// HTTPS through rustls with ring, and the SDK's own retries off: [`super::batch`] retries,
 /// counts the retries and also retries the failed entries of a partly accepted batch.
-pub(super) async fn config() -> SdkConfig {
+pub(super) async fn config(loader: ConfigLoader) -> SdkConfig {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https();
-    aws_config::defaults(BehaviorVersion::latest())
+    loader
         .http_client(http)
         .retry_config(RetryConfig::disabled())
         .load()

@@ -10,7 +10,9 @@ use aws_smithy_types::DateTime;
 
 use super::aws::{call_error, entry_failure};
 use super::batch::{self, BatchApi, CallError, Entry, Limits};
-use super::{Delivery, DestinationError, Outgoing};
+use aws_config::SdkConfig;
+
+use super::{Delivery, Outgoing};
 
 /// `PutEvents`: 10 entries and 256 KiB (262,144 bytes) per call, counted as the service does.
 const LIMITS: Limits = Limits {
@@ -35,11 +37,11 @@ pub struct EventBridge {
 
 impl EventBridge {
     /// `address` is the bus name (`default`, `audit`) or its ARN.
-    pub async fn new(address: &str) -> Result<Self, DestinationError> {
-        Ok(Self {
-            client: aws_sdk_eventbridge::Client::new(&super::aws::config().await),
+    pub fn new(address: &str, config: &SdkConfig) -> Self {
+        Self {
+            client: aws_sdk_eventbridge::Client::new(config),
             bus: address.to_owned(),
-        })
+        }
     }
 
     /// Puts the items, ten (or 256 KiB) at a time.

@@ -8,7 +8,9 @@ use aws_smithy_types::Blob;
 
 use super::aws::{call_error, entry_failure};
 use super::batch::{self, BatchApi, CallError, Entry, Limits};
-use super::{Delivery, DestinationError, Outgoing};
+use aws_config::SdkConfig;
+
+use super::{Delivery, Outgoing};
 
 /// `PutRecordBatch`: 500 records and 4 MiB per call, 1,000 KiB per record.
 const LIMITS: Limits = Limits {
@@ -28,14 +30,14 @@ pub struct Firehose {
 impl Firehose {
     /// `address` is the delivery stream's name, or its ARN
     /// (`arn:aws:firehose:<region>:<account>:deliverystream/<name>`), of which the name is used.
-    pub async fn new(address: &str) -> Result<Self, DestinationError> {
+    pub fn new(address: &str, config: &SdkConfig) -> Self {
         let stream = address
             .rsplit_once(":deliverystream/")
             .map_or(address, |(_, name)| name);
-        Ok(Self {
-            client: aws_sdk_firehose::Client::new(&super::aws::config().await),
+        Self {
+            client: aws_sdk_firehose::Client::new(config),
             stream: stream.to_owned(),
-        })
+        }
     }
 
     /// Puts the items, 500 (or 4 MiB) at a time.

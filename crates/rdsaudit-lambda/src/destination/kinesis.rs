@@ -8,7 +8,9 @@ use aws_smithy_types::Blob;
 
 use super::aws::{call_error, entry_failure, fitted_id};
 use super::batch::{self, BatchApi, CallError, Entry, Limits};
-use super::{Delivery, DestinationError, Outgoing};
+use aws_config::SdkConfig;
+
+use super::{Delivery, Outgoing};
 
 /// `PutRecords`: 500 records and 5 MiB per call, 1 MiB per record, partition keys included.
 const LIMITS: Limits = Limits {
@@ -30,11 +32,11 @@ pub struct Kinesis {
 
 impl Kinesis {
     /// `address` is the stream name (`audit-events`) or its ARN.
-    pub async fn new(address: &str) -> Result<Self, DestinationError> {
-        Ok(Self {
-            client: aws_sdk_kinesis::Client::new(&super::aws::config().await),
+    pub fn new(address: &str, config: &SdkConfig) -> Self {
+        Self {
+            client: aws_sdk_kinesis::Client::new(config),
             stream: address.to_owned(),
-        })
+        }
     }
 
     /// Puts the items, 500 (or 5 MiB) at a time.

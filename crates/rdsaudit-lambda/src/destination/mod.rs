@@ -189,6 +189,28 @@ impl Destination {
     /// clients read their configuration (region, credentials, `AWS_ENDPOINT_URL*`) from the
     /// environment here, once.
     pub async fn from_spec(spec: &str) -> Result<Destination, DestinationError> {
+        #[cfg(feature = "aws")]
+        let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        #[cfg(not(feature = "aws"))]
+        let loader = NoAws;
+        Self::build(spec, loader).await
+    }
+
+    /// [`Destination::from_spec`] with the AWS configuration taken from `loader` (an explicit
+    /// region, endpoint or credentials provider, say), to which rdsaudit adds its HTTPS client
+    /// and turns the SDK's own retries off (see [`Delivery::retries`]).
+    #[cfg(feature = "aws")]
+    pub async fn from_spec_with(
+        spec: &str,
+        loader: aws_config::ConfigLoader,
+    ) -> Result<Destination, DestinationError> {
+        Self::build(spec, loader).await
+    }
+
+    /// Parses `spec` and builds the destination, loading the AWS configuration only for an AWS
+    /// destination.
+    #[cfg_attr(not(feature = "aws"), allow(unused_variables))]
+    async fn build(spec: &str, loader: Loader) -> Result<Destination, DestinationError> {
         let spec = spec.trim();
         if spec.is_empty() || spec == "stdout" {
             return Ok(Destination::Stdout(Stdout));
@@ -212,19 +234,21 @@ impl Destination {
                 spec: spec.to_owned(),
             }
         })?;
+        #[cfg(feature = "aws")]
+        let config = aws::config(loader).await;
         match kind {
             #[cfg(feature = "sqs")]
-            "sqs" => Ok(Destination::Sqs(Sqs::new(address).await?)),
+            "sqs" => Ok(Destination::Sqs(Sqs::new(address, &config)?)),
             #[cfg(feature = "sns")]
-            "sns" => Ok(Destination::Sns(Sns::new(address).await?)),
+            "sns" => Ok(Destination::Sns(Sns::new(address, &config)?)),
             #[cfg(feature = "eventbridge")]
-            "eventbridge" => Ok(Destination::EventBridge(EventBridge::new(address).await?)),
+            "eventbridge" => Ok(Destination::EventBridge(EventBridge::new(address, &config))),
             #[cfg(feature = "kinesis")]
-            "kinesis" => Ok(Destination::Kinesis(Kinesis::new(address).await?)),
+            "kinesis" => Ok(Destination::Kinesis(Kinesis::new(address, &config))),
             #[cfg(feature = "firehose")]
-            "firehose" => Ok(Destination::Firehose(Firehose::new(address).await?)),
+            "firehose" => Ok(Destination::Firehose(Firehose::new(address, &config))),
             #[cfg(feature = "s3")]
-            "s3" => Ok(Destination::S3(S3::new(address).await?)),
+            "s3" => Ok(Destination::S3(S3::new(address, &config)?)),
             // A kind whose cargo feature is off in this build.
             not_built => Err(DestinationError::NotBuilt { kind: not_built }),
         }
@@ -278,6 +302,17 @@ fn set_result(results: &mut [batch::Entry], id: &str, entry: batch::Entry) {
         *slot = entry;
     }
 }
+
+/// What [`Destination::build`] loads the AWS configuration from.
+#[cfg(feature = "aws")]
+type Loader = aws_config::ConfigLoader;
+/// Nothing to load without an AWS destination.
+#[cfg(not(feature = "aws"))]
+type Loader = NoAws;
+
+/// The [`Loader`] of a build without AWS destinations.
+#[cfg(not(feature = "aws"))]
+struct NoAws;
 
 /// The destination kinds, as written before `:` (or `://` for `s3`).
 const KINDS: [&str; 6] = ["sqs", "sns", "eventbridge", "kinesis", "firehose", "s3"];

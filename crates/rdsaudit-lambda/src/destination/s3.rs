@@ -15,6 +15,8 @@ use rdsaudit::audit::timestamp::civil_from_days;
 
 use super::aws::call_error;
 use super::batch::{self, CallError};
+use aws_config::SdkConfig;
+
 use super::{Delivery, DestinationError, InvocationInfo, Outgoing};
 
 /// Microseconds in an hour.
@@ -31,7 +33,7 @@ pub struct S3 {
 
 impl S3 {
     /// `address` is what follows `s3://`: `<bucket>` or `<bucket>/<prefix>`.
-    pub async fn new(address: &str) -> Result<Self, DestinationError> {
+    pub fn new(address: &str, config: &SdkConfig) -> Result<Self, DestinationError> {
         let (bucket, prefix) = address.split_once('/').unwrap_or((address, ""));
         if bucket.is_empty() {
             return Err(DestinationError::InvalidSpec {
@@ -44,7 +46,7 @@ impl S3 {
             p => format!("{p}/"),
         };
         Ok(Self {
-            client: aws_sdk_s3::Client::new(&super::aws::config().await),
+            client: aws_sdk_s3::Client::new(config),
             bucket: bucket.to_owned(),
             prefix,
         })

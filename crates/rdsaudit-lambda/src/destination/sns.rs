@@ -8,6 +8,8 @@ use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 
 use super::aws::{call_error, entry_failure, fifo_char, fitted_id};
 use super::batch::{self, BatchApi, CallError, Entry, Limits};
+use aws_config::SdkConfig;
+
 use super::{Delivery, DestinationError, Outgoing};
 
 /// `PublishBatch`: 10 messages and 256 KiB (262,144 bytes) per call, 256 KiB per message
@@ -32,7 +34,7 @@ pub struct Sns {
 
 impl Sns {
     /// `address` is the topic ARN (`arn:aws:sns:eu-west-1:123456789012:audit`).
-    pub async fn new(address: &str) -> Result<Self, DestinationError> {
+    pub fn new(address: &str, config: &SdkConfig) -> Result<Self, DestinationError> {
         if !address.starts_with("arn:") {
             return Err(DestinationError::InvalidSpec {
                 spec: format!("sns:{address}"),
@@ -40,7 +42,7 @@ impl Sns {
             });
         }
         Ok(Self {
-            client: aws_sdk_sns::Client::new(&super::aws::config().await),
+            client: aws_sdk_sns::Client::new(config),
             topic_arn: address.to_owned(),
             fifo: address.ends_with(".fifo"),
         })

@@ -9,6 +9,8 @@ use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
 use super::aws::{call_error, entry_failure, fifo_char, fitted_id};
 use super::batch::{self, BatchApi, CallError, Entry, Limits};
+use aws_config::SdkConfig;
+
 use super::{Delivery, DestinationError, Outgoing};
 
 /// `SendMessageBatch`: 10 messages and 256 KiB (262,144 bytes) per call, 256 KiB per message.
@@ -29,7 +31,7 @@ pub struct Sqs {
 
 impl Sqs {
     /// `address` is the queue URL (`https://sqs.eu-west-1.amazonaws.com/123456789012/audit`).
-    pub async fn new(address: &str) -> Result<Self, DestinationError> {
+    pub fn new(address: &str, config: &SdkConfig) -> Result<Self, DestinationError> {
         if !address.starts_with("https://") && !address.starts_with("http://") {
             return Err(DestinationError::InvalidSpec {
                 spec: format!("sqs:{address}"),
@@ -37,7 +39,7 @@ impl Sqs {
             });
         }
         Ok(Self {
-            client: aws_sdk_sqs::Client::new(&super::aws::config().await),
+            client: aws_sdk_sqs::Client::new(config),
             queue_url: address.to_owned(),
             fifo: address.ends_with(".fifo"),
         })
