@@ -25,11 +25,13 @@ const INTERNAL_ERRORS: &[&str] = &[
     "KMSThrottlingException",
 ];
 
-/// The configuration every client is built from: region, credentials and endpoint
-/// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_SQS`, ...) from the environment as the SDK reads them,
-/// HTTPS through rustls with ring, and the SDK's own retries off: [`super::batch`] retries,
-/// counts the retries and also retries the failed entries of a partly accepted batch.
-pub(super) async fn config(loader: ConfigLoader) -> SdkConfig {
+/// The configuration every destination client is built from: what `loader` gives (region,
+/// credentials and endpoint; `aws_config::defaults` reads `AWS_REGION`, `AWS_ENDPOINT_URL`,
+/// `AWS_ENDPOINT_URL_SQS`, ... from the environment), HTTPS through rustls with ring, and the
+/// SDK's own retries off: the destinations retry themselves, count their retries and also
+/// retry the failed entries of a partly accepted batch. Use it for other clients of the
+/// function (a quarantine bucket) to get the same behaviour.
+pub async fn config(loader: ConfigLoader) -> SdkConfig {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https();

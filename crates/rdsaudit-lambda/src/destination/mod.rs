@@ -21,6 +21,8 @@ mod stdout;
 #[cfg(feature = "aws")]
 mod aws;
 #[cfg(feature = "aws")]
+pub use aws::config as sdk_config;
+#[cfg(feature = "aws")]
 mod batch;
 
 #[cfg(feature = "eventbridge")]
