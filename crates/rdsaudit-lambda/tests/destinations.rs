@@ -103,8 +103,8 @@ fn assert_all_delivered(delivery: &Delivery, n: usize) {
     assert!(delivery.rejected.is_empty(), "{:?}", delivery.rejected);
 }
 
-fn sqs() -> impl std::future::Future<Output = aws_sdk_sqs::Client> {
-    async { aws_sdk_sqs::Client::new(&moto::config().await) }
+async fn sqs() -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&moto::config().await)
 }
 
 async fn create_queue(name: &str) -> String {
