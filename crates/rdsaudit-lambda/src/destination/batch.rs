@@ -243,3 +243,173 @@ pub(super) async fn with_retry<T>(
     };
     (Err(error), u64::from(MAX_ATTEMPTS - 1))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// A service whose answer to call `n` (0-based) with entries `ids` is `answer(n, ids)`;
+    /// an item's size is the length of its JSON.
+    struct Fake {
+        limits: Limits,
+        calls: Mutex<Vec<Vec<String>>>,
+        answer: fn(usize, &[String]) -> Result<Vec<Entry>, CallError>,
+    }
+
+    impl BatchApi for Fake {
+        fn limits(&self) -> Limits {
+            self.limits
+        }
+        fn size(&self, item: &Outgoing<'_>) -> usize {
+            item.json.len()
+        }
+        async fn send(&self, batch: &[&Outgoing<'_>]) -> Result<Vec<Entry>, CallError> {
+            let ids: Vec<String> = batch.iter().map(|o| o.dedup_id.to_owned()).collect();
+            let mut calls = self.calls.lock().unwrap();
+            calls.push(ids.clone());
+            (self.answer)(calls.len() - 1, &ids)
+        }
+    }
+
+    const LIMITS: Limits = Limits {
+        name: "Fake",
+        entries: 3,
+        batch_bytes: 10,
+        entry_bytes: 6,
+    };
+
+    fn fake(answer: fn(usize, &[String]) -> Result<Vec<Entry>, CallError>) -> Fake {
+        Fake {
+            limits: LIMITS,
+            calls: Mutex::new(Vec::new()),
+            answer,
+        }
+    }
+
+    fn all_sent(_: usize, ids: &[String]) -> Result<Vec<Entry>, CallError> {
+        Ok(ids.iter().map(|_| Entry::Sent).collect())
+    }
+
+    /// Items whose JSON is `sizes[i]` bytes and whose dedup id is `i`.
+    fn items(sizes: &[usize]) -> (Vec<String>, Vec<String>) {
+        let json = sizes.iter().map(|&n| "x".repeat(n)).collect();
+        let ids = (0..sizes.len()).map(|i| i.to_string()).collect();
+        (json, ids)
+    }
+
+    fn outgoing<'a>(json: &'a [String], ids: &'a [String]) -> Vec<Outgoing<'a>> {
+        json.iter()
+            .zip(ids)
+            .map(|(j, id)| Outgoing {
+                json: j.as_bytes(),
+                record: 0,
+                dedup_id: id,
+                group: "vm:1",
+                operation: "QUERY",
+                timestamp_us: 0,
+            })
+            .collect()
+    }
+
+    fn calls(fake: &Fake) -> Vec<Vec<String>> {
+        fake.calls.lock().unwrap().clone()
+    }
+
+    fn ids(calls: &[&[usize]]) -> Vec<Vec<String>> {
+        calls
+            .iter()
+            .map(|c| c.iter().map(usize::to_string).collect())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn batches_are_cut_at_the_count_and_byte_limits() {
+        let fake = fake(all_sent);
+        let (json, id) = items(&[4, 4, 4, 2, 6, 7, 1, 1, 1, 1]);
+        let delivery = deliver(&fake, &outgoing(&json, &id)).await;
+        assert_eq!(delivery.delivered, 10);
+        assert!(delivery.error.is_none());
+        assert_eq!(calls(&fake), ids(&[&[0, 1], &[2, 3], &[4, 6, 7], &[8, 9]]));
+        // 7 bytes is over the 6-byte entry limit: set aside whole, never sent.
+        assert_eq!(delivery.rejected.len(), 1);
+        assert_eq!(delivery.rejected[0].item, 5);
+    }
+
+    #[tokio::test]
+    async fn failed_entries_alone_are_sent_again() {
+        let fake = fake(|n, ids| {
+            Ok(ids
+                .iter()
+                .map(|id| match (n, id.as_str()) {
+                    (0, "1") => Entry::Retry("ProvisionedThroughputExceededException".into()),
+                    (0, "2") => Entry::Refused("InvalidParameter: no".into()),
+                    _ => Entry::Sent,
+                })
+                .collect())
+        });
+        let (json, id) = items(&[1, 1, 1]);
+        let delivery = deliver(&fake, &outgoing(&json, &id)).await;
+        assert_eq!(calls(&fake), ids(&[&[0, 1, 2], &[1]]));
+        assert_eq!(delivery.delivered, 3);
+        assert_eq!(delivery.retries, 1);
+        assert_eq!(delivery.rejected.len(), 1);
+        assert_eq!(delivery.rejected[0].item, 2);
+        assert!(delivery.rejected[0].reason.contains("InvalidParameter"));
+    }
+
+    #[tokio::test]
+    async fn a_batch_still_failing_ends_the_delivered_prefix_at_its_first_failed_entry() {
+        // The second batch (items 3..6): item 4 keeps failing, items 3 and 5 pass.
+        let fake = fake(|n, ids| {
+            Ok(ids
+                .iter()
+                .map(|id| match id.as_str() {
+                    "4" if n >= 1 => Entry::Retry("InternalFailure".into()),
+                    _ => Entry::Sent,
+                })
+                .collect())
+        });
+        let (json, id) = items(&[1, 1, 1, 1, 1, 9, 1, 1]);
+        let delivery = deliver(&fake, &outgoing(&json, &id)).await;
+        assert_eq!(delivery.delivered, 4);
+        assert_eq!(delivery.retries, u64::from(MAX_ATTEMPTS - 1));
+        assert_eq!(calls(&fake).len(), 1 + MAX_ATTEMPTS as usize);
+        assert!(
+            matches!(&delivery.error, Some(DestinationError::Unavailable { last, .. }) if last == "InternalFailure")
+        );
+        // Item 5 (too large) is after the prefix: not reported, Lambda's retry sees it again.
+        assert!(delivery.rejected.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_call_refused_for_good_is_not_retried() {
+        let fake = fake(|n, ids| match n {
+            0 => Ok(ids.iter().map(|_| Entry::Sent).collect()),
+            _ => Err(CallError {
+                retryable: false,
+                message: "AccessDeniedException".into(),
+            }),
+        });
+        let (json, id) = items(&[5, 5, 5]);
+        let delivery = deliver(&fake, &outgoing(&json, &id)).await;
+        assert_eq!(delivery.delivered, 2);
+        assert_eq!(delivery.retries, 0);
+        assert!(matches!(
+            delivery.error,
+            Some(DestinationError::Refused { .. })
+        ));
+    }
+
+    #[test]
+    fn backoff_doubles_within_its_jitter_and_stops_growing() {
+        for attempt in 1..=MAX_ATTEMPTS + 3 {
+            let full = BASE_BACKOFF
+                .saturating_mul(1 << (attempt - 1))
+                .min(MAX_BACKOFF);
+            let wait = backoff(attempt);
+            assert!(wait >= full / 2 && wait <= full, "{attempt}: {wait:?}");
+        }
+    }
+}

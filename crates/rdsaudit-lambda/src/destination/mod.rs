@@ -231,6 +231,12 @@ impl Destination {
                 reason: "the address after the destination kind is empty",
             });
         }
+        if kind == "s3" && !spec.starts_with("s3://") {
+            return Err(DestinationError::InvalidSpec {
+                spec: spec.to_owned(),
+                reason: "expected s3://<bucket>/<prefix>",
+            });
+        }
         let kind = KINDS.into_iter().find(|k| *k == kind).ok_or_else(|| {
             DestinationError::UnknownSpec {
                 spec: spec.to_owned(),
@@ -318,3 +324,82 @@ struct NoAws;
 
 /// The destination kinds, as written before `:` (or `://` for `s3`).
 const KINDS: [&str; 6] = ["sqs", "sns", "eventbridge", "kinesis", "firehose", "s3"];
+
+// Names every variant: built with all the destinations (the default features).
+#[cfg(all(
+    test,
+    feature = "sqs",
+    feature = "sns",
+    feature = "eventbridge",
+    feature = "kinesis",
+    feature = "firehose",
+    feature = "s3"
+))]
+mod tests {
+    use super::*;
+
+    /// The variant `spec` builds, by name (no AWS call is made to build one).
+    async fn kind(spec: &str) -> Result<&'static str, DestinationError> {
+        let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"));
+        Ok(match Destination::from_spec_with(spec, loader).await? {
+            Destination::Stdout(_) => "stdout",
+            Destination::Sqs(_) => "sqs",
+            Destination::Sns(_) => "sns",
+            Destination::EventBridge(_) => "eventbridge",
+            Destination::Kinesis(_) => "kinesis",
+            Destination::Firehose(_) => "firehose",
+            Destination::S3(_) => "s3",
+        })
+    }
+
+    #[tokio::test]
+    async fn specs_name_their_destination() {
+        for (spec, expected) in [
+            ("", "stdout"),
+            (" stdout ", "stdout"),
+            (
+                "sqs:https://sqs.eu-west-1.amazonaws.com/123456789012/audit.fifo",
+                "sqs",
+            ),
+            ("sns:arn:aws:sns:eu-west-1:123456789012:audit", "sns"),
+            ("eventbridge:default", "eventbridge"),
+            (
+                "eventbridge:arn:aws:events:eu-west-1:123456789012:event-bus/audit",
+                "eventbridge",
+            ),
+            ("kinesis:audit-events", "kinesis"),
+            ("firehose:audit", "firehose"),
+            ("s3://archive/audit/rds", "s3"),
+            ("s3://archive", "s3"),
+        ] {
+            assert_eq!(kind(spec).await.unwrap(), expected, "{spec}");
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_specs_say_what_is_expected() {
+        for spec in ["kafka:topic", "sqs", "file:///tmp/x"] {
+            let e = kind(spec).await.unwrap_err();
+            assert!(
+                matches!(e, DestinationError::UnknownSpec { .. }),
+                "{spec}: {e}"
+            );
+            assert!(e.to_string().contains("sqs:<queue url>"), "{e}");
+        }
+        for spec in [
+            "sqs:",
+            "sqs:audit",
+            "sns:audit",
+            "s3://",
+            "s3:///prefix",
+            "s3:/bucket",
+        ] {
+            let e = kind(spec).await.unwrap_err();
+            assert!(
+                matches!(e, DestinationError::InvalidSpec { .. }),
+                "{spec}: {e}"
+            );
+        }
+    }
+}
