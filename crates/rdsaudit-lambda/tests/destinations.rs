@@ -341,15 +341,32 @@ async fn kinesis_gets_one_record_per_event_keyed_by_session() {
     // 600 events: two PutRecords calls (500 records at most per call).
     let events = events("kinesis", 600, 5, T0);
     assert_all_delivered(&deliver("kinesis:audit-events", &events).await, 600);
+    let records = stream_records(&kinesis, "audit-events").await;
+    assert_eq!(records.len(), 600);
+    for (record, event) in records.iter().zip(&events) {
+        assert_eq!(
+            record.data().as_ref(),
+            event.json.as_bytes(),
+            "in order, once"
+        );
+        assert_eq!(record.partition_key(), event.group);
+    }
+}
+
+/// Every record of a one-shard stream, oldest first.
+async fn stream_records(
+    kinesis: &aws_sdk_kinesis::Client,
+    stream: &str,
+) -> Vec<aws_sdk_kinesis::types::Record> {
     let shards = kinesis
         .list_shards()
-        .stream_name("audit-events")
+        .stream_name(stream)
         .send()
         .await
         .unwrap();
     let iterator = kinesis
         .get_shard_iterator()
-        .stream_name("audit-events")
+        .stream_name(stream)
         .shard_id(shards.shards()[0].shard_id())
         .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
         .send()
@@ -370,15 +387,56 @@ async fn kinesis_gets_one_record_per_event_keyed_by_session() {
         records.extend(answer.records().to_vec());
         iterator = answer.next_shard_iterator().map(str::to_owned);
     }
-    assert_eq!(records.len(), 600);
-    for (record, event) in records.iter().zip(&events) {
-        assert_eq!(
-            record.data().as_ref(),
-            event.json.as_bytes(),
-            "in order, once"
-        );
-        assert_eq!(record.partition_key(), event.group);
-    }
+    records
+}
+
+#[tokio::test]
+async fn kinesis_sends_a_failed_record_of_a_partly_accepted_batch_again() {
+    let kinesis = aws_sdk_kinesis::Client::new(&moto::config().await);
+    kinesis
+        .create_stream()
+        .stream_name("partial")
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    let proxy = Proxy::start(
+        &moto::server().address,
+        vec![Step::FailFirstEntry],
+        Step::Forward,
+    );
+    let destination = destination("kinesis:partial", &proxy.endpoint).await;
+    let events = events("partial", 5, 2, T0);
+    let delivery = destination.deliver(&outgoing(&events), &INFO).await;
+    assert_all_delivered(&delivery, 5);
+    assert_eq!(delivery.retries, 1);
+    let data: Vec<String> = stream_records(&kinesis, "partial")
+        .await
+        .iter()
+        .map(|r| String::from_utf8(r.data().as_ref().to_vec()).unwrap())
+        .collect();
+    // The throttled first record went in again after the others, once.
+    let mut expected = jsons(&events);
+    expected.rotate_left(1);
+    assert_eq!(data, expected);
+}
+
+#[tokio::test]
+async fn sqs_sends_a_failed_message_of_a_partly_accepted_batch_again() {
+    let url = create_queue("partial").await;
+    let proxy = Proxy::start(
+        &moto::server().address,
+        vec![Step::FailFirstEntry],
+        Step::Forward,
+    );
+    let destination = destination(&format!("sqs:{url}"), &proxy.endpoint).await;
+    let events = events("partial-sqs", 7, 2, T0);
+    let delivery = destination.deliver(&outgoing(&events), &INFO).await;
+    assert_all_delivered(&delivery, 7);
+    assert_eq!(delivery.retries, 1);
+    let messages = drain(&url).await;
+    assert_eq!(messages.len(), 7, "each event once");
+    assert_eq!(sorted(bodies(&messages)), sorted(jsons(&events)));
 }
 
 #[tokio::test]

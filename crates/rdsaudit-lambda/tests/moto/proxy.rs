@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
+use serde_json::{Value, json};
+
 /// What the proxy does with one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -17,6 +19,10 @@ pub enum Step {
     Throttle,
     /// `503 Service Unavailable`.
     Unavailable,
+    /// Forward the batch without its first entry, and answer that this entry failed with a
+    /// retryable code: a partly accepted Kinesis `PutRecords` (`Records`, answered in order) or
+    /// SQS `SendMessageBatch` (`Entries`, answered by id).
+    FailFirstEntry,
 }
 
 /// A running proxy.
@@ -61,6 +67,7 @@ fn serve(mut client: TcpStream, upstream: &str, step: Step) {
     };
     let answer = match step {
         Step::Forward => forward(upstream, &head, &body),
+        Step::FailFirstEntry => fail_first_entry(upstream, &head, &body),
         Step::Throttle => canned(
             "400 Bad Request",
             "ThrottlingException",
@@ -89,6 +96,57 @@ fn forward(upstream: &str, head: &str, body: &[u8]) -> Vec<u8> {
     let mut answer = with_close(&head);
     answer.extend_from_slice(&body);
     answer
+}
+
+fn fail_first_entry(upstream: &str, head: &str, body: &[u8]) -> Vec<u8> {
+    let mut request: Value = serde_json::from_slice(body).expect("a JSON request");
+    let (list, kinesis) = if request.get("Records").is_some() {
+        ("Records", true)
+    } else {
+        ("Entries", false)
+    };
+    let first = request[list].as_array_mut().expect("a batch").remove(0);
+    let body = serde_json::to_vec(&request).unwrap();
+    let answer = forward(upstream, &with_length(head, body.len()), &body);
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let mut response: Value = serde_json::from_slice(&answer[split + 4..]).unwrap();
+    if kinesis {
+        let failed = json!({"ErrorCode": "ProvisionedThroughputExceededException",
+                            "ErrorMessage": "Rate exceeded for shard shardId-000000000000"});
+        response["Records"]
+            .as_array_mut()
+            .unwrap()
+            .insert(0, failed);
+        response["FailedRecordCount"] =
+            json!(response["FailedRecordCount"].as_u64().unwrap_or(0) + 1);
+    } else {
+        let failed = json!({"Id": first["Id"], "SenderFault": false,
+                            "Code": "ThrottlingException", "Message": "Rate exceeded"});
+        match response["Failed"].as_array_mut() {
+            Some(list) => list.push(failed),
+            None => response["Failed"] = json!([failed]),
+        }
+    }
+    let body = serde_json::to_vec(&response).unwrap();
+    let head = String::from_utf8_lossy(&answer[..split]).into_owned();
+    let mut out = with_length(&head, body.len()).into_bytes();
+    out.extend_from_slice(b"\r\n\r\n");
+    out.extend_from_slice(&body);
+    out
+}
+
+/// `head` with its `Content-Length` set to `len`.
+fn with_length(head: &str, len: usize) -> String {
+    head.split("\r\n")
+        .map(|l| {
+            if l.to_ascii_lowercase().starts_with("content-length:") {
+                format!("Content-Length: {len}")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n")
 }
 
 /// `head` (the start line and headers, without the blank line) with `Connection: close`, and
