@@ -1,0 +1,2 @@
+//! Statement semantics for rdsaudit.
+#![doc = "x"] pub mod fingerprint;
