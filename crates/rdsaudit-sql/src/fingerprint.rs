@@ -60,7 +60,12 @@ pub fn digest(fingerprint: &str) -> String {
 }
 
 fn hex_digit(n: u8) -> char {
-    char::from(b"0123456789ABCDEF".get(usize::from(n)).copied().unwrap_or(b'0'))
+    char::from(
+        b"0123456789ABCDEF"
+            .get(usize::from(n))
+            .copied()
+            .unwrap_or(b'0'),
+    )
 }
 
 /// A compiled pattern. The patterns are constants, all compiled by the unit tests.
@@ -77,7 +82,10 @@ macro_rules! pattern {
 
 // The patterns of QueryRewriter::fingerprint, in its order; `(?-u)` gives Perl's byte-string
 // semantics (ASCII `\s`, `\w`, `\b`).
-pattern!(MYSQLDUMP, r"(?-u)\ASELECT /\*!40001 SQL_NO_CACHE \*/ \* FROM `");
+pattern!(
+    MYSQLDUMP,
+    r"(?-u)\ASELECT /\*!40001 SQL_NO_CACHE \*/ \* FROM `"
+);
 pattern!(TOOLKIT, r"(?-u)/\*\w+\.\w+:[0-9]/[0-9]\*/");
 pattern!(CALL, r"(?i-u)\A\s*(call\s+\S+)\(");
 pattern!(
@@ -335,7 +343,9 @@ fn next_asc(q: &[u8], at: usize) -> Option<(usize, usize)> {
                 .iter()
                 .position(|&b| !is_space(b))
                 .map_or(q.len(), |p| k + p);
-            if q.get(run..run + 3).is_some_and(|w| w.eq_ignore_ascii_case(b"asc")) {
+            if q.get(run..run + 3)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"asc"))
+            {
                 return Some((k, run + 3));
             }
         }
@@ -375,7 +385,9 @@ mod tests {
     #[test]
     fn percona_quirks_are_kept() {
         assert_eq!(
-            fingerprint(b"select 0x1F, 'it''s', \"x\", t1 from tab1 where a-b=1 and c in (1, 2) or d in ()"),
+            fingerprint(
+                b"select 0x1F, 'it''s', \"x\", t1 from tab1 where a-b=1 and c in (1, 2) or d in ()"
+            ),
             "select ?f, ??, ?, t? from ta? where a?=? and c in(?+) or d in(?+)"
         );
         assert_eq!(fingerprint(b"CALL db.p(f(1))"), "call db.p(f");

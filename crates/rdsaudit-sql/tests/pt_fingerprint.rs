@@ -92,7 +92,11 @@ fn reference(statements: &[Vec<u8>]) -> Vec<Vec<u8>> {
         .lines()
         .map(unhex)
         .collect();
-    assert_eq!(lines.len(), statements.len(), "one fingerprint per statement");
+    assert_eq!(
+        lines.len(),
+        statements.len(),
+        "one fingerprint per statement"
+    );
     lines
 }
 
@@ -240,20 +244,36 @@ fn piece() -> BoxedStrategy<String> {
 
 /// A statement shape DBAs see (so the rewriting rules fire), then filled with pieces.
 fn statement() -> impl Strategy<Value = Vec<u8>> {
-    let body = proptest::collection::vec(piece(), 0..24).prop_map(|v| v.join(" ")).boxed();
-    let list = proptest::collection::vec(piece(), 1..6).prop_map(|v| v.join(", ")).boxed();
+    let body = proptest::collection::vec(piece(), 0..24)
+        .prop_map(|v| v.join(" "))
+        .boxed();
+    let list = proptest::collection::vec(piece(), 1..6)
+        .prop_map(|v| v.join(", "))
+        .boxed();
     let rows = proptest::collection::vec(list.clone(), 1..5)
-        .prop_map(|v| v.iter().map(|r| format!("({r})")).collect::<Vec<_>>().join(", ")).boxed();
+        .prop_map(|v| {
+            v.iter()
+                .map(|r| format!("({r})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .boxed();
     let whole = prop_oneof![
         body.clone(),
-        (body.clone(), list.clone()).prop_map(|(b, l)| format!("SELECT * FROM t1 WHERE {b} IN ({l})")),
-        (rows.clone(), body.clone()).prop_map(|(r, b)| format!("INSERT INTO t (a, b) VALUES {r} {b}")),
-        rows.clone().prop_map(|r| format!("replace ignore into db.t values{r}")),
-        (body.clone(), body.clone()).prop_map(|(a, b)| format!("SELECT {a} UNION SELECT {a} UNION ALL SELECT {a} {b}")),
-        (body.clone(), list.clone()).prop_map(|(a, l)| format!("select c from t order by {a} asc, c ASC limit {l}")),
+        (body.clone(), list.clone())
+            .prop_map(|(b, l)| format!("SELECT * FROM t1 WHERE {b} IN ({l})")),
+        (rows.clone(), body.clone())
+            .prop_map(|(r, b)| format!("INSERT INTO t (a, b) VALUES {r} {b}")),
+        rows.clone()
+            .prop_map(|r| format!("replace ignore into db.t values{r}")),
+        (body.clone(), body.clone())
+            .prop_map(|(a, b)| format!("SELECT {a} UNION SELECT {a} UNION ALL SELECT {a} {b}")),
+        (body.clone(), list.clone())
+            .prop_map(|(a, l)| format!("select c from t order by {a} asc, c ASC limit {l}")),
         list.clone().prop_map(|l| format!("CALL p({l})")),
         "[a-z0-9_]{1,8}".prop_map(|d| format!("use {d}")),
-        (body.clone(), body).prop_map(|(a, b)| format!("  /* app */ UPDATE t SET a = {a} WHERE {b}\n")),
+        (body.clone(), body)
+            .prop_map(|(a, b)| format!("  /* app */ UPDATE t SET a = {a} WHERE {b}\n")),
     ];
     (whole, any::<prop::sample::Index>(), any::<bool>()).prop_map(|(s, cut, truncate)| {
         let bytes = s.into_bytes();
