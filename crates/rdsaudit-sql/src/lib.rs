@@ -34,6 +34,18 @@
 //! | [`event`] | the same questions asked of an audit event (QUERY or TABLE) |
 //! | [`filter`] | filters that need the answers |
 
+// Tests may unwrap and index: a failing test should panic.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+#![deny(missing_docs)]
+
 pub mod class;
 pub mod event;
 pub mod filter;
