@@ -37,7 +37,9 @@ pub enum Command {
     /// Print every audit event as NDJSON, CSV, TSV or SQL
     #[command(after_help = PARSE_HELP)]
     Parse(ParseArgs),
-    /// Count events by operation, user, database and host; top statement shapes; failed connects
+    /// What happened: time range and events over time, counts by operation, user, database
+    /// and host, writes per table, top fingerprints, failed logins, failures by return code,
+    /// every DDL and DCL statement, truncated statements
     Stats(StatsArgs),
     /// Generate a deterministic synthetic corpus (for tests and benchmarks)
     Gen(GenArgs),
@@ -165,9 +167,22 @@ pub struct StatsArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// How many rows to show per table (statement shapes, users, ...)
+    /// How many rows to show per table (fingerprints, users, ...)
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub top: usize,
+    /// Output format (json: one object; the accounting then goes to stderr)
+    #[arg(long, short, value_enum, default_value_t)]
+    pub format: StatsFormat,
+}
+
+/// How `stats` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum StatsFormat {
+    /// Tables and a histogram for people
+    #[default]
+    Text,
+    /// One pretty-printed JSON object
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -84,7 +84,8 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn filter(args: &FilterArgs) -> anyhow::Result<EventFilter> {
-    let list = |values: &[String]| -> Vec<String> { values.iter().flat_map(|v| split_list(v)).collect() };
+    let list =
+        |values: &[String]| -> Vec<String> { values.iter().flat_map(|v| split_list(v)).collect() };
     let retcodes = list(&args.retcode)
         .into_iter()
         .map(|r: String| {

@@ -115,7 +115,9 @@ fn writes() {
         op => ["WRITE", "CREATE", "ALTER", "DROP", "RENAME"].contains(&op),
     };
     // Only what succeeded; MariaDB TABLE events carry no return code and prove nothing.
-    let kept = check(&c, &["--writes"], |l| is_write(l) && l.expected.retcode == Some(0));
+    let kept = check(&c, &["--writes"], |l| {
+        is_write(l) && l.expected.retcode == Some(0)
+    });
     let with_failed = check(&c, &["--writes", "--include-failed"], is_write);
     assert!(kept > 0 && kept < with_failed, "{kept} {with_failed}");
     // The corpus holds writes behind comments; they count as writes.
@@ -150,10 +152,19 @@ fn grep_over_the_unescaped_object() {
 fn bad_filters_are_usage_errors() {
     let cases: [(&[&str], &str); 5] = [
         (&["--grep", "("], "rdsaudit: invalid regular expression"),
-        (&["--operation", "CONECT"], "rdsaudit: unknown operation \"CONECT\""),
+        (
+            &["--operation", "CONECT"],
+            "rdsaudit: unknown operation \"CONECT\"",
+        ),
         (&["--retcode", "0,x"], "rdsaudit: --retcode \"x\""),
-        (&["--since", "yesterday"], "rdsaudit: invalid time \"yesterday\""),
-        (&["--until", "2024-02-30T00:00:00"], "rdsaudit: invalid time"),
+        (
+            &["--since", "yesterday"],
+            "rdsaudit: invalid time \"yesterday\"",
+        ),
+        (
+            &["--until", "2024-02-30T00:00:00"],
+            "rdsaudit: invalid time",
+        ),
     ];
     for (flags, message) in cases {
         let out = rdsaudit()
@@ -172,7 +183,13 @@ fn bad_filters_are_usage_errors() {
 #[test]
 fn host_retcode_failed_logins_and_time() {
     let c = sample();
-    let host = c.lines().find(|l| !l.expected.host.is_empty()).unwrap().expected.host.clone();
+    let host = c
+        .lines()
+        .find(|l| !l.expected.host.is_empty())
+        .unwrap()
+        .expected
+        .host
+        .clone();
     let n = check(&c, &["--host", &host], |l| l.expected.host == host);
     assert!(n > 0);
     check(&c, &["--retcode", "0", "--retcode", "1045"], |l| {
@@ -188,8 +205,12 @@ fn host_retcode_failed_logins_and_time() {
     times.sort_unstable();
     let mid = times[times.len() / 2];
     let rfc = |us: i64| rdsaudit::audit::timestamp::Rfc3339(us).to_string();
-    let since = check(&c, &["--since", &rfc(mid)], |l| l.expected.timestamp_us >= mid);
-    let until = check(&c, &["--until", &rfc(mid)], |l| l.expected.timestamp_us < mid);
+    let since = check(&c, &["--since", &rfc(mid)], |l| {
+        l.expected.timestamp_us >= mid
+    });
+    let until = check(&c, &["--until", &rfc(mid)], |l| {
+        l.expected.timestamp_us < mid
+    });
     assert_eq!(since + until, c.lines().count());
     assert!(since > 0 && until > 0);
     // Every synthetic event is years old: an age keeps none of them.
@@ -202,13 +223,19 @@ fn tables_and_escaped_commas() {
     let n = check(&c, &["--table", "shop.orders,sessions"], |l| {
         let sql = String::from_utf8_lossy(&l.expected.object).to_lowercase();
         let orders = l.expected.database == "shop"
-            && (sql.contains("from orders") || sql.contains("into orders") || sql.contains("update orders")
-                || sql.contains("table orders") || (l.expected.operation != "QUERY" && sql == "orders"));
-        let sessions = sql.contains("from sessions") || (l.expected.operation != "QUERY" && sql == "sessions");
+            && (sql.contains("from orders")
+                || sql.contains("into orders")
+                || sql.contains("update orders")
+                || sql.contains("table orders")
+                || (l.expected.operation != "QUERY" && sql == "orders"));
+        let sessions =
+            sql.contains("from sessions") || (l.expected.operation != "QUERY" && sql == "sessions");
         orders || sessions
     });
     assert!(n > 0);
     // `we,ird` is one user name when its comma is escaped; no event has it.
     check(&c, &["--user", r"we\,ird"], |_| false);
-    check(&c, &["--user", r"we\,ird,etl"], |l| l.expected.username == "etl");
+    check(&c, &["--user", r"we\,ird,etl"], |l| {
+        l.expected.username == "etl"
+    });
 }

@@ -247,7 +247,9 @@ mod tests {
         assert!(error(&[("RDSAUDIT_OPERATIONS", "CONECT")]).contains("unknown operation"));
         assert!(error(&[("RDSAUDIT_RETCODES", "0,x")]).contains("RDSAUDIT_RETCODES"));
         assert!(error(&[("RDSAUDIT_SINCE", "yesterday")]).contains("invalid time"));
-        assert!(error(&[("RDSAUDIT_INCLUDE_FAILED", "on")]).contains("RDSAUDIT_INCLUDE_FAILED=\"on\""));
+        assert!(
+            error(&[("RDSAUDIT_INCLUDE_FAILED", "on")]).contains("RDSAUDIT_INCLUDE_FAILED=\"on\"")
+        );
         assert!(error(&[("RDSAUDIT_GREP", "(")]).contains("invalid regular expression"));
         assert!(
             error(&[("RDSAUDIT_WRITE_ONLY", "true")])

@@ -116,7 +116,8 @@ impl<'a> Lexer<'a> {
     fn quoted_len(&self, quote: u8, backslash: bool) -> usize {
         let mut i = 1;
         while let Some(&b) = self.rest.get(i) {
-            let pair = (backslash && b == b'\\') || (b == quote && self.rest.get(i + 1) == Some(&quote));
+            let pair =
+                (backslash && b == b'\\') || (b == quote && self.rest.get(i + 1) == Some(&quote));
             if pair {
                 i += 2;
             } else if b == quote {

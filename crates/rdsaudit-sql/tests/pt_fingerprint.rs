@@ -17,8 +17,11 @@
     clippy::panic
 )]
 
+mod common;
+
+use common::corpus_dir;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use base64::Engine as _;
@@ -135,7 +138,7 @@ fn check(statements: &[Vec<u8>]) {
 }
 
 fn corpus_statements() -> Vec<Vec<u8>> {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../corpus/mariadb"));
+    let dir = corpus_dir();
     let mut out = Vec::new();
     for pass in ["full", "limit1024"] {
         let path = dir.join(format!("expected-{pass}.jsonl"));

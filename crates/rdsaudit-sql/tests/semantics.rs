@@ -17,8 +17,10 @@
     clippy::panic
 )]
 
+mod common;
+
+use common::corpus_dir;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use base64::Engine as _;
 use rdsaudit_sql::{Analysis, analyze, analyze_tokens};
@@ -34,8 +36,7 @@ struct Statement {
 }
 
 fn corpus(pass: &str) -> (Vec<Statement>, Vec<String>) {
-    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../corpus/mariadb"))
-        .join(format!("expected-{pass}.jsonl"));
+    let path = corpus_dir().join(format!("expected-{pass}.jsonl"));
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text
         .lines()

@@ -29,7 +29,6 @@ pub mod audit;
 pub mod filter;
 pub mod input;
 pub mod pipeline;
-pub mod shape;
 pub mod sink;
 mod swar;
 
