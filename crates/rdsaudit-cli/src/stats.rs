@@ -12,11 +12,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use bumpalo::Bump;
 use rdsaudit::audit::timestamp::Rfc3339;
 use rdsaudit::filter::is_failed_login;
-use rdsaudit::pipeline::Pipeline;
-use rdsaudit::{AuditEvent, Operation};
+use rdsaudit::{AuditEvent, Decoder, Operation, Sink};
 use rdsaudit_sql::{Enricher, Semantics, StatementClass};
 use serde_json::{Value, json};
 
@@ -121,8 +119,8 @@ pub struct Tally {
     enricher: Enricher,
 }
 
-impl Tally {
-    fn add(&mut self, e: &AuditEvent<'_>) {
+impl Sink for Tally {
+    fn event(&mut self, e: &AuditEvent<'_>) {
         let t = e.timestamp.epoch_us;
         self.events += 1;
         self.first_us = Some(self.first_us.map_or(t, |f| f.min(t)));
@@ -144,7 +142,9 @@ impl Tally {
             self.add_statement(e, semantics);
         }
     }
+}
 
+impl Tally {
     fn add_statement(&mut self, e: &AuditEvent<'_>, s: Semantics) {
         let t = e.timestamp.epoch_us;
         self.truncated += u64::from(s.truncated);
@@ -437,23 +437,23 @@ fn table(s: &mut String, title: &str, counts: &Counts, top: usize) {
 
 pub fn run(args: &StatsArgs) -> anyhow::Result<u8> {
     let filter = super::filter(&args.filter)?;
-    let visit = |e: &AuditEvent<'_>, _: &Bump, tally: &mut Tally| {
-        if filter.matches(e) {
-            tally.add(e);
-        }
-    };
     let reader = Reader {
-        pipeline: Pipeline::new(),
-        kind: args.input.kind,
-        visit: &visit,
+        decoder: Decoder::builder().kind(args.input.kind).build(),
+        filter: &filter,
         progress: true,
     };
     let mut acc = Accounting::default();
     let mut total = Tally::default();
-    let inputs = super::read_all(&args.input.paths, &reader, &mut acc, &mut |t: Tally| {
-        total.merge(t);
-        Ok(())
-    })?;
+    let inputs = super::read_all(
+        &args.input.paths,
+        &reader,
+        &mut acc,
+        Tally::default,
+        |t: Tally| {
+            total.merge(t);
+            Ok(())
+        },
+    )?;
     let mut out = super::output(None)?;
     let accounting = acc.summary("accounting:", inputs, total.events);
     match args.format {
@@ -500,7 +500,7 @@ mod tests {
         line.extend_from_slice(b"',0");
         let e = rdsaudit::parse_line(&line).unwrap();
         let mut t = Tally::default();
-        t.add(&e);
+        t.event(&e);
         assert_eq!(t.write_tables.0["t"], 1);
         let (fp, g) = t.top_fingerprints(1)[0];
         assert_eq!((fp, g.count), ("insert into t (a, b) values(?+)", 1));
