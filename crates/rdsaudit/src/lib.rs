@@ -29,6 +29,7 @@ pub mod audit;
 pub mod filter;
 pub mod input;
 pub mod pipeline;
+pub mod quarantine;
 pub mod shape;
 pub mod sink;
 mod swar;
