@@ -11,8 +11,9 @@
 //! ```
 //!
 //! - `entry`: `record` (the payload is the record's data exactly as delivered: the base64 text
-//!   of a Kinesis record or an `awslogs.data`) or `line` (the payload is the CloudWatch log
-//!   event's whole message, with `log_group`, `log_stream` and `event_id`).
+//!   of a Kinesis record or an `awslogs.data`), `line` (the payload is the CloudWatch log
+//!   event's whole message, with `log_group`, `log_stream` and `event_id`) or `event` (the
+//!   payload is a decoded event's NDJSON object that a destination could not take whole).
 //! - `payload_encoding`: `text` (the payload string is the exact bytes, UTF-8) or `base64`
 //!   (bytes that are not UTF-8, base64-encoded).
 //! - Keys with no value are left out.
@@ -43,6 +44,9 @@ pub enum EntryKind {
     Record,
     /// One log event's whole message.
     Line,
+    /// One decoded event's NDJSON object that a destination cannot take (larger than the
+    /// service's message limit).
+    Event,
 }
 
 impl EntryKind {
@@ -52,6 +56,7 @@ impl EntryKind {
         match self {
             EntryKind::Record => "record",
             EntryKind::Line => "line",
+            EntryKind::Event => "event",
         }
     }
 }
@@ -345,6 +350,7 @@ fn entry(v: &simd_json::OwnedValue) -> Result<OwnedEntry, QuarantineError> {
     let kind = match v.get("entry").and_then(|x| x.as_str()) {
         Some("record") => EntryKind::Record,
         Some("line") => EntryKind::Line,
+        Some("event") => EntryKind::Event,
         other => return Err(bad(&id, &format!("entry is {other:?}, expected record or line"))),
     };
     let payload = text("payload").ok_or_else(|| bad(&id, "no payload"))?;
