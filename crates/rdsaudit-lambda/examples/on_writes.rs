@@ -21,15 +21,16 @@ struct OnWrites {
 
 impl EventHandler for OnWrites {
     async fn handle(&self, events: &[Event<'_>]) -> Vec<usize> {
-        let mut failed = Vec::new();
         for (position, e) in events.iter().enumerate() {
             let Some(table) = successful_write(e) else { continue };
             if !self.tables.contains(&table) {
                 continue;
             }
             if self.refuse.as_ref() == Some(&table) {
-                failed.push(position);
-                continue;
+                // Stop at the first failure: this event and everything after it come again
+                // when Lambda retries its record, so reacting to later ones now would only
+                // make more duplicates.
+                return vec![position];
             }
             // React. The dedup id is the same on Lambda's retries: a real consumer keys on it.
             let reaction = serde_json::json!({
@@ -42,7 +43,7 @@ impl EventHandler for OnWrites {
             });
             println!("{reaction}");
         }
-        failed
+        Vec::new()
     }
 }
 
