@@ -242,6 +242,8 @@ impl<T: Target> Handler<T> {
     ) -> Vec<Decoded<'b>> {
         let next = AtomicUsize::new(from.0);
         let done = Mutex::new(Vec::new());
+        // Only these cross to the worker threads (not the target, which need not be `Sync`).
+        let (filter, pipeline) = (&self.config.filter, &self.pipeline);
         let work = |worker: &mut Worker| {
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
@@ -252,7 +254,7 @@ impl<T: Target> Handler<T> {
                 }
                 let skip = if first { from.1 } else { 0 };
                 let mut capture =
-                    Capture::new(T::MODE, &self.config.filter, budget, skip, first);
+                    Capture::new(T::MODE, filter, budget, skip, first);
                 let outcome = worker.process_record(index, record, &mut capture);
                 let cut = capture.cut.is_some();
                 lock(&done).push(Decoded {
@@ -265,14 +267,15 @@ impl<T: Target> Handler<T> {
                 }
             }
         };
-        if self.config.threads > 1 && records.len() > from.0 + 1 {
+        let threads = self.config.threads;
+        if threads > 1 && records.len() > from.0 + 1 {
             rayon::scope(|s| {
-                for _ in 0..self.config.threads {
-                    s.spawn(|_| self.pipeline.with_worker(|w| work(w)));
+                for _ in 0..threads {
+                    s.spawn(|_| pipeline.with_worker(|w| work(w)));
                 }
             });
         } else {
-            self.pipeline.with_worker(|w| work(w));
+            pipeline.with_worker(|w| work(w));
         }
         let mut decoded = done.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         decoded.sort_unstable_by_key(|d| d.index);
@@ -482,7 +485,7 @@ fn read_event<'a>(
         InputKind::KinesisEvent => rdsaudit::input::parse_kinesis_event(buf, len, parser)
             .map(|records| ("kinesis", records))
             .map_err(|e| invalid(format!("Kinesis event: {e}"))),
-        InputKind::CloudWatchLogsEvent => rdsaudit::input::parse_awslogs_event(buf, len, parser)
+        InputKind::AwslogsEvent => rdsaudit::input::parse_awslogs_event(buf, len, parser)
             .map(|record| ("awslogs", vec![record]))
             .map_err(|e| invalid(format!("CloudWatch Logs event: {e}"))),
         other => Err(invalid(format!(

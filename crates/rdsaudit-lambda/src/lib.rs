@@ -109,8 +109,9 @@ async fn init() -> Result<(Config, Quarantine), Error> {
     }
 }
 
-/// Reports a failed init to the Runtime API and returns the error.
+/// Reports a failed init on stderr and to the Runtime API, and returns the error.
 async fn init_failed(message: &str) -> Error {
+    eprintln!("rdsaudit: {message}");
     let diagnostic = Diagnostic {
         error_type: "RdsAudit.InvalidConfiguration".into(),
         error_message: message.to_owned(),

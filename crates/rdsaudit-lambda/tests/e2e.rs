@@ -14,7 +14,6 @@ mod support;
 
 use rdsaudit::filter::{Filter, FilterSpec};
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 use support::events::*;
 use support::runtime_api::{Post, PostKind, RuntimeApi};
 use support::{Function, Output};

@@ -4,6 +4,9 @@
 //! build of `cargo lambda build --arm64`), run through `RDSAUDIT_LAMBDA_RUNNER` when set
 //! (e.g. `qemu-aarch64 -L /usr/aarch64-linux-gnu`).
 
+// Each test binary uses part of the support code.
+#![allow(dead_code)]
+
 pub mod events;
 pub mod runtime_api;
 
