@@ -9,11 +9,11 @@
 
 use std::io::{self, BufWriter, Write};
 
+use rdsaudit::AuditEvent;
 use rdsaudit::input::{Payload, SourceRecord};
 use rdsaudit::pipeline::Pipeline;
 use rdsaudit::quarantine::{EntryKind, OwnedEntry, read_entries};
 use rdsaudit::sink::{FailedRecord, NdjsonWriter, Sink, UnparsedLine};
-use rdsaudit::AuditEvent;
 
 use crate::args::ReplayArgs;
 use crate::{OK, SOME_INPUT_FAILED};

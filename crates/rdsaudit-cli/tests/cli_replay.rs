@@ -57,7 +57,11 @@ fn entries_from_the_function_log_and_sqs_decode_again() {
         log.push(b'\n');
     });
     log.extend_from_slice(b"{\"kind\":\"summary\",\"records\":3}\n");
-    log.extend_from_slice(&document(&entry("req-1-1", EntryKind::Line, GOOD.as_bytes())));
+    log.extend_from_slice(&document(&entry(
+        "req-1-1",
+        EntryKind::Line,
+        GOOD.as_bytes(),
+    )));
     log.push(b'\n');
     let log_path = write(dir.path(), "log.txt", &log);
     let garbage = document(&entry("req-1-2", EntryKind::Line, b"not, an audit line"));
@@ -72,20 +76,38 @@ fn entries_from_the_function_log_and_sqs_decode_again() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("req-1-2") && stderr.contains("still not an audit line"), "{stderr}");
+    assert!(
+        stderr.contains("req-1-2") && stderr.contains("still not an audit line"),
+        "{stderr}"
+    );
     let events = ndjson(&out.stdout);
     let parsed = corpus.records[0].lines.len();
     assert_eq!(events.len(), parsed + 1, "{stderr}");
     let line_event = events.last().unwrap();
     assert_eq!(line_event["object"], "INSERT INTO orders VALUES (1,'a,b')");
-    assert_eq!(line_event["event_id"], "37583768277390624687268267134240897445918434512310000000");
-    assert!(events[..parsed].iter().all(|e| e["sequence_number"] == "49630000000000000000000000000000000000000000000000000007"));
+    assert_eq!(
+        line_event["event_id"],
+        "37583768277390624687268267134240897445918434512310000000"
+    );
+    assert!(events[..parsed].iter().all(
+        |e| e["sequence_number"] == "49630000000000000000000000000000000000000000000000000007"
+    ));
 
-    let listed = rdsaudit().args(["replay", "--list"]).arg(&log_path).output().unwrap();
+    let listed = rdsaudit()
+        .args(["replay", "--list"])
+        .arg(&log_path)
+        .output()
+        .unwrap();
     assert!(listed.status.success());
     let listed = ndjson(&listed.stdout);
     assert_eq!(listed.len(), 2);
-    assert_eq!((listed[0]["entry"].as_str(), listed[0]["payload_bytes"].as_u64()), (Some("record"), Some(b64.len() as u64)));
+    assert_eq!(
+        (
+            listed[0]["entry"].as_str(),
+            listed[0]["payload_bytes"].as_u64()
+        ),
+        (Some("record"), Some(b64.len() as u64))
+    );
 }
 
 #[test]
@@ -93,9 +115,14 @@ fn a_missing_part_is_an_error_not_a_silent_gap() {
     let dir = tempfile::tempdir().unwrap();
     let payload = "QUJD".repeat(5000);
     let mut lines = Vec::new();
-    write_parts("req-9-0", &document(&entry("req-9-0", EntryKind::Record, payload.as_bytes())), 2048, |l| {
-        lines.push(l.to_vec());
-    });
+    write_parts(
+        "req-9-0",
+        &document(&entry("req-9-0", EntryKind::Record, payload.as_bytes())),
+        2048,
+        |l| {
+            lines.push(l.to_vec());
+        },
+    );
     lines.remove(2);
     let path = write(dir.path(), "log.txt", &lines.join(&b'\n'));
     let out = rdsaudit().arg("replay").arg(&path).output().unwrap();

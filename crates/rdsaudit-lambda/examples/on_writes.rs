@@ -22,7 +22,9 @@ struct OnWrites {
 impl EventHandler for OnWrites {
     async fn handle(&self, events: &[Event<'_>]) -> Vec<usize> {
         for (position, e) in events.iter().enumerate() {
-            let Some(table) = successful_write(e) else { continue };
+            let Some(table) = successful_write(e) else {
+                continue;
+            };
             if !self.tables.contains(&table) {
                 continue;
             }
@@ -75,7 +77,15 @@ fn written_table(sql: &str) -> Option<String> {
         .split(|c: char| c.is_whitespace() || c == '(')
         .filter(|w| !w.is_empty());
     let verb = words.next()?.to_ascii_uppercase();
-    let skip = ["LOW_PRIORITY", "DELAYED", "HIGH_PRIORITY", "IGNORE", "QUICK", "INTO", "FROM"];
+    let skip = [
+        "LOW_PRIORITY",
+        "DELAYED",
+        "HIGH_PRIORITY",
+        "IGNORE",
+        "QUICK",
+        "INTO",
+        "FROM",
+    ];
     let table = match verb.as_str() {
         "INSERT" | "REPLACE" | "UPDATE" | "DELETE" => {
             words.find(|w| !skip.contains(&w.to_ascii_uppercase().as_str()))?

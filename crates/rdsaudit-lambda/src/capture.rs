@@ -11,9 +11,9 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use rdsaudit::AuditEvent;
 use rdsaudit::filter::Filter;
 use rdsaudit::sink::{NdjsonWriter, Sink, UnparsedLine};
-use rdsaudit::AuditEvent;
 
 use crate::events::Stashed;
 
@@ -192,12 +192,14 @@ impl<'b> Capture<'b> {
                 .extend_from_slice(e.provenance.sequence_number.unwrap_or_default().as_bytes()),
         }
         self.text.push(b'-');
-        self.text.extend_from_slice(line_index.to_string().as_bytes());
+        self.text
+            .extend_from_slice(line_index.to_string().as_bytes());
         let dedup_id = dedup_start..self.text.len();
         let group_start = self.text.len();
         self.text.extend_from_slice(e.serverhost.as_bytes());
         self.text.push(b':');
-        self.text.extend_from_slice(e.connection_id.to_string().as_bytes());
+        self.text
+            .extend_from_slice(e.connection_id.to_string().as_bytes());
         let group = group_start..self.text.len();
         let op_start = self.text.len();
         self.text.extend_from_slice(e.operation.as_str().as_bytes());
@@ -286,7 +288,10 @@ impl<'a> Kept<'a> {
 
     /// The NDJSON object (NDJSON mode).
     pub(crate) fn json(&self) -> &'a [u8] {
-        self.capture.bytes.get(self.item.json.clone()).unwrap_or_default()
+        self.capture
+            .bytes
+            .get(self.item.json.clone())
+            .unwrap_or_default()
     }
 
     pub(crate) fn dedup_id(&self) -> &'a str {
@@ -312,13 +317,17 @@ impl<'a> Kept<'a> {
 mod tests {
     use super::*;
 
-    const LINE: &[u8] = b"1653053459680124,c731-instance-1,admin,52.94.133.136,35,698024,WRITE,testdb,test2,0";
+    const LINE: &[u8] =
+        b"1653053459680124,c731-instance-1,admin,52.94.133.136,35,698024,WRITE,testdb,test2,0";
 
     fn feed(capture: &mut Capture<'_>, n: usize) {
         for i in 0..n {
             let mut e = rdsaudit::parse_line(LINE).unwrap();
             // Two audit lines per CloudWatch log event.
-            let id = format!("37583768277390624687268267134240897445918434512310{}", i / 2);
+            let id = format!(
+                "37583768277390624687268267134240897445918434512310{}",
+                i / 2
+            );
             e.provenance.event_id = Some(&id);
             capture.event(&e);
         }
@@ -330,7 +339,11 @@ mod tests {
         let filter = Filter::all();
         let mut c = Capture::new(Mode::Ndjson, &filter, &budget, 0, true);
         feed(&mut c, 4);
-        let ids: Vec<&[u8]> = c.items.iter().map(|i| &c.text[i.dedup_id.clone()]).collect();
+        let ids: Vec<&[u8]> = c
+            .items
+            .iter()
+            .map(|i| &c.text[i.dedup_id.clone()])
+            .collect();
         assert_eq!(
             ids,
             [
@@ -365,7 +378,12 @@ mod tests {
         assert_ne!(last_of_first, first_of_second);
         assert_eq!(
             first_of_second,
-            format!("37583768277390624687268267134240897445918434512310{}-{}", cut / 2, cut % 2).as_bytes()
+            format!(
+                "37583768277390624687268267134240897445918434512310{}-{}",
+                cut / 2,
+                cut % 2
+            )
+            .as_bytes()
         );
     }
 }

@@ -113,7 +113,9 @@ impl Config {
         let filter = Filter::new(&spec).context("RDSAUDIT_OPERATIONS or RDSAUDIT_GREP")?;
         let quarantine = match get("RDSAUDIT_QUARANTINE") {
             None => QuarantineSpec::FunctionLog,
-            Some(v) => QuarantineSpec::parse(v).with_context(|| format!("RDSAUDIT_QUARANTINE={v:?}"))?,
+            Some(v) => {
+                QuarantineSpec::parse(v).with_context(|| format!("RDSAUDIT_QUARANTINE={v:?}"))?
+            }
         };
         let vcpus = std::thread::available_parallelism().map_or(1, usize::from);
         Ok(Config {
@@ -190,7 +192,10 @@ mod tests {
             ("RDSAUDIT_EXCLUDE_USERS", "rdsadmin,,"),
             ("RDSAUDIT_WRITES_ONLY", "YES"),
             ("RDSAUDIT_QUARANTINE", "s3://poison-bucket/rdsaudit/"),
-            ("RDSAUDIT_DESTINATION", "sqs:https://sqs.eu-west-1.amazonaws.com/1/q.fifo"),
+            (
+                "RDSAUDIT_DESTINATION",
+                "sqs:https://sqs.eu-west-1.amazonaws.com/1/q.fifo",
+            ),
             ("RDSAUDIT_THREADS", "3"),
         ])
         .unwrap();
@@ -202,7 +207,10 @@ mod tests {
                 prefix: "rdsaudit/".into()
             }
         );
-        assert_eq!(c.destination, "sqs:https://sqs.eu-west-1.amazonaws.com/1/q.fifo");
+        assert_eq!(
+            c.destination,
+            "sqs:https://sqs.eu-west-1.amazonaws.com/1/q.fifo"
+        );
         assert_eq!(
             config(&[("RDSAUDIT_THREADS", "100000")]).unwrap().threads,
             MAX_THREADS
@@ -228,7 +236,10 @@ mod tests {
             error(&[("RDSAUDIT_WRITES_ONLY", "maybe")]).contains("RDSAUDIT_WRITES_ONLY=\"maybe\"")
         );
         assert!(error(&[("RDSAUDIT_ON_MALFORMED", "fail")]).contains("no longer read"));
-        assert!(error(&[("RDSAUDIT_QUARANTINE", "ftp://x")]).contains("RDSAUDIT_QUARANTINE=\"ftp://x\""));
+        assert!(
+            error(&[("RDSAUDIT_QUARANTINE", "ftp://x")])
+                .contains("RDSAUDIT_QUARANTINE=\"ftp://x\"")
+        );
         assert!(error(&[("RDSAUDIT_THREADS", "0")]).contains("RDSAUDIT_THREADS"));
         assert!(error(&[("RDSAUDIT_MAX_RECORD_BYTES", "1e6")]).contains("positive integer"));
         assert!(error(&[("RDSAUDIT_OPERATIONS", "QUE RY")]).contains("invalid operation"));

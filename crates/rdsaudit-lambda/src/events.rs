@@ -113,7 +113,11 @@ impl Stashed {
     }
 
     /// The event again, borrowing from `text` (the buffer [`Stashed::new`] wrote to).
-    pub(crate) fn event<'t>(&self, text: &'t [u8], sequence_number: Option<&'t str>) -> AuditEvent<'t> {
+    pub(crate) fn event<'t>(
+        &self,
+        text: &'t [u8],
+        sequence_number: Option<&'t str>,
+    ) -> AuditEvent<'t> {
         let bytes = |r: &Range<usize>| text.get(r.clone()).unwrap_or_default();
         // Every string field was copied from a `str`, so it is still UTF-8.
         let s = |r: &Range<usize>| std::str::from_utf8(bytes(r)).unwrap_or_default();

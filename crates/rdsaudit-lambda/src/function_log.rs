@@ -296,7 +296,10 @@ mod tests {
             let name = m["Name"].as_str().unwrap();
             assert!(v[name].is_number(), "{name}");
         }
-        assert_eq!((v["records"].as_u64(), v["quarantined"].as_u64()), (Some(3), Some(1)));
+        assert_eq!(
+            (v["records"].as_u64(), v["quarantined"].as_u64()),
+            (Some(3), Some(1))
+        );
         assert_eq!(v["balanced"], true);
     }
 
@@ -321,7 +324,10 @@ mod tests {
         rdsaudit::quarantine::write_entry(&entry, &mut doc);
         let mut out = Vec::new();
         quarantine_lines(&entry, &doc, &mut out);
-        let lines: Vec<&[u8]> = out.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+        let lines: Vec<&[u8]> = out
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
         assert!(lines.len() >= 4, "{}", lines.len());
         assert!(lines.iter().all(|l| l.len() <= LOG_EVENT_MAX));
         let read = read_entries(&out);

@@ -158,7 +158,9 @@ impl<T: Target> Handler<T> {
             let decoded = self.decode_slice(records, from, &budget);
             let mut stop = None;
             for d in decoded.iter().filter(|d| d.capture.cut.is_none()) {
-                let Some(record) = records.get(d.index) else { continue };
+                let Some(record) = records.get(d.index) else {
+                    continue;
+                };
                 if let Err(e) = self.quarantine(d, record, run, log, document).await {
                     stop = Some(Stop {
                         record: d.index,
@@ -172,10 +174,10 @@ impl<T: Target> Handler<T> {
                 decoded.iter().take_while(|d| d.index < s.record).count()
             });
             let slice = decoded.get(..deliverable).unwrap_or_default();
-            if let Some(failed) = self.deliver(slice, records, info, run, log, document).await {
-                if stop.as_ref().is_none_or(|s| failed.record < s.record) {
-                    stop = Some(failed);
-                }
+            if let Some(failed) = self.deliver(slice, records, info, run, log, document).await
+                && stop.as_ref().is_none_or(|s| failed.record < s.record)
+            {
+                stop = Some(failed);
             }
             for d in &decoded {
                 if stop.as_ref().is_some_and(|s| d.index >= s.record) {
@@ -248,13 +250,14 @@ impl<T: Target> Handler<T> {
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let first = index == from.0;
-                let Some(record) = records.get(index) else { break };
+                let Some(record) = records.get(index) else {
+                    break;
+                };
                 if !first && budget.is_full() {
                     break;
                 }
                 let skip = if first { from.1 } else { 0 };
-                let mut capture =
-                    Capture::new(T::MODE, filter, budget, skip, first);
+                let mut capture = Capture::new(T::MODE, filter, budget, skip, first);
                 let outcome = worker.process_record(index, record, &mut capture);
                 let cut = capture.cut.is_some();
                 lock(&done).push(Decoded {
@@ -277,7 +280,9 @@ impl<T: Target> Handler<T> {
         } else {
             pipeline.with_worker(|w| work(w));
         }
-        let mut decoded = done.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut decoded = done
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         decoded.sort_unstable_by_key(|d| d.index);
         // Keep the records in a row from `from`, up to the first cut one; the others are
         // decoded again in the next slice.

@@ -29,11 +29,7 @@ pub(crate) trait Target {
     const STAGE: &'static str;
 
     /// Takes `events` in order.
-    fn take(
-        &self,
-        events: &[Kept<'_>],
-        info: &InvocationInfo<'_>,
-    ) -> impl Future<Output = Taken>;
+    fn take(&self, events: &[Kept<'_>], info: &InvocationInfo<'_>) -> impl Future<Output = Taken>;
 }
 
 impl Target for Destination {

@@ -126,7 +126,13 @@ fn kinesis_corpus_and_poison_records_are_quarantined_whole() {
     // A large poison record (not base64: `!`): its entry is split into parts under the log
     // event limit.
     let big: String = (0..400_000u32)
-        .map(|i| if i % 1000 == 999 { '!' } else { char::from(b'A' + (i % 26) as u8) })
+        .map(|i| {
+            if i % 1000 == 999 {
+                '!'
+            } else {
+                char::from(b'A' + (i % 26) as u8)
+            }
+        })
         .collect();
     records.push(kinesis_record(Some(&seq(202)), Some(&big), "NONE"));
     let event = kinesis_event(&records);
@@ -260,7 +266,10 @@ fn a_bad_direct_cloudwatch_event_is_quarantined_and_the_function_goes_on() {
     let entries = quarantine(&output);
     assert_eq!(entries.len(), 1);
     assert_eq!(
-        (entries[0].error_kind.as_str(), entries[0].payload.as_slice()),
+        (
+            entries[0].error_kind.as_str(),
+            entries[0].payload.as_slice()
+        ),
         ("gzip", truncated.as_bytes())
     );
 }
@@ -292,7 +301,11 @@ fn an_event_of_another_shape_is_an_invocation_error() {
     // Still one summary line each, so invalid events show in the metrics.
     let summaries = output.kind("summary");
     assert_eq!(summaries.len(), 4, "{}", output.stdout);
-    assert!(summaries.iter().all(|s| s["source"] == "invalid" && s["records"] == 0));
+    assert!(
+        summaries
+            .iter()
+            .all(|s| s["source"] == "invalid" && s["records"] == 0)
+    );
     assert!(output.events().is_empty(), "{}", output.stdout);
 }
 
@@ -321,4 +334,3 @@ fn invalid_configuration_is_reported_to_init_error() {
             .contains("expected true or false")
     );
 }
-

@@ -21,7 +21,10 @@ fn seq(n: u32) -> String {
 
 /// `QUERY` lines by `app` on connection 43 (RDS for MySQL / MariaDB shape).
 fn query(n: u32, sql: &str, retcode: i32) -> String {
-    format!("20240615 10:31:{:02},db1,app,10.0.0.7,43,{n},QUERY,shop,'{sql}',{retcode}", n % 60)
+    format!(
+        "20240615 10:31:{:02},db1,app,10.0.0.7,43,{n},QUERY,shop,'{sql}',{retcode}",
+        n % 60
+    )
 }
 
 /// An Aurora table event.
@@ -90,7 +93,10 @@ fn reacts_only_to_successful_writes_on_the_chosen_tables() {
     assert_eq!(
         reactions(&output),
         [
-            ("shop.orders", "INSERT INTO orders (id, note) VALUES (1, 'a,b')"),
+            (
+                "shop.orders",
+                "INSERT INTO orders (id, note) VALUES (1, 'a,b')"
+            ),
             ("shop.payments", "payments"),
             ("shop.orders", "DELETE FROM shop.orders WHERE id = 1"),
             ("shop.payments", "REPLACE INTO payments VALUES (3)"),
@@ -100,9 +106,15 @@ fn reacts_only_to_successful_writes_on_the_chosen_tables() {
     );
     // The dedup id: CloudWatch event id and the line's index in it.
     let first = &output.kind("write")[0];
-    assert_eq!(first["dedup_id"], "37583768277390624687268267134240897445918434512310000000-0");
+    assert_eq!(
+        first["dedup_id"],
+        "37583768277390624687268267134240897445918434512310000000-0"
+    );
     let s = &output.kind("summary")[0];
-    assert_eq!((&s["parsed_events"], &s["delivered_events"], &s["balanced"]), (&json!(9), &json!(9), &json!(true)));
+    assert_eq!(
+        (&s["parsed_events"], &s["delivered_events"], &s["balanced"]),
+        (&json!(9), &json!(9), &json!(true))
+    );
 }
 
 #[test]
@@ -114,13 +126,25 @@ fn a_refused_event_reports_its_record_and_nothing_after_it_is_handed_over() {
         ("RDSAUDIT_WRITES_ONLY", "true"),
     ]);
     // The first refused event (the WRITE on payments) is in the second record.
-    assert_eq!(response, json!({"batchItemFailures": [{"itemIdentifier": seq(1)}]}));
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": [{"itemIdentifier": seq(1)}]})
+    );
     assert_eq!(
         reactions(&output),
-        [("shop.orders".to_owned(), "INSERT INTO orders (id, note) VALUES (1, 'a,b')".to_owned())]
+        [(
+            "shop.orders".to_owned(),
+            "INSERT INTO orders (id, note) VALUES (1, 'a,b')".to_owned()
+        )]
     );
     let s = &output.kind("summary")[0];
-    assert_eq!((&s["deferred_records"], &s["balanced"]), (&json!(2), &json!(true)));
+    assert_eq!(
+        (&s["deferred_records"], &s["balanced"]),
+        (&json!(2), &json!(true))
+    );
     let stop = &output.kind("retry_from")[0];
-    assert_eq!((&stop["stage"], &stop["sequence_number"]), (&json!("handler"), &json!(seq(1))));
+    assert_eq!(
+        (&stop["stage"], &stop["sequence_number"]),
+        (&json!("handler"), &json!(seq(1)))
+    );
 }

@@ -27,7 +27,12 @@ fn summary(output: &Output) -> Value {
 }
 
 fn response(post: &Post) -> Value {
-    assert_eq!(post.kind, PostKind::Response, "{}", String::from_utf8_lossy(&post.body));
+    assert_eq!(
+        post.kind,
+        PostKind::Response,
+        "{}",
+        String::from_utf8_lossy(&post.body)
+    );
     post.json()
 }
 
@@ -82,7 +87,10 @@ fn a_maximum_batch_in_parallel_within_128_mb() {
         assert_eq!(s["simd_json"], simd);
     }
     report("maximum batch", event.len(), &post, &s, peak_kib);
-    assert!(peak_kib < LIMIT_KIB, "peak RSS {peak_kib} KiB exceeds 128 MiB");
+    assert!(
+        peak_kib < LIMIT_KIB,
+        "peak RSS {peak_kib} KiB exceeds 128 MiB"
+    );
 }
 
 /// A 6 MB event of highly compressible payloads: 449 records of 1,000 one-line events each,
@@ -99,7 +107,11 @@ fn a_highly_compressible_batch_within_128_mb() {
     let lines = vec![line; 1000];
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     let json = envelope("DATA_MESSAGE", "db1", &refs);
-    assert!((1_150_000..1_250_000).contains(&json.len()), "{}", json.len());
+    assert!(
+        (1_150_000..1_250_000).contains(&json.len()),
+        "{}",
+        json.len()
+    );
     let data = {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         std::io::Write::write_all(&mut gz, &json).unwrap();
@@ -123,6 +135,12 @@ fn a_highly_compressible_batch_within_128_mb() {
         (&json!(449_000), &json!(449_000), &json!(true))
     );
     report("compressible batch", event.len(), &post, &s, peak_kib);
-    eprintln!("compressible batch: {} bytes of NDJSON", output.counted.bytes);
-    assert!(peak_kib < LIMIT_KIB, "peak RSS {peak_kib} KiB exceeds 128 MiB");
+    eprintln!(
+        "compressible batch: {} bytes of NDJSON",
+        output.counted.bytes
+    );
+    assert!(
+        peak_kib < LIMIT_KIB,
+        "peak RSS {peak_kib} KiB exceeds 128 MiB"
+    );
 }

@@ -150,7 +150,9 @@ pub fn write_parts(id: &str, document: &[u8], limit: usize, mut emit: impl FnMut
         line.clear();
         line.extend_from_slice(b"{\"kind\":\"quarantine_part\",\"id\":");
         json_str(&mut line, id);
-        line.extend_from_slice(format!(",\"part\":{},\"parts\":{},\"data\":", n + 1, pieces.len()).as_bytes());
+        line.extend_from_slice(
+            format!(",\"part\":{},\"parts\":{},\"data\":", n + 1, pieces.len()).as_bytes(),
+        );
         json_str(&mut line, piece);
         line.push(b'}');
         emit(&line);
@@ -306,13 +308,17 @@ impl Found {
         let parts = v.get("parts").and_then(|x| x.as_u64());
         let data = v.get("data").and_then(|x| x.as_str());
         let (Some(part), Some(parts), Some(data)) = (part, parts, data) else {
-            self.out.errors.push(bad(id, "a part needs part, parts and data"));
+            self.out
+                .errors
+                .push(bad(id, "a part needs part, parts and data"));
             return;
         };
-        let (announced, pieces) = self
-            .parts
-            .entry(id.to_owned())
-            .or_insert_with(|| (usize::try_from(parts).unwrap_or(usize::MAX), BTreeMap::new()));
+        let (announced, pieces) = self.parts.entry(id.to_owned()).or_insert_with(|| {
+            (
+                usize::try_from(parts).unwrap_or(usize::MAX),
+                BTreeMap::new(),
+            )
+        });
         pieces.insert(usize::try_from(part).unwrap_or(usize::MAX), data.to_owned());
         if pieces.len() == *announced {
             let document: String = pieces.values().map(String::as_str).collect();
@@ -320,7 +326,10 @@ impl Found {
             let mut bytes = document.into_bytes();
             match simd_json::to_owned_value(&mut bytes) {
                 Ok(value) => self.value(&value),
-                Err(e) => self.out.errors.push(bad(id, &format!("parts do not join into JSON: {e}"))),
+                Err(e) => self
+                    .out
+                    .errors
+                    .push(bad(id, &format!("parts do not join into JSON: {e}"))),
             }
         }
     }
@@ -351,7 +360,12 @@ fn entry(v: &simd_json::OwnedValue) -> Result<OwnedEntry, QuarantineError> {
         Some("record") => EntryKind::Record,
         Some("line") => EntryKind::Line,
         Some("event") => EntryKind::Event,
-        other => return Err(bad(&id, &format!("entry is {other:?}, expected record or line"))),
+        other => {
+            return Err(bad(
+                &id,
+                &format!("entry is {other:?}, expected record or line"),
+            ));
+        }
     };
     let payload = text("payload").ok_or_else(|| bad(&id, "no payload"))?;
     let payload = match v.get("payload_encoding").and_then(|x| x.as_str()) {
@@ -403,16 +417,28 @@ mod tests {
         let read = read_entries(&doc);
         assert!(read.errors.is_empty(), "{:?}", read.errors);
         let e = &read.entries[0];
-        assert_eq!((e.kind, e.payload.as_slice()), (EntryKind::Record, &payload[..]));
+        assert_eq!(
+            (e.kind, e.payload.as_slice()),
+            (EntryKind::Record, &payload[..])
+        );
         assert_eq!(e.reason, "gzip: \"bad\" data,\nsecond line");
-        assert_eq!(e.sequence_number.as_deref(), Some("49630000000000000000000000000000000000000000000000000007"));
+        assert_eq!(
+            e.sequence_number.as_deref(),
+            Some("49630000000000000000000000000000000000000000000000000007")
+        );
     }
 
     #[test]
     fn bytes_that_are_not_utf8_go_as_base64() {
         let payload = b"\xff\xfe1653053459680124,h,u";
         let mut doc = Vec::new();
-        write_entry(&Entry { kind: EntryKind::Line, ..record("x", payload) }, &mut doc);
+        write_entry(
+            &Entry {
+                kind: EntryKind::Line,
+                ..record("x", payload)
+            },
+            &mut doc,
+        );
         assert!(std::str::from_utf8(&doc).is_ok());
         let read = read_entries(&doc);
         assert_eq!(read.entries[0].payload, payload);
@@ -428,7 +454,10 @@ mod tests {
         let mut lines = Vec::new();
         write_parts("req-1-7", &doc, 4096, |l| lines.push(l.to_vec()));
         assert!(lines.len() > 10);
-        assert!(lines.iter().all(|l| l.len() <= 4096), "a part exceeds the limit");
+        assert!(
+            lines.iter().all(|l| l.len() <= 4096),
+            "a part exceeds the limit"
+        );
         lines.reverse();
         let mut log = Vec::new();
         for l in &lines {
@@ -454,7 +483,10 @@ mod tests {
         lines.remove(1);
         let read = read_entries(&lines.join(&b'\n'));
         assert!(read.entries.is_empty());
-        assert!(matches!(read.errors[0], QuarantineError::MissingParts { .. }));
+        assert!(matches!(
+            read.errors[0],
+            QuarantineError::MissingParts { .. }
+        ));
     }
 
     #[test]

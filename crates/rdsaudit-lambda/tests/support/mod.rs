@@ -124,7 +124,10 @@ pub fn bootstrap() -> PathBuf {
 /// `deps/` directory), or `RDSAUDIT_LAMBDA_EXAMPLES_DIR/<name>` for another build.
 pub fn example(name: &str) -> PathBuf {
     if let Ok(dir) = std::env::var("RDSAUDIT_LAMBDA_EXAMPLES_DIR") {
-        return Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir).join(name);
+        return Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(dir)
+            .join(name);
     }
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(Path::parent).unwrap();
