@@ -12,7 +12,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rdsaudit::AuditEvent;
-use rdsaudit::filter::Filter;
+use rdsaudit_sql::filter::EventFilter;
 use rdsaudit::sink::{NdjsonWriter, Sink, UnparsedLine};
 
 use crate::events::Stashed;
@@ -99,7 +99,7 @@ pub(crate) const LINES_COPY_LIMIT: usize = 1 << 20;
 #[derive(Debug)]
 pub(crate) struct Capture<'b> {
     mode: Mode,
-    filter: &'b Filter,
+    filter: &'b EventFilter,
     budget: &'b Budget,
     /// Events of this record kept by earlier slices.
     skip: u64,
@@ -129,7 +129,7 @@ pub(crate) struct Capture<'b> {
 impl<'b> Capture<'b> {
     pub(crate) fn new(
         mode: Mode,
-        filter: &'b Filter,
+        filter: &'b EventFilter,
         budget: &'b Budget,
         skip: u64,
         must_keep_one: bool,
@@ -336,7 +336,7 @@ mod tests {
     #[test]
     fn dedup_ids_number_the_lines_of_a_log_event() {
         let budget = Budget::new(1 << 20, 1 << 20);
-        let filter = Filter::all();
+        let filter = EventFilter::new(rdsaudit::filter::Filter::all(), Default::default());
         let mut c = Capture::new(Mode::Ndjson, &filter, &budget, 0, true);
         feed(&mut c, 4);
         let ids: Vec<&[u8]> = c
@@ -362,7 +362,7 @@ mod tests {
 
     #[test]
     fn the_hard_limit_cuts_and_a_second_pass_resumes_where_it_stopped() {
-        let filter = Filter::all();
+        let filter = EventFilter::new(rdsaudit::filter::Filter::all(), Default::default());
         let budget = Budget::new(0, 3000);
         let mut first = Capture::new(Mode::Ndjson, &filter, &budget, 0, true);
         feed(&mut first, 50);

@@ -48,7 +48,6 @@ pub mod input;
 pub mod pipeline;
 pub mod quarantine;
 pub mod report;
-pub mod shape;
 pub mod sink;
 mod swar;
 

@@ -15,15 +15,21 @@ use crate::input::{RecordProblem, SourceError};
 
 /// Why a whole record could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RecordError {
+    /// The Lambda event's record itself is malformed (no `kinesis.data`, ...).
     #[error("record shape: {0}")]
     Shape(#[from] RecordProblem),
+    /// `data` is not valid base64, or decodes past [`crate::input::MAX_DECODED_LEN`].
     #[error("base64: {0}")]
     Base64(SourceError),
+    /// The payload is not gzip, is truncated, fails its CRC, or inflates past the limit.
     #[error("gzip: {0}")]
     Inflate(#[from] InflateError),
+    /// The inflated payload is not a CloudWatch Logs envelope.
     #[error("CloudWatch envelope: {0}")]
     Envelope(#[from] EnvelopeError),
+    /// `messageType` is neither `DATA_MESSAGE` nor `CONTROL_MESSAGE`.
     #[error("unknown messageType {0:?}")]
     MessageType(String),
 }
@@ -48,14 +54,18 @@ pub enum RecordStatus {
     Data,
     /// Held only `CONTROL_MESSAGE`s: skipped by rule.
     Control,
+    /// Could not be read; the sink received it whole ([`crate::sink::FailedRecord`]).
     Failed(RecordError),
 }
 
 /// The result of one record (or one piece of a plain file): its status and its counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordOutcome {
+    /// Data, control, or failed with a reason.
     pub status: RecordStatus,
+    /// Log events (lines) read: `parsed` + unparsed.
     pub log_events: u64,
+    /// Log events that are audit events.
     pub parsed: u64,
     /// Every unparsed line, counted by [`LineError::kind`].
     pub unparsed_by_reason: BTreeMap<&'static str, u64>,
@@ -73,7 +83,7 @@ impl RecordOutcome {
         }
     }
 
-    /// All unparsed lines, including those past the detail cap.
+    /// Every unparsed line.
     pub fn unparsed_count(&self) -> u64 {
         self.unparsed_by_reason.values().sum()
     }
@@ -94,14 +104,23 @@ impl RecordOutcome {
 /// The accounting of a batch. Failure reasons are counted by kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
+    /// Records read (Kinesis records, CloudWatch payloads); a text input has none.
     pub records: u64,
+    /// Records that held at least one `DATA_MESSAGE`.
     pub data_records: u64,
+    /// Records that held only `CONTROL_MESSAGE`s (skipped by rule).
     pub control_records: u64,
+    /// Records that could not be read.
     pub failed_records: u64,
+    /// Log events (CloudWatch events, text lines): `parsed_events` + `unparsed_events`.
     pub log_events: u64,
+    /// Log events that are audit events.
     pub parsed_events: u64,
+    /// Log events that are not audit lines.
     pub unparsed_events: u64,
+    /// Failed records by [`RecordError::kind`].
     pub failed_by_kind: BTreeMap<&'static str, u64>,
+    /// Unparsed log events by [`LineError::kind`].
     pub unparsed_by_reason: BTreeMap<&'static str, u64>,
 }
 

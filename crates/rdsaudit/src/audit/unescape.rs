@@ -134,7 +134,8 @@ pub fn unescape_reference(raw: &[u8]) -> Vec<u8> {
 }
 
 /// Escapes bytes as the current plugin does (`esc_map` in `server_audit.c`): the inverse of
-/// [`unescape_into`] for every input. Used by tests and the corpus generator.
+/// [`unescape_into`] for every input. A test oracle (tests and the corpus generator), not API.
+#[doc(hidden)]
 pub fn escape_like_plugin(sql: &[u8], out: &mut Vec<u8>) {
     for &c in sql {
         let esc = match c {

@@ -19,6 +19,7 @@ pub(crate) const PADDING: usize = simd_json::INPUT_PADDING;
 
 /// Why a JSON text could not be parsed at all (before any field is looked at).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum JsonError {
     /// The caller broke the padding contract (`buf.len() >= len + simd_json::INPUT_PADDING`).
     #[error(

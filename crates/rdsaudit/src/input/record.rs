@@ -9,6 +9,7 @@ use super::json::{TapeParser, kind};
 
 /// Why a single Kinesis record cannot be used (the rest of the event is unaffected).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RecordProblem {
     /// The element of `Records` is not an object.
     #[error("record is {0}, not an object")]
@@ -74,6 +75,7 @@ impl<'a> SourceRecord<'a> {
 
 /// Why an event (as a whole) or a base64 payload could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SourceError {
     /// The event is not usable JSON, or the caller broke the padding contract
     /// (`buf.len() >= len + simd_json::INPUT_PADDING`).
