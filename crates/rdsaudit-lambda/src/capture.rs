@@ -12,8 +12,8 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rdsaudit::AuditEvent;
-use rdsaudit_sql::filter::EventFilter;
 use rdsaudit::sink::{NdjsonWriter, Sink, UnparsedLine};
+use rdsaudit_sql::filter::EventFilter;
 
 use crate::events::Stashed;
 

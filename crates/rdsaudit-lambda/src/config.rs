@@ -156,9 +156,7 @@ impl Config {
         let vcpus = std::thread::available_parallelism().map_or(1, usize::from);
         Ok(Config {
             filter,
-            destination: get("RDSAUDIT_DESTINATION")
-                .unwrap_or("stdout")
-                .to_owned(),
+            destination: get("RDSAUDIT_DESTINATION").unwrap_or("stdout").to_owned(),
             quarantine,
             threads: positive("RDSAUDIT_THREADS", get("RDSAUDIT_THREADS"), vcpus)?.min(MAX_THREADS),
             max_record_bytes: positive(
