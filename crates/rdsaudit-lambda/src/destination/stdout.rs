@@ -19,7 +19,7 @@ impl Stdout {
                 return Delivery {
                     delivered,
                     retries: 0,
-                    oversized: Vec::new(),
+                    rejected: Vec::new(),
                     error: Some(e.into()),
                 };
             }
@@ -28,7 +28,7 @@ impl Stdout {
         Delivery {
             delivered,
             retries: 0,
-            oversized: Vec::new(),
+            rejected: Vec::new(),
             error: out.flush().err().map(Into::into),
         }
     }
