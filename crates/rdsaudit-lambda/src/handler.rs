@@ -409,16 +409,16 @@ impl<T: Target> Handler<T> {
         run.tally.matched_events += items.len() as u64;
         let taken = self.target.take(&items, info).await;
         run.tally.delivery_retries += taken.retries;
-        run.tally.delivered_events += taken.done.saturating_sub(taken.oversized.len()) as u64;
-        for &i in &taken.oversized {
-            let Some(kept) = items.get(i) else { continue };
+        run.tally.delivered_events += taken.done.saturating_sub(taken.rejected.len()) as u64;
+        for (i, reason) in &taken.rejected {
+            let Some(kept) = items.get(*i) else { continue };
             let record = records.get(kept.record);
             let entry = Entry {
                 id: "",
                 request_id: Some(run.request_id),
                 kind: EntryKind::Event,
-                error_kind: "oversized",
-                reason: "larger than the destination accepts in one message",
+                error_kind: "rejected",
+                reason,
                 record_index: Some(kept.record),
                 sequence_number: kept.sequence_number,
                 partition_key: record.and_then(|r| r.partition_key),

@@ -17,8 +17,9 @@ pub(crate) struct Taken {
     pub retries: u64,
     /// Why `done` is short of the events.
     pub error: Option<String>,
-    /// Events below `done` the target could not take whole: the caller quarantines them.
-    pub oversized: Vec<usize>,
+    /// Events below `done` the target can never take (too large, refused as the sender's
+    /// fault), with the reason: the caller quarantines them whole.
+    pub rejected: Vec<(usize, String)>,
 }
 
 /// A receiver of decoded events.
@@ -53,7 +54,11 @@ impl Target for Destination {
             done: delivery.delivered.min(items.len()),
             retries: delivery.retries,
             error: delivery.error.map(|e| e.to_string()),
-            oversized: delivery.oversized,
+            rejected: delivery
+                .rejected
+                .into_iter()
+                .map(|r| (r.item, r.reason))
+                .collect(),
         }
     }
 }
@@ -91,7 +96,7 @@ impl<H: EventHandler> Target for Own<H> {
             error: typed
                 .get(done)
                 .map(|e| format!("the handler failed event {}", e.dedup_id)),
-            oversized: Vec::new(),
+            rejected: Vec::new(),
         }
     }
 }
