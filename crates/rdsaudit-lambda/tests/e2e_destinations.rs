@@ -272,3 +272,31 @@ fn a_destination_failing_mid_way_fails_from_the_record_of_the_first_undelivered_
     assert_eq!(all.len(), 15);
     assert_eq!(sorted(bodies), sorted(all[..10].to_vec()));
 }
+
+#[test]
+fn a_throttled_destination_is_retried_within_the_invocation() {
+    let rt = runtime();
+    let sqs = rt.block_on(async { aws_sdk_sqs::Client::new(&moto::config().await) });
+    let url = rt.block_on(async {
+        let q = sqs
+            .create_queue()
+            .queue_name("e2e-throttled")
+            .send()
+            .await
+            .unwrap();
+        q.queue_url().unwrap().to_owned()
+    });
+    let plan = vec![Step::Throttle, Step::Unavailable];
+    let proxy = Proxy::start(&moto::server().address, plan, Step::Forward);
+    let destination = format!("sqs:{url}");
+    let config = [("RDSAUDIT_DESTINATION", destination.as_str())];
+    let (post, output) = invoke(&config, &proxy.endpoint, records(4));
+    assert_eq!(post.json(), json!({"batchItemFailures": []}), "{output:?}");
+    let summary = output.kind("summary");
+    assert_eq!(summary.len(), 1, "{}", output.stdout);
+    assert_eq!(summary[0]["delivery_retries"], 2, "{}", output.stdout);
+    assert_eq!(summary[0]["delivered_events"], 12, "{}", output.stdout);
+    let all = stdout_events(records(4));
+    assert_eq!(all.len(), 12);
+    assert_eq!(sorted(drain(&rt, &sqs, &url)), sorted(all));
+}
