@@ -13,6 +13,7 @@
 //! | `RDSAUDIT_WRITES_ONLY` | `true`: only successful statements that write (see `rdsaudit_sql::class`) | `false` |
 //! | `RDSAUDIT_INCLUDE_FAILED` | `true`: with `RDSAUDIT_WRITES_ONLY`, keep failed writes too | `false` |
 //! | `RDSAUDIT_TABLES` | comma-separated tables (`orders`, `shop.orders`) | all |
+//! | `RDSAUDIT_ENRICH` | `true`: add `writes`, `statement_class`, `tables`, `fingerprint`, `digest`, `truncated` (see `rdsaudit parse --help`) | `false` |
 //! | `RDSAUDIT_GREP` | a regular expression searched in the unescaped object | none |
 //! | `RDSAUDIT_ON_MALFORMED` | `quarantine` or `fail` | `quarantine` |
 //! | `RDSAUDIT_THREADS` | worker threads for large batches (at most 64) | the vCPUs Lambda gives |
@@ -41,6 +42,8 @@ pub enum OnMalformed {
 #[derive(Debug)]
 pub struct Config {
     pub filter: EventFilter,
+    /// Add the statement-semantics keys to each NDJSON line (`RDSAUDIT_ENRICH`).
+    pub enrich: bool,
     pub on_malformed: OnMalformed,
     pub threads: usize,
     pub max_record_bytes: usize,
@@ -54,7 +57,7 @@ pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 << 20;
 const MAX_THREADS: usize = 64;
 
 const PREFIX: &str = "RDSAUDIT_";
-const KNOWN: [&str; 16] = [
+const KNOWN: [&str; 17] = [
     "RDSAUDIT_OPERATIONS",
     "RDSAUDIT_DATABASES",
     "RDSAUDIT_USERS",
@@ -67,6 +70,7 @@ const KNOWN: [&str; 16] = [
     "RDSAUDIT_WRITES_ONLY",
     "RDSAUDIT_INCLUDE_FAILED",
     "RDSAUDIT_TABLES",
+    "RDSAUDIT_ENRICH",
     "RDSAUDIT_GREP",
     "RDSAUDIT_ON_MALFORMED",
     "RDSAUDIT_THREADS",
@@ -144,6 +148,7 @@ impl Config {
         let vcpus = std::thread::available_parallelism().map_or(1, usize::from);
         Ok(Config {
             filter,
+            enrich: flag("RDSAUDIT_ENRICH")?,
             on_malformed,
             threads: positive("RDSAUDIT_THREADS", get("RDSAUDIT_THREADS"), vcpus)?.min(MAX_THREADS),
             max_record_bytes: positive(
@@ -208,10 +213,14 @@ mod tests {
             ("RDSAUDIT_EXCLUDE_USERS", "rdsadmin,,we\\,ird"),
             ("RDSAUDIT_WRITES_ONLY", "YES"),
             ("RDSAUDIT_ON_MALFORMED", "Fail"),
+            ("RDSAUDIT_ENRICH", "yes"),
             ("RDSAUDIT_THREADS", "3"),
         ])
         .unwrap();
-        assert_eq!((c.on_malformed, c.threads), (OnMalformed::Fail, 3));
+        assert_eq!(
+            (c.on_malformed, c.threads, c.enrich),
+            (OnMalformed::Fail, 3, true)
+        );
         assert_eq!(
             config(&[("RDSAUDIT_THREADS", "100000")]).unwrap().threads,
             MAX_THREADS

@@ -18,6 +18,7 @@ use rdsaudit::pipeline::Pipeline;
 use rdsaudit::report::RecordStatus;
 use rdsaudit::sink::{NdjsonWriter, UnparsedLine};
 use rdsaudit::{AuditEvent, Sink};
+use rdsaudit_sql::Enricher;
 use rdsaudit_sql::filter::EventFilter;
 
 use crate::config::{Config, OnMalformed};
@@ -53,16 +54,19 @@ struct Matches<'f> {
     ndjson: Vec<u8>,
     count: u64,
     writer: NdjsonWriter,
+    /// With `RDSAUDIT_ENRICH`: the semantic keys, tables from the record's TABLE events.
+    enricher: Option<Enricher>,
     unparsed: Vec<u8>,
 }
 
 impl<'f> Matches<'f> {
-    fn new(filter: &'f EventFilter) -> Self {
+    fn new(filter: &'f EventFilter, enrich: bool) -> Self {
         Matches {
             filter,
             ndjson: Vec::new(),
             count: 0,
             writer: NdjsonWriter::new(),
+            enricher: enrich.then(Enricher::default),
             unparsed: Vec::new(),
         }
     }
@@ -70,10 +74,18 @@ impl<'f> Matches<'f> {
 
 impl Sink for Matches<'_> {
     fn event(&mut self, event: &AuditEvent<'_>) {
-        if self.filter.matches(event) {
-            self.writer.write(event, &mut self.ndjson);
-            self.count += 1;
+        let keep = self.filter.matches(event);
+        match (&mut self.enricher, keep) {
+            (None, true) => self.writer.write(event, &mut self.ndjson),
+            (Some(enricher), true) => {
+                let s = enricher.enrich(event);
+                let extra = |out: &mut Vec<u8>| s.write_ndjson(out);
+                self.writer.write_with(event, &mut self.ndjson, extra);
+            }
+            (Some(enricher), false) => enricher.observe(event),
+            (None, false) => {}
         }
+        self.count += u64::from(keep);
     }
 
     fn unparsed(&mut self, line: &UnparsedLine<'_>) {
@@ -210,7 +222,7 @@ impl Handler {
         let done = self
             .pipeline
             .process(chunk, 0, self.config.threads > 1, || {
-                Matches::new(&self.config.filter)
+                Matches::new(&self.config.filter, self.config.enrich)
             });
         for (index, (record, (outcome, matches))) in chunk.iter().zip(&done).enumerate() {
             run.tally.report.add(outcome, true);
