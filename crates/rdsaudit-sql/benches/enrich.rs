@@ -36,7 +36,10 @@ fn corpora() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         ..Spec::new(Dialect::Aurora)
     });
     let synthetic: Vec<Vec<u8>> = synthetic.lines().map(|l| l.line.clone()).collect();
-    vec![("mariadb-recorded", recorded), ("aurora-synthetic", synthetic)]
+    vec![
+        ("mariadb-recorded", recorded),
+        ("aurora-synthetic", synthetic),
+    ]
 }
 
 fn bench(c: &mut Criterion) {
