@@ -3,27 +3,39 @@
 use std::io::Write as _;
 use std::sync::{Mutex, PoisonError};
 
-use rdsaudit::sink::{EventWriter, Format};
+use rdsaudit::sink::{EventWriter, Format, NdjsonWriter};
 use rdsaudit::{AuditEvent, Decoder, Sink};
+use rdsaudit_sql::Enricher;
 
 use super::accounting::Accounting;
 use super::args::ParseArgs;
-use super::input::Reader;
+use super::input::{CommandSink, Reader};
 
 /// The formatted output of one record (or one piece of a text file), written in input order.
 struct Chunk {
     bytes: Vec<u8>,
     /// Events written (after filtering; SQL writes only QUERY events).
     events: u64,
-    writer: EventWriter,
+    writer: Writer,
+}
+
+/// The plain writer, untouched by `--enrich`, or NDJSON with the semantic keys.
+enum Writer {
+    Plain(EventWriter),
+    Enriched(NdjsonWriter, Enricher),
 }
 
 impl Chunk {
-    fn new(format: Format) -> Self {
+    fn new(format: Format, enrich: bool) -> Self {
+        let writer = if enrich {
+            Writer::Enriched(NdjsonWriter::new(), Enricher::default())
+        } else {
+            Writer::Plain(EventWriter::new(format))
+        };
         Chunk {
             bytes: Vec::new(),
             events: 0,
-            writer: EventWriter::new(format),
+            writer,
         }
     }
 }
@@ -34,6 +46,7 @@ impl Chunk {
 struct Spare {
     chunks: Mutex<Vec<Chunk>>,
     format: Format,
+    enrich: bool,
 }
 
 /// A chunk buffer past this capacity (a huge record's output) is freed, not kept.
@@ -42,11 +55,14 @@ const SPARE_MAX_CAPACITY: usize = 16 << 20;
 impl Spare {
     fn take(&self) -> Chunk {
         let spare = self.lock().pop();
-        spare.unwrap_or_else(|| Chunk::new(self.format))
+        spare.unwrap_or_else(|| Chunk::new(self.format, self.enrich))
     }
 
+    /// Only plain chunks are kept: an enriched chunk's `Enricher` holds what it saw of its
+    /// own record.
     fn give_back(&self, mut chunk: Chunk) {
-        if chunk.bytes.capacity() <= SPARE_MAX_CAPACITY {
+        let plain = matches!(chunk.writer, Writer::Plain(_));
+        if plain && chunk.bytes.capacity() <= SPARE_MAX_CAPACITY {
             chunk.bytes.clear();
             chunk.events = 0;
             self.lock().push(chunk);
@@ -60,13 +76,34 @@ impl Spare {
 
 impl Sink for Chunk {
     fn event(&mut self, e: &AuditEvent<'_>) {
-        self.events += u64::from(self.writer.write(e, &mut self.bytes));
+        let written = match &mut self.writer {
+            Writer::Plain(w) => w.write(e, &mut self.bytes),
+            Writer::Enriched(w, enricher) => {
+                let s = enricher.enrich(e);
+                w.write_with(e, &mut self.bytes, |out| s.write_ndjson(out));
+                true
+            }
+        };
+        self.events += u64::from(written);
+    }
+}
+
+impl CommandSink for Chunk {
+    /// Events the filter dropped: their TABLE events still name tables for `--enrich`.
+    fn dropped(&mut self, e: &AuditEvent<'_>) {
+        if let Writer::Enriched(_, enricher) = &mut self.writer {
+            enricher.observe(e);
+        }
     }
 }
 
 pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
     let filter = super::filter(&args.filter)?;
     let format = args.format;
+    let enrich = args.enrich;
+    if enrich && format != Format::Ndjson {
+        anyhow::bail!("--enrich adds NDJSON keys: use it with --format ndjson");
+    }
     let reader = Reader {
         decoder: Decoder::builder().kind(args.input.kind).build(),
         filter: &filter,
@@ -79,6 +116,7 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
     let spare = Spare {
         chunks: Mutex::new(Vec::new()),
         format,
+        enrich,
     };
     let inputs = super::read_all(
         &args.input.paths,
