@@ -384,6 +384,12 @@ impl Ends {
 
 /// The QUERY end: closing quote from the right, opening quote at the last `,'` before it,
 /// no unescaped quote in between.
+///
+/// The opening quote is searched forwards: a candidate `,'` whose body reaches the closing
+/// quote without an unescaped quote is the last `,'` (a valid body holds none, since a quote
+/// after a comma is never escaped), and a candidate whose body meets an unescaped quote first
+/// lies in a name, with the next candidate at or after that quote. So the statement is
+/// crossed once, by the block scan, as in a line without hostile names.
 fn query_end(frame: &Frame<'_>) -> Result<QueryEnd, LineError> {
     let middle = frame.middle;
     let at = frame.at;
@@ -391,23 +397,35 @@ fn query_end(frame: &Frame<'_>) -> Result<QueryEnd, LineError> {
         return Err(query_end_error(frame));
     };
     let head = middle.get(..close).unwrap_or_default();
-    let Some(db_end) = memchr::memmem::rfind(head, b",'") else {
-        return Err(LineError::UnquotedQuery { start: at + close });
-    };
-    let object = Span(db_end + 2, close);
-    let body = frame.get(object);
-    if let Some(stray) = first_unescaped_quote(body) {
-        return Err(LineError::StrayQuote {
-            at: at + object.0 + stray,
-        });
+    let mut from = 0;
+    let mut stray = None;
+    while let Some(i) = OPEN_QUOTE.find(head.get(from..).unwrap_or_default()) {
+        let db_end = from + i;
+        let object = Span(db_end + 2, close);
+        match first_unescaped_quote(frame.get(object)) {
+            None => {
+                return Ok(QueryEnd {
+                    db_end,
+                    object,
+                    retcode: Span(retcode.start, retcode.end),
+                    tail,
+                });
+            }
+            Some(q) => {
+                stray = Some(object.0 + q);
+                from = db_end + 1;
+            }
+        }
     }
-    Ok(QueryEnd {
-        db_end,
-        object,
-        retcode: Span(retcode.start, retcode.end),
-        tail,
+    Err(match stray {
+        Some(q) => LineError::StrayQuote { at: at + q },
+        None => LineError::UnquotedQuery { start: at + close },
     })
 }
+
+/// `,'`: a comma and the quote that opens a statement.
+static OPEN_QUOTE: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b",'"));
 
 /// Why the line does not end like a QUERY.
 fn query_end_error(frame: &Frame<'_>) -> LineError {
