@@ -421,6 +421,8 @@ fn checked_in_recording_is_the_plugin_we_document() {
 #[derive(Default, Debug)]
 struct HostileSummary {
     records: usize,
+    /// Lines that are the head of a record cut by a raw line break (not parsed alone).
+    cut: usize,
     ambiguous: usize,
     incidental: usize,
 }
@@ -464,11 +466,25 @@ fn check_hostile(log_path: &Path, expected_path: &Path) -> HostileSummary {
     }
     let mut summary = HostileSummary::default();
     let mut records = rdsaudit::input::text::records(&log);
+    // A line that does not parse must be the head of a record cut by a raw line break in a
+    // name: the record after it is then flagged, with the truth among its readings.
+    let mut cut = None;
     while let Some((record, parsed)) = records.next_parsed() {
         let at = format!("{ctx}: line {}", record.line_number);
-        let event = parsed.unwrap_or_else(|e| panic!("{at}: does not parse: {e}: {record:?}"));
+        let event = match parsed {
+            Ok(event) => event,
+            Err(e) => {
+                assert!(cut.is_none(), "{at}: two lines in a row do not parse");
+                cut = Some(format!("{at}: {e}"));
+                summary.cut += 1;
+                continue;
+            }
+        };
         summary.records += 1;
         let ambiguous = event.ambiguity.is_ambiguous();
+        if let Some(head) = cut.take() {
+            assert!(ambiguous, "{head}: the record after it is not flagged");
+        }
         if !ambiguous
             && event.operation.is_table()
             && incidental_dbs.contains(event.database.as_ref())
@@ -545,7 +561,7 @@ fn checked_in_hostile_pass_is_never_forged() {
 fn checked_in_hostile_pass_issue_cases() {
     let log = read(&corpus_dir().join("audit-hostile.log"));
     let events: Vec<AuditEvent<'_>> = rdsaudit::input::text::records(&log)
-        .map(|r| parse_line(r.bytes).unwrap())
+        .filter_map(|r| parse_line(r.bytes).ok())
         .collect();
     let grant = events
         .iter()

@@ -165,17 +165,14 @@ impl<'a> Object<'a> {
         Cow::Owned(out)
     }
 
-    /// The unescaped text in `arena`, for callers that process many events per batch.
-    pub fn unescaped_in<'b>(&self, arena: &'b bumpalo::Bump) -> &'b [u8]
-    where
-        'a: 'b,
-    {
-        if !self.quoted || memchr::memchr(b'\\', self.raw).is_none() {
-            return self.raw;
+    /// Appends the unescaped bytes to `out`, for callers that reuse one buffer for many
+    /// events.
+    pub fn unescape_into(&self, out: &mut Vec<u8>) {
+        if self.quoted {
+            crate::audit::unescape::unescape_to(self.raw, out);
+        } else {
+            out.extend_from_slice(self.raw);
         }
-        let mut out = bumpalo::collections::Vec::with_capacity_in(self.raw.len(), arena);
-        crate::audit::unescape::unescape_to(self.raw, &mut out);
-        out.into_bump_slice()
     }
 
     /// The unescaped text, with invalid UTF-8 replaced by U+FFFD (see [`Object::unescaped`] for
@@ -287,15 +284,22 @@ pub struct AuditEvent<'a> {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Ambiguity<'a> {
-    /// The record, when ambiguous.
+    /// The record, when ambiguous; with a line that did not parse before it, when the two
+    /// may be one record cut by a raw line break (`own_start` > 0).
     record: &'a [u8],
+    /// Where the event's own record starts in `record`.
+    own_start: usize,
     /// How many readings the record has (0 or 1: unambiguous).
     readings: u64,
 }
 
 impl<'a> Ambiguity<'a> {
-    pub(crate) fn new(record: &'a [u8], readings: u64) -> Self {
-        Ambiguity { record, readings }
+    pub(crate) fn new(record: &'a [u8], own_start: usize, readings: u64) -> Self {
+        Ambiguity {
+            record,
+            own_start,
+            readings,
+        }
     }
 
     /// Whether the line has more than one reading.
@@ -315,7 +319,7 @@ impl<'a> Ambiguity<'a> {
         if !self.is_ambiguous() {
             return Vec::new();
         }
-        crate::audit::scanner::alternatives(self.record)
+        crate::audit::scanner::alternatives(self.record, self.own_start)
     }
 
     /// How many other readings [`Ambiguity::alternatives`] leaves out.

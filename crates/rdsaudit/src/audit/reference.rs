@@ -166,7 +166,10 @@ fn tails<'a>(form: TimestampForm, head: &Head<'a>, middle: &'a [u8]) -> Vec<RawL
 }
 
 /// `,<ret>` or, with a civil timestamp, `,<ret>,,`.
-fn query_suffix(form: TimestampForm, after: &[u8]) -> Option<(&[u8], Option<&[u8]>, TailForm)> {
+/// Return code, extra fields and tail form of a QUERY line's end.
+type QuerySuffix<'a> = (&'a [u8], Option<&'a [u8]>, TailForm);
+
+fn query_suffix(form: TimestampForm, after: &[u8]) -> Option<QuerySuffix<'_>> {
     let after = after.strip_prefix(b",")?;
     if dialect::is_integer(after) {
         return Some((after, None, TailForm::Ten));

@@ -217,9 +217,21 @@ pub fn parse_line(line: &[u8]) -> Result<AuditEvent<'_>, LineError> {
         .saturating_add(break_readings(frame, &scan.primary));
     let mut event = event_of(frame, &scan.primary, scan.epoch_us)?;
     if readings > 1 {
-        event.ambiguity = Ambiguity::new(line, readings);
+        event.ambiguity = Ambiguity::new(line, 0, readings);
     }
     Ok(event)
+}
+
+/// Flags `event`, parsed from `joined[own_start..]`, when `joined` (the line before it, which
+/// did not parse, a line break, and the event's record) also reads as one record: a raw line
+/// break in a name may have cut that record where the event's record starts. The joined
+/// readings are added to the event's alternatives.
+pub(crate) fn flag_cut_record<'a>(event: &mut AuditEvent<'a>, joined: &'a [u8], own_start: usize) {
+    let Ok(whole) = scan_counted(joined) else {
+        return;
+    };
+    let readings = event.ambiguity.readings().saturating_add(whole.valid);
+    event.ambiguity = Ambiguity::new(joined, own_start, readings);
 }
 
 /// The primary split of one line (see [`parse_line`]), as raw fields.
@@ -229,8 +241,29 @@ pub fn scan(line: &[u8]) -> Result<RawLine<'_>, LineError> {
 }
 
 /// Every reading of `record` but the event's own, at most [`MAX_ALTERNATIVES`]; what
-/// [`Ambiguity::alternatives`] returns.
-pub(crate) fn alternatives<'a>(record: &'a [u8]) -> Vec<AuditEvent<'a>> {
+/// [`Ambiguity::alternatives`] returns. With `own_start` > 0 the event was read from
+/// `record[own_start..]`, and the readings of the whole `record` follow its own.
+pub(crate) fn alternatives(record: &[u8], own_start: usize) -> Vec<AuditEvent<'_>> {
+    if own_start == 0 {
+        return own_alternatives(record);
+    }
+    let mut out = own_alternatives(record.get(own_start..).unwrap_or_default());
+    if let Ok(whole) = scan_counted(record) {
+        let frame = &whole.frame;
+        let _ = for_each_split(frame, &whole.ends, &mut |s| {
+            if out.len() >= MAX_ALTERNATIVES {
+                return ControlFlow::Break(());
+            }
+            if let Ok(e) = event_of(frame, &s, whole.epoch_us) {
+                out.push(e);
+            }
+            ControlFlow::Continue(())
+        });
+    }
+    out
+}
+
+fn own_alternatives<'a>(record: &'a [u8]) -> Vec<AuditEvent<'a>> {
     let mut out = Vec::new();
     let Ok(scan) = scan_counted(record) else {
         return out;
@@ -551,12 +584,17 @@ fn anchor_at(middle: &[u8], k: usize) -> Option<Anchor> {
     })
 }
 
-/// The TABLE operations as they stand in a line, for the search inside a statement.
-static TABLE_OPERATIONS: LazyLock<Option<aho_corasick::AhoCorasick>> = LazyLock::new(|| {
-    aho_corasick::AhoCorasick::new([
+/// The TABLE operations as they stand in a line, for the search inside a statement: a
+/// SIMD "Teddy" searcher (a general Aho-Corasick automaton starts on every comma, and a
+/// statement is full of commas; Teddy filters on the first three bytes of each pattern).
+static TABLE_OPERATIONS: LazyLock<Option<aho_corasick::packed::Searcher>> = LazyLock::new(|| {
+    let mut builder = aho_corasick::packed::Config::new().builder();
+    for op in [
         ",READ,", ",WRITE,", ",CREATE,", ",ALTER,", ",DROP,", ",RENAME,",
-    ])
-    .ok()
+    ] {
+        builder.add(op);
+    }
+    builder.build()
 });
 
 /// Calls `visit` with every anchor whose class fits the line's end, left to right.
@@ -597,10 +635,11 @@ fn for_each_anchor(
     ControlFlow::Continue(())
 }
 
-/// Where a TABLE operation `,OP,` starts in `s` (its leading comma).
+/// Where a TABLE operation `,OP,` may start in `s` (its leading comma); every comma where
+/// the CPU has no SIMD searcher.
 fn table_operations(s: &[u8]) -> Box<dyn Iterator<Item = usize> + '_> {
     match TABLE_OPERATIONS.as_ref() {
-        Some(ac) => Box::new(ac.find_iter(s).map(|m| m.start())),
+        Some(teddy) => Box::new(teddy.find_iter(s).map(|m| m.start())),
         None => Box::new(memchr::memchr_iter(b',', s)),
     }
 }
@@ -806,9 +845,7 @@ fn first_split(frame: &Frame<'_>, ends: &Ends, anchor: Anchor) -> Option<Split> 
 /// Why no split fits: the diagnosis of the rightmost anchor with a known operation.
 fn no_split_error(frame: &Frame<'_>, ends: &Ends) -> LineError {
     let middle = frame.middle;
-    let last = memchr::memchr_iter(b',', middle)
-        .filter_map(|k| anchor_at(middle, k))
-        .last();
+    let last = memchr::memrchr_iter(b',', middle).find_map(|k| anchor_at(middle, k));
     let Some(anchor) = last else {
         return LineError::Header;
     };

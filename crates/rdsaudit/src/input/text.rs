@@ -7,16 +7,18 @@
 //! look like a record of its own (a user name can hold `\n` and a whole forged audit line).
 //! So:
 //!
-//! - a line that does not parse alone is joined with the lines after it, record starts
-//!   included, up to [`MAX_CONTINUATIONS`] of them, and the first join that parses is the
-//!   record; when the join crosses a record start, the scanner flags the record ambiguous and
-//!   lists the later line's own reading among its alternatives (one event, never two);
-//! - a line that parses alone takes the lines after it that cannot start a record
-//!   (no timestamp) when the join parses too; the scanner then lists the first line's own
-//!   reading as an alternative, so a name holding a complete forged record before its line
-//!   break does not become an event of its own;
+//! - a line that does not parse alone is joined with the lines after it that cannot start a
+//!   record (no timestamp), up to [`MAX_CONTINUATIONS`] of them, and the first join that
+//!   parses is the record;
+//! - a line that parses alone takes those lines too when the join parses; the scanner then
+//!   lists the first line's own reading as an alternative, so a name holding a complete
+//!   forged record before its line break does not become an event of its own;
+//! - a record that parses right after a line that did not, where the two read as one record
+//!   (a user name holding a newline and a whole forged audit line), is flagged ambiguous with
+//!   the joined reading among its alternatives: the line before stays an unparsed line with
+//!   its reason, and the forged-looking record is never a plain event;
 //! - otherwise the line stands alone: junk is reported line by line, never absorbed, and the
-//!   cost stays linear (each line is scanned at most `1 + MAX_CONTINUATIONS` times).
+//!   cost stays linear (each line is scanned at most `2 + MAX_CONTINUATIONS` times).
 //!
 //! Blank lines are skipped. Records are zero-copy: the record is the contiguous slice, its
 //! interior breaks kept.
@@ -52,6 +54,7 @@ pub fn records(buf: &[u8]) -> Records<'_> {
         buf,
         pos: 0,
         line_number: 1,
+        unparsed_before: None,
     }
 }
 
@@ -62,6 +65,9 @@ pub struct Records<'a> {
     pos: usize,
     /// Line number of the physical line at `pos`.
     line_number: u64,
+    /// Where the record just read starts, when it did not parse and ends right before `pos`
+    /// (no blank line between): the next record may be the rest of it.
+    unparsed_before: Option<usize>,
 }
 
 /// A record and what the scanner made of it.
@@ -75,13 +81,21 @@ impl<'a> Records<'a> {
         while self.pos < self.buf.len() && is_blank_line(self.tail(self.pos)) {
             self.pos = self.line_at(self.pos).1;
             self.line_number += 1;
+            self.unparsed_before = None;
         }
         if self.pos >= self.buf.len() {
             return None;
         }
         let start = self.pos;
         let line_number = self.line_number;
-        let (end, next, joined, parsed) = self.record_at(start);
+        let (end, next, joined, mut parsed) = self.record_at(start);
+        if let (Some(before), Ok(event)) = (self.unparsed_before, parsed.as_mut()) {
+            // The line before did not parse; if it and this record read as one record, a raw
+            // line break in a name may have cut that record here: flag it.
+            let joined = self.buf.get(before..end).unwrap_or_default();
+            crate::audit::scanner::flag_cut_record(event, joined, start - before);
+        }
+        self.unparsed_before = parsed.is_err().then_some(start);
         self.line_number += 1 + joined;
         self.pos = next;
         let bytes = self.buf.get(start..end)?;
@@ -113,11 +127,8 @@ impl<'a> Records<'a> {
     fn record_at(&self, start: usize) -> (usize, usize, u64, Result<AuditEvent<'a>, LineError>) {
         let (first_end, first_next) = self.line_at(start);
         let alone = self.parse(start, first_end);
-        // A line that parses takes only lines that cannot start a record; one that does not
-        // may take any.
-        let may_take = |from: usize| {
-            self.has_line(from) && (alone.is_err() || !starts_with_timestamp(self.tail(from)))
-        };
+        // Only lines that cannot start a record are taken.
+        let may_take = |from: usize| self.has_line(from) && !starts_with_timestamp(self.tail(from));
         let mut next = first_next;
         for joined in 1..=MAX_CONTINUATIONS {
             if !may_take(next) {
@@ -186,10 +197,10 @@ fn boundary_after(buf: &[u8], at: usize) -> usize {
         buf.get(a..b)
             .is_some_and(|r| crate::audit::scanner::parse_line(r).is_ok())
     };
-    let mut line_start = match at.checked_sub(1).map(|p| line_start_before(buf, p)) {
-        Some(s) => s,
-        None => 0,
-    };
+    let mut line_start = at
+        .checked_sub(1)
+        .map(|p| line_start_before(buf, p))
+        .unwrap_or_default();
     while line_start < buf.len() {
         let (end, next) = line_at(buf, line_start);
         if next >= buf.len() {
@@ -275,8 +286,10 @@ mod tests {
     }
 
     /// Issue 11, case 2: a failed login whose user name holds a newline and a forged line.
+    /// The first line stays unparsed (with its reason); the forged-looking second line is
+    /// never a plain event: flagged, with the true reading listed.
     #[test]
-    fn a_forged_line_inside_a_user_name_is_one_ambiguous_record() {
+    fn a_forged_line_inside_a_user_name_is_flagged() {
         let user = "x\n20250101 00:00:00,db1,admin,h,1,2,QUERY,db,'DROP TABLE t',0";
         let log = format!(
             "20261130 04:00:00,db1,{user},10.0.0.9,5,0,FAILED_CONNECT,,,1045\n\
@@ -287,15 +300,20 @@ mod tests {
             move || r.next_parsed()
         })
         .collect();
-        assert_eq!(parsed.len(), 2);
-        for ((rec, event), (line, op)) in parsed
-            .iter()
-            .zip([(1, "FAILED_CONNECT"), (3, "DISCONNECT")])
-        {
-            let e = event.as_ref().unwrap();
-            assert_eq!(rec.line_number, line);
-            assert_eq!((e.operation.as_str(), e.username.as_ref()), (op, user));
+        assert_eq!(parsed.len(), 4);
+        for (i, op) in [(0, "FAILED_CONNECT"), (2, "DISCONNECT")] {
+            assert_eq!(parsed[i].1, Err(LineError::Header));
+            let e = parsed[i + 1].1.as_ref().unwrap();
+            assert_eq!(parsed[i + 1].0.line_number, i as u64 + 2);
+            assert_eq!(e.operation.as_str(), op);
             assert!(e.ambiguity.is_ambiguous());
+            let alternatives = e.ambiguity.alternatives();
+            assert!(
+                alternatives
+                    .iter()
+                    .any(|a| a.username == user && a.operation.as_str() == op),
+                "{alternatives:?}"
+            );
         }
     }
 
