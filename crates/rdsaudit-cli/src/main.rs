@@ -17,6 +17,7 @@ mod args;
 mod generate;
 mod input;
 mod parse;
+mod replay;
 mod stats;
 
 use std::io::{self, Write};
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
         Command::Parse(a) => parse::run(a, cli.quiet),
         Command::Stats(a) => stats::run(a),
         Command::Gen(a) => generate::run(a),
+        Command::Replay(a) => replay::run(a, cli.quiet),
     });
     match result {
         Ok(code) => ExitCode::from(code),
