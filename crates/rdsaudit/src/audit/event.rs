@@ -302,6 +302,22 @@ impl<'a> Ambiguity<'a> {
         }
     }
 
+    /// The bytes the readings are computed from (empty when unambiguous): the record, or the
+    /// unparsed line before it and the record.
+    pub fn record(&self) -> &'a [u8] {
+        self.record
+    }
+
+    /// The same ambiguity over a copy of [`Ambiguity::record`] (for a caller that moves the
+    /// event's bytes to another buffer).
+    pub fn rebased<'b>(&self, record: &'b [u8]) -> Ambiguity<'b> {
+        Ambiguity {
+            record,
+            own_start: self.own_start,
+            readings: self.readings,
+        }
+    }
+
     /// Whether the line has more than one reading.
     pub fn is_ambiguous(&self) -> bool {
         self.readings > 1
