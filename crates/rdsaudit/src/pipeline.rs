@@ -107,13 +107,15 @@ impl Worker {
         sink: &mut S,
     ) -> RecordOutcome {
         let mut outcome = RecordOutcome::new(RecordStatus::Data);
-        for rec in text::records(piece) {
+        let mut records = text::records(piece);
+        // Parsed once: the record rule already parsed each record.
+        while let Some((rec, parsed)) = records.next_parsed() {
             let line_number = first_line + rec.line_number - 1;
-            match parse_line(rec.bytes) {
+            match parsed {
                 Ok(mut event) => {
                     event.provenance.line_number = Some(line_number);
                     sink.event(&event);
-                    outcome.add_parsed();
+                    outcome.add_parsed(&event);
                 }
                 Err(reason) => {
                     sink.unparsed(&UnparsedLine {
@@ -184,7 +186,7 @@ fn visit_envelopes<S: Sink>(
                         line_number: None,
                     };
                     sink.event(&event);
-                    outcome.add_parsed();
+                    outcome.add_parsed(&event);
                 }
                 Err(reason) => {
                     sink.unparsed(&UnparsedLine {
