@@ -2,6 +2,7 @@
 //! escapes.
 
 pub mod event;
+pub mod iso_time;
 pub mod reference;
 pub mod scanner;
 pub mod timestamp;

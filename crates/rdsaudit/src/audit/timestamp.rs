@@ -3,14 +3,18 @@
 //! - Aurora: epoch microseconds, `1653053459680124` (UTC by definition).
 //! - MariaDB plugin and the RDS for MySQL fork: `20240323 13:36:08`, server local time with
 //!   one-second resolution (UTC on RDS).
+//! - Upstream MariaDB with `server_audit_timestamp_format` set to an ISO form
+//!   (`2024-05-01 12:00:00.123456`, see [`super::iso_time`]): read as the MariaDB dialect.
 
 /// Length of the timestamp at the start of `line` when it has one of the two shapes and is
 /// followed by a comma.
 pub(crate) fn shape_len(line: &[u8]) -> Option<usize> {
     let n = if is_civil_shape(line) {
         CIVIL_LEN
+    } else if let Some(n) = epoch_digits(line) {
+        n
     } else {
-        epoch_digits(line)?
+        super::iso_time::parse_prefix(line)?.len
     };
     (line.get(n) == Some(&b',')).then_some(n)
 }
@@ -51,7 +55,9 @@ pub fn parse_timestamp(s: &[u8]) -> Option<(i64, bool)> {
     if epoch_digits(s) == Some(s.len()) {
         return Some((num(s, 0..s.len())?, true));
     }
-    None
+    super::iso_time::parse_prefix(s)
+        .filter(|t| t.len == s.len())
+        .map(|t| (t.epoch_us, false))
 }
 
 fn num(s: &[u8], range: std::ops::Range<usize>) -> Option<i64> {
@@ -75,7 +81,7 @@ fn civil_to_epoch_us(s: &[u8]) -> Option<i64> {
     Some(((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000)
 }
 
-fn days_in_month(year: i64, month: i64) -> i64 {
+pub(crate) fn days_in_month(year: i64, month: i64) -> i64 {
     match month {
         2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
         2 => 28,

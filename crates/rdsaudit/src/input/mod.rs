@@ -1,6 +1,7 @@
 //! Every delivery shape an audit line arrives in: Lambda events, gzip, CloudWatch Logs
 //! envelopes, plain log files.
 
+pub mod encoding;
 pub mod envelope;
 pub mod gzip;
 mod json;
