@@ -332,7 +332,7 @@ fn may_have_several(text: &[u8]) -> bool {
 /// Splits `text` into top-level objects with a string-aware brace scanner. Returns `false` if
 /// the text is not a whitespace-separated sequence of `{...}` (then the caller parses the whole
 /// buffer and reports simd-json's own error). Validity inside each object is left to simd-json.
-fn split_objects(text: &[u8], pieces: &mut Vec<Range<usize>>) -> bool {
+pub(crate) fn split_objects(text: &[u8], pieces: &mut Vec<Range<usize>>) -> bool {
     pieces.clear();
     let mut at = skip_ws(text, 0);
     while at < text.len() {

@@ -1,9 +1,12 @@
 //! Every delivery shape an audit line arrives in: Lambda events, gzip, CloudWatch Logs
 //! envelopes, plain log files.
 
+pub mod base64_data;
 pub mod encoding;
 pub mod envelope;
+pub mod get_records;
 pub mod gzip;
 mod json;
+pub mod logs_api;
 pub mod source;
 pub mod text;
