@@ -1,5 +1,4 @@
-//! ISO 8601 date-times, as AWS tools print them and as the MariaDB plugin writes them when
-//! `server_audit_timestamp_format` is set to an ISO form.
+//! ISO 8601 date-times, as AWS tools print them in front of (or beside) log events.
 //!
 //! Shapes read (the date and time are required, the rest optional):
 //!
@@ -7,7 +6,6 @@
 //! 2024-05-01T12:00:00.123Z          CloudWatch Logs export to S3 (one per line, then the message)
 //! 2024-05-01T12:00:00.123000+00:00  aws logs tail
 //! 2024-05-01 12:00:00.123           Logs Insights "download as CSV" (@timestamp)
-//! 2024-05-01 12:00:00.123456,       server_audit_timestamp_format='%Y-%m-%d %H:%i:%s.%f'
 //! ```
 //!
 //! A fraction of up to nine digits is accepted and cut to microseconds (the unit of every
@@ -184,33 +182,5 @@ mod tests {
         fn never_panics(s in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
             let _ = parse_prefix(&s);
         }
-    }
-}
-
-#[cfg(test)]
-mod audit_lines {
-    use crate::audit::scanner::parse_line;
-    use crate::{Dialect, Operation};
-
-    /// `server_audit_timestamp_format='%Y-%m-%d %H:%i:%s.%f'` (and the `T` form) is read like
-    /// the default format, with its fraction kept.
-    #[test]
-    fn plugin_iso_timestamps_parse() {
-        let e =
-            parse_line(b"2024-05-01 12:00:00.123456,db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0")
-                .unwrap();
-        assert_eq!(e.timestamp.epoch_us, 1_714_564_800_123_456);
-        assert_eq!(e.timestamp.dialect, Dialect::MariaDb);
-        assert_eq!(e.operation, Operation::Query);
-        let e =
-            parse_line(b"2024-05-01T12:00:00,db1,app,10.0.0.5,7,0,CONNECT,shop,,0,SSL").unwrap();
-        assert_eq!(e.timestamp.epoch_us, 1_714_564_800_000_000);
-        assert_eq!(e.timestamp.dialect, Dialect::RdsMySql);
-        assert!(crate::audit::scanner::starts_with_timestamp(
-            b"2024-05-01T12:00:00.5,x"
-        ));
-        assert!(!crate::audit::scanner::starts_with_timestamp(
-            b"2024-05-01T12:00:00.5Z x"
-        ));
     }
 }

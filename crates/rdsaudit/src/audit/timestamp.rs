@@ -3,18 +3,14 @@
 //! - Aurora: epoch microseconds, `1653053459680124` (UTC by definition).
 //! - MariaDB plugin and the RDS for MySQL fork: `20240323 13:36:08`, server local time with
 //!   one-second resolution (UTC on RDS).
-//! - Upstream MariaDB with `server_audit_timestamp_format` set to an ISO form
-//!   (`2024-05-01 12:00:00.123456`, see [`super::iso_time`]): read as the MariaDB dialect.
 
 /// Length of the timestamp at the start of `line` when it has one of the two shapes and is
 /// followed by a comma.
 pub(crate) fn shape_len(line: &[u8]) -> Option<usize> {
     let n = if is_civil_shape(line) {
         CIVIL_LEN
-    } else if let Some(n) = epoch_digits(line) {
-        n
     } else {
-        super::iso_time::parse_prefix(line)?.len
+        epoch_digits(line)?
     };
     (line.get(n) == Some(&b',')).then_some(n)
 }
@@ -55,9 +51,7 @@ pub fn parse_timestamp(s: &[u8]) -> Option<(i64, bool)> {
     if epoch_digits(s) == Some(s.len()) {
         return Some((num(s, 0..s.len())?, true));
     }
-    super::iso_time::parse_prefix(s)
-        .filter(|t| t.len == s.len())
-        .map(|t| (t.epoch_us, false))
+    None
 }
 
 fn num(s: &[u8], range: std::ops::Range<usize>) -> Option<i64> {

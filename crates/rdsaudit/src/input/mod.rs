@@ -9,6 +9,7 @@ pub mod gzip;
 pub mod insights_csv;
 mod json;
 pub mod logs_api;
+pub mod multiline;
 pub mod prefixed;
 pub mod source;
 pub mod text;
