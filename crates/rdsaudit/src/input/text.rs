@@ -10,6 +10,13 @@
 //! junk is reported line by line, never absorbed, and the cost stays linear. Blank lines are
 //! skipped.
 //!
+//! `aws rds download-db-log-file-portion` returns pages of at most 1 MB; a record cut at a page
+//! end is followed by RDS's marker line ` [Your log message was truncated]` (or the marker ends
+//! the cut line), and the next page may start mid-record. Nothing is ever joined across the
+//! marker: the cut record comes out on its own with [`TextRecord::truncated`] set (reported as
+//! truncated, never parsed as if whole), the marker line is dropped, and the fragment after it
+//! is a line of its own.
+//!
 //! ```
 //! let log = b"20240615 10:31:00,db1,app,localhost,43,17,READ,shop,orders,\n\
 //!             20240615 10:31:01,db1,new\nline,localhost,43,0,DISCONNECT,,,0\n";
@@ -28,8 +35,30 @@ use crate::audit::scanner::starts_with_timestamp;
 pub struct TextRecord<'a> {
     /// 1-based number of the physical line the record starts on.
     pub line_number: u64,
-    /// The record, without its final newline; interior newlines of rejoined lines kept.
+    /// The record, without its final newline (nor a truncation marker); interior newlines of
+    /// rejoined lines kept.
     pub bytes: &'a [u8],
+    /// RDS cut the record at a page end (a truncation marker followed it or ended it).
+    pub truncated: bool,
+}
+
+/// The marker RDS writes after a record cut at a `download-db-log-file-portion` page end.
+pub const TRUNCATION_MARKER: &[u8] = b"[Your log message was truncated]";
+
+/// Whether the physical line at the start of `rest` is the truncation marker alone.
+fn is_marker_line(rest: &[u8]) -> bool {
+    let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+    rest.get(..end)
+        .is_some_and(|line| line.trim_ascii() == TRUNCATION_MARKER)
+}
+
+/// `line` without a truncation marker at its end, and whether it had one.
+fn strip_marker(line: &[u8]) -> (&[u8], bool) {
+    let trimmed = line.trim_ascii_end();
+    match trimmed.strip_suffix(TRUNCATION_MARKER) {
+        Some(cut) => (cut.strip_suffix(b" ").unwrap_or(cut), true),
+        None => (line, false),
+    }
 }
 
 /// Iterates over the records of `buf` (see the module docs).
@@ -60,7 +89,10 @@ impl<'a> Records<'a> {
     /// Whether the physical line starting at `from` continues the record before it.
     fn is_continuation(&self, from: usize) -> bool {
         let rest = self.buf.get(from..).unwrap_or_default();
-        !rest.is_empty() && !is_blank_line(rest) && !starts_with_timestamp(rest)
+        !rest.is_empty()
+            && !is_blank_line(rest)
+            && !starts_with_timestamp(rest)
+            && !is_marker_line(rest)
     }
 }
 
@@ -114,11 +146,26 @@ impl<'a> Iterator for Records<'a> {
         let start = self.pos;
         let line_number = self.line_number;
         let first_end = self.line_end(start);
-        let (end, joined) = self.rejoined(start, first_end).unwrap_or((first_end, 0));
+        let (line, cut) = strip_marker(self.buf.get(start..first_end)?);
+        let (end, joined) = if cut {
+            (first_end, 0)
+        } else {
+            self.rejoined(start, first_end).unwrap_or((first_end, 0))
+        };
         self.line_number += 1 + joined;
         self.pos = end + 1;
-        let bytes = self.buf.get(start..end)?;
-        Some(TextRecord { line_number, bytes })
+        let bytes = if cut { line } else { self.buf.get(start..end)? };
+        // The marker line after a cut record belongs to it: dropped, the record flagged.
+        let marker_follows = self.buf.get(self.pos..).is_some_and(is_marker_line);
+        if marker_follows {
+            self.pos = self.line_end(self.pos) + 1;
+            self.line_number += 1;
+        }
+        Some(TextRecord {
+            line_number,
+            bytes,
+            truncated: cut || marker_follows,
+        })
     }
 }
 
@@ -216,6 +263,34 @@ mod tests {
         let r: Vec<_> = records(b"garbage\n20240615 10:31:00,h,u,l,1,2,QUERY,,'x',0").collect();
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].bytes, b"garbage");
+    }
+
+    #[test]
+    fn nothing_is_joined_across_a_truncation_marker() {
+        // Page 1 ends mid-statement; page 2 starts mid-record, then a whole record.
+        let log = b"20240615 10:31:00,h,u,l,1,2,QUERY,,'SELECT 1',0\n\
+            20240615 10:31:01,h,u,l,1,3,QUERY,,'INSERT INTO t VALUES (1, \\'abc\n \
+            [Your log message was truncated]\n\
+            def\\')',0\n\
+            20240615 10:31:02,h,u,l,1,4,QUERY,,'SELECT 2',0 [Your log message was truncated]\n\
+            20240615 10:31:03,h,u,l,1,5,QUERY,,'SELECT 3',0\n";
+        let r: Vec<_> = records(log).collect();
+        let summary: Vec<_> = r.iter().map(|r| (r.line_number, r.truncated)).collect();
+        assert_eq!(
+            summary,
+            [(1, false), (2, true), (4, false), (5, true), (6, false)]
+        );
+        assert!(r[1].bytes.ends_with(b"\\'abc"));
+        assert_eq!(r[2].bytes, b"def\\')',0");
+        assert_eq!(
+            r[3].bytes,
+            b"20240615 10:31:02,h,u,l,1,4,QUERY,,'SELECT 2',0"
+        );
+        // A fragment never joins the cut record, even though together they would scan.
+        assert!(
+            r.iter()
+                .all(|r| !r.bytes.windows(8).any(|w| w == b"truncate"))
+        );
     }
 
     #[test]
