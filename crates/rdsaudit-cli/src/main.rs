@@ -14,6 +14,8 @@
 
 mod accounting;
 mod args;
+mod decode;
+mod encode;
 mod format;
 mod generate;
 mod input;
@@ -45,6 +47,8 @@ fn main() -> ExitCode {
         Command::Parse(a) => parse::run(a, cli.quiet),
         Command::Stats(a) => stats::run(a),
         Command::Gen(a) => generate::run(a),
+        Command::Encode(a) => encode::run(a),
+        Command::Decode(a) => decode::run(a),
     });
     match result {
         Ok(code) => ExitCode::from(code),

@@ -315,6 +315,21 @@ fn check_values(text: &[u8], max: usize) -> Result<(), EnvelopeError> {
     Ok(())
 }
 
+/// The byte ranges of the top-level JSON objects of `text` (one or more, back to back, as a
+/// Firehose-to-S3 object holds them once inflated), or `None` when `text` is not a
+/// whitespace-separated sequence of `{...}`. Only the braces are checked, not the JSON inside.
+///
+/// ```
+/// let text = br#"{"a":"}{"} {"b":1}"#;
+/// let pieces = rdsaudit::input::envelope::objects(text).unwrap();
+/// assert_eq!(pieces, [0..9, 10..17]);
+/// ```
+#[must_use]
+pub fn objects(text: &[u8]) -> Option<Vec<Range<usize>>> {
+    let mut pieces = Vec::new();
+    split_objects(text, &mut pieces).then_some(pieces)
+}
+
 /// Cheap necessary condition for "more than one top-level object": some `}` is followed
 /// (after optional JSON whitespace) by `{`. Inside a CloudWatch payload a `}` closes a log
 /// event and is followed by `,` or `]`, so this almost never fires on a single payload; a
