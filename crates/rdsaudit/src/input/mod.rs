@@ -12,4 +12,5 @@ pub mod logs_api;
 pub mod multiline;
 pub mod prefixed;
 pub mod source;
+pub mod syslog;
 pub mod text;
