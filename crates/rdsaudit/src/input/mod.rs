@@ -8,6 +8,7 @@ pub mod get_records;
 pub mod gzip;
 pub mod insights_csv;
 mod json;
+pub mod log_event;
 pub mod logs_api;
 pub mod multiline;
 pub mod prefixed;
