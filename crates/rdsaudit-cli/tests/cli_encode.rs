@@ -129,9 +129,7 @@ fn decode_reads_a_pasted_data_string_and_reports_bad_records() {
     let payloads = ndjson(&run(&["decode".as_ref(), pasted.as_os_str()]));
     assert_eq!(payloads[0]["logEvents"].as_array().unwrap().len(), 3);
     // A record whose data is not base64: named by number and sequence number, exit 1.
-    let broken = format!(
-        r#"{{"Records":[{{"kinesis":{{"sequenceNumber":"49590000000000000000000000000000000000000000000000000007","data":"not base64!"}}}}]}}"#
-    );
+    let broken = r#"{"Records":[{"kinesis":{"sequenceNumber":"49590000000000000000000000000000000000000000000000000007","data":"not base64!"}}]}"#;
     let path = write(dir.path(), "broken.json", broken.as_bytes());
     let out = rdsaudit().arg("decode").arg(&path).output().unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -131,7 +131,7 @@ fn looks_like_utf16le(input: &[u8]) -> bool {
 
 /// UTF-16 code units to UTF-8; `base` is where `body` starts in the input (for offsets).
 fn transcode(body: &[u8], encoding: Encoding, base: usize) -> Result<Vec<u8>, EncodingError> {
-    if body.len() % 2 != 0 {
+    if !body.len().is_multiple_of(2) {
         return Err(EncodingError::OddLength {
             encoding,
             len: base + body.len(),

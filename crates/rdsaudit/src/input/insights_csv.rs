@@ -164,6 +164,9 @@ fn after_account(log: &[u8]) -> &[u8] {
     memchr::memchr(b':', log).map_or(log, |i| log.get(i + 1..).unwrap_or_default())
 }
 
+/// A row's fields, and whether it was a blank line.
+type Row<'a> = (Vec<Cow<'a, [u8]>>, bool);
+
 /// The RFC 4180 field reader.
 #[derive(Debug, Clone)]
 struct Fields<'a> {
@@ -175,7 +178,7 @@ struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     /// The fields of the row at `pos` and whether the row was a blank line; moves past it.
-    fn row(&mut self) -> Result<(Vec<Cow<'a, [u8]>>, bool), InsightsError> {
+    fn row(&mut self) -> Result<Row<'a>, InsightsError> {
         let start_line = self.line;
         let row_start = self.pos;
         let mut fields = Vec::new();
