@@ -52,15 +52,12 @@ fn token_len(s: &[u8]) -> usize {
 }
 
 /// Whether simd-json reads `token` as a number: a 64-bit integer, or a finite `f64` written
-/// with a fraction or an exponent. Long tokens are refused outright (its fast float path is
-/// not trusted with them, and no field we read needs more than 24 characters).
+/// with a fraction or an exponent (however many digits: checked, it reads 400-digit
+/// fractions; only integers past 64 bits and values past `f64` fail).
 fn fits(token: &[u8]) -> bool {
     let Ok(s) = std::str::from_utf8(token) else {
         return false;
     };
-    if s.len() > 24 {
-        return false;
-    }
     if s.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
         return s.parse::<i64>().is_ok() || s.parse::<u64>().is_ok();
     }
@@ -84,7 +81,7 @@ mod tests {
     fn wide_numbers_become_null_and_nothing_else_moves() {
         let big = "7".repeat(400);
         let text = format!(
-            r#"{{"a":{big},"s":"12345678901234567890123456789","b":-1e400,"c":[1.5,184467440737095516150],"t":1711200969000,"f":1711200969.123}}"#
+            r#"{{"a":{big},"s":"12345678901234567890123456789","b":-1e400,"c":[1.5,184467440737095516150],"t":1711200969000,"f":1711200969.123,"long":0.{big}}}"#
         );
         assert!(!parses(text.as_bytes()));
         let mut fixed = text.clone().into_bytes();
@@ -97,6 +94,8 @@ mod tests {
         assert_eq!(v["c"][0], 1.5);
         assert_eq!(v["t"], 1_711_200_969_000_i64);
         assert_eq!(v["f"], 1_711_200_969.123);
+        // A long fraction is read by simd-json, so it is kept.
+        assert!(v["long"].is_f64());
     }
 
     proptest::proptest! {
@@ -110,3 +109,4 @@ mod tests {
         }
     }
 }
+
