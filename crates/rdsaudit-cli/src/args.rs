@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use rdsaudit::input::InputKind;
+use rdsaudit::sink::Format;
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -70,23 +73,22 @@ pub struct InputArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Read every input as this kind instead of detecting it
-    #[arg(long = "input", value_enum, value_name = "KIND")]
-    pub kind: Option<InputKindArg>,
+    #[arg(long = "input", value_name = "KIND", value_parser = input_kind())]
+    pub kind: Option<InputKind>,
 }
 
-/// What an input holds (any of them may also be gzip-compressed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InputKindArg {
-    /// Lambda event from Kinesis: {"Records":[{"kinesis":{"data":...}}]}
-    Kinesis,
-    /// Lambda event from a CloudWatch Logs subscription: {"awslogs":{"data":...}}
-    Awslogs,
-    /// CloudWatch Logs subscription payload, gzip (what a Kinesis record's data decodes to)
-    CloudwatchGzip,
-    /// CloudWatch Logs subscription payload, decompressed JSON
-    CloudwatchJson,
-    /// Audit log text, one event per line, in any dialect
-    Text,
+/// `--input KIND`: the library's [`InputKind`] names and descriptions.
+fn input_kind() -> impl TypedValueParser<Value = InputKind> {
+    let names = InputKind::ALL.map(|k| PossibleValue::new(k.name()).help(k.description()));
+    PossibleValuesParser::new(names)
+        .try_map(|name| InputKind::from_name(&name).ok_or("unknown input kind"))
+}
+
+/// `--format FORMAT`: the library's [`Format`] names and descriptions.
+fn format() -> impl TypedValueParser<Value = Format> {
+    let names = Format::ALL.map(|f| PossibleValue::new(f.name()).help(f.description()));
+    PossibleValuesParser::new(names)
+        .try_map(|name| Format::from_name(&name).ok_or("unknown format"))
 }
 
 #[derive(Debug, Args, Default)]
@@ -113,19 +115,6 @@ pub struct FilterArgs {
     pub grep: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Format {
-    /// One JSON object per line (keys below)
-    #[default]
-    Ndjson,
-    /// RFC 4180 CSV with a header row
-    Csv,
-    /// Tab-separated, quoted like CSV where needed, with a header row
-    Tsv,
-    /// One QUERY statement per line
-    Sql,
-}
-
 #[derive(Debug, Args)]
 pub struct ParseArgs {
     #[command(flatten)]
@@ -133,7 +122,7 @@ pub struct ParseArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Output format
-    #[arg(long, short, value_enum, default_value_t)]
+    #[arg(long, short, value_name = "FORMAT", value_parser = format(), default_value = "ndjson")]
     pub format: Format,
 }
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 use rdsaudit::input::gzip::Inflater;
-use rdsaudit::input::source::{self, InputKind, Payload, SourceParser, SourceRecord};
+use rdsaudit::input::{self as source, InputKind, Payload, SourceParser, SourceRecord};
 
 /// `rdsaudit decode` arguments.
 #[derive(Debug, Args)]
@@ -70,26 +70,25 @@ fn records(bytes: &[u8], name: &str) -> anyhow::Result<Vec<OwnedRecord>> {
         return Ok(vec![OwnedRecord::base64(text.to_vec(), None)]);
     }
     match source::detect(bytes) {
-        InputKind::KinesisEvent => {
+        InputKind::KinesisEvent | InputKind::KinesisGetRecords => {
             let mut buf = padded(bytes);
             let records =
                 source::parse_kinesis_event(&mut buf, bytes.len(), &mut SourceParser::new())
                     .with_context(|| format!("{name}: not a Kinesis event"))?;
             Ok(records.iter().map(OwnedRecord::from).collect())
         }
-        InputKind::CloudWatchLogsEvent => {
+        InputKind::AwslogsEvent => {
             let mut buf = padded(bytes);
             let record =
                 source::parse_awslogs_event(&mut buf, bytes.len(), &mut SourceParser::new())
                     .with_context(|| format!("{name}: not an awslogs event"))?;
             Ok(vec![OwnedRecord::from(&record)])
         }
-        InputKind::GzipPayload | InputKind::GzipAuditText => {
-            Ok(vec![OwnedRecord::gzip(bytes.to_vec())])
-        }
-        InputKind::EnvelopeJson => Ok(vec![OwnedRecord::json(bytes.to_vec())]),
-        InputKind::AuditText => anyhow::bail!(
-            "{name}: audit text, not an encoded delivery (rdsaudit encode makes one from it)"
+        InputKind::CloudWatchGzip => Ok(vec![OwnedRecord::gzip(bytes.to_vec())]),
+        InputKind::CloudWatchJson => Ok(vec![OwnedRecord::json(bytes.to_vec())]),
+        other => anyhow::bail!(
+            "{name}: {} holds log events, not an encoded delivery (rdsaudit parse reads it; rdsaudit encode makes a delivery from audit lines)",
+            other.name()
         ),
     }
 }

@@ -16,7 +16,6 @@ mod accounting;
 mod args;
 mod decode;
 mod encode;
-mod format;
 mod generate;
 mod input;
 mod parse;
@@ -32,7 +31,7 @@ use rdsaudit::filter::{Filter, FilterSpec};
 
 use accounting::Accounting;
 use args::{Cli, Command, FilterArgs};
-use input::{Emit, Reader};
+use input::Reader;
 
 /// Exit status: everything read.
 const OK: u8 = 0;
@@ -97,23 +96,26 @@ fn filter(args: &FilterArgs) -> anyhow::Result<Filter> {
     })?)
 }
 
-/// Reads every path (stdin when none), in order. Returns how many inputs there were; an
-/// error means the output side failed and reading stopped.
-fn read_all<W, F>(
+/// Reads every path (stdin when none), in order, each record's sink made by `make` and
+/// handed to `emit` in input order. Returns how many inputs there were; an error means the
+/// output side failed and reading stopped.
+fn read_all<T, M, E>(
     paths: &[PathBuf],
-    reader: &Reader<'_, F>,
+    reader: &Reader<'_>,
     acc: &mut Accounting,
-    emit: &mut Emit<'_, W>,
+    make: M,
+    mut emit: E,
 ) -> io::Result<u64>
 where
-    W: Default + Send,
-    F: Fn(&rdsaudit::AuditEvent<'_>, &bumpalo::Bump, &mut W) + Sync,
+    T: rdsaudit::Sink + Send,
+    M: Fn() -> T + Sync,
+    E: FnMut(T) -> io::Result<()>,
 {
     let stdin = [PathBuf::from("-")];
     let paths = if paths.is_empty() { &stdin[..] } else { paths };
     for path in paths {
         match input::load(path) {
-            Ok(mut loaded) => reader.read(&mut loaded, acc, emit)?,
+            Ok(mut loaded) => reader.read(&mut loaded, acc, &make, &mut emit)?,
             Err(e) => acc.unreadable(&path.display().to_string(), &e),
         }
     }

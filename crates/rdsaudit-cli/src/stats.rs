@@ -5,9 +5,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use bumpalo::Bump;
-use rdsaudit::pipeline::Pipeline;
-use rdsaudit::{AuditEvent, Operation};
+use rdsaudit::{AuditEvent, Decoder, Operation, Sink};
 
 use super::accounting::Accounting;
 use super::args::StatsArgs;
@@ -55,8 +53,8 @@ pub struct Tally {
     failed_connects: Counts,
 }
 
-impl Tally {
-    fn add(&mut self, e: &AuditEvent<'_>) {
+impl Sink for Tally {
+    fn event(&mut self, e: &AuditEvent<'_>) {
         self.events += 1;
         self.operations.add(e.operation.as_str(), 1);
         self.users.add(&e.username, 1);
@@ -72,7 +70,9 @@ impl Tally {
             _ => {}
         }
     }
+}
 
+impl Tally {
     fn merge(&mut self, other: Tally) {
         self.events += other.events;
         self.operations.merge(other.operations);
@@ -120,23 +120,23 @@ fn table(s: &mut String, title: &str, counts: &Counts, top: usize) {
 
 pub fn run(args: &StatsArgs) -> anyhow::Result<u8> {
     let filter = super::filter(&args.filter)?;
-    let visit = |e: &AuditEvent<'_>, _: &Bump, tally: &mut Tally| {
-        if filter.matches(e) {
-            tally.add(e);
-        }
-    };
     let reader = Reader {
-        pipeline: Pipeline::new(),
-        kind: args.input.kind,
-        visit: &visit,
+        decoder: Decoder::builder().kind(args.input.kind).build(),
+        filter: &filter,
         progress: true,
     };
     let mut acc = Accounting::default();
     let mut total = Tally::default();
-    let inputs = super::read_all(&args.input.paths, &reader, &mut acc, &mut |t: Tally| {
-        total.merge(t);
-        Ok(())
-    })?;
+    let inputs = super::read_all(
+        &args.input.paths,
+        &reader,
+        &mut acc,
+        Tally::default,
+        |t: Tally| {
+            total.merge(t);
+            Ok(())
+        },
+    )?;
     let mut out = super::output(None)?;
     out.write_all(total.render(args.top).as_bytes())?;
     writeln!(out)?;

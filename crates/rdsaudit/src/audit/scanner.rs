@@ -70,6 +70,12 @@ pub enum LineError {
     MissingRetcode { at: usize },
     #[error("the return code at byte {at} is not an integer")]
     Retcode { at: usize },
+    /// RDS cut the record at a `download-db-log-file-portion` page end (the marker
+    /// `[Your log message was truncated]` followed it): the rest of it is not in the input.
+    #[error(
+        "the record was cut by RDS at a log page end (`[Your log message was truncated]`); download the log file whole to read it"
+    )]
+    Truncated,
 }
 
 impl LineError {
@@ -83,6 +89,7 @@ impl LineError {
             LineError::UnquotedQuery { .. } => "UnquotedQuery",
             LineError::MissingRetcode { .. } => "MissingRetcode",
             LineError::Retcode { .. } => "Retcode",
+            LineError::Truncated => "Truncated",
         }
     }
 }

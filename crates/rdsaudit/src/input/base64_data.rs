@@ -17,10 +17,10 @@
 //! let mut out = Vec::new();
 //! decode(pasted, &mut out)?;
 //! assert_eq!(&out[..2], b"\x1f\x8b");
-//! # Ok::<(), rdsaudit::input::source::SourceError>(())
+//! # Ok::<(), rdsaudit::input::SourceError>(())
 //! ```
 
-use crate::input::source::{SourceError, decode_base64};
+use crate::input::{SourceError, decode_base64};
 
 /// The shortest input taken for pasted data: a gzip header alone is 10 bytes (16 in base64).
 const MIN_LEN: usize = 16;

@@ -11,14 +11,14 @@
 //! (`Data`, not `kinesis.data`); `Data` is the same base64 of the same gzip payload. AWS CLI
 //! v2 prints `ApproximateArrivalTimestamp` as an ISO date, v1 as epoch seconds: both are read.
 //! Each element of `Records` is read as whichever shape it has
-//! ([`crate::input::source::parse_kinesis_event`] calls [`record`] for the flat one), so
+//! ([`crate::input::parse_kinesis_event`] calls [`record`] for the flat one), so
 //! detection only has to tell the two apart for naming the input.
 
-use simd_json::StaticNode;
 use simd_json::tape::Node;
 
 use crate::input::json::{kind, object_entries};
-use crate::input::source::{Payload, RecordProblem, SourceRecord};
+use crate::input::record::number_at;
+use crate::input::{Payload, RecordProblem, SourceRecord};
 
 /// The keys only the flat `get-records` record has.
 const FLAT_KEYS: [&str; 2] = ["Data", "SequenceNumber"];
@@ -63,8 +63,8 @@ pub(crate) fn record<'a>(tape: &[Node<'a>], at: usize) -> Option<SourceRecord<'a
             ("SequenceNumber", Some(Node::String(s))) => rec.sequence_number = Some(s),
             ("PartitionKey", Some(Node::String(s))) => rec.partition_key = Some(s),
             ("EncryptionType", Some(Node::String(s))) => rec.encryption_type = Some(s),
-            ("ApproximateArrivalTimestamp", Some(n)) => {
-                rec.approximate_arrival_timestamp = arrival_seconds(n);
+            ("ApproximateArrivalTimestamp", Some(_)) => {
+                rec.approximate_arrival_timestamp = arrival_seconds(tape, v);
             }
             _ => {}
         }
@@ -74,22 +74,19 @@ pub(crate) fn record<'a>(tape: &[Node<'a>], at: usize) -> Option<SourceRecord<'a
 
 /// Epoch seconds from a number (CLI v1) or an ISO date string (CLI v2).
 #[allow(clippy::cast_precision_loss)] // epoch seconds in an f64, as the Lambda event has them
-fn arrival_seconds(node: &Node<'_>) -> Option<f64> {
-    match node {
-        Node::Static(StaticNode::F64(f)) => Some(*f),
-        Node::Static(StaticNode::I64(i)) => Some(*i as f64),
-        Node::Static(StaticNode::U64(u)) => Some(*u as f64),
-        Node::String(s) => crate::audit::iso_time::parse_prefix(s.as_bytes())
+fn arrival_seconds(tape: &[Node<'_>], at: usize) -> Option<f64> {
+    match tape.get(at) {
+        Some(Node::String(s)) => crate::audit::iso_time::parse_prefix(s.as_bytes())
             .filter(|t| t.len == s.len())
             .map(|t| t.epoch_us as f64 / 1e6),
-        _ => None,
+        _ => number_at(tape, at),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::source::{SourceParser, parse_kinesis_event};
+    use crate::input::{SourceParser, parse_kinesis_event};
     use crate::test_support::padded;
 
     const OUTPUT: &str = r#"{
