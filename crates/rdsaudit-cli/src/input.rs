@@ -7,9 +7,9 @@ use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rdsaudit::decoder::{Next, StopError};
-use rdsaudit::filter::Filter;
 use rdsaudit::sink::{FailedRecord, UnparsedLine};
 use rdsaudit::{AuditEvent, Decoder, Sink};
+use rdsaudit_sql::filter::EventFilter;
 
 use super::accounting::{Accounting, Problems};
 
@@ -40,13 +40,13 @@ pub fn load(path: &Path) -> io::Result<Loaded> {
 /// What every command's sink shares: the filter in front of the command's own sink `out`, and
 /// the problems (unparsed lines, failed records) kept for the accounting behind it.
 pub struct Filtered<'f, T> {
-    filter: &'f Filter,
+    filter: &'f EventFilter,
     pub out: T,
     pub problems: Problems,
 }
 
 impl<'f, T> Filtered<'f, T> {
-    pub fn new(filter: &'f Filter, out: T) -> Self {
+    pub fn new(filter: &'f EventFilter, out: T) -> Self {
         Filtered {
             filter,
             out,
@@ -74,7 +74,7 @@ impl<T: Sink> Sink for Filtered<'_, T> {
 /// How inputs are read; shared by `parse` and `stats`.
 pub struct Reader<'f> {
     pub decoder: Decoder,
-    pub filter: &'f Filter,
+    pub filter: &'f EventFilter,
     pub progress: bool,
 }
 

@@ -27,7 +27,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use rdsaudit::filter::{Filter, FilterSpec};
+use rdsaudit::filter::{Filter, FilterSpec, split_list};
+use rdsaudit_sql::filter::{EventFilter, SemanticSpec};
 
 use accounting::Accounting;
 use args::{Cli, Command, FilterArgs};
@@ -85,15 +86,34 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         .any(|io| io.kind() == io::ErrorKind::BrokenPipe)
 }
 
-fn filter(args: &FilterArgs) -> anyhow::Result<Filter> {
-    Ok(Filter::new(&FilterSpec {
-        operations: args.operation.clone(),
-        databases: args.database.clone(),
-        users: args.user.clone(),
-        exclude_users: args.exclude_user.clone(),
-        writes_only: args.writes,
+fn filter(args: &FilterArgs) -> anyhow::Result<EventFilter> {
+    let list =
+        |values: &[String]| -> Vec<String> { values.iter().flat_map(|v| split_list(v)).collect() };
+    let retcodes = list(&args.retcode)
+        .into_iter()
+        .map(|r: String| {
+            r.parse()
+                .map_err(|_| anyhow::anyhow!("--retcode {r:?}: not an integer"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let fields = Filter::new(&FilterSpec {
+        operations: list(&args.operation),
+        databases: list(&args.database),
+        users: list(&args.user),
+        exclude_users: list(&args.exclude_user),
+        hosts: list(&args.host),
+        retcodes,
+        since: args.since.clone(),
+        until: args.until.clone(),
+        failed_logins: args.failed_logins,
         grep: args.grep.clone(),
-    })?)
+    })?;
+    let semantic = SemanticSpec {
+        writes: args.writes,
+        include_failed: args.include_failed,
+        tables: list(&args.table),
+    };
+    Ok(EventFilter::new(fields, semantic))
 }
 
 /// Reads every path (stdin when none), in order, each record's sink made by `make` and

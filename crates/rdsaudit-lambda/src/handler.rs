@@ -12,13 +12,13 @@ use std::time::Instant;
 
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use lambda_runtime::Diagnostic;
-use rdsaudit::filter::Filter;
 use rdsaudit::input::InputKind;
 use rdsaudit::input::{Payload, SourceParser, SourceRecord};
 use rdsaudit::pipeline::Pipeline;
 use rdsaudit::report::RecordStatus;
 use rdsaudit::sink::{NdjsonWriter, UnparsedLine};
 use rdsaudit::{AuditEvent, Sink};
+use rdsaudit_sql::filter::EventFilter;
 
 use crate::config::{Config, OnMalformed};
 use crate::lines::{self, Action, Invocation, Tally};
@@ -49,7 +49,7 @@ struct Scratch {
 /// its log events that is not an audit line.
 #[derive(Debug)]
 struct Matches<'f> {
-    filter: &'f Filter,
+    filter: &'f EventFilter,
     ndjson: Vec<u8>,
     count: u64,
     writer: NdjsonWriter,
@@ -57,7 +57,7 @@ struct Matches<'f> {
 }
 
 impl<'f> Matches<'f> {
-    fn new(filter: &'f Filter) -> Self {
+    fn new(filter: &'f EventFilter) -> Self {
         Matches {
             filter,
             ndjson: Vec::new(),

@@ -47,7 +47,6 @@ pub mod filter;
 pub mod input;
 pub mod pipeline;
 pub mod report;
-pub mod shape;
 pub mod sink;
 mod swar;
 
