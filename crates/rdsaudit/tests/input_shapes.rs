@@ -21,12 +21,7 @@ const LINES: [&str; 3] = [
 type Seen = (String, Option<u64>, Option<String>, Option<i64>);
 
 /// What every event showed, and the report.
-fn read(
-    input: &[u8],
-) -> (
-    Vec<(String, Option<u64>, Option<String>, Option<i64>)>,
-    rdsaudit::Report,
-) {
+fn read(input: &[u8]) -> (Vec<Seen>, rdsaudit::Report) {
     let mut seen = Vec::new();
     let report = Decoder::new()
         .decode(input, &mut |e: &AuditEvent<'_>| {
