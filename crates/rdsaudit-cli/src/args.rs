@@ -51,6 +51,31 @@ pub enum Command {
     Encode(crate::encode::EncodeArgs),
     /// Show the CloudWatch Logs payload JSON inside any event, payload or object
     Decode(crate::decode::DecodeArgs),
+    /// Decode a Lambda quarantine again (S3 objects, SQS messages, function-log lines)
+    #[command(after_help = REPLAY_HELP)]
+    Replay(ReplayArgs),
+}
+
+const REPLAY_HELP: &str = "\
+Reads the entries the Lambda wrote for records it could not decode, log events that were
+not audit lines and events a destination could not take (RDSAUDIT_QUARANTINE), joins the
+parts of large entries, and decodes them again: events as NDJSON on stdout, what still fails
+on stderr. Exit status 1 when some entry still fails.
+
+Fetching a quarantine with the AWS CLI:
+  aws s3 cp --recursive s3://BUCKET/PREFIX/ q/ && find q -name '*.json' -exec rdsaudit replay {} +
+  aws sqs receive-message --queue-url URL --max-number-of-messages 10 > m.json && rdsaudit replay m.json
+  aws logs filter-log-events --log-group-name /aws/lambda/FUNCTION \\
+      --filter-pattern '{ $.kind = \"quarantine*\" }' > log.json && rdsaudit replay log.json";
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Files holding quarantine entries ('-' reads stdin)
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// List the entries (id, kind, reason, sequence number, size) instead of decoding them
+    #[arg(long)]
+    pub list: bool,
 }
 
 const PARSE_HELP: &str = "\

@@ -19,6 +19,7 @@ mod encode;
 mod generate;
 mod input;
 mod parse;
+mod replay;
 mod stats;
 
 use std::io::{self, Write};
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         Command::Gen(a) => generate::run(a),
         Command::Encode(a) => encode::run(a),
         Command::Decode(a) => decode::run(a),
+        Command::Replay(a) => replay::run(a, cli.quiet),
     });
     match result {
         Ok(code) => ExitCode::from(code),

@@ -44,6 +44,6 @@ step "end-to-end tests on the arm64 binary under qemu-aarch64"
 RDSAUDIT_LAMBDA_BIN=$bin \
 RDSAUDIT_LAMBDA_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
 RDSAUDIT_LAMBDA_EXPECT_SIMD=NEON \
-    cargo test -p rdsaudit-lambda --test e2e -- --nocapture
+    cargo test -p rdsaudit-lambda --test e2e --test e2e_memory -- --nocapture
 
 step "done"
