@@ -85,12 +85,21 @@ database, object (unescaped text), retcode (number or null), extra (array); when
 not valid UTF-8, object_base64 holds its exact bytes; when known: log_group, log_stream,
 event_id, cloudwatch_timestamp_ms, sequence_number, line.
 
+With --enrich (NDJSON only), every object also has: writes (bool: the event can change data,
+schema or privileges; says nothing about success, see retcode), statement_class (select, dml,
+ddl, dcl, tcl, session, admin, call, other; null for non-QUERY events), tables (array of
+db.table as written; from the server's TABLE events for the same connection and query id when
+present), fingerprint (pt-fingerprint's normal form, the grouping of pt-query-digest; null for
+non-QUERY events), digest (pt-query-digest's Query ID: MD5 of the fingerprint, 32 hex digits)
+and truncated (bool: the object reaches the plugin's 1024-byte default limit).
+
 CSV and TSV have a header row and the same columns in the same order; a missing value is an
 empty field, and extra is written as a JSON array. SQL prints one QUERY statement per line,
 ending in `;`, with line breaks inside it turned into spaces (use ndjson for exact text).
 
 Examples:
   rdsaudit parse audit.log.gz --exclude-user rdsadmin --writes
+  rdsaudit parse audit.log.gz --enrich --since 1h --table shop.orders
   rdsaudit parse kinesis-event.json --format csv > events.csv
   aws logs ... | rdsaudit parse --grep 'DROP TABLE'";
 
@@ -178,6 +187,10 @@ pub struct ParseArgs {
     /// Output format
     #[arg(long, short, value_name = "FORMAT", value_parser = format(), default_value = "ndjson")]
     pub format: Format,
+    /// Add what each statement means to every NDJSON object: writes, statement_class,
+    /// tables, fingerprint, digest, truncated (see below)
+    #[arg(long)]
+    pub enrich: bool,
 }
 
 #[derive(Debug, Args)]

@@ -55,10 +55,20 @@ impl<'f, T> Filtered<'f, T> {
     }
 }
 
-impl<T: Sink> Sink for Filtered<'_, T> {
+/// A command's sink: it gets the events that pass the filter, and may look at the others.
+pub trait CommandSink: Sink {
+    /// An event the filter dropped (`--enrich` still learns tables from its TABLE events).
+    fn dropped(&mut self, event: &AuditEvent<'_>) {
+        let _ = event;
+    }
+}
+
+impl<T: CommandSink> Sink for Filtered<'_, T> {
     fn event(&mut self, event: &AuditEvent<'_>) {
         if self.filter.matches(event) {
             self.out.event(event);
+        } else {
+            self.out.dropped(event);
         }
     }
 
@@ -89,7 +99,7 @@ impl<'f> Reader<'f> {
         mut emit: E,
     ) -> io::Result<()>
     where
-        T: Sink + Send,
+        T: CommandSink + Send,
         M: Fn() -> T + Sync,
         E: FnMut(T) -> io::Result<()>,
     {

@@ -129,7 +129,7 @@ fn read_all<T, M, E>(
     mut emit: E,
 ) -> io::Result<u64>
 where
-    T: rdsaudit::Sink + Send,
+    T: input::CommandSink + Send,
     M: Fn() -> T + Sync,
     E: FnMut(T) -> io::Result<()>,
 {

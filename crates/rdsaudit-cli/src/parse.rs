@@ -2,40 +2,73 @@
 
 use std::io::Write as _;
 
-use rdsaudit::sink::{EventWriter, Format};
+use rdsaudit::sink::{EventWriter, Format, NdjsonWriter};
 use rdsaudit::{AuditEvent, Decoder, Sink};
+use rdsaudit_sql::Enricher;
 
 use super::accounting::Accounting;
 use super::args::ParseArgs;
-use super::input::Reader;
+use super::input::{CommandSink, Reader};
 
 /// The formatted output of one record (or one piece of a text file), written in input order.
 struct Chunk {
     bytes: Vec<u8>,
     /// Events written (after filtering; SQL writes only QUERY events).
     events: u64,
-    writer: EventWriter,
+    writer: Writer,
+}
+
+/// The plain writer, untouched by `--enrich`, or NDJSON with the semantic keys.
+enum Writer {
+    Plain(EventWriter),
+    Enriched(NdjsonWriter, Enricher),
 }
 
 impl Chunk {
-    fn new(format: Format) -> Self {
+    fn new(format: Format, enrich: bool) -> Self {
+        let writer = if enrich {
+            Writer::Enriched(NdjsonWriter::new(), Enricher::default())
+        } else {
+            Writer::Plain(EventWriter::new(format))
+        };
         Chunk {
             bytes: Vec::new(),
             events: 0,
-            writer: EventWriter::new(format),
+            writer,
         }
     }
 }
 
 impl Sink for Chunk {
     fn event(&mut self, e: &AuditEvent<'_>) {
-        self.events += u64::from(self.writer.write(e, &mut self.bytes));
+        let written = match &mut self.writer {
+            Writer::Plain(w) => w.write(e, &mut self.bytes),
+            Writer::Enriched(w, enricher) => {
+                let s = enricher.enrich(e);
+                w.write_with(e, &mut self.bytes, |out| s.write_ndjson(out));
+                true
+            }
+        };
+        self.events += u64::from(written);
+    }
+}
+
+impl CommandSink for Chunk {
+    /// Events the filter dropped: their TABLE events still name tables for `--enrich`.
+    fn dropped(&mut self, e: &AuditEvent<'_>) {
+        if let Writer::Enriched(_, enricher) = &mut self.writer {
+            enricher.observe(e);
+        }
     }
 }
 
 pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
     let filter = super::filter(&args.filter)?;
     let format = args.format;
+    let enrich = args.enrich;
+    if enrich && format != Format::Ndjson {
+        anyhow::bail!("--enrich adds NDJSON keys: use it with --format ndjson");
+    }
     let reader = Reader {
         decoder: Decoder::builder().kind(args.input.kind).build(),
         filter: &filter,
@@ -49,7 +82,7 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
         &args.input.paths,
         &reader,
         &mut acc,
-        || Chunk::new(format),
+        || Chunk::new(format, enrich),
         |chunk: Chunk| {
             kept += chunk.events;
             out.write_all(&chunk.bytes)

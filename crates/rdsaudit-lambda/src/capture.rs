@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rdsaudit::AuditEvent;
 use rdsaudit::sink::{NdjsonWriter, Sink, UnparsedLine};
+use rdsaudit_sql::Enricher;
 use rdsaudit_sql::filter::EventFilter;
 
 use crate::events::Stashed;
@@ -110,6 +111,9 @@ pub(crate) struct Capture<'b> {
     /// The number of the first event not kept, when the budget ran out.
     pub cut: Option<u64>,
     writer: NdjsonWriter,
+    /// With `RDSAUDIT_ENRICH` (NDJSON mode): the semantic keys, tables from the record's
+    /// TABLE events.
+    enricher: Option<Enricher>,
     pub bytes: Vec<u8>,
     pub text: Vec<u8>,
     pub items: Vec<Item>,
@@ -143,6 +147,7 @@ impl<'b> Capture<'b> {
             seen: 0,
             cut: None,
             writer: NdjsonWriter::new(),
+            enricher: None,
             bytes: Vec::new(),
             text: Vec::new(),
             items: Vec::new(),
@@ -154,6 +159,13 @@ impl<'b> Capture<'b> {
             lines_overflow: false,
             matched: 0,
         }
+    }
+
+    /// Adds `writes`, `statement_class`, `tables`, `fingerprint`, `digest` and `truncated`
+    /// to each NDJSON object (`RDSAUDIT_ENRICH`; the stash mode has no NDJSON to add to).
+    pub(crate) fn with_enrich(mut self, enrich: bool) -> Self {
+        self.enricher = (enrich && self.mode == Mode::Ndjson).then(Enricher::default);
+        self
     }
 
     /// Numbers the lines of one CloudWatch log event: 0 for its first audit line.
@@ -173,7 +185,14 @@ impl<'b> Capture<'b> {
         let (bytes_before, text_before) = (self.bytes.len(), self.text.len());
         let json = match self.mode {
             Mode::Ndjson => {
-                self.writer.write(e, &mut self.bytes);
+                match &mut self.enricher {
+                    None => self.writer.write(e, &mut self.bytes),
+                    Some(enricher) => {
+                        let s = enricher.enrich(e);
+                        let extra = |out: &mut Vec<u8>| s.write_ndjson(out);
+                        self.writer.write_with(e, &mut self.bytes, extra);
+                    }
+                }
                 // The writer ends the object with a newline: the item is the object alone.
                 let end = if self.bytes.last() == Some(&b'\n') {
                     self.bytes.len() - 1
@@ -237,7 +256,13 @@ impl Sink for Capture<'_> {
     fn event(&mut self, e: &AuditEvent<'_>) {
         self.seen += 1;
         let line_index = self.line_index(e.provenance.event_id);
-        if self.seen <= self.skip || self.cut.is_some() || !self.filter.matches(e) {
+        if self.seen <= self.skip || self.cut.is_some() {
+            return;
+        }
+        if !self.filter.matches(e) {
+            if let Some(enricher) = &mut self.enricher {
+                enricher.observe(e);
+            }
             return;
         }
         self.matched += 1;

@@ -13,6 +13,7 @@
 //! | `RDSAUDIT_WRITES_ONLY` | `true`: only successful statements that write (see `rdsaudit_sql::class`) | `false` |
 //! | `RDSAUDIT_INCLUDE_FAILED` | `true`: with `RDSAUDIT_WRITES_ONLY`, keep failed writes too | `false` |
 //! | `RDSAUDIT_TABLES` | comma-separated tables (`orders`, `shop.orders`) | all |
+//! | `RDSAUDIT_ENRICH` | `true`: add `writes`, `statement_class`, `tables`, `fingerprint`, `digest`, `truncated` (see `rdsaudit parse --help`) | `false` |
 //! | `RDSAUDIT_GREP` | a regular expression searched in the unescaped object | none |
 //! | `RDSAUDIT_DESTINATION` | where events go: `stdout`, `sqs:<queue url>`, `s3://<bucket>/<prefix>`, ... (see [`crate::destination`]) | `stdout` |
 //! | `RDSAUDIT_QUARANTINE` | where undecodable records and lines go: `s3://<bucket>/<prefix>` or `sqs:<queue url>` (see [`crate::quarantine`]) | the function log |
@@ -40,6 +41,8 @@ pub struct Config {
     /// `_EXCLUDE_USERS`, `_HOSTS`, `_RETCODES`, `_SINCE`, `_UNTIL`, `_FAILED_LOGINS`,
     /// `_WRITES_ONLY`, `_INCLUDE_FAILED`, `_TABLES`, `_GREP`).
     pub filter: EventFilter,
+    /// Add the statement-semantics keys to each NDJSON line (`RDSAUDIT_ENRICH`).
+    pub enrich: bool,
     /// Worker threads for decoding (`RDSAUDIT_THREADS`).
     pub threads: usize,
     /// Decompressed bytes allowed per record (`RDSAUDIT_MAX_RECORD_BYTES`).
@@ -59,7 +62,7 @@ pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 << 20;
 const MAX_THREADS: usize = 64;
 
 const PREFIX: &str = "RDSAUDIT_";
-const KNOWN: [&str; 17] = [
+const KNOWN: [&str; 18] = [
     "RDSAUDIT_OPERATIONS",
     "RDSAUDIT_DATABASES",
     "RDSAUDIT_USERS",
@@ -72,6 +75,7 @@ const KNOWN: [&str; 17] = [
     "RDSAUDIT_WRITES_ONLY",
     "RDSAUDIT_INCLUDE_FAILED",
     "RDSAUDIT_TABLES",
+    "RDSAUDIT_ENRICH",
     "RDSAUDIT_GREP",
     "RDSAUDIT_DESTINATION",
     "RDSAUDIT_QUARANTINE",
@@ -156,6 +160,7 @@ impl Config {
         let vcpus = std::thread::available_parallelism().map_or(1, usize::from);
         Ok(Config {
             filter,
+            enrich: flag("RDSAUDIT_ENRICH")?,
             destination: get("RDSAUDIT_DESTINATION").unwrap_or("stdout").to_owned(),
             quarantine,
             threads: positive("RDSAUDIT_THREADS", get("RDSAUDIT_THREADS"), vcpus)?.min(MAX_THREADS),
@@ -221,6 +226,7 @@ mod tests {
             ("RDSAUDIT_OPERATIONS", "query, connect"),
             ("RDSAUDIT_EXCLUDE_USERS", "rdsadmin,,we\\,ird"),
             ("RDSAUDIT_WRITES_ONLY", "YES"),
+            ("RDSAUDIT_ENRICH", "yes"),
             ("RDSAUDIT_QUARANTINE", "s3://poison-bucket/rdsaudit/"),
             (
                 "RDSAUDIT_DESTINATION",
@@ -229,7 +235,7 @@ mod tests {
             ("RDSAUDIT_THREADS", "3"),
         ])
         .unwrap();
-        assert_eq!(c.threads, 3);
+        assert_eq!((c.threads, c.enrich), (3, true));
         assert_eq!(
             c.quarantine,
             QuarantineSpec::S3 {

@@ -246,6 +246,7 @@ impl<T: Target> Handler<T> {
         let done = Mutex::new(Vec::new());
         // Only these cross to the worker threads (not the target, which need not be `Sync`).
         let (filter, pipeline) = (&self.config.filter, &self.pipeline);
+        let enrich = self.config.enrich;
         let work = |worker: &mut Worker| {
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
@@ -257,7 +258,8 @@ impl<T: Target> Handler<T> {
                     break;
                 }
                 let skip = if first { from.1 } else { 0 };
-                let mut capture = Capture::new(T::MODE, filter, budget, skip, first);
+                let mut capture =
+                    Capture::new(T::MODE, filter, budget, skip, first).with_enrich(enrich);
                 let outcome = worker.process_record(index, record, &mut capture);
                 let cut = capture.cut.is_some();
                 lock(&done).push(Decoded {

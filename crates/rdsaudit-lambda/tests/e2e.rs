@@ -341,3 +341,71 @@ fn invalid_configuration_is_reported_to_init_error() {
             .contains("expected true or false")
     );
 }
+
+#[test]
+fn enrich_adds_the_semantic_keys_with_the_servers_tables() {
+    let kinesis = corpus("kinesis-event.json");
+    let config = [
+        ("RDSAUDIT_ENRICH", "true"),
+        ("RDSAUDIT_OPERATIONS", "QUERY"),
+    ];
+    let (posts, output) = invoke(&config, vec![kinesis.clone()]);
+    assert_eq!(response(&posts[0]), no_failures());
+    let all = expected_events(&kinesis, |_| true);
+    let events = output.events();
+    let queries: Vec<&Value> = all.iter().filter(|v| v["operation"] == "QUERY").collect();
+    assert_eq!(events.len(), queries.len());
+    let mut from_server = 0;
+    let mut seen_ids = std::collections::HashSet::new();
+    for (got, want) in events.iter().zip(queries) {
+        // A CALL shares the query id of its body's last statement, which used the TABLE
+        // events up: only the first QUERY of an id is checked against them.
+        let first_of_id =
+            seen_ids.insert((want["connection_id"].clone(), want["query_id"].to_string()));
+        // The plain keys are untouched.
+        for (key, value) in want.as_object().unwrap() {
+            assert_eq!(&got[key], value, "{key}");
+        }
+        let sql = want["object"].as_str().unwrap().as_bytes();
+        let fp = rdsaudit_sql::fingerprint(sql);
+        assert_eq!(got["fingerprint"], fp.as_str());
+        assert_eq!(got["digest"], rdsaudit_sql::digest(&fp).as_str());
+        assert!(got["writes"].is_boolean() && got["truncated"].is_boolean());
+        assert!(got["statement_class"].is_string());
+        // TABLE events of the same connection and query id (dropped by the filter) win.
+        let server: Vec<String> = all
+            .iter()
+            .filter(|t| {
+                !["QUERY", "CONNECT", "DISCONNECT", "FAILED_CONNECT"]
+                    .contains(&t["operation"].as_str().unwrap())
+                    && t["connection_id"] == want["connection_id"]
+                    && t["query_id"] == want["query_id"]
+            })
+            .map(|t| {
+                format!(
+                    "{}.{}",
+                    t["database"].as_str().unwrap(),
+                    t["object"].as_str().unwrap()
+                )
+            })
+            .collect();
+        let tables: Vec<String> = got["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect();
+        if server.is_empty() {
+            assert_eq!(tables, rdsaudit_sql::analyze(sql).tables);
+        } else if first_of_id && !server.iter().any(|s| s.contains('|')) {
+            let mut unique = server.clone();
+            unique.dedup();
+            assert_eq!(tables, unique, "{}", want["object"]);
+            from_server += 1;
+        }
+    }
+    assert!(
+        from_server > 5,
+        "the corpus has TABLE events ({from_server})"
+    );
+}
