@@ -323,7 +323,7 @@ fn check_values(text: &[u8], max: usize) -> Result<(), EnvelopeError> {
 /// ```
 /// let text = br#"{"a":"}{"} {"b":1}"#;
 /// let pieces = rdsaudit::input::envelope::objects(text).unwrap();
-/// assert_eq!(pieces, [0..9, 10..17]);
+/// assert_eq!(pieces, [0..10, 11..18]);
 /// ```
 #[must_use]
 pub fn objects(text: &[u8]) -> Option<Vec<Range<usize>>> {
