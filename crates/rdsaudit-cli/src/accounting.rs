@@ -184,6 +184,14 @@ impl Accounting {
             r.unparsed_events,
             breakdown(r.unparsed_by_reason.iter().map(|(k, v)| (*k, *v)))
         );
+        if r.ambiguous_events > 0 {
+            let _ = writeln!(
+                s,
+                "  ambiguous:  {} of {} parsed (a raw name lets the line read more than one way; \
+                 the other readings are in `alternatives`)",
+                r.ambiguous_events, r.parsed_events
+            );
+        }
         let _ = writeln!(
             s,
             "  selected:   {kept} of {} parsed ({} not selected)",

@@ -271,7 +271,8 @@ pub struct GenArgs {
     pub preset: Option<Preset>,
     #[arg(long, short, value_enum, default_value = "kinesis")]
     pub output: GenOutput,
-    /// Write here instead of stdout (a directory for --output gzip: record-00001.gz, ...)
+    /// Write here instead of stdout (for --output gzip a directory, created if missing:
+    /// record-00001.gz, ...)
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
 }

@@ -27,7 +27,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::audit::event::{AuditEvent, Provenance};
-use crate::audit::scanner::{LineError, parse_line};
+use crate::audit::scanner::parse_line;
 use crate::input::envelope::{self, EnvelopeParser, LogEnvelope, MessageType};
 use crate::input::gzip::Inflater;
 use crate::input::log_event::LogEvent;
@@ -108,19 +108,15 @@ impl Worker {
         sink: &mut S,
     ) -> RecordOutcome {
         let mut outcome = RecordOutcome::new(RecordStatus::Data);
-        for rec in text::records(piece) {
+        let mut records = text::records(piece);
+        // Parsed once: the record rule already parsed each record.
+        while let Some((rec, parsed)) = records.next_parsed() {
             let line_number = first_line + rec.line_number - 1;
-            // A record RDS cut at a page end is reported as cut, never read as if whole.
-            let parsed = if rec.truncated {
-                Err(LineError::Truncated)
-            } else {
-                parse_line(rec.bytes)
-            };
             match parsed {
                 Ok(mut event) => {
                     event.provenance.line_number = Some(line_number);
                     sink.event(&event);
-                    outcome.add_parsed();
+                    outcome.add_parsed(&event);
                 }
                 Err(reason) => {
                     sink.unparsed(&UnparsedLine {
@@ -193,7 +189,7 @@ fn visit_message<S: Sink>(
                     event.timestamp.epoch_us = us;
                 }
                 sink.event(&event);
-                outcome.add_parsed();
+                outcome.add_parsed(&event);
             }
             Err(reason) => {
                 sink.unparsed(&UnparsedLine {

@@ -48,7 +48,7 @@
 
 use simd_json::tape::Node;
 
-use super::json::kind;
+use super::json::{MAX_EVENT_VALUES, kind};
 use super::record::{
     Payload, RecordProblem, SourceError, SourceParser, SourceRecord, elements, entries, field,
     number_at, string_at,
@@ -57,10 +57,7 @@ use super::record::{
 /// Parses a Lambda Kinesis event in place (`buf[..len]` is the JSON, followed by at least
 /// `simd_json::INPUT_PADDING` bytes).
 ///
-/// Returns one [`SourceRecord`] per element of `Records`, in order; an element may also be an
-/// `aws kinesis get-records` record ([`super::get_records`]). Integers past 64 bits and numbers
-/// past `f64` (a 400-digit `approximateArrivalTimestamp`, a `sequenceNumber` written as a JSON
-/// number) are read as absent instead of failing the event. A record whose own shape is
+/// Returns one [`SourceRecord`] per element of `Records`, in order. A record whose own shape is
 /// wrong (no `kinesis`, no `data`, `data` not a string, ...) is returned with
 /// [`Payload::Invalid`] and whatever metadata it has, so the caller can count it as failed and
 /// report its `sequenceNumber`. Metadata fields of the wrong type are treated as absent.
@@ -74,24 +71,27 @@ pub fn parse_kinesis_event<'a>(
 ) -> Result<Vec<SourceRecord<'a>>, SourceError> {
     // A number simd-json cannot hold, in a field we do not read, must not cost the event.
     super::json::neutralize_wide_numbers(buf.get_mut(..len).unwrap_or_default());
-    parser.json.parse_padded(buf, len, |tape| {
-        let records_at = field(tape, 0, "Records")?.ok_or(SourceError::MissingField("Records"))?;
-        let count = match tape.get(records_at) {
-            Some(Node::Array { len, .. }) => *len,
-            other => {
-                return Err(SourceError::WrongType {
-                    field: "Records",
-                    expected: "an array",
-                    found: other.map_or("nothing", kind),
-                });
+    parser
+        .json
+        .parse_padded(buf, len, MAX_EVENT_VALUES, |tape| {
+            let records_at =
+                field(tape, 0, "Records")?.ok_or(SourceError::MissingField("Records"))?;
+            let count = match tape.get(records_at) {
+                Some(Node::Array { len, .. }) => *len,
+                other => {
+                    return Err(SourceError::WrongType {
+                        field: "Records",
+                        expected: "an array",
+                        found: other.map_or("nothing", kind),
+                    });
+                }
+            };
+            let mut records = Vec::with_capacity(count);
+            for el in elements(tape, records_at) {
+                records.push(kinesis_record(tape, el));
             }
-        };
-        let mut records = Vec::with_capacity(count);
-        for el in elements(tape, records_at) {
-            records.push(kinesis_record(tape, el));
-        }
-        Ok(records)
-    })
+            Ok(records)
+        })
 }
 
 fn kinesis_record<'a>(tape: &[Node<'a>], at: usize) -> SourceRecord<'a> {

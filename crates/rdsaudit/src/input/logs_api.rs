@@ -125,9 +125,12 @@ impl LogsApiParser {
                 .ok_or(LogsApiError::Tape(0))?;
             rest = tail;
             consumed = range.end + crate::input::json::PADDING;
-            self.json.parse_padded(this, range.len(), |tape| {
-                page_events(tape, page, &mut events)
-            })?;
+            self.json.parse_padded(
+                this,
+                range.len(),
+                crate::input::json::MAX_EVENT_VALUES,
+                |tape| page_events(tape, page, &mut events),
+            )?;
         }
         Ok(events)
     }
