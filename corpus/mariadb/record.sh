@@ -5,7 +5,7 @@
 #   corpus/mariadb/record.sh [OUTDIR]     (default OUTDIR: this directory)
 #
 # For each pass (full: server_audit_query_log_limit=1048576; limit1024: the
-# plugin default) it starts a private mariadbd (own temp datadir, socket,
+# plugin default; hostile: names that forge audit structure, see workload.py) it starts a private mariadbd (own temp datadir, socket,
 # 127.0.0.1 + free port, TZ=UTC), runs the workload through a real wire-protocol
 # client, stops the server by PID, and writes
 #   OUTDIR/audit-<pass>.log         the plugin's log, untouched
@@ -115,5 +115,12 @@ SQL
   cleanup
 }
 
-record_pass full "--server-audit-query-log-limit=1048576"
-record_pass limit1024 ""
+# RECORD_PASSES picks passes (default: all three).
+for pass in ${RECORD_PASSES:-full limit1024 hostile}; do
+  case "$pass" in
+    full) record_pass full "--server-audit-query-log-limit=1048576" ;;
+    limit1024) record_pass limit1024 "" ;;
+    hostile) record_pass hostile "" ;;
+    *) die "unknown pass $pass" ;;
+  esac
+done

@@ -379,6 +379,100 @@ def run(port, rec):
     return [v.decode() for v in settings] + [plugin_version.decode()]
 
 
+# ------------------------------------------------------------ hostile ----
+def forged_line(serverhost, op_tail):
+    """A well-formed audit line with a forged time, user and statement."""
+    return f"20250101 00:00:00,{serverhost},admin,127.0.0.1,1,2,{op_tail}"
+
+
+def hostile_users(serverhost):
+    """User names of failed logins (no such account, no password needed): each forges an
+    operation of every class and dialect, or a whole record after a raw line break. The
+    server keeps them whole (they stay under 128 bytes)."""
+    return [
+        "x,h,1,2,QUERY,db,'GRANT ALL ON *.* TO evil',0",
+        "rdsadmin,localhost,1,2,QUERY,,'SELECT 1',0",
+        "x,127.0.0.1,1,2,QUERY,,'SELECT 1',0,,",
+        "x,127.0.0.1,1,0,CONNECT,auditdb,,0",
+        "x,127.0.0.1,1,0,DISCONNECT,,,0",
+        "x,127.0.0.1,1,0,FAILED_CONNECT,,,1045,SSL",
+        "x,127.0.0.1,1,2,READ,auditdb,t1,",
+        "x,127.0.0.1,1,2,WRITE,auditdb,t1,0",
+        "x\n" + forged_line(serverhost, "QUERY,auditdb,'DROP TABLE t1',0"),
+        "x\r" + forged_line(serverhost, "QUERY,auditdb,'DROP TABLE t1',0"),
+        "a,h,1,2,QUERY,,'GRANT ALL ON *.* TO a',0\nx",
+        "x,1\r\n" + forged_line(serverhost, "WRITE,auditdb,t1,"),
+    ]
+
+
+# Database and table names with commas, quotes and forged tails (each under 64 characters).
+DB_FORGED_STATEMENT = "d,'SELECT 1',0"
+DB_COMMA, TABLE_COMMA = "a,b", "t,1"
+TABLE_FORGED_HEADER = "t',0,127.0.0.1,9,9,QUERY,x"
+# A logged-in account whose name holds a forged header.
+USER_FORGED_HEADER = "e,127.0.0.1,1,2,QUERY,auditdb"
+
+
+def q_ident(name):
+    return "`" + name.replace("`", "``") + "`"
+
+
+def run_hostile(port, rec):
+    W, R, C, D = "WRITE", "READ", "CREATE", "DROP"
+    s = Session(rec, port)
+    settings = s.q(
+        b"SELECT @@server_audit_query_log_limit, @@version, @@server_audit_events, @@system_time_zone,"
+        b" @@server_audit_logging, @@hostname", "settings")[0][0]
+    serverhost = settings[5].decode()
+    s.q(b"SELECT PLUGIN_AUTH_VERSION FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'SERVER_AUDIT'",
+        "plugin-version")
+    plugin_version = rec.last_rows[0][0]
+
+    for user in hostile_users(serverhost):
+        try:
+            Connection(HOST, port, user, "x")
+        except ServerError as e:
+            # 1698 when the server answered with an authentication switch first
+            if e.code not in (1045, 1698):
+                raise
+            rec.emit(conn=e.connection_id, op="FAILED_CONNECT", user=user, db="", retcode=e.code)
+            rec.emit(conn=e.connection_id, op="DISCONNECT", user=user, db="", retcode=0)
+        else:
+            raise SystemExit(f"login as {user!r} succeeded")
+
+    # A database whose name ends like a statement: the real statement must win.
+    qd = q_ident(DB_FORGED_STATEMENT)
+    s.q(f"CREATE DATABASE {qd}".encode(), "create-db-forged-statement")
+    s.init_db(DB_FORGED_STATEMENT)
+    s.q(b"CREATE TABLE users (id INT)", "create-users", [(C, DB_FORGED_STATEMENT, "users")])
+    s.q(b"DELETE FROM users", "delete-users", [(W, DB_FORGED_STATEMENT, "users")])
+    s.init_db(DB)
+    # A database and a table with commas: TABLE events with more than one cut.
+    qa, qt = q_ident(DB_COMMA), q_ident(TABLE_COMMA)
+    s.q(f"CREATE DATABASE {qa}".encode(), "create-db-comma")
+    s.q(f"CREATE TABLE {qa}.{qt} (x INT)".encode(), "create-table-comma", [(C, DB_COMMA, TABLE_COMMA)])
+    s.q(f"INSERT INTO {qa}.{qt} VALUES (1)".encode(), "insert-comma", [(W, DB_COMMA, TABLE_COMMA)])
+    s.q(f"SELECT x FROM {qa}.{qt}".encode(), "select-comma", [(R, DB_COMMA, TABLE_COMMA)])
+    # A table whose name holds a quote and a forged header.
+    qf = q_ident(TABLE_FORGED_HEADER)
+    s.q(f"CREATE TABLE {qf} (x INT)".encode(), "create-table-forged", [(C, DB, TABLE_FORGED_HEADER)])
+    s.q(f"SELECT x FROM {qf}".encode(), "select-forged", [(R, DB, TABLE_FORGED_HEADER)])
+    # An account whose name holds a forged header logs in and runs a statement.
+    acct = f"'{USER_FORGED_HEADER}'@'127.0.0.1'"
+    s.q(f"CREATE USER {acct} IDENTIFIED BY 'pw-e'".encode(), "create-user-forged")
+    s.q(f"GRANT SELECT ON auditdb.* TO {acct}".encode(), "grant-user-forged")
+    e = Session(rec, port, user=USER_FORGED_HEADER, password="pw-e", db=DB)
+    e.q(b"SELECT 1", "forged-user-select")
+    e.quit()
+    # cleanup (still logged)
+    s.q(f"DROP USER {acct}".encode(), "drop-user-forged")
+    s.q(f"DROP TABLE {qf}".encode(), "drop-table-forged", [(D, DB, TABLE_FORGED_HEADER)])
+    s.q(f"DROP DATABASE {qa}".encode(), "drop-db-comma", [(D, DB_COMMA, TABLE_COMMA)])
+    s.q(f"DROP DATABASE {qd}".encode(), "drop-db-forged", [(D, DB_FORGED_STATEMENT, "users")])
+    s.quit()
+    return [v.decode() for v in settings] + [plugin_version.decode()]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
@@ -388,7 +482,8 @@ def main():
 
     rec = Recorder()
     start = time.time()
-    limit, version, events, tz, logging, hostname, plugin_version = run(args.port, rec)
+    scenario = run_hostile if args.pass_name == "hostile" else run
+    limit, version, events, tz, logging, hostname, plugin_version = scenario(args.port, rec)
     end = time.time()
     if logging != "1":
         raise SystemExit("server_audit_logging is not ON")

@@ -168,6 +168,14 @@ impl Accounting {
             r.failed_records,
             breakdown(r.failed_by_kind.iter().map(|(k, v)| (*k, *v)))
         );
+        // Control payloads among data payloads (a Firehose object) are in no record count.
+        if r.control_messages != r.control_records {
+            let _ = writeln!(
+                s,
+                "  control messages: {} (CONTROL_MESSAGE payloads, skipped by rule)",
+                r.control_messages
+            );
+        }
         let _ = writeln!(
             s,
             "  log events: {} = {} parsed + {} unparsed{}",
@@ -176,6 +184,14 @@ impl Accounting {
             r.unparsed_events,
             breakdown(r.unparsed_by_reason.iter().map(|(k, v)| (*k, *v)))
         );
+        if r.ambiguous_events > 0 {
+            let _ = writeln!(
+                s,
+                "  ambiguous:  {} of {} parsed (a raw name lets the line read more than one way; \
+                 the other readings are in `alternatives`)",
+                r.ambiguous_events, r.parsed_events
+            );
+        }
         let _ = writeln!(
             s,
             "  selected:   {kept} of {} parsed ({} not selected)",

@@ -37,7 +37,7 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::ops::Range;
 
-use rdsaudit::{AuditEvent, Extra, Object, Operation, Provenance, Timestamp};
+use rdsaudit::{Ambiguity, AuditEvent, Extra, Object, Operation, Provenance, Timestamp};
 
 /// One decoded event, with where it came from.
 #[derive(Debug, Clone)]
@@ -80,6 +80,8 @@ pub(crate) struct Stashed {
     log_stream: Option<Range<usize>>,
     event_id: Option<Range<usize>>,
     cloudwatch_timestamp_ms: Option<i64>,
+    /// The ambiguity, with the bytes its readings are read from.
+    ambiguity: (Ambiguity<'static>, Range<usize>),
 }
 
 fn put(text: &mut Vec<u8>, bytes: &[u8]) -> Range<usize> {
@@ -109,6 +111,7 @@ impl Stashed {
             log_stream: p.log_stream.map(|x| put(text, x.as_bytes())),
             event_id: p.event_id.map(|x| put(text, x.as_bytes())),
             cloudwatch_timestamp_ms: p.cloudwatch_timestamp_ms,
+            ambiguity: (e.ambiguity.rebased(&[]), put(text, e.ambiguity.record())),
         }
     }
 
@@ -141,6 +144,7 @@ impl Stashed {
                 sequence_number,
                 line_number: None,
             },
+            ambiguity: self.ambiguity.0.rebased(bytes(&self.ambiguity.1)),
         }
     }
 }

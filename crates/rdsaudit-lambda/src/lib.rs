@@ -15,9 +15,6 @@
 //! partial batch response.
 //!
 //! ```no_run
-//! // The future of `run` nests every destination's AWS SDK futures deeply.
-//! #![recursion_limit = "256"]
-//!
 //! #[tokio::main(flavor = "current_thread")]
 //! async fn main() -> Result<(), rdsaudit_lambda::Error> {
 //!     rdsaudit_lambda::run().await

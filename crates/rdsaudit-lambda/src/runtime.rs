@@ -7,6 +7,8 @@
 //! runtime `null` to deserialize; the handler reads them once into its reusable buffer. The
 //! response and error posts stay the runtime's own.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
@@ -70,10 +72,13 @@ pub(crate) async fn serve<T: Target + 'static>(
     let service = service_fn(move |event: LambdaEvent<IgnoredAny>| {
         let handler = Arc::clone(&handler);
         let body = take(&taken, &event.context.request_id);
-        async move {
+        // Boxed: the handler's future nests every destination's AWS SDK futures, too deep for
+        // the compiler's default recursion limit in the caller's `main`.
+        let invocation: Pin<Box<dyn Future<Output = _>>> = Box::pin(async move {
             let body = body?;
             handler.invoke(&body, &event.context.request_id).await
-        }
+        });
+        invocation
     });
     Runtime::new(service)
         .layer(TakeBodyLayer(slot))

@@ -143,14 +143,28 @@ impl Filter {
     }
 
     /// Whether `e` passes every condition.
+    ///
+    /// An ambiguous event (see [`crate::audit::event::Ambiguity`]) is judged conservatively:
+    /// an exclusion never drops it, and a selection keeps it when any of its readings passes
+    /// (or when some readings were left unlisted). So a name forging another user, operation
+    /// or statement can neither hide the event nor slip it past a selection.
     pub fn matches(&self, e: &AuditEvent<'_>) -> bool {
+        if !e.ambiguity.is_ambiguous() {
+            return self.selects(e) && !self.excludes(e);
+        }
+        self.selects(e)
+            || e.ambiguity.omitted() > 0
+            || e.ambiguity.alternatives().iter().any(|r| self.selects(r))
+    }
+
+    /// The conditions that select events.
+    fn selects(&self, e: &AuditEvent<'_>) -> bool {
         let listed =
             |list: &[String], value: &str| list.is_empty() || list.iter().any(|v| v == value);
         let t = e.timestamp.epoch_us;
         listed(&self.operations, e.operation.as_str())
             && listed(&self.databases, &e.database)
             && listed(&self.users, &e.username)
-            && !self.exclude_users.iter().any(|u| *u == e.username)
             && (self.hosts.is_empty() || self.hosts.iter().any(|h| host_matches(h, &e.host)))
             && (self.retcodes.is_empty() || e.retcode.is_some_and(|r| self.retcodes.contains(&r)))
             && self.since_us.is_none_or(|s| t >= s)
@@ -160,6 +174,11 @@ impl Filter {
                 .grep
                 .as_ref()
                 .is_none_or(|re| re.is_match(&e.object.unescaped()))
+    }
+
+    /// The conditions that drop events.
+    fn excludes(&self, e: &AuditEvent<'_>) -> bool {
+        self.exclude_users.iter().any(|u| *u == e.username)
     }
 }
 
@@ -397,5 +416,36 @@ mod tests {
         assert_eq!(split_list(r"we\,ird, bob,,"), ["we,ird", "bob"]);
         assert_eq!(split_list(r"a\\,b\x"), [r"a\", r"b\x"]);
         assert_eq!(split_list(""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn ambiguous_events_are_judged_conservatively() {
+        // A user an administrator created as `rdsadmin,localhost,1,2,QUERY,x`: its reading
+        // with the longest user name is the event, the other reading names `rdsadmin`.
+        let e = crate::audit::scanner::parse_line(
+            b"20240323 13:36:09,h,rdsadmin,localhost,1,2,QUERY,x,10.0.0.5,4,5,QUERY,shop,'DELETE FROM users',0",
+        )
+        .unwrap();
+        assert!(e.ambiguity.is_ambiguous());
+        assert_eq!(e.username, "rdsadmin,localhost,1,2,QUERY,x");
+        let filter = |f: fn(&mut FilterSpec)| {
+            let mut s = FilterSpec::default();
+            f(&mut s);
+            Filter::new(&s).unwrap().matches(&e)
+        };
+        // An exclusion matching a reading never drops it.
+        assert!(filter(|s| s.exclude_users = vec!["rdsadmin".into()]));
+        assert!(filter(
+            |s| s.exclude_users = vec!["rdsadmin,localhost,1,2,QUERY,x".into()]
+        ));
+        // A selection keeps it when any reading passes, all conditions on the same reading.
+        assert!(filter(|s| s.users = vec!["rdsadmin".into()]));
+        assert!(filter(|s| s.databases = vec!["shop".into()]));
+        assert!(filter(|s| s.grep = Some("DELETE".into())));
+        assert!(!filter(|s| s.users = vec!["nobody".into()]));
+        assert!(!filter(|s| {
+            s.users = vec!["rdsadmin".into()];
+            s.databases = vec!["nothing".into()];
+        }));
     }
 }

@@ -54,7 +54,9 @@ mod swar;
 #[cfg(test)]
 pub(crate) mod test_support;
 
-pub use audit::event::{AuditEvent, Dialect, Extra, Object, Operation, Provenance, Timestamp};
+pub use audit::event::{
+    Ambiguity, AuditEvent, Dialect, Extra, Object, Operation, Provenance, Timestamp,
+};
 pub use audit::scanner::{LineError, parse_line};
 pub use decoder::{Decoder, DecoderBuilder};
 pub use report::Report;

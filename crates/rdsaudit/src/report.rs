@@ -2,12 +2,15 @@
 //!
 //! - records in = data records + control records (skipped by rule) + failed records (each
 //!   with a reason);
-//! - log events = parsed events + unparsed lines (each with a reason).
+//! - log events = parsed events + unparsed lines (each with a reason);
+//! - of the parsed events, those whose line reads more than one way are counted as ambiguous
+//!   (`ambiguous_events`): emitted once, flagged, never silently resolved.
 //!
 //! [`Report::is_balanced`] checks both sums; every front end prints them.
 
 use std::collections::BTreeMap;
 
+use crate::audit::event::AuditEvent;
 use crate::audit::scanner::LineError;
 use crate::input::envelope::EnvelopeError;
 use crate::input::gzip::InflateError;
@@ -67,8 +70,14 @@ pub struct RecordOutcome {
     pub log_events: u64,
     /// Log events that are audit events.
     pub parsed: u64,
+    /// Of `parsed`, the events flagged ambiguous (a raw name lets the line split more than
+    /// one way, see [`crate::audit::event::Ambiguity`]).
+    pub ambiguous: u64,
     /// Every unparsed line, counted by [`LineError::kind`].
     pub unparsed_by_reason: BTreeMap<&'static str, u64>,
+    /// `CONTROL_MESSAGE` payloads in the record (a Firehose object holds them among data
+    /// payloads), skipped by rule.
+    pub control_messages: u64,
 }
 
 impl RecordOutcome {
@@ -79,7 +88,9 @@ impl RecordOutcome {
             status,
             log_events: 0,
             parsed: 0,
+            ambiguous: 0,
             unparsed_by_reason: BTreeMap::new(),
+            control_messages: 0,
         }
     }
 
@@ -89,9 +100,10 @@ impl RecordOutcome {
     }
 
     /// Counts a parsed event.
-    pub(crate) fn add_parsed(&mut self) {
+    pub(crate) fn add_parsed(&mut self, event: &AuditEvent<'_>) {
         self.log_events += 1;
         self.parsed += 1;
+        self.ambiguous += u64::from(event.ambiguity.is_ambiguous());
     }
 
     /// Counts an unparsed line (its details went to the sink).
@@ -118,10 +130,18 @@ pub struct Report {
     pub parsed_events: u64,
     /// Log events that are not audit lines.
     pub unparsed_events: u64,
+    /// Of `parsed_events`, the events flagged ambiguous: their line splits more than one way
+    /// (a raw user, host, database or table name holding commas, an operation or a line
+    /// break; see `docs/HOSTILE.md`). Each is emitted once, with its other readings.
+    pub ambiguous_events: u64,
     /// Failed records by [`RecordError::kind`].
     pub failed_by_kind: BTreeMap<&'static str, u64>,
     /// Unparsed log events by [`LineError::kind`].
     pub unparsed_by_reason: BTreeMap<&'static str, u64>,
+    /// `CONTROL_MESSAGE` payloads, whichever record held them (skipped by rule): a record of
+    /// only control payloads is also a control record; one among data payloads (a Firehose
+    /// object) is counted here only.
+    pub control_messages: u64,
 }
 
 impl Report {
@@ -131,6 +151,7 @@ impl Report {
             && self.log_events == self.parsed_events + self.unparsed_events
             && self.failed_records == self.failed_by_kind.values().sum::<u64>()
             && self.unparsed_events == self.unparsed_by_reason.values().sum::<u64>()
+            && self.ambiguous_events <= self.parsed_events
     }
 
     /// Adds the counts of one outcome; `is_record` is false for pieces of a plain file, whose
@@ -147,8 +168,10 @@ impl Report {
                 }
             }
         }
+        self.control_messages += outcome.control_messages;
         self.log_events += outcome.log_events;
         self.parsed_events += outcome.parsed;
+        self.ambiguous_events += outcome.ambiguous;
         self.unparsed_events += outcome.unparsed_count();
         for (reason, n) in &outcome.unparsed_by_reason {
             *self.unparsed_by_reason.entry(reason).or_default() += n;
@@ -161,8 +184,10 @@ impl Report {
         self.data_records += other.data_records;
         self.control_records += other.control_records;
         self.failed_records += other.failed_records;
+        self.control_messages += other.control_messages;
         self.log_events += other.log_events;
         self.parsed_events += other.parsed_events;
+        self.ambiguous_events += other.ambiguous_events;
         self.unparsed_events += other.unparsed_events;
         for (k, v) in &other.failed_by_kind {
             *self.failed_by_kind.entry(k).or_default() += v;

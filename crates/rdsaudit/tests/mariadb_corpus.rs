@@ -417,6 +417,176 @@ fn checked_in_recording_is_the_plugin_we_document() {
     );
 }
 
+/// What the hostile pass saw.
+#[derive(Default, Debug)]
+struct HostileSummary {
+    records: usize,
+    /// Lines that are the head of a record cut by a raw line break (not parsed alone).
+    cut: usize,
+    ambiguous: usize,
+    incidental: usize,
+}
+
+/// Whether reading `r` is the expected record `w`.
+fn is_expected(r: &AuditEvent<'_>, w: &Value) -> bool {
+    let op = str_field(w, "op");
+    let same = r.operation.as_str() == op
+        && r.username == str_field(w, "user")
+        && r.database == str_field(w, "db");
+    same && if op == "QUERY" {
+        r.object.is_quoted()
+            && r.object.unescaped().as_ref() == b64(&w["object_b64"]).as_slice()
+            && r.retcode == w["retcode"].as_i64()
+    } else if r.operation.is_table() {
+        r.object.raw() == str_field(w, "table").as_bytes() && r.retcode.is_none()
+    } else {
+        r.object.is_empty() && r.retcode == w["retcode"].as_i64()
+    }
+}
+
+/// The hostile pass (`workload.py`, `run_hostile`): names that forge audit structure. Every
+/// record of the log must be the expected record, or be flagged ambiguous with the expected
+/// record among its readings; no record may be anything else (forged), none may be missing.
+fn check_hostile(log_path: &Path, expected_path: &Path) -> HostileSummary {
+    let log = read(log_path);
+    let Expected { meta, events } = load_expected(expected_path);
+    let ctx = format!("{} vs {}", log_path.display(), expected_path.display());
+    let incidental_dbs: BTreeSet<&str> = meta["incidental_table_dbs"]
+        .as_array()
+        .expect("meta.incidental_table_dbs")
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let mut pending: BTreeMap<u64, std::collections::VecDeque<&Value>> = BTreeMap::new();
+    for ev in &events {
+        pending
+            .entry(ev["conn"].as_u64().expect("conn"))
+            .or_default()
+            .push_back(ev);
+    }
+    let mut summary = HostileSummary::default();
+    let mut records = rdsaudit::input::text::records(&log);
+    // A line that does not parse must be the head of a record cut by a raw line break in a
+    // name: the record after it is then flagged, with the truth among its readings.
+    let mut cut = None;
+    while let Some((record, parsed)) = records.next_parsed() {
+        let at = format!("{ctx}: line {}", record.line_number);
+        let event = match parsed {
+            Ok(event) => event,
+            Err(e) => {
+                assert!(cut.is_none(), "{at}: two lines in a row do not parse");
+                cut = Some(format!("{at}: {e}"));
+                summary.cut += 1;
+                continue;
+            }
+        };
+        summary.records += 1;
+        let ambiguous = event.ambiguity.is_ambiguous();
+        if let Some(head) = cut.take() {
+            assert!(ambiguous, "{head}: the record after it is not flagged");
+        }
+        if !ambiguous
+            && event.operation.is_table()
+            && incidental_dbs.contains(event.database.as_ref())
+        {
+            summary.incidental += 1;
+            continue;
+        }
+        summary.ambiguous += usize::from(ambiguous);
+        assert_eq!(event.ambiguity.omitted(), 0, "{at}: every reading listed");
+        let readings: Vec<AuditEvent<'_>> = std::iter::once(event.clone())
+            .chain(event.ambiguity.alternatives())
+            .collect();
+        let found = readings.iter().find(|r| {
+            pending
+                .get(&r.connection_id)
+                .and_then(|q| q.front())
+                .is_some_and(|w| is_expected(r, w))
+        });
+        let Some(r) = found else {
+            panic!(
+                "{at}: a record that is not the next expected one of its connection (forged?): \
+                 {:?} (ambiguous: {ambiguous})",
+                readings
+                    .iter()
+                    .map(|r| (
+                        r.connection_id,
+                        r.operation,
+                        r.username.to_string(),
+                        r.object.text()
+                    ))
+                    .collect::<Vec<_>>()
+            )
+        };
+        pending
+            .get_mut(&r.connection_id)
+            .and_then(|q| q.pop_front());
+    }
+    for (conn, rest) in &pending {
+        assert!(
+            rest.is_empty(),
+            "{ctx}: connection {conn}: not in the log: {rest:?}"
+        );
+    }
+    summary
+}
+
+fn assert_hostile_coverage(s: &HostileSummary) {
+    // Every forged-connection failed login, the database and table with commas and the
+    // table with a forged header are ambiguous; the rest is exact.
+    assert!(
+        s.ambiguous >= 15,
+        "only {} ambiguous records: {s:?}",
+        s.ambiguous
+    );
+    assert!(
+        s.records - s.ambiguous - s.incidental >= 20,
+        "too few exact records: {s:?}"
+    );
+}
+
+#[test]
+fn checked_in_hostile_pass_is_never_forged() {
+    let dir = corpus_dir();
+    let s = check_hostile(
+        &dir.join("audit-hostile.log"),
+        &dir.join("expected-hostile.jsonl"),
+    );
+    assert_hostile_coverage(&s);
+}
+
+/// The issue's cases, read from the recorded lines: the failed login forging a GRANT is one
+/// exact FAILED_CONNECT, and the statement run in database `d,'SELECT 1',0` is the DELETE.
+#[test]
+fn checked_in_hostile_pass_issue_cases() {
+    let log = read(&corpus_dir().join("audit-hostile.log"));
+    let events: Vec<AuditEvent<'_>> = rdsaudit::input::text::records(&log)
+        .filter_map(|r| parse_line(r.bytes).ok())
+        .collect();
+    let grant = events
+        .iter()
+        .find(|e| e.username.starts_with("x,h,1,2,QUERY,db,'GRANT"))
+        .unwrap();
+    assert_eq!(grant.operation, Operation::FailedConnect);
+    assert!(!grant.ambiguity.is_ambiguous());
+    assert!(
+        events
+            .iter()
+            .all(|e| e.object.text() != "GRANT ALL ON *.* TO evil")
+    );
+    let delete = events
+        .iter()
+        .find(|e| e.database == "d,'SELECT 1',0" && e.operation == Operation::Query)
+        .unwrap();
+    assert_eq!(delete.object.text(), "CREATE TABLE users (id INT)");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.object.text() == "DELETE FROM users" && !e.ambiguity.is_ambiguous())
+    );
+    assert!(events.iter().all(|e| e.username != "rdsadmin"));
+}
+
 fn env_path(name: &str) -> Option<PathBuf> {
     let p = PathBuf::from(std::env::var_os(name)?);
     assert!(p.exists(), "{name}={} does not exist", p.display());
@@ -437,6 +607,12 @@ fn fresh_recording_round_trips() {
             assert_coverage(&s, truncating);
             eprintln!("fresh {pass}: {} QUERY records verified", s.queries);
         }
+        let s = check_hostile(
+            &dir.join("audit-hostile.log"),
+            &dir.join("expected-hostile.jsonl"),
+        );
+        assert_hostile_coverage(&s);
+        eprintln!("fresh hostile: {s:?}");
         ran = true;
     }
     match (

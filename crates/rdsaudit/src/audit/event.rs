@@ -19,28 +19,7 @@
 
 use std::borrow::Cow;
 
-/// Which writer produced a line; decided from the line's own shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Dialect {
-    /// Aurora MySQL Advanced Auditing: epoch-microsecond timestamp, 10 fields.
-    Aurora,
-    /// Upstream MariaDB `server_audit` (RDS for MariaDB): `YYYYMMDD HH:MM:SS`, 10 fields.
-    MariaDb,
-    /// AWS's fork of the plugin for RDS for MySQL: `YYYYMMDD HH:MM:SS` and trailing fields
-    /// (`,,` after a QUERY's return code, a connection type after a CONNECT's).
-    RdsMySql,
-}
-
-impl Dialect {
-    /// The stable name used in every output (`aurora`, `mariadb`, `rds_mysql`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dialect::Aurora => "aurora",
-            Dialect::MariaDb => "mariadb",
-            Dialect::RdsMySql => "rds_mysql",
-        }
-    }
-}
+pub use crate::audit::dialect::Dialect;
 
 /// When the event happened, normalised to UTC epoch microseconds.
 ///
@@ -276,4 +255,92 @@ pub struct AuditEvent<'a> {
     pub retcode: Option<i64>,
     pub extra: Extra<'a>,
     pub provenance: Provenance<'a>,
+    /// Whether the line can be read another way (a raw name holding commas, digits, an
+    /// operation or a line break), and the other readings.
+    pub ambiguity: Ambiguity<'a>,
+}
+
+/// The other readings of a line whose raw names let it split more than one way.
+///
+/// A user, host, database or table name is written raw, so a name may hold
+/// `,<host>,<id>,<id>,<OPERATION>,...` or a line break and a whole audit line. When more
+/// than one split satisfies the dialect's grammar, the event is one of them (the one with
+/// the longest user name, see [`crate::audit::scanner`]) and is flagged here; the others
+/// are computed again from the line on demand, so an unambiguous event pays nothing.
+///
+/// ```
+/// // A TABLE event on table `t,1` in database `a,b`: three ways to cut `a,b,t,1`.
+/// let e = rdsaudit::parse_line(b"20240615 10:31:00,db1,app,localhost,43,17,READ,a,b,t,1,")?;
+/// assert!(e.ambiguity.is_ambiguous());
+/// assert_eq!(e.ambiguity.readings(), 3);
+/// let alternatives = e.ambiguity.alternatives();
+/// let mut cuts: Vec<_> = std::iter::once(&e)
+///     .chain(&alternatives)
+///     .map(|a| format!("{}|{}", a.database, a.object.text()))
+///     .collect();
+/// cuts.sort();
+/// assert_eq!(cuts, ["a,b,t|1", "a,b|t,1", "a|b,t,1"]);
+/// # Ok::<(), rdsaudit::LineError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Ambiguity<'a> {
+    /// The record, when ambiguous; with a line that did not parse before it, when the two
+    /// may be one record cut by a raw line break (`own_start` > 0).
+    record: &'a [u8],
+    /// Where the event's own record starts in `record`.
+    own_start: usize,
+    /// How many readings the record has (0 or 1: unambiguous).
+    readings: u64,
+}
+
+impl<'a> Ambiguity<'a> {
+    pub(crate) fn new(record: &'a [u8], own_start: usize, readings: u64) -> Self {
+        Ambiguity {
+            record,
+            own_start,
+            readings,
+        }
+    }
+
+    /// The bytes the readings are computed from (empty when unambiguous): the record, or the
+    /// unparsed line before it and the record.
+    pub fn record(&self) -> &'a [u8] {
+        self.record
+    }
+
+    /// The same ambiguity over a copy of [`Ambiguity::record`] (for a caller that moves the
+    /// event's bytes to another buffer).
+    pub fn rebased<'b>(&self, record: &'b [u8]) -> Ambiguity<'b> {
+        Ambiguity {
+            record,
+            own_start: self.own_start,
+            readings: self.readings,
+        }
+    }
+
+    /// Whether the line has more than one reading.
+    pub fn is_ambiguous(&self) -> bool {
+        self.readings > 1
+    }
+
+    /// How many readings the line has in all, the event's own included (1 when unambiguous).
+    pub fn readings(&self) -> u64 {
+        self.readings.max(1)
+    }
+
+    /// The other readings, at most [`crate::audit::scanner::MAX_ALTERNATIVES`] of them (see
+    /// [`Ambiguity::omitted`]); empty when unambiguous. Each is a whole event with its own
+    /// timestamp (a reading may start at a line break inside the record) and no provenance.
+    pub fn alternatives(&self) -> Vec<AuditEvent<'a>> {
+        if !self.is_ambiguous() {
+            return Vec::new();
+        }
+        crate::audit::scanner::alternatives(self.record, self.own_start)
+    }
+
+    /// How many other readings [`Ambiguity::alternatives`] leaves out.
+    pub fn omitted(&self) -> u64 {
+        let listed = self.readings.saturating_sub(1);
+        listed.saturating_sub(crate::audit::scanner::MAX_ALTERNATIVES as u64)
+    }
 }

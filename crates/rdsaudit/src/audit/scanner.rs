@@ -1,4 +1,4 @@
-//! The line scanner: one audit line in, borrowed fields out, in one pass.
+//! The line scanner: one audit line in, borrowed fields out, every reading of it counted.
 //!
 //! A line has ten comma-separated fields (more on RDS for MySQL):
 //!
@@ -8,19 +8,29 @@
 //!                                       connection id ┘     database ┘          retcode ┘
 //! ```
 //!
-//! Counting commas is wrong twice over: the object (SQL text) holds commas and escaped quotes,
-//! and the plugin writes user, host, database and table names raw, so they may hold commas,
-//! quotes or newlines too. The scanner anchors on structure instead:
+//! The plugin writes user, host, database and table names raw, so a name may hold commas,
+//! quotes, digits, newlines and whole forged audit lines; only the object (a statement) is
+//! escaped. So the scanner reads the line from both ends, from the structure the server
+//! controls ([`super::dialect`] has the grammar):
 //!
-//! 1. the timestamp has a fixed shape (`YYYYMMDD HH:MM:SS,` or epoch microseconds);
-//! 2. the server host runs to the next comma (host names hold no commas);
-//! 3. user and host end at the first `,<digits>,<digits>,<OPERATION>,` after them; the host is
-//!    what follows the last comma before it (a host holds no comma, a user may);
-//! 4. the database ends at the first comma after which the rest parses as an object, a numeric
-//!    (or, for TABLE events, empty) return code and optional extra fields;
-//! 5. a quoted object ends at the first `'` not preceded by an escaping `\` and followed by `,`
-//!    or the end of the line; `\x` is one unit. Found with `memchr2`, so a statement is crossed
-//!    at memory speed.
+//! 1. the start: the timestamp (fixed shape) and the server host (up to the first comma);
+//! 2. the end: the return code, the RDS fork's trailing fields, and for a QUERY the quoted
+//!    object, whose closing quote is found from the right and whose opening quote is the last
+//!    `,'` before it (an escaped object never holds `,'`: its quotes follow a backslash);
+//! 3. in between: every anchor `,<host>,<connection id>,<query id>,<OPERATION>,` whose
+//!    operation's tail fits the end, and for TABLE events every comma that can separate the
+//!    database from the table. Each is a *split*: one reading of the line.
+//!
+//! One split is the event. More than one: the event is the split with the rightmost anchor
+//! (the one that gives the longest user name: a client that cannot log in controls only the
+//! user name, so its forgeries are anchors to the left), flagged ambiguous, every split
+//! counted and the others listed by [`crate::audit::event::Ambiguity::alternatives`]. A raw
+//! line break followed by a record start inside a record, or a record whose first line reads
+//! as a record on its own, is ambiguous the same way ([`parse_line`]).
+//!
+//! Counting is linear: anchors are found with one pass over the names (and, where a TABLE
+//! tail could start inside a statement, one multi-pattern search over it), and the splits of
+//! a TABLE anchor are counted from running comma counts, never enumerated.
 //!
 //! ```
 //! use rdsaudit::audit::scanner::parse_line;
@@ -31,45 +41,108 @@
 //! assert_eq!(event.object.text(), "SELECT 'a,b'");
 //! assert_eq!(event.extra.fields().count(), 2);
 //! assert_eq!(event.timestamp.dialect, rdsaudit::Dialect::RdsMySql);
+//! assert!(!event.ambiguity.is_ambiguous());
+//!
+//! // A failed login whose user name forges a statement stays a failed login.
+//! let forged = b"20240323 13:36:08,db1,x,h,1,2,QUERY,db,'GRANT ALL ON *.* TO evil',0,10.0.0.9,5,0,FAILED_CONNECT,,,1045";
+//! let event = parse_line(forged)?;
+//! assert_eq!(event.operation, rdsaudit::Operation::FailedConnect);
+//! assert_eq!(event.username, "x,h,1,2,QUERY,db,'GRANT ALL ON *.* TO evil',0");
+//! assert!(!event.ambiguity.is_ambiguous());
 //! # Ok::<(), rdsaudit::LineError>(())
 //! ```
 //!
-//! [`super::reference::split`] is the obviously-correct byte-at-a-time twin of the object scan; the
-//! property tests check one against the other.
+//! [`super::reference`] is the exhaustive byte-at-a-time twin; the property tests check the
+//! two agree on every split.
 
 use std::borrow::Cow;
+use std::ops::ControlFlow;
+use std::sync::LazyLock;
 
-use crate::audit::event::{AuditEvent, Dialect, Extra, Object, Operation, Provenance, Timestamp};
+use crate::audit::dialect::{self, Dialect, OpClass, TailForm, TimestampForm};
+use crate::audit::event::{Ambiguity, AuditEvent, Extra, Object, Operation, Provenance, Timestamp};
 use crate::swar::{BLOCK, block_at, byte_mask, escaped_mask};
 
-use super::timestamp::{self, parse_timestamp};
+use super::timestamp::parse_timestamp;
 
-/// How many database/object splits are tried before a line is given up as ambiguous. Only
-/// lines whose database name holds commas need more than one; the cap keeps hostile lines
-/// linear.
-const MAX_SPLITS: usize = 16;
-
-/// Why a line could not be read as an audit record.
+/// Why a line could not be read as an audit record. Positions are byte offsets in the line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
 pub enum LineError {
+    /// Nothing but a line break.
     #[error("empty line")]
     Empty,
+    /// The line does not start with a timestamp of a known form.
     #[error(
         "line does not start with an audit timestamp (`YYYYMMDD HH:MM:SS,` or epoch microseconds)"
     )]
     Timestamp,
-    #[error("no `,<connection id>,<query id>,<OPERATION>,` after the server host, user and host")]
-    Header,
+    /// An epoch timestamp that is not 16 digits: 10 are seconds, 13 milliseconds.
     #[error(
-        "the object starting at byte {start} has no closing quote followed by a comma or the end of the line"
+        "the epoch timestamp has {digits} digits: Aurora writes microseconds (16 digits); 10 digits are seconds, 13 milliseconds"
     )]
-    UnterminatedObject { start: usize },
+    EpochWidth {
+        /// How many digits the timestamp has.
+        digits: usize,
+    },
+    /// A civil time that does not exist or lies past 9999-12-31T23:59:59 (RFC 3339 years have
+    /// four digits).
+    #[error("the timestamp is not a valid date and time up to 9999-12-31T23:59:59")]
+    TimestampRange,
+    /// No `,<host>,<connection id>,<query id>,<OPERATION>,` with a known operation whose tail
+    /// fits the end of the line.
+    #[error(
+        "no `,<host>,<connection id>,<query id>,<OPERATION>,` after the server host whose operation fits the end of the line"
+    )]
+    Header,
+    /// A QUERY object that opens but has no closing quote before the return code.
+    #[error("the object starting at byte {start} has no closing quote followed by the return code")]
+    UnterminatedObject {
+        /// The opening quote.
+        start: usize,
+    },
+    /// An unescaped quote inside a QUERY object: the plugin escapes every quote it writes.
+    #[error("unescaped quote at byte {at} inside the QUERY object")]
+    StrayQuote {
+        /// The stray quote.
+        at: usize,
+    },
+    /// A QUERY whose object is not quoted.
     #[error("the QUERY object at byte {start} is not quoted")]
-    UnquotedQuery { start: usize },
+    UnquotedQuery {
+        /// Where the object starts.
+        start: usize,
+    },
+    /// The line ends with the object.
     #[error("no return code after the object at byte {at} (fewer than 10 fields)")]
-    MissingRetcode { at: usize },
-    #[error("the return code at byte {at} is not an integer")]
-    Retcode { at: usize },
+    MissingRetcode {
+        /// The end of the object.
+        at: usize,
+    },
+    /// The last field is not a return code of the operation's dialect.
+    #[error("the return code at byte {at} is not an integer (or, for TABLE events, empty)")]
+    Retcode {
+        /// Where the return code starts.
+        at: usize,
+    },
+    /// A connection id past `u64::MAX`.
+    #[error("the connection_id at byte {at} does not fit an unsigned 64-bit integer")]
+    ConnectionIdRange {
+        /// Where the connection id starts.
+        at: usize,
+    },
+    /// A query id past `u64::MAX`.
+    #[error("the query_id at byte {at} does not fit an unsigned 64-bit integer")]
+    QueryIdRange {
+        /// Where the query id starts.
+        at: usize,
+    },
+    /// A return code outside the signed 64-bit range.
+    #[error("the retcode at byte {at} does not fit a signed 64-bit integer")]
+    RetcodeRange {
+        /// Where the return code starts.
+        at: usize,
+    },
 }
 
 impl LineError {
@@ -78,91 +151,160 @@ impl LineError {
         match self {
             LineError::Empty => "Empty",
             LineError::Timestamp => "Timestamp",
+            LineError::EpochWidth { .. } => "EpochWidth",
+            LineError::TimestampRange => "TimestampRange",
             LineError::Header => "Header",
             LineError::UnterminatedObject { .. } => "UnterminatedObject",
+            LineError::StrayQuote { .. } => "StrayQuote",
             LineError::UnquotedQuery { .. } => "UnquotedQuery",
             LineError::MissingRetcode { .. } => "MissingRetcode",
             LineError::Retcode { .. } => "Retcode",
+            LineError::ConnectionIdRange { .. } => "ConnectionIdRange",
+            LineError::QueryIdRange { .. } => "QueryIdRange",
+            LineError::RetcodeRange { .. } => "RetcodeRange",
         }
     }
 }
 
-/// The fields of one line as borrowed slices, before any conversion. What the fast scanner
-/// and [`super::reference::split`] are compared on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The fields of one reading of a line as borrowed slices, before any conversion. What the
+/// fast scanner and [`super::reference::splits`] are compared on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RawLine<'a> {
+    /// The timestamp field.
     pub timestamp: &'a [u8],
+    /// The server host field.
     pub serverhost: &'a [u8],
+    /// The user name, raw.
     pub username: &'a [u8],
+    /// The client host.
     pub host: &'a [u8],
+    /// The connection id's digits.
     pub connection_id: &'a [u8],
+    /// The query id's digits.
     pub query_id: &'a [u8],
+    /// The operation token.
     pub operation: &'a str,
+    /// The database name, raw.
     pub database: &'a [u8],
+    /// The object as written (between the quotes when quoted).
     pub object: &'a [u8],
+    /// Whether the object was written between quotes.
     pub quoted: bool,
+    /// The return code field (empty on upstream TABLE events).
     pub retcode: &'a [u8],
-    /// Everything after the comma that ends the return code.
+    /// Everything after the comma that ends the return code (RDS fork only).
     pub extra: Option<&'a [u8]>,
+    /// The dialect this reading implies.
+    pub dialect: Dialect,
 }
 
-/// Parses one audit line (a trailing `\n` or `\r\n` is ignored).
+/// How many alternative readings of an ambiguous line are listed; the rest are counted.
+pub const MAX_ALTERNATIVES: usize = 16;
+
+/// How many raw line breaks inside one record are examined for a record start.
+pub const MAX_BREAKS: usize = 8;
+
+/// Parses one audit record (a trailing `\n` or `\r\n` is ignored).
+///
+/// When the record can be read more than one way (see the module docs) the event is the
+/// split with the rightmost anchor and [`AuditEvent::ambiguity`] counts the readings.
 pub fn parse_line(line: &[u8]) -> Result<AuditEvent<'_>, LineError> {
-    let raw = scan(line)?;
-    let (epoch_us, epoch_format) = parse_timestamp(raw.timestamp).ok_or(LineError::Timestamp)?;
-    let dialect = match (epoch_format, raw.extra.is_some()) {
-        (true, _) => Dialect::Aurora,
-        (false, true) => Dialect::RdsMySql,
-        (false, false) => Dialect::MariaDb,
-    };
-    Ok(AuditEvent {
-        timestamp: Timestamp { epoch_us, dialect },
-        serverhost: lossy(raw.serverhost),
-        username: lossy(raw.username),
-        host: lossy(raw.host),
-        connection_id: parse_u64(raw.connection_id).ok_or(LineError::Header)?,
-        query_id: parse_u64(raw.query_id).ok_or(LineError::Header)?,
-        operation: Operation::from_token(raw.operation),
-        database: lossy(raw.database),
-        object: Object::new(raw.object, raw.quoted),
-        retcode: parse_retcode(raw.retcode),
-        extra: Extra::new(raw.extra),
-        provenance: Provenance::default(),
-    })
+    let line = trim_newline(line);
+    let scan = scan_counted(line)?;
+    let frame = &scan.frame;
+    let readings = scan
+        .valid
+        .saturating_add(break_readings(frame, &scan.primary));
+    let mut event = event_of(frame, &scan.primary, scan.epoch_us)?;
+    if readings > 1 {
+        event.ambiguity = Ambiguity::new(line, 0, readings);
+    }
+    Ok(event)
 }
 
-/// Splits one line into its raw fields (see the module docs for the rules).
+/// Flags `event`, parsed from `joined[own_start..]`, when `joined` (the line before it, which
+/// did not parse, a line break, and the event's record) also reads as one record: a raw line
+/// break in a name may have cut that record where the event's record starts. The joined
+/// readings are added to the event's alternatives.
+pub(crate) fn flag_cut_record<'a>(event: &mut AuditEvent<'a>, joined: &'a [u8], own_start: usize) {
+    let Ok(whole) = scan_counted(joined) else {
+        return;
+    };
+    let readings = event.ambiguity.readings().saturating_add(whole.valid);
+    event.ambiguity = Ambiguity::new(joined, own_start, readings);
+}
+
+/// The primary split of one line (see [`parse_line`]), as raw fields.
 pub fn scan(line: &[u8]) -> Result<RawLine<'_>, LineError> {
-    let line = trim_newline(line);
-    if line.is_empty() {
-        return Err(LineError::Empty);
+    let scan = scan_counted(trim_newline(line))?;
+    Ok(raw_of(&scan.frame, &scan.primary))
+}
+
+/// Every reading of `record` but the event's own, at most [`MAX_ALTERNATIVES`]; what
+/// [`Ambiguity::alternatives`] returns. With `own_start` > 0 the event was read from
+/// `record[own_start..]`, and the readings of the whole `record` follow its own.
+pub(crate) fn alternatives(record: &[u8], own_start: usize) -> Vec<AuditEvent<'_>> {
+    if own_start == 0 {
+        return own_alternatives(record);
     }
-    let ts_len = timestamp::shape_len(line).ok_or(LineError::Timestamp)?;
-    let (timestamp, rest) = split_at_comma(line, ts_len).ok_or(LineError::Timestamp)?;
-    let host_end = memchr::memchr(b',', rest).ok_or(LineError::Header)?;
-    let (serverhost, rest) = split_at_comma(rest, host_end).ok_or(LineError::Header)?;
-    let header = find_header(rest).ok_or(LineError::Header)?;
-    let tail_offset = line.len() - header.tail.len();
-    let tail = scan_tail(header.operation, header.tail, tail_offset)?;
-    Ok(RawLine {
-        timestamp,
-        serverhost,
-        username: header.username,
-        host: header.host,
-        connection_id: header.connection_id,
-        query_id: header.query_id,
-        operation: header.operation,
-        database: tail.database,
-        object: tail.object,
-        quoted: tail.quoted,
-        retcode: tail.retcode,
-        extra: tail.extra,
-    })
+    let mut out = own_alternatives(record.get(own_start..).unwrap_or_default());
+    if let Ok(whole) = scan_counted(record) {
+        let frame = &whole.frame;
+        let _ = for_each_split(frame, &whole.ends, &mut |s| {
+            if out.len() >= MAX_ALTERNATIVES {
+                return ControlFlow::Break(());
+            }
+            if let Ok(e) = event_of(frame, &s, whole.epoch_us) {
+                out.push(e);
+            }
+            ControlFlow::Continue(())
+        });
+    }
+    out
+}
+
+fn own_alternatives<'a>(record: &'a [u8]) -> Vec<AuditEvent<'a>> {
+    let mut out = Vec::new();
+    let Ok(scan) = scan_counted(record) else {
+        return out;
+    };
+    let frame = &scan.frame;
+    let mut push = |frame: &Frame<'a>, split: &Split, epoch_us: i64| {
+        if out.len() >= MAX_ALTERNATIVES {
+            return ControlFlow::Break(());
+        }
+        if let Ok(e) = event_of(frame, split, epoch_us) {
+            out.push(e);
+        }
+        ControlFlow::Continue(())
+    };
+    let flow = for_each_split(frame, &scan.ends, &mut |s| {
+        if s == scan.primary {
+            return ControlFlow::Continue(());
+        }
+        push(frame, &s, scan.epoch_us)
+    });
+    if flow.is_break() {
+        return out;
+    }
+    for piece in break_pieces(frame, &scan.primary) {
+        let Ok(sub) = scan_counted(piece) else {
+            continue;
+        };
+        if for_each_split(&sub.frame, &sub.ends, &mut |s| {
+            push(&sub.frame, &s, sub.epoch_us)
+        })
+        .is_break()
+        {
+            break;
+        }
+    }
+    out
 }
 
 /// Whether `s` starts with an audit timestamp followed by a comma: how a record starts.
 pub fn starts_with_timestamp(s: &[u8]) -> bool {
-    timestamp::shape_len(s).is_some()
+    dialect::timestamp_shape(s).is_some()
 }
 
 pub(crate) fn trim_newline(line: &[u8]) -> &[u8] {
@@ -170,9 +312,664 @@ pub(crate) fn trim_newline(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-/// `(s[..at], s[at + 1..])`, where `s[at]` is the comma between them.
-fn split_at_comma(s: &[u8], at: usize) -> Option<(&[u8], &[u8])> {
-    Some((s.get(..at)?, s.get(at + 1..)?))
+// ---- the fixed start ----
+
+/// A line cut at its fixed start.
+struct Frame<'a> {
+    line: &'a [u8],
+    timestamp: &'a [u8],
+    form: TimestampForm,
+    serverhost: &'a [u8],
+    /// Everything after the server host's comma.
+    middle: &'a [u8],
+    /// Where `middle` starts in `line`.
+    at: usize,
+}
+
+impl<'a> Frame<'a> {
+    fn new(line: &'a [u8]) -> Result<Self, LineError> {
+        if line.is_empty() {
+            return Err(LineError::Empty);
+        }
+        let (ts_len, form) = dialect::timestamp_shape(line).ok_or(LineError::Timestamp)?;
+        let after_ts = line.get(ts_len + 1..).unwrap_or_default();
+        let host_end = memchr::memchr(b',', after_ts).ok_or(LineError::Header)?;
+        let at = ts_len + 1 + host_end + 1;
+        Ok(Frame {
+            line,
+            timestamp: line.get(..ts_len).unwrap_or_default(),
+            form,
+            serverhost: after_ts.get(..host_end).unwrap_or_default(),
+            middle: line.get(at..).unwrap_or_default(),
+            at,
+        })
+    }
+
+    fn get(&self, span: Span) -> &'a [u8] {
+        self.middle.get(span.0..span.1).unwrap_or_default()
+    }
+}
+
+// ---- the fixed end ----
+
+/// `[start, end)` in `middle`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Span(usize, usize);
+
+/// The end of a QUERY line.
+#[derive(Debug, Clone, Copy)]
+struct QueryEnd {
+    /// The comma before the opening quote: where the database ends.
+    db_end: usize,
+    /// The object between the quotes.
+    object: Span,
+    retcode: Span,
+    tail: TailForm,
+}
+
+/// The end of a connection line.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionEnd {
+    db_end: usize,
+    object: Span,
+    retcode: Span,
+    extra: Option<Span>,
+    tail: TailForm,
+}
+
+/// The fixed ends that fit the line, one per operation class, or why none of a class does.
+#[derive(Clone, Copy)]
+struct Ends {
+    query: Result<QueryEnd, LineError>,
+    connection: Option<ConnectionEnd>,
+    /// The comma before a TABLE event's return code.
+    table: Option<usize>,
+}
+
+impl Ends {
+    fn new(frame: &Frame<'_>) -> Self {
+        let middle = frame.middle;
+        let connection = dialect::connection_end(frame.form, middle).map(|c| ConnectionEnd {
+            db_end: c.object_comma,
+            object: Span(c.object.start, c.object.end),
+            retcode: Span(c.retcode.start, c.retcode.end),
+            extra: c.extra.map(|r| Span(r.start, r.end)),
+            tail: c.tail,
+        });
+        Ends {
+            query: query_end(frame),
+            connection,
+            table: dialect::table_end(frame.form, middle),
+        }
+    }
+
+    /// Where the database of an anchor of this class must end by, if the class fits.
+    fn bound(&self, class: OpClass) -> Option<usize> {
+        match class {
+            OpClass::Query => self.query.as_ref().ok().map(|q| q.db_end),
+            OpClass::Connection => self.connection.map(|c| c.db_end),
+            // A table name is never empty: the database ends two bytes before the return
+            // code's comma at the latest.
+            OpClass::Table => self.table.and_then(|t| t.checked_sub(1)),
+        }
+    }
+}
+
+/// The QUERY end: closing quote from the right, opening quote at the last `,'` before it,
+/// no unescaped quote in between.
+///
+/// The opening quote is searched forwards: a candidate `,'` whose body reaches the closing
+/// quote without an unescaped quote is the last `,'` (a valid body holds none, since a quote
+/// after a comma is never escaped), and a candidate whose body meets an unescaped quote first
+/// lies in a name, with the next candidate at or after that quote. So the statement is
+/// crossed once, by the block scan, as in a line without hostile names.
+fn query_end(frame: &Frame<'_>) -> Result<QueryEnd, LineError> {
+    let middle = frame.middle;
+    let at = frame.at;
+    let Some((close, retcode, tail)) = dialect::query_end(frame.form, middle) else {
+        return Err(query_end_error(frame));
+    };
+    let head = middle.get(..close).unwrap_or_default();
+    let mut from = 0;
+    let mut stray = None;
+    while let Some(i) = OPEN_QUOTE.find(head.get(from..).unwrap_or_default()) {
+        let db_end = from + i;
+        let object = Span(db_end + 2, close);
+        match first_unescaped_quote(frame.get(object)) {
+            None => {
+                return Ok(QueryEnd {
+                    db_end,
+                    object,
+                    retcode: Span(retcode.start, retcode.end),
+                    tail,
+                });
+            }
+            Some(q) => {
+                stray = Some(object.0 + q);
+                from = db_end + 1;
+            }
+        }
+    }
+    Err(match stray {
+        Some(q) => LineError::StrayQuote { at: at + q },
+        None => LineError::UnquotedQuery { start: at + close },
+    })
+}
+
+/// `,'`: a comma and the quote that opens a statement.
+static OPEN_QUOTE: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b",'"));
+
+/// Why the line does not end like a QUERY.
+fn query_end_error(frame: &Frame<'_>) -> LineError {
+    let middle = frame.middle;
+    let at = frame.at;
+    if middle.ends_with(b"'") {
+        return LineError::MissingRetcode {
+            at: at + middle.len(),
+        };
+    }
+    let body = middle.strip_suffix(b",,").unwrap_or(middle);
+    let last = memchr::memrchr(b',', body).map_or(0, |c| c + 1);
+    if !dialect::is_integer(body.get(last..).unwrap_or_default()) {
+        return LineError::Retcode { at: at + last };
+    }
+    match memchr::memmem::find(middle, b",'") {
+        Some(open) => LineError::UnterminatedObject {
+            start: at + open + 1,
+        },
+        None => LineError::UnquotedQuery { start: at + last },
+    }
+}
+
+/// The first quote in `body` not escaped by a backslash.
+///
+/// Works on 64-byte blocks: one bit mask of quotes and one of backslashes per block, and the
+/// escaped bytes from the backslash mask with carry arithmetic (simdjson's trick), so the
+/// cost does not grow with the number of escapes. Statements are dense with `\'` (every
+/// string literal has two), and a `memchr2` call per escape spent more time starting than
+/// searching.
+fn first_unescaped_quote(body: &[u8]) -> Option<usize> {
+    // Whether the first byte of the next block is escaped by a backslash ending this one.
+    let mut carry = 0u64;
+    let mut base = 0;
+    while base < body.len() {
+        let block = block_at(body, base);
+        let escaped = escaped_mask(byte_mask(&block, b'\\'), &mut carry);
+        let quotes = byte_mask(&block, b'\'') & !escaped;
+        if quotes != 0 {
+            return Some(base + quotes.trailing_zeros() as usize);
+        }
+        base += BLOCK;
+    }
+    None
+}
+
+// ---- anchors and splits ----
+
+/// `,<host>,<connection id>,<query id>,<OPERATION>,` in `middle`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Anchor {
+    /// The comma between user and host.
+    user_end: usize,
+    host: Span,
+    connection_id: Span,
+    query_id: Span,
+    operation: Span,
+    class: OpClass,
+    /// Just after the operation's comma: where the database starts.
+    db_start: usize,
+}
+
+/// One reading of the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Split {
+    anchor: Anchor,
+    database: Span,
+    object: Span,
+    quoted: bool,
+    retcode: Span,
+    extra: Option<Span>,
+    tail: TailForm,
+}
+
+/// The operation token at `k + 1` when `middle[k]` is a comma and a comma follows the token.
+fn operation_at(middle: &[u8], k: usize) -> Option<(Span, OpClass)> {
+    let rest = middle.get(k + 1..)?;
+    let n = rest
+        .iter()
+        .take(15)
+        .take_while(|&&b| b.is_ascii_uppercase() || b == b'_')
+        .count();
+    if rest.get(n) != Some(&b',') {
+        return None;
+    }
+    let token = std::str::from_utf8(rest.get(..n)?).ok()?;
+    let class = OpClass::of(&Operation::from_token(token))?;
+    Some((Span(k + 1, k + 1 + n), class))
+}
+
+/// The digits that end just before the comma at `end`, and the comma before them.
+fn digits_before(middle: &[u8], end: usize) -> Option<(Span, usize)> {
+    let head = middle.get(..end)?;
+    let n = head.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    let comma = end.checked_sub(n + 1)?;
+    (n > 0 && middle.get(comma) == Some(&b',')).then_some((Span(comma + 1, end), comma))
+}
+
+/// The anchor whose operation token follows the comma at `k`.
+fn anchor_at(middle: &[u8], k: usize) -> Option<Anchor> {
+    let (operation, class) = operation_at(middle, k)?;
+    let (query_id, q) = digits_before(middle, k)?;
+    let (connection_id, c) = digits_before(middle, q)?;
+    let head = middle.get(..c)?;
+    let n = head
+        .iter()
+        .rev()
+        .take_while(|&&b| b != b',' && dialect::is_host(&[b]))
+        .count();
+    let user_end = c.checked_sub(n + 1)?;
+    let host = Span(user_end + 1, c);
+    if n == 0 || middle.get(user_end) != Some(&b',') {
+        return None;
+    }
+    Some(Anchor {
+        user_end,
+        host,
+        connection_id,
+        query_id,
+        operation,
+        class,
+        db_start: operation.1 + 1,
+    })
+}
+
+/// The TABLE operations as they stand in a line, for the search inside a statement: a
+/// SIMD "Teddy" searcher (a general Aho-Corasick automaton starts on every comma, and a
+/// statement is full of commas; Teddy filters on the first three bytes of each pattern).
+static TABLE_OPERATIONS: LazyLock<Option<aho_corasick::packed::Searcher>> = LazyLock::new(|| {
+    let mut builder = aho_corasick::packed::Config::new().builder();
+    for op in [
+        ",READ,", ",WRITE,", ",CREATE,", ",ALTER,", ",DROP,", ",RENAME,",
+    ] {
+        builder.add(op);
+    }
+    builder.build()
+});
+
+/// Calls `visit` with every anchor whose class fits the line's end, left to right.
+///
+/// Names are walked comma by comma. Inside a QUERY's statement only a TABLE anchor can fit
+/// (a QUERY or connection tail never ends inside a statement), and only when the line's last
+/// field is a TABLE return code; that stretch is searched for the TABLE operations with
+/// Aho-Corasick (SIMD), so a long statement is crossed at memory speed.
+fn for_each_anchor(
+    middle: &[u8],
+    ends: &Ends,
+    visit: &mut impl FnMut(Anchor) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let fits = |a: &Anchor| ends.bound(a.class).is_some_and(|b| a.db_start <= b);
+    let names_end = match (&ends.query, ends.table) {
+        (Ok(q), Some(_)) => q.db_end,
+        _ => [OpClass::Query, OpClass::Connection, OpClass::Table]
+            .into_iter()
+            .filter_map(|c| ends.bound(c))
+            .max()
+            .unwrap_or(0),
+    };
+    let names = middle.get(..names_end).unwrap_or_default();
+    for k in memchr::memchr_iter(b',', names) {
+        if let Some(a) = anchor_at(middle, k).filter(fits) {
+            visit(a)?;
+        }
+    }
+    if let (Ok(_), Some(t)) = (&ends.query, ends.table) {
+        let statement = middle.get(names_end..t).unwrap_or_default();
+        let hits = table_operations(statement).map(|k| k + names_end);
+        for k in hits {
+            if let Some(a) = anchor_at(middle, k).filter(fits) {
+                visit(a)?;
+            }
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+/// Where a TABLE operation `,OP,` may start in `s` (its leading comma); every comma where
+/// the CPU has no SIMD searcher.
+fn table_operations(s: &[u8]) -> Box<dyn Iterator<Item = usize> + '_> {
+    match TABLE_OPERATIONS.as_ref() {
+        Some(teddy) => Box::new(teddy.find_iter(s).map(|m| m.start())),
+        None => Box::new(memchr::memchr_iter(b',', s)),
+    }
+}
+
+/// Calls `visit` with every split, left to right (TABLE splits by database end).
+fn for_each_split(
+    frame: &Frame<'_>,
+    ends: &Ends,
+    visit: &mut impl FnMut(Split) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    for_each_anchor(frame.middle, ends, &mut |a| {
+        splits_of(frame.middle, ends, a, visit)
+    })
+}
+
+/// Calls `visit` with the splits of one anchor.
+fn splits_of(
+    middle: &[u8],
+    ends: &Ends,
+    a: Anchor,
+    visit: &mut impl FnMut(Split) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    match a.class {
+        OpClass::Query => match ends.query {
+            Ok(q) => visit(Split {
+                anchor: a,
+                database: Span(a.db_start, q.db_end),
+                object: q.object,
+                quoted: true,
+                retcode: q.retcode,
+                extra: extra_of(q.tail, q.retcode, middle.len()),
+                tail: q.tail,
+            }),
+            Err(_) => ControlFlow::Continue(()),
+        },
+        OpClass::Connection => match ends.connection {
+            Some(c) => visit(Split {
+                anchor: a,
+                database: Span(a.db_start, c.db_end),
+                object: c.object,
+                quoted: false,
+                retcode: c.retcode,
+                extra: c.extra,
+                tail: c.tail,
+            }),
+            None => ControlFlow::Continue(()),
+        },
+        OpClass::Table => {
+            let Some(t) = ends.table else {
+                return ControlFlow::Continue(());
+            };
+            let region = middle
+                .get(a.db_start..t.saturating_sub(1))
+                .unwrap_or_default();
+            for c in memchr::memchr_iter(b',', region) {
+                let db_end = a.db_start + c;
+                visit(Split {
+                    anchor: a,
+                    database: Span(a.db_start, db_end),
+                    object: Span(db_end + 1, t),
+                    quoted: false,
+                    retcode: Span(t + 1, middle.len()),
+                    extra: None,
+                    tail: TailForm::Ten,
+                })?;
+            }
+            ControlFlow::Continue(())
+        }
+    }
+}
+
+/// The RDS fork's `,,` after a QUERY's return code: two empty fields.
+fn extra_of(tail: TailForm, retcode: Span, len: usize) -> Option<Span> {
+    (tail == TailForm::RdsFork).then_some(Span(retcode.1 + 1, len))
+}
+
+// ---- counting ----
+
+/// A line's readings, counted.
+struct Counted<'a> {
+    frame: Frame<'a>,
+    ends: Ends,
+    epoch_us: i64,
+    /// The split with the rightmost anchor: the event.
+    primary: Split,
+    /// How many splits satisfy the grammar with every number in range.
+    valid: u64,
+}
+
+/// Frames `line`, reads its timestamp, counts its splits and picks the primary one.
+fn scan_counted(line: &[u8]) -> Result<Counted<'_>, LineError> {
+    let frame = Frame::new(line)?;
+    let epoch_us = parse_timestamp(frame.timestamp, frame.form)?;
+    let ends = Ends::new(&frame);
+    let middle = frame.middle;
+    let mut valid = 0u64;
+    let mut primary = None;
+    let mut range_error = None;
+    let mut commas = CommaCounter::default();
+    let _ = for_each_anchor(middle, &ends, &mut |a| {
+        let n = match a.class {
+            OpClass::Table => ends
+                .table
+                .map_or(0, |t| commas.table_splits(middle, a.db_start, t)),
+            _ => 1,
+        };
+        if n == 0 {
+            return ControlFlow::Continue(());
+        }
+        let retcode = split_retcode(&ends, a.class, middle.len());
+        match numbers_in_range(&frame, &a, retcode) {
+            Ok(()) => {
+                valid = valid.saturating_add(n);
+                primary = Some(a);
+            }
+            Err(e) => range_error = Some(e),
+        }
+        ControlFlow::Continue(())
+    });
+    let Some(anchor) = primary else {
+        return Err(range_error.unwrap_or_else(|| no_split_error(&frame, &ends)));
+    };
+    let primary = first_split(&frame, &ends, anchor).ok_or(LineError::Header)?;
+    Ok(Counted {
+        frame,
+        ends,
+        epoch_us,
+        primary,
+        valid,
+    })
+}
+
+/// Commas counted left to right, so that counting every TABLE anchor's splits stays linear.
+#[derive(Default)]
+struct CommaCounter {
+    /// Position counted up to.
+    pos: usize,
+    /// Commas before `pos`.
+    count: u64,
+    /// Commas before the fixed end of the TABLE region, counted once.
+    before_end: Option<u64>,
+}
+
+impl CommaCounter {
+    /// Commas in `[db_start, t - 1)`: each ends a database and leaves a non-empty table.
+    /// Anchors come left to right, so `db_start` never decreases; `t` is fixed per line.
+    fn table_splits(&mut self, middle: &[u8], db_start: usize, t: usize) -> u64 {
+        let end = t.saturating_sub(1);
+        if db_start >= end {
+            return 0;
+        }
+        let count = |s: &[u8]| memchr::memchr_iter(b',', s).count() as u64;
+        if db_start > self.pos {
+            self.count += count(middle.get(self.pos..db_start).unwrap_or_default());
+            self.pos = db_start;
+        }
+        let before_end = *self
+            .before_end
+            .get_or_insert_with(|| count(middle.get(..end).unwrap_or_default()));
+        before_end.saturating_sub(self.count)
+    }
+}
+
+/// The return code span shared by every split of a class.
+fn split_retcode(ends: &Ends, class: OpClass, len: usize) -> Span {
+    match class {
+        OpClass::Query => ends.query.as_ref().map(|q| q.retcode).unwrap_or_default(),
+        OpClass::Connection => ends.connection.map(|c| c.retcode).unwrap_or_default(),
+        OpClass::Table => ends.table.map(|t| Span(t + 1, len)).unwrap_or_default(),
+    }
+}
+
+/// Ids fit `u64`, the return code fits `i64`.
+fn numbers_in_range(frame: &Frame<'_>, a: &Anchor, retcode: Span) -> Result<(), LineError> {
+    let at = frame.at;
+    if parse_u64(frame.get(a.connection_id)).is_none() {
+        return Err(LineError::ConnectionIdRange {
+            at: at + a.connection_id.0,
+        });
+    }
+    if parse_u64(frame.get(a.query_id)).is_none() {
+        return Err(LineError::QueryIdRange {
+            at: at + a.query_id.0,
+        });
+    }
+    let ret = frame.get(retcode);
+    if !ret.is_empty() && parse_i64(ret).is_none() {
+        return Err(LineError::RetcodeRange { at: at + retcode.0 });
+    }
+    Ok(())
+}
+
+/// The first split of an anchor.
+fn first_split(frame: &Frame<'_>, ends: &Ends, anchor: Anchor) -> Option<Split> {
+    let mut found = None;
+    let _ = splits_of(frame.middle, ends, anchor, &mut |s| {
+        found = Some(s);
+        ControlFlow::Break(())
+    });
+    found
+}
+
+/// Why no split fits: the diagnosis of the rightmost anchor with a known operation.
+fn no_split_error(frame: &Frame<'_>, ends: &Ends) -> LineError {
+    let middle = frame.middle;
+    let last = memchr::memrchr_iter(b',', middle).find_map(|k| anchor_at(middle, k));
+    let Some(anchor) = last else {
+        return LineError::Header;
+    };
+    let at = frame.at;
+    let rest_at = at + anchor.db_start;
+    match anchor.class {
+        OpClass::Query => match ends.query {
+            Err(e) => e,
+            Ok(_) => LineError::UnquotedQuery { start: rest_at },
+        },
+        _ => {
+            let rest = middle.get(anchor.db_start..).unwrap_or_default();
+            match memchr::memrchr(b',', rest) {
+                Some(c) if memchr::memchr(b',', rest.get(..c).unwrap_or_default()).is_some() => {
+                    LineError::Retcode {
+                        at: rest_at + c + 1,
+                    }
+                }
+                _ => LineError::MissingRetcode {
+                    at: at + middle.len(),
+                },
+            }
+        }
+    }
+}
+
+// ---- line breaks inside a record ----
+
+/// The pieces a raw line break inside the names cuts the record into, that may be records
+/// of their own: the text before a break, and the text after a break that starts with a
+/// timestamp. At most [`MAX_BREAKS`] breaks are examined.
+fn break_pieces<'a>(frame: &Frame<'a>, primary: &Split) -> Vec<&'a [u8]> {
+    let line = frame.line;
+    // Statements never hold a raw break (the plugin escapes them); names may.
+    let names_end = if primary.quoted {
+        frame.at + primary.object.0
+    } else {
+        line.len()
+    };
+    let names = line.get(..names_end).unwrap_or_default();
+    let mut pieces = Vec::new();
+    for b in memchr::memchr2_iter(b'\n', b'\r', names).take(MAX_BREAKS) {
+        // `\r\n` is one break, examined at its `\r`.
+        if names.get(b) == Some(&b'\n') && b > 0 && names.get(b - 1) == Some(&b'\r') {
+            continue;
+        }
+        let skip = if line.get(b..b + 2) == Some(b"\r\n") {
+            2
+        } else {
+            1
+        };
+        pieces.push(line.get(..b).unwrap_or_default());
+        let after = line.get(b + skip..).unwrap_or_default();
+        if starts_with_timestamp(after) {
+            pieces.push(after);
+        }
+    }
+    pieces
+}
+
+/// How many readings the pieces cut by raw line breaks have (each read on its own).
+fn break_readings(frame: &Frame<'_>, primary: &Split) -> u64 {
+    break_pieces(frame, primary)
+        .into_iter()
+        .filter_map(|piece| scan_counted(piece).ok())
+        .map(|c| c.valid)
+        .fold(0u64, u64::saturating_add)
+}
+
+// ---- building the event ----
+
+fn raw_of<'a>(frame: &Frame<'a>, s: &Split) -> RawLine<'a> {
+    let a = &s.anchor;
+    RawLine {
+        timestamp: frame.timestamp,
+        serverhost: frame.serverhost,
+        username: frame.get(Span(0, a.user_end)),
+        host: frame.get(a.host),
+        connection_id: frame.get(a.connection_id),
+        query_id: frame.get(a.query_id),
+        operation: std::str::from_utf8(frame.get(a.operation)).unwrap_or_default(),
+        database: frame.get(s.database),
+        object: frame.get(s.object),
+        quoted: s.quoted,
+        retcode: frame.get(s.retcode),
+        extra: s.extra.map(|e| frame.get(e)),
+        dialect: Dialect::of(frame.form, s.tail),
+    }
+}
+
+fn event_of<'a>(
+    frame: &Frame<'a>,
+    split: &Split,
+    epoch_us: i64,
+) -> Result<AuditEvent<'a>, LineError> {
+    let raw = raw_of(frame, split);
+    let retcode = match raw.retcode {
+        [] => None,
+        r => Some(parse_i64(r).ok_or(LineError::RetcodeRange {
+            at: frame.at + split.retcode.0,
+        })?),
+    };
+    Ok(AuditEvent {
+        timestamp: Timestamp {
+            epoch_us,
+            dialect: raw.dialect,
+        },
+        serverhost: lossy(raw.serverhost),
+        username: lossy(raw.username),
+        host: lossy(raw.host),
+        connection_id: parse_u64(raw.connection_id).ok_or(LineError::ConnectionIdRange {
+            at: frame.at + split.anchor.connection_id.0,
+        })?,
+        query_id: parse_u64(raw.query_id).ok_or(LineError::QueryIdRange {
+            at: frame.at + split.anchor.query_id.0,
+        })?,
+        operation: Operation::from_token(raw.operation),
+        database: lossy(raw.database),
+        object: Object::new(raw.object, raw.quoted),
+        retcode,
+        extra: Extra::new(raw.extra),
+        provenance: Provenance::default(),
+        ambiguity: Ambiguity::default(),
+    })
 }
 
 /// The field as text; borrowed unless it holds invalid UTF-8. `from_utf8` first: the lossy
@@ -184,9 +981,9 @@ fn lossy(b: &[u8]) -> Cow<'_, str> {
     }
 }
 
-/// Digits only, at most 20 of them: ids are unsigned 64-bit counters.
+/// Digits only: ids are unsigned 64-bit counters.
 fn parse_u64(b: &[u8]) -> Option<u64> {
-    if b.is_empty() || b.len() > 20 {
+    if b.is_empty() {
         return None;
     }
     b.iter().try_fold(0u64, |acc, &c| {
@@ -195,273 +992,18 @@ fn parse_u64(b: &[u8]) -> Option<u64> {
     })
 }
 
-/// An integer, or nothing where `empty_ok` (upstream TABLE events end with an empty one).
-fn is_retcode(b: &[u8], empty_ok: bool) -> bool {
-    if b.is_empty() {
-        return empty_ok;
-    }
-    parse_retcode(b).is_some()
-}
-
-fn parse_retcode(b: &[u8]) -> Option<i64> {
+/// `-?digits` in the signed 64-bit range (`i64::MIN` included).
+fn parse_i64(b: &[u8]) -> Option<i64> {
     let (negative, digits) = match b.strip_prefix(b"-") {
         Some(d) => (true, d),
         None => (false, b),
     };
-    if digits.len() > 18 {
-        return None;
+    let magnitude = parse_u64(digits)?;
+    if negative {
+        0i64.checked_sub_unsigned(magnitude)
+    } else {
+        i64::try_from(magnitude).ok()
     }
-    let magnitude = i64::try_from(parse_u64(digits)?).ok()?;
-    Some(if negative { -magnitude } else { magnitude })
-}
-
-struct Header<'a> {
-    username: &'a [u8],
-    host: &'a [u8],
-    connection_id: &'a [u8],
-    query_id: &'a [u8],
-    operation: &'a str,
-    /// What follows `OPERATION,`.
-    tail: &'a [u8],
-}
-
-/// Finds `user,host` followed by `,<digits>,<digits>,<OPERATION>,` in `rest`.
-fn find_header(rest: &[u8]) -> Option<Header<'_>> {
-    // The first comma separates user from host at the earliest, so the anchor comes later.
-    let first = memchr::memchr(b',', rest)?;
-    for comma in memchr::memchr_iter(b',', rest.get(first + 1..)?).map(|c| c + first + 1) {
-        let (user_host, after) = split_at_comma(rest, comma)?;
-        if let Some((connection_id, query_id, operation, tail)) = anchor(after) {
-            let sep = memchr::memrchr(b',', user_host)?;
-            let (username, host) = split_at_comma(user_host, sep)?;
-            return Some(Header {
-                username,
-                host,
-                connection_id,
-                query_id,
-                operation,
-                tail,
-            });
-        }
-    }
-    None
-}
-
-type Anchor<'a> = (&'a [u8], &'a [u8], &'a str, &'a [u8]);
-
-/// Matches `<digits>,<digits>,<OPERATION>,` at the start of `s`.
-fn anchor(s: &[u8]) -> Option<Anchor<'_>> {
-    let (connection_id, s) = token(s, 20, |b| b.is_ascii_digit())?;
-    let (query_id, s) = token(s, 20, |b| b.is_ascii_digit())?;
-    let (operation, s) = token(s, 32, |b| b.is_ascii_uppercase() || b == b'_')?;
-    Some((
-        connection_id,
-        query_id,
-        std::str::from_utf8(operation).ok()?,
-        s,
-    ))
-}
-
-/// A non-empty run of at most `max` bytes matching `class`, then a comma.
-fn token(s: &[u8], max: usize, class: impl Fn(u8) -> bool) -> Option<(&[u8], &[u8])> {
-    let n = s.iter().take(max + 1).take_while(|&&b| class(b)).count();
-    if n == 0 || n > max || s.get(n) != Some(&b',') {
-        return None;
-    }
-    split_at_comma(s, n)
-}
-
-struct Tail<'a> {
-    database: &'a [u8],
-    object: &'a [u8],
-    quoted: bool,
-    retcode: &'a [u8],
-    extra: Option<&'a [u8]>,
-}
-
-/// Whether the object may be held between quotes, for an operation.
-fn may_be_quoted(op: &Operation<'_>) -> bool {
-    !(op.is_table() || op.is_connection())
-}
-
-/// Splits `database,object,retcode[,extra]`. `offset` is where `tail` starts in the line, for
-/// error positions.
-///
-/// The database ends at the first comma after which the rest parses *cleanly* (no stray
-/// unescaped quote inside a quoted object); failing that, at the first where it parses at all.
-fn scan_tail<'a>(operation: &str, tail: &'a [u8], offset: usize) -> Result<Tail<'a>, LineError> {
-    let op = Operation::from_token(operation);
-    let mut first_error = None;
-    let mut fallback = None;
-    for db_end in memchr::memchr_iter(b',', tail).take(MAX_SPLITS) {
-        let Some((database, after)) = split_at_comma(tail, db_end) else {
-            break;
-        };
-        let at = offset + db_end + 1;
-        match scan_object(&op, after, at) {
-            Ok((obj, clean)) => {
-                let found = Tail {
-                    database,
-                    object: obj.object,
-                    quoted: obj.quoted,
-                    retcode: obj.retcode,
-                    extra: obj.extra,
-                };
-                if clean {
-                    return Ok(found);
-                }
-                fallback.get_or_insert(found);
-            }
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    fallback.ok_or(first_error.unwrap_or(LineError::MissingRetcode { at: offset }))
-}
-
-struct ObjectTail<'a> {
-    object: &'a [u8],
-    quoted: bool,
-    retcode: &'a [u8],
-    extra: Option<&'a [u8]>,
-}
-
-/// Reads `object,retcode[,extra]` from `s` (which starts at byte `at` of the line). The flag
-/// is false when a quoted object had to swallow a stray unescaped quote.
-fn scan_object<'a>(
-    op: &Operation<'_>,
-    s: &'a [u8],
-    at: usize,
-) -> Result<(ObjectTail<'a>, bool), LineError> {
-    let quoted = may_be_quoted(op) && s.first() == Some(&b'\'');
-    if !quoted {
-        if *op == Operation::Query {
-            return Err(LineError::UnquotedQuery { start: at });
-        }
-        let end = memchr::memchr(b',', s).unwrap_or(s.len());
-        let (object, post) = s.split_at(end);
-        let (retcode, extra) = retcode_and_extra(post, at + end, op.is_table())?;
-        let tail = ObjectTail {
-            object,
-            quoted,
-            retcode,
-            extra,
-        };
-        return Ok((tail, true));
-    }
-    let body = s.get(1..).unwrap_or_default();
-    let mut from = 0;
-    let mut clean = true;
-    // The error of the first closing candidate, the most likely intended end.
-    let mut first_error = None;
-    loop {
-        let Some(close) = find_close(body, from) else {
-            let error = first_error.unwrap_or(LineError::UnterminatedObject { start: at });
-            return close_from_end(body, at)
-                .map(|tail| (tail, false))
-                .ok_or(error);
-        };
-        clean &= close.clean;
-        let (object, post) = body.split_at(close.pos);
-        let post = post.get(1..).unwrap_or_default();
-        // A closing candidate whose return code does not parse was a quote inside the object.
-        match retcode_and_extra(post, at + 2 + close.pos, false) {
-            Ok((retcode, extra)) => {
-                let tail = ObjectTail {
-                    object,
-                    quoted,
-                    retcode,
-                    extra,
-                };
-                return Ok((tail, clean));
-            }
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
-        clean = false;
-        from = close.pos + 1;
-    }
-}
-
-/// How many quotes from the end [`close_from_end`] tries.
-const MAX_CLOSES_FROM_END: usize = 4;
-
-/// The last resort for a quoted object with no closing quote by the escaping rules: the
-/// plugin copies a masked password's tail without escaping it, so
-/// `ALTER USER u IDENTIFIED BY \` is logged as `'ALTER USER u IDENTIFIED BY \',1064`, whose
-/// closing quote looks escaped. Take the last quote followed by a valid return code.
-fn close_from_end(body: &[u8], at: usize) -> Option<ObjectTail<'_>> {
-    memchr::memrchr_iter(b'\'', body)
-        .take(MAX_CLOSES_FROM_END)
-        .find_map(|pos| {
-            let post = body.get(pos + 1..)?;
-            let (retcode, extra) = retcode_and_extra(post, at + 2 + pos, false).ok()?;
-            Some(ObjectTail {
-                object: body.get(..pos)?,
-                quoted: true,
-                retcode,
-                extra,
-            })
-        })
-}
-
-/// `post` is what follows the object: `,retcode` then optionally `,extra...`.
-type RetcodeExtra<'a> = (&'a [u8], Option<&'a [u8]>);
-
-fn retcode_and_extra(
-    post: &[u8],
-    at: usize,
-    empty_ok: bool,
-) -> Result<RetcodeExtra<'_>, LineError> {
-    let rest = post
-        .strip_prefix(b",")
-        .ok_or(LineError::MissingRetcode { at })?;
-    let (retcode, extra) = match memchr::memchr(b',', rest) {
-        Some(i) => (rest.get(..i).unwrap_or_default(), rest.get(i + 1..)),
-        None => (rest, None),
-    };
-    if !is_retcode(retcode, empty_ok) {
-        return Err(LineError::Retcode { at: at + 1 });
-    }
-    Ok((retcode, extra))
-}
-
-struct Close {
-    /// Index of the closing quote in the body.
-    pos: usize,
-    /// False when an unescaped quote not followed by a comma was skipped on the way.
-    clean: bool,
-}
-
-/// Finds the first unescaped `'` at or after `from` that is followed by `,` or the end.
-///
-/// Works on 64-byte blocks: one bit mask of quotes and one of backslashes per block, and the
-/// escaped bytes from the backslash mask with carry arithmetic (simdjson's trick), so the
-/// cost does not grow with the number of escapes. Statements are dense with `\'` (every
-/// string literal has two), and a `memchr2` call per escape spent more time starting than
-/// searching.
-fn find_close(body: &[u8], from: usize) -> Option<Close> {
-    let mut clean = true;
-    // Whether the first byte of the next block is escaped by a backslash ending this one.
-    let mut carry = 0u64;
-    let mut base = from;
-    while base < body.len() {
-        let block = block_at(body, base);
-        let escaped = escaped_mask(byte_mask(&block, b'\\'), &mut carry);
-        let mut quotes = byte_mask(&block, b'\'') & !escaped;
-        while quotes != 0 {
-            let pos = base + quotes.trailing_zeros() as usize;
-            match body.get(pos + 1) {
-                None | Some(b',') => return Some(Close { pos, clean }),
-                Some(_) => clean = false,
-            }
-            quotes &= quotes - 1;
-        }
-        base += BLOCK;
-    }
-    None
 }
 
 #[cfg(test)]

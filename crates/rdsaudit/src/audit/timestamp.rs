@@ -1,57 +1,52 @@
-//! The two timestamp shapes that start an audit line.
+//! Reading the timestamp that starts an audit line (its forms are in
+//! [`super::dialect`]), and writing it as RFC 3339.
 //!
-//! - Aurora: epoch microseconds, `1653053459680124` (UTC by definition).
+//! - Aurora: epoch microseconds, `1653053459680124` (UTC by definition), 16 digits.
 //! - MariaDB plugin and the RDS for MySQL fork: `20240323 13:36:08`, server local time with
 //!   one-second resolution (UTC on RDS).
+//!
+//! Output is RFC 3339 with a four-digit year, so a time past 9999-12-31T23:59:59 is refused,
+//! and so is an epoch of another width (10 digits are seconds, 13 milliseconds: read as
+//! microseconds they would be a date in 1970).
 
-/// Length of the timestamp at the start of `line` when it has one of the two shapes and is
-/// followed by a comma.
-pub(crate) fn shape_len(line: &[u8]) -> Option<usize> {
-    let n = if is_civil_shape(line) {
-        CIVIL_LEN
-    } else {
-        epoch_digits(line)?
-    };
-    (line.get(n) == Some(&b',')).then_some(n)
-}
+use crate::audit::dialect::{CIVIL_LEN, EPOCH_DIGITS, TimestampForm, is_civil_shape};
+use crate::audit::scanner::LineError;
 
-const CIVIL_LEN: usize = 17;
+/// 10000-01-01T00:00:00Z in epoch microseconds: the first instant RFC 3339 cannot write.
+const END_OF_9999_US: i64 = 253_402_300_800_000_000;
 
-/// `YYYYMMDD HH:MM:SS`: digits everywhere but the separators.
-fn is_civil_shape(s: &[u8]) -> bool {
-    let Some(s) = s.get(..CIVIL_LEN) else {
-        return false;
-    };
-    s.iter().enumerate().all(|(i, &b)| match i {
-        8 => b == b' ',
-        11 | 14 => b == b':',
-        _ => b.is_ascii_digit(),
-    })
-}
-
-/// Epoch microseconds: 10 to 18 digits (before 2001 they had fewer than 16).
-fn epoch_digits(s: &[u8]) -> Option<usize> {
-    let n = s.iter().take(19).take_while(|b| b.is_ascii_digit()).count();
-    (10..=18).contains(&n).then_some(n)
-}
-
-/// Parses a timestamp field to UTC epoch microseconds; the flag says it was the Aurora
-/// epoch form.
+/// Parses a timestamp field of the given form to UTC epoch microseconds.
 ///
 /// ```
-/// use rdsaudit::audit::timestamp::parse_timestamp;
-/// assert_eq!(parse_timestamp(b"20240323 13:36:08"), Some((1_711_200_968_000_000, false)));
-/// assert_eq!(parse_timestamp(b"1653053459680124"), Some((1_653_053_459_680_124, true)));
-/// assert_eq!(parse_timestamp(b"20240230 00:00:00"), None); // no 30th of February
+/// use rdsaudit::audit::timestamp::parse_timestamp_field;
+/// use rdsaudit::LineError;
+/// assert_eq!(parse_timestamp_field(b"20240323 13:36:08"), Ok(1_711_200_968_000_000));
+/// assert_eq!(parse_timestamp_field(b"1653053459680124"), Ok(1_653_053_459_680_124));
+/// assert_eq!(parse_timestamp_field(b"20240230 00:00:00"), Err(LineError::TimestampRange)); // no 30th of February
+/// assert_eq!(parse_timestamp_field(b"1653053459"), Err(LineError::EpochWidth { digits: 10 }));
 /// ```
-pub fn parse_timestamp(s: &[u8]) -> Option<(i64, bool)> {
-    if s.len() == CIVIL_LEN && is_civil_shape(s) {
-        return civil_to_epoch_us(s).map(|us| (us, false));
+pub fn parse_timestamp_field(s: &[u8]) -> Result<i64, LineError> {
+    let form = if is_civil_shape(s) {
+        TimestampForm::Civil
+    } else {
+        TimestampForm::Epoch
+    };
+    parse_timestamp(s, form)
+}
+
+pub(crate) fn parse_timestamp(s: &[u8], form: TimestampForm) -> Result<i64, LineError> {
+    match form {
+        TimestampForm::Civil if s.len() == CIVIL_LEN => {
+            civil_to_epoch_us(s).ok_or(LineError::TimestampRange)
+        }
+        TimestampForm::Epoch if s.iter().all(u8::is_ascii_digit) => {
+            if s.len() != EPOCH_DIGITS {
+                return Err(LineError::EpochWidth { digits: s.len() });
+            }
+            num(s, 0..s.len()).ok_or(LineError::Timestamp)
+        }
+        _ => Err(LineError::Timestamp),
     }
-    if epoch_digits(s) == Some(s.len()) {
-        return Some((num(s, 0..s.len())?, true));
-    }
-    None
 }
 
 fn num(s: &[u8], range: std::ops::Range<usize>) -> Option<i64> {
@@ -72,10 +67,12 @@ fn civil_to_epoch_us(s: &[u8]) -> Option<i64> {
         return None;
     }
     let days = days_from_civil(year, month, day);
-    Some(((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000)
+    let us = ((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000;
+    // 9999-12-31T23:59:60 is a leap second that RFC 3339 would write as year 10000.
+    (us < END_OF_9999_US).then_some(us)
 }
 
-fn days_in_month(year: i64, month: i64) -> i64 {
+pub(crate) fn days_in_month(year: i64, month: i64) -> i64 {
     match month {
         2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
         2 => 28,
@@ -138,16 +135,37 @@ impl std::fmt::Display for Rfc3339 {
 mod tests {
     use super::*;
 
+    fn civil(s: &[u8]) -> Result<i64, LineError> {
+        parse_timestamp(s, TimestampForm::Civil)
+    }
+
     #[test]
     fn civil_dates() {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         assert_eq!(days_from_civil(1969, 12, 31), -1);
         // 2024-02-29 exists, 2023-02-29 does not.
-        assert!(parse_timestamp(b"20240229 12:00:00").is_some());
-        assert!(parse_timestamp(b"20230229 12:00:00").is_none());
-        assert!(parse_timestamp(b"20231301 12:00:00").is_none());
-        assert!(parse_timestamp(b"20231201 24:00:00").is_none());
+        assert!(civil(b"20240229 12:00:00").is_ok());
+        assert!(civil(b"20230229 12:00:00").is_err());
+        assert!(civil(b"20231301 12:00:00").is_err());
+        assert!(civil(b"20231201 24:00:00").is_err());
+    }
+
+    #[test]
+    fn four_digit_years_only() {
+        let last = civil(b"99991231 23:59:59").unwrap();
+        assert_eq!(Rfc3339(last).to_string(), "9999-12-31T23:59:59.000000Z");
+        assert_eq!(last, END_OF_9999_US - 1_000_000);
+        assert_eq!(civil(b"99991231 23:59:60"), Err(LineError::TimestampRange));
+        let epoch = |s: &[u8]| parse_timestamp(s, TimestampForm::Epoch);
+        for (s, digits) in [
+            (&b"1711200969"[..], 10),
+            (b"1711200969123", 13),
+            (b"17112009691234567", 17),
+        ] {
+            assert_eq!(epoch(s), Err(LineError::EpochWidth { digits }));
+        }
+        assert_eq!(epoch(b"9999999999999999"), Ok(9_999_999_999_999_999));
     }
 
     #[test]
@@ -158,16 +176,7 @@ mod tests {
         }
         assert_eq!(Rfc3339(0).to_string(), "1970-01-01T00:00:00.000000Z");
         assert_eq!(Rfc3339(-1).to_string(), "1969-12-31T23:59:59.999999Z");
-        let (us, _) = parse_timestamp(b"20240229 23:59:60").unwrap();
+        let us = civil(b"20240229 23:59:60").unwrap();
         assert_eq!(Rfc3339(us).to_string(), "2024-03-01T00:00:00.000000Z");
-    }
-
-    #[test]
-    fn shapes() {
-        assert_eq!(shape_len(b"20240323 13:36:08,x"), Some(17));
-        assert_eq!(shape_len(b"1653053459680124,c731"), Some(16));
-        assert_eq!(shape_len(b"20240323 13:36:08 x"), None);
-        assert_eq!(shape_len(b"123,x"), None);
-        assert_eq!(shape_len(b""), None);
     }
 }

@@ -48,7 +48,7 @@
 
 use simd_json::tape::Node;
 
-use super::json::kind;
+use super::json::{MAX_EVENT_VALUES, kind};
 use super::record::{
     Payload, RecordProblem, SourceError, SourceParser, SourceRecord, elements, entries, field,
     number_at, string_at,
@@ -69,24 +69,29 @@ pub fn parse_kinesis_event<'a>(
     len: usize,
     parser: &mut SourceParser,
 ) -> Result<Vec<SourceRecord<'a>>, SourceError> {
-    parser.json.parse_padded(buf, len, |tape| {
-        let records_at = field(tape, 0, "Records")?.ok_or(SourceError::MissingField("Records"))?;
-        let count = match tape.get(records_at) {
-            Some(Node::Array { len, .. }) => *len,
-            other => {
-                return Err(SourceError::WrongType {
-                    field: "Records",
-                    expected: "an array",
-                    found: other.map_or("nothing", kind),
-                });
+    // A number simd-json cannot hold, in a field we do not read, must not cost the event.
+    super::json::neutralize_wide_numbers(buf.get_mut(..len).unwrap_or_default());
+    parser
+        .json
+        .parse_padded(buf, len, MAX_EVENT_VALUES, |tape| {
+            let records_at =
+                field(tape, 0, "Records")?.ok_or(SourceError::MissingField("Records"))?;
+            let count = match tape.get(records_at) {
+                Some(Node::Array { len, .. }) => *len,
+                other => {
+                    return Err(SourceError::WrongType {
+                        field: "Records",
+                        expected: "an array",
+                        found: other.map_or("nothing", kind),
+                    });
+                }
+            };
+            let mut records = Vec::with_capacity(count);
+            for el in elements(tape, records_at) {
+                records.push(kinesis_record(tape, el));
             }
-        };
-        let mut records = Vec::with_capacity(count);
-        for el in elements(tape, records_at) {
-            records.push(kinesis_record(tape, el));
-        }
-        Ok(records)
-    })
+            Ok(records)
+        })
 }
 
 fn kinesis_record<'a>(tape: &[Node<'a>], at: usize) -> SourceRecord<'a> {
@@ -133,6 +138,10 @@ fn kinesis_record<'a>(tape: &[Node<'a>], at: usize) -> SourceRecord<'a> {
             },
             _ => {}
         }
+    }
+    if rec.payload == Payload::Invalid(RecordProblem::MissingKinesis) {
+        // `aws kinesis get-records` output: flat, capitalised records.
+        return super::get_records::record(tape, at).unwrap_or(rec);
     }
     rec
 }

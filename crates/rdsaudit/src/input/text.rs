@@ -1,27 +1,43 @@
 //! Plain audit log files, as RDS writes them and as `aws rds download-db-log-file-portion`
 //! returns them: one record per line.
 //!
-//! The plugin escapes newlines inside statements, but writes user, host, database and table
-//! names raw; a raw newline in one of those breaks a record over two physical lines. So when
-//! a line does not scan on its own and the lines after it do not start with an audit
-//! timestamp, up to [`MAX_CONTINUATIONS`] of them are joined to it, and the first join that
-//! scans makes the record (zero-copy: the record is the contiguous slice, newlines included).
-//! When none does, the line stands alone; a line that scans never takes the next one. So
-//! junk is reported line by line, never absorbed, and the cost stays linear. Blank lines are
-//! skipped.
+//! A line ends at `\n`, `\r\n` or a lone `\r`. The plugin escapes line breaks inside
+//! statements, but writes user, host, database and table names raw; a raw break in one of
+//! those cuts a record over several physical lines, and the text after the break may even
+//! look like a record of its own (a user name can hold `\n` and a whole forged audit line).
+//! So:
+//!
+//! - a line that does not parse alone is joined with the lines after it that cannot start a
+//!   record (no timestamp), up to [`MAX_CONTINUATIONS`] of them, and the first join that
+//!   parses is the record;
+//! - a line that parses alone takes those lines too when the join parses; the scanner then
+//!   lists the first line's own reading as an alternative, so a name holding a complete
+//!   forged record before its line break does not become an event of its own;
+//! - a record that parses right after a line that did not, where the two read as one record
+//!   (a user name holding a newline and a whole forged audit line), is flagged ambiguous with
+//!   the joined reading among its alternatives: the line before stays an unparsed line with
+//!   its reason, and the forged-looking record is never a plain event;
+//! - otherwise the line stands alone: junk is reported line by line, never absorbed, and the
+//!   cost stays linear (each line is scanned at most `2 + MAX_CONTINUATIONS` times).
+//!
+//! Blank lines are skipped. Records are zero-copy: the record is the contiguous slice, its
+//! interior breaks kept.
 //!
 //! ```
 //! let log = b"20240615 10:31:00,db1,app,localhost,43,17,READ,shop,orders,\n\
-//!             20240615 10:31:01,db1,new\nline,localhost,43,0,DISCONNECT,,,0\n";
+//!             20240615 10:31:01,db1,new\nline,localhost,43,0,DISCONNECT,,,0\r\
+//!             20240615 10:31:02,db1,app,localhost,44,0,CONNECT,,,0\n";
 //! let records: Vec<_> = rdsaudit::input::text::records(log).collect();
-//! assert_eq!(records.len(), 2);
+//! assert_eq!(records.len(), 3);
 //! assert_eq!(records[1].line_number, 2);
+//! assert_eq!(records[2].line_number, 4);
 //! let event = rdsaudit::audit::scanner::parse_line(records[1].bytes)?;
 //! assert_eq!(event.username, "new\nline");
 //! # Ok::<(), rdsaudit::LineError>(())
 //! ```
 
-use crate::audit::scanner::starts_with_timestamp;
+use crate::audit::event::AuditEvent;
+use crate::audit::scanner::{LineError, parse_line, starts_with_timestamp};
 
 /// One record of a plain log file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +54,7 @@ pub fn records(buf: &[u8]) -> Records<'_> {
         buf,
         pos: 0,
         line_number: 1,
+        unparsed_before: None,
     }
 }
 
@@ -48,77 +65,110 @@ pub struct Records<'a> {
     pos: usize,
     /// Line number of the physical line at `pos`.
     line_number: u64,
+    /// Where the record just read starts, when it did not parse and ends right before `pos`
+    /// (no blank line between): the next record may be the rest of it.
+    unparsed_before: Option<usize>,
 }
+
+/// A record and what the scanner made of it.
+pub type Parsed<'a> = (TextRecord<'a>, Result<AuditEvent<'a>, LineError>);
 
 impl<'a> Records<'a> {
-    /// End of the physical line starting at `from` (index of its `\n`, or the buffer's end).
-    fn line_end(&self, from: usize) -> usize {
-        memchr::memchr(b'\n', self.buf.get(from..).unwrap_or_default())
-            .map_or(self.buf.len(), |i| from + i)
-    }
-
-    /// Whether the physical line starting at `from` continues the record before it.
-    fn is_continuation(&self, from: usize) -> bool {
-        let rest = self.buf.get(from..).unwrap_or_default();
-        !rest.is_empty() && !is_blank_line(rest) && !starts_with_timestamp(rest)
-    }
-}
-
-/// How many continuation lines may be joined to a record that does not scan alone.
-pub const MAX_CONTINUATIONS: u64 = 8;
-
-impl Records<'_> {
-    /// The end of the record starting at `start`, and the number of lines joined, when the
-    /// line ending at `first_end` does not scan and joining continuation lines makes it scan.
-    fn rejoined(&self, start: usize, first_end: usize) -> Option<(usize, u64)> {
-        let scans = |end: usize| {
-            self.buf
-                .get(start..end)
-                .is_some_and(|r| crate::audit::scanner::scan(r).is_ok())
-        };
-        // Checked first: the common case, a record followed by a record, costs no scan here.
-        let continued = first_end < self.buf.len() && self.is_continuation(first_end + 1);
-        if !continued || scans(first_end) {
-            return None;
-        }
-        let mut end = first_end;
-        for joined in 1..=MAX_CONTINUATIONS {
-            if end >= self.buf.len() || !self.is_continuation(end + 1) {
-                return None;
-            }
-            end = self.line_end(end + 1);
-            if scans(end) {
-                return Some((end, joined));
-            }
-        }
-        None
-    }
-}
-
-fn is_blank_line(rest: &[u8]) -> bool {
-    matches!(rest.first(), Some(b'\n')) || rest.starts_with(b"\r\n") || rest == b"\r"
-}
-
-impl<'a> Iterator for Records<'a> {
-    type Item = TextRecord<'a>;
-
-    fn next(&mut self) -> Option<TextRecord<'a>> {
+    /// The next record and its parse, parsed once: the record rule needs to know whether a
+    /// line parses, so the result is handed on rather than computed again.
+    pub fn next_parsed(&mut self) -> Option<Parsed<'a>> {
         // Skip blank lines.
-        while self.pos < self.buf.len() && is_blank_line(self.buf.get(self.pos..)?) {
-            self.pos = self.line_end(self.pos) + 1;
+        while self.pos < self.buf.len() && is_blank_line(self.tail(self.pos)) {
+            self.pos = self.line_at(self.pos).1;
             self.line_number += 1;
+            self.unparsed_before = None;
         }
         if self.pos >= self.buf.len() {
             return None;
         }
         let start = self.pos;
         let line_number = self.line_number;
-        let first_end = self.line_end(start);
-        let (end, joined) = self.rejoined(start, first_end).unwrap_or((first_end, 0));
+        let (end, next, joined, mut parsed) = self.record_at(start);
+        if let (Some(before), Ok(event)) = (self.unparsed_before, parsed.as_mut()) {
+            // The line before did not parse; if it and this record read as one record, a raw
+            // line break in a name may have cut that record here: flag it.
+            let joined = self.buf.get(before..end).unwrap_or_default();
+            crate::audit::scanner::flag_cut_record(event, joined, start - before);
+        }
+        self.unparsed_before = parsed.is_err().then_some(start);
         self.line_number += 1 + joined;
-        self.pos = end + 1;
+        self.pos = next;
         let bytes = self.buf.get(start..end)?;
-        Some(TextRecord { line_number, bytes })
+        Some((TextRecord { line_number, bytes }, parsed))
+    }
+
+    /// The physical line starting at `from`: its end (index of its break, or the buffer's
+    /// end) and where the next line starts.
+    fn line_at(&self, from: usize) -> (usize, usize) {
+        line_at(self.buf, from)
+    }
+
+    /// Whether the line starting at `from` exists and is not blank.
+    fn has_line(&self, from: usize) -> bool {
+        let rest = self.tail(from);
+        !rest.is_empty() && !is_blank_line(rest)
+    }
+
+    fn parse(&self, start: usize, end: usize) -> Result<AuditEvent<'a>, LineError> {
+        parse_line(self.buf.get(start..end).unwrap_or_default())
+    }
+
+    fn tail(&self, from: usize) -> &'a [u8] {
+        self.buf.get(from..).unwrap_or_default()
+    }
+
+    /// The record starting at `start`: its end, where the next line starts, how many lines
+    /// were joined to its first one, and its parse (see the module docs for the rule).
+    fn record_at(&self, start: usize) -> (usize, usize, u64, Result<AuditEvent<'a>, LineError>) {
+        let (first_end, first_next) = self.line_at(start);
+        let alone = self.parse(start, first_end);
+        // Only lines that cannot start a record are taken.
+        let may_take = |from: usize| self.has_line(from) && !starts_with_timestamp(self.tail(from));
+        let mut next = first_next;
+        for joined in 1..=MAX_CONTINUATIONS {
+            if !may_take(next) {
+                break;
+            }
+            let end;
+            (end, next) = self.line_at(next);
+            if let Ok(event) = self.parse(start, end) {
+                return (end, next, joined, Ok(event));
+            }
+        }
+        (first_end, first_next, 0, alone)
+    }
+}
+
+/// How many lines may be joined to a record's first line.
+pub const MAX_CONTINUATIONS: u64 = 8;
+
+/// The end of the line starting at `from` in `buf` (its break or the buffer's end) and where
+/// the next line starts: after `\n`, `\r\n` or a lone `\r`.
+fn line_at(buf: &[u8], from: usize) -> (usize, usize) {
+    let rest = buf.get(from..).unwrap_or_default();
+    match memchr::memchr2(b'\n', b'\r', rest) {
+        None => (buf.len(), buf.len()),
+        Some(i) => {
+            let crlf = rest.get(i..i + 2) == Some(b"\r\n");
+            (from + i, from + i + if crlf { 2 } else { 1 })
+        }
+    }
+}
+
+fn is_blank_line(rest: &[u8]) -> bool {
+    matches!(rest.first(), Some(b'\n' | b'\r'))
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = TextRecord<'a>;
+
+    fn next(&mut self) -> Option<TextRecord<'a>> {
+        self.next_parsed().map(|(record, _)| record)
     }
 }
 
@@ -133,27 +183,51 @@ pub fn split_for_parallel(buf: &[u8], parts: usize) -> Vec<(u64, &[u8])> {
         let end = boundary_after(buf, start + target);
         let piece = buf.get(start..end).unwrap_or_default();
         pieces.push((line_number, piece));
-        line_number += memchr::memchr_iter(b'\n', piece).count() as u64;
+        line_number += count_lines(piece);
         start = end;
     }
     pieces
 }
 
-/// The first record start at or after `at` (just past a newline), or the buffer's end.
+/// The first line start at or after `at` where a record surely starts: the line before it
+/// parses alone and so does the line itself (a line that does not parse may be joined with
+/// the next, see the module docs), or the buffer's end.
 fn boundary_after(buf: &[u8], at: usize) -> usize {
-    let mut pos = at;
-    while pos < buf.len() {
-        let Some(nl) = memchr::memchr(b'\n', buf.get(pos..).unwrap_or_default()) else {
+    let parses = |a: usize, b: usize| {
+        buf.get(a..b)
+            .is_some_and(|r| crate::audit::scanner::parse_line(r).is_ok())
+    };
+    let mut line_start = at
+        .checked_sub(1)
+        .map(|p| line_start_before(buf, p))
+        .unwrap_or_default();
+    while line_start < buf.len() {
+        let (end, next) = line_at(buf, line_start);
+        if next >= buf.len() {
             return buf.len();
-        };
-        let next = pos + nl + 1;
-        let rest = buf.get(next..).unwrap_or_default();
-        if rest.is_empty() || starts_with_timestamp(rest) {
+        }
+        if next >= at && parses(line_start, end) && parses(next, line_at(buf, next).0) {
             return next;
         }
-        pos = next;
+        line_start = next;
     }
     buf.len()
+}
+
+/// How many line breaks `piece` holds (`\r\n` is one).
+fn count_lines(piece: &[u8]) -> u64 {
+    let (mut n, mut from) = (0, 0);
+    while from < piece.len() {
+        let (end, next) = line_at(piece, from);
+        n += u64::from(end < piece.len());
+        from = next;
+    }
+    n
+}
+
+/// The start of the line holding byte `p`.
+fn line_start_before(buf: &[u8], p: usize) -> usize {
+    memchr::memrchr2(b'\n', b'\r', buf.get(..p).unwrap_or_default()).map_or(0, |i| i + 1)
 }
 
 #[cfg(test)]
@@ -208,6 +282,68 @@ mod tests {
         let r: Vec<_> = records(log).collect();
         assert_eq!(r.len(), 2);
         assert_eq!(r[1].bytes, b"junk");
+        assert_eq!(r[1].line_number, 2);
+    }
+
+    /// Issue 11, case 2: a failed login whose user name holds a newline and a forged line.
+    /// The first line stays unparsed (with its reason); the forged-looking second line is
+    /// never a plain event: flagged, with the true reading listed.
+    #[test]
+    fn a_forged_line_inside_a_user_name_is_flagged() {
+        let user = "x\n20250101 00:00:00,db1,admin,h,1,2,QUERY,db,'DROP TABLE t',0";
+        let log = format!(
+            "20261130 04:00:00,db1,{user},10.0.0.9,5,0,FAILED_CONNECT,,,1045\n\
+             20261130 04:00:00,db1,{user},10.0.0.9,5,0,DISCONNECT,,,0\n"
+        );
+        let parsed: Vec<_> = std::iter::from_fn({
+            let mut r = records(log.as_bytes());
+            move || r.next_parsed()
+        })
+        .collect();
+        assert_eq!(parsed.len(), 4);
+        for (i, op) in [(0, "FAILED_CONNECT"), (2, "DISCONNECT")] {
+            assert_eq!(parsed[i].1, Err(LineError::Header));
+            let e = parsed[i + 1].1.as_ref().unwrap();
+            assert_eq!(parsed[i + 1].0.line_number, i as u64 + 2);
+            assert_eq!(e.operation.as_str(), op);
+            assert!(e.ambiguity.is_ambiguous());
+            let alternatives = e.ambiguity.alternatives();
+            assert!(
+                alternatives
+                    .iter()
+                    .any(|a| a.username == user && a.operation.as_str() == op),
+                "{alternatives:?}"
+            );
+        }
+    }
+
+    /// A name holding a complete forged record before its newline: the line parses alone,
+    /// but the rest of the record follows; one record, the forged reading listed.
+    #[test]
+    fn a_complete_forged_record_before_a_newline_is_not_an_event() {
+        let log = b"20261130 04:00:00,db1,a,h,1,2,QUERY,,'GRANT ALL ON *.* TO a',0\n\
+                    x,10.0.0.9,5,0,FAILED_CONNECT,,,1045\n";
+        let mut r = records(log);
+        let (rec, event) = r.next_parsed().unwrap();
+        assert!(r.next().is_none());
+        let e = event.unwrap();
+        assert_eq!(rec.bytes.len(), log.len() - 1);
+        assert_eq!(e.operation.as_str(), "FAILED_CONNECT");
+        assert!(e.ambiguity.is_ambiguous());
+        assert!(
+            e.ambiguity
+                .alternatives()
+                .iter()
+                .any(|a| a.object.text() == "GRANT ALL ON *.* TO a")
+        );
+    }
+
+    /// Issue 11, case 5: records separated by a lone CR are two records.
+    #[test]
+    fn a_lone_cr_ends_a_line() {
+        let log = b"20240615 10:31:00,h,u,l,1,2,QUERY,,'SELECT 1',0\r20240615 10:31:01,h,u,l,1,3,QUERY,,'DELETE FROM t',0\r";
+        let r: Vec<_> = records(log).collect();
+        assert_eq!(r.len(), 2);
         assert_eq!(r[1].line_number, 2);
     }
 

@@ -13,7 +13,8 @@
 //! | `object` | the unescaped statement or table name |
 //! | `object_base64` | only when `object` is not valid UTF-8: the exact bytes; `object` then holds the lossy text |
 //! | `retcode` | number, or `null` when empty (upstream TABLE events) |
-//! | `extra` | array of the trailing fields (`["",""]`, `["SSL"]`), usually `[]` |
+//! | `extra` | array of the trailing fields the dialect has (`["",""]` after an RDS for MySQL QUERY, `["SSL"]`), usually `[]` |
+//! | `ambiguous`, `readings`, `alternatives`, `alternatives_omitted` | only when a raw name lets the line split more than one way: `true`, how many readings in all, the other readings (objects with the keys `timestamp` to `extra`), how many were left unlisted (only when some were) |
 //! | `log_group`, `log_stream`, `event_id`, `cloudwatch_timestamp_ms`, `sequence_number`, `line` | only when known |
 //!
 //! `event_id` is the CloudWatch Logs event id: unique per log event, the key to de-duplicate
@@ -63,6 +64,15 @@ impl NdjsonWriter {
         out: &mut Vec<u8>,
         extra: impl FnOnce(&mut Vec<u8>),
     ) {
+        self.write_fields(e, out);
+        self.write_ambiguity(e, out);
+        self.write_provenance(e, out);
+        extra(out);
+        out.extend_from_slice(b"}\n");
+    }
+
+    /// `{"timestamp":...` up to `"extra":[...]`, without the closing brace.
+    fn write_fields(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
         // Writing to a Vec cannot fail: the io::Result of write! is always Ok.
         let _ = write!(
             out,
@@ -96,9 +106,32 @@ impl NdjsonWriter {
             json_str(out, &String::from_utf8_lossy(field));
         }
         out.push(b']');
-        self.write_provenance(e, out);
-        extra(out);
-        out.extend_from_slice(b"}\n");
+    }
+
+    /// Only for an ambiguous event: `"ambiguous":true`, `"readings"` (how many in all),
+    /// `"alternatives"` (the other readings, each with the event keys up to `extra`) and,
+    /// when some were left unlisted, `"alternatives_omitted"`.
+    fn write_ambiguity(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
+        let a = &e.ambiguity;
+        if !a.is_ambiguous() {
+            return;
+        }
+        let _ = write!(
+            out,
+            r#","ambiguous":true,"readings":{},"alternatives":["#,
+            a.readings()
+        );
+        for (i, alt) in a.alternatives().iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            self.write_fields(alt, out);
+            out.push(b'}');
+        }
+        out.push(b']');
+        if a.omitted() > 0 {
+            let _ = write!(out, r#","alternatives_omitted":{}"#, a.omitted());
+        }
     }
 
     fn write_object(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
@@ -227,6 +260,32 @@ mod tests {
             .decode(b64)
             .unwrap();
         assert_eq!(bytes, b"caf\xe9 'x'");
+    }
+
+    #[test]
+    fn ambiguity_keys_only_when_ambiguous() {
+        let plain = ndjson(b"20240615 10:31:00,db1,app,localhost,43,17,READ,shop,orders,");
+        assert!(plain.get("ambiguous").is_none() && plain.get("alternatives").is_none());
+        let v = ndjson(b"20240615 10:31:00,db1,app,localhost,43,17,READ,a,b,t,1,");
+        assert_eq!(v["ambiguous"], true);
+        assert_eq!(v["readings"], 3);
+        let alternatives = v["alternatives"].as_array().unwrap();
+        assert_eq!(alternatives.len(), 2);
+        let mut cuts: Vec<String> = std::iter::once(&v)
+            .chain(alternatives)
+            .map(|r| {
+                format!(
+                    "{}|{}",
+                    r["database"].as_str().unwrap(),
+                    r["object"].as_str().unwrap()
+                )
+            })
+            .collect();
+        cuts.sort();
+        assert_eq!(cuts, ["a,b,t|1", "a,b|t,1", "a|b,t,1"]);
+        assert_eq!(alternatives[0]["operation"], "READ");
+        assert_eq!(alternatives[0]["retcode"], serde_json::Value::Null);
+        assert!(v.get("alternatives_omitted").is_none());
     }
 
     #[test]

@@ -8,8 +8,8 @@
 //!   whose `object` is the event's text and whose `object_base64`, if any, decodes to the exact
 //!   unescaped bytes (nothing is lost to lossy UTF-8);
 //! - the record splitter never loses or invents bytes: the records are in order, inside the
-//!   buffer, every byte outside them is a newline or the CR of a blank line, and each record's
-//!   line number is one more than the newlines before it.
+//!   buffer, every byte outside them is a line break (`\n`, `\r\n`, a lone `\r`), and each record's line
+//!   number is one more than the line breaks before it.
 
 use base64::Engine as _;
 use rdsaudit::audit::scanner::parse_line;
@@ -37,8 +37,14 @@ pub fn run(data: &[u8]) {
     assert!(tail.iter().all(is_newline), "lost tail {tail:?}");
 }
 
+/// Line breaks: `\n`, `\r\n` (one) and a lone `\r`.
 fn count_newlines(bytes: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', bytes).count() as u64
+    let lone_cr = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+        .count();
+    (memchr::memchr_iter(b'\n', bytes).count() + lone_cr) as u64
 }
 
 fn is_newline(b: &u8) -> bool {

@@ -16,6 +16,11 @@ use rdsaudit::quarantine::Entry;
 
 use crate::function_log;
 
+#[cfg(feature = "s3")]
+mod s3;
+#[cfg(feature = "sqs")]
+mod sqs;
+
 /// A parsed `RDSAUDIT_QUARANTINE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QuarantineSpec {
@@ -88,15 +93,57 @@ impl QuarantineSpec {
 pub enum Quarantine {
     /// Entries go to the function log.
     FunctionLog,
+    /// Entries go to S3.
+    #[cfg(feature = "s3")]
+    S3(s3::S3Quarantine),
+    /// Entries go to SQS.
+    #[cfg(feature = "sqs")]
+    Sqs(sqs::SqsQuarantine),
 }
 
 impl Quarantine {
     /// Connects the writer `spec` names (AWS clients read region, credentials and
     /// `AWS_ENDPOINT_URL*` from the environment).
     pub async fn connect(spec: &QuarantineSpec) -> Result<Self, QuarantineError> {
+        #[cfg(feature = "aws")]
+        {
+            Self::connect_with(
+                spec,
+                aws_config::defaults(aws_config::BehaviorVersion::latest()),
+            )
+            .await
+        }
+        #[cfg(not(feature = "aws"))]
         match spec {
             QuarantineSpec::FunctionLog => Ok(Quarantine::FunctionLog),
             QuarantineSpec::S3 { .. } => Err(QuarantineError::NotBuilt("s3")),
+            QuarantineSpec::Sqs { .. } => Err(QuarantineError::NotBuilt("sqs")),
+        }
+    }
+
+    /// [`Quarantine::connect`] with the AWS configuration `loader` gives (tests: an endpoint
+    /// on 127.0.0.1). Each client turns the SDK's standard retries on.
+    #[cfg(feature = "aws")]
+    pub async fn connect_with(
+        spec: &QuarantineSpec,
+        loader: aws_config::ConfigLoader,
+    ) -> Result<Self, QuarantineError> {
+        match spec {
+            QuarantineSpec::FunctionLog => Ok(Quarantine::FunctionLog),
+            #[cfg(feature = "s3")]
+            QuarantineSpec::S3 { bucket, prefix } => Ok(Quarantine::S3(s3::S3Quarantine::new(
+                &crate::destination::sdk_config(loader).await,
+                bucket,
+                prefix,
+            ))),
+            #[cfg(not(feature = "s3"))]
+            QuarantineSpec::S3 { .. } => Err(QuarantineError::NotBuilt("s3")),
+            #[cfg(feature = "sqs")]
+            QuarantineSpec::Sqs { queue_url } => Ok(Quarantine::Sqs(sqs::SqsQuarantine::new(
+                &crate::destination::sdk_config(loader).await,
+                queue_url,
+            ))),
+            #[cfg(not(feature = "sqs"))]
             QuarantineSpec::Sqs { .. } => Err(QuarantineError::NotBuilt("sqs")),
         }
     }
@@ -113,6 +160,18 @@ impl Quarantine {
         match self {
             Quarantine::FunctionLog => {
                 function_log::quarantine_lines(entry, document, log);
+                Ok(())
+            }
+            #[cfg(feature = "s3")]
+            Quarantine::S3(q) => {
+                let location = q.put(entry, document).await?;
+                function_log::quarantined(entry, &location, log);
+                Ok(())
+            }
+            #[cfg(feature = "sqs")]
+            Quarantine::Sqs(q) => {
+                let location = q.put(entry, document).await?;
+                function_log::quarantined(entry, &location, log);
                 Ok(())
             }
         }

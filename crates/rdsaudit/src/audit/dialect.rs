@@ -1,0 +1,297 @@
+//! The dialects: which writer produces which line shape. Adding a dialect means editing this
+//! file (its name, its timestamp form, its tails).
+//!
+//! Every line starts the same way, with two fields the server writes and a client does not
+//! choose: the timestamp and the server host (the instance name, set by whoever runs the
+//! server). Every line ends with fields whose shape the dialect fixes: the return code, the
+//! RDS fork's trailing fields, and a quoted object whose quotes are escaped inside it. What
+//! lies between (user, host, database and, for TABLE events, the table) is written raw and
+//! may hold anything, so the grammar is read from both ends ([`crate::audit::scanner`]
+//! enumerates the splits in between).
+//!
+//! | dialect | timestamp | QUERY tail | connection tail | TABLE tail |
+//! | --- | --- | --- | --- | --- |
+//! | `aurora` | epoch µs, 16 digits | `db,'sql',ret` | `db,object,ret` | `db,table,ret` or `db,table,` |
+//! | `mariadb` | `YYYYMMDD HH:MM:SS` | `db,'sql',ret` | `db,object,ret` | `db,table,` |
+//! | `rds_mysql` | `YYYYMMDD HH:MM:SS` | `db,'sql',ret,,` | `db,,ret,type` | (none) |
+//!
+//! Sources: `shared/formats.md` §1 (Aurora docs, re:Post example), §2a (upstream
+//! `server_audit.c`: `log_header`, `log_statement_ex`, `log_connection`, `log_table`), §2c
+//! (aws/audit-plugin-for-mysql: `"\',%d,,"`, `",%.*s,,%d,%s"`, `connection_type_map`), §5
+//! (Aurora 2.09 TABLE events with an empty return code, RDS for MySQL 5.7 lines with ten
+//! fields: read as `mariadb`).
+
+use crate::audit::event::Operation;
+
+/// Which writer produced a line; decided from the line's own shape (the timestamp form and
+/// the tail), see the module table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dialect {
+    /// Aurora MySQL Advanced Auditing: epoch-microsecond timestamp, 10 fields.
+    Aurora,
+    /// Upstream MariaDB `server_audit` (RDS for MariaDB): `YYYYMMDD HH:MM:SS`, 10 fields.
+    MariaDb,
+    /// AWS's fork of the plugin for RDS for MySQL: `YYYYMMDD HH:MM:SS` and trailing fields
+    /// (`,,` after a QUERY's return code, a connection type after a CONNECT's).
+    RdsMySql,
+}
+
+impl Dialect {
+    /// The stable name used in every output (`aurora`, `mariadb`, `rds_mysql`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Aurora => "aurora",
+            Dialect::MariaDb => "mariadb",
+            Dialect::RdsMySql => "rds_mysql",
+        }
+    }
+
+    /// The dialect of a line with this timestamp form and tail form.
+    pub(crate) fn of(form: TimestampForm, tail: TailForm) -> Self {
+        match (form, tail) {
+            (TimestampForm::Epoch, _) => Dialect::Aurora,
+            (TimestampForm::Civil, TailForm::Ten) => Dialect::MariaDb,
+            (TimestampForm::Civil, TailForm::RdsFork) => Dialect::RdsMySql,
+        }
+    }
+}
+
+/// How the timestamp field is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimestampForm {
+    /// `YYYYMMDD HH:MM:SS`, server local time (MariaDB plugin and the RDS fork; some Aurora).
+    Civil,
+    /// Epoch microseconds (Aurora).
+    Epoch,
+}
+
+/// Length of `YYYYMMDD HH:MM:SS`.
+pub(crate) const CIVIL_LEN: usize = 17;
+
+/// Aurora writes epoch microseconds: 16 digits from 2001-09-09 to 2286-11-20.
+pub(crate) const EPOCH_DIGITS: usize = 16;
+
+/// The form and length of the timestamp at the start of `line`, when one is there and a
+/// comma follows it: how a record starts. Epoch runs of 10 to 19 digits count as record
+/// starts (so a seconds or milliseconds epoch is reported with its reason rather than glued
+/// to the record before it); only [`EPOCH_DIGITS`] parse.
+pub(crate) fn timestamp_shape(line: &[u8]) -> Option<(usize, TimestampForm)> {
+    let (n, form) = if is_civil_shape(line) {
+        (CIVIL_LEN, TimestampForm::Civil)
+    } else {
+        let n = line
+            .iter()
+            .take(20)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        ((10..=19).contains(&n).then_some(n)?, TimestampForm::Epoch)
+    };
+    (line.get(n) == Some(&b',')).then_some((n, form))
+}
+
+/// `YYYYMMDD HH:MM:SS`: digits everywhere but the separators.
+pub(crate) fn is_civil_shape(s: &[u8]) -> bool {
+    let Some(s) = s.get(..CIVIL_LEN) else {
+        return false;
+    };
+    s.iter().enumerate().all(|(i, &b)| match i {
+        8 => b == b' ',
+        11 | 14 => b == b':',
+        _ => b.is_ascii_digit(),
+    })
+}
+
+/// The tail families of the operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OpClass {
+    /// `QUERY`: a quoted, escaped statement.
+    Query,
+    /// `CONNECT`, `DISCONNECT`, `FAILED_CONNECT`, `CHANGEUSER`, `PROXY_CONNECT`.
+    Connection,
+    /// `READ`, `WRITE`, `CREATE`, `ALTER`, `DROP`, `RENAME`: a raw table name.
+    Table,
+}
+
+impl OpClass {
+    /// The class of a logged operation; `None` for a token no dialect writes.
+    pub(crate) fn of(op: &Operation<'_>) -> Option<Self> {
+        if *op == Operation::Query {
+            Some(OpClass::Query)
+        } else if op.is_connection() {
+            Some(OpClass::Connection)
+        } else if op.is_table() {
+            Some(OpClass::Table)
+        } else {
+            None
+        }
+    }
+}
+
+/// Whether the tail has the ten fields of upstream and Aurora, or the RDS fork's extra ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TailForm {
+    /// Ten fields.
+    Ten,
+    /// `,,` after a QUERY's return code, or a connection type after a connection's.
+    RdsFork,
+}
+
+/// The RDS fork's `connection_type_map` (aws/audit-plugin-for-mysql `server_audit.cc`).
+const CONNECTION_TYPES: [&[u8]; 6] = [
+    b"UNDEFINED",
+    b"TCP/IP",
+    b"SOCKET",
+    b"NAMED_PIPE",
+    b"SSL",
+    b"SHARED_MEMORY",
+];
+
+/// The 11th field of an RDS for MySQL connection line.
+pub(crate) fn is_connection_type(field: &[u8]) -> bool {
+    CONNECTION_TYPES.contains(&field)
+}
+
+/// The object of a ten-field connection line: empty, a TLS version (`TLSv1.3`, MariaDB 12)
+/// or PROXY_CONNECT's `` `user`@`host` ``. Never a quote or a comma: a field ending with the
+/// closing quote of a statement is not a connection object.
+pub(crate) fn is_connection_object(field: &[u8]) -> bool {
+    field
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b".-_/`@%:".contains(&b))
+}
+
+/// A client host as the server writes it: an IP address (`::1`, `fe80::1%eth0`), `host:port`
+/// (MariaDB 12), `localhost`, or a host name the server resolved and checked. Never a comma,
+/// quote, space or control byte, so the host ends at the last comma before the ids.
+pub(crate) fn is_host(field: &[u8]) -> bool {
+    !field.is_empty()
+        && field
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b".-_:%[]".contains(&b))
+}
+
+/// A TABLE event's return code: upstream writes it empty; Aurora writes it empty or a number.
+pub(crate) fn table_retcode_ok(form: TimestampForm, field: &[u8]) -> bool {
+    field.is_empty() || (form == TimestampForm::Epoch && is_integer(field))
+}
+
+/// `-?[0-9]+`: the shape of a return code (its range is checked when it is read).
+pub(crate) fn is_integer(field: &[u8]) -> bool {
+    let digits = field.strip_prefix(b"-").unwrap_or(field);
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
+}
+
+/// How a QUERY line ends: `',<ret>` (ten fields) or `',<ret>,,` (RDS fork; civil
+/// timestamps only). Returns the index of the closing quote in `middle`, the return code's
+/// range and the tail form.
+pub(crate) fn query_end(
+    form: TimestampForm,
+    middle: &[u8],
+) -> Option<(usize, std::ops::Range<usize>, TailForm)> {
+    let (body, tail) = match middle.strip_suffix(b",,") {
+        Some(rest) if form == TimestampForm::Civil => (rest, TailForm::RdsFork),
+        _ => (middle, TailForm::Ten),
+    };
+    let comma = memchr::memrchr(b',', body)?;
+    let ret = comma + 1..body.len();
+    if !is_integer(body.get(ret.clone())?) || comma == 0 {
+        return None;
+    }
+    (body.get(comma - 1) == Some(&b'\'')).then_some((comma - 1, ret, tail))
+}
+
+/// How a connection line ends, as `(comma before the object, object, return code, extra,
+/// tail form)`: `db,<object>,<ret>` (ten fields) or `db,,<ret>,<type>` (RDS fork).
+pub(crate) fn connection_end(form: TimestampForm, middle: &[u8]) -> Option<ConnectionEnd> {
+    let last = memchr::memrchr(b',', middle)?;
+    let last_field = middle.get(last + 1..)?;
+    let before = middle.get(..last)?;
+    let prev = memchr::memrchr(b',', before)?;
+    let prev_field = before.get(prev + 1..)?;
+    if is_integer(last_field) && is_connection_object(prev_field) {
+        return Some(ConnectionEnd {
+            object_comma: prev,
+            object: prev + 1..last,
+            retcode: last + 1..middle.len(),
+            extra: None,
+            tail: TailForm::Ten,
+        });
+    }
+    if form != TimestampForm::Civil || !is_connection_type(last_field) || !is_integer(prev_field) {
+        return None;
+    }
+    let object_comma = memchr::memrchr(b',', before.get(..prev)?)?;
+    (object_comma + 1 == prev).then_some(ConnectionEnd {
+        object_comma,
+        object: prev..prev,
+        retcode: prev + 1..last,
+        extra: Some(last + 1..middle.len()),
+        tail: TailForm::RdsFork,
+    })
+}
+
+/// The fixed end of a connection line (ranges index `middle`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ConnectionEnd {
+    /// The comma that ends the database.
+    pub object_comma: usize,
+    pub object: std::ops::Range<usize>,
+    pub retcode: std::ops::Range<usize>,
+    /// The connection type (RDS fork).
+    pub extra: Option<std::ops::Range<usize>>,
+    pub tail: TailForm,
+}
+
+/// How a TABLE line ends: the comma before the return code, when the return code fits the
+/// timestamp form's dialects.
+pub(crate) fn table_end(form: TimestampForm, middle: &[u8]) -> Option<usize> {
+    let last = memchr::memrchr(b',', middle)?;
+    table_retcode_ok(form, middle.get(last + 1..)?).then_some(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        assert_eq!(
+            timestamp_shape(b"20240323 13:36:08,x"),
+            Some((17, TimestampForm::Civil))
+        );
+        assert_eq!(
+            timestamp_shape(b"1653053459680124,c731"),
+            Some((16, TimestampForm::Epoch))
+        );
+        assert_eq!(
+            timestamp_shape(b"1653053459,c731"),
+            Some((10, TimestampForm::Epoch))
+        );
+        assert_eq!(timestamp_shape(b"20240323 13:36:08 x"), None);
+        assert_eq!(timestamp_shape(b"123,x"), None);
+        assert_eq!(timestamp_shape(b""), None);
+    }
+
+    #[test]
+    fn tails() {
+        let civil = TimestampForm::Civil;
+        assert_eq!(
+            query_end(civil, b"u,h,1,2,QUERY,,'x',0,,"),
+            Some((17, 19..20, TailForm::RdsFork))
+        );
+        assert_eq!(
+            query_end(civil, b"u,h,1,2,QUERY,,'x',-5"),
+            Some((17, 19..21, TailForm::Ten))
+        );
+        assert_eq!(query_end(TimestampForm::Epoch, b"QUERY,,'x',0,,"), None);
+        assert_eq!(query_end(civil, b"QUERY,,'x'"), None);
+        let rds = connection_end(civil, b"u,h,1,0,FAILED_CONNECT,a,b,,1045,TCP/IP").unwrap();
+        assert_eq!((rds.object_comma, rds.tail), (26, TailForm::RdsFork));
+        let ten = connection_end(civil, b"u,h,1,0,CONNECT,db,TLSv1.3,0").unwrap();
+        assert_eq!((ten.object, ten.tail), (19..26, TailForm::Ten));
+        assert!(connection_end(civil, b"u,h,1,2,QUERY,,'x',0").is_none());
+        assert_eq!(table_end(civil, b"READ,db,t,"), Some(9));
+        assert_eq!(table_end(civil, b"READ,db,t,0"), None);
+        assert_eq!(table_end(TimestampForm::Epoch, b"READ,db,t,0"), Some(9));
+    }
+}
