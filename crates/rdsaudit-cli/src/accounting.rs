@@ -168,6 +168,14 @@ impl Accounting {
             r.failed_records,
             breakdown(r.failed_by_kind.iter().map(|(k, v)| (*k, *v)))
         );
+        // Control payloads among data payloads (a Firehose object) are in no record count.
+        if r.control_messages != r.control_records {
+            let _ = writeln!(
+                s,
+                "  control messages: {} (CONTROL_MESSAGE payloads, skipped by rule)",
+                r.control_messages
+            );
+        }
         let _ = writeln!(
             s,
             "  log events: {} = {} parsed + {} unparsed{}",

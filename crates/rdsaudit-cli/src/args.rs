@@ -46,6 +46,11 @@ pub enum Command {
     Stats(StatsArgs),
     /// Generate a deterministic synthetic corpus (for tests and benchmarks)
     Gen(GenArgs),
+    /// Wrap audit lines the way AWS delivers them: a Lambda Kinesis or awslogs event, a gzip
+    /// CloudWatch payload or a Firehose object (test events for the Lambda)
+    Encode(crate::encode::EncodeArgs),
+    /// Show the CloudWatch Logs payload JSON inside any event, payload or object
+    Decode(crate::decode::DecodeArgs),
     /// Decode a Lambda quarantine again (S3 objects, SQS messages, function-log lines)
     #[command(after_help = REPLAY_HELP)]
     Replay(ReplayArgs),

@@ -14,6 +14,8 @@
 
 mod accounting;
 mod args;
+mod decode;
+mod encode;
 mod generate;
 mod input;
 mod parse;
@@ -46,6 +48,8 @@ fn main() -> ExitCode {
         Command::Parse(a) => parse::run(a, cli.quiet),
         Command::Stats(a) => stats::run(a),
         Command::Gen(a) => generate::run(a),
+        Command::Encode(a) => encode::run(a),
+        Command::Decode(a) => decode::run(a),
         Command::Replay(a) => replay::run(a, cli.quiet),
     });
     match result {

@@ -58,23 +58,70 @@ impl Record {
     /// The decompressed CloudWatch Logs subscription payload (`DATA_MESSAGE`). Lines that are
     /// not UTF-8 arrive lossily converted: CloudWatch stores text.
     pub fn envelope(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256 + self.lines.len() * 200);
-        envelope_head(&mut out, &self.log_group, &self.log_stream, "DATA_MESSAGE");
-        for (i, line) in self.lines.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            let _ = write!(
-                out,
-                r#"{{"id":"{}","timestamp":{},"message":"#,
-                line.event_id, line.cloudwatch_timestamp_ms
-            );
-            json_str(&mut out, &String::from_utf8_lossy(&line.line));
-            out.push(b'}');
-        }
-        out.extend_from_slice(b"]}");
-        out
+        envelope(
+            &self.log_group,
+            &self.log_stream,
+            self.lines.iter().map(|line| LogEvent {
+                id: &line.event_id,
+                timestamp_ms: line.cloudwatch_timestamp_ms,
+                message: &line.line,
+            }),
+        )
     }
+}
+
+/// One log event of a CloudWatch Logs subscription payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogEvent<'a> {
+    /// `id`: 56 digits ([`event_id`]).
+    pub id: &'a str,
+    /// `timestamp`: epoch milliseconds.
+    pub timestamp_ms: i64,
+    /// `message`: the audit line (lossily UTF-8, as CloudWatch stores text).
+    pub message: &'a [u8],
+}
+
+/// A `DATA_MESSAGE` payload for `events` of one log stream, as CloudWatch Logs writes it.
+pub fn envelope<'a>(
+    log_group: &str,
+    log_stream: &str,
+    events: impl IntoIterator<Item = LogEvent<'a>>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024);
+    envelope_head(&mut out, log_group, log_stream, "DATA_MESSAGE");
+    for (i, event) in events.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let _ = write!(
+            out,
+            r#"{{"id":"{}","timestamp":{},"message":"#,
+            event.id, event.timestamp_ms
+        );
+        json_str(&mut out, &String::from_utf8_lossy(event.message));
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
+/// A 56-digit CloudWatch Logs event id: the event's millisecond time, then a counter, so ids
+/// are unique and increase with time like real ones
+/// (`37605431982366218745392619003296741302869208427839209472`).
+pub fn event_id(timestamp_ms: i64, counter: u64) -> String {
+    format!("{timestamp_ms:013}{counter:043}")
+}
+
+/// A 56-digit Kinesis sequence number, increasing with `index`, like
+/// `49590338271490256608559692538361571095921575989136588898`.
+pub fn sequence_number(seed: u64, index: usize) -> String {
+    format!("4959{:032}{:020}", seed % 10u64.pow(16), index)
+}
+
+/// What Firehose writes to S3 from a subscription: the gzip payloads back to back, one gzip
+/// member each, no separator.
+pub fn firehose_object(payloads: &[Vec<u8>]) -> Vec<u8> {
+    payloads.iter().flat_map(|p| gzip(p)).collect()
 }
 
 /// The `CONTROL_MESSAGE` CloudWatch sends to check that a destination is reachable.

@@ -151,7 +151,7 @@ impl Corpus {
                 Record {
                     log_group: instance.log_group,
                     log_stream: instance.log_stream,
-                    sequence_number: sequence_number(spec.seed, index),
+                    sequence_number: delivery::sequence_number(spec.seed, index),
                     lines,
                 }
             })
@@ -166,12 +166,6 @@ impl Corpus {
     pub fn lines(&self) -> impl Iterator<Item = &SynthLine> {
         self.records.iter().flat_map(|r| r.lines.iter())
     }
-}
-
-/// A 56-digit Kinesis sequence number, increasing with `index`, like
-/// `49590338271490256608559692538361571095921575989136588898`.
-fn sequence_number(seed: u64, index: usize) -> String {
-    format!("4959{:032}{:020}", seed % 10u64.pow(16), index)
 }
 
 #[cfg(test)]

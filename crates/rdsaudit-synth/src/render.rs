@@ -75,7 +75,7 @@ impl Renderer {
         self.events += 1;
         SynthLine {
             line: self.render(&expected),
-            event_id: format!("{now_ms:013}{:043}", self.events),
+            event_id: crate::delivery::event_id(now_ms, self.events),
             cloudwatch_timestamp_ms: now_ms,
             expected,
         }

@@ -24,7 +24,11 @@
 use std::io;
 use std::sync::{Mutex, PoisonError};
 
+use crate::input::encoding::{Encoding, EncodingError};
 use crate::input::gzip::{DEFAULT_MAX_OUTPUT, InflateError, Inflater};
+use crate::input::log_event::LogEvent;
+use crate::input::logs_api::{LogsApiError, LogsApiParser};
+use crate::input::syslog::SyslogError;
 use crate::input::{self, InputKind, Payload, SourceError, SourceParser, SourceRecord, text};
 use crate::pipeline::Pipeline;
 use crate::report::{RecordOutcome, Report};
@@ -59,14 +63,31 @@ pub enum DecodeError {
     /// The input is gzip-compressed as a whole and does not inflate (within the input limit).
     #[error("gzip: {0}")]
     Gzip(InflateError),
+    /// The input's text encoding cannot be undone (UTF-32, UTF-16 that does not decode).
+    #[error(transparent)]
+    Encoding(#[from] EncodingError),
+    /// `aws logs` API output that cannot be read.
+    #[error("not `aws logs filter-log-events` / `get-log-events` output: {0}")]
+    LogsApi(#[from] LogsApiError),
+    /// Plugin syslog output without dates.
+    #[error(transparent)]
+    Syslog(#[from] SyslogError),
+    /// Read as Logs Insights CSV (as told) but the first line names no `@message` column.
+    #[error("not Logs Insights CSV: the first line should be a header naming `@message`")]
+    InsightsHeader,
 }
 
 fn event_name(kind: InputKind) -> &'static str {
     match kind {
         InputKind::AwslogsEvent => "CloudWatch Logs Lambda event",
+        InputKind::KinesisGetRecords => "`aws kinesis get-records` output",
+        InputKind::Base64Data => "base64 Kinesis record data",
         _ => "Lambda Kinesis event",
     }
 }
+
+/// Log events handed over at a time for the shapes read as [`LogEvent`]s.
+const EVENTS_PER_CHUNK: usize = 4096;
 
 /// Why [`Decoder::decode_parallel`] stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -215,9 +236,11 @@ fn chunk_len(records: &[SourceRecord<'_>], parallel: bool, limits: &DecoderBuild
 }
 
 /// What an input turned out to hold.
-enum Work<'a> {
+enum Work<'a, 'i> {
     Records(&'a [SourceRecord<'a>]),
     Text(&'a [u8]),
+    /// Log events of the API, prefixed-text, Insights and syslog shapes, read lazily.
+    Events(&'i mut dyn Iterator<Item = LogEvent<'a>>),
 }
 
 impl Decoder {
@@ -262,6 +285,7 @@ impl Decoder {
                     }
                 }
                 Work::Text(text) => report.add(&worker.process_text(text, 1, sink), false),
+                Work::Events(events) => report.add(&worker.process_events(events, sink), false),
             });
             report
         })
@@ -288,8 +312,48 @@ impl Decoder {
         let result = self.with_work(input, |work| match work {
             Work::Records(records) => self.records_parallel(records, &make, &mut emit),
             Work::Text(text) => self.text_parallel(text, &make, &mut emit),
+            Work::Events(events) => self.events_in_chunks(events, &make, &mut emit),
         })?;
         Ok(result?)
+    }
+
+    /// Log events a chunk at a time, each chunk into its own sink, on the calling thread
+    /// (these shapes come from AWS tools and people, not the high-volume path).
+    fn events_in_chunks<'a, S, M, E>(
+        &self,
+        events: &mut dyn Iterator<Item = LogEvent<'a>>,
+        make: &M,
+        emit: &mut E,
+    ) -> io::Result<Report>
+    where
+        S: Sink + Send,
+        M: Fn() -> S + Sync,
+        E: FnMut(Done<'_, S>) -> io::Result<Next>,
+    {
+        let mut report = Report::default();
+        for index in 0.. {
+            let chunk: Vec<LogEvent<'a>> = (&mut *events).take(EVENTS_PER_CHUNK).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let mut sink = make();
+            let outcome = self
+                .pipeline
+                .with_worker(|w| w.process_events(chunk, &mut sink));
+            report.add(&outcome, false);
+            let (_, upper) = events.size_hint();
+            let next = emit(Done {
+                record: None,
+                index,
+                outcome,
+                sink,
+                progress: if upper == Some(0) { 1.0 } else { 0.0 },
+            })?;
+            if next == Next::Stop {
+                break;
+            }
+        }
+        Ok(report)
     }
 
     fn records_parallel<S, M, E>(
@@ -375,33 +439,30 @@ impl Decoder {
     fn with_work<T>(
         &self,
         input: &mut Vec<u8>,
-        f: impl FnOnce(Work<'_>) -> T,
+        f: impl FnOnce(Work<'_, '_>) -> T,
     ) -> Result<T, DecodeError> {
         let len = input.len();
         input.resize(len + simd_json::INPUT_PADDING, 0);
-        let result = self.dispatch(input, len, f);
+        let result = self.dispatch(self.limits.kind, input, len, f);
         input.truncate(len);
         result
     }
 
     fn dispatch<T>(
         &self,
+        kind: Option<InputKind>,
         buf: &mut [u8],
         len: usize,
-        f: impl FnOnce(Work<'_>) -> T,
+        f: impl FnOnce(Work<'_, '_>) -> T,
     ) -> Result<T, DecodeError> {
         let bytes = buf.get(..len).unwrap_or_default();
-        let kind = self.limits.kind;
         if kind != Some(InputKind::CloudWatchGzip) && bytes.starts_with(&input::detect::GZIP_MAGIC)
         {
             let mut inflater = Inflater::with_limit(self.limits.max_input_bytes);
             match inflater.inflate(bytes) {
                 Ok(inflated) => {
                     let (inner, inner_len) = inflated.into_padded();
-                    let kind = kind.unwrap_or_else(|| {
-                        input::detect(inner.get(..inner_len).unwrap_or_default())
-                    });
-                    return self.records_of(kind, inner, inner_len, f);
+                    return self.decoded(kind, inner, inner_len, f);
                 }
                 // Not a whole-file gzip: taken for a CloudWatch payload, one failed record.
                 Err(_) if kind.is_none() => {}
@@ -409,8 +470,57 @@ impl Decoder {
             }
             return Ok(f(Work::Records(&[SourceRecord::new(Payload::Gzip(bytes))])));
         }
+        self.decoded(kind, buf, len, f)
+    }
+
+    /// Undoes a byte order mark or UTF-16 ([`input::encoding`]), detects the kind (unless
+    /// told) and reads `buf[..len]` (padded) as it.
+    fn decoded<T>(
+        &self,
+        kind: Option<InputKind>,
+        buf: &mut [u8],
+        len: usize,
+        f: impl FnOnce(Work<'_, '_>) -> T,
+    ) -> Result<T, DecodeError> {
+        let bytes = buf.get(..len).unwrap_or_default();
+        let text = input::encoding::to_utf8(bytes)?;
+        if text.encoding != Encoding::Utf8 {
+            // Transcoding at least drops a BOM, so this ends.
+            let mut utf8 = text.bytes.into_owned();
+            let n = utf8.len();
+            utf8.resize(n + simd_json::INPUT_PADDING, 0);
+            return self.decoded(kind, &mut utf8, n, f);
+        }
         let kind = kind.unwrap_or_else(|| input::detect(bytes));
         self.records_of(kind, buf, len, f)
+    }
+
+    /// Reads the shapes whose unit is a log event, not a record ([`LogEvent`]).
+    fn events_of<T>(
+        &self,
+        kind: InputKind,
+        bytes: &[u8],
+        f: impl FnOnce(Work<'_, '_>) -> T,
+    ) -> Result<T, DecodeError> {
+        match kind {
+            InputKind::LogsApi => {
+                let mut scratch = Vec::new();
+                let events = LogsApiParser::new().parse(bytes, &mut scratch)?;
+                Ok(f(Work::Events(&mut events.iter().map(LogEvent::from))))
+            }
+            InputKind::InsightsCsv => {
+                let rows = input::insights_csv::rows(bytes).ok_or(DecodeError::InsightsHeader)?;
+                Ok(f(Work::Events(&mut rows.map(LogEvent::from_insights))))
+            }
+            InputKind::Syslog => {
+                input::syslog::check(bytes)?;
+                let events = input::log_event::from_syslog(bytes);
+                Ok(f(Work::Events(&mut events.into_iter())))
+            }
+            _ => Ok(f(Work::Events(
+                &mut input::prefixed::events(bytes).map(LogEvent::from),
+            ))),
+        }
     }
 
     /// Reads `buf[..len]` (padded) as `kind`.
@@ -419,12 +529,29 @@ impl Decoder {
         kind: InputKind,
         buf: &mut [u8],
         len: usize,
-        f: impl FnOnce(Work<'_>) -> T,
+        f: impl FnOnce(Work<'_, '_>) -> T,
     ) -> Result<T, DecodeError> {
-        let mut parser = self.parser.lock().unwrap_or_else(PoisonError::into_inner);
         let not_an_event = |source| DecodeError::NotAnEvent { kind, source };
+        match kind {
+            InputKind::LogsApi
+            | InputKind::PrefixedText
+            | InputKind::InsightsCsv
+            | InputKind::Syslog => {
+                return self.events_of(kind, buf.get(..len).unwrap_or_default(), f);
+            }
+            InputKind::Base64Data => {
+                let mut decoded = Vec::new();
+                input::base64_data::decode(buf.get(..len).unwrap_or_default(), &mut decoded)
+                    .map_err(not_an_event)?;
+                let n = decoded.len();
+                decoded.resize(n + simd_json::INPUT_PADDING, 0);
+                return self.dispatch(None, &mut decoded, n, f);
+            }
+            _ => {}
+        }
+        let mut parser = self.parser.lock().unwrap_or_else(PoisonError::into_inner);
         let records = match kind {
-            InputKind::KinesisEvent => {
+            InputKind::KinesisEvent | InputKind::KinesisGetRecords => {
                 input::parse_kinesis_event(buf, len, &mut parser).map_err(not_an_event)?
             }
             InputKind::AwslogsEvent => {
@@ -440,7 +567,8 @@ impl Decoder {
                     buf.get(..len).unwrap_or_default(),
                 ))]
             }
-            InputKind::AuditText => {
+            // Events are read above; text is the remaining kind.
+            _ => {
                 drop(parser);
                 return Ok(f(Work::Text(buf.get(..len).unwrap_or_default())));
             }

@@ -30,8 +30,9 @@ use crate::audit::event::{AuditEvent, Provenance};
 use crate::audit::scanner::parse_line;
 use crate::input::envelope::{self, EnvelopeParser, LogEnvelope, MessageType};
 use crate::input::gzip::Inflater;
-use crate::input::text;
+use crate::input::log_event::LogEvent;
 use crate::input::{self as source, Payload, SourceRecord};
+use crate::input::{multiline, text};
 use crate::report::{RecordError, RecordOutcome, RecordStatus};
 use crate::sink::{FailedRecord, Sink, UnparsedLine};
 
@@ -134,6 +135,77 @@ impl Worker {
         }
         outcome
     }
+
+    /// Reads log events of the shapes that are not subscription payloads (the logs API's JSON,
+    /// prefixed text, Insights CSV, syslog: [`crate::input::log_event`]) into `sink`.
+    pub fn process_events<'e, S: Sink>(
+        &mut self,
+        events: impl IntoIterator<Item = LogEvent<'e>>,
+        sink: &mut S,
+    ) -> RecordOutcome {
+        let mut outcome = RecordOutcome::new(RecordStatus::Data);
+        for e in events {
+            let base = Provenance {
+                log_group: e.log_group.as_deref(),
+                log_stream: e.log_stream.as_deref(),
+                event_id: e.event_id,
+                cloudwatch_timestamp_ms: e.cloudwatch_timestamp_ms,
+                sequence_number: None,
+                line_number: e.line_number,
+            };
+            visit_message(&e.message, &base, e.time_us, None, sink, &mut outcome);
+        }
+        outcome
+    }
+}
+
+/// One log event's message: split into its audit lines ([`multiline::audit_lines`]), each
+/// scanned and sent to `sink` with `base`'s provenance. `line` is the input line for text
+/// shapes (`base.line_number` is where the event starts), the line within the message for a
+/// CloudWatch event that held several, and absent otherwise. `time_us` replaces the line's
+/// own time (syslog).
+fn visit_message<S: Sink>(
+    message: &[u8],
+    base: &Provenance<'_>,
+    time_us: Option<i64>,
+    record_index: Option<usize>,
+    sink: &mut S,
+    outcome: &mut RecordOutcome,
+) {
+    let lines = multiline::audit_lines(message);
+    let split = lines.is_split();
+    for (in_message, bytes) in lines {
+        let line_number = match base.line_number {
+            Some(first) => Some(first + in_message - 1),
+            None => split.then_some(in_message),
+        };
+        match parse_line(bytes) {
+            Ok(mut event) => {
+                event.provenance = Provenance {
+                    line_number,
+                    ..*base
+                };
+                if let Some(us) = time_us {
+                    event.timestamp.epoch_us = us;
+                }
+                sink.event(&event);
+                outcome.add_parsed(&event);
+            }
+            Err(reason) => {
+                sink.unparsed(&UnparsedLine {
+                    bytes,
+                    reason,
+                    record_index,
+                    sequence_number: base.sequence_number,
+                    log_group: base.log_group,
+                    log_stream: base.log_stream,
+                    event_id: base.event_id,
+                    line_number,
+                });
+                outcome.add_unparsed(reason);
+            }
+        }
+    }
 }
 
 /// The record's bytes as delivered.
@@ -173,35 +245,23 @@ fn visit_envelopes<S: Sink>(
     } else {
         RecordStatus::Control
     });
+    // A Firehose object may hold control payloads among data ones: each is counted.
+    outcome.control_messages = list
+        .iter()
+        .filter(|e| e.message_type == MessageType::Control)
+        .count() as u64;
     for env in list.iter().filter(|e| e.message_type == MessageType::Data) {
         for log_event in &env.log_events {
-            match parse_line(log_event.message.as_bytes()) {
-                Ok(mut event) => {
-                    event.provenance = Provenance {
-                        log_group: Some(env.log_group),
-                        log_stream: Some(env.log_stream),
-                        event_id: Some(log_event.id),
-                        cloudwatch_timestamp_ms: Some(log_event.timestamp),
-                        sequence_number: record.sequence_number,
-                        line_number: None,
-                    };
-                    sink.event(&event);
-                    outcome.add_parsed(&event);
-                }
-                Err(reason) => {
-                    sink.unparsed(&UnparsedLine {
-                        bytes: log_event.message.as_bytes(),
-                        reason,
-                        record_index: Some(index),
-                        sequence_number: record.sequence_number,
-                        log_group: Some(env.log_group),
-                        log_stream: Some(env.log_stream),
-                        event_id: Some(log_event.id),
-                        line_number: None,
-                    });
-                    outcome.add_unparsed(reason);
-                }
-            }
+            let base = Provenance {
+                log_group: Some(env.log_group),
+                log_stream: Some(env.log_stream),
+                event_id: Some(log_event.id),
+                cloudwatch_timestamp_ms: Some(log_event.timestamp),
+                sequence_number: record.sequence_number,
+                line_number: None,
+            };
+            let message = log_event.message.as_bytes();
+            visit_message(message, &base, None, Some(index), sink, &mut outcome);
         }
     }
     Ok(outcome)

@@ -75,6 +75,9 @@ pub struct RecordOutcome {
     pub ambiguous: u64,
     /// Every unparsed line, counted by [`LineError::kind`].
     pub unparsed_by_reason: BTreeMap<&'static str, u64>,
+    /// `CONTROL_MESSAGE` payloads in the record (a Firehose object holds them among data
+    /// payloads), skipped by rule.
+    pub control_messages: u64,
 }
 
 impl RecordOutcome {
@@ -87,6 +90,7 @@ impl RecordOutcome {
             parsed: 0,
             ambiguous: 0,
             unparsed_by_reason: BTreeMap::new(),
+            control_messages: 0,
         }
     }
 
@@ -134,6 +138,10 @@ pub struct Report {
     pub failed_by_kind: BTreeMap<&'static str, u64>,
     /// Unparsed log events by [`LineError::kind`].
     pub unparsed_by_reason: BTreeMap<&'static str, u64>,
+    /// `CONTROL_MESSAGE` payloads, whichever record held them (skipped by rule): a record of
+    /// only control payloads is also a control record; one among data payloads (a Firehose
+    /// object) is counted here only.
+    pub control_messages: u64,
 }
 
 impl Report {
@@ -160,6 +168,7 @@ impl Report {
                 }
             }
         }
+        self.control_messages += outcome.control_messages;
         self.log_events += outcome.log_events;
         self.parsed_events += outcome.parsed;
         self.ambiguous_events += outcome.ambiguous;
@@ -175,6 +184,7 @@ impl Report {
         self.data_records += other.data_records;
         self.control_records += other.control_records;
         self.failed_records += other.failed_records;
+        self.control_messages += other.control_messages;
         self.log_events += other.log_events;
         self.parsed_events += other.parsed_events;
         self.ambiguous_events += other.ambiguous_events;

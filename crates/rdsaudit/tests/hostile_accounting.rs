@@ -154,6 +154,7 @@ fn build(index: usize, part: &Part) -> (String, Report) {
             b64(&gzip(&control_message())),
             Report {
                 control_records: 1,
+                control_messages: 1,
                 ..Report::default()
             },
         ),

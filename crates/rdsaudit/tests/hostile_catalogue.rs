@@ -390,6 +390,7 @@ fn control_message_is_skipped_by_rule() {
     let expected = Report {
         records: 1,
         control_records: 1,
+        control_messages: 1,
         ..Report::default()
     };
     assert_eq!(batch.report, expected);

@@ -3,6 +3,7 @@
 
 pub mod dialect;
 pub mod event;
+pub mod iso_time;
 pub mod reference;
 pub mod scanner;
 pub mod timestamp;

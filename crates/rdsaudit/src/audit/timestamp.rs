@@ -72,7 +72,7 @@ fn civil_to_epoch_us(s: &[u8]) -> Option<i64> {
     (us < END_OF_9999_US).then_some(us)
 }
 
-fn days_in_month(year: i64, month: i64) -> i64 {
+pub(crate) fn days_in_month(year: i64, month: i64) -> i64 {
     match month {
         2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
         2 => 28,

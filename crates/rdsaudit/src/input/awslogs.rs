@@ -16,6 +16,8 @@ pub fn parse_awslogs_event<'a>(
     len: usize,
     parser: &mut SourceParser,
 ) -> Result<SourceRecord<'a>, SourceError> {
+    // A number simd-json cannot hold, in a field we do not read, must not cost the event.
+    super::json::neutralize_wide_numbers(buf.get_mut(..len).unwrap_or_default());
     parser
         .json
         .parse_padded(buf, len, MAX_EVENT_VALUES, |tape| {

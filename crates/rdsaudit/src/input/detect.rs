@@ -9,7 +9,10 @@ use super::json::{skip_string, skip_ws};
 /// such an input and detects again, so a compressed Lambda event or `.log.gz` file is read for
 /// what it holds. A leading `{` (after whitespace) is classified by its first recognised
 /// top-level key: `Records` (Kinesis event), `awslogs` (CloudWatch Logs event), `messageType` /
-/// `logEvents` (envelope). A JSON object with none of those keys is still reported as
+/// `logEvents` (envelope), `events` (`aws logs` API output); `Records` whose first record is
+/// flat and capitalised is `aws kinesis get-records` output. Text that is not JSON is a pasted
+/// base64 record, a Logs Insights CSV, plugin syslog output, prefixed log events (export to S3,
+/// `aws logs tail`) or audit text, in that order of checks. A JSON object with none of those keys is still reported as
 /// [`InputKind::CloudWatchJson`], because the envelope parser then gives a precise error (an
 /// audit line never starts with `{`). Anything else is [`InputKind::AuditText`].
 ///
@@ -28,12 +31,32 @@ pub fn detect(input: &[u8]) -> InputKind {
     }
     let start = skip_ws(input, 0);
     if input.get(start) != Some(&b'{') {
-        return InputKind::AuditText;
+        return detect_text(input);
     }
     match first_known_key(input, start + 1) {
+        Some(Key::Records) if super::get_records::looks_like_get_records(input) => {
+            InputKind::KinesisGetRecords
+        }
         Some(Key::Records) => InputKind::KinesisEvent,
         Some(Key::Awslogs) => InputKind::AwslogsEvent,
+        Some(Key::Events) => InputKind::LogsApi,
         Some(Key::Envelope) | None => InputKind::CloudWatchJson,
+    }
+}
+
+/// Text that is not JSON: a pasted base64 record, an Insights CSV, syslog output, prefixed log
+/// events, else audit text (whose own errors are then reported line by line).
+fn detect_text(input: &[u8]) -> InputKind {
+    if super::base64_data::looks_like_base64_data(input) {
+        InputKind::Base64Data
+    } else if super::insights_csv::looks_like_insights_csv(input) {
+        InputKind::InsightsCsv
+    } else if super::syslog::looks_like_syslog(input) {
+        InputKind::Syslog
+    } else if super::prefixed::looks_prefixed(input) {
+        InputKind::PrefixedText
+    } else {
+        InputKind::AuditText
     }
 }
 
@@ -44,6 +67,7 @@ enum Key {
     Records,
     Awslogs,
     Envelope,
+    Events,
 }
 
 /// Walks the top-level keys of the object whose body starts at `at`, skipping values with a
@@ -60,6 +84,9 @@ fn first_known_key(input: &[u8], mut at: usize) -> Option<Key> {
                     b"Records" => return Some(Key::Records),
                     b"awslogs" => return Some(Key::Awslogs),
                     b"messageType" | b"logEvents" => return Some(Key::Envelope),
+                    b"events" | b"nextForwardToken" | b"searchedLogStreams" => {
+                        return Some(Key::Events);
+                    }
                     _ => {}
                 }
                 at = skip_ws(input, end);

@@ -313,6 +313,21 @@ fn check_values(text: &[u8], max: usize) -> Result<(), EnvelopeError> {
         .map_err(|bound| EnvelopeError::TooManyValues { bound, max })
 }
 
+/// The byte ranges of the top-level JSON objects of `text` (one or more, back to back, as a
+/// Firehose-to-S3 object holds them once inflated), or `None` when `text` is not a
+/// whitespace-separated sequence of `{...}`. Only the braces are checked, not the JSON inside.
+///
+/// ```
+/// let text = br#"{"a":"}{"} {"b":1}"#;
+/// let pieces = rdsaudit::input::envelope::objects(text).unwrap();
+/// assert_eq!(pieces, [0..10, 11..18]);
+/// ```
+#[must_use]
+pub fn objects(text: &[u8]) -> Option<Vec<Range<usize>>> {
+    let mut pieces = Vec::new();
+    split_objects(text, &mut pieces).then_some(pieces)
+}
+
 /// Cheap necessary condition for "more than one top-level object": some `}` is followed
 /// (after optional JSON whitespace) by `{`. Inside a CloudWatch payload a `}` closes a log
 /// event and is followed by `,` or `]`, so this almost never fires on a single payload; a
@@ -330,7 +345,7 @@ fn may_have_several(text: &[u8]) -> bool {
 /// Splits `text` into top-level objects with a string-aware brace scanner. Returns `false` if
 /// the text is not a whitespace-separated sequence of `{...}` (then the caller parses the whole
 /// buffer and reports simd-json's own error). Validity inside each object is left to simd-json.
-fn split_objects(text: &[u8], pieces: &mut Vec<Range<usize>>) -> bool {
+pub(crate) fn split_objects(text: &[u8], pieces: &mut Vec<Range<usize>>) -> bool {
     pieces.clear();
     let mut at = skip_ws(text, 0);
     while at < text.len() {

@@ -14,6 +14,9 @@
 use simd_json::tape::{Node, Tape};
 use simd_json::{Buffers, StaticNode};
 
+mod numbers;
+pub(crate) use numbers::neutralize_wide_numbers;
+
 /// Spare bytes simd-json needs after the JSON text to read it with SIMD loads in place.
 pub(crate) const PADDING: usize = simd_json::INPUT_PADDING;
 

@@ -69,6 +69,8 @@ pub fn parse_kinesis_event<'a>(
     len: usize,
     parser: &mut SourceParser,
 ) -> Result<Vec<SourceRecord<'a>>, SourceError> {
+    // A number simd-json cannot hold, in a field we do not read, must not cost the event.
+    super::json::neutralize_wide_numbers(buf.get_mut(..len).unwrap_or_default());
     parser
         .json
         .parse_padded(buf, len, MAX_EVENT_VALUES, |tape| {
@@ -136,6 +138,10 @@ fn kinesis_record<'a>(tape: &[Node<'a>], at: usize) -> SourceRecord<'a> {
             },
             _ => {}
         }
+    }
+    if rec.payload == Payload::Invalid(RecordProblem::MissingKinesis) {
+        // `aws kinesis get-records` output: flat, capitalised records.
+        return super::get_records::record(tape, at).unwrap_or(rec);
     }
     rec
 }

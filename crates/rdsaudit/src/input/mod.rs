@@ -9,6 +9,14 @@
 //! | gzip (libdeflate, every member, bounded) | [`gzip`] |
 //! | CloudWatch Logs subscription payload (envelope JSON) | [`envelope`] |
 //! | plain audit log text | [`text`] |
+//! | `aws kinesis get-records` output | [`get_records`] |
+//! | one record's `Data`, pasted | [`base64_data`] |
+//! | `aws logs filter-log-events` / `get-log-events` | [`logs_api`] |
+//! | CloudWatch export to S3, `aws logs tail` | [`prefixed`] |
+//! | Logs Insights CSV | [`insights_csv`] |
+//! | the plugin's syslog output | [`syslog`] |
+//! | their log events, read one way | [`log_event`], [`multiline`] |
+//! | UTF-8 BOM, UTF-16 | [`encoding`] |
 //! | telling them apart by content | [`detect`] |
 //!
 //! A Lambda event is parsed into [`SourceRecord`]s ([`record`]), whose payloads the
@@ -16,12 +24,21 @@
 
 pub mod awslogs;
 pub mod base64;
+pub mod base64_data;
 pub mod detect;
+pub mod encoding;
 pub mod envelope;
+pub mod get_records;
 pub mod gzip;
+pub mod insights_csv;
 mod json;
 pub mod kinesis;
+pub mod log_event;
+pub mod logs_api;
+pub mod multiline;
+pub mod prefixed;
 pub mod record;
+pub mod syslog;
 pub mod text;
 
 pub use awslogs::parse_awslogs_event;
@@ -48,16 +65,37 @@ pub enum InputKind {
     CloudWatchJson,
     /// Audit log text, one event per line, in any dialect (a downloaded RDS log file).
     AuditText,
+    /// `aws kinesis get-records` output: `{"Records":[{"SequenceNumber","Data",...}]}`
+    /// ([`get_records`]).
+    KinesisGetRecords,
+    /// One Kinesis record's `Data` pasted alone: base64 of a gzip payload ([`base64_data`]).
+    Base64Data,
+    /// `aws logs filter-log-events` / `get-log-events` output: `{"events":[...]}`
+    /// ([`logs_api`]).
+    LogsApi,
+    /// Log events behind a time prefix: CloudWatch Logs export to S3, `aws logs tail`
+    /// ([`prefixed`]).
+    PrefixedText,
+    /// CloudWatch Logs Insights results as CSV, `@timestamp,@message` ([`insights_csv`]).
+    InsightsCsv,
+    /// The MariaDB audit plugin's syslog output ([`syslog`]).
+    Syslog,
 }
 
 impl InputKind {
     /// Every kind, in the order `--help` lists them.
-    pub const ALL: [InputKind; 5] = [
+    pub const ALL: [InputKind; 11] = [
         InputKind::KinesisEvent,
         InputKind::AwslogsEvent,
         InputKind::CloudWatchGzip,
         InputKind::CloudWatchJson,
         InputKind::AuditText,
+        InputKind::KinesisGetRecords,
+        InputKind::Base64Data,
+        InputKind::LogsApi,
+        InputKind::PrefixedText,
+        InputKind::InsightsCsv,
+        InputKind::Syslog,
     ];
 
     /// The kind's name on the command line (`--input`) and in messages.
@@ -69,6 +107,12 @@ impl InputKind {
             InputKind::CloudWatchGzip => "cloudwatch-gzip",
             InputKind::CloudWatchJson => "cloudwatch-json",
             InputKind::AuditText => "text",
+            InputKind::KinesisGetRecords => "kinesis-get-records",
+            InputKind::Base64Data => "base64",
+            InputKind::LogsApi => "logs-api",
+            InputKind::PrefixedText => "logs-text",
+            InputKind::InsightsCsv => "insights-csv",
+            InputKind::Syslog => "syslog",
         }
     }
 
@@ -87,6 +131,20 @@ impl InputKind {
             }
             InputKind::CloudWatchJson => "CloudWatch Logs subscription payload, decompressed JSON",
             InputKind::AuditText => "Audit log text, one event per line, in any dialect",
+            InputKind::KinesisGetRecords => {
+                r#"aws kinesis get-records output: {"Records":[{"SequenceNumber":...,"Data":...}]}"#
+            }
+            InputKind::Base64Data => "One Kinesis record's Data pasted alone (base64 of gzip)",
+            InputKind::LogsApi => {
+                r#"aws logs filter-log-events / get-log-events output: {"events":[...]}"#
+            }
+            InputKind::PrefixedText => {
+                "CloudWatch Logs export to S3 (000000.gz) or aws logs tail: <ISO time> [<stream>] <audit line>"
+            }
+            InputKind::InsightsCsv => "Logs Insights results as CSV: @timestamp,@message",
+            InputKind::Syslog => {
+                "MariaDB audit plugin syslog output (mysql-server_auditing:), RFC 3339 times"
+            }
         }
     }
 

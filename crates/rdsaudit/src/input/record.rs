@@ -26,6 +26,17 @@ pub enum RecordProblem {
     /// `kinesis.data` is not a string.
     #[error("`kinesis.data` is {0}, not a base64 string")]
     DataNotAString(&'static str),
+    /// A required field of an `aws kinesis get-records` record is missing.
+    #[error("record has no `{0}`")]
+    MissingField(&'static str),
+    /// A field of an `aws kinesis get-records` record that must be a string is not.
+    #[error("`{field}` is {found}, not a base64 string")]
+    NotAString {
+        /// The field (`Data`).
+        field: &'static str,
+        /// The JSON type found.
+        found: &'static str,
+    },
 }
 
 /// The bytes of one record, in whatever encoding the source delivered them.

@@ -1,0 +1,168 @@
+//! `rdsaudit encode`: audit lines in, what the AWS pipeline delivers out: a Lambda Kinesis
+//! event, a direct `awslogs` Lambda event, a gzip CloudWatch Logs payload or a Firehose-to-S3
+//! object. For the Lambda console's test events, `cargo lambda invoke --data-file` and tests,
+//! instead of gzip and base64 by hand.
+//!
+//! Each audit line becomes one CloudWatch log event whose `timestamp` is the line's own time
+//! (CloudWatch's agent stamps events when it reads them, a moment later; the line's time is the
+//! closest fact we have), with a 56-digit `id` increasing with it. Lines that do not parse keep
+//! the time of the line before them. The packaging is [`rdsaudit_synth::delivery`]'s, the same
+//! builders the synthetic corpora use.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use rdsaudit_synth::delivery::{
+    KinesisRecord, LogEvent, awslogs_event, base64, envelope, event_id, firehose_object, gzip,
+    kinesis_event, sequence_number,
+};
+
+/// What `encode` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// Lambda event from a Kinesis event source mapping (JSON), one record per
+    /// --events-per-record lines
+    Kinesis,
+    /// Lambda event from a CloudWatch Logs subscription, {"awslogs":{"data":...}} (JSON), all
+    /// lines in one payload
+    Awslogs,
+    /// One CloudWatch Logs subscription payload, gzip (binary): what a Kinesis record holds
+    Gzip,
+    /// A Firehose-to-S3 object: gzip payloads back to back, one per --events-per-record lines
+    Firehose,
+}
+
+/// `rdsaudit encode` arguments.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  rdsaudit encode audit.log > kinesis-event.json && cargo lambda invoke --data-file kinesis-event.json
+  rdsaudit encode --to awslogs audit.log > awslogs-event.json
+  rdsaudit encode --to gzip audit.log | rdsaudit decode")]
+pub struct EncodeArgs {
+    /// Audit log files (plain or gzip); `-` or none reads stdin
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// What to write
+    #[arg(long, value_enum, default_value = "kinesis")]
+    pub to: Target,
+    /// The `logGroup` of the payloads
+    #[arg(long, default_value = "/aws/rds/instance/database-1/audit")]
+    pub log_group: String,
+    /// The `logStream` of the payloads (RDS names it after the instance)
+    #[arg(long, default_value = "database-1")]
+    pub log_stream: String,
+    /// Log events per Kinesis record or Firehose payload
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub events_per_record: u64,
+    /// Write here instead of stdout
+    #[arg(long, short, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+}
+
+/// One audit line with the CloudWatch fields it gets.
+struct Line {
+    id: String,
+    timestamp_ms: i64,
+    message: Vec<u8>,
+}
+
+pub fn run(args: &EncodeArgs) -> anyhow::Result<u8> {
+    let lines = read_lines(&args.paths)?;
+    anyhow::ensure!(!lines.is_empty(), "no audit lines to encode");
+    let chunk = usize::try_from(args.events_per_record).unwrap_or(usize::MAX);
+    let payload = |lines: &[Line]| {
+        envelope(
+            &args.log_group,
+            &args.log_stream,
+            lines.iter().map(|l| LogEvent {
+                id: &l.id,
+                timestamp_ms: l.timestamp_ms,
+                message: &l.message,
+            }),
+        )
+    };
+    let bytes = match args.to {
+        Target::Kinesis => {
+            let seed = lines.first().map_or(0, |l| l.timestamp_ms.unsigned_abs());
+            let records: Vec<KinesisRecord> = lines
+                .chunks(chunk)
+                .enumerate()
+                .map(|(i, part)| KinesisRecord {
+                    sequence_number: sequence_number(seed, i),
+                    partition_key: args.log_stream.clone(),
+                    data: base64(&gzip(&payload(part))),
+                    arrival_ms: part.last().map_or(0, |l| l.timestamp_ms + 180),
+                })
+                .collect();
+            kinesis_event(&records)
+        }
+        Target::Awslogs => awslogs_event(&gzip(&payload(&lines))),
+        Target::Gzip => gzip(&payload(&lines)),
+        Target::Firehose => {
+            let payloads: Vec<Vec<u8>> = lines.chunks(chunk).map(payload).collect();
+            firehose_object(&payloads)
+        }
+    };
+    let mut out = super::output(args.out.as_deref())?;
+    out.write_all(&bytes)?;
+    if matches!(args.to, Target::Kinesis | Target::Awslogs) {
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(super::OK)
+}
+
+/// The audit lines of every input (records rejoined as `parse` reads them), with ids and
+/// times.
+fn read_lines(paths: &[PathBuf]) -> anyhow::Result<Vec<Line>> {
+    let stdin = [PathBuf::from("-")];
+    let paths = if paths.is_empty() { &stdin[..] } else { paths };
+    let mut lines = Vec::new();
+    let mut last_ms = None;
+    for path in paths {
+        let text = read_text(path)?;
+        for record in rdsaudit::input::text::records(&text) {
+            let own_ms = rdsaudit::parse_line(record.bytes)
+                .ok()
+                .map(|e| e.timestamp.epoch_us.div_euclid(1000));
+            let timestamp_ms = own_ms.or(last_ms).unwrap_or_else(now_ms);
+            last_ms = Some(timestamp_ms);
+            let counter = lines.len() as u64 + 1;
+            lines.push(Line {
+                id: event_id(timestamp_ms, counter),
+                timestamp_ms,
+                message: record.bytes.to_vec(),
+            });
+        }
+    }
+    Ok(lines)
+}
+
+/// A file's text, inflated when it is gzip.
+fn read_text(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    let bytes = if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut buf)
+            .context("reading stdin")?;
+        buf
+    } else {
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
+    };
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes);
+    }
+    let mut inflater = rdsaudit::input::gzip::Inflater::with_limit(1 << 30);
+    let inflated = inflater
+        .inflate(&bytes)
+        .with_context(|| format!("{}: gzip", path.display()))?;
+    Ok(inflated.bytes().to_vec())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

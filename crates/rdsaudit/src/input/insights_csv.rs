@@ -1,0 +1,328 @@
+//! CloudWatch Logs Insights results downloaded as CSV.
+//!
+//! ```text
+//! @timestamp,@message
+//! 2024-05-01 12:00:00.123,"20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT ""x""',0"
+//! ```
+//!
+//! The header names the columns; `@message` is required, `@timestamp`, `@logStream` and `@log`
+//! (`<account>:<log group>`) are kept as provenance when present, in any order, and other
+//! columns are ignored. Fields follow RFC 4180: a quoted field may hold commas, newlines and
+//! `""` for a quote.
+//!
+//! Why a reader here and not the `csv` crate: the core detects every input shape in one place
+//! and must not depend on CLI-side crates, and what is needed is RFC 4180's quoting for one
+//! file shape, about forty lines. The `csv` crate is the reference it is property-tested
+//! against.
+
+use std::borrow::Cow;
+
+/// One row of the results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InsightsRow<'a> {
+    /// 1-based line of the file the row starts on.
+    pub line_number: u64,
+    /// `@timestamp`, epoch microseconds.
+    pub time_us: Option<i64>,
+    /// `@logStream`.
+    pub log_stream: Option<Cow<'a, [u8]>>,
+    /// The log group of `@log` (after the account id).
+    pub log_group: Option<Cow<'a, [u8]>>,
+    /// `@message`, unquoted.
+    pub message: Cow<'a, [u8]>,
+}
+
+/// Why a row could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InsightsError {
+    /// A quoted field is never closed: the rest of the file is one broken row.
+    #[error(
+        "line {line}: a quoted field is never closed (expected `\"` before the end of the file)"
+    )]
+    Unterminated {
+        /// Line the row starts on.
+        line: u64,
+    },
+    /// A row has fewer fields than the header names.
+    #[error("line {line}: {found} fields where the header `@timestamp,@message` names {expected}")]
+    Fields {
+        /// Line the row starts on.
+        line: u64,
+        /// Fields in the header.
+        expected: usize,
+        /// Fields in the row.
+        found: usize,
+    },
+    /// `@timestamp` is not an ISO date-time.
+    #[error("line {line}: @timestamp is not a date-time like `2024-05-01 12:00:00.123`")]
+    Timestamp {
+        /// Line the row starts on.
+        line: u64,
+    },
+}
+
+/// Whether `text` starts with an Insights header naming `@message`.
+#[must_use]
+pub fn looks_like_insights_csv(text: &[u8]) -> bool {
+    let first = text.split(|b| *b == b'\n').next().unwrap_or_default();
+    (first.starts_with(b"@") || first.starts_with(b"\"@"))
+        && memchr::memmem::find(first, b"@message").is_some()
+}
+
+/// Column positions from the header.
+#[derive(Debug, Clone, Copy, Default)]
+struct Columns {
+    count: usize,
+    message: usize,
+    timestamp: Option<usize>,
+    log_stream: Option<usize>,
+    log: Option<usize>,
+}
+
+/// The rows of `text` after its header; `None` when the header names no `@message`.
+#[must_use]
+pub fn rows(text: &[u8]) -> Option<Rows<'_>> {
+    let mut fields = Fields {
+        text,
+        pos: 0,
+        line: 1,
+    };
+    let (header, _) = fields.row().ok()?;
+    let find = |name: &[u8]| header.iter().position(|h| h.as_ref() == name);
+    let columns = Columns {
+        count: header.len(),
+        message: find(b"@message")?,
+        timestamp: find(b"@timestamp"),
+        log_stream: find(b"@logStream"),
+        log: find(b"@log"),
+    };
+    Some(Rows { fields, columns })
+}
+
+/// Iterator returned by [`rows`].
+#[derive(Debug, Clone)]
+pub struct Rows<'a> {
+    fields: Fields<'a>,
+    columns: Columns,
+}
+
+impl<'a> Iterator for Rows<'a> {
+    type Item = Result<InsightsRow<'a>, InsightsError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.fields.pos >= self.fields.text.len() {
+                return None;
+            }
+            let line = self.fields.line;
+            let (mut fields, blank) = match self.fields.row() {
+                Ok(row) => row,
+                Err(e) => {
+                    self.fields.pos = self.fields.text.len();
+                    return Some(Err(e));
+                }
+            };
+            if blank {
+                continue;
+            }
+            let c = self.columns;
+            if fields.len() < c.count {
+                return Some(Err(InsightsError::Fields {
+                    line,
+                    expected: c.count,
+                    found: fields.len(),
+                }));
+            }
+            let mut take = |i: Option<usize>| i.and_then(|i| fields.get_mut(i)).map(std::mem::take);
+            let time_us = match take(c.timestamp) {
+                Some(t) => match crate::audit::iso_time::parse_prefix(&t) {
+                    Some(iso) if iso.len == t.len() => Some(iso.epoch_us),
+                    _ => return Some(Err(InsightsError::Timestamp { line })),
+                },
+                None => None,
+            };
+            let log_stream = take(c.log_stream);
+            let log_group = take(c.log).map(|log| match log {
+                Cow::Borrowed(b) => Cow::Borrowed(after_account(b)),
+                Cow::Owned(v) => Cow::Owned(after_account(&v).to_vec()),
+            });
+            let message = take(Some(c.message)).unwrap_or_default();
+            return Some(Ok(InsightsRow {
+                line_number: line,
+                time_us,
+                log_stream,
+                log_group,
+                message,
+            }));
+        }
+    }
+}
+
+/// `123456789012:/aws/rds/instance/db1/audit` -> the log group.
+fn after_account(log: &[u8]) -> &[u8] {
+    memchr::memchr(b':', log).map_or(log, |i| log.get(i + 1..).unwrap_or_default())
+}
+
+/// A row's fields, and whether it was a blank line.
+type Row<'a> = (Vec<Cow<'a, [u8]>>, bool);
+
+/// The RFC 4180 field reader.
+#[derive(Debug, Clone)]
+struct Fields<'a> {
+    text: &'a [u8],
+    pos: usize,
+    /// Line of `pos`.
+    line: u64,
+}
+
+impl<'a> Fields<'a> {
+    /// The fields of the row at `pos` and whether the row was a blank line; moves past it.
+    fn row(&mut self) -> Result<Row<'a>, InsightsError> {
+        let start_line = self.line;
+        let row_start = self.pos;
+        let mut fields = Vec::new();
+        loop {
+            let field = if self.text.get(self.pos) == Some(&b'"') {
+                self.quoted(start_line)?
+            } else {
+                let rest = self.text.get(self.pos..).unwrap_or_default();
+                let len = memchr::memchr3(b',', b'\n', b'\r', rest).unwrap_or(rest.len());
+                self.pos += len;
+                Cow::Borrowed(rest.get(..len).unwrap_or_default())
+            };
+            fields.push(field);
+            match self.text.get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(b'\r') if self.text.get(self.pos + 1) == Some(&b'\n') => {
+                    self.pos += 2;
+                    break;
+                }
+                Some(b'\n' | b'\r') => {
+                    self.pos += 1;
+                    break;
+                }
+                // End of the text, or junk after a closing quote: the row ends there.
+                _ => {
+                    let rest = self.text.get(self.pos..).unwrap_or_default();
+                    self.pos += memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+                    break;
+                }
+            }
+        }
+        let consumed = self.text.get(row_start..self.pos).unwrap_or_default();
+        self.line += memchr::memchr_iter(b'\n', consumed).count() as u64;
+        let blank = fields.len() == 1 && fields.first().is_some_and(|f| f.is_empty());
+        Ok((fields, blank))
+    }
+
+    /// A quoted field at `pos`; `""` inside it is one quote.
+    fn quoted(&mut self, line: u64) -> Result<Cow<'a, [u8]>, InsightsError> {
+        let body_start = self.pos + 1;
+        let mut at = body_start;
+        let mut owned: Option<Vec<u8>> = None;
+        loop {
+            let rest = self.text.get(at..).unwrap_or_default();
+            let quote = memchr::memchr(b'"', rest).ok_or(InsightsError::Unterminated { line })?;
+            let run = rest.get(..quote).unwrap_or_default();
+            if self.text.get(at + quote + 1) == Some(&b'"') {
+                let buf = owned.get_or_insert_with(|| {
+                    self.text.get(body_start..at).unwrap_or_default().to_vec()
+                });
+                buf.extend_from_slice(run);
+                buf.push(b'"');
+                at += quote + 2;
+                continue;
+            }
+            self.pos = at + quote + 1;
+            return Ok(match owned {
+                Some(mut buf) => {
+                    buf.extend_from_slice(run);
+                    Cow::Owned(buf)
+                }
+                None => Cow::Borrowed(self.text.get(body_start..at + quote).unwrap_or_default()),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AUDIT: &str = r#"20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT "x", 1',0"#;
+
+    #[test]
+    fn insights_download_is_read_with_its_provenance() {
+        let text = format!(
+            "@timestamp,@message,@logStream,@log\r\n\
+             2024-05-01 12:00:00.123,\"{}\",db1,123456789012:/aws/rds/instance/db1/audit\r\n\
+             \r\n\
+             2024-05-01 12:00:01.000,plain,db1,g\n",
+            AUDIT.replace('"', "\"\"")
+        );
+        assert!(looks_like_insights_csv(text.as_bytes()));
+        let rows: Vec<_> = rows(text.as_bytes())
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].message, AUDIT.as_bytes());
+        assert_eq!(rows[0].time_us, Some(1_714_564_800_123_000));
+        assert_eq!(rows[0].log_stream.as_deref(), Some(&b"db1"[..]));
+        assert_eq!(
+            rows[0].log_group.as_deref(),
+            Some(&b"/aws/rds/instance/db1/audit"[..])
+        );
+        assert_eq!(rows[1].line_number, 4);
+        assert_eq!(rows[1].message, &b"plain"[..]);
+    }
+
+    #[test]
+    fn broken_rows_name_their_line() {
+        let text = b"@timestamp,@message\n2024-05-01 12:00:00.123\nyesterday,x\n2024-05-01 12:00:00.123,\"open";
+        let got: Vec<_> = rows(text).unwrap().collect();
+        assert_eq!(
+            got,
+            [
+                Err(InsightsError::Fields {
+                    line: 2,
+                    expected: 2,
+                    found: 1
+                }),
+                Err(InsightsError::Timestamp { line: 3 }),
+                Err(InsightsError::Unterminated { line: 4 }),
+            ]
+        );
+        assert!(rows(b"@timestamp,@ptr\n").is_none());
+        assert!(!looks_like_insights_csv(AUDIT.as_bytes()));
+    }
+
+    proptest::proptest! {
+        /// The reader agrees with the `csv` crate on any message (commas, quotes, newlines,
+        /// CR, whole forged audit lines).
+        #[test]
+        fn agrees_with_the_csv_crate(messages in proptest::collection::vec(
+            proptest::prop_oneof![
+                "[a-z,\"'\\n\\r 0-9]{0,20}",
+                proptest::strategy::Just(format!("{AUDIT}\n{AUDIT}")),
+            ], 1..6)) {
+            let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
+            writer.write_record(["@timestamp", "@message"]).unwrap();
+            for m in &messages {
+                writer.write_record(["2024-05-01 12:00:00.123", m.as_str()]).unwrap();
+            }
+            let text = writer.into_inner().unwrap();
+            let mut reference = csv::ReaderBuilder::new().from_reader(&text[..]);
+            let expected: Vec<String> = reference
+                .records()
+                .map(|r| r.unwrap()[1].to_owned())
+                .collect();
+            let got: Vec<String> = rows(&text)
+                .unwrap()
+                .map(|r| String::from_utf8(r.unwrap().message.into_owned()).unwrap())
+                .collect();
+            proptest::prop_assert_eq!(got, expected);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! One CloudWatch log event holding several audit lines.
+//!
+//! The CloudWatch agent and custom shippers sometimes put several audit lines, joined by `\n`,
+//! into one log event:
+//!
+//! ```text
+//! "message": "20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'DELETE FROM t',0\n20240501 12:00:01,db1,app,10.0.0.5,7,10,QUERY,shop,'SELECT 1',0"
+//! ```
+//!
+//! Read as one line, the second statement vanished into the first event. A message is split
+//! exactly as a plain log file is ([`crate::input::text::records`], one rule for both): at a
+//! newline followed by a record start, and only where the part before it is a whole record;
+//! a raw newline inside a user, host or database name (which the plugin writes raw) does not
+//! split. Each part keeps its 1-based line within the message, so `(event_id, line)` stays
+//! unique for de-duplication.
+
+use crate::input::text;
+
+/// The audit lines of one log event's `message`, each with its 1-based line in the message.
+/// A message without a newline is one line (no scan is spent on it); a message of blank lines
+/// is still one line, so it is reported, not lost.
+///
+/// ```
+/// use rdsaudit::input::multiline::audit_lines;
+/// let message = b"20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'DELETE FROM t',0\n\
+///                 20240501 12:00:01,db1,app,10.0.0.5,7,10,QUERY,shop,'SELECT 1',0";
+/// let lines: Vec<_> = audit_lines(message).collect();
+/// assert_eq!(lines.len(), 2);
+/// assert_eq!(lines[1].0, 2);
+/// assert!(lines[0].1.ends_with(b"'DELETE FROM t',0"));
+/// ```
+pub fn audit_lines(message: &[u8]) -> AuditLines<'_> {
+    let several = memchr::memchr(b'\n', message).is_some();
+    AuditLines {
+        message,
+        records: several.then(|| text::records(message)),
+        yielded: false,
+    }
+}
+
+/// Iterator returned by [`audit_lines`].
+#[derive(Debug, Clone)]
+pub struct AuditLines<'a> {
+    message: &'a [u8],
+    /// `None` for a message without a newline.
+    records: Option<text::Records<'a>>,
+    yielded: bool,
+}
+
+impl AuditLines<'_> {
+    /// Whether the message was split into more than one line (then `line` is worth showing).
+    #[must_use]
+    pub fn is_split(&self) -> bool {
+        self.records
+            .clone()
+            .is_some_and(|records| records.take(2).count() > 1)
+    }
+}
+
+impl<'a> Iterator for AuditLines<'a> {
+    type Item = (u64, &'a [u8]);
+
+    fn next(&mut self) -> Option<(u64, &'a [u8])> {
+        let next = self
+            .records
+            .as_mut()
+            .and_then(Iterator::next)
+            .map(|r| (r.line_number, r.bytes));
+        match next {
+            Some(line) => {
+                self.yielded = true;
+                Some(line)
+            }
+            None if !self.yielded => {
+                self.yielded = true;
+                Some((1, self.message))
+            }
+            None => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::scanner::parse_line;
+
+    const A: &str = "20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'DELETE FROM t',0";
+    const B: &str = "1714564801000000,db1,app,10.0.0.5,7,10,QUERY,shop,'SELECT 1',0";
+
+    #[test]
+    fn joined_lines_are_split_and_names_with_newlines_are_not() {
+        let message = format!("{A}\n{B}\n");
+        let lines: Vec<_> = audit_lines(message.as_bytes()).collect();
+        assert_eq!(lines, [(1, A.as_bytes()), (2, B.as_bytes())]);
+        assert!(audit_lines(message.as_bytes()).is_split());
+        // A raw newline in a user name: one record, rejoined.
+        let odd = "20240501 12:00:00,db1,new\nuser,10.0.0.5,7,0,CONNECT,shop,,0";
+        let lines: Vec<_> = audit_lines(odd.as_bytes()).collect();
+        assert_eq!(lines, [(1, odd.as_bytes())]);
+        assert_eq!(parse_line(lines[0].1).unwrap().username, "new\nuser");
+    }
+
+    #[test]
+    fn every_message_yields_at_least_one_line() {
+        for message in [&b""[..], b"\n", b"\n\n", b"junk", A.as_bytes()] {
+            let lines: Vec<_> = audit_lines(message).collect();
+            assert_eq!(lines.len(), 1, "{message:?}");
+            assert!(!audit_lines(message).is_split());
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The MariaDB audit plugin's syslog output (`server_audit_output_type=SYSLOG`).
+//!
+//! The plugin hands syslog the line without its timestamp, after `server_audit_syslog_info`
+//! and a space (`"%s %.*s"`), under the ident `server_audit_syslog_ident`
+//! (`mysql-server_auditing` by default); the syslog daemon adds its own time and host:
+//!
+//! ```text
+//! 2024-05-01T12:00:00.123456+00:00 db1 mysql-server_auditing:  db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0
+//! <85>May  1 12:00:00 db1 mysql-server_auditing: info db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0
+//! ```
+//!
+//! The event's time is the syslog time. With an RFC 3339 syslog time (rsyslog's
+//! `RSYSLOG_FileFormat`, journald's `short-iso`) that is a full date and the line is read as
+//! the MariaDB dialect. The traditional RFC 3164 time (`May  1 12:00:00`) has no year and no
+//! zone, so no event time can be given without making one up: such a file is refused as a
+//! whole, naming the format ([`SyslogError`]).
+
+use std::io::Write as _;
+
+use crate::audit::iso_time::parse_prefix;
+
+/// The plugin's default syslog ident, followed by syslog's `: `.
+const IDENT: &[u8] = b"mysql-server_auditing:";
+
+/// Longest syslog header looked at: PRI, version, an RFC 3339 time and a host name.
+const MAX_HEADER: usize = 320;
+
+/// One line of syslog output holding an audit record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyslogLine<'a> {
+    /// The syslog time, epoch microseconds (`None`: RFC 3164, no year).
+    pub time_us: Option<i64>,
+    /// The audit record without its timestamp: `serverhost,user,host,...`.
+    pub audit: &'a [u8],
+}
+
+/// Why syslog output cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyslogError {
+    /// RFC 3164 times: no year, no zone.
+    #[error(
+        "line {line}: MariaDB audit plugin syslog output with RFC 3164 syslog times (`May  1 12:00:00`, no year and no zone), so no event time can be given; log to a file (server_audit_output_type=FILE) or have the syslog daemon write RFC 3339 times (rsyslog RSYSLOG_FileFormat, journalctl -o short-iso)"
+    )]
+    NoYear {
+        /// 1-based line of the first such record.
+        line: u64,
+    },
+}
+
+/// Whether the first non-blank line of `text` is audit plugin syslog output.
+#[must_use]
+pub fn looks_like_syslog(text: &[u8]) -> bool {
+    let first = text
+        .split(|b| *b == b'\n')
+        .find(|l| !l.trim_ascii().is_empty())
+        .unwrap_or_default();
+    parse(first).is_some()
+}
+
+/// Reads one syslog line; `None` when it is not the plugin's (no ident, or no record after
+/// it).
+#[must_use]
+pub fn parse(line: &[u8]) -> Option<SyslogLine<'_>> {
+    // The ident ends the syslog header, which is short and has no comma (an audit line that
+    // quotes the ident in a statement is not syslog output).
+    let at = memchr::memmem::find(line.get(..line.len().min(MAX_HEADER))?, IDENT)?;
+    let header = line.get(..at)?;
+    if memchr::memchr(b',', header).is_some() {
+        return None;
+    }
+    let message = line.get(at + IDENT.len()..)?;
+    // `<syslog_info> <record>`: the record starts after the last space before its first
+    // comma (a server host holds no space; the info may).
+    let comma = memchr::memchr(b',', message)?;
+    let space = memchr::memrchr(b' ', message.get(..comma)?)?;
+    let audit = message.get(space + 1..)?;
+    Some(SyslogLine {
+        time_us: header_time(header),
+        audit: audit.strip_suffix(b"\r").unwrap_or(audit),
+    })
+}
+
+/// The RFC 3339 time of a syslog header (`[<PRI>][1 ]<time> <host> `), if it has one.
+fn header_time(header: &[u8]) -> Option<i64> {
+    let mut rest = header;
+    if rest.first() == Some(&b'<') {
+        rest = rest.get(memchr::memchr(b'>', rest)? + 1..)?;
+    }
+    // RFC 5424 puts a version before the time.
+    rest = rest.strip_prefix(b"1 ").unwrap_or(rest);
+    parse_prefix(rest).map(|t| t.epoch_us)
+}
+
+/// The line `YYYYMMDD HH:MM:SS,<record>` in `scratch`, for the line scanner: the syslog time
+/// to the second (the caller keeps the microseconds). `None` without a syslog date.
+pub fn audit_line<'s>(line: &SyslogLine<'_>, scratch: &'s mut Vec<u8>) -> Option<&'s [u8]> {
+    let us = line.time_us?;
+    let secs = us.div_euclid(1_000_000);
+    let (y, mo, d) = crate::audit::timestamp::civil_from_days(secs.div_euclid(86_400));
+    let tod = secs.rem_euclid(86_400);
+    scratch.clear();
+    write!(
+        scratch,
+        "{y:04}{mo:02}{d:02} {:02}:{:02}:{:02},",
+        tod / 3600,
+        tod / 60 % 60,
+        tod % 60
+    )
+    .ok()?;
+    scratch.extend_from_slice(line.audit);
+    Some(scratch)
+}
+
+/// Checks that `text` can be read: the first plugin line with an RFC 3164 time refuses it.
+///
+/// # Errors
+/// [`SyslogError::NoYear`] naming that line.
+pub fn check(text: &[u8]) -> Result<(), SyslogError> {
+    for (i, line) in text.split(|b| *b == b'\n').enumerate() {
+        if parse(line).is_some_and(|l| l.time_us.is_none()) {
+            return Err(SyslogError::NoYear { line: i as u64 + 1 });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::scanner::parse_line;
+    use crate::{Dialect, Operation};
+
+    #[test]
+    fn rfc3339_syslog_lines_become_events_at_the_syslog_time() {
+        let text = b"2024-05-01T12:00:00.123456+00:00 db1 mysql-server_auditing:  db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1, 2',0\n\
+            <85>1 2024-05-01T12:00:01Z db1 mysql-server_auditing: my info db1,app,10.0.0.5,7,0,DISCONNECT,shop,,0\r\n";
+        assert!(looks_like_syslog(text));
+        check(text).unwrap();
+        let mut scratch = Vec::new();
+        let lines: Vec<_> = text.split(|b| *b == b'\n').filter_map(parse).collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].time_us, Some(1_714_564_800_123_456));
+        assert_eq!(lines[1].audit, b"db1,app,10.0.0.5,7,0,DISCONNECT,shop,,0");
+        let event = parse_line(audit_line(&lines[0], &mut scratch).unwrap()).unwrap();
+        assert_eq!(event.timestamp.epoch_us, 1_714_564_800_000_000);
+        assert_eq!(event.timestamp.dialect, Dialect::MariaDb);
+        assert_eq!(event.object.text(), "SELECT 1, 2");
+        let event = parse_line(audit_line(&lines[1], &mut scratch).unwrap()).unwrap();
+        assert_eq!(event.operation, Operation::Disconnect);
+        assert_eq!(event.serverhost, "db1");
+    }
+
+    #[test]
+    fn rfc3164_syslog_is_refused_naming_the_format() {
+        let text = b"\n<85>May  1 12:00:00 db1 mysql-server_auditing:  db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0\n";
+        assert!(looks_like_syslog(text));
+        let e = check(text).unwrap_err();
+        assert_eq!(e, SyslogError::NoYear { line: 2 });
+        assert!(e.to_string().contains("RFC 3164"), "{e}");
+        assert!(!looks_like_syslog(
+            b"20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'mysql-server_auditing: x',0"
+        ));
+    }
+}

@@ -1,0 +1,129 @@
+//! Every input shape through the library's front door: detected by content, read to the same
+//! events as the plain audit text, nothing lost in the accounting.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use rdsaudit::input::{InputKind, detect};
+use rdsaudit::{AuditEvent, Decoder};
+use rdsaudit_synth::delivery::{base64, gzip};
+
+const LINES: [&str; 3] = [
+    "20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'INSERT INTO t VALUES (\\'a,b\\', 1)',0",
+    "20240501 12:00:01,db1,app,10.0.0.5,7,0,DISCONNECT,shop,,0",
+    "1714564802000000,db1,admin,10.0.0.6,8,10,WRITE,shop,orders,0",
+];
+
+/// `(object, line, log_stream, cloudwatch_timestamp_ms)` of one event.
+type Seen = (String, Option<u64>, Option<String>, Option<i64>);
+
+/// What every event showed, and the report.
+fn read(input: &[u8]) -> (Vec<Seen>, rdsaudit::Report) {
+    let mut seen = Vec::new();
+    let report = Decoder::new()
+        .decode(input, &mut |e: &AuditEvent<'_>| {
+            seen.push((
+                e.object.text().into_owned(),
+                e.provenance.line_number,
+                e.provenance.log_stream.map(str::to_owned),
+                e.provenance.cloudwatch_timestamp_ms,
+            ));
+        })
+        .unwrap();
+    assert!(report.is_balanced(), "{report:?}");
+    (seen, report)
+}
+
+fn objects(seen: &[Seen]) -> Vec<&str> {
+    seen.iter().map(|s| s.0.as_str()).collect()
+}
+
+const OBJECTS: [&str; 3] = ["INSERT INTO t VALUES ('a,b', 1)", "", "orders"];
+
+#[test]
+fn prefixed_text_export_and_tail() {
+    let export: String = LINES
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("2024-05-01T12:00:0{i}.500Z {l}\n"))
+        .collect();
+    assert_eq!(detect(export.as_bytes()), InputKind::PrefixedText);
+    let (seen, report) = read(&gzip(export.as_bytes()));
+    assert_eq!(objects(&seen), OBJECTS);
+    assert_eq!(seen[2].1, Some(3));
+    assert_eq!(seen[2].3, Some(1_714_564_802_500));
+    assert_eq!(report.parsed_events, 3);
+    let tail: String = LINES
+        .iter()
+        .map(|l| format!("2024-05-01T12:00:00.000000+00:00 db1.audit {l}\n"))
+        .collect();
+    let (seen, _) = read(tail.as_bytes());
+    assert_eq!(objects(&seen), OBJECTS);
+    assert_eq!(seen[0].2.as_deref(), Some("db1.audit"));
+}
+
+#[test]
+fn logs_api_insights_csv_and_syslog() {
+    let events: Vec<String> = LINES
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            format!(
+                r#"{{"logStreamName":"s{i}","timestamp":{},"message":{}}}"#,
+                1_714_564_800_000i64 + i as i64,
+                serde_json::to_string(l).unwrap()
+            )
+        })
+        .collect();
+    let api = format!(r#"{{"events":[{}],"nextToken":"t"}}"#, events.join(","));
+    assert_eq!(detect(api.as_bytes()), InputKind::LogsApi);
+    let (seen, _) = read(api.as_bytes());
+    assert_eq!(objects(&seen), OBJECTS);
+    assert_eq!(seen[1].2.as_deref(), Some("s1"));
+    let mut csv = String::from("@timestamp,@message\n");
+    for l in LINES {
+        csv.push_str(&format!(
+            "2024-05-01 12:00:00.000,\"{}\"\n",
+            l.replace('"', "\"\"")
+        ));
+    }
+    assert_eq!(detect(csv.as_bytes()), InputKind::InsightsCsv);
+    let (seen, _) = read(csv.as_bytes());
+    assert_eq!(objects(&seen), OBJECTS);
+    assert_eq!(seen[0].1, Some(2));
+    let syslog = "2024-05-01T12:00:00.500000+00:00 db1 mysql-server_auditing:  db1,app,10.0.0.5,7,0,DISCONNECT,shop,,0\n";
+    assert_eq!(detect(syslog.as_bytes()), InputKind::Syslog);
+    let (seen, _) = read(syslog.as_bytes());
+    assert_eq!(objects(&seen), [""]);
+}
+
+#[test]
+fn encodings_pasted_data_and_several_lines_in_one_event() {
+    let text: String = LINES.iter().map(|l| format!("{l}\n")).collect();
+    let mut utf16 = vec![0xFE, 0xFF];
+    for unit in text.encode_utf16() {
+        utf16.extend_from_slice(&unit.to_be_bytes());
+    }
+    let (seen, _) = read(&utf16);
+    assert_eq!(objects(&seen), OBJECTS);
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(text.as_bytes());
+    assert_eq!(objects(&read(&bom).0), OBJECTS);
+    // One CloudWatch event with all three lines, its Data pasted alone.
+    let envelope = format!(
+        r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":[],"logEvents":[{{"id":"9","timestamp":5,"message":{}}}]}}"#,
+        serde_json::to_string(&LINES.join("\n")).unwrap()
+    );
+    let pasted = base64(&gzip(envelope.as_bytes()));
+    assert_eq!(detect(pasted.as_bytes()), InputKind::Base64Data);
+    let (seen, report) = read(pasted.as_bytes());
+    assert_eq!(objects(&seen), OBJECTS);
+    assert_eq!(
+        seen.iter().map(|s| s.1).collect::<Vec<_>>(),
+        [Some(1), Some(2), Some(3)]
+    );
+    assert_eq!((report.records, report.log_events), (1, 3));
+}
