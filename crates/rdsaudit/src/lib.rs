@@ -30,6 +30,7 @@
 //!
 //! [`filter`] holds the filters the CLI and the Lambda share.
 
+#![deny(missing_docs)]
 // Tests may unwrap and index: a failing test should panic.
 #![cfg_attr(
     test,

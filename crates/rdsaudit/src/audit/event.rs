@@ -27,24 +27,38 @@ pub use crate::audit::dialect::Dialect;
 /// as UTC, which is what RDS servers run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Timestamp {
+    /// Microseconds since the Unix epoch, UTC (MariaDB-style local times are read as UTC).
     pub epoch_us: i64,
+    /// The dialect the line was written in, told from the line itself.
     pub dialect: Dialect,
 }
 
 /// The `operation` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation<'a> {
+    /// A client logged in.
     Connect,
+    /// A client logged out.
     Disconnect,
+    /// A login failed (the user name is whatever the client sent).
     FailedConnect,
+    /// `COM_CHANGE_USER` (`CHANGEUSER` in the log).
     ChangeUser,
+    /// A proxy user logged in (`PROXY_CONNECT`).
     ProxyConnect,
+    /// A statement; the object is its escaped text.
     Query,
+    /// A table was read (TABLE events; the object is the table).
     Read,
+    /// A table was written.
     Write,
+    /// A table was created.
     Create,
+    /// A table was altered.
     Alter,
+    /// A table was dropped.
     Drop,
+    /// A table was renamed (the object is `old|newdb.newtable`).
     Rename,
     /// Any other upper-case token, kept as written.
     Other(&'a str),
@@ -135,6 +149,7 @@ pub struct Object<'a> {
 pub const DEFAULT_QUERY_LOG_LIMIT: usize = 1024;
 
 impl<'a> Object<'a> {
+    /// An object of `raw` bytes as written in the line (`quoted`: it was single-quoted and is escaped).
     pub fn new(raw: &'a [u8], quoted: bool) -> Self {
         Object { raw, quoted }
     }
@@ -149,6 +164,7 @@ impl<'a> Object<'a> {
         self.quoted
     }
 
+    /// Whether the object is empty (connection events).
     pub fn is_empty(&self) -> bool {
         self.raw.is_empty()
     }
@@ -210,10 +226,12 @@ impl<'a> Extra<'a> {
         Extra { raw }
     }
 
+    /// The raw trailing fields, as written (`None` when there are none).
     pub fn raw(&self) -> Option<&'a [u8]> {
         self.raw
     }
 
+    /// Whether there are no trailing fields.
     pub fn is_empty(&self) -> bool {
         self.raw.is_none()
     }
@@ -230,10 +248,15 @@ impl<'a> Extra<'a> {
 /// Kinesis and Lambda deliver at least once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Provenance<'a> {
+    /// CloudWatch Logs log group, when the line came in an envelope.
     pub log_group: Option<&'a str>,
+    /// CloudWatch Logs log stream, when the line came in an envelope.
     pub log_stream: Option<&'a str>,
+    /// CloudWatch Logs event `id`: unique per log event, the de-duplication key.
     pub event_id: Option<&'a str>,
+    /// CloudWatch Logs event `timestamp`, epoch milliseconds.
     pub cloudwatch_timestamp_ms: Option<i64>,
+    /// `kinesis.sequenceNumber` of the record the line came in.
     pub sequence_number: Option<&'a str>,
     /// 1-based line number, for events read from a plain log file.
     pub line_number: Option<u64>,
@@ -242,18 +265,29 @@ pub struct Provenance<'a> {
 /// One audit record.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AuditEvent<'a> {
+    /// When the server logged it, and in which dialect.
     pub timestamp: Timestamp,
+    /// `serverhost`: the instance name (written by the server).
     pub serverhost: Cow<'a, str>,
+    /// `username`, raw (for a failed login, whatever the client sent).
     pub username: Cow<'a, str>,
+    /// `host`: the client's host or IP, raw.
     pub host: Cow<'a, str>,
+    /// `connection_id`: the server's connection (thread) id.
     pub connection_id: u64,
+    /// `query_id`: the statement id; TABLE events share their statement's.
     pub query_id: u64,
+    /// `operation`: `QUERY`, `CONNECT`, `WRITE`, ... as written.
     pub operation: Operation<'a>,
+    /// `database`, raw (empty when none is selected).
     pub database: Cow<'a, str>,
+    /// `object`: the escaped statement (QUERY) or the table name (TABLE events).
     pub object: Object<'a>,
     /// Empty on upstream TABLE events.
     pub retcode: Option<i64>,
+    /// Fields past the tenth that the dialect writes (the RDS fork's connection type, the two empty fields after a QUERY).
     pub extra: Extra<'a>,
+    /// Where the line came from (log group, stream, event id, sequence number, file line).
     pub provenance: Provenance<'a>,
     /// Whether the line can be read another way (a raw name holding commas, digits, an
     /// operation or a line break), and the other readings.

@@ -33,7 +33,9 @@ pub(crate) fn unescaped_byte(c: u8) -> Option<u8> {
 /// decoded escape. Two methods rather than one `&[u8]` callback so a decoded byte is a `push`,
 /// not a one-byte copy: statements hold an escape every few bytes.
 pub trait Output {
+    /// Appends bytes copied from the input unchanged.
     fn run(&mut self, bytes: &[u8]);
+    /// Appends one decoded byte.
     fn byte(&mut self, b: u8);
 }
 

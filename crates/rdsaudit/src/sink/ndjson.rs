@@ -47,6 +47,7 @@ pub struct NdjsonWriter {
 }
 
 impl NdjsonWriter {
+    /// A writer with an empty scratch buffer.
     pub fn new() -> Self {
         Self::default()
     }
