@@ -269,11 +269,12 @@ impl Tally {
         for (fp, g) in self.top_fingerprints(top) {
             let _ = writeln!(
                 s,
-                "  {:>10}  {} .. {}  0x{}  {fp}",
+                "  {:>10}  {} .. {}  0x{}  {}",
                 g.count,
                 Rfc3339(g.first_us),
                 Rfc3339(g.last_us),
-                g.digest
+                g.digest,
+                shown(fp)
             );
         }
         let hidden = self.fingerprints.len().saturating_sub(top);
@@ -290,15 +291,15 @@ impl Tally {
                 s,
                 "  {}  {}@{}  {}  {}  retcode {code}  {}",
                 Rfc3339(l.at_us),
-                l.user,
-                l.host,
-                if l.database.is_empty() {
+                shown(&l.user),
+                shown(&l.host),
+                shown(if l.database.is_empty() {
                     "(none)"
                 } else {
                     &l.database
-                },
+                }),
                 l.class.as_str(),
-                l.text.replace(['\n', '\r'], " ")
+                shown(&l.text.replace(['\n', '\r'], " "))
             );
         }
         let _ = writeln!(
@@ -398,9 +399,13 @@ impl Unit {
 
 /// At most this many rows before a wider bucket is chosen.
 const MAX_ROWS: i64 = 48;
+/// Past this many days between the first and the last event, only days with events are shown:
+/// one line from year 1 among a log of year 9999 must not print 3.6 million empty days.
+const MAX_DENSE_DAYS: i64 = 1000;
 
 /// Per minute, hour or day, whichever keeps the rows few; every bucket between the first and
-/// the last is shown (an empty one is news too). Starts in epoch microseconds.
+/// the last is shown (an empty one is news too) unless the days are too many
+/// ([`MAX_DENSE_DAYS`]). Starts in epoch microseconds.
 fn histogram(minutes: &BTreeMap<i64, u64>) -> (Unit, Vec<(i64, u64)>) {
     let (Some((&first, _)), Some((&last, _))) =
         (minutes.first_key_value(), minutes.last_key_value())
@@ -413,6 +418,14 @@ fn histogram(minutes: &BTreeMap<i64, u64>) -> (Unit, Vec<(i64, u64)>) {
         .unwrap_or(Unit::Day);
     let width = unit.minutes();
     let start = first.div_euclid(width);
+    if last.div_euclid(width) - start >= MAX_DENSE_DAYS {
+        let mut days: BTreeMap<i64, u64> = BTreeMap::new();
+        for (&m, &n) in minutes {
+            *days.entry(m.div_euclid(width)).or_default() += n;
+        }
+        let sparse = days.into_iter().map(|(d, n)| (d * width * 60_000_000, n));
+        return (unit, sparse.collect());
+    }
     let rows = usize::try_from(last.div_euclid(width) - start + 1).unwrap_or(0);
     let mut buckets: Vec<(i64, u64)> = (0..rows)
         .map(|i| ((start + i as i64) * width * 60_000_000, 0))
@@ -440,6 +453,23 @@ fn render_histogram(s: &mut String, (unit, buckets): &(Unit, Vec<(i64, u64)>)) {
     }
 }
 
+/// `text` with control characters escaped (`\n`, `\u{1b}`): names and statements are
+/// attacker text, and a raw newline would forge rows of this report, an escape sequence
+/// would drive the reader's terminal.
+fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let escape = |c: char| -> String {
+        if c.is_control() {
+            c.escape_default().collect()
+        } else {
+            c.to_string()
+        }
+    };
+    std::borrow::Cow::Owned(text.chars().map(escape).collect())
+}
+
 /// A titled table of the `top` counts; empty keys shown as `(none)`.
 fn table(s: &mut String, title: &str, counts: &Counts, top: usize) {
     if !title.is_empty() {
@@ -449,7 +479,7 @@ fn table(s: &mut String, title: &str, counts: &Counts, top: usize) {
     let (rows, hidden) = counts.top(top);
     for (key, n) in rows {
         let key = if key.is_empty() { "(none)" } else { key };
-        let _ = writeln!(s, "  {n:>10}  {key}");
+        let _ = writeln!(s, "  {n:>10}  {}", shown(key));
     }
     if hidden > 0 {
         let _ = writeln!(s, "  ({hidden} more)");
@@ -496,6 +526,22 @@ pub fn run(args: &StatsArgs) -> anyhow::Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_in_names_cannot_forge_rows() {
+        assert_eq!(shown("admin\n      9999  root"), "admin\\n      9999  root");
+        assert_eq!(shown("\u{1b}[2J"), "\\u{1b}[2J");
+        assert_eq!(shown("plain"), "plain");
+    }
+
+    #[test]
+    fn histograms_over_centuries_show_only_days_with_events() {
+        let day = 1440;
+        let minutes = BTreeMap::from([(0, 2), (5_000 * day, 1), (3_000_000 * day + 7, 4)]);
+        let (unit, rows) = histogram(&minutes);
+        assert_eq!(unit.name(), "day");
+        assert_eq!(rows.iter().map(|r| r.1).collect::<Vec<_>>(), [2, 1, 4]);
+    }
 
     #[test]
     fn histograms_widen_and_show_empty_buckets() {
