@@ -5,4 +5,5 @@ pub mod envelope;
 pub mod gzip;
 mod json;
 pub mod source;
+pub mod stream;
 pub mod text;

@@ -95,7 +95,8 @@ impl Records<'_> {
     }
 }
 
-fn is_blank_line(rest: &[u8]) -> bool {
+/// Whether the line at the start of `rest` is empty (or only a CR).
+pub(crate) fn is_blank_line(rest: &[u8]) -> bool {
     matches!(rest.first(), Some(b'\n')) || rest.starts_with(b"\r\n") || rest == b"\r"
 }
 
