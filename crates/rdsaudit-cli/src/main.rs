@@ -17,7 +17,10 @@ mod args;
 mod format;
 mod generate;
 mod input;
+#[allow(dead_code)] // TODO(c-cli): wired into `parse --merge` after the front door lands
+mod merge;
 mod parse;
+mod paths;
 mod stats;
 
 use std::io::{self, Write};
@@ -93,8 +96,8 @@ fn filter(args: &FilterArgs) -> anyhow::Result<Filter> {
     })?)
 }
 
-/// Reads every path (stdin when none), in order. Returns how many inputs there were; an
-/// error means the output side failed and reading stopped.
+/// Reads every input the paths name (stdin when none; see [`paths`]), in order. Returns how
+/// many inputs there were; an error means the output side failed and reading stopped.
 fn read_all<W, F>(
     paths: &[PathBuf],
     reader: &Reader<'_, F>,
@@ -105,15 +108,17 @@ where
     W: Default + Send,
     F: Fn(&rdsaudit::AuditEvent<'_>, &bumpalo::Bump, &mut W) + Sync,
 {
-    let stdin = [PathBuf::from("-")];
-    let paths = if paths.is_empty() { &stdin[..] } else { paths };
-    for path in paths {
-        match input::load(path) {
-            Ok(mut loaded) => reader.read(&mut loaded, acc, emit)?,
-            Err(e) => acc.unreadable(&path.display().to_string(), &e),
+    let inputs = paths::expand(paths);
+    for input in &inputs {
+        match input {
+            Ok(path) => match input::load(path) {
+                Ok(mut loaded) => reader.read(&mut loaded, acc, emit)?,
+                Err(e) => acc.unreadable(&path.display().to_string(), &e),
+            },
+            Err(u) => acc.unreadable(&u.name, &io::Error::other(u.reason.clone())),
         }
     }
-    Ok(paths.len() as u64)
+    Ok(inputs.len() as u64)
 }
 
 /// The exit status once everything was read.
