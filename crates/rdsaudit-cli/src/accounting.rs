@@ -4,10 +4,61 @@
 use std::fmt::Write as _;
 
 use indicatif::ProgressBar;
-use rdsaudit::pipeline::{RecordOutcome, RecordStatus, Report};
+use rdsaudit::LineError;
+use rdsaudit::decoder::Done;
+use rdsaudit::report::Report;
+use rdsaudit::sink::{FailedRecord, UnparsedLine};
+
+use super::input::Filtered;
 
 /// Error lines shown per input; the rest are counted in the summary.
 const SHOWN_PER_INPUT: u64 = 20;
+/// How much of an unparsed line an error message quotes.
+const EXCERPT_LEN: usize = 160;
+
+/// One thing that went wrong in a record, for the error lines on stderr.
+#[derive(Debug)]
+pub enum Problem {
+    Failed(String),
+    Unparsed {
+        event_id: Option<String>,
+        line: Option<u64>,
+        reason: LineError,
+        /// The start of the line (at most [`EXCERPT_LEN`] bytes, lossy UTF-8).
+        excerpt: String,
+    },
+}
+
+/// The problems of one record or text piece: the first few kept, the rest counted.
+#[derive(Debug, Default)]
+pub struct Problems {
+    shown: Vec<Problem>,
+    more: u64,
+}
+
+impl Problems {
+    fn push(&mut self, make: impl FnOnce() -> Problem) {
+        if (self.shown.len() as u64) < SHOWN_PER_INPUT {
+            self.shown.push(make());
+        } else {
+            self.more += 1;
+        }
+    }
+
+    pub fn unparsed(&mut self, u: &UnparsedLine<'_>) {
+        self.push(|| Problem::Unparsed {
+            event_id: u.event_id.map(str::to_owned),
+            line: u.line_number,
+            reason: u.reason,
+            excerpt: String::from_utf8_lossy(u.bytes.get(..EXCERPT_LEN).unwrap_or(u.bytes))
+                .into_owned(),
+        });
+    }
+
+    pub fn failed(&mut self, r: &FailedRecord<'_>) {
+        self.push(|| Problem::Failed(r.error.to_string()));
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct Accounting {
@@ -49,38 +100,33 @@ impl Accounting {
         self.error(format!("rdsaudit: {name}: {what}"));
     }
 
-    /// Counts one Kinesis / CloudWatch record (`index` 0-based) and reports its failures.
-    pub fn record<W>(
-        &mut self,
-        name: &str,
-        index: usize,
-        sequence: Option<&str>,
-        o: &RecordOutcome<W>,
-    ) {
-        self.report.add(o, true);
-        let mut at = format!("rdsaudit: {name}: record {}", index + 1);
-        if let Some(seq) = sequence {
+    /// Reports the problems of one record or text piece (its counts are in the decoder's
+    /// report).
+    pub fn record<T>(&mut self, name: &str, done: &Done<'_, Filtered<'_, T>>) {
+        let problems = &done.sink.problems;
+        let mut at = format!("rdsaudit: {name}: record {}", done.index + 1);
+        if let Some(seq) = done.record.and_then(|r| r.sequence_number) {
             let _ = write!(at, " (sequence {seq})");
         }
-        if let RecordStatus::Failed(e) = &o.status {
-            self.error(format!("{at}: {e}"));
+        for p in &problems.shown {
+            let line = match p {
+                Problem::Failed(e) => format!("{at}: {e}"),
+                Problem::Unparsed {
+                    line: Some(n),
+                    reason,
+                    excerpt,
+                    ..
+                } => format!("rdsaudit: {name}: line {n}: {reason}: {excerpt:?}"),
+                Problem::Unparsed {
+                    event_id, reason, ..
+                } => {
+                    let event = event_id.as_deref().unwrap_or("?");
+                    format!("{at}, event {event}: {reason}")
+                }
+            };
+            self.error(line);
         }
-        for u in &o.unparsed {
-            let event = u.event_id.as_deref().unwrap_or("?");
-            self.error(format!("{at}, event {event}: {}", u.reason));
-        }
-    }
-
-    /// Counts one piece of a text file and reports its unparsed lines.
-    pub fn text<W>(&mut self, name: &str, o: &RecordOutcome<W>) {
-        self.report.add(o, false);
-        for u in &o.unparsed {
-            let line = u.line_number.unwrap_or(0);
-            self.error(format!(
-                "rdsaudit: {name}: line {line}: {}: {:?}",
-                u.reason, u.excerpt
-            ));
-        }
+        self.hidden += problems.more;
     }
 
     fn error(&mut self, line: String) {

@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use rdsaudit::input::InputKind;
+use rdsaudit::sink::Format;
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -37,7 +40,9 @@ pub enum Command {
     /// Print every audit event as NDJSON, CSV, TSV or SQL
     #[command(after_help = PARSE_HELP)]
     Parse(ParseArgs),
-    /// Count events by operation, user, database and host; top statement shapes; failed connects
+    /// What happened: time range and events over time, counts by operation, user, database
+    /// and host, writes per table, top fingerprints, failed logins, failures by return code,
+    /// every DDL and DCL statement, truncated statements
     Stats(StatsArgs),
     /// Generate a deterministic synthetic corpus (for tests and benchmarks)
     Gen(GenArgs),
@@ -65,60 +70,73 @@ pub struct InputArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Read every input as this kind instead of detecting it
-    #[arg(long = "input", value_enum, value_name = "KIND")]
-    pub kind: Option<InputKindArg>,
+    #[arg(long = "input", value_name = "KIND", value_parser = input_kind())]
+    pub kind: Option<InputKind>,
 }
 
-/// What an input holds (any of them may also be gzip-compressed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InputKindArg {
-    /// Lambda event from Kinesis: {"Records":[{"kinesis":{"data":...}}]}
-    Kinesis,
-    /// Lambda event from a CloudWatch Logs subscription: {"awslogs":{"data":...}}
-    Awslogs,
-    /// CloudWatch Logs subscription payload, gzip (what a Kinesis record's data decodes to)
-    CloudwatchGzip,
-    /// CloudWatch Logs subscription payload, decompressed JSON
-    CloudwatchJson,
-    /// Audit log text, one event per line, in any dialect
-    Text,
+/// `--input KIND`: the library's [`InputKind`] names and descriptions.
+fn input_kind() -> impl TypedValueParser<Value = InputKind> {
+    let names = InputKind::ALL.map(|k| PossibleValue::new(k.name()).help(k.description()));
+    PossibleValuesParser::new(names)
+        .try_map(|name| InputKind::from_name(&name).ok_or("unknown input kind"))
 }
 
+/// `--format FORMAT`: the library's [`Format`] names and descriptions.
+fn format() -> impl TypedValueParser<Value = Format> {
+    let names = Format::ALL.map(|f| PossibleValue::new(f.name()).help(f.description()));
+    PossibleValuesParser::new(names)
+        .try_map(|name| Format::from_name(&name).ok_or("unknown format"))
+}
+
+/// Filters (shared with the Lambda's `RDSAUDIT_*` variables). Repeat a flag for several
+/// values, or separate them with commas; `\,` is a comma inside a value (`--user 'we\,ird'`)
+/// and `\\` a backslash. Values are trimmed. All conditions must hold.
 #[derive(Debug, Args, Default)]
 pub struct FilterArgs {
-    /// Keep only these operations (QUERY, CONNECT, WRITE, ...); repeat or comma-separate
-    #[arg(long, value_name = "OP", value_delimiter = ',')]
+    /// Keep only these operations (QUERY, CONNECT, FAILED_CONNECT, WRITE, ...); an unknown
+    /// name is an error
+    #[arg(long, value_name = "OP")]
     pub operation: Vec<String>,
     /// Keep only events on these databases
-    #[arg(long, value_name = "DB", value_delimiter = ',')]
+    #[arg(long, value_name = "DB")]
     pub database: Vec<String>,
     /// Keep only events of these users
-    #[arg(long, value_name = "USER", value_delimiter = ',')]
+    #[arg(long, value_name = "USER")]
     pub user: Vec<String>,
     /// Drop events of these users (e.g. rdsadmin, whose health checks arrive every second)
-    #[arg(long, value_name = "USER", value_delimiter = ',')]
+    #[arg(long, value_name = "USER")]
     pub exclude_user: Vec<String>,
-    /// Keep only writes: INSERT, UPDATE, DELETE, REPLACE, LOAD DATA, CREATE, ALTER, DROP,
-    /// RENAME, TRUNCATE statements (after leading comments) and WRITE/CREATE/ALTER/DROP/RENAME
-    /// table events
+    /// Keep only events from these client hosts (`10.0.0.5` also matches `10.0.0.5:53210`)
+    #[arg(long, value_name = "HOST")]
+    pub host: Vec<String>,
+    /// Keep only events with these return codes (0, 1045, 1142, ...)
+    #[arg(long, value_name = "CODE")]
+    pub retcode: Vec<String>,
+    /// Keep only events at or after TIME: RFC 3339 (2024-03-23T13:00:00Z, 2024-03-23) or an
+    /// age (90s, 15m, 1h, 2d, 1w)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Keep only events before TIME (same forms as --since)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Keep only failed logins (FAILED_CONNECT, or CONNECT/CHANGEUSER with a non-zero code)
+    #[arg(long)]
+    pub failed_logins: bool,
+    /// Keep only successful (return code 0) statements that can change data, schema or
+    /// privileges: DML (also WITH ... DELETE and INSERT ... SELECT), DDL, DCL (GRANT, REVOKE,
+    /// users, SET PASSWORD), LOAD DATA, CALL and EXECUTE, statements inside /*!NNNNN */; not
+    /// SELECT ... FOR UPDATE, SET, SHOW or transaction control
     #[arg(long)]
     pub writes: bool,
+    /// With --writes: keep failed writes too, and TABLE events that carry no return code
+    #[arg(long, requires = "writes")]
+    pub include_failed: bool,
+    /// Keep only events naming these tables (`orders` in any database, or `shop.orders`)
+    #[arg(long, value_name = "TABLE")]
+    pub table: Vec<String>,
     /// Keep only events whose unescaped object matches this regular expression
     #[arg(long, value_name = "REGEX")]
     pub grep: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Format {
-    /// One JSON object per line (keys below)
-    #[default]
-    Ndjson,
-    /// RFC 4180 CSV with a header row
-    Csv,
-    /// Tab-separated, quoted like CSV where needed, with a header row
-    Tsv,
-    /// One QUERY statement per line
-    Sql,
 }
 
 #[derive(Debug, Args)]
@@ -128,7 +146,7 @@ pub struct ParseArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Output format
-    #[arg(long, short, value_enum, default_value_t)]
+    #[arg(long, short, value_name = "FORMAT", value_parser = format(), default_value = "ndjson")]
     pub format: Format,
 }
 
@@ -138,9 +156,22 @@ pub struct StatsArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// How many rows to show per table (statement shapes, users, ...)
+    /// How many rows to show per table (fingerprints, users, ...)
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub top: usize,
+    /// Output format (json: one object; the accounting then goes to stderr)
+    #[arg(long, short, value_enum, default_value_t)]
+    pub format: StatsFormat,
+}
+
+/// How `stats` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum StatsFormat {
+    /// Tables and a histogram for people
+    #[default]
+    Text,
+    /// One pretty-printed JSON object
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

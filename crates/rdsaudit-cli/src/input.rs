@@ -1,233 +1,127 @@
-//! Reading inputs: loading a file or stdin, deciding what it holds (by content, or as told),
-//! and running it through the library's pipeline in chunks, so output flows in input order
-//! while later chunks are still being parsed.
+//! Reading inputs: loading a file or stdin and running it through the library's [`Decoder`],
+//! whose sinks come back in input order a chunk at a time, so output flows while later
+//! records are still being decoded.
 
 use std::io::{self, IsTerminal as _, Read as _};
 use std::path::Path;
 
-use bumpalo::Bump;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rayon::prelude::*;
-use rdsaudit::AuditEvent;
-use rdsaudit::input::gzip::{DEFAULT_MAX_OUTPUT, Inflater};
-use rdsaudit::input::source::{self, InputKind, Payload, SourceParser, SourceRecord};
-use rdsaudit::pipeline::{Pipeline, Worker};
+use rdsaudit::decoder::{Next, StopError};
+use rdsaudit::sink::{FailedRecord, UnparsedLine};
+use rdsaudit::{AuditEvent, Decoder, Sink};
+use rdsaudit_sql::filter::EventFilter;
 
-use super::accounting::Accounting;
-use super::args::InputKindArg;
+use super::accounting::{Accounting, Problems};
 
-/// Largest decompressed size of a whole gzip input file: ten times the 100 MB at which
-/// Aurora rotates audit files, so a gzip bomb given to the CLI stops at 1 GiB.
-const FILE_INFLATE_LIMIT: usize = 1 << 30;
-/// Records handed to the pipeline at a time; their output is written before the next chunk.
-const RECORDS_PER_CHUNK: usize = 512;
-/// Size of the pieces a text file is split into; a group of pieces per thread is parsed in
-/// parallel, then written.
-const TEXT_PIECE_BYTES: usize = 1 << 20;
 /// Inputs smaller than this get no progress bar.
 const PROGRESS_MIN_BYTES: usize = 4 << 20;
 
-/// An input's name (as given, `-` for stdin) and its bytes, followed by simd-json padding.
+/// An input's name (as given, `-` for stdin) and its bytes.
 pub struct Loaded {
     pub name: String,
-    buf: Vec<u8>,
-    len: usize,
+    pub bytes: Vec<u8>,
 }
 
 pub fn load(path: &Path) -> io::Result<Loaded> {
-    let mut buf = Vec::new();
+    let mut bytes = Vec::new();
     if path == Path::new("-") {
-        io::stdin().lock().read_to_end(&mut buf)?;
+        io::stdin().lock().read_to_end(&mut bytes)?;
     } else {
-        buf = std::fs::read(path)?;
+        bytes = std::fs::read(path)?;
     }
-    let len = buf.len();
-    buf.resize(len + simd_json::INPUT_PADDING, 0);
+    // Room for the padding the decoder appends, so it does not reallocate.
+    bytes.reserve_exact(simd_json::INPUT_PADDING);
     Ok(Loaded {
         name: path.display().to_string(),
-        buf,
-        len,
+        bytes,
     })
 }
 
+/// What every command's sink shares: the filter in front of the command's own sink `out`, and
+/// the problems (unparsed lines, failed records) kept for the accounting behind it.
+pub struct Filtered<'f, T> {
+    filter: &'f EventFilter,
+    pub out: T,
+    pub problems: Problems,
+}
+
+impl<'f, T> Filtered<'f, T> {
+    pub fn new(filter: &'f EventFilter, out: T) -> Self {
+        Filtered {
+            filter,
+            out,
+            problems: Problems::default(),
+        }
+    }
+}
+
+impl<T: Sink> Sink for Filtered<'_, T> {
+    fn event(&mut self, event: &AuditEvent<'_>) {
+        if self.filter.matches(event) {
+            self.out.event(event);
+        }
+    }
+
+    fn unparsed(&mut self, line: &UnparsedLine<'_>) {
+        self.problems.unparsed(line);
+    }
+
+    fn failed_record(&mut self, record: &FailedRecord<'_>) {
+        self.problems.failed(record);
+    }
+}
+
 /// How inputs are read; shared by `parse` and `stats`.
-pub struct Reader<'v, F> {
-    pub pipeline: Pipeline,
-    pub kind: Option<InputKindArg>,
-    pub visit: &'v F,
+pub struct Reader<'f> {
+    pub decoder: Decoder,
+    pub filter: &'f EventFilter,
     pub progress: bool,
 }
 
-/// Receives each record's (or text piece's) output, in input order. An error (stdout closed)
-/// stops reading.
-pub type Emit<'e, W> = dyn FnMut(W) -> io::Result<()> + 'e;
-
-/// Where the results of the input being read go.
-struct Destination<'a, 'e, W> {
-    name: &'a str,
-    acc: &'a mut Accounting,
-    emit: &'a mut Emit<'e, W>,
-    bar: Option<ProgressBar>,
-}
-
-impl<F> Reader<'_, F> {
-    /// Reads one input, counting everything in `acc` and handing outputs to `emit`.
-    pub fn read<W>(
+impl<'f> Reader<'f> {
+    /// Reads one input, counting everything in `acc` and handing each record's (or text
+    /// piece's) sink to `emit` in input order. An error means the output side failed.
+    pub fn read<T, M, E>(
         &self,
         input: &mut Loaded,
         acc: &mut Accounting,
-        emit: &mut Emit<'_, W>,
+        make: M,
+        mut emit: E,
     ) -> io::Result<()>
     where
-        W: Default + Send,
-        F: Fn(&AuditEvent<'_>, &Bump, &mut W) + Sync,
+        T: Sink + Send,
+        M: Fn() -> T + Sync,
+        E: FnMut(T) -> io::Result<()>,
     {
-        let bar = self.bar(input.len);
+        let bar = self.bar(input.bytes.len());
         acc.start_input(bar.clone());
         let name = input.name.clone();
-        let mut to = Destination {
-            name: &name,
-            acc,
-            emit,
-            bar,
-        };
-        let bytes = input.buf.get(..input.len).unwrap_or_default();
-        let gzip = bytes.starts_with(&[0x1f, 0x8b]);
-        let result = match self.kind {
-            Some(InputKindArg::CloudwatchGzip) => self.records(vec![gzip_record(bytes)], &mut to),
-            kind if gzip => self.inflate_then(bytes, kind, &mut to),
-            kind => {
-                let kind = kind.unwrap_or_else(|| detected(source::detect(bytes)));
-                self.dispatch(kind, &mut input.buf, input.len, &mut to)
+        let result = self.decoder.decode_parallel(
+            &mut input.bytes,
+            || Filtered::new(self.filter, make()),
+            |done| {
+                acc.record(&name, &done);
+                if let Some(bar) = &bar {
+                    let len = bar.length().unwrap_or(0) as f64;
+                    bar.set_position((len * done.progress) as u64);
+                }
+                emit(done.sink.out).map(|()| Next::Continue)
+            },
+        );
+        let result = match result {
+            Ok(report) => {
+                acc.report.merge(&report);
+                Ok(())
             }
+            Err(StopError::Decode(e)) => {
+                acc.input_failed(&name, &e.to_string());
+                Ok(())
+            }
+            Err(StopError::Output(e)) => Err(e),
+            Err(e) => Err(io::Error::other(e)),
         };
-        to.acc.finish_input(&name);
+        acc.finish_input(&name);
         result
-    }
-
-    /// A gzip input: inflate it, then read what it holds. When it does not inflate and no kind
-    /// was given, it is taken for a CloudWatch payload and counted as one failed record.
-    fn inflate_then<W>(
-        &self,
-        bytes: &[u8],
-        kind: Option<InputKindArg>,
-        to: &mut Destination<'_, '_, W>,
-    ) -> io::Result<()>
-    where
-        W: Default + Send,
-        F: Fn(&AuditEvent<'_>, &Bump, &mut W) + Sync,
-    {
-        let mut inflater = Inflater::with_limit(FILE_INFLATE_LIMIT);
-        match inflater.inflate(bytes) {
-            Ok(inflated) => {
-                let (buf, len) = inflated.into_padded();
-                let inner = buf.get(..len).unwrap_or_default();
-                let kind = kind.unwrap_or_else(|| detected(source::detect(inner)));
-                self.dispatch(kind, buf, len, to)
-            }
-            Err(_) if kind.is_none() => self.records(vec![gzip_record(bytes)], to),
-            Err(e) => {
-                to.acc.input_failed(to.name, &format!("gzip: {e}"));
-                Ok(())
-            }
-        }
-    }
-
-    /// Reads `buf[..len]` (followed by simd-json padding) as `kind`.
-    fn dispatch<W>(
-        &self,
-        kind: InputKindArg,
-        buf: &mut [u8],
-        len: usize,
-        to: &mut Destination<'_, '_, W>,
-    ) -> io::Result<()>
-    where
-        W: Default + Send,
-        F: Fn(&AuditEvent<'_>, &Bump, &mut W) + Sync,
-    {
-        let mut parser = SourceParser::new();
-        let records = match kind {
-            InputKindArg::Text => return self.text(buf.get(..len).unwrap_or_default(), to),
-            InputKindArg::Kinesis => source::parse_kinesis_event(buf, len, &mut parser)
-                .map_err(|e| format!("not a Lambda Kinesis event: {e}")),
-            InputKindArg::Awslogs => source::parse_awslogs_event(buf, len, &mut parser)
-                .map(|r| vec![r])
-                .map_err(|e| format!("not a CloudWatch Logs Lambda event: {e}")),
-            InputKindArg::CloudwatchJson => Ok(vec![SourceRecord::new(Payload::Json(
-                buf.get(..len).unwrap_or_default(),
-            ))]),
-            InputKindArg::CloudwatchGzip => {
-                Ok(vec![gzip_record(buf.get(..len).unwrap_or_default())])
-            }
-        };
-        match records {
-            Ok(records) => self.records(records, to),
-            Err(what) => {
-                to.acc.input_failed(to.name, &what);
-                Ok(())
-            }
-        }
-    }
-
-    /// Runs Kinesis / CloudWatch records through the pipeline, a chunk at a time.
-    fn records<W>(
-        &self,
-        records: Vec<SourceRecord<'_>>,
-        to: &mut Destination<'_, '_, W>,
-    ) -> io::Result<()>
-    where
-        W: Default + Send,
-        F: Fn(&AuditEvent<'_>, &Bump, &mut W) + Sync,
-    {
-        let parallel = rayon::current_num_threads() > 1;
-        let mut index = 0;
-        for chunk in records.chunks(RECORDS_PER_CHUNK) {
-            let batch = self.pipeline.process(chunk, parallel, self.visit);
-            for (outcome, record) in batch.records.into_iter().zip(chunk) {
-                to.acc
-                    .record(to.name, index, record.sequence_number, &outcome);
-                (to.emit)(outcome.output)?;
-                index += 1;
-            }
-            if let Some(bar) = &to.bar {
-                let len = bar.length().unwrap_or(0);
-                bar.set_position(len * index as u64 / records.len().max(1) as u64);
-            }
-        }
-        Ok(())
-    }
-
-    /// Runs a plain log through the library's workers, a group of pieces at a time.
-    fn text<W>(&self, text: &[u8], to: &mut Destination<'_, '_, W>) -> io::Result<()>
-    where
-        W: Default + Send,
-        F: Fn(&AuditEvent<'_>, &Bump, &mut W) + Sync,
-    {
-        let pieces =
-            rdsaudit::input::text::split_for_parallel(text, text.len() / TEXT_PIECE_BYTES + 1);
-        let group = rayon::current_num_threads() * 2;
-        let mut done = 0;
-        for pieces in pieces.chunks(group) {
-            let outcomes: Vec<_> = pieces
-                .par_iter()
-                .with_max_len(1)
-                .map_init(
-                    || Worker::new(DEFAULT_MAX_OUTPUT),
-                    |worker, &(first_line, piece)| {
-                        worker.process_text(piece, first_line, self.visit)
-                    },
-                )
-                .collect();
-            for outcome in outcomes {
-                to.acc.text(to.name, &outcome);
-                (to.emit)(outcome.output)?;
-            }
-            done += pieces.iter().map(|(_, p)| p.len() as u64).sum::<u64>();
-            if let Some(bar) = &to.bar {
-                bar.set_position(done.min(bar.length().unwrap_or(0)));
-            }
-        }
-        Ok(())
     }
 
     /// A byte-sized progress bar on stderr, for large inputs when stderr is a terminal.
@@ -241,21 +135,5 @@ impl<F> Reader<'_, F> {
             bar.set_style(style);
         }
         Some(bar)
-    }
-}
-
-fn gzip_record(bytes: &[u8]) -> SourceRecord<'_> {
-    SourceRecord::new(Payload::Gzip(bytes))
-}
-
-/// The CLI's name for a detected kind. Gzip content has been inflated by the time this is
-/// asked, except when it would not inflate.
-fn detected(kind: InputKind) -> InputKindArg {
-    match kind {
-        InputKind::KinesisEvent => InputKindArg::Kinesis,
-        InputKind::CloudWatchLogsEvent => InputKindArg::Awslogs,
-        InputKind::GzipPayload => InputKindArg::CloudwatchGzip,
-        InputKind::EnvelopeJson => InputKindArg::CloudwatchJson,
-        InputKind::AuditText | InputKind::GzipAuditText => InputKindArg::Text,
     }
 }

@@ -14,7 +14,6 @@
 
 mod accounting;
 mod args;
-mod format;
 mod generate;
 mod input;
 #[allow(dead_code)] // TODO(c-cli): wired into `parse --merge` after the front door lands
@@ -29,11 +28,12 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use rdsaudit::filter::{Filter, FilterSpec};
+use rdsaudit::filter::{Filter, FilterSpec, split_list};
+use rdsaudit_sql::filter::{EventFilter, SemanticSpec};
 
 use accounting::Accounting;
 use args::{Cli, Command, FilterArgs};
-use input::{Emit, Reader};
+use input::Reader;
 
 /// Exit status: everything read.
 const OK: u8 = 0;
@@ -85,34 +85,56 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         .any(|io| io.kind() == io::ErrorKind::BrokenPipe)
 }
 
-fn filter(args: &FilterArgs) -> anyhow::Result<Filter> {
-    Ok(Filter::new(&FilterSpec {
-        operations: args.operation.clone(),
-        databases: args.database.clone(),
-        users: args.user.clone(),
-        exclude_users: args.exclude_user.clone(),
-        writes_only: args.writes,
+fn filter(args: &FilterArgs) -> anyhow::Result<EventFilter> {
+    let list =
+        |values: &[String]| -> Vec<String> { values.iter().flat_map(|v| split_list(v)).collect() };
+    let retcodes = list(&args.retcode)
+        .into_iter()
+        .map(|r: String| {
+            r.parse()
+                .map_err(|_| anyhow::anyhow!("--retcode {r:?}: not an integer"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let fields = Filter::new(&FilterSpec {
+        operations: list(&args.operation),
+        databases: list(&args.database),
+        users: list(&args.user),
+        exclude_users: list(&args.exclude_user),
+        hosts: list(&args.host),
+        retcodes,
+        since: args.since.clone(),
+        until: args.until.clone(),
+        failed_logins: args.failed_logins,
         grep: args.grep.clone(),
-    })?)
+    })?;
+    let semantic = SemanticSpec {
+        writes: args.writes,
+        include_failed: args.include_failed,
+        tables: list(&args.table),
+    };
+    Ok(EventFilter::new(fields, semantic))
 }
 
-/// Reads every input the paths name (stdin when none; see [`paths`]), in order. Returns how
-/// many inputs there were; an error means the output side failed and reading stopped.
-fn read_all<W, F>(
+/// Reads every input the paths name (stdin when none; see [`paths`]), in order, each record's
+/// sink made by `make` and handed to `emit` in input order. Returns how many inputs there
+/// were; an error means the output side failed and reading stopped.
+fn read_all<T, M, E>(
     paths: &[PathBuf],
-    reader: &Reader<'_, F>,
+    reader: &Reader<'_>,
     acc: &mut Accounting,
-    emit: &mut Emit<'_, W>,
+    make: M,
+    mut emit: E,
 ) -> io::Result<u64>
 where
-    W: Default + Send,
-    F: Fn(&rdsaudit::AuditEvent<'_>, &bumpalo::Bump, &mut W) + Sync,
+    T: rdsaudit::Sink + Send,
+    M: Fn() -> T + Sync,
+    E: FnMut(T) -> io::Result<()>,
 {
     let inputs = paths::expand(paths);
     for input in &inputs {
         match input {
             Ok(path) => match input::load(path) {
-                Ok(mut loaded) => reader.read(&mut loaded, acc, emit)?,
+                Ok(mut loaded) => reader.read(&mut loaded, acc, &make, &mut emit)?,
                 Err(e) => acc.unreadable(&path.display().to_string(), &e),
             },
             Err(u) => acc.unreadable(&u.name, &io::Error::other(u.reason.clone())),

@@ -2,37 +2,59 @@
 
 use std::io::Write as _;
 
-use bumpalo::Bump;
-use rdsaudit::AuditEvent;
-use rdsaudit::pipeline::Pipeline;
+use rdsaudit::sink::{EventWriter, Format};
+use rdsaudit::{AuditEvent, Decoder, Sink};
 
 use super::accounting::Accounting;
 use super::args::ParseArgs;
-use super::format::{self, Chunk};
 use super::input::Reader;
+
+/// The formatted output of one record (or one piece of a text file), written in input order.
+struct Chunk {
+    bytes: Vec<u8>,
+    /// Events written (after filtering; SQL writes only QUERY events).
+    events: u64,
+    writer: EventWriter,
+}
+
+impl Chunk {
+    fn new(format: Format) -> Self {
+        Chunk {
+            bytes: Vec::new(),
+            events: 0,
+            writer: EventWriter::new(format),
+        }
+    }
+}
+
+impl Sink for Chunk {
+    fn event(&mut self, e: &AuditEvent<'_>) {
+        self.events += u64::from(self.writer.write(e, &mut self.bytes));
+    }
+}
 
 pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
     let filter = super::filter(&args.filter)?;
     let format = args.format;
-    let visit = |e: &AuditEvent<'_>, _: &Bump, out: &mut Chunk| {
-        if filter.matches(e) {
-            out.write(format, e);
-        }
-    };
     let reader = Reader {
-        pipeline: Pipeline::new(),
-        kind: args.input.kind,
-        visit: &visit,
+        decoder: Decoder::builder().kind(args.input.kind).build(),
+        filter: &filter,
         progress: !quiet,
     };
     let mut out = super::output(None)?;
-    out.write_all(&format::header(format))?;
+    out.write_all(&EventWriter::new(format).header())?;
     let mut acc = Accounting::default();
     let mut kept = 0;
-    let inputs = super::read_all(&args.input.paths, &reader, &mut acc, &mut |chunk: Chunk| {
-        kept += chunk.events;
-        out.write_all(&chunk.into_bytes())
-    })?;
+    let inputs = super::read_all(
+        &args.input.paths,
+        &reader,
+        &mut acc,
+        || Chunk::new(format),
+        |chunk: Chunk| {
+            kept += chunk.events;
+            out.write_all(&chunk.bytes)
+        },
+    )?;
     out.flush()?;
     if !quiet {
         eprint!("{}", acc.summary("rdsaudit: summary", inputs, kept));

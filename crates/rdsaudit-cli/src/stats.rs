@@ -1,16 +1,25 @@
-//! `rdsaudit stats`: what happened, counted: by operation, user, database and host; the most
-//! frequent statement shapes; failed connects; and the accounting of the inputs.
+//! `rdsaudit stats`: what a DBA asks of an audit log. The time range covered and events over
+//! time (a small text histogram); counts by operation, user, database and host; writes per
+//! table; the top statement fingerprints (pt-query-digest's, with first and last seen);
+//! failed logins by user and host; failures by return code; every DDL and DCL statement;
+//! how many statements may be cut at the plugin's limit. `--format json` for machines.
+//!
+//! Each record (or text piece) is tallied on its own thread, in time linear in its size
+//! (the fingerprint is a fixed number of linear passes), and the tallies are merged in
+//! input order.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use bumpalo::Bump;
-use rdsaudit::pipeline::Pipeline;
-use rdsaudit::{AuditEvent, Operation};
+use rdsaudit::audit::timestamp::Rfc3339;
+use rdsaudit::filter::is_failed_login;
+use rdsaudit::{AuditEvent, Decoder, Operation, Sink};
+use rdsaudit_sql::{Enricher, Semantics, StatementClass};
+use serde_json::{Value, json};
 
 use super::accounting::Accounting;
-use super::args::StatsArgs;
+use super::args::{StatsArgs, StatsFormat};
 use super::input::Reader;
 
 /// Counts by key.
@@ -33,6 +42,10 @@ impl Counts {
         }
     }
 
+    fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+
     /// The `top` largest counts, ties by key, then the number of keys left out.
     fn top(&self, top: usize) -> (Vec<(&str, u64)>, usize) {
         let mut rows: Vec<(&str, u64)> = self.0.iter().map(|(k, n)| (k.as_str(), *n)).collect();
@@ -41,64 +54,368 @@ impl Counts {
         rows.truncate(top);
         (rows, hidden)
     }
+
+    fn json(&self, top: usize) -> Value {
+        let (rows, _) = self.top(top);
+        Value::Array(
+            rows.into_iter()
+                .map(|(k, n)| json!({"key": k, "count": n}))
+                .collect(),
+        )
+    }
 }
+
+/// One fingerprint's group.
+#[derive(Debug, Clone)]
+struct Group {
+    digest: String,
+    count: u64,
+    first_us: i64,
+    last_us: i64,
+}
+
+impl Group {
+    fn merge(&mut self, other: &Group) {
+        self.count += other.count;
+        self.first_us = self.first_us.min(other.first_us);
+        self.last_us = self.last_us.max(other.last_us);
+    }
+}
+
+/// A DDL or DCL statement, listed whole (up to [`LISTED_BYTES`]).
+#[derive(Debug, Clone)]
+struct Listed {
+    at_us: i64,
+    user: String,
+    host: String,
+    database: String,
+    class: StatementClass,
+    retcode: Option<i64>,
+    text: String,
+}
+
+/// Bytes of a DDL/DCL statement kept for the list (the plugin's default limit is 1 KiB).
+const LISTED_BYTES: usize = 4096;
 
 /// The counts of one record or text piece; merged in input order.
 #[derive(Debug, Default)]
 pub struct Tally {
     events: u64,
+    first_us: Option<i64>,
+    last_us: Option<i64>,
+    /// Events per minute (epoch minute -> count).
+    minutes: BTreeMap<i64, u64>,
     operations: Counts,
     users: Counts,
     databases: Counts,
     hosts: Counts,
-    shapes: Counts,
-    failed_connects: Counts,
+    write_tables: Counts,
+    fingerprints: HashMap<String, Group>,
+    failed_logins: Counts,
+    failures: Counts,
+    ddl_dcl: Vec<Listed>,
+    truncated: u64,
+    /// Tables from the server's TABLE events of this record, for its QUERY events.
+    enricher: Enricher,
 }
 
-impl Tally {
-    fn add(&mut self, e: &AuditEvent<'_>) {
+impl Sink for Tally {
+    fn event(&mut self, e: &AuditEvent<'_>) {
+        let t = e.timestamp.epoch_us;
         self.events += 1;
+        self.first_us = Some(self.first_us.map_or(t, |f| f.min(t)));
+        self.last_us = Some(self.last_us.map_or(t, |l| l.max(t)));
+        *self.minutes.entry(t.div_euclid(60_000_000)).or_default() += 1;
         self.operations.add(e.operation.as_str(), 1);
         self.users.add(&e.username, 1);
         self.databases.add(&e.database, 1);
         self.hosts.add(&e.host, 1);
-        match e.operation {
-            Operation::Query => self
-                .shapes
-                .add(&rdsaudit::shape::shape(&e.object.unescaped()), 1),
-            Operation::FailedConnect => self
-                .failed_connects
-                .add(&format!("{}@{}", e.username, e.host), 1),
-            _ => {}
+        if is_failed_login(e) {
+            self.failed_logins
+                .add(&format!("{}@{}", e.username, e.host), 1);
+        }
+        if let Some(code) = e.retcode.filter(|c| *c != 0) {
+            self.failures.add(&code.to_string(), 1);
+        }
+        let semantics = self.enricher.enrich(e);
+        if e.operation == Operation::Query {
+            self.add_statement(e, semantics);
+        }
+    }
+}
+
+impl Tally {
+    fn add_statement(&mut self, e: &AuditEvent<'_>, s: Semantics) {
+        let t = e.timestamp.epoch_us;
+        self.truncated += u64::from(s.truncated);
+        if s.writes && e.retcode == Some(0) {
+            for table in &s.tables {
+                self.write_tables.add(table, 1);
+            }
+        }
+        if let (Some(fingerprint), Some(digest)) = (s.fingerprint, s.digest) {
+            let group = Group {
+                digest,
+                count: 1,
+                first_us: t,
+                last_us: t,
+            };
+            match self.fingerprints.get_mut(&fingerprint) {
+                Some(g) => g.merge(&group),
+                None => {
+                    self.fingerprints.insert(fingerprint, group);
+                }
+            }
+        }
+        if let Some(class @ (StatementClass::Ddl | StatementClass::Dcl)) = s.class {
+            let raw = e.object.unescaped();
+            let text = String::from_utf8_lossy(raw.get(..LISTED_BYTES).unwrap_or(&raw));
+            self.ddl_dcl.push(Listed {
+                at_us: t,
+                user: e.username.to_string(),
+                host: e.host.to_string(),
+                database: e.database.to_string(),
+                class,
+                retcode: e.retcode,
+                text: text.into_owned(),
+            });
         }
     }
 
     fn merge(&mut self, other: Tally) {
         self.events += other.events;
+        self.first_us = min_some(self.first_us, other.first_us, i64::min);
+        self.last_us = min_some(self.last_us, other.last_us, i64::max);
+        for (m, n) in other.minutes {
+            *self.minutes.entry(m).or_default() += n;
+        }
         self.operations.merge(other.operations);
         self.users.merge(other.users);
         self.databases.merge(other.databases);
         self.hosts.merge(other.hosts);
-        self.shapes.merge(other.shapes);
-        self.failed_connects.merge(other.failed_connects);
+        self.write_tables.merge(other.write_tables);
+        for (fp, g) in other.fingerprints {
+            match self.fingerprints.get_mut(&fp) {
+                Some(mine) => mine.merge(&g),
+                None => {
+                    self.fingerprints.insert(fp, g);
+                }
+            }
+        }
+        self.failed_logins.merge(other.failed_logins);
+        self.failures.merge(other.failures);
+        self.ddl_dcl.extend(other.ddl_dcl);
+        self.truncated += other.truncated;
+    }
+
+    /// Fingerprints by count (then first seen, then text), the top `top`.
+    fn top_fingerprints(&self, top: usize) -> Vec<(&str, &Group)> {
+        let mut rows: Vec<(&str, &Group)> = self
+            .fingerprints
+            .iter()
+            .map(|(f, g)| (f.as_str(), g))
+            .collect();
+        rows.sort_by(|a, b| (b.1.count, a.1.first_us, a.0).cmp(&(a.1.count, b.1.first_us, b.0)));
+        rows.truncate(top);
+        rows
     }
 
     fn render(&self, top: usize) -> String {
         let mut s = format!("events: {}\n", self.events);
+        if let (Some(first), Some(last)) = (self.first_us, self.last_us) {
+            let _ = writeln!(
+                s,
+                "time range: {} .. {} ({})",
+                Rfc3339(first),
+                Rfc3339(last),
+                span(last - first)
+            );
+        }
+        render_histogram(&mut s, &histogram(&self.minutes));
         let tables = [
             ("operations", &self.operations),
             ("users", &self.users),
             ("databases", &self.databases),
             ("hosts", &self.hosts),
-            ("statement shapes", &self.shapes),
+            (
+                "writes per table (successful statements)",
+                &self.write_tables,
+            ),
         ];
         for (title, counts) in tables {
             table(&mut s, title, counts, top);
         }
-        let failed: u64 = self.failed_connects.0.values().sum();
-        let _ = write!(s, "\nfailed connects: {failed}");
-        table(&mut s, "", &self.failed_connects, top);
+        let _ = writeln!(s, "\ntop fingerprints:");
+        for (fp, g) in self.top_fingerprints(top) {
+            let _ = writeln!(
+                s,
+                "  {:>10}  {} .. {}  0x{}  {fp}",
+                g.count,
+                Rfc3339(g.first_us),
+                Rfc3339(g.last_us),
+                g.digest
+            );
+        }
+        let hidden = self.fingerprints.len().saturating_sub(top);
+        if hidden > 0 {
+            let _ = writeln!(s, "  ({hidden} more)");
+        }
+        let _ = write!(s, "\nfailed logins: {}", self.failed_logins.total());
+        table(&mut s, "", &self.failed_logins, top);
+        table(&mut s, "failures by return code", &self.failures, top);
+        let _ = writeln!(s, "\nDDL and DCL statements: {}", self.ddl_dcl.len());
+        for l in &self.ddl_dcl {
+            let code = l.retcode.map_or_else(|| "-".to_owned(), |c| c.to_string());
+            let _ = writeln!(
+                s,
+                "  {}  {}@{}  {}  {}  retcode {code}  {}",
+                Rfc3339(l.at_us),
+                l.user,
+                l.host,
+                if l.database.is_empty() {
+                    "(none)"
+                } else {
+                    &l.database
+                },
+                l.class.as_str(),
+                l.text.replace(['\n', '\r'], " ")
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\ntruncated statements (at the plugin's 1024-byte default limit): {}",
+            self.truncated
+        );
         s
+    }
+
+    fn json(&self, top: usize) -> Value {
+        let (unit, buckets) = histogram(&self.minutes);
+        json!({
+            "events": self.events,
+            "time_range": {
+                "first": self.first_us.map(|t| Rfc3339(t).to_string()),
+                "last": self.last_us.map(|t| Rfc3339(t).to_string()),
+            },
+            "histogram": {
+                "bucket": unit.name(),
+                "counts": buckets.iter().map(|(start, n)| json!({
+                    "start": Rfc3339(*start).to_string(), "events": n
+                })).collect::<Vec<_>>(),
+            },
+            "operations": self.operations.json(usize::MAX),
+            "users": self.users.json(top),
+            "databases": self.databases.json(top),
+            "hosts": self.hosts.json(top),
+            "writes_per_table": self.write_tables.json(top),
+            "top_fingerprints": self.top_fingerprints(top).into_iter().map(|(fp, g)| json!({
+                "fingerprint": fp,
+                "digest": g.digest,
+                "count": g.count,
+                "first_seen": Rfc3339(g.first_us).to_string(),
+                "last_seen": Rfc3339(g.last_us).to_string(),
+            })).collect::<Vec<_>>(),
+            "failed_logins": self.failed_logins.json(usize::MAX),
+            "failures_by_retcode": self.failures.json(usize::MAX),
+            "ddl_dcl": self.ddl_dcl.iter().map(|l| json!({
+                "timestamp": Rfc3339(l.at_us).to_string(),
+                "username": l.user,
+                "host": l.host,
+                "database": l.database,
+                "statement_class": l.class.as_str(),
+                "retcode": l.retcode,
+                "object": l.text,
+            })).collect::<Vec<_>>(),
+            "truncated": self.truncated,
+        })
+    }
+}
+
+fn min_some(a: Option<i64>, b: Option<i64>, pick: fn(i64, i64) -> i64) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(pick(a, b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// `2h 5m`, `3d 4h`, `42s`.
+fn span(us: i64) -> String {
+    let s = us / 1_000_000;
+    match s {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m {}s", s / 60, s % 60),
+        s if s < 86_400 => format!("{}h {}m", s / 3600, s / 60 % 60),
+        s => format!("{}d {}h", s / 86_400, s / 3600 % 24),
+    }
+}
+
+/// Histogram bucket width.
+#[derive(Debug, Clone, Copy)]
+enum Unit {
+    Minute,
+    Hour,
+    Day,
+}
+
+impl Unit {
+    fn minutes(self) -> i64 {
+        match self {
+            Unit::Minute => 1,
+            Unit::Hour => 60,
+            Unit::Day => 1440,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Unit::Minute => "minute",
+            Unit::Hour => "hour",
+            Unit::Day => "day",
+        }
+    }
+}
+
+/// At most this many rows before a wider bucket is chosen.
+const MAX_ROWS: i64 = 48;
+
+/// Per minute, hour or day, whichever keeps the rows few; every bucket between the first and
+/// the last is shown (an empty one is news too). Starts in epoch microseconds.
+fn histogram(minutes: &BTreeMap<i64, u64>) -> (Unit, Vec<(i64, u64)>) {
+    let (Some((&first, _)), Some((&last, _))) =
+        (minutes.first_key_value(), minutes.last_key_value())
+    else {
+        return (Unit::Minute, Vec::new());
+    };
+    let unit = [Unit::Minute, Unit::Hour]
+        .into_iter()
+        .find(|u| (last - first) / u.minutes() < MAX_ROWS)
+        .unwrap_or(Unit::Day);
+    let width = unit.minutes();
+    let start = first.div_euclid(width);
+    let rows = usize::try_from(last.div_euclid(width) - start + 1).unwrap_or(0);
+    let mut buckets: Vec<(i64, u64)> = (0..rows)
+        .map(|i| ((start + i as i64) * width * 60_000_000, 0))
+        .collect();
+    for (&m, &n) in minutes {
+        let i = usize::try_from(m.div_euclid(width) - start).unwrap_or(0);
+        if let Some(b) = buckets.get_mut(i) {
+            b.1 += n;
+        }
+    }
+    (unit, buckets)
+}
+
+fn render_histogram(s: &mut String, (unit, buckets): &(Unit, Vec<(i64, u64)>)) {
+    let max = buckets.iter().map(|b| b.1).max().unwrap_or(0).max(1);
+    let _ = writeln!(s, "\nevents per {}:", unit.name());
+    for (start, n) in buckets {
+        let stamp = Rfc3339(*start).to_string();
+        let label = match unit {
+            Unit::Minute | Unit::Hour => stamp.get(..16).unwrap_or(&stamp).to_owned() + "Z",
+            Unit::Day => stamp.get(..10).unwrap_or(&stamp).to_owned(),
+        };
+        let bar = "#".repeat(usize::try_from(n * 40 / max).unwrap_or(0));
+        let _ = writeln!(s, "  {label}  {n:>10}  {bar}");
     }
 }
 
@@ -120,27 +437,72 @@ fn table(s: &mut String, title: &str, counts: &Counts, top: usize) {
 
 pub fn run(args: &StatsArgs) -> anyhow::Result<u8> {
     let filter = super::filter(&args.filter)?;
-    let visit = |e: &AuditEvent<'_>, _: &Bump, tally: &mut Tally| {
-        if filter.matches(e) {
-            tally.add(e);
-        }
-    };
     let reader = Reader {
-        pipeline: Pipeline::new(),
-        kind: args.input.kind,
-        visit: &visit,
+        decoder: Decoder::builder().kind(args.input.kind).build(),
+        filter: &filter,
         progress: true,
     };
     let mut acc = Accounting::default();
     let mut total = Tally::default();
-    let inputs = super::read_all(&args.input.paths, &reader, &mut acc, &mut |t: Tally| {
-        total.merge(t);
-        Ok(())
-    })?;
+    let inputs = super::read_all(
+        &args.input.paths,
+        &reader,
+        &mut acc,
+        Tally::default,
+        |t: Tally| {
+            total.merge(t);
+            Ok(())
+        },
+    )?;
     let mut out = super::output(None)?;
-    out.write_all(total.render(args.top).as_bytes())?;
-    writeln!(out)?;
-    out.write_all(acc.summary("accounting:", inputs, total.events).as_bytes())?;
+    let accounting = acc.summary("accounting:", inputs, total.events);
+    match args.format {
+        StatsFormat::Text => {
+            out.write_all(total.render(args.top).as_bytes())?;
+            writeln!(out)?;
+            out.write_all(accounting.as_bytes())?;
+        }
+        StatsFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &total.json(args.top))?;
+            writeln!(out)?;
+            eprint!("{accounting}");
+        }
+    }
     out.flush()?;
     Ok(super::exit_status(&acc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_widen_and_show_empty_buckets() {
+        let minutes: BTreeMap<i64, u64> = [(10, 3), (13, 1)].into_iter().collect();
+        let (unit, rows) = histogram(&minutes);
+        assert_eq!(unit.name(), "minute");
+        assert_eq!(rows.iter().map(|r| r.1).collect::<Vec<_>>(), [3, 0, 0, 1]);
+        let wide: BTreeMap<i64, u64> = [(0, 1), (60 * 24 * 5, 2)].into_iter().collect();
+        assert_eq!(histogram(&wide).0.name(), "day");
+        assert_eq!(histogram(&wide).1.iter().map(|r| r.1).sum::<u64>(), 3);
+    }
+
+    #[test]
+    fn a_huge_multi_row_insert_is_tallied_in_linear_time() {
+        // 3 MB of rows behind a comment (pt-fingerprint's own shortcut does not apply).
+        let mut sql = b"/* bulk */ INSERT INTO t (a, b) VALUES ".to_vec();
+        while sql.len() < 3 << 20 {
+            sql.extend_from_slice(b"(123456, 'some text, with a comma'), ");
+        }
+        sql.extend_from_slice(b"(0, 'end')");
+        let mut line = b"20240323 13:36:09,h,app,l,4,5,QUERY,shop,'".to_vec();
+        line.extend_from_slice(&sql);
+        line.extend_from_slice(b"',0");
+        let e = rdsaudit::parse_line(&line).unwrap();
+        let mut t = Tally::default();
+        t.event(&e);
+        assert_eq!(t.write_tables.0["t"], 1);
+        let (fp, g) = t.top_fingerprints(1)[0];
+        assert_eq!((fp, g.count), ("insert into t (a, b) values(?+)", 1));
+    }
 }

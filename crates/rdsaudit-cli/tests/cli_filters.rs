@@ -114,7 +114,12 @@ fn writes() {
         }
         op => ["WRITE", "CREATE", "ALTER", "DROP", "RENAME"].contains(&op),
     };
-    check(&c, &["--writes"], is_write);
+    // Only what succeeded; MariaDB TABLE events carry no return code and prove nothing.
+    let kept = check(&c, &["--writes"], |l| {
+        is_write(l) && l.expected.retcode == Some(0)
+    });
+    let with_failed = check(&c, &["--writes", "--include-failed"], is_write);
+    assert!(kept > 0 && kept < with_failed, "{kept} {with_failed}");
     // The corpus holds writes behind comments; they count as writes.
     let behind_comment = |l: &SynthLine| {
         let sql = String::from_utf8_lossy(&l.expected.object);
@@ -145,7 +150,23 @@ fn grep_over_the_unescaped_object() {
 
 #[test]
 fn bad_filters_are_usage_errors() {
-    for flags in [&["--grep", "("][..], &["--operation", "NOT AN OP"][..]] {
+    let cases: [(&[&str], &str); 5] = [
+        (&["--grep", "("], "rdsaudit: invalid regular expression"),
+        (
+            &["--operation", "CONECT"],
+            "rdsaudit: unknown operation \"CONECT\"",
+        ),
+        (&["--retcode", "0,x"], "rdsaudit: --retcode \"x\""),
+        (
+            &["--since", "yesterday"],
+            "rdsaudit: invalid time \"yesterday\"",
+        ),
+        (
+            &["--until", "2024-02-30T00:00:00"],
+            "rdsaudit: invalid time",
+        ),
+    ];
+    for (flags, message) in cases {
         let out = rdsaudit()
             .arg("parse")
             .args(flags)
@@ -155,6 +176,66 @@ fn bad_filters_are_usage_errors() {
         assert_eq!(out.status.code(), Some(2));
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(stderr.starts_with("rdsaudit: invalid"), "{stderr}");
+        assert!(stderr.starts_with(message), "{stderr}");
     }
+}
+
+#[test]
+fn host_retcode_failed_logins_and_time() {
+    let c = sample();
+    let host = c
+        .lines()
+        .find(|l| !l.expected.host.is_empty())
+        .unwrap()
+        .expected
+        .host
+        .clone();
+    let n = check(&c, &["--host", &host], |l| l.expected.host == host);
+    assert!(n > 0);
+    check(&c, &["--retcode", "0", "--retcode", "1045"], |l| {
+        matches!(l.expected.retcode, Some(0 | 1045))
+    });
+    let failed = check(&c, &["--failed-logins"], |l| {
+        l.expected.operation == "FAILED_CONNECT"
+            || (["CONNECT", "CHANGEUSER"].contains(&l.expected.operation)
+                && l.expected.retcode.is_some_and(|r| r != 0))
+    });
+    assert!(failed > 0, "the corpus has failed logins");
+    let mut times: Vec<i64> = c.lines().map(|l| l.expected.timestamp_us).collect();
+    times.sort_unstable();
+    let mid = times[times.len() / 2];
+    let rfc = |us: i64| rdsaudit::audit::timestamp::Rfc3339(us).to_string();
+    let since = check(&c, &["--since", &rfc(mid)], |l| {
+        l.expected.timestamp_us >= mid
+    });
+    let until = check(&c, &["--until", &rfc(mid)], |l| {
+        l.expected.timestamp_us < mid
+    });
+    assert_eq!(since + until, c.lines().count());
+    assert!(since > 0 && until > 0);
+    // Every synthetic event is years old: an age keeps none of them.
+    check(&c, &["--since", "1h"], |_| false);
+}
+
+#[test]
+fn tables_and_escaped_commas() {
+    let c = sample();
+    let n = check(&c, &["--table", "shop.orders,sessions"], |l| {
+        let sql = String::from_utf8_lossy(&l.expected.object).to_lowercase();
+        let orders = l.expected.database == "shop"
+            && (sql.contains("from orders")
+                || sql.contains("into orders")
+                || sql.contains("update orders")
+                || sql.contains("table orders")
+                || (l.expected.operation != "QUERY" && sql == "orders"));
+        let sessions =
+            sql.contains("from sessions") || (l.expected.operation != "QUERY" && sql == "sessions");
+        orders || sessions
+    });
+    assert!(n > 0);
+    // `we,ird` is one user name when its comma is escaped; no event has it.
+    check(&c, &["--user", r"we\,ird"], |_| false);
+    check(&c, &["--user", r"we\,ird,etl"], |l| {
+        l.expected.username == "etl"
+    });
 }

@@ -152,8 +152,19 @@ fn stats_counts_match_the_corpus() {
     assert_eq!(section("operations"), want_ops);
     assert_eq!(section("users"), want_users);
     assert!(text.starts_with("events: 300\n"), "{text}");
-    // `WHERE id = 7` and `WHERE id = 9` are one shape.
-    let shapes = section("statement shapes");
+    // `WHERE id = 7` and `WHERE id = 9` have one fingerprint (pt-fingerprint's normal form).
+    let body = text.split("\ntop fingerprints:\n").nth(1).unwrap();
+    let shapes: HashMap<String, u64> = body
+        .lines()
+        .take_while(|l| l.starts_with("  ") && !l.contains(" more)"))
+        .map(|l| {
+            // `  <count>  <first> .. <last>  0x<digest>  <fingerprint>`
+            let (head, rest) = l.split_once("  0x").unwrap();
+            let n = head.split_whitespace().next().unwrap().parse().unwrap();
+            let fp = rest.split_once("  ").map_or("", |(_, fp)| fp).to_owned();
+            (fp, n)
+        })
+        .collect();
     let point_reads = corpus
         .lines()
         .filter(|l| {
@@ -163,14 +174,45 @@ fn stats_counts_match_the_corpus() {
         })
         .count() as u64;
     assert!(point_reads > 10);
-    assert_eq!(shapes["SELECT * FROM orders WHERE id = ?"], point_reads);
+    assert_eq!(shapes["select * from orders where id = ?"], point_reads);
     let failed = corpus
         .lines()
         .filter(|l| l.expected.operation == "FAILED_CONNECT")
         .count();
     assert!(
-        text.contains(&format!("\nfailed connects: {failed}\n")),
+        text.contains(&format!("\nfailed logins: {failed}\n")),
         "{text}"
+    );
+    assert!(text.contains("\nevents per minute:\n"), "{text}");
+    assert!(text.contains("\nDDL and DCL statements: "), "{text}");
+    // The same numbers for machines.
+    let json = rdsaudit()
+        .args(["stats", "--format", "json", "--top", "100"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(json.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["events"], 300);
+    let histogram_total: u64 = v["histogram"]["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["events"].as_u64().unwrap())
+        .sum();
+    assert_eq!(histogram_total, 300);
+    let fp_point_reads = v["top_fingerprints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["fingerprint"] == "select * from orders where id = ?")
+        .unwrap();
+    assert_eq!(fp_point_reads["count"], point_reads);
+    assert_eq!(fp_point_reads["digest"].as_str().unwrap().len(), 32);
+    assert!(
+        String::from_utf8(json.stderr)
+            .unwrap()
+            .contains("accounting:")
     );
     assert!(
         text.contains("\naccounting:\n  inputs:     1 = 1 read"),

@@ -2,21 +2,31 @@
 //!
 //! | variable | value | default |
 //! | --- | --- | --- |
-//! | `RDSAUDIT_OPERATIONS` | comma-separated operations (`QUERY,CONNECT`) | all |
+//! | `RDSAUDIT_OPERATIONS` | comma-separated operations (`QUERY,CONNECT`); an unknown name is an error | all |
 //! | `RDSAUDIT_DATABASES` | comma-separated database names | all |
 //! | `RDSAUDIT_USERS` | comma-separated user names | all |
 //! | `RDSAUDIT_EXCLUDE_USERS` | comma-separated user names (`rdsadmin`) | none |
-//! | `RDSAUDIT_WRITES_ONLY` | `true`/`false` (also `1`/`0`, `yes`/`no`) | `false` |
+//! | `RDSAUDIT_HOSTS` | comma-separated client hosts (`10.0.0.5` also matches `10.0.0.5:53210`) | all |
+//! | `RDSAUDIT_RETCODES` | comma-separated return codes (`0`, `1045,1142`) | all |
+//! | `RDSAUDIT_SINCE` / `RDSAUDIT_UNTIL` | RFC 3339 (`2024-03-23T13:00:00Z`) or an age (`1h`), counted from the function's init | none |
+//! | `RDSAUDIT_FAILED_LOGINS` | `true`: only failed logins | `false` |
+//! | `RDSAUDIT_WRITES_ONLY` | `true`: only successful statements that write (see `rdsaudit_sql::class`) | `false` |
+//! | `RDSAUDIT_INCLUDE_FAILED` | `true`: with `RDSAUDIT_WRITES_ONLY`, keep failed writes too | `false` |
+//! | `RDSAUDIT_TABLES` | comma-separated tables (`orders`, `shop.orders`) | all |
 //! | `RDSAUDIT_GREP` | a regular expression searched in the unescaped object | none |
 //! | `RDSAUDIT_ON_MALFORMED` | `quarantine` or `fail` | `quarantine` |
 //! | `RDSAUDIT_THREADS` | worker threads for large batches (at most 64) | the vCPUs Lambda gives |
 //! | `RDSAUDIT_MAX_RECORD_BYTES` | decompressed bytes allowed per record | 16 MiB |
 //!
+//! Booleans are `true`/`false` (also `1`/`0`, `yes`/`no`). In lists, `\,` is a comma inside a
+//! value (`we\,ird`) and `\\` a backslash ([`rdsaudit::filter::split_list`]).
+//!
 //! Any other `RDSAUDIT_*` variable is an error, so a typo (`RDSAUDIT_WRITE_ONLY`) stops the
 //! function at init instead of silently keeping every event.
 
 use anyhow::{Context as _, anyhow, bail};
-use rdsaudit::filter::{Filter, FilterSpec};
+use rdsaudit::filter::{Filter, FilterSpec, split_list};
+use rdsaudit_sql::filter::{EventFilter, SemanticSpec};
 
 /// What to do with a record that cannot be decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +40,7 @@ pub enum OnMalformed {
 /// A checked configuration.
 #[derive(Debug)]
 pub struct Config {
-    pub filter: Filter,
+    pub filter: EventFilter,
     pub on_malformed: OnMalformed,
     pub threads: usize,
     pub max_record_bytes: usize,
@@ -44,12 +54,19 @@ pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 << 20;
 const MAX_THREADS: usize = 64;
 
 const PREFIX: &str = "RDSAUDIT_";
-const KNOWN: [&str; 9] = [
+const KNOWN: [&str; 16] = [
     "RDSAUDIT_OPERATIONS",
     "RDSAUDIT_DATABASES",
     "RDSAUDIT_USERS",
     "RDSAUDIT_EXCLUDE_USERS",
+    "RDSAUDIT_HOSTS",
+    "RDSAUDIT_RETCODES",
+    "RDSAUDIT_SINCE",
+    "RDSAUDIT_UNTIL",
+    "RDSAUDIT_FAILED_LOGINS",
     "RDSAUDIT_WRITES_ONLY",
+    "RDSAUDIT_INCLUDE_FAILED",
+    "RDSAUDIT_TABLES",
     "RDSAUDIT_GREP",
     "RDSAUDIT_ON_MALFORMED",
     "RDSAUDIT_THREADS",
@@ -91,15 +108,33 @@ impl Config {
                 .map(|(_, v)| v.trim())
                 .filter(|v| !v.is_empty())
         };
+        let flag = |name: &str| get(name).map_or(Ok(false), |v| boolean(name, v));
         let spec = FilterSpec {
             operations: list(get("RDSAUDIT_OPERATIONS")),
             databases: list(get("RDSAUDIT_DATABASES")),
             users: list(get("RDSAUDIT_USERS")),
             exclude_users: list(get("RDSAUDIT_EXCLUDE_USERS")),
-            writes_only: get("RDSAUDIT_WRITES_ONLY").map_or(Ok(false), boolean)?,
+            hosts: list(get("RDSAUDIT_HOSTS")),
+            retcodes: list(get("RDSAUDIT_RETCODES"))
+                .iter()
+                .map(|r| {
+                    r.parse()
+                        .map_err(|_| anyhow!("RDSAUDIT_RETCODES: {r:?} is not an integer"))
+                })
+                .collect::<anyhow::Result<_>>()?,
+            since: get("RDSAUDIT_SINCE").map(str::to_owned),
+            until: get("RDSAUDIT_UNTIL").map(str::to_owned),
+            failed_logins: flag("RDSAUDIT_FAILED_LOGINS")?,
             grep: get("RDSAUDIT_GREP").map(str::to_owned),
         };
-        let filter = Filter::new(&spec).context("RDSAUDIT_OPERATIONS or RDSAUDIT_GREP")?;
+        let fields = Filter::new(&spec)
+            .context("RDSAUDIT_OPERATIONS, RDSAUDIT_SINCE, RDSAUDIT_UNTIL or RDSAUDIT_GREP")?;
+        let semantic = SemanticSpec {
+            writes: flag("RDSAUDIT_WRITES_ONLY")?,
+            include_failed: flag("RDSAUDIT_INCLUDE_FAILED")?,
+            tables: list(get("RDSAUDIT_TABLES")),
+        };
+        let filter = EventFilter::new(fields, semantic);
         let on_malformed = match get("RDSAUDIT_ON_MALFORMED") {
             None => OnMalformed::Quarantine,
             Some(v) if v.eq_ignore_ascii_case("quarantine") => OnMalformed::Quarantine,
@@ -120,22 +155,16 @@ impl Config {
     }
 }
 
-/// `"a, b,,c"` -> `["a", "b", "c"]`.
+/// `"a, b,,c\\,d"` -> `["a", "b", "c,d"]`.
 fn list(value: Option<&str>) -> Vec<String> {
-    value
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+    split_list(value.unwrap_or_default())
 }
 
-fn boolean(value: &str) -> anyhow::Result<bool> {
+fn boolean(name: &str, value: &str) -> anyhow::Result<bool> {
     match value.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" => Ok(true),
         "false" | "0" | "no" => Ok(false),
-        _ => bail!("RDSAUDIT_WRITES_ONLY={value:?}: expected true or false"),
+        _ => bail!("{name}={value:?}: expected true or false"),
     }
 }
 
@@ -176,7 +205,7 @@ mod tests {
     fn filters_follow_the_variables() {
         let c = config(&[
             ("RDSAUDIT_OPERATIONS", "query, connect"),
-            ("RDSAUDIT_EXCLUDE_USERS", "rdsadmin,,"),
+            ("RDSAUDIT_EXCLUDE_USERS", "rdsadmin,,we\\,ird"),
             ("RDSAUDIT_WRITES_ONLY", "YES"),
             ("RDSAUDIT_ON_MALFORMED", "Fail"),
             ("RDSAUDIT_THREADS", "3"),
@@ -200,6 +229,9 @@ mod tests {
         assert!(!keep(
             b"20240323 13:36:09,h,rdsadmin,l,4,7,QUERY,,'DELETE FROM t',0"
         ));
+        assert!(!keep(
+            b"20240323 13:36:09,h,app,l,4,8,QUERY,,'DELETE FROM t',1142"
+        ));
     }
 
     #[test]
@@ -212,7 +244,12 @@ mod tests {
         );
         assert!(error(&[("RDSAUDIT_THREADS", "0")]).contains("RDSAUDIT_THREADS"));
         assert!(error(&[("RDSAUDIT_MAX_RECORD_BYTES", "1e6")]).contains("positive integer"));
-        assert!(error(&[("RDSAUDIT_OPERATIONS", "QUE RY")]).contains("invalid operation"));
+        assert!(error(&[("RDSAUDIT_OPERATIONS", "CONECT")]).contains("unknown operation"));
+        assert!(error(&[("RDSAUDIT_RETCODES", "0,x")]).contains("RDSAUDIT_RETCODES"));
+        assert!(error(&[("RDSAUDIT_SINCE", "yesterday")]).contains("invalid time"));
+        assert!(
+            error(&[("RDSAUDIT_INCLUDE_FAILED", "on")]).contains("RDSAUDIT_INCLUDE_FAILED=\"on\"")
+        );
         assert!(error(&[("RDSAUDIT_GREP", "(")]).contains("invalid regular expression"));
         assert!(
             error(&[("RDSAUDIT_WRITE_ONLY", "true")])

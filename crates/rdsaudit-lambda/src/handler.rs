@@ -12,9 +12,13 @@ use std::time::Instant;
 
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use lambda_runtime::Diagnostic;
-use rdsaudit::input::source::{InputKind, Payload, SourceParser, SourceRecord};
-use rdsaudit::pipeline::{Pipeline, RecordStatus};
-use rdsaudit::sink::NdjsonWriter;
+use rdsaudit::input::InputKind;
+use rdsaudit::input::{Payload, SourceParser, SourceRecord};
+use rdsaudit::pipeline::Pipeline;
+use rdsaudit::report::RecordStatus;
+use rdsaudit::sink::{NdjsonWriter, UnparsedLine};
+use rdsaudit::{AuditEvent, Sink};
+use rdsaudit_sql::filter::EventFilter;
 
 use crate::config::{Config, OnMalformed};
 use crate::lines::{self, Action, Invocation, Tally};
@@ -41,12 +45,40 @@ struct Scratch {
     out: Vec<u8>,
 }
 
-/// What the visitor writes for one record: the NDJSON of its matching events.
-#[derive(Debug, Default)]
-struct Matches {
+/// What one record decodes into: the NDJSON of its matching events, then a line for each of
+/// its log events that is not an audit line.
+#[derive(Debug)]
+struct Matches<'f> {
+    filter: &'f EventFilter,
     ndjson: Vec<u8>,
     count: u64,
     writer: NdjsonWriter,
+    unparsed: Vec<u8>,
+}
+
+impl<'f> Matches<'f> {
+    fn new(filter: &'f EventFilter) -> Self {
+        Matches {
+            filter,
+            ndjson: Vec::new(),
+            count: 0,
+            writer: NdjsonWriter::new(),
+            unparsed: Vec::new(),
+        }
+    }
+}
+
+impl Sink for Matches<'_> {
+    fn event(&mut self, event: &AuditEvent<'_>) {
+        if self.filter.matches(event) {
+            self.writer.write(event, &mut self.ndjson);
+            self.count += 1;
+        }
+    }
+
+    fn unparsed(&mut self, line: &UnparsedLine<'_>) {
+        lines::unparsed_event(&mut self.unparsed, line);
+    }
 }
 
 /// The state of one invocation.
@@ -175,21 +207,16 @@ impl Handler {
         run: &mut Run,
         out: &mut Vec<u8>,
     ) -> Option<usize> {
-        let batch = self.pipeline.process(
-            chunk,
-            self.config.threads > 1,
-            |event, _, m: &mut Matches| {
-                if self.config.filter.matches(event) {
-                    m.writer.write(event, &mut m.ndjson);
-                    m.count += 1;
-                }
-            },
-        );
-        for (index, (record, outcome)) in chunk.iter().zip(&batch.records).enumerate() {
+        let done = self
+            .pipeline
+            .process(chunk, 0, self.config.threads > 1, || {
+                Matches::new(&self.config.filter)
+            });
+        for (index, (record, (outcome, matches))) in chunk.iter().zip(&done).enumerate() {
             run.tally.report.add(outcome, true);
-            run.tally.matched_events += outcome.output.count;
-            out.extend_from_slice(&outcome.output.ndjson);
-            lines::unparsed_events(out, record, &outcome.unparsed);
+            run.tally.matched_events += matches.count;
+            out.extend_from_slice(&matches.ndjson);
+            out.extend_from_slice(&matches.unparsed);
             let RecordStatus::Failed(error) = &outcome.status else {
                 continue;
             };
@@ -238,15 +265,13 @@ fn read_event<'a>(
         error_type: "RdsAudit.InvalidEvent".into(),
         error_message: message,
     };
-    match rdsaudit::input::source::detect(buf.get(..len).unwrap_or_default()) {
-        InputKind::KinesisEvent => rdsaudit::input::source::parse_kinesis_event(buf, len, parser)
+    match rdsaudit::input::detect(buf.get(..len).unwrap_or_default()) {
+        InputKind::KinesisEvent => rdsaudit::input::parse_kinesis_event(buf, len, parser)
             .map(|records| (Source::Kinesis, records))
             .map_err(|e| invalid(format!("Kinesis event: {e}"))),
-        InputKind::CloudWatchLogsEvent => {
-            rdsaudit::input::source::parse_awslogs_event(buf, len, parser)
-                .map(|record| (Source::CloudWatchLogs, vec![record]))
-                .map_err(|e| invalid(format!("CloudWatch Logs event: {e}")))
-        }
+        InputKind::AwslogsEvent => rdsaudit::input::parse_awslogs_event(buf, len, parser)
+            .map(|record| (Source::CloudWatchLogs, vec![record]))
+            .map_err(|e| invalid(format!("CloudWatch Logs event: {e}"))),
         other => Err(invalid(format!(
             "expected a Kinesis event ({{\"Records\":[...]}}) or a CloudWatch Logs subscription event ({{\"awslogs\":{{\"data\":...}}}}), found {other:?}"
         ))),
@@ -287,7 +312,7 @@ fn write_stdout(out: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rdsaudit::input::source::RecordProblem;
+    use rdsaudit::input::RecordProblem;
 
     #[test]
     fn chunks_hold_at_least_one_record_and_stay_within_the_budget() {

@@ -7,8 +7,9 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use rdsaudit::input::source::{Payload, SourceRecord};
-use rdsaudit::pipeline::{RecordError, Report, Unparsed};
+use rdsaudit::input::{Payload, SourceRecord};
+use rdsaudit::report::{RecordError, Report};
+use rdsaudit::sink::UnparsedLine;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
@@ -108,18 +109,19 @@ struct UnparsedEvent<'a> {
     excerpt: &'a str,
 }
 
-/// Appends one line per log event of `record` that is not an audit line.
-pub fn unparsed_events(out: &mut Vec<u8>, record: &SourceRecord<'_>, unparsed: &[Unparsed]) {
-    for u in unparsed {
-        let line = UnparsedEvent {
-            kind: "unparsed_event",
-            sequence_number: record.sequence_number,
-            event_id: u.event_id.as_deref(),
-            reason: u.reason.to_string(),
-            excerpt: &u.excerpt,
-        };
-        push(out, &line);
-    }
+/// How much of an unparsed log event its line quotes.
+const EXCERPT_LEN: usize = 160;
+
+/// Appends the line for a log event that is not an audit line.
+pub fn unparsed_event(out: &mut Vec<u8>, u: &UnparsedLine<'_>) {
+    let line = UnparsedEvent {
+        kind: "unparsed_event",
+        sequence_number: u.sequence_number,
+        event_id: u.event_id,
+        reason: u.reason.to_string(),
+        excerpt: &String::from_utf8_lossy(u.bytes.get(..EXCERPT_LEN).unwrap_or(u.bytes)),
+    };
+    push(out, &line);
 }
 
 /// The accounting of one invocation.
@@ -219,7 +221,7 @@ fn push(out: &mut Vec<u8>, line: &impl Serialize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rdsaudit::input::source::SourceError;
+    use rdsaudit::input::SourceError;
 
     fn parse(out: &[u8]) -> serde_json::Value {
         assert_eq!(out.last(), Some(&b'\n'));
@@ -260,13 +262,13 @@ mod tests {
     #[test]
     fn a_shape_error_has_no_payload() {
         let record = SourceRecord::new(Payload::Invalid(
-            rdsaudit::input::source::RecordProblem::MissingData,
+            rdsaudit::input::RecordProblem::MissingData,
         ));
         let mut out = Vec::new();
         malformed_record(
             &mut out,
             &record,
-            &RecordError::Shape(rdsaudit::input::source::RecordProblem::MissingData),
+            &RecordError::Shape(rdsaudit::input::RecordProblem::MissingData),
             Action::Retry,
         );
         let v = parse(&out);

@@ -13,6 +13,7 @@
 mod support;
 
 use rdsaudit::filter::{Filter, FilterSpec};
+use rdsaudit_sql::filter::{EventFilter, SemanticSpec};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use support::events::*;
@@ -213,12 +214,18 @@ fn direct_cloudwatch_events_and_filters_across_invocations() {
         ("RDSAUDIT_WRITES_ONLY", "true"),
         ("RDSAUDIT_EXCLUDE_USERS", "rdsadmin, nobody"),
     ];
-    let filter = Filter::new(&FilterSpec {
-        writes_only: true,
+    let fields = Filter::new(&FilterSpec {
         exclude_users: vec!["rdsadmin".into(), "nobody".into()],
         ..FilterSpec::default()
     })
     .unwrap();
+    let filter = EventFilter::new(
+        fields,
+        SemanticSpec {
+            writes: true,
+            ..SemanticSpec::default()
+        },
+    );
     let (posts, output) = invoke(
         &config,
         vec![awslogs.clone(), kinesis.clone(), awslogs.clone()],

@@ -15,10 +15,11 @@
 use std::io::Write as _;
 
 use anyhow::{Context as _, Result, bail};
+use rdsaudit::decoder::Next;
+use rdsaudit::input::InputKind;
 use rdsaudit::input::gzip::DEFAULT_MAX_OUTPUT;
-use rdsaudit::input::source::{SourceParser, parse_kinesis_event};
-use rdsaudit::pipeline::{Pipeline, Report};
-use rdsaudit::sink::NdjsonWriter;
+use rdsaudit::sink::NdjsonBuffer;
+use rdsaudit::{Decoder, Report};
 use rdsaudit_synth::delivery::{KinesisRecord, base64, kinesis_event};
 
 const MIB: usize = 1 << 20;
@@ -32,14 +33,15 @@ fn main() -> Result<()> {
         "events" => (event_of(&gzip(&tiny_events(60 * MIB))?), false),
         _ => bail!("usage: memprobe bomb|longline|longtext|events"),
     };
-    let pipeline = Pipeline::new();
+    let kind = if is_text {
+        InputKind::AuditText
+    } else {
+        InputKind::KinesisEvent
+    };
+    let decoder = Decoder::builder().kind(Some(kind)).build();
     reset_peak()?;
     let before = status_kib("VmRSS")?;
-    let report = if is_text {
-        pipeline.process_text(&input, false, write_ndjson).report
-    } else {
-        handle(&pipeline, &input)?
-    };
+    let report = handle(&decoder, input.clone())?;
     let peak = status_kib("VmHWM")?;
     let after = status_kib("VmRSS")?;
     println!("case {case}: input {} bytes", input.len());
@@ -52,15 +54,10 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-fn handle(pipeline: &Pipeline, event: &[u8]) -> Result<Report> {
-    let mut buf = event.to_vec();
-    buf.resize(event.len() + simd_json::INPUT_PADDING, 0);
-    let records = parse_kinesis_event(&mut buf, event.len(), &mut SourceParser::new())?;
-    Ok(pipeline.process(&records, true, write_ndjson).report)
-}
-
-fn write_ndjson(e: &rdsaudit::AuditEvent<'_>, _: &bumpalo::Bump, out: &mut Vec<u8>) {
-    NdjsonWriter::new().write(e, out);
+/// Decodes `input` in parallel into NDJSON, as the CLI does, dropping each record's output
+/// once it is handed over.
+fn handle(decoder: &Decoder, mut input: Vec<u8>) -> Result<Report> {
+    Ok(decoder.decode_parallel(&mut input, NdjsonBuffer::default, |_| Ok(Next::Continue))?)
 }
 
 /// A Kinesis event with one record holding `gz`.

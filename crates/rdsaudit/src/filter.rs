@@ -1,69 +1,115 @@
-//! Event filters shared by the CLI flags and the Lambda's environment variables.
+//! Event filters on fields, shared by the CLI flags and the Lambda's environment variables.
+//!
+//! Predicates that need the meaning of the SQL (`--writes`, `--table`) are not here: they
+//! live in the `rdsaudit-sql` crate, whose `EventFilter` wraps this one, so this crate keeps
+//! only pipeline dependencies.
 //!
 //! ```
-//! use rdsaudit::filter::{Filter, FilterSpec};
+//! use rdsaudit::filter::{Filter, FilterSpec, split_list};
 //!
-//! let filter = Filter::new(&FilterSpec {
-//!     writes_only: true,
-//!     exclude_users: vec!["rdsadmin".into()],
-//!     ..FilterSpec::default()
-//! })?;
-//! let write = rdsaudit::audit::scanner::parse_line(b"20240323 13:36:09,h,app,l,4,5,QUERY,shop,'/* batch */ UPDATE t SET a=1',0")?;
-//! let read = rdsaudit::audit::scanner::parse_line(b"20240323 13:36:09,h,app,l,4,6,QUERY,shop,'SELECT 1',0")?;
-//! let heartbeat = rdsaudit::audit::scanner::parse_line(b"20240323 13:36:08,h,rdsadmin,localhost,4,149868,QUERY,,'INSERT INTO mysql.rds_heartbeat2(id, value) values (1,1)',0,,")?;
-//! assert!(filter.matches(&write));
-//! assert!(!filter.matches(&read));
-//! assert!(!filter.matches(&heartbeat));
+//! // `--user 'app,we\,ird' --retcode 0`: `we,ird` is one user name.
+//! let users = split_list(r"app,we\,ird");
+//! assert_eq!(users, ["app", "we,ird"]);
+//! let filter = Filter::new(&FilterSpec { users, retcodes: vec![0], ..FilterSpec::default() })?;
+//! let app = rdsaudit::parse_line(b"20240323 13:36:09,h,app,10.0.0.5,4,6,QUERY,shop,'SELECT 1',0")?;
+//! let denied = rdsaudit::parse_line(b"20240323 13:36:09,h,app,10.0.0.5,4,7,QUERY,shop,'DELETE FROM t',1142")?;
+//! assert!(filter.matches(&app));
+//! assert!(!filter.matches(&denied));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use crate::audit::event::{AuditEvent, Operation};
+use crate::audit::timestamp::days_from_civil;
 
 /// What to keep, as written by a user (flags or environment variables). Empty lists keep
 /// everything; names compare exactly, operations case-insensitively.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FilterSpec {
+    /// Operation names (`QUERY`, `CONNECT`, `WRITE`...); an unknown name is an error.
     pub operations: Vec<String>,
+    /// Database names.
     pub databases: Vec<String>,
+    /// User names to keep.
     pub users: Vec<String>,
+    /// User names to drop (`rdsadmin`).
     pub exclude_users: Vec<String>,
-    /// Only statements that change data or schema (see [`is_write`]).
-    pub writes_only: bool,
+    /// Client hosts; `10.0.0.5` also matches `10.0.0.5:53210` (MariaDB 12 writes the port).
+    pub hosts: Vec<String>,
+    /// Return codes (`0`, `1045`); events without one (upstream TABLE events) never match.
+    pub retcodes: Vec<i64>,
+    /// Keep events at or after this time: RFC 3339 (`2024-03-23T13:00:00Z`,
+    /// `2024-03-23T15:00:00+02:00`, `2024-03-23`) or an age (`90s`, `15m`, `1h`, `2d`, `1w`).
+    pub since: Option<String>,
+    /// Keep events before this time (same forms as `since`).
+    pub until: Option<String>,
+    /// Only failed logins: `FAILED_CONNECT`, or `CONNECT`/`CHANGEUSER` with a non-zero
+    /// return code.
+    pub failed_logins: bool,
     /// A regular expression searched in the unescaped object.
     pub grep: Option<String>,
 }
 
+/// Why a [`FilterSpec`] was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FilterError {
-    #[error("invalid operation {0:?}: expected a name such as QUERY, CONNECT or WRITE")]
+    /// Not one of the operations the plugins log.
+    #[error("unknown operation {0:?}: expected one of {KNOWN_OPERATIONS}")]
     Operation(String),
+    /// The `grep` pattern does not compile.
     #[error("invalid regular expression {pattern:?}: {message}")]
-    Regex { pattern: String, message: String },
+    Regex {
+        /// The pattern as given.
+        pattern: String,
+        /// The regex crate's explanation.
+        message: String,
+    },
+    /// A `since`/`until` value that is neither RFC 3339 nor an age.
+    #[error(
+        "invalid time {0:?}: expected RFC 3339 (2024-03-23T13:00:00Z, 2024-03-23) or an age (90s, 15m, 1h, 2d, 1w)"
+    )]
+    Time(String),
 }
 
+/// Every operation name the plugins write (see `shared/formats.md`).
+pub const KNOWN_OPERATIONS: &str = "CONNECT, DISCONNECT, FAILED_CONNECT, CHANGEUSER, PROXY_CONNECT, QUERY, READ, WRITE, CREATE, ALTER, DROP, RENAME";
+
 /// A compiled [`FilterSpec`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Filter {
+    /// Upper-case names, each a known operation.
     operations: Vec<String>,
     databases: Vec<String>,
     users: Vec<String>,
     exclude_users: Vec<String>,
-    writes_only: bool,
+    hosts: Vec<String>,
+    retcodes: Vec<i64>,
+    since_us: Option<i64>,
+    until_us: Option<i64>,
+    failed_logins: bool,
     grep: Option<regex::bytes::Regex>,
 }
 
 impl Filter {
+    /// Compiles `spec`; ages in `since`/`until` count back from the system clock.
     pub fn new(spec: &FilterSpec) -> Result<Self, FilterError> {
+        let now_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+        Self::new_at(spec, now_us)
+    }
+
+    /// Compiles `spec` with ages counted back from `now_us` (epoch microseconds).
+    pub fn new_at(spec: &FilterSpec, now_us: i64) -> Result<Self, FilterError> {
         let operations = spec
             .operations
             .iter()
             .map(|op| {
                 let upper = op.trim().to_ascii_uppercase();
-                let valid =
-                    !upper.is_empty() && upper.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
-                valid
-                    .then_some(upper)
-                    .ok_or_else(|| FilterError::Operation(op.clone()))
+                match Operation::from_token(&upper) {
+                    Operation::Other(_) => Err(FilterError::Operation(op.clone())),
+                    _ => Ok(upper),
+                }
             })
             .collect::<Result<_, _>>()?;
         let grep = spec
@@ -76,37 +122,40 @@ impl Filter {
                 })
             })
             .transpose()?;
+        let time = |t: &Option<String>| t.as_deref().map(|t| parse_time(t, now_us)).transpose();
         Ok(Filter {
             operations,
             databases: spec.databases.clone(),
             users: spec.users.clone(),
             exclude_users: spec.exclude_users.clone(),
-            writes_only: spec.writes_only,
+            hosts: spec.hosts.clone(),
+            retcodes: spec.retcodes.clone(),
+            since_us: time(&spec.since)?,
+            until_us: time(&spec.until)?,
+            failed_logins: spec.failed_logins,
             grep,
         })
     }
 
     /// A filter that keeps everything.
     pub fn all() -> Self {
-        Filter {
-            operations: Vec::new(),
-            databases: Vec::new(),
-            users: Vec::new(),
-            exclude_users: Vec::new(),
-            writes_only: false,
-            grep: None,
-        }
+        Filter::default()
     }
 
     /// Whether `e` passes every condition.
     pub fn matches(&self, e: &AuditEvent<'_>) -> bool {
         let listed =
             |list: &[String], value: &str| list.is_empty() || list.iter().any(|v| v == value);
+        let t = e.timestamp.epoch_us;
         listed(&self.operations, e.operation.as_str())
             && listed(&self.databases, &e.database)
             && listed(&self.users, &e.username)
             && !self.exclude_users.iter().any(|u| *u == e.username)
-            && (!self.writes_only || is_write(e))
+            && (self.hosts.is_empty() || self.hosts.iter().any(|h| host_matches(h, &e.host)))
+            && (self.retcodes.is_empty() || e.retcode.is_some_and(|r| self.retcodes.contains(&r)))
+            && self.since_us.is_none_or(|s| t >= s)
+            && self.until_us.is_none_or(|u| t < u)
+            && (!self.failed_logins || is_failed_login(e))
             && self
                 .grep
                 .as_ref()
@@ -114,117 +163,165 @@ impl Filter {
     }
 }
 
-/// Whether an event changes data or schema: a QUERY whose first keyword is INSERT, UPDATE,
-/// DELETE, REPLACE, LOAD (DATA/XML), CREATE, ALTER, DROP, RENAME or TRUNCATE, or a WRITE,
-/// CREATE, ALTER, DROP or RENAME table event.
-pub fn is_write(e: &AuditEvent<'_>) -> bool {
+/// `host` exactly, or `host:port`.
+fn host_matches(wanted: &str, host: &str) -> bool {
+    host == wanted
+        || host.strip_prefix(wanted).is_some_and(|rest| {
+            rest.strip_prefix(':')
+                .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
+
+/// A failed login: `FAILED_CONNECT` (MariaDB, RDS), or a `CONNECT`/`CHANGEUSER` whose return
+/// code is not 0.
+pub fn is_failed_login(e: &AuditEvent<'_>) -> bool {
     match e.operation {
-        Operation::Query => is_write_statement(&e.object.unescaped()),
-        Operation::Write
-        | Operation::Create
-        | Operation::Alter
-        | Operation::Drop
-        | Operation::Rename => true,
+        Operation::FailedConnect => true,
+        Operation::Connect | Operation::ChangeUser => e.retcode.is_some_and(|r| r != 0),
         _ => false,
     }
 }
 
-const WRITE_KEYWORDS: [&[u8]; 10] = [
-    b"INSERT",
-    b"UPDATE",
-    b"DELETE",
-    b"REPLACE",
-    b"LOAD",
-    b"CREATE",
-    b"ALTER",
-    b"DROP",
-    b"RENAME",
-    b"TRUNCATE",
-];
-
-/// Whether the first keyword of `sql` (after whitespace and comments) is a write keyword.
-pub fn is_write_statement(sql: &[u8]) -> bool {
-    let keyword = first_keyword(sql);
-    WRITE_KEYWORDS
-        .iter()
-        .any(|k| keyword.eq_ignore_ascii_case(k))
-}
-
-/// The first word of `sql`, skipping whitespace, `-- `/`#` line comments, `/* */` block
-/// comments and opening parentheses (`(SELECT ...)`).
-pub fn first_keyword(sql: &[u8]) -> &[u8] {
-    let mut s = sql;
-    loop {
-        let trimmed = s.trim_ascii_start();
-        let trimmed = trimmed.strip_prefix(b"(").unwrap_or(trimmed);
-        if let Some(rest) = trimmed.strip_prefix(b"/*") {
-            s = memchr::memmem::find(rest, b"*/")
-                .map_or(&[][..], |i| rest.get(i + 2..).unwrap_or_default());
-        } else if trimmed.starts_with(b"#")
-            || trimmed.starts_with(b"-- ")
-            || trimmed.starts_with(b"--\t")
-            || trimmed == b"--"
-        {
-            s = memchr::memchr(b'\n', trimmed)
-                .map_or(&[][..], |i| trimmed.get(i + 1..).unwrap_or_default());
-        } else if trimmed.len() != s.len() {
-            s = trimmed;
-        } else {
-            let end = s
-                .iter()
-                .position(|b| !b.is_ascii_alphabetic())
-                .unwrap_or(s.len());
-            return s.get(..end).unwrap_or_default();
+/// Splits a list value at commas. `\,` is a comma inside a value and `\\` a backslash, so
+/// `we\,ird,bob` is `we,ird` and `bob`; values are trimmed and empty ones dropped. (Flags
+/// may also be repeated, one value each.)
+pub fn split_list(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(next @ (',' | '\\')) => current.push(next),
+                Some(other) => {
+                    current.push('\\');
+                    current.push(other);
+                }
+                None => current.push('\\'),
+            },
+            ',' => out.push(std::mem::take(&mut current)),
+            c => current.push(c),
         }
     }
+    out.push(current);
+    out.into_iter()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// Epoch microseconds of `text`: RFC 3339 with `Z` or an offset (`T` or a space between date
+/// and time; a date alone is its midnight UTC), or an age before `now_us` (`90s`, `15m`,
+/// `1h`, `2d`, `1w`).
+pub fn parse_time(text: &str, now_us: i64) -> Result<i64, FilterError> {
+    let t = text.trim();
+    age_us(t)
+        .map(|age| now_us.saturating_sub(age))
+        .or_else(|| rfc3339_us(t.as_bytes()))
+        .ok_or_else(|| FilterError::Time(text.to_owned()))
+}
+
+fn age_us(t: &str) -> Option<i64> {
+    let unit = t.chars().last()?;
+    let seconds = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 604_800,
+        _ => return None,
+    };
+    let n: i64 = t.get(..t.len() - 1)?.parse().ok().filter(|n| *n >= 0)?;
+    n.checked_mul(seconds)?.checked_mul(1_000_000)
+}
+
+fn digits(s: &[u8], range: std::ops::Range<usize>) -> Option<i64> {
+    let part = s.get(range)?;
+    if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(part).ok()?.parse().ok()
+}
+
+fn rfc3339_us(s: &[u8]) -> Option<i64> {
+    let (y, mo, d) = (digits(s, 0..4)?, digits(s, 5..7)?, digits(s, 8..10)?);
+    let dashes = s.get(4) == Some(&b'-') && s.get(7) == Some(&b'-');
+    let date_ok = dashes && (1..=12).contains(&mo) && (1..=31).contains(&d);
+    if !date_ok {
+        return None;
+    }
+    let midnight = days_from_civil(y, mo, d) * 86_400_000_000;
+    if s.len() == 10 {
+        return Some(midnight);
+    }
+    if !matches!(s.get(10), Some(b'T' | b't' | b' ')) || s.get(13) != Some(&b':') {
+        return None;
+    }
+    let (h, mi) = (digits(s, 11..13)?, digits(s, 14..16)?);
+    let (sec, mut rest) = match s.get(16) {
+        Some(b':') => (digits(s, 17..19)?, s.get(19..)?),
+        _ => (0, s.get(16..)?),
+    };
+    let mut micros = 0;
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let n = frac.iter().take_while(|b| b.is_ascii_digit()).count();
+        let kept = frac.get(..n.min(6))?;
+        micros = digits(kept, 0..kept.len())? * 10i64.pow(6 - u32::try_from(kept.len()).ok()?);
+        rest = frac.get(n..)?;
+    }
+    let offset_s = match rest {
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), ..] if rest.len() == 6 && rest.get(3) == Some(&b':') => {
+            let off = digits(rest, 1..3)? * 3600 + digits(rest, 4..6)? * 60;
+            if *sign == b'+' { off } else { -off }
+        }
+        _ => return None,
+    };
+    if h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    Some(midnight + ((h * 60 + mi) * 60 + sec - offset_s) * 1_000_000 + micros)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn line(s: &[u8]) -> AuditEvent<'_> {
+        crate::audit::scanner::parse_line(s).unwrap()
+    }
+
     #[test]
-    fn keywords_after_comments() {
+    fn unknown_operations_and_bad_specs_are_rejected() {
+        let spec = |f: fn(&mut FilterSpec)| {
+            let mut s = FilterSpec::default();
+            f(&mut s);
+            Filter::new(&s).err()
+        };
         assert_eq!(
-            first_keyword(b"  \n\t-- note\n# x\n/* a */ /*b*/insert into t"),
-            b"insert"
+            spec(|s| s.operations = vec!["CONECT".into()]),
+            Some(FilterError::Operation("CONECT".into()))
         );
-        assert_eq!(first_keyword(b"((SELECT 1))"), b"SELECT");
-        assert_eq!(first_keyword(b"/* unterminated"), b"");
-        assert_eq!(first_keyword(b"--"), b"");
-        assert!(is_write_statement(b"LOAD DATA INFILE 'x' INTO TABLE t"));
-        assert!(is_write_statement(b"truncate table t"));
-        assert!(!is_write_statement(b"SELECT 'DELETE'"));
-        assert!(!is_write_statement(b"UPDATED"));
-        assert!(!is_write_statement(b"-- DELETE\nSELECT 1"));
-    }
-
-    #[test]
-    fn invalid_specs_are_rejected() {
-        let bad_op = FilterSpec {
-            operations: vec!["QUE RY".into()],
-            ..FilterSpec::default()
-        };
+        assert!(spec(|s| s.operations = vec!["failed_connect".into()]).is_none());
         assert!(matches!(
-            Filter::new(&bad_op),
-            Err(FilterError::Operation(_))
+            spec(|s| s.grep = Some("(".into())),
+            Some(FilterError::Regex { .. })
         ));
-        let bad_re = FilterSpec {
-            grep: Some("(".into()),
-            ..FilterSpec::default()
-        };
         assert!(matches!(
-            Filter::new(&bad_re),
-            Err(FilterError::Regex { .. })
+            spec(|s| s.since = Some("yesterday".into())),
+            Some(FilterError::Time(_))
+        ));
+        assert!(matches!(
+            spec(|s| s.until = Some("2024-13-01".into())),
+            Some(FilterError::Time(_))
         ));
     }
 
     #[test]
-    fn lists_and_grep() {
-        let e = crate::audit::scanner::parse_line(
-            b"20240323 13:36:09,h,app,l,4,5,QUERY,shop,'SELECT \\'needle\\'',0",
-        )
-        .unwrap();
+    fn lists_hosts_retcodes_and_grep() {
+        let e = line(
+            b"20240323 13:36:09,h,app,10.0.0.5:5321,4,5,QUERY,shop,'SELECT \\'needle\\'',1146",
+        );
         let spec = |f: fn(&mut FilterSpec)| {
             let mut s = FilterSpec::default();
             f(&mut s);
@@ -235,8 +332,70 @@ mod tests {
         assert!(spec(|s| s.databases = vec!["shop".into(), "x".into()]));
         assert!(!spec(|s| s.users = vec!["other".into()]));
         assert!(!spec(|s| s.exclude_users = vec!["app".into()]));
+        assert!(spec(|s| s.hosts = vec!["10.0.0.5".into()]));
+        assert!(!spec(|s| s.hosts = vec!["10.0.0.".into()]));
+        assert!(spec(|s| s.retcodes = vec![0, 1146]));
+        assert!(!spec(|s| s.retcodes = vec![0]));
+        assert!(!spec(|s| s.failed_logins = true));
         assert!(spec(|s| s.grep = Some("'needle'".into())));
         assert!(!spec(|s| s.grep = Some("haystack".into())));
         assert!(Filter::all().matches(&e));
+    }
+
+    #[test]
+    fn failed_logins() {
+        let f = Filter::new(&FilterSpec {
+            failed_logins: true,
+            ..FilterSpec::default()
+        })
+        .unwrap();
+        assert!(f.matches(&line(
+            b"20240323 13:36:09,h,bob,10.0.0.9,7,0,FAILED_CONNECT,,,1045"
+        )));
+        assert!(f.matches(&line(
+            b"1653053459680124,i,bob,10.0.0.9,35,0,CONNECT,,,1045"
+        )));
+        assert!(!f.matches(&line(b"1653053459680124,i,bob,10.0.0.9,35,0,CONNECT,,,0")));
+    }
+
+    #[test]
+    fn times() {
+        let now = 1_711_200_968_000_000; // 2024-03-23T13:36:08Z
+        assert_eq!(parse_time("2024-03-23T13:36:08Z", 0), Ok(now));
+        assert_eq!(
+            parse_time("2024-03-23 15:36:08.5+02:00", 0),
+            Ok(now + 500_000)
+        );
+        assert_eq!(parse_time("2024-03-23T13:36Z", 0), Ok(now - 8_000_000));
+        assert_eq!(parse_time("2024-03-23", 0), Ok(now - 48_968_000_000));
+        assert_eq!(parse_time("1h", now), Ok(now - 3_600_000_000));
+        assert_eq!(parse_time(" 90s ", now), Ok(now - 90_000_000));
+        for bad in [
+            "",
+            "h",
+            "-1h",
+            "1y",
+            "2024-03-23T13:36:08",
+            "2024-03-23T25:00:00Z",
+            "9999999999999999999d",
+        ] {
+            assert!(parse_time(bad, now).is_err(), "{bad}");
+        }
+        let spec = FilterSpec {
+            since: Some("10s".into()),
+            until: Some("2024-03-23T13:36:09Z".into()),
+            ..FilterSpec::default()
+        };
+        let f = Filter::new_at(&spec, now + 5_000_000).unwrap();
+        assert!(f.matches(&line(b"20240323 13:36:08,h,a,l,4,5,QUERY,,'SELECT 1',0")));
+        assert!(!f.matches(&line(b"20240323 13:36:09,h,a,l,4,5,QUERY,,'SELECT 1',0")));
+        assert!(!f.matches(&line(b"20240323 13:35:00,h,a,l,4,5,QUERY,,'SELECT 1',0")));
+    }
+
+    #[test]
+    fn list_escapes() {
+        assert_eq!(split_list(r"we\,ird, bob,,"), ["we,ird", "bob"]);
+        assert_eq!(split_list(r"a\\,b\x"), [r"a\", r"b\x"]);
+        assert_eq!(split_list(""), Vec::<String>::new());
     }
 }

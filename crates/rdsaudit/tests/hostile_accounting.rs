@@ -23,8 +23,10 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use rdsaudit::Dialect;
-use rdsaudit::input::source::{SourceParser, parse_kinesis_event};
-use rdsaudit::pipeline::{Pipeline, RecordStatus, Report};
+use rdsaudit::input::{SourceParser, parse_kinesis_event};
+use rdsaudit::pipeline::Pipeline;
+use rdsaudit::report::{RecordStatus, Report};
+use rdsaudit::sink::Count;
 use rdsaudit_synth::{Corpus, Spec};
 
 use payload::{b64, control_message, data_message, gzip, kinesis_event};
@@ -190,22 +192,23 @@ proptest! {
         let mut buf = event.clone();
         buf.resize(event.len() + simd_json::INPUT_PADDING, 0);
         let records = parse_kinesis_event(&mut buf, event.len(), &mut SourceParser::new()).unwrap();
-        let batch = Pipeline::with_max_output(LIMIT)
-            .process(&records, parallel, |_, _, n: &mut u64| *n += 1);
+        let done = Pipeline::with_max_output(LIMIT).process(&records, 0, parallel, Count::default);
+        let mut report = Report::default();
+        done.iter().for_each(|(outcome, _)| report.add(outcome, true));
 
         let mut expected = Report::default();
         reports.iter().for_each(|r| expected.merge(r));
-        prop_assert!(batch.report.is_balanced(), "{:?}", batch.report);
-        prop_assert_eq!(&batch.report, &expected);
-        // Record by record, in order: the status kind and the events the visitor saw.
-        for ((outcome, want), part) in batch.records.iter().zip(&reports).zip(&parts) {
+        prop_assert!(report.is_balanced(), "{:?}", report);
+        prop_assert_eq!(&report, &expected);
+        // Record by record, in order: the status kind and the events the sink saw.
+        for (((outcome, count), want), part) in done.iter().zip(&reports).zip(&parts) {
             let status_ok = match &outcome.status {
                 RecordStatus::Data => want.data_records == 1,
                 RecordStatus::Control => want.control_records == 1,
                 RecordStatus::Failed(e) => want.failed_by_kind.contains_key(e.kind()),
             };
             prop_assert!(status_ok, "{:?} for {:?}", outcome.status, part);
-            prop_assert_eq!(outcome.output, want.parsed_events, "{:?}", part);
+            prop_assert_eq!(count.0, want.parsed_events, "{:?}", part);
         }
     }
 }

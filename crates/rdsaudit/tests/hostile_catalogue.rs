@@ -17,11 +17,14 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 
 use rdsaudit::LineError;
+use rdsaudit::input::InputKind;
 use rdsaudit::input::envelope::{EnvelopeError, JsonError};
 use rdsaudit::input::gzip::{DEFAULT_MAX_OUTPUT, InflateError};
-use rdsaudit::input::source::{SourceError, SourceParser, parse_kinesis_event};
-use rdsaudit::pipeline::{BatchOutput, Pipeline, RecordError, RecordStatus, Report};
-use rdsaudit::sink::NdjsonWriter;
+use rdsaudit::input::{SourceError, SourceParser, parse_kinesis_event};
+use rdsaudit::pipeline::Pipeline;
+use rdsaudit::report::{RecordError, RecordStatus, Report};
+use rdsaudit::sink::{NdjsonWriter, UnparsedLine};
+use rdsaudit::{AuditEvent, Decoder, Sink};
 use serde_json::Value;
 
 use payload::{
@@ -29,16 +32,108 @@ use payload::{
     kinesis_event,
 };
 
+/// What each record (or text input) produced, and the sum.
+struct BatchOutput<W> {
+    records: Vec<Rec<W>>,
+    report: Report,
+}
+
+struct Rec<W> {
+    status: RecordStatus,
+    output: W,
+    unparsed: Vec<Unparsed>,
+}
+
+/// An unparsed line as the sink saw it.
+struct Unparsed {
+    event_id: Option<String>,
+    reason: LineError,
+    excerpt: String,
+}
+
+/// A sink that hands events to `W` and keeps the unparsed lines.
+#[derive(Default)]
+struct Keep<W> {
+    output: W,
+    unparsed: Vec<Unparsed>,
+}
+
+/// What a test collects from each event.
+trait Collect: Default + Send {
+    fn collect(&mut self, e: &AuditEvent<'_>);
+}
+
+/// The NDJSON of the events.
+impl Collect for Vec<u8> {
+    fn collect(&mut self, e: &AuditEvent<'_>) {
+        NdjsonWriter::new().write(e, self);
+    }
+}
+
+/// How many events.
+impl Collect for u64 {
+    fn collect(&mut self, _: &AuditEvent<'_>) {
+        *self += 1;
+    }
+}
+
+/// Each event's (retcode, number of extra fields).
+impl Collect for Vec<(Option<i64>, usize)> {
+    fn collect(&mut self, e: &AuditEvent<'_>) {
+        self.push((e.retcode, e.extra.fields().count()));
+    }
+}
+
+impl<W: Collect> Sink for Keep<W> {
+    fn event(&mut self, e: &AuditEvent<'_>) {
+        self.output.collect(e);
+    }
+
+    fn unparsed(&mut self, u: &UnparsedLine<'_>) {
+        self.unparsed.push(Unparsed {
+            event_id: u.event_id.map(str::to_owned),
+            reason: u.reason,
+            excerpt: String::from_utf8_lossy(u.bytes).into_owned(),
+        });
+    }
+}
+
 /// Runs one Kinesis event through the handler path; the output is the NDJSON of each record.
 fn handle(event: &[u8]) -> BatchOutput<Vec<u8>> {
     let mut buf = event.to_vec();
     buf.resize(event.len() + simd_json::INPUT_PADDING, 0);
     let records = parse_kinesis_event(&mut buf, event.len(), &mut SourceParser::new()).unwrap();
-    let batch = Pipeline::new().process(&records, true, |e, _arena, out: &mut Vec<u8>| {
-        NdjsonWriter::new().write(e, out);
-    });
-    assert!(batch.report.is_balanced(), "{:?}", batch.report);
-    batch
+    let done = Pipeline::new().process(&records, 0, true, Keep::<Vec<u8>>::default);
+    let mut report = Report::default();
+    let records = done
+        .into_iter()
+        .map(|(outcome, keep)| {
+            report.add(&outcome, true);
+            Rec {
+                status: outcome.status,
+                output: keep.output,
+                unparsed: keep.unparsed,
+            }
+        })
+        .collect();
+    assert!(report.is_balanced(), "{report:?}");
+    BatchOutput { records, report }
+}
+
+/// Runs a plain log through the front door, on the calling thread.
+fn text<W: Collect>(log: &[u8]) -> BatchOutput<W> {
+    let mut keep = Keep::<W>::default();
+    let decoder = Decoder::builder().kind(Some(InputKind::AuditText)).build();
+    let report = decoder.decode(log, &mut keep).unwrap();
+    let rec = Rec {
+        status: RecordStatus::Data,
+        output: keep.output,
+        unparsed: keep.unparsed,
+    };
+    BatchOutput {
+        records: vec![rec],
+        report,
+    }
 }
 
 /// One record whose `data` is `data`.
@@ -385,12 +480,8 @@ fn ten_megabyte_line() {
     assert_eq!(batch.report, data(1, &[]));
     assert_eq!(ndjson(&batch)[0]["object"].as_str(), Some(&*statement));
     // The same line in a plain log file.
-    let text = Pipeline::new().process_text(line.as_bytes(), false, count_events);
+    let text = text::<u64>(line.as_bytes());
     assert_eq!(text_counts(&text.report), (1, 1, 0));
-}
-
-fn count_events(_: &rdsaudit::AuditEvent<'_>, _: &bumpalo::Bump, n: &mut u64) {
-    *n += 1;
 }
 
 /// (log events, parsed, unparsed) of a plain-text run, which counts no records.
@@ -410,16 +501,14 @@ fn empty_lines() {
     assert_unparsed("", LineError::Empty, "Empty");
     // In a plain file, blank lines separate nothing and are not events.
     let log = format!("\n{MARIADB_LINE}\n\n\r\n{RDS_MYSQL_LINE}\n\n");
-    let batch = Pipeline::new().process_text(log.as_bytes(), false, count_events);
+    let batch = text::<u64>(log.as_bytes());
     assert_eq!(text_counts(&batch.report), (2, 2, 0));
 }
 
 #[test]
 fn crlf_line_endings() {
     let log = format!("{MARIADB_LINE}\r\n{RDS_MYSQL_LINE}\r\n");
-    let batch = Pipeline::new().process_text(log.as_bytes(), false, |e, _, out: &mut Vec<_>| {
-        out.push((e.retcode, e.extra.fields().count()));
-    });
+    let batch = text::<Vec<(Option<i64>, usize)>>(log.as_bytes());
     assert_eq!(text_counts(&batch.report), (2, 2, 0));
     assert_eq!(batch.records[0].output, [(None, 0), (Some(0), 2)]);
     // A CloudWatch message ending in CRLF parses the same.
@@ -446,7 +535,7 @@ fn nul_bytes() {
         )))
     ));
     // In a plain file a NUL is just a byte of the statement.
-    let text = Pipeline::new().process_text(line.as_bytes(), false, count_events);
+    let text = text::<u64>(line.as_bytes());
     assert_eq!(text_counts(&text.report), (1, 1, 0));
 }
 

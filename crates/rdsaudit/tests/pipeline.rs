@@ -1,27 +1,46 @@
-//! The parallel pipeline against the synthetic corpus generator: order, accounting, reuse.
+//! The front door and the parallel pipeline against the synthetic corpus generator: order,
+//! accounting, whole unparsed lines and failed records, worker reuse.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use bumpalo::Bump;
-use rdsaudit::AuditEvent;
-use rdsaudit::LineError;
 use rdsaudit::audit::event::Dialect;
-use rdsaudit::input::source::{self, Payload, RecordProblem, SourceRecord};
-use rdsaudit::pipeline::*;
+use rdsaudit::decoder::{Done, Next};
+use rdsaudit::input::{Payload, RecordProblem, SourceRecord};
+use rdsaudit::pipeline::Pipeline;
+use rdsaudit::report::{RecordOutcome, RecordStatus, Report};
+use rdsaudit::sink::{FailedRecord, UnparsedLine};
+use rdsaudit::{AuditEvent, Decoder, LineError, Sink};
 use rdsaudit_synth::{Corpus, Spec, delivery};
 
-/// The JSON followed by simd-json's padding, and its length.
-fn padded(json: &[u8]) -> (Vec<u8>, usize) {
-    let mut buf = json.to_vec();
-    buf.resize(json.len() + simd_json::INPUT_PADDING, 0);
-    (buf, json.len())
+/// An unparsed line as the sink saw it: (event id, line number, whole line, reason).
+type Unparsed = (Option<String>, Option<u64>, Vec<u8>, LineError);
+
+/// Everything a sink is told, owned.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Seen {
+    /// (event id, unescaped object) of every event.
+    events: Vec<(String, Vec<u8>)>,
+    /// (event id, line number, whole line, reason) of every unparsed line.
+    unparsed: Vec<Unparsed>,
+    /// (index, payload, error kind) of every failed record.
+    failed: Vec<(usize, Vec<u8>, &'static str)>,
 }
 
-/// Each record's output: (event id, unescaped object) of every event, in order.
-type Seen = Vec<(String, Vec<u8>)>;
+impl Sink for Seen {
+    fn event(&mut self, e: &AuditEvent<'_>) {
+        let id = e.provenance.event_id.unwrap_or_default().to_owned();
+        self.events.push((id, e.object.unescaped().into_owned()));
+    }
 
-fn collect(e: &AuditEvent<'_>, arena: &Bump, out: &mut Seen) {
-    let id = e.provenance.event_id.unwrap_or_default().to_owned();
-    out.push((id, e.object.unescaped_in(arena).to_vec()));
+    fn unparsed(&mut self, u: &UnparsedLine<'_>) {
+        let id = u.event_id.map(str::to_owned);
+        self.unparsed
+            .push((id, u.line_number, u.bytes.to_vec(), u.reason));
+    }
+
+    fn failed_record(&mut self, f: &FailedRecord<'_>) {
+        self.failed
+            .push((f.index, f.payload.to_vec(), f.error.kind()));
+    }
 }
 
 fn corpus(dialect: Dialect) -> Corpus {
@@ -33,53 +52,52 @@ fn corpus(dialect: Dialect) -> Corpus {
     })
 }
 
+/// Decodes `input` in parallel (chunks of `chunk` records), one `Seen` per record, in order.
+fn parallel(input: &[u8], chunk: usize) -> (Report, Vec<(RecordOutcome, Seen)>) {
+    let decoder = Decoder::builder().records_per_chunk(chunk).build();
+    let mut done = Vec::new();
+    let report = decoder
+        .decode_parallel(&mut input.to_vec(), Seen::default, |d: Done<'_, Seen>| {
+            done.push((d.outcome, d.sink));
+            Ok(Next::Continue)
+        })
+        .unwrap();
+    (report, done)
+}
+
 #[test]
 fn parallel_and_sequential_agree_with_the_generator() {
     for dialect in [Dialect::Aurora, Dialect::MariaDb, Dialect::RdsMySql] {
         let c = corpus(dialect);
-        let (mut event, len) = padded(&c.kinesis_event());
-        let records =
-            source::parse_kinesis_event(&mut event, len, &mut source::SourceParser::new()).unwrap();
-        let pipeline = Pipeline::new();
-        let seq = pipeline.process(&records, false, collect);
-        let par = pipeline.process(&records, true, collect);
-        let expected: Vec<Seen> = c
-            .records
-            .iter()
-            .map(|r| {
-                r.lines
-                    .iter()
-                    .map(|l| (l.event_id.clone(), l.expected.object.clone()))
-                    .collect()
-            })
+        let event = c.kinesis_event();
+        let mut seq = Seen::default();
+        let seq_report = Decoder::new().decode(&event, &mut seq).unwrap();
+        let (par_report, par) = parallel(&event, 7);
+        let expected: Vec<(String, Vec<u8>)> = c
+            .lines()
+            .map(|l| (l.event_id.clone(), l.expected.object.clone()))
             .collect();
         // Lines that are not UTF-8 travel lossily through CloudWatch; compare the rest exactly.
-        for (outcome, want) in seq.records.iter().zip(&expected) {
-            assert_eq!(outcome.output.len(), want.len());
-            for (got, want) in outcome.output.iter().zip(want) {
-                assert_eq!(got.0, want.0);
-                if std::str::from_utf8(&want.1).is_ok() {
-                    assert_eq!(got.1, want.1, "{dialect:?}");
-                }
+        assert_eq!(seq.events.len(), expected.len());
+        for (got, want) in seq.events.iter().zip(&expected) {
+            assert_eq!(got.0, want.0);
+            if std::str::from_utf8(&want.1).is_ok() {
+                assert_eq!(got.1, want.1, "{dialect:?}");
             }
         }
-        let outputs = |b: &BatchOutput<Seen>| {
-            b.records
-                .iter()
-                .map(|o| o.output.clone())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(outputs(&seq), outputs(&par));
-        assert_eq!(seq.report, par.report);
-        assert_eq!(seq.report.records, 40);
-        assert_eq!(seq.report.data_records, 40);
-        assert_eq!(seq.report.parsed_events, 280);
-        assert!(seq.report.is_balanced());
+        let par_events: Vec<_> = par.iter().flat_map(|(_, s)| s.events.clone()).collect();
+        assert_eq!(seq.events, par_events);
+        assert_eq!(seq_report, par_report);
+        assert_eq!(par.len(), 40);
+        assert_eq!(seq_report.records, 40);
+        assert_eq!(seq_report.data_records, 40);
+        assert_eq!(seq_report.parsed_events, 280);
+        assert!(seq_report.is_balanced());
     }
 }
 
 #[test]
-fn every_record_is_counted_with_a_reason() {
+fn every_record_is_counted_and_failures_reach_the_sink_whole() {
     let c = corpus(Dialect::MariaDb);
     let good = c.kinesis_records();
     let control = delivery::base64(&delivery::gzip(&delivery::control_message()));
@@ -99,8 +117,11 @@ fn every_record_is_counted_with_a_reason() {
         SourceRecord::new(Payload::Json(bad_line_envelope)),
         SourceRecord::new(Payload::Invalid(RecordProblem::MissingData)),
     ];
-    let batch = Pipeline::new().process(&records, true, collect);
-    let r = &batch.report;
+    let done = Pipeline::new().process(&records, 0, true, Seen::default);
+    let mut r = Report::default();
+    for (outcome, _) in &done {
+        r.add(outcome, true);
+    }
     assert_eq!(
         (
             r.records,
@@ -119,10 +140,24 @@ fn every_record_is_counted_with_a_reason() {
     assert_eq!(r.failed_by_kind.get("envelope"), Some(&1));
     assert_eq!(r.failed_by_kind.get("shape"), Some(&1));
     assert!(r.is_balanced());
-    let unparsed = &batch.records[6].unparsed[0];
-    assert_eq!(unparsed.event_id.as_deref(), Some("b"));
-    assert_eq!(unparsed.reason, LineError::Timestamp);
-    assert!(matches!(batch.records[1].status, RecordStatus::Control));
+    let unparsed = &done[6].1.unparsed;
+    assert_eq!(
+        unparsed,
+        &[(
+            Some("b".into()),
+            None,
+            b"garbage".to_vec(),
+            LineError::Timestamp
+        )]
+    );
+    assert!(matches!(done[1].0.status, RecordStatus::Control));
+    // A failed record reaches the sink once, whole, with its index.
+    assert_eq!(
+        done[3].1.failed,
+        [(3, b"plain bytes, not gzip".to_vec(), "gzip")]
+    );
+    assert_eq!(done[2].1.failed, [(2, b"not base64!".to_vec(), "base64")]);
+    assert_eq!(done[7].1.failed, [(7, Vec::new(), "shape")]);
 }
 
 #[test]
@@ -134,44 +169,52 @@ fn workers_are_reused_across_batches() {
         .map(|d| SourceRecord::new(Payload::Base64(d.as_bytes())))
         .collect();
     let pipeline = Pipeline::new();
-    pipeline.process(&records, false, collect);
+    pipeline.process(&records, 0, false, Seen::default);
     assert_eq!(pipeline.pooled_workers(), 1);
     for _ in 0..3 {
-        pipeline.process(&records, true, collect);
+        pipeline.process(&records, 0, true, Seen::default);
     }
     // Never more workers than rayon ran at once, however many batches went through.
     assert!(pipeline.pooled_workers() <= rayon::current_num_threads().max(1) * 2);
 }
 
 #[test]
-fn plain_text_counts_lines_and_numbers_failures() {
+fn plain_text_counts_lines_and_keeps_failures_whole() {
     let c = corpus(Dialect::RdsMySql);
     let mut log = c.plain_text();
     log.extend_from_slice(b"this line is not audit output\n");
     let total = c.lines().count() as u64;
-    for parallel in [false, true] {
-        let batch = Pipeline::new().process_text(&log, parallel, collect);
-        let r = &batch.report;
-        assert_eq!(
-            (r.records, r.log_events, r.parsed_events, r.unparsed_events),
-            (0, total + 1, total, 1)
-        );
-        assert!(r.is_balanced());
-        let unparsed: Vec<_> = batch.records.iter().flat_map(|o| &o.unparsed).collect();
-        assert_eq!(unparsed[0].line_number, Some(total + 1));
-        let objects: Vec<Vec<u8>> = batch
-            .records
-            .into_iter()
-            .flat_map(|o| o.output)
-            .map(|(_, obj)| obj)
-            .collect();
-        let want: Vec<Vec<u8>> = c.lines().map(|l| l.expected.object.clone()).collect();
-        assert_eq!(objects, want);
-    }
+    let mut seq = Seen::default();
+    let seq_report = Decoder::new().decode(&log, &mut seq).unwrap();
+    let (par_report, par) = parallel(&log, 1);
+    assert_eq!(seq_report, par_report);
+    let r = &seq_report;
+    assert_eq!(
+        (r.records, r.log_events, r.parsed_events, r.unparsed_events),
+        (0, total + 1, total, 1)
+    );
+    assert!(r.is_balanced());
+    let unparsed: Vec<_> = par.iter().flat_map(|(_, s)| s.unparsed.clone()).collect();
+    assert_eq!(
+        unparsed,
+        [(
+            None,
+            Some(total + 1),
+            b"this line is not audit output".to_vec(),
+            LineError::Timestamp
+        )]
+    );
+    let objects: Vec<Vec<u8>> = par
+        .into_iter()
+        .flat_map(|(_, s)| s.events)
+        .map(|(_, obj)| obj)
+        .collect();
+    let want: Vec<Vec<u8>> = c.lines().map(|l| l.expected.object.clone()).collect();
+    assert_eq!(objects, want);
 }
 
 #[test]
-fn a_flood_of_bad_lines_keeps_few_details_and_every_count() {
+fn a_flood_of_bad_lines_reaches_the_sink_line_by_line() {
     let events: Vec<String> = (0..1000)
         .map(|i| format!(r#"{{"id":"{i}","timestamp":1,"message":"bad {i}"}}"#))
         .collect();
@@ -179,16 +222,44 @@ fn a_flood_of_bad_lines_keeps_few_details_and_every_count() {
         r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{}]}}"#,
         events.join(",")
     );
-    let records = [SourceRecord::new(Payload::Json(json.as_bytes()))];
-    let batch = Pipeline::new().process(&records, false, collect);
-    let outcome = &batch.records[0];
-    assert_eq!(outcome.unparsed.len(), MAX_UNPARSED_DETAILS);
-    assert_eq!(outcome.unparsed_count(), 1000);
-    assert_eq!(outcome.unparsed[63].event_id.as_deref(), Some("63"));
+    let mut seen = Seen::default();
+    let report = Decoder::new().decode(json.as_bytes(), &mut seen).unwrap();
+    assert_eq!(seen.unparsed.len(), 1000);
+    assert_eq!(seen.unparsed[999].2, b"bad 999");
+    assert_eq!(report.unparsed_by_reason.get("Timestamp"), Some(&1000));
+    assert_eq!(report.unparsed_events, 1000);
+    assert!(report.is_balanced());
+}
+
+#[test]
+fn emit_can_stop_and_only_what_was_handed_over_is_counted() {
+    let event = corpus(Dialect::Aurora).kinesis_event();
+    let decoder = Decoder::builder().records_per_chunk(4).build();
+    let mut handed = 0;
+    let report = decoder
+        .decode_parallel(&mut event.clone(), Seen::default, |_| {
+            handed += 1;
+            Ok(if handed == 10 {
+                Next::Stop
+            } else {
+                Next::Continue
+            })
+        })
+        .unwrap();
+    assert_eq!((handed, report.records, report.parsed_events), (10, 10, 70));
+}
+
+#[test]
+fn a_gzip_compressed_event_is_read_for_what_it_holds() {
+    let event = corpus(Dialect::MariaDb).kinesis_event();
+    let mut seen = Seen::default();
+    let report = Decoder::new()
+        .decode(&delivery::gzip(&event), &mut seen)
+        .unwrap();
+    assert_eq!((report.records, report.parsed_events), (40, 280));
+    let not_an_event = Decoder::new().decode(br#"{"Records":7}"#, &mut Seen::default());
     assert_eq!(
-        batch.report.unparsed_by_reason.get("Timestamp"),
-        Some(&1000)
+        not_an_event.unwrap_err().to_string(),
+        "not a Lambda Kinesis event: `Records` should be an array, found a number"
     );
-    assert_eq!(batch.report.unparsed_events, 1000);
-    assert!(batch.report.is_balanced());
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 use rdsaudit::Dialect;
-use rdsaudit::input::source::{Payload, SourceRecord};
+use rdsaudit::input::{Payload, SourceRecord};
 use rdsaudit_synth::{Corpus, Spec};
 
 /// Set `RDSAUDIT_BENCH_QUICK=1` for a smoke run: smaller corpora, fewer samples.

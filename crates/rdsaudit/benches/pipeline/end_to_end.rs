@@ -1,6 +1,6 @@
 //! `end_to_end`: a batch of Kinesis `data` strings to the unescaped object of every audit
 //! event. Ours through `rdsaudit::pipeline::Pipeline` (base64, libdeflate, simd-json in place,
-//! the line scanner, typed events, objects unescaped into the worker's arena) on one thread
+//! the line scanner, typed events, objects unescaped into the sink's scratch buffer) on one thread
 //! and on rayon's pool; the naive baseline; and the floor, libdeflate inflating the same
 //! payloads and nothing else.
 //!
@@ -10,8 +10,10 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
-use rdsaudit::input::source::SourceRecord;
+use rdsaudit::input::SourceRecord;
 use rdsaudit::pipeline::Pipeline;
+use rdsaudit::report::Report;
+use rdsaudit::{AuditEvent, Sink};
 
 use crate::corpora::Batch;
 use crate::{inflate, naive};
@@ -62,13 +64,38 @@ pub fn bench(c: &mut Criterion, batches: &[Batch]) {
     group.finish();
 }
 
+/// Unescapes every object into one reused buffer and counts the bytes.
+#[derive(Default)]
+struct Unescaped {
+    scratch: Vec<u8>,
+    total: usize,
+}
+
+impl Sink for Unescaped {
+    fn event(&mut self, event: &AuditEvent<'_>) {
+        self.scratch.clear();
+        event.object.unescape_into(&mut self.scratch);
+        self.total += black_box(&self.scratch).len();
+    }
+}
+
+/// Collects the unescaped objects.
+#[derive(Default)]
+struct Objects(Vec<Vec<u8>>);
+
+impl Sink for Objects {
+    fn event(&mut self, event: &AuditEvent<'_>) {
+        self.0.push(event.object.unescaped().into_owned());
+    }
+}
+
 /// Our pipeline; returns the bytes of unescaped objects.
 fn ours(pipeline: &Pipeline, records: &[SourceRecord<'_>], parallel: bool) -> usize {
-    let out = pipeline.process(records, parallel, |event, arena, total: &mut usize| {
-        *total += black_box(event.object.unescaped_in(arena)).len();
-    });
-    assert!(out.report.is_balanced());
-    out.records.iter().map(|r| r.output).sum()
+    let done = pipeline.process(records, 0, parallel, Unescaped::default);
+    let mut report = Report::default();
+    done.iter().for_each(|(o, _)| report.add(o, true));
+    assert!(report.is_balanced());
+    done.iter().map(|(_, s)| s.total).sum()
 }
 
 fn naive_batch(data: &[String]) -> usize {
@@ -84,26 +111,25 @@ fn report_correctness(batch: &Batch) {
     let (mut events, mut right) = (0usize, 0usize);
     for (data, record) in batch.data.iter().zip(batch.records()) {
         let theirs = naive::record_objects(data).expect("the baseline reads the corpus");
-        let ours = pipeline.process(&[record], false, |event, _, objects: &mut Vec<Vec<u8>>| {
-            objects.push(event.object.unescaped().into_owned());
-        });
-        let outcome = &ours.records[0];
+        let ours = pipeline.process(&[record], 0, false, Objects::default);
+        let (outcome, objects) = &ours[0];
         // Our unparsed lines would break the pairing by position; the corpora have none.
-        assert!(
-            outcome.unparsed.is_empty(),
+        assert_eq!(
+            outcome.unparsed_count(),
+            0,
             "{}: we failed a line",
             batch.name
         );
         assert_eq!(
             theirs.len(),
-            outcome.output.len(),
+            objects.0.len(),
             "{}: event counts differ",
             batch.name
         );
         events += theirs.len();
         right += theirs
             .iter()
-            .zip(&outcome.output)
+            .zip(&objects.0)
             .filter(|(t, o)| t.as_ref().map(String::as_bytes) == Some(o.as_slice()))
             .count();
     }

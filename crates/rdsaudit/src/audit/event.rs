@@ -186,17 +186,14 @@ impl<'a> Object<'a> {
         Cow::Owned(out)
     }
 
-    /// The unescaped text in `arena`, for callers that process many events per batch.
-    pub fn unescaped_in<'b>(&self, arena: &'b bumpalo::Bump) -> &'b [u8]
-    where
-        'a: 'b,
-    {
-        if !self.quoted || memchr::memchr(b'\\', self.raw).is_none() {
-            return self.raw;
+    /// Appends the unescaped bytes to `out`, for callers that reuse one buffer for many
+    /// events.
+    pub fn unescape_into(&self, out: &mut Vec<u8>) {
+        if self.quoted {
+            crate::audit::unescape::unescape_to(self.raw, out);
+        } else {
+            out.extend_from_slice(self.raw);
         }
-        let mut out = bumpalo::collections::Vec::with_capacity_in(self.raw.len(), arena);
-        crate::audit::unescape::unescape_to(self.raw, &mut out);
-        out.into_bump_slice()
     }
 
     /// The unescaped text, with invalid UTF-8 replaced by U+FFFD (see [`Object::unescaped`] for

@@ -37,23 +37,16 @@ pub trait Output {
     fn byte(&mut self, b: u8);
 }
 
-/// The two growable byte buffers unescaping writes to: the heap and a worker's arena.
-macro_rules! output_for_byte_vec {
-    ($($vec:ty),*) => {$(
-        impl Output for $vec {
-            #[inline]
-            fn run(&mut self, bytes: &[u8]) {
-                self.extend_from_slice(bytes);
-            }
-            #[inline]
-            fn byte(&mut self, b: u8) {
-                self.push(b);
-            }
-        }
-    )*};
+impl Output for Vec<u8> {
+    #[inline]
+    fn run(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    #[inline]
+    fn byte(&mut self, b: u8) {
+        self.push(b);
+    }
 }
-
-output_for_byte_vec!(Vec<u8>, bumpalo::collections::Vec<'_, u8>);
 
 /// Unescapes `raw` into `out`, eight bytes at a time: a word with no backslash is copied
 /// whole, otherwise the bytes before the backslash are, then the escape is decoded.
@@ -141,7 +134,8 @@ pub fn unescape_reference(raw: &[u8]) -> Vec<u8> {
 }
 
 /// Escapes bytes as the current plugin does (`esc_map` in `server_audit.c`): the inverse of
-/// [`unescape_into`] for every input. Used by tests and the corpus generator.
+/// [`unescape_into`] for every input. A test oracle (tests and the corpus generator), not API.
+#[doc(hidden)]
 pub fn escape_like_plugin(sql: &[u8], out: &mut Vec<u8>) {
     for &c in sql {
         let esc = match c {

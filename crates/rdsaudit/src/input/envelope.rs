@@ -114,6 +114,7 @@ pub struct LogEvent<'a> {
 
 /// Why a payload could not be turned into envelopes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EnvelopeError {
     /// The text is not usable JSON, or the caller broke the padding contract of
     /// [`EnvelopeParser::parse`].

@@ -47,8 +47,9 @@
 //! # Ok::<(), rdsaudit::input::gzip::InflateError>(())
 //! ```
 
-use std::ffi::c_void;
-use std::ptr::NonNull;
+mod ffi;
+
+use ffi::RawDecompressor;
 
 /// Default cap on the decompressed size of one input: 64 MiB.
 ///
@@ -93,6 +94,7 @@ const GZIP_TRAILER: usize = 8;
 /// `member` is the 0-based index of the gzip member (several can be concatenated) and `offset`
 /// the byte offset in the *compressed* input where the problem was found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InflateError {
     /// The input has no bytes at all.
     #[error("empty input: expected a gzip stream")]
@@ -208,57 +210,9 @@ pub enum InflateError {
     },
 }
 
-/// Owned libdeflate decompressor handle, freed on drop.
-struct RawDecompressor(NonNull<libdeflate_sys::libdeflate_decompressor>);
-
-impl RawDecompressor {
-    fn new() -> Option<Self> {
-        // SAFETY: `libdeflate_alloc_decompressor` has no preconditions; it returns NULL on
-        // allocation failure, which `NonNull::new` turns into `None`.
-        let ptr = unsafe { libdeflate_sys::libdeflate_alloc_decompressor() };
-        NonNull::new(ptr).map(Self)
-    }
-
-    /// Raw DEFLATE decode of `input` into `out`. Returns the libdeflate status and, on success,
-    /// `(consumed input bytes, produced output bytes)`.
-    fn deflate(&mut self, input: &[u8], out: &mut [u8]) -> (u32, usize, usize) {
-        let mut in_used: usize = 0;
-        let mut out_used: usize = 0;
-        // SAFETY: the decompressor pointer is valid (allocated in `new`, freed only in `drop`)
-        // and used exclusively through `&mut self`; `input` is readable for `input.len()` bytes
-        // and `out` writable for `out.len()` bytes for the duration of the call; both out-params
-        // point to live locals. libdeflate never reads or writes outside these ranges.
-        let status = unsafe {
-            libdeflate_sys::libdeflate_deflate_decompress_ex(
-                self.0.as_ptr(),
-                input.as_ptr().cast::<c_void>(),
-                input.len(),
-                out.as_mut_ptr().cast::<c_void>(),
-                out.len(),
-                &mut in_used,
-                &mut out_used,
-            )
-        };
-        (status, in_used, out_used)
-    }
-}
-
-impl Drop for RawDecompressor {
-    fn drop(&mut self) {
-        // SAFETY: the pointer came from `libdeflate_alloc_decompressor` and is freed exactly once.
-        unsafe { libdeflate_sys::libdeflate_free_decompressor(self.0.as_ptr()) }
-    }
-}
-
-// SAFETY: a libdeflate decompressor is a plain heap struct with no thread affinity or shared
-// state; we own it exclusively and only use it through `&mut self`, so moving it to another
-// thread is sound. (It is deliberately not `Sync`.)
-unsafe impl Send for RawDecompressor {}
-
-/// CRC-32 (gzip polynomial) using libdeflate's SIMD implementation.
+/// CRC-32 (gzip polynomial), libdeflate's SIMD implementation.
 fn crc32(data: &[u8]) -> u32 {
-    // SAFETY: `data` is readable for `data.len()` bytes; libdeflate only reads it.
-    unsafe { libdeflate_sys::libdeflate_crc32(0, data.as_ptr().cast::<c_void>(), data.len()) }
+    libdeflater::crc32(data)
 }
 
 fn le32(bytes: Option<&[u8]>) -> Option<u32> {

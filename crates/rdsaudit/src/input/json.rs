@@ -1,5 +1,5 @@
 //! simd-json plumbing shared by [`crate::input::envelope`] (the CloudWatch Logs payload) and
-//! [`crate::input::source`] (the Lambda events around it).
+//! [`crate::input`] (the Lambda events around it).
 //!
 //! Both parse a buffer *in place* and then walk simd-json's flat tape instead of building a
 //! value tree: a container node carries the `count` of nodes below it, so an unknown value of
@@ -9,7 +9,7 @@
 //! The text-level helpers ([`skip_ws`], [`skip_string`]) serve the two places that must look at
 //! raw JSON *before* simd-json runs: the envelope's back-to-back object splitter (simd-json
 //! unescapes in place, so a failed whole-buffer parse cannot be retried) and
-//! [`crate::input::source::detect`] (which only peeks at the top-level keys).
+//! [`crate::input::detect`] (which only peeks at the top-level keys).
 
 use simd_json::tape::{Node, Tape};
 use simd_json::{Buffers, StaticNode};
@@ -19,6 +19,7 @@ pub(crate) const PADDING: usize = simd_json::INPUT_PADDING;
 
 /// Why a JSON text could not be parsed at all (before any field is looked at).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum JsonError {
     /// The caller broke the padding contract (`buf.len() >= len + simd_json::INPUT_PADDING`).
     #[error(

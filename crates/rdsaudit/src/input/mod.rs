@@ -1,9 +1,101 @@
-//! Every delivery shape an audit line arrives in: Lambda events, gzip, CloudWatch Logs
-//! envelopes, plain log files.
+//! Every delivery shape an audit line arrives in, one file each, and the one [`InputKind`] that
+//! names them.
+//!
+//! | shape | file |
+//! | --- | --- |
+//! | Lambda event from a Kinesis event source mapping | [`kinesis`] |
+//! | Lambda event from a CloudWatch Logs subscription (`awslogs`) | [`awslogs`] |
+//! | base64 of a record's `data` | [`base64`] |
+//! | gzip (libdeflate, every member, bounded) | [`gzip`] |
+//! | CloudWatch Logs subscription payload (envelope JSON) | [`envelope`] |
+//! | plain audit log text | [`text`] |
+//! | telling them apart by content | [`detect`] |
+//!
+//! A Lambda event is parsed into [`SourceRecord`]s ([`record`]), whose payloads the
+//! [`crate::pipeline`] inflates and walks.
 
+pub mod awslogs;
+pub mod base64;
+pub mod detect;
 pub mod envelope;
 pub mod gzip;
 mod json;
-pub mod source;
+pub mod kinesis;
+pub mod record;
 pub mod stream;
 pub mod text;
+
+pub use awslogs::parse_awslogs_event;
+pub use base64::{MAX_DECODED_LEN, decode_base64, decode_base64_with_limit};
+pub use detect::detect;
+pub use kinesis::parse_kinesis_event;
+pub use record::{JsonError, Payload, RecordProblem, SourceError, SourceParser, SourceRecord};
+
+/// What an input holds. Any of them may also arrive gzip-compressed as a whole (a `.gz` file);
+/// the [`crate::Decoder`] inflates it and detects what is inside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InputKind {
+    /// A Lambda event from Kinesis: `{"Records":[{"kinesis":{"data":"<base64 gzip>",...}}]}`.
+    KinesisEvent,
+    /// A Lambda event from a CloudWatch Logs subscription: `{"awslogs":{"data":"<base64 gzip>"}}`.
+    AwslogsEvent,
+    /// A CloudWatch Logs subscription payload, gzip (what a Kinesis record's data decodes to);
+    /// several members back to back are several payloads (Firehose-to-S3 objects).
+    CloudWatchGzip,
+    /// A CloudWatch Logs subscription payload, decompressed JSON (one or more objects back to
+    /// back).
+    CloudWatchJson,
+    /// Audit log text, one event per line, in any dialect (a downloaded RDS log file).
+    AuditText,
+}
+
+impl InputKind {
+    /// Every kind, in the order `--help` lists them.
+    pub const ALL: [InputKind; 5] = [
+        InputKind::KinesisEvent,
+        InputKind::AwslogsEvent,
+        InputKind::CloudWatchGzip,
+        InputKind::CloudWatchJson,
+        InputKind::AuditText,
+    ];
+
+    /// The kind's name on the command line (`--input`) and in messages.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            InputKind::KinesisEvent => "kinesis",
+            InputKind::AwslogsEvent => "awslogs",
+            InputKind::CloudWatchGzip => "cloudwatch-gzip",
+            InputKind::CloudWatchJson => "cloudwatch-json",
+            InputKind::AuditText => "text",
+        }
+    }
+
+    /// One line saying what the kind looks like.
+    #[must_use]
+    pub fn description(self) -> &'static str {
+        match self {
+            InputKind::KinesisEvent => {
+                r#"Lambda event from Kinesis: {"Records":[{"kinesis":{"data":...}}]}"#
+            }
+            InputKind::AwslogsEvent => {
+                r#"Lambda event from a CloudWatch Logs subscription: {"awslogs":{"data":...}}"#
+            }
+            InputKind::CloudWatchGzip => {
+                "CloudWatch Logs subscription payload, gzip (what a Kinesis record's data decodes to)"
+            }
+            InputKind::CloudWatchJson => "CloudWatch Logs subscription payload, decompressed JSON",
+            InputKind::AuditText => "Audit log text, one event per line, in any dialect",
+        }
+    }
+
+    /// The kind named `name` ([`InputKind::name`]).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<InputKind> {
+        InputKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,5 +1,5 @@
 //! Fuzz body for the whole Kinesis-event handler path the Lambda runs:
-//! [`rdsaudit::input::source::parse_kinesis_event`], then [`rdsaudit::pipeline::Pipeline::process`] with
+//! [`rdsaudit::input::parse_kinesis_event`], then [`rdsaudit::pipeline::Pipeline::process`] with
 //! the NDJSON sink.
 //!
 //! Shared by `fuzz/fuzz_targets/kinesis.rs` and `tests/hostile_fuzz_stable.rs`. The first byte
@@ -17,9 +17,10 @@
 
 use std::sync::LazyLock;
 
-use rdsaudit::input::source::{SourceParser, parse_kinesis_event};
-use rdsaudit::pipeline::{Pipeline, RecordError, RecordOutcome, RecordStatus};
-use rdsaudit::sink::NdjsonWriter;
+use rdsaudit::input::{SourceParser, parse_kinesis_event};
+use rdsaudit::pipeline::Pipeline;
+use rdsaudit::report::{RecordError, RecordOutcome, RecordStatus, Report};
+use rdsaudit::sink::NdjsonBuffer;
 use serde_json::Value;
 
 use super::payload::{b64, control_message, data_message, gzip, kinesis_event};
@@ -55,17 +56,18 @@ pub fn run(data: &[u8]) {
 }
 
 /// Runs the handler path on `event`; `None` if the event itself is unusable.
-fn handle(event: &[u8]) -> Option<Vec<RecordOutcome<Vec<u8>>>> {
+fn handle(event: &[u8]) -> Option<Vec<RecordOutcome>> {
     let mut buf = event.to_vec();
     buf.resize(event.len() + simd_json::INPUT_PADDING, 0);
     let records = parse_kinesis_event(&mut buf, event.len(), &mut SourceParser::new()).ok()?;
-    let batch = PIPELINE.process(&records, false, |e, _arena, out: &mut Vec<u8>| {
-        NdjsonWriter::new().write(e, out);
-    });
-    assert_eq!(batch.records.len(), records.len(), "one outcome per record");
-    assert_eq!(batch.report.records, records.len() as u64);
-    assert!(batch.report.is_balanced(), "{:?}", batch.report);
-    for (outcome, record) in batch.records.iter().zip(&records) {
+    let done = PIPELINE.process(&records, 0, false, NdjsonBuffer::default);
+    let mut report = Report::default();
+    done.iter()
+        .for_each(|(outcome, _)| report.add(outcome, true));
+    assert_eq!(done.len(), records.len(), "one outcome per record");
+    assert_eq!(report.records, records.len() as u64);
+    assert!(report.is_balanced(), "{report:?}");
+    for ((outcome, ndjson), record) in done.iter().zip(&records) {
         assert_eq!(
             outcome.log_events,
             outcome.parsed + outcome.unparsed_count()
@@ -73,9 +75,9 @@ fn handle(event: &[u8]) -> Option<Vec<RecordOutcome<Vec<u8>>>> {
         if outcome.status != RecordStatus::Data {
             assert_eq!(outcome.log_events, 0, "{:?}", outcome.status);
         }
-        check_output(&outcome.output, outcome.parsed, record.sequence_number);
+        check_output(&ndjson.out, outcome.parsed, record.sequence_number);
     }
-    Some(batch.records)
+    Some(done.into_iter().map(|(outcome, _)| outcome).collect())
 }
 
 fn check_output(ndjson: &[u8], parsed: u64, sequence_number: Option<&str>) {
@@ -92,7 +94,7 @@ fn check_output(ndjson: &[u8], parsed: u64, sequence_number: Option<&str>) {
     }
 }
 
-fn check_known(outcome: &RecordOutcome<Vec<u8>>, known: Known) {
+fn check_known(outcome: &RecordOutcome, known: Known) {
     match known {
         Known::Data { log_events } => {
             assert_eq!(outcome.status, RecordStatus::Data);

@@ -1,5 +1,5 @@
-//! Output: one event as one NDJSON line, with fixed, documented keys shared by the CLI and the
-//! Lambda.
+//! NDJSON: one event as one JSON object per line, with fixed, documented keys shared by the CLI
+//! and the Lambda (the column list is [`super::COLUMNS`]).
 //!
 //! | key | value |
 //! | --- | --- |
@@ -129,6 +129,20 @@ impl NdjsonWriter {
         if let Some(line) = p.line_number {
             let _ = write!(out, r#","line":{line}"#);
         }
+    }
+}
+
+/// A sink that writes every event it receives as NDJSON into `out`.
+#[derive(Debug, Default)]
+pub struct NdjsonBuffer {
+    /// The NDJSON written so far.
+    pub out: Vec<u8>,
+    writer: NdjsonWriter,
+}
+
+impl super::Sink for NdjsonBuffer {
+    fn event(&mut self, event: &AuditEvent<'_>) {
+        self.writer.write(event, &mut self.out);
     }
 }
 

@@ -1,0 +1,256 @@
+//! What kind of statement a text is and whether it can change data, schema or privileges,
+//! read from its tokens (any text, cut or not) or from sqlparser's tree (see
+//! [`crate::analyze`], which prefers the tree and falls back to the tokens).
+//!
+//! `writes` is true for DML (also `WITH ... DELETE/UPDATE/INSERT` and `INSERT ... SELECT`),
+//! DDL, DCL (`GRANT`, `REVOKE`, `CREATE/ALTER/DROP/RENAME USER`, `SET PASSWORD`, `SET
+//! DEFAULT ROLE`), `LOAD DATA/XML`, `CALL` and `EXECUTE` (the body is unknown, so it counts as
+//! writing), MariaDB's `ANALYZE UPDATE ...` (which runs the statement), `BINLOG` (replays row
+//! events), a compound `BEGIN NOT ATOMIC`, and a `WITH` whose main verb was cut away. It is
+//! false for `SELECT ... FOR UPDATE`, `SET`, `SHOW`, `EXPLAIN` and transaction control.
+
+use crate::lexer::Token;
+
+/// The class of a statement (`statement_class` in the NDJSON output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum StatementClass {
+    /// `SELECT`, `VALUES`, `TABLE t`, a `WITH` ending in `SELECT`.
+    Select,
+    /// `INSERT`, `UPDATE`, `DELETE`, `REPLACE`, `LOAD DATA`, `IMPORT TABLE`.
+    Dml,
+    /// `CREATE`, `ALTER`, `DROP`, `RENAME`, `TRUNCATE` of anything but users and roles.
+    Ddl,
+    /// `GRANT`, `REVOKE`, users and roles, `SET PASSWORD`, `SET DEFAULT ROLE`.
+    Dcl,
+    /// Transactions and locks: `START TRANSACTION`, `BEGIN`, `COMMIT`, `ROLLBACK`,
+    /// `SAVEPOINT`, `RELEASE`, `XA`, `LOCK/UNLOCK TABLES`, `SET TRANSACTION`.
+    Tcl,
+    /// `SET` (variables, names, role) and `USE`.
+    Session,
+    /// `SHOW`, `EXPLAIN`, `DESCRIBE`, `ANALYZE`, `OPTIMIZE`, `CHECK`, `REPAIR`, `FLUSH`,
+    /// `KILL`, `RESET`, `PURGE`, replication control, plugins.
+    Admin,
+    /// `CALL` and `EXECUTE`.
+    Call,
+    /// Anything else (`PREPARE`, `DEALLOCATE`, `DO`, `HANDLER`, an empty or unknown text).
+    Other,
+}
+
+impl StatementClass {
+    /// The name used in every output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatementClass::Select => "select",
+            StatementClass::Dml => "dml",
+            StatementClass::Ddl => "ddl",
+            StatementClass::Dcl => "dcl",
+            StatementClass::Tcl => "tcl",
+            StatementClass::Session => "session",
+            StatementClass::Admin => "admin",
+            StatementClass::Call => "call",
+            StatementClass::Other => "other",
+        }
+    }
+}
+
+/// A class and whether the statement writes.
+pub type Verdict = (StatementClass, bool);
+
+/// The class of one statement (no `;` inside) from its tokens.
+pub fn classify_tokens(tokens: &[Token<'_>]) -> Verdict {
+    use StatementClass::*;
+    let words: Vec<&[u8]> = tokens
+        .iter()
+        .skip_while(|t| **t == Token::Punct(b'('))
+        .take(8)
+        .map_while(|t| match t {
+            Token::Word(w) => Some(*w),
+            _ => None,
+        })
+        .collect();
+    let word = |i: usize| {
+        words
+            .get(i)
+            .map(|w| w.to_ascii_uppercase())
+            .unwrap_or_default()
+    };
+    let first = word(0);
+    match first.as_slice() {
+        b"SELECT" | b"VALUES" | b"TABLE" => (Select, false),
+        b"WITH" => with_body(tokens),
+        b"INSERT" | b"UPDATE" | b"DELETE" | b"REPLACE" | b"LOAD" | b"IMPORT" => (Dml, true),
+        b"CREATE" | b"ALTER" | b"DROP" | b"RENAME" => {
+            let object = if word(1) == b"OR" { word(3) } else { word(1) };
+            if object == b"USER" || object == b"ROLE" {
+                (Dcl, true)
+            } else {
+                (Ddl, true)
+            }
+        }
+        b"TRUNCATE" => (Ddl, true),
+        b"GRANT" | b"REVOKE" => (Dcl, true),
+        b"SET" => set_class(&word(1), &word(2)),
+        b"USE" => (Session, false),
+        b"START" if word(1) == b"TRANSACTION" => (Tcl, false),
+        b"BEGIN" if word(1) == b"NOT" => (Other, true),
+        b"BEGIN" | b"COMMIT" | b"ROLLBACK" | b"SAVEPOINT" | b"RELEASE" | b"XA" | b"LOCK"
+        | b"UNLOCK" => (Tcl, false),
+        b"ANALYZE" => {
+            let runs = matches!(
+                word(1).as_slice(),
+                b"INSERT" | b"UPDATE" | b"DELETE" | b"REPLACE"
+            );
+            (Admin, runs)
+        }
+        b"BINLOG" => (Admin, true),
+        b"SHOW" | b"EXPLAIN" | b"DESCRIBE" | b"DESC" | b"HELP" | b"OPTIMIZE" | b"CHECK"
+        | b"CHECKSUM" | b"REPAIR" | b"FLUSH" | b"KILL" | b"RESET" | b"PURGE" | b"SHUTDOWN"
+        | b"RESTART" | b"CACHE" | b"INSTALL" | b"UNINSTALL" | b"CHANGE" | b"START" | b"STOP"
+        | b"CLONE" | b"BACKUP" => (Admin, false),
+        b"CALL" | b"EXECUTE" => (Call, true),
+        _ => (Other, false),
+    }
+}
+
+fn set_class(second: &[u8], third: &[u8]) -> Verdict {
+    use StatementClass::*;
+    match second {
+        b"PASSWORD" => (Dcl, true),
+        b"DEFAULT" if third == b"ROLE" => (Dcl, true),
+        b"TRANSACTION" => (Tcl, false),
+        b"GLOBAL" | b"SESSION" | b"LOCAL" if third == b"TRANSACTION" => (Tcl, false),
+        _ => (Session, false),
+    }
+}
+
+/// `WITH [RECURSIVE] name [(cols)] AS (...) [, ...] verb`: the first verb outside
+/// parentheses. When the text was cut before the verb, the statement may write.
+fn with_body(tokens: &[Token<'_>]) -> Verdict {
+    let mut depth = 0usize;
+    for t in tokens.iter().skip(1) {
+        match t {
+            Token::Punct(b'(') => depth += 1,
+            Token::Punct(b')') => depth = depth.saturating_sub(1),
+            Token::Word(w) if depth == 0 => {
+                let upper = w.to_ascii_uppercase();
+                match upper.as_slice() {
+                    b"SELECT" | b"VALUES" | b"TABLE" => return (StatementClass::Select, false),
+                    b"INSERT" | b"UPDATE" | b"DELETE" | b"REPLACE" => {
+                        return (StatementClass::Dml, true);
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    (StatementClass::Other, true)
+}
+
+/// The class of a statement sqlparser understood, or `None` for kinds this module leaves
+/// to [`classify_tokens`] (the tree has ~150 kinds, most of them other dialects').
+pub fn classify_ast(statement: &sqlparser::ast::Statement) -> Option<Verdict> {
+    use StatementClass::*;
+    use sqlparser::ast::{ObjectType, SetExpr, Statement as S};
+    Some(match statement {
+        S::Query(q) => match q.body.as_ref() {
+            SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_) => {
+                (Dml, true)
+            }
+            _ => (Select, false),
+        },
+        S::Insert(_) | S::Update(_) | S::Delete(_) | S::Merge(_) | S::LoadData { .. } => {
+            (Dml, true)
+        }
+        S::Drop { object_type, .. } => match object_type {
+            ObjectType::User | ObjectType::Role => (Dcl, true),
+            _ => (Ddl, true),
+        },
+        S::CreateTable(_)
+        | S::CreateView(_)
+        | S::CreateIndex(_)
+        | S::CreateDatabase { .. }
+        | S::CreateSchema { .. }
+        | S::CreateFunction(_)
+        | S::CreateProcedure { .. }
+        | S::CreateTrigger(_)
+        | S::AlterTable(_)
+        | S::AlterView(_)
+        | S::DropFunction(_)
+        | S::DropProcedure { .. }
+        | S::DropTrigger(_)
+        | S::RenameTable(_)
+        | S::Truncate(_) => (Ddl, true),
+        S::Grant(_) | S::Revoke(_) | S::CreateUser(_) | S::AlterUser(_) | S::CreateRole(_) => {
+            (Dcl, true)
+        }
+        S::Call(_) | S::Execute { .. } => (Call, true),
+        S::Use(_) => (Session, false),
+        S::StartTransaction { .. }
+        | S::Commit { .. }
+        | S::Rollback { .. }
+        | S::Savepoint { .. }
+        | S::ReleaseSavepoint { .. }
+        | S::LockTables { .. }
+        | S::UnlockTables => (Tcl, false),
+        S::ShowVariable { .. }
+        | S::ShowStatus { .. }
+        | S::ShowVariables { .. }
+        | S::ShowCreate { .. }
+        | S::ShowColumns { .. }
+        | S::ShowDatabases { .. }
+        | S::ShowProcessList { .. }
+        | S::ShowSchemas { .. }
+        | S::ShowTables { .. }
+        | S::ShowCollation { .. }
+        | S::ShowFunctions { .. }
+        | S::ShowCharset(_)
+        | S::ExplainTable { .. }
+        | S::Explain { .. }
+        | S::Flush { .. }
+        | S::Kill { .. }
+        | S::OptimizeTable { .. } => (Admin, false),
+        S::Prepare { .. } | S::Deallocate { .. } => (Other, false),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lexer::Lexer;
+
+    fn class(sql: &str) -> (&'static str, bool) {
+        let tokens: Vec<Token<'_>> = Lexer::new(sql.as_bytes()).collect();
+        let (c, w) = classify_tokens(&tokens);
+        (c.as_str(), w)
+    }
+
+    #[test]
+    fn the_issue_examples() {
+        assert_eq!(
+            class(
+                "WITH old AS (SELECT id FROM orders WHERE d < NOW()) DELETE FROM orders WHERE id IN (SELECT id FROM old)"
+            ),
+            ("dml", true)
+        );
+        assert_eq!(class("CALL refresh_totals(2024)"), ("call", true));
+        assert_eq!(class("GRANT SELECT ON db.* TO 'u'@'%'"), ("dcl", true));
+        assert_eq!(class("REVOKE ALL ON *.* FROM u"), ("dcl", true));
+        assert_eq!(class("SET PASSWORD FOR u = PASSWORD(*****)"), ("dcl", true));
+        assert_eq!(class("EXECUTE stmt USING @a"), ("call", true));
+        assert_eq!(
+            class("/*!40000 ALTER TABLE t DISABLE KEYS */"),
+            ("ddl", true)
+        );
+        assert_eq!(class("SELECT * FROM t FOR UPDATE"), ("select", false));
+        assert_eq!(class("SET autocommit=0"), ("session", false));
+        assert_eq!(class("SHOW TABLES"), ("admin", false));
+        assert_eq!(class("START TRANSACTION"), ("tcl", false));
+        assert_eq!(class("WITH a AS (SELECT 1"), ("other", true));
+        assert_eq!(class("(SELECT 1) UNION (SELECT 2)"), ("select", false));
+        assert_eq!(class("CREATE OR REPLACE USER u"), ("dcl", true));
+        assert_eq!(class(""), ("other", false));
+    }
+}

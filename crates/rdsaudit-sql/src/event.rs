@@ -1,0 +1,148 @@
+//! The semantic questions asked of an audit event: a QUERY's SQL text, or a TABLE event
+//! (`READ`, `WRITE`, `CREATE`, `ALTER`, `DROP`, `RENAME`), which the server writes for each
+//! table a statement touched, just before that statement's QUERY record and with its query id.
+//!
+//! ```
+//! use rdsaudit::audit::scanner::parse_line;
+//! use rdsaudit_sql::Enricher;
+//!
+//! let mut enricher = Enricher::default();
+//! // MariaDB: the TABLE event comes first, with the same connection and query id.
+//! let table = parse_line(b"20240323 13:36:09,db1,app,10.0.0.5,41,700,WRITE,shop,orders,")?;
+//! let query = parse_line(b"20240323 13:36:09,db1,app,10.0.0.5,41,700,QUERY,shop,'CALL archive_orders(2024)',0")?;
+//! assert_eq!(enricher.enrich(&table).tables, ["shop.orders"]);
+//! let s = enricher.enrich(&query);
+//! assert!(s.writes);
+//! assert_eq!(s.tables, ["shop.orders"]); // the server's word, not the parser's guess (none)
+//! assert_eq!(s.fingerprint.as_deref(), Some("call archive_orders"));
+//! # Ok::<(), rdsaudit::LineError>(())
+//! ```
+
+use std::collections::HashMap;
+
+use rdsaudit::{AuditEvent, Operation};
+
+use crate::class::StatementClass;
+use crate::tables::push_unique;
+use crate::{Analysis, analyze, digest, fingerprint};
+
+/// The enrichment of one event: the values of the NDJSON keys `writes`, `statement_class`,
+/// `tables`, `fingerprint`, `digest` and `truncated`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Semantics {
+    /// Whether the event can have changed data, schema or privileges (a QUERY that writes,
+    /// or a `WRITE`/`CREATE`/`ALTER`/`DROP`/`RENAME` TABLE event). Says nothing about
+    /// success: see the return code.
+    pub writes: bool,
+    /// The statement class of a QUERY; `None` for other events.
+    pub class: Option<StatementClass>,
+    /// Tables: `db.table` from the server's TABLE events for the same connection and query
+    /// id when they were seen, else the names the statement text holds.
+    pub tables: Vec<String>,
+    /// pt-fingerprint's normal form of a QUERY's text.
+    pub fingerprint: Option<String>,
+    /// pt-query-digest's Query ID of the fingerprint.
+    pub digest: Option<String>,
+    /// The object reaches the plugin's default query-log limit, so it may be cut.
+    pub truncated: bool,
+}
+
+/// What an event means, without fingerprint (what filters need).
+pub fn analysis(e: &AuditEvent<'_>) -> Analysis {
+    match e.operation {
+        Operation::Query => analyze(&e.object.unescaped()),
+        op if op.is_table() => Analysis {
+            class: if op == Operation::Read || op == Operation::Write {
+                StatementClass::Dml
+            } else {
+                StatementClass::Ddl
+            },
+            writes: op != Operation::Read,
+            tables: table_event_names(e),
+            parsed: false,
+        },
+        _ => Analysis {
+            class: StatementClass::Other,
+            writes: false,
+            tables: Vec::new(),
+            parsed: false,
+        },
+    }
+}
+
+/// `db.table` of a TABLE event; a RENAME names both tables (`t1|auditdb.t2`).
+fn table_event_names(e: &AuditEvent<'_>) -> Vec<String> {
+    let object = String::from_utf8_lossy(e.object.raw());
+    let mut names = Vec::new();
+    for name in object.split('|').filter(|n| !n.is_empty()) {
+        let qualified = if name.contains('.') || e.database.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}.{name}", e.database)
+        };
+        push_unique(&mut names, qualified);
+    }
+    names
+}
+
+impl Semantics {
+    /// The enrichment of `e` on its own (tables from the text only).
+    pub fn of(e: &AuditEvent<'_>) -> Semantics {
+        let a = analysis(e);
+        let query = e.operation == Operation::Query;
+        let fingerprint = query.then(|| fingerprint(&e.object.unescaped()));
+        Semantics {
+            writes: a.writes,
+            class: query.then_some(a.class),
+            tables: a.tables,
+            digest: fingerprint.as_deref().map(digest),
+            fingerprint,
+            truncated: query && e.object.possibly_truncated(),
+        }
+    }
+}
+
+/// Connections whose TABLE events are remembered at once; more (a hostile stream of
+/// TABLE events without their QUERY) forgets them all and starts again.
+const MAX_PENDING: usize = 4096;
+
+/// Enriches the events of one ordered stream, taking tables from the server's own TABLE
+/// events for the same connection and query id (Aurora and MariaDB write them; RDS for
+/// MySQL does not, and there the statement text is read).
+#[derive(Debug, Default)]
+pub struct Enricher {
+    /// connection id -> (query id, tables) of the TABLE events seen since its last QUERY.
+    pending: HashMap<u64, (u64, Vec<String>)>,
+}
+
+impl Enricher {
+    /// The enrichment of the next event of the stream.
+    pub fn enrich(&mut self, e: &AuditEvent<'_>) -> Semantics {
+        let mut s = Semantics::of(e);
+        if e.operation.is_table() {
+            self.remember(e.connection_id, e.query_id, &s.tables);
+        } else if e.operation == Operation::Query
+            && let Some((query_id, tables)) = self.pending.remove(&e.connection_id)
+            && query_id == e.query_id
+        {
+            s.tables = tables;
+        }
+        s
+    }
+
+    fn remember(&mut self, connection: u64, query: u64, tables: &[String]) {
+        if self.pending.len() >= MAX_PENDING && !self.pending.contains_key(&connection) {
+            self.pending.clear();
+        }
+        let entry = self
+            .pending
+            .entry(connection)
+            .or_insert_with(|| (query, Vec::new()));
+        if entry.0 != query {
+            *entry = (query, Vec::new());
+        }
+        for t in tables {
+            push_unique(&mut entry.1, t.clone());
+        }
+    }
+}

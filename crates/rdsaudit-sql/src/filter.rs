@@ -1,0 +1,155 @@
+//! Filters that need the meaning of the SQL, on top of the core's field filter.
+//!
+//! `--writes` keeps events that can have changed something (see [`crate::class`]) and
+//! succeeded: return code 0. A statement the server refused (1142 permission denied, 1136
+//! column count) wrote nothing, and upstream MariaDB TABLE events (which carry no return code
+//! and are logged even for a failed statement) prove nothing; `--include-failed` keeps both.
+//! `--table` keeps events naming a table: `orders` matches `orders` in any database, and
+//! `shop.orders` matches `shop.orders`, or `orders` when the event's database is `shop`.
+//!
+//! ```
+//! use rdsaudit::filter::Filter;
+//! use rdsaudit_sql::filter::{EventFilter, SemanticSpec};
+//!
+//! let writes = EventFilter::new(Filter::all(), SemanticSpec { writes: true, ..SemanticSpec::default() });
+//! let line = |l: &'static [u8]| rdsaudit::parse_line(l).unwrap();
+//! assert!(writes.matches(&line(b"20240323 13:36:09,h,app,l,4,5,QUERY,shop,'WITH old AS (SELECT 1) DELETE FROM orders',0")));
+//! assert!(!writes.matches(&line(b"20240323 13:36:09,h,app,l,4,6,QUERY,shop,'DELETE FROM orders',1142")));
+//! assert!(!writes.matches(&line(b"20240323 13:36:09,h,app,l,4,7,QUERY,shop,'SELECT * FROM orders FOR UPDATE',0")));
+//! ```
+
+use rdsaudit::AuditEvent;
+use rdsaudit::filter::Filter;
+
+use crate::event::analysis;
+
+/// The semantic conditions, as written by a user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SemanticSpec {
+    /// Only successful events that write (`--writes`, `RDSAUDIT_WRITES_ONLY`).
+    pub writes: bool,
+    /// With `writes`: also failed ones and those without a return code
+    /// (`--include-failed`, `RDSAUDIT_INCLUDE_FAILED`).
+    pub include_failed: bool,
+    /// Only events naming one of these tables (`--table`, `RDSAUDIT_TABLES`).
+    pub tables: Vec<String>,
+}
+
+/// The core field filter plus the semantic conditions.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    fields: Filter,
+    spec: SemanticSpec,
+}
+
+impl EventFilter {
+    /// `fields` first (cheap), then the SQL is read only when a semantic condition is set.
+    pub fn new(fields: Filter, spec: SemanticSpec) -> Self {
+        EventFilter { fields, spec }
+    }
+
+    /// Whether the filter reads the SQL (so callers know it costs more).
+    pub fn is_semantic(&self) -> bool {
+        self.spec.writes || !self.spec.tables.is_empty()
+    }
+
+    /// Whether `e` passes every condition.
+    pub fn matches(&self, e: &AuditEvent<'_>) -> bool {
+        if !self.fields.matches(e) {
+            return false;
+        }
+        if !self.is_semantic() {
+            return true;
+        }
+        if self.spec.writes && !self.spec.include_failed && e.retcode != Some(0) {
+            return false;
+        }
+        let a = analysis(e);
+        (!self.spec.writes || a.writes)
+            && (self.spec.tables.is_empty()
+                || a.tables.iter().any(|t| {
+                    self.spec
+                        .tables
+                        .iter()
+                        .any(|w| table_matches(w, t, &e.database))
+                }))
+    }
+}
+
+/// See the module docs; names compare case-insensitively, as MySQL on Linux does not, but
+/// the same statement may spell a name either way.
+fn table_matches(wanted: &str, table: &str, database: &str) -> bool {
+    let (w_db, w_name) = split(wanted);
+    let (t_db, t_name) = split(table);
+    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    same(w_name, t_name)
+        && match (w_db, t_db) {
+            (None, _) => true,
+            (Some(w), Some(t)) => same(w, t),
+            (Some(w), None) => same(w, database),
+        }
+}
+
+fn split(name: &str) -> (Option<&str>, &str) {
+    match name.rsplit_once('.') {
+        Some((db, table)) => (Some(db), table),
+        None => (None, name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names() {
+        assert!(table_matches("orders", "shop.orders", "x"));
+        assert!(table_matches("shop.orders", "orders", "shop"));
+        assert!(!table_matches("shop.orders", "orders", "other"));
+        assert!(table_matches("Shop.Orders", "shop.orders", ""));
+        assert!(!table_matches("order", "shop.orders", "shop"));
+    }
+
+    #[test]
+    fn writes_rules() {
+        let f = |spec: SemanticSpec, l: &'static [u8]| {
+            EventFilter::new(Filter::all(), spec).matches(&rdsaudit::parse_line(l).unwrap())
+        };
+        let writes = SemanticSpec {
+            writes: true,
+            ..SemanticSpec::default()
+        };
+        let failed = SemanticSpec {
+            writes: true,
+            include_failed: true,
+            ..SemanticSpec::default()
+        };
+        let table = b"20240323 13:36:09,h,app,l,4,5,WRITE,shop,orders,";
+        assert!(!f(writes.clone(), table));
+        assert!(f(failed.clone(), table));
+        assert!(f(
+            failed,
+            b"20240323 13:36:09,h,app,l,4,5,QUERY,shop,'INSERT INTO t VALUES (1)',1136"
+        ));
+        assert!(f(
+            writes.clone(),
+            b"1653053459680124,i,app,l,35,6,WRITE,shop,orders,0"
+        ));
+        assert!(!f(
+            writes,
+            b"20240323 13:36:09,h,app,l,4,5,QUERY,shop,'SET autocommit=0',0"
+        ));
+        let tables = SemanticSpec {
+            tables: vec!["shop.orders".into()],
+            ..SemanticSpec::default()
+        };
+        assert!(f(
+            tables.clone(),
+            b"20240323 13:36:09,h,app,l,4,5,QUERY,shop,'SELECT * FROM orders o JOIN items i',0"
+        ));
+        assert!(!f(
+            tables,
+            b"20240323 13:36:09,h,app,l,4,5,QUERY,shop,'SELECT * FROM items',0"
+        ));
+    }
+}

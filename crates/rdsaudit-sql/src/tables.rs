@@ -1,0 +1,303 @@
+//! The tables a statement names, `db.table` as written (quotes removed, case kept, not
+//! qualified with the session's database), in order of first appearance, without CTE names.
+//!
+//! From sqlparser's tree when the statement parses, from the tokens otherwise. A list holds at
+//! most [`MAX_TABLES`] names, so a hostile statement cannot make it grow without bound.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{Ident, ObjectName, Query, Statement, Visit, Visitor};
+
+use crate::class::StatementClass;
+use crate::lexer::Token;
+
+/// The most names kept per event.
+pub const MAX_TABLES: usize = 64;
+
+/// Adds `name` unless it is already there or the list is full.
+pub(crate) fn push_unique(tables: &mut Vec<String>, name: String) {
+    if tables.len() < MAX_TABLES && !tables.contains(&name) {
+        tables.push(name);
+    }
+}
+
+fn join_idents(idents: impl Iterator<Item = String>) -> String {
+    idents.collect::<Vec<_>>().join(".")
+}
+
+fn object_name(name: &ObjectName) -> String {
+    join_idents(name.0.iter().map(|p| {
+        p.as_ident()
+            .map_or_else(|| p.to_string(), |i| i.value.clone())
+    }))
+}
+
+/// Collects relations and the names CTEs define (which are not tables).
+#[derive(Default)]
+struct Relations {
+    names: Vec<ObjectName>,
+    ctes: Vec<Ident>,
+}
+
+impl Visitor for Relations {
+    type Break = ();
+
+    fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<()> {
+        self.names.push(relation.clone());
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+        if let Some(with) = &query.with {
+            self.ctes
+                .extend(with.cte_tables.iter().map(|c| c.alias.name.clone()));
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Tables named by parsed statements.
+pub fn from_ast(statements: &[Statement]) -> Vec<String> {
+    let mut relations = Relations::default();
+    for s in statements {
+        if crate::class::classify_ast(s).is_some_and(|(class, _)| !names_tables(class)) {
+            continue;
+        }
+        let _ = s.visit(&mut relations);
+        explicit_names(s, &mut relations.names);
+    }
+    let is_cte = |n: &ObjectName| {
+        n.0.len() == 1
+            && n.0.first().and_then(|p| p.as_ident()).is_some_and(|i| {
+                relations
+                    .ctes
+                    .iter()
+                    .any(|c| c.value.eq_ignore_ascii_case(&i.value))
+            })
+    };
+    let mut tables = Vec::new();
+    for name in relations.names.iter().filter(|n| !is_cte(n)) {
+        push_unique(&mut tables, object_name(name));
+    }
+    tables
+}
+
+/// Names the visitor does not report as relations.
+fn explicit_names(statement: &Statement, names: &mut Vec<ObjectName>) {
+    use sqlparser::ast::ObjectType;
+    match statement {
+        Statement::Drop {
+            object_type: ObjectType::Table | ObjectType::View,
+            names: dropped,
+            ..
+        } => names.extend(dropped.iter().cloned()),
+        Statement::RenameTable(renames) => {
+            for r in renames {
+                names.push(r.old_name.clone());
+                names.push(r.new_name.clone());
+            }
+        }
+        Statement::Truncate(t) => names.extend(t.table_names.iter().map(|t| t.name.clone())),
+        Statement::LoadData { table_name, .. } => names.push(table_name.clone()),
+        _ => {}
+    }
+}
+
+/// Words that end a table reference (an alias is any other word).
+const STOP: &[&str] = &[
+    "AS",
+    "WHERE",
+    "SET",
+    "JOIN",
+    "LEFT",
+    "RIGHT",
+    "INNER",
+    "OUTER",
+    "CROSS",
+    "NATURAL",
+    "STRAIGHT_JOIN",
+    "ON",
+    "USING",
+    "GROUP",
+    "ORDER",
+    "LIMIT",
+    "HAVING",
+    "UNION",
+    "EXCEPT",
+    "INTERSECT",
+    "FOR",
+    "LOCK",
+    "WINDOW",
+    "PARTITION",
+    "USE",
+    "IGNORE",
+    "FORCE",
+    "VALUES",
+    "VALUE",
+    "SELECT",
+    "READ",
+    "WRITE",
+    "TO",
+    "INTO",
+    "WITH",
+    "RETURNING",
+    "ADD",
+    "DROP",
+    "MODIFY",
+    "CHANGE",
+    "RENAME",
+    "ENGINE",
+    "DEFAULT",
+    "CHARSET",
+    "COLLATE",
+    "LIKE",
+    "PROCEDURE",
+];
+
+/// Words that may stand between a keyword and the table it introduces.
+const MODIFIERS: &[&str] = &[
+    "TABLE",
+    "IF",
+    "NOT",
+    "EXISTS",
+    "IGNORE",
+    "LOW_PRIORITY",
+    "DELAYED",
+    "HIGH_PRIORITY",
+    "QUICK",
+    "TEMPORARY",
+    "ONLY",
+    "INTO",
+];
+
+/// Whether statements of `class` are read for tables: reads, DML and DDL. Others name
+/// databases or users (`SHOW TABLES FROM db`, `GRANT ... ON db.*`) or explain a statement
+/// they do not run.
+pub fn names_tables(class: StatementClass) -> bool {
+    matches!(
+        class,
+        StatementClass::Select | StatementClass::Dml | StatementClass::Ddl
+    )
+}
+
+/// Tables named by the tokens of one statement of class `class`.
+pub fn from_tokens(tokens: &[Token<'_>], class: StatementClass, tables: &mut Vec<String>) {
+    if !names_tables(class) {
+        return;
+    }
+    let ctes = cte_names(tokens);
+    let first = tokens.first().copied();
+    let renames = first.is_some_and(|t| t.is("RENAME") || t.is("ALTER"));
+    let mut index_seen = false;
+    let mut i = 0;
+    while let Some(t) = tokens.get(i) {
+        index_seen |= t.is("INDEX");
+        let list = t.is("FROM") || t.is("TABLE") || t.is("TABLES") || t.is("UPDATE");
+        let single = t.is("JOIN")
+            || t.is("STRAIGHT_JOIN")
+            || (t.is("INTO") && class != StatementClass::Select)
+            || t.is("TRUNCATE")
+            || ((t.is("INSERT") || t.is("REPLACE")) && i == 0)
+            || (t.is("ON") && index_seen);
+        let list = list || (t.is("TO") && renames);
+        if list || single {
+            let function_ok = !(t.is("FROM") || t.is("JOIN"));
+            i = read_names(tokens, i + 1, list, function_ok, &ctes, tables);
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Reads `name [alias] [, name [alias] ...]` from `at`; returns where it stopped.
+fn read_names(
+    tokens: &[Token<'_>],
+    mut at: usize,
+    list: bool,
+    function_ok: bool,
+    ctes: &[Vec<u8>],
+    tables: &mut Vec<String>,
+) -> usize {
+    loop {
+        while tokens
+            .get(at)
+            .is_some_and(|t| MODIFIERS.iter().any(|m| t.is(m)))
+        {
+            at += 1;
+        }
+        let Some((name, parts, next)) = qualified_name(tokens, at) else {
+            return at;
+        };
+        let is_function = tokens.get(next) == Some(&Token::Punct(b'('));
+        let is_cte = parts == 1 && ctes.iter().any(|c| c.eq_ignore_ascii_case(name.as_bytes()));
+        if (function_ok || !is_function) && !is_cte && !name.eq_ignore_ascii_case("DUAL") {
+            push_unique(tables, name);
+        }
+        at = skip_alias(tokens, next);
+        if !(list && tokens.get(at) == Some(&Token::Punct(b','))) {
+            return at;
+        }
+        at += 1;
+    }
+}
+
+/// `name`, `` `db`.`t` ``: the joined text, how many parts, where it ends.
+fn qualified_name(tokens: &[Token<'_>], mut at: usize) -> Option<(String, usize, usize)> {
+    let mut parts = Vec::new();
+    loop {
+        let part = match tokens.get(at)? {
+            Token::Word(w) if parts.is_empty() && STOP.iter().any(|s| Token::Word(w).is(s)) => {
+                return None;
+            }
+            Token::Word(w) | Token::Ident(w) => String::from_utf8_lossy(w).into_owned(),
+            _ if parts.is_empty() => return None,
+            _ => break,
+        };
+        parts.push(part);
+        at += 1;
+        if tokens.get(at) != Some(&Token::Punct(b'.')) || parts.len() == 3 {
+            break;
+        }
+        at += 1;
+    }
+    let n = parts.len();
+    Some((parts.join("."), n, at))
+}
+
+fn skip_alias(tokens: &[Token<'_>], at: usize) -> usize {
+    match tokens.get(at) {
+        Some(t) if t.is("AS") => at + 2,
+        Some(Token::Ident(_)) => at + 1,
+        Some(t @ Token::Word(_)) if !STOP.iter().any(|s| t.is(s)) => at + 1,
+        _ => at,
+    }
+}
+
+/// Names defined by `WITH name [(cols)] AS (` at depth 0.
+fn cte_names(tokens: &[Token<'_>]) -> Vec<Vec<u8>> {
+    let mut names = Vec::new();
+    if !tokens.first().is_some_and(|t| t.is("WITH")) {
+        return names;
+    }
+    let mut depth = 0usize;
+    let mut last_name: Option<&[u8]> = None;
+    for (i, t) in tokens.iter().enumerate() {
+        match t {
+            Token::Punct(b'(') => depth += 1,
+            Token::Punct(b')') => depth = depth.saturating_sub(1),
+            Token::Word(w) | Token::Ident(w) if depth == 0 => {
+                let opens = tokens.get(i + 1) == Some(&Token::Punct(b'('));
+                if t.is("AS") && opens {
+                    names.extend(last_name.take().map(<[u8]>::to_vec));
+                } else if !t.is("RECURSIVE") && !t.is("WITH") && !t.is("AS") {
+                    last_name = Some(w);
+                }
+            }
+            _ => {}
+        }
+        if names.len() >= MAX_TABLES {
+            break;
+        }
+    }
+    names
+}

@@ -1,0 +1,191 @@
+//! What every Lambda event shape is read into: records ([`SourceRecord`]) whose payload is read
+//! by the pipeline, the problems a single record can have, and the errors of a whole event.
+
+use simd_json::StaticNode;
+use simd_json::tape::Node;
+
+pub use super::json::JsonError;
+use super::json::{TapeParser, kind};
+
+/// Why a single Kinesis record cannot be used (the rest of the event is unaffected).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordProblem {
+    /// The element of `Records` is not an object.
+    #[error("record is {0}, not an object")]
+    NotAnObject(&'static str),
+    /// No `kinesis` object in the record.
+    #[error("record has no `kinesis` object")]
+    MissingKinesis,
+    /// `kinesis` is not an object.
+    #[error("`kinesis` is {0}, not an object")]
+    KinesisNotAnObject(&'static str),
+    /// No `kinesis.data`.
+    #[error("record has no `kinesis.data`")]
+    MissingData,
+    /// `kinesis.data` is not a string.
+    #[error("`kinesis.data` is {0}, not a base64 string")]
+    DataNotAString(&'static str),
+}
+
+/// The bytes of one record, in whatever encoding the source delivered them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload<'a> {
+    /// Base64 text of a gzip payload (Kinesis `data`, `awslogs.data`).
+    Base64(&'a [u8]),
+    /// A gzip payload (raw files).
+    Gzip(&'a [u8]),
+    /// The envelope JSON, not compressed (raw files, tests).
+    Json(&'a [u8]),
+    /// The record's shape was wrong; it is reported as failed with this reason.
+    Invalid(RecordProblem),
+}
+
+/// One record from a source, with the Kinesis metadata needed to report it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRecord<'a> {
+    /// The payload bytes.
+    pub payload: Payload<'a>,
+    /// `kinesis.sequenceNumber`: the `itemIdentifier` for a partial batch failure.
+    pub sequence_number: Option<&'a str>,
+    /// `eventID` (`shardId-…:<sequence number>`).
+    pub event_id: Option<&'a str>,
+    /// `kinesis.partitionKey`.
+    pub partition_key: Option<&'a str>,
+    /// `kinesis.approximateArrivalTimestamp`, epoch seconds with a fraction.
+    pub approximate_arrival_timestamp: Option<f64>,
+    /// `kinesis.encryptionType`, any string (`NONE`, `KMS`, or something new).
+    pub encryption_type: Option<&'a str>,
+}
+
+impl<'a> SourceRecord<'a> {
+    /// A record with no metadata (files, `awslogs` events, tests).
+    #[must_use]
+    pub fn new(payload: Payload<'a>) -> Self {
+        Self {
+            payload,
+            sequence_number: None,
+            event_id: None,
+            partition_key: None,
+            approximate_arrival_timestamp: None,
+            encryption_type: None,
+        }
+    }
+}
+
+/// Why an event (as a whole) or a base64 payload could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// The event is not usable JSON, or the caller broke the padding contract
+    /// (`buf.len() >= len + simd_json::INPUT_PADDING`).
+    #[error(transparent)]
+    Json(#[from] JsonError),
+    /// The event is not a JSON object.
+    #[error("event is {found}, not a JSON object")]
+    NotAnObject {
+        /// JSON type found.
+        found: &'static str,
+    },
+    /// A required top-level field (`Records`, `awslogs`, `awslogs.data`) is missing.
+    #[error("event has no `{0}`")]
+    MissingField(&'static str),
+    /// A required top-level field has the wrong type.
+    #[error("`{field}` should be {expected}, found {found}")]
+    WrongType {
+        /// Field name.
+        field: &'static str,
+        /// What we expected.
+        expected: &'static str,
+        /// JSON type found.
+        found: &'static str,
+    },
+    /// The base64 text is invalid (bad character, impossible length, non-canonical last
+    /// symbol, misplaced `=`).
+    #[error("invalid base64: {reason}")]
+    Base64 {
+        /// Offset of the bad byte in the base64 text, when known.
+        offset: Option<usize>,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The decoded payload would exceed the size bound.
+    #[error("base64 payload of {encoded} bytes decodes to more than the {limit}-byte limit")]
+    TooLarge {
+        /// Length of the base64 text.
+        encoded: usize,
+        /// The bound in bytes.
+        limit: usize,
+    },
+}
+
+/// Reusable simd-json state for parsing Lambda events in place (one per thread; `Send`).
+#[derive(Debug, Default)]
+pub struct SourceParser {
+    pub(crate) json: TapeParser,
+}
+
+impl SourceParser {
+    /// A parser with empty buffers.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// `(key, value index)` pairs of the object at `tape[at]` (empty if it is not an object).
+///
+/// Lenient on purpose: a record's shape problems are reported per record, never by failing the
+/// event, so a malformed tape node (simd-json's own tape; should not happen) ends the walk as
+/// if the remaining keys were absent.
+pub(crate) fn entries<'t, 'a>(
+    tape: &'t [Node<'a>],
+    at: usize,
+) -> impl Iterator<Item = (&'a str, usize)> + 't {
+    crate::input::json::object_entries(tape, at)
+        .into_iter()
+        .flatten()
+        .map_while(Result::ok)
+}
+
+/// Element indices of the array at `tape[at]` (empty if it is not an array), lenient like
+/// [`entries`].
+pub(crate) fn elements<'t>(tape: &'t [Node<'_>], at: usize) -> impl Iterator<Item = usize> + 't {
+    crate::input::json::array_elements(tape, at)
+        .into_iter()
+        .flatten()
+        .map_while(Result::ok)
+}
+
+/// Value index of `key` in the object at `tape[at]` (last one wins). Errors if `tape[at]` is
+/// not an object (only used on the root and on already-checked objects).
+pub(crate) fn field(tape: &[Node<'_>], at: usize, key: &str) -> Result<Option<usize>, SourceError> {
+    match tape.get(at) {
+        Some(Node::Object { .. }) => Ok(entries(tape, at)
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v)
+            .last()),
+        other => Err(SourceError::NotAnObject {
+            found: other.map_or("nothing", kind),
+        }),
+    }
+}
+
+pub(crate) fn string_at<'a>(tape: &[Node<'a>], at: usize) -> Option<&'a str> {
+    match tape.get(at) {
+        Some(Node::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
+pub(crate) fn number_at(tape: &[Node<'_>], at: usize) -> Option<f64> {
+    // Converting a JSON integer to seconds-as-f64 may round beyond 2^53, which is irrelevant
+    // for epoch seconds.
+    #[allow(clippy::cast_precision_loss)]
+    match tape.get(at) {
+        Some(Node::Static(StaticNode::F64(f))) => Some(*f),
+        Some(Node::Static(StaticNode::I64(i))) => Some(*i as f64),
+        Some(Node::Static(StaticNode::U64(u))) => Some(*u as f64),
+        _ => None,
+    }
+}

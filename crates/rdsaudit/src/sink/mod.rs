@@ -1,0 +1,210 @@
+//! Where decoded events go: the [`Sink`] trait every front end implements, and the output
+//! formats (one file each) with their one column list.
+//!
+//! A [`Sink`] receives, in input order, every parsed [`AuditEvent`], every log event that did
+//! not parse ([`UnparsedLine`], whole, with its reason) and every record that could not be read
+//! at all ([`FailedRecord`], whole, with its error). Nothing reaches the caller any other way, so
+//! a sink that keeps all three loses nothing. A closure `FnMut(&AuditEvent)` is a sink that only
+//! wants events (the others are still counted in the [`crate::report::Report`]).
+//!
+//! | format | file | shape |
+//! | --- | --- | --- |
+//! | [`Format::Ndjson`] | [`ndjson`] | one JSON object per line, keys = [`COLUMNS`] |
+//! | [`Format::Csv`], [`Format::Tsv`] | [`csv`] | header row of [`COLUMNS`], RFC 4180 quoting |
+//! | [`Format::Sql`] | [`sql`] | one QUERY statement per line, ending in `;` |
+
+pub mod csv;
+pub mod ndjson;
+pub mod sql;
+
+pub use ndjson::{NdjsonBuffer, NdjsonWriter, json_str};
+
+use crate::audit::event::AuditEvent;
+use crate::audit::scanner::LineError;
+use crate::report::RecordError;
+
+/// Receives what a decoder reads, in input order.
+pub trait Sink {
+    /// A parsed audit event. It borrows from the input buffer: copy what outlives the call.
+    fn event(&mut self, event: &AuditEvent<'_>);
+
+    /// A log event (or text line) that is not an audit line, whole, with the reason.
+    fn unparsed(&mut self, line: &UnparsedLine<'_>) {
+        let _ = line;
+    }
+
+    /// A record that could not be read at all (bad base64, gzip or envelope), whole.
+    fn failed_record(&mut self, record: &FailedRecord<'_>) {
+        let _ = record;
+    }
+}
+
+impl<F: FnMut(&AuditEvent<'_>)> Sink for F {
+    fn event(&mut self, event: &AuditEvent<'_>) {
+        self(event);
+    }
+}
+
+/// A sink that counts events (and only counts: unparsed lines and failed records are in the
+/// [`crate::report::Report`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Count(pub u64);
+
+impl Sink for Count {
+    fn event(&mut self, _: &AuditEvent<'_>) {
+        self.0 += 1;
+    }
+}
+
+/// A log event that did not parse, with everything needed to find, fix and replay it.
+#[derive(Debug, Clone, Copy)]
+pub struct UnparsedLine<'a> {
+    /// The whole message (CloudWatch log event) or text line, as read (no newline).
+    pub bytes: &'a [u8],
+    /// Why it is not an audit line.
+    pub reason: LineError,
+    /// 0-based index of the record (Kinesis record, CloudWatch payload) it came in, when it
+    /// came in one.
+    pub record_index: Option<usize>,
+    /// `kinesis.sequenceNumber` of that record, when known.
+    pub sequence_number: Option<&'a str>,
+    /// CloudWatch Logs log group, when the line came in an envelope.
+    pub log_group: Option<&'a str>,
+    /// CloudWatch Logs log stream, when the line came in an envelope.
+    pub log_stream: Option<&'a str>,
+    /// CloudWatch Logs event `id`, when the line came in an envelope.
+    pub event_id: Option<&'a str>,
+    /// 1-based line number, when the line came from a plain log file.
+    pub line_number: Option<u64>,
+}
+
+/// A record that could not be read, kept whole.
+#[derive(Debug, Clone, Copy)]
+pub struct FailedRecord<'a> {
+    /// 0-based index of the record in its input.
+    pub index: usize,
+    /// `kinesis.sequenceNumber`, when known (the `itemIdentifier` of a partial batch failure).
+    pub sequence_number: Option<&'a str>,
+    /// The record's payload exactly as delivered (base64 text for Lambda events, gzip bytes
+    /// for payload files, JSON for envelope files; empty when the record had no payload).
+    pub payload: &'a [u8],
+    /// Why it could not be read.
+    pub error: &'a RecordError,
+}
+
+/// An output format. Every format writes the same fields, named by [`COLUMNS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// One JSON object per line ([`ndjson`]).
+    Ndjson,
+    /// RFC 4180 CSV with a header row ([`csv`]).
+    Csv,
+    /// Tab-separated, quoted like CSV where needed, with a header row ([`csv`]).
+    Tsv,
+    /// One QUERY statement per line ([`sql`]).
+    Sql,
+}
+
+impl Format {
+    /// Every format, in the order `--help` lists them.
+    pub const ALL: [Format; 4] = [Format::Ndjson, Format::Csv, Format::Tsv, Format::Sql];
+
+    /// The format's name on the command line (`--format`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Ndjson => "ndjson",
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Sql => "sql",
+        }
+    }
+
+    /// One line saying what the format writes.
+    #[must_use]
+    pub fn description(self) -> &'static str {
+        match self {
+            Format::Ndjson => "One JSON object per line (keys below)",
+            Format::Csv => "RFC 4180 CSV with a header row",
+            Format::Tsv => "Tab-separated, quoted like CSV where needed, with a header row",
+            Format::Sql => "One QUERY statement per line",
+        }
+    }
+
+    /// The format named `name` ([`Format::name`]).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// The output fields, in order: NDJSON keys and CSV/TSV columns.
+pub const COLUMNS: [&str; 20] = [
+    "timestamp",
+    "timestamp_us",
+    "dialect",
+    "serverhost",
+    "username",
+    "host",
+    "connection_id",
+    "query_id",
+    "operation",
+    "database",
+    "object",
+    "object_base64",
+    "retcode",
+    "extra",
+    "log_group",
+    "log_stream",
+    "event_id",
+    "cloudwatch_timestamp_ms",
+    "sequence_number",
+    "line",
+];
+
+/// Writes events in one [`Format`], reusing its scratch buffers from event to event.
+#[derive(Debug)]
+pub struct EventWriter {
+    format: Format,
+    ndjson: NdjsonWriter,
+    csv: csv::CsvWriter,
+}
+
+impl EventWriter {
+    /// A writer for `format`.
+    #[must_use]
+    pub fn new(format: Format) -> Self {
+        let delimiter = if format == Format::Tsv { b'\t' } else { b',' };
+        EventWriter {
+            format,
+            ndjson: NdjsonWriter::new(),
+            csv: csv::CsvWriter::new(delimiter),
+        }
+    }
+
+    /// What goes before the first event: the header row for CSV/TSV, nothing otherwise.
+    #[must_use]
+    pub fn header(&self) -> Vec<u8> {
+        match self.format {
+            Format::Csv | Format::Tsv => self.csv.header(),
+            Format::Ndjson | Format::Sql => Vec::new(),
+        }
+    }
+
+    /// Appends `event` to `out`. Returns whether anything was written (SQL writes only QUERY
+    /// events with a statement).
+    pub fn write(&mut self, event: &AuditEvent<'_>, out: &mut Vec<u8>) -> bool {
+        match self.format {
+            Format::Ndjson => {
+                self.ndjson.write(event, out);
+                true
+            }
+            Format::Csv | Format::Tsv => {
+                self.csv.write(event, out);
+                true
+            }
+            Format::Sql => sql::write(event, out),
+        }
+    }
+}
