@@ -53,11 +53,18 @@ NDJSON keys (fixed): timestamp (RFC 3339 UTC, microseconds), timestamp_us, diale
 (aurora|mariadb|rds_mysql), serverhost, username, host, connection_id, query_id, operation,
 database, object (unescaped text), retcode (number or null), extra (array); when the object is
 not valid UTF-8, object_base64 holds its exact bytes; when known: log_group, log_stream,
-event_id, cloudwatch_timestamp_ms, sequence_number, line.
+event_id, cloudwatch_timestamp_ms, sequence_number; file (the input as named, not for stdin)
+and line (1-based, per file, for text inputs).
 
 CSV and TSV have a header row and the same columns in the same order; a missing value is an
-empty field, and extra is written as a JSON array. SQL prints one QUERY statement per line,
-ending in `;`, with line breaks inside it turned into spaces (use ndjson for exact text).
+empty field, and extra is written as a JSON array. A cell starting with =, +, -, @, tab or CR
+is written with a ' in front (OWASP's CSV injection rule: user names and statements are
+attacker text); --csv-raw writes it as it is.
+
+SQL prints one QUERY statement per line, ending in `;`, meaning what it meant: line breaks
+become spaces (inside strings: \n escapes), -- and # comments become /* */ comments; a
+statement cut inside a string or comment is printed as a `-- rdsaudit:` comment line, never
+as SQL; statements from CloudWatch end with `-- event_id=ID` for de-duplication.
 
 Examples:
   rdsaudit parse audit.log.gz --exclude-user rdsadmin --writes
@@ -148,6 +155,10 @@ pub struct ParseArgs {
     /// Output format
     #[arg(long, short, value_name = "FORMAT", value_parser = format(), default_value = "ndjson")]
     pub format: Format,
+    /// CSV/TSV: write cells as they are; by default a cell starting with =, +, -, @, tab or CR
+    /// gets a ' in front so a spreadsheet does not run it as a formula
+    #[arg(long)]
+    pub csv_raw: bool,
 }
 
 #[derive(Debug, Args)]

@@ -37,18 +37,21 @@ pub fn load(path: &Path) -> io::Result<Loaded> {
     })
 }
 
-/// What every command's sink shares: the filter in front of the command's own sink `out`, and
-/// the problems (unparsed lines, failed records) kept for the accounting behind it.
+/// What every command's sink shares: the filter in front of the command's own sink `out`,
+/// the input's file name put on each event (`file`), and the problems (unparsed lines, failed
+/// records) kept for the accounting behind it.
 pub struct Filtered<'f, T> {
     filter: &'f EventFilter,
+    file: Option<&'f str>,
     pub out: T,
     pub problems: Problems,
 }
 
 impl<'f, T> Filtered<'f, T> {
-    pub fn new(filter: &'f EventFilter, out: T) -> Self {
+    pub fn new(filter: &'f EventFilter, file: Option<&'f str>, out: T) -> Self {
         Filtered {
             filter,
+            file,
             out,
             problems: Problems::default(),
         }
@@ -57,8 +60,16 @@ impl<'f, T> Filtered<'f, T> {
 
 impl<T: Sink> Sink for Filtered<'_, T> {
     fn event(&mut self, event: &AuditEvent<'_>) {
-        if self.filter.matches(event) {
-            self.out.event(event);
+        if !self.filter.matches(event) {
+            return;
+        }
+        match self.file {
+            Some(file) => {
+                let mut named = event.clone();
+                named.provenance.file = Some(file);
+                self.out.event(&named);
+            }
+            None => self.out.event(event),
         }
     }
 
@@ -96,9 +107,10 @@ impl<'f> Reader<'f> {
         let bar = self.bar(input.bytes.len());
         acc.start_input(bar.clone());
         let name = input.name.clone();
+        let file = (name != "-").then_some(name.as_str());
         let result = self.decoder.decode_parallel(
             &mut input.bytes,
-            || Filtered::new(self.filter, make()),
+            || Filtered::new(self.filter, file, make()),
             |done| {
                 acc.record(&name, &done);
                 if let Some(bar) = &bar {

@@ -18,11 +18,11 @@ struct Chunk {
 }
 
 impl Chunk {
-    fn new(format: Format) -> Self {
+    fn new(format: Format, csv_raw: bool) -> Self {
         Chunk {
             bytes: Vec::new(),
             events: 0,
-            writer: EventWriter::new(format),
+            writer: EventWriter::new(format).csv_raw(csv_raw),
         }
     }
 }
@@ -49,7 +49,7 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
         &args.input.paths,
         &reader,
         &mut acc,
-        || Chunk::new(format),
+        || Chunk::new(format, args.csv_raw),
         |chunk: Chunk| {
             kept += chunk.events;
             out.write_all(&chunk.bytes)

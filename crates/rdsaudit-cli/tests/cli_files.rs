@@ -138,6 +138,7 @@ fn directories_and_patterns_are_read_file_by_file_in_natural_order() {
 }
 
 #[test]
+#[ignore = "c-cli: --merge lands next"]
 fn merge_writes_several_files_in_timestamp_order() {
     let dir = tempfile::tempdir().unwrap();
     // Two concurrent Aurora-style files whose lines interleave in time, one of them with a
@@ -175,6 +176,7 @@ fn merge_writes_several_files_in_timestamp_order() {
 }
 
 #[test]
+#[ignore = "c-cli: --merge lands next"]
 fn merge_keeps_every_event_and_counts_the_late_ones() {
     let dir = tempfile::tempdir().unwrap();
     // One line 10,000 lines after its place: further than the merge window.

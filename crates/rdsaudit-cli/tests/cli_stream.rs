@@ -61,6 +61,7 @@ fn next_query_id(rx: &Receiver<Value>) -> u64 {
 }
 
 #[test]
+#[ignore = "c-cli: streaming lands next"]
 fn output_starts_before_a_pipe_ends() {
     // `aws logs tail --follow | rdsaudit parse`: the pipe stays open.
     let mut child = spawn(&["-"], None);
@@ -86,6 +87,7 @@ fn output_starts_before_a_pipe_ends() {
 }
 
 #[test]
+#[ignore = "c-cli: streaming lands next"]
 fn follow_reads_what_is_appended_to_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(
@@ -123,6 +125,7 @@ fn big_event(records: usize) -> Vec<u8> {
 }
 
 #[test]
+#[ignore = "c-cli: streaming lands next"]
 fn a_json_document_past_the_file_limit_names_the_file_and_the_limit() {
     let dir = tempfile::tempdir().unwrap();
     let event = big_event(600);
@@ -160,6 +163,7 @@ fn a_json_document_past_the_file_limit_names_the_file_and_the_limit() {
 }
 
 #[test]
+#[ignore = "c-cli: streaming lands next"]
 fn text_logs_are_streamed_past_the_file_limit() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = corpus(rdsaudit::Dialect::MariaDb, 500, 20, 20);
@@ -188,6 +192,7 @@ fn text_logs_are_streamed_past_the_file_limit() {
 }
 
 #[test]
+#[ignore = "c-cli: streaming lands next"]
 fn max_file_size_takes_units_and_rejects_nonsense() {
     let out = rdsaudit()
         .args(["parse", "--max-file-size", "lots", "-"])

@@ -181,6 +181,7 @@ fn visit_envelopes<S: Sink>(
                         event_id: Some(log_event.id),
                         cloudwatch_timestamp_ms: Some(log_event.timestamp),
                         sequence_number: record.sequence_number,
+                        file: None,
                         line_number: None,
                     };
                     sink.event(&event);

@@ -140,7 +140,7 @@ impl Format {
 }
 
 /// The output fields, in order: NDJSON keys and CSV/TSV columns.
-pub const COLUMNS: [&str; 20] = [
+pub const COLUMNS: [&str; 21] = [
     "timestamp",
     "timestamp_us",
     "dialect",
@@ -160,6 +160,7 @@ pub const COLUMNS: [&str; 20] = [
     "event_id",
     "cloudwatch_timestamp_ms",
     "sequence_number",
+    "file",
     "line",
 ];
 
@@ -181,6 +182,13 @@ impl EventWriter {
             ndjson: NdjsonWriter::new(),
             csv: csv::CsvWriter::new(delimiter),
         }
+    }
+
+    /// CSV/TSV: write cells as they are instead of neutralising formulas ([`csv`]).
+    #[must_use]
+    pub fn csv_raw(mut self, raw: bool) -> Self {
+        self.csv = self.csv.raw(raw);
+        self
     }
 
     /// What goes before the first event: the header row for CSV/TSV, nothing otherwise.

@@ -14,7 +14,8 @@
 //! | `object_base64` | only when `object` is not valid UTF-8: the exact bytes; `object` then holds the lossy text |
 //! | `retcode` | number, or `null` when empty (upstream TABLE events) |
 //! | `extra` | array of the trailing fields (`["",""]`, `["SSL"]`), usually `[]` |
-//! | `log_group`, `log_stream`, `event_id`, `cloudwatch_timestamp_ms`, `sequence_number`, `line` | only when known |
+//! | `log_group`, `log_stream`, `event_id`, `cloudwatch_timestamp_ms`, `sequence_number` | only when known (CloudWatch Logs, Kinesis) |
+//! | `file`, `line` | the input file as named on the command line, and the 1-based line in it (text inputs), when known |
 //!
 //! `event_id` is the CloudWatch Logs event id: unique per log event, the key to de-duplicate
 //! on when Kinesis delivers a record twice.
@@ -125,6 +126,9 @@ impl NdjsonWriter {
         }
         if let Some(seq) = p.sequence_number {
             key_str(out, "sequence_number", seq);
+        }
+        if let Some(file) = p.file {
+            key_str(out, "file", file);
         }
         if let Some(line) = p.line_number {
             let _ = write!(out, r#","line":{line}"#);
