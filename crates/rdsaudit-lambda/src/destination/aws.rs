@@ -1,0 +1,115 @@
+//! What the AWS destinations share: the SDK configuration and what an SDK error means for a
+//! retry.
+
+use aws_config::{ConfigLoader, SdkConfig};
+use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::retry::RetryConfig;
+
+use super::batch::CallError;
+
+/// Error codes of internal failures, which the services document as safe to retry
+/// (`InternalFailure` in a Kinesis `PutRecords` or EventBridge `PutEvents` entry,
+/// `ServiceUnavailableException` in a Firehose `PutRecordBatch` entry, S3's `InternalError`).
+const INTERNAL_ERRORS: &[&str] = &[
+    "InternalFailure",
+    "InternalError",
+    "InternalErrorException",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "KMSThrottlingException",
+];
+
+/// The configuration every destination client is built from: what `loader` gives (region,
+/// credentials and endpoint; `aws_config::defaults` reads `AWS_REGION`, `AWS_ENDPOINT_URL`,
+/// `AWS_ENDPOINT_URL_SQS`, ... from the environment), HTTPS through rustls with ring, and the
+/// SDK's own retries off: the destinations retry themselves, count their retries and also
+/// retry the failed entries of a partly accepted batch. Use it for other clients of the
+/// function (a quarantine bucket) to get the same behaviour.
+pub async fn config(loader: ConfigLoader) -> SdkConfig {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    loader
+        .http_client(http)
+        .retry_config(RetryConfig::disabled())
+        .load()
+        .await
+}
+
+/// Whether a service error code (of a call or of one batch entry) may pass on a retry.
+pub(super) fn retryable_code(code: &str) -> bool {
+    THROTTLING_ERRORS.contains(&code)
+        || TRANSIENT_ERRORS.contains(&code)
+        || INTERNAL_ERRORS.contains(&code)
+}
+
+/// A failed call: retryable when throttled, on 5xx, on a timeout or when the request could not
+/// be sent or its answer read (a connection refused or reset).
+pub(super) fn call_error<E>(e: &SdkError<E, HttpResponse>) -> CallError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let retryable = match e {
+        SdkError::ServiceError(ctx) => {
+            let status = ctx.raw().status().as_u16();
+            status >= 500 || status == 429 || ctx.err().code().is_some_and(retryable_code)
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        _ => false,
+    };
+    CallError {
+        retryable,
+        message: DisplayErrorContext(e).to_string(),
+    }
+}
+
+#[cfg(any(
+    feature = "sqs",
+    feature = "sns",
+    feature = "eventbridge",
+    feature = "kinesis",
+    feature = "firehose"
+))]
+/// One entry's failure as reported inside a batch answer (`code`, `message`): retried when the
+/// code says so and the sender is not at fault.
+pub(super) fn entry_failure(
+    code: &str,
+    message: Option<&str>,
+    sender_fault: bool,
+) -> super::batch::Entry {
+    let reason = format!("{code}: {}", message.unwrap_or_default());
+    if retryable_code(code) && !sender_fault {
+        super::batch::Entry::Retry(reason)
+    } else {
+        super::batch::Entry::Refused(reason)
+    }
+}
+
+#[cfg(any(feature = "sqs", feature = "sns", feature = "kinesis"))]
+/// `value` as an id a service takes with at most `max` characters from `allowed` (SQS/SNS FIFO
+/// group and de-duplication ids: 128 of ASCII `!`..`~`; a Kinesis partition key: 256 of any):
+/// itself when it fits, else the hex SHA-256 of it (64 characters, stable across retries).
+pub(super) fn fitted_id(value: &str, max: usize, allowed: impl Fn(char) -> bool) -> String {
+    if !value.is_empty() && value.chars().count() <= max && value.chars().all(allowed) {
+        return value.to_owned();
+    }
+    use sha2::Digest;
+    sha2::Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(any(feature = "sqs", feature = "sns"))]
+/// The characters SQS and SNS allow in a FIFO `MessageGroupId` and `MessageDeduplicationId`.
+pub(super) fn fifo_char(c: char) -> bool {
+    c.is_ascii_graphic()
+}
