@@ -79,6 +79,47 @@ pub struct InputArgs {
     /// Read every input as this kind instead of detecting it
     #[arg(long = "input", value_name = "KIND", value_parser = input_kind())]
     pub kind: Option<InputKind>,
+    /// Largest input read whole: a JSON document (Lambda event, CloudWatch payloads), or what
+    /// a gzip one inflates to. Audit text is streamed at any size. Units: KiB, MiB, GiB
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "1GiB")]
+    pub max_file_size: usize,
+    /// Keep reading the (one) text file as it grows, like `tail -f`; stop with Ctrl-C.
+    /// A pipe is always read to its end: `aws logs tail --follow ... | rdsaudit parse`
+    #[arg(long)]
+    pub follow: bool,
+}
+
+/// `--max-file-size`: bytes, or a number with a binary unit (`64KiB`, `2MiB`, `1GiB`, `3G`).
+fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (bytes, or with KiB, MiB, GiB)"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return Err(format!("unknown unit {unit:?} (KiB, MiB or GiB)")),
+    };
+    number
+        .checked_mul(1 << shift)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{text:?} is not a usable size"))
+}
+
+/// A size as `--max-file-size` takes it: `1 GiB`, `64 MiB`, or bytes.
+pub fn human_size(bytes: usize) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
+            return format!("{} {unit}", bytes >> shift);
+        }
+    }
+    format!("{bytes} bytes")
 }
 
 /// `--input KIND`: the library's [`InputKind`] names and descriptions.
@@ -159,6 +200,10 @@ pub struct ParseArgs {
     /// gets a ' in front so a spreadsheet does not run it as a formula
     #[arg(long)]
     pub csv_raw: bool,
+    /// Write every line and record that is not an event here, whole, with its file, line or
+    /// record and reason: NDJSON, one per line, to fix and replay (`jq -r .raw FILE`)
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,7 @@ mod input;
 mod merge;
 mod parse;
 mod paths;
+mod rejects;
 mod stats;
 
 use std::io::{self, Write};
@@ -124,19 +125,21 @@ fn read_all<T, M, E>(
     acc: &mut Accounting,
     make: M,
     mut emit: E,
-) -> io::Result<u64>
+) -> anyhow::Result<u64>
 where
     T: rdsaudit::Sink + Send,
     M: Fn() -> T + Sync,
     E: FnMut(T) -> io::Result<()>,
 {
     let inputs = paths::expand(paths);
+    anyhow::ensure!(
+        !reader.follows() || inputs.len() == 1,
+        "--follow reads one file ({} given)",
+        inputs.len()
+    );
     for input in &inputs {
         match input {
-            Ok(path) => match input::load(path) {
-                Ok(mut loaded) => reader.read(&mut loaded, acc, &make, &mut emit)?,
-                Err(e) => acc.unreadable(&path.display().to_string(), &e),
-            },
+            Ok(path) => reader.read(path, acc, &make, &mut emit)?,
             Err(u) => acc.unreadable(&u.name, &io::Error::other(u.reason.clone())),
         }
     }

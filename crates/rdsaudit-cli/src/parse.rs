@@ -1,13 +1,15 @@
-//! `rdsaudit parse`: every event, filtered, in the chosen format, in input order.
+//! `rdsaudit parse`: every event, filtered, in the chosen format, in input order; with
+//! `--rejects FILE`, every line and record that is not an event, whole ([`super::rejects`]).
 
 use std::io::Write as _;
 
-use rdsaudit::sink::{EventWriter, Format};
-use rdsaudit::{AuditEvent, Decoder, Sink};
+use rdsaudit::sink::{EventWriter, FailedRecord, UnparsedLine};
+use rdsaudit::{AuditEvent, Sink};
 
 use super::accounting::Accounting;
 use super::args::ParseArgs;
 use super::input::Reader;
+use super::rejects;
 
 /// The formatted output of one record (or one piece of a text file), written in input order.
 struct Chunk {
@@ -15,14 +17,19 @@ struct Chunk {
     /// Events written (after filtering; SQL writes only QUERY events).
     events: u64,
     writer: EventWriter,
+    /// Reject lines, when `--rejects` was given.
+    rejects: Option<Vec<u8>>,
+    rejected: u64,
 }
 
 impl Chunk {
-    fn new(format: Format, csv_raw: bool) -> Self {
+    fn new(args: &ParseArgs) -> Self {
         Chunk {
             bytes: Vec::new(),
             events: 0,
-            writer: EventWriter::new(format).csv_raw(csv_raw),
+            writer: EventWriter::new(args.format).csv_raw(args.csv_raw),
+            rejects: args.rejects.as_ref().map(|_| Vec::new()),
+            rejected: 0,
         }
     }
 }
@@ -31,33 +38,65 @@ impl Sink for Chunk {
     fn event(&mut self, e: &AuditEvent<'_>) {
         self.events += u64::from(self.writer.write(e, &mut self.bytes));
     }
+
+    fn unparsed(&mut self, line: &UnparsedLine<'_>) {
+        if let Some(out) = &mut self.rejects {
+            rejects::line(line, out);
+            self.rejected += 1;
+        }
+    }
+
+    fn failed_record(&mut self, record: &FailedRecord<'_>) {
+        if let Some(out) = &mut self.rejects {
+            rejects::record(record, out);
+            self.rejected += 1;
+        }
+    }
 }
 
 pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
     let filter = super::filter(&args.filter)?;
-    let format = args.format;
-    let reader = Reader {
-        decoder: Decoder::builder().kind(args.input.kind).build(),
-        filter: &filter,
-        progress: !quiet,
-    };
+    let reader = Reader::new(&args.input, &filter, !quiet);
     let mut out = super::output(None)?;
-    out.write_all(&EventWriter::new(format).header())?;
+    let mut rejects_out = args
+        .rejects
+        .as_deref()
+        .map(|path| super::output(Some(path)))
+        .transpose()?;
+    out.write_all(&EventWriter::new(args.format).header())?;
+    // A pipe or a followed file: each piece goes out as soon as it is decoded.
+    let live = args.input.follow
+        || args.input.paths.is_empty()
+        || args.input.paths.iter().any(|p| p.as_os_str() == "-");
     let mut acc = Accounting::default();
-    let mut kept = 0;
+    let (mut kept, mut rejected) = (0, 0);
     let inputs = super::read_all(
         &args.input.paths,
         &reader,
         &mut acc,
-        || Chunk::new(format, args.csv_raw),
+        || Chunk::new(args),
         |chunk: Chunk| {
             kept += chunk.events;
-            out.write_all(&chunk.bytes)
+            rejected += chunk.rejected;
+            out.write_all(&chunk.bytes)?;
+            if let (Some(file), Some(lines)) = (&mut rejects_out, &chunk.rejects) {
+                file.write_all(lines)?;
+            }
+            if live {
+                out.flush()?;
+            }
+            Ok(())
         },
     )?;
     out.flush()?;
+    if let Some(file) = &mut rejects_out {
+        file.flush()?;
+    }
     if !quiet {
         eprint!("{}", acc.summary("rdsaudit: summary", inputs, kept));
+        if let Some(path) = &args.rejects {
+            eprintln!("  rejects:    {rejected} written to {}", path.display());
+        }
     }
     Ok(super::exit_status(&acc))
 }

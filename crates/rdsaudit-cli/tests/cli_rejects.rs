@@ -35,7 +35,6 @@ fn raw(v: &Value) -> Vec<u8> {
 }
 
 #[test]
-#[ignore = "c-cli: --rejects lands next"]
 fn every_unparsed_text_line_is_kept_whole_with_file_line_and_reason() {
     let dir = tempfile::tempdir().unwrap();
     let long_junk = format!("{},{}", "x".repeat(300), "y".repeat(300));
@@ -82,7 +81,6 @@ fn every_unparsed_text_line_is_kept_whole_with_file_line_and_reason() {
 }
 
 #[test]
-#[ignore = "c-cli: --rejects lands next"]
 fn rejects_can_be_fixed_and_replayed() {
     let dir = tempfile::tempdir().unwrap();
     let broken = "20240615 10:31:01,db1,app,10.0.0.5,7,2,QUERY,shop,'SELECT 2'";
@@ -116,7 +114,6 @@ fn rejects_can_be_fixed_and_replayed() {
 }
 
 #[test]
-#[ignore = "c-cli: --rejects lands next"]
 fn unparsed_log_events_and_failed_records_of_a_kinesis_event() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = corpus(rdsaudit::Dialect::Aurora, 3, 2, 0);
@@ -153,7 +150,6 @@ fn unparsed_log_events_and_failed_records_of_a_kinesis_event() {
 }
 
 #[test]
-#[ignore = "c-cli: --rejects lands next"]
 fn rejects_from_stdin_have_no_file_and_a_clean_run_writes_an_empty_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("rejects.ndjson");

@@ -61,7 +61,6 @@ fn next_query_id(rx: &Receiver<Value>) -> u64 {
 }
 
 #[test]
-#[ignore = "c-cli: streaming lands next"]
 fn output_starts_before_a_pipe_ends() {
     // `aws logs tail --follow | rdsaudit parse`: the pipe stays open.
     let mut child = spawn(&["-"], None);
@@ -87,7 +86,6 @@ fn output_starts_before_a_pipe_ends() {
 }
 
 #[test]
-#[ignore = "c-cli: streaming lands next"]
 fn follow_reads_what_is_appended_to_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(
@@ -119,19 +117,15 @@ fn follow_reads_what_is_appended_to_a_file() {
     child.wait().unwrap();
 }
 
-/// A Kinesis event of `records` records, about 2 KiB each.
-fn big_event(records: usize) -> Vec<u8> {
-    corpus(rdsaudit::Dialect::Aurora, records, 10, 20).kinesis_event()
-}
-
 #[test]
-#[ignore = "c-cli: streaming lands next"]
 fn a_json_document_past_the_file_limit_names_the_file_and_the_limit() {
     let dir = tempfile::tempdir().unwrap();
-    let event = big_event(600);
+    // CloudWatch payloads back to back (a Firehose object): JSON, read whole.
+    let corpus = corpus(rdsaudit::Dialect::Aurora, 300, 20, 20);
+    let event: Vec<u8> = corpus.records.iter().flat_map(|r| r.envelope()).collect();
     assert!(event.len() > 1 << 20);
-    let plain = write(dir.path(), "event.json", &event);
-    let gz = write(dir.path(), "event.json.gz", &flate2_gzip(&event));
+    let plain = write(dir.path(), "payloads.json", &event);
+    let gz = write(dir.path(), "payloads.json.gz", &flate2_gzip(&event));
     assert!(std::fs::metadata(&gz).unwrap().len() < 1 << 20);
     for path in [&plain, &gz] {
         let out = rdsaudit()
@@ -163,7 +157,6 @@ fn a_json_document_past_the_file_limit_names_the_file_and_the_limit() {
 }
 
 #[test]
-#[ignore = "c-cli: streaming lands next"]
 fn text_logs_are_streamed_past_the_file_limit() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = corpus(rdsaudit::Dialect::MariaDb, 500, 20, 20);
@@ -192,7 +185,6 @@ fn text_logs_are_streamed_past_the_file_limit() {
 }
 
 #[test]
-#[ignore = "c-cli: streaming lands next"]
 fn max_file_size_takes_units_and_rejects_nonsense() {
     let out = rdsaudit()
         .args(["parse", "--max-file-size", "lots", "-"])

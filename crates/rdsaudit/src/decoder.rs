@@ -21,14 +21,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::io;
+use std::io::{self, Read};
 use std::sync::{Mutex, PoisonError};
 
+use crate::audit::scanner::LineError;
 use crate::input::gzip::{DEFAULT_MAX_OUTPUT, InflateError, Inflater};
+use crate::input::stream::{Piece, TextStream};
 use crate::input::{self, InputKind, Payload, SourceError, SourceParser, SourceRecord, text};
 use crate::pipeline::Pipeline;
-use crate::report::{RecordOutcome, Report};
-use crate::sink::Sink;
+use crate::report::{RecordOutcome, RecordStatus, Report};
+use crate::sink::{Sink, UnparsedLine};
 
 /// Default bound on what a whole gzip-compressed input inflates to: 1 GiB, ten times the
 /// 100 MB at which Aurora rotates audit files.
@@ -72,6 +74,17 @@ pub enum StopError {
     /// The caller's `emit` failed (e.g. stdout closed).
     #[error("writing output: {0}")]
     Output(#[from] io::Error),
+    /// Reading a streamed input failed ([`Decoder::decode_text_stream`]); what was read
+    /// before was decoded, emitted and counted.
+    #[error("reading stopped after line {line}: {source}")]
+    Read {
+        /// The line the read failed at (1-based).
+        line: u64,
+        /// The counts of everything read before.
+        report: Report,
+        /// What failed.
+        source: io::Error,
+    },
 }
 
 /// What `emit` tells [`Decoder::decode_parallel`] after a record.
@@ -335,6 +348,140 @@ impl Decoder {
         Ok(report)
     }
 
+    /// Decodes plain audit text read from `stream` ([`crate::input::stream`]), for inputs of
+    /// any size: pieces are read on a thread of their own while earlier ones are decoded, a
+    /// group at a time in parallel, each into a sink made by `make` and handed to `emit` in
+    /// input order. Whatever has been read is decoded as soon as the reader has nothing more
+    /// for now, so a pipe or a growing file is followed line by line. Memory: a few pieces
+    /// per thread (the stream's piece size, 1 MiB by default), not the input.
+    ///
+    /// A line longer than the stream's longest record reaches the sink as an unparsed line
+    /// with its first bytes and [`LineError::TooLong`].
+    ///
+    /// # Errors
+    /// [`StopError::Read`] when reading fails (everything read before is decoded, emitted and
+    /// counted in its report), [`StopError::Output`] when `emit` fails.
+    pub fn decode_text_stream<R, S, M, E>(
+        &self,
+        stream: TextStream<R>,
+        make: M,
+        mut emit: E,
+    ) -> Result<Report, StopError>
+    where
+        R: Read + Send,
+        S: Sink + Send,
+        M: Fn() -> S + Sync,
+        E: FnMut(Done<'_, S>) -> io::Result<Next>,
+    {
+        let group = if self.limits.parallel {
+            rayon::current_num_threads() * 2
+        } else {
+            1
+        };
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(group);
+            scope.spawn(move || {
+                for piece in stream {
+                    let failed = piece.is_err();
+                    if tx.send(piece).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            let mut run = StreamRun {
+                report: Report::default(),
+                index: 0,
+                next_line: 1,
+            };
+            // Everything waiting is one group; at least one piece (blocks until it comes).
+            while let Ok(first) = rx.recv() {
+                let mut batch = vec![first];
+                batch.extend(rx.try_iter().take(group.saturating_sub(1)));
+                let mut pieces = Vec::with_capacity(batch.len());
+                for piece in batch {
+                    match piece {
+                        Ok(p) => pieces.push(p),
+                        Err(source) => {
+                            self.stream_group(&pieces, &mut run, &make, &mut emit)?;
+                            return Err(StopError::Read {
+                                line: run.next_line,
+                                report: run.report,
+                                source,
+                            });
+                        }
+                    }
+                }
+                if self.stream_group(&pieces, &mut run, &make, &mut emit)? == Next::Stop {
+                    break;
+                }
+            }
+            Ok(run.report)
+        })
+    }
+
+    /// Decodes a group of pieces in order: runs of whole records in parallel, an oversize
+    /// line as one unparsed line.
+    fn stream_group<S, M, E>(
+        &self,
+        pieces: &[Piece],
+        run: &mut StreamRun,
+        make: &M,
+        emit: &mut E,
+    ) -> io::Result<Next>
+    where
+        S: Sink + Send,
+        M: Fn() -> S + Sync,
+        E: FnMut(Done<'_, S>) -> io::Result<Next>,
+    {
+        for same in pieces.chunk_by(|a, b| {
+            matches!(a, Piece::Records { .. }) && matches!(b, Piece::Records { .. })
+        }) {
+            let done = match same {
+                [
+                    Piece::Oversize {
+                        line_number,
+                        head,
+                        len,
+                    },
+                ] => {
+                    run.next_line = line_number + 1;
+                    vec![oversize(*line_number, head, *len, make)]
+                }
+                records => {
+                    let texts: Vec<(u64, &[u8])> = records
+                        .iter()
+                        .filter_map(|p| match p {
+                            Piece::Records { first_line, bytes } => {
+                                Some((*first_line, bytes.as_slice()))
+                            }
+                            Piece::Oversize { .. } => None,
+                        })
+                        .collect();
+                    if let Some(Piece::Records { first_line, bytes }) = records.last() {
+                        run.next_line =
+                            first_line + memchr::memchr_iter(b'\n', bytes).count() as u64;
+                    }
+                    self.pipeline.process_text(&texts, make)
+                }
+            };
+            for (outcome, sink) in done {
+                run.report.add(&outcome, false);
+                let next = emit(Done {
+                    record: None,
+                    index: run.index,
+                    outcome,
+                    sink,
+                    progress: 0.0,
+                })?;
+                run.index += 1;
+                if next == Next::Stop {
+                    return Ok(Next::Stop);
+                }
+            }
+        }
+        Ok(Next::Continue)
+    }
+
     /// Pads `input`, inflates it when it is gzip-compressed as a whole, detects its kind (unless
     /// told) and finds its records or text, then runs `f` on them. `input` is truncated back to
     /// its length afterwards.
@@ -369,6 +516,8 @@ impl Decoder {
                     });
                     return self.records_of(kind, inner, inner_len, f);
                 }
+                // Past the input limit: the file's limit is the one to name, not a record's.
+                Err(e @ InflateError::OutputLimit { .. }) => return Err(DecodeError::Gzip(e)),
                 // Not a whole-file gzip: taken for a CloudWatch payload, one failed record.
                 Err(_) if kind.is_none() => {}
                 Err(e) => return Err(DecodeError::Gzip(e)),
@@ -414,4 +563,38 @@ impl Decoder {
         drop(parser);
         Ok(f(Work::Records(&records)))
     }
+}
+
+/// Where a text stream's decoding is.
+struct StreamRun {
+    report: Report,
+    /// Index of the next piece handed to `emit`.
+    index: usize,
+    /// The line the next piece starts at (for a read error's message).
+    next_line: u64,
+}
+
+/// An oversize line as an unparsed line in a sink of its own.
+fn oversize<S: Sink, M: Fn() -> S>(
+    line_number: u64,
+    head: &[u8],
+    len: u64,
+    make: &M,
+) -> (RecordOutcome, S) {
+    let reason = LineError::TooLong { len };
+    let mut sink = make();
+    sink.unparsed(&UnparsedLine {
+        bytes: head,
+        reason,
+        record_index: None,
+        sequence_number: None,
+        log_group: None,
+        log_stream: None,
+        event_id: None,
+        line_number: Some(line_number),
+        file: None,
+    });
+    let mut outcome = RecordOutcome::new(RecordStatus::Data);
+    outcome.add_unparsed(reason);
+    (outcome, sink)
 }

@@ -94,6 +94,7 @@ impl Worker {
                 sequence_number: record.sequence_number,
                 payload: payload_bytes(&record.payload),
                 error: &error,
+                file: None,
             });
             RecordOutcome::new(RecordStatus::Failed(error))
         })
@@ -125,6 +126,7 @@ impl Worker {
                         log_stream: None,
                         event_id: None,
                         line_number: Some(line_number),
+                        file: None,
                     });
                     outcome.add_unparsed(reason);
                 }
@@ -197,6 +199,7 @@ fn visit_envelopes<S: Sink>(
                         log_stream: Some(env.log_stream),
                         event_id: Some(log_event.id),
                         line_number: None,
+                        file: None,
                     });
                     outcome.add_unparsed(reason);
                 }

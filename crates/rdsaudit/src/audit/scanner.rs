@@ -70,6 +70,10 @@ pub enum LineError {
     MissingRetcode { at: usize },
     #[error("the return code at byte {at} is not an integer")]
     Retcode { at: usize },
+    /// Not from the scanner: a text line longer than the longest record a stream reads
+    /// ([`crate::input::stream`]); it was skipped, its first bytes kept.
+    #[error("the line is {len} bytes long, more than the longest record read")]
+    TooLong { len: u64 },
 }
 
 impl LineError {
@@ -83,6 +87,7 @@ impl LineError {
             LineError::UnquotedQuery { .. } => "UnquotedQuery",
             LineError::MissingRetcode { .. } => "MissingRetcode",
             LineError::Retcode { .. } => "Retcode",
+            LineError::TooLong { .. } => "TooLong",
         }
     }
 }

@@ -17,6 +17,9 @@
 //! The second rule is what lets `aws logs tail --follow | rdsaudit parse` print each line as
 //! it comes, without waiting for the next one.
 //!
+//! A read error ends the stream: the bytes read before it come out as a last piece, then the
+//! error (a truncated `.gz` still gives every line before the cut).
+//!
 //! Memory: the buffer holds at most about `piece_bytes` plus one read plus the record being
 //! completed; it grows past `piece_bytes` only while no cut is possible, and never past
 //! `max_record` (default [`DEFAULT_MAX_RECORD`]): then the first line is cut off alone (a
@@ -91,6 +94,8 @@ pub struct TextStream<R> {
     max_record: usize,
     eager: bool,
     eof: bool,
+    /// A read error, returned once what was read before it has been handed out.
+    failed: Option<io::Error>,
 }
 
 impl<R: Read> TextStream<R> {
@@ -105,6 +110,7 @@ impl<R: Read> TextStream<R> {
             max_record: DEFAULT_MAX_RECORD,
             eager: false,
             eof: false,
+            failed: None,
         }
     }
 
@@ -135,9 +141,20 @@ impl<R: Read> TextStream<R> {
     pub fn next_piece(&mut self) -> io::Result<Option<Piece>> {
         loop {
             if self.eof {
-                return Ok((!self.buf.is_empty()).then(|| self.take(self.buf.len())));
+                if !self.buf.is_empty() {
+                    return Ok(Some(self.take(self.buf.len())));
+                }
+                return self.failed.take().map_or(Ok(None), Err);
             }
-            let short = self.fill()?;
+            // A read error ends the input: what was read before it goes out first.
+            let short = match self.fill() {
+                Ok(short) => short,
+                Err(e) => {
+                    self.failed = Some(e);
+                    self.eof = true;
+                    continue;
+                }
+            };
             let full = self.buf.len() >= self.piece_bytes.min(self.max_record);
             if self.eof || !(full || (self.eager && short)) {
                 continue;

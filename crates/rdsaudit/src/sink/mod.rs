@@ -76,6 +76,8 @@ pub struct UnparsedLine<'a> {
     pub event_id: Option<&'a str>,
     /// 1-based line number, when the line came from a plain log file.
     pub line_number: Option<u64>,
+    /// The input file, as its front end names it (see [`crate::Provenance::file`]).
+    pub file: Option<&'a str>,
 }
 
 /// A record that could not be read, kept whole.
@@ -90,6 +92,8 @@ pub struct FailedRecord<'a> {
     pub payload: &'a [u8],
     /// Why it could not be read.
     pub error: &'a RecordError,
+    /// The input file, as its front end names it (see [`crate::Provenance::file`]).
+    pub file: Option<&'a str>,
 }
 
 /// An output format. Every format writes the same fields, named by [`COLUMNS`].

@@ -267,3 +267,19 @@ fn pieces_stay_bounded_on_a_large_input() {
     }
     assert_eq!(seen, total);
 }
+
+#[test]
+fn a_read_error_comes_after_what_was_read_before_it() {
+    let first = b"20240615 10:31:00,h,u,l,1,2,QUERY,,'x',0\n20240615 10:31:01,h,u";
+    let mut stream = TextStream::new(ThenFail(Some(first)));
+    let piece = stream.next_piece().unwrap().unwrap();
+    assert_eq!(
+        piece,
+        Piece::Records {
+            first_line: 1,
+            bytes: first.to_vec()
+        }
+    );
+    assert!(stream.next_piece().is_err());
+    assert!(stream.next_piece().unwrap().is_none());
+}
