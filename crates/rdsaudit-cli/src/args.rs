@@ -46,6 +46,31 @@ pub enum Command {
     Stats(StatsArgs),
     /// Generate a deterministic synthetic corpus (for tests and benchmarks)
     Gen(GenArgs),
+    /// Decode a Lambda quarantine again (S3 objects, SQS messages, function-log lines)
+    #[command(after_help = REPLAY_HELP)]
+    Replay(ReplayArgs),
+}
+
+const REPLAY_HELP: &str = "\
+Reads the entries the Lambda wrote for records it could not decode, log events that were
+not audit lines and events a destination could not take (RDSAUDIT_QUARANTINE), joins the
+parts of large entries, and decodes them again: events as NDJSON on stdout, what still fails
+on stderr. Exit status 1 when some entry still fails.
+
+Fetching a quarantine with the AWS CLI:
+  aws s3 cp --recursive s3://BUCKET/PREFIX/ q/ && find q -name '*.json' -exec rdsaudit replay {} +
+  aws sqs receive-message --queue-url URL --max-number-of-messages 10 > m.json && rdsaudit replay m.json
+  aws logs filter-log-events --log-group-name /aws/lambda/FUNCTION \\
+      --filter-pattern '{ $.kind = \"quarantine*\" }' > log.json && rdsaudit replay log.json";
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Files holding quarantine entries ('-' reads stdin)
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// List the entries (id, kind, reason, sequence number, size) instead of decoding them
+    #[arg(long)]
+    pub list: bool,
 }
 
 const PARSE_HELP: &str = "\
@@ -55,6 +80,14 @@ database, object (unescaped text), retcode (number or null), extra (array); when
 not valid UTF-8, object_base64 holds its exact bytes; when known: log_group, log_stream,
 event_id, cloudwatch_timestamp_ms, sequence_number; file (the input as named, not for stdin)
 and line (1-based, per file, for text inputs).
+
+With --enrich (NDJSON only), every object also has: writes (bool: the event can change data,
+schema or privileges; says nothing about success, see retcode), statement_class (select, dml,
+ddl, dcl, tcl, session, admin, call, other; null for non-QUERY events), tables (array of
+db.table as written; from the server's TABLE events for the same connection and query id when
+present), fingerprint (pt-fingerprint's normal form, the grouping of pt-query-digest; null for
+non-QUERY events), digest (pt-query-digest's Query ID: MD5 of the fingerprint, 32 hex digits)
+and truncated (bool: the object reaches the plugin's 1024-byte default limit).
 
 CSV and TSV have a header row and the same columns in the same order; a missing value is an
 empty field, and extra is written as a JSON array. A cell starting with =, +, -, @, tab or CR
@@ -68,6 +101,7 @@ as SQL; statements from CloudWatch end with `-- event_id=ID` for de-duplication.
 
 Examples:
   rdsaudit parse audit.log.gz --exclude-user rdsadmin --writes
+  rdsaudit parse audit.log.gz --enrich --since 1h --table shop.orders
   rdsaudit parse kinesis-event.json --format csv > events.csv
   aws logs ... | rdsaudit parse --grep 'DROP TABLE'";
 
@@ -204,6 +238,10 @@ pub struct ParseArgs {
     /// record and reason: NDJSON, one per line, to fix and replay (`jq -r .raw FILE`)
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
+    /// Add what each statement means to every NDJSON object: writes, statement_class,
+    /// tables, fingerprint, digest, truncated (see below)
+    #[arg(long)]
+    pub enrich: bool,
 }
 
 #[derive(Debug, Args)]
@@ -284,7 +322,8 @@ pub struct GenArgs {
     pub preset: Option<Preset>,
     #[arg(long, short, value_enum, default_value = "kinesis")]
     pub output: GenOutput,
-    /// Write here instead of stdout (a directory for --output gzip: record-00001.gz, ...)
+    /// Write here instead of stdout (for --output gzip a directory, created if missing:
+    /// record-00001.gz, ...)
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
 }

@@ -12,8 +12,9 @@ use super::args::{DialectArg, GenArgs, GenOutput, Preset};
 pub fn run(args: &GenArgs) -> anyhow::Result<u8> {
     let corpus = Corpus::generate(&spec(args));
     if args.output == GenOutput::Gzip
-        && let Some(dir) = args.out.as_deref().filter(|p| p.is_dir())
+        && let Some(dir) = args.out.as_deref()
     {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         for (i, record) in corpus.records.iter().enumerate() {
             let path = dir.join(format!("record-{:05}.gz", i + 1));
             std::fs::write(&path, gzip(&record.envelope()))

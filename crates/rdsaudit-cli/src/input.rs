@@ -53,9 +53,18 @@ impl<'f, T> Filtered<'f, T> {
     }
 }
 
-impl<T: Sink> Sink for Filtered<'_, T> {
+/// A command's own sink: events, and what it may want of the ones the filter dropped.
+pub trait CommandSink: Sink {
+    /// An event the filter dropped (`--enrich` still learns tables from its TABLE events).
+    fn dropped(&mut self, event: &AuditEvent<'_>) {
+        let _ = event;
+    }
+}
+
+impl<T: CommandSink> Sink for Filtered<'_, T> {
     fn event(&mut self, event: &AuditEvent<'_>) {
         if !self.filter.matches(event) {
+            self.out.dropped(event);
             return;
         }
         match self.file {
@@ -138,7 +147,7 @@ impl<'f> Reader<'f> {
         mut emit: E,
     ) -> io::Result<()>
     where
-        T: Sink + Send,
+        T: CommandSink + Send,
         M: Fn() -> T + Sync,
         E: FnMut(T) -> io::Result<()>,
     {
@@ -186,7 +195,7 @@ impl<'f> Reader<'f> {
         run: &mut Run<'_, M, E>,
     ) -> io::Result<()>
     where
-        T: Sink + Send,
+        T: CommandSink + Send,
         M: Fn() -> T + Sync,
         E: FnMut(T) -> io::Result<()>,
     {
@@ -227,7 +236,7 @@ impl<'f> Reader<'f> {
     /// Streams audit text through the decoder.
     fn text<T, M, E>(&self, stream: TextStream<Source>, run: &mut Run<'_, M, E>) -> io::Result<()>
     where
-        T: Sink + Send,
+        T: CommandSink + Send,
         M: Fn() -> T + Sync,
         E: FnMut(T) -> io::Result<()>,
     {
@@ -244,7 +253,7 @@ impl<'f> Reader<'f> {
     /// Reads a JSON document whole (up to the file limit) and decodes it in parallel.
     fn document<T, M, E>(&self, source: Source, run: &mut Run<'_, M, E>) -> io::Result<()>
     where
-        T: Sink + Send,
+        T: CommandSink + Send,
         M: Fn() -> T + Sync,
         E: FnMut(T) -> io::Result<()>,
     {

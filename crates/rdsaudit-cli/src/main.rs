@@ -21,6 +21,7 @@ mod merge;
 mod parse;
 mod paths;
 mod rejects;
+mod replay;
 mod stats;
 
 use std::io::{self, Write};
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         Command::Parse(a) => parse::run(a, cli.quiet),
         Command::Stats(a) => stats::run(a),
         Command::Gen(a) => generate::run(a),
+        Command::Replay(a) => replay::run(a, cli.quiet),
     });
     match result {
         Ok(code) => ExitCode::from(code),
@@ -127,7 +129,7 @@ fn read_all<T, M, E>(
     mut emit: E,
 ) -> anyhow::Result<u64>
 where
-    T: rdsaudit::Sink + Send,
+    T: input::CommandSink + Send,
     M: Fn() -> T + Sync,
     E: FnMut(T) -> io::Result<()>,
 {

@@ -3,12 +3,13 @@
 
 use std::io::Write as _;
 
-use rdsaudit::sink::{EventWriter, FailedRecord, UnparsedLine};
+use rdsaudit::sink::{EventWriter, FailedRecord, Format, NdjsonWriter, UnparsedLine};
 use rdsaudit::{AuditEvent, Sink};
+use rdsaudit_sql::Enricher;
 
 use super::accounting::Accounting;
 use super::args::ParseArgs;
-use super::input::Reader;
+use super::input::{CommandSink, Reader};
 use super::rejects;
 
 /// The formatted output of one record (or one piece of a text file), written in input order.
@@ -16,18 +17,29 @@ struct Chunk {
     bytes: Vec<u8>,
     /// Events written (after filtering; SQL writes only QUERY events).
     events: u64,
-    writer: EventWriter,
+    writer: Writer,
     /// Reject lines, when `--rejects` was given.
     rejects: Option<Vec<u8>>,
     rejected: u64,
 }
 
+/// The plain writer, untouched by `--enrich`, or NDJSON with the semantic keys.
+enum Writer {
+    Plain(EventWriter),
+    Enriched(NdjsonWriter, Enricher),
+}
+
 impl Chunk {
     fn new(args: &ParseArgs) -> Self {
+        let writer = if args.enrich {
+            Writer::Enriched(NdjsonWriter::new(), Enricher::default())
+        } else {
+            Writer::Plain(EventWriter::new(args.format).csv_raw(args.csv_raw))
+        };
         Chunk {
             bytes: Vec::new(),
             events: 0,
-            writer: EventWriter::new(args.format).csv_raw(args.csv_raw),
+            writer,
             rejects: args.rejects.as_ref().map(|_| Vec::new()),
             rejected: 0,
         }
@@ -36,7 +48,15 @@ impl Chunk {
 
 impl Sink for Chunk {
     fn event(&mut self, e: &AuditEvent<'_>) {
-        self.events += u64::from(self.writer.write(e, &mut self.bytes));
+        let written = match &mut self.writer {
+            Writer::Plain(w) => w.write(e, &mut self.bytes),
+            Writer::Enriched(w, enricher) => {
+                let s = enricher.enrich(e);
+                w.write_with(e, &mut self.bytes, |out| s.write_ndjson(out));
+                true
+            }
+        };
+        self.events += u64::from(written);
     }
 
     fn unparsed(&mut self, line: &UnparsedLine<'_>) {
@@ -54,8 +74,20 @@ impl Sink for Chunk {
     }
 }
 
+impl CommandSink for Chunk {
+    /// Events the filter dropped: their TABLE events still name tables for `--enrich`.
+    fn dropped(&mut self, e: &AuditEvent<'_>) {
+        if let Writer::Enriched(_, enricher) = &mut self.writer {
+            enricher.observe(e);
+        }
+    }
+}
+
 pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
     let filter = super::filter(&args.filter)?;
+    if args.enrich && args.format != Format::Ndjson {
+        anyhow::bail!("--enrich adds NDJSON keys: use it with --format ndjson");
+    }
     let reader = Reader::new(&args.input, &filter, !quiet);
     let mut out = super::output(None)?;
     let mut rejects_out = args

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::accounting::Accounting;
 use super::args::{StatsArgs, StatsFormat};
-use super::input::Reader;
+use super::input::{CommandSink, Reader};
 
 /// Counts by key.
 #[derive(Debug, Default)]
@@ -141,6 +141,13 @@ impl Sink for Tally {
         if e.operation == Operation::Query {
             self.add_statement(e, semantics);
         }
+    }
+}
+
+impl CommandSink for Tally {
+    /// Events the filter dropped: their TABLE events still name a statement's tables.
+    fn dropped(&mut self, e: &AuditEvent<'_>) {
+        self.enricher.observe(e);
     }
 }
 

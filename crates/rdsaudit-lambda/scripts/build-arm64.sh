@@ -40,10 +40,13 @@ bin=$target_dir/lambda/bootstrap/bootstrap
 command -v file >/dev/null && file "$bin"
 ls -l "$bin"
 
+# e2e_destinations runs the arm64 binary against moto (started by the test, natively) for its
+# AWS SDK clients, TLS stack and delivery contract. tests/destinations.rs is not listed: it
+# tests the destination library in the test process itself, which is the host's.
 step "end-to-end tests on the arm64 binary under qemu-aarch64"
 RDSAUDIT_LAMBDA_BIN=$bin \
 RDSAUDIT_LAMBDA_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
 RDSAUDIT_LAMBDA_EXPECT_SIMD=NEON \
-    cargo test -p rdsaudit-lambda --test e2e -- --nocapture
+    cargo test -p rdsaudit-lambda --test e2e --test e2e_memory --test e2e_destinations -- --nocapture
 
 step "done"

@@ -13,8 +13,10 @@
 //! | `RDSAUDIT_WRITES_ONLY` | `true`: only successful statements that write (see `rdsaudit_sql::class`) | `false` |
 //! | `RDSAUDIT_INCLUDE_FAILED` | `true`: with `RDSAUDIT_WRITES_ONLY`, keep failed writes too | `false` |
 //! | `RDSAUDIT_TABLES` | comma-separated tables (`orders`, `shop.orders`) | all |
+//! | `RDSAUDIT_ENRICH` | `true`: add `writes`, `statement_class`, `tables`, `fingerprint`, `digest`, `truncated` (see `rdsaudit parse --help`) | `false` |
 //! | `RDSAUDIT_GREP` | a regular expression searched in the unescaped object | none |
-//! | `RDSAUDIT_ON_MALFORMED` | `quarantine` or `fail` | `quarantine` |
+//! | `RDSAUDIT_DESTINATION` | where events go: `stdout`, `sqs:<queue url>`, `s3://<bucket>/<prefix>`, ... (see [`crate::destination`]) | `stdout` |
+//! | `RDSAUDIT_QUARANTINE` | where undecodable records and lines go: `s3://<bucket>/<prefix>` or `sqs:<queue url>` (see [`crate::quarantine`]) | the function log |
 //! | `RDSAUDIT_THREADS` | worker threads for large batches (at most 64) | the vCPUs Lambda gives |
 //! | `RDSAUDIT_MAX_RECORD_BYTES` | decompressed bytes allowed per record | 16 MiB |
 //!
@@ -22,28 +24,34 @@
 //! value (`we\,ird`) and `\\` a backslash ([`rdsaudit::filter::split_list`]).
 //!
 //! Any other `RDSAUDIT_*` variable is an error, so a typo (`RDSAUDIT_WRITE_ONLY`) stops the
-//! function at init instead of silently keeping every event.
+//! function at init instead of silently keeping every event. `RDSAUDIT_ON_MALFORMED` is gone:
+//! a record that cannot be decoded fails the same way on every retry, so it always goes to the
+//! quarantine and never blocks the shard.
 
 use anyhow::{Context as _, anyhow, bail};
 use rdsaudit::filter::{Filter, FilterSpec, split_list};
 use rdsaudit_sql::filter::{EventFilter, SemanticSpec};
 
-/// What to do with a record that cannot be decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnMalformed {
-    /// Log it (reason, sequence number, capped payload and its SHA-256), count it, go on.
-    Quarantine,
-    /// Report it in `batchItemFailures`, so Lambda retries from it.
-    Fail,
-}
+use crate::quarantine::QuarantineSpec;
 
 /// A checked configuration.
 #[derive(Debug)]
 pub struct Config {
+    /// Which events are delivered (`RDSAUDIT_OPERATIONS`, `_DATABASES`, `_USERS`,
+    /// `_EXCLUDE_USERS`, `_HOSTS`, `_RETCODES`, `_SINCE`, `_UNTIL`, `_FAILED_LOGINS`,
+    /// `_WRITES_ONLY`, `_INCLUDE_FAILED`, `_TABLES`, `_GREP`).
     pub filter: EventFilter,
-    pub on_malformed: OnMalformed,
+    /// Add the statement-semantics keys to each NDJSON line (`RDSAUDIT_ENRICH`).
+    pub enrich: bool,
+    /// Worker threads for decoding (`RDSAUDIT_THREADS`).
     pub threads: usize,
+    /// Decompressed bytes allowed per record (`RDSAUDIT_MAX_RECORD_BYTES`).
     pub max_record_bytes: usize,
+    /// `RDSAUDIT_DESTINATION`, checked and connected by
+    /// [`crate::destination::Destination::from_spec`] at init (`stdout` when unset).
+    pub destination: String,
+    /// `RDSAUDIT_QUARANTINE`.
+    pub quarantine: QuarantineSpec,
 }
 
 /// Large enough for any CloudWatch Logs subscription payload (a Kinesis record holds at most
@@ -54,7 +62,7 @@ pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 << 20;
 const MAX_THREADS: usize = 64;
 
 const PREFIX: &str = "RDSAUDIT_";
-const KNOWN: [&str; 16] = [
+const KNOWN: [&str; 18] = [
     "RDSAUDIT_OPERATIONS",
     "RDSAUDIT_DATABASES",
     "RDSAUDIT_USERS",
@@ -67,8 +75,10 @@ const KNOWN: [&str; 16] = [
     "RDSAUDIT_WRITES_ONLY",
     "RDSAUDIT_INCLUDE_FAILED",
     "RDSAUDIT_TABLES",
+    "RDSAUDIT_ENRICH",
     "RDSAUDIT_GREP",
-    "RDSAUDIT_ON_MALFORMED",
+    "RDSAUDIT_DESTINATION",
+    "RDSAUDIT_QUARANTINE",
     "RDSAUDIT_THREADS",
     "RDSAUDIT_MAX_RECORD_BYTES",
 ];
@@ -96,6 +106,12 @@ impl Config {
             .into_iter()
             .filter(|(k, _)| k.starts_with(PREFIX))
             .collect();
+        if vars.iter().any(|(k, _)| k == "RDSAUDIT_ON_MALFORMED") {
+            bail!(
+                "RDSAUDIT_ON_MALFORMED is no longer read: undecodable records always go to the \
+                 quarantine (RDSAUDIT_QUARANTINE) and the batch proceeds; remove the variable"
+            );
+        }
         if let Some((unknown, _)) = vars.iter().find(|(k, _)| !KNOWN.contains(&k.as_str())) {
             bail!(
                 "unknown variable {unknown}: expected one of {}",
@@ -135,16 +151,18 @@ impl Config {
             tables: list(get("RDSAUDIT_TABLES")),
         };
         let filter = EventFilter::new(fields, semantic);
-        let on_malformed = match get("RDSAUDIT_ON_MALFORMED") {
-            None => OnMalformed::Quarantine,
-            Some(v) if v.eq_ignore_ascii_case("quarantine") => OnMalformed::Quarantine,
-            Some(v) if v.eq_ignore_ascii_case("fail") => OnMalformed::Fail,
-            Some(v) => bail!("RDSAUDIT_ON_MALFORMED={v:?}: expected quarantine or fail"),
+        let quarantine = match get("RDSAUDIT_QUARANTINE") {
+            None => QuarantineSpec::FunctionLog,
+            Some(v) => {
+                QuarantineSpec::parse(v).with_context(|| format!("RDSAUDIT_QUARANTINE={v:?}"))?
+            }
         };
         let vcpus = std::thread::available_parallelism().map_or(1, usize::from);
         Ok(Config {
             filter,
-            on_malformed,
+            enrich: flag("RDSAUDIT_ENRICH")?,
+            destination: get("RDSAUDIT_DESTINATION").unwrap_or("stdout").to_owned(),
+            quarantine,
             threads: positive("RDSAUDIT_THREADS", get("RDSAUDIT_THREADS"), vcpus)?.min(MAX_THREADS),
             max_record_bytes: positive(
                 "RDSAUDIT_MAX_RECORD_BYTES",
@@ -189,9 +207,10 @@ mod tests {
     }
 
     #[test]
-    fn defaults_keep_everything_and_quarantine() {
+    fn defaults_keep_everything_on_stdout() {
         let c = config(&[("PATH", "/bin"), ("RDSAUDIT_USERS", "  ")]).unwrap();
-        assert_eq!(c.on_malformed, OnMalformed::Quarantine);
+        assert_eq!(c.quarantine, QuarantineSpec::FunctionLog);
+        assert_eq!(c.destination, "stdout");
         assert_eq!(c.max_record_bytes, DEFAULT_MAX_RECORD_BYTES);
         assert!(c.threads >= 1);
         let event = rdsaudit::audit::scanner::parse_line(
@@ -207,11 +226,27 @@ mod tests {
             ("RDSAUDIT_OPERATIONS", "query, connect"),
             ("RDSAUDIT_EXCLUDE_USERS", "rdsadmin,,we\\,ird"),
             ("RDSAUDIT_WRITES_ONLY", "YES"),
-            ("RDSAUDIT_ON_MALFORMED", "Fail"),
+            ("RDSAUDIT_ENRICH", "yes"),
+            ("RDSAUDIT_QUARANTINE", "s3://poison-bucket/rdsaudit/"),
+            (
+                "RDSAUDIT_DESTINATION",
+                "sqs:https://sqs.eu-west-1.amazonaws.com/1/q.fifo",
+            ),
             ("RDSAUDIT_THREADS", "3"),
         ])
         .unwrap();
-        assert_eq!((c.on_malformed, c.threads), (OnMalformed::Fail, 3));
+        assert_eq!((c.threads, c.enrich), (3, true));
+        assert_eq!(
+            c.quarantine,
+            QuarantineSpec::S3 {
+                bucket: "poison-bucket".into(),
+                prefix: "rdsaudit/".into()
+            }
+        );
+        assert_eq!(
+            c.destination,
+            "sqs:https://sqs.eu-west-1.amazonaws.com/1/q.fifo"
+        );
         assert_eq!(
             config(&[("RDSAUDIT_THREADS", "100000")]).unwrap().threads,
             MAX_THREADS
@@ -239,8 +274,10 @@ mod tests {
         assert!(
             error(&[("RDSAUDIT_WRITES_ONLY", "maybe")]).contains("RDSAUDIT_WRITES_ONLY=\"maybe\"")
         );
+        assert!(error(&[("RDSAUDIT_ON_MALFORMED", "fail")]).contains("no longer read"));
         assert!(
-            error(&[("RDSAUDIT_ON_MALFORMED", "drop")]).contains("expected quarantine or fail")
+            error(&[("RDSAUDIT_QUARANTINE", "ftp://x")])
+                .contains("RDSAUDIT_QUARANTINE=\"ftp://x\"")
         );
         assert!(error(&[("RDSAUDIT_THREADS", "0")]).contains("RDSAUDIT_THREADS"));
         assert!(error(&[("RDSAUDIT_MAX_RECORD_BYTES", "1e6")]).contains("positive integer"));

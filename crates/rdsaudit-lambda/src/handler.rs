@@ -1,257 +1,480 @@
-//! One invocation: the event's bytes in, NDJSON and a partial batch response out.
+//! One invocation: the event's bytes in; events delivered (or handed to your handler),
+//! undecodable input quarantined, a summary line and a partial batch response out.
 //!
-//! The event is parsed in place by `rdsaudit::input::source` (any `encryptionType`, unknown fields
-//! ignored), its records decoded by the shared [`Pipeline`] in chunks, and each chunk's lines
-//! written to stdout in one locked write. Every buffer (the event copy, the source parser, the
-//! output, the pipeline's workers and arenas) lives as long as the function, so a warm function
-//! allocates little per invocation.
+//! The records are decoded in *slices* bounded by what they keep (see [`crate::capture`]),
+//! each delivered before the next is decoded, so a batch of any shape stays within a small,
+//! fixed amount of memory.
+//!
+//! Delivery semantics: every slice is delivered in order. When the destination (after its
+//! own retries) or your handler fails an event, or the quarantine cannot take an entry, the
+//! invocation stops there: the record holding it is reported in `batchItemFailures` (the
+//! lowest sequence number; Lambda retries it and everything after it) and nothing after it
+//! is delivered. Decoding failures are not delivery failures: they are quarantined and the
+//! batch goes on.
 
-use std::io::Write as _;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use lambda_runtime::Diagnostic;
-use rdsaudit::input::InputKind;
-use rdsaudit::input::{Payload, SourceParser, SourceRecord};
-use rdsaudit::pipeline::Pipeline;
-use rdsaudit::report::RecordStatus;
-use rdsaudit::sink::{NdjsonWriter, UnparsedLine};
-use rdsaudit::{AuditEvent, Sink};
-use rdsaudit_sql::filter::EventFilter;
+use rdsaudit::input::{InputKind, Payload, SourceParser, SourceRecord};
+use rdsaudit::pipeline::{Pipeline, Worker};
+use rdsaudit::quarantine::{Entry, EntryKind, write_entry};
+use rdsaudit::report::{RecordOutcome, RecordStatus};
 
-use crate::config::{Config, OnMalformed};
-use crate::lines::{self, Action, Invocation, Tally};
+use crate::capture::{Budget, Capture, Kept, LINES_COPY_LIMIT};
+use crate::config::Config;
+use crate::destination::InvocationInfo;
+use crate::function_log::{self, Invocation, Tally};
+use crate::quarantine::Quarantine;
+use crate::target::Target;
 
-/// A chunk holds at most this much payload text per thread, which bounds the NDJSON held in
-/// memory before it is written (a few MB even at high compression ratios).
-const CHUNK_PAYLOAD_PER_THREAD: usize = 1 << 20;
+/// A slice stops taking new records once its records keep this many bytes...
+const SLICE_SOFT_BYTES: usize = 8 << 20;
+/// ...and a record stops keeping events at this many (it goes on in the next slice).
+const SLICE_HARD_BYTES: usize = 16 << 20;
 
 /// The function's state, shared by all invocations.
 #[derive(Debug)]
-pub struct Handler {
+pub(crate) struct Handler<T> {
     config: Config,
+    target: T,
+    quarantine: Quarantine,
     pipeline: Pipeline,
-    scratch: Mutex<Scratch>,
+    scratch: tokio::sync::Mutex<Scratch>,
     simd_json: String,
+    function_name: String,
 }
 
 #[derive(Debug, Default)]
 struct Scratch {
-    /// The event, copied with the padding simd-json needs.
+    /// The event, copied once with the padding simd-json needs.
     event: Vec<u8>,
     parser: SourceParser,
-    /// One chunk's lines, written at once.
-    out: Vec<u8>,
+    /// Function-log lines, written once per slice.
+    log: Vec<u8>,
+    /// A quarantine document.
+    document: Vec<u8>,
 }
 
-/// What one record decodes into: the NDJSON of its matching events, then a line for each of
-/// its log events that is not an audit line.
-#[derive(Debug)]
-struct Matches<'f> {
-    filter: &'f EventFilter,
-    ndjson: Vec<u8>,
-    count: u64,
-    writer: NdjsonWriter,
-    unparsed: Vec<u8>,
+/// A record decoded in a slice.
+struct Decoded<'b> {
+    index: usize,
+    outcome: RecordOutcome,
+    capture: Capture<'b>,
 }
 
-impl<'f> Matches<'f> {
-    fn new(filter: &'f EventFilter) -> Self {
-        Matches {
-            filter,
-            ndjson: Vec::new(),
-            count: 0,
-            writer: NdjsonWriter::new(),
-            unparsed: Vec::new(),
-        }
-    }
-}
-
-impl Sink for Matches<'_> {
-    fn event(&mut self, event: &AuditEvent<'_>) {
-        if self.filter.matches(event) {
-            self.writer.write(event, &mut self.ndjson);
-            self.count += 1;
-        }
-    }
-
-    fn unparsed(&mut self, line: &UnparsedLine<'_>) {
-        lines::unparsed_event(&mut self.unparsed, line);
-    }
+/// Where the invocation stops: Lambda retries from this record.
+struct Stop {
+    record: usize,
+    stage: &'static str,
+    error: String,
 }
 
 /// The state of one invocation.
-struct Run {
-    source: Source,
+struct Run<'a> {
+    request_id: &'a str,
     tally: Tally,
     response: KinesisEventResponse,
-    /// Why the invocation fails (a direct CloudWatch Logs event in `fail` mode).
-    failed_invocation: Option<String>,
+    entries: u64,
 }
 
-/// What becomes of a failed record.
-enum Decision<'a> {
-    Quarantine,
-    /// Reported in `batchItemFailures` with this sequence number.
-    Retry(&'a str),
-    FailInvocation,
-}
-
-impl Decision<'_> {
-    fn action(&self) -> Action {
-        match self {
-            Decision::Quarantine => Action::Quarantine,
-            Decision::Retry(_) => Action::Retry,
-            Decision::FailInvocation => Action::FailInvocation,
-        }
-    }
-}
-
-/// Where the input came from, for the response and the summary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Source {
-    Kinesis,
-    CloudWatchLogs,
-}
-
-impl Source {
-    fn name(self) -> &'static str {
-        match self {
-            Source::Kinesis => "kinesis",
-            Source::CloudWatchLogs => "awslogs",
-        }
-    }
-}
-
-impl Handler {
-    pub fn new(config: Config) -> Self {
+impl<T: Target> Handler<T> {
+    pub(crate) fn new(config: Config, target: T, quarantine: Quarantine) -> Self {
         Handler {
             pipeline: Pipeline::with_max_output(config.max_record_bytes),
             config,
-            scratch: Mutex::new(Scratch::default()),
+            target,
+            quarantine,
+            scratch: tokio::sync::Mutex::new(Scratch::default()),
             simd_json: simd_json::Deserializer::algorithm().to_string(),
+            function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default(),
         }
     }
 
-    /// Handles one event (`{"Records":[...]}` or `{"awslogs":{...}}`). An event of neither
-    /// shape, or a direct CloudWatch Logs event whose record fails in `fail` mode, is an error
-    /// (Lambda retries the invocation); a Kinesis record that fails is reported in the
-    /// response (`fail`) or quarantined.
-    pub fn invoke(
+    /// Handles one event's bytes (`{"Records":[...]}` or `{"awslogs":{...}}`). An event of
+    /// neither shape (or not JSON at all) is an `RdsAudit.InvalidEvent` error, after the
+    /// summary line.
+    pub(crate) async fn invoke(
         &self,
-        event: &[u8],
+        body: &[u8],
         request_id: &str,
     ) -> Result<KinesisEventResponse, Diagnostic> {
         let started = Instant::now();
-        let mut scratch = self.lock_scratch();
+        let mut guard = self.scratch.lock().await;
         let Scratch {
-            event: buf,
+            event,
             parser,
-            out,
-        } = &mut *scratch;
-        buf.clear();
-        buf.extend_from_slice(event);
-        buf.resize(event.len() + simd_json::INPUT_PADDING, 0);
-        let (source, records) = read_event(buf, event.len(), parser)?;
-
+            log,
+            document,
+        } = &mut *guard;
+        event.clear();
+        event.extend_from_slice(body);
+        event.resize(body.len() + simd_json::INPUT_PADDING, 0);
         let mut run = Run {
-            source,
-            tally: Tally {
-                input_records: records.len() as u64,
-                ..Tally::default()
-            },
+            request_id,
+            tally: Tally::default(),
             response: KinesisEventResponse::default(),
-            failed_invocation: None,
+            entries: 0,
         };
-        let budget = CHUNK_PAYLOAD_PER_THREAD.saturating_mul(self.config.threads);
-        let mut rest: &[SourceRecord<'_>] = &records;
-        while !rest.is_empty() {
-            let (chunk, after) = rest.split_at(chunk_len(rest, budget));
-            rest = after;
-            out.clear();
-            let retry_at = self.process_chunk(chunk, &mut run, out);
-            write_stdout(out);
-            if let Some(index) = retry_at {
-                // Lambda retries from this record: the records after it come again, so their
-                // events are not written now (no duplicates).
-                run.tally.deferred_records = (chunk.len() - index - 1 + rest.len()) as u64;
-                break;
+        let (source, result) = match read_event(event, body.len(), parser) {
+            Err(e) => ("invalid", Err(e)),
+            Ok((source, records)) => {
+                let info = InvocationInfo {
+                    request_id,
+                    shard_id: shard_id(&records, source),
+                };
+                let result = self.run(&records, &info, &mut run, log, document).await;
+                (source, result)
             }
-        }
-
-        out.clear();
+        };
         let invocation = Invocation {
             request_id,
-            source: source.name(),
+            source,
             threads: self.config.threads,
             simd_json: &self.simd_json,
+            function_name: &self.function_name,
             elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
         };
-        lines::summary(out, &invocation, &run.tally);
-        write_stdout(out);
-        match run.failed_invocation {
-            None => Ok(run.response),
-            Some(reason) => Err(Diagnostic {
-                error_type: "RdsAudit.MalformedRecord".into(),
-                error_message: format!("the CloudWatch Logs event could not be decoded: {reason}"),
+        function_log::summary(log, &invocation, &run.tally);
+        function_log::flush(log);
+        result.map(|()| run.response)
+    }
+
+    /// Decodes, quarantines and delivers `records` slice by slice.
+    async fn run(
+        &self,
+        records: &[SourceRecord<'_>],
+        info: &InvocationInfo<'_>,
+        run: &mut Run<'_>,
+        log: &mut Vec<u8>,
+        document: &mut Vec<u8>,
+    ) -> Result<(), Diagnostic> {
+        run.tally.input_records = records.len() as u64;
+        let budget = Budget::new(SLICE_SOFT_BYTES, SLICE_HARD_BYTES);
+        let mut from = (0usize, 0u64);
+        while from.0 < records.len() {
+            let decoded = self.decode_slice(records, from, &budget);
+            let mut stop = None;
+            for d in decoded.iter().filter(|d| d.capture.cut.is_none()) {
+                let Some(record) = records.get(d.index) else {
+                    continue;
+                };
+                if let Err(e) = self.quarantine(d, record, run, log, document).await {
+                    stop = Some(Stop {
+                        record: d.index,
+                        stage: "quarantine",
+                        error: e.to_string(),
+                    });
+                    break;
+                }
+            }
+            let deliverable = stop.as_ref().map_or(decoded.len(), |s| {
+                decoded.iter().take_while(|d| d.index < s.record).count()
+            });
+            let slice = decoded.get(..deliverable).unwrap_or_default();
+            if let Some(failed) = self.deliver(slice, records, info, run, log, document).await
+                && stop.as_ref().is_none_or(|s| failed.record < s.record)
+            {
+                stop = Some(failed);
+            }
+            for d in &decoded {
+                if stop.as_ref().is_some_and(|s| d.index >= s.record) {
+                    break;
+                }
+                if d.capture.cut.is_none() {
+                    run.tally.report.add(&d.outcome, true);
+                }
+            }
+            for d in &decoded {
+                budget.release(d.capture.held);
+            }
+            function_log::flush(log);
+            if let Some(stop) = stop {
+                return self.retry_from(&stop, records, run, log);
+            }
+            from = match decoded.last() {
+                Some(d) => match d.capture.cut {
+                    Some(kept) => (d.index, kept),
+                    None => (d.index + 1, 0),
+                },
+                None => break,
+            };
+        }
+        Ok(())
+    }
+
+    /// Reports `stop` in the response (or fails the invocation when the record has no
+    /// sequence number to report: a direct CloudWatch Logs event).
+    fn retry_from(
+        &self,
+        stop: &Stop,
+        records: &[SourceRecord<'_>],
+        run: &mut Run<'_>,
+        log: &mut Vec<u8>,
+    ) -> Result<(), Diagnostic> {
+        let sequence_number = records
+            .get(stop.record)
+            .and_then(|r| r.sequence_number)
+            .filter(|s| !s.is_empty());
+        function_log::stopped(stop.stage, stop.record, sequence_number, &stop.error, log);
+        function_log::flush(log);
+        run.tally.deferred_records = (records.len() - stop.record) as u64;
+        match sequence_number {
+            Some(seq) => {
+                run.response.add_failure(seq);
+                Ok(())
+            }
+            None => Err(Diagnostic {
+                error_type: format!("RdsAudit.{}Failed", capitalised(stop.stage)),
+                error_message: stop.error.clone(),
             }),
         }
     }
 
-    /// Decodes `chunk` and appends its lines to `out`. Returns the index of the record reported
-    /// for retry, if any: the rest of the chunk is then left uncounted.
-    fn process_chunk(
-        &self,
-        chunk: &[SourceRecord<'_>],
-        run: &mut Run,
-        out: &mut Vec<u8>,
-    ) -> Option<usize> {
-        let done = self
-            .pipeline
-            .process(chunk, 0, self.config.threads > 1, || {
-                Matches::new(&self.config.filter)
-            });
-        for (index, (record, (outcome, matches))) in chunk.iter().zip(&done).enumerate() {
-            run.tally.report.add(outcome, true);
-            run.tally.matched_events += matches.count;
-            out.extend_from_slice(&matches.ndjson);
-            out.extend_from_slice(&matches.unparsed);
-            let RecordStatus::Failed(error) = &outcome.status else {
-                continue;
-            };
-            let decision = self.decide(run.source, record);
-            lines::malformed_record(out, record, error, decision.action());
-            match decision {
-                Decision::Quarantine => run.tally.quarantined_records += 1,
-                Decision::FailInvocation => run.failed_invocation = Some(error.to_string()),
-                Decision::Retry(sequence_number) => {
-                    run.response.add_failure(sequence_number);
-                    run.tally.retried_records += 1;
-                    return Some(index);
+    /// Decodes records from `from` (record, events of it already kept) in order, on the
+    /// worker threads, until the budget is full. Returns the records in order, ending at
+    /// the first one that was cut.
+    fn decode_slice<'b>(
+        &'b self,
+        records: &[SourceRecord<'_>],
+        from: (usize, u64),
+        budget: &'b Budget,
+    ) -> Vec<Decoded<'b>> {
+        let next = AtomicUsize::new(from.0);
+        let done = Mutex::new(Vec::new());
+        // Only these cross to the worker threads (not the target, which need not be `Sync`).
+        let (filter, pipeline) = (&self.config.filter, &self.pipeline);
+        let enrich = self.config.enrich;
+        let work = |worker: &mut Worker| {
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let first = index == from.0;
+                let Some(record) = records.get(index) else {
+                    break;
+                };
+                if !first && budget.is_full() {
+                    break;
+                }
+                let skip = if first { from.1 } else { 0 };
+                let mut capture =
+                    Capture::new(T::MODE, filter, budget, skip, first).with_enrich(enrich);
+                let outcome = worker.process_record(index, record, &mut capture);
+                let cut = capture.cut.is_some();
+                lock(&done).push(Decoded {
+                    index,
+                    outcome,
+                    capture,
+                });
+                if cut {
+                    break;
                 }
             }
+        };
+        let threads = self.config.threads;
+        if threads > 1 && records.len() > from.0 + 1 {
+            rayon::scope(|s| {
+                for _ in 0..threads {
+                    s.spawn(|_| pipeline.with_worker(|w| work(w)));
+                }
+            });
+        } else {
+            pipeline.with_worker(|w| work(w));
         }
-        None
+        let mut decoded = done
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        decoded.sort_unstable_by_key(|d| d.index);
+        // Keep the records in a row from `from`, up to the first cut one; the others are
+        // decoded again in the next slice.
+        let mut keep = 0;
+        for (d, expected) in decoded.iter().zip(from.0..) {
+            if d.index != expected {
+                break;
+            }
+            keep += 1;
+            if d.capture.cut.is_some() {
+                break;
+            }
+        }
+        for d in decoded.drain(keep..) {
+            budget.release(d.capture.held);
+        }
+        decoded
     }
 
-    /// What to do with a record that failed. A Kinesis record without a sequence number cannot
-    /// be reported (an empty `itemIdentifier` would fail the whole batch), so it is quarantined
-    /// even in `fail` mode.
-    fn decide<'a>(&self, source: Source, record: &SourceRecord<'a>) -> Decision<'a> {
-        match (self.config.on_malformed, source) {
-            (OnMalformed::Quarantine, _) => Decision::Quarantine,
-            (OnMalformed::Fail, Source::CloudWatchLogs) => Decision::FailInvocation,
-            (OnMalformed::Fail, Source::Kinesis) => match record.sequence_number {
-                Some(seq) if !seq.is_empty() => Decision::Retry(seq),
-                _ => Decision::Quarantine,
-            },
+    /// Quarantines what a fully decoded record could not give: the whole record when it
+    /// failed, else its unparsed lines.
+    async fn quarantine(
+        &self,
+        d: &Decoded<'_>,
+        record: &SourceRecord<'_>,
+        run: &mut Run<'_>,
+        log: &mut Vec<u8>,
+        document: &mut Vec<u8>,
+    ) -> Result<(), crate::quarantine::QuarantineError> {
+        let whole = |error_kind: &'static str, reason: String| (error_kind, reason);
+        let record_entry = match &d.outcome.status {
+            RecordStatus::Failed(error) => Some(whole(error.kind(), error.to_string())),
+            _ if d.capture.lines_overflow => Some(whole(
+                "unparsed_lines",
+                format!(
+                    "{} log events are not audit lines (more than {LINES_COPY_LIMIT} bytes): the record is kept whole",
+                    d.outcome.unparsed_count()
+                ),
+            )),
+            _ => None,
+        };
+        let base = Entry {
+            id: "",
+            request_id: Some(run.request_id),
+            kind: EntryKind::Record,
+            error_kind: "",
+            reason: "",
+            record_index: Some(d.index),
+            sequence_number: record.sequence_number,
+            partition_key: record.partition_key,
+            log_group: None,
+            log_stream: None,
+            event_id: None,
+            payload: payload_bytes(&record.payload),
+        };
+        if let Some((error_kind, reason)) = record_entry {
+            let entry = Entry {
+                error_kind,
+                reason: &reason,
+                ..base
+            };
+            return self.put(entry, run, log, document).await;
         }
+        for line in &d.capture.lines {
+            let entry = Entry {
+                kind: EntryKind::Line,
+                error_kind: line.error_kind,
+                reason: &line.reason,
+                log_group: line.log_group.as_deref(),
+                log_stream: line.log_stream.as_deref(),
+                event_id: line.event_id.as_deref(),
+                payload: &line.bytes,
+                ..base
+            };
+            self.put(entry, run, log, document).await?;
+        }
+        Ok(())
     }
 
-    fn lock_scratch(&self) -> MutexGuard<'_, Scratch> {
-        // Invocations are sequential; a panic mid-invocation leaves only reusable buffers.
-        self.scratch.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Writes one entry with the next id of the invocation.
+    async fn put(
+        &self,
+        entry: Entry<'_>,
+        run: &mut Run<'_>,
+        log: &mut Vec<u8>,
+        document: &mut Vec<u8>,
+    ) -> Result<(), crate::quarantine::QuarantineError> {
+        let id = format!("{}-{}", run.request_id, run.entries);
+        let entry = Entry { id: &id, ..entry };
+        document.clear();
+        write_entry(&entry, document);
+        self.quarantine.put(&entry, document, log).await?;
+        run.entries += 1;
+        run.tally.quarantined += 1;
+        Ok(())
+    }
+
+    /// Hands the slice's events to the target; quarantines the events it could not take
+    /// whole. Returns where to stop when it failed.
+    async fn deliver(
+        &self,
+        slice: &[Decoded<'_>],
+        records: &[SourceRecord<'_>],
+        info: &InvocationInfo<'_>,
+        run: &mut Run<'_>,
+        log: &mut Vec<u8>,
+        document: &mut Vec<u8>,
+    ) -> Option<Stop> {
+        let items: Vec<Kept<'_>> = slice
+            .iter()
+            .flat_map(|d| {
+                let sequence_number = records.get(d.index).and_then(|r| r.sequence_number);
+                d.capture.items.iter().map(move |item| Kept {
+                    record: d.index,
+                    sequence_number,
+                    capture: &d.capture,
+                    item,
+                })
+            })
+            .collect();
+        if items.is_empty() {
+            return None;
+        }
+        run.tally.matched_events += items.len() as u64;
+        let taken = self.target.take(&items, info).await;
+        run.tally.delivery_retries += taken.retries;
+        run.tally.delivered_events += taken.done.saturating_sub(taken.rejected.len()) as u64;
+        for (i, reason) in &taken.rejected {
+            let Some(kept) = items.get(*i) else { continue };
+            let record = records.get(kept.record);
+            let entry = Entry {
+                id: "",
+                request_id: Some(run.request_id),
+                kind: EntryKind::Event,
+                error_kind: "rejected",
+                reason,
+                record_index: Some(kept.record),
+                sequence_number: kept.sequence_number,
+                partition_key: record.and_then(|r| r.partition_key),
+                log_group: None,
+                log_stream: None,
+                event_id: Some(kept.dedup_id()),
+                payload: kept.json(),
+            };
+            if let Err(e) = self.put(entry, run, log, document).await {
+                return Some(Stop {
+                    record: kept.record,
+                    stage: "quarantine",
+                    error: e.to_string(),
+                });
+            }
+        }
+        let failed = items.get(taken.done)?;
+        Some(Stop {
+            record: failed.record,
+            stage: T::STAGE,
+            error: taken.error.unwrap_or_else(|| "not delivered".to_owned()),
+        })
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// The Kinesis shard (`shardId-000000000000` from the first record's `eventID`), or
+/// `awslogs` for a direct CloudWatch Logs event.
+fn shard_id<'a>(records: &[SourceRecord<'a>], source: &str) -> &'a str {
+    if source == "awslogs" {
+        return "awslogs";
+    }
+    records
+        .first()
+        .and_then(|r| r.event_id)
+        .and_then(|id| id.split_once(':'))
+        .map_or("unknown", |(shard, _)| shard)
+}
+
+/// The record's bytes as delivered.
+fn payload_bytes<'a>(payload: &Payload<'a>) -> &'a [u8] {
+    match *payload {
+        Payload::Base64(b) | Payload::Gzip(b) | Payload::Json(b) => b,
+        Payload::Invalid(_) => &[],
     }
 }
 
@@ -260,77 +483,21 @@ fn read_event<'a>(
     buf: &'a mut [u8],
     len: usize,
     parser: &mut SourceParser,
-) -> Result<(Source, Vec<SourceRecord<'a>>), Diagnostic> {
+) -> Result<(&'static str, Vec<SourceRecord<'a>>), Diagnostic> {
     let invalid = |message: String| Diagnostic {
         error_type: "RdsAudit.InvalidEvent".into(),
         error_message: message,
     };
     match rdsaudit::input::detect(buf.get(..len).unwrap_or_default()) {
         InputKind::KinesisEvent => rdsaudit::input::parse_kinesis_event(buf, len, parser)
-            .map(|records| (Source::Kinesis, records))
+            .map(|records| ("kinesis", records))
             .map_err(|e| invalid(format!("Kinesis event: {e}"))),
         InputKind::AwslogsEvent => rdsaudit::input::parse_awslogs_event(buf, len, parser)
-            .map(|record| (Source::CloudWatchLogs, vec![record]))
+            .map(|record| ("awslogs", vec![record]))
             .map_err(|e| invalid(format!("CloudWatch Logs event: {e}"))),
         other => Err(invalid(format!(
-            "expected a Kinesis event ({{\"Records\":[...]}}) or a CloudWatch Logs subscription event ({{\"awslogs\":{{\"data\":...}}}}), found {other:?}"
+            "expected a Kinesis event ({{\"Records\":[...]}}) or a CloudWatch Logs subscription event ({{\"awslogs\":{{\"data\":...}}}}), found {}",
+            other.description()
         ))),
-    }
-}
-
-/// How many records from the start of `records` fit in `budget` bytes of payload (at least one).
-fn chunk_len(records: &[SourceRecord<'_>], budget: usize) -> usize {
-    let mut total = 0usize;
-    let fitting = records
-        .iter()
-        .take_while(|r| {
-            total += payload_len(&r.payload);
-            total <= budget
-        })
-        .count();
-    fitting.max(1).min(records.len())
-}
-
-fn payload_len(payload: &Payload<'_>) -> usize {
-    match *payload {
-        Payload::Base64(b) | Payload::Gzip(b) | Payload::Json(b) => b.len(),
-        Payload::Invalid(_) => 0,
-    }
-}
-
-fn write_stdout(out: &[u8]) {
-    if out.is_empty() {
-        return;
-    }
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout.write_all(out).and_then(|()| stdout.flush()) {
-        // Nowhere else to write events: say so where the runtime's own messages go.
-        eprintln!("rdsaudit: cannot write {} bytes to stdout: {e}", out.len());
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rdsaudit::input::RecordProblem;
-
-    #[test]
-    fn chunks_hold_at_least_one_record_and_stay_within_the_budget() {
-        let b64 = |n: usize| SourceRecord::new(Payload::Base64(&[b'A'; 4096][..n]));
-        let records = [
-            b64(1000),
-            b64(1000),
-            SourceRecord::new(Payload::Invalid(RecordProblem::MissingData)),
-            b64(4096),
-            b64(10),
-        ];
-        assert_eq!(chunk_len(&records, 2000), 3);
-        assert_eq!(chunk_len(&records, 1999), 1);
-        assert_eq!(
-            chunk_len(&records[3..], 100),
-            1,
-            "an oversized record goes alone"
-        );
-        assert_eq!(chunk_len(&records, usize::MAX), 5);
     }
 }

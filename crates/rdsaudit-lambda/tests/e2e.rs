@@ -15,7 +15,6 @@ mod support;
 use rdsaudit::filter::{Filter, FilterSpec};
 use rdsaudit_sql::filter::{EventFilter, SemanticSpec};
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 use support::events::*;
 use support::runtime_api::{Post, PostKind, RuntimeApi};
 use support::{Function, Output};
@@ -91,8 +90,16 @@ fn poison() -> Vec<(Value, &'static str)> {
     ]
 }
 
+/// The quarantine entries in the function log, read back with the library's reader (which
+/// also joins parts).
+fn quarantine(output: &Output) -> Vec<rdsaudit::quarantine::OwnedEntry> {
+    let read = rdsaudit::quarantine::read_entries(output.stdout.as_bytes());
+    assert!(read.errors.is_empty(), "{:?}", read.errors);
+    read.entries
+}
+
 #[test]
-fn kinesis_corpus_and_poison_records_are_quarantined() {
+fn kinesis_corpus_and_poison_records_are_quarantined_whole() {
     let mut records = records_of(&corpus("kinesis-event.json"));
     let poison = poison();
     records.extend(poison.iter().map(|(r, _)| r.clone()));
@@ -117,6 +124,18 @@ fn kinesis_corpus_and_poison_records_are_quarantined() {
         )))),
         "NONE",
     ));
+    // A large poison record (not base64: `!`): its entry is split into parts under the log
+    // event limit.
+    let big: String = (0..400_000u32)
+        .map(|i| {
+            if i % 1000 == 999 {
+                '!'
+            } else {
+                char::from(b'A' + (i % 26) as u8)
+            }
+        })
+        .collect();
+    records.push(kinesis_record(Some(&seq(202)), Some(&big), "NONE"));
     let event = kinesis_event(&records);
 
     let (posts, output) = invoke(&[], vec![event.clone()]);
@@ -127,83 +146,53 @@ fn kinesis_corpus_and_poison_records_are_quarantined() {
     assert_eq!(events.len(), 174 + 2);
     assert_eq!(events.last().unwrap()["sequence_number"], seq(200));
 
-    let malformed = output.kind("malformed_record");
-    assert_eq!(malformed.len(), poison.len(), "{}", output.stdout);
-    for ((record, kind), line) in poison.iter().zip(&malformed) {
-        assert_eq!(line["sequence_number"], record["kinesis"]["sequenceNumber"]);
-        assert_eq!(line["error_kind"], *kind, "{line}");
-        assert_eq!(line["action"], "quarantine");
-        assert!(!line["reason"].as_str().unwrap().is_empty());
-        let data = record["kinesis"]["data"].as_str();
-        assert_eq!(line["payload_base64"].as_str(), data);
-        let sha = data.map(|d| format!("{:x}", Sha256::digest(d.as_bytes())));
-        assert_eq!(line["payload_sha256"].as_str(), sha.as_deref());
+    assert!(
+        output
+            .stdout
+            .lines()
+            .all(|l| l.len() <= rdsaudit::quarantine::LOG_EVENT_MAX),
+        "a function-log line is larger than a CloudWatch Logs event"
+    );
+    let entries = quarantine(&output);
+    let records_kept: Vec<_> = entries
+        .iter()
+        .filter(|e| e.kind == rdsaudit::quarantine::EntryKind::Record)
+        .collect();
+    assert_eq!(records_kept.len(), poison.len() + 1, "{}", output.stdout);
+    for ((record, kind), entry) in poison.iter().zip(&records_kept) {
+        assert_eq!(
+            entry.sequence_number.as_deref(),
+            record["kinesis"]["sequenceNumber"].as_str()
+        );
+        assert_eq!(entry.error_kind, *kind, "{entry:?}");
+        assert!(!entry.reason.is_empty());
+        // The whole payload, exactly as delivered (none for a record without data).
+        let data = record["kinesis"]["data"].as_str().unwrap_or_default();
+        assert_eq!(entry.payload, data.as_bytes());
     }
-    let unparsed = output.kind("unparsed_event");
-    assert_eq!(unparsed.len(), 1);
-    assert_eq!(unparsed[0]["sequence_number"], seq(200));
-    assert_eq!(unparsed[0]["excerpt"], "not an audit line");
+    assert_eq!(records_kept[poison.len()].payload, big.as_bytes());
+    let lines: Vec<_> = entries
+        .iter()
+        .filter(|e| e.kind == rdsaudit::quarantine::EntryKind::Line)
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].sequence_number.as_deref(), Some(seq(200).as_str()));
+    assert_eq!(lines[0].payload, b"not an audit line");
 
     let s = summary(&output);
     let expected = json!({
-        "records": 17, "data_records": 10, "control_records": 2, "failed_records": 5,
-        "quarantined_records": 5, "retried_records": 0, "deferred_records": 0,
+        "records": 18, "data_records": 10, "control_records": 2, "failed_records": 6,
+        "quarantined": 7, "deferred_records": 0,
         "log_events": 177, "parsed_events": 176, "unparsed_events": 1, "matched_events": 176,
+        "delivered_events": 176, "delivery_retries": 0,
         "balanced": true, "source": "kinesis", "request_id": "req-0",
-        "failed_by_kind": {"base64": 1, "gzip": 2, "shape": 1, "envelope": 1},
+        "failed_by_kind": {"base64": 2, "gzip": 2, "shape": 1, "envelope": 1},
     });
     for (key, value) in expected.as_object().unwrap() {
         assert_eq!(&s[key], value, "summary {key}: {s}");
     }
     assert!(s["elapsed_ms"].as_f64().unwrap() > 0.0);
-}
-
-#[test]
-fn fail_mode_retries_from_the_first_poison_record() {
-    let corpus_records = records_of(&corpus("kinesis-event.json"));
-    let no_sequence = kinesis_record(None, Some("!!!"), "NONE");
-    let records = vec![
-        corpus_records[1].clone(),
-        no_sequence,
-        corpus_records[2].clone(),
-        kinesis_record(Some(&seq(100)), Some("!!!"), "NONE"),
-        corpus_records[3].clone(),
-        kinesis_record(Some(&seq(101)), Some(&b64(b"not gzip")), "NONE"),
-    ];
-    let (posts, output) = invoke(
-        &[("RDSAUDIT_ON_MALFORMED", "fail")],
-        vec![kinesis_event(&records)],
-    );
-
-    // Never an empty itemIdentifier: the record without a sequence number is quarantined.
-    assert_eq!(
-        response(&posts[0]),
-        json!({"batchItemFailures": [{"itemIdentifier": seq(100)}]})
-    );
-    let before = kinesis_event(&[records[0].clone(), records[2].clone()]);
-    assert_eq!(output.events(), expected_events(&before, |_| true));
-    let malformed = output.kind("malformed_record");
-    assert_eq!(malformed.len(), 2);
-    assert_eq!(
-        (&malformed[0]["action"], &malformed[0]["sequence_number"]),
-        (&json!("quarantine"), &Value::Null)
-    );
-    assert_eq!(
-        (&malformed[1]["action"], &malformed[1]["sequence_number"]),
-        (&json!("retry"), &json!(seq(100)))
-    );
-    let s = summary(&output);
-    assert_eq!(
-        [
-            &s["records"],
-            &s["failed_records"],
-            &s["quarantined_records"],
-            &s["retried_records"],
-            &s["deferred_records"]
-        ],
-        [&json!(6), &json!(2), &json!(1), &json!(1), &json!(2)]
-    );
-    assert_eq!(s["balanced"], true);
+    assert_eq!(s["_aws"]["CloudWatchMetrics"][0]["Namespace"], "rdsaudit");
 }
 
 #[test]
@@ -273,28 +262,22 @@ fn direct_cloudwatch_events_and_filters_across_invocations() {
 }
 
 #[test]
-fn a_bad_direct_cloudwatch_event_fails_the_invocation_in_fail_mode() {
+fn a_bad_direct_cloudwatch_event_is_quarantined_and_the_function_goes_on() {
     let gz = gzip(&envelope("DATA_MESSAGE", "db1", &[QUERY]));
-    let truncated = awslogs_event(&b64(&gz[..gz.len() - 9]));
+    let truncated = b64(&gz[..gz.len() - 9]);
     let good = awslogs_event(&b64(&gz));
-    let (posts, output) = invoke(
-        &[("RDSAUDIT_ON_MALFORMED", "fail")],
-        vec![truncated, good.clone()],
-    );
-    assert_eq!(posts[0].kind, PostKind::Error);
-    assert_eq!(posts[0].json()["errorType"], "RdsAudit.MalformedRecord");
-    assert!(
-        posts[0].json()["errorMessage"]
-            .as_str()
-            .unwrap()
-            .contains("gzip")
-    );
-    // The function lives on.
+    let (posts, output) = invoke(&[], vec![awslogs_event(&truncated), good.clone()]);
+    assert_eq!(response(&posts[0]), no_failures());
     assert_eq!(response(&posts[1]), no_failures());
     assert_eq!(output.events(), expected_events(&good, |_| true));
+    let entries = quarantine(&output);
+    assert_eq!(entries.len(), 1);
     assert_eq!(
-        output.kind("malformed_record")[0]["action"],
-        "fail_invocation"
+        (
+            entries[0].error_kind.as_str(),
+            entries[0].payload.as_slice()
+        ),
+        ("gzip", truncated.as_bytes())
     );
 }
 
@@ -304,6 +287,8 @@ fn an_event_of_another_shape_is_an_invocation_error() {
         br#"{"hello":"world"}"#.to_vec(),
         br#"{"Records":"nope"}"#.to_vec(),
         b"[1,2]".to_vec(),
+        // Not JSON at all: lambda_runtime would refuse it before our code ran.
+        b"Records: not json {".to_vec(),
     ];
     let (posts, output) = invoke(&[], events);
     for post in &posts {
@@ -320,7 +305,15 @@ fn an_event_of_another_shape_is_an_invocation_error() {
             .unwrap()
             .contains("Records")
     );
-    assert!(output.lines().is_empty(), "{}", output.stdout);
+    // Still one summary line each, so invalid events show in the metrics.
+    let summaries = output.kind("summary");
+    assert_eq!(summaries.len(), 4, "{}", output.stdout);
+    assert!(
+        summaries
+            .iter()
+            .all(|s| s["source"] == "invalid" && s["records"] == 0)
+    );
+    assert!(output.events().is_empty(), "{}", output.stdout);
 }
 
 #[test]
@@ -349,82 +342,70 @@ fn invalid_configuration_is_reported_to_init_error() {
     );
 }
 
-/// The largest batch a Kinesis event source mapping delivers (`BatchSize` 10,000), spread over
-/// two worker threads and several chunks: every event comes out, in order, and the process
-/// stays within the smallest Lambda memory size.
 #[test]
-fn a_maximum_batch_in_parallel_within_128_mb() {
-    use rdsaudit_synth::{Corpus, Spec};
-    let corpus = Corpus::generate(&Spec::max_lambda_batch(rdsaudit::Dialect::RdsMySql));
-    let event = corpus.kinesis_event();
-    let api = RuntimeApi::start();
-    api.enqueue("req-0", event.clone());
-    let (posts, function) = Function::start(&api, &[("RDSAUDIT_THREADS", "2")]).wait_posts(&api, 1);
-    let peak_kib = function.peak_rss_kib();
-    let output = function.stop();
+fn enrich_adds_the_semantic_keys_with_the_servers_tables() {
+    let kinesis = corpus("kinesis-event.json");
+    let config = [
+        ("RDSAUDIT_ENRICH", "true"),
+        ("RDSAUDIT_OPERATIONS", "QUERY"),
+    ];
+    let (posts, output) = invoke(&config, vec![kinesis.clone()]);
     assert_eq!(response(&posts[0]), no_failures());
-
+    let all = expected_events(&kinesis, |_| true);
     let events = output.events();
-    assert_eq!(events.len(), 10_000);
-    assert_eq!(events, expected_events(&event, |_| true));
-    let s = summary(&output);
-    assert_eq!(
-        (&s["records"], &s["data_records"], &s["threads"]),
-        (&json!(10_000), &json!(10_000), &json!(2))
-    );
-    assert_eq!(s["balanced"], true);
-    // The arm64 script sets NEON: the SIMD path that ran is checked, not assumed.
-    if let Ok(simd) = std::env::var("RDSAUDIT_LAMBDA_EXPECT_SIMD") {
-        assert_eq!(s["simd_json"], simd);
+    let queries: Vec<&Value> = all.iter().filter(|v| v["operation"] == "QUERY").collect();
+    assert_eq!(events.len(), queries.len());
+    let mut from_server = 0;
+    let mut seen_ids = std::collections::HashSet::new();
+    for (got, want) in events.iter().zip(queries) {
+        // A CALL shares the query id of its body's last statement, which used the TABLE
+        // events up: only the first QUERY of an id is checked against them.
+        let first_of_id =
+            seen_ids.insert((want["connection_id"].clone(), want["query_id"].to_string()));
+        // The plain keys are untouched.
+        for (key, value) in want.as_object().unwrap() {
+            assert_eq!(&got[key], value, "{key}");
+        }
+        let sql = want["object"].as_str().unwrap().as_bytes();
+        let fp = rdsaudit_sql::fingerprint(sql);
+        assert_eq!(got["fingerprint"], fp.as_str());
+        assert_eq!(got["digest"], rdsaudit_sql::digest(&fp).as_str());
+        assert!(got["writes"].is_boolean() && got["truncated"].is_boolean());
+        assert!(got["statement_class"].is_string());
+        // TABLE events of the same connection and query id (dropped by the filter) win.
+        let server: Vec<String> = all
+            .iter()
+            .filter(|t| {
+                !["QUERY", "CONNECT", "DISCONNECT", "FAILED_CONNECT"]
+                    .contains(&t["operation"].as_str().unwrap())
+                    && t["connection_id"] == want["connection_id"]
+                    && t["query_id"] == want["query_id"]
+            })
+            .map(|t| {
+                format!(
+                    "{}.{}",
+                    t["database"].as_str().unwrap(),
+                    t["object"].as_str().unwrap()
+                )
+            })
+            .collect();
+        let tables: Vec<String> = got["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect();
+        if server.is_empty() {
+            assert_eq!(tables, rdsaudit_sql::analyze(sql).tables);
+        } else if first_of_id && !server.iter().any(|s| s.contains('|')) {
+            let mut unique = server.clone();
+            unique.dedup();
+            assert_eq!(tables, unique, "{}", want["object"]);
+            from_server += 1;
+        }
     }
-    eprintln!(
-        "maximum batch: {} records, {} bytes of event, peak RSS {peak_kib} KiB, handler {} ms, simd-json {}",
-        s["records"],
-        event.len(),
-        s["elapsed_ms"],
-        s["simd_json"]
-    );
     assert!(
-        peak_kib < 128 * 1024,
-        "peak RSS {peak_kib} KiB exceeds 128 MiB"
+        from_server > 5,
+        "the corpus has TABLE events ({from_server})"
     );
-}
-
-/// `fail` mode across chunks, one thread: the records before the poison record are written,
-/// the ones after it are deferred.
-#[test]
-fn fail_mode_across_chunks_on_one_thread() {
-    use rdsaudit_synth::{Corpus, Spec};
-    let corpus = Corpus::generate(&Spec {
-        records: 6000,
-        lines_per_record: 1,
-        ..Spec::new(rdsaudit::Dialect::Aurora)
-    });
-    let mut records = records_of(&corpus.kinesis_event());
-    let poison = 4000;
-    // Past the first chunk (1 MiB of payload for one thread).
-    let before: usize = records[..poison]
-        .iter()
-        .map(|r| r["kinesis"]["data"].as_str().unwrap().len())
-        .sum();
-    assert!(before > 1 << 20, "{before}");
-    records[poison]["kinesis"]["data"] = json!(b64(b"not gzip"));
-    let poison_seq = records[poison]["kinesis"]["sequenceNumber"].clone();
-    let config = [("RDSAUDIT_ON_MALFORMED", "fail"), ("RDSAUDIT_THREADS", "1")];
-    let (posts, output) = invoke(&config, vec![kinesis_event(&records)]);
-
-    assert_eq!(
-        response(&posts[0]),
-        json!({"batchItemFailures": [{"itemIdentifier": poison_seq}]})
-    );
-    assert_eq!(
-        output.events(),
-        expected_events(&kinesis_event(&records[..poison]), |_| true)
-    );
-    let s = summary(&output);
-    assert_eq!(
-        (&s["data_records"], &s["deferred_records"], &s["threads"]),
-        (&json!(poison), &json!(6000 - poison - 1), &json!(1))
-    );
-    assert_eq!(s["balanced"], true);
 }

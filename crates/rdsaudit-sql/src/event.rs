@@ -20,6 +20,7 @@
 
 use std::collections::HashMap;
 
+use rdsaudit::sink::json_str;
 use rdsaudit::{AuditEvent, Operation};
 
 use crate::class::StatementClass;
@@ -27,7 +28,7 @@ use crate::tables::push_unique;
 use crate::{Analysis, analyze, digest, fingerprint};
 
 /// The enrichment of one event: the values of the NDJSON keys `writes`, `statement_class`,
-/// `tables`, `fingerprint`, `digest` and `truncated`.
+/// `tables`, `fingerprint`, `digest` and `truncated` (written by [`Semantics::write_ndjson`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Semantics {
     /// Whether the event can have changed data, schema or privileges (a QUERY that writes,
@@ -45,6 +46,17 @@ pub struct Semantics {
     pub digest: Option<String>,
     /// The object reaches the plugin's default query-log limit, so it may be cut.
     pub truncated: bool,
+}
+
+fn bool_text(b: bool) -> &'static [u8] {
+    if b { b"true" } else { b"false" }
+}
+
+fn nullable(out: &mut Vec<u8>, value: Option<&str>) {
+    match value {
+        Some(v) => json_str(out, v),
+        None => out.extend_from_slice(b"null"),
+    }
 }
 
 /// What an event means, without fingerprint (what filters need).
@@ -86,6 +98,30 @@ fn table_event_names(e: &AuditEvent<'_>) -> Vec<String> {
 }
 
 impl Semantics {
+    /// Appends the keys to an NDJSON object being written (before its closing brace):
+    /// `,"writes":true,"statement_class":"dml","tables":["shop.orders"],"fingerprint":"...",
+    /// "digest":"...","truncated":false`. `statement_class`, `fingerprint` and `digest` are
+    /// `null` for events other than QUERY.
+    pub fn write_ndjson(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(br#","writes":"#);
+        out.extend_from_slice(bool_text(self.writes));
+        out.extend_from_slice(br#","statement_class":"#);
+        nullable(out, self.class.map(StatementClass::as_str));
+        out.extend_from_slice(br#","tables":["#);
+        for (i, t) in self.tables.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json_str(out, t);
+        }
+        out.extend_from_slice(br#"],"fingerprint":"#);
+        nullable(out, self.fingerprint.as_deref());
+        out.extend_from_slice(br#","digest":"#);
+        nullable(out, self.digest.as_deref());
+        out.extend_from_slice(br#","truncated":"#);
+        out.extend_from_slice(bool_text(self.truncated));
+    }
+
     /// The enrichment of `e` on its own (tables from the text only).
     pub fn of(e: &AuditEvent<'_>) -> Semantics {
         let a = analysis(e);
@@ -121,13 +157,29 @@ impl Enricher {
         let mut s = Semantics::of(e);
         if e.operation.is_table() {
             self.remember(e.connection_id, e.query_id, &s.tables);
-        } else if e.operation == Operation::Query
-            && let Some((query_id, tables)) = self.pending.remove(&e.connection_id)
-            && query_id == e.query_id
-        {
+        } else if let Some(tables) = self.server_tables(e) {
             s.tables = tables;
         }
         s
+    }
+
+    /// Takes note of an event of the stream that is not enriched (a filter dropped it): its
+    /// TABLE events still name the tables of the QUERY that follows. Cheap: no SQL is read.
+    pub fn observe(&mut self, e: &AuditEvent<'_>) {
+        if e.operation.is_table() {
+            self.remember(e.connection_id, e.query_id, &table_event_names(e));
+        } else {
+            let _ = self.server_tables(e);
+        }
+    }
+
+    /// The tables the server's TABLE events named for the QUERY `e`; they are used up.
+    fn server_tables(&mut self, e: &AuditEvent<'_>) -> Option<Vec<String>> {
+        if e.operation != Operation::Query {
+            return None;
+        }
+        let (query_id, tables) = self.pending.remove(&e.connection_id)?;
+        (query_id == e.query_id).then_some(tables)
     }
 
     fn remember(&mut self, connection: u64, query: u64, tables: &[String]) {
@@ -144,5 +196,36 @@ impl Enricher {
         for t in tables {
             push_unique(&mut entry.1, t.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdsaudit::parse_line;
+
+    #[test]
+    fn server_tables_win_and_are_used_once() {
+        let mut en = Enricher::default();
+        let line = |l: &'static [u8]| parse_line(l).unwrap();
+        en.observe(&line(b"20240323 13:36:09,h,app,l,41,700,READ,shop,items,"));
+        en.observe(&line(
+            b"20240323 13:36:09,h,app,l,41,700,WRITE,shop,orders,",
+        ));
+        en.observe(&line(
+            b"20240323 13:36:09,h,app,l,41,700,RENAME,shop,a|shop.b,",
+        ));
+        let q = line(b"20240323 13:36:09,h,app,l,41,700,QUERY,shop,'CALL p()',0");
+        assert_eq!(
+            en.enrich(&q).tables,
+            ["shop.items", "shop.orders", "shop.a", "shop.b"]
+        );
+        assert!(en.enrich(&q).tables.is_empty());
+        // Another query id: the text is read.
+        en.observe(&line(
+            b"20240323 13:36:09,h,app,l,41,701,WRITE,shop,orders,",
+        ));
+        let other = line(b"20240323 13:36:09,h,app,l,41,702,QUERY,shop,'DELETE FROM t',0");
+        assert_eq!(en.enrich(&other).tables, ["t"]);
     }
 }

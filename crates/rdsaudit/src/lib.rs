@@ -46,6 +46,7 @@ pub mod decoder;
 pub mod filter;
 pub mod input;
 pub mod pipeline;
+pub mod quarantine;
 pub mod report;
 pub mod sink;
 mod swar;

@@ -1,6 +1,8 @@
 //! What the AWS destinations share: the SDK configuration and what an SDK error means for a
 //! retry.
 
+use std::time::Duration;
+
 use aws_config::{ConfigLoader, SdkConfig};
 use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
@@ -9,6 +11,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
 
 use super::batch::CallError;
 
@@ -25,12 +28,19 @@ const INTERNAL_ERRORS: &[&str] = &[
     "KMSThrottlingException",
 ];
 
+/// How long one attempt of a call may take before it is abandoned and retried: without it a
+/// service that accepts the connection and never answers would hold the invocation until
+/// Lambda's timeout, and the batch could not report which records are delivered.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long connecting may take (the SDK's default).
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(3_100);
+
 /// The configuration every destination client is built from: what `loader` gives (region,
 /// credentials and endpoint; `aws_config::defaults` reads `AWS_REGION`, `AWS_ENDPOINT_URL`,
-/// `AWS_ENDPOINT_URL_SQS`, ... from the environment), HTTPS through rustls with ring, and the
-/// SDK's own retries off: the destinations retry themselves, count their retries and also
-/// retry the failed entries of a partly accepted batch. Use it for other clients of the
-/// function (a quarantine bucket) to get the same behaviour.
+/// `AWS_ENDPOINT_URL_SQS`, ... from the environment), HTTPS through rustls with ring, each
+/// attempt bounded in time, and the SDK's own retries off: the destinations retry themselves,
+/// count their retries and also retry the failed entries of a partly accepted batch. Use it
+/// for other clients of the function (a quarantine bucket) to get the same behaviour.
 pub async fn config(loader: ConfigLoader) -> SdkConfig {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
@@ -38,6 +48,12 @@ pub async fn config(loader: ConfigLoader) -> SdkConfig {
     loader
         .http_client(http)
         .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .build(),
+        )
         .load()
         .await
 }

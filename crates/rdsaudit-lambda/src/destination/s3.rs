@@ -1,5 +1,6 @@
 //! `s3://<bucket>/<prefix>`: the archive. Gzip NDJSON objects under Hive-style partitions of
-//! the events' time, one object per invocation, shard and hour:
+//! the events' time, one object per delivery (an invocation, or a slice of a large one), shard
+//! and hour:
 //!
 //! `<prefix>/dt=2026-11-25/hour=18/shardId-000000000000-<first event's dedup id>.json.gz`
 //!
@@ -100,8 +101,9 @@ impl S3 {
             key_part(info.shard_id),
             key_part(first.map_or("", |f| f.dedup_id)),
         );
+        // Shared by the attempts, not copied for each.
         let body = match gzip_ndjson(members.iter().filter_map(|&i| items.get(i))) {
-            Ok(body) => body,
+            Ok(body) => bytes::Bytes::from(body),
             Err(e) => return (Err(e), 0),
         };
         batch::with_retry("S3", async || -> Result<(), CallError> {

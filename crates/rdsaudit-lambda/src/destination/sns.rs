@@ -63,15 +63,18 @@ impl Sns {
             retryable: false,
             message: e.to_string(),
         };
-        let operation = MessageAttributeValue::builder()
-            .data_type(OPERATION.1)
-            .string_value(item.operation)
-            .build()
-            .map_err(built)?;
         let mut entry = PublishBatchRequestEntry::builder()
             .id(slot.to_string())
-            .message(super::utf8(item)?)
-            .message_attributes(OPERATION.0, operation);
+            .message(super::utf8(item)?);
+        // SNS refuses an empty attribute value, and would refuse the whole batch with it.
+        if !item.operation.is_empty() {
+            let operation = MessageAttributeValue::builder()
+                .data_type(OPERATION.1)
+                .string_value(item.operation)
+                .build()
+                .map_err(built)?;
+            entry = entry.message_attributes(OPERATION.0, operation);
+        }
         if self.fifo {
             entry = entry
                 .message_group_id(fitted_id(item.group, 128, fifo_char))

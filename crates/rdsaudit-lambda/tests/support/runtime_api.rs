@@ -32,6 +32,9 @@ pub struct Post {
     /// `Lambda-Runtime-Function-Error-Type`, when sent.
     pub error_type: Option<String>,
     pub body: Vec<u8>,
+    /// From the moment the event's last byte was written to the function to the moment this
+    /// post arrived: the invocation as Lambda sees it.
+    pub turnaround: Option<Duration>,
 }
 
 impl Post {
@@ -52,6 +55,8 @@ struct Shared {
     posts: Mutex<Vec<Post>>,
     posted: Condvar,
     stop: AtomicBool,
+    /// When each request id's event was handed out (its last byte written).
+    handed: Mutex<std::collections::HashMap<String, Instant>>,
 }
 
 /// The server; stops (and unblocks every long poll) when dropped.
@@ -139,16 +144,24 @@ fn serve(stream: TcpStream, shared: &Shared) {
             return;
         };
         let mut head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\n", body.len());
+        let mut handed = None;
         for (k, v) in headers {
             head.push_str(&format!("{k}: {v}\r\n"));
+            if k == "Lambda-Runtime-Aws-Request-Id" {
+                handed = Some(v);
+            }
         }
         head.push_str("\r\n");
         if writer
             .write_all(head.as_bytes())
             .and_then(|()| writer.write_all(&body))
+            .and_then(|()| writer.flush())
             .is_err()
         {
             return;
+        }
+        if let Some(id) = handed {
+            shared.handed.lock().unwrap().insert(id, Instant::now());
         }
     }
 }
@@ -196,11 +209,18 @@ fn route(req: &Request, shared: &Shared) -> Option<Reply> {
     let Some((kind, request_id)) = kind_and_id else {
         return Some(("404 Not Found", Vec::new(), b"{}".to_vec()));
     };
+    let turnaround = shared
+        .handed
+        .lock()
+        .unwrap()
+        .get(&request_id)
+        .map(Instant::elapsed);
     shared.posts.lock().unwrap().push(Post {
         kind,
         request_id,
         error_type: req.error_type.clone(),
         body: req.body.clone(),
+        turnaround,
     });
     shared.posted.notify_all();
     Some((

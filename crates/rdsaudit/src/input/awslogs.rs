@@ -3,7 +3,7 @@
 
 use simd_json::tape::Node;
 
-use super::json::kind;
+use super::json::{MAX_EVENT_VALUES, kind};
 use super::record::{Payload, SourceError, SourceParser, SourceRecord, field};
 
 /// Parses a Lambda CloudWatch Logs event `{"awslogs":{"data":"<base64>"}}` in place into one
@@ -16,27 +16,29 @@ pub fn parse_awslogs_event<'a>(
     len: usize,
     parser: &mut SourceParser,
 ) -> Result<SourceRecord<'a>, SourceError> {
-    parser.json.parse_padded(buf, len, |tape| {
-        let awslogs = field(tape, 0, "awslogs")?.ok_or(SourceError::MissingField("awslogs"))?;
-        match tape.get(awslogs) {
-            Some(Node::Object { .. }) => {}
-            other => {
-                return Err(SourceError::WrongType {
-                    field: "awslogs",
-                    expected: "an object",
-                    found: other.map_or("nothing", kind),
-                });
+    parser
+        .json
+        .parse_padded(buf, len, MAX_EVENT_VALUES, |tape| {
+            let awslogs = field(tape, 0, "awslogs")?.ok_or(SourceError::MissingField("awslogs"))?;
+            match tape.get(awslogs) {
+                Some(Node::Object { .. }) => {}
+                other => {
+                    return Err(SourceError::WrongType {
+                        field: "awslogs",
+                        expected: "an object",
+                        found: other.map_or("nothing", kind),
+                    });
+                }
             }
-        }
-        let data =
-            field(tape, awslogs, "data")?.ok_or(SourceError::MissingField("awslogs.data"))?;
-        match tape.get(data) {
-            Some(Node::String(s)) => Ok(SourceRecord::new(Payload::Base64(s.as_bytes()))),
-            other => Err(SourceError::WrongType {
-                field: "awslogs.data",
-                expected: "a base64 string",
-                found: other.map_or("nothing", kind),
-            }),
-        }
-    })
+            let data =
+                field(tape, awslogs, "data")?.ok_or(SourceError::MissingField("awslogs.data"))?;
+            match tape.get(data) {
+                Some(Node::String(s)) => Ok(SourceRecord::new(Payload::Base64(s.as_bytes()))),
+                other => Err(SourceError::WrongType {
+                    field: "awslogs.data",
+                    expected: "a base64 string",
+                    found: other.map_or("nothing", kind),
+                }),
+            }
+        })
 }

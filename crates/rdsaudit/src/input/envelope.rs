@@ -129,6 +129,11 @@ pub enum EnvelopeError {
     /// A required top-level field is missing.
     #[error("missing required field `{0}`")]
     MissingField(&'static str),
+    /// A field that decides what the payload means appears twice (`messageType`, `owner`,
+    /// `logGroup`, `logStream`, `logEvents`): which one CloudWatch meant cannot be told, and
+    /// taking either would hide the other's events.
+    #[error("field `{0}` appears more than once")]
+    DuplicateField(&'static str),
     /// A top-level field has the wrong JSON type.
     #[error("field `{field}` should be {expected}, found {found}")]
     WrongType {
@@ -246,7 +251,7 @@ impl EnvelopeParser {
                 .with_scratch(|buffers, tape| parse_pieces(buf, pieces, max, buffers, tape))
         } else {
             check_values(text, max)?;
-            self.json.parse_padded(buf, len, |tape| {
+            self.json.parse_padded(buf, len, usize::MAX, |tape| {
                 envelope_from_tape(tape).map(|env| vec![env])
             })
         }
@@ -302,18 +307,10 @@ fn parse_pieces<'a>(
     Ok(out)
 }
 
-/// Refuses a JSON text that may hold more than `max` values (tape nodes), before parsing it.
-/// Every value takes at least one byte, so a text no longer than the cap passes without the
-/// count (a pass that stops at every escape): only unusually large payloads pay for it.
+/// Refuses a payload that may hold more than `max` values (tape nodes), before parsing it.
 fn check_values(text: &[u8], max: usize) -> Result<(), EnvelopeError> {
-    if text.len() <= max {
-        return Ok(());
-    }
-    let bound = crate::input::json::node_bound(text);
-    if bound > max {
-        return Err(EnvelopeError::TooManyValues { bound, max });
-    }
-    Ok(())
+    crate::input::json::check_values(text, max)
+        .map_err(|bound| EnvelopeError::TooManyValues { bound, max })
 }
 
 /// Cheap necessary condition for "more than one top-level object": some `}` is followed
@@ -384,6 +381,19 @@ fn top_string<'a>(node: &Node<'a>, field: &'static str) -> Result<&'a str, Envel
     }
 }
 
+/// Stores the string `node` of a field that may appear only once.
+fn set_once<'a>(
+    slot: &mut Option<&'a str>,
+    node: &Node<'a>,
+    field: &'static str,
+) -> Result<(), EnvelopeError> {
+    if slot.is_some() {
+        return Err(EnvelopeError::DuplicateField(field));
+    }
+    *slot = Some(top_string(node, field)?);
+    Ok(())
+}
+
 fn envelope_from_tape<'a>(tape: &[Node<'a>]) -> Result<LogEnvelope<'a>, EnvelopeError> {
     match tape.first() {
         Some(Node::Object { .. }) => {}
@@ -401,10 +411,10 @@ fn envelope_from_tape<'a>(tape: &[Node<'a>]) -> Result<LogEnvelope<'a>, Envelope
         let (key, at) = entry?;
         let node = tape.get(at).ok_or(EnvelopeError::Tape(at))?;
         match key {
-            "messageType" => message_type = Some(top_string(node, "messageType")?),
-            "owner" => owner = Some(top_string(node, "owner")?),
-            "logGroup" => log_group = Some(top_string(node, "logGroup")?),
-            "logStream" => log_stream = Some(top_string(node, "logStream")?),
+            "messageType" => set_once(&mut message_type, node, "messageType")?,
+            "owner" => set_once(&mut owner, node, "owner")?,
+            "logGroup" => set_once(&mut log_group, node, "logGroup")?,
+            "logStream" => set_once(&mut log_stream, node, "logStream")?,
             "policyLevel" => {
                 policy_level = match node {
                     Node::Static(StaticNode::Null) => None,
@@ -433,6 +443,9 @@ fn envelope_from_tape<'a>(tape: &[Node<'a>]) -> Result<LogEnvelope<'a>, Envelope
                 }
             }
             "logEvents" => match node {
+                Node::Array { .. } if events_at.is_some() => {
+                    return Err(EnvelopeError::DuplicateField("logEvents"));
+                }
                 Node::Array { .. } => events_at = Some(at),
                 other => {
                     return Err(EnvelopeError::WrongType {

@@ -40,6 +40,30 @@ pub enum JsonError {
         /// simd-json's error kind.
         msg: String,
     },
+    /// The text may hold more JSON values than allowed: memory for the parse grows with
+    /// their number (16 bytes of tape each), so the count is bounded before parsing.
+    #[error("event holds up to {bound} JSON values, more than the {max} allowed")]
+    TooManyValues {
+        /// The upper bound counted before parsing.
+        bound: usize,
+        /// The cap.
+        max: usize,
+    },
+}
+
+/// Most JSON values a Lambda event may hold: 2^20. A maximum Kinesis batch (10,000 records of
+/// about fifteen values each) holds about 150,000.
+pub const MAX_EVENT_VALUES: usize = 1 << 20;
+
+/// Refuses a JSON text that may hold more than `max` values, before parsing it. Every value
+/// takes at least one byte, so a text no longer than the cap passes without the count: only
+/// unusually large texts pay for it. Returns the bound that was over the cap.
+pub(crate) fn check_values(text: &[u8], max: usize) -> Result<(), usize> {
+    if text.len() <= max {
+        return Ok(());
+    }
+    let bound = node_bound(text);
+    if bound > max { Err(bound) } else { Ok(()) }
 }
 
 impl JsonError {
@@ -103,14 +127,22 @@ impl TapeParser {
     }
 
     /// Parses `buf[..len]` in place (strings are unescaped inside `buf` and borrowed from it)
-    /// and hands the tape to `walk`.
+    /// and hands the tape to `walk`; refuses texts that may hold more than `max_values` values
+    /// (`usize::MAX` when the caller has counted already).
     pub(crate) fn parse_padded<'a, T, E: From<JsonError>>(
         &mut self,
         buf: &'a mut [u8],
         len: usize,
+        max_values: usize,
         walk: impl FnOnce(&[Node<'a>]) -> Result<T, E>,
     ) -> Result<T, E> {
         check_padding(buf, len)?;
+        check_values(buf.get(..len).unwrap_or_default(), max_values).map_err(|bound| {
+            JsonError::TooManyValues {
+                bound,
+                max: max_values,
+            }
+        })?;
         self.with_scratch(|buffers, tape| {
             simd_json::fill_tape_padded(buf, len, buffers, tape)
                 .map_err(|e| JsonError::from_simd(&e, 0))?;

@@ -48,7 +48,7 @@
 
 use simd_json::tape::Node;
 
-use super::json::kind;
+use super::json::{MAX_EVENT_VALUES, kind};
 use super::record::{
     Payload, RecordProblem, SourceError, SourceParser, SourceRecord, elements, entries, field,
     number_at, string_at,
@@ -69,24 +69,27 @@ pub fn parse_kinesis_event<'a>(
     len: usize,
     parser: &mut SourceParser,
 ) -> Result<Vec<SourceRecord<'a>>, SourceError> {
-    parser.json.parse_padded(buf, len, |tape| {
-        let records_at = field(tape, 0, "Records")?.ok_or(SourceError::MissingField("Records"))?;
-        let count = match tape.get(records_at) {
-            Some(Node::Array { len, .. }) => *len,
-            other => {
-                return Err(SourceError::WrongType {
-                    field: "Records",
-                    expected: "an array",
-                    found: other.map_or("nothing", kind),
-                });
+    parser
+        .json
+        .parse_padded(buf, len, MAX_EVENT_VALUES, |tape| {
+            let records_at =
+                field(tape, 0, "Records")?.ok_or(SourceError::MissingField("Records"))?;
+            let count = match tape.get(records_at) {
+                Some(Node::Array { len, .. }) => *len,
+                other => {
+                    return Err(SourceError::WrongType {
+                        field: "Records",
+                        expected: "an array",
+                        found: other.map_or("nothing", kind),
+                    });
+                }
+            };
+            let mut records = Vec::with_capacity(count);
+            for el in elements(tape, records_at) {
+                records.push(kinesis_record(tape, el));
             }
-        };
-        let mut records = Vec::with_capacity(count);
-        for el in elements(tape, records_at) {
-            records.push(kinesis_record(tape, el));
-        }
-        Ok(records)
-    })
+            Ok(records)
+        })
 }
 
 fn kinesis_record<'a>(tape: &[Node<'a>], at: usize) -> SourceRecord<'a> {

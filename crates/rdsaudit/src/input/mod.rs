@@ -28,6 +28,7 @@ pub mod text;
 pub use awslogs::parse_awslogs_event;
 pub use base64::{MAX_DECODED_LEN, decode_base64, decode_base64_with_limit};
 pub use detect::detect;
+pub use json::MAX_EVENT_VALUES;
 pub use kinesis::parse_kinesis_event;
 pub use record::{JsonError, Payload, RecordProblem, SourceError, SourceParser, SourceRecord};
 

@@ -284,3 +284,16 @@ fn detection() {
 fn is_send() {
     crate::test_support::assert_send::<SourceParser>();
 }
+
+#[test]
+fn an_event_of_millions_of_values_is_refused_before_parsing() {
+    let mut event = br#"{"Records":["#.to_vec();
+    event.extend(b"0,".repeat(2_500_000));
+    event.extend(br#"0]}"#);
+    let (mut buf, len) = padded(&event);
+    let err = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
+    assert!(
+        matches!(err, SourceError::Json(JsonError::TooManyValues { bound, max: MAX_EVENT_VALUES }) if bound > MAX_EVENT_VALUES),
+        "{err:?}"
+    );
+}

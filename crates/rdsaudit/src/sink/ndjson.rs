@@ -51,6 +51,19 @@ impl NdjsonWriter {
 
     /// Appends `event` and a newline to `out`.
     pub fn write(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
+        self.write_with(e, out, |_| {});
+    }
+
+    /// Like [`NdjsonWriter::write`], with more keys: `extra` appends them (each as
+    /// `,"key":value`) just before the closing brace. Front ends add computed keys this way
+    /// (`rdsaudit parse --enrich`) without a second writer; `write` passes a closure that
+    /// does nothing, so it costs nothing there.
+    pub fn write_with(
+        &mut self,
+        e: &AuditEvent<'_>,
+        out: &mut Vec<u8>,
+        extra: impl FnOnce(&mut Vec<u8>),
+    ) {
         // Writing to a Vec cannot fail: the io::Result of write! is always Ok.
         let _ = write!(
             out,
@@ -85,6 +98,7 @@ impl NdjsonWriter {
         }
         out.push(b']');
         self.write_provenance(e, out);
+        extra(out);
         out.extend_from_slice(b"}\n");
     }
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::test_support::gzip;
+use crate::test_support::{gzip, padded};
 
 fn parse_str(json: &str) -> Result<Vec<LogEnvelope<'static>>, EnvelopeError> {
     // Leaking is fine in tests and keeps them short.
@@ -422,4 +422,35 @@ fn the_value_cap_is_per_object_in_a_firehose_file() {
         EnvelopeParser::with_max_nodes(2_000).parse(&mut buf, len),
         Err(EnvelopeError::TooManyValues { max: 2_000, .. })
     ));
+}
+
+#[test]
+fn a_field_that_decides_the_meaning_may_appear_only_once() {
+    let events = r#"[{"id":"1","timestamp":1,"message":"m"}]"#;
+    for (json, field) in [
+        (
+            format!(
+                r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":{events},"logEvents":[]}}"#
+            ),
+            "logEvents",
+        ),
+        (
+            format!(
+                r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":{events},"messageType":"CONTROL_MESSAGE"}}"#
+            ),
+            "messageType",
+        ),
+        (
+            format!(
+                r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logGroup":"h","logStream":"s","logEvents":{events}}}"#
+            ),
+            "logGroup",
+        ),
+    ] {
+        let (mut buf, len) = padded(json.as_bytes());
+        assert_eq!(
+            EnvelopeParser::new().parse(&mut buf, len).unwrap_err(),
+            EnvelopeError::DuplicateField(field)
+        );
+    }
 }

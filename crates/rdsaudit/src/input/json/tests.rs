@@ -4,7 +4,7 @@ use crate::test_support::padded;
 /// Parses `json` and returns what `walk` makes of its tape.
 fn walk_tape<T>(json: &str, walk: impl FnOnce(&[Node<'_>]) -> T) -> Result<T, JsonError> {
     let (mut buf, len) = padded(json.as_bytes());
-    TapeParser::default().parse_padded(&mut buf, len, |tape| Ok(walk(tape)))
+    TapeParser::default().parse_padded(&mut buf, len, usize::MAX, |tape| Ok(walk(tape)))
 }
 
 #[test]
@@ -82,7 +82,7 @@ fn invalid_json_reports_simd_json_offset_shifted_by_base() {
     let (mut buf, len) = padded(br#"{"a":}"#);
     let mut parser = TapeParser::default();
     let err = parser
-        .parse_padded(&mut buf, len, |_| Ok::<_, JsonError>(()))
+        .parse_padded(&mut buf, len, usize::MAX, |_| Ok::<_, JsonError>(()))
         .unwrap_err();
     let JsonError::Invalid { offset, msg } = &err else {
         panic!("{err:?}")
@@ -96,7 +96,7 @@ fn invalid_json_reports_simd_json_offset_shifted_by_base() {
     // The parser is still usable after an error, and keeps its tape allocation.
     let (mut buf, len) = padded(br#"{"a":"\u00e9"}"#);
     let value = parser
-        .parse_padded(&mut buf, len, |tape| match tape.get(2) {
+        .parse_padded(&mut buf, len, usize::MAX, |tape| match tape.get(2) {
             Some(Node::String(s)) => Ok::<_, JsonError>((*s).to_owned()),
             other => panic!("{other:?}"),
         })
@@ -129,7 +129,7 @@ fn padding_contract() {
     assert!(check_padding(&[], usize::MAX).is_err());
     let mut short = b"{}".to_vec();
     let err = TapeParser::default()
-        .parse_padded(&mut short, 2, |_| Ok::<_, JsonError>(()))
+        .parse_padded(&mut short, 2, usize::MAX, |_| Ok::<_, JsonError>(()))
         .unwrap_err();
     assert!(matches!(err, JsonError::InsufficientPadding { len: 2, .. }));
 }

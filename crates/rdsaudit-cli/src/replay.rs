@@ -1,0 +1,199 @@
+//! `rdsaudit replay`: read a Lambda quarantine back (see `rdsaudit::quarantine`) and decode
+//! what it holds again, with this build's decoder: a fixed decoder turns yesterday's poison
+//! records into today's events.
+//!
+//! Entries come from files: S3 objects, `aws sqs receive-message` answers, the function log
+//! (`aws logs filter-log-events` answers or plain lines); parts are joined. Records are
+//! decoded to NDJSON events on stdout, lines parsed again, oversized events printed as they
+//! were kept. What still fails is reported on stderr, one line each.
+
+use std::io::{self, BufWriter, Write};
+
+use rdsaudit::AuditEvent;
+use rdsaudit::input::{Payload, SourceRecord};
+use rdsaudit::pipeline::Pipeline;
+use rdsaudit::quarantine::{EntryKind, OwnedEntry, read_entries};
+use rdsaudit::sink::{FailedRecord, NdjsonWriter, Sink, UnparsedLine};
+
+use crate::args::ReplayArgs;
+use crate::{OK, SOME_INPUT_FAILED};
+
+/// The counts printed at the end.
+#[derive(Debug, Default)]
+struct Counts {
+    entries: u64,
+    events: u64,
+    still_failing: u64,
+    unreadable: u64,
+}
+
+/// Writes events as NDJSON; reports what does not decode.
+struct Replay<'o, W: Write> {
+    out: &'o mut W,
+    writer: NdjsonWriter,
+    line: Vec<u8>,
+    entry_id: &'o str,
+    counts: &'o mut Counts,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> Replay<'_, W> {
+    fn emit(&mut self, event: &AuditEvent<'_>) {
+        self.line.clear();
+        self.writer.write(event, &mut self.line);
+        if let Err(e) = self.out.write_all(&self.line) {
+            self.error.get_or_insert(e);
+        }
+        self.counts.events += 1;
+    }
+}
+
+impl<W: Write> Sink for Replay<'_, W> {
+    fn event(&mut self, event: &AuditEvent<'_>) {
+        self.emit(event);
+    }
+
+    fn unparsed(&mut self, line: &UnparsedLine<'_>) {
+        self.counts.still_failing += 1;
+        eprintln!(
+            "rdsaudit: entry {}: log event {} is still not an audit line: {}",
+            self.entry_id,
+            line.event_id.unwrap_or("?"),
+            line.reason
+        );
+    }
+
+    fn failed_record(&mut self, record: &FailedRecord<'_>) {
+        self.counts.still_failing += 1;
+        eprintln!(
+            "rdsaudit: entry {}: the record still cannot be read: {}",
+            self.entry_id, record.error
+        );
+    }
+}
+
+/// Runs `rdsaudit replay`.
+pub fn run(args: &ReplayArgs, quiet: bool) -> anyhow::Result<u8> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let pipeline = Pipeline::new();
+    let mut counts = Counts::default();
+    for path in &args.files {
+        let bytes = read_path(path)?;
+        let read = read_entries(&bytes);
+        for error in &read.errors {
+            counts.unreadable += 1;
+            eprintln!("rdsaudit: {}: {error}", path.display());
+        }
+        for entry in &read.entries {
+            counts.entries += 1;
+            if args.list {
+                list(&mut out, entry)?;
+            } else {
+                replay(&mut out, &pipeline, entry, &mut counts)?;
+            }
+        }
+    }
+    out.flush()?;
+    if !quiet {
+        eprintln!(
+            "rdsaudit: {} quarantine entries, {} events decoded, {} still failing, {} unreadable",
+            counts.entries, counts.events, counts.still_failing, counts.unreadable
+        );
+    }
+    Ok(if counts.still_failing + counts.unreadable == 0 {
+        OK
+    } else {
+        SOME_INPUT_FAILED
+    })
+}
+
+/// The bytes of a file, or of stdin for `-`.
+fn read_path(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use anyhow::Context as _;
+    if path.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        io::Read::read_to_end(&mut io::stdin().lock(), &mut bytes).context("reading stdin")?;
+        return Ok(bytes);
+    }
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// One JSON line describing `entry`, without decoding it.
+fn list(out: &mut impl Write, entry: &OwnedEntry) -> io::Result<()> {
+    let mut line = Vec::new();
+    line.extend_from_slice(b"{\"id\":");
+    rdsaudit::sink::json_str(&mut line, &entry.id);
+    line.extend_from_slice(b",\"entry\":");
+    rdsaudit::sink::json_str(&mut line, entry.kind.as_str());
+    line.extend_from_slice(b",\"error_kind\":");
+    rdsaudit::sink::json_str(&mut line, &entry.error_kind);
+    line.extend_from_slice(b",\"reason\":");
+    rdsaudit::sink::json_str(&mut line, &entry.reason);
+    if let Some(seq) = &entry.sequence_number {
+        line.extend_from_slice(b",\"sequence_number\":");
+        rdsaudit::sink::json_str(&mut line, seq);
+    }
+    line.extend_from_slice(format!(",\"payload_bytes\":{}}}\n", entry.payload.len()).as_bytes());
+    out.write_all(&line)
+}
+
+fn replay<W: Write>(
+    out: &mut W,
+    pipeline: &Pipeline,
+    entry: &OwnedEntry,
+    counts: &mut Counts,
+) -> anyhow::Result<()> {
+    if entry.kind == EntryKind::Event {
+        // Already an NDJSON event: kept whole because a destination could not take it.
+        out.write_all(&entry.payload)?;
+        out.write_all(b"\n")?;
+        counts.events += 1;
+        return Ok(());
+    }
+    let mut sink = Replay {
+        out,
+        writer: NdjsonWriter::new(),
+        line: Vec::new(),
+        entry_id: &entry.id,
+        counts,
+        error: None,
+    };
+    match entry.kind {
+        EntryKind::Line => match rdsaudit::parse_line(&entry.payload) {
+            Ok(mut event) => {
+                event.provenance.log_group = entry.log_group.as_deref();
+                event.provenance.log_stream = entry.log_stream.as_deref();
+                event.provenance.event_id = entry.event_id.as_deref();
+                event.provenance.sequence_number = entry.sequence_number.as_deref();
+                sink.emit(&event);
+            }
+            Err(reason) => {
+                sink.counts.still_failing += 1;
+                eprintln!(
+                    "rdsaudit: entry {}: still not an audit line: {reason}",
+                    entry.id
+                );
+            }
+        },
+        _ => {
+            let mut record = SourceRecord::new(payload(&entry.payload));
+            record.sequence_number = entry.sequence_number.as_deref();
+            pipeline.with_worker(|w| w.process_record(0, &record, &mut sink));
+        }
+    }
+    match sink.error {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
+}
+
+/// A record's payload as the Lambda received it: base64 text; gzip or JSON when kept from
+/// another source.
+fn payload(bytes: &[u8]) -> Payload<'_> {
+    match bytes {
+        [0x1f, 0x8b, ..] => Payload::Gzip(bytes),
+        [b'{', ..] => Payload::Json(bytes),
+        _ => Payload::Base64(bytes),
+    }
+}

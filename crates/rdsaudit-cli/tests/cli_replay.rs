@@ -1,0 +1,131 @@
+//! `rdsaudit replay`: quarantine entries written with the library's format (as the Lambda
+//! writes them), split into parts, wrapped the way the AWS CLI returns them, decoded again.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod cli_common;
+
+use base64::Engine as _;
+use cli_common::*;
+use rdsaudit::quarantine::{Entry, EntryKind, write_entry, write_parts};
+use serde_json::json;
+
+const GOOD: &str = "20240323 13:36:09,ip-172-17-4-137,app,10.0.0.7,4,149869,QUERY,shop,'INSERT INTO orders VALUES (1,\\'a,b\\')',0,,";
+
+fn entry<'a>(id: &'a str, kind: EntryKind, payload: &'a [u8]) -> Entry<'a> {
+    Entry {
+        id,
+        request_id: Some("req-1"),
+        kind,
+        error_kind: "gzip",
+        reason: "gzip: invalid data",
+        record_index: Some(2),
+        sequence_number: Some("49630000000000000000000000000000000000000000000000000007"),
+        partition_key: None,
+        log_group: Some("/aws/rds/instance/db1/audit"),
+        log_stream: Some("db1"),
+        event_id: Some("37583768277390624687268267134240897445918434512310000000"),
+        payload,
+    }
+}
+
+fn document(e: &Entry<'_>) -> Vec<u8> {
+    let mut doc = Vec::new();
+    write_entry(e, &mut doc);
+    doc
+}
+
+#[test]
+fn entries_from_the_function_log_and_sqs_decode_again() {
+    let dir = tempfile::tempdir().unwrap();
+    // A record that the function could not decode then (say, an old build) but can now: a
+    // real gzip CloudWatch payload of 300 audit lines, base64 as in the Kinesis event.
+    let corpus = corpus(rdsaudit::Dialect::RdsMySql, 1, 300, 0);
+    let gz = flate2_gzip(&corpus.records[0].envelope());
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&gz);
+    let record = entry("req-1-0", EntryKind::Record, b64.as_bytes());
+    // The function log: the record's entry in parts (a small limit forces several), a line
+    // that parses now, one that never will, and unrelated lines.
+    let mut log = Vec::new();
+    write_parts("req-1-0", &document(&record), 4096, |l| {
+        log.extend_from_slice(b"2026-11-30T05:00:00.000Z 2026/11/30/[$LATEST]abc ");
+        log.extend_from_slice(l);
+        log.push(b'\n');
+    });
+    log.extend_from_slice(b"{\"kind\":\"summary\",\"records\":3}\n");
+    log.extend_from_slice(&document(&entry(
+        "req-1-1",
+        EntryKind::Line,
+        GOOD.as_bytes(),
+    )));
+    log.push(b'\n');
+    let log_path = write(dir.path(), "log.txt", &log);
+    let garbage = document(&entry("req-1-2", EntryKind::Line, b"not, an audit line"));
+    let sqs = json!({"Messages": [{"MessageId": "m1", "ReceiptHandle": "r", "Body": String::from_utf8(garbage).unwrap()}]});
+    let sqs_path = write(dir.path(), "sqs.json", sqs.to_string().as_bytes());
+
+    let out = rdsaudit()
+        .args(["replay"])
+        .arg(&log_path)
+        .arg(&sqs_path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("req-1-2") && stderr.contains("still not an audit line"),
+        "{stderr}"
+    );
+    let events = ndjson(&out.stdout);
+    let parsed = corpus.records[0].lines.len();
+    assert_eq!(events.len(), parsed + 1, "{stderr}");
+    let line_event = events.last().unwrap();
+    assert_eq!(line_event["object"], "INSERT INTO orders VALUES (1,'a,b')");
+    assert_eq!(
+        line_event["event_id"],
+        "37583768277390624687268267134240897445918434512310000000"
+    );
+    assert!(events[..parsed].iter().all(
+        |e| e["sequence_number"] == "49630000000000000000000000000000000000000000000000000007"
+    ));
+
+    let listed = rdsaudit()
+        .args(["replay", "--list"])
+        .arg(&log_path)
+        .output()
+        .unwrap();
+    assert!(listed.status.success());
+    let listed = ndjson(&listed.stdout);
+    assert_eq!(listed.len(), 2);
+    assert_eq!(
+        (
+            listed[0]["entry"].as_str(),
+            listed[0]["payload_bytes"].as_u64()
+        ),
+        (Some("record"), Some(b64.len() as u64))
+    );
+}
+
+#[test]
+fn a_missing_part_is_an_error_not_a_silent_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let payload = "QUJD".repeat(5000);
+    let mut lines = Vec::new();
+    write_parts(
+        "req-9-0",
+        &document(&entry("req-9-0", EntryKind::Record, payload.as_bytes())),
+        2048,
+        |l| {
+            lines.push(l.to_vec());
+        },
+    );
+    lines.remove(2);
+    let path = write(dir.path(), "log.txt", &lines.join(&b'\n'));
+    let out = rdsaudit().arg("replay").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("parts found"));
+}

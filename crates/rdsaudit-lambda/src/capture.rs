@@ -1,0 +1,414 @@
+//! What one record's decoding keeps until its slice is delivered: the matching events (as
+//! NDJSON with their delivery keys, or stashed for an [`crate::EventHandler`]) and its
+//! unparsed lines, whole.
+//!
+//! Memory is bounded by what is kept, not by the input: every record of a slice adds to one
+//! shared [`Budget`]. Past the soft limit no new record is started; past the hard limit a
+//! record stops keeping events and remembers where (`cut`): the slice ends there and the next
+//! one decodes that record again, skipping the events already kept. Decoding is deterministic,
+//! so the event numbering is the same on every pass.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rdsaudit::AuditEvent;
+use rdsaudit::sink::{NdjsonWriter, Sink, UnparsedLine};
+use rdsaudit_sql::Enricher;
+use rdsaudit_sql::filter::EventFilter;
+
+use crate::events::Stashed;
+
+/// How events are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// NDJSON with the delivery keys, for a [`crate::destination::Destination`].
+    Ndjson,
+    /// Stashed fields, rebuilt as typed events for an [`crate::EventHandler`].
+    Stash,
+}
+
+/// The bytes kept by the records of one slice.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    held: AtomicUsize,
+    soft: usize,
+    hard: usize,
+}
+
+impl Budget {
+    pub(crate) fn new(soft: usize, hard: usize) -> Self {
+        Budget {
+            held: AtomicUsize::new(0),
+            soft,
+            hard,
+        }
+    }
+
+    /// No new record should start.
+    pub(crate) fn is_full(&self) -> bool {
+        self.held.load(Ordering::Relaxed) >= self.soft
+    }
+
+    /// Takes `bytes`; false (and nothing taken) when that would pass the hard limit.
+    fn take(&self, bytes: usize) -> bool {
+        let before = self.held.fetch_add(bytes, Ordering::Relaxed);
+        if before.saturating_add(bytes) > self.hard {
+            self.held.fetch_sub(bytes, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    pub(crate) fn release(&self, bytes: usize) {
+        self.held.fetch_sub(bytes, Ordering::Relaxed);
+    }
+}
+
+/// One kept event: where its bytes are in [`Capture::bytes`] and [`Capture::text`].
+#[derive(Debug, Clone)]
+pub(crate) struct Item {
+    /// The NDJSON object (no newline) in `bytes` (NDJSON mode).
+    pub json: Range<usize>,
+    /// The de-duplication id in `text`.
+    pub dedup_id: Range<usize>,
+    /// `serverhost:connection_id` in `text`.
+    pub group: Range<usize>,
+    /// The operation in `text`.
+    pub operation: Range<usize>,
+    /// Event time, epoch µs.
+    pub timestamp_us: i64,
+    /// The stashed event (stash mode).
+    pub stashed: Option<Stashed>,
+}
+
+/// A log event that is not an audit line, copied whole.
+#[derive(Debug, Clone)]
+pub(crate) struct Line {
+    pub bytes: Vec<u8>,
+    pub error_kind: &'static str,
+    pub reason: String,
+    pub log_group: Option<String>,
+    pub log_stream: Option<String>,
+    pub event_id: Option<String>,
+}
+
+/// Unparsed lines a record copies before it is quarantined whole instead (a record of
+/// garbage cannot make us hold a second copy of it).
+pub(crate) const LINES_COPY_LIMIT: usize = 1 << 20;
+
+/// The sink of one record.
+#[derive(Debug)]
+pub(crate) struct Capture<'b> {
+    mode: Mode,
+    filter: &'b EventFilter,
+    budget: &'b Budget,
+    /// Events of this record kept by earlier slices.
+    skip: u64,
+    /// Always keep the first event: a slice makes progress even if one event is larger than
+    /// the budget.
+    must_keep_one: bool,
+    seen: u64,
+    /// The number of the first event not kept, when the budget ran out.
+    pub cut: Option<u64>,
+    writer: NdjsonWriter,
+    /// With `RDSAUDIT_ENRICH` (NDJSON mode): the semantic keys, tables from the record's
+    /// TABLE events.
+    enricher: Option<Enricher>,
+    pub bytes: Vec<u8>,
+    pub text: Vec<u8>,
+    pub items: Vec<Item>,
+    /// Bytes taken from the budget.
+    pub held: usize,
+    /// Index of the current log event's line (for the dedup id).
+    last_event_id: Vec<u8>,
+    line_in_message: u64,
+    pub lines: Vec<Line>,
+    lines_bytes: usize,
+    /// More unparsed lines than [`LINES_COPY_LIMIT`]: quarantine the record whole.
+    pub lines_overflow: bool,
+    /// Events that passed the filter (in this pass, after `skip`).
+    pub matched: u64,
+}
+
+impl<'b> Capture<'b> {
+    pub(crate) fn new(
+        mode: Mode,
+        filter: &'b EventFilter,
+        budget: &'b Budget,
+        skip: u64,
+        must_keep_one: bool,
+    ) -> Self {
+        Capture {
+            mode,
+            filter,
+            budget,
+            skip,
+            must_keep_one,
+            seen: 0,
+            cut: None,
+            writer: NdjsonWriter::new(),
+            enricher: None,
+            bytes: Vec::new(),
+            text: Vec::new(),
+            items: Vec::new(),
+            held: 0,
+            last_event_id: Vec::new(),
+            line_in_message: 0,
+            lines: Vec::new(),
+            lines_bytes: 0,
+            lines_overflow: false,
+            matched: 0,
+        }
+    }
+
+    /// Adds `writes`, `statement_class`, `tables`, `fingerprint`, `digest` and `truncated`
+    /// to each NDJSON object (`RDSAUDIT_ENRICH`; the stash mode has no NDJSON to add to).
+    pub(crate) fn with_enrich(mut self, enrich: bool) -> Self {
+        self.enricher = (enrich && self.mode == Mode::Ndjson).then(Enricher::default);
+        self
+    }
+
+    /// Numbers the lines of one CloudWatch log event: 0 for its first audit line.
+    fn line_index(&mut self, event_id: Option<&str>) -> u64 {
+        let id = event_id.unwrap_or_default().as_bytes();
+        if self.seen > 1 && id == self.last_event_id.as_slice() {
+            self.line_in_message += 1;
+        } else {
+            self.last_event_id.clear();
+            self.last_event_id.extend_from_slice(id);
+            self.line_in_message = 0;
+        }
+        self.line_in_message
+    }
+
+    fn keep(&mut self, e: &AuditEvent<'_>, line_index: u64) {
+        let (bytes_before, text_before) = (self.bytes.len(), self.text.len());
+        let json = match self.mode {
+            Mode::Ndjson => {
+                match &mut self.enricher {
+                    None => self.writer.write(e, &mut self.bytes),
+                    Some(enricher) => {
+                        let s = enricher.enrich(e);
+                        let extra = |out: &mut Vec<u8>| s.write_ndjson(out);
+                        self.writer.write_with(e, &mut self.bytes, extra);
+                    }
+                }
+                // The writer ends the object with a newline: the item is the object alone.
+                let end = if self.bytes.last() == Some(&b'\n') {
+                    self.bytes.len() - 1
+                } else {
+                    self.bytes.len()
+                };
+                bytes_before..end
+            }
+            Mode::Stash => 0..0,
+        };
+        let dedup_start = self.text.len();
+        match e.provenance.event_id {
+            Some(id) => self.text.extend_from_slice(id.as_bytes()),
+            None => self
+                .text
+                .extend_from_slice(e.provenance.sequence_number.unwrap_or_default().as_bytes()),
+        }
+        self.text.push(b'-');
+        self.text
+            .extend_from_slice(line_index.to_string().as_bytes());
+        let dedup_id = dedup_start..self.text.len();
+        let group_start = self.text.len();
+        self.text.extend_from_slice(e.serverhost.as_bytes());
+        self.text.push(b':');
+        self.text
+            .extend_from_slice(e.connection_id.to_string().as_bytes());
+        let group = group_start..self.text.len();
+        let op_start = self.text.len();
+        self.text.extend_from_slice(e.operation.as_str().as_bytes());
+        let operation = op_start..self.text.len();
+        let stashed = match self.mode {
+            Mode::Stash => Some(Stashed::new(e, &mut self.text)),
+            Mode::Ndjson => None,
+        };
+        let size = (self.bytes.len() - bytes_before)
+            + (self.text.len() - text_before)
+            + std::mem::size_of::<Item>();
+        let first = self.must_keep_one && self.items.is_empty();
+        if !first && !self.budget.take(size) {
+            self.bytes.truncate(bytes_before);
+            self.text.truncate(text_before);
+            self.cut = Some(self.seen - 1);
+            return;
+        }
+        if first {
+            self.budget.held.fetch_add(size, Ordering::Relaxed);
+        }
+        self.held += size;
+        self.items.push(Item {
+            json,
+            dedup_id,
+            group,
+            operation,
+            timestamp_us: e.timestamp.epoch_us,
+            stashed,
+        });
+    }
+}
+
+impl Sink for Capture<'_> {
+    fn event(&mut self, e: &AuditEvent<'_>) {
+        self.seen += 1;
+        let line_index = self.line_index(e.provenance.event_id);
+        if self.seen <= self.skip || self.cut.is_some() {
+            return;
+        }
+        if !self.filter.matches(e) {
+            if let Some(enricher) = &mut self.enricher {
+                enricher.observe(e);
+            }
+            return;
+        }
+        self.matched += 1;
+        self.keep(e, line_index);
+    }
+
+    fn unparsed(&mut self, line: &UnparsedLine<'_>) {
+        if self.lines_overflow {
+            return;
+        }
+        self.lines_bytes += line.bytes.len();
+        if self.lines_bytes > LINES_COPY_LIMIT {
+            self.lines_overflow = true;
+            self.lines = Vec::new();
+            return;
+        }
+        self.lines.push(Line {
+            bytes: line.bytes.to_vec(),
+            error_kind: line.reason.kind(),
+            reason: line.reason.to_string(),
+            log_group: line.log_group.map(str::to_owned),
+            log_stream: line.log_stream.map(str::to_owned),
+            event_id: line.event_id.map(str::to_owned),
+        });
+    }
+}
+
+/// One kept event as the target sees it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Kept<'a> {
+    /// Index of the record in the batch.
+    pub record: usize,
+    /// The record's `kinesis.sequenceNumber`.
+    pub sequence_number: Option<&'a str>,
+    pub capture: &'a Capture<'a>,
+    pub item: &'a Item,
+}
+
+impl<'a> Kept<'a> {
+    fn text(&self, r: &Range<usize>) -> &'a str {
+        // Every range of `text` was written from a `str`.
+        self.capture
+            .text
+            .get(r.clone())
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
+    }
+
+    /// The NDJSON object (NDJSON mode).
+    pub(crate) fn json(&self) -> &'a [u8] {
+        self.capture
+            .bytes
+            .get(self.item.json.clone())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn dedup_id(&self) -> &'a str {
+        self.text(&self.item.dedup_id)
+    }
+
+    pub(crate) fn group(&self) -> &'a str {
+        self.text(&self.item.group)
+    }
+
+    pub(crate) fn operation(&self) -> &'a str {
+        self.text(&self.item.operation)
+    }
+
+    /// The typed event again (stash mode).
+    pub(crate) fn event(&self) -> Option<rdsaudit::AuditEvent<'a>> {
+        let stashed = self.item.stashed.as_ref()?;
+        Some(stashed.event(&self.capture.text, self.sequence_number))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINE: &[u8] =
+        b"1653053459680124,c731-instance-1,admin,52.94.133.136,35,698024,WRITE,testdb,test2,0";
+
+    fn feed(capture: &mut Capture<'_>, n: usize) {
+        for i in 0..n {
+            let mut e = rdsaudit::parse_line(LINE).unwrap();
+            // Two audit lines per CloudWatch log event.
+            let id = format!(
+                "37583768277390624687268267134240897445918434512310{}",
+                i / 2
+            );
+            e.provenance.event_id = Some(&id);
+            capture.event(&e);
+        }
+    }
+
+    #[test]
+    fn dedup_ids_number_the_lines_of_a_log_event() {
+        let budget = Budget::new(1 << 20, 1 << 20);
+        let filter = EventFilter::new(rdsaudit::filter::Filter::all(), Default::default());
+        let mut c = Capture::new(Mode::Ndjson, &filter, &budget, 0, true);
+        feed(&mut c, 4);
+        let ids: Vec<&[u8]> = c
+            .items
+            .iter()
+            .map(|i| &c.text[i.dedup_id.clone()])
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                &b"375837682773906246872682671342408974459184345123100-0"[..],
+                b"375837682773906246872682671342408974459184345123100-1",
+                b"375837682773906246872682671342408974459184345123101-0",
+                b"375837682773906246872682671342408974459184345123101-1"
+            ]
+        );
+        let item = &c.items[0];
+        assert_eq!(&c.text[item.group.clone()], b"c731-instance-1:35");
+        assert_eq!(&c.text[item.operation.clone()], b"WRITE");
+        let json: serde_json::Value = serde_json::from_slice(&c.bytes[item.json.clone()]).unwrap();
+        assert_eq!(json["object"], "test2");
+    }
+
+    #[test]
+    fn the_hard_limit_cuts_and_a_second_pass_resumes_where_it_stopped() {
+        let filter = EventFilter::new(rdsaudit::filter::Filter::all(), Default::default());
+        let budget = Budget::new(0, 3000);
+        let mut first = Capture::new(Mode::Ndjson, &filter, &budget, 0, true);
+        feed(&mut first, 50);
+        let cut = first.cut.expect("the budget is smaller than 50 events");
+        assert_eq!(first.items.len() as u64, cut);
+        assert!(budget.held.load(Ordering::Relaxed) <= 3000);
+        budget.release(first.held);
+        let mut second = Capture::new(Mode::Ndjson, &filter, &budget, cut, true);
+        feed(&mut second, 50);
+        // The second pass starts at the first event not kept, with the same dedup ids.
+        let last_of_first = &first.text[first.items.last().unwrap().dedup_id.clone()];
+        let first_of_second = &second.text[second.items[0].dedup_id.clone()];
+        assert_ne!(last_of_first, first_of_second);
+        assert_eq!(
+            first_of_second,
+            format!(
+                "37583768277390624687268267134240897445918434512310{}-{}",
+                cut / 2,
+                cut % 2
+            )
+            .as_bytes()
+        );
+    }
+}
