@@ -33,6 +33,9 @@ mod firehose;
 mod kinesis;
 #[cfg(feature = "s3")]
 mod s3;
+/// The S3 key parts the quarantine's objects share with the archive's.
+#[cfg(feature = "s3")]
+pub(crate) use s3::{key_part, partition};
 #[cfg(feature = "sns")]
 mod sns;
 #[cfg(feature = "sqs")]

@@ -124,7 +124,7 @@ impl S3 {
 }
 
 /// The Hive-style partition path of an hour since the epoch: `dt=2026-11-25/hour=18/`.
-fn partition(hour: i64) -> String {
+pub(crate) fn partition(hour: i64) -> String {
     let (year, month, day) = civil_from_days(hour.div_euclid(24));
     let hh = hour.rem_euclid(24);
     format!("dt={year:04}-{month:02}-{day:02}/hour={hh:02}/")
@@ -132,7 +132,7 @@ fn partition(hour: i64) -> String {
 
 /// `value` with every byte outside `[A-Za-z0-9._-]` replaced by `_`, for an object name (a log
 /// stream name may hold `/`, which would add a folder level under the partition).
-fn key_part(value: &str) -> String {
+pub(crate) fn key_part(value: &str) -> String {
     value
         .chars()
         .map(|c| {

@@ -2,10 +2,10 @@
 //! `<prefix>dt=YYYY-MM-DD/hour=HH/<entry id>.json` (the hour the function wrote it, UTC).
 
 use aws_sdk_s3::primitives::ByteStream;
-use rdsaudit::audit::timestamp::civil_from_days;
 use rdsaudit::quarantine::Entry;
 
 use super::QuarantineError;
+use crate::destination::{key_part, partition};
 
 /// A bucket and key prefix.
 #[derive(Debug)]
@@ -39,7 +39,12 @@ impl S3Quarantine {
         entry: &Entry<'_>,
         document: &[u8],
     ) -> Result<String, QuarantineError> {
-        let key = format!("{}{}{}.json", self.prefix, partition_now(), safe(entry.id));
+        let key = format!(
+            "{}{}{}.json",
+            self.prefix,
+            partition_now(),
+            key_part(entry.id)
+        );
         let location = format!("s3://{}/{key}", self.bucket);
         self.client
             .put_object()
@@ -47,7 +52,7 @@ impl S3Quarantine {
             .key(&key)
             .content_type("application/json")
             .metadata("rdsaudit-entry", entry.kind.as_str())
-            .metadata("rdsaudit-error-kind", safe(entry.error_kind))
+            .metadata("rdsaudit-error-kind", key_part(entry.error_kind))
             .body(ByteStream::from(document.to_vec()))
             .send()
             .await
@@ -60,30 +65,10 @@ impl S3Quarantine {
     }
 }
 
-/// `dt=YYYY-MM-DD/hour=HH/` of now, UTC.
+/// `dt=YYYY-MM-DD/hour=HH/` of now, UTC: the archive's partitions.
 fn partition_now() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let hours = i64::try_from(secs / 3600).unwrap_or_default();
-    let (year, month, day) = civil_from_days(hours.div_euclid(24));
-    format!(
-        "dt={year:04}-{month:02}-{day:02}/hour={:02}/",
-        hours.rem_euclid(24)
-    )
-}
-
-/// `value` with every character outside `[A-Za-z0-9._-]` replaced by `_` (a key part, a
-/// metadata value).
-fn safe(value: &str) -> String {
-    value
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    partition(i64::try_from(secs / 3600).unwrap_or_default())
 }
