@@ -10,15 +10,16 @@
 //! ```
 //! use rdsaudit::pipeline::Pipeline;
 //! use rdsaudit::input::{Payload, SourceRecord};
+//! use rdsaudit::sink::NdjsonBuffer;
 //!
 //! let json = br#"{"messageType":"DATA_MESSAGE","owner":"111111111111","logGroup":"/aws/rds/cluster/c1/audit",
 //!   "logStream":"c1-instance-1.audit.log.0","subscriptionFilters":["f"],"logEvents":[
 //!   {"id":"1","timestamp":1653053459680,"message":"1653053459680124,c1-instance-1,admin,52.94.133.136,35,698024,WRITE,testdb,test2,0"},
 //!   {"id":"2","timestamp":1653053459681,"message":"not an audit line"}]}"#;
 //! let records = [SourceRecord::new(Payload::Json(json))];
-//! let done = Pipeline::new().process(&records, 0, false, Vec::<String>::new);
-//! let (outcome, objects) = &done[0];
-//! assert_eq!(*objects, ["test2"]);
+//! let done = Pipeline::new().process(&records, 0, false, NdjsonBuffer::default);
+//! let (outcome, ndjson) = &done[0];
+//! assert!(String::from_utf8_lossy(&ndjson.out).contains(r#""object":"test2""#));
 //! assert_eq!((outcome.parsed, outcome.unparsed_count()), (1, 1));
 //! ```
 
@@ -26,7 +27,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use crate::audit::event::{AuditEvent, Provenance};
+use crate::audit::event::Provenance;
 use crate::audit::scanner::parse_line;
 use crate::input::envelope::{self, EnvelopeParser, LogEnvelope, MessageType};
 use crate::input::gzip::Inflater;
@@ -35,13 +36,6 @@ use crate::input::{self as source, Payload, SourceRecord};
 use crate::input::{multiline, text};
 use crate::report::{RecordError, RecordOutcome, RecordStatus};
 use crate::sink::{FailedRecord, Sink, UnparsedLine};
-
-/// Collects the events' objects (doc examples and tests).
-impl Sink for Vec<String> {
-    fn event(&mut self, event: &AuditEvent<'_>) {
-        self.push(event.object.text().into_owned());
-    }
-}
 
 /// Per-thread state: buffers reused from record to record and batch to batch.
 #[derive(Debug)]
