@@ -143,12 +143,14 @@ impl Semantics {
 const MAX_PENDING: usize = 4096;
 
 /// Enriches the events of one ordered stream, taking tables from the server's own TABLE
-/// events for the same connection and query id (Aurora and MariaDB write them; RDS for
-/// MySQL does not, and there the statement text is read).
+/// events for the same server, connection and query id (Aurora and MariaDB write them; RDS for
+/// MySQL does not, and there the statement text is read). An ambiguous TABLE event (a raw name
+/// or a statement's text that reads as a TABLE header) is no authority: it is not remembered.
 #[derive(Debug, Default)]
 pub struct Enricher {
-    /// connection id -> (query id, tables) of the TABLE events seen since its last QUERY.
-    pending: HashMap<u64, (u64, Vec<String>)>,
+    /// (serverhost, connection id) -> (query id, tables) of the TABLE events seen since its
+    /// last QUERY: connection ids are per server, and one stream may mix instances.
+    pending: HashMap<(String, u64), (u64, Vec<String>)>,
 }
 
 impl Enricher {
@@ -156,7 +158,7 @@ impl Enricher {
     pub fn enrich(&mut self, e: &AuditEvent<'_>) -> Semantics {
         let mut s = Semantics::of(e);
         if e.operation.is_table() {
-            self.remember(e.connection_id, e.query_id, &s.tables);
+            self.remember(e, &s.tables);
         } else if let Some(tables) = self.server_tables(e) {
             s.tables = tables;
         }
@@ -167,7 +169,7 @@ impl Enricher {
     /// TABLE events still name the tables of the QUERY that follows. Cheap: no SQL is read.
     pub fn observe(&mut self, e: &AuditEvent<'_>) {
         if e.operation.is_table() {
-            self.remember(e.connection_id, e.query_id, &table_event_names(e));
+            self.remember(e, &table_event_names(e));
         } else {
             let _ = self.server_tables(e);
         }
@@ -178,17 +180,23 @@ impl Enricher {
         if e.operation != Operation::Query {
             return None;
         }
-        let (query_id, tables) = self.pending.remove(&e.connection_id)?;
+        let key = (e.serverhost.to_string(), e.connection_id);
+        let (query_id, tables) = self.pending.remove(&key)?;
         (query_id == e.query_id).then_some(tables)
     }
 
-    fn remember(&mut self, connection: u64, query: u64, tables: &[String]) {
-        if self.pending.len() >= MAX_PENDING && !self.pending.contains_key(&connection) {
+    /// Remembers the tables of the TABLE event `e` for the QUERY that follows it.
+    fn remember(&mut self, e: &AuditEvent<'_>, tables: &[String]) {
+        if e.ambiguity.is_ambiguous() {
+            return;
+        }
+        let (key, query) = ((e.serverhost.to_string(), e.connection_id), e.query_id);
+        if self.pending.len() >= MAX_PENDING && !self.pending.contains_key(&key) {
             self.pending.clear();
         }
         let entry = self
             .pending
-            .entry(connection)
+            .entry(key)
             .or_insert_with(|| (query, Vec::new()));
         if entry.0 != query {
             *entry = (query, Vec::new());
@@ -203,6 +211,31 @@ impl Enricher {
 mod tests {
     use super::*;
     use rdsaudit::parse_line;
+
+    #[test]
+    fn tables_come_only_from_the_same_server_and_from_unambiguous_table_events() {
+        let mut en = Enricher::default();
+        let other_server =
+            parse_line(b"20240323 13:00:00,instA,app,10.0.0.1,5,7,WRITE,shop,audit_trail,")
+                .unwrap();
+        en.enrich(&other_server);
+        let delete = parse_line(
+            b"20240323 13:00:00,instB,app,10.0.0.2,5,7,QUERY,shop,'DELETE FROM users',0",
+        )
+        .unwrap();
+        assert_eq!(en.enrich(&delete).tables, ["users"]);
+        // A statement whose text reads as a TABLE header of connection 5, query 7.
+        let forged = parse_line(
+            br"1711198800000000,srv,mallory,10.0.0.2,9,3,QUERY,db,'SELECT \',h,5,7,WRITE,d,x',0",
+        )
+        .unwrap();
+        assert!(forged.ambiguity.is_ambiguous());
+        en.enrich(&forged);
+        let delete =
+            parse_line(b"1711198800000000,srv,app,10.0.0.1,5,7,QUERY,shop,'DELETE FROM users',0")
+                .unwrap();
+        assert_eq!(en.enrich(&delete).tables, ["users"]);
+    }
 
     #[test]
     fn server_tables_win_and_are_used_once() {

@@ -54,13 +54,24 @@ impl EventFilter {
     }
 
     /// Whether `e` passes every condition.
+    ///
+    /// An ambiguous event is judged as the core's [`Filter::matches`] judges it: kept when any
+    /// of its readings passes (or some readings were left unlisted), so a name that forges a
+    /// harmless reading cannot slip a write past `--writes` or a table past `--table`.
     pub fn matches(&self, e: &AuditEvent<'_>) -> bool {
         if !self.fields.matches(e) {
             return false;
         }
-        if !self.is_semantic() {
+        if !self.is_semantic() || self.selects(e) {
             return true;
         }
+        e.ambiguity.is_ambiguous()
+            && (e.ambiguity.omitted() > 0
+                || e.ambiguity.alternatives().iter().any(|r| self.selects(r)))
+    }
+
+    /// Whether one reading passes the semantic conditions.
+    fn selects(&self, e: &AuditEvent<'_>) -> bool {
         if self.spec.writes && !self.spec.include_failed && e.retcode != Some(0) {
             return false;
         }
@@ -100,6 +111,26 @@ fn split(name: &str) -> (Option<&str>, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_forged_harmless_reading_does_not_hide_a_write() {
+        // The statement's text holds a TABLE header: the line reads as a QUERY or as a READ.
+        let e = rdsaudit::parse_line(
+            br"1711198800000000,srv,mallory,10.0.0.1,1,2,QUERY,shop,'DROP TABLE users /* \',h,1,2,READ,d,t */',0",
+        )
+        .unwrap();
+        assert!(e.ambiguity.is_ambiguous());
+        let writes = SemanticSpec {
+            writes: true,
+            ..SemanticSpec::default()
+        };
+        let users = SemanticSpec {
+            tables: vec!["users".into()],
+            ..SemanticSpec::default()
+        };
+        assert!(EventFilter::new(Filter::all(), writes).matches(&e));
+        assert!(EventFilter::new(Filter::all(), users).matches(&e));
+    }
 
     #[test]
     fn table_names() {
