@@ -1,6 +1,7 @@
 //! `rdsaudit parse`: every event, filtered, in the chosen format, in input order.
 
 use std::io::Write as _;
+use std::sync::{Mutex, PoisonError};
 
 use rdsaudit::sink::{EventWriter, Format, NdjsonWriter};
 use rdsaudit::{AuditEvent, Decoder, Sink};
@@ -36,6 +37,40 @@ impl Chunk {
             events: 0,
             writer,
         }
+    }
+}
+
+/// Chunks whose bytes have been written, kept for the next records: their buffers keep their
+/// capacity (no fresh allocation, page faults and regrowth per record) and their writers their
+/// timestamp cache.
+struct Spare {
+    chunks: Mutex<Vec<Chunk>>,
+    format: Format,
+    enrich: bool,
+}
+
+/// A chunk buffer past this capacity (a huge record's output) is freed, not kept.
+const SPARE_MAX_CAPACITY: usize = 16 << 20;
+
+impl Spare {
+    fn take(&self) -> Chunk {
+        let spare = self.lock().pop();
+        spare.unwrap_or_else(|| Chunk::new(self.format, self.enrich))
+    }
+
+    /// Only plain chunks are kept: an enriched chunk's `Enricher` holds what it saw of its
+    /// own record.
+    fn give_back(&self, mut chunk: Chunk) {
+        let plain = matches!(chunk.writer, Writer::Plain(_));
+        if plain && chunk.bytes.capacity() <= SPARE_MAX_CAPACITY {
+            chunk.bytes.clear();
+            chunk.events = 0;
+            self.lock().push(chunk);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Chunk>> {
+        self.chunks.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -78,14 +113,21 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
     out.write_all(&EventWriter::new(format).header())?;
     let mut acc = Accounting::default();
     let mut kept = 0;
+    let spare = Spare {
+        chunks: Mutex::new(Vec::new()),
+        format,
+        enrich,
+    };
     let inputs = super::read_all(
         &args.input.paths,
         &reader,
         &mut acc,
-        || Chunk::new(format, enrich),
+        || spare.take(),
         |chunk: Chunk| {
             kept += chunk.events;
-            out.write_all(&chunk.bytes)
+            out.write_all(&chunk.bytes)?;
+            spare.give_back(chunk);
+            Ok(())
         },
     )?;
     out.flush()?;

@@ -16,7 +16,7 @@
 
 /// The byte an escape pair `\c` stands for, or `None` when `c` is not one the plugin writes.
 #[inline]
-fn unescaped_byte(c: u8) -> Option<u8> {
+pub(crate) fn unescaped_byte(c: u8) -> Option<u8> {
     match c {
         b'\\' => Some(b'\\'),
         b'\'' => Some(b'\''),

@@ -14,7 +14,9 @@
 //! | [`Format::Sql`] | [`sql`] | one QUERY statement per line, ending in `;` |
 
 pub mod csv;
+pub mod json_escape;
 pub mod ndjson;
+pub mod rfc3339;
 pub mod sql;
 
 pub use ndjson::{NdjsonBuffer, NdjsonWriter, json_str};

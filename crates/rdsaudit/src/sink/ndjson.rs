@@ -31,17 +31,19 @@
 //! # Ok::<(), rdsaudit::LineError>(())
 //! ```
 
-use std::io::Write as _;
-
 use base64::Engine as _;
 
-use crate::audit::event::AuditEvent;
-use crate::audit::timestamp::Rfc3339;
+use std::io::Write as _;
 
-/// Writes events as NDJSON, reusing one scratch buffer for unescaping.
+use super::{json_escape, rfc3339};
+use crate::audit::event::AuditEvent;
+
+/// Writes events as NDJSON, reusing one scratch buffer for unescaping and the text of the
+/// last second's timestamp.
 #[derive(Debug, Default)]
 pub struct NdjsonWriter {
     scratch: Vec<u8>,
+    time: rfc3339::Rfc3339Cache,
 }
 
 impl NdjsonWriter {
@@ -66,35 +68,39 @@ impl NdjsonWriter {
     ) {
         self.write_fields(e, out);
         self.write_ambiguity(e, out);
-        self.write_provenance(e, out);
+        write_provenance(e, out);
         extra(out);
         out.extend_from_slice(b"}\n");
     }
 
     /// `{"timestamp":...` up to `"extra":[...]`, without the closing brace.
     fn write_fields(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
-        // Writing to a Vec cannot fail: the io::Result of write! is always Ok.
-        let _ = write!(
-            out,
-            r#"{{"timestamp":"{}","timestamp_us":{},"dialect":"{}""#,
-            Rfc3339(e.timestamp.epoch_us),
-            e.timestamp.epoch_us,
-            e.timestamp.dialect.as_str()
-        );
-        key_str(out, "serverhost", &e.serverhost);
-        key_str(out, "username", &e.username);
-        key_str(out, "host", &e.host);
-        let _ = write!(
-            out,
-            r#","connection_id":{},"query_id":{}"#,
-            e.connection_id, e.query_id
-        );
-        key_str(out, "operation", e.operation.as_str());
-        key_str(out, "database", &e.database);
+        out.extend_from_slice(br#"{"timestamp":""#);
+        self.time.write(e.timestamp.epoch_us, out);
+        out.extend_from_slice(br#"","timestamp_us":"#);
+        int(out, e.timestamp.epoch_us);
+        out.extend_from_slice(br#","dialect":""#);
+        out.extend_from_slice(e.timestamp.dialect.as_str().as_bytes());
+        out.extend_from_slice(br#"","serverhost":""#);
+        json_escape::escape(out, &e.serverhost);
+        out.extend_from_slice(br#"","username":""#);
+        json_escape::escape(out, &e.username);
+        out.extend_from_slice(br#"","host":""#);
+        json_escape::escape(out, &e.host);
+        out.extend_from_slice(br#"","connection_id":"#);
+        int(out, e.connection_id);
+        out.extend_from_slice(br#","query_id":"#);
+        int(out, e.query_id);
+        out.extend_from_slice(br#","operation":""#);
+        json_escape::escape(out, e.operation.as_str());
+        out.extend_from_slice(br#"","database":""#);
+        json_escape::escape(out, &e.database);
+        out.push(b'"');
         self.write_object(e, out);
         match e.retcode {
             Some(r) => {
-                let _ = write!(out, r#","retcode":{r}"#);
+                out.extend_from_slice(br#","retcode":"#);
+                int(out, r);
             }
             None => out.extend_from_slice(br#","retcode":null"#),
         }
@@ -134,49 +140,75 @@ impl NdjsonWriter {
         }
     }
 
+    /// `,"object":"..."`: unescaped straight into JSON when the raw bytes are valid UTF-8
+    /// (nearly always), else the lossy text plus `object_base64` with the exact bytes.
     fn write_object(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
         let raw = e.object.raw();
-        let bytes: &[u8] = if e.object.is_quoted() && memchr::memchr(b'\\', raw).is_some() {
+        out.extend_from_slice(br#","object":""#);
+        // simdutf8: statements are long enough for its vector check to beat std's.
+        match simdutf8::basic::from_utf8(raw) {
+            Ok(_) if e.object.is_quoted() => {
+                json_escape::unescape_to_json(out, raw);
+            }
+            Ok(text) => json_escape::escape(out, text),
+            Err(_) => self.write_invalid_object(e, out),
+        }
+        out.push(b'"');
+    }
+
+    #[cold]
+    fn write_invalid_object(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
+        let raw = e.object.raw();
+        let bytes: &[u8] = if e.object.is_quoted() {
             self.scratch.clear();
             crate::audit::unescape::unescape_into(raw, &mut self.scratch);
             &self.scratch
         } else {
             raw
         };
-        match std::str::from_utf8(bytes) {
-            Ok(text) => key_str(out, "object", text),
-            Err(_) => {
-                key_str(out, "object", &String::from_utf8_lossy(bytes));
-                out.extend_from_slice(br#","object_base64":""#);
-                let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
-                out.extend_from_slice(encoded.as_bytes());
-                out.push(b'"');
-            }
-        }
+        json_escape::escape(out, &String::from_utf8_lossy(bytes));
+        out.extend_from_slice(br#"","object_base64":""#);
+        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+        out.extend_from_slice(encoded.as_bytes());
     }
+}
 
-    fn write_provenance(&self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
-        let p = &e.provenance;
-        let strings = [
-            ("log_group", p.log_group),
-            ("log_stream", p.log_stream),
-            ("event_id", p.event_id),
-        ];
-        for (key, value) in strings {
-            if let Some(v) = value {
-                key_str(out, key, v);
-            }
-        }
-        if let Some(ms) = p.cloudwatch_timestamp_ms {
-            let _ = write!(out, r#","cloudwatch_timestamp_ms":{ms}"#);
-        }
-        if let Some(seq) = p.sequence_number {
-            key_str(out, "sequence_number", seq);
-        }
-        if let Some(line) = p.line_number {
-            let _ = write!(out, r#","line":{line}"#);
-        }
+fn write_provenance(e: &AuditEvent<'_>, out: &mut Vec<u8>) {
+    let p = &e.provenance;
+    if let Some(v) = p.log_group {
+        out.extend_from_slice(br#","log_group":""#);
+        json_escape::escape(out, v);
+        out.push(b'"');
     }
+    if let Some(v) = p.log_stream {
+        out.extend_from_slice(br#","log_stream":""#);
+        json_escape::escape(out, v);
+        out.push(b'"');
+    }
+    if let Some(v) = p.event_id {
+        out.extend_from_slice(br#","event_id":""#);
+        json_escape::escape(out, v);
+        out.push(b'"');
+    }
+    if let Some(ms) = p.cloudwatch_timestamp_ms {
+        out.extend_from_slice(br#","cloudwatch_timestamp_ms":"#);
+        int(out, ms);
+    }
+    if let Some(seq) = p.sequence_number {
+        out.extend_from_slice(br#","sequence_number":""#);
+        json_escape::escape(out, seq);
+        out.push(b'"');
+    }
+    if let Some(line) = p.line_number {
+        out.extend_from_slice(br#","line":"#);
+        int(out, line);
+    }
+}
+
+/// An integer in decimal, without `core::fmt`.
+#[inline]
+fn int(out: &mut Vec<u8>, n: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// A sink that writes every event it receives as NDJSON into `out`.
@@ -193,39 +225,9 @@ impl super::Sink for NdjsonBuffer {
     }
 }
 
-/// `,"key":"value"`.
-fn key_str(out: &mut Vec<u8>, key: &str, value: &str) {
-    out.push(b',');
-    json_str(out, key);
-    out.push(b':');
-    json_str(out, value);
-}
-
 /// Appends `s` as a JSON string literal.
 pub fn json_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f => b"",
-            _ => continue,
-        };
-        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.extend_from_slice(escape);
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
-    out.push(b'"');
+    json_escape::quoted(out, s);
 }
 
 #[cfg(test)]

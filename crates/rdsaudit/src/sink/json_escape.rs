@@ -1,0 +1,268 @@
+//! JSON string escaping for the output path, eight bytes at a time.
+//!
+//! Audit text rarely needs escaping (a statement's quotes are `'`, not `"`), so the escaper
+//! looks for the next byte that needs it a word at a time and copies the whole run before it
+//! at once. Escapes are the ones the NDJSON format has always written: `\"`, `\\`, `\n`,
+//! `\r`, `\t`, and `\u00xx` (lowercase hex) for the other bytes below 0x20; everything else,
+//! including DEL and all non-ASCII UTF-8, is copied as is (RFC 8259, section 7).
+//! [`escape_reference`] is the byte-at-a-time twin the property tests hold it to.
+
+/// Appends `text` escaped for the inside of a JSON string (no surrounding quotes).
+///
+/// ```
+/// # use rdsaudit::sink::json_escape::escape;
+/// let mut out = Vec::new();
+/// escape(&mut out, "SELECT \"a\"\n\u{1}");
+/// assert_eq!(out, br#"SELECT \"a\"\n\u0001"#);
+/// ```
+#[inline]
+pub fn escape(out: &mut Vec<u8>, text: &str) {
+    escape_bytes(out, text.as_bytes());
+}
+
+/// [`escape`] on bytes the caller knows to be UTF-8 (the output must stay valid JSON text).
+#[inline]
+fn escape_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    let mut run = 0;
+    while let Some(at) = next_escape(bytes, run) {
+        out.extend_from_slice(bytes.get(run..at).unwrap_or_default());
+        push_escape(out, bytes.get(at).copied().unwrap_or_default());
+        run = at + 1;
+    }
+    out.extend_from_slice(bytes.get(run..).unwrap_or_default());
+}
+
+/// Appends `"text"`: [`escape`] between quotes.
+#[inline]
+pub fn quoted(out: &mut Vec<u8>, text: &str) {
+    out.push(b'"');
+    escape(out, text);
+    out.push(b'"');
+}
+
+/// The position of the first byte at or after `from` that needs escaping: a word at a time,
+/// the last (partial) word as the overlapping final eight bytes; strings under eight bytes
+/// (user, host, database names) byte by byte.
+#[inline]
+fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    let len = bytes.len();
+    let mut at = from;
+    while let Some(word) = word_at(bytes, at) {
+        let mask = escape_mask(word);
+        if mask != 0 {
+            return Some(at + first_byte(mask));
+        }
+        at += 8;
+    }
+    if at >= len {
+        return None;
+    }
+    match word_at(bytes, len.wrapping_sub(8)) {
+        Some(last) => {
+            // The bytes of `last` before `at` were checked already.
+            let seen = (8 - (len - at)) * 8;
+            let mask = escape_mask(last) >> seen << seen;
+            (mask != 0).then(|| len - 8 + first_byte(mask))
+        }
+        None => bytes
+            .get(at..)?
+            .iter()
+            .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+            .map(|p| at + p),
+    }
+}
+
+/// The eight bytes at `at`, little-endian, if there are eight.
+#[inline]
+fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
+    let word = bytes.get(at..at.checked_add(8)?)?;
+    Some(u64::from_le_bytes(word.try_into().ok()?))
+}
+
+/// The index of the lowest flagged byte of a non-zero mask.
+#[inline]
+fn first_byte(mask: u64) -> usize {
+    (mask.trailing_zeros() / 8) as usize
+}
+
+/// 0x80 in each byte of `word` that is `"`, `\` or below 0x20, exactly (no borrow or carry
+/// crosses a byte, so every flagged byte needs escaping and none is missed).
+#[inline]
+fn escape_mask(word: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // (b & 0x7f) + 0x60 reaches 0x80 exactly when b & 0x7f >= 0x20; `| word` drops b >= 0x80.
+    let control = !(((word & LOW7) + 0x6060_6060_6060_6060) | word) & HIGH;
+    control | crate::swar::equal_bytes(word, b'"') | crate::swar::equal_bytes(word, b'\\')
+}
+
+/// Appends the JSON escape of one byte that needs escaping.
+#[inline]
+fn push_escape(out: &mut Vec<u8>, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let short = match b {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'\n' => b'n',
+        b'\r' => b'r',
+        b'\t' => b't',
+        _ => {
+            let hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
+            let lo = HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', hi, lo]);
+            return;
+        }
+    };
+    out.extend_from_slice(&[b'\\', short]);
+}
+
+/// Appends a quoted object's text JSON-escaped, undoing the plugin's escapes in the same pass
+/// (instead of unescaping into a buffer and escaping that): the word-at-a-time search stops
+/// at backslashes anyway, since JSON escapes them too.
+///
+/// Only for objects whose raw bytes are valid UTF-8: unescaping removes ASCII backslashes and
+/// turns ASCII pairs into ASCII bytes (unknown pairs stay whole), so the unescaped text is
+/// valid UTF-8 exactly when the raw bytes are. Same result as
+/// [`crate::audit::unescape::unescape_into`] then [`escape`] (a property test checks).
+#[inline]
+pub(crate) fn unescape_to_json(out: &mut Vec<u8>, raw: &[u8]) {
+    let mut run = 0;
+    while let Some(at) = next_escape(raw, run) {
+        out.extend_from_slice(raw.get(run..at).unwrap_or_default());
+        let b = raw.get(at).copied().unwrap_or_default();
+        run = at + 1;
+        if b != b'\\' {
+            push_escape(out, b);
+            continue;
+        }
+        match raw.get(at + 1).copied() {
+            // A lone trailing backslash is kept.
+            None => push_escape(out, b'\\'),
+            Some(c) => {
+                run += 1;
+                match crate::audit::unescape::unescaped_byte(c) {
+                    Some(u) => push_json_byte(out, u),
+                    // An unknown pair is kept whole.
+                    None => {
+                        push_escape(out, b'\\');
+                        push_json_byte(out, c);
+                    }
+                }
+            }
+        }
+    }
+    out.extend_from_slice(raw.get(run..).unwrap_or_default());
+}
+
+/// One byte, escaped when JSON needs it.
+#[inline]
+fn push_json_byte(out: &mut Vec<u8>, b: u8) {
+    if b < 0x20 || b == b'"' || b == b'\\' {
+        push_escape(out, b);
+    } else {
+        out.push(b);
+    }
+}
+
+/// The byte-at-a-time twin of [`escape`], for the property tests.
+#[doc(hidden)]
+pub fn escape_reference(out: &mut Vec<u8>, text: &str) {
+    for &b in text.as_bytes() {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0..=0x1f => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+            _ => out.push(b),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn fast(text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        escape(&mut out, text);
+        out
+    }
+
+    fn reference(text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        escape_reference(&mut out, text);
+        out
+    }
+
+    #[test]
+    fn every_byte_below_0x80_alone_and_inside_words() {
+        for b in 0u8..0x80 {
+            let c = char::from(b);
+            for text in [
+                c.to_string(),
+                format!("abcdefg{c}hijklmnopq"),
+                format!("{c}{c}é{c}"),
+            ] {
+                assert_eq!(fast(&text), reference(&text), "byte {b:#04x} in {text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn output_is_the_json_string_serde_reads_back() {
+        let text = "SELECT 'it''s', \"q\" \\ \n\r\t\u{0}\u{1f}\u{7f} é 漢 🙂";
+        let mut out = vec![b'"'];
+        escape(&mut out, text);
+        out.push(b'"');
+        let back: String = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back, text);
+    }
+
+    /// Text made of the bytes that matter here: escapes, their neighbours in the SWAR
+    /// arithmetic (0x1f/0x20, 0x7f/0x80 boundaries), multi-byte UTF-8, and plain runs that
+    /// cross word boundaries.
+    fn text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("\"".to_owned()),
+            Just("\\".to_owned()),
+            Just("\n".to_owned()),
+            Just("\r".to_owned()),
+            Just("\t".to_owned()),
+            Just("\u{0}".to_owned()),
+            Just("\u{1f}".to_owned()),
+            Just(" ".to_owned()),
+            Just("\u{7f}".to_owned()),
+            Just("\u{80}".to_owned()),
+            Just("é漢🙂".to_owned()),
+            Just("'a,b'".to_owned()),
+            "[a-z0-9,' ]{0,20}",
+            any::<char>().prop_map(String::from),
+        ];
+        prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn fast_matches_reference(text in text()) {
+            prop_assert_eq!(fast(&text), reference(&text));
+        }
+
+        /// One pass (unescape into JSON) equals two (unescape, then escape), for any text
+        /// with the plugin's escapes, unknown pairs and a trailing backslash.
+        #[test]
+        fn unescape_to_json_is_unescape_then_escape(text in text(), tail in prop_oneof![Just(""), Just("\\"), Just("\\q")]) {
+            let mut sql = Vec::new();
+            crate::audit::unescape::escape_like_plugin(text.as_bytes(), &mut sql);
+            sql.extend_from_slice(text.as_bytes());
+            sql.extend_from_slice(tail.as_bytes());
+            let mut one = Vec::new();
+            unescape_to_json(&mut one, &sql);
+            let unescaped = String::from_utf8(crate::audit::unescape::unescape_reference(&sql)).unwrap();
+            prop_assert_eq!(one, reference(&unescaped));
+        }
+    }
+}
