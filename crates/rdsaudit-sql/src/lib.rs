@@ -191,7 +191,10 @@ fn read_tokens<'a>(tokens: &mut impl Iterator<Item = Token<'a>>, database: &str)
         if let Some(db) = used_database(body) {
             current = db;
         }
-        verdicts.push(verdict);
+        // A compound's `END`, `DECLARE n INT`: no statement, no verdict.
+        if !body.is_empty() {
+            verdicts.push(verdict);
+        }
     }
     let (class, writes) = combine(&verdicts);
     Analysis {
