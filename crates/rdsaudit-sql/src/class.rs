@@ -1,13 +1,39 @@
-//! What kind of statement a text is and whether it can change data, schema or privileges,
-//! read from its tokens (any text, cut or not) or from sqlparser's tree (see
-//! [`crate::analyze`], which prefers the tree and falls back to the tokens).
+//! What kind of statement a text is and whether it writes, read from its tokens (any text,
+//! cut or not) or from sqlparser's tree (see [`crate::analyze_in`], which prefers the tree for
+//! reads, DML, DDL, DCL and transactions and reads everything else from the tokens).
 //!
-//! `writes` is true for DML (also `WITH ... DELETE/UPDATE/INSERT` and `INSERT ... SELECT`),
-//! DDL, DCL (`GRANT`, `REVOKE`, `CREATE/ALTER/DROP/RENAME USER`, `SET PASSWORD`, `SET
-//! DEFAULT ROLE`), `LOAD DATA/XML`, `CALL` and `EXECUTE` (the body is unknown, so it counts as
-//! writing), MariaDB's `ANALYZE UPDATE ...` (which runs the statement), `BINLOG` (replays row
-//! events), a compound `BEGIN NOT ATOMIC`, and a `WITH` whose main verb was cut away. It is
-//! false for `SELECT ... FOR UPDATE`, `SET`, `SHOW`, `EXPLAIN` and transaction control.
+//! # What `writes` means
+//!
+//! A statement writes when it can change data, schema, privileges, or server state that a
+//! replica or an auditor reacting to writes cares about (binary logs, replication settings,
+//! installed code). Says nothing about success: see the return code (`--writes` keeps return
+//! code 0 only). The classes follow the MySQL Reference Manual's chapter "SQL Statements".
+//!
+//! | writes | statements | source (MySQL manual section, MariaDB KB page) |
+//! | --- | --- | --- |
+//! | yes | `INSERT`, `UPDATE`, `DELETE`, `REPLACE`, `WITH ... DELETE/UPDATE/INSERT`, `INSERT ... SELECT`, `LOAD DATA`, `LOAD XML` | "Data Manipulation Statements" |
+//! | yes | `IMPORT TABLE FROM 'f.sdi'` (creates tables from files; names no table) | "IMPORT TABLE Statement" |
+//! | yes | `CREATE`, `ALTER`, `DROP`, `RENAME`, `TRUNCATE` (tables, views, routines, events, databases...) | "Data Definition Statements" |
+//! | yes | `GRANT`, `REVOKE`, users and roles, `SET PASSWORD`, `SET DEFAULT ROLE` | "Account Management Statements" |
+//! | yes | `CALL`, `EXECUTE` (the body is unknown, so it may write) | "CALL Statement", "EXECUTE Statement" |
+//! | yes | `OPTIMIZE TABLE` (rebuilds; MariaDB logs a WRITE table event), `REPAIR TABLE` (may drop damaged rows) | "Table Maintenance Statements" |
+//! | yes | `INSTALL`/`UNINSTALL PLUGIN`, `INSTALL`/`UNINSTALL COMPONENT` (writes `mysql.plugin`; can switch auditing off) | "Component, Plugin, and Loadable Function Statements" |
+//! | yes | `PURGE BINARY LOGS`, `RESET MASTER` / `RESET BINARY LOGS AND GTIDS`, `RESET REPLICA`/`SLAVE`, `CHANGE MASTER`/`REPLICATION SOURCE`/`REPLICATION FILTER`, `BINLOG` | "Replication Statements", "BINLOG Statement" |
+//! | yes | `RESET PERSIST` (persisted configuration) | "RESET PERSIST Statement" |
+//! | yes | `CLONE INSTANCE` (replaces the data), `CLONE LOCAL DATA DIRECTORY` (writes a full copy) | "CLONE Statement" |
+//! | yes | MariaDB `BEGIN NOT ATOMIC ... END`, `IF`, `CASE`, `LOOP`, `REPEAT`, `WHILE`, `FOR` when a statement inside writes | KB "Using Compound Statements Outside of Stored Programs" |
+//! | yes | a `WITH` whose main verb was cut away by the plugin's limit (it may write) | |
+//! | as the statement it runs | MariaDB `SET STATEMENT ... FOR stmt`, `ANALYZE [FORMAT=JSON] stmt`; MySQL `EXPLAIN ANALYZE stmt` | KB "SET STATEMENT", "ANALYZE Statement"; "EXPLAIN Statement" |
+//! | no | `SELECT` (also `FOR UPDATE`), `TABLE`, `VALUES`, `SHOW`, `EXPLAIN`, `DESCRIBE`, `HELP` | |
+//! | no | `ANALYZE TABLE`, `CHECK TABLE`, `CHECKSUM TABLE` (statistics and checks; MariaDB logs READ events) | "Table Maintenance Statements" |
+//! | no | `FLUSH` (`PRIVILEGES` re-reads grant tables whose changes were writes themselves; `LOGS` rotates without removing), `RESET QUERY CACHE`, `LOAD INDEX INTO CACHE`, `CACHE INDEX`, `KILL`, `SHUTDOWN`, `RESTART`, `START`/`STOP REPLICA` | "Other Administrative Statements" |
+//! | no | `SET` (variables, names, role), `USE`, transaction control, `PREPARE`, `DEALLOCATE`, `DO`, `HANDLER` | |
+//!
+//! Not seen: stored functions called from a `SELECT` or `DO` that write, and triggers (their
+//! TABLE events, where the server logs them, name the tables).
+//!
+//! A versioned comment whose body may or may not have run (see [`crate::lexer`]) makes the
+//! statement a write candidate when either reading writes, flagged `version_dependent`.
 
 use crate::lexer::Token;
 
@@ -28,8 +54,9 @@ pub enum StatementClass {
     Tcl,
     /// `SET` (variables, names, role) and `USE`.
     Session,
-    /// `SHOW`, `EXPLAIN`, `DESCRIBE`, `ANALYZE`, `OPTIMIZE`, `CHECK`, `REPAIR`, `FLUSH`,
-    /// `KILL`, `RESET`, `PURGE`, replication control, plugins.
+    /// `SHOW`, `EXPLAIN`, `DESCRIBE`, table maintenance (`ANALYZE`, `OPTIMIZE`, `CHECK`,
+    /// `REPAIR TABLE`), `FLUSH`, `KILL`, `RESET`, `PURGE`, `CLONE`, replication control,
+    /// plugins and components.
     Admin,
     /// `CALL` and `EXECUTE`.
     Call,
@@ -103,7 +130,10 @@ pub fn classify_tokens(tokens: &[Token<'_>]) -> Verdict {
             );
             (Admin, durable)
         }
-        b"CHANGE" => (Admin, matches!(word(1).as_slice(), b"MASTER" | b"REPLICATION")),
+        b"CHANGE" => (
+            Admin,
+            matches!(word(1).as_slice(), b"MASTER" | b"REPLICATION"),
+        ),
         b"BINLOG" | b"INSTALL" | b"UNINSTALL" | b"PURGE" | b"CLONE" | b"OPTIMIZE" | b"REPAIR" => {
             (Admin, true)
         }

@@ -65,9 +65,11 @@ fn unwrap(part: &[Token<'_>], at: usize) -> Option<usize> {
     if is("SET") && word(1).is("STATEMENT") {
         return Some(after_depth0(part, at, &["FOR"]).unwrap_or(part.len()));
     }
-    let runs_next = ["SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "WITH", "FORMAT"]
-        .iter()
-        .any(|w| word(1).is(w));
+    let runs_next = [
+        "SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "WITH", "FORMAT",
+    ]
+    .iter()
+    .any(|w| word(1).is(w));
     if is("ANALYZE") && runs_next {
         return Some(skip_format(part, at + 1));
     }
@@ -127,10 +129,7 @@ fn first_statement_after(
     leads: &[&str],
     anywhere: bool,
 ) -> Option<usize> {
-    let is_lead = |i: usize| {
-        part.get(i)
-            .is_some_and(|t| leads.iter().any(|w| t.is(w)))
-    };
+    let is_lead = |i: usize| part.get(i).is_some_and(|t| leads.iter().any(|w| t.is(w)));
     let lead = (at + 1..part.len()).find(|&i| is_lead(i))?;
     (lead + 1..part.len()).find(|&i| {
         (anywhere || is_lead(i - 1)) && begins_statement(part.get(i..).unwrap_or_default())

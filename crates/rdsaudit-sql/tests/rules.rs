@@ -120,7 +120,15 @@ const CASES: &[Case] = &[
         &["shop.t"],
     ),
     // What MariaDB really logs for `/*!99999 DROP TABLE t */`: a plain comment.
-    ("/* 99999 DROP TABLE t */", "shop", Ok, "other", false, false, &[]),
+    (
+        "/* 99999 DROP TABLE t */",
+        "shop",
+        Ok,
+        "other",
+        false,
+        false,
+        &[],
+    ),
     (
         "/* 50700 DELETE FROM t */ SELECT 1",
         "shop",
@@ -352,7 +360,15 @@ const CASES: &[Case] = &[
         false,
         &["shop.t"],
     ),
-    ("CHECK TABLE t", "shop", Ok, "admin", false, false, &["shop.t"]),
+    (
+        "CHECK TABLE t",
+        "shop",
+        Ok,
+        "admin",
+        false,
+        false,
+        &["shop.t"],
+    ),
     ("TRUNCATE t", "shop", Ok, "ddl", true, false, &["shop.t"]),
     (
         "LOAD DATA INFILE '/tmp/x.csv' REPLACE INTO TABLE t",
@@ -428,7 +444,15 @@ const CASES: &[Case] = &[
         false,
         &["shop.t"],
     ),
-    ("EXPLAIN DELETE FROM t", "shop", Ok, "admin", false, false, &[]),
+    (
+        "EXPLAIN DELETE FROM t",
+        "shop",
+        Ok,
+        "admin",
+        false,
+        false,
+        &[],
+    ),
     // 4. The current database: the event's, then each `USE` of the text.
     (
         "USE shop; DELETE FROM orders",
@@ -540,9 +564,8 @@ fn writes_filter_reads_the_event_context() {
         b"1711198800000000,srv,app,h,5,7,QUERY,shop,'/*M!100100 DROP TABLE t */ SELECT 1',0"
     ));
     // In the upstream plugin's log (MariaDB or MySQL): a flagged candidate, kept.
-    let e = line(
-        b"20240323 13:36:09,srv,app,h,5,7,QUERY,shop,'/*M!100100 DROP TABLE t */ SELECT 1',0",
-    );
+    let e =
+        line(b"20240323 13:36:09,srv,app,h,5,7,QUERY,shop,'/*M!100100 DROP TABLE t */ SELECT 1',0");
     assert!(writes.matches(&e));
     let s = rdsaudit_sql::Semantics::of(&e);
     assert!(s.writes && s.version_dependent);

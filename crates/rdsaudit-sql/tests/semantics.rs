@@ -192,7 +192,10 @@ fn real_server_semantics_pass() {
     );
     let mut failures = Vec::new();
     let (mut cursor, mut checked, mut wrote) = (0, 0, 0);
-    for case in expected.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()) {
+    for case in expected
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    {
         if case["kind"] != "case" {
             continue;
         }
