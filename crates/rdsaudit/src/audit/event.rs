@@ -325,9 +325,6 @@ pub struct Ambiguity<'a> {
     own_start: usize,
     /// How many readings the record has (0 or 1: unambiguous), unlisted ones included.
     readings: u64,
-    /// Readings known to exist but never listed (a record that may continue past the lines
-    /// the text reader joins).
-    unlisted: u64,
 }
 
 impl<'a> Ambiguity<'a> {
@@ -336,7 +333,6 @@ impl<'a> Ambiguity<'a> {
             record,
             own_start,
             readings,
-            unlisted: 0,
         }
     }
 
@@ -352,7 +348,6 @@ impl<'a> Ambiguity<'a> {
         Ambiguity {
             record,
             readings: self.readings().saturating_add(1),
-            unlisted: self.unlisted.saturating_add(1),
             ..self
         }
     }
@@ -370,7 +365,6 @@ impl<'a> Ambiguity<'a> {
             record,
             own_start: self.own_start,
             readings: self.readings,
-            unlisted: self.unlisted,
         }
     }
 
@@ -384,7 +378,8 @@ impl<'a> Ambiguity<'a> {
         self.readings.max(1)
     }
 
-    /// The other readings, at most [`crate::audit::scanner::MAX_ALTERNATIVES`] of them (see
+    /// The other readings, at most [`crate::audit::scanner::MAX_ALTERNATIVES`] of them and
+    /// [`crate::audit::scanner::MAX_ALTERNATIVES_BYTES`] of field text together (see
     /// [`Ambiguity::omitted`]); empty when unambiguous. Each is a whole event with its own
     /// timestamp (a reading may start at a line break inside the record) and no provenance.
     pub fn alternatives(&self) -> Vec<AuditEvent<'a>> {
@@ -394,15 +389,26 @@ impl<'a> Ambiguity<'a> {
         crate::audit::scanner::alternatives(self.record, self.own_start)
     }
 
-    /// How many other readings [`Ambiguity::alternatives`] leaves out: past
-    /// [`crate::audit::scanner::MAX_ALTERNATIVES`], and those that could not be read.
-    pub fn omitted(&self) -> u64 {
-        let listable = self
-            .readings
+    /// The listed alternatives and how many readings are left out, computed once (what an
+    /// output writes).
+    pub fn listed(&self) -> (Vec<AuditEvent<'a>>, u64) {
+        let listed = self.alternatives();
+        let omitted = self.omitted_after(listed.len());
+        (listed, omitted)
+    }
+
+    fn omitted_after(&self, listed: usize) -> u64 {
+        self.readings
             .saturating_sub(1)
-            .saturating_sub(self.unlisted);
-        listable
-            .saturating_sub(crate::audit::scanner::MAX_ALTERNATIVES as u64)
-            .saturating_add(self.unlisted)
+            .saturating_sub(listed as u64)
+    }
+
+    /// How many other readings [`Ambiguity::alternatives`] leaves out: past the caps, and
+    /// those that could not be read (0 when unambiguous).
+    pub fn omitted(&self) -> u64 {
+        if !self.is_ambiguous() {
+            return 0;
+        }
+        self.omitted_after(self.alternatives().len())
     }
 }

@@ -211,8 +211,15 @@ pub struct RawLine<'a> {
     pub dialect: Dialect,
 }
 
-/// How many alternative readings of an ambiguous line are listed; the rest are counted.
+/// How many alternative readings of an ambiguous line are listed at most; the rest are
+/// counted ([`crate::audit::event::Ambiguity::omitted`]).
 pub const MAX_ALTERNATIVES: usize = 16;
+
+/// How many bytes of field text the listed alternatives of one line hold at most together
+/// (the first is always listed): what an ambiguous line adds to the output stays bounded
+/// whatever its length (a 1 MiB statement read 16 ways would otherwise write 17 MiB). The
+/// rest are counted.
+pub const MAX_ALTERNATIVES_BYTES: usize = 16 * 1024;
 
 /// How many raw line breaks inside one record are examined for a record start.
 pub const MAX_BREAKS: usize = 8;
@@ -270,14 +277,20 @@ pub fn scan(line: &[u8]) -> Result<RawLine<'_>, LineError> {
     Ok(raw_of(&scan.frame, &scan.primary))
 }
 
-/// Every reading of `record` but the event's own, at most [`MAX_ALTERNATIVES`]; what
+/// Every reading of `record` but the event's own, within [`MAX_ALTERNATIVES`] and
+/// [`MAX_ALTERNATIVES_BYTES`]; what
 /// [`Ambiguity::alternatives`] returns. With `own_start` > 0 the event was read from
 /// `record[own_start..]`, and the readings of the whole `record` follow its own.
 pub(crate) fn alternatives(record: &[u8], own_start: usize) -> Vec<AuditEvent<'_>> {
+    let mut listing = Listing::default();
     if own_start == 0 {
-        return own_alternatives(record);
+        let _ = own_alternatives(record, &mut listing);
+        return listing.out;
     }
-    let mut out = own_alternatives(record.get(own_start..).unwrap_or_default());
+    let own = own_alternatives(record.get(own_start..).unwrap_or_default(), &mut listing);
+    if own.is_break() {
+        return listing.out;
+    }
     let pieces = std::iter::once(record).chain(head_pieces(record, own_start));
     for piece in pieces {
         let Ok(whole) = scan_counted(piece) else {
@@ -285,58 +298,62 @@ pub(crate) fn alternatives(record: &[u8], own_start: usize) -> Vec<AuditEvent<'_
         };
         let frame = &whole.frame;
         let flow = for_each_split(frame, &whole.ends, &mut |s| {
-            if out.len() >= MAX_ALTERNATIVES {
-                return ControlFlow::Break(());
-            }
-            if let Ok(e) = event_of(frame, &s, whole.epoch_us) {
-                out.push(e);
-            }
-            ControlFlow::Continue(())
+            listing.push(event_of(frame, &s, whole.epoch_us))
         });
         if flow.is_break() {
             break;
         }
     }
-    out
+    listing.out
 }
 
-fn own_alternatives<'a>(record: &'a [u8]) -> Vec<AuditEvent<'a>> {
-    let mut out = Vec::new();
-    let Ok(scan) = scan_counted(record) else {
-        return out;
-    };
-    let frame = &scan.frame;
-    let mut push = |frame: &Frame<'a>, split: &Split, epoch_us: i64| {
-        if out.len() >= MAX_ALTERNATIVES {
+/// The alternatives listed so far, within [`MAX_ALTERNATIVES`] and
+/// [`MAX_ALTERNATIVES_BYTES`].
+#[derive(Default)]
+struct Listing<'a> {
+    out: Vec<AuditEvent<'a>>,
+    bytes: usize,
+}
+
+impl<'a> Listing<'a> {
+    /// Lists `e` if it fits; `Break` once the listing is full.
+    fn push(&mut self, e: Result<AuditEvent<'a>, LineError>) -> ControlFlow<()> {
+        let Ok(e) = e else {
+            return ControlFlow::Continue(());
+        };
+        let size = e.username.len() + e.host.len() + e.database.len() + e.object.raw().len();
+        let over = self.bytes.saturating_add(size) > MAX_ALTERNATIVES_BYTES;
+        if self.out.len() >= MAX_ALTERNATIVES || (over && !self.out.is_empty()) {
             return ControlFlow::Break(());
         }
-        if let Ok(e) = event_of(frame, split, epoch_us) {
-            out.push(e);
-        }
+        self.bytes = self.bytes.saturating_add(size);
+        self.out.push(e);
         ControlFlow::Continue(())
+    }
+}
+
+/// Lists the readings of `record` other than its primary one: its other splits, then those of
+/// the pieces its raw line breaks cut.
+fn own_alternatives<'a>(record: &'a [u8], listing: &mut Listing<'a>) -> ControlFlow<()> {
+    let Ok(scan) = scan_counted(record) else {
+        return ControlFlow::Continue(());
     };
-    let flow = for_each_split(frame, &scan.ends, &mut |s| {
+    let frame = &scan.frame;
+    for_each_split(frame, &scan.ends, &mut |s| {
         if s == scan.primary {
             return ControlFlow::Continue(());
         }
-        push(frame, &s, scan.epoch_us)
-    });
-    if flow.is_break() {
-        return out;
-    }
+        listing.push(event_of(frame, &s, scan.epoch_us))
+    })?;
     for piece in break_pieces(frame, &scan.primary) {
         let Ok(sub) = scan_counted(piece) else {
             continue;
         };
-        if for_each_split(&sub.frame, &sub.ends, &mut |s| {
-            push(&sub.frame, &s, sub.epoch_us)
-        })
-        .is_break()
-        {
-            break;
-        }
+        for_each_split(&sub.frame, &sub.ends, &mut |s| {
+            listing.push(event_of(&sub.frame, &s, sub.epoch_us))
+        })?;
     }
-    out
+    ControlFlow::Continue(())
 }
 
 /// Whether `s` starts with an audit timestamp followed by a comma: how a record starts.
