@@ -352,6 +352,39 @@ mod tests {
         );
     }
 
+    /// Return codes: upstream writes `int error_code` with `"\',%d"` (`log_statement_ex` in
+    /// MariaDB/server `plugin/server_audit/server_audit.c`), the RDS fork `"\',%d,,"`; Aurora's
+    /// writer is not published, so every `i64` is read, 19-digit values included; past it,
+    /// no server can have written it (`RetcodeRange`).
+    #[test]
+    fn return_codes_the_server_can_write_are_read() {
+        use crate::audit::scanner::{LineError, parse_line};
+        for ret in [
+            i64::from(i32::MIN),
+            i64::from(i32::MAX),
+            i64::MAX,
+            i64::MIN,
+            1_000_000_000_000_000_000,
+        ] {
+            for line in [
+                format!("20240323 13:36:08,db1,u,h,1,2,QUERY,,'x',{ret}"),
+                format!("1711200968123456,db1,u,h,1,0,FAILED_CONNECT,,,{ret}"),
+                format!("1711200968123456,db1,u,h,1,2,WRITE,d,t,{ret}"),
+            ] {
+                assert_eq!(
+                    parse_line(line.as_bytes()).map(|e| e.retcode),
+                    Ok(Some(ret)),
+                    "{line}"
+                );
+            }
+        }
+        let past = parse_line(b"20240323 13:36:08,db1,u,h,1,2,QUERY,,'x',9223372036854775808");
+        assert!(
+            matches!(past, Err(LineError::RetcodeRange { .. })),
+            "{past:?}"
+        );
+    }
+
     #[test]
     fn tails() {
         let civil = TimestampForm::Civil;

@@ -74,7 +74,7 @@ pub enum LineError {
     Empty,
     /// The line does not start with a timestamp of a known form.
     #[error(
-        "line does not start with an audit timestamp (`YYYYMMDD HH:MM:SS,` or epoch microseconds)"
+        "line does not start with an audit timestamp (`YYYYMMDD HH:MM:SS,`, epoch microseconds or an ISO 8601 date-time)"
     )]
     Timestamp,
     /// An epoch timestamp that is not 16 digits: 10 are seconds, 13 milliseconds.
