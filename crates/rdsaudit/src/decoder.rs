@@ -31,8 +31,8 @@ use crate::input::logs_api::{LogsApiError, LogsApiParser};
 use crate::input::syslog::SyslogError;
 use crate::input::{self, InputKind, Payload, SourceError, SourceParser, SourceRecord, text};
 use crate::pipeline::Pipeline;
-use crate::report::{RecordOutcome, Report};
-use crate::sink::Sink;
+use crate::report::{RecordError, RecordOutcome, RecordStatus, Report};
+use crate::sink::{FailedRecord, Sink};
 
 /// Default bound on what a whole gzip-compressed input inflates to: 1 GiB, ten times the
 /// 100 MB at which Aurora rotates audit files.
@@ -236,6 +236,26 @@ fn chunk_len(records: &[SourceRecord<'_>], parallel: bool, limits: &DecoderBuild
 }
 
 /// What an input turned out to hold.
+/// The bad end of a whole-file gzip whose first members inflated (a cut download, zero
+/// padding): reported as one failed record, whole, after the members' events.
+struct FailedTail {
+    payload: Vec<u8>,
+    error: RecordError,
+}
+
+impl FailedTail {
+    /// Sends the tail to `sink` as failed record `index`; its outcome.
+    fn send<S: Sink>(&self, index: usize, sink: &mut S) -> RecordOutcome {
+        sink.failed_record(&FailedRecord {
+            index,
+            sequence_number: None,
+            payload: &self.payload,
+            error: &self.error,
+        });
+        RecordOutcome::new(RecordStatus::Failed(self.error.clone()))
+    }
+}
+
 enum Work<'a, 'i> {
     Records(&'a [SourceRecord<'a>]),
     Text(&'a [u8]),
@@ -276,7 +296,7 @@ impl Decoder {
         input: &mut Vec<u8>,
         sink: &mut S,
     ) -> Result<Report, DecodeError> {
-        self.with_work(input, |work| {
+        let (mut report, tail) = self.with_work(input, |work| {
             let mut report = Report::default();
             self.pipeline.with_worker(|worker| match work {
                 Work::Records(records) => {
@@ -288,7 +308,11 @@ impl Decoder {
                 Work::Events(events) => report.add(&worker.process_events(events, sink), false),
             });
             report
-        })
+        })?;
+        if let Some(tail) = tail {
+            report.add(&tail.send(report.records as usize, sink), true);
+        }
+        Ok(report)
     }
 
     /// Decodes `input` in parallel: each record (or piece of a text input) into a sink made by
@@ -309,12 +333,27 @@ impl Decoder {
         M: Fn() -> S + Sync,
         E: FnMut(Done<'_, S>) -> io::Result<Next>,
     {
-        let result = self.with_work(input, |work| match work {
+        let (result, tail) = self.with_work(input, |work| match work {
             Work::Records(records) => self.records_parallel(records, &make, &mut emit),
             Work::Text(text) => self.text_parallel(text, &make, &mut emit),
             Work::Events(events) => self.events_in_chunks(events, &make, &mut emit),
         })?;
-        Ok(result?)
+        let mut report = result?;
+        if let Some(tail) = tail {
+            let mut sink = make();
+            let index = report.records as usize;
+            let outcome = tail.send(index, &mut sink);
+            report.add(&outcome, true);
+            let record = SourceRecord::new(Payload::Gzip(&tail.payload));
+            emit(Done {
+                record: Some(&record),
+                index,
+                outcome,
+                sink,
+                progress: 1.0,
+            })?;
+        }
+        Ok(report)
     }
 
     /// Log events a chunk at a time, each chunk into its own sink, on the calling thread
@@ -436,16 +475,19 @@ impl Decoder {
     /// Pads `input`, inflates it when it is gzip-compressed as a whole, detects its kind (unless
     /// told) and finds its records or text, then runs `f` on them. `input` is truncated back to
     /// its length afterwards.
+    /// Also returns the bad tail of a whole-file gzip whose first members inflated: the
+    /// caller reports it as a failed record after the work.
     fn with_work<T>(
         &self,
         input: &mut Vec<u8>,
         f: impl FnOnce(Work<'_, '_>) -> T,
-    ) -> Result<T, DecodeError> {
+    ) -> Result<(T, Option<FailedTail>), DecodeError> {
         let len = input.len();
         input.resize(len + simd_json::INPUT_PADDING, 0);
-        let result = self.dispatch(self.limits.kind, input, len, f);
+        let mut tail = None;
+        let result = self.dispatch(self.limits.kind, input, len, &mut tail, f);
         input.truncate(len);
-        result
+        result.map(|t| (t, tail))
     }
 
     fn dispatch<T>(
@@ -453,16 +495,23 @@ impl Decoder {
         kind: Option<InputKind>,
         buf: &mut [u8],
         len: usize,
+        tail: &mut Option<FailedTail>,
         f: impl FnOnce(Work<'_, '_>) -> T,
     ) -> Result<T, DecodeError> {
         let bytes = buf.get(..len).unwrap_or_default();
         if kind != Some(InputKind::CloudWatchGzip) && bytes.starts_with(&input::detect::GZIP_MAGIC)
         {
             let mut inflater = Inflater::with_limit(self.limits.max_input_bytes);
-            match inflater.inflate(bytes) {
-                Ok(inflated) => {
+            match inflater.inflate_prefix(bytes) {
+                Ok((inflated, bad)) => {
+                    // The members before a bad one (a cut download, zero padding) are read;
+                    // the rest is reported whole, with its offset in the error.
+                    *tail = bad.map(|bad| FailedTail {
+                        payload: bytes.get(bad.offset..).unwrap_or_default().to_vec(),
+                        error: RecordError::Inflate(bad.error),
+                    });
                     let (inner, inner_len) = inflated.into_padded();
-                    return self.decoded(kind, inner, inner_len, f);
+                    return self.decoded(kind, inner, inner_len, tail, f);
                 }
                 // Not a whole-file gzip: taken for a CloudWatch payload, one failed record.
                 Err(_) if kind.is_none() => {}
@@ -470,7 +519,7 @@ impl Decoder {
             }
             return Ok(f(Work::Records(&[SourceRecord::new(Payload::Gzip(bytes))])));
         }
-        self.decoded(kind, buf, len, f)
+        self.decoded(kind, buf, len, tail, f)
     }
 
     /// Undoes a byte order mark or UTF-16 ([`input::encoding`]), detects the kind (unless
@@ -480,6 +529,7 @@ impl Decoder {
         kind: Option<InputKind>,
         buf: &mut [u8],
         len: usize,
+        tail: &mut Option<FailedTail>,
         f: impl FnOnce(Work<'_, '_>) -> T,
     ) -> Result<T, DecodeError> {
         let bytes = buf.get(..len).unwrap_or_default();
@@ -489,10 +539,10 @@ impl Decoder {
             let mut utf8 = text.bytes.into_owned();
             let n = utf8.len();
             utf8.resize(n + simd_json::INPUT_PADDING, 0);
-            return self.decoded(kind, &mut utf8, n, f);
+            return self.decoded(kind, &mut utf8, n, tail, f);
         }
         let kind = kind.unwrap_or_else(|| input::detect(bytes));
-        self.records_of(kind, buf, len, f)
+        self.records_of(kind, buf, len, tail, f)
     }
 
     /// Reads the shapes whose unit is a log event, not a record ([`LogEvent`]).
@@ -529,6 +579,7 @@ impl Decoder {
         kind: InputKind,
         buf: &mut [u8],
         len: usize,
+        tail: &mut Option<FailedTail>,
         f: impl FnOnce(Work<'_, '_>) -> T,
     ) -> Result<T, DecodeError> {
         let not_an_event = |source| DecodeError::NotAnEvent { kind, source };
@@ -545,7 +596,7 @@ impl Decoder {
                     .map_err(not_an_event)?;
                 let n = decoded.len();
                 decoded.resize(n + simd_json::INPUT_PADDING, 0);
-                return self.dispatch(None, &mut decoded, n, f);
+                return self.dispatch(None, &mut decoded, n, tail, f);
             }
             _ => {}
         }
