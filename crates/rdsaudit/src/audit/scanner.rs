@@ -1082,6 +1082,7 @@ fn event_of<'a>(
     epoch_us: i64,
 ) -> Result<AuditEvent<'a>, LineError> {
     let raw = raw_of(frame, split);
+    let names = Names::of(frame, split);
     let retcode = match raw.retcode {
         [] => None,
         r => Some(parse_i64(r).ok_or(LineError::RetcodeRange {
@@ -1093,9 +1094,9 @@ fn event_of<'a>(
             epoch_us,
             dialect: raw.dialect,
         },
-        serverhost: lossy(raw.serverhost),
-        username: lossy(raw.username),
-        host: lossy(raw.host),
+        serverhost: names.text(frame.timestamp.len() + 1, frame.at - 1),
+        username: names.middle(Span(0, split.anchor.user_end)),
+        host: names.middle(split.anchor.host),
         connection_id: parse_u64(raw.connection_id).ok_or(LineError::ConnectionIdRange {
             at: frame.at + split.anchor.connection_id.0,
         })?,
@@ -1103,13 +1104,48 @@ fn event_of<'a>(
             at: frame.at + split.anchor.query_id.0,
         })?,
         operation: Operation::from_token(raw.operation),
-        database: lossy(raw.database),
+        database: names.middle(split.database),
         object: Object::new(raw.object, raw.quoted),
         retcode,
         extra: Extra::new(raw.extra),
         provenance: Provenance::default(),
         ambiguity: Ambiguity::default(),
     })
+}
+
+/// The line up to its object (every name), checked as UTF-8 once: a `from_utf8` call per
+/// field cost more in starting than in checking (names are a few bytes each).
+struct Names<'a> {
+    line: &'a [u8],
+    /// Where `middle` starts in `line`.
+    at: usize,
+    /// `line[..end]` as text, when it is valid UTF-8 (nearly always).
+    text: Option<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    fn of(frame: &Frame<'a>, split: &Split) -> Self {
+        // A statement is checked by whoever reads it; a table name is short.
+        Names {
+            line: frame.line,
+            at: frame.at,
+            text: std::str::from_utf8(names_of(frame, split)).ok(),
+        }
+    }
+
+    /// `line[start..end]` as text: a slice of the checked text when it lies in it (a
+    /// field's ends are commas, so char boundaries), else checked on its own.
+    fn text(&self, start: usize, end: usize) -> Cow<'a, str> {
+        match self.text.and_then(|t| t.get(start..end)) {
+            Some(s) => Cow::Borrowed(s),
+            None => lossy(self.line.get(start..end).unwrap_or_default()),
+        }
+    }
+
+    /// A field of `middle` as text.
+    fn middle(&self, span: Span) -> Cow<'a, str> {
+        self.text(self.at + span.0, self.at + span.1)
+    }
 }
 
 /// The field as text; borrowed unless it holds invalid UTF-8. `from_utf8` first: the lossy
