@@ -74,6 +74,7 @@ impl<T: CommandSink> Sink for Filtered<'_, T> {
 
     fn unparsed(&mut self, line: &UnparsedLine<'_>) {
         self.problems.unparsed(line);
+        self.out.unparsed(line);
     }
 
     fn failed_record(&mut self, record: &FailedRecord<'_>) {
