@@ -28,7 +28,6 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::audit::event::Provenance;
-use crate::audit::scanner::parse_line;
 use crate::input::envelope::{self, EnvelopeParser, LogEnvelope, MessageType};
 use crate::input::gzip::Inflater;
 use crate::input::log_event::LogEvent;
@@ -166,14 +165,14 @@ fn visit_message<S: Sink>(
     sink: &mut S,
     outcome: &mut RecordOutcome,
 ) {
-    let lines = multiline::audit_lines(message);
+    let mut lines = multiline::audit_lines(message);
     let split = lines.is_split();
-    for (in_message, bytes) in lines {
+    while let Some((in_message, bytes, parsed)) = lines.next_parsed() {
         let line_number = match base.line_number {
             Some(first) => Some(first + in_message - 1),
             None => split.then_some(in_message),
         };
-        match parse_line(bytes) {
+        match parsed {
             Ok(mut event) => {
                 event.provenance = Provenance {
                     line_number,
