@@ -318,20 +318,35 @@ pub struct AuditEvent<'a> {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Ambiguity<'a> {
-    /// The record, when ambiguous; with a line that did not parse before it, when the two
-    /// may be one record cut by a raw line break (`own_start` > 0).
+    /// The record, when ambiguous; with a line before it that may be its head
+    /// (`own_start` > 0) and a record after it that may be its rest (`own_end` short of the
+    /// end), when they may be one record cut by a raw line break.
     record: &'a [u8],
     /// Where the event's own record starts in `record`.
     own_start: usize,
+    /// Where it ends (`record.len()` unless a record after it is included).
+    own_end: usize,
     /// How many readings the record has (0 or 1: unambiguous), unlisted ones included.
     readings: u64,
 }
 
 impl<'a> Ambiguity<'a> {
     pub(crate) fn new(record: &'a [u8], own_start: usize, readings: u64) -> Self {
+        Self::around(record, own_start, record.len(), readings)
+    }
+
+    /// An event read from `record[own_start..own_end]`, with text around it that reads with
+    /// it (see [`crate::audit::scanner`]).
+    pub(crate) fn around(
+        record: &'a [u8],
+        own_start: usize,
+        own_end: usize,
+        readings: u64,
+    ) -> Self {
         Ambiguity {
             record,
             own_start,
+            own_end,
             readings,
         }
     }
@@ -347,6 +362,11 @@ impl<'a> Ambiguity<'a> {
         };
         Ambiguity {
             record,
+            own_end: if self.record.is_empty() {
+                record.len()
+            } else {
+                self.own_end
+            },
             readings: self.readings().saturating_add(1),
             ..self
         }
@@ -364,6 +384,7 @@ impl<'a> Ambiguity<'a> {
         Ambiguity {
             record,
             own_start: self.own_start,
+            own_end: self.own_end,
             readings: self.readings,
         }
     }
@@ -386,7 +407,7 @@ impl<'a> Ambiguity<'a> {
         if !self.is_ambiguous() {
             return Vec::new();
         }
-        crate::audit::scanner::alternatives(self.record, self.own_start)
+        crate::audit::scanner::alternatives(self.record, self.own_start, self.own_end)
     }
 
     /// The listed alternatives and how many readings are left out, computed once (what an

@@ -245,22 +245,50 @@ pub fn parse_line(line: &[u8]) -> Result<AuditEvent<'_>, LineError> {
     Ok(event)
 }
 
-/// Flags `event`, parsed from `joined[own_start..]`, when `joined` (a line before it that
-/// may be its head, a line break, and the event's record) also reads as one record, or reads
-/// as one up to a raw line break inside the event's record: a raw line break in a name may
-/// have cut a record where the event's record starts. Those readings are added to the
-/// event's alternatives.
-pub(crate) fn flag_cut_record<'a>(event: &mut AuditEvent<'a>, joined: &'a [u8], own_start: usize) {
-    let whole = scan_counted(joined).map_or(0, |c| c.valid);
-    let heads = head_pieces(joined, own_start)
-        .filter_map(|piece| scan_counted(piece).ok())
-        .map(|c| c.valid)
-        .fold(whole, u64::saturating_add);
-    if heads == 0 {
+/// Flags `event`, parsed from `record[own_start..own_end]`, when the text around it reads as
+/// one record with it: the line before it that may be its head (`record[..own_end]`, and the
+/// head joined with the first lines of the event's record), or the next record that only
+/// reads joined (`record[own_start..]`). A raw line break in a name may have cut a record
+/// there. Those readings are added to the event's alternatives.
+pub(crate) fn flag_cut_record<'a>(
+    event: &mut AuditEvent<'a>,
+    record: &'a [u8],
+    own_start: usize,
+    own_end: usize,
+) {
+    let count = |piece: &[u8]| scan_counted(piece).map_or(0, |c| c.valid);
+    let mut added = 0u64;
+    if own_start > 0 {
+        let head = record.get(..own_end).unwrap_or_default();
+        added = head_pieces(head, own_start)
+            .map(count)
+            .fold(count(head), u64::saturating_add);
+    }
+    if own_end < record.len() {
+        added = tail_pieces(record, own_start, own_end)
+            .map(count)
+            .fold(added, u64::saturating_add);
+    }
+    if added == 0 {
         return;
     }
-    let readings = event.ambiguity.readings().saturating_add(heads);
-    event.ambiguity = Ambiguity::new(joined, own_start, readings);
+    let readings = event.ambiguity.readings().saturating_add(added);
+    event.ambiguity = Ambiguity::around(record, own_start, own_end, readings);
+}
+
+/// The event's record joined with the text after it (`record[own_end..]`), up to each raw
+/// line break there and up to the end: a next record that only reads joined, and the forged
+/// or cut records in between. At most [`MAX_BREAKS`].
+fn tail_pieces(record: &[u8], own_start: usize, own_end: usize) -> impl Iterator<Item = &[u8]> {
+    let after = record.get(own_end + 1..).unwrap_or_default();
+    memchr::memchr2_iter(b'\n', b'\r', after)
+        .filter(move |&b| {
+            !(after.get(b) == Some(&b'\n') && b > 0 && after.get(b - 1) == Some(&b'\r'))
+        })
+        .take(MAX_BREAKS)
+        .map(move |b| own_end + 1 + b)
+        .chain(std::iter::once(record.len()))
+        .filter_map(move |end| record.get(own_start..end))
 }
 
 /// The texts before the raw line breaks of `joined` that lie inside the event's record (past
@@ -281,21 +309,25 @@ pub fn scan(line: &[u8]) -> Result<RawLine<'_>, LineError> {
 }
 
 /// Every reading of `record` but the event's own, within [`MAX_ALTERNATIVES`] and
-/// [`MAX_ALTERNATIVES_BYTES`]; what
-/// [`Ambiguity::alternatives`] returns. With `own_start` > 0 the event was read from
-/// `record[own_start..]`, and the readings of the whole `record` follow its own.
-pub(crate) fn alternatives(record: &[u8], own_start: usize) -> Vec<AuditEvent<'_>> {
+/// [`MAX_ALTERNATIVES_BYTES`]; what [`Ambiguity::alternatives`] returns. The event was read
+/// from `record[own_start..own_end]`; the readings with the text before it (see
+/// [`flag_cut_record`]) and with the text after it follow its own.
+pub(crate) fn alternatives(record: &[u8], own_start: usize, own_end: usize) -> Vec<AuditEvent<'_>> {
     let mut listing = Listing::default();
-    if own_start == 0 {
-        let _ = own_alternatives(record, &mut listing);
+    let own = record.get(own_start..own_end).unwrap_or_default();
+    if own_alternatives(own, &mut listing).is_break() {
         return listing.out;
     }
-    let own = own_alternatives(record.get(own_start..).unwrap_or_default(), &mut listing);
-    if own.is_break() {
-        return listing.out;
-    }
-    let pieces = std::iter::once(record).chain(head_pieces(record, own_start));
-    for piece in pieces {
+    let head = record.get(..own_end).unwrap_or_default();
+    let heads = (own_start > 0)
+        .then(|| std::iter::once(head).chain(head_pieces(head, own_start)))
+        .into_iter()
+        .flatten();
+    let forward = (own_end < record.len())
+        .then(|| tail_pieces(record, own_start, own_end))
+        .into_iter()
+        .flatten();
+    for piece in heads.chain(forward) {
         let Ok(whole) = scan_counted(piece) else {
             continue;
         };
