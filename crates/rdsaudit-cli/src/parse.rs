@@ -1,15 +1,17 @@
-//! `rdsaudit parse`: every event, filtered, in the chosen format, in input order.
+//! `rdsaudit parse`: every event, filtered, in the chosen format, in input order; with
+//! `--rejects FILE`, every line and record that is not an event, whole ([`super::rejects`]).
 
 use std::io::Write as _;
 use std::sync::{Mutex, PoisonError};
 
-use rdsaudit::sink::{EventWriter, Format, NdjsonWriter};
-use rdsaudit::{AuditEvent, Decoder, Sink};
+use rdsaudit::sink::{EventWriter, FailedRecord, Format, NdjsonWriter, UnparsedLine};
+use rdsaudit::{AuditEvent, Sink};
 use rdsaudit_sql::Enricher;
 
 use super::accounting::Accounting;
 use super::args::ParseArgs;
 use super::input::{CommandSink, Reader};
+use super::rejects;
 
 /// The formatted output of one record (or one piece of a text file), written in input order.
 struct Chunk {
@@ -17,6 +19,9 @@ struct Chunk {
     /// Events written (after filtering; SQL writes only QUERY events).
     events: u64,
     writer: Writer,
+    /// Reject lines, when `--rejects` was given.
+    rejects: Option<Vec<u8>>,
+    rejected: u64,
 }
 
 /// The plain writer, untouched by `--enrich`, or NDJSON with the semantic keys.
@@ -26,16 +31,18 @@ enum Writer {
 }
 
 impl Chunk {
-    fn new(format: Format, enrich: bool) -> Self {
-        let writer = if enrich {
+    fn new(args: &ParseArgs) -> Self {
+        let writer = if args.enrich {
             Writer::Enriched(NdjsonWriter::new(), Enricher::default())
         } else {
-            Writer::Plain(EventWriter::new(format))
+            Writer::Plain(EventWriter::new(args.format).csv_raw(args.csv_raw))
         };
         Chunk {
             bytes: Vec::new(),
             events: 0,
             writer,
+            rejects: args.rejects.as_ref().map(|_| Vec::new()),
+            rejected: 0,
         }
     }
 }
@@ -43,19 +50,18 @@ impl Chunk {
 /// Chunks whose bytes have been written, kept for the next records: their buffers keep their
 /// capacity (no fresh allocation, page faults and regrowth per record) and their writers their
 /// timestamp cache.
-struct Spare {
+struct Spare<'a> {
     chunks: Mutex<Vec<Chunk>>,
-    format: Format,
-    enrich: bool,
+    args: &'a ParseArgs,
 }
 
 /// A chunk buffer past this capacity (a huge record's output) is freed, not kept.
 const SPARE_MAX_CAPACITY: usize = 16 << 20;
 
-impl Spare {
+impl Spare<'_> {
     fn take(&self) -> Chunk {
         let spare = self.lock().pop();
-        spare.unwrap_or_else(|| Chunk::new(self.format, self.enrich))
+        spare.unwrap_or_else(|| Chunk::new(self.args))
     }
 
     /// Only plain chunks are kept: an enriched chunk's `Enricher` holds what it saw of its
@@ -65,6 +71,10 @@ impl Spare {
         if plain && chunk.bytes.capacity() <= SPARE_MAX_CAPACITY {
             chunk.bytes.clear();
             chunk.events = 0;
+            if let Some(rejects) = &mut chunk.rejects {
+                rejects.clear();
+            }
+            chunk.rejected = 0;
             self.lock().push(chunk);
         }
     }
@@ -86,6 +96,20 @@ impl Sink for Chunk {
         };
         self.events += u64::from(written);
     }
+
+    fn unparsed(&mut self, line: &UnparsedLine<'_>) {
+        if let Some(out) = &mut self.rejects {
+            rejects::line(line, out);
+            self.rejected += 1;
+        }
+    }
+
+    fn failed_record(&mut self, record: &FailedRecord<'_>) {
+        if let Some(out) = &mut self.rejects {
+            rejects::record(record, out);
+            self.rejected += 1;
+        }
+    }
 }
 
 impl CommandSink for Chunk {
@@ -99,24 +123,26 @@ impl CommandSink for Chunk {
 
 pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
     let filter = super::filter(&args.filter)?;
-    let format = args.format;
-    let enrich = args.enrich;
-    if enrich && format != Format::Ndjson {
+    if args.enrich && args.format != Format::Ndjson {
         anyhow::bail!("--enrich adds NDJSON keys: use it with --format ndjson");
     }
-    let reader = Reader {
-        decoder: Decoder::builder().kind(args.input.kind).build(),
-        filter: &filter,
-        progress: !quiet,
-    };
+    let reader = Reader::new(&args.input, &filter, !quiet);
     let mut out = super::output(None)?;
-    out.write_all(&EventWriter::new(format).header())?;
+    let mut rejects_out = args
+        .rejects
+        .as_deref()
+        .map(|path| super::output(Some(path)))
+        .transpose()?;
+    out.write_all(&EventWriter::new(args.format).header())?;
+    // A pipe or a followed file: each piece goes out as soon as it is decoded.
+    let live = args.input.follow
+        || args.input.paths.is_empty()
+        || args.input.paths.iter().any(|p| p.as_os_str() == "-");
     let mut acc = Accounting::default();
-    let mut kept = 0;
+    let (mut kept, mut rejected) = (0, 0);
     let spare = Spare {
         chunks: Mutex::new(Vec::new()),
-        format,
-        enrich,
+        args,
     };
     let inputs = super::read_all(
         &args.input.paths,
@@ -125,14 +151,27 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
         || spare.take(),
         |chunk: Chunk| {
             kept += chunk.events;
+            rejected += chunk.rejected;
             out.write_all(&chunk.bytes)?;
+            if let (Some(file), Some(lines)) = (&mut rejects_out, &chunk.rejects) {
+                file.write_all(lines)?;
+            }
+            if live {
+                out.flush()?;
+            }
             spare.give_back(chunk);
             Ok(())
         },
     )?;
     out.flush()?;
+    if let Some(file) = &mut rejects_out {
+        file.flush()?;
+    }
     if !quiet {
         eprint!("{}", acc.summary("rdsaudit: summary", inputs, kept));
+        if let Some(path) = &args.rejects {
+            eprintln!("  rejects:    {rejected} written to {}", path.display());
+        }
     }
     Ok(super::exit_status(&acc))
 }

@@ -14,7 +14,7 @@ use std::io::Write as _;
 
 use rdsaudit::audit::timestamp::Rfc3339;
 use rdsaudit::filter::is_failed_login;
-use rdsaudit::{AuditEvent, Decoder, Operation, Sink};
+use rdsaudit::{AuditEvent, Operation, Sink};
 use rdsaudit_sql::{Enricher, Semantics, StatementClass};
 use serde_json::{Value, json};
 
@@ -488,11 +488,7 @@ fn table(s: &mut String, title: &str, counts: &Counts, top: usize) {
 
 pub fn run(args: &StatsArgs) -> anyhow::Result<u8> {
     let filter = super::filter(&args.filter)?;
-    let reader = Reader {
-        decoder: Decoder::builder().kind(args.input.kind).build(),
-        filter: &filter,
-        progress: true,
-    };
+    let reader = Reader::new(&args.input, &filter, true);
     let mut acc = Accounting::default();
     let mut total = Tally::default();
     let inputs = super::read_all(

@@ -89,6 +89,7 @@ impl Worker {
                 sequence_number: record.sequence_number,
                 payload: payload_bytes(&record.payload),
                 error: &error,
+                file: None,
             });
             RecordOutcome::new(RecordStatus::Failed(error))
         })
@@ -122,6 +123,7 @@ impl Worker {
                         log_stream: None,
                         event_id: None,
                         line_number: Some(line_number),
+                        file: None,
                     });
                     outcome.add_unparsed(reason);
                 }
@@ -146,6 +148,7 @@ impl Worker {
                 cloudwatch_timestamp_ms: e.cloudwatch_timestamp_ms,
                 sequence_number: None,
                 line_number: e.line_number,
+                file: None,
             };
             visit_message(&e.message, &base, e.time_us, None, sink, &mut outcome);
         }
@@ -195,6 +198,7 @@ fn visit_message<S: Sink>(
                     log_stream: base.log_stream,
                     event_id: base.event_id,
                     line_number,
+                    file: base.file,
                 });
                 outcome.add_unparsed(reason);
             }
@@ -253,6 +257,7 @@ fn visit_envelopes<S: Sink>(
                 cloudwatch_timestamp_ms: Some(log_event.timestamp),
                 sequence_number: record.sequence_number,
                 line_number: None,
+                file: None,
             };
             let message = log_event.message.as_bytes();
             visit_message(message, &base, None, Some(index), sink, &mut outcome);
@@ -372,7 +377,7 @@ impl Pipeline {
     }
 
     /// Decodes pieces of a plain audit log (`(first line number, bytes)`, cut at record
-    /// boundaries by [`text::split_for_parallel`]) each into a sink made by `make`, in
+    /// boundaries the record rule allows, [`text::cut_after`]) each into a sink made by `make`, in
     /// parallel. Returns the outcomes and sinks in input order.
     pub fn process_text<S, M>(&self, pieces: &[(u64, &[u8])], make: M) -> Vec<(RecordOutcome, S)>
     where

@@ -143,6 +143,13 @@ pub enum LineError {
         /// Where the return code starts.
         at: usize,
     },
+    /// Not from the scanner: a record longer than the longest record a stream reads
+    /// ([`crate::input::stream`]); it was not parsed, its first bytes kept.
+    #[error("the record is {len} bytes long, more than the longest record read")]
+    TooLong {
+        /// Its length in bytes (at least; the rest was not read).
+        len: u64,
+    },
 }
 
 impl LineError {
@@ -162,6 +169,7 @@ impl LineError {
             LineError::ConnectionIdRange { .. } => "ConnectionIdRange",
             LineError::QueryIdRange { .. } => "QueryIdRange",
             LineError::RetcodeRange { .. } => "RetcodeRange",
+            LineError::TooLong { .. } => "TooLong",
         }
     }
 }

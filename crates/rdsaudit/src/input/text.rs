@@ -55,10 +55,40 @@ pub fn records(buf: &[u8]) -> Records<'_> {
         pos: 0,
         line_number: 1,
         unparsed_before: None,
+        known_end: buf.len(),
+        open: false,
     }
 }
 
-/// Iterator returned by [`records`].
+/// The records of `window`, the start of a longer text (or of what is left of it after a
+/// [`Records::cut`]) whose end has not been read yet: the iterator stops before the first
+/// record that text after the window could still change (its lines, or the lines the record
+/// rule looks at after it, are not all in the window; a CR at its very end may be the first
+/// half of a CRLF). [`Records::cut`] then says where the window can be cut.
+///
+/// ```
+/// use rdsaudit::input::text::records_in_window;
+/// let window = b"20240615 10:31:00,h,u,l,1,2,QUERY,,'x',0\n20240615 10:31:01,h,u,l,1,3,QU";
+/// let mut records = records_in_window(window);
+/// // The first record may still take the next line, if it does not start a record.
+/// assert!(records.next().is_none());
+/// assert_eq!(records.cut(), 0);
+/// let window = b"20240615 10:31:00,h,u,l,1,2,QUERY,,'x',0\n\
+///                20240615 10:31:01,h,u,l,1,3,QUERY,,'y',0\n\
+///                20240615 10:31:02,h,u,l,1,4,QUERY,,'z',0\n";
+/// let mut records = records_in_window(window);
+/// assert_eq!(records.by_ref().count(), 2);
+/// assert_eq!(records.cut(), 82);
+/// ```
+pub fn records_in_window(window: &[u8]) -> Records<'_> {
+    Records {
+        known_end: whole_lines_end(window),
+        open: true,
+        ..records(window)
+    }
+}
+
+/// Iterator returned by [`records`] and [`records_in_window`].
 #[derive(Debug, Clone)]
 pub struct Records<'a> {
     buf: &'a [u8],
@@ -68,6 +98,10 @@ pub struct Records<'a> {
     /// Where the record just read starts, when it did not parse and ends right before `pos`
     /// (no blank line between): the next record may be the rest of it.
     unparsed_before: Option<usize>,
+    /// Lines starting before this are whole (the buffer's length unless `open`).
+    known_end: usize,
+    /// Whether the text goes on after `buf` ([`records_in_window`]).
+    open: bool,
 }
 
 /// A record and what the scanner made of it.
@@ -78,7 +112,7 @@ impl<'a> Records<'a> {
     /// line parses, so the result is handed on rather than computed again.
     pub fn next_parsed(&mut self) -> Option<Parsed<'a>> {
         // Skip blank lines.
-        while self.pos < self.buf.len() && is_blank_line(self.tail(self.pos)) {
+        while self.known(self.pos) && is_blank_line(self.tail(self.pos)) {
             self.pos = self.line_at(self.pos).1;
             self.line_number += 1;
             self.unparsed_before = None;
@@ -88,7 +122,8 @@ impl<'a> Records<'a> {
         }
         let start = self.pos;
         let line_number = self.line_number;
-        let (end, next, joined, mut parsed) = self.record_at(start);
+        // `None`: the record is not final yet (only with `open`).
+        let (end, next, joined, mut parsed) = self.record_at(start)?;
         if let (Some(before), Ok(event)) = (self.unparsed_before, parsed.as_mut()) {
             // The line before did not parse; if it and this record read as one record, a raw
             // line break in a name may have cut that record here: flag it.
@@ -100,6 +135,20 @@ impl<'a> Records<'a> {
         self.pos = next;
         let bytes = self.buf.get(start..end)?;
         Some((TextRecord { line_number, bytes }, parsed))
+    }
+
+    /// Where the text can be cut after the records handed out so far: decoding the text before
+    /// the cut and the text from it on (from line 1 or the line it is, with [`records`] or
+    /// [`records_in_window`]) gives the same records, parses and line numbers as decoding the
+    /// whole. That is where the next record starts, or the start of the last record handed out
+    /// when it did not parse and the next one could still be read as its rest.
+    pub fn cut(&self) -> usize {
+        self.unparsed_before.unwrap_or(self.pos)
+    }
+
+    /// Whether the line starting at `from` is whole in the buffer.
+    fn known(&self, from: usize) -> bool {
+        from < self.known_end
     }
 
     /// The physical line starting at `from`: its end (index of its break, or the buffer's
@@ -123,24 +172,34 @@ impl<'a> Records<'a> {
     }
 
     /// The record starting at `start`: its end, where the next line starts, how many lines
-    /// were joined to its first one, and its parse (see the module docs for the rule).
-    fn record_at(&self, start: usize) -> (usize, usize, u64, Result<AuditEvent<'a>, LineError>) {
+    /// were joined to its first one, and its parse (see the module docs for the rule); `None`
+    /// when a line it depends on is not whole in the buffer.
+    fn record_at(
+        &self,
+        start: usize,
+    ) -> Option<(usize, usize, u64, Result<AuditEvent<'a>, LineError>)> {
+        if self.open && !self.known(start) {
+            return None;
+        }
         let (first_end, first_next) = self.line_at(start);
         let alone = self.parse(start, first_end);
         // Only lines that cannot start a record are taken.
         let may_take = |from: usize| self.has_line(from) && !starts_with_timestamp(self.tail(from));
         let mut next = first_next;
         for joined in 1..=MAX_CONTINUATIONS {
+            if self.open && !self.known(next) {
+                return None;
+            }
             if !may_take(next) {
                 break;
             }
             let end;
             (end, next) = self.line_at(next);
             if let Ok(event) = self.parse(start, end) {
-                return (end, next, joined, Ok(event));
+                return Some((end, next, joined, Ok(event)));
             }
         }
-        (first_end, first_next, 0, alone)
+        Some((first_end, first_next, 0, alone))
     }
 }
 
@@ -172,27 +231,41 @@ impl<'a> Iterator for Records<'a> {
     }
 }
 
-/// Splits `buf` into at most `parts` pieces that each start at a record boundary, with the
-/// line number each starts at, so pieces can be parsed in parallel.
-pub fn split_for_parallel(buf: &[u8], parts: usize) -> Vec<(u64, &[u8])> {
-    let parts = parts.max(1);
-    let target = buf.len() / parts + 1;
-    let mut pieces = Vec::with_capacity(parts);
-    let (mut start, mut line_number) = (0usize, 1u64);
-    while start < buf.len() {
-        let end = boundary_after(buf, start + target);
-        let piece = buf.get(start..end).unwrap_or_default();
-        pieces.push((line_number, piece));
-        line_number += count_lines(piece);
-        start = end;
+/// Where `window`, the start of a longer text, surely can be cut, looking only at a few lines
+/// from `at` on: the first line start at or after `at` where a record surely starts whatever
+/// follows the window, `None` when there is none. A cut found here is one [`Records::cut`]
+/// could give, without reading the window from its start.
+pub fn cut_after(window: &[u8], at: usize) -> Option<usize> {
+    if at >= window.len() {
+        return None;
     }
-    pieces
+    boundary(window, at, whole_lines_end(window))
 }
 
-/// The first line start at or after `at` where a record surely starts: the line before it
-/// parses alone and so does the line itself (a line that does not parse may be joined with
-/// the next, see the module docs), or the buffer's end.
-fn boundary_after(buf: &[u8], at: usize) -> usize {
+/// The last cut [`cut_after`] finds in `window`: before its last whole line, when that line
+/// and the one before it parse alone.
+pub fn last_cut(window: &[u8]) -> Option<usize> {
+    let known_end = whole_lines_end(window);
+    let last_start = line_start_before(window, known_end.checked_sub(1)?);
+    boundary(window, last_start, known_end)
+}
+
+/// Where the second line of `window` starts, when its first line is whole.
+pub fn first_line_end(window: &[u8]) -> Option<usize> {
+    (whole_lines_end(window) > 0).then(|| line_at(window, 0).1)
+}
+
+/// Where the whole lines of `window` end (after the last line break); a CR at its very end
+/// may be the first half of a CRLF, so the line it ends is not whole yet.
+fn whole_lines_end(window: &[u8]) -> usize {
+    let end = window.len() - usize::from(window.last() == Some(&b'\r'));
+    memchr::memrchr2(b'\n', b'\r', window.get(..end).unwrap_or_default()).map_or(0, |i| i + 1)
+}
+
+/// The first line start at or after `at`, with a whole line before `known_end`, where a record
+/// surely starts: the line before it parses alone and so does the line itself (a line that
+/// does not parse may be joined with the next, see the module docs).
+fn boundary(buf: &[u8], at: usize, known_end: usize) -> Option<usize> {
     let parses = |a: usize, b: usize| {
         buf.get(a..b)
             .is_some_and(|r| crate::audit::scanner::parse_line(r).is_ok())
@@ -201,28 +274,27 @@ fn boundary_after(buf: &[u8], at: usize) -> usize {
         .checked_sub(1)
         .map(|p| line_start_before(buf, p))
         .unwrap_or_default();
-    while line_start < buf.len() {
+    while line_start < known_end {
         let (end, next) = line_at(buf, line_start);
-        if next >= buf.len() {
-            return buf.len();
+        if next >= known_end {
+            return None;
         }
         if next >= at && parses(line_start, end) && parses(next, line_at(buf, next).0) {
-            return next;
+            return Some(next);
         }
         line_start = next;
     }
-    buf.len()
+    None
 }
 
-/// How many line breaks `piece` holds (`\r\n` is one).
-fn count_lines(piece: &[u8]) -> u64 {
-    let (mut n, mut from) = (0, 0);
-    while from < piece.len() {
-        let (end, next) = line_at(piece, from);
-        n += u64::from(end < piece.len());
-        from = next;
-    }
-    n
+/// How many line breaks `piece` holds (`\r\n` is one): the line number of the text after it,
+/// less one.
+pub fn count_lines(piece: &[u8]) -> u64 {
+    let lf = memchr::memchr_iter(b'\n', piece).count();
+    let lone_cr = memchr::memchr_iter(b'\r', piece)
+        .filter(|&i| piece.get(i + 1) != Some(&b'\n'))
+        .count();
+    (lf + lone_cr) as u64
 }
 
 /// The start of the line holding byte `p`.
@@ -355,7 +427,7 @@ mod tests {
     }
 
     #[test]
-    fn parallel_split_preserves_records_and_line_numbers() {
+    fn cuts_preserve_records_and_line_numbers() {
         let mut log = Vec::new();
         for i in 0..500 {
             log.extend_from_slice(
@@ -366,18 +438,19 @@ mod tests {
             }
         }
         let whole: Vec<_> = records(&log).collect();
-        for parts in [1, 2, 3, 8, 1000] {
-            let pieces = split_for_parallel(&log, parts);
-            let joined: Vec<_> = pieces
-                .iter()
-                .flat_map(|&(first, piece)| {
-                    records(piece).map(move |r| TextRecord {
-                        line_number: r.line_number + first - 1,
-                        ..r
-                    })
-                })
-                .collect();
-            assert_eq!(joined, whole, "parts={parts}");
+        for piece in [1, 100, 4000, 1 << 20] {
+            let (mut joined, mut rest, mut first) = (Vec::new(), &log[..], 1);
+            while !rest.is_empty() {
+                let end = cut_after(rest, piece).unwrap_or(rest.len());
+                let (piece, after) = rest.split_at(end);
+                joined.extend(records(piece).map(|r| TextRecord {
+                    line_number: r.line_number + first - 1,
+                    ..r
+                }));
+                first += count_lines(piece);
+                rest = after;
+            }
+            assert_eq!(joined, whole, "piece={piece}");
         }
     }
 }

@@ -78,6 +78,8 @@ pub struct UnparsedLine<'a> {
     pub event_id: Option<&'a str>,
     /// 1-based line number, when the line came from a plain log file.
     pub line_number: Option<u64>,
+    /// The input file, as its front end names it (see [`crate::Provenance::file`]).
+    pub file: Option<&'a str>,
 }
 
 /// A record that could not be read, kept whole.
@@ -92,6 +94,8 @@ pub struct FailedRecord<'a> {
     pub payload: &'a [u8],
     /// Why it could not be read.
     pub error: &'a RecordError,
+    /// The input file, as its front end names it (see [`crate::Provenance::file`]).
+    pub file: Option<&'a str>,
 }
 
 /// An output format. Every format writes the same fields, named by [`COLUMNS`].
@@ -142,7 +146,7 @@ impl Format {
 }
 
 /// The output fields, in order: NDJSON keys and CSV/TSV columns.
-pub const COLUMNS: [&str; 20] = [
+pub const COLUMNS: [&str; 21] = [
     "timestamp",
     "timestamp_us",
     "dialect",
@@ -162,6 +166,7 @@ pub const COLUMNS: [&str; 20] = [
     "event_id",
     "cloudwatch_timestamp_ms",
     "sequence_number",
+    "file",
     "line",
 ];
 
@@ -183,6 +188,13 @@ impl EventWriter {
             ndjson: NdjsonWriter::new(),
             csv: csv::CsvWriter::new(delimiter),
         }
+    }
+
+    /// CSV/TSV: write cells as they are instead of neutralising formulas ([`csv`]).
+    #[must_use]
+    pub fn csv_raw(mut self, raw: bool) -> Self {
+        self.csv = self.csv.raw(raw);
+        self
     }
 
     /// What goes before the first event: the header row for CSV/TSV, nothing otherwise.
