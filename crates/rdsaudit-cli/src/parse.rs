@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::sync::{Mutex, PoisonError};
 
-use rdsaudit::sink::{EventWriter, FailedRecord, Format, NdjsonWriter, UnparsedLine};
+use rdsaudit::sink::{EventWriter, FailedRecord, Format, NdjsonWriter, UnparsedLine, sql};
 use rdsaudit::{AuditEvent, Sink};
 use rdsaudit_sql::Enricher;
 
@@ -35,7 +35,13 @@ impl Chunk {
         let writer = if args.enrich {
             Writer::Enriched(NdjsonWriter::new(), Enricher::default())
         } else {
-            Writer::Plain(EventWriter::new(args.format).csv_raw(args.csv_raw))
+            // SQL chunks are written in parallel: each one's first `USE` is decided when it
+            // goes out, after the chunk before it (`Sequence`).
+            Writer::Plain(
+                EventWriter::new(args.format)
+                    .csv_raw(args.csv_raw)
+                    .sql_piece(),
+            )
         };
         Chunk {
             bytes: Vec::new(),
@@ -71,6 +77,9 @@ impl Spare<'_> {
         if plain && chunk.bytes.capacity() <= SPARE_MAX_CAPACITY {
             chunk.bytes.clear();
             chunk.events = 0;
+            if let Writer::Plain(w) = &mut chunk.writer {
+                w.sql().reset();
+            }
             if let Some(rejects) = &mut chunk.rejects {
                 rejects.clear();
             }
@@ -81,6 +90,29 @@ impl Spare<'_> {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Chunk>> {
         self.chunks.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What the chunks written so far leave the next one to start from: the database the last
+/// SQL statement ran in.
+#[derive(Default)]
+struct Sequence {
+    database: Option<Vec<u8>>,
+}
+
+impl Sequence {
+    /// What must go before `chunk` (SQL: the `USE` its first statement needs, which its own
+    /// writer could not know).
+    fn lead(&mut self, chunk: &mut Chunk) -> Vec<u8> {
+        let mut lead = Vec::new();
+        if let Writer::Plain(w) = &mut chunk.writer {
+            let sql = w.sql();
+            if let Some(first) = sql.first_database() {
+                sql::switch_database(self.database.as_deref(), first, &mut lead);
+                self.database = sql.database().map(<[u8]>::to_vec);
+            }
+        }
+        lead
     }
 }
 
@@ -140,6 +172,7 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
         || args.input.paths.iter().any(|p| p.as_os_str() == "-");
     let mut acc = Accounting::default();
     let (mut kept, mut rejected) = (0, 0);
+    let mut sequence = Sequence::default();
     let spare = Spare {
         chunks: Mutex::new(Vec::new()),
         args,
@@ -149,9 +182,10 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
         &reader,
         &mut acc,
         || spare.take(),
-        |chunk: Chunk| {
+        |mut chunk: Chunk| {
             kept += chunk.events;
             rejected += chunk.rejected;
+            out.write_all(&sequence.lead(&mut chunk))?;
             out.write_all(&chunk.bytes)?;
             if let (Some(file), Some(lines)) = (&mut rejects_out, &chunk.rejects) {
                 file.write_all(lines)?;

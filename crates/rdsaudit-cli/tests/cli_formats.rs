@@ -137,7 +137,7 @@ fn sql_is_one_query_per_line() {
     let corpus = corpus(rdsaudit::Dialect::MariaDb, 3, 60, 50);
     let path = write(dir.path(), "t.log", &corpus.plain_text());
     let sql = String::from_utf8(run(&path, "sql")).unwrap();
-    let statements: Vec<(String, bool)> = corpus
+    let statements: Vec<(String, bool, i64, String)> = corpus
         .lines()
         .filter(|l| l.expected.operation == "QUERY")
         .map(|l| {
@@ -146,14 +146,37 @@ fn sql_is_one_query_per_line() {
                 .to_owned();
             let exact =
                 !s.contains(['\n', '\r', '#', '\\']) && !s.contains("--") && !s.contains("/*");
-            (s, exact)
+            let retcode = l.expected.retcode.unwrap_or(0);
+            (s, exact, retcode, l.expected.database.clone())
         })
-        .filter(|(s, _)| !s.is_empty())
+        .filter(|(s, ..)| !s.is_empty())
         .collect();
-    let lines: Vec<&str> = sql.lines().collect();
+    // The database each statement runs in comes first when it changes.
+    let (mut lines, mut database) = (Vec::new(), String::new());
+    for line in sql.lines() {
+        if let Some(name) = line
+            .strip_prefix("USE `")
+            .and_then(|l| l.strip_suffix("`;"))
+        {
+            database = name.replace("``", "`");
+        } else if line.starts_with("-- rdsaudit: no database selected") {
+            database.clear();
+        } else {
+            lines.push((line, database.clone()));
+        }
+    }
     assert_eq!(lines.len(), statements.len());
     assert!(lines.len() > 100);
-    for (line, (statement, exact)) in lines.iter().zip(&statements) {
+    for ((line, database), (statement, exact, retcode, want_database)) in
+        lines.iter().zip(&statements)
+    {
+        assert_eq!(database, want_database, "{line}");
+        if *retcode != 0 {
+            // Refused by the server: never written as a statement to run.
+            let note = format!("-- rdsaudit: not run, the server returned error {retcode}: ");
+            assert!(line.starts_with(&note), "{line}");
+            continue;
+        }
         // Statements without comments or line breaks come out as they are; the others as
         // cli_output_safety.rs checks: never a raw line break, never a comment left open.
         if *exact {
@@ -173,6 +196,6 @@ fn sql_is_one_query_per_line() {
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("/* migration 42 */ ALTER TABLE"))
+            .any(|l| l.0.starts_with("/* migration 42 */ ALTER TABLE"))
     );
 }

@@ -91,11 +91,11 @@ fn sql(lines: &[&str]) -> Vec<String> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    // Every statement ran in `shop`: one `USE` first.
+    assert_eq!(lines.next(), Some("USE `shop`;"));
+    lines.map(str::to_owned).collect()
 }
 
 #[test]
@@ -162,12 +162,74 @@ fn sql_lines_carry_the_event_id_for_de_duplication() {
         .lines()
         .filter(|l| l.expected.operation == "QUERY")
         .collect();
-    let lines: Vec<&str> = text.lines().collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("USE ") && !l.starts_with("-- rdsaudit: no database"))
+        .collect();
     assert_eq!(lines.len(), queries.len());
     for (line, q) in lines.iter().zip(queries) {
         assert!(
             line.ends_with(&format!("; -- event_id={}", q.event_id)),
             "{line}"
         );
+    }
+}
+
+/// The output replays what the server did: a refused statement is not run, and each
+/// statement runs in its session's database, whichever thread wrote its piece.
+#[test]
+fn sql_runs_what_the_server_ran_in_its_database() {
+    let mut input = String::new();
+    for i in 0..30_000 {
+        let (db, retcode) = match i % 7 {
+            0 => ("shop", 0),
+            1 | 2 => ("billing", 0),
+            3 => ("", 0),
+            4 => ("shop", 1146),
+            _ => ("shop", 0),
+        };
+        input.push_str(&format!(
+            "20240615 10:31:00,db1,app,10.0.0.5,7,{i},QUERY,{db},'DELETE FROM t WHERE id={i}',{retcode}\n"
+        ));
+    }
+    let run = |threads: &str| {
+        let out = rdsaudit()
+            .args(["parse", "-q", "--format", "sql", "--threads", threads, "-"])
+            .write_stdin(input.clone())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let one = run("1");
+    assert_eq!(run("2"), one);
+    let lines: Vec<&str> = one.lines().collect();
+    assert_eq!(
+        &lines[..5],
+        [
+            "USE `shop`;",
+            "DELETE FROM t WHERE id=0;",
+            "USE `billing`;",
+            "DELETE FROM t WHERE id=1;",
+            "DELETE FROM t WHERE id=2;",
+        ]
+    );
+    assert_eq!(
+        lines[5],
+        "-- rdsaudit: no database selected from here on (USE cannot unselect one)"
+    );
+    assert_eq!(lines[6], "DELETE FROM t WHERE id=3;");
+    assert_eq!(lines[7], "USE `shop`;");
+    assert_eq!(
+        lines[8],
+        "-- rdsaudit: not run, the server returned error 1146: DELETE FROM t WHERE id=4"
+    );
+    // No `USE` repeats the database already in use.
+    let mut current = "";
+    for line in &lines {
+        if let Some(db) = line.strip_prefix("USE ") {
+            assert_ne!(db, current);
+            current = db;
+        }
     }
 }

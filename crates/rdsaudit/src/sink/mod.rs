@@ -176,6 +176,7 @@ pub struct EventWriter {
     format: Format,
     ndjson: NdjsonWriter,
     csv: csv::CsvWriter,
+    sql: sql::SqlWriter,
 }
 
 impl EventWriter {
@@ -187,7 +188,21 @@ impl EventWriter {
             format,
             ndjson: NdjsonWriter::new(),
             csv: csv::CsvWriter::new(delimiter),
+            sql: sql::SqlWriter::new(),
         }
+    }
+
+    /// SQL: this writer writes a piece of an output placed later; the `USE` before its first
+    /// statement is left to the caller ([`sql::SqlWriter::piece`]).
+    #[must_use]
+    pub fn sql_piece(mut self) -> Self {
+        self.sql = sql::SqlWriter::piece();
+        self
+    }
+
+    /// The SQL writer: the databases of what it wrote, for joining pieces.
+    pub fn sql(&mut self) -> &mut sql::SqlWriter {
+        &mut self.sql
     }
 
     /// CSV/TSV: write cells as they are instead of neutralising formulas ([`csv`]).
@@ -218,7 +233,7 @@ impl EventWriter {
                 self.csv.write(event, out);
                 true
             }
-            Format::Sql => sql::write(event, out),
+            Format::Sql => self.sql.write(event, out),
         }
     }
 }

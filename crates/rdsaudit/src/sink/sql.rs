@@ -14,33 +14,175 @@
 //! has a line break inside a back-quoted identifier, is written as a `-- rdsaudit:` comment
 //! line that says why, with its text (line breaks as `\n`): read, never run.
 //!
+//! A statement the server refused (its return code is not 0: a syntax error, a missing
+//! table, a denied privilege) did not run, so it is not written as one: it is a
+//! `-- rdsaudit: not run, the server returned error <code>:` comment line with its text (line
+//! breaks as `\n`). Replaying the output runs what the server ran.
+//!
+//! Each statement runs in the database its session was in: a statement in another database
+//! than the one before is preceded by `USE \`db\`;` (the name back-quoted, a back quote
+//! doubled; a name holding a line break cannot be written on one line and is a comment
+//! instead). Sessions interleave in the log, so the output is what one session replaying them
+//! in order needs; a statement run with no database selected after one that had one gets a
+//! `-- rdsaudit: no database selected` note (`USE` cannot unselect one).
+//!
 //! A statement that came through CloudWatch Logs ends with `-- event_id=<id>` after its `;`,
 //! so a file of statements delivered twice (Kinesis delivers at least once) can be
 //! de-duplicated line by line (`sort -u`, `awk '!seen[$0]++'`).
 //!
 //! ```
+//! use rdsaudit::sink::sql::SqlWriter;
 //! let event = rdsaudit::parse_line(br"20240323 13:36:09,ip-172-17-4-137,app,10.0.0.5,4,149869,QUERY,shop,'DELETE FROM t -- old rows\nWHERE id<10',0,,")?;
+//! let failed = rdsaudit::parse_line(br"20240323 13:36:10,ip-172-17-4-137,app,10.0.0.5,4,149870,QUERY,shop,'DROP TABLE orders',1142,,")?;
 //! let mut out = Vec::new();
-//! assert!(rdsaudit::sink::sql::write(&event, &mut out));
-//! assert_eq!(out, b"DELETE FROM t /* old rows */ WHERE id<10;\n");
+//! let mut writer = SqlWriter::new();
+//! assert!(writer.write(&event, &mut out));
+//! assert!(writer.write(&failed, &mut out));
+//! assert_eq!(
+//!     String::from_utf8(out).unwrap(),
+//!     "USE `shop`;\n\
+//!      DELETE FROM t /* old rows */ WHERE id<10;\n\
+//!      -- rdsaudit: not run, the server returned error 1142: DROP TABLE orders\n"
+//! );
 //! # Ok::<(), rdsaudit::LineError>(())
 //! ```
 
 use crate::audit::event::{AuditEvent, Operation};
 
-/// Appends a QUERY's statement and `;\n` to `out` (see the module docs). Returns whether
-/// anything was written.
-pub fn write(e: &AuditEvent<'_>, out: &mut Vec<u8>) -> bool {
-    if e.operation != Operation::Query {
-        return false;
+/// Writes QUERY events as SQL (see the module docs), keeping track of the database.
+#[derive(Debug, Clone)]
+pub struct SqlWriter {
+    /// The database the last statement ran in (`None`: nothing written yet).
+    database: Option<Vec<u8>>,
+    /// The database of the first statement written.
+    first: Option<Vec<u8>>,
+    /// Whether the first statement gets its `USE` here (else the caller writes it).
+    lead: bool,
+}
+
+impl Default for SqlWriter {
+    fn default() -> Self {
+        Self::new()
     }
-    let text = e.object.text();
-    let statement = text.trim();
-    if statement.is_empty() {
-        return false;
+}
+
+impl SqlWriter {
+    /// A writer for a whole output: its first statement is preceded by its `USE`.
+    #[must_use]
+    pub fn new() -> Self {
+        SqlWriter {
+            database: None,
+            first: None,
+            lead: true,
+        }
     }
+
+    /// A writer for a piece of an output whose place is not known yet (written in parallel):
+    /// the `USE` its first statement needs is left to the caller, who knows the database of
+    /// the piece before ([`switch_database`] from it to [`SqlWriter::first_database`]).
+    #[must_use]
+    pub fn piece() -> Self {
+        SqlWriter {
+            lead: false,
+            ..Self::new()
+        }
+    }
+
+    /// Starts again, as a new writer of the same kind.
+    pub fn reset(&mut self) {
+        self.database = None;
+        self.first = None;
+    }
+
+    /// The database of the first statement written since the start, if any.
+    #[must_use]
+    pub fn first_database(&self) -> Option<&[u8]> {
+        self.first.as_deref()
+    }
+
+    /// The database of the last statement written, if any.
+    #[must_use]
+    pub fn database(&self) -> Option<&[u8]> {
+        self.database.as_deref()
+    }
+
+    /// Appends a QUERY's statement and `;\n` to `out`, after a `USE` when its database is
+    /// not the last one's (see the module docs). Returns whether anything was written.
+    pub fn write(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) -> bool {
+        if e.operation != Operation::Query {
+            return false;
+        }
+        let text = e.object.text();
+        let statement = text.trim();
+        if statement.is_empty() {
+            return false;
+        }
+        let database = e.database.as_bytes();
+        match &self.database {
+            None if self.lead => switch_database(None, database, out),
+            None => {}
+            Some(before) => switch_database(Some(before), database, out),
+        }
+        if self.database.as_deref() != Some(database) {
+            self.database = Some(database.to_vec());
+        }
+        if self.first.is_none() {
+            self.first = Some(database.to_vec());
+        }
+        match e.retcode {
+            Some(code) if code != 0 => {
+                let why = format!("not run, the server returned error {code}");
+                comment_line(&why, statement.as_bytes(), out);
+            }
+            _ => statement_line(statement.as_bytes(), out),
+        }
+        if let Some(id) = e.provenance.event_id.filter(|id| is_plain_id(id)) {
+            out.extend_from_slice(b" -- event_id=");
+            out.extend_from_slice(id.as_bytes());
+        }
+        out.push(b'\n');
+        true
+    }
+}
+
+/// Writes what takes a session from database `from` (`None`: not known, a new session) to
+/// `to`: a `USE` line, a note that no database is selected any more, or nothing.
+pub fn switch_database(from: Option<&[u8]>, to: &[u8], out: &mut Vec<u8>) {
+    if from == Some(to) {
+        return;
+    }
+    if to.is_empty() {
+        if from.is_some() {
+            out.extend_from_slice(
+                b"-- rdsaudit: no database selected from here on (USE cannot unselect one)\n",
+            );
+        }
+        return;
+    }
+    if memchr::memchr2(b'\n', b'\r', to).is_some() {
+        comment_line(
+            "USE not written, the database name holds a line break",
+            to,
+            out,
+        );
+        out.push(b'\n');
+        return;
+    }
+    out.extend_from_slice(b"USE `");
+    for &b in to {
+        out.extend_from_slice(if b == b'`' {
+            b"``"
+        } else {
+            std::slice::from_ref(&b)
+        });
+    }
+    out.extend_from_slice(b"`;\n");
+}
+
+/// The statement on one line ending in `;`, or, when it cannot be, a comment saying why.
+fn statement_line(statement: &[u8], out: &mut Vec<u8>) {
     let start = out.len();
-    match one_line(statement.as_bytes(), out) {
+    match one_line(statement, out) {
         Ok(()) => {
             if !out.ends_with(b";") {
                 out.push(b';');
@@ -48,22 +190,24 @@ pub fn write(e: &AuditEvent<'_>, out: &mut Vec<u8>) -> bool {
         }
         Err(why) => {
             out.truncate(start);
-            out.extend_from_slice(format!("-- rdsaudit: not written as SQL, {why}: ").as_bytes());
-            for b in statement.bytes() {
-                match b {
-                    b'\n' => out.extend_from_slice(b"\\n"),
-                    b'\r' => out.extend_from_slice(b"\\r"),
-                    _ => out.push(b),
-                }
-            }
+            comment_line(&format!("not written as SQL, {why}"), statement, out);
         }
     }
-    if let Some(id) = e.provenance.event_id.filter(|id| is_plain_id(id)) {
-        out.extend_from_slice(b" -- event_id=");
-        out.extend_from_slice(id.as_bytes());
+}
+
+/// A `-- rdsaudit: <why>: <text>` comment, line breaks in the text as `\n` / `\r` (no line
+/// break at the end).
+fn comment_line(why: &str, text: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(b"-- rdsaudit: ");
+    out.extend_from_slice(why.as_bytes());
+    out.extend_from_slice(b": ");
+    for &b in text {
+        match b {
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(b),
+        }
     }
-    out.push(b'\n');
-    true
 }
 
 /// CloudWatch event ids are digits; anything else (a hand-made envelope) is left out rather

@@ -194,3 +194,64 @@ proptest! {
         }
     }
 }
+
+fn query(db: &str, statement: &str, retcode: i64) -> Vec<u8> {
+    format!("20240615 10:31:00,h,u,l,1,2,QUERY,{db},'{statement}',{retcode}").into_bytes()
+}
+
+#[test]
+fn a_refused_statement_is_a_comment_and_use_follows_the_database() {
+    let lines = [
+        query("shop", "SELECT 1", 0),
+        query("shop", "DELETE FROM t\\nWHERE 1", 1142),
+        query("a`b", "SELECT 2", 0),
+        query("", "SELECT 3", 0),
+        query("", "SELECT 4", 0),
+        query("shop", "SELECT 5", 0),
+    ];
+    let mut writer = SqlWriter::new();
+    let mut out = Vec::new();
+    for line in &lines {
+        assert!(writer.write(&crate::parse_line(line).unwrap(), &mut out));
+    }
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "USE `shop`;\nSELECT 1;\n\
+         -- rdsaudit: not run, the server returned error 1142: DELETE FROM t\\nWHERE 1\n\
+         USE `a``b`;\nSELECT 2;\n\
+         -- rdsaudit: no database selected from here on (USE cannot unselect one)\n\
+         SELECT 3;\nSELECT 4;\nUSE `shop`;\nSELECT 5;\n"
+    );
+}
+
+proptest! {
+    /// Pieces written apart and joined with the `USE` each piece's first statement needs give
+    /// the output of one writer, wherever the pieces are cut.
+    #[test]
+    fn pieces_joined_give_the_whole(
+        dbs in prop::collection::vec(prop::sample::select(vec!["", "a", "b", "c`d"]), 0..30),
+        cuts in prop::collection::vec(any::<bool>(), 30),
+    ) {
+        let lines: Vec<Vec<u8>> = dbs.iter().map(|db| query(db, "SELECT 1", 0)).collect();
+        let events: Vec<_> = lines.iter().map(|l| crate::parse_line(l).unwrap()).collect();
+        let mut whole = Vec::new();
+        let mut writer = SqlWriter::new();
+        for e in &events {
+            writer.write(e, &mut whole);
+        }
+        let (mut joined, mut before, mut piece, mut bytes) =
+            (Vec::new(), None::<Vec<u8>>, SqlWriter::piece(), Vec::new());
+        for (i, e) in events.iter().enumerate() {
+            piece.write(e, &mut bytes);
+            if cuts[i] || i + 1 == events.len() {
+                if let Some(first) = piece.first_database() {
+                    switch_database(before.as_deref(), first, &mut joined);
+                    before = piece.database().map(<[u8]>::to_vec);
+                }
+                joined.append(&mut bytes);
+                piece.reset();
+            }
+        }
+        prop_assert_eq!(String::from_utf8(joined).unwrap(), String::from_utf8(whole).unwrap());
+    }
+}
