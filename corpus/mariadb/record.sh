@@ -5,7 +5,8 @@
 #   corpus/mariadb/record.sh [OUTDIR]     (default OUTDIR: this directory)
 #
 # For each pass (full: server_audit_query_log_limit=1048576; limit1024: the
-# plugin default; hostile: names that forge audit structure, see workload.py) it starts a private mariadbd (own temp datadir, socket,
+# plugin default; hostile: names that forge audit structure, see workload.py;
+# semantics: statements whose meaning rdsaudit-sql must get right, see semantics.py) it starts a private mariadbd (own temp datadir, socket,
 # 127.0.0.1 + free port, TZ=UTC), runs the workload through a real wire-protocol
 # client, stops the server by PID, and writes
 #   OUTDIR/audit-<pass>.log         the plugin's log, untouched
@@ -99,8 +100,13 @@ SQL
   done
   [ -n "$ready" ] || { cat "$WORK/error.log" >&2 || true; die "mariadbd did not become ready on port $port"; }
 
-  "$PY" "$HERE/workload.py" --port "$port" --pass-name "$name" --expected "$WORK/expected.jsonl" \
-    || { cat "$WORK/error.log" >&2 || true; die "workload failed (pass $name)"; }
+  if [ "$name" = semantics ]; then
+    "$PY" "$HERE/semantics.py" --port "$port" --expected "$WORK/expected.jsonl" \
+      || { cat "$WORK/error.log" >&2 || true; die "semantics workload failed"; }
+  else
+    "$PY" "$HERE/workload.py" --port "$port" --pass-name "$name" --expected "$WORK/expected.jsonl" \
+      || { cat "$WORK/error.log" >&2 || true; die "workload failed (pass $name)"; }
+  fi
 
   kill -TERM "$SERVER_PID"
   for _ in $(seq 1 120); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.5; done
@@ -115,12 +121,14 @@ SQL
   cleanup
 }
 
-# RECORD_PASSES picks passes (default: all three).
-for pass in ${RECORD_PASSES:-full limit1024 hostile}; do
+# RECORD_PASSES picks passes (default: all four).
+for pass in ${RECORD_PASSES:-full limit1024 hostile semantics}; do
   case "$pass" in
     full) record_pass full "--server-audit-query-log-limit=1048576" ;;
     limit1024) record_pass limit1024 "" ;;
     hostile) record_pass hostile "" ;;
+    # statements rdsaudit-sql must read right (semantics.py); RESET MASTER needs a binlog
+    semantics) record_pass semantics "--server-audit-query-log-limit=1048576 --log-bin=mysql-bin" ;;
     *) die "unknown pass $pass" ;;
   esac
 done

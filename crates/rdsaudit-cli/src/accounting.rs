@@ -178,7 +178,7 @@ impl Accounting {
         }
         let _ = writeln!(
             s,
-            "  log events: {} = {} parsed + {} unparsed{}",
+            "  audit lines: {} = {} parsed + {} unparsed{}",
             r.log_events,
             r.parsed_events,
             r.unparsed_events,

@@ -14,7 +14,7 @@ Exit status:
   2  usage error, or an input file could not be opened or read
 
 Errors go to stderr, one line each, naming the file and the record (1-based) or line.
-The accounting summary (records and log events in = parsed + skipped + failed) follows
+The accounting summary (records and audit lines in = parsed + skipped + failed) follows
 on stderr unless --quiet.";
 
 /// Turn Aurora MySQL, RDS for MySQL and RDS for MariaDB audit logs into structured events.

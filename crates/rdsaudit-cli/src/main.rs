@@ -50,7 +50,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = thread_pool(cli.threads).and_then(|()| match &cli.command {
         Command::Parse(a) => parse::run(a, cli.quiet),
-        Command::Stats(a) => stats::run(a),
+        Command::Stats(a) => stats::run(a, cli.quiet),
         Command::Gen(a) => generate::run(a),
         Command::Encode(a) => encode::run(a),
         Command::Decode(a) => decode::run(a),

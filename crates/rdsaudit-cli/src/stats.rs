@@ -4,17 +4,27 @@
 //! failed logins by user and host; failures by return code; every DDL and DCL statement;
 //! how many statements may be cut at the plugin's limit. `--format json` for machines.
 //!
+//! Counts are named for what they count: records (Kinesis records, CloudWatch Logs payloads),
+//! CloudWatch log events (one may hold several audit lines), audit lines (parsed + unparsed)
+//! and events (the audit lines selected by the filters). An ambiguous event (a raw name lets
+//! its line read more than one way, and one reading may be forged) is counted once, as its
+//! chosen reading, except where a reading could invent or hide a write: its tables are not
+//! in "writes per table" but in a list of their own, from every reading that writes.
+//!
 //! Each record (or text piece) is tallied on its own thread, in time linear in its size
 //! (the fingerprint is a fixed number of linear passes), and the tallies are merged in
 //! input order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io::Write as _;
 
 use rdsaudit::audit::timestamp::Rfc3339;
 use rdsaudit::filter::is_failed_login;
+use rdsaudit::report::Report;
+use rdsaudit::sink::UnparsedLine;
 use rdsaudit::{AuditEvent, Operation, Sink};
+use rdsaudit_sql::event::analysis;
 use rdsaudit_sql::{Enricher, Semantics, StatementClass};
 use serde_json::{Value, json};
 
@@ -92,6 +102,8 @@ struct Listed {
     class: StatementClass,
     retcode: Option<i64>,
     text: String,
+    /// The line reads more than one way: this reading may be forged.
+    ambiguous: bool,
 }
 
 /// Bytes of a DDL/DCL statement kept for the list (the plugin's default limit is 1 KiB).
@@ -112,6 +124,15 @@ pub struct Tally {
     databases: Counts,
     hosts: Counts,
     write_tables: Counts,
+    /// Tables written by any reading of ambiguous events (one event counts once per table).
+    ambiguous_write_tables: Counts,
+    /// Ambiguous events with readings left unlisted (their tables are unknown).
+    ambiguous_unlisted: u64,
+    /// Statements whose `writes` depends on the server's version (counted as writes).
+    version_dependent: u64,
+    /// CloudWatch log events of this record (their ids); merged as a count.
+    cloudwatch_ids: HashSet<String>,
+    cloudwatch_events: u64,
     fingerprints: HashMap<String, Group>,
     failed_logins: Counts,
     failures: Counts,
@@ -140,25 +161,63 @@ impl Sink for Tally {
         if let Some(code) = e.retcode.filter(|c| *c != 0) {
             self.failures.add(&code.to_string(), 1);
         }
+        self.cloudwatch_event(e.provenance.event_id);
         let semantics = self.enricher.enrich(e);
+        if e.ambiguity.is_ambiguous() {
+            self.add_ambiguous(e);
+        }
         if e.operation == Operation::Query {
             self.add_statement(e, semantics);
         }
+    }
+
+    fn unparsed(&mut self, line: &UnparsedLine<'_>) {
+        self.cloudwatch_event(line.event_id);
     }
 }
 
 impl CommandSink for Tally {
     /// Events the filter dropped: their TABLE events still name a statement's tables.
     fn dropped(&mut self, e: &AuditEvent<'_>) {
+        self.cloudwatch_event(e.provenance.event_id);
         self.enricher.observe(e);
     }
 }
 
 impl Tally {
+    fn cloudwatch_event(&mut self, id: Option<&str>) {
+        if let Some(id) = id.filter(|id| !self.cloudwatch_ids.contains(*id)) {
+            self.cloudwatch_ids.insert(id.to_owned());
+        }
+    }
+
+    /// The tables every successful reading of an ambiguous event writes, each once; the DDL
+    /// and DCL of its other readings (the chosen one is listed with the statements).
+    fn add_ambiguous(&mut self, e: &AuditEvent<'_>) {
+        self.ambiguous_unlisted += u64::from(e.ambiguity.omitted() > 0);
+        let mut tables = Vec::new();
+        let alternatives = e.ambiguity.alternatives();
+        for (i, reading) in std::iter::once(e).chain(&alternatives).enumerate() {
+            let a = analysis(reading);
+            if a.writes && reading.retcode == Some(0) {
+                tables.extend(a.tables);
+            }
+            if i > 0 && reading.operation == Operation::Query {
+                self.list_ddl_dcl(reading, a.class, true);
+            }
+        }
+        tables.sort_unstable();
+        tables.dedup();
+        for table in &tables {
+            self.ambiguous_write_tables.add(table, 1);
+        }
+    }
+
     fn add_statement(&mut self, e: &AuditEvent<'_>, s: Semantics) {
         let t = e.timestamp.epoch_us;
         self.truncated += u64::from(s.truncated);
-        if s.writes && e.retcode == Some(0) {
+        self.version_dependent += u64::from(s.version_dependent);
+        if s.writes && e.retcode == Some(0) && !e.ambiguity.is_ambiguous() {
             for table in &s.tables {
                 self.write_tables.add(table, 1);
             }
@@ -177,19 +236,29 @@ impl Tally {
                 }
             }
         }
-        if let Some(class @ (StatementClass::Ddl | StatementClass::Dcl)) = s.class {
-            let raw = e.object.unescaped();
-            let text = String::from_utf8_lossy(raw.get(..LISTED_BYTES).unwrap_or(&raw));
-            self.ddl_dcl.push(Listed {
-                at_us: t,
-                user: e.username.to_string(),
-                host: e.host.to_string(),
-                database: e.database.to_string(),
-                class,
-                retcode: e.retcode,
-                text: text.into_owned(),
-            });
+        if let Some(class) = s.class {
+            self.list_ddl_dcl(e, class, e.ambiguity.is_ambiguous());
         }
+    }
+
+    /// Lists the statement of (a reading of) `e` when it is DDL or DCL; `ambiguous` when the
+    /// line reads more than one way.
+    fn list_ddl_dcl(&mut self, e: &AuditEvent<'_>, class: StatementClass, ambiguous: bool) {
+        if !matches!(class, StatementClass::Ddl | StatementClass::Dcl) {
+            return;
+        }
+        let raw = e.object.unescaped();
+        let text = String::from_utf8_lossy(raw.get(..LISTED_BYTES).unwrap_or(&raw));
+        self.ddl_dcl.push(Listed {
+            at_us: e.timestamp.epoch_us,
+            user: e.username.to_string(),
+            host: e.host.to_string(),
+            database: e.database.to_string(),
+            class,
+            retcode: e.retcode,
+            text: text.into_owned(),
+            ambiguous,
+        });
     }
 
     fn merge(&mut self, other: Tally) {
@@ -205,6 +274,11 @@ impl Tally {
         self.databases.merge(other.databases);
         self.hosts.merge(other.hosts);
         self.write_tables.merge(other.write_tables);
+        self.ambiguous_write_tables
+            .merge(other.ambiguous_write_tables);
+        self.ambiguous_unlisted += other.ambiguous_unlisted;
+        self.version_dependent += other.version_dependent;
+        self.cloudwatch_events += other.cloudwatch_events + other.cloudwatch_ids.len() as u64;
         for (fp, g) in other.fingerprints {
             match self.fingerprints.get_mut(&fp) {
                 Some(mine) => mine.merge(&g),
@@ -231,14 +305,26 @@ impl Tally {
         rows
     }
 
-    fn render(&self, top: usize) -> String {
-        let mut s = format!("events: {}\n", self.events);
+    fn render(&self, top: usize, report: &Report) -> String {
+        let mut s = format!(
+            "records: {} (Kinesis records, CloudWatch Logs payloads)\n\
+             CloudWatch log events: {}\n\
+             audit lines: {} = {} parsed + {} unparsed\n\
+             events: {} (parsed audit lines the filters selected)\n",
+            report.records,
+            self.cloudwatch_events,
+            report.log_events,
+            report.parsed_events,
+            report.unparsed_events,
+            self.events
+        );
         if self.ambiguous > 0 {
             // On its own line: these events' names let the line read more than one way.
             let _ = writeln!(
                 s,
-                "ambiguous events: {} (a raw name lets the line read more than one way; \
-                 counted once, as the reading with the longest user name)",
+                "ambiguous events: {} (a raw name lets the line read more than one way, and a \
+                 reading may be forged; counted once, as the reading with the longest user \
+                 name, but not in writes per table)",
                 self.ambiguous
             );
         }
@@ -265,6 +351,30 @@ impl Tally {
         for (title, counts) in tables {
             table(&mut s, title, counts, top);
         }
+        if self.version_dependent > 0 {
+            let _ = writeln!(
+                s,
+                "  (of them, {} statements whose writing depends on the server's version: \
+                 a versioned comment that may not have run)",
+                self.version_dependent
+            );
+        }
+        if self.ambiguous > 0 {
+            table(
+                &mut s,
+                "writes per table in ambiguous events (any reading that writes; \
+                 one may be forged)",
+                &self.ambiguous_write_tables,
+                top,
+            );
+            if self.ambiguous_unlisted > 0 {
+                let _ = writeln!(
+                    s,
+                    "  ({} ambiguous events have readings left unlisted: their tables are unknown)",
+                    self.ambiguous_unlisted
+                );
+            }
+        }
         let _ = writeln!(s, "\ntop fingerprints:");
         for (fp, g) in self.top_fingerprints(top) {
             let _ = writeln!(
@@ -289,7 +399,7 @@ impl Tally {
             let code = l.retcode.map_or_else(|| "-".to_owned(), |c| c.to_string());
             let _ = writeln!(
                 s,
-                "  {}  {}@{}  {}  {}  retcode {code}  {}",
+                "  {}  {}@{}  {}  {}  retcode {code}  {}{}",
                 Rfc3339(l.at_us),
                 shown(&l.user),
                 shown(&l.host),
@@ -299,6 +409,11 @@ impl Tally {
                     &l.database
                 }),
                 l.class.as_str(),
+                if l.ambiguous {
+                    "(ambiguous: may be forged)  "
+                } else {
+                    ""
+                },
                 shown(&l.text.replace(['\n', '\r'], " "))
             );
         }
@@ -310,9 +425,16 @@ impl Tally {
         s
     }
 
-    fn json(&self, top: usize) -> Value {
+    fn json(&self, top: usize, report: &Report) -> Value {
         let (unit, buckets) = histogram(&self.minutes);
         json!({
+            "records": report.records,
+            "cloudwatch_log_events": self.cloudwatch_events,
+            "audit_lines": {
+                "total": report.log_events,
+                "parsed": report.parsed_events,
+                "unparsed": report.unparsed_events,
+            },
             "events": self.events,
             "ambiguous_events": self.ambiguous,
             "time_range": {
@@ -330,6 +452,9 @@ impl Tally {
             "databases": self.databases.json(top),
             "hosts": self.hosts.json(top),
             "writes_per_table": self.write_tables.json(top),
+            "version_dependent_statements": self.version_dependent,
+            "ambiguous_writes_per_table": self.ambiguous_write_tables.json(top),
+            "ambiguous_events_with_unlisted_readings": self.ambiguous_unlisted,
             "top_fingerprints": self.top_fingerprints(top).into_iter().map(|(fp, g)| json!({
                 "fingerprint": fp,
                 "digest": g.digest,
@@ -347,6 +472,7 @@ impl Tally {
                 "statement_class": l.class.as_str(),
                 "retcode": l.retcode,
                 "object": l.text,
+                "ambiguous": l.ambiguous,
             })).collect::<Vec<_>>(),
             "truncated": self.truncated,
         })
@@ -486,9 +612,10 @@ fn table(s: &mut String, title: &str, counts: &Counts, top: usize) {
     }
 }
 
-pub fn run(args: &StatsArgs) -> anyhow::Result<u8> {
+/// `quiet` (the global `-q`): no accounting summary and no progress bar.
+pub fn run(args: &StatsArgs, quiet: bool) -> anyhow::Result<u8> {
     let filter = super::filter(&args.filter)?;
-    let reader = Reader::new(&args.input, &filter, true);
+    let reader = Reader::new(&args.input, &filter, !quiet);
     let mut acc = Accounting::default();
     let mut total = Tally::default();
     let inputs = super::read_all(
@@ -505,14 +632,18 @@ pub fn run(args: &StatsArgs) -> anyhow::Result<u8> {
     let accounting = acc.summary("accounting:", inputs, total.events);
     match args.format {
         StatsFormat::Text => {
-            out.write_all(total.render(args.top).as_bytes())?;
-            writeln!(out)?;
-            out.write_all(accounting.as_bytes())?;
+            out.write_all(total.render(args.top, &acc.report).as_bytes())?;
+            if !quiet {
+                writeln!(out)?;
+                out.write_all(accounting.as_bytes())?;
+            }
         }
         StatsFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &total.json(args.top))?;
+            serde_json::to_writer_pretty(&mut out, &total.json(args.top, &acc.report))?;
             writeln!(out)?;
-            eprint!("{accounting}");
+            if !quiet {
+                eprint!("{accounting}");
+            }
         }
     }
     out.flush()?;
@@ -551,6 +682,58 @@ mod tests {
     }
 
     #[test]
+    fn a_write_from_an_ambiguous_line_is_listed_apart_from_writes_per_table() {
+        // The statement's text forges a TABLE header: the line reads as a DROP or a READ.
+        let line = br"1711198800000000,srv,mallory,10.0.0.1,1,2,QUERY,shop,'DROP TABLE users /* \',h,1,2,READ,d,t */',0";
+        let e = rdsaudit::parse_line(line).unwrap();
+        assert!(e.ambiguity.is_ambiguous());
+        let mut t = Tally::default();
+        t.event(&e);
+        let plain = rdsaudit::parse_line(
+            b"1711198800000000,srv,app,10.0.0.1,3,4,QUERY,shop,'DELETE FROM orders',0",
+        )
+        .unwrap();
+        t.event(&plain);
+        assert_eq!(t.write_tables.0.keys().collect::<Vec<_>>(), ["shop.orders"]);
+        assert_eq!(t.ambiguous_write_tables.0["shop.users"], 1);
+        let text = t.render(10, &Report::default());
+        assert!(
+            text.contains("\nwrites per table in ambiguous events"),
+            "{text}"
+        );
+        assert!(text.contains("(ambiguous: may be forged)"), "{text}");
+        let json = t.json(10, &Report::default());
+        assert_eq!(json["ambiguous_writes_per_table"][0]["key"], "shop.users");
+        assert_eq!(json["ambiguous_events"], 1);
+    }
+
+    #[test]
+    fn cloudwatch_log_events_are_counted_by_id_not_by_audit_line() {
+        let mut record = Tally::default();
+        let mut e =
+            rdsaudit::parse_line(b"20240323 13:36:09,h,app,l,4,5,QUERY,shop,'SELECT 1',0").unwrap();
+        // One CloudWatch log event holding two audit lines, and one that is not an audit line.
+        e.provenance.event_id = Some("3838");
+        record.event(&e);
+        record.dropped(&e);
+        let junk = UnparsedLine {
+            bytes: b"not audit",
+            reason: rdsaudit::LineError::Timestamp,
+            record_index: Some(0),
+            sequence_number: None,
+            log_group: None,
+            log_stream: None,
+            event_id: Some("3839"),
+            line_number: None,
+            file: None,
+        };
+        record.unparsed(&junk);
+        let mut total = Tally::default();
+        total.merge(record);
+        assert_eq!(total.cloudwatch_events, 2);
+    }
+
+    #[test]
     fn a_huge_multi_row_insert_is_tallied_in_linear_time() {
         // 3 MB of rows behind a comment (pt-fingerprint's own shortcut does not apply),
         // escaped as the plugin writes it.
@@ -565,7 +748,7 @@ mod tests {
         let e = rdsaudit::parse_line(&line).unwrap();
         let mut t = Tally::default();
         t.event(&e);
-        assert_eq!(t.write_tables.0["t"], 1);
+        assert_eq!(t.write_tables.0["shop.t"], 1);
         let (fp, g) = t.top_fingerprints(1)[0];
         assert_eq!((fp, g.count), ("insert into t (a, b) values(?+)", 1));
     }

@@ -69,7 +69,7 @@ fn broken_records_among_good_ones() {
         "{stderr}"
     );
     assert_eq!(balanced(&stderr, "records"), [5, 1, 2]);
-    assert_eq!(balanced(&stderr, "log events"), [25, 0]);
+    assert_eq!(balanced(&stderr, "audit lines"), [25, 0]);
     assert!(stderr.contains("(base64: 1, gzip: 1)"), "{stderr}");
 }
 
@@ -147,7 +147,7 @@ fn unparsed_lines_in_a_text_file() {
         stderr.contains("audit.log: line 5: the return code"),
         "{stderr}"
     );
-    assert_eq!(balanced(&stderr, "log events"), [10, 1]);
+    assert_eq!(balanced(&stderr, "audit lines"), [10, 1]);
 }
 
 #[test]
@@ -167,7 +167,7 @@ fn many_failures_are_capped_but_all_counted() {
         stderr.contains("bad.log: 10 more errors not shown"),
         "{stderr}"
     );
-    assert_eq!(balanced(&stderr, "log events"), [0, 30]);
+    assert_eq!(balanced(&stderr, "audit lines"), [0, 30]);
 }
 
 #[test]

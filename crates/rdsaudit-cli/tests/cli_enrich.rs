@@ -28,13 +28,14 @@ fn run(args: &[&str], file: &str) -> Vec<Value> {
     events
 }
 
-const KEYS: [&str; 6] = [
+const KEYS: [&str; 7] = [
     "writes",
     "statement_class",
     "tables",
     "fingerprint",
     "digest",
     "truncated",
+    "version_dependent",
 ];
 
 #[test]

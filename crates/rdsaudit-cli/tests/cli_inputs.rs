@@ -37,7 +37,7 @@ fn kinesis_event_every_dialect() {
             }
         }
         assert_eq!(balanced(&stderr, "records"), [12, 0, 0]);
-        assert_eq!(balanced(&stderr, "log events"), [96, 0]);
+        assert_eq!(balanced(&stderr, "audit lines"), [96, 0]);
     }
 }
 
@@ -83,7 +83,7 @@ fn plain_text_and_gzip_text_keep_exact_bytes() {
                 assert_event(v, line, false);
                 assert_eq!(v["line"], i + 1);
             }
-            assert_eq!(balanced(&stderr, "log events"), [200, 0]);
+            assert_eq!(balanced(&stderr, "audit lines"), [200, 0]);
         }
     }
 }
@@ -145,7 +145,7 @@ fn input_kind_override() {
     let (code, events, stderr) =
         parse(&["--input".as_ref(), "text".as_ref(), envelope.as_os_str()]);
     assert_eq!((code, events.len()), (1, 0));
-    assert_eq!(balanced(&stderr, "log events"), [0, 1]);
+    assert_eq!(balanced(&stderr, "audit lines"), [0, 1]);
     let gz = write(dir.path(), "g", &flate2_gzip(&corpus.records[0].envelope()));
     let (code, events, _) = parse(&[
         "--input".as_ref(),

@@ -151,7 +151,16 @@ fn stats_counts_match_the_corpus() {
     }
     assert_eq!(section("operations"), want_ops);
     assert_eq!(section("users"), want_users);
-    assert!(text.starts_with("events: 300\n"), "{text}");
+    // Each count named for what it counts: one CloudWatch log event per audit line here.
+    assert!(
+        text.starts_with(
+            "records: 10 (Kinesis records, CloudWatch Logs payloads)\n\
+             CloudWatch log events: 300\n\
+             audit lines: 300 = 300 parsed + 0 unparsed\n\
+             events: 300 "
+        ),
+        "{text}"
+    );
     // `WHERE id = 7` and `WHERE id = 9` have one fingerprint (pt-fingerprint's normal form).
     let body = text.split("\ntop fingerprints:\n").nth(1).unwrap();
     let shapes: HashMap<String, u64> = body
@@ -194,6 +203,14 @@ fn stats_counts_match_the_corpus() {
     assert!(json.status.success());
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["events"], 300);
+    assert_eq!(
+        (
+            &v["records"],
+            &v["cloudwatch_log_events"],
+            &v["audit_lines"]["total"]
+        ),
+        (&10.into(), &300.into(), &300.into())
+    );
     let histogram_total: u64 = v["histogram"]["counts"]
         .as_array()
         .unwrap()
@@ -218,7 +235,7 @@ fn stats_counts_match_the_corpus() {
         text.contains("\naccounting:\n  inputs:     1 = 1 read"),
         "{text}"
     );
-    assert_eq!(balanced(&text, "log events"), [300, 0]);
+    assert_eq!(balanced(&text, "audit lines"), [300, 0]);
     // Filters apply to stats too.
     let out = rdsaudit()
         .args(["stats", "--exclude-user", "rdsadmin"])
@@ -229,11 +246,27 @@ fn stats_counts_match_the_corpus() {
         .lines()
         .filter(|l| l.expected.username != "rdsadmin")
         .count();
-    assert!(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .starts_with(&format!("events: {kept}\n"))
-    );
+    assert!(String::from_utf8(out.stdout).unwrap().contains(&format!(
+        "\nevents: {kept} (parsed audit lines the filters selected)\n"
+    )));
+    // The global -q: no accounting summary, in either format.
+    for format in ["text", "json"] {
+        let out = rdsaudit()
+            .args(["-q", "stats", "--format", format])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let (stdout, stderr) = (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        );
+        assert!(
+            !stdout.contains("accounting:") && stderr.is_empty(),
+            "{stdout}{stderr}"
+        );
+        assert!(stdout.contains("events"), "{stdout}");
+    }
 }
 
 #[test]

@@ -59,7 +59,7 @@ fn every_unparsed_text_line_is_kept_whole_with_file_line_and_reason() {
     assert_eq!(got.len(), 103, "{stderr}");
     // The summary says where they went.
     assert!(stderr.contains(&*out.to_string_lossy()), "{stderr}");
-    assert_eq!(balanced(&stderr, "log events"), [2, 103]);
+    assert_eq!(balanced(&stderr, "audit lines"), [2, 103]);
     let name = log.display().to_string();
     for (i, v) in got.iter().enumerate() {
         assert_eq!(v["kind"], "line", "{v}");

@@ -28,11 +28,56 @@
 //! a record that cannot be decoded fails the same way on every retry, so it always goes to the
 //! quarantine and never blocks the shard.
 
-use anyhow::{Context as _, anyhow, bail};
-use rdsaudit::filter::{Filter, FilterSpec, split_list};
+use rdsaudit::filter::{Filter, FilterError, FilterSpec, split_list};
 use rdsaudit_sql::filter::{EventFilter, SemanticSpec};
 
-use crate::quarantine::QuarantineSpec;
+use crate::quarantine::{QuarantineError, QuarantineSpec};
+
+/// Why the configuration was rejected at init; the message names the variable and what was
+/// expected, and becomes the `RdsAudit.InvalidConfiguration` init error Lambda shows.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A `RDSAUDIT_*` value that is not valid UTF-8.
+    #[error("{name}: not valid UTF-8")]
+    NotUtf8 {
+        /// The variable.
+        name: String,
+    },
+    /// `RDSAUDIT_ON_MALFORMED` is set (removed: undecodable records always go to the quarantine).
+    #[error(
+        "RDSAUDIT_ON_MALFORMED is no longer read: undecodable records always go to the \
+         quarantine (RDSAUDIT_QUARANTINE) and the batch proceeds; remove the variable"
+    )]
+    OnMalformedRemoved,
+    /// A `RDSAUDIT_*` name this function does not read (a typo would silently keep everything).
+    #[error("unknown variable {name}: expected one of {known}", known = KNOWN.join(", "))]
+    Unknown {
+        /// The variable.
+        name: String,
+    },
+    /// A value of the wrong shape.
+    #[error("{name}={value:?}: expected {expected}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// The value as set.
+        value: String,
+        /// What the variable takes.
+        expected: &'static str,
+    },
+    /// `RDSAUDIT_OPERATIONS`, `_SINCE`, `_UNTIL` or `_GREP` does not compile.
+    #[error("RDSAUDIT_OPERATIONS, RDSAUDIT_SINCE, RDSAUDIT_UNTIL or RDSAUDIT_GREP: {0}")]
+    Filter(#[from] FilterError),
+    /// `RDSAUDIT_QUARANTINE` is not a quarantine.
+    #[error("RDSAUDIT_QUARANTINE={value:?}: {source}")]
+    Quarantine {
+        /// The value as set.
+        value: String,
+        /// Why it was rejected.
+        source: QuarantineError,
+    },
+}
 
 /// A checked configuration.
 #[derive(Debug)]
@@ -85,15 +130,15 @@ const KNOWN: [&str; 18] = [
 
 impl Config {
     /// Reads the process environment.
-    pub fn from_env() -> anyhow::Result<Self> {
+    pub fn from_env() -> Result<Self, ConfigError> {
         let mut vars = Vec::new();
         for (key, value) in std::env::vars_os() {
             let Some(key) = key.to_str().filter(|k| k.starts_with(PREFIX)) else {
                 continue;
             };
-            let value = value
-                .into_string()
-                .map_err(|v| anyhow!("{key}={v:?}: not valid UTF-8"))?;
+            let value = value.into_string().map_err(|_| ConfigError::NotUtf8 {
+                name: key.to_owned(),
+            })?;
             vars.push((key.to_owned(), value));
         }
         Self::from_vars(vars)
@@ -101,22 +146,20 @@ impl Config {
 
     /// Builds a configuration from `(name, value)` pairs; names without the `RDSAUDIT_`
     /// prefix are ignored.
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Self> {
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let vars: Vec<(String, String)> = vars
             .into_iter()
             .filter(|(k, _)| k.starts_with(PREFIX))
             .collect();
         if vars.iter().any(|(k, _)| k == "RDSAUDIT_ON_MALFORMED") {
-            bail!(
-                "RDSAUDIT_ON_MALFORMED is no longer read: undecodable records always go to the \
-                 quarantine (RDSAUDIT_QUARANTINE) and the batch proceeds; remove the variable"
-            );
+            return Err(ConfigError::OnMalformedRemoved);
         }
         if let Some((unknown, _)) = vars.iter().find(|(k, _)| !KNOWN.contains(&k.as_str())) {
-            bail!(
-                "unknown variable {unknown}: expected one of {}",
-                KNOWN.join(", ")
-            );
+            return Err(ConfigError::Unknown {
+                name: unknown.clone(),
+            });
         }
         let get = |name: &str| {
             vars.iter()
@@ -124,7 +167,7 @@ impl Config {
                 .map(|(_, v)| v.trim())
                 .filter(|v| !v.is_empty())
         };
-        let flag = |name: &str| get(name).map_or(Ok(false), |v| boolean(name, v));
+        let flag = |name: &'static str| get(name).map_or(Ok(false), |v| boolean(name, v));
         let spec = FilterSpec {
             operations: list(get("RDSAUDIT_OPERATIONS")),
             databases: list(get("RDSAUDIT_DATABASES")),
@@ -134,17 +177,19 @@ impl Config {
             retcodes: list(get("RDSAUDIT_RETCODES"))
                 .iter()
                 .map(|r| {
-                    r.parse()
-                        .map_err(|_| anyhow!("RDSAUDIT_RETCODES: {r:?} is not an integer"))
+                    r.parse().map_err(|_| ConfigError::Invalid {
+                        name: "RDSAUDIT_RETCODES",
+                        value: r.clone(),
+                        expected: "comma-separated integers",
+                    })
                 })
-                .collect::<anyhow::Result<_>>()?,
+                .collect::<Result<_, _>>()?,
             since: get("RDSAUDIT_SINCE").map(str::to_owned),
             until: get("RDSAUDIT_UNTIL").map(str::to_owned),
             failed_logins: flag("RDSAUDIT_FAILED_LOGINS")?,
             grep: get("RDSAUDIT_GREP").map(str::to_owned),
         };
-        let fields = Filter::new(&spec)
-            .context("RDSAUDIT_OPERATIONS, RDSAUDIT_SINCE, RDSAUDIT_UNTIL or RDSAUDIT_GREP")?;
+        let fields = Filter::new(&spec)?;
         let semantic = SemanticSpec {
             writes: flag("RDSAUDIT_WRITES_ONLY")?,
             include_failed: flag("RDSAUDIT_INCLUDE_FAILED")?,
@@ -153,9 +198,10 @@ impl Config {
         let filter = EventFilter::new(fields, semantic);
         let quarantine = match get("RDSAUDIT_QUARANTINE") {
             None => QuarantineSpec::FunctionLog,
-            Some(v) => {
-                QuarantineSpec::parse(v).with_context(|| format!("RDSAUDIT_QUARANTINE={v:?}"))?
-            }
+            Some(v) => QuarantineSpec::parse(v).map_err(|source| ConfigError::Quarantine {
+                value: v.to_owned(),
+                source,
+            })?,
         };
         let vcpus = std::thread::available_parallelism().map_or(1, usize::from);
         Ok(Config {
@@ -178,19 +224,27 @@ fn list(value: Option<&str>) -> Vec<String> {
     split_list(value.unwrap_or_default())
 }
 
-fn boolean(name: &str, value: &str) -> anyhow::Result<bool> {
+fn boolean(name: &'static str, value: &str) -> Result<bool, ConfigError> {
     match value.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" => Ok(true),
         "false" | "0" | "no" => Ok(false),
-        _ => bail!("{name}={value:?}: expected true or false"),
+        _ => Err(ConfigError::Invalid {
+            name,
+            value: value.to_owned(),
+            expected: "true or false",
+        }),
     }
 }
 
-fn positive(name: &str, value: Option<&str>, default: usize) -> anyhow::Result<usize> {
+fn positive(name: &'static str, value: Option<&str>, default: usize) -> Result<usize, ConfigError> {
     let Some(v) = value else { return Ok(default) };
     match v.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => bail!("{name}={v:?}: expected a positive integer"),
+        _ => Err(ConfigError::Invalid {
+            name,
+            value: v.to_owned(),
+            expected: "a positive integer",
+        }),
     }
 }
 
@@ -198,12 +252,12 @@ fn positive(name: &str, value: Option<&str>, default: usize) -> anyhow::Result<u
 mod tests {
     use super::*;
 
-    fn config(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         Config::from_vars(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())))
     }
 
     fn error(vars: &[(&str, &str)]) -> String {
-        format!("{:#}", config(vars).expect_err("should be rejected"))
+        config(vars).expect_err("should be rejected").to_string()
     }
 
     #[test]

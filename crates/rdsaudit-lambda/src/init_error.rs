@@ -2,7 +2,7 @@
 //! shows the reason instead of a bare "Runtime exited". `lambda_runtime` 1.5 only does this for
 //! SnapStart hooks, so the function posts it itself with the runtime's own API client.
 
-use lambda_runtime::Diagnostic;
+use lambda_runtime::{Diagnostic, Error};
 use lambda_runtime_api_client::{Client, body::Body, build_request};
 
 /// Posts `diagnostic` to `/init/error`. Failures to report are written to stderr; the caller
@@ -13,7 +13,7 @@ pub async fn report(diagnostic: &Diagnostic) {
     }
 }
 
-async fn post(diagnostic: &Diagnostic) -> anyhow::Result<()> {
+async fn post(diagnostic: &Diagnostic) -> Result<(), Error> {
     let api = std::env::var("AWS_LAMBDA_RUNTIME_API")?;
     let endpoint = http::Uri::try_from(api.as_str())?;
     let client = Client::builder().with_endpoint(endpoint).build()?;
@@ -22,11 +22,9 @@ async fn post(diagnostic: &Diagnostic) -> anyhow::Result<()> {
         .uri("/2018-06-01/runtime/init/error")
         .header("lambda-runtime-function-error-type", "Runtime.InitError")
         .body(Body::from(serde_json::to_vec(diagnostic)?))?;
-    let response = client.call(request).await.map_err(|e| anyhow::anyhow!(e))?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "/init/error answered {}",
-        response.status()
-    );
+    let response = client.call(request).await?;
+    if !response.status().is_success() {
+        return Err(format!("/init/error answered {}", response.status()).into());
+    }
     Ok(())
 }

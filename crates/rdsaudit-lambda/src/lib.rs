@@ -43,7 +43,7 @@ pub mod quarantine;
 mod runtime;
 mod target;
 
-pub use config::Config;
+pub use config::{Config, ConfigError};
 pub use events::{Event, EventHandler};
 pub use rdsaudit::{AuditEvent, Operation};
 
@@ -95,7 +95,7 @@ fn init_logging() {
 async fn init() -> Result<(Config, Quarantine), Error> {
     let config = match Config::from_env() {
         Ok(c) => c,
-        Err(e) => return Err(init_failed(&format!("{e:#}")).await),
+        Err(e) => return Err(init_failed(&e.to_string()).await),
     };
     if let Err(e) = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads)

@@ -396,7 +396,15 @@ fn enrich_adds_the_semantic_keys_with_the_servers_tables() {
             .map(|t| t.as_str().unwrap().to_owned())
             .collect();
         if server.is_empty() {
-            assert_eq!(tables, rdsaudit_sql::analyze(sql).tables);
+            // Read in the event's context: its database qualifies bare names.
+            let ctx = rdsaudit_sql::Context {
+                database: want["database"].as_str().unwrap_or_default(),
+                server: rdsaudit_sql::lexer::Server {
+                    executed: want["retcode"] == 0,
+                    mysql_only: want["dialect"] != "mariadb",
+                },
+            };
+            assert_eq!(tables, rdsaudit_sql::analyze_in(sql, &ctx).tables);
         } else if first_of_id && !server.iter().any(|s| s.contains('|')) {
             let mut unique = server.clone();
             unique.dedup();

@@ -300,3 +300,53 @@ fn a_throttled_destination_is_retried_within_the_invocation() {
     assert_eq!(all.len(), 12);
     assert_eq!(sorted(drain(&rt, &sqs, &url)), sorted(all));
 }
+
+#[test]
+fn a_quarantine_that_cannot_take_an_entry_fails_from_the_undecodable_record() {
+    let rt = runtime();
+    let sqs = rt.block_on(async { aws_sdk_sqs::Client::new(&moto::config().await) });
+    let url = rt.block_on(async {
+        let q = sqs
+            .create_queue()
+            .queue_name("e2e-quarantine-down")
+            .send()
+            .await
+            .unwrap();
+        q.queue_url().unwrap().to_owned()
+    });
+    // Record 1 is not gzip: it must go to the quarantine, whose bucket does not exist.
+    let records: Vec<Value> = [
+        Some(payload(0)),
+        Some(b64(b"not a gzip payload")),
+        Some(payload(6)),
+    ]
+    .iter()
+    .zip(0..)
+    .map(|(data, i)| kinesis_record(Some(&seq(i)), data.as_deref(), "NONE"))
+    .collect();
+    let destination = format!("sqs:{url}");
+    let config = [
+        ("RDSAUDIT_DESTINATION", destination.as_str()),
+        (
+            "RDSAUDIT_QUARANTINE",
+            "s3://rdsaudit-no-such-bucket/poison/",
+        ),
+    ];
+    let (post, output) = invoke(&config, &moto::server().endpoint, kinesis_event(&records));
+    // Neither lost nor delivered past the record the quarantine could not keep: Lambda
+    // retries from record 1, and record 0's events are already in the queue.
+    assert_eq!(
+        post.json(),
+        json!({"batchItemFailures": [{"itemIdentifier": seq(1)}]}),
+        "{output:?}"
+    );
+    let bodies = drain(&rt, &sqs, &url);
+    let first = stdout_events(kinesis_event(&records[..1]));
+    assert_eq!(first.len(), 3);
+    assert_eq!(sorted(bodies), sorted(first), "{output:?}");
+    let stops = output.kind("retry_from");
+    assert_eq!(stops.len(), 1, "{}", output.stdout);
+    assert_eq!(stops[0]["stage"], "quarantine", "{}", output.stdout);
+    assert_eq!(stops[0]["record_index"], 1, "{}", output.stdout);
+    assert_eq!(stops[0]["sequence_number"], seq(1), "{}", output.stdout);
+}

@@ -1,13 +1,39 @@
-//! What kind of statement a text is and whether it can change data, schema or privileges,
-//! read from its tokens (any text, cut or not) or from sqlparser's tree (see
-//! [`crate::analyze`], which prefers the tree and falls back to the tokens).
+//! What kind of statement a text is and whether it writes, read from its tokens (any text,
+//! cut or not) or from sqlparser's tree (see [`crate::analyze_in`], which prefers the tree for
+//! reads, DML, DDL, DCL and transactions and reads everything else from the tokens).
 //!
-//! `writes` is true for DML (also `WITH ... DELETE/UPDATE/INSERT` and `INSERT ... SELECT`),
-//! DDL, DCL (`GRANT`, `REVOKE`, `CREATE/ALTER/DROP/RENAME USER`, `SET PASSWORD`, `SET
-//! DEFAULT ROLE`), `LOAD DATA/XML`, `CALL` and `EXECUTE` (the body is unknown, so it counts as
-//! writing), MariaDB's `ANALYZE UPDATE ...` (which runs the statement), `BINLOG` (replays row
-//! events), a compound `BEGIN NOT ATOMIC`, and a `WITH` whose main verb was cut away. It is
-//! false for `SELECT ... FOR UPDATE`, `SET`, `SHOW`, `EXPLAIN` and transaction control.
+//! # What `writes` means
+//!
+//! A statement writes when it can change data, schema, privileges, or server state that a
+//! replica or an auditor reacting to writes cares about (binary logs, replication settings,
+//! installed code). Says nothing about success: see the return code (`--writes` keeps return
+//! code 0 only). The classes follow the MySQL Reference Manual's chapter "SQL Statements".
+//!
+//! | writes | statements | source (MySQL manual section, MariaDB KB page) |
+//! | --- | --- | --- |
+//! | yes | `INSERT`, `UPDATE`, `DELETE`, `REPLACE`, `WITH ... DELETE/UPDATE/INSERT`, `INSERT ... SELECT`, `LOAD DATA`, `LOAD XML` | "Data Manipulation Statements" |
+//! | yes | `IMPORT TABLE FROM 'f.sdi'` (creates tables from files; names no table) | "IMPORT TABLE Statement" |
+//! | yes | `CREATE`, `ALTER`, `DROP`, `RENAME`, `TRUNCATE` (tables, views, routines, events, databases...) | "Data Definition Statements" |
+//! | yes | `GRANT`, `REVOKE`, users and roles, `SET PASSWORD`, `SET DEFAULT ROLE` | "Account Management Statements" |
+//! | yes | `CALL`, `EXECUTE` (the body is unknown, so it may write) | "CALL Statement", "EXECUTE Statement" |
+//! | yes | `OPTIMIZE TABLE` (rebuilds; MariaDB logs a WRITE table event), `REPAIR TABLE` (may drop damaged rows) | "Table Maintenance Statements" |
+//! | yes | `INSTALL`/`UNINSTALL PLUGIN`, `INSTALL`/`UNINSTALL COMPONENT` (writes `mysql.plugin`; can switch auditing off) | "Component, Plugin, and Loadable Function Statements" |
+//! | yes | `PURGE BINARY LOGS`, `RESET MASTER` / `RESET BINARY LOGS AND GTIDS`, `RESET REPLICA`/`SLAVE`, `CHANGE MASTER`/`REPLICATION SOURCE`/`REPLICATION FILTER`, `BINLOG` | "Replication Statements", "BINLOG Statement" |
+//! | yes | `RESET PERSIST` (persisted configuration) | "RESET PERSIST Statement" |
+//! | yes | `CLONE INSTANCE` (replaces the data), `CLONE LOCAL DATA DIRECTORY` (writes a full copy) | "CLONE Statement" |
+//! | yes | MariaDB `BEGIN NOT ATOMIC ... END`, `IF`, `CASE`, `LOOP`, `REPEAT`, `WHILE`, `FOR` when a statement inside writes | KB "Using Compound Statements Outside of Stored Programs" |
+//! | yes | a `WITH` whose main verb was cut away by the plugin's limit (it may write) | |
+//! | as the statement it runs | MariaDB `SET STATEMENT ... FOR stmt`, `ANALYZE [FORMAT=JSON] stmt`; MySQL `EXPLAIN ANALYZE stmt` | KB "SET STATEMENT", "ANALYZE Statement"; "EXPLAIN Statement" |
+//! | no | `SELECT` (also `FOR UPDATE`), `TABLE`, `VALUES`, `SHOW`, `EXPLAIN`, `DESCRIBE`, `HELP` | |
+//! | no | `ANALYZE TABLE`, `CHECK TABLE`, `CHECKSUM TABLE` (statistics and checks; MariaDB logs READ events) | "Table Maintenance Statements" |
+//! | no | `FLUSH` (`PRIVILEGES` re-reads grant tables whose changes were writes themselves; `LOGS` rotates without removing), `RESET QUERY CACHE`, `LOAD INDEX INTO CACHE`, `CACHE INDEX`, `KILL`, `SHUTDOWN`, `RESTART`, `START`/`STOP REPLICA` | "Other Administrative Statements" |
+//! | no | `SET` (variables, names, role), `USE`, transaction control, `PREPARE`, `DEALLOCATE`, `DO`, `HANDLER` | |
+//!
+//! Not seen: stored functions called from a `SELECT` or `DO` that write, and triggers (their
+//! TABLE events, where the server logs them, name the tables).
+//!
+//! A versioned comment whose body may or may not have run (see [`crate::lexer`]) makes the
+//! statement a write candidate when either reading writes, flagged `version_dependent`.
 
 use crate::lexer::Token;
 
@@ -28,8 +54,9 @@ pub enum StatementClass {
     Tcl,
     /// `SET` (variables, names, role) and `USE`.
     Session,
-    /// `SHOW`, `EXPLAIN`, `DESCRIBE`, `ANALYZE`, `OPTIMIZE`, `CHECK`, `REPAIR`, `FLUSH`,
-    /// `KILL`, `RESET`, `PURGE`, replication control, plugins.
+    /// `SHOW`, `EXPLAIN`, `DESCRIBE`, table maintenance (`ANALYZE`, `OPTIMIZE`, `CHECK`,
+    /// `REPAIR TABLE`), `FLUSH`, `KILL`, `RESET`, `PURGE`, `CLONE`, replication control,
+    /// plugins and components.
     Admin,
     /// `CALL` and `EXECUTE`.
     Call,
@@ -79,6 +106,7 @@ pub fn classify_tokens(tokens: &[Token<'_>]) -> Verdict {
     match first.as_slice() {
         b"SELECT" | b"VALUES" | b"TABLE" => (Select, false),
         b"WITH" => with_body(tokens),
+        b"LOAD" if word(1) == b"INDEX" => (Admin, false),
         b"INSERT" | b"UPDATE" | b"DELETE" | b"REPLACE" | b"LOAD" | b"IMPORT" => (Dml, true),
         b"CREATE" | b"ALTER" | b"DROP" | b"RENAME" => {
             let object = if word(1) == b"OR" { word(3) } else { word(1) };
@@ -93,21 +121,25 @@ pub fn classify_tokens(tokens: &[Token<'_>]) -> Verdict {
         b"SET" => set_class(&word(1), &word(2)),
         b"USE" => (Session, false),
         b"START" if word(1) == b"TRANSACTION" => (Tcl, false),
-        b"BEGIN" if word(1) == b"NOT" => (Other, true),
         b"BEGIN" | b"COMMIT" | b"ROLLBACK" | b"SAVEPOINT" | b"RELEASE" | b"XA" | b"LOCK"
         | b"UNLOCK" => (Tcl, false),
-        b"ANALYZE" => {
-            let runs = matches!(
+        b"RESET" => {
+            let durable = matches!(
                 word(1).as_slice(),
-                b"INSERT" | b"UPDATE" | b"DELETE" | b"REPLACE"
+                b"MASTER" | b"BINARY" | b"SLAVE" | b"REPLICA" | b"PERSIST"
             );
-            (Admin, runs)
+            (Admin, durable)
         }
-        b"BINLOG" => (Admin, true),
-        b"SHOW" | b"EXPLAIN" | b"DESCRIBE" | b"DESC" | b"HELP" | b"OPTIMIZE" | b"CHECK"
-        | b"CHECKSUM" | b"REPAIR" | b"FLUSH" | b"KILL" | b"RESET" | b"PURGE" | b"SHUTDOWN"
-        | b"RESTART" | b"CACHE" | b"INSTALL" | b"UNINSTALL" | b"CHANGE" | b"START" | b"STOP"
-        | b"CLONE" | b"BACKUP" => (Admin, false),
+        b"CHANGE" => (
+            Admin,
+            matches!(word(1).as_slice(), b"MASTER" | b"REPLICATION"),
+        ),
+        b"BINLOG" | b"INSTALL" | b"UNINSTALL" | b"PURGE" | b"CLONE" | b"OPTIMIZE" | b"REPAIR" => {
+            (Admin, true)
+        }
+        b"SHOW" | b"EXPLAIN" | b"DESCRIBE" | b"DESC" | b"HELP" | b"ANALYZE" | b"CHECK"
+        | b"CHECKSUM" | b"FLUSH" | b"KILL" | b"SHUTDOWN" | b"RESTART" | b"CACHE" | b"START"
+        | b"STOP" | b"BACKUP" => (Admin, false),
         b"CALL" | b"EXECUTE" => (Call, true),
         _ => (Other, false),
     }
@@ -149,7 +181,9 @@ fn with_body(tokens: &[Token<'_>]) -> Verdict {
 }
 
 /// The class of a statement sqlparser understood, or `None` for kinds this module leaves
-/// to [`classify_tokens`] (the tree has ~150 kinds, most of them other dialects').
+/// to [`classify_tokens`]: all but reads, DML, DDL, DCL and transactions (the tree has ~150
+/// kinds, most of them other dialects'; the tokens know MySQL's administration statements,
+/// wrappers and `USE`).
 pub fn classify_ast(statement: &sqlparser::ast::Statement) -> Option<Verdict> {
     use StatementClass::*;
     use sqlparser::ast::{ObjectType, SetExpr, Statement as S};
@@ -185,8 +219,6 @@ pub fn classify_ast(statement: &sqlparser::ast::Statement) -> Option<Verdict> {
         S::Grant(_) | S::Revoke(_) | S::CreateUser(_) | S::AlterUser(_) | S::CreateRole(_) => {
             (Dcl, true)
         }
-        S::Call(_) | S::Execute { .. } => (Call, true),
-        S::Use(_) => (Session, false),
         S::StartTransaction { .. }
         | S::Commit { .. }
         | S::Rollback { .. }
@@ -194,24 +226,6 @@ pub fn classify_ast(statement: &sqlparser::ast::Statement) -> Option<Verdict> {
         | S::ReleaseSavepoint { .. }
         | S::LockTables { .. }
         | S::UnlockTables => (Tcl, false),
-        S::ShowVariable { .. }
-        | S::ShowStatus { .. }
-        | S::ShowVariables { .. }
-        | S::ShowCreate { .. }
-        | S::ShowColumns { .. }
-        | S::ShowDatabases { .. }
-        | S::ShowProcessList { .. }
-        | S::ShowSchemas { .. }
-        | S::ShowTables { .. }
-        | S::ShowCollation { .. }
-        | S::ShowFunctions { .. }
-        | S::ShowCharset(_)
-        | S::ExplainTable { .. }
-        | S::Explain { .. }
-        | S::Flush { .. }
-        | S::Kill { .. }
-        | S::OptimizeTable { .. } => (Admin, false),
-        S::Prepare { .. } | S::Deallocate { .. } => (Other, false),
         _ => return None,
     })
 }

@@ -23,12 +23,16 @@ use std::collections::HashMap;
 use rdsaudit::sink::json_str;
 use rdsaudit::{AuditEvent, Operation};
 
+use rdsaudit::audit::event::Dialect;
+
 use crate::class::StatementClass;
+use crate::lexer::Server;
 use crate::tables::push_unique;
-use crate::{Analysis, analyze, digest, fingerprint};
+use crate::{Analysis, Context, analyze_in, digest, fingerprint};
 
 /// The enrichment of one event: the values of the NDJSON keys `writes`, `statement_class`,
-/// `tables`, `fingerprint`, `digest` and `truncated` (written by [`Semantics::write_ndjson`]).
+/// `tables`, `fingerprint`, `digest`, `truncated` and `version_dependent` (written by
+/// [`Semantics::write_ndjson`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Semantics {
     /// Whether the event can have changed data, schema or privileges (a QUERY that writes,
@@ -46,6 +50,9 @@ pub struct Semantics {
     pub digest: Option<String>,
     /// The object reaches the plugin's default query-log limit, so it may be cut.
     pub truncated: bool,
+    /// `writes`, the class or the tables depend on the server's flavour or version (see
+    /// [`Analysis::version_dependent`]): `writes` then says the statement may write.
+    pub version_dependent: bool,
 }
 
 fn bool_text(b: bool) -> &'static [u8] {
@@ -59,10 +66,23 @@ fn nullable(out: &mut Vec<u8>, value: Option<&str>) {
     }
 }
 
+/// What the event tells of where its statement ran: the session's database, whether it
+/// succeeded, and whether the dialect is written by MySQL only (Aurora's, the RDS for MySQL
+/// fork's; MariaDB and MySQL both write the upstream plugin's).
+pub fn context<'e>(e: &'e AuditEvent<'_>) -> Context<'e> {
+    Context {
+        database: &e.database,
+        server: Server {
+            executed: e.retcode == Some(0),
+            mysql_only: matches!(e.timestamp.dialect, Dialect::Aurora | Dialect::RdsMySql),
+        },
+    }
+}
+
 /// What an event means, without fingerprint (what filters need).
 pub fn analysis(e: &AuditEvent<'_>) -> Analysis {
     match e.operation {
-        Operation::Query => analyze(&e.object.unescaped()),
+        Operation::Query => analyze_in(&e.object.unescaped(), &context(e)),
         op if op.is_table() => Analysis {
             class: if op == Operation::Read || op == Operation::Write {
                 StatementClass::Dml
@@ -72,12 +92,14 @@ pub fn analysis(e: &AuditEvent<'_>) -> Analysis {
             writes: op != Operation::Read,
             tables: table_event_names(e),
             parsed: false,
+            version_dependent: false,
         },
         _ => Analysis {
             class: StatementClass::Other,
             writes: false,
             tables: Vec::new(),
             parsed: false,
+            version_dependent: false,
         },
     }
 }
@@ -100,7 +122,7 @@ fn table_event_names(e: &AuditEvent<'_>) -> Vec<String> {
 impl Semantics {
     /// Appends the keys to an NDJSON object being written (before its closing brace):
     /// `,"writes":true,"statement_class":"dml","tables":["shop.orders"],"fingerprint":"...",
-    /// "digest":"...","truncated":false`. `statement_class`, `fingerprint` and `digest` are
+    /// "digest":"...","truncated":false,"version_dependent":false`. `statement_class`, `fingerprint` and `digest` are
     /// `null` for events other than QUERY.
     pub fn write_ndjson(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(br#","writes":"#);
@@ -120,6 +142,8 @@ impl Semantics {
         nullable(out, self.digest.as_deref());
         out.extend_from_slice(br#","truncated":"#);
         out.extend_from_slice(bool_text(self.truncated));
+        out.extend_from_slice(br#","version_dependent":"#);
+        out.extend_from_slice(bool_text(self.version_dependent));
     }
 
     /// The enrichment of `e` on its own (tables from the text only).
@@ -134,6 +158,7 @@ impl Semantics {
             digest: fingerprint.as_deref().map(digest),
             fingerprint,
             truncated: query && e.object.possibly_truncated(),
+            version_dependent: a.version_dependent,
         }
     }
 }
@@ -223,7 +248,7 @@ mod tests {
             b"20240323 13:00:00,instB,app,10.0.0.2,5,7,QUERY,shop,'DELETE FROM users',0",
         )
         .unwrap();
-        assert_eq!(en.enrich(&delete).tables, ["users"]);
+        assert_eq!(en.enrich(&delete).tables, ["shop.users"]);
         // A statement whose text reads as a TABLE header of connection 5, query 7.
         let forged = parse_line(
             br"1711198800000000,srv,mallory,10.0.0.2,9,3,QUERY,db,'SELECT \',h,5,7,WRITE,d,x',0",
@@ -234,7 +259,7 @@ mod tests {
         let delete =
             parse_line(b"1711198800000000,srv,app,10.0.0.1,5,7,QUERY,shop,'DELETE FROM users',0")
                 .unwrap();
-        assert_eq!(en.enrich(&delete).tables, ["users"]);
+        assert_eq!(en.enrich(&delete).tables, ["shop.users"]);
     }
 
     #[test]
@@ -259,6 +284,6 @@ mod tests {
             b"20240323 13:36:09,h,app,l,41,701,WRITE,shop,orders,",
         ));
         let other = line(b"20240323 13:36:09,h,app,l,41,702,QUERY,shop,'DELETE FROM t',0");
-        assert_eq!(en.enrich(&other).tables, ["t"]);
+        assert_eq!(en.enrich(&other).tables, ["shop.t"]);
     }
 }

@@ -1,11 +1,33 @@
 //! A MySQL tokenizer that survives what the audit log holds: statements cut mid-literal by
 //! the plugin's query-log limit, invalid UTF-8, dialect extensions no parser knows.
 //!
-//! It reads versioned comments the way the server does: the body of `/*!40000 ALTER TABLE t
-//! DISABLE KEYS */` (and MariaDB's `/*M!100100 ... */`) is code, since every server this log
-//! comes from is newer than the versions such comments name. Other comments, string literals
-//! and numbers carry no meaning here and are reduced to a single [`Token::Literal`] or dropped.
-//! An unterminated literal or comment runs to the end of the text.
+//! Comments other than versioned ones, string literals and numbers carry no meaning here and
+//! are reduced to a single [`Token::Literal`] or dropped. An unterminated literal or comment
+//! runs to the end of the text.
+//!
+//! # Versioned comments
+//!
+//! The body of `/*!NNNNN ... */` (MySQL, MariaDB) and `/*M!NNNNNN ... */` (MariaDB) is code
+//! on some servers and a comment on others. The rules, from the MySQL Reference Manual
+//! ("Comments") and the MariaDB Knowledge Base ("Comment Syntax"):
+//! - MySQL runs `/*!` bodies without a version, and those whose 5-digit version (`Mmmrr`)
+//!   is at most its own; it reads `/*M!` as a plain comment.
+//! - MariaDB runs `/*!` bodies without a version, and those whose version (5 or 6 digits) is
+//!   at most its own, except MySQL versions 50700..=99999 (MySQL 5.7+ syntax it may not know);
+//!   it runs `/*M!` bodies whose version is at most its own.
+//! - Both servers rewrite the `!` of a versioned comment they skip to a space before the
+//!   statement is logged (MySQL's and MariaDB's `sql_lex.cc`: "Patch and skip the conditional
+//!   comment to avoid it being propagated infinitely"). MariaDB 10.11 logs
+//!   `/*!99999 DROP TABLE t */` as `/* 99999 DROP TABLE t */` (checked against the real server
+//!   by `tests/semantics.rs`). So in the text of a statement that parsed, a `/*!` still there
+//!   ran. A statement that failed may have stopped before the comment.
+//!
+//! Hence [`runs`]: a body runs [`Runs::Always`] when every server these logs come from (MySQL
+//! 5.7 and later, MariaDB) runs it, or when the server ran the statement (return code 0) and
+//! left the `!` in place of a `/*!`; [`Runs::Never`] for `/*M!` on a MySQL-only dialect; and
+//! [`Runs::Maybe`] otherwise, where the server's flavour or version decides. A [`Lexer`] reads
+//! `Maybe` bodies as code or as comments as its [`Reading`] says; [`crate::analyze_in`] reads
+//! both ways and flags a statement whose meaning differs (`version_dependent`).
 //!
 //! ```
 //! use rdsaudit_sql::lexer::{Lexer, Token};
@@ -37,21 +59,90 @@ impl Token<'_> {
     }
 }
 
+/// What is known of the server that logged a statement (see the module docs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Server {
+    /// The statement succeeded (return code 0), so the server parsed all of it.
+    pub executed: bool,
+    /// The log's dialect is written only by MySQL (Aurora, the RDS for MySQL fork of the
+    /// plugin); the upstream plugin's dialect is written by MariaDB and by MySQL.
+    pub mysql_only: bool,
+}
+
+/// Whether a versioned comment's body runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runs {
+    /// On every server these logs come from, or on the one that logged it.
+    Always,
+    /// Not on the server that logged it.
+    Never,
+    /// Depending on the server's flavour or version.
+    Maybe,
+}
+
+/// MySQL versions MariaDB skips in `/*!` comments (MariaDB KB, "Comment Syntax").
+const MYSQL_ONLY_VERSIONS: std::ops::RangeInclusive<u32> = 50700..=99999;
+
+/// Whether the body of `/*!` (or `/*M!` when `mariadb_marker`) with `version` runs.
+pub fn runs(mariadb_marker: bool, version: Option<u32>, server: Server) -> Runs {
+    if mariadb_marker {
+        return match server {
+            Server {
+                mysql_only: true, ..
+            } => Runs::Never,
+            _ => Runs::Maybe,
+        };
+    }
+    match version {
+        None => Runs::Always,
+        Some(v) if v < *MYSQL_ONLY_VERSIONS.start() => Runs::Always,
+        Some(_) if server.executed => Runs::Always,
+        Some(_) => Runs::Maybe,
+    }
+}
+
+/// How a [`Lexer`] reads versioned comments that [`Runs::Maybe`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// As code: what the statement does where they run.
+    Code,
+    /// As comments: what it does where they do not.
+    Comment,
+}
+
 /// An iterator over the tokens of a statement text.
 #[derive(Debug, Clone)]
 pub struct Lexer<'a> {
     rest: &'a [u8],
-    /// Inside `/*!NNNNN ... */`: the next `*/` closes it.
+    /// Inside a versioned comment read as code: the next `*/` closes it.
     versioned: bool,
+    server: Server,
+    reading: Reading,
+    /// A versioned comment that [`Runs::Maybe`] was met.
+    maybe_seen: bool,
 }
 
 impl<'a> Lexer<'a> {
-    /// Tokens of `sql` (the unescaped object of a QUERY event).
+    /// Tokens of `sql` (the unescaped object of a QUERY event), every versioned comment read
+    /// as code.
     pub fn new(sql: &'a [u8]) -> Self {
+        Lexer::reading(sql, Server::default(), Reading::Code)
+    }
+
+    /// Tokens of `sql` logged by `server`, versioned comments that may run read as `reading`.
+    pub fn reading(sql: &'a [u8], server: Server, reading: Reading) -> Self {
         Lexer {
             rest: sql,
             versioned: false,
+            server,
+            reading,
+            maybe_seen: false,
         }
+    }
+
+    /// Whether a versioned comment whose body may or may not run was met so far.
+    pub fn maybe_seen(&self) -> bool {
+        self.maybe_seen
     }
 
     fn advance(&mut self, n: usize) {
@@ -74,13 +165,9 @@ impl<'a> Lexer<'a> {
                     self.versioned = false;
                     self.advance(2);
                 }
-                [b'/', b'*', b'!', ..] => self.open_versioned(3),
-                [b'/', b'*', b'M', b'!', ..] => self.open_versioned(4),
-                [b'/', b'*', ..] => {
-                    let end = memchr::memmem::find(self.rest.get(2..).unwrap_or_default(), b"*/")
-                        .map_or(self.rest.len(), |i| i + 4);
-                    self.advance(end);
-                }
+                [b'/', b'*', b'!', ..] => self.open_versioned(false),
+                [b'/', b'*', b'M', b'!', ..] => self.open_versioned(true),
+                [b'/', b'*', ..] => self.skip_comment(),
                 [b'#', ..] => self.skip_line(),
                 [b'-', b'-', next, ..] if next.is_ascii_whitespace() || next.is_ascii_control() => {
                     self.skip_line()
@@ -94,16 +181,47 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn open_versioned(&mut self, marker: usize) {
-        self.advance(marker);
-        let digits = self
-            .rest
+    /// At `/*!` or `/*M!`: enters the body when it is read as code, else skips the comment.
+    /// A version is 5 or 6 digits; fewer digits are no version (they belong to the body).
+    fn open_versioned(&mut self, mariadb_marker: bool) {
+        let marker = if mariadb_marker { 4 } else { 3 };
+        let after = self.rest.get(marker..).unwrap_or_default();
+        let digits = after
             .iter()
             .take(6)
             .take_while(|b| b.is_ascii_digit())
             .count();
-        self.advance(digits);
-        self.versioned = true;
+        let (version, skip) = match digits {
+            5 | 6 => (
+                after
+                    .get(..digits)
+                    .and_then(|d| std::str::from_utf8(d).ok())
+                    .and_then(|d| d.parse::<u32>().ok()),
+                digits,
+            ),
+            _ => (None, 0),
+        };
+        let code = match runs(mariadb_marker, version, self.server) {
+            Runs::Always => true,
+            Runs::Never => false,
+            Runs::Maybe => {
+                self.maybe_seen = true;
+                self.reading == Reading::Code
+            }
+        };
+        if code && !self.versioned {
+            self.advance(marker + skip);
+            self.versioned = true;
+        } else {
+            self.skip_comment();
+        }
+    }
+
+    /// Skips a comment from its `/*` to its `*/` (or the end).
+    fn skip_comment(&mut self) {
+        let end = memchr::memmem::find(self.rest.get(2..).unwrap_or_default(), b"*/")
+            .map_or(self.rest.len(), |i| i + 4);
+        self.advance(end);
     }
 
     fn skip_line(&mut self) {

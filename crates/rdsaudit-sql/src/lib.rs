@@ -27,7 +27,8 @@
 //!
 //! | module | concern |
 //! | --- | --- |
-//! | [`lexer`] | tokens of any text, cut or not; versioned comments read as code |
+//! | [`lexer`] | tokens of any text, cut or not; which versioned comments ran |
+//! | [`statement`] | where the statement that runs begins (wrappers, compound statements) |
 //! | [`class`] | statement class and `writes`, from tokens or from sqlparser's tree |
 //! | [`tables`] | the tables a statement names |
 //! | [`fingerprint`] | pt-fingerprint's normal form and pt-query-digest's Query ID |
@@ -51,6 +52,7 @@ pub mod event;
 pub mod filter;
 pub mod fingerprint;
 pub mod lexer;
+pub mod statement;
 pub mod tables;
 
 pub use class::StatementClass;
@@ -61,7 +63,8 @@ use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 
 use crate::class::{Verdict, classify_ast, classify_tokens};
-use crate::lexer::{Lexer, Token};
+use crate::lexer::{Lexer, Reading, Server, Token};
+use crate::tables::push_unique;
 
 /// Longest text handed to sqlparser; longer texts (multi-megabyte bulk INSERTs) are read
 /// from their tokens only, so the tree's memory stays bounded.
@@ -77,42 +80,121 @@ pub struct Analysis {
     /// The class; for multi-statement text, the class of the first part that writes (or of
     /// the first part when none does).
     pub class: StatementClass,
-    /// Whether any part can change data, schema or privileges (see [`class`]).
+    /// Whether any part can change data, schema, privileges or durable server state (see
+    /// [`class`]).
     pub writes: bool,
-    /// The tables named (see [`tables`]).
+    /// The tables named (see [`tables`]), qualified with the current database.
     pub tables: Vec<String>,
     /// Whether sqlparser read the whole text; false means the tokens were used.
     pub parsed: bool,
+    /// The meaning depends on the server's flavour or version: a versioned comment that may
+    /// or may not have run changes the class, `writes` or the tables (see [`lexer`]). Then
+    /// `writes` is true when either reading writes (a write candidate: never hidden), and
+    /// the tables of both readings are listed.
+    pub version_dependent: bool,
 }
 
-/// Analyses `sql` (the unescaped object of a QUERY event): sqlparser's MySQL dialect where
-/// the text parses, [`analyze_tokens`] otherwise (cut statements, versioned comments, syntax
-/// sqlparser does not know, texts over [`MAX_PARSE_BYTES`]).
+/// What is known where a statement ran: the current database (the event's `database`) and
+/// the server that logged it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Context<'a> {
+    /// The session's database when the statement began; a `USE` in the text changes it for
+    /// the statements after it.
+    pub database: &'a str,
+    /// What the log tells of the server (see [`lexer::Server`]).
+    pub server: Server,
+}
+
+/// [`analyze_in`] with nothing known of the session or the server: names stay as written.
 pub fn analyze(sql: &[u8]) -> Analysis {
+    analyze_in(sql, &Context::default())
+}
+
+/// Analyses `sql` (the unescaped object of a QUERY event) as run in `ctx`: sqlparser's MySQL
+/// dialect where the text parses into kinds it maps (reads, DML, DDL, DCL, transactions),
+/// [`analyze_tokens_in`] otherwise (cut statements, versioned comments, wrappers and
+/// compound statements, administration, syntax sqlparser does not know, texts over
+/// [`MAX_PARSE_BYTES`]).
+pub fn analyze_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
     let Some(statements) = parse(sql) else {
-        return analyze_tokens(sql);
+        return analyze_tokens_in(sql, ctx);
     };
     let verdicts: Option<Vec<Verdict>> = statements.iter().map(classify_ast).collect();
-    let (class, writes) = match verdicts {
-        Some(v) => combine(&v),
-        None => analyze_tokens(sql).verdict(),
+    let Some(verdicts) = verdicts else {
+        return analyze_tokens_in(sql, ctx);
     };
+    let (class, writes) = combine(&verdicts);
+    let mut tables = Vec::new();
+    for name in tables::from_ast(&statements) {
+        push_unique(&mut tables, qualify(ctx.database, name));
+    }
     Analysis {
         class,
         writes,
-        tables: tables::from_ast(&statements),
+        tables,
         parsed: true,
+        version_dependent: false,
     }
 }
 
-/// The token reading alone: what [`analyze`] falls back to. Public so tests can hold it
-/// against the parser's reading and the server's TABLE events.
+/// [`analyze_tokens_in`] with nothing known of the session or the server.
 pub fn analyze_tokens(sql: &[u8]) -> Analysis {
-    let parts = statements(sql);
-    let verdicts: Vec<Verdict> = parts.iter().map(|p| classify_tokens(p)).collect();
+    analyze_tokens_in(sql, &Context::default())
+}
+
+/// The token reading alone: what [`analyze_in`] falls back to. Public so tests can hold it
+/// against the parser's reading and the server's TABLE events. A text holding versioned
+/// comments that may or may not have run is read both ways (see [`Analysis::version_dependent`]).
+pub fn analyze_tokens_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
+    let mut lexer = Lexer::reading(sql, ctx.server, Reading::Code);
+    let code = read_tokens(&mut lexer, ctx.database);
+    if !lexer.maybe_seen() {
+        return code;
+    }
+    let comment = read_tokens(
+        &mut Lexer::reading(sql, ctx.server, Reading::Comment),
+        ctx.database,
+    );
+    if code == comment {
+        return code;
+    }
+    let (class, writes) = combine(&[code.verdict(), comment.verdict()]);
+    let mut tables = code.tables;
+    for t in comment.tables {
+        push_unique(&mut tables, t);
+    }
+    Analysis {
+        class,
+        writes,
+        tables,
+        parsed: false,
+        version_dependent: true,
+    }
+}
+
+/// One reading of the tokens: each statement's verdict from where it begins (see
+/// [`statement`]), tables from the whole of it, the current database followed through `USE`.
+fn read_tokens<'a>(tokens: &mut impl Iterator<Item = Token<'a>>, database: &str) -> Analysis {
+    let parts = statements(tokens);
+    let mut current = database.to_owned();
+    let mut verdicts = Vec::with_capacity(parts.len());
     let mut tables = Vec::new();
-    for (part, (class, _)) in parts.iter().zip(&verdicts) {
-        tables::from_tokens(part, *class, &mut tables);
+    for part in &parts {
+        let (prefix, body) = part.split_at(statement::start(part).min(part.len()));
+        let verdict = classify_tokens(body);
+        let mut named = Vec::new();
+        tables::from_tokens(prefix, StatementClass::Select, &mut named);
+        tables::from_tokens(body, verdict.0, &mut named);
+        for name in named {
+            push_unique(&mut tables, qualify(&current, name));
+        }
+        if let Some(db) = used_database(body) {
+            current = db;
+        }
+        // A compound's `END`, `DECLARE n INT`: no statement, no verdict.
+        if !body.is_empty() {
+            verdicts.push(verdict);
+        }
     }
     let (class, writes) = combine(&verdicts);
     Analysis {
@@ -120,6 +202,7 @@ pub fn analyze_tokens(sql: &[u8]) -> Analysis {
         writes,
         tables,
         parsed: false,
+        version_dependent: false,
     }
 }
 
@@ -129,12 +212,31 @@ impl Analysis {
     }
 }
 
+/// `db.name` for a name written without its database, when there is a current one.
+fn qualify(database: &str, name: String) -> String {
+    if database.is_empty() || name.contains('.') {
+        name
+    } else {
+        format!("{database}.{name}")
+    }
+}
+
+/// The database a `USE db` statement switches to.
+fn used_database(statement: &[Token<'_>]) -> Option<String> {
+    match statement {
+        [u, Token::Word(db) | Token::Ident(db), ..] if u.is("USE") => {
+            Some(String::from_utf8_lossy(db).into_owned())
+        }
+        _ => None,
+    }
+}
+
 /// The text's statements (split at `;` outside literals and comments), at most
 /// [`MAX_TOKENS`] tokens each; empty statements are dropped.
-fn statements(sql: &[u8]) -> Vec<Vec<Token<'_>>> {
+fn statements<'a>(tokens: &mut impl Iterator<Item = Token<'a>>) -> Vec<Vec<Token<'a>>> {
     let mut parts = Vec::new();
     let mut current = Vec::new();
-    for t in Lexer::new(sql) {
+    for t in tokens {
         if t == Token::Punct(b';') {
             if !current.is_empty() {
                 parts.push(std::mem::take(&mut current));

@@ -1,5 +1,7 @@
-//! The tables a statement names, `db.table` as written (quotes removed, case kept, not
-//! qualified with the session's database), in order of first appearance, without CTE names.
+//! The tables a statement names, `db.table` as written (quotes removed, case kept), in order
+//! of first appearance, without CTE names; [`crate::analyze_in`] then qualifies a bare name
+//! with the current database (the event's, or the last `USE` of the text before it), as the
+//! server does.
 //!
 //! From sqlparser's tree when the statement parses, from the tokens otherwise. A list holds at
 //! most [`MAX_TABLES`] names, so a hostile statement cannot make it grow without bound.
@@ -180,13 +182,18 @@ pub fn names_tables(class: StatementClass) -> bool {
     )
 }
 
-/// Tables named by the tokens of one statement of class `class`.
+/// Table maintenance statements (`OPTIMIZE TABLE t1, t2`): administration that names tables.
+const MAINTENANCE: &[&str] = &["OPTIMIZE", "REPAIR", "ANALYZE", "CHECK", "CHECKSUM"];
+
+/// Tables named by the tokens of one statement of class `class`. `IMPORT TABLE FROM` names
+/// files, not tables.
 pub fn from_tokens(tokens: &[Token<'_>], class: StatementClass, tables: &mut Vec<String>) {
-    if !names_tables(class) {
+    let first = tokens.first().copied();
+    let maintenance = first.is_some_and(|t| MAINTENANCE.iter().any(|m| t.is(m)));
+    if !(names_tables(class) || maintenance) || first.is_some_and(|t| t.is("IMPORT")) {
         return;
     }
     let ctes = cte_names(tokens);
-    let first = tokens.first().copied();
     let renames = first.is_some_and(|t| t.is("RENAME") || t.is("ALTER"));
     let mut index_seen = false;
     let mut i = 0;

@@ -7,6 +7,11 @@
 //!   unknown), and the tables it names must be the tables of its TABLE events outside the
 //!   server's internal databases. Both readings are checked: sqlparser's ([`analyze`]) and the
 //!   tokens' ([`analyze_tokens`]).
+//! * The `semantics` pass (`corpus/mariadb/semantics.py`): statements sent byte-exact to a
+//!   real MariaDB, each with whether it really changed rows, tables, plugins or binary logs
+//!   (measured by the workload) and the documented verdict for every QUERY record it caused.
+//!   The log's own events are read in their context (database, return code, dialect), as
+//!   `--writes`, `--table` and `--enrich` read them.
 //! * RDS for MySQL logs no TABLE events: a table of hand-written statements with their class,
 //!   `writes` and tables, again through both readings, and cut at every byte (the token
 //!   reading must not panic and must keep `writes` once the verb is in).
@@ -23,6 +28,8 @@ use common::corpus_dir;
 use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine as _;
+use rdsaudit_sql::event::analysis;
+use rdsaudit_sql::filter::{EventFilter, SemanticSpec};
 use rdsaudit_sql::{Analysis, analyze, analyze_tokens};
 use serde_json::Value;
 
@@ -157,6 +164,123 @@ fn corpus_writes_and_tables_agree_with_the_servers_table_events() {
     );
     assert!(checked > 100, "the corpus holds statements ({checked})");
     assert!(parsed > 50 && compared_writes > 20 && compared_tables > 10);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn b64(v: &Value) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(v.as_str().unwrap())
+        .unwrap()
+}
+
+#[test]
+fn real_server_semantics_pass() {
+    let dir = corpus_dir();
+    let log = std::fs::read(dir.join("audit-semantics.log")).unwrap();
+    let events: Vec<rdsaudit::AuditEvent<'_>> = log
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| rdsaudit::parse_line(l).unwrap())
+        .collect();
+    let expected = std::fs::read_to_string(dir.join("expected-semantics.jsonl")).unwrap();
+    let writes = EventFilter::new(
+        rdsaudit::filter::Filter::all(),
+        SemanticSpec {
+            writes: true,
+            ..SemanticSpec::default()
+        },
+    );
+    let mut failures = Vec::new();
+    let (mut cursor, mut checked, mut wrote) = (0, 0, 0);
+    for case in expected
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    {
+        if case["kind"] != "case" {
+            continue;
+        }
+        let sent = String::from_utf8_lossy(&b64(&case["sent_b64"])).into_owned();
+        let mut any_writes = false;
+        for want in case["logged"].as_array().unwrap() {
+            let text = b64(&want["object_b64"]);
+            // The server's records, in order: the next QUERY with this text and database.
+            let Some(i) = (cursor..events.len()).find(|&i| {
+                let e = &events[i];
+                e.operation == rdsaudit::Operation::Query
+                    && *e.object.unescaped() == *text
+                    && e.database == want["db"].as_str().unwrap()
+            }) else {
+                failures.push(format!(
+                    "{sent:?}: no QUERY {:?} logged",
+                    String::from_utf8_lossy(&text)
+                ));
+                continue;
+            };
+            cursor = i + 1;
+            let e = &events[i];
+            let a = analysis(e);
+            let tables: Vec<&str> = want["tables"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap())
+                .collect();
+            let got = (a.writes, a.version_dependent, a.tables.clone());
+            let exp = (
+                want["writes"].as_bool().unwrap(),
+                want["version_dependent"].as_bool().unwrap(),
+                tables.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>(),
+            );
+            if got != exp {
+                failures.push(format!(
+                    "{:?}: got {got:?}, want {exp:?}",
+                    String::from_utf8_lossy(&text)
+                ));
+            }
+            if writes.matches(e) != exp.0 {
+                failures.push(format!("--writes disagrees on {sent:?}"));
+            }
+            any_writes |= a.writes;
+            checked += 1;
+        }
+        // Nothing hidden: a statement that changed something was read as writing.
+        if case["wrote"] == true {
+            wrote += 1;
+            if !any_writes {
+                failures.push(format!("the server wrote, we say no: {sent:?}"));
+            }
+        }
+    }
+    // The server's TABLE events: a QUERY after WRITE/CREATE/DROP/ALTER/RENAME events of its
+    // connection and query id writes, one after READ events only does not.
+    let mut table_checked = 0;
+    for (i, e) in events.iter().enumerate() {
+        if e.operation != rdsaudit::Operation::Query || e.retcode != Some(0) {
+            continue;
+        }
+        let ops: Vec<&rdsaudit::Operation<'_>> = events[..i]
+            .iter()
+            .rev()
+            .take_while(|t| t.operation.is_table())
+            .filter(|t| t.connection_id == e.connection_id && t.query_id == e.query_id)
+            .map(|t| &t.operation)
+            .collect();
+        if ops.is_empty() {
+            continue;
+        }
+        let server_writes = ops.iter().any(|op| **op != rdsaudit::Operation::Read);
+        if analysis(e).writes != server_writes {
+            failures.push(format!(
+                "TABLE events say writes={server_writes}: {:?}",
+                String::from_utf8_lossy(&e.object.unescaped())
+            ));
+        }
+        table_checked += 1;
+    }
+    eprintln!(
+        "{checked} logged statements, {wrote} commands that changed something, {table_checked} with TABLE events"
+    );
+    assert!(checked > 25 && wrote > 10 && table_checked > 20);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
