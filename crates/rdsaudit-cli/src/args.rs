@@ -243,6 +243,13 @@ pub struct ParseArgs {
     /// record and reason: NDJSON, one per line, to fix and replay (`jq -r .raw FILE`)
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
+    /// Write the events of all inputs as one stream in timestamp order (Aurora writes each
+    /// instance's audit across several concurrent files; RDS rotates them). Each input is
+    /// read at once; an event more than 4096 events from its place in its own file comes out
+    /// late and is counted in the summary, never dropped. Unparsed lines go to --rejects (and
+    /// stderr) as each input is read
+    #[arg(long)]
+    pub merge: bool,
     /// Add what each statement means to every NDJSON object: writes, statement_class,
     /// tables, fingerprint, digest, truncated (see below)
     #[arg(long)]

@@ -18,7 +18,6 @@ mod decode;
 mod encode;
 mod generate;
 mod input;
-#[allow(dead_code)] // TODO(c-cli): wired into `parse --merge` after the front door lands
 mod merge;
 mod parse;
 mod paths;

@@ -10,10 +10,20 @@
 //! [`WINDOW`] events, and offers the earliest of them: an event at most that many events
 //! away from its place in its file comes out in order. An event further away comes out when
 //! its window reaches it, after later ones; it is counted as `late` (the summary says how
-//! many), never dropped. Equal times keep input order (then order in the file).
+//! many), never dropped. Equal times keep input order (then order in the file). So the
+//! guarantee: the output is in timestamp order whenever no event is more than [`WINDOW`]
+//! events away from its place in its own file; otherwise the summary counts the events
+//! written after a later one.
 //!
-//! Memory: [`WINDOW`] formatted events per input, plus each input's reader (one piece of
-//! text, or one bounded JSON document): about k × (1 MiB + [`WINDOW`] × event size).
+//! Unparsed lines and unreadable records have no trustworthy time to merge by: they are
+//! counted, shown on stderr and written to `--rejects` as their input is read (each with its
+//! file and line), never to the output. SQL: each statement's `USE` is decided where it
+//! lands in the merged order.
+//!
+//! Memory: each input is read on a thread of its own, decoded as without `--merge` (a group
+//! of 1 MiB text pieces, or one JSON document up to `--max-file-size`), with at most two
+//! decoded chunks waiting and [`WINDOW`] formatted events pending: about
+//! k × (2 × threads + 3) MiB + k × [`WINDOW`] × event size for k text inputs.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -28,16 +38,21 @@ pub struct Stamped {
     pub epoch_us: i64,
     /// The event as written in the output format.
     pub bytes: Vec<u8>,
+    /// SQL: the database the statement ran in (its `USE` is written where it lands).
+    pub database: Option<Vec<u8>>,
 }
 
 /// Where an event waits: ordered by time, then input, then arrival.
 type Key = (i64, usize, u64);
 
+/// A pending event: its bytes and database.
+type Pending = (Vec<u8>, Option<Vec<u8>>);
+
 /// One input's window of pending events.
 struct Window<S> {
     source: S,
     /// Pending events, earliest first by (time, input, arrival).
-    pending: BinaryHeap<Reverse<(Key, Vec<u8>)>>,
+    pending: BinaryHeap<Reverse<(Key, Pending)>>,
     arrivals: u64,
 }
 
@@ -46,8 +61,8 @@ impl<S: Iterator<Item = Stamped>> Window<S> {
     fn fill(&mut self, input: usize, window: usize) {
         while self.pending.len() < window {
             let Some(e) = self.source.next() else { return };
-            self.pending
-                .push(Reverse(((e.epoch_us, input, self.arrivals), e.bytes)));
+            let key = (e.epoch_us, input, self.arrivals);
+            self.pending.push(Reverse((key, (e.bytes, e.database))));
             self.arrivals += 1;
         }
     }
@@ -118,13 +133,18 @@ impl<S: Iterator<Item = Stamped>> Iterator for Merge<S> {
 
     fn next(&mut self) -> Option<Stamped> {
         let Reverse((_, input, _)) = self.heads.pop()?;
-        let Reverse(((epoch_us, _, _), bytes)) = self.windows.get_mut(input)?.pending.pop()?;
+        let Reverse(((epoch_us, _, _), (bytes, database))) =
+            self.windows.get_mut(input)?.pending.pop()?;
         if self.latest.is_some_and(|latest| epoch_us < latest) {
             self.late += 1;
         }
         self.latest = Some(self.latest.map_or(epoch_us, |l| l.max(epoch_us)));
         self.refill(input);
-        Some(Stamped { epoch_us, bytes })
+        Some(Stamped {
+            epoch_us,
+            bytes,
+            database,
+        })
     }
 }
 
@@ -144,6 +164,7 @@ mod tests {
                     .map(|(j, &t)| Stamped {
                         epoch_us: t,
                         bytes: format!("{i}:{j}").into_bytes(),
+                        database: None,
                     })
                     .collect::<Vec<_>>()
                     .into_iter()
@@ -231,6 +252,7 @@ mod tests {
             Stamped {
                 epoch_us: t,
                 bytes: Vec::new(),
+                database: None,
             }
         });
         let mut merge = Merge::with_window([endless], 16);

@@ -138,7 +138,6 @@ fn directories_and_patterns_are_read_file_by_file_in_natural_order() {
 }
 
 #[test]
-#[ignore = "c-cli: --merge lands next"]
 fn merge_writes_several_files_in_timestamp_order() {
     let dir = tempfile::tempdir().unwrap();
     // Two concurrent Aurora-style files whose lines interleave in time, one of them with a
@@ -176,7 +175,6 @@ fn merge_writes_several_files_in_timestamp_order() {
 }
 
 #[test]
-#[ignore = "c-cli: --merge lands next"]
 fn merge_keeps_every_event_and_counts_the_late_ones() {
     let dir = tempfile::tempdir().unwrap();
     // One line 10,000 lines after its place: further than the merge window.
@@ -189,6 +187,32 @@ fn merge_keeps_every_event_and_counts_the_late_ones() {
     let two = write(dir.path(), "two.log", line(5, "SELECT 5").as_bytes());
     let (code, events, stderr) = parse(&[OsStr::new("--merge"), os(&one), os(&two)]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(events.len(), 10_001);
-    assert!(stderr.contains("out of order"), "{stderr}");
+    assert_eq!(events.len(), 10_002);
+    assert!(stderr.contains("; 1 events out of order"), "{stderr}");
+}
+
+/// Merged SQL: each statement after the `USE` its database needs, wherever it lands; unparsed
+/// lines go to the rejects file, not the output.
+#[test]
+fn merged_sql_keeps_each_statement_in_its_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = line(1, "SELECT 1") + &line(3, "SELECT 3") + "junk\n";
+    let two = line(2, "SELECT 2").replace(",shop,", ",billing,") + &line(4, "SELECT 4");
+    let one = write(dir.path(), "one.log", one.as_bytes());
+    let two = write(dir.path(), "two.log", two.as_bytes());
+    let rejects = dir.path().join("rejects.ndjson");
+    let out = rdsaudit()
+        .args(["parse", "-q", "--merge", "--format", "sql", "--rejects"])
+        .args([os(&rejects), os(&one), os(&two)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "USE `shop`;\nSELECT 1;\nUSE `billing`;\nSELECT 2;\nUSE `shop`;\nSELECT 3;\nSELECT 4;\n"
+    );
+    let rejected = ndjson(&std::fs::read(&rejects).unwrap());
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["raw"], "junk");
+    assert_eq!(rejected[0]["line"], 3);
 }
