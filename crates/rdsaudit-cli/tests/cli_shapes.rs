@@ -253,7 +253,6 @@ fn glued_events_wide_numbers_and_control_messages() {
 }
 
 #[test]
-#[ignore = "the truncation-marker rule in input/text.rs was lost in the merge with the issue 11 text reader; not yet re-applied"]
 fn download_portion_truncation_is_reported_not_glued() {
     let dir = tempfile::tempdir().unwrap();
     let log = b"20240615 10:31:00,h,u,l,1,2,QUERY,,'SELECT 1',0\n\

@@ -413,8 +413,8 @@ impl Decoder {
         Ok(report)
     }
 
-    /// A text input in memory: cut into pieces of about [`TEXT_PIECE_BYTES`] where the record
-    /// rule surely allows ([`text::cut_after`]), decoded as a stream's pieces are.
+    /// A text input in memory: cut into pieces of about [`TEXT_PIECE_BYTES`] at record
+    /// boundaries ([`text::boundary_after`]), decoded as a stream's pieces are.
     fn text_parallel<S, M, E>(&self, text: &[u8], make: &M, emit: &mut E) -> io::Result<Report>
     where
         S: Sink + Send,
@@ -425,10 +425,7 @@ impl Decoder {
         let mut pieces = Vec::new();
         let mut rest = text;
         while !rest.is_empty() {
-            let end = (TEXT_PIECE_BYTES < rest.len())
-                .then(|| text::cut_after(rest, TEXT_PIECE_BYTES))
-                .flatten()
-                .unwrap_or(rest.len());
+            let end = text::boundary_after(rest, TEXT_PIECE_BYTES);
             let (piece, after) = rest.split_at_checked(end).unwrap_or((rest, &[]));
             pieces.push(PieceRef::Text(piece));
             rest = after;
@@ -539,12 +536,12 @@ impl Decoder {
                 texts => {
                     let mut numbered = Vec::with_capacity(texts.len());
                     for (piece, n) in texts.iter().zip(breaks.iter().skip(at)) {
-                        if let PieceRef::Text(bytes) = piece {
-                            numbered.push((run.next_line, *bytes));
+                        if let Some(records) = piece.records() {
+                            numbered.push((run.next_line, records));
                         }
                         run.next_line += n;
                     }
-                    self.pipeline.process_text(&numbered, make)
+                    self.pipeline.process_text(numbered, make)
                 }
             };
             for ((outcome, sink), piece) in done.into_iter().zip(same) {
@@ -719,6 +716,7 @@ impl Decoder {
 #[derive(Debug, Clone, Copy)]
 enum PieceRef<'a> {
     Text(&'a [u8]),
+    Window { bytes: &'a [u8], until: usize },
     TooLong { head: &'a [u8], len: u64 },
 }
 
@@ -726,28 +724,50 @@ impl<'a> From<&'a Piece> for PieceRef<'a> {
     fn from(piece: &'a Piece) -> Self {
         match piece {
             Piece::Text(bytes) => PieceRef::Text(bytes),
+            Piece::Window { bytes, until } => PieceRef::Window {
+                bytes,
+                until: *until,
+            },
             Piece::TooLong { head, len } => PieceRef::TooLong { head, len: *len },
         }
     }
 }
 
-impl PieceRef<'_> {
+impl<'a> PieceRef<'a> {
+    /// Whether the piece holds records (it is no line too long).
     fn is_text(&self) -> bool {
-        matches!(self, PieceRef::Text(_))
+        !matches!(self, PieceRef::TooLong { .. })
+    }
+
+    /// The piece's records, unless it is a line too long.
+    fn records(&self) -> Option<text::Records<'a>> {
+        match *self {
+            PieceRef::Text(bytes) => Some(text::records(bytes)),
+            PieceRef::Window { bytes, until } => {
+                Some(text::records_in_window(bytes).stop_at(until))
+            }
+            PieceRef::TooLong { .. } => None,
+        }
+    }
+
+    /// The piece's own text (a window's up to its cut).
+    fn own(&self) -> &'a [u8] {
+        match *self {
+            PieceRef::Text(bytes) => bytes,
+            PieceRef::Window { bytes, until } => bytes.get(..until).unwrap_or_default(),
+            PieceRef::TooLong { .. } => &[],
+        }
     }
 
     /// How many lines the piece moves the line number on (a line too long holds no break).
     fn line_breaks(&self) -> u64 {
-        match self {
-            PieceRef::Text(bytes) => text::count_lines(bytes),
-            PieceRef::TooLong { .. } => 0,
-        }
+        text::count_lines(self.own())
     }
 
     fn len(&self) -> usize {
         match self {
-            PieceRef::Text(bytes) => bytes.len(),
             PieceRef::TooLong { len, .. } => usize::try_from(*len).unwrap_or(usize::MAX),
+            _ => self.own().len(),
         }
     }
 }

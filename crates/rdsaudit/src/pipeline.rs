@@ -28,7 +28,6 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::audit::event::Provenance;
-use crate::audit::scanner::parse_line;
 use crate::input::envelope::{self, EnvelopeParser, LogEnvelope, MessageType};
 use crate::input::gzip::Inflater;
 use crate::input::log_event::LogEvent;
@@ -102,8 +101,18 @@ impl Worker {
         first_line: u64,
         sink: &mut S,
     ) -> RecordOutcome {
+        self.process_records(text::records(piece), first_line, sink)
+    }
+
+    /// Reads the records of a piece of a plain log file (whole, or a window of one up to its
+    /// cut) whose first line is number `first_line` into `sink`.
+    pub fn process_records<S: Sink>(
+        &mut self,
+        mut records: text::Records<'_>,
+        first_line: u64,
+        sink: &mut S,
+    ) -> RecordOutcome {
         let mut outcome = RecordOutcome::new(RecordStatus::Data);
-        let mut records = text::records(piece);
         // Parsed once: the record rule already parsed each record.
         while let Some((rec, parsed)) = records.next_parsed() {
             let line_number = first_line + rec.line_number - 1;
@@ -169,14 +178,14 @@ fn visit_message<S: Sink>(
     sink: &mut S,
     outcome: &mut RecordOutcome,
 ) {
-    let lines = multiline::audit_lines(message);
+    let mut lines = multiline::audit_lines(message);
     let split = lines.is_split();
-    for (in_message, bytes) in lines {
+    while let Some((in_message, bytes, parsed)) = lines.next_parsed() {
         let line_number = match base.line_number {
             Some(first) => Some(first + in_message - 1),
             None => split.then_some(in_message),
         };
-        match parse_line(bytes) {
+        match parsed {
             Ok(mut event) => {
                 event.provenance = Provenance {
                     line_number,
@@ -376,22 +385,26 @@ impl Pipeline {
         }
     }
 
-    /// Decodes pieces of a plain audit log (`(first line number, bytes)`, cut at record
-    /// boundaries the record rule allows, [`text::cut_after`]) each into a sink made by `make`, in
-    /// parallel. Returns the outcomes and sinks in input order.
-    pub fn process_text<S, M>(&self, pieces: &[(u64, &[u8])], make: M) -> Vec<(RecordOutcome, S)>
+    /// Decodes pieces of a plain audit log (`(first line number, the piece's records)`, cut
+    /// where the record rule allows, see [`crate::input::stream`]) each into a sink made by
+    /// `make`, in parallel. Returns the outcomes and sinks in input order.
+    pub fn process_text<'t, S, M>(
+        &self,
+        pieces: Vec<(u64, text::Records<'t>)>,
+        make: M,
+    ) -> Vec<(RecordOutcome, S)>
     where
         S: Sink + Send,
         M: Fn() -> S + Sync,
     {
         pieces
-            .par_iter()
+            .into_par_iter()
             .with_max_len(1)
             .map_init(
                 || self.lease(),
-                |lease, &(first, piece)| {
+                |lease, (first, records)| {
                     let mut sink = make();
-                    let outcome = lease.worker().process_text(piece, first, &mut sink);
+                    let outcome = lease.worker().process_records(records, first, &mut sink);
                     (outcome, sink)
                 },
             )

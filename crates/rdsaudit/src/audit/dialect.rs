@@ -170,6 +170,25 @@ pub(crate) fn is_host(field: &[u8]) -> bool {
             .all(|&b| b.is_ascii_alphanumeric() || b".-_:%[]".contains(&b))
 }
 
+/// Whether `line` (the last physical line of a record cut by raw breaks in its names) ends
+/// the way a record of a line starting with `record_start` can end: a QUERY, connection or
+/// TABLE tail of that timestamp form. Only the end is looked at.
+pub(crate) fn could_end_record(record_start: &[u8], line: &[u8]) -> bool {
+    let Some((_, form)) = timestamp_shape(record_start) else {
+        return false;
+    };
+    query_end(form, line).is_some()
+        || connection_end(form, line).is_some()
+        || table_end(form, line).is_some()
+}
+
+/// The server host as the server writes it: the instance's host name, never a line break
+/// (a line whose second field holds one is the rest of a record cut by a raw break in a
+/// name, not a record's start).
+pub(crate) fn is_server_host(field: &[u8]) -> bool {
+    memchr::memchr2(b'\n', b'\r', field).is_none()
+}
+
 /// A TABLE event's return code: upstream writes it empty; Aurora writes it empty or a number.
 pub(crate) fn table_retcode_ok(form: TimestampForm, field: &[u8]) -> bool {
     field.is_empty() || (form == TimestampForm::Epoch && is_integer(field))

@@ -326,8 +326,11 @@ pub struct Ambiguity<'a> {
     record: &'a [u8],
     /// Where the event's own record starts in `record`.
     own_start: usize,
-    /// How many readings the record has (0 or 1: unambiguous).
+    /// How many readings the record has (0 or 1: unambiguous), unlisted ones included.
     readings: u64,
+    /// Readings known to exist but never listed (a record that may continue past the lines
+    /// the text reader joins).
+    unlisted: u64,
 }
 
 impl<'a> Ambiguity<'a> {
@@ -336,6 +339,24 @@ impl<'a> Ambiguity<'a> {
             record,
             own_start,
             readings,
+            unlisted: 0,
+        }
+    }
+
+    /// The same ambiguity with one more reading that cannot be listed: the event's record may
+    /// go on past the lines that were joined (see [`crate::input::text`]), so some longer
+    /// reading was not read. The event is then flagged even when it read one way only.
+    pub(crate) fn with_unlisted_reading(self, record: &'a [u8]) -> Self {
+        let record = if self.record.is_empty() {
+            record
+        } else {
+            self.record
+        };
+        Ambiguity {
+            record,
+            readings: self.readings().saturating_add(1),
+            unlisted: self.unlisted.saturating_add(1),
+            ..self
         }
     }
 
@@ -352,6 +373,7 @@ impl<'a> Ambiguity<'a> {
             record,
             own_start: self.own_start,
             readings: self.readings,
+            unlisted: self.unlisted,
         }
     }
 
@@ -375,9 +397,15 @@ impl<'a> Ambiguity<'a> {
         crate::audit::scanner::alternatives(self.record, self.own_start)
     }
 
-    /// How many other readings [`Ambiguity::alternatives`] leaves out.
+    /// How many other readings [`Ambiguity::alternatives`] leaves out: past
+    /// [`crate::audit::scanner::MAX_ALTERNATIVES`], and those that could not be read.
     pub fn omitted(&self) -> u64 {
-        let listed = self.readings.saturating_sub(1);
-        listed.saturating_sub(crate::audit::scanner::MAX_ALTERNATIVES as u64)
+        let listable = self
+            .readings
+            .saturating_sub(1)
+            .saturating_sub(self.unlisted);
+        listable
+            .saturating_sub(crate::audit::scanner::MAX_ALTERNATIVES as u64)
+            .saturating_add(self.unlisted)
     }
 }

@@ -25,6 +25,9 @@ pub fn splits(line: &[u8]) -> Vec<RawLine<'_>> {
         return out;
     };
     let serverhost = rest.get(..sh_len).unwrap_or_default();
+    if !dialect::is_server_host(serverhost) {
+        return out;
+    }
     let middle = rest.get(sh_len + 1..).unwrap_or_default();
     for (p, _) in middle.iter().enumerate().filter(|(_, b)| **b == b',') {
         let Some(head) = header_at(middle, p) else {
@@ -179,10 +182,14 @@ fn query_suffix(form: TimestampForm, after: &[u8]) -> Option<QuerySuffix<'_>> {
         .then(|| (ret, after.get(ret.len() + 1..), TailForm::RdsFork))
 }
 
-/// A byte-at-a-time walk: a backslash escapes the next byte; a quote not escaped is stray.
+/// A byte-at-a-time walk: a raw line break is stray (the plugin escapes them); otherwise a
+/// backslash escapes the next byte, and a quote not escaped is stray.
 fn has_unescaped_quote(body: &[u8]) -> bool {
     let mut escaped = false;
     for &b in body {
+        if b == b'\n' || b == b'\r' {
+            return true;
+        }
         if escaped {
             escaped = false;
         } else if b == b'\\' {

@@ -150,6 +150,17 @@ pub enum LineError {
         /// Its length in bytes (at least; the rest was not read).
         len: u64,
     },
+    /// A record that RDS cut at a `download-db-log-file-portion` page end: the marker
+    /// `[Your log message was truncated]` follows it (or ends it). Never read as if whole.
+    #[error(
+        "the record was truncated by RDS at a download-db-log-file-portion page end (`[Your log message was truncated]` follows it)"
+    )]
+    Truncated,
+    /// RDS's page-end marker line itself, `[Your log message was truncated]`.
+    #[error(
+        "RDS's page-end marker `[Your log message was truncated]`: the record before it is cut, the page after it may start mid-record"
+    )]
+    TruncationMarker,
 }
 
 impl LineError {
@@ -170,6 +181,8 @@ impl LineError {
             LineError::QueryIdRange { .. } => "QueryIdRange",
             LineError::RetcodeRange { .. } => "RetcodeRange",
             LineError::TooLong { .. } => "TooLong",
+            LineError::Truncated => "Truncated",
+            LineError::TruncationMarker => "TruncationMarker",
         }
     }
 }
@@ -230,16 +243,33 @@ pub fn parse_line(line: &[u8]) -> Result<AuditEvent<'_>, LineError> {
     Ok(event)
 }
 
-/// Flags `event`, parsed from `joined[own_start..]`, when `joined` (the line before it, which
-/// did not parse, a line break, and the event's record) also reads as one record: a raw line
-/// break in a name may have cut that record where the event's record starts. The joined
-/// readings are added to the event's alternatives.
+/// Flags `event`, parsed from `joined[own_start..]`, when `joined` (a line before it that
+/// may be its head, a line break, and the event's record) also reads as one record, or reads
+/// as one up to a raw line break inside the event's record: a raw line break in a name may
+/// have cut a record where the event's record starts. Those readings are added to the
+/// event's alternatives.
 pub(crate) fn flag_cut_record<'a>(event: &mut AuditEvent<'a>, joined: &'a [u8], own_start: usize) {
-    let Ok(whole) = scan_counted(joined) else {
+    let whole = scan_counted(joined).map_or(0, |c| c.valid);
+    let heads = head_pieces(joined, own_start)
+        .filter_map(|piece| scan_counted(piece).ok())
+        .map(|c| c.valid)
+        .fold(whole, u64::saturating_add);
+    if heads == 0 {
         return;
-    };
-    let readings = event.ambiguity.readings().saturating_add(whole.valid);
+    }
+    let readings = event.ambiguity.readings().saturating_add(heads);
     event.ambiguity = Ambiguity::new(joined, own_start, readings);
+}
+
+/// The texts before the raw line breaks of `joined` that lie inside the event's record (past
+/// `own_start`): the head joined with the first lines of the event's record. At most
+/// [`MAX_BREAKS`].
+fn head_pieces(joined: &[u8], own_start: usize) -> impl Iterator<Item = &[u8]> {
+    let own = joined.get(own_start..).unwrap_or_default();
+    memchr::memchr2_iter(b'\n', b'\r', own)
+        .filter(move |&b| !(own.get(b) == Some(&b'\n') && b > 0 && own.get(b - 1) == Some(&b'\r')))
+        .take(MAX_BREAKS)
+        .filter_map(move |b| joined.get(..own_start + b))
 }
 
 /// The primary split of one line (see [`parse_line`]), as raw fields.
@@ -256,9 +286,13 @@ pub(crate) fn alternatives(record: &[u8], own_start: usize) -> Vec<AuditEvent<'_
         return own_alternatives(record);
     }
     let mut out = own_alternatives(record.get(own_start..).unwrap_or_default());
-    if let Ok(whole) = scan_counted(record) {
+    let pieces = std::iter::once(record).chain(head_pieces(record, own_start));
+    for piece in pieces {
+        let Ok(whole) = scan_counted(piece) else {
+            continue;
+        };
         let frame = &whole.frame;
-        let _ = for_each_split(frame, &whole.ends, &mut |s| {
+        let flow = for_each_split(frame, &whole.ends, &mut |s| {
             if out.len() >= MAX_ALTERNATIVES {
                 return ControlFlow::Break(());
             }
@@ -267,6 +301,9 @@ pub(crate) fn alternatives(record: &[u8], own_start: usize) -> Vec<AuditEvent<'_
             }
             ControlFlow::Continue(())
         });
+        if flow.is_break() {
+            break;
+        }
     }
     out
 }
@@ -342,6 +379,9 @@ impl<'a> Frame<'a> {
         let (ts_len, form) = dialect::timestamp_shape(line).ok_or(LineError::Timestamp)?;
         let after_ts = line.get(ts_len + 1..).unwrap_or_default();
         let host_end = memchr::memchr(b',', after_ts).ok_or(LineError::Header)?;
+        if !dialect::is_server_host(after_ts.get(..host_end).unwrap_or_default()) {
+            return Err(LineError::Header);
+        }
         let at = ts_len + 1 + host_end + 1;
         Ok(Frame {
             line,
@@ -443,7 +483,7 @@ fn query_end(frame: &Frame<'_>) -> Result<QueryEnd, LineError> {
     while let Some(i) = OPEN_QUOTE.find(head.get(from..).unwrap_or_default()) {
         let db_end = from + i;
         let object = Span(db_end + 2, close);
-        match first_unescaped_quote(frame.get(object)) {
+        match first_stray(frame.get(object)) {
             None => {
                 return Ok(QueryEnd {
                     db_end,
@@ -459,7 +499,8 @@ fn query_end(frame: &Frame<'_>) -> Result<QueryEnd, LineError> {
         }
     }
     Err(match stray {
-        Some(q) => LineError::StrayQuote { at: at + q },
+        Some(q) if middle.get(q) == Some(&b'\'') => LineError::StrayQuote { at: at + q },
+        Some(_) => LineError::UnterminatedObject { start: at + close },
         None => LineError::UnquotedQuery { start: at + close },
     })
 }
@@ -490,23 +531,26 @@ fn query_end_error(frame: &Frame<'_>) -> LineError {
     }
 }
 
-/// The first quote in `body` not escaped by a backslash.
+/// The first byte in `body` that a statement as the plugin writes it never holds: a quote
+/// not escaped by a backslash, or a raw line break (the plugin writes `\n` and `\r` as
+/// escapes, so a raw break means the quote that seemed to open the statement lies in a
+/// name, before a break that cuts a record).
 ///
 /// Works on 64-byte blocks: one bit mask of quotes and one of backslashes per block, and the
 /// escaped bytes from the backslash mask with carry arithmetic (simdjson's trick), so the
 /// cost does not grow with the number of escapes. Statements are dense with `\'` (every
 /// string literal has two), and a `memchr2` call per escape spent more time starting than
 /// searching.
-fn first_unescaped_quote(body: &[u8]) -> Option<usize> {
-    // Whether the first byte of the next block is escaped by a backslash ending this one.
+fn first_stray(body: &[u8]) -> Option<usize> {
     let mut carry = 0u64;
     let mut base = 0;
     while base < body.len() {
         let block = block_at(body, base);
         let escaped = escaped_mask(byte_mask(&block, b'\\'), &mut carry);
-        let quotes = byte_mask(&block, b'\'') & !escaped;
-        if quotes != 0 {
-            return Some(base + quotes.trailing_zeros() as usize);
+        let breaks = byte_mask(&block, b'\n') | byte_mask(&block, b'\r');
+        let stray = (byte_mask(&block, b'\'') & !escaped) | breaks;
+        if stray != 0 {
+            return Some(base + stray.trailing_zeros() as usize);
         }
         base += BLOCK;
     }
@@ -761,7 +805,9 @@ fn scan_counted(line: &[u8]) -> Result<Counted<'_>, LineError> {
         match numbers_in_range(&frame, &a, retcode) {
             Ok(()) => {
                 valid = valid.saturating_add(n);
-                primary = Some(a);
+                if !forged_in_statement(&ends, primary.as_ref(), &a) {
+                    primary = Some(a);
+                }
             }
             Err(e) => range_error = Some(e),
         }
@@ -778,6 +824,16 @@ fn scan_counted(line: &[u8]) -> Result<Counted<'_>, LineError> {
         primary,
         valid,
     })
+}
+
+/// Whether `a` is a TABLE anchor inside the statement of a QUERY reading already found: the
+/// statement's author wrote it (any client can put `,h,1,2,READ,d,t` in a statement), so it
+/// is a reading, never the event; the QUERY stays the event. (Forgeries in names lie to the
+/// left of the real anchor, where the rightmost anchor wins.)
+fn forged_in_statement(ends: &Ends, primary: Option<&Anchor>, a: &Anchor) -> bool {
+    let query_found = primary.is_some_and(|p| p.class == OpClass::Query);
+    let inside = |q: &QueryEnd| q.object.0 <= a.user_end && a.user_end < q.object.1;
+    a.class == OpClass::Table && query_found && ends.query.as_ref().is_ok_and(inside)
 }
 
 /// Commas counted left to right, so that counting every TABLE anchor's splits stays linear.
@@ -884,7 +940,9 @@ fn no_split_error(frame: &Frame<'_>, ends: &Ends) -> LineError {
 
 /// The pieces a raw line break inside the names cuts the record into, that may be records
 /// of their own: the text before a break, and the text after a break that starts with a
-/// timestamp. At most [`MAX_BREAKS`] breaks are examined.
+/// timestamp, up to the record's end or up to a later break (a record joined over several
+/// lines may hold whole records between its breaks). At most [`MAX_BREAKS`] breaks are
+/// examined.
 fn break_pieces<'a>(frame: &Frame<'a>, primary: &Split) -> Vec<&'a [u8]> {
     let line = frame.line;
     // Statements never hold a raw break (the plugin escapes them); names may.
@@ -894,21 +952,24 @@ fn break_pieces<'a>(frame: &Frame<'a>, primary: &Split) -> Vec<&'a [u8]> {
         line.len()
     };
     let names = line.get(..names_end).unwrap_or_default();
+    // Each break as (where it starts, where the text after it starts); `\r\n` is one.
+    let breaks: Vec<(usize, usize)> = memchr::memchr2_iter(b'\n', b'\r', names)
+        .filter(|&b| !(names.get(b) == Some(&b'\n') && b > 0 && names.get(b - 1) == Some(&b'\r')))
+        .take(MAX_BREAKS)
+        .map(|b| {
+            let crlf = line.get(b..b + 2) == Some(b"\r\n");
+            (b, b + if crlf { 2 } else { 1 })
+        })
+        .collect();
     let mut pieces = Vec::new();
-    for b in memchr::memchr2_iter(b'\n', b'\r', names).take(MAX_BREAKS) {
-        // `\r\n` is one break, examined at its `\r`.
-        if names.get(b) == Some(&b'\n') && b > 0 && names.get(b - 1) == Some(&b'\r') {
+    for (i, &(b, after)) in breaks.iter().enumerate() {
+        pieces.push(line.get(..b).unwrap_or_default());
+        if !starts_with_timestamp(line.get(after..).unwrap_or_default()) {
             continue;
         }
-        let skip = if line.get(b..b + 2) == Some(b"\r\n") {
-            2
-        } else {
-            1
-        };
-        pieces.push(line.get(..b).unwrap_or_default());
-        let after = line.get(b + skip..).unwrap_or_default();
-        if starts_with_timestamp(after) {
-            pieces.push(after);
+        pieces.push(line.get(after..).unwrap_or_default());
+        for &(later, _) in breaks.get(i + 1..).unwrap_or_default() {
+            pieces.push(line.get(after..later).unwrap_or_default());
         }
     }
     pieces
@@ -1015,4 +1076,4 @@ fn parse_i64(b: &[u8]) -> Option<i64> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -8,12 +8,15 @@
 //! ```
 //!
 //! Read as one line, the second statement vanished into the first event. A message is split
-//! exactly as a plain log file is ([`crate::input::text::records`], one rule for both): at a
-//! newline followed by a record start, and only where the part before it is a whole record;
-//! a raw newline inside a user, host or database name (which the plugin writes raw) does not
-//! split. Each part keeps its 1-based line within the message, so `(event_id, line)` stays
-//! unique for de-duplication.
+//! exactly as a plain log file is ([`crate::input::text::records`], one rule for both, with
+//! its flags): at a newline followed by a record start, and only where the part before it is
+//! a whole record; a raw newline inside a user, host or database name (which the plugin
+//! writes raw) does not split, and a part that would only read by cutting a name at its raw
+//! newline is flagged ambiguous, never a plain event. Each part keeps its 1-based line within
+//! the message, so `(event_id, line)` stays unique for de-duplication.
 
+use crate::audit::event::AuditEvent;
+use crate::audit::scanner::{LineError, parse_line};
 use crate::input::text;
 
 /// The audit lines of one log event's `message`, each with its 1-based line in the message.
@@ -47,7 +50,28 @@ pub struct AuditLines<'a> {
     yielded: bool,
 }
 
-impl AuditLines<'_> {
+impl<'a> AuditLines<'a> {
+    /// The next audit line and its parse, under the text reader's rule (see
+    /// [`text::Records::next_parsed`]): what the pipeline reads.
+    pub fn next_parsed(&mut self) -> Option<(u64, &'a [u8], Result<AuditEvent<'a>, LineError>)> {
+        let next = self
+            .records
+            .as_mut()
+            .and_then(text::Records::next_parsed)
+            .map(|(r, parsed)| (r.line_number, r.bytes, parsed));
+        match next {
+            Some(line) => {
+                self.yielded = true;
+                Some(line)
+            }
+            None if !self.yielded => {
+                self.yielded = true;
+                Some((1, self.message, parse_line(self.message)))
+            }
+            None => None,
+        }
+    }
+
     /// Whether the message was split into more than one line (then `line` is worth showing).
     #[must_use]
     pub fn is_split(&self) -> bool {
@@ -61,22 +85,7 @@ impl<'a> Iterator for AuditLines<'a> {
     type Item = (u64, &'a [u8]);
 
     fn next(&mut self) -> Option<(u64, &'a [u8])> {
-        let next = self
-            .records
-            .as_mut()
-            .and_then(Iterator::next)
-            .map(|r| (r.line_number, r.bytes));
-        match next {
-            Some(line) => {
-                self.yielded = true;
-                Some(line)
-            }
-            None if !self.yielded => {
-                self.yielded = true;
-                Some((1, self.message))
-            }
-            None => None,
-        }
+        self.next_parsed().map(|(line, bytes, _)| (line, bytes))
     }
 }
 

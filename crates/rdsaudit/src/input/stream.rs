@@ -4,13 +4,20 @@
 //! `tail -f`, a pipe).
 //!
 //! This module does not know the record rule; [`crate::input::text`] does. The stream reads
-//! into a window, asks the text reader where the window can be cut ([`text::cut_after`]
-//! looking at a few lines near the end; when that finds nothing, [`text::records_in_window`]
-//! reading the window through), hands out the text before the cut and carries the unfinished
-//! tail over to the next window. So [`text::records`] run over each piece, with line numbers
-//! offset by the line breaks of the pieces before ([`text::count_lines`]), gives exactly the
-//! records of the whole text, for any piece size and any sizes the reader returns (a property
-//! test checks it). A record is handed out once the rule can no longer change it: the next
+//! into a window, asks the text reader where the window can be cut, hands out the text
+//! before the cut and carries the unfinished tail over to the next window:
+//!
+//! - usually at the last record boundary among the window's last lines
+//!   ([`text::last_boundary`], a few lines looked at): the piece is [`Piece::Text`], read with
+//!   [`text::records`];
+//! - when there is none there (a record still open, lines that do not parse),
+//!   [`text::records_in_window`] reads the window through and says where it can be cut: the
+//!   piece is [`Piece::Window`], the window read the same way up to the cut (the rule may
+//!   have looked past the cut to decide the records before it).
+//!
+//! So the pieces read in order, with line numbers offset by the line breaks of the pieces
+//! before ([`text::count_lines`]), give exactly the records of the whole text, for any piece
+//! size and any sizes the reader returns (a property test checks it). A record is handed out once the rule can no longer change it: the next
 //! record has started, and every line the rule looks at after it has been read. So a followed
 //! file or a pipe (`aws logs tail --follow | rdsaudit parse`) shows a record when the next one
 //! arrives (or the input ends), not before.
@@ -35,11 +42,18 @@
 //!                    20240615 10:31:01,db1,new\nline,localhost,43,0,DISCONNECT,,,0\n";
 //! let (mut lines, mut first_line) = (Vec::new(), 1);
 //! for piece in TextStream::new(log).piece_bytes(16) {
-//!     let Piece::Text(bytes) = piece? else { unreachable!() };
-//!     for r in text::records(&bytes) {
+//!     let (records, own) = match &piece? {
+//!         Piece::Text(bytes) => (text::records(bytes), &bytes[..]),
+//!         Piece::Window { bytes, until } => (
+//!             text::records_in_window(bytes).stop_at(*until),
+//!             &bytes[..*until],
+//!         ),
+//!         Piece::TooLong { .. } => unreachable!(),
+//!     };
+//!     for r in records {
 //!         lines.push(first_line + r.line_number - 1);
 //!     }
-//!     first_line += text::count_lines(&bytes);
+//!     first_line += text::count_lines(own);
 //! }
 //! assert_eq!(lines, [1, 2]); // the record split by a raw newline stayed whole
 //! # Ok::<(), std::io::Error>(())
@@ -63,12 +77,24 @@ const MIN_READ_BYTES: usize = 4 << 10;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// How many of a window's last lines are looked at for a record boundary.
+const BOUNDARY_LINES: usize = 64;
+
 /// What [`TextStream`] yields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
     /// Text holding whole records (run [`text::records`] over it); it ends with a line
     /// break, except at the end of the input.
     Text(Vec<u8>),
+    /// A window of the text whose records before `until` are the piece: read them with
+    /// [`text::records_in_window`] and [`text::Records::stop_at`]`(until)`. The text from
+    /// `until` on comes again in the next piece.
+    Window {
+        /// The window.
+        bytes: Vec<u8>,
+        /// Where the piece ends in it.
+        until: usize,
+    },
     /// A line longer than the stream's `max_record`: not parsed. Its line break, if any,
     /// starts the next piece (read as a blank line), so it holds no line break itself.
     TooLong {
@@ -161,9 +187,8 @@ impl<R: Read> TextStream<R> {
             if self.eof || !(full || (self.eager && short)) {
                 continue;
             }
-            let cut = self.cut();
-            if cut > 0 {
-                return Ok(Some(self.take(cut)));
+            if let Some(piece) = self.cut() {
+                return Ok(Some(piece));
             }
             if self.buf.len() >= self.max_record {
                 return self.forced_cut().map(Some);
@@ -171,16 +196,20 @@ impl<R: Read> TextStream<R> {
         }
     }
 
-    /// Where the window can be cut (0: nowhere yet). The quick test near the end first; when
-    /// it finds nothing (a record still open at the end, lines that do not parse), the text
-    /// reader reads the window through.
-    fn cut(&self) -> usize {
-        if let Some(cut) = text::last_cut(&self.buf) {
-            return cut;
+    /// A piece cut off the window, if it can be cut yet (see the module docs).
+    fn cut(&mut self) -> Option<Piece> {
+        if let Some(cut) = text::last_boundary(&self.buf, BOUNDARY_LINES) {
+            return Some(self.take(cut));
         }
         let mut records = text::records_in_window(&self.buf);
         while records.next_parsed().is_some() {}
-        records.cut()
+        let until = records.cut();
+        if until == 0 {
+            return None;
+        }
+        let bytes = self.buf.clone();
+        self.buf.drain(..until);
+        Some(Piece::Window { bytes, until })
     }
 
     /// Reads once into the buffer; returns whether the read was short (end of input noted).

@@ -3,25 +3,47 @@
 //!
 //! A line ends at `\n`, `\r\n` or a lone `\r`. The plugin escapes line breaks inside
 //! statements, but writes user, host, database and table names raw; a raw break in one of
-//! those cuts a record over several physical lines, and the text after the break may even
-//! look like a record of its own (a user name can hold `\n` and a whole forged audit line).
-//! So:
+//! those cuts a record over several physical lines, and the text on either side of the break
+//! may look like a record of its own (a user name can hold `\n` and a whole forged audit
+//! line, or a whole forged record followed by `\n`). The rule follows from one fact: a line
+//! that does not start a record can never be a record on its own, so the join with it must
+//! always be considered.
 //!
-//! - a line that does not parse alone is joined with the lines after it that cannot start a
-//!   record (no timestamp), up to [`MAX_CONTINUATIONS`] of them, and the first join that
-//!   parses is the record;
-//! - a line that parses alone takes those lines too when the join parses; the scanner then
-//!   lists the first line's own reading as an alternative, so a name holding a complete
-//!   forged record before its line break does not become an event of its own;
-//! - a record that parses right after a line that did not, where the two read as one record
-//!   (a user name holding a newline and a whole forged audit line), is flagged ambiguous with
-//!   the joined reading among its alternatives: the line before stays an unparsed line with
-//!   its reason, and the forged-looking record is never a plain event;
-//! - otherwise the line stands alone: junk is reported line by line, never absorbed, and the
-//!   cost stays linear (each line is scanned at most `2 + MAX_CONTINUATIONS` times).
+//! - A line *starts a record* when it begins with an audit timestamp and reads as a record
+//!   alone, or joined with the lines after it that have no timestamp (blank lines included),
+//!   or when those lines end at RDS's truncation marker (it starts the record RDS cut, see
+//!   below).
+//! - After a record's first line come its *continuation candidates*: the lines up to the next
+//!   line that starts a record, blank lines included (a name can hold `\n\n`), at most
+//!   [`MAX_CONTINUATIONS`] of them. A line that begins with a timestamp but starts no record
+//!   is a candidate too (a name holding `\n` and a timestamp).
+//! - The longest join of the first line with the candidates that reads is the record (the
+//!   candidates after it cannot stand alone, so a shorter reading would leave them orphaned).
+//!   When the first line, or a shorter join, also reads, the scanner lists those readings as
+//!   alternatives of the record ([`crate::audit::scanner`], the text before each raw break):
+//!   a forged record before a line break is never an event of its own, and the true, joined
+//!   reading is never lost.
+//! - When no join reads, the first line stands alone: junk is reported line by line, never
+//!   absorbed. But when more than [`MAX_CONTINUATIONS`] candidates follow a record, and a
+//!   line past them ends the way a record ends, the record may be longer than is joined: it
+//!   is flagged ambiguous with one reading unlisted (`alternatives_omitted`), so a forged
+//!   record before more line breaks than are joined is never a plain event. Junk that ends
+//!   like no record (comments, a damaged stretch) leaves the record before it unflagged.
+//! - A record that reads right after a line that did not, where the two read as one record,
+//!   is flagged ambiguous with the joined reading among its alternatives; the line before
+//!   stays an unparsed line with its reason.
 //!
-//! Blank lines are skipped. Records are zero-copy: the record is the contiguous slice, its
-//! interior breaks kept.
+//! `aws rds download-db-log-file-portion` returns pages of at most 1 MB; a record cut at a
+//! page end is followed by RDS's marker line ` [Your log message was truncated]` (or the
+//! marker ends the cut line), and the next page may start mid-record. Nothing is ever joined
+//! across the marker: the cut record (with the candidates before the marker) is an unparsed
+//! record with reason [`LineError::Truncated`], never read as if whole; the marker line is an
+//! unparsed line of its own ([`LineError::TruncationMarker`], counted, not silently dropped);
+//! the fragment after it has no timestamp, so it is an unparsed line with its own reason.
+//!
+//! Blank lines between records are skipped. Records are zero-copy: the record is the
+//! contiguous slice, its interior breaks kept. The cost stays linear: a join is only tried
+//! from a line that begins with a timestamp, over at most [`MAX_CONTINUATIONS`] lines.
 //!
 //! ```
 //! let log = b"20240615 10:31:00,db1,app,localhost,43,17,READ,shop,orders,\n\
@@ -48,29 +70,34 @@ pub struct TextRecord<'a> {
     pub bytes: &'a [u8],
 }
 
+/// The marker RDS writes after a record cut at a `download-db-log-file-portion` page end.
+pub const TRUNCATION_MARKER: &[u8] = b"[Your log message was truncated]";
+
 /// Iterates over the records of `buf` (see the module docs).
 pub fn records(buf: &[u8]) -> Records<'_> {
     Records {
         buf,
         pos: 0,
         line_number: 1,
-        unparsed_before: None,
-        known_end: buf.len(),
-        open: false,
+        head_before: None,
+        lookahead: None,
+        window: None,
+        chain_start: 0,
+        stop: usize::MAX,
     }
 }
 
 /// The records of `window`, the start of a longer text (or of what is left of it after a
 /// [`Records::cut`]) whose end has not been read yet: the iterator stops before the first
-/// record that text after the window could still change (its lines, or the lines the record
-/// rule looks at after it, are not all in the window; a CR at its very end may be the first
-/// half of a CRLF). [`Records::cut`] then says where the window can be cut.
+/// record that text after the window could still change (the rule looked at a line that is
+/// not whole in the window; a CR at its very end may be the first half of a CRLF).
+/// [`Records::cut`] then says where the window can be cut.
 ///
 /// ```
 /// use rdsaudit::input::text::records_in_window;
 /// let window = b"20240615 10:31:00,h,u,l,1,2,QUERY,,'x',0\n20240615 10:31:01,h,u,l,1,3,QU";
 /// let mut records = records_in_window(window);
-/// // The first record may still take the next line, if it does not start a record.
+/// // Whether the first record takes the next line depends on the rest of that line.
 /// assert!(records.next().is_none());
 /// assert_eq!(records.cut(), 0);
 /// let window = b"20240615 10:31:00,h,u,l,1,2,QUERY,,'x',0\n\
@@ -82,10 +109,19 @@ pub fn records(buf: &[u8]) -> Records<'_> {
 /// ```
 pub fn records_in_window(window: &[u8]) -> Records<'_> {
     Records {
-        known_end: whole_lines_end(window),
-        open: true,
+        window: Some(Window {
+            whole_end: whole_lines_end(window),
+            looked_past: std::cell::Cell::new(false),
+        }),
         ..records(window)
     }
+}
+
+/// Where the whole lines of a window end, and whether the rule looked past them.
+#[derive(Debug, Clone)]
+struct Window {
+    whole_end: usize,
+    looked_past: std::cell::Cell<bool>,
 }
 
 /// Iterator returned by [`records`] and [`records_in_window`].
@@ -95,116 +131,320 @@ pub struct Records<'a> {
     pos: usize,
     /// Line number of the physical line at `pos`.
     line_number: u64,
-    /// Where the record just read starts, when it did not parse and ends right before `pos`
-    /// (no blank line between): the next record may be the rest of it.
-    unparsed_before: Option<usize>,
-    /// Lines starting before this are whole (the buffer's length unless `open`).
-    known_end: usize,
-    /// Whether the text goes on after `buf` ([`records_in_window`]).
-    open: bool,
+    /// Where a line that may be the head of the next record starts, when it ends right before
+    /// `pos` (no blank line between): the record just read, when it did not parse, or the
+    /// last line it joined, when that line begins with a timestamp.
+    head_before: Option<usize>,
+    /// The parse of the line alone at a position, kept from the look-ahead that asked whether
+    /// it starts a record, so the next record does not scan its first line twice.
+    lookahead: Option<(usize, Result<AuditEvent<'a>, LineError>)>,
+    /// Set for [`records_in_window`].
+    window: Option<Window>,
+    /// Where the records tied to the next one by `head_before` begin: the last place where
+    /// the text can be cut ([`Records::cut`]).
+    chain_start: usize,
+    /// No record starting here or after is read ([`Records::stop_at`]).
+    stop: usize,
 }
 
 /// A record and what the scanner made of it.
 pub type Parsed<'a> = (TextRecord<'a>, Result<AuditEvent<'a>, LineError>);
+
+/// Where a record ends and what it reads as.
+struct Span<'a> {
+    /// End of the record's last line (its break, or the buffer's end).
+    end: usize,
+    /// Where the line after the record starts.
+    next: usize,
+    /// How many lines were joined to the first one.
+    joined: u64,
+    /// Where the last joined line starts (none when nothing was joined).
+    last_line: Option<usize>,
+    parsed: Result<AuditEvent<'a>, LineError>,
+}
 
 impl<'a> Records<'a> {
     /// The next record and its parse, parsed once: the record rule needs to know whether a
     /// line parses, so the result is handed on rather than computed again.
     pub fn next_parsed(&mut self) -> Option<Parsed<'a>> {
         // Skip blank lines.
-        while self.known(self.pos) && is_blank_line(self.tail(self.pos)) {
+        while self.pos < self.buf.len().min(self.stop) && is_blank_line(self.tail(self.pos)) {
             self.pos = self.line_at(self.pos).1;
             self.line_number += 1;
-            self.unparsed_before = None;
+            self.head_before = None;
         }
-        if self.pos >= self.buf.len() {
+        if self.pos >= self.buf.len().min(self.stop) || self.looked_past() {
             return None;
         }
         let start = self.pos;
         let line_number = self.line_number;
-        // `None`: the record is not final yet (only with `open`).
-        let (end, next, joined, mut parsed) = self.record_at(start)?;
-        if let (Some(before), Ok(event)) = (self.unparsed_before, parsed.as_mut()) {
-            // The line before did not parse; if it and this record read as one record, a raw
-            // line break in a name may have cut that record here: flag it.
+        let Span {
+            end,
+            next,
+            joined,
+            last_line,
+            mut parsed,
+        } = self.record_at(start);
+        if self.looked_past() {
+            // Not final: the text after the window may change it.
+            return None;
+        }
+        if self.head_before.is_none() || parsed.is_err() {
+            // Nothing before this record can change it (`head_before` only flags a record
+            // that parses): the text can be cut here.
+            self.chain_start = start;
+        }
+        if let (Some(before), Ok(event)) = (self.head_before, parsed.as_mut()) {
+            // The line before may be the head of this record (it did not parse, or a join
+            // took it); if the two read as one record, a raw line break in a name may have
+            // cut that record here: flag it.
             let joined = self.buf.get(before..end).unwrap_or_default();
             crate::audit::scanner::flag_cut_record(event, joined, start - before);
         }
-        self.unparsed_before = parsed.is_err().then_some(start);
+        self.head_before = match parsed {
+            Err(_) => Some(start),
+            Ok(_) => last_line.filter(|&l| starts_with_timestamp(self.tail(l))),
+        };
         self.line_number += 1 + joined;
         self.pos = next;
         let bytes = self.buf.get(start..end)?;
         Some((TextRecord { line_number, bytes }, parsed))
     }
 
-    /// Where the text can be cut after the records handed out so far: decoding the text before
-    /// the cut and the text from it on (from line 1 or the line it is, with [`records`] or
-    /// [`records_in_window`]) gives the same records, parses and line numbers as decoding the
-    /// whole. That is where the next record starts, or the start of the last record handed out
-    /// when it did not parse and the next one could still be read as its rest.
+    /// Where the text can be cut after the records read so far: decoding the text before
+    /// the cut and the text from it on separately (from line 1 or the line it is, each with
+    /// [`records`], or the first with [`records_in_window`] and [`Records::stop_at`] the cut)
+    /// gives the same records, parses and line numbers as decoding the whole. That is where
+    /// the next record starts, or, when the record read last may be the head of the next one
+    /// (`head_before`), where the last record that nothing before it could change starts
+    /// (one that did not parse, or had no head before it).
+    #[must_use]
     pub fn cut(&self) -> usize {
-        self.unparsed_before.unwrap_or(self.pos)
+        if self.head_before.is_some() {
+            self.chain_start
+        } else {
+            self.pos
+        }
     }
 
-    /// Whether the line starting at `from` is whole in the buffer.
-    fn known(&self, from: usize) -> bool {
-        from < self.known_end
+    /// Reads no record that starts at `stop` or after (the rest of a window past its cut).
+    #[must_use]
+    pub fn stop_at(mut self, stop: usize) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    /// With a window: whether the rule has looked at a line that is not whole in it (the
+    /// record being read is not final).
+    fn looked_past(&self) -> bool {
+        self.window.as_ref().is_some_and(|w| w.looked_past.get())
+    }
+
+    /// Notes a look at the line starting at `from` (a window's lines past its whole ones are
+    /// not known yet).
+    fn look(&self, from: usize) {
+        if let Some(w) = &self.window
+            && from >= w.whole_end
+        {
+            w.looked_past.set(true);
+        }
     }
 
     /// The physical line starting at `from`: its end (index of its break, or the buffer's
     /// end) and where the next line starts.
     fn line_at(&self, from: usize) -> (usize, usize) {
+        self.look(from);
         line_at(self.buf, from)
-    }
-
-    /// Whether the line starting at `from` exists and is not blank.
-    fn has_line(&self, from: usize) -> bool {
-        let rest = self.tail(from);
-        !rest.is_empty() && !is_blank_line(rest)
     }
 
     fn parse(&self, start: usize, end: usize) -> Result<AuditEvent<'a>, LineError> {
         parse_line(self.buf.get(start..end).unwrap_or_default())
     }
 
+    /// The line at `start` read alone, from the look-ahead when it was read there.
+    fn parse_alone(&mut self, start: usize, end: usize) -> Result<AuditEvent<'a>, LineError> {
+        match self.lookahead.take() {
+            Some((at, parsed)) if at == start => parsed,
+            _ => self.parse(start, end),
+        }
+    }
+
+    /// The text from `from` on: every look of the rule at a line goes through here or
+    /// [`Records::line_at`], so a window knows when the rule looked past its whole lines.
     fn tail(&self, from: usize) -> &'a [u8] {
+        self.look(from);
         self.buf.get(from..).unwrap_or_default()
     }
 
-    /// The record starting at `start`: its end, where the next line starts, how many lines
-    /// were joined to its first one, and its parse (see the module docs for the rule); `None`
-    /// when a line it depends on is not whole in the buffer.
-    fn record_at(
-        &self,
-        start: usize,
-    ) -> Option<(usize, usize, u64, Result<AuditEvent<'a>, LineError>)> {
-        if self.open && !self.known(start) {
-            return None;
+    /// Whether the line at `from` starts a record (see the module docs); its parse alone is
+    /// kept for when it is read.
+    fn starts_record(&mut self, from: usize) -> bool {
+        if !starts_with_timestamp(self.tail(from)) {
+            return false;
         }
-        let (first_end, first_next) = self.line_at(start);
-        let alone = self.parse(start, first_end);
-        // Only lines that cannot start a record are taken.
-        let may_take = |from: usize| self.has_line(from) && !starts_with_timestamp(self.tail(from));
-        let mut next = first_next;
-        for joined in 1..=MAX_CONTINUATIONS {
-            if self.open && !self.known(next) {
+        let (end, next) = self.line_at(from);
+        let alone = self.parse(from, end);
+        let starts = alone.is_ok()
+            || ends_with_marker(self.buf.get(from..end).unwrap_or_default())
+            || self.first_join(from, next).is_some()
+            || self.marker_after_plain(next);
+        self.lookahead = Some((from, alone));
+        starts
+    }
+
+    /// Whether a marker line follows the plain continuations from `next` on (at most
+    /// [`MAX_CONTINUATIONS`]): the timestamp line before them starts the record RDS cut.
+    fn marker_after_plain(&self, mut next: usize) -> bool {
+        for _ in 0..=MAX_CONTINUATIONS {
+            let rest = self.tail(next);
+            if is_marker(line_of(rest)) && !rest.is_empty() {
+                return true;
+            }
+            if rest.is_empty() || !is_plain_continuation(rest) {
+                return false;
+            }
+            next = self.line_at(next).1;
+        }
+        false
+    }
+
+    /// The first join of the line at `start` with the lines from `next` on that parses: lines
+    /// without a timestamp, blank lines included, no marker, at most [`MAX_CONTINUATIONS`].
+    /// (A line with a timestamp ends the search: whether it belongs to this record or the
+    /// one before is decided by the record before, see the module docs.)
+    fn first_join(&self, start: usize, mut next: usize) -> Option<AuditEvent<'a>> {
+        for _ in 0..MAX_CONTINUATIONS {
+            let rest = self.tail(next);
+            let (end, after) = self.line_at(next);
+            if rest.is_empty() || is_marker(line_of(rest)) || starts_with_timestamp(rest) {
                 return None;
             }
-            if !may_take(next) {
+            if !is_blank_line(rest)
+                && let Ok(event) = self.parse(start, end)
+            {
+                return Some(event);
+            }
+            next = after;
+        }
+        None
+    }
+
+    /// The record starting at `start` (see the module docs for the rule).
+    fn record_at(&mut self, start: usize) -> Span<'a> {
+        let (first_end, first_next) = self.line_at(start);
+        let alone_span = |parsed| Span {
+            end: first_end,
+            next: first_next,
+            joined: 0,
+            last_line: None,
+            parsed,
+        };
+        let first = self.buf.get(start..first_end).unwrap_or_default();
+        if is_marker(first) {
+            return alone_span(Err(LineError::TruncationMarker));
+        }
+        if ends_with_marker(first) {
+            return alone_span(Err(LineError::Truncated));
+        }
+        let alone = self.parse_alone(start, first_end);
+        // A join can only read from a line that begins with a timestamp.
+        let joinable = starts_with_timestamp(first);
+        let (mut end, mut next) = (first_end, first_next);
+        let mut longest = None;
+        let mut window_full = true;
+        for joined in 1..=MAX_CONTINUATIONS {
+            let rest = self.tail(next);
+            if rest.is_empty() || self.starts_record(next) {
+                window_full = false;
                 break;
             }
-            let end;
+            if is_marker(line_of(rest)) {
+                // RDS cut the record here: everything since its first line is the cut record.
+                return Span {
+                    end,
+                    next,
+                    joined: joined - 1,
+                    last_line: None,
+                    parsed: Err(LineError::Truncated),
+                };
+            }
+            let blank = is_blank_line(rest);
+            let line = next;
             (end, next) = self.line_at(next);
-            if let Ok(event) = self.parse(start, end) {
-                return Some((end, next, joined, Ok(event)));
+            if joinable
+                && !blank
+                && let Ok(event) = self.parse(start, end)
+            {
+                longest = Some(Span {
+                    end,
+                    next,
+                    joined,
+                    last_line: Some(line),
+                    parsed: Ok(event),
+                });
             }
         }
-        Some((first_end, first_next, 0, alone))
+        let mut span = longest.unwrap_or_else(|| alone_span(alone));
+        if window_full && span.parsed.is_ok() && self.record_may_end_past(first, next) {
+            // More lines that cannot stand alone follow than are joined, and one ends like a
+            // record: the reading may be the forged start of a longer record.
+            let record = self.buf.get(start..span.end).unwrap_or_default();
+            if let Ok(event) = span.parsed.as_mut() {
+                event.ambiguity = event.ambiguity.with_unlisted_reading(record);
+            }
+        }
+        span
+    }
+
+    /// Whether a line past the join window, from `next` on and before the next line with a
+    /// timestamp (at most [`MAX_NAME_BREAKS`] lines), could end the record whose first line
+    /// is `first`: then the record may be longer than the window, and no reading of it is
+    /// trusted. Junk after a record (comments, a damaged stretch) ends like no record, so the
+    /// record stands.
+    fn record_may_end_past(&self, first: &[u8], mut next: usize) -> bool {
+        for _ in 0..MAX_NAME_BREAKS {
+            let rest = self.tail(next);
+            if rest.is_empty() || starts_with_timestamp(rest) || is_marker(line_of(rest)) {
+                return false;
+            }
+            if crate::audit::dialect::could_end_record(first, line_of(rest)) {
+                return true;
+            }
+            next = self.line_at(next).1;
+        }
+        true
     }
 }
 
+/// How many raw line breaks the names of one record can hold at most, as a bound on how far
+/// past the join window a record's end is looked for: a user name reaches the log with at
+/// most 128 bytes, a database and a table name with at most 64 characters each.
+const MAX_NAME_BREAKS: u64 = 512;
+
 /// How many lines may be joined to a record's first line.
 pub const MAX_CONTINUATIONS: u64 = 8;
+
+/// A candidate of the rule for whether a timestamp line starts a record: a line that is not
+/// blank, has no timestamp and is no marker.
+fn is_plain_continuation(rest: &[u8]) -> bool {
+    !is_blank_line(rest) && !starts_with_timestamp(rest) && !is_marker(line_of(rest))
+}
+
+/// The line at the start of `rest`, without its break.
+fn line_of(rest: &[u8]) -> &[u8] {
+    let end = memchr::memchr2(b'\n', b'\r', rest).unwrap_or(rest.len());
+    rest.get(..end).unwrap_or_default()
+}
+
+/// Whether `line` is RDS's truncation marker alone (spaces around it allowed).
+fn is_marker(line: &[u8]) -> bool {
+    line.trim_ascii() == TRUNCATION_MARKER
+}
+
+/// Whether `line` ends with RDS's truncation marker: the record was cut on this line.
+fn ends_with_marker(line: &[u8]) -> bool {
+    line.trim_ascii_end().ends_with(TRUNCATION_MARKER)
+}
 
 /// The end of the line starting at `from` in `buf` (its break or the buffer's end) and where
 /// the next line starts: after `\n`, `\r\n` or a lone `\r`.
@@ -219,7 +459,8 @@ fn line_at(buf: &[u8], from: usize) -> (usize, usize) {
     }
 }
 
-fn is_blank_line(rest: &[u8]) -> bool {
+/// Whether the line at the start of `rest` is blank (nothing before its break).
+pub(crate) fn is_blank_line(rest: &[u8]) -> bool {
     matches!(rest.first(), Some(b'\n' | b'\r'))
 }
 
@@ -231,26 +472,95 @@ impl<'a> Iterator for Records<'a> {
     }
 }
 
-/// Where `window`, the start of a longer text, surely can be cut, looking only at a few lines
-/// from `at` on: the first line start at or after `at` where a record surely starts whatever
-/// follows the window, `None` when there is none. A cut found here is one [`Records::cut`]
-/// could give, without reading the window from its start.
-pub fn cut_after(window: &[u8], at: usize) -> Option<usize> {
-    if at >= window.len() {
-        return None;
+/// The first line start at or after `at` where records split ([`is_boundary`]), or the
+/// buffer's end: where a text in memory is cut into pieces decoded in parallel.
+#[must_use]
+pub fn boundary_after(buf: &[u8], at: usize) -> usize {
+    let mut line_start = at
+        .checked_sub(1)
+        .map(|p| line_start_before(buf, p))
+        .unwrap_or_default();
+    while line_start < buf.len() {
+        let next = line_at(buf, line_start).1;
+        if next >= buf.len() {
+            return buf.len();
+        }
+        if next >= at && is_boundary(buf, next) {
+            return next;
+        }
+        line_start = next;
     }
-    boundary(window, at, whole_lines_end(window))
+    buf.len()
 }
 
-/// The last cut [`cut_after`] finds in `window`: before its last whole line, when that line
-/// and the one before it parse alone.
-pub fn last_cut(window: &[u8]) -> Option<usize> {
-    let known_end = whole_lines_end(window);
-    let last_start = line_start_before(window, known_end.checked_sub(1)?);
-    boundary(window, last_start, known_end)
+/// Whether the records of `buf` split at `at`, the start of a line: the records of
+/// `buf[..at]` followed by those of `buf[at..]` (line numbers shifted) are the records of
+/// `buf`, whatever follows `buf`. True when the line before `at` and the line at `at` each
+/// begin with a timestamp and read as a record alone, and the line at `at` is whole (a
+/// break ends it): then no record crosses `at` and neither side's rule looks across it.
+/// What a streaming reader cuts at.
+///
+/// ```
+/// use rdsaudit::input::text::is_boundary;
+/// let log = b"20240615 10:31:00,h,u,l,1,2,QUERY,,'SELECT 1',0\n\
+///             20240615 10:31:01,h,u,l,1,3,QUERY,,'SELECT 2',0\n";
+/// let second = log.iter().position(|&b| b == b'\n').unwrap() + 1;
+/// assert!(is_boundary(log, second));
+/// assert!(!is_boundary(&log[..second + 10], second)); // the second line is not whole yet
+/// assert_eq!(rdsaudit::input::text::last_boundary(log, 4), Some(second));
+/// ```
+#[must_use]
+pub fn is_boundary(buf: &[u8], at: usize) -> bool {
+    let parses = |a: usize, b: usize| buf.get(a..b).is_some_and(|r| parse_line(r).is_ok());
+    let before = line_start_ending_at(buf, at);
+    let line_before = line_at(buf, before);
+    let (end, next) = line_at(buf, at);
+    at > 0 && line_before.1 == at && next > end && parses(before, line_before.0) && parses(at, end)
+}
+
+/// The start of the line whose break ends at `at` (or, without a break there, of the line
+/// holding `at`).
+fn line_start_ending_at(buf: &[u8], at: usize) -> usize {
+    let head = buf.get(..at).unwrap_or_default();
+    let content = head
+        .strip_suffix(b"\r\n")
+        .or_else(|| head.strip_suffix(b"\n"))
+        .or_else(|| head.strip_suffix(b"\r"))
+        .unwrap_or(head);
+    line_start_before(buf, content.len())
+}
+
+/// The last place, within the last `lines` lines of `buf`, where its records split
+/// ([`is_boundary`]): what a streaming reader can hand on while it waits for more input.
+#[must_use]
+pub fn last_boundary(buf: &[u8], lines: usize) -> Option<usize> {
+    let mut end = buf.len();
+    for _ in 0..lines {
+        let start = line_start_ending_at(buf, end);
+        if start == 0 {
+            return None;
+        }
+        if is_boundary(buf, start) {
+            return Some(start);
+        }
+        end = start;
+    }
+    None
+}
+
+/// How many line breaks `piece` holds (`\r\n` is one): what the line number moves on by
+/// across it, so pieces get their first line numbers in parallel.
+#[must_use]
+pub fn count_lines(piece: &[u8]) -> u64 {
+    let lf = memchr::memchr_iter(b'\n', piece).count();
+    let lone_cr = memchr::memchr_iter(b'\r', piece)
+        .filter(|&i| piece.get(i + 1) != Some(&b'\n'))
+        .count();
+    (lf + lone_cr) as u64
 }
 
 /// Where the second line of `window` starts, when its first line is whole.
+#[must_use]
 pub fn first_line_end(window: &[u8]) -> Option<usize> {
     (whole_lines_end(window) > 0).then(|| line_at(window, 0).1)
 }
@@ -262,45 +572,13 @@ fn whole_lines_end(window: &[u8]) -> usize {
     memchr::memrchr2(b'\n', b'\r', window.get(..end).unwrap_or_default()).map_or(0, |i| i + 1)
 }
 
-/// The first line start at or after `at`, with a whole line before `known_end`, where a record
-/// surely starts: the line before it parses alone and so does the line itself (a line that
-/// does not parse may be joined with the next, see the module docs).
-fn boundary(buf: &[u8], at: usize, known_end: usize) -> Option<usize> {
-    let parses = |a: usize, b: usize| {
-        buf.get(a..b)
-            .is_some_and(|r| crate::audit::scanner::parse_line(r).is_ok())
-    };
-    let mut line_start = at
-        .checked_sub(1)
-        .map(|p| line_start_before(buf, p))
-        .unwrap_or_default();
-    while line_start < known_end {
-        let (end, next) = line_at(buf, line_start);
-        if next >= known_end {
-            return None;
-        }
-        if next >= at && parses(line_start, end) && parses(next, line_at(buf, next).0) {
-            return Some(next);
-        }
-        line_start = next;
-    }
-    None
-}
-
-/// How many line breaks `piece` holds (`\r\n` is one): the line number of the text after it,
-/// less one.
-pub fn count_lines(piece: &[u8]) -> u64 {
-    let lf = memchr::memchr_iter(b'\n', piece).count();
-    let lone_cr = memchr::memchr_iter(b'\r', piece)
-        .filter(|&i| piece.get(i + 1) != Some(&b'\n'))
-        .count();
-    (lf + lone_cr) as u64
-}
-
 /// The start of the line holding byte `p`.
 fn line_start_before(buf: &[u8], p: usize) -> usize {
     memchr::memrchr2(b'\n', b'\r', buf.get(..p).unwrap_or_default()).map_or(0, |i| i + 1)
 }
+
+#[cfg(test)]
+mod hostile;
 
 #[cfg(test)]
 mod tests {
@@ -427,7 +705,7 @@ mod tests {
     }
 
     #[test]
-    fn cuts_preserve_records_and_line_numbers() {
+    fn boundaries_preserve_records_and_line_numbers() {
         let mut log = Vec::new();
         for i in 0..500 {
             log.extend_from_slice(
@@ -441,8 +719,7 @@ mod tests {
         for piece in [1, 100, 4000, 1 << 20] {
             let (mut joined, mut rest, mut first) = (Vec::new(), &log[..], 1);
             while !rest.is_empty() {
-                let end = cut_after(rest, piece).unwrap_or(rest.len());
-                let (piece, after) = rest.split_at(end);
+                let (piece, after) = rest.split_at(boundary_after(rest, piece));
                 joined.extend(records(piece).map(|r| TextRecord {
                     line_number: r.line_number + first - 1,
                     ..r

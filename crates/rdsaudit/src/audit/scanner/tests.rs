@@ -4,7 +4,7 @@ use crate::audit::unescape::escape_like_plugin;
 use proptest::prelude::*;
 
 mod hostile;
-mod properties;
+pub(crate) mod properties;
 
 const DOC_EXAMPLES: &str = include_str!("../../../../../corpus/doc/doc_examples.txt");
 

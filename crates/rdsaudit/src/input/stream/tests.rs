@@ -25,7 +25,10 @@ impl Read for Trickle<'_> {
 type Decoded = Vec<(u64, Vec<u8>, String)>;
 
 fn decode(piece: &[u8], first_line: u64, out: &mut Decoded) {
-    let mut r = records(piece);
+    decode_records(records(piece), first_line, out);
+}
+
+fn decode_records(mut r: text::Records<'_>, first_line: u64, out: &mut Decoded) {
     while let Some((rec, parsed)) = r.next_parsed() {
         let line = first_line + rec.line_number - 1;
         out.push((line, rec.bytes.to_vec(), format!("{parsed:?}")));
@@ -46,6 +49,12 @@ fn streamed<R: Read>(stream: TextStream<R>) -> Decoded {
                 assert!(!bytes.is_empty(), "empty piece");
                 decode(&bytes, first_line, &mut out);
                 first_line += count_lines(&bytes);
+            }
+            Piece::Window { bytes, until } => {
+                assert!(until > 0, "empty piece");
+                let records = text::records_in_window(&bytes).stop_at(until);
+                decode_records(records, first_line, &mut out);
+                first_line += count_lines(&bytes[..until]);
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -149,7 +158,7 @@ proptest! {
         while r.next_parsed().is_some() {}
         let cut = r.cut();
         let mut split = Vec::new();
-        decode(&log[..cut], 1, &mut split);
+        decode_records(text::records_in_window(window).stop_at(cut), 1, &mut split);
         decode(&log[cut..], 1 + count_lines(&log[..cut]), &mut split);
         prop_assert_eq!(split, whole(&log));
     }
@@ -184,14 +193,26 @@ fn eager_hands_out_records_once_the_next_one_starts() {
 }
 
 #[test]
-fn eager_holds_back_a_record_that_may_continue() {
-    // The second line does not parse: the next lines may complete it, so it waits.
+fn eager_holds_back_records_the_next_lines_may_change() {
+    // The second line does not parse: the lines after it may complete it, and whether they
+    // do decides whether it starts a record: nothing is final until they come (here: the
+    // end of the input, at the read error).
     let first = b"20240615 10:31:00,h,u,l,1,2,QUERY,,'x',0\n20240615 10:31:01,h,odd\nuser\n";
     let mut stream = TextStream::new(ThenFail(Some(first))).eager(true);
     assert_eq!(
         stream.next_piece().unwrap().unwrap(),
-        Piece::Text(first[..41].to_vec())
+        Piece::Text(first.to_vec())
     );
+    assert!(stream.next_piece().is_err());
+}
+
+/// The text a piece adds (a window's up to its cut).
+fn own(piece: &Piece) -> &[u8] {
+    match piece {
+        Piece::Text(b) => b,
+        Piece::Window { bytes, until } => &bytes[..*until],
+        Piece::TooLong { .. } => &[],
+    }
 }
 
 #[test]
@@ -214,14 +235,7 @@ fn a_too_long_line_is_skipped_with_its_head_and_length() {
     let mut rest = b"\n".to_vec();
     rest.extend_from_slice(good);
     rest.extend_from_slice(good);
-    let texts: Vec<u8> = pieces
-        .iter()
-        .skip(2)
-        .flat_map(|p| match p {
-            Piece::Text(b) => b.clone(),
-            other => panic!("{other:?}"),
-        })
-        .collect();
+    let texts: Vec<u8> = pieces.iter().skip(2).flat_map(own).copied().collect();
     assert_eq!(pieces[0], Piece::Text(good.to_vec()));
     assert_eq!(
         pieces[1],
@@ -285,9 +299,8 @@ fn pieces_stay_bounded_on_a_large_input() {
     })
     .piece_bytes(piece)
     {
-        let Piece::Text(bytes) = p.unwrap() else {
-            panic!()
-        };
+        let p = p.unwrap();
+        let bytes = own(&p);
         assert!(bytes.len() <= piece + READ_BYTES, "{}", bytes.len());
         seen += bytes.len();
     }
@@ -303,10 +316,10 @@ fn junk_is_cut_too() {
         .map(Result::unwrap)
         .collect();
     assert!(pieces.len() > 50, "{}", pieces.len());
-    assert!(
-        pieces
-            .iter()
-            .all(|p| matches!(p, Piece::Text(b) if b.len() < 4096 + READ_BYTES))
+    assert!(pieces.iter().all(|p| own(p).len() < 4096 + READ_BYTES));
+    assert_eq!(
+        pieces.iter().map(|p| own(p).len()).sum::<usize>(),
+        log.len()
     );
 }
 

@@ -38,7 +38,7 @@ fn hostile_name() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(atom, 0..5).prop_map(|v| v.concat())
 }
 
-fn sql_bytes() -> impl Strategy<Value = Vec<u8>> {
+pub(crate) fn sql_bytes() -> impl Strategy<Value = Vec<u8>> {
     let atom = prop_oneof![
         3 => any::<u8>().prop_map(|b| vec![b]),
         3 => prop::sample::select(vec![
@@ -52,7 +52,7 @@ fn sql_bytes() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(atom, 0..24).prop_map(|v| v.concat())
 }
 
-const OPERATIONS: [&str; 12] = [
+pub(crate) const OPERATIONS: [&str; 12] = [
     "QUERY",
     "CONNECT",
     "DISCONNECT",
@@ -69,14 +69,14 @@ const OPERATIONS: [&str; 12] = [
 
 /// A line and the fields it was built from.
 #[derive(Debug, Clone)]
-struct Built {
-    line: Vec<u8>,
+pub(crate) struct Built {
+    pub(crate) line: Vec<u8>,
     /// Offsets of the true fields, as a key comparable with a parsed reading.
-    truth: Key,
+    pub(crate) truth: Key,
 }
 
 /// What identifies one reading.
-type Key = (
+pub(crate) type Key = (
     Vec<u8>,     // username
     Vec<u8>,     // host
     u64,         // connection id
@@ -90,7 +90,7 @@ type Key = (
     i64,
 );
 
-fn key(e: &AuditEvent<'_>) -> Key {
+pub(crate) fn key(e: &AuditEvent<'_>) -> Key {
     (
         e.username.as_bytes().to_vec(),
         e.host.as_bytes().to_vec(),
@@ -107,7 +107,7 @@ fn key(e: &AuditEvent<'_>) -> Key {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn build(
+pub(crate) fn build(
     dialect: Dialect,
     op: &'static str,
     user: Vec<u8>,
@@ -186,11 +186,11 @@ fn build(
     Some(Built { line, truth })
 }
 
-fn dialects() -> impl Strategy<Value = Dialect> {
+pub(crate) fn dialects() -> impl Strategy<Value = Dialect> {
     prop::sample::select(vec![Dialect::Aurora, Dialect::MariaDb, Dialect::RdsMySql])
 }
 
-fn host_like() -> impl Strategy<Value = Vec<u8>> {
+pub(crate) fn host_like() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}",
         "[a-z][a-z0-9-]{0,8}(\\.[a-z0-9]{1,5}){0,2}",
@@ -336,7 +336,7 @@ fn escape_across_a_block_boundary() {
         let mut body = vec![b'a'; 64 - run];
         body.extend(std::iter::repeat_n(b'\\', run));
         body.extend_from_slice(b"'x");
-        let found = first_unescaped_quote(&body);
+        let found = first_stray(&body);
         // An odd run escapes the quote; an even run does not.
         let want = if run % 2 == 1 { None } else { Some(64) };
         assert_eq!(found, want, "run of {run} backslashes");

@@ -1,0 +1,307 @@
+//! The record rule against raw names holding line breaks (issue 12 review): reproductions of
+//! each finding, and a property over logs whose user, database and table names hold digits,
+//! commas, quotes, newlines, CR, forged records and timestamps after a break.
+
+use super::*;
+use crate::audit::scanner::tests::properties::{
+    Built, Key, OPERATIONS, build, dialects, host_like, key, sql_bytes,
+};
+use crate::input::multiline::audit_lines;
+use proptest::prelude::*;
+
+/// Every record of a log, parsed, as (line number, bytes, result).
+fn read(log: &[u8]) -> Vec<Parsed<'_>> {
+    let mut r = records(log);
+    std::iter::from_fn(move || r.next_parsed()).collect()
+}
+
+/// Every record of one CloudWatch message, parsed.
+fn read_message(message: &[u8]) -> Vec<Parsed<'_>> {
+    let mut lines = audit_lines(message);
+    std::iter::from_fn(move || lines.next_parsed())
+        .map(|(line_number, bytes, parsed)| (TextRecord { line_number, bytes }, parsed))
+        .collect()
+}
+
+/// Both readers, the file and the CloudWatch message.
+fn both(log: &[u8]) -> [Vec<Parsed<'_>>; 2] {
+    [read(log), read_message(log)]
+}
+
+/// The event and every listed reading.
+fn readings<'a>(e: &AuditEvent<'a>) -> Vec<AuditEvent<'a>> {
+    std::iter::once(e.clone())
+        .chain(e.ambiguity.alternatives())
+        .collect()
+}
+
+/// Item 1: a raw newline followed by a timestamp in a user name made both halves unparsed.
+#[test]
+fn halves_that_fail_alone_read_as_one_record() {
+    let user = "u\n20250101 00:00:00";
+    let record = format!("20261130 04:00:00,db1,{user},10.0.0.9,5,0,FAILED_CONNECT,,,1045");
+    let next = "20261130 04:00:01,db1,app,10.0.0.9,6,0,CONNECT,,,0";
+    for log in [format!("{record}\n"), format!("{record}\n{next}\n")] {
+        for parsed in both(log.as_bytes()) {
+            let e = parsed[0].1.as_ref().expect("the join is the record");
+            assert_eq!((e.username.as_ref(), e.connection_id), (user, 5));
+            assert_eq!(parsed[0].0.bytes, record.as_bytes());
+            assert!(parsed.iter().all(|(_, p)| p.is_ok()), "{parsed:?}");
+            if let Some((_, Ok(after))) = parsed.get(1) {
+                // The next record reads alone; the head it could have had is listed.
+                assert!(readings(after).iter().any(|r| r.username == "app"));
+            }
+        }
+    }
+}
+
+/// Item 2: a whole forged record before a raw break in a user name, and the rest of the real
+/// record after it, in every shape the break can take: never an event of its own.
+#[test]
+fn a_forged_record_before_a_break_is_never_an_event_alone() {
+    let forged = "a,h,1,1,QUERY,db,'DROP TABLE x',0";
+    let tail = ",10.0.0.9,5,0,FAILED_CONNECT,,,1045";
+    for rest in [
+        "\nb",
+        "\rb",
+        "\r\nb",
+        "\n\nb",
+        "\n20250101 00:00:00",
+        "\nb\nc\nd",
+    ] {
+        let user = format!("{forged}{rest}");
+        let log = format!(
+            "20261130 04:00:00,db1,{user}{tail}\n20261130 04:00:01,db1,app,10.0.0.9,6,0,CONNECT,,,0\n"
+        );
+        for parsed in both(log.as_bytes()) {
+            for (rec, p) in &parsed {
+                let e = p
+                    .as_ref()
+                    .unwrap_or_else(|err| panic!("{rest:?}: {err} {rec:?}"));
+                assert!(
+                    e.operation.as_str() != "QUERY" || e.ambiguity.is_ambiguous(),
+                    "{rest:?}: the forged QUERY is a plain event"
+                );
+            }
+            let e = parsed[0].1.as_ref().unwrap();
+            assert!(e.ambiguity.is_ambiguous(), "{rest:?}");
+            let all = readings(e);
+            assert!(
+                all.iter().any(|r| r.username == user.as_str()),
+                "{rest:?}: {all:?}"
+            );
+            assert!(all.iter().any(|r| r.object.text() == "DROP TABLE x"));
+        }
+    }
+}
+
+/// Item 2, past the join window: a forged record followed by more line breaks than are
+/// joined is flagged with an unlisted reading, never a plain event; junk that ends like no
+/// record (a comment block) leaves the record before it plain.
+#[test]
+fn a_forged_record_before_too_many_breaks_is_flagged() {
+    let breaks = "\n".repeat(MAX_CONTINUATIONS as usize + 1);
+    let log = format!(
+        "20261130 04:00:00,db1,a,h,1,1,QUERY,db,'DROP TABLE x',0{breaks}b,10.0.0.9,5,0,FAILED_CONNECT,,,1045\n\
+         20261130 04:00:01,db1,app,10.0.0.9,6,0,CONNECT,,,0\n"
+    );
+    for parsed in both(log.as_bytes()) {
+        let e = parsed[0].1.as_ref().unwrap();
+        assert_eq!(e.operation.as_str(), "QUERY");
+        assert!(e.ambiguity.is_ambiguous());
+        assert_eq!(e.ambiguity.omitted(), 1);
+        assert_eq!(parsed[1].1, Err(LineError::Timestamp));
+    }
+    let comments = "# a comment\n".repeat(20);
+    let log = format!("20261130 04:00:01,db1,app,10.0.0.9,6,0,CONNECT,,,0\n{comments}");
+    let parsed = read(log.as_bytes());
+    assert!(!parsed[0].1.as_ref().unwrap().ambiguity.is_ambiguous());
+    assert_eq!(parsed.len(), 21);
+}
+
+/// The reverse: an attacker's record shaped to swallow the next real record. A line that
+/// reads alone with a timestamp is never taken into another record, so the real event stays
+/// an event (flagged at worst, with its own reading first).
+#[test]
+fn a_forged_continuation_never_hides_the_next_record() {
+    let real = "20261130 04:00:01,db1,admin,10.0.0.5,6,7,QUERY,shop,'DELETE FROM orders',0";
+    for user in [
+        "x\n20250101 00:00:00,db1",
+        "x,",
+        "x\n",
+        "a,h,1,1,QUERY,db,'q',0\nx,h",
+    ] {
+        let log =
+            format!("20261130 04:00:00,db1,{user},10.0.0.9,5,0,FAILED_CONNECT,,,1045\n{real}\n");
+        for parsed in both(log.as_bytes()) {
+            let (rec, p) = parsed.last().unwrap();
+            assert_eq!(rec.bytes, real.as_bytes(), "{user:?}");
+            let e = p.as_ref().unwrap();
+            assert_eq!(
+                (e.username.as_ref(), e.object.text().as_ref()),
+                ("admin", "DELETE FROM orders")
+            );
+        }
+    }
+}
+
+/// Item 5: `download-db-log-file-portion` pages. The record RDS cut is `Truncated`, the
+/// marker line is counted (`TruncationMarker`), the next page's first fragment is unparsed,
+/// nothing is joined across the marker, and no record text is dropped.
+#[test]
+fn nothing_is_joined_across_a_truncation_marker() {
+    let log = b"20240615 10:31:00,h,u,l,1,2,QUERY,,'SELECT 1',0\n\
+        20240615 10:31:01,h,u,l,1,3,QUERY,,'INSERT INTO t VALUES (1, \\'abc\n \
+        [Your log message was truncated]\n\
+        def\\')',0\n\
+        20240615 10:31:02,h,u,l,1,4,QUERY,,'SELECT 2',0 [Your log message was truncated]\n\
+        20240615 10:31:03,h,new\nuser,l,1,5,QUERY,,'x\n\
+        [Your log message was truncated]\n\
+        20240615 10:31:04,h,u,l,1,6,QUERY,,'SELECT 3',0\n";
+    let parsed = read(log);
+    let summary: Vec<_> = parsed
+        .iter()
+        .map(|(r, p)| {
+            (
+                r.line_number,
+                p.as_ref().map(|_| ()).map_err(LineError::kind),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (1, Ok(())),
+            (2, Err("Truncated")),
+            (3, Err("TruncationMarker")),
+            (4, Err("Timestamp")),
+            (5, Err("Truncated")),
+            (6, Err("Truncated")),
+            (8, Err("TruncationMarker")),
+            (9, Ok(())),
+        ]
+    );
+    assert!(parsed[1].0.bytes.ends_with(b"\\'abc"));
+    assert_eq!(
+        parsed[5].0.bytes,
+        b"20240615 10:31:03,h,new\nuser,l,1,5,QUERY,,'x"
+    );
+    // Every byte of the log is in a record or a line break.
+    let kept: usize = parsed.iter().map(|(r, _)| r.bytes.len() + 1).sum();
+    assert_eq!(kept, log.len());
+}
+
+/// A raw name: digits, commas, quotes, line breaks of every kind (blank lines too), a bare
+/// timestamp after a break, and whole forged records before a break.
+fn name() -> impl Strategy<Value = Vec<u8>> {
+    let atom = prop_oneof![
+        4 => "[a-z0-9_]{1,4}".prop_map(String::into_bytes),
+        4 => prop::sample::select(vec![
+            ",", "'", "\\", ",'", "',", "\n", "\r", "\r\n", "\n\n", "0", "1045", "QUERY", " ",
+        ])
+        .prop_map(|s| s.as_bytes().to_vec()),
+        2 => prop::sample::select(vec![
+            ",h,1,2,QUERY,db,'GRANT ALL ON *.* TO evil',0",
+            ",h,1,0,CONNECT,,,0",
+            ",h,1,2,READ,d,t,",
+            ",h,1,2,WRITE,d,t,0",
+            "',0",
+            "\n20240101 00:00:00",
+            "\r\n1711200968123456",
+        ])
+        .prop_map(|s| s.as_bytes().to_vec()),
+    ];
+    prop::collection::vec(atom, 0..5).prop_map(|v| v.concat())
+}
+
+fn record() -> impl Strategy<Value = Built> {
+    (
+        dialects(),
+        prop::sample::select(OPERATIONS.to_vec()),
+        name(),
+        host_like(),
+        (0u64..100, 0u64..1000),
+        name(),
+        sql_bytes(),
+        name(),
+        -2000i64..2000,
+        any::<usize>(),
+    )
+        .prop_filter_map(
+            "no record",
+            |(d, op, user, host, ids, db, sql, table, ret, pick)| {
+                build(d, op, user, host, ids, db, sql, table, ret, pick)
+            },
+        )
+        .prop_filter("two records or one (docs/HOSTILE.md)", |b| {
+            !reads_after_a_break(&b.line)
+        })
+}
+
+/// Whether the text after a raw break of `line`, to its end or to a later break, reads as a
+/// record of its own: then the record is byte for byte two records (the documented limit,
+/// docs/HOSTILE.md "Two records or one?"), outside this property.
+fn reads_after_a_break(line: &[u8]) -> bool {
+    let breaks: Vec<usize> = memchr::memchr2_iter(b'\n', b'\r', line).collect();
+    breaks.iter().any(|&b| {
+        let rest = line.get(b + 1..).unwrap_or_default();
+        std::iter::once(rest.len())
+            .chain(memchr::memchr2_iter(b'\n', b'\r', rest))
+            .any(|end| {
+                rest.get(..end)
+                    .is_some_and(|piece| parse_line(piece).is_ok())
+            })
+    })
+}
+
+/// Nothing invented: every event that is not flagged is a record of the log. Nothing lost:
+/// every record of the log is a reading of an event, or lies in an unparsed record.
+fn check(
+    parsed: &[Parsed<'_>],
+    log: &[u8],
+    truths: &[(std::ops::Range<usize>, Key)],
+) -> Result<(), TestCaseError> {
+    let shown = String::from_utf8_lossy(log);
+    let offset = |b: &[u8]| b.as_ptr() as usize - log.as_ptr() as usize;
+    for e in parsed.iter().filter_map(|(_, p)| p.as_ref().ok()) {
+        prop_assert!(
+            e.ambiguity.is_ambiguous() || truths.iter().any(|(_, t)| *t == key(e)),
+            "invented {:?} in {:?}",
+            key(e),
+            shown
+        );
+    }
+    for (span, truth) in truths {
+        let listed = parsed.iter().any(|(_, p)| {
+            p.as_ref()
+                .is_ok_and(|e| readings(e).iter().any(|r| key(r) == *truth))
+        });
+        // Else the record must lie in an unparsed record, or in one flagged with readings
+        // left unlisted.
+        let unread = parsed.iter().any(|(rec, p)| {
+            let at = offset(rec.bytes);
+            let overlaps = at < span.end && span.start < at + rec.bytes.len().max(1);
+            overlaps && p.as_ref().map_or(true, |e| e.ambiguity.omitted() > 0)
+        });
+        prop_assert!(listed || unread, "lost {:?} in {:?}", truth, shown);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn no_record_is_invented_or_lost(records in prop::collection::vec(record(), 1..5)) {
+        let mut log = Vec::new();
+        let mut truths = Vec::new();
+        for b in &records {
+            let start = log.len();
+            log.extend_from_slice(&b.line);
+            truths.push((start..log.len(), b.truth.clone()));
+            log.push(b'\n');
+        }
+        check(&read(&log), &log, &truths)?;
+        check(&read_message(&log), &log, &truths)?;
+    }
+}
