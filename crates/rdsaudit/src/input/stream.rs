@@ -42,7 +42,8 @@
 //!                    20240615 10:31:01,db1,new\nline,localhost,43,0,DISCONNECT,,,0\n";
 //! let (mut lines, mut first_line) = (Vec::new(), 1);
 //! for piece in TextStream::new(log).piece_bytes(16) {
-//!     let (records, own) = match &piece? {
+//!     let piece = piece?;
+//!     let (records, own) = match &piece {
 //!         Piece::Text(bytes) => (text::records(bytes), &bytes[..]),
 //!         Piece::Window { bytes, until } => (
 //!             text::records_in_window(bytes).stop_at(*until),
