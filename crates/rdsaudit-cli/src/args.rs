@@ -87,12 +87,16 @@ event_id, cloudwatch_timestamp_ms, sequence_number; file (the input as named, no
 and line (1-based, per file, for text inputs).
 
 With --enrich (NDJSON only), every object also has: writes (bool: the event can change data,
-schema or privileges; says nothing about success, see retcode), statement_class (select, dml,
-ddl, dcl, tcl, session, admin, call, other; null for non-QUERY events), tables (array of
-db.table as written; from the server's TABLE events for the same connection and query id when
-present), fingerprint (pt-fingerprint's normal form, the grouping of pt-query-digest; null for
-non-QUERY events), digest (pt-query-digest's Query ID: MD5 of the fingerprint, 32 hex digits)
-and truncated (bool: the object reaches the plugin's 1024-byte default limit).
+schema, privileges or server state such as binary logs and plugins; says nothing about
+success, see retcode), statement_class (select, dml, ddl, dcl, tcl, session, admin, call,
+other; null for non-QUERY events), tables (array of db.table; a bare name gets the current
+database: the event's, or the last USE before it in the text; from the server's TABLE events
+for the same connection and query id when present), fingerprint (pt-fingerprint's normal
+form, the grouping of pt-query-digest; null for non-QUERY events), digest (pt-query-digest's
+Query ID: MD5 of the fingerprint, 32 hex digits), truncated (bool: the object reaches the
+plugin's 1024-byte default limit) and version_dependent (bool: a versioned comment that may or
+may not have run decides what the statement does; writes is then true if either reading
+writes).
 
 CSV and TSV have a header row and the same columns in the same order; a missing value is an
 empty field, and extra is written as a JSON array. A cell starting with =, +, -, @, tab or CR
@@ -209,16 +213,19 @@ pub struct FilterArgs {
     /// Keep only failed logins (FAILED_CONNECT, or CONNECT/CHANGEUSER with a non-zero code)
     #[arg(long)]
     pub failed_logins: bool,
-    /// Keep only successful (return code 0) statements that can change data, schema or
-    /// privileges: DML (also WITH ... DELETE and INSERT ... SELECT), DDL, DCL (GRANT, REVOKE,
-    /// users, SET PASSWORD), LOAD DATA, CALL and EXECUTE, statements inside /*!NNNNN */; not
-    /// SELECT ... FOR UPDATE, SET, SHOW or transaction control
+    /// Keep only successful (return code 0) statements that can change data, schema,
+    /// privileges or server state: DML (also WITH ... DELETE, INSERT ... SELECT, LOAD DATA,
+    /// IMPORT TABLE), DDL, DCL (GRANT, REVOKE, users, SET PASSWORD), CALL and EXECUTE,
+    /// OPTIMIZE/REPAIR TABLE, INSTALL/UNINSTALL PLUGIN, PURGE BINARY LOGS, RESET MASTER,
+    /// CLONE, compound statements holding a write, SET STATEMENT ... FOR a write; not
+    /// SELECT ... FOR UPDATE, SET, SHOW, ANALYZE TABLE, FLUSH or transaction control
     #[arg(long)]
     pub writes: bool,
     /// With --writes: keep failed writes too, and TABLE events that carry no return code
     #[arg(long, requires = "writes")]
     pub include_failed: bool,
-    /// Keep only events naming these tables (`orders` in any database, or `shop.orders`)
+    /// Keep only events naming these tables (`orders` in any database, or `shop.orders`,
+    /// which also matches `orders` run in `shop`)
     #[arg(long, value_name = "TABLE")]
     pub table: Vec<String>,
     /// Keep only events whose unescaped object matches this regular expression
@@ -251,7 +258,7 @@ pub struct ParseArgs {
     #[arg(long)]
     pub merge: bool,
     /// Add what each statement means to every NDJSON object: writes, statement_class,
-    /// tables, fingerprint, digest, truncated (see below)
+    /// tables, fingerprint, digest, truncated, version_dependent (see below)
     #[arg(long)]
     pub enrich: bool,
 }

@@ -31,7 +31,7 @@
 //! | [`statement`] | where the statement that runs begins (wrappers, compound statements) |
 //! | [`class`] | statement class and `writes`, from tokens or from sqlparser's tree |
 //! | [`tables`] | the tables a statement names |
-//! | [`fingerprint`] | pt-fingerprint's normal form and pt-query-digest's Query ID |
+//! | [`fingerprint`](mod@fingerprint) | pt-fingerprint's normal form and pt-query-digest's Query ID |
 //! | [`event`] | the same questions asked of an audit event (QUERY or TABLE) |
 //! | [`filter`] | filters that need the answers |
 
@@ -88,9 +88,9 @@ pub struct Analysis {
     /// Whether sqlparser read the whole text; false means the tokens were used.
     pub parsed: bool,
     /// The meaning depends on the server's flavour or version: a versioned comment that may
-    /// or may not have run changes the class, `writes` or the tables (see [`lexer`]). Then
-    /// `writes` is true when either reading writes (a write candidate: never hidden), and
-    /// the tables of both readings are listed.
+    /// or may not have run changes `writes` or the tables (see [`lexer`]). Then `writes` is
+    /// true when either reading writes (a write candidate: never hidden), the class is the
+    /// writing reading's, and the tables of both readings are listed.
     pub version_dependent: bool,
 }
 
@@ -155,7 +155,8 @@ pub fn analyze_tokens_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
         &mut Lexer::reading(sql, ctx.server, Reading::Comment),
         ctx.database,
     );
-    if code == comment {
+    // A class that differs alone (`/*M!100101 SET x=1 */`: session or nothing) is no news.
+    if (code.writes, &code.tables) == (comment.writes, &comment.tables) {
         return code;
     }
     let (class, writes) = combine(&[code.verdict(), comment.verdict()]);

@@ -150,3 +150,83 @@ fn begins_statement(tokens: &[Token<'_>]) -> bool {
         .any(|w| tokens.first().is_some_and(|t| t.is(w)));
     opener || classify_tokens(tokens).0 != StatementClass::Other
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lexer::Lexer;
+    use proptest::prelude::*;
+
+    fn words() -> impl Strategy<Value = String> {
+        let word = prop::sample::select(vec![
+            "BEGIN",
+            "NOT",
+            "ATOMIC",
+            "IF",
+            "THEN",
+            "ELSE",
+            "END",
+            "WHILE",
+            "DO",
+            "DECLARE",
+            "HANDLER",
+            "FOR",
+            "SET",
+            "STATEMENT",
+            "ANALYZE",
+            "EXPLAIN",
+            "FORMAT",
+            "=",
+            "(",
+            ")",
+            ":",
+            "DELETE",
+            "FROM",
+            "t",
+            "INSERT",
+            "SELECT",
+            "1",
+            "'x'",
+            "CASE",
+            "WHEN",
+        ]);
+        prop::collection::vec(word, 0..24).prop_map(|w| w.join(" "))
+    }
+
+    proptest! {
+        /// Any mix of wrapper words: the start is inside the part, and a statement that
+        /// begins there is one the tokens can class.
+        #[test]
+        fn start_stays_inside_the_part(text in words()) {
+            let part: Vec<Token<'_>> = Lexer::new(text.as_bytes()).collect();
+            let at = start(&part);
+            prop_assert!(at <= part.len());
+            let _ = classify_tokens(&part[at..]);
+        }
+    }
+
+    #[test]
+    fn wrappers_and_compounds() {
+        let at = |sql: &str| {
+            let part: Vec<Token<'_>> = Lexer::new(sql.as_bytes()).collect();
+            let i = start(&part);
+            part.get(i).map(|t| match t {
+                Token::Word(w) => String::from_utf8_lossy(w).into_owned(),
+                other => format!("{other:?}"),
+            })
+        };
+        assert_eq!(at("BEGIN").as_deref(), Some("BEGIN"));
+        assert_eq!(at("BEGIN WORK").as_deref(), Some("BEGIN"));
+        assert_eq!(at("END IF"), None);
+        assert_eq!(at("DECLARE n INT DEFAULT 0"), None);
+        assert_eq!(at("ANALYZE TABLE t").as_deref(), Some("ANALYZE"));
+        assert_eq!(at("ANALYZE LOCAL TABLE t").as_deref(), Some("ANALYZE"));
+        assert_eq!(at("EXPLAIN DELETE FROM t").as_deref(), Some("EXPLAIN"));
+        assert_eq!(
+            at("IF INSERT('abc', 1, 1, 'z') = 'z' THEN REPLACE INTO t VALUES (1)").as_deref(),
+            Some("REPLACE")
+        );
+        assert_eq!(at("x: LOOP DELETE FROM t").as_deref(), Some("DELETE"));
+        assert_eq!(at("UNTIL n > 3 END REPEAT"), None);
+    }
+}

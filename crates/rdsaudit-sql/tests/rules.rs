@@ -175,7 +175,16 @@ const CASES: &[Case] = &[
         false,
         &[],
     ),
-    // A versioned comment that changes nothing is not flagged.
+    // A versioned comment that changes neither writes nor tables is not flagged.
+    (
+        "/*M!100101 SET NOTE_VERBOSITY=@OLD_NOTE_VERBOSITY */",
+        "",
+        Ok,
+        "session",
+        false,
+        false,
+        &[],
+    ),
     (
         "SELECT /*!80000 SQL_NO_CACHE */ * FROM t",
         "shop",
