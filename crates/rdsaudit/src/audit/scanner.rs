@@ -143,6 +143,13 @@ pub enum LineError {
         /// Where the return code starts.
         at: usize,
     },
+    /// Not from the scanner: a record longer than the longest record a stream reads
+    /// ([`crate::input::stream`]); it was not parsed, its first bytes kept.
+    #[error("the record is {len} bytes long, more than the longest record read")]
+    TooLong {
+        /// Its length in bytes (at least; the rest was not read).
+        len: u64,
+    },
     /// A record that RDS cut at a `download-db-log-file-portion` page end: the marker
     /// `[Your log message was truncated]` follows it (or ends it). Never read as if whole.
     #[error(
@@ -173,6 +180,7 @@ impl LineError {
             LineError::ConnectionIdRange { .. } => "ConnectionIdRange",
             LineError::QueryIdRange { .. } => "QueryIdRange",
             LineError::RetcodeRange { .. } => "RetcodeRange",
+            LineError::TooLong { .. } => "TooLong",
             LineError::Truncated => "Truncated",
             LineError::TruncationMarker => "TruncationMarker",
         }
@@ -225,9 +233,12 @@ pub fn parse_line(line: &[u8]) -> Result<AuditEvent<'_>, LineError> {
     let line = trim_newline(line);
     let scan = scan_counted(line)?;
     let frame = &scan.frame;
-    let readings = scan
-        .valid
-        .saturating_add(break_readings(frame, &scan.primary));
+    let readings = if scan.plain {
+        1
+    } else {
+        scan.valid
+            .saturating_add(break_readings(frame, &scan.primary))
+    };
     let mut event = event_of(frame, &scan.primary, scan.epoch_us)?;
     if readings > 1 {
         event.ambiguity = Ambiguity::new(line, 0, readings);
@@ -669,22 +680,23 @@ fn for_each_anchor(
     }
     if let (Ok(_), Some(t)) = (&ends.query, ends.table) {
         let statement = middle.get(names_end..t).unwrap_or_default();
-        let hits = table_operations(statement).map(|k| k + names_end);
-        for k in hits {
-            if let Some(a) = anchor_at(middle, k).filter(fits) {
-                visit(a)?;
-            }
-        }
+        table_operations(
+            statement,
+            &mut |k| match anchor_at(middle, names_end + k).filter(fits) {
+                Some(a) => visit(a),
+                None => ControlFlow::Continue(()),
+            },
+        )?;
     }
     ControlFlow::Continue(())
 }
 
-/// Where a TABLE operation `,OP,` may start in `s` (its leading comma); every comma where
-/// the CPU has no SIMD searcher.
-fn table_operations(s: &[u8]) -> Box<dyn Iterator<Item = usize> + '_> {
+/// Calls `visit` with every place in `s` where a TABLE operation `,OP,` may start (its
+/// leading comma); every comma where the CPU has no SIMD searcher.
+fn table_operations(s: &[u8], visit: &mut impl FnMut(usize) -> ControlFlow<()>) -> ControlFlow<()> {
     match TABLE_OPERATIONS.as_ref() {
-        Some(teddy) => Box::new(teddy.find_iter(s).map(|m| m.start())),
-        None => Box::new(memchr::memchr_iter(b',', s)),
+        Some(teddy) => teddy.find_iter(s).try_for_each(|m| visit(m.start())),
+        None => memchr::memchr_iter(b',', s).try_for_each(visit),
     }
 }
 
@@ -771,6 +783,8 @@ struct Counted<'a> {
     primary: Split,
     /// How many splits satisfy the grammar with every number in range.
     valid: u64,
+    /// Read by [`sole_plain_split`]: the record's only reading, line breaks included.
+    plain: bool,
 }
 
 /// Frames `line`, reads its timestamp, counts its splits and picks the primary one.
@@ -778,6 +792,21 @@ fn scan_counted(line: &[u8]) -> Result<Counted<'_>, LineError> {
     let frame = Frame::new(line)?;
     let epoch_us = parse_timestamp(frame.timestamp, frame.form)?;
     let ends = Ends::new(&frame);
+    if let Some(primary) = sole_plain_split(&frame, &ends) {
+        return Ok(Counted {
+            frame,
+            ends,
+            epoch_us,
+            primary,
+            valid: 1,
+            plain: true,
+        });
+    }
+    count_splits(frame, ends, epoch_us)
+}
+
+/// Counts every split of a framed line (the general case of [`scan_counted`]).
+fn count_splits<'a>(frame: Frame<'a>, ends: Ends, epoch_us: i64) -> Result<Counted<'a>, LineError> {
     let middle = frame.middle;
     let mut valid = 0u64;
     let mut primary = None;
@@ -815,7 +844,95 @@ fn scan_counted(line: &[u8]) -> Result<Counted<'_>, LineError> {
         epoch_us,
         primary,
         valid,
+        plain: false,
     })
+}
+
+/// The common line's one reading, when a few checks prove it is the only one; `None` sends
+/// the line to the full count in [`scan_counted`] (which the property tests hold to the
+/// reference twin, and this to the full count).
+///
+/// Read forwards, a line whose user, database and table hold no comma has its anchor at the
+/// fourth comma of `middle`. The proof that no other split exists:
+/// - no other anchor of the same class: every comma before the database's end is one of the
+///   anchor's five, and a TABLE anchor's database and table are cut by the one comma
+///   between them;
+/// - no anchor of another class: the other ends do not fit the line, except a TABLE end on
+///   a QUERY or connection line (its empty or Aurora return code), where no TABLE
+///   operation that reads as an anchor may follow the database (the search of
+///   [`for_each_anchor`]);
+/// - the numbers are in range, and no raw line break stands before the object (so the
+///   record has no reading cut by a line break either, see [`break_readings`]).
+fn sole_plain_split(frame: &Frame<'_>, ends: &Ends) -> Option<Split> {
+    let middle = frame.middle;
+    let [user_end, host_end, cid_end, op_comma, op_end, db_end] = first_commas(middle)?;
+    // What `anchor_at(middle, op_comma)` finds when the user holds no comma, checked field
+    // by field since the commas are known.
+    let (operation, class) = operation_at(middle, op_comma)?;
+    let host = Span(user_end + 1, host_end);
+    let connection_id = Span(host_end + 1, cid_end);
+    let query_id = Span(cid_end + 1, op_comma);
+    let numbers = [connection_id, query_id]
+        .iter()
+        .all(|&d| is_digits(frame.get(d)));
+    if operation.1 != op_end || !numbers || !dialect::is_host(frame.get(host)) {
+        return None;
+    }
+    let anchor = Anchor {
+        user_end,
+        host,
+        connection_id,
+        query_id,
+        operation,
+        class,
+        db_start: op_end + 1,
+    };
+    let table_end = match anchor.class {
+        OpClass::Query => {
+            let q = ends.query.as_ref().ok()?;
+            if q.db_end != db_end || ends.connection.is_some() {
+                return None;
+            }
+            ends.table
+        }
+        OpClass::Connection => {
+            let c = ends.connection?;
+            if c.db_end != db_end || ends.query.is_ok() {
+                return None;
+            }
+            ends.table
+        }
+        OpClass::Table => {
+            let t = ends.table?;
+            let table = middle.get(db_end + 1..t).unwrap_or_default();
+            let one_cut = !table.is_empty() && !table.contains(&b',');
+            if !one_cut || ends.query.is_ok() || ends.connection.is_some() {
+                return None;
+            }
+            // The TABLE end is this anchor's own.
+            None
+        }
+    };
+    if let Some(t) = table_end {
+        // A TABLE anchor needs its database to start before the return code's comma.
+        let rest = middle.get(db_end..t).unwrap_or_default();
+        let fits = |a: &Anchor| a.class == OpClass::Table && a.db_start < t;
+        let found = table_operations(
+            rest,
+            &mut |k| match anchor_at(middle, db_end + k).filter(fits) {
+                Some(_) => ControlFlow::Break(()),
+                None => ControlFlow::Continue(()),
+            },
+        );
+        if found.is_break() {
+            return None;
+        }
+    }
+    let split = first_split(frame, ends, anchor)?;
+    numbers_in_range(frame, &anchor, split.retcode).ok()?;
+    memchr::memchr2(b'\n', b'\r', names_of(frame, &split))
+        .is_none()
+        .then_some(split)
 }
 
 /// Whether `a` is a TABLE anchor inside the statement of a QUERY reading already found: the
@@ -928,7 +1045,44 @@ fn no_split_error(frame: &Frame<'_>, ends: &Ends) -> LineError {
     }
 }
 
+/// The first six commas of `s`, found a 64-byte block at a time: names are short, and a
+/// `memchr` call per comma costs more in starting than in searching.
+fn first_commas(s: &[u8]) -> Option<[usize; 6]> {
+    let mut out = [0; 6];
+    let mut n = 0;
+    let mut base = 0;
+    while base < s.len() {
+        let mut mask = byte_mask(&block_at(s, base), b',');
+        while mask != 0 {
+            *out.get_mut(n)? = base + mask.trailing_zeros() as usize;
+            n += 1;
+            if n == out.len() {
+                return Some(out);
+            }
+            mask &= mask - 1;
+        }
+        base += BLOCK;
+    }
+    None
+}
+
+/// A non-empty run of ASCII digits.
+fn is_digits(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(u8::is_ascii_digit)
+}
+
 // ---- line breaks inside a record ----
+
+/// The line up to a split's object: every raw name (the whole line when the object is a
+/// table name). A quoted statement never holds a raw line break: the plugin escapes them.
+fn names_of<'a>(frame: &Frame<'a>, split: &Split) -> &'a [u8] {
+    let end = if split.quoted {
+        frame.at + split.object.0
+    } else {
+        frame.line.len()
+    };
+    frame.line.get(..end).unwrap_or_default()
+}
 
 /// The pieces a raw line break inside the names cuts the record into, that may be records
 /// of their own: the text before a break, and the text after a break that starts with a
@@ -937,13 +1091,7 @@ fn no_split_error(frame: &Frame<'_>, ends: &Ends) -> LineError {
 /// examined.
 fn break_pieces<'a>(frame: &Frame<'a>, primary: &Split) -> Vec<&'a [u8]> {
     let line = frame.line;
-    // Statements never hold a raw break (the plugin escapes them); names may.
-    let names_end = if primary.quoted {
-        frame.at + primary.object.0
-    } else {
-        line.len()
-    };
-    let names = line.get(..names_end).unwrap_or_default();
+    let names = names_of(frame, primary);
     // Each break as (where it starts, where the text after it starts); `\r\n` is one.
     let breaks: Vec<(usize, usize)> = memchr::memchr2_iter(b'\n', b'\r', names)
         .filter(|&b| !(names.get(b) == Some(&b'\n') && b > 0 && names.get(b - 1) == Some(&b'\r')))
@@ -1003,6 +1151,7 @@ fn event_of<'a>(
     epoch_us: i64,
 ) -> Result<AuditEvent<'a>, LineError> {
     let raw = raw_of(frame, split);
+    let names = Names::of(frame, split);
     let retcode = match raw.retcode {
         [] => None,
         r => Some(parse_i64(r).ok_or(LineError::RetcodeRange {
@@ -1014,9 +1163,9 @@ fn event_of<'a>(
             epoch_us,
             dialect: raw.dialect,
         },
-        serverhost: lossy(raw.serverhost),
-        username: lossy(raw.username),
-        host: lossy(raw.host),
+        serverhost: names.text(frame.timestamp.len() + 1, frame.at - 1),
+        username: names.middle(Span(0, split.anchor.user_end)),
+        host: names.middle(split.anchor.host),
         connection_id: parse_u64(raw.connection_id).ok_or(LineError::ConnectionIdRange {
             at: frame.at + split.anchor.connection_id.0,
         })?,
@@ -1024,13 +1173,48 @@ fn event_of<'a>(
             at: frame.at + split.anchor.query_id.0,
         })?,
         operation: Operation::from_token(raw.operation),
-        database: lossy(raw.database),
+        database: names.middle(split.database),
         object: Object::new(raw.object, raw.quoted),
         retcode,
         extra: Extra::new(raw.extra),
         provenance: Provenance::default(),
         ambiguity: Ambiguity::default(),
     })
+}
+
+/// The line up to its object (every name), checked as UTF-8 once: a `from_utf8` call per
+/// field cost more in starting than in checking (names are a few bytes each).
+struct Names<'a> {
+    line: &'a [u8],
+    /// Where `middle` starts in `line`.
+    at: usize,
+    /// `line[..end]` as text, when it is valid UTF-8 (nearly always).
+    text: Option<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    fn of(frame: &Frame<'a>, split: &Split) -> Self {
+        // A statement is checked by whoever reads it; a table name is short.
+        Names {
+            line: frame.line,
+            at: frame.at,
+            text: std::str::from_utf8(names_of(frame, split)).ok(),
+        }
+    }
+
+    /// `line[start..end]` as text: a slice of the checked text when it lies in it (a
+    /// field's ends are commas, so char boundaries), else checked on its own.
+    fn text(&self, start: usize, end: usize) -> Cow<'a, str> {
+        match self.text.and_then(|t| t.get(start..end)) {
+            Some(s) => Cow::Borrowed(s),
+            None => lossy(self.line.get(start..end).unwrap_or_default()),
+        }
+    }
+
+    /// A field of `middle` as text.
+    fn middle(&self, span: Span) -> Cow<'a, str> {
+        self.text(self.at + span.0, self.at + span.1)
+    }
 }
 
 /// The field as text; borrowed unless it holds invalid UTF-8. `from_utf8` first: the lossy

@@ -213,15 +213,31 @@ fn hostile_host() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn built(host: impl Strategy<Value = Vec<u8>>) -> impl Strategy<Value = Built> {
+    built_with(host, hostile_name)
+}
+
+/// Names as servers mostly see them (what the scanner's plain-line fast path takes), now and
+/// then a hostile one; statements still hostile.
+fn mostly_plain_name() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        4 => "[a-zA-Z0-9_]{1,8}".prop_map(String::into_bytes),
+        1 => hostile_name(),
+    ]
+}
+
+fn built_with<N: Strategy<Value = Vec<u8>>>(
+    host: impl Strategy<Value = Vec<u8>>,
+    name: impl Fn() -> N,
+) -> impl Strategy<Value = Built> {
     (
         dialects(),
         prop::sample::select(OPERATIONS.to_vec()),
-        hostile_name(),
+        name(),
         host,
         (0u64..100, prop_oneof![0u64..1000, Just(u64::MAX)]),
-        hostile_name(),
+        name(),
         sql_bytes(),
-        hostile_name(),
+        name(),
         prop_oneof![-2000i64..2000, Just(i64::MIN)],
         any::<usize>(),
     )
@@ -250,7 +266,29 @@ fn fast_splits(line: &[u8]) -> (u64, Vec<RawLine<'_>>) {
     (counted.valid, out)
 }
 
+/// When the plain-line fast path answers, the full count agrees: one reading, the same
+/// split, and no reading cut by a line break.
+fn plain_path_is_the_full_count(line: &[u8]) -> Result<(), TestCaseError> {
+    let line = trim_newline(line);
+    let Ok(fast) = scan_counted(line) else {
+        return Ok(());
+    };
+    if !fast.plain {
+        return Ok(());
+    }
+    let frame = Frame::new(line).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let ends = Ends::new(&frame);
+    let full =
+        count_splits(frame, ends, fast.epoch_us).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let shown = String::from_utf8_lossy(line);
+    prop_assert_eq!(full.valid, 1, "{:?}", shown);
+    prop_assert_eq!(full.primary, fast.primary, "{:?}", shown);
+    prop_assert_eq!(break_readings(&full.frame, &full.primary), 0, "{:?}", shown);
+    Ok(())
+}
+
 fn same_as_reference(line: &[u8]) -> Result<(), TestCaseError> {
+    plain_path_is_the_full_count(line)?;
     let (count, mut fast) = fast_splits(line);
     let mut reference = reference::splits(line);
     fast.sort();
@@ -291,6 +329,15 @@ proptest! {
     }
 
     #[test]
+    fn plain_lines_match_reference(b in built_with(host_like(), mostly_plain_name), at in any::<prop::sample::Index>(), byte in prop::sample::select(vec![b',', b'\'', b'\\', b'\n', b'1', b'R', b'x'])) {
+        same_as_reference(&b.line)?;
+        let mut line = b.line;
+        let i = at.index(line.len());
+        line[i] = byte;
+        same_as_reference(&line)?;
+    }
+
+    #[test]
     fn mutated_lines_match_reference(b in built(host_like()), at in any::<prop::sample::Index>(), byte in prop::sample::select(vec![b',', b'\'', b'\\', b'\n', b'1', b'Q', b'x'])) {
         let mut line = b.line;
         let i = at.index(line.len());
@@ -308,6 +355,7 @@ proptest! {
     /// elsewhere and every other field true.
     #[test]
     fn a_hostile_host_is_never_a_confident_forgery(b in built(hostile_host())) {
+        plain_path_is_the_full_count(&b.line)?;
         let Ok(e) = parse_line(&b.line) else { return Ok(()) };
         if e.ambiguity.is_ambiguous() {
             return Ok(());
@@ -321,6 +369,7 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(line in prop::collection::vec(any::<u8>(), 0..256)) {
+        plain_path_is_the_full_count(&line)?;
         if let Ok(e) = parse_line(&line) {
             let _ = e.ambiguity.alternatives();
         }
