@@ -514,6 +514,7 @@ impl Decoder {
         E: FnMut(Done<'_, S>) -> io::Result<Next>,
     {
         let group = self.text_group_len();
+        let prefixed = stream.is_prefixed();
         let (tx, rx) = std::sync::mpsc::sync_channel(group);
         // Not a scoped thread: a reader blocked on a pipe or a followed file must not keep
         // the caller from returning when the output side stops.
@@ -535,7 +536,13 @@ impl Decoder {
                     Err(e) => failure = Some(e),
                 }
             }
-            let refs: Vec<PieceRef<'_>> = pieces.iter().map(PieceRef::from).collect();
+            let refs: Vec<PieceRef<'_>> = pieces
+                .iter()
+                .map(|p| match p {
+                    Piece::Text(bytes) if prefixed => PieceRef::Prefixed(bytes),
+                    other => PieceRef::from(other),
+                })
+                .collect();
             let next = self.text_group(&refs, &mut run, &make, &mut emit)?;
             if let Some(source) = failure {
                 return Err(StopError::Read {
@@ -568,10 +575,18 @@ impl Decoder {
     {
         let breaks: Vec<u64> = pieces.par_iter().map(PieceRef::line_breaks).collect();
         let mut at = 0;
-        for same in pieces.chunk_by(|a, b| a.is_text() && b.is_text()) {
+        for same in pieces.chunk_by(|a, b| a.is_text() && a.is_prefixed() == b.is_prefixed()) {
             let done = match same {
                 [PieceRef::TooLong { head, len }] => {
                     vec![too_long(run.next_line, head, *len, make)]
+                }
+                [PieceRef::Prefixed(_), ..] => {
+                    let mut numbered = Vec::with_capacity(same.len());
+                    for (piece, n) in same.iter().zip(breaks.iter().skip(at)) {
+                        numbered.push((run.next_line, piece.own()));
+                        run.next_line += n;
+                    }
+                    self.pipeline.process_prefixed(numbered, make)
                 }
                 texts => {
                     let mut numbered = Vec::with_capacity(texts.len());
@@ -768,8 +783,16 @@ impl Decoder {
 #[derive(Debug, Clone, Copy)]
 enum PieceRef<'a> {
     Text(&'a [u8]),
-    Window { bytes: &'a [u8], until: usize },
-    TooLong { head: &'a [u8], len: u64 },
+    /// Prefixed text ([`crate::input::prefixed`]).
+    Prefixed(&'a [u8]),
+    Window {
+        bytes: &'a [u8],
+        until: usize,
+    },
+    TooLong {
+        head: &'a [u8],
+        len: u64,
+    },
 }
 
 impl<'a> From<&'a Piece> for PieceRef<'a> {
@@ -791,6 +814,10 @@ impl<'a> PieceRef<'a> {
         !matches!(self, PieceRef::TooLong { .. })
     }
 
+    fn is_prefixed(&self) -> bool {
+        matches!(self, PieceRef::Prefixed(_))
+    }
+
     /// The piece's records, unless it is a line too long.
     fn records(&self) -> Option<text::Records<'a>> {
         match *self {
@@ -798,14 +825,14 @@ impl<'a> PieceRef<'a> {
             PieceRef::Window { bytes, until } => {
                 Some(text::records_in_window(bytes).stop_at(until))
             }
-            PieceRef::TooLong { .. } => None,
+            PieceRef::Prefixed(_) | PieceRef::TooLong { .. } => None,
         }
     }
 
     /// The piece's own text (a window's up to its cut).
     fn own(&self) -> &'a [u8] {
         match *self {
-            PieceRef::Text(bytes) => bytes,
+            PieceRef::Text(bytes) | PieceRef::Prefixed(bytes) => bytes,
             PieceRef::Window { bytes, until } => bytes.get(..until).unwrap_or_default(),
             PieceRef::TooLong { .. } => &[],
         }
@@ -813,7 +840,11 @@ impl<'a> PieceRef<'a> {
 
     /// How many lines the piece moves the line number on (a line too long holds no break).
     fn line_breaks(&self) -> u64 {
-        text::count_lines(self.own())
+        match self {
+            // Prefixed text breaks lines at LF only.
+            PieceRef::Prefixed(bytes) => memchr::memchr_iter(b'\n', bytes).count() as u64,
+            _ => text::count_lines(self.own()),
+        }
     }
 
     fn len(&self) -> usize {

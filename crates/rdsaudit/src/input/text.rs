@@ -171,7 +171,13 @@ impl<'a> Records<'a> {
     /// line parses, so the result is handed on rather than computed again.
     pub fn next_parsed(&mut self) -> Option<Parsed<'a>> {
         // Skip blank lines.
-        while self.pos < self.buf.len().min(self.stop) && is_blank_line(self.tail(self.pos)) {
+        while self.pos < self.buf.len().min(self.stop) {
+            let rest = self.tail(self.pos);
+            // In a window, a line that is not whole is not known to be blank (a last CR may
+            // be half a CRLF).
+            if self.looked_past() || !is_blank_line(rest) {
+                break;
+            }
             self.pos = self.line_at(self.pos).1;
             self.line_number += 1;
             self.head_before = None;
