@@ -1,7 +1,7 @@
 //! One CloudWatch log event holding several audit lines.
 //!
-//! The CloudWatch agent and custom shippers sometimes put several audit lines, joined by `\n`,
-//! into one log event:
+//! The CloudWatch agent and custom shippers sometimes put several audit lines, joined by `\n`
+//! (or `\r\n`, or a lone `\r`: the same line breaks as in a file), into one log event:
 //!
 //! ```text
 //! "message": "20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'DELETE FROM t',0\n20240501 12:00:01,db1,app,10.0.0.5,7,10,QUERY,shop,'SELECT 1',0"
@@ -12,7 +12,8 @@
 //! its flags): at a newline followed by a record start, and only where the part before it is
 //! a whole record; a raw newline inside a user, host or database name (which the plugin
 //! writes raw) does not split, and a part that would only read by cutting a name at its raw
-//! newline is flagged ambiguous, never a plain event. Each part keeps its 1-based line within
+//! newline is flagged ambiguous, never a plain event. RDS's truncation marker is not read in
+//! a message (RDS writes it only into downloaded log pages): there it is name text. Each part keeps its 1-based line within
 //! the message, so `(event_id, line)` stays unique for de-duplication.
 
 use crate::audit::event::AuditEvent;
@@ -33,10 +34,11 @@ use crate::input::text;
 /// assert!(lines[0].1.ends_with(b"'DELETE FROM t',0"));
 /// ```
 pub fn audit_lines(message: &[u8]) -> AuditLines<'_> {
-    let several = memchr::memchr(b'\n', message).is_some();
+    // Any line break the file reader splits at: `\n`, `\r\n` or a lone `\r`.
+    let several = memchr::memchr2(b'\n', b'\r', message).is_some();
     AuditLines {
         message,
-        records: several.then(|| text::records(message)),
+        records: several.then(|| text::records_in_message(message)),
         yielded: false,
     }
 }

@@ -85,6 +85,18 @@ pub fn records(buf: &[u8]) -> Records<'_> {
         window: None,
         chain_start: 0,
         stop: usize::MAX,
+        markers: true,
+    }
+}
+
+/// The records of one CloudWatch log event's `message` ([`crate::input::multiline`]): the
+/// rule of [`records`] without RDS's truncation marker, which RDS writes only into
+/// `download-db-log-file-portion` pages, never into CloudWatch Logs; in a message the marker's
+/// text can only come from a client-chosen name, so it is read as name text.
+pub fn records_in_message(message: &[u8]) -> Records<'_> {
+    Records {
+        markers: false,
+        ..records(message)
     }
 }
 
@@ -146,6 +158,8 @@ pub struct Records<'a> {
     chain_start: usize,
     /// No record starting here or after is read ([`Records::stop_at`]).
     stop: usize,
+    /// Whether RDS's truncation marker is read as one (files; not CloudWatch messages).
+    markers: bool,
 }
 
 /// A record and what the scanner made of it.
@@ -170,7 +184,9 @@ impl<'a> Records<'a> {
     /// The next record and its parse, parsed once: the record rule needs to know whether a
     /// line parses, so the result is handed on rather than computed again.
     pub fn next_parsed(&mut self) -> Option<Parsed<'a>> {
-        // Skip blank lines.
+        // Skip blank lines. A name can hold `\n\n`: the line before them stays the possible
+        // head of the next record (`head_before`) across as many as a join may take.
+        let mut blanks = 0u64;
         while self.pos < self.buf.len().min(self.stop) {
             let rest = self.tail(self.pos);
             // In a window, a line that is not whole is not known to be blank (a last CR may
@@ -180,7 +196,10 @@ impl<'a> Records<'a> {
             }
             self.pos = self.line_at(self.pos).1;
             self.line_number += 1;
-            self.head_before = None;
+            blanks += 1;
+            if blanks >= MAX_CONTINUATIONS {
+                self.head_before = None;
+            }
         }
         if self.pos >= self.buf.len().min(self.stop) || self.looked_past() {
             return None;
@@ -300,7 +319,7 @@ impl<'a> Records<'a> {
         let (end, next) = self.line_at(from);
         let alone = self.parse(from, end);
         let starts = alone.is_ok()
-            || ends_with_marker(self.buf.get(from..end).unwrap_or_default())
+            || self.ends_with_marker(self.buf.get(from..end).unwrap_or_default())
             || self.first_join(from, next).is_some()
             || self.marker_after_plain(next);
         self.lookahead = Some((from, alone));
@@ -312,10 +331,10 @@ impl<'a> Records<'a> {
     fn marker_after_plain(&self, mut next: usize) -> bool {
         for _ in 0..=MAX_CONTINUATIONS {
             let rest = self.tail(next);
-            if is_marker(line_of(rest)) && !rest.is_empty() {
+            if self.is_marker(line_of(rest)) && !rest.is_empty() {
                 return true;
             }
-            if rest.is_empty() || !is_plain_continuation(rest) {
+            if rest.is_empty() || !self.is_plain_continuation(rest) {
                 return false;
             }
             next = self.line_at(next).1;
@@ -331,7 +350,7 @@ impl<'a> Records<'a> {
             let rest = self.tail(next);
             let (end, after) = self.line_at(next);
             let stands = starts_with_timestamp(rest) && self.parse(next, end).is_ok();
-            if rest.is_empty() || is_marker(line_of(rest)) || stands {
+            if rest.is_empty() || self.is_marker(line_of(rest)) || stands {
                 return None;
             }
             if !is_blank_line(rest) && self.parse(start, end).is_ok() {
@@ -354,10 +373,10 @@ impl<'a> Records<'a> {
             parsed,
         };
         let first = self.buf.get(start..first_end).unwrap_or_default();
-        if is_marker(first) {
+        if self.is_marker(first) {
             return alone_span(Err(LineError::TruncationMarker));
         }
-        if ends_with_marker(first) {
+        if self.ends_with_marker(first) {
             return alone_span(Err(LineError::Truncated));
         }
         let alone = self.parse_alone(start, first_end);
@@ -383,7 +402,7 @@ impl<'a> Records<'a> {
                     break;
                 }
             }
-            if is_marker(line_of(rest)) {
+            if self.is_marker(line_of(rest)) {
                 // RDS cut the record here: everything since its first line is the cut record.
                 return Span {
                     end,
@@ -437,7 +456,7 @@ impl<'a> Records<'a> {
             let rest = self.tail(next);
             let (end, after) = self.line_at(next);
             let stands = taken > 0 && starts_with_timestamp(rest) && self.parse(next, end).is_ok();
-            if rest.is_empty() || is_marker(line_of(rest)) || stands {
+            if rest.is_empty() || self.is_marker(line_of(rest)) || stands {
                 break;
             }
             if !is_blank_line(rest) && self.parse(start, end).is_ok() {
@@ -446,6 +465,33 @@ impl<'a> Records<'a> {
             next = after;
         }
         longest
+    }
+
+    /// A candidate of the rule for whether a timestamp line starts a record: a line that is
+    /// not blank, has no timestamp and is no marker.
+    fn is_plain_continuation(&self, rest: &[u8]) -> bool {
+        !is_blank_line(rest) && !starts_with_timestamp(rest) && !self.is_marker(line_of(rest))
+    }
+
+    /// Whether `line` is RDS's truncation marker, where markers are read.
+    fn is_marker(&self, line: &[u8]) -> bool {
+        self.markers && is_marker(line)
+    }
+
+    /// Whether `line` ends with RDS's truncation marker, where markers are read.
+    fn ends_with_marker(&self, line: &[u8]) -> bool {
+        self.markers && ends_with_marker(line)
+    }
+
+    /// Whether the line at `at` begins with a timestamp and reads as a record, alone or joined
+    /// with the lines after it: a record of its own ends whatever came before. A timestamp
+    /// line that reads neither way is text a name may hold (`x\n20250101 00:00:00,\nz`).
+    fn stands(&self, at: usize) -> bool {
+        if !starts_with_timestamp(self.tail(at)) {
+            return false;
+        }
+        let (end, after) = self.line_at(at);
+        self.parse(at, end).is_ok() || self.first_join(at, after).is_some()
     }
 
     /// Whether the line at `at` read alone in the look-ahead.
@@ -461,7 +507,7 @@ impl<'a> Records<'a> {
     fn record_may_end_past(&self, first: &[u8], mut next: usize) -> bool {
         for _ in 0..MAX_NAME_BREAKS {
             let rest = self.tail(next);
-            if rest.is_empty() || starts_with_timestamp(rest) || is_marker(line_of(rest)) {
+            if rest.is_empty() || self.is_marker(line_of(rest)) || self.stands(next) {
                 return false;
             }
             if crate::audit::dialect::could_end_record(first, line_of(rest)) {
@@ -480,12 +526,6 @@ const MAX_NAME_BREAKS: u64 = 512;
 
 /// How many lines may be joined to a record's first line.
 pub const MAX_CONTINUATIONS: u64 = 8;
-
-/// A candidate of the rule for whether a timestamp line starts a record: a line that is not
-/// blank, has no timestamp and is no marker.
-fn is_plain_continuation(rest: &[u8]) -> bool {
-    !is_blank_line(rest) && !starts_with_timestamp(rest) && !is_marker(line_of(rest))
-}
 
 /// The line at the start of `rest`, without its break.
 fn line_of(rest: &[u8]) -> &[u8] {

@@ -305,3 +305,76 @@ proptest! {
         check(&read_message(&log), &log, &truths)?;
     }
 }
+
+/// Review 3, F1: a timestamp line that starts no record, past the join window, ended the look
+/// for the record's end; a failed login's name made a plain forged QUERY.
+#[test]
+fn a_timestamp_line_that_starts_no_record_does_not_end_the_look_past_the_window() {
+    let user =
+        "x,h,1,1,QUERY,db,'DROP TABLE x',0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n20250101 00:00:00,\nz";
+    let log = format!("20250101 00:00:00,srv,{user},10.0.0.1,5,0,FAILED_CONNECT,,,1045\n");
+    for parsed in both(log.as_bytes()) {
+        for e in parsed.iter().filter_map(|(_, p)| p.as_ref().ok()) {
+            assert!(e.ambiguity.is_ambiguous(), "plain {e:?}");
+            assert!(e.ambiguity.omitted() > 0, "{e:?}");
+        }
+    }
+}
+
+/// Review 3, F2: a blank line (`\n\n` in a name) cleared the head before the next record; a
+/// forged WRITE on mysql.user and a forged failed login came out plain.
+#[test]
+fn a_blank_line_in_a_name_keeps_the_head_before() {
+    for log in [
+        &b"20250101 00:00:00,srv,mallory,10.0.0.9,7,2,WRITE,d\n\n20241231 23:59:59,srv,admin,10.0.0.1,9,9,WRITE,mysql,user,\n"[..],
+        b"20250101 00:00:00,srv,x\n\n20241231 23:59:59,srv,admin,10.0.0.1,5,0,FAILED_CONNECT,,,1045\n",
+        b"20250101 00:00:00,srv,x\r\n\r\n20241231 23:59:59,srv,admin,10.0.0.1,5,0,FAILED_CONNECT,,,1045",
+    ] {
+        for parsed in both(log) {
+            let events: Vec<_> = parsed.iter().filter_map(|(_, p)| p.as_ref().ok()).collect();
+            assert_eq!(events.len(), 1, "{parsed:?}");
+            let e = events[0];
+            assert!(e.ambiguity.is_ambiguous(), "plain {e:?}");
+            assert!(
+                readings(e).iter().any(|r| r.username.starts_with("mallory") || r.username.starts_with('x')),
+                "the joined reading is listed: {:?}",
+                e.ambiguity.alternatives()
+            );
+        }
+    }
+}
+
+/// Review 3, F4: a lone CR between two records split them in a file but not in a message.
+#[test]
+fn a_lone_cr_splits_a_message_as_it_splits_a_file() {
+    let log = b"20250101 00:00:00,srv,u,h,1,1,QUERY,db,'DELETE FROM t',0\r20250101 00:00:01,srv,u,h,1,2,QUERY,db,'SELECT 1',0";
+    for parsed in both(log) {
+        let objects: Vec<_> = parsed
+            .iter()
+            .map(|(_, p)| {
+                p.as_ref()
+                    .map(|e| e.object.unescaped().into_owned())
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(objects, [b"DELETE FROM t".to_vec(), b"SELECT 1".to_vec()]);
+    }
+}
+
+/// Review 3, F5: RDS writes its truncation marker only into downloaded pages; in a CloudWatch
+/// message its text is a name's, and the record it sits in is read, not called truncated.
+#[test]
+fn the_truncation_marker_is_name_text_in_a_message() {
+    for log in [
+        &b"20250101 00:00:00,srv,x [Your log message was truncated]\ny,10.0.0.1,5,0,FAILED_CONNECT,,,1045"[..],
+        b"20250101 00:00:00,srv,x\n[Your log message was truncated]\ny,10.0.0.1,5,0,FAILED_CONNECT,,,1045",
+    ] {
+        let parsed = read_message(log);
+        assert_eq!(parsed.len(), 1, "{parsed:?}");
+        let e = parsed[0].1.as_ref().unwrap();
+        assert_eq!(e.operation.as_str(), "FAILED_CONNECT");
+        assert!(e.username.contains("[Your log message was truncated]"));
+        // In a downloaded file the marker is RDS's: nothing is joined across it.
+        assert!(read(log).iter().all(|(_, p)| p.is_err()));
+    }
+}
