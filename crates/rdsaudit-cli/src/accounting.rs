@@ -141,6 +141,13 @@ impl Accounting {
         }
     }
 
+    /// Adds what another input's accounting counted (`--merge` reads inputs on threads).
+    pub fn absorb(&mut self, other: Accounting) {
+        self.report.merge(&other.report);
+        self.failed_inputs += other.failed_inputs;
+        self.unreadable_inputs += other.unreadable_inputs;
+    }
+
     /// Whether anything failed (exit status 1).
     pub fn has_failures(&self) -> bool {
         let r = &self.report;

@@ -83,7 +83,8 @@ NDJSON keys (fixed): timestamp (RFC 3339 UTC, microseconds), timestamp_us, diale
 (aurora|mariadb|rds_mysql), serverhost, username, host, connection_id, query_id, operation,
 database, object (unescaped text), retcode (number or null), extra (array); when the object is
 not valid UTF-8, object_base64 holds its exact bytes; when known: log_group, log_stream,
-event_id, cloudwatch_timestamp_ms, sequence_number, line.
+event_id, cloudwatch_timestamp_ms, sequence_number; file (the input as named, not for stdin)
+and line (1-based, per file, for text inputs).
 
 With --enrich (NDJSON only), every object also has: writes (bool: the event can change data,
 schema, privileges or server state such as binary logs and plugins; says nothing about
@@ -98,8 +99,14 @@ may not have run decides what the statement does; writes is then true if either 
 writes).
 
 CSV and TSV have a header row and the same columns in the same order; a missing value is an
-empty field, and extra is written as a JSON array. SQL prints one QUERY statement per line,
-ending in `;`, with line breaks inside it turned into spaces (use ndjson for exact text).
+empty field, and extra is written as a JSON array. A cell starting with =, +, -, @, tab or CR
+is written with a ' in front (OWASP's CSV injection rule: user names and statements are
+attacker text); --csv-raw writes it as it is.
+
+SQL prints one QUERY statement per line, ending in `;`, meaning what it meant: line breaks
+become spaces (inside strings: \n escapes), -- and # comments become /* */ comments; a
+statement cut inside a string or comment is printed as a `-- rdsaudit:` comment line, never
+as SQL; statements from CloudWatch end with `-- event_id=ID` for de-duplication.
 
 Examples:
   rdsaudit parse audit.log.gz --exclude-user rdsadmin --writes
@@ -115,6 +122,47 @@ pub struct InputArgs {
     /// Read every input as this kind instead of detecting it
     #[arg(long = "input", value_name = "KIND", value_parser = input_kind())]
     pub kind: Option<InputKind>,
+    /// Largest input read whole: a JSON document (Lambda event, CloudWatch payloads), or what
+    /// a gzip one inflates to. Audit text is streamed at any size. Units: KiB, MiB, GiB
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "1GiB")]
+    pub max_file_size: usize,
+    /// Keep reading the (one) text file as it grows, like `tail -f`; stop with Ctrl-C.
+    /// A pipe is always read to its end: `aws logs tail --follow ... | rdsaudit parse`
+    #[arg(long)]
+    pub follow: bool,
+}
+
+/// `--max-file-size`: bytes, or a number with a binary unit (`64KiB`, `2MiB`, `1GiB`, `3G`).
+fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (bytes, or with KiB, MiB, GiB)"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return Err(format!("unknown unit {unit:?} (KiB, MiB or GiB)")),
+    };
+    number
+        .checked_mul(1 << shift)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{text:?} is not a usable size"))
+}
+
+/// A size as `--max-file-size` takes it: `1 GiB`, `64 MiB`, or bytes.
+pub fn human_size(bytes: usize) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
+            return format!("{} {unit}", bytes >> shift);
+        }
+    }
+    format!("{bytes} bytes")
 }
 
 /// `--input KIND`: the library's [`InputKind`] names and descriptions.
@@ -194,6 +242,21 @@ pub struct ParseArgs {
     /// Output format
     #[arg(long, short, value_name = "FORMAT", value_parser = format(), default_value = "ndjson")]
     pub format: Format,
+    /// CSV/TSV: write cells as they are; by default a cell starting with =, +, -, @, tab or CR
+    /// gets a ' in front so a spreadsheet does not run it as a formula
+    #[arg(long)]
+    pub csv_raw: bool,
+    /// Write every line and record that is not an event here, whole, with its file, line or
+    /// record and reason: NDJSON, one per line, to fix and replay (`jq -r .raw FILE`)
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+    /// Write the events of all inputs as one stream in timestamp order (Aurora writes each
+    /// instance's audit across several concurrent files; RDS rotates them). Each input is
+    /// read at once; an event more than 4096 events from its place in its own file comes out
+    /// late and is counted in the summary, never dropped. Unparsed lines go to --rejects (and
+    /// stderr) as each input is read
+    #[arg(long)]
+    pub merge: bool,
     /// Add what each statement means to every NDJSON object: writes, statement_class,
     /// tables, fingerprint, digest, truncated, version_dependent (see below)
     #[arg(long)]

@@ -1,61 +1,60 @@
-//! Reading inputs: loading a file or stdin and running it through the library's [`Decoder`],
-//! whose sinks come back in input order a chunk at a time, so output flows while later
-//! records are still being decoded.
+//! Reading inputs in bounded memory: a file or stdin is opened, its first bytes say what it
+//! is, and it goes through the library's [`Decoder`], whose sinks come back in input order:
+//!
+//! - audit text (plain, or gzip inflated as a stream with flate2's `MultiGzDecoder`) is
+//!   streamed in pieces cut at record boundaries ([`rdsaudit::input::stream`]): any size in
+//!   a few MiB, output before the input ends, `--follow` for a growing file;
+//! - a JSON document (a Lambda event, CloudWatch payloads, gzip or not) is read whole, up to
+//!   `--max-file-size` (inflated size for gzip), and an input past it is an error naming the
+//!   file and the limit; nothing is allocated beyond what was read.
 
-use std::io::{self, IsTerminal as _, Read as _};
+use std::io::{self, Cursor, IsTerminal as _, Read};
 use std::path::Path;
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rdsaudit::decoder::{Next, StopError};
+use rdsaudit::decoder::{DecodeError, Done, Next, StopError};
+use rdsaudit::input::encoding::Encoding;
+use rdsaudit::input::gzip::InflateError;
+use rdsaudit::input::stream::TextStream;
+use rdsaudit::input::{self, InputKind};
+use rdsaudit::report::Report;
 use rdsaudit::sink::{FailedRecord, UnparsedLine};
 use rdsaudit::{AuditEvent, Decoder, Sink};
 use rdsaudit_sql::filter::EventFilter;
 
 use super::accounting::{Accounting, Problems};
+use super::args::InputArgs;
 
 /// Inputs smaller than this get no progress bar.
-const PROGRESS_MIN_BYTES: usize = 4 << 20;
+const PROGRESS_MIN_BYTES: u64 = 4 << 20;
+/// How much of an input is looked at to tell text from JSON.
+const SNIFF_BYTES: usize = 64 << 10;
+/// How long `--follow` waits before looking for more.
+const FOLLOW_POLL: Duration = Duration::from_millis(200);
 
-/// An input's name (as given, `-` for stdin) and its bytes.
-pub struct Loaded {
-    pub name: String,
-    pub bytes: Vec<u8>,
-}
-
-pub fn load(path: &Path) -> io::Result<Loaded> {
-    let mut bytes = Vec::new();
-    if path == Path::new("-") {
-        io::stdin().lock().read_to_end(&mut bytes)?;
-    } else {
-        bytes = std::fs::read(path)?;
-    }
-    // Room for the padding the decoder appends, so it does not reallocate.
-    bytes.reserve_exact(simd_json::INPUT_PADDING);
-    Ok(Loaded {
-        name: path.display().to_string(),
-        bytes,
-    })
-}
-
-/// What every command's sink shares: the filter in front of the command's own sink `out`, and
-/// the problems (unparsed lines, failed records) kept for the accounting behind it.
+/// What every command's sink shares: the filter in front of the command's own sink `out`,
+/// the input's file name put on each event (`file`), and the problems (unparsed lines, failed
+/// records) kept for the accounting behind it.
 pub struct Filtered<'f, T> {
     filter: &'f EventFilter,
+    file: Option<&'f str>,
     pub out: T,
     pub problems: Problems,
 }
 
 impl<'f, T> Filtered<'f, T> {
-    pub fn new(filter: &'f EventFilter, out: T) -> Self {
+    pub fn new(filter: &'f EventFilter, file: Option<&'f str>, out: T) -> Self {
         Filtered {
             filter,
+            file,
             out,
             problems: Problems::default(),
         }
     }
 }
 
-/// A command's sink: it gets the events that pass the filter, and may look at the others.
+/// A command's own sink: events, and what it may want of the ones the filter dropped.
 pub trait CommandSink: Sink {
     /// An event the filter dropped (`--enrich` still learns tables from its TABLE events).
     fn dropped(&mut self, event: &AuditEvent<'_>) {
@@ -65,36 +64,85 @@ pub trait CommandSink: Sink {
 
 impl<T: CommandSink> Sink for Filtered<'_, T> {
     fn event(&mut self, event: &AuditEvent<'_>) {
-        if self.filter.matches(event) {
-            self.out.event(event);
-        } else {
+        if !self.filter.matches(event) {
             self.out.dropped(event);
+            return;
+        }
+        match self.file {
+            Some(file) => {
+                let mut named = event.clone();
+                named.provenance.file = Some(file);
+                self.out.event(&named);
+            }
+            None => self.out.event(event),
         }
     }
 
     fn unparsed(&mut self, line: &UnparsedLine<'_>) {
         self.problems.unparsed(line);
-        self.out.unparsed(line);
+        self.out.unparsed(&UnparsedLine {
+            file: self.file,
+            ..*line
+        });
     }
 
     fn failed_record(&mut self, record: &FailedRecord<'_>) {
         self.problems.failed(record);
+        self.out.failed_record(&FailedRecord {
+            file: self.file,
+            ..*record
+        });
     }
 }
 
 /// How inputs are read; shared by `parse` and `stats`.
 pub struct Reader<'f> {
-    pub decoder: Decoder,
-    pub filter: &'f EventFilter,
-    pub progress: bool,
+    decoder: Decoder,
+    filter: &'f EventFilter,
+    progress: bool,
+    kind: Option<InputKind>,
+    max_file_size: usize,
+    follow: bool,
 }
 
+/// One input being read: its name, and the sink maker and output of the command.
+struct Run<'a, M, E> {
+    name: &'a str,
+    /// The name events carry (`None` for stdin).
+    file: Option<&'a str>,
+    acc: &'a mut Accounting,
+    make: &'a M,
+    emit: &'a mut E,
+}
+
+type Source = Box<dyn Read + Send>;
+
 impl<'f> Reader<'f> {
-    /// Reads one input, counting everything in `acc` and handing each record's (or text
-    /// piece's) sink to `emit` in input order. An error means the output side failed.
+    pub fn new(args: &InputArgs, filter: &'f EventFilter, progress: bool) -> Self {
+        Reader {
+            decoder: Decoder::builder()
+                .kind(args.kind)
+                .max_input_bytes(args.max_file_size)
+                .build(),
+            filter,
+            progress,
+            kind: args.kind,
+            max_file_size: args.max_file_size,
+            follow: args.follow,
+        }
+    }
+
+    /// Whether `--follow` was given.
+    pub fn follows(&self) -> bool {
+        self.follow
+    }
+
+    /// Reads the input at `path` (`-`: stdin), counting everything in `acc` and handing each
+    /// record's (or text piece's) sink to `emit` in input order. An error means the output
+    /// side failed.
     pub fn read<T, M, E>(
         &self,
-        input: &mut Loaded,
+        path: &Path,
         acc: &mut Accounting,
         make: M,
         mut emit: E,
@@ -104,47 +152,261 @@ impl<'f> Reader<'f> {
         M: Fn() -> T + Sync,
         E: FnMut(T) -> io::Result<()>,
     {
-        let bar = self.bar(input.bytes.len());
-        acc.start_input(bar.clone());
-        let name = input.name.clone();
-        let result = self.decoder.decode_parallel(
-            &mut input.bytes,
-            || Filtered::new(self.filter, make()),
-            |done| {
-                acc.record(&name, &done);
-                if let Some(bar) = &bar {
-                    let len = bar.length().unwrap_or(0) as f64;
-                    bar.set_position((len * done.progress) as u64);
+        let name = path.display().to_string();
+        let stdin = path == Path::new("-");
+        let (source, len): (Source, Option<u64>) = if stdin {
+            (Box::new(io::stdin()), None)
+        } else {
+            match std::fs::File::open(path) {
+                Ok(f) => {
+                    let len = f.metadata().ok().map(|m| m.len());
+                    (Box::new(f), len)
                 }
-                emit(done.sink.out).map(|()| Next::Continue)
-            },
-        );
-        let result = match result {
-            Ok(report) => {
-                acc.report.merge(&report);
-                Ok(())
+                Err(e) => {
+                    acc.unreadable(&name, &e);
+                    return Ok(());
+                }
             }
-            Err(StopError::Decode(e)) => {
-                acc.input_failed(&name, &e.to_string());
-                Ok(())
-            }
-            Err(StopError::Output(e)) => Err(e),
-            Err(e) => Err(io::Error::other(e)),
         };
-        acc.finish_input(&name);
+        let bar = self.bar(len);
+        acc.start_input(bar.clone());
+        let source: Source = match &bar {
+            Some(bar) => Box::new(bar.wrap_read(source)),
+            None => source,
+        };
+        let mut run = Run {
+            name: &name,
+            file: (!stdin).then_some(name.as_str()),
+            acc,
+            make: &make,
+            emit: &mut emit,
+        };
+        let follow = self.follow && !stdin;
+        let result = self.dispatch(source, stdin || follow, follow, &mut run);
+        run.acc.finish_input(&name);
         result
     }
 
-    /// A byte-sized progress bar on stderr, for large inputs when stderr is a terminal.
-    fn bar(&self, len: usize) -> Option<ProgressBar> {
+    /// Tells text from a JSON document by the first bytes (inflated when gzip) and reads it.
+    fn dispatch<T, M, E>(
+        &self,
+        mut source: Source,
+        eager: bool,
+        follow: bool,
+        run: &mut Run<'_, M, E>,
+    ) -> io::Result<()>
+    where
+        T: CommandSink + Send,
+        M: Fn() -> T + Sync,
+        E: FnMut(T) -> io::Result<()>,
+    {
+        let head = match sniff(&mut source) {
+            Ok(head) => head,
+            Err(e) => {
+                run.acc.unreadable(run.name, &e);
+                return Ok(());
+            }
+        };
+        let gzip = head.starts_with(&input::detect::GZIP_MAGIC)
+            && self.kind != Some(InputKind::CloudWatchGzip);
+        let inner = if gzip {
+            inflate_head(&head)
+        } else {
+            head.clone()
+        };
+        // A gzip stream that gives nothing readable goes to the decoder whole, which reports
+        // it as a broken CloudWatch payload. UTF-16 (or what may be UTF-16) too: the decoder
+        // transcodes it whole.
+        let encoding = input::encoding::to_utf8(&inner).map(|t| t.encoding);
+        let utf8 = match encoding {
+            Ok(Encoding::Utf8) => Some(inner.as_slice()),
+            Ok(Encoding::Utf8Bom) => inner.get(3..),
+            _ => None,
+        };
+        let text = match (self.kind, utf8) {
+            (_, None) => false,
+            (Some(kind), _) => kind == InputKind::AuditText,
+            (None, Some(utf8)) => {
+                input::detect(utf8) == InputKind::AuditText && (!gzip || has_content(utf8))
+            }
+        };
+        let source: Source = Box::new(Cursor::new(head).chain(source));
+        if !text {
+            return self.document(source, run);
+        }
+        let source: Source = match (gzip, follow) {
+            (true, _) => Box::new(flate2::read::MultiGzDecoder::new(
+                io::BufReader::with_capacity(1 << 18, source),
+            )),
+            (false, true) => Box::new(Follow(source)),
+            (false, false) => source,
+        };
+        self.text(TextStream::new(source).eager(eager), run)
+    }
+
+    /// Streams audit text through the decoder.
+    fn text<T, M, E>(&self, stream: TextStream<Source>, run: &mut Run<'_, M, E>) -> io::Result<()>
+    where
+        T: CommandSink + Send,
+        M: Fn() -> T + Sync,
+        E: FnMut(T) -> io::Result<()>,
+    {
+        let (filter, file, make) = (self.filter, run.file, run.make);
+        let (name, acc, emit) = (run.name, &mut *run.acc, &mut *run.emit);
+        let result = self.decoder.decode_text_stream(
+            stream,
+            || Filtered::new(filter, file, make()),
+            |done| hand_over(name, acc, emit, done),
+        );
+        finish(result, run)
+    }
+
+    /// Reads a JSON document whole (up to the file limit) and decodes it in parallel.
+    fn document<T, M, E>(&self, source: Source, run: &mut Run<'_, M, E>) -> io::Result<()>
+    where
+        T: CommandSink + Send,
+        M: Fn() -> T + Sync,
+        E: FnMut(T) -> io::Result<()>,
+    {
+        let mut bytes = Vec::new();
+        let limit = self.max_file_size;
+        if let Err(e) = source.take(limit as u64 + 1).read_to_end(&mut bytes) {
+            run.acc.unreadable(run.name, &e);
+            return Ok(());
+        }
+        if bytes.len() > limit {
+            let what = format!("larger than {}", too_large(limit));
+            run.acc.input_failed(run.name, &what);
+            return Ok(());
+        }
+        bytes.reserve_exact(simd_json::INPUT_PADDING);
+        let (filter, file, make) = (self.filter, run.file, run.make);
+        let (name, acc, emit) = (run.name, &mut *run.acc, &mut *run.emit);
+        let result = self.decoder.decode_parallel(
+            &mut bytes,
+            || Filtered::new(filter, file, make()),
+            |done| hand_over(name, acc, emit, done),
+        );
+        if let Err(StopError::Decode(DecodeError::Gzip(InflateError::OutputLimit { limit }))) =
+            &result
+        {
+            let what = format!("inflates to more than {}", too_large(*limit));
+            run.acc.input_failed(run.name, &what);
+            return Ok(());
+        }
+        finish(result, run)
+    }
+
+    /// A byte-sized progress bar on stderr, for large files when stderr is a terminal.
+    fn bar(&self, len: Option<u64>) -> Option<ProgressBar> {
+        let len = len?;
         if !self.progress || len < PROGRESS_MIN_BYTES || !io::stderr().is_terminal() {
             return None;
         }
-        let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
+        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
         if let Ok(style) = ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {elapsed}")
         {
             bar.set_style(style);
         }
         Some(bar)
+    }
+}
+
+/// Reports a record's or piece's problems and hands its sink to the command.
+fn hand_over<T, E>(
+    name: &str,
+    acc: &mut Accounting,
+    emit: &mut E,
+    done: Done<'_, Filtered<'_, T>>,
+) -> io::Result<Next>
+where
+    E: FnMut(T) -> io::Result<()>,
+{
+    acc.record(name, &done);
+    emit(done.sink.out).map(|()| Next::Continue)
+}
+
+/// Counts what the decoder read; an input it could not read at all is a failed input.
+fn finish<M, E>(result: Result<Report, StopError>, run: &mut Run<'_, M, E>) -> io::Result<()> {
+    match result {
+        Ok(report) => run.acc.report.merge(&report),
+        Err(StopError::Decode(e)) => run.acc.input_failed(run.name, &e.to_string()),
+        Err(StopError::Read {
+            line,
+            report,
+            source,
+        }) => {
+            run.acc.report.merge(&report);
+            let what = format!("reading stopped after line {line}: {source}");
+            run.acc.input_failed(run.name, &what);
+        }
+        Err(StopError::Output(e)) => return Err(e),
+        Err(e) => return Err(io::Error::other(e)),
+    }
+    Ok(())
+}
+
+/// The message for an input past `--max-file-size`.
+fn too_large(limit: usize) -> String {
+    format!(
+        "{}, the limit for an input read whole (raise it with --max-file-size)",
+        super::args::human_size(limit)
+    )
+}
+
+/// Reads the first bytes: enough to see past a byte order mark and whitespace (and, for
+/// gzip, to inflate a little), at most [`SNIFF_BYTES`]. A pipe is not waited on longer than
+/// that takes.
+fn sniff(source: &mut Source) -> io::Result<Vec<u8>> {
+    let mut head = vec![0; SNIFF_BYTES];
+    let mut len = 0;
+    while len < SNIFF_BYTES {
+        let n = match source.read(head.get_mut(len..).unwrap_or_default()) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => other?,
+        };
+        len += n;
+        let seen = head.get(..len).unwrap_or_default();
+        let gzip = seen.starts_with(&input::detect::GZIP_MAGIC);
+        if n == 0 || (!gzip && has_content(seen)) || (gzip && has_content(&inflate_head(seen))) {
+            break;
+        }
+    }
+    head.truncate(len);
+    Ok(head)
+}
+
+/// Whether `bytes` hold something besides a byte order mark and whitespace.
+fn has_content(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    bytes.iter().any(|b| !b.is_ascii_whitespace())
+}
+
+/// What the start of a gzip stream inflates to (as much as `compressed` gives; errors end it).
+fn inflate_head(compressed: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut decoder = flate2::read::MultiGzDecoder::new(compressed);
+    let mut chunk = [0u8; 4096];
+    while out.len() < SNIFF_BYTES {
+        match decoder.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+        }
+    }
+    out
+}
+
+/// `--follow`: a file that is being written; at its end, waits for more instead of ending.
+struct Follow(Source);
+
+impl Read for Follow {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let n = self.0.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            std::thread::sleep(FOLLOW_POLL);
+        }
     }
 }

@@ -18,7 +18,10 @@ mod decode;
 mod encode;
 mod generate;
 mod input;
+mod merge;
 mod parse;
+mod paths;
+mod rejects;
 mod replay;
 mod stats;
 
@@ -118,30 +121,34 @@ fn filter(args: &FilterArgs) -> anyhow::Result<EventFilter> {
     Ok(EventFilter::new(fields, semantic))
 }
 
-/// Reads every path (stdin when none), in order, each record's sink made by `make` and
-/// handed to `emit` in input order. Returns how many inputs there were; an error means the
-/// output side failed and reading stopped.
+/// Reads every input the paths name (stdin when none; see [`paths`]), in order, each record's
+/// sink made by `make` and handed to `emit` in input order. Returns how many inputs there
+/// were; an error means the output side failed and reading stopped.
 fn read_all<T, M, E>(
     paths: &[PathBuf],
     reader: &Reader<'_>,
     acc: &mut Accounting,
     make: M,
     mut emit: E,
-) -> io::Result<u64>
+) -> anyhow::Result<u64>
 where
     T: input::CommandSink + Send,
     M: Fn() -> T + Sync,
     E: FnMut(T) -> io::Result<()>,
 {
-    let stdin = [PathBuf::from("-")];
-    let paths = if paths.is_empty() { &stdin[..] } else { paths };
-    for path in paths {
-        match input::load(path) {
-            Ok(mut loaded) => reader.read(&mut loaded, acc, &make, &mut emit)?,
-            Err(e) => acc.unreadable(&path.display().to_string(), &e),
+    let inputs = paths::expand(paths);
+    anyhow::ensure!(
+        !reader.follows() || inputs.len() == 1,
+        "--follow reads one file ({} given)",
+        inputs.len()
+    );
+    for input in &inputs {
+        match input {
+            Ok(path) => reader.read(path, acc, &make, &mut emit)?,
+            Err(u) => acc.unreadable(&u.name, &io::Error::other(u.reason.clone())),
         }
     }
-    Ok(paths.len() as u64)
+    Ok(inputs.len() as u64)
 }
 
 /// The exit status once everything was read.

@@ -1,15 +1,22 @@
-//! `rdsaudit parse`: every event, filtered, in the chosen format, in input order.
+//! `rdsaudit parse`: every event, filtered, in the chosen format, in input order (with
+//! `--merge`, in timestamp order across the inputs, [`super::merge`]); with `--rejects FILE`,
+//! every line and record that is not an event, whole ([`super::rejects`]).
 
-use std::io::Write as _;
+use std::cell::RefCell;
+use std::io::{self, Write as _};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Mutex, PoisonError};
 
-use rdsaudit::sink::{EventWriter, Format, NdjsonWriter};
-use rdsaudit::{AuditEvent, Decoder, Sink};
+use rdsaudit::sink::{EventWriter, FailedRecord, Format, NdjsonWriter, UnparsedLine, sql};
+use rdsaudit::{AuditEvent, Sink};
 use rdsaudit_sql::Enricher;
 
 use super::accounting::Accounting;
 use super::args::ParseArgs;
 use super::input::{CommandSink, Reader};
+use super::merge::{Merge, Stamped, WINDOW};
+use super::{paths, rejects};
 
 /// The formatted output of one record (or one piece of a text file), written in input order.
 struct Chunk {
@@ -17,6 +24,20 @@ struct Chunk {
     /// Events written (after filtering; SQL writes only QUERY events).
     events: u64,
     writer: Writer,
+    /// Reject lines, when `--rejects` was given.
+    rejects: Option<Vec<u8>>,
+    rejected: u64,
+    /// `--merge`: where each event's bytes end, with its time (and, for SQL, its database).
+    stamps: Option<Vec<Stamp>>,
+}
+
+/// One event of a chunk, for `--merge`.
+struct Stamp {
+    epoch_us: i64,
+    /// Where its bytes end in the chunk (they start where the previous event's end).
+    end: usize,
+    /// SQL: the database the statement ran in (its `USE` is written when merged).
+    database: Option<Vec<u8>>,
 }
 
 /// The plain writer, untouched by `--enrich`, or NDJSON with the semantic keys.
@@ -26,36 +47,62 @@ enum Writer {
 }
 
 impl Chunk {
-    fn new(format: Format, enrich: bool) -> Self {
-        let writer = if enrich {
+    fn new(args: &ParseArgs) -> Self {
+        let writer = if args.enrich {
             Writer::Enriched(NdjsonWriter::new(), Enricher::default())
         } else {
-            Writer::Plain(EventWriter::new(format))
+            // SQL chunks are written in parallel: each one's first `USE` is decided when it
+            // goes out, after the chunk before it (`Sequence`).
+            Writer::Plain(
+                EventWriter::new(args.format)
+                    .csv_raw(args.csv_raw)
+                    .sql_piece(),
+            )
         };
         Chunk {
             bytes: Vec::new(),
             events: 0,
             writer,
+            rejects: args.rejects.as_ref().map(|_| Vec::new()),
+            rejected: 0,
+            stamps: args.merge.then(Vec::new),
         }
+    }
+
+    /// `--merge`: the chunk's events one by one.
+    fn events(&self) -> impl Iterator<Item = Stamped> + '_ {
+        let mut start = 0;
+        self.stamps.iter().flatten().map(move |stamp| {
+            let bytes = self
+                .bytes
+                .get(start..stamp.end)
+                .unwrap_or_default()
+                .to_vec();
+            start = stamp.end;
+            Stamped {
+                epoch_us: stamp.epoch_us,
+                bytes,
+                database: stamp.database.clone(),
+            }
+        })
     }
 }
 
 /// Chunks whose bytes have been written, kept for the next records: their buffers keep their
 /// capacity (no fresh allocation, page faults and regrowth per record) and their writers their
 /// timestamp cache.
-struct Spare {
+struct Spare<'a> {
     chunks: Mutex<Vec<Chunk>>,
-    format: Format,
-    enrich: bool,
+    args: &'a ParseArgs,
 }
 
 /// A chunk buffer past this capacity (a huge record's output) is freed, not kept.
 const SPARE_MAX_CAPACITY: usize = 16 << 20;
 
-impl Spare {
+impl Spare<'_> {
     fn take(&self) -> Chunk {
         let spare = self.lock().pop();
-        spare.unwrap_or_else(|| Chunk::new(self.format, self.enrich))
+        spare.unwrap_or_else(|| Chunk::new(self.args))
     }
 
     /// Only plain chunks are kept: an enriched chunk's `Enricher` holds what it saw of its
@@ -65,6 +112,13 @@ impl Spare {
         if plain && chunk.bytes.capacity() <= SPARE_MAX_CAPACITY {
             chunk.bytes.clear();
             chunk.events = 0;
+            if let Writer::Plain(w) = &mut chunk.writer {
+                w.sql().reset();
+            }
+            if let Some(rejects) = &mut chunk.rejects {
+                rejects.clear();
+            }
+            chunk.rejected = 0;
             self.lock().push(chunk);
         }
     }
@@ -74,9 +128,38 @@ impl Spare {
     }
 }
 
+/// What the chunks written so far leave the next one to start from: the database the last
+/// SQL statement ran in.
+#[derive(Default)]
+struct Sequence {
+    database: Option<Vec<u8>>,
+}
+
+impl Sequence {
+    /// What must go before `chunk` (SQL: the `USE` its first statement needs, which its own
+    /// writer could not know).
+    fn lead(&mut self, chunk: &mut Chunk) -> Vec<u8> {
+        let mut lead = Vec::new();
+        if let Writer::Plain(w) = &mut chunk.writer {
+            let sql = w.sql();
+            if let Some(first) = sql.first_database() {
+                sql::switch_database(self.database.as_deref(), first, &mut lead);
+                self.database = sql.database().map(<[u8]>::to_vec);
+            }
+        }
+        lead
+    }
+}
+
 impl Sink for Chunk {
     fn event(&mut self, e: &AuditEvent<'_>) {
+        let merging = self.stamps.is_some();
         let written = match &mut self.writer {
+            Writer::Plain(w) if merging => {
+                // Each statement alone: its `USE` is decided where it lands in the merge.
+                w.sql().reset();
+                w.write(e, &mut self.bytes)
+            }
             Writer::Plain(w) => w.write(e, &mut self.bytes),
             Writer::Enriched(w, enricher) => {
                 let s = enricher.enrich(e);
@@ -85,6 +168,31 @@ impl Sink for Chunk {
             }
         };
         self.events += u64::from(written);
+        if let (true, Some(stamps)) = (written, &mut self.stamps) {
+            let database = match &mut self.writer {
+                Writer::Plain(w) => w.sql().first_database().map(<[u8]>::to_vec),
+                Writer::Enriched(..) => None,
+            };
+            stamps.push(Stamp {
+                epoch_us: e.timestamp.epoch_us,
+                end: self.bytes.len(),
+                database,
+            });
+        }
+    }
+
+    fn unparsed(&mut self, line: &UnparsedLine<'_>) {
+        if let Some(out) = &mut self.rejects {
+            rejects::line(line, out);
+            self.rejected += 1;
+        }
+    }
+
+    fn failed_record(&mut self, record: &FailedRecord<'_>) {
+        if let Some(out) = &mut self.rejects {
+            rejects::record(record, out);
+            self.rejected += 1;
+        }
     }
 }
 
@@ -99,40 +207,213 @@ impl CommandSink for Chunk {
 
 pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
     let filter = super::filter(&args.filter)?;
-    let format = args.format;
-    let enrich = args.enrich;
-    if enrich && format != Format::Ndjson {
+    if args.enrich && args.format != Format::Ndjson {
         anyhow::bail!("--enrich adds NDJSON keys: use it with --format ndjson");
     }
-    let reader = Reader {
-        decoder: Decoder::builder().kind(args.input.kind).build(),
-        filter: &filter,
-        progress: !quiet,
+    if args.merge && args.input.follow {
+        anyhow::bail!(
+            "--merge writes an event once every input has a later one: not with --follow"
+        );
+    }
+    // Several inputs read at once would draw progress bars over each other.
+    let reader = Reader::new(&args.input, &filter, !quiet && !args.merge);
+    let mut output = Output {
+        out: super::output(None)?,
+        rejects: args
+            .rejects
+            .as_deref()
+            .map(|path| super::output(Some(path)))
+            .transpose()?,
+        kept: 0,
+        rejected: 0,
+        sequence: Sequence::default(),
     };
-    let mut out = super::output(None)?;
-    out.write_all(&EventWriter::new(format).header())?;
+    output
+        .out
+        .write_all(&EventWriter::new(args.format).header())?;
     let mut acc = Accounting::default();
-    let mut kept = 0;
+    let (inputs, late) = if args.merge {
+        read_merged(args, &reader, &mut acc, &mut output)?
+    } else {
+        (read_in_order(args, &reader, &mut acc, &mut output)?, 0)
+    };
+    output.out.flush()?;
+    if let Some(file) = &mut output.rejects {
+        file.flush()?;
+    }
+    if !quiet {
+        eprint!("{}", acc.summary("rdsaudit: summary", inputs, output.kept));
+        if let Some(path) = &args.rejects {
+            let rejected = output.rejected;
+            eprintln!("  rejects:    {rejected} written to {}", path.display());
+        }
+        if args.merge {
+            eprintln!(
+                "  merged:     in timestamp order; {late} events out of order (more than {WINDOW} events from their place in their file: written after later ones)"
+            );
+        }
+    }
+    Ok(super::exit_status(&acc))
+}
+
+/// Where chunks go: the output, the rejects file, and the counts.
+struct Output {
+    out: Box<dyn io::Write>,
+    rejects: Option<Box<dyn io::Write>>,
+    kept: u64,
+    rejected: u64,
+    sequence: Sequence,
+}
+
+impl Output {
+    /// Counts a chunk and writes its rejects.
+    fn rejects_of(&mut self, chunk: &Chunk) -> io::Result<()> {
+        self.kept += chunk.events;
+        self.rejected += chunk.rejected;
+        if let (Some(file), Some(lines)) = (&mut self.rejects, &chunk.rejects) {
+            file.write_all(lines)?;
+        }
+        Ok(())
+    }
+}
+
+/// Every input in turn, each chunk written as it comes (in input order).
+fn read_in_order(
+    args: &ParseArgs,
+    reader: &Reader<'_>,
+    acc: &mut Accounting,
+    output: &mut Output,
+) -> anyhow::Result<u64> {
+    // A pipe or a followed file: each piece goes out as soon as it is decoded.
+    let live = args.input.follow
+        || args.input.paths.is_empty()
+        || args.input.paths.iter().any(|p| p.as_os_str() == "-");
     let spare = Spare {
         chunks: Mutex::new(Vec::new()),
-        format,
-        enrich,
+        args,
     };
-    let inputs = super::read_all(
+    super::read_all(
         &args.input.paths,
-        &reader,
-        &mut acc,
+        reader,
+        acc,
         || spare.take(),
-        |chunk: Chunk| {
-            kept += chunk.events;
-            out.write_all(&chunk.bytes)?;
+        |mut chunk: Chunk| {
+            output.rejects_of(&chunk)?;
+            output.out.write_all(&output.sequence.lead(&mut chunk))?;
+            output.out.write_all(&chunk.bytes)?;
+            if live {
+                output.out.flush()?;
+            }
             spare.give_back(chunk);
             Ok(())
         },
-    )?;
-    out.flush()?;
-    if !quiet {
-        eprint!("{}", acc.summary("rdsaudit: summary", inputs, kept));
+    )
+}
+
+/// Chunks an input's reader has decoded and not yet handed to the merge.
+const CHUNKS_AHEAD: usize = 2;
+
+/// `--merge`: every input read at once on a thread of its own (each still decoded in
+/// parallel), their events merged in timestamp order ([`Merge`]). Rejects are written as each
+/// input's chunks reach the merge. Returns the number of inputs and of events out of order.
+fn read_merged(
+    args: &ParseArgs,
+    reader: &Reader<'_>,
+    acc: &mut Accounting,
+    output: &mut Output,
+) -> anyhow::Result<(u64, u64)> {
+    let inputs = paths::expand(&args.input.paths);
+    let stdin = [PathBuf::from("-")];
+    let named: Vec<&PathBuf> = if args.input.paths.is_empty() {
+        stdin.iter().collect()
+    } else {
+        inputs.iter().filter_map(|i| i.as_ref().ok()).collect()
+    };
+    for unreadable in inputs.iter().filter_map(|i| i.as_ref().err()) {
+        acc.unreadable(
+            &unreadable.name,
+            &io::Error::other(unreadable.reason.clone()),
+        );
     }
-    Ok(super::exit_status(&acc))
+    let late = std::thread::scope(|scope| -> anyhow::Result<u64> {
+        let mut threads = Vec::new();
+        let mut receivers = Vec::new();
+        for path in named {
+            let (tx, rx) = sync_channel::<Chunk>(CHUNKS_AHEAD);
+            receivers.push(rx);
+            threads.push(scope.spawn(move || {
+                let mut acc = Accounting::default();
+                let sent = reader.read(
+                    path,
+                    &mut acc,
+                    || Chunk::new(args),
+                    |chunk| {
+                        tx.send(chunk)
+                            .map_err(|_| io::Error::other("the merge stopped"))
+                    },
+                );
+                (acc, sent)
+            }));
+        }
+        let side = RefCell::new((&mut *output, None::<io::Error>));
+        let sources = receivers.into_iter().map(|rx| source(rx, &side));
+        let mut merge = Merge::new(sources.collect::<Vec<_>>());
+        let written = write_merged(&mut merge, args.format, &side);
+        let late = merge.late();
+        drop(merge);
+        for thread in threads {
+            let (input_acc, _) = thread
+                .join()
+                .map_err(|_| anyhow::anyhow!("an input's reader failed"))?;
+            acc.absorb(input_acc);
+        }
+        written?;
+        if let Some(e) = side.into_inner().1 {
+            return Err(e.into());
+        }
+        Ok(late)
+    })?;
+    let count = if args.input.paths.is_empty() {
+        1
+    } else {
+        inputs.len()
+    };
+    Ok((count as u64, late))
+}
+
+/// The events of the chunks arriving on `rx`, one by one; each chunk's counts and rejects go
+/// to the output as it arrives (a rejects write error is kept for the end).
+fn source<'a>(
+    rx: Receiver<Chunk>,
+    side: &'a RefCell<(&mut Output, Option<io::Error>)>,
+) -> impl Iterator<Item = Stamped> + 'a {
+    rx.into_iter().flat_map(move |chunk| {
+        let mut side = side.borrow_mut();
+        if let Err(e) = side.0.rejects_of(&chunk) {
+            side.1.get_or_insert(e);
+        }
+        chunk.events().collect::<Vec<_>>()
+    })
+}
+
+/// Writes the merged events, each SQL statement after the `USE` it needs.
+fn write_merged<S: Iterator<Item = Stamped>>(
+    merge: &mut Merge<S>,
+    format: Format,
+    side: &RefCell<(&mut Output, Option<io::Error>)>,
+) -> io::Result<()> {
+    let (mut database, mut lead) = (None::<Vec<u8>>, Vec::new());
+    for event in merge.by_ref() {
+        let mut side = side.borrow_mut();
+        if format == Format::Sql {
+            lead.clear();
+            if let Some(db) = &event.database {
+                sql::switch_database(database.as_deref(), db, &mut lead);
+                database = Some(db.clone());
+            }
+            side.0.out.write_all(&lead)?;
+        }
+        side.0.out.write_all(&event.bytes)?;
+    }
+    Ok(())
 }

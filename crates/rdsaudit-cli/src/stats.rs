@@ -23,7 +23,7 @@ use rdsaudit::audit::timestamp::Rfc3339;
 use rdsaudit::filter::is_failed_login;
 use rdsaudit::report::Report;
 use rdsaudit::sink::UnparsedLine;
-use rdsaudit::{AuditEvent, Decoder, Operation, Sink};
+use rdsaudit::{AuditEvent, Operation, Sink};
 use rdsaudit_sql::event::analysis;
 use rdsaudit_sql::{Enricher, Semantics, StatementClass};
 use serde_json::{Value, json};
@@ -615,11 +615,7 @@ fn table(s: &mut String, title: &str, counts: &Counts, top: usize) {
 /// `quiet` (the global `-q`): no accounting summary and no progress bar.
 pub fn run(args: &StatsArgs, quiet: bool) -> anyhow::Result<u8> {
     let filter = super::filter(&args.filter)?;
-    let reader = Reader {
-        decoder: Decoder::builder().kind(args.input.kind).build(),
-        filter: &filter,
-        progress: !quiet,
-    };
+    let reader = Reader::new(&args.input, &filter, !quiet);
     let mut acc = Accounting::default();
     let mut total = Tally::default();
     let inputs = super::read_all(
@@ -729,6 +725,7 @@ mod tests {
             log_stream: None,
             event_id: Some("3839"),
             line_number: None,
+            file: None,
         };
         record.unparsed(&junk);
         let mut total = Tally::default();

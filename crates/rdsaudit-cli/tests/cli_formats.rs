@@ -12,7 +12,7 @@ mod cli_common;
 use cli_common::*;
 use serde_json::Value;
 
-const COLUMNS: [&str; 20] = [
+const COLUMNS: [&str; 21] = [
     "timestamp",
     "timestamp_us",
     "dialect",
@@ -32,6 +32,7 @@ const COLUMNS: [&str; 20] = [
     "event_id",
     "cloudwatch_timestamp_ms",
     "sequence_number",
+    "file",
     "line",
 ];
 
@@ -58,21 +59,23 @@ fn as_field(v: &Value) -> String {
     }
 }
 
-fn check_table(path: &std::path::Path, format: &str, delimiter: u8) {
+fn check_table(path: &std::path::Path, format: &str) {
     let events = ndjson(&run(path, "ndjson"));
-    let table = run(path, format);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .from_reader(&table[..]);
-    assert_eq!(
-        reader.headers().unwrap().iter().collect::<Vec<_>>(),
-        COLUMNS
-    );
-    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let rows = table(&run(path, format), format);
+    assert_eq!(rows[0], COLUMNS);
+    let rows = &rows[1..];
     assert_eq!(rows.len(), events.len());
     for (row, v) in rows.iter().zip(&events) {
+        assert_eq!(row.len(), COLUMNS.len());
         for (column, field) in COLUMNS.iter().zip(row.iter()) {
             let want = v.get(*column).map(as_field).unwrap_or_default();
+            // A cell a spreadsheet would run as a formula has a ' in front (CSV injection).
+            let formula = want.starts_with(['=', '+', '-', '@', '\t', '\r']);
+            let field = if formula {
+                field.strip_prefix('\'').unwrap()
+            } else {
+                field.as_str()
+            };
             assert_eq!(field, want, "{format} column {column}");
         }
     }
@@ -87,16 +90,13 @@ fn csv_and_tsv_match_ndjson() {
         let kinesis = write(dir.path(), "k.json", &corpus.kinesis_event());
         let text = write(dir.path(), "t.log", &corpus.plain_text());
         for path in [&kinesis, &text] {
-            check_table(path, "csv", b',');
-            check_table(path, "tsv", b'\t');
+            check_table(path, "csv");
+            check_table(path, "tsv");
         }
         // The table keeps the exact bytes of a non-UTF-8 object, like NDJSON.
-        let tsv = run(&text, "tsv");
-        let mut reader = csv::ReaderBuilder::new()
-            .delimiter(b'\t')
-            .from_reader(&tsv[..]);
+        let tsv = table(&run(&text, "tsv"), "tsv");
         assert!(
-            reader.records().any(|r| !r.unwrap()[11].is_empty()),
+            tsv.iter().skip(1).any(|r| !r[11].is_empty()),
             "no object_base64 in {dialect:?}"
         );
     }
@@ -137,30 +137,65 @@ fn sql_is_one_query_per_line() {
     let corpus = corpus(rdsaudit::Dialect::MariaDb, 3, 60, 50);
     let path = write(dir.path(), "t.log", &corpus.plain_text());
     let sql = String::from_utf8(run(&path, "sql")).unwrap();
-    let statements: Vec<String> = corpus
+    let statements: Vec<(String, bool, i64, String)> = corpus
         .lines()
         .filter(|l| l.expected.operation == "QUERY")
         .map(|l| {
-            String::from_utf8_lossy(&l.expected.object)
+            let s = String::from_utf8_lossy(&l.expected.object)
                 .trim()
-                .replace(['\n', '\r'], " ")
+                .to_owned();
+            let exact =
+                !s.contains(['\n', '\r', '#', '\\']) && !s.contains("--") && !s.contains("/*");
+            let retcode = l.expected.retcode.unwrap_or(0);
+            (s, exact, retcode, l.expected.database.clone())
         })
-        .filter(|s| !s.is_empty())
+        .filter(|(s, ..)| !s.is_empty())
         .collect();
-    let lines: Vec<&str> = sql.lines().collect();
+    // The database each statement runs in comes first when it changes.
+    let (mut lines, mut database) = (Vec::new(), String::new());
+    for line in sql.lines() {
+        if let Some(name) = line
+            .strip_prefix("USE `")
+            .and_then(|l| l.strip_suffix("`;"))
+        {
+            database = name.replace("``", "`");
+        } else if line.starts_with("-- rdsaudit: no database selected") {
+            database.clear();
+        } else {
+            lines.push((line, database.clone()));
+        }
+    }
     assert_eq!(lines.len(), statements.len());
     assert!(lines.len() > 100);
-    for (line, statement) in lines.iter().zip(&statements) {
-        let want = if statement.ends_with(';') {
-            statement.clone()
+    for ((line, database), (statement, exact, retcode, want_database)) in
+        lines.iter().zip(&statements)
+    {
+        assert_eq!(database, want_database, "{line}");
+        if *retcode != 0 {
+            // Refused by the server: never written as a statement to run.
+            let note = format!("-- rdsaudit: not run, the server returned error {retcode}: ");
+            assert!(line.starts_with(&note), "{line}");
+            continue;
+        }
+        // Statements without comments or line breaks come out as they are; the others as
+        // cli_output_safety.rs checks: never a raw line break, never a comment left open.
+        if *exact {
+            let want = if statement.ends_with(';') {
+                statement.clone()
+            } else {
+                format!("{statement};")
+            };
+            assert_eq!(*line, want);
         } else {
-            format!("{statement};")
-        };
-        assert_eq!(*line, want);
+            assert!(
+                line.ends_with(';') || line.starts_with("-- rdsaudit: not written as SQL"),
+                "{line}"
+            );
+        }
     }
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("-- migration 42 ALTER TABLE"))
+            .any(|l| l.0.starts_with("/* migration 42 */ ALTER TABLE"))
     );
 }

@@ -47,7 +47,13 @@ fn run(input: &Path, format: &str) -> Vec<u8> {
     } else {
         cmd.args(["parse", "-q", "--threads", "2", "-f", format]);
     }
-    cmd.arg(input).output().unwrap().stdout
+    // Run where the input is and name it relatively: events carry the file name (`file`),
+    // which must not depend on where the repository is checked out.
+    cmd.current_dir(input.parent().unwrap())
+        .arg(input.file_name().unwrap())
+        .output()
+        .unwrap()
+        .stdout
 }
 
 fn hex(bytes: &[u8]) -> String {

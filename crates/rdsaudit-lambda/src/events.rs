@@ -142,6 +142,7 @@ impl Stashed {
                 event_id: self.event_id.as_ref().map(s),
                 cloudwatch_timestamp_ms: self.cloudwatch_timestamp_ms,
                 sequence_number,
+                file: None,
                 line_number: None,
             },
             ambiguity: self.ambiguity.0.rebased(bytes(&self.ambiguity.1)),

@@ -21,18 +21,22 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::io;
+use std::io::{self, Read};
 use std::sync::{Mutex, PoisonError};
 
+use rayon::prelude::*;
+
+use crate::audit::scanner::LineError;
 use crate::input::encoding::{Encoding, EncodingError};
 use crate::input::gzip::{DEFAULT_MAX_OUTPUT, InflateError, Inflater};
 use crate::input::log_event::LogEvent;
 use crate::input::logs_api::{LogsApiError, LogsApiParser};
+use crate::input::stream::{Piece, TextStream};
 use crate::input::syslog::SyslogError;
 use crate::input::{self, InputKind, Payload, SourceError, SourceParser, SourceRecord, text};
 use crate::pipeline::Pipeline;
-use crate::report::{RecordOutcome, Report};
-use crate::sink::Sink;
+use crate::report::{RecordOutcome, RecordStatus, Report};
+use crate::sink::{Sink, UnparsedLine};
 
 /// Default bound on what a whole gzip-compressed input inflates to: 1 GiB, ten times the
 /// 100 MB at which Aurora rotates audit files.
@@ -99,6 +103,17 @@ pub enum StopError {
     /// The caller's `emit` failed (e.g. stdout closed).
     #[error("writing output: {0}")]
     Output(#[from] io::Error),
+    /// Reading a streamed input failed ([`Decoder::decode_text_stream`]); what was read
+    /// before was decoded, emitted and counted.
+    #[error("reading stopped after line {line}: {source}")]
+    Read {
+        /// The line the read failed at (1-based).
+        line: u64,
+        /// The counts of everything read before.
+        report: Box<Report>,
+        /// What failed.
+        source: io::Error,
+    },
 }
 
 /// What `emit` tells [`Decoder::decode_parallel`] after a record.
@@ -398,39 +413,155 @@ impl Decoder {
         Ok(report)
     }
 
+    /// A text input in memory: cut into pieces of about [`TEXT_PIECE_BYTES`] at record
+    /// boundaries ([`text::boundary_after`]), decoded as a stream's pieces are.
     fn text_parallel<S, M, E>(&self, text: &[u8], make: &M, emit: &mut E) -> io::Result<Report>
     where
         S: Sink + Send,
         M: Fn() -> S + Sync,
         E: FnMut(Done<'_, S>) -> io::Result<Next>,
     {
-        let mut report = Report::default();
-        let pieces = text::split_for_parallel(text, text.len() / TEXT_PIECE_BYTES + 1);
-        let group = if self.limits.parallel {
+        let mut run = TextRun::new(Some(text.len()));
+        let mut pieces = Vec::new();
+        let mut rest = text;
+        while !rest.is_empty() {
+            let end = text::boundary_after(rest, TEXT_PIECE_BYTES);
+            let (piece, after) = rest.split_at_checked(end).unwrap_or((rest, &[]));
+            pieces.push(PieceRef::Text(piece));
+            rest = after;
+        }
+        for group in pieces.chunks(self.text_group_len()) {
+            if self.text_group(group, &mut run, make, emit)? == Next::Stop {
+                break;
+            }
+        }
+        Ok(run.report)
+    }
+
+    /// Text pieces decoded at a time: two per thread, or one.
+    fn text_group_len(&self) -> usize {
+        if self.limits.parallel {
             rayon::current_num_threads() * 2
         } else {
             1
-        };
-        let (mut index, mut bytes_done) = (0, 0usize);
-        for group in pieces.chunks(group) {
-            let done = self.pipeline.process_text(group, make);
-            for ((outcome, sink), (_, piece)) in done.into_iter().zip(group) {
-                report.add(&outcome, false);
-                bytes_done += piece.len();
-                let next = emit(Done {
-                    record: None,
-                    index,
-                    outcome,
-                    sink,
-                    progress: bytes_done as f64 / text.len().max(1) as f64,
-                })?;
-                index += 1;
-                if next == Next::Stop {
-                    return Ok(report);
+        }
+    }
+
+    /// Decodes plain audit text read from `stream` ([`crate::input::stream`]), for inputs of
+    /// any size: pieces are read on a thread of their own while earlier ones are decoded, a
+    /// group at a time in parallel, each into a sink made by `make` and handed to `emit` in
+    /// input order. Whatever has been read is decoded as soon as the reader has nothing more
+    /// for now, so a pipe or a growing file is followed (eager streams). Memory: a few pieces
+    /// per thread (the stream's piece size, 1 MiB by default), not the input. Events, unparsed
+    /// lines, line numbers and counts are those [`Decoder::decode`] gives for the whole text.
+    ///
+    /// A line longer than the stream's longest record reaches the sink as an unparsed line
+    /// with its first bytes and [`LineError::TooLong`].
+    ///
+    /// # Errors
+    /// [`StopError::Read`] when reading fails (everything read before is decoded, emitted and
+    /// counted in its report), [`StopError::Output`] when `emit` fails.
+    pub fn decode_text_stream<R, S, M, E>(
+        &self,
+        stream: TextStream<R>,
+        make: M,
+        mut emit: E,
+    ) -> Result<Report, StopError>
+    where
+        R: Read + Send + 'static,
+        S: Sink + Send,
+        M: Fn() -> S + Sync,
+        E: FnMut(Done<'_, S>) -> io::Result<Next>,
+    {
+        let group = self.text_group_len();
+        let (tx, rx) = std::sync::mpsc::sync_channel(group);
+        // Not a scoped thread: a reader blocked on a pipe or a followed file must not keep
+        // the caller from returning when the output side stops.
+        std::thread::spawn(move || {
+            for piece in stream {
+                let failed = piece.is_err();
+                if tx.send(piece).is_err() || failed {
+                    return;
                 }
             }
+        });
+        let mut run = TextRun::new(None);
+        // Everything waiting is one group; at least one piece (blocks until it comes).
+        while let Ok(first) = rx.recv() {
+            let (mut pieces, mut failure) = (Vec::with_capacity(group), None);
+            for piece in std::iter::once(first).chain(rx.try_iter().take(group - 1)) {
+                match piece {
+                    Ok(p) => pieces.push(p),
+                    Err(e) => failure = Some(e),
+                }
+            }
+            let refs: Vec<PieceRef<'_>> = pieces.iter().map(PieceRef::from).collect();
+            let next = self.text_group(&refs, &mut run, &make, &mut emit)?;
+            if let Some(source) = failure {
+                return Err(StopError::Read {
+                    line: run.next_line,
+                    report: Box::new(run.report),
+                    source,
+                });
+            }
+            if next == Next::Stop {
+                break;
+            }
         }
-        Ok(report)
+        Ok(run.report)
+    }
+
+    /// Decodes a group of pieces in order: the first line of each from the line breaks of the
+    /// pieces before (counted in parallel), runs of text in parallel, a line too long as one
+    /// unparsed line.
+    fn text_group<S, M, E>(
+        &self,
+        pieces: &[PieceRef<'_>],
+        run: &mut TextRun,
+        make: &M,
+        emit: &mut E,
+    ) -> io::Result<Next>
+    where
+        S: Sink + Send,
+        M: Fn() -> S + Sync,
+        E: FnMut(Done<'_, S>) -> io::Result<Next>,
+    {
+        let breaks: Vec<u64> = pieces.par_iter().map(PieceRef::line_breaks).collect();
+        let mut at = 0;
+        for same in pieces.chunk_by(|a, b| a.is_text() && b.is_text()) {
+            let done = match same {
+                [PieceRef::TooLong { head, len }] => {
+                    vec![too_long(run.next_line, head, *len, make)]
+                }
+                texts => {
+                    let mut numbered = Vec::with_capacity(texts.len());
+                    for (piece, n) in texts.iter().zip(breaks.iter().skip(at)) {
+                        if let Some(records) = piece.records() {
+                            numbered.push((run.next_line, records));
+                        }
+                        run.next_line += n;
+                    }
+                    self.pipeline.process_text(numbered, make)
+                }
+            };
+            for ((outcome, sink), piece) in done.into_iter().zip(same) {
+                run.report.add(&outcome, false);
+                run.bytes_done += piece.len();
+                let next = emit(Done {
+                    record: None,
+                    index: run.index,
+                    outcome,
+                    sink,
+                    progress: run.progress(),
+                })?;
+                run.index += 1;
+                if next == Next::Stop {
+                    return Ok(Next::Stop);
+                }
+            }
+            at += same.len();
+        }
+        Ok(Next::Continue)
     }
 
     /// Pads `input`, inflates it when it is gzip-compressed as a whole, detects its kind (unless
@@ -464,6 +595,9 @@ impl Decoder {
                     let (inner, inner_len) = inflated.into_padded();
                     return self.decoded(kind, inner, inner_len, f);
                 }
+                // Past the input limit: the input's limit is the one to name, not a record's
+                // (retried as one record, it would inflate up to the record limit instead).
+                Err(e @ InflateError::OutputLimit { .. }) => return Err(DecodeError::Gzip(e)),
                 // Not a whole-file gzip: taken for a CloudWatch payload, one failed record.
                 Err(_) if kind.is_none() => {}
                 Err(e) => return Err(DecodeError::Gzip(e)),
@@ -576,4 +710,118 @@ impl Decoder {
         drop(parser);
         Ok(f(Work::Records(&records)))
     }
+}
+
+/// A piece of text to decode: borrowed from the input or from a stream's [`Piece`].
+#[derive(Debug, Clone, Copy)]
+enum PieceRef<'a> {
+    Text(&'a [u8]),
+    Window { bytes: &'a [u8], until: usize },
+    TooLong { head: &'a [u8], len: u64 },
+}
+
+impl<'a> From<&'a Piece> for PieceRef<'a> {
+    fn from(piece: &'a Piece) -> Self {
+        match piece {
+            Piece::Text(bytes) => PieceRef::Text(bytes),
+            Piece::Window { bytes, until } => PieceRef::Window {
+                bytes,
+                until: *until,
+            },
+            Piece::TooLong { head, len } => PieceRef::TooLong { head, len: *len },
+        }
+    }
+}
+
+impl<'a> PieceRef<'a> {
+    /// Whether the piece holds records (it is no line too long).
+    fn is_text(&self) -> bool {
+        !matches!(self, PieceRef::TooLong { .. })
+    }
+
+    /// The piece's records, unless it is a line too long.
+    fn records(&self) -> Option<text::Records<'a>> {
+        match *self {
+            PieceRef::Text(bytes) => Some(text::records(bytes)),
+            PieceRef::Window { bytes, until } => {
+                Some(text::records_in_window(bytes).stop_at(until))
+            }
+            PieceRef::TooLong { .. } => None,
+        }
+    }
+
+    /// The piece's own text (a window's up to its cut).
+    fn own(&self) -> &'a [u8] {
+        match *self {
+            PieceRef::Text(bytes) => bytes,
+            PieceRef::Window { bytes, until } => bytes.get(..until).unwrap_or_default(),
+            PieceRef::TooLong { .. } => &[],
+        }
+    }
+
+    /// How many lines the piece moves the line number on (a line too long holds no break).
+    fn line_breaks(&self) -> u64 {
+        text::count_lines(self.own())
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            PieceRef::TooLong { len, .. } => usize::try_from(*len).unwrap_or(usize::MAX),
+            _ => self.own().len(),
+        }
+    }
+}
+
+/// Where the decoding of a text input is.
+struct TextRun {
+    report: Report,
+    /// Index of the next piece handed to `emit`.
+    index: usize,
+    /// The line the next piece starts at.
+    next_line: u64,
+    bytes_done: usize,
+    /// The input's size, when known (for `progress`).
+    total: Option<usize>,
+}
+
+impl TextRun {
+    fn new(total: Option<usize>) -> Self {
+        TextRun {
+            report: Report::default(),
+            index: 0,
+            next_line: 1,
+            bytes_done: 0,
+            total,
+        }
+    }
+
+    fn progress(&self) -> f64 {
+        self.total
+            .map_or(0.0, |t| self.bytes_done as f64 / t.max(1) as f64)
+    }
+}
+
+/// A line too long as an unparsed line in a sink of its own.
+fn too_long<S: Sink, M: Fn() -> S>(
+    line_number: u64,
+    head: &[u8],
+    len: u64,
+    make: &M,
+) -> (RecordOutcome, S) {
+    let reason = LineError::TooLong { len };
+    let mut sink = make();
+    sink.unparsed(&UnparsedLine {
+        bytes: head,
+        reason,
+        record_index: None,
+        sequence_number: None,
+        log_group: None,
+        log_stream: None,
+        event_id: None,
+        line_number: Some(line_number),
+        file: None,
+    });
+    let mut outcome = RecordOutcome::new(RecordStatus::Data);
+    outcome.add_unparsed(reason);
+    (outcome, sink)
 }

@@ -88,6 +88,7 @@ impl Worker {
                 sequence_number: record.sequence_number,
                 payload: payload_bytes(&record.payload),
                 error: &error,
+                file: None,
             });
             RecordOutcome::new(RecordStatus::Failed(error))
         })
@@ -100,8 +101,18 @@ impl Worker {
         first_line: u64,
         sink: &mut S,
     ) -> RecordOutcome {
+        self.process_records(text::records(piece), first_line, sink)
+    }
+
+    /// Reads the records of a piece of a plain log file (whole, or a window of one up to its
+    /// cut) whose first line is number `first_line` into `sink`.
+    pub fn process_records<S: Sink>(
+        &mut self,
+        mut records: text::Records<'_>,
+        first_line: u64,
+        sink: &mut S,
+    ) -> RecordOutcome {
         let mut outcome = RecordOutcome::new(RecordStatus::Data);
-        let mut records = text::records(piece);
         // Parsed once: the record rule already parsed each record.
         while let Some((rec, parsed)) = records.next_parsed() {
             let line_number = first_line + rec.line_number - 1;
@@ -121,6 +132,7 @@ impl Worker {
                         log_stream: None,
                         event_id: None,
                         line_number: Some(line_number),
+                        file: None,
                     });
                     outcome.add_unparsed(reason);
                 }
@@ -145,6 +157,7 @@ impl Worker {
                 cloudwatch_timestamp_ms: e.cloudwatch_timestamp_ms,
                 sequence_number: None,
                 line_number: e.line_number,
+                file: None,
             };
             visit_message(&e.message, &base, e.time_us, None, sink, &mut outcome);
         }
@@ -194,6 +207,7 @@ fn visit_message<S: Sink>(
                     log_stream: base.log_stream,
                     event_id: base.event_id,
                     line_number,
+                    file: base.file,
                 });
                 outcome.add_unparsed(reason);
             }
@@ -252,6 +266,7 @@ fn visit_envelopes<S: Sink>(
                 cloudwatch_timestamp_ms: Some(log_event.timestamp),
                 sequence_number: record.sequence_number,
                 line_number: None,
+                file: None,
             };
             let message = log_event.message.as_bytes();
             visit_message(message, &base, None, Some(index), sink, &mut outcome);
@@ -370,22 +385,26 @@ impl Pipeline {
         }
     }
 
-    /// Decodes pieces of a plain audit log (`(first line number, bytes)`, cut at record
-    /// boundaries by [`text::split_for_parallel`]) each into a sink made by `make`, in
-    /// parallel. Returns the outcomes and sinks in input order.
-    pub fn process_text<S, M>(&self, pieces: &[(u64, &[u8])], make: M) -> Vec<(RecordOutcome, S)>
+    /// Decodes pieces of a plain audit log (`(first line number, the piece's records)`, cut
+    /// where the record rule allows, see [`crate::input::stream`]) each into a sink made by
+    /// `make`, in parallel. Returns the outcomes and sinks in input order.
+    pub fn process_text<'t, S, M>(
+        &self,
+        pieces: Vec<(u64, text::Records<'t>)>,
+        make: M,
+    ) -> Vec<(RecordOutcome, S)>
     where
         S: Sink + Send,
         M: Fn() -> S + Sync,
     {
         pieces
-            .par_iter()
+            .into_par_iter()
             .with_max_len(1)
             .map_init(
                 || self.lease(),
-                |lease, &(first, piece)| {
+                |lease, (first, records)| {
                     let mut sink = make();
-                    let outcome = lease.worker().process_text(piece, first, &mut sink);
+                    let outcome = lease.worker().process_records(records, first, &mut sink);
                     (outcome, sink)
                 },
             )

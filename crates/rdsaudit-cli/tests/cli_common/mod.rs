@@ -137,3 +137,40 @@ pub fn balanced(stderr: &str, label: &str) -> Vec<u64> {
     );
     parts.to_vec()
 }
+
+/// Rows of a CSV file (read with the csv crate) or a TSV file (one row per line, one field
+/// per tab, `\\` `\t` `\n` `\r` `\0` undone), header first.
+pub fn table(bytes: &[u8], format: &str) -> Vec<Vec<String>> {
+    if format == "csv" {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(bytes);
+        return reader
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect();
+    }
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    text.lines()
+        .map(|line| line.split('\t').map(tsv_unescape).collect())
+        .collect()
+}
+
+pub fn tsv_unescape(cell: &str) -> String {
+    let mut out = String::new();
+    let mut chars = cell.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(match chars.next().unwrap() {
+            't' => '\t',
+            'n' => '\n',
+            'r' => '\r',
+            '0' => '\0',
+            other => other,
+        });
+    }
+    out
+}

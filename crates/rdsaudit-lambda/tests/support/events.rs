@@ -121,6 +121,7 @@ pub fn expected_events(event: &[u8], keep: impl Fn(&AuditEvent<'_>) -> bool) -> 
                 event_id: log_event["id"].as_str(),
                 cloudwatch_timestamp_ms: log_event["timestamp"].as_i64(),
                 sequence_number: seq.as_deref(),
+                file: None,
                 line_number: None,
             };
             if keep(&event) {

@@ -258,6 +258,9 @@ pub struct Provenance<'a> {
     pub cloudwatch_timestamp_ms: Option<i64>,
     /// `kinesis.sequenceNumber` of the record the line came in.
     pub sequence_number: Option<&'a str>,
+    /// The input file the event was read from, as the user named it (set by front ends
+    /// that read files: the CLI; `None` for standard input and the Lambda).
+    pub file: Option<&'a str>,
     /// 1-based line number, for events read from a plain log file.
     pub line_number: Option<u64>,
 }

@@ -143,6 +143,13 @@ pub enum LineError {
         /// Where the return code starts.
         at: usize,
     },
+    /// Not from the scanner: a record longer than the longest record a stream reads
+    /// ([`crate::input::stream`]); it was not parsed, its first bytes kept.
+    #[error("the record is {len} bytes long, more than the longest record read")]
+    TooLong {
+        /// Its length in bytes (at least; the rest was not read).
+        len: u64,
+    },
     /// A record that RDS cut at a `download-db-log-file-portion` page end: the marker
     /// `[Your log message was truncated]` follows it (or ends it). Never read as if whole.
     #[error(
@@ -173,6 +180,7 @@ impl LineError {
             LineError::ConnectionIdRange { .. } => "ConnectionIdRange",
             LineError::QueryIdRange { .. } => "QueryIdRange",
             LineError::RetcodeRange { .. } => "RetcodeRange",
+            LineError::TooLong { .. } => "TooLong",
             LineError::Truncated => "Truncated",
             LineError::TruncationMarker => "TruncationMarker",
         }

@@ -38,6 +38,7 @@ pub mod logs_api;
 pub mod multiline;
 pub mod prefixed;
 pub mod record;
+pub mod stream;
 pub mod syslog;
 pub mod text;
 

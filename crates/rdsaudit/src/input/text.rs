@@ -81,10 +81,50 @@ pub fn records(buf: &[u8]) -> Records<'_> {
         line_number: 1,
         head_before: None,
         lookahead: None,
+        window: None,
+        chain_start: 0,
+        stop: usize::MAX,
     }
 }
 
-/// Iterator returned by [`records`].
+/// The records of `window`, the start of a longer text (or of what is left of it after a
+/// [`Records::cut`]) whose end has not been read yet: the iterator stops before the first
+/// record that text after the window could still change (the rule looked at a line that is
+/// not whole in the window; a CR at its very end may be the first half of a CRLF).
+/// [`Records::cut`] then says where the window can be cut.
+///
+/// ```
+/// use rdsaudit::input::text::records_in_window;
+/// let window = b"20240615 10:31:00,h,u,l,1,2,QUERY,,'x',0\n20240615 10:31:01,h,u,l,1,3,QU";
+/// let mut records = records_in_window(window);
+/// // Whether the first record takes the next line depends on the rest of that line.
+/// assert!(records.next().is_none());
+/// assert_eq!(records.cut(), 0);
+/// let window = b"20240615 10:31:00,h,u,l,1,2,QUERY,,'x',0\n\
+///                20240615 10:31:01,h,u,l,1,3,QUERY,,'y',0\n\
+///                20240615 10:31:02,h,u,l,1,4,QUERY,,'z',0\n";
+/// let mut records = records_in_window(window);
+/// assert_eq!(records.by_ref().count(), 2);
+/// assert_eq!(records.cut(), 82);
+/// ```
+pub fn records_in_window(window: &[u8]) -> Records<'_> {
+    Records {
+        window: Some(Window {
+            whole_end: whole_lines_end(window),
+            looked_past: std::cell::Cell::new(false),
+        }),
+        ..records(window)
+    }
+}
+
+/// Where the whole lines of a window end, and whether the rule looked past them.
+#[derive(Debug, Clone)]
+struct Window {
+    whole_end: usize,
+    looked_past: std::cell::Cell<bool>,
+}
+
+/// Iterator returned by [`records`] and [`records_in_window`].
 #[derive(Debug, Clone)]
 pub struct Records<'a> {
     buf: &'a [u8],
@@ -98,6 +138,13 @@ pub struct Records<'a> {
     /// The parse of the line alone at a position, kept from the look-ahead that asked whether
     /// it starts a record, so the next record does not scan its first line twice.
     lookahead: Option<(usize, Result<AuditEvent<'a>, LineError>)>,
+    /// Set for [`records_in_window`].
+    window: Option<Window>,
+    /// Where the records tied to the next one by `head_before` begin: the last place where
+    /// the text can be cut ([`Records::cut`]).
+    chain_start: usize,
+    /// No record starting here or after is read ([`Records::stop_at`]).
+    stop: usize,
 }
 
 /// A record and what the scanner made of it.
@@ -121,12 +168,12 @@ impl<'a> Records<'a> {
     /// line parses, so the result is handed on rather than computed again.
     pub fn next_parsed(&mut self) -> Option<Parsed<'a>> {
         // Skip blank lines.
-        while self.pos < self.buf.len() && is_blank_line(self.tail(self.pos)) {
+        while self.pos < self.buf.len().min(self.stop) && is_blank_line(self.tail(self.pos)) {
             self.pos = self.line_at(self.pos).1;
             self.line_number += 1;
             self.head_before = None;
         }
-        if self.pos >= self.buf.len() {
+        if self.pos >= self.buf.len().min(self.stop) || self.looked_past() {
             return None;
         }
         let start = self.pos;
@@ -138,6 +185,15 @@ impl<'a> Records<'a> {
             last_line,
             mut parsed,
         } = self.record_at(start);
+        if self.looked_past() {
+            // Not final: the text after the window may change it.
+            return None;
+        }
+        if self.head_before.is_none() || parsed.is_err() {
+            // Nothing before this record can change it (`head_before` only flags a record
+            // that parses): the text can be cut here.
+            self.chain_start = start;
+        }
         if let (Some(before), Ok(event)) = (self.head_before, parsed.as_mut()) {
             // The line before may be the head of this record (it did not parse, or a join
             // took it); if the two read as one record, a raw line break in a name may have
@@ -155,9 +211,49 @@ impl<'a> Records<'a> {
         Some((TextRecord { line_number, bytes }, parsed))
     }
 
+    /// Where the text can be cut after the records read so far: decoding the text before
+    /// the cut and the text from it on separately (from line 1 or the line it is, each with
+    /// [`records`], or the first with [`records_in_window`] and [`Records::stop_at`] the cut)
+    /// gives the same records, parses and line numbers as decoding the whole. That is where
+    /// the next record starts, or, when the record read last may be the head of the next one
+    /// (`head_before`), where the last record that nothing before it could change starts
+    /// (one that did not parse, or had no head before it).
+    #[must_use]
+    pub fn cut(&self) -> usize {
+        if self.head_before.is_some() {
+            self.chain_start
+        } else {
+            self.pos
+        }
+    }
+
+    /// Reads no record that starts at `stop` or after (the rest of a window past its cut).
+    #[must_use]
+    pub fn stop_at(mut self, stop: usize) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    /// With a window: whether the rule has looked at a line that is not whole in it (the
+    /// record being read is not final).
+    fn looked_past(&self) -> bool {
+        self.window.as_ref().is_some_and(|w| w.looked_past.get())
+    }
+
+    /// Notes a look at the line starting at `from` (a window's lines past its whole ones are
+    /// not known yet).
+    fn look(&self, from: usize) {
+        if let Some(w) = &self.window
+            && from >= w.whole_end
+        {
+            w.looked_past.set(true);
+        }
+    }
+
     /// The physical line starting at `from`: its end (index of its break, or the buffer's
     /// end) and where the next line starts.
     fn line_at(&self, from: usize) -> (usize, usize) {
+        self.look(from);
         line_at(self.buf, from)
     }
 
@@ -173,7 +269,10 @@ impl<'a> Records<'a> {
         }
     }
 
+    /// The text from `from` on: every look of the rule at a line goes through here or
+    /// [`Records::line_at`], so a window knows when the rule looked past its whole lines.
     fn tail(&self, from: usize) -> &'a [u8] {
+        self.look(from);
         self.buf.get(from..).unwrap_or_default()
     }
 
@@ -373,26 +472,10 @@ impl<'a> Iterator for Records<'a> {
     }
 }
 
-/// Splits `buf` into at most `parts` pieces that each start at a record boundary, with the
-/// line number each starts at, so pieces can be parsed in parallel.
-pub fn split_for_parallel(buf: &[u8], parts: usize) -> Vec<(u64, &[u8])> {
-    let parts = parts.max(1);
-    let target = buf.len() / parts + 1;
-    let mut pieces = Vec::with_capacity(parts);
-    let (mut start, mut line_number) = (0usize, 1u64);
-    while start < buf.len() {
-        let end = boundary_after(buf, start + target);
-        let piece = buf.get(start..end).unwrap_or_default();
-        pieces.push((line_number, piece));
-        line_number += count_lines(piece);
-        start = end;
-    }
-    pieces
-}
-
 /// The first line start at or after `at` where records split ([`is_boundary`]), or the
-/// buffer's end.
-fn boundary_after(buf: &[u8], at: usize) -> usize {
+/// buffer's end: where a text in memory is cut into pieces decoded in parallel.
+#[must_use]
+pub fn boundary_after(buf: &[u8], at: usize) -> usize {
     let mut line_start = at
         .checked_sub(1)
         .map(|p| line_start_before(buf, p))
@@ -465,15 +548,28 @@ pub fn last_boundary(buf: &[u8], lines: usize) -> Option<usize> {
     None
 }
 
-/// How many line breaks `piece` holds (`\r\n` is one).
-fn count_lines(piece: &[u8]) -> u64 {
-    let (mut n, mut from) = (0, 0);
-    while from < piece.len() {
-        let (end, next) = line_at(piece, from);
-        n += u64::from(end < piece.len());
-        from = next;
-    }
-    n
+/// How many line breaks `piece` holds (`\r\n` is one): what the line number moves on by
+/// across it, so pieces get their first line numbers in parallel.
+#[must_use]
+pub fn count_lines(piece: &[u8]) -> u64 {
+    let lf = memchr::memchr_iter(b'\n', piece).count();
+    let lone_cr = memchr::memchr_iter(b'\r', piece)
+        .filter(|&i| piece.get(i + 1) != Some(&b'\n'))
+        .count();
+    (lf + lone_cr) as u64
+}
+
+/// Where the second line of `window` starts, when its first line is whole.
+#[must_use]
+pub fn first_line_end(window: &[u8]) -> Option<usize> {
+    (whole_lines_end(window) > 0).then(|| line_at(window, 0).1)
+}
+
+/// Where the whole lines of `window` end (after the last line break); a CR at its very end
+/// may be the first half of a CRLF, so the line it ends is not whole yet.
+fn whole_lines_end(window: &[u8]) -> usize {
+    let end = window.len() - usize::from(window.last() == Some(&b'\r'));
+    memchr::memrchr2(b'\n', b'\r', window.get(..end).unwrap_or_default()).map_or(0, |i| i + 1)
 }
 
 /// The start of the line holding byte `p`.
@@ -609,7 +705,7 @@ mod tests {
     }
 
     #[test]
-    fn parallel_split_preserves_records_and_line_numbers() {
+    fn boundaries_preserve_records_and_line_numbers() {
         let mut log = Vec::new();
         for i in 0..500 {
             log.extend_from_slice(
@@ -620,18 +716,18 @@ mod tests {
             }
         }
         let whole: Vec<_> = records(&log).collect();
-        for parts in [1, 2, 3, 8, 1000] {
-            let pieces = split_for_parallel(&log, parts);
-            let joined: Vec<_> = pieces
-                .iter()
-                .flat_map(|&(first, piece)| {
-                    records(piece).map(move |r| TextRecord {
-                        line_number: r.line_number + first - 1,
-                        ..r
-                    })
-                })
-                .collect();
-            assert_eq!(joined, whole, "parts={parts}");
+        for piece in [1, 100, 4000, 1 << 20] {
+            let (mut joined, mut rest, mut first) = (Vec::new(), &log[..], 1);
+            while !rest.is_empty() {
+                let (piece, after) = rest.split_at(boundary_after(rest, piece));
+                joined.extend(records(piece).map(|r| TextRecord {
+                    line_number: r.line_number + first - 1,
+                    ..r
+                }));
+                first += count_lines(piece);
+                rest = after;
+            }
+            assert_eq!(joined, whole, "piece={piece}");
         }
     }
 }

@@ -1,10 +1,26 @@
 //! CSV and TSV: a header row of [`COLUMNS`], then one row per event, fields in the same order.
+//! A missing value is an empty field; `extra` is written as a JSON array; an object that is not
+//! valid UTF-8 is written lossily with its exact bytes in `object_base64`, as in NDJSON. Rows
+//! end in `\n`.
 //!
-//! Quoting follows RFC 4180 as the `csv` crate writes it by default (the rows are written by
-//! hand, straight into the output): a field is quoted when it
-//! holds the delimiter, a `"`, a CR or a LF, and a `"` inside it is doubled. A missing value is
-//! an empty field; `extra` is written as a JSON array; an object that is not valid UTF-8 is
-//! written lossily with its exact bytes in `object_base64`, as in NDJSON. Rows end in `\n`.
+//! CSV quoting follows RFC 4180 as the `csv` crate writes it by default (the rows are written
+//! by hand, straight into the output): a field is quoted when it holds the delimiter, a `"`, a
+//! CR or a LF, and a `"` inside it is doubled.
+//!
+//! TSV is never quoted: one row per line and one field per tab for any input, so `cut -f`,
+//! `awk -F'\t'` and `sort` read it right even when a name holds a tab or a line break. As
+//! `mysql --batch` and PostgreSQL's text format write it, a backslash, tab, LF, CR and NUL in
+//! a value are written `\\`, `\t`, `\n`, `\r` and `\0` (undo them in that one pass to get
+//! the value back; an empty field is a missing value, there is no `\N`).
+//!
+//! CSV injection: a spreadsheet runs a cell that starts with `=`, `+`, `-` or `@` as a formula
+//! (a tab or CR first is read past), and user names, hosts, databases and statements are
+//! attacker text (a failed login's user name is whatever the client sent). So, following
+//! OWASP's rule, such a cell (in CSV and TSV) is written with a `'` in front
+//! (`=HYPERLINK(...)` becomes `'=HYPERLINK(...)`, `-1` becomes `'-1`); strip one leading `'`
+//! from a cell that starts with `'` followed by one of those characters to get the value back.
+//! [`CsvWriter::raw`] (the CLI's `--csv-raw`) writes values as they are, for programs that
+//! read the file.
 //!
 //! ```
 //! use rdsaudit::sink::{EventWriter, Format};
@@ -13,7 +29,7 @@
 //! EventWriter::new(Format::Csv).write(&event, &mut out);
 //! assert_eq!(
 //!     String::from_utf8(out).unwrap(),
-//!     "2024-03-23T13:36:09.000000Z,1711200969000000,rds_mysql,ip-172-17-4-137,rdsadmin,localhost,4,149869,QUERY,,\"SELECT 'a,b'\",,0,\"[\"\"\"\",\"\"\"\"]\",,,,,,\n"
+//!     "2024-03-23T13:36:09.000000Z,1711200969000000,rds_mysql,ip-172-17-4-137,rdsadmin,localhost,4,149869,QUERY,,\"SELECT 'a,b'\",,0,\"[\"\"\"\",\"\"\"\"]\",,,,,,,\n"
 //! );
 //! # Ok::<(), rdsaudit::LineError>(())
 //! ```
@@ -31,19 +47,29 @@ use crate::swar::equal_bytes;
 #[derive(Debug)]
 pub struct CsvWriter {
     delimiter: u8,
+    raw: bool,
     scratch: Vec<u8>,
     time: Rfc3339Cache,
 }
 
 impl CsvWriter {
-    /// A writer with this field delimiter.
+    /// A writer with this field delimiter: `\t` writes TSV (escaped, never quoted), anything
+    /// else CSV (see the module docs).
     #[must_use]
     pub fn new(delimiter: u8) -> Self {
         CsvWriter {
             delimiter,
+            raw: false,
             scratch: Vec::new(),
             time: Rfc3339Cache::default(),
         }
+    }
+
+    /// Writes cells as they are, without neutralising formulas (see the module docs).
+    #[must_use]
+    pub fn raw(mut self, raw: bool) -> Self {
+        self.raw = raw;
+        self
     }
 
     /// The header row.
@@ -98,8 +124,10 @@ impl CsvWriter {
         if let Some(ms) = p.cloudwatch_timestamp_ms {
             int(out, ms);
         }
-        out.push(d);
-        self.field(p.sequence_number.unwrap_or("").as_bytes(), out);
+        for text in [p.sequence_number, p.file] {
+            out.push(d);
+            self.field(text.unwrap_or("").as_bytes(), out);
+        }
         out.push(d);
         if let Some(line) = p.line_number {
             int(out, line);
@@ -141,23 +169,74 @@ impl CsvWriter {
         }
         self.scratch.push(b']');
         let Self {
-            scratch, delimiter, ..
+            scratch,
+            delimiter,
+            raw,
+            ..
         } = self;
-        field_into(*delimiter, scratch, out);
+        cell_into(*delimiter, *raw, scratch, out);
     }
 
-    /// Appends one field, quoted (RFC 4180) when it holds the delimiter, a `"`, CR or LF.
+    /// Appends one field (see the module docs).
     fn field(&self, value: &[u8], out: &mut Vec<u8>) {
-        field_into(self.delimiter, value, out);
+        cell_into(self.delimiter, self.raw, value, out);
     }
 }
 
-fn field_into(delimiter: u8, value: &[u8], out: &mut Vec<u8>) {
+/// One cell: neutralised unless `raw`, then TSV-escaped or CSV-quoted.
+fn cell_into(delimiter: u8, raw: bool, value: &[u8], out: &mut Vec<u8>) {
+    let neutralise = !raw && starts_formula(value);
+    if delimiter == b'\t' {
+        if neutralise {
+            out.push(b'\'');
+        }
+        tsv_into(value, out);
+    } else {
+        csv_into(delimiter, neutralise, value, out);
+    }
+}
+
+/// OWASP's list of first characters that make a spreadsheet cell a formula.
+fn starts_formula(value: &[u8]) -> bool {
+    matches!(
+        value.first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    )
+}
+
+/// A TSV value: backslash, tab, LF, CR and NUL escaped, runs between them copied.
+fn tsv_into(value: &[u8], out: &mut Vec<u8>) {
+    let mut run = 0;
+    for (i, &b) in value.iter().enumerate() {
+        let escape = match b {
+            b'\\' => b'\\',
+            b'\t' => b't',
+            b'\n' => b'n',
+            b'\r' => b'r',
+            0 => b'0',
+            _ => continue,
+        };
+        out.extend_from_slice(value.get(run..i).unwrap_or_default());
+        out.extend_from_slice(&[b'\\', escape]);
+        run = i + 1;
+    }
+    out.extend_from_slice(value.get(run..).unwrap_or_default());
+}
+
+/// A CSV value, quoted (RFC 4180) when it holds the delimiter, a `"`, CR or LF; with a `'`
+/// in front when `neutralise` (inside the quotes: it is part of the value a reader gets).
+fn csv_into(delimiter: u8, neutralise: bool, value: &[u8], out: &mut Vec<u8>) {
     if !needs_quotes(delimiter, value) {
+        if neutralise {
+            out.push(b'\'');
+        }
         out.extend_from_slice(value);
         return;
     }
     out.push(b'"');
+    if neutralise {
+        out.push(b'\'');
+    }
     let mut run = 0;
     for quote in memchr::memchr_iter(b'"', value) {
         // Up to and including the quote, then the quote again.
@@ -218,35 +297,118 @@ mod tests {
             br#"20240323 13:36:09,h,u,l,4,5,QUERY,db,'a\tb "q" c',0"#,
         );
         assert!(csv.contains(",\"a\tb \"\"q\"\" c\","), "{csv}");
-        let tsv = row(b'\t', br"20240323 13:36:09,h,u,l,4,5,QUERY,db,'a\tb, c',0");
-        assert!(tsv.contains("\t\"a\tb, c\"\t"), "{tsv}");
+    }
+
+    /// TSV: a tab, line break or backslash in a name cannot add a field or a row.
+    #[test]
+    fn tsv_is_one_row_per_line_and_one_field_per_tab() {
+        let tsv = row(
+            b'\t',
+            b"20240323 13:36:09,h,u\tx\ny\\z\rw,l,4,5,QUERY,db,'a\\tb, c',0",
+        );
+        assert_eq!(tsv.matches('\n').count(), 1, "{tsv}");
+        assert_eq!(tsv.split('\t').count(), COLUMNS.len(), "{tsv}");
+        assert!(tsv.contains("\tu\\tx\\ny\\\\z\\rw\t"), "{tsv}");
+        assert!(tsv.contains("\ta\\tb, c\t"), "{tsv}");
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised_unless_raw() {
+        let line = b"20240323 13:36:09,=1+1,@u,-h,4,5,QUERY,-db,'\tx',0";
+        let csv = row(b',', line);
+        assert!(csv.contains(",'=1+1,'@u,'-h,4,5,QUERY,'-db,'\tx,"), "{csv}");
+        let tsv = row(b'\t', line);
+        assert!(
+            tsv.contains("\t'=1+1\t'@u\t'-h\t4\t5\tQUERY\t'-db\t'\\tx\t"),
+            "{tsv}"
+        );
+        let e = crate::parse_line(line).unwrap();
+        let mut raw = Vec::new();
+        CsvWriter::new(b',').raw(true).write(&e, &mut raw);
+        let raw = String::from_utf8(raw).unwrap();
+        assert!(raw.contains(",=1+1,@u,-h,4,5,QUERY,-db,\tx,"), "{raw}");
+    }
+
+    /// Undoes TSV escapes (the reference reader for the property below).
+    fn tsv_unescape(cell: &str) -> String {
+        let mut out = String::new();
+        let mut chars = cell.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            out.push(match chars.next().unwrap() {
+                't' => '\t',
+                'n' => '\n',
+                'r' => '\r',
+                '0' => '\0',
+                other => other,
+            });
+        }
+        out
     }
 
     proptest::proptest! {
-        /// Quoting matches the `csv` crate's default writer (the reference), for text full of
-        /// delimiters, quotes, CR and LF.
+        /// CSV quoting matches the `csv` crate's default writer (the reference), for text full
+        /// of delimiters, quotes, CR and LF.
         #[test]
         fn quoting_matches_the_csv_crate(
-            fields in proptest::collection::vec("[a,\t\"\r\n' é]{0,12}|[a ]{0,70}[a,\t\"\r\n' é]{0,3}", 1..6),
-            tab in proptest::bool::ANY,
+            fields in proptest::collection::vec("[ab,\t\"\r\n' é]{0,12}|[a ]{0,70}[ab,\t\"\r\n' é]{0,3}", 1..6),
         ) {
-            let delimiter = if tab { b'\t' } else { b',' };
             let mut ours = Vec::new();
             for (i, f) in fields.iter().enumerate() {
                 if i > 0 {
-                    ours.push(delimiter);
+                    ours.push(b',');
                 }
-                field_into(delimiter, f.as_bytes(), &mut ours);
+                csv_into(b',', false, f.as_bytes(), &mut ours);
             }
             ours.push(b'\n');
-            let mut reference = ::csv::WriterBuilder::new()
-                .delimiter(delimiter)
-                .from_writer(Vec::new());
+            let mut reference = ::csv::WriterBuilder::new().from_writer(Vec::new());
             reference.write_record(&fields).unwrap();
             let reference = reference.into_inner().unwrap();
             // The crate quotes an empty single-field record (`""`) so it is not a blank line.
             proptest::prop_assume!(!(fields.len() == 1 && fields[0].is_empty()));
             proptest::prop_assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(reference).unwrap());
+        }
+
+        /// Every cell reads back: a CSV reader (the `csv` crate) or a TSV split on tabs and
+        /// lines gets the value exactly when raw, after dropping the `'` when neutralised.
+        #[test]
+        fn cells_read_back(
+            fields in proptest::collection::vec("[=+@\t\r\n\0\\\\,\"'a-]{0,8}", 1..5),
+            raw: bool,
+            tab: bool,
+        ) {
+            let delimiter = if tab { b'\t' } else { b',' };
+            let mut out = Vec::new();
+            for (i, f) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(delimiter);
+                }
+                cell_into(delimiter, raw, f.as_bytes(), &mut out);
+            }
+            // A last field so an empty row is not a blank line.
+            out.push(delimiter);
+            out.push(b'x');
+            out.push(b'\n');
+            let cells: Vec<String> = if tab {
+                let text = String::from_utf8(out).unwrap();
+                proptest::prop_assert_eq!(text.matches('\n').count(), 1);
+                text.trim_end_matches('\n').split('\t').map(tsv_unescape).collect()
+            } else {
+                let mut reader = ::csv::ReaderBuilder::new().has_headers(false).from_reader(&out[..]);
+                reader.records().next().unwrap().unwrap().iter().map(str::to_owned).collect()
+            };
+            proptest::prop_assert_eq!(cells.len(), fields.len() + 1);
+            for (cell, value) in cells.iter().zip(&fields) {
+                let back = if !raw && starts_formula(value.as_bytes()) {
+                    cell.strip_prefix('\'').unwrap()
+                } else {
+                    cell
+                };
+                proptest::prop_assert_eq!(back, value.as_str());
+            }
         }
     }
 

@@ -78,6 +78,8 @@ pub struct UnparsedLine<'a> {
     pub event_id: Option<&'a str>,
     /// 1-based line number, when the line came from a plain log file.
     pub line_number: Option<u64>,
+    /// The input file, as its front end names it (see [`crate::Provenance::file`]).
+    pub file: Option<&'a str>,
 }
 
 /// A record that could not be read, kept whole.
@@ -92,6 +94,8 @@ pub struct FailedRecord<'a> {
     pub payload: &'a [u8],
     /// Why it could not be read.
     pub error: &'a RecordError,
+    /// The input file, as its front end names it (see [`crate::Provenance::file`]).
+    pub file: Option<&'a str>,
 }
 
 /// An output format. Every format writes the same fields, named by [`COLUMNS`].
@@ -142,7 +146,7 @@ impl Format {
 }
 
 /// The output fields, in order: NDJSON keys and CSV/TSV columns.
-pub const COLUMNS: [&str; 20] = [
+pub const COLUMNS: [&str; 21] = [
     "timestamp",
     "timestamp_us",
     "dialect",
@@ -162,6 +166,7 @@ pub const COLUMNS: [&str; 20] = [
     "event_id",
     "cloudwatch_timestamp_ms",
     "sequence_number",
+    "file",
     "line",
 ];
 
@@ -171,6 +176,7 @@ pub struct EventWriter {
     format: Format,
     ndjson: NdjsonWriter,
     csv: csv::CsvWriter,
+    sql: sql::SqlWriter,
 }
 
 impl EventWriter {
@@ -182,7 +188,28 @@ impl EventWriter {
             format,
             ndjson: NdjsonWriter::new(),
             csv: csv::CsvWriter::new(delimiter),
+            sql: sql::SqlWriter::new(),
         }
+    }
+
+    /// SQL: this writer writes a piece of an output placed later; the `USE` before its first
+    /// statement is left to the caller ([`sql::SqlWriter::piece`]).
+    #[must_use]
+    pub fn sql_piece(mut self) -> Self {
+        self.sql = sql::SqlWriter::piece();
+        self
+    }
+
+    /// The SQL writer: the databases of what it wrote, for joining pieces.
+    pub fn sql(&mut self) -> &mut sql::SqlWriter {
+        &mut self.sql
+    }
+
+    /// CSV/TSV: write cells as they are instead of neutralising formulas ([`csv`]).
+    #[must_use]
+    pub fn csv_raw(mut self, raw: bool) -> Self {
+        self.csv = self.csv.raw(raw);
+        self
     }
 
     /// What goes before the first event: the header row for CSV/TSV, nothing otherwise.
@@ -206,7 +233,7 @@ impl EventWriter {
                 self.csv.write(event, out);
                 true
             }
-            Format::Sql => sql::write(event, out),
+            Format::Sql => self.sql.write(event, out),
         }
     }
 }

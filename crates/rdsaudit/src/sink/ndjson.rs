@@ -15,7 +15,8 @@
 //! | `retcode` | number, or `null` when empty (upstream TABLE events) |
 //! | `extra` | array of the trailing fields the dialect has (`["",""]` after an RDS for MySQL QUERY, `["SSL"]`), usually `[]` |
 //! | `ambiguous`, `readings`, `alternatives`, `alternatives_omitted` | only when a raw name lets the line split more than one way: `true`, how many readings in all, the other readings (objects with the keys `timestamp` to `extra`), how many were left unlisted (only when some were) |
-//! | `log_group`, `log_stream`, `event_id`, `cloudwatch_timestamp_ms`, `sequence_number`, `line` | only when known |
+//! | `log_group`, `log_stream`, `event_id`, `cloudwatch_timestamp_ms`, `sequence_number` | only when known (CloudWatch Logs, Kinesis) |
+//! | `file`, `line` | the input file as named on the command line, and the 1-based line in it (text inputs), when known |
 //!
 //! `event_id` is the CloudWatch Logs event id: unique per log event, the key to de-duplicate
 //! on when Kinesis delivers a record twice.
@@ -198,6 +199,11 @@ fn write_provenance(e: &AuditEvent<'_>, out: &mut Vec<u8>) {
     if let Some(seq) = p.sequence_number {
         out.extend_from_slice(br#","sequence_number":""#);
         json_escape::escape(out, seq);
+        out.push(b'"');
+    }
+    if let Some(file) = p.file {
+        out.extend_from_slice(br#","file":""#);
+        json_escape::escape(out, file);
         out.push(b'"');
     }
     if let Some(line) = p.line_number {

@@ -1,36 +1,411 @@
-//! SQL: each QUERY event's statement on one line, ending in `;`, for replaying or reading a
-//! session. Other operations are not written.
+//! SQL: each QUERY event's statement on one line, ending in `;`, for reading a session or
+//! replaying it with the `mysql` client. Other operations are not written.
 //!
-//! Line breaks inside a statement are turned into spaces (use NDJSON for the exact text).
+//! A statement is put on one line without changing what it means to MySQL (default
+//! `sql_mode`; with `NO_BACKSLASH_ESCAPES` or `ANSI_QUOTES` strings are read differently):
+//! line breaks between tokens become spaces, line breaks inside a string literal become the
+//! `\n` / `\r` escapes (the same value), and a `-- ` or `#` comment, which would otherwise run
+//! to the end of the line and swallow the rest of the statement (`DELETE FROM t -- note` +
+//! newline + `WHERE id<10` flattened is an unscoped DELETE), becomes a `/* */` comment (a `*/`
+//! inside it broken up as `* /`; dropped inside a `/*! */` executable comment, which cannot
+//! hold one). A statement that cannot be written so, because it ends inside a string, a
+//! quoted identifier or a comment (what a statement cut at `server_audit_query_log_limit`
+//! looks like: its `;` would fall inside the string and the next statement would join it) or
+//! has a line break inside a back-quoted identifier, is written as a `-- rdsaudit:` comment
+//! line that says why, with its text (line breaks as `\n`): read, never run.
+//!
+//! A statement the server refused (its return code is not 0: a syntax error, a missing
+//! table, a denied privilege) did not run, so it is not written as one: it is a
+//! `-- rdsaudit: not run, the server returned error <code>:` comment line with its text (line
+//! breaks as `\n`). Replaying the output runs what the server ran.
+//!
+//! Each statement runs in the database its session was in: a statement in another database
+//! than the one before is preceded by `USE \`db\`;` (the name back-quoted, a back quote
+//! doubled; a name holding a line break cannot be written on one line and is a comment
+//! instead). Sessions interleave in the log, so the output is what one session replaying them
+//! in order needs; a statement run with no database selected after one that had one gets a
+//! `-- rdsaudit: no database selected` note (`USE` cannot unselect one).
+//!
+//! A statement that came through CloudWatch Logs ends with `-- event_id=<id>` after its `;`,
+//! so a file of statements delivered twice (Kinesis delivers at least once) can be
+//! de-duplicated line by line (`sort -u`, `awk '!seen[$0]++'`).
 //!
 //! ```
-//! let event = rdsaudit::parse_line(br"20240323 13:36:09,ip-172-17-4-137,app,10.0.0.5,4,149869,QUERY,shop,'UPDATE t SET a=1\nWHERE id=2',0,,")?;
+//! use rdsaudit::sink::sql::SqlWriter;
+//! let event = rdsaudit::parse_line(br"20240323 13:36:09,ip-172-17-4-137,app,10.0.0.5,4,149869,QUERY,shop,'DELETE FROM t -- old rows\nWHERE id<10',0,,")?;
+//! let failed = rdsaudit::parse_line(br"20240323 13:36:10,ip-172-17-4-137,app,10.0.0.5,4,149870,QUERY,shop,'DROP TABLE orders',1142,,")?;
 //! let mut out = Vec::new();
-//! assert!(rdsaudit::sink::sql::write(&event, &mut out));
-//! assert_eq!(out, b"UPDATE t SET a=1 WHERE id=2;\n");
+//! let mut writer = SqlWriter::new();
+//! assert!(writer.write(&event, &mut out));
+//! assert!(writer.write(&failed, &mut out));
+//! assert_eq!(
+//!     String::from_utf8(out).unwrap(),
+//!     "USE `shop`;\n\
+//!      DELETE FROM t /* old rows */ WHERE id<10;\n\
+//!      -- rdsaudit: not run, the server returned error 1142: DROP TABLE orders\n"
+//! );
 //! # Ok::<(), rdsaudit::LineError>(())
 //! ```
 
 use crate::audit::event::{AuditEvent, Operation};
 
-/// Appends a QUERY's statement and `;\n` to `out`. Returns whether anything was written.
-pub fn write(e: &AuditEvent<'_>, out: &mut Vec<u8>) -> bool {
-    if e.operation != Operation::Query {
-        return false;
-    }
-    let text = e.object.text();
-    let statement = text.trim();
-    if statement.is_empty() {
-        return false;
-    }
-    out.extend(
-        statement
-            .bytes()
-            .map(|b| if b == b'\n' || b == b'\r' { b' ' } else { b }),
-    );
-    if !statement.ends_with(';') {
-        out.push(b';');
-    }
-    out.push(b'\n');
-    true
+/// Writes QUERY events as SQL (see the module docs), keeping track of the database.
+#[derive(Debug, Clone)]
+pub struct SqlWriter {
+    /// The database the last statement ran in (`None`: nothing written yet).
+    database: Option<Vec<u8>>,
+    /// The database of the first statement written.
+    first: Option<Vec<u8>>,
+    /// Whether the first statement gets its `USE` here (else the caller writes it).
+    lead: bool,
 }
+
+impl Default for SqlWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SqlWriter {
+    /// A writer for a whole output: its first statement is preceded by its `USE`.
+    #[must_use]
+    pub fn new() -> Self {
+        SqlWriter {
+            database: None,
+            first: None,
+            lead: true,
+        }
+    }
+
+    /// A writer for a piece of an output whose place is not known yet (written in parallel):
+    /// the `USE` its first statement needs is left to the caller, who knows the database of
+    /// the piece before ([`switch_database`] from it to [`SqlWriter::first_database`]).
+    #[must_use]
+    pub fn piece() -> Self {
+        SqlWriter {
+            lead: false,
+            ..Self::new()
+        }
+    }
+
+    /// Starts again, as a new writer of the same kind.
+    pub fn reset(&mut self) {
+        self.database = None;
+        self.first = None;
+    }
+
+    /// The database of the first statement written since the start, if any.
+    #[must_use]
+    pub fn first_database(&self) -> Option<&[u8]> {
+        self.first.as_deref()
+    }
+
+    /// The database of the last statement written, if any.
+    #[must_use]
+    pub fn database(&self) -> Option<&[u8]> {
+        self.database.as_deref()
+    }
+
+    /// Appends a QUERY's statement and `;\n` to `out`, after a `USE` when its database is
+    /// not the last one's (see the module docs). Returns whether anything was written.
+    pub fn write(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) -> bool {
+        if e.operation != Operation::Query {
+            return false;
+        }
+        let text = e.object.text();
+        let statement = text.trim();
+        if statement.is_empty() {
+            return false;
+        }
+        let database = e.database.as_bytes();
+        match &self.database {
+            None if self.lead => switch_database(None, database, out),
+            None => {}
+            Some(before) => switch_database(Some(before), database, out),
+        }
+        if self.database.as_deref() != Some(database) {
+            self.database = Some(database.to_vec());
+        }
+        if self.first.is_none() {
+            self.first = Some(database.to_vec());
+        }
+        match e.retcode {
+            Some(code) if code != 0 => {
+                let why = format!("not run, the server returned error {code}");
+                comment_line(&why, statement.as_bytes(), out);
+            }
+            _ => statement_line(statement.as_bytes(), out),
+        }
+        if let Some(id) = e.provenance.event_id.filter(|id| is_plain_id(id)) {
+            out.extend_from_slice(b" -- event_id=");
+            out.extend_from_slice(id.as_bytes());
+        }
+        out.push(b'\n');
+        true
+    }
+}
+
+/// Writes what takes a session from database `from` (`None`: not known, a new session) to
+/// `to`: a `USE` line, a note that no database is selected any more, or nothing.
+pub fn switch_database(from: Option<&[u8]>, to: &[u8], out: &mut Vec<u8>) {
+    if from == Some(to) {
+        return;
+    }
+    if to.is_empty() {
+        if from.is_some() {
+            out.extend_from_slice(
+                b"-- rdsaudit: no database selected from here on (USE cannot unselect one)\n",
+            );
+        }
+        return;
+    }
+    if memchr::memchr2(b'\n', b'\r', to).is_some() {
+        comment_line(
+            "USE not written, the database name holds a line break",
+            to,
+            out,
+        );
+        out.push(b'\n');
+        return;
+    }
+    out.extend_from_slice(b"USE `");
+    for &b in to {
+        out.extend_from_slice(if b == b'`' {
+            b"``"
+        } else {
+            std::slice::from_ref(&b)
+        });
+    }
+    out.extend_from_slice(b"`;\n");
+}
+
+/// The statement on one line ending in `;`, or, when it cannot be, a comment saying why.
+fn statement_line(statement: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    match one_line(statement, out) {
+        Ok(()) => {
+            if !out.ends_with(b";") {
+                out.push(b';');
+            }
+        }
+        Err(why) => {
+            out.truncate(start);
+            comment_line(&format!("not written as SQL, {why}"), statement, out);
+        }
+    }
+}
+
+/// A `-- rdsaudit: <why>: <text>` comment, line breaks in the text as `\n` / `\r` (no line
+/// break at the end).
+fn comment_line(why: &str, text: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(b"-- rdsaudit: ");
+    out.extend_from_slice(why.as_bytes());
+    out.extend_from_slice(b": ");
+    for &b in text {
+        match b {
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(b),
+        }
+    }
+}
+
+/// CloudWatch event ids are digits; anything else (a hand-made envelope) is left out rather
+/// than written into a comment.
+fn is_plain_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Why a statement cannot be put on one line without changing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum Unwritable {
+    /// It ends inside a string literal (a statement cut at the plugin's length limit).
+    #[error("it ends inside a string")]
+    OpenString,
+    /// It ends inside a back-quoted identifier.
+    #[error("it ends inside a quoted identifier")]
+    OpenIdentifier,
+    /// It ends inside a `/* */` comment.
+    #[error("it ends inside a comment")]
+    OpenComment,
+    /// A back-quoted identifier holds a line break, which no escape can write.
+    #[error("a quoted identifier holds a line break")]
+    BreakInIdentifier,
+}
+
+/// Appends `sql` to `out` on one line, meaning the same to MySQL (default `sql_mode`):
+/// line breaks between tokens become spaces, line breaks inside strings become `\n` / `\r`
+/// escapes, and `-- ` / `#` comments become `/* */` comments (dropped inside a `/*! */`
+/// executable comment, which cannot nest one). On error `out` holds a partial line.
+fn one_line(sql: &[u8], out: &mut Vec<u8>) -> Result<(), Unwritable> {
+    let mut i = 0;
+    let mut executable = false;
+    while let Some(&b) = sql.get(i) {
+        let next = sql.get(i + 1).copied();
+        i = match b {
+            b'\'' | b'"' => string(sql, i, out)?,
+            b'`' => identifier(sql, i, out)?,
+            b'#' => line_comment(sql, i + 1, executable, out),
+            b'-' if next == Some(b'-') && starts_dash_comment(sql.get(i + 2).copied()) => {
+                line_comment(sql, i + 2, executable, out)
+            }
+            b'/' if next == Some(b'*') && !executable && is_executable(sql, i + 2) => {
+                executable = true;
+                out.extend_from_slice(b"/*");
+                i + 2
+            }
+            b'/' if next == Some(b'*') => block_comment(sql, i, out)?,
+            b'*' if next == Some(b'/') && executable => {
+                executable = false;
+                out.extend_from_slice(b"*/");
+                i + 2
+            }
+            b'\n' | b'\r' => {
+                out.push(b' ');
+                i + 1
+            }
+            _ => {
+                out.push(b);
+                i + 1
+            }
+        };
+    }
+    if executable {
+        return Err(Unwritable::OpenComment);
+    }
+    Ok(())
+}
+
+/// MySQL: `--` starts a comment only when followed by whitespace, a control character or
+/// the end of the statement (`1--1` is one minus minus one).
+fn starts_dash_comment(after: Option<u8>) -> bool {
+    after.is_none_or(|c| c.is_ascii_whitespace() || c.is_ascii_control())
+}
+
+/// `/*!` (MySQL) and `/*M!` (MariaDB) comments hold code the server runs.
+fn is_executable(sql: &[u8], body: usize) -> bool {
+    let rest = sql.get(body..).unwrap_or_default();
+    rest.starts_with(b"!") || rest.starts_with(b"M!")
+}
+
+/// Copies the string literal starting at `start` (a quote), line breaks escaped; returns
+/// the index after its closing quote.
+fn string(sql: &[u8], start: usize, out: &mut Vec<u8>) -> Result<usize, Unwritable> {
+    let quote = sql.get(start).copied().unwrap_or(b'\'');
+    out.push(quote);
+    let mut i = start + 1;
+    while let Some(&b) = sql.get(i) {
+        match b {
+            b'\\' => {
+                out.push(b'\\');
+                let Some(&escaped) = sql.get(i + 1) else {
+                    break;
+                };
+                push_escaped(escaped, out);
+                i += 2;
+            }
+            b if b == quote && sql.get(i + 1) == Some(&quote) => {
+                out.extend_from_slice(&[quote, quote]);
+                i += 2;
+            }
+            b if b == quote => {
+                out.push(quote);
+                return Ok(i + 1);
+            }
+            b'\n' | b'\r' => {
+                out.push(b'\\');
+                push_escaped(b, out);
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Err(Unwritable::OpenString)
+}
+
+/// The byte after a backslash: a raw line break becomes its escape letter (same value).
+fn push_escaped(b: u8, out: &mut Vec<u8>) {
+    out.push(match b {
+        b'\n' => b'n',
+        b'\r' => b'r',
+        other => other,
+    });
+}
+
+/// Copies the back-quoted identifier starting at `start`; returns the index after it.
+fn identifier(sql: &[u8], start: usize, out: &mut Vec<u8>) -> Result<usize, Unwritable> {
+    out.push(b'`');
+    let mut i = start + 1;
+    while let Some(&b) = sql.get(i) {
+        match b {
+            b'`' if sql.get(i + 1) == Some(&b'`') => {
+                out.extend_from_slice(b"``");
+                i += 2;
+            }
+            b'`' => {
+                out.push(b'`');
+                return Ok(i + 1);
+            }
+            b'\n' | b'\r' => return Err(Unwritable::BreakInIdentifier),
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Err(Unwritable::OpenIdentifier)
+}
+
+/// A `--` or `#` comment whose text starts at `body`, written as `/* text */` (with `*/`
+/// inside broken up), or dropped inside an executable comment. Returns the index of the
+/// line break that ends it (it becomes a space), or the end.
+fn line_comment(sql: &[u8], body: usize, executable: bool, out: &mut Vec<u8>) -> usize {
+    let rest = sql.get(body..).unwrap_or_default();
+    let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+    if executable {
+        out.push(b' ');
+        return body + end;
+    }
+    let text = rest.get(..end).unwrap_or_default().trim_ascii();
+    out.extend_from_slice(b"/* ");
+    for (k, &b) in text.iter().enumerate() {
+        match b {
+            b'\r' => out.push(b' '),
+            b'*' if text.get(k + 1) == Some(&b'/') => out.extend_from_slice(b"* "),
+            _ => out.push(b),
+        }
+    }
+    if !text.is_empty() {
+        out.push(b' ');
+    }
+    out.extend_from_slice(b"*/");
+    body + end
+}
+
+/// Copies the `/* */` comment starting at `start`, line breaks as spaces; returns the index
+/// after it.
+fn block_comment(sql: &[u8], start: usize, out: &mut Vec<u8>) -> Result<usize, Unwritable> {
+    let body = start + 2;
+    let rest = sql.get(body..).unwrap_or_default();
+    let Some(end) = memchr::memmem::find(rest, b"*/") else {
+        return Err(Unwritable::OpenComment);
+    };
+    out.extend_from_slice(b"/*");
+    out.extend(
+        rest.get(..end)
+            .unwrap_or_default()
+            .iter()
+            .map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b }),
+    );
+    out.extend_from_slice(b"*/");
+    Ok(body + end + 2)
+}
+
+#[cfg(test)]
+mod tests;

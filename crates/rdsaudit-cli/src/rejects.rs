@@ -1,0 +1,110 @@
+//! `rdsaudit parse --rejects FILE`: every line and record that did not become an event, kept
+//! whole with where it came from and why, one JSON object per line, so it can be fixed and
+//! replayed:
+//!
+//! ```text
+//! {"kind":"line","file":"audit.log","line":2,"reason":"MissingRetcode","error":"no return code after ...","raw":"20240615 10:31:01,db1,app,10.0.0.5,7,2,QUERY,shop,'SELECT 2'"}
+//! {"kind":"record","file":"event.json","record":3,"sequence_number":"4961...","reason":"base64","error":"base64: ...","raw":"!!! not base64 !!!"}
+//! ```
+//!
+//! | key | value |
+//! | --- | --- |
+//! | `kind` | `line`: a log event or text line that is not an audit line; `record`: a Kinesis record or CloudWatch payload that could not be read |
+//! | `file` | the input as named (not for stdin) |
+//! | `line` | 1-based line in the file (text inputs) |
+//! | `record` | 1-based record in the input (Lambda events, payload files) |
+//! | `sequence_number`, `log_group`, `log_stream`, `event_id` | where known |
+//! | `reason` | a stable name (`Timestamp`, `MissingRetcode`, `TooLong`, `base64`, `gzip`, ...) |
+//! | `error` | the whole message |
+//! | `raw` | the line (without its newline) or the record's payload as delivered (base64 text of a Lambda event's record), as text |
+//! | `raw_base64` | only when `raw` is not valid UTF-8: the exact bytes (`raw` then holds them lossily) |
+//! | `length`, `truncated` | a line longer than the longest record read: its length; `raw` is its start |
+//!
+//! Replay fixed text lines with `jq -r .raw rejects.ndjson | rdsaudit parse -`.
+
+use std::io::Write as _;
+
+use base64::Engine as _;
+use rdsaudit::LineError;
+use rdsaudit::sink::{FailedRecord, UnparsedLine, json_str};
+
+/// Appends the reject line for an unparsed log event or text line.
+pub fn line(u: &UnparsedLine<'_>, out: &mut Vec<u8>) {
+    out.extend_from_slice(br#"{"kind":"line""#);
+    where_from(
+        u.file,
+        u.line_number,
+        u.record_index,
+        u.sequence_number,
+        out,
+    );
+    for (key, value) in [
+        ("log_group", u.log_group),
+        ("log_stream", u.log_stream),
+        ("event_id", u.event_id),
+    ] {
+        if let Some(v) = value {
+            key_str(out, key, v);
+        }
+    }
+    why(u.reason.kind(), &u.reason.to_string(), out);
+    raw(u.bytes, out);
+    if let LineError::TooLong { len } = u.reason {
+        let _ = write!(out, r#","length":{len},"truncated":true"#);
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+/// Appends the reject line for a record that could not be read.
+pub fn record(r: &FailedRecord<'_>, out: &mut Vec<u8>) {
+    out.extend_from_slice(br#"{"kind":"record""#);
+    where_from(r.file, None, Some(r.index), r.sequence_number, out);
+    why(r.error.kind(), &r.error.to_string(), out);
+    raw(r.payload, out);
+    out.extend_from_slice(b"}\n");
+}
+
+fn where_from(
+    file: Option<&str>,
+    line: Option<u64>,
+    record: Option<usize>,
+    sequence_number: Option<&str>,
+    out: &mut Vec<u8>,
+) {
+    if let Some(file) = file {
+        key_str(out, "file", file);
+    }
+    if let Some(line) = line {
+        let _ = write!(out, r#","line":{line}"#);
+    }
+    if let Some(index) = record {
+        let _ = write!(out, r#","record":{}"#, index + 1);
+    }
+    if let Some(seq) = sequence_number {
+        key_str(out, "sequence_number", seq);
+    }
+}
+
+fn why(reason: &str, error: &str, out: &mut Vec<u8>) {
+    key_str(out, "reason", reason);
+    key_str(out, "error", error);
+}
+
+/// `raw`, and `raw_base64` when the bytes are not UTF-8.
+fn raw(bytes: &[u8], out: &mut Vec<u8>) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => key_str(out, "raw", text),
+        Err(_) => {
+            key_str(out, "raw", &String::from_utf8_lossy(bytes));
+            let exact = base64::engine::general_purpose::STANDARD.encode(bytes);
+            key_str(out, "raw_base64", &exact);
+        }
+    }
+}
+
+fn key_str(out: &mut Vec<u8>, key: &str, value: &str) {
+    out.push(b',');
+    json_str(out, key);
+    out.push(b':');
+    json_str(out, value);
+}

@@ -1,0 +1,218 @@
+//! Several inputs at once: files, directories and glob patterns; every event names its file
+//! (`file`) and its line in that file; `--merge` writes them in timestamp order.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod cli_common;
+
+use std::ffi::OsStr;
+use std::path::Path;
+
+use cli_common::*;
+use serde_json::Value;
+
+/// An upstream MariaDB QUERY line at `sec` seconds past 10:00:00 with statement `sql`.
+fn line(sec: u32, sql: &str) -> String {
+    format!(
+        "20240615 10:{:02}:{:02},db1,app,10.0.0.5,7,{sec},QUERY,shop,'{sql}',0\n",
+        sec / 60,
+        sec % 60
+    )
+}
+
+fn os(p: &Path) -> &OsStr {
+    p.as_os_str()
+}
+
+fn files_and_lines(events: &[Value]) -> Vec<(String, u64)> {
+    events
+        .iter()
+        .map(|v| {
+            (
+                v["file"].as_str().unwrap_or("<none>").to_owned(),
+                v["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_event_names_its_file_and_its_line_in_that_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(
+        dir.path(),
+        "a.log",
+        format!("{}junk\n{}", line(1, "SELECT 1"), line(2, "SELECT 2")).as_bytes(),
+    );
+    let b = write(
+        dir.path(),
+        "b.log.gz",
+        &flate2_gzip(format!("{}{}", line(3, "SELECT 3"), line(4, "SELECT 4")).as_bytes()),
+    );
+    let (code, events, stderr) = parse(&[os(&a), os(&b)]);
+    assert_eq!(code, 1, "the junk line is a failure: {stderr}");
+    let (a, b) = (a.display().to_string(), b.display().to_string());
+    assert_eq!(
+        files_and_lines(&events),
+        [
+            (a.clone(), 1),
+            (a.clone(), 3),
+            (b.clone(), 1),
+            (b.clone(), 2)
+        ]
+    );
+    // The error names the file and the line in it too.
+    assert!(stderr.contains(&format!("{a}: line 2")), "{stderr}");
+}
+
+#[test]
+fn stdin_events_have_no_file_key() {
+    let out = rdsaudit()
+        .args(["parse", "-"])
+        .write_stdin(line(1, "SELECT 1"))
+        .output()
+        .unwrap();
+    let events = ndjson(&out.stdout);
+    assert_eq!(events.len(), 1);
+    assert!(events[0].get("file").is_none(), "{}", events[0]);
+    assert_eq!(events[0]["line"], 1);
+}
+
+#[test]
+fn csv_has_a_file_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.log", line(1, "SELECT 1").as_bytes());
+    let out = rdsaudit()
+        .args(["parse", "--format", "csv"])
+        .arg(&a)
+        .output()
+        .unwrap();
+    let mut csv = csv::ReaderBuilder::new().from_reader(&out.stdout[..]);
+    let headers = csv.headers().unwrap().clone();
+    let at = headers
+        .iter()
+        .position(|h| h == "file")
+        .expect("a file column");
+    let row = csv.records().next().unwrap().unwrap();
+    assert_eq!(&row[at], a.display().to_string());
+}
+
+#[test]
+fn directories_and_patterns_are_read_file_by_file_in_natural_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("audit");
+    std::fs::create_dir(&logs).unwrap();
+    // RDS numbers rotated files: .2 comes before .10.
+    for (name, sec) in [("audit.log.10", 10), ("audit.log.2", 2), ("audit.log", 0)] {
+        write(&logs, name, line(sec, &format!("SELECT {sec}")).as_bytes());
+    }
+    write(&logs, ".hidden", b"not an audit log\n");
+    let (code, events, stderr) = parse(&[os(&logs)]);
+    assert_eq!(code, 0, "{stderr}");
+    let names: Vec<&str> = events
+        .iter()
+        .map(|v| {
+            Path::new(v["file"].as_str().unwrap())
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(names, ["audit.log", "audit.log.2", "audit.log.10"]);
+    // A pattern the shell did not expand (quoted) is expanded by rdsaudit.
+    let pattern = logs.join("audit.log.*");
+    let (code, events, _) = parse(&[os(&pattern)]);
+    assert_eq!(code, 0);
+    assert_eq!(events.len(), 2);
+    // Nothing matched: an error naming the pattern, exit 2, the other inputs still read.
+    let nothing = dir.path().join("nothing-*.log");
+    let (code, events, stderr) = parse(&[os(&nothing), os(&logs.join("audit.log"))]);
+    assert_eq!(code, 2);
+    assert_eq!(events.len(), 1);
+    assert!(stderr.contains(&*nothing.to_string_lossy()), "{stderr}");
+}
+
+#[test]
+fn merge_writes_several_files_in_timestamp_order() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two concurrent Aurora-style files whose lines interleave in time, one of them with a
+    // line a little out of order (concurrent writers), and a gzip rotated file.
+    let mut one = String::new();
+    for sec in [1, 4, 6, 5, 9, 12] {
+        one.push_str(&line(sec, &format!("SELECT {sec}")));
+    }
+    let mut two = String::new();
+    for sec in [2, 3, 7, 8, 10] {
+        two.push_str(&line(sec, &format!("SELECT {sec}")));
+    }
+    let one = write(dir.path(), "one.log", one.as_bytes());
+    let two = write(dir.path(), "two.log", two.as_bytes());
+    let three = write(
+        dir.path(),
+        "three.log.gz",
+        &flate2_gzip(line(11, "SELECT 11").as_bytes()),
+    );
+    let (code, events, stderr) = parse(&[OsStr::new("--merge"), os(&one), os(&two), os(&three)]);
+    assert_eq!(code, 0, "{stderr}");
+    let seconds: Vec<i64> = events
+        .iter()
+        .map(|v| (v["timestamp_us"].as_i64().unwrap() / 1_000_000) % 60)
+        .collect();
+    assert_eq!(seconds, (1..=12).collect::<Vec<_>>());
+    // Each event still says where it came from.
+    let fourth = &events[3];
+    assert_eq!(fourth["file"], one.display().to_string());
+    assert_eq!(fourth["line"], 2);
+    // Without --merge: file by file.
+    let (_, events, _) = parse(&[os(&one), os(&two)]);
+    assert_eq!(events[0]["file"], one.display().to_string());
+    assert_eq!(events[6]["file"], two.display().to_string());
+}
+
+#[test]
+fn merge_keeps_every_event_and_counts_the_late_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    // One line 10,000 lines after its place: further than the merge window.
+    let mut text = String::new();
+    for i in 0..10_000u32 {
+        text.push_str(&line(100 + i / 5, "SELECT 1"));
+    }
+    text.push_str(&line(0, "SELECT late"));
+    let one = write(dir.path(), "one.log", text.as_bytes());
+    let two = write(dir.path(), "two.log", line(5, "SELECT 5").as_bytes());
+    let (code, events, stderr) = parse(&[OsStr::new("--merge"), os(&one), os(&two)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(events.len(), 10_002);
+    assert!(stderr.contains("; 1 events out of order"), "{stderr}");
+}
+
+/// Merged SQL: each statement after the `USE` its database needs, wherever it lands; unparsed
+/// lines go to the rejects file, not the output.
+#[test]
+fn merged_sql_keeps_each_statement_in_its_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = line(1, "SELECT 1") + &line(3, "SELECT 3") + "junk\n";
+    let two = line(2, "SELECT 2").replace(",shop,", ",billing,") + &line(4, "SELECT 4");
+    let one = write(dir.path(), "one.log", one.as_bytes());
+    let two = write(dir.path(), "two.log", two.as_bytes());
+    let rejects = dir.path().join("rejects.ndjson");
+    let out = rdsaudit()
+        .args(["parse", "-q", "--merge", "--format", "sql", "--rejects"])
+        .args([os(&rejects), os(&one), os(&two)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "USE `shop`;\nSELECT 1;\nUSE `billing`;\nSELECT 2;\nUSE `shop`;\nSELECT 3;\nSELECT 4;\n"
+    );
+    let rejected = ndjson(&std::fs::read(&rejects).unwrap());
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["raw"], "junk");
+    assert_eq!(rejected[0]["line"], 3);
+}

@@ -1,0 +1,181 @@
+//! `rdsaudit parse --rejects FILE`: every line and record that is not an event, kept whole
+//! with where it came from and why, one JSON object per line, so it can be fixed and replayed.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod cli_common;
+
+use std::ffi::OsStr;
+use std::io::Write as _;
+use std::path::Path;
+
+use base64::Engine as _;
+use cli_common::*;
+use rdsaudit_synth::delivery::{KinesisRecord, base64, kinesis_event};
+use serde_json::Value;
+
+const GOOD: &str = "20240615 10:31:00,db1,app,10.0.0.5,7,1,QUERY,shop,'SELECT 1',0\n";
+
+fn rejects(path: &Path) -> Vec<Value> {
+    ndjson(&std::fs::read(path).unwrap())
+}
+
+/// The exact bytes a reject holds: `raw_base64` when present, else `raw`.
+fn raw(v: &Value) -> Vec<u8> {
+    match v.get("raw_base64") {
+        Some(b64) => base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().unwrap())
+            .unwrap(),
+        None => v["raw"].as_str().unwrap().as_bytes().to_vec(),
+    }
+}
+
+#[test]
+fn every_unparsed_text_line_is_kept_whole_with_file_line_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let long_junk = format!("{},{}", "x".repeat(300), "y".repeat(300));
+    let mut text = Vec::new();
+    text.extend_from_slice(GOOD.as_bytes());
+    text.extend_from_slice(b"20240615 10:31:01,db1,app,10.0.0.5,7,2,QUERY,shop,'SELECT 2'\n");
+    text.extend_from_slice(long_junk.as_bytes());
+    text.push(b'\n');
+    text.extend_from_slice(b"caf\xe9 \x00 junk\r\n");
+    // More bad lines than the summary keeps details of.
+    for i in 0..100 {
+        text.extend_from_slice(format!("junk {i}\n").as_bytes());
+    }
+    text.extend_from_slice(GOOD.as_bytes());
+    let log = write(dir.path(), "audit.log", &text);
+    let out = dir.path().join("rejects.ndjson");
+    let (code, events, stderr) =
+        parse(&[OsStr::new("--rejects"), out.as_os_str(), log.as_os_str()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(events.len(), 2);
+    let got = rejects(&out);
+    assert_eq!(got.len(), 103, "{stderr}");
+    // The summary says where they went.
+    assert!(stderr.contains(&*out.to_string_lossy()), "{stderr}");
+    assert_eq!(balanced(&stderr, "audit lines"), [2, 103]);
+    let name = log.display().to_string();
+    for (i, v) in got.iter().enumerate() {
+        assert_eq!(v["kind"], "line", "{v}");
+        assert_eq!(v["file"], name, "{v}");
+        assert_eq!(v["line"], i as u64 + 2, "{v}");
+        assert!(v["reason"].is_string() && v["error"].is_string(), "{v}");
+    }
+    assert_eq!(got[0]["reason"], "MissingRetcode");
+    assert_eq!(
+        raw(&got[0]),
+        b"20240615 10:31:01,db1,app,10.0.0.5,7,2,QUERY,shop,'SELECT 2'"
+    );
+    // Whole, not a 160-byte excerpt.
+    assert_eq!(got[1]["raw"], long_junk);
+    // Not UTF-8: the exact bytes in base64 (without its CRLF: a line break, as LF and CR are).
+    assert!(got[2].get("raw_base64").is_some(), "{}", got[2]);
+    assert_eq!(raw(&got[2]), b"caf\xe9 \x00 junk");
+    assert_eq!(got[102]["raw"], "junk 99");
+}
+
+#[test]
+fn rejects_can_be_fixed_and_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = "20240615 10:31:01,db1,app,10.0.0.5,7,2,QUERY,shop,'SELECT 2'";
+    let log = write(
+        dir.path(),
+        "audit.log",
+        format!("{GOOD}{broken}\n").as_bytes(),
+    );
+    let out = dir.path().join("rejects.ndjson");
+    rdsaudit()
+        .args(["parse", "--quiet", "--rejects"])
+        .arg(&out)
+        .arg(&log)
+        .output()
+        .unwrap();
+    // The user appends the missing return code and pipes the raw lines back in.
+    let mut fixed = Vec::new();
+    for v in rejects(&out) {
+        fixed.extend(raw(&v));
+        fixed.extend_from_slice(b",0\n");
+    }
+    let replay = rdsaudit()
+        .args(["parse", "-"])
+        .write_stdin(fixed)
+        .output()
+        .unwrap();
+    assert!(replay.status.success());
+    let events = ndjson(&replay.stdout);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["object"], "SELECT 2");
+}
+
+#[test]
+fn unparsed_log_events_and_failed_records_of_a_kinesis_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(rdsaudit::Dialect::Aurora, 3, 2, 0);
+    let mut records: Vec<KinesisRecord> = corpus.kinesis_records();
+    // Record 1: a log event that is not an audit line, among good ones.
+    let mut bad = corpus.records[0].clone();
+    bad.lines[1].line = b"not an audit line, but kept".to_vec();
+    records[0].data = base64(&flate2_gzip(&bad.envelope()));
+    // Record 3: data that is not base64.
+    records[2].data = "!!! not base64 !!!".to_owned();
+    let event = write(dir.path(), "event.json", &kinesis_event(&records));
+    let out = dir.path().join("rejects.ndjson");
+    let (code, events, stderr) =
+        parse(&[OsStr::new("--rejects"), out.as_os_str(), event.as_os_str()]);
+    assert_eq!(code, 1);
+    assert_eq!(events.len(), 3);
+    let got = rejects(&out);
+    assert_eq!(got.len(), 2, "{stderr}");
+    let line = &got[0];
+    assert_eq!(line["kind"], "line");
+    assert_eq!(line["file"], event.display().to_string());
+    assert_eq!(line["record"], 1);
+    assert_eq!(line["sequence_number"], corpus.records[0].sequence_number);
+    assert_eq!(line["event_id"], bad.lines[1].event_id);
+    assert_eq!(line["log_stream"], bad.log_stream);
+    assert_eq!(line["raw"], "not an audit line, but kept");
+    assert_eq!(line["reason"], "Timestamp");
+    let record = &got[1];
+    assert_eq!(record["kind"], "record");
+    assert_eq!(record["record"], 3);
+    assert_eq!(record["sequence_number"], corpus.records[2].sequence_number);
+    assert_eq!(record["reason"], "base64");
+    assert_eq!(raw(record), b"!!! not base64 !!!");
+}
+
+#[test]
+fn rejects_from_stdin_have_no_file_and_a_clean_run_writes_an_empty_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rejects.ndjson");
+    let run = rdsaudit()
+        .args(["parse", "--rejects"])
+        .arg(&out)
+        .arg("-")
+        .write_stdin(format!("{GOOD}junk\n"))
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let got = rejects(&out);
+    assert_eq!(got.len(), 1);
+    assert!(got[0].get("file").is_none(), "{}", got[0]);
+    assert_eq!(got[0]["line"], 2);
+    // Nothing rejected: the file exists and is empty, so a script can rely on it.
+    let clean = dir.path().join("clean.ndjson");
+    let mut f = std::fs::File::create(&clean).unwrap();
+    f.write_all(b"stale\n").unwrap();
+    let run = rdsaudit()
+        .args(["parse", "--rejects"])
+        .arg(&clean)
+        .arg("-")
+        .write_stdin(GOOD)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    assert_eq!(std::fs::read(&clean).unwrap(), b"");
+}

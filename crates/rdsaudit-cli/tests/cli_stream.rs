@@ -1,0 +1,209 @@
+//! Inputs of any size in bounded memory: text logs are streamed (output starts before the
+//! input ends; `--follow` for a growing file or a pipe), JSON documents are read whole up to
+//! `--max-file-size`, whose error names the file and the limit.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod cli_common;
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
+
+use cli_common::*;
+use serde_json::Value;
+
+/// How long a test waits for an event that should come at once (generous: CI is slow).
+const PATIENCE: Duration = Duration::from_secs(30);
+
+fn line(query_id: u64) -> String {
+    format!("20240615 10:31:00,db1,app,10.0.0.5,7,{query_id},QUERY,shop,'SELECT {query_id}',0\n")
+}
+
+fn spawn(args: &[&str], path: Option<&std::path::Path>) -> Child {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("rdsaudit"));
+    cmd.arg("parse").args(args);
+    if let Some(p) = path {
+        cmd.arg(p);
+    }
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The child's stdout, line by line, as it comes.
+fn events_of(child: &mut Child) -> Receiver<Value> {
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(serde_json::from_str(&line).unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+fn next_query_id(rx: &Receiver<Value>) -> u64 {
+    let v = rx
+        .recv_timeout(PATIENCE)
+        .expect("an event while the input is still open");
+    v["query_id"].as_u64().unwrap()
+}
+
+/// A record goes out once the next one has started (until then a line that does not start
+/// a record could still be part of it: a raw line break in a name), or when the input ends.
+#[test]
+fn output_starts_before_a_pipe_ends() {
+    // `aws logs tail --follow | rdsaudit parse`: the pipe stays open.
+    let mut child = spawn(&["-"], None);
+    let rx = events_of(&mut child);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{}{}", line(1), line(2)).as_bytes())
+        .unwrap();
+    stdin.flush().unwrap();
+    assert_eq!(next_query_id(&rx), 1);
+    // A line written in two parts is one event, not an unparsed half.
+    let third = line(3);
+    let (a, b) = third.split_at(20);
+    stdin.write_all(a.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        rx.try_recv().is_err(),
+        "line 2 went out before line 3 was whole"
+    );
+    stdin.write_all(b.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    assert_eq!(next_query_id(&rx), 2);
+    drop(stdin);
+    assert_eq!(next_query_id(&rx), 3);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn follow_reads_what_is_appended_to_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "audit.log",
+        format!("{}{}", line(1), line(2)).as_bytes(),
+    );
+    let mut child = spawn(&["--follow"], Some(&path));
+    let rx = events_of(&mut child);
+    assert_eq!(next_query_id(&rx), 1);
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    let third = line(3);
+    let (a, b) = third.split_at(25);
+    file.write_all(a.as_bytes()).unwrap();
+    file.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    file.write_all(format!("{b}{}", line(4)).as_bytes())
+        .unwrap();
+    file.flush().unwrap();
+    assert_eq!(next_query_id(&rx), 2);
+    assert_eq!(next_query_id(&rx), 3);
+    // It keeps waiting for more (line 4 waits for line 5); the user stops it.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none());
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn a_json_document_past_the_file_limit_names_the_file_and_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    // CloudWatch payloads back to back (a Firehose object): JSON, read whole.
+    let corpus = corpus(rdsaudit::Dialect::Aurora, 300, 20, 20);
+    let event: Vec<u8> = corpus.records.iter().flat_map(|r| r.envelope()).collect();
+    assert!(event.len() > 1 << 20);
+    let plain = write(dir.path(), "payloads.json", &event);
+    let gz = write(dir.path(), "payloads.json.gz", &flate2_gzip(&event));
+    assert!(std::fs::metadata(&gz).unwrap().len() < 1 << 20);
+    for path in [&plain, &gz] {
+        let out = rdsaudit()
+            .args(["parse", "--max-file-size", "1MiB"])
+            .arg(path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(out.stdout.is_empty());
+        let error = stderr
+            .lines()
+            .find(|l| l.contains(&*path.to_string_lossy()))
+            .unwrap_or_else(|| panic!("no error naming the file: {stderr}"));
+        assert!(
+            error.contains("1 MiB") && error.contains("--max-file-size"),
+            "{error}"
+        );
+        assert!(!error.contains("64 MiB"), "{error}");
+        // Raised: read whole.
+        let (code, events, stderr) = parse(&[
+            "--max-file-size".as_ref(),
+            "4MiB".as_ref(),
+            path.as_os_str(),
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(events.len(), 6000);
+    }
+}
+
+#[test]
+fn text_logs_are_streamed_past_the_file_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(rdsaudit::Dialect::MariaDb, 500, 20, 20);
+    let text = corpus.plain_text();
+    assert!(text.len() > 1 << 20);
+    for (name, bytes) in [
+        ("audit.log", text.clone()),
+        ("audit.log.gz", flate2_gzip(&text)),
+    ] {
+        let path = write(dir.path(), name, &bytes);
+        let (code, events, stderr) = parse(&[
+            "--max-file-size".as_ref(),
+            "1MiB".as_ref(),
+            path.as_os_str(),
+        ]);
+        assert_eq!(code, 0, "{name}: {stderr}");
+        assert_eq!(events.len(), 10_000, "{name}");
+        // Line numbers run on across pieces (a line with a raw newline in a name takes two).
+        let mut at = 1;
+        for (v, l) in events.iter().zip(corpus.lines()) {
+            assert_event(v, l, false);
+            assert_eq!(v["line"], at);
+            at += 1 + l.line.iter().filter(|&&b| b == b'\n').count() as u64;
+        }
+    }
+}
+
+#[test]
+fn max_file_size_takes_units_and_rejects_nonsense() {
+    let out = rdsaudit()
+        .args(["parse", "--max-file-size", "lots", "-"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    for ok in ["512", "64KiB", "2MiB", "1GiB", "3G", "10M"] {
+        let out = rdsaudit()
+            .args(["parse", "--max-file-size", ok, "-"])
+            .write_stdin(line(1))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{ok}");
+    }
+}

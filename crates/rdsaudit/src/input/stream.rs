@@ -1,0 +1,300 @@
+//! Plain audit log text from any [`Read`] (a file, a pipe, a gzip decoder) in bounded pieces
+//! cut where the text reader's record rule allows: a log of any size is read in constant
+//! memory, and its first events can be written before its end has been read (or written:
+//! `tail -f`, a pipe).
+//!
+//! This module does not know the record rule; [`crate::input::text`] does. The stream reads
+//! into a window, asks the text reader where the window can be cut, hands out the text
+//! before the cut and carries the unfinished tail over to the next window:
+//!
+//! - usually at the last record boundary among the window's last lines
+//!   ([`text::last_boundary`], a few lines looked at): the piece is [`Piece::Text`], read with
+//!   [`text::records`];
+//! - when there is none there (a record still open, lines that do not parse),
+//!   [`text::records_in_window`] reads the window through and says where it can be cut: the
+//!   piece is [`Piece::Window`], the window read the same way up to the cut (the rule may
+//!   have looked past the cut to decide the records before it).
+//!
+//! So the pieces read in order, with line numbers offset by the line breaks of the pieces
+//! before ([`text::count_lines`]), give exactly the records of the whole text, for any piece
+//! size and any sizes the reader returns (a property test checks it). A record is handed out once the rule can no longer change it: the next
+//! record has started, and every line the rule looks at after it has been read. So a followed
+//! file or a pipe (`aws logs tail --follow | rdsaudit parse`) shows a record when the next one
+//! arrives (or the input ends), not before.
+//!
+//! A UTF-8 byte order mark at the start is dropped, as [`crate::input::encoding`] drops it
+//! for a whole input.
+//!
+//! A read error ends the stream: the bytes read before it come out as a last piece, then the
+//! error (a truncated `.gz` still gives every line before the cut).
+//!
+//! Memory: the window holds about `piece_bytes` plus one read, plus the record being
+//! completed; it grows past `piece_bytes` only while no cut is possible, and never past
+//! `max_record` (default [`DEFAULT_MAX_RECORD`]). Past it, the first line is handed out alone
+//! (a record split over lines adding up to more than that is not rejoined), or, when the
+//! window holds no whole line, the line is skipped to its end and handed out as
+//! [`Piece::TooLong`] with its first `max_record` bytes and its length.
+//!
+//! ```
+//! use rdsaudit::input::stream::{Piece, TextStream};
+//! use rdsaudit::input::text;
+//! let log: &[u8] = b"20240615 10:31:00,db1,app,localhost,43,17,READ,shop,orders,\n\
+//!                    20240615 10:31:01,db1,new\nline,localhost,43,0,DISCONNECT,,,0\n";
+//! let (mut lines, mut first_line) = (Vec::new(), 1);
+//! for piece in TextStream::new(log).piece_bytes(16) {
+//!     let piece = piece?;
+//!     let (records, own) = match &piece {
+//!         Piece::Text(bytes) => (text::records(bytes), &bytes[..]),
+//!         Piece::Window { bytes, until } => (
+//!             text::records_in_window(bytes).stop_at(*until),
+//!             &bytes[..*until],
+//!         ),
+//!         Piece::TooLong { .. } => unreachable!(),
+//!     };
+//!     for r in records {
+//!         lines.push(first_line + r.line_number - 1);
+//!     }
+//!     first_line += text::count_lines(own);
+//! }
+//! assert_eq!(lines, [1, 2]); // the record split by a raw newline stayed whole
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+use std::io::{self, Read};
+
+use crate::input::text;
+
+/// Default size a piece is cut at (the last place the record rule allows before it): 1 MiB.
+pub const DEFAULT_PIECE_BYTES: usize = 1 << 20;
+
+/// Default longest record: 64 MiB, the per-record inflate limit
+/// ([`crate::input::gzip::DEFAULT_MAX_OUTPUT`]). The plugin's statement limit
+/// (`server_audit_query_log_limit`) can be raised to about 2 GiB; longer lines are reported.
+pub const DEFAULT_MAX_RECORD: usize = 64 << 20;
+
+/// Bytes asked of the reader at a time (less for small pieces, at least [`MIN_READ_BYTES`]).
+const READ_BYTES: usize = 256 << 10;
+const MIN_READ_BYTES: usize = 4 << 10;
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// How many of a window's last lines are looked at for a record boundary.
+const BOUNDARY_LINES: usize = 64;
+
+/// What [`TextStream`] yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// Text holding whole records (run [`text::records`] over it); it ends with a line
+    /// break, except at the end of the input.
+    Text(Vec<u8>),
+    /// A window of the text whose records before `until` are the piece: read them with
+    /// [`text::records_in_window`] and [`text::Records::stop_at`]`(until)`. The text from
+    /// `until` on comes again in the next piece.
+    Window {
+        /// The window.
+        bytes: Vec<u8>,
+        /// Where the piece ends in it.
+        until: usize,
+    },
+    /// A line longer than the stream's `max_record`: not parsed. Its line break, if any,
+    /// starts the next piece (read as a blank line), so it holds no line break itself.
+    TooLong {
+        /// Its first `max_record` bytes.
+        head: Vec<u8>,
+        /// Its whole length in bytes, without the line break.
+        len: u64,
+    },
+}
+
+/// Pieces of the text read from `R` (see the module docs). An iterator of `io::Result<Piece>`.
+#[derive(Debug)]
+pub struct TextStream<R> {
+    reader: R,
+    /// Bytes read and not yet handed out; `buf[0]` is where a cut left off.
+    buf: Vec<u8>,
+    /// What each read goes to (allocated at the first read).
+    chunk: Vec<u8>,
+    piece_bytes: usize,
+    max_record: usize,
+    eager: bool,
+    eof: bool,
+    /// Whether the start has been looked at for a byte order mark.
+    started: bool,
+    /// A read error, returned once what was read before it has been handed out.
+    failed: Option<io::Error>,
+}
+
+impl<R: Read> TextStream<R> {
+    /// A stream over `reader` with the default sizes, waiting for full pieces.
+    pub fn new(reader: R) -> Self {
+        TextStream {
+            reader,
+            buf: Vec::new(),
+            chunk: Vec::new(),
+            piece_bytes: DEFAULT_PIECE_BYTES,
+            max_record: DEFAULT_MAX_RECORD,
+            eager: false,
+            eof: false,
+            started: false,
+            failed: None,
+        }
+    }
+
+    /// Cut pieces once they hold at least `bytes` (at least 1).
+    #[must_use]
+    pub fn piece_bytes(mut self, bytes: usize) -> Self {
+        self.piece_bytes = bytes.max(1);
+        self
+    }
+
+    /// The longest record (see the module docs); at least 1.
+    #[must_use]
+    pub fn max_record(mut self, bytes: usize) -> Self {
+        self.max_record = bytes.max(1);
+        self
+    }
+
+    /// When a read returns less than was asked (a pipe or a growing file with nothing more
+    /// for now), hand out the records read so far instead of waiting for a full piece:
+    /// latency over piece size.
+    #[must_use]
+    pub fn eager(mut self, eager: bool) -> Self {
+        self.eager = eager;
+        self
+    }
+
+    /// The next piece, `None` at the end of the input.
+    ///
+    /// # Errors
+    /// The reader's error, once everything read before it has been handed out.
+    pub fn next_piece(&mut self) -> io::Result<Option<Piece>> {
+        loop {
+            if self.eof {
+                if !self.buf.is_empty() {
+                    return Ok(Some(self.take(self.buf.len())));
+                }
+                return self.failed.take().map_or(Ok(None), Err);
+            }
+            // A read error ends the input: what was read before it goes out first.
+            let short = match self.fill() {
+                Ok(short) => short,
+                Err(e) => {
+                    self.failed = Some(e);
+                    self.eof = true;
+                    continue;
+                }
+            };
+            let full = self.buf.len() >= self.piece_bytes.min(self.max_record);
+            if self.eof || !(full || (self.eager && short)) {
+                continue;
+            }
+            if let Some(piece) = self.cut() {
+                return Ok(Some(piece));
+            }
+            if self.buf.len() >= self.max_record {
+                return self.forced_cut().map(Some);
+            }
+        }
+    }
+
+    /// A piece cut off the window, if it can be cut yet (see the module docs).
+    fn cut(&mut self) -> Option<Piece> {
+        if let Some(cut) = text::last_boundary(&self.buf, BOUNDARY_LINES) {
+            return Some(self.take(cut));
+        }
+        let mut records = text::records_in_window(&self.buf);
+        while records.next_parsed().is_some() {}
+        let until = records.cut();
+        if until == 0 {
+            return None;
+        }
+        let bytes = self.buf.clone();
+        self.buf.drain(..until);
+        Some(Piece::Window { bytes, until })
+    }
+
+    /// Reads once into the buffer; returns whether the read was short (end of input noted).
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.chunk.is_empty() {
+            self.chunk = vec![0; self.read_bytes()];
+        }
+        let n = loop {
+            match self.reader.read(&mut self.chunk) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        self.buf
+            .extend_from_slice(self.chunk.get(..n).unwrap_or_default());
+        self.eof = n == 0;
+        if !self.started {
+            // Until the first bytes are seen to be no byte order mark (or all of one), no
+            // piece can be cut: they hold no line break.
+            let head = self.buf.get(..UTF8_BOM.len()).unwrap_or(&self.buf);
+            let bom = head == UTF8_BOM;
+            self.started = bom || !UTF8_BOM.starts_with(head) || self.eof;
+            if bom {
+                self.buf.drain(..UTF8_BOM.len());
+            }
+        }
+        Ok(n < self.chunk.len())
+    }
+
+    fn read_bytes(&self) -> usize {
+        READ_BYTES.min(self.piece_bytes.max(MIN_READ_BYTES))
+    }
+
+    /// Hands out `buf[..cut]` as a piece; the rest stays.
+    fn take(&mut self, cut: usize) -> Piece {
+        let mut rest =
+            Vec::with_capacity(self.piece_bytes.min(self.max_record) + self.read_bytes());
+        rest.extend_from_slice(self.buf.get(cut..).unwrap_or_default());
+        self.buf.truncate(cut);
+        Piece::Text(std::mem::replace(&mut self.buf, rest))
+    }
+
+    /// No cut is possible and the buffer is full: the first line goes alone, or, when there
+    /// is no line break at all, the line is skipped as too long.
+    fn forced_cut(&mut self) -> io::Result<Piece> {
+        match text::first_line_end(&self.buf) {
+            Some(next) => Ok(self.take(next)),
+            None => self.skip_too_long(),
+        }
+    }
+
+    /// Reads the rest of a line that is too long and drops it, up to its line break (which
+    /// stays, to start the next piece).
+    fn skip_too_long(&mut self) -> io::Result<Piece> {
+        let (mut head, mut len) = (Vec::new(), 0u64);
+        loop {
+            // A CR at the very end may be half a CRLF: it stays for the next look.
+            let end = self.buf.len() - usize::from(self.buf.last() == Some(&b'\r'));
+            let scanned = self.buf.get(..end).unwrap_or_default();
+            let found = memchr::memchr2(b'\n', b'\r', scanned);
+            let part = found.unwrap_or(end);
+            let room = self.max_record.saturating_sub(head.len());
+            head.extend_from_slice(self.buf.get(..part.min(room)).unwrap_or_default());
+            len += part as u64;
+            self.buf.drain(..part);
+            if found.is_some() || self.eof {
+                break;
+            }
+            if let Err(e) = self.fill() {
+                self.failed = Some(e);
+                self.eof = true;
+            }
+        }
+        Ok(Piece::TooLong { head, len })
+    }
+}
+
+impl<R: Read> Iterator for TextStream<R> {
+    type Item = io::Result<Piece>;
+
+    fn next(&mut self) -> Option<io::Result<Piece>> {
+        self.next_piece().transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,345 @@
+use super::*;
+use crate::input::text::{MAX_CONTINUATIONS, count_lines, records};
+use proptest::prelude::*;
+
+/// Returns at most `sizes[i]` bytes on the i-th read (cycling), as a pipe does.
+struct Trickle<'a> {
+    data: &'a [u8],
+    sizes: Vec<usize>,
+    calls: usize,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let size = self.sizes.get(self.calls % self.sizes.len()).copied();
+        self.calls += 1;
+        let n = size.unwrap_or(1).max(1).min(out.len()).min(self.data.len());
+        out[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+/// Each record as the text reader makes it: line number, bytes, and what the scanner made of
+/// it (events with their ambiguity and alternatives, or the reason), as text.
+type Decoded = Vec<(u64, Vec<u8>, String)>;
+
+fn decode(piece: &[u8], first_line: u64, out: &mut Decoded) {
+    decode_records(records(piece), first_line, out);
+}
+
+fn decode_records(mut r: text::Records<'_>, first_line: u64, out: &mut Decoded) {
+    while let Some((rec, parsed)) = r.next_parsed() {
+        let line = first_line + rec.line_number - 1;
+        out.push((line, rec.bytes.to_vec(), format!("{parsed:?}")));
+    }
+}
+
+fn whole(log: &[u8]) -> Decoded {
+    let mut out = Vec::new();
+    decode(log, 1, &mut out);
+    out
+}
+
+fn streamed<R: Read>(stream: TextStream<R>) -> Decoded {
+    let (mut out, mut first_line) = (Vec::new(), 1);
+    for piece in stream {
+        match piece.unwrap() {
+            Piece::Text(bytes) => {
+                assert!(!bytes.is_empty(), "empty piece");
+                decode(&bytes, first_line, &mut out);
+                first_line += count_lines(&bytes);
+            }
+            Piece::Window { bytes, until } => {
+                assert!(until > 0, "empty piece");
+                let records = text::records_in_window(&bytes).stop_at(until);
+                decode_records(records, first_line, &mut out);
+                first_line += count_lines(&bytes[..until]);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    out
+}
+
+/// Lines a log holds: every dialect, statements with escaped quotes, commas and newlines,
+/// records broken by raw newlines (rejoinable, and past the cap), names holding a newline and a
+/// whole forged audit line, truncated lines, blank lines, CRs, junk and random bytes.
+fn fragment() -> impl Strategy<Value = Vec<u8>> {
+    let continuation = |n: usize| {
+        let mut v = b"20240615 10:31:01,h,u".to_vec();
+        for _ in 0..n {
+            v.extend_from_slice(b"\nx");
+        }
+        v.extend_from_slice(b",l,1,0,CONNECT,,,0");
+        v
+    };
+    prop_oneof![
+        Just(br"20240615 10:31:00,h,app,l,1,2,QUERY,db,'SELECT \'a,b\'\n1',0".to_vec()),
+        Just(b"1653053459680124,c731,admin,1.2.3.4,35,698024,WRITE,testdb,test2,0".to_vec()),
+        Just(b"20240323 13:36:08,ip-1,rdsadmin,localhost,4,149868,QUERY,,'SELECT 1',0,,".to_vec()),
+        Just(b"20240615 10:31:01,h,odd\nuser\nname,l,1,0,CONNECT,,,0".to_vec()),
+        Just(
+            b"20261130 04:00:00,db1,x\n20250101 00:00:00,db1,admin,h,1,2,QUERY,db,'DROP TABLE t',0,10.0.0.9,5,0,FAILED_CONNECT,,,1045"
+                .to_vec()
+        ),
+        Just(
+            b"20261130 04:00:00,db1,a,h,1,2,QUERY,,'GRANT ALL ON *.* TO a',0\nx,10.0.0.9,5,0,FAILED_CONNECT,,,1045"
+                .to_vec()
+        ),
+        Just(b"20261130 04:00:00,db1,x\r\n20250101 00:00:00,db1,a,h,1,2,QUERY,db,'x',0,h,5,0,DISCONNECT,,,0".to_vec()),
+        (1..=MAX_CONTINUATIONS as usize + 2).prop_map(continuation),
+        Just(b"20240615 10:31:01,h,odd".to_vec()),
+        Just(b"name,l,1,0,CONNECT,,,0".to_vec()),
+        Just(b"x".to_vec()),
+        Just(b"20240615 10:31:00,x".to_vec()),
+        Just(b"1653053459680124,".to_vec()),
+        Just(Vec::new()),
+        Just(b"\r".to_vec()),
+        Just(b"a,b,c,d".to_vec()),
+        prop::collection::vec(any::<u8>(), 0..40),
+        prop::collection::vec(
+            prop::sample::select(b"0123456789,' \\\n\r:QUERYx".to_vec()),
+            0..40
+        ),
+    ]
+}
+
+/// A log of fragments joined by LF, CRLF or a lone CR.
+fn log() -> impl Strategy<Value = Vec<u8>> {
+    (
+        prop::collection::vec((fragment(), 0..3u8), 0..40),
+        any::<bool>(),
+    )
+        .prop_map(|(lines, trailing)| {
+            let mut log = Vec::new();
+            for (i, (line, brk)) in lines.iter().enumerate() {
+                if i > 0 {
+                    log.extend_from_slice(match brk {
+                        0 => b"\n".as_slice(),
+                        1 => b"\r\n",
+                        _ => b"\r",
+                    });
+                }
+                log.extend_from_slice(line);
+            }
+            if trailing && !log.is_empty() {
+                log.push(b'\n');
+            }
+            log
+        })
+}
+
+proptest! {
+    /// Streaming with any piece size (down to 1 byte: every record cut) and any read sizes
+    /// decodes exactly as the whole buffer does: records, parses, line numbers.
+    #[test]
+    fn pieces_give_the_records_of_the_whole_text(
+        log in log(),
+        piece in 1usize..300,
+        sizes in prop::collection::vec(1usize..64, 1..8),
+        eager in any::<bool>(),
+    ) {
+        let reader = Trickle { data: &log, sizes, calls: 0 };
+        let stream = TextStream::new(reader).piece_bytes(piece).eager(eager);
+        prop_assert_eq!(streamed(stream), whole(&log));
+    }
+
+    #[test]
+    fn full_reads_give_the_records_of_the_whole_text(log in log(), piece in 1usize..300) {
+        prop_assert_eq!(streamed(TextStream::new(&log[..]).piece_bytes(piece)), whole(&log));
+    }
+
+    /// The text reader's window: the records it hands out and its cut agree with the whole.
+    #[test]
+    fn a_window_cut_splits_the_records_exactly(log in log(), at in 0usize..2000) {
+        let window = &log[..at.min(log.len())];
+        let mut r = text::records_in_window(window);
+        while r.next_parsed().is_some() {}
+        let cut = r.cut();
+        let mut split = Vec::new();
+        decode_records(text::records_in_window(window).stop_at(cut), 1, &mut split);
+        decode(&log[cut..], 1 + count_lines(&log[..cut]), &mut split);
+        prop_assert_eq!(split, whole(&log));
+    }
+}
+
+/// Hands out `first`, then fails: anything the stream returns came before the failure.
+struct ThenFail<'a>(Option<&'a [u8]>);
+
+impl Read for ThenFail<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let Some(data) = self.0.take() else {
+            return Err(io::Error::other("no more for now"));
+        };
+        out[..data.len()].copy_from_slice(data);
+        Ok(data.len())
+    }
+}
+
+#[test]
+fn eager_hands_out_records_once_the_next_one_starts() {
+    let first =
+        b"20240615 10:31:00,h,u,l,1,2,QUERY,,'x',0\n20240615 10:31:01,h,u,l,1,3,QUERY,,'y',0\n";
+    let mut stream = TextStream::new(ThenFail(Some(first))).eager(true);
+    let piece = stream.next_piece().unwrap().unwrap();
+    // The second record may still take a continuation line: it waits (here: for the end).
+    assert_eq!(piece, Piece::Text(first[..41].to_vec()));
+    assert_eq!(
+        stream.next_piece().unwrap().unwrap(),
+        Piece::Text(first[41..].to_vec())
+    );
+    assert!(stream.next_piece().is_err());
+}
+
+#[test]
+fn eager_holds_back_records_the_next_lines_may_change() {
+    // The second line does not parse: the lines after it may complete it, and whether they
+    // do decides whether it starts a record: nothing is final until they come (here: the
+    // end of the input, at the read error).
+    let first = b"20240615 10:31:00,h,u,l,1,2,QUERY,,'x',0\n20240615 10:31:01,h,odd\nuser\n";
+    let mut stream = TextStream::new(ThenFail(Some(first))).eager(true);
+    assert_eq!(
+        stream.next_piece().unwrap().unwrap(),
+        Piece::Text(first.to_vec())
+    );
+    assert!(stream.next_piece().is_err());
+}
+
+/// The text a piece adds (a window's up to its cut).
+fn own(piece: &Piece) -> &[u8] {
+    match piece {
+        Piece::Text(b) => b,
+        Piece::Window { bytes, until } => &bytes[..*until],
+        Piece::TooLong { .. } => &[],
+    }
+}
+
+#[test]
+fn a_too_long_line_is_skipped_with_its_head_and_length() {
+    let good = b"20240615 10:31:00,h,u,l,1,2,QUERY,,'x',0\n";
+    let mut log = good.to_vec();
+    log.extend(std::iter::repeat_n(b'z', 1000));
+    log.push(b'\n');
+    log.extend_from_slice(good);
+    log.extend_from_slice(good);
+    let pieces: Vec<Piece> = TextStream::new(Trickle {
+        data: &log,
+        sizes: vec![7, 100],
+        calls: 0,
+    })
+    .piece_bytes(10)
+    .max_record(64)
+    .map(Result::unwrap)
+    .collect();
+    let mut rest = b"\n".to_vec();
+    rest.extend_from_slice(good);
+    rest.extend_from_slice(good);
+    let texts: Vec<u8> = pieces.iter().skip(2).flat_map(own).copied().collect();
+    assert_eq!(pieces[0], Piece::Text(good.to_vec()));
+    assert_eq!(
+        pieces[1],
+        Piece::TooLong {
+            head: vec![b'z'; 64],
+            len: 1000
+        }
+    );
+    // The line break after it comes next, so line numbers stay right.
+    assert_eq!(texts, rest);
+}
+
+#[test]
+fn a_record_past_max_record_is_cut_after_its_first_line() {
+    // A broken record whose continuation would make it parse, but too long to wait for.
+    let log = b"20240615 10:31:01,h,odd\nuser\nname,l,1,0,CONNECT,,,0\n";
+    let reader = Trickle {
+        data: log,
+        sizes: vec![10],
+        calls: 0,
+    };
+    let lines: Vec<u64> = streamed(TextStream::new(reader).max_record(30))
+        .iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(lines, [1, 2, 3]);
+}
+
+/// An endless-looking log produced on the fly: the stream never holds much of it.
+struct Generated {
+    left: usize,
+    line: &'static [u8],
+    at: usize,
+}
+
+impl Read for Generated {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let mut n = 0;
+        while n < out.len() && self.left > 0 {
+            let part = &self.line[self.at..];
+            let k = part.len().min(out.len() - n).min(self.left);
+            out[n..n + k].copy_from_slice(&part[..k]);
+            self.at = (self.at + k) % self.line.len();
+            self.left -= k;
+            n += k;
+        }
+        Ok(n)
+    }
+}
+
+#[test]
+fn pieces_stay_bounded_on_a_large_input() {
+    let line = b"1653053459680124,c731,admin,1.2.3.4,35,698024,QUERY,testdb,'SELECT 1',0\n";
+    let total = 8 << 20;
+    let piece = 64 << 10;
+    let mut seen = 0;
+    for p in TextStream::new(Generated {
+        left: total,
+        line,
+        at: 0,
+    })
+    .piece_bytes(piece)
+    {
+        let p = p.unwrap();
+        let bytes = own(&p);
+        assert!(bytes.len() <= piece + READ_BYTES, "{}", bytes.len());
+        seen += bytes.len();
+    }
+    assert_eq!(seen, total);
+}
+
+/// Junk that never parses has no quick cut: the window is read through and still cut.
+#[test]
+fn junk_is_cut_too() {
+    let log = b"junk line\n".repeat(50_000);
+    let pieces: Vec<Piece> = TextStream::new(&log[..])
+        .piece_bytes(4096)
+        .map(Result::unwrap)
+        .collect();
+    assert!(pieces.len() > 50, "{}", pieces.len());
+    assert!(pieces.iter().all(|p| own(p).len() < 4096 + READ_BYTES));
+    assert_eq!(
+        pieces.iter().map(|p| own(p).len()).sum::<usize>(),
+        log.len()
+    );
+}
+
+#[test]
+fn a_byte_order_mark_is_dropped() {
+    let log = b"\xEF\xBB\xBF20240615 10:31:00,h,u,l,1,2,QUERY,,'x',0\n";
+    let reader = Trickle {
+        data: log,
+        sizes: vec![1],
+        calls: 0,
+    };
+    assert_eq!(streamed(TextStream::new(reader)), whole(&log[3..]));
+}
+
+#[test]
+fn a_read_error_comes_after_what_was_read_before_it() {
+    let first = b"20240615 10:31:00,h,u,l,1,2,QUERY,,'x',0\n20240615 10:31:01,h,u";
+    let mut stream = TextStream::new(ThenFail(Some(first)));
+    let piece = stream.next_piece().unwrap().unwrap();
+    assert_eq!(piece, Piece::Text(first.to_vec()));
+    assert!(stream.next_piece().is_err());
+    assert!(stream.next_piece().unwrap().is_none());
+}
