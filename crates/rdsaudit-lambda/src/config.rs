@@ -23,8 +23,11 @@
 //! Booleans are `true`/`false` (also `1`/`0`, `yes`/`no`). In lists, `\,` is a comma inside a
 //! value (`we\,ird`) and `\\` a backslash ([`rdsaudit::filter::split_list`]).
 //!
-//! Any other `RDSAUDIT_*` variable is an error, so a typo (`RDSAUDIT_WRITE_ONLY`) stops the
-//! function at init instead of silently keeping every event. `RDSAUDIT_ON_MALFORMED` is gone:
+//! An empty or blank value is the same as an unset variable (the template passes its empty
+//! parameters as empty strings). Any other `RDSAUDIT_*` variable is an error, in any case
+//! (`rdsaudit_writes_only` too), so a typo (`RDSAUDIT_WRITE_ONLY`) stops the function at init
+//! instead of silently keeping every event; so is `RDSAUDIT_INCLUDE_FAILED=true` without
+//! `RDSAUDIT_WRITES_ONLY=true`, which would do nothing. `RDSAUDIT_ON_MALFORMED` is gone:
 //! a record that cannot be decoded fails the same way on every retry, so it always goes to the
 //! quarantine and never blocks the shard.
 
@@ -55,6 +58,14 @@ pub enum ConfigError {
     Unknown {
         /// The variable.
         name: String,
+    },
+    /// A variable set to a value that only means something with another one.
+    #[error("{name}=true does nothing without {needs}=true")]
+    Requires {
+        /// The variable set.
+        name: &'static str,
+        /// The variable it needs.
+        needs: &'static str,
     },
     /// A value of the wrong shape.
     #[error("{name}={value:?}: expected {expected}")]
@@ -133,7 +144,7 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut vars = Vec::new();
         for (key, value) in std::env::vars_os() {
-            let Some(key) = key.to_str().filter(|k| k.starts_with(PREFIX)) else {
+            let Some(key) = key.to_str().filter(|k| has_prefix(k)) else {
                 continue;
             };
             let value = value.into_string().map_err(|_| ConfigError::NotUtf8 {
@@ -149,10 +160,7 @@ impl Config {
     pub fn from_vars(
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let vars: Vec<(String, String)> = vars
-            .into_iter()
-            .filter(|(k, _)| k.starts_with(PREFIX))
-            .collect();
+        let vars: Vec<(String, String)> = vars.into_iter().filter(|(k, _)| has_prefix(k)).collect();
         if vars.iter().any(|(k, _)| k == "RDSAUDIT_ON_MALFORMED") {
             return Err(ConfigError::OnMalformedRemoved);
         }
@@ -195,6 +203,12 @@ impl Config {
             include_failed: flag("RDSAUDIT_INCLUDE_FAILED")?,
             tables: list(get("RDSAUDIT_TABLES")),
         };
+        if semantic.include_failed && !semantic.writes {
+            return Err(ConfigError::Requires {
+                name: "RDSAUDIT_INCLUDE_FAILED",
+                needs: "RDSAUDIT_WRITES_ONLY",
+            });
+        }
         let filter = EventFilter::new(fields, semantic);
         let quarantine = match get("RDSAUDIT_QUARANTINE") {
             None => QuarantineSpec::FunctionLog,
@@ -217,6 +231,12 @@ impl Config {
             )?,
         })
     }
+}
+
+/// `RDSAUDIT_` in any case: a lower-case name is one of ours, misspelt.
+fn has_prefix(name: &str) -> bool {
+    name.get(..PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(PREFIX))
 }
 
 /// `"a, b,,c\\,d"` -> `["a", "b", "c,d"]`.
@@ -345,6 +365,18 @@ mod tests {
         assert!(
             error(&[("RDSAUDIT_WRITE_ONLY", "true")])
                 .contains("unknown variable RDSAUDIT_WRITE_ONLY")
+        );
+        assert!(
+            error(&[("rdsaudit_writes_only", "true")])
+                .contains("unknown variable rdsaudit_writes_only")
+        );
+        assert!(
+            error(&[("RDSAUDIT_INCLUDE_FAILED", "true")])
+                .contains("without RDSAUDIT_WRITES_ONLY=true")
+        );
+        assert!(
+            config(&[("RDSAUDIT_INCLUDE_FAILED", "false")]).is_ok(),
+            "false asks for nothing"
         );
     }
 }

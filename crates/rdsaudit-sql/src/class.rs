@@ -19,7 +19,7 @@
 //! | yes | `OPTIMIZE TABLE` (rebuilds; MariaDB logs a WRITE table event), `REPAIR TABLE` (may drop damaged rows) | "Table Maintenance Statements" |
 //! | yes | `INSTALL`/`UNINSTALL PLUGIN`, `INSTALL`/`UNINSTALL COMPONENT` (writes `mysql.plugin`; can switch auditing off) | "Component, Plugin, and Loadable Function Statements" |
 //! | yes | `PURGE BINARY LOGS`, `RESET MASTER` / `RESET BINARY LOGS AND GTIDS`, `RESET REPLICA`/`SLAVE`, `CHANGE MASTER`/`REPLICATION SOURCE`/`REPLICATION FILTER`, `BINLOG` | "Replication Statements", "BINLOG Statement" |
-//! | yes | `RESET PERSIST` (persisted configuration) | "RESET PERSIST Statement" |
+//! | yes | `SET PERSIST`, `SET PERSIST_ONLY`, `RESET PERSIST` (persisted configuration) | "SET Syntax for Variable Assignment", "RESET PERSIST Statement" |
 //! | yes | `CLONE INSTANCE` (replaces the data), `CLONE LOCAL DATA DIRECTORY` (writes a full copy) | "CLONE Statement" |
 //! | yes | MariaDB `BEGIN NOT ATOMIC ... END`, `IF`, `CASE`, `LOOP`, `REPEAT`, `WHILE`, `FOR` when a statement inside writes | KB "Using Compound Statements Outside of Stored Programs" |
 //! | yes | a `WITH` whose main verb was cut away by the plugin's limit (it may write) | |
@@ -27,7 +27,7 @@
 //! | no | `SELECT` (also `FOR UPDATE`), `TABLE`, `VALUES`, `SHOW`, `EXPLAIN`, `DESCRIBE`, `HELP` | |
 //! | no | `ANALYZE TABLE`, `CHECK TABLE`, `CHECKSUM TABLE` (statistics and checks; MariaDB logs READ events) | "Table Maintenance Statements" |
 //! | no | `FLUSH` (`PRIVILEGES` re-reads grant tables whose changes were writes themselves; `LOGS` rotates without removing), `RESET QUERY CACHE`, `LOAD INDEX INTO CACHE`, `CACHE INDEX`, `KILL`, `SHUTDOWN`, `RESTART`, `START`/`STOP REPLICA` | "Other Administrative Statements" |
-//! | no | `SET` (variables, names, role), `USE`, transaction control, `PREPARE`, `DEALLOCATE`, `DO`, `HANDLER` | |
+//! | no | `SET` (session and global variables: not durable; names, role), `USE`, transaction control, `PREPARE`, `DEALLOCATE`, `DO`, `HANDLER` | |
 //!
 //! Not seen: stored functions called from a `SELECT` or `DO` that write, and triggers (their
 //! TABLE events, where the server logs them, name the tables).
@@ -118,7 +118,7 @@ pub fn classify_tokens(tokens: &[Token<'_>]) -> Verdict {
         }
         b"TRUNCATE" => (Ddl, true),
         b"GRANT" | b"REVOKE" => (Dcl, true),
-        b"SET" => set_class(&word(1), &word(2)),
+        b"SET" => set_class(&word(1), &word(2), tokens),
         b"USE" => (Session, false),
         b"START" if word(1) == b"TRANSACTION" => (Tcl, false),
         b"BEGIN" | b"COMMIT" | b"ROLLBACK" | b"SAVEPOINT" | b"RELEASE" | b"XA" | b"LOCK"
@@ -145,15 +145,28 @@ pub fn classify_tokens(tokens: &[Token<'_>]) -> Verdict {
     }
 }
 
-fn set_class(second: &[u8], third: &[u8]) -> Verdict {
+fn set_class(second: &[u8], third: &[u8], tokens: &[Token<'_>]) -> Verdict {
     use StatementClass::*;
     match second {
         b"PASSWORD" => (Dcl, true),
         b"DEFAULT" if third == b"ROLE" => (Dcl, true),
         b"TRANSACTION" => (Tcl, false),
         b"GLOBAL" | b"SESSION" | b"LOCAL" if third == b"TRANSACTION" => (Tcl, false),
-        _ => (Session, false),
+        _ => (Session, persists(tokens)),
     }
+}
+
+/// `SET PERSIST x = 1`, `SET @@persist_only.x = 1` (also inside a list): MySQL writes the
+/// setting to `mysqld-auto.cnf` ("SET Syntax for Variable Assignment"), durable state as
+/// `RESET PERSIST` is. `SET @persist = 1` is a user variable.
+fn persists(tokens: &[Token<'_>]) -> bool {
+    tokens.windows(2).any(|w| match w {
+        [t, next] => {
+            (t.is("PERSIST") || t.is("PERSIST_ONLY"))
+                && matches!(next, Token::Word(_) | Token::Ident(_) | Token::Punct(b'.'))
+        }
+        _ => false,
+    })
 }
 
 /// `WITH [RECURSIVE] name [(cols)] AS (...) [, ...] verb`: the first verb outside
