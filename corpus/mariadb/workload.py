@@ -402,6 +402,11 @@ def hostile_users(serverhost):
         "x\r" + forged_line(serverhost, "QUERY,auditdb,'DROP TABLE t1',0"),
         "a,h,1,2,QUERY,,'GRANT ALL ON *.* TO a',0\nx",
         "x,1\r\n" + forged_line(serverhost, "WRITE,auditdb,t1,"),
+        # A newline and a timestamp: neither half reads alone, the join does.
+        "u\n20250101 00:00:00",
+        # A whole forged record before a newline and a timestamp, or before a blank line.
+        "a,h,1,2,QUERY,,'DROP TABLE t1',0\n20250101 00:00:00",
+        "a,h,1,2,QUERY,,'GRANT ALL ON *.* TO a',0\n\nx",
     ]
 
 

@@ -101,17 +101,27 @@ writes).
 CSV and TSV have a header row and the same columns in the same order; a missing value is an
 empty field, and extra is written as a JSON array. A cell starting with =, +, -, @, tab or CR
 is written with a ' in front (OWASP's CSV injection rule: user names and statements are
-attacker text); --csv-raw writes it as it is.
+attacker text); --csv-raw writes it as it is. CSV is quoted as RFC 4180; TSV is never quoted:
+one row per line, one field per tab, a backslash, tab, LF, CR and NUL written \\, \t, \n, \r,
+\0 (as mysql --batch and PostgreSQL's text format do).
 
 SQL prints one QUERY statement per line, ending in `;`, meaning what it meant: line breaks
 become spaces (inside strings: \n escapes), -- and # comments become /* */ comments; a
 statement cut inside a string or comment is printed as a `-- rdsaudit:` comment line, never
-as SQL; statements from CloudWatch end with `-- event_id=ID` for de-duplication.
+as SQL, and so is a statement the server refused (non-zero return code: it did not run);
+`USE `db`;` comes before a statement whose database is not the one before; statements from
+CloudWatch end with `-- event_id=ID` for de-duplication.
+
+Text logs (plain, .gz, `aws logs tail` output, CloudWatch exports) are streamed in bounded
+memory, an event written once the next record has started (or the input ends); JSON
+documents are read whole up to --max-file-size.
 
 Examples:
   rdsaudit parse audit.log.gz --exclude-user rdsadmin --writes
   rdsaudit parse audit.log.gz --enrich --since 1h --table shop.orders
   rdsaudit parse kinesis-event.json --format csv > events.csv
+  rdsaudit parse --merge --rejects rejects.ndjson 'audit/*.log*'
+  rdsaudit parse --follow /rdsdbdata/log/audit/server_audit.log
   aws logs ... | rdsaudit parse --grep 'DROP TABLE'";
 
 #[derive(Debug, Args)]

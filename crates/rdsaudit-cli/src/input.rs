@@ -225,10 +225,12 @@ impl<'f> Reader<'f> {
         };
         let text = match (self.kind, utf8) {
             (_, None) => false,
-            (Some(kind), _) => kind == InputKind::AuditText,
-            (None, Some(utf8)) => {
-                input::detect(utf8) == InputKind::AuditText && (!gzip || has_content(utf8))
-            }
+            (Some(kind), _) => is_streamed(kind),
+            (None, Some(utf8)) => is_streamed(input::detect(utf8)) && (!gzip || has_content(utf8)),
+        };
+        let prefixed = match self.kind {
+            Some(kind) => kind == InputKind::PrefixedText,
+            None => utf8.is_some_and(|t| input::detect(t) == InputKind::PrefixedText),
         };
         let source: Source = Box::new(Cursor::new(head).chain(source));
         if !text {
@@ -241,7 +243,7 @@ impl<'f> Reader<'f> {
             (false, true) => Box::new(Follow(source)),
             (false, false) => source,
         };
-        self.text(TextStream::new(source).eager(eager), run)
+        self.text(TextStream::new(source).eager(eager).prefixed(prefixed), run)
     }
 
     /// Streams audit text through the decoder.
@@ -344,6 +346,12 @@ fn finish<M, E>(result: Result<Report, StopError>, run: &mut Run<'_, M, E>) -> i
         Err(e) => return Err(io::Error::other(e)),
     }
     Ok(())
+}
+
+/// The shapes read as a stream (any size, output as they come): audit text, and prefixed text
+/// (CloudWatch exports, `aws logs tail`).
+fn is_streamed(kind: InputKind) -> bool {
+    matches!(kind, InputKind::AuditText | InputKind::PrefixedText)
 }
 
 /// The message for an input past `--max-file-size`.

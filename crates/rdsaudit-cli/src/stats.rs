@@ -323,8 +323,8 @@ impl Tally {
             let _ = writeln!(
                 s,
                 "ambiguous events: {} (a raw name lets the line read more than one way, and a \
-                 reading may be forged; counted once, as the reading with the longest user \
-                 name, but not in writes per table)",
+                 reading may be forged; counted once, as the event's own reading (docs/HOSTILE.md), \
+                 but not in writes per table)",
                 self.ambiguous
             );
         }

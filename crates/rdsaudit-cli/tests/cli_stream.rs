@@ -91,6 +91,29 @@ fn output_starts_before_a_pipe_ends() {
     assert!(child.wait().unwrap().success());
 }
 
+/// `aws logs tail --follow | rdsaudit parse`: prefixed lines, streamed too.
+#[test]
+fn aws_logs_tail_output_is_streamed() {
+    let mut child = spawn(&["-"], None);
+    let rx = events_of(&mut child);
+    let mut stdin = child.stdin.take().unwrap();
+    let tail = |id: u64| {
+        format!(
+            "2024-06-15T10:31:00.000000+00:00 db1.audit.log {}",
+            line(id)
+        )
+    };
+    stdin
+        .write_all(format!("{}{}", tail(1), tail(2)).as_bytes())
+        .unwrap();
+    stdin.flush().unwrap();
+    // The first event goes out while the pipe is open (the second may still continue).
+    assert_eq!(next_query_id(&rx), 1);
+    drop(stdin);
+    assert_eq!(next_query_id(&rx), 2);
+    assert!(child.wait().unwrap().success());
+}
+
 #[test]
 fn follow_reads_what_is_appended_to_a_file() {
     let dir = tempfile::tempdir().unwrap();

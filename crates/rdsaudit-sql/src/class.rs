@@ -23,6 +23,7 @@
 //! | yes | `CLONE INSTANCE` (replaces the data), `CLONE LOCAL DATA DIRECTORY` (writes a full copy) | "CLONE Statement" |
 //! | yes | MariaDB `BEGIN NOT ATOMIC ... END`, `IF`, `CASE`, `LOOP`, `REPEAT`, `WHILE`, `FOR` when a statement inside writes | KB "Using Compound Statements Outside of Stored Programs" |
 //! | yes | a `WITH` whose main verb was cut away by the plugin's limit (it may write) | |
+//! | yes | any statement the plugin's limit cut before a verb could be read: a long leading comment, a `SET STATEMENT` head without its `FOR` (class `other`; see `event::analysis`) | |
 //! | as the statement it runs | MariaDB `SET STATEMENT ... FOR stmt`, `ANALYZE [FORMAT=JSON] stmt`; MySQL `EXPLAIN ANALYZE stmt` | KB "SET STATEMENT", "ANALYZE Statement"; "EXPLAIN Statement" |
 //! | no | `SELECT` (also `FOR UPDATE`), `TABLE`, `VALUES`, `SHOW`, `EXPLAIN`, `DESCRIBE`, `HELP` | |
 //! | no | `ANALYZE TABLE`, `CHECK TABLE`, `CHECKSUM TABLE` (statistics and checks; MariaDB logs READ events) | "Table Maintenance Statements" |

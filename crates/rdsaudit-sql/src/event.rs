@@ -82,7 +82,7 @@ pub fn context<'e>(e: &'e AuditEvent<'_>) -> Context<'e> {
 /// What an event means, without fingerprint (what filters need).
 pub fn analysis(e: &AuditEvent<'_>) -> Analysis {
     match e.operation {
-        Operation::Query => analyze_in(&e.object.unescaped(), &context(e)),
+        Operation::Query => cut_before_its_verb(analyze_in(&e.object.unescaped(), &context(e)), e),
         op if op.is_table() => Analysis {
             class: if op == Operation::Read || op == Operation::Write {
                 StatementClass::Dml
@@ -102,6 +102,17 @@ pub fn analysis(e: &AuditEvent<'_>) -> Analysis {
             version_dependent: false,
         },
     }
+}
+
+/// A statement the plugin cut at its length limit before any verb could be read (1,100
+/// bytes of leading comment, a long `SET STATEMENT` head without its `FOR`) may write:
+/// `writes` is true, as for a `WITH` cut before its main verb, so `--writes` cannot be
+/// dodged by padding the front of a statement. Its class stays `other`.
+fn cut_before_its_verb(mut a: Analysis, e: &AuditEvent<'_>) -> Analysis {
+    if a.class == StatementClass::Other && e.object.possibly_truncated() {
+        a.writes = true;
+    }
+    a
 }
 
 /// `db.table` of a TABLE event; a RENAME names both tables (`t1|auditdb.t2`).
@@ -260,6 +271,44 @@ mod tests {
             parse_line(b"1711198800000000,srv,app,10.0.0.1,5,7,QUERY,shop,'DELETE FROM users',0")
                 .unwrap();
         assert_eq!(en.enrich(&delete).tables, ["shop.users"]);
+    }
+
+    /// A QUERY line whose statement is `sql` cut at the plugin's default 1024-byte limit.
+    fn cut(sql: &str) -> Vec<u8> {
+        let quoted = sql
+            .replace('\\', "\\\\")
+            .replace('\'', "\\'")
+            .replace('\n', "\\n");
+        let mut object = quoted.into_bytes();
+        object.truncate(1024);
+        let mut line = b"20250101 00:00:00,srv,u,h,1,1,QUERY,shop,'".to_vec();
+        line.extend_from_slice(&object);
+        line.extend_from_slice(b"',0");
+        line
+    }
+
+    #[test]
+    fn a_statement_cut_before_its_verb_may_write() {
+        let pad = "A".repeat(1100);
+        for sql in [
+            format!("/* {pad} */ DELETE FROM orders"),
+            format!("SET STATEMENT max_statement_time=1, sql_mode='{pad}' FOR DELETE FROM orders"),
+            format!("# {pad}\nDELETE FROM orders"),
+        ] {
+            let line = cut(&sql);
+            let e = parse_line(&line).unwrap();
+            assert!(e.object.possibly_truncated(), "{sql:.40}");
+            let a = analysis(&e);
+            assert!(a.writes, "{sql:.40}: {a:?}");
+            assert_eq!(a.class, StatementClass::Other);
+        }
+        // Not cut: a comment alone, or a SET STATEMENT without FOR, reads as it is.
+        let whole =
+            parse_line(b"20250101 00:00:00,srv,u,h,1,1,QUERY,shop,'/* DELETE */',0").unwrap();
+        assert!(!analysis(&whole).writes);
+        // Cut after the verb: the verb decides.
+        let select = cut(&format!("SELECT '{pad}'"));
+        assert!(!analysis(&parse_line(&select).unwrap()).writes);
     }
 
     #[test]

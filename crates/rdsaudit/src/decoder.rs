@@ -35,8 +35,8 @@ use crate::input::stream::{Piece, TextStream};
 use crate::input::syslog::SyslogError;
 use crate::input::{self, InputKind, Payload, SourceError, SourceParser, SourceRecord, text};
 use crate::pipeline::Pipeline;
-use crate::report::{RecordOutcome, RecordStatus, Report};
-use crate::sink::{Sink, UnparsedLine};
+use crate::report::{RecordError, RecordOutcome, RecordStatus, Report};
+use crate::sink::{FailedRecord, Sink, UnparsedLine};
 
 /// Default bound on what a whole gzip-compressed input inflates to: 1 GiB, ten times the
 /// 100 MB at which Aurora rotates audit files.
@@ -251,6 +251,27 @@ fn chunk_len(records: &[SourceRecord<'_>], parallel: bool, limits: &DecoderBuild
 }
 
 /// What an input turned out to hold.
+/// The bad end of a whole-file gzip whose first members inflated (a cut download, zero
+/// padding): reported as one failed record, whole, after the members' events.
+struct FailedTail {
+    payload: Vec<u8>,
+    error: RecordError,
+}
+
+impl FailedTail {
+    /// Sends the tail to `sink` as failed record `index`; its outcome.
+    fn send<S: Sink>(&self, index: usize, sink: &mut S) -> RecordOutcome {
+        sink.failed_record(&FailedRecord {
+            index,
+            sequence_number: None,
+            payload: &self.payload,
+            error: &self.error,
+            file: None,
+        });
+        RecordOutcome::new(RecordStatus::Failed(self.error.clone()))
+    }
+}
+
 enum Work<'a, 'i> {
     Records(&'a [SourceRecord<'a>]),
     Text(&'a [u8]),
@@ -291,7 +312,7 @@ impl Decoder {
         input: &mut Vec<u8>,
         sink: &mut S,
     ) -> Result<Report, DecodeError> {
-        self.with_work(input, |work| {
+        let (mut report, tail) = self.with_work(input, |work| {
             let mut report = Report::default();
             self.pipeline.with_worker(|worker| match work {
                 Work::Records(records) => {
@@ -303,7 +324,11 @@ impl Decoder {
                 Work::Events(events) => report.add(&worker.process_events(events, sink), false),
             });
             report
-        })
+        })?;
+        if let Some(tail) = tail {
+            report.add(&tail.send(report.records as usize, sink), true);
+        }
+        Ok(report)
     }
 
     /// Decodes `input` in parallel: each record (or piece of a text input) into a sink made by
@@ -324,12 +349,27 @@ impl Decoder {
         M: Fn() -> S + Sync,
         E: FnMut(Done<'_, S>) -> io::Result<Next>,
     {
-        let result = self.with_work(input, |work| match work {
+        let (result, tail) = self.with_work(input, |work| match work {
             Work::Records(records) => self.records_parallel(records, &make, &mut emit),
             Work::Text(text) => self.text_parallel(text, &make, &mut emit),
             Work::Events(events) => self.events_in_chunks(events, &make, &mut emit),
         })?;
-        Ok(result?)
+        let mut report = result?;
+        if let Some(tail) = tail {
+            let mut sink = make();
+            let index = report.records as usize;
+            let outcome = tail.send(index, &mut sink);
+            report.add(&outcome, true);
+            let record = SourceRecord::new(Payload::Gzip(&tail.payload));
+            emit(Done {
+                record: Some(&record),
+                index,
+                outcome,
+                sink,
+                progress: 1.0,
+            })?;
+        }
+        Ok(report)
     }
 
     /// Log events a chunk at a time, each chunk into its own sink, on the calling thread
@@ -474,6 +514,7 @@ impl Decoder {
         E: FnMut(Done<'_, S>) -> io::Result<Next>,
     {
         let group = self.text_group_len();
+        let prefixed = stream.is_prefixed();
         let (tx, rx) = std::sync::mpsc::sync_channel(group);
         // Not a scoped thread: a reader blocked on a pipe or a followed file must not keep
         // the caller from returning when the output side stops.
@@ -495,7 +536,13 @@ impl Decoder {
                     Err(e) => failure = Some(e),
                 }
             }
-            let refs: Vec<PieceRef<'_>> = pieces.iter().map(PieceRef::from).collect();
+            let refs: Vec<PieceRef<'_>> = pieces
+                .iter()
+                .map(|p| match p {
+                    Piece::Text(bytes) if prefixed => PieceRef::Prefixed(bytes),
+                    other => PieceRef::from(other),
+                })
+                .collect();
             let next = self.text_group(&refs, &mut run, &make, &mut emit)?;
             if let Some(source) = failure {
                 return Err(StopError::Read {
@@ -528,10 +575,18 @@ impl Decoder {
     {
         let breaks: Vec<u64> = pieces.par_iter().map(PieceRef::line_breaks).collect();
         let mut at = 0;
-        for same in pieces.chunk_by(|a, b| a.is_text() && b.is_text()) {
+        for same in pieces.chunk_by(|a, b| a.is_text() && a.is_prefixed() == b.is_prefixed()) {
             let done = match same {
                 [PieceRef::TooLong { head, len }] => {
                     vec![too_long(run.next_line, head, *len, make)]
+                }
+                [PieceRef::Prefixed(_), ..] => {
+                    let mut numbered = Vec::with_capacity(same.len());
+                    for (piece, n) in same.iter().zip(breaks.iter().skip(at)) {
+                        numbered.push((run.next_line, piece.own()));
+                        run.next_line += n;
+                    }
+                    self.pipeline.process_prefixed(numbered, make)
                 }
                 texts => {
                     let mut numbered = Vec::with_capacity(texts.len());
@@ -567,16 +622,19 @@ impl Decoder {
     /// Pads `input`, inflates it when it is gzip-compressed as a whole, detects its kind (unless
     /// told) and finds its records or text, then runs `f` on them. `input` is truncated back to
     /// its length afterwards.
+    /// Also returns the bad tail of a whole-file gzip whose first members inflated: the
+    /// caller reports it as a failed record after the work.
     fn with_work<T>(
         &self,
         input: &mut Vec<u8>,
         f: impl FnOnce(Work<'_, '_>) -> T,
-    ) -> Result<T, DecodeError> {
+    ) -> Result<(T, Option<FailedTail>), DecodeError> {
         let len = input.len();
         input.resize(len + simd_json::INPUT_PADDING, 0);
-        let result = self.dispatch(self.limits.kind, input, len, f);
+        let mut tail = None;
+        let result = self.dispatch(self.limits.kind, input, len, &mut tail, f);
         input.truncate(len);
-        result
+        result.map(|t| (t, tail))
     }
 
     fn dispatch<T>(
@@ -584,16 +642,23 @@ impl Decoder {
         kind: Option<InputKind>,
         buf: &mut [u8],
         len: usize,
+        tail: &mut Option<FailedTail>,
         f: impl FnOnce(Work<'_, '_>) -> T,
     ) -> Result<T, DecodeError> {
         let bytes = buf.get(..len).unwrap_or_default();
         if kind != Some(InputKind::CloudWatchGzip) && bytes.starts_with(&input::detect::GZIP_MAGIC)
         {
             let mut inflater = Inflater::with_limit(self.limits.max_input_bytes);
-            match inflater.inflate(bytes) {
-                Ok(inflated) => {
+            match inflater.inflate_prefix(bytes) {
+                Ok((inflated, bad)) => {
+                    // The members before a bad one (a cut download, zero padding) are read;
+                    // the rest is reported whole, with its offset in the error.
+                    *tail = bad.map(|bad| FailedTail {
+                        payload: bytes.get(bad.offset..).unwrap_or_default().to_vec(),
+                        error: RecordError::Inflate(bad.error),
+                    });
                     let (inner, inner_len) = inflated.into_padded();
-                    return self.decoded(kind, inner, inner_len, f);
+                    return self.decoded(kind, inner, inner_len, tail, f);
                 }
                 // Past the input limit: the input's limit is the one to name, not a record's
                 // (retried as one record, it would inflate up to the record limit instead).
@@ -604,7 +669,7 @@ impl Decoder {
             }
             return Ok(f(Work::Records(&[SourceRecord::new(Payload::Gzip(bytes))])));
         }
-        self.decoded(kind, buf, len, f)
+        self.decoded(kind, buf, len, tail, f)
     }
 
     /// Undoes a byte order mark or UTF-16 ([`input::encoding`]), detects the kind (unless
@@ -614,6 +679,7 @@ impl Decoder {
         kind: Option<InputKind>,
         buf: &mut [u8],
         len: usize,
+        tail: &mut Option<FailedTail>,
         f: impl FnOnce(Work<'_, '_>) -> T,
     ) -> Result<T, DecodeError> {
         let bytes = buf.get(..len).unwrap_or_default();
@@ -623,10 +689,10 @@ impl Decoder {
             let mut utf8 = text.bytes.into_owned();
             let n = utf8.len();
             utf8.resize(n + simd_json::INPUT_PADDING, 0);
-            return self.decoded(kind, &mut utf8, n, f);
+            return self.decoded(kind, &mut utf8, n, tail, f);
         }
         let kind = kind.unwrap_or_else(|| input::detect(bytes));
-        self.records_of(kind, buf, len, f)
+        self.records_of(kind, buf, len, tail, f)
     }
 
     /// Reads the shapes whose unit is a log event, not a record ([`LogEvent`]).
@@ -663,6 +729,7 @@ impl Decoder {
         kind: InputKind,
         buf: &mut [u8],
         len: usize,
+        tail: &mut Option<FailedTail>,
         f: impl FnOnce(Work<'_, '_>) -> T,
     ) -> Result<T, DecodeError> {
         let not_an_event = |source| DecodeError::NotAnEvent { kind, source };
@@ -679,7 +746,7 @@ impl Decoder {
                     .map_err(not_an_event)?;
                 let n = decoded.len();
                 decoded.resize(n + simd_json::INPUT_PADDING, 0);
-                return self.dispatch(None, &mut decoded, n, f);
+                return self.dispatch(None, &mut decoded, n, tail, f);
             }
             _ => {}
         }
@@ -716,8 +783,16 @@ impl Decoder {
 #[derive(Debug, Clone, Copy)]
 enum PieceRef<'a> {
     Text(&'a [u8]),
-    Window { bytes: &'a [u8], until: usize },
-    TooLong { head: &'a [u8], len: u64 },
+    /// Prefixed text ([`crate::input::prefixed`]).
+    Prefixed(&'a [u8]),
+    Window {
+        bytes: &'a [u8],
+        until: usize,
+    },
+    TooLong {
+        head: &'a [u8],
+        len: u64,
+    },
 }
 
 impl<'a> From<&'a Piece> for PieceRef<'a> {
@@ -739,6 +814,10 @@ impl<'a> PieceRef<'a> {
         !matches!(self, PieceRef::TooLong { .. })
     }
 
+    fn is_prefixed(&self) -> bool {
+        matches!(self, PieceRef::Prefixed(_))
+    }
+
     /// The piece's records, unless it is a line too long.
     fn records(&self) -> Option<text::Records<'a>> {
         match *self {
@@ -746,14 +825,14 @@ impl<'a> PieceRef<'a> {
             PieceRef::Window { bytes, until } => {
                 Some(text::records_in_window(bytes).stop_at(until))
             }
-            PieceRef::TooLong { .. } => None,
+            PieceRef::Prefixed(_) | PieceRef::TooLong { .. } => None,
         }
     }
 
     /// The piece's own text (a window's up to its cut).
     fn own(&self) -> &'a [u8] {
         match *self {
-            PieceRef::Text(bytes) => bytes,
+            PieceRef::Text(bytes) | PieceRef::Prefixed(bytes) => bytes,
             PieceRef::Window { bytes, until } => bytes.get(..until).unwrap_or_default(),
             PieceRef::TooLong { .. } => &[],
         }
@@ -761,7 +840,11 @@ impl<'a> PieceRef<'a> {
 
     /// How many lines the piece moves the line number on (a line too long holds no break).
     fn line_breaks(&self) -> u64 {
-        text::count_lines(self.own())
+        match self {
+            // Prefixed text breaks lines at LF only.
+            PieceRef::Prefixed(bytes) => memchr::memchr_iter(b'\n', bytes).count() as u64,
+            _ => text::count_lines(self.own()),
+        }
     }
 
     fn len(&self) -> usize {

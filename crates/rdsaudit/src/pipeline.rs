@@ -397,14 +397,55 @@ impl Pipeline {
         S: Sink + Send,
         M: Fn() -> S + Sync,
     {
+        self.pieces_in_parallel(pieces, make, |worker, (first, records), sink| {
+            worker.process_records(records, first, sink)
+        })
+    }
+
+    /// Decodes pieces of prefixed text (`(first line number, bytes)`: CloudWatch exports,
+    /// `aws logs tail`, cut before a line with the prefix) each into a sink made by `make`, in
+    /// parallel. Returns the outcomes and sinks in input order.
+    pub fn process_prefixed<S, M>(
+        &self,
+        pieces: Vec<(u64, &[u8])>,
+        make: M,
+    ) -> Vec<(RecordOutcome, S)>
+    where
+        S: Sink + Send,
+        M: Fn() -> S + Sync,
+    {
+        self.pieces_in_parallel(pieces, make, |worker, (first, bytes), sink| {
+            let events = crate::input::prefixed::events(bytes).map(|e| {
+                let mut event = LogEvent::from(e);
+                event.line_number = event.line_number.map(|n| n + first - 1);
+                event
+            });
+            worker.process_events(events, sink)
+        })
+    }
+
+    /// Runs `run` on each piece with a worker of the pool, each into a sink made by `make`, in
+    /// parallel, one piece per task; the outcomes and sinks in input order.
+    fn pieces_in_parallel<T, S, M, F>(
+        &self,
+        pieces: Vec<T>,
+        make: M,
+        run: F,
+    ) -> Vec<(RecordOutcome, S)>
+    where
+        T: Send,
+        S: Sink + Send,
+        M: Fn() -> S + Sync,
+        F: Fn(&mut Worker, T, &mut S) -> RecordOutcome + Sync,
+    {
         pieces
             .into_par_iter()
             .with_max_len(1)
             .map_init(
                 || self.lease(),
-                |lease, (first, records)| {
+                |lease, piece| {
                     let mut sink = make();
-                    let outcome = lease.worker().process_records(records, first, &mut sink);
+                    let outcome = run(lease.worker(), piece, &mut sink);
                     (outcome, sink)
                 },
             )

@@ -94,3 +94,32 @@ fn a_forged_line_after_a_newline_is_flagged_with_the_truth_listed() {
     assert!(e.ambiguity.is_ambiguous());
     assert!(readings(e).contains(&("FAILED_CONNECT".into(), user.into(), String::new())));
 }
+
+/// Item 4 of the review: a long statement that reads many ways made ~17 times its size in
+/// NDJSON. The alternatives written are capped in count and in bytes; the rest are counted.
+#[test]
+fn an_ambiguous_line_adds_a_bounded_amount_of_output() {
+    let forged = format!("{},h,1,2,READ,d,t", "a".repeat(4000));
+    let statement = forged.repeat(20);
+    let line = format!("1711200968123456,db1,u,10.0.0.5,1,2,QUERY,,'{statement}',0");
+    let e = rdsaudit::parse_line(line.as_bytes()).unwrap();
+    assert_eq!(e.operation.as_str(), "QUERY");
+    let readings = e.ambiguity.readings();
+    assert!(readings > 20, "{readings}");
+    let mut out = Vec::new();
+    rdsaudit::sink::NdjsonWriter::new().write(&e, &mut out);
+    let bound = 2 * line.len() + rdsaudit::audit::scanner::MAX_ALTERNATIVES_BYTES + 4096;
+    assert!(
+        out.len() < bound,
+        "{} bytes for a {}-byte line",
+        out.len(),
+        line.len()
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let listed = v["alternatives"].as_array().unwrap().len() as u64;
+    assert!(listed >= 1);
+    assert_eq!(
+        listed + v["alternatives_omitted"].as_u64().unwrap(),
+        readings - 1
+    );
+}

@@ -127,3 +127,56 @@ fn encodings_pasted_data_and_several_lines_in_one_event() {
     );
     assert_eq!((report.records, report.log_events), (1, 3));
 }
+
+/// Review of issue 12: a `.gz` of several members whose end is cut, corrupt or zero-padded
+/// lost every event (it fell back to one failed CloudWatch record). Every whole member's
+/// events are read; the bad tail is one failed record, kept whole, its error naming the
+/// member and the byte offset.
+#[test]
+fn a_gz_with_a_bad_tail_keeps_its_good_members() {
+    let first = format!("{}\n{}\n", LINES[0], LINES[1]);
+    let second = format!("{}\n", LINES[2]);
+    let (a, b) = (gzip(first.as_bytes()), gzip(second.as_bytes()));
+    let whole = [a.clone(), b.clone()].concat();
+    let cut = whole[..whole.len() - 5].to_vec();
+    let padded = [whole.clone(), vec![0; 512]].concat();
+    let mut corrupt = whole.clone();
+    let body = a.len() + 12;
+    corrupt[body] ^= 0xff;
+    for (input, events, offset) in [
+        (cut, 2, a.len()),
+        (corrupt, 2, a.len()),
+        (padded, 3, whole.len()),
+    ] {
+        let mut sink = Collect::default();
+        let report = Decoder::new().decode(&input, &mut sink).unwrap();
+        let Collect { seen, failed } = sink;
+        assert!(report.is_balanced(), "{report:?}");
+        assert_eq!((seen, report.parsed_events), (events, events as u64));
+        assert_eq!(report.failed_records, 1, "{report:?}");
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].0, input.len() - offset, "{failed:?}");
+        assert!(
+            failed[0].1.contains(&offset.to_string()) || failed[0].1.contains("member 1"),
+            "{failed:?}"
+        );
+    }
+}
+
+/// Counts events and keeps each failed record's size and error.
+#[derive(Default)]
+struct Collect {
+    seen: usize,
+    failed: Vec<(usize, String)>,
+}
+
+impl rdsaudit::sink::Sink for Collect {
+    fn event(&mut self, _: &AuditEvent<'_>) {
+        self.seen += 1;
+    }
+
+    fn failed_record(&mut self, record: &rdsaudit::sink::FailedRecord<'_>) {
+        self.failed
+            .push((record.payload.len(), record.error.to_string()));
+    }
+}

@@ -50,6 +50,8 @@ impl Dialect {
     pub(crate) fn of(form: TimestampForm, tail: TailForm) -> Self {
         match (form, tail) {
             (TimestampForm::Epoch, _) => Dialect::Aurora,
+            // Only upstream's plugin has the variable.
+            (TimestampForm::Iso, _) => Dialect::MariaDb,
             (TimestampForm::Civil, TailForm::Ten) => Dialect::MariaDb,
             (TimestampForm::Civil, TailForm::RdsFork) => Dialect::RdsMySql,
         }
@@ -63,6 +65,16 @@ pub(crate) enum TimestampForm {
     Civil,
     /// Epoch microseconds (Aurora).
     Epoch,
+    /// An ISO 8601 date-time, `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DDTHH:MM:SS`, with an optional
+    /// fraction (`.123456`) and zone (`Z`, `+02:00`): upstream MariaDB with
+    /// `server_audit_timestamp_format` set to such a shape. The variable takes a
+    /// `DATE_FORMAT` string, default `%Y%m%d %H:%i:%s` (the civil form); `%Y-%m-%d %H:%i:%s`
+    /// and `%Y-%m-%dT%H:%i:%s.%f` write these (mariadb-corporation/mariadb-docs,
+    /// `server/reference/plugins/mariadb-audit-plugin/mariadb-audit-plugin-options-and-system-variables.md`,
+    /// `server_audit_timestamp_format`; `/work/shared/formats.md` §2b and §5). Server local
+    /// time without a zone, read as UTC like the civil form. Other formats are not read: a
+    /// line that starts with none of the three forms is unparsed with reason `Timestamp`.
+    Iso,
 }
 
 /// Length of `YYYYMMDD HH:MM:SS`.
@@ -72,19 +84,22 @@ pub(crate) const CIVIL_LEN: usize = 17;
 pub(crate) const EPOCH_DIGITS: usize = 16;
 
 /// The form and length of the timestamp at the start of `line`, when one is there and a
-/// comma follows it: how a record starts. Epoch runs of 10 to 19 digits count as record
+/// comma follows it: how a record starts (civil, epoch or ISO, see [`TimestampForm`]). Epoch runs of 10 to 19 digits count as record
 /// starts (so a seconds or milliseconds epoch is reported with its reason rather than glued
 /// to the record before it); only [`EPOCH_DIGITS`] parse.
 pub(crate) fn timestamp_shape(line: &[u8]) -> Option<(usize, TimestampForm)> {
-    let (n, form) = if is_civil_shape(line) {
-        (CIVIL_LEN, TimestampForm::Civil)
-    } else {
-        let n = line
-            .iter()
+    let digits = || {
+        line.iter()
             .take(20)
             .take_while(|b| b.is_ascii_digit())
-            .count();
-        ((10..=19).contains(&n).then_some(n)?, TimestampForm::Epoch)
+            .count()
+    };
+    let (n, form) = if is_civil_shape(line) {
+        (CIVIL_LEN, TimestampForm::Civil)
+    } else if let n @ 10..=19 = digits() {
+        (n, TimestampForm::Epoch)
+    } else {
+        (crate::audit::iso_time::shape_len(line)?, TimestampForm::Iso)
     };
     (line.get(n) == Some(&b',')).then_some((n, form))
 }
@@ -289,6 +304,85 @@ mod tests {
         assert_eq!(timestamp_shape(b"20240323 13:36:08 x"), None);
         assert_eq!(timestamp_shape(b"123,x"), None);
         assert_eq!(timestamp_shape(b""), None);
+    }
+
+    /// Upstream MariaDB with `server_audit_timestamp_format` set to ISO shapes: lines as the
+    /// plugin writes them (the rest of the line is unchanged by the variable).
+    #[test]
+    fn iso_timestamps_of_server_audit_timestamp_format() {
+        use crate::audit::scanner::parse_line;
+        let cases: [(&[u8], i64); 4] = [
+            (
+                b"2024-03-23 13:36:08,db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0",
+                1_711_200_968_000_000,
+            ),
+            (
+                b"2024-03-23T13:36:08.250000,db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0",
+                1_711_200_968_250_000,
+            ),
+            (
+                b"2024-03-23T13:36:08Z,db1,app,10.0.0.5:51234,7,0,CONNECT,shop,TLSv1.3,0",
+                1_711_200_968_000_000,
+            ),
+            (
+                b"2024-03-23 13:36:08.5,db1,app,10.0.0.5,7,9,READ,shop,orders,",
+                1_711_200_968_500_000,
+            ),
+        ];
+        for (line, us) in cases {
+            let e = parse_line(line).unwrap();
+            assert_eq!(
+                e.timestamp.epoch_us,
+                us,
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+            assert_eq!(e.timestamp.dialect, Dialect::MariaDb);
+            assert_eq!((e.username.as_ref(), e.database.as_ref()), ("app", "shop"));
+        }
+        // The RDS fork's tails are civil-only; an impossible date is a range error.
+        assert!(parse_line(b"2024-03-23 13:36:08,db1,app,h,7,9,QUERY,,'x',0,,").is_err());
+        assert_eq!(
+            parse_line(b"2024-02-30 13:36:08,db1,app,h,7,9,QUERY,,'x',0").err(),
+            Some(crate::audit::scanner::LineError::TimestampRange)
+        );
+        assert_eq!(
+            timestamp_shape(b"2024-03-23T13:36:08.250000+02:00,x"),
+            Some((32, TimestampForm::Iso))
+        );
+    }
+
+    /// Return codes: upstream writes `int error_code` with `"\',%d"` (`log_statement_ex` in
+    /// MariaDB/server `plugin/server_audit/server_audit.c`), the RDS fork `"\',%d,,"`; Aurora's
+    /// writer is not published, so every `i64` is read, 19-digit values included; past it,
+    /// no server can have written it (`RetcodeRange`).
+    #[test]
+    fn return_codes_the_server_can_write_are_read() {
+        use crate::audit::scanner::{LineError, parse_line};
+        for ret in [
+            i64::from(i32::MIN),
+            i64::from(i32::MAX),
+            i64::MAX,
+            i64::MIN,
+            1_000_000_000_000_000_000,
+        ] {
+            for line in [
+                format!("20240323 13:36:08,db1,u,h,1,2,QUERY,,'x',{ret}"),
+                format!("1711200968123456,db1,u,h,1,0,FAILED_CONNECT,,,{ret}"),
+                format!("1711200968123456,db1,u,h,1,2,WRITE,d,t,{ret}"),
+            ] {
+                assert_eq!(
+                    parse_line(line.as_bytes()).map(|e| e.retcode),
+                    Ok(Some(ret)),
+                    "{line}"
+                );
+            }
+        }
+        let past = parse_line(b"20240323 13:36:08,db1,u,h,1,2,QUERY,,'x',9223372036854775808");
+        assert!(
+            matches!(past, Err(LineError::RetcodeRange { .. })),
+            "{past:?}"
+        );
     }
 
     #[test]

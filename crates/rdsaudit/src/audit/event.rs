@@ -321,25 +321,36 @@ pub struct AuditEvent<'a> {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Ambiguity<'a> {
-    /// The record, when ambiguous; with a line that did not parse before it, when the two
-    /// may be one record cut by a raw line break (`own_start` > 0).
+    /// The record, when ambiguous; with a line before it that may be its head
+    /// (`own_start` > 0) and a record after it that may be its rest (`own_end` short of the
+    /// end), when they may be one record cut by a raw line break.
     record: &'a [u8],
     /// Where the event's own record starts in `record`.
     own_start: usize,
+    /// Where it ends (`record.len()` unless a record after it is included).
+    own_end: usize,
     /// How many readings the record has (0 or 1: unambiguous), unlisted ones included.
     readings: u64,
-    /// Readings known to exist but never listed (a record that may continue past the lines
-    /// the text reader joins).
-    unlisted: u64,
 }
 
 impl<'a> Ambiguity<'a> {
     pub(crate) fn new(record: &'a [u8], own_start: usize, readings: u64) -> Self {
+        Self::around(record, own_start, record.len(), readings)
+    }
+
+    /// An event read from `record[own_start..own_end]`, with text around it that reads with
+    /// it (see [`crate::audit::scanner`]).
+    pub(crate) fn around(
+        record: &'a [u8],
+        own_start: usize,
+        own_end: usize,
+        readings: u64,
+    ) -> Self {
         Ambiguity {
             record,
             own_start,
+            own_end,
             readings,
-            unlisted: 0,
         }
     }
 
@@ -354,8 +365,12 @@ impl<'a> Ambiguity<'a> {
         };
         Ambiguity {
             record,
+            own_end: if self.record.is_empty() {
+                record.len()
+            } else {
+                self.own_end
+            },
             readings: self.readings().saturating_add(1),
-            unlisted: self.unlisted.saturating_add(1),
             ..self
         }
     }
@@ -372,8 +387,8 @@ impl<'a> Ambiguity<'a> {
         Ambiguity {
             record,
             own_start: self.own_start,
+            own_end: self.own_end,
             readings: self.readings,
-            unlisted: self.unlisted,
         }
     }
 
@@ -387,25 +402,37 @@ impl<'a> Ambiguity<'a> {
         self.readings.max(1)
     }
 
-    /// The other readings, at most [`crate::audit::scanner::MAX_ALTERNATIVES`] of them (see
+    /// The other readings, at most [`crate::audit::scanner::MAX_ALTERNATIVES`] of them and
+    /// [`crate::audit::scanner::MAX_ALTERNATIVES_BYTES`] of field text together (see
     /// [`Ambiguity::omitted`]); empty when unambiguous. Each is a whole event with its own
     /// timestamp (a reading may start at a line break inside the record) and no provenance.
     pub fn alternatives(&self) -> Vec<AuditEvent<'a>> {
         if !self.is_ambiguous() {
             return Vec::new();
         }
-        crate::audit::scanner::alternatives(self.record, self.own_start)
+        crate::audit::scanner::alternatives(self.record, self.own_start, self.own_end)
     }
 
-    /// How many other readings [`Ambiguity::alternatives`] leaves out: past
-    /// [`crate::audit::scanner::MAX_ALTERNATIVES`], and those that could not be read.
-    pub fn omitted(&self) -> u64 {
-        let listable = self
-            .readings
+    /// The listed alternatives and how many readings are left out, computed once (what an
+    /// output writes).
+    pub fn listed(&self) -> (Vec<AuditEvent<'a>>, u64) {
+        let listed = self.alternatives();
+        let omitted = self.omitted_after(listed.len());
+        (listed, omitted)
+    }
+
+    fn omitted_after(&self, listed: usize) -> u64 {
+        self.readings
             .saturating_sub(1)
-            .saturating_sub(self.unlisted);
-        listable
-            .saturating_sub(crate::audit::scanner::MAX_ALTERNATIVES as u64)
-            .saturating_add(self.unlisted)
+            .saturating_sub(listed as u64)
+    }
+
+    /// How many other readings [`Ambiguity::alternatives`] leaves out: past the caps, and
+    /// those that could not be read (0 when unambiguous).
+    pub fn omitted(&self) -> u64 {
+        if !self.is_ambiguous() {
+            return 0;
+        }
+        self.omitted_after(self.alternatives().len())
     }
 }

@@ -1,4 +1,6 @@
-//! ISO 8601 date-times, as AWS tools print them in front of (or beside) log events.
+//! ISO 8601 date-times, as AWS tools print them in front of (or beside) log events, and as
+//! upstream MariaDB's audit plugin writes its own timestamp when `server_audit_timestamp_format`
+//! is set to an ISO shape ([`crate::audit::dialect`]).
 //!
 //! Shapes read (the date and time are required, the rest optional):
 //!
@@ -60,6 +62,18 @@ pub fn parse_prefix(s: &[u8]) -> Option<IsoTime> {
         epoch_us: (secs - offset_secs) * 1_000_000 + micros,
         len,
     })
+}
+
+/// The length of the date-time at the start of `s` when it has the shape of one (see the
+/// module docs); its values are checked by [`parse_prefix`]. How an audit line written with
+/// an ISO `server_audit_timestamp_format` is recognised ([`crate::audit::dialect`]).
+pub(crate) fn shape_len(s: &[u8]) -> Option<usize> {
+    if !shape_ok(s.get(..19)?) {
+        return None;
+    }
+    let (_, len) = fraction(s, 19);
+    let (_, zone_len) = zone(s.get(len..).unwrap_or_default())?;
+    Some(len + zone_len)
 }
 
 /// `YYYY-MM-DD[T ]HH:MM:SS`: digits everywhere but the separators.

@@ -74,7 +74,7 @@ pub enum LineError {
     Empty,
     /// The line does not start with a timestamp of a known form.
     #[error(
-        "line does not start with an audit timestamp (`YYYYMMDD HH:MM:SS,` or epoch microseconds)"
+        "line does not start with an audit timestamp (`YYYYMMDD HH:MM:SS,`, epoch microseconds or an ISO 8601 date-time)"
     )]
     Timestamp,
     /// An epoch timestamp that is not 16 digits: 10 are seconds, 13 milliseconds.
@@ -219,8 +219,15 @@ pub struct RawLine<'a> {
     pub dialect: Dialect,
 }
 
-/// How many alternative readings of an ambiguous line are listed; the rest are counted.
+/// How many alternative readings of an ambiguous line are listed at most; the rest are
+/// counted ([`crate::audit::event::Ambiguity::omitted`]).
 pub const MAX_ALTERNATIVES: usize = 16;
+
+/// How many bytes of field text the listed alternatives of one line hold at most together
+/// (the first is always listed): what an ambiguous line adds to the output stays bounded
+/// whatever its length (a 1 MiB statement read 16 ways would otherwise write 17 MiB). The
+/// rest are counted.
+pub const MAX_ALTERNATIVES_BYTES: usize = 16 * 1024;
 
 /// How many raw line breaks inside one record are examined for a record start.
 pub const MAX_BREAKS: usize = 8;
@@ -246,22 +253,50 @@ pub fn parse_line(line: &[u8]) -> Result<AuditEvent<'_>, LineError> {
     Ok(event)
 }
 
-/// Flags `event`, parsed from `joined[own_start..]`, when `joined` (a line before it that
-/// may be its head, a line break, and the event's record) also reads as one record, or reads
-/// as one up to a raw line break inside the event's record: a raw line break in a name may
-/// have cut a record where the event's record starts. Those readings are added to the
-/// event's alternatives.
-pub(crate) fn flag_cut_record<'a>(event: &mut AuditEvent<'a>, joined: &'a [u8], own_start: usize) {
-    let whole = scan_counted(joined).map_or(0, |c| c.valid);
-    let heads = head_pieces(joined, own_start)
-        .filter_map(|piece| scan_counted(piece).ok())
-        .map(|c| c.valid)
-        .fold(whole, u64::saturating_add);
-    if heads == 0 {
+/// Flags `event`, parsed from `record[own_start..own_end]`, when the text around it reads as
+/// one record with it: the line before it that may be its head (`record[..own_end]`, and the
+/// head joined with the first lines of the event's record), or the next record that only
+/// reads joined (`record[own_start..]`). A raw line break in a name may have cut a record
+/// there. Those readings are added to the event's alternatives.
+pub(crate) fn flag_cut_record<'a>(
+    event: &mut AuditEvent<'a>,
+    record: &'a [u8],
+    own_start: usize,
+    own_end: usize,
+) {
+    let count = |piece: &[u8]| scan_counted(piece).map_or(0, |c| c.valid);
+    let mut added = 0u64;
+    if own_start > 0 {
+        let head = record.get(..own_end).unwrap_or_default();
+        added = head_pieces(head, own_start)
+            .map(count)
+            .fold(count(head), u64::saturating_add);
+    }
+    if own_end < record.len() {
+        added = tail_pieces(record, own_start, own_end)
+            .map(count)
+            .fold(added, u64::saturating_add);
+    }
+    if added == 0 {
         return;
     }
-    let readings = event.ambiguity.readings().saturating_add(heads);
-    event.ambiguity = Ambiguity::new(joined, own_start, readings);
+    let readings = event.ambiguity.readings().saturating_add(added);
+    event.ambiguity = Ambiguity::around(record, own_start, own_end, readings);
+}
+
+/// The event's record joined with the text after it (`record[own_end..]`), up to each raw
+/// line break there and up to the end: a next record that only reads joined, and the forged
+/// or cut records in between. At most [`MAX_BREAKS`].
+fn tail_pieces(record: &[u8], own_start: usize, own_end: usize) -> impl Iterator<Item = &[u8]> {
+    let after = record.get(own_end + 1..).unwrap_or_default();
+    memchr::memchr2_iter(b'\n', b'\r', after)
+        .filter(move |&b| {
+            !(after.get(b) == Some(&b'\n') && b > 0 && after.get(b - 1) == Some(&b'\r'))
+        })
+        .take(MAX_BREAKS)
+        .map(move |b| own_end + 1 + b)
+        .chain(std::iter::once(record.len()))
+        .filter_map(move |end| record.get(own_start..end))
 }
 
 /// The texts before the raw line breaks of `joined` that lie inside the event's record (past
@@ -281,73 +316,87 @@ pub fn scan(line: &[u8]) -> Result<RawLine<'_>, LineError> {
     Ok(raw_of(&scan.frame, &scan.primary))
 }
 
-/// Every reading of `record` but the event's own, at most [`MAX_ALTERNATIVES`]; what
-/// [`Ambiguity::alternatives`] returns. With `own_start` > 0 the event was read from
-/// `record[own_start..]`, and the readings of the whole `record` follow its own.
-pub(crate) fn alternatives(record: &[u8], own_start: usize) -> Vec<AuditEvent<'_>> {
-    if own_start == 0 {
-        return own_alternatives(record);
+/// Every reading of `record` but the event's own, within [`MAX_ALTERNATIVES`] and
+/// [`MAX_ALTERNATIVES_BYTES`]; what [`Ambiguity::alternatives`] returns. The event was read
+/// from `record[own_start..own_end]`; the readings with the text before it (see
+/// [`flag_cut_record`]) and with the text after it follow its own.
+pub(crate) fn alternatives(record: &[u8], own_start: usize, own_end: usize) -> Vec<AuditEvent<'_>> {
+    let mut listing = Listing::default();
+    let own = record.get(own_start..own_end).unwrap_or_default();
+    if own_alternatives(own, &mut listing).is_break() {
+        return listing.out;
     }
-    let mut out = own_alternatives(record.get(own_start..).unwrap_or_default());
-    let pieces = std::iter::once(record).chain(head_pieces(record, own_start));
-    for piece in pieces {
+    let head = record.get(..own_end).unwrap_or_default();
+    let heads = (own_start > 0)
+        .then(|| std::iter::once(head).chain(head_pieces(head, own_start)))
+        .into_iter()
+        .flatten();
+    let forward = (own_end < record.len())
+        .then(|| tail_pieces(record, own_start, own_end))
+        .into_iter()
+        .flatten();
+    for piece in heads.chain(forward) {
         let Ok(whole) = scan_counted(piece) else {
             continue;
         };
         let frame = &whole.frame;
         let flow = for_each_split(frame, &whole.ends, &mut |s| {
-            if out.len() >= MAX_ALTERNATIVES {
-                return ControlFlow::Break(());
-            }
-            if let Ok(e) = event_of(frame, &s, whole.epoch_us) {
-                out.push(e);
-            }
-            ControlFlow::Continue(())
+            listing.push(event_of(frame, &s, whole.epoch_us))
         });
         if flow.is_break() {
             break;
         }
     }
-    out
+    listing.out
 }
 
-fn own_alternatives<'a>(record: &'a [u8]) -> Vec<AuditEvent<'a>> {
-    let mut out = Vec::new();
-    let Ok(scan) = scan_counted(record) else {
-        return out;
-    };
-    let frame = &scan.frame;
-    let mut push = |frame: &Frame<'a>, split: &Split, epoch_us: i64| {
-        if out.len() >= MAX_ALTERNATIVES {
+/// The alternatives listed so far, within [`MAX_ALTERNATIVES`] and
+/// [`MAX_ALTERNATIVES_BYTES`].
+#[derive(Default)]
+struct Listing<'a> {
+    out: Vec<AuditEvent<'a>>,
+    bytes: usize,
+}
+
+impl<'a> Listing<'a> {
+    /// Lists `e` if it fits; `Break` once the listing is full.
+    fn push(&mut self, e: Result<AuditEvent<'a>, LineError>) -> ControlFlow<()> {
+        let Ok(e) = e else {
+            return ControlFlow::Continue(());
+        };
+        let size = e.username.len() + e.host.len() + e.database.len() + e.object.raw().len();
+        let over = self.bytes.saturating_add(size) > MAX_ALTERNATIVES_BYTES;
+        if self.out.len() >= MAX_ALTERNATIVES || (over && !self.out.is_empty()) {
             return ControlFlow::Break(());
         }
-        if let Ok(e) = event_of(frame, split, epoch_us) {
-            out.push(e);
-        }
+        self.bytes = self.bytes.saturating_add(size);
+        self.out.push(e);
         ControlFlow::Continue(())
+    }
+}
+
+/// Lists the readings of `record` other than its primary one: its other splits, then those of
+/// the pieces its raw line breaks cut.
+fn own_alternatives<'a>(record: &'a [u8], listing: &mut Listing<'a>) -> ControlFlow<()> {
+    let Ok(scan) = scan_counted(record) else {
+        return ControlFlow::Continue(());
     };
-    let flow = for_each_split(frame, &scan.ends, &mut |s| {
+    let frame = &scan.frame;
+    for_each_split(frame, &scan.ends, &mut |s| {
         if s == scan.primary {
             return ControlFlow::Continue(());
         }
-        push(frame, &s, scan.epoch_us)
-    });
-    if flow.is_break() {
-        return out;
-    }
+        listing.push(event_of(frame, &s, scan.epoch_us))
+    })?;
     for piece in break_pieces(frame, &scan.primary) {
         let Ok(sub) = scan_counted(piece) else {
             continue;
         };
-        if for_each_split(&sub.frame, &sub.ends, &mut |s| {
-            push(&sub.frame, &s, sub.epoch_us)
-        })
-        .is_break()
-        {
-            break;
-        }
+        for_each_split(&sub.frame, &sub.ends, &mut |s| {
+            listing.push(event_of(&sub.frame, &s, sub.epoch_us))
+        })?;
     }
-    out
+    ControlFlow::Continue(())
 }
 
 /// Whether `s` starts with an audit timestamp followed by a comma: how a record starts.

@@ -4,6 +4,8 @@
 //! - Aurora: epoch microseconds, `1653053459680124` (UTC by definition), 16 digits.
 //! - MariaDB plugin and the RDS for MySQL fork: `20240323 13:36:08`, server local time with
 //!   one-second resolution (UTC on RDS).
+//! - Upstream MariaDB with an ISO `server_audit_timestamp_format`: `2024-03-23 13:36:08`,
+//!   `2024-03-23T13:36:08.250000` (see [`super::dialect::TimestampForm`]).
 //!
 //! Output is RFC 3339 with a four-digit year, so a time past 9999-12-31T23:59:59 is refused,
 //! and so is an epoch of another width (10 digits are seconds, 13 milliseconds: read as
@@ -24,10 +26,14 @@ const END_OF_9999_US: i64 = 253_402_300_800_000_000;
 /// assert_eq!(parse_timestamp_field(b"1653053459680124"), Ok(1_653_053_459_680_124));
 /// assert_eq!(parse_timestamp_field(b"20240230 00:00:00"), Err(LineError::TimestampRange)); // no 30th of February
 /// assert_eq!(parse_timestamp_field(b"1653053459"), Err(LineError::EpochWidth { digits: 10 }));
+/// // upstream MariaDB with server_audit_timestamp_format = '%Y-%m-%dT%H:%i:%s.%f'
+/// assert_eq!(parse_timestamp_field(b"2024-03-23T13:36:08.250000"), Ok(1_711_200_968_250_000));
 /// ```
 pub fn parse_timestamp_field(s: &[u8]) -> Result<i64, LineError> {
     let form = if is_civil_shape(s) {
         TimestampForm::Civil
+    } else if crate::audit::iso_time::shape_len(s).is_some() {
+        TimestampForm::Iso
     } else {
         TimestampForm::Epoch
     };
@@ -45,6 +51,10 @@ pub(crate) fn parse_timestamp(s: &[u8], form: TimestampForm) -> Result<i64, Line
             }
             num(s, 0..s.len()).ok_or(LineError::Timestamp)
         }
+        TimestampForm::Iso => crate::audit::iso_time::parse_prefix(s)
+            .filter(|t| t.len == s.len() && t.epoch_us < END_OF_9999_US)
+            .map(|t| t.epoch_us)
+            .ok_or(LineError::TimestampRange),
         _ => Err(LineError::Timestamp),
     }
 }

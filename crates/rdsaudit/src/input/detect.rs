@@ -10,7 +10,8 @@ use super::json::{skip_string, skip_ws};
 /// what it holds. A leading `{` (after whitespace) is classified by its first recognised
 /// top-level key: `Records` (Kinesis event), `awslogs` (CloudWatch Logs event), `messageType` /
 /// `logEvents` (envelope), `events` (`aws logs` API output); `Records` whose first record is
-/// flat and capitalised is `aws kinesis get-records` output. Text that is not JSON is a pasted
+/// flat and capitalised is `aws kinesis get-records` output; none of those, with a later line
+/// that starts with an audit timestamp, is audit text whose first line starts with `{`. Text that is not JSON is a pasted
 /// base64 record, a Logs Insights CSV, plugin syslog output, prefixed log events (export to S3,
 /// `aws logs tail`) or audit text, in that order of checks. A JSON object with none of those keys is still reported as
 /// [`InputKind::CloudWatchJson`], because the envelope parser then gives a precise error (an
@@ -22,6 +23,7 @@ use super::json::{skip_string, skip_ws};
 /// assert_eq!(detect(br#"{"awslogs":{"data":""}}"#), InputKind::AwslogsEvent);
 /// assert_eq!(detect(br#"{"owner":"1","messageType":"DATA_MESSAGE"}"#), InputKind::CloudWatchJson);
 /// assert_eq!(detect(b"\x1f\x8b\x08\x00"), InputKind::CloudWatchGzip);
+/// assert_eq!(detect(b"{ note }\n20240615 10:31:00,db1,u,h,1,2,QUERY,,'x',0\n"), InputKind::AuditText);
 /// assert_eq!(detect(b"20240323 13:36:09,ip-172-17-4-137,rdsadmin,localhost,4,149869,QUERY,,'SELECT 1',0,,\n"), InputKind::AuditText);
 /// ```
 #[must_use]
@@ -40,8 +42,24 @@ pub fn detect(input: &[u8]) -> InputKind {
         Some(Key::Records) => InputKind::KinesisEvent,
         Some(Key::Awslogs) => InputKind::AwslogsEvent,
         Some(Key::Events) => InputKind::LogsApi,
-        Some(Key::Envelope) | None => InputKind::CloudWatchJson,
+        Some(Key::Envelope) => InputKind::CloudWatchJson,
+        // A text file whose first line happens to start with `{` (a note, a pasted object)
+        // and holds audit lines: read as text, the `{` line reported line by line, rather
+        // than every line lost in one failed JSON record.
+        None if holds_audit_lines(input) => InputKind::AuditText,
+        None => InputKind::CloudWatchJson,
     }
+}
+
+/// How far into an input that starts with `{` audit lines are looked for.
+const AUDIT_LINE_PROBE: usize = 64 * 1024;
+
+/// Whether a line within the first [`AUDIT_LINE_PROBE`] bytes starts with an audit timestamp.
+fn holds_audit_lines(input: &[u8]) -> bool {
+    let head = input.get(..AUDIT_LINE_PROBE).unwrap_or(input);
+    memchr::memchr2_iter(b'\n', b'\r', head).any(|b| {
+        crate::audit::scanner::starts_with_timestamp(head.get(b + 1..).unwrap_or_default())
+    })
 }
 
 /// Text that is not JSON: a pasted base64 record, an Insights CSV, syslog output, prefixed log

@@ -220,6 +220,16 @@ fn le32(bytes: Option<&[u8]>) -> Option<u32> {
     Some(u32::from_le_bytes(b))
 }
 
+/// The bad end of a multi-member gzip input whose first members inflated: where it starts
+/// (the first byte not read) and why it could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GzipTail {
+    /// Byte offset of the first member that failed (or of the trailing bytes).
+    pub offset: usize,
+    /// Why.
+    pub error: InflateError,
+}
+
 /// Reusable multi-member gzip decompressor with an output cap.
 ///
 /// One per worker thread: it is `Send` but not `Sync`, and `inflate` borrows it mutably because
@@ -286,6 +296,38 @@ impl Inflater {
     /// See [`InflateError`]: empty or non-gzip input, truncated header/trailer, corrupt
     /// DEFLATE data, CRC or size mismatch, trailing data, or output over the limit.
     pub fn inflate(&mut self, input: &[u8]) -> Result<Inflated<'_>, InflateError> {
+        let (len, tail) = self.inflate_members(input)?;
+        if let Some(tail) = tail {
+            return Err(tail.error);
+        }
+        Ok(Inflated {
+            buf: self.buf.as_mut_slice(),
+            len,
+        })
+    }
+
+    /// Like [`Inflater::inflate`], but a bad member after at least one good one does not
+    /// lose the good ones: their bytes are returned with the bad tail ([`GzipTail`]: where it
+    /// starts and why). A truncated download, a `.gz` cut short or zero-padded keeps every
+    /// whole member's data.
+    ///
+    /// # Errors
+    /// As [`Inflater::inflate`], when the first member itself is bad.
+    pub fn inflate_prefix(
+        &mut self,
+        input: &[u8],
+    ) -> Result<(Inflated<'_>, Option<GzipTail>), InflateError> {
+        let (len, tail) = self.inflate_members(input)?;
+        let inflated = Inflated {
+            buf: self.buf.as_mut_slice(),
+            len,
+        };
+        Ok((inflated, tail))
+    }
+
+    /// Inflates the members of `input` into the buffer: how many bytes the good ones wrote,
+    /// and the bad tail when a member after the first fails.
+    fn inflate_members(&mut self, input: &[u8]) -> Result<(usize, Option<GzipTail>), InflateError> {
         if input.is_empty() {
             return Err(InflateError::Empty);
         }
@@ -311,11 +353,52 @@ impl Inflater {
         }
         self.ensure_capacity(initial);
 
-        let raw = self.raw.as_mut().ok_or(InflateError::Alloc)?;
         let mut written: usize = 0;
         let mut pos: usize = 0;
         let mut member: usize = 0;
         loop {
+            match self.member_at(input, pos, member, written) {
+                Ok((next, out_used)) => {
+                    written = written.saturating_add(out_used);
+                    pos = next;
+                }
+                Err(error) if member > 0 => {
+                    let tail = GzipTail { offset: pos, error };
+                    return Ok((written, Some(tail)));
+                }
+                Err(error) => return Err(error),
+            }
+            if pos >= input.len() {
+                break;
+            }
+            member += 1;
+            if let Err(err) = check_magic(input, pos) {
+                let error = match err {
+                    InflateError::NotGzip { found, .. } => InflateError::TrailingData {
+                        member: member - 1,
+                        offset: pos,
+                        len: input.len() - pos,
+                        found,
+                    },
+                    other => other,
+                };
+                return Ok((written, Some(GzipTail { offset: pos, error })));
+            }
+        }
+        Ok((written, None))
+    }
+
+    /// Decodes the member starting at `pos` into the buffer at `written`: where the next member
+    /// starts and how many bytes this one wrote.
+    fn member_at(
+        &mut self,
+        input: &[u8],
+        pos: usize,
+        member: usize,
+        written: usize,
+    ) -> Result<(usize, usize), InflateError> {
+        let raw = self.raw.as_mut().ok_or(InflateError::Alloc)?;
+        {
             let rest = input.get(pos..).unwrap_or_default();
             let body_start = pos + parse_header(rest, member, pos)?;
             let body = input.get(body_start..).unwrap_or_default();
@@ -390,29 +473,8 @@ impl Inflater {
                 });
             }
 
-            written = written.saturating_add(out_used);
-            pos = trailer_at.saturating_add(GZIP_TRAILER);
-            if pos >= input.len() {
-                break;
-            }
-            member += 1;
-            if let Err(err) = check_magic(input, pos) {
-                return Err(match err {
-                    InflateError::NotGzip { found, .. } => InflateError::TrailingData {
-                        member: member - 1,
-                        offset: pos,
-                        len: input.len() - pos,
-                        found,
-                    },
-                    other => other,
-                });
-            }
+            Ok((trailer_at.saturating_add(GZIP_TRAILER), out_used))
         }
-
-        Ok(Inflated {
-            buf: self.buf.as_mut_slice(),
-            len: written,
-        })
     }
 
     /// Makes the working size at least `capacity + PADDING` (never more than needed).

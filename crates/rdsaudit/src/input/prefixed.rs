@@ -67,6 +67,27 @@ fn prefix(line: &[u8]) -> Option<(i64, Option<&str>, usize)> {
     })
 }
 
+/// Where `window`, the start of a longer prefixed text, can be cut: the start of its last
+/// whole line (one that ends with `\n` in the window) that has the prefix, looking at its last
+/// `lines` lines. An event runs to the next prefixed line, so the events before the cut and
+/// from it on are those of the whole text ([`crate::input::stream`]). `None` when there is
+/// none, or only at the start.
+#[must_use]
+pub fn last_event_start(window: &[u8], lines: usize) -> Option<usize> {
+    let mut end = memchr::memrchr(b'\n', window)?;
+    for _ in 0..lines {
+        let start = memchr::memrchr(b'\n', window.get(..end)?).map_or(0, |i| i + 1);
+        if start == 0 {
+            return None;
+        }
+        if prefix(window.get(start..=end)?).is_some() {
+            return Some(start);
+        }
+        end = start - 1;
+    }
+    None
+}
+
 /// The events of `text`, in order.
 pub fn events(text: &[u8]) -> Events<'_> {
     Events {

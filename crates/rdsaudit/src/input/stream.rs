@@ -15,6 +15,9 @@
 //!   piece is [`Piece::Window`], the window read the same way up to the cut (the rule may
 //!   have looked past the cut to decide the records before it).
 //!
+//! Prefixed text ([`TextStream::prefixed`]) is cut before its last whole line with the prefix
+//! ([`crate::input::prefixed::last_event_start`]): an event runs to the next such line.
+//!
 //! So the pieces read in order, with line numbers offset by the line breaks of the pieces
 //! before ([`text::count_lines`]), give exactly the records of the whole text, for any piece
 //! size and any sizes the reader returns (a property test checks it). A record is handed out once the rule can no longer change it: the next
@@ -117,6 +120,8 @@ pub struct TextStream<R> {
     piece_bytes: usize,
     max_record: usize,
     eager: bool,
+    /// Prefixed text (CloudWatch exports, `aws logs tail`) rather than audit text.
+    prefixed: bool,
     eof: bool,
     /// Whether the start has been looked at for a byte order mark.
     started: bool,
@@ -134,6 +139,7 @@ impl<R: Read> TextStream<R> {
             piece_bytes: DEFAULT_PIECE_BYTES,
             max_record: DEFAULT_MAX_RECORD,
             eager: false,
+            prefixed: false,
             eof: false,
             started: false,
             failed: None,
@@ -161,6 +167,19 @@ impl<R: Read> TextStream<R> {
     pub fn eager(mut self, eager: bool) -> Self {
         self.eager = eager;
         self
+    }
+
+    /// Reads prefixed text ([`crate::input::prefixed`]: CloudWatch exports to S3, `aws logs
+    /// tail`): cut before a line with the prefix, where an event starts whatever follows.
+    #[must_use]
+    pub fn prefixed(mut self, prefixed: bool) -> Self {
+        self.prefixed = prefixed;
+        self
+    }
+
+    /// Whether this is prefixed text ([`TextStream::prefixed`]).
+    pub fn is_prefixed(&self) -> bool {
+        self.prefixed
     }
 
     /// The next piece, `None` at the end of the input.
@@ -199,6 +218,10 @@ impl<R: Read> TextStream<R> {
 
     /// A piece cut off the window, if it can be cut yet (see the module docs).
     fn cut(&mut self) -> Option<Piece> {
+        if self.prefixed {
+            let cut = crate::input::prefixed::last_event_start(&self.buf, BOUNDARY_LINES)?;
+            return Some(self.take(cut));
+        }
         if let Some(cut) = text::last_boundary(&self.buf, BOUNDARY_LINES) {
             return Some(self.take(cut));
         }
@@ -256,7 +279,13 @@ impl<R: Read> TextStream<R> {
     /// No cut is possible and the buffer is full: the first line goes alone, or, when there
     /// is no line break at all, the line is skipped as too long.
     fn forced_cut(&mut self) -> io::Result<Piece> {
-        match text::first_line_end(&self.buf) {
+        let first_line_end = if self.prefixed {
+            // Prefixed text breaks lines at LF only.
+            memchr::memchr(b'\n', &self.buf).map(|i| i + 1)
+        } else {
+            text::first_line_end(&self.buf)
+        };
+        match first_line_end {
             Some(next) => Ok(self.take(next)),
             None => self.skip_too_long(),
         }

@@ -253,6 +253,19 @@ fn detection() {
         InputKind::CloudWatchJson
     );
     assert_eq!(detect(ENVELOPE.as_bytes()), InputKind::CloudWatchJson);
+    // Review of issue 12: a text file whose first byte is `{` lost all its lines.
+    assert_eq!(
+        detect(
+            b"{ exported by a script }
+20240615 10:31:00,db1,u,h,1,2,QUERY,,'x',0
+"
+        ),
+        InputKind::AuditText
+    );
+    assert_eq!(
+        detect(b"{\"a\":1}\n2024-06-15T10:31:00.5,db1,u,h,1,2,QUERY,,'x',0\n"),
+        InputKind::AuditText
+    );
     assert_eq!(
         detect(b"1653053459680124,c731-instance-1,admin,52.94.133.136,35,698024,WRITE,testdb,test2,0\n"),
         InputKind::AuditText

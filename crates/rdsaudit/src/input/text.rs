@@ -10,9 +10,10 @@
 //! always be considered.
 //!
 //! - A line *starts a record* when it begins with an audit timestamp and reads as a record
-//!   alone, or joined with the lines after it that have no timestamp (blank lines included),
-//!   or when those lines end at RDS's truncation marker (it starts the record RDS cut, see
-//!   below).
+//!   alone, or joined with the lines after it that do not read alone (blank lines included),
+//!   or when the lines after it without a timestamp end at RDS's truncation marker (it
+//!   starts the record RDS cut, see below). When such a line only reads joined, the record
+//!   before it may also read with it: that reading is listed on the record before (flagged).
 //! - After a record's first line come its *continuation candidates*: the lines up to the next
 //!   line that starts a record, blank lines included (a name can hold `\n\n`), at most
 //!   [`MAX_CONTINUATIONS`] of them. A line that begins with a timestamp but starts no record
@@ -160,6 +161,8 @@ struct Span<'a> {
     joined: u64,
     /// Where the last joined line starts (none when nothing was joined).
     last_line: Option<usize>,
+    /// Where a reading of this record joined with the next record ends, when there is one.
+    forward_end: Option<usize>,
     parsed: Result<AuditEvent<'a>, LineError>,
 }
 
@@ -168,7 +171,13 @@ impl<'a> Records<'a> {
     /// line parses, so the result is handed on rather than computed again.
     pub fn next_parsed(&mut self) -> Option<Parsed<'a>> {
         // Skip blank lines.
-        while self.pos < self.buf.len().min(self.stop) && is_blank_line(self.tail(self.pos)) {
+        while self.pos < self.buf.len().min(self.stop) {
+            let rest = self.tail(self.pos);
+            // In a window, a line that is not whole is not known to be blank (a last CR may
+            // be half a CRLF).
+            if self.looked_past() || !is_blank_line(rest) {
+                break;
+            }
             self.pos = self.line_at(self.pos).1;
             self.line_number += 1;
             self.head_before = None;
@@ -183,6 +192,7 @@ impl<'a> Records<'a> {
             next,
             joined,
             last_line,
+            forward_end,
             mut parsed,
         } = self.record_at(start);
         if self.looked_past() {
@@ -194,12 +204,17 @@ impl<'a> Records<'a> {
             // that parses): the text can be cut here.
             self.chain_start = start;
         }
-        if let (Some(before), Ok(event)) = (self.head_before, parsed.as_mut()) {
+        if let Ok(event) = parsed.as_mut() {
             // The line before may be the head of this record (it did not parse, or a join
-            // took it); if the two read as one record, a raw line break in a name may have
-            // cut that record here: flag it.
-            let joined = self.buf.get(before..end).unwrap_or_default();
-            crate::audit::scanner::flag_cut_record(event, joined, start - before);
+            // took it), and the next record may be its rest (it only reads joined); where
+            // they read as one record with this one, a raw line break in a name may have cut
+            // a record here: flag it.
+            let from = self.head_before.unwrap_or(start);
+            let to = forward_end.unwrap_or(end);
+            if from < start || to > end {
+                let record = self.buf.get(from..to).unwrap_or_default();
+                crate::audit::scanner::flag_cut_record(event, record, start - from, end - from);
+            }
         }
         self.head_before = match parsed {
             Err(_) => Some(start),
@@ -308,21 +323,19 @@ impl<'a> Records<'a> {
         false
     }
 
-    /// The first join of the line at `start` with the lines from `next` on that parses: lines
-    /// without a timestamp, blank lines included, no marker, at most [`MAX_CONTINUATIONS`].
-    /// (A line with a timestamp ends the search: whether it belongs to this record or the
-    /// one before is decided by the record before, see the module docs.)
-    fn first_join(&self, start: usize, mut next: usize) -> Option<AuditEvent<'a>> {
+    /// Where the first join of the line at `start` with the lines from `next` on that parses
+    /// ends: blank lines and lines that do not read alone, no marker, at most
+    /// [`MAX_CONTINUATIONS`].
+    fn first_join(&self, start: usize, mut next: usize) -> Option<usize> {
         for _ in 0..MAX_CONTINUATIONS {
             let rest = self.tail(next);
             let (end, after) = self.line_at(next);
-            if rest.is_empty() || is_marker(line_of(rest)) || starts_with_timestamp(rest) {
+            let stands = starts_with_timestamp(rest) && self.parse(next, end).is_ok();
+            if rest.is_empty() || is_marker(line_of(rest)) || stands {
                 return None;
             }
-            if !is_blank_line(rest)
-                && let Ok(event) = self.parse(start, end)
-            {
-                return Some(event);
+            if !is_blank_line(rest) && self.parse(start, end).is_ok() {
+                return Some(end);
             }
             next = after;
         }
@@ -337,6 +350,7 @@ impl<'a> Records<'a> {
             next: first_next,
             joined: 0,
             last_line: None,
+            forward_end: None,
             parsed,
         };
         let first = self.buf.get(start..first_end).unwrap_or_default();
@@ -352,11 +366,22 @@ impl<'a> Records<'a> {
         let (mut end, mut next) = (first_end, first_next);
         let mut longest = None;
         let mut window_full = true;
+        let mut forward = None;
         for joined in 1..=MAX_CONTINUATIONS {
             let rest = self.tail(next);
-            if rest.is_empty() || self.starts_record(next) {
+            if rest.is_empty() {
                 window_full = false;
                 break;
+            }
+            // A line that starts a record only joined with the lines after it is still taken
+            // by a first line that reads no other way: one record, never two unparsed halves.
+            if self.starts_record(next) {
+                let joined_only = !self.lookahead_reads(next);
+                if !(joined_only && joinable && alone.is_err() && longest.is_none()) {
+                    window_full = false;
+                    forward = self.forward_join(start, next);
+                    break;
+                }
             }
             if is_marker(line_of(rest)) {
                 // RDS cut the record here: everything since its first line is the cut record.
@@ -365,6 +390,7 @@ impl<'a> Records<'a> {
                     next,
                     joined: joined - 1,
                     last_line: None,
+                    forward_end: None,
                     parsed: Err(LineError::Truncated),
                 };
             }
@@ -380,11 +406,13 @@ impl<'a> Records<'a> {
                     next,
                     joined,
                     last_line: Some(line),
+                    forward_end: None,
                     parsed: Ok(event),
                 });
             }
         }
         let mut span = longest.unwrap_or_else(|| alone_span(alone));
+        span.forward_end = forward;
         if window_full && span.parsed.is_ok() && self.record_may_end_past(first, next) {
             // More lines that cannot stand alone follow than are joined, and one ends like a
             // record: the reading may be the forged start of a longer record.
@@ -394,6 +422,35 @@ impl<'a> Records<'a> {
             }
         }
         span
+    }
+
+    /// When the line at `next` starts a record only joined with lines after it, where the
+    /// record at `start` joined with it and those lines ends when it reads (the two records
+    /// may be one: listed on the record at `start`).
+    fn forward_join(&mut self, start: usize, mut next: usize) -> Option<usize> {
+        if self.lookahead_reads(next) || !starts_with_timestamp(self.tail(start)) {
+            return None;
+        }
+        // The longest join that reads (the shorter ones are listed as its prefixes).
+        let mut longest = None;
+        for taken in 0..=MAX_CONTINUATIONS {
+            let rest = self.tail(next);
+            let (end, after) = self.line_at(next);
+            let stands = taken > 0 && starts_with_timestamp(rest) && self.parse(next, end).is_ok();
+            if rest.is_empty() || is_marker(line_of(rest)) || stands {
+                break;
+            }
+            if !is_blank_line(rest) && self.parse(start, end).is_ok() {
+                longest = Some(end);
+            }
+            next = after;
+        }
+        longest
+    }
+
+    /// Whether the line at `at` read alone in the look-ahead.
+    fn lookahead_reads(&self, at: usize) -> bool {
+        matches!(&self.lookahead, Some((l, Ok(_))) if *l == at)
     }
 
     /// Whether a line past the join window, from `next` on and before the next line with a

@@ -129,7 +129,8 @@ impl NdjsonWriter {
             r#","ambiguous":true,"readings":{},"alternatives":["#,
             a.readings()
         );
-        for (i, alt) in a.alternatives().iter().enumerate() {
+        let (alternatives, omitted) = a.listed();
+        for (i, alt) in alternatives.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
@@ -137,8 +138,8 @@ impl NdjsonWriter {
             out.push(b'}');
         }
         out.push(b']');
-        if a.omitted() > 0 {
-            let _ = write!(out, r#","alternatives_omitted":{}"#, a.omitted());
+        if omitted > 0 {
+            let _ = write!(out, r#","alternatives_omitted":{omitted}"#);
         }
     }
 

@@ -343,3 +343,54 @@ fn a_read_error_comes_after_what_was_read_before_it() {
     assert!(stream.next_piece().is_err());
     assert!(stream.next_piece().unwrap().is_none());
 }
+
+type Events = Vec<(u64, Option<i64>, Option<String>, Vec<u8>)>;
+
+fn prefixed_events(piece: &[u8], first_line: u64, out: &mut Events) {
+    for e in crate::input::prefixed::events(piece) {
+        let stream = e.log_stream.map(str::to_owned);
+        out.push((
+            first_line + e.line_number - 1,
+            e.time_us,
+            stream,
+            e.message.to_vec(),
+        ));
+    }
+}
+
+/// Lines of `aws logs tail` and CloudWatch export text: prefixed audit lines, continuation
+/// lines of a message, blank lines, text without a prefix.
+fn prefixed_line() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "2024-05-01T12:00:00.123Z 20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0",
+        "2024-05-01T12:00:01.123000+00:00 db1.audit.log 20240501 12:00:01,db1,app,h,7,9,CONNECT,,,0",
+        "2024-05-01T12:00:02 20240501 12:00:02,db1,odd",
+        "name,h,7,9,CONNECT,,,0",
+        "",
+        "\r",
+        "not prefixed",
+        "2024-05-01T12:00:03.1Z x",
+    ])
+}
+
+proptest! {
+    #[test]
+    fn prefixed_pieces_give_the_events_of_the_whole_text(
+        lines in prop::collection::vec(prefixed_line(), 0..30),
+        piece in 1usize..300,
+        sizes in prop::collection::vec(1usize..64, 1..8),
+        eager in any::<bool>(),
+    ) {
+        let log = lines.join("\n").into_bytes();
+        let mut whole = Vec::new();
+        prefixed_events(&log, 1, &mut whole);
+        let reader = Trickle { data: &log, sizes, calls: 0 };
+        let (mut streamed, mut first_line) = (Vec::new(), 1);
+        for p in TextStream::new(reader).piece_bytes(piece).eager(eager).prefixed(true) {
+            let Piece::Text(bytes) = p.unwrap() else { panic!("not text") };
+            prefixed_events(&bytes, first_line, &mut streamed);
+            first_line += memchr::memchr_iter(b'\n', &bytes).count() as u64;
+        }
+        prop_assert_eq!(streamed, whole);
+    }
+}
