@@ -588,21 +588,33 @@ fn query_end_error(frame: &Frame<'_>) -> LineError {
 /// escapes, so a raw break means the quote that seemed to open the statement lies in a
 /// name, before a break that cuts a record).
 ///
+/// The quote is searched first ([`first_unescaped_quote`]), then the breaks before it with
+/// one vector `memchr2`: two more SWAR masks per block for the breaks made a 64 KB statement
+/// 43% slower to scan (`split/ours-scan/64KB`), and breaks are searched only up to the
+/// quote, so crossing the line stays linear over the candidates of [`query_end`].
+fn first_stray(body: &[u8]) -> Option<usize> {
+    let quote = first_unescaped_quote(body);
+    let before = body.get(..quote.unwrap_or(body.len())).unwrap_or_default();
+    memchr::memchr2(b'\n', b'\r', before).or(quote)
+}
+
+/// The first quote in `body` not escaped by a backslash.
+///
 /// Works on 64-byte blocks: one bit mask of quotes and one of backslashes per block, and the
 /// escaped bytes from the backslash mask with carry arithmetic (simdjson's trick), so the
 /// cost does not grow with the number of escapes. Statements are dense with `\'` (every
 /// string literal has two), and a `memchr2` call per escape spent more time starting than
 /// searching.
-fn first_stray(body: &[u8]) -> Option<usize> {
+fn first_unescaped_quote(body: &[u8]) -> Option<usize> {
+    // Whether the first byte of the next block is escaped by a backslash ending this one.
     let mut carry = 0u64;
     let mut base = 0;
     while base < body.len() {
         let block = block_at(body, base);
         let escaped = escaped_mask(byte_mask(&block, b'\\'), &mut carry);
-        let breaks = byte_mask(&block, b'\n') | byte_mask(&block, b'\r');
-        let stray = (byte_mask(&block, b'\'') & !escaped) | breaks;
-        if stray != 0 {
-            return Some(base + stray.trailing_zeros() as usize);
+        let quotes = byte_mask(&block, b'\'') & !escaped;
+        if quotes != 0 {
+            return Some(base + quotes.trailing_zeros() as usize);
         }
         base += BLOCK;
     }
