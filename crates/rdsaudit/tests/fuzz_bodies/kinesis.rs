@@ -126,7 +126,8 @@ fn build_event(spec: &[u8]) -> (Vec<u8>, Vec<Known>) {
 fn build_record(index: usize, chunk: &[u8]) -> (String, Known) {
     let (kind, body) = chunk.split_first().map_or((0, chunk), |(k, b)| (*k, b));
     let text = String::from_utf8_lossy(body);
-    let messages: Vec<&str> = text.split('\n').collect();
+    // No message holds a line break (`\n`, `\r`), so each is one audit line.
+    let messages: Vec<&str> = text.split(['\n', '\r']).collect();
     let envelope = data_message(index, &messages);
     match kind % 6 {
         0 => {
