@@ -95,11 +95,12 @@ fn unwrap(part: &[Token<'_>], at: usize) -> Option<usize> {
     Some(at)
 }
 
-/// `FORMAT = name` (MariaDB's ANALYZE, MySQL's EXPLAIN) skipped.
+/// `FORMAT = name` (MariaDB's ANALYZE, MySQL's EXPLAIN) skipped; a text cut after the `=`
+/// ends at the part's end.
 fn skip_format(part: &[Token<'_>], at: usize) -> usize {
     if part.get(at).is_some_and(|t| t.is("FORMAT")) && part.get(at + 1) == Some(&Token::Punct(b'='))
     {
-        at + 3
+        (at + 3).min(part.len())
     } else {
         at
     }
