@@ -893,17 +893,7 @@ fn too_long<S: Sink, M: Fn() -> S>(
 ) -> (RecordOutcome, S) {
     let reason = LineError::TooLong { len };
     let mut sink = make();
-    sink.unparsed(&UnparsedLine {
-        bytes: head,
-        reason,
-        record_index: None,
-        sequence_number: None,
-        log_group: None,
-        log_stream: None,
-        event_id: None,
-        line_number: Some(line_number),
-        file: None,
-    });
+    sink.unparsed(&UnparsedLine::of_text(head, reason, line_number));
     let mut outcome = RecordOutcome::new(RecordStatus::Data);
     outcome.add_unparsed(reason);
     (outcome, sink)

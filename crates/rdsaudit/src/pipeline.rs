@@ -123,17 +123,7 @@ impl Worker {
                     outcome.add_parsed(&event);
                 }
                 Err(reason) => {
-                    sink.unparsed(&UnparsedLine {
-                        bytes: rec.bytes,
-                        reason,
-                        record_index: None,
-                        sequence_number: None,
-                        log_group: None,
-                        log_stream: None,
-                        event_id: None,
-                        line_number: Some(line_number),
-                        file: None,
-                    });
+                    sink.unparsed(&UnparsedLine::of_text(rec.bytes, reason, line_number));
                     outcome.add_unparsed(reason);
                 }
             }

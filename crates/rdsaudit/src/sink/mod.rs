@@ -82,6 +82,24 @@ pub struct UnparsedLine<'a> {
     pub file: Option<&'a str>,
 }
 
+impl<'a> UnparsedLine<'a> {
+    /// A line of a plain log file (no record, no envelope): its bytes, reason and line.
+    #[must_use]
+    pub fn of_text(bytes: &'a [u8], reason: LineError, line_number: u64) -> Self {
+        UnparsedLine {
+            bytes,
+            reason,
+            record_index: None,
+            sequence_number: None,
+            log_group: None,
+            log_stream: None,
+            event_id: None,
+            line_number: Some(line_number),
+            file: None,
+        }
+    }
+}
+
 /// A record that could not be read, kept whole.
 #[derive(Debug, Clone, Copy)]
 pub struct FailedRecord<'a> {
