@@ -38,6 +38,7 @@ pub mod delivery;
 mod render;
 pub mod rng;
 mod statements;
+pub mod tsv;
 
 use rdsaudit::audit::event::Dialect;
 use render::Renderer;

@@ -157,20 +157,5 @@ pub fn table(bytes: &[u8], format: &str) -> Vec<Vec<String>> {
 }
 
 pub fn tsv_unescape(cell: &str) -> String {
-    let mut out = String::new();
-    let mut chars = cell.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        out.push(match chars.next().unwrap() {
-            't' => '\t',
-            'n' => '\n',
-            'r' => '\r',
-            '0' => '\0',
-            other => other,
-        });
-    }
-    out
+    rdsaudit_synth::tsv::unescape(cell).expect("a TSV escape is two characters")
 }

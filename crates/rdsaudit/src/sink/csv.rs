@@ -331,22 +331,7 @@ mod tests {
 
     /// Undoes TSV escapes (the reference reader for the property below).
     fn tsv_unescape(cell: &str) -> String {
-        let mut out = String::new();
-        let mut chars = cell.chars();
-        while let Some(c) = chars.next() {
-            if c != '\\' {
-                out.push(c);
-                continue;
-            }
-            out.push(match chars.next().unwrap() {
-                't' => '\t',
-                'n' => '\n',
-                'r' => '\r',
-                '0' => '\0',
-                other => other,
-            });
-        }
-        out
+        rdsaudit_synth::tsv::unescape(cell).expect("a TSV escape is two characters")
     }
 
     proptest::proptest! {
