@@ -185,7 +185,7 @@ impl<'a> Records<'a> {
     /// line parses, so the result is handed on rather than computed again.
     pub fn next_parsed(&mut self) -> Option<Parsed<'a>> {
         // Skip blank lines. A name can hold `\n\n`: the line before them stays the possible
-        // head of the next record (`head_before`) across as many as a join may take.
+        // head of the next record (`head_before`) across as many as a name can hold.
         let mut blanks = 0u64;
         while self.pos < self.buf.len().min(self.stop) {
             let rest = self.tail(self.pos);
@@ -197,7 +197,7 @@ impl<'a> Records<'a> {
             self.pos = self.line_at(self.pos).1;
             self.line_number += 1;
             blanks += 1;
-            if blanks >= MAX_CONTINUATIONS {
+            if blanks > MAX_NAME_BREAKS {
                 self.head_before = None;
             }
         }

@@ -329,6 +329,7 @@ fn a_blank_line_in_a_name_keeps_the_head_before() {
         &b"20250101 00:00:00,srv,mallory,10.0.0.9,7,2,WRITE,d\n\n20241231 23:59:59,srv,admin,10.0.0.1,9,9,WRITE,mysql,user,\n"[..],
         b"20250101 00:00:00,srv,x\n\n20241231 23:59:59,srv,admin,10.0.0.1,5,0,FAILED_CONNECT,,,1045\n",
         b"20250101 00:00:00,srv,x\r\n\r\n20241231 23:59:59,srv,admin,10.0.0.1,5,0,FAILED_CONNECT,,,1045",
+        b"20250101 00:00:00,srv,x\n\n\n\n\n\n\n\n\n\n20241231 23:59:59,srv,admin,10.0.0.1,5,0,FAILED_CONNECT,,,1045",
     ] {
         for parsed in both(log) {
             let events: Vec<_> = parsed.iter().filter_map(|(_, p)| p.as_ref().ok()).collect();
