@@ -230,20 +230,25 @@ struct Repeated {
 impl Repeated {
     /// Appends `,"key":"value"` for each present value (`key` holds `,"key":"`).
     fn write(&mut self, fields: [(&[u8], Option<&str>); 2], out: &mut Vec<u8>) {
-        if !self.holds(&fields) {
-            self.raw.clear();
-            self.escaped.clear();
-            self.lens = fields.map(|(_, value)| value.map(str::len));
-            for (key, value) in fields {
-                if let Some(v) = value {
-                    self.raw.extend_from_slice(v.as_bytes());
-                    self.escaped.extend_from_slice(key);
-                    json_escape::escape(&mut self.escaped, v);
-                    self.escaped.push(b'"');
-                }
+        if self.holds(&fields) {
+            out.extend_from_slice(&self.escaped);
+            return;
+        }
+        // Written into `out` first, then kept: one copy fewer when a record has one event.
+        let start = out.len();
+        self.raw.clear();
+        self.lens = fields.map(|(_, value)| value.map(str::len));
+        for (key, value) in fields {
+            if let Some(v) = value {
+                self.raw.extend_from_slice(v.as_bytes());
+                out.extend_from_slice(key);
+                json_escape::escape(out, v);
+                out.push(b'"');
             }
         }
-        out.extend_from_slice(&self.escaped);
+        self.escaped.clear();
+        self.escaped
+            .extend_from_slice(out.get(start..).unwrap_or_default());
     }
 
     fn holds(&self, fields: &[(&[u8], Option<&str>); 2]) -> bool {
