@@ -81,6 +81,9 @@ pub fn records(buf: &[u8]) -> Records<'_> {
         pos: 0,
         line_number: 1,
         head_before: None,
+        head_line: 0,
+        last_head: None,
+        orphans: false,
         lookahead: None,
         window: None,
         chain_start: 0,
@@ -148,6 +151,15 @@ pub struct Records<'a> {
     /// `pos` (no blank line between): the record just read, when it did not parse, or the
     /// last line it joined, when that line begins with a timestamp.
     head_before: Option<usize>,
+    /// The line number of `head_before`.
+    head_line: u64,
+    /// The last record since `head_before` that did not read and begins with a timestamp:
+    /// the nearer possible head (`head_before` is the farther one).
+    last_head: Option<usize>,
+    /// Whether the record read last was followed by lines no join took (see
+    /// [`Records::record_at`]): they belong to it or to a record around it, so it is the head
+    /// of what follows.
+    orphans: bool,
     /// The parse of the line alone at a position, kept from the look-ahead that asked whether
     /// it starts a record, so the next record does not scan its first line twice.
     lookahead: Option<(usize, Result<AuditEvent<'a>, LineError>)>,
@@ -186,7 +198,6 @@ impl<'a> Records<'a> {
     pub fn next_parsed(&mut self) -> Option<Parsed<'a>> {
         // Skip blank lines. A name can hold `\n\n`: the line before them stays the possible
         // head of the next record (`head_before`) across as many as a name can hold.
-        let mut blanks = 0u64;
         while self.pos < self.buf.len().min(self.stop) {
             let rest = self.tail(self.pos);
             // In a window, a line that is not whole is not known to be blank (a last CR may
@@ -196,10 +207,6 @@ impl<'a> Records<'a> {
             }
             self.pos = self.line_at(self.pos).1;
             self.line_number += 1;
-            blanks += 1;
-            if blanks > MAX_NAME_BREAKS {
-                self.head_before = None;
-            }
         }
         if self.pos >= self.buf.len().min(self.stop) || self.looked_past() {
             return None;
@@ -218,7 +225,17 @@ impl<'a> Records<'a> {
             // Not final: the text after the window may change it.
             return None;
         }
-        if self.head_before.is_none() || parsed.is_err() {
+        if self.line_number.saturating_sub(self.head_line) > MAX_NAME_BREAKS {
+            // Farther back than a name's line breaks reach.
+            self.head_before = None;
+        }
+        // A record that does not read, after a head with a timestamp, may be a piece of the
+        // same record (a name holding `x⏎1⏎<forged line>`): the head stays the head.
+        let keep_head = parsed.is_err()
+            && self
+                .head_before
+                .is_some_and(|h| starts_with_timestamp(self.tail(h)));
+        if self.head_before.is_none() || (parsed.is_err() && !keep_head) {
             // Nothing before this record can change it (`head_before` only flags a record
             // that parses): the text can be cut here.
             self.chain_start = start;
@@ -228,17 +245,31 @@ impl<'a> Records<'a> {
             // took it), and the next record may be its rest (it only reads joined); where
             // they read as one record with this one, a raw line break in a name may have cut
             // a record here: flag it.
-            let from = self.head_before.unwrap_or(start);
+            let from = match (self.last_head, self.head_before) {
+                (Some(near), Some(far)) if near != far && self.parse(near, end).is_ok() => near,
+                (_, far) => far.unwrap_or(start),
+            };
             let to = forward_end.unwrap_or(end);
             if from < start || to > end {
                 let record = self.buf.get(from..to).unwrap_or_default();
                 crate::audit::scanner::flag_cut_record(event, record, start - from, end - from);
             }
         }
-        self.head_before = match parsed {
-            Err(_) => Some(start),
-            Ok(_) => last_line.filter(|&l| starts_with_timestamp(self.tail(l))),
+        let (head, head_line) = match parsed {
+            Err(_) if keep_head => (self.head_before, self.head_line),
+            Ok(_) if self.orphans => (Some(start), line_number),
+            Err(_) => (Some(start), line_number),
+            Ok(_) => (
+                last_line.filter(|&l| starts_with_timestamp(self.tail(l))),
+                line_number + joined,
+            ),
         };
+        let near = parsed
+            .is_err()
+            .then_some(start)
+            .filter(|&s| starts_with_timestamp(self.tail(s)));
+        self.last_head = near.or(if keep_head { self.last_head } else { None });
+        (self.head_before, self.head_line) = (head, head_line);
         self.line_number += 1 + joined;
         self.pos = next;
         let bytes = self.buf.get(start..end)?;
@@ -383,9 +414,12 @@ impl<'a> Records<'a> {
         // A join can only read from a line that begins with a timestamp.
         let joinable = starts_with_timestamp(first);
         let (mut end, mut next) = (first_end, first_next);
-        let mut longest = None;
+        let mut longest: Option<Span<'a>> = None;
         let mut window_full = true;
         let mut forward = None;
+        // Where the last line that is not blank ends, of those after the first.
+        let mut last_text_end = None;
+        self.orphans = false;
         for joined in 1..=MAX_CONTINUATIONS {
             let rest = self.tail(next);
             if rest.is_empty() {
@@ -398,7 +432,9 @@ impl<'a> Records<'a> {
                 let joined_only = !self.lookahead_reads(next);
                 if !(joined_only && joinable && alone.is_err() && longest.is_none()) {
                     window_full = false;
-                    forward = self.forward_join(start, next);
+                    let taken = longest.as_ref().map_or(first_end, |l| l.end);
+                    let orphaned = last_text_end.is_some_and(|e| e > taken);
+                    forward = self.forward_join(start, next, orphaned);
                     break;
                 }
             }
@@ -416,6 +452,9 @@ impl<'a> Records<'a> {
             let blank = is_blank_line(rest);
             let line = next;
             (end, next) = self.line_at(next);
+            if !blank {
+                last_text_end = Some(end);
+            }
             if joinable
                 && !blank
                 && let Ok(event) = self.parse(start, end)
@@ -432,7 +471,8 @@ impl<'a> Records<'a> {
         }
         let mut span = longest.unwrap_or_else(|| alone_span(alone));
         span.forward_end = forward;
-        if window_full && span.parsed.is_ok() && self.record_may_end_past(first, next) {
+        self.orphans = span.parsed.is_ok() && last_text_end.is_some_and(|e| e > span.end);
+        if window_full && span.parsed.is_ok() && self.record_may_end_past(start, next) {
             // More lines that cannot stand alone follow than are joined, and one ends like a
             // record: the reading may be the forged start of a longer record.
             let record = self.buf.get(start..span.end).unwrap_or_default();
@@ -443,11 +483,12 @@ impl<'a> Records<'a> {
         span
     }
 
-    /// When the line at `next` starts a record only joined with lines after it, where the
-    /// record at `start` joined with it and those lines ends when it reads (the two records
-    /// may be one: listed on the record at `start`).
-    fn forward_join(&mut self, start: usize, mut next: usize) -> Option<usize> {
-        if self.lookahead_reads(next) || !starts_with_timestamp(self.tail(start)) {
+    /// When the line at `next` starts a record only joined with lines after it, or lines no
+    /// join took lie between (`orphaned`: they belong to some record, so the record at
+    /// `start` may run through them), where the record at `start` joined with it and those
+    /// lines ends when it reads (the two records may be one: listed on the record at `start`).
+    fn forward_join(&mut self, start: usize, mut next: usize, orphaned: bool) -> Option<usize> {
+        if (!orphaned && self.lookahead_reads(next)) || !starts_with_timestamp(self.tail(start)) {
             return None;
         }
         // The longest join that reads (the shorter ones are listed as its prefixes).
@@ -504,11 +545,20 @@ impl<'a> Records<'a> {
     /// is `first`: then the record may be longer than the window, and no reading of it is
     /// trusted. Junk after a record (comments, a damaged stretch) ends like no record, so the
     /// record stands.
-    fn record_may_end_past(&self, first: &[u8], mut next: usize) -> bool {
+    /// A line that stands ends the look, unless the record joined through it reads: the
+    /// lines between cannot stand, so the record may run through it.
+    fn record_may_end_past(&self, start: usize, mut next: usize) -> bool {
+        let first = line_of(self.tail(start));
         for _ in 0..MAX_NAME_BREAKS {
             let rest = self.tail(next);
-            if rest.is_empty() || self.is_marker(line_of(rest)) || self.stands(next) {
+            if rest.is_empty() || self.is_marker(line_of(rest)) {
                 return false;
+            }
+            if self.stands(next) {
+                let (end, after) = self.line_at(next);
+                return std::iter::once(end)
+                    .chain(self.first_join(next, after))
+                    .any(|end| self.parse(start, end).is_ok());
             }
             if crate::audit::dialect::could_end_record(first, line_of(rest)) {
                 return true;

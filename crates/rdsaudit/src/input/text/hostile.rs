@@ -379,3 +379,44 @@ fn the_truncation_marker_is_name_text_in_a_message() {
         assert!(read(log).iter().all(|(_, p)| p.is_err()));
     }
 }
+
+/// Review 4: lines a name holds between the head and a forged record (one line that reads no
+/// way, a timestamp alone, RDS's marker text), and a forged record before such a line and a
+/// record that reads alone, in a file and in one CloudWatch message: every event flagged.
+#[test]
+fn lines_between_a_head_and_a_forged_record_never_make_it_plain() {
+    let forged = "20241231 23:59:59,srv,admin,10.0.0.1,5,0,FAILED_CONNECT,,,1045";
+    let mut logs: Vec<String> = [
+        "1",
+        " ",
+        "20250101 00:00:00",
+        "20250101 00:00:00,",
+        "\n1",
+        "1\n",
+    ]
+    .iter()
+    .map(|middle| format!("20250101 00:00:00,srv,x\n{middle}\n{forged}\n"))
+    .collect();
+    logs.push(format!(
+        "20250101 00:00:00,srv,x\n[Your log message was truncated]\n{forged}\n"
+    ));
+    logs.push(
+        "20250101 00:00:00,srv,x,h,1,1,QUERY,db,'DROP TABLE x',0\n1\n\
+         20250101 00:00:00,srv,y,10.0.0.1,5,0,FAILED_CONNECT,,,1045\n"
+            .to_owned(),
+    );
+    logs.push(
+        "20250101 00:00:00,srv,x,h,1,1,QUERY,db,'DROP TABLE x',0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n\
+         20250101 00:00:00,srv,y\nz,10.0.0.1,5,0,FAILED_CONNECT,,,1045\n"
+            .to_owned(),
+    );
+    for log in &logs {
+        for parsed in both(log.as_bytes()) {
+            let events: Vec<_> = parsed.iter().filter_map(|(_, p)| p.as_ref().ok()).collect();
+            assert!(!events.is_empty(), "{log:?}");
+            for e in events {
+                assert!(e.ambiguity.is_ambiguous(), "plain {e:?} in {log:?}");
+            }
+        }
+    }
+}
