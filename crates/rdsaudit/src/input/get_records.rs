@@ -14,14 +14,12 @@
 //! ([`crate::input::parse_kinesis_event`] calls [`record`] for the flat one), so
 //! detection only has to tell the two apart for naming the input.
 
-use simd_json::tape::Node;
+use std::ops::Range;
 
-use crate::input::json::{kind, object_entries};
-use crate::input::record::number_at;
-use crate::input::{Payload, RecordProblem, SourceRecord};
-
-/// The keys only the flat `get-records` record has.
-const FLAT_KEYS: [&str; 2] = ["Data", "SequenceNumber"];
+use crate::input::RecordProblem;
+use crate::input::json::JsonError;
+use crate::input::json::walk::{Kind, Walk};
+use crate::input::kinesis::{RawPayload, RawRecord, number_or_none, string_or_none};
 
 /// Whether `text` (a `{"Records":[...]}` object) holds `get-records` records rather than a
 /// Lambda event's: the first record has a `"Data"` or `"SequenceNumber"` key. A peek at the
@@ -43,50 +41,111 @@ pub fn looks_like_get_records(text: &[u8]) -> bool {
     }
 }
 
-/// The record at `tape[at]` if it is a flat `get-records` record (it has `Data` or
-/// `SequenceNumber`); `None` leaves the caller's own problem report in place.
-pub(crate) fn record<'a>(tape: &[Node<'a>], at: usize) -> Option<SourceRecord<'a>> {
-    let entries = object_entries(tape, at).ok()?.map_while(Result::ok);
-    let mut rec = SourceRecord::new(Payload::Invalid(RecordProblem::MissingField("Data")));
-    let mut flat = false;
-    for (key, v) in entries {
-        let node = tape.get(v);
-        flat |= FLAT_KEYS.contains(&key);
-        match (key, node) {
-            ("Data", Some(Node::String(s))) => rec.payload = Payload::Base64(s.as_bytes()),
-            ("Data", other) => {
-                rec.payload = Payload::Invalid(RecordProblem::NotAString {
-                    field: "Data",
-                    found: other.map_or("nothing", kind),
-                });
-            }
-            ("SequenceNumber", Some(Node::String(s))) => rec.sequence_number = Some(s),
-            ("PartitionKey", Some(Node::String(s))) => rec.partition_key = Some(s),
-            ("EncryptionType", Some(Node::String(s))) => rec.encryption_type = Some(s),
-            ("ApproximateArrivalTimestamp", Some(_)) => {
-                rec.approximate_arrival_timestamp = arrival_seconds(tape, v);
-            }
-            _ => {}
-        }
-    }
-    flat.then_some(rec)
+/// The keys a flat `get-records` record is read by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FlatKey {
+    Data,
+    SequenceNumber,
+    PartitionKey,
+    EncryptionType,
+    ApproximateArrivalTimestamp,
+    Other,
 }
 
-/// Epoch seconds from a number (CLI v1) or an ISO date string (CLI v2).
-#[allow(clippy::cast_precision_loss)] // epoch seconds in an f64, as the Lambda event has them
-fn arrival_seconds(tape: &[Node<'_>], at: usize) -> Option<f64> {
-    match tape.get(at) {
-        Some(Node::String(s)) => crate::audit::iso_time::parse_prefix(s.as_bytes())
-            .filter(|t| t.len == s.len())
-            .map(|t| t.epoch_us as f64 / 1e6),
-        _ => number_at(tape, at),
+impl FlatKey {
+    pub(crate) fn of(key: &[u8]) -> Self {
+        match key {
+            b"Data" => FlatKey::Data,
+            b"SequenceNumber" => FlatKey::SequenceNumber,
+            b"PartitionKey" => FlatKey::PartitionKey,
+            b"EncryptionType" => FlatKey::EncryptionType,
+            b"ApproximateArrivalTimestamp" => FlatKey::ApproximateArrivalTimestamp,
+            _ => FlatKey::Other,
+        }
     }
+}
+
+/// A flat record read key by key, beside the Lambda reading of the same object
+/// ([`crate::input::kinesis`] takes it when the object has no `kinesis` key).
+#[derive(Debug)]
+pub(crate) struct FlatRecord {
+    rec: RawRecord,
+    /// It has `Data` or `SequenceNumber`: the keys only the flat record has.
+    flat: bool,
+}
+
+impl Default for FlatRecord {
+    fn default() -> Self {
+        FlatRecord {
+            rec: RawRecord::new(RecordProblem::MissingField("Data")),
+            flat: false,
+        }
+    }
+}
+
+impl FlatRecord {
+    /// Reads the value of `key` (found by [`Walk::value`] to be a `kind`): kept when it is a
+    /// field of the flat record of the right type, else read and dropped.
+    pub(crate) fn field(
+        &mut self,
+        key: FlatKey,
+        walk: &mut Walk<'_>,
+        kind: Kind,
+    ) -> Result<(), JsonError> {
+        let rec = &mut self.rec;
+        self.flat |= matches!(key, FlatKey::Data | FlatKey::SequenceNumber);
+        let keep = |slot: &mut Option<Range<usize>>, value: Option<Range<usize>>| {
+            // A value of the wrong type leaves what an earlier key of the same name gave.
+            if value.is_some() {
+                *slot = value;
+            }
+        };
+        match key {
+            FlatKey::Data if kind == Kind::String => {
+                rec.payload = RawPayload::Base64(walk.string()?)
+            }
+            FlatKey::Data => {
+                walk.skip(kind)?;
+                rec.payload = RawPayload::Invalid(RecordProblem::NotAString {
+                    field: "Data",
+                    found: kind.name(),
+                });
+            }
+            FlatKey::SequenceNumber => keep(&mut rec.sequence_number, string_or_none(walk, kind)?),
+            FlatKey::PartitionKey => keep(&mut rec.partition_key, string_or_none(walk, kind)?),
+            FlatKey::EncryptionType => keep(&mut rec.encryption_type, string_or_none(walk, kind)?),
+            FlatKey::ApproximateArrivalTimestamp if kind == Kind::String => {
+                let range = walk.string()?;
+                let text = std::str::from_utf8(walk.bytes(&range)).unwrap_or_default();
+                rec.approximate_arrival_timestamp = iso_seconds(text);
+            }
+            FlatKey::ApproximateArrivalTimestamp => {
+                rec.approximate_arrival_timestamp = number_or_none(walk, kind)?;
+            }
+            FlatKey::Other => walk.skip(kind)?,
+        }
+        Ok(())
+    }
+
+    /// The record, if the object was a flat one.
+    pub(crate) fn finish(self) -> Option<RawRecord> {
+        self.flat.then_some(self.rec)
+    }
+}
+
+/// Epoch seconds from an ISO date (`ApproximateArrivalTimestamp` as AWS CLI v2 prints it; v1
+/// prints epoch seconds, a number).
+#[allow(clippy::cast_precision_loss)] // epoch seconds in an f64, as the Lambda event has them
+pub(crate) fn iso_seconds(s: &str) -> Option<f64> {
+    crate::audit::iso_time::parse_prefix(s.as_bytes())
+        .filter(|t| t.len == s.len())
+        .map(|t| t.epoch_us as f64 / 1e6)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::{SourceParser, parse_kinesis_event};
+    use crate::input::{Payload, SourceParser, parse_kinesis_event};
     use crate::test_support::padded;
 
     const OUTPUT: &str = r#"{

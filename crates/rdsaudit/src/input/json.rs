@@ -1,5 +1,6 @@
 //! simd-json plumbing shared by [`crate::input::envelope`] (the CloudWatch Logs payload) and
-//! [`crate::input`] (the Lambda events around it).
+//! [`crate::input::awslogs`] (the Lambda event around one); the Kinesis event, read before
+//! any record can be decoded in parallel, has a one-pass walk of its own ([`walk`]).
 //!
 //! Both parse a buffer *in place* and then walk simd-json's flat tape instead of building a
 //! value tree: a container node carries the `count` of nodes below it, so an unknown value of
@@ -15,7 +16,8 @@ use simd_json::tape::{Node, Tape};
 use simd_json::{Buffers, StaticNode};
 
 mod numbers;
-pub(crate) use numbers::neutralize_wide_numbers;
+pub(crate) mod walk;
+pub(crate) use numbers::{fits, neutralize_wide_numbers};
 
 /// Spare bytes simd-json needs after the JSON text to read it with SIMD loads in place.
 pub(crate) const PADDING: usize = simd_json::INPUT_PADDING;

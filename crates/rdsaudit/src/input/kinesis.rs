@@ -17,10 +17,14 @@
 //! instead. Files (CLI) can also hold a raw gzip payload, the envelope JSON, or plain audit
 //! text; [`detect`] tells them apart by content.
 //!
-//! Both events are parsed in place with simd-json (the base64 text is borrowed from the event
-//! buffer; JSON escapes such as `\/` are undone in place) by walking the tape, so unknown fields
-//! are ignored and any `encryptionType` string is accepted (`aws_lambda_events` rejects values
-//! other than `NONE`/`KMS` and would fail the whole batch).
+//! The event is read in place by a validating walk over its text ([`super::json::walk`]: the
+//! base64 text is borrowed from the event buffer; JSON escapes such as `\/` are undone in
+//! place), one pass, without simd-json's tape: the event is read on one thread before its
+//! records are decoded in parallel, so its cost is paid in full however many threads there
+//! are. Unknown fields are skipped, and any `encryptionType` string is accepted
+//! (`aws_lambda_events` rejects values other than `NONE`/`KMS` and would fail the whole
+//! batch). Duplicate keys: the last one wins, as it did with the tape walk this replaced
+//! (kept as the property tests' oracle, `kinesis/reference.rs`).
 //!
 //! A record whose own shape is wrong does not fail the event: it becomes a [`SourceRecord`] with
 //! [`Payload::Invalid`], keeping its `sequenceNumber` so the Lambda can report it in
@@ -46,16 +50,15 @@
 //! # Ok::<(), rdsaudit::input::SourceError>(())
 //! ```
 
-use simd_json::tape::Node;
+use std::ops::Range;
 
-use super::json::{MAX_EVENT_VALUES, kind};
-use super::record::{
-    Payload, RecordProblem, SourceError, SourceParser, SourceRecord, elements, entries, field,
-    number_at, string_at,
-};
+use super::get_records::{FlatKey, FlatRecord};
+use super::json::walk::{Kind, Walk};
+use super::json::{JsonError, MAX_EVENT_VALUES, check_padding, fits};
+use super::record::{Payload, RecordProblem, SourceError, SourceParser, SourceRecord};
 
 /// Parses a Lambda Kinesis event in place (`buf[..len]` is the JSON, followed by at least
-/// `simd_json::INPUT_PADDING` bytes).
+/// `simd_json::INPUT_PADDING` bytes, the contract every event parser shares).
 ///
 /// Returns one [`SourceRecord`] per element of `Records`, in order. A record whose own shape is
 /// wrong (no `kinesis`, no `data`, `data` not a string, ...) is returned with
@@ -63,85 +66,260 @@ use super::record::{
 /// report its `sequenceNumber`. Metadata fields of the wrong type are treated as absent.
 ///
 /// # Errors
-/// Only for an unusable event: invalid JSON, not an object, no `Records` array.
+/// Only for an unusable event: invalid JSON, more than [`MAX_EVENT_VALUES`] values, not an
+/// object, no `Records` array.
 pub fn parse_kinesis_event<'a>(
     buf: &'a mut [u8],
     len: usize,
     parser: &mut SourceParser,
 ) -> Result<Vec<SourceRecord<'a>>, SourceError> {
-    // A number simd-json cannot hold, in a field we do not read, must not cost the event.
-    super::json::neutralize_wide_numbers(buf.get_mut(..len).unwrap_or_default());
-    parser
-        .json
-        .parse_padded(buf, len, MAX_EVENT_VALUES, |tape| {
-            let records_at =
-                field(tape, 0, "Records")?.ok_or(SourceError::MissingField("Records"))?;
-            let count = match tape.get(records_at) {
-                Some(Node::Array { len, .. }) => *len,
-                other => {
-                    return Err(SourceError::WrongType {
-                        field: "Records",
-                        expected: "an array",
-                        found: other.map_or("nothing", kind),
-                    });
-                }
-            };
-            let mut records = Vec::with_capacity(count);
-            for el in elements(tape, records_at) {
-                records.push(kinesis_record(tape, el));
-            }
-            Ok(records)
-        })
+    check_padding(buf, len)?;
+    let text = buf.get_mut(..len).unwrap_or_default();
+    let raw = read_event(Walk::new(text, &mut parser.open, MAX_EVENT_VALUES))?;
+    let text: &'a [u8] = buf;
+    Ok(raw.into_iter().map(|r| r.resolve(text)).collect())
 }
 
-fn kinesis_record<'a>(tape: &[Node<'a>], at: usize) -> SourceRecord<'a> {
-    let mut rec = SourceRecord::new(Payload::Invalid(RecordProblem::MissingKinesis));
-    match tape.get(at) {
-        Some(Node::Object { .. }) => {}
-        other => {
-            rec.payload =
-                Payload::Invalid(RecordProblem::NotAnObject(other.map_or("nothing", kind)));
-            return rec;
-        }
-    }
-    for (key, v) in entries(tape, at) {
-        match key {
-            "eventID" => rec.event_id = string_at(tape, v),
-            "kinesis" => match tape.get(v) {
-                Some(Node::Object { .. }) => {
-                    rec.payload = Payload::Invalid(RecordProblem::MissingData);
-                    for (key, v) in entries(tape, v) {
-                        match key {
-                            "data" => {
-                                rec.payload = match tape.get(v) {
-                                    Some(Node::String(s)) => Payload::Base64(s.as_bytes()),
-                                    other => Payload::Invalid(RecordProblem::DataNotAString(
-                                        other.map_or("nothing", kind),
-                                    )),
-                                }
-                            }
-                            "sequenceNumber" => rec.sequence_number = string_at(tape, v),
-                            "partitionKey" => rec.partition_key = string_at(tape, v),
-                            "encryptionType" => rec.encryption_type = string_at(tape, v),
-                            "approximateArrivalTimestamp" => {
-                                rec.approximate_arrival_timestamp = number_at(tape, v);
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                other => {
-                    rec.payload = Payload::Invalid(RecordProblem::KinesisNotAnObject(
-                        other.map_or("nothing", kind),
-                    ));
-                }
-            },
-            _ => {}
-        }
-    }
-    if rec.payload == Payload::Invalid(RecordProblem::MissingKinesis) {
-        // `aws kinesis get-records` output: flat, capitalised records.
-        return super::get_records::record(tape, at).unwrap_or(rec);
-    }
-    rec
+/// What one element of `Records` counts for against [`MAX_EVENT_VALUES`] besides its own
+/// value: its [`RawRecord`] and [`SourceRecord`] take no more memory than 16 of simd-json's
+/// tape nodes did (a test checks), so an event of minimal elements (`[0,0,0,...]`) is held
+/// to the memory the cap gave before (at most 2^16 elements; a Lambda batch holds at most
+/// 10,000 records).
+const RECORD_VALUES: usize = 15;
+
+/// Where `Records` stands after the walk (the last `Records` key wins).
+enum Records {
+    Missing,
+    Array(Vec<RawRecord>),
+    Not(&'static str),
 }
+
+/// Walks the whole event (so invalid JSON anywhere is reported before any shape problem, as
+/// a parser that reads everything first would) and returns its records.
+fn read_event(mut walk: Walk<'_>) -> Result<Vec<RawRecord>, SourceError> {
+    let root = walk.value()?;
+    if root != Kind::Object {
+        walk.skip(root)?;
+        walk.end()?;
+        return Err(SourceError::NotAnObject { found: root.name() });
+    }
+    walk.open(root)?;
+    let mut records = Records::Missing;
+    while let Some(key) = walk.next_key()? {
+        let is_records = walk.bytes(&key) == b"Records";
+        let kind = walk.value()?;
+        if !is_records {
+            walk.skip(kind)?;
+        } else if kind == Kind::Array {
+            let mut list = match records {
+                Records::Array(mut list) => {
+                    list.clear();
+                    list
+                }
+                _ => Vec::new(),
+            };
+            walk.open(kind)?;
+            while walk.next_element()? {
+                let kind = walk.value()?;
+                walk.charge(RECORD_VALUES)?;
+                list.push(read_record(&mut walk, kind)?);
+            }
+            records = Records::Array(list);
+        } else {
+            walk.skip(kind)?;
+            records = Records::Not(kind.name());
+        }
+    }
+    walk.end()?;
+    match records {
+        Records::Array(list) => Ok(list),
+        Records::Missing => Err(SourceError::MissingField("Records")),
+        Records::Not(found) => Err(SourceError::WrongType {
+            field: "Records",
+            expected: "an array",
+            found,
+        }),
+    }
+}
+
+/// A [`SourceRecord`] whose strings are still byte ranges of the event text (the text is
+/// being unescaped in place while the walk goes on).
+#[derive(Debug, Clone)]
+pub(crate) struct RawRecord {
+    pub(crate) payload: RawPayload,
+    pub(crate) sequence_number: Option<Range<usize>>,
+    pub(crate) event_id: Option<Range<usize>>,
+    pub(crate) partition_key: Option<Range<usize>>,
+    pub(crate) approximate_arrival_timestamp: Option<f64>,
+    pub(crate) encryption_type: Option<Range<usize>>,
+}
+
+/// [`Payload`] as a range of the event text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RawPayload {
+    Base64(Range<usize>),
+    Invalid(RecordProblem),
+}
+
+impl RawRecord {
+    pub(crate) fn new(problem: RecordProblem) -> Self {
+        RawRecord {
+            payload: RawPayload::Invalid(problem),
+            sequence_number: None,
+            event_id: None,
+            partition_key: None,
+            approximate_arrival_timestamp: None,
+            encryption_type: None,
+        }
+    }
+
+    /// The record, its strings borrowed from the (now unescaped) event text.
+    fn resolve(self, text: &[u8]) -> SourceRecord<'_> {
+        // The walk checked these strings; this only proves it to the type system (with
+        // `simdutf8`: six checks per record, the standard library's took 2% of the process).
+        let str_at = |r: Option<Range<usize>>| {
+            r.and_then(|r| text.get(r))
+                .and_then(|b| simdutf8::basic::from_utf8(b).ok())
+        };
+        SourceRecord {
+            payload: match self.payload {
+                RawPayload::Base64(r) => Payload::Base64(text.get(r).unwrap_or_default()),
+                RawPayload::Invalid(problem) => Payload::Invalid(problem),
+            },
+            sequence_number: str_at(self.sequence_number),
+            event_id: str_at(self.event_id),
+            partition_key: str_at(self.partition_key),
+            approximate_arrival_timestamp: self.approximate_arrival_timestamp,
+            encryption_type: str_at(self.encryption_type),
+        }
+    }
+}
+
+/// One element of `Records`: a Lambda record (`kinesis.data`), or, when it has no `kinesis`
+/// key, an `aws kinesis get-records` record (`Data`), read in the same pass.
+fn read_record(walk: &mut Walk<'_>, kind: Kind) -> Result<RawRecord, JsonError> {
+    if kind != Kind::Object {
+        walk.skip(kind)?;
+        return Ok(RawRecord::new(RecordProblem::NotAnObject(kind.name())));
+    }
+    let mut rec = RawRecord::new(RecordProblem::MissingKinesis);
+    let mut flat = FlatRecord::default();
+    walk.open(kind)?;
+    while let Some(key) = walk.next_key()? {
+        let key = RecordKey::of(walk.bytes(&key));
+        let kind = walk.value()?;
+        match key {
+            RecordKey::EventId => rec.event_id = string_or_none(walk, kind)?,
+            RecordKey::Kinesis if kind == Kind::Object => {
+                rec.payload = RawPayload::Invalid(RecordProblem::MissingData);
+                read_kinesis(walk, &mut rec)?;
+            }
+            RecordKey::Kinesis => {
+                walk.skip(kind)?;
+                rec.payload = RawPayload::Invalid(RecordProblem::KinesisNotAnObject(kind.name()));
+            }
+            RecordKey::Other(key) => flat.field(key, walk, kind)?,
+        }
+    }
+    if rec.payload == RawPayload::Invalid(RecordProblem::MissingKinesis) {
+        return Ok(flat.finish().unwrap_or(rec));
+    }
+    Ok(rec)
+}
+
+/// The keys of a Lambda record that are read; any other goes to the `get-records` reading.
+enum RecordKey {
+    EventId,
+    Kinesis,
+    Other(FlatKey),
+}
+
+impl RecordKey {
+    fn of(key: &[u8]) -> Self {
+        match key {
+            b"eventID" => RecordKey::EventId,
+            b"kinesis" => RecordKey::Kinesis,
+            other => RecordKey::Other(FlatKey::of(other)),
+        }
+    }
+}
+
+/// The keys of a record's `kinesis` object that are read.
+enum KinesisKey {
+    Data,
+    SequenceNumber,
+    PartitionKey,
+    EncryptionType,
+    ApproximateArrivalTimestamp,
+    Other,
+}
+
+impl KinesisKey {
+    fn of(key: &[u8]) -> Self {
+        match key {
+            b"data" => KinesisKey::Data,
+            b"sequenceNumber" => KinesisKey::SequenceNumber,
+            b"partitionKey" => KinesisKey::PartitionKey,
+            b"encryptionType" => KinesisKey::EncryptionType,
+            b"approximateArrivalTimestamp" => KinesisKey::ApproximateArrivalTimestamp,
+            _ => KinesisKey::Other,
+        }
+    }
+}
+
+/// The `kinesis` object of a Lambda record.
+fn read_kinesis(walk: &mut Walk<'_>, rec: &mut RawRecord) -> Result<(), JsonError> {
+    walk.open(Kind::Object)?;
+    while let Some(key) = walk.next_key()? {
+        let key = KinesisKey::of(walk.bytes(&key));
+        let kind = walk.value()?;
+        match key {
+            KinesisKey::Data if kind == Kind::String => {
+                rec.payload = RawPayload::Base64(walk.string()?);
+            }
+            KinesisKey::Data => {
+                walk.skip(kind)?;
+                rec.payload = RawPayload::Invalid(RecordProblem::DataNotAString(kind.name()));
+            }
+            KinesisKey::SequenceNumber => rec.sequence_number = string_or_none(walk, kind)?,
+            KinesisKey::PartitionKey => rec.partition_key = string_or_none(walk, kind)?,
+            KinesisKey::EncryptionType => rec.encryption_type = string_or_none(walk, kind)?,
+            KinesisKey::ApproximateArrivalTimestamp => {
+                rec.approximate_arrival_timestamp = number_or_none(walk, kind)?;
+            }
+            KinesisKey::Other => walk.skip(kind)?,
+        }
+    }
+    Ok(())
+}
+
+/// The string value, or `None` (the value read and dropped) when it is of another type.
+pub(crate) fn string_or_none(
+    walk: &mut Walk<'_>,
+    kind: Kind,
+) -> Result<Option<Range<usize>>, JsonError> {
+    if kind == Kind::String {
+        return walk.string().map(Some);
+    }
+    walk.skip(kind)?;
+    Ok(None)
+}
+
+/// The number value as `f64`, or `None` when it is of another type or beyond `f64` (as the
+/// tape walk read it: simd-json could not hold it, so it never made one up).
+pub(crate) fn number_or_none(walk: &mut Walk<'_>, kind: Kind) -> Result<Option<f64>, JsonError> {
+    if kind != Kind::Number {
+        walk.skip(kind)?;
+        return Ok(None);
+    }
+    let range = walk.number()?;
+    let token = walk.bytes(&range);
+    Ok(fits(token)
+        .then(|| std::str::from_utf8(token).ok()?.parse::<f64>().ok())
+        .flatten())
+}
+
+#[cfg(test)]
+pub(crate) mod reference;
+#[cfg(test)]
+mod tests;

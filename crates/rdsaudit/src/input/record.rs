@@ -1,7 +1,6 @@
 //! What every Lambda event shape is read into: records ([`SourceRecord`]) whose payload is read
 //! by the pipeline, the problems a single record can have, and the errors of a whole event.
 
-use simd_json::StaticNode;
 use simd_json::tape::Node;
 
 pub use super::json::JsonError;
@@ -130,10 +129,12 @@ pub enum SourceError {
     },
 }
 
-/// Reusable simd-json state for parsing Lambda events in place (one per thread; `Send`).
+/// Reusable state for parsing Lambda events in place (one per thread; `Send`): simd-json's
+/// buffers for the `awslogs` event, the nesting stack of the Kinesis event's walk.
 #[derive(Debug, Default)]
 pub struct SourceParser {
     pub(crate) json: TapeParser,
+    pub(crate) open: Vec<u8>,
 }
 
 impl SourceParser {
@@ -159,15 +160,6 @@ pub(crate) fn entries<'t, 'a>(
         .map_while(Result::ok)
 }
 
-/// Element indices of the array at `tape[at]` (empty if it is not an array), lenient like
-/// [`entries`].
-pub(crate) fn elements<'t>(tape: &'t [Node<'_>], at: usize) -> impl Iterator<Item = usize> + 't {
-    crate::input::json::array_elements(tape, at)
-        .into_iter()
-        .flatten()
-        .map_while(Result::ok)
-}
-
 /// Value index of `key` in the object at `tape[at]` (last one wins). Errors if `tape[at]` is
 /// not an object (only used on the root and on already-checked objects).
 pub(crate) fn field(tape: &[Node<'_>], at: usize, key: &str) -> Result<Option<usize>, SourceError> {
@@ -179,24 +171,5 @@ pub(crate) fn field(tape: &[Node<'_>], at: usize, key: &str) -> Result<Option<us
         other => Err(SourceError::NotAnObject {
             found: other.map_or("nothing", kind),
         }),
-    }
-}
-
-pub(crate) fn string_at<'a>(tape: &[Node<'a>], at: usize) -> Option<&'a str> {
-    match tape.get(at) {
-        Some(Node::String(s)) => Some(s),
-        _ => None,
-    }
-}
-
-pub(crate) fn number_at(tape: &[Node<'_>], at: usize) -> Option<f64> {
-    // Converting a JSON integer to seconds-as-f64 may round beyond 2^53, which is irrelevant
-    // for epoch seconds.
-    #[allow(clippy::cast_precision_loss)]
-    match tape.get(at) {
-        Some(Node::Static(StaticNode::F64(f))) => Some(*f),
-        Some(Node::Static(StaticNode::I64(i))) => Some(*i as f64),
-        Some(Node::Static(StaticNode::U64(u))) => Some(*u as f64),
-        _ => None,
     }
 }

@@ -54,7 +54,7 @@ fn token_len(s: &[u8]) -> usize {
 /// Whether simd-json reads `token` as a number: a 64-bit integer, or a finite `f64` written
 /// with a fraction or an exponent (however many digits: checked, it reads 400-digit
 /// fractions; only integers past 64 bits and values past `f64` fail).
-fn fits(token: &[u8]) -> bool {
+pub(crate) fn fits(token: &[u8]) -> bool {
     let Ok(s) = std::str::from_utf8(token) else {
         return false;
     };

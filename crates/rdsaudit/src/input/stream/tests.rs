@@ -403,3 +403,38 @@ proptest! {
         prop_assert_eq!(streamed, whole);
     }
 }
+
+/// The blank lines `records` skips, read to the end.
+fn blank_lines(mut records: text::Records<'_>) -> u64 {
+    while records.next_parsed().is_some() {}
+    records.blank_lines()
+}
+
+/// The blank lines the pieces skip, summed: each counted once, whatever the cuts.
+fn streamed_blank_lines<R: Read>(stream: TextStream<R>) -> u64 {
+    let mut blanks = 0;
+    for piece in stream {
+        blanks += match piece.unwrap() {
+            Piece::Text(bytes) => blank_lines(records(&bytes)),
+            Piece::Window { bytes, until } => {
+                blank_lines(text::records_in_window(&bytes).stop_at(until))
+            }
+            other => panic!("unexpected {other:?}"),
+        };
+    }
+    blanks
+}
+
+proptest! {
+    /// Every blank line is counted once by a stream's pieces, as by the whole text.
+    #[test]
+    fn pieces_count_the_blank_lines_of_the_whole_text(
+        log in log(),
+        piece in 1usize..300,
+        sizes in prop::collection::vec(1usize..64, 1..8),
+    ) {
+        let reader = Trickle { data: &log, sizes, calls: 0 };
+        let stream = TextStream::new(reader).piece_bytes(piece);
+        prop_assert_eq!(streamed_blank_lines(stream), blank_lines(records(&log)));
+    }
+}

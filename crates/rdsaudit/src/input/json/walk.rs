@@ -1,0 +1,392 @@
+//! A validating JSON reader that walks a text once, in place, for the Lambda event around the
+//! records ([`crate::input::kinesis`]).
+//!
+//! Why not simd-json there: the event is read on one thread before any record can be decoded
+//! in parallel, and almost all of it is the records' base64 `data`. simd-json classifies every
+//! byte (stage 1), builds a tape of every value and copies every string (stage 2) into fresh
+//! buffers as large as the event: on 6,000 one-line records that was a quarter of the whole
+//! process, serial. This reader steps over a string with `memchr2` (its end quote or first
+//! escape) and one pass that checks its bytes are printable ASCII, falling back to a UTF-8
+//! check only for a string that holds other bytes; nothing is allocated but the caller's
+//! records and a nesting stack.
+//!
+//! It accepts exactly RFC 8259 JSON: escapes (`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`,
+//! `\uXXXX`, surrogate pairs; a lone surrogate is an error), no control byte or invalid UTF-8
+//! inside a string, numbers by the grammar (any size: a number is only read where the caller
+//! asks), nothing after the value but whitespace, nesting to [`MAX_DEPTH`]. Strings are
+//! unescaped in place (an escape never grows), so the caller gets byte ranges of `text`.
+//! The property tests hold it to `serde_json` (accepts and rejects the same texts, reads the
+//! same values) and the Kinesis event built on it to the simd-json tape walk it replaced.
+//!
+//! ```text
+//! {"Records":[{"kinesis":{"data":"H4sI..."},"eventID":"shardId-000000000000:4959..."}]}
+//! value() -> Object, open(), next_key() -> "Records", value() -> Array, open(), next_element()...
+//! ```
+
+use std::ops::Range;
+
+use super::JsonError;
+
+/// Deepest nesting accepted (simd-json's limit too): the reader keeps one byte per level.
+pub(crate) const MAX_DEPTH: usize = 1024;
+
+/// The JSON type of a value, from its first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    String,
+    Object,
+    Array,
+    Number,
+    Bool,
+    Null,
+}
+
+impl Kind {
+    /// The type worded for error messages ("found a string"), as [`super::kind`] words it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::String => "a string",
+            Kind::Object => "an object",
+            Kind::Array => "an array",
+            Kind::Number => "a number",
+            Kind::Bool => "a boolean",
+            Kind::Null => "null",
+        }
+    }
+}
+
+/// The reader: a position in `text`, the closing brackets of the open containers, and the
+/// count of values read against a cap (memory for what the caller builds grows with it).
+pub(crate) struct Walk<'t> {
+    text: &'t mut [u8],
+    at: usize,
+    /// `}` or `]` for each open container, innermost last.
+    open: &'t mut Vec<u8>,
+    /// The next `next_key` / `next_element` is the container's first.
+    fresh: bool,
+    values: usize,
+    max_values: usize,
+}
+
+impl<'t> Walk<'t> {
+    /// A reader of `text` (the JSON text alone, no padding needed) that refuses more than
+    /// `max_values` values; `open` is a reusable stack (cleared).
+    pub(crate) fn new(text: &'t mut [u8], open: &'t mut Vec<u8>, max_values: usize) -> Self {
+        open.clear();
+        Walk {
+            text,
+            at: 0,
+            open,
+            fresh: false,
+            values: 0,
+            max_values,
+        }
+    }
+
+    fn fail(&self, at: usize, msg: &str) -> JsonError {
+        JsonError::Invalid {
+            offset: at,
+            msg: msg.to_owned(),
+        }
+    }
+
+    fn skip_ws(&mut self) {
+        while self.text.get(self.at).is_some_and(|b| super::is_ws(*b)) {
+            self.at += 1;
+        }
+    }
+
+    fn expect(&mut self, byte: u8, msg: &str) -> Result<(), JsonError> {
+        self.skip_ws();
+        if self.text.get(self.at) == Some(&byte) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err(self.fail(self.at, msg))
+        }
+    }
+
+    /// The bytes of a string read before (a range [`Walk::string`] returned).
+    pub(crate) fn bytes(&self, range: &Range<usize>) -> &[u8] {
+        self.text.get(range.clone()).unwrap_or_default()
+    }
+
+    /// Starts the next value: its type, from its first byte (nothing consumed yet). Counts it.
+    pub(crate) fn value(&mut self) -> Result<Kind, JsonError> {
+        self.skip_ws();
+        let kind = match self.text.get(self.at) {
+            Some(b'"') => Kind::String,
+            Some(b'{') => Kind::Object,
+            Some(b'[') => Kind::Array,
+            Some(b'-' | b'0'..=b'9') => Kind::Number,
+            Some(b't' | b'f') => Kind::Bool,
+            Some(b'n') => Kind::Null,
+            Some(_) => return Err(self.fail(self.at, "expected a value")),
+            None => return Err(self.fail(self.at, "unexpected end of text")),
+        };
+        self.count()?;
+        Ok(kind)
+    }
+
+    fn count(&mut self) -> Result<(), JsonError> {
+        self.charge(1)
+    }
+
+    /// Counts `values` more against the cap: what the caller builds for one value may take
+    /// the memory of several.
+    pub(crate) fn charge(&mut self, values: usize) -> Result<(), JsonError> {
+        self.values = self.values.saturating_add(values);
+        if self.values > self.max_values {
+            return Err(JsonError::TooManyValues {
+                bound: self.values,
+                max: self.max_values,
+            });
+        }
+        Ok(())
+    }
+
+    /// After the top-level value: only whitespace may follow.
+    pub(crate) fn end(&mut self) -> Result<(), JsonError> {
+        self.skip_ws();
+        if self.at < self.text.len() {
+            return Err(self.fail(self.at, "text after the JSON value"));
+        }
+        Ok(())
+    }
+
+    /// Enters the object or array that [`Walk::value`] found; then [`Walk::next_key`] or
+    /// [`Walk::next_element`] until they say it is done.
+    pub(crate) fn open(&mut self, kind: Kind) -> Result<(), JsonError> {
+        if self.open.len() >= MAX_DEPTH {
+            return Err(self.fail(self.at, "nesting deeper than 1024"));
+        }
+        self.open
+            .push(if kind == Kind::Object { b'}' } else { b']' });
+        self.at += 1;
+        self.fresh = true;
+        Ok(())
+    }
+
+    fn close(&mut self) {
+        self.open.pop();
+        self.at += 1;
+    }
+
+    /// The next key of the open object (its value comes next: [`Walk::value`]), or `None`
+    /// when the object ends.
+    pub(crate) fn next_key(&mut self) -> Result<Option<Range<usize>>, JsonError> {
+        let first = std::mem::take(&mut self.fresh);
+        self.skip_ws();
+        match self.text.get(self.at) {
+            Some(b'}') => {
+                self.close();
+                return Ok(None);
+            }
+            Some(b',') if !first => {
+                self.at += 1;
+                self.skip_ws();
+            }
+            _ if first => {}
+            _ => return Err(self.fail(self.at, "expected `,` or `}`")),
+        }
+        if self.text.get(self.at) != Some(&b'"') {
+            return Err(self.fail(self.at, "expected a string key"));
+        }
+        self.count()?;
+        let key = self.string()?;
+        self.expect(b':', "expected `:`")?;
+        Ok(Some(key))
+    }
+
+    /// Whether the open array has another element (read it with [`Walk::value`]).
+    pub(crate) fn next_element(&mut self) -> Result<bool, JsonError> {
+        let first = std::mem::take(&mut self.fresh);
+        self.skip_ws();
+        match self.text.get(self.at) {
+            Some(b']') => {
+                self.close();
+                Ok(false)
+            }
+            Some(b',') if !first => {
+                self.at += 1;
+                Ok(true)
+            }
+            _ if first => Ok(true),
+            _ => Err(self.fail(self.at, "expected `,` or `]`")),
+        }
+    }
+
+    /// Reads the value [`Walk::value`] found and drops it, however deep (no recursion).
+    pub(crate) fn skip(&mut self, kind: Kind) -> Result<(), JsonError> {
+        match kind {
+            Kind::String => self.string().map(drop),
+            Kind::Number => self.number().map(drop),
+            Kind::Bool | Kind::Null => self.literal(),
+            Kind::Object | Kind::Array => {
+                let depth = self.open.len();
+                self.open(kind)?;
+                while self.open.len() > depth {
+                    let more = if self.open.last() == Some(&b'}') {
+                        self.next_key()?.is_some()
+                    } else {
+                        self.next_element()?
+                    };
+                    if more {
+                        match self.value()? {
+                            inner @ (Kind::Object | Kind::Array) => self.open(inner)?,
+                            inner => self.skip(inner)?,
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads a string whose opening quote is at the position, unescaping it in place; its
+    /// bytes are then `bytes(&range)` (valid UTF-8).
+    pub(crate) fn string(&mut self) -> Result<Range<usize>, JsonError> {
+        let start = self.at + 1;
+        let (mut read, mut write) = (start, start);
+        loop {
+            let rest = self.text.get(read..).unwrap_or_default();
+            let Some(run) = memchr::memchr2(b'"', b'\\', rest) else {
+                return Err(self.fail(start - 1, "unterminated string"));
+            };
+            check_run(rest.get(..run).unwrap_or_default())
+                .map_err(|(at, msg)| self.fail(read + at, msg))?;
+            if write != read {
+                self.text.copy_within(read..read + run, write);
+            }
+            read += run;
+            write += run;
+            if self.text.get(read) == Some(&b'"') {
+                self.at = read + 1;
+                return Ok(start..write);
+            }
+            let (ch, len) = unescape(self.text.get(read..).unwrap_or_default())
+                .map_err(|msg| self.fail(read, msg))?;
+            let mut utf8 = [0; 4];
+            let out = ch.encode_utf8(&mut utf8).as_bytes();
+            // An escape is at least as long as what it stands for, so this stays behind `read`.
+            if let Some(dst) = self.text.get_mut(write..write + out.len()) {
+                dst.copy_from_slice(out);
+            }
+            read += len;
+            write += out.len();
+        }
+    }
+
+    /// Reads a number by the JSON grammar; its text is `bytes(&range)`.
+    pub(crate) fn number(&mut self) -> Result<Range<usize>, JsonError> {
+        let start = self.at;
+        let text = &*self.text;
+        let digits = |from: usize| {
+            text.get(from..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count()
+        };
+        let mut at = start + usize::from(text.get(start) == Some(&b'-'));
+        match text.get(at) {
+            Some(b'0') => at += 1,
+            Some(b'1'..=b'9') => at += digits(at),
+            _ => return Err(self.fail(at, "invalid number")),
+        }
+        if text.get(at) == Some(&b'.') {
+            let n = digits(at + 1);
+            if n == 0 {
+                return Err(self.fail(at + 1, "invalid number: no digit after `.`"));
+            }
+            at += 1 + n;
+        }
+        if matches!(text.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            if matches!(text.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            let n = digits(at);
+            if n == 0 {
+                return Err(self.fail(at, "invalid number: no digit in the exponent"));
+            }
+            at += n;
+        }
+        self.at = at;
+        Ok(start..at)
+    }
+
+    fn literal(&mut self) -> Result<(), JsonError> {
+        let rest = self.text.get(self.at..).unwrap_or_default();
+        let word = [&b"true"[..], b"false", b"null"]
+            .into_iter()
+            .find(|w| rest.starts_with(w))
+            .ok_or_else(|| self.fail(self.at, "expected `true`, `false` or `null`"))?;
+        self.at += word.len();
+        Ok(())
+    }
+}
+
+/// Checks a run of string bytes between escapes: no control byte, valid UTF-8. Printable ASCII
+/// (all of a base64 `data`) is checked in one branch-free pass; only a run holding other bytes
+/// is looked at again. A multi-byte character cannot straddle runs: quotes and backslashes
+/// are ASCII, never inside one.
+fn check_run(run: &[u8]) -> Result<(), (usize, &'static str)> {
+    // 0x20..=0x7f maps to 0..=0x5f; a max, not an early exit, so it runs on vectors.
+    let highest = run.iter().fold(0u8, |m, &b| m.max(b.wrapping_sub(0x20)));
+    if highest < 0x60 {
+        return Ok(());
+    }
+    if let Some(at) = run.iter().position(|&b| b < 0x20) {
+        return Err((at, "control character in a string"));
+    }
+    std::str::from_utf8(run).map_err(|e| (e.valid_up_to(), "invalid UTF-8 in a string"))?;
+    Ok(())
+}
+
+/// The character an escape at the start of `text` (a backslash) stands for, and the escape's
+/// length (12 for a surrogate pair).
+fn unescape(text: &[u8]) -> Result<(char, usize), &'static str> {
+    let simple = match text.get(1) {
+        Some(b'"') => '"',
+        Some(b'\\') => '\\',
+        Some(b'/') => '/',
+        Some(b'b') => '\u{8}',
+        Some(b'f') => '\u{c}',
+        Some(b'n') => '\n',
+        Some(b'r') => '\r',
+        Some(b't') => '\t',
+        Some(b'u') => return unicode(text),
+        _ => return Err("invalid escape"),
+    };
+    Ok((simple, 2))
+}
+
+/// A `\uXXXX` escape, or two forming a surrogate pair.
+fn unicode(text: &[u8]) -> Result<(char, usize), &'static str> {
+    let unit = hex4(text.get(2..6)).ok_or("invalid \\u escape")?;
+    let (code, len) = match unit {
+        0xD800..=0xDBFF => {
+            let low = match (text.get(6..8), hex4(text.get(8..12))) {
+                (Some(b"\\u"), Some(low @ 0xDC00..=0xDFFF)) => low,
+                _ => return Err("lone surrogate in a \\u escape"),
+            };
+            (0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00), 12)
+        }
+        0xDC00..=0xDFFF => return Err("lone surrogate in a \\u escape"),
+        _ => (unit, 6),
+    };
+    char::from_u32(code)
+        .map(|c| (c, len))
+        .ok_or("invalid \\u escape")
+}
+
+fn hex4(digits: Option<&[u8]>) -> Option<u32> {
+    digits?.iter().try_fold(0u32, |acc, &d| {
+        let v = char::from(d).to_digit(16)?;
+        Some(acc << 4 | v)
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

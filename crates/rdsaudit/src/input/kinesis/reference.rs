@@ -1,0 +1,143 @@
+//! The simd-json tape walk the Kinesis event was read with before [`super::parse_kinesis_event`]
+//! walked the text itself: kept as the oracle its property tests compare it to.
+
+use simd_json::StaticNode;
+use simd_json::tape::Node;
+
+use crate::input::json::array_elements;
+use crate::input::json::{MAX_EVENT_VALUES, TapeParser, kind, object_entries};
+use crate::input::record::{entries, field};
+use crate::input::{Payload, RecordProblem, SourceError, SourceRecord};
+
+/// The event's records as simd-json's tape gives them.
+pub(crate) fn parse_kinesis_event<'a>(
+    buf: &'a mut [u8],
+    len: usize,
+    json: &mut TapeParser,
+) -> Result<Vec<SourceRecord<'a>>, SourceError> {
+    crate::input::json::neutralize_wide_numbers(buf.get_mut(..len).unwrap_or_default());
+    json.parse_padded(buf, len, MAX_EVENT_VALUES, |tape| {
+        let records_at = field(tape, 0, "Records")?.ok_or(SourceError::MissingField("Records"))?;
+        let count = match tape.get(records_at) {
+            Some(Node::Array { len, .. }) => *len,
+            other => {
+                return Err(SourceError::WrongType {
+                    field: "Records",
+                    expected: "an array",
+                    found: other.map_or("nothing", kind),
+                });
+            }
+        };
+        let mut records = Vec::with_capacity(count);
+        for el in elements(tape, records_at) {
+            records.push(kinesis_record(tape, el));
+        }
+        Ok(records)
+    })
+}
+
+fn kinesis_record<'a>(tape: &[Node<'a>], at: usize) -> SourceRecord<'a> {
+    let mut rec = SourceRecord::new(Payload::Invalid(RecordProblem::MissingKinesis));
+    match tape.get(at) {
+        Some(Node::Object { .. }) => {}
+        other => {
+            rec.payload =
+                Payload::Invalid(RecordProblem::NotAnObject(other.map_or("nothing", kind)));
+            return rec;
+        }
+    }
+    for (key, v) in entries(tape, at) {
+        match key {
+            "eventID" => rec.event_id = string_at(tape, v),
+            "kinesis" => match tape.get(v) {
+                Some(Node::Object { .. }) => {
+                    rec.payload = Payload::Invalid(RecordProblem::MissingData);
+                    for (key, v) in entries(tape, v) {
+                        match key {
+                            "data" => {
+                                rec.payload = match tape.get(v) {
+                                    Some(Node::String(s)) => Payload::Base64(s.as_bytes()),
+                                    other => Payload::Invalid(RecordProblem::DataNotAString(
+                                        other.map_or("nothing", kind),
+                                    )),
+                                }
+                            }
+                            "sequenceNumber" => rec.sequence_number = string_at(tape, v),
+                            "partitionKey" => rec.partition_key = string_at(tape, v),
+                            "encryptionType" => rec.encryption_type = string_at(tape, v),
+                            "approximateArrivalTimestamp" => {
+                                rec.approximate_arrival_timestamp = number_at(tape, v);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                other => {
+                    rec.payload = Payload::Invalid(RecordProblem::KinesisNotAnObject(
+                        other.map_or("nothing", kind),
+                    ));
+                }
+            },
+            _ => {}
+        }
+    }
+    if rec.payload == Payload::Invalid(RecordProblem::MissingKinesis) {
+        return flat_record(tape, at).unwrap_or(rec);
+    }
+    rec
+}
+
+/// The `aws kinesis get-records` record at `tape[at]`, if it has `Data` or `SequenceNumber`.
+fn flat_record<'a>(tape: &[Node<'a>], at: usize) -> Option<SourceRecord<'a>> {
+    let entries = object_entries(tape, at).ok()?.map_while(Result::ok);
+    let mut rec = SourceRecord::new(Payload::Invalid(RecordProblem::MissingField("Data")));
+    let mut flat = false;
+    for (key, v) in entries {
+        let node = tape.get(v);
+        flat |= ["Data", "SequenceNumber"].contains(&key);
+        match (key, node) {
+            ("Data", Some(Node::String(s))) => rec.payload = Payload::Base64(s.as_bytes()),
+            ("Data", other) => {
+                rec.payload = Payload::Invalid(RecordProblem::NotAString {
+                    field: "Data",
+                    found: other.map_or("nothing", kind),
+                });
+            }
+            ("SequenceNumber", Some(Node::String(s))) => rec.sequence_number = Some(s),
+            ("PartitionKey", Some(Node::String(s))) => rec.partition_key = Some(s),
+            ("EncryptionType", Some(Node::String(s))) => rec.encryption_type = Some(s),
+            ("ApproximateArrivalTimestamp", Some(Node::String(s))) => {
+                rec.approximate_arrival_timestamp = crate::input::get_records::iso_seconds(s);
+            }
+            ("ApproximateArrivalTimestamp", Some(_)) => {
+                rec.approximate_arrival_timestamp = number_at(tape, v);
+            }
+            _ => {}
+        }
+    }
+    flat.then_some(rec)
+}
+
+fn string_at<'a>(tape: &[Node<'a>], at: usize) -> Option<&'a str> {
+    match tape.get(at) {
+        Some(Node::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn number_at(tape: &[Node<'_>], at: usize) -> Option<f64> {
+    match tape.get(at) {
+        Some(Node::Static(StaticNode::F64(f))) => Some(*f),
+        Some(Node::Static(StaticNode::I64(i))) => Some(*i as f64),
+        Some(Node::Static(StaticNode::U64(u))) => Some(*u as f64),
+        _ => None,
+    }
+}
+
+fn elements<'t>(tape: &'t [Node<'_>], at: usize) -> impl Iterator<Item = usize> + 't {
+    array_elements(tape, at)
+        .into_iter()
+        .flatten()
+        .map_while(Result::ok)
+}

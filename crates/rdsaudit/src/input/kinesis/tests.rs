@@ -1,0 +1,264 @@
+//! The walk over the event text against the simd-json tape walk it replaced
+//! ([`super::reference`]), on generated events of every shape a record can have.
+
+use proptest::prelude::*;
+use serde_json::Value;
+
+use super::*;
+use crate::input::json::walk::tests::{any_string, any_value, write, write_string};
+use crate::test_support::padded;
+
+/// A JSON tree whose objects may repeat a key, and whose numbers may be any token.
+#[derive(Debug, Clone)]
+enum Tree {
+    Value(Value),
+    Token(&'static str),
+    Object(Vec<(String, Tree)>),
+    Array(Vec<Tree>),
+}
+
+fn emit(tree: &Tree, pick: &mut dyn FnMut() -> u8, out: &mut Vec<u8>) {
+    match tree {
+        Tree::Value(v) => write(v, pick, out),
+        Tree::Token(t) => out.extend_from_slice(t.as_bytes()),
+        Tree::Object(fields) => {
+            out.push(b'{');
+            for (i, (k, v)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(if pick().is_multiple_of(3) {
+                        b" , "
+                    } else {
+                        b","
+                    });
+                }
+                write_string(k, pick, out);
+                out.push(b':');
+                emit(v, pick, out);
+            }
+            out.push(b'}');
+        }
+        Tree::Array(items) => {
+            out.push(b'[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                emit(v, pick, out);
+            }
+            out.extend_from_slice(if pick().is_multiple_of(3) {
+                b"\n]"
+            } else {
+                b"]"
+            });
+        }
+    }
+}
+
+fn string(s: impl Strategy<Value = String>) -> impl Strategy<Value = Tree> {
+    s.prop_map(|s| Tree::Value(Value::String(s)))
+}
+
+/// Mostly a value of the type the field should have, sometimes anything.
+fn field(key: &'static str, usual: BoxedStrategy<Tree>) -> BoxedStrategy<(String, Tree)> {
+    prop_oneof![
+        4 => usual,
+        1 => any_value().prop_map(Tree::Value),
+    ]
+    .prop_map(move |v| (key.to_owned(), v))
+    .boxed()
+}
+
+fn base64() -> BoxedStrategy<Tree> {
+    string("[A-Za-z0-9+/]{0,24}={0,2}").boxed()
+}
+
+fn text() -> BoxedStrategy<Tree> {
+    prop_oneof![string("[a-zA-Z0-9:-]{0,20}"), string(any_string())].boxed()
+}
+
+/// An epoch-seconds number, sometimes one simd-json cannot hold.
+fn seconds() -> BoxedStrategy<Tree> {
+    prop_oneof![
+        4 => (1_000_000_000.0f64..2_000_000_000.0).prop_map(|f| Tree::Value(Value::from(f))),
+        1 => (0i64..2_000_000_000).prop_map(|i| Tree::Value(Value::from(i))),
+        1 => proptest::sample::select(vec!["1e400", "-1e999", "123456789012345678901234567890", "1711200968.517", "17112009685170000000000e-13"]).prop_map(Tree::Token),
+    ]
+    .boxed()
+}
+
+fn extra() -> BoxedStrategy<(String, Tree)> {
+    (any_string(), any_value().prop_map(Tree::Value)).boxed()
+}
+
+fn kinesis() -> BoxedStrategy<Tree> {
+    proptest::collection::vec(
+        prop_oneof![
+            field("data", base64()),
+            field("sequenceNumber", text()),
+            field("partitionKey", text()),
+            field("encryptionType", text()),
+            field("approximateArrivalTimestamp", seconds()),
+            field("kinesisSchemaVersion", text()),
+            extra(),
+        ],
+        0..8,
+    )
+    .prop_map(Tree::Object)
+    .boxed()
+}
+
+fn record() -> BoxedStrategy<Tree> {
+    let iso = prop_oneof![
+        string(Just("2024-05-01T12:00:00.123000+00:00".to_owned())),
+        seconds()
+    ];
+    let fields = proptest::collection::vec(
+        prop_oneof![
+            3 => field("kinesis", kinesis()),
+            1 => field("eventID", text()),
+            1 => field("eventSource", text()),
+            1 => field("Data", base64()),
+            1 => field("SequenceNumber", text()),
+            1 => field("PartitionKey", text()),
+            1 => field("EncryptionType", text()),
+            1 => field("ApproximateArrivalTimestamp", iso.boxed()),
+            1 => extra(),
+        ],
+        0..8,
+    );
+    prop_oneof![
+        6 => fields.prop_map(Tree::Object),
+        1 => any_value().prop_map(Tree::Value),
+    ]
+    .boxed()
+}
+
+fn event() -> impl Strategy<Value = Tree> {
+    let records = prop_oneof![
+        8 => proptest::collection::vec(record(), 0..6).prop_map(Tree::Array),
+        1 => any_value().prop_map(Tree::Value),
+    ];
+    let top = proptest::collection::vec(
+        prop_oneof![
+            3 => records.prop_map(|r| ("Records".to_owned(), r)),
+            1 => extra(),
+        ],
+        0..4,
+    );
+    prop_oneof![
+        8 => top.prop_map(Tree::Object),
+        1 => any_value().prop_map(Tree::Value),
+    ]
+}
+
+/// Both readings of `text`: equal records, or the same error (any two syntax errors match:
+/// their offsets and wording are each parser's own).
+fn same_as_reference(text: &[u8]) -> Result<(), TestCaseError> {
+    let (mut ours_buf, len) = padded(text);
+    let (mut ref_buf, _) = padded(text);
+    let ours = parse_kinesis_event(&mut ours_buf, len, &mut SourceParser::new());
+    let oracle = reference::parse_kinesis_event(&mut ref_buf, len, &mut Default::default());
+    match (&ours, &oracle) {
+        (
+            Err(SourceError::Json(JsonError::Invalid { .. })),
+            Err(SourceError::Json(JsonError::Invalid { .. })),
+        ) => {}
+        _ => prop_assert_eq!(ours, oracle, "{}", String::from_utf8_lossy(text)),
+    }
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn reads_what_the_tape_walk_read(
+        event in event(),
+        seeds in proptest::collection::vec(any::<u8>(), 1..32),
+    ) {
+        let mut style = seeds.iter().copied().cycle();
+        let mut text = Vec::new();
+        emit(&event, &mut || style.next().unwrap_or(0), &mut text);
+        same_as_reference(&text)?;
+        // Cut short: invalid, for both.
+        if text.len() > 1 {
+            same_as_reference(&text[..text.len() / 2])?;
+        }
+    }
+}
+
+#[test]
+fn wide_numbers_are_absent_not_made_up() {
+    let event = br#"{"Records":[{"kinesis":{"data":"aGk=","approximateArrivalTimestamp":1e400,"sequenceNumber":123456789012345678901234567890}},
+        {"SequenceNumber":"2","ApproximateArrivalTimestamp":-1e999,"Data":"aGk="}],"x":1e99999}"#;
+    same_as_reference(event).unwrap();
+    let (mut buf, len) = padded(event);
+    let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+    assert_eq!(records[0].approximate_arrival_timestamp, None);
+    assert_eq!(records[0].sequence_number, None);
+    assert_eq!(records[1].approximate_arrival_timestamp, None);
+    assert_eq!(records[1].payload, Payload::Base64(b"aGk="));
+}
+
+#[test]
+fn syntax_errors_anywhere_come_before_shape_errors() {
+    for text in [
+        &br#"{"Records":{}} x"#[..],
+        br#"[1,]"#,
+        br#"{"Records":[{"kinesis":{"data":"a\u12"}}]}"#,
+        br#"{"Records":[],"Records":{"a":1,}}"#,
+    ] {
+        let (mut buf, len) = padded(text);
+        let err = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
+        assert!(
+            matches!(err, SourceError::Json(JsonError::Invalid { .. })),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
+fn the_last_records_key_wins() {
+    for (text, records) in [
+        (&br#"{"Records":{},"Records":[1]}"#[..], Ok(1)),
+        (br#"{"Records":[1],"Records":"x"}"#, Err("a string")),
+    ] {
+        same_as_reference(text).unwrap();
+        let (mut buf, len) = padded(text);
+        let got = parse_kinesis_event(&mut buf, len, &mut SourceParser::new());
+        match records {
+            Ok(n) => assert_eq!(got.unwrap().len(), n),
+            Err(found) => assert_eq!(
+                got.unwrap_err(),
+                SourceError::WrongType {
+                    field: "Records",
+                    expected: "an array",
+                    found
+                }
+            ),
+        }
+    }
+}
+
+#[test]
+fn an_element_of_records_is_charged_for_its_memory() {
+    // What one element costs us is what the cap let a tape of that many values cost before.
+    let ours = std::mem::size_of::<RawRecord>() + std::mem::size_of::<SourceRecord<'_>>();
+    let node = std::mem::size_of::<simd_json::tape::Node<'_>>();
+    assert!(
+        ours <= (RECORD_VALUES + 1) * node,
+        "{ours} > {} x {node}",
+        RECORD_VALUES + 1
+    );
+    let max = MAX_EVENT_VALUES / (RECORD_VALUES + 1);
+    for (elements, refused) in [(max - 10, false), (max + 10, true)] {
+        let event = format!(r#"{{"Records":[{}0]}}"#, "0,".repeat(elements - 1));
+        let (mut buf, len) = padded(event.as_bytes());
+        let got = parse_kinesis_event(&mut buf, len, &mut SourceParser::new());
+        match got {
+            Ok(records) => assert!(!refused && records.len() == elements),
+            Err(e) => assert!(
+                refused && matches!(e, SourceError::Json(JsonError::TooManyValues { .. })),
+                "{e:?}"
+            ),
+        }
+    }
+}
