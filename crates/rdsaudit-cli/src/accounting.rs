@@ -191,6 +191,9 @@ impl Accounting {
             r.unparsed_events,
             breakdown(r.unparsed_by_reason.iter().map(|(k, v)| (*k, *v)))
         );
+        if r.blank_lines > 0 {
+            let _ = writeln!(s, "  blank lines: {} (no text, skipped)", r.blank_lines);
+        }
         if r.ambiguous_events > 0 {
             let _ = writeln!(
                 s,

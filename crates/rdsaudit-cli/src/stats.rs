@@ -318,6 +318,9 @@ impl Tally {
             report.unparsed_events,
             self.events
         );
+        if report.blank_lines > 0 {
+            let _ = writeln!(s, "blank lines: {} (no text, skipped)", report.blank_lines);
+        }
         if self.ambiguous > 0 {
             // On its own line: these events' names let the line read more than one way.
             let _ = writeln!(
@@ -435,6 +438,7 @@ impl Tally {
                 "parsed": report.parsed_events,
                 "unparsed": report.unparsed_events,
             },
+            "blank_lines": report.blank_lines,
             "events": self.events,
             "ambiguous_events": self.ambiguous,
             "time_range": {

@@ -272,3 +272,36 @@ fn download_portion_truncation_is_reported_not_glued() {
             .all(|e| !e["object"].as_str().unwrap().contains("truncated"))
     );
 }
+
+/// Blank lines are counted the same in a file and in one CloudWatch message holding the same
+/// bytes (review 4: a file of blank lines reported `audit lines: 0` and nothing else, the
+/// same message one unparsed line), and every line is an audit line or a blank line.
+#[test]
+fn blank_lines_are_counted_in_a_file_and_in_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = "20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'DELETE FROM t',0";
+    for (text, blanks, lines) in [
+        ("\n\n\n".to_owned(), 3, 0),
+        (format!("\n{a}\n\r\n\n{a}\n"), 3, 2),
+    ] {
+        let envelope = format!(
+            r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":[],"logEvents":[{{"id":"42","timestamp":1714564800000,"message":{}}}]}}"#,
+            serde_json::to_string(&text).unwrap()
+        );
+        let event = format!(
+            r#"{{"Records":[{{"kinesis":{{"data":"{}","sequenceNumber":"1"}}}}]}}"#,
+            base64(&gzip(envelope.as_bytes()))
+        );
+        for (name, bytes) in [("a.log", text.as_bytes()), ("event.json", event.as_bytes())] {
+            let (code, got, stderr) = parse_bytes(dir.path(), name, bytes);
+            assert_eq!(code, 0, "{name}: {stderr}");
+            assert_eq!(got.len(), lines, "{name}: {stderr}");
+            assert_eq!(
+                balanced(&stderr, "audit lines"),
+                [lines as u64, 0],
+                "{stderr}"
+            );
+            assert_eq!(summary_counts(&stderr, "blank lines"), [blanks], "{stderr}");
+        }
+    }
+}

@@ -128,6 +128,7 @@ impl Worker {
                 }
             }
         }
+        outcome.blank_lines += records.blank_lines();
         outcome
     }
 
@@ -203,6 +204,7 @@ fn visit_message<S: Sink>(
             }
         }
     }
+    outcome.blank_lines += lines.blank_lines();
 }
 
 /// The record's bytes as delivered.

@@ -78,6 +78,8 @@ pub struct RecordOutcome {
     /// `CONTROL_MESSAGE` payloads in the record (a Firehose object holds them among data
     /// payloads), skipped by rule.
     pub control_messages: u64,
+    /// Blank lines between audit lines (in a file or a message), skipped: no text.
+    pub blank_lines: u64,
 }
 
 impl RecordOutcome {
@@ -91,6 +93,7 @@ impl RecordOutcome {
             ambiguous: 0,
             unparsed_by_reason: BTreeMap::new(),
             control_messages: 0,
+            blank_lines: 0,
         }
     }
 
@@ -142,6 +145,9 @@ pub struct Report {
     /// only control payloads is also a control record; one among data payloads (a Firehose
     /// object) is counted here only.
     pub control_messages: u64,
+    /// Blank lines between audit lines (in a file or a message), skipped: they hold no text.
+    /// Not log events: every line of a text input is an audit line's or one of these.
+    pub blank_lines: u64,
 }
 
 impl Report {
@@ -169,6 +175,7 @@ impl Report {
             }
         }
         self.control_messages += outcome.control_messages;
+        self.blank_lines += outcome.blank_lines;
         self.log_events += outcome.log_events;
         self.parsed_events += outcome.parsed;
         self.ambiguous_events += outcome.ambiguous;
@@ -185,6 +192,7 @@ impl Report {
         self.control_records += other.control_records;
         self.failed_records += other.failed_records;
         self.control_messages += other.control_messages;
+        self.blank_lines += other.blank_lines;
         self.log_events += other.log_events;
         self.parsed_events += other.parsed_events;
         self.ambiguous_events += other.ambiguous_events;

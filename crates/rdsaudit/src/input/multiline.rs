@@ -21,8 +21,9 @@ use crate::audit::scanner::{LineError, parse_line};
 use crate::input::text;
 
 /// The audit lines of one log event's `message`, each with its 1-based line in the message.
-/// A message without a newline is one line (no scan is spent on it); a message of blank lines
-/// is still one line, so it is reported, not lost.
+/// A message without a newline is one line (no scan is spent on it), an empty one too, so it
+/// is reported, not lost; blank lines are skipped and counted
+/// ([`AuditLines::blank_lines`]), as in a file.
 ///
 /// ```
 /// use rdsaudit::input::multiline::audit_lines;
@@ -66,12 +67,18 @@ impl<'a> AuditLines<'a> {
                 self.yielded = true;
                 Some(line)
             }
-            None if !self.yielded => {
+            None if !self.yielded && self.blank_lines() == 0 => {
                 self.yielded = true;
                 Some((1, self.message, parse_line(self.message)))
             }
             None => None,
         }
+    }
+
+    /// Blank lines skipped so far (the text reader's count, [`text::Records::blank_lines`]).
+    #[must_use]
+    pub fn blank_lines(&self) -> u64 {
+        self.records.as_ref().map_or(0, text::Records::blank_lines)
     }
 
     /// Whether the message was split into more than one line (then `line` is worth showing).
@@ -113,11 +120,20 @@ mod tests {
     }
 
     #[test]
-    fn every_message_yields_at_least_one_line() {
-        for message in [&b""[..], b"\n", b"\n\n", b"junk", A.as_bytes()] {
+    fn every_message_yields_a_line_or_counted_blank_lines() {
+        for message in [&b""[..], b"junk", A.as_bytes()] {
             let lines: Vec<_> = audit_lines(message).collect();
             assert_eq!(lines.len(), 1, "{message:?}");
             assert!(!audit_lines(message).is_split());
         }
+        for (message, blanks) in [(&b"\n"[..], 1), (b"\n\r\n\r", 3), (b"\r\r", 2)] {
+            let mut lines = audit_lines(message);
+            assert!(lines.next_parsed().is_none(), "{message:?}");
+            assert_eq!(lines.blank_lines(), blanks, "{message:?}");
+        }
+        let message = format!("\n{A}\n\n\n{B}\n");
+        let mut lines = audit_lines(message.as_bytes());
+        assert_eq!(lines.by_ref().count(), 2);
+        assert_eq!(lines.blank_lines(), 3);
     }
 }

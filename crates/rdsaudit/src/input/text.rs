@@ -42,7 +42,7 @@
 //! unparsed line of its own ([`LineError::TruncationMarker`], counted, not silently dropped);
 //! the fragment after it has no timestamp, so it is an unparsed line with its own reason.
 //!
-//! Blank lines between records are skipped. Records are zero-copy: the record is the
+//! Blank lines between records are skipped and counted ([`Records::blank_lines`]). Records are zero-copy: the record is the
 //! contiguous slice, its interior breaks kept. The cost stays linear: a join is only tried
 //! from a line that begins with a timestamp, over at most [`MAX_CONTINUATIONS`] lines.
 //!
@@ -84,6 +84,7 @@ pub fn records(buf: &[u8]) -> Records<'_> {
         head_line: 0,
         last_head: None,
         orphans: false,
+        blank_lines: 0,
         lookahead: None,
         window: None,
         chain_start: 0,
@@ -160,6 +161,8 @@ pub struct Records<'a> {
     /// [`Records::record_at`]): they belong to it or to a record around it, so it is the head
     /// of what follows.
     orphans: bool,
+    /// Blank lines skipped between records (none of a record's own lines).
+    blank_lines: u64,
     /// The parse of the line alone at a position, kept from the look-ahead that asked whether
     /// it starts a record, so the next record does not scan its first line twice.
     lookahead: Option<(usize, Result<AuditEvent<'a>, LineError>)>,
@@ -207,6 +210,7 @@ impl<'a> Records<'a> {
             }
             self.pos = self.line_at(self.pos).1;
             self.line_number += 1;
+            self.blank_lines += 1;
         }
         if self.pos >= self.buf.len().min(self.stop) || self.looked_past() {
             return None;
@@ -290,6 +294,14 @@ impl<'a> Records<'a> {
         } else {
             self.pos
         }
+    }
+
+    /// Blank lines skipped so far between the records read (a blank line inside a record,
+    /// joined to it, is the record's): counted, so that every line of the text is a record's
+    /// or a counted blank line.
+    #[must_use]
+    pub fn blank_lines(&self) -> u64 {
+        self.blank_lines
     }
 
     /// Reads no record that starts at `stop` or after (the rest of a window past its cut).

@@ -42,21 +42,29 @@ fn whole(log: &[u8]) -> Decoded {
 }
 
 fn streamed<R: Read>(stream: TextStream<R>) -> Decoded {
+    streamed_reusing(stream, false)
+}
+
+/// `reuse`: each piece is given back to the stream once read.
+fn streamed_reusing<R: Read>(mut stream: TextStream<R>, reuse: bool) -> Decoded {
     let (mut out, mut first_line) = (Vec::new(), 1);
-    for piece in stream {
-        match piece.unwrap() {
+    while let Some(piece) = stream.next_piece().unwrap() {
+        match &piece {
             Piece::Text(bytes) => {
                 assert!(!bytes.is_empty(), "empty piece");
-                decode(&bytes, first_line, &mut out);
-                first_line += count_lines(&bytes);
+                decode(bytes, first_line, &mut out);
+                first_line += count_lines(bytes);
             }
             Piece::Window { bytes, until } => {
-                assert!(until > 0, "empty piece");
-                let records = text::records_in_window(&bytes).stop_at(until);
+                assert!(*until > 0, "empty piece");
+                let records = text::records_in_window(bytes).stop_at(*until);
                 decode_records(records, first_line, &mut out);
-                first_line += count_lines(&bytes[..until]);
+                first_line += count_lines(&bytes[..*until]);
             }
             other => panic!("unexpected {other:?}"),
+        }
+        if reuse {
+            stream.reuse(piece);
         }
     }
     out
@@ -139,10 +147,11 @@ proptest! {
         piece in 1usize..300,
         sizes in prop::collection::vec(1usize..64, 1..8),
         eager in any::<bool>(),
+        reuse in any::<bool>(),
     ) {
         let reader = Trickle { data: &log, sizes, calls: 0 };
         let stream = TextStream::new(reader).piece_bytes(piece).eager(eager);
-        prop_assert_eq!(streamed(stream), whole(&log));
+        prop_assert_eq!(streamed_reusing(stream, reuse), whole(&log));
     }
 
     #[test]
@@ -392,5 +401,40 @@ proptest! {
             first_line += memchr::memchr_iter(b'\n', &bytes).count() as u64;
         }
         prop_assert_eq!(streamed, whole);
+    }
+}
+
+/// The blank lines `records` skips, read to the end.
+fn blank_lines(mut records: text::Records<'_>) -> u64 {
+    while records.next_parsed().is_some() {}
+    records.blank_lines()
+}
+
+/// The blank lines the pieces skip, summed: each counted once, whatever the cuts.
+fn streamed_blank_lines<R: Read>(stream: TextStream<R>) -> u64 {
+    let mut blanks = 0;
+    for piece in stream {
+        blanks += match piece.unwrap() {
+            Piece::Text(bytes) => blank_lines(records(&bytes)),
+            Piece::Window { bytes, until } => {
+                blank_lines(text::records_in_window(&bytes).stop_at(until))
+            }
+            other => panic!("unexpected {other:?}"),
+        };
+    }
+    blanks
+}
+
+proptest! {
+    /// Every blank line is counted once by a stream's pieces, as by the whole text.
+    #[test]
+    fn pieces_count_the_blank_lines_of_the_whole_text(
+        log in log(),
+        piece in 1usize..300,
+        sizes in prop::collection::vec(1usize..64, 1..8),
+    ) {
+        let reader = Trickle { data: &log, sizes, calls: 0 };
+        let stream = TextStream::new(reader).piece_bytes(piece);
+        prop_assert_eq!(streamed_blank_lines(stream), blank_lines(records(&log)));
     }
 }

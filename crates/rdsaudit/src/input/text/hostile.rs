@@ -420,3 +420,27 @@ fn lines_between_a_head_and_a_forged_record_never_make_it_plain() {
         }
     }
 }
+
+/// Review 4 (R4-4): blank lines are counted, the same in a file and in a message, and with the
+/// records they make every line of the text.
+#[test]
+fn blank_lines_are_counted_in_a_file_and_in_a_message() {
+    let record = "20250101 00:00:00,srv,u,h,1,1,QUERY,db,'SELECT 1',0";
+    for (text, blanks, records) in [
+        ("\n\n\n".to_owned(), 3, 0),
+        (format!("\n{record}\n\n\r\n\r{record}\n\n"), 5, 2),
+        (format!("{record}\r\n\r\n"), 1, 1),
+    ] {
+        let mut file = super::records(text.as_bytes());
+        let mut message = super::records_in_message(text.as_bytes());
+        for r in [&mut file, &mut message] {
+            assert_eq!(r.by_ref().count(), records, "{text:?}");
+            assert_eq!(r.blank_lines(), blanks, "{text:?}");
+            assert_eq!(
+                blanks + records as u64,
+                super::count_lines(text.as_bytes()),
+                "{text:?}"
+            );
+        }
+    }
+}
