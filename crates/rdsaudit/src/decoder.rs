@@ -516,10 +516,17 @@ impl Decoder {
         let group = self.text_group_len();
         let prefixed = stream.is_prefixed();
         let (tx, rx) = std::sync::mpsc::sync_channel(group);
+        // Pieces decoded go back to the reader, whose next pieces reuse their buffers.
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
         // Not a scoped thread: a reader blocked on a pipe or a followed file must not keep
         // the caller from returning when the output side stops.
         std::thread::spawn(move || {
-            for piece in stream {
+            let mut stream = stream;
+            loop {
+                for done in done_rx.try_iter() {
+                    stream.reuse(done);
+                }
+                let Some(piece) = stream.next() else { return };
                 let failed = piece.is_err();
                 if tx.send(piece).is_err() || failed {
                     return;
@@ -544,6 +551,11 @@ impl Decoder {
                 })
                 .collect();
             let next = self.text_group(&refs, &mut run, &make, &mut emit)?;
+            drop(refs);
+            for piece in pieces {
+                // The reader may have stopped: the buffer is then dropped here.
+                let _ = done_tx.send(piece);
+            }
             if let Some(source) = failure {
                 return Err(StopError::Read {
                     line: run.next_line,

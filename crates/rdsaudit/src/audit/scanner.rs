@@ -238,7 +238,13 @@ pub const MAX_BREAKS: usize = 8;
 /// split with the rightmost anchor and [`AuditEvent::ambiguity`] counts the readings.
 pub fn parse_line(line: &[u8]) -> Result<AuditEvent<'_>, LineError> {
     let line = trim_newline(line);
-    let scan = scan_counted(line)?;
+    // Read in place: `?` would move the scan (~360 bytes) out of the `Result`, a `memcpy`
+    // per line.
+    let counted = scan_counted(line);
+    let scan = match &counted {
+        Ok(scan) => scan,
+        Err(e) => return Err(*e),
+    };
     let frame = &scan.frame;
     let readings = if scan.plain {
         1
@@ -246,11 +252,20 @@ pub fn parse_line(line: &[u8]) -> Result<AuditEvent<'_>, LineError> {
         scan.valid
             .saturating_add(break_readings(frame, &scan.primary))
     };
-    let mut event = event_of(frame, &scan.primary, scan.epoch_us)?;
-    if readings > 1 {
-        event.ambiguity = Ambiguity::new(line, 0, readings);
-    }
-    Ok(event)
+    // Built in the caller's slot: an event is ~340 bytes, and moving it was a `memcpy` per
+    // line.
+    let ambiguity = if readings > 1 {
+        Ambiguity::new(line, 0, readings)
+    } else {
+        Ambiguity::default()
+    };
+    Ok(event_of(
+        frame,
+        &scan.primary,
+        scan.numbers,
+        scan.epoch_us,
+        ambiguity,
+    ))
 }
 
 /// Flags `event`, parsed from `record[own_start..own_end]`, when the text around it reads as
@@ -341,7 +356,7 @@ pub(crate) fn alternatives(record: &[u8], own_start: usize, own_end: usize) -> V
         };
         let frame = &whole.frame;
         let flow = for_each_split(frame, &whole.ends, &mut |s| {
-            listing.push(event_of(frame, &s, whole.epoch_us))
+            listing.push(reading(frame, &s, whole.epoch_us))
         });
         if flow.is_break() {
             break;
@@ -386,14 +401,14 @@ fn own_alternatives<'a>(record: &'a [u8], listing: &mut Listing<'a>) -> ControlF
         if s == scan.primary {
             return ControlFlow::Continue(());
         }
-        listing.push(event_of(frame, &s, scan.epoch_us))
+        listing.push(reading(frame, &s, scan.epoch_us))
     })?;
     for piece in break_pieces(frame, &scan.primary) {
         let Ok(sub) = scan_counted(piece) else {
             continue;
         };
         for_each_split(&sub.frame, &sub.ends, &mut |s| {
-            listing.push(event_of(&sub.frame, &s, sub.epoch_us))
+            listing.push(reading(&sub.frame, &s, sub.epoch_us))
         })?;
     }
     ControlFlow::Continue(())
@@ -842,6 +857,8 @@ struct Counted<'a> {
     epoch_us: i64,
     /// The split with the rightmost anchor: the event.
     primary: Split,
+    /// Its numbers (read once: checking that they are in range parses them).
+    numbers: Numbers,
     /// How many splits satisfy the grammar with every number in range.
     valid: u64,
     /// Read by [`sole_plain_split`]: the record's only reading, line breaks included.
@@ -853,12 +870,13 @@ fn scan_counted(line: &[u8]) -> Result<Counted<'_>, LineError> {
     let frame = Frame::new(line)?;
     let epoch_us = parse_timestamp(frame.timestamp, frame.form)?;
     let ends = Ends::new(&frame);
-    if let Some(primary) = sole_plain_split(&frame, &ends) {
+    if let Some((primary, numbers)) = sole_plain_split(&frame, &ends) {
         return Ok(Counted {
             frame,
             ends,
             epoch_us,
             primary,
+            numbers,
             valid: 1,
             plain: true,
         });
@@ -884,26 +902,28 @@ fn count_splits<'a>(frame: Frame<'a>, ends: Ends, epoch_us: i64) -> Result<Count
             return ControlFlow::Continue(());
         }
         let retcode = split_retcode(&ends, a.class, middle.len());
-        match numbers_in_range(&frame, &a, retcode) {
-            Ok(()) => {
+        match read_numbers(&frame, &a, retcode) {
+            Ok(read) => {
                 valid = valid.saturating_add(n);
-                if !forged_in_statement(&ends, primary.as_ref(), &a) {
-                    primary = Some(a);
+                if !forged_in_statement(&ends, primary.as_ref().map(|(p, _)| p), &a) {
+                    primary = Some((a, read));
                 }
             }
             Err(e) => range_error = Some(e),
         }
         ControlFlow::Continue(())
     });
-    let Some(anchor) = primary else {
+    let Some((anchor, numbers)) = primary else {
         return Err(range_error.unwrap_or_else(|| no_split_error(&frame, &ends)));
     };
+    // Its first split has the class's return code, the one the numbers were read with.
     let primary = first_split(&frame, &ends, anchor).ok_or(LineError::Header)?;
     Ok(Counted {
         frame,
         ends,
         epoch_us,
         primary,
+        numbers,
         valid,
         plain: false,
     })
@@ -924,7 +944,7 @@ fn count_splits<'a>(frame: Frame<'a>, ends: Ends, epoch_us: i64) -> Result<Count
 ///   [`for_each_anchor`]);
 /// - the numbers are in range, and no raw line break stands before the object (so the
 ///   record has no reading cut by a line break either, see [`break_readings`]).
-fn sole_plain_split(frame: &Frame<'_>, ends: &Ends) -> Option<Split> {
+fn sole_plain_split(frame: &Frame<'_>, ends: &Ends) -> Option<(Split, Numbers)> {
     let middle = frame.middle;
     let [user_end, host_end, cid_end, op_comma, op_end, db_end] = first_commas(middle)?;
     // What `anchor_at(middle, op_comma)` finds when the user holds no comma, checked field
@@ -990,10 +1010,10 @@ fn sole_plain_split(frame: &Frame<'_>, ends: &Ends) -> Option<Split> {
         }
     }
     let split = first_split(frame, ends, anchor)?;
-    numbers_in_range(frame, &anchor, split.retcode).ok()?;
+    let read = read_numbers(frame, &anchor, split.retcode).ok()?;
     memchr::memchr2(b'\n', b'\r', names_of(frame, &split))
         .is_none()
-        .then_some(split)
+        .then_some((split, read))
 }
 
 /// Whether `a` is a TABLE anchor inside the statement of a QUERY reading already found: the
@@ -1046,24 +1066,35 @@ fn split_retcode(ends: &Ends, class: OpClass, len: usize) -> Span {
     }
 }
 
-/// Ids fit `u64`, the return code fits `i64`.
-fn numbers_in_range(frame: &Frame<'_>, a: &Anchor, retcode: Span) -> Result<(), LineError> {
+/// The numbers of a reading.
+#[derive(Debug, Clone, Copy)]
+struct Numbers {
+    connection_id: u64,
+    query_id: u64,
+    /// `None` when the field is empty (upstream TABLE events).
+    retcode: Option<i64>,
+}
+
+/// The numbers of an anchor with its class's return code, when in range: ids fit `u64`,
+/// the return code fits `i64`.
+fn read_numbers(frame: &Frame<'_>, a: &Anchor, retcode: Span) -> Result<Numbers, LineError> {
     let at = frame.at;
-    if parse_u64(frame.get(a.connection_id)).is_none() {
-        return Err(LineError::ConnectionIdRange {
+    let connection_id =
+        parse_u64(frame.get(a.connection_id)).ok_or(LineError::ConnectionIdRange {
             at: at + a.connection_id.0,
-        });
-    }
-    if parse_u64(frame.get(a.query_id)).is_none() {
-        return Err(LineError::QueryIdRange {
-            at: at + a.query_id.0,
-        });
-    }
-    let ret = frame.get(retcode);
-    if !ret.is_empty() && parse_i64(ret).is_none() {
-        return Err(LineError::RetcodeRange { at: at + retcode.0 });
-    }
-    Ok(())
+        })?;
+    let query_id = parse_u64(frame.get(a.query_id)).ok_or(LineError::QueryIdRange {
+        at: at + a.query_id.0,
+    })?;
+    let retcode = match frame.get(retcode) {
+        [] => None,
+        ret => Some(parse_i64(ret).ok_or(LineError::RetcodeRange { at: at + retcode.0 })?),
+    };
+    Ok(Numbers {
+        connection_id,
+        query_id,
+        retcode,
+    })
 }
 
 /// The first split of an anchor.
@@ -1206,20 +1237,28 @@ fn raw_of<'a>(frame: &Frame<'a>, s: &Split) -> RawLine<'a> {
     }
 }
 
-fn event_of<'a>(
+/// One reading of a line as an event (an alternative: no ambiguity of its own), unless its
+/// numbers are out of range.
+fn reading<'a>(
     frame: &Frame<'a>,
     split: &Split,
     epoch_us: i64,
 ) -> Result<AuditEvent<'a>, LineError> {
+    let read = read_numbers(frame, &split.anchor, split.retcode)?;
+    Ok(event_of(frame, split, read, epoch_us, Ambiguity::default()))
+}
+
+/// The event of a split whose numbers have been read.
+fn event_of<'a>(
+    frame: &Frame<'a>,
+    split: &Split,
+    numbers: Numbers,
+    epoch_us: i64,
+    ambiguity: Ambiguity<'a>,
+) -> AuditEvent<'a> {
     let raw = raw_of(frame, split);
     let names = Names::of(frame, split);
-    let retcode = match raw.retcode {
-        [] => None,
-        r => Some(parse_i64(r).ok_or(LineError::RetcodeRange {
-            at: frame.at + split.retcode.0,
-        })?),
-    };
-    Ok(AuditEvent {
+    AuditEvent {
         timestamp: Timestamp {
             epoch_us,
             dialect: raw.dialect,
@@ -1227,20 +1266,16 @@ fn event_of<'a>(
         serverhost: names.text(frame.timestamp.len() + 1, frame.at - 1),
         username: names.middle(Span(0, split.anchor.user_end)),
         host: names.middle(split.anchor.host),
-        connection_id: parse_u64(raw.connection_id).ok_or(LineError::ConnectionIdRange {
-            at: frame.at + split.anchor.connection_id.0,
-        })?,
-        query_id: parse_u64(raw.query_id).ok_or(LineError::QueryIdRange {
-            at: frame.at + split.anchor.query_id.0,
-        })?,
+        connection_id: numbers.connection_id,
+        query_id: numbers.query_id,
         operation: Operation::from_token(raw.operation),
         database: names.middle(split.database),
         object: Object::new(raw.object, raw.quoted),
-        retcode,
+        retcode: numbers.retcode,
         extra: Extra::new(raw.extra),
         provenance: Provenance::default(),
-        ambiguity: Ambiguity::default(),
-    })
+        ambiguity,
+    }
 }
 
 /// The line up to its object (every name), checked as UTF-8 once: a `from_utf8` call per

@@ -84,6 +84,9 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// How many of a window's last lines are looked at for a record boundary.
 const BOUNDARY_LINES: usize = 64;
 
+/// How many buffers given back ([`TextStream::reuse`]) are kept for the next pieces.
+const MAX_SPARES: usize = 4;
+
 /// What [`TextStream`] yields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
@@ -117,6 +120,8 @@ pub struct TextStream<R> {
     buf: Vec<u8>,
     /// What each read goes to (allocated at the first read).
     chunk: Vec<u8>,
+    /// Buffers of pieces handed out and given back ([`TextStream::reuse`]), empty.
+    spares: Vec<Vec<u8>>,
     piece_bytes: usize,
     max_record: usize,
     eager: bool,
@@ -136,6 +141,7 @@ impl<R: Read> TextStream<R> {
             reader,
             buf: Vec::new(),
             chunk: Vec::new(),
+            spares: Vec::new(),
             piece_bytes: DEFAULT_PIECE_BYTES,
             max_record: DEFAULT_MAX_RECORD,
             eager: false,
@@ -175,6 +181,20 @@ impl<R: Read> TextStream<R> {
     pub fn prefixed(mut self, prefixed: bool) -> Self {
         self.prefixed = prefixed;
         self
+    }
+
+    /// Gives a piece back once it has been read: its buffer holds a later piece. A new
+    /// piece's buffer is otherwise fresh memory (page faults, and memory handed back and
+    /// forth with the system, a piece at a time). Keeps at most a few, of the usual size.
+    pub fn reuse(&mut self, piece: Piece) {
+        let (Piece::Text(mut buf) | Piece::Window { bytes: mut buf, .. }) = piece else {
+            return;
+        };
+        let usual = self.piece_capacity();
+        if self.spares.len() < MAX_SPARES && (usual..=2 * usual).contains(&buf.capacity()) {
+            buf.clear();
+            self.spares.push(buf);
+        }
     }
 
     /// Whether this is prefixed text ([`TextStream::prefixed`]).
@@ -231,7 +251,8 @@ impl<R: Read> TextStream<R> {
         if until == 0 {
             return None;
         }
-        let bytes = self.buf.clone();
+        let mut bytes = self.spare();
+        bytes.extend_from_slice(&self.buf);
         self.buf.drain(..until);
         Some(Piece::Window { bytes, until })
     }
@@ -267,10 +288,21 @@ impl<R: Read> TextStream<R> {
         READ_BYTES.min(self.piece_bytes.max(MIN_READ_BYTES))
     }
 
+    /// What a window holds when a piece is cut (the reads that fill it to `piece_bytes`).
+    fn piece_capacity(&self) -> usize {
+        self.piece_bytes.min(self.max_record) + self.read_bytes()
+    }
+
+    /// An empty buffer for a piece: one given back, or a new one.
+    fn spare(&mut self) -> Vec<u8> {
+        self.spares
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(self.piece_capacity()))
+    }
+
     /// Hands out `buf[..cut]` as a piece; the rest stays.
     fn take(&mut self, cut: usize) -> Piece {
-        let mut rest =
-            Vec::with_capacity(self.piece_bytes.min(self.max_record) + self.read_bytes());
+        let mut rest = self.spare();
         rest.extend_from_slice(self.buf.get(cut..).unwrap_or_default());
         self.buf.truncate(cut);
         Piece::Text(std::mem::replace(&mut self.buf, rest))

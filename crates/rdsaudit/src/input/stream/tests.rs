@@ -42,21 +42,29 @@ fn whole(log: &[u8]) -> Decoded {
 }
 
 fn streamed<R: Read>(stream: TextStream<R>) -> Decoded {
+    streamed_reusing(stream, false)
+}
+
+/// `reuse`: each piece is given back to the stream once read.
+fn streamed_reusing<R: Read>(mut stream: TextStream<R>, reuse: bool) -> Decoded {
     let (mut out, mut first_line) = (Vec::new(), 1);
-    for piece in stream {
-        match piece.unwrap() {
+    while let Some(piece) = stream.next_piece().unwrap() {
+        match &piece {
             Piece::Text(bytes) => {
                 assert!(!bytes.is_empty(), "empty piece");
-                decode(&bytes, first_line, &mut out);
-                first_line += count_lines(&bytes);
+                decode(bytes, first_line, &mut out);
+                first_line += count_lines(bytes);
             }
             Piece::Window { bytes, until } => {
-                assert!(until > 0, "empty piece");
-                let records = text::records_in_window(&bytes).stop_at(until);
+                assert!(*until > 0, "empty piece");
+                let records = text::records_in_window(bytes).stop_at(*until);
                 decode_records(records, first_line, &mut out);
-                first_line += count_lines(&bytes[..until]);
+                first_line += count_lines(&bytes[..*until]);
             }
             other => panic!("unexpected {other:?}"),
+        }
+        if reuse {
+            stream.reuse(piece);
         }
     }
     out
@@ -139,10 +147,11 @@ proptest! {
         piece in 1usize..300,
         sizes in prop::collection::vec(1usize..64, 1..8),
         eager in any::<bool>(),
+        reuse in any::<bool>(),
     ) {
         let reader = Trickle { data: &log, sizes, calls: 0 };
         let stream = TextStream::new(reader).piece_bytes(piece).eager(eager);
-        prop_assert_eq!(streamed(stream), whole(&log));
+        prop_assert_eq!(streamed_reusing(stream, reuse), whole(&log));
     }
 
     #[test]

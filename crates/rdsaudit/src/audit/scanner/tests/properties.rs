@@ -258,7 +258,7 @@ fn fast_splits(line: &[u8]) -> (u64, Vec<RawLine<'_>>) {
     let frame = &counted.frame;
     let mut out = Vec::new();
     let _ = for_each_split(frame, &counted.ends, &mut |s| {
-        if numbers_in_range(frame, &s.anchor, s.retcode).is_ok() {
+        if read_numbers(frame, &s.anchor, s.retcode).is_ok() {
             out.push(raw_of(frame, &s));
         }
         ControlFlow::Continue(())
