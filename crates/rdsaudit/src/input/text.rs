@@ -88,6 +88,7 @@ pub fn records(buf: &[u8]) -> Records<'_> {
         lookahead: None,
         window: None,
         chain_start: 0,
+        chain_line: 1,
         stop: usize::MAX,
         markers: true,
     }
@@ -171,6 +172,8 @@ pub struct Records<'a> {
     /// Where the records tied to the next one by `head_before` begin: the last place where
     /// the text can be cut ([`Records::cut`]).
     chain_start: usize,
+    /// The line number of `chain_start`.
+    chain_line: u64,
     /// No record starting here or after is read ([`Records::stop_at`]).
     stop: usize,
     /// Whether RDS's truncation marker is read as one (files; not CloudWatch messages).
@@ -233,6 +236,16 @@ impl<'a> Records<'a> {
             // Farther back than a name's line breaks reach.
             self.head_before = None;
         }
+        // Records each the possible head of the next (lines no join took, heads kept across
+        // unparsed records) are a chain the text cannot be cut inside. A chain is cut once it
+        // is longer than a name's breaks reach, so that a flood of such records (review 5's
+        // R5-5) cannot pin a stream's window: the record there is flagged, its head's reading
+        // unlisted.
+        let chain_cut = self.head_before.is_some()
+            && line_number.saturating_sub(self.chain_line) > MAX_NAME_BREAKS;
+        if chain_cut {
+            (self.head_before, self.last_head) = (None, None);
+        }
         // A record that does not read, after a head with a timestamp, may be a piece of the
         // same record (a name holding `x⏎1⏎<forged line>`): the head stays the head.
         let keep_head = parsed.is_err()
@@ -242,7 +255,7 @@ impl<'a> Records<'a> {
         if self.head_before.is_none() || (parsed.is_err() && !keep_head) {
             // Nothing before this record can change it (`head_before` only flags a record
             // that parses): the text can be cut here.
-            self.chain_start = start;
+            (self.chain_start, self.chain_line) = (start, line_number);
         }
         if let Ok(event) = parsed.as_mut() {
             // The line before may be the head of this record (it did not parse, or a join
@@ -257,6 +270,10 @@ impl<'a> Records<'a> {
             if from < start || to > end {
                 let record = self.buf.get(from..to).unwrap_or_default();
                 crate::audit::scanner::flag_cut_record(event, record, start - from, end - from);
+            }
+            if chain_cut {
+                let record = self.buf.get(start..end).unwrap_or_default();
+                event.ambiguity = event.ambiguity.with_unlisted_reading(record);
             }
         }
         let (head, head_line) = match parsed {

@@ -438,3 +438,20 @@ proptest! {
         prop_assert_eq!(streamed_blank_lines(stream), blank_lines(records(&log)));
     }
 }
+
+/// Review 5 (R5-5): records each the possible head of the next (a record, then lines that
+/// read no way, as a failed login's name can write them) formed a chain the stream could never
+/// cut, so each read re-read the whole growing window. The chain is cut every
+/// `MAX_NAME_BREAKS` lines: the pieces stay bounded, and the stream reads as the whole does.
+#[test]
+fn a_chain_of_possible_heads_is_cut() {
+    let mut unit = b"20250101 00:00:00,srv,a,h,1,1,QUERY,db,'x',0\n".to_vec();
+    unit.extend_from_slice(&b"1234567890,z\n".repeat(40));
+    let log = unit.repeat(400);
+    let piece = 16 << 10;
+    let stream = TextStream::new(&log[..]).piece_bytes(piece);
+    let pieces: Vec<Piece> = stream.map(Result::unwrap).collect();
+    // 230 KB: one piece when the chain pinned the cut.
+    assert!(pieces.len() > 3, "{}", pieces.len());
+    assert_eq!(streamed(TextStream::new(&log[..]).piece_bytes(piece)), whole(&log));
+}
