@@ -113,6 +113,8 @@ struct Run<'a, M, E> {
     acc: &'a mut Accounting,
     make: &'a M,
     emit: &'a mut E,
+    /// The file's size, when it is a file: a document is read into a buffer of that size.
+    size: Option<u64>,
 }
 
 type Source = Box<dyn Read + Send>;
@@ -180,6 +182,7 @@ impl<'f> Reader<'f> {
             acc,
             make: &make,
             emit: &mut emit,
+            size: len,
         };
         let follow = self.follow && !stdin;
         let result = self.dispatch(source, stdin || follow, follow, &mut run);
@@ -270,8 +273,13 @@ impl<'f> Reader<'f> {
         M: Fn() -> T + Sync,
         E: FnMut(T) -> io::Result<()>,
     {
-        let mut bytes = Vec::new();
         let limit = self.max_file_size;
+        // Sized up front (with the decoder's padding) when the file's size is known: grown
+        // by doubling, a 6 MB event was copied 8 MB and faulted in 16 MB of fresh pages.
+        let size = run
+            .size
+            .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        let mut bytes = Vec::with_capacity(size.min(limit) + 1 + simd_json::INPUT_PADDING);
         if let Err(e) = source.take(limit as u64 + 1).read_to_end(&mut bytes) {
             run.acc.unreadable(run.name, &e);
             return Ok(());

@@ -46,10 +46,12 @@ pub enum JsonError {
         msg: String,
     },
     /// The text may hold more JSON values than allowed: memory for the parse grows with
-    /// their number (16 bytes of tape each), so the count is bounded before parsing.
-    #[error("event holds up to {bound} JSON values, more than the {max} allowed")]
+    /// their number, so it is bounded (counted before parsing for simd-json, as they are read
+    /// by the Kinesis event's walk).
+    #[error("event holds more than the {max} JSON values allowed (counted {bound})")]
     TooManyValues {
-        /// The upper bound counted before parsing.
+        /// The count that went over the cap: an upper bound counted before parsing, or the
+        /// values read (the walk's records counting 16 each) when the walk stopped.
         bound: usize,
         /// The cap.
         max: usize,
