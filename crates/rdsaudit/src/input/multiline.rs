@@ -41,6 +41,10 @@ pub fn audit_lines(message: &[u8]) -> AuditLines<'_> {
         message,
         records: several.then(|| text::records_in_message(message)),
         yielded: false,
+        // A message holds what the server wrote as one record (or, from a shipper, several
+        // whole ones): a line in it that cannot stand alone is a piece of a record some raw
+        // name cut, and the text rule's local look may miss which.
+        cut_by_a_name: several && !text::every_line_reads_alone(message),
     }
 }
 
@@ -51,17 +55,26 @@ pub struct AuditLines<'a> {
     /// `None` for a message without a newline.
     records: Option<text::Records<'a>>,
     yielded: bool,
+    /// Some line of the message does not read alone (or is blank): every event of the
+    /// message is flagged, with a reading unlisted.
+    cut_by_a_name: bool,
 }
 
 impl<'a> AuditLines<'a> {
     /// The next audit line and its parse, under the text reader's rule (see
     /// [`text::Records::next_parsed`]): what the pipeline reads.
     pub fn next_parsed(&mut self) -> Option<(u64, &'a [u8], Result<AuditEvent<'a>, LineError>)> {
+        let cut = self.cut_by_a_name;
         let next = self
             .records
             .as_mut()
             .and_then(text::Records::next_parsed)
-            .map(|(r, parsed)| (r.line_number, r.bytes, parsed));
+            .map(|(r, mut parsed)| {
+                if let (true, Ok(event)) = (cut, parsed.as_mut()) {
+                    event.ambiguity = event.ambiguity.with_unlisted_reading(r.bytes);
+                }
+                (r.line_number, r.bytes, parsed)
+            });
         match next {
             Some(line) => {
                 self.yielded = true;

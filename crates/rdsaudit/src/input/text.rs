@@ -618,6 +618,23 @@ fn line_at(buf: &[u8], from: usize) -> (usize, usize) {
     }
 }
 
+/// Whether every physical line of `text` reads alone as a record (no blank line, no line that
+/// does not parse): then `text` is, byte for byte, a sequence of records, one per line. When it
+/// is not, a raw line break in a name cut some record, and the rule's readings may not be all
+/// the text allows (docs/HOSTILE.md, "Limits"): a CloudWatch message is then flagged whole.
+pub(crate) fn every_line_reads_alone(text: &[u8]) -> bool {
+    let mut from = 0;
+    while from < text.len() {
+        let (end, next) = line_at(text, from);
+        let line = text.get(from..end).unwrap_or_default();
+        if parse_line(line).is_err() {
+            return false;
+        }
+        from = next;
+    }
+    true
+}
+
 /// Whether the line at the start of `rest` is blank (nothing before its break).
 pub(crate) fn is_blank_line(rest: &[u8]) -> bool {
     matches!(rest.first(), Some(b'\n' | b'\r'))
