@@ -1294,7 +1294,7 @@ impl<'a> Names<'a> {
         Names {
             line: frame.line,
             at: frame.at,
-            text: std::str::from_utf8(names_of(frame, split)).ok(),
+            text: simdutf8::basic::from_utf8(names_of(frame, split)).ok(),
         }
     }
 
