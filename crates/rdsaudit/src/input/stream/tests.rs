@@ -453,5 +453,8 @@ fn a_chain_of_possible_heads_is_cut() {
     let pieces: Vec<Piece> = stream.map(Result::unwrap).collect();
     // 230 KB: one piece when the chain pinned the cut.
     assert!(pieces.len() > 3, "{}", pieces.len());
-    assert_eq!(streamed(TextStream::new(&log[..]).piece_bytes(piece)), whole(&log));
+    assert_eq!(
+        streamed(TextStream::new(&log[..]).piece_bytes(piece)),
+        whole(&log)
+    );
 }
