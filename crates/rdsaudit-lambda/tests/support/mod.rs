@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use runtime_api::RuntimeApi;
 
 /// Generous: an arm64 binary under qemu starts and runs several times slower.
-pub const TIMEOUT: Duration = Duration::from_secs(120);
+pub const TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The function process, its output captured.
 pub struct Function {

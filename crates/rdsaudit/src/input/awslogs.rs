@@ -21,7 +21,8 @@ pub fn parse_awslogs_event<'a>(
     parser
         .json
         .parse_padded(buf, len, MAX_EVENT_VALUES, |tape| {
-            let awslogs = field(tape, 0, "awslogs")?.ok_or(SourceError::MissingField("awslogs"))?;
+            let awslogs = field(tape, 0, "awslogs", "awslogs")?
+                .ok_or(SourceError::MissingField("awslogs"))?;
             match tape.get(awslogs) {
                 Some(Node::Object { .. }) => {}
                 other => {
@@ -32,8 +33,8 @@ pub fn parse_awslogs_event<'a>(
                     });
                 }
             }
-            let data =
-                field(tape, awslogs, "data")?.ok_or(SourceError::MissingField("awslogs.data"))?;
+            let data = field(tape, awslogs, "data", "awslogs.data")?
+                .ok_or(SourceError::MissingField("awslogs.data"))?;
             match tape.get(data) {
                 Some(Node::String(s)) => Ok(SourceRecord::new(Payload::Base64(s.as_bytes()))),
                 other => Err(SourceError::WrongType {

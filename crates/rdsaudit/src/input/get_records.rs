@@ -19,7 +19,7 @@ use std::ops::Range;
 use crate::input::RecordProblem;
 use crate::input::json::JsonError;
 use crate::input::json::walk::{Kind, Walk};
-use crate::input::kinesis::{RawPayload, RawRecord, number_or_none, string_or_none};
+use crate::input::kinesis::{RawPayload, RawRecord, Twice, number_or_none, string_or_none};
 
 /// Whether `text` (a `{"Records":[...]}` object) holds `get-records` records rather than a
 /// Lambda event's: the first record has a `"Data"` or `"SequenceNumber"` key. A peek at the
@@ -72,6 +72,8 @@ pub(crate) struct FlatRecord {
     rec: RawRecord,
     /// It has `Data` or `SequenceNumber`: the keys only the flat record has.
     flat: bool,
+    /// A `Data` or `SequenceNumber` seen twice fails the record.
+    twice: Twice,
 }
 
 impl Default for FlatRecord {
@@ -79,6 +81,7 @@ impl Default for FlatRecord {
         FlatRecord {
             rec: RawRecord::new(RecordProblem::MissingField("Data")),
             flat: false,
+            twice: Twice::default(),
         }
     }
 }
@@ -94,6 +97,11 @@ impl FlatRecord {
     ) -> Result<(), JsonError> {
         let rec = &mut self.rec;
         self.flat |= matches!(key, FlatKey::Data | FlatKey::SequenceNumber);
+        match key {
+            FlatKey::Data => self.twice.data("Data"),
+            FlatKey::SequenceNumber => self.twice.sequence_number("SequenceNumber"),
+            _ => {}
+        }
         let keep = |slot: &mut Option<Range<usize>>, value: Option<Range<usize>>| {
             // A value of the wrong type leaves what an earlier key of the same name gave.
             if value.is_some() {
@@ -111,7 +119,11 @@ impl FlatRecord {
                     found: kind.name(),
                 });
             }
-            FlatKey::SequenceNumber => keep(&mut rec.sequence_number, string_or_none(walk, kind)?),
+            FlatKey::SequenceNumber => {
+                // The first one is kept (a second fails the record, reported under the first).
+                let value = string_or_none(walk, kind)?;
+                rec.sequence_number = rec.sequence_number.take().or(value);
+            }
             FlatKey::PartitionKey => keep(&mut rec.partition_key, string_or_none(walk, kind)?),
             FlatKey::EncryptionType => keep(&mut rec.encryption_type, string_or_none(walk, kind)?),
             FlatKey::ApproximateArrivalTimestamp if kind == Kind::String => {
@@ -128,7 +140,8 @@ impl FlatRecord {
     }
 
     /// The record, if the object was a flat one.
-    pub(crate) fn finish(self) -> Option<RawRecord> {
+    pub(crate) fn finish(mut self) -> Option<RawRecord> {
+        self.twice.fail(&mut self.rec.payload);
         self.flat.then_some(self.rec)
     }
 }

@@ -23,8 +23,11 @@
 //! records are decoded in parallel, so its cost is paid in full however many threads there
 //! are. Unknown fields are skipped, and any `encryptionType` string is accepted
 //! (`aws_lambda_events` rejects values other than `NONE`/`KMS` and would fail the whole
-//! batch). Duplicate keys: the last one wins, as it did with the tape walk this replaced
-//! (kept as the property tests' oracle, `kinesis/reference.rs`).
+//! batch). A key the event is read by that appears twice would hide one value's records: a
+//! second `Records` fails the event, a second `kinesis`, `kinesis.data` or
+//! `kinesis.sequenceNumber` fails the record ([`RecordProblem::DuplicateField`], the first
+//! sequence number kept for `batchItemFailures`); other repeated keys: the last one wins. The
+//! tape walk this replaced is kept as the property tests' oracle (`kinesis/reference.rs`).
 //!
 //! A record whose own shape is wrong does not fail the event: it becomes a [`SourceRecord`] with
 //! [`Payload::Invalid`], keeping its `sequenceNumber` so the Lambda can report it in
@@ -87,11 +90,13 @@ pub fn parse_kinesis_event<'a>(
 /// 10,000 records).
 const RECORD_VALUES: usize = 15;
 
-/// Where `Records` stands after the walk (the last `Records` key wins).
+/// Where `Records` stands after the walk.
 enum Records {
     Missing,
     Array(Vec<RawRecord>),
     Not(&'static str),
+    /// Seen twice (the walk goes on, so invalid JSON anywhere is still reported first).
+    Twice,
 }
 
 /// Walks the whole event (so invalid JSON anywhere is reported before any shape problem, as
@@ -110,14 +115,11 @@ fn read_event(mut walk: Walk<'_>) -> Result<Vec<RawRecord>, SourceError> {
         let kind = walk.value()?;
         if !is_records {
             walk.skip(kind)?;
+        } else if !matches!(records, Records::Missing) {
+            walk.skip(kind)?;
+            records = Records::Twice;
         } else if kind == Kind::Array {
-            let mut list = match records {
-                Records::Array(mut list) => {
-                    list.clear();
-                    list
-                }
-                _ => Vec::new(),
-            };
+            let mut list = Vec::new();
             walk.open(kind)?;
             while walk.next_element()? {
                 let kind = walk.value()?;
@@ -134,6 +136,7 @@ fn read_event(mut walk: Walk<'_>) -> Result<Vec<RawRecord>, SourceError> {
     match records {
         Records::Array(list) => Ok(list),
         Records::Missing => Err(SourceError::MissingField("Records")),
+        Records::Twice => Err(SourceError::DuplicateField("Records")),
         Records::Not(found) => Err(SourceError::WrongType {
             field: "Records",
             expected: "an array",
@@ -204,10 +207,14 @@ fn read_record(walk: &mut Walk<'_>, kind: Kind) -> Result<RawRecord, JsonError> 
     }
     let mut rec = RawRecord::new(RecordProblem::MissingKinesis);
     let mut flat = FlatRecord::default();
+    let (mut kinesis_seen, mut kinesis_twice) = (false, false);
     walk.open(kind)?;
     while let Some(key) = walk.next_key()? {
         let key = RecordKey::of(walk.bytes(&key));
         let kind = walk.value()?;
+        if matches!(key, RecordKey::Kinesis) {
+            kinesis_twice |= std::mem::replace(&mut kinesis_seen, true);
+        }
         match key {
             RecordKey::EventId => rec.event_id = string_or_none(walk, kind)?,
             RecordKey::Kinesis if kind == Kind::Object => {
@@ -220,6 +227,9 @@ fn read_record(walk: &mut Walk<'_>, kind: Kind) -> Result<RawRecord, JsonError> 
             }
             RecordKey::Other(key) => flat.field(key, walk, kind)?,
         }
+    }
+    if kinesis_twice {
+        rec.payload = RawPayload::Invalid(RecordProblem::DuplicateField("kinesis"));
     }
     if rec.payload == RawPayload::Invalid(RecordProblem::MissingKinesis) {
         return Ok(flat.finish().unwrap_or(rec));
@@ -267,12 +277,19 @@ impl KinesisKey {
     }
 }
 
-/// The `kinesis` object of a Lambda record.
+/// The `kinesis` object of a Lambda record. A repeated `data` or `sequenceNumber` fails the
+/// record; the first sequence number (of any `kinesis` object) is kept.
 fn read_kinesis(walk: &mut Walk<'_>, rec: &mut RawRecord) -> Result<(), JsonError> {
+    let mut twice = Twice::default();
     walk.open(Kind::Object)?;
     while let Some(key) = walk.next_key()? {
         let key = KinesisKey::of(walk.bytes(&key));
         let kind = walk.value()?;
+        match key {
+            KinesisKey::Data => twice.data("kinesis.data"),
+            KinesisKey::SequenceNumber => twice.sequence_number("kinesis.sequenceNumber"),
+            _ => {}
+        }
         match key {
             KinesisKey::Data if kind == Kind::String => {
                 rec.payload = RawPayload::Base64(walk.string()?);
@@ -281,7 +298,10 @@ fn read_kinesis(walk: &mut Walk<'_>, rec: &mut RawRecord) -> Result<(), JsonErro
                 walk.skip(kind)?;
                 rec.payload = RawPayload::Invalid(RecordProblem::DataNotAString(kind.name()));
             }
-            KinesisKey::SequenceNumber => rec.sequence_number = string_or_none(walk, kind)?,
+            KinesisKey::SequenceNumber => {
+                let value = string_or_none(walk, kind)?;
+                rec.sequence_number = rec.sequence_number.take().or(value);
+            }
             KinesisKey::PartitionKey => rec.partition_key = string_or_none(walk, kind)?,
             KinesisKey::EncryptionType => rec.encryption_type = string_or_none(walk, kind)?,
             KinesisKey::ApproximateArrivalTimestamp => {
@@ -290,7 +310,37 @@ fn read_kinesis(walk: &mut Walk<'_>, rec: &mut RawRecord) -> Result<(), JsonErro
             KinesisKey::Other => walk.skip(kind)?,
         }
     }
+    twice.fail(&mut rec.payload);
     Ok(())
+}
+
+/// Which of a record's payload and sequence number keys were seen, and the first seen twice.
+#[derive(Debug, Default)]
+pub(crate) struct Twice {
+    data: bool,
+    sequence_number: bool,
+    first: Option<&'static str>,
+}
+
+impl Twice {
+    pub(crate) fn data(&mut self, name: &'static str) {
+        if std::mem::replace(&mut self.data, true) {
+            self.first = self.first.or(Some(name));
+        }
+    }
+
+    pub(crate) fn sequence_number(&mut self, name: &'static str) {
+        if std::mem::replace(&mut self.sequence_number, true) {
+            self.first = self.first.or(Some(name));
+        }
+    }
+
+    /// Fails the record when a key was seen twice.
+    pub(crate) fn fail(&self, payload: &mut RawPayload) {
+        if let Some(name) = self.first {
+            *payload = RawPayload::Invalid(RecordProblem::DuplicateField(name));
+        }
+    }
 }
 
 /// The string value, or `None` (the value read and dropped) when it is of another type.

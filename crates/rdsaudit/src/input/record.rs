@@ -28,6 +28,11 @@ pub enum RecordProblem {
     /// A required field of an `aws kinesis get-records` record is missing.
     #[error("record has no `{0}`")]
     MissingField(&'static str),
+    /// A field the record is read by (`kinesis`, `kinesis.data`, `kinesis.sequenceNumber`,
+    /// `Data`, `SequenceNumber`) appears more than once: taking either would hide the other's
+    /// payload, or report the record under the wrong sequence number.
+    #[error("record has `{0}` more than once")]
+    DuplicateField(&'static str),
     /// A field of an `aws kinesis get-records` record that must be a string is not.
     #[error("`{field}` is {found}, not a base64 string")]
     NotAString {
@@ -110,6 +115,10 @@ pub enum SourceError {
         /// JSON type found.
         found: &'static str,
     },
+    /// A top-level field (`Records`, `awslogs`, `awslogs.data`) appears more than once: taking
+    /// either would hide the other's records.
+    #[error("event has `{0}` more than once (taking either would hide the other's records)")]
+    DuplicateField(&'static str),
     /// The base64 text is invalid (bad character, impossible length, non-canonical last
     /// symbol, misplaced `=`).
     #[error("invalid base64: {reason}")]
@@ -160,14 +169,23 @@ pub(crate) fn entries<'t, 'a>(
         .map_while(Result::ok)
 }
 
-/// Value index of `key` in the object at `tape[at]` (last one wins). Errors if `tape[at]` is
-/// not an object (only used on the root and on already-checked objects).
-pub(crate) fn field(tape: &[Node<'_>], at: usize, key: &str) -> Result<Option<usize>, SourceError> {
+/// Value index of `key` in the object at `tape[at]`. Errors if `tape[at]` is not an object
+/// (only used on the root and on already-checked objects) or holds `key` more than once.
+pub(crate) fn field(
+    tape: &[Node<'_>],
+    at: usize,
+    key: &'static str,
+    name: &'static str,
+) -> Result<Option<usize>, SourceError> {
     match tape.get(at) {
-        Some(Node::Object { .. }) => Ok(entries(tape, at)
-            .filter(|(k, _)| *k == key)
-            .map(|(_, v)| v)
-            .last()),
+        Some(Node::Object { .. }) => {
+            let mut found = entries(tape, at).filter(|(k, _)| *k == key).map(|(_, v)| v);
+            let first = found.next();
+            match found.next() {
+                Some(_) => Err(SourceError::DuplicateField(name)),
+                None => Ok(first),
+            }
+        }
         other => Err(SourceError::NotAnObject {
             found: other.map_or("nothing", kind),
         }),

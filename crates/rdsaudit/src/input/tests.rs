@@ -188,6 +188,15 @@ fn awslogs_event() {
             ..
         })
     ));
+    // A repeated key would hide one payload (review 6).
+    assert_eq!(
+        run(r#"{"awslogs":{"data":"aGk="},"awslogs":{"data":"aGk="}}"#),
+        Err(SourceError::DuplicateField("awslogs"))
+    );
+    assert_eq!(
+        run(r#"{"awslogs":{"data":"aGk=","data":"aGk="}}"#),
+        Err(SourceError::DuplicateField("awslogs.data"))
+    );
 }
 
 #[test]

@@ -17,7 +17,8 @@ pub(crate) fn parse_kinesis_event<'a>(
 ) -> Result<Vec<SourceRecord<'a>>, SourceError> {
     crate::input::json::neutralize_wide_numbers(buf.get_mut(..len).unwrap_or_default());
     json.parse_padded(buf, len, MAX_EVENT_VALUES, |tape| {
-        let records_at = field(tape, 0, "Records")?.ok_or(SourceError::MissingField("Records"))?;
+        let records_at =
+            field(tape, 0, "Records", "Records")?.ok_or(SourceError::MissingField("Records"))?;
         let count = match tape.get(records_at) {
             Some(Node::Array { len, .. }) => *len,
             other => {
@@ -46,12 +47,14 @@ fn kinesis_record<'a>(tape: &[Node<'a>], at: usize) -> SourceRecord<'a> {
             return rec;
         }
     }
+    let kinesis_objects = entries(tape, at).filter(|(k, _)| *k == "kinesis").count();
     for (key, v) in entries(tape, at) {
         match key {
             "eventID" => rec.event_id = string_at(tape, v),
             "kinesis" => match tape.get(v) {
                 Some(Node::Object { .. }) => {
                     rec.payload = Payload::Invalid(RecordProblem::MissingData);
+                    let twice = twice_in(tape, v, "data", "sequenceNumber");
                     for (key, v) in entries(tape, v) {
                         match key {
                             "data" => {
@@ -62,7 +65,9 @@ fn kinesis_record<'a>(tape: &[Node<'a>], at: usize) -> SourceRecord<'a> {
                                     )),
                                 }
                             }
-                            "sequenceNumber" => rec.sequence_number = string_at(tape, v),
+                            "sequenceNumber" => {
+                                rec.sequence_number = rec.sequence_number.or(string_at(tape, v));
+                            }
                             "partitionKey" => rec.partition_key = string_at(tape, v),
                             "encryptionType" => rec.encryption_type = string_at(tape, v),
                             "approximateArrivalTimestamp" => {
@@ -70,6 +75,14 @@ fn kinesis_record<'a>(tape: &[Node<'a>], at: usize) -> SourceRecord<'a> {
                             }
                             _ => {}
                         }
+                    }
+                    if let Some(key) = twice {
+                        let name = if key == "data" {
+                            "kinesis.data"
+                        } else {
+                            "kinesis.sequenceNumber"
+                        };
+                        rec.payload = Payload::Invalid(RecordProblem::DuplicateField(name));
                     }
                 }
                 other => {
@@ -81,10 +94,32 @@ fn kinesis_record<'a>(tape: &[Node<'a>], at: usize) -> SourceRecord<'a> {
             _ => {}
         }
     }
+    if kinesis_objects > 1 {
+        rec.payload = Payload::Invalid(RecordProblem::DuplicateField("kinesis"));
+    }
     if rec.payload == Payload::Invalid(RecordProblem::MissingKinesis) {
         return flat_record(tape, at).unwrap_or(rec);
     }
     rec
+}
+
+/// The first of the keys `a` and `b` of the object at `tape[at]` to appear a second time.
+fn twice_in(
+    tape: &[Node<'_>],
+    at: usize,
+    a: &'static str,
+    b: &'static str,
+) -> Option<&'static str> {
+    let (mut seen_a, mut seen_b) = (false, false);
+    for (key, _) in entries(tape, at) {
+        if key == a && std::mem::replace(&mut seen_a, true) {
+            return Some(a);
+        }
+        if key == b && std::mem::replace(&mut seen_b, true) {
+            return Some(b);
+        }
+    }
+    None
 }
 
 /// The `aws kinesis get-records` record at `tape[at]`, if it has `Data` or `SequenceNumber`.
@@ -103,7 +138,9 @@ fn flat_record<'a>(tape: &[Node<'a>], at: usize) -> Option<SourceRecord<'a>> {
                     found: other.map_or("nothing", kind),
                 });
             }
-            ("SequenceNumber", Some(Node::String(s))) => rec.sequence_number = Some(s),
+            ("SequenceNumber", Some(Node::String(s))) => {
+                rec.sequence_number = rec.sequence_number.or(Some(s));
+            }
             ("PartitionKey", Some(Node::String(s))) => rec.partition_key = Some(s),
             ("EncryptionType", Some(Node::String(s))) => rec.encryption_type = Some(s),
             ("ApproximateArrivalTimestamp", Some(Node::String(s))) => {
@@ -114,6 +151,9 @@ fn flat_record<'a>(tape: &[Node<'a>], at: usize) -> Option<SourceRecord<'a>> {
             }
             _ => {}
         }
+    }
+    if let Some(key) = twice_in(tape, at, "Data", "SequenceNumber") {
+        rec.payload = Payload::Invalid(RecordProblem::DuplicateField(key));
     }
     flat.then_some(rec)
 }

@@ -215,26 +215,59 @@ fn syntax_errors_anywhere_come_before_shape_errors() {
     }
 }
 
+/// Review 6 (R6-1): a key the event is read by, repeated, would hide one value's records
+/// (`{"Records":[<records>],"Records":[]}` read as no record, exit status 0): a second
+/// `Records` fails the event, a second `kinesis`, `data` or `sequenceNumber` (or `Data`,
+/// `SequenceNumber` in a `get-records` record) fails the record under its first sequence
+/// number. The oracle reads them the same way.
 #[test]
-fn the_last_records_key_wins() {
-    for (text, records) in [
-        (&br#"{"Records":{},"Records":[1]}"#[..], Ok(1)),
-        (br#"{"Records":[1],"Records":"x"}"#, Err("a string")),
+fn a_repeated_key_fails_what_it_would_hide() {
+    for text in [
+        &br#"{"Records":[{"kinesis":{"data":"aGk=","sequenceNumber":"1"}}],"Records":[]}"#[..],
+        br#"{"Records":{},"Records":[1]}"#,
+        br#"{"Records":[1],"Records":"x"}"#,
     ] {
         same_as_reference(text).unwrap();
         let (mut buf, len) = padded(text);
         let got = parse_kinesis_event(&mut buf, len, &mut SourceParser::new());
-        match records {
-            Ok(n) => assert_eq!(got.unwrap().len(), n),
-            Err(found) => assert_eq!(
-                got.unwrap_err(),
-                SourceError::WrongType {
-                    field: "Records",
-                    expected: "an array",
-                    found
-                }
-            ),
-        }
+        assert_eq!(got.unwrap_err(), SourceError::DuplicateField("Records"));
+    }
+    for (record, field) in [
+        (
+            r#"{"kinesis":{"data":"aGk=","sequenceNumber":"1","data":"aGk="}}"#,
+            "kinesis.data",
+        ),
+        (
+            r#"{"kinesis":{"sequenceNumber":"1","data":"aGk=","sequenceNumber":"2"}}"#,
+            "kinesis.sequenceNumber",
+        ),
+        (
+            r#"{"kinesis":{"sequenceNumber":"1","data":"aGk="},"kinesis":{"data":"aGk="}}"#,
+            "kinesis",
+        ),
+        (
+            r#"{"kinesis":{"sequenceNumber":"1"},"kinesis":{"sequenceNumber":2,"data":"aGk="}}"#,
+            "kinesis",
+        ),
+        (
+            r#"{"SequenceNumber":"1","Data":"aGk=","Data":"aGk="}"#,
+            "Data",
+        ),
+        (
+            r#"{"SequenceNumber":"1","Data":"aGk=","SequenceNumber":"2"}"#,
+            "SequenceNumber",
+        ),
+    ] {
+        let text = format!(r#"{{"Records":[{record}]}}"#);
+        same_as_reference(text.as_bytes()).unwrap();
+        let (mut buf, len) = padded(text.as_bytes());
+        let got = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+        assert_eq!(
+            got[0].payload,
+            Payload::Invalid(RecordProblem::DuplicateField(field)),
+            "{record}"
+        );
+        assert_eq!(got[0].sequence_number, Some("1"), "{record}");
     }
 }
 
