@@ -160,6 +160,10 @@ impl<'f> Reader<'f> {
             (Box::new(io::stdin()), None)
         } else {
             match std::fs::File::open(path) {
+                Ok(f) if self.follow => {
+                    let len = f.metadata().ok().map(|m| m.len());
+                    (Box::new(Reopening::new(f, path)), len)
+                }
                 Ok(f) => {
                     let len = f.metadata().ok().map(|m| m.len());
                     (Box::new(f), len)
@@ -414,6 +418,73 @@ fn inflate_head(compressed: &[u8]) -> Vec<u8> {
 
 /// `--follow`: a file that is being written; at its end, waits for more instead of ending.
 struct Follow(Source);
+
+/// A followed file across rotation, as `tail -F` follows one: at the end of the file, when
+/// its path now names another file (renamed away and created again: the audit plugin
+/// rotates `server_audit.log` to `server_audit.log.1`) or the file is shorter than what was
+/// read (truncated in place: logrotate's `copytruncate`), reading goes on from the start of
+/// the file the path names now. The old file is read to its end first (what the server wrote
+/// before it rotated). Line numbers go on counting across the rotation.
+struct Reopening {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+    /// Bytes read from `file`.
+    read: u64,
+}
+
+impl Reopening {
+    fn new(file: std::fs::File, path: &Path) -> Self {
+        Reopening {
+            file,
+            path: path.to_path_buf(),
+            read: 0,
+        }
+    }
+
+    /// At the end of the file: whether reading goes on elsewhere (see [`Reopening`]); a path
+    /// that names nothing for now (between the rename and the new file) is waited for.
+    fn reopen(&mut self) -> io::Result<bool> {
+        let (Ok(named), Ok(open)) = (std::fs::metadata(&self.path), self.file.metadata()) else {
+            return Ok(false);
+        };
+        if !same_file(&named, &open) {
+            match std::fs::File::open(&self.path) {
+                Ok(file) => self.file = file,
+                Err(_) => return Ok(false),
+            }
+        } else if open.len() < self.read {
+            io::Seek::seek(&mut self.file, io::SeekFrom::Start(0))?;
+        } else {
+            return Ok(false);
+        }
+        self.read = 0;
+        Ok(true)
+    }
+}
+
+impl Read for Reopening {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut n = self.file.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.reopen()? {
+            n = self.file.read(buf)?;
+        }
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// Whether two metadata describe one file (same device and inode).
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+/// Elsewhere a renamed file is not told from its successor: only truncation is followed.
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    true
+}
 
 impl Read for Follow {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {

@@ -146,6 +146,50 @@ fn follow_reads_what_is_appended_to_a_file() {
     child.wait().unwrap();
 }
 
+/// `--follow` across rotation (`tail -F`): the audit plugin renames `server_audit.log` away
+/// and creates it again; logrotate's `copytruncate` truncates it in place. Every line of the
+/// old file, then of the new one, comes out once, in order (ids checked well before the end:
+/// a record goes out once enough lines after it are read).
+#[test]
+fn follow_goes_on_across_rotation_and_truncation() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = |from: u64, to: u64| (from..=to).map(line).collect::<String>();
+    let path = write(dir.path(), "server_audit.log", lines(1, 100).as_bytes());
+    let mut child = spawn(&["--follow"], Some(&path));
+    let rx = events_of(&mut child);
+    std::thread::sleep(Duration::from_millis(600));
+    // Rotation: the server's last lines go to the renamed file, then a new file starts.
+    let rotated = dir.path().join("server_audit.log.1");
+    std::fs::rename(&path, &rotated).unwrap();
+    let mut old = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&rotated)
+        .unwrap();
+    old.write_all(lines(101, 200).as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    std::fs::write(&path, lines(201, 1300)).unwrap();
+    for id in 1..=700 {
+        assert_eq!(next_query_id(&rx), id);
+    }
+    // Truncation in place, then fewer bytes than were read from it.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    let mut new = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    new.write_all(lines(1301, 1900).as_bytes()).unwrap();
+    for id in 701..=1350 {
+        assert_eq!(next_query_id(&rx), id);
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 #[test]
 fn a_json_document_past_the_file_limit_names_the_file_and_the_limit() {
     let dir = tempfile::tempdir().unwrap();
