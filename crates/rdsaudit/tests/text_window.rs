@@ -141,7 +141,11 @@ fn review5_files_have_no_plain_event() {
         let log = std::fs::read(&path).unwrap();
         let (ndjson, _) = whole(&log);
         for piece in [16, 100] {
-            assert_eq!(streamed(&log, piece, true).0, ndjson, "{path:?} piece {piece}");
+            assert_eq!(
+                streamed(&log, piece, true).0,
+                ndjson,
+                "{path:?} piece {piece}"
+            );
         }
         let events: Vec<serde_json::Value> = ndjson
             .split(|&b| b == b'\n')
