@@ -33,6 +33,18 @@
 //! - A record that reads right after a line that did not, where the two read as one record,
 //!   is flagged ambiguous with the joined reading among its alternatives; the line before
 //!   stays an unparsed line with its reason.
+//! - The window rule, over all of the above: a record is plain only when every physical line
+//!   within [`MAX_NAME_BREAKS`] lines before and after it reads alone. A line that does not
+//!   (blank, unparsed, or a line of a record joined over several: *dirty*) may be a piece of
+//!   a record whose names hold raw breaks, and the local look above may miss which; so every
+//!   event within reach of one gets a reading unlisted (`alternatives_omitted`). Sound: a
+//!   forged line lies inside a true record of at most 513 lines; if every line of that
+//!   record reads alone, the text is byte for byte records one per line (docs/HOSTILE.md,
+//!   "Two records or one?"). No second parse: a record read alone and parsed is a clean
+//!   line. A record is held until the lines within reach after it are read (bounded: 512
+//!   lines of records); a piece read alone reports its dirty lines and plain records
+//!   ([`Edges`]) and is read again [`Records::around`] its neighbours' only when they flag
+//!   one of its records.
 //!
 //! `aws rds download-db-log-file-portion` returns pages of at most 1 MB; a record cut at a
 //! page end is followed by RDS's marker line ` [Your log message was truncated]` (or the
@@ -42,9 +54,10 @@
 //! unparsed line of its own ([`LineError::TruncationMarker`], counted, not silently dropped);
 //! the fragment after it has no timestamp, so it is an unparsed line with its own reason.
 //!
-//! Blank lines between records are skipped and counted ([`Records::blank_lines`]). Records are zero-copy: the record is the
-//! contiguous slice, its interior breaks kept. The cost stays linear: a join is only tried
-//! from a line that begins with a timestamp, over at most [`MAX_CONTINUATIONS`] lines.
+//! Blank lines between records are skipped and counted ([`Records::blank_lines`]).
+//! Records are zero-copy: the record is the contiguous slice, its interior breaks kept.
+//! The cost stays linear: a join is only tried from a line that begins with a timestamp,
+//! over at most [`MAX_CONTINUATIONS`] lines.
 //!
 //! ```
 //! let log = b"20240615 10:31:00,db1,app,localhost,43,17,READ,shop,orders,\n\
