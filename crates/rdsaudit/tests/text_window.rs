@@ -3,6 +3,13 @@
 //! with a few dirty lines (blank, comment, a record split by a raw break), and the same output
 //! whole, streamed in pieces of any size, on one thread and on two.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use proptest::prelude::*;
 use rdsaudit::Decoder;
 use rdsaudit::decoder::{Done, Next};
