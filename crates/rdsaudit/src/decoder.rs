@@ -496,7 +496,9 @@ impl Decoder {
     /// input order. Whatever has been read is decoded as soon as the reader has nothing more
     /// for now, so a pipe or a growing file is followed (eager streams). Memory: a few pieces
     /// per thread (the stream's piece size, 1 MiB by default), not the input. Events, unparsed
-    /// lines, line numbers and counts are those [`Decoder::decode`] gives for the whole text.
+    /// lines, line numbers and counts are those [`Decoder::decode`] gives for the whole text
+    /// (a live input's window-rule flags are those of the text read when the reader caught
+    /// up with its writer: docs/HOSTILE.md, "Live input").
     ///
     /// A line longer than the stream's longest record reaches the sink as an unparsed line
     /// with its first bytes and [`LineError::TooLong`].
@@ -531,6 +533,7 @@ impl Decoder {
                 }
                 let Some(piece) = stream.next() else { return };
                 let failed = piece.is_err();
+                let piece = piece.map(|p| (p, stream.caught_up()));
                 if tx.send(piece).is_err() || failed {
                     return;
                 }
@@ -544,14 +547,23 @@ impl Decoder {
         // Everything waiting is one group; at least one piece (blocks until it comes).
         while let Ok(first) = rx.recv() {
             let (mut pieces, mut failure) = (Vec::with_capacity(group), None);
+            let mut caught_up = false;
             for piece in std::iter::once(first).chain(rx.try_iter().take(group - 1)) {
                 match piece {
-                    Ok(piece) => pieces.push(Streamed { piece, prefixed }),
+                    Ok((piece, idle)) => {
+                        pieces.push(Streamed { piece, prefixed });
+                        caught_up = idle;
+                    }
                     Err(e) => failure = Some(e),
                 }
             }
             self.text_group(pieces, &mut run, &mut held, &make);
-            let ended = failure.is_some();
+            // A live input read up to what its writer has written: what is held goes out
+            // with the lines known now, instead of waiting for the lines after it (a quiet
+            // followed log would show nothing for hundreds of lines). The server writes each
+            // record whole, so a line of the record a held one may be cut from is already
+            // here (docs/HOSTILE.md, "Live input").
+            let ended = failure.is_some() || caught_up;
             let next = self.settle(&mut held, &mut run, ended, &make, &mut emit, &mut back)?;
             if let Some(source) = failure {
                 return Err(StopError::Read {

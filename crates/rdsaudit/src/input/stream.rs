@@ -135,6 +135,8 @@ pub struct TextStream<R> {
     started: bool,
     /// A read error, returned once what was read before it has been handed out.
     failed: Option<io::Error>,
+    /// Whether the last piece was handed out because the reader had nothing more for now.
+    caught_up: bool,
 }
 
 impl<R: Read> TextStream<R> {
@@ -152,6 +154,7 @@ impl<R: Read> TextStream<R> {
             eof: false,
             started: false,
             failed: None,
+            caught_up: false,
         }
     }
 
@@ -200,6 +203,13 @@ impl<R: Read> TextStream<R> {
         }
     }
 
+    /// Whether the last piece was handed out because a read returned less than was asked
+    /// ([`TextStream::eager`]): the writer of a pipe or a followed file had written nothing
+    /// more at that moment.
+    pub fn caught_up(&self) -> bool {
+        self.caught_up
+    }
+
     /// Whether this is prefixed text ([`TextStream::prefixed`]).
     pub fn is_prefixed(&self) -> bool {
         self.prefixed
@@ -230,6 +240,7 @@ impl<R: Read> TextStream<R> {
             if self.eof || !(full || (self.eager && short)) {
                 continue;
             }
+            self.caught_up = !full;
             if let Some(piece) = self.cut() {
                 return Ok(Some(piece));
             }
