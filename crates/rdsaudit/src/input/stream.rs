@@ -39,7 +39,9 @@
 //! `max_record` (default [`DEFAULT_MAX_RECORD`]). Past it, the first line is handed out alone
 //! (a record split over lines adding up to more than that is not rejoined), or, when the
 //! window holds no whole line, the line is skipped to its end and handed out as
-//! [`Piece::TooLong`] with its first `max_record` bytes and its length.
+//! [`Piece::TooLong`] with its first `max_record` bytes and its length. (The decoder also
+//! holds decoded pieces for the window rule, bounded by
+//! [`crate::decoder::DecoderBuilder::max_held_bytes`].)
 //!
 //! ```
 //! use rdsaudit::input::stream::{Piece, TextStream};
