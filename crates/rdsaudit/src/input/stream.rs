@@ -39,7 +39,9 @@
 //! `max_record` (default [`DEFAULT_MAX_RECORD`]). Past it, the first line is handed out alone
 //! (a record split over lines adding up to more than that is not rejoined), or, when the
 //! window holds no whole line, the line is skipped to its end and handed out as
-//! [`Piece::TooLong`] with its first `max_record` bytes and its length.
+//! [`Piece::TooLong`] with its first `max_record` bytes and its length. (The decoder also
+//! holds decoded pieces for the window rule, bounded by
+//! [`crate::decoder::DecoderBuilder::max_held_bytes`].)
 //!
 //! ```
 //! use rdsaudit::input::stream::{Piece, TextStream};
@@ -135,6 +137,8 @@ pub struct TextStream<R> {
     started: bool,
     /// A read error, returned once what was read before it has been handed out.
     failed: Option<io::Error>,
+    /// Whether the last piece was handed out because the reader had nothing more for now.
+    caught_up: bool,
 }
 
 impl<R: Read> TextStream<R> {
@@ -152,6 +156,7 @@ impl<R: Read> TextStream<R> {
             eof: false,
             started: false,
             failed: None,
+            caught_up: false,
         }
     }
 
@@ -200,6 +205,13 @@ impl<R: Read> TextStream<R> {
         }
     }
 
+    /// Whether the last piece was handed out because a read returned less than was asked
+    /// ([`TextStream::eager`]): the writer of a pipe or a followed file had written nothing
+    /// more at that moment.
+    pub fn caught_up(&self) -> bool {
+        self.caught_up
+    }
+
     /// Whether this is prefixed text ([`TextStream::prefixed`]).
     pub fn is_prefixed(&self) -> bool {
         self.prefixed
@@ -230,6 +242,7 @@ impl<R: Read> TextStream<R> {
             if self.eof || !(full || (self.eager && short)) {
                 continue;
             }
+            self.caught_up = !full;
             if let Some(piece) = self.cut() {
                 return Ok(Some(piece));
             }
