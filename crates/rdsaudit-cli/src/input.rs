@@ -33,6 +33,23 @@ const SNIFF_BYTES: usize = 64 << 10;
 /// How long `--follow` waits before looking for more.
 const FOLLOW_POLL: Duration = Duration::from_millis(200);
 
+/// Set by the first Ctrl-C while a live input is read (see [`end_live_input_on_interrupt`]).
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes Ctrl-C end a live input (`--follow`, stdin) instead of killing the process: a
+/// followed file ends at the next look for more, a pipe when its writer (which got the same
+/// Ctrl-C from the terminal) closes it; what was read is decoded and written and the summary
+/// printed, as at the end of any input. A second Ctrl-C stops at once (exit status 130).
+fn end_live_input_on_interrupt() {
+    // Once per process: a second call's error means the handler is already in place.
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("rdsaudit: interrupted: the input ends here (Ctrl-C again stops at once)");
+    });
+}
+
 /// What every command's sink shares: the filter in front of the command's own sink `out`,
 /// the input's file name put on each event (`file`), and the problems (unparsed lines, failed
 /// records) kept for the accounting behind it.
@@ -189,6 +206,9 @@ impl<'f> Reader<'f> {
             size: len,
         };
         let follow = self.follow && !stdin;
+        if stdin || follow {
+            end_live_input_on_interrupt();
+        }
         let result = self.dispatch(source, stdin || follow, follow, &mut run);
         run.acc.finish_input(&name);
         result
@@ -416,7 +436,8 @@ fn inflate_head(compressed: &[u8]) -> Vec<u8> {
     out
 }
 
-/// `--follow`: a file that is being written; at its end, waits for more instead of ending.
+/// `--follow`: a file that is being written; at its end, waits for more instead of ending,
+/// until Ctrl-C ([`end_live_input_on_interrupt`]).
 struct Follow(Source);
 
 /// A followed file across rotation, as `tail -F` follows one: at the end of the file, when
@@ -490,7 +511,8 @@ impl Read for Follow {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             let n = self.0.read(buf)?;
-            if n > 0 || buf.is_empty() {
+            let interrupted = INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst);
+            if n > 0 || buf.is_empty() || interrupted {
                 return Ok(n);
             }
             std::thread::sleep(FOLLOW_POLL);

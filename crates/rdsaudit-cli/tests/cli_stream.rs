@@ -239,6 +239,41 @@ fn a_quiet_live_log_shows_each_record_when_the_next_starts() {
     }
 }
 
+/// Ctrl-C ends a followed file (its help says so): the record still waiting for a next line
+/// is written and the summary printed, instead of the process dying with what it read.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_ends_a_followed_file_with_every_record_and_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "audit.log", lines(1, 10).as_bytes());
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("rdsaudit"))
+        .args(["parse", "--follow"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rx = events_of(&mut child);
+    for id in 1..=9 {
+        assert_eq!(next_query_id(&rx), id);
+    }
+    // The 10th waits for a next line that does not come; Ctrl-C:
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(next_query_id(&rx), 10);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(stderr.contains("10 parsed"), "{stderr}");
+}
+
 #[test]
 fn a_json_document_past_the_file_limit_names_the_file_and_the_limit() {
     let dir = tempfile::tempdir().unwrap();
