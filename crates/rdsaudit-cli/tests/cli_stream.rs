@@ -233,7 +233,6 @@ fn a_quiet_live_log_shows_each_record_when_the_next_starts() {
         send(&format!("{b}{}", line(4)));
         assert_eq!(next_query_id(&rx), 2, "{args:?}");
         assert_eq!(next_query_id(&rx), 3, "{args:?}");
-        drop(send);
         child.kill().unwrap();
         child.wait().unwrap();
     }
