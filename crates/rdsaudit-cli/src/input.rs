@@ -270,7 +270,11 @@ impl<'f> Reader<'f> {
             (false, true) => Box::new(Follow(source)),
             (false, false) => source,
         };
-        self.text(TextStream::new(source).eager(eager).prefixed(prefixed), run)
+        let stream = TextStream::new(source)
+            .eager(eager)
+            .live(follow && !gzip)
+            .prefixed(prefixed);
+        self.text(stream, run)
     }
 
     /// Streams audit text through the decoder.

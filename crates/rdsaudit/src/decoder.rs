@@ -518,8 +518,9 @@ impl Decoder {
     /// wait for the 512 lines after them (the window rule), at most
     /// [`DecoderBuilder::max_held_bytes`] of text and their output; not the input. Events,
     /// unparsed lines, line numbers and counts are those [`Decoder::decode`] gives for the
-    /// whole text (flagged more only where pieces were held past that bound, or where a live
-    /// input's reader caught up with its writer: docs/HOSTILE.md, "Live input").
+    /// whole text (flagged more only where pieces were held past that bound; a followed
+    /// file's flags are those of the text written when the reader caught up with its writer:
+    /// docs/HOSTILE.md, "Live input").
     ///
     /// A line longer than the stream's longest record reaches the sink as an unparsed line
     /// with its first bytes and [`LineError::TooLong`].
@@ -579,7 +580,7 @@ impl Decoder {
                 }
             }
             self.text_group(pieces, &mut run, &mut held, &make);
-            // A live input read up to what its writer has written: what is held goes out
+            // A followed file read up to what its writer has written: what is held goes out
             // with the lines known now, instead of waiting for the lines after it (a quiet
             // followed log would show nothing for hundreds of lines). The server writes each
             // record whole, so a line of the record a held one may be cut from is already

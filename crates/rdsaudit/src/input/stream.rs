@@ -137,7 +137,9 @@ pub struct TextStream<R> {
     started: bool,
     /// A read error, returned once what was read before it has been handed out.
     failed: Option<io::Error>,
-    /// Whether the last piece was handed out because the reader had nothing more for now.
+    /// The reader is a followed file ([`TextStream::live`]).
+    live: bool,
+    /// Whether the last piece was handed out because the followed file had nothing more.
     caught_up: bool,
 }
 
@@ -156,6 +158,7 @@ impl<R: Read> TextStream<R> {
             eof: false,
             started: false,
             failed: None,
+            live: false,
             caught_up: false,
         }
     }
@@ -205,9 +208,19 @@ impl<R: Read> TextStream<R> {
         }
     }
 
-    /// Whether the last piece was handed out because a read returned less than was asked
-    /// ([`TextStream::eager`]): the writer of a pipe or a followed file had written nothing
-    /// more at that moment.
+    /// The reader is a file followed as it grows (`--follow`), whose writer writes each
+    /// record whole: a read that returns less than was asked reached what it has written
+    /// ([`TextStream::caught_up`]). Implies [`TextStream::eager`]. Not for a pipe, whose
+    /// reads end anywhere its writer's writes do (`cat` writes 128 KiB at a time).
+    #[must_use]
+    pub fn live(mut self, live: bool) -> Self {
+        self.live = live;
+        self.eager |= live;
+        self
+    }
+
+    /// Whether the last piece of a [`TextStream::live`] stream was handed out because the
+    /// followed file had nothing more at that moment.
     pub fn caught_up(&self) -> bool {
         self.caught_up
     }
@@ -242,7 +255,7 @@ impl<R: Read> TextStream<R> {
             if self.eof || !(full || (self.eager && short)) {
                 continue;
             }
-            self.caught_up = !full;
+            self.caught_up = self.live && !full;
             if let Some(piece) = self.cut() {
                 return Ok(Some(piece));
             }
