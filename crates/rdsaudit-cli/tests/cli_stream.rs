@@ -25,17 +25,43 @@ fn line(query_id: u64) -> String {
     format!("20240615 10:31:00,db1,app,10.0.0.5,7,{query_id},QUERY,shop,'SELECT {query_id}',0\n")
 }
 
-fn spawn(args: &[&str], path: Option<&std::path::Path>) -> Child {
+fn spawn(args: &[&str], path: Option<&std::path::Path>) -> Killed {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("rdsaudit"));
     cmd.arg("parse").args(args);
     if let Some(p) = path {
         cmd.arg(p);
     }
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+    Killed(
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// A child killed when dropped, so a failing test does not leave a `--follow` running (it
+/// would hold whatever the test run holds: pipes, a lock).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for Killed {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Killed {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
 }
 
 /// The child's stdout, line by line, as it comes.
@@ -235,14 +261,17 @@ fn a_quiet_followed_log_shows_each_record_when_the_next_starts() {
 fn ctrl_c_ends_a_followed_file_with_every_record_and_the_summary() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "audit.log", lines(1, 10).as_bytes());
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("rdsaudit"))
-        .args(["parse", "--follow"])
-        .arg(&path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Killed(
+        Command::new(assert_cmd::cargo::cargo_bin("rdsaudit"))
+            .args(["parse", "--follow"])
+            .arg(&path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let rx = events_of(&mut child);
+    let mut stderr = child.stderr.take().unwrap();
     for id in 1..=9 {
         assert_eq!(next_query_id(&rx), id);
     }
@@ -256,9 +285,11 @@ fn ctrl_c_ends_a_followed_file_with_every_record_and_the_summary() {
             .success()
     );
     assert_eq!(next_query_id(&rx), 10);
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let status = child.wait().unwrap();
+    let mut stderr_text = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut stderr_text).unwrap();
+    let stderr = stderr_text;
+    assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(stderr.contains("10 parsed"), "{stderr}");
 }
