@@ -272,7 +272,10 @@ fn an_ambiguous_statement_is_a_comment_and_moves_no_database() {
         writer.write(e, &mut out);
     };
     crate::Decoder::new().decode(FORGED, &mut sink).unwrap();
-    assert_eq!(flagged, 2, "the forged line and the one after it are flagged");
+    assert_eq!(
+        flagged, 2,
+        "the forged line and the one after it are flagged"
+    );
     let out = String::from_utf8(out).unwrap();
     assert_eq!(
         out,
@@ -293,6 +296,9 @@ fn an_ambiguous_statement_cannot_leave_its_comment() {
     assert!(SqlWriter::new().write(&e, &mut out));
     let out = String::from_utf8(out).unwrap();
     assert_eq!(out.matches('\n').count(), 1, "{out}");
-    assert!(out.starts_with("-- rdsaudit: not run, ambiguous ("), "{out}");
+    assert!(
+        out.starts_with("-- rdsaudit: not run, ambiguous ("),
+        "{out}"
+    );
     assert!(out.ends_with(": x\\n;DROP TABLE t\\r\\n-- y\n"), "{out}");
 }
