@@ -199,6 +199,7 @@ fn prefixed_pass<S: Sink>(
         dirt,
         around,
         record: &[],
+        dirty: false,
         found: prefixed::Dirt::default(),
         plain: (None, None),
         flagged: 0,
@@ -206,11 +207,18 @@ fn prefixed_pass<S: Sink>(
     let mut next_line = first_line;
     for e in prefixed::events(piece) {
         let line = e.line_number + first_line - 1;
-        let last = line + memchr::memchr_iter(b'\n', e.message).count() as u64;
+        let broken = memchr::memchr2(b'\n', b'\r', e.message).is_some();
+        // Only a message with a break spans lines (counted then).
+        let last = if broken {
+            line + memchr::memchr_iter(b'\n', e.message).count() as u64
+        } else {
+            line
+        };
         if line > next_line {
             window.found.add(next_line, line - 1); // blank lines
         }
-        if e.time_us.is_none() || memchr::memchr2(b'\n', b'\r', e.message).is_some() {
+        window.dirty = e.time_us.is_none() || broken;
+        if window.dirty {
             window.found.add(line, last);
         }
         next_line = last + 1;
@@ -244,6 +252,9 @@ struct WindowSink<'s, 'r, S> {
     around: text::Around,
     /// The message being read (the record an unlisted reading is over).
     record: &'r [u8],
+    /// Whether that message is dirty (its events are flagged whatever their line number: a
+    /// lone `\r` splits a message but not the text's lines).
+    dirty: bool,
     found: prefixed::Dirt,
     plain: (Option<u64>, Option<u64>),
     /// Events flagged here that were not ambiguous before.
@@ -253,7 +264,8 @@ struct WindowSink<'s, 'r, S> {
 impl<S> WindowSink<'_, '_, S> {
     fn near(&self, line: u64) -> bool {
         let reach = text::MAX_NAME_BREAKS;
-        self.dirt.near(line)
+        self.dirty
+            || self.dirt.near(line)
             || self
                 .around
                 .before
