@@ -100,17 +100,30 @@ CASES = [
     case(b"TRUNCATE t2", tables=["sem.t2"]),
     case(b"PURGE BINARY LOGS TO 'mysql-bin.000002'"),
     case(b"RESET MASTER"),
+    # Sequences (MariaDB 10.3+): NEXTVAL, NEXT VALUE FOR and SETVAL change the sequence
+    # (NOCACHE: every call writes it); LASTVAL reads the session's last value.
+    case(b"SELECT NEXTVAL(s)", tables=["sem.s"]),
+    case(b"SELECT NEXT VALUE FOR sem.s", tables=["sem.s"]),
+    case(b"DO SETVAL(s, 100)", tables=["sem.s"]),
+    case(b"SELECT LASTVAL(s), PREVIOUS VALUE FOR s", writes=False),
+    case(b"SELECT 'NEXTVAL(s)'", writes=False),
+    # Triggers: the table a trigger is defined on.
+    case(b"CREATE TRIGGER trg BEFORE INSERT ON t2 FOR EACH ROW SET NEW.id = NEW.id + 0",
+         tables=["sem.t2"]),
+    case(b"DROP TRIGGER trg"),
 ]
 
 
 def state(c):
-    """What a write can change here: rows of the tables, the tables, the plugins."""
+    """What a write can change here: rows of the tables, the tables, the plugins, the binary
+    logs, the sequence."""
     rows = c.query(b"CHECKSUM TABLE sem.t, sem.t2, sem2.t EXTENDED")[0]
     tables = c.query(b"SELECT GROUP_CONCAT(CONCAT(table_schema, '.', table_name) ORDER BY 1)"
                      b" FROM information_schema.tables WHERE table_schema IN ('sem', 'sem2')")[0]
     plugins = c.query(b"SELECT COUNT(*) FROM information_schema.plugins")[0]
     logs = c.query(b"SHOW BINARY LOGS")[0]
-    return (rows, tables, plugins, [r[0] for r in logs])
+    sequence = c.query(b"SELECT next_not_cached_value FROM sem.s")[0]
+    return (rows, tables, plugins, [r[0] for r in logs], sequence)
 
 
 def main():
@@ -124,6 +137,7 @@ def main():
                 b"CREATE TABLE sem.t (id INT PRIMARY KEY) ENGINE=MyISAM",
                 b"CREATE TABLE sem.t2 (id INT PRIMARY KEY)",
                 b"CREATE TABLE sem2.t (id INT PRIMARY KEY)",
+                b"CREATE SEQUENCE sem.s NOCACHE",
                 b"INSERT INTO sem.t VALUES " + b",".join(b"(%d)" % i for i in range(1, 21)),
                 b"INSERT INTO sem.t2 VALUES (1)",
                 b"INSERT INTO sem2.t VALUES " + b",".join(b"(%d)" % i for i in range(1, 21)),

@@ -25,6 +25,7 @@
 //! | yes | a `WITH` whose main verb was cut away by the plugin's limit (it may write) | |
 //! | yes | any statement the plugin's limit cut before a verb could be read: a long leading comment, a `SET STATEMENT` head without its `FOR` (class `other`; see `event::analysis`) | |
 //! | as the statement it runs | MariaDB `SET STATEMENT ... FOR stmt`, `ANALYZE [FORMAT=JSON] stmt`; MySQL `EXPLAIN ANALYZE stmt` | KB "SET STATEMENT", "ANALYZE Statement"; "EXPLAIN Statement" |
+//! | yes | a `SELECT` or `DO` calling MariaDB's `NEXTVAL(s)`, `SETVAL(s, n)` or `NEXT VALUE FOR s` (advances or sets the sequence, which is then among the tables; see `sequence.rs`) | KB "NEXT VALUE for sequence_name", "SETVAL" |
 //! | no | `SELECT` (also `FOR UPDATE`), `TABLE`, `VALUES`, `SHOW`, `EXPLAIN`, `DESCRIBE`, `HELP` | |
 //! | no | `ANALYZE TABLE`, `CHECK TABLE`, `CHECKSUM TABLE` (statistics and checks; MariaDB logs READ events) | "Table Maintenance Statements" |
 //! | no | `FLUSH` (`PRIVILEGES` re-reads grant tables whose changes were writes themselves; `LOGS` rotates without removing), `RESET QUERY CACHE`, `LOAD INDEX INTO CACHE`, `CACHE INDEX`, `KILL`, `SHUTDOWN`, `RESTART`, `START`/`STOP REPLICA` | "Other Administrative Statements" |

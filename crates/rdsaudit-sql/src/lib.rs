@@ -52,6 +52,7 @@ pub mod event;
 pub mod filter;
 pub mod fingerprint;
 pub mod lexer;
+mod sequence;
 pub mod statement;
 pub mod tables;
 
@@ -128,13 +129,14 @@ pub fn analyze_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
     for name in tables::from_ast(&statements) {
         push_unique(&mut tables, qualify(ctx.database, name));
     }
-    Analysis {
+    let parsed = Analysis {
         class,
         writes,
         tables,
         parsed: true,
         version_dependent: false,
-    }
+    };
+    with_sequences(parsed, sql, ctx)
 }
 
 /// [`analyze_tokens_in`] with nothing known of the session or the server.
@@ -146,6 +148,22 @@ pub fn analyze_tokens(sql: &[u8]) -> Analysis {
 /// against the parser's reading and the server's TABLE events. A text holding versioned
 /// comments that may or may not have run is read both ways (see [`Analysis::version_dependent`]).
 pub fn analyze_tokens_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
+    with_sequences(read_both_ways(sql, ctx), sql, ctx)
+}
+
+/// The sequences `sql` advances or sets ([`sequence`]): the statement writes, and they are
+/// among its tables (a MariaDB sequence is a table).
+fn with_sequences(mut analysis: Analysis, sql: &[u8], ctx: &Context<'_>) -> Analysis {
+    for name in sequence::advanced(sql, ctx.server) {
+        analysis.writes = true;
+        push_unique(&mut analysis.tables, qualify(ctx.database, name));
+    }
+    analysis
+}
+
+/// The token reading: as code, and also as comments when versioned comments may not have
+/// run.
+fn read_both_ways(sql: &[u8], ctx: &Context<'_>) -> Analysis {
     let mut lexer = Lexer::reading(sql, ctx.server, Reading::Code);
     let code = read_tokens(&mut lexer, ctx.database);
     if !lexer.maybe_seen() {

@@ -65,8 +65,9 @@ pub fn from_ast(statements: &[Statement]) -> Vec<String> {
         if crate::class::classify_ast(s).is_some_and(|(class, _)| !names_tables(class)) {
             continue;
         }
-        let _ = s.visit(&mut relations);
+        // The names only the statement's head gives come first, where the text has them.
         explicit_names(s, &mut relations.names);
+        let _ = s.visit(&mut relations);
     }
     let is_cte = |n: &ObjectName| {
         n.0.len() == 1
@@ -101,6 +102,8 @@ fn explicit_names(statement: &Statement, names: &mut Vec<ObjectName>) {
         }
         Statement::Truncate(t) => names.extend(t.table_names.iter().map(|t| t.name.clone())),
         Statement::LoadData { table_name, .. } => names.push(table_name.clone()),
+        // `CREATE TRIGGER trg BEFORE INSERT ON t ...`: the table the trigger is defined on.
+        Statement::CreateTrigger(trigger) => names.push(trigger.table_name.clone()),
         _ => {}
     }
 }
@@ -196,16 +199,23 @@ pub fn from_tokens(tokens: &[Token<'_>], class: StatementClass, tables: &mut Vec
     let ctes = cte_names(tokens);
     let renames = first.is_some_and(|t| t.is("RENAME") || t.is("ALTER"));
     let mut index_seen = false;
+    // `CREATE TRIGGER trg BEFORE INSERT ON t`: the first `ON` after `TRIGGER` names the
+    // table (a later one is the body's join condition).
+    let mut trigger_on = false;
     let mut i = 0;
     while let Some(t) = tokens.get(i) {
         index_seen |= t.is("INDEX");
+        trigger_on |= t.is("TRIGGER");
+        let on_trigger = trigger_on && t.is("ON");
+        trigger_on &= !on_trigger;
         let list = t.is("FROM") || t.is("TABLE") || t.is("TABLES") || t.is("UPDATE");
         let single = t.is("JOIN")
             || t.is("STRAIGHT_JOIN")
             || (t.is("INTO") && class != StatementClass::Select)
             || t.is("TRUNCATE")
             || ((t.is("INSERT") || t.is("REPLACE")) && i == 0)
-            || (t.is("ON") && index_seen);
+            || (t.is("ON") && index_seen)
+            || on_trigger;
         let list = list || (t.is("TO") && renames);
         if list || single {
             let function_ok = !(t.is("FROM") || t.is("JOIN"));

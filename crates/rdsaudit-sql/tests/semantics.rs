@@ -268,7 +268,13 @@ fn real_server_semantics_pass() {
         if ops.is_empty() {
             continue;
         }
-        let server_writes = ops.iter().any(|op| **op != rdsaudit::Operation::Read);
+        // Creating a trigger reads its table (a READ event) and writes the schema: a write.
+        let trigger = e
+            .object
+            .unescaped()
+            .to_ascii_uppercase()
+            .starts_with(b"CREATE TRIGGER");
+        let server_writes = trigger || ops.iter().any(|op| **op != rdsaudit::Operation::Read);
         if analysis(e).writes != server_writes {
             failures.push(format!(
                 "TABLE events say writes={server_writes}: {:?}",
@@ -405,6 +411,18 @@ const RDS_MYSQL: &[(&str, &str, bool, &[&str])] = &[
         &["carts"],
     ),
     ("PREPARE stmt FROM 'DELETE FROM t'", "other", false, &[]),
+    (
+        "CREATE TRIGGER trg AFTER UPDATE ON shop.items FOR EACH ROW BEGIN INSERT INTO log_t SELECT * FROM a JOIN b ON a.x = b.x; END",
+        "ddl",
+        true,
+        &["shop.items", "log_t", "a", "b"],
+    ),
+    (
+        "CREATE DEFINER=`app`@`%` TRIGGER trg BEFORE INSERT ON items FOR EACH ROW SET NEW.n = 1",
+        "ddl",
+        true,
+        &["items"],
+    ),
 ];
 
 #[test]

@@ -647,6 +647,8 @@ struct Anchor {
     connection_id: Span,
     query_id: Span,
     operation: Span,
+    /// What the operation token names.
+    op: Operation<'static>,
     class: OpClass,
     /// Just after the operation's comma: where the database starts.
     db_start: usize,
@@ -664,8 +666,9 @@ struct Split {
     tail: TailForm,
 }
 
-/// The operation token at `k + 1` when `middle[k]` is a comma and a comma follows the token.
-fn operation_at(middle: &[u8], k: usize) -> Option<(Span, OpClass)> {
+/// The operation token at `k + 1` when `middle[k]` is a comma and a comma follows the token,
+/// and what it names (only an operation some dialect logs can be an anchor's).
+fn operation_at(middle: &[u8], k: usize) -> Option<(Span, Operation<'static>, OpClass)> {
     let rest = middle.get(k + 1..)?;
     let n = rest
         .iter()
@@ -675,9 +678,9 @@ fn operation_at(middle: &[u8], k: usize) -> Option<(Span, OpClass)> {
     if rest.get(n) != Some(&b',') {
         return None;
     }
-    let token = std::str::from_utf8(rest.get(..n)?).ok()?;
-    let class = OpClass::of(&Operation::from_token(token))?;
-    Some((Span(k + 1, k + 1 + n), class))
+    let op = Operation::known(rest.get(..n)?)?;
+    let class = OpClass::of(&op)?;
+    Some((Span(k + 1, k + 1 + n), op, class))
 }
 
 /// The digits that end just before the comma at `end`, and the comma before them.
@@ -690,7 +693,7 @@ fn digits_before(middle: &[u8], end: usize) -> Option<(Span, usize)> {
 
 /// The anchor whose operation token follows the comma at `k`.
 fn anchor_at(middle: &[u8], k: usize) -> Option<Anchor> {
-    let (operation, class) = operation_at(middle, k)?;
+    let (operation, op, class) = operation_at(middle, k)?;
     let (query_id, q) = digits_before(middle, k)?;
     let (connection_id, c) = digits_before(middle, q)?;
     let head = middle.get(..c)?;
@@ -710,6 +713,7 @@ fn anchor_at(middle: &[u8], k: usize) -> Option<Anchor> {
         connection_id,
         query_id,
         operation,
+        op,
         class,
         db_start: operation.1 + 1,
     })
@@ -949,7 +953,7 @@ fn sole_plain_split(frame: &Frame<'_>, ends: &Ends) -> Option<(Split, Numbers)> 
     let [user_end, host_end, cid_end, op_comma, op_end, db_end] = first_commas(middle)?;
     // What `anchor_at(middle, op_comma)` finds when the user holds no comma, checked field
     // by field since the commas are known.
-    let (operation, class) = operation_at(middle, op_comma)?;
+    let (operation, op, class) = operation_at(middle, op_comma)?;
     let host = Span(user_end + 1, host_end);
     let connection_id = Span(host_end + 1, cid_end);
     let query_id = Span(cid_end + 1, op_comma);
@@ -965,6 +969,7 @@ fn sole_plain_split(frame: &Frame<'_>, ends: &Ends) -> Option<(Split, Numbers)> 
         connection_id,
         query_id,
         operation,
+        op,
         class,
         db_start: op_end + 1,
     };
@@ -1227,7 +1232,7 @@ fn raw_of<'a>(frame: &Frame<'a>, s: &Split) -> RawLine<'a> {
         host: frame.get(a.host),
         connection_id: frame.get(a.connection_id),
         query_id: frame.get(a.query_id),
-        operation: std::str::from_utf8(frame.get(a.operation)).unwrap_or_default(),
+        operation: a.op.as_str(),
         database: frame.get(s.database),
         object: frame.get(s.object),
         quoted: s.quoted,
@@ -1268,7 +1273,7 @@ fn event_of<'a>(
         host: names.middle(split.anchor.host),
         connection_id: numbers.connection_id,
         query_id: numbers.query_id,
-        operation: Operation::from_token(raw.operation),
+        operation: split.anchor.op,
         database: names.middle(split.database),
         object: Object::new(raw.object, raw.quoted),
         retcode: numbers.retcode,

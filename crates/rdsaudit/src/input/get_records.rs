@@ -11,15 +11,17 @@
 //! (`Data`, not `kinesis.data`); `Data` is the same base64 of the same gzip payload. AWS CLI
 //! v2 prints `ApproximateArrivalTimestamp` as an ISO date, v1 as epoch seconds: both are read.
 //! Each element of `Records` is read as whichever shape it has
-//! ([`crate::input::parse_kinesis_event`] calls [`record`] for the flat one), so
-//! detection only has to tell the two apart for naming the input.
+//! ([`crate::input::parse_kinesis_event`] reads an element with no `kinesis` key as a flat
+//! one), so detection only has to tell the two apart for naming the input.
 
 use std::ops::Range;
 
 use crate::input::RecordProblem;
 use crate::input::json::JsonError;
 use crate::input::json::walk::{Kind, Walk};
-use crate::input::kinesis::{RawPayload, RawRecord, Twice, number_or_none, string_or_none};
+use crate::input::kinesis::{
+    KinesisKey, RawPayload, RawRecord, Twice, number_or_none, string_or_none,
+};
 
 /// Whether `text` (a `{"Records":[...]}` object) holds `get-records` records rather than a
 /// Lambda event's: the first record has a `"Data"` or `"SequenceNumber"` key. A peek at the
@@ -38,30 +40,6 @@ pub fn looks_like_get_records(text: &[u8]) -> bool {
         (Some(f), Some(l)) => f < l,
         (Some(_), None) => true,
         _ => false,
-    }
-}
-
-/// The keys a flat `get-records` record is read by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FlatKey {
-    Data,
-    SequenceNumber,
-    PartitionKey,
-    EncryptionType,
-    ApproximateArrivalTimestamp,
-    Other,
-}
-
-impl FlatKey {
-    pub(crate) fn of(key: &[u8]) -> Self {
-        match key {
-            b"Data" => FlatKey::Data,
-            b"SequenceNumber" => FlatKey::SequenceNumber,
-            b"PartitionKey" => FlatKey::PartitionKey,
-            b"EncryptionType" => FlatKey::EncryptionType,
-            b"ApproximateArrivalTimestamp" => FlatKey::ApproximateArrivalTimestamp,
-            _ => FlatKey::Other,
-        }
     }
 }
 
@@ -91,15 +69,15 @@ impl FlatRecord {
     /// field of the flat record of the right type, else read and dropped.
     pub(crate) fn field(
         &mut self,
-        key: FlatKey,
+        key: KinesisKey,
         walk: &mut Walk<'_>,
         kind: Kind,
     ) -> Result<(), JsonError> {
         let rec = &mut self.rec;
-        self.flat |= matches!(key, FlatKey::Data | FlatKey::SequenceNumber);
+        self.flat |= matches!(key, KinesisKey::Data | KinesisKey::SequenceNumber);
         match key {
-            FlatKey::Data => self.twice.data("Data"),
-            FlatKey::SequenceNumber => self.twice.sequence_number("SequenceNumber"),
+            KinesisKey::Data => self.twice.data("Data"),
+            KinesisKey::SequenceNumber => self.twice.sequence_number("SequenceNumber"),
             _ => {}
         }
         let keep = |slot: &mut Option<Range<usize>>, value: Option<Range<usize>>| {
@@ -109,32 +87,34 @@ impl FlatRecord {
             }
         };
         match key {
-            FlatKey::Data if kind == Kind::String => {
+            KinesisKey::Data if kind == Kind::String => {
                 rec.payload = RawPayload::Base64(walk.string()?)
             }
-            FlatKey::Data => {
+            KinesisKey::Data => {
                 walk.skip(kind)?;
                 rec.payload = RawPayload::Invalid(RecordProblem::NotAString {
                     field: "Data",
                     found: kind.name(),
                 });
             }
-            FlatKey::SequenceNumber => {
+            KinesisKey::SequenceNumber => {
                 // The first one is kept (a second fails the record, reported under the first).
                 let value = string_or_none(walk, kind)?;
                 rec.sequence_number = rec.sequence_number.take().or(value);
             }
-            FlatKey::PartitionKey => keep(&mut rec.partition_key, string_or_none(walk, kind)?),
-            FlatKey::EncryptionType => keep(&mut rec.encryption_type, string_or_none(walk, kind)?),
-            FlatKey::ApproximateArrivalTimestamp if kind == Kind::String => {
+            KinesisKey::PartitionKey => keep(&mut rec.partition_key, string_or_none(walk, kind)?),
+            KinesisKey::EncryptionType => {
+                keep(&mut rec.encryption_type, string_or_none(walk, kind)?)
+            }
+            KinesisKey::ApproximateArrivalTimestamp if kind == Kind::String => {
                 let range = walk.string()?;
                 let text = std::str::from_utf8(walk.bytes(&range)).unwrap_or_default();
                 rec.approximate_arrival_timestamp = iso_seconds(text);
             }
-            FlatKey::ApproximateArrivalTimestamp => {
+            KinesisKey::ApproximateArrivalTimestamp => {
                 rec.approximate_arrival_timestamp = number_or_none(walk, kind)?;
             }
-            FlatKey::Other => walk.skip(kind)?,
+            KinesisKey::Other => walk.skip(kind)?,
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
-//! The Lambda event of a Kinesis event source mapping, the main input shape. It is the Lambda event for a Kinesis event source mapping. Each record's `data` is
-//! base64 of the gzip that CloudWatch Logs wrote to the stream:
+//! The Lambda event of a Kinesis event source mapping, the main input shape. Each record's
+//! `data` is base64 of the gzip that CloudWatch Logs wrote to the stream:
 //!
 //! ```json
 //! {"Records":[{
@@ -15,9 +15,9 @@
 //!
 //! A subscription filter that targets a Lambda directly sends `{"awslogs":{"data":"H4sI..."}}`
 //! instead. Files (CLI) can also hold a raw gzip payload, the envelope JSON, or plain audit
-//! text; [`detect`] tells them apart by content.
+//! text; [`detect()`](crate::input::detect()) tells them apart by content.
 //!
-//! The event is read in place by a validating walk over its text ([`super::json::walk`]: the
+//! The event is read in place by a validating walk over its text (`input/json/walk.rs`: the
 //! base64 text is borrowed from the event buffer; JSON escapes such as `\/` are undone in
 //! place), one pass, without simd-json's tape: the event is read on one thread before its
 //! records are decoded in parallel, so its cost is paid in full however many threads there
@@ -55,7 +55,7 @@
 
 use std::ops::Range;
 
-use super::get_records::{FlatKey, FlatRecord};
+use super::get_records::FlatRecord;
 use super::json::walk::{Kind, Walk};
 use super::json::{JsonError, MAX_EVENT_VALUES, check_padding, fits};
 use super::record::{Payload, RecordProblem, SourceError, SourceParser, SourceRecord};
@@ -284,7 +284,7 @@ fn read_record(walk: &mut Walk<'_>, kind: Kind) -> Result<RawRecord, JsonError> 
 enum RecordKey {
     EventId,
     Kinesis,
-    Other(FlatKey),
+    Other(KinesisKey),
 }
 
 impl RecordKey {
@@ -292,13 +292,16 @@ impl RecordKey {
         match key {
             b"eventID" => RecordKey::EventId,
             b"kinesis" => RecordKey::Kinesis,
-            other => RecordKey::Other(FlatKey::of(other)),
+            other => RecordKey::Other(KinesisKey::of_flat(other)),
         }
     }
 }
 
-/// The keys of a record's `kinesis` object that are read.
-enum KinesisKey {
+/// The fields of one Kinesis record that are read, under either spelling: the Lambda event's
+/// `kinesis` object (`data`, `sequenceNumber`, ...) or a flat `aws kinesis get-records` record
+/// (`Data`, `SequenceNumber`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KinesisKey {
     Data,
     SequenceNumber,
     PartitionKey,
@@ -308,13 +311,26 @@ enum KinesisKey {
 }
 
 impl KinesisKey {
-    fn of(key: &[u8]) -> Self {
+    /// A key of a Lambda record's `kinesis` object (camelCase).
+    pub(crate) fn of_lambda(key: &[u8]) -> Self {
         match key {
             b"data" => KinesisKey::Data,
             b"sequenceNumber" => KinesisKey::SequenceNumber,
             b"partitionKey" => KinesisKey::PartitionKey,
             b"encryptionType" => KinesisKey::EncryptionType,
             b"approximateArrivalTimestamp" => KinesisKey::ApproximateArrivalTimestamp,
+            _ => KinesisKey::Other,
+        }
+    }
+
+    /// A key of a `get-records` record (CamelCase, as the Kinesis API spells it).
+    pub(crate) fn of_flat(key: &[u8]) -> Self {
+        match key {
+            b"Data" => KinesisKey::Data,
+            b"SequenceNumber" => KinesisKey::SequenceNumber,
+            b"PartitionKey" => KinesisKey::PartitionKey,
+            b"EncryptionType" => KinesisKey::EncryptionType,
+            b"ApproximateArrivalTimestamp" => KinesisKey::ApproximateArrivalTimestamp,
             _ => KinesisKey::Other,
         }
     }
@@ -326,7 +342,7 @@ fn read_kinesis(walk: &mut Walk<'_>, rec: &mut RawRecord) -> Result<(), JsonErro
     let mut twice = Twice::default();
     walk.open(Kind::Object)?;
     while let Some(key) = walk.next_key()? {
-        let key = KinesisKey::of(walk.bytes(&key));
+        let key = KinesisKey::of_lambda(walk.bytes(&key));
         let kind = walk.value()?;
         match key {
             KinesisKey::Data => twice.data("kinesis.data"),
