@@ -177,7 +177,7 @@ impl DecoderBuilder {
     /// Records a worker is given at a time: default 512 ([`DEFAULT_RECORDS_PER_CHUNK`]); a
     /// chunk also ends at 32 KiB of payload bytes. Every record's sink is handed to `emit` as
     /// soon as it and the records before it are decoded; output memory is bounded by what
-    /// 256 KiB of payload decodes to (the chunks being decoded or waiting for their turn).
+    /// 128 KiB of payload decodes to (the chunks being decoded or waiting for their turn).
     #[must_use]
     pub fn records_per_chunk(mut self, records: usize) -> Self {
         self.records_per_chunk = records.max(1);

@@ -24,12 +24,13 @@ use crate::sink::Sink;
 /// last chunk leaves little idle time, large enough that handing it over costs nothing
 /// measurable (a 16 MB event of 500 records makes 125 chunks, 6,000 one-line records 175).
 pub(super) const CHUNK_PAYLOAD_BYTES: usize = 32 << 10;
-/// Payload bytes handed to the workers and not yet written out: what one chunk was before
-/// chunks were written as they came (the 16 MB event's records decode to 21 bytes of NDJSON
-/// per payload byte, so about 5 MiB of output; 6,000 one-line records, 270 records' worth).
-/// Larger budgets were measured slower: every sink held is fresh memory, and page faults
+/// Payload bytes handed to the workers and not yet written out: half of what one chunk was
+/// before chunks were written as they came (the 16 MB event's records decode to 21 bytes of
+/// NDJSON per payload byte, so about 3 MiB of output; 6,000 one-line records, 135 records'
+/// worth). Measured (two threads, wall): 128 KiB was the best of 64 KiB to 1 MiB on both
+/// corpora; larger budgets are slower, as every sink held is fresh memory and page faults
 /// cost more than the idle time they save.
-pub(super) const AHEAD_PAYLOAD_BYTES: usize = 256 << 10;
+pub(super) const AHEAD_PAYLOAD_BYTES: usize = 128 << 10;
 
 /// The payload bytes of a record, as delivered.
 pub(super) fn payload_len(record: &SourceRecord<'_>) -> usize {
