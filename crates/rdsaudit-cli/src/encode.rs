@@ -6,7 +6,9 @@
 //! Each audit line becomes one CloudWatch log event whose `timestamp` is the line's own time
 //! (CloudWatch's agent stamps events when it reads them, a moment later; the line's time is the
 //! closest fact we have), with a 56-digit `id` increasing with it. Lines that do not parse keep
-//! the time of the line before them. The packaging is [`rdsaudit_synth::delivery`]'s, the same
+//! the time of the line before them. With `--lines-per-event N`, each log event's `message`
+//! holds N audit lines joined by `\n`, as shippers that batch lines write them (the event's
+//! time and id are its first line's). The packaging is [`rdsaudit_synth::delivery`]'s, the same
 //! builders the synthetic corpora use.
 
 use std::io::Write as _;
@@ -57,12 +59,16 @@ pub struct EncodeArgs {
     /// Log events per Kinesis record or Firehose payload
     #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub events_per_record: u64,
+    /// Audit lines per CloudWatch log event, joined by `\n` in its message (as a shipper that
+    /// batches lines writes them; 1: one line per event, as RDS does)
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub lines_per_event: u64,
     /// Write here instead of stdout
     #[arg(long, short, value_name = "PATH")]
     pub out: Option<PathBuf>,
 }
 
-/// One audit line with the CloudWatch fields it gets.
+/// One log event: an audit line (or several, joined) with the CloudWatch fields it gets.
 struct Line {
     id: String,
     timestamp_ms: i64,
@@ -72,6 +78,7 @@ struct Line {
 pub fn run(args: &EncodeArgs) -> anyhow::Result<u8> {
     let lines = read_lines(&args.paths)?;
     anyhow::ensure!(!lines.is_empty(), "no audit lines to encode");
+    let lines = join_lines(lines, args.lines_per_event);
     let chunk = usize::try_from(args.events_per_record).unwrap_or(usize::MAX);
     let payload = |lines: &[Line]| {
         envelope(
@@ -139,6 +146,26 @@ fn read_lines(paths: &[PathBuf]) -> anyhow::Result<Vec<Line>> {
         }
     }
     Ok(lines)
+}
+
+/// The lines, `per_event` to a log event: their messages joined by `\n`, the first line's
+/// id and time.
+fn join_lines(lines: Vec<Line>, per_event: u64) -> Vec<Line> {
+    let per_event = usize::try_from(per_event).unwrap_or(usize::MAX);
+    if per_event <= 1 {
+        return lines;
+    }
+    let mut events: Vec<Line> = Vec::with_capacity(lines.len().div_ceil(per_event));
+    for (i, line) in lines.into_iter().enumerate() {
+        match events.last_mut() {
+            Some(event) if i % per_event != 0 => {
+                event.message.push(b'\n');
+                event.message.extend_from_slice(&line.message);
+            }
+            _ => events.push(line),
+        }
+    }
+    events
 }
 
 /// A file's text, inflated when it is gzip.

@@ -78,6 +78,42 @@ fn every_target_round_trips_to_the_same_lines() {
 }
 
 #[test]
+fn lines_per_event_joins_lines_in_a_message_and_parse_splits_them_again() {
+    let dir = tempfile::tempdir().unwrap();
+    for dialect in DIALECTS {
+        let corpus = corpus(dialect, 2, 20, 40);
+        let log = write(dir.path(), "audit.log", &corpus.plain_text());
+        let lines: Vec<Vec<u8>> = corpus.lines().map(|l| l.line.clone()).collect();
+        let encoded = run(&[
+            "encode".as_ref(),
+            "--lines-per-event".as_ref(),
+            "3".as_ref(),
+            log.as_os_str(),
+        ]);
+        let path = write(dir.path(), "multi.json", &encoded);
+        let payloads = ndjson(&run(&["decode".as_ref(), path.as_os_str()]));
+        let messages: Vec<String> = payloads
+            .iter()
+            .flat_map(|p| p["logEvents"].as_array().unwrap().clone())
+            .map(|e| e["message"].as_str().unwrap().to_owned())
+            .collect();
+        let expected: Vec<String> = lines
+            .chunks(3)
+            .map(|c| String::from_utf8_lossy(&c.join(&b'\n')).into_owned())
+            .collect();
+        assert_eq!(messages, expected, "{dialect:?}");
+        // Every line comes back as the event it is in the plain file, numbered within its
+        // message.
+        let (code, parsed, stderr) = parse(&[path.as_os_str()]);
+        let (_, plain, _) = parse(&[log.as_os_str()]);
+        assert_eq!(code, 0, "{stderr}");
+        let objects = |v: &[Value]| v.iter().map(|e| e["object"].clone()).collect::<Vec<_>>();
+        assert_eq!(objects(&parsed), objects(&plain), "{dialect:?}");
+        assert!(parsed.iter().any(|e| e["line"] == 3), "{dialect:?}");
+    }
+}
+
+#[test]
 fn kinesis_sequence_numbers_and_partition_keys_are_realistic() {
     let dir = tempfile::tempdir().unwrap();
     let log = write(

@@ -1,11 +1,13 @@
-//! simd-json plumbing shared by [`crate::input::envelope`] (the CloudWatch Logs payload) and
-//! [`crate::input::awslogs`] (the Lambda event around one); the Kinesis event, read before
-//! any record can be decoded in parallel, has a one-pass walk of its own ([`walk`]).
+//! JSON plumbing of the input shapes. The Lambda events (Kinesis, `awslogs`) are read by one
+//! validating walk over their text, in place ([`walk`]); the CloudWatch Logs payload inside
+//! each record ([`crate::input::envelope`]), the logs API's JSON ([`crate::input::logs_api`])
+//! and the property tests' oracles (the readers the walk replaced) parse with simd-json and
+//! walk its flat tape.
 //!
-//! Both parse a buffer *in place* and then walk simd-json's flat tape instead of building a
-//! value tree: a container node carries the `count` of nodes below it, so an unknown value of
-//! any depth is skipped in O(1) without recursion. Keeping that walk, the padding contract and
-//! the error conversion in one place means both stages reject the same inputs the same way.
+//! The tape walk reads a buffer *in place* without building a value tree: a container node
+//! carries the `count` of nodes below it, so an unknown value of any depth is skipped in O(1)
+//! without recursion. Keeping that walk, the padding contract and the error conversion in one
+//! place means every reader rejects the same inputs the same way.
 //!
 //! The text-level helpers ([`skip_ws`], [`skip_string`]) serve the two places that must look at
 //! raw JSON *before* simd-json runs: the envelope's back-to-back object splitter (simd-json
@@ -17,7 +19,9 @@ use simd_json::{Buffers, StaticNode};
 
 mod numbers;
 pub(crate) mod walk;
-pub(crate) use numbers::{fits, neutralize_wide_numbers};
+pub(crate) use numbers::fits;
+#[cfg(test)]
+pub(crate) use numbers::neutralize_wide_numbers;
 
 /// Spare bytes simd-json needs after the JSON text to read it with SIMD loads in place.
 pub(crate) const PADDING: usize = simd_json::INPUT_PADDING;
@@ -36,13 +40,14 @@ pub enum JsonError {
         /// Buffer length passed in.
         buf_len: usize,
     },
-    /// simd-json rejected the text (syntax, invalid UTF-8, bad escape or lone surrogate,
-    /// nesting deeper than 1024, ...).
+    /// The text is not JSON (syntax, invalid UTF-8, bad escape or lone surrogate, nesting
+    /// deeper than 1024, ...).
     #[error("invalid JSON at byte {offset}: {msg}")]
     Invalid {
-        /// Byte offset in the buffer (approximate: simd-json's position of the failing token).
+        /// Byte offset in the buffer: where the walk found the fault (simd-json, reading the
+        /// logs API's JSON, gives the position of the failing token, approximately).
         offset: usize,
-        /// simd-json's error kind.
+        /// What is wrong (the walk's words, or simd-json's error kind).
         msg: String,
     },
     /// The text may hold more JSON values than allowed: memory for the parse grows with

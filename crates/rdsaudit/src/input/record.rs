@@ -1,10 +1,7 @@
 //! What every Lambda event shape is read into: records ([`SourceRecord`]) whose payload is read
 //! by the pipeline, the problems a single record can have, and the errors of a whole event.
 
-use simd_json::tape::Node;
-
 pub use super::json::JsonError;
-use super::json::{TapeParser, kind};
 
 /// Why a single Kinesis record cannot be used (the rest of the event is unaffected).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -138,11 +135,10 @@ pub enum SourceError {
     },
 }
 
-/// Reusable state for parsing Lambda events in place (one per thread; `Send`): simd-json's
-/// buffers for the `awslogs` event, the nesting stack of the Kinesis event's walk.
+/// Reusable state for parsing Lambda events in place (one per thread; `Send`): the nesting
+/// stack of the walk that reads them.
 #[derive(Debug, Default)]
 pub struct SourceParser {
-    pub(crate) json: TapeParser,
     pub(crate) open: Vec<u8>,
 }
 
@@ -151,43 +147,5 @@ impl SourceParser {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
-    }
-}
-
-/// `(key, value index)` pairs of the object at `tape[at]` (empty if it is not an object).
-///
-/// Lenient on purpose: a record's shape problems are reported per record, never by failing the
-/// event, so a malformed tape node (simd-json's own tape; should not happen) ends the walk as
-/// if the remaining keys were absent.
-pub(crate) fn entries<'t, 'a>(
-    tape: &'t [Node<'a>],
-    at: usize,
-) -> impl Iterator<Item = (&'a str, usize)> + 't {
-    crate::input::json::object_entries(tape, at)
-        .into_iter()
-        .flatten()
-        .map_while(Result::ok)
-}
-
-/// Value index of `key` in the object at `tape[at]`. Errors if `tape[at]` is not an object
-/// (only used on the root and on already-checked objects) or holds `key` more than once.
-pub(crate) fn field(
-    tape: &[Node<'_>],
-    at: usize,
-    key: &'static str,
-    name: &'static str,
-) -> Result<Option<usize>, SourceError> {
-    match tape.get(at) {
-        Some(Node::Object { .. }) => {
-            let mut found = entries(tape, at).filter(|(k, _)| *k == key).map(|(_, v)| v);
-            let first = found.next();
-            match found.next() {
-                Some(_) => Err(SourceError::DuplicateField(name)),
-                None => Ok(first),
-            }
-        }
-        other => Err(SourceError::NotAnObject {
-            found: other.map_or("nothing", kind),
-        }),
     }
 }

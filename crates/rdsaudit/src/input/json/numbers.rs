@@ -1,14 +1,17 @@
-//! Numbers simd-json cannot hold, in fields we do not read.
+//! Numbers simd-json cannot hold.
 //!
 //! simd-json rejects the whole text ("InvalidNumber") for an integer beyond 64 bits or a float
 //! beyond `f64`: a `sequenceNumber` written as a JSON number
 //! (`49590338271490256608559692538361571095921575989136588898`), a 400-digit
-//! `approximateArrivalTimestamp`, `1e400`. One such value in a field we ignore must not cost
-//! the event. So after such a failure the caller re-parses a fresh copy in which each of those
-//! number tokens is overwritten, in place and at the same length, by `null` and spaces (valid
-//! JSON, nothing moves). A field we do read (a log event's `timestamp`) then fails on its own,
-//! naming itself (`found null`), instead of a number being made up for it.
+//! `approximateArrivalTimestamp`, `1e400`. The walk that reads the Lambda events takes any
+//! number's text (the CloudWatch payload, still parsed by simd-json, is refused for one);
+//! [`fits`] tells where the tape walk it replaced saw a number (an
+//! `approximateArrivalTimestamp` that does not fit is absent, never made up), and the property
+//! tests hand their simd-json oracles a copy in which each of those tokens is overwritten, in
+//! place and at the same length, by `null` and spaces (valid JSON, nothing moves), as the tape
+//! readers did before parsing.
 
+#[cfg(test)]
 use super::skip_string;
 
 /// Overwrites every number token of `text` that simd-json cannot represent with `null` padded
@@ -18,6 +21,7 @@ use super::skip_string;
 /// {"approximateArrivalTimestamp":1e400,"data":"x"}
 /// {"approximateArrivalTimestamp":null ,"data":"x"}
 /// ```
+#[cfg(test)]
 pub(crate) fn neutralize_wide_numbers(text: &mut [u8]) -> usize {
     let mut replaced = 0;
     let mut at = 0;
@@ -45,6 +49,7 @@ pub(crate) fn neutralize_wide_numbers(text: &mut [u8]) -> usize {
 }
 
 /// Length of the number-like token at the start of `s` (sign, digits, `.`, exponent).
+#[cfg(test)]
 fn token_len(s: &[u8]) -> usize {
     s.iter()
         .take_while(|b| matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))

@@ -6,7 +6,6 @@ use simd_json::tape::Node;
 
 use crate::input::json::array_elements;
 use crate::input::json::{MAX_EVENT_VALUES, TapeParser, kind, object_entries};
-use crate::input::record::{entries, field};
 use crate::input::{Payload, RecordProblem, SourceError, SourceRecord};
 
 /// The event's records as simd-json's tape gives them.
@@ -180,4 +179,39 @@ fn elements<'t>(tape: &'t [Node<'_>], at: usize) -> impl Iterator<Item = usize> 
         .into_iter()
         .flatten()
         .map_while(Result::ok)
+}
+
+/// `(key, value index)` pairs of the object at `tape[at]` (empty if it is not an object).
+///
+/// Lenient on purpose: a record's shape problems are reported per record, never by failing the
+/// event, so a malformed tape node (simd-json's own tape; should not happen) ends the walk as
+/// if the remaining keys were absent.
+fn entries<'t, 'a>(tape: &'t [Node<'a>], at: usize) -> impl Iterator<Item = (&'a str, usize)> + 't {
+    object_entries(tape, at)
+        .into_iter()
+        .flatten()
+        .map_while(Result::ok)
+}
+
+/// Value index of `key` in the object at `tape[at]`. Errors if `tape[at]` is not an object
+/// (only used on the root and on already-checked objects) or holds `key` more than once.
+pub(crate) fn field(
+    tape: &[Node<'_>],
+    at: usize,
+    key: &'static str,
+    name: &'static str,
+) -> Result<Option<usize>, SourceError> {
+    match tape.get(at) {
+        Some(Node::Object { .. }) => {
+            let mut found = entries(tape, at).filter(|(k, _)| *k == key).map(|(_, v)| v);
+            let first = found.next();
+            match found.next() {
+                Some(_) => Err(SourceError::DuplicateField(name)),
+                None => Ok(first),
+            }
+        }
+        other => Err(SourceError::NotAnObject {
+            found: other.map_or("nothing", kind),
+        }),
+    }
 }

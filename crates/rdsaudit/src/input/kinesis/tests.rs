@@ -5,68 +5,8 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use super::*;
-use crate::input::json::walk::tests::{any_string, any_value, write, write_string};
+use crate::input::json::walk::tests::{Tree, any_string, any_value, emit, extra, field, string};
 use crate::test_support::padded;
-
-/// A JSON tree whose objects may repeat a key, and whose numbers may be any token.
-#[derive(Debug, Clone)]
-enum Tree {
-    Value(Value),
-    Token(&'static str),
-    Object(Vec<(String, Tree)>),
-    Array(Vec<Tree>),
-}
-
-fn emit(tree: &Tree, pick: &mut dyn FnMut() -> u8, out: &mut Vec<u8>) {
-    match tree {
-        Tree::Value(v) => write(v, pick, out),
-        Tree::Token(t) => out.extend_from_slice(t.as_bytes()),
-        Tree::Object(fields) => {
-            out.push(b'{');
-            for (i, (k, v)) in fields.iter().enumerate() {
-                if i > 0 {
-                    out.extend_from_slice(if pick().is_multiple_of(3) {
-                        b" , "
-                    } else {
-                        b","
-                    });
-                }
-                write_string(k, pick, out);
-                out.push(b':');
-                emit(v, pick, out);
-            }
-            out.push(b'}');
-        }
-        Tree::Array(items) => {
-            out.push(b'[');
-            for (i, v) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                emit(v, pick, out);
-            }
-            out.extend_from_slice(if pick().is_multiple_of(3) {
-                b"\n]"
-            } else {
-                b"]"
-            });
-        }
-    }
-}
-
-fn string(s: impl Strategy<Value = String>) -> impl Strategy<Value = Tree> {
-    s.prop_map(|s| Tree::Value(Value::String(s)))
-}
-
-/// Mostly a value of the type the field should have, sometimes anything.
-fn field(key: &'static str, usual: BoxedStrategy<Tree>) -> BoxedStrategy<(String, Tree)> {
-    prop_oneof![
-        4 => usual,
-        1 => any_value().prop_map(Tree::Value),
-    ]
-    .prop_map(move |v| (key.to_owned(), v))
-    .boxed()
-}
 
 fn base64() -> BoxedStrategy<Tree> {
     string("[A-Za-z0-9+/]{0,24}={0,2}").boxed()
@@ -84,10 +24,6 @@ fn seconds() -> BoxedStrategy<Tree> {
         1 => proptest::sample::select(vec!["1e400", "-1e999", "123456789012345678901234567890", "1711200968.517", "17112009685170000000000e-13"]).prop_map(Tree::Token),
     ]
     .boxed()
-}
-
-fn extra() -> BoxedStrategy<(String, Tree)> {
-    (any_string(), any_value().prop_map(Tree::Value)).boxed()
 }
 
 fn kinesis() -> BoxedStrategy<Tree> {

@@ -211,6 +211,73 @@ pub(crate) fn any_value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// A JSON tree whose objects may repeat a key, and whose numbers may be any token.
+#[derive(Debug, Clone)]
+pub(crate) enum Tree {
+    Value(Value),
+    Token(&'static str),
+    Object(Vec<(String, Tree)>),
+    Array(Vec<Tree>),
+}
+
+pub(crate) fn emit(tree: &Tree, pick: &mut dyn FnMut() -> u8, out: &mut Vec<u8>) {
+    match tree {
+        Tree::Value(v) => write(v, pick, out),
+        Tree::Token(t) => out.extend_from_slice(t.as_bytes()),
+        Tree::Object(fields) => {
+            out.push(b'{');
+            for (i, (k, v)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(if pick().is_multiple_of(3) {
+                        b" , "
+                    } else {
+                        b","
+                    });
+                }
+                write_string(k, pick, out);
+                out.push(b':');
+                emit(v, pick, out);
+            }
+            out.push(b'}');
+        }
+        Tree::Array(items) => {
+            out.push(b'[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                emit(v, pick, out);
+            }
+            out.extend_from_slice(if pick().is_multiple_of(3) {
+                b"\n]"
+            } else {
+                b"]"
+            });
+        }
+    }
+}
+
+pub(crate) fn string(s: impl Strategy<Value = String>) -> impl Strategy<Value = Tree> {
+    s.prop_map(|s| Tree::Value(Value::String(s)))
+}
+
+/// Mostly a value of the type the field should have, sometimes anything.
+pub(crate) fn field(
+    key: &'static str,
+    usual: BoxedStrategy<Tree>,
+) -> BoxedStrategy<(String, Tree)> {
+    prop_oneof![
+        4 => usual,
+        1 => any_value().prop_map(Tree::Value),
+    ]
+    .prop_map(move |v| (key.to_owned(), v))
+    .boxed()
+}
+
+pub(crate) fn extra() -> BoxedStrategy<(String, Tree)> {
+    (any_string(), any_value().prop_map(Tree::Value)).boxed()
+}
+
 fn serialized() -> impl Strategy<Value = (Value, Vec<u8>)> {
     (any_value(), proptest::collection::vec(any::<u8>(), 1..64)).prop_map(|(value, seeds)| {
         let mut out = Vec::new();
