@@ -586,6 +586,7 @@ impl Decoder {
         E: FnMut(Done<'_, S>) -> io::Result<Next>,
     {
         let mut run = TextRun::new(Some(text.len()));
+        let mut held = std::collections::VecDeque::new();
         let mut pieces = Vec::new();
         let mut rest = text;
         while !rest.is_empty() {
@@ -595,10 +596,12 @@ impl Decoder {
             rest = after;
         }
         for group in pieces.chunks(self.text_group_len()) {
-            if self.text_group(group, &mut run, make, emit)? == Next::Stop {
-                break;
+            self.text_group(group.to_vec(), &mut run, &mut held, make);
+            if self.settle(&mut held, &mut run, false, make, emit, &mut drop)? == Next::Stop {
+                return Ok(run.report);
             }
         }
+        self.settle(&mut held, &mut run, true, make, emit, &mut drop)?;
         Ok(run.report)
     }
 
@@ -658,28 +661,22 @@ impl Decoder {
             }
         });
         let mut run = TextRun::new(None);
+        let mut held = std::collections::VecDeque::new();
+        // Pieces emitted go back to the reader (which may have stopped: the buffer is then
+        // dropped here).
+        let mut back = |done: Streamed| drop(done_tx.send(done.piece));
         // Everything waiting is one group; at least one piece (blocks until it comes).
         while let Ok(first) = rx.recv() {
             let (mut pieces, mut failure) = (Vec::with_capacity(group), None);
             for piece in std::iter::once(first).chain(rx.try_iter().take(group - 1)) {
                 match piece {
-                    Ok(p) => pieces.push(p),
+                    Ok(piece) => pieces.push(Streamed { piece, prefixed }),
                     Err(e) => failure = Some(e),
                 }
             }
-            let refs: Vec<PieceRef<'_>> = pieces
-                .iter()
-                .map(|p| match p {
-                    Piece::Text(bytes) if prefixed => PieceRef::Prefixed(bytes),
-                    other => PieceRef::from(other),
-                })
-                .collect();
-            let next = self.text_group(&refs, &mut run, &make, &mut emit)?;
-            drop(refs);
-            for piece in pieces {
-                // The reader may have stopped: the buffer is then dropped here.
-                let _ = done_tx.send(piece);
-            }
+            self.text_group(pieces, &mut run, &mut held, &make);
+            let ended = failure.is_some();
+            let next = self.settle(&mut held, &mut run, ended, &make, &mut emit, &mut back)?;
             if let Some(source) = failure {
                 return Err(StopError::Read {
                     line: run.next_line,
@@ -688,69 +685,144 @@ impl Decoder {
                 });
             }
             if next == Next::Stop {
-                break;
+                return Ok(run.report);
             }
         }
+        self.settle(&mut held, &mut run, true, &make, &mut emit, &mut back)?;
         Ok(run.report)
     }
 
-    /// Decodes a group of pieces in order: the first line of each from the line breaks of the
-    /// pieces before (counted in parallel), runs of text in parallel, a line too long as one
-    /// unparsed line.
-    fn text_group<S, M, E>(
+    /// Decodes a group of pieces (the first line of each from the line breaks of the pieces
+    /// before, counted in parallel; runs of text in parallel, a line too long as one unparsed
+    /// line) and holds them for [`Decoder::settle`].
+    fn text_group<P, S, M>(
         &self,
-        pieces: &[PieceRef<'_>],
+        pieces: Vec<P>,
         run: &mut TextRun,
+        held: &mut std::collections::VecDeque<Held<P, S>>,
+        make: &M,
+    ) where
+        P: TextPiece,
+        S: Sink + Send,
+        M: Fn() -> S + Sync,
+    {
+        let refs: Vec<PieceRef<'_>> = pieces.iter().map(TextPiece::piece).collect();
+        let breaks: Vec<u64> = refs.par_iter().map(PieceRef::line_breaks).collect();
+        let firsts: Vec<u64> = breaks
+            .iter()
+            .map(|n| {
+                let first = run.next_line;
+                run.next_line += n;
+                first
+            })
+            .collect();
+        let mut done = Vec::with_capacity(refs.len());
+        let mut at = 0;
+        let runs =
+            refs.chunk_by(|a, b| a.is_text() && b.is_text() && a.is_prefixed() == b.is_prefixed());
+        for same in runs {
+            let mut firsts = firsts.get(at..).unwrap_or_default().iter().copied();
+            match same {
+                [PieceRef::TooLong { head, len }] => {
+                    let line = firsts.next().unwrap_or_default();
+                    let (outcome, sink) = too_long(line, head, *len, make);
+                    // A line too long does not read alone: it is a dirty line.
+                    let edges = text::Edges {
+                        first_dirty: Some(line),
+                        last_dirty: Some(line),
+                        ..text::Edges::default()
+                    };
+                    done.push((outcome, sink, edges));
+                }
+                [PieceRef::Prefixed(_), ..] => {
+                    let numbered = firsts.zip(same).map(|(f, p)| (f, p.own())).collect();
+                    let decoded = self.pipeline.process_prefixed(numbered, make);
+                    done.extend(
+                        decoded
+                            .into_iter()
+                            .map(|(o, s)| (o, s, text::Edges::default())),
+                    );
+                }
+                texts => {
+                    let numbered = firsts
+                        .zip(texts)
+                        .filter_map(|(f, p)| Some((f, p.records()?)))
+                        .collect();
+                    done.extend(self.pipeline.process_text(numbered, make));
+                }
+            }
+            at += same.len();
+        }
+        drop(refs);
+        for ((piece, first_line), (outcome, sink, edges)) in
+            pieces.into_iter().zip(firsts).zip(done)
+        {
+            held.push_back(Held {
+                piece,
+                first_line,
+                edges,
+                outcome,
+                sink,
+            });
+        }
+    }
+
+    /// Hands the decoded pieces held to `emit` in order, each once no line that is not
+    /// decoded yet can flag its records (the window rule, [`text::Edges`]): the dirty line
+    /// after it is known, or the lines within reach after its last plain record are decoded,
+    /// or the input `ended`. A piece with a dirty line of its neighbours within reach of a
+    /// plain record is decoded again with them ([`text::Records::around`]; rare: a clean log
+    /// never is). `back` takes each piece emitted.
+    fn settle<P, S, M, E>(
+        &self,
+        held: &mut std::collections::VecDeque<Held<P, S>>,
+        run: &mut TextRun,
+        ended: bool,
         make: &M,
         emit: &mut E,
+        back: &mut impl FnMut(P),
     ) -> io::Result<Next>
     where
+        P: TextPiece,
         S: Sink + Send,
         M: Fn() -> S + Sync,
         E: FnMut(Done<'_, S>) -> io::Result<Next>,
     {
-        let breaks: Vec<u64> = pieces.par_iter().map(PieceRef::line_breaks).collect();
-        let mut at = 0;
-        for same in pieces.chunk_by(|a, b| a.is_text() && a.is_prefixed() == b.is_prefixed()) {
-            let done = match same {
-                [PieceRef::TooLong { head, len }] => {
-                    vec![too_long(run.next_line, head, *len, make)]
-                }
-                [PieceRef::Prefixed(_), ..] => {
-                    let mut numbered = Vec::with_capacity(same.len());
-                    for (piece, n) in same.iter().zip(breaks.iter().skip(at)) {
-                        numbered.push((run.next_line, piece.own()));
-                        run.next_line += n;
-                    }
-                    self.pipeline.process_prefixed(numbered, make)
-                }
-                texts => {
-                    let mut numbered = Vec::with_capacity(texts.len());
-                    for (piece, n) in texts.iter().zip(breaks.iter().skip(at)) {
-                        if let Some(records) = piece.records() {
-                            numbered.push((run.next_line, records));
-                        }
-                        run.next_line += n;
-                    }
-                    self.pipeline.process_text(numbered, make)
-                }
-            };
-            for ((outcome, sink), piece) in done.into_iter().zip(same) {
-                run.report.add(&outcome, false);
-                run.bytes_done += piece.len();
-                let next = emit(Done {
-                    record: None,
-                    index: run.index,
-                    outcome,
-                    sink,
-                    progress: run.progress(),
-                })?;
-                run.index += 1;
-                if next == Next::Stop {
-                    return Ok(Next::Stop);
-                }
+        while let Some(front) = held.front() {
+            let after = held.iter().skip(1).find_map(|h| h.edges.first_dirty);
+            if !ended && after.is_none() && !front.edges.settled_by(run.next_line) {
+                break;
             }
-            at += same.len();
+            let Some(mut h) = held.pop_front() else { break };
+            let around = text::Around {
+                before: run.last_dirty,
+                after,
+            };
+            if h.edges.needs(around)
+                && let Some(records) = h.piece.piece().records()
+            {
+                let mut sink = make();
+                let records = records.around(h.first_line, around);
+                let (outcome, edges) = self
+                    .pipeline
+                    .with_worker(|w| w.process_records(records, h.first_line, &mut sink));
+                (h.outcome, h.sink, h.edges) = (outcome, sink, edges);
+            }
+            run.last_dirty = h.edges.last_dirty.or(run.last_dirty);
+            run.report.add(&h.outcome, false);
+            run.bytes_done += h.piece.piece().len();
+            let next = emit(Done {
+                record: None,
+                index: run.index,
+                outcome: h.outcome,
+                sink: h.sink,
+                progress: run.progress(),
+            })?;
+            run.index += 1;
+            back(h.piece);
+            if next == Next::Stop {
+                return Ok(Next::Stop);
+            }
         }
         Ok(Next::Continue)
     }
@@ -991,6 +1063,43 @@ impl<'a> PieceRef<'a> {
     }
 }
 
+/// A piece of text that can be read again ([`Decoder::settle`]): borrowed from the input,
+/// or a stream's own.
+trait TextPiece {
+    fn piece(&self) -> PieceRef<'_>;
+}
+
+impl TextPiece for PieceRef<'_> {
+    fn piece(&self) -> PieceRef<'_> {
+        *self
+    }
+}
+
+/// A stream's piece, and whether the stream is of prefixed text.
+struct Streamed {
+    piece: Piece,
+    prefixed: bool,
+}
+
+impl TextPiece for Streamed {
+    fn piece(&self) -> PieceRef<'_> {
+        match &self.piece {
+            Piece::Text(bytes) if self.prefixed => PieceRef::Prefixed(bytes),
+            other => PieceRef::from(other),
+        }
+    }
+}
+
+/// A decoded piece waiting for the lines after it ([`Decoder::settle`]).
+struct Held<P, S> {
+    piece: P,
+    first_line: u64,
+    /// In line numbers of the whole text.
+    edges: text::Edges,
+    outcome: RecordOutcome,
+    sink: S,
+}
+
 /// Where the decoding of a text input is.
 struct TextRun {
     report: Report,
@@ -998,6 +1107,8 @@ struct TextRun {
     index: usize,
     /// The line the next piece starts at.
     next_line: u64,
+    /// The last dirty line of the pieces emitted (the window rule, [`text::Edges`]).
+    last_dirty: Option<u64>,
     bytes_done: usize,
     /// The input's size, when known (for `progress`).
     total: Option<usize>,
@@ -1009,6 +1120,7 @@ impl TextRun {
             report: Report::default(),
             index: 0,
             next_line: 1,
+            last_dirty: None,
             bytes_done: 0,
             total,
         }

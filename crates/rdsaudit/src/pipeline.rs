@@ -102,16 +102,19 @@ impl Worker {
         sink: &mut S,
     ) -> RecordOutcome {
         self.process_records(text::records(piece), first_line, sink)
+            .0
     }
 
     /// Reads the records of a piece of a plain log file (whole, or a window of one up to its
-    /// cut) whose first line is number `first_line` into `sink`.
+    /// cut) whose first line is number `first_line` into `sink`; also returns where the
+    /// window rule saw dirty lines and plain records ([`text::Edges`], line numbers of the
+    /// whole text), which says whether the piece must be read again with its neighbours'.
     pub fn process_records<S: Sink>(
         &mut self,
         mut records: text::Records<'_>,
         first_line: u64,
         sink: &mut S,
-    ) -> RecordOutcome {
+    ) -> (RecordOutcome, text::Edges) {
         let mut outcome = RecordOutcome::new(RecordStatus::Data);
         // Parsed once: the record rule already parsed each record.
         while let Some((rec, parsed)) = records.next_parsed() {
@@ -129,7 +132,7 @@ impl Worker {
             }
         }
         outcome.blank_lines += records.blank_lines();
-        outcome
+        (outcome, records.edges().shifted(first_line))
     }
 
     /// Reads log events of the shapes that are not subscription payloads (the logs API's JSON,
@@ -379,19 +382,22 @@ impl Pipeline {
 
     /// Decodes pieces of a plain audit log (`(first line number, the piece's records)`, cut
     /// where the record rule allows, see [`crate::input::stream`]) each into a sink made by
-    /// `make`, in parallel. Returns the outcomes and sinks in input order.
+    /// `make`, in parallel. Returns the outcomes, sinks and [`text::Edges`] in input order.
     pub fn process_text<'t, S, M>(
         &self,
         pieces: Vec<(u64, text::Records<'t>)>,
         make: M,
-    ) -> Vec<(RecordOutcome, S)>
+    ) -> Vec<(RecordOutcome, S, text::Edges)>
     where
         S: Sink + Send,
         M: Fn() -> S + Sync,
     {
-        self.pieces_in_parallel(pieces, make, |worker, (first, records), sink| {
+        let done = self.pieces_in_parallel(pieces, make, |worker, (first, records), sink| {
             worker.process_records(records, first, sink)
-        })
+        });
+        done.into_iter()
+            .map(|((outcome, edges), sink)| (outcome, sink, edges))
+            .collect()
     }
 
     /// Decodes pieces of prefixed text (`(first line number, bytes)`: CloudWatch exports,
@@ -418,17 +424,13 @@ impl Pipeline {
 
     /// Runs `run` on each piece with a worker of the pool, each into a sink made by `make`, in
     /// parallel, one piece per task; the outcomes and sinks in input order.
-    fn pieces_in_parallel<T, S, M, F>(
-        &self,
-        pieces: Vec<T>,
-        make: M,
-        run: F,
-    ) -> Vec<(RecordOutcome, S)>
+    fn pieces_in_parallel<T, R, S, M, F>(&self, pieces: Vec<T>, make: M, run: F) -> Vec<(R, S)>
     where
         T: Send,
+        R: Send,
         S: Sink + Send,
         M: Fn() -> S + Sync,
-        F: Fn(&mut Worker, T, &mut S) -> RecordOutcome + Sync,
+        F: Fn(&mut Worker, T, &mut S) -> R + Sync,
     {
         pieces
             .into_par_iter()

@@ -20,10 +20,13 @@
 //!
 //! So the pieces read in order, with line numbers offset by the line breaks of the pieces
 //! before ([`text::count_lines`]), give exactly the records of the whole text, for any piece
-//! size and any sizes the reader returns (a property test checks it). A record is handed out once the rule can no longer change it: the next
-//! record has started, and every line the rule looks at after it has been read. So a followed
-//! file or a pipe (`aws logs tail --follow | rdsaudit parse`) shows a record when the next one
-//! arrives (or the input ends), not before.
+//! size and any sizes the reader returns (a property test checks it; the window rule's flags
+//! near a piece's ends come from its neighbours, [`text::Edges`]). A record is handed out once
+//! the record rule can no longer change it: the next record has started, and every line the
+//! rule looks at after it has been read. The decoder ([`crate::Decoder::decode_text_stream`])
+//! then holds a piece until the 512 lines after its last record are read (the window rule,
+//! [`text::Records::next_parsed`]) or the input ends: a followed file or a pipe shows a
+//! piece's records that much later.
 //!
 //! A UTF-8 byte order mark at the start is dropped, as [`crate::input::encoding`] drops it
 //! for a whole input.

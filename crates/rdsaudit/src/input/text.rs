@@ -33,6 +33,18 @@
 //! - A record that reads right after a line that did not, where the two read as one record,
 //!   is flagged ambiguous with the joined reading among its alternatives; the line before
 //!   stays an unparsed line with its reason.
+//! - The window rule, over all of the above: a record is plain only when every physical line
+//!   within [`MAX_NAME_BREAKS`] lines before and after it reads alone. A line that does not
+//!   (blank, unparsed, or a line of a record joined over several: *dirty*) may be a piece of
+//!   a record whose names hold raw breaks, and the local look above may miss which; so every
+//!   event within reach of one gets a reading unlisted (`alternatives_omitted`). Sound: a
+//!   forged line lies inside a true record of at most 513 lines; if every line of that
+//!   record reads alone, the text is byte for byte records one per line (docs/HOSTILE.md,
+//!   "Two records or one?"). No second parse: a record read alone and parsed is a clean
+//!   line. A record is held until the lines within reach after it are read (bounded: 512
+//!   lines of records); a piece read alone reports its dirty lines and plain records
+//!   ([`Edges`]) and is read again [`Records::around`] its neighbours' only when they flag
+//!   one of its records.
 //!
 //! `aws rds download-db-log-file-portion` returns pages of at most 1 MB; a record cut at a
 //! page end is followed by RDS's marker line ` [Your log message was truncated]` (or the
@@ -42,9 +54,10 @@
 //! unparsed line of its own ([`LineError::TruncationMarker`], counted, not silently dropped);
 //! the fragment after it has no timestamp, so it is an unparsed line with its own reason.
 //!
-//! Blank lines between records are skipped and counted ([`Records::blank_lines`]). Records are zero-copy: the record is the
-//! contiguous slice, its interior breaks kept. The cost stays linear: a join is only tried
-//! from a line that begins with a timestamp, over at most [`MAX_CONTINUATIONS`] lines.
+//! Blank lines between records are skipped and counted ([`Records::blank_lines`]).
+//! Records are zero-copy: the record is the contiguous slice, its interior breaks kept.
+//! The cost stays linear: a join is only tried from a line that begins with a timestamp,
+//! over at most [`MAX_CONTINUATIONS`] lines.
 //!
 //! ```
 //! let log = b"20240615 10:31:00,db1,app,localhost,43,17,READ,shop,orders,\n\
@@ -91,6 +104,12 @@ pub fn records(buf: &[u8]) -> Records<'_> {
         chain_line: 1,
         stop: usize::MAX,
         markers: true,
+        window_rule: Some(MAX_NAME_BREAKS),
+        held: std::collections::VecDeque::new(),
+        flag_until: 0,
+        dirty_after: None,
+        ended: false,
+        edges: Edges::default(),
     }
 }
 
@@ -101,6 +120,7 @@ pub fn records(buf: &[u8]) -> Records<'_> {
 pub fn records_in_message(message: &[u8]) -> Records<'_> {
     Records {
         markers: false,
+        window_rule: None,
         ..records(message)
     }
 }
@@ -108,8 +128,10 @@ pub fn records_in_message(message: &[u8]) -> Records<'_> {
 /// The records of `window`, the start of a longer text (or of what is left of it after a
 /// [`Records::cut`]) whose end has not been read yet: the iterator stops before the first
 /// record that text after the window could still change (the rule looked at a line that is
-/// not whole in the window; a CR at its very end may be the first half of a CRLF).
-/// [`Records::cut`] then says where the window can be cut.
+/// not whole in the window; a CR at its very end may be the first half of a CRLF; or a line
+/// after the window may flag it, the window rule). [`Records::cut`] then says where the
+/// window can be cut for the record rule (the window rule's state does not cross a cut: a
+/// piece's [`Edges`] say which records its neighbours may flag).
 ///
 /// ```
 /// use rdsaudit::input::text::records_in_window;
@@ -122,7 +144,8 @@ pub fn records_in_message(message: &[u8]) -> Records<'_> {
 ///                20240615 10:31:01,h,u,l,1,3,QUERY,,'y',0\n\
 ///                20240615 10:31:02,h,u,l,1,4,QUERY,,'z',0\n";
 /// let mut records = records_in_window(window);
-/// assert_eq!(records.by_ref().count(), 2);
+/// // Lines after the window may still flag all three (the window rule): none is final.
+/// assert_eq!(records.by_ref().count(), 0);
 /// assert_eq!(records.cut(), 82);
 /// ```
 pub fn records_in_window(window: &[u8]) -> Records<'_> {
@@ -178,6 +201,92 @@ pub struct Records<'a> {
     stop: usize,
     /// Whether RDS's truncation marker is read as one (files; not CloudWatch messages).
     markers: bool,
+    /// How many lines around a dirty line the window rule flags ([`MAX_NAME_BREAKS`] in a
+    /// file); `None`: no window rule (a CloudWatch message is flagged whole instead).
+    window_rule: Option<u64>,
+    /// Records read and not handed out yet: the lines after them that may flag them are not
+    /// all read.
+    held: std::collections::VecDeque<Held<'a>>,
+    /// Records on this line or before it that parse are flagged (a dirty line lies within
+    /// the window's reach before them).
+    flag_until: u64,
+    /// The first dirty line after the text, when it is a piece of a longer one
+    /// ([`Records::around`]).
+    dirty_after: Option<u64>,
+    /// Whether the record rule has read its last record.
+    ended: bool,
+    /// What the window rule saw (see [`Edges`]).
+    edges: Edges,
+}
+
+/// A record the window rule holds until the lines after it are known.
+#[derive(Debug, Clone)]
+struct Held<'a> {
+    record: TextRecord<'a>,
+    parsed: Result<AuditEvent<'a>, LineError>,
+    /// Whether a dirty line lies within the window's reach of it (or it is dirty itself).
+    flagged: bool,
+}
+
+/// Where a piece of a text has dirty lines (lines that do not read alone as a record: blank,
+/// unparsed, or a line of a record joined over several) and plain records (events the window
+/// rule left unflagged), by line number: what a piece decoded on its own needs from its
+/// neighbours ([`Edges::needs`]). Line numbers are the piece's own until
+/// [`Edges::shifted`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Edges {
+    /// The first dirty line.
+    pub first_dirty: Option<u64>,
+    /// The last dirty line.
+    pub last_dirty: Option<u64>,
+    /// The first plain record.
+    pub first_plain: Option<u64>,
+    /// The last plain record.
+    pub last_plain: Option<u64>,
+}
+
+/// The dirty lines nearest to a piece outside it, by line number in the whole text: the last
+/// one before it and the first one after it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Around {
+    /// The last dirty line before the piece.
+    pub before: Option<u64>,
+    /// The first dirty line after the piece.
+    pub after: Option<u64>,
+}
+
+impl Edges {
+    /// The same edges for a piece whose first line is line `first_line` of the whole text.
+    #[must_use]
+    pub fn shifted(self, first_line: u64) -> Self {
+        let shift = |n: Option<u64>| n.map(|n| n + first_line - 1);
+        Edges {
+            first_dirty: shift(self.first_dirty),
+            last_dirty: shift(self.last_dirty),
+            first_plain: shift(self.first_plain),
+            last_plain: shift(self.last_plain),
+        }
+    }
+
+    /// Whether dirty lines around the piece (`around`, same numbering as these edges) flag
+    /// one of its plain records: then the piece must be read again [`Records::around`] them.
+    #[must_use]
+    pub fn needs(&self, around: Around) -> bool {
+        let near = |a: Option<u64>, b: Option<u64>| {
+            a.zip(b)
+                .is_some_and(|(a, b)| b.saturating_sub(a) <= MAX_NAME_BREAKS)
+        };
+        near(around.before, self.first_plain) || near(self.last_plain, around.after)
+    }
+
+    /// Whether a piece's plain records are final once the text is known up to line
+    /// `next_line` (excluded) with no dirty line after the piece: no line that could flag
+    /// them is still unread.
+    #[must_use]
+    pub fn settled_by(&self, next_line: u64) -> bool {
+        self.last_plain
+            .is_none_or(|p| next_line > p.saturating_add(MAX_NAME_BREAKS))
+    }
 }
 
 /// A record and what the scanner made of it.
@@ -200,8 +309,109 @@ struct Span<'a> {
 
 impl<'a> Records<'a> {
     /// The next record and its parse, parsed once: the record rule needs to know whether a
-    /// line parses, so the result is handed on rather than computed again.
+    /// line parses, so the result is handed on rather than computed again. The window rule
+    /// applies: a record is held until the lines within [`MAX_NAME_BREAKS`] after it are
+    /// read (or the text ends), and an event with a dirty line that near, before or after
+    /// it, is flagged with a reading unlisted (see the module docs).
     pub fn next_parsed(&mut self) -> Option<Parsed<'a>> {
+        let Some(reach) = self.window_rule else {
+            return self.next_record().map(|(parsed, _)| parsed);
+        };
+        loop {
+            let settled = self.held.front().is_some_and(|h| {
+                h.flagged || h.record.line_number.saturating_add(reach) < self.line_number
+            });
+            if settled || self.ended {
+                return self.release(reach);
+            }
+            match self.next_record() {
+                Some((parsed, joined)) => self.hold(parsed, joined, reach),
+                // Not final: the text after the window may change what is held.
+                None if self.looked_past() => return None,
+                None => self.ended = true,
+            }
+        }
+    }
+
+    /// Holds a record read by the record rule; a dirty one flags the records held near it.
+    fn hold(&mut self, (record, parsed): Parsed<'a>, joined: u64, reach: u64) {
+        let line = record.line_number;
+        let dirty = joined > 0 || parsed.is_err();
+        if dirty {
+            self.dirty(line, line + joined, reach);
+        }
+        let flagged = dirty || line <= self.flag_until;
+        self.held.push_back(Held {
+            record,
+            parsed,
+            flagged,
+        });
+    }
+
+    /// Notes the dirty lines `from..=to`: the records held within `reach` before them are
+    /// flagged, and so are those read within `reach` after them. Each record is looked at
+    /// once: those at or before `flag_until` were flagged already.
+    fn dirty(&mut self, from: u64, to: u64, reach: u64) {
+        let low = from
+            .saturating_sub(reach)
+            .max(self.flag_until.saturating_add(1));
+        for held in self.held.iter_mut().rev() {
+            if held.record.line_number < low {
+                break;
+            }
+            held.flagged = true;
+        }
+        self.flag_until = self.flag_until.max(to.saturating_add(reach));
+        self.edges.first_dirty = self.edges.first_dirty.or(Some(from));
+        self.edges.last_dirty = Some(to);
+    }
+
+    /// Hands out the first record held, flagged when a dirty line lies within `reach`.
+    fn release(&mut self, reach: u64) -> Option<Parsed<'a>> {
+        let Held {
+            record,
+            mut parsed,
+            flagged,
+        } = self.held.pop_front()?;
+        let line = record.line_number;
+        let near_after = self
+            .dirty_after
+            .is_some_and(|d| d.saturating_sub(line) <= reach);
+        if let Ok(event) = parsed.as_mut() {
+            if flagged || near_after {
+                event.ambiguity = event.ambiguity.with_unlisted_reading(record.bytes);
+            } else {
+                self.edges.first_plain = self.edges.first_plain.or(Some(line));
+                self.edges.last_plain = Some(line);
+            }
+        }
+        Some((record, parsed))
+    }
+
+    /// The same records read as a piece of a longer text whose first line is `first_line`,
+    /// with the dirty lines nearest to it outside it (line numbers of the longer text): its
+    /// records near its ends are flagged as they are in the whole text.
+    #[must_use]
+    pub fn around(mut self, first_line: u64, around: Around) -> Self {
+        if let Some(reach) = self.window_rule {
+            if let Some(before) = around.before.filter(|&b| b < first_line) {
+                // Line `before` is line `1 - (first_line - before)` of the piece.
+                self.flag_until = (reach + 1).saturating_sub(first_line - before);
+            }
+            self.dirty_after = around.after.map(|a| a.saturating_sub(first_line) + 1);
+        }
+        self
+    }
+
+    /// Where the window rule saw dirty lines and left records plain (complete once every
+    /// record has been read).
+    #[must_use]
+    pub fn edges(&self) -> Edges {
+        self.edges
+    }
+
+    /// The next record and its parse under the record rule, and how many lines it joined.
+    fn next_record(&mut self) -> Option<(Parsed<'a>, u64)> {
         // Skip blank lines. A name can hold `\n\n`: the line before them stays the possible
         // head of the next record (`head_before`) across as many as a name can hold.
         while self.pos < self.buf.len().min(self.stop) {
@@ -212,6 +422,9 @@ impl<'a> Records<'a> {
                 break;
             }
             self.pos = self.line_at(self.pos).1;
+            if let Some(reach) = self.window_rule {
+                self.dirty(self.line_number, self.line_number, reach);
+            }
             self.line_number += 1;
             self.blank_lines += 1;
         }
@@ -294,7 +507,7 @@ impl<'a> Records<'a> {
         self.line_number += 1 + joined;
         self.pos = next;
         let bytes = self.buf.get(start..end)?;
-        Some((TextRecord { line_number, bytes }, parsed))
+        Some(((TextRecord { line_number, bytes }, parsed), joined))
     }
 
     /// Where the text can be cut after the records read so far: decoding the text before
@@ -601,7 +814,7 @@ impl<'a> Records<'a> {
 /// How many raw line breaks the names of one record can hold at most, as a bound on how far
 /// past the join window a record's end is looked for: a user name reaches the log with at
 /// most 128 bytes, a database and a table name with at most 64 characters each.
-const MAX_NAME_BREAKS: u64 = 512;
+pub const MAX_NAME_BREAKS: u64 = 512;
 
 /// How many lines may be joined to a record's first line.
 pub const MAX_CONTINUATIONS: u64 = 8;

@@ -37,7 +37,7 @@ use base64::Engine as _;
 use std::io::Write as _;
 
 use super::{json_escape, rfc3339};
-use crate::audit::event::AuditEvent;
+use crate::audit::event::{AuditEvent, Operation};
 
 /// Writes events as NDJSON, reusing one scratch buffer for unescaping and the text of the
 /// last second's timestamp.
@@ -86,7 +86,7 @@ impl NdjsonWriter {
         out.extend_from_slice(br#"","timestamp_us":"#);
         int(out, e.timestamp.epoch_us);
         out.extend_from_slice(br#","dialect":""#);
-        out.extend_from_slice(e.timestamp.dialect.as_str().as_bytes());
+        json_escape::put(out, e.timestamp.dialect.as_str().as_bytes());
         out.extend_from_slice(br#"","serverhost":""#);
         json_escape::escape(out, &e.serverhost);
         out.extend_from_slice(br#"","username":""#);
@@ -98,7 +98,7 @@ impl NdjsonWriter {
         out.extend_from_slice(br#","query_id":"#);
         int(out, e.query_id);
         out.extend_from_slice(br#","operation":""#);
-        json_escape::escape(out, e.operation.as_str());
+        write_operation(out, &e.operation);
         out.extend_from_slice(br#"","database":""#);
         json_escape::escape(out, &e.database);
         out.push(b'"');
@@ -115,7 +115,12 @@ impl NdjsonWriter {
             if i > 0 {
                 out.push(b',');
             }
-            json_str(out, &String::from_utf8_lossy(field));
+            if field.is_empty() {
+                // RDS for MySQL's two empty fields after every QUERY.
+                out.extend_from_slice(br#""""#);
+            } else {
+                json_str(out, &String::from_utf8_lossy(field));
+            }
         }
         out.push(b']');
     }
@@ -230,8 +235,13 @@ struct Repeated {
 impl Repeated {
     /// Appends `,"key":"value"` for each present value (`key` holds `,"key":"`).
     fn write(&mut self, fields: [(&[u8], Option<&str>); 2], out: &mut Vec<u8>) {
+        // Nothing to write (a plain log has no log group or stream); what is kept still
+        // stands for the values it was written from.
+        if fields.iter().all(|(_, value)| value.is_none()) {
+            return;
+        }
         if self.holds(&fields) {
-            out.extend_from_slice(&self.escaped);
+            json_escape::put(out, &self.escaped);
             return;
         }
         // Written into `out` first, then kept: one copy fewer when a record has one event.
@@ -268,7 +278,16 @@ impl Repeated {
 /// An integer in decimal, without `core::fmt`.
 #[inline]
 fn int(out: &mut Vec<u8>, n: impl itoa::Integer) {
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    json_escape::put(out, itoa::Buffer::new().format(n).as_bytes());
+}
+
+/// The operation token: a known one is upper-case ASCII and needs no escaping.
+#[inline]
+fn write_operation(out: &mut Vec<u8>, op: &Operation<'_>) {
+    match op {
+        Operation::Other(token) => json_escape::escape(out, token),
+        known => json_escape::put(out, known.as_str().as_bytes()),
+    }
 }
 
 /// A sink that writes every event it receives as NDJSON into `out`.

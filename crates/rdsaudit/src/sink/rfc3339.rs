@@ -36,7 +36,7 @@ impl Rfc3339Cache {
         if self.second != Some(second) {
             self.refresh(second);
         }
-        out.extend_from_slice(&self.seconds_text);
+        super::json_escape::put(out, &self.seconds_text);
         out.extend_from_slice(&micros_text(epoch_us.rem_euclid(1_000_000)));
     }
 

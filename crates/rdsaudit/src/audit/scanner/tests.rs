@@ -264,3 +264,26 @@ fn hostile_lines_stay_linear_and_fail_cleanly() {
     line.extend_from_slice(b"',0");
     assert_eq!(parse_line(&line).unwrap().object.raw().len(), 1 << 20);
 }
+
+proptest! {
+    /// Ids and return codes read as `str::parse` reads them, at every length around the
+    /// 19 digits that cannot overflow, `u64::MAX` and `i64::MIN` included.
+    #[test]
+    fn numbers_read_as_std_parses_them(
+        digits in prop_oneof![
+            "[0-9]{0,22}",
+            "-?[0-9]{0,21}",
+            "[0-9]{0,5}[^0-9][0-9]{0,5}",
+            Just(u64::MAX.to_string()),
+            Just("18446744073709551616".to_owned()),
+            Just(i64::MIN.to_string()),
+            Just("-9223372036854775809".to_owned()),
+            Just(i64::MAX.to_string()),
+        ],
+    ) {
+        let unsigned = digits.parse::<u64>().ok().filter(|_| !digits.starts_with('+'));
+        prop_assert_eq!(parse_u64(digits.as_bytes()), unsigned);
+        let signed = digits.parse::<i64>().ok().filter(|_| !digits.starts_with('+'));
+        prop_assert_eq!(parse_i64(digits.as_bytes()), signed);
+    }
+}

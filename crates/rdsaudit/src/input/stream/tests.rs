@@ -28,11 +28,38 @@ fn decode(piece: &[u8], first_line: u64, out: &mut Decoded) {
     decode_records(records(piece), first_line, out);
 }
 
-fn decode_records(mut r: text::Records<'_>, first_line: u64, out: &mut Decoded) {
+fn decode_records(mut r: text::Records<'_>, first_line: u64, out: &mut Decoded) -> text::Edges {
     while let Some((rec, parsed)) = r.next_parsed() {
         let line = first_line + rec.line_number - 1;
         out.push((line, rec.bytes.to_vec(), format!("{parsed:?}")));
     }
+    r.edges().shifted(first_line)
+}
+
+/// Pieces `(first line, records)` decoded as the decoder does: each alone, then again with
+/// the dirty lines nearest to it in the other pieces when they flag one of its records.
+fn decode_pieces(pieces: Vec<(u64, text::Records<'_>)>) -> Decoded {
+    let alone: Vec<(Decoded, text::Edges)> = pieces
+        .iter()
+        .map(|(first, r)| {
+            let mut out = Vec::new();
+            let edges = decode_records(r.clone(), *first, &mut out);
+            (out, edges)
+        })
+        .collect();
+    let mut all = Vec::new();
+    for (i, (first, r)) in pieces.into_iter().enumerate() {
+        let around = text::Around {
+            before: alone[..i].iter().rev().find_map(|(_, e)| e.last_dirty),
+            after: alone[i + 1..].iter().find_map(|(_, e)| e.first_dirty),
+        };
+        if alone[i].1.needs(around) {
+            decode_records(r.around(first, around), first, &mut all);
+        } else {
+            all.extend(alone[i].0.iter().cloned());
+        }
+    }
+    all
 }
 
 fn whole(log: &[u8]) -> Decoded {
@@ -47,27 +74,33 @@ fn streamed<R: Read>(stream: TextStream<R>) -> Decoded {
 
 /// `reuse`: each piece is given back to the stream once read.
 fn streamed_reusing<R: Read>(mut stream: TextStream<R>, reuse: bool) -> Decoded {
-    let (mut out, mut first_line) = (Vec::new(), 1);
+    let mut pieces = Vec::new();
     while let Some(piece) = stream.next_piece().unwrap() {
         match &piece {
-            Piece::Text(bytes) => {
-                assert!(!bytes.is_empty(), "empty piece");
-                decode(bytes, first_line, &mut out);
-                first_line += count_lines(bytes);
-            }
-            Piece::Window { bytes, until } => {
-                assert!(*until > 0, "empty piece");
-                let records = text::records_in_window(bytes).stop_at(*until);
-                decode_records(records, first_line, &mut out);
-                first_line += count_lines(&bytes[..*until]);
-            }
+            Piece::Text(bytes) => assert!(!bytes.is_empty(), "empty piece"),
+            Piece::Window { until, .. } => assert!(*until > 0, "empty piece"),
             other => panic!("unexpected {other:?}"),
         }
+        pieces.push(piece.clone());
         if reuse {
             stream.reuse(piece);
         }
     }
-    out
+    let mut first_line = 1;
+    let mut numbered = Vec::new();
+    for piece in &pieces {
+        let (records, own) = match piece {
+            Piece::Text(bytes) => (records(bytes), &bytes[..]),
+            Piece::Window { bytes, until } => (
+                text::records_in_window(bytes).stop_at(*until),
+                &bytes[..*until],
+            ),
+            Piece::TooLong { .. } => unreachable!(),
+        };
+        numbered.push((first_line, records));
+        first_line += count_lines(own);
+    }
+    decode_pieces(numbered)
 }
 
 /// Lines a log holds: every dialect, statements with escaped quotes, commas and newlines,
@@ -166,9 +199,10 @@ proptest! {
         let mut r = text::records_in_window(window);
         while r.next_parsed().is_some() {}
         let cut = r.cut();
-        let mut split = Vec::new();
-        decode_records(text::records_in_window(window).stop_at(cut), 1, &mut split);
-        decode(&log[cut..], 1 + count_lines(&log[..cut]), &mut split);
+        let split = decode_pieces(vec![
+            (1, text::records_in_window(window).stop_at(cut)),
+            (1 + count_lines(&log[..cut]), records(&log[cut..])),
+        ]);
         prop_assert_eq!(split, whole(&log));
     }
 }
