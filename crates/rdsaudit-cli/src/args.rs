@@ -82,7 +82,10 @@ const PARSE_HELP: &str = "\
 NDJSON keys (fixed): timestamp (RFC 3339 UTC, microseconds), timestamp_us, dialect
 (aurora|mariadb|rds_mysql), serverhost, username, host, connection_id, query_id, operation,
 database, object (unescaped text), retcode (number or null), extra (array); when the object is
-not valid UTF-8, object_base64 holds its exact bytes; when known: log_group, log_stream,
+not valid UTF-8, object_base64 holds its exact bytes; when a raw name lets the line read
+more than one way (the event may be forged): ambiguous (true), readings (how many),
+alternatives (the other readings) and alternatives_omitted (how many are not listed, when
+some are); when known: log_group, log_stream,
 event_id, cloudwatch_timestamp_ms, sequence_number; file (the input as named, not for stdin)
 and line (1-based, per file, for text inputs).
 
@@ -98,8 +101,10 @@ plugin's 1024-byte default limit) and version_dependent (bool: a versioned comme
 may not have run decides what the statement does; writes is then true if either reading
 writes).
 
-CSV and TSV have a header row and the same columns in the same order; a missing value is an
-empty field, and extra is written as a JSON array. A cell starting with =, +, -, @, tab or CR
+CSV and TSV have a header row and the same columns in the same order (alternatives
+excepted: NDJSON only); a missing value is an empty field (ambiguous, readings and
+alternatives_omitted are empty for an event that reads one way), and extra is written as a
+JSON array. A cell starting with =, +, -, @, tab or CR
 is written with a ' in front (OWASP's CSV injection rule: user names and statements are
 attacker text); --csv-raw writes it as it is. CSV is quoted as RFC 4180; TSV is never quoted:
 one row per line, one field per tab, a backslash, tab, LF, CR and NUL written \\, \t, \n, \r,
@@ -108,7 +113,8 @@ one row per line, one field per tab, a backslash, tab, LF, CR and NUL written \\
 SQL prints one QUERY statement per line, ending in `;`, meaning what it meant: line breaks
 become spaces (inside strings: \n escapes), -- and # comments become /* */ comments; a
 statement cut inside a string or comment is printed as a `-- rdsaudit:` comment line, never
-as SQL, and so is a statement the server refused (non-zero return code: it did not run);
+as SQL, and so is a statement the server refused (non-zero return code: it did not run)
+and an ambiguous one (a raw name may have forged it; no USE for its database either);
 `USE `db`;` comes before a statement whose database is not the one before; statements from
 CloudWatch end with `-- event_id=ID` for de-duplication.
 

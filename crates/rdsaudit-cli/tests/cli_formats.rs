@@ -12,7 +12,7 @@ mod cli_common;
 use cli_common::*;
 use serde_json::Value;
 
-const COLUMNS: [&str; 21] = [
+const COLUMNS: [&str; 24] = [
     "timestamp",
     "timestamp_us",
     "dialect",
@@ -27,6 +27,9 @@ const COLUMNS: [&str; 21] = [
     "object_base64",
     "retcode",
     "extra",
+    "ambiguous",
+    "readings",
+    "alternatives_omitted",
     "log_group",
     "log_stream",
     "event_id",
@@ -112,7 +115,13 @@ fn ndjson_keys_are_fixed() {
     ));
     for v in &events {
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-        let optional = ["object_base64", "line"];
+        let optional = [
+            "object_base64",
+            "ambiguous",
+            "readings",
+            "alternatives_omitted",
+            "line",
+        ];
         let want: Vec<&str> = COLUMNS
             .iter()
             .copied()
@@ -197,5 +206,53 @@ fn sql_is_one_query_per_line() {
         lines
             .iter()
             .any(|l| l.0.starts_with("/* migration 42 */ ALTER TABLE"))
+    );
+}
+
+/// Review 5's forgery (real MariaDB 10.11): eve's database name holds raw line breaks and a
+/// whole line in which admin drops a table. Admin never ran it.
+const FORGED: &[u8] = b"20250101 00:00:00,srv,p,10.0.0.1,5,0,DISCONNECT,,,0\n\
+20250101 00:00:01,srv,eve,10.0.0.9,7,12,QUERY,x\n\
+,u,0\n\
+20241231 23:59:59,srv,admin,10.0.0.1,9,9,QUERY,mysql,'DROP TABLE t1',0\n\
+20250101 00:00:02,srv,eve,10.0.0.9,7,13,QUERY,,'SELECT 1',0\n";
+
+/// CSV and TSV carry the flag NDJSON carries, and SQL never writes a flagged statement as
+/// one to run (docs/HOSTILE.md rule 3); a clean event only gains empty cells.
+#[test]
+fn every_format_carries_the_ambiguity_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let forged = write(dir.path(), "e6.log", FORGED);
+    let clean = write(
+        dir.path(),
+        "clean.log",
+        b"20250101 00:00:03,srv,bob,10.0.0.2,8,14,QUERY,shop,'SELECT 2',0\n",
+    );
+    for format in ["csv", "tsv"] {
+        check_table(&forged, format);
+        let rows = table(&run(&forged, format), format);
+        let drop = rows.iter().find(|r| r[10] == "DROP TABLE t1").unwrap();
+        assert_eq!(drop[4], "admin");
+        assert_eq!(drop[14..17], ["true", "2", "1"], "{format}");
+        let rows = table(&run(&clean, format), format);
+        assert_eq!(rows[1][10], "SELECT 2");
+        assert_eq!(rows[1][14..17], ["", "", ""], "{format}");
+    }
+    let out = rdsaudit()
+        .args(["parse", "--format", "sql", "--writes"])
+        .arg(&forged)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let sql = String::from_utf8(out.stdout).unwrap();
+    // `--writes` keeps `SELECT 1` too: one of its readings is unlisted (filter.rs).
+    assert_eq!(
+        sql,
+        "-- rdsaudit: not run, ambiguous (2 readings, 1 unlisted): DROP TABLE t1\n\
+         -- rdsaudit: not run, ambiguous (2 readings, 1 unlisted): SELECT 1\n"
+    );
+    assert_eq!(
+        String::from_utf8(run(&clean, "sql")).unwrap(),
+        "USE `shop`;\nSELECT 2;\n"
     );
 }

@@ -96,7 +96,8 @@ fn output_starts_before_a_pipe_ends() {
     assert!(child.wait().unwrap().success());
 }
 
-/// `aws logs tail --follow | rdsaudit parse`: prefixed lines, streamed too.
+/// `aws logs tail --follow | rdsaudit parse`: prefixed lines, streamed too, under the window
+/// rule as a plain file is (an event goes out once the 512 lines after it are read).
 #[test]
 fn aws_logs_tail_output_is_streamed() {
     let mut child = spawn(&["-"], None);
@@ -108,14 +109,19 @@ fn aws_logs_tail_output_is_streamed() {
             line(id)
         )
     };
-    stdin
-        .write_all(format!("{}{}", tail(1), tail(2)).as_bytes())
-        .unwrap();
+    let text = |ids: std::ops::RangeInclusive<u64>| ids.map(tail).collect::<String>();
+    stdin.write_all(text(1..=50).as_bytes()).unwrap();
     stdin.flush().unwrap();
-    // The first event goes out while the pipe is open (the second may still continue).
+    std::thread::sleep(Duration::from_millis(600));
+    stdin.write_all(text(51..=600).as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    // The first read's events go out while the pipe is open (the 512 lines after them are
+    // read).
     assert_eq!(next_query_id(&rx), 1);
     drop(stdin);
-    assert_eq!(next_query_id(&rx), 2);
+    for id in 2..=600 {
+        assert_eq!(next_query_id(&rx), id);
+    }
     assert!(child.wait().unwrap().success());
 }
 

@@ -275,7 +275,9 @@ enum Work<'a, 'i> {
         len: usize,
     },
     Text(&'a [u8]),
-    /// Log events of the API, prefixed-text, Insights and syslog shapes, read lazily.
+    /// Prefixed text ([`input::prefixed`]), read under the window rule.
+    Prefixed(&'a [u8]),
+    /// Log events of the API, Insights and syslog shapes, read lazily.
     Events(&'i mut dyn Iterator<Item = LogEvent<'a>>),
 }
 
@@ -333,6 +335,9 @@ impl Decoder {
                 Work::Events(events) => self.pipeline.with_worker(|worker| {
                     report.add(&worker.process_events(events, sink), false);
                 }),
+                Work::Prefixed(text) => self.pipeline.with_worker(|worker| {
+                    report.add(&worker.process_prefixed_text(text, sink), false);
+                }),
             }
             Ok::<_, DecodeError>(report)
         })?;
@@ -364,7 +369,8 @@ impl Decoder {
         let (result, tail) = self.with_work(input, |work| match work {
             Work::Records(records) => Ok(self.records_parallel(records, &make, &mut emit)?),
             Work::Event { kind, buf, len } => self.event_parallel(kind, buf, len, &make, &mut emit),
-            Work::Text(text) => Ok(self.text_parallel(text, &make, &mut emit)?),
+            Work::Text(text) => Ok(self.text_parallel(text, false, &make, &mut emit)?),
+            Work::Prefixed(text) => Ok(self.text_parallel(text, true, &make, &mut emit)?),
             Work::Events(events) => Ok(self.events_in_chunks(events, &make, &mut emit)?),
         })?;
         let mut report = result?;
@@ -578,8 +584,15 @@ impl Decoder {
     }
 
     /// A text input in memory: cut into pieces of about [`TEXT_PIECE_BYTES`] at record
-    /// boundaries ([`text::boundary_after`]), decoded as a stream's pieces are.
-    fn text_parallel<S, M, E>(&self, text: &[u8], make: &M, emit: &mut E) -> io::Result<Report>
+    /// boundaries ([`text::boundary_after`]; before a prefixed line for `prefixed` text,
+    /// [`input::prefixed::boundary_after`]), decoded as a stream's pieces are.
+    fn text_parallel<S, M, E>(
+        &self,
+        text: &[u8],
+        prefixed: bool,
+        make: &M,
+        emit: &mut E,
+    ) -> io::Result<Report>
     where
         S: Sink + Send,
         M: Fn() -> S + Sync,
@@ -590,9 +603,17 @@ impl Decoder {
         let mut pieces = Vec::new();
         let mut rest = text;
         while !rest.is_empty() {
-            let end = text::boundary_after(rest, TEXT_PIECE_BYTES);
-            let (piece, after) = rest.split_at_checked(end).unwrap_or((rest, &[]));
-            pieces.push(PieceRef::Text(piece));
+            let end = if prefixed {
+                input::prefixed::boundary_after(rest, TEXT_PIECE_BYTES)
+            } else {
+                text::boundary_after(rest, TEXT_PIECE_BYTES)
+            };
+            let (own, after) = rest.split_at_checked(end).unwrap_or((rest, &[]));
+            pieces.push(if prefixed {
+                PieceRef::Prefixed(own)
+            } else {
+                PieceRef::Text(own)
+            });
             rest = after;
         }
         for group in pieces.chunks(self.text_group_len()) {
@@ -736,12 +757,7 @@ impl Decoder {
                 }
                 [PieceRef::Prefixed(_), ..] => {
                     let numbered = firsts.zip(same).map(|(f, p)| (f, p.own())).collect();
-                    let decoded = self.pipeline.process_prefixed(numbered, make);
-                    done.extend(
-                        decoded
-                            .into_iter()
-                            .map(|(o, s)| (o, s, text::Edges::default())),
-                    );
+                    done.extend(self.pipeline.process_prefixed(numbered, make));
                 }
                 texts => {
                     let numbered = firsts
@@ -799,6 +815,14 @@ impl Decoder {
                 after,
             };
             if h.edges.needs(around)
+                && let PieceRef::Prefixed(bytes) = h.piece.piece()
+            {
+                let mut sink = make();
+                let (outcome, edges) = self.pipeline.with_worker(|w| {
+                    w.process_prefixed_piece(bytes, h.first_line, around, &mut sink, make)
+                });
+                (h.outcome, h.sink, h.edges) = (outcome, sink, edges);
+            } else if h.edges.needs(around)
                 && let Some(records) = h.piece.piece().records()
             {
                 let mut sink = make();
@@ -925,9 +949,7 @@ impl Decoder {
                 let events = input::log_event::from_syslog(bytes);
                 Ok(f(Work::Events(&mut events.into_iter())))
             }
-            _ => Ok(f(Work::Events(
-                &mut input::prefixed::events(bytes).map(LogEvent::from),
-            ))),
+            _ => Ok(f(Work::Prefixed(bytes))),
         }
     }
 

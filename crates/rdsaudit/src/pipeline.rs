@@ -27,12 +27,12 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use crate::audit::event::Provenance;
+use crate::audit::event::{AuditEvent, Provenance};
 use crate::input::envelope::{self, EnvelopeParser, LogEnvelope, MessageType};
 use crate::input::gzip::Inflater;
 use crate::input::log_event::LogEvent;
 use crate::input::{self as source, Payload, SourceRecord};
-use crate::input::{multiline, text};
+use crate::input::{multiline, prefixed, text};
 use crate::report::{RecordError, RecordOutcome, RecordStatus};
 use crate::sink::{FailedRecord, Sink, UnparsedLine};
 
@@ -144,19 +144,180 @@ impl Worker {
     ) -> RecordOutcome {
         let mut outcome = RecordOutcome::new(RecordStatus::Data);
         for e in events {
-            let base = Provenance {
-                log_group: e.log_group.as_deref(),
-                log_stream: e.log_stream.as_deref(),
-                event_id: e.event_id,
-                cloudwatch_timestamp_ms: e.cloudwatch_timestamp_ms,
-                sequence_number: None,
-                line_number: e.line_number,
-                file: None,
-            };
-            visit_message(&e.message, &base, e.time_us, None, sink, &mut outcome);
+            visit_event(&e, sink, &mut outcome);
         }
         outcome
     }
+
+    /// Reads a piece of prefixed text ([`prefixed`]) whose first line is number `first_line`
+    /// into `sink` under the window rule: every event within [`text::MAX_NAME_BREAKS`] lines
+    /// of a dirty line ([`prefixed::Dirt`], of the piece or `around` it) is flagged with an
+    /// unlisted reading. Read once when the piece is clean; else read again into a fresh sink
+    /// from `make`, the piece's dirty lines known. Returns the [`text::Edges`] (line numbers
+    /// of the whole text) for [`crate::Decoder`]'s neighbours.
+    pub fn process_prefixed_piece<S: Sink>(
+        &mut self,
+        piece: &[u8],
+        first_line: u64,
+        around: text::Around,
+        sink: &mut S,
+        make: &impl Fn() -> S,
+    ) -> (RecordOutcome, text::Edges) {
+        let clean = prefixed::Dirt::default();
+        let (outcome, dirt, edges) = prefixed_pass(piece, first_line, &clean, around, sink);
+        if dirt.is_empty() {
+            return (outcome, edges);
+        }
+        *sink = make();
+        let (outcome, _, edges) = prefixed_pass(piece, first_line, &dirt, around, sink);
+        (outcome, edges)
+    }
+
+    /// A whole prefixed text into one `sink` that cannot be replaced: its dirty lines are
+    /// found first (a read into no sink), then it is read with them known.
+    pub fn process_prefixed_text<S: Sink>(&mut self, text: &[u8], sink: &mut S) -> RecordOutcome {
+        let around = text::Around::default();
+        let clean = prefixed::Dirt::default();
+        let (_, dirt, _) = prefixed_pass(text, 1, &clean, around, &mut |_: &AuditEvent<'_>| {});
+        prefixed_pass(text, 1, &dirt, around, sink).0
+    }
+}
+
+/// One read of a piece of prefixed text: its events into `sink`, those within reach of a
+/// line of `dirt` or `around` flagged; returns the outcome, the dirty lines found and the
+/// edges.
+fn prefixed_pass<S: Sink>(
+    piece: &[u8],
+    first_line: u64,
+    dirt: &prefixed::Dirt,
+    around: text::Around,
+    sink: &mut S,
+) -> (RecordOutcome, prefixed::Dirt, text::Edges) {
+    let mut outcome = RecordOutcome::new(RecordStatus::Data);
+    let mut window = WindowSink {
+        inner: sink,
+        dirt,
+        around,
+        record: &[],
+        dirty: false,
+        found: prefixed::Dirt::default(),
+        plain: (None, None),
+        flagged: 0,
+    };
+    let mut next_line = first_line;
+    for e in prefixed::events(piece) {
+        let line = e.line_number + first_line - 1;
+        let broken = memchr::memchr2(b'\n', b'\r', e.message).is_some();
+        // Only a message with a break spans lines (counted then).
+        let last = if broken {
+            line + memchr::memchr_iter(b'\n', e.message).count() as u64
+        } else {
+            line
+        };
+        if line > next_line {
+            window.found.add(next_line, line - 1); // blank lines
+        }
+        window.dirty = e.time_us.is_none() || broken;
+        if window.dirty {
+            window.found.add(line, last);
+        }
+        next_line = last + 1;
+        window.record = e.message;
+        let mut event = LogEvent::from(e);
+        event.line_number = Some(line);
+        visit_event(&event, &mut window, &mut outcome);
+    }
+    // Blank lines after the last event (the piece's last break ends its last line).
+    let breaks = memchr::memchr_iter(b'\n', piece).count() as u64;
+    let end = first_line + breaks - u64::from(piece.ends_with(b"\n"));
+    if !piece.is_empty() && next_line <= end {
+        window.found.add(next_line, end);
+    }
+    outcome.ambiguous += window.flagged;
+    let (first_dirty, last_dirty) = window.found.bounds();
+    let edges = text::Edges {
+        first_dirty,
+        last_dirty,
+        first_plain: window.plain.0,
+        last_plain: window.plain.1,
+    };
+    (outcome, window.found, edges)
+}
+
+/// A sink that applies the window rule to prefixed text ([`prefixed_pass`]) on its way to
+/// `inner`, and notes the dirty lines (unparsed) and plain events it sees.
+struct WindowSink<'s, 'r, S> {
+    inner: &'s mut S,
+    dirt: &'s prefixed::Dirt,
+    around: text::Around,
+    /// The message being read (the record an unlisted reading is over).
+    record: &'r [u8],
+    /// Whether that message is dirty (its events are flagged whatever their line number: a
+    /// lone `\r` splits a message but not the text's lines).
+    dirty: bool,
+    found: prefixed::Dirt,
+    plain: (Option<u64>, Option<u64>),
+    /// Events flagged here that were not ambiguous before.
+    flagged: u64,
+}
+
+impl<S> WindowSink<'_, '_, S> {
+    fn near(&self, line: u64) -> bool {
+        let reach = text::MAX_NAME_BREAKS;
+        self.dirty
+            || self.dirt.near(line)
+            || self
+                .around
+                .before
+                .is_some_and(|b| line.saturating_sub(b) <= reach)
+            || self
+                .around
+                .after
+                .is_some_and(|a| a.saturating_sub(line) <= reach)
+    }
+}
+
+impl<S: Sink> Sink for WindowSink<'_, '_, S> {
+    fn event(&mut self, event: &AuditEvent<'_>) {
+        let line = event.provenance.line_number.unwrap_or_default();
+        if !self.near(line) {
+            self.plain = (self.plain.0.or(Some(line)), Some(line));
+            self.inner.event(event);
+        } else if event.ambiguity.omitted() > 0 {
+            // Already flagged with a reading unlisted (a message cut by a name).
+            self.inner.event(event);
+        } else {
+            let mut event = event.clone();
+            self.flagged += u64::from(!event.ambiguity.is_ambiguous());
+            event.ambiguity = event.ambiguity.with_unlisted_reading(self.record);
+            self.inner.event(&event);
+        }
+    }
+
+    fn unparsed(&mut self, line: &UnparsedLine<'_>) {
+        if let Some(n) = line.line_number {
+            self.found.add(n, n);
+        }
+        self.inner.unparsed(line);
+    }
+
+    fn failed_record(&mut self, record: &FailedRecord<'_>) {
+        self.inner.failed_record(record);
+    }
+}
+
+/// One log event: its message through [`visit_message`] with the event's provenance.
+fn visit_event<S: Sink>(e: &LogEvent<'_>, sink: &mut S, outcome: &mut RecordOutcome) {
+    let base = Provenance {
+        log_group: e.log_group.as_deref(),
+        log_stream: e.log_stream.as_deref(),
+        event_id: e.event_id,
+        cloudwatch_timestamp_ms: e.cloudwatch_timestamp_ms,
+        sequence_number: None,
+        line_number: e.line_number,
+        file: None,
+    };
+    visit_message(&e.message, &base, e.time_us, None, sink, outcome);
 }
 
 /// One log event's message: split into its audit lines ([`multiline::audit_lines`]), each
@@ -402,24 +563,24 @@ impl Pipeline {
 
     /// Decodes pieces of prefixed text (`(first line number, bytes)`: CloudWatch exports,
     /// `aws logs tail`, cut before a line with the prefix) each into a sink made by `make`, in
-    /// parallel. Returns the outcomes and sinks in input order.
+    /// parallel, under the window rule ([`Worker::process_prefixed_piece`]). Returns the
+    /// outcomes, sinks and [`text::Edges`] in input order.
     pub fn process_prefixed<S, M>(
         &self,
         pieces: Vec<(u64, &[u8])>,
         make: M,
-    ) -> Vec<(RecordOutcome, S)>
+    ) -> Vec<(RecordOutcome, S, text::Edges)>
     where
         S: Sink + Send,
         M: Fn() -> S + Sync,
     {
-        self.pieces_in_parallel(pieces, make, |worker, (first, bytes), sink| {
-            let events = crate::input::prefixed::events(bytes).map(|e| {
-                let mut event = LogEvent::from(e);
-                event.line_number = event.line_number.map(|n| n + first - 1);
-                event
-            });
-            worker.process_events(events, sink)
-        })
+        let around = text::Around::default();
+        let done = self.pieces_in_parallel(pieces, &make, |worker, (first, bytes), sink| {
+            worker.process_prefixed_piece(bytes, first, around, sink, &make)
+        });
+        done.into_iter()
+            .map(|((outcome, edges), sink)| (outcome, sink, edges))
+            .collect()
     }
 
     /// Runs `run` on each piece with a worker of the pool, each into a sink made by `make`, in

@@ -19,6 +19,7 @@
 
 use crate::audit::iso_time::parse_prefix;
 use crate::audit::scanner::starts_with_timestamp;
+use crate::input::text::MAX_NAME_BREAKS;
 
 /// One log event of prefixed text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +87,70 @@ pub fn last_event_start(window: &[u8], lines: usize) -> Option<usize> {
         end = start - 1;
     }
     None
+}
+
+/// Where an in-memory prefixed text can be cut at or after byte `at`: the start of the first
+/// line there that has the prefix (events before and after it are those of the whole
+/// text), or the text's end.
+#[must_use]
+pub fn boundary_after(text: &[u8], at: usize) -> usize {
+    let mut from = at;
+    while let Some(i) = memchr::memchr(b'\n', text.get(from..).unwrap_or_default()) {
+        let start = from + i + 1;
+        if prefix(text.get(start..).unwrap_or_default()).is_some() {
+            return start;
+        }
+        from = start;
+    }
+    text.len()
+}
+
+/// The dirty lines of a piece of prefixed text (the window rule, [`crate::input::text`]):
+/// lines that do not read alone as an audit record. A prefixed event is clean when its
+/// message is one line that parses; a message with a line break, an unparsed message, a
+/// line without the prefix and a blank line are dirty. Kept as runs of line numbers, in
+/// order, so a message of many lines costs one entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dirt {
+    runs: Vec<(u64, u64)>,
+}
+
+impl Dirt {
+    /// Lines `first..=last` are dirty (added in order of `first`).
+    pub fn add(&mut self, first: u64, last: u64) {
+        match self.runs.last_mut() {
+            Some(run) if first >= run.0 && first <= run.1.saturating_add(1) => {
+                run.1 = run.1.max(last);
+            }
+            _ => self.runs.push((first, last)),
+        }
+    }
+
+    /// Whether no line is dirty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    /// The first and last dirty lines.
+    #[must_use]
+    pub fn bounds(&self) -> (Option<u64>, Option<u64>) {
+        (
+            self.runs.first().map(|r| r.0),
+            self.runs.last().map(|r| r.1),
+        )
+    }
+
+    /// Whether a dirty line lies within [`MAX_NAME_BREAKS`] lines of `line`.
+    #[must_use]
+    pub fn near(&self, line: u64) -> bool {
+        let at = self
+            .runs
+            .partition_point(|r| r.1.saturating_add(MAX_NAME_BREAKS) < line);
+        self.runs
+            .get(at)
+            .is_some_and(|r| r.0 <= line.saturating_add(MAX_NAME_BREAKS))
+    }
 }
 
 /// The events of `text`, in order.

@@ -1,7 +1,10 @@
 //! CSV and TSV: a header row of [`COLUMNS`], then one row per event, fields in the same order.
 //! A missing value is an empty field; `extra` is written as a JSON array; an object that is not
-//! valid UTF-8 is written lossily with its exact bytes in `object_base64`, as in NDJSON. Rows
-//! end in `\n`.
+//! valid UTF-8 is written lossily with its exact bytes in `object_base64`, as in NDJSON. An
+//! event whose line reads more than one way (a raw name may have forged it, see
+//! docs/HOSTILE.md rule 3) has `true` in `ambiguous`, how many readings the line has in
+//! `readings` and, when NDJSON leaves some of them unlisted, how many in
+//! `alternatives_omitted`; those cells are empty for every other event. Rows end in `\n`.
 //!
 //! CSV quoting follows RFC 4180 as the `csv` crate writes it by default (the rows are written
 //! by hand, straight into the output): a field is quoted when it holds the delimiter, a `"`, a
@@ -29,7 +32,7 @@
 //! EventWriter::new(Format::Csv).write(&event, &mut out);
 //! assert_eq!(
 //!     String::from_utf8(out).unwrap(),
-//!     "2024-03-23T13:36:09.000000Z,1711200969000000,rds_mysql,ip-172-17-4-137,rdsadmin,localhost,4,149869,QUERY,,\"SELECT 'a,b'\",,0,\"[\"\"\"\",\"\"\"\"]\",,,,,,,\n"
+//!     "2024-03-23T13:36:09.000000Z,1711200969000000,rds_mysql,ip-172-17-4-137,rdsadmin,localhost,4,149869,QUERY,,\"SELECT 'a,b'\",,0,\"[\"\"\"\",\"\"\"\"]\",,,,,,,,,,\n"
 //! );
 //! # Ok::<(), rdsaudit::LineError>(())
 //! ```
@@ -115,6 +118,7 @@ impl CsvWriter {
         }
         out.push(d);
         self.extra(e, out);
+        ambiguity(d, e, out);
         let p = &e.provenance;
         for text in [p.log_group, p.log_stream, p.event_id] {
             out.push(d);
@@ -180,6 +184,26 @@ impl CsvWriter {
     /// Appends one field (see the module docs).
     fn field(&self, value: &[u8], out: &mut Vec<u8>) {
         cell_into(self.delimiter, self.raw, value, out);
+    }
+}
+
+/// The `ambiguous`, `readings` and `alternatives_omitted` fields, each after a delimiter:
+/// what NDJSON writes under those keys, empty where NDJSON has no key (an unambiguous event,
+/// no reading left unlisted). The other readings themselves are in NDJSON only.
+fn ambiguity(d: u8, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
+    let a = &e.ambiguity;
+    if !a.is_ambiguous() {
+        out.extend_from_slice(&[d, d, d]);
+        return;
+    }
+    out.push(d);
+    out.extend_from_slice(b"true");
+    out.push(d);
+    int(out, a.readings());
+    out.push(d);
+    let omitted = a.omitted();
+    if omitted > 0 {
+        int(out, omitted);
     }
 }
 

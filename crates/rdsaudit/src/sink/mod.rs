@@ -163,8 +163,10 @@ impl Format {
     }
 }
 
-/// The output fields, in order: NDJSON keys and CSV/TSV columns.
-pub const COLUMNS: [&str; 21] = [
+/// The output fields, in order: NDJSON keys and CSV/TSV columns. NDJSON writes
+/// `ambiguous`, `readings` and `alternatives_omitted` only for an ambiguous event (and adds
+/// `alternatives`, the other readings, which CSV and TSV do not carry).
+pub const COLUMNS: [&str; 24] = [
     "timestamp",
     "timestamp_us",
     "dialect",
@@ -179,6 +181,9 @@ pub const COLUMNS: [&str; 21] = [
     "object_base64",
     "retcode",
     "extra",
+    "ambiguous",
+    "readings",
+    "alternatives_omitted",
     "log_group",
     "log_stream",
     "event_id",

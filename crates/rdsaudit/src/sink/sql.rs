@@ -14,6 +14,12 @@
 //! has a line break inside a back-quoted identifier, is written as a `-- rdsaudit:` comment
 //! line that says why, with its text (line breaks as `\n`): read, never run.
 //!
+//! A statement the decoder flags as ambiguous (a raw name lets its line be read more than
+//! one way, so this reading may be forged: docs/HOSTILE.md rule 3) is written as a
+//! `-- rdsaudit: not run, ambiguous (<N> readings, <M> unlisted):` comment line with its text
+//! (line breaks as `\n`), and no `USE` is written for its database: the output never runs
+//! what a name may have forged. NDJSON lists the other readings.
+//!
 //! A statement the server refused (its return code is not 0: a syntax error, a missing
 //! table, a denied privilege) did not run, so it is not written as one: it is a
 //! `-- rdsaudit: not run, the server returned error <code>:` comment line with its text (line
@@ -117,6 +123,14 @@ impl SqlWriter {
         if statement.is_empty() {
             return false;
         }
+        if e.ambiguity.is_ambiguous() {
+            // A raw name may have forged this reading (docs/HOSTILE.md rule 3): neither the
+            // statement nor its database is written as SQL, and the session's database is
+            // left as it was.
+            ambiguous_line(e, statement.as_bytes(), out);
+            end_line(e, out);
+            return true;
+        }
         let database = e.database.as_bytes();
         match &self.database {
             None if self.lead => switch_database(None, database, out),
@@ -136,13 +150,30 @@ impl SqlWriter {
             }
             _ => statement_line(statement.as_bytes(), out),
         }
-        if let Some(id) = e.provenance.event_id.filter(|id| is_plain_id(id)) {
-            out.extend_from_slice(b" -- event_id=");
-            out.extend_from_slice(id.as_bytes());
-        }
-        out.push(b'\n');
+        end_line(e, out);
         true
     }
+}
+
+/// The `-- rdsaudit: not run, ambiguous` comment of a flagged event: how many readings the
+/// line has and how many of them NDJSON leaves unlisted, then the statement.
+fn ambiguous_line(e: &AuditEvent<'_>, statement: &[u8], out: &mut Vec<u8>) {
+    let a = &e.ambiguity;
+    let why = format!(
+        "not run, ambiguous ({} readings, {} unlisted)",
+        a.readings(),
+        a.omitted()
+    );
+    comment_line(&why, statement, out);
+}
+
+/// Ends a statement's line: its ` -- event_id=<id>` when it came through CloudWatch Logs.
+fn end_line(e: &AuditEvent<'_>, out: &mut Vec<u8>) {
+    if let Some(id) = e.provenance.event_id.filter(|id| is_plain_id(id)) {
+        out.extend_from_slice(b" -- event_id=");
+        out.extend_from_slice(id.as_bytes());
+    }
+    out.push(b'\n');
 }
 
 /// Writes what takes a session from database `from` (`None`: not known, a new session) to

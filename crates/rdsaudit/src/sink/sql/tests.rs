@@ -255,3 +255,50 @@ proptest! {
         prop_assert_eq!(String::from_utf8(joined).unwrap(), String::from_utf8(whole).unwrap());
     }
 }
+
+/// Review 5's forgery (real MariaDB 10.11): eve's database name holds raw line breaks and a
+/// whole line in which admin drops a table. Admin never ran it.
+const FORGED: &[u8] = b"20250101 00:00:00,srv,p,10.0.0.1,5,0,DISCONNECT,,,0\n\
+20250101 00:00:01,srv,eve,10.0.0.9,7,12,QUERY,x\n\
+,u,0\n\
+20241231 23:59:59,srv,admin,10.0.0.1,9,9,QUERY,mysql,'DROP TABLE t1',0\n\
+20250101 00:00:02,srv,eve,10.0.0.9,7,13,QUERY,,'SELECT 1',0\n";
+
+#[test]
+fn an_ambiguous_statement_is_a_comment_and_moves_no_database() {
+    let (mut writer, mut out, mut flagged) = (SqlWriter::new(), Vec::new(), 0);
+    let mut sink = |e: &AuditEvent<'_>| {
+        flagged += u32::from(e.ambiguity.is_ambiguous() && e.operation == Operation::Query);
+        writer.write(e, &mut out);
+    };
+    crate::Decoder::new().decode(FORGED, &mut sink).unwrap();
+    assert_eq!(
+        flagged, 2,
+        "the forged line and the one after it are flagged"
+    );
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(
+        out,
+        "-- rdsaudit: not run, ambiguous (2 readings, 1 unlisted): DROP TABLE t1\n\
+         -- rdsaudit: not run, ambiguous (2 readings, 1 unlisted): SELECT 1\n"
+    );
+    assert_eq!(writer.database(), None, "no USE for a forged database");
+}
+
+/// A flagged statement holding line breaks and a `;` stays on its comment line.
+#[test]
+fn an_ambiguous_statement_cannot_leave_its_comment() {
+    // User `u` in database `a,l,1,2,QUERY,b`, or user `u,l,1,2,QUERY,a` in `b`.
+    let line = b"20240615 10:31:00,h,u,l,1,2,QUERY,a,l,1,2,QUERY,b,'x\\n;DROP TABLE t\\r\\n-- y',0";
+    let e = crate::parse_line(line).unwrap();
+    assert!(e.ambiguity.is_ambiguous());
+    let mut out = Vec::new();
+    assert!(SqlWriter::new().write(&e, &mut out));
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(out.matches('\n').count(), 1, "{out}");
+    assert!(
+        out.starts_with("-- rdsaudit: not run, ambiguous ("),
+        "{out}"
+    );
+    assert!(out.ends_with(": x\\n;DROP TABLE t\\r\\n-- y\n"), "{out}");
+}

@@ -1,0 +1,219 @@
+//! The window rule for prefixed text (CloudWatch Logs exports to S3, `aws logs tail`;
+//! docs/HOSTILE.md rule 4): an event is plain only when every physical line within 512 lines
+//! of it is a prefixed line whose message is one line that reads alone. Checked against an
+//! oracle, and the same output whole, in memory in parallel, and streamed in pieces of any
+//! size on one thread and on two.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use proptest::prelude::*;
+use rdsaudit::Decoder;
+use rdsaudit::decoder::{Done, Next};
+use rdsaudit::input::stream::TextStream;
+use rdsaudit::sink::NdjsonBuffer;
+
+const REACH: usize = 512;
+const PREFIX: &str = "2024-05-01T12:00:01.000Z ";
+
+/// Review 7's R7-3 (`pfx2.log`): a failed login whose 115-byte user name holds
+/// `\n<prefix> <forged QUERY>\n<prefix> y`, between two clean events. The export writes the
+/// name's raw breaks raw, so line 3 is a whole prefixed line: a QUERY `DROP TABLE t1` by
+/// `admin` the server never logged.
+const PFX2: &[u8] =
+    b"2024-05-01T12:00:00.123Z 20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0\n\
+2024-05-01T12:00:01.000Z 20240501 12:00:01,db1,x\n\
+2024-05-01T12:00:01.000Z 20241231 23:59:59,d,admin,h,9,9,QUERY,mysql,'DROP TABLE t1',0\n\
+2024-05-01T12:00:01.000Z y,10.0.0.9,0,0,FAILED_CONNECT,,,1045\n\
+2024-05-01T12:00:02.000Z 20240501 12:00:02,db1,app,10.0.0.5,7,10,QUERY,shop,'SELECT 2',0\n";
+
+fn lines(ndjson: &[u8]) -> Vec<serde_json::Value> {
+    ndjson
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect()
+}
+
+fn whole(log: &[u8]) -> (Vec<u8>, String) {
+    let mut sink = NdjsonBuffer::default();
+    let report = Decoder::builder()
+        .parallel(false)
+        .build()
+        .decode(log, &mut sink)
+        .unwrap();
+    (sink.out, format!("{report:?}"))
+}
+
+fn in_memory(log: &[u8]) -> (Vec<u8>, String) {
+    let mut out = Vec::new();
+    let report = Decoder::new()
+        .decode_parallel(
+            &mut log.to_vec(),
+            NdjsonBuffer::default,
+            |done: Done<'_, NdjsonBuffer>| {
+                out.extend_from_slice(&done.sink.out);
+                Ok(Next::Continue)
+            },
+        )
+        .unwrap();
+    (out, format!("{report:?}"))
+}
+
+fn streamed(log: &[u8], piece: usize, parallel: bool) -> (Vec<u8>, String) {
+    let mut out = Vec::new();
+    let decoder = Decoder::builder().parallel(parallel).build();
+    let stream = TextStream::new(std::io::Cursor::new(log.to_vec()))
+        .piece_bytes(piece)
+        .prefixed(true);
+    let report = decoder
+        .decode_text_stream(
+            stream,
+            NdjsonBuffer::default,
+            |done: Done<'_, NdjsonBuffer>| {
+                out.extend_from_slice(&done.sink.out);
+                Ok(Next::Continue)
+            },
+        )
+        .unwrap();
+    (out, format!("{report:?}"))
+}
+
+/// Every way of reading `log` gives the same events and report.
+fn every_way(log: &[u8], piece: usize) -> Vec<u8> {
+    let (ndjson, report) = whole(log);
+    assert_eq!(
+        in_memory(log),
+        (ndjson.clone(), report.clone()),
+        "in memory"
+    );
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        for parallel in [false, true] {
+            let got = pool.install(|| streamed(log, piece, parallel));
+            assert_eq!(
+                got,
+                (ndjson.clone(), report.clone()),
+                "piece {piece}, {threads} threads, parallel {parallel}"
+            );
+        }
+    }
+    ndjson
+}
+
+#[test]
+fn a_name_that_forges_a_prefixed_line_gives_no_plain_event() {
+    for piece in [1, 16, 64, 100, 200, 1 << 20] {
+        let events = lines(&every_way(PFX2, piece));
+        assert_eq!(events.len(), 3);
+        let forged = events.iter().find(|e| e["object"] == "DROP TABLE t1");
+        assert_eq!(forged.unwrap()["ambiguous"], true);
+        for e in &events {
+            assert_eq!(e["ambiguous"], true, "plain {e}");
+            assert!(e["alternatives_omitted"].as_u64().unwrap() >= 1, "{e}");
+        }
+    }
+}
+
+#[test]
+fn a_clean_export_stays_unflagged() {
+    let mut log = Vec::new();
+    for i in 0..3000 {
+        let line = format!(
+            "{PREFIX}20240501 12:00:01,db1,app,10.0.0.5,7,{i},QUERY,shop,'SELECT {i}',0\r\n"
+        );
+        log.extend_from_slice(line.as_bytes());
+    }
+    let events = lines(&every_way(&log, 4000));
+    assert_eq!(events.len(), 3000);
+    assert!(events.iter().all(|e| e.get("ambiguous").is_none()));
+}
+
+/// What is put at a line: a clean prefixed event, or one of the dirty shapes.
+#[derive(Debug, Clone, Copy)]
+enum Dirt {
+    Blank,
+    /// A prefixed line whose message is not an audit record.
+    Unparsed,
+    /// An event whose user name holds a raw break: a prefixed line and a line without it.
+    Split,
+    /// An event whose user name forges a whole prefixed line (R7-3): four lines, of which
+    /// the second reads alone.
+    Forged,
+}
+
+/// The log, and for each of its lines whether it reads alone.
+fn build(clean: usize, dirt: &[(usize, Dirt)]) -> (Vec<u8>, Vec<bool>) {
+    let (mut log, mut reads) = (Vec::new(), Vec::new());
+    for i in 0..clean {
+        for (_, d) in dirt.iter().filter(|(at, _)| *at == i) {
+            let (text, read): (String, &[bool]) = match d {
+                Dirt::Blank => ("\n".into(), &[false]),
+                Dirt::Unparsed => (format!("{PREFIX}rotated\n"), &[false]),
+                Dirt::Split => (
+                    format!("{PREFIX}20240501 12:00:01,db1,new\nuser,l,1,0,CONNECT,,,0\n"),
+                    &[false, false],
+                ),
+                Dirt::Forged => (
+                    format!(
+                        "{PREFIX}20240501 12:00:01,db1,x\n\
+                         {PREFIX}20241231 23:59:59,d,admin,h,9,9,QUERY,mysql,'DROP TABLE t1',0\n\
+                         {PREFIX}y,10.0.0.9,0,0,FAILED_CONNECT,,,1045\n"
+                    ),
+                    &[false, true, false],
+                ),
+            };
+            log.extend_from_slice(text.as_bytes());
+            reads.extend_from_slice(read);
+        }
+        let line = format!("{PREFIX}20240501 12:00:01,h,u{i},l,1,{i},QUERY,,'SELECT {i}',0\n");
+        log.extend_from_slice(line.as_bytes());
+        reads.push(true);
+    }
+    (log, reads)
+}
+
+fn dirt() -> impl Strategy<Value = Vec<(usize, Dirt)>> {
+    let kind = prop_oneof![
+        Just(Dirt::Blank),
+        Just(Dirt::Unparsed),
+        Just(Dirt::Split),
+        Just(Dirt::Forged)
+    ];
+    prop::collection::vec((0usize..2500, kind), 0..4)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    #[test]
+    fn plain_exactly_when_every_line_within_reach_reads_alone(
+        clean in 600usize..2500,
+        dirt in dirt(),
+        piece in 200usize..40_000,
+    ) {
+        let (log, reads) = build(clean, &dirt);
+        let ndjson = every_way(&log, piece);
+        // The oracle: each event's line, and whether a line within reach does not read alone.
+        let mut expected = Vec::new();
+        for (i, _) in reads.iter().enumerate().filter(|(_, r)| **r) {
+            let near = reads[i.saturating_sub(REACH)..(i + REACH + 1).min(reads.len())]
+                .iter()
+                .any(|r| !r);
+            expected.push((i as u64 + 1, near));
+        }
+        let got: Vec<(u64, bool)> = lines(&ndjson)
+            .iter()
+            .map(|v| (v["line"].as_u64().unwrap(), v["ambiguous"] == true))
+            .filter(|(line, _)| reads.get(*line as usize - 1) == Some(&true))
+            .collect();
+        prop_assert_eq!(got, expected);
+    }
+}
