@@ -201,8 +201,9 @@ impl Accounting {
         if r.ambiguous_events > 0 {
             let _ = writeln!(
                 s,
-                "  ambiguous:  {} of {} parsed (a raw name lets the line read more than one way; \
-                 the other readings are in `alternatives`)",
+                "  ambiguous:  {} of {} parsed (a raw line break in a name may have cut or forged \
+                 them: other readings are in `alternatives`, those not listed counted in \
+                 `alternatives_omitted`; docs/HOSTILE.md)",
                 r.ambiguous_events, r.parsed_events
             );
         }

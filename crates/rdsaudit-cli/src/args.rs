@@ -142,8 +142,10 @@ pub struct InputArgs {
     /// a gzip one inflates to. Audit text is streamed at any size. Units: KiB, MiB, GiB
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "1GiB")]
     pub max_file_size: usize,
-    /// Keep reading the (one) text file as it grows, like `tail -f`; stop with Ctrl-C.
-    /// A pipe is always read to its end: `aws logs tail --follow ... | rdsaudit parse`
+    /// Keep reading the (one) text file as it grows, like `tail -F` (a file rotated away or
+    /// truncated is followed to the one its path names next); Ctrl-C ends it (the last
+    /// records are written and the summary printed; twice stops at once). A pipe is always
+    /// read to its end: `aws logs tail --follow ... | rdsaudit parse`
     #[arg(long)]
     pub follow: bool,
 }

@@ -37,6 +37,23 @@ const FOLLOW_POLL: Duration = Duration::from_millis(200);
 /// A document file from this size on is read in two halves at once.
 const HALVES_MIN_BYTES: usize = 1 << 20;
 
+/// Set by the first Ctrl-C while a live input is read (see [`end_live_input_on_interrupt`]).
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes Ctrl-C end a live input (`--follow`, stdin) instead of killing the process: a
+/// followed file ends at the next look for more, a pipe when its writer (which got the same
+/// Ctrl-C from the terminal) closes it; what was read is decoded and written and the summary
+/// printed, as at the end of any input. A second Ctrl-C stops at once (exit status 130).
+fn end_live_input_on_interrupt() {
+    // Once per process: a second call's error means the handler is already in place.
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("rdsaudit: interrupted: the input ends here (Ctrl-C again stops at once)");
+    });
+}
+
 /// What every command's sink shares: the filter in front of the command's own sink `out`,
 /// the input's file name put on each event (`file`), and the problems (unparsed lines, failed
 /// records) kept for the accounting behind it.
@@ -167,6 +184,10 @@ impl<'f> Reader<'f> {
             (Box::new(io::stdin()), None, None)
         } else {
             match std::fs::File::open(path) {
+                Ok(f) if self.follow => {
+                    let len = f.metadata().ok().map(|m| m.len());
+                    (Box::new(Reopening::new(f, path)), len)
+                }
                 Ok(f) => {
                     let meta = f.metadata().ok();
                     let len = meta.as_ref().map(std::fs::Metadata::len);
@@ -197,6 +218,9 @@ impl<'f> Reader<'f> {
             bar,
         };
         let follow = self.follow && !stdin;
+        if stdin || follow {
+            end_live_input_on_interrupt();
+        }
         let result = self.dispatch(source, stdin || follow, follow, &mut run);
         run.acc.finish_input(&name);
         result
@@ -258,7 +282,11 @@ impl<'f> Reader<'f> {
             (false, true) => Box::new(Follow(source)),
             (false, false) => source,
         };
-        self.text(TextStream::new(source).eager(eager).prefixed(prefixed), run)
+        let stream = TextStream::new(source)
+            .eager(eager)
+            .live(follow && !gzip)
+            .prefixed(prefixed);
+        self.text(stream, run)
     }
 
     /// Streams audit text through the decoder.
@@ -522,14 +550,83 @@ fn inflate_head(compressed: &[u8]) -> Vec<u8> {
     out
 }
 
-/// `--follow`: a file that is being written; at its end, waits for more instead of ending.
+/// `--follow`: a file that is being written; at its end, waits for more instead of ending,
+/// until Ctrl-C ([`end_live_input_on_interrupt`]).
 struct Follow(Source);
+
+/// A followed file across rotation, as `tail -F` follows one: at the end of the file, when
+/// its path now names another file (renamed away and created again: the audit plugin
+/// rotates `server_audit.log` to `server_audit.log.1`) or the file is shorter than what was
+/// read (truncated in place: logrotate's `copytruncate`), reading goes on from the start of
+/// the file the path names now. The old file is read to its end first (what the server wrote
+/// before it rotated). Line numbers go on counting across the rotation.
+struct Reopening {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+    /// Bytes read from `file`.
+    read: u64,
+}
+
+impl Reopening {
+    fn new(file: std::fs::File, path: &Path) -> Self {
+        Reopening {
+            file,
+            path: path.to_path_buf(),
+            read: 0,
+        }
+    }
+
+    /// At the end of the file: whether reading goes on elsewhere (see [`Reopening`]); a path
+    /// that names nothing for now (between the rename and the new file) is waited for.
+    fn reopen(&mut self) -> io::Result<bool> {
+        let (Ok(named), Ok(open)) = (std::fs::metadata(&self.path), self.file.metadata()) else {
+            return Ok(false);
+        };
+        if !same_file(&named, &open) {
+            match std::fs::File::open(&self.path) {
+                Ok(file) => self.file = file,
+                Err(_) => return Ok(false),
+            }
+        } else if open.len() < self.read {
+            io::Seek::seek(&mut self.file, io::SeekFrom::Start(0))?;
+        } else {
+            return Ok(false);
+        }
+        self.read = 0;
+        Ok(true)
+    }
+}
+
+impl Read for Reopening {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut n = self.file.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.reopen()? {
+            n = self.file.read(buf)?;
+        }
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// Whether two metadata describe one file (same device and inode).
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+/// Elsewhere a renamed file is not told from its successor: only truncation is followed.
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    true
+}
 
 impl Read for Follow {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             let n = self.0.read(buf)?;
-            if n > 0 || buf.is_empty() {
+            let interrupted = INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst);
+            if n > 0 || buf.is_empty() || interrupted {
                 return Ok(n);
             }
             std::thread::sleep(FOLLOW_POLL);

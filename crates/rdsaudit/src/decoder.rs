@@ -147,7 +147,12 @@ pub struct DecoderBuilder {
     max_input_bytes: usize,
     records_per_chunk: usize,
     parallel: bool,
+    max_held_bytes: usize,
 }
+
+/// Default bound on the text a stream's decoded pieces hold while they wait for the lines
+/// after them (the window rule): 64 MiB ([`DecoderBuilder::max_held_bytes`]).
+pub const DEFAULT_MAX_HELD_BYTES: usize = 64 << 20;
 
 impl DecoderBuilder {
     /// Reads every input as `kind` instead of detecting it (a gzip-compressed input is still
@@ -184,6 +189,19 @@ impl DecoderBuilder {
         self
     }
 
+    /// Most text held by [`Decoder::decode_text_stream`] in decoded pieces waiting for the
+    /// lines after them (the window rule holds a record until the 512 lines after it are
+    /// read): default [`DEFAULT_MAX_HELD_BYTES`]. Past it, the first piece goes out with the
+    /// plain records the unread lines could still flag flagged, as if a dirty line came
+    /// next: a flag is never wrong, only less precise. Long lines (a raised
+    /// `server_audit_query_log_limit`) thus cannot keep 512 of them, and their output, in
+    /// memory.
+    #[must_use]
+    pub fn max_held_bytes(mut self, bytes: usize) -> Self {
+        self.max_held_bytes = bytes;
+        self
+    }
+
     /// Whether [`Decoder::decode_parallel`] uses rayon's thread pool (default: yes).
     #[must_use]
     pub fn parallel(mut self, parallel: bool) -> Self {
@@ -210,6 +228,7 @@ impl Default for DecoderBuilder {
             max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
             records_per_chunk: DEFAULT_RECORDS_PER_CHUNK,
             parallel: true,
+            max_held_bytes: DEFAULT_MAX_HELD_BYTES,
         }
     }
 }
@@ -640,8 +659,13 @@ impl Decoder {
     /// group at a time in parallel, each into a sink made by `make` and handed to `emit` in
     /// input order. Whatever has been read is decoded as soon as the reader has nothing more
     /// for now, so a pipe or a growing file is followed (eager streams). Memory: a few pieces
-    /// per thread (the stream's piece size, 1 MiB by default), not the input. Events, unparsed
-    /// lines, line numbers and counts are those [`Decoder::decode`] gives for the whole text.
+    /// per thread (the stream's piece size, 1 MiB by default), plus the decoded pieces that
+    /// wait for the 512 lines after them (the window rule), at most
+    /// [`DecoderBuilder::max_held_bytes`] of text and their output; not the input. Events,
+    /// unparsed lines, line numbers and counts are those [`Decoder::decode`] gives for the
+    /// whole text (flagged more only where pieces were held past that bound; a followed
+    /// file's flags are those of the text written when the reader caught up with its writer:
+    /// docs/HOSTILE.md, "Live input").
     ///
     /// A line longer than the stream's longest record reaches the sink as an unparsed line
     /// with its first bytes and [`LineError::TooLong`].
@@ -676,6 +700,7 @@ impl Decoder {
                 }
                 let Some(piece) = stream.next() else { return };
                 let failed = piece.is_err();
+                let piece = piece.map(|p| (p, stream.caught_up()));
                 if tx.send(piece).is_err() || failed {
                     return;
                 }
@@ -689,14 +714,23 @@ impl Decoder {
         // Everything waiting is one group; at least one piece (blocks until it comes).
         while let Ok(first) = rx.recv() {
             let (mut pieces, mut failure) = (Vec::with_capacity(group), None);
+            let mut caught_up = false;
             for piece in std::iter::once(first).chain(rx.try_iter().take(group - 1)) {
                 match piece {
-                    Ok(piece) => pieces.push(Streamed { piece, prefixed }),
+                    Ok((piece, idle)) => {
+                        pieces.push(Streamed { piece, prefixed });
+                        caught_up = idle;
+                    }
                     Err(e) => failure = Some(e),
                 }
             }
             self.text_group(pieces, &mut run, &mut held, &make);
-            let ended = failure.is_some();
+            // A followed file read up to what its writer has written: what is held goes out
+            // with the lines known now, instead of waiting for the lines after it (a quiet
+            // followed log would show nothing for hundreds of lines). The server writes each
+            // record whole, so a line of the record a held one may be cut from is already
+            // here (docs/HOSTILE.md, "Live input").
+            let ended = failure.is_some() || caught_up;
             let next = self.settle(&mut held, &mut run, ended, &make, &mut emit, &mut back)?;
             if let Some(source) = failure {
                 return Err(StopError::Read {
@@ -806,13 +840,17 @@ impl Decoder {
     {
         while let Some(front) = held.front() {
             let after = held.iter().skip(1).find_map(|h| h.edges.first_dirty);
-            if !ended && after.is_none() && !front.edges.settled_by(run.next_line) {
+            let held_bytes: usize = held.iter().map(|h| h.piece.piece().len()).sum();
+            let full = held_bytes > self.limits.max_held_bytes;
+            if !ended && !full && after.is_none() && !front.edges.settled_by(run.next_line) {
                 break;
             }
             let Some(mut h) = held.pop_front() else { break };
+            // Held past the bound: the lines not read yet are taken for dirty ones.
+            let unread = (full && !ended).then_some(run.next_line);
             let around = text::Around {
                 before: run.last_dirty,
-                after,
+                after: after.or(unread),
             };
             if h.edges.needs(around)
                 && let PieceRef::Prefixed(bytes) = h.piece.piece()

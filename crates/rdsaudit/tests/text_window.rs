@@ -165,3 +165,81 @@ fn review5_files_have_no_plain_event() {
         }
     }
 }
+
+/// Counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    read: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+        Ok(n)
+    }
+}
+
+/// Long clean lines (a raised `server_audit_query_log_limit`): the pieces a stream holds for
+/// the lines after them stay within `max_held_bytes` (512 lines of 5 KB would be 2.5 MB);
+/// those sent out early are flagged, never dropped or changed.
+#[test]
+fn pieces_held_for_the_window_rule_are_bounded() {
+    let statement = "x".repeat(5000);
+    let log: Vec<u8> = (0..1200)
+        .flat_map(|i| {
+            format!("20240615 10:31:00,h,u,l,1,{i:04},QUERY,,'SELECT {statement}',0\n").into_bytes()
+        })
+        .collect();
+    let len = log.len() / 1200;
+    let (whole_out, _) = whole(&log);
+    let read = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let reader = Counted {
+        inner: std::io::Cursor::new(log.clone()),
+        read: std::sync::Arc::clone(&read),
+    };
+    let bound = 256 << 10;
+    let decoder = Decoder::builder()
+        .parallel(false)
+        .max_held_bytes(bound)
+        .build();
+    let stream = TextStream::new(reader).piece_bytes(64 << 10);
+    let (mut out, mut events, mut most_held) = (Vec::new(), 0usize, 0usize);
+    decoder
+        .decode_text_stream(
+            stream,
+            NdjsonBuffer::default,
+            |done: Done<'_, NdjsonBuffer>| {
+                let in_flight = read
+                    .load(std::sync::atomic::Ordering::SeqCst)
+                    .saturating_sub(events * len);
+                most_held = most_held.max(in_flight);
+                events += done.sink.out.iter().filter(|&&b| b == b'\n').count();
+                out.extend_from_slice(&done.sink.out);
+                Ok(Next::Continue)
+            },
+        )
+        .unwrap();
+    assert!(
+        most_held <= bound + (1 << 20),
+        "{most_held} bytes in flight"
+    );
+    let parse = |ndjson: &[u8]| -> Vec<serde_json::Value> {
+        ndjson
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect()
+    };
+    let (whole_events, streamed_events) = (parse(&whole_out), parse(&out));
+    assert_eq!((whole_events.len(), streamed_events.len()), (1200, 1200));
+    assert!(whole_events.iter().all(|e| e.get("ambiguous").is_none()));
+    let flagged = streamed_events
+        .iter()
+        .filter(|e| e["ambiguous"] == true)
+        .count();
+    assert!(flagged > 0 && flagged < 1200, "{flagged} flagged");
+    for (w, s) in whole_events.iter().zip(&streamed_events) {
+        assert_eq!((&w["object"], &w["line"]), (&s["object"], &s["line"]));
+    }
+}

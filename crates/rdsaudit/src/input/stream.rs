@@ -39,7 +39,9 @@
 //! `max_record` (default [`DEFAULT_MAX_RECORD`]). Past it, the first line is handed out alone
 //! (a record split over lines adding up to more than that is not rejoined), or, when the
 //! window holds no whole line, the line is skipped to its end and handed out as
-//! [`Piece::TooLong`] with its first `max_record` bytes and its length.
+//! [`Piece::TooLong`] with its first `max_record` bytes and its length. (The decoder also
+//! holds decoded pieces for the window rule, bounded by
+//! [`crate::decoder::DecoderBuilder::max_held_bytes`].)
 //!
 //! ```
 //! use rdsaudit::input::stream::{Piece, TextStream};
@@ -135,6 +137,10 @@ pub struct TextStream<R> {
     started: bool,
     /// A read error, returned once what was read before it has been handed out.
     failed: Option<io::Error>,
+    /// The reader is a followed file ([`TextStream::live`]).
+    live: bool,
+    /// Whether the last piece was handed out because the followed file had nothing more.
+    caught_up: bool,
 }
 
 impl<R: Read> TextStream<R> {
@@ -152,6 +158,8 @@ impl<R: Read> TextStream<R> {
             eof: false,
             started: false,
             failed: None,
+            live: false,
+            caught_up: false,
         }
     }
 
@@ -200,6 +208,23 @@ impl<R: Read> TextStream<R> {
         }
     }
 
+    /// The reader is a file followed as it grows (`--follow`), whose writer writes each
+    /// record whole: a read that returns less than was asked reached what it has written
+    /// ([`TextStream::caught_up`]). Implies [`TextStream::eager`]. Not for a pipe, whose
+    /// reads end anywhere its writer's writes do (`cat` writes 128 KiB at a time).
+    #[must_use]
+    pub fn live(mut self, live: bool) -> Self {
+        self.live = live;
+        self.eager |= live;
+        self
+    }
+
+    /// Whether the last piece of a [`TextStream::live`] stream was handed out because the
+    /// followed file had nothing more at that moment.
+    pub fn caught_up(&self) -> bool {
+        self.caught_up
+    }
+
     /// Whether this is prefixed text ([`TextStream::prefixed`]).
     pub fn is_prefixed(&self) -> bool {
         self.prefixed
@@ -230,6 +255,7 @@ impl<R: Read> TextStream<R> {
             if self.eof || !(full || (self.eager && short)) {
                 continue;
             }
+            self.caught_up = self.live && !full;
             if let Some(piece) = self.cut() {
                 return Ok(Some(piece));
             }
