@@ -186,7 +186,7 @@ impl<'f> Reader<'f> {
             match std::fs::File::open(path) {
                 Ok(f) if self.follow => {
                     let len = f.metadata().ok().map(|m| m.len());
-                    (Box::new(Reopening::new(f, path)), len)
+                    (Box::new(Reopening::new(f, path)), len, None)
                 }
                 Ok(f) => {
                     let meta = f.metadata().ok();
