@@ -104,6 +104,11 @@ impl Accounting {
     /// report).
     pub fn record<T>(&mut self, name: &str, done: &Done<'_, Filtered<'_, T>>) {
         let problems = &done.sink.problems;
+        self.hidden += problems.more;
+        if problems.shown.is_empty() {
+            // The usual record: nothing to say (and no message built for it).
+            return;
+        }
         let mut at = format!("rdsaudit: {name}: record {}", done.index + 1);
         if let Some(seq) = done.record.and_then(|r| r.sequence_number) {
             let _ = write!(at, " (sequence {seq})");
@@ -126,7 +131,6 @@ impl Accounting {
             };
             self.error(line);
         }
-        self.hidden += problems.more;
     }
 
     fn error(&mut self, line: String) {

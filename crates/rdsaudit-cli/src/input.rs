@@ -6,7 +6,9 @@
 //!   a few MiB, output before the input ends, `--follow` for a growing file;
 //! - a JSON document (a Lambda event, CloudWatch payloads, gzip or not) is read whole, up to
 //!   `--max-file-size` (inflated size for gzip), and an input past it is an error naming the
-//!   file and the limit; nothing is allocated beyond what was read.
+//!   file and the limit; nothing is allocated beyond what was read. A file of a few MiB is
+//!   read in two halves at once (the copy and the fresh pages it lands in are the largest
+//!   part of what must happen before its first record can be decoded).
 
 use std::io::{self, Cursor, IsTerminal as _, Read};
 use std::path::Path;
@@ -32,6 +34,8 @@ const PROGRESS_MIN_BYTES: u64 = 4 << 20;
 const SNIFF_BYTES: usize = 64 << 10;
 /// How long `--follow` waits before looking for more.
 const FOLLOW_POLL: Duration = Duration::from_millis(200);
+/// A document file from this size on is read in two halves at once.
+const HALVES_MIN_BYTES: usize = 1 << 20;
 
 /// Set by the first Ctrl-C while a live input is read (see [`end_live_input_on_interrupt`]).
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -132,6 +136,9 @@ struct Run<'a, M, E> {
     emit: &'a mut E,
     /// The file's size, when it is a file: a document is read into a buffer of that size.
     size: Option<u64>,
+    /// The file again, for reads at an offset (a document read in halves).
+    file_at: Option<std::fs::File>,
+    bar: Option<ProgressBar>,
 }
 
 type Source = Box<dyn Read + Send>;
@@ -173,17 +180,20 @@ impl<'f> Reader<'f> {
     {
         let name = path.display().to_string();
         let stdin = path == Path::new("-");
-        let (source, len): (Source, Option<u64>) = if stdin {
-            (Box::new(io::stdin()), None)
+        let (source, len, file_at): (Source, Option<u64>, _) = if stdin {
+            (Box::new(io::stdin()), None, None)
         } else {
             match std::fs::File::open(path) {
                 Ok(f) if self.follow => {
                     let len = f.metadata().ok().map(|m| m.len());
-                    (Box::new(Reopening::new(f, path)), len)
+                    (Box::new(Reopening::new(f, path)), len, None)
                 }
                 Ok(f) => {
-                    let len = f.metadata().ok().map(|m| m.len());
-                    (Box::new(f), len)
+                    let meta = f.metadata().ok();
+                    let len = meta.as_ref().map(std::fs::Metadata::len);
+                    let regular = meta.is_some_and(|m| m.is_file());
+                    let file_at = regular.then(|| f.try_clone().ok()).flatten();
+                    (Box::new(f), len, file_at)
                 }
                 Err(e) => {
                     acc.unreadable(&name, &e);
@@ -204,6 +214,8 @@ impl<'f> Reader<'f> {
             make: &make,
             emit: &mut emit,
             size: len,
+            file_at,
+            bar,
         };
         let follow = self.follow && !stdin;
         if stdin || follow {
@@ -259,10 +271,10 @@ impl<'f> Reader<'f> {
             Some(kind) => kind == InputKind::PrefixedText,
             None => utf8.is_some_and(|t| input::detect(t) == InputKind::PrefixedText),
         };
-        let source: Source = Box::new(Cursor::new(head).chain(source));
         if !text {
-            return self.document(source, run);
+            return self.document(head, source, run);
         }
+        let source: Source = Box::new(Cursor::new(head).chain(source));
         let source: Source = match (gzip, follow) {
             (true, _) => Box::new(flate2::read::MultiGzDecoder::new(
                 io::BufReader::with_capacity(1 << 18, source),
@@ -294,8 +306,14 @@ impl<'f> Reader<'f> {
         finish(result, run)
     }
 
-    /// Reads a JSON document whole (up to the file limit) and decodes it in parallel.
-    fn document<T, M, E>(&self, source: Source, run: &mut Run<'_, M, E>) -> io::Result<()>
+    /// Reads a JSON document whole (up to the file limit; `head`, its first bytes, were read
+    /// from `source` already) and decodes it in parallel.
+    fn document<T, M, E>(
+        &self,
+        head: Vec<u8>,
+        source: Source,
+        run: &mut Run<'_, M, E>,
+    ) -> io::Result<()>
     where
         T: CommandSink + Send,
         M: Fn() -> T + Sync,
@@ -307,11 +325,32 @@ impl<'f> Reader<'f> {
         let size = run
             .size
             .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
-        let mut bytes = Vec::with_capacity(size.min(limit) + 1 + simd_json::INPUT_PADDING);
-        if let Err(e) = source.take(limit as u64 + 1).read_to_end(&mut bytes) {
-            run.acc.unreadable(run.name, &e);
-            return Ok(());
-        }
+        let halves = match &run.file_at {
+            Some(file) if (HALVES_MIN_BYTES..=limit).contains(&size) => {
+                read_in_halves(file, &head, size, run.bar.as_ref())
+            }
+            _ => Ok(None),
+        };
+        let read = match halves {
+            Ok(Some(bytes)) => Ok(bytes),
+            // Not as large as its size said (it is being written): read in one go.
+            Ok(None) => {
+                let mut bytes = Vec::with_capacity(size.min(limit) + 1 + simd_json::INPUT_PADDING);
+                let source = Cursor::new(head).chain(source);
+                source
+                    .take(limit as u64 + 1)
+                    .read_to_end(&mut bytes)
+                    .map(|_| bytes)
+            }
+            Err(e) => Err(e),
+        };
+        let mut bytes = match read {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                run.acc.unreadable(run.name, &e);
+                return Ok(());
+            }
+        };
         if bytes.len() > limit {
             let what = format!("larger than {}", too_large(limit));
             run.acc.input_failed(run.name, &what);
@@ -418,6 +457,77 @@ fn sniff(source: &mut Source) -> io::Result<Vec<u8>> {
     }
     head.truncate(len);
     Ok(head)
+}
+
+/// A file of `size` bytes whose first bytes `head` were read: the rest read at offsets, the
+/// two halves at once on rayon's threads (each faults in its own fresh pages: the buffer is
+/// `calloc`'d, not written first), with room for the decoder's padding. `None` when the file
+/// is not `size` bytes long (shorter, or growing): the caller then reads it in one go.
+#[cfg(unix)]
+fn read_in_halves(
+    file: &std::fs::File,
+    head: &[u8],
+    size: usize,
+    bar: Option<&ProgressBar>,
+) -> io::Result<Option<Vec<u8>>> {
+    let Some(rest) = size.checked_sub(head.len()) else {
+        return Ok(None);
+    };
+    let mid = head.len() + rest / 2;
+    // One byte past `size` tells a file that grew since its size was taken.
+    let mut bytes = vec![0; size + 1 + simd_json::INPUT_PADDING];
+    let (front, back) = bytes.split_at_mut(mid);
+    let (front_head, front) = front.split_at_mut(head.len());
+    front_head.copy_from_slice(head);
+    let back = back.get_mut(..=size - mid).unwrap_or_default();
+    let (wanted_front, wanted_back) = (front.len(), back.len() - 1);
+    let (a, b) = rayon::join(
+        || fill_at(file, front, head.len() as u64, bar),
+        || fill_at(file, back, mid as u64, bar),
+    );
+    if a? != wanted_front || b? != wanted_back {
+        return Ok(None);
+    }
+    bytes.truncate(size);
+    Ok(Some(bytes))
+}
+
+#[cfg(not(unix))]
+fn read_in_halves(
+    _: &std::fs::File,
+    _: &[u8],
+    _: usize,
+    _: Option<&ProgressBar>,
+) -> io::Result<Option<Vec<u8>>> {
+    Ok(None)
+}
+
+/// Reads `file` from `offset` into `buf` until it is full or the file ends; the bytes read.
+#[cfg(unix)]
+fn fill_at(
+    file: &std::fs::File,
+    buf: &mut [u8],
+    offset: u64,
+    bar: Option<&ProgressBar>,
+) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt as _;
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = match file.read_at(
+            buf.get_mut(filled..).unwrap_or_default(),
+            offset + filled as u64,
+        ) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        filled += n;
+        if let Some(bar) = bar {
+            bar.inc(n as u64);
+        }
+    }
+    Ok(filled)
 }
 
 /// Whether `bytes` hold something besides a byte order mark and whitespace.

@@ -4,8 +4,9 @@
 //! gzip-compressed input, finds its records (Kinesis records, CloudWatch payloads) or its text
 //! lines, and runs them through the [`Pipeline`]. [`Decoder::decode`] pushes everything into one
 //! sink on the calling thread; [`Decoder::decode_parallel`] decodes records on rayon's threads,
-//! each into a sink of its own, and hands the sinks back in input order, a chunk at a time, so
-//! output starts before the input is done and memory stays bounded by the chunk.
+//! each into a sink of its own, and hands the sinks back in input order as they are done, so
+//! output starts before the input is done and memory stays bounded. A Kinesis event's records
+//! go to the workers as the walk over the event finds them ([`ahead`]).
 //!
 //! ```
 //! use rdsaudit::{Decoder, Report};
@@ -24,11 +25,14 @@
 use std::io::{self, Read};
 use std::sync::{Mutex, PoisonError};
 
+mod ahead;
+
 use rayon::prelude::*;
 
 use crate::audit::scanner::LineError;
 use crate::input::encoding::{Encoding, EncodingError};
 use crate::input::gzip::{DEFAULT_MAX_OUTPUT, InflateError, Inflater};
+use crate::input::kinesis::RawRecord;
 use crate::input::log_event::LogEvent;
 use crate::input::logs_api::{LogsApiError, LogsApiParser};
 use crate::input::stream::{Piece, TextStream};
@@ -37,20 +41,15 @@ use crate::input::{self, InputKind, Payload, SourceError, SourceParser, SourceRe
 use crate::pipeline::Pipeline;
 use crate::report::{RecordError, RecordOutcome, RecordStatus, Report};
 use crate::sink::{FailedRecord, Sink, UnparsedLine};
+use ahead::{Ahead, CHUNK_PAYLOAD_BYTES};
 
 /// Default bound on what a whole gzip-compressed input inflates to: 1 GiB, ten times the
 /// 100 MB at which Aurora rotates audit files.
 pub const DEFAULT_MAX_INPUT_BYTES: usize = 1 << 30;
-/// Default number of records decoded in parallel before their sinks are handed over.
+/// Default number of records a worker is given at a time.
 pub const DEFAULT_RECORDS_PER_CHUNK: usize = 512;
 /// Size of the pieces a text input is cut into (at record boundaries) for parallel decoding.
 const TEXT_PIECE_BYTES: usize = 1 << 20;
-/// A chunk of records also ends once its payloads (base64 or gzip, as delivered) reach this
-/// many bytes. Audit lines compress about 15:1 and NDJSON is about 4/3 of the lines, so a
-/// chunk's output stays within a few MiB: written while the next chunk is decoded instead of
-/// all at the end, in buffers that stay warm (a 500-record event used to build 87 MB of
-/// NDJSON before writing a byte).
-const CHUNK_PAYLOAD_BYTES: usize = 256 << 10;
 
 /// Why a whole input could not be read (its records were never reached).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -180,10 +179,10 @@ impl DecoderBuilder {
         self
     }
 
-    /// Records decoded before their sinks are handed to `emit`: default 512
-    /// ([`DEFAULT_RECORDS_PER_CHUNK`]); a chunk also ends at 256 KiB of payload bytes, and on
-    /// one thread every record is handed over as soon as it is decoded. Output memory is
-    /// bounded by one chunk's output.
+    /// Records a worker is given at a time: default 512 ([`DEFAULT_RECORDS_PER_CHUNK`]); a
+    /// chunk also ends at 32 KiB of payload bytes. Every record's sink is handed to `emit` as
+    /// soon as it and the records before it are decoded; output memory is bounded by what
+    /// 128 KiB of payload decodes to (the chunks being decoded or waiting for their turn).
     #[must_use]
     pub fn records_per_chunk(mut self, records: usize) -> Self {
         self.records_per_chunk = records.max(1);
@@ -248,22 +247,16 @@ impl Default for Decoder {
     }
 }
 
-/// How many of `records` (at least one) go into the next chunk: one on a single thread, else
-/// up to `records_per_chunk` records and [`CHUNK_PAYLOAD_BYTES`] payload bytes.
-fn chunk_len(records: &[SourceRecord<'_>], parallel: bool, limits: &DecoderBuilder) -> usize {
-    if !parallel {
-        return 1;
-    }
+/// How many of `records` (at least one) go into the next chunk: up to `records_per_chunk`
+/// records and [`CHUNK_PAYLOAD_BYTES`] payload bytes.
+fn chunk_len(records: &[SourceRecord<'_>], limits: &DecoderBuilder) -> usize {
     let mut bytes = 0;
     let within = records
         .iter()
         .take(limits.records_per_chunk)
         .take_while(|r| {
             let fits = bytes < CHUNK_PAYLOAD_BYTES;
-            bytes += match r.payload {
-                Payload::Base64(b) | Payload::Gzip(b) | Payload::Json(b) => b.len(),
-                Payload::Invalid(_) => 0,
-            };
+            bytes += ahead::payload_len(r);
             fits
         });
     within.count().max(1)
@@ -293,6 +286,13 @@ impl FailedTail {
 
 enum Work<'a, 'i> {
     Records(&'a [SourceRecord<'a>]),
+    /// A Kinesis event (or `get-records` output) still to be walked, padded: its records are
+    /// found by the caller, who may hand them out while the walk goes on.
+    Event {
+        kind: InputKind,
+        buf: &'a mut [u8],
+        len: usize,
+    },
     Text(&'a [u8]),
     /// Prefixed text ([`input::prefixed`]), read under the window rule.
     Prefixed(&'a [u8]),
@@ -333,22 +333,34 @@ impl Decoder {
         input: &mut Vec<u8>,
         sink: &mut S,
     ) -> Result<Report, DecodeError> {
-        let (mut report, tail) = self.with_work(input, |work| {
+        let (report, tail) = self.with_work(input, |work| {
             let mut report = Report::default();
-            self.pipeline.with_worker(|worker| match work {
-                Work::Records(records) => {
+            let each = |records: &[SourceRecord<'_>], report: &mut Report, sink: &mut S| {
+                self.pipeline.with_worker(|worker| {
                     for (i, r) in records.iter().enumerate() {
                         report.add(&worker.process_record(i, r, sink), true);
                     }
+                });
+            };
+            match work {
+                Work::Records(records) => each(records, &mut report, sink),
+                Work::Event { kind, buf, len } => {
+                    let records = self.walk(kind, buf, len, &mut |_, _| {})?;
+                    each(&records, &mut report, sink);
                 }
-                Work::Text(text) => report.add(&worker.process_text(text, 1, sink), false),
-                Work::Events(events) => report.add(&worker.process_events(events, sink), false),
-                Work::Prefixed(text) => {
+                Work::Text(text) => self.pipeline.with_worker(|worker| {
+                    report.add(&worker.process_text(text, 1, sink), false);
+                }),
+                Work::Events(events) => self.pipeline.with_worker(|worker| {
+                    report.add(&worker.process_events(events, sink), false);
+                }),
+                Work::Prefixed(text) => self.pipeline.with_worker(|worker| {
                     report.add(&worker.process_prefixed_text(text, sink), false);
-                }
-            });
-            report
+                }),
+            }
+            Ok::<_, DecodeError>(report)
         })?;
+        let mut report = report?;
         if let Some(tail) = tail {
             report.add(&tail.send(report.records as usize, sink), true);
         }
@@ -374,10 +386,11 @@ impl Decoder {
         E: FnMut(Done<'_, S>) -> io::Result<Next>,
     {
         let (result, tail) = self.with_work(input, |work| match work {
-            Work::Records(records) => self.records_parallel(records, &make, &mut emit),
-            Work::Text(text) => self.text_parallel(text, false, &make, &mut emit),
-            Work::Prefixed(text) => self.text_parallel(text, true, &make, &mut emit),
-            Work::Events(events) => self.events_in_chunks(events, &make, &mut emit),
+            Work::Records(records) => Ok(self.records_parallel(records, &make, &mut emit)?),
+            Work::Event { kind, buf, len } => self.event_parallel(kind, buf, len, &make, &mut emit),
+            Work::Text(text) => Ok(self.text_parallel(text, false, &make, &mut emit)?),
+            Work::Prefixed(text) => Ok(self.text_parallel(text, true, &make, &mut emit)?),
+            Work::Events(events) => Ok(self.events_in_chunks(events, &make, &mut emit)?),
         })?;
         let mut report = result?;
         if let Some(tail) = tail {
@@ -436,7 +449,86 @@ impl Decoder {
         Ok(report)
     }
 
+    /// Records on rayon's threads, a chunk per worker at a time, each record's sink handed to
+    /// `emit` in input order as soon as it and those before it are done ([`ahead`]).
     fn records_parallel<S, M, E>(
+        &self,
+        records: &[SourceRecord<'_>],
+        make: &M,
+        emit: &mut E,
+    ) -> io::Result<Report>
+    where
+        S: Sink + Send,
+        M: Fn() -> S + Sync,
+        E: FnMut(Done<'_, S>) -> io::Result<Next>,
+    {
+        if !self.is_parallel() {
+            return self.records_in_turn(records, make, emit);
+        }
+        rayon::in_place_scope(|scope| {
+            let mut ahead = Ahead::new(scope, &self.pipeline);
+            self.write_in_order(records, &mut ahead, make, emit)
+        })
+    }
+
+    /// A Kinesis event walked on the calling thread while rayon's threads decode the records
+    /// the walk has found so far (copied out of the event, which the walk is still
+    /// unescaping in place). Nothing is handed to `emit` before the walk ends: invalid JSON
+    /// anywhere fails the whole event, as if it had been read first. The records past what
+    /// may be decoded ahead ([`ahead::AHEAD_PAYLOAD_BYTES`]) are handed out after the walk,
+    /// borrowed.
+    fn event_parallel<S, M, E>(
+        &self,
+        kind: InputKind,
+        buf: &mut [u8],
+        len: usize,
+        make: &M,
+        emit: &mut E,
+    ) -> Result<Report, StopError>
+    where
+        S: Sink + Send,
+        M: Fn() -> S + Sync,
+        E: FnMut(Done<'_, S>) -> io::Result<Next>,
+    {
+        if !self.is_parallel() {
+            let records = self.walk(kind, buf, len, &mut |_, _| {})?;
+            return Ok(self.records_in_turn(&records, make, emit)?);
+        }
+        // Outside the scope: the workers borrow the records from it.
+        let mut walked = None;
+        let slot = &mut walked;
+        rayon::in_place_scope(move |scope| {
+            let mut ahead = Ahead::new(scope, &self.pipeline).copying();
+            let per_chunk = self.limits.records_per_chunk;
+            let records = self.walk(kind, buf, len, &mut |record, text| {
+                ahead.found(record, text, per_chunk, make);
+            })?;
+            ahead.walked(make);
+            let records = slot.insert(records);
+            Ok(self.write_in_order(records, &mut ahead, make, emit)?)
+        })
+    }
+
+    /// Whether records are decoded on rayon's threads.
+    fn is_parallel(&self) -> bool {
+        self.limits.parallel && rayon::current_num_threads() > 1
+    }
+
+    /// Reads a Kinesis event's records, handing each to `found` as the walk reads it.
+    fn walk<'b>(
+        &self,
+        kind: InputKind,
+        buf: &'b mut [u8],
+        len: usize,
+        found: &mut dyn FnMut(&RawRecord, &[u8]),
+    ) -> Result<Vec<SourceRecord<'b>>, DecodeError> {
+        let mut parser = self.parser.lock().unwrap_or_else(PoisonError::into_inner);
+        input::kinesis::parse_kinesis_event_with(buf, len, &mut parser, found)
+            .map_err(|source| DecodeError::NotAnEvent { kind, source })
+    }
+
+    /// Records one at a time on the calling thread, each handed to `emit` once decoded.
+    fn records_in_turn<S, M, E>(
         &self,
         records: &[SourceRecord<'_>],
         make: &M,
@@ -449,21 +541,55 @@ impl Decoder {
     {
         let mut report = Report::default();
         let total = records.len().max(1) as f64;
-        let parallel = self.limits.parallel && rayon::current_num_threads() > 1;
-        let mut first = 0;
-        while first < records.len() {
-            let len = chunk_len(
-                records.get(first..).unwrap_or_default(),
-                parallel,
-                &self.limits,
-            );
-            let chunk = records.get(first..first + len).unwrap_or_default();
-            let done = self.pipeline.process(chunk, first, parallel, make);
-            for (i, ((outcome, sink), record)) in done.into_iter().zip(chunk).enumerate() {
+        self.pipeline.with_worker(|worker| {
+            for (index, record) in records.iter().enumerate() {
+                let mut sink = make();
+                let outcome = worker.process_record(index, record, &mut sink);
                 report.add(&outcome, true);
-                let index = first + i;
                 let next = emit(Done {
                     record: Some(record),
+                    index,
+                    outcome,
+                    sink,
+                    progress: (index + 1) as f64 / total,
+                })?;
+                if next == Next::Stop {
+                    break;
+                }
+            }
+            Ok(report)
+        })
+    }
+
+    /// Hands to `emit`, in input order, the records `ahead` has handed out and then the rest
+    /// of `records` (from `ahead.next`), handing out more chunks as earlier ones are written.
+    fn write_in_order<'scope, S, M, E>(
+        &self,
+        records: &'scope [SourceRecord<'scope>],
+        ahead: &mut Ahead<'_, 'scope, S>,
+        make: &'scope M,
+        emit: &mut E,
+    ) -> io::Result<Report>
+    where
+        S: Sink + Send + 'scope,
+        M: Fn() -> S + Sync,
+        E: FnMut(Done<'_, S>) -> io::Result<Next>,
+    {
+        let mut report = Report::default();
+        let total = records.len().max(1) as f64;
+        loop {
+            while ahead.has_room() && ahead.next < records.len() {
+                let rest = records.get(ahead.next..).unwrap_or_default();
+                let len = chunk_len(rest, &self.limits);
+                ahead.records(rest.get(..len).unwrap_or_default(), make);
+            }
+            let Some((first, done)) = ahead.next_done() else {
+                return Ok(report);
+            };
+            for (index, (outcome, sink)) in (first..).zip(done) {
+                report.add(&outcome, true);
+                let next = emit(Done {
+                    record: records.get(index),
                     index,
                     outcome,
                     sink,
@@ -473,9 +599,7 @@ impl Decoder {
                     return Ok(report);
                 }
             }
-            first += len;
         }
-        Ok(report)
     }
 
     /// A text input in memory: cut into pieces of about [`TEXT_PIECE_BYTES`] at record
@@ -878,6 +1002,9 @@ impl Decoder {
     ) -> Result<T, DecodeError> {
         let not_an_event = |source| DecodeError::NotAnEvent { kind, source };
         match kind {
+            InputKind::KinesisEvent | InputKind::KinesisGetRecords => {
+                return Ok(f(Work::Event { kind, buf, len }));
+            }
             InputKind::LogsApi
             | InputKind::PrefixedText
             | InputKind::InsightsCsv
@@ -896,9 +1023,6 @@ impl Decoder {
         }
         let mut parser = self.parser.lock().unwrap_or_else(PoisonError::into_inner);
         let records = match kind {
-            InputKind::KinesisEvent | InputKind::KinesisGetRecords => {
-                input::parse_kinesis_event(buf, len, &mut parser).map_err(not_an_event)?
-            }
             InputKind::AwslogsEvent => {
                 vec![input::parse_awslogs_event(buf, len, &mut parser).map_err(not_an_event)?]
             }

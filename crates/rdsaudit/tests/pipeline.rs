@@ -263,3 +263,110 @@ fn a_gzip_compressed_event_is_read_for_what_it_holds() {
         "not a Lambda Kinesis event: `Records` should be an array, found a number"
     );
 }
+
+/// Runs `f` on a pool of three threads: the calling one walks the event and writes, two decode
+/// (whatever the machine's core count, so the parallel path is the one tested).
+fn on_three_threads<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+/// An event whose payloads are several times what is decoded ahead of the output (256 KiB):
+/// its first records are copied out and decoded while the walk goes on, the rest after it.
+fn large_event() -> (Corpus, Vec<u8>) {
+    let c = Corpus::generate(&Spec {
+        records: 160,
+        lines_per_record: 120,
+        hard_percent: 30,
+        ..Spec::new(Dialect::RdsMySql)
+    });
+    let event = c.kinesis_event();
+    assert!(event.len() > 3 * (256 << 10), "{} bytes", event.len());
+    (c, event)
+}
+
+#[test]
+fn a_large_event_decoded_while_walked_reads_as_in_turn() {
+    let (_, event) = large_event();
+    let mut seq = Seen::default();
+    let seq_report = Decoder::new().decode(&event, &mut seq).unwrap();
+    for per_chunk in [1, 3, 512] {
+        let decoder = Decoder::builder().records_per_chunk(per_chunk).build();
+        let (mut indices, mut sequence_numbers, mut sinks) = (Vec::new(), Vec::new(), Vec::new());
+        let report = on_three_threads(|| {
+            decoder.decode_parallel(&mut event.clone(), Seen::default, |d: Done<'_, Seen>| {
+                indices.push(d.index);
+                sequence_numbers.push(d.record.and_then(|r| r.sequence_number).map(str::to_owned));
+                sinks.push(d.sink);
+                Ok(Next::Continue)
+            })
+        })
+        .unwrap();
+        assert_eq!(report, seq_report);
+        assert_eq!(indices, (0..160).collect::<Vec<_>>());
+        assert!(sequence_numbers.iter().all(Option::is_some));
+        let mut all = Seen::default();
+        for s in sinks {
+            all.events.extend(s.events);
+            all.unparsed.extend(s.unparsed);
+            all.failed.extend(s.failed);
+        }
+        assert_eq!(all, seq, "records_per_chunk {per_chunk}");
+    }
+    assert_eq!(seq_report.records, 160);
+    assert!(seq_report.is_balanced());
+}
+
+#[test]
+fn a_large_event_broken_at_its_end_hands_nothing_over() {
+    let (_, mut event) = large_event();
+    event.truncate(event.len() - 2);
+    let mut handed = 0;
+    let result = on_three_threads(|| {
+        Decoder::new().decode_parallel(&mut event, Seen::default, |_| {
+            handed += 1;
+            Ok(Next::Continue)
+        })
+    });
+    assert!(
+        matches!(result, Err(rdsaudit::decoder::StopError::Decode(_))),
+        "{result:?}"
+    );
+    assert_eq!(handed, 0);
+}
+
+#[test]
+fn a_large_event_stops_where_emit_says() {
+    let (_, event) = large_event();
+    for stop_at in [1, 50, 159] {
+        let mut handed = Vec::new();
+        let report = on_three_threads(|| {
+            Decoder::new().decode_parallel(&mut event.clone(), Seen::default, |d| {
+                handed.push(d.index);
+                Ok(if d.index + 1 == stop_at {
+                    Next::Stop
+                } else {
+                    Next::Continue
+                })
+            })
+        })
+        .unwrap();
+        assert_eq!(handed, (0..stop_at).collect::<Vec<_>>());
+        assert_eq!(report.records, stop_at as u64);
+        let failed = on_three_threads(|| {
+            Decoder::new().decode_parallel(&mut event.clone(), Seen::default, |d| {
+                if d.index + 1 == stop_at {
+                    return Err(std::io::Error::other("stdout closed"));
+                }
+                Ok(Next::Continue)
+            })
+        });
+        assert!(matches!(
+            failed,
+            Err(rdsaudit::decoder::StopError::Output(_))
+        ));
+    }
+}

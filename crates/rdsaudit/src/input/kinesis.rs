@@ -76,11 +76,25 @@ pub fn parse_kinesis_event<'a>(
     len: usize,
     parser: &mut SourceParser,
 ) -> Result<Vec<SourceRecord<'a>>, SourceError> {
+    parse_kinesis_event_with(buf, len, parser, &mut |_, _| {})
+}
+
+/// [`parse_kinesis_event`], handing each record to `found` as soon as the walk has read it,
+/// with the event text its ranges point into: the record's strings are final then (each is
+/// unescaped as it is read, and the walk only goes on past them), so a caller can copy the
+/// record out and decode it while the rest of the event is still walked. Whether the event is
+/// usable at all is only known when this returns.
+pub(crate) fn parse_kinesis_event_with<'a>(
+    buf: &'a mut [u8],
+    len: usize,
+    parser: &mut SourceParser,
+    found: &mut dyn FnMut(&RawRecord, &[u8]),
+) -> Result<Vec<SourceRecord<'a>>, SourceError> {
     check_padding(buf, len)?;
     let text = buf.get_mut(..len).unwrap_or_default();
-    let raw = read_event(Walk::new(text, &mut parser.open, MAX_EVENT_VALUES))?;
+    let raw = read_event(Walk::new(text, &mut parser.open, MAX_EVENT_VALUES), found)?;
     let text: &'a [u8] = buf;
-    Ok(raw.into_iter().map(|r| r.resolve(text)).collect())
+    Ok(raw.iter().map(|r| r.resolve(text)).collect())
 }
 
 /// What one element of `Records` counts for against [`MAX_EVENT_VALUES`] besides its own
@@ -101,7 +115,10 @@ enum Records {
 
 /// Walks the whole event (so invalid JSON anywhere is reported before any shape problem, as
 /// a parser that reads everything first would) and returns its records.
-fn read_event(mut walk: Walk<'_>) -> Result<Vec<RawRecord>, SourceError> {
+fn read_event(
+    mut walk: Walk<'_>,
+    found: &mut dyn FnMut(&RawRecord, &[u8]),
+) -> Result<Vec<RawRecord>, SourceError> {
     let root = walk.value()?;
     if root != Kind::Object {
         walk.skip(root)?;
@@ -124,7 +141,9 @@ fn read_event(mut walk: Walk<'_>) -> Result<Vec<RawRecord>, SourceError> {
             while walk.next_element()? {
                 let kind = walk.value()?;
                 walk.charge(RECORD_VALUES)?;
-                list.push(read_record(&mut walk, kind)?);
+                let record = read_record(&mut walk, kind)?;
+                found(&record, walk.text());
+                list.push(record);
             }
             records = Records::Array(list);
         } else {
@@ -177,7 +196,7 @@ impl RawRecord {
     }
 
     /// The record, its strings borrowed from the (now unescaped) event text.
-    fn resolve(self, text: &[u8]) -> SourceRecord<'_> {
+    pub(crate) fn resolve<'t>(&self, text: &'t [u8]) -> SourceRecord<'t> {
         // The walk checked these strings; this only proves it to the type system (with
         // `simdutf8`: six checks per record, the standard library's took 2% of the process).
         let str_at = |r: Option<Range<usize>>| {
@@ -185,15 +204,39 @@ impl RawRecord {
                 .and_then(|b| simdutf8::basic::from_utf8(b).ok())
         };
         SourceRecord {
-            payload: match self.payload {
-                RawPayload::Base64(r) => Payload::Base64(text.get(r).unwrap_or_default()),
-                RawPayload::Invalid(problem) => Payload::Invalid(problem),
+            payload: match &self.payload {
+                RawPayload::Base64(r) => Payload::Base64(text.get(r.clone()).unwrap_or_default()),
+                RawPayload::Invalid(problem) => Payload::Invalid(*problem),
             },
-            sequence_number: str_at(self.sequence_number),
-            event_id: str_at(self.event_id),
-            partition_key: str_at(self.partition_key),
+            sequence_number: str_at(self.sequence_number.clone()),
+            event_id: str_at(self.event_id.clone()),
+            partition_key: str_at(self.partition_key.clone()),
             approximate_arrival_timestamp: self.approximate_arrival_timestamp,
-            encryption_type: str_at(self.encryption_type),
+            encryption_type: str_at(self.encryption_type.clone()),
+        }
+    }
+
+    /// The record with the strings it names in `text` copied to the end of `out`, its ranges
+    /// now ranges of `out` (to be [`RawRecord::resolve`]d against it).
+    pub(crate) fn copy_to(&self, text: &[u8], out: &mut Vec<u8>) -> RawRecord {
+        let mut copy = |r: &Option<Range<usize>>| {
+            let bytes = text.get(r.clone()?)?;
+            let start = out.len();
+            out.extend_from_slice(bytes);
+            Some(start..out.len())
+        };
+        RawRecord {
+            payload: match &self.payload {
+                RawPayload::Base64(r) => {
+                    RawPayload::Base64(copy(&Some(r.clone())).unwrap_or_default())
+                }
+                RawPayload::Invalid(problem) => RawPayload::Invalid(*problem),
+            },
+            sequence_number: copy(&self.sequence_number),
+            event_id: copy(&self.event_id),
+            partition_key: copy(&self.partition_key),
+            approximate_arrival_timestamp: self.approximate_arrival_timestamp,
+            encryption_type: copy(&self.encryption_type),
         }
     }
 }

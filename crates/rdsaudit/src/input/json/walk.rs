@@ -106,6 +106,11 @@ impl<'t> Walk<'t> {
         }
     }
 
+    /// The text as it stands: everything behind the walk is final (strings unescaped).
+    pub(crate) fn text(&self) -> &[u8] {
+        self.text
+    }
+
     /// The bytes of a string read before (a range [`Walk::string`] returned).
     pub(crate) fn bytes(&self, range: &Range<usize>) -> &[u8] {
         self.text.get(range.clone()).unwrap_or_default()

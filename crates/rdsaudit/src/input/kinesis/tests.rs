@@ -88,11 +88,22 @@ fn event() -> impl Strategy<Value = Tree> {
 }
 
 /// Both readings of `text`: equal records, or the same error (any two syntax errors match:
-/// their offsets and wording are each parser's own).
+/// their offsets and wording are each parser's own). The records handed out during the walk,
+/// copied out as they come, read the same as the records returned at its end.
 fn same_as_reference(text: &[u8]) -> Result<(), TestCaseError> {
     let (mut ours_buf, len) = padded(text);
     let (mut ref_buf, _) = padded(text);
-    let ours = parse_kinesis_event(&mut ours_buf, len, &mut SourceParser::new());
+    let (mut copied, mut found) = (Vec::new(), Vec::new());
+    let ours = parse_kinesis_event_with(
+        &mut ours_buf,
+        len,
+        &mut SourceParser::new(),
+        &mut |record, text| found.push(record.copy_to(text, &mut copied)),
+    );
+    if let Ok(records) = &ours {
+        let early: Vec<_> = found.iter().map(|r| r.resolve(&copied)).collect();
+        prop_assert_eq!(&early, records);
+    }
     let oracle = reference::parse_kinesis_event(&mut ref_buf, len, &mut Default::default());
     match (&ours, &oracle) {
         (

@@ -1,0 +1,211 @@
+//! Records decoded on rayon's pool ahead of the calling thread, which meanwhile walks the
+//! event (a Kinesis event's records are handed out as the walk finds them) and then writes
+//! the decoded chunks out in input order as they come back.
+//!
+//! A chunk (a few records, [`CHUNK_PAYLOAD_BYTES`] of payload at most unless one record is
+//! larger) goes to one worker; chunks come back in any order and wait for their turn. Only
+//! [`AHEAD_PAYLOAD_BYTES`] of payload are handed out and not yet written at any time, so the
+//! output held is bounded by what that payload decodes to, whatever the input's size (and so
+//! is the number of sinks alive: a sink per record). While the event is still walked nothing
+//! can be written (an invalid byte at its end fails it whole): the records found once that
+//! much is handed out wait for the walk to end.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+use crate::input::kinesis::RawRecord;
+use crate::input::{Payload, SourceRecord};
+use crate::pipeline::Pipeline;
+use crate::report::RecordOutcome;
+use crate::sink::Sink;
+
+/// A chunk of records given to one worker ends once its payloads (base64 or gzip, as
+/// delivered) reach this many bytes: small enough that both threads get work early and the
+/// last chunk leaves little idle time, large enough that handing it over costs nothing
+/// measurable (a 16 MB event of 500 records makes 125 chunks, 6,000 one-line records 175).
+pub(super) const CHUNK_PAYLOAD_BYTES: usize = 32 << 10;
+/// Payload bytes handed to the workers and not yet written out: half of what one chunk was
+/// before chunks were written as they came (the 16 MB event's records decode to 21 bytes of
+/// NDJSON per payload byte, so about 3 MiB of output; 6,000 one-line records, 135 records'
+/// worth). Measured (two threads, wall): 128 KiB was the best of 64 KiB to 1 MiB on both
+/// corpora; larger budgets are slower, as every sink held is fresh memory and page faults
+/// cost more than the idle time they save.
+pub(super) const AHEAD_PAYLOAD_BYTES: usize = 128 << 10;
+
+/// The payload bytes of a record, as delivered.
+pub(super) fn payload_len(record: &SourceRecord<'_>) -> usize {
+    match record.payload {
+        Payload::Base64(b) | Payload::Gzip(b) | Payload::Json(b) => b.len(),
+        Payload::Invalid(_) => 0,
+    }
+}
+
+/// A decoded chunk's outcomes and sinks, or its panic (raised again on the calling thread, as
+/// a parallel iterator would, instead of leaving it waiting).
+type Decoded<S> = std::thread::Result<Vec<(RecordOutcome, S)>>;
+
+/// Records copied out of an event that is still being walked (the walk holds the event text
+/// and unescapes it in place), for a worker to decode.
+#[derive(Debug, Default)]
+pub(super) struct Copies {
+    text: Vec<u8>,
+    records: Vec<RawRecord>,
+}
+
+impl Copies {
+    /// Copies a record the walk has just read out of `text`.
+    pub(super) fn push(&mut self, record: &RawRecord, text: &[u8]) {
+        let copy = record.copy_to(text, &mut self.text);
+        self.records.push(copy);
+    }
+
+    /// Whether the chunk is complete: its payload (and metadata) bytes, or its records.
+    pub(super) fn is_full(&self, records_per_chunk: usize) -> bool {
+        self.text.len() >= CHUNK_PAYLOAD_BYTES || self.records.len() >= records_per_chunk
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.records.len()
+    }
+}
+
+/// The chunks handed to the workers and not yet written, in input order.
+pub(super) struct Ahead<'s, 'scope, S> {
+    scope: &'s rayon::Scope<'scope>,
+    pipeline: &'scope Pipeline,
+    tx: Sender<(usize, Decoded<S>)>,
+    rx: Receiver<(usize, Decoded<S>)>,
+    /// `(first record, payload bytes)` of each chunk handed out and not yet taken, oldest
+    /// first.
+    chunks: VecDeque<(usize, usize)>,
+    /// Chunks decoded before their turn, by first record.
+    back: BTreeMap<usize, Decoded<S>>,
+    /// Payload bytes of the chunks in `chunks`.
+    bytes: usize,
+    /// Records the walk has found and copied, not handed out yet; `None` once the walk is
+    /// over or copying stopped.
+    copies: Option<Copies>,
+    /// The first record not handed out yet.
+    pub(super) next: usize,
+}
+
+impl<'s, 'scope, S: Sink + Send + 'scope> Ahead<'s, 'scope, S> {
+    pub(super) fn new(scope: &'s rayon::Scope<'scope>, pipeline: &'scope Pipeline) -> Self {
+        let (tx, rx) = channel();
+        Ahead {
+            scope,
+            pipeline,
+            tx,
+            rx,
+            chunks: VecDeque::new(),
+            back: BTreeMap::new(),
+            bytes: 0,
+            copies: None,
+            next: 0,
+        }
+    }
+
+    /// Copies the records an event walk finds ([`Ahead::found`]) until [`Ahead::walked`].
+    pub(super) fn copying(mut self) -> Self {
+        self.copies = Some(Copies::default());
+        self
+    }
+
+    /// Whether another chunk may be handed out.
+    pub(super) fn has_room(&self) -> bool {
+        self.bytes < AHEAD_PAYLOAD_BYTES
+    }
+
+    /// A record the event walk has just read (the next one): copied, and handed out with
+    /// those before it once they make a chunk. Once the budget is handed out, copying stops:
+    /// nothing is written before the walk ends, so nothing would make room.
+    pub(super) fn found<M>(
+        &mut self,
+        record: &RawRecord,
+        text: &[u8],
+        per_chunk: usize,
+        make: &'scope M,
+    ) where
+        M: Fn() -> S + Sync,
+    {
+        if !self.has_room() {
+            self.walked(make);
+        }
+        let Some(copies) = &mut self.copies else {
+            return;
+        };
+        copies.push(record, text);
+        if copies.is_full(per_chunk) {
+            let full = std::mem::take(copies);
+            self.hand_out(full, make);
+        }
+    }
+
+    /// The walk is over (or copying stops): the records copied are handed out.
+    pub(super) fn walked<M>(&mut self, make: &'scope M)
+    where
+        M: Fn() -> S + Sync,
+    {
+        if let Some(copies) = self.copies.take().filter(|c| c.len() > 0) {
+            self.hand_out(copies, make);
+        }
+    }
+
+    /// Hands out records copied during the walk (they are the next ones).
+    fn hand_out<M>(&mut self, copies: Copies, make: &'scope M)
+    where
+        M: Fn() -> S + Sync,
+    {
+        let (len, bytes, pipeline) = (copies.len(), copies.text.len(), self.pipeline);
+        self.spawn(len, bytes, move |first| {
+            let records: Vec<SourceRecord<'_>> = copies
+                .records
+                .iter()
+                .map(|r| r.resolve(&copies.text))
+                .collect();
+            pipeline.process(&records, first, false, make)
+        });
+    }
+
+    /// Hands out the next records, borrowed.
+    pub(super) fn records<M>(&mut self, records: &'scope [SourceRecord<'scope>], make: &'scope M)
+    where
+        M: Fn() -> S + Sync,
+    {
+        let (bytes, pipeline) = (records.iter().map(payload_len).sum(), self.pipeline);
+        self.spawn(records.len(), bytes, move |first| {
+            pipeline.process(records, first, false, make)
+        });
+    }
+
+    /// Hands `len` records of `bytes` payload bytes to a worker, which decodes them with
+    /// `work` (given the index of the first).
+    fn spawn<W>(&mut self, len: usize, bytes: usize, work: W)
+    where
+        W: FnOnce(usize) -> Vec<(RecordOutcome, S)> + Send + 'scope,
+    {
+        let (first, tx) = (self.next, self.tx.clone());
+        self.chunks.push_back((first, bytes));
+        self.bytes += bytes;
+        self.next += len;
+        self.scope.spawn(move |_| {
+            let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(first)));
+            // The receiver is gone only when the caller stopped: nothing is waiting then.
+            let _ = tx.send((first, done));
+        });
+    }
+
+    /// The oldest chunk handed out, once decoded (waits for it): its first record and its
+    /// outcomes and sinks. `None` when every chunk handed out has been taken.
+    pub(super) fn next_done(&mut self) -> Option<(usize, Vec<(RecordOutcome, S)>)> {
+        let (first, bytes) = self.chunks.pop_front()?;
+        self.bytes -= bytes;
+        loop {
+            if let Some(done) = self.back.remove(&first) {
+                return Some((first, done.unwrap_or_else(|p| std::panic::resume_unwind(p))));
+            }
+            let (at, done) = self.rx.recv().ok()?;
+            self.back.insert(at, done);
+        }
+    }
+}
