@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use super::json::walk::{Kind, Walk};
 use super::json::{JsonError, MAX_EVENT_VALUES, check_padding};
-use super::record::{Payload, SourceError, SourceParser, SourceRecord};
+use super::record::{Payload, SourceError, SourceParser, SourceRecord, open_event};
 
 /// Parses a Lambda CloudWatch Logs event `{"awslogs":{"data":"<base64>"}}` in place into one
 /// record (no sequence number); `buf[..len]` is the JSON, followed by at least
@@ -61,13 +61,7 @@ impl<T> Seen<T> {
 
 /// Walks the whole event and returns the range of `awslogs.data`.
 fn read_event(mut walk: Walk<'_>) -> Result<Range<usize>, SourceError> {
-    let root = walk.value()?;
-    if root != Kind::Object {
-        walk.skip(root)?;
-        walk.end()?;
-        return Err(SourceError::NotAnObject { found: root.name() });
-    }
-    walk.open(root)?;
+    open_event(&mut walk)?;
     let mut awslogs = Seen::Never;
     while let Some(key) = walk.next_key()? {
         let is_awslogs = walk.bytes(&key) == b"awslogs";

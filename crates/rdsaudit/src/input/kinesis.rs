@@ -58,7 +58,7 @@ use std::ops::Range;
 use super::get_records::FlatRecord;
 use super::json::walk::{Kind, Walk};
 use super::json::{JsonError, MAX_EVENT_VALUES, check_padding, fits};
-use super::record::{Payload, RecordProblem, SourceError, SourceParser, SourceRecord};
+use super::record::{Payload, RecordProblem, SourceError, SourceParser, SourceRecord, open_event};
 
 /// Parses a Lambda Kinesis event in place (`buf[..len]` is the JSON, followed by at least
 /// `simd_json::INPUT_PADDING` bytes, the contract every event parser shares).
@@ -119,13 +119,7 @@ fn read_event(
     mut walk: Walk<'_>,
     found: &mut dyn FnMut(&RawRecord, &[u8]),
 ) -> Result<Vec<RawRecord>, SourceError> {
-    let root = walk.value()?;
-    if root != Kind::Object {
-        walk.skip(root)?;
-        walk.end()?;
-        return Err(SourceError::NotAnObject { found: root.name() });
-    }
-    walk.open(root)?;
+    open_event(&mut walk)?;
     let mut records = Records::Missing;
     while let Some(key) = walk.next_key()? {
         let is_records = walk.bytes(&key) == b"Records";

@@ -149,3 +149,16 @@ impl SourceParser {
         Self::default()
     }
 }
+
+/// Opens the root object of a Lambda event for `walk`. Any other root is read to its end
+/// first (invalid JSON anywhere is reported before the shape), then refused.
+pub(crate) fn open_event(walk: &mut super::json::walk::Walk<'_>) -> Result<(), SourceError> {
+    let root = walk.value()?;
+    if root != super::json::walk::Kind::Object {
+        walk.skip(root)?;
+        walk.end()?;
+        return Err(SourceError::NotAnObject { found: root.name() });
+    }
+    walk.open(root)?;
+    Ok(())
+}
