@@ -107,11 +107,11 @@ alternatives_omitted are empty for an event that reads one way), and extra is wr
 JSON array. A cell starting with =, +, -, @, tab or CR
 is written with a ' in front (OWASP's CSV injection rule: user names and statements are
 attacker text); --csv-raw writes it as it is. CSV is quoted as RFC 4180; TSV is never quoted:
-one row per line, one field per tab, a backslash, tab, LF, CR and NUL written \\, \t, \n, \r,
-\0 (as mysql --batch and PostgreSQL's text format do).
+one row per line, one field per tab, a backslash, tab, LF, CR and NUL written \\\\, \\t, \\n, \\r,
+\\0 (as mysql --batch and PostgreSQL's text format do).
 
 SQL prints one QUERY statement per line, ending in `;`, meaning what it meant: line breaks
-become spaces (inside strings: \n escapes), -- and # comments become /* */ comments; a
+become spaces (inside strings: \\n escapes), -- and # comments become /* */ comments; a
 statement cut inside a string or comment is printed as a `-- rdsaudit:` comment line, never
 as SQL, and so is a statement the server refused (non-zero return code: it did not run)
 and an ambiguous one (a raw name may have forged it; no USE for its database either);

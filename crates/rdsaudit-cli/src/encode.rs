@@ -60,7 +60,7 @@ pub struct EncodeArgs {
     #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub events_per_record: u64,
     /// Audit lines per CloudWatch log event, joined by `\n` in its message (as a shipper that
-    /// batches lines writes them; 1: one line per event, as RDS does)
+    /// batches lines writes them; 1: one line per event)
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub lines_per_event: u64,
     /// Write here instead of stdout
@@ -76,6 +76,9 @@ struct Line {
 }
 
 pub fn run(args: &EncodeArgs) -> anyhow::Result<u8> {
+    if let Some(path) = &args.out {
+        super::paths::refuse_overwrite("--out", path, &args.paths)?;
+    }
     let lines = read_lines(&args.paths)?;
     anyhow::ensure!(!lines.is_empty(), "no audit lines to encode");
     let lines = join_lines(lines, args.lines_per_event);

@@ -92,8 +92,20 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn filter(args: &FilterArgs) -> anyhow::Result<EventFilter> {
-    let list =
-        |values: &[String]| -> Vec<String> { values.iter().flat_map(|v| split_list(v)).collect() };
+    // A value given empty as a whole (`--user ''` in a shell) is the empty name: dropping it
+    // would select everyone (review 8, F7).
+    let list = |values: &[String]| -> Vec<String> {
+        values
+            .iter()
+            .flat_map(|v| {
+                if v.is_empty() {
+                    vec![String::new()]
+                } else {
+                    split_list(v)
+                }
+            })
+            .collect()
+    };
     let retcodes = list(&args.retcode)
         .into_iter()
         .map(|r: String| {

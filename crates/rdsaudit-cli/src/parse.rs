@@ -217,6 +217,9 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
             "--merge writes an event once every input has a later one: not with --follow"
         );
     }
+    if let Some(path) = &args.rejects {
+        paths::refuse_overwrite("--rejects", path, &args.input.paths)?;
+    }
     // Several inputs read at once would draw progress bars over each other.
     let reader = Reader::new(&args.input, &filter, !quiet && !args.merge);
     let mut output = Output {

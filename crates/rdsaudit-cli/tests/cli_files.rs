@@ -219,3 +219,73 @@ fn merged_sql_keeps_each_statement_in_its_database() {
     assert_eq!(rejected[0]["raw"], "junk");
     assert_eq!(rejected[0]["line"], 1);
 }
+
+/// Review 8 (F8): a named pipe below a directory is reported and skipped, not read (with no
+/// writer, reading it would block the run for ever); the files beside it are read.
+#[cfg(unix)]
+#[test]
+fn a_pipe_below_a_directory_is_skipped_with_a_word() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("d");
+    std::fs::create_dir(&logs).unwrap();
+    write(&logs, "a.log", line(1, "SELECT 1").as_bytes());
+    let fifo = logs.join("b.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = rdsaudit()
+        .args(["parse", "-q"])
+        .arg(&logs)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(ndjson(&out.stdout).len(), 1);
+    assert!(
+        stderr.contains("b.fifo") && stderr.contains("not a regular file"),
+        "{stderr}"
+    );
+}
+
+/// Review 8 (F17): `--rejects` (and `encode --out`) naming one of the inputs, directly, as
+/// `./name` or through a link, is refused before anything is written: the log stays whole.
+#[test]
+fn an_output_that_is_an_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "a.log", line(1, "SELECT 1").as_bytes());
+    let before = std::fs::read(&log).unwrap();
+    let link = dir.path().join("link.log");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&log, &link).unwrap();
+    #[cfg(not(unix))]
+    std::fs::copy(&log, &link).unwrap();
+    let dotted = dir.path().join(".").join("a.log");
+    for (rejects, input) in [(&log, &log), (&dotted, &log), (&link, &log)] {
+        let out = rdsaudit()
+            .args(["parse", "--rejects"])
+            .arg(rejects)
+            .arg(input)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if cfg!(unix) || rejects != &link {
+            assert_eq!(out.status.code(), Some(2), "{stderr}");
+            assert!(stderr.contains("also an input"), "{stderr}");
+        }
+        assert_eq!(std::fs::read(&log).unwrap(), before);
+    }
+    // A glob after a forgotten rejects name: the first log is not emptied.
+    let out = rdsaudit()
+        .args(["encode", "--out"])
+        .arg(&log)
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read(&log).unwrap(), before);
+}

@@ -239,3 +239,41 @@ fn tables_and_escaped_commas() {
         l.expected.username == "etl"
     });
 }
+
+/// Review 8 (F7): `--user ''` is MySQL's anonymous account (a scan's failed logins), not
+/// "no filter"; `''` in a list names it too; `--database ''` is "no database selected".
+#[test]
+fn the_empty_name_can_be_selected_and_excluded() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(
+        dir.path(),
+        "anon.log",
+        b"20240323 13:36:08,vm,,10.0.0.1,4,0,FAILED_CONNECT,,,1045\n\
+          20240323 13:36:08,vm,app,10.0.0.1,5,0,CONNECT,shop,,0\n\
+          20240323 13:36:08,vm,app,10.0.0.1,5,1,QUERY,,'SELECT 1',0\n",
+    );
+    let pick = |flags: &[&str]| -> Vec<(String, String)> {
+        let mut args: Vec<&std::ffi::OsStr> = flags.iter().map(|f| f.as_ref()).collect();
+        args.push(log.as_os_str());
+        let (code, events, stderr) = parse(&args);
+        assert_eq!(code, 0, "{stderr}");
+        events
+            .iter()
+            .map(|v| {
+                let s = |k: &str| v[k].as_str().unwrap().to_owned();
+                (s("username"), s("operation"))
+            })
+            .collect()
+    };
+    let anon = ("".to_owned(), "FAILED_CONNECT".to_owned());
+    let connect = ("app".to_owned(), "CONNECT".to_owned());
+    let query = ("app".to_owned(), "QUERY".to_owned());
+    assert_eq!(pick(&["--user", ""]), [anon.clone()]);
+    assert_eq!(pick(&["--user", "nobody,''"]), [anon.clone()]);
+    assert_eq!(
+        pick(&["--exclude-user", ""]),
+        [connect.clone(), query.clone()]
+    );
+    assert_eq!(pick(&["--database", ""]), [anon, query]);
+    assert_eq!(pick(&["--database", "shop"]), [connect]);
+}

@@ -379,3 +379,27 @@ fn help_reads_well() {
         Some(2)
     );
 }
+
+/// Review 8 (F9): the help shows escapes as escapes (`\t`), never the control bytes.
+#[test]
+fn help_holds_no_control_bytes() {
+    for args in [&["--help"][..], &["parse", "--help"], &["encode", "--help"]] {
+        let out = rdsaudit().args(args).output().unwrap();
+        assert!(out.status.success());
+        let bad: Vec<u8> = out
+            .stdout
+            .iter()
+            .copied()
+            .filter(|b| b.is_ascii_control() && *b != b'\n')
+            .collect();
+        assert!(bad.is_empty(), "{args:?}: {bad:?}");
+    }
+    let parse_help = rdsaudit()
+        .args(["parse", "--help"])
+        .output()
+        .unwrap()
+        .stdout;
+    let parse_help = String::from_utf8(parse_help).unwrap();
+    assert!(parse_help.contains(r"\\, \t, \n, \r, \0"), "{parse_help}");
+    assert!(!parse_help.contains("quoted like CSV"), "{parse_help}");
+}

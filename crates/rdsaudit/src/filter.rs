@@ -202,8 +202,9 @@ pub fn is_failed_login(e: &AuditEvent<'_>) -> bool {
 }
 
 /// Splits a list value at commas. `\,` is a comma inside a value and `\\` a backslash, so
-/// `we\,ird,bob` is `we,ird` and `bob`; values are trimmed and empty ones dropped. (Flags
-/// may also be repeated, one value each.)
+/// `we\,ird,bob` is `we,ird` and `bob`; values are trimmed and empty ones dropped, so `''`
+/// (two single quotes) stands for the empty name: MySQL's anonymous account, or no database
+/// selected (`rdsadmin,''`). (Flags may also be repeated, one value each.)
 pub fn split_list(value: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
@@ -226,8 +227,12 @@ pub fn split_list(value: &str) -> Vec<String> {
     out.into_iter()
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
+        .map(|v| if v == EMPTY_NAME { String::new() } else { v })
         .collect()
 }
+
+/// How a list writes the empty name (a blank item is dropped: `a, b,` is a typo's `a,b`).
+pub const EMPTY_NAME: &str = "''";
 
 /// Epoch microseconds of `text`: RFC 3339 with `Z` or an offset (`T` or a space between date
 /// and time; a date alone is its midnight UTC), or an age before `now_us` (`90s`, `15m`,
@@ -416,6 +421,10 @@ mod tests {
         assert_eq!(split_list(r"we\,ird, bob,,"), ["we,ird", "bob"]);
         assert_eq!(split_list(r"a\\,b\x"), [r"a\", r"b\x"]);
         assert_eq!(split_list(""), Vec::<String>::new());
+        // Review 8 (F7): the anonymous account and "no database" can be named.
+        assert_eq!(split_list("rdsadmin, ''"), ["rdsadmin", ""]);
+        assert_eq!(split_list("''"), [""]);
+        assert_eq!(split_list(r"'\,'"), ["','"]);
     }
 
     #[test]

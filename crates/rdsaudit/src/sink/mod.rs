@@ -124,7 +124,7 @@ pub enum Format {
     Ndjson,
     /// RFC 4180 CSV with a header row ([`csv`]).
     Csv,
-    /// Tab-separated, quoted like CSV where needed, with a header row ([`csv`]).
+    /// Tab-separated, never quoted (a backslash, tab, LF, CR and NUL written `\\`, `\t`, `\n`, `\r`, `\0`), with a header row ([`csv`]).
     Tsv,
     /// One QUERY statement per line ([`sql`]).
     Sql,
@@ -151,7 +151,9 @@ impl Format {
         match self {
             Format::Ndjson => "One JSON object per line (keys below)",
             Format::Csv => "RFC 4180 CSV with a header row",
-            Format::Tsv => "Tab-separated, quoted like CSV where needed, with a header row",
+            Format::Tsv => {
+                r"Tab-separated, never quoted (\\, \t, \n, \r, \0 escapes), with a header row"
+            }
             Format::Sql => "One QUERY statement per line",
         }
     }
