@@ -169,7 +169,11 @@ fn a_syntax_error_names_its_record() {
             Some(5),
             None,
         ),
-        (format!(r#"{{"Records":[{good},{{"kinesis":01}}]}}"#), Some(2), None),
+        (
+            format!(r#"{{"Records":[{good},{{"kinesis":01}}]}}"#),
+            Some(2),
+            None,
+        ),
         (format!(r#"{{"Records":[{good}],}}"#), None, None),
         (
             format!(r#"{{"Records":[{good},{good}] x"#),
