@@ -165,9 +165,10 @@ fn read_event(
             let mut list = Vec::new();
             walk.open(kind)?;
             while walk.next_element()? {
-                let kind = walk.value()?;
+                let n = list.len() + 1;
+                let kind = walk.value().map_err(|e| e.in_record(n))?;
                 walk.charge(RECORD_VALUES)?;
-                let record = read_record(&mut walk, kind)?;
+                let record = read_record(&mut walk, kind).map_err(|e| e.in_record(n))?;
                 found(&record, walk.text());
                 list.push(record);
             }

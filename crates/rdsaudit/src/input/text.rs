@@ -106,6 +106,7 @@ pub fn records(buf: &[u8]) -> Records<'_> {
         markers: true,
         window_rule: Some(MAX_NAME_BREAKS),
         held: std::collections::VecDeque::new(),
+        released: false,
         flag_until: 0,
         dirty_after: None,
         ended: false,
@@ -207,6 +208,9 @@ pub struct Records<'a> {
     /// Records read and not handed out yet: the lines after them that may flag them are not
     /// all read.
     held: std::collections::VecDeque<Held<'a>>,
+    /// Whether the first record held was handed out in place ([`Records::next_in_place`]):
+    /// it is dropped at the next call.
+    released: bool,
     /// Records on this line or before it that parse are flagged (a dirty line lies within
     /// the window's reach before them).
     flag_until: u64,
@@ -314,9 +318,49 @@ impl<'a> Records<'a> {
     /// read (or the text ends), and an event with a dirty line that near, before or after
     /// it, is flagged with a reading unlisted (see the module docs).
     pub fn next_parsed(&mut self) -> Option<Parsed<'a>> {
-        let Some(reach) = self.window_rule else {
+        self.drop_released();
+        if self.window_rule.is_none() {
             return self.next_record().map(|(parsed, _)| parsed);
-        };
+        }
+        self.next_in_place()?;
+        self.released = false;
+        let Held { record, parsed, .. } = self.held.pop_front()?;
+        Some((record, parsed))
+    }
+
+    /// [`Records::next_parsed`] without moving the parse out: it stays where the window rule
+    /// held it, for the caller to read (and fill in) until the next call. An event is a few
+    /// hundred bytes; each move of it costs a copy per line.
+    pub fn next_in_place(
+        &mut self,
+    ) -> Option<(TextRecord<'a>, &mut Result<AuditEvent<'a>, LineError>)> {
+        self.drop_released();
+        match self.window_rule {
+            Some(reach) => self.settle_front(reach)?,
+            None => {
+                let ((record, parsed), _) = self.next_record()?;
+                self.held.push_back(Held {
+                    record,
+                    parsed,
+                    flagged: false,
+                });
+            }
+        }
+        self.released = true;
+        let held = self.held.front_mut()?;
+        Some((held.record, &mut held.parsed))
+    }
+
+    /// Drops the record handed out in place, where it lies (no move).
+    fn drop_released(&mut self) {
+        if std::mem::take(&mut self.released) {
+            self.held.drain(..1);
+        }
+    }
+
+    /// Reads until the first record held is final, and marks it (`None` when there is
+    /// none).
+    fn settle_front(&mut self, reach: u64) -> Option<()> {
         loop {
             let settled = self.held.front().is_some_and(|h| {
                 h.flagged || h.record.line_number.saturating_add(reach) < self.line_number
@@ -366,26 +410,27 @@ impl<'a> Records<'a> {
         self.edges.last_dirty = Some(to);
     }
 
-    /// Hands out the first record held, flagged when a dirty line lies within `reach`.
-    fn release(&mut self, reach: u64) -> Option<Parsed<'a>> {
+    /// Readies the first record held to be handed out, flagged when a dirty line lies
+    /// within `reach`.
+    fn release(&mut self, reach: u64) -> Option<()> {
         let Held {
             record,
-            mut parsed,
+            parsed,
             flagged,
-        } = self.held.pop_front()?;
+        } = self.held.front_mut()?;
         let line = record.line_number;
         let near_after = self
             .dirty_after
             .is_some_and(|d| d.saturating_sub(line) <= reach);
         if let Ok(event) = parsed.as_mut() {
-            if flagged || near_after {
+            if *flagged || near_after {
                 event.ambiguity = event.ambiguity.with_unlisted_reading(record.bytes);
             } else {
                 self.edges.first_plain = self.edges.first_plain.or(Some(line));
                 self.edges.last_plain = Some(line);
             }
         }
-        Some((record, parsed))
+        Some(())
     }
 
     /// The same records read as a piece of a longer text whose first line is `first_line`,

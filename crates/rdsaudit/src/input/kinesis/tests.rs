@@ -184,6 +184,55 @@ fn syntax_errors_anywhere_come_before_shape_errors() {
     }
 }
 
+/// Review 6 (R6-4): a syntax error inside an element of `Records` names that record
+/// (1-based, as shape errors do); one outside every record names none.
+#[test]
+fn a_syntax_error_names_its_record() {
+    let good = r#"{"kinesis":{"data":"aGk=","sequenceNumber":"1"}}"#;
+    for (text, record, offset) in [
+        (
+            format!(
+                r#"{{"Records":[{good},{good},{good},{good},{{"kinesis":{{"data":"a\u12"}}}}]}}"#
+            ),
+            Some(5),
+            None,
+        ),
+        (
+            format!(r#"{{"Records":[{good},{{"kinesis":01}}]}}"#),
+            Some(2),
+            None,
+        ),
+        (format!(r#"{{"Records":[{good}],}}"#), None, None),
+        (
+            format!(r#"{{"Records":[{good},{good}] x"#),
+            None,
+            Some(2 * good.len()),
+        ),
+    ] {
+        let (mut buf, len) = padded(text.as_bytes());
+        let err = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
+        let SourceError::Json(JsonError::Invalid {
+            record: got,
+            offset: at,
+            ..
+        }) = &err
+        else {
+            panic!("{text}: {err:?}")
+        };
+        assert_eq!(*got, record, "{text}: {err}");
+        match record {
+            Some(n) => assert!(
+                err.to_string().contains(&format!(" (in record {n}): ")),
+                "{err}"
+            ),
+            None => assert!(!err.to_string().contains("in record"), "{err}"),
+        }
+        if let Some(o) = offset {
+            assert!(*at > o, "{text}: {err}");
+        }
+    }
+}
+
 /// Review 6 (R6-1): a key the event is read by, repeated, would hide one value's records
 /// (`{"Records":[<records>],"Records":[]}` read as no record, exit status 0): a second
 /// `Records` fails the event, a second `kinesis`, `data` or `sequenceNumber` (or `Data`,
