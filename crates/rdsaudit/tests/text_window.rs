@@ -240,7 +240,7 @@ fn the_reach_ends_at_max_names_bytes() {
 /// Review 5's reproductions (R5-1 to R5-4, `/work/notes/review5.md`; `real-*` written by a
 /// MariaDB 10.11 server): each gave a plain forged event (a QUERY `DROP TABLE` or a
 /// DISCONNECT by `admin`, a WRITE on `mysql.user`) and hid the real record. Each holds lines
-/// that do not read alone within 512 lines of every record, so no event is plain, read
+/// that do not read alone within reach of every record, so no event is plain, read
 /// whole or streamed in small pieces.
 #[test]
 fn review5_files_have_no_plain_event() {
