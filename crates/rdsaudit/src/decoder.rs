@@ -795,7 +795,10 @@ impl Decoder {
                     done.push((outcome, sink, edges));
                 }
                 [PieceRef::Prefixed(_), ..] => {
-                    let numbered = firsts.zip(same).map(|((f, at), p)| (f, at, p.own())).collect();
+                    let numbered = firsts
+                        .zip(same)
+                        .map(|((f, at), p)| (f, at, p.own()))
+                        .collect();
                     done.extend(self.pipeline.process_prefixed(numbered, make));
                 }
                 texts => {

@@ -192,6 +192,10 @@ fn dirt() -> impl Strategy<Value = Vec<(usize, Dirt)>> {
 }
 
 proptest! {
+    // Pinned: each case decodes a log of up to 2,500 lines six ways (whole, in memory, and
+    // streamed on one and two threads, each one and two threads), ~0.4 s in a debug build;
+    // CI's 2,000 cases would take ~13 minutes.
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn plain_exactly_when_every_line_within_reach_reads_alone(

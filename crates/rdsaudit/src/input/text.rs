@@ -376,9 +376,7 @@ impl<'a> Records<'a> {
             }
             held.flagged = true;
         }
-        self.flag_before = self
-            .flag_before
-            .max(to.saturating_add(MAX_NAMES_BYTES + 1));
+        self.flag_before = self.flag_before.max(to.saturating_add(MAX_NAMES_BYTES + 1));
         let (from, to) = (self.base + from, self.base + to);
         self.edges.first_dirty = self.edges.first_dirty.or(Some(from));
         self.edges.last_dirty = Some(to);
