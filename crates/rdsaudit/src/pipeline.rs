@@ -117,16 +117,17 @@ impl Worker {
         sink: &mut S,
     ) -> (RecordOutcome, text::Edges) {
         let mut outcome = RecordOutcome::new(RecordStatus::Data);
-        // Parsed once: the record rule already parsed each record.
-        while let Some((rec, parsed)) = records.next_parsed() {
+        // Parsed once: the record rule already parsed each record; read where it lies.
+        while let Some((rec, parsed)) = records.next_in_place() {
             let line_number = first_line + rec.line_number - 1;
             match parsed {
-                Ok(mut event) => {
+                Ok(event) => {
                     event.provenance.line_number = Some(line_number);
-                    sink.event(&event);
-                    outcome.add_parsed(&event);
+                    sink.event(event);
+                    outcome.add_parsed(event);
                 }
                 Err(reason) => {
+                    let reason = *reason;
                     sink.unparsed(&UnparsedLine::of_text(rec.bytes, reason, line_number));
                     outcome.add_unparsed(reason);
                 }

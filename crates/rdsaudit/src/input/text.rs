@@ -109,6 +109,7 @@ pub fn records(buf: &[u8]) -> Records<'_> {
         window_rule: true,
         base: 0,
         held: std::collections::VecDeque::new(),
+        released: false,
         flag_before: 0,
         dirty_after: None,
         ended: false,
@@ -213,6 +214,9 @@ pub struct Records<'a> {
     /// Records read and not handed out yet: the lines after them that may flag them are not
     /// all read.
     held: std::collections::VecDeque<Held<'a>>,
+    /// Whether the first record held was handed out in place ([`Records::next_in_place`]):
+    /// it is dropped at the next call.
+    released: bool,
     /// Records that start before this position of `buf` and parse are flagged (a dirty line
     /// ends within the window's reach before them).
     flag_before: u64,
@@ -318,9 +322,51 @@ impl<'a> Records<'a> {
     /// (or the text ends), and an event with a dirty line that near, before or after it, is
     /// flagged with a reading unlisted (see the module docs).
     pub fn next_parsed(&mut self) -> Option<Parsed<'a>> {
+        self.drop_released();
         if !self.window_rule {
             return self.next_record().map(|(parsed, ..)| parsed);
         }
+        self.next_in_place()?;
+        self.released = false;
+        let Held { record, parsed, .. } = self.held.pop_front()?;
+        Some((record, parsed))
+    }
+
+    /// [`Records::next_parsed`] without moving the parse out: it stays where the window rule
+    /// held it, for the caller to read (and fill in) until the next call. An event is a few
+    /// hundred bytes; each move of it costs a copy per line.
+    pub fn next_in_place(
+        &mut self,
+    ) -> Option<(TextRecord<'a>, &mut Result<AuditEvent<'a>, LineError>)> {
+        self.drop_released();
+        if self.window_rule {
+            self.settle_front()?;
+        } else {
+            let ((record, parsed), _, start) = self.next_record()?;
+            let (start, end) = (start as u64, (start + record.bytes.len()) as u64);
+            self.held.push_back(Held {
+                record,
+                start,
+                end,
+                parsed,
+                flagged: false,
+            });
+        }
+        self.released = true;
+        let held = self.held.front_mut()?;
+        Some((held.record, &mut held.parsed))
+    }
+
+    /// Drops the record handed out in place, where it lies (no move).
+    fn drop_released(&mut self) {
+        if std::mem::take(&mut self.released) {
+            self.held.drain(..1);
+        }
+    }
+
+    /// Reads until the first record held is final, and marks it (`None` when there is
+    /// none).
+    fn settle_front(&mut self) -> Option<()> {
         loop {
             // A line not read yet starts at `pos` or later.
             let next = self.pos as u64;
@@ -382,26 +428,27 @@ impl<'a> Records<'a> {
         self.edges.last_dirty = Some(to);
     }
 
-    /// Hands out the first record held, flagged when a dirty line lies within reach.
-    fn release(&mut self) -> Option<Parsed<'a>> {
+    /// Readies the first record held to be handed out, flagged when a dirty line lies
+    /// within reach.
+    fn release(&mut self) -> Option<()> {
         let Held {
             record,
             start,
             end,
-            mut parsed,
+            parsed,
             flagged,
-        } = self.held.pop_front()?;
-        let (start, end) = (self.base + start, self.base + end);
+        } = self.held.front_mut()?;
+        let (start, end) = (self.base + *start, self.base + *end);
         let near_after = self.dirty_after.is_some_and(|d| within_reach(end, d));
         if let Ok(event) = parsed.as_mut() {
-            if flagged || near_after {
+            if *flagged || near_after {
                 event.ambiguity = event.ambiguity.with_unlisted_reading(record.bytes);
             } else {
                 self.edges.first_plain = self.edges.first_plain.or(Some(start));
                 self.edges.last_plain = Some(end);
             }
         }
-        Some((record, parsed))
+        Some(())
     }
 
     /// The same records read as a piece of a longer text (at the position [`Records::at`]
