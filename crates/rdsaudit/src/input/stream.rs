@@ -24,7 +24,8 @@
 //! near a piece's ends come from its neighbours, [`text::Edges`]). A record is handed out once
 //! the record rule can no longer change it: the next record has started, and every line the
 //! rule looks at after it has been read. The decoder ([`crate::Decoder::decode_text_stream`])
-//! then holds a piece until the 512 lines after its last record are read (the window rule,
+//! then holds a piece until the [`text::MAX_NAMES_BYTES`] (4 KiB) of text after its last
+//! record are read (the window rule,
 //! [`text::Records::next_parsed`]) or the input ends: a followed file or a pipe shows a
 //! piece's records that much later.
 //!
