@@ -170,7 +170,7 @@ fn sql_is_one_query_per_line() {
             database = name.replace("``", "`");
         } else if line.starts_with("-- rdsaudit: no database selected") {
             database.clear();
-        } else {
+        } else if !line.starts_with("DELIMITER ") {
             lines.push((line, database.clone()));
         }
     }
@@ -179,6 +179,12 @@ fn sql_is_one_query_per_line() {
     for ((line, database), (statement, exact, retcode, want_database)) in
         lines.iter().zip(&statements)
     {
+        if line.starts_with("-- rdsaudit: not run, may be cut at the audit log limit") {
+            // Its text may be cut anywhere: not run, and no USE for it.
+            let text = statement.replace('\n', "\\n").replace('\r', "\\r");
+            assert!(statement.len() > 512 && line.ends_with(&text), "{line}");
+            continue;
+        }
         assert_eq!(database, want_database, "{line}");
         if *retcode != 0 {
             // Refused by the server: never written as a statement to run.

@@ -92,9 +92,9 @@ fn lines(from: u64, to: u64) -> String {
 }
 
 /// A record goes out once the lines after it that could flag it have been read (the window
-/// rule: 512 lines; until then a line could still show that a raw line break in a name cut
+/// rule: 4 KiB of text; until then a line could still show that a raw line break in a name cut
 /// it), or when the input ends. What one read brings is one piece, whose records go out
-/// together: once the 512 lines after its last record are read.
+/// together: once the 4 KiB after its last record are read.
 #[test]
 fn output_starts_before_a_pipe_ends() {
     // `aws logs tail --follow | rdsaudit parse`: the pipe stays open.
@@ -123,7 +123,7 @@ fn output_starts_before_a_pipe_ends() {
 }
 
 /// `aws logs tail --follow | rdsaudit parse`: prefixed lines, streamed too, under the window
-/// rule as a plain file is (an event goes out once the 512 lines after it are read).
+/// rule as a plain file is (an event goes out once the 4 KiB after it are read).
 #[test]
 fn aws_logs_tail_output_is_streamed() {
     let mut child = spawn(&["-"], None);
@@ -141,7 +141,7 @@ fn aws_logs_tail_output_is_streamed() {
     std::thread::sleep(Duration::from_millis(600));
     stdin.write_all(text(51..=600).as_bytes()).unwrap();
     stdin.flush().unwrap();
-    // The first read's events go out while the pipe is open (the 512 lines after them are
+    // The first read's events go out while the pipe is open (the 4 KiB after them are
     // read).
     assert_eq!(next_query_id(&rx), 1);
     drop(stdin);
@@ -173,7 +173,7 @@ fn follow_reads_what_is_appended_to_a_file() {
     file.write_all(format!("{b}{}", lines(1102, 1700)).as_bytes())
         .unwrap();
     file.flush().unwrap();
-    // What was appended is read: the pieces 512 lines before the end go out.
+    // What was appended is read: the pieces 4 KiB before the end go out.
     for id in 2..=1000 {
         assert_eq!(next_query_id(&rx), id);
     }
@@ -230,7 +230,7 @@ fn follow_goes_on_across_rotation_and_truncation() {
 }
 
 /// A quiet followed log: once the reader has caught up with the server, a record goes out
-/// when the next one starts, not 512 lines later (docs/HOSTILE.md, "Live input"); a record
+/// when the next one starts, not 4 KiB later (docs/HOSTILE.md, "Live input"); a record
 /// whose next line is not whole yet still waits for it.
 #[test]
 fn a_quiet_followed_log_shows_each_record_when_the_next_starts() {

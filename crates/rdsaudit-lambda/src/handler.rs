@@ -10,11 +10,13 @@
 //! invocation stops there: the record holding it is reported in `batchItemFailures` (the
 //! lowest sequence number; Lambda retries it and everything after it) and nothing after it
 //! is delivered. Decoding failures are not delivery failures: they are quarantined and the
-//! batch goes on.
+//! batch goes on. The same happens at the invocation's deadline (less [`crate::deadline`]'s
+//! margin): the record of the first event not delivered by then is reported (stage
+//! `deadline`), so Lambda's timeout never comes first.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use lambda_runtime::Diagnostic;
@@ -72,9 +74,27 @@ struct Stop {
     error: String,
 }
 
+impl Stop {
+    /// Where a failed quarantine write stops the invocation (stage `deadline` when it was cut
+    /// at the deadline).
+    fn quarantine(record: usize, error: &crate::quarantine::QuarantineError) -> Stop {
+        let stage = match error {
+            crate::quarantine::QuarantineError::Deadline { .. } => "deadline",
+            _ => "quarantine",
+        };
+        Stop {
+            record,
+            stage,
+            error: error.to_string(),
+        }
+    }
+}
+
 /// The state of one invocation.
 struct Run<'a> {
     request_id: &'a str,
+    /// When every call must have returned (see [`crate::deadline`]).
+    stop_at: Option<Instant>,
     tally: Tally,
     response: KinesisEventResponse,
     entries: u64,
@@ -93,15 +113,17 @@ impl<T: Target> Handler<T> {
         }
     }
 
-    /// Handles one event's bytes (`{"Records":[...]}` or `{"awslogs":{...}}`). An event of
-    /// neither shape (or not JSON at all) is an `RdsAudit.InvalidEvent` error, after the
-    /// summary line.
+    /// Handles one event's bytes (`{"Records":[...]}` or `{"awslogs":{...}}`), within the
+    /// invocation's `deadline` (none: no limit). An event of neither shape (or not JSON at
+    /// all) is an `RdsAudit.InvalidEvent` error, after the summary line.
     pub(crate) async fn invoke(
         &self,
         body: &[u8],
         request_id: &str,
+        deadline: Option<SystemTime>,
     ) -> Result<KinesisEventResponse, Diagnostic> {
         let started = Instant::now();
+        let stop_at = deadline.map(crate::deadline::stop_at);
         let mut guard = self.scratch.lock().await;
         let Scratch {
             event,
@@ -114,6 +136,7 @@ impl<T: Target> Handler<T> {
         event.resize(body.len() + simd_json::INPUT_PADDING, 0);
         let mut run = Run {
             request_id,
+            stop_at,
             tally: Tally::default(),
             response: KinesisEventResponse::default(),
             entries: 0,
@@ -124,6 +147,7 @@ impl<T: Target> Handler<T> {
                 let info = InvocationInfo {
                     request_id,
                     shard_id: shard_id(&records, source),
+                    deadline: stop_at,
                 };
                 let result = self.run(&records, &info, &mut run, log, document).await;
                 (source, result)
@@ -155,6 +179,15 @@ impl<T: Target> Handler<T> {
         let budget = Budget::new(SLICE_SOFT_BYTES, SLICE_HARD_BYTES);
         let mut from = (0usize, 0u64);
         while from.0 < records.len() {
+            if crate::deadline::passed(run.stop_at) {
+                let stop = Stop {
+                    record: from.0,
+                    stage: "deadline",
+                    error: "the invocation's deadline came before this record was delivered"
+                        .to_owned(),
+                };
+                return self.retry_from(&stop, records, run, log);
+            }
             let decoded = self.decode_slice(records, from, &budget);
             let mut stop = None;
             for d in decoded.iter().filter(|d| d.capture.cut.is_none()) {
@@ -162,11 +195,7 @@ impl<T: Target> Handler<T> {
                     continue;
                 };
                 if let Err(e) = self.quarantine(d, record, run, log, document).await {
-                    stop = Some(Stop {
-                        record: d.index,
-                        stage: "quarantine",
-                        error: e.to_string(),
-                    });
+                    stop = Some(Stop::quarantine(d.index, &e));
                     break;
                 }
             }
@@ -376,7 +405,9 @@ impl<T: Target> Handler<T> {
         let entry = Entry { id: &id, ..entry };
         document.clear();
         write_entry(&entry, document);
-        self.quarantine.put(&entry, document, log).await?;
+        crate::deadline::before(run.stop_at, self.quarantine.put(&entry, document, log))
+            .await
+            .ok_or_else(|| crate::quarantine::QuarantineError::Deadline { id: id.clone() })??;
         run.entries += 1;
         run.tally.quarantined += 1;
         Ok(())
@@ -430,17 +461,17 @@ impl<T: Target> Handler<T> {
                 payload: kept.json(),
             };
             if let Err(e) = self.put(entry, run, log, document).await {
-                return Some(Stop {
-                    record: kept.record,
-                    stage: "quarantine",
-                    error: e.to_string(),
-                });
+                return Some(Stop::quarantine(kept.record, &e));
             }
         }
         let failed = items.get(taken.done)?;
         Some(Stop {
             record: failed.record,
-            stage: T::STAGE,
+            stage: if taken.out_of_time {
+                "deadline"
+            } else {
+                T::STAGE
+            },
             error: taken.error.unwrap_or_else(|| "not delivered".to_owned()),
         })
     }

@@ -34,6 +34,7 @@
 
 mod capture;
 pub mod config;
+mod deadline;
 pub mod destination;
 pub mod events;
 pub mod function_log;

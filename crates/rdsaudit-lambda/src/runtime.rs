@@ -76,7 +76,10 @@ pub(crate) async fn serve<T: Target + 'static>(
         // the compiler's default recursion limit in the caller's `main`.
         let invocation: Pin<Box<dyn Future<Output = _>>> = Box::pin(async move {
             let body = body?;
-            handler.invoke(&body, &event.context.request_id).await
+            let deadline = event.context.deadline();
+            handler
+                .invoke(&body, &event.context.request_id, Some(deadline))
+                .await
         });
         invocation
     });

@@ -5,7 +5,7 @@
 use std::future::Future;
 
 use crate::capture::{Kept, Mode};
-use crate::destination::{Destination, InvocationInfo, Outgoing};
+use crate::destination::{Destination, DestinationError, InvocationInfo, Outgoing};
 use crate::events::{Event, EventHandler};
 
 /// What a target did with a slice's events.
@@ -20,6 +20,8 @@ pub(crate) struct Taken {
     /// Events below `done` the target can never take (too large, refused as the sender's
     /// fault), with the reason: the caller quarantines them whole.
     pub rejected: Vec<(usize, String)>,
+    /// Whether `done` is short because the invocation's deadline came.
+    pub out_of_time: bool,
 }
 
 /// A receiver of decoded events.
@@ -50,7 +52,9 @@ impl Target for Destination {
             })
             .collect();
         let delivery = self.deliver(&items, info).await;
+        let out_of_time = matches!(delivery.error, Some(DestinationError::Deadline { .. }));
         Taken {
+            out_of_time,
             done: delivery.delivered.min(items.len()),
             retries: delivery.retries,
             error: delivery.error.map(|e| e.to_string()),
@@ -71,7 +75,7 @@ impl<H: EventHandler> Target for Own<H> {
     const MODE: Mode = Mode::Stash;
     const STAGE: &'static str = "handler";
 
-    async fn take(&self, events: &[Kept<'_>], _info: &InvocationInfo<'_>) -> Taken {
+    async fn take(&self, events: &[Kept<'_>], info: &InvocationInfo<'_>) -> Taken {
         let typed: Vec<Event<'_>> = events
             .iter()
             .filter_map(|k| {
@@ -83,7 +87,16 @@ impl<H: EventHandler> Target for Own<H> {
                 })
             })
             .collect();
-        let failed = self.0.handle(&typed).await;
+        let Some(failed) = crate::deadline::before(info.deadline, self.0.handle(&typed)).await
+        else {
+            return Taken {
+                done: 0,
+                retries: 0,
+                error: Some("the handler had not returned at the invocation's deadline".into()),
+                rejected: Vec::new(),
+                out_of_time: true,
+            };
+        };
         let done = failed
             .iter()
             .copied()
@@ -97,6 +110,7 @@ impl<H: EventHandler> Target for Own<H> {
                 .get(done)
                 .map(|e| format!("the handler failed event {}", e.dedup_id)),
             rejected: Vec::new(),
+            out_of_time: false,
         }
     }
 }

@@ -84,6 +84,7 @@ fn outgoing(events: &[Event]) -> Vec<Outgoing<'_>> {
 const INFO: InvocationInfo<'static> = InvocationInfo {
     request_id: "req-1",
     shard_id: "shardId-000000000007",
+    deadline: None,
 };
 
 async fn destination(spec: &str, endpoint: &str) -> Destination {
@@ -244,6 +245,35 @@ async fn sqs_sets_aside_an_event_over_the_message_limit_whole() {
     let mut rest = jsons(&events);
     rest.remove(2);
     assert_eq!(sorted(bodies(&drain(&url).await)), sorted(rest));
+}
+
+/// SQS refuses U+FFFE and U+FFFF in a body (moto does not check): they arrive as the JSON
+/// escapes `\ufffe` / `\uffff`, so each body reads back as the same JSON value.
+#[tokio::test]
+async fn sqs_bodies_carry_noncharacters_as_json_escapes() {
+    let url = create_queue("nonchar").await;
+    let mut events = events("nonchar", 3, 1, T0);
+    events[1].json =
+        json!({"object": "SELECT 1 /* \u{FFFF} \u{FFFE} */", "user": "\u{FFFF}"}).to_string();
+    let delivery = deliver(&format!("sqs:{url}"), &events).await;
+    assert_all_delivered(&delivery, 3);
+    let received = bodies(&drain(&url).await);
+    assert_eq!(received.len(), 3);
+    assert!(
+        received
+            .iter()
+            .all(|b| !b.contains(['\u{FFFE}', '\u{FFFF}'])),
+        "{received:?}"
+    );
+    assert!(received.iter().any(|b| b.contains(r"/* \uffff \ufffe */")));
+    let values = |v: Vec<String>| {
+        sorted(
+            v.iter()
+                .map(|b| serde_json::from_str::<Value>(b).unwrap().to_string())
+                .collect(),
+        )
+    };
+    assert_eq!(values(received), values(jsons(&events)));
 }
 
 #[tokio::test]

@@ -417,3 +417,63 @@ fn enrich_adds_the_semantic_keys_with_the_servers_tables() {
         "the corpus has TABLE events ({from_server})"
     );
 }
+
+/// An event whose NDJSON line is over a CloudWatch Logs event (a 1 MB statement; 200,000
+/// control bytes, which the JSON writes six-fold as `\u0001`) is never written as one stdout
+/// line: it goes whole to the quarantine (parts in the function log), counted, and not as
+/// delivered; the events beside it are written as usual.
+#[test]
+fn an_event_over_a_cloudwatch_logs_event_is_quarantined_whole_not_written_as_a_line() {
+    let long = format!(
+        "20240615 10:31:02,db1,app,10.0.0.7,43,18,QUERY,shop,'SELECT \\'{}\\'',0",
+        "ab,\\'".repeat(250_000)
+    );
+    let controls = format!(
+        "20240615 10:31:03,db1,app,10.0.0.7,43,19,QUERY,shop,'SELECT {}',0",
+        "\u{1}".repeat(200_000)
+    );
+    let lines = [QUERY, long.as_str(), CONNECT, controls.as_str()];
+    let record = kinesis_record(
+        Some(&seq(1)),
+        Some(&b64(&gzip(&envelope("DATA_MESSAGE", "db1", &lines)))),
+        "NONE",
+    );
+    let event = kinesis_event(&[record]);
+
+    let (posts, output) = invoke(&[], vec![event.clone()]);
+    assert_eq!(response(&posts[0]), no_failures());
+    assert!(
+        output
+            .stdout
+            .lines()
+            .all(|l| l.len() <= rdsaudit::quarantine::LOG_EVENT_MAX),
+        "a function-log line is larger than a CloudWatch Logs event"
+    );
+    let expected = expected_events(&event, |_| true);
+    assert_eq!(expected.len(), 4);
+    let (small, big): (Vec<Value>, Vec<Value>) = expected
+        .into_iter()
+        .partition(|e| e.to_string().len() <= rdsaudit::quarantine::LOG_EVENT_MAX);
+    assert_eq!(big.len(), 2);
+    assert_eq!(output.events(), small);
+
+    let entries = quarantine(&output);
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    for (entry, event) in entries.iter().zip(&big) {
+        assert_eq!(entry.kind, rdsaudit::quarantine::EntryKind::Event);
+        assert_eq!(entry.error_kind, "rejected");
+        assert!(entry.reason.contains("CloudWatch Logs"), "{}", entry.reason);
+        assert_eq!(entry.sequence_number.as_deref(), Some(seq(1).as_str()));
+        // The event whole: the same object as the stdout line it would have been.
+        let kept: Value = serde_json::from_slice(&entry.payload).unwrap();
+        assert_eq!(&kept, event);
+    }
+    assert!(entries[0].payload.len() > 1_000_000);
+    assert!(entries[1].payload.len() > 1_200_000);
+
+    let s = summary(&output);
+    assert_eq!(s["matched_events"], 4, "{s}");
+    assert_eq!(s["delivered_events"], 2, "{s}");
+    assert_eq!(s["quarantined"], 2, "{s}");
+    assert_eq!(s["balanced"], true, "{s}");
+}

@@ -73,6 +73,16 @@ fn records(n: u32) -> Vec<u8> {
 
 /// Runs the function once on `event` with `config` and the AWS variables for `endpoint`.
 fn invoke(config: &[(&str, &str)], endpoint: &str, event: Vec<u8>) -> (Post, Output) {
+    invoke_within(config, endpoint, event, None)
+}
+
+/// [`invoke`] with the invocation's deadline `deadline` away (none: 15 minutes).
+fn invoke_within(
+    config: &[(&str, &str)],
+    endpoint: &str,
+    event: Vec<u8>,
+    deadline: Option<std::time::Duration>,
+) -> (Post, Output) {
     let mut env = vec![
         ("AWS_ENDPOINT_URL", endpoint),
         ("AWS_REGION", "us-east-1"),
@@ -81,6 +91,9 @@ fn invoke(config: &[(&str, &str)], endpoint: &str, event: Vec<u8>) -> (Post, Out
     ];
     env.extend_from_slice(config);
     let api = RuntimeApi::start();
+    if let Some(deadline) = deadline {
+        api.set_deadline(deadline);
+    }
     api.enqueue("req-0", event);
     let (mut posts, function) = Function::start(&api, &env).wait_posts(&api, 1);
     let output = function.stop();
@@ -270,6 +283,55 @@ fn a_destination_failing_mid_way_fails_from_the_record_of_the_first_undelivered_
     let bodies = drain(&rt, &sqs, &url);
     let all = stdout_events(records(5));
     assert_eq!(all.len(), 15);
+    assert_eq!(sorted(bodies), sorted(all[..10].to_vec()));
+}
+
+/// A destination that takes the second `SendMessageBatch` and never answers, and a deadline
+/// 4 s away: the function abandons the call before the deadline and answers in time with the
+/// record of the first event not delivered (Lambda retries from it), and its summary;
+/// before, it waited past Lambda's timeout, which reports nothing and retries the whole batch.
+#[test]
+fn a_silent_destination_is_abandoned_before_the_deadline_and_the_rest_reported() {
+    let rt = runtime();
+    let sqs = rt.block_on(async { aws_sdk_sqs::Client::new(&moto::config().await) });
+    let url = rt.block_on(async {
+        let q = sqs
+            .create_queue()
+            .queue_name("e2e-silent")
+            .send()
+            .await
+            .unwrap();
+        q.queue_url().unwrap().to_owned()
+    });
+    let proxy = Proxy::start(&moto::server().address, vec![Step::Forward], Step::Silent);
+    let destination = format!("sqs:{url}");
+    let config = [("RDSAUDIT_DESTINATION", destination.as_str())];
+    let deadline = std::time::Duration::from_secs(4);
+    let (post, output) = invoke_within(&config, &proxy.endpoint, records(5), Some(deadline));
+    // Answered before the deadline, after waiting for the silent call until the margin.
+    let turnaround = post.turnaround.unwrap();
+    assert!(turnaround < deadline, "{turnaround:?}");
+    assert!(
+        turnaround >= std::time::Duration::from_secs(2),
+        "{turnaround:?}"
+    );
+    // Event 10 is the second of record 3: Lambda retries from record 3.
+    assert_eq!(
+        post.json(),
+        json!({"batchItemFailures": [{"itemIdentifier": seq(3)}]}),
+        "{output:?}"
+    );
+    assert_eq!(proxy.steps(), vec![Step::Forward, Step::Silent]);
+    let stopped = output.kind("retry_from");
+    assert_eq!(stopped.len(), 1, "{}", output.stdout);
+    assert_eq!(stopped[0]["stage"], "deadline", "{}", output.stdout);
+    assert_eq!(stopped[0]["sequence_number"], seq(3), "{}", output.stdout);
+    let summary = output.kind("summary");
+    assert_eq!(summary.len(), 1, "{}", output.stdout);
+    assert_eq!(summary[0]["delivered_events"], 10, "{}", output.stdout);
+    assert_eq!(summary[0]["deferred_records"], 2, "{}", output.stdout);
+    let bodies = drain(&rt, &sqs, &url);
+    let all = stdout_events(records(5));
     assert_eq!(sorted(bodies), sorted(all[..10].to_vec()));
 }
 

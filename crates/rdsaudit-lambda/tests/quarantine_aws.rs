@@ -15,13 +15,15 @@ use rdsaudit::quarantine::{Entry, EntryKind, read_entries, write_entry};
 use rdsaudit_lambda::quarantine::{Quarantine, QuarantineSpec};
 
 /// A poison record of 600 KB (larger than an SQS message) with the characters that break
-/// naive encoders.
+/// naive encoders, and the noncharacters U+FFFE and U+FFFF, which SQS refuses in a body.
 fn poison() -> String {
     (0..600_000u32)
         .map(|i| match i % 97 {
             0 => '"',
             1 => '\\',
             2 => 'é',
+            3 => '\u{FFFF}',
+            4 => '\u{FFFE}',
             _ => char::from(b'A' + (i % 26) as u8),
         })
         .collect()
@@ -128,6 +130,8 @@ async fn sqs_messages_hold_the_whole_payload_in_parts() {
         }
         for m in answer.messages() {
             assert!(m.body().unwrap().len() <= 256 * 1024);
+            // Written as the JSON escapes `\ufffe` / `\uffff` (read back as the same text).
+            assert!(!m.body().unwrap().contains(['\u{FFFE}', '\u{FFFF}']));
             bodies.push(m.body().unwrap().to_owned());
             sqs.delete_message()
                 .queue_url(&url)

@@ -190,12 +190,12 @@ impl DecoderBuilder {
     }
 
     /// Most text held by [`Decoder::decode_text_stream`] in decoded pieces waiting for the
-    /// lines after them (the window rule holds a record until the 512 lines after it are
-    /// read): default [`DEFAULT_MAX_HELD_BYTES`]. Past it, the first piece goes out with the
-    /// plain records the unread lines could still flag flagged, as if a dirty line came
-    /// next: a flag is never wrong, only less precise. Long lines (a raised
-    /// `server_audit_query_log_limit`) thus cannot keep 512 of them, and their output, in
-    /// memory.
+    /// lines after them (the window rule holds a record until the
+    /// [`text::MAX_NAMES_BYTES`] after it are read): default [`DEFAULT_MAX_HELD_BYTES`]. Past
+    /// it, the first piece goes out with the plain records the unread lines could still flag
+    /// flagged, as if a dirty line came next: a flag is never wrong, only less precise. A
+    /// second bound: the reach holds a piece only until 4 KiB past its last plain record are
+    /// decoded, so this is reached only when the stream's pieces themselves are that large.
     #[must_use]
     pub fn max_held_bytes(mut self, bytes: usize) -> Self {
         self.max_held_bytes = bytes;
@@ -660,7 +660,8 @@ impl Decoder {
     /// input order. Whatever has been read is decoded as soon as the reader has nothing more
     /// for now, so a pipe or a growing file is followed (eager streams). Memory: a few pieces
     /// per thread (the stream's piece size, 1 MiB by default), plus the decoded pieces that
-    /// wait for the 512 lines after them (the window rule), at most
+    /// wait for the [`text::MAX_NAMES_BYTES`] after them (the window rule; usually one
+    /// piece), at most
     /// [`DecoderBuilder::max_held_bytes`] of text and their output; not the input. Events,
     /// unparsed lines, line numbers and counts are those [`Decoder::decode`] gives for the
     /// whole text (flagged more only where pieces were held past that bound; a followed
@@ -763,11 +764,14 @@ impl Decoder {
     {
         let refs: Vec<PieceRef<'_>> = pieces.iter().map(TextPiece::piece).collect();
         let breaks: Vec<u64> = refs.par_iter().map(PieceRef::line_breaks).collect();
-        let firsts: Vec<u64> = breaks
+        // Each piece's first line and where it starts in the whole text.
+        let firsts: Vec<(u64, u64)> = breaks
             .iter()
-            .map(|n| {
-                let first = run.next_line;
+            .zip(&refs)
+            .map(|(n, p)| {
+                let first = (run.next_line, run.next_byte);
                 run.next_line += n;
+                run.next_byte += p.len() as u64;
                 first
             })
             .collect();
@@ -779,24 +783,28 @@ impl Decoder {
             let mut firsts = firsts.get(at..).unwrap_or_default().iter().copied();
             match same {
                 [PieceRef::TooLong { head, len }] => {
-                    let line = firsts.next().unwrap_or_default();
+                    let (line, at) = firsts.next().unwrap_or_default();
                     let (outcome, sink) = too_long(line, head, *len, make);
-                    // A line too long does not read alone: it is a dirty line.
+                    // A line too long does not read alone: it is a dirty line (its break
+                    // starts the next piece).
                     let edges = text::Edges {
-                        first_dirty: Some(line),
-                        last_dirty: Some(line),
+                        first_dirty: Some(at),
+                        last_dirty: Some(at + len),
                         ..text::Edges::default()
                     };
                     done.push((outcome, sink, edges));
                 }
                 [PieceRef::Prefixed(_), ..] => {
-                    let numbered = firsts.zip(same).map(|(f, p)| (f, p.own())).collect();
+                    let numbered = firsts
+                        .zip(same)
+                        .map(|((f, at), p)| (f, at, p.own()))
+                        .collect();
                     done.extend(self.pipeline.process_prefixed(numbered, make));
                 }
                 texts => {
                     let numbered = firsts
                         .zip(texts)
-                        .filter_map(|(f, p)| Some((f, p.records()?)))
+                        .filter_map(|((f, at), p)| Some((f, p.records()?.at(at))))
                         .collect();
                     done.extend(self.pipeline.process_text(numbered, make));
                 }
@@ -804,12 +812,13 @@ impl Decoder {
             at += same.len();
         }
         drop(refs);
-        for ((piece, first_line), (outcome, sink, edges)) in
+        for ((piece, (first_line, at)), (outcome, sink, edges)) in
             pieces.into_iter().zip(firsts).zip(done)
         {
             held.push_back(Held {
                 piece,
                 first_line,
+                at,
                 edges,
                 outcome,
                 sink,
@@ -842,12 +851,12 @@ impl Decoder {
             let after = held.iter().skip(1).find_map(|h| h.edges.first_dirty);
             let held_bytes: usize = held.iter().map(|h| h.piece.piece().len()).sum();
             let full = held_bytes > self.limits.max_held_bytes;
-            if !ended && !full && after.is_none() && !front.edges.settled_by(run.next_line) {
+            if !ended && !full && after.is_none() && !front.edges.settled_by(run.next_byte) {
                 break;
             }
             let Some(mut h) = held.pop_front() else { break };
             // Held past the bound: the lines not read yet are taken for dirty ones.
-            let unread = (full && !ended).then_some(run.next_line);
+            let unread = (full && !ended).then_some(run.next_byte);
             let around = text::Around {
                 before: run.last_dirty,
                 after: after.or(unread),
@@ -857,14 +866,15 @@ impl Decoder {
             {
                 let mut sink = make();
                 let (outcome, edges) = self.pipeline.with_worker(|w| {
-                    w.process_prefixed_piece(bytes, h.first_line, around, &mut sink, make)
+                    let piece = (bytes, h.first_line, h.at);
+                    w.process_prefixed_piece(piece, around, &mut sink, make)
                 });
                 (h.outcome, h.sink, h.edges) = (outcome, sink, edges);
             } else if h.edges.needs(around)
                 && let Some(records) = h.piece.piece().records()
             {
                 let mut sink = make();
-                let records = records.around(h.first_line, around);
+                let records = records.at(h.at).around(around);
                 let (outcome, edges) = self
                     .pipeline
                     .with_worker(|w| w.process_records(records, h.first_line, &mut sink));
@@ -1154,7 +1164,9 @@ impl TextPiece for Streamed {
 struct Held<P, S> {
     piece: P,
     first_line: u64,
-    /// In line numbers of the whole text.
+    /// Where it starts in the whole text.
+    at: u64,
+    /// In byte positions of the whole text.
     edges: text::Edges,
     outcome: RecordOutcome,
     sink: S,
@@ -1167,6 +1179,8 @@ struct TextRun {
     index: usize,
     /// The line the next piece starts at.
     next_line: u64,
+    /// Where the next piece starts in the whole text.
+    next_byte: u64,
     /// The last dirty line of the pieces emitted (the window rule, [`text::Edges`]).
     last_dirty: Option<u64>,
     bytes_done: usize,
@@ -1180,6 +1194,7 @@ impl TextRun {
             report: Report::default(),
             index: 0,
             next_line: 1,
+            next_byte: 0,
             last_dirty: None,
             bytes_done: 0,
             total,

@@ -107,8 +107,9 @@ impl Worker {
 
     /// Reads the records of a piece of a plain log file (whole, or a window of one up to its
     /// cut) whose first line is number `first_line` into `sink`; also returns where the
-    /// window rule saw dirty lines and plain records ([`text::Edges`], line numbers of the
-    /// whole text), which says whether the piece must be read again with its neighbours'.
+    /// window rule saw dirty lines and plain records ([`text::Edges`], byte positions of the
+    /// whole text: [`text::Records::at`]), which says whether the piece must be read again
+    /// with its neighbours'.
     pub fn process_records<S: Sink>(
         &mut self,
         mut records: text::Records<'_>,
@@ -116,23 +117,24 @@ impl Worker {
         sink: &mut S,
     ) -> (RecordOutcome, text::Edges) {
         let mut outcome = RecordOutcome::new(RecordStatus::Data);
-        // Parsed once: the record rule already parsed each record.
-        while let Some((rec, parsed)) = records.next_parsed() {
+        // Parsed once: the record rule already parsed each record; read where it lies.
+        while let Some((rec, parsed)) = records.next_in_place() {
             let line_number = first_line + rec.line_number - 1;
             match parsed {
-                Ok(mut event) => {
+                Ok(event) => {
                     event.provenance.line_number = Some(line_number);
-                    sink.event(&event);
-                    outcome.add_parsed(&event);
+                    sink.event(event);
+                    outcome.add_parsed(event);
                 }
                 Err(reason) => {
+                    let reason = *reason;
                     sink.unparsed(&UnparsedLine::of_text(rec.bytes, reason, line_number));
                     outcome.add_unparsed(reason);
                 }
             }
         }
         outcome.blank_lines += records.blank_lines();
-        (outcome, records.edges().shifted(first_line))
+        (outcome, records.edges())
     }
 
     /// Reads log events of the shapes that are not subscription payloads (the logs API's JSON,
@@ -149,27 +151,26 @@ impl Worker {
         outcome
     }
 
-    /// Reads a piece of prefixed text ([`prefixed`]) whose first line is number `first_line`
-    /// into `sink` under the window rule: every event within [`text::MAX_NAME_BREAKS`] lines
-    /// of a dirty line ([`prefixed::Dirt`], of the piece or `around` it) is flagged with an
-    /// unlisted reading. Read once when the piece is clean; else read again into a fresh sink
-    /// from `make`, the piece's dirty lines known. Returns the [`text::Edges`] (line numbers
-    /// of the whole text) for [`crate::Decoder`]'s neighbours.
+    /// Reads a piece of prefixed text ([`prefixed`]), `(bytes, first line number, where it
+    /// starts in the whole text)`, into `sink` under the window rule: every event within
+    /// [`text::MAX_NAMES_BYTES`] of a dirty line ([`prefixed::Dirt`], of the piece or `around`
+    /// it) is flagged with an unlisted reading. Read once when the piece is clean; else read
+    /// again into a fresh sink from `make`, the piece's dirty lines known. Returns the
+    /// [`text::Edges`] (byte positions of the whole text) for [`crate::Decoder`]'s neighbours.
     pub fn process_prefixed_piece<S: Sink>(
         &mut self,
-        piece: &[u8],
-        first_line: u64,
+        piece: (&[u8], u64, u64),
         around: text::Around,
         sink: &mut S,
         make: &impl Fn() -> S,
     ) -> (RecordOutcome, text::Edges) {
         let clean = prefixed::Dirt::default();
-        let (outcome, dirt, edges) = prefixed_pass(piece, first_line, &clean, around, sink);
+        let (outcome, dirt, edges) = prefixed_pass(piece, &clean, around, sink);
         if dirt.is_empty() {
             return (outcome, edges);
         }
         *sink = make();
-        let (outcome, _, edges) = prefixed_pass(piece, first_line, &dirt, around, sink);
+        let (outcome, _, edges) = prefixed_pass(piece, &dirt, around, sink);
         (outcome, edges)
     }
 
@@ -178,17 +179,17 @@ impl Worker {
     pub fn process_prefixed_text<S: Sink>(&mut self, text: &[u8], sink: &mut S) -> RecordOutcome {
         let around = text::Around::default();
         let clean = prefixed::Dirt::default();
-        let (_, dirt, _) = prefixed_pass(text, 1, &clean, around, &mut |_: &AuditEvent<'_>| {});
-        prefixed_pass(text, 1, &dirt, around, sink).0
+        let whole = (text, 1, 0);
+        let (_, dirt, _) = prefixed_pass(whole, &clean, around, &mut |_: &AuditEvent<'_>| {});
+        prefixed_pass(whole, &dirt, around, sink).0
     }
 }
 
-/// One read of a piece of prefixed text: its events into `sink`, those within reach of a
-/// line of `dirt` or `around` flagged; returns the outcome, the dirty lines found and the
-/// edges.
+/// One read of a piece of prefixed text (`(bytes, first line, where it starts)`): its events
+/// into `sink`, those within reach of a line of `dirt` or `around` flagged; returns the
+/// outcome, the dirty lines found and the edges (byte positions of the whole text).
 fn prefixed_pass<S: Sink>(
-    piece: &[u8],
-    first_line: u64,
+    (piece, first_line, at): (&[u8], u64, u64),
     dirt: &prefixed::Dirt,
     around: text::Around,
     sink: &mut S,
@@ -199,39 +200,36 @@ fn prefixed_pass<S: Sink>(
         dirt,
         around,
         record: &[],
+        span: (0, 0),
         dirty: false,
         found: prefixed::Dirt::default(),
         plain: (None, None),
         flagged: 0,
     };
-    let mut next_line = first_line;
+    // Where the line after the last event starts.
+    let mut next = 0;
     for e in prefixed::events(piece) {
         let line = e.line_number + first_line - 1;
         let broken = memchr::memchr2(b'\n', b'\r', e.message).is_some();
-        // Only a message with a break spans lines (counted then).
-        let last = if broken {
-            line + memchr::memchr_iter(b'\n', e.message).count() as u64
-        } else {
-            line
-        };
-        if line > next_line {
-            window.found.add(next_line, line - 1); // blank lines
+        let (start, end) = (at + e.start as u64, at + e.end as u64);
+        if e.start > next {
+            // Blank lines: the last one's text ends at its break, right before the event.
+            window.found.add(at + next as u64, start - 1);
         }
         window.dirty = e.time_us.is_none() || broken;
         if window.dirty {
-            window.found.add(line, last);
+            window.found.add(start, end);
         }
-        next_line = last + 1;
-        window.record = e.message;
+        next = e.end + 1;
+        (window.record, window.span) = (e.message, (start, end));
         let mut event = LogEvent::from(e);
         event.line_number = Some(line);
         visit_event(&event, &mut window, &mut outcome);
     }
     // Blank lines after the last event (the piece's last break ends its last line).
-    let breaks = memchr::memchr_iter(b'\n', piece).count() as u64;
-    let end = first_line + breaks - u64::from(piece.ends_with(b"\n"));
-    if !piece.is_empty() && next_line <= end {
-        window.found.add(next_line, end);
+    if next < piece.len() {
+        let last_end = piece.len() - usize::from(piece.ends_with(b"\n"));
+        window.found.add(at + next as u64, at + last_end as u64);
     }
     outcome.ambiguous += window.flagged;
     let (first_dirty, last_dirty) = window.found.bounds();
@@ -252,6 +250,8 @@ struct WindowSink<'s, 'r, S> {
     around: text::Around,
     /// The message being read (the record an unlisted reading is over).
     record: &'r [u8],
+    /// Where its lines lie in the whole text: its first line's start, its last line's end.
+    span: (u64, u64),
     /// Whether that message is dirty (its events are flagged whatever their line number: a
     /// lone `\r` splits a message but not the text's lines).
     dirty: bool,
@@ -262,26 +262,27 @@ struct WindowSink<'s, 'r, S> {
 }
 
 impl<S> WindowSink<'_, '_, S> {
-    fn near(&self, line: u64) -> bool {
-        let reach = text::MAX_NAME_BREAKS;
+    /// Whether the message being read is dirty or has a dirty line within reach.
+    fn near(&self) -> bool {
+        let (start, end) = self.span;
         self.dirty
-            || self.dirt.near(line)
+            || self.dirt.near(start, end)
             || self
                 .around
                 .before
-                .is_some_and(|b| line.saturating_sub(b) <= reach)
+                .is_some_and(|b| text::within_reach(b, start))
             || self
                 .around
                 .after
-                .is_some_and(|a| a.saturating_sub(line) <= reach)
+                .is_some_and(|a| text::within_reach(end, a))
     }
 }
 
 impl<S: Sink> Sink for WindowSink<'_, '_, S> {
     fn event(&mut self, event: &AuditEvent<'_>) {
-        let line = event.provenance.line_number.unwrap_or_default();
-        if !self.near(line) {
-            self.plain = (self.plain.0.or(Some(line)), Some(line));
+        if !self.near() {
+            let (start, end) = self.span;
+            self.plain = (self.plain.0.or(Some(start)), Some(end));
             self.inner.event(event);
         } else if event.ambiguity.omitted() > 0 {
             // Already flagged with a reading unlisted (a message cut by a name).
@@ -295,9 +296,7 @@ impl<S: Sink> Sink for WindowSink<'_, '_, S> {
     }
 
     fn unparsed(&mut self, line: &UnparsedLine<'_>) {
-        if let Some(n) = line.line_number {
-            self.found.add(n, n);
-        }
+        self.found.add(self.span.0, self.span.1);
         self.inner.unparsed(line);
     }
 
@@ -541,7 +540,8 @@ impl Pipeline {
         }
     }
 
-    /// Decodes pieces of a plain audit log (`(first line number, the piece's records)`, cut
+    /// Decodes pieces of a plain audit log (`(first line number, the piece's records` placed
+    /// with [`text::Records::at`]`)`, cut
     /// where the record rule allows, see [`crate::input::stream`]) each into a sink made by
     /// `make`, in parallel. Returns the outcomes, sinks and [`text::Edges`] in input order.
     pub fn process_text<'t, S, M>(
@@ -561,13 +561,13 @@ impl Pipeline {
             .collect()
     }
 
-    /// Decodes pieces of prefixed text (`(first line number, bytes)`: CloudWatch exports,
+    /// Decodes pieces of prefixed text (`(first line number, where it starts, bytes)`: CloudWatch exports,
     /// `aws logs tail`, cut before a line with the prefix) each into a sink made by `make`, in
     /// parallel, under the window rule ([`Worker::process_prefixed_piece`]). Returns the
     /// outcomes, sinks and [`text::Edges`] in input order.
     pub fn process_prefixed<S, M>(
         &self,
-        pieces: Vec<(u64, &[u8])>,
+        pieces: Vec<(u64, u64, &[u8])>,
         make: M,
     ) -> Vec<(RecordOutcome, S, text::Edges)>
     where
@@ -575,8 +575,8 @@ impl Pipeline {
         M: Fn() -> S + Sync,
     {
         let around = text::Around::default();
-        let done = self.pieces_in_parallel(pieces, &make, |worker, (first, bytes), sink| {
-            worker.process_prefixed_piece(bytes, first, around, sink, &make)
+        let done = self.pieces_in_parallel(pieces, &make, |worker, (first, at, bytes), sink| {
+            worker.process_prefixed_piece((bytes, first, at), around, sink, &make)
         });
         done.into_iter()
             .map(|((outcome, edges), sink)| (outcome, sink, edges))

@@ -425,21 +425,23 @@ struct HostileSummary {
     cut: usize,
     ambiguous: usize,
     incidental: usize,
-    /// Events the window rule flagged (a line that does not read alone within 512 lines).
+    /// Events the window rule flagged (a line that does not read alone within reach).
     window: usize,
 }
 
 /// Which records of `log` (by first line) the window rule flags: those with a line within
-/// 512 lines that does not read alone (blank, does not parse, or is a line of a record
-/// joined over several), computed from the physical lines here.
+/// `MAX_NAMES_BYTES` that does not read alone (blank, does not parse, or is a line of a
+/// record joined over several), computed from the physical lines here.
 fn window_flagged(log: &[u8]) -> BTreeSet<u64> {
-    let mut dirty = Vec::new();
+    // Each physical line: where it starts, where its text ends, whether it is dirty.
+    let mut lines = Vec::new();
     let mut from = 0;
     while from < log.len() {
         let rest = &log[from..];
         let end = memchr::memchr2(b'\n', b'\r', rest).unwrap_or(rest.len());
         let line = &rest[..end];
-        dirty.push(line.is_empty() || rdsaudit::parse_line(line).is_err());
+        let dirty = line.is_empty() || rdsaudit::parse_line(line).is_err();
+        lines.push((from as u64, (from + end) as u64, dirty));
         from += end
             + if rest[end..].starts_with(b"\r\n") {
                 2
@@ -447,20 +449,27 @@ fn window_flagged(log: &[u8]) -> BTreeSet<u64> {
                 1
             };
     }
-    let mut starts = Vec::new();
+    let mut spans = Vec::new();
     for record in rdsaudit::input::text::records(log) {
         let breaks = rdsaudit::input::text::count_lines(record.bytes);
         for l in record.line_number..=record.line_number + breaks {
-            dirty[l as usize - 1] |= breaks > 0;
+            lines[l as usize - 1].2 |= breaks > 0;
         }
-        starts.push(record.line_number);
+        let start = (record.bytes.as_ptr() as usize - log.as_ptr() as usize) as u64;
+        spans.push((record.line_number, start, start + record.bytes.len() as u64));
     }
-    let lines: Vec<u64> = (1..=dirty.len() as u64)
-        .filter(|l| dirty[*l as usize - 1])
-        .collect();
-    starts
+    let reach = rdsaudit::input::text::MAX_NAMES_BYTES;
+    let dirty: Vec<(u64, u64)> = lines.iter().filter(|l| l.2).map(|l| (l.0, l.1)).collect();
+    spans
         .into_iter()
-        .filter(|s| lines.iter().any(|d| d.abs_diff(*s) <= 512))
+        .filter(|&(_, start, end)| {
+            dirty.iter().any(|&(s, e)| {
+                (e <= start && start - e <= reach)
+                    || (s >= end && s - end <= reach)
+                    || (s < end && e > start)
+            })
+        })
+        .map(|(line, ..)| line)
         .collect()
 }
 

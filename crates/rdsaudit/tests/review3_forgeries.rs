@@ -33,7 +33,7 @@ fn forged_events_from_the_real_server_are_never_plain() {
     // Two forged DROP TABLE readings (FAILED_CONNECT and DISCONNECT of the same name) and two
     // forged admin WRITEs (the WRITE and its CREATE's neighbour), all flagged.
     assert!(forged >= 4, "the forged readings are still read: {forged}");
-    // The workload's own events are read (flagged: the forged names' lines lie within 512
-    // lines of each, the window rule).
+    // The workload's own events are read (those within `MAX_NAMES_BYTES` of the forged
+    // names' lines flagged, the window rule).
     assert!(root > 0, "the workload's own events are read");
 }

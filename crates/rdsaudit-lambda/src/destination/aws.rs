@@ -58,6 +58,55 @@ pub async fn config(loader: ConfigLoader) -> SdkConfig {
         .await
 }
 
+/// `config` for a client of the queue, topic, stream or bus at `address`: in the region the
+/// address names (an SQS queue URL's host, an ARN's fourth field), which may not be the
+/// function's own (`AWS_REGION`): the call must go to the region that holds the resource.
+/// An address naming no region (a plain name, a URL on `AWS_ENDPOINT_URL`'s local server)
+/// keeps the configuration's region.
+pub(crate) fn for_address(config: &SdkConfig, address: &str) -> SdkConfig {
+    match address_region(address) {
+        Some(region)
+            if config
+                .region()
+                .is_none_or(|r| AsRef::<str>::as_ref(r) != region) =>
+        {
+            config
+                .to_builder()
+                .region(aws_config::Region::new(region.to_owned()))
+                .build()
+        }
+        _ => config.clone(),
+    }
+}
+
+/// The region named by an ARN (`arn:aws:sns:eu-west-1:123456789012:audit`) or an SQS queue URL
+/// (`https://sqs.eu-west-1.amazonaws.com/...`, the legacy
+/// `https://eu-west-1.queue.amazonaws.com/...`, or a VPC endpoint's
+/// `https://vpce-0a1b-c2d3.sqs.eu-west-1.vpce.amazonaws.com/...`).
+fn address_region(address: &str) -> Option<&str> {
+    if let Some(rest) = address.strip_prefix("arn:") {
+        // partition:service:region:account:resource
+        return rest.split(':').nth(2).filter(|r| !r.is_empty());
+    }
+    let host = address.split_once("://")?.1.split(['/', ':']).next()?;
+    if !host.contains(".amazonaws.com") {
+        return None;
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    let after_sqs = labels
+        .iter()
+        .position(|l| *l == "sqs")
+        .and_then(|i| labels.get(i + 1));
+    let before_queue = match labels.as_slice() {
+        [region, "queue", ..] => Some(region),
+        _ => None,
+    };
+    after_sqs
+        .or(before_queue)
+        .copied()
+        .filter(|r| r.contains('-'))
+}
+
 /// Whether a service error code (of a call or of one batch entry) may pass on a retry.
 pub(super) fn retryable_code(code: &str) -> bool {
     THROTTLING_ERRORS.contains(&code)
@@ -128,4 +177,72 @@ pub(super) fn fitted_id(value: &str, max: usize, allowed: impl Fn(char) -> bool)
 /// The characters SQS and SNS allow in a FIFO `MessageGroupId` and `MessageDeduplicationId`.
 pub(super) fn fifo_char(c: char) -> bool {
     c.is_ascii_graphic()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_region_comes_from_the_url_or_arn() {
+        for (address, region) in [
+            (
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/audit",
+                Some("eu-west-1"),
+            ),
+            (
+                "https://sqs.cn-north-1.amazonaws.com.cn/123456789012/a.fifo",
+                Some("cn-north-1"),
+            ),
+            (
+                "https://eu-central-1.queue.amazonaws.com/123456789012/audit",
+                Some("eu-central-1"),
+            ),
+            (
+                "https://vpce-0a1b2c3d-e4f5.sqs.ap-south-1.vpce.amazonaws.com/123456789012/q",
+                Some("ap-south-1"),
+            ),
+            (
+                "arn:aws:sns:eu-west-1:123456789012:audit",
+                Some("eu-west-1"),
+            ),
+            (
+                "arn:aws-us-gov:kinesis:us-gov-west-1:123456789012:stream/s",
+                Some("us-gov-west-1"),
+            ),
+            (
+                "arn:aws:events:eu-west-2:123456789012:event-bus/audit",
+                Some("eu-west-2"),
+            ),
+            (
+                "arn:aws:firehose:us-west-2:123456789012:deliverystream/d",
+                Some("us-west-2"),
+            ),
+            ("http://127.0.0.1:4566/123456789012/audit", None),
+            ("https://queue.amazonaws.com/123456789012/audit", None),
+            ("audit-events", None),
+            ("default", None),
+            ("arn:aws:s3:::bucket", None),
+        ] {
+            assert_eq!(address_region(address), region, "{address}");
+        }
+    }
+
+    #[test]
+    fn a_client_for_another_regions_resource_is_configured_in_that_region() {
+        let config = SdkConfig::builder()
+            .region(aws_config::Region::new("us-east-1"))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/audit";
+        let region = |c: &SdkConfig| c.region().map(|r| r.as_ref().to_owned());
+        assert_eq!(
+            region(&for_address(&config, queue)).as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(
+            region(&for_address(&config, "audit")).as_deref(),
+            Some("us-east-1")
+        );
+    }
 }

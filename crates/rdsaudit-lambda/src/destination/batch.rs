@@ -16,9 +16,10 @@
     allow(dead_code)
 )]
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{Delivery, DestinationError, Outgoing, Rejected};
+use crate::deadline::before;
 
 /// Attempts per batch before giving up: the first call and 5 retries.
 pub(super) const MAX_ATTEMPTS: u32 = 6;
@@ -72,8 +73,13 @@ pub(super) trait BatchApi {
 }
 
 /// Delivers the items through `api`, batch after batch, stopping at the first batch that still
-/// fails after [`MAX_ATTEMPTS`].
-pub(super) async fn deliver(api: &impl BatchApi, items: &[Outgoing<'_>]) -> Delivery {
+/// fails after [`MAX_ATTEMPTS`], or whose call (or wait before one) is still going at
+/// `deadline` ([`DestinationError::Deadline`]).
+pub(super) async fn deliver(
+    api: &impl BatchApi,
+    items: &[Outgoing<'_>],
+    deadline: Option<Instant>,
+) -> Delivery {
     let mut delivery = Delivery {
         delivered: 0,
         retries: 0,
@@ -83,7 +89,7 @@ pub(super) async fn deliver(api: &impl BatchApi, items: &[Outgoing<'_>]) -> Deli
     let mut start = 0;
     while start < items.len() {
         let (batch, end) = next_batch(api, items, start, &mut delivery.rejected);
-        let outcome = send_with_retry(api, items, &batch).await;
+        let outcome = send_with_retry(api, items, &batch, deadline).await;
         delivery.retries += outcome.retries;
         delivery.rejected.extend(outcome.refused);
         if let Some((item, error)) = outcome.failed {
@@ -144,8 +150,14 @@ struct Outcome {
     failed: Option<(usize, DestinationError)>,
 }
 
-/// Sends one batch (indices into `items`), then what failed of it again, with backoff.
-async fn send_with_retry(api: &impl BatchApi, items: &[Outgoing<'_>], batch: &[usize]) -> Outcome {
+/// Sends one batch (indices into `items`), then what failed of it again, with backoff, until
+/// `deadline`.
+async fn send_with_retry(
+    api: &impl BatchApi,
+    items: &[Outgoing<'_>],
+    batch: &[usize],
+    deadline: Option<Instant>,
+) -> Outcome {
     let name = api.limits().name;
     let mut outcome = Outcome::default();
     let mut pending = batch.to_vec();
@@ -156,10 +168,25 @@ async fn send_with_retry(api: &impl BatchApi, items: &[Outgoing<'_>], batch: &[u
         }
         if attempt > 0 {
             outcome.retries += 1;
-            tokio::time::sleep(backoff(attempt)).await;
         }
         let entries: Vec<&Outgoing<'_>> = pending.iter().filter_map(|&i| items.get(i)).collect();
-        match api.send(&entries).await {
+        let call = async {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            api.send(&entries).await
+        };
+        let Some(answer) = before(deadline, call).await else {
+            outcome.failed = pending.first().map(|&item| {
+                let error = DestinationError::Deadline {
+                    destination: name,
+                    last,
+                };
+                (item, error)
+            });
+            return outcome;
+        };
+        match answer {
             Ok(results) if results.len() == pending.len() => {
                 let mut still = Vec::new();
                 for (&item, result) in pending.iter().zip(results) {
@@ -213,18 +240,29 @@ pub(super) fn backoff(attempt: u32) -> Duration {
 }
 
 #[cfg(feature = "s3")]
-/// Makes one call (`call`) with the same retries and backoff as a batch; returns its result
-/// and the retries made.
+/// Makes one call (`call`) with the same retries and backoff as a batch, until `deadline`;
+/// returns its result and the retries made.
 pub(super) async fn with_retry<T>(
     name: &'static str,
+    deadline: Option<Instant>,
     call: impl AsyncFn() -> Result<T, CallError>,
 ) -> (Result<T, DestinationError>, u64) {
     let mut last = String::new();
     for attempt in 0..MAX_ATTEMPTS {
-        if attempt > 0 {
-            tokio::time::sleep(backoff(attempt)).await;
-        }
-        match call().await {
+        let attempt_call = async {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            call().await
+        };
+        let Some(answer) = before(deadline, attempt_call).await else {
+            let error = DestinationError::Deadline {
+                destination: name,
+                last,
+            };
+            return (Err(error), u64::from(attempt));
+        };
+        match answer {
             Ok(value) => return (Ok(value), u64::from(attempt)),
             Err(e) if e.retryable => last = e.message,
             Err(e) => {
@@ -256,6 +294,8 @@ mod tests {
         limits: Limits,
         calls: Mutex<Vec<Vec<String>>>,
         answer: fn(usize, &[String]) -> Result<Vec<Entry>, CallError>,
+        /// From this call on, the service never answers.
+        silent_from: usize,
     }
 
     impl BatchApi for Fake {
@@ -267,9 +307,15 @@ mod tests {
         }
         async fn send(&self, batch: &[&Outgoing<'_>]) -> Result<Vec<Entry>, CallError> {
             let ids: Vec<String> = batch.iter().map(|o| o.dedup_id.to_owned()).collect();
-            let mut calls = self.calls.lock().unwrap();
-            calls.push(ids.clone());
-            (self.answer)(calls.len() - 1, &ids)
+            let n = {
+                let mut calls = self.calls.lock().unwrap();
+                calls.push(ids.clone());
+                calls.len() - 1
+            };
+            if n >= self.silent_from {
+                std::future::pending::<()>().await;
+            }
+            (self.answer)(n, &ids)
         }
     }
 
@@ -285,6 +331,7 @@ mod tests {
             limits: LIMITS,
             calls: Mutex::new(Vec::new()),
             answer,
+            silent_from: usize::MAX,
         }
     }
 
@@ -328,7 +375,7 @@ mod tests {
     async fn batches_are_cut_at_the_count_and_byte_limits() {
         let fake = fake(all_sent);
         let (json, id) = items(&[4, 4, 4, 2, 6, 7, 1, 1, 1, 1]);
-        let delivery = deliver(&fake, &outgoing(&json, &id)).await;
+        let delivery = deliver(&fake, &outgoing(&json, &id), None).await;
         assert_eq!(delivery.delivered, 10);
         assert!(delivery.error.is_none());
         assert_eq!(calls(&fake), ids(&[&[0, 1], &[2, 3], &[4, 6, 7], &[8, 9]]));
@@ -350,7 +397,7 @@ mod tests {
                 .collect())
         });
         let (json, id) = items(&[1, 1, 1]);
-        let delivery = deliver(&fake, &outgoing(&json, &id)).await;
+        let delivery = deliver(&fake, &outgoing(&json, &id), None).await;
         assert_eq!(calls(&fake), ids(&[&[0, 1, 2], &[1]]));
         assert_eq!(delivery.delivered, 3);
         assert_eq!(delivery.retries, 1);
@@ -372,7 +419,7 @@ mod tests {
                 .collect())
         });
         let (json, id) = items(&[1, 1, 1, 1, 1, 9, 1, 1]);
-        let delivery = deliver(&fake, &outgoing(&json, &id)).await;
+        let delivery = deliver(&fake, &outgoing(&json, &id), None).await;
         assert_eq!(delivery.delivered, 4);
         assert_eq!(delivery.retries, u64::from(MAX_ATTEMPTS - 1));
         assert_eq!(calls(&fake).len(), 1 + MAX_ATTEMPTS as usize);
@@ -393,13 +440,59 @@ mod tests {
             }),
         });
         let (json, id) = items(&[5, 5, 5]);
-        let delivery = deliver(&fake, &outgoing(&json, &id)).await;
+        let delivery = deliver(&fake, &outgoing(&json, &id), None).await;
         assert_eq!(delivery.delivered, 2);
         assert_eq!(delivery.retries, 0);
         assert!(matches!(
             delivery.error,
             Some(DestinationError::Refused { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn a_call_still_going_at_the_deadline_ends_the_delivered_prefix_at_its_batch() {
+        let fake = Fake {
+            silent_from: 1,
+            ..fake(all_sent)
+        };
+        let (json, id) = items(&[4, 4, 4, 4, 4]);
+        let deadline = Instant::now() + Duration::from_millis(300);
+        let delivery = deliver(&fake, &outgoing(&json, &id), Some(deadline)).await;
+        assert!(Instant::now() >= deadline);
+        assert!(Instant::now() < deadline + Duration::from_secs(5));
+        // Items 0 and 1 went in the first call; the second (2, 3) never came back.
+        assert_eq!(delivery.delivered, 2);
+        assert_eq!(calls(&fake), ids(&[&[0, 1], &[2, 3]]));
+        assert!(
+            matches!(&delivery.error, Some(DestinationError::Deadline { last, .. }) if last.is_empty()),
+            "{:?}",
+            delivery.error
+        );
+        // Past the deadline nothing is started.
+        let late = deliver(&fake, &outgoing(&json, &id), Some(deadline)).await;
+        assert_eq!(late.delivered, 0);
+        assert_eq!(calls(&fake).len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_backoff_that_would_end_past_the_deadline_stops_the_batch() {
+        let fake = fake(|_, _| {
+            Err(CallError {
+                retryable: true,
+                message: "ThrottlingException".into(),
+            })
+        });
+        let (json, id) = items(&[4]);
+        // The first retry waits 50-100 ms: a deadline 20 ms away comes first.
+        let deadline = Instant::now() + Duration::from_millis(20);
+        let delivery = deliver(&fake, &outgoing(&json, &id), Some(deadline)).await;
+        assert_eq!(delivery.delivered, 0);
+        assert_eq!(calls(&fake).len(), 1);
+        assert!(
+            matches!(&delivery.error, Some(DestinationError::Deadline { last, .. }) if last == "ThrottlingException"),
+            "{:?}",
+            delivery.error
+        );
     }
 
     #[test]

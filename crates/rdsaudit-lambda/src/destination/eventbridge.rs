@@ -5,6 +5,8 @@
 //! so a rule can match on any of its keys:
 //! `{"source":["rdsaudit"],"detail-type":["QUERY"],"detail":{"database":["shop"]}}`.
 
+use std::time::Instant;
+
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_smithy_types::DateTime;
 
@@ -39,14 +41,14 @@ impl EventBridge {
     /// `address` is the bus name (`default`, `audit`) or its ARN.
     pub fn new(address: &str, config: &SdkConfig) -> Self {
         Self {
-            client: aws_sdk_eventbridge::Client::new(config),
+            client: aws_sdk_eventbridge::Client::new(&super::for_address(config, address)),
             bus: address.to_owned(),
         }
     }
 
     /// Puts the items, ten (or 256 KiB) at a time.
-    pub async fn deliver(&self, items: &[Outgoing<'_>]) -> Delivery {
-        batch::deliver(self, items).await
+    pub async fn deliver(&self, items: &[Outgoing<'_>], deadline: Option<Instant>) -> Delivery {
+        batch::deliver(self, items, deadline).await
     }
 
     /// The entry of one item.

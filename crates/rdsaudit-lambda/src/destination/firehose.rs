@@ -3,6 +3,8 @@
 //! Each record is the event's NDJSON object and a newline, so the objects Firehose writes to S3
 //! are NDJSON.
 
+use std::time::Instant;
+
 use aws_sdk_firehose::types::Record;
 use aws_smithy_types::Blob;
 
@@ -29,20 +31,22 @@ pub struct Firehose {
 
 impl Firehose {
     /// `address` is the delivery stream's name, or its ARN
-    /// (`arn:aws:firehose:<region>:<account>:deliverystream/<name>`), of which the name is used.
+    /// (`arn:aws:firehose:<region>:<account>:deliverystream/<name>`), of which the name is used,
+    /// in the ARN's region (`PutRecordBatch` takes only a name: the stream must be of the
+    /// function's account).
     pub fn new(address: &str, config: &SdkConfig) -> Self {
         let stream = address
             .rsplit_once(":deliverystream/")
             .map_or(address, |(_, name)| name);
         Self {
-            client: aws_sdk_firehose::Client::new(config),
+            client: aws_sdk_firehose::Client::new(&super::for_address(config, address)),
             stream: stream.to_owned(),
         }
     }
 
     /// Puts the items, 500 (or 4 MiB) at a time.
-    pub async fn deliver(&self, items: &[Outgoing<'_>]) -> Delivery {
-        batch::deliver(self, items).await
+    pub async fn deliver(&self, items: &[Outgoing<'_>], deadline: Option<Instant>) -> Delivery {
+        batch::deliver(self, items, deadline).await
     }
 }
 

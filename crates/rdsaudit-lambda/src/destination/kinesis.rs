@@ -3,6 +3,8 @@
 //! The data is the event's NDJSON object; the partition key is `serverhost:connection_id`, so
 //! one session's events go to one shard in order (its SHA-256 when longer than 256 characters).
 
+use std::time::Instant;
+
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_smithy_types::Blob;
 
@@ -34,14 +36,14 @@ impl Kinesis {
     /// `address` is the stream name (`audit-events`) or its ARN.
     pub fn new(address: &str, config: &SdkConfig) -> Self {
         Self {
-            client: aws_sdk_kinesis::Client::new(config),
+            client: aws_sdk_kinesis::Client::new(&super::for_address(config, address)),
             stream: address.to_owned(),
         }
     }
 
     /// Puts the items, 500 (or 5 MiB) at a time.
-    pub async fn deliver(&self, items: &[Outgoing<'_>]) -> Delivery {
-        batch::deliver(self, items).await
+    pub async fn deliver(&self, items: &[Outgoing<'_>], deadline: Option<Instant>) -> Delivery {
+        batch::deliver(self, items, deadline).await
     }
 }
 

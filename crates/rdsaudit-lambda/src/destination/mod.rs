@@ -22,6 +22,9 @@ mod stdout;
 mod aws;
 #[cfg(feature = "aws")]
 pub use aws::config as sdk_config;
+/// The configuration for a client of a resource in the region its address names.
+#[cfg(feature = "aws")]
+pub(crate) use aws::for_address;
 #[cfg(feature = "aws")]
 mod batch;
 
@@ -40,6 +43,9 @@ pub(crate) use s3::{key_part, partition};
 mod sns;
 #[cfg(feature = "sqs")]
 mod sqs;
+/// The body SQS takes for a JSON text, shared with the SQS quarantine.
+#[cfg(feature = "sqs")]
+pub(crate) use sqs::sqs_text;
 
 #[cfg(feature = "eventbridge")]
 pub use eventbridge::EventBridge;
@@ -82,6 +88,10 @@ pub struct InvocationInfo<'a> {
     /// The Kinesis shard id (`shardId-000000000000`, from the records' `eventID`), or the
     /// log stream of a direct `awslogs` subscription.
     pub shard_id: &'a str,
+    /// When [`Destination::deliver`] must have returned, a little before the invocation's
+    /// deadline; `None`: no limit. A call (or a wait before a retry) still going then is
+    /// abandoned and its items count as not delivered ([`DestinationError::Deadline`]).
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// The outcome of one [`Destination::deliver`] call.
@@ -158,9 +168,27 @@ pub enum DestinationError {
         /// The error with its code and cause chain.
         message: String,
     },
+    /// The invocation's deadline came before the items were delivered: the rest are left to
+    /// Lambda's retry of their records, reported in time.
+    #[error("{destination}: stopped at the invocation's deadline{}", last_failure(.last))]
+    Deadline {
+        /// The destination (`SQS`, `Kinesis`, ...).
+        destination: &'static str,
+        /// The last failure before it, if any (empty when the call was slow, not failing).
+        last: String,
+    },
     /// Writing to stdout failed.
     #[error("writing to stdout: {0}")]
     Stdout(#[from] std::io::Error),
+}
+
+/// `; the last failure: <last>` when there is one.
+fn last_failure(last: &str) -> String {
+    if last.is_empty() {
+        String::new()
+    } else {
+        format!("; the last failure: {last}")
+    }
 }
 
 /// The destination chosen by `RDSAUDIT_DESTINATION`, built once per cold start.
@@ -265,22 +293,22 @@ impl Destination {
         }
     }
 
-    /// Sends the items in order; never truncates one. See [`Delivery`] for what is reported.
-    /// `info` names S3 objects (one per invocation and shard) and is otherwise unused.
-    #[cfg_attr(not(feature = "s3"), allow(unused_variables))]
+    /// Sends the items in order, until `info.deadline`; never truncates one. See [`Delivery`]
+    /// for what is reported. `info` also names S3 objects (one per invocation and shard).
+    #[cfg_attr(not(feature = "aws"), allow(unused_variables))]
     pub async fn deliver(&self, items: &[Outgoing<'_>], info: &InvocationInfo<'_>) -> Delivery {
         match self {
             Destination::Stdout(d) => d.deliver(items),
             #[cfg(feature = "sqs")]
-            Destination::Sqs(d) => d.deliver(items).await,
+            Destination::Sqs(d) => d.deliver(items, info.deadline).await,
             #[cfg(feature = "sns")]
-            Destination::Sns(d) => d.deliver(items).await,
+            Destination::Sns(d) => d.deliver(items, info.deadline).await,
             #[cfg(feature = "eventbridge")]
-            Destination::EventBridge(d) => d.deliver(items).await,
+            Destination::EventBridge(d) => d.deliver(items, info.deadline).await,
             #[cfg(feature = "kinesis")]
-            Destination::Kinesis(d) => d.deliver(items).await,
+            Destination::Kinesis(d) => d.deliver(items, info.deadline).await,
             #[cfg(feature = "firehose")]
-            Destination::Firehose(d) => d.deliver(items).await,
+            Destination::Firehose(d) => d.deliver(items, info.deadline).await,
             #[cfg(feature = "s3")]
             Destination::S3(d) => d.deliver(items, info).await,
         }

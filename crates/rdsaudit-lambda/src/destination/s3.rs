@@ -106,7 +106,7 @@ impl S3 {
             Ok(body) => bytes::Bytes::from(body),
             Err(e) => return (Err(e), 0),
         };
-        batch::with_retry("S3", async || -> Result<(), CallError> {
+        batch::with_retry("S3", info.deadline, async || -> Result<(), CallError> {
             self.client
                 .put_object()
                 .bucket(&self.bucket)

@@ -4,6 +4,8 @@
 //! (`QUERY`, `CONNECT`, ...) for subscription filter policies. A FIFO topic (its ARN ends in
 //! `.fifo`) gets the same group and de-duplication ids as an SQS FIFO queue.
 
+use std::time::Instant;
+
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 
 use super::aws::{call_error, entry_failure, fifo_char, fitted_id};
@@ -42,15 +44,15 @@ impl Sns {
             });
         }
         Ok(Self {
-            client: aws_sdk_sns::Client::new(config),
+            client: aws_sdk_sns::Client::new(&super::for_address(config, address)),
             topic_arn: address.to_owned(),
             fifo: address.ends_with(".fifo"),
         })
     }
 
     /// Publishes the items, ten (or 256 KiB) at a time.
-    pub async fn deliver(&self, items: &[Outgoing<'_>]) -> Delivery {
-        batch::deliver(self, items).await
+    pub async fn deliver(&self, items: &[Outgoing<'_>], deadline: Option<Instant>) -> Delivery {
+        batch::deliver(self, items, deadline).await
     }
 
     /// The batch entry of one item, with id `slot` (its place in the call).

@@ -4,6 +4,15 @@
 //! `MessageGroupId` = `serverhost:connection_id`, so one session's statements stay in order, and
 //! `MessageDeduplicationId` = the CloudWatch event id + `-` + the line's index, so SQS drops the
 //! copies Lambda's retries send within its 5-minute de-duplication window.
+//!
+//! SQS takes only `#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF` in a
+//! body and refuses the whole call otherwise (`InvalidMessageContents`). The NDJSON writer
+//! escapes everything below `#x20` already, but writes the noncharacters U+FFFE and U+FFFF
+//! (which any client can put in a statement) as they are: [`sqs_text`] writes them as the
+//! JSON escapes `\ufffe` and `\uffff`, which read back as the same characters.
+
+use std::borrow::Cow;
+use std::time::Instant;
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
@@ -39,15 +48,15 @@ impl Sqs {
             });
         }
         Ok(Self {
-            client: aws_sdk_sqs::Client::new(config),
+            client: aws_sdk_sqs::Client::new(&super::for_address(config, address)),
             queue_url: address.to_owned(),
             fifo: address.ends_with(".fifo"),
         })
     }
 
     /// Sends the items, ten (or 256 KiB) at a time.
-    pub async fn deliver(&self, items: &[Outgoing<'_>]) -> Delivery {
-        batch::deliver(self, items).await
+    pub async fn deliver(&self, items: &[Outgoing<'_>], deadline: Option<Instant>) -> Delivery {
+        batch::deliver(self, items, deadline).await
     }
 
     /// The batch entry of one item, with id `slot` (its place in the call).
@@ -58,7 +67,7 @@ impl Sqs {
     ) -> Result<SendMessageBatchRequestEntry, CallError> {
         let mut entry = SendMessageBatchRequestEntry::builder()
             .id(slot.to_string())
-            .message_body(super::utf8(item)?);
+            .message_body(sqs_text(super::utf8(item)?));
         if self.fifo {
             entry = entry
                 .message_group_id(fitted_id(item.group, 128, fifo_char))
@@ -77,7 +86,7 @@ impl BatchApi for Sqs {
     }
 
     fn size(&self, item: &Outgoing<'_>) -> usize {
-        item.json.len()
+        std::str::from_utf8(item.json).map_or(item.json.len(), |text| sqs_text(text).len())
     }
 
     async fn send(&self, batch: &[&Outgoing<'_>]) -> Result<Vec<Entry>, CallError> {
@@ -103,5 +112,69 @@ impl BatchApi for Sqs {
             super::set_result(&mut results, failed.id(), entry);
         }
         Ok(results)
+    }
+}
+
+/// `json` (a JSON text) as SQS takes it: U+FFFE and U+FFFF, which SQS refuses and which can
+/// only stand inside a JSON string, written as `\ufffe` and `\uffff` (the same JSON value).
+/// Every other character of a compact JSON text is one SQS allows.
+pub(crate) fn sqs_text(json: &str) -> Cow<'_, str> {
+    if !json.contains(['\u{FFFE}', '\u{FFFF}']) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        match c {
+            '\u{FFFE}' => out.push_str("\\ufffe"),
+            '\u{FFFF}' => out.push_str("\\uffff"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What SQS allows in a message body (the `SendMessage` API reference).
+    fn sqs_allows(c: char) -> bool {
+        matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+    }
+
+    /// A queue URL of another region than the function's: the client calls that region.
+    #[test]
+    fn the_client_calls_the_region_of_the_queue_url() {
+        let config = SdkConfig::builder()
+            .region(aws_config::Region::new("us-east-1"))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let sqs = Sqs::new(
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/audit",
+            &config,
+        )
+        .unwrap();
+        let region = sqs.client.config().region().map(|r| r.as_ref().to_owned());
+        assert_eq!(region.as_deref(), Some("eu-west-1"));
+    }
+
+    #[test]
+    fn noncharacters_are_escaped_and_the_json_value_is_the_same() {
+        let json = serde_json::json!({
+            "object": "SELECT 1 /* \u{FFFF} \u{FFFE} */ -- \u{FFFD}\u{10FFFF}\u{E000}\u{D7FF} \\uffff \"",
+            "user": "\u{FFFE}",
+        })
+        .to_string();
+        let text = sqs_text(&json);
+        assert!(text.chars().all(sqs_allows), "{text:?}");
+        assert!(text.contains(r"/* \uffff \ufffe */"), "{text}");
+        assert_eq!(text.len(), json.len() + 3 * 3);
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            back,
+            serde_json::from_str::<serde_json::Value>(&json).unwrap()
+        );
+        // Nothing to escape: the same text, not a copy.
+        assert!(matches!(sqs_text("{\"a\":\"\u{FFFD}\"}"), Cow::Borrowed(_)));
     }
 }

@@ -60,6 +60,12 @@ pub enum QuarantineError {
         /// The service's error.
         error: String,
     },
+    /// The invocation's deadline came before the entry was written.
+    #[error("writing quarantine entry {id}: stopped at the invocation's deadline")]
+    Deadline {
+        /// The entry's id.
+        id: String,
+    },
 }
 
 impl QuarantineSpec {

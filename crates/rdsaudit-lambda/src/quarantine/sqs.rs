@@ -1,5 +1,6 @@
 //! `RDSAUDIT_QUARANTINE=sqs:<queue url>`: one message per entry, the document whole, or its
-//! numbered parts when it is larger than an SQS message (256 KiB).
+//! numbered parts when it is larger than an SQS message (256 KiB). U+FFFE and U+FFFF are
+//! written as JSON escapes (see the SQS destination).
 
 use rdsaudit::quarantine::{Entry, write_parts};
 
@@ -19,7 +20,8 @@ pub struct SqsQuarantine {
 impl SqsQuarantine {
     /// A writer to `queue_url`, with the SDK's standard retries.
     pub(super) fn new(config: &aws_config::SdkConfig, queue_url: &str) -> Self {
-        let conf = aws_sdk_sqs::config::Builder::from(config)
+        let config = crate::destination::for_address(config, queue_url);
+        let conf = aws_sdk_sqs::config::Builder::from(&config)
             .retry_config(aws_smithy_types::retry::RetryConfig::standard())
             .build();
         SqsQuarantine {
@@ -35,8 +37,12 @@ impl SqsQuarantine {
         entry: &Entry<'_>,
         document: &[u8],
     ) -> Result<String, QuarantineError> {
+        // The document is JSON (UTF-8: a payload that is not is base64): escaping U+FFFE and
+        // U+FFFF, which SQS refuses, before it is cut keeps every part within the limit.
+        let document = String::from_utf8_lossy(document);
+        let document = crate::destination::sqs_text(&document);
         let mut messages = Vec::new();
-        write_parts(entry.id, document, MESSAGE_MAX, |m| {
+        write_parts(entry.id, document.as_bytes(), MESSAGE_MAX, |m| {
             messages.push(String::from_utf8_lossy(m).into_owned());
         });
         let location = format!("{} ({} messages)", self.queue_url, messages.len());

@@ -23,6 +23,9 @@ pub enum Step {
     /// retryable code: a partly accepted Kinesis `PutRecords` (`Records`, answered in order) or
     /// SQS `SendMessageBatch` (`Entries`, answered by id).
     FailFirstEntry,
+    /// Read the request and never answer (the connection stays open until the client drops
+    /// it): a service that hangs.
+    Silent,
 }
 
 /// A running proxy.
@@ -74,6 +77,11 @@ fn serve(mut client: TcpStream, upstream: &str, step: Step) {
             r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
         ),
         Step::Unavailable => canned("503 Service Unavailable", "ServiceUnavailable", ""),
+        Step::Silent => {
+            // Blocks until the client gives up and closes the connection.
+            let _ = client.read(&mut [0; 1]);
+            return;
+        }
     };
     let _ = client.write_all(&answer);
 }

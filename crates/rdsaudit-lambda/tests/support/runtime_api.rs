@@ -55,6 +55,8 @@ struct Shared {
     posts: Mutex<Vec<Post>>,
     posted: Condvar,
     stop: AtomicBool,
+    /// The time from handing an event out to its deadline, in ms (0: 15 minutes).
+    deadline_ms: std::sync::atomic::AtomicU64,
     /// When each request id's event was handed out (its last byte written).
     handed: Mutex<std::collections::HashMap<String, Instant>>,
 }
@@ -87,6 +89,13 @@ impl RuntimeApi {
     /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
     pub fn address(&self) -> String {
         self.addr.to_string()
+    }
+
+    /// Gives the next invocations `deadline` from the moment they are handed out
+    /// (`Lambda-Runtime-Deadline-Ms`) instead of 15 minutes.
+    pub fn set_deadline(&self, deadline: Duration) {
+        let ms = u64::try_from(deadline.as_millis()).unwrap().max(1);
+        self.shared.deadline_ms.store(ms, Ordering::SeqCst);
     }
 
     /// Queues an event for `/invocation/next`.
@@ -176,7 +185,10 @@ fn route(req: &Request, shared: &Shared) -> Option<Reply> {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_millis()
-            + 900_000;
+            + match shared.deadline_ms.load(Ordering::SeqCst) {
+                0 => 900_000,
+                ms => u128::from(ms),
+            };
         let headers = vec![
             ("Lambda-Runtime-Aws-Request-Id", id),
             ("Lambda-Runtime-Deadline-Ms", deadline.to_string()),

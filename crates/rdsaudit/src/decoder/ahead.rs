@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
-use crate::input::kinesis::RawRecord;
+use crate::input::kinesis::{EventText, RawRecord};
 use crate::input::{Payload, SourceRecord};
 use crate::pipeline::Pipeline;
 use crate::report::RecordOutcome;
@@ -158,11 +158,9 @@ impl<'s, 'scope, S: Sink + Send + 'scope> Ahead<'s, 'scope, S> {
     {
         let (len, bytes, pipeline) = (copies.len(), copies.text.len(), self.pipeline);
         self.spawn(len, bytes, move |first| {
-            let records: Vec<SourceRecord<'_>> = copies
-                .records
-                .iter()
-                .map(|r| r.resolve(&copies.text))
-                .collect();
+            let text = EventText::new(&copies.text);
+            let records: Vec<SourceRecord<'_>> =
+                copies.records.iter().map(|r| r.resolve(&text)).collect();
             pipeline.process(&records, first, false, make)
         });
     }

@@ -42,11 +42,14 @@ pub enum JsonError {
     },
     /// The text is not JSON (syntax, invalid UTF-8, bad escape or lone surrogate, nesting
     /// deeper than 1024, ...).
-    #[error("invalid JSON at byte {offset}: {msg}")]
+    #[error("invalid JSON at byte {offset}{}: {msg}", InRecord(*.record))]
     Invalid {
         /// Byte offset in the buffer: where the walk found the fault (simd-json, reading the
         /// logs API's JSON, gives the position of the failing token, approximately).
         offset: usize,
+        /// The 1-based element of the Kinesis event's `Records` the fault lies in, when it
+        /// lies in one (the Kinesis walk knows; shape errors name the record the same way).
+        record: Option<usize>,
         /// What is wrong (the walk's words, or simd-json's error kind).
         msg: String,
     },
@@ -84,7 +87,33 @@ impl JsonError {
     pub(crate) fn from_simd(err: &simd_json::Error, base: usize) -> Self {
         Self::Invalid {
             offset: base.saturating_add(err.index()),
+            record: None,
             msg: format!("{:?}", err.error()),
+        }
+    }
+
+    /// The error, said to lie in the 1-based element `record` of `Records` when it is a
+    /// syntax error (a value cap or the padding contract is the event's, not a record's).
+    pub(crate) fn in_record(self, record: usize) -> Self {
+        match self {
+            Self::Invalid { offset, msg, .. } => Self::Invalid {
+                offset,
+                record: Some(record),
+                msg,
+            },
+            other => other,
+        }
+    }
+}
+
+/// ` in record N` after the byte offset, when the fault lies in a record.
+struct InRecord(Option<usize>);
+
+impl std::fmt::Display for InRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, " (in record {n})"),
+            None => Ok(()),
         }
     }
 }

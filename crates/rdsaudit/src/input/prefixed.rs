@@ -19,7 +19,7 @@
 
 use crate::audit::iso_time::parse_prefix;
 use crate::audit::scanner::starts_with_timestamp;
-use crate::input::text::MAX_NAME_BREAKS;
+use crate::input::text::MAX_NAMES_BYTES;
 
 /// One log event of prefixed text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +32,10 @@ pub struct PrefixedEvent<'a> {
     pub log_stream: Option<&'a str>,
     /// The message: from after the prefix to the end of its last continuation line.
     pub message: &'a [u8],
+    /// Where the event's first line starts in the text (its prefix).
+    pub start: usize,
+    /// Where its last line's text ends in the text (its line break, or the text's end).
+    pub end: usize,
 }
 
 /// Whether the first non-blank line of `text` has the prefix (and is not itself an audit
@@ -108,15 +112,16 @@ pub fn boundary_after(text: &[u8], at: usize) -> usize {
 /// The dirty lines of a piece of prefixed text (the window rule, [`crate::input::text`]):
 /// lines that do not read alone as an audit record. A prefixed event is clean when its
 /// message is one line that parses; a message with a line break, an unparsed message, a
-/// line without the prefix and a blank line are dirty. Kept as runs of line numbers, in
-/// order, so a message of many lines costs one entry.
+/// line without the prefix and a blank line are dirty. Kept as runs of byte positions (where
+/// the first line starts, where the last one's text ends), in order, so a message of many
+/// lines costs one entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Dirt {
     runs: Vec<(u64, u64)>,
 }
 
 impl Dirt {
-    /// Lines `first..=last` are dirty (added in order of `first`).
+    /// The lines from byte `first` to byte `last` are dirty (added in order of `first`).
     pub fn add(&mut self, first: u64, last: u64) {
         match self.runs.last_mut() {
             Some(run) if first >= run.0 && first <= run.1.saturating_add(1) => {
@@ -132,7 +137,7 @@ impl Dirt {
         self.runs.is_empty()
     }
 
-    /// The first and last dirty lines.
+    /// Where the first dirty line starts and the last one's text ends.
     #[must_use]
     pub fn bounds(&self) -> (Option<u64>, Option<u64>) {
         (
@@ -141,15 +146,16 @@ impl Dirt {
         )
     }
 
-    /// Whether a dirty line lies within [`MAX_NAME_BREAKS`] lines of `line`.
+    /// Whether a dirty line lies within [`MAX_NAMES_BYTES`] of the lines from byte `start` to
+    /// byte `end` ([`crate::input::text::within_reach`]).
     #[must_use]
-    pub fn near(&self, line: u64) -> bool {
+    pub fn near(&self, start: u64, end: u64) -> bool {
         let at = self
             .runs
-            .partition_point(|r| r.1.saturating_add(MAX_NAME_BREAKS) < line);
+            .partition_point(|r| r.1.saturating_add(MAX_NAMES_BYTES) < start);
         self.runs
             .get(at)
-            .is_some_and(|r| r.0 <= line.saturating_add(MAX_NAME_BREAKS))
+            .is_some_and(|r| r.0 <= end.saturating_add(MAX_NAMES_BYTES))
     }
 }
 
@@ -223,6 +229,8 @@ impl<'a> Iterator for Events<'a> {
             time_us,
             log_stream,
             message: message.strip_suffix(b"\r").unwrap_or(message),
+            start,
+            end,
         })
     }
 }
@@ -250,7 +258,9 @@ mod tests {
                 line_number: 1,
                 time_us: Some(T),
                 log_stream: None,
-                message: AUDIT.as_bytes()
+                message: AUDIT.as_bytes(),
+                start: 0,
+                end: 25 + AUDIT.len(),
             }
         );
         assert_eq!(events[1].log_stream, Some("db1.audit.log.0"));

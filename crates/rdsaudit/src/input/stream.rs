@@ -24,7 +24,8 @@
 //! near a piece's ends come from its neighbours, [`text::Edges`]). A record is handed out once
 //! the record rule can no longer change it: the next record has started, and every line the
 //! rule looks at after it has been read. The decoder ([`crate::Decoder::decode_text_stream`])
-//! then holds a piece until the 512 lines after its last record are read (the window rule,
+//! then holds a piece until the [`text::MAX_NAMES_BYTES`] (4 KiB) of text after its last
+//! record are read (the window rule,
 //! [`text::Records::next_parsed`]) or the input ends: a followed file or a pipe shows a
 //! piece's records that much later.
 //!
@@ -121,10 +122,12 @@ pub enum Piece {
 #[derive(Debug)]
 pub struct TextStream<R> {
     reader: R,
-    /// Bytes read and not yet handed out; `buf[0]` is where a cut left off.
+    /// The window: `buf[..filled]` are the bytes read and not yet handed out (`buf[0]` is
+    /// where a cut left off). The rest is room for the next read, zeroed once when the
+    /// buffer first grows over it: the reader reads straight into it, not into a chunk
+    /// copied over, and a buffer given back keeps its room ([`TextStream::reuse`]).
     buf: Vec<u8>,
-    /// What each read goes to (allocated at the first read).
-    chunk: Vec<u8>,
+    filled: usize,
     /// Buffers of pieces handed out and given back ([`TextStream::reuse`]), empty.
     spares: Vec<Vec<u8>>,
     piece_bytes: usize,
@@ -149,7 +152,7 @@ impl<R: Read> TextStream<R> {
         TextStream {
             reader,
             buf: Vec::new(),
-            chunk: Vec::new(),
+            filled: 0,
             spares: Vec::new(),
             piece_bytes: DEFAULT_PIECE_BYTES,
             max_record: DEFAULT_MAX_RECORD,
@@ -198,12 +201,12 @@ impl<R: Read> TextStream<R> {
     /// piece's buffer is otherwise fresh memory (page faults, and memory handed back and
     /// forth with the system, a piece at a time). Keeps at most a few, of the usual size.
     pub fn reuse(&mut self, piece: Piece) {
-        let (Piece::Text(mut buf) | Piece::Window { bytes: mut buf, .. }) = piece else {
+        let (Piece::Text(buf) | Piece::Window { bytes: buf, .. }) = piece else {
             return;
         };
         let usual = self.piece_capacity();
+        // Not cleared: its bytes are the next window's room, zeroed already.
         if self.spares.len() < MAX_SPARES && (usual..=2 * usual).contains(&buf.capacity()) {
-            buf.clear();
             self.spares.push(buf);
         }
     }
@@ -237,8 +240,8 @@ impl<R: Read> TextStream<R> {
     pub fn next_piece(&mut self) -> io::Result<Option<Piece>> {
         loop {
             if self.eof {
-                if !self.buf.is_empty() {
-                    return Ok(Some(self.take(self.buf.len())));
+                if self.filled > 0 {
+                    return Ok(Some(self.take(self.filled)));
                 }
                 return self.failed.take().map_or(Ok(None), Err);
             }
@@ -251,7 +254,7 @@ impl<R: Read> TextStream<R> {
                     continue;
                 }
             };
-            let full = self.buf.len() >= self.piece_bytes.min(self.max_record);
+            let full = self.filled >= self.piece_bytes.min(self.max_record);
             if self.eof || !(full || (self.eager && short)) {
                 continue;
             }
@@ -259,7 +262,7 @@ impl<R: Read> TextStream<R> {
             if let Some(piece) = self.cut() {
                 return Ok(Some(piece));
             }
-            if self.buf.len() >= self.max_record {
+            if self.filled >= self.max_record {
                 return self.forced_cut().map(Some);
             }
         }
@@ -267,50 +270,64 @@ impl<R: Read> TextStream<R> {
 
     /// A piece cut off the window, if it can be cut yet (see the module docs).
     fn cut(&mut self) -> Option<Piece> {
+        let window = self.window();
         if self.prefixed {
-            let cut = crate::input::prefixed::last_event_start(&self.buf, BOUNDARY_LINES)?;
+            let cut = crate::input::prefixed::last_event_start(window, BOUNDARY_LINES)?;
             return Some(self.take(cut));
         }
-        if let Some(cut) = text::last_boundary(&self.buf, BOUNDARY_LINES) {
+        if let Some(cut) = text::last_boundary(window, BOUNDARY_LINES) {
             return Some(self.take(cut));
         }
-        let mut records = text::records_in_window(&self.buf);
+        let mut records = text::records_in_window(window);
         while records.next_parsed().is_some() {}
         let until = records.cut();
         if until == 0 {
             return None;
         }
-        let mut bytes = self.spare();
-        bytes.extend_from_slice(&self.buf);
-        self.buf.drain(..until);
+        let bytes = self.hand_out(until, self.filled);
         Some(Piece::Window { bytes, until })
+    }
+
+    /// The bytes read and not handed out yet.
+    fn window(&self) -> &[u8] {
+        self.buf.get(..self.filled).unwrap_or_default()
+    }
+
+    /// Drops the window's first `n` bytes.
+    fn consume(&mut self, n: usize) {
+        self.buf.copy_within(n.min(self.filled)..self.filled, 0);
+        self.filled = self.filled.saturating_sub(n);
     }
 
     /// Reads once into the buffer; returns whether the read was short (end of input noted).
     fn fill(&mut self) -> io::Result<bool> {
-        if self.chunk.is_empty() {
-            self.chunk = vec![0; self.read_bytes()];
+        let want = self.read_bytes();
+        let end = self.filled + want;
+        if self.buf.len() < end {
+            // Only room never read into is zeroed (a fresh buffer's, once).
+            self.buf.resize(end, 0);
         }
+        let room = self.buf.get_mut(self.filled..end).unwrap_or_default();
         let n = loop {
-            match self.reader.read(&mut self.chunk) {
+            match self.reader.read(room) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => break other?,
             }
         };
-        self.buf
-            .extend_from_slice(self.chunk.get(..n).unwrap_or_default());
+        self.filled += n.min(want);
         self.eof = n == 0;
         if !self.started {
             // Until the first bytes are seen to be no byte order mark (or all of one), no
             // piece can be cut: they hold no line break.
-            let head = self.buf.get(..UTF8_BOM.len()).unwrap_or(&self.buf);
+            let window = self.window();
+            let head = window.get(..UTF8_BOM.len()).unwrap_or(window);
             let bom = head == UTF8_BOM;
             self.started = bom || !UTF8_BOM.starts_with(head) || self.eof;
             if bom {
-                self.buf.drain(..UTF8_BOM.len());
+                self.consume(UTF8_BOM.len());
             }
         }
-        Ok(n < self.chunk.len())
+        Ok(n < want)
     }
 
     fn read_bytes(&self) -> usize {
@@ -322,7 +339,7 @@ impl<R: Read> TextStream<R> {
         self.piece_bytes.min(self.max_record) + self.read_bytes()
     }
 
-    /// An empty buffer for a piece: one given back, or a new one.
+    /// A buffer for the next window: one given back (its bytes are room), or a new one.
     fn spare(&mut self) -> Vec<u8> {
         self.spares
             .pop()
@@ -331,10 +348,23 @@ impl<R: Read> TextStream<R> {
 
     /// Hands out `buf[..cut]` as a piece; the rest stays.
     fn take(&mut self, cut: usize) -> Piece {
-        let mut rest = self.spare();
-        rest.extend_from_slice(self.buf.get(cut..).unwrap_or_default());
-        self.buf.truncate(cut);
-        Piece::Text(std::mem::replace(&mut self.buf, rest))
+        Piece::Text(self.hand_out(cut, cut))
+    }
+
+    /// Hands out `buf[..len]`; the window starts again at `cut`, in another buffer.
+    fn hand_out(&mut self, cut: usize, len: usize) -> Vec<u8> {
+        let mut next = self.spare();
+        let rest = self.buf.get(cut..self.filled).unwrap_or_default();
+        if next.len() < rest.len() {
+            next.resize(rest.len(), 0);
+        }
+        if let Some(to) = next.get_mut(..rest.len()) {
+            to.copy_from_slice(rest);
+        }
+        self.filled = rest.len();
+        let mut out = std::mem::replace(&mut self.buf, next);
+        out.truncate(len);
+        out
     }
 
     /// No cut is possible and the buffer is full: the first line goes alone, or, when there
@@ -342,9 +372,9 @@ impl<R: Read> TextStream<R> {
     fn forced_cut(&mut self) -> io::Result<Piece> {
         let first_line_end = if self.prefixed {
             // Prefixed text breaks lines at LF only.
-            memchr::memchr(b'\n', &self.buf).map(|i| i + 1)
+            memchr::memchr(b'\n', self.window()).map(|i| i + 1)
         } else {
-            text::first_line_end(&self.buf)
+            text::first_line_end(self.window())
         };
         match first_line_end {
             Some(next) => Ok(self.take(next)),
@@ -358,14 +388,15 @@ impl<R: Read> TextStream<R> {
         let (mut head, mut len) = (Vec::new(), 0u64);
         loop {
             // A CR at the very end may be half a CRLF: it stays for the next look.
-            let end = self.buf.len() - usize::from(self.buf.last() == Some(&b'\r'));
-            let scanned = self.buf.get(..end).unwrap_or_default();
+            let window = self.window();
+            let end = window.len() - usize::from(window.last() == Some(&b'\r'));
+            let scanned = window.get(..end).unwrap_or_default();
             let found = memchr::memchr2(b'\n', b'\r', scanned);
             let part = found.unwrap_or(end);
             let room = self.max_record.saturating_sub(head.len());
-            head.extend_from_slice(self.buf.get(..part.min(room)).unwrap_or_default());
+            head.extend_from_slice(window.get(..part.min(room)).unwrap_or_default());
             len += part as u64;
-            self.buf.drain(..part);
+            self.consume(part);
             if found.is_some() || self.eof {
                 break;
             }

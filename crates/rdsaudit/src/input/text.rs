@@ -34,17 +34,19 @@
 //!   is flagged ambiguous with the joined reading among its alternatives; the line before
 //!   stays an unparsed line with its reason.
 //! - The window rule, over all of the above: a record is plain only when every physical line
-//!   within [`MAX_NAME_BREAKS`] lines before and after it reads alone. A line that does not
-//!   (blank, unparsed, or a line of a record joined over several: *dirty*) may be a piece of
-//!   a record whose names hold raw breaks, and the local look above may miss which; so every
-//!   event within reach of one gets a reading unlisted (`alternatives_omitted`). Sound: a
-//!   forged line lies inside a true record of at most 513 lines; if every line of that
-//!   record reads alone, the text is byte for byte records one per line (docs/HOSTILE.md,
-//!   "Two records or one?"). No second parse: a record read alone and parsed is a clean
-//!   line. A record is held until the lines within reach after it are read (bounded: 512
-//!   lines of records); a piece read alone reports its dirty lines and plain records
-//!   ([`Edges`]) and is read again [`Records::around`] its neighbours' only when they flag
-//!   one of its records.
+//!   within [`MAX_NAMES_BYTES`] bytes before and after it reads alone ([`within_reach`]: from
+//!   the end of one line's text to the start of the other, breaks and lines between counted).
+//!   A line that does not (blank, unparsed, or a line of a record joined over several:
+//!   *dirty*) may be a piece of a record whose names hold raw breaks, and the local look
+//!   above may miss which; so every event within reach of one gets a reading unlisted
+//!   (`alternatives_omitted`). Sound: a forged line lies inside a true record, between its
+//!   first and last raw break; if every line of that record reads alone, the text is byte
+//!   for byte records one per line (docs/HOSTILE.md, "Two records or one?"); if one does
+//!   not, that dirty line lies in the same stretch of names, at most [`MAX_NAMES_BYTES`]
+//!   away. No second parse: a record read alone and parsed is a clean line. A record is held
+//!   until the text within reach after it is read (bounded: 4 KiB past it); a piece read
+//!   alone reports its dirty lines and plain records ([`Edges`]) and is read again
+//!   [`Records::around`] its neighbours' only when they flag one of its records.
 //!
 //! `aws rds download-db-log-file-portion` returns pages of at most 1 MB; a record cut at a
 //! page end is followed by RDS's marker line ` [Your log message was truncated]` (or the
@@ -104,9 +106,11 @@ pub fn records(buf: &[u8]) -> Records<'_> {
         chain_line: 1,
         stop: usize::MAX,
         markers: true,
-        window_rule: Some(MAX_NAME_BREAKS),
+        window_rule: true,
+        base: 0,
         held: std::collections::VecDeque::new(),
-        flag_until: 0,
+        released: false,
+        flag_before: 0,
         dirty_after: None,
         ended: false,
         edges: Edges::default(),
@@ -120,7 +124,7 @@ pub fn records(buf: &[u8]) -> Records<'_> {
 pub fn records_in_message(message: &[u8]) -> Records<'_> {
     Records {
         markers: false,
-        window_rule: None,
+        window_rule: false,
         ..records(message)
     }
 }
@@ -201,17 +205,23 @@ pub struct Records<'a> {
     stop: usize,
     /// Whether RDS's truncation marker is read as one (files; not CloudWatch messages).
     markers: bool,
-    /// How many lines around a dirty line the window rule flags ([`MAX_NAME_BREAKS`] in a
-    /// file); `None`: no window rule (a CloudWatch message is flagged whole instead).
-    window_rule: Option<u64>,
+    /// Whether the window rule applies (a file: reach [`MAX_NAMES_BYTES`]); not in a
+    /// CloudWatch message, which is flagged whole instead.
+    window_rule: bool,
+    /// Where `buf` starts in the whole text (a piece's byte offset, [`Records::at`]): the
+    /// positions of [`Edges`] and [`Around`] are the whole text's.
+    base: u64,
     /// Records read and not handed out yet: the lines after them that may flag them are not
     /// all read.
     held: std::collections::VecDeque<Held<'a>>,
-    /// Records on this line or before it that parse are flagged (a dirty line lies within
-    /// the window's reach before them).
-    flag_until: u64,
-    /// The first dirty line after the text, when it is a piece of a longer one
-    /// ([`Records::around`]).
+    /// Whether the first record held was handed out in place ([`Records::next_in_place`]):
+    /// it is dropped at the next call.
+    released: bool,
+    /// Records that start before this position of `buf` and parse are flagged (a dirty line
+    /// ends within the window's reach before them).
+    flag_before: u64,
+    /// Where the first dirty line after the text starts (whole-text position), when it is a
+    /// piece of a longer one ([`Records::around`]).
     dirty_after: Option<u64>,
     /// Whether the record rule has read its last record.
     ended: bool,
@@ -223,6 +233,9 @@ pub struct Records<'a> {
 #[derive(Debug, Clone)]
 struct Held<'a> {
     record: TextRecord<'a>,
+    /// Where the record starts and its last line's text ends (before its break), in `buf`.
+    start: u64,
+    end: u64,
     parsed: Result<AuditEvent<'a>, LineError>,
     /// Whether a dirty line lies within the window's reach of it (or it is dirty itself).
     flagged: bool,
@@ -230,62 +243,57 @@ struct Held<'a> {
 
 /// Where a piece of a text has dirty lines (lines that do not read alone as a record: blank,
 /// unparsed, or a line of a record joined over several) and plain records (events the window
-/// rule left unflagged), by line number: what a piece decoded on its own needs from its
-/// neighbours ([`Edges::needs`]). Line numbers are the piece's own until
-/// [`Edges::shifted`].
+/// rule left unflagged), by byte position in the whole text: what a piece decoded on its own
+/// needs from its neighbours ([`Edges::needs`]). A distance is counted from where one line's
+/// text ends (its break included in the distance) to where the other starts, so every
+/// position here is where a line starts (`first_*`) or where its text ends, before its break
+/// (`last_*`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Edges {
-    /// The first dirty line.
+    /// Where the first dirty line starts.
     pub first_dirty: Option<u64>,
-    /// The last dirty line.
+    /// Where the last dirty line's text ends.
     pub last_dirty: Option<u64>,
-    /// The first plain record.
+    /// Where the first plain record starts.
     pub first_plain: Option<u64>,
-    /// The last plain record.
+    /// Where the last plain record's text ends.
     pub last_plain: Option<u64>,
 }
 
-/// The dirty lines nearest to a piece outside it, by line number in the whole text: the last
-/// one before it and the first one after it.
+/// The dirty lines nearest to a piece outside it, by byte position in the whole text: where
+/// the text of the last one before it ends, and where the first one after it starts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Around {
-    /// The last dirty line before the piece.
+    /// Where the last dirty line before the piece ends (before its break).
     pub before: Option<u64>,
-    /// The first dirty line after the piece.
+    /// Where the first dirty line after the piece starts.
     pub after: Option<u64>,
 }
 
-impl Edges {
-    /// The same edges for a piece whose first line is line `first_line` of the whole text.
-    #[must_use]
-    pub fn shifted(self, first_line: u64) -> Self {
-        let shift = |n: Option<u64>| n.map(|n| n + first_line - 1);
-        Edges {
-            first_dirty: shift(self.first_dirty),
-            last_dirty: shift(self.last_dirty),
-            first_plain: shift(self.first_plain),
-            last_plain: shift(self.last_plain),
-        }
-    }
+/// Whether a line whose text ends at `end` and a line after it starting at `start` (byte
+/// positions, the break and every line between counted) lie within the window rule's reach.
+#[must_use]
+pub fn within_reach(end: u64, start: u64) -> bool {
+    start.saturating_sub(end) <= MAX_NAMES_BYTES
+}
 
-    /// Whether dirty lines around the piece (`around`, same numbering as these edges) flag
-    /// one of its plain records: then the piece must be read again [`Records::around`] them.
+impl Edges {
+    /// Whether dirty lines around the piece (`around`, whole-text positions) flag one of its
+    /// plain records: then the piece must be read again [`Records::around`] them.
     #[must_use]
     pub fn needs(&self, around: Around) -> bool {
-        let near = |a: Option<u64>, b: Option<u64>| {
-            a.zip(b)
-                .is_some_and(|(a, b)| b.saturating_sub(a) <= MAX_NAME_BREAKS)
+        let near = |end: Option<u64>, start: Option<u64>| {
+            end.zip(start).is_some_and(|(e, s)| within_reach(e, s))
         };
         near(around.before, self.first_plain) || near(self.last_plain, around.after)
     }
 
-    /// Whether a piece's plain records are final once the text is known up to line
-    /// `next_line` (excluded) with no dirty line after the piece: no line that could flag
-    /// them is still unread.
+    /// Whether a piece's plain records are final once the text is known up to byte `next`
+    /// (excluded) with no dirty line after the piece: no line that could flag them is still
+    /// unread (a line starting at `next` or later is out of reach).
     #[must_use]
-    pub fn settled_by(&self, next_line: u64) -> bool {
-        self.last_plain
-            .is_none_or(|p| next_line > p.saturating_add(MAX_NAME_BREAKS))
+    pub fn settled_by(&self, next: u64) -> bool {
+        self.last_plain.is_none_or(|p| !within_reach(p, next))
     }
 }
 
@@ -310,22 +318,67 @@ struct Span<'a> {
 impl<'a> Records<'a> {
     /// The next record and its parse, parsed once: the record rule needs to know whether a
     /// line parses, so the result is handed on rather than computed again. The window rule
-    /// applies: a record is held until the lines within [`MAX_NAME_BREAKS`] after it are
-    /// read (or the text ends), and an event with a dirty line that near, before or after
-    /// it, is flagged with a reading unlisted (see the module docs).
+    /// applies: a record is held until the text within [`MAX_NAMES_BYTES`] after it is read
+    /// (or the text ends), and an event with a dirty line that near, before or after it, is
+    /// flagged with a reading unlisted (see the module docs).
     pub fn next_parsed(&mut self) -> Option<Parsed<'a>> {
-        let Some(reach) = self.window_rule else {
-            return self.next_record().map(|(parsed, _)| parsed);
-        };
-        loop {
-            let settled = self.held.front().is_some_and(|h| {
-                h.flagged || h.record.line_number.saturating_add(reach) < self.line_number
+        self.drop_released();
+        if !self.window_rule {
+            return self.next_record().map(|(parsed, ..)| parsed);
+        }
+        self.next_in_place()?;
+        self.released = false;
+        let Held { record, parsed, .. } = self.held.pop_front()?;
+        Some((record, parsed))
+    }
+
+    /// [`Records::next_parsed`] without moving the parse out: it stays where the window rule
+    /// held it, for the caller to read (and fill in) until the next call. An event is a few
+    /// hundred bytes; each move of it costs a copy per line.
+    pub fn next_in_place(
+        &mut self,
+    ) -> Option<(TextRecord<'a>, &mut Result<AuditEvent<'a>, LineError>)> {
+        self.drop_released();
+        if self.window_rule {
+            self.settle_front()?;
+        } else {
+            let ((record, parsed), _, start) = self.next_record()?;
+            let (start, end) = (start as u64, (start + record.bytes.len()) as u64);
+            self.held.push_back(Held {
+                record,
+                start,
+                end,
+                parsed,
+                flagged: false,
             });
+        }
+        self.released = true;
+        let held = self.held.front_mut()?;
+        Some((held.record, &mut held.parsed))
+    }
+
+    /// Drops the record handed out in place, where it lies (no move).
+    fn drop_released(&mut self) {
+        if std::mem::take(&mut self.released) {
+            self.held.drain(..1);
+        }
+    }
+
+    /// Reads until the first record held is final, and marks it (`None` when there is
+    /// none).
+    fn settle_front(&mut self) -> Option<()> {
+        loop {
+            // A line not read yet starts at `pos` or later.
+            let next = self.pos as u64;
+            let settled = self
+                .held
+                .front()
+                .is_some_and(|h| h.flagged || !within_reach(h.end, next));
             if settled || self.ended {
-                return self.release(reach);
+                return self.release();
             }
             match self.next_record() {
-                Some((parsed, joined)) => self.hold(parsed, joined, reach),
+                Some((parsed, joined, start)) => self.hold(parsed, joined, start as u64),
                 // Not final: the text after the window may change what is held.
                 None if self.looked_past() => return None,
                 None => self.ended = true,
@@ -333,85 +386,97 @@ impl<'a> Records<'a> {
         }
     }
 
+    /// The same records read as a piece of a longer text that starts at byte `base` of it:
+    /// the positions of [`Records::edges`] and [`Records::around`] are the longer text's.
+    #[must_use]
+    pub fn at(mut self, base: u64) -> Self {
+        self.base = base;
+        self
+    }
+
     /// Holds a record read by the record rule; a dirty one flags the records held near it.
-    fn hold(&mut self, (record, parsed): Parsed<'a>, joined: u64, reach: u64) {
-        let line = record.line_number;
+    fn hold(&mut self, (record, parsed): Parsed<'a>, joined: u64, start: u64) {
+        let end = start + record.bytes.len() as u64;
         let dirty = joined > 0 || parsed.is_err();
         if dirty {
-            self.dirty(line, line + joined, reach);
+            self.dirty(start, end);
         }
-        let flagged = dirty || line <= self.flag_until;
+        let flagged = dirty || start < self.flag_before;
         self.held.push_back(Held {
             record,
+            start,
+            end,
             parsed,
             flagged,
         });
     }
 
-    /// Notes the dirty lines `from..=to`: the records held within `reach` before them are
-    /// flagged, and so are those read within `reach` after them. Each record is looked at
-    /// once: those at or before `flag_until` were flagged already.
-    fn dirty(&mut self, from: u64, to: u64, reach: u64) {
-        let low = from
-            .saturating_sub(reach)
-            .max(self.flag_until.saturating_add(1));
+    /// Notes dirty lines from `from` (where the first starts) to `to` (where the last one's
+    /// text ends): the records held whose text ends within reach before them are flagged, and
+    /// so are those read that start within reach after them. Each record is looked at once:
+    /// a record flagged already has every record within reach before it flagged.
+    fn dirty(&mut self, from: u64, to: u64) {
         for held in self.held.iter_mut().rev() {
-            if held.record.line_number < low {
+            if held.flagged || !within_reach(held.end, from) {
                 break;
             }
             held.flagged = true;
         }
-        self.flag_until = self.flag_until.max(to.saturating_add(reach));
+        self.flag_before = self.flag_before.max(to.saturating_add(MAX_NAMES_BYTES + 1));
+        let (from, to) = (self.base + from, self.base + to);
         self.edges.first_dirty = self.edges.first_dirty.or(Some(from));
         self.edges.last_dirty = Some(to);
     }
 
-    /// Hands out the first record held, flagged when a dirty line lies within `reach`.
-    fn release(&mut self, reach: u64) -> Option<Parsed<'a>> {
+    /// Readies the first record held to be handed out, flagged when a dirty line lies
+    /// within reach.
+    fn release(&mut self) -> Option<()> {
         let Held {
             record,
-            mut parsed,
+            start,
+            end,
+            parsed,
             flagged,
-        } = self.held.pop_front()?;
-        let line = record.line_number;
-        let near_after = self
-            .dirty_after
-            .is_some_and(|d| d.saturating_sub(line) <= reach);
+        } = self.held.front_mut()?;
+        let (start, end) = (self.base + *start, self.base + *end);
+        let near_after = self.dirty_after.is_some_and(|d| within_reach(end, d));
         if let Ok(event) = parsed.as_mut() {
-            if flagged || near_after {
+            if *flagged || near_after {
                 event.ambiguity = event.ambiguity.with_unlisted_reading(record.bytes);
             } else {
-                self.edges.first_plain = self.edges.first_plain.or(Some(line));
-                self.edges.last_plain = Some(line);
+                self.edges.first_plain = self.edges.first_plain.or(Some(start));
+                self.edges.last_plain = Some(end);
             }
         }
-        Some((record, parsed))
+        Some(())
     }
 
-    /// The same records read as a piece of a longer text whose first line is `first_line`,
-    /// with the dirty lines nearest to it outside it (line numbers of the longer text): its
+    /// The same records read as a piece of a longer text (at the position [`Records::at`]
+    /// gives) with the dirty lines nearest to it outside it (whole-text positions): its
     /// records near its ends are flagged as they are in the whole text.
     #[must_use]
-    pub fn around(mut self, first_line: u64, around: Around) -> Self {
-        if let Some(reach) = self.window_rule {
-            if let Some(before) = around.before.filter(|&b| b < first_line) {
-                // Line `before` is line `1 - (first_line - before)` of the piece.
-                self.flag_until = (reach + 1).saturating_sub(first_line - before);
+    pub fn around(mut self, around: Around) -> Self {
+        if self.window_rule {
+            if let Some(before) = around.before.filter(|&b| b <= self.base) {
+                // A record starting before `before + reach + 1` (whole text) is within reach.
+                self.flag_before =
+                    (before.saturating_add(MAX_NAMES_BYTES + 1)).saturating_sub(self.base);
             }
-            self.dirty_after = around.after.map(|a| a.saturating_sub(first_line) + 1);
+            self.dirty_after = around.after;
         }
         self
     }
 
     /// Where the window rule saw dirty lines and left records plain (complete once every
-    /// record has been read).
+    /// record has been read), in positions of the whole text ([`Records::at`]).
     #[must_use]
     pub fn edges(&self) -> Edges {
         self.edges
     }
 
-    /// The next record and its parse under the record rule, and how many lines it joined.
-    fn next_record(&mut self) -> Option<(Parsed<'a>, u64)> {
+    /// The next record and its parse under the record rule, how many lines it joined, and
+    /// where it starts in `buf`.
+    fn next_record(&mut self) -> Option<(Parsed<'a>, u64, usize)> {
         // Skip blank lines. A name can hold `\n\n`: the line before them stays the possible
         // head of the next record (`head_before`) across as many as a name can hold.
         while self.pos < self.buf.len().min(self.stop) {
@@ -421,10 +486,11 @@ impl<'a> Records<'a> {
             if self.looked_past() || !is_blank_line(rest) {
                 break;
             }
-            self.pos = self.line_at(self.pos).1;
-            if let Some(reach) = self.window_rule {
-                self.dirty(self.line_number, self.line_number, reach);
+            let (end, next) = self.line_at(self.pos);
+            if self.window_rule {
+                self.dirty(self.pos as u64, end as u64);
             }
+            self.pos = next;
             self.line_number += 1;
             self.blank_lines += 1;
         }
@@ -507,7 +573,7 @@ impl<'a> Records<'a> {
         self.line_number += 1 + joined;
         self.pos = next;
         let bytes = self.buf.get(start..end)?;
-        Some(((TextRecord { line_number, bytes }, parsed), joined))
+        Some(((TextRecord { line_number, bytes }, parsed), joined, start))
     }
 
     /// Where the text can be cut after the records read so far: decoding the text before
@@ -815,6 +881,29 @@ impl<'a> Records<'a> {
 /// past the join window a record's end is looked for: a user name reaches the log with at
 /// most 128 bytes, a database and a table name with at most 64 characters each.
 pub const MAX_NAME_BREAKS: u64 = 512;
+
+/// The window rule's reach: how many bytes of text may lie between a forged line and a dirty
+/// line of the one true record both are cut from (docs/HOSTILE.md rule 4 has the derivation
+/// and its sources).
+///
+/// Every byte between two lines of one record lies between the record's first and last raw
+/// break, and raw breaks are only in its names (user, database, table; the statement is
+/// escaped, the client host is an address or a resolved name, the rest is numbers and the
+/// operation). So the distance is at most the record's text before its statement:
+///
+/// - MariaDB's `server_audit` (RDS for MariaDB) formats a connection, table, rename or proxy
+///   record in a 1024-byte buffer (`char message[1024]`, `sizeof(message)-1`: at most 1023
+///   bytes before its newline), and a QUERY's header and database in a 2048-byte one
+///   (`message_loc[2048]`) before the statement: at most 2047 bytes;
+/// - AWS's fork for RDS for MySQL uses 1024 bytes for both (no TABLE events);
+/// - Aurora MySQL (closed source) by the server's limits: a user name is clipped at login to
+///   32 characters (MySQL 8 `USERNAME_CHAR_LENGTH`, utf8mb3: 96 bytes; MariaDB's 128: 384),
+///   a client host at most 255 bytes, two ids of at most 20 digits, an operation of at most
+///   14 bytes, database and table names 64 characters of at most 4 bytes (256 bytes) each,
+///   a RENAME's `old|newdb.newtable` three of them, and the commas: under 1,500 bytes.
+///
+/// Twice the largest, 2047, for a margin: 4 KiB.
+pub const MAX_NAMES_BYTES: u64 = 4096;
 
 /// How many lines may be joined to a record's first line.
 pub const MAX_CONTINUATIONS: u64 = 8;

@@ -84,7 +84,7 @@ fn invalid_json_reports_simd_json_offset_shifted_by_base() {
     let err = parser
         .parse_padded(&mut buf, len, usize::MAX, |_| Ok::<_, JsonError>(()))
         .unwrap_err();
-    let JsonError::Invalid { offset, msg } = &err else {
+    let JsonError::Invalid { offset, msg, .. } = &err else {
         panic!("{err:?}")
     };
     assert!(*offset <= len, "{offset}");

@@ -86,6 +86,7 @@ impl<'t> Walk<'t> {
     fn fail(&self, at: usize, msg: &str) -> JsonError {
         JsonError::Invalid {
             offset: at,
+            record: None,
             msg: msg.to_owned(),
         }
     }

@@ -102,6 +102,7 @@ fn same_as_reference(text: &[u8]) -> Result<(), TestCaseError> {
         &mut |record, text| found.push(record.copy_to(text, &mut copied)),
     );
     if let Ok(records) = &ours {
+        let copied = EventText::new(&copied);
         let early: Vec<_> = found.iter().map(|r| r.resolve(&copied)).collect();
         prop_assert_eq!(&early, records);
     }
@@ -124,6 +125,33 @@ proptest! {
             same_as_reference(&text[..text.len() / 2])?;
         }
     }
+}
+
+/// A string unescaped in place can leave half a character behind it (`\\é`: the escape is
+/// one byte shorter than it was, so the last byte of `é` stays behind the string): the text
+/// is no longer UTF-8 as a whole, and each string is then checked on its own.
+#[test]
+fn a_string_unescaped_in_place_leaves_the_text_unchecked_not_the_string() {
+    let event =
+        r#"{"Records":[{"kinesis":{"data":"aGk=","sequenceNumber":"\\é","partitionKey":"k"}}]}"#;
+    same_as_reference(event.as_bytes()).unwrap();
+    let (mut buf, len) = padded(event.as_bytes());
+    let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+    assert_eq!(records[0].sequence_number, Some("\\é"));
+    assert_eq!(records[0].partition_key, Some("k"));
+    drop(records);
+    assert!(std::str::from_utf8(&buf).is_err());
+}
+
+/// A range of a checked text that cuts a character is checked on its own, and refused.
+#[test]
+fn a_range_inside_a_character_is_no_string() {
+    let text = EventText::new("aé".as_bytes());
+    assert_eq!(text.str(0..3), Some("aé"));
+    assert_eq!(text.str(0..2), None);
+    let text = EventText::new(b"\xa9ab");
+    assert_eq!(text.str(1..3), Some("ab"));
+    assert_eq!(text.str(0..2), None);
 }
 
 #[test]
@@ -153,6 +181,55 @@ fn syntax_errors_anywhere_come_before_shape_errors() {
             matches!(err, SourceError::Json(JsonError::Invalid { .. })),
             "{err:?}"
         );
+    }
+}
+
+/// Review 6 (R6-4): a syntax error inside an element of `Records` names that record
+/// (1-based, as shape errors do); one outside every record names none.
+#[test]
+fn a_syntax_error_names_its_record() {
+    let good = r#"{"kinesis":{"data":"aGk=","sequenceNumber":"1"}}"#;
+    for (text, record, offset) in [
+        (
+            format!(
+                r#"{{"Records":[{good},{good},{good},{good},{{"kinesis":{{"data":"a\u12"}}}}]}}"#
+            ),
+            Some(5),
+            None,
+        ),
+        (
+            format!(r#"{{"Records":[{good},{{"kinesis":01}}]}}"#),
+            Some(2),
+            None,
+        ),
+        (format!(r#"{{"Records":[{good}],}}"#), None, None),
+        (
+            format!(r#"{{"Records":[{good},{good}] x"#),
+            None,
+            Some(2 * good.len()),
+        ),
+    ] {
+        let (mut buf, len) = padded(text.as_bytes());
+        let err = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
+        let SourceError::Json(JsonError::Invalid {
+            record: got,
+            offset: at,
+            ..
+        }) = &err
+        else {
+            panic!("{text}: {err:?}")
+        };
+        assert_eq!(*got, record, "{text}: {err}");
+        match record {
+            Some(n) => assert!(
+                err.to_string().contains(&format!(" (in record {n}): ")),
+                "{err}"
+            ),
+            None => assert!(!err.to_string().contains("in record"), "{err}"),
+        }
+        if let Some(o) = offset {
+            assert!(*at > o, "{text}: {err}");
+        }
     }
 }
 

@@ -33,10 +33,10 @@ fn decode_records(mut r: text::Records<'_>, first_line: u64, out: &mut Decoded) 
         let line = first_line + rec.line_number - 1;
         out.push((line, rec.bytes.to_vec(), format!("{parsed:?}")));
     }
-    r.edges().shifted(first_line)
+    r.edges()
 }
 
-/// Pieces `(first line, records)` decoded as the decoder does: each alone, then again with
+/// Pieces `(first line, records placed with `at`)` decoded as the decoder does: each alone, then again with
 /// the dirty lines nearest to it in the other pieces when they flag one of its records.
 fn decode_pieces(pieces: Vec<(u64, text::Records<'_>)>) -> Decoded {
     let alone: Vec<(Decoded, text::Edges)> = pieces
@@ -54,7 +54,7 @@ fn decode_pieces(pieces: Vec<(u64, text::Records<'_>)>) -> Decoded {
             after: alone[i + 1..].iter().find_map(|(_, e)| e.first_dirty),
         };
         if alone[i].1.needs(around) {
-            decode_records(r.around(first, around), first, &mut all);
+            decode_records(r.around(around), first, &mut all);
         } else {
             all.extend(alone[i].0.iter().cloned());
         }
@@ -86,7 +86,7 @@ fn streamed_reusing<R: Read>(mut stream: TextStream<R>, reuse: bool) -> Decoded 
             stream.reuse(piece);
         }
     }
-    let mut first_line = 1;
+    let (mut first_line, mut at) = (1, 0);
     let mut numbered = Vec::new();
     for piece in &pieces {
         let (records, own) = match piece {
@@ -97,8 +97,9 @@ fn streamed_reusing<R: Read>(mut stream: TextStream<R>, reuse: bool) -> Decoded 
             ),
             Piece::TooLong { .. } => unreachable!(),
         };
-        numbered.push((first_line, records));
+        numbered.push((first_line, records.at(at)));
         first_line += count_lines(own);
+        at += own.len() as u64;
     }
     decode_pieces(numbered)
 }
@@ -201,7 +202,7 @@ proptest! {
         let cut = r.cut();
         let split = decode_pieces(vec![
             (1, text::records_in_window(window).stop_at(cut)),
-            (1 + count_lines(&log[..cut]), records(&log[cut..])),
+            (1 + count_lines(&log[..cut]), records(&log[cut..]).at(cut as u64)),
         ]);
         prop_assert_eq!(split, whole(&log));
     }

@@ -3,7 +3,7 @@ use proptest::prelude::*;
 
 fn flat(sql: &str) -> Result<String, Unwritable> {
     let mut out = Vec::new();
-    one_line(sql.as_bytes(), &mut out).map(|()| String::from_utf8(out).unwrap())
+    one_line(sql.as_bytes(), &mut out).map(|_| String::from_utf8(out).unwrap())
 }
 
 #[test]
@@ -301,4 +301,311 @@ fn an_ambiguous_statement_cannot_leave_its_comment() {
         "{out}"
     );
     assert!(out.ends_with(": x\\n;DROP TABLE t\\r\\n-- y\n"), "{out}");
+}
+
+/// The statements the `mysql` client sends for `script` (its `add_line` rules, default
+/// options, but `/* */` comments kept as with `--comments`): `DELIMITER` lines, strings
+/// (backslash escapes) and back-quoted names, `-- ` and `#` comments skipped, `/*! */` read as
+/// code; a backslash outside strings is one of its commands and fails the test. What is left
+/// after the last delimiter is sent too.
+fn client_statements(script: &str) -> Vec<String> {
+    let (mut sent, mut buf, mut delimiter) = (Vec::new(), String::new(), ";".to_owned());
+    let (mut quote, mut comment, mut code) = (None::<char>, false, false);
+    for line in script.split('\n') {
+        let mut words = line.split_ascii_whitespace();
+        if quote.is_none()
+            && !comment
+            && buf.trim().is_empty()
+            && let (Some(w), Some(d)) = (words.next(), words.next())
+            && w.eq_ignore_ascii_case("delimiter")
+        {
+            delimiter = d.to_owned();
+            continue;
+        }
+        let chars: Vec<char> = line.chars().collect();
+        let mut i = 0;
+        while let Some(&c) = chars.get(i) {
+            let rest: String = chars[i..].iter().collect();
+            if let Some(q) = quote {
+                buf.push(c);
+                if c == '\\' && q != '`' {
+                    buf.extend(chars.get(i + 1));
+                    i += 1;
+                } else if c == q {
+                    quote = None;
+                }
+            } else if comment {
+                buf.push(c);
+                if rest.starts_with("*/") {
+                    buf.push('/');
+                    comment = false;
+                    i += 1;
+                }
+            } else if rest.starts_with(&delimiter) {
+                // A statement of comments only is not sent.
+                if code {
+                    sent.push(buf.trim().to_owned());
+                }
+                (buf, code) = (String::new(), false);
+                i += delimiter.chars().count();
+                continue;
+            } else if rest.starts_with("/*")
+                && !rest.starts_with("/*!")
+                && !rest.starts_with("/*M!")
+            {
+                buf.push_str("/*");
+                comment = true;
+                i += 1;
+            } else if rest.starts_with('#')
+                || (rest.starts_with("--") && rest[2..].starts_with([' ', '\t']))
+            {
+                break;
+            } else {
+                assert!(
+                    c != '\\' || rest.starts_with("\\N"),
+                    "a client command: {rest}"
+                );
+                if matches!(c, '\'' | '"' | '`') {
+                    quote = Some(c);
+                }
+                code |= !c.is_whitespace();
+                buf.push(c);
+            }
+            i += 1;
+        }
+        buf.push('\n');
+    }
+    if code {
+        sent.push(buf.trim().to_owned());
+    }
+    sent
+}
+
+/// Writes one event alone; returns the output and the statements the client sends for it
+/// (its `USE` left out).
+fn replayed(line: &[u8]) -> (String, Vec<String>) {
+    let e = crate::parse_line(line).unwrap();
+    let mut out = Vec::new();
+    SqlWriter::piece().write(&e, &mut out);
+    let out = String::from_utf8(out).unwrap();
+    let sent = client_statements(&out);
+    (out, sent)
+}
+
+/// Whether `out` is a `-- rdsaudit:` comment saying `why`, and nothing else.
+fn not_run(out: &str, why: &str) -> bool {
+    out.starts_with(&format!("-- rdsaudit: {why}")) && out.matches('\n').count() == 1
+}
+
+#[test]
+fn a_compound_statement_is_sent_whole() {
+    let cases = [
+        // review8's f16: the server ran IF 1=0, nothing was dropped.
+        "BEGIN NOT ATOMIC IF 1=0 THEN SELECT 1; DROP TABLE t; END IF; END",
+        "CREATE PROCEDURE p() BEGIN UPDATE a SET x=1; DELETE FROM t; END;",
+        "CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW BEGIN SET @a=1; SET @b=2; END",
+        "SELECT 1; SELECT \\'$$ // ; \\' -- note\\nFROM dual /*!; */",
+        "SELECT 1/*!50000 ; DROP TABLE t */",
+        "SELECT \\'x$\\' ; SELECT 2 /* $$$ //  */",
+    ];
+    for sql in cases {
+        let (out, sent) = replayed(&query("db", sql, 0));
+        assert!(out.starts_with("DELIMITER "), "{out}");
+        assert!(out.ends_with("\nDELIMITER ;\n"), "{out}");
+        let mut want = Vec::new();
+        let text = crate::parse_line(&query("db", sql, 0))
+            .unwrap()
+            .object
+            .text()
+            .into_owned();
+        one_line(text.trim().as_bytes(), &mut want).unwrap();
+        assert_eq!(sent, [String::from_utf8(want).unwrap()], "{out}");
+    }
+    // A `;` at the end, or in strings, names and comments, needs no delimiter.
+    for sql in [
+        "SELECT 1;",
+        "SELECT \\';\\', `a;b` /* ; */ -- ;",
+        "SELECT 1; /* done */",
+    ] {
+        let (out, sent) = replayed(&query("db", sql, 0));
+        assert!(!out.contains("DELIMITER"), "{out}");
+        assert_eq!(sent.len(), 1, "{out}");
+    }
+}
+
+#[test]
+fn the_delimiter_occurs_nowhere_in_the_statement() {
+    let busy = "SELECT \\'$$ $$$ // /// ;\\'; SELECT 1";
+    let (out, sent) = replayed(&query("", busy, 0));
+    assert!(out.starts_with("DELIMITER $$$$\n"), "{out}");
+    assert_eq!(sent.len(), 1, "{out}");
+    // Every run the client takes (15 bytes at most) is in the text: not written as SQL.
+    let full = format!(
+        "SELECT \\'{}{}\\'; SELECT 1",
+        "$".repeat(15),
+        "/".repeat(15)
+    );
+    let (out, sent) = replayed(&query("", &full, 0));
+    assert!(
+        not_run(&out, "not written as SQL, it holds every delimiter"),
+        "{out}"
+    );
+    assert!(sent.is_empty());
+}
+
+#[test]
+fn delimiter_lines_carry_the_event_id() {
+    let line = query("db", "BEGIN NOT ATOMIC SELECT 1; END", 0);
+    let mut e = crate::parse_line(&line).unwrap();
+    e.provenance.event_id = Some("123");
+    let mut out = Vec::new();
+    SqlWriter::piece().write(&e, &mut out);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "DELIMITER $$ -- event_id=123\n\
+         BEGIN NOT ATOMIC SELECT 1; END $$ -- event_id=123\n\
+         DELIMITER ; -- event_id=123\n"
+    );
+}
+
+#[test]
+fn a_statement_at_the_log_limit_is_not_run() {
+    // review8's f18: `DELETE /*...*/ FROM orders WHERE id = 5`, cut right before its WHERE.
+    let sql = format!("DELETE /*{}*/ FROM orders", "x".repeat(1024 - 9 - 14));
+    assert_eq!(sql.len(), DEFAULT_QUERY_LOG_LIMIT);
+    let (out, sent) = replayed(&query("shop", &sql, 0));
+    assert!(
+        not_run(
+            &out,
+            "not run, may be cut at the audit log limit (1024 bytes): DELETE /*"
+        ),
+        "{out:.80}"
+    );
+    assert!(sent.is_empty());
+    // One byte short of the limit is a cut too (the plugin keeps a two-byte escape whole);
+    // two bytes short is not.
+    let (out, _) = replayed(&query("shop", &sql[1..], 0));
+    assert!(
+        out.starts_with("-- rdsaudit: not run, may be cut"),
+        "{out:.80}"
+    );
+    let (out, sent) = replayed(&query("shop", &sql[2..], 0));
+    assert!(!out.starts_with("-- "), "{out:.80}");
+    assert_eq!(sent.len(), 1);
+    // No USE for it: the next statement's database is written.
+    let mut writer = SqlWriter::new();
+    let mut out = Vec::new();
+    writer.write(
+        &crate::parse_line(&query("shop", &sql, 0)).unwrap(),
+        &mut out,
+    );
+    assert_eq!(writer.database(), None);
+}
+
+#[test]
+fn load_local_and_placeholders_are_not_run() {
+    let local = "not run, LOAD ... LOCAL would send the replaying machine's file";
+    let prepared = "not run, a prepared statement (its parameters are not in the audit log)";
+    for (sql, why) in [
+        (
+            "LOAD DATA LOCAL INFILE \\'/etc/passwd\\' INTO TABLE t",
+            local,
+        ),
+        (
+            "load data low_priority local infile \\'x\\' into table t",
+            local,
+        ),
+        (
+            "LOAD /* a */ XML\\nCONCURRENT LOCAL INFILE \\'x\\' INTO TABLE t",
+            local,
+        ),
+        ("LOAD DATA /*!LOCAL*/ INFILE \\'x\\' INTO TABLE t", local),
+        ("INSERT INTO t1 (s) VALUES (?)", prepared),
+        ("SELECT ?, s FROM t1 WHERE id = ?", prepared),
+        ("SELECT 1 /*!50000 + ? */", prepared),
+    ] {
+        let (out, sent) = replayed(&query("db", sql, 0));
+        assert!(not_run(&out, why), "{sql}: {out}");
+        assert!(sent.is_empty(), "{sql}");
+    }
+    for sql in [
+        "LOAD DATA INFILE \\'/srv/x.csv\\' INTO TABLE t",
+        "SELECT \\'LOAD DATA LOCAL\\', `local` FROM t",
+        "SELECT load, local FROM t",
+        "PREPARE st FROM \\'SELECT ? AS x\\'",
+        "SELECT \\'?\\', `?` /* ? */ -- ?",
+    ] {
+        let (out, sent) = replayed(&query("db", sql, 0));
+        assert!(!out.starts_with("-- "), "{sql}: {out}");
+        assert_eq!(sent.len(), 1, "{sql}");
+    }
+}
+
+#[test]
+fn a_backslash_command_is_never_written() {
+    // `/*!99999 */` holds code the server skips (retcode 0) but the client reads: `\!` runs
+    // a shell command on the replaying machine (checked with MariaDB 10.11's client).
+    for sql in [
+        "SELECT 3 /*!99999 \\\\! touch /tmp/pwn */",
+        "SELECT 2 /*M! \\\\! touch /tmp/pwn */",
+    ] {
+        let (out, sent) = replayed(&query("db", sql, 0));
+        assert!(
+            not_run(&out, "not written as SQL, a backslash outside strings"),
+            "{out}"
+        );
+        assert!(sent.is_empty());
+    }
+    let (out, sent) = replayed(&query("db", "SELECT \\\\N, \\'\\\\!\\' /* \\\\! */", 0));
+    assert_eq!(out, "SELECT \\N, '\\!' /* \\! */;\n");
+    assert_eq!(sent.len(), 1);
+}
+
+#[test]
+fn every_corpus_statement_is_one_client_statement() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../corpus/mariadb");
+    let (mut statements, mut delimited) = (0, 0);
+    for name in [
+        "audit-full.log",
+        "audit-hostile.log",
+        "audit-limit1024.log",
+        "audit-semantics.log",
+        "audit-review3-forgeries.log",
+    ] {
+        let input = std::fs::read(format!("{dir}/{name}")).unwrap();
+        let mut sink = |e: &AuditEvent<'_>| {
+            let mut out = Vec::new();
+            if !SqlWriter::piece().write(e, &mut out) {
+                return;
+            }
+            let out = String::from_utf8_lossy(&out).into_owned();
+            let sent = client_statements(&out);
+            // One statement, none for a comment line (or a statement of comments only).
+            assert!(sent.len() <= 1, "{name}: {out}");
+            assert!(!out.starts_with("-- ") || sent.is_empty(), "{name}: {out}");
+            assert!(
+                !out.starts_with("DELIMITER") || sent.len() == 1,
+                "{name}: {out}"
+            );
+            statements += sent.len();
+            delimited += usize::from(out.starts_with("DELIMITER"));
+        };
+        crate::Decoder::new().decode(&input, &mut sink).unwrap();
+    }
+    assert!(statements > 100, "{statements}");
+    assert!(delimited > 0, "the corpus holds routines with bodies");
+}
+
+proptest! {
+    /// Whatever the statement holds, the client sends it as one statement, or not at all.
+    #[test]
+    fn any_statement_is_one_client_statement_or_a_comment(tokens in statement()) {
+        let written: String = tokens.iter().map(|t| t.written.as_str()).collect();
+        let escaped = written.replace('\\', "\\\\").replace('\'', "\\'").replace('\n', "\\n").replace('\r', "\\r");
+        let (out, sent) = replayed(&query("db", &escaped, 0));
+        prop_assert!(sent.len() <= 1, "{}", out);
+        if out.starts_with("-- ") {
+            prop_assert!(sent.is_empty(), "{}", out);
+        }
+    }
 }

@@ -388,6 +388,7 @@ fn bad_texts_are_refused_where_they_go_wrong() {
             err,
             JsonError::Invalid {
                 offset: at,
+                record: None,
                 msg: msg.to_owned()
             },
             "{}",
