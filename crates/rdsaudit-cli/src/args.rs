@@ -119,7 +119,8 @@ and an ambiguous one (a raw name may have forged it; no USE for its database eit
 CloudWatch end with `-- event_id=ID` for de-duplication.
 
 Text logs (plain, .gz, `aws logs tail` output, CloudWatch exports) are streamed in bounded
-memory, an event written once the next record has started (or the input ends); JSON
+memory, an event written once the 4 KiB of text after it are read (the window rule:
+docs/HOSTILE.md; a followed file at once when caught up, or the input ends); JSON
 documents are read whole up to --max-file-size.
 
 Examples:
