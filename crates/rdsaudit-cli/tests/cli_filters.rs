@@ -268,8 +268,8 @@ fn the_empty_name_can_be_selected_and_excluded() {
     let anon = ("".to_owned(), "FAILED_CONNECT".to_owned());
     let connect = ("app".to_owned(), "CONNECT".to_owned());
     let query = ("app".to_owned(), "QUERY".to_owned());
-    assert_eq!(pick(&["--user", ""]), [anon.clone()]);
-    assert_eq!(pick(&["--user", "nobody,''"]), [anon.clone()]);
+    assert_eq!(pick(&["--user", ""]), vec![anon.clone()]);
+    assert_eq!(pick(&["--user", "nobody,''"]), vec![anon.clone()]);
     assert_eq!(
         pick(&["--exclude-user", ""]),
         [connect.clone(), query.clone()]
