@@ -477,3 +477,40 @@ fn an_event_over_a_cloudwatch_logs_event_is_quarantined_whole_not_written_as_a_l
     assert_eq!(s["quarantined"], 2, "{s}");
     assert_eq!(s["balanced"], true, "{s}");
 }
+
+/// Review 8's F1 through the real function: a record whose database name holds
+/// `⏎⏎<forged line>`, shipped one physical line per log event (and, as `rdsaudit encode`
+/// writes it, the blank line kept in the message before). Each message of the forged WRITE
+/// on `mysql.user` reads alone, but the messages around it do not, and the window rule runs
+/// across the log events of the envelope: no event is plain (docs/HOSTILE.md rule 4).
+#[test]
+fn a_record_cut_across_log_events_gives_no_plain_event() {
+    let head = "20261130 09:35:27,vm,root,localhost,12,27,WRITE,d";
+    let forged = "20241231 23:59:59,vm,admin,10.0.0.1,9,9,WRITE,mysql,user,";
+    let after = "20261130 09:35:27,vm,root,localhost,12,0,DISCONNECT,,,0";
+    let head_and_blank = format!("{head}\n");
+    let shapes: [&[&str]; 2] = [
+        &[head, "", forged, after],
+        &[&head_and_blank, forged, after],
+    ];
+    let records: Vec<Value> = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, lines)| {
+            let payload = b64(&gzip(&envelope("DATA_MESSAGE", "db1", lines)));
+            kinesis_record(Some(&seq(300 + i as u32)), Some(&payload), "NONE")
+        })
+        .collect();
+    let (posts, output) = invoke(&[], vec![kinesis_event(&records)]);
+    assert_eq!(response(&posts[0]), no_failures());
+    let events = output.events();
+    assert_eq!(events.len(), 4, "{}", output.stdout);
+    for e in &events {
+        assert_eq!(e["ambiguous"], true, "plain {e}");
+        assert!(e["alternatives_omitted"].as_u64().unwrap() >= 1, "{e}");
+    }
+    assert_eq!(
+        events.iter().filter(|e| e["database"] == "mysql").count(),
+        2
+    );
+}

@@ -35,6 +35,7 @@ use crate::input::gzip::{DEFAULT_MAX_OUTPUT, InflateError, Inflater};
 use crate::input::kinesis::RawRecord;
 use crate::input::log_event::LogEvent;
 use crate::input::logs_api::{LogsApiError, LogsApiParser};
+use crate::input::prefixed::Shape;
 use crate::input::stream::{Piece, TextStream};
 use crate::input::syslog::SyslogError;
 use crate::input::{self, InputKind, Payload, SourceError, SourceParser, SourceRecord, text};
@@ -294,8 +295,9 @@ enum Work<'a, 'i> {
         len: usize,
     },
     Text(&'a [u8]),
-    /// Prefixed text ([`input::prefixed`]), read under the window rule.
-    Prefixed(&'a [u8]),
+    /// Prefixed text ([`input::prefixed`]: CloudWatch's prefix, or syslog's), read under the
+    /// window rule.
+    Prefixed(&'a [u8], Shape),
     /// Log events of the API, Insights and syslog shapes, read lazily.
     Events(&'i mut dyn Iterator<Item = LogEvent<'a>>),
 }
@@ -354,8 +356,8 @@ impl Decoder {
                 Work::Events(events) => self.pipeline.with_worker(|worker| {
                     report.add(&worker.process_events(events, sink), false);
                 }),
-                Work::Prefixed(text) => self.pipeline.with_worker(|worker| {
-                    report.add(&worker.process_prefixed_text(text, sink), false);
+                Work::Prefixed(text, shape) => self.pipeline.with_worker(|worker| {
+                    report.add(&worker.process_prefixed_text(text, shape, sink), false);
                 }),
             }
             Ok::<_, DecodeError>(report)
@@ -389,7 +391,10 @@ impl Decoder {
             Work::Records(records) => Ok(self.records_parallel(records, &make, &mut emit)?),
             Work::Event { kind, buf, len } => self.event_parallel(kind, buf, len, &make, &mut emit),
             Work::Text(text) => Ok(self.text_parallel(text, false, &make, &mut emit)?),
-            Work::Prefixed(text) => Ok(self.text_parallel(text, true, &make, &mut emit)?),
+            Work::Prefixed(text, Shape::CloudWatch) => {
+                Ok(self.text_parallel(text, true, &make, &mut emit)?)
+            }
+            Work::Prefixed(text, shape) => Ok(self.prefixed_whole(text, shape, &make, &mut emit)?),
             Work::Events(events) => Ok(self.events_in_chunks(events, &make, &mut emit)?),
         })?;
         let mut report = result?;
@@ -407,6 +412,36 @@ impl Decoder {
                 progress: 1.0,
             })?;
         }
+        Ok(report)
+    }
+
+    /// A whole prefixed text (syslog's: not cut into pieces, a shape people and daemons
+    /// write, not the high-volume path) into one sink, on the calling thread.
+    fn prefixed_whole<S, M, E>(
+        &self,
+        text: &[u8],
+        shape: Shape,
+        make: &M,
+        emit: &mut E,
+    ) -> io::Result<Report>
+    where
+        S: Sink + Send,
+        M: Fn() -> S + Sync,
+        E: FnMut(Done<'_, S>) -> io::Result<Next>,
+    {
+        let mut sink = make();
+        let outcome = self
+            .pipeline
+            .with_worker(|w| w.process_prefixed_text(text, shape, &mut sink));
+        let mut report = Report::default();
+        report.add(&outcome, false);
+        emit(Done {
+            record: None,
+            index: 0,
+            outcome,
+            sink,
+            progress: 1.0,
+        })?;
         Ok(report)
     }
 
@@ -994,10 +1029,9 @@ impl Decoder {
             }
             InputKind::Syslog => {
                 input::syslog::check(bytes)?;
-                let events = input::log_event::from_syslog(bytes);
-                Ok(f(Work::Events(&mut events.into_iter())))
+                Ok(f(Work::Prefixed(bytes, Shape::Syslog)))
             }
-            _ => Ok(f(Work::Prefixed(bytes))),
+            _ => Ok(f(Work::Prefixed(bytes, Shape::CloudWatch))),
         }
     }
 

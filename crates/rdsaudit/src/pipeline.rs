@@ -165,31 +165,41 @@ impl Worker {
         make: &impl Fn() -> S,
     ) -> (RecordOutcome, text::Edges) {
         let clean = prefixed::Dirt::default();
-        let (outcome, dirt, edges) = prefixed_pass(piece, &clean, around, sink);
+        let shape = prefixed::Shape::CloudWatch;
+        let (outcome, dirt, edges) = prefixed_pass(piece, shape, &clean, around, sink);
         if dirt.is_empty() {
             return (outcome, edges);
         }
         *sink = make();
-        let (outcome, _, edges) = prefixed_pass(piece, &dirt, around, sink);
+        let (outcome, _, edges) = prefixed_pass(piece, shape, &dirt, around, sink);
         (outcome, edges)
     }
 
-    /// A whole prefixed text into one `sink` that cannot be replaced: its dirty lines are
-    /// found first (a read into no sink), then it is read with them known.
-    pub fn process_prefixed_text<S: Sink>(&mut self, text: &[u8], sink: &mut S) -> RecordOutcome {
+    /// A whole prefixed text of `shape` (CloudWatch's prefix, or syslog's) into one `sink`
+    /// that cannot be replaced: its dirty lines are found first (a read into no sink), then it
+    /// is read with them known.
+    pub fn process_prefixed_text<S: Sink>(
+        &mut self,
+        text: &[u8],
+        shape: prefixed::Shape,
+        sink: &mut S,
+    ) -> RecordOutcome {
         let around = text::Around::default();
         let clean = prefixed::Dirt::default();
         let whole = (text, 1, 0);
-        let (_, dirt, _) = prefixed_pass(whole, &clean, around, &mut |_: &AuditEvent<'_>| {});
-        prefixed_pass(whole, &dirt, around, sink).0
+        let none = &mut |_: &AuditEvent<'_>| {};
+        let (_, dirt, _) = prefixed_pass(whole, shape, &clean, around, none);
+        prefixed_pass(whole, shape, &dirt, around, sink).0
     }
 }
 
-/// One read of a piece of prefixed text (`(bytes, first line, where it starts)`): its events
-/// into `sink`, those within reach of a line of `dirt` or `around` flagged; returns the
-/// outcome, the dirty lines found and the edges (byte positions of the whole text).
+/// One read of a piece of prefixed text of `shape` (`(bytes, first line, where it starts)`):
+/// its events into `sink`, those within reach of a line of `dirt` or `around` flagged;
+/// returns the outcome, the dirty lines found and the edges (byte positions of the whole
+/// text).
 fn prefixed_pass<S: Sink>(
     (piece, first_line, at): (&[u8], u64, u64),
+    shape: prefixed::Shape,
     dirt: &prefixed::Dirt,
     around: text::Around,
     sink: &mut S,
@@ -208,7 +218,7 @@ fn prefixed_pass<S: Sink>(
     };
     // Where the line after the last event starts.
     let mut next = 0;
-    for e in prefixed::events(piece) {
+    for e in prefixed::events_of(piece, shape) {
         let line = e.line_number + first_line - 1;
         let broken = memchr::memchr2(b'\n', b'\r', e.message).is_some();
         let (start, end) = (at + e.start as u64, at + e.end as u64);
@@ -222,7 +232,7 @@ fn prefixed_pass<S: Sink>(
         }
         next = e.end + 1;
         (window.record, window.span) = (e.message, (start, end));
-        let mut event = LogEvent::from(e);
+        let mut event = LogEvent::from_prefixed(e, shape);
         event.line_number = Some(line);
         visit_event(&event, &mut window, &mut outcome);
     }
@@ -305,7 +315,8 @@ impl<S: Sink> Sink for WindowSink<'_, '_, S> {
     }
 }
 
-/// One log event: its message through [`visit_message`] with the event's provenance.
+/// One log event: its message through [`read_message`] with the event's provenance, each
+/// audit line to `sink` as it is read.
 fn visit_event<S: Sink>(e: &LogEvent<'_>, sink: &mut S, outcome: &mut RecordOutcome) {
     let base = Provenance {
         log_group: e.log_group.as_deref(),
@@ -316,24 +327,61 @@ fn visit_event<S: Sink>(e: &LogEvent<'_>, sink: &mut S, outcome: &mut RecordOutc
         line_number: e.line_number,
         file: None,
     };
-    visit_message(&e.message, &base, e.time_us, None, sink, outcome);
+    let mut deliver = |read: Read<'_>| read.deliver(sink, outcome);
+    let (blank_lines, _) = read_message(&e.message, &base, e.time_us, None, &mut deliver);
+    outcome.blank_lines += blank_lines;
+}
+
+/// An audit line of a log event's message, read: its event (with the line it was read from),
+/// or why it is none.
+#[allow(clippy::large_enum_variant)] // events are nearly every read: boxed, each would allocate
+enum Read<'a> {
+    Event(AuditEvent<'a>, &'a [u8]),
+    Unparsed(UnparsedLine<'a>),
+}
+
+impl Read<'_> {
+    /// Flags the event with a reading unlisted (the window rule: a dirty line within reach),
+    /// unless it already has one.
+    fn flag(&mut self) {
+        if let Read::Event(event, line) = self
+            && event.ambiguity.omitted() == 0
+        {
+            event.ambiguity = event.ambiguity.with_unlisted_reading(line);
+        }
+    }
+
+    fn deliver<S: Sink>(self, sink: &mut S, outcome: &mut RecordOutcome) {
+        match self {
+            Read::Event(event, _) => {
+                sink.event(&event);
+                outcome.add_parsed(&event);
+            }
+            Read::Unparsed(line) => {
+                sink.unparsed(&line);
+                outcome.add_unparsed(line.reason);
+            }
+        }
+    }
 }
 
 /// One log event's message: split into its audit lines ([`multiline::audit_lines`]), each
-/// scanned and sent to `sink` with `base`'s provenance. `line` is the input line for text
+/// scanned and handed to `out` with `base`'s provenance. `line` is the input line for text
 /// shapes (`base.line_number` is where the event starts), the line within the message for a
-/// CloudWatch event that held several, and absent otherwise. `time_us` replaces the line's
-/// own time (syslog).
-fn visit_message<S: Sink>(
-    message: &[u8],
-    base: &Provenance<'_>,
+/// CloudWatch event that held several, and absent otherwise. `time_us` replaces the time of
+/// the message's first line (syslog: the header's time, which the line lacks). Returns the
+/// blank lines skipped and whether the message is dirty under the window rule (a line of it
+/// does not read alone, or it is blank: [`Reach`]).
+fn read_message<'a, F: FnMut(Read<'a>) + ?Sized>(
+    message: &'a [u8],
+    base: &Provenance<'a>,
     time_us: Option<i64>,
     record_index: Option<usize>,
-    sink: &mut S,
-    outcome: &mut RecordOutcome,
-) {
+    out: &mut F,
+) -> (u64, bool) {
     let mut lines = multiline::audit_lines(message);
     let split = lines.is_split();
+    let mut unparsed = false;
     while let Some((in_message, bytes, parsed)) = lines.next_parsed() {
         let line_number = match base.line_number {
             Some(first) => Some(first + in_message - 1),
@@ -345,14 +393,14 @@ fn visit_message<S: Sink>(
                     line_number,
                     ..*base
                 };
-                if let Some(us) = time_us {
+                if let Some(us) = time_us.filter(|_| in_message == 1) {
                     event.timestamp.epoch_us = us;
                 }
-                sink.event(&event);
-                outcome.add_parsed(&event);
+                out(Read::Event(event, bytes));
             }
             Err(reason) => {
-                sink.unparsed(&UnparsedLine {
+                unparsed = true;
+                out(Read::Unparsed(UnparsedLine {
                     bytes,
                     reason,
                     record_index,
@@ -362,12 +410,81 @@ fn visit_message<S: Sink>(
                     event_id: base.event_id,
                     line_number,
                     file: base.file,
-                });
-                outcome.add_unparsed(reason);
+                }));
             }
         }
     }
-    outcome.blank_lines += lines.blank_lines();
+    let blank_lines = lines.blank_lines();
+    (blank_lines, unparsed || blank_lines > 0 || lines.is_cut())
+}
+
+/// Where a message lies in the text its envelope's messages came from, given where it starts:
+/// its text (up to its own final `\n`, when a shipper kept it), and where the next message
+/// starts (after that break, or after the one a shipper took out).
+fn text_span(message: &[u8], at: u64) -> ((u64, u64), u64) {
+    let own_break = u64::from(message.ends_with(b"\n"));
+    let len = message.len() as u64;
+    ((at, at + len - own_break), at + len + 1 - own_break)
+}
+
+/// The window rule across the log events of one envelope (docs/HOSTILE.md rule 4). A shipper
+/// may put each physical line of a record in a log event of its own, so a name's raw break
+/// can end a message and a forged line in the name be a message that reads alone. The
+/// envelope's messages are read as the text they came from, one after the other with a break
+/// between: an event is plain only when no dirty message (one that is blank, holds a line
+/// that does not read alone, or is a piece of a record) lies within
+/// [`text::MAX_NAMES_BYTES`] of text of its own. Reads wait here until no message still to
+/// come can reach them (at most 4 KiB of text of them), then go to the sink in order.
+#[derive(Default)]
+struct Reach<'a> {
+    /// Reads not yet delivered, each with where its message's text ends.
+    held: std::collections::VecDeque<(u64, Read<'a>)>,
+    /// Where the last dirty message's text ends.
+    last_dirty: Option<u64>,
+}
+
+impl<'a> Reach<'a> {
+    /// Delivers the reads that no message starting at `start` or later can reach.
+    fn settle<S: Sink>(&mut self, start: u64, sink: &mut S, outcome: &mut RecordOutcome) {
+        while let Some((end, _)) = self.held.front() {
+            if text::within_reach(*end, start) {
+                break;
+            }
+            if let Some((_, read)) = self.held.pop_front() {
+                read.deliver(sink, outcome);
+            }
+        }
+    }
+
+    /// Reads a message whose text lies from `start` to `end` in the envelope's.
+    fn message(
+        &mut self,
+        (start, end): (u64, u64),
+        read: impl FnOnce(&mut dyn FnMut(Read<'a>)) -> bool,
+    ) {
+        let near = self
+            .last_dirty
+            .is_some_and(|d| text::within_reach(d, start));
+        let held = &mut self.held;
+        let dirty = read(&mut |mut r: Read<'a>| {
+            if near {
+                r.flag();
+            }
+            held.push_back((end, r));
+        });
+        if dirty {
+            // Every read still held ends within reach of this message's start.
+            self.held.iter_mut().for_each(|(_, r)| r.flag());
+            self.last_dirty = Some(end);
+        }
+    }
+
+    /// Delivers every read still held (the envelope's end).
+    fn finish<S: Sink>(&mut self, sink: &mut S, outcome: &mut RecordOutcome) {
+        self.held
+            .drain(..)
+            .for_each(|(_, read)| read.deliver(sink, outcome));
+    }
 }
 
 /// The record's bytes as delivered.
@@ -413,6 +530,9 @@ fn visit_envelopes<S: Sink>(
         .filter(|e| e.message_type == MessageType::Control)
         .count() as u64;
     for env in list.iter().filter(|e| e.message_type == MessageType::Data) {
+        // One envelope is one log stream's events in order: the window rule runs across them.
+        let mut reach = Reach::default();
+        let mut at = 0u64;
         for log_event in &env.log_events {
             let base = Provenance {
                 log_group: Some(env.log_group),
@@ -424,8 +544,18 @@ fn visit_envelopes<S: Sink>(
                 file: None,
             };
             let message = log_event.message.as_bytes();
-            visit_message(message, &base, None, Some(index), sink, &mut outcome);
+            let (span, next) = text_span(message, at);
+            at = next;
+            reach.settle(span.0, sink, &mut outcome);
+            let mut blank_lines = 0;
+            reach.message(span, |out| {
+                let (blank, dirty) = read_message(message, &base, None, Some(index), out);
+                blank_lines = blank;
+                dirty
+            });
+            outcome.blank_lines += blank_lines;
         }
+        reach.finish(sink, &mut outcome);
     }
     Ok(outcome)
 }

@@ -214,3 +214,103 @@ proptest! {
         prop_assert_eq!(got, expected);
     }
 }
+
+/// The plugin's syslog output (`input/syslog.rs`) is read as prefixed text with the syslog
+/// header as the prefix (review 8's F15): the same rule.
+const SYSLOG: &str = "2024-05-01T12:00:01.000000+00:00 db1 mysql-server_auditing:  ";
+
+/// A syslog log, and for each of its lines whether it reads alone.
+fn syslog_build(clean: usize, dirt: &[(usize, Dirt)]) -> (Vec<u8>, Vec<bool>) {
+    let (mut log, mut reads) = (Vec::new(), Vec::new());
+    for i in 0..clean {
+        for (_, d) in dirt.iter().filter(|(at, _)| *at == i) {
+            let (text, read): (String, &[bool]) = match d {
+                Dirt::Blank => ("\n".into(), &[false]),
+                // A line of the plugin's whose record does not read.
+                Dirt::Unparsed => (format!("{SYSLOG}db1,rotated\n"), &[false]),
+                Dirt::Split => (
+                    format!("{SYSLOG}db1,new\nuser,l,1,0,CONNECT,,,0\n"),
+                    &[false, false],
+                ),
+                // F15: a failed login named `x⏎<syslog prefix> <forged QUERY>⏎`.
+                Dirt::Forged => (
+                    format!(
+                        "{SYSLOG}db1,x\n\
+                         {SYSLOG}db1,admin,10.0.0.9,9,9,QUERY,mysql,'DROP TABLE users',0\n\
+                         ,127.0.0.1,7,0,FAILED_CONNECT,,,1045\n"
+                    ),
+                    &[false, true, false],
+                ),
+            };
+            log.extend_from_slice(text.as_bytes());
+            reads.extend_from_slice(read);
+        }
+        let line = format!("{SYSLOG}db1,u{i},l,1,{i},QUERY,,'SELECT {i}',0\n");
+        log.extend_from_slice(line.as_bytes());
+        reads.push(true);
+    }
+    (log, reads)
+}
+
+/// The NDJSON of syslog output read whole and in memory in parallel (the same bytes).
+fn syslog_events(log: &[u8]) -> Vec<serde_json::Value> {
+    let kind = Some(rdsaudit::input::InputKind::Syslog);
+    let mut sink = NdjsonBuffer::default();
+    let decoder = Decoder::builder().kind(kind).parallel(false).build();
+    let report = decoder.decode(log, &mut sink).unwrap();
+    let mut out = Vec::new();
+    let parallel = Decoder::builder()
+        .kind(kind)
+        .build()
+        .decode_parallel(
+            &mut log.to_vec(),
+            NdjsonBuffer::default,
+            |done: Done<'_, NdjsonBuffer>| {
+                out.extend_from_slice(&done.sink.out);
+                Ok(Next::Continue)
+            },
+        )
+        .unwrap();
+    assert_eq!(out, sink.out);
+    assert_eq!(format!("{parallel:?}"), format!("{report:?}"));
+    lines(&sink.out)
+}
+
+/// Review 8's F15 (`f15-syslog-forged.log`): the forged QUERY `DROP TABLE users` by `admin`
+/// was a plain event and the true FAILED_CONNECT two unparsed halves. Now the forged line is
+/// read with the line after it (no prefix: a name's raw break) and flagged, and so is the
+/// clean event within reach.
+#[test]
+fn review8_f15_syslog_forgery_gives_no_plain_event() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/review8");
+    let log = std::fs::read(format!("{dir}/f15-syslog-forged.log")).unwrap();
+    let events = syslog_events(&log);
+    assert_eq!(events.len(), 2);
+    for e in &events {
+        assert_eq!(e["ambiguous"], true, "plain {e}");
+        assert!(e["alternatives_omitted"].as_u64().unwrap() >= 1, "{e}");
+    }
+    assert_eq!(events[0]["operation"], "FAILED_CONNECT");
+    assert_eq!(events[1]["object"], "SELECT 1");
+}
+
+proptest! {
+    // Pinned: up to 2,500 lines read twice (each read is two passes), ~0.3 s in a debug
+    // build on a quiet machine.
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn syslog_plain_exactly_when_every_line_within_reach_reads_alone(
+        clean in 600usize..2500,
+        dirt in dirt(),
+    ) {
+        let (log, reads) = syslog_build(clean, &dirt);
+        let expected = window_oracle::expected(&log, &reads);
+        let got: Vec<(u64, bool)> = syslog_events(&log)
+            .iter()
+            .map(|v| (v["line"].as_u64().unwrap(), v["ambiguous"] == true))
+            .filter(|(line, _)| reads.get(*line as usize - 1) == Some(&true))
+            .collect();
+        prop_assert_eq!(got, expected);
+    }
+}

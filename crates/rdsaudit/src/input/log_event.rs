@@ -1,6 +1,6 @@
 //! CloudWatch log events read from the shapes that are not subscription payloads: the logs
 //! API's JSON ([`super::logs_api`]), prefixed text ([`super::prefixed`]), Logs Insights CSV
-//! ([`super::insights_csv`]) and syslog ([`super::syslog`]). Each becomes a [`LogEvent`] with
+//! ([`super::insights_csv`]) and syslog ([`super::syslog`], read as prefixed text). Each becomes a [`LogEvent`] with
 //! whatever provenance its shape carries, so the pipeline reads all of them one way: split the
 //! message into audit lines ([`super::multiline`]), scan each, attach the provenance.
 
@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use super::insights_csv::{InsightsError, InsightsRow};
 use super::logs_api::ApiLogEvent;
-use super::prefixed::PrefixedEvent;
+use super::prefixed::{PrefixedEvent, Shape};
 
 /// One log event and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,35 +106,34 @@ fn lossy(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
     }
 }
 
-/// The events of syslog output, each message rebuilt as a scannable audit line
-/// ([`super::syslog::audit_line`]); lines that are not the plugin's are kept as they are.
-#[must_use]
-pub fn from_syslog(text: &[u8]) -> Vec<LogEvent<'_>> {
-    let mut scratch = Vec::new();
-    text.split(|b| *b == b'\n')
-        .enumerate()
-        .filter(|(_, line)| !line.trim_ascii().is_empty())
-        .map(|(i, line)| {
-            let line_number = Some(i as u64 + 1);
-            match super::syslog::parse(line) {
-                Some(parsed) => match super::syslog::audit_line(&parsed, &mut scratch) {
-                    Some(audit) => LogEvent {
-                        line_number,
-                        time_us: parsed.time_us,
-                        ..LogEvent::new(Cow::Owned(audit.to_vec()))
-                    },
-                    None => LogEvent {
-                        line_number,
-                        ..LogEvent::new(Cow::Borrowed(line))
-                    },
-                },
-                None => LogEvent {
-                    line_number,
-                    ..LogEvent::new(Cow::Borrowed(line))
-                },
-            }
-        })
-        .collect()
+impl<'a> LogEvent<'a> {
+    /// A log event of prefixed text of `shape` ([`super::prefixed::events_of`]). A syslog
+    /// event's message is rebuilt as a scannable audit line ([`super::syslog::audit_line`]: the
+    /// syslog time to the second put in front, the event keeping the microseconds); text
+    /// before the first prefix is kept as it is.
+    #[must_use]
+    pub fn from_prefixed(e: PrefixedEvent<'a>, shape: Shape) -> Self {
+        let time_us = match (shape, e.time_us) {
+            (Shape::CloudWatch, _) | (Shape::Syslog, None) => return LogEvent::from(e),
+            (Shape::Syslog, Some(us)) => us,
+        };
+        let line = super::syslog::SyslogLine {
+            time_us: Some(time_us),
+            audit: e.message,
+        };
+        let mut scratch = Vec::new();
+        let rebuilt = super::syslog::audit_line(&line, &mut scratch).is_some();
+        let message = if rebuilt {
+            Cow::Owned(scratch)
+        } else {
+            Cow::Borrowed(e.message)
+        };
+        LogEvent {
+            line_number: Some(e.line_number),
+            time_us: Some(time_us),
+            ..LogEvent::new(message)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -157,15 +156,17 @@ mod tests {
         assert_eq!(rows[0].log_group.as_deref(), Some("/g"));
         assert_eq!(rows[1].line_number, Some(3));
         assert!(rows[1].message.starts_with(b"line 3: "));
-        let syslog = from_syslog(
-            b"2024-05-01T12:00:00.5Z h mysql-server_auditing:  db1,u,h,1,2,QUERY,,'x',0\nnoise\n",
-        );
-        assert_eq!(syslog.len(), 2);
+        let text =
+            b"2024-05-01T12:00:00.5Z h mysql-server_auditing:  db1,u,h,1,2,QUERY,,'x',0\nnoise\n";
+        let syslog: Vec<_> = super::super::prefixed::events_of(text, Shape::Syslog)
+            .map(|e| LogEvent::from_prefixed(e, Shape::Syslog))
+            .collect();
+        // A line without the prefix continues the message (a name's raw break).
+        assert_eq!(syslog.len(), 1);
         assert_eq!(syslog[0].time_us, Some(1_714_564_800_500_000));
         assert_eq!(
             &syslog[0].message[..],
-            b"20240501 12:00:00,db1,u,h,1,2,QUERY,,'x',0"
+            b"20240501 12:00:00,db1,u,h,1,2,QUERY,,'x',0\nnoise"
         );
-        assert_eq!(&syslog[1].message[..], b"noise");
     }
 }

@@ -94,6 +94,14 @@ impl<'a> AuditLines<'a> {
         self.records.as_ref().map_or(0, text::Records::blank_lines)
     }
 
+    /// Whether some line of the message does not read alone (or is blank): a piece of a record
+    /// a raw name cut, so the message is dirty under the window rule
+    /// ([`crate::input::text::MAX_NAMES_BYTES`]); its events are flagged.
+    #[must_use]
+    pub fn is_cut(&self) -> bool {
+        self.cut_by_a_name
+    }
+
     /// Whether the message was split into more than one line (then `line` is worth showing).
     #[must_use]
     pub fn is_split(&self) -> bool {

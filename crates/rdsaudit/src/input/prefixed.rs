@@ -49,6 +49,31 @@ pub fn looks_prefixed(text: &[u8]) -> bool {
     prefix(text.get(start..).unwrap_or_default()).is_some()
 }
 
+/// Which prefix a text's log events start with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Shape {
+    /// `<time> [<log stream> ]<message>`: CloudWatch exports to S3 and `aws logs tail`.
+    #[default]
+    CloudWatch,
+    /// The plugin's syslog output, `<syslog header> mysql-server_auditing: <info> <record
+    /// without its time>` ([`crate::input::syslog`]); the message is the record.
+    Syslog,
+}
+
+impl Shape {
+    /// `(time, stream, offset of the message)` when the line starting `text` has the prefix.
+    fn prefix(self, text: &[u8]) -> Option<(i64, Option<&str>, usize)> {
+        match self {
+            Shape::CloudWatch => prefix(text),
+            Shape::Syslog => {
+                let line = text.get(..memchr::memchr(b'\n', text).unwrap_or(text.len()))?;
+                let (time, at) = crate::input::syslog::record_start(line)?;
+                Some((time?, None, at))
+            }
+        }
+    }
+}
+
 /// `(time, stream, offset of the message)` when `line` starts with the prefix.
 fn prefix(line: &[u8]) -> Option<(i64, Option<&str>, usize)> {
     let time = parse_prefix(line)?;
@@ -161,8 +186,14 @@ impl Dirt {
 
 /// The events of `text`, in order.
 pub fn events(text: &[u8]) -> Events<'_> {
+    events_of(text, Shape::CloudWatch)
+}
+
+/// The events of `text` whose lines start with `shape`'s prefix, in order.
+pub fn events_of(text: &[u8], shape: Shape) -> Events<'_> {
     Events {
         text,
+        shape,
         pos: 0,
         line_number: 1,
     }
@@ -172,6 +203,7 @@ pub fn events(text: &[u8]) -> Events<'_> {
 #[derive(Debug, Clone)]
 pub struct Events<'a> {
     text: &'a [u8],
+    shape: Shape,
     pos: usize,
     line_number: u64,
 }
@@ -199,7 +231,7 @@ impl<'a> Iterator for Events<'a> {
         }
         let start = self.pos;
         let line = self.text.get(start..).filter(|r| !r.is_empty())?;
-        let (time_us, log_stream, message_at) = match prefix(line) {
+        let (time_us, log_stream, message_at) = match self.shape.prefix(line) {
             Some((t, s, m)) => (Some(t), s, start + m),
             None => (None, None, start),
         };
@@ -211,7 +243,7 @@ impl<'a> Iterator for Events<'a> {
         let (mut ahead, mut ahead_lines) = (end, lines);
         while ahead < self.text.len() {
             let next = self.text.get(ahead + 1..).unwrap_or_default();
-            if next.is_empty() || prefix(next).is_some() {
+            if next.is_empty() || self.shape.prefix(next).is_some() {
                 break;
             }
             let next_end = self.line_end(ahead + 1);

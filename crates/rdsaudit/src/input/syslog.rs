@@ -14,6 +14,12 @@
 //! the MariaDB dialect. The traditional RFC 3164 time (`May  1 12:00:00`) has no year and no
 //! zone, so no event time can be given without making one up: such a file is refused as a
 //! whole, naming the format ([`SyslogError`]).
+//!
+//! A text of such lines is read as prefixed text ([`crate::input::prefixed::Shape::Syslog`]):
+//! the syslog header up to the ident is the prefix, a line without it continues the event
+//! before it (a user name's raw break, when the daemon keeps raw breaks), and the window rule
+//! flags every event within 4 KiB of a line that does not read alone, so a name cannot forge
+//! a whole syslog line into a plain event (docs/HOSTILE.md rule 4).
 
 use std::io::Write as _;
 
@@ -62,6 +68,18 @@ pub fn looks_like_syslog(text: &[u8]) -> bool {
 /// it).
 #[must_use]
 pub fn parse(line: &[u8]) -> Option<SyslogLine<'_>> {
+    let (time_us, at) = record_start(line)?;
+    let audit = line.get(at..)?;
+    Some(SyslogLine {
+        time_us,
+        audit: audit.strip_suffix(b"\r").unwrap_or(audit),
+    })
+}
+
+/// The syslog time of a line of the plugin's and where its record starts in it (the record
+/// runs to the line's end); `None` when the line is not the plugin's.
+#[must_use]
+pub fn record_start(line: &[u8]) -> Option<(Option<i64>, usize)> {
     // The ident ends the syslog header, which is short and has no comma (an audit line that
     // quotes the ident in a statement is not syslog output).
     let at = memchr::memmem::find(line.get(..line.len().min(MAX_HEADER))?, IDENT)?;
@@ -69,16 +87,13 @@ pub fn parse(line: &[u8]) -> Option<SyslogLine<'_>> {
     if memchr::memchr(b',', header).is_some() {
         return None;
     }
-    let message = line.get(at + IDENT.len()..)?;
+    let from = at + IDENT.len();
+    let message = line.get(from..)?;
     // `<syslog_info> <record>`: the record starts after the last space before its first
     // comma (a server host holds no space; the info may).
     let comma = memchr::memchr(b',', message)?;
     let space = memchr::memrchr(b' ', message.get(..comma)?)?;
-    let audit = message.get(space + 1..)?;
-    Some(SyslogLine {
-        time_us: header_time(header),
-        audit: audit.strip_suffix(b"\r").unwrap_or(audit),
-    })
+    Some((header_time(header), from + space + 1))
 }
 
 /// The RFC 3339 time of a syslog header (`[<PRI>][1 ]<time> <host> `), if it has one.
