@@ -3,12 +3,16 @@
 //! object. For the Lambda console's test events, `cargo lambda invoke --data-file` and tests,
 //! instead of gzip and base64 by hand.
 //!
-//! Each audit line becomes one CloudWatch log event whose `timestamp` is the line's own time
-//! (CloudWatch's agent stamps events when it reads them, a moment later; the line's time is the
-//! closest fact we have), with a 56-digit `id` increasing with it. Lines that do not parse keep
-//! the time of the line before them. With `--lines-per-event N`, each log event's `message`
-//! holds N audit lines joined by `\n`, as shippers that batch lines write them (the event's
-//! time and id are its first line's). The packaging is [`rdsaudit_synth::delivery`]'s, the same
+//! Each record, as `parse` reads the text (one whose names hold raw line breaks is one record),
+//! becomes one CloudWatch log event, the blank lines before it kept in its message (no byte
+//! of the text is left out). Its `timestamp` is the record's own time (CloudWatch's agent stamps
+//! events when it reads them, a moment later; the record's time is the closest fact we have),
+//! with a 56-digit `id` increasing with it. Lines that do not parse keep the time of the line
+//! before them. Whether RDS ships one log event per record or per physical line is not
+//! documented (a message may hold several lines); `parse` applies the window rule across the
+//! log events of an envelope either way (docs/HOSTILE.md rule 4). With `--lines-per-event N`,
+//! each log event's `message` holds N records joined by `\n`, as shippers that batch lines
+//! write them (the event's time and id are its first record's). The packaging is [`rdsaudit_synth::delivery`]'s, the same
 //! builders the synthetic corpora use.
 
 use std::io::Write as _;
@@ -59,8 +63,8 @@ pub struct EncodeArgs {
     /// Log events per Kinesis record or Firehose payload
     #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub events_per_record: u64,
-    /// Audit lines per CloudWatch log event, joined by `\n` in its message (as a shipper that
-    /// batches lines writes them; 1: one line per event)
+    /// Audit records per CloudWatch log event, joined by `\n` in its message (as a shipper that
+    /// batches lines writes them; 1: one record per event, with the blank lines before it)
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub lines_per_event: u64,
     /// Write here instead of stdout
@@ -134,8 +138,8 @@ fn read_lines(paths: &[PathBuf]) -> anyhow::Result<Vec<Line>> {
     let mut last_ms = None;
     for path in paths {
         let text = read_text(path)?;
-        for record in rdsaudit::input::text::records(&text) {
-            let own_ms = rdsaudit::parse_line(record.bytes)
+        for (record, message) in messages(&text) {
+            let own_ms = rdsaudit::parse_line(record)
                 .ok()
                 .map(|e| e.timestamp.epoch_us.div_euclid(1000));
             let timestamp_ms = own_ms.or(last_ms).unwrap_or_else(now_ms);
@@ -144,11 +148,53 @@ fn read_lines(paths: &[PathBuf]) -> anyhow::Result<Vec<Line>> {
             lines.push(Line {
                 id: event_id(timestamp_ms, counter),
                 timestamp_ms,
-                message: record.bytes.to_vec(),
+                message: message.to_vec(),
             });
         }
     }
     Ok(lines)
+}
+
+/// Each record of `text` as `parse` reads it, with the message of its log event: the record
+/// and the blank lines before it (those after the last record go with it), so that no byte
+/// of the text is left out (a name's raw `\n\n` makes a blank line between the lines of one
+/// record, and the window rule reads it: a message that starts with a blank line is dirty).
+fn messages(text: &[u8]) -> Vec<(&[u8], &[u8])> {
+    let base = text.as_ptr() as usize;
+    let mut out: Vec<(&[u8], &[u8])> = Vec::new();
+    let (mut from, mut last_start) = (0, 0);
+    for record in rdsaudit::input::text::records(text) {
+        let at = (record.bytes.as_ptr() as usize).saturating_sub(base);
+        let end = at + record.bytes.len();
+        out.push((record.bytes, text.get(from..end).unwrap_or(record.bytes)));
+        last_start = from;
+        from = end + break_len(text.get(end..).unwrap_or_default());
+    }
+    let tail = text.get(from..).unwrap_or_default();
+    if let (Some(last), false) = (out.last_mut(), tail.is_empty()) {
+        // Blank lines after the last record: up to the text's final break.
+        let end = from + tail.len() - break_len_at_end(tail);
+        last.1 = text.get(last_start..end).unwrap_or(last.1);
+    }
+    out
+}
+
+/// The length of the line break `rest` starts with (`\n`, `\r\n`, a lone `\r`, or none).
+fn break_len(rest: &[u8]) -> usize {
+    match rest {
+        [b'\r', b'\n', ..] => 2,
+        [b'\n' | b'\r', ..] => 1,
+        _ => 0,
+    }
+}
+
+/// The length of the line break `text` ends with.
+fn break_len_at_end(text: &[u8]) -> usize {
+    match text {
+        [.., b'\r', b'\n'] => 2,
+        [.., b'\n' | b'\r'] => 1,
+        _ => 0,
+    }
 }
 
 /// The lines, `per_event` to a log event: their messages joined by `\n`, the first line's
