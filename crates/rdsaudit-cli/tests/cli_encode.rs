@@ -113,6 +113,36 @@ fn lines_per_event_joins_lines_in_a_message_and_parse_splits_them_again() {
     }
 }
 
+/// Review 8's F1: a record whose database name holds `⏎⏎<forged line>`. `encode` keeps every
+/// byte (the blank line in the message of the record before it: 3 log events for 4 lines,
+/// none dropped), and `parse` of the encoded event flags every event as `parse` of the file
+/// does: the window rule runs across the log events of the envelope.
+#[test]
+fn encode_keeps_blank_lines_and_parse_flags_a_record_cut_across_log_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "20261130 09:35:27,vm,root,localhost,12,27,WRITE,d\n\n\
+                20241231 23:59:59,vm,admin,10.0.0.1,9,9,WRITE,mysql,user,\n\
+                20261130 09:35:27,vm,root,localhost,12,0,DISCONNECT,,,0\n";
+    let log = write(dir.path(), "f1-split-record.log", text.as_bytes());
+    let encoded = run(&["encode".as_ref(), log.as_os_str()]);
+    let path = write(dir.path(), "f1.json", &encoded);
+    let payloads = ndjson(&run(&["decode".as_ref(), path.as_os_str()]));
+    let messages: Vec<String> = payloads
+        .iter()
+        .flat_map(|p| p["logEvents"].as_array().unwrap().clone())
+        .map(|e| e["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(messages.join("\n") + "\n", text);
+    assert_eq!(messages.len(), 3);
+    for input in [&path, &log] {
+        let (_, events, stderr) = parse(&[input.as_os_str()]);
+        assert_eq!(events.len(), 2, "{stderr}");
+        for e in &events {
+            assert_eq!(e["ambiguous"], true, "plain {e} in {input:?}");
+        }
+    }
+}
+
 #[test]
 fn kinesis_sequence_numbers_and_partition_keys_are_realistic() {
     let dir = tempfile::tempdir().unwrap();
@@ -174,34 +204,4 @@ fn decode_reads_a_pasted_data_string_and_reports_bad_records() {
         stderr.contains("record 1 (sequence number 49590000000000000000000000000000000000000000000000000007): base64"),
         "{stderr}"
     );
-}
-
-/// Review 8's F1: a record whose database name holds `⏎⏎<forged line>`. `encode` keeps every
-/// byte (the blank line in the message of the record before it: 3 log events for 4 lines,
-/// none dropped), and `parse` of the encoded event flags every event as `parse` of the file
-/// does: the window rule runs across the log events of the envelope.
-#[test]
-fn encode_keeps_blank_lines_and_parse_flags_a_record_cut_across_log_events() {
-    let dir = tempfile::tempdir().unwrap();
-    let text = "20261130 09:35:27,vm,root,localhost,12,27,WRITE,d\n\n\
-                20241231 23:59:59,vm,admin,10.0.0.1,9,9,WRITE,mysql,user,\n\
-                20261130 09:35:27,vm,root,localhost,12,0,DISCONNECT,,,0\n";
-    let log = write(dir.path(), "f1-split-record.log", text.as_bytes());
-    let encoded = run(&["encode".as_ref(), log.as_os_str()]);
-    let path = write(dir.path(), "f1.json", &encoded);
-    let payloads = ndjson(&run(&["decode".as_ref(), path.as_os_str()]));
-    let messages: Vec<String> = payloads
-        .iter()
-        .flat_map(|p| p["logEvents"].as_array().unwrap().clone())
-        .map(|e| e["message"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(messages.join("\n") + "\n", text);
-    assert_eq!(messages.len(), 3);
-    for input in [&path, &log] {
-        let (_, events, stderr) = parse(&[input.as_os_str()]);
-        assert_eq!(events.len(), 2, "{stderr}");
-        for e in &events {
-            assert_eq!(e["ambiguous"], true, "plain {e} in {input:?}");
-        }
-    }
 }
