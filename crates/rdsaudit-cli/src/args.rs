@@ -244,7 +244,8 @@ pub struct FilterArgs {
     #[arg(long, requires = "writes")]
     pub include_failed: bool,
     /// Keep only events naming these tables (`orders` in any database, or `shop.orders`,
-    /// which also matches `orders` run in `shop`)
+    /// which also matches `orders` run in `shop`); a QUERY names the tables --enrich
+    /// writes for it (the server's TABLE events for it win over its text)
     #[arg(long, value_name = "TABLE")]
     pub table: Vec<String>,
     /// Keep only events whose unescaped object matches this regular expression

@@ -23,6 +23,7 @@ use rdsaudit::input::{self, InputKind};
 use rdsaudit::report::Report;
 use rdsaudit::sink::{FailedRecord, UnparsedLine};
 use rdsaudit::{AuditEvent, Decoder, Sink};
+use rdsaudit_sql::Enricher;
 use rdsaudit_sql::filter::EventFilter;
 
 use super::accounting::{Accounting, Problems};
@@ -59,6 +60,9 @@ fn end_live_input_on_interrupt() {
 /// records) kept for the accounting behind it.
 pub struct Filtered<'f, T> {
     filter: &'f EventFilter,
+    /// The server's TABLE events seen in this record or piece, for `--table`
+    /// ([`EventFilter::matches_in`]).
+    tables: Enricher,
     file: Option<&'f str>,
     pub out: T,
     pub problems: Problems,
@@ -68,6 +72,7 @@ impl<'f, T> Filtered<'f, T> {
     pub fn new(filter: &'f EventFilter, file: Option<&'f str>, out: T) -> Self {
         Filtered {
             filter,
+            tables: Enricher::default(),
             file,
             out,
             problems: Problems::default(),
@@ -85,7 +90,7 @@ pub trait CommandSink: Sink {
 
 impl<T: CommandSink> Sink for Filtered<'_, T> {
     fn event(&mut self, event: &AuditEvent<'_>) {
-        if !self.filter.matches(event) {
+        if !self.filter.matches_in(event, &mut self.tables) {
             self.out.dropped(event);
             return;
         }

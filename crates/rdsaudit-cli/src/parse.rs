@@ -202,7 +202,7 @@ impl CommandSink for Chunk {
     /// Events the filter dropped: their TABLE events still name tables for `--enrich`.
     fn dropped(&mut self, e: &AuditEvent<'_>) {
         if let Writer::Enriched(_, enricher) = &mut *self.writer {
-            enricher.observe(e);
+            let _ = enricher.observe(e);
         }
     }
 }

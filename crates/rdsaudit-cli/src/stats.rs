@@ -180,7 +180,7 @@ impl CommandSink for Tally {
     /// Events the filter dropped: their TABLE events still name a statement's tables.
     fn dropped(&mut self, e: &AuditEvent<'_>) {
         self.cloudwatch_event(e.provenance.event_id);
-        self.enricher.observe(e);
+        let _ = self.enricher.observe(e);
     }
 }
 
