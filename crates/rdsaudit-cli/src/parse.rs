@@ -205,6 +205,13 @@ impl CommandSink for Chunk {
             let _ = enricher.observe(e);
         }
     }
+
+    fn failed_input(&mut self, failure: &rejects::InputFailure<'_>) {
+        if let Some(out) = &mut self.rejects {
+            rejects::input(failure, out);
+            self.rejected += 1;
+        }
+    }
 }
 
 pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
