@@ -224,8 +224,10 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
             "--merge writes an event once every input has a later one: not with --follow"
         );
     }
+    // Expanded once: what is refused as an output is what is read.
+    let inputs = paths::expand(&args.input.paths);
     if let Some(path) = &args.rejects {
-        paths::refuse_overwrite("--rejects", path, &args.input.paths)?;
+        paths::refuse_overwrite("--rejects", path, &inputs)?;
     }
     // Several inputs read at once would draw progress bars over each other.
     let reader = Reader::new(&args.input, &filter, !quiet && !args.merge);
@@ -245,9 +247,10 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
         .write_all(&EventWriter::new(args.format).header())?;
     let mut acc = Accounting::default();
     let (inputs, late) = if args.merge {
-        read_merged(args, &reader, &mut acc, &mut output)?
+        read_merged(args, &inputs, &reader, &mut acc, &mut output)?
     } else {
-        (read_in_order(args, &reader, &mut acc, &mut output)?, 0)
+        let n = read_in_order(args, &inputs, &reader, &mut acc, &mut output)?;
+        (n, 0)
     };
     output.out.flush()?;
     if let Some(file) = &mut output.rejects {
@@ -292,6 +295,7 @@ impl Output {
 /// Every input in turn, each chunk written as it comes (in input order).
 fn read_in_order(
     args: &ParseArgs,
+    inputs: &[paths::Input],
     reader: &Reader<'_>,
     acc: &mut Accounting,
     output: &mut Output,
@@ -305,7 +309,7 @@ fn read_in_order(
         args,
     };
     super::read_all(
-        &args.input.paths,
+        inputs,
         reader,
         acc,
         || spare.take(),
@@ -330,11 +334,11 @@ const CHUNKS_AHEAD: usize = 2;
 /// input's chunks reach the merge. Returns the number of inputs and of events out of order.
 fn read_merged(
     args: &ParseArgs,
+    inputs: &[paths::Input],
     reader: &Reader<'_>,
     acc: &mut Accounting,
     output: &mut Output,
 ) -> anyhow::Result<(u64, u64)> {
-    let inputs = paths::expand(&args.input.paths);
     let stdin = [PathBuf::from("-")];
     let named: Vec<&PathBuf> = if args.input.paths.is_empty() {
         stdin.iter().collect()

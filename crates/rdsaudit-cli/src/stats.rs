@@ -623,7 +623,7 @@ pub fn run(args: &StatsArgs, quiet: bool) -> anyhow::Result<u8> {
     let mut acc = Accounting::default();
     let mut total = Tally::default();
     let inputs = super::read_all(
-        &args.input.paths,
+        &super::paths::expand(&args.input.paths),
         &reader,
         &mut acc,
         Tally::default,
