@@ -126,6 +126,13 @@ impl Accounting {
         for p in &problems.shown {
             let line = match p {
                 Problem::Failed(e) => format!("{at}: {e}"),
+                // A line of a CloudWatch message: its place is the record's and event's.
+                Problem::Unparsed {
+                    event_id: Some(event),
+                    line: Some(n),
+                    reason,
+                    ..
+                } => format!("{at}, event {event}, line {n}: {reason}"),
                 Problem::Unparsed {
                     line: Some(n),
                     reason,

@@ -267,7 +267,8 @@ pub struct ParseArgs {
     #[arg(long)]
     pub csv_raw: bool,
     /// Write every line and record that is not an event here, whole, with its file, line or
-    /// record and reason: NDJSON, one per line, to fix and replay (`jq -r .raw FILE`)
+    /// record and reason (and a line for each input that failed whole): NDJSON, one per
+    /// line, to fix and replay (`jq -r 'select(.kind=="line").raw' FILE`)
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
     /// Write the events of all inputs as one stream in timestamp order (Aurora writes each

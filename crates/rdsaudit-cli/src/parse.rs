@@ -219,6 +219,11 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
     if args.enrich && args.format != Format::Ndjson {
         anyhow::bail!("--enrich adds NDJSON keys: use it with --format ndjson");
     }
+    if args.csv_raw && !matches!(args.format, Format::Csv | Format::Tsv) {
+        anyhow::bail!(
+            "--csv-raw writes CSV/TSV cells as they are: use it with --format csv or tsv"
+        );
+    }
     if args.merge && args.input.follow {
         anyhow::bail!(
             "--merge writes an event once every input has a later one: not with --follow"
