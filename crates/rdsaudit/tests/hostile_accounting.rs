@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use rdsaudit::Dialect;
+use rdsaudit::input::text::MAX_NAMES_BYTES;
 use rdsaudit::input::{SourceParser, parse_kinesis_event};
 use rdsaudit::pipeline::Pipeline;
 use rdsaudit::report::{RecordStatus, Report};
@@ -145,9 +146,25 @@ fn build(index: usize, part: &Part) -> (String, Report) {
             let mut messages: Vec<&str> = lines.iter().map(String::as_str).collect();
             messages.extend(bad.iter().map(|&i| BAD_LINES[i].0));
             let reasons: Vec<&str> = bad.iter().map(|&i| BAD_LINES[i].1).collect();
+            // The window rule across the envelope's log events (docs/HOSTILE.md rule 4): a
+            // good line within 4 KiB of text of the first bad one (the bytes of the lines
+            // between and a break each) is flagged.
+            let mut reach = 1u64;
+            let flagged = lines
+                .iter()
+                .rev()
+                .take_while(|l| {
+                    let near = reach <= MAX_NAMES_BYTES;
+                    reach += l.len() as u64 + 1;
+                    near
+                })
+                .count() as u64;
             (
                 gz(&data_message(index, &messages)),
-                good(&messages, &reasons),
+                Report {
+                    ambiguous_events: flagged,
+                    ..good(&messages, &reasons)
+                },
             )
         }
         Part::Control => (
