@@ -39,7 +39,7 @@ use crate::input::prefixed::Shape;
 use crate::input::stream::{Piece, TextStream};
 use crate::input::syslog::SyslogError;
 use crate::input::{self, InputKind, Payload, SourceError, SourceParser, SourceRecord, text};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{EventWindow, Pipeline};
 use crate::report::{RecordError, RecordOutcome, RecordStatus, Report};
 use crate::sink::{FailedRecord, Sink, UnparsedLine};
 use ahead::{Ahead, CHUNK_PAYLOAD_BYTES};
@@ -459,27 +459,31 @@ impl Decoder {
         E: FnMut(Done<'_, S>) -> io::Result<Next>,
     {
         let mut report = Report::default();
+        // The window rule looks a chunk ahead: a chunk is a sink, not a window edge.
+        let mut window = EventWindow::default();
+        let mut chunk: Vec<LogEvent<'a>> = (&mut *events).take(EVENTS_PER_CHUNK).collect();
         for index in 0.. {
-            let chunk: Vec<LogEvent<'a>> = (&mut *events).take(EVENTS_PER_CHUNK).collect();
             if chunk.is_empty() {
                 break;
             }
+            let ahead: Vec<LogEvent<'a>> = (&mut *events).take(EVENTS_PER_CHUNK).collect();
+            let more = ahead.len() == EVENTS_PER_CHUNK;
             let mut sink = make();
-            let outcome = self
-                .pipeline
-                .with_worker(|w| w.process_events(chunk, &mut sink));
+            let outcome = self.pipeline.with_worker(|w| {
+                w.process_event_chunk(&chunk, (&ahead, more), &mut window, &mut sink)
+            });
             report.add(&outcome, false);
-            let (_, upper) = events.size_hint();
             let next = emit(Done {
                 record: None,
                 index,
                 outcome,
                 sink,
-                progress: if upper == Some(0) { 1.0 } else { 0.0 },
+                progress: if ahead.is_empty() { 1.0 } else { 0.0 },
             })?;
             if next == Next::Stop {
                 break;
             }
+            chunk = ahead;
         }
         Ok(report)
     }

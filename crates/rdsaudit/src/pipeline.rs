@@ -23,6 +23,7 @@
 //! assert_eq!((outcome.parsed, outcome.unparsed_count()), (1, 1));
 //! ```
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use rayon::prelude::*;
@@ -138,15 +139,35 @@ impl Worker {
     }
 
     /// Reads log events of the shapes that are not subscription payloads (the logs API's JSON,
-    /// prefixed text, Insights CSV, syslog: [`crate::input::log_event`]) into `sink`.
+    /// Insights CSV: [`crate::input::log_event`]) into `sink`.
+    /// The window rule runs across the events of each log stream ([`EventWindow`]).
     pub fn process_events<'e, S: Sink>(
         &mut self,
         events: impl IntoIterator<Item = LogEvent<'e>>,
         sink: &mut S,
     ) -> RecordOutcome {
+        let events: Vec<LogEvent<'e>> = events.into_iter().collect();
+        let mut window = EventWindow::default();
+        self.process_event_chunk(&events, (&[], false), &mut window, sink)
+    }
+
+    /// Reads a chunk of log events into `sink` under the window rule of each log stream
+    /// ([`EventWindow`]): `window` holds what the chunks before left (where each stream's text
+    /// is, its last dirty message), `ahead` is `(the events after the chunk, whether more
+    /// follow them)`. A chunk is a sink, not a window edge: a dirty message among `ahead`
+    /// flags the chunk's events within reach, and an event whose 4 KiB after it are not all
+    /// known (the stream's text goes past `ahead`) is flagged, never guessed plain.
+    pub fn process_event_chunk<S: Sink>(
+        &mut self,
+        chunk: &[LogEvent<'_>],
+        (ahead, more): (&[LogEvent<'_>], bool),
+        window: &mut EventWindow,
+        sink: &mut S,
+    ) -> RecordOutcome {
+        let near = window.near_dirt(chunk, ahead, more);
         let mut outcome = RecordOutcome::new(RecordStatus::Data);
-        for e in events {
-            visit_event(&e, sink, &mut outcome);
+        for (e, near) in chunk.iter().zip(near) {
+            visit_event(e, near, sink, &mut outcome);
         }
         outcome
     }
@@ -234,7 +255,7 @@ fn prefixed_pass<S: Sink>(
         (window.record, window.span) = (e.message, (start, end));
         let mut event = LogEvent::from_prefixed(e, shape);
         event.line_number = Some(line);
-        visit_event(&event, &mut window, &mut outcome);
+        visit_event(&event, false, &mut window, &mut outcome);
     }
     // Blank lines after the last event (the piece's last break ends its last line).
     if next < piece.len() {
@@ -317,8 +338,26 @@ impl<S: Sink> Sink for WindowSink<'_, '_, S> {
 
 /// One log event: its message through [`read_message`] with the event's provenance, each
 /// audit line to `sink` as it is read.
-fn visit_event<S: Sink>(e: &LogEvent<'_>, sink: &mut S, outcome: &mut RecordOutcome) {
-    let base = Provenance {
+fn visit_event<S: Sink>(e: &LogEvent<'_>, near: bool, sink: &mut S, outcome: &mut RecordOutcome) {
+    let base = event_provenance(e);
+    let mut deliver = |mut read: Read<'_>| {
+        if near {
+            read.flag();
+        }
+        read.deliver(sink, outcome);
+    };
+    let (blank_lines, _) = read_message(&e.message, &base, e.time_us, None, &mut deliver);
+    outcome.blank_lines += blank_lines;
+}
+
+/// Whether a log event's message is dirty under the window rule ([`read_message`]).
+fn is_dirty(e: &LogEvent<'_>) -> bool {
+    let base = event_provenance(e);
+    read_message(&e.message, &base, e.time_us, None, &mut |_| {}).1
+}
+
+fn event_provenance<'a>(e: &'a LogEvent<'_>) -> Provenance<'a> {
+    Provenance {
         log_group: e.log_group.as_deref(),
         log_stream: e.log_stream.as_deref(),
         event_id: e.event_id,
@@ -326,10 +365,92 @@ fn visit_event<S: Sink>(e: &LogEvent<'_>, sink: &mut S, outcome: &mut RecordOutc
         sequence_number: None,
         line_number: e.line_number,
         file: None,
-    };
-    let mut deliver = |read: Read<'_>| read.deliver(sink, outcome);
-    let (blank_lines, _) = read_message(&e.message, &base, e.time_us, None, &mut deliver);
-    outcome.blank_lines += blank_lines;
+    }
+}
+
+/// The window rule across the log events of the shapes read one event at a time (the logs
+/// API's JSON, Insights CSV: docs/HOSTILE.md rule 4, review 9's R9-1). A
+/// shipper may put each physical line of a record in a log event of its own, and
+/// `filter-log-events` interleaves a group's streams: each stream's messages are read as the
+/// text they came from, one after the other with a break between (as [`Reach`] reads an
+/// envelope's), and an event is plain only when no dirty message of its stream lies within
+/// [`text::MAX_NAMES_BYTES`] of text of its own. Kept from chunk to chunk: where each stream's
+/// text is and where its last dirty message ends.
+#[derive(Debug, Default)]
+pub struct EventWindow {
+    /// Per `(log group, log stream)` (none named: the whole input is one stream): where its
+    /// next message's text starts, where its last dirty message's text ends.
+    streams: HashMap<(Option<String>, Option<String>), Place>,
+}
+
+/// Where a stream's next message's text starts, where its last dirty message's text ends.
+type Place = (u64, Option<u64>);
+
+/// A log event's stream as [`EventWindow`] keys it.
+type StreamKey<'k> = (Option<&'k str>, Option<&'k str>);
+
+fn stream_key<'k>(e: &'k LogEvent<'_>) -> StreamKey<'k> {
+    (e.log_group.as_deref(), e.log_stream.as_deref())
+}
+
+impl EventWindow {
+    /// For each event of `chunk`: whether a dirty message of its stream (before it, itself,
+    /// in `chunk` or `ahead` after it) lies within reach, or its reach goes past what is
+    /// known while `more` follows. Moves the window past `chunk`.
+    fn near_dirt(
+        &mut self,
+        chunk: &[LogEvent<'_>],
+        ahead: &[LogEvent<'_>],
+        more: bool,
+    ) -> Vec<bool> {
+        let all = chunk.iter().chain(ahead);
+        let mut state: HashMap<StreamKey<'_>, Place> = HashMap::new();
+        // (stream, start, end, dirty) of every message, its text placed in its stream's.
+        let mut spans = Vec::with_capacity(chunk.len() + ahead.len());
+        let mut near = Vec::with_capacity(chunk.len());
+        for (i, e) in all.enumerate() {
+            let key = stream_key(e);
+            let (at, last_dirty) = state.entry(key).or_insert_with(|| {
+                let owned = (key.0.map(str::to_owned), key.1.map(str::to_owned));
+                self.streams.get(&owned).copied().unwrap_or_default()
+            });
+            let ((start, end), next) = text_span(&e.message, *at);
+            *at = next;
+            let dirty = is_dirty(e);
+            if i < chunk.len() {
+                near.push(dirty || last_dirty.is_some_and(|d| text::within_reach(d, start)));
+            }
+            if dirty {
+                *last_dirty = Some(end);
+            }
+            spans.push((key, start, end, dirty));
+            if i + 1 == chunk.len() {
+                self.keep(&state);
+            }
+        }
+        // Backwards: the next dirty message of each stream (or where its unknown text starts).
+        let mut next: HashMap<StreamKey<'_>, u64> = HashMap::new();
+        if more {
+            next.extend(state.iter().map(|(k, (at, _))| (*k, *at)));
+        }
+        for (i, (key, start, end, dirty)) in spans.into_iter().enumerate().rev() {
+            if let (Some(n), Some(&d)) = (near.get_mut(i), next.get(&key)) {
+                *n |= text::within_reach(end, d);
+            }
+            if dirty {
+                next.insert(key, start);
+            }
+        }
+        near
+    }
+
+    /// Keeps each stream's place after a chunk.
+    fn keep(&mut self, state: &HashMap<StreamKey<'_>, Place>) {
+        for (k, v) in state {
+            let owned = (k.0.map(str::to_owned), k.1.map(str::to_owned));
+            self.streams.insert(owned, *v);
+        }
+    }
 }
 
 /// An audit line of a log event's message, read: its event (with the line it was read from),

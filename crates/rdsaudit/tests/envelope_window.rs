@@ -269,3 +269,104 @@ fn synthetic_corpora_stay_unflagged_as_log_events() {
         assert_eq!(unlisted(&events(&corpus.plain_text())), 0, "{dialect:?}");
     }
 }
+
+/// `messages` (stream, message) as `aws logs filter-log-events` prints them.
+fn logs_api(messages: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let events: Vec<serde_json::Value> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, (stream, m))| {
+            serde_json::json!({"logStreamName": stream, "timestamp": 1_796_071_755_715_i64,
+                "message": String::from_utf8(m.clone()).unwrap(),
+                "ingestionTime": 1_796_071_755_800_i64, "eventId": (i + 1).to_string()})
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({"events": events, "searchedLogStreams": []})).unwrap()
+}
+
+/// `messages` as a Logs Insights CSV export (`@timestamp,@message`, no stream named).
+fn insights(messages: &[Vec<u8>]) -> Vec<u8> {
+    let mut csv = b"@timestamp,@message\n".to_vec();
+    for m in messages {
+        let quoted = String::from_utf8(m.clone()).unwrap().replace('"', "\"\"");
+        csv.extend_from_slice(format!("2026-11-30 09:35:27.715,\"{quoted}\"\n").as_bytes());
+    }
+    csv
+}
+
+fn clean_line(host: &str, i: usize) -> Vec<u8> {
+    format!("20240615 10:31:00,{host},u,l,1,{i:04},QUERY,,'SELECT 1',0").into_bytes()
+}
+
+/// Review 9's R9-1: the logs API's JSON and Insights CSV are read one log event at a time;
+/// review 8's F1 record cut one line per log event is no plain event there either, with
+/// another stream's 5 KiB between its lines (`filter-log-events` interleaves a group's
+/// streams; the window runs per stream), and the other stream's clean events stay plain.
+#[test]
+fn review9_r1_logs_api_and_insights_have_no_plain_event() {
+    let head = b"20261130 09:35:27,vm,root,localhost,12,27,WRITE,d".to_vec();
+    let forged = b"20241231 23:59:59,vm,admin,10.0.0.1,9,9,WRITE,mysql,user,".to_vec();
+    let after = b"20261130 09:35:27,vm,root,localhost,12,0,DISCONNECT,,,0".to_vec();
+    let others = |from: usize| (from..from + 100).map(|i| ("db-2", clean_line("db2", i)));
+    let mut api = vec![("db-1", head.clone())];
+    api.extend(others(0));
+    api.push(("db-1", forged.clone()));
+    api.extend(others(100));
+    api.push(("db-1", after.clone()));
+    let shapes = [
+        logs_api(&api),
+        insights(&[head.clone(), forged.clone(), after.clone()]),
+    ];
+    for input in shapes {
+        let events = events(&input);
+        let vm: Vec<_> = events.iter().filter(|e| e["serverhost"] == "vm").collect();
+        assert_eq!(vm.len(), 2, "{events:?}");
+        assert_eq!(vm[0]["database"], "mysql");
+        for e in vm {
+            assert_eq!(e["ambiguous"], true, "plain {e}");
+        }
+        let db2 = events.iter().filter(|e| e["serverhost"] == "db2");
+        assert!(db2.clone().all(|e| e.get("ambiguous").is_none()));
+    }
+}
+
+/// Log events are handed over 4,096 at a time, each chunk to a sink of its own: a chunk is
+/// no window edge. A dirty message just after a chunk's last event flags it (and just before
+/// a chunk's first, that one); events farther than 4 KiB stay plain, and a clean input of
+/// several chunks stays plain.
+#[test]
+fn dirt_reaches_across_chunks_of_api_events() {
+    let read = |messages: &[(&str, Vec<u8>)]| {
+        let mut out = Vec::new();
+        let mut input = logs_api(messages);
+        Decoder::new()
+            .decode_parallel(&mut input, NdjsonBuffer::default, |done| {
+                out.extend_from_slice(&done.sink.out);
+                Ok(rdsaudit::decoder::Next::Continue)
+            })
+            .unwrap();
+        let lines = out.split(|&b| b == b'\n').filter(|l| !l.is_empty());
+        lines
+            .map(|l| serde_json::from_slice::<serde_json::Value>(l).unwrap())
+            .map(|e| (e["connection_id"].as_u64().unwrap(), e["ambiguous"] == true))
+            .collect::<HashMap<u64, bool>>()
+    };
+    let line = |i: usize| format!("20240615 10:31:00,h,u,l,{i},1,QUERY,,'SELECT 1',0");
+    let clean: Vec<(&str, Vec<u8>)> = (0..9000).map(|i| ("s", line(i).into_bytes())).collect();
+    assert!(read(&clean).values().all(|f| !f));
+    for dirty_at in [4096, 4095, 8192] {
+        let mut messages = clean.clone();
+        messages[dirty_at].1 = b"20240615 10:31:00,h,x".to_vec();
+        let flagged = read(&messages);
+        assert_eq!(flagged.len(), 8999);
+        for (id, f) in flagged {
+            let near = (id as usize).abs_diff(dirty_at) <= 2;
+            if near {
+                assert!(f, "{id} near {dirty_at}");
+            }
+            if (id as usize).abs_diff(dirty_at) > 200 {
+                assert!(!f, "{id} far from {dirty_at}");
+            }
+        }
+    }
+}
