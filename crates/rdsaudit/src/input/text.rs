@@ -192,9 +192,10 @@ pub struct Records<'a> {
     orphans: bool,
     /// Blank lines skipped between records (none of a record's own lines).
     blank_lines: u64,
-    /// Where the line parsed alone in `lookahead` starts: kept from the look-ahead that asked
-    /// whether it starts a record, so the next record does not scan its first line twice.
-    lookahead_at: Option<usize>,
+    /// The line parsed alone in `lookahead`, as (where it starts, where its text ends, where
+    /// the next line starts): kept from the look-ahead that asked whether it starts a
+    /// record, so the next record neither scans its first line again nor looks for its end.
+    lookahead_at: Option<(usize, usize, usize)>,
     /// That parse (a slot reused line after line: an event is a few hundred bytes, and each
     /// move of it costs a copy per line).
     lookahead: Result<AuditEvent<'a>, LineError>,
@@ -669,7 +670,7 @@ impl<'a> Records<'a> {
     /// Reads the line at `start` alone into the record's slot, from the look-ahead when it
     /// was read there (swapped in: the slot holds a placeholder, which the look-ahead takes).
     fn parse_alone(&mut self, start: usize, end: usize) {
-        if self.lookahead_at.take() == Some(start) {
+        if self.lookahead_at.take().is_some_and(|(at, ..)| at == start) {
             if let Some(held) = self.held.back_mut() {
                 std::mem::swap(&mut held.parsed, &mut self.lookahead);
             }
@@ -692,7 +693,7 @@ impl<'a> Records<'a> {
     fn starts_record(&mut self, from: usize) -> bool {
         let (end, next) = self.line_at(from);
         self.lookahead = self.parse(from, end);
-        self.lookahead_at = Some(from);
+        self.lookahead_at = Some((from, end, next));
         self.lookahead.is_ok()
             || (starts_with_timestamp(self.tail(from))
                 && (self.ends_with_marker(self.buf.get(from..end).unwrap_or_default())
@@ -740,7 +741,14 @@ impl<'a> Records<'a> {
     /// a longer join that reads takes its place (each move of a parse, a few hundred bytes,
     /// is a copy per line).
     fn record_at(&mut self, start: usize) -> Span {
-        let (first_end, first_next) = self.line_at(start);
+        let (first_end, first_next) = match self.lookahead_at {
+            // The look-ahead found where this line ends (a `memchr2` per line saved).
+            Some((at, end, next)) if at == start => {
+                self.look(start);
+                (end, next)
+            }
+            _ => self.line_at(start),
+        };
         let mut span = Span {
             end: first_end,
             next: first_next,
@@ -877,7 +885,7 @@ impl<'a> Records<'a> {
 
     /// Whether the line at `at` read alone in the look-ahead.
     fn lookahead_reads(&self, at: usize) -> bool {
-        self.lookahead_at == Some(at) && self.lookahead.is_ok()
+        self.lookahead_at.is_some_and(|(l, ..)| l == at) && self.lookahead.is_ok()
     }
 
     /// Whether a line past the join window, from `next` on and before the next line with a
