@@ -112,21 +112,21 @@ fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
 
 /// The eight bytes at `at`, little-endian, if there are eight.
 #[inline]
-fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
+pub(crate) fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
     let word = bytes.get(at..at.checked_add(8)?)?;
     Some(u64::from_le_bytes(word.try_into().ok()?))
 }
 
 /// The index of the lowest flagged byte of a non-zero mask.
 #[inline]
-fn first_byte(mask: u64) -> usize {
+pub(crate) fn first_byte(mask: u64) -> usize {
     (mask.trailing_zeros() / 8) as usize
 }
 
 /// 0x80 in each byte of `word` that is `"`, `\` or below 0x20, exactly (no borrow or carry
 /// crosses a byte, so every flagged byte needs escaping and none is missed).
 #[inline]
-fn escape_mask(word: u64) -> u64 {
+pub(crate) fn escape_mask(word: u64) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // (b & 0x7f) + 0x60 reaches 0x80 exactly when b & 0x7f >= 0x20; `| word` drops b >= 0x80.
