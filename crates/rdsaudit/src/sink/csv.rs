@@ -104,9 +104,8 @@ impl CsvWriter {
     pub fn write(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
         let d = self.delimiter;
         // Timestamps, numbers and the dialect never hold a delimiter, quote or newline.
-        self.time.write(e.timestamp.epoch_us, out);
-        out.push(d);
-        int(out, e.timestamp.epoch_us);
+        self.time
+            .write_with_decimal(e.timestamp.epoch_us, &[d], out);
         out.push(d);
         out.extend_from_slice(e.timestamp.dialect.as_str().as_bytes());
         for text in [&*e.serverhost, &*e.username, &*e.host] {

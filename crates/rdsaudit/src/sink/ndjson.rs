@@ -109,9 +109,8 @@ impl NdjsonWriter {
     /// `{"timestamp":...` up to `"extra":[...]`, without the closing brace.
     fn write_fields(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
         out.extend_from_slice(br#"{"timestamp":""#);
-        self.time.write(e.timestamp.epoch_us, out);
-        out.extend_from_slice(br#"","timestamp_us":"#);
-        int(out, e.timestamp.epoch_us);
+        self.time
+            .write_with_decimal(e.timestamp.epoch_us, br#"","timestamp_us":"#, out);
         out.extend_from_slice(br#","dialect":""#);
         json_escape::put(out, e.timestamp.dialect.as_str().as_bytes());
         out.extend_from_slice(br#"","serverhost":""#);
