@@ -84,12 +84,18 @@ pub fn quoted(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
 }
 
-/// The position of the first byte at or after `from` that needs escaping: sixteen bytes at a
-/// time where SSE2 is there (every x86_64), then [`next_escape_words`] for what is left.
+/// The position of the first byte at or after `from` that needs escaping: where SSE2 is
+/// there (every x86_64), sixteen bytes at a time and the last (partial) block as the
+/// overlapping final sixteen bytes; text under sixteen bytes from `from` (most names), and
+/// all text elsewhere, by [`next_escape_words`].
 #[inline]
 fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     {
+        let len = bytes.len();
+        if len.saturating_sub(from) < 16 {
+            return next_escape_words(bytes, from);
+        }
         let mut at = from;
         while let Some(block) = bytes.get(at..).and_then(<[u8]>::first_chunk::<16>) {
             let mask = sse2::escape_mask(block);
@@ -98,7 +104,14 @@ fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
             }
             at += 16;
         }
-        next_escape_words(bytes, at)
+        if at >= len {
+            return None;
+        }
+        let last = bytes.last_chunk::<16>()?;
+        // The bytes of `last` before `at` were checked already.
+        let seen = 16 - (len - at);
+        let mask = sse2::escape_mask(last) >> seen << seen;
+        (mask != 0).then(|| len - 16 + mask.trailing_zeros() as usize)
     }
     #[cfg(not(target_arch = "x86_64"))]
     next_escape_words(bytes, from)

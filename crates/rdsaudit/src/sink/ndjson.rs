@@ -256,7 +256,7 @@ struct Repeated {
 impl Repeated {
     /// Appends `,"key":"value"` when `value` is present (`key` holds `,"key":"`; the same on
     /// every call).
-    #[inline]
+    #[inline(always)]
     fn write(&mut self, key: &[u8], value: Option<&str>, out: &mut Vec<u8>) {
         let Some(v) = value else { return };
         if !self.held || self.raw != v.as_bytes() {

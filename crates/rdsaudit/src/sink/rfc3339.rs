@@ -53,7 +53,8 @@ impl Rfc3339Cache {
     /// Rfc3339Cache::default().write_with_decimal(1_653_053_459_000_124, b",", &mut out);
     /// assert_eq!(out, b"2022-05-20T13:30:59.000124Z,1653053459000124");
     /// ```
-    #[inline]
+    /// (Always inlined: `between` is a constant of the caller, copied as such.)
+    #[inline(always)]
     pub fn write_with_decimal(&mut self, epoch_us: i64, between: &[u8], out: &mut Vec<u8>) {
         let second = epoch_us.div_euclid(1_000_000);
         if self.second != Some(second) {
@@ -104,8 +105,9 @@ impl Rfc3339Cache {
         }
         self.second_digits.clear();
         if second > 0 {
-            let digits = itoa::Buffer::new().format(second).as_bytes().to_vec();
-            self.second_digits = digits;
+            let mut digits = itoa::Buffer::new();
+            self.second_digits
+                .extend_from_slice(digits.format(second).as_bytes());
         }
         self.second = Some(second);
     }
