@@ -100,6 +100,16 @@ impl Accounting {
         self.error(format!("rdsaudit: {name}: {what}"));
     }
 
+    /// A streamed input whose stream failed after part of it was read (counted as usual):
+    /// the rest is one failed record of `kind`.
+    pub fn stream_failed(&mut self, name: &str, kind: &'static str, what: &str) {
+        let r = &mut self.report;
+        r.records += 1;
+        r.failed_records += 1;
+        *r.failed_by_kind.entry(kind).or_default() += 1;
+        self.error(format!("rdsaudit: {name}: {what}"));
+    }
+
     /// Reports the problems of one record or text piece (its counts are in the decoder's
     /// report).
     pub fn record<T>(&mut self, name: &str, done: &Done<'_, Filtered<'_, T>>) {
@@ -116,6 +126,13 @@ impl Accounting {
         for p in &problems.shown {
             let line = match p {
                 Problem::Failed(e) => format!("{at}: {e}"),
+                // A line of a CloudWatch message: its place is the record's and event's.
+                Problem::Unparsed {
+                    event_id: Some(event),
+                    line: Some(n),
+                    reason,
+                    ..
+                } => format!("{at}, event {event}, line {n}: {reason}"),
                 Problem::Unparsed {
                     line: Some(n),
                     reason,

@@ -244,7 +244,8 @@ pub struct FilterArgs {
     #[arg(long, requires = "writes")]
     pub include_failed: bool,
     /// Keep only events naming these tables (`orders` in any database, or `shop.orders`,
-    /// which also matches `orders` run in `shop`)
+    /// which also matches `orders` run in `shop`); a QUERY names the tables --enrich
+    /// writes for it (the server's TABLE events for it win over its text)
     #[arg(long, value_name = "TABLE")]
     pub table: Vec<String>,
     /// Keep only events whose unescaped object matches this regular expression
@@ -266,7 +267,8 @@ pub struct ParseArgs {
     #[arg(long)]
     pub csv_raw: bool,
     /// Write every line and record that is not an event here, whole, with its file, line or
-    /// record and reason: NDJSON, one per line, to fix and replay (`jq -r .raw FILE`)
+    /// record and reason (and a line for each input that failed whole): NDJSON, one per
+    /// line, to fix and replay (`jq -r 'select(.kind=="line").raw' FILE`)
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
     /// Write the events of all inputs as one stream in timestamp order (Aurora writes each

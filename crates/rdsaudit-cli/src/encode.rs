@@ -77,7 +77,8 @@ struct Line {
 
 pub fn run(args: &EncodeArgs) -> anyhow::Result<u8> {
     if let Some(path) = &args.out {
-        super::paths::refuse_overwrite("--out", path, &args.paths)?;
+        let inputs = super::paths::expand(&args.paths);
+        super::paths::refuse_overwrite("--out", path, &inputs)?;
     }
     let lines = read_lines(&args.paths)?;
     anyhow::ensure!(!lines.is_empty(), "no audit lines to encode");

@@ -10,8 +10,10 @@
 //!   read in two halves at once (the copy and the fresh pages it lands in are the largest
 //!   part of what must happen before its first record can be decoded).
 
-use std::io::{self, Cursor, IsTerminal as _, Read};
+use std::io::{self, BufRead, Cursor, IsTerminal as _, Read};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -23,10 +25,12 @@ use rdsaudit::input::{self, InputKind};
 use rdsaudit::report::Report;
 use rdsaudit::sink::{FailedRecord, UnparsedLine};
 use rdsaudit::{AuditEvent, Decoder, Sink};
+use rdsaudit_sql::Enricher;
 use rdsaudit_sql::filter::EventFilter;
 
 use super::accounting::{Accounting, Problems};
 use super::args::InputArgs;
+use super::rejects::InputFailure;
 
 /// Inputs smaller than this get no progress bar.
 const PROGRESS_MIN_BYTES: u64 = 4 << 20;
@@ -60,6 +64,9 @@ fn end_live_input_on_interrupt() {
 /// it.
 pub struct Filtered<'f, T> {
     filter: &'f EventFilter,
+    /// The server's TABLE events seen in this record or piece, for `--table`
+    /// ([`EventFilter::matches_in`]).
+    tables: Enricher,
     file: Option<&'f str>,
     pub out: T,
     pub problems: Problems,
@@ -73,6 +80,7 @@ impl<'f, T> Filtered<'f, T> {
         out.set_file(file);
         Filtered {
             filter,
+            tables: Enricher::default(),
             file,
             out,
             problems: Problems::default(),
@@ -91,11 +99,17 @@ pub trait CommandSink: Sink {
     fn dropped(&mut self, event: &AuditEvent<'_>) {
         let _ = event;
     }
+
+    /// An input that failed whole, or a streamed gzip input whose stream failed part way
+    /// (`--rejects` keeps a line for it).
+    fn failed_input(&mut self, failure: &InputFailure<'_>) {
+        let _ = failure;
+    }
 }
 
 impl<T: CommandSink> Sink for Filtered<'_, T> {
     fn event(&mut self, event: &AuditEvent<'_>) {
-        if !self.filter.matches(event) {
+        if !self.filter.matches_in(event, &mut self.tables) {
             self.out.dropped(event);
             return;
         }
@@ -142,6 +156,8 @@ struct Run<'a, M, E> {
     /// The file again, for reads at an offset (a document read in halves).
     file_at: Option<std::fs::File>,
     bar: Option<ProgressBar>,
+    /// A streamed gzip input: how far its decoder got.
+    gzip: Option<Arc<GzipProgress>>,
 }
 
 type Source = Box<dyn Read + Send>;
@@ -219,6 +235,7 @@ impl<'f> Reader<'f> {
             size: len,
             file_at,
             bar,
+            gzip: None,
         };
         let follow = self.follow && !stdin;
         if stdin || follow {
@@ -279,9 +296,14 @@ impl<'f> Reader<'f> {
         }
         let source: Source = Box::new(Cursor::new(head).chain(source));
         let source: Source = match (gzip, follow) {
-            (true, _) => Box::new(flate2::read::MultiGzDecoder::new(
-                io::BufReader::with_capacity(1 << 18, source),
-            )),
+            (true, _) => {
+                let progress = Arc::new(GzipProgress::default());
+                run.gzip = Some(Arc::clone(&progress));
+                let inner = io::BufReader::with_capacity(1 << 18, source);
+                let taken = Arc::clone(&progress);
+                let inflated = flate2::bufread::MultiGzDecoder::new(Counted { inner, taken });
+                Box::new(Inflated { inflated, progress })
+            }
             (false, true) => Box::new(Follow(source)),
             (false, false) => source,
         };
@@ -356,8 +378,7 @@ impl<'f> Reader<'f> {
         };
         if bytes.len() > limit {
             let what = format!("larger than {}", too_large(limit));
-            run.acc.input_failed(run.name, &what);
-            return Ok(());
+            return run.input_failed("too_large", &what);
         }
         bytes.reserve_exact(simd_json::INPUT_PADDING);
         let (filter, file, make) = (self.filter, run.file, run.make);
@@ -371,8 +392,7 @@ impl<'f> Reader<'f> {
             &result
         {
             let what = format!("inflates to more than {}", too_large(*limit));
-            run.acc.input_failed(run.name, &what);
-            return Ok(());
+            return run.input_failed("too_large", &what);
         }
         finish(result, run)
     }
@@ -407,23 +427,164 @@ where
 }
 
 /// Counts what the decoder read; an input it could not read at all is a failed input.
-fn finish<M, E>(result: Result<Report, StopError>, run: &mut Run<'_, M, E>) -> io::Result<()> {
+fn finish<T, M, E>(result: Result<Report, StopError>, run: &mut Run<'_, M, E>) -> io::Result<()>
+where
+    T: CommandSink,
+    M: Fn() -> T,
+    E: FnMut(T) -> io::Result<()>,
+{
     match result {
         Ok(report) => run.acc.report.merge(&report),
-        Err(StopError::Decode(e)) => run.acc.input_failed(run.name, &e.to_string()),
+        Err(StopError::Decode(e)) => return run.input_failed(decode_reason(&e), &e.to_string()),
         Err(StopError::Read {
             line,
             report,
             source,
         }) => {
             run.acc.report.merge(&report);
-            let what = format!("reading stopped after line {line}: {source}");
-            run.acc.input_failed(run.name, &what);
+            // `line` is the one after the last line break read.
+            let whole = line.saturating_sub(1);
+            return match run.gzip.as_deref() {
+                Some(gzip) if is_gzip_error(&source) => {
+                    let partial = gzip.partial_line.load(Ordering::Relaxed);
+                    let last = if partial { line } else { whole };
+                    run.gzip_failed(last, gzip.taken.load(Ordering::Relaxed), &source)
+                }
+                _ => {
+                    let what = format!("reading stopped after {whole} whole lines: {source}");
+                    run.input_failed("read", &what)
+                }
+            };
         }
         Err(StopError::Output(e)) => return Err(e),
         Err(e) => return Err(io::Error::other(e)),
     }
     Ok(())
+}
+
+impl<T, M, E> Run<'_, M, E>
+where
+    T: CommandSink,
+    M: Fn() -> T,
+    E: FnMut(T) -> io::Result<()>,
+{
+    /// An input that failed whole: counted, said, and a line in `--rejects`.
+    fn input_failed(&mut self, reason: &'static str, what: &str) -> io::Result<()> {
+        self.acc.input_failed(self.name, what);
+        self.reject(InputFailure {
+            kind: "input",
+            file: self.name,
+            reason,
+            error: what,
+            offset: None,
+        })
+    }
+
+    /// A streamed gzip input whose stream failed its check (CRC-32, length) or ended inside
+    /// a member, after line `after`: the lines before were decoded and written, as a stream
+    /// is checked only at its end; the rest is one failed record (kind `gzip`) named by the
+    /// compressed byte `offset` where the decoder stopped.
+    fn gzip_failed(&mut self, after: u64, offset: u64, source: &io::Error) -> io::Result<()> {
+        let error =
+            format!("gzip stream failed at compressed byte {offset}, after line {after}: {source}");
+        let what = format!(
+            "{error}; the events before it from this file were written before the check failed"
+        );
+        self.acc.stream_failed(self.name, "gzip", &what);
+        self.reject(InputFailure {
+            kind: "record",
+            file: self.name,
+            reason: "gzip",
+            error: &error,
+            offset: Some(offset),
+        })
+    }
+
+    /// Hands the command a sink holding only `failure`, after the input's other sinks.
+    fn reject(&mut self, failure: InputFailure<'_>) -> io::Result<()> {
+        let mut sink = (self.make)();
+        sink.failed_input(&failure);
+        (self.emit)(sink)
+    }
+}
+
+/// A stable name for why an input could not be decoded at all (`reason` in `--rejects`).
+fn decode_reason(e: &DecodeError) -> &'static str {
+    match e {
+        DecodeError::NotAnEvent { .. } => "not_an_event",
+        DecodeError::Gzip(_) => "gzip",
+        DecodeError::Encoding(_) => "encoding",
+        DecodeError::LogsApi(_) => "logs_api",
+        DecodeError::Syslog(_) => "syslog",
+        DecodeError::InsightsHeader => "insights_header",
+        _ => "decode",
+    }
+}
+
+/// Whether a read error of a gzip stream is the stream's (flate2: corrupt data, a failed
+/// check, an end inside a member), not the file's.
+fn is_gzip_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
+    )
+}
+
+/// How far a streamed gzip input got, for the error when its stream fails: the compressed
+/// bytes its decoder took, and whether the text it gave ends inside a line.
+#[derive(Default)]
+struct GzipProgress {
+    taken: AtomicU64,
+    partial_line: AtomicBool,
+}
+
+/// The text inflated from a streamed gzip input, noting whether it ends inside a line.
+struct Inflated<R> {
+    inflated: R,
+    progress: Arc<GzipProgress>,
+}
+
+impl<R: Read> Read for Inflated<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inflated.read(buf)?;
+        if let Some(last) = buf.get(..n).and_then(<[u8]>::last) {
+            let partial = *last != b'\n';
+            self.progress.partial_line.store(partial, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+/// A compressed input counting the bytes its gzip decoder took.
+struct Counted<R> {
+    inner: R,
+    taken: Arc<GzipProgress>,
+}
+
+impl<R> Counted<R> {
+    fn add(&self, n: usize) {
+        let n = u64::try_from(n).unwrap_or(u64::MAX);
+        self.taken.taken.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+impl<R: BufRead> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.add(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Counted<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.add(amt);
+        self.inner.consume(amt);
+    }
 }
 
 /// The shapes read as a stream (any size, output as they come): audit text, and prefixed text

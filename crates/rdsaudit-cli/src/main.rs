@@ -26,7 +26,7 @@ mod replay;
 mod stats;
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -133,11 +133,11 @@ fn filter(args: &FilterArgs) -> anyhow::Result<EventFilter> {
     Ok(EventFilter::new(fields, semantic))
 }
 
-/// Reads every input the paths name (stdin when none; see [`paths`]), in order, each record's
-/// sink made by `make` and handed to `emit` in input order. Returns how many inputs there
-/// were; an error means the output side failed and reading stopped.
+/// Reads every input ([`paths::expand`]), in order, each record's sink made by `make` and
+/// handed to `emit` in input order. Returns how many inputs there were; an error means the
+/// output side failed and reading stopped.
 fn read_all<T, M, E>(
-    paths: &[PathBuf],
+    inputs: &[paths::Input],
     reader: &Reader<'_>,
     acc: &mut Accounting,
     make: M,
@@ -148,13 +148,12 @@ where
     M: Fn() -> T + Sync,
     E: FnMut(T) -> io::Result<()>,
 {
-    let inputs = paths::expand(paths);
     anyhow::ensure!(
         !reader.follows() || inputs.len() == 1,
         "--follow reads one file ({} given)",
         inputs.len()
     );
-    for input in &inputs {
+    for input in inputs {
         match input {
             Ok(path) => reader.read(path, acc, &make, &mut emit)?,
             Err(u) => acc.unreadable(&u.name, &io::Error::other(u.reason.clone())),

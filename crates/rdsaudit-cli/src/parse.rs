@@ -210,7 +210,14 @@ impl CommandSink for Chunk {
     /// Events the filter dropped: their TABLE events still name tables for `--enrich`.
     fn dropped(&mut self, e: &AuditEvent<'_>) {
         if let Writer::Enriched(_, enricher) = &mut *self.writer {
-            enricher.observe(e);
+            let _ = enricher.observe(e);
+        }
+    }
+
+    fn failed_input(&mut self, failure: &rejects::InputFailure<'_>) {
+        if let Some(out) = &mut self.rejects {
+            rejects::input(failure, out);
+            self.rejected += 1;
         }
     }
 }
@@ -220,13 +227,20 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
     if args.enrich && args.format != Format::Ndjson {
         anyhow::bail!("--enrich adds NDJSON keys: use it with --format ndjson");
     }
+    if args.csv_raw && !matches!(args.format, Format::Csv | Format::Tsv) {
+        anyhow::bail!(
+            "--csv-raw writes CSV/TSV cells as they are: use it with --format csv or tsv"
+        );
+    }
     if args.merge && args.input.follow {
         anyhow::bail!(
             "--merge writes an event once every input has a later one: not with --follow"
         );
     }
+    // Expanded once: what is refused as an output is what is read.
+    let inputs = paths::expand(&args.input.paths);
     if let Some(path) = &args.rejects {
-        paths::refuse_overwrite("--rejects", path, &args.input.paths)?;
+        paths::refuse_overwrite("--rejects", path, &inputs)?;
     }
     // Several inputs read at once would draw progress bars over each other.
     let reader = Reader::new(&args.input, &filter, !quiet && !args.merge);
@@ -246,9 +260,10 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
         .write_all(&EventWriter::new(args.format).header())?;
     let mut acc = Accounting::default();
     let (inputs, late) = if args.merge {
-        read_merged(args, &reader, &mut acc, &mut output)?
+        read_merged(args, &inputs, &reader, &mut acc, &mut output)?
     } else {
-        (read_in_order(args, &reader, &mut acc, &mut output)?, 0)
+        let n = read_in_order(args, &inputs, &reader, &mut acc, &mut output)?;
+        (n, 0)
     };
     output.out.flush()?;
     if let Some(file) = &mut output.rejects {
@@ -293,6 +308,7 @@ impl Output {
 /// Every input in turn, each chunk written as it comes (in input order).
 fn read_in_order(
     args: &ParseArgs,
+    inputs: &[paths::Input],
     reader: &Reader<'_>,
     acc: &mut Accounting,
     output: &mut Output,
@@ -306,7 +322,7 @@ fn read_in_order(
         args,
     };
     super::read_all(
-        &args.input.paths,
+        inputs,
         reader,
         acc,
         || spare.take(),
@@ -331,11 +347,11 @@ const CHUNKS_AHEAD: usize = 2;
 /// input's chunks reach the merge. Returns the number of inputs and of events out of order.
 fn read_merged(
     args: &ParseArgs,
+    inputs: &[paths::Input],
     reader: &Reader<'_>,
     acc: &mut Accounting,
     output: &mut Output,
 ) -> anyhow::Result<(u64, u64)> {
-    let inputs = paths::expand(&args.input.paths);
     let stdin = [PathBuf::from("-")];
     let named: Vec<&PathBuf> = if args.input.paths.is_empty() {
         stdin.iter().collect()

@@ -45,13 +45,12 @@ pub fn expand(args: &[PathBuf]) -> Vec<Input> {
     out
 }
 
-/// Refuses to write `output` (named by `flag`) when it is one of the files `inputs` name
-/// (after following links: `./a.log`, a symbolic link): creating it would empty an audit log
-/// before it is read (`parse --rejects gl/*.log`, the rejects file name forgotten before a
-/// glob; review 8, F17).
-pub fn refuse_overwrite(flag: &str, output: &Path, inputs: &[PathBuf]) -> anyhow::Result<()> {
-    for input in expand(inputs).into_iter().flatten() {
-        if input != Path::new("-") && same_file::is_same_file(output, &input).unwrap_or(false) {
+/// Refuses to write `output` (named by `flag`) when it is one of `inputs` (after following
+/// links: `./a.log`, a symbolic link): creating it would empty an audit log before it is read
+/// (`parse --rejects gl/*.log`, the rejects file name forgotten before a glob; review 8, F17).
+pub fn refuse_overwrite(flag: &str, output: &Path, inputs: &[Input]) -> anyhow::Result<()> {
+    for input in inputs.iter().flatten() {
+        if input != Path::new("-") && same_file::is_same_file(output, input).unwrap_or(false) {
             anyhow::bail!(
                 "{flag} {}: that file is also an input ({}); writing it would destroy it",
                 output.display(),

@@ -5,18 +5,21 @@
 //! ```text
 //! {"kind":"line","file":"audit.log","line":2,"reason":"MissingRetcode","error":"no return code after ...","raw":"20240615 10:31:01,db1,app,10.0.0.5,7,2,QUERY,shop,'SELECT 2'"}
 //! {"kind":"record","file":"event.json","record":3,"sequence_number":"4961...","reason":"base64","error":"base64: ...","raw":"!!! not base64 !!!"}
+//! {"kind":"record","file":"audit.log.gz","reason":"gzip","error":"gzip stream failed at compressed byte 5208, after line 174: ...","offset":5208}
+//! {"kind":"input","file":"cut.json","reason":"not_an_event","error":"not a Lambda Kinesis event: invalid JSON at byte 31: ..."}
 //! ```
 //!
 //! | key | value |
 //! | --- | --- |
-//! | `kind` | `line`: a log event or text line that is not an audit line; `record`: a Kinesis record or CloudWatch payload that could not be read |
-//! | `file` | the input as named (not for stdin) |
+//! | `kind` | `line`: a log event or text line that is not an audit line; `record`: a Kinesis record or CloudWatch payload that could not be read, or the rest of a streamed gzip input whose stream failed (its check is at its end: the events before it were written); `input`: an input that failed whole (nothing of it became an event) |
+//! | `file` | the input as named (not for stdin; `-` for stdin in `input` lines) |
+//! | `offset` | a streamed gzip input's failure: the compressed byte it was found at |
 //! | `line` | 1-based line in the file (text inputs) |
 //! | `record` | 1-based record in the input (Lambda events, payload files) |
 //! | `sequence_number`, `log_group`, `log_stream`, `event_id` | where known |
 //! | `reason` | a stable name (`Timestamp`, `MissingRetcode`, `TooLong`, `base64`, `gzip`, ...) |
 //! | `error` | the whole message |
-//! | `raw` | the line (without its newline) or the record's payload as delivered (base64 text of a Lambda event's record), as text |
+//! | `raw` | the line (without its newline) or the record's payload as delivered (base64 text of a Lambda event's record), as text; none in `input` lines and a streamed gzip's failure (the input is the file) |
 //! | `raw_base64` | only when `raw` is not valid UTF-8: the exact bytes (`raw` then holds them lossily) |
 //! | `length`, `truncated` | a line longer than the longest record read: its length; `raw` is its start |
 //!
@@ -61,6 +64,30 @@ pub fn record(r: &FailedRecord<'_>, out: &mut Vec<u8>) {
     where_from(r.file, None, Some(r.index), r.sequence_number, out);
     why(r.error.kind(), &r.error.to_string(), out);
     raw(r.payload, out);
+    out.extend_from_slice(b"}\n");
+}
+
+/// An input that failed whole, or a streamed gzip input whose stream failed part way.
+pub struct InputFailure<'a> {
+    /// `input` or `record` (a streamed gzip's failure).
+    pub kind: &'static str,
+    /// The input as named; `-` for stdin.
+    pub file: &'a str,
+    pub reason: &'static str,
+    pub error: &'a str,
+    /// Where a streamed gzip input failed, in compressed bytes.
+    pub offset: Option<u64>,
+}
+
+/// Appends the reject line for an input that failed whole or part way ([`InputFailure`]).
+pub fn input(f: &InputFailure<'_>, out: &mut Vec<u8>) {
+    out.extend_from_slice(br#"{"kind":"#);
+    json_str(out, f.kind);
+    key_str(out, "file", f.file);
+    why(f.reason, f.error, out);
+    if let Some(offset) = f.offset {
+        let _ = write!(out, r#","offset":{offset}"#);
+    }
     out.extend_from_slice(b"}\n");
 }
 

@@ -183,7 +183,7 @@ impl CommandSink for Tally {
     /// Events the filter dropped: their TABLE events still name a statement's tables.
     fn dropped(&mut self, e: &AuditEvent<'_>) {
         self.cloudwatch_event(e.provenance.event_id);
-        self.enricher.observe(e);
+        let _ = self.enricher.observe(e);
     }
 }
 
@@ -626,7 +626,7 @@ pub fn run(args: &StatsArgs, quiet: bool) -> anyhow::Result<u8> {
     let mut acc = Accounting::default();
     let mut total = Tally::default();
     let inputs = super::read_all(
-        &args.input.paths,
+        &super::paths::expand(&args.input.paths),
         &reader,
         &mut acc,
         Tally::default,

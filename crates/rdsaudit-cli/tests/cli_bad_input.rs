@@ -100,10 +100,72 @@ fn truncated_gzip_files() {
     // Streamed: the lines before the cut are read, then the error says where it stopped.
     assert!(!events.is_empty() && events.len() < 50, "{stderr}");
     assert!(
-        stderr.contains("audit.log.gz: reading stopped after line "),
+        stderr.contains("audit.log.gz: gzip stream failed at compressed byte "),
         "{stderr}"
     );
-    assert_eq!(balanced(&stderr, "inputs"), [0, 1, 0]);
+    assert_eq!(balanced(&stderr, "inputs"), [1, 0, 0]);
+    assert_eq!(balanced(&stderr, "records"), [0, 0, 1]);
+}
+
+/// Review 8 (F4): a streamed gzip text is checked only at its end. When its CRC-32 fails (or
+/// it ends in its trailer), every event was already written: the error says so, names the
+/// last line read and the compressed byte, and the rest is one failed `gzip` record kept in
+/// `--rejects` (it was "not an event/payload", "after line 51" of 50, nothing in rejects).
+#[test]
+fn a_streamed_gzip_that_fails_its_check_is_a_failed_record_after_its_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = corpus(rdsaudit::Dialect::MariaDb, 1, 50, 0).plain_text();
+    let lines = text.iter().filter(|b| **b == b'\n').count();
+    let gz = flate2_gzip(&text);
+    let (code, whole, stderr) = parse(&[write(dir.path(), "good.log.gz", &gz).as_os_str()]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut flipped = gz.clone();
+    let crc = flipped.len() - 8;
+    flipped[crc] ^= 0x55;
+    let cut = &gz[..gz.len() - 4];
+    for (name, bytes, cause) in [
+        ("flip.log.gz", &flipped[..], "checksum"),
+        ("cut.log.gz", cut, "end of file"),
+    ] {
+        let path = write(dir.path(), name, bytes);
+        let rejects = dir.path().join(format!("{name}.rejects"));
+        let (code, events, stderr) =
+            parse(&["--rejects".as_ref(), rejects.as_os_str(), path.as_os_str()]);
+        assert_eq!(code, 1, "{stderr}");
+        let unnamed = |v: &[serde_json::Value]| -> Vec<serde_json::Value> {
+            let mut v = v.to_vec();
+            for e in &mut v {
+                e.as_object_mut().unwrap().remove("file");
+            }
+            v
+        };
+        assert_eq!(
+            unnamed(&events),
+            unnamed(&whole),
+            "{name}: every event was written before the check"
+        );
+        let said = format!(
+            "{name}: gzip stream failed at compressed byte {}, after line {lines}: ",
+            bytes.len()
+        );
+        assert!(stderr.contains(&said), "{said}\n{stderr}");
+        assert!(stderr.contains(cause), "{stderr}");
+        assert!(
+            stderr.contains(
+                "the events before it from this file were written before the check failed"
+            ),
+            "{stderr}"
+        );
+        assert_eq!(balanced(&stderr, "inputs"), [1, 0, 0]);
+        assert_eq!(balanced(&stderr, "records"), [0, 0, 1]);
+        assert!(stderr.contains("failed (gzip: 1)"), "{stderr}");
+        let kept = ndjson(&std::fs::read(&rejects).unwrap());
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert_eq!(kept[0]["kind"], "record");
+        assert_eq!(kept[0]["reason"], "gzip");
+        assert_eq!(kept[0]["offset"], bytes.len() as u64);
+        assert_eq!(kept[0]["file"], path.to_str().unwrap());
+    }
 }
 
 #[test]

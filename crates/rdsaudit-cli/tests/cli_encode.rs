@@ -175,3 +175,30 @@ fn decode_reads_a_pasted_data_string_and_reports_bad_records() {
         "{stderr}"
     );
 }
+
+/// Review 8 (S1): an unparsed line inside a multi-line CloudWatch message is named by its
+/// record, event and line in the message, not as a line of the JSON file.
+#[test]
+fn an_unparsed_line_of_a_message_is_named_by_record_event_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(
+        dir.path(),
+        "ml.log",
+        b"20240323 13:36:08,vm,app,10.0.0.1,5,7,QUERY,shop,'SELECT 1',0\n\
+          not an audit line\n\
+          20240323 13:36:08,vm,app,10.0.0.1,5,8,QUERY,shop,'SELECT 2',0\n",
+    );
+    let encoded = run(&[
+        "encode".as_ref(),
+        "--lines-per-event".as_ref(),
+        "3".as_ref(),
+        log.as_os_str(),
+    ]);
+    let path = write(dir.path(), "ml.json", &encoded);
+    let (code, events, stderr) = parse(&[path.as_os_str()]);
+    assert_eq!((code, events.len()), (1, 2), "{stderr}");
+    let said = stderr.lines().next().unwrap();
+    assert!(said.contains(": record 1 (sequence "), "{said}");
+    assert!(said.contains(", line 2: "), "{said}");
+    assert!(!said.contains("ml.json: line 2"), "{said}");
+}

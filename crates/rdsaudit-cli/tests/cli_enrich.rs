@@ -126,3 +126,30 @@ fn enrich_is_ndjson_only() {
             .contains("--enrich adds NDJSON keys")
     );
 }
+
+/// Review 8 (S3): `--csv-raw` changes CSV/TSV cells only; with another format it is refused
+/// as `--enrich` is with one other than NDJSON, instead of doing nothing.
+#[test]
+fn csv_raw_is_csv_and_tsv_only() {
+    for format in ["ndjson", "sql"] {
+        let out = rdsaudit()
+            .args(["parse", "--csv-raw", "--format", format])
+            .write_stdin("")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{format}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.contains("--csv-raw writes CSV/TSV cells"),
+            "{stderr}"
+        );
+    }
+    for format in ["csv", "tsv"] {
+        let out = rdsaudit()
+            .args(["parse", "--csv-raw", "--format", format])
+            .write_stdin("")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{format}");
+    }
+}

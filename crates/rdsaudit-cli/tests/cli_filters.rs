@@ -277,3 +277,59 @@ fn the_empty_name_can_be_selected_and_excluded() {
     assert_eq!(pick(&["--database", ""]), [anon, query]);
     assert_eq!(pick(&["--database", "shop"]), [connect]);
 }
+
+/// Review 8 (F13): `--table` reads a QUERY's tables as `--enrich` writes them: the server's
+/// TABLE events for its connection and query id win, so "who wrote shop.orders?" finds the
+/// `CALL` whose procedure did, also when a field filter drops the TABLE event itself.
+#[test]
+fn the_table_filter_sees_the_servers_table_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(
+        dir.path(),
+        "call.log",
+        b"20240323 13:36:08,vm,app,10.0.0.1,5,7,WRITE,shop,orders,\n\
+          20240323 13:36:08,vm,app,10.0.0.1,5,7,QUERY,shop,'CALL p()',0\n\
+          20240323 13:36:08,vm,app,10.0.0.1,5,8,QUERY,shop,'CALL p()',0\n",
+    );
+    let pick = |flags: &[&str]| -> Vec<(String, u64)> {
+        let mut args: Vec<&std::ffi::OsStr> = flags.iter().map(|f| f.as_ref()).collect();
+        args.push(log.as_os_str());
+        let (code, events, stderr) = parse(&args);
+        assert_eq!(code, 0, "{stderr}");
+        events
+            .iter()
+            .map(|v| {
+                (
+                    v["operation"].as_str().unwrap().to_owned(),
+                    v["query_id"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let call = ("QUERY".to_owned(), 7);
+    let write_event = ("WRITE".to_owned(), 7);
+    assert_eq!(
+        pick(&["--writes", "--table", "shop.orders"]),
+        vec![call.clone()]
+    );
+    assert_eq!(pick(&["--table", "orders"]), [write_event, call.clone()]);
+    assert_eq!(
+        pick(&["--operation", "QUERY", "--table", "shop.orders"]),
+        [call]
+    );
+    // The second CALL had no TABLE event: its text names no table.
+    assert!(pick(&["--table", "shop.other"]).is_empty());
+    // The same tables as `--enrich` writes.
+    let (_, enriched, _) = parse(&[
+        "--enrich".as_ref(),
+        "--table".as_ref(),
+        "shop.orders".as_ref(),
+        log.as_os_str(),
+    ]);
+    assert_eq!(enriched.len(), 2);
+    assert!(
+        enriched
+            .iter()
+            .all(|v| v["tables"] == serde_json::json!(["shop.orders"]))
+    );
+}

@@ -179,3 +179,52 @@ fn rejects_from_stdin_have_no_file_and_a_clean_run_writes_an_empty_file() {
     assert!(run.status.success());
     assert_eq!(std::fs::read(&clean).unwrap(), b"");
 }
+
+/// Review 8 (F5): an input that fails whole (a Lambda event cut short, one past
+/// `--max-file-size`) is a line of its own in the rejects file, not only an error on stderr.
+#[test]
+fn an_input_that_fails_whole_is_in_the_rejects_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = write(
+        dir.path(),
+        "broken.json",
+        br#"{"Records":[{"kinesis":{"data":"H4sI"#,
+    );
+    let good = write(dir.path(), "good.log", GOOD.as_bytes());
+    let out = dir.path().join("rejects.ndjson");
+    let (code, events, stderr) = parse(&[
+        "--rejects".as_ref(),
+        out.as_os_str(),
+        broken.as_os_str(),
+        good.as_os_str(),
+    ]);
+    assert_eq!((code, events.len()), (1, 1), "{stderr}");
+    let kept = rejects(&out);
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0]["kind"], "input");
+    assert_eq!(kept[0]["file"], broken.to_str().unwrap());
+    assert_eq!(kept[0]["reason"], "not_an_event");
+    assert!(
+        kept[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("invalid JSON at byte"),
+        "{kept:?}"
+    );
+    assert!(stderr.contains("rejects:    1 written"), "{stderr}");
+    // Past the size limit: reason too_large.
+    let mut big = br#"{"Records":["#.to_vec();
+    big.resize(2048, b' ');
+    big.extend_from_slice(b"]}");
+    let big = write(dir.path(), "big.json", &big);
+    let (_, _, stderr) = parse(&[
+        "--max-file-size".as_ref(),
+        "1KiB".as_ref(),
+        "--rejects".as_ref(),
+        out.as_os_str(),
+        big.as_os_str(),
+    ]);
+    let kept = rejects(&out);
+    assert_eq!(kept.len(), 1, "{stderr}");
+    assert_eq!(kept[0]["reason"], "too_large");
+}

@@ -114,6 +114,8 @@ pub(crate) struct Capture<'b> {
     /// With `RDSAUDIT_ENRICH` (NDJSON mode): the semantic keys, tables from the record's
     /// TABLE events.
     enricher: Option<Enricher>,
+    /// The record's TABLE events, for `RDSAUDIT_TABLES` ([`EventFilter::matches_in`]).
+    tables: Enricher,
     pub bytes: Vec<u8>,
     pub text: Vec<u8>,
     pub items: Vec<Item>,
@@ -148,6 +150,7 @@ impl<'b> Capture<'b> {
             cut: None,
             writer: NdjsonWriter::new(),
             enricher: None,
+            tables: Enricher::default(),
             bytes: Vec::new(),
             text: Vec::new(),
             items: Vec::new(),
@@ -257,11 +260,17 @@ impl Sink for Capture<'_> {
         self.seen += 1;
         let line_index = self.line_index(e.provenance.event_id);
         if self.seen <= self.skip || self.cut.is_some() {
+            // Kept by another slice; its TABLE events still name the tables of a QUERY after
+            // it, which may be this slice's first.
+            self.filter.observe(e, &mut self.tables);
+            if let Some(enricher) = &mut self.enricher {
+                let _ = enricher.observe(e);
+            }
             return;
         }
-        if !self.filter.matches(e) {
+        if !self.filter.matches_in(e, &mut self.tables) {
             if let Some(enricher) = &mut self.enricher {
-                enricher.observe(e);
+                let _ = enricher.observe(e);
             }
             return;
         }
@@ -410,5 +419,37 @@ mod tests {
             )
             .as_bytes()
         );
+    }
+
+    /// Review 8 (F13): `RDSAUDIT_TABLES` reads a QUERY's tables from the server's TABLE
+    /// events (as `RDSAUDIT_ENRICH` does), also when a slice resumes the record between them.
+    #[test]
+    fn the_table_filter_and_enrich_see_table_events_an_earlier_slice_kept() {
+        let spec = rdsaudit_sql::filter::SemanticSpec {
+            tables: vec!["shop.orders".into()],
+            ..Default::default()
+        };
+        let filter = EventFilter::new(rdsaudit::filter::Filter::all(), spec);
+        let budget = Budget::new(1 << 20, 1 << 20);
+        let lines: [&[u8]; 2] = [
+            b"20240323 13:36:08,vm,app,10.0.0.1,5,7,WRITE,shop,orders,",
+            b"20240323 13:36:08,vm,app,10.0.0.1,5,7,QUERY,shop,'CALL p()',0",
+        ];
+        for skip in [0, 1] {
+            let mut c = Capture::new(Mode::Ndjson, &filter, &budget, skip, true).with_enrich(true);
+            for line in lines {
+                c.event(&rdsaudit::parse_line(line).unwrap());
+            }
+            assert_eq!(c.items.len() as u64, 2 - skip, "skip {skip}");
+            let last = c.items.last().unwrap();
+            let json: serde_json::Value =
+                serde_json::from_slice(&c.bytes[last.json.clone()]).unwrap();
+            assert_eq!(json["object"], "CALL p()");
+            assert_eq!(
+                json["tables"],
+                serde_json::json!(["shop.orders"]),
+                "skip {skip}"
+            );
+        }
     }
 }

@@ -146,13 +146,7 @@ fn kinesis_corpus_and_poison_records_are_quarantined_whole() {
     assert_eq!(events.len(), 174 + 2);
     assert_eq!(events.last().unwrap()["sequence_number"], seq(200));
 
-    assert!(
-        output
-            .stdout
-            .lines()
-            .all(|l| l.len() <= rdsaudit::quarantine::LOG_EVENT_MAX),
-        "a function-log line is larger than a CloudWatch Logs event"
-    );
+    output.assert_log_lines_fit();
     let entries = quarantine(&output);
     let records_kept: Vec<_> = entries
         .iter()
@@ -442,13 +436,7 @@ fn an_event_over_a_cloudwatch_logs_event_is_quarantined_whole_not_written_as_a_l
 
     let (posts, output) = invoke(&[], vec![event.clone()]);
     assert_eq!(response(&posts[0]), no_failures());
-    assert!(
-        output
-            .stdout
-            .lines()
-            .all(|l| l.len() <= rdsaudit::quarantine::LOG_EVENT_MAX),
-        "a function-log line is larger than a CloudWatch Logs event"
-    );
+    output.assert_log_lines_fit();
     let expected = expected_events(&event, |_| true);
     assert_eq!(expected.len(), 4);
     let (small, big): (Vec<Value>, Vec<Value>) = expected

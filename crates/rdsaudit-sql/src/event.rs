@@ -203,11 +203,13 @@ impl Enricher {
 
     /// Takes note of an event of the stream that is not enriched (a filter dropped it): its
     /// TABLE events still name the tables of the QUERY that follows. Cheap: no SQL is read.
-    pub fn observe(&mut self, e: &AuditEvent<'_>) {
+    /// For a QUERY, the tables the server's TABLE events named for it (used up), if any.
+    pub fn observe(&mut self, e: &AuditEvent<'_>) -> Option<Vec<String>> {
         if e.operation.is_table() {
             self.remember(e, &table_event_names(e));
+            None
         } else {
-            let _ = self.server_tables(e);
+            self.server_tables(e)
         }
     }
 

@@ -6,6 +6,9 @@
 //! and are logged even for a failed statement) prove nothing; `--include-failed` keeps both.
 //! `--table` keeps events naming a table: `orders` matches `orders` in any database, and
 //! `shop.orders` matches `shop.orders`, or `orders` when the event's database is `shop`.
+//! A QUERY's tables are the ones `--enrich` writes: those the server's own TABLE events named
+//! for it when they were seen ([`EventFilter::matches_in`]), else those its text names; so
+//! `--table shop.orders` keeps a `CALL p()` the server logged a `WRITE shop.orders` for.
 //!
 //! ```
 //! use rdsaudit::filter::Filter;
@@ -21,6 +24,7 @@
 use rdsaudit::AuditEvent;
 use rdsaudit::filter::Filter;
 
+use crate::Enricher;
 use crate::event::analysis;
 
 /// The semantic conditions, as written by a user.
@@ -53,32 +57,78 @@ impl EventFilter {
         self.spec.writes || !self.spec.tables.is_empty()
     }
 
-    /// Whether `e` passes every condition.
+    /// Whether `e` passes every condition, its tables read from its text alone (see
+    /// [`EventFilter::matches_in`] for a stream).
     ///
     /// An ambiguous event is judged as the core's [`Filter::matches`] judges it: kept when any
     /// of its readings passes (or some readings were left unlisted), so a name that forges a
     /// harmless reading cannot slip a write past `--writes` or a table past `--table`.
     pub fn matches(&self, e: &AuditEvent<'_>) -> bool {
+        self.matches_with(e, None)
+    }
+
+    /// Whether `e`, the next event of an ordered stream, passes every condition; with
+    /// `--table`, a QUERY's tables are those the server's TABLE events before it named for it
+    /// (as [`Enricher::enrich`] gives them). `memory` must see every event of the stream in
+    /// order, also those a field condition drops: it is given each one here.
+    ///
+    /// ```
+    /// use rdsaudit::filter::Filter;
+    /// use rdsaudit_sql::Enricher;
+    /// use rdsaudit_sql::filter::{EventFilter, SemanticSpec};
+    ///
+    /// let spec = SemanticSpec { writes: true, tables: vec!["shop.orders".into()], ..SemanticSpec::default() };
+    /// let filter = EventFilter::new(Filter::all(), spec);
+    /// let line = |l: &'static [u8]| rdsaudit::parse_line(l).unwrap();
+    /// let mut memory = Enricher::default();
+    /// // MariaDB logs the procedure's write as a TABLE event (no return code) before its CALL.
+    /// assert!(!filter.matches_in(&line(b"20240323 13:36:08,vm,app,10.0.0.1,5,7,WRITE,shop,orders,"), &mut memory));
+    /// assert!(filter.matches_in(&line(b"20240323 13:36:08,vm,app,10.0.0.1,5,7,QUERY,shop,'CALL p()',0"), &mut memory));
+    /// ```
+    pub fn matches_in(&self, e: &AuditEvent<'_>, memory: &mut Enricher) -> bool {
+        let server = if self.spec.tables.is_empty() {
+            None
+        } else {
+            memory.observe(e)
+        };
+        self.matches_with(e, server.as_deref())
+    }
+
+    /// Takes note of `e`, an event of the stream this pass does not judge (an earlier pass
+    /// kept it), for the QUERY after it: `memory` as [`EventFilter::matches_in`] needs it.
+    pub fn observe(&self, e: &AuditEvent<'_>, memory: &mut Enricher) {
+        if !self.spec.tables.is_empty() {
+            let _ = memory.observe(e);
+        }
+    }
+
+    /// [`EventFilter::matches`] with the server's tables for `e`'s first reading, if known.
+    fn matches_with(&self, e: &AuditEvent<'_>, server: Option<&[String]>) -> bool {
         if !self.fields.matches(e) {
             return false;
         }
-        if !self.is_semantic() || self.selects(e) {
+        if !self.is_semantic() || self.selects(e, server) {
             return true;
         }
         e.ambiguity.is_ambiguous()
             && (e.ambiguity.omitted() > 0
-                || e.ambiguity.alternatives().iter().any(|r| self.selects(r)))
+                || e.ambiguity
+                    .alternatives()
+                    .iter()
+                    .any(|r| self.selects(r, None)))
     }
 
-    /// Whether one reading passes the semantic conditions.
-    fn selects(&self, e: &AuditEvent<'_>) -> bool {
+    /// Whether one reading passes the semantic conditions; `server`: the tables the server's
+    /// TABLE events named for it, which win over its text's.
+    fn selects(&self, e: &AuditEvent<'_>, server: Option<&[String]>) -> bool {
         if self.spec.writes && !self.spec.include_failed && e.retcode != Some(0) {
             return false;
         }
         let a = analysis(e);
+        let tables = server.unwrap_or(&a.tables);
         (!self.spec.writes || a.writes)
             && (self.spec.tables.is_empty()
-                || a.tables.iter().any(|t| {
+                || tables.iter().any(|t| {
                     self.spec
                         .tables
                         .iter()

@@ -179,6 +179,15 @@ pub(super) fn fifo_char(c: char) -> bool {
     c.is_ascii_graphic()
 }
 
+/// What a function in us-east-1 is configured with (tests of clients built from it).
+#[cfg(test)]
+pub(super) fn function_config() -> SdkConfig {
+    SdkConfig::builder()
+        .region(aws_config::Region::new("us-east-1"))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,10 +239,7 @@ mod tests {
 
     #[test]
     fn a_client_for_another_regions_resource_is_configured_in_that_region() {
-        let config = SdkConfig::builder()
-            .region(aws_config::Region::new("us-east-1"))
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .build();
+        let config = function_config();
         let queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/audit";
         let region = |c: &SdkConfig| c.region().map(|r| r.as_ref().to_owned());
         assert_eq!(

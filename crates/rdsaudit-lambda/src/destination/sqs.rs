@@ -145,10 +145,7 @@ mod tests {
     /// A queue URL of another region than the function's: the client calls that region.
     #[test]
     fn the_client_calls_the_region_of_the_queue_url() {
-        let config = SdkConfig::builder()
-            .region(aws_config::Region::new("us-east-1"))
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .build();
+        let config = super::super::aws::function_config();
         let sqs = Sqs::new(
             "https://sqs.eu-west-1.amazonaws.com/123456789012/audit",
             &config,

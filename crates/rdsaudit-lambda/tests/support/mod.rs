@@ -273,6 +273,17 @@ impl Output {
             .collect()
     }
 
+    /// No function-log line is larger than a CloudWatch Logs event (the log pipeline would
+    /// cut it).
+    pub fn assert_log_lines_fit(&self) {
+        assert!(
+            self.stdout
+                .lines()
+                .all(|l| l.len() <= rdsaudit::quarantine::LOG_EVENT_MAX),
+            "a function-log line is larger than a CloudWatch Logs event"
+        );
+    }
+
     /// The event lines (no `kind` key).
     pub fn events(&self) -> Vec<serde_json::Value> {
         self.lines()
