@@ -86,15 +86,16 @@ pub fn quoted(out: &mut Vec<u8>, text: &str) {
 
 /// The position of the first byte at or after `from` that needs escaping: where SSE2 is
 /// there (every x86_64), sixteen bytes at a time and the last (partial) block as the
-/// overlapping final sixteen bytes; text under sixteen bytes from `from` (most names), and
-/// all text elsewhere, by [`next_escape_words`].
+/// overlapping final sixteen bytes, text under sixteen bytes from `from` (most names) as one
+/// vector of its overlapping first and last eight (or four) bytes ([`next_escape_short`]);
+/// elsewhere by [`next_escape_words`].
 #[inline]
 fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     {
         let len = bytes.len();
         if len.saturating_sub(from) < 16 {
-            return next_escape_words(bytes, from);
+            return next_escape_short(bytes, from);
         }
         let mut at = from;
         while let Some(block) = bytes.get(at..).and_then(<[u8]>::first_chunk::<16>) {
@@ -117,6 +118,42 @@ fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
     next_escape_words(bytes, from)
 }
 
+/// [`next_escape`] of fewer than sixteen bytes from `from`, with SSE2: eight bytes or more as
+/// the first eight and the last eight (overlapping) in one vector, four to seven as the first
+/// four and the last four, twice; under four byte by byte. A flagged byte of the first half
+/// comes before any of the second, whose bytes that overlap the first are not flagged then.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn next_escape_short(bytes: &[u8], from: usize) -> Option<usize> {
+    let rest = bytes.get(from..)?;
+    let (mask, half) =
+        if let (Some(head), Some(tail)) = (rest.first_chunk::<8>(), rest.last_chunk::<8>()) {
+            (
+                sse2::escape_mask_of_words(u64::from_le_bytes(*head), u64::from_le_bytes(*tail)),
+                8,
+            )
+        } else if let (Some(head), Some(tail)) = (rest.first_chunk::<4>(), rest.last_chunk::<4>()) {
+            let word =
+                u64::from(u32::from_le_bytes(*head)) | u64::from(u32::from_le_bytes(*tail)) << 32;
+            (sse2::escape_mask_of_words(word, word) & 0xff, 4)
+        } else {
+            return rest
+                .iter()
+                .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+                .map(|p| from + p);
+        };
+    if mask == 0 {
+        return None;
+    }
+    let first = mask.trailing_zeros() as usize;
+    Some(if first < half {
+        from + first
+    } else {
+        // `first >= half`: the byte `first - half` of the last `half` bytes.
+        bytes.len() + first - 2 * half
+    })
+}
+
 /// SSE2: sixteen bytes compared at once, one bit per byte.
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
@@ -128,18 +165,25 @@ mod sse2 {
     /// Bit `i` is set when `block[i]` is `"`, `\` or below 0x20.
     #[inline]
     pub(super) fn escape_mask(block: &[u8; 16]) -> u32 {
-        // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it, so the
-        // function's `target_feature` holds wherever this module is compiled.
-        unsafe { escape_mask_sse2(block) }
-    }
-
-    #[target_feature(enable = "sse2")]
-    fn escape_mask_sse2(block: &[u8; 16]) -> u32 {
         // Two safe loads the compiler joins into one unaligned vector load.
         let (Some(lo), Some(hi)) = (block.first_chunk::<8>(), block.last_chunk::<8>()) else {
             return 0;
         };
-        let v = _mm_set_epi64x(i64::from_le_bytes(*hi), i64::from_le_bytes(*lo));
+        escape_mask_of_words(u64::from_le_bytes(*lo), u64::from_le_bytes(*hi))
+    }
+
+    /// [`escape_mask`] of the sixteen bytes of `lo` then `hi` (little-endian).
+    #[inline]
+    pub(super) fn escape_mask_of_words(lo: u64, hi: u64) -> u32 {
+        // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it, so the
+        // function's `target_feature` holds wherever this module is compiled.
+        unsafe { escape_mask_sse2(lo, hi) }
+    }
+
+    #[target_feature(enable = "sse2")]
+    fn escape_mask_sse2(lo: u64, hi: u64) -> u32 {
+        // The casts keep the bits.
+        let v = _mm_set_epi64x(hi as i64, lo as i64);
         // `min(b, 0x1f) == b` exactly when `b <= 0x1f` (SSE2 has no unsigned byte compare).
         let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
         let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
@@ -154,6 +198,7 @@ mod sse2 {
 /// checked as one word of two overlapping halves, then (only when one needs escaping, or
 /// under four bytes) byte by byte. The whole search where there is no SSE2, the last
 /// fifteen bytes or fewer where there is.
+#[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
 fn next_escape_words(bytes: &[u8], from: usize) -> Option<usize> {
     let len = bytes.len();
@@ -192,6 +237,7 @@ fn next_escape_words(bytes: &[u8], from: usize) -> Option<usize> {
 }
 
 /// The eight bytes at `at`, little-endian, if there are eight.
+#[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
 fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
     let word = bytes.get(at..at.checked_add(8)?)?;
@@ -199,6 +245,7 @@ fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
 }
 
 /// The index of the lowest flagged byte of a non-zero mask.
+#[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
 fn first_byte(mask: u64) -> usize {
     (mask.trailing_zeros() / 8) as usize
@@ -206,6 +253,7 @@ fn first_byte(mask: u64) -> usize {
 
 /// 0x80 in each byte of `word` that is `"`, `\` or below 0x20, exactly (no borrow or carry
 /// crosses a byte, so every flagged byte needs escaping and none is missed).
+#[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
 fn escape_mask(word: u64) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
