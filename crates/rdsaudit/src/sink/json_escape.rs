@@ -239,7 +239,7 @@ fn next_escape_words(bytes: &[u8], from: usize) -> Option<usize> {
 /// The eight bytes at `at`, little-endian, if there are eight.
 #[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
-fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
+pub(crate) fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
     let word = bytes.get(at..at.checked_add(8)?)?;
     Some(u64::from_le_bytes(word.try_into().ok()?))
 }
@@ -247,7 +247,7 @@ fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
 /// The index of the lowest flagged byte of a non-zero mask.
 #[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
-fn first_byte(mask: u64) -> usize {
+pub(crate) fn first_byte(mask: u64) -> usize {
     (mask.trailing_zeros() / 8) as usize
 }
 
@@ -255,7 +255,7 @@ fn first_byte(mask: u64) -> usize {
 /// crosses a byte, so every flagged byte needs escaping and none is missed).
 #[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
-fn escape_mask(word: u64) -> u64 {
+pub(crate) fn escape_mask(word: u64) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // (b & 0x7f) + 0x60 reaches 0x80 exactly when b & 0x7f >= 0x20; `| word` drops b >= 0x80.

@@ -256,11 +256,18 @@ impl<'t> Walk<'t> {
         let (mut read, mut write) = (start, start);
         loop {
             let rest = self.text.get(read..).unwrap_or_default();
-            let Some(run) = memchr::memchr2(b'"', b'\\', rest) else {
-                return Err(self.fail(start - 1, "unterminated string"));
+            let run = match short_run(rest) {
+                Ok(run) => run,
+                Err(plain) => {
+                    let tail = rest.get(plain..).unwrap_or_default();
+                    let Some(run) = memchr::memchr2(b'"', b'\\', tail) else {
+                        return Err(self.fail(start - 1, "unterminated string"));
+                    };
+                    check_run(tail.get(..run).unwrap_or_default())
+                        .map_err(|(at, msg)| self.fail(read + plain + at, msg))?;
+                    plain + run
+                }
             };
-            check_run(rest.get(..run).unwrap_or_default())
-                .map_err(|(at, msg)| self.fail(read + at, msg))?;
             if write != read {
                 self.text.copy_within(read..read + run, write);
             }
@@ -331,6 +338,41 @@ impl<'t> Walk<'t> {
         self.at += word.len();
         Ok(())
     }
+}
+
+/// Bytes of a string looked at a word at a time before `memchr2` takes over. Most strings of
+/// an event are keys and short values (`"eventSource":"aws:kinesis"`): they end within
+/// this, and starting a `memchr2` call and the check after it cost more than the search (on
+/// 6,000 one-line records, ~24 strings a record, 79 instructions a call). A base64 `data`
+/// goes on to `memchr2` after these bytes.
+const SHORT: usize = 64;
+
+/// The run at the start of `rest` up to its first `"` or `\`, when that is within [`SHORT`]
+/// bytes and every byte before it is printable ASCII (so already checked): `Ok(its length)`.
+/// Otherwise `Err(n)`: the first `n` bytes are printable ASCII other than `"` and `\`, and
+/// the byte after them is not one of those or was not looked at (past [`SHORT`] bytes, or
+/// within the last eight bytes of the text).
+#[inline]
+fn short_run(rest: &[u8]) -> Result<usize, usize> {
+    use crate::sink::json_escape::{escape_mask, first_byte, word_at};
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    while at < SHORT {
+        let Some(word) = word_at(rest, at) else {
+            return Err(at);
+        };
+        // `"`, `\` and bytes below 0x20 (exactly, no borrow across bytes), and non-ASCII.
+        let mask = escape_mask(word) | word & HIGH;
+        if mask != 0 {
+            let run = at + first_byte(mask);
+            return match rest.get(run) {
+                Some(b'"' | b'\\') => Ok(run),
+                _ => Err(run),
+            };
+        }
+        at += 8;
+    }
+    Err(at)
 }
 
 /// Checks a run of string bytes between escapes: no control byte, valid UTF-8. Printable ASCII
