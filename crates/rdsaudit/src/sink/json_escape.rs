@@ -237,7 +237,6 @@ fn next_escape_words(bytes: &[u8], from: usize) -> Option<usize> {
 }
 
 /// The eight bytes at `at`, little-endian, if there are eight.
-#[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
 pub(crate) fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
     let word = bytes.get(at..at.checked_add(8)?)?;
@@ -245,7 +244,6 @@ pub(crate) fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
 }
 
 /// The index of the lowest flagged byte of a non-zero mask.
-#[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
 pub(crate) fn first_byte(mask: u64) -> usize {
     (mask.trailing_zeros() / 8) as usize
@@ -253,7 +251,6 @@ pub(crate) fn first_byte(mask: u64) -> usize {
 
 /// 0x80 in each byte of `word` that is `"`, `\` or below 0x20, exactly (no borrow or carry
 /// crosses a byte, so every flagged byte needs escaping and none is missed).
-#[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
 pub(crate) fn escape_mask(word: u64) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
