@@ -199,6 +199,14 @@ impl Sink for Chunk {
 }
 
 impl CommandSink for Chunk {
+    /// The writer names the file in each event's `file` key.
+    fn set_file(&mut self, file: Option<&str>) {
+        match &mut *self.writer {
+            Writer::Plain(w) => w.set_file(file),
+            Writer::Enriched(w, _) => w.set_file(file),
+        }
+    }
+
     /// Events the filter dropped: their TABLE events still name tables for `--enrich`.
     fn dropped(&mut self, e: &AuditEvent<'_>) {
         if let Writer::Enriched(_, enricher) = &mut *self.writer {
@@ -262,13 +270,13 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
         file.flush()?;
     }
     if !quiet {
-        eprint!("{}", acc.summary("rdsaudit: summary", inputs, output.kept));
+        ewrite!("{}", acc.summary("rdsaudit: summary", inputs, output.kept));
         if let Some(path) = &args.rejects {
             let rejected = output.rejected;
-            eprintln!("  rejects:    {rejected} written to {}", path.display());
+            ewriteln!("  rejects:    {rejected} written to {}", path.display());
         }
         if args.merge {
-            eprintln!(
+            ewriteln!(
                 "  merged:     in timestamp order; {late} events out of order (more than {WINDOW} events from their place in their file: written after later ones)"
             );
         }

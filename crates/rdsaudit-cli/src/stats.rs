@@ -177,6 +177,9 @@ impl Sink for Tally {
 }
 
 impl CommandSink for Tally {
+    /// Statistics do not name files.
+    fn set_file(&mut self, _file: Option<&str>) {}
+
     /// Events the filter dropped: their TABLE events still name a statement's tables.
     fn dropped(&mut self, e: &AuditEvent<'_>) {
         self.cloudwatch_event(e.provenance.event_id);
@@ -646,7 +649,7 @@ pub fn run(args: &StatsArgs, quiet: bool) -> anyhow::Result<u8> {
             serde_json::to_writer_pretty(&mut out, &total.json(args.top, &acc.report))?;
             writeln!(out)?;
             if !quiet {
-                eprint!("{accounting}");
+                ewrite!("{accounting}");
             }
         }
     }
