@@ -12,8 +12,8 @@
 //! documented (a message may hold several lines); `parse` applies the window rule across the
 //! log events of an envelope either way (docs/HOSTILE.md rule 4). With `--lines-per-event N`,
 //! each log event's `message` holds N records joined by `\n`, as shippers that batch lines
-//! write them (the event's time and id are its first record's). The packaging is [`rdsaudit_synth::delivery`]'s, the same
-//! builders the synthetic corpora use.
+//! write them (the event's time and id are its first record's). The packaging is
+//! [`rdsaudit_synth::delivery`]'s, the same builders the synthetic corpora use.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -139,6 +139,7 @@ fn read_lines(paths: &[PathBuf]) -> anyhow::Result<Vec<Line>> {
     let mut last_ms = None;
     for path in paths {
         let text = read_text(path)?;
+        warn_unless_audit_lines(path, &text);
         for (record, message) in messages(&text) {
             let own_ms = rdsaudit::parse_line(record)
                 .ok()
@@ -236,6 +237,19 @@ fn read_text(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         .inflate(&bytes)
         .with_context(|| format!("{}: gzip", path.display()))?;
     Ok(inflated.bytes().to_vec())
+}
+
+/// Encode wraps any text, line by line: a delivery or payload given by mistake (`encode
+/// event.json`) would become audit lines that are all unparsed downstream, so it is said.
+fn warn_unless_audit_lines(path: &std::path::Path, text: &[u8]) {
+    let kind = rdsaudit::input::detect(text);
+    if kind != rdsaudit::input::InputKind::AuditText {
+        eprintln!(
+            "rdsaudit: {}: reads as {} input, not audit lines: each of its lines is wrapped as an audit line (rdsaudit decode shows what a delivery holds)",
+            path.display(),
+            kind.name()
+        );
+    }
 }
 
 fn now_ms() -> i64 {

@@ -59,8 +59,9 @@ fn end_live_input_on_interrupt() {
 }
 
 /// What every command's sink shares: the filter in front of the command's own sink `out`,
-/// the input's file name put on each event (`file`), and the problems (unparsed lines, failed
-/// records) kept for the accounting behind it.
+/// the input's file name (`file`, told to `out` once and put on each unparsed line and failed
+/// record), and the problems (unparsed lines, failed records) kept for the accounting behind
+/// it.
 pub struct Filtered<'f, T> {
     filter: &'f EventFilter,
     /// The server's TABLE events seen in this record or piece, for `--table`
@@ -72,7 +73,11 @@ pub struct Filtered<'f, T> {
 }
 
 impl<'f, T> Filtered<'f, T> {
-    pub fn new(filter: &'f EventFilter, file: Option<&'f str>, out: T) -> Self {
+    pub fn new(filter: &'f EventFilter, file: Option<&'f str>, mut out: T) -> Self
+    where
+        T: CommandSink,
+    {
+        out.set_file(file);
         Filtered {
             filter,
             tables: Enricher::default(),
@@ -83,8 +88,13 @@ impl<'f, T> Filtered<'f, T> {
     }
 }
 
-/// A command's own sink: events, and what it may want of the ones the filter dropped.
+/// A command's own sink: events, the file they come from, and what it may want of the ones
+/// the filter dropped.
 pub trait CommandSink: Sink {
+    /// The input file (as named on the command line; `None` for stdin) of the events that
+    /// follow: said once per record or piece instead of on a copy of every event.
+    fn set_file(&mut self, file: Option<&str>);
+
     /// An event the filter dropped (`--enrich` still learns tables from its TABLE events).
     fn dropped(&mut self, event: &AuditEvent<'_>) {
         let _ = event;
@@ -103,14 +113,7 @@ impl<T: CommandSink> Sink for Filtered<'_, T> {
             self.out.dropped(event);
             return;
         }
-        match self.file {
-            Some(file) => {
-                let mut named = event.clone();
-                named.provenance.file = Some(file);
-                self.out.event(&named);
-            }
-            None => self.out.event(event),
-        }
+        self.out.event(event);
     }
 
     fn unparsed(&mut self, line: &UnparsedLine<'_>) {

@@ -199,6 +199,14 @@ impl Sink for Chunk {
 }
 
 impl CommandSink for Chunk {
+    /// The writer names the file in each event's `file` key.
+    fn set_file(&mut self, file: Option<&str>) {
+        match &mut *self.writer {
+            Writer::Plain(w) => w.set_file(file),
+            Writer::Enriched(w, _) => w.set_file(file),
+        }
+    }
+
     /// Events the filter dropped: their TABLE events still name tables for `--enrich`.
     fn dropped(&mut self, e: &AuditEvent<'_>) {
         if let Writer::Enriched(_, enricher) = &mut *self.writer {

@@ -177,6 +177,9 @@ impl Sink for Tally {
 }
 
 impl CommandSink for Tally {
+    /// Statistics do not name files.
+    fn set_file(&mut self, _file: Option<&str>) {}
+
     /// Events the filter dropped: their TABLE events still name a statement's tables.
     fn dropped(&mut self, e: &AuditEvent<'_>) {
         self.cloudwatch_event(e.provenance.event_id);

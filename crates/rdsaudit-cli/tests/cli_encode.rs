@@ -232,3 +232,29 @@ fn an_unparsed_line_of_a_message_is_named_by_record_event_and_line() {
     assert!(said.contains(", line 2: "), "{said}");
     assert!(!said.contains("ml.json: line 2"), "{said}");
 }
+
+/// Review 8 (S8): encode wraps any text; a delivery given by mistake is said on stderr.
+#[test]
+fn encoding_a_delivery_says_it_is_not_audit_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(
+        dir.path(),
+        "a.log",
+        b"20240323 13:36:08,vm,app,10.0.0.1,5,7,QUERY,shop,'SELECT 1',0\n",
+    );
+    let event = run(&["encode".as_ref(), log.as_os_str()]);
+    let out = rdsaudit().arg("encode").arg(&log).output().unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = write(dir.path(), "event.json", &event);
+    let out = rdsaudit().arg("encode").arg(&json).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("event.json: reads as kinesis input, not audit lines"),
+        "{stderr}"
+    );
+}

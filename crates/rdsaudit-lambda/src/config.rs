@@ -78,8 +78,13 @@ pub enum ConfigError {
         expected: &'static str,
     },
     /// `RDSAUDIT_OPERATIONS`, `_SINCE`, `_UNTIL` or `_GREP` does not compile.
-    #[error("RDSAUDIT_OPERATIONS, RDSAUDIT_SINCE, RDSAUDIT_UNTIL or RDSAUDIT_GREP: {0}")]
-    Filter(#[from] FilterError),
+    #[error("{name}: {source}")]
+    Filter {
+        /// The variable whose value it is.
+        name: &'static str,
+        /// Why it does not compile.
+        source: FilterError,
+    },
     /// `RDSAUDIT_QUARANTINE` is not a quarantine.
     #[error("RDSAUDIT_QUARANTINE={value:?}: {source}")]
     Quarantine {
@@ -197,7 +202,10 @@ impl Config {
             failed_logins: flag("RDSAUDIT_FAILED_LOGINS")?,
             grep: get("RDSAUDIT_GREP").map(str::to_owned),
         };
-        let fields = Filter::new(&spec)?;
+        let fields = Filter::new(&spec).map_err(|source| ConfigError::Filter {
+            name: filter_variable(&source, &spec),
+            source,
+        })?;
         let semantic = SemanticSpec {
             writes: flag("RDSAUDIT_WRITES_ONLY")?,
             include_failed: flag("RDSAUDIT_INCLUDE_FAILED")?,
@@ -230,6 +238,19 @@ impl Config {
                 DEFAULT_MAX_RECORD_BYTES,
             )?,
         })
+    }
+}
+
+/// The variable a filter error comes from.
+fn filter_variable(e: &FilterError, spec: &FilterSpec) -> &'static str {
+    match e {
+        FilterError::Operation(_) => "RDSAUDIT_OPERATIONS",
+        FilterError::Regex { .. } => "RDSAUDIT_GREP",
+        FilterError::Time(value) if spec.since.as_deref() == Some(value.as_str()) => {
+            "RDSAUDIT_SINCE"
+        }
+        FilterError::Time(_) => "RDSAUDIT_UNTIL",
+        _ => "RDSAUDIT_OPERATIONS, RDSAUDIT_SINCE, RDSAUDIT_UNTIL or RDSAUDIT_GREP",
     }
 }
 
@@ -357,11 +378,20 @@ mod tests {
         assert!(error(&[("RDSAUDIT_MAX_RECORD_BYTES", "1e6")]).contains("positive integer"));
         assert!(error(&[("RDSAUDIT_OPERATIONS", "CONECT")]).contains("unknown operation"));
         assert!(error(&[("RDSAUDIT_RETCODES", "0,x")]).contains("RDSAUDIT_RETCODES"));
-        assert!(error(&[("RDSAUDIT_SINCE", "yesterday")]).contains("invalid time"));
+        // Review 8 (S4): the one variable is named.
+        let since = error(&[("RDSAUDIT_SINCE", "yesterday"), ("RDSAUDIT_UNTIL", "1h")]);
+        assert!(since.starts_with("RDSAUDIT_SINCE: invalid time"), "{since}");
+        let until = error(&[("RDSAUDIT_SINCE", "1h"), ("RDSAUDIT_UNTIL", "today")]);
+        assert!(until.starts_with("RDSAUDIT_UNTIL: invalid time"), "{until}");
+        let operation = error(&[("RDSAUDIT_OPERATIONS", "CONECT")]);
+        assert!(
+            operation.starts_with("RDSAUDIT_OPERATIONS: unknown"),
+            "{operation}"
+        );
         assert!(
             error(&[("RDSAUDIT_INCLUDE_FAILED", "on")]).contains("RDSAUDIT_INCLUDE_FAILED=\"on\"")
         );
-        assert!(error(&[("RDSAUDIT_GREP", "(")]).contains("invalid regular expression"));
+        assert!(error(&[("RDSAUDIT_GREP", "(")]).starts_with("RDSAUDIT_GREP: invalid regular"));
         assert!(
             error(&[("RDSAUDIT_WRITE_ONLY", "true")])
                 .contains("unknown variable RDSAUDIT_WRITE_ONLY")

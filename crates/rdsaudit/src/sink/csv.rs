@@ -53,6 +53,8 @@ pub struct CsvWriter {
     raw: bool,
     scratch: Vec<u8>,
     time: Rfc3339Cache,
+    /// The `file` of events that name none ([`CsvWriter::set_file`]).
+    file: Option<String>,
 }
 
 impl CsvWriter {
@@ -65,6 +67,15 @@ impl CsvWriter {
             raw: false,
             scratch: Vec::new(),
             time: Rfc3339Cache::default(),
+            file: None,
+        }
+    }
+
+    /// The input file the rows written from now on were read from, for events whose
+    /// [`crate::Provenance::file`] is `None` (see [`super::NdjsonWriter::set_file`]).
+    pub fn set_file(&mut self, file: Option<&str>) {
+        if self.file.as_deref() != file {
+            self.file = file.map(str::to_owned);
         }
     }
 
@@ -93,9 +104,8 @@ impl CsvWriter {
     pub fn write(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
         let d = self.delimiter;
         // Timestamps, numbers and the dialect never hold a delimiter, quote or newline.
-        self.time.write(e.timestamp.epoch_us, out);
-        out.push(d);
-        int(out, e.timestamp.epoch_us);
+        self.time
+            .write_with_decimal(e.timestamp.epoch_us, &[d], out);
         out.push(d);
         out.extend_from_slice(e.timestamp.dialect.as_str().as_bytes());
         for text in [&*e.serverhost, &*e.username, &*e.host] {
@@ -128,7 +138,7 @@ impl CsvWriter {
         if let Some(ms) = p.cloudwatch_timestamp_ms {
             int(out, ms);
         }
-        for text in [p.sequence_number, p.file] {
+        for text in [p.sequence_number, p.file.or(self.file.as_deref())] {
             out.push(d);
             self.field(text.unwrap_or("").as_bytes(), out);
         }
@@ -321,6 +331,25 @@ mod tests {
             br#"20240323 13:36:09,h,u,l,4,5,QUERY,db,'a\tb "q" c',0"#,
         );
         assert!(csv.contains(",\"a\tb \"\"q\"\" c\","), "{csv}");
+    }
+
+    /// `set_file` fills the `file` cell of events that name no file; an event's own wins.
+    #[test]
+    fn set_file_fills_the_file_cell() {
+        let mut e = crate::parse_line(b"20240323 13:36:09,h,u,l,4,5,QUERY,db,'x',0").unwrap();
+        let file_cell = |writer: &mut CsvWriter, e: &AuditEvent<'_>| {
+            let mut out = Vec::new();
+            writer.write(e, &mut out);
+            let row = String::from_utf8(out).unwrap();
+            let at = COLUMNS.iter().position(|c| *c == "file").unwrap();
+            row.trim_end().split(',').nth(at).unwrap().to_owned()
+        };
+        let mut writer = CsvWriter::new(b',');
+        assert_eq!(file_cell(&mut writer, &e), "");
+        writer.set_file(Some("audit.log"));
+        assert_eq!(file_cell(&mut writer, &e), "audit.log");
+        e.provenance.file = Some("own.log");
+        assert_eq!(file_cell(&mut writer, &e), "own.log");
     }
 
     /// TSV: a tab, line break or backslash in a name cannot add a field or a row.

@@ -237,6 +237,13 @@ impl EventWriter {
         self
     }
 
+    /// The input file the events written from now on were read from, for those whose
+    /// [`crate::Provenance::file`] is `None` ([`NdjsonWriter::set_file`]; SQL names no file).
+    pub fn set_file(&mut self, file: Option<&str>) {
+        self.ndjson.set_file(file);
+        self.csv.set_file(file);
+    }
+
     /// What goes before the first event: the header row for CSV/TSV, nothing otherwise.
     #[must_use]
     pub fn header(&self) -> Vec<u8> {

@@ -45,16 +45,43 @@ use crate::audit::event::{AuditEvent, Operation};
 pub struct NdjsonWriter {
     scratch: Vec<u8>,
     time: rfc3339::Rfc3339Cache,
-    /// `log_group`, `log_stream`: the same for every event of a record.
-    stream: Repeated,
-    /// `sequence_number`, `file`: likewise.
-    record: Repeated,
+    /// `log_group`, `log_stream`, `sequence_number`: the same for every event of a record.
+    log_group: Repeated,
+    log_stream: Repeated,
+    sequence_number: Repeated,
+    /// `file` of the events that name one.
+    named_file: Repeated,
+    /// `,"file":"..."` for the events that name none ([`NdjsonWriter::set_file`]).
+    file: Vec<u8>,
 }
 
 impl NdjsonWriter {
     /// A writer with an empty scratch buffer.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The input file the events written from now on were read from, for those whose
+    /// [`crate::Provenance::file`] is `None`: a front end reading a file says so once here
+    /// instead of copying each event to name it (`None`: no `file` key for them).
+    ///
+    /// ```
+    /// let event = rdsaudit::parse_line(b"20240323 13:36:09,db1,app,10.0.2.44,4,0,CONNECT,shop,,0")?;
+    /// let mut writer = rdsaudit::sink::NdjsonWriter::new();
+    /// writer.set_file(Some("server_audit.log"));
+    /// let mut out = Vec::new();
+    /// writer.write(&event, &mut out);
+    /// assert!(out.ends_with(br#","file":"server_audit.log"}
+    /// "#));
+    /// # Ok::<(), rdsaudit::LineError>(())
+    /// ```
+    pub fn set_file(&mut self, file: Option<&str>) {
+        self.file.clear();
+        if let Some(name) = file {
+            self.file.extend_from_slice(br#","file":""#);
+            json_escape::escape(&mut self.file, name);
+            self.file.push(b'"');
+        }
     }
 
     /// Appends `event` and a newline to `out`.
@@ -82,9 +109,8 @@ impl NdjsonWriter {
     /// `{"timestamp":...` up to `"extra":[...]`, without the closing brace.
     fn write_fields(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
         out.extend_from_slice(br#"{"timestamp":""#);
-        self.time.write(e.timestamp.epoch_us, out);
-        out.extend_from_slice(br#"","timestamp_us":"#);
-        int(out, e.timestamp.epoch_us);
+        self.time
+            .write_with_decimal(e.timestamp.epoch_us, br#"","timestamp_us":"#, out);
         out.extend_from_slice(br#","dialect":""#);
         json_escape::put(out, e.timestamp.dialect.as_str().as_bytes());
         out.extend_from_slice(br#"","serverhost":""#);
@@ -189,13 +215,9 @@ impl NdjsonWriter {
     /// `,"log_group":...` to `,"line":...`, the keys that are known.
     fn write_provenance(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
         let p = &e.provenance;
-        self.stream.write(
-            [
-                (&br#","log_group":""#[..], p.log_group),
-                (br#","log_stream":""#, p.log_stream),
-            ],
-            out,
-        );
+        self.log_group.write(br#","log_group":""#, p.log_group, out);
+        self.log_stream
+            .write(br#","log_stream":""#, p.log_stream, out);
         if let Some(v) = p.event_id {
             out.extend_from_slice(br#","event_id":""#);
             json_escape::escape(out, v);
@@ -205,13 +227,12 @@ impl NdjsonWriter {
             out.extend_from_slice(br#","cloudwatch_timestamp_ms":"#);
             int(out, ms);
         }
-        self.record.write(
-            [
-                (&br#","sequence_number":""#[..], p.sequence_number),
-                (br#","file":""#, p.file),
-            ],
-            out,
-        );
+        self.sequence_number
+            .write(br#","sequence_number":""#, p.sequence_number, out);
+        match p.file {
+            Some(file) => self.named_file.write(br#","file":""#, Some(file), out),
+            None => json_escape::put(out, &self.file),
+        }
         if let Some(line) = p.line_number {
             out.extend_from_slice(br#","line":"#);
             int(out, line);
@@ -219,59 +240,40 @@ impl NdjsonWriter {
     }
 }
 
-/// Two optional string keys that repeat from event to event (a record's log group and
-/// stream, its sequence number and file), written escaped once and copied while they stay
-/// the same: escaping them for every event was 8% of a Kinesis event's whole run. Compared by
+/// An optional string key whose value repeats from event to event (a record's log group,
+/// stream and sequence number, the file), written escaped once and copied while it stays the
+/// same: escaping them for every event was 8% of a Kinesis event's whole run. Compared by
 /// content, not address: a buffer reused for the next record may hold other text there.
 #[derive(Debug, Default)]
 struct Repeated {
-    /// The raw strings last written, back to back, and each one's length (`None`: absent).
+    /// The value last written, and whether there was one.
     raw: Vec<u8>,
-    lens: [Option<usize>; 2],
-    /// What they were written as.
+    held: bool,
+    /// What it was written as: `,"key":"value"`.
     escaped: Vec<u8>,
 }
 
 impl Repeated {
-    /// Appends `,"key":"value"` for each present value (`key` holds `,"key":"`).
-    fn write(&mut self, fields: [(&[u8], Option<&str>); 2], out: &mut Vec<u8>) {
-        // Nothing to write (a plain log has no log group or stream); what is kept still
-        // stands for the values it was written from.
-        if fields.iter().all(|(_, value)| value.is_none()) {
-            return;
+    /// Appends `,"key":"value"` when `value` is present (`key` holds `,"key":"`; the same on
+    /// every call).
+    #[inline(always)]
+    fn write(&mut self, key: &[u8], value: Option<&str>, out: &mut Vec<u8>) {
+        let Some(v) = value else { return };
+        if !self.held || self.raw != v.as_bytes() {
+            self.keep(key, v);
         }
-        if self.holds(&fields) {
-            json_escape::put(out, &self.escaped);
-            return;
-        }
-        // Written into `out` first, then kept: one copy fewer when a record has one event.
-        let start = out.len();
-        self.raw.clear();
-        self.lens = fields.map(|(_, value)| value.map(str::len));
-        for (key, value) in fields {
-            if let Some(v) = value {
-                self.raw.extend_from_slice(v.as_bytes());
-                out.extend_from_slice(key);
-                json_escape::escape(out, v);
-                out.push(b'"');
-            }
-        }
-        self.escaped.clear();
-        self.escaped
-            .extend_from_slice(out.get(start..).unwrap_or_default());
+        json_escape::put(out, &self.escaped);
     }
 
-    fn holds(&self, fields: &[(&[u8], Option<&str>); 2]) -> bool {
-        let mut at = 0;
-        fields.iter().zip(self.lens).all(|((_, value), len)| {
-            if value.map(str::len) != len {
-                return false;
-            }
-            let Some(v) = value else { return true };
-            let same = self.raw.get(at..at + v.len()) == Some(v.as_bytes());
-            at += v.len();
-            same
-        })
+    #[cold]
+    fn keep(&mut self, key: &[u8], value: &str) {
+        self.raw.clear();
+        self.raw.extend_from_slice(value.as_bytes());
+        self.held = true;
+        self.escaped.clear();
+        self.escaped.extend_from_slice(key);
+        json_escape::escape(&mut self.escaped, value);
+        self.escaped.push(b'"');
     }
 }
 
@@ -415,6 +417,44 @@ mod tests {
                 proptest::prop_assert_eq!(v.get("file").and_then(|v| v.as_str()), file.as_deref());
             }
         }
+    }
+
+    /// `set_file` names the events that name no file, in the place `file` has; an event's own
+    /// file wins; `None` writes no key again.
+    #[test]
+    fn set_file_names_events_without_a_file() {
+        let mut e = parse_line(b"20240323 13:36:09,h,u,l,4,5,QUERY,db,'x',0").unwrap();
+        e.provenance.sequence_number = Some("7");
+        e.provenance.line_number = Some(3);
+        let mut writer = NdjsonWriter::new();
+        let read = |writer: &mut NdjsonWriter, e: &AuditEvent<'_>| {
+            let mut out = Vec::new();
+            writer.write(e, &mut out);
+            let text = String::from_utf8(out).unwrap();
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            (text, v)
+        };
+        writer.set_file(Some("a\"b.log"));
+        let (text, v) = read(&mut writer, &e);
+        assert_eq!(v["file"], "a\"b.log");
+        assert!(text.ends_with(
+            r#""sequence_number":"7","file":"a\"b.log","line":3}
+"#
+        ));
+        let (_, v) = read(
+            &mut writer,
+            &AuditEvent {
+                provenance: Provenance {
+                    file: Some("own.log"),
+                    ..e.provenance
+                },
+                ..e.clone()
+            },
+        );
+        assert_eq!(v["file"], "own.log");
+        writer.set_file(None);
+        let (_, v) = read(&mut writer, &e);
+        assert!(v.get("file").is_none());
     }
 
     #[test]
