@@ -85,14 +85,14 @@ impl Accounting {
             bar.finish_and_clear();
         }
         if self.hidden > 0 {
-            eprintln!("rdsaudit: {name}: {} more errors not shown", self.hidden);
+            ewriteln!("rdsaudit: {name}: {} more errors not shown", self.hidden);
             self.hidden = 0;
         }
     }
 
     pub fn unreadable(&mut self, name: &str, error: &std::io::Error) {
         self.unreadable_inputs += 1;
-        eprintln!("rdsaudit: {name}: {error}");
+        ewriteln!("rdsaudit: {name}: {error}");
     }
 
     pub fn input_failed(&mut self, name: &str, what: &str) {
@@ -157,8 +157,8 @@ impl Accounting {
         }
         self.shown += 1;
         match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("{line}")),
-            None => eprintln!("{line}"),
+            Some(bar) => bar.suspend(|| ewriteln!("{line}")),
+            None => ewriteln!("{line}"),
         }
     }
 

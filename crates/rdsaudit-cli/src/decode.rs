@@ -37,7 +37,7 @@ pub fn run(args: &DecodeArgs) -> anyhow::Result<u8> {
                     .sequence_number
                     .as_ref()
                     .map_or_else(String::new, |s| format!(" (sequence number {s})"));
-                eprintln!("rdsaudit: {name}: record {}{seq}: {e:#}", i + 1);
+                ewriteln!("rdsaudit: {name}: record {}{seq}: {e:#}", i + 1);
             }
         }
     }

@@ -244,7 +244,7 @@ fn read_text(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
 fn warn_unless_audit_lines(path: &std::path::Path, text: &[u8]) {
     let kind = rdsaudit::input::detect(text);
     if kind != rdsaudit::input::InputKind::AuditText {
-        eprintln!(
+        ewriteln!(
             "rdsaudit: {}: reads as {} input, not audit lines: each of its lines is wrapped as an audit line (rdsaudit decode shows what a delivery holds)",
             path.display(),
             kind.name()

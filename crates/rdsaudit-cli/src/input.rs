@@ -54,7 +54,7 @@ fn end_live_input_on_interrupt() {
         if INTERRUPTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
             std::process::exit(130);
         }
-        eprintln!("rdsaudit: interrupted: the input ends here (Ctrl-C again stops at once)");
+        ewriteln!("rdsaudit: interrupted: the input ends here (Ctrl-C again stops at once)");
     });
 }
 

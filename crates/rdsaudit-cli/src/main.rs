@@ -12,6 +12,23 @@
     )
 )]
 
+/// `eprintln!` that never panics: with stderr closed early (`2>&1 >/dev/null | head -2`) a
+/// message is lost, but the run goes on and its exit status says what happened.
+macro_rules! ewriteln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that never panics (see `ewriteln!`).
+macro_rules! ewrite {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod accounting;
 mod args;
 mod decode;
@@ -59,7 +76,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(OK),
         Err(e) => {
-            eprintln!("rdsaudit: {}", one_line(&format!("{e:#}")));
+            ewriteln!("rdsaudit: {}", one_line(&format!("{e:#}")));
             ExitCode::from(USAGE_OR_IO)
         }
     }

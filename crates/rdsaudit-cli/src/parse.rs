@@ -270,13 +270,13 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
         file.flush()?;
     }
     if !quiet {
-        eprint!("{}", acc.summary("rdsaudit: summary", inputs, output.kept));
+        ewrite!("{}", acc.summary("rdsaudit: summary", inputs, output.kept));
         if let Some(path) = &args.rejects {
             let rejected = output.rejected;
-            eprintln!("  rejects:    {rejected} written to {}", path.display());
+            ewriteln!("  rejects:    {rejected} written to {}", path.display());
         }
         if args.merge {
-            eprintln!(
+            ewriteln!(
                 "  merged:     in timestamp order; {late} events out of order (more than {WINDOW} events from their place in their file: written after later ones)"
             );
         }

@@ -55,7 +55,7 @@ impl<W: Write> Sink for Replay<'_, W> {
 
     fn unparsed(&mut self, line: &UnparsedLine<'_>) {
         self.counts.still_failing += 1;
-        eprintln!(
+        ewriteln!(
             "rdsaudit: entry {}: log event {} is still not an audit line: {}",
             self.entry_id,
             line.event_id.unwrap_or("?"),
@@ -65,9 +65,10 @@ impl<W: Write> Sink for Replay<'_, W> {
 
     fn failed_record(&mut self, record: &FailedRecord<'_>) {
         self.counts.still_failing += 1;
-        eprintln!(
+        ewriteln!(
             "rdsaudit: entry {}: the record still cannot be read: {}",
-            self.entry_id, record.error
+            self.entry_id,
+            record.error
         );
     }
 }
@@ -83,7 +84,7 @@ pub fn run(args: &ReplayArgs, quiet: bool) -> anyhow::Result<u8> {
         let read = read_entries(&bytes);
         for error in &read.errors {
             counts.unreadable += 1;
-            eprintln!("rdsaudit: {}: {error}", path.display());
+            ewriteln!("rdsaudit: {}: {error}", path.display());
         }
         for entry in &read.entries {
             counts.entries += 1;
@@ -96,9 +97,12 @@ pub fn run(args: &ReplayArgs, quiet: bool) -> anyhow::Result<u8> {
     }
     out.flush()?;
     if !quiet {
-        eprintln!(
+        ewriteln!(
             "rdsaudit: {} quarantine entries, {} events decoded, {} still failing, {} unreadable",
-            counts.entries, counts.events, counts.still_failing, counts.unreadable
+            counts.entries,
+            counts.events,
+            counts.still_failing,
+            counts.unreadable
         );
     }
     Ok(if counts.still_failing + counts.unreadable == 0 {
@@ -170,7 +174,7 @@ fn replay<W: Write>(
             }
             Err(reason) => {
                 sink.counts.still_failing += 1;
-                eprintln!(
+                ewriteln!(
                     "rdsaudit: entry {}: still not an audit line: {reason}",
                     entry.id
                 );

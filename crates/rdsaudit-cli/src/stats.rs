@@ -649,7 +649,7 @@ pub fn run(args: &StatsArgs, quiet: bool) -> anyhow::Result<u8> {
             serde_json::to_writer_pretty(&mut out, &total.json(args.top, &acc.report))?;
             writeln!(out)?;
             if !quiet {
-                eprint!("{accounting}");
+                ewrite!("{accounting}");
             }
         }
     }

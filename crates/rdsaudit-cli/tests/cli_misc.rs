@@ -327,6 +327,29 @@ fn broken_pipe_exits_quietly() {
     );
 }
 
+/// Stderr closed before the run writes to it (`rdsaudit parse x 2>&1 >/dev/null | head -1`
+/// closes it after one line): the messages are lost, not the run. Every line here is bad,
+/// so the run writes one error per line and then its summary.
+#[test]
+fn a_closed_stderr_does_not_end_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad: String = (0..500)
+        .map(|i| format!("not an audit line {i}\n"))
+        .collect();
+    let path = write(dir.path(), "bad.log", bad.as_bytes());
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("rdsaudit"))
+        .arg("parse")
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    // 1: some line failed (as with stderr open); a panic would be 101.
+    assert_eq!(status.code(), Some(1));
+}
+
 #[test]
 fn help_reads_well() {
     let out = rdsaudit().arg("--help").output().unwrap();

@@ -170,9 +170,24 @@ pub(crate) fn is_connection_type(field: &[u8]) -> bool {
 /// or PROXY_CONNECT's `` `user`@`host` ``. Never a quote or a comma: a field ending with the
 /// closing quote of a statement is not a connection object.
 pub(crate) fn is_connection_object(field: &[u8]) -> bool {
-    field
-        .iter()
-        .all(|&b| b.is_ascii_alphanumeric() || b".-_/`@%:".contains(&b))
+    field.iter().all(|&b| is_connection_object_byte(b))
+}
+
+/// A byte a connection line's object may hold.
+fn is_connection_object_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b".-_/`@%:".contains(&b)
+}
+
+/// The last comma of `s`. A line's last comma is a few bytes from its end (before the return
+/// code or the RDS fork's connection type): the last bytes are looked at one by one before
+/// `memrchr`, whose start costs more than the search on so short a stretch.
+fn last_comma(s: &[u8]) -> Option<usize> {
+    let near = s.len().saturating_sub(16);
+    let tail = s.get(near..).unwrap_or_default();
+    match tail.iter().rposition(|&b| b == b',') {
+        Some(i) => Some(near + i),
+        None => memchr::memrchr(b',', s.get(..near).unwrap_or_default()),
+    }
 }
 
 /// A client host as the server writes it: an IP address (`::1`, `fe80::1%eth0`), `host:port`
@@ -226,7 +241,7 @@ pub(crate) fn query_end(
         Some(rest) if form == TimestampForm::Civil => (rest, TailForm::RdsFork),
         _ => (middle, TailForm::Ten),
     };
-    let comma = memchr::memrchr(b',', body)?;
+    let comma = last_comma(body)?;
     let ret = comma + 1..body.len();
     if !is_integer(body.get(ret.clone())?) || comma == 0 {
         return None;
@@ -237,12 +252,18 @@ pub(crate) fn query_end(
 /// How a connection line ends, as `(comma before the object, object, return code, extra,
 /// tail form)`: `db,<object>,<ret>` (ten fields) or `db,,<ret>,<type>` (RDS fork).
 pub(crate) fn connection_end(form: TimestampForm, middle: &[u8]) -> Option<ConnectionEnd> {
-    let last = memchr::memrchr(b',', middle)?;
+    let last = last_comma(middle)?;
     let last_field = middle.get(last + 1..)?;
     let before = middle.get(..last)?;
-    let prev = memchr::memrchr(b',', before)?;
-    let prev_field = before.get(prev + 1..)?;
-    if is_integer(last_field) && is_connection_object(prev_field) {
+    // The object runs back from the last comma over object bytes only: the first other byte
+    // from the right is the comma before it, or the line has no ten-field connection end (a
+    // QUERY's closing quote stops this at once, where a search for the comma would cross
+    // the statement).
+    let object_start = before.iter().rposition(|&b| !is_connection_object_byte(b));
+    if let Some(prev) = object_start
+        && before.get(prev) == Some(&b',')
+        && is_integer(last_field)
+    {
         return Some(ConnectionEnd {
             object_comma: prev,
             object: prev + 1..last,
@@ -251,7 +272,12 @@ pub(crate) fn connection_end(form: TimestampForm, middle: &[u8]) -> Option<Conne
             tail: TailForm::Ten,
         });
     }
-    if form != TimestampForm::Civil || !is_connection_type(last_field) || !is_integer(prev_field) {
+    object_start?;
+    if form != TimestampForm::Civil || !is_connection_type(last_field) {
+        return None;
+    }
+    let prev = memchr::memrchr(b',', before)?;
+    if !is_integer(before.get(prev + 1..)?) {
         return None;
     }
     let object_comma = memchr::memrchr(b',', before.get(..prev)?)?;
@@ -279,7 +305,7 @@ pub(crate) struct ConnectionEnd {
 /// How a TABLE line ends: the comma before the return code, when the return code fits the
 /// timestamp form's dialects.
 pub(crate) fn table_end(form: TimestampForm, middle: &[u8]) -> Option<usize> {
-    let last = memchr::memrchr(b',', middle)?;
+    let last = last_comma(middle)?;
     table_retcode_ok(form, middle.get(last + 1..)?).then_some(last)
 }
 
@@ -403,6 +429,15 @@ mod tests {
         let ten = connection_end(civil, b"u,h,1,0,CONNECT,db,TLSv1.3,0").unwrap();
         assert_eq!((ten.object, ten.tail), (19..26, TailForm::Ten));
         assert!(connection_end(civil, b"u,h,1,2,QUERY,,'x',0").is_none());
+        // A last comma farther than the bytes looked at one by one; no comma before the object.
+        let far = connection_end(civil, b"u,h,1,0,CONNECT,db,,12345678901234567890").unwrap();
+        assert_eq!((far.object_comma, far.object), (18, 19..19));
+        assert!(connection_end(civil, b"TLSv1.3,0").is_none());
+        let fork = connection_end(civil, b"a'b,,0,TCP/IP").map(|c| (c.object_comma, c.tail));
+        assert_eq!(fork, Some((3, TailForm::RdsFork)));
+        assert_eq!(last_comma(b",bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"), Some(0));
+        assert_eq!(last_comma(b"a,b,c"), Some(3));
+        assert_eq!(last_comma(b"abc"), None);
         assert_eq!(table_end(civil, b"READ,db,t,"), Some(9));
         assert_eq!(table_end(civil, b"READ,db,t,0"), None);
         assert_eq!(table_end(TimestampForm::Epoch, b"READ,db,t,0"), Some(9));

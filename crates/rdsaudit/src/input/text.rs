@@ -100,7 +100,8 @@ pub fn records(buf: &[u8]) -> Records<'_> {
         last_head: None,
         orphans: false,
         blank_lines: 0,
-        lookahead: None,
+        lookahead_at: None,
+        lookahead: Err(LineError::Empty),
         window: None,
         chain_start: 0,
         chain_line: 1,
@@ -191,9 +192,13 @@ pub struct Records<'a> {
     orphans: bool,
     /// Blank lines skipped between records (none of a record's own lines).
     blank_lines: u64,
-    /// The parse of the line alone at a position, kept from the look-ahead that asked whether
-    /// it starts a record, so the next record does not scan its first line twice.
-    lookahead: Option<(usize, Result<AuditEvent<'a>, LineError>)>,
+    /// The line parsed alone in `lookahead`, as (where it starts, where its text ends, where
+    /// the next line starts): kept from the look-ahead that asked whether it starts a
+    /// record, so the next record neither scans its first line again nor looks for its end.
+    lookahead_at: Option<(usize, usize, usize)>,
+    /// That parse (a slot reused line after line: an event is a few hundred bytes, and each
+    /// move of it costs a copy per line).
+    lookahead: Result<AuditEvent<'a>, LineError>,
     /// Set for [`records_in_window`].
     window: Option<Window>,
     /// Where the records tied to the next one by `head_before` begin: the last place where
@@ -301,7 +306,7 @@ impl Edges {
 pub type Parsed<'a> = (TextRecord<'a>, Result<AuditEvent<'a>, LineError>);
 
 /// Where a record ends and what it reads as.
-struct Span<'a> {
+struct Span {
     /// End of the record's last line (its break, or the buffer's end).
     end: usize,
     /// Where the line after the record starts.
@@ -312,7 +317,6 @@ struct Span<'a> {
     last_line: Option<usize>,
     /// Where a reading of this record joined with the next record ends, when there is one.
     forward_end: Option<usize>,
-    parsed: Result<AuditEvent<'a>, LineError>,
 }
 
 impl<'a> Records<'a> {
@@ -322,10 +326,6 @@ impl<'a> Records<'a> {
     /// (or the text ends), and an event with a dirty line that near, before or after it, is
     /// flagged with a reading unlisted (see the module docs).
     pub fn next_parsed(&mut self) -> Option<Parsed<'a>> {
-        self.drop_released();
-        if !self.window_rule {
-            return self.next_record().map(|(parsed, ..)| parsed);
-        }
         self.next_in_place()?;
         self.released = false;
         let Held { record, parsed, .. } = self.held.pop_front()?;
@@ -342,15 +342,7 @@ impl<'a> Records<'a> {
         if self.window_rule {
             self.settle_front()?;
         } else {
-            let ((record, parsed), _, start) = self.next_record()?;
-            let (start, end) = (start as u64, (start + record.bytes.len()) as u64);
-            self.held.push_back(Held {
-                record,
-                start,
-                end,
-                parsed,
-                flagged: false,
-            });
+            self.next_record()?;
         }
         self.released = true;
         let held = self.held.front_mut()?;
@@ -378,7 +370,7 @@ impl<'a> Records<'a> {
                 return self.release();
             }
             match self.next_record() {
-                Some((parsed, joined, start)) => self.hold(parsed, joined, start as u64),
+                Some(joined) => self.hold(joined),
                 // Not final: the text after the window may change what is held.
                 None if self.looked_past() => return None,
                 None => self.ended = true,
@@ -394,21 +386,26 @@ impl<'a> Records<'a> {
         self
     }
 
-    /// Holds a record read by the record rule; a dirty one flags the records held near it.
-    fn hold(&mut self, (record, parsed): Parsed<'a>, joined: u64, start: u64) {
-        let end = start + record.bytes.len() as u64;
+    /// Holds the record the record rule read last (the last one held, `joined` lines joined
+    /// to its first); a dirty one flags the records held near it, itself included.
+    fn hold(&mut self, joined: u64) {
+        let Some(&Held {
+            start,
+            end,
+            ref parsed,
+            ..
+        }) = self.held.back()
+        else {
+            return;
+        };
         let dirty = joined > 0 || parsed.is_err();
         if dirty {
             self.dirty(start, end);
         }
         let flagged = dirty || start < self.flag_before;
-        self.held.push_back(Held {
-            record,
-            start,
-            end,
-            parsed,
-            flagged,
-        });
+        if let Some(held) = self.held.back_mut() {
+            held.flagged = flagged;
+        }
     }
 
     /// Notes dirty lines from `from` (where the first starts) to `to` (where the last one's
@@ -474,9 +471,9 @@ impl<'a> Records<'a> {
         self.edges
     }
 
-    /// The next record and its parse under the record rule, how many lines it joined, and
-    /// where it starts in `buf`.
-    fn next_record(&mut self) -> Option<(Parsed<'a>, u64, usize)> {
+    /// Reads the next record under the record rule onto the back of `held` (unflagged), its
+    /// parse written there in place; returns how many lines it joined.
+    fn next_record(&mut self) -> Option<u64> {
         // Skip blank lines. A name can hold `\n\n`: the line before them stays the possible
         // head of the next record (`head_before`) across as many as a name can hold.
         while self.pos < self.buf.len().min(self.stop) {
@@ -499,18 +496,30 @@ impl<'a> Records<'a> {
         }
         let start = self.pos;
         let line_number = self.line_number;
+        // The record's slot, filled in place by `record_at` (no move of the parse after).
+        self.held.push_back(Held {
+            record: TextRecord {
+                line_number,
+                bytes: &[],
+            },
+            start: start as u64,
+            end: start as u64,
+            parsed: Err(LineError::Empty),
+            flagged: false,
+        });
         let Span {
             end,
             next,
             joined,
             last_line,
             forward_end,
-            mut parsed,
         } = self.record_at(start);
         if self.looked_past() {
             // Not final: the text after the window may change it.
+            self.held.pop_back();
             return None;
         }
+        let reads = self.last_reads();
         if self.line_number.saturating_sub(self.head_line) > MAX_NAME_BREAKS {
             // Farther back than a name's line breaks reach.
             self.head_before = None;
@@ -527,16 +536,16 @@ impl<'a> Records<'a> {
         }
         // A record that does not read, after a head with a timestamp, may be a piece of the
         // same record (a name holding `x⏎1⏎<forged line>`): the head stays the head.
-        let keep_head = parsed.is_err()
+        let keep_head = !reads
             && self
                 .head_before
                 .is_some_and(|h| starts_with_timestamp(self.tail(h)));
-        if self.head_before.is_none() || (parsed.is_err() && !keep_head) {
+        if self.head_before.is_none() || (!reads && !keep_head) {
             // Nothing before this record can change it (`head_before` only flags a record
             // that parses): the text can be cut here.
             (self.chain_start, self.chain_line) = (start, line_number);
         }
-        if let Ok(event) = parsed.as_mut() {
+        if reads {
             // The line before may be the head of this record (it did not parse, or a join
             // took it), and the next record may be its rest (it only reads joined); where
             // they read as one record with this one, a raw line break in a name may have cut
@@ -546,34 +555,58 @@ impl<'a> Records<'a> {
                 (_, far) => far.unwrap_or(start),
             };
             let to = forward_end.unwrap_or(end);
-            if from < start || to > end {
-                let record = self.buf.get(from..to).unwrap_or_default();
-                crate::audit::scanner::flag_cut_record(event, record, start - from, end - from);
-            }
-            if chain_cut {
-                let record = self.buf.get(start..end).unwrap_or_default();
-                event.ambiguity = event.ambiguity.with_unlisted_reading(record);
+            let buf = self.buf;
+            if let Some(Held {
+                parsed: Ok(event), ..
+            }) = self.held.back_mut()
+            {
+                if from < start || to > end {
+                    let record = buf.get(from..to).unwrap_or_default();
+                    let (own_start, own_end) = (start - from, end - from);
+                    crate::audit::scanner::flag_cut_record(event, record, own_start, own_end);
+                }
+                if chain_cut {
+                    let record = buf.get(start..end).unwrap_or_default();
+                    event.ambiguity = event.ambiguity.with_unlisted_reading(record);
+                }
             }
         }
-        let (head, head_line) = match parsed {
-            Err(_) if keep_head => (self.head_before, self.head_line),
-            Ok(_) if self.orphans => (Some(start), line_number),
-            Err(_) => (Some(start), line_number),
-            Ok(_) => (
+        let (head, head_line) = match reads {
+            false if keep_head => (self.head_before, self.head_line),
+            true if self.orphans => (Some(start), line_number),
+            false => (Some(start), line_number),
+            true => (
                 last_line.filter(|&l| starts_with_timestamp(self.tail(l))),
                 line_number + joined,
             ),
         };
-        let near = parsed
-            .is_err()
+        let near = (!reads)
             .then_some(start)
             .filter(|&s| starts_with_timestamp(self.tail(s)));
         self.last_head = near.or(if keep_head { self.last_head } else { None });
         (self.head_before, self.head_line) = (head, head_line);
         self.line_number += 1 + joined;
         self.pos = next;
-        let bytes = self.buf.get(start..end)?;
-        Some(((TextRecord { line_number, bytes }, parsed), joined, start))
+        let bytes = self.buf.get(start..end);
+        let held = self.held.back_mut().filter(|_| bytes.is_some());
+        let (Some(held), Some(bytes)) = (held, bytes) else {
+            self.held.pop_back();
+            return None;
+        };
+        (held.record.bytes, held.end) = (bytes, end as u64);
+        Some(joined)
+    }
+
+    /// Whether the record read last (the last one held) parses.
+    fn last_reads(&self) -> bool {
+        self.held.back().is_some_and(|h| h.parsed.is_ok())
+    }
+
+    /// Writes the parse of the record being read into its slot (the last one held).
+    fn set_parsed(&mut self, parsed: Result<AuditEvent<'a>, LineError>) {
+        if let Some(held) = self.held.back_mut() {
+            held.parsed = parsed;
+        }
     }
 
     /// Where the text can be cut after the records read so far: decoding the text before
@@ -634,11 +667,16 @@ impl<'a> Records<'a> {
         parse_line(self.buf.get(start..end).unwrap_or_default())
     }
 
-    /// The line at `start` read alone, from the look-ahead when it was read there.
-    fn parse_alone(&mut self, start: usize, end: usize) -> Result<AuditEvent<'a>, LineError> {
-        match self.lookahead.take() {
-            Some((at, parsed)) if at == start => parsed,
-            _ => self.parse(start, end),
+    /// Reads the line at `start` alone into the record's slot, from the look-ahead when it
+    /// was read there (swapped in: the slot holds a placeholder, which the look-ahead takes).
+    fn parse_alone(&mut self, start: usize, end: usize) {
+        if self.lookahead_at.take().is_some_and(|(at, ..)| at == start) {
+            if let Some(held) = self.held.back_mut() {
+                std::mem::swap(&mut held.parsed, &mut self.lookahead);
+            }
+        } else {
+            let parsed = self.parse(start, end);
+            self.set_parsed(parsed);
         }
     }
 
@@ -650,19 +688,17 @@ impl<'a> Records<'a> {
     }
 
     /// Whether the line at `from` starts a record (see the module docs); its parse alone is
-    /// kept for when it is read.
+    /// kept for when it is read. Parsed first: a line that parses begins with a timestamp,
+    /// so the common line's timestamp is read once, by the parse.
     fn starts_record(&mut self, from: usize) -> bool {
-        if !starts_with_timestamp(self.tail(from)) {
-            return false;
-        }
         let (end, next) = self.line_at(from);
-        let alone = self.parse(from, end);
-        let starts = alone.is_ok()
-            || self.ends_with_marker(self.buf.get(from..end).unwrap_or_default())
-            || self.first_join(from, next).is_some()
-            || self.marker_after_plain(next);
-        self.lookahead = Some((from, alone));
-        starts
+        self.lookahead = self.parse(from, end);
+        self.lookahead_at = Some((from, end, next));
+        self.lookahead.is_ok()
+            || (starts_with_timestamp(self.tail(from))
+                && (self.ends_with_marker(self.buf.get(from..end).unwrap_or_default())
+                    || self.first_join(from, next).is_some()
+                    || self.marker_after_plain(next)))
     }
 
     /// Whether a marker line follows the plain continuations from `next` on (at most
@@ -701,28 +737,40 @@ impl<'a> Records<'a> {
     }
 
     /// The record starting at `start` (see the module docs for the rule).
-    fn record_at(&mut self, start: usize) -> Span<'a> {
-        let (first_end, first_next) = self.line_at(start);
-        let alone_span = |parsed| Span {
+    /// Its parse is written into its slot, the last record held: the first line alone, until
+    /// a longer join that reads takes its place (each move of a parse, a few hundred bytes,
+    /// is a copy per line).
+    fn record_at(&mut self, start: usize) -> Span {
+        let (first_end, first_next) = match self.lookahead_at {
+            // The look-ahead found where this line ends (a `memchr2` per line saved).
+            Some((at, end, next)) if at == start => {
+                self.look(start);
+                (end, next)
+            }
+            _ => self.line_at(start),
+        };
+        let mut span = Span {
             end: first_end,
             next: first_next,
             joined: 0,
             last_line: None,
             forward_end: None,
-            parsed,
         };
         let first = self.buf.get(start..first_end).unwrap_or_default();
         if self.is_marker(first) {
-            return alone_span(Err(LineError::TruncationMarker));
+            self.set_parsed(Err(LineError::TruncationMarker));
+            return span;
         }
         if self.ends_with_marker(first) {
-            return alone_span(Err(LineError::Truncated));
+            self.set_parsed(Err(LineError::Truncated));
+            return span;
         }
-        let alone = self.parse_alone(start, first_end);
-        // A join can only read from a line that begins with a timestamp.
-        let joinable = starts_with_timestamp(first);
+        self.parse_alone(start, first_end);
+        let alone_reads = self.last_reads();
+        // A join can only read from a line that begins with a timestamp (as every line that
+        // parses does).
+        let joinable = alone_reads || starts_with_timestamp(first);
         let (mut end, mut next) = (first_end, first_next);
-        let mut longest: Option<Span<'a>> = None;
         let mut window_full = true;
         let mut forward = None;
         // Where the last line that is not blank ends, of those after the first.
@@ -738,24 +786,18 @@ impl<'a> Records<'a> {
             // by a first line that reads no other way: one record, never two unparsed halves.
             if self.starts_record(next) {
                 let joined_only = !self.lookahead_reads(next);
-                if !(joined_only && joinable && alone.is_err() && longest.is_none()) {
+                if !(joined_only && joinable && !alone_reads && span.joined == 0) {
                     window_full = false;
-                    let taken = longest.as_ref().map_or(first_end, |l| l.end);
-                    let orphaned = last_text_end.is_some_and(|e| e > taken);
+                    let orphaned = last_text_end.is_some_and(|e| e > span.end);
                     forward = self.forward_join(start, next, orphaned);
                     break;
                 }
             }
             if self.is_marker(line_of(rest)) {
                 // RDS cut the record here: everything since its first line is the cut record.
-                return Span {
-                    end,
-                    next,
-                    joined: joined - 1,
-                    last_line: None,
-                    forward_end: None,
-                    parsed: Err(LineError::Truncated),
-                };
+                (span.end, span.next, span.joined, span.last_line) = (end, next, joined - 1, None);
+                self.set_parsed(Err(LineError::Truncated));
+                return span;
             }
             let blank = is_blank_line(rest);
             let line = next;
@@ -767,24 +809,22 @@ impl<'a> Records<'a> {
                 && !blank
                 && let Ok(event) = self.parse(start, end)
             {
-                longest = Some(Span {
-                    end,
-                    next,
-                    joined,
-                    last_line: Some(line),
-                    forward_end: None,
-                    parsed: Ok(event),
-                });
+                (span.end, span.next, span.joined, span.last_line) =
+                    (end, next, joined, Some(line));
+                self.set_parsed(Ok(event));
             }
         }
-        let mut span = longest.unwrap_or_else(|| alone_span(alone));
         span.forward_end = forward;
-        self.orphans = span.parsed.is_ok() && last_text_end.is_some_and(|e| e > span.end);
-        if window_full && span.parsed.is_ok() && self.record_may_end_past(start, next) {
+        let reads = self.last_reads();
+        self.orphans = reads && last_text_end.is_some_and(|e| e > span.end);
+        if window_full && reads && self.record_may_end_past(start, next) {
             // More lines that cannot stand alone follow than are joined, and one ends like a
             // record: the reading may be the forged start of a longer record.
             let record = self.buf.get(start..span.end).unwrap_or_default();
-            if let Ok(event) = span.parsed.as_mut() {
+            if let Some(Held {
+                parsed: Ok(event), ..
+            }) = self.held.back_mut()
+            {
                 event.ambiguity = event.ambiguity.with_unlisted_reading(record);
             }
         }
@@ -845,7 +885,7 @@ impl<'a> Records<'a> {
 
     /// Whether the line at `at` read alone in the look-ahead.
     fn lookahead_reads(&self, at: usize) -> bool {
-        matches!(&self.lookahead, Some((l, Ok(_))) if *l == at)
+        self.lookahead_at.is_some_and(|(l, ..)| l == at) && self.lookahead.is_ok()
     }
 
     /// Whether a line past the join window, from `next` on and before the next line with a
