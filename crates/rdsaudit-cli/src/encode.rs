@@ -12,8 +12,8 @@
 //! documented (a message may hold several lines); `parse` applies the window rule across the
 //! log events of an envelope either way (docs/HOSTILE.md rule 4). With `--lines-per-event N`,
 //! each log event's `message` holds N records joined by `\n`, as shippers that batch lines
-//! write them (the event's time and id are its first record's). The packaging is [`rdsaudit_synth::delivery`]'s, the same
-//! builders the synthetic corpora use.
+//! write them (the event's time and id are its first record's). The packaging is
+//! [`rdsaudit_synth::delivery`]'s, the same builders the synthetic corpora use.
 
 use std::io::Write as _;
 use std::path::PathBuf;
