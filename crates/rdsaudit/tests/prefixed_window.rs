@@ -294,6 +294,31 @@ fn review8_f15_syslog_forgery_gives_no_plain_event() {
     assert_eq!(events[1]["object"], "SELECT 1");
 }
 
+/// Review 9's R9-2: a failed login whose name holds an RFC 3164 syslog line refused the whole
+/// RFC 3339 syslog file (every event hidden, `DROP TABLE evidence` included). The first plugin
+/// line decides the time format; the later RFC 3164 line continues the name's event (dirty),
+/// and the events around it are read and flagged.
+#[test]
+fn review9_r2_an_rfc3164_line_in_a_name_refuses_nothing() {
+    let h = "2024-05-01T12:00:00.123456+00:00 db1 mysql-server_auditing: ";
+    let log = format!(
+        "{h} db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0\n{h} db1,x\n\
+         <85>May  1 12:00:00 db1 mysql-server_auditing: i db1,y\n\
+         ,127.0.0.1,7,0,FAILED_CONNECT,,,1045\n\
+         {h} db1,app,10.0.0.5,7,10,QUERY,shop,'DROP TABLE evidence',0\n"
+    );
+    let events = syslog_events(log.as_bytes());
+    let objects: Vec<_> = events.iter().map(|e| e["object"].clone()).collect();
+    assert!(objects.contains(&"SELECT 1".into()), "{events:?}");
+    assert!(
+        objects.contains(&"DROP TABLE evidence".into()),
+        "{events:?}"
+    );
+    for e in &events {
+        assert_eq!(e["ambiguous"], true, "plain {e}");
+    }
+}
+
 proptest! {
     // Pinned: up to 2,500 lines read twice (each read is two passes), ~0.3 s in a debug
     // build on a quiet machine.

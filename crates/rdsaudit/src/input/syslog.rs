@@ -127,17 +127,23 @@ pub fn audit_line<'s>(line: &SyslogLine<'_>, scratch: &'s mut Vec<u8>) -> Option
     Some(scratch)
 }
 
-/// Checks that `text` can be read: the first plugin line with an RFC 3164 time refuses it.
+/// Checks that `text` can be read. A file's syslog daemon writes one time format, so its
+/// first plugin line decides: an RFC 3164 time there refuses it. A later line with an RFC
+/// 3164 time is no prefix ([`crate::input::prefixed::Shape::Syslog`]): it continues the event
+/// before it and is dirty under the window rule. It may lie inside a user name (a failed
+/// login's raw breaks), so it must not hide the file's other events (review 9's R9-2).
 ///
 /// # Errors
 /// [`SyslogError::NoYear`] naming that line.
 pub fn check(text: &[u8]) -> Result<(), SyslogError> {
-    for (i, line) in text.split(|b| *b == b'\n').enumerate() {
-        if parse(line).is_some_and(|l| l.time_us.is_none()) {
-            return Err(SyslogError::NoYear { line: i as u64 + 1 });
-        }
+    let first = text
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .find_map(|(i, line)| parse(line).map(|l| (i, l)));
+    match first {
+        Some((i, l)) if l.time_us.is_none() => Err(SyslogError::NoYear { line: i as u64 + 1 }),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -173,6 +179,10 @@ mod tests {
         let e = check(text).unwrap_err();
         assert_eq!(e, SyslogError::NoYear { line: 2 });
         assert!(e.to_string().contains("RFC 3164"), "{e}");
+        // Only the first plugin line decides: a later RFC 3164 line (in a name) refuses nothing.
+        let mut later = b"2024-05-01T12:00:00Z db1 mysql-server_auditing:  db1,x\n".to_vec();
+        later.extend_from_slice(text.strip_prefix(b"\n").unwrap());
+        assert_eq!(check(&later), Ok(()));
         assert!(!looks_like_syslog(
             b"20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'mysql-server_auditing: x',0"
         ));
