@@ -154,16 +154,19 @@ pub fn kinesis_event(records: &[KinesisRecord]) -> Vec<u8> {
         if i > 0 {
             out.push(b',');
         }
+        // The partition key is the caller's text (`encode --log-stream`): escaped like any
+        // JSON string; the other values are ours (digits, base64).
+        out.extend_from_slice(br#"{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":"#);
+        json_str(&mut out, &r.partition_key);
         let _ = write!(
             out,
             concat!(
-                r#"{{"kinesis":{{"kinesisSchemaVersion":"1.0","partitionKey":"{key}","sequenceNumber":"{seq}","#,
+                r#","sequenceNumber":"{seq}","#,
                 r#""data":"{data}","approximateArrivalTimestamp":{secs}.{ms:03}}},"eventSource":"aws:kinesis","#,
                 r#""eventVersion":"1.0","eventID":"shardId-000000000000:{seq}","eventName":"aws:kinesis:record","#,
                 r#""invokeIdentityArn":"arn:aws:iam::{owner}:role/rdsaudit","awsRegion":"us-east-1","#,
                 r#""eventSourceARN":"arn:aws:kinesis:us-east-1:{owner}:stream/rds-audit"}}"#
             ),
-            key = r.partition_key,
             seq = r.sequence_number,
             data = r.data,
             secs = r.arrival_ms.div_euclid(1000),
@@ -242,5 +245,19 @@ mod tests {
             .decode(data)
             .unwrap();
         assert_eq!(&gz[..2], &[0x1f, 0x8b]);
+    }
+
+    /// `encode --log-stream` is the user's text: a tab or a quote in it stays one JSON string.
+    #[test]
+    fn a_partition_key_is_escaped() {
+        let key = "s\t\"x\\\n";
+        let event = kinesis_event(&[KinesisRecord {
+            sequence_number: sequence_number(1, 0),
+            partition_key: key.to_string(),
+            data: base64(b"x"),
+            arrival_ms: 1_000,
+        }]);
+        let v: serde_json::Value = serde_json::from_slice(&event).unwrap();
+        assert_eq!(v["Records"][0]["kinesis"]["partitionKey"], key);
     }
 }
