@@ -25,8 +25,13 @@ use std::io::Write as _;
 
 use crate::audit::iso_time::parse_prefix;
 
-/// The plugin's default syslog ident, followed by syslog's `: `.
-const IDENT: &[u8] = b"mysql-server_auditing:";
+/// The plugin's default syslog ident. Syslog daemons write it followed by `:` (the plugin
+/// opens the log without `LOG_PID`); journald's `journalctl` adds the process id,
+/// `mysql-server_auditing[<pid>]:`.
+const IDENT: &[u8] = b"mysql-server_auditing";
+
+/// Longest process id read in `[<pid>]` (Linux's are at most 7 digits; 10 fit any `pid_t`).
+const MAX_PID_DIGITS: usize = 10;
 
 /// Longest syslog header looked at: PRI, version, an RFC 3339 time and a host name.
 const MAX_HEADER: usize = 320;
@@ -87,13 +92,32 @@ pub fn record_start(line: &[u8]) -> Option<(Option<i64>, usize)> {
     if memchr::memchr(b',', header).is_some() {
         return None;
     }
-    let from = at + IDENT.len();
+    let from = at + IDENT.len() + ident_tail(line.get(at + IDENT.len()..)?)?;
     let message = line.get(from..)?;
     // `<syslog_info> <record>`: the record starts after the last space before its first
     // comma (a server host holds no space; the info may).
     let comma = memchr::memchr(b',', message)?;
     let space = memchr::memrchr(b' ', message.get(..comma)?)?;
     Some((header_time(header), from + space + 1))
+}
+
+/// The length of what ends the ident: `:` or journald's `[<pid>]:`; `None` for anything else
+/// (`mysql-server_auditing_x:` is another program's ident).
+fn ident_tail(rest: &[u8]) -> Option<usize> {
+    match rest.first()? {
+        b':' => Some(1),
+        b'[' => {
+            let digits = rest
+                .iter()
+                .skip(1)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            let valid = (1..=MAX_PID_DIGITS).contains(&digits);
+            let close = rest.get(1 + digits..3 + digits)? == b"]:";
+            (valid && close).then_some(digits + 3)
+        }
+        _ => None,
+    }
 }
 
 /// The RFC 3339 time of a syslog header (`[<PRI>][1 ]<time> <host> `), if it has one.
@@ -186,5 +210,28 @@ mod tests {
         assert!(!looks_like_syslog(
             b"20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'mysql-server_auditing: x',0"
         ));
+    }
+
+    #[test]
+    fn journald_lines_with_a_pid_are_the_plugins() {
+        let line = b"2024-05-01T12:00:00+0000 db1 mysql-server_auditing[1234]:  db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0";
+        assert!(looks_like_syslog(line));
+        let parsed = parse(line).unwrap();
+        assert_eq!(parsed.time_us, Some(1_714_564_800_000_000));
+        assert_eq!(
+            parsed.audit,
+            b"db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0"
+        );
+        // Anything else after the ident is another program's line.
+        for other in [
+            &b"2024-05-01T12:00:00Z db1 mysql-server_auditing[]: db1,app,h,7,9,QUERY,s,'x',0"[..],
+            b"2024-05-01T12:00:00Z db1 mysql-server_auditing[12a]: db1,app,h,7,9,QUERY,s,'x',0",
+            b"2024-05-01T12:00:00Z db1 mysql-server_auditing[12] db1,app,h,7,9,QUERY,s,'x',0",
+            b"2024-05-01T12:00:00Z db1 mysql-server_auditing[12345678901]: db1,app,h,7,9,QUERY,s,'x',0",
+            b"2024-05-01T12:00:00Z db1 mysql-server_auditing_x: db1,app,h,7,9,QUERY,s,'x',0",
+            b"2024-05-01T12:00:00Z db1 mysql-server_auditing[12",
+        ] {
+            assert_eq!(parse(other), None, "{}", String::from_utf8_lossy(other));
+        }
     }
 }
