@@ -251,8 +251,23 @@ impl<'t> Walk<'t> {
 
     /// Reads a string whose opening quote is at the position, unescaping it in place; its
     /// bytes are then `bytes(&range)` (valid UTF-8).
+    #[inline]
     pub(crate) fn string(&mut self) -> Result<Range<usize>, JsonError> {
         let start = self.at + 1;
+        // Most strings (keys, short values): printable ASCII up to the closing quote within
+        // the first [`SHORT`] bytes. Read here, in a few instructions; the rest out of line.
+        if let Ok(run) = short_run(self.text.get(start..).unwrap_or_default())
+            && self.text.get(start + run) == Some(&b'"')
+        {
+            self.at = start + run + 1;
+            return Ok(start..start + run);
+        }
+        self.string_from(start)
+    }
+
+    /// [`Walk::string`] whose text starts at `start`: any length, escapes undone in place.
+    #[inline(never)]
+    fn string_from(&mut self, start: usize) -> Result<Range<usize>, JsonError> {
         let (mut read, mut write) = (start, start);
         loop {
             let rest = self.text.get(read..).unwrap_or_default();
