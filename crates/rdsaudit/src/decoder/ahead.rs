@@ -7,8 +7,9 @@
 //! [`AHEAD_PAYLOAD_BYTES`] of payload are handed out and not yet written at any time, so the
 //! output held is bounded by what that payload decodes to, whatever the input's size (and so
 //! is the number of sinks alive: a sink per record). While the event is still walked nothing
-//! can be written (an invalid byte at its end fails it whole): the records found once that
-//! much is handed out wait for the walk to end.
+//! can be written (an invalid byte at its end fails it whole): records go on being handed out
+//! then only while the log events decoded and expected stay under [`WALK_AHEAD_EVENTS`]; the
+//! rest wait for the walk to end.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -31,6 +32,16 @@ pub(super) const CHUNK_PAYLOAD_BYTES: usize = 32 << 10;
 /// corpora; larger budgets are slower, as every sink held is fresh memory and page faults
 /// cost more than the idle time they save.
 pub(super) const AHEAD_PAYLOAD_BYTES: usize = 128 << 10;
+/// While the event is walked, records go on being handed out past [`AHEAD_PAYLOAD_BYTES`] as
+/// long as the log events decoded and held, plus those the payloads handed out are expected
+/// to hold (at the rate of the chunks decoded so far), stay under this many. Records of one
+/// short line each (a few hundred bytes of output per payload) are then all decoded while the
+/// walk goes on, instead of the second thread waiting for it; the 16 MB event's records (200
+/// lines each) stay at about the payload budget.
+pub(super) const WALK_AHEAD_EVENTS: u64 = 8192;
+/// Records copied during the walk and not yet handed out (no room) are kept up to this many
+/// payload bytes; past it copying stops and the rest is handed out after the walk, borrowed.
+const PENDING_PAYLOAD_BYTES: usize = 2 * CHUNK_PAYLOAD_BYTES;
 
 /// The payload bytes of a record, as delivered.
 pub(super) fn payload_len(record: &SourceRecord<'_>) -> usize {
@@ -73,15 +84,22 @@ impl Copies {
 pub(super) struct Ahead<'s, 'scope, S> {
     scope: &'s rayon::Scope<'scope>,
     pipeline: &'scope Pipeline,
-    tx: Sender<(usize, Decoded<S>)>,
-    rx: Receiver<(usize, Decoded<S>)>,
+    tx: Sender<(usize, usize, Decoded<S>)>,
+    rx: Receiver<(usize, usize, Decoded<S>)>,
     /// `(first record, payload bytes)` of each chunk handed out and not yet taken, oldest
     /// first.
     chunks: VecDeque<(usize, usize)>,
-    /// Chunks decoded before their turn, by first record.
-    back: BTreeMap<usize, Decoded<S>>,
+    /// Chunks decoded before their turn, by first record, with their log events.
+    back: BTreeMap<usize, (u64, Decoded<S>)>,
     /// Payload bytes of the chunks in `chunks`.
     bytes: usize,
+    /// Payload bytes of the chunks handed out and not decoded yet.
+    in_flight: usize,
+    /// Log events of the chunks in `back`.
+    held_events: u64,
+    /// Log events and payload bytes of every chunk decoded so far (their rate estimates what
+    /// the chunks in flight hold).
+    seen: (u64, usize),
     /// Records the walk has found and copied, not handed out yet; `None` once the walk is
     /// over or copying stopped.
     copies: Option<Copies>,
@@ -100,6 +118,9 @@ impl<'s, 'scope, S: Sink + Send + 'scope> Ahead<'s, 'scope, S> {
             chunks: VecDeque::new(),
             back: BTreeMap::new(),
             bytes: 0,
+            in_flight: 0,
+            held_events: 0,
+            seen: (0, 0),
             copies: None,
             next: 0,
         }
@@ -116,9 +137,45 @@ impl<'s, 'scope, S: Sink + Send + 'scope> Ahead<'s, 'scope, S> {
         self.bytes < AHEAD_PAYLOAD_BYTES
     }
 
+    /// Whether another chunk may be handed out while the event is walked (nothing is
+    /// written then): within the payload budget, or within [`WALK_AHEAD_EVENTS`] log events
+    /// held and expected.
+    fn has_room_walking(&mut self) -> bool {
+        if self.has_room() {
+            return true;
+        }
+        self.poll();
+        let (events, bytes) = self.seen;
+        if bytes == 0 {
+            return false;
+        }
+        let expected = (self.in_flight as u128 * u128::from(events)).div_ceil(bytes as u128);
+        u128::from(self.held_events) + expected < u128::from(WALK_AHEAD_EVENTS)
+    }
+
+    /// Takes the chunks decoded so far off the channel, without waiting.
+    fn poll(&mut self) {
+        while let Ok((at, bytes, done)) = self.rx.try_recv() {
+            self.received(at, bytes, done);
+        }
+    }
+
+    /// A decoded chunk of `bytes` payload bytes, first record `at`: kept for its turn.
+    fn received(&mut self, at: usize, bytes: usize, done: Decoded<S>) {
+        let events = match &done {
+            Ok(list) => list.iter().map(|(o, _)| o.log_events).sum(),
+            Err(_) => 0,
+        };
+        self.in_flight = self.in_flight.saturating_sub(bytes);
+        self.held_events += events;
+        self.seen = (self.seen.0 + events, self.seen.1 + bytes);
+        self.back.insert(at, (events, done));
+    }
+
     /// A record the event walk has just read (the next one): copied, and handed out with
-    /// those before it once they make a chunk. Once the budget is handed out, copying stops:
-    /// nothing is written before the walk ends, so nothing would make room.
+    /// those before it once they make a chunk and there is room ([`Ahead::has_room_walking`]).
+    /// Once [`PENDING_PAYLOAD_BYTES`] wait for room, copying stops: the rest is handed out
+    /// after the walk.
     pub(super) fn found<M>(
         &mut self,
         record: &RawRecord,
@@ -128,16 +185,21 @@ impl<'s, 'scope, S: Sink + Send + 'scope> Ahead<'s, 'scope, S> {
     ) where
         M: Fn() -> S + Sync,
     {
-        if !self.has_room() {
-            self.walked(make);
-        }
         let Some(copies) = &mut self.copies else {
             return;
         };
         copies.push(record, text);
-        if copies.is_full(per_chunk) {
-            let full = std::mem::take(copies);
-            self.hand_out(full, make);
+        if !copies.is_full(per_chunk) {
+            return;
+        }
+        let pending = copies.text.len();
+        if self.has_room_walking() {
+            if let Some(copies) = &mut self.copies {
+                let full = std::mem::take(copies);
+                self.hand_out(full, make);
+            }
+        } else if pending >= PENDING_PAYLOAD_BYTES {
+            self.walked(make);
         }
     }
 
@@ -185,11 +247,12 @@ impl<'s, 'scope, S: Sink + Send + 'scope> Ahead<'s, 'scope, S> {
         let (first, tx) = (self.next, self.tx.clone());
         self.chunks.push_back((first, bytes));
         self.bytes += bytes;
+        self.in_flight += bytes;
         self.next += len;
         self.scope.spawn(move |_| {
             let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(first)));
             // The receiver is gone only when the caller stopped: nothing is waiting then.
-            let _ = tx.send((first, done));
+            let _ = tx.send((first, bytes, done));
         });
     }
 
@@ -199,11 +262,12 @@ impl<'s, 'scope, S: Sink + Send + 'scope> Ahead<'s, 'scope, S> {
         let (first, bytes) = self.chunks.pop_front()?;
         self.bytes -= bytes;
         loop {
-            if let Some(done) = self.back.remove(&first) {
+            if let Some((events, done)) = self.back.remove(&first) {
+                self.held_events = self.held_events.saturating_sub(events);
                 return Some((first, done.unwrap_or_else(|p| std::panic::resume_unwind(p))));
             }
-            let (at, done) = self.rx.recv().ok()?;
-            self.back.insert(at, done);
+            let (at, bytes, done) = self.rx.recv().ok()?;
+            self.received(at, bytes, done);
         }
     }
 }

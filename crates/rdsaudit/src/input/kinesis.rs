@@ -445,9 +445,46 @@ pub(crate) fn number_or_none(walk: &mut Walk<'_>, kind: Kind) -> Result<Option<f
     }
     let range = walk.number()?;
     let token = walk.bytes(&range);
+    if let Some(exact) = short_number(token) {
+        return Ok(Some(exact));
+    }
     Ok(fits(token)
         .then(|| std::str::from_utf8(token).ok()?.parse::<f64>().ok())
         .flatten())
+}
+
+/// A JSON number of at most 15 digits with no exponent (`1653053459.68`, an
+/// `approximateArrivalTimestamp`) as `f64`, without the general parse: its digits are an
+/// integer below 2^53 and its scale a power of ten up to 10^15, both exact as `f64`, so
+/// their quotient, rounded once, is the correctly rounded value `str::parse` gives (Clinger's
+/// fast path; a property test checks). `None` for any other token (the caller parses it).
+fn short_number(token: &[u8]) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let (negative, digits) = match token.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, token),
+    };
+    let (mut mantissa, mut count, mut fraction) = (0u64, 0usize, None::<usize>);
+    for &b in digits {
+        match b {
+            b'0'..=b'9' if count < 15 => {
+                mantissa = mantissa * 10 + u64::from(b - b'0');
+                count += 1;
+                if let Some(f) = &mut fraction {
+                    *f += 1;
+                }
+            }
+            b'.' if fraction.is_none() => fraction = Some(0),
+            _ => return None,
+        }
+    }
+    if count == 0 {
+        return None;
+    }
+    let value = mantissa as f64 / POW10.get(fraction.unwrap_or(0))?;
+    Some(if negative { -value } else { value })
 }
 
 #[cfg(test)]

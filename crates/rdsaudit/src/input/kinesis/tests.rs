@@ -110,6 +110,37 @@ fn same_as_reference(text: &[u8]) -> Result<(), TestCaseError> {
     same_reading(&ours, &oracle, text)
 }
 
+/// The general parse `number_or_none` falls back to.
+fn parsed(token: &[u8]) -> Option<f64> {
+    std::str::from_utf8(token).ok()?.parse::<f64>().ok()
+}
+
+proptest! {
+    /// The fast path for short numbers gives what `str::parse` gives, bit for bit, and takes
+    /// every JSON number of up to 15 digits without an exponent.
+    #[test]
+    fn short_numbers_parse_as_str_parse(
+        negative in any::<bool>(),
+        int in "(0|[1-9][0-9]{0,17})",
+        frac in proptest::option::of("[0-9]{1,17}"),
+    ) {
+        let token = format!("{}{int}{}", if negative { "-" } else { "" }, frac.as_ref().map(|f| format!(".{f}")).unwrap_or_default());
+        let digits = int.len() + frac.as_ref().map_or(0, String::len);
+        match short_number(token.as_bytes()) {
+            Some(v) => prop_assert_eq!(Some(v.to_bits()), parsed(token.as_bytes()).map(f64::to_bits), "{}", token),
+            None => prop_assert!(digits > 15, "{}", token),
+        }
+    }
+
+    /// Anything else (exponents, signs, stray bytes) is left to the general parse.
+    #[test]
+    fn other_tokens_are_left_or_parsed_alike(token in "[-+0-9.eE]{0,20}") {
+        if let Some(v) = short_number(token.as_bytes()) {
+            prop_assert_eq!(Some(v.to_bits()), parsed(token.as_bytes()).map(f64::to_bits), "{}", token);
+        }
+    }
+}
+
 proptest! {
     #[test]
     fn reads_what_the_tape_walk_read(

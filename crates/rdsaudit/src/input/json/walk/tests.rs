@@ -317,6 +317,27 @@ fn serialized() -> impl Strategy<Value = (Value, Vec<u8>)> {
     })
 }
 
+/// Text for `short_run`: mostly printable ASCII, with now and then a quote, a backslash, a
+/// control byte or a non-ASCII one, at any position up to past [`SHORT`].
+fn short_run_text() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(
+        prop_oneof![
+            12 => 0x20u8..0x7f,
+            1 => proptest::sample::select(b"\"\\\x00\x1f\x7f\x80\xc3\xff".to_vec()),
+        ],
+        0..100,
+    )
+}
+
+proptest! {
+    /// The SSE2 search gives what the word-at-a-time reference gives, from any start.
+    #[test]
+    fn short_run_is_its_reference(text in short_run_text(), start in 0usize..100) {
+        let rest = text.get(start.min(text.len())..).unwrap_or_default();
+        prop_assert_eq!(short_run(rest), short_run_words(rest, 0));
+    }
+}
+
 proptest! {
     /// Every valid text, however spaced and escaped, reads as serde_json reads it.
     #[test]
