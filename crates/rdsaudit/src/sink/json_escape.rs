@@ -8,6 +8,8 @@
 //! including DEL and all non-ASCII UTF-8, is copied as is (RFC 8259, section 7).
 //! [`escape_reference`] is the byte-at-a-time twin the property tests hold it to.
 
+use super::spare::Buf;
+
 /// Appends `text` escaped for the inside of a JSON string (no surrounding quotes).
 ///
 /// ```
@@ -21,12 +23,18 @@ pub fn escape(out: &mut Vec<u8>, text: &str) {
     escape_bytes(out, text.as_bytes());
 }
 
+/// [`escape`] to any [`Buf`].
+#[inline]
+pub(crate) fn escape_to<B: Buf>(out: &mut B, text: &str) {
+    escape_bytes(out, text.as_bytes());
+}
+
 /// [`escape`] on bytes the caller knows to be UTF-8 (the output must stay valid JSON text).
 #[inline]
-fn escape_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+fn escape_bytes<B: Buf>(out: &mut B, bytes: &[u8]) {
     match next_escape(bytes, 0) {
-        None => put(out, bytes),
-        Some(at) => escape_from(out, bytes, at),
+        None => out.put(bytes),
+        Some(at) => out.with_vec(|v| escape_from(v, bytes, at)),
     }
 }
 
@@ -36,7 +44,7 @@ fn escape_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
 fn escape_from(out: &mut Vec<u8>, bytes: &[u8], mut at: usize) {
     let mut run = 0;
     loop {
-        put(out, bytes.get(run..at).unwrap_or_default());
+        out.put(bytes.get(run..at).unwrap_or_default());
         push_escape(out, bytes.get(at).copied().unwrap_or_default());
         run = at + 1;
         match next_escape(bytes, run) {
@@ -44,7 +52,7 @@ fn escape_from(out: &mut Vec<u8>, bytes: &[u8], mut at: usize) {
             None => break,
         }
     }
-    put(out, bytes.get(run..).unwrap_or_default());
+    out.put(bytes.get(run..).unwrap_or_default());
 }
 
 /// Appends `bytes`, those up to 32 bytes long (names, numbers, the cached date-time) as two
@@ -262,7 +270,7 @@ pub(crate) fn escape_mask(word: u64) -> u64 {
 
 /// Appends the JSON escape of one byte that needs escaping.
 #[inline]
-fn push_escape(out: &mut Vec<u8>, b: u8) {
+fn push_escape<B: Buf>(out: &mut B, b: u8) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let short = match b {
         b'"' => b'"',
@@ -273,11 +281,11 @@ fn push_escape(out: &mut Vec<u8>, b: u8) {
         _ => {
             let hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
             let lo = HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
-            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', hi, lo]);
+            out.put_const(&[b'\\', b'u', b'0', b'0', hi, lo]);
             return;
         }
     };
-    out.extend_from_slice(&[b'\\', short]);
+    out.put_const(&[b'\\', short]);
 }
 
 /// Appends a quoted object's text JSON-escaped, undoing the plugin's escapes in the same pass
@@ -288,11 +296,13 @@ fn push_escape(out: &mut Vec<u8>, b: u8) {
 /// turns ASCII pairs into ASCII bytes (unknown pairs stay whole), so the unescaped text is
 /// valid UTF-8 exactly when the raw bytes are. Same result as
 /// [`crate::audit::unescape::unescape_into`] then [`escape`] (a property test checks).
-#[inline]
-pub(crate) fn unescape_to_json(out: &mut Vec<u8>, raw: &[u8]) {
+/// (Always inlined: a [`Spare`](super::spare::Spare) keeps its fields in registers only
+/// where its address is never passed out of line.)
+#[inline(always)]
+pub(crate) fn unescape_to_json<B: Buf>(out: &mut B, raw: &[u8]) {
     let mut run = 0;
     while let Some(at) = next_escape(raw, run) {
-        put(out, raw.get(run..at).unwrap_or_default());
+        out.put(raw.get(run..at).unwrap_or_default());
         let b = raw.get(at).copied().unwrap_or_default();
         run = at + 1;
         if b != b'\\' {
@@ -315,12 +325,12 @@ pub(crate) fn unescape_to_json(out: &mut Vec<u8>, raw: &[u8]) {
             }
         }
     }
-    put(out, raw.get(run..).unwrap_or_default());
+    out.put(raw.get(run..).unwrap_or_default());
 }
 
 /// One byte, escaped when JSON needs it.
 #[inline]
-fn push_json_byte(out: &mut Vec<u8>, b: u8) {
+fn push_json_byte<B: Buf>(out: &mut B, b: u8) {
     if b < 0x20 || b == b'"' || b == b'\\' {
         push_escape(out, b);
     } else {
