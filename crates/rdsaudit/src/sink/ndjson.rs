@@ -202,14 +202,8 @@ impl NdjsonWriter {
     /// (the closing quote is the next key's).
     #[inline(always)]
     fn write_object<B: Buf>(&mut self, e: &AuditEvent<'_>, out: &mut B) {
-        let raw = e.object.raw();
-        // simdutf8: statements are long enough for its vector check to beat std's.
-        match simdutf8::basic::from_utf8(raw) {
-            Ok(_) if e.object.is_quoted() => {
-                json_escape::unescape_to_json(out, raw);
-            }
-            Ok(text) => json_escape::escape_to(out, text),
-            Err(_) => out.with_vec(|v| self.write_invalid_object(e, v)),
+        if !json_escape::object_to_json(out, e.object.raw(), e.object.is_quoted()) {
+            out.with_vec(|v| self.write_invalid_object(e, v));
         }
     }
 

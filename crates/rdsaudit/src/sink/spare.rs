@@ -25,6 +25,10 @@ pub(crate) trait Buf {
     /// ambiguity, front end keys): the one place a [`Spare`] hands its vector out, so that
     /// its own address never reaches code out of line and its fields stay in registers.
     fn with_vec<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R;
+    /// How much has been written: a place to [`Buf::rewind`] to.
+    fn mark(&self) -> usize;
+    /// Drops what was written after `mark` (a [`Buf::mark`] of this writer).
+    fn rewind(&mut self, mark: usize);
 }
 
 impl Buf for Vec<u8> {
@@ -41,6 +45,16 @@ impl Buf for Vec<u8> {
     #[inline(always)]
     fn with_vec<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
         f(self)
+    }
+
+    #[inline(always)]
+    fn mark(&self) -> usize {
+        self.len()
+    }
+
+    #[inline(always)]
+    fn rewind(&mut self, mark: usize) {
+        self.truncate(mark);
     }
 }
 
@@ -177,6 +191,17 @@ impl Buf for Spare<'_> {
         // SAFETY: `room(1)` made `len < cap`.
         unsafe { *self.base.add(self.len) = b };
         self.len += 1;
+    }
+
+    #[inline(always)]
+    fn mark(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    fn rewind(&mut self, mark: usize) {
+        // Shortening keeps `base[..len]` initialised and `len <= cap`.
+        self.len = self.len.min(mark);
     }
 
     #[inline(always)]
