@@ -357,7 +357,7 @@ pub(crate) fn object_to_json<B: Buf>(out: &mut B, raw: &[u8], quoted: bool) -> b
             next_flagged::<true>(raw, run)
         };
         let Some(at) = found else { break };
-        out.put(raw.get(run..at).unwrap_or_default());
+        out.put_run(raw, run, at);
         let b = raw.get(at).copied().unwrap_or_default();
         if b >= 0x80 {
             if !rest_is_utf8(raw, at) {

@@ -25,6 +25,12 @@ pub(crate) trait Buf {
     /// ambiguity, front end keys): the one place a [`Spare`] hands its vector out, so that
     /// its own address never reaches code out of line and its fields stay in registers.
     fn with_vec<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R;
+    /// Appends `src[start..end]` (nothing unless `start <= end <= src.len()`), free to read
+    /// the bytes of `src` after `end` to copy in bigger pieces.
+    #[inline(always)]
+    fn put_run(&mut self, src: &[u8], start: usize, end: usize) {
+        self.put(src.get(start..end).unwrap_or_default());
+    }
     /// How much has been written: a place to [`Buf::rewind`] to.
     fn mark(&self) -> usize;
     /// Drops what was written after `mark` (a [`Buf::mark`] of this writer).
@@ -193,6 +199,26 @@ impl Buf for Spare<'_> {
         self.len += 1;
     }
 
+    /// A run of up to 16 bytes with 16 bytes of `src` from `start` (the runs between an
+    /// object's escapes) as one 16-byte copy, only the run's bytes counted: the other bytes
+    /// land in spare capacity, outside the vector.
+    #[inline(always)]
+    fn put_run(&mut self, src: &[u8], start: usize, end: usize) {
+        if let (Some(n @ 0..=16), Some(block)) = (
+            end.checked_sub(start),
+            src.get(start..).and_then(<[u8]>::first_chunk::<16>),
+        ) {
+            self.room(16);
+            // SAFETY: `room(16)` made `len + 16 <= cap`; `block` holds 16 bytes. `n <= 16`,
+            // and the `n` bytes counted are `src[start..end]` (`end = start + n <= start + 16
+            // <= src.len()`).
+            unsafe { self.copy_at::<16>(0, block.as_ptr()) };
+            self.len += n;
+            return;
+        }
+        self.put(src.get(start..end).unwrap_or_default());
+    }
+
     #[inline(always)]
     fn mark(&self) -> usize {
         self.len
@@ -254,7 +280,9 @@ mod tests {
                         1 => p.iter().for_each(|&b| w.push(b)),
                         2 => {
                             w.put_const(b"\",\"key\":\"");
-                            w.put(p);
+                            // A run of `p` and the bytes after it, as object_to_json writes.
+                            let with_after = [p.as_slice(), b"0123456789abcdefghij"].concat();
+                            w.put_run(&with_after, 0, p.len());
                         }
                         _ => w.with_vec(|v| v.extend_from_slice(p)),
                     }
