@@ -31,10 +31,31 @@ pub(crate) trait Buf {
     fn put_run(&mut self, src: &[u8], start: usize, end: usize) {
         self.put(src.get(start..end).unwrap_or_default());
     }
+    /// Appends `bytes`, given also as its first and last word (`W` bytes each, little-endian,
+    /// `W <= bytes.len() <= 2 * W`), read already by the caller.
+    #[inline(always)]
+    fn put_words<W: Word>(&mut self, bytes: &[u8], head: W, tail: W) {
+        let _ = (head, tail);
+        self.put(bytes);
+    }
     /// How much has been written: a place to [`Buf::rewind`] to.
     fn mark(&self) -> usize;
     /// Drops what was written after `mark` (a [`Buf::mark`] of this writer).
     fn rewind(&mut self, mark: usize);
+}
+
+/// A `u32` or `u64`: what [`Buf::put_words`] writes.
+pub(crate) trait Word: Copy {
+    /// Its size in bytes.
+    const SIZE: usize;
+}
+
+impl Word for u32 {
+    const SIZE: usize = 4;
+}
+
+impl Word for u64 {
+    const SIZE: usize = 8;
 }
 
 impl Buf for Vec<u8> {
@@ -217,6 +238,32 @@ impl Buf for Spare<'_> {
             return;
         }
         self.put(src.get(start..end).unwrap_or_default());
+    }
+
+    #[inline(always)]
+    fn put_words<W: Word>(&mut self, bytes: &[u8], head: W, tail: W) {
+        let n = bytes.len();
+        if !(W::SIZE..=2 * W::SIZE).contains(&n) {
+            self.put(bytes);
+            return;
+        }
+        self.room(n);
+        // SAFETY: `room(n)` made `len + n <= cap`; `head` goes to `len .. len + SIZE` and
+        // `tail` to `len + n - SIZE .. len + n`, both inside since `SIZE <= n`, and together
+        // they cover `len .. len + n` since `n <= 2 * SIZE`. Unaligned writes of plain
+        // integers; little-endian words hold the bytes in memory order on x86_64 (the one
+        // target whose code calls this; elsewhere the bytes would be swapped, so the words
+        // are written as bytes below).
+        unsafe {
+            let at = self.base.add(self.len);
+            if cfg!(target_endian = "little") {
+                ptr::write_unaligned(at.cast::<W>(), head);
+                ptr::write_unaligned(at.add(n - W::SIZE).cast::<W>(), tail);
+            } else {
+                ptr::copy_nonoverlapping(bytes.as_ptr(), at, n);
+            }
+        }
+        self.len += n;
     }
 
     #[inline(always)]
