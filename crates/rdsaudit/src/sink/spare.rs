@@ -2,8 +2,8 @@
 //!
 //! `Vec::extend_from_slice` reloads the vector's pointer, capacity and length from memory and
 //! stores the length back for every piece (the bytes written could alias the header, as far as
-//! the compiler knows): an NDJSON event is some thirty pieces, and that bookkeeping was a fifth
-//! of the writer's instructions. [`Spare`] reserves an estimate of the record once, keeps the
+//! the compiler knows): an NDJSON event is some thirty pieces (BENCHMARKS.md, "Session 8:
+//! the writer"). [`Spare`] reserves an estimate of the record once, keeps the
 //! buffer's address, capacity and length in locals and commits the length when dropped. Every
 //! write still checks the capacity (a compare against a register), so an estimate that falls
 //! short costs a growth, never memory safety. [`Buf`] lets the escapers write to either.
