@@ -34,7 +34,6 @@ pub(crate) fn escape_to<B: Buf>(out: &mut B, text: &str) {
 fn escape_bytes<B: Buf>(out: &mut B, bytes: &[u8]) {
     // Names of 4 to 16 bytes (most user, host and database names): checked and copied from
     // the same two overlapping words, instead of a search, then a copy that loads them again.
-    #[cfg(target_arch = "x86_64")]
     if let (4..=16, Some(head), Some(tail)) = (
         bytes.len(),
         bytes.first_chunk::<4>(),
@@ -42,14 +41,14 @@ fn escape_bytes<B: Buf>(out: &mut B, bytes: &[u8]) {
     ) {
         if let (Some(head), Some(tail)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
             let (head, tail) = (u64::from_le_bytes(*head), u64::from_le_bytes(*tail));
-            if sse2::escape_mask_of_words::<false>(head, tail) == 0 {
+            if !words_need_escaping(head, tail) {
                 out.put_words(bytes, head, tail);
                 return;
             }
         } else {
             let (head, tail) = (u32::from_le_bytes(*head), u32::from_le_bytes(*tail));
             let word = u64::from(head) | u64::from(tail) << 32;
-            if sse2::escape_mask_of_words::<false>(word, word) & 0xff == 0 {
+            if !words_need_escaping(word, word) {
                 out.put_words(bytes, head, tail);
                 return;
             }
@@ -58,6 +57,20 @@ fn escape_bytes<B: Buf>(out: &mut B, bytes: &[u8]) {
     match next_escape(bytes, 0) {
         None => out.put(bytes),
         Some(at) => out.with_vec(|v| escape_from(v, bytes, at)),
+    }
+}
+
+/// Whether a byte of `head` or `tail` needs escaping: one SSE2 vector where there is SSE2,
+/// two SWAR words elsewhere.
+#[inline(always)]
+fn words_need_escaping(head: u64, tail: u64) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        sse2::escape_mask_of_words::<false>(head, tail) != 0
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        escape_mask(head) | escape_mask(tail) != 0
     }
 }
 

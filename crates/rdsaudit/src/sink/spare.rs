@@ -251,9 +251,8 @@ impl Buf for Spare<'_> {
         // SAFETY: `room(n)` made `len + n <= cap`; `head` goes to `len .. len + SIZE` and
         // `tail` to `len + n - SIZE .. len + n`, both inside since `SIZE <= n`, and together
         // they cover `len .. len + n` since `n <= 2 * SIZE`. Unaligned writes of plain
-        // integers; little-endian words hold the bytes in memory order on x86_64 (the one
-        // target whose code calls this; elsewhere the bytes would be swapped, so the words
-        // are written as bytes below).
+        // integers; the words were read little-endian, so they hold the bytes in memory
+        // order on a little-endian target (on a big-endian one the bytes are copied).
         unsafe {
             let at = self.base.add(self.len);
             if cfg!(target_endian = "little") {
