@@ -8,6 +8,8 @@
 //! including DEL and all non-ASCII UTF-8, is copied as is (RFC 8259, section 7).
 //! [`escape_reference`] is the byte-at-a-time twin the property tests hold it to.
 
+use super::spare::Buf;
+
 /// Appends `text` escaped for the inside of a JSON string (no surrounding quotes).
 ///
 /// ```
@@ -21,12 +23,54 @@ pub fn escape(out: &mut Vec<u8>, text: &str) {
     escape_bytes(out, text.as_bytes());
 }
 
+/// [`escape`] to any [`Buf`]. (Always inlined: see [`Buf::with_vec`].)
+#[inline(always)]
+pub(crate) fn escape_to<B: Buf>(out: &mut B, text: &str) {
+    escape_bytes(out, text.as_bytes());
+}
+
 /// [`escape`] on bytes the caller knows to be UTF-8 (the output must stay valid JSON text).
-#[inline]
-fn escape_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+#[inline(always)]
+fn escape_bytes<B: Buf>(out: &mut B, bytes: &[u8]) {
+    // Names of 4 to 16 bytes (most user, host and database names): checked and copied from
+    // the same two overlapping words, instead of a search, then a copy that loads them again.
+    if let (4..=16, Some(head), Some(tail)) = (
+        bytes.len(),
+        bytes.first_chunk::<4>(),
+        bytes.last_chunk::<4>(),
+    ) {
+        if let (Some(head), Some(tail)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+            let (head, tail) = (u64::from_le_bytes(*head), u64::from_le_bytes(*tail));
+            if !words_need_escaping(head, tail) {
+                out.put_words(bytes, head, tail);
+                return;
+            }
+        } else {
+            let (head, tail) = (u32::from_le_bytes(*head), u32::from_le_bytes(*tail));
+            let word = u64::from(head) | u64::from(tail) << 32;
+            if !words_need_escaping(word, word) {
+                out.put_words(bytes, head, tail);
+                return;
+            }
+        }
+    }
     match next_escape(bytes, 0) {
-        None => put(out, bytes),
-        Some(at) => escape_from(out, bytes, at),
+        None => out.put(bytes),
+        Some(at) => out.with_vec(|v| escape_from(v, bytes, at)),
+    }
+}
+
+/// Whether a byte of `head` or `tail` needs escaping: one SSE2 vector where there is SSE2,
+/// two SWAR words elsewhere.
+#[inline(always)]
+fn words_need_escaping(head: u64, tail: u64) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        sse2::escape_mask_of_words::<false>(head, tail) != 0
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        escape_mask(head) | escape_mask(tail) != 0
     }
 }
 
@@ -36,7 +80,7 @@ fn escape_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
 fn escape_from(out: &mut Vec<u8>, bytes: &[u8], mut at: usize) {
     let mut run = 0;
     loop {
-        put(out, bytes.get(run..at).unwrap_or_default());
+        out.put(bytes.get(run..at).unwrap_or_default());
         push_escape(out, bytes.get(at).copied().unwrap_or_default());
         run = at + 1;
         match next_escape(bytes, run) {
@@ -44,7 +88,7 @@ fn escape_from(out: &mut Vec<u8>, bytes: &[u8], mut at: usize) {
             None => break,
         }
     }
-    put(out, bytes.get(run..).unwrap_or_default());
+    out.put(bytes.get(run..).unwrap_or_default());
 }
 
 /// Appends `bytes`, those up to 32 bytes long (names, numbers, the cached date-time) as two
@@ -91,15 +135,22 @@ pub fn quoted(out: &mut Vec<u8>, text: &str) {
 /// elsewhere by [`next_escape_words`].
 #[inline]
 fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    next_flagged::<false>(bytes, from)
+}
+
+/// [`next_escape`], stopping also at the bytes above ASCII when `HIGH` (for a UTF-8 check
+/// in the same pass: text that has none is UTF-8).
+#[inline]
+fn next_flagged<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     {
         let len = bytes.len();
         if len.saturating_sub(from) < 16 {
-            return next_escape_short(bytes, from);
+            return next_escape_short::<HIGH>(bytes, from);
         }
         let mut at = from;
         while let Some(block) = bytes.get(at..).and_then(<[u8]>::first_chunk::<16>) {
-            let mask = sse2::escape_mask(block);
+            let mask = sse2::escape_mask::<HIGH>(block);
             if mask != 0 {
                 return Some(at + mask.trailing_zeros() as usize);
             }
@@ -111,11 +162,17 @@ fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
         let last = bytes.last_chunk::<16>()?;
         // The bytes of `last` before `at` were checked already.
         let seen = 16 - (len - at);
-        let mask = sse2::escape_mask(last) >> seen << seen;
+        let mask = sse2::escape_mask::<HIGH>(last) >> seen << seen;
         (mask != 0).then(|| len - 16 + mask.trailing_zeros() as usize)
     }
     #[cfg(not(target_arch = "x86_64"))]
-    next_escape_words(bytes, from)
+    next_escape_words::<HIGH>(bytes, from)
+}
+
+/// Whether `b` stops [`next_flagged`].
+#[inline]
+fn flagged<const HIGH: bool>(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\' || (HIGH && b >= 0x80)
 }
 
 /// [`next_escape`] of fewer than sixteen bytes from `from`, with SSE2: eight bytes or more as
@@ -124,22 +181,25 @@ fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
 /// comes before any of the second, whose bytes that overlap the first are not flagged then.
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn next_escape_short(bytes: &[u8], from: usize) -> Option<usize> {
+fn next_escape_short<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usize> {
     let rest = bytes.get(from..)?;
     let (mask, half) =
         if let (Some(head), Some(tail)) = (rest.first_chunk::<8>(), rest.last_chunk::<8>()) {
             (
-                sse2::escape_mask_of_words(u64::from_le_bytes(*head), u64::from_le_bytes(*tail)),
+                sse2::escape_mask_of_words::<HIGH>(
+                    u64::from_le_bytes(*head),
+                    u64::from_le_bytes(*tail),
+                ),
                 8,
             )
         } else if let (Some(head), Some(tail)) = (rest.first_chunk::<4>(), rest.last_chunk::<4>()) {
             let word =
                 u64::from(u32::from_le_bytes(*head)) | u64::from(u32::from_le_bytes(*tail)) << 32;
-            (sse2::escape_mask_of_words(word, word) & 0xff, 4)
+            (sse2::escape_mask_of_words::<HIGH>(word, word) & 0xff, 4)
         } else {
             return rest
                 .iter()
-                .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+                .position(|&b| flagged::<HIGH>(b))
                 .map(|p| from + p);
         };
     if mask == 0 {
@@ -162,34 +222,40 @@ mod sse2 {
         _mm_set1_epi8,
     };
 
-    /// Bit `i` is set when `block[i]` is `"`, `\` or below 0x20.
+    /// Bit `i` is set when `block[i]` is `"`, `\` or below 0x20 (or, when `HIGH`, above
+    /// 0x7f).
     #[inline]
-    pub(super) fn escape_mask(block: &[u8; 16]) -> u32 {
+    pub(super) fn escape_mask<const HIGH: bool>(block: &[u8; 16]) -> u32 {
         // Two safe loads the compiler joins into one unaligned vector load.
         let (Some(lo), Some(hi)) = (block.first_chunk::<8>(), block.last_chunk::<8>()) else {
             return 0;
         };
-        escape_mask_of_words(u64::from_le_bytes(*lo), u64::from_le_bytes(*hi))
+        escape_mask_of_words::<HIGH>(u64::from_le_bytes(*lo), u64::from_le_bytes(*hi))
     }
 
     /// [`escape_mask`] of the sixteen bytes of `lo` then `hi` (little-endian).
     #[inline]
-    pub(super) fn escape_mask_of_words(lo: u64, hi: u64) -> u32 {
+    pub(super) fn escape_mask_of_words<const HIGH: bool>(lo: u64, hi: u64) -> u32 {
         // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it, so the
         // function's `target_feature` holds wherever this module is compiled.
-        unsafe { escape_mask_sse2(lo, hi) }
+        unsafe { escape_mask_sse2::<HIGH>(lo, hi) }
     }
 
     #[target_feature(enable = "sse2")]
-    fn escape_mask_sse2(lo: u64, hi: u64) -> u32 {
+    fn escape_mask_sse2<const HIGH: bool>(lo: u64, hi: u64) -> u32 {
         // The casts keep the bits.
         let v = _mm_set_epi64x(hi as i64, lo as i64);
         // `min(b, 0x1f) == b` exactly when `b <= 0x1f` (SSE2 has no unsigned byte compare).
         let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
         let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
         let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        let mut flags = _mm_or_si128(control, _mm_or_si128(quote, backslash));
+        if HIGH {
+            // `movemask` takes each byte's top bit: set in `v` exactly above 0x7f.
+            flags = _mm_or_si128(flags, v);
+        }
         // The mask has 16 bits: the sign of the i32 is never set.
-        _mm_movemask_epi8(_mm_or_si128(control, _mm_or_si128(quote, backslash))) as u32
+        _mm_movemask_epi8(flags) as u32
     }
 }
 
@@ -200,11 +266,18 @@ mod sse2 {
 /// fifteen bytes or fewer where there is.
 #[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
-fn next_escape_words(bytes: &[u8], from: usize) -> Option<usize> {
+fn next_escape_words<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usize> {
+    let flag_mask = |word: u64| {
+        if HIGH {
+            escape_mask(word) | (word & 0x8080_8080_8080_8080)
+        } else {
+            escape_mask(word)
+        }
+    };
     let len = bytes.len();
     let mut at = from;
     while let Some(word) = word_at(bytes, at) {
-        let mask = escape_mask(word);
+        let mask = flag_mask(word);
         if mask != 0 {
             return Some(at + first_byte(mask));
         }
@@ -217,7 +290,7 @@ fn next_escape_words(bytes: &[u8], from: usize) -> Option<usize> {
         Some(last) => {
             // The bytes of `last` before `at` were checked already.
             let seen = (8 - (len - at)) * 8;
-            let mask = escape_mask(last) >> seen << seen;
+            let mask = flag_mask(last) >> seen << seen;
             (mask != 0).then(|| len - 8 + first_byte(mask))
         }
         None => {
@@ -225,12 +298,12 @@ fn next_escape_words(bytes: &[u8], from: usize) -> Option<usize> {
             if let (Some(head), Some(tail)) = (rest.first_chunk::<4>(), rest.last_chunk::<4>()) {
                 let word = u64::from(u32::from_le_bytes(*head))
                     | u64::from(u32::from_le_bytes(*tail)) << 32;
-                if escape_mask(word) == 0 {
+                if flag_mask(word) == 0 {
                     return None;
                 }
             }
             rest.iter()
-                .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+                .position(|&b| flagged::<HIGH>(b))
                 .map(|p| at + p)
         }
     }
@@ -262,7 +335,7 @@ pub(crate) fn escape_mask(word: u64) -> u64 {
 
 /// Appends the JSON escape of one byte that needs escaping.
 #[inline]
-fn push_escape(out: &mut Vec<u8>, b: u8) {
+fn push_escape<B: Buf>(out: &mut B, b: u8) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let short = match b {
         b'"' => b'"',
@@ -273,29 +346,66 @@ fn push_escape(out: &mut Vec<u8>, b: u8) {
         _ => {
             let hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
             let lo = HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
-            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', hi, lo]);
+            out.put_const(&[b'\\', b'u', b'0', b'0', hi, lo]);
             return;
         }
     };
-    out.extend_from_slice(&[b'\\', short]);
+    out.put_const(&[b'\\', short]);
 }
 
-/// Appends a quoted object's text JSON-escaped, undoing the plugin's escapes in the same pass
-/// (instead of unescaping into a buffer and escaping that): the word-at-a-time search stops
-/// at backslashes anyway, since JSON escapes them too.
-///
-/// Only for objects whose raw bytes are valid UTF-8: unescaping removes ASCII backslashes and
-/// turns ASCII pairs into ASCII bytes (unknown pairs stay whole), so the unescaped text is
-/// valid UTF-8 exactly when the raw bytes are. Same result as
-/// [`crate::audit::unescape::unescape_into`] then [`escape`] (a property test checks).
+/// One byte, escaped when JSON needs it.
 #[inline]
-pub(crate) fn unescape_to_json(out: &mut Vec<u8>, raw: &[u8]) {
+fn push_json_byte<B: Buf>(out: &mut B, b: u8) {
+    if b < 0x20 || b == b'"' || b == b'\\' {
+        push_escape(out, b);
+    } else {
+        out.push(b);
+    }
+}
+
+/// An audit object's text as the inside of a JSON string, with its UTF-8 check in the same
+/// pass, when its raw bytes are valid UTF-8 (nearly always): when `quoted`, the plugin's
+/// escapes undone and JSON's made in one pass (instead of unescaping into a buffer and
+/// escaping that: the search stops at backslashes anyway, since JSON escapes them too),
+/// else escaped ([`escape`]). Returns `false`, having appended nothing, when they are not.
+///
+/// Unescaping removes ASCII backslashes and turns ASCII pairs into ASCII bytes (unknown
+/// pairs stay whole), so the unescaped text is valid UTF-8 exactly when the raw bytes are.
+/// Same result as a UTF-8 check, then [`crate::audit::unescape::unescape_into`] (when
+/// `quoted`) and [`escape`] (property tests check).
+///
+/// The search for the next byte to escape stops at bytes above ASCII too, as long as all
+/// before them were ASCII: most statements are, and need no other check. At the first byte
+/// that is not, the rest is checked with `simdutf8` (the text is UTF-8 exactly when the rest
+/// is, since an ASCII prefix ends on a character boundary) and the search goes on for
+/// escapes only. That check was a second pass (and a call) over every object before.
+/// (Always inlined: see [`Buf::with_vec`].)
+#[inline(always)]
+pub(crate) fn object_to_json<B: Buf>(out: &mut B, raw: &[u8], quoted: bool) -> bool {
+    let mark = out.mark();
     let mut run = 0;
-    while let Some(at) = next_escape(raw, run) {
-        put(out, raw.get(run..at).unwrap_or_default());
+    // Whether `raw` is known to be UTF-8; until then every byte before `run` is ASCII.
+    let mut valid = false;
+    loop {
+        let found = if valid {
+            next_escape(raw, run)
+        } else {
+            next_flagged::<true>(raw, run)
+        };
+        let Some(at) = found else { break };
+        out.put_run(raw, run, at);
         let b = raw.get(at).copied().unwrap_or_default();
+        if b >= 0x80 {
+            if !rest_is_utf8(raw, at) {
+                out.rewind(mark);
+                return false;
+            }
+            valid = true;
+            run = at;
+            continue;
+        }
         run = at + 1;
-        if b != b'\\' {
+        if b != b'\\' || !quoted {
             push_escape(out, b);
             continue;
         }
@@ -303,6 +413,13 @@ pub(crate) fn unescape_to_json(out: &mut Vec<u8>, raw: &[u8]) {
             // A lone trailing backslash is kept.
             None => push_escape(out, b'\\'),
             Some(c) => {
+                if c >= 0x80 && !valid {
+                    if !rest_is_utf8(raw, at + 1) {
+                        out.rewind(mark);
+                        return false;
+                    }
+                    valid = true;
+                }
                 run += 1;
                 match crate::audit::unescape::unescaped_byte(c) {
                     Some(u) => push_json_byte(out, u),
@@ -315,17 +432,16 @@ pub(crate) fn unescape_to_json(out: &mut Vec<u8>, raw: &[u8]) {
             }
         }
     }
-    put(out, raw.get(run..).unwrap_or_default());
+    out.put(raw.get(run..).unwrap_or_default());
+    true
 }
 
-/// One byte, escaped when JSON needs it.
-#[inline]
-fn push_json_byte(out: &mut Vec<u8>, b: u8) {
-    if b < 0x20 || b == b'"' || b == b'\\' {
-        push_escape(out, b);
-    } else {
-        out.push(b);
-    }
+/// Whether `raw[at..]` is valid UTF-8 (`raw[..at]` being ASCII: whether `raw` is).
+#[cold]
+#[inline(never)]
+fn rest_is_utf8(raw: &[u8], at: usize) -> bool {
+    // simdutf8: statements are long enough for its vector check to beat std's.
+    simdutf8::basic::from_utf8(raw.get(at..).unwrap_or_default()).is_ok()
 }
 
 /// The byte-at-a-time twin of [`escape`], for the property tests.
@@ -420,6 +536,26 @@ mod tests {
             prop_assert_eq!(fast(&text), reference(&text));
         }
 
+        /// Through a [`Spare`](super::super::spare::Spare) (words written whole, runs as
+        /// 16-byte moves), several texts in a row, each at any length.
+        #[test]
+        fn spare_matches_reference(texts in prop::collection::vec(text(), 1..6), estimate in 0usize..64) {
+            let mut out = b"x".to_vec();
+            {
+                let mut w = super::super::spare::Spare::new(&mut out, estimate);
+                for t in &texts {
+                    escape_to(&mut w, t);
+                    w.push(b'|');
+                }
+            }
+            let mut expected = b"x".to_vec();
+            for t in &texts {
+                escape_reference(&mut expected, t);
+                expected.push(b'|');
+            }
+            prop_assert_eq!(out, expected);
+        }
+
         /// Both searches (the vector one where there is SSE2, and the SWAR one every target
         /// falls back on) find what a byte-at-a-time search finds, from any start, with the
         /// escape at any place in or across the 16- and 8-byte blocks.
@@ -437,7 +573,41 @@ mod tests {
             let from = from.index(bytes.len() + 1);
             let expected = next_escape_reference(&bytes, from);
             prop_assert_eq!(next_escape(&bytes, from), expected);
-            prop_assert_eq!(next_escape_words(&bytes, from), expected);
+            prop_assert_eq!(next_escape_words::<false>(&bytes, from), expected);
+            let high = (from..bytes.len()).find(|&i| matches!(bytes[i], 0..=0x1f | b'"' | b'\\' | 0x80..));
+            prop_assert_eq!(next_flagged::<true>(&bytes, from), high);
+            prop_assert_eq!(next_escape_words::<true>(&bytes, from), high);
+        }
+
+        /// The one-pass object writer equals the two passes it replaces: a UTF-8 check of
+        /// the raw bytes, then unescape-and-escape (quoted) or escape; `false` and nothing
+        /// written exactly when the bytes are not UTF-8. Bytes: text with the plugin's
+        /// escapes, stray bytes above ASCII (invalid alone), some right after a backslash.
+        #[test]
+        fn object_to_json_is_check_then_escape(
+            text in text(),
+            stray in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(vec![0x80u8, 0xc3, 0xe9, 0xff, b'\\'])), 0..3),
+            quoted in any::<bool>(),
+            tail in prop_oneof![Just(&b""[..]), Just(&b"\\"[..]), Just(&b"\\\xc3\xa9"[..]), Just(&b"\\\xe9"[..])],
+        ) {
+            let mut raw = Vec::new();
+            crate::audit::unescape::escape_like_plugin(text.as_bytes(), &mut raw);
+            for (at, b) in stray {
+                let at = at.index(raw.len() + 1);
+                raw.insert(at, b);
+            }
+            raw.extend_from_slice(tail);
+            let expected = std::str::from_utf8(&raw).ok().map(|t| {
+                if quoted {
+                    reference(&String::from_utf8(crate::audit::unescape::unescape_reference(&raw)).unwrap())
+                } else {
+                    reference(t)
+                }
+            });
+            let mut out = b"before".to_vec();
+            let ok = object_to_json(&mut out, &raw, quoted);
+            prop_assert_eq!(ok, expected.is_some());
+            prop_assert_eq!(out, [&b"before"[..], expected.as_deref().unwrap_or_default()].concat());
         }
 
         /// `put` appends exactly the bytes, at every length around its size classes.
@@ -451,13 +621,13 @@ mod tests {
         /// One pass (unescape into JSON) equals two (unescape, then escape), for any text
         /// with the plugin's escapes, unknown pairs and a trailing backslash.
         #[test]
-        fn unescape_to_json_is_unescape_then_escape(text in text(), tail in prop_oneof![Just(""), Just("\\"), Just("\\q")]) {
+        fn object_to_json_is_unescape_then_escape(text in text(), tail in prop_oneof![Just(""), Just("\\"), Just("\\q")]) {
             let mut sql = Vec::new();
             crate::audit::unescape::escape_like_plugin(text.as_bytes(), &mut sql);
             sql.extend_from_slice(text.as_bytes());
             sql.extend_from_slice(tail.as_bytes());
             let mut one = Vec::new();
-            unescape_to_json(&mut one, &sql);
+            prop_assert!(object_to_json(&mut one, &sql, true));
             let unescaped = String::from_utf8(crate::audit::unescape::unescape_reference(&sql)).unwrap();
             prop_assert_eq!(one, reference(&unescaped));
         }

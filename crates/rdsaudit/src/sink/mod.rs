@@ -17,6 +17,7 @@ pub mod csv;
 pub mod json_escape;
 pub mod ndjson;
 pub mod rfc3339;
+mod spare;
 pub mod sql;
 
 pub use ndjson::{NdjsonBuffer, NdjsonWriter, json_str};

@@ -34,9 +34,12 @@
 
 use base64::Engine as _;
 
-use std::io::Write as _;
-
+use super::spare::{Buf, Spare};
 use super::{json_escape, rfc3339};
+
+/// What an event takes beyond its object, but for long names and provenance: reserved once
+/// per event.
+const ESTIMATE: usize = 640;
 use crate::audit::event::{AuditEvent, Operation};
 
 /// Writes events as NDJSON, reusing one scratch buffer for unescaping and the text of the
@@ -99,71 +102,86 @@ impl NdjsonWriter {
         out: &mut Vec<u8>,
         extra: impl FnOnce(&mut Vec<u8>),
     ) {
-        self.write_fields(e, out);
-        self.write_ambiguity(e, out);
-        self.write_provenance(e, out);
-        extra(out);
-        out.extend_from_slice(b"}\n");
+        // One reservation for the whole event (keys, numbers and provenance fit in the
+        // constant but for long names; the object as written, before escapes), then writes
+        // without per-piece bookkeeping ([`Spare`]).
+        let mut w = Spare::new(out, ESTIMATE + e.object.raw().len());
+        self.write_fields(e, &mut w);
+        self.write_ambiguity(e, &mut w);
+        self.write_provenance(e, &mut w);
+        w.with_vec(extra);
+        w.put_const(b"}\n");
     }
 
-    /// `{"timestamp":...` up to `"extra":[...]`, without the closing brace.
-    fn write_fields(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
-        out.extend_from_slice(br#"{"timestamp":""#);
+    /// `{"timestamp":...` up to `"extra":[...]`, without the closing brace. (Always inlined,
+    /// like everything given a [`Spare`]: see [`Buf::with_vec`].)
+    #[inline(always)]
+    fn write_fields<B: Buf>(&mut self, e: &AuditEvent<'_>, out: &mut B) {
+        out.put_const(br#"{"timestamp":""#);
         self.time
-            .write_with_decimal(e.timestamp.epoch_us, br#"","timestamp_us":"#, out);
-        out.extend_from_slice(br#","dialect":""#);
-        json_escape::put(out, e.timestamp.dialect.as_str().as_bytes());
-        out.extend_from_slice(br#"","serverhost":""#);
-        json_escape::escape(out, &e.serverhost);
-        out.extend_from_slice(br#"","username":""#);
-        json_escape::escape(out, &e.username);
-        out.extend_from_slice(br#"","host":""#);
-        json_escape::escape(out, &e.host);
-        out.extend_from_slice(br#"","connection_id":"#);
+            .write_with_decimal_to(e.timestamp.epoch_us, br#"","timestamp_us":"#, out);
+        out.put_const(br#","dialect":""#);
+        out.put(e.timestamp.dialect.as_str().as_bytes());
+        out.put_const(br#"","serverhost":""#);
+        json_escape::escape_to(out, &e.serverhost);
+        out.put_const(br#"","username":""#);
+        json_escape::escape_to(out, &e.username);
+        out.put_const(br#"","host":""#);
+        json_escape::escape_to(out, &e.host);
+        out.put_const(br#"","connection_id":"#);
         int(out, e.connection_id);
-        out.extend_from_slice(br#","query_id":"#);
+        out.put_const(br#","query_id":"#);
         int(out, e.query_id);
-        out.extend_from_slice(br#","operation":""#);
+        out.put_const(br#","operation":""#);
         write_operation(out, &e.operation);
-        out.extend_from_slice(br#"","database":""#);
-        json_escape::escape(out, &e.database);
-        out.push(b'"');
+        out.put_const(br#"","database":""#);
+        json_escape::escape_to(out, &e.database);
+        out.put_const(br#"","object":""#);
         self.write_object(e, out);
         match e.retcode {
             Some(r) => {
-                out.extend_from_slice(br#","retcode":"#);
+                out.put_const(br#"","retcode":"#);
                 int(out, r);
             }
-            None => out.extend_from_slice(br#","retcode":null"#),
+            None => out.put_const(br#"","retcode":null"#),
         }
-        out.extend_from_slice(br#","extra":["#);
-        for (i, field) in e.extra.fields().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            if field.is_empty() {
-                // RDS for MySQL's two empty fields after every QUERY.
-                out.extend_from_slice(br#""""#);
-            } else {
-                json_str(out, &String::from_utf8_lossy(field));
+        match e.extra.raw() {
+            // The common cases as constants: none, and RDS for MySQL's two empty fields after
+            // every QUERY.
+            None => out.put_const(br#","extra":[]"#),
+            Some(b",") => out.put_const(br#","extra":["",""]"#),
+            Some(_) => {
+                out.put_const(br#","extra":["#);
+                for (i, field) in e.extra.fields().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.push(b'"');
+                    json_escape::escape_to(out, &String::from_utf8_lossy(field));
+                    out.push(b'"');
+                }
+                out.push(b']');
             }
         }
-        out.push(b']');
     }
 
     /// Only for an ambiguous event: `"ambiguous":true`, `"readings"` (how many in all),
     /// `"alternatives"` (the other readings, each with the event keys up to `extra`) and,
     /// when some were left unlisted, `"alternatives_omitted"`.
-    fn write_ambiguity(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
+    #[inline(always)]
+    fn write_ambiguity<B: Buf>(&mut self, e: &AuditEvent<'_>, out: &mut B) {
         let a = &e.ambiguity;
         if !a.is_ambiguous() {
             return;
         }
-        let _ = write!(
-            out,
-            r#","ambiguous":true,"readings":{},"alternatives":["#,
-            a.readings()
-        );
+        out.with_vec(|v| self.write_alternatives(a, v));
+    }
+
+    #[cold]
+    fn write_alternatives(&mut self, a: &crate::audit::event::Ambiguity<'_>, out: &mut Vec<u8>) {
+        out.put_const(br#","ambiguous":true,"readings":"#);
+        int(out, a.readings());
+        out.put_const(br#","alternatives":["#);
         let (alternatives, omitted) = a.listed();
         for (i, alt) in alternatives.iter().enumerate() {
             if i > 0 {
@@ -174,24 +192,19 @@ impl NdjsonWriter {
         }
         out.push(b']');
         if omitted > 0 {
-            let _ = write!(out, r#","alternatives_omitted":{omitted}"#);
+            out.put_const(br#","alternatives_omitted":"#);
+            int(out, omitted);
         }
     }
 
-    /// `,"object":"..."`: unescaped straight into JSON when the raw bytes are valid UTF-8
-    /// (nearly always), else the lossy text plus `object_base64` with the exact bytes.
-    fn write_object(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
-        let raw = e.object.raw();
-        out.extend_from_slice(br#","object":""#);
-        // simdutf8: statements are long enough for its vector check to beat std's.
-        match simdutf8::basic::from_utf8(raw) {
-            Ok(_) if e.object.is_quoted() => {
-                json_escape::unescape_to_json(out, raw);
-            }
-            Ok(text) => json_escape::escape(out, text),
-            Err(_) => self.write_invalid_object(e, out),
+    /// The object's text: unescaped straight into JSON when the raw bytes are valid UTF-8
+    /// (nearly always), else the lossy text plus `object_base64` with the exact bytes
+    /// (the closing quote is the next key's).
+    #[inline(always)]
+    fn write_object<B: Buf>(&mut self, e: &AuditEvent<'_>, out: &mut B) {
+        if !json_escape::object_to_json(out, e.object.raw(), e.object.is_quoted()) {
+            out.with_vec(|v| self.write_invalid_object(e, v));
         }
-        out.push(b'"');
     }
 
     #[cold]
@@ -204,37 +217,38 @@ impl NdjsonWriter {
         } else {
             raw
         };
-        json_escape::escape(out, &String::from_utf8_lossy(bytes));
-        out.extend_from_slice(br#"","object_base64":""#);
+        json_escape::escape_to(out, &String::from_utf8_lossy(bytes));
+        out.put_const(br#"","object_base64":""#);
         let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
-        out.extend_from_slice(encoded.as_bytes());
+        out.put(encoded.as_bytes());
     }
 }
 
 impl NdjsonWriter {
     /// `,"log_group":...` to `,"line":...`, the keys that are known.
-    fn write_provenance(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
+    #[inline(always)]
+    fn write_provenance<B: Buf>(&mut self, e: &AuditEvent<'_>, out: &mut B) {
         let p = &e.provenance;
         self.log_group.write(br#","log_group":""#, p.log_group, out);
         self.log_stream
             .write(br#","log_stream":""#, p.log_stream, out);
         if let Some(v) = p.event_id {
-            out.extend_from_slice(br#","event_id":""#);
-            json_escape::escape(out, v);
+            out.put_const(br#","event_id":""#);
+            json_escape::escape_to(out, v);
             out.push(b'"');
         }
         if let Some(ms) = p.cloudwatch_timestamp_ms {
-            out.extend_from_slice(br#","cloudwatch_timestamp_ms":"#);
+            out.put_const(br#","cloudwatch_timestamp_ms":"#);
             int(out, ms);
         }
         self.sequence_number
             .write(br#","sequence_number":""#, p.sequence_number, out);
         match p.file {
             Some(file) => self.named_file.write(br#","file":""#, Some(file), out),
-            None => json_escape::put(out, &self.file),
+            None => out.put(&self.file),
         }
         if let Some(line) = p.line_number {
-            out.extend_from_slice(br#","line":"#);
+            out.put_const(br#","line":"#);
             int(out, line);
         }
     }
@@ -257,12 +271,12 @@ impl Repeated {
     /// Appends `,"key":"value"` when `value` is present (`key` holds `,"key":"`; the same on
     /// every call).
     #[inline(always)]
-    fn write(&mut self, key: &[u8], value: Option<&str>, out: &mut Vec<u8>) {
+    fn write<B: Buf>(&mut self, key: &[u8], value: Option<&str>, out: &mut B) {
         let Some(v) = value else { return };
         if !self.held || self.raw != v.as_bytes() {
             self.keep(key, v);
         }
-        json_escape::put(out, &self.escaped);
+        out.put(&self.escaped);
     }
 
     #[cold]
@@ -279,16 +293,16 @@ impl Repeated {
 
 /// An integer in decimal, without `core::fmt`.
 #[inline]
-fn int(out: &mut Vec<u8>, n: impl itoa::Integer) {
-    json_escape::put(out, itoa::Buffer::new().format(n).as_bytes());
+fn int<B: Buf>(out: &mut B, n: impl itoa::Integer) {
+    out.put(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// The operation token: a known one is upper-case ASCII and needs no escaping.
 #[inline]
-fn write_operation(out: &mut Vec<u8>, op: &Operation<'_>) {
+fn write_operation<B: Buf>(out: &mut B, op: &Operation<'_>) {
     match op {
-        Operation::Other(token) => json_escape::escape(out, token),
-        known => json_escape::put(out, known.as_str().as_bytes()),
+        Operation::Other(token) => json_escape::escape_to(out, token),
+        known => out.put(known.as_str().as_bytes()),
     }
 }
 

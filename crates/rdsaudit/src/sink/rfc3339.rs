@@ -7,6 +7,7 @@
 
 use std::io::Write as _;
 
+use super::spare::Buf;
 use crate::audit::timestamp::Rfc3339;
 
 /// Writes [`Rfc3339`] text, remembering the last second it formatted.
@@ -56,22 +57,33 @@ impl Rfc3339Cache {
     /// (Always inlined: `between` is a constant of the caller, copied as such.)
     #[inline(always)]
     pub fn write_with_decimal(&mut self, epoch_us: i64, between: &[u8], out: &mut Vec<u8>) {
+        self.write_with_decimal_to(epoch_us, between, out);
+    }
+
+    /// [`Rfc3339Cache::write_with_decimal`] to any [`Buf`].
+    #[inline(always)]
+    pub(crate) fn write_with_decimal_to<B: Buf>(
+        &mut self,
+        epoch_us: i64,
+        between: &[u8],
+        out: &mut B,
+    ) {
         let second = epoch_us.div_euclid(1_000_000);
         if self.second != Some(second) {
             self.refresh(second);
         }
         let micros = micros_text(epoch_us.rem_euclid(1_000_000));
-        super::json_escape::put(out, &self.seconds_text);
-        out.extend_from_slice(&micros);
-        super::json_escape::put(out, between);
+        out.put(&self.seconds_text);
+        out.put_const(&micros);
+        out.put(between);
         if self.second_digits.is_empty() {
             // Up to the first second after 1970 the digits are not second + micros.
-            super::json_escape::put(out, itoa::Buffer::new().format(epoch_us).as_bytes());
+            out.put(itoa::Buffer::new().format(epoch_us).as_bytes());
             return;
         }
-        super::json_escape::put(out, &self.second_digits);
-        if let Some(digits) = micros.get(1..7) {
-            out.extend_from_slice(digits);
+        out.put(&self.second_digits);
+        if let Some(digits) = micros.first_chunk::<7>().and_then(|m| m.last_chunk::<6>()) {
+            out.put_const(digits);
         }
     }
 

@@ -1,0 +1,346 @@
+//! Writing an output record into a `Vec`'s spare capacity with the length kept in a register.
+//!
+//! `Vec::extend_from_slice` reloads the vector's pointer, capacity and length from memory and
+//! stores the length back for every piece (the bytes written could alias the header, as far as
+//! the compiler knows): an NDJSON event is some thirty pieces (BENCHMARKS.md, "Session 8:
+//! the writer"). [`Spare`] reserves an estimate of the record once, keeps the
+//! buffer's address, capacity and length in locals and commits the length when dropped. Every
+//! write still checks the capacity (a compare against a register), so an estimate that falls
+//! short costs a growth, never memory safety. [`Buf`] lets the escapers write to either.
+
+use std::ptr;
+
+/// Something bytes are appended to: a `Vec<u8>`, or a [`Spare`] over one.
+pub(crate) trait Buf {
+    /// Appends `bytes`.
+    fn put(&mut self, bytes: &[u8]);
+    /// Appends one byte.
+    fn push(&mut self, b: u8);
+    /// Appends a constant: the same as [`Buf::put`], copied as `N` bytes.
+    #[inline(always)]
+    fn put_const<const N: usize>(&mut self, bytes: &[u8; N]) {
+        self.put(bytes);
+    }
+    /// Runs `f` on the vector underneath, for rare paths written for a `Vec` (escapes,
+    /// ambiguity, front end keys): the one place a [`Spare`] hands its vector out, so that
+    /// its own address never reaches code out of line and its fields stay in registers.
+    fn with_vec<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R;
+    /// Appends `src[start..end]` (nothing unless `start <= end <= src.len()`), free to read
+    /// the bytes of `src` after `end` to copy in bigger pieces.
+    #[inline(always)]
+    fn put_run(&mut self, src: &[u8], start: usize, end: usize) {
+        self.put(src.get(start..end).unwrap_or_default());
+    }
+    /// Appends `bytes`, given also as its first and last word (`W` bytes each, little-endian,
+    /// `W <= bytes.len() <= 2 * W`), read already by the caller.
+    #[inline(always)]
+    fn put_words<W: Word>(&mut self, bytes: &[u8], head: W, tail: W) {
+        let _ = (head, tail);
+        self.put(bytes);
+    }
+    /// How much has been written: a place to [`Buf::rewind`] to.
+    fn mark(&self) -> usize;
+    /// Drops what was written after `mark` (a [`Buf::mark`] of this writer).
+    fn rewind(&mut self, mark: usize);
+}
+
+/// A `u32` or `u64`: what [`Buf::put_words`] writes.
+pub(crate) trait Word: Copy {
+    /// Its size in bytes.
+    const SIZE: usize;
+}
+
+impl Word for u32 {
+    const SIZE: usize = 4;
+}
+
+impl Word for u64 {
+    const SIZE: usize = 8;
+}
+
+impl Buf for Vec<u8> {
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        super::json_escape::put(self, bytes);
+    }
+
+    #[inline(always)]
+    fn push(&mut self, b: u8) {
+        Vec::push(self, b);
+    }
+
+    #[inline(always)]
+    fn with_vec<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        f(self)
+    }
+
+    #[inline(always)]
+    fn mark(&self) -> usize {
+        self.len()
+    }
+
+    #[inline(always)]
+    fn rewind(&mut self, mark: usize) {
+        self.truncate(mark);
+    }
+}
+
+/// Appends to `out`'s spare capacity; the bytes become part of `out` when this is dropped.
+pub(crate) struct Spare<'a> {
+    out: &'a mut Vec<u8>,
+    /// `out`'s buffer: `base[..len]` is initialised, `base[..cap]` allocated.
+    base: *mut u8,
+    len: usize,
+    cap: usize,
+}
+
+impl<'a> Spare<'a> {
+    /// A writer appending to `out`, with room for `estimate` bytes reserved.
+    #[inline(always)]
+    pub(crate) fn new(out: &'a mut Vec<u8>, estimate: usize) -> Self {
+        out.reserve(estimate);
+        let (base, len, cap) = (out.as_mut_ptr(), out.len(), out.capacity());
+        Spare {
+            out,
+            base,
+            len,
+            cap,
+        }
+    }
+
+    #[inline(always)]
+    fn commit(&mut self) {
+        // SAFETY: `len <= cap` (every write checks that it fits before advancing `len`) and
+        // `base[..len]` is initialised: `out`'s own bytes up to its length when `base` was
+        // read, then only bytes copied in by `put`/`push`. `base` is still `out`'s buffer:
+        // `out` is borrowed by `self` and only reallocated through `grow`/`with_vec`, which
+        // commit first and read `base` again after.
+        unsafe { self.out.set_len(self.len) };
+    }
+
+    #[inline(always)]
+    fn reload(&mut self) {
+        self.base = self.out.as_mut_ptr();
+        self.len = self.out.len();
+        self.cap = self.out.capacity();
+    }
+
+    /// Makes room for `n` more bytes (the estimate fell short).
+    #[inline(always)]
+    fn grow(&mut self, n: usize) {
+        // SAFETY: as in `commit`: `base[..len]` is initialised and `len <= cap`.
+        (self.base, self.cap) = unsafe { grow_vec(self.out, self.len, n) };
+    }
+
+    /// Room for `n` more bytes, growing when there is not.
+    #[inline(always)]
+    fn room(&mut self, n: usize) {
+        if n > self.cap - self.len {
+            self.grow(n);
+        }
+    }
+
+    /// Copies `N` bytes from `src` to the end (room for them checked by the caller).
+    ///
+    /// # Safety
+    /// `src` must be valid for reading `N` bytes and `len + at + N <= cap`.
+    #[inline(always)]
+    unsafe fn copy_at<const N: usize>(&mut self, at: usize, src: *const u8) {
+        // SAFETY: the caller's contract; the source is a caller's slice, the destination
+        // `out`'s spare capacity, so they do not overlap.
+        unsafe { ptr::copy_nonoverlapping(src, self.base.add(self.len + at), N) };
+    }
+}
+
+/// `out` with its length set to `len` and room for `n` more bytes: its buffer and capacity.
+/// Out of line and given only the vector, so a [`Spare`]'s address is never taken.
+///
+/// # Safety
+/// `out`'s first `len` bytes must be initialised and `len <= out.capacity()`.
+#[cold]
+#[inline(never)]
+unsafe fn grow_vec(out: &mut Vec<u8>, len: usize, n: usize) -> (*mut u8, usize) {
+    // SAFETY: the caller's contract.
+    unsafe { out.set_len(len) };
+    out.reserve(n.max(256));
+    (out.as_mut_ptr(), out.capacity())
+}
+
+impl Buf for Spare<'_> {
+    /// Lengths up to 32 (names, numbers, the cached date-time) as two overlapping copies of
+    /// a constant size, a few moves; longer ones a 16-byte copy at a time up to 128 bytes
+    /// (log group, sequence number, most statements), a `memcpy` beyond.
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        let n = bytes.len();
+        self.room(n);
+        let src = bytes.as_ptr();
+        // SAFETY (every arm): `room(n)` made `len + n <= cap`; each copy reads `N` bytes of
+        // `bytes` starting at an offset `o` with `o + N <= n` and writes them at the same
+        // offset from `len`, so inside the room checked.
+        unsafe {
+            match n {
+                0 => {}
+                1 => *self.base.add(self.len) = *src,
+                2..=3 => {
+                    self.copy_at::<2>(0, src);
+                    self.copy_at::<2>(n - 2, src.add(n - 2));
+                }
+                4..=7 => {
+                    self.copy_at::<4>(0, src);
+                    self.copy_at::<4>(n - 4, src.add(n - 4));
+                }
+                8..=16 => {
+                    self.copy_at::<8>(0, src);
+                    self.copy_at::<8>(n - 8, src.add(n - 8));
+                }
+                17..=32 => {
+                    self.copy_at::<16>(0, src);
+                    self.copy_at::<16>(n - 16, src.add(n - 16));
+                }
+                33..=128 => {
+                    let mut at = 0;
+                    while at + 16 < n {
+                        self.copy_at::<16>(at, src.add(at));
+                        at += 16;
+                    }
+                    self.copy_at::<16>(n - 16, src.add(n - 16));
+                }
+                _ => ptr::copy_nonoverlapping(src, self.base.add(self.len), n),
+            }
+        }
+        self.len += n;
+    }
+
+    #[inline(always)]
+    fn push(&mut self, b: u8) {
+        self.room(1);
+        // SAFETY: `room(1)` made `len < cap`.
+        unsafe { *self.base.add(self.len) = b };
+        self.len += 1;
+    }
+
+    /// A run of up to 16 bytes with 16 bytes of `src` from `start` (the runs between an
+    /// object's escapes) as one 16-byte copy, only the run's bytes counted: the other bytes
+    /// land in spare capacity, outside the vector.
+    #[inline(always)]
+    fn put_run(&mut self, src: &[u8], start: usize, end: usize) {
+        if let (Some(n @ 0..=16), Some(block)) = (
+            end.checked_sub(start),
+            src.get(start..).and_then(<[u8]>::first_chunk::<16>),
+        ) {
+            self.room(16);
+            // SAFETY: `room(16)` made `len + 16 <= cap`; `block` holds 16 bytes. `n <= 16`,
+            // and the `n` bytes counted are `src[start..end]` (`end = start + n <= start + 16
+            // <= src.len()`).
+            unsafe { self.copy_at::<16>(0, block.as_ptr()) };
+            self.len += n;
+            return;
+        }
+        self.put(src.get(start..end).unwrap_or_default());
+    }
+
+    #[inline(always)]
+    fn put_words<W: Word>(&mut self, bytes: &[u8], head: W, tail: W) {
+        let n = bytes.len();
+        if !(W::SIZE..=2 * W::SIZE).contains(&n) {
+            self.put(bytes);
+            return;
+        }
+        self.room(n);
+        // SAFETY: `room(n)` made `len + n <= cap`; `head` goes to `len .. len + SIZE` and
+        // `tail` to `len + n - SIZE .. len + n`, both inside since `SIZE <= n`, and together
+        // they cover `len .. len + n` since `n <= 2 * SIZE`. Unaligned writes of plain
+        // integers; the words were read little-endian, so they hold the bytes in memory
+        // order on a little-endian target (on a big-endian one the bytes are copied).
+        unsafe {
+            let at = self.base.add(self.len);
+            if cfg!(target_endian = "little") {
+                ptr::write_unaligned(at.cast::<W>(), head);
+                ptr::write_unaligned(at.add(n - W::SIZE).cast::<W>(), tail);
+            } else {
+                ptr::copy_nonoverlapping(bytes.as_ptr(), at, n);
+            }
+        }
+        self.len += n;
+    }
+
+    #[inline(always)]
+    fn mark(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    fn rewind(&mut self, mark: usize) {
+        // Shortening keeps `base[..len]` initialised and `len <= cap`.
+        self.len = self.len.min(mark);
+    }
+
+    #[inline(always)]
+    fn with_vec<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        self.commit();
+        let r = f(self.out);
+        self.reload();
+        r
+    }
+
+    #[inline(always)]
+    fn put_const<const N: usize>(&mut self, bytes: &[u8; N]) {
+        self.room(N);
+        // SAFETY: `room(N)` made `len + N <= cap`; `bytes` holds `N` bytes.
+        unsafe { self.copy_at::<N>(0, bytes.as_ptr()) };
+        self.len += N;
+    }
+}
+
+impl Drop for Spare<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.commit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Any sequence of writes, through an estimate too small or large, appends what the
+        /// same writes to a `Vec` append.
+        #[test]
+        fn spare_writes_what_vec_writes(
+            before in prop::collection::vec(any::<u8>(), 0..40),
+            pieces in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 0..12),
+            estimate in 0usize..600,
+        ) {
+            let mut reference = before.clone();
+            let mut out = before;
+            out.shrink_to_fit();
+            {
+                let mut w = Spare::new(&mut out, estimate);
+                for (i, p) in pieces.iter().enumerate() {
+                    match i % 4 {
+                        0 => w.put(p),
+                        1 => p.iter().for_each(|&b| w.push(b)),
+                        2 => {
+                            w.put_const(b"\",\"key\":\"");
+                            // A run of `p` and the bytes after it, as object_to_json writes.
+                            let with_after = [p.as_slice(), b"0123456789abcdefghij"].concat();
+                            w.put_run(&with_after, 0, p.len());
+                        }
+                        _ => w.with_vec(|v| v.extend_from_slice(p)),
+                    }
+                }
+            }
+            for (i, p) in pieces.iter().enumerate() {
+                if i % 4 == 2 {
+                    reference.extend_from_slice(b"\",\"key\":\"");
+                }
+                reference.extend_from_slice(p);
+            }
+            prop_assert_eq!(out, reference);
+        }
+    }
+}
