@@ -61,7 +61,7 @@ use std::sync::LazyLock;
 
 use crate::audit::dialect::{self, Dialect, OpClass, TailForm, TimestampForm};
 use crate::audit::event::{Ambiguity, AuditEvent, Extra, Object, Operation, Provenance, Timestamp};
-use crate::swar::{BLOCK, escaped_mask, find2, masks_at};
+use crate::swar::{BLOCK, escaped_mask, find_pair, find2, masks_at};
 
 use super::timestamp::parse_timestamp;
 
@@ -585,8 +585,7 @@ fn query_end(frame: &Frame<'_>) -> Result<QueryEnd, LineError> {
     let head = middle.get(..close).unwrap_or_default();
     let mut from = 0;
     let mut stray = None;
-    while let Some(i) = OPEN_QUOTE.find(head.get(from..).unwrap_or_default()) {
-        let db_end = from + i;
+    while let Some(db_end) = find_pair(head, from, b',', b'\'') {
         let object = Span(db_end + 2, close);
         match first_stray(frame.get(object)) {
             None => {
@@ -609,10 +608,6 @@ fn query_end(frame: &Frame<'_>) -> Result<QueryEnd, LineError> {
         None => LineError::UnquotedQuery { start: at + close },
     })
 }
-
-/// `,'`: a comma and the quote that opens a statement.
-static OPEN_QUOTE: LazyLock<memchr::memmem::Finder<'static>> =
-    LazyLock::new(|| memchr::memmem::Finder::new(b",'"));
 
 /// Why the line does not end like a QUERY.
 fn query_end_error(frame: &Frame<'_>) -> LineError {
