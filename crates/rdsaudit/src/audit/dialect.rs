@@ -194,10 +194,34 @@ fn last_comma(s: &[u8]) -> Option<usize> {
 /// (MariaDB 12), `localhost`, or a host name the server resolved and checked. Never a comma,
 /// quote, space or control byte, so the host ends at the last comma before the ids.
 pub(crate) fn is_host(field: &[u8]) -> bool {
-    !field.is_empty()
-        && field
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b".-_:%[]".contains(&b))
+    !field.is_empty() && field.iter().all(|&b| is_host_byte(b))
+}
+
+/// A byte a client host may hold: one bit looked up (a search of the punctuation per byte
+/// was ~10 instructions a byte, a client host ~10 bytes a line).
+#[inline]
+pub(crate) fn is_host_byte(b: u8) -> bool {
+    HOST_BYTES
+        .get(usize::from(b >> 6))
+        .is_some_and(|w| (w >> (b & 63)) & 1 == 1)
+}
+
+/// [`is_host_byte`] of every byte, from its definition: bit `b % 64` of word `b / 64`.
+static HOST_BYTES: [u64; 4] = [host_word(0), host_word(1), host_word(2), host_word(3)];
+
+/// The bits of the 64 bytes from `64 * w` on.
+const fn host_word(w: u8) -> u64 {
+    let mut word = 0;
+    let mut i = 0;
+    while i < 64 {
+        let b = w * 64 + i;
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'%' | b'[' | b']')
+        {
+            word |= 1 << i;
+        }
+        i += 1;
+    }
+    word
 }
 
 /// Whether `line` (the last physical line of a record cut by raw breaks in its names) ends
@@ -216,7 +240,7 @@ pub(crate) fn could_end_record(record_start: &[u8], line: &[u8]) -> bool {
 /// (a line whose second field holds one is the rest of a record cut by a raw break in a
 /// name, not a record's start).
 pub(crate) fn is_server_host(field: &[u8]) -> bool {
-    memchr::memchr2(b'\n', b'\r', field).is_none()
+    crate::swar::find2(field, b'\n', b'\r').is_none()
 }
 
 /// A TABLE event's return code: upstream writes it empty; Aurora writes it empty or a number.
@@ -409,6 +433,14 @@ mod tests {
             matches!(past, Err(LineError::RetcodeRange { .. })),
             "{past:?}"
         );
+    }
+
+    #[test]
+    fn host_bytes_are_the_definition() {
+        for b in 0..=u8::MAX {
+            let defined = b.is_ascii_alphanumeric() || b".-_:%[]".contains(&b);
+            assert_eq!(is_host_byte(b), defined, "{b}");
+        }
     }
 
     #[test]

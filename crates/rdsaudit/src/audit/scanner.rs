@@ -61,7 +61,7 @@ use std::sync::LazyLock;
 
 use crate::audit::dialect::{self, Dialect, OpClass, TailForm, TimestampForm};
 use crate::audit::event::{Ambiguity, AuditEvent, Extra, Object, Operation, Provenance, Timestamp};
-use crate::swar::{BLOCK, block_at, byte_mask, escaped_mask};
+use crate::swar::{BLOCK, escaped_mask, find_pair, find2, masks_at};
 
 use super::timestamp::parse_timestamp;
 
@@ -444,6 +444,16 @@ impl<'a> Frame<'a> {
             return Err(LineError::Empty);
         }
         let (ts_len, form) = dialect::timestamp_shape(line).ok_or(LineError::Timestamp)?;
+        Frame::after_timestamp(line, ts_len, form)
+    }
+
+    /// [`Frame::new`] once the timestamp's shape is known: `line[..ts_len]` has `form` and
+    /// a comma follows it.
+    fn after_timestamp(
+        line: &'a [u8],
+        ts_len: usize,
+        form: TimestampForm,
+    ) -> Result<Self, LineError> {
         let after_ts = line.get(ts_len + 1..).unwrap_or_default();
         let host_end = memchr::memchr(b',', after_ts).ok_or(LineError::Header)?;
         if !dialect::is_server_host(after_ts.get(..host_end).unwrap_or_default()) {
@@ -460,9 +470,37 @@ impl<'a> Frame<'a> {
         })
     }
 
+    /// [`Frame::new`] and the time of its timestamp, from [`LAST_CIVIL`] when the line starts
+    /// with the civil timestamp read last on this thread.
+    fn timed(line: &'a [u8]) -> Result<(Self, i64), LineError> {
+        if let (Some(head), Some((key, epoch_us))) = (line.first_chunk(), LAST_CIVIL.get())
+            && *head == key
+        {
+            let frame = Frame::after_timestamp(line, dialect::CIVIL_LEN, TimestampForm::Civil)?;
+            return Ok((frame, epoch_us));
+        }
+        let frame = Frame::new(line)?;
+        let epoch_us = parse_timestamp(frame.timestamp, frame.form)?;
+        if frame.form == TimestampForm::Civil
+            && let Some(key) = line.first_chunk()
+        {
+            LAST_CIVIL.set(Some((*key, epoch_us)));
+        }
+        Ok((frame, epoch_us))
+    }
+
     fn get(&self, span: Span) -> &'a [u8] {
         self.middle.get(span.0..span.1).unwrap_or_default()
     }
+}
+
+thread_local! {
+    /// The civil timestamp read last on this thread with its comma (`YYYYMMDD HH:MM:SS,`)
+    /// and its time: a log's lines come several to a second, and the shape check and the
+    /// date arithmetic cost ~200 instructions a line. A pure function of those 18 bytes, so
+    /// a line starting with them reads as it would without.
+    static LAST_CIVIL: std::cell::Cell<Option<([u8; dialect::CIVIL_LEN + 1], i64)>> =
+        const { std::cell::Cell::new(None) };
 }
 
 // ---- the fixed end ----
@@ -547,8 +585,7 @@ fn query_end(frame: &Frame<'_>) -> Result<QueryEnd, LineError> {
     let head = middle.get(..close).unwrap_or_default();
     let mut from = 0;
     let mut stray = None;
-    while let Some(i) = OPEN_QUOTE.find(head.get(from..).unwrap_or_default()) {
-        let db_end = from + i;
+    while let Some(db_end) = find_pair(head, from, b',', b'\'') {
         let object = Span(db_end + 2, close);
         match first_stray(frame.get(object)) {
             None => {
@@ -571,10 +608,6 @@ fn query_end(frame: &Frame<'_>) -> Result<QueryEnd, LineError> {
         None => LineError::UnquotedQuery { start: at + close },
     })
 }
-
-/// `,'`: a comma and the quote that opens a statement.
-static OPEN_QUOTE: LazyLock<memchr::memmem::Finder<'static>> =
-    LazyLock::new(|| memchr::memmem::Finder::new(b",'"));
 
 /// Why the line does not end like a QUERY.
 fn query_end_error(frame: &Frame<'_>) -> LineError {
@@ -610,7 +643,7 @@ fn query_end_error(frame: &Frame<'_>) -> LineError {
 fn first_stray(body: &[u8]) -> Option<usize> {
     let quote = first_unescaped_quote(body);
     let before = body.get(..quote.unwrap_or(body.len())).unwrap_or_default();
-    memchr::memchr2(b'\n', b'\r', before).or(quote)
+    find2(before, b'\n', b'\r').or(quote)
 }
 
 /// The first quote in `body` not escaped by a backslash.
@@ -625,9 +658,9 @@ fn first_unescaped_quote(body: &[u8]) -> Option<usize> {
     let mut carry = 0u64;
     let mut base = 0;
     while base < body.len() {
-        let block = block_at(body, base);
-        let escaped = escaped_mask(byte_mask(&block, b'\\'), &mut carry);
-        let quotes = byte_mask(&block, b'\'') & !escaped;
+        let [backslashes, quotes] = masks_at(body, base, [b'\\', b'\'']);
+        let escaped = escaped_mask(backslashes, &mut carry);
+        let quotes = quotes & !escaped;
         if quotes != 0 {
             return Some(base + quotes.trailing_zeros() as usize);
         }
@@ -683,6 +716,19 @@ fn operation_at(middle: &[u8], k: usize) -> Option<(Span, Operation<'static>, Op
     Some((Span(k + 1, k + 1 + n), op, class))
 }
 
+/// [`operation_at`] when the comma after `k` is known to be at `end`: the token between
+/// them, looked up whole (every known token is upper-case letters and `_`, at most 14 bytes,
+/// so a token [`operation_at`] reads is one of them, and a known one ends at the next comma).
+fn operation_between(
+    middle: &[u8],
+    k: usize,
+    end: usize,
+) -> Option<(Span, Operation<'static>, OpClass)> {
+    let op = Operation::known(middle.get(k + 1..end)?)?;
+    let class = OpClass::of(&op)?;
+    Some((Span(k + 1, end), op, class))
+}
+
 /// The digits that end just before the comma at `end`, and the comma before them.
 fn digits_before(middle: &[u8], end: usize) -> Option<(Span, usize)> {
     let head = middle.get(..end)?;
@@ -700,7 +746,7 @@ fn anchor_at(middle: &[u8], k: usize) -> Option<Anchor> {
     let n = head
         .iter()
         .rev()
-        .take_while(|&&b| b != b',' && dialect::is_host(&[b]))
+        .take_while(|&&b| b != b',' && dialect::is_host_byte(b))
         .count();
     let user_end = c.checked_sub(n + 1)?;
     let host = Span(user_end + 1, c);
@@ -871,8 +917,7 @@ struct Counted<'a> {
 
 /// Frames `line`, reads its timestamp, counts its splits and picks the primary one.
 fn scan_counted(line: &[u8]) -> Result<Counted<'_>, LineError> {
-    let frame = Frame::new(line)?;
-    let epoch_us = parse_timestamp(frame.timestamp, frame.form)?;
+    let (frame, epoch_us) = Frame::timed(line)?;
     let ends = Ends::new(&frame);
     if let Some((primary, numbers)) = sole_plain_split(&frame, &ends) {
         return Ok(Counted {
@@ -953,14 +998,19 @@ fn sole_plain_split(frame: &Frame<'_>, ends: &Ends) -> Option<(Split, Numbers)> 
     let [user_end, host_end, cid_end, op_comma, op_end, db_end] = first_commas(middle)?;
     // What `anchor_at(middle, op_comma)` finds when the user holds no comma, checked field
     // by field since the commas are known.
-    let (operation, op, class) = operation_at(middle, op_comma)?;
+    let (operation, op, class) = operation_between(middle, op_comma, op_end)?;
     let host = Span(user_end + 1, host_end);
     let connection_id = Span(host_end + 1, cid_end);
     let query_id = Span(cid_end + 1, op_comma);
-    let numbers = [connection_id, query_id]
-        .iter()
-        .all(|&d| is_digits(frame.get(d)));
-    if operation.1 != op_end || !numbers || !dialect::is_host(frame.get(host)) {
+    // Read where they are checked: `parse_u64` takes digits only, and an id out of range
+    // sends the line to the full count as a failed `read_numbers` did.
+    let (Some(cid), Some(qid)) = (
+        parse_u64(frame.get(connection_id)),
+        parse_u64(frame.get(query_id)),
+    ) else {
+        return None;
+    };
+    if operation.1 != op_end || !dialect::is_host(frame.get(host)) {
         return None;
     }
     let anchor = Anchor {
@@ -1014,11 +1064,66 @@ fn sole_plain_split(frame: &Frame<'_>, ends: &Ends) -> Option<(Split, Numbers)> 
             return None;
         }
     }
-    let split = first_split(frame, ends, anchor)?;
-    let read = read_numbers(frame, &anchor, split.retcode).ok()?;
-    memchr::memchr2(b'\n', b'\r', names_of(frame, &split))
+    // The anchor's first split, built here: its database ends at the sixth comma (for a
+    // TABLE anchor, the one cut checked above), and returning it from `first_split` was a
+    // copy of it.
+    let split = split_ending(middle, ends, anchor, db_end)?;
+    let retcode = match frame.get(split.retcode) {
+        [] => None,
+        ret => Some(parse_i64(ret)?),
+    };
+    let read = Numbers {
+        connection_id: cid,
+        query_id: qid,
+        retcode,
+    };
+    find2(names_of(frame, &split), b'\n', b'\r')
         .is_none()
         .then_some((split, read))
+}
+
+/// The split of anchor `a` whose database ends at the comma `db_end`, when [`splits_of`]
+/// visits one.
+fn split_ending(middle: &[u8], ends: &Ends, a: Anchor, db_end: usize) -> Option<Split> {
+    match a.class {
+        OpClass::Query => {
+            let q = ends.query.as_ref().ok().filter(|q| q.db_end == db_end)?;
+            Some(Split {
+                anchor: a,
+                database: Span(a.db_start, q.db_end),
+                object: q.object,
+                quoted: true,
+                retcode: q.retcode,
+                extra: extra_of(q.tail, q.retcode, middle.len()),
+                tail: q.tail,
+            })
+        }
+        OpClass::Connection => {
+            let c = ends.connection.filter(|c| c.db_end == db_end)?;
+            Some(Split {
+                anchor: a,
+                database: Span(a.db_start, c.db_end),
+                object: c.object,
+                quoted: false,
+                retcode: c.retcode,
+                extra: c.extra,
+                tail: c.tail,
+            })
+        }
+        OpClass::Table => {
+            let t = ends.table?;
+            let in_region = a.db_start <= db_end && db_end < t.saturating_sub(1);
+            (in_region && middle.get(db_end) == Some(&b',')).then_some(Split {
+                anchor: a,
+                database: Span(a.db_start, db_end),
+                object: Span(db_end + 1, t),
+                quoted: false,
+                retcode: Span(t + 1, middle.len()),
+                extra: None,
+                tail: TailForm::Ten,
+            })
+        }
+    }
 }
 
 /// Whether `a` is a TABLE anchor inside the statement of a QUERY reading already found: the
@@ -1149,7 +1254,7 @@ fn first_commas(s: &[u8]) -> Option<[usize; 6]> {
     let mut n = 0;
     let mut base = 0;
     while base < s.len() {
-        let mut mask = byte_mask(&block_at(s, base), b',');
+        let [mut mask] = masks_at(s, base, [b',']);
         while mask != 0 {
             *out.get_mut(n)? = base + mask.trailing_zeros() as usize;
             n += 1;
@@ -1161,11 +1266,6 @@ fn first_commas(s: &[u8]) -> Option<[usize; 6]> {
         base += BLOCK;
     }
     None
-}
-
-/// A non-empty run of ASCII digits.
-fn is_digits(s: &[u8]) -> bool {
-    !s.is_empty() && s.iter().all(u8::is_ascii_digit)
 }
 
 // ---- line breaks inside a record ----
@@ -1299,7 +1399,7 @@ impl<'a> Names<'a> {
         Names {
             line: frame.line,
             at: frame.at,
-            text: simdutf8::basic::from_utf8(names_of(frame, split)).ok(),
+            text: utf8(names_of(frame, split)),
         }
     }
 
@@ -1316,6 +1416,16 @@ impl<'a> Names<'a> {
     fn middle(&self, span: Span) -> Cow<'a, str> {
         self.text(self.at + span.0, self.at + span.1)
     }
+}
+
+/// `b` as text when it is valid UTF-8: ASCII checked first (names nearly always are, and the
+/// check of a few dozen bytes costs a quarter of a UTF-8 validator's start), else validated.
+fn utf8(b: &[u8]) -> Option<&str> {
+    if crate::swar::is_ascii(b) {
+        // SAFETY: ASCII bytes are valid UTF-8 (each is a one-byte code point).
+        return Some(unsafe { std::str::from_utf8_unchecked(b) });
+    }
+    simdutf8::basic::from_utf8(b).ok()
 }
 
 /// The field as text; borrowed unless it holds invalid UTF-8. `from_utf8` first: the lossy
