@@ -115,11 +115,12 @@ pub(crate) fn find_pair(s: &[u8], from: usize, a: u8, b: u8) -> Option<usize> {
 
 /// How many bytes [`find2`] searches sixteen at a time before it hands the rest to `memchr2`
 /// (whose AVX2 loop is faster on long stretches, and whose start costs ~100 instructions).
+#[cfg(target_arch = "x86_64")]
 const SHORT: usize = 128;
 
 /// The first byte of `s` that is `a` or `b`: `memchr2` for the short stretches of one line
 /// (the server host, the names before a statement, a statement up to its first unescaped
-/// quote), where memchr's start costs more than its search. The first [`SHORT`] bytes are
+/// quote), where memchr's start costs more than its search. On x86_64 the first `SHORT` bytes are
 /// searched sixteen at a time with SSE2, the rest by `memchr2`.
 #[inline]
 pub(crate) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
