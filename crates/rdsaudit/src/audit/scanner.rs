@@ -845,28 +845,12 @@ fn splits_of(
     visit: &mut impl FnMut(Split) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     match a.class {
-        OpClass::Query => match ends.query {
-            Ok(q) => visit(Split {
-                anchor: a,
-                database: Span(a.db_start, q.db_end),
-                object: q.object,
-                quoted: true,
-                retcode: q.retcode,
-                extra: extra_of(q.tail, q.retcode, middle.len()),
-                tail: q.tail,
-            }),
+        OpClass::Query => match &ends.query {
+            Ok(q) => visit(query_split(a, q, middle.len())),
             Err(_) => ControlFlow::Continue(()),
         },
-        OpClass::Connection => match ends.connection {
-            Some(c) => visit(Split {
-                anchor: a,
-                database: Span(a.db_start, c.db_end),
-                object: c.object,
-                quoted: false,
-                retcode: c.retcode,
-                extra: c.extra,
-                tail: c.tail,
-            }),
+        OpClass::Connection => match &ends.connection {
+            Some(c) => visit(connection_split(a, c)),
             None => ControlFlow::Continue(()),
         },
         OpClass::Table => {
@@ -877,19 +861,50 @@ fn splits_of(
                 .get(a.db_start..t.saturating_sub(1))
                 .unwrap_or_default();
             for c in memchr::memchr_iter(b',', region) {
-                let db_end = a.db_start + c;
-                visit(Split {
-                    anchor: a,
-                    database: Span(a.db_start, db_end),
-                    object: Span(db_end + 1, t),
-                    quoted: false,
-                    retcode: Span(t + 1, middle.len()),
-                    extra: None,
-                    tail: TailForm::Ten,
-                })?;
+                visit(table_split(a, a.db_start + c, t, middle.len()))?;
             }
             ControlFlow::Continue(())
         }
+    }
+}
+
+/// A QUERY anchor's one split: its database runs to the statement's opening quote.
+fn query_split(a: Anchor, q: &QueryEnd, len: usize) -> Split {
+    Split {
+        anchor: a,
+        database: Span(a.db_start, q.db_end),
+        object: q.object,
+        quoted: true,
+        retcode: q.retcode,
+        extra: extra_of(q.tail, q.retcode, len),
+        tail: q.tail,
+    }
+}
+
+/// A connection anchor's one split, from the line's connection end.
+fn connection_split(a: Anchor, c: &ConnectionEnd) -> Split {
+    Split {
+        anchor: a,
+        database: Span(a.db_start, c.db_end),
+        object: c.object,
+        quoted: false,
+        retcode: c.retcode,
+        extra: c.extra,
+        tail: c.tail,
+    }
+}
+
+/// A TABLE anchor's split whose database ends at the comma `db_end` and whose table ends at
+/// the comma `t` before the return code.
+fn table_split(a: Anchor, db_end: usize, t: usize, len: usize) -> Split {
+    Split {
+        anchor: a,
+        database: Span(a.db_start, db_end),
+        object: Span(db_end + 1, t),
+        quoted: false,
+        retcode: Span(t + 1, len),
+        extra: None,
+        tail: TailForm::Ten,
     }
 }
 
@@ -1088,40 +1103,17 @@ fn split_ending(middle: &[u8], ends: &Ends, a: Anchor, db_end: usize) -> Option<
     match a.class {
         OpClass::Query => {
             let q = ends.query.as_ref().ok().filter(|q| q.db_end == db_end)?;
-            Some(Split {
-                anchor: a,
-                database: Span(a.db_start, q.db_end),
-                object: q.object,
-                quoted: true,
-                retcode: q.retcode,
-                extra: extra_of(q.tail, q.retcode, middle.len()),
-                tail: q.tail,
-            })
+            Some(query_split(a, q, middle.len()))
         }
         OpClass::Connection => {
-            let c = ends.connection.filter(|c| c.db_end == db_end)?;
-            Some(Split {
-                anchor: a,
-                database: Span(a.db_start, c.db_end),
-                object: c.object,
-                quoted: false,
-                retcode: c.retcode,
-                extra: c.extra,
-                tail: c.tail,
-            })
+            let c = ends.connection.as_ref().filter(|c| c.db_end == db_end)?;
+            Some(connection_split(a, c))
         }
         OpClass::Table => {
             let t = ends.table?;
             let in_region = a.db_start <= db_end && db_end < t.saturating_sub(1);
-            (in_region && middle.get(db_end) == Some(&b',')).then_some(Split {
-                anchor: a,
-                database: Span(a.db_start, db_end),
-                object: Span(db_end + 1, t),
-                quoted: false,
-                retcode: Span(t + 1, middle.len()),
-                extra: None,
-                tail: TailForm::Ten,
-            })
+            (in_region && middle.get(db_end) == Some(&b','))
+                .then(|| table_split(a, db_end, t, middle.len()))
         }
     }
 }
