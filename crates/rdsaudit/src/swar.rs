@@ -83,6 +83,11 @@ pub(crate) fn escaped_mask(backslash: u64, carry: &mut u64) -> u64 {
 /// ~1.2 a line.)
 #[inline]
 pub(crate) fn masks_at<const N: usize>(body: &[u8], at: usize, bytes: [u8; N]) -> [u64; N] {
+    // A caller's contract, not input data (the needles are the scanner's constants).
+    debug_assert!(
+        !bytes.contains(&0),
+        "masks_at: a zero needle matches past the end"
+    );
     #[cfg(target_arch = "x86_64")]
     {
         sse2::masks_at(body, at, bytes)
@@ -99,6 +104,10 @@ pub(crate) fn masks_at<const N: usize>(body: &[u8], at: usize, bytes: [u8; N]) -
 /// the line, where `memmem`'s start (~150 instructions a line) cost more than its search.
 /// Neither byte may be zero.
 pub(crate) fn find_pair(s: &[u8], from: usize, a: u8, b: u8) -> Option<usize> {
+    debug_assert!(
+        a != 0 && b != 0,
+        "find_pair: a zero byte matches past the end"
+    );
     let mut base = from;
     while base < s.len() {
         let [first, second] = masks_at(s, base, [a, b]);
@@ -327,6 +336,15 @@ mod tests {
             ],
             0..300,
         )
+    }
+
+    /// A zero needle would match the zero-filled bytes past the body's end: refused in
+    /// debug builds (review 11's R11-2; every caller searches for punctuation).
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "zero")]
+    fn a_zero_needle_is_refused() {
+        let _ = find_pair(b"a,'", 0, b',', 0);
     }
 
     proptest! {
