@@ -420,6 +420,28 @@ fn short_run_words(rest: &[u8], mut at: usize) -> Result<usize, usize> {
     Err(at)
 }
 
+/// Bit `i` is set when `block[i]` is `"`, `\\`, below 0x20 or not ASCII: SSE2 on x86_64, a
+/// byte at a time elsewhere (the same bits; a property test checks).
+#[inline]
+pub(crate) fn special_mask(block: &[u8; 16]) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        sse2::special_mask(block)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    special_mask_bytes(block)
+}
+
+/// [`special_mask`] a byte at a time: the reference.
+#[cfg(any(test, not(target_arch = "x86_64")))]
+pub(crate) fn special_mask_bytes(block: &[u8; 16]) -> u32 {
+    block
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| matches!(b, b'"' | b'\\' | 0..0x20 | 0x80..))
+        .fold(0, |mask, (i, _)| mask | 1 << i)
+}
+
 /// SSE2: sixteen bytes compared at once, one bit per byte.
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
@@ -473,7 +495,7 @@ fn check_run(run: &[u8]) -> Result<(), (usize, &'static str)> {
 
 /// The character an escape at the start of `text` (a backslash) stands for, and the escape's
 /// length (12 for a surrogate pair).
-fn unescape(text: &[u8]) -> Result<(char, usize), &'static str> {
+pub(crate) fn unescape(text: &[u8]) -> Result<(char, usize), &'static str> {
     let simple = match text.get(1) {
         Some(b'"') => '"',
         Some(b'\\') => '\\',
