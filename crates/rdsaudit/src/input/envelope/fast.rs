@@ -24,7 +24,7 @@
 use std::ops::Range;
 
 use super::{EnvelopeError, LogEnvelope, LogEvent, MessageType};
-use crate::input::json::walk::{special_mask, unescape};
+use crate::input::json::walk::{string_mask, unescape};
 use crate::input::json::{check_values, is_ws};
 use crate::input::kinesis::EventText;
 
@@ -69,6 +69,8 @@ pub(super) struct FastReader {
     filters: Vec<Str>,
     events: Vec<RawEvent>,
     pieces: Vec<Range<usize>>,
+    /// Where a string is unescaped before it is copied back.
+    scratch: Vec<u8>,
 }
 
 impl FastReader {
@@ -124,8 +126,27 @@ impl FastReader {
         len: usize,
     ) -> Result<Vec<LogEnvelope<'a>>, EnvelopeError> {
         let text = buf.get_mut(..len).unwrap_or_default();
-        for s in self.strs_mut().filter(|s| s.escaped) {
-            s.range = unescape_in_place(text, s.range.clone())?;
+        let scratch = &mut self.scratch;
+        let mut undo = |s: &mut Str| -> Result<(), EnvelopeError> {
+            if s.escaped {
+                s.range = unescape_in_place(text, s.range.clone(), scratch)?;
+            }
+            Ok(())
+        };
+        for e in &mut self.envelopes {
+            undo(&mut e.message_type)?;
+            let optional = [
+                &mut e.owner,
+                &mut e.log_group,
+                &mut e.log_stream,
+                &mut e.policy_level,
+            ];
+            optional.into_iter().flatten().try_for_each(&mut undo)?;
+        }
+        self.filters.iter_mut().try_for_each(&mut undo)?;
+        for ev in &mut self.events {
+            undo(&mut ev.id)?;
+            undo(&mut ev.message)?;
         }
         let buf: &'a [u8] = buf;
         let text = EventText::new(buf.get(..len).unwrap_or_default());
@@ -146,79 +167,129 @@ impl FastReader {
                     log_stream: opt(&e.log_stream)?,
                     subscription_filters: filters.iter().map(str_of).collect::<Result<_, _>>()?,
                     policy_level: e.policy_level.as_ref().map(str_of).transpose()?,
-                    log_events: events
-                        .iter()
-                        .map(|ev| {
-                            Ok(LogEvent {
+                    log_events: {
+                        // A loop, not a `collect` of `Result`s: this runs for every event.
+                        let mut list = Vec::with_capacity(events.len());
+                        for ev in events {
+                            list.push(LogEvent {
                                 id: str_of(&ev.id)?,
                                 timestamp: ev.timestamp,
                                 message: str_of(&ev.message)?,
-                            })
-                        })
-                        .collect::<Result<_, EnvelopeError>>()?,
+                            });
+                        }
+                        list
+                    },
                 })
             })
             .collect()
     }
-
-    /// Every string noted by the last [`FastReader::read`].
-    fn strs_mut(&mut self) -> impl Iterator<Item = &mut Str> {
-        let tops = self.envelopes.iter_mut().flat_map(|e| {
-            [
-                Some(&mut e.message_type),
-                e.owner.as_mut(),
-                e.log_group.as_mut(),
-                e.log_stream.as_mut(),
-                e.policy_level.as_mut(),
-            ]
-            .into_iter()
-            .flatten()
-        });
-        let events = self
-            .events
-            .iter_mut()
-            .flat_map(|ev| [&mut ev.id, &mut ev.message]);
-        tops.chain(self.filters.iter_mut()).chain(events)
-    }
 }
 
 /// Undoes the escapes of the string at `range` in place; returns the range it then takes. The
-/// bytes it no longer takes become spaces (so the text stays UTF-8 as a whole).
-fn unescape_in_place(text: &mut [u8], range: Range<usize>) -> Result<Range<usize>, EnvelopeError> {
-    let (mut read, mut write) = (range.start, range.start);
-    while let Some(run) = memchr::memchr(b'\\', text.get(read..range.end).unwrap_or_default()) {
-        text.copy_within(read..read + run, write);
-        read += run;
-        write += run;
+/// bytes it no longer takes become spaces (so the text stays UTF-8 as a whole). The string is
+/// unescaped into `scratch` sixteen bytes at a time (whole blocks are copied, the escapes
+/// found with [`string_mask`]: inside a string's text only a backslash is flagged, a quote
+/// only ever follows one), then copied back.
+fn unescape_in_place(
+    text: &mut [u8],
+    range: Range<usize>,
+    scratch: &mut Vec<u8>,
+) -> Result<Range<usize>, EnvelopeError> {
+    // Room for a whole block at any point of the output, which is never longer than the input.
+    if scratch.len() < range.len() + 16 {
+        scratch.resize(range.len() + 16, 0);
+    }
+    let (mut read, mut write) = (range.start, 0);
+    while read < range.end {
+        let left = range.end - read;
+        let rest = text.get(read..).unwrap_or_default();
+        let block = match rest.first_chunk::<16>() {
+            Some(block) => *block,
+            // The text's last bytes (its final `"` among them): a block padded with zeros,
+            // which lie past the string's end and are masked out below.
+            None => {
+                let mut block = [0u8; 16];
+                if let Some(dst) = block.get_mut(..rest.len()) {
+                    dst.copy_from_slice(rest);
+                }
+                block
+            }
+        };
+        if let Some(out) = scratch.get_mut(write..write + 16) {
+            out.copy_from_slice(&block);
+        }
+        let inside = if left >= 16 {
+            u32::MAX
+        } else {
+            (1 << left) - 1
+        };
+        let mask = string_mask(&block) & inside;
+        if mask == 0 {
+            read += left.min(16);
+            write += left.min(16);
+            continue;
+        }
+        let k = mask.trailing_zeros() as usize;
+        read += k;
+        write += k;
         let (ch, len) = unescape(text.get(read..range.end).unwrap_or_default())
             .map_err(|_| EnvelopeError::Unescaped(read))?;
+        read += len;
+        // Most escapes stand for one ASCII byte (`\"`, `\\`, `\n`): stored without encoding.
+        if let Ok(byte) = u8::try_from(ch)
+            && byte.is_ascii()
+            && let Some(slot) = scratch.get_mut(write)
+        {
+            *slot = byte;
+            write += 1;
+            continue;
+        }
         let mut utf8 = [0; 4];
         let out = ch.encode_utf8(&mut utf8).as_bytes();
-        // An escape is at least as long as what it stands for, so this stays behind `read`.
-        text.get_mut(write..write + out.len())
+        scratch
+            .get_mut(write..write + out.len())
             .ok_or(EnvelopeError::Unescaped(read))?
             .copy_from_slice(out);
-        read += len;
         write += out.len();
     }
-    text.copy_within(read..range.end, write);
-    let end = write + (range.end - read);
+    let end = range.start + write;
+    let (Some(dst), Some(src)) = (text.get_mut(range.start..end), scratch.get(..write)) else {
+        return Err(EnvelopeError::Unescaped(range.start));
+    };
+    dst.copy_from_slice(src);
     if let Some(freed) = text.get_mut(end..range.end) {
         freed.fill(b' ');
     }
     Ok(range.start..end)
 }
 
+/// The value of eight ASCII digits read as a little-endian word (the first digit lowest),
+/// `None` if any byte is not a digit.
+#[inline]
+fn eight_digits(word: u64) -> Option<u32> {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    let d = word.wrapping_sub(0x30 * LOW);
+    // A byte below `0` borrows and leaves its own high bits set; one above `9` fails the
+    // second test (no byte carries: each is below 16 there).
+    if d & (0xF0 * LOW) != 0 || d.wrapping_add(0x76 * LOW) & (0x80 * LOW) != 0 {
+        return None;
+    }
+    // Pairs, then fours, then all eight, each step most significant part first.
+    let d = (d.wrapping_mul(10) + (d >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let d = (d.wrapping_mul(100) + (d >> 16)) & 0x0000_FFFF_0000_FFFF;
+    let d = (d.wrapping_mul(10_000) + (d >> 32)) & 0xFFFF_FFFF;
+    u32::try_from(d).ok()
+}
+
 /// Scans the string whose text starts at `at` (the text is UTF-8, checked as a whole): the
 /// index of its closing quote, and whether it holds an escape. Declines a control byte, a bad
-/// escape, a missing closing quote. Sixteen bytes at a time ([`special_mask`]); a non-ASCII
-/// byte only stops the scan for a step.
+/// escape, a missing closing quote. Sixteen bytes at a time ([`string_mask`]).
 #[inline]
 fn scan_string(text: &[u8], mut at: usize) -> Read<(usize, bool)> {
     let mut escaped = false;
     loop {
         let found = match text.get(at..at + 16).and_then(|b| b.first_chunk::<16>()) {
-            Some(block) => match special_mask(block) {
+            Some(block) => match string_mask(block) {
                 0 => {
                     at += 16;
                     continue;
@@ -230,7 +301,7 @@ fn scan_string(text: &[u8], mut at: usize) -> Read<(usize, bool)> {
                 let rest = text.get(at..).unwrap_or_default();
                 let run = rest
                     .iter()
-                    .position(|b| matches!(b, b'"' | b'\\' | 0..0x20 | 0x80..))
+                    .position(|b| matches!(b, b'"' | b'\\' | 0..0x20))
                     .ok_or(Decline)?;
                 at + run
             }
@@ -238,14 +309,20 @@ fn scan_string(text: &[u8], mut at: usize) -> Read<(usize, bool)> {
         match text.get(found) {
             Some(b'"') => return Ok((found, escaped)),
             Some(b'\\') => {
-                let (_, len) =
-                    unescape(text.get(found..).unwrap_or_default()).map_err(|_| Decline)?;
-                at = found + len;
+                at = found + escape_len(text.get(found..).unwrap_or_default())?;
                 escaped = true;
             }
-            Some(0x80..) => at = found + 1,
             _ => return Err(Decline),
         }
+    }
+}
+
+/// The length of the valid escape at the start of `text` (a backslash).
+#[inline]
+fn escape_len(text: &[u8]) -> Read<usize> {
+    match text.get(1) {
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(2),
+        _ => unescape(text).map(|(_, len)| len).map_err(|_| Decline),
     }
 }
 
@@ -356,6 +433,11 @@ impl<'t> Reader<'t> {
         let negative = self.text.get(self.at) == Some(&b'-');
         let first = self.at + usize::from(negative);
         let (mut at, mut value) = (first, 0i64);
+        if let Some(eight) = self.text.get(at..).and_then(|t| t.first_chunk::<8>())
+            && let Some(v) = eight_digits(u64::from_le_bytes(*eight))
+        {
+            (at, value) = (at + 8, i64::from(v));
+        }
         while let Some(digit) = self.text.get(at).map(|b| b.wrapping_sub(b'0'))
             && digit < 10
         {

@@ -420,25 +420,26 @@ fn short_run_words(rest: &[u8], mut at: usize) -> Result<usize, usize> {
     Err(at)
 }
 
-/// Bit `i` is set when `block[i]` is `"`, `\\`, below 0x20 or not ASCII: SSE2 on x86_64, a
-/// byte at a time elsewhere (the same bits; a property test checks).
+/// Bit `i` is set when `block[i]` is `"`, `\\` or below 0x20 (a non-ASCII byte is not):
+/// what ends a run of a string whose text is known to be UTF-8. SSE2 on x86_64, a byte at a
+/// time elsewhere (the same bits; a property test checks).
 #[inline]
-pub(crate) fn special_mask(block: &[u8; 16]) -> u32 {
+pub(crate) fn string_mask(block: &[u8; 16]) -> u32 {
     #[cfg(target_arch = "x86_64")]
     {
-        sse2::special_mask(block)
+        sse2::string_mask(block)
     }
     #[cfg(not(target_arch = "x86_64"))]
-    special_mask_bytes(block)
+    string_mask_bytes(block)
 }
 
-/// [`special_mask`] a byte at a time: the reference.
+/// [`string_mask`] a byte at a time: the reference.
 #[cfg(any(test, not(target_arch = "x86_64")))]
-pub(crate) fn special_mask_bytes(block: &[u8; 16]) -> u32 {
+pub(crate) fn string_mask_bytes(block: &[u8; 16]) -> u32 {
     block
         .iter()
         .enumerate()
-        .filter(|(_, b)| matches!(b, b'"' | b'\\' | 0..0x20 | 0x80..))
+        .filter(|(_, b)| matches!(b, b'"' | b'\\' | 0..0x20))
         .fold(0, |mask, (i, _)| mask | 1 << i)
 }
 
@@ -461,6 +462,24 @@ mod sse2 {
         // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it, so the
         // function's `target_feature` holds wherever this module is compiled.
         unsafe { special_mask_sse2(lo, hi) }
+    }
+
+    /// Bit `i` is set when `block[i]` is `"`, `\`, or below 0x20.
+    #[inline]
+    pub(super) fn string_mask(block: &[u8; 16]) -> u32 {
+        let (Some(lo), Some(hi)) = (block.first_chunk::<8>(), block.last_chunk::<8>()) else {
+            return 0;
+        };
+        let (lo, hi) = (u64::from_le_bytes(*lo), u64::from_le_bytes(*hi));
+        // SAFETY: as in `special_mask`, SSE2 is part of the x86_64 baseline.
+        unsafe { special_mask_sse2(lo, hi) & !high_mask_sse2(lo, hi) }
+    }
+
+    /// Bit `i` is set when byte `i` is not ASCII.
+    #[target_feature(enable = "sse2")]
+    fn high_mask_sse2(lo: u64, hi: u64) -> u32 {
+        // The casts keep the bits; the mask has 16 bits.
+        _mm_movemask_epi8(_mm_set_epi64x(hi as i64, lo as i64)) as u32
     }
 
     #[target_feature(enable = "sse2")]

@@ -155,7 +155,7 @@ fn the_value_cap_is_the_simd_json_paths() {
 fn unescaping_leaves_spaces_behind() {
     let mut text = br#""a\"b\u00e9c""#.to_vec();
     let end = text.len() - 1;
-    let range = unescape_in_place(&mut text, 1..end).unwrap();
+    let range = unescape_in_place(&mut text, 1..end, &mut Vec::new()).unwrap();
     assert_eq!(&text[range.clone()], "a\"béc".as_bytes());
     assert_eq!(&text[range.end..], b"     \"");
 }
@@ -341,15 +341,28 @@ fn text() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
+    /// Eight digits read at once are the number they write; anything else is not read.
+    #[test]
+    fn eight_digits_are_their_number(word in any::<[u8; 8]>(), n in 0u32..100_000_000) {
+        let text = format!("{n:08}");
+        prop_assert_eq!(eight_digits(u64::from_le_bytes(*text.as_bytes().first_chunk().unwrap())), Some(n));
+        let digits = word.iter().all(u8::is_ascii_digit);
+        let read = eight_digits(u64::from_le_bytes(word));
+        prop_assert_eq!(read.is_some(), digits);
+        if let Some(v) = read {
+            prop_assert_eq!(v.to_string().parse::<u32>().ok(), std::str::from_utf8(&word).unwrap().parse().ok());
+        }
+    }
+
     /// The mask of sixteen bytes is its byte-at-a-time reference.
     #[test]
-    fn special_mask_is_its_reference(block in any::<[u8; 16]>(), special in any::<[u8; 4]>()) {
-        use crate::input::json::walk::special_mask_bytes;
+    fn string_mask_is_its_reference(block in any::<[u8; 16]>(), special in any::<[u8; 4]>()) {
+        use crate::input::json::walk::string_mask_bytes;
         let mut block = block;
         for (i, b) in special.iter().enumerate() {
             block[usize::from(*b) % 16] = [b'"', b'\\', 0x1f, 0x80][i];
         }
-        prop_assert_eq!(special_mask(&block), special_mask_bytes(&block));
+        prop_assert_eq!(string_mask(&block), string_mask_bytes(&block));
     }
 }
 
