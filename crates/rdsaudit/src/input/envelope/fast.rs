@@ -128,25 +128,29 @@ impl FastReader {
         let text = buf.get_mut(..len).unwrap_or_default();
         let scratch = &mut self.scratch;
         let mut undo = |s: &mut Str| -> Result<(), EnvelopeError> {
-            if s.escaped {
-                s.range = unescape_in_place(text, s.range.clone(), scratch)?;
-            }
+            s.range = unescape_in_place(text, s.range.clone(), scratch)?;
             Ok(())
         };
         for e in &mut self.envelopes {
-            undo(&mut e.message_type)?;
             let optional = [
                 &mut e.owner,
                 &mut e.log_group,
                 &mut e.log_stream,
                 &mut e.policy_level,
             ];
-            optional.into_iter().flatten().try_for_each(&mut undo)?;
+            let tops = optional.into_iter().flatten().chain([&mut e.message_type]);
+            tops.filter(|s| s.escaped).try_for_each(&mut undo)?;
         }
-        self.filters.iter_mut().try_for_each(&mut undo)?;
+        let mut filters = self.filters.iter_mut().filter(|s| s.escaped);
+        filters.try_for_each(&mut undo)?;
+        // Most events have nothing to undo: tested here, not in a call.
         for ev in &mut self.events {
-            undo(&mut ev.id)?;
-            undo(&mut ev.message)?;
+            if ev.id.escaped {
+                undo(&mut ev.id)?;
+            }
+            if ev.message.escaped {
+                undo(&mut ev.message)?;
+            }
         }
         let buf: &'a [u8] = buf;
         let text = EventText::new(buf.get(..len).unwrap_or_default());
