@@ -7,13 +7,17 @@
 //! always the same few keys and an array of `{"id","timestamp","message"}` objects, so one
 //! pass that looks for them directly does a fraction of that work.
 //!
-//! 1. [`FastReader::read`] checks the whole text, reading nothing into it: it is UTF-8 (one
-//!    check of the whole), every string has no control byte and valid escapes, each value is where the envelope's shape wants it. It only notes where the strings are
-//!    and whether they hold escapes. Whenever it meets anything it does not read with
-//!    certainty (any error, a duplicate key, an unexpected type, a key with an escape, a
-//!    number other than a plain integer of up to 18 digits, nesting deeper than 62 in an unknown value, a payload over the value cap) it
-//!    declines, and the simd-json path reads the same untouched bytes: acceptance, errors and
-//!    their words stay exactly that path's.
+//! 1. [`FastReader::read`] checks the whole text, changing nothing: it is UTF-8 (one check
+//!    of the whole), every string has no control byte and valid escapes, each value is where
+//!    the envelope's shape wants it. It only notes where the strings are and whether they
+//!    hold escapes. Whenever it meets anything it does not read with certainty (any error, a
+//!    duplicate key the simd-json path refuses, an unexpected type, a key with an escape, a
+//!    number other than a plain integer of up to 18 digits, nesting deeper than 62 in an
+//!    unknown value, a payload over the value cap) it declines, and the simd-json path reads
+//!    the same untouched bytes: acceptance, errors and their words stay exactly that path's.
+//!    What it notes takes memory in proportion to the text (a few words per string), as
+//!    simd-json's buffers do; the value cap is checked after the pass, as the simd-json path
+//!    would find it.
 //! 2. [`FastReader::finish`] then undoes the escapes of the strings that hold some, in place
 //!    (an escape is never shorter than what it stands for; the freed bytes at the end of the
 //!    string become spaces, so the text stays UTF-8), and borrows every string from the text.
