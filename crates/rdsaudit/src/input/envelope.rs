@@ -23,7 +23,10 @@
 //! `policyLevel` (account-level subscription policies, 2024) and any future top-level or
 //! per-event key are ignored: we never reject unknown fields.
 //!
-//! How: simd-json builds a tape over the buffer *in place* (strings are unescaped inside the
+//! How: a reader of the payload's own shape ([`fast`]) reads it first, in two passes (check,
+//! then unescape in place); it declines anything it does not read with certainty, and the
+//! simd-json path below, its reference, reads the same untouched bytes. That path:
+//! simd-json builds a tape over the buffer *in place* (strings are unescaped inside the
 //! buffer and borrowed from it, so nothing is copied), then we walk the tape iteratively,
 //! reading the keys we know and skipping any other value in O(1) using the node `count`. There
 //! is no recursion, so arbitrarily nested unknown values cannot overflow the stack; simd-json
@@ -165,6 +168,10 @@ pub enum EnvelopeError {
         /// The parser's cap.
         max: usize,
     },
+    /// The fast reader's second pass left a string that is not UTF-8, or met an escape its
+    /// first pass did not check (defensive; should be unreachable).
+    #[error("internal error: string at byte {0} unreadable after unescaping")]
+    Unescaped(usize),
     /// The simd-json tape was not shaped as documented (defensive; should be unreachable).
     #[error("internal error: malformed simd-json tape at node {0}")]
     Tape(usize),
@@ -183,6 +190,8 @@ pub struct EnvelopeParser {
     json: TapeParser,
     /// Top-level object ranges found by the splitter (reused allocation).
     pieces: Vec<Range<usize>>,
+    /// The fast path, tried first ([`fast`]).
+    fast: fast::FastReader,
     max_nodes: usize,
 }
 
@@ -210,6 +219,7 @@ impl EnvelopeParser {
         Self {
             json: TapeParser::default(),
             pieces: Vec::new(),
+            fast: fast::FastReader::default(),
             max_nodes,
         }
     }
@@ -231,6 +241,24 @@ impl EnvelopeParser {
     /// [`EnvelopeError`] for a padding contract violation, invalid JSON, a non-object, or a
     /// missing / wrongly typed field. On error `buf[..len]` may have been partly unescaped.
     pub fn parse<'a>(
+        &mut self,
+        buf: &'a mut [u8],
+        len: usize,
+    ) -> Result<Vec<LogEnvelope<'a>>, EnvelopeError> {
+        crate::input::json::check_padding(buf, len)?;
+        if self
+            .fast
+            .read(buf.get(..len).unwrap_or_default(), self.max_nodes)
+            .is_ok()
+        {
+            return self.fast.finish(buf, len);
+        }
+        self.parse_simd(buf, len)
+    }
+
+    /// [`EnvelopeParser::parse`] by simd-json's tape alone: the fast path's reference, and
+    /// what reads any text the fast path declines.
+    fn parse_simd<'a>(
         &mut self,
         buf: &'a mut [u8],
         len: usize,
@@ -570,6 +598,8 @@ fn millis(node: &Node<'_>) -> Result<i64, &'static str> {
         other => Err(kind(other)),
     }
 }
+
+mod fast;
 
 #[cfg(test)]
 mod tests;

@@ -122,7 +122,7 @@ impl<'t> EventText<'t> {
 
     /// The string at `r`: a slice of the checked text when `r` falls on character
     /// boundaries, else its bytes checked on their own (the result is the same either way).
-    fn str(&self, r: Range<usize>) -> Option<&'t str> {
+    pub(crate) fn str(&self, r: Range<usize>) -> Option<&'t str> {
         self.whole
             .and_then(|whole| whole.get(r.clone()))
             .or_else(|| simdutf8::basic::from_utf8(self.bytes.get(r)?).ok())

@@ -420,6 +420,29 @@ fn short_run_words(rest: &[u8], mut at: usize) -> Result<usize, usize> {
     Err(at)
 }
 
+/// Bit `i` is set when `block[i]` is `"`, `\\` or below 0x20 (a non-ASCII byte is not):
+/// what ends a run of a string whose text is known to be UTF-8. SSE2 on x86_64, a byte at a
+/// time elsewhere (the same bits; a property test checks).
+#[inline]
+pub(crate) fn string_mask(block: &[u8; 16]) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        sse2::string_mask(block)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    string_mask_bytes(block)
+}
+
+/// [`string_mask`] a byte at a time: the reference.
+#[cfg(any(test, not(target_arch = "x86_64")))]
+pub(crate) fn string_mask_bytes(block: &[u8; 16]) -> u32 {
+    block
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| matches!(b, b'"' | b'\\' | 0..0x20))
+        .fold(0, |mask, (i, _)| mask | 1 << i)
+}
+
 /// SSE2: sixteen bytes compared at once, one bit per byte.
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
@@ -439,6 +462,24 @@ mod sse2 {
         // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it, so the
         // function's `target_feature` holds wherever this module is compiled.
         unsafe { special_mask_sse2(lo, hi) }
+    }
+
+    /// Bit `i` is set when `block[i]` is `"`, `\`, or below 0x20.
+    #[inline]
+    pub(super) fn string_mask(block: &[u8; 16]) -> u32 {
+        let (Some(lo), Some(hi)) = (block.first_chunk::<8>(), block.last_chunk::<8>()) else {
+            return 0;
+        };
+        let (lo, hi) = (u64::from_le_bytes(*lo), u64::from_le_bytes(*hi));
+        // SAFETY: as in `special_mask`, SSE2 is part of the x86_64 baseline.
+        unsafe { special_mask_sse2(lo, hi) & !high_mask_sse2(lo, hi) }
+    }
+
+    /// Bit `i` is set when byte `i` is not ASCII.
+    #[target_feature(enable = "sse2")]
+    fn high_mask_sse2(lo: u64, hi: u64) -> u32 {
+        // The casts keep the bits; the mask has 16 bits.
+        _mm_movemask_epi8(_mm_set_epi64x(hi as i64, lo as i64)) as u32
     }
 
     #[target_feature(enable = "sse2")]
@@ -473,7 +514,7 @@ fn check_run(run: &[u8]) -> Result<(), (usize, &'static str)> {
 
 /// The character an escape at the start of `text` (a backslash) stands for, and the escape's
 /// length (12 for a surrogate pair).
-fn unescape(text: &[u8]) -> Result<(char, usize), &'static str> {
+pub(crate) fn unescape(text: &[u8]) -> Result<(char, usize), &'static str> {
     let simple = match text.get(1) {
         Some(b'"') => '"',
         Some(b'\\') => '\\',

@@ -1,0 +1,665 @@
+//! The fast path of [`EnvelopeParser::parse`](super::EnvelopeParser::parse): a reader of the
+//! CloudWatch Logs payload's own shape, in two passes over the text, with the simd-json path
+//! as its reference and fallback.
+//!
+//! Why: simd-json classifies every byte, builds a tape of every value and then we walk the
+//! tape; on 500 records of 200 events that was a fifth of the whole process. A payload is
+//! always the same few keys and an array of `{"id","timestamp","message"}` objects, so one
+//! pass that looks for them directly does a fraction of that work.
+//!
+//! 1. [`FastReader::read`] checks the whole text, changing nothing: it is UTF-8 (one check
+//!    of the whole), every string has no control byte and valid escapes, each value is where
+//!    the envelope's shape wants it. It only notes where the strings are and whether they
+//!    hold escapes. Whenever it meets anything it does not read with certainty (any error, a
+//!    duplicate key the simd-json path refuses, an unexpected type, a key with an escape, a
+//!    number other than a plain integer of up to 18 digits, nesting deeper than 62 in an
+//!    unknown value, a payload over the value cap) it declines, and the simd-json path reads
+//!    the same untouched bytes: acceptance, errors and their words stay exactly that path's.
+//!    What it notes takes memory in proportion to the text (a few words per string), as
+//!    simd-json's buffers do; the value cap is checked after the pass, as the simd-json path
+//!    would find it.
+//! 2. [`FastReader::finish`] then undoes the escapes of the strings that hold some, in place
+//!    (an escape is never shorter than what it stands for; the freed bytes at the end of the
+//!    string become spaces, so the text stays UTF-8), and borrows every string from the text.
+//!
+//! A property test holds it to the simd-json path: for generated and mutated payloads it
+//! either declines or yields exactly the same envelopes.
+
+use std::ops::Range;
+
+use super::{EnvelopeError, LogEnvelope, LogEvent, MessageType};
+use crate::input::json::walk::{string_mask, unescape};
+use crate::input::json::{check_values, is_ws};
+use crate::input::kinesis::EventText;
+
+/// The fast reader declines: the simd-json path must read the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Decline;
+
+type Read<T> = Result<T, Decline>;
+
+/// A string of the text: the bytes between its quotes, and whether they hold an escape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Str {
+    range: Range<usize>,
+    escaped: bool,
+}
+
+/// A [`LogEnvelope`] whose strings are still [`Str`]s; its filters and events are ranges of
+/// the reader's lists.
+#[derive(Debug)]
+struct RawEnvelope {
+    message_type: Str,
+    owner: Option<Str>,
+    log_group: Option<Str>,
+    log_stream: Option<Str>,
+    filters: Range<usize>,
+    policy_level: Option<Str>,
+    events: Range<usize>,
+}
+
+/// A [`LogEvent`] whose strings are still [`Str`]s.
+#[derive(Debug)]
+struct RawEvent {
+    id: Str,
+    timestamp: i64,
+    message: Str,
+}
+
+/// The fast reader's lists, kept across payloads (one reader per worker, like the parser).
+#[derive(Debug, Default)]
+pub(super) struct FastReader {
+    envelopes: Vec<RawEnvelope>,
+    filters: Vec<Str>,
+    events: Vec<RawEvent>,
+    pieces: Vec<Range<usize>>,
+    /// Where a string is unescaped before it is copied back.
+    scratch: Vec<u8>,
+}
+
+impl FastReader {
+    /// Pass 1: reads and checks `text` (one payload or several back to back) without changing
+    /// it. `Ok` only when the simd-json path would accept it and read what was noted.
+    pub(super) fn read(&mut self, text: &[u8], max_nodes: usize) -> Read<()> {
+        self.envelopes.clear();
+        self.filters.clear();
+        self.events.clear();
+        self.pieces.clear();
+        // Checked as a whole once, so the strings' scan only looks for `"`, `\\` and controls.
+        if simdutf8::basic::from_utf8(text).is_err() {
+            return Err(Decline);
+        }
+        let mut reader = Reader { text, at: 0 };
+        while let Some(b) = reader.peek() {
+            if b != b'{' {
+                return Err(Decline);
+            }
+            let start = reader.at;
+            let envelope = reader.envelope(&mut self.filters, &mut self.events)?;
+            self.envelopes.push(envelope);
+            self.pieces.push(start..reader.at);
+        }
+        // The simd-json path caps the values of the whole text when it holds one object,
+        // of each object when it holds several.
+        let over = |t: &[u8]| check_values(t, max_nodes).is_err();
+        match self.pieces.as_slice() {
+            [] => return Err(Decline),
+            [_] if over(text) => return Err(Decline),
+            pieces
+                if pieces.len() > 1
+                    && pieces
+                        .iter()
+                        .any(|p| over(text.get(p.clone()).unwrap_or_default())) =>
+            {
+                return Err(Decline);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Pass 2, after [`FastReader::read`] accepted `buf[..len]`: undoes the escapes in place
+    /// and returns the envelopes, their strings borrowed from `buf`.
+    ///
+    /// # Errors
+    /// [`EnvelopeError::Unescaped`] only if this module is wrong (unreachable: pass 1 checked
+    /// every escape and byte it rewrites).
+    pub(super) fn finish<'a>(
+        &mut self,
+        buf: &'a mut [u8],
+        len: usize,
+    ) -> Result<Vec<LogEnvelope<'a>>, EnvelopeError> {
+        let text = buf.get_mut(..len).unwrap_or_default();
+        let scratch = &mut self.scratch;
+        let mut undo = |s: &mut Str| -> Result<(), EnvelopeError> {
+            s.range = unescape_in_place(text, s.range.clone(), scratch)?;
+            Ok(())
+        };
+        for e in &mut self.envelopes {
+            let optional = [
+                &mut e.owner,
+                &mut e.log_group,
+                &mut e.log_stream,
+                &mut e.policy_level,
+            ];
+            let tops = optional.into_iter().flatten().chain([&mut e.message_type]);
+            tops.filter(|s| s.escaped).try_for_each(&mut undo)?;
+        }
+        let mut filters = self.filters.iter_mut().filter(|s| s.escaped);
+        filters.try_for_each(&mut undo)?;
+        // Most events have nothing to undo: tested here, not in a call.
+        for ev in &mut self.events {
+            if ev.id.escaped {
+                undo(&mut ev.id)?;
+            }
+            if ev.message.escaped {
+                undo(&mut ev.message)?;
+            }
+        }
+        let buf: &'a [u8] = buf;
+        let text = EventText::new(buf.get(..len).unwrap_or_default());
+        let str_of = |s: &Str| {
+            text.str(s.range.clone())
+                .ok_or(EnvelopeError::Unescaped(s.range.start))
+        };
+        let opt = |s: &Option<Str>| s.as_ref().map_or(Ok(""), str_of);
+        self.envelopes
+            .iter()
+            .map(|e| {
+                let filters = self.filters.get(e.filters.clone()).unwrap_or_default();
+                let events = self.events.get(e.events.clone()).unwrap_or_default();
+                Ok(LogEnvelope {
+                    message_type: MessageType::from_str(str_of(&e.message_type)?),
+                    owner: opt(&e.owner)?,
+                    log_group: opt(&e.log_group)?,
+                    log_stream: opt(&e.log_stream)?,
+                    subscription_filters: filters.iter().map(str_of).collect::<Result<_, _>>()?,
+                    policy_level: e.policy_level.as_ref().map(str_of).transpose()?,
+                    log_events: {
+                        // A loop, not a `collect` of `Result`s: this runs for every event.
+                        let mut list = Vec::with_capacity(events.len());
+                        for ev in events {
+                            list.push(LogEvent {
+                                id: str_of(&ev.id)?,
+                                timestamp: ev.timestamp,
+                                message: str_of(&ev.message)?,
+                            });
+                        }
+                        list
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+/// Undoes the escapes of the string at `range` in place; returns the range it then takes. The
+/// bytes it no longer takes become spaces (so the text stays UTF-8 as a whole). The string is
+/// unescaped into `scratch` sixteen bytes at a time (whole blocks are copied, the escapes
+/// found with [`string_mask`]: inside a string's text only a backslash is flagged, a quote
+/// only ever follows one), then copied back.
+fn unescape_in_place(
+    text: &mut [u8],
+    range: Range<usize>,
+    scratch: &mut Vec<u8>,
+) -> Result<Range<usize>, EnvelopeError> {
+    // Room for a whole block at any point of the output, which is never longer than the input.
+    if scratch.len() < range.len() + 16 {
+        scratch.resize(range.len() + 16, 0);
+    }
+    let (mut read, mut write) = (range.start, 0);
+    while read < range.end {
+        let left = range.end - read;
+        let rest = text.get(read..).unwrap_or_default();
+        let block = match rest.first_chunk::<16>() {
+            Some(block) => *block,
+            // The text's last bytes (its final `"` among them): a block padded with zeros,
+            // which lie past the string's end and are masked out below.
+            None => {
+                let mut block = [0u8; 16];
+                if let Some(dst) = block.get_mut(..rest.len()) {
+                    dst.copy_from_slice(rest);
+                }
+                block
+            }
+        };
+        if let Some(out) = scratch.get_mut(write..write + 16) {
+            out.copy_from_slice(&block);
+        }
+        let inside = if left >= 16 {
+            u32::MAX
+        } else {
+            (1 << left) - 1
+        };
+        let mask = string_mask(&block) & inside;
+        if mask == 0 {
+            read += left.min(16);
+            write += left.min(16);
+            continue;
+        }
+        let k = mask.trailing_zeros() as usize;
+        read += k;
+        write += k;
+        let (ch, len) = unescape(text.get(read..range.end).unwrap_or_default())
+            .map_err(|_| EnvelopeError::Unescaped(read))?;
+        read += len;
+        // Most escapes stand for one ASCII byte (`\"`, `\\`, `\n`): stored without encoding.
+        if let Ok(byte) = u8::try_from(ch)
+            && byte.is_ascii()
+            && let Some(slot) = scratch.get_mut(write)
+        {
+            *slot = byte;
+            write += 1;
+            continue;
+        }
+        let mut utf8 = [0; 4];
+        let out = ch.encode_utf8(&mut utf8).as_bytes();
+        scratch
+            .get_mut(write..write + out.len())
+            .ok_or(EnvelopeError::Unescaped(read))?
+            .copy_from_slice(out);
+        write += out.len();
+    }
+    let end = range.start + write;
+    let (Some(dst), Some(src)) = (text.get_mut(range.start..end), scratch.get(..write)) else {
+        return Err(EnvelopeError::Unescaped(range.start));
+    };
+    dst.copy_from_slice(src);
+    if let Some(freed) = text.get_mut(end..range.end) {
+        freed.fill(b' ');
+    }
+    Ok(range.start..end)
+}
+
+/// The value of eight ASCII digits read as a little-endian word (the first digit lowest),
+/// `None` if any byte is not a digit.
+#[inline]
+fn eight_digits(word: u64) -> Option<u32> {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    let d = word.wrapping_sub(0x30 * LOW);
+    // A byte below `0` borrows and leaves its own high bits set; one above `9` fails the
+    // second test (no byte carries: each is below 16 there).
+    if d & (0xF0 * LOW) != 0 || d.wrapping_add(0x76 * LOW) & (0x80 * LOW) != 0 {
+        return None;
+    }
+    // Pairs, then fours, then all eight, each step most significant part first.
+    let d = (d.wrapping_mul(10) + (d >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let d = (d.wrapping_mul(100) + (d >> 16)) & 0x0000_FFFF_0000_FFFF;
+    let d = (d.wrapping_mul(10_000) + (d >> 32)) & 0xFFFF_FFFF;
+    u32::try_from(d).ok()
+}
+
+/// Scans the string whose text starts at `at` (the text is UTF-8, checked as a whole): the
+/// index of its closing quote, and whether it holds an escape. Declines a control byte, a bad
+/// escape, a missing closing quote. Sixteen bytes at a time ([`string_mask`]).
+#[inline]
+fn scan_string(text: &[u8], mut at: usize) -> Read<(usize, bool)> {
+    let mut escaped = false;
+    loop {
+        let found = match text.get(at..at + 16).and_then(|b| b.first_chunk::<16>()) {
+            Some(block) => match string_mask(block) {
+                0 => {
+                    at += 16;
+                    continue;
+                }
+                mask => at + mask.trailing_zeros() as usize,
+            },
+            // The last bytes of the text, one at a time.
+            None => {
+                let rest = text.get(at..).unwrap_or_default();
+                let run = rest
+                    .iter()
+                    .position(|b| matches!(b, b'"' | b'\\' | 0..0x20))
+                    .ok_or(Decline)?;
+                at + run
+            }
+        };
+        match text.get(found) {
+            Some(b'"') => return Ok((found, escaped)),
+            Some(b'\\') => {
+                at = found + escape_len(text.get(found..).unwrap_or_default())?;
+                escaped = true;
+            }
+            _ => return Err(Decline),
+        }
+    }
+}
+
+/// The length of the valid escape at the start of `text` (a backslash).
+#[inline]
+fn escape_len(text: &[u8]) -> Read<usize> {
+    match text.get(1) {
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(2),
+        _ => unescape(text).map(|(_, len)| len).map_err(|_| Decline),
+    }
+}
+
+/// Deepest nesting of an unknown value the reader follows (one bit each of a `u64`).
+const MAX_SKIP_DEPTH: u32 = 62;
+
+/// Pass 1's position in the text.
+struct Reader<'t> {
+    text: &'t [u8],
+    at: usize,
+}
+
+impl<'t> Reader<'t> {
+    /// The next byte that is not JSON whitespace (not consumed).
+    fn peek(&mut self) -> Option<u8> {
+        while let Some(&b) = self.text.get(self.at) {
+            if !is_ws(b) {
+                return Some(b);
+            }
+            self.at += 1;
+        }
+        None
+    }
+
+    fn eat(&mut self, byte: u8) -> Read<()> {
+        if self.peek() == Some(byte) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err(Decline)
+        }
+    }
+
+    /// The string whose opening quote is next.
+    #[inline]
+    fn string(&mut self) -> Read<Str> {
+        self.eat(b'"')?;
+        let start = self.at;
+        let (end, escaped) = scan_string(self.text, start)?;
+        self.at = end + 1;
+        Ok(Str {
+            range: start..end,
+            escaped,
+        })
+    }
+
+    /// A string value, or `None` for `null`.
+    fn string_or_null(&mut self) -> Read<Option<Str>> {
+        if self.peek() == Some(b'n') {
+            self.literal()?;
+            return Ok(None);
+        }
+        self.string().map(Some)
+    }
+
+    /// The next key of an object (after `{` when `first`, else after a value), or `None`
+    /// when the object ends (its `}` consumed). Keys with escapes are declined: simd-json
+    /// compares them unescaped.
+    fn key(&mut self, first: bool) -> Read<Option<&'t [u8]>> {
+        match self.peek() {
+            Some(b'}') => {
+                self.at += 1;
+                return Ok(None);
+            }
+            Some(b',') if !first => self.at += 1,
+            _ if first => {}
+            _ => return Err(Decline),
+        }
+        let key = self.string()?;
+        if key.escaped {
+            return Err(Decline);
+        }
+        self.eat(b':')?;
+        Ok(self.text.get(key.range))
+    }
+
+    /// Whether the array has another element (after `[` when `first`, else after one).
+    fn element(&mut self, first: bool) -> Read<bool> {
+        match self.peek() {
+            Some(b']') => {
+                self.at += 1;
+                Ok(false)
+            }
+            Some(b',') if !first => {
+                self.at += 1;
+                Ok(true)
+            }
+            _ if first => Ok(true),
+            _ => Err(Decline),
+        }
+    }
+
+    /// `true`, `false` or `null` (what follows is checked by the caller's next step).
+    fn literal(&mut self) -> Read<()> {
+        let rest = self.text.get(self.at..).unwrap_or_default();
+        let word = [&b"true"[..], b"false", b"null"]
+            .into_iter()
+            .find(|w| rest.starts_with(w))
+            .ok_or(Decline)?;
+        self.at += word.len();
+        Ok(())
+    }
+
+    /// A plain integer, `-?(0|[1-9][0-9]{0,17})`: it fits an `i64`, and simd-json reads it as
+    /// the same integer. Anything else (a fraction, an exponent, more digits) is declined.
+    fn integer(&mut self) -> Read<i64> {
+        self.peek();
+        let negative = self.text.get(self.at) == Some(&b'-');
+        let first = self.at + usize::from(negative);
+        let (mut at, mut value) = (first, 0i64);
+        if let Some(eight) = self.text.get(at..).and_then(|t| t.first_chunk::<8>())
+            && let Some(v) = eight_digits(u64::from_le_bytes(*eight))
+        {
+            (at, value) = (at + 8, i64::from(v));
+        }
+        while let Some(digit) = self.text.get(at).map(|b| b.wrapping_sub(b'0'))
+            && digit < 10
+        {
+            // An 18-digit value times ten still fits; a 19th digit is declined.
+            if at - first == 18 {
+                return Err(Decline);
+            }
+            value = value * 10 + i64::from(digit);
+            at += 1;
+        }
+        let n = at - first;
+        let leading_zero = n > 1 && self.text.get(first) == Some(&b'0');
+        if n == 0 || leading_zero || matches!(self.text.get(at), Some(b'.' | b'e' | b'E')) {
+            return Err(Decline);
+        }
+        self.at = at;
+        Ok(if negative { -value } else { value })
+    }
+
+    /// Checks and steps over a value of any type, however deep (up to [`MAX_SKIP_DEPTH`]),
+    /// without recursion: `open` holds one bit per open container, set for an object.
+    fn skip(&mut self) -> Read<()> {
+        let (mut open, mut depth) = (0u64, 0u32);
+        loop {
+            // A value starts here.
+            match self.peek() {
+                Some(b'"') => {
+                    self.string()?;
+                }
+                Some(b'{' | b'[') if depth >= MAX_SKIP_DEPTH => return Err(Decline),
+                Some(b'{') => {
+                    self.at += 1;
+                    if self.key(true)?.is_some() {
+                        (open, depth) = (open << 1 | 1, depth + 1);
+                        continue;
+                    }
+                }
+                Some(b'[') => {
+                    self.at += 1;
+                    if self.element(true)? {
+                        (open, depth) = (open << 1, depth + 1);
+                        continue;
+                    }
+                }
+                Some(b'-' | b'0'..=b'9') => {
+                    self.integer()?;
+                }
+                _ => self.literal()?,
+            }
+            // A value ended: close what ends after it, until a next value starts.
+            loop {
+                if depth == 0 {
+                    return Ok(());
+                }
+                let more = if open & 1 == 1 {
+                    self.key(false)?.is_some()
+                } else {
+                    self.element(false)?
+                };
+                if more {
+                    break;
+                }
+                (open, depth) = (open >> 1, depth - 1);
+            }
+        }
+    }
+
+    /// One payload object, `{` next. Mirrors `envelope_from_tape`'s rules, declining where
+    /// that would fail.
+    fn envelope(
+        &mut self,
+        filters: &mut Vec<Str>,
+        events: &mut Vec<RawEvent>,
+    ) -> Read<RawEnvelope> {
+        self.eat(b'{')?;
+        let (mut message_type, mut owner, mut log_group, mut log_stream) = (None, None, None, None);
+        let mut policy_level = None;
+        let filters_start = filters.len();
+        let mut log_events = None;
+        let mut first = true;
+        while let Some(key) = self.key(std::mem::take(&mut first))? {
+            match key {
+                b"messageType" => once(&mut message_type, self.string()?)?,
+                b"owner" => once(&mut owner, self.string()?)?,
+                b"logGroup" => once(&mut log_group, self.string()?)?,
+                b"logStream" => once(&mut log_stream, self.string()?)?,
+                b"policyLevel" => policy_level = self.string_or_null()?,
+                b"subscriptionFilters" => {
+                    filters.truncate(filters_start);
+                    if self.peek() == Some(b'n') {
+                        self.literal()?;
+                    } else {
+                        self.eat(b'[')?;
+                        let mut first = true;
+                        while self.element(std::mem::take(&mut first))? {
+                            filters.push(self.string()?);
+                        }
+                    }
+                }
+                b"logEvents" if log_events.is_none() => {
+                    let start = events.len();
+                    self.events(events)?;
+                    log_events = Some(start..events.len());
+                }
+                b"logEvents" => return Err(Decline),
+                _ => self.skip()?,
+            }
+        }
+        let message_type = message_type.ok_or(Decline)?;
+        if message_type.escaped {
+            return Err(Decline);
+        }
+        let strict = self.text.get(message_type.range.clone()) == Some(b"DATA_MESSAGE");
+        let missing = [&owner, &log_group, &log_stream]
+            .iter()
+            .any(|s| s.is_none());
+        if strict && (missing || log_events.is_none()) {
+            return Err(Decline);
+        }
+        let end = events.len();
+        Ok(RawEnvelope {
+            message_type,
+            owner,
+            log_group,
+            log_stream,
+            filters: filters_start..filters.len(),
+            policy_level,
+            events: log_events.unwrap_or(end..end),
+        })
+    }
+
+    /// An event written as CloudWatch writes it, `{"id":"..","timestamp":..,"message":".."}`
+    /// with no space, read without looking its keys up; `None` (nothing consumed) for any
+    /// other layout, which the general loop reads.
+    #[inline]
+    fn compact_event(&mut self) -> Read<Option<RawEvent>> {
+        const ID: &[u8] = br#"{"id":""#;
+        const TIMESTAMP: &[u8] = br#"","timestamp":"#;
+        const MESSAGE: &[u8] = br#","message":""#;
+        self.peek();
+        let start = self.at;
+        let text = self.text;
+        let follows = |at: usize, what: &[u8]| text.get(at..).is_some_and(|t| t.starts_with(what));
+        if !follows(start, ID) {
+            return Ok(None);
+        }
+        let id_start = start + ID.len();
+        let (id_end, id_escaped) = scan_string(text, id_start)?;
+        if !follows(id_end, TIMESTAMP) {
+            return Ok(None);
+        }
+        self.at = id_end + TIMESTAMP.len();
+        let timestamp = self.integer()?;
+        if !follows(self.at, MESSAGE) {
+            self.at = start;
+            return Ok(None);
+        }
+        let message_start = self.at + MESSAGE.len();
+        let (message_end, message_escaped) = scan_string(text, message_start)?;
+        if !follows(message_end, b"\"}") {
+            self.at = start;
+            return Ok(None);
+        }
+        self.at = message_end + 2;
+        Ok(Some(RawEvent {
+            id: Str {
+                range: id_start..id_end,
+                escaped: id_escaped,
+            },
+            timestamp,
+            message: Str {
+                range: message_start..message_end,
+                escaped: message_escaped,
+            },
+        }))
+    }
+
+    /// The `logEvents` array, `[` next.
+    fn events(&mut self, events: &mut Vec<RawEvent>) -> Read<()> {
+        self.eat(b'[')?;
+        let mut first = true;
+        while self.element(std::mem::take(&mut first))? {
+            if let Some(event) = self.compact_event()? {
+                events.push(event);
+                continue;
+            }
+            self.eat(b'{')?;
+            let (mut id, mut timestamp, mut message) = (None, None, None);
+            let mut first = true;
+            while let Some(key) = self.key(std::mem::take(&mut first))? {
+                match key {
+                    b"id" => id = Some(self.string()?),
+                    b"timestamp" => timestamp = Some(self.integer()?),
+                    b"message" => message = Some(self.string()?),
+                    _ => self.skip()?,
+                }
+            }
+            events.push(RawEvent {
+                id: id.ok_or(Decline)?,
+                timestamp: timestamp.ok_or(Decline)?,
+                message: message.ok_or(Decline)?,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Stores a field that may appear only once (a second is the simd-json path's error).
+fn once(slot: &mut Option<Str>, value: Str) -> Read<()> {
+    if slot.replace(value).is_some() {
+        return Err(Decline);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

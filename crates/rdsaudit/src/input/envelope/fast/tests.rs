@@ -1,0 +1,404 @@
+use super::*;
+use crate::input::envelope::{DEFAULT_MAX_NODES, EnvelopeParser};
+use crate::test_support::padded;
+use proptest::prelude::*;
+
+/// The fast path's result (`None`: declined) and the simd-json path's, as debug text.
+fn both(text: &[u8]) -> (Option<String>, String) {
+    let (mut fast_buf, len) = padded(text);
+    let mut reader = FastReader::default();
+    let fast = reader
+        .read(&fast_buf[..len], DEFAULT_MAX_NODES)
+        .ok()
+        .map(|()| format!("{:?}", reader.finish(&mut fast_buf, len)));
+    let (mut simd_buf, len) = padded(text);
+    let simd = format!("{:?}", EnvelopeParser::new().parse_simd(&mut simd_buf, len));
+    (fast, simd)
+}
+
+/// Whether the fast path reads `text`, and then reads it as the simd-json path does.
+fn fast_reads(text: &str) -> bool {
+    let (fast, simd) = both(text.as_bytes());
+    if let Some(fast) = &fast {
+        assert_eq!(fast, &simd, "{text}");
+    }
+    fast.is_some()
+}
+
+const HEAD: &str = r#""messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s""#;
+
+fn with_events(events: &str) -> String {
+    format!(r#"{{{HEAD},"logEvents":[{events}]}}"#)
+}
+
+fn with_timestamp(ts: &str) -> String {
+    with_events(&format!(r#"{{"id":"a","timestamp":{ts},"message":"m"}}"#))
+}
+
+#[test]
+fn reads_a_payload_as_cloudwatch_writes_it() {
+    assert!(fast_reads(&with_events(
+        r#"{"id":"1","timestamp":1711200969000,"message":"a \"q\" \\ \n \/ \u00e9 \ud83d\ude00 caf\u00e9 é"},{"id":"2","timestamp":-5,"message":""}"#
+    )));
+    assert!(fast_reads(
+        r#" {"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":0,"message":"CWL CONTROL MESSAGE"}]} "#
+    ));
+    assert!(fast_reads(r#"{"messageType":"CONTROL_MESSAGE"}"#));
+    assert!(fast_reads(r#"{"messageType":"NEW_KIND","logEvents":[]}"#));
+}
+
+#[test]
+fn reads_other_layouts_and_unknown_values() {
+    assert!(fast_reads(&format!(
+        r#"{{ "zz" : {{"a":[1,{{"b":null}},[],{{}},true,false,"x\"}}"]}}, {HEAD}, "policyLevel" : null,
+        "subscriptionFilters" : [ "f", "g" ], "logEvents" : [ {{ "message" : "m", "more": [[-0]], "timestamp" : 7, "id" : "i" }} ] }}"#
+    )));
+    // Repeated keys whose last value wins in the simd-json path.
+    assert!(fast_reads(&format!(
+        r#"{{{HEAD},"policyLevel":"P","policyLevel":null,"subscriptionFilters":["a"],"subscriptionFilters":["b","c"],"logEvents":[{{"id":"1","id":"2","timestamp":1,"timestamp":2,"message":"x","message":"y"}}]}}"#
+    )));
+    // Back to back, as Firehose writes them.
+    let one = with_timestamp("1");
+    assert!(fast_reads(&format!("{one}{one}\n{one} ")));
+}
+
+#[test]
+fn declines_numbers_it_does_not_read_with_certainty() {
+    for ts in [
+        "1e3",
+        "1.0",
+        "-0.0",
+        "1E3",
+        "01",
+        "-",
+        "1234567890123456789",
+        "1.5",
+    ] {
+        assert!(!fast_reads(&with_timestamp(ts)), "{ts}");
+    }
+    assert!(fast_reads(&with_timestamp("-0")));
+    assert!(fast_reads(&with_timestamp("123456789012345678")));
+    assert!(!fast_reads(&format!(
+        r#"{{{HEAD},"x":1.5,"logEvents":[]}}"#
+    )));
+}
+
+#[test]
+fn declines_what_the_simd_json_path_fails() {
+    let cases = [
+        // Duplicates that fail.
+        format!(r#"{{{HEAD},"owner":"2","logEvents":[]}}"#),
+        format!(r#"{{{HEAD},"logEvents":[],"logEvents":[]}}"#),
+        // Wrong types, missing fields.
+        format!(r#"{{{HEAD},"logEvents":{{}}}}"#),
+        format!(r#"{{{HEAD},"logEvents":[1]}}"#),
+        format!(r#"{{{HEAD},"subscriptionFilters":[1],"logEvents":[]}}"#),
+        format!(r#"{{{HEAD},"policyLevel":1,"logEvents":[]}}"#),
+        with_events(r#"{"id":1,"timestamp":1,"message":"m"}"#),
+        with_events(r#"{"timestamp":1,"message":"m"}"#),
+        with_events(r#"{"id":"a","timestamp":"1","message":"m"}"#),
+        r#"{"messageType":"DATA_MESSAGE","logEvents":[]}"#.to_owned(),
+        r#"{"owner":"1"}"#.to_owned(),
+        r#"{"messageType":1}"#.to_owned(),
+        "[]".to_owned(),
+        String::new(),
+        " ".to_owned(),
+        // Not JSON.
+        with_events(r#"{"id":"a","timestamp":1,"message":"tab	here"}"#),
+        with_events(r#"{"id":"a","timestamp":1,"message":"\x"}"#),
+        with_events(r#"{"id":"a","timestamp":1,"message":"\ud800"}"#),
+        with_events(r#"{"id":"a","timestamp":1,"message":"\u00g0"}"#),
+        format!("{} x", with_timestamp("1")),
+        format!("{}]", with_timestamp("1")),
+        with_timestamp("1").replace(']', ""),
+        format!(r#"{{{HEAD},"x":tru,"logEvents":[]}}"#),
+        format!(r#"{{{HEAD},"x":[1,],"logEvents":[]}}"#),
+        format!(r#"{{{HEAD},"x":{{"a"}},"logEvents":[]}}"#),
+        format!(r#"{{{HEAD},,"logEvents":[]}}"#),
+    ];
+    for case in cases {
+        assert!(!fast_reads(&case), "{case}");
+        assert!(both(case.as_bytes()).1.starts_with("Err"), "{case}");
+    }
+    let mut bad_utf8 = with_timestamp("1").into_bytes();
+    let at = bad_utf8.len() - 5;
+    bad_utf8[at] = 0xff;
+    assert_eq!(both(&bad_utf8).0, None);
+}
+
+#[test]
+fn declines_what_it_leaves_to_simd_json() {
+    // A key with an escape, a message type with one, nesting past its depth.
+    assert!(!fast_reads(&format!(r#"{{{HEAD},"log\u0045vents":[]}}"#)));
+    assert!(!fast_reads(
+        r#"{"messageType":"DATA\u005fMESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[]}"#
+    ));
+    let deep = format!("{}{}", "[".repeat(70), "]".repeat(70));
+    assert!(!fast_reads(&format!(
+        r#"{{{HEAD},"x":{deep},"logEvents":[]}}"#
+    )));
+    let deep = format!("{}{}", "[".repeat(60), "]".repeat(60));
+    assert!(fast_reads(&format!(
+        r#"{{{HEAD},"x":{deep},"logEvents":[]}}"#
+    )));
+}
+
+#[test]
+fn the_value_cap_is_the_simd_json_paths() {
+    let text = with_events(&vec![r#"{"id":"a","timestamp":1,"message":"m"}"#; 50].join(","));
+    let mut reader = FastReader::default();
+    assert_eq!(reader.read(text.as_bytes(), 100), Err(Decline));
+    assert_eq!(reader.read(text.as_bytes(), text.len()), Ok(()));
+}
+
+#[test]
+fn unescaping_leaves_spaces_behind() {
+    let mut text = br#""a\"b\u00e9c""#.to_vec();
+    let end = text.len() - 1;
+    let range = unescape_in_place(&mut text, 1..end, &mut Vec::new()).unwrap();
+    assert_eq!(&text[range.clone()], "a\"béc".as_bytes());
+    assert_eq!(&text[range.end..], b"     \"");
+}
+
+/// Pieces of a string's JSON text: plain, escapes good and bad, raw bytes a string may not
+/// hold.
+fn string_text() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        30 => "[ -~&&[^\"\\\\]]{0,20}".prop_map(String::into_bytes),
+        5 => Just(br#"\""#.to_vec()),
+        5 => Just(br"\\".to_vec()),
+        5 => Just(br"\n\t\r\b\f\/".to_vec()),
+        5 => Just(br"\u00e9\u0000\u001F\uFFFF".to_vec()),
+        5 => Just(br"\ud83d\ude00".to_vec()),
+        4 => Just("é日本🎉".as_bytes().to_vec()),
+        1 => prop_oneof![
+            Just(br"\ud800".to_vec()),
+            Just(br"\udc00x".to_vec()),
+            Just(br"\x".to_vec()),
+            Just(br"\u12".to_vec()),
+            Just(vec![0x01]),
+            Just(vec![b'\n']),
+            Just(vec![0xff]),
+            Just(vec![0xe6, 0x97]),
+            Just(vec![b'"']),
+        ],
+    ];
+    proptest::collection::vec(piece, 0..6).prop_map(|p| p.concat())
+}
+
+fn quoted(s: Vec<u8>) -> Vec<u8> {
+    [&b"\""[..], &s, b"\""].concat()
+}
+
+fn number() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        6 => (-1_000_000_000_000_000i64..1_000_000_000_000_000).prop_map(|n| n.to_string().into_bytes()),
+        1 => any::<i64>().prop_map(|n| n.to_string().into_bytes()),
+        1 => prop_oneof![
+            Just(b"1e3".to_vec()),
+            Just(b"-0".to_vec()),
+            Just(b"1.0".to_vec()),
+            Just(b"01".to_vec()),
+            Just(b"99999999999999999999".to_vec()),
+            Just(b"-".to_vec()),
+            Just(b"null".to_vec()),
+            Just(b"\"5\"".to_vec()),
+        ],
+    ]
+}
+
+/// An unknown value: scalars and shallow containers.
+fn unknown() -> impl Strategy<Value = Vec<u8>> {
+    let leaf = prop_oneof![
+        string_text().prop_map(quoted),
+        number(),
+        Just(b"true".to_vec()),
+        Just(b"null".to_vec()),
+        Just(b"{}".to_vec()),
+    ];
+    leaf.prop_recursive(3, 12, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(|v| [
+                &b"["[..],
+                &v.join(&b","[..]),
+                b"]"
+            ]
+            .concat()),
+            proptest::collection::vec(inner, 0..4).prop_map(|v| {
+                let entries: Vec<Vec<u8>> = v
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| [format!("\"k{i}\":").into_bytes(), v].concat())
+                    .collect();
+                [&b"{"[..], &entries.join(&b","[..]), b"}"].concat()
+            }),
+        ]
+    })
+}
+
+/// `"key":value` entries, in the order given, some repeated or unknown.
+fn object(entries: Vec<(String, Vec<u8>)>, spaced: bool) -> Vec<u8> {
+    let sep: &[u8] = if spaced { b" , " } else { b"," };
+    let body: Vec<Vec<u8>> = entries
+        .into_iter()
+        .map(|(k, v)| [format!("\"{k}\":").into_bytes(), v].concat())
+        .collect();
+    [&b"{"[..], &body.join(sep), b"}"].concat()
+}
+
+fn event() -> impl Strategy<Value = Vec<u8>> {
+    let entry = prop_oneof![
+        3 => string_text().prop_map(|s| ("id".to_owned(), quoted(s))),
+        3 => number().prop_map(|n| ("timestamp".to_owned(), n)),
+        3 => string_text().prop_map(|s| ("message".to_owned(), quoted(s))),
+        1 => unknown().prop_map(|v| ("extra".to_owned(), v)),
+    ];
+    let compact = (string_text(), number(), string_text()).prop_map(|(i, n, m)| {
+        object(
+            vec![
+                ("id".to_owned(), quoted(i)),
+                ("timestamp".to_owned(), n),
+                ("message".to_owned(), quoted(m)),
+            ],
+            false,
+        )
+    });
+    prop_oneof![
+        3 => compact,
+        1 => (proptest::collection::vec(entry, 0..5), any::<bool>())
+            .prop_map(|(e, spaced)| object(e, spaced)),
+        1 => unknown(),
+    ]
+}
+
+fn payload() -> impl Strategy<Value = Vec<u8>> {
+    let message_type = prop_oneof![
+        Just(b"\"DATA_MESSAGE\"".to_vec()),
+        Just(b"\"CONTROL_MESSAGE\"".to_vec()),
+        string_text().prop_map(quoted),
+    ];
+    let entry = prop_oneof![
+        2 => message_type.prop_map(|v| ("messageType".to_owned(), v)),
+        2 => string_text().prop_map(|s| ("owner".to_owned(), quoted(s))),
+        2 => string_text().prop_map(|s| ("logGroup".to_owned(), quoted(s))),
+        2 => string_text().prop_map(|s| ("logStream".to_owned(), quoted(s))),
+        1 => prop_oneof![Just(b"null".to_vec()), string_text().prop_map(quoted)]
+            .prop_map(|v| ("policyLevel".to_owned(), v)),
+        1 => proptest::collection::vec(string_text().prop_map(quoted), 0..3)
+            .prop_map(|v| ("subscriptionFilters".to_owned(), [&b"["[..], &v.join(&b","[..]), b"]"].concat())),
+        2 => proptest::collection::vec(event(), 0..4)
+            .prop_map(|v| ("logEvents".to_owned(), [&b"["[..], &v.join(&b","[..]), b"]"].concat())),
+        1 => unknown().prop_map(|v| ("future".to_owned(), v)),
+    ];
+    // Often with the fields a data message needs first, so that more of them are read.
+    let head = prop_oneof![
+        Just(Vec::new()),
+        string_text().prop_map(|s| vec![
+            ("messageType".to_owned(), b"\"DATA_MESSAGE\"".to_vec()),
+            ("owner".to_owned(), quoted(s.clone())),
+            ("logGroup".to_owned(), quoted(s.clone())),
+            ("logStream".to_owned(), quoted(s)),
+        ]),
+    ];
+    let entries = proptest::collection::vec(entry, 0..6);
+    (head, entries, any::<bool>()).prop_map(|(h, e, s)| object([h, e].concat(), s))
+}
+
+/// Mostly well-formed payloads: the usual shape, in order, with hostile strings.
+fn usual() -> impl Strategy<Value = Vec<u8>> {
+    usual_with(event().boxed())
+}
+
+/// An event as CloudWatch writes it, with a hostile message (not always JSON).
+fn cloudwatch_event() -> impl Strategy<Value = Vec<u8>> {
+    (string_text(), 0i64..4_000_000_000_000).prop_map(|(m, ts)| {
+        [
+            format!(r#"{{"id":"{ts}","timestamp":{ts},"message":"#).into_bytes(),
+            quoted(m),
+            b"}".to_vec(),
+        ]
+        .concat()
+    })
+}
+
+fn usual_with(event: BoxedStrategy<Vec<u8>>) -> impl Strategy<Value = Vec<u8>> {
+    (proptest::collection::vec(event, 0..4), any::<bool>()).prop_map(|(events, control)| {
+        let kind = if control { "CONTROL_MESSAGE" } else { "DATA_MESSAGE" };
+        let events = events.join(&b","[..]);
+        [
+            format!(r#"{{"messageType":"{kind}","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":["f"],"logEvents":["#).into_bytes(),
+            events,
+            b"]}".to_vec(),
+        ]
+        .concat()
+    })
+}
+
+/// One text, a few back to back, then maybe cut, a byte changed or one put in.
+fn text() -> impl Strategy<Value = Vec<u8>> {
+    let one = prop_oneof![usual(), payload()];
+    let texts = proptest::collection::vec(one, 1..3).prop_map(|v| v.join(&b"\n"[..]));
+    (texts, 0usize..8, any::<prop::sample::Index>(), any::<u8>()).prop_map(
+        |(mut t, how, at, byte)| {
+            let i = at.index(t.len() + 1);
+            match how {
+                0 => t.truncate(i),
+                1 if i < t.len() => t[i] = byte,
+                2 => t.insert(i, byte),
+                _ => {}
+            }
+            t
+        },
+    )
+}
+
+proptest! {
+    /// Eight digits read at once are the number they write; anything else is not read.
+    #[test]
+    fn eight_digits_are_their_number(word in any::<[u8; 8]>(), n in 0u32..100_000_000) {
+        let text = format!("{n:08}");
+        prop_assert_eq!(eight_digits(u64::from_le_bytes(*text.as_bytes().first_chunk().unwrap())), Some(n));
+        let digits = word.iter().all(u8::is_ascii_digit);
+        let read = eight_digits(u64::from_le_bytes(word));
+        prop_assert_eq!(read.is_some(), digits);
+        if let Some(v) = read {
+            prop_assert_eq!(v.to_string().parse::<u32>().ok(), std::str::from_utf8(&word).unwrap().parse().ok());
+        }
+    }
+
+    /// The mask of sixteen bytes is its byte-at-a-time reference.
+    #[test]
+    fn string_mask_is_its_reference(block in any::<[u8; 16]>(), special in any::<[u8; 4]>()) {
+        use crate::input::json::walk::string_mask_bytes;
+        let mut block = block;
+        for (i, b) in special.iter().enumerate() {
+            block[usize::from(*b) % 16] = [b'"', b'\\', 0x1f, 0x80][i];
+        }
+        prop_assert_eq!(string_mask(&block), string_mask_bytes(&block));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(256) * 16
+    ))]
+
+    /// The fast path declines, or reads exactly what the simd-json path reads.
+    #[test]
+    fn fast_path_is_the_simd_json_path(text in text()) {
+        let (fast, simd) = both(&text);
+        if let Some(fast) = fast {
+            prop_assert_eq!(fast, simd);
+        }
+    }
+
+    /// It does not decline payloads as CloudWatch writes them, however hostile the messages
+    /// (as long as they are JSON).
+    #[test]
+    fn usual_payloads_take_the_fast_path(text in usual_with(cloudwatch_event().boxed())) {
+        let (fast, simd) = both(&text);
+        if simd.starts_with("Ok") {
+            prop_assert_eq!(fast, Some(simd));
+        }
+    }
+}
