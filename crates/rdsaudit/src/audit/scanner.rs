@@ -568,7 +568,16 @@ struct Ends {
 impl Ends {
     fn new(frame: &Frame<'_>) -> Self {
         let middle = frame.middle;
-        let connection = dialect::connection_end(frame.form, middle).map(|c| ConnectionEnd {
+        let query = query_end(frame);
+        // A line that ends like a QUERY ends like no connection line (a quote before the
+        // return code's comma is no connection object's byte, and the fork's `,,` leaves an
+        // empty last field, no connection type), so the connection end is looked for only
+        // on the others (`a_query_end_is_no_connection_end` holds the grammar to it).
+        let connection = match query {
+            Err(NoQueryEnd::Tail) => dialect::connection_end(frame.form, middle),
+            _ => None,
+        };
+        let connection = connection.map(|c| ConnectionEnd {
             db_end: c.object_comma,
             object: Span(c.object.start, c.object.end),
             retcode: Span(c.retcode.start, c.retcode.end),
@@ -576,7 +585,7 @@ impl Ends {
             tail: c.tail,
         });
         Ends {
-            query: query_end(frame),
+            query,
             connection,
             table: dialect::table_end(frame.form, middle),
         }

@@ -382,6 +382,21 @@ proptest! {
         same_as_reference(&line)?;
     }
 
+    /// What [`Ends::new`] relies on to skip the connection end: no line's end reads both as
+    /// a QUERY's and as a connection line's.
+    #[test]
+    fn a_query_end_is_no_connection_end(parts in prop::collection::vec(prop::sample::select(vec![
+        ",", ",,", "'", "\\'", "0", "-1", "1045", "", "x", "`u`@`h`", "TLSv1.3", "SSL", "TCP/IP",
+        "UNDEFINED", "SOCKET", "QUERY", " ", ":", "%", "\n",
+    ]), 0..12)) {
+        let middle = parts.concat().into_bytes();
+        for form in [TimestampForm::Civil, TimestampForm::Epoch, TimestampForm::Iso] {
+            if dialect::query_end(form, &middle).is_some() {
+                prop_assert!(dialect::connection_end(form, &middle).is_none(), "{:?}", String::from_utf8_lossy(&middle));
+            }
+        }
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic(line in prop::collection::vec(any::<u8>(), 0..256)) {
         plain_path_is_the_full_count(&line)?;
