@@ -439,7 +439,15 @@ struct Frame<'a> {
 }
 
 impl<'a> Frame<'a> {
+    #[cfg(test)]
     fn new(line: &'a [u8]) -> Result<Self, LineError> {
+        let frame = Frame::unchecked(line)?;
+        frame.check_host()?;
+        Ok(frame)
+    }
+
+    /// [`Frame::new`] without [`Frame::check_host`].
+    fn unchecked(line: &'a [u8]) -> Result<Self, LineError> {
         if line.is_empty() {
             return Err(LineError::Empty);
         }
@@ -447,8 +455,8 @@ impl<'a> Frame<'a> {
         Frame::after_timestamp(line, ts_len, form)
     }
 
-    /// [`Frame::new`] once the timestamp's shape is known: `line[..ts_len]` has `form` and
-    /// a comma follows it.
+    /// The frame once the timestamp's shape is known: `line[..ts_len]` has `form` and a comma
+    /// follows it. The server host is not checked for line breaks yet ([`Frame::check_host`]).
     fn after_timestamp(
         line: &'a [u8],
         ts_len: usize,
@@ -456,9 +464,6 @@ impl<'a> Frame<'a> {
     ) -> Result<Self, LineError> {
         let after_ts = line.get(ts_len + 1..).unwrap_or_default();
         let host_end = memchr::memchr(b',', after_ts).ok_or(LineError::Header)?;
-        if !dialect::is_server_host(after_ts.get(..host_end).unwrap_or_default()) {
-            return Err(LineError::Header);
-        }
         let at = ts_len + 1 + host_end + 1;
         Ok(Frame {
             line,
@@ -470,8 +475,23 @@ impl<'a> Frame<'a> {
         })
     }
 
-    /// [`Frame::new`] and the time of its timestamp, from [`LAST_CIVIL`] when the line starts
-    /// with the civil timestamp read last on this thread.
+    /// A server host holding a line break is no server host ([`LineError::Header`]): the
+    /// text before the break is a record's start cut short.
+    ///
+    /// Checked apart from the frame: [`sole_plain_split`] proves the whole text before the
+    /// object free of breaks (the server host included) with one search, so only the lines
+    /// it does not read need this one (a search per line, ~60 instructions, saved).
+    fn check_host(&self) -> Result<(), LineError> {
+        if dialect::is_server_host(self.serverhost) {
+            Ok(())
+        } else {
+            Err(LineError::Header)
+        }
+    }
+
+    /// [`Frame::unchecked`] and the time of its timestamp, from [`LAST_CIVIL`] when the line
+    /// starts with the civil timestamp read last on this thread. A frame whose timestamp is
+    /// out of range reports a bad server host first, as [`Frame::new`] before its time would.
     fn timed(line: &'a [u8]) -> Result<(Self, i64), LineError> {
         if let (Some(head), Some((key, epoch_us))) = (line.first_chunk(), LAST_CIVIL.get())
             && *head == key
@@ -479,8 +499,14 @@ impl<'a> Frame<'a> {
             let frame = Frame::after_timestamp(line, dialect::CIVIL_LEN, TimestampForm::Civil)?;
             return Ok((frame, epoch_us));
         }
-        let frame = Frame::new(line)?;
-        let epoch_us = parse_timestamp(frame.timestamp, frame.form)?;
+        let frame = Frame::unchecked(line)?;
+        let epoch_us = match parse_timestamp(frame.timestamp, frame.form) {
+            Ok(t) => t,
+            Err(e) => {
+                frame.check_host()?;
+                return Err(e);
+            }
+        };
         if frame.form == TimestampForm::Civil
             && let Some(key) = line.first_chunk()
         {
@@ -533,7 +559,7 @@ struct ConnectionEnd {
 /// The fixed ends that fit the line, one per operation class, or why none of a class does.
 #[derive(Clone, Copy)]
 struct Ends {
-    query: Result<QueryEnd, LineError>,
+    query: Result<QueryEnd, NoQueryEnd>,
     connection: Option<ConnectionEnd>,
     /// The comma before a TABLE event's return code.
     table: Option<usize>,
@@ -542,7 +568,16 @@ struct Ends {
 impl Ends {
     fn new(frame: &Frame<'_>) -> Self {
         let middle = frame.middle;
-        let connection = dialect::connection_end(frame.form, middle).map(|c| ConnectionEnd {
+        let query = query_end(frame);
+        // A line that ends like a QUERY ends like no connection line (a quote before the
+        // return code's comma is no connection object's byte, and the fork's `,,` leaves an
+        // empty last field, no connection type), so the connection end is looked for only
+        // on the others (`a_query_end_is_no_connection_end` holds the grammar to it).
+        let connection = match query {
+            Err(NoQueryEnd::Tail) => dialect::connection_end(frame.form, middle),
+            _ => None,
+        };
+        let connection = connection.map(|c| ConnectionEnd {
             db_end: c.object_comma,
             object: Span(c.object.start, c.object.end),
             retcode: Span(c.retcode.start, c.retcode.end),
@@ -550,7 +585,7 @@ impl Ends {
             tail: c.tail,
         });
         Ends {
-            query: query_end(frame),
+            query,
             connection,
             table: dialect::table_end(frame.form, middle),
         }
@@ -568,6 +603,18 @@ impl Ends {
     }
 }
 
+/// Why a line has no QUERY end.
+#[derive(Debug, Clone, Copy)]
+enum NoQueryEnd {
+    /// The line does not end like a QUERY (a quote, the return code, the fork's `,,`): the
+    /// error is worked out only when it is reported ([`query_end_error`]). Most such lines
+    /// are connection and TABLE events, read by another class, and working it out on each
+    /// (a `memmem` over the line) cost ~450 instructions a line on them.
+    Tail,
+    /// The line ends like a QUERY, but its statement does not open or close as one.
+    Object(LineError),
+}
+
 /// The QUERY end: closing quote from the right, opening quote at the last `,'` before it,
 /// no unescaped quote in between.
 ///
@@ -576,11 +623,11 @@ impl Ends {
 /// after a comma is never escaped), and a candidate whose body meets an unescaped quote first
 /// lies in a name, with the next candidate at or after that quote. So the statement is
 /// crossed once, by the block scan, as in a line without hostile names.
-fn query_end(frame: &Frame<'_>) -> Result<QueryEnd, LineError> {
+fn query_end(frame: &Frame<'_>) -> Result<QueryEnd, NoQueryEnd> {
     let middle = frame.middle;
     let at = frame.at;
     let Some((close, retcode, tail)) = dialect::query_end(frame.form, middle) else {
-        return Err(query_end_error(frame));
+        return Err(NoQueryEnd::Tail);
     };
     let head = middle.get(..close).unwrap_or_default();
     let mut from = 0;
@@ -602,11 +649,11 @@ fn query_end(frame: &Frame<'_>) -> Result<QueryEnd, LineError> {
             }
         }
     }
-    Err(match stray {
+    Err(NoQueryEnd::Object(match stray {
         Some(q) if middle.get(q) == Some(&b'\'') => LineError::StrayQuote { at: at + q },
         Some(_) => LineError::UnterminatedObject { start: at + close },
         None => LineError::UnquotedQuery { start: at + close },
-    })
+    }))
 }
 
 /// Why the line does not end like a QUERY.
@@ -934,6 +981,7 @@ struct Counted<'a> {
 fn scan_counted(line: &[u8]) -> Result<Counted<'_>, LineError> {
     let (frame, epoch_us) = Frame::timed(line)?;
     let ends = Ends::new(&frame);
+    // The plain path's proof covers the server host ([`Frame::check_host`]).
     if let Some((primary, numbers)) = sole_plain_split(&frame, &ends) {
         return Ok(Counted {
             frame,
@@ -945,6 +993,7 @@ fn scan_counted(line: &[u8]) -> Result<Counted<'_>, LineError> {
             plain: true,
         });
     }
+    frame.check_host()?;
     count_splits(frame, ends, epoch_us)
 }
 
@@ -1007,7 +1056,8 @@ fn count_splits<'a>(frame: Frame<'a>, ends: Ends, epoch_us: i64) -> Result<Count
 ///   operation that reads as an anchor may follow the database (the search of
 ///   [`for_each_anchor`]);
 /// - the numbers are in range, and no raw line break stands before the object (so the
-///   record has no reading cut by a line break either, see [`break_readings`]).
+///   record has no reading cut by a line break either, see [`break_readings`]; the search
+///   starts at the line's start, so it also proves the server host, [`Frame::check_host`]).
 fn sole_plain_split(frame: &Frame<'_>, ends: &Ends) -> Option<(Split, Numbers)> {
     let middle = frame.middle;
     let [user_end, host_end, cid_end, op_comma, op_end, db_end] = first_commas(middle)?;
@@ -1220,7 +1270,8 @@ fn no_split_error(frame: &Frame<'_>, ends: &Ends) -> LineError {
     let rest_at = at + anchor.db_start;
     match anchor.class {
         OpClass::Query => match ends.query {
-            Err(e) => e,
+            Err(NoQueryEnd::Tail) => query_end_error(frame),
+            Err(NoQueryEnd::Object(e)) => e,
             Ok(_) => LineError::UnquotedQuery { start: rest_at },
         },
         _ => {

@@ -101,7 +101,9 @@ pub fn records(buf: &[u8]) -> Records<'_> {
         orphans: false,
         blank_lines: 0,
         lookahead_at: None,
-        lookahead: Err(LineError::Empty),
+        lookahead: 0,
+        parses: vec![Err(LineError::Empty)],
+        free: Vec::new(),
         window: None,
         chain_start: 0,
         chain_line: 1,
@@ -196,9 +198,17 @@ pub struct Records<'a> {
     /// the next line starts): kept from the look-ahead that asked whether it starts a
     /// record, so the next record neither scans its first line again nor looks for its end.
     lookahead_at: Option<(usize, usize, usize)>,
-    /// That parse (a slot reused line after line: an event is a few hundred bytes, and each
-    /// move of it costs a copy per line).
-    lookahead: Result<AuditEvent<'a>, LineError>,
+    /// That parse's slot in `parses`: it becomes the record's own slot when the record is
+    /// read (an index swapped, not the parse moved).
+    lookahead: usize,
+    /// The parses of the records held and of the look-ahead, each in a slot that stays where
+    /// it is from the parse until the record is handed out: an event is a few hundred
+    /// bytes, and each move of it (into a record's place in `held`, from the look-ahead into
+    /// that place) was a copy per line. A slot handed out is reused (its parse dropped when
+    /// overwritten); there are never more slots than records held at once, plus one.
+    parses: Vec<Result<AuditEvent<'a>, LineError>>,
+    /// The slots of `parses` free for the next record.
+    free: Vec<usize>,
     /// Set for [`records_in_window`].
     window: Option<Window>,
     /// Where the records tied to the next one by `head_before` begin: the last place where
@@ -241,7 +251,8 @@ struct Held<'a> {
     /// Where the record starts and its last line's text ends (before its break), in `buf`.
     start: u64,
     end: u64,
-    parsed: Result<AuditEvent<'a>, LineError>,
+    /// Its parse's slot in [`Records::parses`].
+    slot: usize,
     /// Whether a dirty line lies within the window's reach of it (or it is dirty itself).
     flagged: bool,
 }
@@ -328,8 +339,10 @@ impl<'a> Records<'a> {
     pub fn next_parsed(&mut self) -> Option<Parsed<'a>> {
         self.next_in_place()?;
         self.released = false;
-        let Held { record, parsed, .. } = self.held.pop_front()?;
-        Some((record, parsed))
+        let Held { record, slot, .. } = self.held.pop_front()?;
+        self.free.push(slot);
+        let parsed = self.parses.get_mut(slot)?;
+        Some((record, std::mem::replace(parsed, Err(LineError::Empty))))
     }
 
     /// [`Records::next_parsed`] without moving the parse out: it stays where the window rule
@@ -345,15 +358,39 @@ impl<'a> Records<'a> {
             self.next_record()?;
         }
         self.released = true;
-        let held = self.held.front_mut()?;
-        Some((held.record, &mut held.parsed))
+        let &Held { record, slot, .. } = self.held.front()?;
+        Some((record, self.parses.get_mut(slot)?))
     }
 
-    /// Drops the record handed out in place, where it lies (no move).
+    /// Lets go of the record handed out in place: its slot is free for the next record (its
+    /// parse stays there, dropped when the slot is overwritten: no move).
     fn drop_released(&mut self) {
-        if std::mem::take(&mut self.released) {
-            self.held.drain(..1);
+        if std::mem::take(&mut self.released)
+            && let Some(held) = self.held.pop_front()
+        {
+            self.free.push(held.slot);
         }
+    }
+
+    /// A free slot of `parses` for a new record's parse.
+    fn take_slot(&mut self) -> usize {
+        self.free.pop().unwrap_or_else(|| {
+            self.parses.push(Err(LineError::Empty));
+            self.parses.len() - 1
+        })
+    }
+
+    /// Drops the record being read (the last one held), its slot freed.
+    fn drop_last(&mut self) {
+        if let Some(held) = self.held.pop_back() {
+            self.free.push(held.slot);
+        }
+    }
+
+    /// The parse of the record being read (the last one held).
+    fn last_parsed(&mut self) -> Option<&mut Result<AuditEvent<'a>, LineError>> {
+        let slot = self.held.back()?.slot;
+        self.parses.get_mut(slot)
     }
 
     /// Reads until the first record held is final, and marks it (`None` when there is
@@ -390,15 +427,13 @@ impl<'a> Records<'a> {
     /// to its first); a dirty one flags the records held near it, itself included.
     fn hold(&mut self, joined: u64) {
         let Some(&Held {
-            start,
-            end,
-            ref parsed,
-            ..
+            start, end, slot, ..
         }) = self.held.back()
         else {
             return;
         };
-        let dirty = joined > 0 || parsed.is_err();
+        let reads = self.parses.get(slot).is_some_and(Result::is_ok);
+        let dirty = joined > 0 || !reads;
         if dirty {
             self.dirty(start, end);
         }
@@ -428,17 +463,17 @@ impl<'a> Records<'a> {
     /// Readies the first record held to be handed out, flagged when a dirty line lies
     /// within reach.
     fn release(&mut self) -> Option<()> {
-        let Held {
+        let &Held {
             record,
             start,
             end,
-            parsed,
+            slot,
             flagged,
-        } = self.held.front_mut()?;
-        let (start, end) = (self.base + *start, self.base + *end);
+        } = self.held.front()?;
+        let (start, end) = (self.base + start, self.base + end);
         let near_after = self.dirty_after.is_some_and(|d| within_reach(end, d));
-        if let Ok(event) = parsed.as_mut() {
-            if *flagged || near_after {
+        if let Some(Ok(event)) = self.parses.get_mut(slot) {
+            if flagged || near_after {
                 event.ambiguity = event.ambiguity.with_unlisted_reading(record.bytes);
             } else {
                 self.edges.first_plain = self.edges.first_plain.or(Some(start));
@@ -496,7 +531,9 @@ impl<'a> Records<'a> {
         }
         let start = self.pos;
         let line_number = self.line_number;
-        // The record's slot, filled in place by `record_at` (no move of the parse after).
+        // The record's place, its parse's slot filled in place by `record_at` (no move of
+        // the parse after).
+        let slot = self.take_slot();
         self.held.push_back(Held {
             record: TextRecord {
                 line_number,
@@ -504,7 +541,7 @@ impl<'a> Records<'a> {
             },
             start: start as u64,
             end: start as u64,
-            parsed: Err(LineError::Empty),
+            slot,
             flagged: false,
         });
         let Span {
@@ -516,7 +553,7 @@ impl<'a> Records<'a> {
         } = self.record_at(start);
         if self.looked_past() {
             // Not final: the text after the window may change it.
-            self.held.pop_back();
+            self.drop_last();
             return None;
         }
         let reads = self.last_reads();
@@ -556,10 +593,7 @@ impl<'a> Records<'a> {
             };
             let to = forward_end.unwrap_or(end);
             let buf = self.buf;
-            if let Some(Held {
-                parsed: Ok(event), ..
-            }) = self.held.back_mut()
-            {
+            if let Some(Ok(event)) = self.last_parsed() {
                 if from < start || to > end {
                     let record = buf.get(from..to).unwrap_or_default();
                     let (own_start, own_end) = (start - from, end - from);
@@ -590,7 +624,7 @@ impl<'a> Records<'a> {
         let bytes = self.buf.get(start..end);
         let held = self.held.back_mut().filter(|_| bytes.is_some());
         let (Some(held), Some(bytes)) = (held, bytes) else {
-            self.held.pop_back();
+            self.drop_last();
             return None;
         };
         (held.record.bytes, held.end) = (bytes, end as u64);
@@ -599,13 +633,16 @@ impl<'a> Records<'a> {
 
     /// Whether the record read last (the last one held) parses.
     fn last_reads(&self) -> bool {
-        self.held.back().is_some_and(|h| h.parsed.is_ok())
+        self.held
+            .back()
+            .and_then(|h| self.parses.get(h.slot))
+            .is_some_and(Result::is_ok)
     }
 
     /// Writes the parse of the record being read into its slot (the last one held).
     fn set_parsed(&mut self, parsed: Result<AuditEvent<'a>, LineError>) {
-        if let Some(held) = self.held.back_mut() {
-            held.parsed = parsed;
+        if let Some(slot) = self.last_parsed() {
+            *slot = parsed;
         }
     }
 
@@ -668,11 +705,12 @@ impl<'a> Records<'a> {
     }
 
     /// Reads the line at `start` alone into the record's slot, from the look-ahead when it
-    /// was read there (swapped in: the slot holds a placeholder, which the look-ahead takes).
+    /// was read there (the slots swapped: the record takes the look-ahead's, the look-ahead
+    /// the record's empty one).
     fn parse_alone(&mut self, start: usize, end: usize) {
         if self.lookahead_at.take().is_some_and(|(at, ..)| at == start) {
             if let Some(held) = self.held.back_mut() {
-                std::mem::swap(&mut held.parsed, &mut self.lookahead);
+                std::mem::swap(&mut held.slot, &mut self.lookahead);
             }
         } else {
             let parsed = self.parse(start, end);
@@ -692,9 +730,13 @@ impl<'a> Records<'a> {
     /// so the common line's timestamp is read once, by the parse.
     fn starts_record(&mut self, from: usize) -> bool {
         let (end, next) = self.line_at(from);
-        self.lookahead = self.parse(from, end);
+        let parsed = self.parse(from, end);
+        let reads = parsed.is_ok();
+        if let Some(slot) = self.parses.get_mut(self.lookahead) {
+            *slot = parsed;
+        }
         self.lookahead_at = Some((from, end, next));
-        self.lookahead.is_ok()
+        reads
             || (starts_with_timestamp(self.tail(from))
                 && (self.ends_with_marker(self.buf.get(from..end).unwrap_or_default())
                     || self.first_join(from, next).is_some()
@@ -821,10 +863,7 @@ impl<'a> Records<'a> {
             // More lines that cannot stand alone follow than are joined, and one ends like a
             // record: the reading may be the forged start of a longer record.
             let record = self.buf.get(start..span.end).unwrap_or_default();
-            if let Some(Held {
-                parsed: Ok(event), ..
-            }) = self.held.back_mut()
-            {
+            if let Some(Ok(event)) = self.last_parsed() {
                 event.ambiguity = event.ambiguity.with_unlisted_reading(record);
             }
         }
@@ -885,7 +924,8 @@ impl<'a> Records<'a> {
 
     /// Whether the line at `at` read alone in the look-ahead.
     fn lookahead_reads(&self, at: usize) -> bool {
-        self.lookahead_at.is_some_and(|(l, ..)| l == at) && self.lookahead.is_ok()
+        self.lookahead_at.is_some_and(|(l, ..)| l == at)
+            && self.parses.get(self.lookahead).is_some_and(Result::is_ok)
     }
 
     /// Whether a line past the join window, from `next` on and before the next line with a
@@ -1230,6 +1270,37 @@ mod tests {
         let r: Vec<_> = records(log).collect();
         assert_eq!(r.len(), 2);
         assert_eq!(r[1].line_number, 2);
+    }
+
+    /// The parses stay in slots reused record after record: handed out in place or moved
+    /// out, the records and parses are the same, and the slots never outnumber the records
+    /// held at once (plus the look-ahead's).
+    #[test]
+    fn parse_slots_are_reused_and_bounded() {
+        let mut log = Vec::new();
+        for i in 0..2000 {
+            log.extend_from_slice(
+                format!("20240615 10:31:00,h,u{i},l,1,{i},QUERY,,'SELECT {i}',0\n").as_bytes(),
+            );
+            if i % 97 == 0 {
+                log.extend_from_slice(b"junk\n\n20240615 10:31:00,h,x\ny,l,1,0,CONNECT,,,0\n");
+            }
+        }
+        let moved: Vec<_> = std::iter::from_fn({
+            let mut r = records(&log);
+            move || r.next_parsed()
+        })
+        .collect();
+        let mut r = records(&log);
+        let mut most_held = 0;
+        let mut n = 0;
+        while let Some((record, parsed)) = r.next_in_place() {
+            assert_eq!((record, parsed.clone()), moved[n]);
+            n += 1;
+            most_held = most_held.max(r.held.len());
+        }
+        assert_eq!(n, moved.len());
+        assert!(r.parses.len() <= most_held + 1, "{} slots", r.parses.len());
     }
 
     #[test]

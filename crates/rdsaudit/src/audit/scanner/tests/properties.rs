@@ -367,6 +367,36 @@ proptest! {
         prop_assert_eq!((&k.2, &k.3, &k.4, &k.5, &k.6, &k.7, &k.8, &k.9), (&t.2, &t.3, &t.4, &t.5, &t.6, &t.7, &t.8, &t.9));
     }
 
+    /// A break in the server host leaves no reading, whichever path reads the line: the
+    /// plain path's one search over the names covers the host ([`Frame::check_host`]), the
+    /// full count checks it, with the timestamp's time cached or not.
+    #[test]
+    fn a_break_in_the_server_host_is_no_record(b in built_with(host_like(), mostly_plain_name), at in 0usize..6, byte in prop::sample::select(vec![b'\n', b'\r']), cached in any::<bool>()) {
+        let host_at = b.line.iter().position(|&c| c == b',').unwrap_or(0) + 1;
+        let mut line = b.line.clone();
+        line.insert(host_at + at, byte);
+        // The cache holds this line's timestamp, or another one.
+        let warm = if cached { b.line.clone() } else { b"20200101 00:00:00,s,u,h,1,2,QUERY,,'x',0".to_vec() };
+        let _ = parse_line(&warm);
+        prop_assert_eq!(parse_line(&line).err(), Some(LineError::Header), "{:?}", String::from_utf8_lossy(&line));
+        same_as_reference(&line)?;
+    }
+
+    /// What [`Ends::new`] relies on to skip the connection end: no line's end reads both as
+    /// a QUERY's and as a connection line's.
+    #[test]
+    fn a_query_end_is_no_connection_end(parts in prop::collection::vec(prop::sample::select(vec![
+        ",", ",,", "'", "\\'", "0", "-1", "1045", "", "x", "`u`@`h`", "TLSv1.3", "SSL", "TCP/IP",
+        "UNDEFINED", "SOCKET", "QUERY", " ", ":", "%", "\n",
+    ]), 0..12)) {
+        let middle = parts.concat().into_bytes();
+        for form in [TimestampForm::Civil, TimestampForm::Epoch, TimestampForm::Iso] {
+            if dialect::query_end(form, &middle).is_some() {
+                prop_assert!(dialect::connection_end(form, &middle).is_none(), "{:?}", String::from_utf8_lossy(&middle));
+            }
+        }
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic(line in prop::collection::vec(any::<u8>(), 0..256)) {
         plain_path_is_the_full_count(&line)?;
@@ -375,6 +405,16 @@ proptest! {
         }
         let _ = reference::splits(&line);
     }
+}
+
+/// A timestamp out of range in a line whose server host holds a break: the host is reported
+/// first, as when the frame was checked before the time was read.
+#[test]
+fn a_bad_server_host_is_reported_before_a_bad_time() {
+    let bad_time = b"20241340 13:36:08,srv,u,h,1,2,QUERY,,'x',0";
+    assert_eq!(parse_line(bad_time).err(), Some(LineError::TimestampRange));
+    let both = b"20241340 13:36:08,s\rrv,u,h,1,2,QUERY,,'x',0";
+    assert_eq!(parse_line(both).err(), Some(LineError::Header));
 }
 
 /// An escape split across two 64-byte blocks of `first_unescaped_quote`: the backslash ends
