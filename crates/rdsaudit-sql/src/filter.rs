@@ -44,12 +44,20 @@ pub struct SemanticSpec {
 pub struct EventFilter {
     fields: Filter,
     spec: SemanticSpec,
+    /// No condition at all: every event passes (decided once, not per event).
+    open: bool,
 }
 
 impl EventFilter {
     /// `fields` first (cheap), then the SQL is read only when a semantic condition is set.
     pub fn new(fields: Filter, spec: SemanticSpec) -> Self {
-        EventFilter { fields, spec }
+        let mut filter = EventFilter {
+            fields,
+            spec,
+            open: false,
+        };
+        filter.open = filter.fields.is_open() && !filter.is_semantic();
+        filter
     }
 
     /// Whether the filter reads the SQL (so callers know it costs more).
@@ -86,6 +94,9 @@ impl EventFilter {
     /// assert!(filter.matches_in(&line(b"20240323 13:36:08,vm,app,10.0.0.1,5,7,QUERY,shop,'CALL p()',0"), &mut memory));
     /// ```
     pub fn matches_in(&self, e: &AuditEvent<'_>, memory: &mut Enricher) -> bool {
+        if self.open {
+            return true;
+        }
         let server = if self.spec.tables.is_empty() {
             None
         } else {
@@ -104,6 +115,9 @@ impl EventFilter {
 
     /// [`EventFilter::matches`] with the server's tables for `e`'s first reading, if known.
     fn matches_with(&self, e: &AuditEvent<'_>, server: Option<&[String]>) -> bool {
+        if self.open {
+            return true;
+        }
         if !self.fields.matches(e) {
             return false;
         }
