@@ -34,7 +34,7 @@
 
 use base64::Engine as _;
 
-use super::spare::{Buf, Spare};
+use super::spare::{Buf, Decimal, Spare};
 use super::{json_escape, rfc3339};
 
 /// What an event takes beyond its object, but for long names and provenance: reserved once
@@ -291,10 +291,10 @@ impl Repeated {
     }
 }
 
-/// An integer in decimal, without `core::fmt`.
-#[inline]
-fn int<B: Buf>(out: &mut B, n: impl itoa::Integer) {
-    out.put(itoa::Buffer::new().format(n).as_bytes());
+/// An integer in decimal, without `core::fmt` ([`super::spare::put_decimal`]).
+#[inline(always)]
+fn int<B: Buf>(out: &mut B, n: impl Decimal) {
+    n.put_to(out);
 }
 
 /// The operation token: a known one is upper-case ASCII and needs no escaping.
