@@ -78,6 +78,8 @@ impl NdjsonWriter {
     /// ```
     pub fn set_file(&mut self, file: Option<&str>) {
         self.default_file = file.map(str::to_owned);
+        // The run written for events that name no file names this one from now on.
+        self.sequence_file.forget();
     }
 
     /// Appends `event` and a newline to `out`.
@@ -225,6 +227,7 @@ impl NdjsonWriter {
         self.group_stream.write(
             [br#","log_group":""#, br#","log_stream":""#],
             [p.log_group, p.log_stream],
+            [None; 2],
             out,
         );
         if let Some(v) = p.event_id {
@@ -236,10 +239,11 @@ impl NdjsonWriter {
             out.put_const(br#","cloudwatch_timestamp_ms":"#);
             int(out, ms);
         }
-        let file = p.file.or(self.default_file.as_deref());
+        // Keyed by the event's own file, so that one named by `set_file` is not compared.
         self.sequence_file.write(
             [br#","sequence_number":""#, br#","file":""#],
-            [p.sequence_number, file],
+            [p.sequence_number, p.file],
+            [None, self.default_file.as_deref()],
             out,
         );
         if let Some(line) = p.line_number {
@@ -267,14 +271,25 @@ struct Repeated {
 }
 
 impl Repeated {
-    /// Appends `,"key":"value"` for each value present (`keys` hold `,"key":"`; the same on
-    /// every call).
+    /// Appends `,"key":"value"` for each value present, or else its default (`keys` hold
+    /// `,"key":"`; keys and defaults the same on every call until [`Repeated::forget`]).
     #[inline(always)]
-    fn write<B: Buf>(&mut self, keys: [&[u8]; 2], values: [Option<&str>; 2], out: &mut B) {
+    fn write<B: Buf>(
+        &mut self,
+        keys: [&[u8]; 2],
+        values: [Option<&str>; 2],
+        defaults: [Option<&str>; 2],
+        out: &mut B,
+    ) {
         if !self.holds(values) {
-            self.keep(keys, values);
+            self.keep(keys, values, defaults);
         }
         out.put(&self.escaped);
+    }
+
+    /// Makes the next [`Repeated::write`] write its values afresh (its defaults changed).
+    fn forget(&mut self) {
+        self.filled = false;
     }
 
     #[inline(always)]
@@ -289,19 +304,20 @@ impl Repeated {
     }
 
     #[cold]
-    fn keep(&mut self, keys: [&[u8]; 2], values: [Option<&str>; 2]) {
+    fn keep(&mut self, keys: [&[u8]; 2], values: [Option<&str>; 2], defaults: [Option<&str>; 2]) {
         self.filled = true;
         self.escaped.clear();
-        for (((key, value), present), raw) in keys
+        for ((((key, value), default), present), raw) in keys
             .iter()
             .zip(values)
+            .zip(defaults)
             .zip(&mut self.present)
             .zip(&mut self.raw)
         {
             *present = value.is_some();
             raw.clear();
-            if let Some(v) = value {
-                raw.extend_from_slice(v.as_bytes());
+            raw.extend_from_slice(value.unwrap_or_default().as_bytes());
+            if let Some(v) = value.or(default) {
                 self.escaped.extend_from_slice(key);
                 json_escape::escape(&mut self.escaped, v);
                 self.escaped.push(b'"');
