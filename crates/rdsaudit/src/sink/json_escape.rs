@@ -8,7 +8,7 @@
 //! including DEL and all non-ASCII UTF-8, is copied as is (RFC 8259, section 7).
 //! [`escape_reference`] is the byte-at-a-time twin the property tests hold it to.
 
-use super::spare::Buf;
+use super::spare::{Buf, Spare};
 
 /// Appends `text` escaped for the inside of a JSON string (no surrounding quotes).
 ///
@@ -20,7 +20,9 @@ use super::spare::Buf;
 /// ```
 #[inline]
 pub fn escape(out: &mut Vec<u8>, text: &str) {
-    escape_bytes(out, text.as_bytes());
+    // Through a `Spare`: its `put_run` is one 16-byte move, a `Vec`'s a `memcpy` call per
+    // block of the search-and-copy.
+    escape_bytes(&mut Spare::new(out, text.len()), text.as_bytes());
 }
 
 /// [`escape`] to any [`Buf`]. (Always inlined: see [`Buf::with_vec`].)

@@ -261,13 +261,16 @@ impl NdjsonWriter {
 /// record may hold other text there.
 #[derive(Debug, Default)]
 struct Repeated {
-    /// Whether `raw` and `escaped` hold anything yet.
+    /// Whether `run` holds anything yet.
     filled: bool,
     /// The values last written: whether each was there, and its bytes.
     present: [bool; 2],
     raw: [Vec<u8>; 2],
-    /// What they were written as: `,"key":"value"` for each present one.
-    escaped: Vec<u8>,
+    /// What each was written as: `,"key":"value"` when present (or defaulted), else empty;
+    /// kept apart so that a change of one (a record's sequence number) escapes only it.
+    escaped: [Vec<u8>; 2],
+    /// Both, one after the other: what is copied.
+    run: Vec<u8>,
 }
 
 impl Repeated {
@@ -284,7 +287,7 @@ impl Repeated {
         if !self.holds(values) {
             self.keep(keys, values, defaults);
         }
-        out.put(&self.escaped);
+        out.put(&self.run);
     }
 
     /// Makes the next [`Repeated::write`] write its values afresh (its defaults changed).
@@ -294,34 +297,48 @@ impl Repeated {
 
     #[inline(always)]
     fn holds(&self, values: [Option<&str>; 2]) -> bool {
-        self.filled
-            && values.iter().zip(self.present.iter().zip(&self.raw)).all(
-                |(value, (&present, raw))| match value {
-                    Some(v) => present && raw.as_slice() == v.as_bytes(),
-                    None => !present,
-                },
-            )
+        self.filled && (0..2).all(|i| self.holds_at(i, values.get(i).copied().flatten()))
+    }
+
+    /// Whether slot `i` holds `value`.
+    #[inline(always)]
+    fn holds_at(&self, i: usize, value: Option<&str>) -> bool {
+        let (Some(&present), Some(raw)) = (self.present.get(i), self.raw.get(i)) else {
+            return false;
+        };
+        match value {
+            Some(v) => present && raw.as_slice() == v.as_bytes(),
+            None => !present,
+        }
     }
 
     #[cold]
     fn keep(&mut self, keys: [&[u8]; 2], values: [Option<&str>; 2], defaults: [Option<&str>; 2]) {
-        self.filled = true;
-        self.escaped.clear();
-        for ((((key, value), default), present), raw) in keys
-            .iter()
-            .zip(values)
-            .zip(defaults)
-            .zip(&mut self.present)
-            .zip(&mut self.raw)
-        {
+        for (i, ((key, value), default)) in keys.iter().zip(values).zip(defaults).enumerate() {
+            if self.filled && self.holds_at(i, value) {
+                continue;
+            }
+            let (Some(present), Some(raw), Some(escaped)) = (
+                self.present.get_mut(i),
+                self.raw.get_mut(i),
+                self.escaped.get_mut(i),
+            ) else {
+                continue;
+            };
             *present = value.is_some();
             raw.clear();
             raw.extend_from_slice(value.unwrap_or_default().as_bytes());
+            escaped.clear();
             if let Some(v) = value.or(default) {
-                self.escaped.extend_from_slice(key);
-                json_escape::escape(&mut self.escaped, v);
-                self.escaped.push(b'"');
+                escaped.extend_from_slice(key);
+                json_escape::escape(escaped, v);
+                escaped.push(b'"');
             }
+        }
+        self.filled = true;
+        self.run.clear();
+        for escaped in &self.escaped {
+            self.run.extend_from_slice(escaped);
         }
     }
 }
