@@ -29,6 +29,11 @@ pub struct Rfc3339Cache {
     seconds_text: Vec<u8>,
     /// `1653053459`: the second in decimal, when it is positive (empty otherwise).
     second_digits: Vec<u8>,
+    /// `2022-05-20T13:30:59.000000Z` and `1653053459000000` (empty when `second_digits` is):
+    /// the second's first microsecond, which is every event's time in the dialects that log
+    /// whole seconds, copied whole instead of formatting the microseconds twice.
+    whole_text: Vec<u8>,
+    whole_digits: Vec<u8>,
 }
 
 impl Rfc3339Cache {
@@ -72,7 +77,14 @@ impl Rfc3339Cache {
         if self.second != Some(second) {
             self.refresh(second);
         }
-        let micros = micros_text(epoch_us.rem_euclid(1_000_000));
+        let micros_us = epoch_us.rem_euclid(1_000_000);
+        if micros_us == 0 && !self.whole_digits.is_empty() {
+            out.put(&self.whole_text);
+            out.put(between);
+            out.put(&self.whole_digits);
+            return;
+        }
+        let micros = micros_text(micros_us);
         out.put(&self.seconds_text);
         out.put_const(&micros);
         out.put(between);
@@ -121,6 +133,14 @@ impl Rfc3339Cache {
             self.second_digits
                 .extend_from_slice(digits.format(second).as_bytes());
         }
+        self.whole_text.clear();
+        self.whole_text.extend_from_slice(&self.seconds_text);
+        self.whole_text.extend_from_slice(&micros_text(0));
+        self.whole_digits.clear();
+        if !self.second_digits.is_empty() {
+            self.whole_digits.extend_from_slice(&self.second_digits);
+            self.whole_digits.extend_from_slice(b"000000");
+        }
         self.second = Some(second);
     }
 }
@@ -163,7 +183,12 @@ mod tests {
         /// `Display` writes it, around 0 and the first second too, mixed with `write`.
         #[test]
         fn with_decimal_is_rfc3339_and_the_number(times in prop::collection::vec(
-            prop_oneof![-3_000_000i64..3_000_000, 0i64..999_999_999_999_999_999],
+            prop_oneof![
+                -3_000_000i64..3_000_000,
+                0i64..999_999_999_999_999_999,
+                (-3i64..3).prop_map(|s| s * 1_000_000),
+                (0i64..999_999_999_999).prop_map(|s| s * 1_000_000),
+            ],
             1..20,
         )) {
             let mut cache = Rfc3339Cache::default();
