@@ -1272,20 +1272,30 @@ mod tests {
         assert_eq!(r[1].line_number, 2);
     }
 
+    /// `n` QUERY records, each a line, with `extra` after every `every`-th (from the first).
+    fn queries_with(n: usize, every: usize, extra: &[u8]) -> Vec<u8> {
+        let mut log = Vec::new();
+        for i in 0..n {
+            log.extend_from_slice(
+                format!("20240615 10:31:00,h,u{i},l,1,{i},QUERY,,'SELECT {i}',0\n").as_bytes(),
+            );
+            if i % every == 0 {
+                log.extend_from_slice(extra);
+            }
+        }
+        log
+    }
+
     /// The parses stay in slots reused record after record: handed out in place or moved
     /// out, the records and parses are the same, and the slots never outnumber the records
     /// held at once (plus the look-ahead's).
     #[test]
     fn parse_slots_are_reused_and_bounded() {
-        let mut log = Vec::new();
-        for i in 0..2000 {
-            log.extend_from_slice(
-                format!("20240615 10:31:00,h,u{i},l,1,{i},QUERY,,'SELECT {i}',0\n").as_bytes(),
-            );
-            if i % 97 == 0 {
-                log.extend_from_slice(b"junk\n\n20240615 10:31:00,h,x\ny,l,1,0,CONNECT,,,0\n");
-            }
-        }
+        let log = queries_with(
+            2000,
+            97,
+            b"junk\n\n20240615 10:31:00,h,x\ny,l,1,0,CONNECT,,,0\n",
+        );
         let moved: Vec<_> = std::iter::from_fn({
             let mut r = records(&log);
             move || r.next_parsed()
@@ -1312,15 +1322,7 @@ mod tests {
 
     #[test]
     fn boundaries_preserve_records_and_line_numbers() {
-        let mut log = Vec::new();
-        for i in 0..500 {
-            log.extend_from_slice(
-                format!("20240615 10:31:00,h,u{i},l,1,{i},QUERY,,'SELECT {i}',0\n").as_bytes(),
-            );
-            if i % 7 == 0 {
-                log.extend_from_slice(b"\n");
-            }
-        }
+        let log = queries_with(500, 7, b"\n");
         let whole: Vec<_> = records(&log).collect();
         for piece in [1, 100, 4000, 1 << 20] {
             let (mut joined, mut rest, mut first) = (Vec::new(), &log[..], 1);
