@@ -223,9 +223,12 @@ fn unescape_in_place(
                 block
             }
         };
-        if let Some(out) = scratch.get_mut(write..write + 16) {
-            out.copy_from_slice(&block);
-        }
+        // Sized above, so always there; were it not, an error rather than a string quietly
+        // left with the scratch's stale bytes (review 12).
+        scratch
+            .get_mut(write..write + 16)
+            .ok_or(EnvelopeError::Unescaped(read))?
+            .copy_from_slice(&block);
         let inside = if left >= 16 {
             u32::MAX
         } else {
