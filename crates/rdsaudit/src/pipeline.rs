@@ -82,7 +82,11 @@ impl Worker {
                 envelope::parse_unpadded(envelopes, text, json).map_err(RecordError::from)
             }
         };
-        let result = parsed.and_then(|list| visit_envelopes(&list, index, record, sink));
+        let result = parsed.and_then(|list| {
+            let outcome = visit_envelopes(&list, index, record, sink);
+            envelopes.recycle(list);
+            outcome
+        });
         result.unwrap_or_else(|error| {
             sink.failed_record(&FailedRecord {
                 index,

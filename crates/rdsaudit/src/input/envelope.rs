@@ -192,7 +192,67 @@ pub struct EnvelopeParser {
     pieces: Vec<Range<usize>>,
     /// The fast path, tried first ([`fast`]).
     fast: fast::FastReader,
+    /// Lists given back by [`EnvelopeParser::recycle`], for the fast path's next envelopes.
+    spare: Spare,
     max_nodes: usize,
+}
+
+/// How many emptied lists of each kind [`Spare`] keeps: a record holds one envelope, a
+/// Firehose object a few; more would keep memory for no gain.
+const SPARE_LISTS: usize = 16;
+
+/// Emptied lists of past envelopes, kept so that each record does not allocate its envelope
+/// list, filters list and events list anew (three `malloc`/`free` pairs a record: a tenth of
+/// the work of a one-line record). Emptied, they borrow nothing, so they are kept as
+/// `'static` and lent out at any shorter lifetime.
+#[derive(Debug, Default)]
+struct Spare {
+    envelopes: Vec<LogEnvelope<'static>>,
+    filters: Vec<Vec<&'static str>>,
+    events: Vec<Vec<LogEvent<'static>>>,
+}
+
+impl Spare {
+    /// Keeps `list`'s allocations (the list's, and each envelope's two lists) up to
+    /// [`SPARE_LISTS`] of each kind.
+    fn keep(&mut self, mut list: Vec<LogEnvelope<'_>>) {
+        for env in list.drain(..) {
+            if self.filters.len() < SPARE_LISTS {
+                self.filters.push(emptied(env.subscription_filters));
+            }
+            if self.events.len() < SPARE_LISTS {
+                self.events.push(emptied(env.log_events));
+            }
+        }
+        if list.capacity() > self.envelopes.capacity() {
+            self.envelopes = emptied(list);
+        }
+    }
+
+    /// An empty envelope list, with the room of the last one kept.
+    fn envelopes<'a>(&mut self) -> Vec<LogEnvelope<'a>> {
+        std::mem::take(&mut self.envelopes)
+    }
+
+    /// An empty filters list, with the room of one kept.
+    fn filters<'a>(&mut self) -> Vec<&'a str> {
+        self.filters.pop().unwrap_or_default()
+    }
+
+    /// An empty events list with room for `len` events.
+    fn events<'a>(&mut self, len: usize) -> Vec<LogEvent<'a>> {
+        let mut list: Vec<LogEvent<'a>> = self.events.pop().unwrap_or_default();
+        list.reserve(len);
+        list
+    }
+}
+
+/// `list` emptied, as a list of `U` (the same type under another lifetime): the standard
+/// library collects an emptied `Vec`'s iterator into its own allocation when the layouts
+/// match, so the room is kept without borrowing what the items borrowed.
+fn emptied<T, U>(mut list: Vec<T>) -> Vec<U> {
+    list.clear();
+    list.into_iter().filter_map(|_| None).collect()
 }
 
 /// Default cap on the JSON values of one payload: about 85,000 log events, where CloudWatch
@@ -220,6 +280,7 @@ impl EnvelopeParser {
             json: TapeParser::default(),
             pieces: Vec::new(),
             fast: fast::FastReader::default(),
+            spare: Spare::default(),
             max_nodes,
         }
     }
@@ -251,9 +312,15 @@ impl EnvelopeParser {
             .read(buf.get(..len).unwrap_or_default(), self.max_nodes)
             .is_ok()
         {
-            return self.fast.finish(buf, len);
+            return self.fast.finish(buf, len, &mut self.spare);
         }
         self.parse_simd(buf, len)
+    }
+
+    /// Takes back envelopes [`EnvelopeParser::parse`] returned, once read, so that the next
+    /// payloads' lists reuse their room rather than allocate.
+    pub fn recycle(&mut self, list: Vec<LogEnvelope<'_>>) {
+        self.spare.keep(list);
     }
 
     /// [`EnvelopeParser::parse`] by simd-json's tape alone: the fast path's reference, and

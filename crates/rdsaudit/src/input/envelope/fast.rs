@@ -27,7 +27,7 @@
 
 use std::ops::Range;
 
-use super::{EnvelopeError, LogEnvelope, LogEvent, MessageType};
+use super::{EnvelopeError, LogEnvelope, LogEvent, MessageType, Spare};
 use crate::input::json::walk::{string_mask, unescape};
 use crate::input::json::{check_values, is_ws};
 use crate::input::kinesis::EventText;
@@ -128,6 +128,7 @@ impl FastReader {
         &mut self,
         buf: &'a mut [u8],
         len: usize,
+        spare: &mut Spare,
     ) -> Result<Vec<LogEnvelope<'a>>, EnvelopeError> {
         let text = buf.get_mut(..len).unwrap_or_default();
         let scratch = &mut self.scratch;
@@ -163,33 +164,33 @@ impl FastReader {
                 .ok_or(EnvelopeError::Unescaped(s.range.start))
         };
         let opt = |s: &Option<Str>| s.as_ref().map_or(Ok(""), str_of);
-        self.envelopes
-            .iter()
-            .map(|e| {
-                let filters = self.filters.get(e.filters.clone()).unwrap_or_default();
-                let events = self.events.get(e.events.clone()).unwrap_or_default();
-                Ok(LogEnvelope {
-                    message_type: MessageType::from_str(str_of(&e.message_type)?),
-                    owner: opt(&e.owner)?,
-                    log_group: opt(&e.log_group)?,
-                    log_stream: opt(&e.log_stream)?,
-                    subscription_filters: filters.iter().map(str_of).collect::<Result<_, _>>()?,
-                    policy_level: e.policy_level.as_ref().map(str_of).transpose()?,
-                    log_events: {
-                        // A loop, not a `collect` of `Result`s: this runs for every event.
-                        let mut list = Vec::with_capacity(events.len());
-                        for ev in events {
-                            list.push(LogEvent {
-                                id: str_of(&ev.id)?,
-                                timestamp: ev.timestamp,
-                                message: str_of(&ev.message)?,
-                            });
-                        }
-                        list
-                    },
-                })
-            })
-            .collect()
+        // Lists from `spare`, not new ones: this runs for every record.
+        let mut out = spare.envelopes();
+        for e in &self.envelopes {
+            let mut filters = spare.filters();
+            for f in self.filters.get(e.filters.clone()).unwrap_or_default() {
+                filters.push(str_of(f)?);
+            }
+            let events = self.events.get(e.events.clone()).unwrap_or_default();
+            let mut log_events = spare.events(events.len());
+            for ev in events {
+                log_events.push(LogEvent {
+                    id: str_of(&ev.id)?,
+                    timestamp: ev.timestamp,
+                    message: str_of(&ev.message)?,
+                });
+            }
+            out.push(LogEnvelope {
+                message_type: MessageType::from_str(str_of(&e.message_type)?),
+                owner: opt(&e.owner)?,
+                log_group: opt(&e.log_group)?,
+                log_stream: opt(&e.log_stream)?,
+                subscription_filters: filters,
+                policy_level: e.policy_level.as_ref().map(str_of).transpose()?,
+                log_events,
+            });
+        }
+        Ok(out)
     }
 }
 

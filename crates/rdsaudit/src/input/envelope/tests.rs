@@ -364,6 +364,40 @@ fn parser_reused_and_in_place_from_inflater() {
     assert!(buf[DATA.len()..].iter().all(|b| *b == 0xAA));
 }
 
+/// A parser given back each payload's envelopes reads the next as a new parser does: the
+/// lists lent from the spares hold nothing of the payloads before.
+#[test]
+fn recycled_lists_read_as_new_ones() {
+    let escaped = r#"{"messageType":"DATA_MESSAGE","owner":"o","logGroup":"g\u0041","logStream":"s","subscriptionFilters":["f\n"],"logEvents":[{"id":"1","timestamp":1,"message":"a\"b"}]}"#;
+    let firehose = format!("{DATA}\n{escaped}{DATA}");
+    let control = r#"{"messageType":"CONTROL_MESSAGE"}"#;
+    let payloads = [
+        DATA, &firehose, control, escaped, "{", DATA, control, &firehose,
+    ];
+    let mut parser = EnvelopeParser::new();
+    for json in payloads.iter().chain(&payloads) {
+        let fresh = format!("{:?}", parse_str(json));
+        let (mut buf, len) = padded(json.as_bytes());
+        let envs = parser.parse(&mut buf, len);
+        assert_eq!(format!("{envs:?}"), fresh, "{json}");
+        if let Ok(list) = envs {
+            parser.recycle(list);
+        }
+    }
+}
+
+/// Emptying a list for another lifetime keeps its room (the point of recycling).
+#[test]
+fn emptied_keeps_the_room() {
+    let text = String::from("abc");
+    let mut list: Vec<&str> = Vec::with_capacity(8);
+    list.push(&text);
+    let room = list.capacity();
+    let kept: Vec<&'static str> = emptied(list);
+    assert!(kept.is_empty());
+    assert_eq!(kept.capacity(), room);
+}
+
 #[test]
 fn is_send() {
     crate::test_support::assert_send::<EnvelopeParser>();

@@ -10,7 +10,12 @@ fn both(text: &[u8]) -> (Option<String>, String) {
     let fast = reader
         .read(&fast_buf[..len], DEFAULT_MAX_NODES)
         .ok()
-        .map(|()| format!("{:?}", reader.finish(&mut fast_buf, len)));
+        .map(|()| {
+            format!(
+                "{:?}",
+                reader.finish(&mut fast_buf, len, &mut Spare::default())
+            )
+        });
     let (mut simd_buf, len) = padded(text);
     let simd = format!("{:?}", EnvelopeParser::new().parse_simd(&mut simd_buf, len));
     (fast, simd)
