@@ -29,7 +29,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::audit::event::{AuditEvent, Provenance};
-use crate::input::envelope::{self, EnvelopeParser, LogEnvelope, MessageType};
+use crate::input::envelope::{self, EnvelopeParser, LogEnvelope, MessageType, emptied};
 use crate::input::gzip::Inflater;
 use crate::input::log_event::LogEvent;
 use crate::input::{self as source, Payload, SourceRecord};
@@ -44,6 +44,8 @@ pub struct Worker {
     envelopes: EnvelopeParser,
     decoded: Vec<u8>,
     json: Vec<u8>,
+    /// The room of [`Reach`]'s held reads, kept emptied from record to record.
+    held: Vec<(u64, Read<'static>)>,
 }
 
 impl Worker {
@@ -55,6 +57,7 @@ impl Worker {
             envelopes: EnvelopeParser::new(),
             decoded: Vec::new(),
             json: Vec::new(),
+            held: Vec::new(),
         }
     }
 
@@ -71,6 +74,7 @@ impl Worker {
             envelopes,
             decoded,
             json,
+            held,
         } = self;
         let parsed = match record.payload {
             Payload::Invalid(problem) => Err(RecordError::Shape(problem)),
@@ -83,7 +87,7 @@ impl Worker {
             }
         };
         let result = parsed.and_then(|list| {
-            let outcome = visit_envelopes(&list, index, record, sink);
+            let outcome = visit_envelopes(&list, (index, record), held, sink);
             envelopes.recycle(list);
             outcome
         });
@@ -459,6 +463,7 @@ impl EventWindow {
 
 /// An audit line of a log event's message, read: its event (with the line it was read from),
 /// or why it is none.
+#[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // events are nearly every read: boxed, each would allocate
 enum Read<'a> {
     Event(AuditEvent<'a>, &'a [u8]),
@@ -562,7 +567,6 @@ fn text_span(message: &[u8], at: u64) -> ((u64, u64), u64) {
 /// that does not read alone, or is a piece of a record) lies within
 /// [`text::MAX_NAMES_BYTES`] of text of its own. Reads wait here until no message still to
 /// come can reach them (at most 4 KiB of text of them), then go to the sink in order.
-#[derive(Default)]
 struct Reach<'a> {
     /// Reads not yet delivered, each with where its message's text ends.
     held: std::collections::VecDeque<(u64, Read<'a>)>,
@@ -653,10 +657,15 @@ fn gunzip_envelopes<'a>(
 
 /// Sends every log event of a record's envelopes to `sink`. An unknown `messageType` fails the
 /// record before anything is sent.
+/// How many reads' room a [`Worker`] keeps from record to record (a few hundred bytes each):
+/// a window's worth of one-line messages; a record of many more lines allocates its own.
+const HELD_ROOM: usize = 256;
+
+/// `held` lends [`Reach`] its room, and gets it back emptied (up to [`HELD_ROOM`]).
 fn visit_envelopes<S: Sink>(
     list: &[LogEnvelope<'_>],
-    index: usize,
-    record: &SourceRecord<'_>,
+    (index, record): (usize, &SourceRecord<'_>),
+    held: &mut Vec<(u64, Read<'static>)>,
     sink: &mut S,
 ) -> Result<RecordOutcome, RecordError> {
     if let Some(other) = list.iter().find_map(|e| match e.message_type {
@@ -678,7 +687,10 @@ fn visit_envelopes<S: Sink>(
         .count() as u64;
     for env in list.iter().filter(|e| e.message_type == MessageType::Data) {
         // One envelope is one log stream's events in order: the window rule runs across them.
-        let mut reach = Reach::default();
+        let mut reach = Reach {
+            held: std::mem::take(held).into(),
+            last_dirty: None,
+        };
         let mut at = 0u64;
         for log_event in &env.log_events {
             let base = Provenance {
@@ -704,6 +716,9 @@ fn visit_envelopes<S: Sink>(
             outcome.blank_lines += blank_lines;
         }
         reach.finish(sink, &mut outcome);
+        if reach.held.capacity() <= HELD_ROOM {
+            *held = emptied(reach.held.into());
+        }
     }
     Ok(outcome)
 }

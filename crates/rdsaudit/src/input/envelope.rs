@@ -250,7 +250,7 @@ impl Spare {
 /// `list` emptied, as a list of `U` (the same type under another lifetime): the standard
 /// library collects an emptied `Vec`'s iterator into its own allocation when the layouts
 /// match, so the room is kept without borrowing what the items borrowed.
-fn emptied<T, U>(mut list: Vec<T>) -> Vec<U> {
+pub(crate) fn emptied<T, U>(mut list: Vec<T>) -> Vec<U> {
     list.clear();
     list.into_iter().filter_map(|_| None).collect()
 }
