@@ -370,3 +370,38 @@ fn dirt_reaches_across_chunks_of_api_events() {
         }
     }
 }
+
+/// One worker reads a record after others as a fresh worker does: the room its window keeps
+/// from record to record, and the envelope lists it recycles, carry nothing over (a dirty
+/// message last, with reads held near it; a clean record after; a short dirty one).
+#[test]
+fn a_worker_reads_each_record_as_a_fresh_one() {
+    use rdsaudit::input::{Payload, SourceRecord};
+    use rdsaudit::pipeline::{Pipeline, Worker};
+    let line = |i: usize| format!("20240615 10:31:00,h,u,l,1,{i:04},QUERY,,'SELECT 1',0");
+    let clean: Vec<Vec<u8>> = (0..30).map(|i| line(i).into_bytes()).collect();
+    let mut dirty = clean.clone();
+    dirty[29] = b"20240615 10:31:00,h,x".to_vec();
+    let records = [
+        payload(&dirty),
+        payload(&clean),
+        payload(&dirty[25..]),
+        payload(&clean[..3]),
+    ];
+    let read = |worker: &mut Worker, gz: &[u8]| {
+        let mut sink = NdjsonBuffer::default();
+        worker.process_record(0, &SourceRecord::new(Payload::Gzip(gz)), &mut sink);
+        sink.out
+    };
+    let max = rdsaudit::input::gzip::DEFAULT_MAX_OUTPUT;
+    let fresh: Vec<Vec<u8>> = records
+        .iter()
+        .map(|r| read(&mut Worker::new(max), r))
+        .collect();
+    assert!(fresh.iter().all(|out| !out.is_empty()));
+    let reused = Pipeline::new().with_worker(|w| {
+        let twice = records.iter().chain(&records);
+        twice.map(|r| read(w, r)).collect::<Vec<_>>()
+    });
+    assert_eq!(reused, [fresh.clone(), fresh].concat());
+}
