@@ -63,6 +63,11 @@ pub struct CsvWriter {
     /// The `extra` cell of RDS for MySQL's two empty fields after every QUERY (`["",""]`,
     /// quoted for CSV), written as a constant instead of built per row.
     empty_pair: Vec<u8>,
+    /// Any other `extra` last written (`["SSL"]` on every login over TLS): its raw text,
+    /// whether there was one yet, and its cell, copied while the next is the same.
+    extra_raw: Vec<u8>,
+    extra_known: bool,
+    extra_cell: Vec<u8>,
 }
 
 impl CsvWriter {
@@ -80,6 +85,9 @@ impl CsvWriter {
             time: Rfc3339Cache::default(),
             file: None,
             empty_pair,
+            extra_raw: Vec::new(),
+            extra_known: false,
+            extra_cell: Vec::new(),
         }
     }
 
@@ -153,7 +161,12 @@ impl CsvWriter {
             // The common cases as constants, as in NDJSON.
             None => out.put_const(b"[]"),
             Some(b",") => out.put(&self.empty_pair),
-            Some(_) => out.with_vec(|v| self.extra(e, v)),
+            Some(extra) => {
+                if !self.extra_known || self.extra_raw != extra {
+                    self.extra(e);
+                }
+                out.put(&self.extra_cell);
+            }
         }
         ambiguity(d, e, out);
         let p = &e.provenance;
@@ -231,9 +244,15 @@ impl CsvWriter {
         self.field(encoded.as_bytes(), out);
     }
 
-    /// `extra` as a JSON array of strings, as in NDJSON, as one field.
+    /// `extra` as a JSON array of strings, as in NDJSON, as one field: into `extra_cell`,
+    /// remembered with its raw text.
     #[cold]
-    fn extra(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
+    fn extra(&mut self, e: &AuditEvent<'_>) {
+        self.extra_raw.clear();
+        self.extra_raw
+            .extend_from_slice(e.extra.raw().unwrap_or_default());
+        self.extra_known = true;
+        self.extra_cell.clear();
         self.scratch.clear();
         self.scratch.push(b'[');
         for (i, field) in e.extra.fields().enumerate() {
@@ -243,13 +262,8 @@ impl CsvWriter {
             json_str(&mut self.scratch, &String::from_utf8_lossy(field));
         }
         self.scratch.push(b']');
-        let Self {
-            scratch,
-            delimiter,
-            raw,
-            ..
-        } = self;
-        cell_into(*delimiter, *raw, scratch, out);
+        // `[` starts no formula, so the cell is the same raw or not.
+        cell_into(self.delimiter, false, &self.scratch, &mut self.extra_cell);
     }
 
     /// Appends one field (see the module docs).
@@ -660,6 +674,34 @@ mod tests {
             writer.object(&e, &mut Spare::new(&mut fast, 0));
             writer.object_in_full(&e, &mut reference);
             proptest::prop_assert_eq!(fast, reference);
+        }
+    }
+
+    /// A writer that has written rows with other `extra` fields writes each row as a fresh
+    /// writer does.
+    #[test]
+    fn remembered_extra_is_written_as_fresh() {
+        let extras: [Option<&[u8]>; 9] = [
+            Some(b"SSL"),
+            Some(b"SSL"),
+            Some(b","),
+            Some(b"a\"b,\tc"),
+            Some(b"SSL"),
+            None,
+            Some(b""),
+            Some(b"SSL"),
+            Some(b""),
+        ];
+        let mut e = crate::parse_line(b"20240323 13:36:09,h,u,l,4,5,CONNECT,db,,0").unwrap();
+        for d in [b',', b'\t'] {
+            let mut writer = CsvWriter::new(d);
+            for extra in extras {
+                e.extra = crate::audit::event::Extra::new(extra);
+                let (mut ours, mut fresh) = (Vec::new(), Vec::new());
+                writer.write(&e, &mut ours);
+                CsvWriter::new(d).write(&e, &mut fresh);
+                assert_eq!(ours, fresh);
+            }
         }
     }
 
