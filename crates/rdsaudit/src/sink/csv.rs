@@ -61,7 +61,8 @@ pub struct CsvWriter {
     /// The `file` of events that name none ([`CsvWriter::set_file`]).
     file: Option<String>,
     /// The `extra` cell of RDS for MySQL's two empty fields after every QUERY (`["",""]`,
-    /// quoted for CSV), written as a constant instead of built per row.
+    /// quoted for CSV), written as a constant instead of built per row; empty until the
+    /// first (a front end makes a writer per piece of its input: no allocation up front).
     empty_pair: Vec<u8>,
     /// Any other `extra` last written (`["SSL"]` on every login over TLS): its raw text,
     /// whether there was one yet, and its cell, copied while the next is the same.
@@ -75,16 +76,13 @@ impl CsvWriter {
     /// else CSV (see the module docs).
     #[must_use]
     pub fn new(delimiter: u8) -> Self {
-        let mut empty_pair = Vec::new();
-        // `[` starts no formula, so the cell is the same raw or not.
-        cell_into(delimiter, false, br#"["",""]"#, &mut empty_pair);
         CsvWriter {
             delimiter,
             raw: false,
             scratch: Vec::new(),
             time: Rfc3339Cache::default(),
             file: None,
-            empty_pair,
+            empty_pair: Vec::new(),
             extra_raw: Vec::new(),
             extra_known: false,
             extra_cell: Vec::new(),
@@ -160,7 +158,12 @@ impl CsvWriter {
         match e.extra.raw() {
             // The common cases as constants, as in NDJSON.
             None => out.put_const(b"[]"),
-            Some(b",") => out.put(&self.empty_pair),
+            Some(b",") => {
+                if self.empty_pair.is_empty() {
+                    self.fill_empty_pair();
+                }
+                out.put(&self.empty_pair);
+            }
             Some(extra) => {
                 if !self.extra_known || self.extra_raw != extra {
                     self.extra(e);
@@ -193,7 +196,7 @@ impl CsvWriter {
     /// formula; anything else (and every TSV cell) by [`cell_into`].
     #[inline(always)]
     fn cell<B: Buf>(&self, value: &[u8], out: &mut B) {
-        if self.delimiter != b'\t' && plain::<false>(self.delimiter, value) {
+        if self.delimiter != b'\t' && plain::<CELL>(self.delimiter, value) {
             if !self.raw && starts_formula(value) {
                 out.push(b'\'');
             }
@@ -203,20 +206,33 @@ impl CsvWriter {
         }
     }
 
-    /// The `object` and `object_base64` fields. An object of ASCII with no backslash and
-    /// nothing to quote (most statements and table names) is its own text, valid UTF-8 and
-    /// unescaped already: one check, then a copy. Others go the whole way
-    /// ([`CsvWriter::object_in_full`]).
+    /// The `object` and `object_base64` fields. An object of ASCII with no backslash (most
+    /// statements and table names) is its own text, valid UTF-8 and unescaped already: one
+    /// check, then a copy, between quotes when it holds the delimiter, CR or LF but no `"`
+    /// (a second check). Others go the whole way ([`CsvWriter::object_in_full`]).
     #[inline(always)]
     fn object<B: Buf>(&mut self, e: &AuditEvent<'_>, out: &mut B) {
         let raw = e.object.raw();
-        if self.delimiter != b'\t' && plain::<true>(self.delimiter, raw) {
-            if !self.raw && starts_formula(raw) {
-                out.push(b'\'');
+        if self.delimiter != b'\t' {
+            let formula = !self.raw && starts_formula(raw);
+            if plain::<OBJECT>(self.delimiter, raw) {
+                if formula {
+                    out.push(b'\'');
+                }
+                out.put(raw);
+                out.push(self.delimiter);
+                return;
             }
-            out.put(raw);
-            out.push(self.delimiter);
-            return;
+            // A statement with commas (most), CR or LF but nothing else: between quotes.
+            if plain::<IN_QUOTES>(self.delimiter, raw) {
+                out.push(b'"');
+                if formula {
+                    out.push(b'\'');
+                }
+                out.put(raw);
+                out.put_const(&[b'"', self.delimiter]);
+                return;
+            }
         }
         out.with_vec(|v| self.object_in_full(e, v));
     }
@@ -242,6 +258,13 @@ impl CsvWriter {
         out.push(self.delimiter);
         let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
         self.field(encoded.as_bytes(), out);
+    }
+
+    /// Builds `empty_pair`, on the first row that has one.
+    #[cold]
+    fn fill_empty_pair(&mut self) {
+        // `[` starts no formula, so the cell is the same raw or not.
+        cell_into(self.delimiter, false, br#"["",""]"#, &mut self.empty_pair);
     }
 
     /// `extra` as a JSON array of strings, as in NDJSON, as one field: into `extra_cell`,
@@ -272,42 +295,50 @@ impl CsvWriter {
     }
 }
 
-/// Whether `value` holds none of the bytes that make a CSV cell quoted (the delimiter `d`,
-/// `"`, CR, LF) and, when `OBJECT`, no backslash (an escape to undo) and no byte above 0x7f
-/// (so it is UTF-8): SSE2 sixteen bytes at a time, the last (partial) block as the
+/// What [`plain`] looks for: the bytes that make a CSV cell quoted (the delimiter, `"`, CR,
+/// LF).
+const CELL: u8 = 0;
+/// [`CELL`]'s, a backslash (an escape to undo) and the bytes above 0x7f (an object without
+/// them is UTF-8 and its own text).
+const OBJECT: u8 = 1;
+/// Only `"`, a backslash and the bytes above 0x7f: an object without them is its own text,
+/// quoted (when it holds the delimiter, CR or LF) with nothing doubled.
+const IN_QUOTES: u8 = 2;
+
+/// Whether `value` holds none of the bytes `KIND` names (the delimiter being `d`): SSE2 sixteen bytes at a time, the last (partial) block as the
 /// overlapping final sixteen, shorter values as one vector of their overlapping first and
 /// last eight (or four) bytes. `needs_quotes`' SWAR loop cost some 20 instructions per eight
 /// bytes, the 56-byte event id and sequence number two hundred a row. [`plain_reference`]
 /// is the byte-at-a-time twin the property tests hold it to (and the search elsewhere).
 #[inline(always)]
-fn plain<const OBJECT: bool>(d: u8, value: &[u8]) -> bool {
+fn plain<const KIND: u8>(d: u8, value: &[u8]) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         let n = value.len();
         if let (Some(head), Some(tail)) = (value.first_chunk::<8>(), value.last_chunk::<8>()) {
             if n <= 16 {
                 let (head, tail) = (u64::from_le_bytes(*head), u64::from_le_bytes(*tail));
-                return sse2::special_mask::<OBJECT>(d, head, tail) == 0;
+                return sse2::special_mask::<KIND>(d, head, tail) == 0;
             }
             let mut blocks = value.chunks_exact(16);
             let clean = blocks.by_ref().all(|block| {
                 let (lo, hi) = block.split_at(8);
-                sse2::special_mask::<OBJECT>(d, word(lo), word(hi)) == 0
+                sse2::special_mask::<KIND>(d, word(lo), word(hi)) == 0
             });
             return clean
                 && (blocks.remainder().is_empty()
                     || value.last_chunk::<16>().is_none_or(|last| {
                         let (lo, hi) = last.split_at(8);
-                        sse2::special_mask::<OBJECT>(d, word(lo), word(hi)) == 0
+                        sse2::special_mask::<KIND>(d, word(lo), word(hi)) == 0
                     }));
         }
         if let (Some(head), Some(tail)) = (value.first_chunk::<4>(), value.last_chunk::<4>()) {
             let word =
                 u64::from(u32::from_le_bytes(*head)) | u64::from(u32::from_le_bytes(*tail)) << 32;
-            return sse2::special_mask::<OBJECT>(d, word, word) == 0;
+            return sse2::special_mask::<KIND>(d, word, word) == 0;
         }
     }
-    plain_reference::<OBJECT>(d, value)
+    plain_reference::<KIND>(d, value)
 }
 
 /// The little-endian word of the eight bytes of `bytes` (zero when there are not eight).
@@ -321,9 +352,14 @@ fn word(bytes: &[u8]) -> u64 {
 
 /// [`plain`], a byte at a time.
 #[inline]
-fn plain_reference<const OBJECT: bool>(d: u8, value: &[u8]) -> bool {
+fn plain_reference<const KIND: u8>(d: u8, value: &[u8]) -> bool {
     !value.iter().any(|&b| {
-        matches!(b, b'"' | b'\r' | b'\n') || b == d || (OBJECT && (b == b'\\' || b >= 0x80))
+        let object = b == b'\\' || b >= 0x80;
+        match KIND {
+            CELL => matches!(b, b'"' | b'\r' | b'\n') || b == d,
+            OBJECT => matches!(b, b'"' | b'\r' | b'\n') || b == d || object,
+            _ => b == b'"' || object,
+        }
     })
 }
 
@@ -334,25 +370,29 @@ mod sse2 {
         _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
     };
 
-    /// Bit `i` is set when byte `i` of `lo` then `hi` (little-endian) is `d`, `"`, CR or LF,
-    /// or, when `OBJECT`, a backslash or above 0x7f.
+    /// Bit `i` is set when byte `i` of `lo` then `hi` (little-endian) is one `KIND` names
+    /// ([`super::CELL`], [`super::OBJECT`], [`super::IN_QUOTES`]), the delimiter being `d`.
     #[inline(always)]
-    pub(super) fn special_mask<const OBJECT: bool>(d: u8, lo: u64, hi: u64) -> u32 {
+    pub(super) fn special_mask<const KIND: u8>(d: u8, lo: u64, hi: u64) -> u32 {
         // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it, so the
         // function's `target_feature` holds wherever this module is compiled.
-        unsafe { special_mask_sse2::<OBJECT>(d, lo, hi) }
+        unsafe { special_mask_sse2::<KIND>(d, lo, hi) }
     }
 
     #[target_feature(enable = "sse2")]
-    fn special_mask_sse2<const OBJECT: bool>(d: u8, lo: u64, hi: u64) -> u32 {
+    fn special_mask_sse2<const KIND: u8>(d: u8, lo: u64, hi: u64) -> u32 {
         // The casts keep the bits.
         let v = _mm_set_epi64x(hi as i64, lo as i64);
         let is = |b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
-        let mut flags = _mm_or_si128(
-            _mm_or_si128(is(d), is(b'"')),
-            _mm_or_si128(is(b'\r'), is(b'\n')),
-        );
-        if OBJECT {
+        let mut flags = if KIND == super::IN_QUOTES {
+            is(b'"')
+        } else {
+            _mm_or_si128(
+                _mm_or_si128(is(d), is(b'"')),
+                _mm_or_si128(is(b'\r'), is(b'\n')),
+            )
+        };
+        if KIND != super::CELL {
             // `movemask` takes each byte's top bit: set in `v` exactly above 0x7f.
             flags = _mm_or_si128(flags, _mm_or_si128(is(b'\\'), v));
         }
@@ -625,8 +665,9 @@ mod tests {
         #[test]
         fn plain_matches_reference(value in cell_text(), tab: bool) {
             let d = if tab { b'\t' } else { b',' };
-            proptest::prop_assert_eq!(plain::<false>(d, &value), plain_reference::<false>(d, &value));
-            proptest::prop_assert_eq!(plain::<true>(d, &value), plain_reference::<true>(d, &value));
+            proptest::prop_assert_eq!(plain::<CELL>(d, &value), plain_reference::<CELL>(d, &value));
+            proptest::prop_assert_eq!(plain::<OBJECT>(d, &value), plain_reference::<OBJECT>(d, &value));
+            proptest::prop_assert_eq!(plain::<IN_QUOTES>(d, &value), plain_reference::<IN_QUOTES>(d, &value));
         }
 
         /// Cells written through a [`Spare`] (any estimate) are [`cell_into`]'s.
