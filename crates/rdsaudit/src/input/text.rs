@@ -356,13 +356,14 @@ impl<'a> Records<'a> {
         &mut self,
     ) -> Option<(TextRecord<'a>, &mut Result<AuditEvent<'a>, LineError>)> {
         self.drop_released();
-        if self.window_rule {
-            self.settle_front()?;
+        let (record, slot) = if self.window_rule {
+            self.settle_front()?
         } else {
             self.next_record()?;
-        }
+            let front = self.held.front()?;
+            (front.record, front.slot)
+        };
         self.released = true;
-        let &Held { record, slot, .. } = self.held.front()?;
         Some((record, self.parses.get_mut(slot)?))
     }
 
@@ -394,9 +395,9 @@ impl<'a> Records<'a> {
         self.parses.get_mut(self.reading)
     }
 
-    /// Reads until the first record held is final, and marks it (`None` when there is
-    /// none).
-    fn settle_front(&mut self) -> Option<()> {
+    /// Reads until the first record held is final, and marks it; returns it and its parse's
+    /// slot (`None` when there is none).
+    fn settle_front(&mut self) -> Option<(TextRecord<'a>, usize)> {
         loop {
             // A line not read yet starts at `pos` or later.
             let next = self.pos as u64;
@@ -408,7 +409,7 @@ impl<'a> Records<'a> {
                 return self.release();
             }
             match self.next_record() {
-                Some(dirty) => self.hold(dirty),
+                Some(()) => {}
                 // Not final: the text after the window may change what is held.
                 None if self.looked_past() => return None,
                 None => self.ended = true,
@@ -422,21 +423,6 @@ impl<'a> Records<'a> {
     pub fn at(mut self, base: u64) -> Self {
         self.base = base;
         self
-    }
-
-    /// Holds the record the record rule read last (the last one held; `dirty`: it joined
-    /// lines or does not parse); a dirty one flags the records held near it, itself included.
-    fn hold(&mut self, dirty: bool) {
-        let Some(&Held { start, end, .. }) = self.held.back() else {
-            return;
-        };
-        if dirty {
-            self.dirty(start, end);
-        }
-        let flagged = dirty || start < self.flag_before;
-        if let Some(held) = self.held.back_mut() {
-            held.flagged = flagged;
-        }
     }
 
     /// Notes dirty lines from `from` (where the first starts) to `to` (where the last one's
@@ -457,8 +443,8 @@ impl<'a> Records<'a> {
     }
 
     /// Readies the first record held to be handed out, flagged when a dirty line lies
-    /// within reach.
-    fn release(&mut self) -> Option<()> {
+    /// within reach; returns it and its parse's slot.
+    fn release(&mut self) -> Option<(TextRecord<'a>, usize)> {
         let &Held {
             record,
             start,
@@ -476,7 +462,7 @@ impl<'a> Records<'a> {
                 self.edges.last_plain = Some(end);
             }
         }
-        Some(())
+        Some((record, slot))
     }
 
     /// The same records read as a piece of a longer text (at the position [`Records::at`]
@@ -502,10 +488,10 @@ impl<'a> Records<'a> {
         self.edges
     }
 
-    /// Reads the next record under the record rule onto the back of `held` (unflagged), its
-    /// parse written in place into its slot; returns whether it is dirty (it joined lines or
-    /// does not parse).
-    fn next_record(&mut self) -> Option<bool> {
+    /// Reads the next record under the record rule onto the back of `held`, its parse written
+    /// in place into its slot. Under the window rule, a dirty record (it joined lines or does
+    /// not parse) flags the records held near it, itself included.
+    fn next_record(&mut self) -> Option<()> {
         // Skip blank lines. A name can hold `\n\n`: the line before them stays the possible
         // head of the next record (`head_before`) across as many as a name can hold.
         while self.pos < self.buf.len().min(self.stop) {
@@ -612,14 +598,19 @@ impl<'a> Records<'a> {
             self.drop_reading();
             return None;
         };
+        let (start, end) = (start as u64, end as u64);
+        let dirty = joined > 0 || !reads;
+        if dirty && self.window_rule {
+            self.dirty(start, end);
+        }
         self.held.push_back(Held {
             record: TextRecord { line_number, bytes },
-            start: start as u64,
-            end: end as u64,
+            start,
+            end,
             slot: self.reading,
-            flagged: false,
+            flagged: dirty || start < self.flag_before,
         });
-        Some(joined > 0 || !reads)
+        Some(())
     }
 
     /// Whether the record being read parses (as far as it is read).
