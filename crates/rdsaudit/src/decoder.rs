@@ -22,10 +22,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::io::{self, Read};
+use std::io;
 use std::sync::{Mutex, PoisonError};
 
 mod ahead;
+mod text_stream;
 
 use rayon::prelude::*;
 
@@ -36,7 +37,7 @@ use crate::input::kinesis::RawRecord;
 use crate::input::log_event::LogEvent;
 use crate::input::logs_api::{LogsApiError, LogsApiParser};
 use crate::input::prefixed::Shape;
-use crate::input::stream::{Piece, TextStream};
+use crate::input::stream::Piece;
 use crate::input::syslog::SyslogError;
 use crate::input::{self, InputKind, Payload, SourceError, SourceParser, SourceRecord, text};
 use crate::pipeline::{EventWindow, Pipeline};
@@ -693,100 +694,6 @@ impl Decoder {
         }
     }
 
-    /// Decodes plain audit text read from `stream` ([`crate::input::stream`]), for inputs of
-    /// any size: pieces are read on a thread of their own while earlier ones are decoded, a
-    /// group at a time in parallel, each into a sink made by `make` and handed to `emit` in
-    /// input order. Whatever has been read is decoded as soon as the reader has nothing more
-    /// for now, so a pipe or a growing file is followed (eager streams). Memory: a few pieces
-    /// per thread (the stream's piece size, 1 MiB by default), plus the decoded pieces that
-    /// wait for the [`text::MAX_NAMES_BYTES`] after them (the window rule; usually one
-    /// piece), at most
-    /// [`DecoderBuilder::max_held_bytes`] of text and their output; not the input. Events,
-    /// unparsed lines, line numbers and counts are those [`Decoder::decode`] gives for the
-    /// whole text (flagged more only where pieces were held past that bound; a followed
-    /// file's flags are those of the text written when the reader caught up with its writer:
-    /// docs/HOSTILE.md, "Live input").
-    ///
-    /// A line longer than the stream's longest record reaches the sink as an unparsed line
-    /// with its first bytes and [`LineError::TooLong`].
-    ///
-    /// # Errors
-    /// [`StopError::Read`] when reading fails (everything read before is decoded, emitted and
-    /// counted in its report), [`StopError::Output`] when `emit` fails.
-    pub fn decode_text_stream<R, S, M, E>(
-        &self,
-        stream: TextStream<R>,
-        make: M,
-        mut emit: E,
-    ) -> Result<Report, StopError>
-    where
-        R: Read + Send + 'static,
-        S: Sink + Send,
-        M: Fn() -> S + Sync,
-        E: FnMut(Done<'_, S>) -> io::Result<Next>,
-    {
-        let group = self.text_group_len();
-        let prefixed = stream.is_prefixed();
-        let (tx, rx) = std::sync::mpsc::sync_channel(group);
-        // Pieces decoded go back to the reader, whose next pieces reuse their buffers.
-        let (done_tx, done_rx) = std::sync::mpsc::channel();
-        // Not a scoped thread: a reader blocked on a pipe or a followed file must not keep
-        // the caller from returning when the output side stops.
-        std::thread::spawn(move || {
-            let mut stream = stream;
-            loop {
-                for done in done_rx.try_iter() {
-                    stream.reuse(done);
-                }
-                let Some(piece) = stream.next() else { return };
-                let failed = piece.is_err();
-                let piece = piece.map(|p| (p, stream.caught_up()));
-                if tx.send(piece).is_err() || failed {
-                    return;
-                }
-            }
-        });
-        let mut run = TextRun::new(None);
-        let mut held = std::collections::VecDeque::new();
-        // Pieces emitted go back to the reader (which may have stopped: the buffer is then
-        // dropped here).
-        let mut back = |done: Streamed| drop(done_tx.send(done.piece));
-        // Everything waiting is one group; at least one piece (blocks until it comes).
-        while let Ok(first) = rx.recv() {
-            let (mut pieces, mut failure) = (Vec::with_capacity(group), None);
-            let mut caught_up = false;
-            for piece in std::iter::once(first).chain(rx.try_iter().take(group - 1)) {
-                match piece {
-                    Ok((piece, idle)) => {
-                        pieces.push(Streamed { piece, prefixed });
-                        caught_up = idle;
-                    }
-                    Err(e) => failure = Some(e),
-                }
-            }
-            self.text_group(pieces, &mut run, &mut held, &make);
-            // A followed file read up to what its writer has written: what is held goes out
-            // with the lines known now, instead of waiting for the lines after it (a quiet
-            // followed log would show nothing for hundreds of lines). The server writes each
-            // record whole, so a line of the record a held one may be cut from is already
-            // here (docs/HOSTILE.md, "Live input").
-            let ended = failure.is_some() || caught_up;
-            let next = self.settle(&mut held, &mut run, ended, &make, &mut emit, &mut back)?;
-            if let Some(source) = failure {
-                return Err(StopError::Read {
-                    line: run.next_line,
-                    report: Box::new(run.report),
-                    source,
-                });
-            }
-            if next == Next::Stop {
-                return Ok(run.report);
-            }
-        }
-        self.settle(&mut held, &mut run, true, &make, &mut emit, &mut back)?;
-        Ok(run.report)
-    }
-
     /// Decodes a group of pieces (the first line of each from the line breaks of the pieces
     /// before, counted in parallel; runs of text in parallel, a line too long as one unparsed
     /// line) and holds them for [`Decoder::settle`].
@@ -814,42 +721,12 @@ impl Decoder {
                 first
             })
             .collect();
-        let mut done = Vec::with_capacity(refs.len());
-        let mut at = 0;
-        let runs =
-            refs.chunk_by(|a, b| a.is_text() && b.is_text() && a.is_prefixed() == b.is_prefixed());
-        for same in runs {
-            let mut firsts = firsts.get(at..).unwrap_or_default().iter().copied();
-            match same {
-                [PieceRef::TooLong { head, len }] => {
-                    let (line, at) = firsts.next().unwrap_or_default();
-                    let (outcome, sink) = too_long(line, head, *len, make);
-                    // A line too long does not read alone: it is a dirty line (its break
-                    // starts the next piece).
-                    let edges = text::Edges {
-                        first_dirty: Some(at),
-                        last_dirty: Some(at + len),
-                        ..text::Edges::default()
-                    };
-                    done.push((outcome, sink, edges));
-                }
-                [PieceRef::Prefixed(_), ..] => {
-                    let numbered = firsts
-                        .zip(same)
-                        .map(|((f, at), p)| (f, at, p.own()))
-                        .collect();
-                    done.extend(self.pipeline.process_prefixed(numbered, make));
-                }
-                texts => {
-                    let numbered = firsts
-                        .zip(texts)
-                        .filter_map(|((f, at), p)| Some((f, p.records()?.at(at))))
-                        .collect();
-                    done.extend(self.pipeline.process_text(numbered, make));
-                }
-            }
-            at += same.len();
-        }
+        let done: Vec<_> = refs
+            .par_iter()
+            .zip(&firsts)
+            .with_max_len(1)
+            .map(|(p, &(line, at))| self.decode_piece(*p, line, at, make))
+            .collect();
         drop(refs);
         for ((piece, (first_line, at)), (outcome, sink, edges)) in
             pieces.into_iter().zip(firsts).zip(done)
@@ -863,6 +740,47 @@ impl Decoder {
                 sink,
             });
         }
+    }
+
+    /// Decodes one piece whose first line is `first_line` and which starts at byte `at` of the
+    /// whole text into a sink made by `make`: its outcome, sink and [`text::Edges`].
+    fn decode_piece<S, M>(
+        &self,
+        piece: PieceRef<'_>,
+        first_line: u64,
+        at: u64,
+        make: &M,
+    ) -> (RecordOutcome, S, text::Edges)
+    where
+        S: Sink,
+        M: Fn() -> S,
+    {
+        let mut sink = make();
+        let (outcome, edges) = match piece {
+            PieceRef::TooLong { head, len } => {
+                let (outcome, too) = too_long(first_line, head, len, make);
+                sink = too;
+                // A line too long does not read alone: it is a dirty line (its break
+                // starts the next piece).
+                let edges = text::Edges {
+                    first_dirty: Some(at),
+                    last_dirty: Some(at + len),
+                    ..text::Edges::default()
+                };
+                (outcome, edges)
+            }
+            PieceRef::Prefixed(bytes) => self.pipeline.with_worker(|w| {
+                let around = text::Around::default();
+                w.process_prefixed_piece((bytes, first_line, at), around, &mut sink, make)
+            }),
+            text => {
+                // Text and windows hold records (`None` is only for the two above).
+                let records = text.records().unwrap_or_else(|| text::records(&[])).at(at);
+                self.pipeline
+                    .with_worker(|w| w.process_records(records, first_line, &mut sink))
+            }
+        };
+        (outcome, sink, edges)
     }
 
     /// Hands the decoded pieces held to `emit` in order, each once no line that is not
@@ -1125,15 +1043,6 @@ impl<'a> From<&'a Piece> for PieceRef<'a> {
 }
 
 impl<'a> PieceRef<'a> {
-    /// Whether the piece holds records (it is no line too long).
-    fn is_text(&self) -> bool {
-        !matches!(self, PieceRef::TooLong { .. })
-    }
-
-    fn is_prefixed(&self) -> bool {
-        matches!(self, PieceRef::Prefixed(_))
-    }
-
     /// The piece's records, unless it is a line too long.
     fn records(&self) -> Option<text::Records<'a>> {
         match *self {

@@ -161,8 +161,9 @@ impl Filter {
     }
 
     /// No condition is set, so every event passes: checked first (and by
-    /// `rdsaudit_sql::EventFilter`, once), since a run without filters paid ~150 instructions an event (3% of a plain log's run) to find each list
-    /// empty. Every field is named, so a new condition cannot be left out of this check.
+    /// `rdsaudit_sql::EventFilter`, once), since a run without filters paid ~150 instructions
+    /// an event (3% of a plain log's run) to find each list empty. Every field is named, so a
+    /// new condition cannot be left out of this check.
     pub fn is_open(&self) -> bool {
         let Filter {
             operations,

@@ -106,6 +106,9 @@ fn every_way(log: &[u8], piece: usize) -> Vec<u8> {
             );
         }
     }
+    // Beside the global pool (not on one of its threads), pieces are handed to it.
+    let got = streamed(log, piece, true);
+    assert_eq!(got, (ndjson.clone(), report), "piece {piece}, global pool");
     ndjson
 }
 

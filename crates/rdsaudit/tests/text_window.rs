@@ -183,12 +183,23 @@ fn flags(ndjson: &[u8]) -> Vec<(u64, bool)> {
 /// bytes, on one thread and on two, gives the same bytes and report.
 fn every_way(log: &[u8], piece: usize) -> Result<Vec<u8>, TestCaseError> {
     let (ndjson, report) = whole(log);
-    for parallel in [false, true] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
-        let streamed = pool.install(|| streamed(log, piece, parallel));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    // Inside `install` the stream is decoded on the calling thread (it is one of the pool's);
+    // outside, its pieces are handed to the global pool while the caller writes them out.
+    let ways = [
+        ("on a pool's thread", false, false),
+        ("on a pool's thread", true, false),
+        ("beside the global pool", true, true),
+    ];
+    for (place, parallel, outside) in ways {
+        let streamed = if outside {
+            streamed(log, piece, parallel)
+        } else {
+            pool.install(|| streamed(log, piece, parallel))
+        };
         let differ = streamed
             .0
             .split(|&b| b == b'\n')
@@ -196,9 +207,10 @@ fn every_way(log: &[u8], piece: usize) -> Result<Vec<u8>, TestCaseError> {
             .position(|(a, b)| a != b);
         prop_assert!(
             streamed == (ndjson.clone(), report.clone()),
-            "piece {} parallel {}: first NDJSON line that differs: {:?}",
+            "piece {} parallel {} {}: first NDJSON line that differs: {:?}",
             piece,
             parallel,
+            place,
             differ
         );
     }

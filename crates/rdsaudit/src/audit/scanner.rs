@@ -29,7 +29,7 @@
 //! as a record on its own, is ambiguous the same way ([`parse_line`]).
 //!
 //! Counting is linear: anchors are found with one pass over the names (and, where a TABLE
-//! tail could start inside a statement, one multi-pattern search over it), and the splits of
+//! tail could start inside a statement, one block-mask search over it), and the splits of
 //! a TABLE anchor are counted from running comma counts, never enumerated.
 //!
 //! ```
@@ -57,7 +57,6 @@
 
 use std::borrow::Cow;
 use std::ops::ControlFlow;
-use std::sync::LazyLock;
 
 use crate::audit::dialect::{self, Dialect, OpClass, TailForm, TimestampForm};
 use crate::audit::event::{Ambiguity, AuditEvent, Extra, Object, Operation, Provenance, Timestamp};
@@ -812,25 +811,12 @@ fn anchor_at(middle: &[u8], k: usize) -> Option<Anchor> {
     })
 }
 
-/// The TABLE operations as they stand in a line, for the search inside a statement: a
-/// SIMD "Teddy" searcher (a general Aho-Corasick automaton starts on every comma, and a
-/// statement is full of commas; Teddy filters on the first three bytes of each pattern).
-static TABLE_OPERATIONS: LazyLock<Option<aho_corasick::packed::Searcher>> = LazyLock::new(|| {
-    let mut builder = aho_corasick::packed::Config::new().builder();
-    for op in [
-        ",READ,", ",WRITE,", ",CREATE,", ",ALTER,", ",DROP,", ",RENAME,",
-    ] {
-        builder.add(op);
-    }
-    builder.build()
-});
-
 /// Calls `visit` with every anchor whose class fits the line's end, left to right.
 ///
 /// Names are walked comma by comma. Inside a QUERY's statement only a TABLE anchor can fit
 /// (a QUERY or connection tail never ends inside a statement), and only when the line's last
-/// field is a TABLE return code; that stretch is searched for the TABLE operations with
-/// Aho-Corasick (SIMD), so a long statement is crossed at memory speed.
+/// field is a TABLE return code; that stretch is searched for the TABLE operations a 64-byte
+/// block at a time ([`table_operations`]), so a long statement is crossed at memory speed.
 fn for_each_anchor(
     middle: &[u8],
     ends: &Ends,
@@ -864,13 +850,44 @@ fn for_each_anchor(
     ControlFlow::Continue(())
 }
 
-/// Calls `visit` with every place in `s` where a TABLE operation `,OP,` may start (its
-/// leading comma); every comma where the CPU has no SIMD searcher.
+/// Calls `visit` with every place in `s` where a TABLE operation `,OP,` starts (its leading
+/// comma), left to right.
+///
+/// A TABLE token is four to six bytes, so its leading comma has another comma five to seven
+/// bytes on, and an `R` one, two or five bytes on (`READ`, `WRITE`, `CREATE`, `ALTER`,
+/// `DROP`, `RENAME`): one mask of commas and one of `R`s per 64-byte block (the next
+/// block's for the bytes past its end) give those candidates, and only they are read as a
+/// token. A SIMD multi-pattern searcher (Teddy) cost ~230 instructions a statement to start
+/// (an RDS for MySQL QUERY line's statement is searched whole: its `,,` tail also fits a
+/// TABLE end, as an Aurora line's integer return code does). (The comma mask alone was
+/// tried: a second caller of the one-byte `masks_at` got it outlined from [`first_commas`],
+/// +19 instructions a line on a plain log.)
 fn table_operations(s: &[u8], visit: &mut impl FnMut(usize) -> ControlFlow<()>) -> ControlFlow<()> {
-    match TABLE_OPERATIONS.as_ref() {
-        Some(teddy) => teddy.find_iter(s).try_for_each(|m| visit(m.start())),
-        None => memchr::memchr_iter(b',', s).try_for_each(visit),
+    let mut base = 0;
+    let [mut commas, mut rs] = masks_at(s, 0, [b',', b'R']);
+    while base < s.len() {
+        let after = base + BLOCK;
+        let [next_commas, next_rs] = if after < s.len() {
+            masks_at(s, after, [b',', b'R'])
+        } else {
+            [0, 0]
+        };
+        // Truncated to this block's bits: what lies 1 to 7 bytes after each position.
+        let both = u128::from(commas) | (u128::from(next_commas) << BLOCK);
+        let closing = ((both >> 5) | (both >> 6) | (both >> 7)) as u64;
+        let both = u128::from(rs) | (u128::from(next_rs) << BLOCK);
+        let r = ((both >> 1) | (both >> 2) | (both >> 5)) as u64;
+        let mut candidates = commas & closing & r;
+        while candidates != 0 {
+            let k = base + candidates.trailing_zeros() as usize;
+            candidates &= candidates - 1;
+            if operation_at(s, k).is_some_and(|(_, _, class)| class == OpClass::Table) {
+                visit(k)?;
+            }
+        }
+        (base, commas, rs) = (after, next_commas, next_rs);
     }
+    ControlFlow::Continue(())
 }
 
 /// Calls `visit` with every split, left to right (TABLE splits by database end).

@@ -104,6 +104,7 @@ pub fn records(buf: &[u8]) -> Records<'_> {
         lookahead: 0,
         parses: vec![Err(LineError::Empty)],
         free: Vec::new(),
+        reading: 0,
         window: None,
         chain_start: 0,
         chain_line: 1,
@@ -209,6 +210,9 @@ pub struct Records<'a> {
     parses: Vec<Result<AuditEvent<'a>, LineError>>,
     /// The slots of `parses` free for the next record.
     free: Vec<usize>,
+    /// The slot of the record being read: it joins `held` once read, so the rule's many
+    /// looks at its parse while reading it go straight to the slot, not through the queue.
+    reading: usize,
     /// Set for [`records_in_window`].
     window: Option<Window>,
     /// Where the records tied to the next one by `head_before` begin: the last place where
@@ -352,13 +356,14 @@ impl<'a> Records<'a> {
         &mut self,
     ) -> Option<(TextRecord<'a>, &mut Result<AuditEvent<'a>, LineError>)> {
         self.drop_released();
-        if self.window_rule {
-            self.settle_front()?;
+        let (record, slot) = if self.window_rule {
+            self.settle_front()?
         } else {
             self.next_record()?;
-        }
+            let front = self.held.front()?;
+            (front.record, front.slot)
+        };
         self.released = true;
-        let &Held { record, slot, .. } = self.held.front()?;
         Some((record, self.parses.get_mut(slot)?))
     }
 
@@ -380,22 +385,19 @@ impl<'a> Records<'a> {
         })
     }
 
-    /// Drops the record being read (the last one held), its slot freed.
-    fn drop_last(&mut self) {
-        if let Some(held) = self.held.pop_back() {
-            self.free.push(held.slot);
-        }
+    /// Drops the record being read, its slot freed.
+    fn drop_reading(&mut self) {
+        self.free.push(self.reading);
     }
 
-    /// The parse of the record being read (the last one held).
+    /// The parse of the record being read.
     fn last_parsed(&mut self) -> Option<&mut Result<AuditEvent<'a>, LineError>> {
-        let slot = self.held.back()?.slot;
-        self.parses.get_mut(slot)
+        self.parses.get_mut(self.reading)
     }
 
-    /// Reads until the first record held is final, and marks it (`None` when there is
-    /// none).
-    fn settle_front(&mut self) -> Option<()> {
+    /// Reads until the first record held is final, and marks it; returns it and its parse's
+    /// slot (`None` when there is none).
+    fn settle_front(&mut self) -> Option<(TextRecord<'a>, usize)> {
         loop {
             // A line not read yet starts at `pos` or later.
             let next = self.pos as u64;
@@ -407,7 +409,7 @@ impl<'a> Records<'a> {
                 return self.release();
             }
             match self.next_record() {
-                Some(joined) => self.hold(joined),
+                Some(()) => {}
                 // Not final: the text after the window may change what is held.
                 None if self.looked_past() => return None,
                 None => self.ended = true,
@@ -421,26 +423,6 @@ impl<'a> Records<'a> {
     pub fn at(mut self, base: u64) -> Self {
         self.base = base;
         self
-    }
-
-    /// Holds the record the record rule read last (the last one held, `joined` lines joined
-    /// to its first); a dirty one flags the records held near it, itself included.
-    fn hold(&mut self, joined: u64) {
-        let Some(&Held {
-            start, end, slot, ..
-        }) = self.held.back()
-        else {
-            return;
-        };
-        let reads = self.parses.get(slot).is_some_and(Result::is_ok);
-        let dirty = joined > 0 || !reads;
-        if dirty {
-            self.dirty(start, end);
-        }
-        let flagged = dirty || start < self.flag_before;
-        if let Some(held) = self.held.back_mut() {
-            held.flagged = flagged;
-        }
     }
 
     /// Notes dirty lines from `from` (where the first starts) to `to` (where the last one's
@@ -461,8 +443,8 @@ impl<'a> Records<'a> {
     }
 
     /// Readies the first record held to be handed out, flagged when a dirty line lies
-    /// within reach.
-    fn release(&mut self) -> Option<()> {
+    /// within reach; returns it and its parse's slot.
+    fn release(&mut self) -> Option<(TextRecord<'a>, usize)> {
         let &Held {
             record,
             start,
@@ -480,7 +462,7 @@ impl<'a> Records<'a> {
                 self.edges.last_plain = Some(end);
             }
         }
-        Some(())
+        Some((record, slot))
     }
 
     /// The same records read as a piece of a longer text (at the position [`Records::at`]
@@ -506,9 +488,10 @@ impl<'a> Records<'a> {
         self.edges
     }
 
-    /// Reads the next record under the record rule onto the back of `held` (unflagged), its
-    /// parse written there in place; returns how many lines it joined.
-    fn next_record(&mut self) -> Option<u64> {
+    /// Reads the next record under the record rule onto the back of `held`, its parse written
+    /// in place into its slot. Under the window rule, a dirty record (it joined lines or does
+    /// not parse) flags the records held near it, itself included.
+    fn next_record(&mut self) -> Option<()> {
         // Skip blank lines. A name can hold `\n\n`: the line before them stays the possible
         // head of the next record (`head_before`) across as many as a name can hold.
         while self.pos < self.buf.len().min(self.stop) {
@@ -531,19 +514,9 @@ impl<'a> Records<'a> {
         }
         let start = self.pos;
         let line_number = self.line_number;
-        // The record's place, its parse's slot filled in place by `record_at` (no move of
-        // the parse after).
-        let slot = self.take_slot();
-        self.held.push_back(Held {
-            record: TextRecord {
-                line_number,
-                bytes: &[],
-            },
-            start: start as u64,
-            end: start as u64,
-            slot,
-            flagged: false,
-        });
+        // The record's parse's slot, filled in place by `record_at` (no move of the parse
+        // after).
+        self.reading = self.take_slot();
         let Span {
             end,
             next,
@@ -553,7 +526,7 @@ impl<'a> Records<'a> {
         } = self.record_at(start);
         if self.looked_past() {
             // Not final: the text after the window may change it.
-            self.drop_last();
+            self.drop_reading();
             return None;
         }
         let reads = self.last_reads();
@@ -621,25 +594,31 @@ impl<'a> Records<'a> {
         (self.head_before, self.head_line) = (head, head_line);
         self.line_number += 1 + joined;
         self.pos = next;
-        let bytes = self.buf.get(start..end);
-        let held = self.held.back_mut().filter(|_| bytes.is_some());
-        let (Some(held), Some(bytes)) = (held, bytes) else {
-            self.drop_last();
+        let Some(bytes) = self.buf.get(start..end) else {
+            self.drop_reading();
             return None;
         };
-        (held.record.bytes, held.end) = (bytes, end as u64);
-        Some(joined)
+        let (start, end) = (start as u64, end as u64);
+        let dirty = joined > 0 || !reads;
+        if dirty && self.window_rule {
+            self.dirty(start, end);
+        }
+        self.held.push_back(Held {
+            record: TextRecord { line_number, bytes },
+            start,
+            end,
+            slot: self.reading,
+            flagged: dirty || start < self.flag_before,
+        });
+        Some(())
     }
 
-    /// Whether the record read last (the last one held) parses.
+    /// Whether the record being read parses (as far as it is read).
     fn last_reads(&self) -> bool {
-        self.held
-            .back()
-            .and_then(|h| self.parses.get(h.slot))
-            .is_some_and(Result::is_ok)
+        self.parses.get(self.reading).is_some_and(Result::is_ok)
     }
 
-    /// Writes the parse of the record being read into its slot (the last one held).
+    /// Writes the parse of the record being read into its slot.
     fn set_parsed(&mut self, parsed: Result<AuditEvent<'a>, LineError>) {
         if let Some(slot) = self.last_parsed() {
             *slot = parsed;
@@ -709,9 +688,7 @@ impl<'a> Records<'a> {
     /// the record's empty one).
     fn parse_alone(&mut self, start: usize, end: usize) {
         if self.lookahead_at.take().is_some_and(|(at, ..)| at == start) {
-            if let Some(held) = self.held.back_mut() {
-                std::mem::swap(&mut held.slot, &mut self.lookahead);
-            }
+            std::mem::swap(&mut self.reading, &mut self.lookahead);
         } else {
             let parsed = self.parse(start, end);
             self.set_parsed(parsed);

@@ -42,8 +42,13 @@ use base64::Engine as _;
 use super::COLUMNS;
 use super::ndjson::json_str;
 use super::rfc3339::Rfc3339Cache;
+use super::spare::{Buf, Decimal, Spare};
 use crate::audit::event::AuditEvent;
 use crate::swar::equal_bytes;
+
+/// What a row takes beyond its object, but for long names and provenance: reserved once per
+/// row ([`Spare`]), as NDJSON does.
+const ESTIMATE: usize = 512;
 
 /// Writes CSV (`,`) or TSV (`\t`) rows straight into the output, reusing its scratch buffer
 /// and the text of the last second's timestamp: no per-row strings.
@@ -55,6 +60,15 @@ pub struct CsvWriter {
     time: Rfc3339Cache,
     /// The `file` of events that name none ([`CsvWriter::set_file`]).
     file: Option<String>,
+    /// The `extra` cell of RDS for MySQL's two empty fields after every QUERY (`["",""]`,
+    /// quoted for CSV), written as a constant instead of built per row; empty until the
+    /// first (a front end makes a writer per piece of its input: no allocation up front).
+    empty_pair: Vec<u8>,
+    /// Any other `extra` last written (`["SSL"]` on every login over TLS): its raw text,
+    /// whether there was one yet, and its cell, copied while the next is the same.
+    extra_raw: Vec<u8>,
+    extra_known: bool,
+    extra_cell: Vec<u8>,
 }
 
 impl CsvWriter {
@@ -68,6 +82,10 @@ impl CsvWriter {
             scratch: Vec::new(),
             time: Rfc3339Cache::default(),
             file: None,
+            empty_pair: Vec::new(),
+            extra_raw: Vec::new(),
+            extra_known: false,
+            extra_cell: Vec::new(),
         }
     }
 
@@ -100,58 +118,129 @@ impl CsvWriter {
         out
     }
 
-    /// Appends one row for `e` to `out`, the fields in [`COLUMNS`] order.
+    /// Appends one row for `e` to `out`, the fields in [`COLUMNS`] order: into a [`Spare`]
+    /// reserved once, as NDJSON is written (a `Vec` put per field and `itoa` for numbers
+    /// made a one-line record's row cost more than its NDJSON object).
     pub fn write(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
+        let mut w = Spare::new(out, ESTIMATE + e.object.raw().len());
+        self.write_row(e, &mut w);
+    }
+
+    /// [`CsvWriter::write`]'s row. (Always inlined, like everything given a [`Spare`]: see
+    /// [`Buf::with_vec`].)
+    #[inline(always)]
+    fn write_row<B: Buf>(&mut self, e: &AuditEvent<'_>, out: &mut B) {
         let d = self.delimiter;
         // Timestamps, numbers and the dialect never hold a delimiter, quote or newline.
         self.time
-            .write_with_decimal(e.timestamp.epoch_us, &[d], out);
+            .write_with_decimal_to(e.timestamp.epoch_us, &[d], out);
         out.push(d);
-        out.extend_from_slice(e.timestamp.dialect.as_str().as_bytes());
+        out.put(e.timestamp.dialect.as_str().as_bytes());
         for text in [&*e.serverhost, &*e.username, &*e.host] {
             out.push(d);
-            self.field(text.as_bytes(), out);
+            self.cell(text.as_bytes(), out);
         }
         out.push(d);
-        int(out, e.connection_id);
+        e.connection_id.put_to(out);
         out.push(d);
-        int(out, e.query_id);
+        e.query_id.put_to(out);
         out.push(d);
-        self.field(e.operation.as_str().as_bytes(), out);
+        self.cell(e.operation.as_str().as_bytes(), out);
         out.push(d);
-        self.field(e.database.as_bytes(), out);
+        self.cell(e.database.as_bytes(), out);
         out.push(d);
         self.object(e, out);
         out.push(d);
         if let Some(r) = e.retcode {
-            int(out, r);
+            r.put_to(out);
         }
         out.push(d);
-        self.extra(e, out);
+        match e.extra.raw() {
+            // The common cases as constants, as in NDJSON.
+            None => out.put_const(b"[]"),
+            Some(b",") => {
+                if self.empty_pair.is_empty() {
+                    self.fill_empty_pair();
+                }
+                out.put(&self.empty_pair);
+            }
+            Some(extra) => {
+                if !self.extra_known || self.extra_raw != extra {
+                    self.extra(e);
+                }
+                out.put(&self.extra_cell);
+            }
+        }
         ambiguity(d, e, out);
         let p = &e.provenance;
         for text in [p.log_group, p.log_stream, p.event_id] {
             out.push(d);
-            self.field(text.unwrap_or("").as_bytes(), out);
+            self.cell(text.unwrap_or("").as_bytes(), out);
         }
         out.push(d);
         if let Some(ms) = p.cloudwatch_timestamp_ms {
-            int(out, ms);
+            ms.put_to(out);
         }
         for text in [p.sequence_number, p.file.or(self.file.as_deref())] {
             out.push(d);
-            self.field(text.unwrap_or("").as_bytes(), out);
+            self.cell(text.unwrap_or("").as_bytes(), out);
         }
         out.push(d);
         if let Some(line) = p.line_number {
-            int(out, line);
+            line.put_to(out);
         }
         out.push(b'\n');
     }
 
-    /// The `object` and `object_base64` fields: the unescaped text, and its exact bytes in
+    /// One CSV cell with nothing to quote (nearly all): copied, after a `'` when it starts a
+    /// formula; anything else (and every TSV cell) by [`cell_into`].
+    #[inline(always)]
+    fn cell<B: Buf>(&self, value: &[u8], out: &mut B) {
+        if self.delimiter != b'\t' && plain::<CELL>(self.delimiter, value) {
+            if !self.raw && starts_formula(value) {
+                out.push(b'\'');
+            }
+            out.put(value);
+        } else {
+            out.with_vec(|v| self.field(value, v));
+        }
+    }
+
+    /// The `object` and `object_base64` fields. An object of ASCII with no backslash (most
+    /// statements and table names) is its own text, valid UTF-8 and unescaped already: one
+    /// check, then a copy, between quotes when it holds the delimiter, CR or LF but no `"`
+    /// (a second check). Others go the whole way ([`CsvWriter::object_in_full`]).
+    #[inline(always)]
+    fn object<B: Buf>(&mut self, e: &AuditEvent<'_>, out: &mut B) {
+        let raw = e.object.raw();
+        if self.delimiter != b'\t' {
+            let formula = !self.raw && starts_formula(raw);
+            if plain::<OBJECT>(self.delimiter, raw) {
+                if formula {
+                    out.push(b'\'');
+                }
+                out.put(raw);
+                out.push(self.delimiter);
+                return;
+            }
+            // A statement with commas (most), CR or LF but nothing else: between quotes.
+            if plain::<IN_QUOTES>(self.delimiter, raw) {
+                out.push(b'"');
+                if formula {
+                    out.push(b'\'');
+                }
+                out.put(raw);
+                out.put_const(&[b'"', self.delimiter]);
+                return;
+            }
+        }
+        out.with_vec(|v| self.object_in_full(e, v));
+    }
+
+    /// [`CsvWriter::object`] of any object: the unescaped text, and its exact bytes in
     /// base64 when they are not valid UTF-8 (then the text is the lossy version).
-    fn object(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
+    #[cold]
+    fn object_in_full(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
         let raw = e.object.raw();
         let bytes: &[u8] = if e.object.is_quoted() && memchr::memchr(b'\\', raw).is_some() {
             self.scratch.clear();
@@ -171,8 +260,22 @@ impl CsvWriter {
         self.field(encoded.as_bytes(), out);
     }
 
-    /// `extra` as a JSON array of strings, as in NDJSON, as one field.
-    fn extra(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
+    /// Builds `empty_pair`, on the first row that has one.
+    #[cold]
+    fn fill_empty_pair(&mut self) {
+        // `[` starts no formula, so the cell is the same raw or not.
+        cell_into(self.delimiter, false, br#"["",""]"#, &mut self.empty_pair);
+    }
+
+    /// `extra` as a JSON array of strings, as in NDJSON, as one field: into `extra_cell`,
+    /// remembered with its raw text.
+    #[cold]
+    fn extra(&mut self, e: &AuditEvent<'_>) {
+        self.extra_raw.clear();
+        self.extra_raw
+            .extend_from_slice(e.extra.raw().unwrap_or_default());
+        self.extra_known = true;
+        self.extra_cell.clear();
         self.scratch.clear();
         self.scratch.push(b'[');
         for (i, field) in e.extra.fields().enumerate() {
@@ -182,13 +285,8 @@ impl CsvWriter {
             json_str(&mut self.scratch, &String::from_utf8_lossy(field));
         }
         self.scratch.push(b']');
-        let Self {
-            scratch,
-            delimiter,
-            raw,
-            ..
-        } = self;
-        cell_into(*delimiter, *raw, scratch, out);
+        // `[` starts no formula, so the cell is the same raw or not.
+        cell_into(self.delimiter, false, &self.scratch, &mut self.extra_cell);
     }
 
     /// Appends one field (see the module docs).
@@ -197,23 +295,130 @@ impl CsvWriter {
     }
 }
 
+/// What [`plain`] looks for: the bytes that make a CSV cell quoted (the delimiter, `"`, CR,
+/// LF).
+const CELL: u8 = 0;
+/// [`CELL`]'s, a backslash (an escape to undo) and the bytes above 0x7f (an object without
+/// them is UTF-8 and its own text).
+const OBJECT: u8 = 1;
+/// Only `"`, a backslash and the bytes above 0x7f: an object without them is its own text,
+/// quoted (when it holds the delimiter, CR or LF) with nothing doubled.
+const IN_QUOTES: u8 = 2;
+
+/// Whether `value` holds none of the bytes `KIND` names (the delimiter being `d`): SSE2 sixteen bytes at a time, the last (partial) block as the
+/// overlapping final sixteen, shorter values as one vector of their overlapping first and
+/// last eight (or four) bytes. `needs_quotes`' SWAR loop cost some 20 instructions per eight
+/// bytes, the 56-byte event id and sequence number two hundred a row. [`plain_reference`]
+/// is the byte-at-a-time twin the property tests hold it to (and the search elsewhere).
+#[inline(always)]
+fn plain<const KIND: u8>(d: u8, value: &[u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let n = value.len();
+        if let (Some(head), Some(tail)) = (value.first_chunk::<8>(), value.last_chunk::<8>()) {
+            if n <= 16 {
+                let (head, tail) = (u64::from_le_bytes(*head), u64::from_le_bytes(*tail));
+                return sse2::special_mask::<KIND>(d, head, tail) == 0;
+            }
+            let mut blocks = value.chunks_exact(16);
+            let clean = blocks.by_ref().all(|block| {
+                let (lo, hi) = block.split_at(8);
+                sse2::special_mask::<KIND>(d, word(lo), word(hi)) == 0
+            });
+            return clean
+                && (blocks.remainder().is_empty()
+                    || value.last_chunk::<16>().is_none_or(|last| {
+                        let (lo, hi) = last.split_at(8);
+                        sse2::special_mask::<KIND>(d, word(lo), word(hi)) == 0
+                    }));
+        }
+        if let (Some(head), Some(tail)) = (value.first_chunk::<4>(), value.last_chunk::<4>()) {
+            let word =
+                u64::from(u32::from_le_bytes(*head)) | u64::from(u32::from_le_bytes(*tail)) << 32;
+            return sse2::special_mask::<KIND>(d, word, word) == 0;
+        }
+    }
+    plain_reference::<KIND>(d, value)
+}
+
+/// The little-endian word of the eight bytes of `bytes` (zero when there are not eight).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn word(bytes: &[u8]) -> u64 {
+    bytes
+        .first_chunk::<8>()
+        .map_or(0, |w| u64::from_le_bytes(*w))
+}
+
+/// [`plain`], a byte at a time.
+#[inline]
+fn plain_reference<const KIND: u8>(d: u8, value: &[u8]) -> bool {
+    !value.iter().any(|&b| {
+        let object = b == b'\\' || b >= 0x80;
+        match KIND {
+            CELL => matches!(b, b'"' | b'\r' | b'\n') || b == d,
+            OBJECT => matches!(b, b'"' | b'\r' | b'\n') || b == d || object,
+            _ => b == b'"' || object,
+        }
+    })
+}
+
+/// SSE2: sixteen bytes compared at once, one bit per byte.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
+    };
+
+    /// Bit `i` is set when byte `i` of `lo` then `hi` (little-endian) is one `KIND` names
+    /// ([`super::CELL`], [`super::OBJECT`], [`super::IN_QUOTES`]), the delimiter being `d`.
+    #[inline(always)]
+    pub(super) fn special_mask<const KIND: u8>(d: u8, lo: u64, hi: u64) -> u32 {
+        // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it, so the
+        // function's `target_feature` holds wherever this module is compiled.
+        unsafe { special_mask_sse2::<KIND>(d, lo, hi) }
+    }
+
+    #[target_feature(enable = "sse2")]
+    fn special_mask_sse2<const KIND: u8>(d: u8, lo: u64, hi: u64) -> u32 {
+        // The casts keep the bits.
+        let v = _mm_set_epi64x(hi as i64, lo as i64);
+        let is = |b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
+        let mut flags = if KIND == super::IN_QUOTES {
+            is(b'"')
+        } else {
+            _mm_or_si128(
+                _mm_or_si128(is(d), is(b'"')),
+                _mm_or_si128(is(b'\r'), is(b'\n')),
+            )
+        };
+        if KIND != super::CELL {
+            // `movemask` takes each byte's top bit: set in `v` exactly above 0x7f.
+            flags = _mm_or_si128(flags, _mm_or_si128(is(b'\\'), v));
+        }
+        // The mask has 16 bits: the sign of the i32 is never set.
+        _mm_movemask_epi8(flags) as u32
+    }
+}
+
 /// The `ambiguous`, `readings` and `alternatives_omitted` fields, each after a delimiter:
 /// what NDJSON writes under those keys, empty where NDJSON has no key (an unambiguous event,
 /// no reading left unlisted). The other readings themselves are in NDJSON only.
-fn ambiguity(d: u8, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
+#[inline(always)]
+fn ambiguity<B: Buf>(d: u8, e: &AuditEvent<'_>, out: &mut B) {
     let a = &e.ambiguity;
     if !a.is_ambiguous() {
-        out.extend_from_slice(&[d, d, d]);
+        out.put_const(&[d, d, d]);
         return;
     }
     out.push(d);
-    out.extend_from_slice(b"true");
+    out.put_const(b"true");
     out.push(d);
-    int(out, a.readings());
+    a.readings().put_to(out);
     out.push(d);
     let omitted = a.omitted();
     if omitted > 0 {
-        int(out, omitted);
+        omitted.put_to(out);
     }
 }
 
@@ -306,12 +511,6 @@ fn needs_quotes(delimiter: u8, value: &[u8]) -> bool {
 
 /// Up to this many bytes a field is checked eight bytes at a time.
 const SHORT_FIELD: usize = 64;
-
-/// An integer in decimal, without `core::fmt`.
-#[inline]
-fn int(out: &mut Vec<u8>, n: impl itoa::Integer) {
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-}
 
 #[cfg(test)]
 mod tests {
@@ -446,6 +645,103 @@ mod tests {
                     cell
                 };
                 proptest::prop_assert_eq!(back, value.as_str());
+            }
+        }
+    }
+
+    /// Values of every length around the vector sizes, full of the bytes [`plain`] looks for.
+    fn cell_text() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            proptest::prop_oneof![
+                8 => proptest::sample::select(b"ab =+-@".to_vec()),
+                1 => proptest::sample::select(b",\t\"\r\n\\\0\x7f\x80\xe9\xff'".to_vec()),
+            ],
+            0..80,
+        )
+    }
+
+    proptest::proptest! {
+        /// The vector check finds what the byte-at-a-time one finds, for each delimiter.
+        #[test]
+        fn plain_matches_reference(value in cell_text(), tab: bool) {
+            let d = if tab { b'\t' } else { b',' };
+            proptest::prop_assert_eq!(plain::<CELL>(d, &value), plain_reference::<CELL>(d, &value));
+            proptest::prop_assert_eq!(plain::<OBJECT>(d, &value), plain_reference::<OBJECT>(d, &value));
+            proptest::prop_assert_eq!(plain::<IN_QUOTES>(d, &value), plain_reference::<IN_QUOTES>(d, &value));
+        }
+
+        /// Cells written through a [`Spare`] (any estimate) are [`cell_into`]'s.
+        #[test]
+        fn fast_cells_are_cell_into(
+            values in proptest::collection::vec(cell_text(), 1..6),
+            raw: bool,
+            tab: bool,
+            estimate in 0usize..64,
+        ) {
+            let d = if tab { b'\t' } else { b',' };
+            let writer = CsvWriter::new(d).raw(raw);
+            let (mut fast, mut reference) = (Vec::new(), Vec::new());
+            {
+                let mut w = Spare::new(&mut fast, estimate);
+                for v in &values {
+                    writer.cell(v, &mut w);
+                    w.push(b'|');
+                }
+            }
+            for v in &values {
+                cell_into(d, raw, v, &mut reference);
+                reference.push(b'|');
+            }
+            proptest::prop_assert_eq!(fast, reference);
+        }
+
+        /// An object written on the fast path is what the whole way writes.
+        #[test]
+        fn fast_objects_are_written_in_full(value in cell_text(), raw: bool, tab: bool) {
+            let d = if tab { b'\t' } else { b',' };
+            let mut line = b"20240323 13:36:09,h,u,l,4,5,QUERY,db,'".to_vec();
+            for &b in &value {
+                if b == b'\'' {
+                    line.push(b'\\');
+                }
+                line.push(b);
+            }
+            line.extend_from_slice(b"',0");
+            let Ok(e) = crate::parse_line(&line) else {
+                return Ok(());
+            };
+            let mut writer = CsvWriter::new(d).raw(raw);
+            let (mut fast, mut reference) = (Vec::new(), Vec::new());
+            writer.object(&e, &mut Spare::new(&mut fast, 0));
+            writer.object_in_full(&e, &mut reference);
+            proptest::prop_assert_eq!(fast, reference);
+        }
+    }
+
+    /// A writer that has written rows with other `extra` fields writes each row as a fresh
+    /// writer does.
+    #[test]
+    fn remembered_extra_is_written_as_fresh() {
+        let extras: [Option<&[u8]>; 9] = [
+            Some(b"SSL"),
+            Some(b"SSL"),
+            Some(b","),
+            Some(b"a\"b,\tc"),
+            Some(b"SSL"),
+            None,
+            Some(b""),
+            Some(b"SSL"),
+            Some(b""),
+        ];
+        let mut e = crate::parse_line(b"20240323 13:36:09,h,u,l,4,5,CONNECT,db,,0").unwrap();
+        for d in [b',', b'\t'] {
+            let mut writer = CsvWriter::new(d);
+            for extra in extras {
+                e.extra = crate::audit::event::Extra::new(extra);
+                let (mut ours, mut fresh) = (Vec::new(), Vec::new());
+                writer.write(&e, &mut ours);
+                CsvWriter::new(d).write(&e, &mut fresh);
+                assert_eq!(ours, fresh);
             }
         }
     }

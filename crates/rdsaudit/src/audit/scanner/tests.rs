@@ -286,4 +286,32 @@ proptest! {
         let signed = digits.parse::<i64>().ok().filter(|_| !digits.starts_with('+'));
         prop_assert_eq!(parse_i64(digits.as_bytes()), signed);
     }
+
+    /// The comma-mask search for TABLE operations finds exactly the `,OP,` a byte-at-a-time
+    /// search finds, in statements dense with commas, across block ends.
+    #[test]
+    fn table_operations_match_a_scalar_search(
+        s in prop::collection::vec(
+            prop_oneof![
+                3 => prop::sample::select(vec![
+                    &b","[..], b",,", b"1", b"READ", b"WRITE", b"CREATE", b"ALTER", b"DROP",
+                    b"RENAME", b"QUERY", b"REA", b"DROPS", b"_", b"read", b"\'", b"x",
+                ]).prop_map(<[u8]>::to_vec),
+                1 => "[A-Z,]{0,7}".prop_map(String::into_bytes),
+                1 => "[a-z ]{0,70}".prop_map(String::into_bytes),
+            ],
+            0..80,
+        ).prop_map(|v| v.concat()),
+    ) {
+        const OPS: [&[u8]; 6] = [b",READ,", b",WRITE,", b",CREATE,", b",ALTER,", b",DROP,", b",RENAME,"];
+        let scalar: Vec<usize> = (0..s.len())
+            .filter(|&k| OPS.iter().any(|op| s[k..].starts_with(op)))
+            .collect();
+        let mut fast = Vec::new();
+        let _ = table_operations(&s, &mut |k| {
+            fast.push(k);
+            ControlFlow::Continue(())
+        });
+        prop_assert_eq!(fast, scalar);
+    }
 }

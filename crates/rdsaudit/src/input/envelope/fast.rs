@@ -9,8 +9,8 @@
 //!
 //! 1. [`FastReader::read`] checks the whole text, changing nothing: it is UTF-8 (one check
 //!    of the whole), every string has no control byte and valid escapes, each value is where
-//!    the envelope's shape wants it. It only notes where the strings are and whether they
-//!    hold escapes. Whenever it meets anything it does not read with certainty (any error, a
+//!    the envelope's shape wants it. It only notes where the strings are and where their
+//!    escapes start. Whenever it meets anything it does not read with certainty (any error, a
 //!    duplicate key the simd-json path refuses, an unexpected type, a key with an escape, a
 //!    number other than a plain integer of up to 18 digits, nesting deeper than 62 in an
 //!    unknown value, a payload over the value cap) it declines, and the simd-json path reads
@@ -18,9 +18,10 @@
 //!    What it notes takes memory in proportion to the text (a few words per string), as
 //!    simd-json's buffers do; the value cap is checked after the pass, as the simd-json path
 //!    would find it.
-//! 2. [`FastReader::finish`] then undoes the escapes of the strings that hold some, in place
-//!    (an escape is never shorter than what it stands for; the freed bytes at the end of the
-//!    string become spaces, so the text stays UTF-8), and borrows every string from the text.
+//! 2. [`FastReader::finish`] then undoes the escapes of the strings that hold some, in place,
+//!    going straight from one noted escape to the next (an escape is never shorter than what
+//!    it stands for; the freed bytes at the end of the string become spaces, so the text stays
+//!    UTF-8, and is not checked again), and borrows every string from the text.
 //!
 //! A property test holds it to the simd-json path: for generated and mutated payloads it
 //! either declines or yields exactly the same envelopes.
@@ -30,7 +31,6 @@ use std::ops::Range;
 use super::{EnvelopeError, LogEnvelope, LogEvent, MessageType, Spare};
 use crate::input::json::walk::{string_mask, unescape};
 use crate::input::json::{check_values, is_ws};
-use crate::input::kinesis::EventText;
 
 /// The fast reader declines: the simd-json path must read the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,11 +38,18 @@ pub(super) struct Decline;
 
 type Read<T> = Result<T, Decline>;
 
-/// A string of the text: the bytes between its quotes, and whether they hold an escape.
+/// A string of the text: the bytes between its quotes, and where its escapes start (a range
+/// of [`FastReader`]'s `escapes`, empty for most strings).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Str {
     range: Range<usize>,
-    escaped: bool,
+    escapes: Range<usize>,
+}
+
+impl Str {
+    fn escaped(&self) -> bool {
+        !self.escapes.is_empty()
+    }
 }
 
 /// A [`LogEnvelope`] whose strings are still [`Str`]s; its filters and events are ranges of
@@ -73,8 +80,9 @@ pub(super) struct FastReader {
     filters: Vec<Str>,
     events: Vec<RawEvent>,
     pieces: Vec<Range<usize>>,
-    /// Where a string is unescaped before it is copied back.
-    scratch: Vec<u8>,
+    /// Where each escape starts (its backslash), in text order: pass 2 goes from one to the
+    /// next instead of looking for them again.
+    escapes: Vec<usize>,
 }
 
 impl FastReader {
@@ -85,11 +93,16 @@ impl FastReader {
         self.filters.clear();
         self.events.clear();
         self.pieces.clear();
+        self.escapes.clear();
         // Checked as a whole once, so the strings' scan only looks for `"`, `\\` and controls.
         if simdutf8::basic::from_utf8(text).is_err() {
             return Err(Decline);
         }
-        let mut reader = Reader { text, at: 0 };
+        let mut reader = Reader {
+            text,
+            at: 0,
+            escapes: &mut self.escapes,
+        };
         while let Some(b) = reader.peek() {
             if b != b'{' {
                 return Err(Decline);
@@ -131,9 +144,10 @@ impl FastReader {
         spare: &mut Spare,
     ) -> Result<Vec<LogEnvelope<'a>>, EnvelopeError> {
         let text = buf.get_mut(..len).unwrap_or_default();
-        let scratch = &mut self.scratch;
+        let escapes = &self.escapes;
         let mut undo = |s: &mut Str| -> Result<(), EnvelopeError> {
-            s.range = unescape_in_place(text, s.range.clone(), scratch)?;
+            let at = escapes.get(s.escapes.clone()).unwrap_or_default();
+            s.range = unescape_in_place(text, s.range.clone(), at)?;
             Ok(())
         };
         for e in &mut self.envelopes {
@@ -144,23 +158,34 @@ impl FastReader {
                 &mut e.policy_level,
             ];
             let tops = optional.into_iter().flatten().chain([&mut e.message_type]);
-            tops.filter(|s| s.escaped).try_for_each(&mut undo)?;
+            tops.filter(|s| s.escaped()).try_for_each(&mut undo)?;
         }
-        let mut filters = self.filters.iter_mut().filter(|s| s.escaped);
+        let mut filters = self.filters.iter_mut().filter(|s| s.escaped());
         filters.try_for_each(&mut undo)?;
         // Most events have nothing to undo: tested here, not in a call.
         for ev in &mut self.events {
-            if ev.id.escaped {
+            if ev.id.escaped() {
                 undo(&mut ev.id)?;
             }
-            if ev.message.escaped {
+            if ev.message.escaped() {
                 undo(&mut ev.message)?;
             }
         }
         let buf: &'a [u8] = buf;
-        let text = EventText::new(buf.get(..len).unwrap_or_default());
+        let text = buf.get(..len).unwrap_or_default();
+        debug_assert!(std::str::from_utf8(text).is_ok(), "pass 2 broke UTF-8");
+        // SAFETY: `read` accepted this text only after checking it is UTF-8 as a whole, and
+        // since then only `unescape_in_place` wrote to it, inside strings (between two `"`),
+        // each rewritten as a sequence of valid UTF-8 pieces: runs of the string's own text
+        // cut at escapes (a backslash is ASCII, never inside a character, so each run is whole
+        // characters), the `char` each escape stands for encoded as UTF-8, and spaces. A text
+        // of whole-character pieces is UTF-8; the debug assertion above checks it in tests.
+        let whole: &'a str = unsafe { std::str::from_utf8_unchecked(text) };
+        // Each range starts after a `"` and ends before one or before the spaces pass 2 left:
+        // always on character boundaries; were it not, an error rather than a panic.
         let str_of = |s: &Str| {
-            text.str(s.range.clone())
+            whole
+                .get(s.range.clone())
                 .ok_or(EnvelopeError::Unescaped(s.range.start))
         };
         let opt = |s: &Option<Str>| s.as_ref().map_or(Ok(""), str_of);
@@ -194,63 +219,40 @@ impl FastReader {
     }
 }
 
-/// Undoes the escapes of the string at `range` in place; returns the range it then takes. The
-/// bytes it no longer takes become spaces (so the text stays UTF-8 as a whole). The string is
-/// unescaped into `scratch` sixteen bytes at a time (whole blocks are copied, the escapes
-/// found with [`string_mask`]: inside a string's text only a backslash is flagged, a quote
-/// only ever follows one), then copied back.
+/// Undoes the escapes of the string at `range` in place; returns the range it then takes.
+/// `escapes` are where its escapes start, in order (pass 1 noted them): the runs between them
+/// move back over the bytes the escapes before them freed, and each escape becomes what it
+/// stands for. The bytes the string no longer takes become spaces (so the text stays UTF-8).
 fn unescape_in_place(
     text: &mut [u8],
     range: Range<usize>,
-    scratch: &mut Vec<u8>,
+    escapes: &[usize],
 ) -> Result<Range<usize>, EnvelopeError> {
-    // Room for a whole block at any point of the output, which is never longer than the input.
-    if scratch.len() < range.len() + 16 {
-        scratch.resize(range.len() + 16, 0);
+    let Some(&first) = escapes.first() else {
+        return Ok(range);
+    };
+    if range.end > text.len() {
+        return Err(EnvelopeError::Unescaped(range.start));
     }
-    let (mut read, mut write) = (range.start, 0);
-    while read < range.end {
-        let left = range.end - read;
-        let rest = text.get(read..).unwrap_or_default();
-        let block = match rest.first_chunk::<16>() {
-            Some(block) => *block,
-            // The text's last bytes (its final `"` among them): a block padded with zeros,
-            // which lie past the string's end and are masked out below.
-            None => {
-                let mut block = [0u8; 16];
-                if let Some(dst) = block.get_mut(..rest.len()) {
-                    dst.copy_from_slice(rest);
-                }
-                block
-            }
-        };
-        // Sized above, so always there; were it not, an error rather than a string quietly
-        // left with the scratch's stale bytes (review 12).
-        scratch
-            .get_mut(write..write + 16)
-            .ok_or(EnvelopeError::Unescaped(read))?
-            .copy_from_slice(&block);
-        let inside = if left >= 16 {
-            u32::MAX
-        } else {
-            (1 << left) - 1
-        };
-        let mask = string_mask(&block) & inside;
-        if mask == 0 {
-            read += left.min(16);
-            write += left.min(16);
-            continue;
+    // Nothing moves before the first escape; from there `write` trails `read`.
+    let (mut read, mut write) = (first, first);
+    for &at in escapes {
+        // Pass 1 noted them in order, inside the string; were it not so, an error rather
+        // than a panic or bytes moved from the wrong place.
+        if !(read..range.end).contains(&at) {
+            return Err(EnvelopeError::Unescaped(at));
         }
-        let k = mask.trailing_zeros() as usize;
-        read += k;
-        write += k;
-        let (ch, len) = unescape(text.get(read..range.end).unwrap_or_default())
-            .map_err(|_| EnvelopeError::Unescaped(read))?;
-        read += len;
+        if write != read {
+            text.copy_within(read..at, write);
+        }
+        write += at - read;
+        let (ch, len) = unescape(text.get(at..range.end).unwrap_or_default())
+            .map_err(|_| EnvelopeError::Unescaped(at))?;
+        read = at + len;
         // Most escapes stand for one ASCII byte (`\"`, `\\`, `\n`): stored without encoding.
         if let Ok(byte) = u8::try_from(ch)
             && byte.is_ascii()
-            && let Some(slot) = scratch.get_mut(write)
+            && let Some(slot) = text.get_mut(write)
         {
             *slot = byte;
             write += 1;
@@ -258,21 +260,17 @@ fn unescape_in_place(
         }
         let mut utf8 = [0; 4];
         let out = ch.encode_utf8(&mut utf8).as_bytes();
-        scratch
-            .get_mut(write..write + out.len())
-            .ok_or(EnvelopeError::Unescaped(read))?
+        text.get_mut(write..write + out.len())
+            .ok_or(EnvelopeError::Unescaped(at))?
             .copy_from_slice(out);
         write += out.len();
     }
-    let end = range.start + write;
-    let (Some(dst), Some(src)) = (text.get_mut(range.start..end), scratch.get(..write)) else {
-        return Err(EnvelopeError::Unescaped(range.start));
-    };
-    dst.copy_from_slice(src);
-    if let Some(freed) = text.get_mut(end..range.end) {
+    text.copy_within(read..range.end, write);
+    write += range.end - read;
+    if let Some(freed) = text.get_mut(write..range.end) {
         freed.fill(b' ');
     }
-    Ok(range.start..end)
+    Ok(range.start..write)
 }
 
 /// The value of eight ASCII digits read as a little-endian word (the first digit lowest),
@@ -294,11 +292,11 @@ fn eight_digits(word: u64) -> Option<u32> {
 }
 
 /// Scans the string whose text starts at `at` (the text is UTF-8, checked as a whole): the
-/// index of its closing quote, and whether it holds an escape. Declines a control byte, a bad
-/// escape, a missing closing quote. Sixteen bytes at a time ([`string_mask`]).
+/// index of its closing quote; where each of its escapes starts is pushed on `escapes`.
+/// Declines a control byte, a bad escape, a missing closing quote. Sixteen bytes at a time
+/// ([`string_mask`]).
 #[inline]
-fn scan_string(text: &[u8], mut at: usize) -> Read<(usize, bool)> {
-    let mut escaped = false;
+fn scan_string(text: &[u8], mut at: usize, escapes: &mut Vec<usize>) -> Read<usize> {
     loop {
         let found = match text.get(at..at + 16).and_then(|b| b.first_chunk::<16>()) {
             Some(block) => match string_mask(block) {
@@ -319,10 +317,10 @@ fn scan_string(text: &[u8], mut at: usize) -> Read<(usize, bool)> {
             }
         };
         match text.get(found) {
-            Some(b'"') => return Ok((found, escaped)),
+            Some(b'"') => return Ok(found),
             Some(b'\\') => {
                 at = found + escape_len(text.get(found..).unwrap_or_default())?;
-                escaped = true;
+                escapes.push(found);
             }
             _ => return Err(Decline),
         }
@@ -341,13 +339,14 @@ fn escape_len(text: &[u8]) -> Read<usize> {
 /// Deepest nesting of an unknown value the reader follows (one bit each of a `u64`).
 const MAX_SKIP_DEPTH: u32 = 62;
 
-/// Pass 1's position in the text.
-struct Reader<'t> {
+/// Pass 1's position in the text, and where the escapes of the strings read so far start.
+struct Reader<'t, 'e> {
     text: &'t [u8],
     at: usize,
+    escapes: &'e mut Vec<usize>,
 }
 
-impl<'t> Reader<'t> {
+impl<'t> Reader<'t, '_> {
     /// The next byte that is not JSON whitespace (not consumed).
     fn peek(&mut self) -> Option<u8> {
         while let Some(&b) = self.text.get(self.at) {
@@ -373,11 +372,12 @@ impl<'t> Reader<'t> {
     fn string(&mut self) -> Read<Str> {
         self.eat(b'"')?;
         let start = self.at;
-        let (end, escaped) = scan_string(self.text, start)?;
+        let escapes = self.escapes.len();
+        let end = scan_string(self.text, start, self.escapes)?;
         self.at = end + 1;
         Ok(Str {
             range: start..end,
-            escaped,
+            escapes: escapes..self.escapes.len(),
         })
     }
 
@@ -404,7 +404,7 @@ impl<'t> Reader<'t> {
             _ => return Err(Decline),
         }
         let key = self.string()?;
-        if key.escaped {
+        if key.escaped() {
             return Err(Decline);
         }
         self.eat(b':')?;
@@ -559,7 +559,7 @@ impl<'t> Reader<'t> {
             }
         }
         let message_type = message_type.ok_or(Decline)?;
-        if message_type.escaped {
+        if message_type.escaped() {
             return Err(Decline);
         }
         let strict = self.text.get(message_type.range.clone()) == Some(b"DATA_MESSAGE");
@@ -597,32 +597,37 @@ impl<'t> Reader<'t> {
             return Ok(None);
         }
         let id_start = start + ID.len();
-        let (id_end, id_escaped) = scan_string(text, id_start)?;
+        let id_escapes = self.escapes.len();
+        let id_end = scan_string(text, id_start, self.escapes)?;
         if !follows(id_end, TIMESTAMP) {
+            self.escapes.truncate(id_escapes);
             return Ok(None);
         }
         self.at = id_end + TIMESTAMP.len();
         let timestamp = self.integer()?;
         if !follows(self.at, MESSAGE) {
             self.at = start;
+            self.escapes.truncate(id_escapes);
             return Ok(None);
         }
         let message_start = self.at + MESSAGE.len();
-        let (message_end, message_escaped) = scan_string(text, message_start)?;
+        let message_escapes = self.escapes.len();
+        let message_end = scan_string(text, message_start, self.escapes)?;
         if !follows(message_end, b"\"}") {
             self.at = start;
+            self.escapes.truncate(id_escapes);
             return Ok(None);
         }
         self.at = message_end + 2;
         Ok(Some(RawEvent {
             id: Str {
                 range: id_start..id_end,
-                escaped: id_escaped,
+                escapes: id_escapes..message_escapes,
             },
             timestamp,
             message: Str {
                 range: message_start..message_end,
-                escaped: message_escaped,
+                escapes: message_escapes..self.escapes.len(),
             },
         }))
     }

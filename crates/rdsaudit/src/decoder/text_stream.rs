@@ -1,0 +1,259 @@
+//! [`Decoder::decode_text_stream`]: a stream's pieces decoded on rayon's threads as they are
+//! read, and handed out in input order while later ones are still being decoded.
+//!
+//! Pieces used to be decoded a group at a time (two per thread) and the group settled and
+//! emitted before the next was started: the workers waited while the calling thread wrote
+//! the group out, and one waited while the other finished the group's last piece (two
+//! threads ran a 100 MB plain log in 0.74x of one thread's wall time, with only 10% more
+//! CPU). Here a piece is handed to a worker as soon as one is free, the calling thread takes
+//! the pieces back in order as they are done, and [`Decoder::settle`] decides when each goes
+//! out, as before: the window rule sees the same pieces, so the output is the same.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::Read;
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+
+use crate::input::stream::{Piece, TextStream};
+use crate::report::Report;
+use crate::sink::Sink;
+
+use super::{Decoder, Done, Held, Next, StopError, Streamed, TextPiece, TextRun};
+
+/// What the reading thread sends: a piece, whether the stream had caught up with a followed
+/// file when it was read, and how many lines it moves the line number on (counted there,
+/// off the thread that hands pieces out and writes them).
+type ReadPiece = std::io::Result<(Streamed, bool, u64)>;
+
+impl Decoder {
+    /// Decodes plain audit text read from `stream` ([`crate::input::stream`]), for inputs of
+    /// any size: pieces are read on a thread of their own and decoded in parallel as they
+    /// come (two per thread at most at a time), each into a sink made by `make`, and handed to
+    /// `emit` in input order. Whatever has been read is decoded as soon as the reader has
+    /// nothing more for now, so a pipe or a growing file is followed (eager streams). Memory:
+    /// a few pieces per thread (the stream's piece size, 1 MiB by default), plus the decoded
+    /// pieces that wait for the [`crate::input::text::MAX_NAMES_BYTES`] after them (the
+    /// window rule; usually one piece), at most [`super::DecoderBuilder::max_held_bytes`] of
+    /// text and their output; not the input. Events, unparsed lines, line numbers and counts
+    /// are those [`Decoder::decode`] gives for the whole text (flagged more only where pieces
+    /// were held past that bound; a followed file's flags are those of the text written when
+    /// the reader caught up with its writer: docs/HOSTILE.md, "Live input").
+    ///
+    /// A line longer than the stream's longest record reaches the sink as an unparsed line
+    /// with its first bytes and [`crate::LineError::TooLong`].
+    ///
+    /// # Errors
+    /// [`StopError::Read`] when reading fails (everything read before is decoded, emitted and
+    /// counted in its report), [`StopError::Output`] when `emit` fails.
+    pub fn decode_text_stream<R, S, M, E>(
+        &self,
+        stream: TextStream<R>,
+        make: M,
+        mut emit: E,
+    ) -> Result<Report, StopError>
+    where
+        R: Read + Send + 'static,
+        S: Sink + Send,
+        M: Fn() -> S + Sync,
+        E: FnMut(Done<'_, S>) -> std::io::Result<Next>,
+    {
+        // On one of rayon's own threads (a caller's `install`), waiting for pieces handed to
+        // the pool could wait for this very thread: pieces are decoded here, one at a time.
+        let spawn = self.limits.parallel && rayon::current_thread_index().is_none();
+        let most = if spawn { self.text_group_len() } else { 1 };
+        let (pieces, done_tx) = read_on_a_thread(stream, most);
+        // Pieces emitted go back to the reader (which may have stopped: the buffer is then
+        // dropped here).
+        let mut back = |done: Streamed| drop(done_tx.send(done.piece));
+        rayon::in_place_scope(|scope| {
+            let mut order = Order::new(most);
+            let (out_tx, out_rx) = mpsc::channel();
+            let mut run = TextRun::new(None);
+            let mut held = VecDeque::new();
+            let mut failure = None;
+            loop {
+                while let Some(read) = order.next_read(&pieces) {
+                    let (piece, caught_up, breaks) = match read {
+                        Ok(read) => read,
+                        Err(e) => {
+                            failure = Some(e);
+                            order.reading = false;
+                            break;
+                        }
+                    };
+                    let (seq, line, at) = order.place(breaks, piece.piece().len());
+                    let (out, make) = (out_tx.clone(), &make);
+                    let decode = move || {
+                        let (outcome, sink, edges) =
+                            self.decode_piece(piece.piece(), line, at, make);
+                        let held = Held {
+                            piece,
+                            first_line: line,
+                            at,
+                            edges,
+                            outcome,
+                            sink,
+                        };
+                        // The receiver is gone only when the output side stopped.
+                        drop(out.send((seq, held, caught_up)));
+                    };
+                    if spawn {
+                        scope.spawn(move |_| decode());
+                    } else {
+                        decode();
+                    }
+                }
+                if order.in_flight == 0 {
+                    break;
+                }
+                let Ok((seq, h, caught_up)) = out_rx.recv() else {
+                    break;
+                };
+                let caught_up = order.done(seq, h, caught_up, &mut held, &mut run);
+                // A followed file read up to what its writer has written: what is held goes
+                // out with the lines known now, instead of waiting for the lines after it (a
+                // quiet followed log would show nothing for hundreds of lines). The server
+                // writes each record whole, so a line of the record a held one may be cut
+                // from is already here (docs/HOSTILE.md, "Live input").
+                let ended = caught_up && order.in_flight == 0;
+                let next = self.settle(&mut held, &mut run, ended, &make, &mut emit, &mut back)?;
+                if next == Next::Stop {
+                    return Ok(run.report);
+                }
+            }
+            self.settle(&mut held, &mut run, true, &make, &mut emit, &mut back)?;
+            match failure {
+                Some(source) => Err(StopError::Read {
+                    line: run.next_line,
+                    report: Box::new(run.report),
+                    source,
+                }),
+                None => Ok(run.report),
+            }
+        })
+    }
+}
+
+/// Starts the thread that reads `stream`'s pieces (at most `most` waiting) and counts their
+/// lines; pieces sent back on the returned sender are read into again.
+fn read_on_a_thread<R: Read + Send + 'static>(
+    stream: TextStream<R>,
+    most: usize,
+) -> (Receiver<ReadPiece>, mpsc::Sender<Piece>) {
+    let prefixed = stream.is_prefixed();
+    let (tx, rx) = mpsc::sync_channel(most);
+    // Pieces decoded go back to the reader, whose next pieces reuse their buffers.
+    let (done_tx, done_rx) = mpsc::channel();
+    // Not a scoped thread: a reader blocked on a pipe or a followed file must not keep the
+    // caller from returning when the output side stops.
+    std::thread::spawn(move || {
+        let mut stream = stream;
+        loop {
+            for done in done_rx.try_iter() {
+                stream.reuse(done);
+            }
+            let Some(piece) = stream.next() else { return };
+            let failed = piece.is_err();
+            let read = piece.map(|piece| {
+                let piece = Streamed { piece, prefixed };
+                let breaks = piece.piece().line_breaks();
+                (piece, stream.caught_up(), breaks)
+            });
+            if tx.send(read).is_err() || failed {
+                return;
+            }
+        }
+    });
+    (rx, done_tx)
+}
+
+/// The pieces handed out and not yet held, and where the next one starts.
+struct Order<P, S> {
+    /// Pieces decoded at a time at most.
+    most: usize,
+    in_flight: usize,
+    /// Whether the reader may send more.
+    reading: bool,
+    /// Numbers of the next piece handed out and of the next one to hold.
+    next_out: u64,
+    next_held: u64,
+    /// The line and byte the next piece handed out starts at.
+    line: u64,
+    byte: u64,
+    /// Where the pieces handed out and not held yet end (line, byte), in order.
+    ends: VecDeque<(u64, u64)>,
+    /// Pieces decoded before one handed out earlier (at most `most`), and whether the
+    /// reader had caught up when each was read.
+    early: BTreeMap<u64, (Held<P, S>, bool)>,
+}
+
+impl<P: TextPiece, S> Order<P, S> {
+    fn new(most: usize) -> Self {
+        let start = TextRun::new(None);
+        Order {
+            most: most.max(1),
+            in_flight: 0,
+            reading: true,
+            next_out: 0,
+            next_held: 0,
+            line: start.next_line,
+            byte: start.next_byte,
+            ends: VecDeque::new(),
+            early: BTreeMap::new(),
+        }
+    }
+
+    /// The next piece read when there is room for one: waits for it only when nothing is
+    /// being decoded (so held pieces go out as soon as they are done).
+    fn next_read<T>(&mut self, pieces: &Receiver<T>) -> Option<T> {
+        if !self.reading || self.in_flight >= self.most {
+            return None;
+        }
+        let read = if self.in_flight == 0 {
+            pieces.recv().ok()
+        } else {
+            match pieces.try_recv() {
+                Ok(read) => Some(read),
+                Err(TryRecvError::Empty) => return None,
+                Err(TryRecvError::Disconnected) => None,
+            }
+        };
+        self.reading = read.is_some();
+        read
+    }
+
+    /// Numbers a piece handed out: its number, first line and start byte.
+    fn place(&mut self, breaks: u64, len: usize) -> (u64, u64, u64) {
+        let placed = (self.next_out, self.line, self.byte);
+        self.next_out += 1;
+        self.in_flight += 1;
+        self.line += breaks;
+        self.byte += len as u64;
+        self.ends.push_back((self.line, self.byte));
+        placed
+    }
+
+    /// Takes piece `seq` back decoded, and holds it and those after it that are done, in
+    /// order. Returns whether the reader had caught up at the last piece held.
+    fn done(
+        &mut self,
+        seq: u64,
+        held: Held<P, S>,
+        caught_up: bool,
+        queue: &mut VecDeque<Held<P, S>>,
+        run: &mut TextRun,
+    ) -> bool {
+        self.in_flight -= 1;
+        self.early.insert(seq, (held, caught_up));
+        let mut last = false;
+        while let Some((h, caught_up)) = self.early.remove(&self.next_held) {
+            self.next_held += 1;
+            // `run` says what is decoded: the window rule settles pieces by it.
+            if let Some((line, byte)) = self.ends.pop_front() {
+                (run.next_line, run.next_byte) = (line, byte);
+            }
+            queue.push_back(h);
+            last = caught_up;
+        }
+        last
+    }
+}
