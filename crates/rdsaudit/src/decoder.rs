@@ -755,26 +755,25 @@ impl Decoder {
         S: Sink,
         M: Fn() -> S,
     {
+        if let PieceRef::TooLong { head, len } = piece {
+            let (outcome, sink) = too_long(first_line, head, len, make);
+            // A line too long does not read alone: it is a dirty line (its break starts the
+            // next piece).
+            let edges = text::Edges {
+                first_dirty: Some(at),
+                last_dirty: Some(at + len),
+                ..text::Edges::default()
+            };
+            return (outcome, sink, edges);
+        }
         let mut sink = make();
         let (outcome, edges) = match piece {
-            PieceRef::TooLong { head, len } => {
-                let (outcome, too) = too_long(first_line, head, len, make);
-                sink = too;
-                // A line too long does not read alone: it is a dirty line (its break
-                // starts the next piece).
-                let edges = text::Edges {
-                    first_dirty: Some(at),
-                    last_dirty: Some(at + len),
-                    ..text::Edges::default()
-                };
-                (outcome, edges)
-            }
             PieceRef::Prefixed(bytes) => self.pipeline.with_worker(|w| {
                 let around = text::Around::default();
                 w.process_prefixed_piece((bytes, first_line, at), around, &mut sink, make)
             }),
             text => {
-                // Text and windows hold records (`None` is only for the two above).
+                // Text and windows hold records (`None` is only for prefixed text and a line too long).
                 let records = text.records().unwrap_or_else(|| text::records(&[])).at(at);
                 self.pipeline
                     .with_worker(|w| w.process_records(records, first_line, &mut sink))

@@ -372,3 +372,32 @@ fn pieces_held_for_the_window_rule_are_bounded() {
         assert_eq!((&w["object"], &w["line"]), (&s["object"], &s["line"]));
     }
 }
+
+/// A panic while a piece is decoded on the pool (here, in the sink factory) reaches the
+/// caller, as it did when pieces were decoded in groups, instead of leaving it waiting for
+/// that piece for ever (review 13).
+#[test]
+fn a_panic_in_a_piece_reaches_the_caller() {
+    let log: String = (0..20_000).map(|i| clean_of_len(120, i, "\n")).collect();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let made = std::sync::atomic::AtomicUsize::new(0);
+        let make = || {
+            let n = made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            assert!(n != 5, "the sixth sink panics");
+            NdjsonBuffer::default()
+        };
+        let stream = TextStream::new(std::io::Cursor::new(log.into_bytes())).piece_bytes(16 << 10);
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Decoder::new()
+                .decode_text_stream(stream, make, |_: Done<'_, NdjsonBuffer>| Ok(Next::Continue))
+        }));
+        let _ = tx.send(run.is_err());
+    });
+    let panicked = rx.recv_timeout(std::time::Duration::from_secs(120));
+    assert_eq!(
+        panicked,
+        Ok(true),
+        "the decoder returned or hung instead of panicking"
+    );
+}

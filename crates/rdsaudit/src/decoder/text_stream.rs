@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Read;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 
 use crate::input::stream::{Piece, TextStream};
@@ -83,16 +84,19 @@ impl Decoder {
                     let (seq, line, at) = order.place(breaks, piece.piece().len());
                     let (out, make) = (out_tx.clone(), &make);
                     let decode = move || {
-                        let (outcome, sink, edges) =
-                            self.decode_piece(piece.piece(), line, at, make);
-                        let held = Held {
+                        // A panic goes to the calling thread, which would otherwise wait
+                        // for this piece for ever (review 13).
+                        let decoded = panic::catch_unwind(AssertUnwindSafe(|| {
+                            self.decode_piece(piece.piece(), line, at, make)
+                        }));
+                        let held = decoded.map(|(outcome, sink, edges)| Held {
                             piece,
                             first_line: line,
                             at,
                             edges,
                             outcome,
                             sink,
-                        };
+                        });
                         // The receiver is gone only when the output side stopped.
                         drop(out.send((seq, held, caught_up)));
                     };
@@ -108,6 +112,7 @@ impl Decoder {
                 let Ok((seq, h, caught_up)) = out_rx.recv() else {
                     break;
                 };
+                let h = h.unwrap_or_else(|panicked| panic::resume_unwind(panicked));
                 let caught_up = order.done(seq, h, caught_up, &mut held, &mut run);
                 // A followed file read up to what its writer has written: what is held goes
                 // out with the lines known now, instead of waiting for the lines after it (a

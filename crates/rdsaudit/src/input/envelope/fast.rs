@@ -38,6 +38,14 @@ pub(super) struct Decline;
 
 type Read<T> = Result<T, Decline>;
 
+/// A text with more than one escape for every this many bytes is declined: the positions
+/// noted take at most half the text's size (a real event's statements hold about one escape
+/// in 60 bytes).
+const BYTES_PER_ESCAPE: usize = 8;
+
+/// Escape positions whose room is kept from payload to payload (1 MiB).
+const KEPT_ESCAPES: usize = 1 << 18;
+
 /// A string of the text: the bytes between its quotes, and where its escapes start (a range
 /// of [`FastReader`]'s `escapes`, empty for most strings).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,8 +89,10 @@ pub(super) struct FastReader {
     events: Vec<RawEvent>,
     pieces: Vec<Range<usize>>,
     /// Where each escape starts (its backslash), in text order: pass 2 goes from one to the
-    /// next instead of looking for them again.
-    escapes: Vec<usize>,
+    /// next instead of looking for them again. Four bytes each and at most one for every
+    /// [`BYTES_PER_ESCAPE`] bytes of text (review 13: eight bytes for each two-byte escape
+    /// made an 80 MB payload of `\n`s take 475 MB, not 163).
+    escapes: Vec<u32>,
 }
 
 impl FastReader {
@@ -94,6 +104,11 @@ impl FastReader {
         self.events.clear();
         self.pieces.clear();
         self.escapes.clear();
+        // What one large payload needed is not kept for the worker's life.
+        self.escapes.shrink_to(KEPT_ESCAPES);
+        if u32::try_from(text.len()).is_err() {
+            return Err(Decline);
+        }
         // Checked as a whole once, so the strings' scan only looks for `"`, `\\` and controls.
         if simdutf8::basic::from_utf8(text).is_err() {
             return Err(Decline);
@@ -102,6 +117,7 @@ impl FastReader {
             text,
             at: 0,
             escapes: &mut self.escapes,
+            most_escapes: text.len() / BYTES_PER_ESCAPE,
         };
         while let Some(b) = reader.peek() {
             if b != b'{' {
@@ -146,7 +162,11 @@ impl FastReader {
         let text = buf.get_mut(..len).unwrap_or_default();
         let escapes = &self.escapes;
         let mut undo = |s: &mut Str| -> Result<(), EnvelopeError> {
-            let at = escapes.get(s.escapes.clone()).unwrap_or_default();
+            // Out of the list only if this module is wrong: an error, not the string left
+            // escaped (review 13).
+            let at = escapes
+                .get(s.escapes.clone())
+                .ok_or(EnvelopeError::Unescaped(s.range.start))?;
             s.range = unescape_in_place(text, s.range.clone(), at)?;
             Ok(())
         };
@@ -226,9 +246,9 @@ impl FastReader {
 fn unescape_in_place(
     text: &mut [u8],
     range: Range<usize>,
-    escapes: &[usize],
+    escapes: &[u32],
 ) -> Result<Range<usize>, EnvelopeError> {
-    let Some(&first) = escapes.first() else {
+    let Some(first) = escapes.first().map(|&a| a as usize) else {
         return Ok(range);
     };
     if range.end > text.len() {
@@ -236,7 +256,7 @@ fn unescape_in_place(
     }
     // Nothing moves before the first escape; from there `write` trails `read`.
     let (mut read, mut write) = (first, first);
-    for &at in escapes {
+    for at in escapes.iter().map(|&a| a as usize) {
         // Pass 1 noted them in order, inside the string; were it not so, an error rather
         // than a panic or bytes moved from the wrong place.
         if !(read..range.end).contains(&at) {
@@ -296,7 +316,12 @@ fn eight_digits(word: u64) -> Option<u32> {
 /// Declines a control byte, a bad escape, a missing closing quote. Sixteen bytes at a time
 /// ([`string_mask`]).
 #[inline]
-fn scan_string(text: &[u8], mut at: usize, escapes: &mut Vec<usize>) -> Read<usize> {
+fn scan_string(
+    text: &[u8],
+    mut at: usize,
+    escapes: &mut Vec<u32>,
+    most_escapes: usize,
+) -> Read<usize> {
     loop {
         let found = match text.get(at..at + 16).and_then(|b| b.first_chunk::<16>()) {
             Some(block) => match string_mask(block) {
@@ -320,7 +345,12 @@ fn scan_string(text: &[u8], mut at: usize, escapes: &mut Vec<usize>) -> Read<usi
             Some(b'"') => return Ok(found),
             Some(b'\\') => {
                 at = found + escape_len(text.get(found..).unwrap_or_default())?;
-                escapes.push(found);
+                // Denser escapes go the simd-json way, whose memory does not grow with them
+                // (the text's length fits a `u32`: `FastReader::read`).
+                if escapes.len() >= most_escapes {
+                    return Err(Decline);
+                }
+                escapes.push(u32::try_from(found).map_err(|_| Decline)?);
             }
             _ => return Err(Decline),
         }
@@ -343,7 +373,9 @@ const MAX_SKIP_DEPTH: u32 = 62;
 struct Reader<'t, 'e> {
     text: &'t [u8],
     at: usize,
-    escapes: &'e mut Vec<usize>,
+    escapes: &'e mut Vec<u32>,
+    /// How many escapes the text may hold on this path ([`BYTES_PER_ESCAPE`]).
+    most_escapes: usize,
 }
 
 impl<'t> Reader<'t, '_> {
@@ -373,7 +405,7 @@ impl<'t> Reader<'t, '_> {
         self.eat(b'"')?;
         let start = self.at;
         let escapes = self.escapes.len();
-        let end = scan_string(self.text, start, self.escapes)?;
+        let end = scan_string(self.text, start, self.escapes, self.most_escapes)?;
         self.at = end + 1;
         Ok(Str {
             range: start..end,
@@ -598,7 +630,7 @@ impl<'t> Reader<'t, '_> {
         }
         let id_start = start + ID.len();
         let id_escapes = self.escapes.len();
-        let id_end = scan_string(text, id_start, self.escapes)?;
+        let id_end = scan_string(text, id_start, self.escapes, self.most_escapes)?;
         if !follows(id_end, TIMESTAMP) {
             self.escapes.truncate(id_escapes);
             return Ok(None);
@@ -612,7 +644,7 @@ impl<'t> Reader<'t, '_> {
         }
         let message_start = self.at + MESSAGE.len();
         let message_escapes = self.escapes.len();
-        let message_end = scan_string(text, message_start, self.escapes)?;
+        let message_end = scan_string(text, message_start, self.escapes, self.most_escapes)?;
         if !follows(message_end, b"\"}") {
             self.at = start;
             self.escapes.truncate(id_escapes);

@@ -407,3 +407,21 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn escapes_denser_than_the_cap_go_the_simd_json_way() {
+    // One escape for every two bytes: noted, they would take four times the text's size.
+    let dense = with_events(&format!(
+        r#"{{"id":"1","timestamp":1,"message":"{}"}}"#,
+        r"\n".repeat(4096)
+    ));
+    assert!(!fast_reads(&dense));
+    let (fast, simd) = both(dense.as_bytes());
+    assert!(fast.is_none() && simd.starts_with("Ok("), "{simd}");
+    // A real statement's escapes (one in ~60 bytes) stay on the fast path.
+    let usual = with_events(&format!(
+        r#"{{"id":"1","timestamp":1,"message":"{}"}}"#,
+        r"SELECT * FROM t WHERE a = \\'x\\' AND b = 1;".repeat(100)
+    ));
+    assert!(fast_reads(&usual));
+}
