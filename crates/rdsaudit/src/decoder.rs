@@ -773,7 +773,8 @@ impl Decoder {
                 w.process_prefixed_piece((bytes, first_line, at), around, &mut sink, make)
             }),
             text => {
-                // Text and windows hold records (`None` is only for prefixed text and a line too long).
+                // Text and windows hold records (`None` is only for prefixed text and a
+                // line too long).
                 let records = text.records().unwrap_or_else(|| text::records(&[])).at(at);
                 self.pipeline
                     .with_worker(|w| w.process_records(records, first_line, &mut sink))

@@ -655,13 +655,13 @@ fn gunzip_envelopes<'a>(
     Ok(envelopes.parse(buf, len)?)
 }
 
-/// Sends every log event of a record's envelopes to `sink`. An unknown `messageType` fails the
-/// record before anything is sent.
 /// How many reads' room a [`Worker`] keeps from record to record (a few hundred bytes each):
 /// a window's worth of one-line messages; a record of many more lines allocates its own.
 const HELD_ROOM: usize = 256;
 
-/// `held` lends [`Reach`] its room, and gets it back emptied (up to [`HELD_ROOM`]).
+/// Sends every log event of a record's envelopes to `sink`. An unknown `messageType` fails the
+/// record before anything is sent. `held` lends [`Reach`] its room, and gets it back emptied
+/// (up to [`HELD_ROOM`]).
 fn visit_envelopes<S: Sink>(
     list: &[LogEnvelope<'_>],
     (index, record): (usize, &SourceRecord<'_>),

@@ -44,7 +44,6 @@ use super::ndjson::json_str;
 use super::rfc3339::Rfc3339Cache;
 use super::spare::{Buf, Decimal, Spare};
 use crate::audit::event::AuditEvent;
-use crate::swar::equal_bytes;
 
 /// What a row takes beyond its object, but for long names and provenance: reserved once per
 /// row ([`Spare`]), as NDJSON does.
@@ -305,10 +304,11 @@ const OBJECT: u8 = 1;
 /// quoted (when it holds the delimiter, CR or LF) with nothing doubled.
 const IN_QUOTES: u8 = 2;
 
-/// Whether `value` holds none of the bytes `KIND` names (the delimiter being `d`): SSE2 sixteen bytes at a time, the last (partial) block as the
-/// overlapping final sixteen, shorter values as one vector of their overlapping first and
-/// last eight (or four) bytes. `needs_quotes`' SWAR loop cost some 20 instructions per eight
-/// bytes, the 56-byte event id and sequence number two hundred a row. [`plain_reference`]
+/// Whether `value` holds none of the bytes `KIND` names (the delimiter being `d`): SSE2
+/// sixteen bytes at a time, the last (partial) block as the overlapping final sixteen,
+/// shorter values as one vector of their overlapping first and last eight (or four) bytes.
+/// The SWAR loop it replaced cost some 20 instructions per eight bytes, the 56-byte event id
+/// and sequence number two hundred a row. [`plain_reference`]
 /// is the byte-at-a-time twin the property tests hold it to (and the search elsewhere).
 #[inline(always)]
 fn plain<const KIND: u8>(d: u8, value: &[u8]) -> bool {
@@ -465,7 +465,7 @@ fn tsv_into(value: &[u8], out: &mut Vec<u8>) {
 /// A CSV value, quoted (RFC 4180) when it holds the delimiter, a `"`, CR or LF; with a `'`
 /// in front when `neutralise` (inside the quotes: it is part of the value a reader gets).
 fn csv_into(delimiter: u8, neutralise: bool, value: &[u8], out: &mut Vec<u8>) {
-    if !needs_quotes(delimiter, value) {
+    if plain::<CELL>(delimiter, value) {
         if neutralise {
             out.push(b'\'');
         }
@@ -486,31 +486,6 @@ fn csv_into(delimiter: u8, neutralise: bool, value: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(value.get(run..).unwrap_or_default());
     out.push(b'"');
 }
-
-/// Whether `value` holds the delimiter, a `"`, CR or LF. Most fields are a few bytes (names,
-/// ids): eight bytes at a time there, since two `memchr` calls per field cost more in
-/// starting than in searching; a statement past [`SHORT_FIELD`] bytes goes to `memchr`'s
-/// vector search.
-fn needs_quotes(delimiter: u8, value: &[u8]) -> bool {
-    if value.len() > SHORT_FIELD {
-        return memchr::memchr3(b'"', b'\r', b'\n', value).is_some()
-            || memchr::memchr(delimiter, value).is_some();
-    }
-    let special = |b: u8| matches!(b, b'"' | b'\r' | b'\n') || b == delimiter;
-    let mut words = value.chunks_exact(8);
-    let in_words = words.by_ref().any(|chunk| {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        let hits = equal_bytes(w, b'"')
-            | equal_bytes(w, b'\r')
-            | equal_bytes(w, b'\n')
-            | equal_bytes(w, delimiter);
-        hits != 0
-    });
-    in_words || words.remainder().iter().any(|&b| special(b))
-}
-
-/// Up to this many bytes a field is checked eight bytes at a time.
-const SHORT_FIELD: usize = 64;
 
 #[cfg(test)]
 mod tests {
