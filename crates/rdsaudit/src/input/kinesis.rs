@@ -425,6 +425,7 @@ impl Twice {
 }
 
 /// The string value, or `None` (the value read and dropped) when it is of another type.
+#[inline(always)]
 pub(crate) fn string_or_none(
     walk: &mut Walk<'_>,
     kind: Kind,

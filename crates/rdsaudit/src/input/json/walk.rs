@@ -83,6 +83,10 @@ impl<'t> Walk<'t> {
         }
     }
 
+    /// The error at `at`. Out of line and cold: the hot reads inline their callers' paths,
+    /// and building the message (an allocation) would fill them.
+    #[cold]
+    #[inline(never)]
     fn fail(&self, at: usize, msg: &str) -> JsonError {
         JsonError::Invalid {
             offset: at,
@@ -91,12 +95,14 @@ impl<'t> Walk<'t> {
         }
     }
 
+    #[inline(always)]
     fn skip_ws(&mut self) {
         while self.text.get(self.at).is_some_and(|b| super::is_ws(*b)) {
             self.at += 1;
         }
     }
 
+    #[inline(always)]
     fn expect(&mut self, byte: u8, msg: &str) -> Result<(), JsonError> {
         self.skip_ws();
         if self.text.get(self.at) == Some(&byte) {
@@ -118,6 +124,9 @@ impl<'t> Walk<'t> {
     }
 
     /// Starts the next value: its type, from its first byte (nothing consumed yet). Counts it.
+    /// Inlined, as are [`Walk::next_key`] and [`Walk::next_element`]: called once or twice a
+    /// value, a call and its `Result` in memory cost more than the read (one-line records).
+    #[inline(always)]
     pub(crate) fn value(&mut self) -> Result<Kind, JsonError> {
         self.skip_ws();
         let kind = match self.text.get(self.at) {
@@ -134,12 +143,14 @@ impl<'t> Walk<'t> {
         Ok(kind)
     }
 
+    #[inline(always)]
     fn count(&mut self) -> Result<(), JsonError> {
         self.charge(1)
     }
 
     /// Counts `values` more against the cap: what the caller builds for one value may take
     /// the memory of several.
+    #[inline(always)]
     pub(crate) fn charge(&mut self, values: usize) -> Result<(), JsonError> {
         self.values = self.values.saturating_add(values);
         if self.values > self.max_values {
@@ -180,6 +191,7 @@ impl<'t> Walk<'t> {
 
     /// The next key of the open object (its value comes next: [`Walk::value`]), or `None`
     /// when the object ends.
+    #[inline(always)]
     pub(crate) fn next_key(&mut self) -> Result<Option<Range<usize>>, JsonError> {
         let first = std::mem::take(&mut self.fresh);
         self.skip_ws();
@@ -205,6 +217,7 @@ impl<'t> Walk<'t> {
     }
 
     /// Whether the open array has another element (read it with [`Walk::value`]).
+    #[inline(always)]
     pub(crate) fn next_element(&mut self) -> Result<bool, JsonError> {
         let first = std::mem::take(&mut self.fresh);
         self.skip_ws();
@@ -222,8 +235,19 @@ impl<'t> Walk<'t> {
         }
     }
 
-    /// Reads the value [`Walk::value`] found and drops it, however deep (no recursion).
+    /// Reads the value [`Walk::value`] found and drops it, however deep (no recursion). A
+    /// string (most values skipped) is read inline; any other value out of line.
+    #[inline(always)]
     pub(crate) fn skip(&mut self, kind: Kind) -> Result<(), JsonError> {
+        match kind {
+            Kind::String => self.string().map(drop),
+            _ => self.skip_other(kind),
+        }
+    }
+
+    /// [`Walk::skip`] of a value that may not be a string.
+    #[inline(never)]
+    fn skip_other(&mut self, kind: Kind) -> Result<(), JsonError> {
         match kind {
             Kind::String => self.string().map(drop),
             Kind::Number => self.number().map(drop),
