@@ -97,6 +97,10 @@ impl<'t> Walk<'t> {
 
     #[inline(always)]
     fn skip_ws(&mut self) {
+        // Compact JSON (a Lambda event): the next byte is no whitespace; all are below `!`.
+        if self.text.get(self.at).is_some_and(|b| *b > b' ') {
+            return;
+        }
         while self.text.get(self.at).is_some_and(|b| super::is_ws(*b)) {
             self.at += 1;
         }
@@ -280,33 +284,39 @@ impl<'t> Walk<'t> {
         let start = self.at + 1;
         // Most strings (keys, short values): printable ASCII up to the closing quote within
         // the first [`SHORT`] bytes. Read here, in a few instructions; the rest out of line.
-        if let Ok(run) = short_run(self.text.get(start..).unwrap_or_default())
-            && self.text.get(start + run) == Some(&b'"')
-        {
-            self.at = start + run + 1;
-            return Ok(start..start + run);
-        }
-        self.string_from(start)
+        let known = match short_run(self.text.get(start..).unwrap_or_default()) {
+            Ok(run) if self.text.get(start + run) == Some(&b'"') => {
+                self.at = start + run + 1;
+                return Ok(start..start + run);
+            }
+            Ok(run) | Err(run) => run,
+        };
+        self.string_from(start, known)
     }
 
-    /// [`Walk::string`] whose text starts at `start`: any length, escapes undone in place.
+    /// [`Walk::string`] whose text starts at `start`, its first `known` bytes printable ASCII
+    /// other than `"` and `\` (looked at already: a string longer than [`SHORT`] bytes, an
+    /// `eventID` or a `data`, is not looked at twice): any length, escapes undone in place.
     #[inline(never)]
-    fn string_from(&mut self, start: usize) -> Result<Range<usize>, JsonError> {
-        let (mut read, mut write) = (start, start);
+    fn string_from(&mut self, start: usize, known: usize) -> Result<Range<usize>, JsonError> {
+        let (mut read, mut write, mut known) = (start, start, known);
         loop {
-            let rest = self.text.get(read..).unwrap_or_default();
-            let run = match short_run(rest) {
-                Ok(run) => run,
-                Err(plain) => {
-                    let tail = rest.get(plain..).unwrap_or_default();
-                    let Some(run) = memchr::memchr2(b'"', b'\\', tail) else {
-                        return Err(self.fail(start - 1, "unterminated string"));
-                    };
-                    check_run(tail.get(..run).unwrap_or_default())
-                        .map_err(|(at, msg)| self.fail(read + plain + at, msg))?;
-                    plain + run
-                }
-            };
+            // The run's bytes before `from` are known plain; a character starts at `from`.
+            let from = read + std::mem::take(&mut known);
+            let rest = self.text.get(from..).unwrap_or_default();
+            let run = from - read
+                + match short_run(rest) {
+                    Ok(run) => run,
+                    Err(plain) => {
+                        let tail = rest.get(plain..).unwrap_or_default();
+                        let Some(run) = memchr::memchr2(b'"', b'\\', tail) else {
+                            return Err(self.fail(start - 1, "unterminated string"));
+                        };
+                        check_run(tail.get(..run).unwrap_or_default())
+                            .map_err(|(at, msg)| self.fail(from + plain + at, msg))?;
+                        plain + run
+                    }
+                };
             if write != read {
                 self.text.copy_within(read..read + run, write);
             }

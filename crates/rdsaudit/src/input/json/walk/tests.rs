@@ -435,6 +435,37 @@ fn bad_texts_are_refused_where_they_go_wrong() {
     assert!(skips(ok.as_bytes()));
 }
 
+/// A string longer than the bytes [`Walk::string`] looks at itself (an `eventID`, a `data`)
+/// goes on where that look stopped: its faults are found at the same bytes, its escapes undone,
+/// whether they lie before the look's end, at it or after it.
+#[test]
+fn long_strings_are_read_past_the_first_look() {
+    for plain in [0, 1, 15, 16, 17, 63, 64, 65, 80, 200] {
+        let head = "a".repeat(plain);
+        for (tail, at, msg) in [
+            (&b"\\x\""[..], Some(0), "invalid escape"),
+            (b"\x01\"", Some(0), "control character in a string"),
+            (b"b\xff\"", Some(1), "invalid UTF-8 in a string"),
+            (b"bc", None, "unterminated string"),
+        ] {
+            let text = [&b"\""[..], head.as_bytes(), tail].concat();
+            let want = JsonError::Invalid {
+                offset: at.map_or(0, |at| 1 + plain + at),
+                record: None,
+                msg: msg.to_owned(),
+            };
+            assert_eq!(read(&text), Err(want), "{}", String::from_utf8_lossy(&text));
+        }
+        let text = format!("[\"{head}\\n\\u00e9{head}\", \"{head}\u{e9}{head}\"]");
+        let escaped = format!("{head}\n\u{e9}{head}");
+        let plain_utf8 = format!("{head}\u{e9}{head}");
+        assert_eq!(
+            read(text.as_bytes()).unwrap(),
+            serde_json::json!([escaped, plain_utf8])
+        );
+    }
+}
+
 #[test]
 fn values_are_counted_against_the_cap() {
     let mut buf = b"[1,2,{\"a\":3}]".to_vec();
