@@ -64,6 +64,18 @@ pub(super) struct Copies {
 }
 
 impl Copies {
+    /// Empty copies with room for a quarter more than `last` (the chunk before) held, its
+    /// text up to [`PENDING_PAYLOAD_BYTES`]: grown from nothing, each chunk's text was
+    /// reallocated and copied a dozen times on the walking thread (4.3 M of its 47 M
+    /// instructions on 6,000 one-line records, two threads).
+    fn after(last: &Copies) -> Self {
+        let room = |len: usize| len.saturating_add(len / 4);
+        Copies {
+            text: Vec::with_capacity(room(last.text.len()).min(PENDING_PAYLOAD_BYTES)),
+            records: Vec::with_capacity(room(last.records.len())),
+        }
+    }
+
     /// Copies a record the walk has just read out of `text`.
     pub(super) fn push(&mut self, record: &RawRecord, text: &[u8]) {
         let copy = record.copy_to(text, &mut self.text);
@@ -195,7 +207,8 @@ impl<'s, 'scope, S: Sink + Send + 'scope> Ahead<'s, 'scope, S> {
         let pending = copies.text.len();
         if self.has_room_walking() {
             if let Some(copies) = &mut self.copies {
-                let full = std::mem::take(copies);
+                let next = Copies::after(copies);
+                let full = std::mem::replace(copies, next);
                 self.hand_out(full, make);
             }
         } else if pending >= PENDING_PAYLOAD_BYTES {
