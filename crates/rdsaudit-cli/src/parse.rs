@@ -374,7 +374,7 @@ fn read_merged(
             let (tx, rx) = sync_channel::<Chunk>(CHUNKS_AHEAD);
             receivers.push(rx);
             threads.push(scope.spawn(move || {
-                let mut acc = Accounting::default();
+                let mut acc = Accounting::holding();
                 let sent = reader.read(
                     path,
                     &mut acc,
