@@ -362,10 +362,9 @@ fn read_merged(
         inputs.iter().filter_map(|i| i.as_ref().ok()).collect()
     };
     for unreadable in inputs.iter().filter_map(|i| i.as_ref().err()) {
-        acc.unreadable(
-            &unreadable.name,
-            &io::Error::other(unreadable.reason.clone()),
-        );
+        let error = io::Error::other(unreadable.reason.clone());
+        let (make, mut emit) = (|| Chunk::new(args), |c: Chunk| output.rejects_of(&c));
+        super::input::unreadable(acc, &unreadable.name, &error, &make, &mut emit)?;
     }
     let late = std::thread::scope(|scope| -> anyhow::Result<u64> {
         let mut threads = Vec::new();
