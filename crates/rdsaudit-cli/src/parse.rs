@@ -356,23 +356,35 @@ fn read_merged(
     output: &mut Output,
 ) -> anyhow::Result<(u64, u64)> {
     let stdin = [PathBuf::from("-")];
-    let named: Vec<&PathBuf> = if args.input.paths.is_empty() {
-        stdin.iter().collect()
+    let named: Vec<(usize, &PathBuf)> = if args.input.paths.is_empty() {
+        stdin.iter().enumerate().collect()
     } else {
-        inputs.iter().filter_map(|i| i.as_ref().ok()).collect()
+        let paths = inputs.iter().map(|i| i.as_ref().ok());
+        paths
+            .enumerate()
+            .filter_map(|(i, p)| Some((i, p?)))
+            .collect()
     };
-    for unreadable in inputs.iter().filter_map(|i| i.as_ref().err()) {
-        let error = io::Error::other(unreadable.reason.clone());
+    // Each input's accounting with its place among the inputs: their error lines are shown
+    // in that order once the merge ends (a pattern that matched nothing among the others).
+    let mut held = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let Err(unreadable) = input else { continue };
+        let (error, mut input_acc) = (
+            io::Error::other(unreadable.reason.clone()),
+            Accounting::holding(),
+        );
         let (make, mut emit) = (|| Chunk::new(args), |c: Chunk| output.rejects_of(&c));
-        super::input::unreadable(acc, &unreadable.name, &error, &make, &mut emit)?;
+        super::input::unreadable(&mut input_acc, &unreadable.name, &error, &make, &mut emit)?;
+        held.push((i, input_acc));
     }
     let late = std::thread::scope(|scope| -> anyhow::Result<u64> {
         let mut threads = Vec::new();
         let mut receivers = Vec::new();
-        for path in named {
+        for (i, path) in named {
             let (tx, rx) = sync_channel::<Chunk>(CHUNKS_AHEAD);
             receivers.push(rx);
-            threads.push(scope.spawn(move || {
+            let thread = scope.spawn(move || {
                 let mut acc = Accounting::holding();
                 let sent = reader.read(
                     path,
@@ -384,7 +396,8 @@ fn read_merged(
                     },
                 );
                 (acc, sent)
-            }));
+            });
+            threads.push((i, thread));
         }
         let side = RefCell::new((&mut *output, None::<io::Error>));
         let sources = receivers.into_iter().map(|rx| source(rx, &side));
@@ -392,10 +405,14 @@ fn read_merged(
         let written = write_merged(&mut merge, args.format, &side);
         let late = merge.late();
         drop(merge);
-        for thread in threads {
+        for (i, thread) in threads {
             let (input_acc, _) = thread
                 .join()
                 .map_err(|_| anyhow::anyhow!("an input's reader failed"))?;
+            held.push((i, input_acc));
+        }
+        held.sort_by_key(|(i, _)| *i);
+        for (_, input_acc) in held {
             acc.absorb(input_acc);
         }
         written?;

@@ -214,9 +214,13 @@ fn merged_error_lines_come_out_input_by_input() {
             text.as_bytes(),
         ));
     }
+    // A missing file first, a pattern that matches nothing last (patterns are expanded
+    // before the inputs are read: its line still comes in its place).
     let missing = dir.path().join("missing.log");
+    let nothing = dir.path().join("nothing-*.log");
     let mut args = vec![OsStr::new("--merge"), os(&missing)];
     args.extend(names.iter().map(|p| os(p)));
+    args.push(os(&nothing));
     let errors = |stderr: &str| -> Vec<String> {
         stderr
             .lines()
@@ -229,10 +233,12 @@ fn merged_error_lines_come_out_input_by_input() {
     assert_eq!(code, 2, "{stderr}");
     assert_eq!(events.len(), 9_000);
     let first = errors(&stderr);
-    // The missing input first, then each input's 20 lines and its count of the rest.
-    assert_eq!(first.len(), 1 + 3 * 21, "{stderr}");
+    // The missing input first, then each input's 20 lines and its count of the rest, then
+    // the pattern.
+    assert_eq!(first.len(), 1 + 3 * 21 + 1, "{stderr}");
     assert!(first[0].contains("missing.log"), "{stderr}");
-    for (input, lines) in first[1..].chunks(21).enumerate() {
+    assert!(first[64].contains("nothing-*.log"), "{stderr}");
+    for (input, lines) in first[1..64].chunks(21).enumerate() {
         let name = names[input].display().to_string();
         assert!(lines.iter().all(|l| l.contains(&name)), "{stderr}");
         assert!(lines[0].contains(&format!("junk {input} 0")), "{stderr}");
