@@ -1213,6 +1213,11 @@ fn sole_plain_split(frame: &Frame<'_>, ends: &Ends) -> Option<(Split, Numbers)> 
 
 /// The split of anchor `a` whose database ends at the comma `db_end`, when [`splits_of`]
 /// visits one.
+///
+/// Always inlined: called, its ~190-byte split came back through a temporary and was copied
+/// twice on the plain path (into [`sole_plain_split`]'s answer, then into [`Counted`]), two
+/// `memcpy` calls a line; inlined, both copies go (`p20.log`: -16 M instructions, -2.7%).
+#[inline(always)]
 fn split_ending(middle: &[u8], ends: &Ends, a: Anchor, db_end: usize) -> Option<Split> {
     match a.class {
         OpClass::Query => {
