@@ -17,7 +17,7 @@
 //! the message, so `(event_id, line)` stays unique for de-duplication.
 
 use crate::audit::event::AuditEvent;
-use crate::audit::scanner::{LineError, parse_line};
+use crate::audit::scanner::{LineError, parse_line, parse_unbroken_line};
 use crate::input::text;
 
 /// The audit lines of one log event's `message`, each with its 1-based line in the message.
@@ -82,7 +82,13 @@ impl<'a> AuditLines<'a> {
             }
             None if !self.yielded && self.blank_lines() == 0 => {
                 self.yielded = true;
-                Some((1, self.message, parse_line(self.message)))
+                // Without `records` the message holds no `\n` or `\r` ([`audit_lines`]): the
+                // scanner's searches for raw line breaks are skipped.
+                let parsed = match self.records {
+                    None => parse_unbroken_line(self.message),
+                    Some(_) => parse_line(self.message),
+                };
+                Some((1, self.message, parsed))
             }
             None => None,
         }

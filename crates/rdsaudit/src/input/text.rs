@@ -75,7 +75,9 @@
 //! ```
 
 use crate::audit::event::AuditEvent;
-use crate::audit::scanner::{LineError, parse_line, starts_with_timestamp};
+use crate::audit::scanner::{
+    LineError, parse_line, parse_unbroken_into, parse_unbroken_line, starts_with_timestamp,
+};
 
 /// One record of a plain log file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -683,6 +685,13 @@ impl<'a> Records<'a> {
         parse_line(self.buf.get(start..end).unwrap_or_default())
     }
 
+    /// [`Records::parse`] of the one line at `start`, whose end `end` is
+    /// [`Records::line_at`]'s: its first `\n` or `\r` (or the buffer's end), so the line holds
+    /// no break and the scanner skips its searches for one ([`parse_unbroken_line`]).
+    fn parse_one_line(&self, start: usize, end: usize) -> Result<AuditEvent<'a>, LineError> {
+        parse_unbroken_line(self.buf.get(start..end).unwrap_or_default())
+    }
+
     /// Reads the line at `start` alone into the record's slot, from the look-ahead when it
     /// was read there (the slots swapped: the record takes the look-ahead's, the look-ahead
     /// the record's empty one).
@@ -690,7 +699,7 @@ impl<'a> Records<'a> {
         if self.lookahead_at.take().is_some_and(|(at, ..)| at == start) {
             std::mem::swap(&mut self.reading, &mut self.lookahead);
         } else {
-            let parsed = self.parse(start, end);
+            let parsed = self.parse_one_line(start, end);
             self.set_parsed(parsed);
         }
     }
@@ -707,11 +716,15 @@ impl<'a> Records<'a> {
     /// so the common line's timestamp is read once, by the parse.
     fn starts_record(&mut self, from: usize) -> bool {
         let (end, next) = self.line_at(from);
-        let parsed = self.parse(from, end);
-        let reads = parsed.is_ok();
-        if let Some(slot) = self.parses.get_mut(self.lookahead) {
-            *slot = parsed;
-        }
+        // Parsed in its slot (no move of the parse); the line ends at its first break.
+        let line = self.buf.get(from..end).unwrap_or_default();
+        let reads = match self.parses.get_mut(self.lookahead) {
+            Some(slot) => {
+                parse_unbroken_into(line, slot);
+                slot.is_ok()
+            }
+            None => parse_unbroken_line(line).is_ok(),
+        };
         self.lookahead_at = Some((from, end, next));
         reads
             || (starts_with_timestamp(self.tail(from))
@@ -743,7 +756,7 @@ impl<'a> Records<'a> {
         for _ in 0..MAX_CONTINUATIONS {
             let rest = self.tail(next);
             let (end, after) = self.line_at(next);
-            let stands = starts_with_timestamp(rest) && self.parse(next, end).is_ok();
+            let stands = starts_with_timestamp(rest) && self.parse_one_line(next, end).is_ok();
             if rest.is_empty() || self.is_marker(line_of(rest)) || stands {
                 return None;
             }
@@ -860,7 +873,8 @@ impl<'a> Records<'a> {
         for taken in 0..=MAX_CONTINUATIONS {
             let rest = self.tail(next);
             let (end, after) = self.line_at(next);
-            let stands = taken > 0 && starts_with_timestamp(rest) && self.parse(next, end).is_ok();
+            let stands =
+                taken > 0 && starts_with_timestamp(rest) && self.parse_one_line(next, end).is_ok();
             if rest.is_empty() || self.is_marker(line_of(rest)) || stands {
                 break;
             }
@@ -896,7 +910,7 @@ impl<'a> Records<'a> {
             return false;
         }
         let (end, after) = self.line_at(at);
-        self.parse(at, end).is_ok() || self.first_join(at, after).is_some()
+        self.parse_one_line(at, end).is_ok() || self.first_join(at, after).is_some()
     }
 
     /// Whether the line at `at` read alone in the look-ahead.
@@ -1003,7 +1017,8 @@ pub(crate) fn every_line_reads_alone(text: &[u8]) -> bool {
     while from < text.len() {
         let (end, next) = line_at(text, from);
         let line = text.get(from..end).unwrap_or_default();
-        if parse_line(line).is_err() {
+        // Cut at its first break by `line_at`.
+        if parse_unbroken_line(line).is_err() {
             return false;
         }
         from = next;
@@ -1063,7 +1078,11 @@ pub fn boundary_after(buf: &[u8], at: usize) -> usize {
 /// ```
 #[must_use]
 pub fn is_boundary(buf: &[u8], at: usize) -> bool {
-    let parses = |a: usize, b: usize| buf.get(a..b).is_some_and(|r| parse_line(r).is_ok());
+    // Each line is cut at its first break by `line_at`.
+    let parses = |a: usize, b: usize| {
+        buf.get(a..b)
+            .is_some_and(|r| parse_unbroken_line(r).is_ok())
+    };
     let before = line_start_ending_at(buf, at);
     let line_before = line_at(buf, before);
     let (end, next) = line_at(buf, at);

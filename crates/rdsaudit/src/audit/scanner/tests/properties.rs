@@ -252,7 +252,7 @@ fn built_with<N: Strategy<Value = Vec<u8>>>(
 /// The scanner's whole-line readings, numbers in range, as raw fields.
 fn fast_splits(line: &[u8]) -> (u64, Vec<RawLine<'_>>) {
     let line = trim_newline(line);
-    let Ok(counted) = scan_counted(line) else {
+    let Ok(counted) = scan_counted(line, Breaks::Unknown) else {
         return (0, Vec::new());
     };
     let frame = &counted.frame;
@@ -270,7 +270,7 @@ fn fast_splits(line: &[u8]) -> (u64, Vec<RawLine<'_>>) {
 /// split, and no reading cut by a line break.
 fn plain_path_is_the_full_count(line: &[u8]) -> Result<(), TestCaseError> {
     let line = trim_newline(line);
-    let Ok(fast) = scan_counted(line) else {
+    let Ok(fast) = scan_counted(line, Breaks::Unknown) else {
         return Ok(());
     };
     if !fast.plain {
@@ -397,6 +397,24 @@ proptest! {
         }
     }
 
+    /// [`parse_unbroken_line`] skips the searches for raw line breaks: on a line without any
+    /// (cut at its first break, as a reader cuts it, or with its breaks overwritten) it
+    /// reads what [`parse_line`] reads, error, fields and readings.
+    #[test]
+    fn an_unbroken_line_reads_as_any_line(b in built(host_like()), at in any::<prop::sample::Index>(), byte in prop::sample::select(vec![b',', b'\'', b'\\', b'\n', b'1', b'R', b'x'])) {
+        let mut mutated = b.line.clone();
+        let i = at.index(mutated.len());
+        mutated[i] = byte;
+        for line in [b.line, mutated] {
+            let cut = line.get(..memchr::memchr2(b'\n', b'\r', &line).unwrap_or(line.len())).unwrap_or_default();
+            let overwritten: Vec<u8> = line.iter().map(|&c| if c == b'\n' || c == b'\r' { b'x' } else { c }).collect();
+            for unbroken in [cut, &overwritten[..]] {
+                let shown = String::from_utf8_lossy(unbroken);
+                prop_assert_eq!(parse_unbroken_line(unbroken), parse_line(unbroken), "{:?}", shown);
+            }
+        }
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic(line in prop::collection::vec(any::<u8>(), 0..256)) {
         plain_path_is_the_full_count(&line)?;
@@ -425,7 +443,7 @@ fn escape_across_a_block_boundary() {
         let mut body = vec![b'a'; 64 - run];
         body.extend(std::iter::repeat_n(b'\\', run));
         body.extend_from_slice(b"'x");
-        let found = first_stray(&body);
+        let found = first_stray(&body, Breaks::Unknown);
         // An odd run escapes the quote; an even run does not.
         let want = if run % 2 == 1 { None } else { Some(64) };
         assert_eq!(found, want, "run of {run} backslashes");
