@@ -39,7 +39,7 @@ pub fn audit_lines(message: &[u8]) -> AuditLines<'_> {
     let several = memchr::memchr2(b'\n', b'\r', message).is_some();
     AuditLines {
         message,
-        records: several.then(|| text::records_in_message(message)),
+        records: several.then(|| Box::new(text::records_in_message(message))),
         yielded: false,
         // A message holds what the server wrote as one record (or, from a shipper, several
         // whole ones): a line in it that cannot stand alone is a piece of a record some raw
@@ -52,8 +52,9 @@ pub fn audit_lines(message: &[u8]) -> AuditLines<'_> {
 #[derive(Debug, Clone)]
 pub struct AuditLines<'a> {
     message: &'a [u8],
-    /// `None` for a message without a newline.
-    records: Option<text::Records<'a>>,
+    /// `None` for a message without a newline. Boxed: the reader's state is a few hundred
+    /// bytes, and kept here it was copied for every message, most of which hold one line.
+    records: Option<Box<text::Records<'a>>>,
     yielded: bool,
     /// Some line of the message does not read alone (or is blank): every event of the
     /// message is flagged, with a reading unlisted.
@@ -68,7 +69,7 @@ impl<'a> AuditLines<'a> {
         let next = self
             .records
             .as_mut()
-            .and_then(text::Records::next_parsed)
+            .and_then(|records| records.next_parsed())
             .map(|(r, mut parsed)| {
                 if let (true, Ok(event)) = (cut, parsed.as_mut()) {
                     event.ambiguity = event.ambiguity.with_unlisted_reading(r.bytes);
@@ -97,7 +98,9 @@ impl<'a> AuditLines<'a> {
     /// Blank lines skipped so far (the text reader's count, [`text::Records::blank_lines`]).
     #[must_use]
     pub fn blank_lines(&self) -> u64 {
-        self.records.as_ref().map_or(0, text::Records::blank_lines)
+        self.records
+            .as_ref()
+            .map_or(0, |records| records.blank_lines())
     }
 
     /// Whether some line of the message does not read alone (or is blank): a piece of a record

@@ -266,18 +266,18 @@ fn unescape_in_place(
             text.copy_within(read..at, write);
         }
         write += at - read;
-        let (ch, len) = unescape(text.get(at..range.end).unwrap_or_default())
-            .map_err(|_| EnvelopeError::Unescaped(at))?;
-        read = at + len;
-        // Most escapes stand for one ASCII byte (`\"`, `\\`, `\n`): stored without encoding.
-        if let Ok(byte) = u8::try_from(ch)
-            && byte.is_ascii()
+        // Most escapes stand for one ASCII byte (`\"`, `\\`, `\n`): stored without a call.
+        let letter = text.get(at + 1).filter(|_| at + 1 < range.end);
+        if let Some(byte) = letter.copied().and_then(simple_escape)
             && let Some(slot) = text.get_mut(write)
         {
             *slot = byte;
-            write += 1;
+            (read, write) = (at + 2, write + 1);
             continue;
         }
+        let (ch, len) = unescape(text.get(at..range.end).unwrap_or_default())
+            .map_err(|_| EnvelopeError::Unescaped(at))?;
+        read = at + len;
         let mut utf8 = [0; 4];
         let out = ch.encode_utf8(&mut utf8).as_bytes();
         text.get_mut(write..write + out.len())
@@ -293,22 +293,92 @@ fn unescape_in_place(
     Ok(range.start..write)
 }
 
-/// The value of eight ASCII digits read as a little-endian word (the first digit lowest),
-/// `None` if any byte is not a digit.
+/// Most digits [`leading_digits`] reads: their value fits an `i64` (simd-json reads more as a
+/// float or a `u64`, which the fast reader declines).
+const MOST_DIGITS: usize = 18;
+
+/// The number of ASCII digits `text` starts with and their value; `None` when there are more
+/// than [`MOST_DIGITS`]. Eight bytes at a time (a CloudWatch timestamp has 13 digits: two
+/// words, not 13 steps); the last bytes of a text a byte at a time ([`leading_digits_bytes`],
+/// the reference).
 #[inline]
-fn eight_digits(word: u64) -> Option<u32> {
-    const LOW: u64 = 0x0101_0101_0101_0101;
-    let d = word.wrapping_sub(0x30 * LOW);
-    // A byte below `0` borrows and leaves its own high bits set; one above `9` fails the
-    // second test (no byte carries: each is below 16 there).
-    if d & (0xF0 * LOW) != 0 || d.wrapping_add(0x76 * LOW) & (0x80 * LOW) != 0 {
+fn leading_digits(text: &[u8]) -> Option<(usize, u64)> {
+    let word = |i: usize| {
+        text.get(8 * i..)
+            .and_then(|t| t.first_chunk::<8>())
+            .map(|w| u64::from_le_bytes(*w).wrapping_sub(0x30 * LOW))
+    };
+    let (Some(d0), Some(d1)) = (word(0), word(1)) else {
+        return leading_digits_bytes(text);
+    };
+    let n0 = digits_in(d0);
+    if n0 < 8 {
+        return Some((n0, first_digits(d0, n0)));
+    }
+    let n1 = digits_in(d1);
+    let value = first_digits(d0, 8) * POW10.get(n1)? + first_digits(d1, n1);
+    if n1 < 8 {
+        return Some((8 + n1, value));
+    }
+    // 16 digits, and two more at most.
+    let Some(d2) = word(2) else {
+        return leading_digits_bytes(text);
+    };
+    let n2 = digits_in(d2);
+    if 16 + n2 > MOST_DIGITS {
         return None;
     }
+    Some((16 + n2, value * POW10.get(n2)? + first_digits(d2, n2)))
+}
+
+/// [`leading_digits`] a byte at a time: the reference, and the last bytes of a text.
+fn leading_digits_bytes(text: &[u8]) -> Option<(usize, u64)> {
+    let n = text.iter().take_while(|b| b.is_ascii_digit()).count();
+    if n > MOST_DIGITS {
+        return None;
+    }
+    let digits = text.get(..n).unwrap_or_default();
+    Some((
+        n,
+        digits.iter().fold(0, |v, d| v * 10 + u64::from(d - b'0')),
+    ))
+}
+
+const LOW: u64 = 0x0101_0101_0101_0101;
+
+/// `10^n` for the digits of a word (a table: `pow` is a loop).
+const POW10: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+/// How many digits the little-endian word whose bytes are each less `0` (`d`) starts with
+/// (0 to 8).
+#[inline]
+fn digits_in(d: u64) -> usize {
+    // A byte of a digit is 0 to 9 in `d`; any other has its top bit set there or once 0x76
+    // is added. A borrow or a carry only reaches the bytes after a byte that is not a digit,
+    // and only the first such byte counts.
+    let not_digit = (d | d.wrapping_add(0x76 * LOW)) & (0x80 * LOW);
+    not_digit.trailing_zeros() as usize / 8
+}
+
+/// The value of the first `n` bytes (0 to 8, digits less `0`) of `d`: they move to the top,
+/// and the bytes below are 0s.
+#[inline]
+fn first_digits(d: u64, n: usize) -> u64 {
+    let d = d.checked_shl(8 * (8 - n as u32)).unwrap_or(0);
     // Pairs, then fours, then all eight, each step most significant part first.
     let d = (d.wrapping_mul(10) + (d >> 8)) & 0x00FF_00FF_00FF_00FF;
     let d = (d.wrapping_mul(100) + (d >> 16)) & 0x0000_FFFF_0000_FFFF;
-    let d = (d.wrapping_mul(10_000) + (d >> 32)) & 0xFFFF_FFFF;
-    u32::try_from(d).ok()
+    (d.wrapping_mul(10_000) + (d >> 32)) & 0xFFFF_FFFF
 }
 
 /// Scans the string whose text starts at `at` (the text is UTF-8, checked as a whole): the
@@ -364,6 +434,22 @@ fn escape_len(text: &[u8]) -> Read<usize> {
         Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(2),
         _ => unescape(text).map(|(_, len)| len).map_err(|_| Decline),
     }
+}
+
+/// The ASCII byte the two-byte escape of `letter` (`\n`: `n`) stands for; `None` for `u` and
+/// for what is not an escape. [`unescape`]'s table, without its call (a property test holds
+/// them, and [`escape_len`]'s list, together).
+#[inline]
+fn simple_escape(letter: u8) -> Option<u8> {
+    Some(match letter {
+        b'"' | b'\\' | b'/' => letter,
+        b'b' => 0x08,
+        b'f' => 0x0c,
+        b'n' => b'\n',
+        b'r' => b'\r',
+        b't' => b'\t',
+        _ => return None,
+    })
 }
 
 /// Deepest nesting of an unknown value the reader follows (one bit each of a `u64`).
@@ -476,27 +562,15 @@ impl<'t> Reader<'t, '_> {
         self.peek();
         let negative = self.text.get(self.at) == Some(&b'-');
         let first = self.at + usize::from(negative);
-        let (mut at, mut value) = (first, 0i64);
-        if let Some(eight) = self.text.get(at..).and_then(|t| t.first_chunk::<8>())
-            && let Some(v) = eight_digits(u64::from_le_bytes(*eight))
-        {
-            (at, value) = (at + 8, i64::from(v));
-        }
-        while let Some(digit) = self.text.get(at).map(|b| b.wrapping_sub(b'0'))
-            && digit < 10
-        {
-            // An 18-digit value times ten still fits; a 19th digit is declined.
-            if at - first == 18 {
-                return Err(Decline);
-            }
-            value = value * 10 + i64::from(digit);
-            at += 1;
-        }
-        let n = at - first;
+        let (n, value) =
+            leading_digits(self.text.get(first..).unwrap_or_default()).ok_or(Decline)?;
+        let at = first + n;
         let leading_zero = n > 1 && self.text.get(first) == Some(&b'0');
         if n == 0 || leading_zero || matches!(self.text.get(at), Some(b'.' | b'e' | b'E')) {
             return Err(Decline);
         }
+        // At most 18 digits: below 10^18, it fits.
+        let value = i64::try_from(value).map_err(|_| Decline)?;
         self.at = at;
         Ok(if negative { -value } else { value })
     }

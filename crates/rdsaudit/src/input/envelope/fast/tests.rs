@@ -357,18 +357,88 @@ fn text() -> impl Strategy<Value = Vec<u8>> {
     )
 }
 
-proptest! {
-    /// Eight digits read at once are the number they write; anything else is not read.
-    #[test]
-    fn eight_digits_are_their_number(word in any::<[u8; 8]>(), n in 0u32..100_000_000) {
-        let text = format!("{n:08}");
-        prop_assert_eq!(eight_digits(u64::from_le_bytes(*text.as_bytes().first_chunk().unwrap())), Some(n));
-        let digits = word.iter().all(u8::is_ascii_digit);
-        let read = eight_digits(u64::from_le_bytes(word));
-        prop_assert_eq!(read.is_some(), digits);
-        if let Some(v) = read {
-            prop_assert_eq!(v.to_string().parse::<u32>().ok(), std::str::from_utf8(&word).unwrap().parse().ok());
+/// [`scan_string`] a byte at a time: the reference.
+fn scan_string_bytes(
+    text: &[u8],
+    mut at: usize,
+    escapes: &mut Vec<u32>,
+    most: usize,
+) -> Read<usize> {
+    loop {
+        match text.get(at) {
+            Some(b'"') => return Ok(at),
+            Some(b'\\') => {
+                let len = escape_len(&text[at..])?;
+                if escapes.len() >= most {
+                    return Err(Decline);
+                }
+                escapes.push(u32::try_from(at).unwrap());
+                at += len;
+            }
+            Some(0..0x20) | None => return Err(Decline),
+            Some(_) => at += 1,
         }
+    }
+}
+
+proptest! {
+    /// The digits a word starts with are counted and read as the number they write.
+    #[test]
+    fn words_of_digits_are_their_number(word in any::<[u8; 8]>(), n in 0u32..100_000_000) {
+        let less_zero = |w: [u8; 8]| u64::from_le_bytes(w).wrapping_sub(0x30 * LOW);
+        let d = less_zero(*format!("{n:08}").as_bytes().first_chunk().unwrap());
+        prop_assert_eq!((digits_in(d), first_digits(d, 8)), (8, u64::from(n)));
+        let k = word.iter().take_while(|b| b.is_ascii_digit()).count();
+        let d = less_zero(word);
+        prop_assert_eq!(digits_in(d), k);
+        let value = std::str::from_utf8(&word[..k]).unwrap().parse().unwrap_or(0);
+        prop_assert_eq!(first_digits(d, k), value);
+    }
+
+    /// The digits a text starts with are read eight at a time as a byte at a time, their
+    /// count and value, and more than 18 are declined alike.
+    #[test]
+    fn leading_digits_are_their_reference(
+        digits in "[0-9]{0,24}",
+        after in proptest::collection::vec(any::<u8>(), 0..24),
+    ) {
+        let text = [digits.as_bytes(), &after].concat();
+        let read = leading_digits(&text);
+        prop_assert_eq!(read, leading_digits_bytes(&text));
+        let n = text.iter().take_while(|b| b.is_ascii_digit()).count();
+        let expected = (n <= 18).then(|| (n, std::str::from_utf8(&text[..n]).unwrap().parse().unwrap_or(0)));
+        prop_assert_eq!(read, expected);
+    }
+
+    /// A string is scanned sixteen bytes at a time as a byte at a time: the same end, the same
+    /// escapes noted, the same declines (escapes at every place of a block, runs of them).
+    #[test]
+    fn scan_string_is_its_reference(
+        text in string_text(),
+        lead in 0usize..40,
+        most in prop_oneof![Just(usize::MAX), 0usize..8],
+    ) {
+        let mut text = [&vec![b'a'; lead][..], &text, b"\" tail"].concat();
+        if most == 3 {
+            // No closing quote: the text ends inside the string.
+            text.truncate(text.len() - 6);
+        }
+        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+        let read = scan_string(&text, 0, &mut fast, most);
+        prop_assert_eq!(read, scan_string_bytes(&text, 0, &mut slow, most));
+        if read.is_ok() {
+            prop_assert_eq!(fast, slow);
+        }
+    }
+
+    /// The escapes unescaped without a call are [`unescape`]'s, and those [`escape_len`]
+    /// steps over without one.
+    #[test]
+    fn simple_escapes_are_unescapes(letter in any::<u8>()) {
+        let escape = [b'\\', letter];
+        let read = unescape(&escape).ok().and_then(|(c, len)| u8::try_from(c).ok().filter(|_| len == 2));
+        prop_assert_eq!(simple_escape(letter), read);
+        prop_assert_eq!(escape_len(&escape).is_ok(), read.is_some());
     }
 
     /// The mask of sixteen bytes is its byte-at-a-time reference.
