@@ -70,9 +70,23 @@ pub struct Accounting {
     shown: u64,
     hidden: u64,
     bar: Option<ProgressBar>,
+    /// `--merge`: the error lines of an input read on its own thread, kept until the merge
+    /// ends and shown then in input order ([`Accounting::holding`]); `None`: shown at once.
+    held: Option<Vec<String>>,
 }
 
 impl Accounting {
+    /// An accounting whose error lines wait for [`Accounting::absorb`] instead of going to
+    /// stderr: inputs read at once on threads of their own would otherwise interleave their
+    /// lines in whatever order the threads ran. At most [`SHOWN_PER_INPUT`] lines an input,
+    /// plus the count of the rest, are kept.
+    pub fn holding() -> Self {
+        Accounting {
+            held: Some(Vec::new()),
+            ..Accounting::default()
+        }
+    }
+
     /// Starts a new input: resets the per-input error budget, shows errors above `bar`.
     pub fn start_input(&mut self, bar: Option<ProgressBar>) {
         self.shown = 0;
@@ -85,14 +99,15 @@ impl Accounting {
             bar.finish_and_clear();
         }
         if self.hidden > 0 {
-            ewriteln!("rdsaudit: {name}: {} more errors not shown", self.hidden);
+            let line = format!("rdsaudit: {name}: {} more errors not shown", self.hidden);
+            self.show(line);
             self.hidden = 0;
         }
     }
 
     pub fn unreadable(&mut self, name: &str, error: &std::io::Error) {
         self.unreadable_inputs += 1;
-        ewriteln!("rdsaudit: {name}: {error}");
+        self.show(format!("rdsaudit: {name}: {error}"));
     }
 
     pub fn input_failed(&mut self, name: &str, what: &str) {
@@ -156,14 +171,24 @@ impl Accounting {
             return;
         }
         self.shown += 1;
-        match &self.bar {
-            Some(bar) => bar.suspend(|| ewriteln!("{line}")),
-            None => ewriteln!("{line}"),
+        self.show(line);
+    }
+
+    /// Writes an error line to stderr (above the progress bar), or keeps it when holding.
+    fn show(&mut self, line: String) {
+        match (&mut self.held, &self.bar) {
+            (Some(held), _) => held.push(line),
+            (None, Some(bar)) => bar.suspend(|| ewriteln!("{line}")),
+            (None, None) => ewriteln!("{line}"),
         }
     }
 
-    /// Adds what another input's accounting counted (`--merge` reads inputs on threads).
+    /// Adds what another input's accounting counted (`--merge` reads inputs on threads), and
+    /// shows the error lines it held.
     pub fn absorb(&mut self, other: Accounting) {
+        for line in other.held.into_iter().flatten() {
+            self.show(line);
+        }
         self.report.merge(&other.report);
         self.failed_inputs += other.failed_inputs;
         self.unreadable_inputs += other.unreadable_inputs;

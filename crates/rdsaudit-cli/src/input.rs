@@ -214,10 +214,7 @@ impl<'f> Reader<'f> {
                     let file_at = regular.then(|| f.try_clone().ok()).flatten();
                     (Box::new(f), len, file_at)
                 }
-                Err(e) => {
-                    acc.unreadable(&name, &e);
-                    return Ok(());
-                }
+                Err(e) => return unreadable(acc, &name, &e, &make, &mut emit),
             }
         };
         let bar = self.bar(len);
@@ -261,10 +258,7 @@ impl<'f> Reader<'f> {
     {
         let head = match sniff(&mut source) {
             Ok(head) => head,
-            Err(e) => {
-                run.acc.unreadable(run.name, &e);
-                return Ok(());
-            }
+            Err(e) => return run.unreadable(&e),
         };
         let gzip = head.starts_with(&input::detect::GZIP_MAGIC)
             && self.kind != Some(InputKind::CloudWatchGzip);
@@ -371,10 +365,7 @@ impl<'f> Reader<'f> {
         };
         let mut bytes = match read {
             Ok(bytes) => bytes,
-            Err(e) => {
-                run.acc.unreadable(run.name, &e);
-                return Ok(());
-            }
+            Err(e) => return run.unreadable(&e),
         };
         if bytes.len() > limit {
             let what = format!("larger than {}", too_large(limit));
@@ -502,10 +493,51 @@ where
 
     /// Hands the command a sink holding only `failure`, after the input's other sinks.
     fn reject(&mut self, failure: InputFailure<'_>) -> io::Result<()> {
-        let mut sink = (self.make)();
-        sink.failed_input(&failure);
-        (self.emit)(sink)
+        reject(self.make, self.emit, &failure)
     }
+
+    /// The input could not be read after it was opened (see [`unreadable`]).
+    fn unreadable(&mut self, error: &io::Error) -> io::Result<()> {
+        unreadable(self.acc, self.name, error, self.make, self.emit)
+    }
+}
+
+/// An input that could not be opened or read: counted and said in `acc`, and a line of its
+/// own in `--rejects` (kind `input`, reason `unreadable`), so that the rejects file names
+/// every input nothing came from.
+pub fn unreadable<T, M, E>(
+    acc: &mut Accounting,
+    name: &str,
+    error: &io::Error,
+    make: &M,
+    emit: &mut E,
+) -> io::Result<()>
+where
+    T: CommandSink,
+    M: Fn() -> T,
+    E: FnMut(T) -> io::Result<()>,
+{
+    acc.unreadable(name, error);
+    let failure = InputFailure {
+        kind: "input",
+        file: name,
+        reason: "unreadable",
+        error: &error.to_string(),
+        offset: None,
+    };
+    reject(make, emit, &failure)
+}
+
+/// Hands `emit` a sink of its own holding only `failure`.
+fn reject<T, M, E>(make: &M, emit: &mut E, failure: &InputFailure<'_>) -> io::Result<()>
+where
+    T: CommandSink,
+    M: Fn() -> T,
+    E: FnMut(T) -> io::Result<()>,
+{
+    let mut sink = make();
+    sink.failed_input(failure);
+    emit(sink)
 }
 
 /// A stable name for why an input could not be decoded at all (`reason` in `--rejects`).

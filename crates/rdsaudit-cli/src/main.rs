@@ -173,7 +173,10 @@ where
     for input in inputs {
         match input {
             Ok(path) => reader.read(path, acc, &make, &mut emit)?,
-            Err(u) => acc.unreadable(&u.name, &io::Error::other(u.reason.clone())),
+            Err(u) => {
+                let error = io::Error::other(u.reason.clone());
+                input::unreadable(acc, &u.name, &error, &make, &mut emit)?;
+            }
         }
     }
     Ok(inputs.len() as u64)

@@ -16,9 +16,11 @@
 //! written after a later one.
 //!
 //! Unparsed lines and unreadable records have no trustworthy time to merge by: they are
-//! counted, shown on stderr and written to `--rejects` as their input is read (each with its
-//! file and line), never to the output. SQL: each statement's `USE` is decided where it
-//! lands in the merged order.
+//! counted and written to `--rejects` as their input's chunks reach the merge (each with its
+//! file and line), never to the output; their error lines go to stderr once the merge ends,
+//! input by input in the order the inputs were given (the inputs are read at once, and lines
+//! shown as each thread met them came out in a different order from run to run). SQL: each
+//! statement's `USE` is decided where it lands in the merged order.
 //!
 //! Memory: each input is read on a thread of its own, decoded as without `--merge` (a group
 //! of 1 MiB text pieces, or one JSON document up to `--max-file-size`), with at most two

@@ -362,10 +362,9 @@ fn read_merged(
         inputs.iter().filter_map(|i| i.as_ref().ok()).collect()
     };
     for unreadable in inputs.iter().filter_map(|i| i.as_ref().err()) {
-        acc.unreadable(
-            &unreadable.name,
-            &io::Error::other(unreadable.reason.clone()),
-        );
+        let error = io::Error::other(unreadable.reason.clone());
+        let (make, mut emit) = (|| Chunk::new(args), |c: Chunk| output.rejects_of(&c));
+        super::input::unreadable(acc, &unreadable.name, &error, &make, &mut emit)?;
     }
     let late = std::thread::scope(|scope| -> anyhow::Result<u64> {
         let mut threads = Vec::new();
@@ -374,7 +373,7 @@ fn read_merged(
             let (tx, rx) = sync_channel::<Chunk>(CHUNKS_AHEAD);
             receivers.push(rx);
             threads.push(scope.spawn(move || {
-                let mut acc = Accounting::default();
+                let mut acc = Accounting::holding();
                 let sent = reader.read(
                     path,
                     &mut acc,

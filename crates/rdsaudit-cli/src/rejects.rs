@@ -11,13 +11,13 @@
 //!
 //! | key | value |
 //! | --- | --- |
-//! | `kind` | `line`: a log event or text line that is not an audit line; `record`: a Kinesis record or CloudWatch payload that could not be read, or the rest of a streamed gzip input whose stream failed (its check is at its end: the events before it were written); `input`: an input that failed whole (nothing of it became an event) |
+//! | `kind` | `line`: a log event or text line that is not an audit line; `record`: a Kinesis record or CloudWatch payload that could not be read, or the rest of a streamed gzip input whose stream failed (its check is at its end: the events before it were written); `input`: an input that failed whole (nothing of it became an event) or could not be opened or read (reason `unreadable`) |
 //! | `file` | the input as named (not for stdin; `-` for stdin in `input` lines) |
 //! | `offset` | a streamed gzip input's failure: the compressed byte it was found at |
 //! | `line` | 1-based line in the file (text inputs) |
 //! | `record` | 1-based record in the input (Lambda events, payload files) |
 //! | `sequence_number`, `log_group`, `log_stream`, `event_id` | where known |
-//! | `reason` | a stable name (`Timestamp`, `MissingRetcode`, `TooLong`, `base64`, `gzip`, ...) |
+//! | `reason` | a stable name (`Timestamp`, `MissingRetcode`, `TooLong`, `base64`, `gzip`, `not_an_event`, `too_large`, `unreadable`, ...) |
 //! | `error` | the whole message |
 //! | `raw` | the line (without its newline) or the record's payload as delivered (base64 text of a Lambda event's record), as text; none in `input` lines and a streamed gzip's failure (the input is the file) |
 //! | `raw_base64` | only when `raw` is not valid UTF-8: the exact bytes (`raw` then holds them lossily) |

@@ -191,6 +191,59 @@ fn merge_keeps_every_event_and_counts_the_late_ones() {
     assert!(stderr.contains("; 1 events out of order"), "{stderr}");
 }
 
+/// `--merge` reads its inputs at once, on threads; their error lines still come out in one
+/// order: input by input, as given, each input's own in its order (they came out in a
+/// different order from run to run).
+#[test]
+fn merged_error_lines_come_out_input_by_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut names = Vec::new();
+    for input in 0..3u32 {
+        // Junk lines spread through each file (more than are shown for one input), so the
+        // readers meet them while the others are still reading.
+        let mut text = String::new();
+        for i in 0..3_000u32 {
+            text.push_str(&line(i / 60, "SELECT 1"));
+            if i % 100 == 0 {
+                text.push_str(&format!("junk {input} {i}\n"));
+            }
+        }
+        names.push(write(
+            dir.path(),
+            &format!("in{input}.log"),
+            text.as_bytes(),
+        ));
+    }
+    let missing = dir.path().join("missing.log");
+    let mut args = vec![OsStr::new("--merge"), os(&missing)];
+    args.extend(names.iter().map(|p| os(p)));
+    let errors = |stderr: &str| -> Vec<String> {
+        stderr
+            .lines()
+            .filter(|l| l.starts_with("rdsaudit: ") && *l != "rdsaudit: summary")
+            .map(str::to_owned)
+            .collect()
+    };
+    let (code, events, stderr) = parse(&args);
+    // An unreadable input: exit status 2.
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(events.len(), 9_000);
+    let first = errors(&stderr);
+    // The missing input first, then each input's 20 lines and its count of the rest.
+    assert_eq!(first.len(), 1 + 3 * 21, "{stderr}");
+    assert!(first[0].contains("missing.log"), "{stderr}");
+    for (input, lines) in first[1..].chunks(21).enumerate() {
+        let name = names[input].display().to_string();
+        assert!(lines.iter().all(|l| l.contains(&name)), "{stderr}");
+        assert!(lines[0].contains(&format!("junk {input} 0")), "{stderr}");
+        assert!(lines[20].ends_with("10 more errors not shown"), "{stderr}");
+    }
+    for _ in 0..4 {
+        let (_, _, again) = parse(&args);
+        assert_eq!(errors(&again), first);
+    }
+}
+
 /// Merged SQL: each statement after the `USE` its database needs, wherever it lands; unparsed
 /// lines go to the rejects file, not the output.
 #[test]

@@ -180,6 +180,43 @@ fn rejects_from_stdin_have_no_file_and_a_clean_run_writes_an_empty_file() {
     assert_eq!(std::fs::read(&clean).unwrap(), b"");
 }
 
+/// An input that cannot be opened (a missing file, a pattern that matches nothing) is a line
+/// of its own in the rejects file too (reason `unreadable`), with and without `--merge` (in
+/// the order the inputs were given without it; with it, patterns come first, as they are
+/// expanded before the inputs are read).
+#[test]
+fn an_unreadable_input_is_in_the_rejects_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.log", GOOD.as_bytes());
+    let missing = dir.path().join("missing.log");
+    let nothing = dir.path().join("nothing-*.log");
+    let out = dir.path().join("rejects.ndjson");
+    for merge in [false, true] {
+        let mut args = vec!["--rejects".as_ref(), out.as_os_str()];
+        if merge {
+            args.push("--merge".as_ref());
+        }
+        args.extend([missing.as_os_str(), good.as_os_str(), nothing.as_os_str()]);
+        let (code, events, stderr) = parse(&args);
+        assert_eq!((code, events.len()), (2, 1), "{stderr}");
+        let kept = rejects(&out);
+        let files: Vec<&str> = kept.iter().map(|r| r["file"].as_str().unwrap()).collect();
+        let mut expected = [missing.to_str().unwrap(), nothing.to_str().unwrap()];
+        if merge {
+            expected.reverse();
+        }
+        assert_eq!(files, expected, "merge {merge}: {kept:?}");
+        for r in &kept {
+            assert_eq!(
+                (&r["kind"], &r["reason"]),
+                (&"input".into(), &"unreadable".into())
+            );
+            assert!(!r["error"].as_str().unwrap().is_empty(), "{r}");
+        }
+        assert!(stderr.contains("rejects:    2 written"), "{stderr}");
+    }
+}
+
 /// Review 8 (F5): an input that fails whole (a Lambda event cut short, one past
 /// `--max-file-size`) is a line of its own in the rejects file, not only an error on stderr.
 #[test]
