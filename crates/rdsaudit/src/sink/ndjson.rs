@@ -150,7 +150,8 @@ impl NdjsonWriter {
     /// bytes a field, one field more than there are commas). A repeated provenance run is
     /// its values (the file, or the default file) escaped with their keys. Everything else
     /// is in [`FIXED`]. Nothing moves bytes further than it appends but a `put_run`
-    /// (16 bytes, counted in [`FIXED`]), and a rewind only writes the same bytes again.
+    /// (16 bytes, counted in [`FIXED`]) and a number's word (8 bytes for at least three
+    /// digits: less), and a rewind only writes the same bytes again.
     /// The hostile-event property test asserts it at every write (debug builds).
     #[inline(always)]
     fn bound(&self, e: &AuditEvent<'_>) -> usize {

@@ -42,6 +42,13 @@ pub(crate) trait Buf {
         let _ = (head, tail);
         self.put(bytes);
     }
+    /// Appends the first `n` bytes (`n <= 8`) of `word` in little-endian order, free to
+    /// write all eight.
+    #[inline(always)]
+    fn put_word_prefix(&mut self, word: u64, n: usize) {
+        let bytes = word.to_le_bytes();
+        self.put(bytes.get(..n).unwrap_or(&bytes));
+    }
     /// How much has been written: a place to [`Buf::rewind`] to.
     fn mark(&self) -> usize;
     /// Drops what was written after `mark` (a [`Buf::mark`] of this writer).
@@ -89,10 +96,10 @@ impl Decimal for i64 {
 const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849\
 5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
 
-/// Appends `n` in decimal: under 100 (ids, return codes) as one or two bytes; longer
-/// numbers as words of eight digits ([`eight_digits`]) in a local buffer, copied out from
-/// the first digit that is not a leading zero as one [`Buf::put_run`] (a 16-byte move for
-/// up to 16 digits). Formatting into `itoa`'s buffer and copying the result with a
+/// Appends `n` in decimal: under 100 (ids, return codes) as one or two bytes; up to eight
+/// digits as one word ([`eight_digits`], [`Buf::put_word_prefix`]); longer numbers as words
+/// of eight digits in a local buffer, copied out from the first digit that is not a leading
+/// zero as one [`Buf::put_run`] (a 16-byte move for up to 16 digits). Formatting into `itoa`'s buffer and copying the result with a
 /// [`Buf::put`] of a length only known then cost 35 instructions for a `0` and over 100 for
 /// a 13-digit timestamp.
 #[inline(always)]
@@ -107,12 +114,17 @@ pub(crate) fn put_decimal<B: Buf>(out: &mut B, n: u64) {
             .get(2 * n as usize..)
             .and_then(<[u8]>::first_chunk::<2>);
         out.put_const(pair.unwrap_or(b"00"));
+    } else if n < E8 {
+        // Up to eight digits (ids, line numbers): one word, its leading zeros shifted out,
+        // written whole. `n >= 100`: the word is not zero, and at most five of its eight
+        // digits are leading zeros.
+        let digits = eight_digits(n);
+        let skip = digits.trailing_zeros() / 8;
+        out.put_word_prefix((digits | ASCII) >> (8 * skip), 8 - skip as usize);
     } else {
-        // Up to three words of digits (u64::MAX has twenty), most significant first, then
+        // Two or three words of digits (u64::MAX has twenty), most significant first, then
         // room for a run to read 16 bytes from any digit.
-        let words = if n < E8 {
-            [eight_digits(n), 0, 0]
-        } else if n < E8 * E8 {
+        let words = if n < E8 * E8 {
             [eight_digits(n / E8), eight_digits(n % E8), 0]
         } else {
             let (top, rest) = (n / (E8 * E8), n % (E8 * E8));
@@ -122,13 +134,7 @@ pub(crate) fn put_decimal<B: Buf>(out: &mut B, n: u64) {
                 eight_digits(rest % E8),
             ]
         };
-        let count = if n < E8 {
-            8
-        } else if n < E8 * E8 {
-            16
-        } else {
-            24
-        };
+        let count = if n < E8 * E8 { 16 } else { 24 };
         let mut buf = [0u8; 40];
         for (chunk, word) in buf.chunks_exact_mut(8).zip(words) {
             chunk.copy_from_slice(&(word | ASCII).to_le_bytes());
@@ -218,7 +224,8 @@ impl<'a> Spare<'a, false> {
     /// From the start, and from each return of [`Buf::with_vec`], the writes made through
     /// this writer must reach at most `bound` bytes past the length there: every write
     /// appending `n` bytes (or moving `n` bytes, when more than it appends: 16 for a
-    /// [`Buf::put_run`] of up to 16) at a length `len` needs `len + n <= start + bound`.
+    /// [`Buf::put_run`] of up to 16, 8 for a [`Buf::put_word_prefix`]) at a length `len`
+    /// needs `len + n <= start + bound`.
     /// (Debug builds assert it at every write.)
     #[inline(always)]
     pub(crate) unsafe fn bounded(out: &'a mut Vec<u8>, bound: usize) -> Self {
@@ -410,6 +417,16 @@ impl<const CHECKED: bool> Buf for Spare<'_, CHECKED> {
                 ptr::copy_nonoverlapping(bytes.as_ptr(), at, n);
             }
         }
+        self.len += n;
+    }
+
+    #[inline(always)]
+    fn put_word_prefix(&mut self, word: u64, n: usize) {
+        let n = n.min(8);
+        self.room(8);
+        // SAFETY: `room(8)` made `len + 8 <= cap`; the word's eight bytes are written, the
+        // first `n <= 8` counted.
+        unsafe { self.copy_at::<8>(0, word.to_le_bytes().as_ptr()) };
         self.len += n;
     }
 
