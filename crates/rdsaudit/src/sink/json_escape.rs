@@ -192,6 +192,35 @@ fn put_overlapping<const N: usize>(out: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
+/// Appends `String::from_utf8_lossy(bytes)` escaped ([`escape`]) without making the lossy
+/// text: each valid run escaped straight into `out`, and U+FFFD (which needs no escape) for
+/// each invalid sequence. The sequences are those `from_utf8_lossy` replaces: a
+/// [`std::str::Utf8Error::error_len`] is the length lossy decoding skips, and `None` (a
+/// sequence cut short by the end) is one replacement for the rest (a property test holds it
+/// to the two passes it replaces).
+pub(crate) fn escape_lossy(out: &mut Vec<u8>, bytes: &[u8]) {
+    /// U+FFFD in UTF-8.
+    const REPLACEMENT: &[u8; 3] = b"\xef\xbf\xbd";
+    let mut w = Spare::new(out, bytes.len());
+    let mut rest = bytes;
+    loop {
+        let (valid, skip) = match std::str::from_utf8(rest) {
+            Ok(_) => (rest, None),
+            Err(e) => (
+                rest.get(..e.valid_up_to()).unwrap_or_default(),
+                Some(e.error_len()),
+            ),
+        };
+        escape_bytes(&mut w, valid);
+        let Some(skip) = skip else { return };
+        w.put_const(REPLACEMENT);
+        match skip {
+            Some(n) => rest = rest.get(valid.len() + n..).unwrap_or_default(),
+            None => return,
+        }
+    }
+}
+
 /// Appends `"text"`: [`escape`] between quotes.
 #[inline]
 pub fn quoted(out: &mut Vec<u8>, text: &str) {
@@ -720,6 +749,29 @@ mod tests {
                 prop_assert_eq!(copy(&mut out, spare), expected_at);
                 prop_assert_eq!(&out, &expected);
             }
+        }
+
+        /// The one-pass lossy escape equals `from_utf8_lossy`, then [`escape_reference`], for
+        /// bytes of every class: escapes, ASCII, whole characters, sequences cut short (also at
+        /// the end), stray continuation bytes, overlong forms, surrogates, bytes never valid.
+        #[test]
+        fn escape_lossy_is_lossy_then_escape(
+            pieces in prop::collection::vec(prop_oneof![
+                text().prop_map(String::into_bytes),
+                prop::sample::select(vec![
+                    &b"\x80"[..], b"\xbf", b"\xc0\x80", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80",
+                    b"\xf0\x9f\x99", b"\xf4\x90\x80\x80", b"\xf8", b"\xff", b"\xe9 ", b"\xc3\xa9",
+                ]).prop_map(<[u8]>::to_vec),
+                prop::collection::vec(any::<u8>(), 0..6),
+            ], 0..12),
+            before in prop::collection::vec(any::<u8>(), 0..3),
+        ) {
+            let bytes = pieces.concat();
+            let mut expected = before.clone();
+            escape_reference(&mut expected, &String::from_utf8_lossy(&bytes));
+            let mut out = before;
+            escape_lossy(&mut out, &bytes);
+            prop_assert_eq!(out, expected);
         }
 
         /// `put` appends exactly the bytes, at every length around its size classes.
