@@ -36,18 +36,8 @@ use super::spare::{Buf, Decimal, Spare};
 use super::{json_escape, rfc3339};
 
 /// What an event takes beyond its object, but for long names and provenance: reserved once
-/// per event written with checks.
+/// per event.
 const ESTIMATE: usize = 640;
-/// What [`NdjsonWriter::bound`] does not count a byte at a time (467 bytes): the keys and
-/// punctuation of the longest path (every optional key there, `","retcode":` and a number
-/// rather than `null`, `,"extra":[` with its `]` and the first field's 3), the date-time at its
-/// longest (22 + 8 bytes: a year of `-292277` for `i64::MIN` microseconds) and every number
-/// at 20 bytes (`i64::MIN`, `u64::MAX`), the longest dialect (9), and the 16 bytes a
-/// [`Buf::put_run`] moves; rounded up.
-const FIXED: usize = 512;
-/// The largest bound written unchecked: beyond it (a statement of some 10 kB) a reservation
-/// of six times the text would cost memory for nothing, and the checks are few beside it.
-const UNCHECKED_MAX: usize = 64 * 1024;
 use crate::audit::event::{AuditEvent, Operation};
 
 /// Writes events as NDJSON, reusing one scratch buffer for unescaping and the text of the
@@ -105,76 +95,15 @@ impl NdjsonWriter {
         out: &mut Vec<u8>,
         extra: impl FnOnce(&mut Vec<u8>),
     ) {
-        // One reservation for the whole event, then writes without per-piece bookkeeping
-        // ([`Spare`]): of its bound, and unchecked, up to `UNCHECKED_MAX` (nearly every
-        // event); else of an estimate (keys, numbers and provenance fit in the constant but
-        // for long names; the object as written, before escapes), each write checked.
-        let bound = self.bound(e);
-        if bound <= UNCHECKED_MAX {
-            // SAFETY: `bound` is at least what the writes through `w` reach past the start,
-            // and past each return of `with_vec` ([`NdjsonWriter::bound`]).
-            let mut w = unsafe { Spare::bounded(out, bound) };
-            self.write_body(e, &mut w, extra);
-        } else {
-            let mut w = Spare::new(out, ESTIMATE + e.object.raw().len());
-            self.write_body(e, &mut w, extra);
-        }
-    }
-
-    /// The whole event, through a [`Spare`] of either kind.
-    #[inline(always)]
-    fn write_body<B: Buf>(
-        &mut self,
-        e: &AuditEvent<'_>,
-        w: &mut B,
-        extra: impl FnOnce(&mut Vec<u8>),
-    ) {
-        self.write_fields(e, w);
-        self.write_ambiguity(e, w);
-        self.write_provenance(e, w);
+        // One reservation for the whole event (keys, numbers and provenance fit in the
+        // constant but for long names; the object as written, before escapes), then writes
+        // without per-piece bookkeeping ([`Spare`]).
+        let mut w = Spare::new(out, ESTIMATE + e.object.raw().len());
+        self.write_fields(e, &mut w);
+        self.write_ambiguity(e, &mut w);
+        self.write_provenance(e, &mut w);
         w.with_vec(extra);
         w.put_const(b"}\n");
-    }
-
-    /// An upper bound on how far [`NdjsonWriter::write_body`]'s own writes reach past the
-    /// start, or past a return of `with_vec` (the rare paths written to the vector:
-    /// escapes after the first, an object that is not UTF-8, the alternatives, the front
-    /// end's keys; the bound is reserved again after each).
-    ///
-    /// Why it holds: every escaped text is at most six bytes a byte of its source (`\u00xx`
-    /// for a control byte, `\"` for two); an object undone from the plugin's escapes too
-    /// (a pair gives at most two escapes: eight bytes for two), and an object that is not
-    /// UTF-8 leaves `object_to_json` rewound, the rest written through `with_vec`; `extra`'s
-    /// fields are their lossy text (three bytes, U+FFFD, for an invalid byte at the most,
-    /// never escaped) escaped, at most six bytes a byte, between quotes and commas (three
-    /// bytes a field, one field more than there are commas). A repeated provenance run is
-    /// its values (the file, or the default file) escaped with their keys. Everything else
-    /// is in [`FIXED`]. Nothing moves bytes further than it appends but a `put_run`
-    /// (16 bytes, counted in [`FIXED`]) and a number's word (8 bytes for at least three
-    /// digits: less), and a rewind only writes the same bytes again.
-    /// The hostile-event property test asserts it at every write (debug builds).
-    #[inline(always)]
-    fn bound(&self, e: &AuditEvent<'_>) -> usize {
-        let p = &e.provenance;
-        let texts = [
-            e.serverhost.len(),
-            e.username.len(),
-            e.host.len(),
-            e.operation.as_str().len(),
-            e.database.len(),
-            e.object.raw().len(),
-            p.log_group.map_or(0, str::len),
-            p.log_stream.map_or(0, str::len),
-            p.event_id.map_or(0, str::len),
-            p.sequence_number.map_or(0, str::len),
-            p.file.or(self.default_file.as_deref()).map_or(0, str::len),
-        ];
-        let escaped = texts
-            .iter()
-            .fold(0usize, |sum, &len| sum.saturating_add(len))
-            .saturating_mul(6);
-        let extra = e.extra.raw().map_or(0, <[u8]>::len).saturating_mul(9);
-        FIXED.saturating_add(escaped).saturating_add(extra)
     }
 
     /// `{"timestamp":...` up to `"extra":[...]`, without the closing brace. (Always inlined,
@@ -551,109 +480,6 @@ mod tests {
                 out.windows(expected.len()).any(|w| w == expected.as_slice()),
                 "{}", String::from_utf8_lossy(&out)
             );
-        }
-    }
-
-    /// Bytes of every class for a hostile field: plain text, the separators and quotes a
-    /// forged line uses, every escape, control bytes, DEL, multi-byte UTF-8, bytes that are
-    /// not UTF-8, and long runs of the bytes that escape to six.
-    fn hostile_bytes() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
-        use proptest::prelude::*;
-        let piece = prop_oneof![
-            proptest::sample::select(vec![
-                &b"a"[..],
-                b",",
-                b"'",
-                b"\\",
-                b"\\'",
-                b"\\n",
-                b"\"",
-                b"\n",
-                b"\r",
-                b"\t",
-                b"\x00",
-                b"\x01",
-                b"\x1f",
-                b"\x7f",
-                "é漢🙂".as_bytes(),
-                b"\xe9",
-                b"\xff",
-                b"\xc3",
-                b"20240323 13:36:09,h,u,l,4,5,QUERY,db,'x',0\n",
-            ])
-            .prop_map(<[u8]>::to_vec),
-            (1usize..300).prop_map(|n| vec![0x01; n]),
-            proptest::collection::vec(any::<u8>(), 0..8),
-        ];
-        proptest::collection::vec(piece, 0..6).prop_map(|v| v.concat())
-    }
-
-    /// Text for the fields that are `str`: hostile bytes made UTF-8 (lossy).
-    fn hostile_text() -> impl proptest::strategy::Strategy<Value = String> {
-        use proptest::strategy::Strategy as _;
-        hostile_bytes().prop_map(|b| String::from_utf8_lossy(&b).into_owned())
-    }
-
-    proptest::proptest! {
-        /// Hostile events (every byte class in every field, long names, names with commas
-        /// that make a line ambiguous, extra fields, provenance, extreme numbers and times)
-        /// written unchecked within their bound ([`NdjsonWriter::bound`], asserted at every
-        /// write in debug builds) are written as through the checked writer from an empty
-        /// reservation, and are JSON.
-        #[test]
-        fn hostile_events_stay_within_their_bound(
-            ambiguous in proptest::bool::ANY,
-            names in proptest::collection::vec(hostile_text(), 5),
-            object in hostile_bytes(),
-            extra in proptest::option::of(hostile_bytes()),
-            quoted in proptest::bool::ANY,
-            texts in proptest::collection::vec(proptest::option::of(hostile_text()), 6),
-            numbers in (proptest::num::i64::ANY, proptest::num::u64::ANY, proptest::num::u64::ANY, proptest::option::of(proptest::num::i64::ANY)),
-            cloudwatch in proptest::option::of(proptest::num::i64::ANY),
-            line in proptest::option::of(proptest::num::u64::ANY),
-        ) {
-            // An ambiguous line keeps its alternatives; every field is then made hostile.
-            let mut e = parse_line(if ambiguous {
-                b"20240615 10:31:00,db1,app,localhost,43,17,READ,a,b,t,1,"
-            } else {
-                b"20240323 13:36:09,h,u,l,4,5,QUERY,db,'x',0"
-            })
-            .unwrap();
-            proptest::prop_assert_eq!(e.ambiguity.is_ambiguous(), ambiguous);
-            let (epoch_us, connection_id, query_id, retcode) = numbers;
-            e.timestamp.epoch_us = epoch_us;
-            e.serverhost = names[0].as_str().into();
-            e.username = names[1].as_str().into();
-            e.host = names[2].as_str().into();
-            e.database = names[3].as_str().into();
-            if !names[4].is_empty() {
-                e.operation = Operation::Other(&names[4]);
-            }
-            e.connection_id = connection_id;
-            e.query_id = query_id;
-            e.object = crate::audit::event::Object::new(&object, quoted);
-            e.retcode = retcode;
-            e.extra = crate::audit::event::Extra::new(extra.as_deref());
-            e.provenance = Provenance {
-                log_group: texts[0].as_deref(),
-                log_stream: texts[1].as_deref(),
-                event_id: texts[2].as_deref(),
-                cloudwatch_timestamp_ms: cloudwatch,
-                sequence_number: texts[3].as_deref(),
-                file: texts[4].as_deref(),
-                line_number: line,
-            };
-            let mut unchecked = NdjsonWriter::new();
-            unchecked.set_file(texts[5].as_deref());
-            let mut checked = NdjsonWriter::new();
-            checked.set_file(texts[5].as_deref());
-            let (mut ours, mut expected) = (b"x".to_vec(), b"x".to_vec());
-            ours.shrink_to_fit();
-            unchecked.write(&e, &mut ours);
-            checked.write_body(&e, &mut Spare::new(&mut expected, 0), |_| {});
-            proptest::prop_assert_eq!(&ours, &expected);
-            let v: serde_json::Value = serde_json::from_slice(&ours[1..]).unwrap();
-            proptest::prop_assert!(v.is_object());
         }
     }
 

@@ -7,10 +7,6 @@
 //! buffer's address, capacity and length in locals and commits the length when dropped. Every
 //! write still checks the capacity (a compare against a register), so an estimate that falls
 //! short costs a growth, never memory safety. [`Buf`] lets the escapers write to either.
-//!
-//! A bounded [`Spare`] ([`Spare::bounded`]) does not check: its caller reserves a bound on
-//! what is written, proven for its record (the NDJSON event), and the writes are unchecked
-//! but for a `debug_assert` (the room checks were some 34 an event, 12% of the writer).
 
 use std::ptr;
 
@@ -41,13 +37,6 @@ pub(crate) trait Buf {
     fn put_words<W: Word>(&mut self, bytes: &[u8], head: W, tail: W) {
         let _ = (head, tail);
         self.put(bytes);
-    }
-    /// Appends the first `n` bytes (`n <= 8`) of `word` in little-endian order, free to
-    /// write all eight.
-    #[inline(always)]
-    fn put_word_prefix(&mut self, word: u64, n: usize) {
-        let bytes = word.to_le_bytes();
-        self.put(bytes.get(..n).unwrap_or(&bytes));
     }
     /// How much has been written: a place to [`Buf::rewind`] to.
     fn mark(&self) -> usize;
@@ -96,10 +85,10 @@ impl Decimal for i64 {
 const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849\
 5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
 
-/// Appends `n` in decimal: under 100 (ids, return codes) as one or two bytes; up to eight
-/// digits as one word ([`eight_digits`], [`Buf::put_word_prefix`]); longer numbers as words
-/// of eight digits in a local buffer, copied out from the first digit that is not a leading
-/// zero as one [`Buf::put_run`] (a 16-byte move for up to 16 digits). Formatting into `itoa`'s buffer and copying the result with a
+/// Appends `n` in decimal: under 100 (ids, return codes) as one or two bytes; longer
+/// numbers as words of eight digits ([`eight_digits`]) in a local buffer, copied out from
+/// the first digit that is not a leading zero as one [`Buf::put_run`] (a 16-byte move for
+/// up to 16 digits). Formatting into `itoa`'s buffer and copying the result with a
 /// [`Buf::put`] of a length only known then cost 35 instructions for a `0` and over 100 for
 /// a 13-digit timestamp.
 #[inline(always)]
@@ -114,17 +103,12 @@ pub(crate) fn put_decimal<B: Buf>(out: &mut B, n: u64) {
             .get(2 * n as usize..)
             .and_then(<[u8]>::first_chunk::<2>);
         out.put_const(pair.unwrap_or(b"00"));
-    } else if n < E8 {
-        // Up to eight digits (ids, line numbers): one word, its leading zeros shifted out,
-        // written whole. `n >= 100`: the word is not zero, and at most five of its eight
-        // digits are leading zeros.
-        let digits = eight_digits(n);
-        let skip = digits.trailing_zeros() / 8;
-        out.put_word_prefix((digits | ASCII) >> (8 * skip), 8 - skip as usize);
     } else {
-        // Two or three words of digits (u64::MAX has twenty), most significant first, then
+        // Up to three words of digits (u64::MAX has twenty), most significant first, then
         // room for a run to read 16 bytes from any digit.
-        let words = if n < E8 * E8 {
+        let words = if n < E8 {
+            [eight_digits(n), 0, 0]
+        } else if n < E8 * E8 {
             [eight_digits(n / E8), eight_digits(n % E8), 0]
         } else {
             let (top, rest) = (n / (E8 * E8), n % (E8 * E8));
@@ -134,7 +118,13 @@ pub(crate) fn put_decimal<B: Buf>(out: &mut B, n: u64) {
                 eight_digits(rest % E8),
             ]
         };
-        let count = if n < E8 * E8 { 16 } else { 24 };
+        let count = if n < E8 {
+            8
+        } else if n < E8 * E8 {
+            16
+        } else {
+            24
+        };
         let mut buf = [0u8; 40];
         for (chunk, word) in buf.chunks_exact_mut(8).zip(words) {
             chunk.copy_from_slice(&(word | ASCII).to_le_bytes());
@@ -192,66 +182,31 @@ impl Buf for Vec<u8> {
 }
 
 /// Appends to `out`'s spare capacity; the bytes become part of `out` when this is dropped.
-/// `CHECKED`: whether each write checks for room (and grows `out`); `false` only through
-/// [`Spare::bounded`], whose caller guarantees the room.
-pub(crate) struct Spare<'a, const CHECKED: bool = true> {
+pub(crate) struct Spare<'a> {
     out: &'a mut Vec<u8>,
     /// `out`'s buffer: `base[..len]` is initialised, `base[..cap]` allocated.
     base: *mut u8,
     len: usize,
     cap: usize,
-    /// What was reserved at the start, and is again after each [`Buf::with_vec`].
-    bound: usize,
-    /// Unchecked: how far the writes may reach (the length there plus `bound`), which
-    /// debug builds assert.
-    end: usize,
 }
 
 impl<'a> Spare<'a> {
     /// A writer appending to `out`, with room for `estimate` bytes reserved.
     #[inline(always)]
     pub(crate) fn new(out: &'a mut Vec<u8>, estimate: usize) -> Self {
-        Spare::reserved(out, estimate)
-    }
-}
-
-impl<'a> Spare<'a, false> {
-    /// A writer appending to `out` without checking for room: `bound` bytes are reserved
-    /// now and again after each [`Buf::with_vec`] (whose closure writes to the vector,
-    /// checked).
-    ///
-    /// # Safety
-    /// From the start, and from each return of [`Buf::with_vec`], the writes made through
-    /// this writer must reach at most `bound` bytes past the length there: every write
-    /// appending `n` bytes (or moving `n` bytes, when more than it appends: 16 for a
-    /// [`Buf::put_run`] of up to 16, 8 for a [`Buf::put_word_prefix`]) at a length `len`
-    /// needs `len + n <= start + bound`.
-    /// (Debug builds assert it at every write.)
-    #[inline(always)]
-    pub(crate) unsafe fn bounded(out: &'a mut Vec<u8>, bound: usize) -> Self {
-        Spare::reserved(out, bound)
-    }
-}
-
-impl<'a, const CHECKED: bool> Spare<'a, CHECKED> {
-    /// A writer appending to `out`, with room for `n` bytes reserved.
-    #[inline(always)]
-    fn reserved(out: &'a mut Vec<u8>, n: usize) -> Self {
-        out.reserve(n);
+        out.reserve(estimate);
         let (base, len, cap) = (out.as_mut_ptr(), out.len(), out.capacity());
         Spare {
             out,
             base,
             len,
             cap,
-            bound: n,
-            end: len.saturating_add(n),
         }
     }
 
     #[inline(always)]
     fn commit(&mut self) {
-        // SAFETY: `len <= cap` (every write makes room, see `room`, before advancing `len`) and
+        // SAFETY: `len <= cap` (every write checks that it fits before advancing `len`) and
         // `base[..len]` is initialised: `out`'s own bytes up to its length when `base` was
         // read, then only bytes copied in by `put`/`push`. `base` is still `out`'s buffer:
         // `out` is borrowed by `self` and only reallocated through `grow`/`with_vec`, which
@@ -259,16 +214,11 @@ impl<'a, const CHECKED: bool> Spare<'a, CHECKED> {
         unsafe { self.out.set_len(self.len) };
     }
 
-    /// Reads `out` again after a [`Buf::with_vec`], the bound reserved again when unchecked.
     #[inline(always)]
     fn reload(&mut self) {
-        if !CHECKED {
-            self.out.reserve(self.bound);
-        }
         self.base = self.out.as_mut_ptr();
         self.len = self.out.len();
         self.cap = self.out.capacity();
-        self.end = self.len.saturating_add(self.bound);
     }
 
     /// Makes room for `n` more bytes (the estimate fell short).
@@ -278,21 +228,11 @@ impl<'a, const CHECKED: bool> Spare<'a, CHECKED> {
         (self.base, self.cap) = unsafe { grow_vec(self.out, self.len, n) };
     }
 
-    /// Room for `n` more bytes: checked, and grown when there is not; unchecked, the
-    /// contract of [`Spare::bounded`]: `cap - start >= bound` (reserved at the start or on
-    /// the return of `with_vec`, and `out` is only reallocated inside `with_vec`) and
-    /// `len + n <= start + bound`, so `len + n <= cap`.
+    /// Room for `n` more bytes, growing when there is not.
     #[inline(always)]
     fn room(&mut self, n: usize) {
-        if CHECKED {
-            if n > self.cap - self.len {
-                self.grow(n);
-            }
-        } else {
-            debug_assert!(
-                self.len + n <= self.end && self.end <= self.cap,
-                "a bounded Spare's bound fell short"
-            );
+        if n > self.cap - self.len {
+            self.grow(n);
         }
     }
 
@@ -322,7 +262,7 @@ unsafe fn grow_vec(out: &mut Vec<u8>, len: usize, n: usize) -> (*mut u8, usize) 
     (out.as_mut_ptr(), out.capacity())
 }
 
-impl<const CHECKED: bool> Buf for Spare<'_, CHECKED> {
+impl Buf for Spare<'_> {
     /// Lengths up to 32 (names, numbers, the cached date-time) as two overlapping copies of
     /// a constant size, a few moves; longer ones a 16-byte copy at a time up to 128 bytes
     /// (log group, sequence number, most statements), a `memcpy` beyond.
@@ -421,16 +361,6 @@ impl<const CHECKED: bool> Buf for Spare<'_, CHECKED> {
     }
 
     #[inline(always)]
-    fn put_word_prefix(&mut self, word: u64, n: usize) {
-        let n = n.min(8);
-        self.room(8);
-        // SAFETY: `room(8)` made `len + 8 <= cap`; the word's eight bytes are written, the
-        // first `n <= 8` counted.
-        unsafe { self.copy_at::<8>(0, word.to_le_bytes().as_ptr()) };
-        self.len += n;
-    }
-
-    #[inline(always)]
     fn mark(&self) -> usize {
         self.len
     }
@@ -458,7 +388,7 @@ impl<const CHECKED: bool> Buf for Spare<'_, CHECKED> {
     }
 }
 
-impl<const CHECKED: bool> Drop for Spare<'_, CHECKED> {
+impl Drop for Spare<'_> {
     #[inline(always)]
     fn drop(&mut self) {
         self.commit();
@@ -503,56 +433,6 @@ mod tests {
                 if i % 4 == 2 {
                     reference.extend_from_slice(b"\",\"key\":\"");
                 }
-                reference.extend_from_slice(p);
-            }
-            prop_assert_eq!(out, reference);
-        }
-
-        /// A bounded writer given exactly the room its writes reach (their bytes; 16 for a
-        /// run) between `with_vec`s appends what the same writes to a `Vec` append, the
-        /// vector's capacity exact at the start so that Miri sees a write past it.
-        #[test]
-        fn bounded_writes_what_vec_writes(
-            before in prop::collection::vec(any::<u8>(), 0..40),
-            pieces in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 0..9),
-        ) {
-            // Each segment's reach: the furthest byte its writes move, from its start.
-            let (mut bound, mut reach, mut at) = (0, 0, 0);
-            for (i, p) in pieces.iter().enumerate() {
-                match i % 3 {
-                    0 => {
-                        at += p.len();
-                        reach = reach.max(at);
-                    }
-                    1 => {
-                        reach = reach.max(at + 16.max(p.len()));
-                        at += p.len();
-                    }
-                    _ => (bound, reach, at) = (bound.max(reach), 0, 0),
-                }
-            }
-            let bound = bound.max(reach);
-            let mut reference = before.clone();
-            let mut out = before;
-            out.shrink_to_fit();
-            {
-                // SAFETY: `bound` is the furthest reach of any segment, computed above.
-                let mut w = unsafe { Spare::bounded(&mut out, bound) };
-                for (i, p) in pieces.iter().enumerate() {
-                    match i % 3 {
-                        0 => w.put(p),
-                        1 => {
-                            let with_after = [p.as_slice(), b"0123456789abcdef"].concat();
-                            w.put_run(&with_after, 0, p.len());
-                        }
-                        _ => w.with_vec(|v| {
-                            v.extend_from_slice(p);
-                            v.shrink_to_fit();
-                        }),
-                    }
-                }
-            }
-            for p in &pieces {
                 reference.extend_from_slice(p);
             }
             prop_assert_eq!(out, reference);
