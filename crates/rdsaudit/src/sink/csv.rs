@@ -40,7 +40,7 @@
 use base64::Engine as _;
 
 use super::COLUMNS;
-use super::ndjson::json_str;
+use super::json_escape;
 use super::rfc3339::Rfc3339Cache;
 use super::spare::{Buf, Decimal, Spare};
 use crate::audit::event::AuditEvent;
@@ -281,7 +281,9 @@ impl CsvWriter {
             if i > 0 {
                 self.scratch.push(b',');
             }
-            json_str(&mut self.scratch, &String::from_utf8_lossy(field));
+            self.scratch.push(b'"');
+            json_escape::escape_lossy(&mut self.scratch, field);
+            self.scratch.push(b'"');
         }
         self.scratch.push(b']');
         // `[` starts no formula, so the cell is the same raw or not.
@@ -719,6 +721,28 @@ mod tests {
                 assert_eq!(ours, fresh);
             }
         }
+    }
+
+    /// The `extra` cell is a JSON array of the fields read as `from_utf8_lossy` does.
+    #[test]
+    fn extra_cell_is_a_json_array_of_lossy_text() {
+        let mut e = crate::parse_line(b"20240323 13:36:09,h,u,l,4,5,CONNECT,db,,0").unwrap();
+        let raw: &[u8] = b"caf\xe9\"\x01,\\\xf0\x9f\x8e,ok";
+        e.extra = crate::audit::event::Extra::new(Some(raw));
+        let mut out = Vec::new();
+        CsvWriter::new(b',').write(&e, &mut out);
+        let mut rows = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(out.as_slice());
+        let row = rows.records().next().unwrap().unwrap();
+        let extra = COLUMNS.iter().position(|c| *c == "extra").unwrap();
+        let cell: serde_json::Value = serde_json::from_str(&row[extra]).unwrap();
+        let want: Vec<String> = e
+            .extra
+            .fields()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect();
+        assert_eq!(cell, serde_json::json!(want));
     }
 
     #[test]

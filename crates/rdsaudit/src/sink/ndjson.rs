@@ -150,7 +150,7 @@ impl NdjsonWriter {
                         out.push(b',');
                     }
                     out.push(b'"');
-                    json_escape::escape_to(out, &String::from_utf8_lossy(field));
+                    out.with_vec(|v| json_escape::escape_lossy(v, field));
                     out.push(b'"');
                 }
                 out.push(b']');
@@ -412,6 +412,25 @@ mod tests {
             .decode(b64)
             .unwrap();
         assert_eq!(bytes, b"caf\xe9 'x'");
+    }
+
+    /// Trailing fields are written as `from_utf8_lossy` reads them, escaped: invalid UTF-8,
+    /// a cut sequence at the end, quotes and control bytes.
+    #[test]
+    fn extra_fields_are_lossy_text() {
+        let mut e = parse_line(b"20240323 13:36:09,h,u,l,4,5,CONNECT,db,,0").unwrap();
+        let raw: &[u8] = b"caf\xe9\"\x01,\\\xf0\x9f\x8e,ok";
+        e.extra = crate::audit::event::Extra::new(Some(raw));
+        let mut out = Vec::new();
+        NdjsonWriter::new().write(&e, &mut out);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let want: Vec<String> = e
+            .extra
+            .fields()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect();
+        assert_eq!(want.len(), 3);
+        assert_eq!(v["extra"], serde_json::json!(want));
     }
 
     #[test]
