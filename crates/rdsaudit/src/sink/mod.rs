@@ -240,9 +240,15 @@ impl EventWriter {
 
     /// The input file the events written from now on were read from, for those whose
     /// [`crate::Provenance::file`] is `None` ([`NdjsonWriter::set_file`]; SQL names no file).
+    ///
+    /// Only the writer of the format is told: a sink made for each record says it for each,
+    /// and the others would keep a copy of the name they never write.
     pub fn set_file(&mut self, file: Option<&str>) {
-        self.ndjson.set_file(file);
-        self.csv.set_file(file);
+        match self.format {
+            Format::Ndjson => self.ndjson.set_file(file),
+            Format::Csv | Format::Tsv => self.csv.set_file(file),
+            Format::Sql => {}
+        }
     }
 
     /// What goes before the first event: the header row for CSV/TSV, nothing otherwise.

@@ -75,6 +75,11 @@ impl NdjsonWriter {
     /// # Ok::<(), rdsaudit::LineError>(())
     /// ```
     pub fn set_file(&mut self, file: Option<&str>) {
+        // Said again for every record of an input: the same name keeps its copy and the run
+        // written with it (no allocation and free per record).
+        if self.default_file.as_deref() == file {
+            return;
+        }
         self.default_file = file.map(str::to_owned);
         // The run written for events that name no file names this one from now on.
         self.sequence_file.forget();

@@ -2,13 +2,14 @@
 //!
 //! Audit events come in bursts within the same second, so the `YYYY-MM-DDTHH:MM:SS` part is
 //! kept and reused; each event then adds only its six microsecond digits. The date is
-//! formatted once per day by [`Rfc3339`] (the one definition of the text), the time of day
-//! by hand. The text is byte-identical to [`Rfc3339`]'s (a property test checks).
+//! formatted once per day (by hand for four-digit years, by [`Rfc3339`], the one definition
+//! of the text, for the others), the time of day by hand. The text is byte-identical to
+//! [`Rfc3339`]'s (property tests check, dates of every year from 0 to 9999 among them).
 
 use std::io::Write as _;
 
 use super::spare::Buf;
-use crate::audit::timestamp::Rfc3339;
+use crate::audit::timestamp::{Rfc3339, civil_from_days};
 
 /// Writes [`Rfc3339`] text, remembering the last second it formatted.
 ///
@@ -21,20 +22,32 @@ use crate::audit::timestamp::Rfc3339;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Rfc3339Cache {
-    /// The second whose text `seconds_text` holds; `None` before the first write.
+    /// The second whose text `text` holds; `None` before the first write.
     second: Option<i64>,
-    /// The day whose `YYYY-MM-DDT` starts `seconds_text`.
+    /// The day whose `YYYY-MM-DDT` starts `text`.
     day: Option<i64>,
-    /// `2022-05-20T13:30:59`: everything before the `.`.
-    seconds_text: Vec<u8>,
-    /// `1653053459`: the second in decimal, when it is positive (empty otherwise).
-    second_digits: Vec<u8>,
-    /// `2022-05-20T13:30:59.000000Z` and `1653053459000000` (empty when `second_digits` is):
-    /// the second's first microsecond, which is every event's time in the dialects that log
-    /// whole seconds, copied whole instead of formatting the microseconds twice.
-    whole_text: Vec<u8>,
-    whole_digits: Vec<u8>,
+    /// `2022-05-20T13:30:59.000000Z`: the second's first microsecond, which is every event's
+    /// time in the dialects that log whole seconds (copied whole instead of formatting the
+    /// microseconds); everything before the `.` is the second's text ([`Self::seconds_text`]).
+    /// One buffer: a new second rewrites its `HH:MM:SS` in place and copies nothing.
+    text: Vec<u8>,
+    /// `1653053459000000`: the second's first microsecond in decimal when the second is
+    /// positive (none otherwise), the first `digits_len` bytes ([`Self::whole_digits`]);
+    /// without their last six, the second's ([`Self::second_digits`]). Inline: rewritten at
+    /// every new second, and a new writer's has nothing to allocate.
+    digits: [u8; DIGITS_MAX],
+    digits_len: usize,
 }
+
+/// The digits of `i64::MAX`: a second's first microsecond is an `i64` too.
+const DIGITS_MAX: usize = 19;
+
+/// `.000000Z`: what ends [`Rfc3339Cache::text`].
+const WHOLE_MICROS: &[u8; 8] = b".000000Z";
+
+/// The capacity `text` is given on its first use: the longest (a six-digit year with its
+/// sign) fits, so a new writer's is allocated once, not grown.
+const TEXT_CAPACITY: usize = 32;
 
 impl Rfc3339Cache {
     /// Appends `epoch_us` as `YYYY-MM-DDTHH:MM:SS.ffffffZ` to `out`.
@@ -44,7 +57,7 @@ impl Rfc3339Cache {
         if self.second != Some(second) {
             self.refresh(second);
         }
-        super::json_escape::put(out, &self.seconds_text);
+        super::json_escape::put(out, self.seconds_text());
         out.extend_from_slice(&micros_text(epoch_us.rem_euclid(1_000_000)));
     }
 
@@ -78,47 +91,59 @@ impl Rfc3339Cache {
             self.refresh(second);
         }
         let micros_us = epoch_us.rem_euclid(1_000_000);
-        if micros_us == 0 && !self.whole_digits.is_empty() {
-            out.put(&self.whole_text);
+        if micros_us == 0 && self.digits_len > 0 {
+            out.put(&self.text);
             out.put(between);
-            out.put(&self.whole_digits);
+            out.put(self.whole_digits());
             return;
         }
         let micros = micros_text(micros_us);
-        out.put(&self.seconds_text);
+        out.put(self.seconds_text());
         out.put_const(&micros);
         out.put(between);
-        if self.second_digits.is_empty() {
+        let second_digits = self.second_digits();
+        if second_digits.is_empty() {
             // Up to the first second after 1970 the digits are not second + micros.
             out.put(itoa::Buffer::new().format(epoch_us).as_bytes());
             return;
         }
-        out.put(&self.second_digits);
+        out.put(second_digits);
         if let Some(digits) = micros.first_chunk::<7>().and_then(|m| m.last_chunk::<6>()) {
             out.put_const(digits);
         }
+    }
+
+    /// `2022-05-20T13:30:59`: the cached second's text, without its microseconds.
+    #[inline(always)]
+    fn seconds_text(&self) -> &[u8] {
+        let end = self.text.len().saturating_sub(WHOLE_MICROS.len());
+        self.text.get(..end).unwrap_or_default()
+    }
+
+    /// `1653053459`: the cached second in decimal (empty unless it is positive).
+    #[inline(always)]
+    fn second_digits(&self) -> &[u8] {
+        let end = self.digits_len.saturating_sub(6);
+        self.digits.get(..end).unwrap_or_default()
+    }
+
+    /// `1653053459000000`: the cached second's first microsecond in decimal (empty unless
+    /// the second is positive).
+    #[inline(always)]
+    fn whole_digits(&self) -> &[u8] {
+        self.digits.get(..self.digits_len).unwrap_or_default()
     }
 
     /// A new second: `HH:MM:SS` by hand, the date only when the day changed too.
     fn refresh(&mut self, second: i64) {
         let day = second.div_euclid(86_400);
         if self.day != Some(day) {
-            self.seconds_text.clear();
-            // Writing to a Vec cannot fail.
-            let _ = write!(
-                self.seconds_text,
-                "{}",
-                Rfc3339(day.saturating_mul(86_400_000_000))
-            );
-            // Keep `YYYY-MM-DDT00:00:00`; the time is overwritten below.
-            let keep = self.seconds_text.len().saturating_sub(8);
-            self.seconds_text.truncate(keep);
-            self.day = Some(day);
+            self.start_day(day);
         }
         let tod = second.rem_euclid(86_400);
         let time = [tod / 3600, tod / 60 % 60, tod % 60];
-        let start = self.seconds_text.len().saturating_sub(8);
-        if let Some(hms) = self.seconds_text.get_mut(start..) {
+        let end = self.text.len().saturating_sub(WHOLE_MICROS.len());
+        if let Some(hms) = self.text.get_mut(end.saturating_sub(8)..end) {
             for (pair, value) in hms.chunks_mut(3).zip(time) {
                 // Each value is in 0..60, so both digits fit a u8.
                 if let [tens, ones, ..] = pair {
@@ -127,21 +152,52 @@ impl Rfc3339Cache {
                 }
             }
         }
-        self.second_digits.clear();
+        self.digits_len = 0;
         if second > 0 {
             let mut digits = itoa::Buffer::new();
-            self.second_digits
-                .extend_from_slice(digits.format(second).as_bytes());
-        }
-        self.whole_text.clear();
-        self.whole_text.extend_from_slice(&self.seconds_text);
-        self.whole_text.extend_from_slice(&micros_text(0));
-        self.whole_digits.clear();
-        if !self.second_digits.is_empty() {
-            self.whole_digits.extend_from_slice(&self.second_digits);
-            self.whole_digits.extend_from_slice(b"000000");
+            let digits = digits.format(second).as_bytes();
+            // Always fits (`second * 1_000_000` is an i64); were it not to, `digits_len`
+            // stays 0 and the time is written from its own digits.
+            if let Some((at, rest)) = self.digits.split_at_mut_checked(digits.len())
+                && let Some(zeros) = rest.get_mut(..6)
+            {
+                at.copy_from_slice(digits);
+                zeros.fill(b'0');
+                self.digits_len = digits.len() + 6;
+            }
         }
         self.second = Some(second);
+    }
+
+    /// A new day: `text` becomes `YYYY-MM-DDT00:00:00.000000Z` (the time is overwritten by
+    /// [`Self::refresh`]). Four-digit years (every real log's) by hand: a writer made for
+    /// each record starts here, and `core::fmt` cost it 2,000 instructions; the others by
+    /// [`Rfc3339`].
+    fn start_day(&mut self, day: i64) {
+        self.text.clear();
+        self.text.reserve(TEXT_CAPACITY);
+        let (year, month, date) = civil_from_days(day);
+        if (0..=9999).contains(&year) {
+            let mut text = *b"0000-00-00T00:00:00.000000Z";
+            for (at, width, value) in [(0, 4, year), (5, 2, month), (8, 2, date)] {
+                let mut rest = value;
+                for digit in text.iter_mut().skip(at).take(width).rev() {
+                    // `rest % 10` is in 0..10: the values are not negative.
+                    *digit = b'0' + (rest % 10) as u8;
+                    rest /= 10;
+                }
+            }
+            self.text.extend_from_slice(&text);
+        } else {
+            // Writing to a Vec cannot fail.
+            let _ = write!(self.text, "{}", Rfc3339(day.saturating_mul(86_400_000_000)));
+            // Keep the date (and a time overwritten by `refresh`) and end with the second's
+            // first microsecond (the day's start may have saturated to another).
+            let keep = self.text.len().saturating_sub(WHOLE_MICROS.len());
+            self.text.truncate(keep);
+            self.text.extend_from_slice(WHOLE_MICROS);
+        }
+        self.day = Some(day);
     }
 }
 
@@ -164,11 +220,38 @@ mod tests {
 
     use super::*;
 
+    /// `0000-01-01T00:00:00Z` and `10000-01-01T00:00:00Z`.
+    const YEAR_0_US: i64 = -62_167_219_200_000_000;
+    const YEAR_10000_US: i64 = 253_402_300_800_000_000;
+
+    #[test]
+    fn year_edges() {
+        let text = |t: i64| {
+            let mut out = Vec::new();
+            Rfc3339Cache::default().write(t, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(text(YEAR_0_US), "0000-01-01T00:00:00.000000Z");
+        assert_eq!(text(YEAR_0_US - 1), Rfc3339(YEAR_0_US - 1).to_string());
+        assert_eq!(text(YEAR_10000_US - 1), "9999-12-31T23:59:59.999999Z");
+        assert_eq!(text(YEAR_10000_US), Rfc3339(YEAR_10000_US).to_string());
+        assert_eq!(text(i64::MIN), Rfc3339(i64::MIN).to_string());
+    }
+
     proptest! {
         /// The cache gives Rfc3339's text for any sequence of times, repeated seconds included.
         #[test]
         fn same_text_as_rfc3339(times in prop::collection::vec(
-            prop_oneof![0i64..2_000_000, -5_000_000i64..5_000_000, 0i64..999_999_999_999_999_999],
+            prop_oneof![
+                0i64..2_000_000,
+                -5_000_000i64..5_000_000,
+                0i64..999_999_999_999_999_999,
+                // The years written by hand (0 to 9999), their edges, and every i64.
+                YEAR_0_US..YEAR_10000_US,
+                (-2i64..2).prop_map(|d| YEAR_0_US + d * 86_400_000_000),
+                (-2i64..2).prop_map(|d| YEAR_10000_US + d * 86_400_000_000),
+                any::<i64>(),
+            ],
             1..20,
         )) {
             let mut cache = Rfc3339Cache::default();
@@ -188,6 +271,8 @@ mod tests {
                 0i64..999_999_999_999_999_999,
                 (-3i64..3).prop_map(|s| s * 1_000_000),
                 (0i64..999_999_999_999).prop_map(|s| s * 1_000_000),
+                YEAR_0_US..YEAR_10000_US,
+                any::<i64>(),
             ],
             1..20,
         )) {
