@@ -268,6 +268,10 @@ fn unescape_in_place(
     }
     // Nothing moves before the first escape; from there `write` trails `read`.
     let (mut read, mut write) = (first, first);
+    // Bit `b % 32` of each byte `b` a two-byte escape stood for: `\n` and `\r` set bits 10
+    // and 13, which no other does (`"`, `\\`, `/`, `\b`, `\f`, `\t`: 2, 28, 15, 8, 12, 9);
+    // two instructions an escape where a test of each byte cost six and a spilled register.
+    let mut simple = 0u32;
     let mut breaks = false;
     for at in escapes.iter().map(|&a| a as usize) {
         // Pass 1 noted them in order, inside the string; were it not so, an error rather
@@ -285,7 +289,7 @@ fn unescape_in_place(
             && let Some(slot) = text.get_mut(write)
         {
             *slot = byte;
-            breaks |= matches!(byte, b'\n' | b'\r');
+            simple |= 1 << (byte % 32);
             (read, write) = (at + 2, write + 1);
             continue;
         }
@@ -305,6 +309,7 @@ fn unescape_in_place(
     if let Some(freed) = text.get_mut(write..range.end) {
         freed.fill(b' ');
     }
+    breaks |= simple & ((1 << b'\n') | (1 << b'\r')) != 0;
     Ok((range.start..write, breaks))
 }
 
