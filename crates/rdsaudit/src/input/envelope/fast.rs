@@ -579,9 +579,6 @@ impl<'t> Reader<'t, '_> {
 
     /// A plain integer, `-?(0|[1-9][0-9]{0,17})`: it fits an `i64`, and simd-json reads it as
     /// the same integer. Anything else (a fraction, an exponent, more digits) is declined.
-    /// Always inlined: it runs once an event (the timestamp), and as a call it saved and
-    /// restored six registers around about a hundred instructions of work.
-    #[inline(always)]
     fn integer(&mut self) -> Read<i64> {
         self.peek();
         let negative = self.text.get(self.at) == Some(&b'-');
