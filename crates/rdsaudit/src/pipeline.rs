@@ -354,14 +354,16 @@ fn visit_event<S: Sink>(e: &LogEvent<'_>, near: bool, sink: &mut S, outcome: &mu
         }
         read.deliver(sink, outcome);
     };
-    let (blank_lines, _) = read_message(&e.message, &base, e.time_us, None, &mut deliver);
+    let lines = multiline::audit_lines(&e.message);
+    let (blank_lines, _) = read_message(lines, &base, e.time_us, None, &mut deliver);
     outcome.blank_lines += blank_lines;
 }
 
 /// Whether a log event's message is dirty under the window rule ([`read_message`]).
 fn is_dirty(e: &LogEvent<'_>) -> bool {
     let base = event_provenance(e);
-    read_message(&e.message, &base, e.time_us, None, &mut |_| {}).1
+    let lines = multiline::audit_lines(&e.message);
+    read_message(lines, &base, e.time_us, None, &mut |_| {}).1
 }
 
 fn event_provenance<'a>(e: &'a LogEvent<'_>) -> Provenance<'a> {
@@ -497,21 +499,20 @@ impl Read<'_> {
     }
 }
 
-/// One log event's message: split into its audit lines ([`multiline::audit_lines`]), each
-/// scanned and handed to `out` with `base`'s provenance. `line` is the input line for text
+/// One log event's message, split into its audit lines (`lines`: [`multiline::audit_lines`]),
+/// each scanned and handed to `out` with `base`'s provenance. `line` is the input line for text
 /// shapes (`base.line_number` is where the event starts), the line within the message for a
 /// CloudWatch event that held several, and absent otherwise. `time_us` replaces the time of
 /// the message's first line (syslog: the header's time, which the line lacks). Returns the
 /// blank lines skipped and whether the message is dirty under the window rule (a line of it
 /// does not read alone, or it is blank: [`Reach`]).
 fn read_message<'a, F: FnMut(Read<'a>) + ?Sized>(
-    message: &'a [u8],
+    mut lines: multiline::AuditLines<'a>,
     base: &Provenance<'a>,
     time_us: Option<i64>,
     record_index: Option<usize>,
     out: &mut F,
 ) -> (u64, bool) {
-    let mut lines = multiline::audit_lines(message);
     let split = lines.is_split();
     let mut unparsed = false;
     while let Some((in_message, bytes, parsed)) = lines.next_parsed() {
@@ -709,7 +710,13 @@ fn visit_envelopes<S: Sink>(
             let mut blank_lines = 0;
             reach.message(span, |hold| {
                 let out = &mut |read| hold.push(read);
-                let (blank, dirty) = read_message(message, &base, None, Some(index), out);
+                // Its breaks not looked for when the envelope reader saw there are none.
+                let lines = if env.unbroken() {
+                    multiline::unbroken_lines(message)
+                } else {
+                    multiline::audit_lines(message)
+                };
+                let (blank, dirty) = read_message(lines, &base, None, Some(index), out);
                 blank_lines = blank;
                 dirty
             });

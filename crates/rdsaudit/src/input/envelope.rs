@@ -102,6 +102,18 @@ pub struct LogEnvelope<'a> {
     pub policy_level: Option<&'a str>,
     /// `logEvents` (empty if absent in a control message).
     pub log_events: Vec<LogEvent<'a>>,
+    /// No message holds a line break (`\n` or `\r`): each is one audit line, and the
+    /// pipeline skips the search for its breaks ([`LogEnvelope::unbroken`]).
+    pub(crate) unbroken: bool,
+}
+
+impl LogEnvelope<'_> {
+    /// Whether no message of [`LogEnvelope::log_events`] holds a line break (`\n` or `\r`).
+    /// The fast reader knows it for free: a JSON string holds one only as an escape.
+    #[must_use]
+    pub fn unbroken(&self) -> bool {
+        self.unbroken
+    }
 }
 
 /// One entry of `logEvents`.
@@ -585,6 +597,9 @@ fn envelope_from_tape<'a>(tape: &[Node<'a>]) -> Result<LogEnvelope<'a>, Envelope
         None if strict => return Err(EnvelopeError::MissingField("logEvents")),
         None => Vec::new(),
     };
+    let unbroken = log_events
+        .iter()
+        .all(|e| memchr::memchr2(b'\n', b'\r', e.message.as_bytes()).is_none());
     Ok(LogEnvelope {
         message_type,
         owner,
@@ -593,6 +608,7 @@ fn envelope_from_tape<'a>(tape: &[Node<'a>]) -> Result<LogEnvelope<'a>, Envelope
         subscription_filters,
         policy_level,
         log_events,
+        unbroken,
     })
 }
 

@@ -481,8 +481,8 @@ pub(crate) fn string_mask_bytes(block: &[u8; 16]) -> u32 {
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use std::arch::x86_64::{
-        _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
-        _mm_set1_epi8,
+        _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set_epi64x, _mm_set1_epi8,
     };
 
     /// Bit `i` is set when `block[i]` is `"`, `\`, below 0x20 or not ASCII.
@@ -506,14 +506,20 @@ mod sse2 {
         };
         let (lo, hi) = (u64::from_le_bytes(*lo), u64::from_le_bytes(*hi));
         // SAFETY: as in `special_mask`, SSE2 is part of the x86_64 baseline.
-        unsafe { special_mask_sse2(lo, hi) & !high_mask_sse2(lo, hi) }
+        unsafe { string_mask_sse2(lo, hi) }
     }
 
-    /// Bit `i` is set when byte `i` is not ASCII.
     #[target_feature(enable = "sse2")]
-    fn high_mask_sse2(lo: u64, hi: u64) -> u32 {
-        // The casts keep the bits; the mask has 16 bits.
-        _mm_movemask_epi8(_mm_set_epi64x(hi as i64, lo as i64)) as u32
+    fn string_mask_sse2(lo: u64, hi: u64) -> u32 {
+        // The casts keep the bits.
+        let v = _mm_set_epi64x(hi as i64, lo as i64);
+        // Unsigned: a byte is below 0x20 when the smaller of it and 0x1f is itself (one
+        // compare fewer than a signed test that then takes the high bytes back out).
+        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        // The mask has 16 bits: the sign of the i32 is never set.
+        _mm_movemask_epi8(_mm_or_si128(control, _mm_or_si128(quote, backslash))) as u32
     }
 
     #[target_feature(enable = "sse2")]

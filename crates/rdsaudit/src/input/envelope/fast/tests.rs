@@ -52,6 +52,28 @@ fn reads_a_payload_as_cloudwatch_writes_it() {
     assert!(fast_reads(r#"{"messageType":"NEW_KIND","logEvents":[]}"#));
 }
 
+/// An envelope is `unbroken` when no message holds a line break, as both paths see it: the
+/// fast one from the escapes it undoes (a JSON string holds a break only as one).
+#[test]
+fn an_envelope_without_line_breaks_says_so() {
+    let unbroken = |messages: &[&str]| {
+        let events: Vec<String> = messages
+            .iter()
+            .map(|m| format!(r#"{{"id":"1","timestamp":1,"message":"{m}"}}"#))
+            .collect();
+        let text = with_events(&events.join(","));
+        assert!(fast_reads(&text), "{text}");
+        let (mut buf, len) = padded(text.as_bytes());
+        let mut parser = EnvelopeParser::new();
+        parser.parse(&mut buf, len).unwrap()[0].unbroken()
+    };
+    assert!(unbroken(&[]));
+    assert!(unbroken(&["a", r#"\\n \t \" \u0009 \\r \b \f \/"#, ""]));
+    for broken in [r"a\nb", r"\r", r"x\u000Ay", r"\u000d", r"\\\n"] {
+        assert!(!unbroken(&["a", broken]), "{broken}");
+    }
+}
+
 #[test]
 fn reads_other_layouts_and_unknown_values() {
     assert!(fast_reads(&format!(
@@ -160,7 +182,8 @@ fn the_value_cap_is_the_simd_json_paths() {
 fn unescaping_leaves_spaces_behind() {
     let mut text = br#""a\"b\u00e9c""#.to_vec();
     let end = text.len() - 1;
-    let range = unescape_in_place(&mut text, 1..end, &[2, 5]).unwrap();
+    let (range, breaks) = unescape_in_place(&mut text, 1..end, &[2, 5]).unwrap();
+    assert!(!breaks);
     assert_eq!(&text[range.clone()], "a\"béc".as_bytes());
     assert_eq!(&text[range.end..], b"     \"");
 }
@@ -174,6 +197,7 @@ fn string_text() -> impl Strategy<Value = Vec<u8>> {
         5 => Just(br"\\".to_vec()),
         5 => Just(br"\n\t\r\b\f\/".to_vec()),
         5 => Just(br"\u00e9\u0000\u001F\uFFFF".to_vec()),
+        2 => Just(br"\u000a\u000D".to_vec()),
         5 => Just(br"\ud83d\ude00".to_vec()),
         4 => Just("é日本🎉".as_bytes().to_vec()),
         1 => prop_oneof![
