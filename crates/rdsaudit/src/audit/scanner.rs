@@ -270,37 +270,21 @@ pub(crate) enum Breaks {
 }
 
 /// [`parse_line`] of a line without its trailing break.
-///
-/// The common line's event is built from the plain reading where it is found
-/// ([`scan_then`]): gathering it into a [`Counted`] first moved ~360 bytes a line
-/// (`p20.log`: 14 M instructions).
 fn parse(line: &[u8], breaks: Breaks) -> Result<AuditEvent<'_>, LineError> {
-    scan_then(
-        line,
-        breaks,
-        |frame, _, epoch_us, primary, numbers| {
-            Ok(event_of(
-                &frame,
-                &primary,
-                numbers,
-                epoch_us,
-                Ambiguity::default(),
-            ))
-        },
-        |counted| match &counted {
-            // Read in place: `?` would move the scan (~360 bytes) out of the `Result`.
-            Ok(scan) => Ok(event_of_counted(line, scan)),
-            Err(e) => Err(*e),
-        },
-    )
-}
-
-/// The event of a line whose splits were counted (not read by [`sole_plain_split`]).
-fn event_of_counted<'a>(line: &'a [u8], scan: &Counted<'a>) -> AuditEvent<'a> {
+    // Read in place: `?` would move the scan (~360 bytes) out of the `Result`, a `memcpy`
+    // per line.
+    let counted = scan_counted(line, breaks);
+    let scan = match &counted {
+        Ok(scan) => scan,
+        Err(e) => return Err(*e),
+    };
     let frame = &scan.frame;
-    let readings = scan
-        .valid
-        .saturating_add(break_readings(frame, &scan.primary));
+    let readings = if scan.plain {
+        1
+    } else {
+        scan.valid
+            .saturating_add(break_readings(frame, &scan.primary))
+    };
     // Built in the caller's slot: an event is ~340 bytes, and moving it was a `memcpy` per
     // line.
     let ambiguity = if readings > 1 {
@@ -308,7 +292,13 @@ fn event_of_counted<'a>(line: &'a [u8], scan: &Counted<'a>) -> AuditEvent<'a> {
     } else {
         Ambiguity::default()
     };
-    event_of(frame, &scan.primary, scan.numbers, scan.epoch_us, ambiguity)
+    Ok(event_of(
+        frame,
+        &scan.primary,
+        scan.numbers,
+        scan.epoch_us,
+        ambiguity,
+    ))
 }
 
 /// Flags `event`, parsed from `record[own_start..own_end]`, when the text around it reads as
@@ -539,7 +529,6 @@ impl<'a> Frame<'a> {
     /// [`Frame::unchecked`] and the time of its timestamp, from [`LAST_CIVIL`] when the line
     /// starts with the civil timestamp read last on this thread. A frame whose timestamp is
     /// out of range reports a bad server host first, as [`Frame::new`] before its time would.
-    #[inline(always)]
     fn timed(line: &'a [u8], breaks: Breaks) -> Result<(Self, i64), LineError> {
         if let (Some(head), Some((key, epoch_us))) = (line.first_chunk(), LAST_CIVIL.get())
             && *head == key
@@ -619,7 +608,6 @@ struct Ends {
 }
 
 impl Ends {
-    #[inline(always)]
     fn new(frame: &Frame<'_>) -> Self {
         let middle = frame.middle;
         let first = masks_at(middle, 0, [b',', b'\'']);
@@ -682,7 +670,6 @@ enum NoQueryEnd {
 ///
 /// `first` holds the masks of commas and quotes over `middle`'s first block, where the first
 /// candidate nearly always lies.
-#[inline(always)]
 fn query_end(frame: &Frame<'_>, first: [u64; 2]) -> Result<QueryEnd, NoQueryEnd> {
     let middle = frame.middle;
     let at = frame.at;
@@ -1055,50 +1042,30 @@ struct Counted<'a> {
     primary: Split,
     /// Its numbers (read once: checking that they are in range parses them).
     numbers: Numbers,
-    /// How many splits satisfy the grammar with every number in range (one when
-    /// [`sole_plain_split`] read the line: its only reading, line breaks included).
+    /// How many splits satisfy the grammar with every number in range.
     valid: u64,
+    /// Read by [`sole_plain_split`]: the record's only reading, line breaks included.
+    plain: bool,
 }
 
 /// Frames `line`, reads its timestamp, counts its splits and picks the primary one.
 fn scan_counted(line: &[u8], breaks: Breaks) -> Result<Counted<'_>, LineError> {
-    scan_then(
-        line,
-        breaks,
-        |frame, ends, epoch_us, primary, numbers| {
-            Ok(Counted {
-                frame,
-                ends,
-                epoch_us,
-                primary,
-                numbers,
-                valid: 1,
-            })
-        },
-        |counted| counted,
-    )
-}
-
-/// Frames `line` and reads its timestamp, then hands the line's reading to `plain` when
-/// [`sole_plain_split`] proves it the only one, else its counted splits to `counted`.
-/// Inlined, with the framing and the plain path (two callers each, which LLVM otherwise
-/// leaves as calls, their answers copied back: +17 M instructions on `p20.log`): each
-/// caller builds its answer where the plain reading lies.
-#[inline(always)]
-fn scan_then<'a, R>(
-    line: &'a [u8],
-    breaks: Breaks,
-    plain: impl FnOnce(Frame<'a>, Ends, i64, Split, Numbers) -> Result<R, LineError>,
-    counted: impl FnOnce(Result<Counted<'a>, LineError>) -> Result<R, LineError>,
-) -> Result<R, LineError> {
     let (frame, epoch_us) = Frame::timed(line, breaks)?;
     let ends = Ends::new(&frame);
     // The plain path's proof covers the server host ([`Frame::check_host`]).
     if let Some((primary, numbers)) = sole_plain_split(&frame, &ends) {
-        return plain(frame, ends, epoch_us, primary, numbers);
+        return Ok(Counted {
+            frame,
+            ends,
+            epoch_us,
+            primary,
+            numbers,
+            valid: 1,
+            plain: true,
+        });
     }
     frame.check_host()?;
-    counted(count_splits(frame, ends, epoch_us))
+    count_splits(frame, ends, epoch_us)
 }
 
 /// Counts every split of a framed line (the general case of [`scan_counted`]).
@@ -1142,6 +1109,7 @@ fn count_splits<'a>(frame: Frame<'a>, ends: Ends, epoch_us: i64) -> Result<Count
         primary,
         numbers,
         valid,
+        plain: false,
     })
 }
 
@@ -1162,7 +1130,6 @@ fn count_splits<'a>(frame: Frame<'a>, ends: Ends, epoch_us: i64) -> Result<Count
 ///   record has no reading cut by a line break either, see [`break_readings`]; the search
 ///   starts at the line's start, so it also proves the server host, [`Frame::check_host`];
 ///   a line whose reader cut it at its first break, [`Breaks::None`], needs no search).
-#[inline(always)]
 fn sole_plain_split(frame: &Frame<'_>, ends: &Ends) -> Option<(Split, Numbers)> {
     let middle = frame.middle;
     let [user_end, host_end, cid_end, op_comma, op_end, db_end] =
@@ -1405,7 +1372,6 @@ fn no_split_error(frame: &Frame<'_>, ends: &Ends) -> LineError {
 /// The first six commas of `s`, found a 64-byte block at a time: names are short, and a
 /// `memchr` call per comma costs more in starting than in searching. `first` is the mask of
 /// the commas of `s`'s first block ([`Ends`] takes it).
-#[inline(always)]
 fn first_commas(s: &[u8], first: u64) -> Option<[usize; 6]> {
     let mut out = [0; 6];
     let mut n = 0;
