@@ -1587,7 +1587,9 @@ fn parse_u64(b: &[u8]) -> Option<u64> {
     })
 }
 
-/// `-?digits` in the signed 64-bit range (`i64::MIN` included).
+/// `-?digits` in the signed 64-bit range (`i64::MIN` included). Inlined: a call per line
+/// (the return code) cost more than its few digits.
+#[inline(always)]
 fn parse_i64(b: &[u8]) -> Option<i64> {
     // `split_first`, not `strip_prefix`: the latter compared through an out-of-line slice
     // comparison, ~30 instructions a line.
