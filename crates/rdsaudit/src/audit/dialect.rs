@@ -256,7 +256,8 @@ pub(crate) fn is_integer(field: &[u8]) -> bool {
 
 /// How a QUERY line ends: `',<ret>` (ten fields) or `',<ret>,,` (RDS fork; civil
 /// timestamps only). Returns the index of the closing quote in `middle`, the return code's
-/// range and the tail form.
+/// range and the tail form. Always inlined into the scanner's one call per line.
+#[inline(always)]
 pub(crate) fn query_end(
     form: TimestampForm,
     middle: &[u8],
