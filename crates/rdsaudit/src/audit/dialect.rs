@@ -275,7 +275,9 @@ pub(crate) fn query_end(
 }
 
 /// How a connection line ends, as `(comma before the object, object, return code, extra,
-/// tail form)`: `db,<object>,<ret>` (ten fields) or `db,,<ret>,<type>` (RDS fork).
+/// tail form)`: `db,<object>,<ret>` (ten fields) or `db,,<ret>,<type>` (RDS fork). Always
+/// inlined into the scanner's one call per connection line.
+#[inline(always)]
 pub(crate) fn connection_end(form: TimestampForm, middle: &[u8]) -> Option<ConnectionEnd> {
     let last = last_comma(middle)?;
     let last_field = middle.get(last + 1..)?;
