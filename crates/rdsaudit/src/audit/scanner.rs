@@ -1479,9 +1479,7 @@ fn reading<'a>(
     Ok(event_of(frame, split, read, epoch_us, Ambiguity::default()))
 }
 
-/// The event of a split whose numbers have been read. Always inlined: its call per line
-/// returned the ~340-byte event through its caller.
-#[inline(always)]
+/// The event of a split whose numbers have been read.
 fn event_of<'a>(
     frame: &Frame<'a>,
     split: &Split,
