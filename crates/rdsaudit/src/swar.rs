@@ -110,16 +110,34 @@ pub(crate) fn find_pair(s: &[u8], from: usize, a: u8, b: u8) -> Option<usize> {
     );
     let mut base = from;
     while base < s.len() {
-        let [first, second] = masks_at(s, base, [a, b]);
-        // A pair across the block's end: its second byte is the next block's first.
-        let next = u64::from(s.get(base + BLOCK) == Some(&b));
-        let pairs = first & ((second >> 1) | (next << 63));
-        if pairs != 0 {
-            return Some(base + pairs.trailing_zeros() as usize);
+        if let Some(i) = pair_in_block(s, base, masks_at(s, base, [a, b]), b) {
+            return Some(i);
         }
         base += BLOCK;
     }
     None
+}
+
+/// [`find_pair`] from 0 when `first` holds the masks of `a` and `b` over the first block of a
+/// text that `s` starts (`masks_at(text, 0, [a, b])`): the caller's masks serve two
+/// searches (see [`crate::audit::scanner`]'s `Ends`). They are cut to `s`.
+pub(crate) fn find_pair_after_first(s: &[u8], first: [u64; 2], a: u8, b: u8) -> Option<usize> {
+    let keep = if s.len() < BLOCK {
+        (1u64 << s.len()) - 1
+    } else {
+        u64::MAX
+    };
+    pair_in_block(s, 0, first.map(|m| m & keep), b).or_else(|| find_pair(s, BLOCK, a, b))
+}
+
+/// The first `a` followed by `b` in the block of `s` at `base`, from the block's masks of
+/// `[a, b]`.
+#[inline]
+fn pair_in_block(s: &[u8], base: usize, [first, second]: [u64; 2], b: u8) -> Option<usize> {
+    // A pair across the block's end: its second byte is the next block's first.
+    let next = u64::from(s.get(base + BLOCK) == Some(&b));
+    let pairs = first & ((second >> 1) | (next << 63));
+    (pairs != 0).then(|| base + pairs.trailing_zeros() as usize)
 }
 
 /// How many bytes [`find2`] searches sixteen at a time before it hands the rest to `memchr2`
@@ -393,6 +411,25 @@ mod tests {
                 .and_then(|rest| memchr::memmem::find(rest, b",'"))
                 .map(|i| from + i);
             prop_assert_eq!(find_pair(&s, from, b',', b'\''), expected);
+        }
+
+        /// `find_pair_after_first` with the masks of a longer text's first block is
+        /// `find_pair` from 0, on every start of the text.
+        #[test]
+        fn find_pair_after_first_is_find_pair(
+            s in proptest::collection::vec(
+                prop_oneof![3 => Just(b','), 3 => Just(b'\''), 1 => 1u8..=255],
+                0..200,
+            ),
+        ) {
+            let first = masks_at(&s, 0, [b',', b'\'']);
+            for n in 0..=s.len() {
+                let part = s.get(..n).unwrap_or_default();
+                prop_assert_eq!(
+                    find_pair_after_first(part, first, b',', b'\''),
+                    find_pair(part, 0, b',', b'\'')
+                );
+            }
         }
 
         /// `is_ascii` is the standard library's.

@@ -256,7 +256,8 @@ pub(crate) fn is_integer(field: &[u8]) -> bool {
 
 /// How a QUERY line ends: `',<ret>` (ten fields) or `',<ret>,,` (RDS fork; civil
 /// timestamps only). Returns the index of the closing quote in `middle`, the return code's
-/// range and the tail form.
+/// range and the tail form. Always inlined into the scanner's one call per line.
+#[inline(always)]
 pub(crate) fn query_end(
     form: TimestampForm,
     middle: &[u8],
@@ -274,7 +275,9 @@ pub(crate) fn query_end(
 }
 
 /// How a connection line ends, as `(comma before the object, object, return code, extra,
-/// tail form)`: `db,<object>,<ret>` (ten fields) or `db,,<ret>,<type>` (RDS fork).
+/// tail form)`: `db,<object>,<ret>` (ten fields) or `db,,<ret>,<type>` (RDS fork). Always
+/// inlined into the scanner's one call per connection line.
+#[inline(always)]
 pub(crate) fn connection_end(form: TimestampForm, middle: &[u8]) -> Option<ConnectionEnd> {
     let last = last_comma(middle)?;
     let last_field = middle.get(last + 1..)?;

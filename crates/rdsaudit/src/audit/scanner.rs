@@ -60,7 +60,7 @@ use std::ops::ControlFlow;
 
 use crate::audit::dialect::{self, Dialect, OpClass, TailForm, TimestampForm};
 use crate::audit::event::{Ambiguity, AuditEvent, Extra, Object, Operation, Provenance, Timestamp};
-use crate::swar::{BLOCK, escaped_mask, find_pair, find2, masks_at};
+use crate::swar::{BLOCK, escaped_mask, find_pair, find_pair_after_first, find2, masks_at};
 
 use super::timestamp::parse_timestamp;
 
@@ -601,12 +601,17 @@ struct Ends {
     connection: Option<ConnectionEnd>,
     /// The comma before a TABLE event's return code.
     table: Option<usize>,
+    /// The commas of `middle`'s first block: its masks of commas and quotes are taken once,
+    /// for the QUERY end's search for `,'` and for [`first_commas`] (one mask of a block
+    /// fewer a line).
+    first_commas: u64,
 }
 
 impl Ends {
     fn new(frame: &Frame<'_>) -> Self {
         let middle = frame.middle;
-        let query = query_end(frame);
+        let first = masks_at(middle, 0, [b',', b'\'']);
+        let query = query_end(frame, first);
         // A line that ends like a QUERY ends like no connection line (a quote before the
         // return code's comma is no connection object's byte, and the fork's `,,` leaves an
         // empty last field, no connection type), so the connection end is looked for only
@@ -626,6 +631,7 @@ impl Ends {
             query,
             connection,
             table: dialect::table_end(frame.form, middle),
+            first_commas: first[0],
         }
     }
 
@@ -661,16 +667,19 @@ enum NoQueryEnd {
 /// after a comma is never escaped), and a candidate whose body meets an unescaped quote first
 /// lies in a name, with the next candidate at or after that quote. So the statement is
 /// crossed once, by the block scan, as in a line without hostile names.
-fn query_end(frame: &Frame<'_>) -> Result<QueryEnd, NoQueryEnd> {
+///
+/// `first` holds the masks of commas and quotes over `middle`'s first block, where the first
+/// candidate nearly always lies.
+fn query_end(frame: &Frame<'_>, first: [u64; 2]) -> Result<QueryEnd, NoQueryEnd> {
     let middle = frame.middle;
     let at = frame.at;
     let Some((close, retcode, tail)) = dialect::query_end(frame.form, middle) else {
         return Err(NoQueryEnd::Tail);
     };
     let head = middle.get(..close).unwrap_or_default();
-    let mut from = 0;
+    let mut candidate = find_pair_after_first(head, first, b',', b'\'');
     let mut stray = None;
-    while let Some(db_end) = find_pair(head, from, b',', b'\'') {
+    while let Some(db_end) = candidate {
         let object = Span(db_end + 2, close);
         match first_stray(frame.get(object), frame.breaks) {
             None => {
@@ -683,7 +692,7 @@ fn query_end(frame: &Frame<'_>) -> Result<QueryEnd, NoQueryEnd> {
             }
             Some(q) => {
                 stray = Some(object.0 + q);
-                from = db_end + 1;
+                candidate = find_pair(head, db_end + 1, b',', b'\'');
             }
         }
     }
@@ -1123,7 +1132,8 @@ fn count_splits<'a>(frame: Frame<'a>, ends: Ends, epoch_us: i64) -> Result<Count
 ///   a line whose reader cut it at its first break, [`Breaks::None`], needs no search).
 fn sole_plain_split(frame: &Frame<'_>, ends: &Ends) -> Option<(Split, Numbers)> {
     let middle = frame.middle;
-    let [user_end, host_end, cid_end, op_comma, op_end, db_end] = first_commas(middle)?;
+    let [user_end, host_end, cid_end, op_comma, op_end, db_end] =
+        first_commas(middle, ends.first_commas)?;
     // What `anchor_at(middle, op_comma)` finds when the user holds no comma, checked field
     // by field since the commas are known.
     let (operation, op, class) = operation_between(middle, op_comma, op_end)?;
@@ -1360,13 +1370,17 @@ fn no_split_error(frame: &Frame<'_>, ends: &Ends) -> LineError {
 }
 
 /// The first six commas of `s`, found a 64-byte block at a time: names are short, and a
-/// `memchr` call per comma costs more in starting than in searching.
-fn first_commas(s: &[u8]) -> Option<[usize; 6]> {
+/// `memchr` call per comma costs more in starting than in searching. `first` is the mask of
+/// the commas of `s`'s first block ([`Ends`] takes it).
+fn first_commas(s: &[u8], first: u64) -> Option<[usize; 6]> {
     let mut out = [0; 6];
     let mut n = 0;
     let mut base = 0;
+    let mut mask = first;
     while base < s.len() {
-        let [mut mask] = masks_at(s, base, [b',']);
+        if base > 0 {
+            [mask] = masks_at(s, base, [b',']);
+        }
         while mask != 0 {
             *out.get_mut(n)? = base + mask.trailing_zeros() as usize;
             n += 1;
@@ -1573,7 +1587,9 @@ fn parse_u64(b: &[u8]) -> Option<u64> {
     })
 }
 
-/// `-?digits` in the signed 64-bit range (`i64::MIN` included).
+/// `-?digits` in the signed 64-bit range (`i64::MIN` included). Inlined: a call per line
+/// (the return code) cost more than its few digits.
+#[inline(always)]
 fn parse_i64(b: &[u8]) -> Option<i64> {
     // `split_first`, not `strip_prefix`: the latter compared through an out-of-line slice
     // comparison, ~30 instructions a line.
