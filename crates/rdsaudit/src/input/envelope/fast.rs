@@ -29,7 +29,7 @@
 use std::ops::Range;
 
 use super::{EnvelopeError, LogEnvelope, LogEvent, MessageType, Spare};
-use crate::input::json::walk::{string_mask, unescape};
+use crate::input::json::walk::{simple_escape, string_mask, unescape};
 use crate::input::json::{check_values, is_ws};
 
 /// The fast reader declines: the simd-json path must read the text.
@@ -451,26 +451,10 @@ fn scan_string(
 /// The length of the valid escape at the start of `text` (a backslash).
 #[inline]
 fn escape_len(text: &[u8]) -> Read<usize> {
-    match text.get(1) {
-        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(2),
-        _ => unescape(text).map(|(_, len)| len).map_err(|_| Decline),
+    match text.get(1).copied().and_then(simple_escape) {
+        Some(_) => Ok(2),
+        None => unescape(text).map(|(_, len)| len).map_err(|_| Decline),
     }
-}
-
-/// The ASCII byte the two-byte escape of `letter` (`\n`: `n`) stands for; `None` for `u` and
-/// for what is not an escape. [`unescape`]'s table, without its call (a property test holds
-/// them, and [`escape_len`]'s list, together).
-#[inline]
-fn simple_escape(letter: u8) -> Option<u8> {
-    Some(match letter {
-        b'"' | b'\\' | b'/' => letter,
-        b'b' => 0x08,
-        b'f' => 0x0c,
-        b'n' => b'\n',
-        b'r' => b'\r',
-        b't' => b'\t',
-        _ => return None,
-    })
 }
 
 /// Deepest nesting of an unknown value the reader follows (one bit each of a `u64`).
