@@ -120,6 +120,7 @@ pub fn records(buf: &[u8]) -> Records<'_> {
         dirty_after: None,
         ended: false,
         edges: Edges::default(),
+        alone_way: true,
     }
 }
 
@@ -248,6 +249,11 @@ pub struct Records<'a> {
     ended: bool,
     /// What the window rule saw (see [`Edges`]).
     edges: Edges,
+    /// Whether a line that reads alone, followed by one that reads alone, is read the short
+    /// way ([`Records::next_reads_alone`], [`Records::hold_alone`]): nearly every line of a
+    /// real log, which the general rule reads through many more looks. The general way is the
+    /// reference; off only where a test checks the two give the same.
+    alone_way: bool,
 }
 
 /// A record the window rule holds until the lines after it are known.
@@ -532,6 +538,10 @@ impl<'a> Records<'a> {
             return None;
         }
         let reads = self.last_reads();
+        let plain = reads && joined == 0 && forward_end.is_none() && !self.orphans;
+        if self.alone_way && plain && self.head_before.is_none() {
+            return self.hold_alone(start, line_number, end, next);
+        }
         if self.line_number.saturating_sub(self.head_line) > MAX_NAME_BREAKS {
             // Farther back than a name's line breaks reach.
             self.head_before = None;
@@ -615,6 +625,37 @@ impl<'a> Records<'a> {
         Some(())
     }
 
+    /// [`Records::next_record`]'s end for a record that is its one line, read alone, after a
+    /// record that is no possible head of it (`head_before` is none), with no record after
+    /// it read with it: what the general end does then, without the cases that cannot arise
+    /// (no head to flag it from, no chain to cut, nothing dirty). The text can be cut before
+    /// it, and it is no head of the next record.
+    fn hold_alone(
+        &mut self,
+        start: usize,
+        line_number: u64,
+        end: usize,
+        next: usize,
+    ) -> Option<()> {
+        (self.chain_start, self.chain_line) = (start, line_number);
+        (self.head_line, self.last_head) = (line_number, None);
+        self.line_number += 1;
+        self.pos = next;
+        let Some(bytes) = self.buf.get(start..end) else {
+            self.drop_reading();
+            return None;
+        };
+        let (start, end) = (start as u64, end as u64);
+        self.held.push_back(Held {
+            record: TextRecord { line_number, bytes },
+            start,
+            end,
+            slot: self.reading,
+            flagged: start < self.flag_before,
+        });
+        Some(())
+    }
+
     /// Whether the record being read parses (as far as it is read).
     fn last_reads(&self) -> bool {
         self.parses.get(self.reading).is_some_and(Result::is_ok)
@@ -649,6 +690,14 @@ impl<'a> Records<'a> {
     #[must_use]
     pub fn blank_lines(&self) -> u64 {
         self.blank_lines
+    }
+
+    /// The same records read the general way only (no short way for a line that reads
+    /// alone): the reference the short way is checked against.
+    #[cfg(test)]
+    fn general_way(mut self) -> Self {
+        self.alone_way = false;
+        self
     }
 
     /// Reads no record that starts at `stop` or after (the rest of a window past its cut).
@@ -716,6 +765,22 @@ impl<'a> Records<'a> {
     /// so the common line's timestamp is read once, by the parse.
     fn starts_record(&mut self, from: usize) -> bool {
         let (end, next) = self.line_at(from);
+        let reads = self.parse_ahead(from, end, next);
+        reads
+            || (starts_with_timestamp(self.tail(from))
+                && (self.ends_with_marker(self.buf.get(from..end).unwrap_or_default())
+                    || self.first_join(from, next).is_some()
+                    || self.marker_after_plain(next)))
+    }
+
+    /// Parses the line at `from` (ending at `end`, the next line at `next`) alone into the
+    /// look-ahead, unless it is there already (the common line's look-ahead asks first
+    /// whether the next line reads alone, [`Records::next_reads_alone`], and the rule may then
+    /// ask whether it starts a record); returns whether it reads.
+    fn parse_ahead(&mut self, from: usize, end: usize, next: usize) -> bool {
+        if self.lookahead_at.is_some_and(|(at, ..)| at == from) {
+            return self.lookahead_reads(from);
+        }
         // Parsed in its slot (no move of the parse); the line ends at its first break.
         let line = self.buf.get(from..end).unwrap_or_default();
         let reads = match self.parses.get_mut(self.lookahead) {
@@ -727,10 +792,18 @@ impl<'a> Records<'a> {
         };
         self.lookahead_at = Some((from, end, next));
         reads
-            || (starts_with_timestamp(self.tail(from))
-                && (self.ends_with_marker(self.buf.get(from..end).unwrap_or_default())
-                    || self.first_join(from, next).is_some()
-                    || self.marker_after_plain(next)))
+    }
+
+    /// Whether the text ends at `next` or the line there reads alone (parsed into the
+    /// look-ahead): then a first line that reads alone is its record, whole. It neither joins
+    /// the next line (a line that reads alone starts a record and stands, so the join loop
+    /// stops at it) nor is read with it (the record after reads alone: no forward join).
+    fn next_reads_alone(&mut self, next: usize) -> bool {
+        if self.tail(next).is_empty() {
+            return true;
+        }
+        let (end, after) = self.line_at(next);
+        self.parse_ahead(next, end, after)
     }
 
     /// Whether a marker line follows the plain continuations from `next` on (at most
@@ -799,6 +872,11 @@ impl<'a> Records<'a> {
         }
         self.parse_alone(start, first_end);
         let alone_reads = self.last_reads();
+        if self.alone_way && alone_reads && self.next_reads_alone(first_next) {
+            // The common line: what the loop below finds in its first look, without it.
+            self.orphans = false;
+            return span;
+        }
         // A join can only read from a line that begins with a timestamp (as every line that
         // parses does).
         let joinable = alone_reads || starts_with_timestamp(first);

@@ -597,3 +597,69 @@ proptest! {
         check(&read(&log), &log, &truths)?;
     }
 }
+
+/// Everything a reader gives: its records and parses in order, then its blank lines, cut
+/// and edges.
+fn everything<'a>(mut r: Records<'a>) -> (Vec<Parsed<'a>>, u64, usize, Edges) {
+    let parsed = std::iter::from_fn(|| r.next_parsed()).collect();
+    (parsed, r.blank_lines(), r.cut(), r.edges())
+}
+
+/// A line of a log mixing records that read alone with every kind of line the rule looks
+/// past them for: records whose names hold breaks and forged records, blank lines, junk,
+/// a bare timestamp, RDS's marker alone and at a line's end.
+fn mixed_line() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        6 => clean_record().prop_map(|b| b.line),
+        2 => wide_record().prop_map(|b| b.line),
+        2 => record().prop_map(|b| b.line),
+        1 => prop::sample::select(vec![
+            "",
+            "junk",
+            "20240101 00:00:00,x",
+            " [Your log message was truncated]",
+            "20240615 10:31:00,h,u,l,1,2,QUERY,,'cut [Your log message was truncated]",
+        ])
+        .prop_map(|s| s.as_bytes().to_vec()),
+    ]
+}
+
+/// Whether `make`'s reader gives the same read the short way and the general way only.
+fn same<'a>(make: impl Fn() -> Records<'a>) -> Result<(), TestCaseError> {
+    prop_assert_eq!(everything(make()), everything(make().general_way()));
+    Ok(())
+}
+
+proptest! {
+    /// The short way for a line that reads alone gives what the general rule gives, on
+    /// logs where such lines meet every kind of line the rule looks for (files, CloudWatch
+    /// messages, windows cut anywhere, pieces read around dirty lines outside them).
+    #[test]
+    fn the_short_way_for_a_line_read_alone_is_the_general_rule(
+        lines in prop::collection::vec(mixed_line(), 1..12),
+        breaks in prop::collection::vec(prop::sample::select(vec!["\n", "\r\n", "\r"]), 12),
+        cut in any::<prop::sample::Index>(),
+        around in (any::<bool>(), 0u64..10_000),
+        last_break in any::<bool>(),
+    ) {
+        let mut log = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            log.extend_from_slice(line);
+            if last_break || i + 1 < lines.len() {
+                log.extend_from_slice(breaks[i].as_bytes());
+            }
+        }
+        same(|| records(&log))?;
+        same(|| records_in_message(&log))?;
+        let window = &log[..cut.index(log.len() + 1)];
+        same(|| records_in_window(window))?;
+        let stop = everything(records_in_window(window)).2;
+        same(|| records_in_window(window).stop_at(stop))?;
+        let (before, after) = around;
+        let around = Around {
+            before: before.then_some(after.min(5000)),
+            after: Some(5000 + log.len() as u64 + after),
+        };
+        same(|| records(&log).at(5000).around(around))?;
+    }
+}
