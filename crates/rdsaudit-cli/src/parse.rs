@@ -5,7 +5,6 @@
 use std::cell::RefCell;
 use std::io::{self, Write as _};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -68,17 +67,7 @@ struct Writers {
     enrich: bool,
     format: Format,
     csv_raw: bool,
-    /// The output of the last record decoded ([`Sink::finish`]): the room a new chunk's
-    /// buffer starts with (up to [`ROOM_MAX`]), instead of growing to it by doublings, each
-    /// a copy into fresh memory (two threads page-faulted 845 times more than one on a
-    /// Kinesis event of 500 records: a third in `realloc`'s copies).
-    last_len: AtomicUsize,
 }
-
-/// The most room a new chunk's buffer is made with: a larger record's output grows its
-/// buffer as before. Chunks are alive by the thousand while a Kinesis event of one-line
-/// records is walked: one large record before them must not make each of them large.
-const ROOM_MAX: usize = 64 << 10;
 
 /// Writers kept for the next chunks: more than the threads that write at once, few enough
 /// that what they hold stays small.
@@ -91,7 +80,6 @@ impl Writers {
             enrich: args.enrich,
             format: args.format,
             csv_raw: args.csv_raw,
-            last_len: AtomicUsize::new(0),
         })
     }
 
@@ -131,9 +119,8 @@ impl Writers {
 
 impl Chunk {
     fn new(args: &ParseArgs, writers: &Arc<Writers>) -> Self {
-        let room = writers.last_len.load(Ordering::Relaxed).min(ROOM_MAX);
         Chunk {
-            bytes: Vec::with_capacity(room),
+            bytes: Vec::new(),
             events: 0,
             writer: Some(writers.take()),
             writers: Arc::clone(writers),
@@ -287,8 +274,6 @@ impl Sink for Chunk {
     /// still to be decided from it (SQL with a statement written: `Sequence::lead`) or it
     /// is enriched (its `Enricher` holds what it saw of this record).
     fn finish(&mut self) {
-        let len = self.bytes.len();
-        self.writers.last_len.store(len, Ordering::Relaxed);
         let clean = match self.writer.as_deref_mut() {
             Some(Writer::Plain(w)) => w.sql().first_database().is_none(),
             Some(Writer::Enriched(..)) | None => false,
