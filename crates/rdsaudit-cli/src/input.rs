@@ -131,6 +131,10 @@ impl<T: CommandSink> Sink for Filtered<'_, T> {
             ..*record
         });
     }
+
+    fn finish(&mut self) {
+        self.out.finish();
+    }
 }
 
 /// How inputs are read; shared by `parse` and `stats`.

@@ -289,6 +289,22 @@ fn threads_do_not_change_the_output() {
         let four = run("4");
         assert!(one.status.success() && four.status.success());
         assert_eq!(one.stdout, four.stdout);
+        // SQL: a chunk's writer goes to the next record's chunk once its record is decoded,
+        // unless the `USE` after it is still to be decided from it (rdsaudit-cli `parse`).
+        for format in ["sql", "csv"] {
+            let run = |threads: &str| {
+                let out = rdsaudit()
+                    .args(["parse", "--quiet", "--format", format, "--threads", threads])
+                    .arg(path)
+                    .output()
+                    .unwrap();
+                assert!(out.status.success());
+                out.stdout
+            };
+            let one = run("1");
+            assert!(!one.is_empty(), "{format}");
+            assert_eq!(one, run("4"), "{format}");
+        }
         let events = ndjson(&one.stdout);
         assert_eq!(events.len(), 30_000);
         for (v, line) in events.iter().zip(corpus.lines()) {

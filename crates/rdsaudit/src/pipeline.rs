@@ -806,8 +806,9 @@ impl Pipeline {
         }
     }
 
-    /// Decodes `records` (numbered from `first_index`) each into a sink made by `make`, on
-    /// rayon's pool when `parallel`. Returns the outcomes and sinks in input order.
+    /// Decodes `records` (numbered from `first_index`) each into a sink made by `make` (and
+    /// told [`Sink::finish`] once its record is decoded), on rayon's pool when `parallel`.
+    /// Returns the outcomes and sinks in input order.
     pub fn process<S, M>(
         &self,
         records: &[SourceRecord<'_>],
@@ -822,6 +823,7 @@ impl Pipeline {
         let run = |lease: &mut Lease<'_>, (i, r): (usize, &SourceRecord<'_>)| {
             let mut sink = make();
             let outcome = lease.worker().process_record(first_index + i, r, &mut sink);
+            sink.finish();
             (outcome, sink)
         };
         if parallel && records.len() > 1 {

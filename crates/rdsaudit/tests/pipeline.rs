@@ -320,6 +320,44 @@ fn a_large_event_decoded_while_walked_reads_as_in_turn() {
     assert!(seq_report.is_balanced());
 }
 
+/// A sink that notes whether it was told [`Sink::finish`], and anything it was told after.
+#[derive(Debug, Default)]
+struct Finished {
+    events: usize,
+    finished: bool,
+    after: usize,
+}
+
+impl Sink for Finished {
+    fn event(&mut self, _: &AuditEvent<'_>) {
+        self.events += 1;
+        self.after += usize::from(self.finished);
+    }
+
+    fn finish(&mut self) {
+        self.after += usize::from(self.finished);
+        self.finished = true;
+    }
+}
+
+#[test]
+fn every_record_decoded_in_parallel_is_finished_once_after_its_events() {
+    let (_, event) = large_event();
+    let sinks = on_three_threads(|| {
+        let mut sinks = Vec::new();
+        Decoder::new()
+            .decode_parallel(&mut event.clone(), Finished::default, |d| {
+                sinks.push(d.sink);
+                Ok(Next::Continue)
+            })
+            .unwrap();
+        sinks
+    });
+    assert_eq!(sinks.len(), 160);
+    assert!(sinks.iter().all(|s| s.finished && s.after == 0));
+    assert_eq!(sinks.iter().map(|s| s.events).sum::<usize>(), 160 * 120);
+}
+
 #[test]
 fn a_large_event_broken_at_its_end_hands_nothing_over() {
     let (_, mut event) = large_event();

@@ -40,6 +40,12 @@ pub trait Sink {
     fn failed_record(&mut self, record: &FailedRecord<'_>) {
         let _ = record;
     }
+
+    /// The record is decoded: nothing more reaches this sink, which waits for its turn to be
+    /// written (records decoded ahead in parallel wait long, and many at once). A sink may
+    /// give back here what it needs only while events come: the CLI's writer (its caches
+    /// warm) goes to the next record's sink instead of each sink starting one cold.
+    fn finish(&mut self) {}
 }
 
 impl<F: FnMut(&AuditEvent<'_>)> Sink for F {
