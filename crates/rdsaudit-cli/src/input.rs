@@ -637,9 +637,13 @@ fn too_large(limit: usize) -> String {
     )
 }
 
-/// Reads the first bytes: enough to see past a byte order mark and whitespace (and, for
-/// gzip, to inflate a little), at most [`SNIFF_BYTES`]. A pipe is not waited on longer than
-/// that takes.
+/// Reads the first bytes: enough to decide the input's kind, at most [`SNIFF_BYTES`] (or
+/// all of a shorter input). The kind of a text input is told by its first line (a syslog
+/// header, `aws logs tail`'s prefix, an Insights CSV header, an audit timestamp), so a pipe
+/// is read until one whole line with content has come (inflated, for gzip): a slow writer's
+/// first read may hold one byte of the gzip magic or half a prefix (review 16's R16-1: such a
+/// stream was read as audit text, every line unparsed). A live pipe is waited on no longer
+/// than its first line takes.
 fn sniff(source: &mut Source) -> io::Result<Vec<u8>> {
     let mut head = vec![0; SNIFF_BYTES];
     let mut len = 0;
@@ -649,14 +653,36 @@ fn sniff(source: &mut Source) -> io::Result<Vec<u8>> {
             other => other?,
         };
         len += n;
-        let seen = head.get(..len).unwrap_or_default();
-        let gzip = seen.starts_with(&input::detect::GZIP_MAGIC);
-        if n == 0 || (!gzip && has_content(seen)) || (gzip && has_content(&inflate_head(seen))) {
+        if n == 0 || decided(head.get(..len).unwrap_or_default()) {
             break;
         }
     }
     head.truncate(len);
     Ok(head)
+}
+
+/// Whether the first bytes of an input, `seen`, are enough to tell its kind: a first line
+/// with content and its end, after the gzip magic inflated when it starts so.
+fn decided(seen: &[u8]) -> bool {
+    if input::detect::GZIP_MAGIC.starts_with(seen) {
+        // Nothing yet, or one byte of the magic: gzip or not is still open.
+        return false;
+    }
+    if seen.starts_with(&input::detect::GZIP_MAGIC) {
+        has_whole_line(&inflate_head(seen))
+    } else {
+        has_whole_line(seen)
+    }
+}
+
+/// Whether `bytes` hold content (past a UTF-8 byte order mark and whitespace) and then a line
+/// break.
+fn has_whole_line(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    bytes
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .any(|&b| b == b'\n' || b == b'\r')
 }
 
 /// A file of `size` bytes whose first bytes `head` were read: the rest read at offsets, the

@@ -151,6 +151,47 @@ fn aws_logs_tail_output_is_streamed() {
     assert!(child.wait().unwrap().success());
 }
 
+/// A slow writer's first read is cut short: one byte of the gzip magic, half of `aws logs
+/// tail`'s prefix, half an audit line. The input's kind waits for its first whole line
+/// (review 16's R16-1: the gzip stream and the prefixed text were read as audit text, every
+/// line unparsed), so the events are those of the same bytes written at once.
+#[test]
+fn a_first_read_cut_short_decides_nothing() {
+    let plain = lines(1, 40);
+    let tail: String = (1..=40)
+        .map(|id| {
+            format!(
+                "2024-06-15T10:31:00.000000+00:00 db1.audit.log {}",
+                line(id)
+            )
+        })
+        .collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(plain.as_bytes()).unwrap();
+    let gzip = gz.finish().unwrap();
+    for (input, first) in [
+        (gzip.as_slice(), 1),
+        (tail.as_bytes(), 17),
+        (plain.as_bytes(), 10),
+    ] {
+        let mut child = spawn(&["-"], None);
+        let rx = events_of(&mut child);
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&input[..first]).unwrap();
+        stdin.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        stdin.write_all(&input[first..]).unwrap();
+        drop(stdin);
+        for id in 1..=40 {
+            assert_eq!(next_query_id(&rx), id, "first read of {first} bytes");
+        }
+        assert!(
+            child.wait().unwrap().success(),
+            "first read of {first} bytes"
+        );
+    }
+}
+
 #[test]
 fn follow_reads_what_is_appended_to_a_file() {
     let dir = tempfile::tempdir().unwrap();
