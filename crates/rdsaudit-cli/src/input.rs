@@ -675,14 +675,9 @@ fn decided(seen: &[u8]) -> bool {
     }
 }
 
-/// Whether `bytes` hold content (past a UTF-8 byte order mark and whitespace) and then a line
-/// break.
+/// Whether `bytes` hold content and then a line break.
 fn has_whole_line(bytes: &[u8]) -> bool {
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    bytes
-        .iter()
-        .skip_while(|b| b.is_ascii_whitespace())
-        .any(|&b| b == b'\n' || b == b'\r')
+    content(bytes).iter().any(|&b| b == b'\n' || b == b'\r')
 }
 
 /// A file of `size` bytes whose first bytes `head` were read: the rest read at offsets, the
@@ -758,8 +753,15 @@ fn fill_at(
 
 /// Whether `bytes` hold something besides a byte order mark and whitespace.
 fn has_content(bytes: &[u8]) -> bool {
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    bytes.iter().any(|b| !b.is_ascii_whitespace())
+    !content(bytes).is_empty()
+}
+
+/// `bytes` from their first byte past a UTF-8 byte order mark and whitespace.
+fn content(bytes: &[u8]) -> &[u8] {
+    bytes
+        .strip_prefix(b"\xef\xbb\xbf")
+        .unwrap_or(bytes)
+        .trim_ascii_start()
 }
 
 /// What the start of a gzip stream inflates to (as much as `compressed` gives; errors end it).
