@@ -320,6 +320,38 @@ fn a_large_event_decoded_while_walked_reads_as_in_turn() {
     assert!(seq_report.is_balanced());
 }
 
+/// A panic while a chunk of records is decoded on the pool (here, in the sink factory, a few
+/// chunks in) reaches the caller instead of leaving it asleep waiting for that chunk: the
+/// writer is woken only for the oldest chunk, and a chunk that panicked is posted too.
+#[test]
+fn a_panic_in_a_chunk_of_records_reaches_the_caller() {
+    let (_, event) = large_event();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let made = std::sync::atomic::AtomicUsize::new(0);
+        let make = || {
+            let n = made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            assert!(n != 20, "the 21st sink panics");
+            Seen::default()
+        };
+        let decoder = Decoder::builder().records_per_chunk(3).build();
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            on_three_threads(|| {
+                decoder.decode_parallel(&mut event.clone(), make, |_: Done<'_, Seen>| {
+                    Ok(Next::Continue)
+                })
+            })
+        }));
+        let _ = tx.send(run.is_err());
+    });
+    let panicked = rx.recv_timeout(std::time::Duration::from_secs(120));
+    assert_eq!(
+        panicked,
+        Ok(true),
+        "the decoder returned or hung instead of panicking"
+    );
+}
+
 /// A sink that notes whether it was told [`Sink::finish`], and anything it was told after.
 #[derive(Debug, Default)]
 struct Finished {

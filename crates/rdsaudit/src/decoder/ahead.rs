@@ -10,9 +10,14 @@
 //! can be written (an invalid byte at its end fails it whole): records go on being handed out
 //! then only while the log events decoded and expected stay under [`WALK_AHEAD_EVENTS`]; the
 //! rest wait for the walk to end.
+//!
+//! The calling thread sleeps while it waits for the oldest chunk, and is woken only when that
+//! chunk is done ([`Board`]): a chunk done before its turn cannot be written and frees no
+//! room, so waking for it (as a channel's receiver was, once per chunk) only took a core from
+//! a worker.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use crate::input::kinesis::{EventText, RawRecord};
 use crate::input::{Payload, SourceRecord};
@@ -55,6 +60,72 @@ pub(super) fn payload_len(record: &SourceRecord<'_>) -> usize {
 /// a parallel iterator would, instead of leaving it waiting).
 type Decoded<S> = std::thread::Result<Vec<(RecordOutcome, S)>>;
 
+/// A decoded chunk: its first record, its payload bytes, and what it decoded to.
+type Arrival<S> = (usize, usize, Decoded<S>);
+
+/// Where workers leave the chunks they decoded for the calling thread, which is woken only
+/// for the chunk it waits for (the oldest not written).
+struct Board<S> {
+    state: Mutex<Posted<S>>,
+    /// Signalled when the chunk the calling thread waits for is posted.
+    oldest_done: Condvar,
+}
+
+struct Posted<S> {
+    /// Chunks decoded and not yet taken by the calling thread, in the order they were done.
+    arrivals: Vec<Arrival<S>>,
+    /// The first record of the chunk the calling thread sleeps for, if it sleeps.
+    waiting_for: Option<usize>,
+}
+
+impl<S> Board<S> {
+    fn new() -> Self {
+        Board {
+            state: Mutex::new(Posted {
+                arrivals: Vec::new(),
+                waiting_for: None,
+            }),
+            oldest_done: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Posted<S>> {
+        // A worker's panic is caught before it posts: the list is never left half-changed.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A worker's chunk, decoded: the calling thread is woken if it waits for this one.
+    fn post(&self, arrival: Arrival<S>) {
+        let mut posted = self.lock();
+        let wake = posted.waiting_for == Some(arrival.0);
+        posted.arrivals.push(arrival);
+        drop(posted);
+        if wake {
+            self.oldest_done.notify_one();
+        }
+    }
+
+    /// Moves the chunks posted so far into `into` (empty), without waiting.
+    fn take(&self, into: &mut Vec<Arrival<S>>) {
+        std::mem::swap(&mut self.lock().arrivals, into);
+    }
+
+    /// Waits until the chunk whose first record is `first` is posted, then moves every chunk
+    /// posted into `into` (empty).
+    fn take_when_done(&self, first: usize, into: &mut Vec<Arrival<S>>) {
+        let mut posted = self.lock();
+        while !posted.arrivals.iter().any(|(at, _, _)| *at == first) {
+            posted.waiting_for = Some(first);
+            posted = self
+                .oldest_done
+                .wait(posted)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        posted.waiting_for = None;
+        std::mem::swap(&mut posted.arrivals, into);
+    }
+}
+
 /// Records copied out of an event that is still being walked (the walk holds the event text
 /// and unescapes it in place), for a worker to decode.
 #[derive(Debug, Default)]
@@ -96,8 +167,9 @@ impl Copies {
 pub(super) struct Ahead<'s, 'scope, S> {
     scope: &'s rayon::Scope<'scope>,
     pipeline: &'scope Pipeline,
-    tx: Sender<(usize, usize, Decoded<S>)>,
-    rx: Receiver<(usize, usize, Decoded<S>)>,
+    board: Arc<Board<S>>,
+    /// The room chunks are taken off the [`Board`] into (kept empty between takes).
+    taken: Vec<Arrival<S>>,
     /// `(first record, payload bytes)` of each chunk handed out and not yet taken, oldest
     /// first.
     chunks: VecDeque<(usize, usize)>,
@@ -121,12 +193,11 @@ pub(super) struct Ahead<'s, 'scope, S> {
 
 impl<'s, 'scope, S: Sink + Send + 'scope> Ahead<'s, 'scope, S> {
     pub(super) fn new(scope: &'s rayon::Scope<'scope>, pipeline: &'scope Pipeline) -> Self {
-        let (tx, rx) = channel();
         Ahead {
             scope,
             pipeline,
-            tx,
-            rx,
+            board: Arc::new(Board::new()),
+            taken: Vec::new(),
             chunks: VecDeque::new(),
             back: BTreeMap::new(),
             bytes: 0,
@@ -165,11 +236,19 @@ impl<'s, 'scope, S: Sink + Send + 'scope> Ahead<'s, 'scope, S> {
         u128::from(self.held_events) + expected < u128::from(WALK_AHEAD_EVENTS)
     }
 
-    /// Takes the chunks decoded so far off the channel, without waiting.
+    /// Takes the chunks decoded so far off the board, without waiting.
     fn poll(&mut self) {
-        while let Ok((at, bytes, done)) = self.rx.try_recv() {
+        self.board.take(&mut self.taken);
+        self.receive_taken();
+    }
+
+    /// Keeps the chunks just taken off the board for their turn.
+    fn receive_taken(&mut self) {
+        let mut taken = std::mem::take(&mut self.taken);
+        for (at, bytes, done) in taken.drain(..) {
             self.received(at, bytes, done);
         }
+        self.taken = taken;
     }
 
     /// A decoded chunk of `bytes` payload bytes, first record `at`: kept for its turn.
@@ -257,15 +336,14 @@ impl<'s, 'scope, S: Sink + Send + 'scope> Ahead<'s, 'scope, S> {
     where
         W: FnOnce(usize) -> Vec<(RecordOutcome, S)> + Send + 'scope,
     {
-        let (first, tx) = (self.next, self.tx.clone());
+        let (first, board) = (self.next, Arc::clone(&self.board));
         self.chunks.push_back((first, bytes));
         self.bytes += bytes;
         self.in_flight += bytes;
         self.next += len;
         self.scope.spawn(move |_| {
             let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(first)));
-            // The receiver is gone only when the caller stopped: nothing is waiting then.
-            let _ = tx.send((first, bytes, done));
+            board.post((first, bytes, done));
         });
     }
 
@@ -279,8 +357,9 @@ impl<'s, 'scope, S: Sink + Send + 'scope> Ahead<'s, 'scope, S> {
                 self.held_events = self.held_events.saturating_sub(events);
                 return Some((first, done.unwrap_or_else(|p| std::panic::resume_unwind(p))));
             }
-            let (at, bytes, done) = self.rx.recv().ok()?;
-            self.received(at, bytes, done);
+            // Every chunk handed out is posted once (a panic too), so this wait ends.
+            self.board.take_when_done(first, &mut self.taken);
+            self.receive_taken();
         }
     }
 }
