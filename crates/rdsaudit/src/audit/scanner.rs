@@ -1507,6 +1507,11 @@ fn reading<'a>(
 }
 
 /// The event of a split whose numbers have been read.
+///
+/// Always inlined, and read from the split's fields (not from [`raw_of`]'s whole
+/// [`RawLine`]): called from [`parse`], the split was first copied out of
+/// [`sole_plain_split`]'s answer into memory for the call.
+#[inline(always)]
 fn event_of<'a>(
     frame: &Frame<'a>,
     split: &Split,
@@ -1514,12 +1519,11 @@ fn event_of<'a>(
     epoch_us: i64,
     ambiguity: Ambiguity<'a>,
 ) -> AuditEvent<'a> {
-    let raw = raw_of(frame, split);
     let names = Names::of(frame, split);
     AuditEvent {
         timestamp: Timestamp {
             epoch_us,
-            dialect: raw.dialect,
+            dialect: Dialect::of(frame.form, split.tail),
         },
         serverhost: names.text(frame.timestamp.len() + 1, frame.at - 1),
         username: names.middle(Span(0, split.anchor.user_end)),
@@ -1528,9 +1532,9 @@ fn event_of<'a>(
         query_id: numbers.query_id,
         operation: split.anchor.op,
         database: names.middle(split.database),
-        object: Object::new(raw.object, raw.quoted),
+        object: Object::new(frame.get(split.object), split.quoted),
         retcode: numbers.retcode,
-        extra: Extra::new(raw.extra),
+        extra: Extra::new(split.extra.map(|e| frame.get(e))),
         provenance: Provenance::default(),
         ambiguity,
     }
