@@ -270,25 +270,46 @@ pub(crate) enum Breaks {
 }
 
 /// [`parse_line`] of a line without its trailing break.
+///
+/// The common line's event is built from [`sole_plain_split`]'s reading without a
+/// [`Counted`]: returning one (~450 bytes) and reading the event from it was a copy of it per
+/// line (`p20.log`: ~97 instructions a line).
 fn parse(line: &[u8], breaks: Breaks) -> Result<AuditEvent<'_>, LineError> {
-    // Read in place: `?` would move the scan (~360 bytes) out of the `Result`, a `memcpy`
-    // per line.
-    let counted = scan_counted(line, breaks);
+    let (frame, epoch_us) = Frame::timed(line, breaks)?;
+    let ends = Ends::new(&frame);
+    if let Some((primary, numbers)) = sole_plain_split(&frame, &ends) {
+        return Ok(event_of(
+            &frame,
+            &primary,
+            numbers,
+            epoch_us,
+            Ambiguity::default(),
+        ));
+    }
+    parse_counted(frame, ends, epoch_us)
+}
+
+/// [`parse`] of a line [`sole_plain_split`] does not read: every split and every piece cut
+/// by a raw line break counted.
+#[inline(never)]
+fn parse_counted<'a>(
+    frame: Frame<'a>,
+    ends: Ends,
+    epoch_us: i64,
+) -> Result<AuditEvent<'a>, LineError> {
+    frame.check_host()?;
+    // Read in place: `?` would move the scan (~450 bytes) out of the `Result`, a `memcpy`.
+    let counted = count_splits(frame, ends, epoch_us);
     let scan = match &counted {
         Ok(scan) => scan,
         Err(e) => return Err(*e),
     };
     let frame = &scan.frame;
-    let readings = if scan.plain {
-        1
-    } else {
-        scan.valid
-            .saturating_add(break_readings(frame, &scan.primary))
-    };
-    // Built in the caller's slot: an event is ~340 bytes, and moving it was a `memcpy` per
-    // line.
+    let readings = scan
+        .valid
+        .saturating_add(break_readings(frame, &scan.primary));
     let ambiguity = if readings > 1 {
-        Ambiguity::new(line, 0, readings)
+        Ambiguity::new(frame.line, 0, readings)
     } else {
         Ambiguity::default()
     };
@@ -529,6 +550,11 @@ impl<'a> Frame<'a> {
     /// [`Frame::unchecked`] and the time of its timestamp, from [`LAST_CIVIL`] when the line
     /// starts with the civil timestamp read last on this thread. A frame whose timestamp is
     /// out of range reports a bad server host first, as [`Frame::new`] before its time would.
+    ///
+    /// Always inlined, as [`Ends::new`] and [`sole_plain_split`]: [`parse`] and
+    /// [`scan_counted`] both call them, and called, each returned its struct through memory
+    /// (`p20.log`: +5.5 M instructions).
+    #[inline(always)]
     fn timed(line: &'a [u8], breaks: Breaks) -> Result<(Self, i64), LineError> {
         if let (Some(head), Some((key, epoch_us))) = (line.first_chunk(), LAST_CIVIL.get())
             && *head == key
@@ -608,6 +634,7 @@ struct Ends {
 }
 
 impl Ends {
+    #[inline(always)]
     fn new(frame: &Frame<'_>) -> Self {
         let middle = frame.middle;
         let first = masks_at(middle, 0, [b',', b'\'']);
@@ -670,6 +697,7 @@ enum NoQueryEnd {
 ///
 /// `first` holds the masks of commas and quotes over `middle`'s first block, where the first
 /// candidate nearly always lies.
+#[inline(always)]
 fn query_end(frame: &Frame<'_>, first: [u64; 2]) -> Result<QueryEnd, NoQueryEnd> {
     let middle = frame.middle;
     let at = frame.at;
@@ -819,6 +847,7 @@ fn operation_at(middle: &[u8], k: usize) -> Option<(Span, Operation<'static>, Op
 /// [`operation_at`] when the comma after `k` is known to be at `end`: the token between
 /// them, looked up whole (every known token is upper-case letters and `_`, at most 14 bytes,
 /// so a token [`operation_at`] reads is one of them, and a known one ends at the next comma).
+#[inline(always)]
 fn operation_between(
     middle: &[u8],
     k: usize,
@@ -1044,8 +1073,6 @@ struct Counted<'a> {
     numbers: Numbers,
     /// How many splits satisfy the grammar with every number in range.
     valid: u64,
-    /// Read by [`sole_plain_split`]: the record's only reading, line breaks included.
-    plain: bool,
 }
 
 /// Frames `line`, reads its timestamp, counts its splits and picks the primary one.
@@ -1061,7 +1088,6 @@ fn scan_counted(line: &[u8], breaks: Breaks) -> Result<Counted<'_>, LineError> {
             primary,
             numbers,
             valid: 1,
-            plain: true,
         });
     }
     frame.check_host()?;
@@ -1109,7 +1135,6 @@ fn count_splits<'a>(frame: Frame<'a>, ends: Ends, epoch_us: i64) -> Result<Count
         primary,
         numbers,
         valid,
-        plain: false,
     })
 }
 
@@ -1130,6 +1155,7 @@ fn count_splits<'a>(frame: Frame<'a>, ends: Ends, epoch_us: i64) -> Result<Count
 ///   record has no reading cut by a line break either, see [`break_readings`]; the search
 ///   starts at the line's start, so it also proves the server host, [`Frame::check_host`];
 ///   a line whose reader cut it at its first break, [`Breaks::None`], needs no search).
+#[inline(always)]
 fn sole_plain_split(frame: &Frame<'_>, ends: &Ends) -> Option<(Split, Numbers)> {
     let middle = frame.middle;
     let [user_end, host_end, cid_end, op_comma, op_end, db_end] =
@@ -1372,6 +1398,7 @@ fn no_split_error(frame: &Frame<'_>, ends: &Ends) -> LineError {
 /// The first six commas of `s`, found a 64-byte block at a time: names are short, and a
 /// `memchr` call per comma costs more in starting than in searching. `first` is the mask of
 /// the commas of `s`'s first block ([`Ends`] takes it).
+#[inline(always)]
 fn first_commas(s: &[u8], first: u64) -> Option<[usize; 6]> {
     let mut out = [0; 6];
     let mut n = 0;
@@ -1480,6 +1507,11 @@ fn reading<'a>(
 }
 
 /// The event of a split whose numbers have been read.
+///
+/// Always inlined, and read from the split's fields (not from [`raw_of`]'s whole
+/// [`RawLine`]): called from [`parse`], the split was first copied out of
+/// [`sole_plain_split`]'s answer into memory for the call.
+#[inline(always)]
 fn event_of<'a>(
     frame: &Frame<'a>,
     split: &Split,
@@ -1487,12 +1519,11 @@ fn event_of<'a>(
     epoch_us: i64,
     ambiguity: Ambiguity<'a>,
 ) -> AuditEvent<'a> {
-    let raw = raw_of(frame, split);
     let names = Names::of(frame, split);
     AuditEvent {
         timestamp: Timestamp {
             epoch_us,
-            dialect: raw.dialect,
+            dialect: Dialect::of(frame.form, split.tail),
         },
         serverhost: names.text(frame.timestamp.len() + 1, frame.at - 1),
         username: names.middle(Span(0, split.anchor.user_end)),
@@ -1501,9 +1532,9 @@ fn event_of<'a>(
         query_id: numbers.query_id,
         operation: split.anchor.op,
         database: names.middle(split.database),
-        object: Object::new(raw.object, raw.quoted),
+        object: Object::new(frame.get(split.object), split.quoted),
         retcode: numbers.retcode,
-        extra: Extra::new(raw.extra),
+        extra: Extra::new(split.extra.map(|e| frame.get(e))),
         provenance: Provenance::default(),
         ambiguity,
     }
