@@ -232,64 +232,8 @@ impl CsvWriter {
                 out.put_const(&[b'"', self.delimiter]);
                 return;
             }
-            if self.object_without_quotes(e, formula, out) {
-                return;
-            }
         }
         out.with_vec(|v| self.object_in_full(e, v));
-    }
-
-    /// [`CsvWriter::object`] of a CSV object whose text has no `"` to double, CR or LF, whose
-    /// raw bytes are UTF-8 and whose only escapes are `\'` (a statement's quoted strings,
-    /// and any text not in English: a quarter of the plain log's objects): the runs between
-    /// the escapes copied straight into `out`, quoted when the text holds the delimiter.
-    /// Those took the whole way, an unescaped copy and three more passes over it, at 2,200
-    /// instructions an object. Returns `false`, having written nothing, for any other.
-    ///
-    /// The text is the raw bytes without the backslash of each `\'`; it starts a formula
-    /// exactly when they do (`formula`: a `\` or the `'` after it starts none), and holds the
-    /// delimiter exactly when they do (the delimiter is neither `\` nor `'`).
-    #[inline(always)]
-    fn object_without_quotes<B: Buf>(
-        &self,
-        e: &AuditEvent<'_>,
-        formula: bool,
-        out: &mut B,
-    ) -> bool {
-        let (d, raw) = (self.delimiter, e.object.raw());
-        if d == b'\\'
-            || d == b'\''
-            || memchr::memchr3(b'"', b'\r', b'\n', raw).is_some()
-            || simdutf8::basic::from_utf8(raw).is_err()
-        {
-            return false;
-        }
-        let quote = memchr::memchr(d, raw).is_some();
-        let mark = out.mark();
-        if quote {
-            out.push(b'"');
-        }
-        if formula {
-            out.push(b'\'');
-        }
-        let mut run = 0;
-        if e.object.is_quoted() {
-            for at in memchr::memchr_iter(b'\\', raw) {
-                if raw.get(at + 1) != Some(&b'\'') {
-                    out.rewind(mark);
-                    return false;
-                }
-                out.put(raw.get(run..at).unwrap_or_default());
-                // The quote after it starts the next run.
-                run = at + 1;
-            }
-        }
-        out.put(raw.get(run..).unwrap_or_default());
-        if quote {
-            out.push(b'"');
-        }
-        out.push(d);
-        true
     }
 
     /// [`CsvWriter::object`] of any object: the unescaped text, and its exact bytes in
