@@ -291,7 +291,11 @@ impl Repeated {
         if !self.holds(values) {
             self.keep(keys, values, defaults);
         }
-        out.put(&self.run);
+        // A text input has no group or stream: a test, not a put of nothing (ten
+        // instructions: the room check and every size class).
+        if !self.run.is_empty() {
+            out.put(&self.run);
+        }
     }
 
     /// Makes the next [`Repeated::write`] write its values afresh (its defaults changed).
