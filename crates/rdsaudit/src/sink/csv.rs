@@ -41,6 +41,7 @@ use base64::Engine as _;
 
 use super::COLUMNS;
 use super::json_escape;
+use super::lead::Lead;
 use super::rfc3339::Rfc3339Cache;
 use super::spare::{Buf, Decimal, Spare};
 use crate::audit::event::AuditEvent;
@@ -68,6 +69,8 @@ pub struct CsvWriter {
     extra_raw: Vec<u8>,
     extra_known: bool,
     extra_cell: Vec<u8>,
+    /// The time, dialect and server host cells, as written for the last whole second.
+    lead: Lead,
 }
 
 impl CsvWriter {
@@ -85,6 +88,7 @@ impl CsvWriter {
             extra_raw: Vec::new(),
             extra_known: false,
             extra_cell: Vec::new(),
+            lead: Lead::default(),
         }
     }
 
@@ -129,13 +133,17 @@ impl CsvWriter {
     /// [`Buf::with_vec`].)
     #[inline(always)]
     fn write_row<B: Buf>(&mut self, e: &AuditEvent<'_>, out: &mut B) {
-        let d = self.delimiter;
-        // Timestamps, numbers and the dialect never hold a delimiter, quote or newline.
-        self.time
-            .write_with_decimal_to(e.timestamp.epoch_us, &[d], out);
-        out.push(d);
-        out.put(e.timestamp.dialect.as_str().as_bytes());
-        for text in [&*e.serverhost, &*e.username, &*e.host] {
+        let (d, raw) = (self.delimiter, self.raw);
+        let time = &mut self.time;
+        self.lead.write(e, out, |out| {
+            // Timestamps, numbers and the dialect never hold a delimiter, quote or newline.
+            time.write_with_decimal_to(e.timestamp.epoch_us, &[d], out);
+            out.push(d);
+            out.put(e.timestamp.dialect.as_str().as_bytes());
+            out.push(d);
+            put_cell(d, raw, e.serverhost.as_bytes(), out);
+        });
+        for text in [&*e.username, &*e.host] {
             out.push(d);
             self.cell(text.as_bytes(), out);
         }
@@ -191,18 +199,10 @@ impl CsvWriter {
         out.push(b'\n');
     }
 
-    /// One CSV cell with nothing to quote (nearly all): copied, after a `'` when it starts a
-    /// formula; anything else (and every TSV cell) by [`cell_into`].
+    /// One cell ([`put_cell`]).
     #[inline(always)]
     fn cell<B: Buf>(&self, value: &[u8], out: &mut B) {
-        if self.delimiter != b'\t' && plain::<CELL>(self.delimiter, value) {
-            if !self.raw && starts_formula(value) {
-                out.push(b'\'');
-            }
-            out.put(value);
-        } else {
-            out.with_vec(|v| self.field(value, v));
-        }
+        put_cell(self.delimiter, self.raw, value, out);
     }
 
     /// The `object` and `object_base64` fields. An object of ASCII with no backslash (most
@@ -293,6 +293,20 @@ impl CsvWriter {
     /// Appends one field (see the module docs).
     fn field(&self, value: &[u8], out: &mut Vec<u8>) {
         cell_into(self.delimiter, self.raw, value, out);
+    }
+}
+
+/// One CSV cell with nothing to quote (nearly all): copied, after a `'` when it starts a
+/// formula (unless `raw`); anything else (and every TSV cell) by [`cell_into`].
+#[inline(always)]
+fn put_cell<B: Buf>(d: u8, raw: bool, value: &[u8], out: &mut B) {
+    if d != b'\t' && plain::<CELL>(d, value) {
+        if !raw && starts_formula(value) {
+            out.push(b'\'');
+        }
+        out.put(value);
+    } else {
+        out.with_vec(|v| cell_into(d, raw, value, v));
     }
 }
 
@@ -674,16 +688,26 @@ mod tests {
 
         /// An object written on the fast path is what the whole way writes.
         #[test]
-        fn fast_objects_are_written_in_full(value in cell_text(), raw: bool, tab: bool) {
-            let d = if tab { b'\t' } else { b',' };
-            let mut line = b"20240323 13:36:09,h,u,l,4,5,QUERY,db,'".to_vec();
+        fn fast_objects_are_written_in_full(
+            value in cell_text(),
+            raw: bool,
+            d in proptest::sample::select(b",\t;'\\".to_vec()),
+            quoted: bool,
+        ) {
+            let mut line = b"20240323 13:36:09,h,u,l,4,5,QUERY,db,".to_vec();
+            if quoted {
+                line.push(b'\'');
+            }
             for &b in &value {
-                if b == b'\'' {
+                if b == b'\'' && quoted {
                     line.push(b'\\');
                 }
                 line.push(b);
             }
-            line.extend_from_slice(b"',0");
+            if quoted {
+                line.push(b'\'');
+            }
+            line.extend_from_slice(b",0");
             let Ok(e) = crate::parse_line(&line) else {
                 return Ok(());
             };
@@ -692,6 +716,45 @@ mod tests {
             writer.object(&e, &mut Spare::new(&mut fast, 0));
             writer.object_in_full(&e, &mut reference);
             proptest::prop_assert_eq!(fast, reference);
+        }
+    }
+
+    proptest::proptest! {
+        /// Rows of the same or other times (whole seconds or not), dialects and server hosts
+        /// (quoted, formulas, the same length with other text) are written as a fresh writer
+        /// writes each.
+        #[test]
+        fn repeated_lead_is_written_as_fresh(
+            events in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        1_711_200_969_000_000i64, 1_711_200_970_000_000, 1_711_200_969_000_001,
+                        0, -1_000_000,
+                    ]),
+                    proptest::sample::select(vec![
+                        crate::audit::dialect::Dialect::Aurora,
+                        crate::audit::dialect::Dialect::MariaDb,
+                    ]),
+                    proptest::sample::select(vec![
+                        "ip-10-0-0-12", "ip-10-0-0-13", "h", "", "a,b\"c", "=cmd", "a\tb",
+                    ]),
+                ),
+                1..10,
+            ),
+            tab: bool,
+            raw: bool,
+        ) {
+            let d = if tab { b'\t' } else { b',' };
+            let mut e = crate::parse_line(b"20240323 13:36:09,h,u,l,4,5,QUERY,db,'x',0").unwrap();
+            let mut writer = CsvWriter::new(d).raw(raw);
+            for (epoch_us, dialect, serverhost) in events {
+                e.timestamp = crate::audit::event::Timestamp { epoch_us, dialect };
+                e.serverhost = serverhost.into();
+                let (mut ours, mut fresh) = (Vec::new(), Vec::new());
+                writer.write(&e, &mut ours);
+                CsvWriter::new(d).raw(raw).write(&e, &mut fresh);
+                proptest::prop_assert_eq!(ours, fresh);
+            }
         }
     }
 

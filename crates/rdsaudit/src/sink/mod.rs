@@ -15,6 +15,7 @@
 
 pub mod csv;
 pub mod json_escape;
+mod lead;
 pub mod ndjson;
 pub mod rfc3339;
 mod spare;

@@ -32,6 +32,7 @@
 //! # Ok::<(), rdsaudit::LineError>(())
 //! ```
 
+use super::lead::{Lead, same_bytes};
 use super::spare::{Buf, Decimal, Spare};
 use super::{json_escape, rfc3339};
 
@@ -50,6 +51,8 @@ pub struct NdjsonWriter {
     /// for every event of a record (and the file for every event of an input).
     group_stream: Repeated,
     sequence_file: Repeated,
+    /// `{"timestamp":...` up to `"username":"`, as written for the last whole second.
+    lead: Lead,
     /// The `file` of the events that name none ([`NdjsonWriter::set_file`]).
     default_file: Option<String>,
 }
@@ -115,14 +118,8 @@ impl NdjsonWriter {
     /// like everything given a [`Spare`]: see [`Buf::with_vec`].)
     #[inline(always)]
     fn write_fields<B: Buf>(&mut self, e: &AuditEvent<'_>, out: &mut B) {
-        out.put_const(br#"{"timestamp":""#);
-        self.time
-            .write_with_decimal_to(e.timestamp.epoch_us, br#"","timestamp_us":"#, out);
-        out.put_const(br#","dialect":""#);
-        out.put(e.timestamp.dialect.as_str().as_bytes());
-        out.put_const(br#"","serverhost":""#);
-        json_escape::escape_to(out, &e.serverhost);
-        out.put_const(br#"","username":""#);
+        let time = &mut self.time;
+        self.lead.write(e, out, |out| write_lead(time, e, out));
         json_escape::escape_to(out, &e.username);
         out.put_const(br#"","host":""#);
         json_escape::escape_to(out, &e.host);
@@ -130,18 +127,20 @@ impl NdjsonWriter {
         int(out, e.connection_id);
         out.put_const(br#","query_id":"#);
         int(out, e.query_id);
-        out.put_const(br#","operation":""#);
         write_operation(out, &e.operation);
-        out.put_const(br#"","database":""#);
         json_escape::escape_to(out, &e.database);
         out.put_const(br#"","object":""#);
         self.write_object(e, out);
-        match e.retcode {
-            Some(r) => {
+        match (e.retcode, e.extra.raw()) {
+            // The common cases as one constant: a return code of 0 and no trailing fields, or
+            // RDS for MySQL's two empty ones after every QUERY.
+            (Some(0), None) => return out.put_const(br#"","retcode":0,"extra":[]"#),
+            (Some(0), Some(b",")) => return out.put_const(br#"","retcode":0,"extra":["",""]"#),
+            (Some(r), _) => {
                 out.put_const(br#"","retcode":"#);
                 int(out, r);
             }
-            None => out.put_const(br#"","retcode":null"#),
+            (None, _) => out.put_const(br#"","retcode":null"#),
         }
         match e.extra.raw() {
             // The common cases as constants: none, and RDS for MySQL's two empty fields after
@@ -292,7 +291,11 @@ impl Repeated {
         if !self.holds(values) {
             self.keep(keys, values, defaults);
         }
-        out.put(&self.run);
+        // A text input has no group or stream: a test, not a put of nothing (ten
+        // instructions: the room check and every size class).
+        if !self.run.is_empty() {
+            out.put(&self.run);
+        }
     }
 
     /// Makes the next [`Repeated::write`] write its values afresh (its defaults changed).
@@ -312,7 +315,7 @@ impl Repeated {
             return false;
         };
         match value {
-            Some(v) => present && raw.as_slice() == v.as_bytes(),
+            Some(v) => present && same_bytes(raw, v.as_bytes()),
             None => !present,
         }
     }
@@ -348,19 +351,67 @@ impl Repeated {
     }
 }
 
+/// `{"timestamp":...` up to `"username":"`: the keys a [`Lead`] repeats.
+#[inline(always)]
+fn write_lead<B: Buf>(time: &mut rfc3339::Rfc3339Cache, e: &AuditEvent<'_>, out: &mut B) {
+    out.put_const(br#"{"timestamp":""#);
+    time.write_with_decimal_to(e.timestamp.epoch_us, br#"","timestamp_us":"#, out);
+    out.put_const(br#","dialect":""#);
+    out.put(e.timestamp.dialect.as_str().as_bytes());
+    out.put_const(br#"","serverhost":""#);
+    json_escape::escape_to(out, &e.serverhost);
+    out.put_const(br#"","username":""#);
+}
+
 /// An integer in decimal, without `core::fmt` ([`super::spare::put_decimal`]).
 #[inline(always)]
 fn int<B: Buf>(out: &mut B, n: impl Decimal) {
     n.put_to(out);
 }
 
-/// The operation token: a known one is upper-case ASCII and needs no escaping.
-#[inline]
+/// `,"operation":"QUERY","database":"`: the operation token between its key and the next.
+/// A known one is upper-case ASCII and needs no escaping: the three as one constant.
+#[inline(always)]
 fn write_operation<B: Buf>(out: &mut B, op: &Operation<'_>) {
-    match op {
-        Operation::Other(token) => json_escape::escape_to(out, token),
-        known => out.put(known.as_str().as_bytes()),
-    }
+    let keyed = match op {
+        Operation::Other(token) => {
+            out.put_const(br#","operation":""#);
+            json_escape::escape_to(out, token);
+            out.put_const(br#"","database":""#);
+            return;
+        }
+        known => operation_keyed(known),
+    };
+    out.put(keyed.as_bytes());
+}
+
+/// `,"operation":"<token>","database":"` for each known operation (a test holds it to
+/// [`Operation::as_str`]).
+macro_rules! keyed_operations {
+    ($($op:ident => $token:literal),* $(,)?) => {
+        /// [`write_operation`]'s constant for a known operation (an `Other` has none: empty).
+        fn operation_keyed(op: &Operation<'_>) -> &'static str {
+            match op {
+                $(Operation::$op => concat!(r#","operation":""#, $token, r#"","database":""#),)*
+                Operation::Other(_) => "",
+            }
+        }
+    };
+}
+
+keyed_operations! {
+    Connect => "CONNECT",
+    Disconnect => "DISCONNECT",
+    FailedConnect => "FAILED_CONNECT",
+    ChangeUser => "CHANGEUSER",
+    ProxyConnect => "PROXY_CONNECT",
+    Query => "QUERY",
+    Read => "READ",
+    Write => "WRITE",
+    Create => "CREATE",
+    Alter => "ALTER",
+    Drop => "DROP",
+    Rename => "RENAME",
 }
 
 /// A sink that writes every event it receives as NDJSON into `out`.
@@ -387,6 +438,7 @@ mod tests {
     use base64::Engine as _;
 
     use super::*;
+    use crate::audit::dialect::Dialect;
     use crate::audit::event::Provenance;
     use crate::audit::scanner::parse_line;
 
@@ -557,6 +609,43 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Events of the same or other times (whole seconds or not), dialects and server
+        /// hosts (the same length with other text, escapes) are written as a fresh writer
+        /// writes each.
+        #[test]
+        fn repeated_lead_is_written_as_fresh(
+            events in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        1_711_200_969_000_000i64, 1_711_200_970_000_000, 1_711_200_969_000_001,
+                        0, -1_000_000, 86_400_000_000,
+                    ]),
+                    proptest::sample::select(vec![Dialect::Aurora, Dialect::MariaDb, Dialect::RdsMySql]),
+                    proptest::sample::select(vec![
+                        "ip-10-0-0-12", "ip-10-0-0-13", "h", "", "a\"b\nc", "ip-172-17-4-137.ec2.internal",
+                        "ip-172-17-4-137.ec2.internax", "a-server-host-name-longer-than-32-bytes",
+                    ]),
+                ),
+                1..10,
+            ),
+        ) {
+            let mut e = parse_line(b"20240323 13:36:09,h,u,l,4,5,QUERY,db,'x',0").unwrap();
+            let mut writer = NdjsonWriter::new();
+            for (epoch_us, dialect, serverhost) in events {
+                e.timestamp = crate::audit::event::Timestamp { epoch_us, dialect };
+                e.serverhost = serverhost.into();
+                let (mut ours, mut fresh) = (Vec::new(), Vec::new());
+                writer.write(&e, &mut ours);
+                NdjsonWriter::new().write(&e, &mut fresh);
+                proptest::prop_assert_eq!(&ours, &fresh);
+                let v: serde_json::Value = serde_json::from_slice(&ours).unwrap();
+                proptest::prop_assert_eq!(v["serverhost"].as_str(), Some(serverhost));
+                proptest::prop_assert_eq!(v["timestamp_us"].as_i64(), Some(epoch_us));
+            }
+        }
+    }
+
     /// `set_file` names the events that name no file, in the place `file` has; an event's own
     /// file wins; `None` writes no key again.
     #[test]
@@ -593,6 +682,29 @@ mod tests {
         writer.set_file(None);
         let (_, v) = read(&mut writer, &e);
         assert!(v.get("file").is_none());
+    }
+
+    /// Each known operation's constant is its key, [`Operation::as_str`] and the next key.
+    #[test]
+    fn keyed_operations_are_as_str() {
+        use Operation::*;
+        for op in [
+            Connect,
+            Disconnect,
+            FailedConnect,
+            ChangeUser,
+            ProxyConnect,
+            Query,
+            Read,
+            Write,
+            Create,
+            Alter,
+            Drop,
+            Rename,
+        ] {
+            let want = format!(r#","operation":"{}","database":""#, op.as_str());
+            assert_eq!(operation_keyed(&op), want);
+        }
     }
 
     #[test]
