@@ -321,7 +321,7 @@ const MOST_DIGITS: usize = 18;
 /// than [`MOST_DIGITS`]. Eight bytes at a time (a CloudWatch timestamp has 13 digits: two
 /// words, not 13 steps); the last bytes of a text a byte at a time ([`leading_digits_bytes`],
 /// the reference).
-#[inline]
+#[inline(always)]
 fn leading_digits(text: &[u8]) -> Option<(usize, u64)> {
     let word = |i: usize| {
         text.get(8 * i..)
@@ -381,7 +381,7 @@ const POW10: [u64; 9] = [
 
 /// How many digits the little-endian word whose bytes are each less `0` (`d`) starts with
 /// (0 to 8).
-#[inline]
+#[inline(always)]
 fn digits_in(d: u64) -> usize {
     // A byte of a digit is 0 to 9 in `d`; any other has its top bit set there or once 0x76
     // is added. A borrow or a carry only reaches the bytes after a byte that is not a digit,
@@ -392,7 +392,7 @@ fn digits_in(d: u64) -> usize {
 
 /// The value of the first `n` bytes (0 to 8, digits less `0`) of `d`: they move to the top,
 /// and the bytes below are 0s.
-#[inline]
+#[inline(always)]
 fn first_digits(d: u64, n: usize) -> u64 {
     let d = d.checked_shl(8 * (8 - n as u32)).unwrap_or(0);
     // Pairs, then fours, then all eight, each step most significant part first.
@@ -423,14 +423,7 @@ fn scan_string(
                 mask => at + mask.trailing_zeros() as usize,
             },
             // The last bytes of the text, one at a time.
-            None => {
-                let rest = text.get(at..).unwrap_or_default();
-                let run = rest
-                    .iter()
-                    .position(|b| matches!(b, b'"' | b'\\' | 0..0x20))
-                    .ok_or(Decline)?;
-                at + run
-            }
+            None => at + special_in(text.get(at..).unwrap_or_default()).ok_or(Decline)?,
         };
         match text.get(found) {
             Some(b'"') => return Ok(found),
@@ -446,6 +439,36 @@ fn scan_string(
             _ => return Err(Decline),
         }
     }
+}
+
+/// The index of the quote that closes the key whose text starts at `at`. Declines a key with
+/// an escape (simd-json compares keys unescaped: the fast reader does not read them) or a
+/// control byte, and a missing quote. [`scan_string`] without noting escapes: a key is read
+/// for every field, and noting its (declined) escapes cost more than finding its end.
+#[inline(always)]
+fn key_end(text: &[u8], mut at: usize) -> Read<usize> {
+    let found = loop {
+        match text.get(at..).and_then(|b| b.first_chunk::<16>()) {
+            Some(block) => match string_mask(block) {
+                0 => at += 16,
+                mask => break at + mask.trailing_zeros() as usize,
+            },
+            None => break at + special_in(text.get(at..).unwrap_or_default()).ok_or(Decline)?,
+        }
+    };
+    match text.get(found) {
+        Some(b'"') => Ok(found),
+        _ => Err(Decline),
+    }
+}
+
+/// Where the first `"`, `\\` or control byte of `rest` is: the last bytes of a text, which
+/// [`string_mask`] does not take, a byte at a time. Out of line: inlined, it cost the hot
+/// loops around it registers.
+#[inline(never)]
+fn special_in(rest: &[u8]) -> Option<usize> {
+    rest.iter()
+        .position(|b| matches!(b, b'"' | b'\\' | 0..0x20))
 }
 
 /// The length of the valid escape at the start of `text` (a backslash).
@@ -490,8 +513,9 @@ impl<'t> Reader<'t, '_> {
         }
     }
 
-    /// The string whose opening quote is next.
-    #[inline]
+    /// The string whose opening quote is next. Always inlined: called for each of an
+    /// envelope's values (six a one-line record), as a call it cost a third more.
+    #[inline(always)]
     fn string(&mut self) -> Read<Str> {
         self.eat(b'"')?;
         let start = self.at;
@@ -515,7 +539,7 @@ impl<'t> Reader<'t, '_> {
 
     /// The next key of an object (after `{` when `first`, else after a value), or `None`
     /// when the object ends (its `}` consumed). Keys with escapes are declined: simd-json
-    /// compares them unescaped.
+    /// compares them unescaped ([`key_end`]).
     fn key(&mut self, first: bool) -> Read<Option<&'t [u8]>> {
         match self.peek() {
             Some(b'}') => {
@@ -526,12 +550,12 @@ impl<'t> Reader<'t, '_> {
             _ if first => {}
             _ => return Err(Decline),
         }
-        let key = self.string()?;
-        if key.escaped() {
-            return Err(Decline);
-        }
+        self.eat(b'"')?;
+        let start = self.at;
+        let end = key_end(self.text, start)?;
+        self.at = end + 1;
         self.eat(b':')?;
-        Ok(self.text.get(key.range))
+        Ok(self.text.get(start..end))
     }
 
     /// Whether the array has another element (after `[` when `first`, else after one).
@@ -714,8 +738,13 @@ impl<'t> Reader<'t, '_> {
             self.escapes.truncate(id_escapes);
             return Ok(None);
         }
-        self.at = id_end + TIMESTAMP.len();
-        let timestamp = self.integer()?;
+        let digits_at = id_end + TIMESTAMP.len();
+        let Some((digits, timestamp)) = plain_integer(text.get(digits_at..).unwrap_or_default())
+        else {
+            self.escapes.truncate(id_escapes);
+            return Ok(None);
+        };
+        self.at = digits_at + digits;
         if !follows(self.at, MESSAGE) {
             self.at = start;
             self.escapes.truncate(id_escapes);
@@ -773,6 +802,22 @@ impl<'t> Reader<'t, '_> {
         }
         Ok(())
     }
+}
+
+/// The timestamp as CloudWatch writes it at the start of `text`, `[1-9][0-9]{0,17}|0`: its
+/// length and value. `None` for any other (a sign, a space, a leading zero, more digits): the
+/// general loop reads those with [`Reader::integer`], or declines. What follows the digits is
+/// the caller's to check (`,"message"`: no fraction or exponent then). Inlined in
+/// [`Reader::compact_event`], without `integer`'s call, blank skipping and sign.
+#[inline(always)]
+fn plain_integer(text: &[u8]) -> Option<(usize, i64)> {
+    let (n, value) = leading_digits(text)?;
+    let leading_zero = n > 1 && text.first() == Some(&b'0');
+    if n == 0 || leading_zero {
+        return None;
+    }
+    // At most 18 digits: below 10^18, it fits.
+    Some((n, i64::try_from(value).ok()?))
 }
 
 /// Stores a field that may appear only once (a second is the simd-json path's error).

@@ -455,6 +455,51 @@ proptest! {
         }
     }
 
+    /// A key ends where its string does when it has no escape, and declines when it has
+    /// one or the string declines.
+    #[test]
+    fn key_end_is_scan_string_without_escapes(
+        text in string_text(),
+        lead in 0usize..40,
+        cut in any::<bool>(),
+    ) {
+        let mut text = [&vec![b'a'; lead][..], &text, b"\" tail"].concat();
+        if cut {
+            text.truncate(text.len() - 6);
+        }
+        let mut escapes = Vec::new();
+        let string = scan_string(&text, 0, &mut escapes, usize::MAX);
+        let expected = string.ok().filter(|_| escapes.is_empty()).ok_or(Decline);
+        prop_assert_eq!(key_end(&text, 0), expected);
+    }
+
+    /// A CloudWatch timestamp followed by `,` is read as [`Reader::integer`] reads it, and
+    /// every integer of that form it reads is read (the others go to it).
+    #[test]
+    fn plain_integers_are_integers(
+        number in "-?[0-9]{0,22}",
+        after in prop_oneof![Just(","), Just(".5,"), Just("e1,"), Just(" ,"), Just("")],
+    ) {
+        let text = format!("{number}{after}");
+        let plain = plain_integer(text.as_bytes());
+        let mut escapes = Vec::new();
+        let mut reader = Reader {
+            text: text.as_bytes(),
+            at: 0,
+            escapes: &mut escapes,
+            most_escapes: 0,
+        };
+        let integer = reader.integer().ok().map(|v| (reader.at, v));
+        // The caller reads on only when `,` follows.
+        if let Some(read) = plain.filter(|(n, _)| text.as_bytes().get(*n) == Some(&b',')) {
+            prop_assert_eq!(Some(read), integer);
+        }
+        let plain_form = !number.starts_with('-') && (number.len() < 2 || !number.starts_with('0'));
+        if plain_form && after.starts_with(',') {
+            prop_assert_eq!(plain, integer);
+        }
+    }
+
     /// The escapes unescaped without a call are [`unescape`]'s, and those [`escape_len`]
     /// steps over without one.
     #[test]
