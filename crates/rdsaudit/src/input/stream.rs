@@ -74,7 +74,7 @@ use std::io::{self, Read};
 use crate::input::text;
 
 /// Default size a piece is cut at (the last place the record rule allows before it): 1 MiB.
-pub const DEFAULT_PIECE_BYTES: usize = 1 << 20;
+pub const DEFAULT_PIECE_BYTES: usize = 256 << 10;
 
 /// Default longest record: 64 MiB, the per-record inflate limit
 /// ([`crate::input::gzip::DEFAULT_MAX_OUTPUT`]). The plugin's statement limit
