@@ -266,6 +266,15 @@ impl RawRecord {
 /// One element of `Records`: a Lambda record (`kinesis.data`), or, when it has no `kinesis`
 /// key, an `aws kinesis get-records` record (`Data`), read in the same pass.
 fn read_record(walk: &mut Walk<'_>, kind: Kind) -> Result<RawRecord, JsonError> {
+    if let Some(record) = layout::read(walk) {
+        return Ok(record);
+    }
+    read_any_record(walk, kind)
+}
+
+/// [`read_record`] key by key, whatever the order, spacing and escapes: the reference that
+/// [`layout::read`] must agree with.
+fn read_any_record(walk: &mut Walk<'_>, kind: Kind) -> Result<RawRecord, JsonError> {
     if kind != Kind::Object {
         walk.skip(kind)?;
         return Ok(RawRecord::new(RecordProblem::NotAnObject(kind.name())));
@@ -445,13 +454,17 @@ pub(crate) fn number_or_none(walk: &mut Walk<'_>, kind: Kind) -> Result<Option<f
         return Ok(None);
     }
     let range = walk.number()?;
-    let token = walk.bytes(&range);
+    Ok(number_value(walk.bytes(&range)))
+}
+
+/// A JSON number's token as `f64`, or `None` when it is beyond `f64` ([`number_or_none`]).
+pub(crate) fn number_value(token: &[u8]) -> Option<f64> {
     if let Some(exact) = short_number(token) {
-        return Ok(Some(exact));
+        return Some(exact);
     }
-    Ok(fits(token)
+    fits(token)
         .then(|| std::str::from_utf8(token).ok()?.parse::<f64>().ok())
-        .flatten())
+        .flatten()
 }
 
 /// A JSON number of at most 15 digits with no exponent (`1653053459.68`, an
@@ -488,6 +501,7 @@ fn short_number(token: &[u8]) -> Option<f64> {
     Some(if negative { -value } else { value })
 }
 
+mod layout;
 #[cfg(test)]
 pub(crate) mod reference;
 #[cfg(test)]

@@ -166,6 +166,12 @@ impl<'t> Walk<'t> {
         Ok(())
     }
 
+    /// The values counted so far.
+    #[cfg(test)]
+    pub(crate) fn values(&self) -> usize {
+        self.values
+    }
+
     /// After the top-level value: only whitespace may follow.
     pub(crate) fn end(&mut self) -> Result<(), JsonError> {
         self.skip_ws();
@@ -378,6 +384,32 @@ impl<'t> Walk<'t> {
         Ok(start..at)
     }
 
+    /// Reads a value of a layout known in advance (the records AWS sends), cheaper than key
+    /// by key: `read` steps through its exact bytes with [`Fixed`]'s reads, which write
+    /// nothing, and gives the value and how many keys and values it read. When it gives up
+    /// (`None`: another layout, an escape, whitespace, anything unexpected) the position goes
+    /// back to where it was, so the general reads then see the text untouched and give
+    /// exactly their value or error. On success the keys and values are counted against the
+    /// cap, as the general reads would count them one by one; when they would pass it, this
+    /// gives up too, so the cap's error stays the general reads' own.
+    #[inline(always)]
+    pub(crate) fn fixed<T>(
+        &mut self,
+        read: impl FnOnce(&mut Fixed<'_, 't>) -> Option<(T, usize)>,
+    ) -> Option<T> {
+        let at = self.at;
+        let counted = read(&mut Fixed { walk: self }).and_then(|(value, values)| {
+            let n = self.values.checked_add(values)?;
+            (n <= self.max_values).then_some((value, n))
+        });
+        let Some((value, n)) = counted else {
+            self.at = at;
+            return None;
+        };
+        self.values = n;
+        Some(value)
+    }
+
     fn literal(&mut self) -> Result<(), JsonError> {
         let rest = self.text.get(self.at..).unwrap_or_default();
         let word = [&b"true"[..], b"false", b"null"]
@@ -387,6 +419,64 @@ impl<'t> Walk<'t> {
         self.at += word.len();
         Ok(())
     }
+}
+
+/// The reads of [`Walk::fixed`]: each takes exactly what it expects and moves on, or gives
+/// `None`; none writes the text (no escape is undone), so giving up needs no undoing.
+pub(crate) struct Fixed<'w, 't> {
+    walk: &'w mut Walk<'t>,
+}
+
+impl Fixed<'_, '_> {
+    /// `word` itself next (no whitespace skipped), then a string with no escape, as the
+    /// word ends with the string's opening quote: the string's range, as [`Walk::string`]
+    /// gives it. `None` at a `\` or at anything [`Walk::string`] refuses.
+    #[inline(always)]
+    pub(crate) fn string_after(&mut self, word: &[u8]) -> Option<Range<usize>> {
+        self.word(word)?;
+        let walk = &mut *self.walk;
+        let start = walk.at;
+        let rest = walk.text.get(start..).unwrap_or_default();
+        let run = match short_run(rest) {
+            Ok(run) => run,
+            Err(plain) => plain + plain_tail(rest.get(plain..).unwrap_or_default())?,
+        };
+        if rest.get(run) != Some(&b'"') {
+            return None;
+        }
+        walk.at = start + run + 1;
+        Some(start..start + run)
+    }
+
+    /// `word` itself next (no whitespace skipped).
+    #[inline(always)]
+    pub(crate) fn word(&mut self, word: &[u8]) -> Option<()> {
+        let walk = &mut *self.walk;
+        let rest = walk.text.get(walk.at..).unwrap_or_default();
+        let found = rest.get(..word.len()).is_some_and(|head| head == word);
+        walk.at += if found { word.len() } else { 0 };
+        found.then_some(())
+    }
+
+    /// A number by the JSON grammar next: its range ([`Walk::number`]).
+    pub(crate) fn number(&mut self) -> Option<Range<usize>> {
+        self.walk.number().ok()
+    }
+
+    /// The bytes of a range read before.
+    pub(crate) fn bytes(&self, range: &Range<usize>) -> &[u8] {
+        self.walk.bytes(range)
+    }
+}
+
+/// The length of the run of string bytes at the start of `tail` up to its first `"` or
+/// `\`, when all of it is bytes a string may hold ([`check_run`]); out of line, for the
+/// long strings (a `data`) that [`short_run`] did not finish.
+#[inline(never)]
+fn plain_tail(tail: &[u8]) -> Option<usize> {
+    let run = memchr::memchr2(b'"', b'\\', tail)?;
+    check_run(tail.get(..run).unwrap_or_default()).ok()?;
+    Some(run)
 }
 
 /// Bytes of a string looked at a word at a time before `memchr2` takes over. Most strings of

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::*;
 use crate::input::json::walk::tests::{
-    Tree, any_string, any_value, emit, extra, field, same_reading, string,
+    Tree, any_string, any_value, emit, extra, field, same_reading, string, write_string,
 };
 use crate::test_support::padded;
 
@@ -342,5 +342,157 @@ fn an_element_of_records_is_charged_for_its_memory() {
                 "{e:?}"
             ),
         }
+    }
+}
+
+/// A record as AWS writes it ([`layout`]): `strings` are the values of its twelve string
+/// keys in order (the eleventh, `encryptionType`, left out when `None`), `timestamp` the
+/// token of `approximateArrivalTimestamp`; each string written as is or escaped as `pick`
+/// says.
+fn aws_record(
+    strings: &[Option<String>],
+    timestamp: &str,
+    pick: &mut dyn FnMut() -> u8,
+) -> Vec<u8> {
+    const KEYS: [&str; 12] = [
+        "{\"kinesis\":{\"kinesisSchemaVersion\":",
+        ",\"partitionKey\":",
+        ",\"sequenceNumber\":",
+        ",\"data\":",
+        ",\"encryptionType\":",
+        "},\"eventSource\":",
+        ",\"eventVersion\":",
+        ",\"eventID\":",
+        ",\"eventName\":",
+        ",\"invokeIdentityArn\":",
+        ",\"awsRegion\":",
+        ",\"eventSourceARN\":",
+    ];
+    let mut out = Vec::new();
+    for (i, (key, value)) in KEYS.iter().zip(strings).enumerate() {
+        if i == 4 {
+            out.extend_from_slice(b",\"approximateArrivalTimestamp\":");
+            out.extend_from_slice(timestamp.as_bytes());
+        }
+        if let Some(value) = value {
+            out.extend_from_slice(key.as_bytes());
+            write_string(value, pick, &mut out);
+        }
+    }
+    out.push(b'}');
+    out
+}
+
+/// One record read from `text` (under a cap of `cap` values) by [`read_record`] and by the
+/// key by key walk alone: the same result, the text left the same, the same values counted
+/// and the walk left at the same place.
+fn both_reads(text: &[u8], cap: usize) -> Result<(), TestCaseError> {
+    let read = |layout: bool| {
+        let mut buf = text.to_vec();
+        let mut open = Vec::new();
+        let mut walk = Walk::new(&mut buf, &mut open, cap);
+        let got = walk.value().and_then(|kind| {
+            if layout {
+                read_record(&mut walk, kind)
+            } else {
+                read_any_record(&mut walk, kind)
+            }
+        });
+        let after = (walk.values(), walk.end());
+        (format!("{got:?}"), after, buf)
+    };
+    prop_assert_eq!(read(true), read(false), "{}", String::from_utf8_lossy(text));
+    Ok(())
+}
+
+fn layout_string() -> BoxedStrategy<Option<String>> {
+    prop_oneof![
+        24 => "[a-zA-Z0-9:/.-]{0,80}".prop_map(Some),
+        1 => any_string().prop_map(Some),
+        1 => Just(None),
+    ]
+    .boxed()
+}
+
+/// A byte edit: where (a fraction of the length), what (replace, insert, delete) and which
+/// byte.
+fn edit() -> impl Strategy<Value = (proptest::sample::Index, u8, u8)> {
+    let bytes = proptest::sample::select(b"\" \\,:{}[]0a1.-e\x01\xc3\xff\t".to_vec());
+    (any::<proptest::sample::Index>(), 0u8..3, bytes)
+}
+
+proptest! {
+    /// Records of AWS's layout, with escapes, other types, keys left out, and bytes
+    /// changed: the layout's reading is the key by key walk's, and so, in an event, the
+    /// tape walk's.
+    #[test]
+    fn the_layout_reads_what_the_key_by_key_walk_reads(
+        strings in proptest::collection::vec(layout_string(), 12),
+        timestamp in prop_oneof![
+            4 => Just("1711200968.517"),
+            1 => proptest::sample::select(vec![
+                "1711200968", "-0.5", "1e400", "1.5E3", "123456789012345678901234567890",
+                "01", "1.", "-", "\"1\"", "null", "{}",
+            ]),
+        ],
+        edits in prop_oneof![Just(Vec::new()), proptest::collection::vec(edit(), 1..3)],
+        cap in prop_oneof![Just(usize::MAX), 20usize..36],
+        seeds in prop_oneof![
+            3 => Just(vec![0u8]),
+            1 => proptest::collection::vec(prop_oneof![8 => Just(0u8), 1 => any::<u8>()], 1..16),
+        ],
+    ) {
+        let mut style = seeds.iter().copied().cycle();
+        let mut text = aws_record(&strings, timestamp, &mut || style.next().unwrap_or(0));
+        for (at, what, byte) in edits {
+            let at = at.index(text.len() + 1);
+            match what {
+                0 if at < text.len() => text[at] = byte,
+                1 => text.insert(at, byte),
+                _ if at < text.len() => drop(text.remove(at)),
+                _ => {}
+            }
+        }
+        both_reads(&text, cap)?;
+        let event = [&b"{\"Records\":["[..], &text, b",", &text, b"]}"].concat();
+        same_as_reference(&event)?;
+    }
+}
+
+/// The records AWS sends, with and without `encryptionType`, are read by the layout (the
+/// property test above would pass if it never were).
+#[test]
+fn aws_records_take_the_layout() {
+    for encryption in [None, Some("KMS".to_owned())] {
+        let mut strings: Vec<_> = ["1.0", "pk", "4959", "H4sI", "", "aws:kinesis", "1.0"]
+            .into_iter()
+            .map(|s| Some(s.to_owned()))
+            .collect();
+        strings[4] = encryption.clone();
+        strings.extend(
+            [
+                "shardId-0:4959",
+                "aws:kinesis:record",
+                "arn:a",
+                "us-east-1",
+                "arn:b",
+            ]
+            .map(|s| Some(s.to_owned())),
+        );
+        let mut text = aws_record(&strings, "1711200968.517", &mut || 0);
+        let mut open = Vec::new();
+        let mut walk = Walk::new(&mut text, &mut open, usize::MAX);
+        assert_eq!(walk.value(), Ok(Kind::Object));
+        let record = layout::read(&mut walk).expect("the layout");
+        assert_eq!(walk.values(), 27 + 2 * usize::from(encryption.is_some()));
+        assert_eq!(walk.end(), Ok(()));
+        let text = EventText::new(walk.text());
+        let record = record.resolve(&text);
+        assert_eq!(record.payload, Payload::Base64(b"H4sI"));
+        assert_eq!(record.encryption_type, encryption.as_deref());
+        assert_eq!(record.event_id, Some("shardId-0:4959"));
+        assert_eq!(record.sequence_number, Some("4959"));
+        assert_eq!(record.partition_key, Some("pk"));
+        assert_eq!(record.approximate_arrival_timestamp, Some(1711200968.517));
     }
 }
