@@ -335,7 +335,8 @@ fn payload() -> impl Strategy<Value = Vec<u8>> {
 
 /// Mostly well-formed payloads: the usual shape, in order, with hostile strings.
 fn usual() -> impl Strategy<Value = Vec<u8>> {
-    usual_with(event().boxed())
+    let names = prop_oneof![Just(b"g".to_vec()), string_text()];
+    usual_with(event().boxed(), names.boxed())
 }
 
 /// An event as CloudWatch writes it, with a hostile message (not always JSON).
@@ -350,17 +351,49 @@ fn cloudwatch_event() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
-fn usual_with(event: BoxedStrategy<Vec<u8>>) -> impl Strategy<Value = Vec<u8>> {
-    (proptest::collection::vec(event, 0..4), any::<bool>()).prop_map(|(events, control)| {
-        let kind = if control { "CONTROL_MESSAGE" } else { "DATA_MESSAGE" };
-        let events = events.join(&b","[..]);
-        [
-            format!(r#"{{"messageType":"{kind}","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":["f"],"logEvents":["#).into_bytes(),
-            events,
-            b"]}".to_vec(),
-        ]
-        .concat()
-    })
+/// Payloads as CloudWatch Logs writes them ([`Reader::written`]): `names` for the owner,
+/// group, stream, filters (any number) and `policyLevel` (or none).
+fn usual_with(
+    event: BoxedStrategy<Vec<u8>>,
+    names: BoxedStrategy<Vec<u8>>,
+) -> impl Strategy<Value = Vec<u8>> {
+    let head = (
+        any::<bool>(),
+        proptest::collection::vec(names.clone(), 3),
+        proptest::collection::vec(names.clone(), 0..3),
+        proptest::option::of(names),
+    );
+    (proptest::collection::vec(event, 0..4), head).prop_map(
+        |(events, (control, names, filters, policy))| {
+            let kind = if control {
+                "CONTROL_MESSAGE"
+            } else {
+                "DATA_MESSAGE"
+            };
+            let filters: Vec<Vec<u8>> = filters.into_iter().map(quoted).collect();
+            let policy = policy
+                .map(|p| [&br#","policyLevel":"#[..], &quoted(p)].concat())
+                .unwrap_or_default();
+            let mut names = names.into_iter().map(quoted);
+            let mut name = || names.next().unwrap_or_default();
+            [
+                format!(r#"{{"messageType":"{kind}","owner":"#).into_bytes(),
+                name(),
+                br#","logGroup":"#.to_vec(),
+                name(),
+                br#","logStream":"#.to_vec(),
+                name(),
+                br#","subscriptionFilters":["#.to_vec(),
+                filters.join(&b","[..]),
+                b"]".to_vec(),
+                policy,
+                br#","logEvents":["#.to_vec(),
+                events.join(&b","[..]),
+                b"]}".to_vec(),
+            ]
+            .concat()
+        },
+    )
 }
 
 /// One text, a few back to back, then maybe cut, a byte changed or one put in.
@@ -539,7 +572,9 @@ proptest! {
     /// It does not decline payloads as CloudWatch writes them, however hostile the messages
     /// (as long as they are JSON).
     #[test]
-    fn usual_payloads_take_the_fast_path(text in usual_with(cloudwatch_event().boxed())) {
+    fn usual_payloads_take_the_fast_path(
+        text in usual_with(cloudwatch_event().boxed(), "[ -~&&[^\"\\\\]]{0,30}".prop_map(String::into_bytes).boxed())
+    ) {
         let (fast, simd) = both(&text);
         if simd.starts_with("Ok") {
             prop_assert_eq!(fast, Some(simd));
