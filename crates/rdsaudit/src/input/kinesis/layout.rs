@@ -28,7 +28,9 @@ use crate::input::json::walk::{Fixed, Walk};
 const VALUES: usize = 26;
 
 /// The record at the position (its `{`, whose value [`Walk::value`] counted) when it has
-/// the layout, the position then past its `}`; else `None` and the position unmoved.
+/// the layout, the position then past its `}`; else `None` and the position unmoved. Only
+/// for an element of `Records` (two levels deep): the key by key walk's nesting limit,
+/// which this does not check, is then never near.
 pub(super) fn read(walk: &mut Walk<'_>) -> Option<RawRecord> {
     walk.fixed(layout)
 }
