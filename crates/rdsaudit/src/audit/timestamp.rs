@@ -82,6 +82,37 @@ fn civil_to_epoch_us(s: &[u8]) -> Option<i64> {
     (us < END_OF_9999_US).then_some(us)
 }
 
+/// The time of `head`, a line's first bytes, when they are a civil timestamp and its comma
+/// on the same day as `key`, a civil timestamp and comma that read as `key_us`: the date is
+/// the key's, so only the time of day is read (the date arithmetic and the date's checks,
+/// ~200 instructions, were most of a line's timestamp when a log's second changes). `None`
+/// when the date differs or the time is not one [`parse_timestamp`] reads (it then says why).
+pub(crate) fn same_day_epoch_us(
+    head: &[u8; CIVIL_LEN + 1],
+    key: &[u8; CIVIL_LEN + 1],
+    key_us: i64,
+) -> Option<i64> {
+    if head.get(..9) != key.get(..9) {
+        return None;
+    }
+    let us = key_us - time_of_day_us(key)? + time_of_day_us(head)?;
+    (us < END_OF_9999_US).then_some(us)
+}
+
+/// The time of day of `YYYYMMDD HH:MM:SS,` in microseconds, with the checks of
+/// [`civil_to_epoch_us`] on it (and the separators and comma of the shape).
+fn time_of_day_us(s: &[u8; CIVIL_LEN + 1]) -> Option<i64> {
+    let [.., b' ', h1, h2, b':', m1, m2, b':', s1, s2, b','] = *s else {
+        return None;
+    };
+    let pair = |a: u8, b: u8| num(&[a, b], 0..2);
+    let (hour, minute, second) = (pair(h1, h2)?, pair(m1, m2)?, pair(s1, s2)?);
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    Some((hour * 60 + minute) * 60_000_000 + second * 1_000_000)
+}
+
 pub(crate) fn days_in_month(year: i64, month: i64) -> i64 {
     match month {
         2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
@@ -167,6 +198,8 @@ mod tests {
         assert_eq!(Rfc3339(last).to_string(), "9999-12-31T23:59:59.000000Z");
         assert_eq!(last, END_OF_9999_US - 1_000_000);
         assert_eq!(civil(b"99991231 23:59:60"), Err(LineError::TimestampRange));
+        let (key, head) = (b"99991231 23:59:59,", b"99991231 23:59:60,");
+        assert_eq!(same_day_epoch_us(head, key, last), None);
         let epoch = |s: &[u8]| parse_timestamp(s, TimestampForm::Epoch);
         for (s, digits) in [
             (&b"1711200969"[..], 10),
@@ -176,6 +209,41 @@ mod tests {
             assert_eq!(epoch(s), Err(LineError::EpochWidth { digits }));
         }
         assert_eq!(epoch(b"9999999999999999"), Ok(9_999_999_999_999_999));
+    }
+
+    proptest::proptest! {
+        /// A timestamp read from the one before it on the same day reads as it does alone,
+        /// and one the full read refuses (or another day) is left to the full read.
+        #[test]
+        fn same_day_is_the_full_read(
+            day in 0i64..2_932_896,
+            (h, mi, sec) in (0u32..24, 0u32..60, 0u32..61),
+            hms in proptest::collection::vec(0u8..10, 6),
+            swap in 0usize..18,
+            byte in proptest::prelude::any::<u8>(),
+        ) {
+            let (y, m, d) = civil_from_days(day);
+            let stamp = |h: String| format!("{y:04}{m:02}{d:02} {h},").into_bytes();
+            let key: [u8; CIVIL_LEN + 1] =
+                stamp(format!("{h:02}:{mi:02}:{sec:02}")).try_into().unwrap();
+            let digits: String = hms.iter().map(|d| char::from(b'0' + d)).collect();
+            let mut head: [u8; CIVIL_LEN + 1] =
+                stamp(format!("{}:{}:{}", &digits[..2], &digits[2..4], &digits[4..]))
+                    .try_into()
+                    .unwrap();
+            if byte % 4 == 0 {
+                head[swap] = byte;
+            }
+            let key_us = civil(&key[..CIVIL_LEN]).unwrap();
+            let full = match head.last() {
+                Some(b',') if is_civil_shape(&head) => civil(&head[..CIVIL_LEN]).ok(),
+                _ => None,
+            };
+            match same_day_epoch_us(&head, &key, key_us) {
+                Some(us) => proptest::prop_assert_eq!(Some(us), full),
+                None => proptest::prop_assert!(full.is_none() || head[..9] != key[..9]),
+            }
+        }
     }
 
     #[test]
