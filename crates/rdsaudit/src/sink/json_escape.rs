@@ -78,7 +78,7 @@ fn escape_bytes<B: Buf>(out: &mut B, bytes: &[u8]) {
 /// that loads every block and a copy that loads them again. The last bytes (fewer than
 /// sixteen) are searched, then copied. (Always inlined: see [`Buf::with_vec`].)
 #[inline(always)]
-pub(crate) fn copy_until_flagged<const HIGH: bool, B: Buf>(
+fn copy_until_flagged<const HIGH: bool, B: Buf>(
     out: &mut B,
     bytes: &[u8],
     from: usize,
