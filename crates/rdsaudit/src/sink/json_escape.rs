@@ -544,7 +544,7 @@ pub(crate) fn object_to_json<B: Buf>(out: &mut B, raw: &[u8], quoted: bool) -> b
 /// Whether `raw[at..]` is valid UTF-8 (`raw[..at]` being ASCII: whether `raw` is).
 #[cold]
 #[inline(never)]
-fn rest_is_utf8(raw: &[u8], at: usize) -> bool {
+pub(crate) fn rest_is_utf8(raw: &[u8], at: usize) -> bool {
     // simdutf8: statements are long enough for its vector check to beat std's.
     simdutf8::basic::from_utf8(raw.get(at..).unwrap_or_default()).is_ok()
 }
