@@ -979,22 +979,7 @@ mod tests {
         /// writes each.
         #[test]
         fn repeated_lead_is_written_as_fresh(
-            events in proptest::collection::vec(
-                (
-                    proptest::sample::select(vec![
-                        1_711_200_969_000_000i64, 1_711_200_970_000_000, 1_711_200_969_000_001,
-                        0, -1_000_000,
-                    ]),
-                    proptest::sample::select(vec![
-                        crate::audit::dialect::Dialect::Aurora,
-                        crate::audit::dialect::Dialect::MariaDb,
-                    ]),
-                    proptest::sample::select(vec![
-                        "ip-10-0-0-12", "ip-10-0-0-13", "h", "", "a,b\"c", "=cmd", "a\tb",
-                    ]),
-                ),
-                1..10,
-            ),
+            events in super::super::lead::lead_runs(),
             tab: bool,
             raw: bool,
         ) {

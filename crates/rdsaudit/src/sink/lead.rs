@@ -92,6 +92,41 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// Runs of (time, dialect, server host) as the writers' lead sees them from event to event:
+/// the same or another time (whole seconds or not), dialect and server host (the same length
+/// with other text, JSON and CSV escapes, a formula, longer than the 32 bytes compared as
+/// words). One generator for the NDJSON and CSV writers' `repeated_lead_is_written_as_fresh`.
+#[cfg(test)]
+pub(crate) fn lead_runs()
+-> impl proptest::strategy::Strategy<Value = Vec<(i64, crate::audit::dialect::Dialect, &'static str)>>
+{
+    use crate::audit::dialect::Dialect;
+    use proptest::sample::select;
+    let time = select(vec![
+        1_711_200_969_000_000i64,
+        1_711_200_970_000_000,
+        1_711_200_969_000_001,
+        0,
+        -1_000_000,
+        86_400_000_000,
+    ]);
+    let dialect = select(vec![Dialect::Aurora, Dialect::MariaDb, Dialect::RdsMySql]);
+    let serverhost = select(vec![
+        "ip-10-0-0-12",
+        "ip-10-0-0-13",
+        "h",
+        "",
+        "a\"b\nc",
+        "a,b\"c",
+        "=cmd",
+        "a\tb",
+        "ip-172-17-4-137.ec2.internal",
+        "ip-172-17-4-137.ec2.internax",
+        "a-server-host-name-longer-than-32-bytes",
+    ]);
+    proptest::collection::vec((time, dialect, serverhost), 1..10)
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;

@@ -442,7 +442,6 @@ mod tests {
     use base64::Engine as _;
 
     use super::*;
-    use crate::audit::dialect::Dialect;
     use crate::audit::event::Provenance;
     use crate::audit::scanner::parse_line;
 
@@ -618,22 +617,7 @@ mod tests {
         /// hosts (the same length with other text, escapes) are written as a fresh writer
         /// writes each.
         #[test]
-        fn repeated_lead_is_written_as_fresh(
-            events in proptest::collection::vec(
-                (
-                    proptest::sample::select(vec![
-                        1_711_200_969_000_000i64, 1_711_200_970_000_000, 1_711_200_969_000_001,
-                        0, -1_000_000, 86_400_000_000,
-                    ]),
-                    proptest::sample::select(vec![Dialect::Aurora, Dialect::MariaDb, Dialect::RdsMySql]),
-                    proptest::sample::select(vec![
-                        "ip-10-0-0-12", "ip-10-0-0-13", "h", "", "a\"b\nc", "ip-172-17-4-137.ec2.internal",
-                        "ip-172-17-4-137.ec2.internax", "a-server-host-name-longer-than-32-bytes",
-                    ]),
-                ),
-                1..10,
-            ),
-        ) {
+        fn repeated_lead_is_written_as_fresh(events in super::super::lead::lead_runs()) {
             let mut e = parse_line(b"20240323 13:36:09,h,u,l,4,5,QUERY,db,'x',0").unwrap();
             let mut writer = NdjsonWriter::new();
             for (epoch_us, dialect, serverhost) in events {
