@@ -23,7 +23,7 @@
 //! statement's `USE` is decided where it lands in the merged order.
 //!
 //! Memory: each input is read on a thread of its own, decoded as without `--merge` (a group
-//! of 1 MiB text pieces, or one JSON document up to `--max-file-size`), with at most two
+//! of 256 KiB text pieces, or one JSON document up to `--max-file-size`), with at most two
 //! decoded chunks waiting and [`WINDOW`] formatted events pending: about
 //! k × (2 × threads + 3) MiB + k × [`WINDOW`] × event size for k text inputs.
 

@@ -31,7 +31,7 @@ impl Decoder {
     /// come (two per thread at most at a time), each into a sink made by `make`, and handed to
     /// `emit` in input order. Whatever has been read is decoded as soon as the reader has
     /// nothing more for now, so a pipe or a growing file is followed (eager streams). Memory:
-    /// a few pieces per thread (the stream's piece size, 1 MiB by default), plus the decoded
+    /// a few pieces per thread (the stream's piece size, 256 KiB by default), plus the decoded
     /// pieces that wait for the [`crate::input::text::MAX_NAMES_BYTES`] after them (the
     /// window rule; usually one piece), at most [`super::DecoderBuilder::max_held_bytes`] of
     /// text and their output; not the input. Events, unparsed lines, line numbers and counts
