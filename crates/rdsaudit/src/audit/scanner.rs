@@ -244,11 +244,7 @@ pub fn parse_line(line: &[u8]) -> Result<AuditEvent<'_>, LineError> {
 /// ([`Breaks::None`]) are skipped, two `find2` calls a line (~130 instructions). The caller's
 /// cut is the proof; debug builds check it.
 pub(crate) fn parse_unbroken_line(line: &[u8]) -> Result<AuditEvent<'_>, LineError> {
-    debug_assert!(
-        find2(line, b'\n', b'\r').is_none(),
-        "parse_unbroken_line: the line holds a break"
-    );
-    parse(line, Breaks::None)
+    parse(unbroken(line), Breaks::None)
 }
 
 /// [`parse_unbroken_line`] written into `out`, the slot its caller keeps the parse in. The
@@ -256,7 +252,17 @@ pub(crate) fn parse_unbroken_line(line: &[u8]) -> Result<AuditEvent<'_>, LineErr
 /// on `p20.log` than assigning the parse over the old one).
 pub(crate) fn parse_unbroken_into<'a>(line: &'a [u8], out: &mut Result<AuditEvent<'a>, LineError>) {
     *out = Err(LineError::Empty);
-    *out = parse_unbroken_line(line);
+    *out = parse_inlined(unbroken(line), Breaks::None);
+}
+
+/// `line`, which its reader cut at its first `\n` or `\r`: the caller's cut is the proof
+/// that it holds no break; debug builds check it.
+fn unbroken(line: &[u8]) -> &[u8] {
+    debug_assert!(
+        find2(line, b'\n', b'\r').is_none(),
+        "parse_unbroken_line: the line holds a break"
+    );
+    line
 }
 
 /// What a line's reader knows of raw line breaks in it.
@@ -275,6 +281,15 @@ pub(crate) enum Breaks {
 /// [`Counted`]: returning one (~450 bytes) and reading the event from it was a copy of it per
 /// line (`p20.log`: ~97 instructions a line).
 fn parse(line: &[u8], breaks: Breaks) -> Result<AuditEvent<'_>, LineError> {
+    parse_inlined(line, breaks)
+}
+
+/// [`parse`]'s body, inlined into [`parse_unbroken_into`] (the plain reader's look-ahead, a
+/// call per line): measured 4.9 M instructions fewer on `p20.log` (~33 a line). The event is
+/// still built in a temporary and copied into the slot (~64 instructions a line): the slot
+/// stays reachable if the parse unwinds, so the compiler does not build it there.
+#[inline(always)]
+fn parse_inlined(line: &[u8], breaks: Breaks) -> Result<AuditEvent<'_>, LineError> {
     let (frame, epoch_us) = Frame::timed(line, breaks)?;
     let ends = Ends::new(&frame);
     if let Some((primary, numbers)) = sole_plain_split(&frame, &ends) {
