@@ -903,12 +903,15 @@ impl<'a> Records<'a> {
             forward_end: None,
         };
         let first = self.buf.get(start..first_end).unwrap_or_default();
-        if self.is_marker(first) {
-            self.set_parsed(Err(LineError::TruncationMarker));
-            return span;
-        }
+        // The marker alone also ends with the marker: for a log line, ending with the
+        // marker's last byte or not settles both (the marker's trims and compare skipped).
         if self.ends_with_marker(first) {
-            self.set_parsed(Err(LineError::Truncated));
+            let cut = if self.is_marker(first) {
+                LineError::TruncationMarker
+            } else {
+                LineError::Truncated
+            };
+            self.set_parsed(Err(cut));
             return span;
         }
         self.parse_alone(start, first_end);
@@ -1451,6 +1454,20 @@ mod tests {
                 let rest = &text[from..];
                 proptest::prop_assert_eq!(search.find(rest), memchr::memchr2(b'\n', b'\r', rest));
             }
+        }
+    }
+
+    /// [`Records::record_at`] asks whether a line is the marker alone only when it ends with
+    /// the marker: the first must imply the second.
+    #[test]
+    fn the_marker_alone_ends_with_the_marker() {
+        for line in [
+            &b"[Your log message was truncated]"[..],
+            b" [Your log message was truncated]",
+            b"\t[Your log message was truncated] \x0c",
+            b"  [Your log message was truncated]  ",
+        ] {
+            assert!(is_marker(line) && ends_with_marker(line));
         }
     }
 
