@@ -496,3 +496,67 @@ fn aws_records_take_the_layout() {
         assert_eq!(record.approximate_arrival_timestamp, Some(1711200968.517));
     }
 }
+
+/// A range of a text of `len` bytes, or now and then one past it or reversed.
+fn range(len: usize) -> impl Strategy<Value = Range<usize>> {
+    (0..len + 8, 0..len + 8).prop_map(|(a, b)| if a % 7 == 0 { b..a } else { a.min(b)..a.max(b) })
+}
+
+fn raw_record(len: usize) -> impl Strategy<Value = RawRecord> {
+    let string = move || proptest::option::of(range(len));
+    (
+        proptest::option::of(range(len)),
+        string(),
+        string(),
+        string(),
+        string(),
+    )
+        .prop_map(
+            |(payload, sequence_number, event_id, partition_key, encryption_type)| RawRecord {
+                payload: payload.map_or(
+                    RawPayload::Invalid(RecordProblem::MissingData),
+                    RawPayload::Base64,
+                ),
+                sequence_number,
+                event_id,
+                partition_key,
+                approximate_arrival_timestamp: Some(1.5),
+                encryption_type,
+            },
+        )
+}
+
+proptest! {
+    /// A record copied in one piece reads as one copied a string at a time (after what
+    /// `out` held before), and holds at most `SPAN_GAP_BYTES` besides its strings.
+    #[test]
+    fn a_record_copied_in_one_piece_reads_as_copied_string_by_string(
+        (text, record) in (0usize..3000).prop_flat_map(|len| {
+            (proptest::collection::vec(proptest::sample::select(b"ab\xc3\xa9\" ".to_vec()), len), raw_record(len))
+        }),
+        before in 0usize..4,
+    ) {
+        let (mut one, mut each) = (vec![b'x'; before], vec![b'y'; before]);
+        let (ours, reference) = (record.copy_to(&text, &mut one), record.copy_each_to(&text, &mut each));
+        let (ours, reference) = (ours.resolve(&EventText::new(&one)), reference.resolve(&EventText::new(&each)));
+        prop_assert_eq!(ours, reference);
+        prop_assert!(one.len() <= each.len() + SPAN_GAP_BYTES);
+    }
+}
+
+/// Strings far apart are copied one by one: the bytes between are not held.
+#[test]
+fn strings_far_apart_are_copied_without_what_lies_between() {
+    let text = [b"seq".as_slice(), &[b' '; 5000], b"aGk="].concat();
+    let mut record = RawRecord::new(RecordProblem::MissingData);
+    record.payload = RawPayload::Base64(5003..5007);
+    record.sequence_number = Some(0..3);
+    let mut out = Vec::new();
+    let copy = record.copy_to(&text, &mut out);
+    assert_eq!(out, b"aGk=seq");
+    let copy = copy.resolve(&EventText::new(&out));
+    assert_eq!(
+        (copy.payload, copy.sequence_number),
+        (Payload::Base64(b"aGk="), Some("seq"))
+    );
+}
