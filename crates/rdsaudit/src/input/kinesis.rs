@@ -136,11 +136,6 @@ impl<'t> EventText<'t> {
 /// 10,000 records).
 const RECORD_VALUES: usize = 15;
 
-/// Bytes other than its strings a record's copy may hold ([`RawRecord::copy_to`]): a Lambda
-/// record's `approximateArrivalTimestamp`, `eventSource` and `eventVersion` (about 130 bytes)
-/// lie between them, with room for longer values and other spacing.
-const SPAN_GAP_BYTES: usize = 1024;
-
 /// Where `Records` stands after the walk.
 enum Records {
     Missing,
@@ -245,83 +240,26 @@ impl RawRecord {
 
     /// The record with the strings it names in `text` copied to the end of `out`, its ranges
     /// now ranges of `out` (to be [`RawRecord::resolve`]d against it).
-    ///
-    /// The strings of a record lie close together in the event (a one-line record's strings
-    /// are about 85% of the bytes from the first to the last), so the bytes from the first to
-    /// the last are copied in one piece: one copy of ~900 bytes instead of four, each with its
-    /// own growth check (the walking thread's copies cost about 340 instructions a record,
-    /// one-line records). Strings spread further apart ([`SPAN_GAP_BYTES`] of other bytes
-    /// between them, or a range outside `text`) are copied one by one
-    /// ([`RawRecord::copy_each_to`]), so a copy never holds more than that many bytes besides
-    /// the strings.
     pub(crate) fn copy_to(&self, text: &[u8], out: &mut Vec<u8>) -> RawRecord {
-        let Some(span) = self.span(text) else {
-            return self.copy_each_to(text, out);
-        };
-        let base = out.len();
-        out.extend_from_slice(text.get(span.clone()).unwrap_or_default());
-        // Every range lies in `span` (checked by `span`), so these cannot wrap.
-        let moved = |r: &Range<usize>| r.start - span.start + base..r.end - span.start + base;
-        self.map_ranges(|r| Some(moved(r)))
-    }
-
-    /// The bytes from this record's first string to the end of its last, when every string
-    /// lies in `text` and they leave at most [`SPAN_GAP_BYTES`] of other bytes between them.
-    fn span(&self, text: &[u8]) -> Option<Range<usize>> {
-        let (mut start, mut end, mut strings) = (usize::MAX, 0, 0usize);
-        for r in self.ranges().into_iter().flatten() {
-            if r.start > r.end || r.end > text.len() {
-                return None;
-            }
-            start = start.min(r.start);
-            end = end.max(r.end);
-            strings += r.len();
-        }
-        let span = start.min(end)..end;
-        (span.len() <= strings.saturating_add(SPAN_GAP_BYTES)).then_some(span)
-    }
-
-    /// The ranges of the record's strings, payload first.
-    fn ranges(&self) -> [Option<&Range<usize>>; 5] {
-        [
-            match &self.payload {
-                RawPayload::Base64(r) => Some(r),
-                RawPayload::Invalid(_) => None,
-            },
-            self.sequence_number.as_ref(),
-            self.event_id.as_ref(),
-            self.partition_key.as_ref(),
-            self.encryption_type.as_ref(),
-        ]
-    }
-
-    /// The record with each range mapped by `to` (a payload range it maps to `None` becomes
-    /// empty).
-    fn map_ranges(&self, mut to: impl FnMut(&Range<usize>) -> Option<Range<usize>>) -> RawRecord {
-        let payload = match &self.payload {
-            RawPayload::Base64(r) => RawPayload::Base64(to(r).unwrap_or_default()),
-            RawPayload::Invalid(problem) => RawPayload::Invalid(*problem),
-        };
-        let mut map = |r: &Option<Range<usize>>| to(r.as_ref()?);
-        RawRecord {
-            payload,
-            sequence_number: map(&self.sequence_number),
-            event_id: map(&self.event_id),
-            partition_key: map(&self.partition_key),
-            approximate_arrival_timestamp: self.approximate_arrival_timestamp,
-            encryption_type: map(&self.encryption_type),
-        }
-    }
-
-    /// [`RawRecord::copy_to`] a string at a time: the reference, and the way for strings far
-    /// apart. A range outside `text` copies nothing (a string: absent; the payload: empty).
-    fn copy_each_to(&self, text: &[u8], out: &mut Vec<u8>) -> RawRecord {
-        self.map_ranges(|r| {
-            let bytes = text.get(r.clone())?;
+        let mut copy = |r: &Option<Range<usize>>| {
+            let bytes = text.get(r.clone()?)?;
             let start = out.len();
             out.extend_from_slice(bytes);
             Some(start..out.len())
-        })
+        };
+        RawRecord {
+            payload: match &self.payload {
+                RawPayload::Base64(r) => {
+                    RawPayload::Base64(copy(&Some(r.clone())).unwrap_or_default())
+                }
+                RawPayload::Invalid(problem) => RawPayload::Invalid(*problem),
+            },
+            sequence_number: copy(&self.sequence_number),
+            event_id: copy(&self.event_id),
+            partition_key: copy(&self.partition_key),
+            approximate_arrival_timestamp: self.approximate_arrival_timestamp,
+            encryption_type: copy(&self.encryption_type),
+        }
     }
 }
 
