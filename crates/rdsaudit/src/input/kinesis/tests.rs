@@ -158,6 +158,40 @@ proptest! {
     }
 }
 
+/// The edges of the short form: a point at either end, 15 digits with and without a point
+/// (taken), 16 digits or a second point (left to the general parse).
+#[test]
+fn short_number_edges() {
+    for token in [
+        "1.",
+        ".5",
+        "-.5",
+        "0",
+        "-0",
+        "123456789012345",
+        "1234567.89012345",
+        "0.00000000000001",
+    ] {
+        let value = short_number(token.as_bytes()).map(f64::to_bits);
+        assert_eq!(value, parsed(token.as_bytes()).map(f64::to_bits), "{token}");
+    }
+    for token in [
+        "",
+        "-",
+        ".",
+        "-.",
+        "1..2",
+        "1.2.",
+        "1234567890123456",
+        "123456789.0123456",
+        "1e5",
+        "+1",
+        "1-",
+    ] {
+        assert_eq!(short_number(token.as_bytes()), None, "{token}");
+    }
+}
+
 /// A string unescaped in place can leave half a character behind it (`\\é`: the escape is
 /// one byte shorter than it was, so the last byte of `é` stays behind the string): the text
 /// is no longer UTF-8 as a whole, and each string is then checked on its own.
