@@ -44,8 +44,7 @@ pub(crate) fn byte_mask(block: &[u8; BLOCK], byte: u8) -> u64 {
     let mut mask = 0u64;
     for (i, chunk) in block.chunks_exact(8).enumerate() {
         let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        let packed = ((equal_bytes(word, byte) >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56;
-        mask |= packed << (i * 8);
+        mask |= top_bits(equal_bytes(word, byte)) << (i * 8);
     }
     mask
 }
@@ -57,6 +56,16 @@ pub(crate) fn equal_bytes(word: u64, byte: u8) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let w = word ^ u64::from_ne_bytes([byte; 8]);
     !(((w & LOW7) + LOW7) | w | LOW7)
+}
+
+/// Bit `i` is set when byte `i` of `word` (little-endian) has its top bit set: the other
+/// bits must be clear, as in [`equal_bytes`]'s answer. The multiplication moves bit 8i to
+/// bit 56 + i, with no two products on the same bit (so no carries). For the SWAR masks here
+/// and in [`crate::sink::csv`].
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+#[inline(always)]
+pub(crate) fn top_bits(word: u64) -> u64 {
+    ((word >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
 }
 
 /// The bytes escaped by a backslash: in a run of backslashes they pair up from the left, and
