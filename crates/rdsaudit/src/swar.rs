@@ -158,7 +158,7 @@ const SHORT: usize = 128;
 /// (the server host, the names before a statement, a statement up to its first unescaped
 /// quote), where memchr's start costs more than its search. On x86_64 the first `SHORT` bytes are
 /// searched sixteen at a time with SSE2, the rest by `memchr2`.
-#[inline(always)]
+#[inline]
 pub(crate) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
@@ -313,7 +313,7 @@ mod sse2 {
         chunk
     }
 
-    #[inline(always)]
+    #[inline]
     pub(super) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
         let (va, vb) = (splat(a), splat(b));
         let mask = |chunk: &[u8; 16]| equal2_mask(load(chunk), va, vb);
