@@ -1628,9 +1628,7 @@ fn lossy(b: &[u8]) -> Cow<'_, str> {
     }
 }
 
-/// Digits only: ids are unsigned 64-bit counters. Always inlined (three numbers a line, a
-/// call each), the rare numbers of 20 digits and more read by [`parse_u64_long`].
-#[inline(always)]
+/// Digits only: ids are unsigned 64-bit counters.
 fn parse_u64(b: &[u8]) -> Option<u64> {
     if b.is_empty() {
         return None;
@@ -1648,12 +1646,6 @@ fn parse_u64(b: &[u8]) -> Option<u64> {
         }
         return Some(n);
     }
-    parse_u64_long(b)
-}
-
-/// [`parse_u64`] of a number that may overflow, checked digit by digit.
-#[inline(never)]
-fn parse_u64_long(b: &[u8]) -> Option<u64> {
     b.iter().try_fold(0u64, |acc, &c| {
         let digit = c.checked_sub(b'0').filter(|d| *d < 10)?;
         acc.checked_mul(10)?.checked_add(u64::from(digit))
