@@ -13,7 +13,7 @@
 pub(crate) const BLOCK: usize = 64;
 
 /// `body[at..at + 64]`, zero-filled past the end (zero is neither a quote nor a backslash).
-#[cfg(any(test, not(target_arch = "x86_64")))]
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 #[inline]
 pub(crate) fn block_at(body: &[u8], at: usize) -> [u8; BLOCK] {
     // A whole block is a copy of constant size, which compiles to a few vector moves; the
@@ -38,14 +38,13 @@ pub(crate) fn block_at(body: &[u8], at: usize) -> [u8; BLOCK] {
 /// Bit `i` is set when `block[i] == byte`: eight bytes at a time (SWAR), the equal bytes'
 /// top bits gathered into one byte by a multiplication. Where there is no SSE2, and the
 /// twin the tests hold [`masks_at`] to.
-#[cfg(any(test, not(target_arch = "x86_64")))]
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 #[inline]
 pub(crate) fn byte_mask(block: &[u8; BLOCK], byte: u8) -> u64 {
     let mut mask = 0u64;
     for (i, chunk) in block.chunks_exact(8).enumerate() {
         let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        let packed = ((equal_bytes(word, byte) >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56;
-        mask |= packed << (i * 8);
+        mask |= top_bits(equal_bytes(word, byte)) << (i * 8);
     }
     mask
 }
@@ -57,6 +56,16 @@ pub(crate) fn equal_bytes(word: u64, byte: u8) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let w = word ^ u64::from_ne_bytes([byte; 8]);
     !(((w & LOW7) + LOW7) | w | LOW7)
+}
+
+/// Bit `i` is set when byte `i` of `word` (little-endian) has its top bit set: the other
+/// bits must be clear, as in [`equal_bytes`]'s answer. The multiplication moves bit 8i to
+/// bit 56 + i, with no two products on the same bit (so no carries). For the SWAR masks here
+/// and in [`crate::sink::csv`].
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+#[inline(always)]
+pub(crate) fn top_bits(word: u64) -> u64 {
+    ((word >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
 }
 
 /// The bytes escaped by a backslash: in a run of backslashes they pair up from the left, and
@@ -88,11 +97,11 @@ pub(crate) fn masks_at<const N: usize>(body: &[u8], at: usize, bytes: [u8; N]) -
         !bytes.contains(&0),
         "masks_at: a zero needle matches past the end"
     );
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         sse2::masks_at(body, at, bytes)
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     {
         let block = block_at(body, at);
         bytes.map(|b| byte_mask(&block, b))
@@ -142,7 +151,7 @@ fn pair_in_block(s: &[u8], base: usize, [first, second]: [u64; 2], b: u8) -> Opt
 
 /// How many bytes [`find2`] searches sixteen at a time before it hands the rest to `memchr2`
 /// (whose AVX2 loop is faster on long stretches, and whose start costs ~100 instructions).
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 const SHORT: usize = 128;
 
 /// The first byte of `s` that is `a` or `b`: `memchr2` for the short stretches of one line
@@ -151,7 +160,7 @@ const SHORT: usize = 128;
 /// searched sixteen at a time with SSE2, the rest by `memchr2`.
 #[inline]
 pub(crate) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         match (s.get(..SHORT), s.get(SHORT..)) {
             (Some(head), Some(rest)) => match sse2::find2(head, a, b) {
@@ -161,7 +170,7 @@ pub(crate) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
             _ => sse2::find2(s, a, b),
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     {
         memchr::memchr2(a, b, s)
     }
@@ -171,11 +180,11 @@ pub(crate) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
 /// are a few dozen bytes, where a UTF-8 validator's start costs more than its check).
 #[inline]
 pub(crate) fn is_ascii(s: &[u8]) -> bool {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         sse2::is_ascii(s)
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     {
         s.is_ascii()
     }
@@ -184,7 +193,7 @@ pub(crate) fn is_ascii(s: &[u8]) -> bool {
 /// The first byte of `s` equal to `a` or `b`, eight bytes at a time: for stretches of 8 to
 /// 16 bytes, as two overlapping words (the bytes of the second already in the first are
 /// found in the first); `memchr2` past 16 bytes.
-#[cfg(any(test, target_arch = "x86_64"))]
+#[cfg(any(test, all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline]
 fn find2_words(s: &[u8], a: u8, b: u8) -> Option<usize> {
     if s.len() > 16 {
@@ -208,7 +217,13 @@ fn find2_words(s: &[u8], a: u8, b: u8) -> Option<usize> {
 }
 
 /// SSE2: sixteen bytes compared at once, one bit per byte.
-#[cfg(target_arch = "x86_64")]
+///
+/// The intrinsics are called from ordinary functions rather than `#[target_feature(enable =
+/// "sse2")]` ones: a function with a target feature cannot be `#[inline(always)]` and was
+/// not inlined into its callers (one call of ~96 instructions per mask, 12% of the scanner's
+/// instructions on an event). The module is compiled only where the target has SSE2 (every
+/// x86_64 target unless it is turned off by hand), so each call's feature holds statically.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
@@ -217,25 +232,56 @@ mod sse2 {
     use super::find2_words;
 
     /// The sixteen bytes as one vector.
-    #[target_feature(enable = "sse2")]
-    #[inline]
+    #[inline(always)]
     fn load(chunk: &[u8; 16]) -> __m128i {
-        // SAFETY: `chunk` is sixteen readable bytes, and `_mm_loadu_si128` needs no alignment.
+        // SAFETY: the target has SSE2 (the module's cfg); `chunk` is sixteen readable bytes,
+        // and `_mm_loadu_si128` needs no alignment.
         unsafe { _mm_loadu_si128(chunk.as_ptr().cast()) }
+    }
+
+    /// `byte` in each of the sixteen lanes.
+    #[inline(always)]
+    fn splat(byte: u8) -> __m128i {
+        // SAFETY: the target has SSE2 (the module's cfg). The cast keeps the bits.
+        unsafe { _mm_set1_epi8(byte as i8) }
+    }
+
+    /// Bit `i` is set when lane `i` of `v` equals lane `i` of `n`.
+    #[inline(always)]
+    fn equal_mask(v: __m128i, n: __m128i) -> u32 {
+        // SAFETY: the target has SSE2 (the module's cfg). Sixteen bits: the sign of the i32
+        // is never set.
+        unsafe { _mm_movemask_epi8(_mm_cmpeq_epi8(v, n)) as u32 }
+    }
+
+    /// Bit `i` is set when lane `i` of `v` equals `a`'s or `b`'s.
+    #[inline(always)]
+    fn equal2_mask(v: __m128i, a: __m128i, b: __m128i) -> u32 {
+        // SAFETY: the target has SSE2 (the module's cfg). Sixteen bits: the sign of the i32
+        // is never set.
+        unsafe {
+            _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, a), _mm_cmpeq_epi8(v, b))) as u32
+        }
+    }
+
+    /// Bit `i` is set when lane `i` of `v` has its top bit set.
+    #[inline(always)]
+    fn high_mask(v: __m128i) -> u32 {
+        // SAFETY: the target has SSE2 (the module's cfg). Sixteen bits: the sign of the i32
+        // is never set.
+        unsafe { _mm_movemask_epi8(v) as u32 }
+    }
+
+    /// The lanes of `a` or `b`.
+    #[inline(always)]
+    fn or(a: __m128i, b: __m128i) -> __m128i {
+        // SAFETY: the target has SSE2 (the module's cfg).
+        unsafe { _mm_or_si128(a, b) }
     }
 
     #[inline]
     pub(super) fn masks_at<const N: usize>(body: &[u8], at: usize, bytes: [u8; N]) -> [u64; N] {
-        // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it, so the
-        // function's `target_feature` holds wherever this module is compiled.
-        unsafe { masks_at_sse2(body, at, bytes) }
-    }
-
-    #[target_feature(enable = "sse2")]
-    #[inline]
-    fn masks_at_sse2<const N: usize>(body: &[u8], at: usize, bytes: [u8; N]) -> [u64; N] {
-        // The casts keep the bits.
-        let needles = bytes.map(|b| _mm_set1_epi8(b as i8));
+        let needles = bytes.map(splat);
         let mut out = [0u64; N];
         for i in 0..4 {
             let start = at.saturating_add(16 * i);
@@ -251,9 +297,7 @@ mod sse2 {
                 (None, None) => (load(&short_chunk(body)), start),
             };
             for (o, n) in out.iter_mut().zip(needles) {
-                // Sixteen bits: the sign of the i32 is never set.
-                let m = (_mm_movemask_epi8(_mm_cmpeq_epi8(v, n)) as u32) >> before;
-                *o |= u64::from(m) << (16 * i);
+                *o |= u64::from(equal_mask(v, n) >> before) << (16 * i);
             }
         }
         out
@@ -271,19 +315,8 @@ mod sse2 {
 
     #[inline]
     pub(super) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
-        // SAFETY: SSE2 is part of the x86_64 baseline (see `masks_at`).
-        unsafe { find2_sse2(s, a, b) }
-    }
-
-    #[target_feature(enable = "sse2")]
-    fn find2_sse2(s: &[u8], a: u8, b: u8) -> Option<usize> {
-        // The casts keep the bits.
-        let (va, vb) = (_mm_set1_epi8(a as i8), _mm_set1_epi8(b as i8));
-        let mask = |chunk: &[u8; 16]| {
-            let v = load(chunk);
-            // Sixteen bits: the sign of the i32 is never set.
-            _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb))) as u32
-        };
+        let (va, vb) = (splat(a), splat(b));
+        let mask = |chunk: &[u8; 16]| equal2_mask(load(chunk), va, vb);
         let (chunks, rest) = s.as_chunks::<16>();
         for (i, chunk) in chunks.iter().enumerate() {
             let m = mask(chunk);
@@ -307,20 +340,14 @@ mod sse2 {
 
     #[inline]
     pub(super) fn is_ascii(s: &[u8]) -> bool {
-        // SAFETY: SSE2 is part of the x86_64 baseline (see `masks_at`).
-        unsafe { is_ascii_sse2(s) }
-    }
-
-    #[target_feature(enable = "sse2")]
-    fn is_ascii_sse2(s: &[u8]) -> bool {
         let (chunks, _) = s.as_chunks::<16>();
-        let mut any = _mm_set1_epi8(0);
+        let mut any = splat(0);
         for chunk in chunks {
-            any = _mm_or_si128(any, load(chunk));
+            any = or(any, load(chunk));
         }
         // The last sixteen bytes (overlapping), or the whole when shorter, by words.
         match s.last_chunk::<16>() {
-            Some(last) => _mm_movemask_epi8(_mm_or_si128(any, load(last))) == 0,
+            Some(last) => high_mask(or(any, load(last))) == 0,
             None => match (s.first_chunk::<8>(), s.last_chunk::<8>()) {
                 (Some(lo), Some(hi)) => {
                     (u64::from_le_bytes(*lo) | u64::from_le_bytes(*hi)) & 0x8080_8080_8080_8080 == 0

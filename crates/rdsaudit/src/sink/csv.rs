@@ -489,9 +489,8 @@ fn word_mask<const KIND: u8>(d: u8, word: u64) -> u32 {
     if KIND == OBJECT || KIND == IN_QUOTES {
         hits |= word & HIGH;
     }
-    // Each byte's top bit to bit `i`: the multiplication moves bit 8i to bit 56 + i, with
-    // no two products on the same bit (so no carries).
-    ((hits >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32
+    // At most eight bits.
+    crate::swar::top_bits(hits) as u32
 }
 
 /// What [`plain`] looks for: the bytes that make a CSV cell quoted (the delimiter, `"`, CR,

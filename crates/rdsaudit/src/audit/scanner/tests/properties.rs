@@ -399,7 +399,8 @@ proptest! {
 
     /// [`parse_unbroken_line`] skips the searches for raw line breaks: on a line without any
     /// (cut at its first break, as a reader cuts it, or with its breaks overwritten) it
-    /// reads what [`parse_line`] reads, error, fields and readings.
+    /// reads what [`parse_line`] reads, error, fields and readings, and
+    /// [`parse_unbroken_into`] writes that over a slot's earlier parse.
     #[test]
     fn an_unbroken_line_reads_as_any_line(b in built(host_like()), at in any::<prop::sample::Index>(), byte in prop::sample::select(vec![b',', b'\'', b'\\', b'\n', b'1', b'R', b'x'])) {
         let mut mutated = b.line.clone();
@@ -411,6 +412,10 @@ proptest! {
             for unbroken in [cut, &overwritten[..]] {
                 let shown = String::from_utf8_lossy(unbroken);
                 prop_assert_eq!(parse_unbroken_line(unbroken), parse_line(unbroken), "{:?}", shown);
+                // Over a slot holding an earlier line's parse.
+                let mut slot = parse_line(&overwritten);
+                parse_unbroken_into(unbroken, &mut slot);
+                prop_assert_eq!(slot, parse_line(unbroken), "{:?}", shown);
             }
         }
     }
