@@ -401,48 +401,11 @@ fn first_digits(d: u64, n: usize) -> u64 {
     (d.wrapping_mul(10_000) + (d >> 32)) & 0xFFFF_FFFF
 }
 
-/// Bit `i` is set when `block[i]` is `"`, `\\` or below 0x20: [`string_mask`] of its four
-/// sixteen-byte quarters, side by side. One test and one count for 64 bytes: a message
-/// (300 to 600 bytes) and an `id` (56 digits and its quote) take a few blocks, not dozens.
-#[inline(always)]
-fn string_mask64(block: &[u8; 64]) -> u64 {
-    let quarter = |i: usize| {
-        block
-            .get(16 * i..)
-            .and_then(|q| q.first_chunk::<16>())
-            .map_or(0, |q| u64::from(string_mask(q)) << (16 * i))
-    };
-    quarter(0) | quarter(1) | quarter(2) | quarter(3)
-}
-
-/// Where the first `"`, `\\` or control byte of `text` at or after `at` is (the text is
-/// UTF-8): 64 bytes at a time ([`string_mask64`]), then sixteen ([`string_mask`]) and the
-/// last bytes one at a time ([`special_in`]); `None` when there is none.
-#[inline(always)]
-fn next_special(text: &[u8], mut at: usize) -> Option<usize> {
-    loop {
-        let rest = text.get(at..).unwrap_or_default();
-        if let Some(block) = rest.first_chunk::<64>() {
-            match string_mask64(block) {
-                0 => at += 64,
-                mask => return Some(at + mask.trailing_zeros() as usize),
-            }
-        } else if let Some(block) = rest.first_chunk::<16>() {
-            match string_mask(block) {
-                0 => at += 16,
-                mask => return Some(at + mask.trailing_zeros() as usize),
-            }
-        } else {
-            return special_in(rest).map(|i| at + i);
-        }
-    }
-}
-
 /// Scans the string whose text starts at `at` (the text is UTF-8, checked as a whole): the
 /// index of its closing quote; where each of its escapes starts is pushed on `escapes`.
-/// Declines a control byte, a bad escape, a missing closing quote ([`next_special`]).
-/// Always inlined: it runs twice an event, and as a call it spent a fifth of its work saving
-/// and restoring registers.
+/// Declines a control byte, a bad escape, a missing closing quote. Sixteen bytes at a time
+/// ([`string_mask`]). Always inlined: it runs twice an event, and as a call it spent a
+/// fifth of its work saving and restoring registers.
 #[inline(always)]
 fn scan_string(
     text: &[u8],
@@ -451,7 +414,17 @@ fn scan_string(
     most_escapes: usize,
 ) -> Read<usize> {
     loop {
-        let found = next_special(text, at).ok_or(Decline)?;
+        let found = match text.get(at..).and_then(|b| b.first_chunk::<16>()) {
+            Some(block) => match string_mask(block) {
+                0 => {
+                    at += 16;
+                    continue;
+                }
+                mask => at + mask.trailing_zeros() as usize,
+            },
+            // The last bytes of the text, one at a time.
+            None => at + special_in(text.get(at..).unwrap_or_default()).ok_or(Decline)?,
+        };
         match text.get(found) {
             Some(b'"') => return Ok(found),
             Some(b'\\') => {
@@ -473,8 +446,16 @@ fn scan_string(
 /// control byte, and a missing quote. [`scan_string`] without noting escapes: a key is read
 /// for every field, and noting its (declined) escapes cost more than finding its end.
 #[inline(always)]
-fn key_end(text: &[u8], at: usize) -> Read<usize> {
-    let found = next_special(text, at).ok_or(Decline)?;
+fn key_end(text: &[u8], mut at: usize) -> Read<usize> {
+    let found = loop {
+        match text.get(at..).and_then(|b| b.first_chunk::<16>()) {
+            Some(block) => match string_mask(block) {
+                0 => at += 16,
+                mask => break at + mask.trailing_zeros() as usize,
+            },
+            None => break at + special_in(text.get(at..).unwrap_or_default()).ok_or(Decline)?,
+        }
+    };
     match text.get(found) {
         Some(b'"') => Ok(found),
         _ => Err(Decline),
