@@ -807,38 +807,60 @@ impl<'t> Reader<'t, '_> {
     }
 
     /// An event written as CloudWatch writes it, `{"id":"..","timestamp":..,"message":".."}`
-    /// with no space, read without looking its keys up; `None`, with nothing consumed or
-    /// noted, for any other layout and for any string the general loop would decline: the
-    /// general loop then reads the same bytes and decides ([`Reader::written`]'s way).
+    /// with no space, read without looking its keys up; `None` (nothing consumed) for any
+    /// other layout, which the general loop reads.
     #[inline]
-    fn compact_event(&mut self) -> Option<RawEvent> {
+    fn compact_event(&mut self) -> Read<Option<RawEvent>> {
+        const ID: &[u8] = br#"{"id":""#;
+        const TIMESTAMP: &[u8] = br#"","timestamp":"#;
+        const MESSAGE: &[u8] = br#","message":""#;
         self.peek();
-        let (at, escapes) = (self.at, self.escapes.len());
-        let event = self.compact_event_steps();
-        if event.is_none() {
-            self.at = at;
-            self.escapes.truncate(escapes);
+        let start = self.at;
+        let text = self.text;
+        let follows = |at: usize, what: &[u8]| text.get(at..).is_some_and(|t| t.starts_with(what));
+        if !follows(start, ID) {
+            return Ok(None);
         }
-        event
-    }
-
-    /// [`Reader::compact_event`]'s steps, which may stop anywhere.
-    #[inline(always)]
-    fn compact_event_steps(&mut self) -> Option<RawEvent> {
-        self.word(br#"{"id":""#)?;
-        let id = self.string_body().ok()?;
-        self.word(br#","timestamp":"#)?;
-        let (digits, timestamp) = plain_integer(self.text.get(self.at..).unwrap_or_default())?;
-        self.at += digits;
-        self.word(br#","message":""#)?;
-        let message = self.string_body().ok()?;
-        self.word(b"}")?;
-        Some(RawEvent {
-            id,
+        let id_start = start + ID.len();
+        let id_escapes = self.escapes.len();
+        let id_end = scan_string(text, id_start, self.escapes, self.most_escapes)?;
+        if !follows(id_end, TIMESTAMP) {
+            self.escapes.truncate(id_escapes);
+            return Ok(None);
+        }
+        let digits_at = id_end + TIMESTAMP.len();
+        let Some((digits, timestamp)) = plain_integer(text.get(digits_at..).unwrap_or_default())
+        else {
+            self.escapes.truncate(id_escapes);
+            return Ok(None);
+        };
+        self.at = digits_at + digits;
+        if !follows(self.at, MESSAGE) {
+            self.at = start;
+            self.escapes.truncate(id_escapes);
+            return Ok(None);
+        }
+        let message_start = self.at + MESSAGE.len();
+        let message_escapes = self.escapes.len();
+        let message_end = scan_string(text, message_start, self.escapes, self.most_escapes)?;
+        if !follows(message_end, b"\"}") {
+            self.at = start;
+            self.escapes.truncate(id_escapes);
+            return Ok(None);
+        }
+        self.at = message_end + 2;
+        Ok(Some(RawEvent {
+            id: Str {
+                range: id_start..id_end,
+                escapes: id_escapes..message_escapes,
+            },
             timestamp,
-            message,
+            message: Str {
+                range: message_start..message_end,
+                escapes: message_escapes..self.escapes.len(),
+            },
             breaks: false,
-        })
+        }))
     }
 
     /// The `logEvents` array, `[` next.
@@ -846,7 +868,7 @@ impl<'t> Reader<'t, '_> {
         self.eat(b'[')?;
         let mut first = true;
         while self.element(std::mem::take(&mut first))? {
-            if let Some(event) = self.compact_event() {
+            if let Some(event) = self.compact_event()? {
                 events.push(event);
                 continue;
             }
