@@ -553,6 +553,17 @@ proptest! {
         }
         prop_assert_eq!(string_mask(&block), string_mask_bytes(&block));
     }
+
+    /// The first special byte found sixteen at a time is the first a byte at a time finds,
+    /// from any start (whole blocks, the last bytes, past the end).
+    #[test]
+    fn next_special_is_its_reference(
+        text in proptest::collection::vec(prop_oneof![8 => 0x20u8..0x7f, 1 => any::<u8>()], 0..80),
+        at in 0usize..90,
+    ) {
+        let reference = text.get(at..).and_then(special_in).map(|i| at + i);
+        prop_assert_eq!(next_special(&text, at), reference);
+    }
 }
 
 proptest! {

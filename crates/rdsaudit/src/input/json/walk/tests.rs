@@ -478,3 +478,17 @@ fn values_are_counted_against_the_cap() {
         Err(JsonError::TooManyValues { bound: 6, max: 5 })
     );
 }
+
+/// The short escapes are RFC 8259's, as serde_json reads them: `\u` (which needs its digits)
+/// and every other byte are none.
+#[test]
+fn simple_escapes_are_serde_jsons() {
+    for letter in 0..=u8::MAX {
+        let read = serde_json::from_slice::<String>(&[b'"', b'\\', letter, b'"']).ok();
+        let byte = read.and_then(|s| match s.as_bytes() {
+            &[byte] => Some(byte),
+            _ => None,
+        });
+        assert_eq!(simple_escape(letter), byte, "{letter:#x}");
+    }
+}
