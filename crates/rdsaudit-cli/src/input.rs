@@ -726,10 +726,10 @@ fn read_in_halves(
 
 /// Asks the kernel to back `buf` (a fresh, untouched file buffer) with transparent huge
 /// pages when it faults it in, where it offers them on request
-/// (`/sys/kernel/mm/transparent_hugepage/enabled` is `madvise`, as on Debian and Ubuntu): a
-/// 6 MB file is then read into three 2 MiB pages instead of ~1,500 faulted 4 KiB ones
-/// (BENCHMARKS.md, "Session 16": -15% cpu on 6,000 one-line records). Advice only: where it
-/// is refused or the kernel has none, nothing changes.
+/// (`/sys/kernel/mm/transparent_hugepage/enabled` is `madvise`, as on Debian and Ubuntu):
+/// the whole 2 MiB stretches of the buffer are then faulted in as one page each, not 512
+/// (a 5.7 MB event: page faults 2,107 -> 1,082, cpu -6%; BENCHMARKS.md, "Session 16").
+/// Advice only: where it is refused or the kernel has none, nothing changes.
 #[cfg(target_os = "linux")]
 fn huge_pages(buf: &[u8]) {
     /// A smaller buffer holds no whole huge page (x86_64 and aarch64 with 4 KiB pages).
