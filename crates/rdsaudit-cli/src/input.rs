@@ -697,7 +697,7 @@ fn read_in_halves(
     let mid = head.len() + rest / 2;
     // One byte past `size` tells a file that grew since its size was taken.
     let mut bytes = vec![0; size + 1 + simd_json::INPUT_PADDING];
-    huge_pages(&bytes);
+    huge_pages(&mut bytes);
     let (front, back) = bytes.split_at_mut(mid);
     let (front_head, front) = front.split_at_mut(head.len());
     front_head.copy_from_slice(head);
@@ -731,7 +731,7 @@ fn read_in_halves(
 /// (a 5.7 MB event: page faults 2,107 -> 1,082, cpu -6%; BENCHMARKS.md, "Session 16").
 /// Advice only: where it is refused or the kernel has none, nothing changes.
 #[cfg(target_os = "linux")]
-fn huge_pages(buf: &[u8]) {
+fn huge_pages(buf: &mut [u8]) {
     /// A smaller buffer holds no whole huge page (x86_64 and aarch64 with 4 KiB pages).
     const HUGE_PAGE_BYTES: usize = 2 << 20;
     if buf.len() < HUGE_PAGE_BYTES {
@@ -750,10 +750,10 @@ fn huge_pages(buf: &[u8]) {
     };
     // SAFETY: `MADV_HUGEPAGE` changes neither the bytes of the range nor which addresses
     // are mapped: it only asks for huge pages when the range is faulted in, and the range
-    // (whole pages from `first` to `end`) lies inside `buf`.
+    // (whole pages from `first` to `end`) lies inside `buf`, which is ours alone (`&mut`).
     let advised = unsafe {
         rustix::mm::madvise(
-            buf.as_ptr().with_addr(first).cast_mut().cast(),
+            buf.as_mut_ptr().with_addr(first).cast(),
             len,
             rustix::mm::Advice::LinuxHugepage,
         )
@@ -763,7 +763,7 @@ fn huge_pages(buf: &[u8]) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn huge_pages(_: &[u8]) {}
+fn huge_pages(_: &mut [u8]) {}
 
 /// Reads `file` from `offset` into `buf` until it is full or the file ends; the bytes read.
 #[cfg(unix)]
