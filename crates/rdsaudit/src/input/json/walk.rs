@@ -499,7 +499,7 @@ const SHORT: usize = 64;
 /// instructions (6,000 one-line records: -0.6 M, serial).
 #[inline(always)]
 fn short_run(rest: &[u8]) -> Result<usize, usize> {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         let mut at = 0;
         while at < SHORT {
@@ -518,7 +518,7 @@ fn short_run(rest: &[u8]) -> Result<usize, usize> {
         }
         short_run_words(rest, at)
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     short_run_words(rest, 0)
 }
 
@@ -551,16 +551,16 @@ fn short_run_words(rest: &[u8], mut at: usize) -> Result<usize, usize> {
 /// time elsewhere (the same bits; a property test checks).
 #[inline]
 pub(crate) fn string_mask(block: &[u8; 16]) -> u32 {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         sse2::string_mask(block)
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     string_mask_bytes(block)
 }
 
 /// [`string_mask`] a byte at a time: the reference.
-#[cfg(any(test, not(target_arch = "x86_64")))]
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 pub(crate) fn string_mask_bytes(block: &[u8; 16]) -> u32 {
     block
         .iter()
@@ -569,61 +569,54 @@ pub(crate) fn string_mask_bytes(block: &[u8; 16]) -> u32 {
         .fold(0, |mask, (i, _)| mask | 1 << i)
 }
 
-/// SSE2: sixteen bytes compared at once, one bit per byte.
-#[cfg(target_arch = "x86_64")]
+/// SSE2: sixteen bytes compared at once, one bit per byte. As in [`crate::swar`], ordinary
+/// inlined functions whose intrinsics rest on the module's cfg: compiled only where the
+/// target has SSE2 (every x86_64 target unless it is turned off by hand), elsewhere the
+/// word-at-a-time twins run.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
     use std::arch::x86_64::{
-        _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
-        _mm_set_epi64x, _mm_set1_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8,
+        _mm_or_si128, _mm_set1_epi8,
     };
 
+    /// The sixteen bytes as one vector.
+    #[inline(always)]
+    fn load(block: &[u8; 16]) -> __m128i {
+        // SAFETY: the target has SSE2 (the module's cfg); `block` is sixteen readable bytes,
+        // and `_mm_loadu_si128` needs no alignment.
+        unsafe { _mm_loadu_si128(block.as_ptr().cast()) }
+    }
+
     /// Bit `i` is set when `block[i]` is `"`, `\`, below 0x20 or not ASCII.
-    #[inline]
+    #[inline(always)]
     pub(super) fn special_mask(block: &[u8; 16]) -> u32 {
-        // Two safe loads the compiler joins into one unaligned vector load.
-        let (Some(lo), Some(hi)) = (block.first_chunk::<8>(), block.last_chunk::<8>()) else {
-            return 0;
-        };
-        let (lo, hi) = (u64::from_le_bytes(*lo), u64::from_le_bytes(*hi));
-        // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it, so the
-        // function's `target_feature` holds wherever this module is compiled.
-        unsafe { special_mask_sse2(lo, hi) }
+        let v = load(block);
+        // SAFETY: the target has SSE2 (the module's cfg). The casts keep the bits; the mask
+        // has sixteen bits, so the sign of the i32 is never set.
+        unsafe {
+            // Signed: bytes from 0x80 are negative, so below 0x20 too.
+            let low_or_high = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            _mm_movemask_epi8(_mm_or_si128(low_or_high, _mm_or_si128(quote, backslash))) as u32
+        }
     }
 
     /// Bit `i` is set when `block[i]` is `"`, `\`, or below 0x20.
-    #[inline]
+    #[inline(always)]
     pub(super) fn string_mask(block: &[u8; 16]) -> u32 {
-        let (Some(lo), Some(hi)) = (block.first_chunk::<8>(), block.last_chunk::<8>()) else {
-            return 0;
-        };
-        let (lo, hi) = (u64::from_le_bytes(*lo), u64::from_le_bytes(*hi));
-        // SAFETY: as in `special_mask`, SSE2 is part of the x86_64 baseline.
-        unsafe { string_mask_sse2(lo, hi) }
-    }
-
-    #[target_feature(enable = "sse2")]
-    fn string_mask_sse2(lo: u64, hi: u64) -> u32 {
-        // The casts keep the bits.
-        let v = _mm_set_epi64x(hi as i64, lo as i64);
-        // Unsigned: a byte is below 0x20 when the smaller of it and 0x1f is itself (one
-        // compare fewer than a signed test that then takes the high bytes back out).
-        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
-        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-        // The mask has 16 bits: the sign of the i32 is never set.
-        _mm_movemask_epi8(_mm_or_si128(control, _mm_or_si128(quote, backslash))) as u32
-    }
-
-    #[target_feature(enable = "sse2")]
-    fn special_mask_sse2(lo: u64, hi: u64) -> u32 {
-        // The casts keep the bits.
-        let v = _mm_set_epi64x(hi as i64, lo as i64);
-        // Signed: bytes from 0x80 are negative, so below 0x20 too.
-        let low_or_high = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
-        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-        // The mask has 16 bits: the sign of the i32 is never set.
-        _mm_movemask_epi8(_mm_or_si128(low_or_high, _mm_or_si128(quote, backslash))) as u32
+        let v = load(block);
+        // SAFETY: the target has SSE2 (the module's cfg). The casts keep the bits; the mask
+        // has sixteen bits, so the sign of the i32 is never set.
+        unsafe {
+            // Unsigned: a byte is below 0x20 when the smaller of it and 0x1f is itself (one
+            // compare fewer than a signed test that then takes the high bytes back out).
+            let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            _mm_movemask_epi8(_mm_or_si128(control, _mm_or_si128(quote, backslash))) as u32
+        }
     }
 }
 
