@@ -559,6 +559,30 @@ pub(crate) fn string_mask(block: &[u8; 16]) -> u32 {
     string_mask_bytes(block)
 }
 
+/// Bit `i` is set when `block[i]` is `"`, `\\`, below 0x20 or not ASCII: [`string_mask`]
+/// that also stops at the first byte of a character that wants a UTF-8 check (the envelope's
+/// fast reader checks only the strings that hold one). SSE2 on x86_64, a byte at a time
+/// elsewhere (the same bits; a property test checks).
+#[inline]
+pub(crate) fn special_mask(block: &[u8; 16]) -> u32 {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        sse2::special_mask(block)
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    special_mask_bytes(block)
+}
+
+/// [`special_mask`] a byte at a time: the reference.
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+pub(crate) fn special_mask_bytes(block: &[u8; 16]) -> u32 {
+    block
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| matches!(b, b'"' | b'\\' | 0..0x20 | 0x80..))
+        .fold(0, |mask, (i, _)| mask | 1 << i)
+}
+
 /// [`string_mask`] a byte at a time: the reference.
 #[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 pub(crate) fn string_mask_bytes(block: &[u8; 16]) -> u32 {

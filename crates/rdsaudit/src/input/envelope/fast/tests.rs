@@ -414,16 +414,23 @@ fn text() -> impl Strategy<Value = Vec<u8>> {
     )
 }
 
-/// [`scan_string`] a byte at a time: the reference.
+/// [`scan_string`] a byte at a time, the string then checked whole by the standard
+/// library: the reference.
 fn scan_string_bytes(
     text: &[u8],
-    mut at: usize,
+    start: usize,
     escapes: &mut Vec<u32>,
     most: usize,
 ) -> Read<usize> {
+    let mut at = start;
     loop {
         match text.get(at) {
-            Some(b'"') => return Ok(at),
+            Some(b'"') => {
+                return match std::str::from_utf8(&text[start..at]) {
+                    Ok(_) => Ok(at),
+                    Err(_) => Err(Decline),
+                };
+            }
             Some(b'\\') => {
                 let len = escape_len(&text[at..])?;
                 if escapes.len() >= most {
@@ -554,6 +561,58 @@ proptest! {
         prop_assert_eq!(string_mask(&block), string_mask_bytes(&block));
     }
 
+    /// The mask that also stops at non-ASCII bytes is its byte-at-a-time reference.
+    #[test]
+    fn special_mask_is_its_reference(block in any::<[u8; 16]>(), special in any::<[u8; 5]>()) {
+        use crate::input::json::walk::special_mask_bytes;
+        let mut block = block;
+        for (i, b) in special.iter().enumerate() {
+            block[usize::from(*b) % 16] = [b'"', b'\\', 0x1f, 0x7f, 0x80][i];
+        }
+        prop_assert_eq!(special_mask(&block), special_mask_bytes(&block));
+    }
+
+    /// A string's end and escapes are found as a byte at a time finds them, and it is
+    /// declined exactly when the standard library finds it is not UTF-8 (or the reference
+    /// declines it otherwise): characters of one to four bytes, cut, overlong, surrogate,
+    /// past U+10FFFF, stray continuation bytes, next to escapes, after 0 to 47 ASCII bytes
+    /// (every place of a block and of the next two).
+    #[test]
+    fn scan_string_checks_utf8(
+        pieces in proptest::collection::vec(prop_oneof![
+            4 => "[ -~&&[^\"\\\\]]{0,6}".prop_map(String::into_bytes),
+            4 => Just("é日🎉".as_bytes().to_vec()),
+            2 => Just(br#"\"\u00e9\\"#.to_vec()),
+            1 => Just(vec![0x80]),
+            1 => Just(vec![0xbf, 0x41]),
+            1 => Just(vec![0xc3]),
+            1 => Just(vec![0xe6, 0x97]),
+            1 => Just(vec![0xf0, 0x9f, 0x8e]),
+            1 => Just(vec![0xc0, 0x80]),
+            1 => Just(vec![0xe0, 0x80, 0x80]),
+            1 => Just(vec![0xed, 0xa0, 0x80]),
+            1 => Just(vec![0xf4, 0x90, 0x80, 0x80]),
+            1 => Just(vec![0xf5, 0x80, 0x80, 0x80]),
+            1 => Just(vec![0xfe]),
+            1 => any::<u8>().prop_map(|b| vec![b]),
+        ], 0..8),
+        lead in 0usize..48,
+    ) {
+        let body = [&vec![b'a'; lead][..], &pieces.concat()].concat();
+        let text = [&body[..], b"\" tail"].concat();
+        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+        let read = scan_string(&text, 0, &mut fast, usize::MAX);
+        let reference = scan_string_bytes(&text, 0, &mut slow, usize::MAX);
+        prop_assert_eq!(read, reference);
+        if let Ok(end) = read {
+            prop_assert_eq!(&fast, &slow);
+            prop_assert!(std::str::from_utf8(&text[..end]).is_ok());
+        }
+        // A key reads as the same string with no escape allowed.
+        let expected = reference.ok().filter(|_| slow.is_empty()).ok_or(Decline);
+        prop_assert_eq!(key_end(&text, 0), expected);
+    }
+
     /// The first special byte found sixteen at a time is the first a byte at a time finds,
     /// from any start (whole blocks, the last bytes, past the end).
     #[test]
@@ -561,8 +620,12 @@ proptest! {
         text in proptest::collection::vec(prop_oneof![8 => 0x20u8..0x7f, 1 => any::<u8>()], 0..80),
         at in 0usize..90,
     ) {
-        let reference = text.get(at..).and_then(special_in).map(|i| at + i);
-        prop_assert_eq!(next_special(&text, at), reference);
+        let reference = |high: bool| {
+            let stops = |b: &u8| matches!(b, b'"' | b'\\' | 0..0x20) || (high && *b >= 0x80);
+            text.get(at..).and_then(|rest| rest.iter().position(stops)).map(|i| at + i)
+        };
+        prop_assert_eq!(next_special::<true>(&text, at), reference(true));
+        prop_assert_eq!(next_special::<false>(&text, at), reference(false));
     }
 }
 
