@@ -1210,7 +1210,7 @@ fn sole_plain_split(frame: &Frame<'_>, ends: &Ends) -> Option<(Split, Numbers)> 
     ) else {
         return None;
     };
-    if operation.1 != op_end || !dialect::is_host(frame.get(host)) {
+    if operation.1 != op_end || !dialect::is_host_at(middle, host.0, host.1) {
         return None;
     }
     let anchor = Anchor {
