@@ -190,6 +190,12 @@ pub(crate) fn is_ascii(s: &[u8]) -> bool {
     }
 }
 
+/// Bit `i` is set when `chunk[i]` is a byte a client host may hold
+/// ([`crate::audit::dialect::is_host_byte`]), all sixteen classified at once with SSE2; for
+/// [`crate::audit::dialect::is_host_at`]. `host_bytes_is_is_host_byte` holds it to the table.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+pub(crate) use sse2::host_bytes;
+
 /// The first byte of `s` equal to `a` or `b`, eight bytes at a time: for stretches of 8 to
 /// 16 bytes, as two overlapping words (the bytes of the second already in the first are
 /// found in the first); `memchr2` past 16 bytes.
@@ -226,7 +232,8 @@ fn find2_words(s: &[u8], a: u8, b: u8) -> Option<usize> {
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+        _mm_or_si128, _mm_set1_epi8,
     };
 
     use super::find2_words;
@@ -277,6 +284,46 @@ mod sse2 {
     fn or(a: __m128i, b: __m128i) -> __m128i {
         // SAFETY: the target has SSE2 (the module's cfg).
         unsafe { _mm_or_si128(a, b) }
+    }
+
+    /// The lanes of both `a` and `b`.
+    #[inline(always)]
+    fn and(a: __m128i, b: __m128i) -> __m128i {
+        // SAFETY: the target has SSE2 (the module's cfg).
+        unsafe { _mm_and_si128(a, b) }
+    }
+
+    /// All ones in lane `i` when lane `i` of `v` equals lane `i` of `n`.
+    #[inline(always)]
+    fn equal(v: __m128i, n: __m128i) -> __m128i {
+        // SAFETY: the target has SSE2 (the module's cfg).
+        unsafe { _mm_cmpeq_epi8(v, n) }
+    }
+
+    /// All ones in lane `i` when lane `i` of `a` is greater than lane `i` of `b`, both read
+    /// as signed bytes.
+    #[inline(always)]
+    fn greater(a: __m128i, b: __m128i) -> __m128i {
+        // SAFETY: the target has SSE2 (the module's cfg).
+        unsafe { _mm_cmpgt_epi8(a, b) }
+    }
+
+    /// See [`super::host_bytes`]. Two ranges and six bytes: letters once their case is
+    /// folded (`| 0x20` maps exactly `A-Z` and `a-z` into `a-z`), digits with `:`
+    /// (`0x30..=0x3a`), and `- . _ % [ ]`. The ranges are compared as signed bytes: bytes
+    /// from 0x80 up are negative, below both ranges.
+    #[inline(always)]
+    pub(crate) fn host_bytes(chunk: &[u8; 16]) -> u32 {
+        let v = load(chunk);
+        let within =
+            |x: __m128i, lo: u8, hi: u8| and(greater(x, splat(lo - 1)), greater(splat(hi + 1), x));
+        let letters = within(or(v, splat(0x20)), b'a', b'z');
+        let digits = within(v, b'0', b':');
+        let marks = [b'-', b'.', b'_', b'%', b'[', b']']
+            .map(|m| equal(v, splat(m)))
+            .into_iter()
+            .fold(or(letters, digits), or);
+        high_mask(marks)
     }
 
     #[inline]
@@ -381,6 +428,22 @@ mod tests {
             ],
             0..300,
         )
+    }
+
+    /// `host_bytes` classifies every byte value in every lane as the table does.
+    #[test]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    fn host_bytes_is_is_host_byte() {
+        for shift in 0..16u8 {
+            for first in (0..=255u8).step_by(16) {
+                let chunk: [u8; 16] =
+                    std::array::from_fn(|i| first.wrapping_add((i as u8 + shift) % 16));
+                let expected = chunk.iter().enumerate().fold(0u32, |m, (i, &b)| {
+                    m | u32::from(crate::audit::dialect::is_host_byte(b)) << i
+                });
+                assert_eq!(host_bytes(&chunk), expected, "{chunk:?}");
+            }
+        }
     }
 
     /// A zero needle would match the zero-filled bytes past the body's end: refused in

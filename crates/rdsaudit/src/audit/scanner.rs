@@ -1205,12 +1205,12 @@ fn sole_plain_split(frame: &Frame<'_>, ends: &Ends) -> Option<(Split, Numbers)> 
     // Read where they are checked: `parse_u64` takes digits only, and an id out of range
     // sends the line to the full count as a failed `read_numbers` did.
     let (Some(cid), Some(qid)) = (
-        parse_u64(frame.get(connection_id)),
-        parse_u64(frame.get(query_id)),
+        parse_u64_at(middle, connection_id),
+        parse_u64_at(middle, query_id),
     ) else {
         return None;
     };
-    if operation.1 != op_end || !dialect::is_host(frame.get(host)) {
+    if operation.1 != op_end || !dialect::is_host_at(middle, host.0, host.1) {
         return None;
     }
     let anchor = Anchor {
@@ -1652,6 +1652,49 @@ fn parse_u64(b: &[u8]) -> Option<u64> {
         let digit = c.checked_sub(b'0').filter(|d| *d < 10)?;
         acc.checked_mul(10)?.checked_add(u64::from(digit))
     })
+}
+
+/// [`parse_u64`] of `s[span]`: a number of five to eight digits with eight bytes of `s` ending
+/// where it ends (a busy server's query ids) is read as one word ([`digits_in_word`], ~30
+/// instructions), where the digit loop costs ~8 a digit; shorter numbers (connection ids,
+/// return codes) are cheaper by the loop, longer ones need its overflow checks. Held to
+/// [`parse_u64`] by `numbers_at_read_as_parse_u64`.
+#[inline(always)]
+fn parse_u64_at(s: &[u8], span: Span) -> Option<u64> {
+    let Span(start, end) = span;
+    let n = end.wrapping_sub(start);
+    let word = end
+        .checked_sub(8)
+        .and_then(|from| s.get(from..end))
+        .and_then(|w| w.first_chunk::<8>());
+    match word {
+        Some(word) if (5..=8).contains(&n) => digits_in_word(u64::from_le_bytes(*word), n),
+        _ => parse_u64(s.get(start..end).unwrap_or_default()),
+    }
+}
+
+/// The number the last `n` bytes (1 to 8) of `word` write, read little-endian (the text's
+/// order), when all of them are digits: the bytes before them taken as `0`s, every byte
+/// checked at once, then digits paired into tens, hundreds and ten-thousands by three
+/// multiplications (no product crosses its lane: 9 * 10 + 9, 99 * 100 + 99 and
+/// 9999 * 10000 + 9999 fit eight, sixteen and thirty-two bits).
+#[inline(always)]
+fn digits_in_word(word: u64, n: usize) -> Option<u64> {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+    let keep = u64::MAX << (8 * (8 - n));
+    let w = (word & keep) | (ZEROS & !keep);
+    // A digit is `0x30..=0x39`: high nibble 3, and still 3 with 6 added. Both nibbles of
+    // each byte side by side, compared at once (a byte whose addition carries into the next
+    // byte has high nibble `f`, so the line fails on it whatever the carry does).
+    let nibbles = (w & HIGH) | ((w.wrapping_add(0x0606_0606_0606_0606) & HIGH) >> 4);
+    if nibbles != 0x3333_3333_3333_3333 {
+        return None;
+    }
+    let d = w - ZEROS;
+    let d = (d.wrapping_mul(10) + (d >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let d = (d.wrapping_mul(100) + (d >> 16)) & 0x0000_ffff_0000_ffff;
+    Some((d.wrapping_mul(10_000) + (d >> 32)) & 0xffff_ffff)
 }
 
 /// `-?digits` in the signed 64-bit range (`i64::MIN` included). Inlined: a call per line

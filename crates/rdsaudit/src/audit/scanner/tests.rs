@@ -287,6 +287,33 @@ proptest! {
         prop_assert_eq!(parse_i64(digits.as_bytes()), signed);
     }
 
+    /// Numbers read in place as one word are read as the digit loop reads the field alone,
+    /// at every span of a text dense with digits (lengths 0 to 20, spans starting less than
+    /// eight bytes in, reversed spans, spans past the end).
+    #[test]
+    fn numbers_at_read_as_parse_u64(
+        s in prop::collection::vec(
+            prop_oneof![
+                6 => b'0'..=b'9',
+                1 => Just(b'-'),
+                1 => Just(b','),
+                1 => prop::sample::select(vec![b'/', b':', b'\0', b'@', b'\xb0', b'\xf9', b'\xff']),
+            ],
+            0..40,
+        ),
+    ) {
+        for start in 0..=s.len() + 1 {
+            for end in start.saturating_sub(1)..=(start + 21).min(s.len() + 1) {
+                let field = s.get(start..end).unwrap_or_default();
+                prop_assert_eq!(parse_u64_at(&s, Span(start, end)), parse_u64(field));
+                let word = end.checked_sub(8).and_then(|from| s.get(from..end));
+                if let (Some(word), 1..=8) = (word.and_then(|w| w.first_chunk::<8>()), field.len()) {
+                    prop_assert_eq!(digits_in_word(u64::from_le_bytes(*word), field.len()), parse_u64(field));
+                }
+            }
+        }
+    }
+
     /// The comma-mask search for TABLE operations finds exactly the `,OP,` a byte-at-a-time
     /// search finds, in statements dense with commas, across block ends.
     #[test]

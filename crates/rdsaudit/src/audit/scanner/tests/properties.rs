@@ -440,6 +440,48 @@ fn a_bad_server_host_is_reported_before_a_bad_time() {
     assert_eq!(parse_line(both).err(), Some(LineError::Header));
 }
 
+/// `first_stray`, byte at a time: the first quote not escaped, or (where breaks are not
+/// known to be absent) the first raw break before it, escaped or not.
+fn first_stray_bytes(body: &[u8], breaks: Breaks) -> Option<usize> {
+    let is_break =
+        |i: usize| breaks == Breaks::Unknown && matches!(body.get(i), Some(b'\n' | b'\r'));
+    let mut i = 0;
+    while let Some(&b) = body.get(i) {
+        if is_break(i) || b == b'\'' {
+            return Some(i);
+        }
+        if b == b'\\' {
+            if is_break(i + 1) {
+                return Some(i + 1);
+            }
+            i += 1;
+        }
+        i += 1;
+    }
+    None
+}
+
+proptest! {
+    /// The stray search finds what a byte-at-a-time walk of the statement finds, escapes and
+    /// breaks at every offset across block ends.
+    #[test]
+    fn first_stray_is_a_walk_of_the_body(
+        s in prop::collection::vec(
+            prop_oneof![6 => Just(b'x'), 3 => Just(b'\\'), 2 => Just(b'\''), 1 => Just(b'\n'), 1 => Just(b'\r'), 1 => any::<u8>()],
+            0..200,
+        ),
+        start in 0usize..80,
+        len in 0usize..150,
+    ) {
+        let start = start.min(s.len());
+        let end = (start + len).min(s.len());
+        let body = &s[start..end];
+        for breaks in [Breaks::Unknown, Breaks::None] {
+            prop_assert_eq!(first_stray(body, breaks), first_stray_bytes(body, breaks));
+        }
+    }
+}
+
 /// An escape split across two 64-byte blocks of `first_unescaped_quote`: the backslash ends
 /// the first block, the quote it escapes starts the second.
 #[test]
