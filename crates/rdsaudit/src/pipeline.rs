@@ -29,6 +29,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::audit::event::{AuditEvent, Provenance};
+use crate::audit::scanner::LineError;
 use crate::input::envelope::{self, EnvelopeParser, LogEnvelope, MessageType, emptied};
 use crate::input::gzip::Inflater;
 use crate::input::log_event::LogEvent;
@@ -348,22 +349,22 @@ impl<S: Sink> Sink for WindowSink<'_, '_, S> {
 /// audit line to `sink` as it is read.
 fn visit_event<S: Sink>(e: &LogEvent<'_>, near: bool, sink: &mut S, outcome: &mut RecordOutcome) {
     let base = event_provenance(e);
-    let mut deliver = |mut read: Read<'_>| {
-        if near {
-            read.flag();
-        }
-        read.deliver(sink, outcome);
+    let mut deliver = Deliver {
+        sink,
+        outcome,
+        near,
+        base: &base,
     };
     let lines = multiline::audit_lines(&e.message);
-    let (blank_lines, _) = read_message(lines, &base, e.time_us, None, &mut deliver);
-    outcome.blank_lines += blank_lines;
+    let (blank_lines, _) = read_message(lines, &base, e.time_us, &mut deliver);
+    deliver.outcome.blank_lines += blank_lines;
 }
 
 /// Whether a log event's message is dirty under the window rule ([`read_message`]).
 fn is_dirty(e: &LogEvent<'_>) -> bool {
     let base = event_provenance(e);
     let lines = multiline::audit_lines(&e.message);
-    read_message(lines, &base, e.time_us, None, &mut |_| {}).1
+    read_message(lines, &base, e.time_us, &mut Discard).1
 }
 
 fn event_provenance<'a>(e: &'a LogEvent<'_>) -> Provenance<'a> {
@@ -463,89 +464,167 @@ impl EventWindow {
     }
 }
 
-/// An audit line of a log event's message, read: its event (with the line it was read from),
-/// or why it is none.
+/// An audit line of a log event's message, read: the line, its event or why it is none.
+/// Built where it is kept until delivered ([`Reads`]): an event is a few hundred bytes, and
+/// each move of one is a `memcpy` call.
 #[derive(Debug)]
-#[allow(clippy::large_enum_variant)] // events are nearly every read: boxed, each would allocate
-enum Read<'a> {
-    Event(AuditEvent<'a>, &'a [u8]),
-    Unparsed(UnparsedLine<'a>),
+struct Read<'a> {
+    bytes: &'a [u8],
+    /// Its line number (the event's provenance has it too).
+    line_number: Option<u64>,
+    /// Its log event's id (the event's provenance has it too).
+    event_id: Option<&'a str>,
+    parsed: Result<AuditEvent<'a>, LineError>,
 }
 
-impl Read<'_> {
-    /// Flags the event with a reading unlisted (the window rule: a dirty line within reach),
-    /// unless it already has one.
-    fn flag(&mut self) {
-        if let Read::Event(event, line) = self
-            && event.ambiguity.omitted() == 0
-        {
-            event.ambiguity = event.ambiguity.with_unlisted_reading(line);
+/// A [`Read`] before its parse is written: its line, line number and log event's id.
+#[derive(Debug, Clone, Copy)]
+struct Unread<'a> {
+    bytes: &'a [u8],
+    line_number: Option<u64>,
+    event_id: Option<&'a str>,
+}
+
+impl<'a> Read<'a> {
+    /// The read of `line`, its parse not yet written (`Err(LineError::Empty)`).
+    #[inline]
+    fn unread(line: Unread<'a>) -> Self {
+        Read {
+            bytes: line.bytes,
+            line_number: line.line_number,
+            event_id: line.event_id,
+            parsed: Err(LineError::Empty),
         }
     }
 
-    /// Hands the read to `sink` and counts it. By reference: a read is an event of a few
-    /// hundred bytes, and each move of one is a `memcpy` call.
-    fn deliver<S: Sink>(&self, sink: &mut S, outcome: &mut RecordOutcome) {
-        match self {
-            Read::Event(event, _) => {
+    /// Flags the event with a reading unlisted (the window rule: a dirty line within reach),
+    /// unless it already has one.
+    fn flag(&mut self) {
+        if let Ok(event) = &mut self.parsed
+            && event.ambiguity.omitted() == 0
+        {
+            event.ambiguity = event.ambiguity.with_unlisted_reading(self.bytes);
+        }
+    }
+
+    /// Hands the read to `sink` and counts it; an unparsed line is told where it came from
+    /// by `origin` (what its log event's reads share: its record, envelope, file) and the
+    /// read. By reference: see [`Read`].
+    fn deliver<S: Sink>(&self, origin: Origin<'_>, sink: &mut S, outcome: &mut RecordOutcome) {
+        match &self.parsed {
+            Ok(event) => {
                 sink.event(event);
                 outcome.add_parsed(event);
             }
-            Read::Unparsed(line) => {
-                sink.unparsed(line);
-                outcome.add_unparsed(line.reason);
+            Err(reason) => {
+                sink.unparsed(&UnparsedLine {
+                    bytes: self.bytes,
+                    reason: *reason,
+                    record_index: origin.record_index,
+                    sequence_number: origin.base.sequence_number,
+                    log_group: origin.base.log_group,
+                    log_stream: origin.base.log_stream,
+                    event_id: self.event_id,
+                    line_number: self.line_number,
+                    file: origin.base.file,
+                });
+                outcome.add_unparsed(*reason);
             }
         }
+    }
+}
+
+/// Where an unparsed line came from, beside its own line number and log event id
+/// ([`Read::deliver`]): its record's index and `base`'s sequence number, log group and
+/// stream, and file.
+#[derive(Debug, Clone, Copy)]
+struct Origin<'o> {
+    record_index: Option<usize>,
+    base: &'o Provenance<'o>,
+}
+
+/// Where [`read_message`] builds its reads.
+trait Reads<'a> {
+    /// Keeps the read of `line` where it stays until it is delivered, and there has `fill`
+    /// write its parse.
+    fn put(&mut self, line: Unread<'a>, fill: impl FnOnce(&mut Read<'a>));
+}
+
+/// Reads delivered as they are read, flagged when a dirty message is `near`
+/// ([`visit_event`]: the window is known before the log event is read).
+struct Deliver<'d, 'b, S> {
+    sink: &'d mut S,
+    outcome: &'d mut RecordOutcome,
+    near: bool,
+    base: &'d Provenance<'b>,
+}
+
+impl<'a, S: Sink> Reads<'a> for Deliver<'_, '_, S> {
+    #[inline]
+    fn put(&mut self, line: Unread<'a>, fill: impl FnOnce(&mut Read<'a>)) {
+        let mut read = Read::unread(line);
+        fill(&mut read);
+        if self.near {
+            read.flag();
+        }
+        let origin = Origin {
+            record_index: None,
+            base: self.base,
+        };
+        read.deliver(origin, self.sink, self.outcome);
+    }
+}
+
+/// Reads only read, to know whether the message is dirty ([`is_dirty`]).
+struct Discard;
+
+impl<'a> Reads<'a> for Discard {
+    fn put(&mut self, line: Unread<'a>, fill: impl FnOnce(&mut Read<'a>)) {
+        fill(&mut Read::unread(line));
     }
 }
 
 /// One log event's message, split into its audit lines (`lines`: [`multiline::audit_lines`]),
-/// each scanned and handed to `out` with `base`'s provenance. `line` is the input line for text
+/// each scanned into `out` with `base`'s provenance. `line` is the input line for text
 /// shapes (`base.line_number` is where the event starts), the line within the message for a
 /// CloudWatch event that held several, and absent otherwise. `time_us` replaces the time of
 /// the message's first line (syslog: the header's time, which the line lacks). Returns the
 /// blank lines skipped and whether the message is dirty under the window rule (a line of it
 /// does not read alone, or it is blank: [`Reach`]).
-fn read_message<'a, F: FnMut(Read<'a>) + ?Sized>(
+#[inline(always)]
+fn read_message<'a>(
     mut lines: multiline::AuditLines<'a>,
     base: &Provenance<'a>,
     time_us: Option<i64>,
-    record_index: Option<usize>,
-    out: &mut F,
+    out: &mut impl Reads<'a>,
 ) -> (u64, bool) {
     let split = lines.is_split();
     let mut unparsed = false;
-    while let Some((in_message, bytes, parsed)) = lines.next_parsed() {
+    while let Some((in_message, bytes)) = lines.next() {
         let line_number = match base.line_number {
             Some(first) => Some(first + in_message - 1),
             None => split.then_some(in_message),
         };
-        match parsed {
-            Ok(mut event) => {
-                event.provenance = Provenance {
-                    line_number,
-                    ..*base
-                };
-                if let Some(us) = time_us.filter(|_| in_message == 1) {
-                    event.timestamp.epoch_us = us;
+        let unread = Unread {
+            bytes,
+            line_number,
+            event_id: base.event_id,
+        };
+        out.put(unread, |read| {
+            lines.parse_into(&mut read.parsed);
+            match &mut read.parsed {
+                Ok(event) => {
+                    event.provenance = Provenance {
+                        line_number,
+                        ..*base
+                    };
+                    if let Some(us) = time_us.filter(|_| in_message == 1) {
+                        event.timestamp.epoch_us = us;
+                    }
                 }
-                out(Read::Event(event, bytes));
+                Err(_) => unparsed = true,
             }
-            Err(reason) => {
-                unparsed = true;
-                out(Read::Unparsed(UnparsedLine {
-                    bytes,
-                    reason,
-                    record_index,
-                    sequence_number: base.sequence_number,
-                    log_group: base.log_group,
-                    log_stream: base.log_stream,
-                    event_id: base.event_id,
-                    line_number,
-                    file: base.file,
-                }));
-            }
-        }
+        });
     }
     let blank_lines = lines.blank_lines();
     (blank_lines, unparsed || blank_lines > 0 || lines.is_cut())
@@ -573,6 +652,9 @@ struct Reach<'a> {
     held: std::collections::VecDeque<(u64, Read<'a>)>,
     /// Where the last dirty message's text ends.
     last_dirty: Option<u64>,
+    /// Where the envelope's unparsed lines came from (its log events' provenance, less the
+    /// event's id: [`Read::deliver`]).
+    origin: (Option<usize>, Provenance<'a>),
 }
 
 impl<'a> Reach<'a> {
@@ -583,7 +665,7 @@ impl<'a> Reach<'a> {
             if text::within_reach(*end, start) {
                 break;
             }
-            read.deliver(sink, outcome);
+            read.deliver(self.origin(), sink, outcome);
             ready += 1;
         }
         // Dropped in place, not moved out one by one.
@@ -612,14 +694,19 @@ impl<'a> Reach<'a> {
     fn finish<S: Sink>(&mut self, sink: &mut S, outcome: &mut RecordOutcome) {
         self.held
             .iter()
-            .for_each(|(_, read)| read.deliver(sink, outcome));
+            .for_each(|(_, read)| read.deliver(self.origin(), sink, outcome));
         self.held.clear();
+    }
+
+    fn origin(&self) -> Origin<'_> {
+        let (record_index, ref base) = self.origin;
+        Origin { record_index, base }
     }
 }
 
-/// Where [`Reach::message`]'s reads of one message go. A type of its own, not a `dyn` closure:
-/// [`read_message`] is then compiled with the push inlined, not called through a pointer per
-/// read (a read is an event of a few hundred bytes, passed by a copy on the stack).
+/// Where [`Reach::message`]'s reads of one message go: each is built at the back of the held
+/// reads. A type of its own, not a `dyn` closure: [`read_message`] is then compiled with the
+/// push inlined, not called through a pointer per read.
 struct Hold<'h, 'a> {
     held: &'h mut std::collections::VecDeque<(u64, Read<'a>)>,
     /// Where the message's text ends.
@@ -628,14 +715,23 @@ struct Hold<'h, 'a> {
     near: bool,
 }
 
-impl<'a> Hold<'_, 'a> {
-    /// Keeps `read`, flagged if a dirty message is near.
+impl<'a> Reads<'a> for Hold<'_, 'a> {
+    /// Keeps `read` at the back, its parse written there, flagged if a dirty message is near.
     #[inline]
-    fn push(&mut self, mut read: Read<'a>) {
-        if self.near {
-            read.flag();
+    fn put(&mut self, line: Unread<'a>, fill: impl FnOnce(&mut Read<'a>)) {
+        // Made by the deque after it has room: `push_back` takes a value built before and
+        // copies it in (a `memcpy` call of the read's few hundred bytes).
+        let end = self.end;
+        let len = self.held.len();
+        self.held.resize_with(len + 1, || (end, Read::unread(line)));
+        // Always there (just made); were it not, the line would stay an unparsed line of its
+        // bytes (`LineError::Empty`), not be lost.
+        if let Some((_, read)) = self.held.back_mut() {
+            fill(read);
+            if self.near {
+                read.flag();
+            }
         }
-        self.held.push_back((self.end, read));
     }
 }
 
@@ -691,6 +787,18 @@ fn visit_envelopes<S: Sink>(
         let mut reach = Reach {
             held: std::mem::take(held).into(),
             last_dirty: None,
+            origin: (
+                Some(index),
+                Provenance {
+                    log_group: Some(env.log_group),
+                    log_stream: Some(env.log_stream),
+                    event_id: None,
+                    cloudwatch_timestamp_ms: None,
+                    sequence_number: record.sequence_number,
+                    line_number: None,
+                    file: None,
+                },
+            ),
         };
         let mut at = 0u64;
         for log_event in &env.log_events {
@@ -709,14 +817,13 @@ fn visit_envelopes<S: Sink>(
             reach.settle(span.0, sink, &mut outcome);
             let mut blank_lines = 0;
             reach.message(span, |hold| {
-                let out = &mut |read| hold.push(read);
                 // Its breaks not looked for when the envelope reader saw there are none.
                 let lines = if env.unbroken() {
                     multiline::unbroken_lines(message)
                 } else {
                     multiline::audit_lines(message)
                 };
-                let (blank, dirty) = read_message(lines, &base, None, Some(index), out);
+                let (blank, dirty) = read_message(lines, &base, None, hold);
                 blank_lines = blank;
                 dirty
             });
@@ -839,6 +946,180 @@ impl Pipeline {
                 .enumerate()
                 .map(|item| run(&mut lease, item))
                 .collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Everything a sink is told, in order, as text.
+    #[derive(Default)]
+    struct Told(Vec<String>);
+
+    impl Sink for Told {
+        fn event(&mut self, event: &AuditEvent<'_>) {
+            self.0.push(format!("{event:?}"));
+        }
+
+        fn unparsed(&mut self, line: &UnparsedLine<'_>) {
+            self.0.push(format!("{line:?}"));
+        }
+
+        fn failed_record(&mut self, record: &FailedRecord<'_>) {
+            self.0.push(format!("failed {}", record.index));
+        }
+    }
+
+    /// The way reads were held before they were built in place (session 16): each message's
+    /// lines parsed by value ([`multiline::AuditLines::next_parsed`]), given their provenance,
+    /// and flagged when a dirty message of the envelope lies within reach of the message's
+    /// text (before it, after it, or itself), every pair of messages looked at.
+    fn by_value(messages: &[&str], index: usize, sequence_number: &str) -> (Vec<String>, u64) {
+        let (group, stream) = ("/aws/rds/instance/db1/audit", "db1");
+        let mut spans = Vec::new();
+        let mut at = 0;
+        for m in messages {
+            let (span, next) = text_span(m.as_bytes(), at);
+            spans.push(span);
+            at = next;
+        }
+        let ids: Vec<String> = (0..messages.len()).map(|i| format!("id{i}")).collect();
+        let mut reads = Vec::new();
+        let mut dirty = Vec::new();
+        let mut blank_lines = 0;
+        for (i, m) in messages.iter().enumerate() {
+            let mut lines = multiline::audit_lines(m.as_bytes());
+            let split = lines.is_split();
+            let mut unparsed = false;
+            while let Some((n, bytes, mut parsed)) = lines.next_parsed() {
+                let line_number = split.then_some(n);
+                match &mut parsed {
+                    Ok(event) => {
+                        event.provenance = Provenance {
+                            log_group: Some(group),
+                            log_stream: Some(stream),
+                            event_id: Some(&ids[i]),
+                            cloudwatch_timestamp_ms: Some(1),
+                            sequence_number: Some(sequence_number),
+                            line_number,
+                            file: None,
+                        };
+                    }
+                    Err(_) => unparsed = true,
+                }
+                reads.push((i, bytes, line_number, parsed));
+            }
+            blank_lines += lines.blank_lines();
+            dirty.push(unparsed || lines.blank_lines() > 0 || lines.is_cut());
+        }
+        let near = |i: usize| {
+            let (start, end) = spans[i];
+            (0..messages.len()).any(|j| {
+                let (s, e) = spans[j];
+                dirty[j]
+                    && (j == i
+                        || (j < i && text::within_reach(e, start))
+                        || (j > i && text::within_reach(end, s)))
+            })
+        };
+        let mut told = Told::default();
+        for (i, bytes, line_number, mut parsed) in reads {
+            match &mut parsed {
+                Ok(event) => {
+                    if near(i) && event.ambiguity.omitted() == 0 {
+                        event.ambiguity = event.ambiguity.with_unlisted_reading(bytes);
+                    }
+                    told.event(event);
+                }
+                Err(reason) => told.unparsed(&UnparsedLine {
+                    bytes,
+                    reason: *reason,
+                    record_index: Some(index),
+                    sequence_number: Some(sequence_number),
+                    log_group: Some(group),
+                    log_stream: Some(stream),
+                    event_id: Some(&ids[i]),
+                    line_number,
+                    file: None,
+                }),
+            }
+        }
+        (told.0, blank_lines)
+    }
+
+    /// The envelope of `messages` as CloudWatch sends it (JSON), ids as [`by_value`]'s.
+    fn envelope_json(messages: &[&str]) -> Vec<u8> {
+        let events: Vec<serde_json::Value> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| serde_json::json!({"id": format!("id{i}"), "timestamp": 1, "message": m}))
+            .collect();
+        serde_json::to_vec(&serde_json::json!({
+            "messageType": "DATA_MESSAGE",
+            "owner": "111111111111",
+            "logGroup": "/aws/rds/instance/db1/audit",
+            "logStream": "db1",
+            "subscriptionFilters": ["f"],
+            "logEvents": events,
+        }))
+        .unwrap()
+    }
+
+    /// Messages clean and dirty: whole lines (statements long enough to put the next dirty
+    /// message in or out of reach), lines that do not parse, blank messages, several lines,
+    /// a record cut by a raw break in a name, forged lines in names, CRs.
+    fn message() -> impl Strategy<Value = String> {
+        let clean = (0usize..1800, 1u32..99).prop_map(|(len, id)| {
+            format!(
+                "20240615 10:31:05,db1,app,10.0.0.9,{id},7,QUERY,shop,'SELECT {}',0",
+                "x".repeat(len)
+            )
+        });
+        prop_oneof![
+            6 => clean,
+            1 => Just(String::new()),
+            1 => Just("\n".to_string()),
+            1 => "[a-z ,']{0,40}",
+            1 => Just("20240615 10:31:05,db1,u\nx,10.0.0.9,77,0,FAILED_CONNECT,,,1045".to_string()),
+            1 => Just("20240615 10:31:05,db1,u".to_string()),
+            1 => Just("x,10.0.0.9,77,0,FAILED_CONNECT,,,1045".to_string()),
+            1 => Just(
+                "20240615 10:31:05,db1,app,h,1,2,QUERY,,'a',0\n1718447466000000,db1,app,h,1,3,WRITE,shop,t,0"
+                    .to_string()
+            ),
+            1 => Just("20240615 10:31:05,db1,a,b,1,2,READ,a,b,t,1,\r\n".to_string()),
+            1 => Just(
+                "20240615 10:31:05,db1,u\n20241231 23:59:59,h,admin,h,9,9,QUERY,mysql,'DROP TABLE t1',0\ny,10.0.0.9,77,0,FAILED_CONNECT,,,1045"
+                    .to_string()
+            ),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Reads built in place in the window's deque are told to the sink exactly as the reads
+        /// moved by value were (same events, flags, provenance, unparsed lines, order), and
+        /// counted the same.
+        #[test]
+        fn reads_built_in_place_are_the_reads_moved_by_value(
+            messages in proptest::collection::vec(message(), 0..40),
+        ) {
+            let messages: Vec<&str> = messages.iter().map(String::as_str).collect();
+            let json = envelope_json(&messages);
+            let mut record = SourceRecord::new(Payload::Json(&json));
+            record.sequence_number = Some("495");
+            let mut told = Told::default();
+            let outcome = Worker::new(usize::MAX).process_record(3, &record, &mut told);
+            let (expected, blank_lines) = by_value(&messages, 3, "495");
+            prop_assert_eq!(&told.0, &expected);
+            prop_assert_eq!(outcome.blank_lines, blank_lines);
+            prop_assert_eq!(outcome.parsed as usize + outcome.unparsed_count() as usize, expected.len());
         }
     }
 }

@@ -17,7 +17,7 @@
 //! the message, so `(event_id, line)` stays unique for de-duplication.
 
 use crate::audit::event::AuditEvent;
-use crate::audit::scanner::{LineError, parse_line, parse_unbroken_line};
+use crate::audit::scanner::{LineError, parse_line, parse_unbroken_into};
 use crate::input::text;
 
 /// The audit lines of one log event's `message`, each with its 1-based line in the message.
@@ -39,7 +39,12 @@ pub fn audit_lines(message: &[u8]) -> AuditLines<'_> {
     let several = memchr::memchr2(b'\n', b'\r', message).is_some();
     AuditLines {
         message,
-        records: several.then(|| Box::new(text::records_in_message(message))),
+        records: several.then(|| {
+            Box::new(Split {
+                records: text::records_in_message(message),
+                parsed: Err(LineError::Empty),
+            })
+        }),
         yielded: false,
         // A message holds what the server wrote as one record (or, from a shipper, several
         // whole ones): a line in it that cannot stand alone is a piece of a record some raw
@@ -67,56 +72,66 @@ pub struct AuditLines<'a> {
     message: &'a [u8],
     /// `None` for a message without a newline. Boxed: the reader's state is a few hundred
     /// bytes, and kept here it was copied for every message, most of which hold one line.
-    records: Option<Box<text::Records<'a>>>,
+    records: Option<Box<Split<'a>>>,
     yielded: bool,
     /// Some line of the message does not read alone (or is blank): every event of the
     /// message is flagged, with a reading unlisted.
     cut_by_a_name: bool,
 }
 
+/// The reader of a message with line breaks, and the parse of the line it read last (kept
+/// until [`AuditLines::parse_into`] takes it).
+#[derive(Debug, Clone)]
+struct Split<'a> {
+    records: text::Records<'a>,
+    parsed: Result<AuditEvent<'a>, LineError>,
+}
+
 impl<'a> AuditLines<'a> {
     /// The next audit line and its parse, under the text reader's rule (see
-    /// [`text::Records::next_parsed`]): what the pipeline reads. Inlined for a message of one
-    /// line (nearly all): the event is then built where the caller keeps it, not copied (a
-    /// few hundred bytes) out of this call's frame.
-    #[inline]
+    /// [`text::Records::next_parsed`]).
     pub fn next_parsed(&mut self) -> Option<(u64, &'a [u8], Result<AuditEvent<'a>, LineError>)> {
-        if self.records.is_none() {
-            if self.yielded {
-                return None;
-            }
-            self.yielded = true;
-            // No `\n` or `\r` in the message ([`audit_lines`]): the scanner's searches for
-            // raw line breaks are skipped.
-            return Some((1, self.message, parse_unbroken_line(self.message)));
-        }
-        self.next_of_records()
+        let (number, bytes) = self.next()?;
+        let mut parsed = Err(LineError::Empty);
+        self.parse_into(&mut parsed);
+        Some((number, bytes, parsed))
     }
 
-    /// [`AuditLines::next_parsed`] of a message with line breaks.
-    fn next_of_records(&mut self) -> Option<(u64, &'a [u8], Result<AuditEvent<'a>, LineError>)> {
-        let cut = self.cut_by_a_name;
-        let next = self
-            .records
-            .as_mut()
-            .and_then(|records| records.next_parsed())
-            .map(|(r, mut parsed)| {
+    /// Writes the parse of the line [`Iterator::next`] returned last into `slot` (once a
+    /// line): what the pipeline reads. The parse of a message of one line (nearly all) is
+    /// made here, built in the caller's slot ([`parse_unbroken_into`]): returned, it was a
+    /// few hundred bytes copied out of the scanner's frame and again into the caller's slot.
+    #[inline]
+    pub(crate) fn parse_into(&mut self, slot: &mut Result<AuditEvent<'a>, LineError>) {
+        match self.records.as_deref_mut() {
+            // No `\n` or `\r` in the message ([`audit_lines`]): the scanner's searches for
+            // raw line breaks are skipped.
+            None => parse_unbroken_into(self.message, slot),
+            Some(split) => *slot = std::mem::replace(&mut split.parsed, Err(LineError::Empty)),
+        }
+    }
+
+    /// [`Iterator::next`] of a message with line breaks: its parse is kept for
+    /// [`AuditLines::parse_into`].
+    fn next_of_records(&mut self) -> Option<(u64, &'a [u8])> {
+        let (cut, message, yielded) = (self.cut_by_a_name, self.message, self.yielded);
+        let split = self.records.as_deref_mut()?;
+        let line = match split.records.next_parsed() {
+            Some((r, mut parsed)) => {
                 if let (true, Ok(event)) = (cut, parsed.as_mut()) {
                     event.ambiguity = event.ambiguity.with_unlisted_reading(r.bytes);
                 }
-                (r.line_number, r.bytes, parsed)
-            });
-        match next {
-            Some(line) => {
-                self.yielded = true;
-                Some(line)
+                split.parsed = parsed;
+                (r.line_number, r.bytes)
             }
-            None if !self.yielded && self.blank_lines() == 0 => {
-                self.yielded = true;
-                Some((1, self.message, parse_line(self.message)))
+            None if !yielded && split.records.blank_lines() == 0 => {
+                split.parsed = parse_line(message);
+                (1, message)
             }
-            None => None,
-        }
+            None => return None,
+        };
+        self.yielded = true;
+        Some(line)
     }
 
     /// Blank lines skipped so far (the text reader's count, [`text::Records::blank_lines`]).
@@ -124,7 +139,7 @@ impl<'a> AuditLines<'a> {
     pub fn blank_lines(&self) -> u64 {
         self.records
             .as_ref()
-            .map_or(0, |records| records.blank_lines())
+            .map_or(0, |split| split.records.blank_lines())
     }
 
     /// Whether some line of the message does not read alone (or is blank): a piece of a record
@@ -139,16 +154,26 @@ impl<'a> AuditLines<'a> {
     #[must_use]
     pub fn is_split(&self) -> bool {
         self.records
-            .clone()
-            .is_some_and(|records| records.take(2).count() > 1)
+            .as_ref()
+            .is_some_and(|split| split.records.clone().take(2).count() > 1)
     }
 }
 
 impl<'a> Iterator for AuditLines<'a> {
     type Item = (u64, &'a [u8]);
 
+    /// The next audit line; its parse is [`AuditLines::parse_into`]'s (a message of one line
+    /// is not parsed here).
+    #[inline]
     fn next(&mut self) -> Option<(u64, &'a [u8])> {
-        self.next_parsed().map(|(line, bytes, _)| (line, bytes))
+        if self.records.is_none() {
+            if self.yielded {
+                return None;
+            }
+            self.yielded = true;
+            return Some((1, self.message));
+        }
+        self.next_of_records()
     }
 }
 
