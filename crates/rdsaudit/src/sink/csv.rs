@@ -464,9 +464,9 @@ fn unescaped_cell<B: Buf>(d: u8, quote: bool, formula: bool, raw: &[u8], out: &m
 #[inline(always)]
 fn block_mask<const KIND: u8>(d: u8, block: &[u8; 16]) -> u32 {
     let (lo, hi) = block.split_at(8);
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     let mask = sse2::special_mask::<KIND>(d, word(lo), word(hi));
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     let mask = word_mask::<KIND>(d, word(lo)) | word_mask::<KIND>(d, word(hi)) << 8;
     mask
 }
@@ -474,7 +474,7 @@ fn block_mask<const KIND: u8>(d: u8, block: &[u8; 16]) -> u32 {
 /// Bit `i` is set when byte `i` of `word` (little-endian) is one `KIND` names: SWAR, for
 /// [`block_mask`] without SSE2 (compiled for tests everywhere, to hold it to
 /// [`plain_reference`]).
-#[cfg(any(test, not(target_arch = "x86_64")))]
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 #[inline(always)]
 fn word_mask<const KIND: u8>(d: u8, word: u64) -> u32 {
     use crate::swar::equal_bytes;
@@ -513,7 +513,7 @@ const ESCAPES: u8 = 3;
 /// is the byte-at-a-time twin the property tests hold it to (and the search elsewhere).
 #[inline(always)]
 fn plain<const KIND: u8>(d: u8, value: &[u8]) -> bool {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         let n = value.len();
         if let (Some(head), Some(tail)) = (value.first_chunk::<8>(), value.last_chunk::<8>()) {
@@ -565,7 +565,11 @@ fn plain_reference<const KIND: u8>(d: u8, value: &[u8]) -> bool {
 }
 
 /// SSE2: sixteen bytes compared at once, one bit per byte.
-#[cfg(target_arch = "x86_64")]
+///
+/// The module is compiled only where the target has SSE2 (every x86_64 target unless it is
+/// turned off by hand), so each intrinsic's feature holds statically (the same convention as
+/// `crate::swar`'s module).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
@@ -575,32 +579,28 @@ mod sse2 {
     /// ([`super::CELL`], [`super::OBJECT`], [`super::IN_QUOTES`]), the delimiter being `d`.
     #[inline(always)]
     pub(super) fn special_mask<const KIND: u8>(d: u8, lo: u64, hi: u64) -> u32 {
-        // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it, so the
-        // function's `target_feature` holds wherever this module is compiled.
-        unsafe { special_mask_sse2::<KIND>(d, lo, hi) }
-    }
-
-    #[target_feature(enable = "sse2")]
-    fn special_mask_sse2<const KIND: u8>(d: u8, lo: u64, hi: u64) -> u32 {
-        // The casts keep the bits.
-        let v = _mm_set_epi64x(hi as i64, lo as i64);
-        let is = |b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
-        let mut flags = if KIND == super::IN_QUOTES || KIND == super::ESCAPES {
-            is(b'"')
-        } else {
-            _mm_or_si128(
-                _mm_or_si128(is(d), is(b'"')),
-                _mm_or_si128(is(b'\r'), is(b'\n')),
-            )
-        };
-        if KIND == super::ESCAPES {
-            flags = _mm_or_si128(flags, is(b'\\'));
-        } else if KIND != super::CELL {
-            // `movemask` takes each byte's top bit: set in `v` exactly above 0x7f.
-            flags = _mm_or_si128(flags, _mm_or_si128(is(b'\\'), v));
+        // SAFETY: the target has SSE2 (the module's cfg); the intrinsics take and return
+        // values only. The casts keep the bits.
+        unsafe {
+            let v = _mm_set_epi64x(hi as i64, lo as i64);
+            let is = |b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
+            let mut flags = if KIND == super::IN_QUOTES || KIND == super::ESCAPES {
+                is(b'"')
+            } else {
+                _mm_or_si128(
+                    _mm_or_si128(is(d), is(b'"')),
+                    _mm_or_si128(is(b'\r'), is(b'\n')),
+                )
+            };
+            if KIND == super::ESCAPES {
+                flags = _mm_or_si128(flags, is(b'\\'));
+            } else if KIND != super::CELL {
+                // `movemask` takes each byte's top bit: set in `v` exactly above 0x7f.
+                flags = _mm_or_si128(flags, _mm_or_si128(is(b'\\'), v));
+            }
+            // The mask has 16 bits: the sign of the i32 is never set.
+            _mm_movemask_epi8(flags) as u32
         }
-        // The mask has 16 bits: the sign of the i32 is never set.
-        _mm_movemask_epi8(flags) as u32
     }
 }
 

@@ -83,7 +83,7 @@ fn copy_until_flagged<const HIGH: bool, B: Buf>(
     bytes: &[u8],
     from: usize,
 ) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     let from = {
         let mut at = from;
         while let Some(block) = bytes.get(at..).and_then(<[u8]>::first_chunk::<16>) {
@@ -135,11 +135,11 @@ fn copy_until_flagged<const HIGH: bool, B: Buf>(
 /// two SWAR words elsewhere.
 #[inline(always)]
 fn words_need_escaping(head: u64, tail: u64) -> bool {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         sse2::escape_mask_of_words::<false>(head, tail) != 0
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     {
         escape_mask(head) | escape_mask(tail) != 0
     }
@@ -243,7 +243,7 @@ fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
 /// in the same pass: text that has none is UTF-8).
 #[inline]
 fn next_flagged<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         let len = bytes.len();
         if len.saturating_sub(from) < 16 {
@@ -266,7 +266,7 @@ fn next_flagged<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usize> {
         let mask = sse2::escape_mask::<HIGH>(last) >> seen << seen;
         (mask != 0).then(|| len - 16 + mask.trailing_zeros() as usize)
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     next_escape_words::<HIGH>(bytes, from)
 }
 
@@ -280,7 +280,7 @@ fn flagged<const HIGH: bool>(b: u8) -> bool {
 /// the first eight and the last eight (overlapping) in one vector, four to seven as the first
 /// four and the last four, twice; under four byte by byte. A flagged byte of the first half
 /// comes before any of the second, whose bytes that overlap the first are not flagged then.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline]
 fn next_escape_short<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usize> {
     let rest = bytes.get(from..)?;
@@ -316,7 +316,11 @@ fn next_escape_short<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usiz
 }
 
 /// SSE2: sixteen bytes compared at once, one bit per byte.
-#[cfg(target_arch = "x86_64")]
+///
+/// The module is compiled only where the target has SSE2 (every x86_64 target unless it is
+/// turned off by hand), so each intrinsic's feature holds statically (the same convention as
+/// `crate::swar`'s module).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
@@ -337,26 +341,22 @@ mod sse2 {
     /// [`escape_mask`] of the sixteen bytes of `lo` then `hi` (little-endian).
     #[inline]
     pub(super) fn escape_mask_of_words<const HIGH: bool>(lo: u64, hi: u64) -> u32 {
-        // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it, so the
-        // function's `target_feature` holds wherever this module is compiled.
-        unsafe { escape_mask_sse2::<HIGH>(lo, hi) }
-    }
-
-    #[target_feature(enable = "sse2")]
-    fn escape_mask_sse2<const HIGH: bool>(lo: u64, hi: u64) -> u32 {
-        // The casts keep the bits.
-        let v = _mm_set_epi64x(hi as i64, lo as i64);
-        // `min(b, 0x1f) == b` exactly when `b <= 0x1f` (SSE2 has no unsigned byte compare).
-        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
-        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-        let mut flags = _mm_or_si128(control, _mm_or_si128(quote, backslash));
-        if HIGH {
-            // `movemask` takes each byte's top bit: set in `v` exactly above 0x7f.
-            flags = _mm_or_si128(flags, v);
+        // SAFETY: the target has SSE2 (the module's cfg); the intrinsics take and return
+        // values only. The casts keep the bits.
+        unsafe {
+            let v = _mm_set_epi64x(hi as i64, lo as i64);
+            // `min(b, 0x1f) == b` exactly when `b <= 0x1f` (SSE2 has no unsigned byte compare).
+            let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            let mut flags = _mm_or_si128(control, _mm_or_si128(quote, backslash));
+            if HIGH {
+                // `movemask` takes each byte's top bit: set in `v` exactly above 0x7f.
+                flags = _mm_or_si128(flags, v);
+            }
+            // The mask has 16 bits: the sign of the i32 is never set.
+            _mm_movemask_epi8(flags) as u32
         }
-        // The mask has 16 bits: the sign of the i32 is never set.
-        _mm_movemask_epi8(flags) as u32
     }
 }
 
@@ -365,7 +365,7 @@ mod sse2 {
 /// checked as one word of two overlapping halves, then (only when one needs escaping, or
 /// under four bytes) byte by byte. The whole search where there is no SSE2, the last
 /// fifteen bytes or fewer where there is.
-#[cfg(any(test, not(target_arch = "x86_64")))]
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 #[inline]
 fn next_escape_words<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usize> {
     let flag_mask = |word: u64| {
