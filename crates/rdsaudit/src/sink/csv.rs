@@ -37,8 +37,6 @@
 //! # Ok::<(), rdsaudit::LineError>(())
 //! ```
 
-use base64::Engine as _;
-
 use super::COLUMNS;
 use super::json_escape;
 use super::lead::Lead;
@@ -58,6 +56,8 @@ pub struct CsvWriter {
     delimiter: u8,
     raw: bool,
     scratch: Vec<u8>,
+    /// A non-UTF-8 object's lossy text, then its base64, as they are made.
+    text: Vec<u8>,
     time: Rfc3339Cache,
     /// The `file` of events that name none ([`CsvWriter::set_file`]).
     file: Option<String>,
@@ -83,6 +83,7 @@ impl CsvWriter {
             delimiter,
             raw: false,
             scratch: Vec::new(),
+            text: Vec::new(),
             time: Rfc3339Cache::default(),
             file: None,
             empty_pair: Vec::new(),
@@ -253,8 +254,7 @@ impl CsvWriter {
     fn object_in_full(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
         let raw = e.object.raw();
         let bytes: &[u8] = if e.object.is_quoted() && memchr::memchr(b'\\', raw).is_some() {
-            self.scratch.clear();
-            crate::audit::unescape::unescape_into(raw, &mut self.scratch);
+            super::spare::unescape_into(raw, &mut self.scratch);
             &self.scratch
         } else {
             raw
@@ -264,10 +264,17 @@ impl CsvWriter {
             out.push(self.delimiter);
             return;
         }
-        self.field(String::from_utf8_lossy(bytes).as_bytes(), out);
+        // The lossy text, then the base64 of the bytes, each made in `text` (kept for the
+        // next object) and written as a field: no `String` per object.
+        let mut text = std::mem::take(&mut self.text);
+        text.clear();
+        json_escape::lossy(&mut text, bytes);
+        self.field(&text, out);
         out.push(self.delimiter);
-        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
-        self.field(encoded.as_bytes(), out);
+        text.clear();
+        base64_simd::STANDARD.encode_append(bytes, &mut text);
+        self.field(&text, out);
+        self.text = text;
     }
 
     /// Builds `empty_pair`, on the first row that has one.
@@ -985,6 +992,42 @@ mod tests {
                 proptest::prop_assert_eq!(&ours, &reference);
             } else {
                 proptest::prop_assert_eq!(&ours, b"<");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// An object that is not UTF-8 (quoted or not, CSV or TSV, raw or neutralised) is
+        /// written as `from_utf8_lossy` of its unescaped bytes and their base64 (the `base64`
+        /// crate's standard alphabet, padded), each as a cell: the `String`s the cells were
+        /// made of before.
+        #[test]
+        fn invalid_object_is_lossy_text_and_base64(
+            raw_object in object_text(),
+            quoted: bool,
+            raw: bool,
+            d in proptest::sample::select(b",;\t".to_vec()),
+        ) {
+            use base64::Engine as _;
+            let mut e = crate::parse_line(b"20240323 13:36:09,h,u,l,4,5,QUERY,db,'x',0").unwrap();
+            e.object = crate::audit::event::Object::new(&raw_object, quoted);
+            let bytes = if quoted {
+                crate::audit::unescape::unescape_reference(&raw_object)
+            } else {
+                raw_object.clone()
+            };
+            proptest::prop_assume!(std::str::from_utf8(&bytes).is_err());
+            let mut expected = b"<".to_vec();
+            cell_into(d, raw, String::from_utf8_lossy(&bytes).as_bytes(), &mut expected);
+            expected.push(d);
+            let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            cell_into(d, raw, encoded.as_bytes(), &mut expected);
+            let mut writer = CsvWriter::new(d).raw(raw);
+            // Twice: the second object's text is made in the first one's buffer.
+            for _ in 0..2 {
+                let mut ours = b"<".to_vec();
+                writer.object_in_full(&e, &mut ours);
+                proptest::prop_assert_eq!(&ours, &expected);
             }
         }
     }

@@ -208,15 +208,15 @@ impl NdjsonWriter {
     fn write_invalid_object(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
         let raw = e.object.raw();
         let bytes: &[u8] = if e.object.is_quoted() {
-            self.scratch.clear();
-            crate::audit::unescape::unescape_into(raw, &mut self.scratch);
+            super::spare::unescape_into(raw, &mut self.scratch);
             &self.scratch
         } else {
             raw
         };
-        // One pass each, straight into `out`: the lossy text escaped as it is checked, then
-        // the exact bytes in base64 (a lossy `String`, its escaped copy and an encoded
-        // `String` cost ~6,700 instructions an object on the plain log).
+        // One pass each, straight into `out`: the lossy text escaped as it is checked
+        // ([`json_escape::escape_lossy`]), then the exact bytes in base64 (a lossy `String`,
+        // its escaped copy and an encoded `String` cost ~6,700 instructions an object on the
+        // plain log).
         json_escape::escape_lossy(out, bytes);
         out.put_const(br#"","object_base64":""#);
         base64_simd::STANDARD.encode_append(bytes, out);

@@ -388,6 +388,29 @@ impl Buf for Spare<'_> {
     }
 }
 
+/// The plugin's escapes undone ([`crate::audit::unescape`]) straight into spare capacity:
+/// its eight-byte runs are a few moves each, where a `Vec`'s `extend_from_slice` calls
+/// `memcpy`.
+impl crate::audit::unescape::Output for Spare<'_> {
+    #[inline(always)]
+    fn run(&mut self, bytes: &[u8]) {
+        self.put(bytes);
+    }
+
+    #[inline(always)]
+    fn byte(&mut self, b: u8) {
+        self.push(b);
+    }
+}
+
+/// `scratch` becomes `raw` with the plugin's escapes undone (the objects that are not UTF-8,
+/// whose exact bytes are written in base64).
+pub(crate) fn unescape_into(raw: &[u8], scratch: &mut Vec<u8>) {
+    scratch.clear();
+    // Unescaping never lengthens: the estimate is exact or over.
+    crate::audit::unescape::unescape_to(raw, &mut Spare::new(scratch, raw.len()));
+}
+
 impl Drop for Spare<'_> {
     #[inline(always)]
     fn drop(&mut self) {
