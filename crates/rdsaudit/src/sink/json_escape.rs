@@ -22,18 +22,26 @@ use super::spare::{Buf, Spare};
 pub fn escape(out: &mut Vec<u8>, text: &str) {
     // Through a `Spare`: its `put_run` is one 16-byte move, a `Vec`'s a `memcpy` call per
     // block of the search-and-copy.
-    escape_bytes(&mut Spare::new(out, text.len()), text.as_bytes());
+    escape_bytes(&mut Spare::new(out, text.len()), text.as_bytes(), &[]);
 }
 
 /// [`escape`] to any [`Buf`]. (Always inlined: see [`Buf::with_vec`].)
 #[inline(always)]
 pub(crate) fn escape_to<B: Buf>(out: &mut B, text: &str) {
-    escape_bytes(out, text.as_bytes());
+    escape_bytes(out, text.as_bytes(), &[]);
 }
 
-/// [`escape`] on bytes the caller knows to be UTF-8 (the output must stay valid JSON text).
+/// [`escape_to`], then the constant `next` (the key after a name): a name that needs no
+/// escape (nearly all) is written with it under one room check ([`Buf::put_then`]).
 #[inline(always)]
-fn escape_bytes<B: Buf>(out: &mut B, bytes: &[u8]) {
+pub(crate) fn escape_to_then<B: Buf, const N: usize>(out: &mut B, text: &str, next: &[u8; N]) {
+    escape_bytes(out, text.as_bytes(), next);
+}
+
+/// [`escape`] on bytes the caller knows to be UTF-8 (the output must stay valid JSON text),
+/// then `next`.
+#[inline(always)]
+fn escape_bytes<B: Buf, const N: usize>(out: &mut B, bytes: &[u8], next: &[u8; N]) {
     // Names of 4 to 16 bytes (most user, host and database names): checked and copied from
     // the same two overlapping words, instead of a search, then a copy that loads them again.
     if let (4..=16, Some(head), Some(tail)) = (
@@ -44,14 +52,14 @@ fn escape_bytes<B: Buf>(out: &mut B, bytes: &[u8]) {
         if let (Some(head), Some(tail)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
             let (head, tail) = (u64::from_le_bytes(*head), u64::from_le_bytes(*tail));
             if !words_need_escaping(head, tail) {
-                out.put_words(bytes, head, tail);
+                out.put_words_then(bytes, head, tail, next);
                 return;
             }
         } else {
             let (head, tail) = (u32::from_le_bytes(*head), u32::from_le_bytes(*tail));
             let word = u64::from(head) | u64::from(tail) << 32;
             if !words_need_escaping(word, word) {
-                out.put_words(bytes, head, tail);
+                out.put_words_then(bytes, head, tail, next);
                 return;
             }
         }
@@ -62,13 +70,14 @@ fn escape_bytes<B: Buf>(out: &mut B, bytes: &[u8]) {
         let middle = bytes.get(bytes.len() / 2).copied().unwrap_or(first);
         let word = u64::from_le_bytes([first, middle, last, first, first, first, first, first]);
         if !words_need_escaping(word, word) {
-            out.put(bytes);
+            out.put_then(bytes, next);
             return;
         }
     }
     if let Some(at) = copy_until_flagged::<false, B>(out, bytes, 0) {
         out.with_vec(|v| escape_from(v, bytes, at));
     }
+    out.put_const(next);
 }
 
 /// Appends `bytes[from..]` up to the first byte [`next_flagged`] stops at, and returns where
@@ -238,7 +247,7 @@ fn lossy_to<const ESCAPE: bool>(out: &mut Spare<'_>, bytes: &[u8]) {
             ),
         };
         if ESCAPE {
-            escape_bytes(out, valid);
+            escape_bytes(out, valid, &[]);
         } else {
             out.put(valid);
         }
@@ -672,22 +681,33 @@ mod tests {
         }
 
         /// Through a [`Spare`](super::super::spare::Spare) (words written whole, runs as
-        /// 16-byte moves), several texts in a row, each at any length.
+        /// 16-byte moves), several texts in a row, each at any length, with the constant
+        /// after each written on its own or under the same room check ([`escape_to_then`]).
         #[test]
         fn spare_matches_reference(texts in prop::collection::vec(text(), 1..6), estimate in 0usize..64) {
             let mut out = b"x".to_vec();
             {
                 let mut w = super::super::spare::Spare::new(&mut out, estimate);
-                for t in &texts {
-                    escape_to(&mut w, t);
-                    w.push(b'|');
+                for (i, t) in texts.iter().enumerate() {
+                    if i % 2 == 0 {
+                        escape_to(&mut w, t);
+                        w.push(b'|');
+                    } else {
+                        escape_to_then(&mut w, t, b"|");
+                    }
                 }
+            }
+            // And to a `Vec`, the key after each name put on its own.
+            let mut plain = b"x".to_vec();
+            for t in &texts {
+                escape_to_then(&mut plain, t, b"|");
             }
             let mut expected = b"x".to_vec();
             for t in &texts {
                 escape_reference(&mut expected, t);
                 expected.push(b'|');
             }
+            prop_assert_eq!(&plain, &expected);
             prop_assert_eq!(out, expected);
         }
 

@@ -120,16 +120,13 @@ impl NdjsonWriter {
     fn write_fields<B: Buf>(&mut self, e: &AuditEvent<'_>, out: &mut B) {
         let time = &mut self.time;
         self.lead.write(e, out, |out| write_lead(time, e, out));
-        json_escape::escape_to(out, &e.username);
-        out.put_const(br#"","host":""#);
-        json_escape::escape_to(out, &e.host);
-        out.put_const(br#"","connection_id":"#);
+        json_escape::escape_to_then(out, &e.username, br#"","host":""#);
+        json_escape::escape_to_then(out, &e.host, br#"","connection_id":"#);
         int(out, e.connection_id);
         out.put_const(br#","query_id":"#);
         int(out, e.query_id);
         write_operation(out, &e.operation);
-        json_escape::escape_to(out, &e.database);
-        out.put_const(br#"","object":""#);
+        json_escape::escape_to_then(out, &e.database, br#"","object":""#);
         self.write_object(e, out);
         match (e.retcode, e.extra.raw()) {
             // The common cases as one constant: a return code of 0 and no trailing fields, or
@@ -359,8 +356,7 @@ fn write_lead<B: Buf>(time: &mut rfc3339::Rfc3339Cache, e: &AuditEvent<'_>, out:
     out.put_const(br#","dialect":""#);
     out.put(e.timestamp.dialect.as_str().as_bytes());
     out.put_const(br#"","serverhost":""#);
-    json_escape::escape_to(out, &e.serverhost);
-    out.put_const(br#"","username":""#);
+    json_escape::escape_to_then(out, &e.serverhost, br#"","username":""#);
 }
 
 /// An integer in decimal, without `core::fmt` ([`super::spare::put_decimal`]).
@@ -376,8 +372,7 @@ fn write_operation<B: Buf>(out: &mut B, op: &Operation<'_>) {
     let keyed = match op {
         Operation::Other(token) => {
             out.put_const(br#","operation":""#);
-            json_escape::escape_to(out, token);
-            out.put_const(br#"","database":""#);
+            json_escape::escape_to_then(out, token, br#"","database":""#);
             return;
         }
         known => operation_keyed(known),
