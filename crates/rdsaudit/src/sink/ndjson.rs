@@ -122,8 +122,7 @@ impl NdjsonWriter {
         self.lead.write(e, out, |out| write_lead(time, e, out));
         json_escape::escape_to_then(out, &e.username, br#"","host":""#);
         json_escape::escape_to_then(out, &e.host, br#"","connection_id":"#);
-        int(out, e.connection_id);
-        out.put_const(br#","query_id":"#);
+        super::spare::put_decimal_then(out, e.connection_id, br#","query_id":"#);
         int(out, e.query_id);
         write_operation(out, &e.operation);
         json_escape::escape_to_then(out, &e.database, br#"","object":""#);

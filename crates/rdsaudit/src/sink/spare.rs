@@ -57,10 +57,16 @@ pub(crate) trait Buf {
         self.put_words(bytes, head, tail);
         self.put_const(next);
     }
-    /// Appends the first `count` bytes of `word` (`count <= 8`), free to write all eight.
+    /// Appends the first `count` bytes of `word` (`count <= 8`), free to write all eight,
+    /// then `next`.
     #[inline(always)]
-    fn put_word_prefix(&mut self, word: &[u8; 8], count: usize) {
-        self.put(word.get(..count).unwrap_or(word));
+    fn put_word_prefix_then<const N: usize>(
+        &mut self,
+        word: &[u8; 8],
+        count: usize,
+        next: &[u8; N],
+    ) {
+        self.put_then(word.get(..count).unwrap_or(word), next);
     }
     /// How much has been written: a place to [`Buf::rewind`] to.
     fn mark(&self) -> usize;
@@ -111,52 +117,55 @@ const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819202122232425
 
 /// Appends `n` in decimal: under 100 (ids, return codes) as one or two bytes; longer
 /// numbers as words of eight digits ([`eight_digits`]), the first from its first digit that
-/// is not a leading zero ([`Buf::put_word_prefix`]: one unaligned 8-byte store), the others
+/// is not a leading zero ([`Buf::put_word_prefix_then`]: one unaligned 8-byte store), the others
 /// whole. Formatting into `itoa`'s buffer and copying the result with a [`Buf::put`] of a
 /// length only known then cost 35 instructions for a `0` and over 100 for a 13-digit
 /// timestamp; the words gathered in a zeroed 40-byte local and copied out as a run, ~15
 /// more than the stores straight to the output.
 #[inline(always)]
 pub(crate) fn put_decimal<B: Buf>(out: &mut B, n: u64) {
+    put_decimal_then(out, n, &[]);
+}
+
+/// [`put_decimal`], then the constant `next`, under the last room check of the number.
+#[inline(always)]
+pub(crate) fn put_decimal_then<B: Buf, const N: usize>(out: &mut B, n: u64, next: &[u8; N]) {
     const ASCII: u64 = 0x3030_3030_3030_3030;
     const E8: u64 = 100_000_000;
     if n < 10 {
         // `n < 10`: the cast keeps it.
-        out.push(b'0' + n as u8);
+        out.put_then(&[b'0' + n as u8], next);
     } else if n < 100 {
         let pair = PAIRS
             .get(2 * n as usize..)
             .and_then(<[u8]>::first_chunk::<2>);
-        out.put_const(pair.unwrap_or(b"00"));
+        out.put_then(pair.unwrap_or(b"00"), next);
+    } else if n < E8 {
+        put_first_word(out, eight_digits(n), next);
+    } else if n < E8 * E8 {
+        put_first_word(out, eight_digits(n / E8), &[]);
+        out.put_then(&(eight_digits(n % E8) | ASCII).to_le_bytes(), next);
     } else {
-        // Up to three words of digits (u64::MAX has twenty), most significant first, each
-        // way its own branch (an array of the optional words made a loop over memory).
-        if n < E8 {
-            put_first_word(out, eight_digits(n));
-        } else if n < E8 * E8 {
-            put_first_word(out, eight_digits(n / E8));
-            out.put_const(&(eight_digits(n % E8) | ASCII).to_le_bytes());
-        } else {
-            let (top, rest) = (n / (E8 * E8), n % (E8 * E8));
-            put_first_word(out, eight_digits(top));
-            out.put_const(&(eight_digits(rest / E8) | ASCII).to_le_bytes());
-            out.put_const(&(eight_digits(rest % E8) | ASCII).to_le_bytes());
-        }
+        let (top, rest) = (n / (E8 * E8), n % (E8 * E8));
+        put_first_word(out, eight_digits(top), &[]);
+        out.put_const(&(eight_digits(rest / E8) | ASCII).to_le_bytes());
+        out.put_then(&(eight_digits(rest % E8) | ASCII).to_le_bytes(), next);
     }
 }
 
 /// The digits of a number's first word ([`eight_digits`], not zero) from the first that is
-/// not a leading zero: its lowest non-zero byte is the first digit, and the bytes from it
-/// are the word shifted down.
+/// not a leading zero, then `next`: its lowest non-zero byte is the first digit, and the
+/// bytes from it are the word shifted down.
 #[inline(always)]
-fn put_first_word<B: Buf>(out: &mut B, digits: u64) {
+fn put_first_word<B: Buf, const N: usize>(out: &mut B, digits: u64, next: &[u8; N]) {
     const ASCII: u64 = 0x3030_3030_3030_3030;
     // Under 8 for any word but zero (which the callers never pass; it would be written
     // whole): the shift stays under 64.
     let skip = (digits.trailing_zeros() / 8) & 7;
-    out.put_word_prefix(
+    out.put_word_prefix_then(
         &((digits | ASCII) >> (8 * skip)).to_le_bytes(),
         8 - skip as usize,
+        next,
     );
 }
 
@@ -410,12 +419,22 @@ impl Buf for Spare<'_> {
     /// One 8-byte store, only `count` of its bytes counted: the others land in spare
     /// capacity, outside the vector.
     #[inline(always)]
-    fn put_word_prefix(&mut self, word: &[u8; 8], count: usize) {
-        self.room(8);
-        // SAFETY: `room(8)` made `len + 8 <= cap`; `word` holds 8 bytes. `count.min(8)`
-        // of them are counted, all of them written.
-        unsafe { self.copy_at::<8>(0, word.as_ptr()) };
-        self.len += count.min(8);
+    fn put_word_prefix_then<const N: usize>(
+        &mut self,
+        word: &[u8; 8],
+        count: usize,
+        next: &[u8; N],
+    ) {
+        self.room(8 + N);
+        let count = count.min(8);
+        // SAFETY: `room` made `len + 8 + N <= cap`; `word` holds 8 bytes, all written at
+        // `len`, `count <= 8` of them counted; `next` (`N` bytes) goes at `len + count`,
+        // inside the room since `count <= 8`.
+        unsafe {
+            self.copy_at::<8>(0, word.as_ptr());
+            self.copy_at::<N>(count, next.as_ptr());
+        }
+        self.len += count + N;
     }
 
     #[inline(always)]
@@ -533,7 +552,7 @@ mod tests {
                             let mut word = *b"01234567";
                             let count = p.len().min(8);
                             word[..count].copy_from_slice(&p[..count]);
-                            w.put_word_prefix(&word, count);
+                            w.put_word_prefix_then(&word, count, &[]);
                         }
                         1 => p.iter().for_each(|&b| w.push(b)),
                         2 => {
@@ -586,8 +605,8 @@ mod tests {
             {
                 let mut w = Spare::new(&mut out, estimate);
                 for &n in &numbers {
-                    n.put_to(&mut w);
-                    w.push(b'|');
+                    // With the separator under the number's room check, and on its own.
+                    put_decimal_then(&mut w, n, b"|");
                     n.put_to(&mut plain);
                     plain.push(b'|');
                 }
