@@ -37,8 +37,6 @@
 //! # Ok::<(), rdsaudit::LineError>(())
 //! ```
 
-use base64::Engine as _;
-
 use super::COLUMNS;
 use super::json_escape;
 use super::lead::Lead;
@@ -58,6 +56,8 @@ pub struct CsvWriter {
     delimiter: u8,
     raw: bool,
     scratch: Vec<u8>,
+    /// A non-UTF-8 object's lossy text, then its base64, as they are made.
+    text: Vec<u8>,
     time: Rfc3339Cache,
     /// The `file` of events that name none ([`CsvWriter::set_file`]).
     file: Option<String>,
@@ -83,6 +83,7 @@ impl CsvWriter {
             delimiter,
             raw: false,
             scratch: Vec::new(),
+            text: Vec::new(),
             time: Rfc3339Cache::default(),
             file: None,
             empty_pair: Vec::new(),
@@ -253,8 +254,7 @@ impl CsvWriter {
     fn object_in_full(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
         let raw = e.object.raw();
         let bytes: &[u8] = if e.object.is_quoted() && memchr::memchr(b'\\', raw).is_some() {
-            self.scratch.clear();
-            crate::audit::unescape::unescape_into(raw, &mut self.scratch);
+            super::spare::unescape_into(raw, &mut self.scratch);
             &self.scratch
         } else {
             raw
@@ -264,10 +264,17 @@ impl CsvWriter {
             out.push(self.delimiter);
             return;
         }
-        self.field(String::from_utf8_lossy(bytes).as_bytes(), out);
+        // The lossy text, then the base64 of the bytes, each made in `text` (kept for the
+        // next object) and written as a field: no `String` per object.
+        let mut text = std::mem::take(&mut self.text);
+        text.clear();
+        json_escape::lossy(&mut text, bytes);
+        self.field(&text, out);
         out.push(self.delimiter);
-        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
-        self.field(encoded.as_bytes(), out);
+        text.clear();
+        base64_simd::STANDARD.encode_append(bytes, &mut text);
+        self.field(&text, out);
+        self.text = text;
     }
 
     /// Builds `empty_pair`, on the first row that has one.
@@ -464,9 +471,9 @@ fn unescaped_cell<B: Buf>(d: u8, quote: bool, formula: bool, raw: &[u8], out: &m
 #[inline(always)]
 fn block_mask<const KIND: u8>(d: u8, block: &[u8; 16]) -> u32 {
     let (lo, hi) = block.split_at(8);
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     let mask = sse2::special_mask::<KIND>(d, word(lo), word(hi));
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     let mask = word_mask::<KIND>(d, word(lo)) | word_mask::<KIND>(d, word(hi)) << 8;
     mask
 }
@@ -474,7 +481,7 @@ fn block_mask<const KIND: u8>(d: u8, block: &[u8; 16]) -> u32 {
 /// Bit `i` is set when byte `i` of `word` (little-endian) is one `KIND` names: SWAR, for
 /// [`block_mask`] without SSE2 (compiled for tests everywhere, to hold it to
 /// [`plain_reference`]).
-#[cfg(any(test, not(target_arch = "x86_64")))]
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 #[inline(always)]
 fn word_mask<const KIND: u8>(d: u8, word: u64) -> u32 {
     use crate::swar::equal_bytes;
@@ -513,7 +520,7 @@ const ESCAPES: u8 = 3;
 /// is the byte-at-a-time twin the property tests hold it to (and the search elsewhere).
 #[inline(always)]
 fn plain<const KIND: u8>(d: u8, value: &[u8]) -> bool {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         let n = value.len();
         if let (Some(head), Some(tail)) = (value.first_chunk::<8>(), value.last_chunk::<8>()) {
@@ -565,7 +572,11 @@ fn plain_reference<const KIND: u8>(d: u8, value: &[u8]) -> bool {
 }
 
 /// SSE2: sixteen bytes compared at once, one bit per byte.
-#[cfg(target_arch = "x86_64")]
+///
+/// The module is compiled only where the target has SSE2 (every x86_64 target unless it is
+/// turned off by hand), so each intrinsic's feature holds statically (the same convention as
+/// `crate::swar`'s module).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
@@ -575,32 +586,28 @@ mod sse2 {
     /// ([`super::CELL`], [`super::OBJECT`], [`super::IN_QUOTES`]), the delimiter being `d`.
     #[inline(always)]
     pub(super) fn special_mask<const KIND: u8>(d: u8, lo: u64, hi: u64) -> u32 {
-        // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it, so the
-        // function's `target_feature` holds wherever this module is compiled.
-        unsafe { special_mask_sse2::<KIND>(d, lo, hi) }
-    }
-
-    #[target_feature(enable = "sse2")]
-    fn special_mask_sse2<const KIND: u8>(d: u8, lo: u64, hi: u64) -> u32 {
-        // The casts keep the bits.
-        let v = _mm_set_epi64x(hi as i64, lo as i64);
-        let is = |b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
-        let mut flags = if KIND == super::IN_QUOTES || KIND == super::ESCAPES {
-            is(b'"')
-        } else {
-            _mm_or_si128(
-                _mm_or_si128(is(d), is(b'"')),
-                _mm_or_si128(is(b'\r'), is(b'\n')),
-            )
-        };
-        if KIND == super::ESCAPES {
-            flags = _mm_or_si128(flags, is(b'\\'));
-        } else if KIND != super::CELL {
-            // `movemask` takes each byte's top bit: set in `v` exactly above 0x7f.
-            flags = _mm_or_si128(flags, _mm_or_si128(is(b'\\'), v));
+        // SAFETY: the target has SSE2 (the module's cfg); the intrinsics take and return
+        // values only. The casts keep the bits.
+        unsafe {
+            let v = _mm_set_epi64x(hi as i64, lo as i64);
+            let is = |b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
+            let mut flags = if KIND == super::IN_QUOTES || KIND == super::ESCAPES {
+                is(b'"')
+            } else {
+                _mm_or_si128(
+                    _mm_or_si128(is(d), is(b'"')),
+                    _mm_or_si128(is(b'\r'), is(b'\n')),
+                )
+            };
+            if KIND == super::ESCAPES {
+                flags = _mm_or_si128(flags, is(b'\\'));
+            } else if KIND != super::CELL {
+                // `movemask` takes each byte's top bit: set in `v` exactly above 0x7f.
+                flags = _mm_or_si128(flags, _mm_or_si128(is(b'\\'), v));
+            }
+            // The mask has 16 bits: the sign of the i32 is never set.
+            _mm_movemask_epi8(flags) as u32
         }
-        // The mask has 16 bits: the sign of the i32 is never set.
-        _mm_movemask_epi8(flags) as u32
     }
 }
 
@@ -985,6 +992,42 @@ mod tests {
                 proptest::prop_assert_eq!(&ours, &reference);
             } else {
                 proptest::prop_assert_eq!(&ours, b"<");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// An object that is not UTF-8 (quoted or not, CSV or TSV, raw or neutralised) is
+        /// written as `from_utf8_lossy` of its unescaped bytes and their base64 (the `base64`
+        /// crate's standard alphabet, padded), each as a cell: the `String`s the cells were
+        /// made of before.
+        #[test]
+        fn invalid_object_is_lossy_text_and_base64(
+            raw_object in object_text(),
+            quoted: bool,
+            raw: bool,
+            d in proptest::sample::select(b",;\t".to_vec()),
+        ) {
+            use base64::Engine as _;
+            let mut e = crate::parse_line(b"20240323 13:36:09,h,u,l,4,5,QUERY,db,'x',0").unwrap();
+            e.object = crate::audit::event::Object::new(&raw_object, quoted);
+            let bytes = if quoted {
+                crate::audit::unescape::unescape_reference(&raw_object)
+            } else {
+                raw_object.clone()
+            };
+            proptest::prop_assume!(std::str::from_utf8(&bytes).is_err());
+            let mut expected = b"<".to_vec();
+            cell_into(d, raw, String::from_utf8_lossy(&bytes).as_bytes(), &mut expected);
+            expected.push(d);
+            let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            cell_into(d, raw, encoded.as_bytes(), &mut expected);
+            let mut writer = CsvWriter::new(d).raw(raw);
+            // Twice: the second object's text is made in the first one's buffer.
+            for _ in 0..2 {
+                let mut ours = b"<".to_vec();
+                writer.object_in_full(&e, &mut ours);
+                proptest::prop_assert_eq!(&ours, &expected);
             }
         }
     }

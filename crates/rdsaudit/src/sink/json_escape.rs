@@ -22,18 +22,26 @@ use super::spare::{Buf, Spare};
 pub fn escape(out: &mut Vec<u8>, text: &str) {
     // Through a `Spare`: its `put_run` is one 16-byte move, a `Vec`'s a `memcpy` call per
     // block of the search-and-copy.
-    escape_bytes(&mut Spare::new(out, text.len()), text.as_bytes());
+    escape_bytes(&mut Spare::new(out, text.len()), text.as_bytes(), &[]);
 }
 
 /// [`escape`] to any [`Buf`]. (Always inlined: see [`Buf::with_vec`].)
 #[inline(always)]
 pub(crate) fn escape_to<B: Buf>(out: &mut B, text: &str) {
-    escape_bytes(out, text.as_bytes());
+    escape_bytes(out, text.as_bytes(), &[]);
 }
 
-/// [`escape`] on bytes the caller knows to be UTF-8 (the output must stay valid JSON text).
+/// [`escape_to`], then the constant `next` (the key after a name): a name that needs no
+/// escape (nearly all) is written with it under one room check ([`Buf::put_then`]).
 #[inline(always)]
-fn escape_bytes<B: Buf>(out: &mut B, bytes: &[u8]) {
+pub(crate) fn escape_to_then<B: Buf, const N: usize>(out: &mut B, text: &str, next: &[u8; N]) {
+    escape_bytes(out, text.as_bytes(), next);
+}
+
+/// [`escape`] on bytes the caller knows to be UTF-8 (the output must stay valid JSON text),
+/// then `next`.
+#[inline(always)]
+fn escape_bytes<B: Buf, const N: usize>(out: &mut B, bytes: &[u8], next: &[u8; N]) {
     // Names of 4 to 16 bytes (most user, host and database names): checked and copied from
     // the same two overlapping words, instead of a search, then a copy that loads them again.
     if let (4..=16, Some(head), Some(tail)) = (
@@ -44,14 +52,14 @@ fn escape_bytes<B: Buf>(out: &mut B, bytes: &[u8]) {
         if let (Some(head), Some(tail)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
             let (head, tail) = (u64::from_le_bytes(*head), u64::from_le_bytes(*tail));
             if !words_need_escaping(head, tail) {
-                out.put_words(bytes, head, tail);
+                out.put_words_then(bytes, head, tail, next);
                 return;
             }
         } else {
             let (head, tail) = (u32::from_le_bytes(*head), u32::from_le_bytes(*tail));
             let word = u64::from(head) | u64::from(tail) << 32;
             if !words_need_escaping(word, word) {
-                out.put_words(bytes, head, tail);
+                out.put_words_then(bytes, head, tail, next);
                 return;
             }
         }
@@ -62,13 +70,14 @@ fn escape_bytes<B: Buf>(out: &mut B, bytes: &[u8]) {
         let middle = bytes.get(bytes.len() / 2).copied().unwrap_or(first);
         let word = u64::from_le_bytes([first, middle, last, first, first, first, first, first]);
         if !words_need_escaping(word, word) {
-            out.put(bytes);
+            out.put_then(bytes, next);
             return;
         }
     }
     if let Some(at) = copy_until_flagged::<false, B>(out, bytes, 0) {
         out.with_vec(|v| escape_from(v, bytes, at));
     }
+    out.put_const(next);
 }
 
 /// Appends `bytes[from..]` up to the first byte [`next_flagged`] stops at, and returns where
@@ -83,7 +92,7 @@ fn copy_until_flagged<const HIGH: bool, B: Buf>(
     bytes: &[u8],
     from: usize,
 ) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     let from = {
         let mut at = from;
         while let Some(block) = bytes.get(at..).and_then(<[u8]>::first_chunk::<16>) {
@@ -135,11 +144,11 @@ fn copy_until_flagged<const HIGH: bool, B: Buf>(
 /// two SWAR words elsewhere.
 #[inline(always)]
 fn words_need_escaping(head: u64, tail: u64) -> bool {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         sse2::escape_mask_of_words::<false>(head, tail) != 0
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     {
         escape_mask(head) | escape_mask(tail) != 0
     }
@@ -193,17 +202,43 @@ fn put_overlapping<const N: usize>(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// Appends `String::from_utf8_lossy(bytes)` escaped ([`escape`]) without making the lossy
-/// text: each valid run escaped straight into `out`, and U+FFFD (which needs no escape) for
-/// each invalid sequence. The sequences are those `from_utf8_lossy` replaces: a
-/// [`std::str::Utf8Error::error_len`] is the length lossy decoding skips, and `None` (a
-/// sequence cut short by the end) is one replacement for the rest (a property test holds it
-/// to the two passes it replaces).
+/// text (a property test holds it to the two passes it replaces).
 pub(crate) fn escape_lossy(out: &mut Vec<u8>, bytes: &[u8]) {
+    lossy_to::<true>(&mut Spare::new(out, bytes.len()), bytes);
+}
+
+/// Appends `String::from_utf8_lossy(bytes)`, unescaped (CSV's cell of an object that is
+/// not UTF-8, quoted after), without a `String` per object.
+pub(crate) fn lossy(out: &mut Vec<u8>, bytes: &[u8]) {
+    lossy_to::<false>(&mut Spare::new(out, bytes.len()), bytes);
+}
+
+/// `String::from_utf8_lossy(bytes)`, JSON-escaped when `ESCAPE`: the runs of ASCII
+/// searched and copied sixteen bytes at a time ([`copy_until_flagged`], which stops at the
+/// bytes to escape and those above ASCII); from a byte above ASCII, the rest checked by
+/// `from_utf8`: its valid part copied (escaped), then U+FFFD (which needs no escape) for the
+/// invalid sequence. The sequences are those `from_utf8_lossy` replaces: a
+/// [`std::str::Utf8Error::error_len`] is the length lossy decoding skips, and `None` (a
+/// sequence cut short by the end, as a statement cut at the plugin's length limit often
+/// is) one replacement for the rest. A `from_utf8` of the whole rest from the start and from
+/// each invalid sequence, and the object's unescaping through `Vec` runs, cost ~3,500
+/// instructions a 50-byte object on the plain log.
+fn lossy_to<const ESCAPE: bool>(out: &mut Spare<'_>, bytes: &[u8]) {
     /// U+FFFD in UTF-8.
     const REPLACEMENT: &[u8; 3] = b"\xef\xbf\xbd";
-    let mut w = Spare::new(out, bytes.len());
-    let mut rest = bytes;
-    loop {
+    let mut at = 0;
+    while let Some(found) = copy_until_flagged::<true, _>(out, bytes, at) {
+        let rest = bytes.get(found..).unwrap_or_default();
+        let b = rest.first().copied().unwrap_or_default();
+        if b < 0x80 {
+            if ESCAPE {
+                push_escape(out, b);
+            } else {
+                out.push(b);
+            }
+            at = found + 1;
+            continue;
+        }
         let (valid, skip) = match std::str::from_utf8(rest) {
             Ok(_) => (rest, None),
             Err(e) => (
@@ -211,11 +246,15 @@ pub(crate) fn escape_lossy(out: &mut Vec<u8>, bytes: &[u8]) {
                 Some(e.error_len()),
             ),
         };
-        escape_bytes(&mut w, valid);
+        if ESCAPE {
+            escape_bytes(out, valid, &[]);
+        } else {
+            out.put(valid);
+        }
         let Some(skip) = skip else { return };
-        w.put_const(REPLACEMENT);
+        out.put_const(REPLACEMENT);
         match skip {
-            Some(n) => rest = rest.get(valid.len() + n..).unwrap_or_default(),
+            Some(n) => at = found + valid.len() + n,
             None => return,
         }
     }
@@ -243,7 +282,7 @@ fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
 /// in the same pass: text that has none is UTF-8).
 #[inline]
 fn next_flagged<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         let len = bytes.len();
         if len.saturating_sub(from) < 16 {
@@ -266,7 +305,7 @@ fn next_flagged<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usize> {
         let mask = sse2::escape_mask::<HIGH>(last) >> seen << seen;
         (mask != 0).then(|| len - 16 + mask.trailing_zeros() as usize)
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     next_escape_words::<HIGH>(bytes, from)
 }
 
@@ -280,7 +319,7 @@ fn flagged<const HIGH: bool>(b: u8) -> bool {
 /// the first eight and the last eight (overlapping) in one vector, four to seven as the first
 /// four and the last four, twice; under four byte by byte. A flagged byte of the first half
 /// comes before any of the second, whose bytes that overlap the first are not flagged then.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline]
 fn next_escape_short<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usize> {
     let rest = bytes.get(from..)?;
@@ -316,7 +355,11 @@ fn next_escape_short<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usiz
 }
 
 /// SSE2: sixteen bytes compared at once, one bit per byte.
-#[cfg(target_arch = "x86_64")]
+///
+/// The module is compiled only where the target has SSE2 (every x86_64 target unless it is
+/// turned off by hand), so each intrinsic's feature holds statically (the same convention as
+/// `crate::swar`'s module).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
@@ -337,26 +380,22 @@ mod sse2 {
     /// [`escape_mask`] of the sixteen bytes of `lo` then `hi` (little-endian).
     #[inline]
     pub(super) fn escape_mask_of_words<const HIGH: bool>(lo: u64, hi: u64) -> u32 {
-        // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it, so the
-        // function's `target_feature` holds wherever this module is compiled.
-        unsafe { escape_mask_sse2::<HIGH>(lo, hi) }
-    }
-
-    #[target_feature(enable = "sse2")]
-    fn escape_mask_sse2<const HIGH: bool>(lo: u64, hi: u64) -> u32 {
-        // The casts keep the bits.
-        let v = _mm_set_epi64x(hi as i64, lo as i64);
-        // `min(b, 0x1f) == b` exactly when `b <= 0x1f` (SSE2 has no unsigned byte compare).
-        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
-        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-        let mut flags = _mm_or_si128(control, _mm_or_si128(quote, backslash));
-        if HIGH {
-            // `movemask` takes each byte's top bit: set in `v` exactly above 0x7f.
-            flags = _mm_or_si128(flags, v);
+        // SAFETY: the target has SSE2 (the module's cfg); the intrinsics take and return
+        // values only. The casts keep the bits.
+        unsafe {
+            let v = _mm_set_epi64x(hi as i64, lo as i64);
+            // `min(b, 0x1f) == b` exactly when `b <= 0x1f` (SSE2 has no unsigned byte compare).
+            let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            let mut flags = _mm_or_si128(control, _mm_or_si128(quote, backslash));
+            if HIGH {
+                // `movemask` takes each byte's top bit: set in `v` exactly above 0x7f.
+                flags = _mm_or_si128(flags, v);
+            }
+            // The mask has 16 bits: the sign of the i32 is never set.
+            _mm_movemask_epi8(flags) as u32
         }
-        // The mask has 16 bits: the sign of the i32 is never set.
-        _mm_movemask_epi8(flags) as u32
     }
 }
 
@@ -365,7 +404,7 @@ mod sse2 {
 /// checked as one word of two overlapping halves, then (only when one needs escaping, or
 /// under four bytes) byte by byte. The whole search where there is no SSE2, the last
 /// fifteen bytes or fewer where there is.
-#[cfg(any(test, not(target_arch = "x86_64")))]
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 #[inline]
 fn next_escape_words<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usize> {
     let flag_mask = |word: u64| {
@@ -642,22 +681,33 @@ mod tests {
         }
 
         /// Through a [`Spare`](super::super::spare::Spare) (words written whole, runs as
-        /// 16-byte moves), several texts in a row, each at any length.
+        /// 16-byte moves), several texts in a row, each at any length, with the constant
+        /// after each written on its own or under the same room check ([`escape_to_then`]).
         #[test]
         fn spare_matches_reference(texts in prop::collection::vec(text(), 1..6), estimate in 0usize..64) {
             let mut out = b"x".to_vec();
             {
                 let mut w = super::super::spare::Spare::new(&mut out, estimate);
-                for t in &texts {
-                    escape_to(&mut w, t);
-                    w.push(b'|');
+                for (i, t) in texts.iter().enumerate() {
+                    if i % 2 == 0 {
+                        escape_to(&mut w, t);
+                        w.push(b'|');
+                    } else {
+                        escape_to_then(&mut w, t, b"|");
+                    }
                 }
+            }
+            // And to a `Vec`, the key after each name put on its own.
+            let mut plain = b"x".to_vec();
+            for t in &texts {
+                escape_to_then(&mut plain, t, b"|");
             }
             let mut expected = b"x".to_vec();
             for t in &texts {
                 escape_reference(&mut expected, t);
                 expected.push(b'|');
             }
+            prop_assert_eq!(&plain, &expected);
             prop_assert_eq!(out, expected);
         }
 
@@ -769,9 +819,12 @@ mod tests {
             let bytes = pieces.concat();
             let mut expected = before.clone();
             escape_reference(&mut expected, &String::from_utf8_lossy(&bytes));
-            let mut out = before;
+            let mut out = before.clone();
             escape_lossy(&mut out, &bytes);
             prop_assert_eq!(out, expected);
+            let mut out = before.clone();
+            lossy(&mut out, &bytes);
+            prop_assert_eq!(out, [before.as_slice(), String::from_utf8_lossy(&bytes).as_bytes()].concat());
         }
 
         /// `put` appends exactly the bytes, at every length around its size classes.

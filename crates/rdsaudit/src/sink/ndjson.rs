@@ -120,16 +120,12 @@ impl NdjsonWriter {
     fn write_fields<B: Buf>(&mut self, e: &AuditEvent<'_>, out: &mut B) {
         let time = &mut self.time;
         self.lead.write(e, out, |out| write_lead(time, e, out));
-        json_escape::escape_to(out, &e.username);
-        out.put_const(br#"","host":""#);
-        json_escape::escape_to(out, &e.host);
-        out.put_const(br#"","connection_id":"#);
-        int(out, e.connection_id);
-        out.put_const(br#","query_id":"#);
+        json_escape::escape_to_then(out, &e.username, br#"","host":""#);
+        json_escape::escape_to_then(out, &e.host, br#"","connection_id":"#);
+        super::spare::put_decimal_then(out, e.connection_id, br#","query_id":"#);
         int(out, e.query_id);
         write_operation(out, &e.operation);
-        json_escape::escape_to(out, &e.database);
-        out.put_const(br#"","object":""#);
+        json_escape::escape_to_then(out, &e.database, br#"","object":""#);
         self.write_object(e, out);
         match (e.retcode, e.extra.raw()) {
             // The common cases as one constant: a return code of 0 and no trailing fields, or
@@ -208,15 +204,15 @@ impl NdjsonWriter {
     fn write_invalid_object(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
         let raw = e.object.raw();
         let bytes: &[u8] = if e.object.is_quoted() {
-            self.scratch.clear();
-            crate::audit::unescape::unescape_into(raw, &mut self.scratch);
+            super::spare::unescape_into(raw, &mut self.scratch);
             &self.scratch
         } else {
             raw
         };
-        // One pass each, straight into `out`: the lossy text escaped as it is checked, then
-        // the exact bytes in base64 (a lossy `String`, its escaped copy and an encoded
-        // `String` cost ~6,700 instructions an object on the plain log).
+        // One pass each, straight into `out`: the lossy text escaped as it is checked
+        // ([`json_escape::escape_lossy`]), then the exact bytes in base64 (a lossy `String`,
+        // its escaped copy and an encoded `String` cost ~6,700 instructions an object on the
+        // plain log).
         json_escape::escape_lossy(out, bytes);
         out.put_const(br#"","object_base64":""#);
         base64_simd::STANDARD.encode_append(bytes, out);
@@ -359,8 +355,7 @@ fn write_lead<B: Buf>(time: &mut rfc3339::Rfc3339Cache, e: &AuditEvent<'_>, out:
     out.put_const(br#","dialect":""#);
     out.put(e.timestamp.dialect.as_str().as_bytes());
     out.put_const(br#"","serverhost":""#);
-    json_escape::escape_to(out, &e.serverhost);
-    out.put_const(br#"","username":""#);
+    json_escape::escape_to_then(out, &e.serverhost, br#"","username":""#);
 }
 
 /// An integer in decimal, without `core::fmt` ([`super::spare::put_decimal`]).
@@ -376,8 +371,7 @@ fn write_operation<B: Buf>(out: &mut B, op: &Operation<'_>) {
     let keyed = match op {
         Operation::Other(token) => {
             out.put_const(br#","operation":""#);
-            json_escape::escape_to(out, token);
-            out.put_const(br#"","database":""#);
+            json_escape::escape_to_then(out, token, br#"","database":""#);
             return;
         }
         known => operation_keyed(known),

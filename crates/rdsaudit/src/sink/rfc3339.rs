@@ -134,8 +134,19 @@ impl Rfc3339Cache {
         self.digits.get(..self.digits_len).unwrap_or_default()
     }
 
-    /// A new second: `HH:MM:SS` by hand, the date only when the day changed too.
+    /// A new second: `HH:MM:SS` by hand, the date only when the day changed too; the
+    /// second after the cached one within its minute (a log's usual next second) by
+    /// [`Self::next_in_minute`].
     fn refresh(&mut self, second: i64) {
+        if self
+            .second
+            .is_some_and(|cached| cached.checked_add(1) == Some(second))
+            && second.rem_euclid(60) != 0
+            && self.next_in_minute()
+        {
+            self.second = Some(second);
+            return;
+        }
         let day = second.div_euclid(86_400);
         if self.day != Some(day) {
             self.start_day(day);
@@ -167,6 +178,37 @@ impl Rfc3339Cache {
             }
         }
         self.second = Some(second);
+    }
+
+    /// Moves the cached text and digits on by one second, the cached second not being the
+    /// last of its minute (so only `SS` changes, by one, and the day stays): ~20
+    /// instructions instead of the ~200 of `HH:MM:SS` and the digits written afresh (30,430
+    /// new seconds on the 20 MB plain log). `false` when the digits cannot be moved on in
+    /// place (none cached: the second is not positive; or all nines: one digit more), then
+    /// the caller writes everything afresh (the `SS` may have moved already).
+    fn next_in_minute(&mut self) -> bool {
+        let end = self.text.len().saturating_sub(WHOLE_MICROS.len());
+        if let Some([tens, ones]) = self.text.get_mut(end.saturating_sub(2)..end) {
+            if *ones == b'9' {
+                *ones = b'0';
+                *tens += 1;
+            } else {
+                *ones += 1;
+            }
+        }
+        let Some(digits) = self.digits.get_mut(..self.digits_len.saturating_sub(6)) else {
+            return false;
+        };
+        // Decimal increment from the last digit; a carry out of the first leaves all zeros.
+        for digit in digits.iter_mut().rev() {
+            if *digit == b'9' {
+                *digit = b'0';
+            } else {
+                *digit += 1;
+                return true;
+            }
+        }
+        false
     }
 
     /// A new day: `text` becomes `YYYY-MM-DDT00:00:00.000000Z` (the time is overwritten by
@@ -259,6 +301,34 @@ mod tests {
                 let mut out = Vec::new();
                 cache.write(t, &mut out);
                 prop_assert_eq!(String::from_utf8(out).unwrap(), Rfc3339(t).to_string());
+            }
+        }
+
+        /// Runs of consecutive seconds (and the same second again), from starts around the
+        /// minute, hour and day edges, the first positive seconds, the nines that carry into
+        /// a new digit, and before 1970: the text and decimal moved on in place are
+        /// Rfc3339's and `Display`'s.
+        #[test]
+        fn consecutive_seconds_are_rfc3339(
+            start in prop_oneof![
+                (0i64..3).prop_map(|s| s * 1_000_000),
+                (-3i64..3).prop_map(|s| (1_711_200_960 + 60 * s) * 1_000_000 - 3_000_000),
+                Just(1_711_238_397_000_000i64),
+                Just(999_999_995_000_000i64),
+                Just(99_999_995_000_000i64),
+                Just(-5_000_000i64),
+                (YEAR_0_US / 1_000_000..YEAR_10000_US / 1_000_000).prop_map(|s| s * 1_000_000),
+            ],
+            steps in prop::collection::vec((0i64..3, prop_oneof![Just(0i64), 0i64..1_000_000]), 1..70),
+        ) {
+            let mut cache = Rfc3339Cache::default();
+            let mut second = start;
+            for (step, micros) in steps {
+                second += step * 1_000_000;
+                let t = second + micros;
+                let mut out = Vec::new();
+                cache.write_with_decimal(t, b"|", &mut out);
+                prop_assert_eq!(String::from_utf8(out).unwrap(), format!("{}|{t}", Rfc3339(t)));
             }
         }
 

@@ -38,6 +38,36 @@ pub(crate) trait Buf {
         let _ = (head, tail);
         self.put(bytes);
     }
+    /// Appends `bytes`, then the constant `next` (a name and the key after it): one room
+    /// check for both in a [`Spare`].
+    #[inline(always)]
+    fn put_then<const N: usize>(&mut self, bytes: &[u8], next: &[u8; N]) {
+        self.put(bytes);
+        self.put_const(next);
+    }
+    /// [`Buf::put_words`], then the constant `next`, as [`Buf::put_then`].
+    #[inline(always)]
+    fn put_words_then<W: Word, const N: usize>(
+        &mut self,
+        bytes: &[u8],
+        head: W,
+        tail: W,
+        next: &[u8; N],
+    ) {
+        self.put_words(bytes, head, tail);
+        self.put_const(next);
+    }
+    /// Appends the first `count` bytes of `word` (`count <= 8`), free to write all eight,
+    /// then `next`.
+    #[inline(always)]
+    fn put_word_prefix_then<const N: usize>(
+        &mut self,
+        word: &[u8; 8],
+        count: usize,
+        next: &[u8; N],
+    ) {
+        self.put_then(word.get(..count).unwrap_or(word), next);
+    }
     /// How much has been written: a place to [`Buf::rewind`] to.
     fn mark(&self) -> usize;
     /// Drops what was written after `mark` (a [`Buf::mark`] of this writer).
@@ -86,53 +116,57 @@ const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819202122232425
 5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
 
 /// Appends `n` in decimal: under 100 (ids, return codes) as one or two bytes; longer
-/// numbers as words of eight digits ([`eight_digits`]) in a local buffer, copied out from
-/// the first digit that is not a leading zero as one [`Buf::put_run`] (a 16-byte move for
-/// up to 16 digits). Formatting into `itoa`'s buffer and copying the result with a
-/// [`Buf::put`] of a length only known then cost 35 instructions for a `0` and over 100 for
-/// a 13-digit timestamp.
+/// numbers as words of eight digits ([`eight_digits`]), the first from its first digit that
+/// is not a leading zero ([`Buf::put_word_prefix_then`]: one unaligned 8-byte store), the others
+/// whole. Formatting into `itoa`'s buffer and copying the result with a [`Buf::put`] of a
+/// length only known then cost 35 instructions for a `0` and over 100 for a 13-digit
+/// timestamp; the words gathered in a zeroed 40-byte local and copied out as a run, ~15
+/// more than the stores straight to the output.
 #[inline(always)]
 pub(crate) fn put_decimal<B: Buf>(out: &mut B, n: u64) {
+    put_decimal_then(out, n, &[]);
+}
+
+/// [`put_decimal`], then the constant `next`, under the last room check of the number.
+#[inline(always)]
+pub(crate) fn put_decimal_then<B: Buf, const N: usize>(out: &mut B, n: u64, next: &[u8; N]) {
     const ASCII: u64 = 0x3030_3030_3030_3030;
     const E8: u64 = 100_000_000;
     if n < 10 {
         // `n < 10`: the cast keeps it.
-        out.push(b'0' + n as u8);
+        out.put_then(&[b'0' + n as u8], next);
     } else if n < 100 {
         let pair = PAIRS
             .get(2 * n as usize..)
             .and_then(<[u8]>::first_chunk::<2>);
-        out.put_const(pair.unwrap_or(b"00"));
+        out.put_then(pair.unwrap_or(b"00"), next);
+    } else if n < E8 {
+        put_first_word(out, eight_digits(n), next);
+    } else if n < E8 * E8 {
+        put_first_word(out, eight_digits(n / E8), &[]);
+        out.put_then(&(eight_digits(n % E8) | ASCII).to_le_bytes(), next);
     } else {
-        // Up to three words of digits (u64::MAX has twenty), most significant first, then
-        // room for a run to read 16 bytes from any digit.
-        let words = if n < E8 {
-            [eight_digits(n), 0, 0]
-        } else if n < E8 * E8 {
-            [eight_digits(n / E8), eight_digits(n % E8), 0]
-        } else {
-            let (top, rest) = (n / (E8 * E8), n % (E8 * E8));
-            [
-                eight_digits(top),
-                eight_digits(rest / E8),
-                eight_digits(rest % E8),
-            ]
-        };
-        let count = if n < E8 {
-            8
-        } else if n < E8 * E8 {
-            16
-        } else {
-            24
-        };
-        let mut buf = [0u8; 40];
-        for (chunk, word) in buf.chunks_exact_mut(8).zip(words) {
-            chunk.copy_from_slice(&(word | ASCII).to_le_bytes());
-        }
-        // The first word is not zero (`n >= 100`): its lowest non-zero byte is the first digit.
-        let skip = (words[0].trailing_zeros() / 8) as usize;
-        out.put_run(&buf, skip, count);
+        let (top, rest) = (n / (E8 * E8), n % (E8 * E8));
+        put_first_word(out, eight_digits(top), &[]);
+        out.put_const(&(eight_digits(rest / E8) | ASCII).to_le_bytes());
+        out.put_then(&(eight_digits(rest % E8) | ASCII).to_le_bytes(), next);
     }
+}
+
+/// The digits of a number's first word ([`eight_digits`], not zero) from the first that is
+/// not a leading zero, then `next`: its lowest non-zero byte is the first digit, and the
+/// bytes from it are the word shifted down.
+#[inline(always)]
+fn put_first_word<B: Buf, const N: usize>(out: &mut B, digits: u64, next: &[u8; N]) {
+    const ASCII: u64 = 0x3030_3030_3030_3030;
+    // Under 8 for any word but zero (which the callers never pass; it would be written
+    // whole): the shift stays under 64.
+    let skip = (digits.trailing_zeros() / 8) & 7;
+    out.put_word_prefix_then(
+        &((digits | ASCII) >> (8 * skip)).to_le_bytes(),
+        8 - skip as usize,
+        next,
+    );
 }
 
 /// The eight decimal digits of `n < 100_000_000` (leading zeros included) as the values
@@ -246,34 +280,18 @@ impl<'a> Spare<'a> {
         // `out`'s spare capacity, so they do not overlap.
         unsafe { ptr::copy_nonoverlapping(src, self.base.add(self.len + at), N) };
     }
-}
 
-/// `out` with its length set to `len` and room for `n` more bytes: its buffer and capacity.
-/// Out of line and given only the vector, so a [`Spare`]'s address is never taken.
-///
-/// # Safety
-/// `out`'s first `len` bytes must be initialised and `len <= out.capacity()`.
-#[cold]
-#[inline(never)]
-unsafe fn grow_vec(out: &mut Vec<u8>, len: usize, n: usize) -> (*mut u8, usize) {
-    // SAFETY: the caller's contract.
-    unsafe { out.set_len(len) };
-    out.reserve(n.max(256));
-    (out.as_mut_ptr(), out.capacity())
-}
-
-impl Buf for Spare<'_> {
-    /// Lengths up to 32 (names, numbers, the cached date-time) as two overlapping copies of
-    /// a constant size, a few moves; longer ones a 16-byte copy at a time up to 128 bytes
-    /// (log group, sequence number, most statements), a `memcpy` beyond.
+    /// Appends `bytes` (room for them checked by the caller): [`Buf::put`]'s copies.
+    ///
+    /// # Safety
+    /// `len + bytes.len() <= cap`.
     #[inline(always)]
-    fn put(&mut self, bytes: &[u8]) {
+    unsafe fn copy_sized(&mut self, bytes: &[u8]) {
         let n = bytes.len();
-        self.room(n);
         let src = bytes.as_ptr();
-        // SAFETY (every arm): `room(n)` made `len + n <= cap`; each copy reads `N` bytes of
+        // SAFETY (every arm): the caller's `len + n <= cap`; each copy reads `N` bytes of
         // `bytes` starting at an offset `o` with `o + N <= n` and writes them at the same
-        // offset from `len`, so inside the room checked.
+        // offset from `len`, so inside that room.
         unsafe {
             // Tested from the middle out, so that no size class is more than three tests
             // away (a `match` tested 0, 1, 2..=3, ... in turn: six tests to a 27-byte run).
@@ -307,6 +325,69 @@ impl Buf for Spare<'_> {
         self.len += n;
     }
 
+    /// Writes `bytes` (`W::SIZE <= n <= 2 * W::SIZE`, given also as its first and last
+    /// word, little-endian) at the end, without counting them.
+    ///
+    /// # Safety
+    /// `len + bytes.len() <= cap` and `W::SIZE <= bytes.len() <= 2 * W::SIZE`.
+    #[inline(always)]
+    unsafe fn write_words<W: Word>(&mut self, bytes: &[u8], head: W, tail: W) {
+        let n = bytes.len();
+        // SAFETY: by the caller's contract, `head` goes to `len .. len + SIZE` and `tail` to
+        // `len + n - SIZE .. len + n`, both inside the room since `SIZE <= n`, and together
+        // they cover `len .. len + n` since `n <= 2 * SIZE`. Unaligned writes of plain
+        // integers; the words were read little-endian, so they hold the bytes in memory
+        // order on a little-endian target (on a big-endian one the bytes are copied).
+        unsafe {
+            let at = self.base.add(self.len);
+            if cfg!(target_endian = "little") {
+                ptr::write_unaligned(at.cast::<W>(), head);
+                ptr::write_unaligned(at.add(n - W::SIZE).cast::<W>(), tail);
+            } else {
+                ptr::copy_nonoverlapping(bytes.as_ptr(), at, n);
+            }
+        }
+    }
+}
+
+/// `out` with its length set to `len` and room for `n` more bytes: its buffer and capacity.
+/// Out of line and given only the vector, so a [`Spare`]'s address is never taken.
+///
+/// # Safety
+/// `out`'s first `len` bytes must be initialised and `len <= out.capacity()`.
+#[cold]
+#[inline(never)]
+unsafe fn grow_vec(out: &mut Vec<u8>, len: usize, n: usize) -> (*mut u8, usize) {
+    // SAFETY: the caller's contract.
+    unsafe { out.set_len(len) };
+    out.reserve(n.max(256));
+    (out.as_mut_ptr(), out.capacity())
+}
+
+impl Buf for Spare<'_> {
+    /// Lengths up to 32 (names, numbers, the cached date-time) as two overlapping copies of
+    /// a constant size, a few moves; longer ones a 16-byte copy at a time up to 128 bytes
+    /// (log group, sequence number, most statements), a `memcpy` beyond.
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        self.room(bytes.len());
+        // SAFETY: `room` made `len + bytes.len() <= cap`.
+        unsafe { self.copy_sized(bytes) };
+    }
+
+    /// One room check for the bytes and the constant after them.
+    #[inline(always)]
+    fn put_then<const N: usize>(&mut self, bytes: &[u8], next: &[u8; N]) {
+        self.room(bytes.len() + N);
+        // SAFETY: `room` made `len + bytes.len() + N <= cap`; `copy_sized` advances `len`
+        // by `bytes.len()`, leaving `N` for `next`, which holds `N` bytes.
+        unsafe {
+            self.copy_sized(bytes);
+            self.copy_at::<N>(0, next.as_ptr());
+        }
+        self.len += N;
+    }
+
     #[inline(always)]
     fn push(&mut self, b: u8) {
         self.room(1);
@@ -335,29 +416,54 @@ impl Buf for Spare<'_> {
         self.put(src.get(start..end).unwrap_or_default());
     }
 
+    /// One 8-byte store, only `count` of its bytes counted: the others land in spare
+    /// capacity, outside the vector.
+    #[inline(always)]
+    fn put_word_prefix_then<const N: usize>(
+        &mut self,
+        word: &[u8; 8],
+        count: usize,
+        next: &[u8; N],
+    ) {
+        self.room(8 + N);
+        let count = count.min(8);
+        // SAFETY: `room` made `len + 8 + N <= cap`; `word` holds 8 bytes, all written at
+        // `len`, `count <= 8` of them counted; `next` (`N` bytes) goes at `len + count`,
+        // inside the room since `count <= 8`.
+        unsafe {
+            self.copy_at::<8>(0, word.as_ptr());
+            self.copy_at::<N>(count, next.as_ptr());
+        }
+        self.len += count + N;
+    }
+
     #[inline(always)]
     fn put_words<W: Word>(&mut self, bytes: &[u8], head: W, tail: W) {
+        self.put_words_then(bytes, head, tail, &[]);
+    }
+
+    /// One room check for the name and the constant after it.
+    #[inline(always)]
+    fn put_words_then<W: Word, const N: usize>(
+        &mut self,
+        bytes: &[u8],
+        head: W,
+        tail: W,
+        next: &[u8; N],
+    ) {
         let n = bytes.len();
         if !(W::SIZE..=2 * W::SIZE).contains(&n) {
-            self.put(bytes);
+            self.put_then(bytes, next);
             return;
         }
-        self.room(n);
-        // SAFETY: `room(n)` made `len + n <= cap`; `head` goes to `len .. len + SIZE` and
-        // `tail` to `len + n - SIZE .. len + n`, both inside since `SIZE <= n`, and together
-        // they cover `len .. len + n` since `n <= 2 * SIZE`. Unaligned writes of plain
-        // integers; the words were read little-endian, so they hold the bytes in memory
-        // order on a little-endian target (on a big-endian one the bytes are copied).
+        self.room(n + N);
+        // SAFETY: `room` made `len + n + N <= cap` and `SIZE <= n <= 2 * SIZE` (above):
+        // the words fill `len .. len + n`, `next` (`N` bytes) `len + n .. len + n + N`.
         unsafe {
-            let at = self.base.add(self.len);
-            if cfg!(target_endian = "little") {
-                ptr::write_unaligned(at.cast::<W>(), head);
-                ptr::write_unaligned(at.add(n - W::SIZE).cast::<W>(), tail);
-            } else {
-                ptr::copy_nonoverlapping(bytes.as_ptr(), at, n);
-            }
+            self.write_words(bytes, head, tail);
+            self.copy_at::<N>(n, next.as_ptr());
         }
-        self.len += n;
+        self.len += n + N;
     }
 
     #[inline(always)]
@@ -388,6 +494,29 @@ impl Buf for Spare<'_> {
     }
 }
 
+/// The plugin's escapes undone ([`crate::audit::unescape`]) straight into spare capacity:
+/// its eight-byte runs are a few moves each, where a `Vec`'s `extend_from_slice` calls
+/// `memcpy`.
+impl crate::audit::unescape::Output for Spare<'_> {
+    #[inline(always)]
+    fn run(&mut self, bytes: &[u8]) {
+        self.put(bytes);
+    }
+
+    #[inline(always)]
+    fn byte(&mut self, b: u8) {
+        self.push(b);
+    }
+}
+
+/// `scratch` becomes `raw` with the plugin's escapes undone (the objects that are not UTF-8,
+/// whose exact bytes are written in base64).
+pub(crate) fn unescape_into(raw: &[u8], scratch: &mut Vec<u8>) {
+    scratch.clear();
+    // Unescaping never lengthens: the estimate is exact or over.
+    crate::audit::unescape::unescape_to(raw, &mut Spare::new(scratch, raw.len()));
+}
+
 impl Drop for Spare<'_> {
     #[inline(always)]
     fn drop(&mut self) {
@@ -416,8 +545,15 @@ mod tests {
             {
                 let mut w = Spare::new(&mut out, estimate);
                 for (i, p) in pieces.iter().enumerate() {
-                    match i % 4 {
+                    match i % 5 {
                         0 => w.put(p),
+                        4 => {
+                            // The first (up to) eight bytes of `p`, from a word padded out.
+                            let mut word = *b"01234567";
+                            let count = p.len().min(8);
+                            word[..count].copy_from_slice(&p[..count]);
+                            w.put_word_prefix_then(&word, count, &[]);
+                        }
                         1 => p.iter().for_each(|&b| w.push(b)),
                         2 => {
                             w.put_const(b"\",\"key\":\"");
@@ -430,10 +566,14 @@ mod tests {
                 }
             }
             for (i, p) in pieces.iter().enumerate() {
-                if i % 4 == 2 {
+                if i % 5 == 2 {
                     reference.extend_from_slice(b"\",\"key\":\"");
                 }
-                reference.extend_from_slice(p);
+                if i % 5 == 4 {
+                    reference.extend_from_slice(&p[..p.len().min(8)]);
+                } else {
+                    reference.extend_from_slice(p);
+                }
             }
             prop_assert_eq!(out, reference);
         }
@@ -465,8 +605,8 @@ mod tests {
             {
                 let mut w = Spare::new(&mut out, estimate);
                 for &n in &numbers {
-                    n.put_to(&mut w);
-                    w.push(b'|');
+                    // With the separator under the number's room check, and on its own.
+                    put_decimal_then(&mut w, n, b"|");
                     n.put_to(&mut plain);
                     plain.push(b'|');
                 }
