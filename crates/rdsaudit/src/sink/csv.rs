@@ -1004,11 +1004,16 @@ mod tests {
         #[test]
         fn invalid_object_is_lossy_text_and_base64(
             raw_object in object_text(),
+            invalid_at: usize,
             quoted: bool,
             raw: bool,
             d in proptest::sample::select(b",;\t".to_vec()),
         ) {
             use base64::Engine as _;
+            // Not UTF-8 by construction (a 0xFF anywhere, kept by unescaping): filtered
+            // generated text was rejected too often (CI's 2,000 cases hit proptest's limit).
+            let mut raw_object = raw_object;
+            raw_object.insert(invalid_at % (raw_object.len() + 1), 0xff);
             let mut e = crate::parse_line(b"20240323 13:36:09,h,u,l,4,5,QUERY,db,'x',0").unwrap();
             e.object = crate::audit::event::Object::new(&raw_object, quoted);
             let bytes = if quoted {
