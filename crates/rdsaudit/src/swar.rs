@@ -16,7 +16,13 @@ pub(crate) mod neon;
 pub(crate) const BLOCK: usize = 64;
 
 /// `body[at..at + 64]`, zero-filled past the end (zero is neither a quote nor a backslash).
-#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+#[cfg(any(
+    test,
+    not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))
+))]
 #[inline]
 pub(crate) fn block_at(body: &[u8], at: usize) -> [u8; BLOCK] {
     // A whole block is a copy of constant size, which compiles to a few vector moves; the
@@ -41,7 +47,13 @@ pub(crate) fn block_at(body: &[u8], at: usize) -> [u8; BLOCK] {
 /// Bit `i` is set when `block[i] == byte`: eight bytes at a time (SWAR), the equal bytes'
 /// top bits gathered into one byte by a multiplication. Where there is no SSE2, and the
 /// twin the tests hold [`masks_at`] to.
-#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+#[cfg(any(
+    test,
+    not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))
+))]
 #[inline]
 pub(crate) fn byte_mask(block: &[u8; BLOCK], byte: u8) -> u64 {
     let mut mask = 0u64;
@@ -86,9 +98,10 @@ pub(crate) fn escaped_mask(backslash: u64, carry: &mut u64) -> u64 {
 }
 
 /// `[byte_mask(&block_at(body, at), b) for b in bytes]` without building the block: each
-/// sixteen bytes read where they lie with SSE2 (part of the x86_64 baseline), the last ones
-/// (past which the block is zero-filled) as the sixteen bytes ending the body, shifted. No
-/// byte of `bytes` may be zero (the zero-filled bytes past the body's end would match it).
+/// sixteen bytes read where they lie with SSE2 or NEON (part of the x86_64 and aarch64
+/// baselines), the last ones (past which the block is zero-filled) as the sixteen bytes
+/// ending the body, shifted. No byte of `bytes` may be zero (the zero-filled bytes past the
+/// body's end would match it).
 ///
 /// (The SWAR masks cost ~120 instructions each, ~2 a line on a plain log: 24% of the
 /// scanner's instructions; and the block's partial copy was a `memset` and a `memcpy` call,
@@ -104,7 +117,14 @@ pub(crate) fn masks_at<const N: usize>(body: &[u8], at: usize, bytes: [u8; N]) -
     {
         sse2::masks_at(body, at, bytes)
     }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    {
+        neon_search::masks_at(body, at, bytes)
+    }
+    #[cfg(not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    )))]
     {
         let block = block_at(body, at);
         bytes.map(|b| byte_mask(&block, b))
@@ -225,6 +245,20 @@ fn find2_words(s: &[u8], a: u8, b: u8) -> Option<usize> {
     }
 }
 
+/// A body shorter than sixteen bytes, zero-filled to sixteen: [`masks_at`]'s last chunk.
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(target_arch = "aarch64", target_feature = "neon")
+))]
+#[inline]
+fn short_chunk(body: &[u8]) -> [u8; 16] {
+    let mut chunk = [0u8; 16];
+    for (c, &b) in chunk.iter_mut().zip(body) {
+        *c = b;
+    }
+    chunk
+}
+
 /// SSE2: sixteen bytes compared at once, one bit per byte.
 ///
 /// The intrinsics are called from ordinary functions rather than `#[target_feature(enable =
@@ -239,7 +273,7 @@ mod sse2 {
         _mm_or_si128, _mm_set1_epi8,
     };
 
-    use super::find2_words;
+    use super::{find2_words, short_chunk};
 
     /// The sixteen bytes as one vector.
     #[inline(always)]
@@ -353,16 +387,6 @@ mod sse2 {
         out
     }
 
-    /// A body shorter than sixteen bytes, zero-filled to sixteen.
-    #[inline]
-    fn short_chunk(body: &[u8]) -> [u8; 16] {
-        let mut chunk = [0u8; 16];
-        for (c, &b) in chunk.iter_mut().zip(body) {
-            *c = b;
-        }
-        chunk
-    }
-
     #[inline]
     pub(super) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
         let (va, vb) = (splat(a), splat(b));
@@ -408,6 +432,48 @@ mod sse2 {
     }
 }
 
+/// NEON: the twin of [`sse2`] on aarch64, from the primitives of [`neon`].
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+mod neon_search {
+    use std::arch::aarch64::uint8x16_t;
+
+    use super::neon::{eq, load, mask64, shift_down, splat};
+    use super::short_chunk;
+
+    /// The sixteen bytes of `body` from `start`, zeros past its end: where they lie, or the
+    /// sixteen ending the body (or all of a shorter body) moved down to `start`.
+    #[inline(always)]
+    fn chunk_at(body: &[u8], start: usize) -> uint8x16_t {
+        let whole = start
+            .checked_add(16)
+            .and_then(|end| body.get(start..end))
+            .and_then(|c| <&[u8; 16]>::try_from(c).ok());
+        match (whole, body.last_chunk::<16>()) {
+            (Some(chunk), _) => load(chunk),
+            _ if start >= body.len() => splat(0),
+            (None, Some(last)) => shift_down(load(last), start - (body.len() - 16)),
+            (None, None) => shift_down(load(&short_chunk(body)), start),
+        }
+    }
+
+    /// The four chunks compared with each needle, and each needle's sixty-four lanes
+    /// gathered at once ([`mask64`]: nine instructions where four [`super::neon::mask`]s
+    /// take twenty).
+    #[inline]
+    pub(super) fn masks_at<const N: usize>(body: &[u8], at: usize, bytes: [u8; N]) -> [u64; N] {
+        let c0 = chunk_at(body, at);
+        let c1 = chunk_at(body, at.saturating_add(16));
+        let c2 = chunk_at(body, at.saturating_add(32));
+        let c3 = chunk_at(body, at.saturating_add(48));
+        let mut out = [0u64; N];
+        for (o, &b) in out.iter_mut().zip(&bytes) {
+            let n = splat(b);
+            *o = mask64([eq(c0, n), eq(c1, n), eq(c2, n), eq(c3, n)]);
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -445,6 +511,25 @@ mod tests {
                     m | u32::from(crate::audit::dialect::is_host_byte(b)) << i
                 });
                 assert_eq!(host_bytes(&chunk), expected, "{chunk:?}");
+            }
+        }
+    }
+
+    /// `masks_at` is `byte_mask` of `block_at` with every byte value in every lane of a
+    /// block, for every needle, at every start of the body's last chunks.
+    #[test]
+    fn masks_at_is_byte_mask_in_every_lane() {
+        for shift in 0..64u8 {
+            for first in (0..=255u8).step_by(64) {
+                let body: [u8; 64] =
+                    std::array::from_fn(|i| first.wrapping_add((i as u8 + shift) % 64));
+                for needle in 1..=255u8 {
+                    for (n, at) in [(64, 0), (64, 7), (50, 0), (50, 40), (9, 0), (9, 3)] {
+                        let part = body.get(..n).unwrap_or_default();
+                        let expected = byte_mask(&block_at(part, at), needle);
+                        assert_eq!(masks_at(part, at, [needle]), [expected], "{part:?} {at}");
+                    }
+                }
             }
         }
     }

@@ -19,9 +19,10 @@
 )]
 
 use std::arch::aarch64::{
-    uint8x16_t, vandq_u8, vceqq_u8, vcgtq_u8, vcltq_u8, vdupq_n_u8, vget_lane_u64, vgetq_lane_u16,
-    vld1q_u8, vmaxvq_u8, vorrq_u8, vpaddq_u8, vreinterpret_u64_u8, vreinterpretq_u16_u8,
-    vshrn_n_u16,
+    uint8x16_t, vaddq_u8, vandq_u8, vceqq_u8, vcgtq_u8, vcltq_u8, vdupq_n_u8, vget_lane_u64,
+    vgetq_lane_u16, vgetq_lane_u64, vld1q_u8, vmaxvq_u8, vorrq_u8, vpaddq_u8, vqtbl1q_u8,
+    vreinterpret_u64_u8, vreinterpretq_u16_u8, vreinterpretq_u64_u8, vshrn_n_u16, vshrq_n_u8,
+    vtstq_u8,
 };
 
 /// The sixteen bytes as one vector, lane `i` = `chunk[i]`.
@@ -74,6 +75,39 @@ pub(crate) fn and(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
     unsafe { vandq_u8(a, b) }
 }
 
+/// All ones in lane `i` when lanes `i` of `a` and `b` share a set bit.
+#[inline(always)]
+pub(crate) fn test(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
+    // SAFETY: the target has NEON (the module's cfg).
+    unsafe { vtstq_u8(a, b) }
+}
+
+/// The high four bits of each lane, as a number (0 to 15).
+#[inline(always)]
+pub(crate) fn high_nibbles(v: uint8x16_t) -> uint8x16_t {
+    // SAFETY: the target has NEON (the module's cfg).
+    unsafe { vshrq_n_u8::<4>(v) }
+}
+
+/// Lane `i` is `table`'s lane `index[i]`, or zero when that is 16 or more (a table lookup).
+#[inline(always)]
+pub(crate) fn lookup(table: uint8x16_t, index: uint8x16_t) -> uint8x16_t {
+    // SAFETY: the target has NEON (the module's cfg).
+    unsafe { vqtbl1q_u8(table, index) }
+}
+
+/// The lanes of `v` moved down by `n`: lane `i` is lane `i + n` of `v`, zero past lane 15
+/// (all zero when `n` is 16 or more).
+#[inline(always)]
+pub(crate) fn shift_down(v: uint8x16_t, n: usize) -> uint8x16_t {
+    const LANES: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+    // At most 16, so the indices (at most 31) never wrap round to a lane.
+    let n = n.min(16) as u8;
+    // SAFETY: the target has NEON (the module's cfg).
+    let index = unsafe { vaddq_u8(load(&LANES), splat(n)) };
+    lookup(v, index)
+}
+
 /// Bit `i` is set when lane `i` of the lane mask `v` is set (its lanes all ones or all
 /// zeros, as a comparison gives them): SSE2's `_mm_movemask_epi8`. Each lane keeps its
 /// weight (1 to 128, twice over), then three pairwise additions sum the eight lanes of each
@@ -90,6 +124,26 @@ pub(crate) fn mask(v: uint8x16_t) -> u32 {
         let sums = vpaddq_u8(sums, sums);
         let sums = vpaddq_u8(sums, sums);
         u32::from(vgetq_lane_u16(vreinterpretq_u16_u8(sums), 0))
+    }
+}
+
+/// Bit `16 * k + i` is set when lane `i` of the lane mask `vs[k]` is set: [`mask`] of
+/// sixteen lanes four times over (a 64-byte block), in nine instructions more than the four
+/// comparisons rather than twenty. Each lane keeps its weight, then pairwise additions sum
+/// the four vectors' halves into one byte each, in order.
+#[inline(always)]
+pub(crate) fn mask64(vs: [uint8x16_t; 4]) -> u64 {
+    const WEIGHTS: [u8; 16] = [1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128];
+    let w = load(&WEIGHTS);
+    let [a, b, c, d] = vs.map(|v| and(v, w));
+    // SAFETY: the target has NEON (the module's cfg). Lane 0 of the u64 view is the first
+    // eight bytes (little-endian): the sums of the halves of `a`, `b`, `c`, `d`.
+    unsafe {
+        let ab = vpaddq_u8(a, b);
+        let cd = vpaddq_u8(c, d);
+        let abcd = vpaddq_u8(ab, cd);
+        let sums = vpaddq_u8(abcd, abcd);
+        vgetq_lane_u64(vreinterpretq_u64_u8(sums), 0)
     }
 }
 
@@ -217,6 +271,64 @@ mod tests {
                 assert_eq!(mask(v), bits_of(&lanes(v)));
                 assert_eq!(nibbles(v), nibbles_of(&lanes(v)));
                 assert_eq!(any(v), chunk.contains(&n));
+            }
+        }
+    }
+
+    /// `mask64` of four lane masks is their `mask`s side by side.
+    #[test]
+    fn mask64_is_four_masks() {
+        for bits in 0..=u16::MAX {
+            let b = u32::from(bits);
+            let quads = [
+                [b, 0, 0, 0],
+                [0, b, 0, 0],
+                [0, 0, b, 0],
+                [0, 0, 0, b],
+                [b, !b & 0xffff, b.rotate_left(3) & 0xffff, b >> 5],
+            ];
+            for quad in quads {
+                let expected = quad
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |m, (k, &q)| m | u64::from(q) << (16 * k));
+                assert_eq!(
+                    mask64(quad.map(|q| load(&lane_mask(q)))),
+                    expected,
+                    "{quad:?}"
+                );
+            }
+        }
+    }
+
+    /// `test`, `high_nibbles` and `lookup` are their bytes', every byte value in every lane.
+    #[test]
+    fn test_nibbles_lookup_are_bytewise() {
+        let table: [u8; 16] = std::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0x5a);
+        for chunk in chunks() {
+            let v = load(&chunk);
+            for n in 0..=255u8 {
+                let expected = chunk.map(|b| if b & n != 0 { 0xff } else { 0 });
+                assert_eq!(lanes(test(v, splat(n))), expected);
+            }
+            assert_eq!(lanes(high_nibbles(v)), chunk.map(|b| b >> 4));
+            let looked = chunk.map(|b| table.get(usize::from(b)).copied().unwrap_or(0));
+            assert_eq!(lanes(lookup(load(&table), v)), looked);
+        }
+    }
+
+    /// `shift_down` by every count is the lanes moved down, zeros after.
+    #[test]
+    fn shift_down_is_bytewise() {
+        for chunk in chunks() {
+            for n in 0..40 {
+                let expected: [u8; 16] =
+                    std::array::from_fn(|i| chunk.get(i + n).copied().unwrap_or(0));
+                assert_eq!(
+                    lanes(shift_down(load(&chunk), n)),
+                    expected,
+                    "{chunk:?} {n}"
+                );
             }
         }
     }
