@@ -172,28 +172,44 @@ fn pair_in_block(s: &[u8], base: usize, [first, second]: [u64; 2], b: u8) -> Opt
     (pairs != 0).then(|| base + pairs.trailing_zeros() as usize)
 }
 
-/// How many bytes [`find2`] searches sixteen at a time before it hands the rest to `memchr2`
-/// (whose AVX2 loop is faster on long stretches, and whose start costs ~100 instructions).
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+use neon_search as vector;
+/// The sixteen-byte searches: SSE2 on x86_64, NEON on aarch64 (twins, the same answers).
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+use sse2 as vector;
+
+/// How many bytes [`find2`] searches sixteen at a time before it hands the rest to `memchr2`
+/// (whose AVX2 or NEON loop is faster on long stretches, and whose start costs ~100
+/// instructions).
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(target_arch = "aarch64", target_feature = "neon")
+))]
 const SHORT: usize = 128;
 
 /// The first byte of `s` that is `a` or `b`: `memchr2` for the short stretches of one line
 /// (the server host, the names before a statement, a statement up to its first unescaped
-/// quote), where memchr's start costs more than its search. On x86_64 the first `SHORT` bytes are
-/// searched sixteen at a time with SSE2, the rest by `memchr2`.
+/// quote), where memchr's start costs more than its search. On x86_64 and aarch64 the first
+/// `SHORT` bytes are searched sixteen at a time with SSE2 or NEON, the rest by `memchr2`.
 #[inline]
 pub(crate) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[cfg(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))]
     {
         match (s.get(..SHORT), s.get(SHORT..)) {
-            (Some(head), Some(rest)) => match sse2::find2(head, a, b) {
+            (Some(head), Some(rest)) => match vector::find2(head, a, b) {
                 Some(i) => Some(i),
                 None => memchr::memchr2(a, b, rest).map(|i| SHORT + i),
             },
-            _ => sse2::find2(s, a, b),
+            _ => vector::find2(s, a, b),
         }
     }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    #[cfg(not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    )))]
     {
         memchr::memchr2(a, b, s)
     }
@@ -222,7 +238,11 @@ pub(crate) use sse2::host_bytes;
 /// The first byte of `s` equal to `a` or `b`, eight bytes at a time: for stretches of 8 to
 /// 16 bytes, as two overlapping words (the bytes of the second already in the first are
 /// found in the first); `memchr2` past 16 bytes.
-#[cfg(any(test, all(target_arch = "x86_64", target_feature = "sse2")))]
+#[cfg(any(
+    test,
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(target_arch = "aarch64", target_feature = "neon")
+))]
 #[inline]
 fn find2_words(s: &[u8], a: u8, b: u8) -> Option<usize> {
     if s.len() > 16 {
@@ -437,8 +457,8 @@ mod sse2 {
 mod neon_search {
     use std::arch::aarch64::uint8x16_t;
 
-    use super::neon::{eq, load, mask64, shift_down, splat};
-    use super::short_chunk;
+    use super::neon::{eq, load, mask64, nibbles, or, shift_down, splat};
+    use super::{find2_words, short_chunk};
 
     /// The sixteen bytes of `body` from `start`, zeros past its end: where they lie, or the
     /// sixteen ending the body (or all of a shorter body) moved down to `start`.
@@ -471,6 +491,37 @@ mod neon_search {
             *o = mask64([eq(c0, n), eq(c1, n), eq(c2, n), eq(c3, n)]);
         }
         out
+    }
+
+    /// [`super::sse2::find2`] with four bits a byte ([`nibbles`]: two instructions, where one
+    /// bit a byte takes five and a constant).
+    #[inline]
+    pub(super) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
+        let (va, vb) = (splat(a), splat(b));
+        let hits = |chunk: &[u8; 16]| {
+            let v = load(chunk);
+            nibbles(or(eq(v, va), eq(v, vb)))
+        };
+        let first = |m: u64| (m.trailing_zeros() / 4) as usize;
+        let (chunks, rest) = s.as_chunks::<16>();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let m = hits(chunk);
+            if m != 0 {
+                return Some(i * 16 + first(m));
+            }
+        }
+        if rest.is_empty() {
+            return None;
+        }
+        let done = s.len() - rest.len();
+        match s.last_chunk::<16>() {
+            Some(last) => {
+                // The last sixteen bytes, overlapping the chunks already searched.
+                let m = hits(last) >> (4 * (16 - rest.len()));
+                (m != 0).then(|| done + first(m))
+            }
+            None => find2_words(s, a, b),
+        }
     }
 }
 
@@ -528,6 +579,25 @@ mod tests {
                         let part = body.get(..n).unwrap_or_default();
                         let expected = byte_mask(&block_at(part, at), needle);
                         assert_eq!(masks_at(part, at, [needle]), [expected], "{part:?} {at}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// `find2` is `memchr2` with every byte value in every lane of the sixteen-byte
+    /// chunks and of the overlapping last one, for every needle.
+    #[test]
+    fn find2_is_memchr2_in_every_lane() {
+        for shift in 0..16u8 {
+            for first in (0..=255u8).step_by(16) {
+                let s: [u8; 40] =
+                    std::array::from_fn(|i| first.wrapping_add((i as u8 + shift) % 16));
+                for a in 0..=255u8 {
+                    let b = a.wrapping_add(7);
+                    for n in [16, 23, 40] {
+                        let part = s.get(..n).unwrap_or_default();
+                        assert_eq!(find2(part, a, b), memchr::memchr2(a, b, part), "{part:?}");
                     }
                 }
             }
