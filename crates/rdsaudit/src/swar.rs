@@ -230,10 +230,14 @@ pub(crate) fn is_ascii(s: &[u8]) -> bool {
 }
 
 /// Bit `i` is set when `chunk[i]` is a byte a client host may hold
-/// ([`crate::audit::dialect::is_host_byte`]), all sixteen classified at once with SSE2; for
-/// [`crate::audit::dialect::is_host_at`]. `host_bytes_is_is_host_byte` holds it to the table.
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-pub(crate) use sse2::host_bytes;
+/// ([`crate::audit::dialect::is_host_byte`]), all sixteen classified at once with SSE2 or
+/// NEON; for [`crate::audit::dialect::is_host_at`]. `host_bytes_is_is_host_byte` holds it to
+/// the table.
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(target_arch = "aarch64", target_feature = "neon")
+))]
+pub(crate) use vector::host_bytes;
 
 /// The first byte of `s` equal to `a` or `b`, eight bytes at a time: for stretches of 8 to
 /// 16 bytes, as two overlapping words (the bytes of the second already in the first are
@@ -457,7 +461,9 @@ mod sse2 {
 mod neon_search {
     use std::arch::aarch64::uint8x16_t;
 
-    use super::neon::{eq, load, mask64, nibbles, or, shift_down, splat};
+    use super::neon::{
+        and, eq, high_nibbles, load, lookup, mask, mask64, nibbles, or, shift_down, splat, test,
+    };
     use super::{find2_words, short_chunk};
 
     /// The sixteen bytes of `body` from `start`, zeros past its end: where they lie, or the
@@ -491,6 +497,47 @@ mod neon_search {
             *o = mask64([eq(c0, n), eq(c1, n), eq(c2, n), eq(c3, n)]);
         }
         out
+    }
+
+    /// See [`super::host_bytes`]. By two table lookups, of each byte's high and low four bits
+    /// (simdjson's classification): a host byte is one of `%-.` (0x2_), a digit or `:`
+    /// (0x3_), a letter (0x4_ to 0x7_), or one of `[]_` (0x5_), so four classes of low
+    /// halves, one for each high half (none from 0x80 up). A byte is a host byte when the
+    /// class of its high half is among its low half's.
+    #[inline(always)]
+    pub(crate) fn host_bytes(chunk: &[u8; 16]) -> u32 {
+        // The classes: the low halves each high half takes.
+        const MARKS: u8 = 1; // 0x2_: 5 (`%`), d (`-`), e (`.`)
+        const DIGITS: u8 = 2; // 0x3_ and 0x7_: 0 to a (digits, `:`; `p` to `z`)
+        const LETTERS: u8 = 4; // 0x4_ and 0x6_: 1 to f (`A` to `O`, `a` to `o`)
+        const UPPER: u8 = 8; // 0x5_: 0 to b (`P` to `Z`, `[`), d (`]`), f (`_`)
+        const HIGH: [u8; 16] = [
+            0, 0, MARKS, DIGITS, LETTERS, UPPER, LETTERS, DIGITS, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        // The classes of each low half, from the list above.
+        const ALL: u8 = DIGITS | LETTERS | UPPER;
+        const LOW: [u8; 16] = [
+            DIGITS | UPPER,          // 0
+            ALL,                     // 1
+            ALL,                     // 2
+            ALL,                     // 3
+            ALL,                     // 4
+            MARKS | ALL,             // 5
+            ALL,                     // 6
+            ALL,                     // 7
+            ALL,                     // 8
+            ALL,                     // 9
+            ALL,                     // a
+            LETTERS | UPPER,         // b
+            LETTERS,                 // c
+            MARKS | LETTERS | UPPER, // d
+            MARKS | LETTERS,         // e
+            LETTERS | UPPER,         // f
+        ];
+        let v = load(chunk);
+        let high = lookup(load(&HIGH), high_nibbles(v));
+        let low = lookup(load(&LOW), and(v, splat(0x0f)));
+        mask(test(high, low))
     }
 
     /// [`super::sse2::find2`] with four bits a byte ([`nibbles`]: two instructions, where one
@@ -552,7 +599,10 @@ mod tests {
 
     /// `host_bytes` classifies every byte value in every lane as the table does.
     #[test]
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[cfg(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))]
     fn host_bytes_is_is_host_byte() {
         for shift in 0..16u8 {
             for first in (0..=255u8).step_by(16) {
