@@ -215,15 +215,22 @@ pub(crate) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
     }
 }
 
-/// Whether every byte of `s` is ASCII: sixteen bytes at a time with SSE2 (the names of a line
-/// are a few dozen bytes, where a UTF-8 validator's start costs more than its check).
+/// Whether every byte of `s` is ASCII: sixteen bytes at a time with SSE2 or NEON (the names
+/// of a line are a few dozen bytes, where a UTF-8 validator's start costs more than its
+/// check).
 #[inline]
 pub(crate) fn is_ascii(s: &[u8]) -> bool {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[cfg(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))]
     {
-        sse2::is_ascii(s)
+        vector::is_ascii(s)
     }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    #[cfg(not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    )))]
     {
         s.is_ascii()
     }
@@ -269,6 +276,21 @@ fn find2_words(s: &[u8], a: u8, b: u8) -> Option<usize> {
     }
 }
 
+/// [`is_ascii`] of fewer than sixteen bytes: two overlapping words, or a byte at a time.
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(target_arch = "aarch64", target_feature = "neon")
+))]
+#[inline(always)]
+fn short_is_ascii(s: &[u8]) -> bool {
+    match (s.first_chunk::<8>(), s.last_chunk::<8>()) {
+        (Some(lo), Some(hi)) => {
+            (u64::from_le_bytes(*lo) | u64::from_le_bytes(*hi)) & 0x8080_8080_8080_8080 == 0
+        }
+        _ => s.is_ascii(),
+    }
+}
+
 /// A body shorter than sixteen bytes, zero-filled to sixteen: [`masks_at`]'s last chunk.
 #[cfg(any(
     all(target_arch = "x86_64", target_feature = "sse2"),
@@ -297,7 +319,7 @@ mod sse2 {
         _mm_or_si128, _mm_set1_epi8,
     };
 
-    use super::{find2_words, short_chunk};
+    use super::{find2_words, short_chunk, short_is_ascii};
 
     /// The sixteen bytes as one vector.
     #[inline(always)]
@@ -446,12 +468,7 @@ mod sse2 {
         // The last sixteen bytes (overlapping), or the whole when shorter, by words.
         match s.last_chunk::<16>() {
             Some(last) => high_mask(or(any, load(last))) == 0,
-            None => match (s.first_chunk::<8>(), s.last_chunk::<8>()) {
-                (Some(lo), Some(hi)) => {
-                    (u64::from_le_bytes(*lo) | u64::from_le_bytes(*hi)) & 0x8080_8080_8080_8080 == 0
-                }
-                _ => s.is_ascii(),
-            },
+            None => short_is_ascii(s),
         }
     }
 }
@@ -462,9 +479,10 @@ mod neon_search {
     use std::arch::aarch64::uint8x16_t;
 
     use super::neon::{
-        and, eq, high_nibbles, load, lookup, mask, mask64, nibbles, or, shift_down, splat, test,
+        and, any, eq, gt, high_nibbles, load, lookup, mask, mask64, nibbles, or, shift_down, splat,
+        test,
     };
-    use super::{find2_words, short_chunk};
+    use super::{find2_words, short_chunk, short_is_ascii};
 
     /// The sixteen bytes of `body` from `start`, zeros past its end: where they lie, or the
     /// sixteen ending the body (or all of a shorter body) moved down to `start`.
@@ -538,6 +556,20 @@ mod neon_search {
         let high = lookup(load(&HIGH), high_nibbles(v));
         let low = lookup(load(&LOW), and(v, splat(0x0f)));
         mask(test(high, low))
+    }
+
+    #[inline]
+    pub(super) fn is_ascii(s: &[u8]) -> bool {
+        let (chunks, _) = s.as_chunks::<16>();
+        let mut all = splat(0);
+        for chunk in chunks {
+            all = or(all, load(chunk));
+        }
+        // The last sixteen bytes (overlapping), or the whole when shorter, by words.
+        match s.last_chunk::<16>() {
+            Some(last) => !any(gt(or(all, load(last)), splat(0x7f))),
+            None => short_is_ascii(s),
+        }
     }
 
     /// [`super::sse2::find2`] with four bits a byte ([`nibbles`]: two instructions, where one
@@ -650,6 +682,35 @@ mod tests {
                         assert_eq!(find2(part, a, b), memchr::memchr2(a, b, part), "{part:?}");
                     }
                 }
+            }
+        }
+    }
+
+    /// `is_ascii` is the standard library's with every byte value in every lane of the
+    /// sixteen-byte chunks and of the overlapping last one.
+    #[test]
+    fn is_ascii_is_std_in_every_lane() {
+        for shift in 0..16u8 {
+            for first in (0..=255u8).step_by(16) {
+                let s: [u8; 40] = std::array::from_fn(|i| {
+                    // One byte of the chunk's values among ASCII letters.
+                    if i % 16 == usize::from(shift) {
+                        first.wrapping_add(shift)
+                    } else {
+                        b'a'
+                    }
+                });
+                for n in 0..=40 {
+                    let part = s.get(..n).unwrap_or_default();
+                    assert_eq!(is_ascii(part), part.is_ascii(), "{part:?}");
+                }
+            }
+        }
+        for b in 0..=255u8 {
+            for lane in 0..40 {
+                let mut s = [b'a'; 40];
+                s[lane] = b;
+                assert_eq!(is_ascii(&s), s.is_ascii(), "{b} at {lane}");
             }
         }
     }
