@@ -19,10 +19,10 @@
 )]
 
 use std::arch::aarch64::{
-    uint8x16_t, vaddq_u8, vandq_u8, vceqq_u8, vcgtq_u8, vcltq_u8, vdupq_n_u8, vget_lane_u64,
-    vgetq_lane_u16, vgetq_lane_u64, vld1q_u8, vmaxvq_u8, vorrq_u8, vpaddq_u8, vqtbl1q_u8,
-    vreinterpret_u64_u8, vreinterpretq_u16_u8, vreinterpretq_u64_u8, vshrn_n_u16, vshrq_n_u8,
-    vtstq_u8,
+    uint8x16_t, vaddq_u8, vandq_u8, vceqq_u8, vcgtq_u8, vcltq_s8, vcltq_u8, vdupq_n_u8,
+    vget_lane_u64, vgetq_lane_u16, vgetq_lane_u64, vld1q_u8, vmaxvq_u8, vorrq_u8, vpaddq_u8,
+    vqtbl1q_u8, vreinterpret_u64_u8, vreinterpretq_s8_u8, vreinterpretq_u16_u8,
+    vreinterpretq_u64_u8, vshrn_n_u16, vshrq_n_u8, vtstq_u8,
 };
 
 /// The sixteen bytes as one vector, lane `i` = `chunk[i]`.
@@ -52,6 +52,14 @@ pub(crate) fn eq(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
 pub(crate) fn lt(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
     // SAFETY: the target has NEON (the module's cfg).
     unsafe { vcltq_u8(a, b) }
+}
+
+/// All ones in lane `i` when lane `i` of `a` is below lane `i` of `b`, both read as signed
+/// bytes (from 0x80 up negative: below 0x20 and not ASCII at once, in one comparison).
+#[inline(always)]
+pub(crate) fn lt_signed(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
+    // SAFETY: the target has NEON (the module's cfg). The reinterpretations keep the bits.
+    unsafe { vcltq_s8(vreinterpretq_s8_u8(a), vreinterpretq_s8_u8(b)) }
 }
 
 /// All ones in lane `i` when lane `i` of `a` is above lane `i` of `b`, both unsigned.
@@ -229,8 +237,12 @@ mod tests {
     fn comparisons_are_bytewise() {
         type Op = fn(uint8x16_t, uint8x16_t) -> uint8x16_t;
         type Reference = fn(u8, u8) -> bool;
-        let ops: [(Op, Reference); 3] =
-            [(eq, |a, b| a == b), (lt, |a, b| a < b), (gt, |a, b| a > b)];
+        let ops: [(Op, Reference); 4] = [
+            (eq, |a, b| a == b),
+            (lt, |a, b| a < b),
+            (gt, |a, b| a > b),
+            (lt_signed, |a, b| a.cast_signed() < b.cast_signed()),
+        ];
         for chunk in chunks() {
             for n in 0..=255u8 {
                 for (op, reference) in ops {

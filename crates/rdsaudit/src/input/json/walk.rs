@@ -701,13 +701,14 @@ mod sse2 {
 /// NEON: the twin of [`sse2`], four bits a byte ([`Mask`]).
 #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
 mod neon {
-    use crate::swar::neon::{eq, gt, load, lt, nibbles, or, splat};
+    use crate::swar::neon::{eq, load, lt, lt_signed, nibbles, or, splat};
 
     /// Four bits per byte set when the byte is `"`, `\\`, below 0x20 or not ASCII.
     #[inline(always)]
     pub(super) fn special_mask(block: &[u8; 16]) -> u64 {
         let v = load(block);
-        let outside = or(lt(v, splat(0x20)), gt(v, splat(0x7f)));
+        // Signed, as SSE2's: bytes from 0x80 are negative, so below 0x20 too.
+        let outside = lt_signed(v, splat(0x20));
         nibbles(or(outside, or(eq(v, splat(b'"')), eq(v, splat(b'\\')))))
     }
 
