@@ -13,11 +13,6 @@
 //! mask in five instructions, [`nibbles`] four bits a lane in two, cheaper when the caller
 //! needs only the first or last set lane, [`any`] whether any lane is set.
 
-#![allow(
-    dead_code,
-    reason = "shared by the scanner, the JSON walk and the sinks: each branch uses some"
-)]
-
 use std::arch::aarch64::{
     uint8x16_t, vaddq_u8, vandq_u8, vceqq_u8, vcgtq_u8, vcltq_s8, vcltq_u8, vdupq_n_u8,
     vget_lane_u64, vgetq_lane_u16, vgetq_lane_u64, vld1q_u8, vmaxvq_u8, vorrq_u8, vpaddq_u8,
