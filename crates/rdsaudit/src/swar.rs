@@ -10,10 +10,19 @@
 //! is the copy of each run, not the search; `split/ours/1KB` 40.4 -> 45.4 µs. Unescaping
 //! copies eight bytes at a time instead, see [`crate::audit::unescape::unescape_to`].)
 
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+pub(crate) mod neon;
+
 pub(crate) const BLOCK: usize = 64;
 
 /// `body[at..at + 64]`, zero-filled past the end (zero is neither a quote nor a backslash).
-#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+#[cfg(any(
+    test,
+    not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))
+))]
 #[inline]
 pub(crate) fn block_at(body: &[u8], at: usize) -> [u8; BLOCK] {
     // A whole block is a copy of constant size, which compiles to a few vector moves; the
@@ -38,7 +47,13 @@ pub(crate) fn block_at(body: &[u8], at: usize) -> [u8; BLOCK] {
 /// Bit `i` is set when `block[i] == byte`: eight bytes at a time (SWAR), the equal bytes'
 /// top bits gathered into one byte by a multiplication. Where there is no SSE2, and the
 /// twin the tests hold [`masks_at`] to.
-#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+#[cfg(any(
+    test,
+    not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))
+))]
 #[inline]
 pub(crate) fn byte_mask(block: &[u8; BLOCK], byte: u8) -> u64 {
     let mut mask = 0u64;
@@ -83,9 +98,10 @@ pub(crate) fn escaped_mask(backslash: u64, carry: &mut u64) -> u64 {
 }
 
 /// `[byte_mask(&block_at(body, at), b) for b in bytes]` without building the block: each
-/// sixteen bytes read where they lie with SSE2 (part of the x86_64 baseline), the last ones
-/// (past which the block is zero-filled) as the sixteen bytes ending the body, shifted. No
-/// byte of `bytes` may be zero (the zero-filled bytes past the body's end would match it).
+/// sixteen bytes read where they lie with SSE2 or NEON (part of the x86_64 and aarch64
+/// baselines), the last ones (past which the block is zero-filled) as the sixteen bytes
+/// ending the body, shifted. No byte of `bytes` may be zero (the zero-filled bytes past the
+/// body's end would match it).
 ///
 /// (The SWAR masks cost ~120 instructions each, ~2 a line on a plain log: 24% of the
 /// scanner's instructions; and the block's partial copy was a `memset` and a `memcpy` call,
@@ -101,7 +117,14 @@ pub(crate) fn masks_at<const N: usize>(body: &[u8], at: usize, bytes: [u8; N]) -
     {
         sse2::masks_at(body, at, bytes)
     }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    {
+        neon_search::masks_at(body, at, bytes)
+    }
+    #[cfg(not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    )))]
     {
         let block = block_at(body, at);
         bytes.map(|b| byte_mask(&block, b))
@@ -149,57 +172,88 @@ fn pair_in_block(s: &[u8], base: usize, [first, second]: [u64; 2], b: u8) -> Opt
     (pairs != 0).then(|| base + pairs.trailing_zeros() as usize)
 }
 
-/// How many bytes [`find2`] searches sixteen at a time before it hands the rest to `memchr2`
-/// (whose AVX2 loop is faster on long stretches, and whose start costs ~100 instructions).
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+use neon_search as vector;
+/// The sixteen-byte searches: SSE2 on x86_64, NEON on aarch64 (twins, the same answers).
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+use sse2 as vector;
+
+/// How many bytes [`find2`] searches sixteen at a time before it hands the rest to `memchr2`
+/// (whose AVX2 or NEON loop is faster on long stretches, and whose start costs ~100
+/// instructions).
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(target_arch = "aarch64", target_feature = "neon")
+))]
 const SHORT: usize = 128;
 
 /// The first byte of `s` that is `a` or `b`: `memchr2` for the short stretches of one line
 /// (the server host, the names before a statement, a statement up to its first unescaped
-/// quote), where memchr's start costs more than its search. On x86_64 the first `SHORT` bytes are
-/// searched sixteen at a time with SSE2, the rest by `memchr2`.
+/// quote), where memchr's start costs more than its search. On x86_64 and aarch64 the first
+/// `SHORT` bytes are searched sixteen at a time with SSE2 or NEON, the rest by `memchr2`.
 #[inline]
 pub(crate) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[cfg(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))]
     {
         match (s.get(..SHORT), s.get(SHORT..)) {
-            (Some(head), Some(rest)) => match sse2::find2(head, a, b) {
+            (Some(head), Some(rest)) => match vector::find2(head, a, b) {
                 Some(i) => Some(i),
                 None => memchr::memchr2(a, b, rest).map(|i| SHORT + i),
             },
-            _ => sse2::find2(s, a, b),
+            _ => vector::find2(s, a, b),
         }
     }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    #[cfg(not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    )))]
     {
         memchr::memchr2(a, b, s)
     }
 }
 
-/// Whether every byte of `s` is ASCII: sixteen bytes at a time with SSE2 (the names of a line
-/// are a few dozen bytes, where a UTF-8 validator's start costs more than its check).
+/// Whether every byte of `s` is ASCII: sixteen bytes at a time with SSE2 or NEON (the names
+/// of a line are a few dozen bytes, where a UTF-8 validator's start costs more than its
+/// check).
 #[inline]
 pub(crate) fn is_ascii(s: &[u8]) -> bool {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[cfg(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))]
     {
-        sse2::is_ascii(s)
+        vector::is_ascii(s)
     }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    #[cfg(not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    )))]
     {
         s.is_ascii()
     }
 }
 
 /// Bit `i` is set when `chunk[i]` is a byte a client host may hold
-/// ([`crate::audit::dialect::is_host_byte`]), all sixteen classified at once with SSE2; for
-/// [`crate::audit::dialect::is_host_at`]. `host_bytes_is_is_host_byte` holds it to the table.
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-pub(crate) use sse2::host_bytes;
+/// ([`crate::audit::dialect::is_host_byte`]), all sixteen classified at once with SSE2 or
+/// NEON; for [`crate::audit::dialect::is_host_at`]. `host_bytes_is_is_host_byte` holds it to
+/// the table.
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(target_arch = "aarch64", target_feature = "neon")
+))]
+pub(crate) use vector::host_bytes;
 
 /// The first byte of `s` equal to `a` or `b`, eight bytes at a time: for stretches of 8 to
 /// 16 bytes, as two overlapping words (the bytes of the second already in the first are
 /// found in the first); `memchr2` past 16 bytes.
-#[cfg(any(test, all(target_arch = "x86_64", target_feature = "sse2")))]
+#[cfg(any(
+    test,
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(target_arch = "aarch64", target_feature = "neon")
+))]
 #[inline]
 fn find2_words(s: &[u8], a: u8, b: u8) -> Option<usize> {
     if s.len() > 16 {
@@ -222,6 +276,35 @@ fn find2_words(s: &[u8], a: u8, b: u8) -> Option<usize> {
     }
 }
 
+/// [`is_ascii`] of fewer than sixteen bytes: two overlapping words, or a byte at a time.
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(target_arch = "aarch64", target_feature = "neon")
+))]
+#[inline(always)]
+fn short_is_ascii(s: &[u8]) -> bool {
+    match (s.first_chunk::<8>(), s.last_chunk::<8>()) {
+        (Some(lo), Some(hi)) => {
+            (u64::from_le_bytes(*lo) | u64::from_le_bytes(*hi)) & 0x8080_8080_8080_8080 == 0
+        }
+        _ => s.is_ascii(),
+    }
+}
+
+/// A body shorter than sixteen bytes, zero-filled to sixteen: [`masks_at`]'s last chunk.
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(target_arch = "aarch64", target_feature = "neon")
+))]
+#[inline]
+fn short_chunk(body: &[u8]) -> [u8; 16] {
+    let mut chunk = [0u8; 16];
+    for (c, &b) in chunk.iter_mut().zip(body) {
+        *c = b;
+    }
+    chunk
+}
+
 /// SSE2: sixteen bytes compared at once, one bit per byte.
 ///
 /// The intrinsics are called from ordinary functions rather than `#[target_feature(enable =
@@ -236,7 +319,7 @@ mod sse2 {
         _mm_or_si128, _mm_set1_epi8,
     };
 
-    use super::find2_words;
+    use super::{find2_words, short_chunk, short_is_ascii};
 
     /// The sixteen bytes as one vector.
     #[inline(always)]
@@ -350,16 +433,6 @@ mod sse2 {
         out
     }
 
-    /// A body shorter than sixteen bytes, zero-filled to sixteen.
-    #[inline]
-    fn short_chunk(body: &[u8]) -> [u8; 16] {
-        let mut chunk = [0u8; 16];
-        for (c, &b) in chunk.iter_mut().zip(body) {
-            *c = b;
-        }
-        chunk
-    }
-
     #[inline]
     pub(super) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
         let (va, vb) = (splat(a), splat(b));
@@ -395,12 +468,138 @@ mod sse2 {
         // The last sixteen bytes (overlapping), or the whole when shorter, by words.
         match s.last_chunk::<16>() {
             Some(last) => high_mask(or(any, load(last))) == 0,
-            None => match (s.first_chunk::<8>(), s.last_chunk::<8>()) {
-                (Some(lo), Some(hi)) => {
-                    (u64::from_le_bytes(*lo) | u64::from_le_bytes(*hi)) & 0x8080_8080_8080_8080 == 0
-                }
-                _ => s.is_ascii(),
-            },
+            None => short_is_ascii(s),
+        }
+    }
+}
+
+/// NEON: the twin of [`sse2`] on aarch64, from the primitives of [`neon`].
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+mod neon_search {
+    use std::arch::aarch64::uint8x16_t;
+
+    use super::neon::{
+        and, any, eq, gt, high_nibbles, load, lookup, mask, mask64, nibbles, or, shift_down, splat,
+        test,
+    };
+    use super::{find2_words, short_chunk, short_is_ascii};
+
+    /// The sixteen bytes of `body` from `start`, zeros past its end: where they lie, or the
+    /// sixteen ending the body (or all of a shorter body) moved down to `start`.
+    #[inline(always)]
+    fn chunk_at(body: &[u8], start: usize) -> uint8x16_t {
+        let whole = start
+            .checked_add(16)
+            .and_then(|end| body.get(start..end))
+            .and_then(|c| <&[u8; 16]>::try_from(c).ok());
+        match (whole, body.last_chunk::<16>()) {
+            (Some(chunk), _) => load(chunk),
+            _ if start >= body.len() => splat(0),
+            (None, Some(last)) => shift_down(load(last), start - (body.len() - 16)),
+            (None, None) => shift_down(load(&short_chunk(body)), start),
+        }
+    }
+
+    /// The four chunks compared with each needle, and each needle's sixty-four lanes
+    /// gathered at once ([`mask64`]: nine instructions where four [`super::neon::mask`]s
+    /// take twenty).
+    #[inline]
+    pub(super) fn masks_at<const N: usize>(body: &[u8], at: usize, bytes: [u8; N]) -> [u64; N] {
+        let c0 = chunk_at(body, at);
+        let c1 = chunk_at(body, at.saturating_add(16));
+        let c2 = chunk_at(body, at.saturating_add(32));
+        let c3 = chunk_at(body, at.saturating_add(48));
+        let mut out = [0u64; N];
+        for (o, &b) in out.iter_mut().zip(&bytes) {
+            let n = splat(b);
+            *o = mask64([eq(c0, n), eq(c1, n), eq(c2, n), eq(c3, n)]);
+        }
+        out
+    }
+
+    /// See [`super::host_bytes`]. By two table lookups, of each byte's high and low four bits
+    /// (simdjson's classification): a host byte is one of `%-.` (0x2_), a digit or `:`
+    /// (0x3_), a letter (0x4_ to 0x7_), or one of `[]_` (0x5_), so four classes of low
+    /// halves, one for each high half (none from 0x80 up). A byte is a host byte when the
+    /// class of its high half is among its low half's.
+    #[inline(always)]
+    pub(crate) fn host_bytes(chunk: &[u8; 16]) -> u32 {
+        // The classes: the low halves each high half takes.
+        const MARKS: u8 = 1; // 0x2_: 5 (`%`), d (`-`), e (`.`)
+        const DIGITS: u8 = 2; // 0x3_ and 0x7_: 0 to a (digits, `:`; `p` to `z`)
+        const LETTERS: u8 = 4; // 0x4_ and 0x6_: 1 to f (`A` to `O`, `a` to `o`)
+        const UPPER: u8 = 8; // 0x5_: 0 to b (`P` to `Z`, `[`), d (`]`), f (`_`)
+        const HIGH: [u8; 16] = [
+            0, 0, MARKS, DIGITS, LETTERS, UPPER, LETTERS, DIGITS, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        // The classes of each low half, from the list above.
+        const ALL: u8 = DIGITS | LETTERS | UPPER;
+        const LOW: [u8; 16] = [
+            DIGITS | UPPER,          // 0
+            ALL,                     // 1
+            ALL,                     // 2
+            ALL,                     // 3
+            ALL,                     // 4
+            MARKS | ALL,             // 5
+            ALL,                     // 6
+            ALL,                     // 7
+            ALL,                     // 8
+            ALL,                     // 9
+            ALL,                     // a
+            LETTERS | UPPER,         // b
+            LETTERS,                 // c
+            MARKS | LETTERS | UPPER, // d
+            MARKS | LETTERS,         // e
+            LETTERS | UPPER,         // f
+        ];
+        let v = load(chunk);
+        let high = lookup(load(&HIGH), high_nibbles(v));
+        let low = lookup(load(&LOW), and(v, splat(0x0f)));
+        mask(test(high, low))
+    }
+
+    #[inline]
+    pub(super) fn is_ascii(s: &[u8]) -> bool {
+        let (chunks, _) = s.as_chunks::<16>();
+        let mut all = splat(0);
+        for chunk in chunks {
+            all = or(all, load(chunk));
+        }
+        // The last sixteen bytes (overlapping), or the whole when shorter, by words.
+        match s.last_chunk::<16>() {
+            Some(last) => !any(gt(or(all, load(last)), splat(0x7f))),
+            None => short_is_ascii(s),
+        }
+    }
+
+    /// [`super::sse2::find2`] with four bits a byte ([`nibbles`]: two instructions, where one
+    /// bit a byte takes five and a constant).
+    #[inline]
+    pub(super) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
+        let (va, vb) = (splat(a), splat(b));
+        let hits = |chunk: &[u8; 16]| {
+            let v = load(chunk);
+            nibbles(or(eq(v, va), eq(v, vb)))
+        };
+        let first = |m: u64| (m.trailing_zeros() / 4) as usize;
+        let (chunks, rest) = s.as_chunks::<16>();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let m = hits(chunk);
+            if m != 0 {
+                return Some(i * 16 + first(m));
+            }
+        }
+        if rest.is_empty() {
+            return None;
+        }
+        let done = s.len() - rest.len();
+        match s.last_chunk::<16>() {
+            Some(last) => {
+                // The last sixteen bytes, overlapping the chunks already searched.
+                let m = hits(last) >> (4 * (16 - rest.len()));
+                (m != 0).then(|| done + first(m))
+            }
+            None => find2_words(s, a, b),
         }
     }
 }
@@ -432,7 +631,10 @@ mod tests {
 
     /// `host_bytes` classifies every byte value in every lane as the table does.
     #[test]
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[cfg(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))]
     fn host_bytes_is_is_host_byte() {
         for shift in 0..16u8 {
             for first in (0..=255u8).step_by(16) {
@@ -442,6 +644,73 @@ mod tests {
                     m | u32::from(crate::audit::dialect::is_host_byte(b)) << i
                 });
                 assert_eq!(host_bytes(&chunk), expected, "{chunk:?}");
+            }
+        }
+    }
+
+    /// `masks_at` is `byte_mask` of `block_at` with every byte value in every lane of a
+    /// block, for every needle, at every start of the body's last chunks.
+    #[test]
+    fn masks_at_is_byte_mask_in_every_lane() {
+        for shift in 0..64u8 {
+            for first in (0..=255u8).step_by(64) {
+                let body: [u8; 64] =
+                    std::array::from_fn(|i| first.wrapping_add((i as u8 + shift) % 64));
+                for needle in 1..=255u8 {
+                    for (n, at) in [(64, 0), (64, 7), (50, 0), (50, 40), (9, 0), (9, 3)] {
+                        let part = body.get(..n).unwrap_or_default();
+                        let expected = byte_mask(&block_at(part, at), needle);
+                        assert_eq!(masks_at(part, at, [needle]), [expected], "{part:?} {at}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// `find2` is `memchr2` with every byte value in every lane of the sixteen-byte
+    /// chunks and of the overlapping last one, for every needle.
+    #[test]
+    fn find2_is_memchr2_in_every_lane() {
+        for shift in 0..16u8 {
+            for first in (0..=255u8).step_by(16) {
+                let s: [u8; 40] =
+                    std::array::from_fn(|i| first.wrapping_add((i as u8 + shift) % 16));
+                for a in 0..=255u8 {
+                    let b = a.wrapping_add(7);
+                    for n in [16, 23, 40] {
+                        let part = s.get(..n).unwrap_or_default();
+                        assert_eq!(find2(part, a, b), memchr::memchr2(a, b, part), "{part:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// `is_ascii` is the standard library's with every byte value in every lane of the
+    /// sixteen-byte chunks and of the overlapping last one.
+    #[test]
+    fn is_ascii_is_std_in_every_lane() {
+        for shift in 0..16u8 {
+            for first in (0..=255u8).step_by(16) {
+                let s: [u8; 40] = std::array::from_fn(|i| {
+                    // One byte of the chunk's values among ASCII letters.
+                    if i % 16 == usize::from(shift) {
+                        first.wrapping_add(shift)
+                    } else {
+                        b'a'
+                    }
+                });
+                for n in 0..=40 {
+                    let part = s.get(..n).unwrap_or_default();
+                    assert_eq!(is_ascii(part), part.is_ascii(), "{part:?}");
+                }
+            }
+        }
+        for b in 0..=255u8 {
+            for lane in 0..40 {
+                let mut s = [b'a'; 40];
+                s[lane] = b;
+                assert_eq!(is_ascii(&s), s.is_ascii(), "{b} at {lane}");
             }
         }
     }

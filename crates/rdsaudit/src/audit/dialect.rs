@@ -197,13 +197,16 @@ pub(crate) fn is_host(field: &[u8]) -> bool {
     !field.is_empty() && field.iter().all(|&b| is_host_byte(b))
 }
 
-/// [`is_host`] of `s[start..end]`. With SSE2, a host of up to sixteen bytes with sixteen
+/// [`is_host`] of `s[start..end]`. With SSE2 or NEON, a host of up to sixteen bytes with sixteen
 /// bytes of `s` from its start (a line's client host, nearly always) is classified at once
 /// ([`crate::swar::host_bytes`], ~40 instructions; the table is ~9 a byte, and a client
 /// host ~10 bytes a line); any other by [`is_host`]. Held to it by `is_host_at_is_is_host`.
 #[inline(always)]
 pub(crate) fn is_host_at(s: &[u8], start: usize, end: usize) -> bool {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[cfg(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))]
     {
         let n = end.wrapping_sub(start);
         let chunk = s.get(start..).and_then(|rest| rest.first_chunk::<16>());

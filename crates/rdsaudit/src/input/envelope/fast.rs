@@ -31,7 +31,7 @@
 use std::ops::Range;
 
 use super::{EnvelopeError, LogEnvelope, LogEvent, MessageType, Spare};
-use crate::input::json::walk::{simple_escape, special_mask, string_mask, unescape};
+use crate::input::json::walk::{first_lane, simple_escape, special_mask, string_mask, unescape};
 use crate::input::json::{check_values, is_ws};
 
 /// The fast reader declines: the simd-json path must read the text.
@@ -509,7 +509,7 @@ fn next_special<const HIGH: bool>(text: &[u8], at: usize) -> Option<usize> {
             string_mask(block)
         };
         if mask != 0 {
-            return Some(text.len() - rest.len() + mask.trailing_zeros() as usize);
+            return Some(text.len() - rest.len() + first_lane(mask));
         }
         rest = after;
     }

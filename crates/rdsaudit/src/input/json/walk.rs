@@ -492,23 +492,26 @@ const SHORT: usize = 64;
 /// the byte after them is not one of those or was not looked at (past [`SHORT`] bytes, or
 /// within the last eight bytes of the text).
 ///
-/// On x86_64 sixteen bytes at a time with SSE2 ([`sse2::special_mask`]), then at most one
-/// word; elsewhere a word at a time ([`short_run_words`], the reference: both give the same
-/// result, a property test checks). Always inlined: a record as AWS writes it has twelve
+/// On x86_64 and aarch64 sixteen bytes at a time with SSE2 or NEON ([`special_mask`]), then
+/// at most one word; elsewhere a word at a time ([`short_run_words`], the reference: both
+/// give the same result, a property test checks). Always inlined: a record as AWS writes it has twelve
 /// strings read with it (`kinesis/layout.rs`), and the call cost ~15 of its ~57
 /// instructions (6,000 one-line records: -0.6 M, serial).
 #[inline(always)]
 fn short_run(rest: &[u8]) -> Result<usize, usize> {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[cfg(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))]
     {
         let mut at = 0;
         while at < SHORT {
             let Some(block) = rest.get(at..at + 16).and_then(|b| b.first_chunk::<16>()) else {
                 break;
             };
-            let mask = sse2::special_mask(block);
+            let mask = special_mask(block);
             if mask != 0 {
-                let run = at + mask.trailing_zeros() as usize;
+                let run = at + first_lane(mask);
                 return match rest.get(run) {
                     Some(b'"' | b'\\') => Ok(run),
                     _ => Err(run),
@@ -518,7 +521,10 @@ fn short_run(rest: &[u8]) -> Result<usize, usize> {
         }
         short_run_words(rest, at)
     }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    #[cfg(not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    )))]
     short_run_words(rest, 0)
 }
 
@@ -546,35 +552,77 @@ fn short_run_words(rest: &[u8], mut at: usize) -> Result<usize, usize> {
     Err(at)
 }
 
-/// Bit `i` is set when `block[i]` is `"`, `\\` or below 0x20 (a non-ASCII byte is not):
-/// what ends a run of a string whose text is known to be UTF-8. SSE2 on x86_64, a byte at a
-/// time elsewhere (the same bits; a property test checks).
+/// A mask of [`string_mask`] or [`special_mask`]: [`LANE`] bits for each byte of the block,
+/// the first byte's lowest. One bit a byte with SSE2 (`_mm_movemask_epi8`) and byte at a
+/// time; four with NEON ([`crate::swar::neon::nibbles`]: two instructions, where one bit a
+/// byte takes five and a constant).
+#[cfg(not(all(target_arch = "aarch64", target_feature = "neon")))]
+pub(crate) type Mask = u32;
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+pub(crate) type Mask = u64;
+
+/// The bits of one byte in a [`Mask`].
+#[cfg(not(all(target_arch = "aarch64", target_feature = "neon")))]
+pub(crate) const LANE: u32 = 1;
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+pub(crate) const LANE: u32 = 4;
+
+/// The index of the first byte set in a [`Mask`] that is not zero.
+#[inline(always)]
+pub(crate) fn first_lane(mask: Mask) -> usize {
+    (mask.trailing_zeros() / LANE) as usize
+}
+
+/// Bits `LANE * i..LANE * (i + 1)` are set when `block[i]` is `"`, `\\` or below 0x20 (a
+/// non-ASCII byte is not): what ends a run of a string whose text is known to be UTF-8.
+/// SSE2 on x86_64, NEON on aarch64, a byte at a time elsewhere (the same bits; a property
+/// test checks).
 #[inline]
-pub(crate) fn string_mask(block: &[u8; 16]) -> u32 {
+pub(crate) fn string_mask(block: &[u8; 16]) -> Mask {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         sse2::string_mask(block)
     }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    {
+        neon::string_mask(block)
+    }
+    #[cfg(not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    )))]
     string_mask_bytes(block)
 }
 
-/// Bit `i` is set when `block[i]` is `"`, `\\`, below 0x20 or not ASCII: [`string_mask`]
-/// that also stops at the first byte of a character that wants a UTF-8 check (the envelope's
-/// fast reader checks only the strings that hold one). SSE2 on x86_64, a byte at a time
-/// elsewhere (the same bits; a property test checks).
+/// Bits `LANE * i..LANE * (i + 1)` are set when `block[i]` is `"`, `\\`, below 0x20 or not
+/// ASCII: [`string_mask`] that also stops at the first byte of a character that wants a UTF-8
+/// check (the envelope's fast reader checks only the strings that hold one). SSE2 on x86_64,
+/// NEON on aarch64, a byte at a time elsewhere (the same bits; a property test checks).
 #[inline]
-pub(crate) fn special_mask(block: &[u8; 16]) -> u32 {
+pub(crate) fn special_mask(block: &[u8; 16]) -> Mask {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         sse2::special_mask(block)
     }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    {
+        neon::special_mask(block)
+    }
+    #[cfg(not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    )))]
     special_mask_bytes(block)
 }
 
-/// [`special_mask`] a byte at a time: the reference.
-#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+/// [`special_mask`] a byte at a time, one bit a byte: the reference.
+#[cfg(any(
+    test,
+    not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))
+))]
 pub(crate) fn special_mask_bytes(block: &[u8; 16]) -> u32 {
     block
         .iter()
@@ -583,8 +631,14 @@ pub(crate) fn special_mask_bytes(block: &[u8; 16]) -> u32 {
         .fold(0, |mask, (i, _)| mask | 1 << i)
 }
 
-/// [`string_mask`] a byte at a time: the reference.
-#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+/// [`string_mask`] a byte at a time, one bit a byte: the reference.
+#[cfg(any(
+    test,
+    not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))
+))]
 pub(crate) fn string_mask_bytes(block: &[u8; 16]) -> u32 {
     block
         .iter()
@@ -641,6 +695,31 @@ mod sse2 {
             let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
             _mm_movemask_epi8(_mm_or_si128(control, _mm_or_si128(quote, backslash))) as u32
         }
+    }
+}
+
+/// NEON: the twin of [`sse2`], four bits a byte ([`Mask`]).
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+mod neon {
+    use crate::swar::neon::{eq, load, lt, lt_signed, nibbles, or, splat};
+
+    /// Four bits per byte set when the byte is `"`, `\\`, below 0x20 or not ASCII.
+    #[inline(always)]
+    pub(super) fn special_mask(block: &[u8; 16]) -> u64 {
+        let v = load(block);
+        // Signed, as SSE2's: bytes from 0x80 are negative, so below 0x20 too.
+        let outside = lt_signed(v, splat(0x20));
+        nibbles(or(outside, or(eq(v, splat(b'"')), eq(v, splat(b'\\')))))
+    }
+
+    /// Four bits per byte set when the byte is `"`, `\\`, or below 0x20.
+    #[inline(always)]
+    pub(super) fn string_mask(block: &[u8; 16]) -> u64 {
+        let v = load(block);
+        nibbles(or(
+            lt(v, splat(0x20)),
+            or(eq(v, splat(b'"')), eq(v, splat(b'\\'))),
+        ))
     }
 }
 
