@@ -19,9 +19,9 @@
 )]
 
 use std::arch::aarch64::{
-    uint8x16_t, vandq_u8, vceqq_u8, vcgtq_u8, vcltq_u8, vdupq_n_u8, vget_lane_u64, vgetq_lane_u16,
-    vld1q_u8, vmaxvq_u8, vorrq_u8, vpaddq_u8, vreinterpret_u64_u8, vreinterpretq_u16_u8,
-    vshrn_n_u16,
+    uint8x16_t, vandq_u8, vceqq_u8, vcgtq_u8, vcltq_u8, vcombine_u64, vcreate_u64, vdupq_n_u8,
+    vget_lane_u64, vgetq_lane_u16, vld1q_u8, vmaxvq_u8, vorrq_u8, vpaddq_u8, vreinterpret_u64_u8,
+    vreinterpretq_u8_u64, vreinterpretq_u16_u8, vshrn_n_u16,
 };
 
 /// The sixteen bytes as one vector, lane `i` = `chunk[i]`.
@@ -30,6 +30,17 @@ pub(crate) fn load(chunk: &[u8; 16]) -> uint8x16_t {
     // SAFETY: the target has NEON (the module's cfg); `chunk` is sixteen readable bytes, and
     // `vld1q_u8` needs no alignment beyond a byte's.
     unsafe { vld1q_u8(chunk.as_ptr()) }
+}
+
+/// The sixteen bytes of `lo` then `hi`, little-endian (lane `i` = byte `i % 8` of `lo` for
+/// `i < 8`, of `hi` after): SSE2's `_mm_set_epi64x(hi, lo)`, for callers that hold the bytes
+/// as two words already (overlapping first and last eight bytes of a short text).
+#[inline(always)]
+pub(crate) fn from_words(lo: u64, hi: u64) -> uint8x16_t {
+    // SAFETY: the target has NEON (the module's cfg); the intrinsics take and return values
+    // only, and the reinterpretation keeps the bits (aarch64 Linux is little-endian: lane 0
+    // is the low byte of `lo`).
+    unsafe { vreinterpretq_u8_u64(vcombine_u64(vcreate_u64(lo), vcreate_u64(hi))) }
 }
 
 /// `byte` in each of the sixteen lanes.
@@ -166,6 +177,16 @@ mod tests {
         }
         for byte in 0..=255u8 {
             assert_eq!(lanes(splat(byte)), [byte; 16]);
+        }
+    }
+
+    /// `from_words` of a chunk's two halves is the chunk, every byte value in every lane.
+    #[test]
+    fn from_words_is_its_bytes() {
+        for chunk in chunks() {
+            let (lo, hi) = chunk.split_at(8);
+            let word = |half: &[u8]| u64::from_le_bytes(half.try_into().unwrap());
+            assert_eq!(lanes(from_words(word(lo), word(hi))), chunk);
         }
     }
 
