@@ -20,24 +20,24 @@ use sse2 as vector;
 
 /// The masks the vector modules give (here and in `super::csv`): bit `i` set for lane `i` from
 /// SSE2's `movemask` (and from the SWAR words), bits `4i..4i + 4` from NEON's narrowing
-/// shift ([`crate::swar::neon::nibbles`], two instructions where a movemask takes five).
-#[cfg(any(
-    all(target_arch = "x86_64", target_feature = "sse2"),
-    all(target_arch = "aarch64", target_feature = "neon")
-))]
+/// shift (`crate::swar::neon::nibbles`, two instructions where a movemask takes five).
 pub(crate) mod lanes {
     /// A mask of sixteen lanes.
     #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
     pub(crate) type Mask = u64;
     #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
-    pub(super) const BITS: u32 = 4;
+    const BITS: u32 = 4;
     /// A mask of sixteen lanes.
     #[cfg(not(all(target_arch = "aarch64", target_feature = "neon")))]
     pub(crate) type Mask = u32;
     #[cfg(not(all(target_arch = "aarch64", target_feature = "neon")))]
-    pub(super) const BITS: u32 = 1;
+    const BITS: u32 = 1;
 
     /// The lanes 0..8.
+    #[cfg(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))]
     pub(crate) const LOW_HALF: Mask = (1 << (8 * BITS)) - 1;
 
     /// The first lane set in `mask` (not zero).
@@ -46,11 +46,32 @@ pub(crate) mod lanes {
         (mask.trailing_zeros() / BITS) as usize
     }
 
+    /// `mask` with its first `n` lanes (`n < 16`) dropped and the others moved down by `n`.
+    #[inline(always)]
+    pub(crate) fn down(mask: Mask, n: usize) -> Mask {
+        mask >> (n * BITS as usize)
+    }
+
     /// `mask` without its first `n` lanes (`n < 16`).
+    #[cfg(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))]
     #[inline(always)]
     pub(crate) fn from(mask: Mask, n: usize) -> Mask {
-        let shift = n * BITS as usize;
-        mask >> shift << shift
+        down(mask, n) << (n * BITS as usize)
+    }
+
+    /// `mask` as one bit a lane (bit `i` for lane `i`), each lane's bits checked to be all
+    /// set or all clear: what the tests compare with a byte-at-a-time reference.
+    #[cfg(test)]
+    pub(crate) fn bits(mask: Mask) -> u32 {
+        let full: Mask = (1 << BITS) - 1;
+        (0..16).fold(0, |out, i| {
+            let lane = mask >> (i * BITS) & full;
+            assert!(lane == 0 || lane == full, "lane {i} of {mask:#x}");
+            out | u32::from(lane == full) << i
+        })
     }
 }
 
@@ -461,7 +482,7 @@ mod sse2 {
     }
 }
 
-/// NEON: the twin of [`sse2`], its masks four bits a lane ([`lanes`]). Compiled only where
+/// NEON: the twin of `sse2`, its masks four bits a lane ([`lanes`]). Compiled only where
 /// the target has NEON, so the primitives of [`crate::swar::neon`] are there.
 #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
 mod neon {
@@ -756,14 +777,9 @@ mod tests {
     ))]
     #[test]
     fn vector_masks_flag_every_byte_in_every_lane() {
-        // Each lane's bits all set or all clear, and which are set.
-        let lanes_of = |mask: lanes::Mask| -> [bool; 16] {
-            let full = (1 << lanes::BITS) - 1;
-            std::array::from_fn(|i| {
-                let bits = mask >> (i as u32 * lanes::BITS) & full;
-                assert!(bits == 0 || bits == full, "{mask:#x}");
-                bits == full
-            })
+        let lanes_of = |mask| {
+            let bits = lanes::bits(mask);
+            std::array::from_fn::<_, 16, _>(|i| bits >> i & 1 == 1)
         };
         for shift in 0..16u8 {
             for first in (0..=255u8).step_by(16) {
