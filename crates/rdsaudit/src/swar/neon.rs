@@ -19,9 +19,10 @@
 )]
 
 use std::arch::aarch64::{
-    uint8x16_t, vandq_u8, vceqq_u8, vcgtq_u8, vcltq_u8, vcombine_u64, vcreate_u64, vdupq_n_u8,
-    vget_lane_u64, vgetq_lane_u16, vld1q_u8, vmaxvq_u8, vorrq_u8, vpaddq_u8, vreinterpret_u64_u8,
-    vreinterpretq_u8_u64, vreinterpretq_u16_u8, vshrn_n_u16,
+    uint8x16_t, vandq_u8, vceqq_u8, vcgtq_u8, vcltq_s8, vcltq_u8, vcombine_u64, vcreate_u64,
+    vdupq_n_u8, vget_lane_u64, vgetq_lane_u16, vld1q_u8, vmaxvq_u8, vorrq_u8, vpaddq_u8,
+    vreinterpret_u64_u8, vreinterpretq_s8_u8, vreinterpretq_u8_u64, vreinterpretq_u16_u8,
+    vshrn_n_u16,
 };
 
 /// The sixteen bytes as one vector, lane `i` = `chunk[i]`.
@@ -62,6 +63,14 @@ pub(crate) fn eq(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
 pub(crate) fn lt(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
     // SAFETY: the target has NEON (the module's cfg).
     unsafe { vcltq_u8(a, b) }
+}
+
+/// All ones in lane `i` when lane `i` of `a` is below lane `i` of `b`, both signed (`i8`):
+/// below a positive `b`, the bytes above 0x7f are too, in the same instruction.
+#[inline(always)]
+pub(crate) fn lt_signed(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
+    // SAFETY: the target has NEON (the module's cfg); the reinterpretations keep the bits.
+    unsafe { vcltq_s8(vreinterpretq_s8_u8(a), vreinterpretq_s8_u8(b)) }
 }
 
 /// All ones in lane `i` when lane `i` of `a` is above lane `i` of `b`, both unsigned.
@@ -196,8 +205,12 @@ mod tests {
     fn comparisons_are_bytewise() {
         type Op = fn(uint8x16_t, uint8x16_t) -> uint8x16_t;
         type Reference = fn(u8, u8) -> bool;
-        let ops: [(Op, Reference); 3] =
-            [(eq, |a, b| a == b), (lt, |a, b| a < b), (gt, |a, b| a > b)];
+        let ops: [(Op, Reference); 4] = [
+            (eq, |a, b| a == b),
+            (lt, |a, b| a < b),
+            (gt, |a, b| a > b),
+            (lt_signed, |a, b| (a as i8) < (b as i8)),
+        ];
         for chunk in chunks() {
             for n in 0..=255u8 {
                 for (op, reference) in ops {
