@@ -488,7 +488,7 @@ mod sse2 {
 mod neon {
     use std::arch::aarch64::uint8x16_t;
 
-    use crate::swar::neon::{eq, from_words, gt, load, lt, nibbles, or, splat};
+    use crate::swar::neon::{eq, from_words, load, lt, lt_signed, nibbles, or, splat};
 
     /// Lane `i` of the mask is set when `block[i]` is `"`, `\` or below 0x20 (or, when
     /// `HIGH`, above 0x7f).
@@ -506,12 +506,13 @@ mod neon {
     /// [`escape_mask`] of the vector `v`.
     #[inline(always)]
     fn flags<const HIGH: bool>(v: uint8x16_t) -> u64 {
-        let control = lt(v, splat(0x20));
-        let mut flags = or(control, or(eq(v, splat(b'"')), eq(v, splat(b'\\'))));
-        if HIGH {
-            flags = or(flags, gt(v, splat(0x7f)));
-        }
-        nibbles(flags)
+        // Signed, the bytes above 0x7f are below 0x20 too: one compare for both.
+        let low = if HIGH {
+            lt_signed(v, splat(0x20))
+        } else {
+            lt(v, splat(0x20))
+        };
+        nibbles(or(low, or(eq(v, splat(b'"')), eq(v, splat(b'\\')))))
     }
 }
 
