@@ -39,11 +39,19 @@
 
 use super::COLUMNS;
 use super::json_escape;
+use super::json_escape::lanes;
 use super::lead::Lead;
 use super::rfc3339::Rfc3339Cache;
 use super::spare::{Buf, Decimal, Spare};
 use crate::audit::event::AuditEvent;
 use crate::audit::unescape::unescaped_byte;
+
+// The target's sixteen-byte vector module, `neon` or `sse2` (each compiled only where its
+// feature is on); targets with neither check with the SWAR words (`word_mask`).
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+use neon as vector;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+use sse2 as vector;
 
 /// What a row takes beyond its object, but for long names and provenance: reserved once per
 /// row ([`Spare`]), as NDJSON does.
@@ -413,9 +421,9 @@ fn unescaped_cell<B: Buf>(d: u8, quote: bool, formula: bool, raw: &[u8], out: &m
         let (mask, end) = match raw.get(at..).and_then(<[u8]>::first_chunk::<16>) {
             Some(block) => (mask_of(block), at + 16),
             None => match raw.last_chunk::<16>() {
-                Some(block) => (mask_of(block) >> (at + 16 - raw.len()), raw.len()),
+                Some(block) => (lanes::down(mask_of(block), at + 16 - raw.len()), raw.len()),
                 None => (
-                    u32::from(matches!(b, b'"' | b'\\') || (!valid && b >= 0x80)),
+                    lanes::Mask::from(matches!(b, b'"' | b'\\') || (!valid && b >= 0x80)),
                     at + 1,
                 ),
             },
@@ -423,7 +431,7 @@ fn unescaped_cell<B: Buf>(d: u8, quote: bool, formula: bool, raw: &[u8], out: &m
         let stop = if mask == 0 {
             end
         } else {
-            at + mask.trailing_zeros() as usize
+            at + lanes::first(mask)
         };
         out.put_run(raw, at, stop);
         at = stop;
@@ -466,22 +474,35 @@ fn unescaped_cell<B: Buf>(d: u8, quote: bool, formula: bool, raw: &[u8], out: &m
     Cell::Written
 }
 
-/// Bit `i` is set when byte `i` of `block` is one `KIND` names (the delimiter being `d`):
-/// one SSE2 vector, or two SWAR words ([`word_mask`]) where there is no SSE2.
+/// Lane `i` ([`lanes`]) is set when byte `i` of `block` is one `KIND` names (the delimiter
+/// being `d`): one SSE2 or NEON vector, or two SWAR words ([`word_mask`]) where there is
+/// neither.
 #[inline(always)]
-fn block_mask<const KIND: u8>(d: u8, block: &[u8; 16]) -> u32 {
+fn block_mask<const KIND: u8>(d: u8, block: &[u8; 16]) -> lanes::Mask {
     let (lo, hi) = block.split_at(8);
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    let mask = sse2::special_mask::<KIND>(d, word(lo), word(hi));
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    #[cfg(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))]
+    let mask = vector::special_mask::<KIND>(d, word(lo), word(hi));
+    #[cfg(not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    )))]
     let mask = word_mask::<KIND>(d, word(lo)) | word_mask::<KIND>(d, word(hi)) << 8;
     mask
 }
 
 /// Bit `i` is set when byte `i` of `word` (little-endian) is one `KIND` names: SWAR, for
-/// [`block_mask`] without SSE2 (compiled for tests everywhere, to hold it to
+/// [`block_mask`] without SSE2 or NEON (compiled for tests everywhere, to hold it to
 /// [`plain_reference`]).
-#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+#[cfg(any(
+    test,
+    not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))
+))]
 #[inline(always)]
 fn word_mask<const KIND: u8>(d: u8, word: u64) -> u32 {
     use crate::swar::equal_bytes;
@@ -512,38 +533,41 @@ const IN_QUOTES: u8 = 2;
 /// Only `"` and a backslash: [`object_cell`]'s stops once the object is known to be UTF-8.
 const ESCAPES: u8 = 3;
 
-/// Whether `value` holds none of the bytes `KIND` names (the delimiter being `d`): SSE2
-/// sixteen bytes at a time, the last (partial) block as the overlapping final sixteen,
+/// Whether `value` holds none of the bytes `KIND` names (the delimiter being `d`): SSE2 or
+/// NEON sixteen bytes at a time, the last (partial) block as the overlapping final sixteen,
 /// shorter values as one vector of their overlapping first and last eight (or four) bytes.
 /// The SWAR loop it replaced cost some 20 instructions per eight bytes, the 56-byte event id
 /// and sequence number two hundred a row. [`plain_reference`]
 /// is the byte-at-a-time twin the property tests hold it to (and the search elsewhere).
 #[inline(always)]
 fn plain<const KIND: u8>(d: u8, value: &[u8]) -> bool {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[cfg(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))]
     {
         let n = value.len();
         if let (Some(head), Some(tail)) = (value.first_chunk::<8>(), value.last_chunk::<8>()) {
             if n <= 16 {
                 let (head, tail) = (u64::from_le_bytes(*head), u64::from_le_bytes(*tail));
-                return sse2::special_mask::<KIND>(d, head, tail) == 0;
+                return vector::special_mask::<KIND>(d, head, tail) == 0;
             }
             let mut blocks = value.chunks_exact(16);
             let clean = blocks.by_ref().all(|block| {
                 let (lo, hi) = block.split_at(8);
-                sse2::special_mask::<KIND>(d, word(lo), word(hi)) == 0
+                vector::special_mask::<KIND>(d, word(lo), word(hi)) == 0
             });
             return clean
                 && (blocks.remainder().is_empty()
                     || value.last_chunk::<16>().is_none_or(|last| {
                         let (lo, hi) = last.split_at(8);
-                        sse2::special_mask::<KIND>(d, word(lo), word(hi)) == 0
+                        vector::special_mask::<KIND>(d, word(lo), word(hi)) == 0
                     }));
         }
         if let (Some(head), Some(tail)) = (value.first_chunk::<4>(), value.last_chunk::<4>()) {
             let word =
                 u64::from(u32::from_le_bytes(*head)) | u64::from(u32::from_le_bytes(*tail)) << 32;
-            return sse2::special_mask::<KIND>(d, word, word) == 0;
+            return vector::special_mask::<KIND>(d, word, word) == 0;
         }
     }
     plain_reference::<KIND>(d, value)
@@ -608,6 +632,32 @@ mod sse2 {
             // The mask has 16 bits: the sign of the i32 is never set.
             _mm_movemask_epi8(flags) as u32
         }
+    }
+}
+
+/// NEON: the twin of `sse2`, its masks four bits a lane ([`lanes`]). Compiled only where
+/// the target has NEON, so the primitives of [`crate::swar::neon`] are there.
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+mod neon {
+    use crate::swar::neon::{eq, from_words, gt, nibbles, or, splat};
+
+    /// Lane `i` is set when byte `i` of `lo` then `hi` (little-endian) is one `KIND` names,
+    /// the delimiter being `d` (as `sse2::special_mask`).
+    #[inline(always)]
+    pub(super) fn special_mask<const KIND: u8>(d: u8, lo: u64, hi: u64) -> u64 {
+        let v = from_words(lo, hi);
+        let is = |b: u8| eq(v, splat(b));
+        let mut flags = if KIND == super::IN_QUOTES || KIND == super::ESCAPES {
+            is(b'"')
+        } else {
+            or(or(is(d), is(b'"')), or(is(b'\r'), is(b'\n')))
+        };
+        if KIND == super::ESCAPES {
+            flags = or(flags, is(b'\\'));
+        } else if KIND != super::CELL {
+            flags = or(flags, or(is(b'\\'), gt(v, splat(0x7f))));
+        }
+        nibbles(flags)
     }
 }
 
@@ -845,6 +895,60 @@ mod tests {
         )
     }
 
+    /// Each block mask (the vector's where there is SSE2 or NEON) and each SWAR word mask
+    /// flag exactly the bytes [`plain_reference`] does, every byte value in every lane (lane
+    /// `i` of block `(first, shift)` holds `first + (i + shift) % 16`), for the delimiters
+    /// the CLI writes and others.
+    #[test]
+    fn masks_flag_every_byte_in_every_lane() {
+        for d in [b',', b'\t', b';', b'|', 0, 0xff] {
+            for shift in 0..16u8 {
+                for first in (0..=255u8).step_by(16) {
+                    let block: [u8; 16] = std::array::from_fn(|i| first + (i as u8 + shift) % 16);
+                    let reference = |kind: fn(u8, &[u8]) -> bool| {
+                        (0..16).fold(0u32, |mask, i| {
+                            mask | u32::from(!kind(d, &block[i..=i])) << i
+                        })
+                    };
+                    let (lo, hi) = block.split_at(8);
+                    let swar =
+                        |kind: fn(u8, u64) -> u32| kind(d, word(lo)) | kind(d, word(hi)) << 8;
+                    let vector =
+                        |kind: fn(u8, &[u8; 16]) -> lanes::Mask| lanes::bits(kind(d, &block));
+                    assert_eq!(
+                        vector(block_mask::<CELL>),
+                        reference(plain_reference::<CELL>)
+                    );
+                    assert_eq!(
+                        vector(block_mask::<OBJECT>),
+                        reference(plain_reference::<OBJECT>)
+                    );
+                    assert_eq!(
+                        vector(block_mask::<IN_QUOTES>),
+                        reference(plain_reference::<IN_QUOTES>)
+                    );
+                    assert_eq!(
+                        vector(block_mask::<ESCAPES>),
+                        reference(plain_reference::<ESCAPES>)
+                    );
+                    assert_eq!(swar(word_mask::<CELL>), reference(plain_reference::<CELL>));
+                    assert_eq!(
+                        swar(word_mask::<OBJECT>),
+                        reference(plain_reference::<OBJECT>)
+                    );
+                    assert_eq!(
+                        swar(word_mask::<IN_QUOTES>),
+                        reference(plain_reference::<IN_QUOTES>)
+                    );
+                    assert_eq!(
+                        swar(word_mask::<ESCAPES>),
+                        reference(plain_reference::<ESCAPES>)
+                    );
+                }
+            }
+        }
+    }
+
     proptest::proptest! {
         /// The vector check finds what the byte-at-a-time one finds, for each delimiter.
         #[test]
@@ -871,10 +975,11 @@ mod tests {
                 };
                 let (lo, hi) = block.split_at(8);
                 let swar = |kind: fn(u8, u64) -> u32| kind(d, word(lo)) | kind(d, word(hi)) << 8;
-                proptest::prop_assert_eq!(block_mask::<CELL>(d, block), reference(plain_reference::<CELL>));
-                proptest::prop_assert_eq!(block_mask::<OBJECT>(d, block), reference(plain_reference::<OBJECT>));
-                proptest::prop_assert_eq!(block_mask::<IN_QUOTES>(d, block), reference(plain_reference::<IN_QUOTES>));
-                proptest::prop_assert_eq!(block_mask::<ESCAPES>(d, block), reference(plain_reference::<ESCAPES>));
+                let vector = |kind: fn(u8, &[u8; 16]) -> lanes::Mask| lanes::bits(kind(d, block));
+                proptest::prop_assert_eq!(vector(block_mask::<CELL>), reference(plain_reference::<CELL>));
+                proptest::prop_assert_eq!(vector(block_mask::<OBJECT>), reference(plain_reference::<OBJECT>));
+                proptest::prop_assert_eq!(vector(block_mask::<IN_QUOTES>), reference(plain_reference::<IN_QUOTES>));
+                proptest::prop_assert_eq!(vector(block_mask::<ESCAPES>), reference(plain_reference::<ESCAPES>));
                 proptest::prop_assert_eq!(swar(word_mask::<CELL>), reference(plain_reference::<CELL>));
                 proptest::prop_assert_eq!(swar(word_mask::<OBJECT>), reference(plain_reference::<OBJECT>));
                 proptest::prop_assert_eq!(swar(word_mask::<IN_QUOTES>), reference(plain_reference::<IN_QUOTES>));

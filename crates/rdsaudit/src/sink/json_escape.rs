@@ -1,14 +1,79 @@
 //! JSON string escaping for the output path, sixteen bytes at a time.
 //!
 //! Audit text rarely needs escaping (a statement's quotes are `'`, not `"`), so the escaper
-//! looks for the next byte that needs it a vector at a time (SSE2 on x86_64; elsewhere, and
-//! for the last bytes, eight at a time in a `u64`, SWAR) and copies the whole run before it
+//! looks for the next byte that needs it a vector at a time (SSE2 on x86_64, NEON on aarch64;
+//! elsewhere eight at a time in a `u64`, SWAR) and copies the whole run before it
 //! at once; text with nothing to escape (nearly all of it) is one search and one copy. Escapes are the ones the NDJSON format has always written: `\"`, `\\`, `\n`,
 //! `\r`, `\t`, and `\u00xx` (lowercase hex) for the other bytes below 0x20; everything else,
 //! including DEL and all non-ASCII UTF-8, is copied as is (RFC 8259, section 7).
 //! [`escape_reference`] is the byte-at-a-time twin the property tests hold it to.
 
 use super::spare::{Buf, Spare};
+
+// The target's sixteen-byte vector module, `neon` or `sse2` (each compiled only where its
+// feature is on, as NEON is on every aarch64 Linux target); targets with neither search with
+// the SWAR words (`next_escape_words`).
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+use neon as vector;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+use sse2 as vector;
+
+/// The masks the vector modules give (here and in `super::csv`): bit `i` set for lane `i` from
+/// SSE2's `movemask` (and from the SWAR words), bits `4i..4i + 4` from NEON's narrowing
+/// shift (`crate::swar::neon::nibbles`, two instructions where a movemask takes five).
+pub(crate) mod lanes {
+    /// A mask of sixteen lanes.
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    pub(crate) type Mask = u64;
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    const BITS: u32 = 4;
+    /// A mask of sixteen lanes.
+    #[cfg(not(all(target_arch = "aarch64", target_feature = "neon")))]
+    pub(crate) type Mask = u32;
+    #[cfg(not(all(target_arch = "aarch64", target_feature = "neon")))]
+    const BITS: u32 = 1;
+
+    /// The lanes 0..8.
+    #[cfg(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))]
+    pub(crate) const LOW_HALF: Mask = (1 << (8 * BITS)) - 1;
+
+    /// The first lane set in `mask` (not zero).
+    #[inline(always)]
+    pub(crate) fn first(mask: Mask) -> usize {
+        (mask.trailing_zeros() / BITS) as usize
+    }
+
+    /// `mask` with its first `n` lanes (`n < 16`) dropped and the others moved down by `n`.
+    #[inline(always)]
+    pub(crate) fn down(mask: Mask, n: usize) -> Mask {
+        mask >> (n * BITS as usize)
+    }
+
+    /// `mask` without its first `n` lanes (`n < 16`).
+    #[cfg(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))]
+    #[inline(always)]
+    pub(crate) fn from(mask: Mask, n: usize) -> Mask {
+        down(mask, n) << (n * BITS as usize)
+    }
+
+    /// `mask` as one bit a lane (bit `i` for lane `i`), each lane's bits checked to be all
+    /// set or all clear: what the tests compare with a byte-at-a-time reference.
+    #[cfg(test)]
+    pub(crate) fn bits(mask: Mask) -> u32 {
+        let full: Mask = (1 << BITS) - 1;
+        (0..16).fold(0, |out, i| {
+            let lane = mask >> (i * BITS) & full;
+            assert!(lane == 0 || lane == full, "lane {i} of {mask:#x}");
+            out | u32::from(lane == full) << i
+        })
+    }
+}
 
 /// Appends `text` escaped for the inside of a JSON string (no surrounding quotes).
 ///
@@ -81,27 +146,27 @@ fn escape_bytes<B: Buf, const N: usize>(out: &mut B, bytes: &[u8], next: &[u8; N
 }
 
 /// Appends `bytes[from..]` up to the first byte [`next_flagged`] stops at, and returns where
-/// that is (`None`: all appended). Where SSE2 is, the search and the copy go together, a
+/// that is (`None`: all appended). Where SSE2 or NEON is, the search and the copy go together, a
 /// block of sixteen bytes at a time: each block checked, then written by one 16-byte move
 /// ([`Buf::put_run`]) with only the bytes before a flagged one counted, instead of a search
-/// that loads every block and a copy that loads them again. The last bytes (fewer than
-/// sixteen) are searched, then copied. (Always inlined: see [`Buf::with_vec`].)
+/// that loads every block and a copy that loads them again. The last
+/// bytes (fewer than sixteen) are searched, then copied. (Always inlined: see
+/// [`Buf::with_vec`].)
 #[inline(always)]
 fn copy_until_flagged<const HIGH: bool, B: Buf>(
     out: &mut B,
     bytes: &[u8],
     from: usize,
 ) -> Option<usize> {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[cfg(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))]
     let from = {
         let mut at = from;
         while let Some(block) = bytes.get(at..).and_then(<[u8]>::first_chunk::<16>) {
-            let mask = sse2::escape_mask::<HIGH>(block);
-            let run = if mask == 0 {
-                16
-            } else {
-                mask.trailing_zeros() as usize
-            };
+            let mask = vector::escape_mask::<HIGH>(block);
+            let run = if mask == 0 { 16 } else { lanes::first(mask) };
             out.put_run(bytes, at, at + run);
             at += run;
             if mask != 0 {
@@ -119,11 +184,11 @@ fn copy_until_flagged<const HIGH: bool, B: Buf>(
         ) {
             let start = len - 16;
             let seen = at - start;
-            let mask = sse2::escape_mask::<HIGH>(last) >> seen << seen;
+            let mask = lanes::from(vector::escape_mask::<HIGH>(last), seen);
             let stop = if mask == 0 {
                 len
             } else {
-                start + mask.trailing_zeros() as usize
+                start + lanes::first(mask)
             };
             out.rewind(mark);
             out.put_run(bytes, start, stop);
@@ -140,15 +205,21 @@ fn copy_until_flagged<const HIGH: bool, B: Buf>(
     found
 }
 
-/// Whether a byte of `head` or `tail` needs escaping: one SSE2 vector where there is SSE2,
-/// two SWAR words elsewhere.
+/// Whether a byte of `head` or `tail` needs escaping: one vector where there is SSE2 or
+/// NEON, two SWAR words elsewhere.
 #[inline(always)]
 fn words_need_escaping(head: u64, tail: u64) -> bool {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[cfg(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))]
     {
-        sse2::escape_mask_of_words::<false>(head, tail) != 0
+        vector::escape_mask_of_words::<false>(head, tail) != 0
     }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    #[cfg(not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    )))]
     {
         escape_mask(head) | escape_mask(tail) != 0
     }
@@ -268,8 +339,8 @@ pub fn quoted(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
 }
 
-/// The position of the first byte at or after `from` that needs escaping: where SSE2 is
-/// there (every x86_64), sixteen bytes at a time and the last (partial) block as the
+/// The position of the first byte at or after `from` that needs escaping: where SSE2 or NEON
+/// is (every x86_64 and aarch64 target), sixteen bytes at a time and the last (partial) block as the
 /// overlapping final sixteen bytes, text under sixteen bytes from `from` (most names) as one
 /// vector of its overlapping first and last eight (or four) bytes ([`next_escape_short`]);
 /// elsewhere by [`next_escape_words`].
@@ -282,7 +353,10 @@ fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
 /// in the same pass: text that has none is UTF-8).
 #[inline]
 fn next_flagged<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usize> {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[cfg(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))]
     {
         let len = bytes.len();
         if len.saturating_sub(from) < 16 {
@@ -290,9 +364,9 @@ fn next_flagged<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usize> {
         }
         let mut at = from;
         while let Some(block) = bytes.get(at..).and_then(<[u8]>::first_chunk::<16>) {
-            let mask = sse2::escape_mask::<HIGH>(block);
+            let mask = vector::escape_mask::<HIGH>(block);
             if mask != 0 {
-                return Some(at + mask.trailing_zeros() as usize);
+                return Some(at + lanes::first(mask));
             }
             at += 16;
         }
@@ -302,10 +376,13 @@ fn next_flagged<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usize> {
         let last = bytes.last_chunk::<16>()?;
         // The bytes of `last` before `at` were checked already.
         let seen = 16 - (len - at);
-        let mask = sse2::escape_mask::<HIGH>(last) >> seen << seen;
-        (mask != 0).then(|| len - 16 + mask.trailing_zeros() as usize)
+        let mask = lanes::from(vector::escape_mask::<HIGH>(last), seen);
+        (mask != 0).then(|| len - 16 + lanes::first(mask))
     }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    #[cfg(not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    )))]
     next_escape_words::<HIGH>(bytes, from)
 }
 
@@ -315,18 +392,21 @@ fn flagged<const HIGH: bool>(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\' || (HIGH && b >= 0x80)
 }
 
-/// [`next_escape`] of fewer than sixteen bytes from `from`, with SSE2: eight bytes or more as
+/// [`next_escape`] of fewer than sixteen bytes from `from`, with a vector: eight bytes or more as
 /// the first eight and the last eight (overlapping) in one vector, four to seven as the first
 /// four and the last four, twice; under four byte by byte. A flagged byte of the first half
 /// comes before any of the second, whose bytes that overlap the first are not flagged then.
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(target_arch = "aarch64", target_feature = "neon")
+))]
 #[inline]
 fn next_escape_short<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usize> {
     let rest = bytes.get(from..)?;
     let (mask, half) =
         if let (Some(head), Some(tail)) = (rest.first_chunk::<8>(), rest.last_chunk::<8>()) {
             (
-                sse2::escape_mask_of_words::<HIGH>(
+                vector::escape_mask_of_words::<HIGH>(
                     u64::from_le_bytes(*head),
                     u64::from_le_bytes(*tail),
                 ),
@@ -335,7 +415,10 @@ fn next_escape_short<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usiz
         } else if let (Some(head), Some(tail)) = (rest.first_chunk::<4>(), rest.last_chunk::<4>()) {
             let word =
                 u64::from(u32::from_le_bytes(*head)) | u64::from(u32::from_le_bytes(*tail)) << 32;
-            (sse2::escape_mask_of_words::<HIGH>(word, word) & 0xff, 4)
+            (
+                vector::escape_mask_of_words::<HIGH>(word, word) & lanes::LOW_HALF,
+                4,
+            )
         } else {
             return rest
                 .iter()
@@ -345,7 +428,7 @@ fn next_escape_short<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usiz
     if mask == 0 {
         return None;
     }
-    let first = mask.trailing_zeros() as usize;
+    let first = lanes::first(mask);
     Some(if first < half {
         from + first
     } else {
@@ -399,12 +482,52 @@ mod sse2 {
     }
 }
 
+/// NEON: the twin of `sse2`, its masks four bits a lane ([`lanes`]). Compiled only where
+/// the target has NEON, so the primitives of [`crate::swar::neon`] are there.
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+mod neon {
+    use std::arch::aarch64::uint8x16_t;
+
+    use crate::swar::neon::{eq, from_words, load, lt, lt_signed, nibbles, or, splat};
+
+    /// Lane `i` of the mask is set when `block[i]` is `"`, `\` or below 0x20 (or, when
+    /// `HIGH`, above 0x7f).
+    #[inline(always)]
+    pub(super) fn escape_mask<const HIGH: bool>(block: &[u8; 16]) -> u64 {
+        flags::<HIGH>(load(block))
+    }
+
+    /// [`escape_mask`] of the sixteen bytes of `lo` then `hi` (little-endian).
+    #[inline(always)]
+    pub(super) fn escape_mask_of_words<const HIGH: bool>(lo: u64, hi: u64) -> u64 {
+        flags::<HIGH>(from_words(lo, hi))
+    }
+
+    /// [`escape_mask`] of the vector `v`.
+    #[inline(always)]
+    fn flags<const HIGH: bool>(v: uint8x16_t) -> u64 {
+        // Signed, the bytes above 0x7f are below 0x20 too: one compare for both.
+        let low = if HIGH {
+            lt_signed(v, splat(0x20))
+        } else {
+            lt(v, splat(0x20))
+        };
+        nibbles(or(low, or(eq(v, splat(b'"')), eq(v, splat(b'\\')))))
+    }
+}
+
 /// [`next_escape`] eight bytes at a time (SWAR): a word at a time, the last (partial) word as
 /// the overlapping final eight bytes; strings under eight bytes (user, host, database names)
 /// checked as one word of two overlapping halves, then (only when one needs escaping, or
-/// under four bytes) byte by byte. The whole search where there is no SSE2, the last
-/// fifteen bytes or fewer where there is.
-#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+/// under four bytes) byte by byte. The whole search where there is neither SSE2 nor NEON
+/// (compiled for the tests everywhere).
+#[cfg(any(
+    test,
+    not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))
+))]
 #[inline]
 fn next_escape_words<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usize> {
     let flag_mask = |word: u64| {
@@ -644,6 +767,53 @@ mod tests {
         out.push(b'"');
         let back: String = serde_json::from_slice(&out).unwrap();
         assert_eq!(back, text);
+    }
+
+    /// The vector masks (SSE2's or NEON's, of a block and of its two words, with and
+    /// without the bytes above ASCII) flag exactly the lanes [`flagged`] does, every byte
+    /// value in every lane: lane `i` of block `(first, shift)` holds `first + (i + shift) % 16`.
+    #[cfg(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ))]
+    #[test]
+    fn vector_masks_flag_every_byte_in_every_lane() {
+        let lanes_of = |mask| {
+            let bits = lanes::bits(mask);
+            std::array::from_fn::<_, 16, _>(|i| bits >> i & 1 == 1)
+        };
+        for shift in 0..16u8 {
+            for first in (0..=255u8).step_by(16) {
+                let block: [u8; 16] = std::array::from_fn(|i| first + (i as u8 + shift) % 16);
+                let (lo, hi) = block.split_at(8);
+                let (lo, hi) = (word_at(lo, 0).unwrap(), word_at(hi, 0).unwrap());
+                let expected = |high: bool| {
+                    block.map(|b| {
+                        if high {
+                            flagged::<true>(b)
+                        } else {
+                            flagged::<false>(b)
+                        }
+                    })
+                };
+                assert_eq!(
+                    lanes_of(vector::escape_mask::<false>(&block)),
+                    expected(false)
+                );
+                assert_eq!(
+                    lanes_of(vector::escape_mask::<true>(&block)),
+                    expected(true)
+                );
+                assert_eq!(
+                    lanes_of(vector::escape_mask_of_words::<false>(lo, hi)),
+                    expected(false)
+                );
+                assert_eq!(
+                    lanes_of(vector::escape_mask_of_words::<true>(lo, hi)),
+                    expected(true)
+                );
+            }
+        }
     }
 
     /// Text made of the bytes that matter here: escapes, their neighbours in the SWAR

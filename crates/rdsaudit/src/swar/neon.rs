@@ -14,10 +14,7 @@
 //! needs only the first or last set lane, [`any`] whether any lane is set.
 
 use std::arch::aarch64::{
-    uint8x16_t, vaddq_u8, vandq_u8, vceqq_u8, vcgtq_u8, vcltq_s8, vcltq_u8, vdupq_n_u8,
-    vget_lane_u64, vgetq_lane_u16, vgetq_lane_u64, vld1q_u8, vmaxvq_u8, vorrq_u8, vpaddq_u8,
-    vqtbl1q_u8, vreinterpret_u64_u8, vreinterpretq_s8_u8, vreinterpretq_u16_u8,
-    vreinterpretq_u64_u8, vshrn_n_u16, vshrq_n_u8, vtstq_u8,
+    uint8x16_t, vaddq_u8, vandq_u8, vceqq_u8, vcgtq_u8, vcltq_s8, vcltq_u8, vcombine_u64, vcreate_u64, vdupq_n_u8, vget_lane_u64, vgetq_lane_u16, vgetq_lane_u64, vld1q_u8, vmaxvq_u8, vorrq_u8, vpaddq_u8, vqtbl1q_u8, vreinterpret_u64_u8, vreinterpretq_s8_u8, vreinterpretq_u16_u8, vreinterpretq_u64_u8, vreinterpretq_u8_u64, vshrn_n_u16, vshrq_n_u8, vtstq_u8,
 };
 
 /// The sixteen bytes as one vector, lane `i` = `chunk[i]`.
@@ -26,6 +23,17 @@ pub(crate) fn load(chunk: &[u8; 16]) -> uint8x16_t {
     // SAFETY: the target has NEON (the module's cfg); `chunk` is sixteen readable bytes, and
     // `vld1q_u8` needs no alignment beyond a byte's.
     unsafe { vld1q_u8(chunk.as_ptr()) }
+}
+
+/// The sixteen bytes of `lo` then `hi`, little-endian (lane `i` = byte `i % 8` of `lo` for
+/// `i < 8`, of `hi` after): SSE2's `_mm_set_epi64x(hi, lo)`, for callers that hold the bytes
+/// as two words already (overlapping first and last eight bytes of a short text).
+#[inline(always)]
+pub(crate) fn from_words(lo: u64, hi: u64) -> uint8x16_t {
+    // SAFETY: the target has NEON (the module's cfg); the intrinsics take and return values
+    // only, and the reinterpretation keeps the bits (aarch64 Linux is little-endian: lane 0
+    // is the low byte of `lo`).
+    unsafe { vreinterpretq_u8_u64(vcombine_u64(vcreate_u64(lo), vcreate_u64(hi))) }
 }
 
 /// `byte` in each of the sixteen lanes.
@@ -49,11 +57,7 @@ pub(crate) fn lt(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
     unsafe { vcltq_u8(a, b) }
 }
 
-/// All ones in lane `i` when lane `i` of `a` is below lane `i` of `b`, both read as signed
-/// bytes (from 0x80 up negative: below 0x20 and not ASCII at once, in one comparison).
-#[inline(always)]
-pub(crate) fn lt_signed(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
-    // SAFETY: the target has NEON (the module's cfg). The reinterpretations keep the bits.
+    uint8x16_t, 0x20, 0x7f, 0x80, ASCII, All, NEON, SAFETY, The, a, above, always, and, are, as, at, b, below, bits, both, bytes, cfg, comparison, crate, fn, from, has, i, i8, in, inline, instruction, is, keep, lane, lt_signed, module, negative, not, of, once, one, ones, positive, pub, read, reinterpretations, s, same, signed, target, the, too, up, when,
     unsafe { vcltq_s8(vreinterpretq_s8_u8(a), vreinterpretq_s8_u8(b)) }
 }
 
@@ -223,6 +227,16 @@ mod tests {
         }
         for byte in 0..=255u8 {
             assert_eq!(lanes(splat(byte)), [byte; 16]);
+        }
+    }
+
+    /// `from_words` of a chunk's two halves is the chunk, every byte value in every lane.
+    #[test]
+    fn from_words_is_its_bytes() {
+        for chunk in chunks() {
+            let (lo, hi) = chunk.split_at(8);
+            let word = |half: &[u8]| u64::from_le_bytes(half.try_into().unwrap());
+            assert_eq!(lanes(from_words(word(lo), word(hi))), chunk);
         }
     }
 
