@@ -94,7 +94,7 @@ impl Writers {
             Writer::Enriched(NdjsonWriter::new(), Enricher::default())
         } else {
             // SQL chunks are written in parallel: each one's first `USE` is decided when it
-            // goes out, after the chunk before it (`Sequence`).
+            // goes out, after the chunk before it (`Output::write`).
             Writer::Plain(
                 EventWriter::new(self.format)
                     .csv_raw(self.csv_raw)
@@ -198,30 +198,6 @@ impl Spare<'_> {
     }
 }
 
-/// What the chunks written so far leave the next one to start from: the database the last
-/// SQL statement ran in.
-#[derive(Default)]
-struct Sequence {
-    database: Option<Vec<u8>>,
-}
-
-impl Sequence {
-    /// What must go before `chunk` (SQL: the `USE` its first statement needs, which its own
-    /// writer could not know).
-    fn lead(&mut self, chunk: &mut Chunk) -> Vec<u8> {
-        let mut lead = Vec::new();
-        // A chunk without its writer gave it back with no statement written (`Writers`).
-        if let Some(Writer::Plain(w)) = chunk.writer.as_deref_mut() {
-            let sql = w.sql();
-            if let Some(first) = sql.first_database() {
-                sql::switch_database(self.database.as_deref(), first, &mut lead);
-                self.database = sql.database().map(<[u8]>::to_vec);
-            }
-        }
-        lead
-    }
-}
-
 impl Sink for Chunk {
     fn event(&mut self, e: &AuditEvent<'_>) {
         let merging = self.stamps.is_some();
@@ -271,7 +247,7 @@ impl Sink for Chunk {
     }
 
     /// The writer goes back for the next chunk, unless the `USE` before the next chunk is
-    /// still to be decided from it (SQL with a statement written: `Sequence::lead`) or it
+    /// still to be decided from it (SQL with a statement written: `Output::write`) or it
     /// is enriched (its `Enricher` holds what it saw of this record).
     fn finish(&mut self) {
         let clean = match self.writer.as_deref_mut() {
@@ -339,7 +315,7 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
             .transpose()?,
         kept: 0,
         rejected: 0,
-        sequence: Sequence::default(),
+        sql: sql::Joiner::default(),
     };
     output
         .out
@@ -376,7 +352,8 @@ struct Output {
     rejects: Option<Box<dyn io::Write>>,
     kept: u64,
     rejected: u64,
-    sequence: Sequence,
+    /// SQL: what the chunks written so far leave the next one to start from.
+    sql: sql::Joiner,
 }
 
 impl Output {
@@ -388,6 +365,16 @@ impl Output {
             file.write_all(lines)?;
         }
         Ok(())
+    }
+
+    /// Writes a chunk's bytes; SQL with the `USE` its first statement needs, which its own
+    /// writer could not know, right before that statement. A chunk without its writer gave it
+    /// back with no statement written (`Writers`).
+    fn write(&mut self, chunk: &mut Chunk) -> io::Result<()> {
+        match chunk.writer.as_deref_mut() {
+            Some(Writer::Plain(w)) => self.sql.join(w.sql(), &chunk.bytes, &mut self.out),
+            Some(Writer::Enriched(..)) | None => self.out.write_all(&chunk.bytes),
+        }
     }
 }
 
@@ -415,8 +402,7 @@ fn read_in_order(
         || spare.take(),
         |mut chunk: Chunk| {
             output.rejects_of(&chunk)?;
-            output.out.write_all(&output.sequence.lead(&mut chunk))?;
-            output.out.write_all(&chunk.bytes)?;
+            output.write(&mut chunk)?;
             if live {
                 output.out.flush()?;
             }

@@ -122,6 +122,46 @@ fn output_starts_before_a_pipe_ends() {
     assert!(child.wait().unwrap().success());
 }
 
+/// `--format sql` from a pipe: each pause of the writer cuts a piece, written apart and
+/// joined; a `USE` goes right before the statement that needs it, not at the start of a piece
+/// that opens with a statement cut at the log limit (a comment selecting no database), so the
+/// output is the same wherever the pauses fall (review 20: it moved with the pipe's reads).
+#[test]
+fn sql_from_a_pipe_does_not_depend_on_its_pauses() {
+    let cut = format!("SELECT {}", "x".repeat(1030));
+    let query = |id: u64, db: &str, sql: &str| {
+        format!("20240615 10:31:00,db1,app,10.0.0.5,7,{id},QUERY,{db},'{sql}',0\n")
+    };
+    let input = [
+        query(1, "shop", "SELECT 1"),
+        query(2, "billing", &cut),
+        query(3, "billing", "SELECT 3"),
+        query(4, "billing", "SELECT 4"),
+    ];
+    let want = format!(
+        "USE `shop`;\nSELECT 1;\n\
+         -- rdsaudit: not run, may be cut at the audit log limit (1024 bytes): {cut}\n\
+         USE `billing`;\nSELECT 3;\nSELECT 4;\n"
+    );
+    for threads in ["1", "2"] {
+        // A pause after line 2 cuts the piece before it (its record could go on): the next
+        // piece opens with the cut statement.
+        for pause in 1..input.len() {
+            let mut child = spawn(&["-q", "--format", "sql", "--threads", threads, "-"], None);
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(input[..pause].concat().as_bytes()).unwrap();
+            stdin.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            stdin.write_all(input[pause..].concat().as_bytes()).unwrap();
+            drop(stdin);
+            let mut out = String::new();
+            std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+            assert!(child.wait().unwrap().success());
+            assert_eq!(out, want, "--threads {threads}, a pause after line {pause}");
+        }
+    }
+}
+
 /// `aws logs tail --follow | rdsaudit parse`: prefixed lines, streamed too, under the window
 /// rule as a plain file is (an event goes out once the 4 KiB after it are read).
 #[test]

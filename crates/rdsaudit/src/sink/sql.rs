@@ -51,7 +51,10 @@
 //! doubled; a name holding a line break cannot be written on one line and is a comment
 //! instead). Sessions interleave in the log, so the output is what one session replaying them
 //! in order needs; a statement run with no database selected after one that had one gets a
-//! `-- rdsaudit: no database selected` note (`USE` cannot unselect one).
+//! `-- rdsaudit: no database selected` note (`USE` cannot unselect one). The `USE` or the
+//! note comes right before the statement, after the comment lines of the statements before
+//! it that select no database, also when the output is written in pieces ([`Joiner`]): it
+//! does not depend on where the input was cut (a pipe's reads).
 //!
 //! The output is one session running every connection's statements in log order, so a
 //! replay matches what the server did only for statements of one connection, or ones that
@@ -93,8 +96,10 @@ use shape::{Shape, Walk};
 pub struct SqlWriter {
     /// The database the last statement ran in (`None`: nothing written yet).
     database: Option<Vec<u8>>,
-    /// The database of the first statement written.
-    first: Option<Vec<u8>>,
+    /// The database of the first statement written, and where its lines start in `out`
+    /// (`out`'s length then): a piece's `USE` goes there ([`Joiner`]), after the comment
+    /// lines of statements that select no database (`unreliable`).
+    first: Option<(Vec<u8>, usize)>,
     /// Whether the first statement gets its `USE` here (else the caller writes it).
     lead: bool,
 }
@@ -118,7 +123,7 @@ impl SqlWriter {
 
     /// A writer for a piece of an output whose place is not known yet (written in parallel):
     /// the `USE` its first statement needs is left to the caller, who knows the database of
-    /// the piece before ([`switch_database`] from it to [`SqlWriter::first_database`]).
+    /// the piece before: a [`Joiner`] writes it.
     #[must_use]
     pub fn piece() -> Self {
         SqlWriter {
@@ -136,7 +141,7 @@ impl SqlWriter {
     /// The database of the first statement written since the start, if any.
     #[must_use]
     pub fn first_database(&self) -> Option<&[u8]> {
-        self.first.as_deref()
+        self.first.as_ref().map(|(database, _)| database.as_slice())
     }
 
     /// The database of the last statement written, if any.
@@ -165,6 +170,9 @@ impl SqlWriter {
             return true;
         }
         let database = e.database.as_bytes();
+        if self.first.is_none() {
+            self.first = Some((database.to_vec(), out.len()));
+        }
         match &self.database {
             None if self.lead => switch_database(None, database, out),
             None => {}
@@ -172,9 +180,6 @@ impl SqlWriter {
         }
         if self.database.as_deref() != Some(database) {
             self.database = Some(database.to_vec());
-        }
-        if self.first.is_none() {
-            self.first = Some(database.to_vec());
         }
         let delimited = match e.retcode {
             Some(code) if code != 0 => {
@@ -190,6 +195,47 @@ impl SqlWriter {
             end_line(e, out);
         }
         true
+    }
+}
+
+/// Joins the pieces of one output written apart by [`SqlWriter::piece`] writers, in their
+/// order: each piece's first statement gets the `USE` (or the note) it needs after the pieces
+/// before, right before it, where one [`SqlWriter::new`] writing the whole would have put it.
+/// A piece may start with comment lines of statements that select no database (ambiguous or
+/// cut ones): the `USE` goes after them, so the output does not depend on where the pieces
+/// were cut (a pipe's reads cut them where its writer paused).
+#[derive(Debug, Clone, Default)]
+pub struct Joiner {
+    /// The database the last statement joined ran in (`None`: none yet).
+    database: Option<Vec<u8>>,
+    /// Scratch for the `USE` line.
+    lead: Vec<u8>,
+}
+
+impl Joiner {
+    /// Writes `bytes`, what `piece` wrote since its start (or [`SqlWriter::reset`]), to `out`,
+    /// with the `USE` its first statement needs.
+    ///
+    /// # Errors
+    /// Those of `out`.
+    pub fn join<W: std::io::Write + ?Sized>(
+        &mut self,
+        piece: &SqlWriter,
+        bytes: &[u8],
+        out: &mut W,
+    ) -> std::io::Result<()> {
+        let Some((first, at)) = &piece.first else {
+            return out.write_all(bytes);
+        };
+        // `at` is within `bytes` when they are what `piece` wrote; anything else is written
+        // whole, its `USE` after it, rather than panic.
+        let (before, after) = bytes.split_at_checked(*at).unwrap_or((bytes, &[]));
+        self.lead.clear();
+        switch_database(self.database.as_deref(), first, &mut self.lead);
+        self.database.clone_from(&piece.database);
+        out.write_all(before)?;
+        out.write_all(&self.lead)?;
+        out.write_all(after)
     }
 }
 

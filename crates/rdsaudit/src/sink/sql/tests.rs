@@ -229,26 +229,36 @@ proptest! {
     /// the output of one writer, wherever the pieces are cut.
     #[test]
     fn pieces_joined_give_the_whole(
-        dbs in prop::collection::vec(prop::sample::select(vec!["", "a", "b", "c`d"]), 0..30),
+        statements in prop::collection::vec(
+            (prop::sample::select(vec!["", "a", "b", "c`d"]), 0..3_u8),
+            0..30,
+        ),
         cuts in prop::collection::vec(any::<bool>(), 30),
     ) {
-        let lines: Vec<Vec<u8>> = dbs.iter().map(|db| query(db, "SELECT 1", 0)).collect();
+        // Run, refused (its database still selected), or reaching the log limit (a comment
+        // that selects no database: a piece may start with it).
+        let cut = format!("SELECT {}", "x".repeat(DEFAULT_QUERY_LOG_LIMIT));
+        let lines: Vec<Vec<u8>> = statements
+            .iter()
+            .map(|&(db, kind)| match kind {
+                0 => query(db, "SELECT 1", 0),
+                1 => query(db, "SELECT 2", 1146),
+                _ => query(db, &cut, 0),
+            })
+            .collect();
         let events: Vec<_> = lines.iter().map(|l| crate::parse_line(l).unwrap()).collect();
         let mut whole = Vec::new();
         let mut writer = SqlWriter::new();
         for e in &events {
             writer.write(e, &mut whole);
         }
-        let (mut joined, mut before, mut piece, mut bytes) =
-            (Vec::new(), None::<Vec<u8>>, SqlWriter::piece(), Vec::new());
+        let (mut joined, mut joiner, mut piece, mut bytes) =
+            (Vec::new(), Joiner::default(), SqlWriter::piece(), Vec::new());
         for (i, e) in events.iter().enumerate() {
             piece.write(e, &mut bytes);
             if cuts[i] || i + 1 == events.len() {
-                if let Some(first) = piece.first_database() {
-                    switch_database(before.as_deref(), first, &mut joined);
-                    before = piece.database().map(<[u8]>::to_vec);
-                }
-                joined.append(&mut bytes);
+                joiner.join(&piece, &bytes, &mut joined).unwrap();
+                bytes.clear();
                 piece.reset();
             }
         }
