@@ -39,12 +39,12 @@
 
 use super::COLUMNS;
 use super::json_escape;
-use super::json_escape::lanes;
 use super::lead::Lead;
 use super::rfc3339::Rfc3339Cache;
 use super::spare::{Buf, Decimal, Spare};
 use crate::audit::event::AuditEvent;
 use crate::audit::unescape::unescaped_byte;
+use crate::swar::lanes;
 
 // The target's sixteen-byte vector module, `neon` or `sse2` (each compiled only where its
 // feature is on); targets with neither check with the SWAR words (`word_mask`).

@@ -9,6 +9,7 @@
 //! [`escape_reference`] is the byte-at-a-time twin the property tests hold it to.
 
 use super::spare::{Buf, Spare};
+use crate::swar::lanes;
 
 // The target's sixteen-byte vector module, `neon` or `sse2` (each compiled only where its
 // feature is on, as NEON is on every aarch64 Linux target); targets with neither search with
@@ -17,63 +18,6 @@ use super::spare::{Buf, Spare};
 use neon as vector;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 use sse2 as vector;
-
-/// The masks the vector modules give (here and in `super::csv`): bit `i` set for lane `i` from
-/// SSE2's `movemask` (and from the SWAR words), bits `4i..4i + 4` from NEON's narrowing
-/// shift (`crate::swar::neon::nibbles`, two instructions where a movemask takes five).
-pub(crate) mod lanes {
-    /// A mask of sixteen lanes.
-    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
-    pub(crate) type Mask = u64;
-    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
-    const BITS: u32 = 4;
-    /// A mask of sixteen lanes.
-    #[cfg(not(all(target_arch = "aarch64", target_feature = "neon")))]
-    pub(crate) type Mask = u32;
-    #[cfg(not(all(target_arch = "aarch64", target_feature = "neon")))]
-    const BITS: u32 = 1;
-
-    /// The lanes 0..8.
-    #[cfg(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    ))]
-    pub(crate) const LOW_HALF: Mask = (1 << (8 * BITS)) - 1;
-
-    /// The first lane set in `mask` (not zero).
-    #[inline(always)]
-    pub(crate) fn first(mask: Mask) -> usize {
-        (mask.trailing_zeros() / BITS) as usize
-    }
-
-    /// `mask` with its first `n` lanes (`n < 16`) dropped and the others moved down by `n`.
-    #[inline(always)]
-    pub(crate) fn down(mask: Mask, n: usize) -> Mask {
-        mask >> (n * BITS as usize)
-    }
-
-    /// `mask` without its first `n` lanes (`n < 16`).
-    #[cfg(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    ))]
-    #[inline(always)]
-    pub(crate) fn from(mask: Mask, n: usize) -> Mask {
-        down(mask, n) << (n * BITS as usize)
-    }
-
-    /// `mask` as one bit a lane (bit `i` for lane `i`), each lane's bits checked to be all
-    /// set or all clear: what the tests compare with a byte-at-a-time reference.
-    #[cfg(test)]
-    pub(crate) fn bits(mask: Mask) -> u32 {
-        let full: Mask = (1 << BITS) - 1;
-        (0..16).fold(0, |out, i| {
-            let lane = mask >> (i * BITS) & full;
-            assert!(lane == 0 || lane == full, "lane {i} of {mask:#x}");
-            out | u32::from(lane == full) << i
-        })
-    }
-}
 
 /// Appends `text` escaped for the inside of a JSON string (no surrounding quotes).
 ///

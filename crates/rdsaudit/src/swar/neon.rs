@@ -14,7 +14,11 @@
 //! needs only the first or last set lane, [`any`] whether any lane is set.
 
 use std::arch::aarch64::{
-    uint8x16_t, vaddq_u8, vandq_u8, vceqq_u8, vcgtq_u8, vcltq_s8, vcltq_u8, vcombine_u64, vcreate_u64, vdupq_n_u8, vget_lane_u64, vgetq_lane_u16, vgetq_lane_u64, vld1q_u8, vmaxvq_u8, vorrq_u8, vpaddq_u8, vqtbl1q_u8, vreinterpret_u64_u8, vreinterpretq_s8_u8, vreinterpretq_u16_u8, vreinterpretq_u64_u8, vreinterpretq_u8_u64, vshrn_n_u16, vshrq_n_u8, vtstq_u8,
+    uint8x16_t, vaddq_u8, vandq_u8, vceqq_u8, vcgtq_u8, vcltq_s8, vcltq_u8, vcombine_u64,
+    vcreate_u64, vdupq_n_u8, vget_lane_u64, vgetq_lane_u16, vgetq_lane_u64, vld1q_u8, vmaxvq_u8,
+    vorrq_u8, vpaddq_u8, vqtbl1q_u8, vreinterpret_u64_u8, vreinterpretq_s8_u8,
+    vreinterpretq_u8_u64, vreinterpretq_u16_u8, vreinterpretq_u64_u8, vshrn_n_u16, vshrq_n_u8,
+    vtstq_u8,
 };
 
 /// The sixteen bytes as one vector, lane `i` = `chunk[i]`.
@@ -57,7 +61,11 @@ pub(crate) fn lt(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
     unsafe { vcltq_u8(a, b) }
 }
 
-    uint8x16_t, 0x20, 0x7f, 0x80, ASCII, All, NEON, SAFETY, The, a, above, always, and, are, as, at, b, below, bits, both, bytes, cfg, comparison, crate, fn, from, has, i, i8, in, inline, instruction, is, keep, lane, lt_signed, module, negative, not, of, once, one, ones, positive, pub, read, reinterpretations, s, same, signed, target, the, too, up, when,
+/// All ones in lane `i` when lane `i` of `a` is below lane `i` of `b`, both read as signed
+/// bytes (from 0x80 up negative: below 0x20 and not ASCII at once, in one comparison).
+#[inline(always)]
+pub(crate) fn lt_signed(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
+    // SAFETY: the target has NEON (the module's cfg). The reinterpretations keep the bits.
     unsafe { vcltq_s8(vreinterpretq_s8_u8(a), vreinterpretq_s8_u8(b)) }
 }
 

@@ -31,8 +31,9 @@
 use std::ops::Range;
 
 use super::{EnvelopeError, LogEnvelope, LogEvent, MessageType, Spare};
-use crate::input::json::walk::{first_lane, simple_escape, special_mask, string_mask, unescape};
+use crate::input::json::walk::{simple_escape, special_mask, string_mask, unescape};
 use crate::input::json::{check_values, is_ws};
+use crate::swar::lanes;
 
 /// The fast reader declines: the simd-json path must read the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -509,7 +510,7 @@ fn next_special<const HIGH: bool>(text: &[u8], at: usize) -> Option<usize> {
             string_mask(block)
         };
         if mask != 0 {
-            return Some(text.len() - rest.len() + first_lane(mask));
+            return Some(text.len() - rest.len() + lanes::first(mask));
         }
         rest = after;
     }

@@ -26,6 +26,7 @@
 use std::ops::Range;
 
 use super::JsonError;
+use crate::swar::lanes::{self, Mask};
 
 /// Deepest nesting accepted (simd-json's limit too): the reader keeps one byte per level.
 pub(crate) const MAX_DEPTH: usize = 1024;
@@ -511,7 +512,7 @@ fn short_run(rest: &[u8]) -> Result<usize, usize> {
             };
             let mask = special_mask(block);
             if mask != 0 {
-                let run = at + first_lane(mask);
+                let run = at + lanes::first(mask);
                 return match rest.get(run) {
                     Some(b'"' | b'\\') => Ok(run),
                     _ => Err(run),
@@ -552,28 +553,7 @@ fn short_run_words(rest: &[u8], mut at: usize) -> Result<usize, usize> {
     Err(at)
 }
 
-/// A mask of [`string_mask`] or [`special_mask`]: [`LANE`] bits for each byte of the block,
-/// the first byte's lowest. One bit a byte with SSE2 (`_mm_movemask_epi8`) and byte at a
-/// time; four with NEON ([`crate::swar::neon::nibbles`]: two instructions, where one bit a
-/// byte takes five and a constant).
-#[cfg(not(all(target_arch = "aarch64", target_feature = "neon")))]
-pub(crate) type Mask = u32;
-#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
-pub(crate) type Mask = u64;
-
-/// The bits of one byte in a [`Mask`].
-#[cfg(not(all(target_arch = "aarch64", target_feature = "neon")))]
-pub(crate) const LANE: u32 = 1;
-#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
-pub(crate) const LANE: u32 = 4;
-
-/// The index of the first byte set in a [`Mask`] that is not zero.
-#[inline(always)]
-pub(crate) fn first_lane(mask: Mask) -> usize {
-    (mask.trailing_zeros() / LANE) as usize
-}
-
-/// Bits `LANE * i..LANE * (i + 1)` are set when `block[i]` is `"`, `\\` or below 0x20 (a
+/// Lane `i` of the [`Mask`] is set when `block[i]` is `"`, `\\` or below 0x20 (a
 /// non-ASCII byte is not): what ends a run of a string whose text is known to be UTF-8.
 /// SSE2 on x86_64, NEON on aarch64, a byte at a time elsewhere (the same bits; a property
 /// test checks).
@@ -594,7 +574,7 @@ pub(crate) fn string_mask(block: &[u8; 16]) -> Mask {
     string_mask_bytes(block)
 }
 
-/// Bits `LANE * i..LANE * (i + 1)` are set when `block[i]` is `"`, `\\`, below 0x20 or not
+/// Lane `i` of the [`Mask`] is set when `block[i]` is `"`, `\\`, below 0x20 or not
 /// ASCII: [`string_mask`] that also stops at the first byte of a character that wants a UTF-8
 /// check (the envelope's fast reader checks only the strings that hold one). SSE2 on x86_64,
 /// NEON on aarch64, a byte at a time elsewhere (the same bits; a property test checks).

@@ -1,6 +1,6 @@
 use super::*;
 use crate::input::envelope::{DEFAULT_MAX_NODES, EnvelopeParser};
-use crate::input::json::walk::{LANE, Mask};
+use crate::swar::lanes;
 use crate::test_support::padded;
 use proptest::prelude::*;
 
@@ -189,15 +189,6 @@ fn unescaping_leaves_spaces_behind() {
     assert_eq!(&text[range.end..], b"     \"");
 }
 
-/// A one-bit-a-byte mask (the references') with each bit spread to the [`Mask`]'s
-/// [`LANE`] bits a byte.
-fn lanes(bits: u32) -> Mask {
-    let lane: Mask = (1 << LANE) - 1;
-    (0..16u32)
-        .filter(|i| bits >> i & 1 == 1)
-        .fold(0, |m, i| m | lane << (LANE * i))
-}
-
 /// The masks are their byte-at-a-time references with every byte value in every lane.
 #[test]
 fn masks_are_their_references_in_every_lane() {
@@ -207,13 +198,13 @@ fn masks_are_their_references_in_every_lane() {
             let block: [u8; 16] =
                 std::array::from_fn(|i| first.wrapping_add((i as u8 + shift) % 16));
             assert_eq!(
-                string_mask(&block),
-                lanes(string_mask_bytes(&block)),
+                lanes::bits(string_mask(&block)),
+                string_mask_bytes(&block),
                 "{block:?}"
             );
             assert_eq!(
-                special_mask(&block),
-                lanes(special_mask_bytes(&block)),
+                lanes::bits(special_mask(&block)),
+                special_mask_bytes(&block),
                 "{block:?}"
             );
         }
@@ -590,7 +581,7 @@ proptest! {
         for (i, b) in special.iter().enumerate() {
             block[usize::from(*b) % 16] = [b'"', b'\\', 0x1f, 0x80][i];
         }
-        prop_assert_eq!(string_mask(&block), lanes(string_mask_bytes(&block)));
+        prop_assert_eq!(lanes::bits(string_mask(&block)), string_mask_bytes(&block));
     }
 
     /// The mask that also stops at non-ASCII bytes is its byte-at-a-time reference.
@@ -601,7 +592,7 @@ proptest! {
         for (i, b) in special.iter().enumerate() {
             block[usize::from(*b) % 16] = [b'"', b'\\', 0x1f, 0x7f, 0x80][i];
         }
-        prop_assert_eq!(special_mask(&block), lanes(special_mask_bytes(&block)));
+        prop_assert_eq!(lanes::bits(special_mask(&block)), special_mask_bytes(&block));
     }
 
     /// A string's end and escapes are found as a byte at a time finds them, and it is

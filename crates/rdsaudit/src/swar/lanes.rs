@@ -1,0 +1,57 @@
+//! The lane masks of the sixteen-byte vector searches (the JSON walk, the JSON escaper, the
+//! CSV quoting): bit `i` set for lane `i` from SSE2's `movemask` (and from the byte-at-a-time
+//! and SWAR fallbacks), bits `4i..4i + 4` from NEON's narrowing shift
+//! ([`super::neon::nibbles`], two instructions where a movemask takes five). Callers read a
+//! mask only through these functions, so one code serves both widths.
+
+/// A mask of sixteen lanes.
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+pub(crate) type Mask = u64;
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+const BITS: u32 = 4;
+/// A mask of sixteen lanes.
+#[cfg(not(all(target_arch = "aarch64", target_feature = "neon")))]
+pub(crate) type Mask = u32;
+#[cfg(not(all(target_arch = "aarch64", target_feature = "neon")))]
+const BITS: u32 = 1;
+
+/// The lanes 0..8.
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(target_arch = "aarch64", target_feature = "neon")
+))]
+pub(crate) const LOW_HALF: Mask = (1 << (8 * BITS)) - 1;
+
+/// The first lane set in `mask` (not zero).
+#[inline(always)]
+pub(crate) fn first(mask: Mask) -> usize {
+    (mask.trailing_zeros() / BITS) as usize
+}
+
+/// `mask` with its first `n` lanes (`n < 16`) dropped and the others moved down by `n`.
+#[inline(always)]
+pub(crate) fn down(mask: Mask, n: usize) -> Mask {
+    mask >> (n * BITS as usize)
+}
+
+/// `mask` without its first `n` lanes (`n < 16`).
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(target_arch = "aarch64", target_feature = "neon")
+))]
+#[inline(always)]
+pub(crate) fn from(mask: Mask, n: usize) -> Mask {
+    down(mask, n) << (n * BITS as usize)
+}
+
+/// `mask` as one bit a lane (bit `i` for lane `i`), each lane's bits checked to be all
+/// set or all clear: what the tests compare with a byte-at-a-time reference.
+#[cfg(test)]
+pub(crate) fn bits(mask: Mask) -> u32 {
+    let full: Mask = (1 << BITS) - 1;
+    (0..16).fold(0, |out, i| {
+        let lane = mask >> (i * BITS) & full;
+        assert!(lane == 0 || lane == full, "lane {i} of {mask:#x}");
+        out | u32::from(lane == full) << i
+    })
+}
