@@ -352,7 +352,8 @@ struct Output {
     rejects: Option<Box<dyn io::Write>>,
     kept: u64,
     rejected: u64,
-    /// SQL: what the chunks written so far leave the next one to start from.
+    /// SQL: what the chunks (or, with `--merge`, the statements) written so far leave the
+    /// next one to start from.
     sql: sql::Joiner,
 }
 
@@ -375,6 +376,15 @@ impl Output {
             Some(Writer::Plain(w)) => self.sql.join(w.sql(), &chunk.bytes, &mut self.out),
             Some(Writer::Enriched(..)) | None => self.out.write_all(&chunk.bytes),
         }
+    }
+
+    /// `--merge`: writes one event's bytes; SQL with the `USE` its statement needs after the
+    /// statements before it in the merged order (the join of [`Output::write`]'s chunks). An
+    /// event without a database (another format, or a statement that selects none) is
+    /// written as it is.
+    fn write_event(&mut self, event: &Stamped) -> io::Result<()> {
+        self.sql
+            .statement(event.database.as_deref(), &event.bytes, &mut self.out)
     }
 }
 
@@ -476,7 +486,7 @@ fn read_merged(
         let side = RefCell::new((&mut *output, None::<io::Error>));
         let sources = receivers.into_iter().map(|rx| source(rx, &side));
         let mut merge = Merge::new(sources.collect::<Vec<_>>());
-        let written = write_merged(&mut merge, args.format, &side);
+        let written = write_merged(&mut merge, &side);
         let late = merge.late();
         drop(merge);
         for (i, thread) in threads {
@@ -518,24 +528,13 @@ fn source<'a>(
     })
 }
 
-/// Writes the merged events, each SQL statement after the `USE` it needs.
+/// Writes the merged events, each SQL statement after the `USE` it needs where it lands.
 fn write_merged<S: Iterator<Item = Stamped>>(
     merge: &mut Merge<S>,
-    format: Format,
     side: &RefCell<(&mut Output, Option<io::Error>)>,
 ) -> io::Result<()> {
-    let (mut database, mut lead) = (None::<Vec<u8>>, Vec::new());
     for event in merge.by_ref() {
-        let mut side = side.borrow_mut();
-        if format == Format::Sql {
-            lead.clear();
-            if let Some(db) = &event.database {
-                sql::switch_database(database.as_deref(), db, &mut lead);
-                database = Some(db.clone());
-            }
-            side.0.out.write_all(&lead)?;
-        }
-        side.0.out.write_all(&event.bytes)?;
+        side.borrow_mut().0.write_event(&event)?;
     }
     Ok(())
 }

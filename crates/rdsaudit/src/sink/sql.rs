@@ -203,7 +203,9 @@ impl SqlWriter {
 /// before, right before it, where one [`SqlWriter::new`] writing the whole would have put it.
 /// A piece may start with comment lines of statements that select no database (ambiguous or
 /// cut ones): the `USE` goes after them, so the output does not depend on where the pieces
-/// were cut (a pipe's reads cut them where its writer paused).
+/// were cut (a pipe's reads cut them where its writer paused). A piece may be one statement
+/// ([`Joiner::statement`]): statements put in another order (`--merge`'s, by time) are joined
+/// by the same rule.
 #[derive(Debug, Clone, Default)]
 pub struct Joiner {
     /// The database the last statement joined ran in (`None`: none yet).
@@ -224,15 +226,52 @@ impl Joiner {
         bytes: &[u8],
         out: &mut W,
     ) -> std::io::Result<()> {
-        let Some((first, at)) = &piece.first else {
+        let (Some((first, at)), Some(last)) = (&piece.first, &piece.database) else {
             return out.write_all(bytes);
         };
-        // `at` is within `bytes` when they are what `piece` wrote; anything else is written
+        self.place(first, *at, last, bytes, out)
+    }
+
+    /// Writes `bytes`, one statement a [`SqlWriter::piece`] wrote right after its start (or
+    /// [`SqlWriter::reset`]), to `out`, with the `USE` it needs: `database` is that writer's
+    /// [`SqlWriter::first_database`] then (`None`: it wrote a comment that selects none, or
+    /// nothing). What [`Joiner::join`] does with a piece of that one statement, for a caller
+    /// that keeps the statement's database rather than its writer (`--merge` holds thousands
+    /// of statements of each input to order them by time).
+    ///
+    /// # Errors
+    /// Those of `out`.
+    pub fn statement<W: std::io::Write + ?Sized>(
+        &mut self,
+        database: Option<&[u8]>,
+        bytes: &[u8],
+        out: &mut W,
+    ) -> std::io::Result<()> {
+        let Some(database) = database else {
+            return out.write_all(bytes);
+        };
+        self.place(database, 0, database, bytes, out)
+    }
+
+    /// Writes `bytes` with the `USE` that takes the session from the last statement joined
+    /// to `first`, at `at` (where the first statement that selects a database starts), and
+    /// keeps `last`, the database of the last one.
+    fn place<W: std::io::Write + ?Sized>(
+        &mut self,
+        first: &[u8],
+        at: usize,
+        last: &[u8],
+        bytes: &[u8],
+        out: &mut W,
+    ) -> std::io::Result<()> {
+        // `at` is within `bytes` when they are what the piece wrote; anything else is written
         // whole, its `USE` after it, rather than panic.
-        let (before, after) = bytes.split_at_checked(*at).unwrap_or((bytes, &[]));
+        let (before, after) = bytes.split_at_checked(at).unwrap_or((bytes, &[]));
         self.lead.clear();
         switch_database(self.database.as_deref(), first, &mut self.lead);
-        self.database.clone_from(&piece.database);
+        if self.database.as_deref() != Some(last) {
+            self.database = Some(last.to_vec());
+        }
         out.write_all(before)?;
         out.write_all(&self.lead)?;
         out.write_all(after)
@@ -267,7 +306,7 @@ fn end_line(e: &AuditEvent<'_>, out: &mut Vec<u8>) {
 
 /// Writes what takes a session from database `from` (`None`: not known, a new session) to
 /// `to`: a `USE` line, a note that no database is selected any more, or nothing.
-pub fn switch_database(from: Option<&[u8]>, to: &[u8], out: &mut Vec<u8>) {
+fn switch_database(from: Option<&[u8]>, to: &[u8], out: &mut Vec<u8>) {
     if from == Some(to) {
         return;
     }

@@ -226,7 +226,8 @@ fn a_refused_statement_is_a_comment_and_use_follows_the_database() {
 
 proptest! {
     /// Pieces written apart and joined with the `USE` each piece's first statement needs give
-    /// the output of one writer, wherever the pieces are cut.
+    /// the output of one writer, wherever the pieces are cut; so do statements written alone
+    /// and joined one by one with their databases (`--merge`).
     #[test]
     fn pieces_joined_give_the_whole(
         statements in prop::collection::vec(
@@ -262,7 +263,17 @@ proptest! {
                 piece.reset();
             }
         }
-        prop_assert_eq!(String::from_utf8(joined).unwrap(), String::from_utf8(whole).unwrap());
+        let whole = String::from_utf8(whole).unwrap();
+        prop_assert_eq!(&String::from_utf8(joined).unwrap(), &whole);
+        // One statement at a time, each kept with its database alone (as `--merge` does).
+        let (mut one_by_one, mut joiner) = (Vec::new(), Joiner::default());
+        for e in &events {
+            piece.reset();
+            bytes.clear();
+            piece.write(e, &mut bytes);
+            joiner.statement(piece.first_database(), &bytes, &mut one_by_one).unwrap();
+        }
+        prop_assert_eq!(&String::from_utf8(one_by_one).unwrap(), &whole);
     }
 }
 
