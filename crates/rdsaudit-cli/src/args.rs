@@ -274,8 +274,10 @@ pub struct ParseArgs {
     /// Write the events of all inputs as one stream in timestamp order (Aurora writes each
     /// instance's audit across several concurrent files; RDS rotates them). Each input is
     /// read at once; an event more than 4096 events from its place in its own file comes out
-    /// late and is counted in the summary, never dropped. Unparsed lines go to --rejects (and
-    /// stderr) as each input is read
+    /// late and is counted in the summary, never dropped. One input's own lines are put in
+    /// time order too: with a single file whose lines are not in time order, the events (and
+    /// the SQL statements, each after the USE it needs there) come out in another order than
+    /// without --merge. Unparsed lines go to --rejects (and stderr) as each input is read
     #[arg(long)]
     pub merge: bool,
     /// Add what each statement means to every NDJSON object: writes, statement_class,

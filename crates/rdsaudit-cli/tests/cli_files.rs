@@ -279,6 +279,57 @@ fn merged_sql_keeps_each_statement_in_its_database() {
     assert_eq!(rejected[0]["line"], 1);
 }
 
+/// `--merge` puts one input's own lines in time order too: its SQL is then that of the file
+/// sorted by time (each `USE` where its statement lands), and, when the file is in order, its
+/// SQL without `--merge`.
+#[test]
+fn merged_sql_of_one_file_is_its_sql_in_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let billing = |sec, sql| line(sec, sql).replace(",shop,", ",billing,");
+    // A statement reaching the log limit: a comment that selects no database.
+    let cut = format!("SELECT {}", "x".repeat(1030));
+    let sorted = [
+        line(1, "SELECT 1"),
+        billing(2, "SELECT 2"),
+        line(3, &cut),
+        line(4, "SELECT 4"),
+    ];
+    let shuffled = [&sorted[1], &sorted[0], &sorted[2], &sorted[3]];
+    let sorted = write(dir.path(), "sorted.log", sorted.concat().as_bytes());
+    let shuffled = write(
+        dir.path(),
+        "shuffled.log",
+        shuffled.map(String::as_str).concat().as_bytes(),
+    );
+    let sql = |merge: bool, path: &Path| {
+        let mut cmd = rdsaudit();
+        cmd.args(["parse", "-q", "--format", "sql"]);
+        if merge {
+            cmd.arg("--merge");
+        }
+        let out = cmd.arg(path).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let in_order = format!(
+        "USE `shop`;\nSELECT 1;\nUSE `billing`;\nSELECT 2;\n\
+         -- rdsaudit: not run, may be cut at the audit log limit (1024 bytes): {cut}\n\
+         USE `shop`;\nSELECT 4;\n"
+    );
+    assert_eq!(sql(false, &sorted), in_order);
+    assert_eq!(sql(true, &sorted), in_order);
+    assert_eq!(sql(true, &shuffled), in_order);
+    assert_eq!(
+        sql(false, &shuffled),
+        format!(
+            "USE `billing`;\nSELECT 2;\nUSE `shop`;\nSELECT 1;\n\
+             -- rdsaudit: not run, may be cut at the audit log limit (1024 bytes): {cut}\n\
+             SELECT 4;\n"
+        ),
+        "without --merge, the file's order"
+    );
+}
+
 /// Review 8 (F8): a named pipe below a directory is reported and skipped, not read (with no
 /// writer, reading it would block the run for ever); the files beside it are read.
 #[cfg(unix)]
