@@ -6,7 +6,7 @@
 //! sink on the calling thread; [`Decoder::decode_parallel`] decodes records on rayon's threads,
 //! each into a sink of its own, and hands the sinks back in input order as they are done, so
 //! output starts before the input is done and memory stays bounded. A Kinesis event's records
-//! go to the workers as the walk over the event finds them ([`ahead`]).
+//! go to the workers as the walk over the event finds them (`decoder/ahead.rs`).
 //!
 //! ```
 //! use rdsaudit::{Decoder, Report};
