@@ -383,7 +383,7 @@ fn event_provenance<'a>(e: &'a LogEvent<'_>) -> Provenance<'a> {
 /// API's JSON, Insights CSV: docs/HOSTILE.md rule 4, review 9's R9-1). A
 /// shipper may put each physical line of a record in a log event of its own, and
 /// `filter-log-events` interleaves a group's streams: each stream's messages are read as the
-/// text they came from, one after the other with a break between (as [`Reach`] reads an
+/// text they came from, one after the other with a break between (as `Reach` reads an
 /// envelope's), and an event is plain only when no dirty message of its stream lies within
 /// [`text::MAX_NAMES_BYTES`] of text of its own. Kept from chunk to chunk: where each stream's
 /// text is and where its last dirty message ends.

@@ -5,7 +5,7 @@
 //! - MariaDB plugin and the RDS for MySQL fork: `20240323 13:36:08`, server local time with
 //!   one-second resolution (UTC on RDS).
 //! - Upstream MariaDB with an ISO `server_audit_timestamp_format`: `2024-03-23 13:36:08`,
-//!   `2024-03-23T13:36:08.250000` (see [`super::dialect::TimestampForm`]).
+//!   `2024-03-23T13:36:08.250000` (see `dialect::TimestampForm`).
 //!
 //! Output is RFC 3339 with a four-digit year, so a time past 9999-12-31T23:59:59 is refused,
 //! and so is an epoch of another width (10 digits are seconds, 13 milliseconds: read as

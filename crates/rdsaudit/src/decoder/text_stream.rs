@@ -18,7 +18,8 @@ use crate::input::stream::{Piece, TextStream};
 use crate::report::Report;
 use crate::sink::Sink;
 
-use super::{Decoder, Done, Held, Next, StopError, Streamed, TextPiece, TextRun};
+use super::text_pieces::{Held, Streamed, TextPiece, TextRun};
+use super::{Decoder, Done, Next, StopError};
 
 /// What the reading thread sends: a piece, whether the stream had caught up with a followed
 /// file when it was read, and how many lines it moves the line number on (counted there,

@@ -23,7 +23,7 @@
 //! `policyLevel` (account-level subscription policies, 2024) and any future top-level or
 //! per-event key are ignored: we never reject unknown fields.
 //!
-//! How: a reader of the payload's own shape ([`fast`]) reads it first, in two passes (check,
+//! How: a reader of the payload's own shape (`envelope/fast.rs`) reads it first, in two passes (check,
 //! then unescape in place); it declines anything it does not read with certainty, and the
 //! simd-json path below, its reference, reads the same untouched bytes. That path:
 //! simd-json builds a tape over the buffer *in place* (strings are unescaped inside the

@@ -17,7 +17,7 @@
 //! | the plugin's syslog output | [`syslog`] |
 //! | their log events, read one way | [`log_event`], [`multiline`] |
 //! | UTF-8 BOM, UTF-16 | [`encoding`] |
-//! | telling them apart by content | [`detect`] |
+//! | telling them apart by content | [`detect`](mod@detect) |
 //!
 //! A Lambda event is parsed into [`SourceRecord`]s ([`record`]), whose payloads the
 //! [`crate::pipeline`] inflates and walks.

@@ -162,7 +162,7 @@ impl<'a> AuditLines<'a> {
 impl<'a> Iterator for AuditLines<'a> {
     type Item = (u64, &'a [u8]);
 
-    /// The next audit line; its parse is [`AuditLines::parse_into`]'s (a message of one line
+    /// The next audit line; its parse is `AuditLines::parse_into`'s (a message of one line
     /// is not parsed here).
     #[inline]
     fn next(&mut self) -> Option<(u64, &'a [u8])> {

@@ -131,7 +131,7 @@ impl CsvWriter {
         out
     }
 
-    /// Appends one row for `e` to `out`, the fields in [`COLUMNS`] order: into a [`Spare`]
+    /// Appends one row for `e` to `out`, the fields in [`COLUMNS`] order: into a `Spare`
     /// reserved once, as NDJSON is written (a `Vec` put per field and `itoa` for numbers
     /// made a one-line record's row cost more than its NDJSON object).
     pub fn write(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::audit::event::Operation;
 use crate::audit::reference;
 use crate::audit::unescape::escape_like_plugin;
 use proptest::prelude::*;

@@ -3,6 +3,7 @@
 //! commas, quotes, newlines, CR, forged records and timestamps after a break.
 
 use super::*;
+use crate::audit::scanner::parse_line;
 use crate::audit::scanner::tests::properties::{
     Built, Key, OPERATIONS, build, dialects, host_like, key, sql_bytes,
 };

@@ -1,6 +1,7 @@
 //! The forgeries of issue 11, each as the real server writes it.
 
 use super::*;
+use crate::audit::event::Operation;
 
 const SRV: &str = "20261130 04:00:00,db1";
 

@@ -5,6 +5,8 @@
 //! exhaustive reference finds.
 
 use super::*;
+use crate::audit::dialect::{OpClass, TimestampForm};
+use crate::audit::event::Operation;
 
 /// A raw name: anything the plugin copies unescaped, forged audit structure included.
 fn hostile_name() -> impl Strategy<Value = Vec<u8>> {
