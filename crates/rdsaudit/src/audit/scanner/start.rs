@@ -30,7 +30,7 @@ impl<'a> Frame<'a> {
         Ok(frame)
     }
 
-    /// [`Frame::new`] without [`Frame::check_host`].
+    /// The tests' `Frame::new` without [`Frame::check_host`].
     fn unchecked(line: &'a [u8], breaks: Breaks) -> Result<Self, LineError> {
         if line.is_empty() {
             return Err(LineError::Empty);
@@ -81,7 +81,7 @@ impl<'a> Frame<'a> {
     /// starts with the civil timestamp read last on this thread, or with one of the same day
     /// (its time of day read alone, [`same_day_epoch_us`]: `p20.log` changes its second every
     /// five lines). A frame whose timestamp is out of range reports a bad server host first,
-    /// as [`Frame::new`] before its time would.
+    /// as the tests' `Frame::new` before its time would.
     ///
     /// Always inlined, as [`Ends::new`](super::end::Ends::new) and [`sole_plain_split`](super::counting::sole_plain_split): [`parse`](super::parse) and
     /// [`scan_counted`](super::counting::scan_counted) both call them, and called, each returned its struct through memory

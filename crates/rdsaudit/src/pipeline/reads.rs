@@ -1,0 +1,289 @@
+//! A record's messages read as the text they came from: each audit line read into the slot
+//! where it waits ([`Reads`]: held for the window rule, delivered, or discarded), and the
+//! reach of a dirty line across messages ([`Reach`]).
+
+use crate::audit::event::{AuditEvent, Provenance};
+use crate::audit::scanner::LineError;
+use crate::input::{multiline, text};
+use crate::report::RecordOutcome;
+use crate::sink::{Sink, UnparsedLine};
+
+/// An audit line of a log event's message, read: the line, its event or why it is none.
+/// Built where it is kept until delivered ([`Reads`]): an event is a few hundred bytes, and
+/// each move of one is a `memcpy` call.
+#[derive(Debug)]
+pub(super) struct Read<'a> {
+    bytes: &'a [u8],
+    /// Its line number (the event's provenance has it too).
+    line_number: Option<u64>,
+    /// Its log event's id (the event's provenance has it too).
+    event_id: Option<&'a str>,
+    parsed: Result<AuditEvent<'a>, LineError>,
+}
+
+/// A [`Read`] before its parse is written: its line, line number and log event's id.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Unread<'a> {
+    bytes: &'a [u8],
+    line_number: Option<u64>,
+    event_id: Option<&'a str>,
+}
+
+impl<'a> Read<'a> {
+    /// The read of `line`, its parse not yet written (`Err(LineError::Empty)`).
+    #[inline]
+    fn unread(line: Unread<'a>) -> Self {
+        Read {
+            bytes: line.bytes,
+            line_number: line.line_number,
+            event_id: line.event_id,
+            parsed: Err(LineError::Empty),
+        }
+    }
+
+    /// Flags the event with a reading unlisted (the window rule: a dirty line within reach),
+    /// unless it already has one.
+    fn flag(&mut self) {
+        if let Ok(event) = &mut self.parsed
+            && event.ambiguity.omitted() == 0
+        {
+            event.ambiguity = event.ambiguity.with_unlisted_reading(self.bytes);
+        }
+    }
+
+    /// Hands the read to `sink` and counts it; an unparsed line is told where it came from
+    /// by `origin` (what its log event's reads share: its record, envelope, file) and the
+    /// read. By reference: see [`Read`].
+    fn deliver<S: Sink>(&self, origin: Origin<'_>, sink: &mut S, outcome: &mut RecordOutcome) {
+        match &self.parsed {
+            Ok(event) => {
+                sink.event(event);
+                outcome.add_parsed(event);
+            }
+            Err(reason) => {
+                sink.unparsed(&UnparsedLine {
+                    bytes: self.bytes,
+                    reason: *reason,
+                    record_index: origin.record_index,
+                    sequence_number: origin.base.sequence_number,
+                    log_group: origin.base.log_group,
+                    log_stream: origin.base.log_stream,
+                    event_id: self.event_id,
+                    line_number: self.line_number,
+                    file: origin.base.file,
+                });
+                outcome.add_unparsed(*reason);
+            }
+        }
+    }
+}
+
+/// Where an unparsed line came from, beside its own line number and log event id
+/// ([`Read::deliver`]): its record's index and `base`'s sequence number, log group and
+/// stream, and file.
+#[derive(Debug, Clone, Copy)]
+struct Origin<'o> {
+    record_index: Option<usize>,
+    base: &'o Provenance<'o>,
+}
+
+/// Where [`read_message`] builds its reads.
+pub(super) trait Reads<'a> {
+    /// Keeps the read of `line` where it stays until it is delivered, and there has `fill`
+    /// write its parse.
+    fn put(&mut self, line: Unread<'a>, fill: impl FnOnce(&mut Read<'a>));
+}
+
+/// Reads delivered as they are read, flagged when a dirty message is `near`
+/// ([`visit_event`](super::visit_event): the window is known before the log event is read).
+pub(super) struct Deliver<'d, 'b, S> {
+    pub(super) sink: &'d mut S,
+    pub(super) outcome: &'d mut RecordOutcome,
+    pub(super) near: bool,
+    pub(super) base: &'d Provenance<'b>,
+}
+
+impl<'a, S: Sink> Reads<'a> for Deliver<'_, '_, S> {
+    #[inline]
+    fn put(&mut self, line: Unread<'a>, fill: impl FnOnce(&mut Read<'a>)) {
+        let mut read = Read::unread(line);
+        fill(&mut read);
+        if self.near {
+            read.flag();
+        }
+        let origin = Origin {
+            record_index: None,
+            base: self.base,
+        };
+        read.deliver(origin, self.sink, self.outcome);
+    }
+}
+
+/// Reads only read, to know whether the message is dirty ([`is_dirty`](super::is_dirty)).
+pub(super) struct Discard;
+
+impl<'a> Reads<'a> for Discard {
+    fn put(&mut self, line: Unread<'a>, fill: impl FnOnce(&mut Read<'a>)) {
+        fill(&mut Read::unread(line));
+    }
+}
+
+/// One log event's message, split into its audit lines (`lines`: [`multiline::audit_lines`]),
+/// each scanned into `out` with `base`'s provenance. `line` is the input line for text
+/// shapes (`base.line_number` is where the event starts), the line within the message for a
+/// CloudWatch event that held several, and absent otherwise. `time_us` replaces the time of
+/// the message's first line (syslog: the header's time, which the line lacks). Returns the
+/// blank lines skipped and whether the message is dirty under the window rule (a line of it
+/// does not read alone, or it is blank: [`Reach`]).
+#[inline(always)]
+pub(super) fn read_message<'a>(
+    mut lines: multiline::AuditLines<'a>,
+    base: &Provenance<'a>,
+    time_us: Option<i64>,
+    out: &mut impl Reads<'a>,
+) -> (u64, bool) {
+    let split = lines.is_split();
+    let mut unparsed = false;
+    while let Some((in_message, bytes)) = lines.next() {
+        let line_number = match base.line_number {
+            Some(first) => Some(first + in_message - 1),
+            None => split.then_some(in_message),
+        };
+        let unread = Unread {
+            bytes,
+            line_number,
+            event_id: base.event_id,
+        };
+        out.put(unread, |read| {
+            lines.parse_into(&mut read.parsed);
+            match &mut read.parsed {
+                Ok(event) => {
+                    event.provenance = Provenance {
+                        line_number,
+                        ..*base
+                    };
+                    if let Some(us) = time_us.filter(|_| in_message == 1) {
+                        event.timestamp.epoch_us = us;
+                    }
+                }
+                Err(_) => unparsed = true,
+            }
+        });
+    }
+    let blank_lines = lines.blank_lines();
+    (blank_lines, unparsed || blank_lines > 0 || lines.is_cut())
+}
+
+/// Where a message lies in the text its envelope's messages came from, given where it starts:
+/// its text (up to its own final `\n`, when a shipper kept it), and where the next message
+/// starts (after that break, or after the one a shipper took out).
+pub(super) fn text_span(message: &[u8], at: u64) -> ((u64, u64), u64) {
+    let own_break = u64::from(message.ends_with(b"\n"));
+    let len = message.len() as u64;
+    ((at, at + len - own_break), at + len + 1 - own_break)
+}
+
+/// The window rule across the log events of one envelope (docs/HOSTILE.md rule 4). A shipper
+/// may put each physical line of a record in a log event of its own, so a name's raw break
+/// can end a message and a forged line in the name be a message that reads alone. The
+/// envelope's messages are read as the text they came from, one after the other with a break
+/// between: an event is plain only when no dirty message (one that is blank, holds a line
+/// that does not read alone, or is a piece of a record) lies within
+/// [`text::MAX_NAMES_BYTES`] of text of its own. Reads wait here until no message still to
+/// come can reach them (at most 4 KiB of text of them), then go to the sink in order.
+pub(super) struct Reach<'a> {
+    /// Reads not yet delivered, each with where its message's text ends.
+    pub(super) held: std::collections::VecDeque<(u64, Read<'a>)>,
+    /// Where the last dirty message's text ends.
+    pub(super) last_dirty: Option<u64>,
+    /// Where the envelope's unparsed lines came from (its log events' provenance, less the
+    /// event's id: [`Read::deliver`]).
+    pub(super) origin: (Option<usize>, Provenance<'a>),
+}
+
+impl<'a> Reach<'a> {
+    /// Delivers the reads that no message starting at `start` or later can reach.
+    pub(super) fn settle<S: Sink>(
+        &mut self,
+        start: u64,
+        sink: &mut S,
+        outcome: &mut RecordOutcome,
+    ) {
+        let mut ready = 0;
+        for (end, read) in &self.held {
+            if text::within_reach(*end, start) {
+                break;
+            }
+            read.deliver(self.origin(), sink, outcome);
+            ready += 1;
+        }
+        // Dropped in place, not moved out one by one.
+        self.held.drain(..ready);
+    }
+
+    /// Reads a message whose text lies from `start` to `end` in the envelope's: `read` hands
+    /// its reads to the [`Hold`] and says whether the message is dirty.
+    pub(super) fn message(
+        &mut self,
+        (start, end): (u64, u64),
+        read: impl FnOnce(&mut Hold<'_, 'a>) -> bool,
+    ) {
+        let near = self
+            .last_dirty
+            .is_some_and(|d| text::within_reach(d, start));
+        let dirty = read(&mut Hold {
+            held: &mut self.held,
+            end,
+            near,
+        });
+        if dirty {
+            // Every read still held ends within reach of this message's start.
+            self.held.iter_mut().for_each(|(_, r)| r.flag());
+            self.last_dirty = Some(end);
+        }
+    }
+
+    /// Delivers every read still held (the envelope's end).
+    pub(super) fn finish<S: Sink>(&mut self, sink: &mut S, outcome: &mut RecordOutcome) {
+        self.held
+            .iter()
+            .for_each(|(_, read)| read.deliver(self.origin(), sink, outcome));
+        self.held.clear();
+    }
+
+    fn origin(&self) -> Origin<'_> {
+        let (record_index, ref base) = self.origin;
+        Origin { record_index, base }
+    }
+}
+
+/// Where [`Reach::message`]'s reads of one message go: each is built at the back of the held
+/// reads. A type of its own, not a `dyn` closure: [`read_message`] is then compiled with the
+/// push inlined, not called through a pointer per read.
+pub(super) struct Hold<'h, 'a> {
+    held: &'h mut std::collections::VecDeque<(u64, Read<'a>)>,
+    /// Where the message's text ends.
+    end: u64,
+    /// Whether a dirty message before it lies within reach.
+    near: bool,
+}
+
+impl<'a> Reads<'a> for Hold<'_, 'a> {
+    /// Keeps `read` at the back, its parse written there, flagged if a dirty message is near.
+    #[inline]
+    fn put(&mut self, line: Unread<'a>, fill: impl FnOnce(&mut Read<'a>)) {
+        // Made by the deque after it has room: `push_back` takes a value built before and
+        // copies it in (a `memcpy` call of the read's few hundred bytes).
+        let end = self.end;
+        let len = self.held.len();
+        self.held.resize_with(len + 1, || (end, Read::unread(line)));
+        // Always there (just made); were it not, the line would stay an unparsed line of its
+        // bytes (`LineError::Empty`), not be lost.
+        if let Some((_, read)) = self.held.back_mut() {
+            fill(read);
+            if self.near {
+                read.flag();
+            }
+        }
+    }
+}
