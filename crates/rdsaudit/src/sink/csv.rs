@@ -48,9 +48,9 @@ use crate::swar::lanes;
 
 // The target's sixteen-byte vector module, `neon` or `sse2` (each compiled only where its
 // feature is on); targets with neither check with the SWAR words (`word_mask`).
-#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+#[cfg(neon)]
 use neon as vector;
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[cfg(sse2)]
 use sse2 as vector;
 
 /// What a row takes beyond its object, but for long names and provenance: reserved once per
@@ -480,15 +480,9 @@ fn unescaped_cell<B: Buf>(d: u8, quote: bool, formula: bool, raw: &[u8], out: &m
 #[inline(always)]
 fn block_mask<const KIND: u8>(d: u8, block: &[u8; 16]) -> lanes::Mask {
     let (lo, hi) = block.split_at(8);
-    #[cfg(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    ))]
+    #[cfg(vector16)]
     let mask = vector::special_mask::<KIND>(d, word(lo), word(hi));
-    #[cfg(not(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    )))]
+    #[cfg(not(vector16))]
     let mask = word_mask::<KIND>(d, word(lo)) | word_mask::<KIND>(d, word(hi)) << 8;
     mask
 }
@@ -496,13 +490,7 @@ fn block_mask<const KIND: u8>(d: u8, block: &[u8; 16]) -> lanes::Mask {
 /// Bit `i` is set when byte `i` of `word` (little-endian) is one `KIND` names: SWAR, for
 /// [`block_mask`] without SSE2 or NEON (compiled for tests everywhere, to hold it to
 /// [`plain_reference`]).
-#[cfg(any(
-    test,
-    not(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    ))
-))]
+#[cfg(any(test, not(vector16)))]
 #[inline(always)]
 fn word_mask<const KIND: u8>(d: u8, word: u64) -> u32 {
     use crate::swar::equal_bytes;
@@ -541,10 +529,7 @@ const ESCAPES: u8 = 3;
 /// is the byte-at-a-time twin the property tests hold it to (and the search elsewhere).
 #[inline(always)]
 fn plain<const KIND: u8>(d: u8, value: &[u8]) -> bool {
-    #[cfg(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    ))]
+    #[cfg(vector16)]
     {
         let n = value.len();
         if let (Some(head), Some(tail)) = (value.first_chunk::<8>(), value.last_chunk::<8>()) {
@@ -600,7 +585,7 @@ fn plain_reference<const KIND: u8>(d: u8, value: &[u8]) -> bool {
 /// The module is compiled only where the target has SSE2 (every x86_64 target unless it is
 /// turned off by hand), so each intrinsic's feature holds statically (the same convention as
 /// `crate::swar`'s module).
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[cfg(sse2)]
 mod sse2 {
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
@@ -637,7 +622,7 @@ mod sse2 {
 
 /// NEON: the twin of `sse2`, its masks four bits a lane ([`lanes`]). Compiled only where
 /// the target has NEON, so the primitives of [`crate::swar::neon`] are there.
-#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+#[cfg(neon)]
 mod neon {
     use crate::swar::neon::{eq, from_words, gt, nibbles, or, splat};
 

@@ -5,21 +5,18 @@
 //! mask only through these functions, so one code serves both widths.
 
 /// A mask of sixteen lanes.
-#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+#[cfg(neon)]
 pub(crate) type Mask = u64;
-#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+#[cfg(neon)]
 const BITS: u32 = 4;
 /// A mask of sixteen lanes.
-#[cfg(not(all(target_arch = "aarch64", target_feature = "neon")))]
+#[cfg(not(neon))]
 pub(crate) type Mask = u32;
-#[cfg(not(all(target_arch = "aarch64", target_feature = "neon")))]
+#[cfg(not(neon))]
 const BITS: u32 = 1;
 
 /// The lanes 0..8.
-#[cfg(any(
-    all(target_arch = "x86_64", target_feature = "sse2"),
-    all(target_arch = "aarch64", target_feature = "neon")
-))]
+#[cfg(vector16)]
 pub(crate) const LOW_HALF: Mask = (1 << (8 * BITS)) - 1;
 
 /// The first lane set in `mask` (not zero).
@@ -35,10 +32,7 @@ pub(crate) fn down(mask: Mask, n: usize) -> Mask {
 }
 
 /// `mask` without its first `n` lanes (`n < 16`).
-#[cfg(any(
-    all(target_arch = "x86_64", target_feature = "sse2"),
-    all(target_arch = "aarch64", target_feature = "neon")
-))]
+#[cfg(vector16)]
 #[inline(always)]
 pub(crate) fn from(mask: Mask, n: usize) -> Mask {
     down(mask, n) << (n * BITS as usize)
