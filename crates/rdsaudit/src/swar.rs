@@ -591,15 +591,11 @@ mod tests {
     #[test]
     #[cfg(vector16)]
     fn host_bytes_is_is_host_byte() {
-        for shift in 0..16u8 {
-            for first in (0..=255u8).step_by(16) {
-                let chunk: [u8; 16] =
-                    std::array::from_fn(|i| first.wrapping_add((i as u8 + shift) % 16));
-                let expected = chunk.iter().enumerate().fold(0u32, |m, (i, &b)| {
-                    m | u32::from(crate::audit::dialect::is_host_byte(b)) << i
-                });
-                assert_eq!(host_bytes(&chunk), expected, "{chunk:?}");
-            }
+        for chunk in lanes::every_byte_in_every_lane::<16>(16) {
+            let expected = chunk.iter().enumerate().fold(0u32, |m, (i, &b)| {
+                m | u32::from(crate::audit::dialect::is_host_byte(b)) << i
+            });
+            assert_eq!(host_bytes(&chunk), expected, "{chunk:?}");
         }
     }
 
@@ -607,16 +603,12 @@ mod tests {
     /// block, for every needle, at every start of the body's last chunks.
     #[test]
     fn masks_at_is_byte_mask_in_every_lane() {
-        for shift in 0..64u8 {
-            for first in (0..=255u8).step_by(64) {
-                let body: [u8; 64] =
-                    std::array::from_fn(|i| first.wrapping_add((i as u8 + shift) % 64));
-                for needle in 1..=255u8 {
-                    for (n, at) in [(64, 0), (64, 7), (50, 0), (50, 40), (9, 0), (9, 3)] {
-                        let part = body.get(..n).unwrap_or_default();
-                        let expected = byte_mask(&block_at(part, at), needle);
-                        assert_eq!(masks_at(part, at, [needle]), [expected], "{part:?} {at}");
-                    }
+        for body in lanes::every_byte_in_every_lane::<64>(64) {
+            for needle in 1..=255u8 {
+                for (n, at) in [(64, 0), (64, 7), (50, 0), (50, 40), (9, 0), (9, 3)] {
+                    let part = body.get(..n).unwrap_or_default();
+                    let expected = byte_mask(&block_at(part, at), needle);
+                    assert_eq!(masks_at(part, at, [needle]), [expected], "{part:?} {at}");
                 }
             }
         }
@@ -626,16 +618,12 @@ mod tests {
     /// chunks and of the overlapping last one, for every needle.
     #[test]
     fn find2_is_memchr2_in_every_lane() {
-        for shift in 0..16u8 {
-            for first in (0..=255u8).step_by(16) {
-                let s: [u8; 40] =
-                    std::array::from_fn(|i| first.wrapping_add((i as u8 + shift) % 16));
-                for a in 0..=255u8 {
-                    let b = a.wrapping_add(7);
-                    for n in [16, 23, 40] {
-                        let part = s.get(..n).unwrap_or_default();
-                        assert_eq!(find2(part, a, b), memchr::memchr2(a, b, part), "{part:?}");
-                    }
+        for s in lanes::every_byte_in_every_lane::<40>(16) {
+            for a in 0..=255u8 {
+                let b = a.wrapping_add(7);
+                for n in [16, 23, 40] {
+                    let part = s.get(..n).unwrap_or_default();
+                    assert_eq!(find2(part, a, b), memchr::memchr2(a, b, part), "{part:?}");
                 }
             }
         }

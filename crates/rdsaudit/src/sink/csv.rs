@@ -880,55 +880,66 @@ mod tests {
         )
     }
 
+    /// A kind's block mask (the vector's where there is SSE2 or NEON), SWAR word mask and
+    /// byte-at-a-time reference.
+    type Kind = (
+        fn(u8, &[u8; 16]) -> lanes::Mask,
+        fn(u8, u64) -> u32,
+        fn(u8, &[u8]) -> bool,
+    );
+
+    /// The four kinds.
+    const KINDS: [Kind; 4] = [
+        (
+            block_mask::<CELL>,
+            word_mask::<CELL>,
+            plain_reference::<CELL>,
+        ),
+        (
+            block_mask::<OBJECT>,
+            word_mask::<OBJECT>,
+            plain_reference::<OBJECT>,
+        ),
+        (
+            block_mask::<IN_QUOTES>,
+            word_mask::<IN_QUOTES>,
+            plain_reference::<IN_QUOTES>,
+        ),
+        (
+            block_mask::<ESCAPES>,
+            word_mask::<ESCAPES>,
+            plain_reference::<ESCAPES>,
+        ),
+    ];
+
+    /// The block mask and the SWAR word masks of `block` for delimiter `d`, and the bits of
+    /// the bytes the reference flags, for each kind.
+    fn kind_masks(d: u8, block: &[u8; 16]) -> [(u32, u32, u32); 4] {
+        let (lo, hi) = block.split_at(8);
+        KINDS.map(|(block_mask, word_mask, reference)| {
+            let expected = (0..16).fold(0u32, |mask, i| {
+                mask | u32::from(!reference(d, &block[i..=i])) << i
+            });
+            (
+                lanes::bits(block_mask(d, block)),
+                word_mask(d, word(lo)) | word_mask(d, word(hi)) << 8,
+                expected,
+            )
+        })
+    }
+
     /// Each block mask (the vector's where there is SSE2 or NEON) and each SWAR word mask
-    /// flag exactly the bytes [`plain_reference`] does, every byte value in every lane (lane
-    /// `i` of block `(first, shift)` holds `first + (i + shift) % 16`), for the delimiters
-    /// the CLI writes and others.
+    /// flag exactly the bytes [`plain_reference`] does, every byte value in every lane
+    /// ([`lanes::every_byte_in_every_lane`]), for the delimiters the CLI writes and others.
     #[test]
     fn masks_flag_every_byte_in_every_lane() {
         for d in [b',', b'\t', b';', b'|', 0, 0xff] {
-            for shift in 0..16u8 {
-                for first in (0..=255u8).step_by(16) {
-                    let block: [u8; 16] = std::array::from_fn(|i| first + (i as u8 + shift) % 16);
-                    let reference = |kind: fn(u8, &[u8]) -> bool| {
-                        (0..16).fold(0u32, |mask, i| {
-                            mask | u32::from(!kind(d, &block[i..=i])) << i
-                        })
-                    };
-                    let (lo, hi) = block.split_at(8);
-                    let swar =
-                        |kind: fn(u8, u64) -> u32| kind(d, word(lo)) | kind(d, word(hi)) << 8;
-                    let vector =
-                        |kind: fn(u8, &[u8; 16]) -> lanes::Mask| lanes::bits(kind(d, &block));
-                    assert_eq!(
-                        vector(block_mask::<CELL>),
-                        reference(plain_reference::<CELL>)
-                    );
-                    assert_eq!(
-                        vector(block_mask::<OBJECT>),
-                        reference(plain_reference::<OBJECT>)
-                    );
-                    assert_eq!(
-                        vector(block_mask::<IN_QUOTES>),
-                        reference(plain_reference::<IN_QUOTES>)
-                    );
-                    assert_eq!(
-                        vector(block_mask::<ESCAPES>),
-                        reference(plain_reference::<ESCAPES>)
-                    );
-                    assert_eq!(swar(word_mask::<CELL>), reference(plain_reference::<CELL>));
-                    assert_eq!(
-                        swar(word_mask::<OBJECT>),
-                        reference(plain_reference::<OBJECT>)
-                    );
-                    assert_eq!(
-                        swar(word_mask::<IN_QUOTES>),
-                        reference(plain_reference::<IN_QUOTES>)
-                    );
-                    assert_eq!(
-                        swar(word_mask::<ESCAPES>),
-                        reference(plain_reference::<ESCAPES>)
-                    );
+            for block in lanes::every_byte_in_every_lane::<16>(16) {
+                for (kind, (vector, swar, expected)) in
+                    kind_masks(d, &block).into_iter().enumerate()
+                {
+                    assert_eq!(vector, expected, "kind {kind} {d} {block:?}");
+                    assert_eq!(swar, expected, "kind {kind} {d} {block:?}");
                 }
             }
         }
@@ -955,20 +966,10 @@ mod tests {
         ) {
             for value in [value, [common, vec![b'a'; 16]].concat()] {
                 let block = value.first_chunk::<16>().unwrap();
-                let reference = |kind: fn(u8, &[u8]) -> bool| {
-                    block.iter().enumerate().fold(0u32, |mask, (i, &b)| mask | u32::from(!kind(d, &[b])) << i)
-                };
-                let (lo, hi) = block.split_at(8);
-                let swar = |kind: fn(u8, u64) -> u32| kind(d, word(lo)) | kind(d, word(hi)) << 8;
-                let vector = |kind: fn(u8, &[u8; 16]) -> lanes::Mask| lanes::bits(kind(d, block));
-                proptest::prop_assert_eq!(vector(block_mask::<CELL>), reference(plain_reference::<CELL>));
-                proptest::prop_assert_eq!(vector(block_mask::<OBJECT>), reference(plain_reference::<OBJECT>));
-                proptest::prop_assert_eq!(vector(block_mask::<IN_QUOTES>), reference(plain_reference::<IN_QUOTES>));
-                proptest::prop_assert_eq!(vector(block_mask::<ESCAPES>), reference(plain_reference::<ESCAPES>));
-                proptest::prop_assert_eq!(swar(word_mask::<CELL>), reference(plain_reference::<CELL>));
-                proptest::prop_assert_eq!(swar(word_mask::<OBJECT>), reference(plain_reference::<OBJECT>));
-                proptest::prop_assert_eq!(swar(word_mask::<IN_QUOTES>), reference(plain_reference::<IN_QUOTES>));
-                proptest::prop_assert_eq!(swar(word_mask::<ESCAPES>), reference(plain_reference::<ESCAPES>));
+                for (vector, swar, expected) in kind_masks(d, block) {
+                    proptest::prop_assert_eq!(vector, expected);
+                    proptest::prop_assert_eq!(swar, expected);
+                }
             }
         }
 

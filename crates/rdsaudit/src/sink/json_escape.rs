@@ -691,7 +691,7 @@ mod tests {
 
     /// The vector masks (SSE2's or NEON's, of a block and of its two words, with and
     /// without the bytes above ASCII) flag exactly the lanes [`flagged`] does, every byte
-    /// value in every lane: lane `i` of block `(first, shift)` holds `first + (i + shift) % 16`.
+    /// value in every lane ([`lanes::every_byte_in_every_lane`]).
     #[cfg(vector16)]
     #[test]
     fn vector_masks_flag_every_byte_in_every_lane() {
@@ -699,37 +699,34 @@ mod tests {
             let bits = lanes::bits(mask);
             std::array::from_fn::<_, 16, _>(|i| bits >> i & 1 == 1)
         };
-        for shift in 0..16u8 {
-            for first in (0..=255u8).step_by(16) {
-                let block: [u8; 16] = std::array::from_fn(|i| first + (i as u8 + shift) % 16);
-                let (lo, hi) = block.split_at(8);
-                let (lo, hi) = (word_at(lo, 0).unwrap(), word_at(hi, 0).unwrap());
-                let expected = |high: bool| {
-                    block.map(|b| {
-                        if high {
-                            flagged::<true>(b)
-                        } else {
-                            flagged::<false>(b)
-                        }
-                    })
-                };
-                assert_eq!(
-                    lanes_of(vector::escape_mask::<false>(&block)),
-                    expected(false)
-                );
-                assert_eq!(
-                    lanes_of(vector::escape_mask::<true>(&block)),
-                    expected(true)
-                );
-                assert_eq!(
-                    lanes_of(vector::escape_mask_of_words::<false>(lo, hi)),
-                    expected(false)
-                );
-                assert_eq!(
-                    lanes_of(vector::escape_mask_of_words::<true>(lo, hi)),
-                    expected(true)
-                );
-            }
+        for block in lanes::every_byte_in_every_lane::<16>(16) {
+            let (lo, hi) = block.split_at(8);
+            let (lo, hi) = (word_at(lo, 0).unwrap(), word_at(hi, 0).unwrap());
+            let expected = |high: bool| {
+                block.map(|b| {
+                    if high {
+                        flagged::<true>(b)
+                    } else {
+                        flagged::<false>(b)
+                    }
+                })
+            };
+            assert_eq!(
+                lanes_of(vector::escape_mask::<false>(&block)),
+                expected(false)
+            );
+            assert_eq!(
+                lanes_of(vector::escape_mask::<true>(&block)),
+                expected(true)
+            );
+            assert_eq!(
+                lanes_of(vector::escape_mask_of_words::<false>(lo, hi)),
+                expected(false)
+            );
+            assert_eq!(
+                lanes_of(vector::escape_mask_of_words::<true>(lo, hi)),
+                expected(true)
+            );
         }
     }
 

@@ -49,3 +49,18 @@ pub(crate) fn bits(mask: Mask) -> u32 {
         out | u32::from(lane == full) << i
     })
 }
+
+/// Blocks of `N` bytes that put every byte value in every lane of a `period`-byte vector
+/// (`period` divides 256, `N` at least `period`): lane `i` of block `(first, shift)` holds
+/// `first + (i + shift) % period`, for every multiple `first` of `period` and every
+/// `shift < period` (256 blocks). The vector searches' exhaustive tests run on these.
+#[cfg(test)]
+pub(crate) fn every_byte_in_every_lane<const N: usize>(
+    period: u8,
+) -> impl Iterator<Item = [u8; N]> {
+    (0..period).flat_map(move |shift| {
+        (0..=255u8).step_by(usize::from(period)).map(move |first| {
+            std::array::from_fn(|i| first.wrapping_add((i as u8 % period + shift) % period))
+        })
+    })
+}
