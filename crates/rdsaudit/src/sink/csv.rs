@@ -479,11 +479,19 @@ fn unescaped_cell<B: Buf>(d: u8, quote: bool, formula: bool, raw: &[u8], out: &m
 /// neither.
 #[inline(always)]
 fn block_mask<const KIND: u8>(d: u8, block: &[u8; 16]) -> lanes::Mask {
-    let (lo, hi) = block.split_at(8);
-    #[cfg(vector16)]
-    let mask = vector::special_mask::<KIND>(d, word(lo), word(hi));
-    #[cfg(not(vector16))]
-    let mask = word_mask::<KIND>(d, word(lo)) | word_mask::<KIND>(d, word(hi)) << 8;
+    // NEON loads the block as one vector (its two words would be two loads and a lane
+    // move); SSE2 takes the two words, which the compiler joins into one load.
+    #[cfg(neon)]
+    let mask = vector::special_mask_of_block::<KIND>(d, block);
+    #[cfg(not(neon))]
+    let mask = {
+        let (lo, hi) = block.split_at(8);
+        #[cfg(sse2)]
+        let mask = vector::special_mask::<KIND>(d, word(lo), word(hi));
+        #[cfg(not(vector16))]
+        let mask = word_mask::<KIND>(d, word(lo)) | word_mask::<KIND>(d, word(hi)) << 8;
+        mask
+    };
     mask
 }
 
@@ -624,13 +632,26 @@ mod sse2 {
 /// the target has NEON, so the primitives of [`crate::swar::neon`] are there.
 #[cfg(neon)]
 mod neon {
-    use crate::swar::neon::{eq, from_words, gt, nibbles, or, splat};
+    use std::arch::aarch64::uint8x16_t;
+
+    use crate::swar::neon::{eq, from_words, gt, load, nibbles, or, splat};
+
+    /// [`special_mask`] of the sixteen bytes of `block`, as one vector load.
+    #[inline(always)]
+    pub(super) fn special_mask_of_block<const KIND: u8>(d: u8, block: &[u8; 16]) -> u64 {
+        flags::<KIND>(d, load(block))
+    }
 
     /// Lane `i` is set when byte `i` of `lo` then `hi` (little-endian) is one `KIND` names,
     /// the delimiter being `d` (as `sse2::special_mask`).
     #[inline(always)]
     pub(super) fn special_mask<const KIND: u8>(d: u8, lo: u64, hi: u64) -> u64 {
-        let v = from_words(lo, hi);
+        flags::<KIND>(d, from_words(lo, hi))
+    }
+
+    /// [`special_mask`] of the vector `v`.
+    #[inline(always)]
+    fn flags<const KIND: u8>(d: u8, v: uint8x16_t) -> u64 {
         let is = |b: u8| eq(v, splat(b));
         let mut flags = if KIND == super::IN_QUOTES || KIND == super::ESCAPES {
             is(b'"')
