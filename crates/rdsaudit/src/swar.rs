@@ -11,19 +11,13 @@
 //! copies eight bytes at a time instead, see [`crate::audit::unescape::unescape_to`].)
 
 pub(crate) mod lanes;
-#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+#[cfg(neon)]
 pub(crate) mod neon;
 
 pub(crate) const BLOCK: usize = 64;
 
 /// `body[at..at + 64]`, zero-filled past the end (zero is neither a quote nor a backslash).
-#[cfg(any(
-    test,
-    not(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    ))
-))]
+#[cfg(any(test, not(vector16)))]
 #[inline]
 pub(crate) fn block_at(body: &[u8], at: usize) -> [u8; BLOCK] {
     // A whole block is a copy of constant size, which compiles to a few vector moves; the
@@ -48,13 +42,7 @@ pub(crate) fn block_at(body: &[u8], at: usize) -> [u8; BLOCK] {
 /// Bit `i` is set when `block[i] == byte`: eight bytes at a time (SWAR), the equal bytes'
 /// top bits gathered into one byte by a multiplication. Where there is no SSE2, and the
 /// twin the tests hold [`masks_at`] to.
-#[cfg(any(
-    test,
-    not(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    ))
-))]
+#[cfg(any(test, not(vector16)))]
 #[inline]
 pub(crate) fn byte_mask(block: &[u8; BLOCK], byte: u8) -> u64 {
     let mut mask = 0u64;
@@ -78,13 +66,7 @@ pub(crate) fn equal_bytes(word: u64, byte: u8) -> u64 {
 /// bits must be clear, as in [`equal_bytes`]'s answer. The multiplication moves bit 8i to
 /// bit 56 + i, with no two products on the same bit (so no carries). For the SWAR masks here
 /// and in [`crate::sink::csv`].
-#[cfg(any(
-    test,
-    not(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    ))
-))]
+#[cfg(any(test, not(vector16)))]
 #[inline(always)]
 pub(crate) fn top_bits(word: u64) -> u64 {
     ((word >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
@@ -120,18 +102,15 @@ pub(crate) fn masks_at<const N: usize>(body: &[u8], at: usize, bytes: [u8; N]) -
         !bytes.contains(&0),
         "masks_at: a zero needle matches past the end"
     );
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[cfg(sse2)]
     {
         sse2::masks_at(body, at, bytes)
     }
-    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    #[cfg(neon)]
     {
         neon_search::masks_at(body, at, bytes)
     }
-    #[cfg(not(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    )))]
+    #[cfg(not(vector16))]
     {
         let block = block_at(body, at);
         bytes.map(|b| byte_mask(&block, b))
@@ -179,19 +158,16 @@ fn pair_in_block(s: &[u8], base: usize, [first, second]: [u64; 2], b: u8) -> Opt
     (pairs != 0).then(|| base + pairs.trailing_zeros() as usize)
 }
 
-#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+#[cfg(neon)]
 use neon_search as vector;
 /// The sixteen-byte searches: SSE2 on x86_64, NEON on aarch64 (twins, the same answers).
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[cfg(sse2)]
 use sse2 as vector;
 
 /// How many bytes [`find2`] searches sixteen at a time before it hands the rest to `memchr2`
 /// (whose AVX2 or NEON loop is faster on long stretches, and whose start costs ~100
 /// instructions).
-#[cfg(any(
-    all(target_arch = "x86_64", target_feature = "sse2"),
-    all(target_arch = "aarch64", target_feature = "neon")
-))]
+#[cfg(vector16)]
 const SHORT: usize = 128;
 
 /// The first byte of `s` that is `a` or `b`: `memchr2` for the short stretches of one line
@@ -200,10 +176,7 @@ const SHORT: usize = 128;
 /// `SHORT` bytes are searched sixteen at a time with SSE2 or NEON, the rest by `memchr2`.
 #[inline]
 pub(crate) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
-    #[cfg(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    ))]
+    #[cfg(vector16)]
     {
         match (s.get(..SHORT), s.get(SHORT..)) {
             (Some(head), Some(rest)) => match vector::find2(head, a, b) {
@@ -213,10 +186,7 @@ pub(crate) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
             _ => vector::find2(s, a, b),
         }
     }
-    #[cfg(not(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    )))]
+    #[cfg(not(vector16))]
     {
         memchr::memchr2(a, b, s)
     }
@@ -227,17 +197,11 @@ pub(crate) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
 /// check).
 #[inline]
 pub(crate) fn is_ascii(s: &[u8]) -> bool {
-    #[cfg(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    ))]
+    #[cfg(vector16)]
     {
         vector::is_ascii(s)
     }
-    #[cfg(not(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    )))]
+    #[cfg(not(vector16))]
     {
         s.is_ascii()
     }
@@ -247,20 +211,13 @@ pub(crate) fn is_ascii(s: &[u8]) -> bool {
 /// ([`crate::audit::dialect::is_host_byte`]), all sixteen classified at once with SSE2 or
 /// NEON; for [`crate::audit::dialect::is_host_at`]. `host_bytes_is_is_host_byte` holds it to
 /// the table.
-#[cfg(any(
-    all(target_arch = "x86_64", target_feature = "sse2"),
-    all(target_arch = "aarch64", target_feature = "neon")
-))]
+#[cfg(vector16)]
 pub(crate) use vector::host_bytes;
 
 /// The first byte of `s` equal to `a` or `b`, eight bytes at a time: for stretches of 8 to
 /// 16 bytes, as two overlapping words (the bytes of the second already in the first are
 /// found in the first); `memchr2` past 16 bytes.
-#[cfg(any(
-    test,
-    all(target_arch = "x86_64", target_feature = "sse2"),
-    all(target_arch = "aarch64", target_feature = "neon")
-))]
+#[cfg(any(test, vector16))]
 #[inline]
 fn find2_words(s: &[u8], a: u8, b: u8) -> Option<usize> {
     if s.len() > 16 {
@@ -284,10 +241,7 @@ fn find2_words(s: &[u8], a: u8, b: u8) -> Option<usize> {
 }
 
 /// [`is_ascii`] of fewer than sixteen bytes: two overlapping words, or a byte at a time.
-#[cfg(any(
-    all(target_arch = "x86_64", target_feature = "sse2"),
-    all(target_arch = "aarch64", target_feature = "neon")
-))]
+#[cfg(vector16)]
 #[inline(always)]
 fn short_is_ascii(s: &[u8]) -> bool {
     match (s.first_chunk::<8>(), s.last_chunk::<8>()) {
@@ -299,10 +253,7 @@ fn short_is_ascii(s: &[u8]) -> bool {
 }
 
 /// A body shorter than sixteen bytes, zero-filled to sixteen: [`masks_at`]'s last chunk.
-#[cfg(any(
-    all(target_arch = "x86_64", target_feature = "sse2"),
-    all(target_arch = "aarch64", target_feature = "neon")
-))]
+#[cfg(vector16)]
 #[inline]
 fn short_chunk(body: &[u8]) -> [u8; 16] {
     let mut chunk = [0u8; 16];
@@ -319,7 +270,7 @@ fn short_chunk(body: &[u8]) -> [u8; 16] {
 /// not inlined into its callers (one call of ~96 instructions per mask, 12% of the scanner's
 /// instructions on an event). The module is compiled only where the target has SSE2 (every
 /// x86_64 target unless it is turned off by hand), so each call's feature holds statically.
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[cfg(sse2)]
 mod sse2 {
     use std::arch::x86_64::{
         __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
@@ -481,7 +432,7 @@ mod sse2 {
 }
 
 /// NEON: the twin of [`sse2`] on aarch64, from the primitives of [`neon`].
-#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+#[cfg(neon)]
 mod neon_search {
     use std::arch::aarch64::uint8x16_t;
 
@@ -638,20 +589,13 @@ mod tests {
 
     /// `host_bytes` classifies every byte value in every lane as the table does.
     #[test]
-    #[cfg(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    ))]
+    #[cfg(vector16)]
     fn host_bytes_is_is_host_byte() {
-        for shift in 0..16u8 {
-            for first in (0..=255u8).step_by(16) {
-                let chunk: [u8; 16] =
-                    std::array::from_fn(|i| first.wrapping_add((i as u8 + shift) % 16));
-                let expected = chunk.iter().enumerate().fold(0u32, |m, (i, &b)| {
-                    m | u32::from(crate::audit::dialect::is_host_byte(b)) << i
-                });
-                assert_eq!(host_bytes(&chunk), expected, "{chunk:?}");
-            }
+        for chunk in lanes::every_byte_in_every_lane::<16>(16) {
+            let expected = chunk.iter().enumerate().fold(0u32, |m, (i, &b)| {
+                m | u32::from(crate::audit::dialect::is_host_byte(b)) << i
+            });
+            assert_eq!(host_bytes(&chunk), expected, "{chunk:?}");
         }
     }
 
@@ -659,16 +603,12 @@ mod tests {
     /// block, for every needle, at every start of the body's last chunks.
     #[test]
     fn masks_at_is_byte_mask_in_every_lane() {
-        for shift in 0..64u8 {
-            for first in (0..=255u8).step_by(64) {
-                let body: [u8; 64] =
-                    std::array::from_fn(|i| first.wrapping_add((i as u8 + shift) % 64));
-                for needle in 1..=255u8 {
-                    for (n, at) in [(64, 0), (64, 7), (50, 0), (50, 40), (9, 0), (9, 3)] {
-                        let part = body.get(..n).unwrap_or_default();
-                        let expected = byte_mask(&block_at(part, at), needle);
-                        assert_eq!(masks_at(part, at, [needle]), [expected], "{part:?} {at}");
-                    }
+        for body in lanes::every_byte_in_every_lane::<64>(64) {
+            for needle in 1..=255u8 {
+                for (n, at) in [(64, 0), (64, 7), (50, 0), (50, 40), (9, 0), (9, 3)] {
+                    let part = body.get(..n).unwrap_or_default();
+                    let expected = byte_mask(&block_at(part, at), needle);
+                    assert_eq!(masks_at(part, at, [needle]), [expected], "{part:?} {at}");
                 }
             }
         }
@@ -678,16 +618,12 @@ mod tests {
     /// chunks and of the overlapping last one, for every needle.
     #[test]
     fn find2_is_memchr2_in_every_lane() {
-        for shift in 0..16u8 {
-            for first in (0..=255u8).step_by(16) {
-                let s: [u8; 40] =
-                    std::array::from_fn(|i| first.wrapping_add((i as u8 + shift) % 16));
-                for a in 0..=255u8 {
-                    let b = a.wrapping_add(7);
-                    for n in [16, 23, 40] {
-                        let part = s.get(..n).unwrap_or_default();
-                        assert_eq!(find2(part, a, b), memchr::memchr2(a, b, part), "{part:?}");
-                    }
+        for s in lanes::every_byte_in_every_lane::<40>(16) {
+            for a in 0..=255u8 {
+                let b = a.wrapping_add(7);
+                for n in [16, 23, 40] {
+                    let part = s.get(..n).unwrap_or_default();
+                    assert_eq!(find2(part, a, b), memchr::memchr2(a, b, part), "{part:?}");
                 }
             }
         }

@@ -203,10 +203,7 @@ pub(crate) fn is_host(field: &[u8]) -> bool {
 /// host ~10 bytes a line); any other by [`is_host`]. Held to it by `is_host_at_is_is_host`.
 #[inline(always)]
 pub(crate) fn is_host_at(s: &[u8], start: usize, end: usize) -> bool {
-    #[cfg(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    ))]
+    #[cfg(vector16)]
     {
         let n = end.wrapping_sub(start);
         let chunk = s.get(start..).and_then(|rest| rest.first_chunk::<16>());

@@ -48,9 +48,9 @@ use crate::swar::lanes;
 
 // The target's sixteen-byte vector module, `neon` or `sse2` (each compiled only where its
 // feature is on); targets with neither check with the SWAR words (`word_mask`).
-#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+#[cfg(neon)]
 use neon as vector;
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[cfg(sse2)]
 use sse2 as vector;
 
 /// What a row takes beyond its object, but for long names and provenance: reserved once per
@@ -479,30 +479,26 @@ fn unescaped_cell<B: Buf>(d: u8, quote: bool, formula: bool, raw: &[u8], out: &m
 /// neither.
 #[inline(always)]
 fn block_mask<const KIND: u8>(d: u8, block: &[u8; 16]) -> lanes::Mask {
-    let (lo, hi) = block.split_at(8);
-    #[cfg(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    ))]
-    let mask = vector::special_mask::<KIND>(d, word(lo), word(hi));
-    #[cfg(not(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    )))]
-    let mask = word_mask::<KIND>(d, word(lo)) | word_mask::<KIND>(d, word(hi)) << 8;
+    // NEON loads the block as one vector (its two words would be two loads and a lane
+    // move); SSE2 takes the two words, which the compiler joins into one load.
+    #[cfg(neon)]
+    let mask = vector::special_mask_of_block::<KIND>(d, block);
+    #[cfg(not(neon))]
+    let mask = {
+        let (lo, hi) = block.split_at(8);
+        #[cfg(sse2)]
+        let mask = vector::special_mask::<KIND>(d, word(lo), word(hi));
+        #[cfg(not(vector16))]
+        let mask = word_mask::<KIND>(d, word(lo)) | word_mask::<KIND>(d, word(hi)) << 8;
+        mask
+    };
     mask
 }
 
 /// Bit `i` is set when byte `i` of `word` (little-endian) is one `KIND` names: SWAR, for
 /// [`block_mask`] without SSE2 or NEON (compiled for tests everywhere, to hold it to
 /// [`plain_reference`]).
-#[cfg(any(
-    test,
-    not(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    ))
-))]
+#[cfg(any(test, not(vector16)))]
 #[inline(always)]
 fn word_mask<const KIND: u8>(d: u8, word: u64) -> u32 {
     use crate::swar::equal_bytes;
@@ -541,10 +537,7 @@ const ESCAPES: u8 = 3;
 /// is the byte-at-a-time twin the property tests hold it to (and the search elsewhere).
 #[inline(always)]
 fn plain<const KIND: u8>(d: u8, value: &[u8]) -> bool {
-    #[cfg(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    ))]
+    #[cfg(vector16)]
     {
         let n = value.len();
         if let (Some(head), Some(tail)) = (value.first_chunk::<8>(), value.last_chunk::<8>()) {
@@ -600,7 +593,7 @@ fn plain_reference<const KIND: u8>(d: u8, value: &[u8]) -> bool {
 /// The module is compiled only where the target has SSE2 (every x86_64 target unless it is
 /// turned off by hand), so each intrinsic's feature holds statically (the same convention as
 /// `crate::swar`'s module).
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[cfg(sse2)]
 mod sse2 {
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
@@ -637,15 +630,28 @@ mod sse2 {
 
 /// NEON: the twin of `sse2`, its masks four bits a lane ([`lanes`]). Compiled only where
 /// the target has NEON, so the primitives of [`crate::swar::neon`] are there.
-#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+#[cfg(neon)]
 mod neon {
-    use crate::swar::neon::{eq, from_words, gt, nibbles, or, splat};
+    use std::arch::aarch64::uint8x16_t;
+
+    use crate::swar::neon::{eq, from_words, gt, load, nibbles, or, splat};
+
+    /// [`special_mask`] of the sixteen bytes of `block`, as one vector load.
+    #[inline(always)]
+    pub(super) fn special_mask_of_block<const KIND: u8>(d: u8, block: &[u8; 16]) -> u64 {
+        flags::<KIND>(d, load(block))
+    }
 
     /// Lane `i` is set when byte `i` of `lo` then `hi` (little-endian) is one `KIND` names,
     /// the delimiter being `d` (as `sse2::special_mask`).
     #[inline(always)]
     pub(super) fn special_mask<const KIND: u8>(d: u8, lo: u64, hi: u64) -> u64 {
-        let v = from_words(lo, hi);
+        flags::<KIND>(d, from_words(lo, hi))
+    }
+
+    /// [`special_mask`] of the vector `v`.
+    #[inline(always)]
+    fn flags<const KIND: u8>(d: u8, v: uint8x16_t) -> u64 {
         let is = |b: u8| eq(v, splat(b));
         let mut flags = if KIND == super::IN_QUOTES || KIND == super::ESCAPES {
             is(b'"')
@@ -895,55 +901,66 @@ mod tests {
         )
     }
 
+    /// A kind's block mask (the vector's where there is SSE2 or NEON), SWAR word mask and
+    /// byte-at-a-time reference.
+    type Kind = (
+        fn(u8, &[u8; 16]) -> lanes::Mask,
+        fn(u8, u64) -> u32,
+        fn(u8, &[u8]) -> bool,
+    );
+
+    /// The four kinds.
+    const KINDS: [Kind; 4] = [
+        (
+            block_mask::<CELL>,
+            word_mask::<CELL>,
+            plain_reference::<CELL>,
+        ),
+        (
+            block_mask::<OBJECT>,
+            word_mask::<OBJECT>,
+            plain_reference::<OBJECT>,
+        ),
+        (
+            block_mask::<IN_QUOTES>,
+            word_mask::<IN_QUOTES>,
+            plain_reference::<IN_QUOTES>,
+        ),
+        (
+            block_mask::<ESCAPES>,
+            word_mask::<ESCAPES>,
+            plain_reference::<ESCAPES>,
+        ),
+    ];
+
+    /// The block mask and the SWAR word masks of `block` for delimiter `d`, and the bits of
+    /// the bytes the reference flags, for each kind.
+    fn kind_masks(d: u8, block: &[u8; 16]) -> [(u32, u32, u32); 4] {
+        let (lo, hi) = block.split_at(8);
+        KINDS.map(|(block_mask, word_mask, reference)| {
+            let expected = (0..16).fold(0u32, |mask, i| {
+                mask | u32::from(!reference(d, &block[i..=i])) << i
+            });
+            (
+                lanes::bits(block_mask(d, block)),
+                word_mask(d, word(lo)) | word_mask(d, word(hi)) << 8,
+                expected,
+            )
+        })
+    }
+
     /// Each block mask (the vector's where there is SSE2 or NEON) and each SWAR word mask
-    /// flag exactly the bytes [`plain_reference`] does, every byte value in every lane (lane
-    /// `i` of block `(first, shift)` holds `first + (i + shift) % 16`), for the delimiters
-    /// the CLI writes and others.
+    /// flag exactly the bytes [`plain_reference`] does, every byte value in every lane
+    /// ([`lanes::every_byte_in_every_lane`]), for the delimiters the CLI writes and others.
     #[test]
     fn masks_flag_every_byte_in_every_lane() {
         for d in [b',', b'\t', b';', b'|', 0, 0xff] {
-            for shift in 0..16u8 {
-                for first in (0..=255u8).step_by(16) {
-                    let block: [u8; 16] = std::array::from_fn(|i| first + (i as u8 + shift) % 16);
-                    let reference = |kind: fn(u8, &[u8]) -> bool| {
-                        (0..16).fold(0u32, |mask, i| {
-                            mask | u32::from(!kind(d, &block[i..=i])) << i
-                        })
-                    };
-                    let (lo, hi) = block.split_at(8);
-                    let swar =
-                        |kind: fn(u8, u64) -> u32| kind(d, word(lo)) | kind(d, word(hi)) << 8;
-                    let vector =
-                        |kind: fn(u8, &[u8; 16]) -> lanes::Mask| lanes::bits(kind(d, &block));
-                    assert_eq!(
-                        vector(block_mask::<CELL>),
-                        reference(plain_reference::<CELL>)
-                    );
-                    assert_eq!(
-                        vector(block_mask::<OBJECT>),
-                        reference(plain_reference::<OBJECT>)
-                    );
-                    assert_eq!(
-                        vector(block_mask::<IN_QUOTES>),
-                        reference(plain_reference::<IN_QUOTES>)
-                    );
-                    assert_eq!(
-                        vector(block_mask::<ESCAPES>),
-                        reference(plain_reference::<ESCAPES>)
-                    );
-                    assert_eq!(swar(word_mask::<CELL>), reference(plain_reference::<CELL>));
-                    assert_eq!(
-                        swar(word_mask::<OBJECT>),
-                        reference(plain_reference::<OBJECT>)
-                    );
-                    assert_eq!(
-                        swar(word_mask::<IN_QUOTES>),
-                        reference(plain_reference::<IN_QUOTES>)
-                    );
-                    assert_eq!(
-                        swar(word_mask::<ESCAPES>),
-                        reference(plain_reference::<ESCAPES>)
-                    );
+            for block in lanes::every_byte_in_every_lane::<16>(16) {
+                for (kind, (vector, swar, expected)) in
+                    kind_masks(d, &block).into_iter().enumerate()
+                {
+                    assert_eq!(vector, expected, "kind {kind} {d} {block:?}");
+                    assert_eq!(swar, expected, "kind {kind} {d} {block:?}");
                 }
             }
         }
@@ -970,20 +987,10 @@ mod tests {
         ) {
             for value in [value, [common, vec![b'a'; 16]].concat()] {
                 let block = value.first_chunk::<16>().unwrap();
-                let reference = |kind: fn(u8, &[u8]) -> bool| {
-                    block.iter().enumerate().fold(0u32, |mask, (i, &b)| mask | u32::from(!kind(d, &[b])) << i)
-                };
-                let (lo, hi) = block.split_at(8);
-                let swar = |kind: fn(u8, u64) -> u32| kind(d, word(lo)) | kind(d, word(hi)) << 8;
-                let vector = |kind: fn(u8, &[u8; 16]) -> lanes::Mask| lanes::bits(kind(d, block));
-                proptest::prop_assert_eq!(vector(block_mask::<CELL>), reference(plain_reference::<CELL>));
-                proptest::prop_assert_eq!(vector(block_mask::<OBJECT>), reference(plain_reference::<OBJECT>));
-                proptest::prop_assert_eq!(vector(block_mask::<IN_QUOTES>), reference(plain_reference::<IN_QUOTES>));
-                proptest::prop_assert_eq!(vector(block_mask::<ESCAPES>), reference(plain_reference::<ESCAPES>));
-                proptest::prop_assert_eq!(swar(word_mask::<CELL>), reference(plain_reference::<CELL>));
-                proptest::prop_assert_eq!(swar(word_mask::<OBJECT>), reference(plain_reference::<OBJECT>));
-                proptest::prop_assert_eq!(swar(word_mask::<IN_QUOTES>), reference(plain_reference::<IN_QUOTES>));
-                proptest::prop_assert_eq!(swar(word_mask::<ESCAPES>), reference(plain_reference::<ESCAPES>));
+                for (vector, swar, expected) in kind_masks(d, block) {
+                    proptest::prop_assert_eq!(vector, expected);
+                    proptest::prop_assert_eq!(swar, expected);
+                }
             }
         }
 

@@ -5,21 +5,18 @@
 //! mask only through these functions, so one code serves both widths.
 
 /// A mask of sixteen lanes.
-#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+#[cfg(neon)]
 pub(crate) type Mask = u64;
-#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+#[cfg(neon)]
 const BITS: u32 = 4;
 /// A mask of sixteen lanes.
-#[cfg(not(all(target_arch = "aarch64", target_feature = "neon")))]
+#[cfg(not(neon))]
 pub(crate) type Mask = u32;
-#[cfg(not(all(target_arch = "aarch64", target_feature = "neon")))]
+#[cfg(not(neon))]
 const BITS: u32 = 1;
 
 /// The lanes 0..8.
-#[cfg(any(
-    all(target_arch = "x86_64", target_feature = "sse2"),
-    all(target_arch = "aarch64", target_feature = "neon")
-))]
+#[cfg(vector16)]
 pub(crate) const LOW_HALF: Mask = (1 << (8 * BITS)) - 1;
 
 /// The first lane set in `mask` (not zero).
@@ -35,10 +32,7 @@ pub(crate) fn down(mask: Mask, n: usize) -> Mask {
 }
 
 /// `mask` without its first `n` lanes (`n < 16`).
-#[cfg(any(
-    all(target_arch = "x86_64", target_feature = "sse2"),
-    all(target_arch = "aarch64", target_feature = "neon")
-))]
+#[cfg(vector16)]
 #[inline(always)]
 pub(crate) fn from(mask: Mask, n: usize) -> Mask {
     down(mask, n) << (n * BITS as usize)
@@ -53,5 +47,20 @@ pub(crate) fn bits(mask: Mask) -> u32 {
         let lane = mask >> (i * BITS) & full;
         assert!(lane == 0 || lane == full, "lane {i} of {mask:#x}");
         out | u32::from(lane == full) << i
+    })
+}
+
+/// Blocks of `N` bytes that put every byte value in every lane of a `period`-byte vector
+/// (`period` divides 256, `N` at least `period`): lane `i` of block `(first, shift)` holds
+/// `first + (i + shift) % period`, for every multiple `first` of `period` and every
+/// `shift < period` (256 blocks). The vector searches' exhaustive tests run on these.
+#[cfg(test)]
+pub(crate) fn every_byte_in_every_lane<const N: usize>(
+    period: u8,
+) -> impl Iterator<Item = [u8; N]> {
+    (0..period).flat_map(move |shift| {
+        (0..=255u8).step_by(usize::from(period)).map(move |first| {
+            std::array::from_fn(|i| first.wrapping_add((i as u8 % period + shift) % period))
+        })
     })
 }

@@ -199,14 +199,9 @@ mod tests {
         out
     }
 
-    /// Chunks that put every byte value in every lane: lane `i` of chunk `(first, shift)`
-    /// holds `first + (i + shift) % 16`.
+    /// Chunks that put every byte value in every lane.
     fn chunks() -> impl Iterator<Item = [u8; 16]> {
-        (0..16u8).flat_map(|shift| {
-            (0..=255u8).step_by(16).map(move |first| {
-                std::array::from_fn(|i| first.wrapping_add((i as u8 + shift) % 16))
-            })
-        })
+        crate::swar::lanes::every_byte_in_every_lane(16)
     }
 
     /// The lane mask of `bits`: lane `i` all ones when bit `i` is set.

@@ -500,10 +500,7 @@ const SHORT: usize = 64;
 /// instructions (6,000 one-line records: -0.6 M, serial).
 #[inline(always)]
 fn short_run(rest: &[u8]) -> Result<usize, usize> {
-    #[cfg(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    ))]
+    #[cfg(vector16)]
     {
         let mut at = 0;
         while at < SHORT {
@@ -522,10 +519,7 @@ fn short_run(rest: &[u8]) -> Result<usize, usize> {
         }
         short_run_words(rest, at)
     }
-    #[cfg(not(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    )))]
+    #[cfg(not(vector16))]
     short_run_words(rest, 0)
 }
 
@@ -559,18 +553,15 @@ fn short_run_words(rest: &[u8], mut at: usize) -> Result<usize, usize> {
 /// test checks).
 #[inline]
 pub(crate) fn string_mask(block: &[u8; 16]) -> Mask {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[cfg(sse2)]
     {
         sse2::string_mask(block)
     }
-    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    #[cfg(neon)]
     {
         neon::string_mask(block)
     }
-    #[cfg(not(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    )))]
+    #[cfg(not(vector16))]
     string_mask_bytes(block)
 }
 
@@ -580,29 +571,20 @@ pub(crate) fn string_mask(block: &[u8; 16]) -> Mask {
 /// NEON on aarch64, a byte at a time elsewhere (the same bits; a property test checks).
 #[inline]
 pub(crate) fn special_mask(block: &[u8; 16]) -> Mask {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[cfg(sse2)]
     {
         sse2::special_mask(block)
     }
-    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    #[cfg(neon)]
     {
         neon::special_mask(block)
     }
-    #[cfg(not(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    )))]
+    #[cfg(not(vector16))]
     special_mask_bytes(block)
 }
 
 /// [`special_mask`] a byte at a time, one bit a byte: the reference.
-#[cfg(any(
-    test,
-    not(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    ))
-))]
+#[cfg(any(test, not(vector16)))]
 pub(crate) fn special_mask_bytes(block: &[u8; 16]) -> u32 {
     block
         .iter()
@@ -612,13 +594,7 @@ pub(crate) fn special_mask_bytes(block: &[u8; 16]) -> u32 {
 }
 
 /// [`string_mask`] a byte at a time, one bit a byte: the reference.
-#[cfg(any(
-    test,
-    not(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(target_arch = "aarch64", target_feature = "neon")
-    ))
-))]
+#[cfg(any(test, not(vector16)))]
 pub(crate) fn string_mask_bytes(block: &[u8; 16]) -> u32 {
     block
         .iter()
@@ -631,7 +607,7 @@ pub(crate) fn string_mask_bytes(block: &[u8; 16]) -> u32 {
 /// inlined functions whose intrinsics rest on the module's cfg: compiled only where the
 /// target has SSE2 (every x86_64 target unless it is turned off by hand), elsewhere the
 /// word-at-a-time twins run.
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[cfg(sse2)]
 mod sse2 {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8,
@@ -679,7 +655,7 @@ mod sse2 {
 }
 
 /// NEON: the twin of [`sse2`], four bits a byte ([`Mask`]).
-#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+#[cfg(neon)]
 mod neon {
     use crate::swar::neon::{eq, load, lt, lt_signed, nibbles, or, splat};
 

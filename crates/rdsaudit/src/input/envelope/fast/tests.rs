@@ -193,21 +193,17 @@ fn unescaping_leaves_spaces_behind() {
 #[test]
 fn masks_are_their_references_in_every_lane() {
     use crate::input::json::walk::{special_mask_bytes, string_mask_bytes};
-    for shift in 0..16u8 {
-        for first in (0..=255u8).step_by(16) {
-            let block: [u8; 16] =
-                std::array::from_fn(|i| first.wrapping_add((i as u8 + shift) % 16));
-            assert_eq!(
-                lanes::bits(string_mask(&block)),
-                string_mask_bytes(&block),
-                "{block:?}"
-            );
-            assert_eq!(
-                lanes::bits(special_mask(&block)),
-                special_mask_bytes(&block),
-                "{block:?}"
-            );
-        }
+    for block in lanes::every_byte_in_every_lane::<16>(16) {
+        assert_eq!(
+            lanes::bits(string_mask(&block)),
+            string_mask_bytes(&block),
+            "{block:?}"
+        );
+        assert_eq!(
+            lanes::bits(special_mask(&block)),
+            special_mask_bytes(&block),
+            "{block:?}"
+        );
     }
 }
 
