@@ -12,7 +12,7 @@
 //! The text-level helpers ([`skip_ws`], [`skip_string`]) serve the two places that must look at
 //! raw JSON *before* simd-json runs: the envelope's back-to-back object splitter (simd-json
 //! unescapes in place, so a failed whole-buffer parse cannot be retried) and
-//! [`crate::input::detect`] (which only peeks at the top-level keys).
+//! [`crate::input::detect()`] (which only peeks at the top-level keys).
 
 use simd_json::tape::{Node, Tape};
 use simd_json::{Buffers, StaticNode};

@@ -475,7 +475,7 @@ fn unescaped_cell<B: Buf>(d: u8, quote: bool, formula: bool, raw: &[u8], out: &m
 }
 
 /// Lane `i` ([`lanes`]) is set when byte `i` of `block` is one `KIND` names (the delimiter
-/// being `d`): one SSE2 or NEON vector, or two SWAR words ([`word_mask`]) where there is
+/// being `d`): one SSE2 or NEON vector, or two SWAR words (`word_mask`) where there is
 /// neither.
 #[inline(always)]
 fn block_mask<const KIND: u8>(d: u8, block: &[u8; 16]) -> lanes::Mask {

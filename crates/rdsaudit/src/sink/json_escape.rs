@@ -282,7 +282,7 @@ pub fn quoted(out: &mut Vec<u8>, text: &str) {
 /// is (every x86_64 and aarch64 target), sixteen bytes at a time and the last (partial) block as the
 /// overlapping final sixteen bytes, text under sixteen bytes from `from` (most names) as one
 /// vector of its overlapping first and last eight (or four) bytes ([`next_escape_short`]);
-/// elsewhere by [`next_escape_words`].
+/// elsewhere by `next_escape_words`.
 #[inline]
 fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
     next_flagged::<false>(bytes, from)

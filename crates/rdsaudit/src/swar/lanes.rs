@@ -1,7 +1,7 @@
 //! The lane masks of the sixteen-byte vector searches (the JSON walk, the JSON escaper, the
 //! CSV quoting): bit `i` set for lane `i` from SSE2's `movemask` (and from the byte-at-a-time
 //! and SWAR fallbacks), bits `4i..4i + 4` from NEON's narrowing shift
-//! ([`super::neon::nibbles`], two instructions where a movemask takes five). Callers read a
+//! (`swar::neon::nibbles`, two instructions where a movemask takes five). Callers read a
 //! mask only through these functions, so one code serves both widths.
 
 /// A mask of sixteen lanes.
