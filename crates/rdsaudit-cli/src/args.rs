@@ -113,8 +113,11 @@ one row per line, one field per tab, a backslash, tab, LF, CR and NUL written \\
 SQL prints one QUERY statement per line, ending in `;`, meaning what it meant: line breaks
 become spaces (inside strings: \\n escapes), -- and # comments become /* */ comments; a
 statement cut inside a string or comment is printed as a `-- rdsaudit:` comment line, never
-as SQL, and so is a statement the server refused (non-zero return code: it did not run)
-and an ambiguous one (a raw name may have forged it; no USE for its database either);
+as SQL, and so is a statement the server refused (non-zero return code: it did not run),
+an ambiguous one (a raw name may have forged it; no USE for its database either), one that
+reaches the 1024-byte query log limit (it may be cut between tokens), LOAD DATA|XML ... LOCAL
+(a replay would send the replaying machine's file), a prepared statement logged with its ?
+placeholders, and one with a backslash outside strings (a client command such as \\!);
 `USE `db`;` comes before a statement whose database is not the one before; statements from
 CloudWatch end with `-- event_id=ID` for de-duplication.
 

@@ -51,7 +51,7 @@ pub(crate) fn bits(mask: Mask) -> u32 {
 }
 
 /// Blocks of `N` bytes that put every byte value in every lane of a `period`-byte vector
-/// (`period` divides 256, `N` at least `period`): lane `i` of block `(first, shift)` holds
+/// (`period` divides 256, `period <= N <= 256`: lane indexes are taken as bytes): lane `i` of block `(first, shift)` holds
 /// `first + (i + shift) % period`, for every multiple `first` of `period` and every
 /// `shift < period` (256 blocks). The vector searches' exhaustive tests run on these.
 #[cfg(test)]
