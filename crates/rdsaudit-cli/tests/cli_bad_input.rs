@@ -107,6 +107,29 @@ fn truncated_gzip_files() {
     assert_eq!(balanced(&stderr, "records"), [0, 0, 1]);
 }
 
+/// A gzip text whose first match reaches back before the start of the stream is corrupt, as
+/// zlib says, in both readers: flate2's default backend (miniz_oxide) read it from a zeroed
+/// window, so this file (100,000 zero bytes, CRC-32 right) streamed as one line of NULs.
+#[test]
+fn a_gzip_match_before_the_stream_start_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let gz = include_bytes!("../../rdsaudit/tests/fixtures/distance-too-far.gz");
+    let path = write(dir.path(), "zeros.log.gz", gz);
+    let (code, events, stderr) = parse(&["--input".as_ref(), "text".as_ref(), path.as_os_str()]);
+    assert_eq!((code, events.len()), (1, 0), "{stderr}");
+    assert!(
+        stderr.contains("zeros.log.gz: gzip stream failed at compressed byte "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("\\0"), "{stderr}");
+    let (code, events, stderr) = parse(&[path.as_os_str()]);
+    assert_eq!((code, events.len()), (1, 0), "{stderr}");
+    assert!(
+        stderr.contains("zeros.log.gz: record 1: gzip: "),
+        "{stderr}"
+    );
+}
+
 /// Review 8 (F4): a streamed gzip text is checked only at its end. When its CRC-32 fails (or
 /// it ends in its trailer), every event was already written: the error says so, names the
 /// last line read and the compressed byte, and the rest is one failed `gzip` record kept in

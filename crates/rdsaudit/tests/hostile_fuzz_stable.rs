@@ -227,6 +227,7 @@ fn inflate_seeds() -> Vec<Vec<u8>> {
         gzip_all_header_fields(json.as_bytes()),
         [gzip(b"hello "), gzip(b"world")].concat(),
         include_bytes!("fixtures/hello.txt.gz").to_vec(),
+        include_bytes!("fixtures/distance-too-far.gz").to_vec(),
     ];
     seeds.extend(gzip_cli(json.as_bytes(), &["-9", "-c"]));
     seeds.extend(gzip_cli(&vec![0; 100_000], &["-1", "-c"]));
@@ -311,6 +312,27 @@ fn seeds_pass() {
     envelope_seeds().iter().for_each(|s| envelope::run(s));
     line_seeds().iter().for_each(|s| line::run(s));
     kinesis_seeds().iter().for_each(|s| kinesis::run(s));
+}
+
+/// Found by `inflate_target` in CI: `gzip -1` of 100,000 zero bytes with byte 26 changed from
+/// 97 to 9, so the first match reaches back before the start of the stream. zlib and libdeflate
+/// refuse it; miniz_oxide (flate2's default backend, the oracle until then) copied from its
+/// zeroed window and got 100,000 zeros with the right CRC-32. The oracle is now flate2 on
+/// zlib-rs, which refuses it as zlib does.
+#[test]
+fn a_match_before_the_stream_start_is_corrupt() {
+    let input = include_bytes!("fixtures/distance-too-far.gz");
+    let mut inflater = rdsaudit::input::gzip::Inflater::new();
+    let err = inflater.inflate(input).unwrap_err();
+    assert!(
+        matches!(err, rdsaudit::input::gzip::InflateError::Corrupt { .. }),
+        "{err}"
+    );
+    let mut out = Vec::new();
+    let theirs =
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&input[..]), &mut out);
+    assert!(theirs.is_err(), "flate2 decoded {} bytes", out.len());
+    inflate::run(input);
 }
 
 #[test]

@@ -5,8 +5,11 @@
 //!
 //! - any bytes give `Ok` or a typed error, never a panic, and the output never exceeds the limit;
 //! - differential oracle: whenever we accept an input, flate2's `MultiGzDecoder` (an independent
-//!   implementation) decodes it to the very same bytes; whenever flate2 decodes a non-empty input
-//!   completely within the limit, we accept it too.
+//!   implementation: the zlib-rs backend, a port of zlib) decodes it to the very same bytes;
+//!   whenever flate2 decodes a non-empty input completely within the limit, we accept it too.
+//!   Not the default miniz_oxide backend: it decodes a match reaching before the start of the
+//!   stream from a zeroed window where zlib and libdeflate refuse it, and the fuzzer found such an
+//!   input whose CRC-32 still matched (`fixtures/distance-too-far.gz`).
 //!
 //! One documented difference is neutralised first: flate2 (like zlib) verifies the optional
 //! header CRC (FHCRC) while libdeflate and we skip it, as RFC 1952 §2.3.1.2 allows; the data
