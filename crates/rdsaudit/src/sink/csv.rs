@@ -67,8 +67,10 @@ pub struct CsvWriter {
     /// A non-UTF-8 object's lossy text, then its base64, as they are made.
     text: Vec<u8>,
     time: Rfc3339Cache,
-    /// The `file` of events that name none ([`CsvWriter::set_file`]).
+    /// The `file` of events that name none ([`CsvWriter::set_file`]), and its cell, made
+    /// once instead of checked on every row.
     file: Option<String>,
+    file_cell: Vec<u8>,
     /// The `extra` cell of RDS for MySQL's two empty fields after every QUERY (`["",""]`,
     /// quoted for CSV), written as a constant instead of built per row; empty until the
     /// first (a front end makes a writer per piece of its input: no allocation up front).
@@ -94,6 +96,7 @@ impl CsvWriter {
             text: Vec::new(),
             time: Rfc3339Cache::default(),
             file: None,
+            file_cell: Vec::new(),
             empty_pair: Vec::new(),
             extra_raw: Vec::new(),
             extra_known: false,
@@ -107,6 +110,20 @@ impl CsvWriter {
     pub fn set_file(&mut self, file: Option<&str>) {
         if self.file.as_deref() != file {
             self.file = file.map(str::to_owned);
+            self.fill_file_cell();
+        }
+    }
+
+    /// `file_cell` for the file and the writer's `raw` now.
+    fn fill_file_cell(&mut self) {
+        self.file_cell.clear();
+        if let Some(file) = &self.file {
+            cell_into(
+                self.delimiter,
+                self.raw,
+                file.as_bytes(),
+                &mut self.file_cell,
+            );
         }
     }
 
@@ -114,6 +131,7 @@ impl CsvWriter {
     #[must_use]
     pub fn raw(mut self, raw: bool) -> Self {
         self.raw = raw;
+        self.fill_file_cell();
         self
     }
 
@@ -207,10 +225,17 @@ impl CsvWriter {
         if let Some(ms) = p.cloudwatch_timestamp_ms {
             ms.put_to(out);
         }
-        for text in [p.sequence_number, p.file.or(self.file.as_deref())] {
-            out.push(d);
-            if let Some(text) = text {
-                self.cell(text.as_bytes(), out);
+        out.push(d);
+        if let Some(text) = p.sequence_number {
+            self.cell(text.as_bytes(), out);
+        }
+        out.push(d);
+        match p.file {
+            Some(file) => self.cell(file.as_bytes(), out),
+            None => {
+                if !self.file_cell.is_empty() {
+                    out.put(&self.file_cell);
+                }
             }
         }
         out.push(d);
@@ -830,6 +855,33 @@ mod tests {
         assert_eq!(file_cell(&mut writer, &e), "audit.log");
         e.provenance.file = Some("own.log");
         assert_eq!(file_cell(&mut writer, &e), "own.log");
+    }
+
+    /// The cell `set_file` makes once is the cell of the name, for CSV and TSV, whether
+    /// `raw` is set before or after it: a name that must be quoted, escaped or neutralised
+    /// (a file name is anyone's text).
+    #[test]
+    fn set_file_cell_is_the_names_cell() {
+        let e = crate::parse_line(b"20240323 13:36:09,h,u,l,4,5,QUERY,db,'x',0").unwrap();
+        let name = "=1+2,\"a\"\tb\\c\nd.log";
+        for d in [b',', b'\t'] {
+            for raw in [false, true] {
+                let mut named = Vec::new();
+                let mut own = e.clone();
+                own.provenance.file = Some(name);
+                CsvWriter::new(d).raw(raw).write(&own, &mut named);
+                let mut before = CsvWriter::new(d).raw(raw);
+                before.set_file(Some(name));
+                let mut after = CsvWriter::new(d);
+                after.set_file(Some(name));
+                let mut after = after.raw(raw);
+                for writer in [&mut before, &mut after] {
+                    let mut out = Vec::new();
+                    writer.write(&e, &mut out);
+                    assert_eq!(out, named, "{d} {raw}");
+                }
+            }
+        }
     }
 
     /// TSV: a tab, line break or backslash in a name cannot add a field or a row.
