@@ -282,6 +282,7 @@ impl BreakSearch {
     }
 
     /// Where the first `\n` or `\r` of `rest` is.
+    #[inline(always)]
     fn find(&self, rest: &[u8]) -> Option<usize> {
         #[cfg(target_arch = "x86_64")]
         if let Some(two) = self.avx2 {
@@ -421,6 +422,7 @@ impl<'a> Records<'a> {
     }
 
     /// A free slot of `parses` for a new record's parse.
+    #[inline(always)]
     fn take_slot(&mut self) -> usize {
         self.free.pop().unwrap_or_else(|| {
             self.parses.push(Err(LineError::Empty));
@@ -575,6 +577,7 @@ fn is_marker(line: &[u8]) -> bool {
 }
 
 /// Whether `line` ends with RDS's truncation marker: the record was cut on this line.
+#[inline(always)]
 fn ends_with_marker(line: &[u8]) -> bool {
     let line = line.trim_ascii_end();
     // The last byte first: a log line's rejects the marker without comparing its 32 bytes.
@@ -589,6 +592,7 @@ fn line_at(buf: &[u8], from: usize) -> (usize, usize) {
 }
 
 /// [`line_at`] from where the line's first break was found (`found`, from `from` on).
+#[inline(always)]
 fn line_found(buf: &[u8], from: usize, found: Option<usize>) -> (usize, usize) {
     let rest = buf.get(from..).unwrap_or_default();
     match found {
