@@ -23,7 +23,9 @@ impl<'a> Records<'a> {
         }
     }
 
-    /// [`Records::next_record`] for any record: the general way.
+    /// [`Records::next_record`] for any record: the general way. Out of line: its frame and
+    /// saved registers are not paid by the common line's read.
+    #[inline(never)]
     fn next_general(&mut self) -> Option<()> {
         // Skip blank lines. A name can hold `\n\n`: the line before them stays the possible
         // head of the next record (`head_before`) across as many as a name can hold.
@@ -190,6 +192,23 @@ impl<'a> Records<'a> {
         let free = self.take_slot();
         self.reading = std::mem::replace(&mut self.lookahead, free);
         self.lookahead_at = None;
+        if !self.next_reads_alone(next) {
+            return Some(self.joined_after_alone(start, line_number, end, next));
+        }
+        Some(self.hold_alone(start, line_number, end, next))
+    }
+
+    /// [`Records::next_alone`]'s record (its first line ending at `end`, the next line at
+    /// `next`) when the line after it does not read alone: read on from its first line the
+    /// general way. Out of line: the common line's read stays small.
+    #[inline(never)]
+    fn joined_after_alone(
+        &mut self,
+        start: usize,
+        line_number: u64,
+        end: usize,
+        next: usize,
+    ) -> Option<()> {
         let span = Span {
             end,
             next,
@@ -197,16 +216,6 @@ impl<'a> Records<'a> {
             last_line: None,
             forward_end: None,
         };
-        if !self.next_reads_alone(next) {
-            return Some(self.joined_after_alone(start, line_number, span));
-        }
-        Some(self.hold_alone(start, line_number, end, next))
-    }
-
-    /// [`Records::next_alone`]'s record when the line after it does not read alone: read on
-    /// from its first line the general way. Out of line: the common line's read stays small.
-    #[inline(never)]
-    fn joined_after_alone(&mut self, start: usize, line_number: u64, span: Span) -> Option<()> {
         let span = self.join_after(start, span, true);
         self.finish_record(start, line_number, span)
     }
