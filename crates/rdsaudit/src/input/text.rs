@@ -400,13 +400,12 @@ impl<'a> Records<'a> {
         &mut self,
     ) -> Option<(TextRecord<'a>, &mut Result<AuditEvent<'a>, LineError>)> {
         self.drop_released();
-        let (record, slot) = if self.window_rule {
-            self.settle_front()?
-        } else {
-            self.next_record()?;
-            let front = self.held.front()?;
-            (front.record, front.slot)
-        };
+        if self.window_rule {
+            return self.settle_front();
+        }
+        self.next_record()?;
+        let front = self.held.front()?;
+        let (record, slot) = (front.record, front.slot);
         self.released = true;
         Some((record, self.parses.get_mut(slot)?))
     }
@@ -440,9 +439,9 @@ impl<'a> Records<'a> {
         self.parses.get_mut(self.reading)
     }
 
-    /// Reads until the first record held is final, and marks it; returns it and its parse's
-    /// slot (`None` when there is none).
-    fn settle_front(&mut self) -> Option<(TextRecord<'a>, usize)> {
+    /// Reads until the first record held is final, and marks it and hands it out in place
+    /// (`None` when there is none).
+    fn settle_front(&mut self) -> Option<(TextRecord<'a>, &mut Result<AuditEvent<'a>, LineError>)> {
         loop {
             // A line not read yet starts at `pos` or later.
             let next = self.pos as u64;
@@ -487,9 +486,10 @@ impl<'a> Records<'a> {
         self.edges.last_dirty = Some(to);
     }
 
-    /// Readies the first record held to be handed out, flagged when a dirty line lies
-    /// within reach; returns it and its parse's slot.
-    fn release(&mut self) -> Option<(TextRecord<'a>, usize)> {
+    /// Readies the first record held to be handed out in place, flagged when a dirty line
+    /// lies within reach; returns it and its parse (looked up once, for the flag and the
+    /// caller).
+    fn release(&mut self) -> Option<(TextRecord<'a>, &mut Result<AuditEvent<'a>, LineError>)> {
         let &Held {
             record,
             start,
@@ -499,7 +499,9 @@ impl<'a> Records<'a> {
         } = self.held.front()?;
         let (start, end) = (self.base + start, self.base + end);
         let near_after = self.dirty_after.is_some_and(|d| within_reach(end, d));
-        if let Some(Ok(event)) = self.parses.get_mut(slot) {
+        self.released = true;
+        let parsed = self.parses.get_mut(slot)?;
+        if let Ok(event) = parsed {
             if flagged || near_after {
                 event.ambiguity = event.ambiguity.with_unlisted_reading(record.bytes);
             } else {
@@ -507,7 +509,7 @@ impl<'a> Records<'a> {
                 self.edges.last_plain = Some(end);
             }
         }
-        Some((record, slot))
+        Some((record, parsed))
     }
 
     /// The same records read as a piece of a longer text (at the position [`Records::at`]
