@@ -282,6 +282,7 @@ impl BreakSearch {
     }
 
     /// Where the first `\n` or `\r` of `rest` is.
+    #[inline(always)]
     fn find(&self, rest: &[u8]) -> Option<usize> {
         #[cfg(target_arch = "x86_64")]
         if let Some(two) = self.avx2 {
@@ -399,13 +400,12 @@ impl<'a> Records<'a> {
         &mut self,
     ) -> Option<(TextRecord<'a>, &mut Result<AuditEvent<'a>, LineError>)> {
         self.drop_released();
-        let (record, slot) = if self.window_rule {
-            self.settle_front()?
-        } else {
-            self.next_record()?;
-            let front = self.held.front()?;
-            (front.record, front.slot)
-        };
+        if self.window_rule {
+            return self.settle_front();
+        }
+        self.next_record()?;
+        let front = self.held.front()?;
+        let (record, slot) = (front.record, front.slot);
         self.released = true;
         Some((record, self.parses.get_mut(slot)?))
     }
@@ -421,6 +421,7 @@ impl<'a> Records<'a> {
     }
 
     /// A free slot of `parses` for a new record's parse.
+    #[inline(always)]
     fn take_slot(&mut self) -> usize {
         self.free.pop().unwrap_or_else(|| {
             self.parses.push(Err(LineError::Empty));
@@ -438,9 +439,9 @@ impl<'a> Records<'a> {
         self.parses.get_mut(self.reading)
     }
 
-    /// Reads until the first record held is final, and marks it; returns it and its parse's
-    /// slot (`None` when there is none).
-    fn settle_front(&mut self) -> Option<(TextRecord<'a>, usize)> {
+    /// Reads until the first record held is final, and marks it and hands it out in place
+    /// (`None` when there is none).
+    fn settle_front(&mut self) -> Option<(TextRecord<'a>, &mut Result<AuditEvent<'a>, LineError>)> {
         loop {
             // A line not read yet starts at `pos` or later.
             let next = self.pos as u64;
@@ -485,9 +486,10 @@ impl<'a> Records<'a> {
         self.edges.last_dirty = Some(to);
     }
 
-    /// Readies the first record held to be handed out, flagged when a dirty line lies
-    /// within reach; returns it and its parse's slot.
-    fn release(&mut self) -> Option<(TextRecord<'a>, usize)> {
+    /// Readies the first record held to be handed out in place, flagged when a dirty line
+    /// lies within reach; returns it and its parse (looked up once, for the flag and the
+    /// caller).
+    fn release(&mut self) -> Option<(TextRecord<'a>, &mut Result<AuditEvent<'a>, LineError>)> {
         let &Held {
             record,
             start,
@@ -497,7 +499,9 @@ impl<'a> Records<'a> {
         } = self.held.front()?;
         let (start, end) = (self.base + start, self.base + end);
         let near_after = self.dirty_after.is_some_and(|d| within_reach(end, d));
-        if let Some(Ok(event)) = self.parses.get_mut(slot) {
+        self.released = true;
+        let parsed = self.parses.get_mut(slot)?;
+        if let Ok(event) = parsed {
             if flagged || near_after {
                 event.ambiguity = event.ambiguity.with_unlisted_reading(record.bytes);
             } else {
@@ -505,7 +509,7 @@ impl<'a> Records<'a> {
                 self.edges.last_plain = Some(end);
             }
         }
-        Some((record, slot))
+        Some((record, parsed))
     }
 
     /// The same records read as a piece of a longer text (at the position [`Records::at`]
@@ -575,6 +579,7 @@ fn is_marker(line: &[u8]) -> bool {
 }
 
 /// Whether `line` ends with RDS's truncation marker: the record was cut on this line.
+#[inline(always)]
 fn ends_with_marker(line: &[u8]) -> bool {
     let line = line.trim_ascii_end();
     // The last byte first: a log line's rejects the marker without comparing its 32 bytes.
@@ -589,6 +594,7 @@ fn line_at(buf: &[u8], from: usize) -> (usize, usize) {
 }
 
 /// [`line_at`] from where the line's first break was found (`found`, from `from` on).
+#[inline(always)]
 fn line_found(buf: &[u8], from: usize, found: Option<usize>) -> (usize, usize) {
     let rest = buf.get(from..).unwrap_or_default();
     match found {

@@ -15,8 +15,20 @@ use super::{
 impl<'a> Records<'a> {
     /// Reads the next record under the record rule onto the back of `held`, its parse written
     /// in place into its slot. Under the window rule, a dirty record (it joined lines or does
-    /// not parse) flags the records held near it, itself included.
+    /// not parse) flags the records held near it, itself included. Always inlined: the
+    /// common line is then read inside `next_in_place`'s loop, with no call of its own.
+    #[inline(always)]
     pub(super) fn next_record(&mut self) -> Option<()> {
+        match self.next_alone() {
+            Some(read) => read,
+            None => self.next_general(),
+        }
+    }
+
+    /// [`Records::next_record`] for any record: the general way. Out of line: its frame and
+    /// saved registers are not paid by the common line's read.
+    #[inline(never)]
+    fn next_general(&mut self) -> Option<()> {
         // Skip blank lines. A name can hold `\n\n`: the line before them stays the possible
         // head of the next record (`head_before`) across as many as a name can hold.
         while self.pos < self.buf.len().min(self.stop) {
@@ -42,13 +54,21 @@ impl<'a> Records<'a> {
         // The record's parse's slot, filled in place by `record_at` (no move of the parse
         // after).
         self.reading = self.take_slot();
+        let span = self.record_at(start);
+        self.finish_record(start, line_number, span)
+    }
+
+    /// The rest of [`Records::next_record`] once the record starting at `start` (on line
+    /// `line_number`) is read to `span`, its parse in its slot: the heads, chains and flags
+    /// of the rule, and the record held.
+    fn finish_record(&mut self, start: usize, line_number: u64, span: Span) -> Option<()> {
         let Span {
             end,
             next,
             joined,
             last_line,
             forward_end,
-        } = self.record_at(start);
+        } = span;
         if self.looked_past() {
             // Not final: the text after the window may change it.
             self.drop_reading();
@@ -142,11 +162,72 @@ impl<'a> Records<'a> {
         Some(())
     }
 
+    /// [`Records::next_record`] for the common line, whole: the line at `pos` was parsed alone
+    /// by the look-ahead and reads, no record before it may be its head (`head_before`, lines
+    /// no join took), it ends with no marker, and the text is no window. It is then its
+    /// record when the line after it reads alone too (or the text ends), asked here with the
+    /// look-ahead moved on to that line: what the general way finds through its blank-line
+    /// skip, [`Records::record_at`]'s first look and [`Records::hold_alone`], without their
+    /// other cases. When the line after does not read alone, the record is read on the
+    /// general way from there. `None` (nothing done) when the line is not such a line.
+    // Always inlined into `next_record`, and its helpers into it: the common line's whole
+    // read is then one function with no calls but the break search and the parse (each call
+    // of a helper saved and restored a handful of registers, ~15% of the reader's own
+    // instructions on a plain log).
+    #[inline(always)]
+    fn next_alone(&mut self) -> Option<Option<()>> {
+        let start = self.pos;
+        let (at, end, next) = self.lookahead_at?;
+        let common = at == start
+            && self.alone_way
+            && start < self.stop
+            && self.window.is_none()
+            && self.head_before.is_none()
+            && !self.orphans
+            && self.lookahead_reads(start);
+        if !common || self.ends_with_marker(self.buf.get(start..end)?) {
+            return None;
+        }
+        let line_number = self.line_number;
+        // The record takes the look-ahead's slot, the look-ahead a free one (as
+        // `parse_alone` swaps them).
+        let free = self.take_slot();
+        self.reading = std::mem::replace(&mut self.lookahead, free);
+        self.lookahead_at = None;
+        if !self.next_reads_alone(next) {
+            return Some(self.joined_after_alone(start, line_number, end, next));
+        }
+        Some(self.hold_alone(start, line_number, end, next))
+    }
+
+    /// [`Records::next_alone`]'s record (its first line ending at `end`, the next line at
+    /// `next`) when the line after it does not read alone: read on from its first line the
+    /// general way. Out of line: the common line's read stays small.
+    #[inline(never)]
+    fn joined_after_alone(
+        &mut self,
+        start: usize,
+        line_number: u64,
+        end: usize,
+        next: usize,
+    ) -> Option<()> {
+        let span = Span {
+            end,
+            next,
+            joined: 0,
+            last_line: None,
+            forward_end: None,
+        };
+        let span = self.join_after(start, span, true);
+        self.finish_record(start, line_number, span)
+    }
+
     /// [`Records::next_record`]'s end for a record that is its one line, read alone, after a
     /// record that is no possible head of it (`head_before` is none), with no record after
     /// it read with it: what the general end does then, without the cases that cannot arise
     /// (no head to flag it from, no chain to cut, nothing dirty). The text can be cut before
     /// it, and it is no head of the next record.
+    #[inline(always)]
     fn hold_alone(
         &mut self,
         start: usize,
@@ -298,6 +379,7 @@ impl<'a> Records<'a> {
     /// look-ahead, unless it is there already (the common line's look-ahead asks first
     /// whether the next line reads alone, [`Records::next_reads_alone`], and the rule may then
     /// ask whether it starts a record); returns whether it reads.
+    #[inline(always)]
     fn parse_ahead(&mut self, from: usize, end: usize, next: usize) -> bool {
         if self.lookahead_at.is_some_and(|(at, ..)| at == from) {
             return self.lookahead_reads(from);
@@ -319,11 +401,14 @@ impl<'a> Records<'a> {
     /// look-ahead): then a first line that reads alone is its record, whole. It neither joins
     /// the next line (a line that reads alone starts a record and stands, so the join loop
     /// stops at it) nor is read with it (the record after reads alone: no forward join).
+    #[inline(always)]
     fn next_reads_alone(&mut self, next: usize) -> bool {
-        if self.tail(next).is_empty() {
+        let rest = self.tail(next);
+        if rest.is_empty() {
             return true;
         }
-        let (end, after) = self.line_at(next);
+        // `line_at`, inlined (`tail` has noted the look).
+        let (end, after) = line_found(self.buf, next, self.breaks.find(rest));
         self.parse_ahead(next, end, after)
     }
 
@@ -375,7 +460,7 @@ impl<'a> Records<'a> {
             }
             _ => self.line_at(start),
         };
-        let mut span = Span {
+        let span = Span {
             end: first_end,
             next: first_next,
             joined: 0,
@@ -401,6 +486,15 @@ impl<'a> Records<'a> {
             self.orphans = false;
             return span;
         }
+        self.join_after(start, span, alone_reads)
+    }
+
+    /// [`Records::record_at`] after its first line (`span`: that line alone, its parse in the
+    /// record's slot; `alone_reads`: whether it reads): the continuation candidates, the
+    /// longest join that reads, the marker, the forward join and the look past the window.
+    fn join_after(&mut self, start: usize, mut span: Span, alone_reads: bool) -> Span {
+        let (first_end, first_next) = (span.end, span.next);
+        let first = self.buf.get(start..first_end).unwrap_or_default();
         // A join can only read from a line that begins with a timestamp (as every line that
         // parses does).
         let joinable = alone_reads || starts_with_timestamp(first);
@@ -500,6 +594,7 @@ impl<'a> Records<'a> {
     }
 
     /// Whether `line` ends with RDS's truncation marker, where markers are read.
+    #[inline(always)]
     fn ends_with_marker(&self, line: &[u8]) -> bool {
         self.markers && ends_with_marker(line)
     }
