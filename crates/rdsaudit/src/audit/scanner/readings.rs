@@ -135,23 +135,40 @@ struct Names<'a> {
     line: &'a [u8],
     /// Where `middle` starts in `line`.
     at: usize,
-    /// `line[..end]` as text, when it is valid UTF-8 (nearly always).
+    /// `line[..end]` when it is ASCII (nearly always): every slice of it is text, so a
+    /// field is cut from it without the two char-boundary checks of `str::get` (~40
+    /// instructions a line over its four names).
+    ascii: Option<&'a [u8]>,
+    /// `line[..end]` as text, when it is valid UTF-8 but not ASCII.
     text: Option<&'a str>,
 }
 
 impl<'a> Names<'a> {
     fn of(frame: &Frame<'a>, split: &Split) -> Self {
         // A statement is checked by whoever reads it; a table name is short.
+        let names = names_of(frame, split);
+        // ASCII checked first: the check of a few dozen bytes costs a quarter of a UTF-8
+        // validator's start.
+        let ascii = crate::swar::is_ascii(names);
         Names {
             line: frame.line,
             at: frame.at,
-            text: utf8(names_of(frame, split)),
+            ascii: ascii.then_some(names),
+            text: if ascii {
+                None
+            } else {
+                simdutf8::basic::from_utf8(names).ok()
+            },
         }
     }
 
-    /// `line[start..end]` as text: a slice of the checked text when it lies in it (a
+    /// `line[start..end]` as text: a slice of the checked names when it lies in them (a
     /// field's ends are commas, so char boundaries), else checked on its own.
     fn text(&self, start: usize, end: usize) -> Cow<'a, str> {
+        if let Some(field) = self.ascii.and_then(|names| names.get(start..end)) {
+            // SAFETY: ASCII bytes are valid UTF-8 (each is a one-byte code point).
+            return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(field) });
+        }
         match self.text.and_then(|t| t.get(start..end)) {
             Some(s) => Cow::Borrowed(s),
             None => lossy(self.line.get(start..end).unwrap_or_default()),
@@ -162,16 +179,6 @@ impl<'a> Names<'a> {
     fn middle(&self, span: Span) -> Cow<'a, str> {
         self.text(self.at + span.0, self.at + span.1)
     }
-}
-
-/// `b` as text when it is valid UTF-8: ASCII checked first (names nearly always are, and the
-/// check of a few dozen bytes costs a quarter of a UTF-8 validator's start), else validated.
-fn utf8(b: &[u8]) -> Option<&str> {
-    if crate::swar::is_ascii(b) {
-        // SAFETY: ASCII bytes are valid UTF-8 (each is a one-byte code point).
-        return Some(unsafe { std::str::from_utf8_unchecked(b) });
-    }
-    simdutf8::basic::from_utf8(b).ok()
 }
 
 /// The field as text; borrowed unless it holds invalid UTF-8. `from_utf8` first: the lossy
@@ -207,10 +214,11 @@ pub(super) fn parse_u64(b: &[u8]) -> Option<u64> {
     })
 }
 
-/// [`parse_u64`] of `s[span]`: a number of five to eight digits with eight bytes of `s` ending
-/// where it ends (a busy server's query ids) is read as one word ([`digits_in_word`], ~30
-/// instructions), where the digit loop costs ~8 a digit; shorter numbers (connection ids,
-/// return codes) are cheaper by the loop, longer ones need its overflow checks. Held to
+/// [`parse_u64`] of `s[span]`: a number of four to eight digits with eight bytes of `s` ending
+/// where it ends (a busy server's query ids and connection ids) is read as one word
+/// ([`digits_in_word`], ~30 instructions), where the digit loop costs ~8 a digit and its
+/// setup (a four-digit connection id ~38); shorter numbers (return codes) are cheaper by the
+/// loop (three digits measured even), longer ones need its overflow checks. Held to
 /// [`parse_u64`] by `numbers_at_read_as_parse_u64`.
 #[inline(always)]
 pub(super) fn parse_u64_at(s: &[u8], span: Span) -> Option<u64> {
@@ -221,7 +229,7 @@ pub(super) fn parse_u64_at(s: &[u8], span: Span) -> Option<u64> {
         .and_then(|from| s.get(from..end))
         .and_then(|w| w.first_chunk::<8>());
     match word {
-        Some(word) if (5..=8).contains(&n) => digits_in_word(u64::from_le_bytes(*word), n),
+        Some(word) if (4..=8).contains(&n) => digits_in_word(u64::from_le_bytes(*word), n),
         _ => parse_u64(s.get(start..end).unwrap_or_default()),
     }
 }
@@ -254,6 +262,11 @@ pub(super) fn digits_in_word(word: u64, n: usize) -> Option<u64> {
 /// (the return code) cost more than its few digits.
 #[inline(always)]
 pub(super) fn parse_i64(b: &[u8]) -> Option<i64> {
+    // One digit (the return code 0 of nearly every line) read at once: `parse_u64` is a
+    // call, ~35 instructions a line with its setup.
+    if let [d @ b'0'..=b'9'] = b {
+        return Some(i64::from(d - b'0'));
+    }
     // `split_first`, not `strip_prefix`: the latter compared through an out-of-line slice
     // comparison, ~30 instructions a line.
     let (negative, digits) = match b.split_first() {

@@ -342,4 +342,20 @@ proptest! {
         });
         prop_assert_eq!(fast, scalar);
     }
+
+    /// The first six commas are the first six a byte-at-a-time search finds, whether the
+    /// first block holds them all or they run past it, from the first block's mask as
+    /// [`Ends`] takes it.
+    #[test]
+    fn first_commas_match_a_scalar_search(
+        s in prop::collection::vec(
+            prop_oneof![1 => Just(b','), 4 => Just(b'x'), 1 => any::<u8>()],
+            0..300,
+        ),
+    ) {
+        let [first] = crate::swar::masks_at(&s, 0, [b',']);
+        let scalar: Vec<usize> = memchr::memchr_iter(b',', &s).take(6).collect();
+        let want = <[usize; 6]>::try_from(scalar).ok();
+        prop_assert_eq!(first_commas(&s, first), want);
+    }
 }
