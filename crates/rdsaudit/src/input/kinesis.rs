@@ -163,12 +163,13 @@ fn read_event(
             records = Records::Twice;
         } else if kind == Kind::Array {
             let mut list = Vec::new();
+            let mut seen = layout::Seen::default();
             walk.open(kind)?;
             while walk.next_element()? {
                 let n = list.len() + 1;
                 let kind = walk.value().map_err(|e| e.in_record(n))?;
                 walk.charge(RECORD_VALUES)?;
-                let record = read_record(&mut walk, kind).map_err(|e| e.in_record(n))?;
+                let record = read_record(&mut walk, kind, &mut seen).map_err(|e| e.in_record(n))?;
                 found(&record, walk.text());
                 list.push(record);
             }
@@ -264,9 +265,14 @@ impl RawRecord {
 }
 
 /// One element of `Records`: a Lambda record (`kinesis.data`), or, when it has no `kinesis`
-/// key, an `aws kinesis get-records` record (`Data`), read in the same pass.
-fn read_record(walk: &mut Walk<'_>, kind: Kind) -> Result<RawRecord, JsonError> {
-    if let Some(record) = layout::read(walk) {
+/// key, an `aws kinesis get-records` record (`Data`), read in the same pass. `seen`: what
+/// the records before repeat ([`layout::Seen`]).
+fn read_record(
+    walk: &mut Walk<'_>,
+    kind: Kind,
+    seen: &mut layout::Seen,
+) -> Result<RawRecord, JsonError> {
+    if let Some(record) = layout::read(walk, seen) {
         return Ok(record);
     }
     read_any_record(walk, kind)

@@ -459,6 +459,32 @@ impl Fixed<'_, '_> {
         found.then_some(())
     }
 
+    /// A part of the text read by `read`, or, when the bytes next are exactly those of
+    /// `earlier` (a part these reads accepted behind the position, and the text behind the
+    /// position is final), stepped over with one comparison: `read` would accept them just
+    /// the same, as what it reads depends on those bytes alone. The part's range, or `None`
+    /// when `read` gives up.
+    #[inline(always)]
+    pub(crate) fn part(
+        &mut self,
+        earlier: Option<&Range<usize>>,
+        read: impl FnOnce(&mut Self) -> Option<()>,
+    ) -> Option<Range<usize>> {
+        let start = self.walk.at;
+        let text = &*self.walk.text;
+        let again = earlier.filter(|e| {
+            let next = text.get(start..start + e.len());
+            !e.is_empty()
+                && e.end <= start
+                && next.is_some_and(|next| text.get((*e).clone()) == Some(next))
+        });
+        match again {
+            Some(e) => self.walk.at += e.len(),
+            None => read(self)?,
+        }
+        Some(start..self.walk.at)
+    }
+
     /// A number by the JSON grammar next: its range ([`Walk::number`]).
     pub(crate) fn number(&mut self) -> Option<Range<usize>> {
         self.walk.number().ok()
