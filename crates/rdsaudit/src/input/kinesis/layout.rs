@@ -21,7 +21,7 @@
 
 use std::ops::Range;
 
-use super::{RawPayload, RawRecord, number_value};
+use super::{RawPayload, RawRecord, number_value, scaled};
 use crate::input::json::walk::{Fixed, Walk};
 
 /// The keys and values of a record of this layout without `encryptionType`, counted
@@ -62,8 +62,15 @@ fn layout(fixed: &mut Fixed<'_, '_>, seen: &Seen) -> Option<((RawRecord, Seen), 
     let sequence_number = fixed.string_after(br#","sequenceNumber":""#)?;
     let data = fixed.string_after(br#","data":""#)?;
     fixed.word(br#","approximateArrivalTimestamp":"#)?;
-    let timestamp = fixed.number()?;
-    let approximate_arrival_timestamp = number_value(fixed.bytes(&timestamp));
+    // As AWS writes it, eight digits at a time (~90 instructions where the grammar's scan
+    // and `number_value` took ~350, serial); any other number by the grammar.
+    let approximate_arrival_timestamp = match fixed.decimal() {
+        Some((_, mantissa, scale)) => scaled(mantissa, scale),
+        None => {
+            let timestamp = fixed.number()?;
+            number_value(fixed.bytes(&timestamp))
+        }
+    };
     let encryption_type = match fixed.word(br#","encryptionType":""#) {
         Some(()) => Some(fixed.string_after(b"")?),
         None => None,
