@@ -467,11 +467,13 @@ fn visit_envelopes<S: Sink>(
             reach.message(span, |hold| {
                 // Its breaks not looked for when the envelope reader saw there are none.
                 let lines = if env.unbroken() {
-                    multiline::unbroken_lines(message)
+                    (multiline::unbroken_lines(message), false)
                 } else {
-                    multiline::audit_lines(message)
+                    let lines = multiline::audit_lines(message);
+                    let split = lines.is_split();
+                    (lines, split)
                 };
-                let (blank, dirty) = read_message(lines, &base, None, hold);
+                let (blank, dirty) = read_lines(lines, &base, None, hold);
                 blank_lines = blank;
                 dirty
             });

@@ -163,12 +163,13 @@ fn read_event(
             records = Records::Twice;
         } else if kind == Kind::Array {
             let mut list = Vec::new();
+            let mut seen = layout::Seen::default();
             walk.open(kind)?;
             while walk.next_element()? {
                 let n = list.len() + 1;
                 let kind = walk.value().map_err(|e| e.in_record(n))?;
                 walk.charge(RECORD_VALUES)?;
-                let record = read_record(&mut walk, kind).map_err(|e| e.in_record(n))?;
+                let record = read_record(&mut walk, kind, &mut seen).map_err(|e| e.in_record(n))?;
                 found(&record, walk.text());
                 list.push(record);
             }
@@ -264,9 +265,14 @@ impl RawRecord {
 }
 
 /// One element of `Records`: a Lambda record (`kinesis.data`), or, when it has no `kinesis`
-/// key, an `aws kinesis get-records` record (`Data`), read in the same pass.
-fn read_record(walk: &mut Walk<'_>, kind: Kind) -> Result<RawRecord, JsonError> {
-    if let Some(record) = layout::read(walk) {
+/// key, an `aws kinesis get-records` record (`Data`), read in the same pass. `seen`: what
+/// the records before repeat ([`layout::Seen`]).
+fn read_record(
+    walk: &mut Walk<'_>,
+    kind: Kind,
+    seen: &mut layout::Seen,
+) -> Result<RawRecord, JsonError> {
+    if let Some(record) = layout::read(walk, seen) {
         return Ok(record);
     }
     read_any_record(walk, kind)
@@ -473,9 +479,6 @@ pub(crate) fn number_value(token: &[u8]) -> Option<f64> {
 /// their quotient, rounded once, is the correctly rounded value `str::parse` gives (Clinger's
 /// fast path; a property test checks). `None` for any other token (the caller parses it).
 fn short_number(token: &[u8]) -> Option<f64> {
-    const POW10: [f64; 16] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-    ];
     let (negative, digits) = match token.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, token),
@@ -503,8 +506,18 @@ fn short_number(token: &[u8]) -> Option<f64> {
         return None;
     }
     let scale = point.map_or(0, |at| digits.len() - 1 - at);
-    let value = mantissa as f64 / POW10.get(scale)?;
+    let value = scaled(mantissa, scale)?;
     Some(if negative { -value } else { value })
+}
+
+/// `mantissa / 10^scale` as `f64`, for a `mantissa` of at most 15 digits (below 2^53, exact
+/// as `f64`) and `scale <= 15`: one correctly rounded division of two exact values, the value
+/// `str::parse` gives the decimal ([`short_number`]).
+fn scaled(mantissa: u64, scale: usize) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    Some(mantissa as f64 / POW10.get(scale)?)
 }
 
 mod layout;

@@ -465,34 +465,6 @@ fn scan_string_bytes(
 }
 
 proptest! {
-    /// The digits a word starts with are counted and read as the number they write.
-    #[test]
-    fn words_of_digits_are_their_number(word in any::<[u8; 8]>(), n in 0u32..100_000_000) {
-        let less_zero = |w: [u8; 8]| u64::from_le_bytes(w).wrapping_sub(0x30 * LOW);
-        let d = less_zero(*format!("{n:08}").as_bytes().first_chunk().unwrap());
-        prop_assert_eq!((digits_in(d), first_digits(d, 8)), (8, u64::from(n)));
-        let k = word.iter().take_while(|b| b.is_ascii_digit()).count();
-        let d = less_zero(word);
-        prop_assert_eq!(digits_in(d), k);
-        let value = std::str::from_utf8(&word[..k]).unwrap().parse().unwrap_or(0);
-        prop_assert_eq!(first_digits(d, k), value);
-    }
-
-    /// The digits a text starts with are read eight at a time as a byte at a time, their
-    /// count and value, and more than 18 are declined alike.
-    #[test]
-    fn leading_digits_are_their_reference(
-        digits in "[0-9]{0,24}",
-        after in proptest::collection::vec(any::<u8>(), 0..24),
-    ) {
-        let text = [digits.as_bytes(), &after].concat();
-        let read = leading_digits(&text);
-        prop_assert_eq!(read, leading_digits_bytes(&text));
-        let n = text.iter().take_while(|b| b.is_ascii_digit()).count();
-        let expected = (n <= 18).then(|| (n, std::str::from_utf8(&text[..n]).unwrap().parse().unwrap_or(0)));
-        prop_assert_eq!(read, expected);
-    }
-
     /// A string is scanned sixteen bytes at a time as a byte at a time: the same end, the same
     /// escapes noted, the same declines (escapes at every place of a block, runs of them).
     #[test]

@@ -492,3 +492,34 @@ fn simple_escapes_are_serde_jsons() {
         assert_eq!(simple_escape(letter), byte, "{letter:#x}");
     }
 }
+
+/// [`Fixed::part`]: a part whose bytes repeat the earlier part's is stepped over without
+/// being read; one that differs by a byte, or an earlier range that is not behind the
+/// position, is read.
+#[test]
+fn a_repeated_part_is_compared_not_read() {
+    let mut text = br#"{"a":"x"}{"a":"x"}{"a":"y"}{"a":"y"}"#.to_vec();
+    let mut open = Vec::new();
+    let mut walk = Walk::new(&mut text, &mut open, usize::MAX);
+    let mut reads = Vec::new();
+    let mut earlier: Option<Range<usize>> = None;
+    for i in 0..4 {
+        let part = walk.fixed(|fixed| {
+            let part = fixed.part(earlier.as_ref(), |fixed| {
+                reads.push(i);
+                fixed.string_after(br#"{"a":""#)?;
+                fixed.word(b"}")
+            })?;
+            Some((part, 0))
+        });
+        assert_eq!(part, Some(9 * i..9 * i + 9));
+        earlier = part;
+    }
+    assert_eq!(reads, [0, 2]);
+    // An earlier range ahead of the position is no part read.
+    let mut text = br#"{"a":"x"}{"a":"x"}"#.to_vec();
+    let mut walk = Walk::new(&mut text, &mut open, usize::MAX);
+    let ahead = 9..18;
+    let part = walk.fixed(|fixed| Some((fixed.part(Some(&ahead), |_| None)?, 0)));
+    assert_eq!(part, None);
+}
