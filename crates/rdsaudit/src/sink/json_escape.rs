@@ -647,11 +647,10 @@ pub(crate) fn object_to_json<B: Buf>(out: &mut B, raw: &[u8], quoted: bool) -> b
         match raw.get(at + 1).copied() {
             // A lone trailing backslash is kept.
             None => push_escape(out, b'\\'),
-            // The plugin's most common escape (a statement's quotes), which JSON has not.
-            Some(b'\'') => {
-                run += 1;
-                out.push(b'\'');
-            }
+            // The plugin's most common escape (a statement's quotes), which JSON has not: the
+            // backslash dropped, the quote left to start the next run (instead of a push of
+            // its own).
+            Some(b'\'') => {}
             Some(c) => {
                 if c >= 0x80 && !valid {
                     if !rest_is_utf8(raw, at + 1) {
