@@ -74,10 +74,11 @@ fn escape_bytes<B: Buf, const N: usize>(out: &mut B, bytes: &[u8], next: &[u8; N
         }
     }
     // Names under four bytes: their bytes (one repeated when there are fewer than three)
-    // checked as one word.
+    // checked as one word, filled out with a byte that is never escaped (the first byte
+    // repeated five times more took ~10 more instructions to build).
     if let (1..=3, Some(&first), Some(&last)) = (bytes.len(), bytes.first(), bytes.last()) {
         let middle = bytes.get(bytes.len() / 2).copied().unwrap_or(first);
-        let word = u64::from_le_bytes([first, middle, last, first, first, first, first, first]);
+        let word = u64::from_le_bytes([first, middle, last, b'a', b'a', b'a', b'a', b'a']);
         if !words_need_escaping(word, word) {
             out.put_then(bytes, next);
             return;
@@ -94,7 +95,7 @@ fn escape_bytes<B: Buf, const N: usize>(out: &mut B, bytes: &[u8], next: &[u8; N
 /// block of sixteen bytes at a time: each block checked, then written by one 16-byte move
 /// ([`Buf::put_run`]) with only the bytes before a flagged one counted, instead of a search
 /// that loads every block and a copy that loads them again. The last
-/// bytes (fewer than sixteen) are searched, then copied. With NEON (and the SWAR words), the
+/// bytes (fewer than sixteen) as words ([`copy_short_until_flagged`]). With NEON (and the SWAR words), the
 /// whole run is searched, then copied: on aarch64 the joined loop kept the writer's fields
 /// and the search's constants in memory (a room check per block may call out to grow) and
 /// took ~40 instructions a block, the search alone ~18 and the copy a few (aarch64
@@ -107,7 +108,7 @@ fn copy_until_flagged<const HIGH: bool, B: Buf>(
     from: usize,
 ) -> Option<usize> {
     #[cfg(sse2)]
-    let from = {
+    {
         let mut at = from;
         while let Some(block) = bytes.get(at..).and_then(<[u8]>::first_chunk::<16>) {
             let mask = vector::escape_mask::<HIGH>(block);
@@ -118,36 +119,93 @@ fn copy_until_flagged<const HIGH: bool, B: Buf>(
                 return Some(at);
             }
         }
-        // The last bytes as the final sixteen, when those were all appended here (as they
-        // are): written again over the same bytes, the bytes before `at` not counted in
-        // the search.
-        let len = bytes.len();
-        if let (true, Some(last), Some(mark)) = (
-            at < len && len.checked_sub(16).is_some_and(|start| start >= from),
-            bytes.last_chunk::<16>(),
-            out.mark().checked_sub(at + 16 - len),
-        ) {
-            let start = len - 16;
-            let seen = at - start;
-            let mask = lanes::from(vector::escape_mask::<HIGH>(last), seen);
-            let stop = if mask == 0 {
-                len
-            } else {
-                start + lanes::first(mask)
-            };
-            out.rewind(mark);
-            out.put_run(bytes, start, stop);
-            return (mask != 0).then_some(stop);
+        // The last bytes (fewer than sixteen) as words: searched and, when none is flagged
+        // (nearly always), written from the same words.
+        copy_short_until_flagged::<HIGH, B>(out, bytes, at)
+    }
+    #[cfg(not(sse2))]
+    {
+        let found = next_flagged::<HIGH>(bytes, from);
+        out.put(
+            bytes
+                .get(from..found.unwrap_or(bytes.len()))
+                .unwrap_or_default(),
+        );
+        found
+    }
+}
+
+/// [`copy_until_flagged`] of the last bytes, fewer than sixteen from `from`: as
+/// [`next_escape_short`] searches them (the first and last eight or four bytes in one
+/// vector), then, when none is flagged, written from the same words ([`Buf::put_words`]),
+/// else the run before the flagged byte. The last bytes written again as the text's final
+/// sixteen (with the output rewound over those written twice) took ~55 instructions, the
+/// words ~25 (an object's end after its last escape, an event id's last digits).
+#[cfg(sse2)]
+#[inline(always)]
+fn copy_short_until_flagged<const HIGH: bool, B: Buf>(
+    out: &mut B,
+    bytes: &[u8],
+    from: usize,
+) -> Option<usize> {
+    let rest = bytes.get(from..).unwrap_or_default();
+    let found = match short_words::<HIGH>(rest) {
+        Some(ShortWords::Eight(head, tail, 0)) => {
+            out.put_words(rest, head, tail);
+            return None;
         }
-        at
+        Some(ShortWords::Four(head, tail, 0)) => {
+            out.put_words(rest, head, tail);
+            return None;
+        }
+        Some(ShortWords::Eight(_, _, mask)) => Some(short_first(rest.len(), mask, 8)),
+        Some(ShortWords::Four(_, _, mask)) => Some(short_first(rest.len(), mask, 4)),
+        None => rest.iter().position(|&b| flagged::<HIGH>(b)),
     };
-    let found = next_flagged::<HIGH>(bytes, from);
-    out.put(
-        bytes
-            .get(from..found.unwrap_or(bytes.len()))
-            .unwrap_or_default(),
-    );
-    found
+    out.put(rest.get(..found.unwrap_or(rest.len())).unwrap_or_default());
+    found.map(|at| from + at)
+}
+
+/// Text of 4 to 16 bytes as its first and last word (eight bytes each from eight bytes on,
+/// else four), with the [`flagged`] lanes of the two in one vector (the second word's in the
+/// high half), as [`next_escape_short`] reads them.
+#[cfg(sse2)]
+enum ShortWords {
+    Eight(u64, u64, lanes::Mask),
+    Four(u32, u32, lanes::Mask),
+}
+
+/// [`ShortWords`] of `rest` (fewer than seventeen bytes); `None` under four.
+#[cfg(sse2)]
+#[inline(always)]
+fn short_words<const HIGH: bool>(rest: &[u8]) -> Option<ShortWords> {
+    if let (Some(head), Some(tail)) = (rest.first_chunk::<8>(), rest.last_chunk::<8>()) {
+        let (head, tail) = (u64::from_le_bytes(*head), u64::from_le_bytes(*tail));
+        let mask = vector::escape_mask_of_words::<HIGH>(head, tail);
+        return Some(ShortWords::Eight(head, tail, mask));
+    }
+    let (head, tail) = (rest.first_chunk::<4>()?, rest.last_chunk::<4>()?);
+    let (head, tail) = (u32::from_le_bytes(*head), u32::from_le_bytes(*tail));
+    let word = u64::from(head) | u64::from(tail) << 32;
+    // The word is in both halves of the vector: the low half's lanes are its bytes.
+    let mask = vector::escape_mask_of_words::<HIGH>(word, word) & lanes::LOW_HALF;
+    Some(ShortWords::Four(head, tail, mask))
+}
+
+/// The index in `rest` (of `len` bytes, `half..=2 * half` of them) of the first flagged
+/// byte, given the mask (not zero) of its first and last `half` bytes in one vector: one in
+/// the first half comes before any in the second, whose bytes that overlap the first are not
+/// flagged then.
+#[cfg(vector16)]
+#[inline(always)]
+fn short_first(len: usize, mask: lanes::Mask, half: usize) -> usize {
+    let first = lanes::first(mask);
+    if first < half {
+        first
+    } else {
+        // `first >= half`: the byte `first - half` of the last `half` bytes.
+        len + first - 2 * half
+    }
 }
 
 /// Whether a byte of `head` or `tail` needs escaping: one vector where there is SSE2 or
@@ -355,16 +413,7 @@ fn next_escape_short<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usiz
                 .position(|&b| flagged::<HIGH>(b))
                 .map(|p| from + p);
         };
-    if mask == 0 {
-        return None;
-    }
-    let first = lanes::first(mask);
-    Some(if first < half {
-        from + first
-    } else {
-        // `first >= half`: the byte `first - half` of the last `half` bytes.
-        bytes.len() + first - 2 * half
-    })
+    (mask != 0).then(|| from + short_first(rest.len(), mask, half))
 }
 
 /// SSE2: sixteen bytes compared at once, one bit per byte.
@@ -599,11 +648,10 @@ pub(crate) fn object_to_json<B: Buf>(out: &mut B, raw: &[u8], quoted: bool) -> b
         match raw.get(at + 1).copied() {
             // A lone trailing backslash is kept.
             None => push_escape(out, b'\\'),
-            // The plugin's most common escape (a statement's quotes), which JSON has not.
-            Some(b'\'') => {
-                run += 1;
-                out.push(b'\'');
-            }
+            // The plugin's most common escape (a statement's quotes), which JSON has not: the
+            // backslash dropped, the quote left to start the next run (instead of a push of
+            // its own).
+            Some(b'\'') => {}
             Some(c) => {
                 if c >= 0x80 && !valid {
                     if !rest_is_utf8(raw, at + 1) {
