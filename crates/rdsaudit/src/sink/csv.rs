@@ -804,21 +804,7 @@ mod tests {
     /// CSV and TSV, raw or not (nothing to quote, escape or neutralise).
     #[test]
     fn known_operations_are_their_own_cells() {
-        let tokens = [
-            "CONNECT",
-            "DISCONNECT",
-            "FAILED_CONNECT",
-            "CHANGEUSER",
-            "PROXY_CONNECT",
-            "QUERY",
-            "READ",
-            "WRITE",
-            "CREATE",
-            "ALTER",
-            "DROP",
-            "RENAME",
-        ];
-        for token in tokens {
+        for token in crate::audit::scanner::tests::properties::OPERATIONS {
             let op = Operation::from_token(token);
             assert!(!matches!(op, Operation::Other(_)), "{token}");
             for (d, raw) in [(b',', false), (b',', true), (b'\t', false), (b'\t', true)] {
