@@ -168,15 +168,22 @@ fn copy_short_until_flagged<const HIGH: bool, B: Buf>(
 
 /// Text of 4 to 16 bytes as its first and last word (eight bytes each from eight bytes on,
 /// else four), with the [`flagged`] lanes of the two in one vector (the second word's in the
-/// high half), as [`next_escape_short`] reads them.
-#[cfg(sse2)]
+/// high half): what [`next_escape_short`] searches and [`copy_short_until_flagged`] writes.
+#[cfg(vector16)]
+#[cfg_attr(
+    neon,
+    expect(
+        dead_code,
+        reason = "the words are written only by SSE2's copy_short_until_flagged"
+    )
+)]
 enum ShortWords {
     Eight(u64, u64, lanes::Mask),
     Four(u32, u32, lanes::Mask),
 }
 
 /// [`ShortWords`] of `rest` (fewer than seventeen bytes); `None` under four.
-#[cfg(sse2)]
+#[cfg(vector16)]
 #[inline(always)]
 fn short_words<const HIGH: bool>(rest: &[u8]) -> Option<ShortWords> {
     if let (Some(head), Some(tail)) = (rest.first_chunk::<8>(), rest.last_chunk::<8>()) {
@@ -391,28 +398,16 @@ fn flagged<const HIGH: bool>(b: u8) -> bool {
 #[inline]
 fn next_escape_short<const HIGH: bool>(bytes: &[u8], from: usize) -> Option<usize> {
     let rest = bytes.get(from..)?;
-    let (mask, half) =
-        if let (Some(head), Some(tail)) = (rest.first_chunk::<8>(), rest.last_chunk::<8>()) {
-            (
-                vector::escape_mask_of_words::<HIGH>(
-                    u64::from_le_bytes(*head),
-                    u64::from_le_bytes(*tail),
-                ),
-                8,
-            )
-        } else if let (Some(head), Some(tail)) = (rest.first_chunk::<4>(), rest.last_chunk::<4>()) {
-            let word =
-                u64::from(u32::from_le_bytes(*head)) | u64::from(u32::from_le_bytes(*tail)) << 32;
-            (
-                vector::escape_mask_of_words::<HIGH>(word, word) & lanes::LOW_HALF,
-                4,
-            )
-        } else {
+    let (mask, half) = match short_words::<HIGH>(rest) {
+        Some(ShortWords::Eight(_, _, mask)) => (mask, 8),
+        Some(ShortWords::Four(_, _, mask)) => (mask, 4),
+        None => {
             return rest
                 .iter()
                 .position(|&b| flagged::<HIGH>(b))
                 .map(|p| from + p);
-        };
+        }
+    };
     (mask != 0).then(|| from + short_first(rest.len(), mask, half))
 }
 
