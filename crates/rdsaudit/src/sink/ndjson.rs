@@ -240,15 +240,17 @@ impl NdjsonWriter {
             int(out, ms);
         }
         // Keyed by the event's own file, so that one named by `set_file` is not compared.
-        self.sequence_file.write(
-            [br#","sequence_number":""#, br#","file":""#],
-            [p.sequence_number, p.file],
-            [None, self.default_file.as_deref()],
-            out,
-        );
-        if let Some(line) = p.line_number {
-            out.put_const(br#","line":"#);
-            int(out, line);
+        let keys: [&[u8]; 2] = [br#","sequence_number":""#, br#","file":""#];
+        let values = [p.sequence_number, p.file];
+        let defaults = [None, self.default_file.as_deref()];
+        match p.line_number {
+            // A text input's line: its key under the file's room check.
+            Some(line) => {
+                self.sequence_file
+                    .write_then(keys, values, defaults, br#","line":"#, out);
+                int(out, line);
+            }
+            None => self.sequence_file.write(keys, values, defaults, out),
         }
     }
 }
@@ -284,13 +286,39 @@ impl Repeated {
         defaults: [Option<&str>; 2],
         out: &mut B,
     ) {
-        if !self.holds(values) {
-            self.keep(keys, values, defaults);
-        }
+        self.refresh(keys, values, defaults);
         // A text input has no group or stream: a test, not a put of nothing (ten
         // instructions: the room check and every size class).
         if !self.run.is_empty() {
             out.put(&self.run);
+        }
+    }
+
+    /// [`Repeated::write`], then the constant `next`, under one room check.
+    #[inline(always)]
+    fn write_then<B: Buf, const N: usize>(
+        &mut self,
+        keys: [&[u8]; 2],
+        values: [Option<&str>; 2],
+        defaults: [Option<&str>; 2],
+        next: &[u8; N],
+        out: &mut B,
+    ) {
+        self.refresh(keys, values, defaults);
+        out.put_then(&self.run, next);
+    }
+
+    /// Makes `run` what `values` are written as (`keys` and `defaults` as for
+    /// [`Repeated::write`]).
+    #[inline(always)]
+    fn refresh(
+        &mut self,
+        keys: [&[u8]; 2],
+        values: [Option<&str>; 2],
+        defaults: [Option<&str>; 2],
+    ) {
+        if !self.holds(values) {
+            self.keep(keys, values, defaults);
         }
     }
 

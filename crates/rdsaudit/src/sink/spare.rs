@@ -510,51 +510,26 @@ impl Buf for Spare<'_> {
     }
 }
 
-/// `scratch` becomes `raw` with the plugin's escapes undone ([`crate::audit::unescape`]; the
-/// objects that are not UTF-8, whose exact bytes are written in base64, and CSV's objects
-/// written in full). The backslashes of 64 bytes at a time come from one mask
-/// ([`crate::swar::masks_at`]) and the runs between them are copied whole into spare
-/// capacity: the unescaper's own loop, a test and a copy each eight bytes and a call per
-/// escape, took ~1,350 instructions a ~240-byte statement of ~15 escapes (the plain log's
-/// objects that are not UTF-8). A property test holds it to
-/// [`crate::audit::unescape::unescape_reference`].
+/// The unescaper writes its runs and bytes through [`Buf`]'s copies: short runs as copies of
+/// a constant size, in spare capacity with the length in a register.
+impl crate::audit::unescape::Output for Spare<'_> {
+    #[inline(always)]
+    fn run(&mut self, bytes: &[u8]) {
+        self.put(bytes);
+    }
+    #[inline(always)]
+    fn byte(&mut self, b: u8) {
+        self.push(b);
+    }
+}
+
+/// `scratch` becomes `raw` with the plugin's escapes undone
+/// ([`crate::audit::unescape::unescape_to`]; the objects that are not UTF-8, whose exact bytes
+/// are written in base64, and CSV's objects written in full), reserved once (unescaping
+/// never lengthens) and written through a [`Spare`].
 pub(crate) fn unescape_into(raw: &[u8], scratch: &mut Vec<u8>) {
     scratch.clear();
-    // Unescaping never lengthens: the estimate is exact or over.
-    let mut out = Spare::new(scratch, raw.len());
-    // What `raw[..run]` stands for is written; the backslashes before `free` were the second
-    // byte of an escape.
-    let (mut run, mut free) = (0, 0);
-    let mut block = 0;
-    while block < raw.len() {
-        let [mut backslashes] = crate::swar::masks_at(raw, block, [b'\\']);
-        while backslashes != 0 {
-            let at = block + backslashes.trailing_zeros() as usize;
-            backslashes &= backslashes - 1;
-            if at < free {
-                continue;
-            }
-            out.put(raw.get(run..at).unwrap_or_default());
-            free = at + 2;
-            run = match raw.get(at + 1).copied() {
-                // `\'` and `\\` (nearly every escape) stand for their second byte: it starts the
-                // next run, instead of a push of its own.
-                Some(b'\'' | b'\\') => at + 1,
-                Some(c) => match crate::audit::unescape::unescaped_byte(c) {
-                    Some(b) => {
-                        out.push(b);
-                        at + 2
-                    }
-                    // An unknown pair is kept whole: it starts the next run.
-                    None => at,
-                },
-                // So is a lone trailing backslash.
-                None => at,
-            };
-        }
-        block += 64;
-    }
-    out.put(raw.get(run..).unwrap_or_default());
+    crate::audit::unescape::unescape_to(raw, &mut Spare::new(scratch, raw.len()));
 }
 
 impl Drop for Spare<'_> {
