@@ -113,6 +113,7 @@ pub fn records(buf: &[u8]) -> Records<'_> {
         window_rule: true,
         base: 0,
         held: std::collections::VecDeque::new(),
+        front_settles_at: u64::MAX,
         released: false,
         flag_before: 0,
         dirty_after: None,
@@ -238,6 +239,12 @@ pub struct Records<'a> {
     /// 16-byte loads of the 8-byte stores just made, ~3% of a plain log's time for 1% of
     /// its instructions).
     held: std::collections::VecDeque<usize>,
+    /// Where the text read must reach (`pos`) for the first record held to be final under the
+    /// window rule: past [`MAX_NAMES_BYTES`] after it, 0 when it is flagged, never when
+    /// nothing is held. Kept as the front changes ([`Records::note_front`]): the loop that
+    /// reads until the front is final asks twice a line, and its slot's look-up cost ~25
+    /// instructions each time.
+    front_settles_at: u64,
     /// Whether the first record held was handed out in place ([`Records::next_in_place`]):
     /// it is dropped at the next call.
     released: bool,
@@ -404,7 +411,7 @@ impl<'a> Records<'a> {
     pub fn next_parsed(&mut self) -> Option<Parsed<'a>> {
         let (record, _) = self.next_in_place()?;
         self.released = false;
-        let slot = self.held.pop_front()?;
+        let slot = self.pop_held()?;
         self.free.push(slot);
         let parsed = &mut self.parses.get_mut(slot)?.parsed;
         Some((record, std::mem::replace(parsed, Err(LineError::Empty))))
@@ -435,10 +442,31 @@ impl<'a> Records<'a> {
     /// parse stays there, dropped when the slot is overwritten: no move).
     fn drop_released(&mut self) {
         if std::mem::take(&mut self.released)
-            && let Some(slot) = self.held.pop_front()
+            && let Some(slot) = self.pop_held()
         {
             self.free.push(slot);
         }
+    }
+
+    /// Takes the first record held off `held`.
+    #[inline(always)]
+    fn pop_held(&mut self) -> Option<usize> {
+        let slot = self.held.pop_front();
+        if self.window_rule {
+            self.note_front();
+        }
+        slot
+    }
+
+    /// Notes where the first record held becomes final (`front_settles_at`), after `held`
+    /// or the flags of its records changed.
+    fn note_front(&mut self) {
+        let front = self.held.front().and_then(|&slot| self.parses.get(slot));
+        self.front_settles_at = match front {
+            None => u64::MAX,
+            Some(h) if h.flagged => 0,
+            Some(h) => (h.end as u64).saturating_add(MAX_NAMES_BYTES + 1),
+        };
     }
 
     /// A free slot of `parses` for a new record's parse.
@@ -468,11 +496,8 @@ impl<'a> Records<'a> {
         loop {
             // A line not read yet starts at `pos` or later.
             let next = self.pos as u64;
-            let settled = self
-                .held
-                .front()
-                .and_then(|&slot| self.parses.get(slot))
-                .is_some_and(|h| h.flagged || !within_reach(h.end as u64, next));
+            // Flagged, or `next` out of its reach (`front_settles_at`).
+            let settled = next >= self.front_settles_at;
             if settled || self.ended {
                 return self.release();
             }
@@ -507,6 +532,7 @@ impl<'a> Records<'a> {
             }
             held.flagged = true;
         }
+        self.note_front();
         self.flag_before = self.flag_before.max(to.saturating_add(MAX_NAMES_BYTES + 1));
         let (from, to) = (self.base + from, self.base + to);
         self.edges.first_dirty = self.edges.first_dirty.or(Some(from));

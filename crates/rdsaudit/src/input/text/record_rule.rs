@@ -160,6 +160,9 @@ impl<'a> Records<'a> {
         let slot = self.parses.get_mut(self.reading)?;
         (slot.line_number, slot.start, slot.end, slot.flagged) = (line_number, start, end, flagged);
         self.held.push_back(self.reading);
+        if self.window_rule && self.held.len() == 1 {
+            self.note_front();
+        }
         Some(())
     }
 
