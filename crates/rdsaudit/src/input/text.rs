@@ -208,8 +208,9 @@ pub struct Records<'a> {
     /// The parses of the records held and of the look-ahead, each in a slot that stays where
     /// it is from the parse until the record is handed out (the slot also says where a held
     /// record is): an event is a few hundred bytes, and each move of it (into a record's
-    /// place in `held`, from the look-ahead into that place) was a copy per line. A slot handed out is reused (its parse dropped when
-    /// overwritten); there are never more slots than records held at once, plus one.
+    /// place in `held`, from the look-ahead into that place) was a copy per line. A slot
+    /// handed out is reused (its parse dropped when overwritten); there are never more slots
+    /// than records held at once, plus one.
     parses: Vec<Slot<'a>>,
     /// The slots of `parses` free for the next record.
     free: Vec<usize>,
