@@ -272,8 +272,7 @@ impl<P: TextPiece, S> Order<P, S> {
 /// never held back), and once `most + 1` wait it sleeps until the decoder has taken two of
 /// them. A `sync_channel(most)` woke it for every piece taken: a futex wake on the decoding
 /// thread and two context switches for every 256 KiB piece. One piece more waits at most
-/// than with that channel (its buffer ~512 KiB with a read's room: peak RSS on a 100 MB log,
-/// one thread, 10.6 -> 11.1 MB).
+/// than with that channel (its buffer ~512 KiB with a read's room).
 fn handoff<T>(most: usize) -> (Putter<T>, Taker<T>) {
     let shared = Arc::new(Handoff {
         state: Mutex::new(Queue {
