@@ -12,7 +12,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Read;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use crate::input::stream::{Piece, TextStream};
 use crate::report::Report;
@@ -29,7 +30,8 @@ type ReadPiece = std::io::Result<(Streamed, bool, u64)>;
 impl Decoder {
     /// Decodes plain audit text read from `stream` ([`crate::input::stream`]), for inputs of
     /// any size: pieces are read on a thread of their own and decoded in parallel as they
-    /// come (two per thread at most at a time), each into a sink made by `make`, and handed to
+    /// come (two per thread at most at a time; on the calling thread, one at a time, when
+    /// rayon's pool has one thread), each into a sink made by `make`, and handed to
     /// `emit` in input order. Whatever has been read is decoded as soon as the reader has
     /// nothing more for now, so a pipe or a growing file is followed (eager streams). Memory:
     /// a few pieces per thread (the stream's piece size, 256 KiB by default), plus the decoded
@@ -60,7 +62,12 @@ impl Decoder {
     {
         // On one of rayon's own threads (a caller's `install`), waiting for pieces handed to
         // the pool could wait for this very thread: pieces are decoded here, one at a time.
-        let spawn = self.limits.parallel && rayon::current_thread_index().is_none();
+        // A pool of one thread decodes no sooner than this one, and handing each piece to it
+        // and back woke this thread once a piece (a 100 MB log: ~900 of its ~1,700 context
+        // switches, ~4% of its CPU time).
+        let spawn = self.limits.parallel
+            && rayon::current_thread_index().is_none()
+            && rayon::current_num_threads() > 1;
         let most = if spawn { self.text_group_len() } else { 1 };
         let (pieces, done_tx) = read_on_a_thread(stream, most);
         // Pieces emitted go back to the reader (which may have stopped: the buffer is then
@@ -139,14 +146,14 @@ impl Decoder {
     }
 }
 
-/// Starts the thread that reads `stream`'s pieces (at most `most` waiting) and counts their
-/// lines; pieces sent back on the returned sender are read into again.
+/// Starts the thread that reads `stream`'s pieces (see [`handoff`] for how many wait) and
+/// counts their lines; pieces sent back on the returned sender are read into again.
 fn read_on_a_thread<R: Read + Send + 'static>(
     stream: TextStream<R>,
     most: usize,
-) -> (Receiver<ReadPiece>, mpsc::Sender<Piece>) {
+) -> (Taker<ReadPiece>, mpsc::Sender<Piece>) {
     let prefixed = stream.is_prefixed();
-    let (tx, rx) = mpsc::sync_channel(most);
+    let (tx, rx) = handoff(most);
     // Pieces decoded go back to the reader, whose next pieces reuse their buffers.
     let (done_tx, done_rx) = mpsc::channel();
     // Not a scoped thread: a reader blocked on a pipe or a followed file must not keep the
@@ -164,7 +171,7 @@ fn read_on_a_thread<R: Read + Send + 'static>(
                 let breaks = piece.piece().line_breaks();
                 (piece, stream.caught_up(), breaks)
             });
-            if tx.send(read).is_err() || failed {
+            if !tx.put(read) || failed {
                 return;
             }
         }
@@ -210,18 +217,14 @@ impl<P: TextPiece, S> Order<P, S> {
 
     /// The next piece read when there is room for one: waits for it only when nothing is
     /// being decoded (so held pieces go out as soon as they are done).
-    fn next_read<T>(&mut self, pieces: &Receiver<T>) -> Option<T> {
+    fn next_read<T>(&mut self, pieces: &Taker<T>) -> Option<T> {
         if !self.reading || self.in_flight >= self.most {
             return None;
         }
-        let read = if self.in_flight == 0 {
-            pieces.recv().ok()
-        } else {
-            match pieces.try_recv() {
-                Ok(read) => Some(read),
-                Err(TryRecvError::Empty) => return None,
-                Err(TryRecvError::Disconnected) => None,
-            }
+        let read = match pieces.take(self.in_flight == 0) {
+            Taken::Item(read) => Some(read),
+            Taken::Empty => return None,
+            Taken::Ended => None,
         };
         self.reading = read.is_some();
         read
@@ -261,5 +264,148 @@ impl<P: TextPiece, S> Order<P, S> {
             last = caught_up;
         }
         last
+    }
+}
+
+/// The queue from the reading thread to the decoding one, for `most` pieces decoded at a time:
+/// the reader queues each piece as soon as it is read (a followed file's or a pipe's piece is
+/// never held back), and once `most + 1` wait it sleeps until the decoder has taken two of
+/// them. A `sync_channel(most)` woke it for every piece taken: a futex wake on the decoding
+/// thread and two context switches for every 256 KiB piece. One piece more waits at most
+/// than with that channel (its buffer ~512 KiB with a read's room).
+fn handoff<T>(most: usize) -> (Putter<T>, Taker<T>) {
+    let shared = Arc::new(Handoff {
+        state: Mutex::new(Queue {
+            items: VecDeque::new(),
+            reader_gone: false,
+            taker_gone: false,
+            reader_waits: false,
+            taker_waits: false,
+        }),
+        filled: Condvar::new(),
+        drained: Condvar::new(),
+        high: most.max(1) + 1,
+    });
+    (Putter(Arc::clone(&shared)), Taker(shared))
+}
+
+/// What the two ends of [`handoff`] share.
+struct Handoff<T> {
+    state: Mutex<Queue<T>>,
+    /// Signalled when a piece is queued, or the reader left, while the taker waits.
+    filled: Condvar,
+    /// Signalled when the queue has drained two below `high`, or the taker left, while the
+    /// reader waits.
+    drained: Condvar,
+    /// How many pieces wait at most.
+    high: usize,
+}
+
+struct Queue<T> {
+    items: VecDeque<T>,
+    reader_gone: bool,
+    taker_gone: bool,
+    /// Who sleeps on a condition variable: it is signalled only then (a signal is a system
+    /// call even with no one waiting).
+    reader_waits: bool,
+    taker_waits: bool,
+}
+
+impl<T> Handoff<T> {
+    /// The queue; a panic while it was locked left it whole (no code that can panic runs
+    /// under the lock), so a poisoned lock is taken as it is.
+    fn lock(&self) -> MutexGuard<'_, Queue<T>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The reading thread's end of [`handoff`]; dropped (the reader ended or panicked), it tells
+/// the taker that no more pieces come.
+struct Putter<T>(Arc<Handoff<T>>);
+
+impl<T> Putter<T> {
+    /// Queues `item`, first waiting while the queue is full; `false` when the taker is gone.
+    fn put(&self, item: T) -> bool {
+        let shared = &self.0;
+        let mut queue = shared.lock();
+        if queue.items.len() >= shared.high && !queue.taker_gone {
+            queue.reader_waits = true;
+            while queue.reader_waits && !queue.taker_gone {
+                queue = shared
+                    .drained
+                    .wait(queue)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+        }
+        if queue.taker_gone {
+            return false;
+        }
+        queue.items.push_back(item);
+        if std::mem::take(&mut queue.taker_waits) {
+            shared.filled.notify_one();
+        }
+        true
+    }
+}
+
+impl<T> Drop for Putter<T> {
+    fn drop(&mut self) {
+        let mut queue = self.0.lock();
+        queue.reader_gone = true;
+        if std::mem::take(&mut queue.taker_waits) {
+            self.0.filled.notify_one();
+        }
+    }
+}
+
+/// The decoding thread's end of [`handoff`]; dropped (the output side stopped), it lets a
+/// waiting reader go.
+struct Taker<T>(Arc<Handoff<T>>);
+
+/// What [`Taker::take`] found.
+enum Taken<T> {
+    Item(T),
+    /// Nothing queued yet (when not waiting).
+    Empty,
+    /// Nothing queued, and the reader is gone.
+    Ended,
+}
+
+impl<T> Taker<T> {
+    /// The next piece, waiting for it when `wait`.
+    fn take(&self, wait: bool) -> Taken<T> {
+        let shared = &self.0;
+        let mut queue = shared.lock();
+        loop {
+            if let Some(item) = queue.items.pop_front() {
+                // Two below full: the reader reads the next two while these are decoded.
+                if queue.reader_waits && queue.items.len() + 2 <= shared.high {
+                    queue.reader_waits = false;
+                    shared.drained.notify_one();
+                }
+                return Taken::Item(item);
+            }
+            if queue.reader_gone {
+                return Taken::Ended;
+            }
+            if !wait {
+                return Taken::Empty;
+            }
+            queue.taker_waits = true;
+            queue = shared
+                .filled
+                .wait(queue)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+impl<T> Drop for Taker<T> {
+    fn drop(&mut self) {
+        let mut queue = self.0.lock();
+        queue.taker_gone = true;
+        if std::mem::take(&mut queue.reader_waits) {
+            self.0.drained.notify_one();
+        }
     }
 }

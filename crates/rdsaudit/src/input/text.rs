@@ -102,7 +102,7 @@ pub fn records(buf: &[u8]) -> Records<'_> {
         blank_lines: 0,
         lookahead_at: None,
         lookahead: 0,
-        parses: vec![Err(LineError::Empty)],
+        parses: vec![Slot::empty()],
         free: Vec::new(),
         reading: 0,
         window: None,
@@ -113,6 +113,7 @@ pub fn records(buf: &[u8]) -> Records<'_> {
         window_rule: true,
         base: 0,
         held: std::collections::VecDeque::new(),
+        front_settles_at: u64::MAX,
         released: false,
         flag_before: 0,
         dirty_after: None,
@@ -205,11 +206,12 @@ pub struct Records<'a> {
     /// read (an index swapped, not the parse moved).
     lookahead: usize,
     /// The parses of the records held and of the look-ahead, each in a slot that stays where
-    /// it is from the parse until the record is handed out: an event is a few hundred
-    /// bytes, and each move of it (into a record's place in `held`, from the look-ahead into
-    /// that place) was a copy per line. A slot handed out is reused (its parse dropped when
-    /// overwritten); there are never more slots than records held at once, plus one.
-    parses: Vec<Result<AuditEvent<'a>, LineError>>,
+    /// it is from the parse until the record is handed out (the slot also says where a held
+    /// record is): an event is a few hundred bytes, and each move of it (into a record's
+    /// place in `held`, from the look-ahead into that place) was a copy per line. A slot
+    /// handed out is reused (its parse dropped when overwritten); there are never more slots
+    /// than records held at once, plus one.
+    parses: Vec<Slot<'a>>,
     /// The slots of `parses` free for the next record.
     free: Vec<usize>,
     /// The slot of the record being read: it joins `held` once read, so the rule's many
@@ -232,9 +234,18 @@ pub struct Records<'a> {
     /// Where `buf` starts in the whole text (a piece's byte offset, [`Records::at`]): the
     /// positions of [`Edges`] and [`Around`] are the whole text's.
     base: u64,
-    /// Records read and not handed out yet: the lines after them that may flag them are not
-    /// all read.
-    held: std::collections::VecDeque<Held<'a>>,
+    /// The slots of the records read and not handed out yet, in order: the lines after them
+    /// that may flag them are not all read. Indices: a record is held where its parse lies
+    /// (a 56-byte entry built on the stack and copied into the queue stalled: the copy's
+    /// 16-byte loads of the 8-byte stores just made, ~3% of a plain log's time for 1% of
+    /// its instructions).
+    held: std::collections::VecDeque<usize>,
+    /// Where the text read must reach (`pos`) for the first record held to be final under the
+    /// window rule: past [`MAX_NAMES_BYTES`] after it, 0 when it is flagged, never when
+    /// nothing is held. Kept as the front changes ([`Records::note_front`]): the loop that
+    /// reads until the front is final asks twice a line, and its slot's look-up cost ~25
+    /// instructions each time.
+    front_settles_at: u64,
     /// Whether the first record held was handed out in place ([`Records::next_in_place`]):
     /// it is dropped at the next call.
     released: bool,
@@ -292,17 +303,31 @@ impl BreakSearch {
     }
 }
 
-/// A record the window rule holds until the lines after it are known.
+/// A slot of [`Records::parses`]: a record's parse and, once the record is held until the
+/// lines after it are known (the window rule), where the record is. Written field by field
+/// where it lies.
 #[derive(Debug, Clone)]
-struct Held<'a> {
-    record: TextRecord<'a>,
+struct Slot<'a> {
+    parsed: Result<AuditEvent<'a>, LineError>,
+    /// 1-based number of the record's first line.
+    line_number: u64,
     /// Where the record starts and its last line's text ends (before its break), in `buf`.
-    start: u64,
-    end: u64,
-    /// Its parse's slot in [`Records::parses`].
-    slot: usize,
+    start: usize,
+    end: usize,
     /// Whether a dirty line lies within the window's reach of it (or it is dirty itself).
     flagged: bool,
+}
+
+impl Slot<'_> {
+    fn empty() -> Self {
+        Slot {
+            parsed: Err(LineError::Empty),
+            line_number: 0,
+            start: 0,
+            end: 0,
+            flagged: false,
+        }
+    }
 }
 
 /// Where a piece of a text has dirty lines (lines that do not read alone as a record: blank,
@@ -385,11 +410,11 @@ impl<'a> Records<'a> {
     /// (or the text ends), and an event with a dirty line that near, before or after it, is
     /// flagged with a reading unlisted (see the module docs).
     pub fn next_parsed(&mut self) -> Option<Parsed<'a>> {
-        self.next_in_place()?;
+        let (record, _) = self.next_in_place()?;
         self.released = false;
-        let Held { record, slot, .. } = self.held.pop_front()?;
+        let slot = self.pop_held()?;
         self.free.push(slot);
-        let parsed = self.parses.get_mut(slot)?;
+        let parsed = &mut self.parses.get_mut(slot)?.parsed;
         Some((record, std::mem::replace(parsed, Err(LineError::Empty))))
     }
 
@@ -404,27 +429,52 @@ impl<'a> Records<'a> {
             return self.settle_front();
         }
         self.next_record()?;
-        let front = self.held.front()?;
-        let (record, slot) = (front.record, front.slot);
+        let slot = self.parses.get_mut(*self.held.front()?)?;
+        let bytes = self.buf.get(slot.start..slot.end)?;
+        let record = TextRecord {
+            line_number: slot.line_number,
+            bytes,
+        };
         self.released = true;
-        Some((record, self.parses.get_mut(slot)?))
+        Some((record, &mut slot.parsed))
     }
 
     /// Lets go of the record handed out in place: its slot is free for the next record (its
     /// parse stays there, dropped when the slot is overwritten: no move).
     fn drop_released(&mut self) {
         if std::mem::take(&mut self.released)
-            && let Some(held) = self.held.pop_front()
+            && let Some(slot) = self.pop_held()
         {
-            self.free.push(held.slot);
+            self.free.push(slot);
         }
+    }
+
+    /// Takes the first record held off `held`.
+    #[inline(always)]
+    fn pop_held(&mut self) -> Option<usize> {
+        let slot = self.held.pop_front();
+        if self.window_rule {
+            self.note_front();
+        }
+        slot
+    }
+
+    /// Notes where the first record held becomes final (`front_settles_at`), after `held`
+    /// or the flags of its records changed.
+    fn note_front(&mut self) {
+        let front = self.held.front().and_then(|&slot| self.parses.get(slot));
+        self.front_settles_at = match front {
+            None => u64::MAX,
+            Some(h) if h.flagged => 0,
+            Some(h) => (h.end as u64).saturating_add(MAX_NAMES_BYTES + 1),
+        };
     }
 
     /// A free slot of `parses` for a new record's parse.
     #[inline(always)]
     fn take_slot(&mut self) -> usize {
         self.free.pop().unwrap_or_else(|| {
-            self.parses.push(Err(LineError::Empty));
+            self.parses.push(Slot::empty());
             self.parses.len() - 1
         })
     }
@@ -436,7 +486,9 @@ impl<'a> Records<'a> {
 
     /// The parse of the record being read.
     fn last_parsed(&mut self) -> Option<&mut Result<AuditEvent<'a>, LineError>> {
-        self.parses.get_mut(self.reading)
+        self.parses
+            .get_mut(self.reading)
+            .map(|slot| &mut slot.parsed)
     }
 
     /// Reads until the first record held is final, and marks it and hands it out in place
@@ -445,10 +497,8 @@ impl<'a> Records<'a> {
         loop {
             // A line not read yet starts at `pos` or later.
             let next = self.pos as u64;
-            let settled = self
-                .held
-                .front()
-                .is_some_and(|h| h.flagged || !within_reach(h.end, next));
+            // Flagged, or `next` out of its reach (`front_settles_at`).
+            let settled = next >= self.front_settles_at;
             if settled || self.ended {
                 return self.release();
             }
@@ -474,12 +524,16 @@ impl<'a> Records<'a> {
     /// so are those read that start within reach after them. Each record is looked at once:
     /// a record flagged already has every record within reach before it flagged.
     fn dirty(&mut self, from: u64, to: u64) {
-        for held in self.held.iter_mut().rev() {
-            if held.flagged || !within_reach(held.end, from) {
+        for &slot in self.held.iter().rev() {
+            let Some(held) = self.parses.get_mut(slot) else {
+                break;
+            };
+            if held.flagged || !within_reach(held.end as u64, from) {
                 break;
             }
             held.flagged = true;
         }
+        self.note_front();
         self.flag_before = self.flag_before.max(to.saturating_add(MAX_NAMES_BYTES + 1));
         let (from, to) = (self.base + from, self.base + to);
         self.edges.first_dirty = self.edges.first_dirty.or(Some(from));
@@ -490,19 +544,17 @@ impl<'a> Records<'a> {
     /// lies within reach; returns it and its parse (looked up once, for the flag and the
     /// caller).
     fn release(&mut self) -> Option<(TextRecord<'a>, &mut Result<AuditEvent<'a>, LineError>)> {
-        let &Held {
-            record,
-            start,
-            end,
-            slot,
-            flagged,
-        } = self.held.front()?;
-        let (start, end) = (self.base + start, self.base + end);
+        let slot = self.parses.get_mut(*self.held.front()?)?;
+        let record = TextRecord {
+            line_number: slot.line_number,
+            bytes: self.buf.get(slot.start..slot.end)?,
+        };
+        let (start, end) = (self.base + slot.start as u64, self.base + slot.end as u64);
         let near_after = self.dirty_after.is_some_and(|d| within_reach(end, d));
         self.released = true;
-        let parsed = self.parses.get_mut(slot)?;
+        let parsed = &mut slot.parsed;
         if let Ok(event) = parsed {
-            if flagged || near_after {
+            if slot.flagged || near_after {
                 event.ambiguity = event.ambiguity.with_unlisted_reading(record.bytes);
             } else {
                 self.edges.first_plain = self.edges.first_plain.or(Some(start));

@@ -8,8 +8,8 @@ use crate::audit::scanner::{
 };
 
 use super::{
-    Held, MAX_CONTINUATIONS, MAX_NAME_BREAKS, Records, Span, TextRecord, ends_with_marker,
-    is_blank_line, is_marker, line_found, line_of,
+    MAX_CONTINUATIONS, MAX_NAME_BREAKS, Records, Span, ends_with_marker, is_blank_line, is_marker,
+    line_found, line_of,
 };
 
 impl<'a> Records<'a> {
@@ -143,22 +143,26 @@ impl<'a> Records<'a> {
         (self.head_before, self.head_line) = (head, head_line);
         self.line_number += 1 + joined;
         self.pos = next;
-        let Some(bytes) = self.buf.get(start..end) else {
-            self.drop_reading();
-            return None;
-        };
-        let (start, end) = (start as u64, end as u64);
         let dirty = joined > 0 || !reads;
         if dirty && self.window_rule {
-            self.dirty(start, end);
+            self.dirty(start as u64, end as u64);
         }
-        self.held.push_back(Held {
-            record: TextRecord { line_number, bytes },
-            start,
-            end,
-            slot: self.reading,
-            flagged: dirty || start < self.flag_before,
-        });
+        self.hold(line_number, start, end, dirty)
+    }
+
+    /// Holds the record being read, which starts at `start` on line `line_number` and whose
+    /// last line's text ends at `end`: its slot, written where it lies, joins `held`.
+    /// `dirty`: it does not read alone (it is flagged, as are records starting within the
+    /// window's reach after a dirty line).
+    #[inline(always)]
+    fn hold(&mut self, line_number: u64, start: usize, end: usize, dirty: bool) -> Option<()> {
+        let flagged = dirty || (start as u64) < self.flag_before;
+        let slot = self.parses.get_mut(self.reading)?;
+        (slot.line_number, slot.start, slot.end, slot.flagged) = (line_number, start, end, flagged);
+        self.held.push_back(self.reading);
+        if self.window_rule && self.held.len() == 1 {
+            self.note_front();
+        }
         Some(())
     }
 
@@ -239,24 +243,14 @@ impl<'a> Records<'a> {
         (self.head_line, self.last_head) = (line_number, None);
         self.line_number += 1;
         self.pos = next;
-        let Some(bytes) = self.buf.get(start..end) else {
-            self.drop_reading();
-            return None;
-        };
-        let (start, end) = (start as u64, end as u64);
-        self.held.push_back(Held {
-            record: TextRecord { line_number, bytes },
-            start,
-            end,
-            slot: self.reading,
-            flagged: start < self.flag_before,
-        });
-        Some(())
+        self.hold(line_number, start, end, false)
     }
 
     /// Whether the record being read parses (as far as it is read).
     fn last_reads(&self) -> bool {
-        self.parses.get(self.reading).is_some_and(Result::is_ok)
+        self.parses
+            .get(self.reading)
+            .is_some_and(|s| s.parsed.is_ok())
     }
 
     /// Writes the parse of the record being read into its slot.
@@ -388,8 +382,8 @@ impl<'a> Records<'a> {
         let line = self.buf.get(from..end).unwrap_or_default();
         let reads = match self.parses.get_mut(self.lookahead) {
             Some(slot) => {
-                parse_unbroken_into(line, slot);
-                slot.is_ok()
+                parse_unbroken_into(line, &mut slot.parsed);
+                slot.parsed.is_ok()
             }
             None => parse_unbroken_line(line).is_ok(),
         };
@@ -613,7 +607,10 @@ impl<'a> Records<'a> {
     /// Whether the line at `at` read alone in the look-ahead.
     fn lookahead_reads(&self, at: usize) -> bool {
         self.lookahead_at.is_some_and(|(l, ..)| l == at)
-            && self.parses.get(self.lookahead).is_some_and(Result::is_ok)
+            && self
+                .parses
+                .get(self.lookahead)
+                .is_some_and(|s| s.parsed.is_ok())
     }
 
     /// Whether a line past the join window, from `next` on and before the next line with a
