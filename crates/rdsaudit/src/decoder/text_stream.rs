@@ -409,3 +409,54 @@ impl<T> Drop for Taker<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Taken, handoff};
+
+    /// Every piece arrives once and in order, whether the taker waits or polls, with the
+    /// reader blocked on a full queue in between (a lost wake-up would hang this test).
+    #[test]
+    fn the_handoff_delivers_every_piece_in_order() {
+        for most in 1..=4 {
+            let (put, take) = handoff::<u32>(most);
+            let reader = std::thread::spawn(move || (0..2_000).all(|i| put.put(i)));
+            let mut got = Vec::new();
+            let mut polls = 0u32;
+            loop {
+                polls += 1;
+                match take.take(!polls.is_multiple_of(3)) {
+                    Taken::Item(i) => got.push(i),
+                    Taken::Empty => std::thread::yield_now(),
+                    Taken::Ended => break,
+                }
+            }
+            assert!(reader.join().is_ok_and(|all_put| all_put));
+            assert_eq!(got, (0..2_000).collect::<Vec<_>>(), "most = {most}");
+        }
+    }
+
+    /// A reader blocked on a full queue is let go, told no one takes, when the taker leaves.
+    #[test]
+    fn a_reader_waiting_on_a_full_queue_is_released_when_the_taker_leaves() {
+        let (put, take) = handoff::<u32>(1);
+        let reader = std::thread::spawn(move || (0..100).take_while(|&i| put.put(i)).count());
+        while !take.0.lock().reader_waits {
+            std::thread::yield_now();
+        }
+        drop(take);
+        // Two queued (most + 1), the third put found the taker gone.
+        assert_eq!(reader.join().ok(), Some(2));
+    }
+
+    /// The taker learns that the reader ended once the queue is empty.
+    #[test]
+    fn the_taker_sees_the_end_after_the_last_piece() {
+        let (put, take) = handoff::<u32>(2);
+        assert!(put.put(7));
+        drop(put);
+        assert!(matches!(take.take(true), Taken::Item(7)));
+        assert!(matches!(take.take(true), Taken::Ended));
+        assert!(matches!(take.take(false), Taken::Ended));
+    }
+}
