@@ -7,8 +7,8 @@ use crate::audit::dialect::{self, OpClass};
 use crate::swar::{BLOCK, find2, masks_at};
 
 use super::anchors::{
-    Anchor, Split, anchor_at, connection_split, for_each_anchor, operation_between, query_split,
-    splits_of, table_operations, table_split,
+    Anchor, Split, anchor_at, comma_pairs_in, connection_split, for_each_anchor, operation_between,
+    query_split, splits_of, table_operations, table_split,
 };
 use super::end::{Ends, NoQueryEnd, QueryEnd, Span, query_end_error};
 use super::readings::{names_of, parse_i64, parse_u64, parse_u64_at};
@@ -170,7 +170,10 @@ pub(super) fn sole_plain_split(frame: &Frame<'_>, ends: &Ends) -> Option<(Split,
             None
         }
     };
-    if let Some(t) = table_end {
+    // A TABLE operation has two commas five to seven bytes apart: most statements hold none.
+    if let Some(t) = table_end
+        && comma_pairs_in(middle, ends.first_commas, db_end, t)
+    {
         // A TABLE anchor needs its database to start before the return code's comma.
         let rest = middle.get(db_end..t).unwrap_or_default();
         let fits = |a: &Anchor| a.class == OpClass::Table && a.db_start < t;

@@ -343,6 +343,37 @@ proptest! {
         prop_assert_eq!(fast, scalar);
     }
 
+    /// The search for commas five to seven bytes apart finds a pair in a stretch of a line
+    /// exactly when a byte-at-a-time search does, for stretches starting and ending in and
+    /// past the first block (whose mask [`Ends`] takes), across block ends; and where it
+    /// finds none the TABLE search finds no operation in the stretch.
+    #[test]
+    fn comma_pairs_in_match_a_scalar_search(
+        s in prop::collection::vec(
+            prop_oneof![
+                3 => prop::sample::select(vec![
+                    &b","[..], b",,", b"1", b"READ", b"WRITE", b"CREATE", b"ALTER", b"DROP",
+                    b"RENAME", b"x", b"xy",
+                ]).prop_map(<[u8]>::to_vec),
+                1 => "[a-z ]{0,70}".prop_map(String::into_bytes),
+            ],
+            0..60,
+        ).prop_map(|v| v.concat()),
+        from in 0usize..200,
+        len in 0usize..300,
+    ) {
+        let to = from.saturating_add(len);
+        let stretch = s.get(from..to.min(s.len())).unwrap_or_default();
+        let comma = |k: usize| stretch.get(k) == Some(&b',');
+        let scalar = (0..stretch.len()).any(|k| comma(k) && [5, 6, 7].iter().any(|&d| comma(k + d)));
+        let [first] = crate::swar::masks_at(&s, 0, [b',']);
+        let fast = comma_pairs_in(&s, first, from, to);
+        prop_assert_eq!(fast, scalar);
+        if !fast {
+            prop_assert!(table_operations(stretch, &mut |_| ControlFlow::Break(())).is_continue());
+        }
+    }
+
     /// The first six commas are the first six a byte-at-a-time search finds, whether the
     /// first block holds them all or they run past it, from the first block's mask as
     /// [`Ends`] takes it.
