@@ -100,13 +100,8 @@ fn backslashes_at(raw: &[u8], block: usize) -> u64 {
         let [backslashes] = crate::swar::masks_at(raw, block, [b'\\']);
         return backslashes;
     }
-    // Bit `i` for byte `i` of a word: the hits' top bits (`8i + 7`) gathered at `56 + i`
-    // by one multiplication, no two products on one bit (`swar::top_bits`, there only
-    // without vectors).
-    let bits = |word: u64| {
-        let hits = crate::swar::equal_bytes(word, b'\\');
-        ((hits >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
-    };
+    // Bit `i` for byte `i` of a word.
+    let bits = |word: u64| crate::swar::top_bits(crate::swar::equal_bytes(word, b'\\'));
     let n = raw.len();
     match (raw.first_chunk::<8>(), raw.last_chunk::<8>()) {
         (Some(&lo), Some(&hi)) => {
