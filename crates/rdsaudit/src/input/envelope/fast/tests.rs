@@ -549,6 +549,25 @@ proptest! {
 
     /// A CloudWatch timestamp followed by `,` is read as [`Reader::integer`] reads it, and
     /// every integer of that form it reads is read (the others go to it).
+    /// A run is moved back as `copy_within` moves it, for every length and distance (the
+    /// words of a short run overlap each other, and the run's old place).
+    #[test]
+    fn move_back_is_copy_within(
+        text in proptest::collection::vec(any::<u8>(), 0..48),
+        start in 0usize..48,
+        len in 0usize..40,
+        back in 0usize..48,
+    ) {
+        let start = start.min(text.len());
+        let end = (start + len).min(text.len());
+        let to = start.saturating_sub(back);
+        let mut moved = text.clone();
+        move_back(&mut moved, start..end, to);
+        let mut reference = text;
+        reference.copy_within(start..end, to);
+        prop_assert_eq!(moved, reference);
+    }
+
     #[test]
     fn plain_integers_are_integers(
         number in "-?[0-9]{0,22}",
