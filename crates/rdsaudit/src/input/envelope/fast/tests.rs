@@ -562,7 +562,7 @@ proptest! {
         let end = (start + len).min(text.len());
         let to = start.saturating_sub(back);
         let mut moved = text.clone();
-        move_back(&mut moved, start..end, to);
+        move_back(&mut moved, start, end - start, to);
         let mut reference = text;
         reference.copy_within(start..end, to);
         prop_assert_eq!(moved, reference);
