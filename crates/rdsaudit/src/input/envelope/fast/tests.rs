@@ -596,6 +596,14 @@ proptest! {
         );
     }
 
+    /// Freed bytes are filled with spaces as `fill` fills them, every length.
+    #[test]
+    fn fill_spaces_is_fill(text in proptest::collection::vec(any::<u8>(), 0..40)) {
+        let mut filled = text.clone();
+        fill_spaces(&mut filled);
+        prop_assert_eq!(filled, vec![b' '; text.len()]);
+    }
+
     #[test]
     fn plain_integers_are_integers(
         number in "-?[0-9]{0,22}",
