@@ -348,13 +348,17 @@ fn move_back(text: &mut [u8], from: usize, len: usize, to: usize) {
     // SAFETY: `from .. from + len` lies inside `text`, and `to + len <= from + len <=
     // text.len()` (checked above), so `to .. to + len` does too; each word below is `N <= len`
     // bytes at the start or the end of one of the two (`len <= 2 * N`: together they cover it).
+    // Longest first: the commonest runs are 8 to 16 bytes (46% of those on 500 records of 200
+    // events; 0-1: 17%, 2-3: 16%, 4-7: 18%, over 16: 2.5%).
     unsafe {
-        match len {
-            0 => {}
-            1 => *base.add(to) = *base.add(from),
-            2..4 => move_words::<2>(base, from, len, to),
-            4..8 => move_words::<4>(base, from, len, to),
-            _ => move_words::<8>(base, from, len, to),
+        if len >= 8 {
+            move_words::<8>(base, from, len, to);
+        } else if len >= 4 {
+            move_words::<4>(base, from, len, to);
+        } else if len >= 2 {
+            move_words::<2>(base, from, len, to);
+        } else if len == 1 {
+            *base.add(to) = *base.add(from);
         }
     }
 }
