@@ -296,9 +296,8 @@ fn unescape_in_place(
         if !(read..range.end).contains(&at) {
             return Err(EnvelopeError::Unescaped(at));
         }
-        if write != read {
-            text.copy_within(read..at, write);
-        }
+        // The first run moves nowhere (`write == read`): the same two words written back.
+        move_back(text, read, at - read, write);
         write += at - read;
         // Most escapes stand for one ASCII byte (`\"`, `\\`, `\n`): stored without a call.
         let letter = text.get(at + 1).filter(|_| at + 1 < range.end);
@@ -321,13 +320,88 @@ fn unescape_in_place(
             .copy_from_slice(out);
         write += out.len();
     }
-    text.copy_within(read..range.end, write);
+    move_back(text, read, range.end - read, write);
     write += range.end - read;
     if let Some(freed) = text.get_mut(write..range.end) {
-        freed.fill(b' ');
+        fill_spaces(freed);
     }
     breaks |= simple & ((1 << b'\n') | (1 << b'\r')) != 0;
     Ok((range.start..write, breaks))
+}
+
+/// Moves the `len` bytes at `from` back to `to` (`to` at most `from`; both in `text`, or nothing
+/// moves). A run of up to 16 bytes, most runs between a message's escapes, is moved inline as
+/// two words that may overlap, both loaded before either is stored (as the NDJSON writer
+/// copies its short runs, `sink::spare`); `copy_within` was a `memmove` call of ~13
+/// instructions and its checks for every escape (318,516 on 500 records of 200 events).
+/// Checked once for the run: with safe word reads each word's checks cost more than the call.
+#[inline(always)]
+fn move_back(text: &mut [u8], from: usize, len: usize, to: usize) {
+    if from + len > text.len() || to > from {
+        return;
+    }
+    if len > 16 {
+        text.copy_within(from..from + len, to);
+        return;
+    }
+    let base = text.as_mut_ptr();
+    // SAFETY: `from .. from + len` lies inside `text`, and `to + len <= from + len <=
+    // text.len()` (checked above), so `to .. to + len` does too; each word below is `N <= len`
+    // bytes at the start or the end of one of the two (`len <= 2 * N`: together they cover it).
+    // Longest first: the commonest runs are 8 to 16 bytes (46% of those on 500 records of 200
+    // events; 0-1: 17%, 2-3: 16%, 4-7: 18%, over 16: 2.5%).
+    unsafe {
+        if len >= 8 {
+            move_words::<8>(base, from, len, to);
+        } else if len >= 4 {
+            move_words::<4>(base, from, len, to);
+        } else if len >= 2 {
+            move_words::<2>(base, from, len, to);
+        } else if len == 1 {
+            *base.add(to) = *base.add(from);
+        }
+    }
+}
+
+/// Fills `run` (the bytes a string's escapes freed, one or a few a string) with spaces: up to
+/// 16 bytes as two words that may overlap, where `fill` was a `memset` call (~20 instructions,
+/// 24,642 on 500 records of 200 events).
+#[inline(always)]
+fn fill_spaces(run: &mut [u8]) {
+    fn words<const N: usize>(run: &mut [u8]) {
+        if let Some(head) = run.first_chunk_mut::<N>() {
+            *head = [b' '; N];
+        }
+        if let Some(tail) = run.last_chunk_mut::<N>() {
+            *tail = [b' '; N];
+        }
+    }
+    match run.len() {
+        0 => {}
+        1 => words::<1>(run),
+        2..4 => words::<2>(run),
+        4..8 => words::<4>(run),
+        8..=16 => words::<8>(run),
+        _ => run.fill(b' '),
+    }
+}
+
+/// [`move_back`] of `len` bytes (`N` to `2 * N`) at `base + from` to `base + to`: the first and
+/// last `N` (overlapping below `2 * N`), both read before either is written.
+///
+/// # Safety
+/// `N <= len <= 2 * N`, and `from .. from + len` and `to .. to + len` lie in one allocation at
+/// `base`.
+#[inline(always)]
+unsafe fn move_words<const N: usize>(base: *mut u8, from: usize, len: usize, to: usize) {
+    // SAFETY: by the caller's contract, each word is inside the run read or written; unaligned
+    // reads and writes of byte arrays.
+    unsafe {
+        let head = std::ptr::read_unaligned(base.add(from).cast::<[u8; N]>());
+        let tail = std::ptr::read_unaligned(base.add(from + len - N).cast::<[u8; N]>());
+        std::ptr::write_unaligned(base.add(to).cast::<[u8; N]>(), head);
+        std::ptr::write_unaligned(base.add(to + len - N).cast::<[u8; N]>(), tail);
+    }
 }
 
 /// Scans the string whose text starts at `at`: the index of its closing quote; where each
@@ -366,10 +440,10 @@ fn scan_non_ascii(
         let found = next_special::<false>(text, at).ok_or(Decline)?;
         match text.get(found) {
             Some(b'"') => {
-                let rest = text.get(first..found).unwrap_or_default();
-                return match simdutf8::basic::from_utf8(rest) {
-                    Ok(_) => Ok(found),
-                    Err(_) => Err(Decline),
+                return if is_utf8_before(text, first, found) {
+                    Ok(found)
+                } else {
+                    Err(Decline)
                 };
             }
             Some(b'\\') => at = step_escape(text, found, escapes, most_escapes)?,
@@ -412,6 +486,30 @@ fn past_escapes(
                 break;
             }
         }
+    }
+}
+
+/// Whether `text[first..quote]` is UTF-8: the part of a string from its first non-ASCII byte
+/// to its closing quote (`text[quote]`), the string's bytes before `first` ASCII after its
+/// opening quote. simdutf8 checks fewer than 64 bytes with the standard library's loop (~380
+/// instructions a string on 500 records of 200 events), so such a part is checked inside the
+/// 64 bytes that end at the quote instead (one vector block), and by that loop only when those
+/// are not UTF-8 (they may start inside an earlier character). A UTF-8 window holds the part
+/// whole (the part is shorter), and `first` and `quote` are character boundaries of it (the
+/// bytes from the opening quote to `first` are ASCII, and so is the closing quote), so the
+/// part is UTF-8 then.
+#[inline(always)]
+fn is_utf8_before(text: &[u8], first: usize, quote: usize) -> bool {
+    const WINDOW: usize = 64;
+    let part = text.get(first..quote).unwrap_or_default();
+    let window = quote
+        .checked_sub(WINDOW - 1)
+        .and_then(|start| text.get(start..=quote));
+    match window {
+        Some(window) if part.len() < WINDOW => {
+            simdutf8::basic::from_utf8(window).is_ok() || std::str::from_utf8(part).is_ok()
+        }
+        _ => simdutf8::basic::from_utf8(part).is_ok(),
     }
 }
 

@@ -415,6 +415,49 @@ fn usual_with(
     )
 }
 
+/// A string's JSON text as CloudWatch Logs writes it (always valid): ASCII runs of any length
+/// up to a few blocks, each followed by an escape of every kind or a non-ASCII character, so
+/// that escapes and characters fall at every offset of a 16-byte block, next to each other
+/// (`\\\\`, `\\'` twice) and across block ends.
+fn written_string_text() -> impl Strategy<Value = Vec<u8>> {
+    let run = prop_oneof![
+        6 => "[ -~&&[^\"\\\\]]{0,17}",
+        1 => "[ -~&&[^\"\\\\]]{16,70}",
+    ]
+    .prop_map(String::into_bytes);
+    let after = prop_oneof![
+        4 => Just(br"\\'".to_vec()),
+        2 => prop::sample::select(vec![r#"\""#, r"\\", r"\/", r"\b", r"\f", r"\n", r"\r", r"\t"])
+            .prop_map(|e| e.as_bytes().to_vec()),
+        2 => prop::sample::select(vec![r"\u00e9", r"\u0000", r"\u001f", r"\u000A", r"\uFFFF", r"\u2028", r"\ud83d\ude00"])
+            .prop_map(|e| e.as_bytes().to_vec()),
+        2 => prop::sample::select(vec!["é", "日本", "🎉", "\u{80}", "\u{7ff}", "\u{10ffff}"])
+            .prop_map(|c| c.as_bytes().to_vec()),
+        1 => Just(Vec::new()),
+    ];
+    (proptest::collection::vec((run.clone(), after), 0..12), run).prop_map(|(pieces, last)| {
+        let mut text: Vec<u8> = pieces
+            .into_iter()
+            .flat_map(|(r, a)| [r, a])
+            .flatten()
+            .collect();
+        text.extend(last);
+        text
+    })
+}
+
+/// Where each escape of a JSON `text` may start, counted as if every backslash outside the
+/// one an escape stands for starts one (a surrogate pair counts twice): at least as many as
+/// the reader notes.
+fn escapes_at_most(text: &[u8]) -> usize {
+    let (mut at, mut count) = (0, 0);
+    while let Some(&b) = text.get(at) {
+        count += usize::from(b == b'\\');
+        at += if b == b'\\' { 2 } else { 1 };
+    }
+    count
+}
+
 /// One text, a few back to back, then maybe cut, a byte changed or one put in.
 fn text() -> impl Strategy<Value = Vec<u8>> {
     let one = prop_oneof![usual(), payload()];
@@ -506,6 +549,61 @@ proptest! {
 
     /// A CloudWatch timestamp followed by `,` is read as [`Reader::integer`] reads it, and
     /// every integer of that form it reads is read (the others go to it).
+    /// A run is moved back as `copy_within` moves it, for every length and distance (the
+    /// words of a short run overlap each other, and the run's old place).
+    #[test]
+    fn move_back_is_copy_within(
+        text in proptest::collection::vec(any::<u8>(), 0..48),
+        start in 0usize..48,
+        len in 0usize..40,
+        back in 0usize..48,
+    ) {
+        let start = start.min(text.len());
+        let end = (start + len).min(text.len());
+        let to = start.saturating_sub(back);
+        let mut moved = text.clone();
+        move_back(&mut moved, start, end - start, to);
+        let mut reference = text;
+        reference.copy_within(start..end, to);
+        prop_assert_eq!(moved, reference);
+    }
+
+    /// A string's part from its first non-ASCII byte is UTF-8 as the standard library says,
+    /// whatever the bytes before the string (the window may start inside a character, or in
+    /// bytes that are not UTF-8).
+    #[test]
+    fn is_utf8_before_is_from_utf8(
+        before in proptest::collection::vec(any::<u8>(), 0..90),
+        ascii in "[ -~&&[^\"]]{0,20}",
+        part in proptest::collection::vec(prop_oneof![
+            3 => 0x20u8..0x7f,
+            3 => 0x80u8..=0xff,
+            2 => prop::sample::select(vec![0xc3u8, 0xe6, 0xf0]),
+        ], 0..80),
+    ) {
+        let first = before.len() + 1 + ascii.len();
+        let part: Vec<u8> = if part.first().is_some_and(|&b| b < 0x80) {
+            [&[0xc3, 0xa9][..], &part].concat()
+        } else {
+            part
+        };
+        let part: Vec<u8> = part.into_iter().filter(|&b| b != b'"').collect();
+        let text = [&before[..], b"\"", ascii.as_bytes(), &part, b"\""].concat();
+        let quote = text.len() - 1;
+        prop_assert_eq!(
+            is_utf8_before(&text, first, quote),
+            std::str::from_utf8(&part).is_ok()
+        );
+    }
+
+    /// Freed bytes are filled with spaces as `fill` fills them, every length.
+    #[test]
+    fn fill_spaces_is_fill(text in proptest::collection::vec(any::<u8>(), 0..40)) {
+        let mut filled = text.clone();
+        fill_spaces(&mut filled);
+        prop_assert_eq!(filled, vec![b' '; text.len()]);
+    }
+
     #[test]
     fn plain_integers_are_integers(
         number in "-?[0-9]{0,22}",
@@ -643,6 +741,46 @@ proptest! {
         let (fast, simd) = both(&text);
         if simd.starts_with("Ok") {
             prop_assert_eq!(fast, Some(simd));
+        }
+    }
+
+    /// The fast reader reads (does not decline) payloads as CloudWatch Logs writes them,
+    /// one or several back to back, repeated, every name and message a valid string with
+    /// escapes and characters at every offset of a block, and reads them as the simd-json path
+    /// does. A misread the reader noticed would only decline (and the simd-json path read it
+    /// right), which the test above lets pass: here a decline fails, unless the text holds
+    /// more escapes than the reader notes ([`BYTES_PER_ESCAPE`]).
+    #[test]
+    fn written_payloads_are_read_fast_and_right(
+        payloads in proptest::collection::vec(
+            usual_with(
+                (written_string_text(), 0i64..4_000_000_000_000, any::<bool>()).prop_map(|(m, ts, twice)| {
+                    let event = [
+                        format!(r#"{{"id":"{ts:056}","timestamp":{ts},"message":"#).into_bytes(),
+                        quoted(m),
+                        b"}".to_vec(),
+                    ]
+                    .concat();
+                    if twice { [&event[..], b",", &event].concat() } else { event }
+                }).boxed(),
+                written_string_text().boxed(),
+            ),
+            1..4,
+        ),
+        repeat in any::<bool>(),
+        newline in any::<bool>(),
+    ) {
+        let mut payloads = payloads;
+        if repeat {
+            payloads.push(payloads[0].clone());
+        }
+        let text = payloads.join(if newline { &b"\n"[..] } else { b"" });
+        let (fast, simd) = both(&text);
+        prop_assert!(simd.starts_with("Ok("), "{}", simd);
+        if escapes_at_most(&text) <= text.len() / BYTES_PER_ESCAPE {
+            prop_assert_eq!(fast, Some(simd));
+        } else if let Some(fast) = fast {
+            prop_assert_eq!(fast, simd);
         }
     }
 }
