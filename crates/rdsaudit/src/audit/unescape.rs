@@ -51,7 +51,7 @@ impl Output for Vec<u8> {
 }
 
 /// Unescapes `raw` into `out`. The backslashes of 64 bytes at a time come from one mask
-/// ([`crate::swar::masks_at`]) and the runs between them go to `out` whole: a test and a
+/// (`swar::masks_at`) and the runs between them go to `out` whole: a test and a
 /// copy each eight bytes and a call per escape took ~1,350 instructions a ~240-byte
 /// statement of ~15 escapes (the plain log's objects that are not UTF-8, through the
 /// writers' [`Output`]). `\'` and `\\` (nearly every escape) stand for their second byte,
