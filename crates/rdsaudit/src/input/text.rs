@@ -366,6 +366,12 @@ pub fn within_reach(end: u64, start: u64) -> bool {
     start.saturating_sub(end) <= MAX_NAMES_BYTES
 }
 
+/// The first position out of the window rule's reach of a line whose text ends at `end`: a
+/// line starting there or later is not [`within_reach`] of it.
+fn past_reach(end: u64) -> u64 {
+    end.saturating_add(MAX_NAMES_BYTES + 1)
+}
+
 impl Edges {
     /// Whether dirty lines around the piece (`around`, whole-text positions) flag one of its
     /// plain records: then the piece must be read again [`Records::around`] them.
@@ -466,7 +472,7 @@ impl<'a> Records<'a> {
         self.front_settles_at = match front {
             None => u64::MAX,
             Some(h) if h.flagged => 0,
-            Some(h) => (h.end as u64).saturating_add(MAX_NAMES_BYTES + 1),
+            Some(h) => past_reach(h.end as u64),
         };
     }
 
@@ -534,7 +540,7 @@ impl<'a> Records<'a> {
             held.flagged = true;
         }
         self.note_front();
-        self.flag_before = self.flag_before.max(to.saturating_add(MAX_NAMES_BYTES + 1));
+        self.flag_before = self.flag_before.max(past_reach(to));
         let (from, to) = (self.base + from, self.base + to);
         self.edges.first_dirty = self.edges.first_dirty.or(Some(from));
         self.edges.last_dirty = Some(to);
@@ -572,8 +578,7 @@ impl<'a> Records<'a> {
         if self.window_rule {
             if let Some(before) = around.before.filter(|&b| b <= self.base) {
                 // A record starting before `before + reach + 1` (whole text) is within reach.
-                self.flag_before =
-                    (before.saturating_add(MAX_NAMES_BYTES + 1)).saturating_sub(self.base);
+                self.flag_before = past_reach(before).saturating_sub(self.base);
             }
             self.dirty_after = around.after;
         }
