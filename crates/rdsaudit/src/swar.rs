@@ -206,6 +206,34 @@ pub(crate) fn is_ascii(s: &[u8]) -> bool {
     }
 }
 
+/// Whether `bytes[first..end]` is UTF-8, for a part that follows ASCII: `first` is 0 or
+/// `bytes[first - 1]` is ASCII (the bytes before it are ASCII text, or a string's opening
+/// quote). One check for the two places that meet such a part: the rest of an envelope
+/// string from its first byte above ASCII to its closing quote
+/// ([`crate::input::envelope`]'s fast reader), and the rest of an audit object after its
+/// ASCII start (the writers' one-pass escape). simdutf8 checks fewer than 64 bytes with
+/// the standard library's loop (~380 instructions a string on 500 records of 200 events), so
+/// a shorter part is checked inside the 64 bytes that end at `end` (one vector block), and
+/// by that loop only when those are not UTF-8 (they may start inside an earlier character).
+/// A UTF-8 window holds the part whole (the part is shorter) and `bytes[first - 1]`, which
+/// is ASCII, so `first` is a character boundary of it (a continuation byte never follows
+/// ASCII), as `end` (its end) is: the part is UTF-8 then. Out of line and cold: few parts
+/// get here (most text is ASCII).
+#[cold]
+#[inline(never)]
+pub(crate) fn utf8_after_ascii(bytes: &[u8], first: usize, end: usize) -> bool {
+    let part = bytes.get(first..end).unwrap_or_default();
+    let window = end
+        .checked_sub(BLOCK)
+        .and_then(|start| bytes.get(start..end));
+    match window {
+        Some(window) if part.len() < BLOCK => {
+            simdutf8::basic::from_utf8(window).is_ok() || std::str::from_utf8(part).is_ok()
+        }
+        _ => simdutf8::basic::from_utf8(part).is_ok(),
+    }
+}
+
 /// Bit `i` is set when `chunk[i]` is a byte a client host may hold
 /// ([`crate::audit::dialect::is_host_byte`]), all sixteen classified at once with SSE2 or
 /// NEON; for [`crate::audit::dialect::is_host_at`]. `host_bytes_is_is_host_byte` holds it to
@@ -712,6 +740,38 @@ mod tests {
                 .and_then(|rest| memchr::memmem::find(rest, b",'"))
                 .map(|i| from + i);
             prop_assert_eq!(find_pair(&s, from, b',', b'\''), expected);
+        }
+
+        /// A part from the first byte above ASCII is UTF-8 as the standard library says,
+        /// whatever the bytes before the ASCII that precedes it (the window may start inside
+        /// a character, or in bytes that are not UTF-8) and after it (an envelope string's
+        /// closing quote, or the end of an object).
+        #[test]
+        fn utf8_after_ascii_is_from_utf8(
+            before in proptest::collection::vec(any::<u8>(), 0..90),
+            ascii in "[ -~]{0,20}",
+            part in proptest::collection::vec(prop_oneof![
+                3 => 0x20u8..0x7f,
+                3 => 0x80u8..=0xff,
+                2 => prop::sample::select(vec![0xc3u8, 0xe6, 0xf0]),
+            ], 0..80),
+            after in prop_oneof![Just(&b""[..]), Just(&b"\""[..]), Just(&b"\xa9\x80"[..])],
+        ) {
+            // A byte above ASCII first, as where the callers stop.
+            let part: Vec<u8> = if part.first().is_some_and(|&b| b < 0x80) {
+                [&[0xc3, 0xa9][..], &part].concat()
+            } else {
+                part
+            };
+            // An ASCII byte (a string's opening quote) between the bytes before and the part.
+            let sep: &[u8] = if before.is_empty() { b"" } else { b"\"" };
+            let first = before.len() + sep.len() + ascii.len();
+            let end = first + part.len();
+            let bytes = [&before[..], sep, ascii.as_bytes(), &part, after].concat();
+            prop_assert_eq!(
+                utf8_after_ascii(&bytes, first, end),
+                std::str::from_utf8(&part).is_ok()
+            );
         }
 
         /// `find_pair_after_first` with the masks of a longer text's first block is

@@ -476,7 +476,7 @@ fn unescaped_cell<B: Buf>(d: u8, quote: bool, formula: bool, raw: &[u8], out: &m
         }
         match raw.get(at).copied().unwrap_or_default() {
             0x80.. => {
-                if !json_escape::rest_is_utf8(raw, at) {
+                if !crate::swar::utf8_after_ascii(raw, at, raw.len()) {
                     return Cell::NotUtf8;
                 }
                 valid = true;

@@ -610,8 +610,9 @@ fn push_json_byte<B: Buf>(out: &mut B, b: u8) {
 ///
 /// The search for the next byte to escape stops at bytes above ASCII too, as long as all
 /// before them were ASCII: most statements are, and need no other check. At the first byte
-/// that is not, the rest is checked with `simdutf8` (the text is UTF-8 exactly when the rest
-/// is, since an ASCII prefix ends on a character boundary) and the search goes on for
+/// that is not, the rest is checked ([`crate::swar::utf8_after_ascii`]: the text is UTF-8
+/// exactly when the rest is, since an ASCII prefix ends on a character boundary) and the
+/// search goes on for
 /// escapes only. That check was a second pass (and a call) over every object before.
 /// (Always inlined: see [`Buf::with_vec`].)
 #[inline(always)]
@@ -630,7 +631,7 @@ pub(crate) fn object_to_json<B: Buf>(out: &mut B, raw: &[u8], quoted: bool) -> b
         let Some(at) = found else { break };
         let b = raw.get(at).copied().unwrap_or_default();
         if b >= 0x80 {
-            if !rest_is_utf8(raw, at) {
+            if !crate::swar::utf8_after_ascii(raw, at, raw.len()) {
                 out.rewind(mark);
                 return false;
             }
@@ -652,7 +653,7 @@ pub(crate) fn object_to_json<B: Buf>(out: &mut B, raw: &[u8], quoted: bool) -> b
             Some(b'\'') => {}
             Some(c) => {
                 if c >= 0x80 && !valid {
-                    if !rest_is_utf8(raw, at + 1) {
+                    if !crate::swar::utf8_after_ascii(raw, at + 1, raw.len()) {
                         out.rewind(mark);
                         return false;
                     }
@@ -671,14 +672,6 @@ pub(crate) fn object_to_json<B: Buf>(out: &mut B, raw: &[u8], quoted: bool) -> b
         }
     }
     true
-}
-
-/// Whether `raw[at..]` is valid UTF-8 (`raw[..at]` being ASCII: whether `raw` is).
-#[cold]
-#[inline(never)]
-pub(crate) fn rest_is_utf8(raw: &[u8], at: usize) -> bool {
-    // simdutf8: statements are long enough for its vector check to beat std's.
-    simdutf8::basic::from_utf8(raw.get(at..).unwrap_or_default()).is_ok()
 }
 
 /// The byte-at-a-time twin of [`escape`], for the property tests.

@@ -440,7 +440,7 @@ fn scan_non_ascii(
         let found = next_special::<false>(text, at).ok_or(Decline)?;
         match text.get(found) {
             Some(b'"') => {
-                return if is_utf8_before(text, first, found) {
+                return if crate::swar::utf8_after_ascii(text, first, found) {
                     Ok(found)
                 } else {
                     Err(Decline)
@@ -486,30 +486,6 @@ fn past_escapes(
                 break;
             }
         }
-    }
-}
-
-/// Whether `text[first..quote]` is UTF-8: the part of a string from its first non-ASCII byte
-/// to its closing quote (`text[quote]`), the string's bytes before `first` ASCII after its
-/// opening quote. simdutf8 checks fewer than 64 bytes with the standard library's loop (~380
-/// instructions a string on 500 records of 200 events), so such a part is checked inside the
-/// 64 bytes that end at the quote instead (one vector block), and by that loop only when those
-/// are not UTF-8 (they may start inside an earlier character). A UTF-8 window holds the part
-/// whole (the part is shorter), and `first` and `quote` are character boundaries of it (the
-/// bytes from the opening quote to `first` are ASCII, and so is the closing quote), so the
-/// part is UTF-8 then.
-#[inline(always)]
-fn is_utf8_before(text: &[u8], first: usize, quote: usize) -> bool {
-    const WINDOW: usize = 64;
-    let part = text.get(first..quote).unwrap_or_default();
-    let window = quote
-        .checked_sub(WINDOW - 1)
-        .and_then(|start| text.get(start..=quote));
-    match window {
-        Some(window) if part.len() < WINDOW => {
-            simdutf8::basic::from_utf8(window).is_ok() || std::str::from_utf8(part).is_ok()
-        }
-        _ => simdutf8::basic::from_utf8(part).is_ok(),
     }
 }
 

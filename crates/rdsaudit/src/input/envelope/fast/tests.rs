@@ -568,34 +568,6 @@ proptest! {
         prop_assert_eq!(moved, reference);
     }
 
-    /// A string's part from its first non-ASCII byte is UTF-8 as the standard library says,
-    /// whatever the bytes before the string (the window may start inside a character, or in
-    /// bytes that are not UTF-8).
-    #[test]
-    fn is_utf8_before_is_from_utf8(
-        before in proptest::collection::vec(any::<u8>(), 0..90),
-        ascii in "[ -~&&[^\"]]{0,20}",
-        part in proptest::collection::vec(prop_oneof![
-            3 => 0x20u8..0x7f,
-            3 => 0x80u8..=0xff,
-            2 => prop::sample::select(vec![0xc3u8, 0xe6, 0xf0]),
-        ], 0..80),
-    ) {
-        let first = before.len() + 1 + ascii.len();
-        let part: Vec<u8> = if part.first().is_some_and(|&b| b < 0x80) {
-            [&[0xc3, 0xa9][..], &part].concat()
-        } else {
-            part
-        };
-        let part: Vec<u8> = part.into_iter().filter(|&b| b != b'"').collect();
-        let text = [&before[..], b"\"", ascii.as_bytes(), &part, b"\""].concat();
-        let quote = text.len() - 1;
-        prop_assert_eq!(
-            is_utf8_before(&text, first, quote),
-            std::str::from_utf8(&part).is_ok()
-        );
-    }
-
     /// Freed bytes are filled with spaces as `fill` fills them, every length.
     #[test]
     fn fill_spaces_is_fill(text in proptest::collection::vec(any::<u8>(), 0..40)) {
