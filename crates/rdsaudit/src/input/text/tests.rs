@@ -218,15 +218,7 @@ fn boundaries_preserve_records_and_line_numbers() {
 /// CR, blank lines, records joined over raw breaks, and a last line with or without a break.
 #[test]
 fn the_breaks_passed_are_the_lines_counted() {
-    for text in [
-        &LOG[..],
-        b"",
-        b"\n",
-        b"\r",
-        b"\r\n\r\n",
-        b"x",
-        b"x\ry\r\n\nz\n",
-    ] {
+    for text in [LOG, b"", b"\n", b"\r", b"\r\n\r\n", b"x", b"x\ry\r\n\nz\n"] {
         let mut read = records(text);
         read.by_ref().for_each(drop);
         assert_eq!(read.breaks_passed(), count_lines(text), "{text:?}");
