@@ -130,6 +130,18 @@ impl Worker {
         first_line: u64,
         sink: &mut S,
     ) -> (RecordOutcome, text::Edges) {
+        let outcome = self.read_records(&mut records, first_line, sink);
+        (outcome, records.edges())
+    }
+
+    /// [`Worker::process_records`] with the records left to the caller, who may ask them
+    /// more once read ([`text::Records::breaks_passed`]).
+    pub(crate) fn read_records<S: Sink>(
+        &mut self,
+        records: &mut text::Records<'_>,
+        first_line: u64,
+        sink: &mut S,
+    ) -> RecordOutcome {
         let mut outcome = RecordOutcome::new(RecordStatus::Data);
         // Parsed once: the record rule already parsed each record; read where it lies.
         while let Some((rec, parsed)) = records.next_in_place() {
@@ -148,7 +160,7 @@ impl Worker {
             }
         }
         outcome.blank_lines += records.blank_lines();
-        (outcome, records.edges())
+        outcome
     }
 
     /// Reads log events of the shapes that are not subscription payloads (the logs API's JSON,

@@ -401,3 +401,84 @@ fn a_panic_in_a_piece_reaches_the_caller() {
         "the decoder returned or hung instead of panicking"
     );
 }
+
+/// A log of `lines` (`(kind, line end)`: blank, comment or record; LF, CRLF or lone CR), its
+/// last line's break dropped unless `last_break`.
+fn mixed_line_ends(lines: &[(u8, u8)], last_break: bool) -> Vec<u8> {
+    let mut log = Vec::new();
+    for (i, &(kind, eol)) in lines.iter().enumerate() {
+        match kind {
+            0 => {}
+            1 => log.extend_from_slice(b"# rotated"),
+            _ => log.extend_from_slice(
+                format!("20240615 10:31:00,h,u{i},l,1,{i},QUERY,,'SELECT {i}',0").as_bytes(),
+            ),
+        }
+        if last_break || i + 1 < lines.len() {
+            log.extend_from_slice([&b"\n"[..], b"\r\n", b"\r"][usize::from(eol % 3)]);
+        }
+    }
+    log
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Line numbers across piece boundaries: a piece's first line comes from the line breaks
+    /// of the pieces before it, counted by the reading thread when pieces are decoded in
+    /// parallel and by each piece's decode when they are decoded one at a time. LF, CRLF and
+    /// lone CR, blank lines, comments and a last line with no break, in pieces of any size:
+    /// the same lines as read whole, on one thread and on two.
+    #[test]
+    fn line_numbers_cross_pieces_with_any_line_ends(
+        lines in prop::collection::vec((0u8..6, 0u8..3), 1..400),
+        last_break in any::<bool>(),
+        piece in 64usize..6_000,
+    ) {
+        every_way(&mixed_line_ends(&lines, last_break), piece)?;
+    }
+}
+
+/// Gives its text, then fails.
+struct FailsAfter(std::io::Cursor<Vec<u8>>);
+
+impl std::io::Read for FailsAfter {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.read(buf)? {
+            0 => Err(std::io::Error::other("disk gone")),
+            n => Ok(n),
+        }
+    }
+}
+
+/// A read that fails is reported at the line after the last break read, whether the pieces'
+/// line breaks were counted by the reading thread (two threads) or by their decode (one):
+/// with the text ending in a break, and in the middle of a line.
+#[test]
+fn a_read_error_names_the_line_it_stopped_at() {
+    let lines: Vec<(u8, u8)> = (0u16..3000)
+        .map(|i| (2 + (i % 4) as u8, (i % 3) as u8))
+        .collect();
+    for last_break in [true, false] {
+        let log = mixed_line_ends(&lines, last_break);
+        let breaks = rdsaudit::input::text::count_lines(&log);
+        for parallel in [false, true] {
+            let stream =
+                TextStream::new(FailsAfter(std::io::Cursor::new(log.clone()))).piece_bytes(4 << 10);
+            let decoder = Decoder::builder().parallel(parallel).build();
+            let stopped = decoder.decode_text_stream(
+                stream,
+                NdjsonBuffer::default,
+                |_: Done<'_, NdjsonBuffer>| Ok(Next::Continue),
+            );
+            let Err(rdsaudit::decoder::StopError::Read { line, .. }) = stopped else {
+                panic!("no read error: {stopped:?}");
+            };
+            assert_eq!(
+                line,
+                breaks + 1,
+                "last break {last_break}, parallel {parallel}"
+            );
+        }
+    }
+}

@@ -101,7 +101,7 @@ impl Decoder {
             .map(|(p, &(line, at))| self.decode_piece(*p, line, at, make))
             .collect();
         drop(refs);
-        for ((piece, (first_line, at)), (outcome, sink, edges)) in
+        for ((piece, (first_line, at)), (outcome, sink, edges, _)) in
             pieces.into_iter().zip(firsts).zip(done)
         {
             held.push_back(Held {
@@ -116,14 +116,15 @@ impl Decoder {
     }
 
     /// Decodes one piece whose first line is `first_line` and which starts at byte `at` of the
-    /// whole text into a sink made by `make`: its outcome, sink and [`text::Edges`].
+    /// whole text into a sink made by `make`: its outcome, sink, [`text::Edges`] and
+    /// [`PieceRef::line_breaks`] (read off the records for text: no pass of its own).
     pub(super) fn decode_piece<S, M>(
         &self,
         piece: PieceRef<'_>,
         first_line: u64,
         at: u64,
         make: &M,
-    ) -> (RecordOutcome, S, text::Edges)
+    ) -> (RecordOutcome, S, text::Edges, u64)
     where
         S: Sink,
         M: Fn() -> S,
@@ -137,23 +138,30 @@ impl Decoder {
                 last_dirty: Some(at + len),
                 ..text::Edges::default()
             };
-            return (outcome, sink, edges);
+            return (outcome, sink, edges, 0);
         }
         let mut sink = make();
-        let (outcome, edges) = match piece {
-            PieceRef::Prefixed(bytes) => self.pipeline.with_worker(|w| {
-                let around = text::Around::default();
-                w.process_prefixed_piece((bytes, first_line, at), around, &mut sink, make)
-            }),
+        let (outcome, edges, breaks) = match piece {
+            PieceRef::Prefixed(bytes) => {
+                let (outcome, edges) = self.pipeline.with_worker(|w| {
+                    let around = text::Around::default();
+                    w.process_prefixed_piece((bytes, first_line, at), around, &mut sink, make)
+                });
+                (outcome, edges, piece.line_breaks())
+            }
             text => {
                 // Text and windows hold records (`None` is only for prefixed text and a
                 // line too long).
-                let records = text.records().unwrap_or_else(|| text::records(&[])).at(at);
-                self.pipeline
-                    .with_worker(|w| w.process_records(records, first_line, &mut sink))
+                let mut records = text.records().unwrap_or_else(|| text::records(&[])).at(at);
+                let outcome = self
+                    .pipeline
+                    .with_worker(|w| w.read_records(&mut records, first_line, &mut sink));
+                let breaks = records.breaks_passed();
+                debug_assert_eq!(breaks, text.line_breaks(), "every line of the piece read");
+                (outcome, records.edges(), breaks)
             }
         };
-        (outcome, sink, edges)
+        (outcome, sink, edges, breaks)
     }
 
     /// Hands the decoded pieces held to `emit` in order, each once no line that is not

@@ -23,9 +23,12 @@ use super::text_pieces::{Held, Streamed, TextPiece, TextRun};
 use super::{Decoder, Done, Next, StopError};
 
 /// What the reading thread sends: a piece, whether the stream had caught up with a followed
-/// file when it was read, and how many lines it moves the line number on (counted there,
-/// off the thread that hands pieces out and writes them).
-type ReadPiece = std::io::Result<(Streamed, bool, u64)>;
+/// file when it was read, and how many lines it moves the line number on when pieces are
+/// decoded in parallel (counted there, off the thread that hands pieces out and writes
+/// them: a piece's first line must be known before the pieces before it are decoded).
+/// Decoded one at a time, a piece's decode counts its lines (`None` here): the reader's
+/// count was a second pass over every byte (7.4 M of a 20 MB log's 388 M instructions).
+type ReadPiece = std::io::Result<(Streamed, bool, Option<u64>)>;
 
 impl Decoder {
     /// Decodes plain audit text read from `stream` ([`crate::input::stream`]), for inputs of
@@ -69,7 +72,7 @@ impl Decoder {
             && rayon::current_thread_index().is_none()
             && rayon::current_num_threads() > 1;
         let most = if spawn { self.text_group_len() } else { 1 };
-        let (pieces, done_tx) = read_on_a_thread(stream, most);
+        let (pieces, done_tx) = read_on_a_thread(stream, most, spawn);
         // Pieces emitted go back to the reader (which may have stopped: the buffer is then
         // dropped here).
         let mut back = |done: Streamed| drop(done_tx.send(done.piece));
@@ -91,27 +94,36 @@ impl Decoder {
                     };
                     let (seq, line, at) = order.place(breaks, piece.piece().len());
                     let (out, make) = (out_tx.clone(), &make);
+                    // Returns the piece's line breaks (0 when it panicked).
                     let decode = move || {
                         // A panic goes to the calling thread, which would otherwise wait
                         // for this piece for ever (review 13).
                         let decoded = panic::catch_unwind(AssertUnwindSafe(|| {
                             self.decode_piece(piece.piece(), line, at, make)
                         }));
-                        let held = decoded.map(|(outcome, sink, edges)| Held {
-                            piece,
-                            first_line: line,
-                            at,
-                            edges,
-                            outcome,
-                            sink,
+                        let mut breaks = 0;
+                        let held = decoded.map(|(outcome, sink, edges, lines)| {
+                            breaks = lines;
+                            Held {
+                                piece,
+                                first_line: line,
+                                at,
+                                edges,
+                                outcome,
+                                sink,
+                            }
                         });
                         // The receiver is gone only when the output side stopped.
                         drop(out.send((seq, held, caught_up)));
+                        breaks
                     };
                     if spawn {
-                        scope.spawn(move |_| decode());
+                        scope.spawn(move |_| {
+                            decode();
+                        });
                     } else {
-                        decode();
+                        // Decoded here, before the next piece is placed.
+                        order.moved_on(decode());
                     }
                 }
                 if order.in_flight == 0 {
@@ -146,11 +158,13 @@ impl Decoder {
     }
 }
 
-/// Starts the thread that reads `stream`'s pieces (see [`handoff`] for how many wait) and
-/// counts their lines; pieces sent back on the returned sender are read into again.
+/// Starts the thread that reads `stream`'s pieces (see [`handoff`] for how many wait) and,
+/// when `count`, counts their lines; pieces sent back on the returned sender are read into
+/// again.
 fn read_on_a_thread<R: Read + Send + 'static>(
     stream: TextStream<R>,
     most: usize,
+    count: bool,
 ) -> (Taker<ReadPiece>, mpsc::Sender<Piece>) {
     let prefixed = stream.is_prefixed();
     let (tx, rx) = handoff(most);
@@ -168,7 +182,7 @@ fn read_on_a_thread<R: Read + Send + 'static>(
             let failed = piece.is_err();
             let read = piece.map(|piece| {
                 let piece = Streamed { piece, prefixed };
-                let breaks = piece.piece().line_breaks();
+                let breaks = count.then(|| piece.piece().line_breaks());
                 (piece, stream.caught_up(), breaks)
             });
             if !tx.put(read) || failed {
@@ -230,15 +244,25 @@ impl<P: TextPiece, S> Order<P, S> {
         read
     }
 
-    /// Numbers a piece handed out: its number, first line and start byte.
-    fn place(&mut self, breaks: u64, len: usize) -> (u64, u64, u64) {
+    /// Numbers a piece handed out: its number, first line and start byte. Its `breaks` are
+    /// known before it is decoded when pieces are decoded in parallel; else the decode
+    /// counts them ([`Order::moved_on`]) before the next piece is placed.
+    fn place(&mut self, breaks: Option<u64>, len: usize) -> (u64, u64, u64) {
         let placed = (self.next_out, self.line, self.byte);
         self.next_out += 1;
         self.in_flight += 1;
-        self.line += breaks;
+        self.line += breaks.unwrap_or(0);
         self.byte += len as u64;
         self.ends.push_back((self.line, self.byte));
         placed
+    }
+
+    /// The line breaks of the piece placed last, uncounted when placed, from its decode.
+    fn moved_on(&mut self, breaks: u64) {
+        self.line += breaks;
+        if let Some(end) = self.ends.back_mut() {
+            end.0 = self.line;
+        }
     }
 
     /// Takes piece `seq` back decoded, and holds it and those after it that are done, in

@@ -591,6 +591,16 @@ impl<'a> Records<'a> {
     pub fn edges(&self) -> Edges {
         self.edges
     }
+
+    /// How many line breaks the records read so far passed (`\r\n` is one): once every
+    /// record is read, [`count_lines`] of the text (up to a [`Records::stop_at`]), found
+    /// without a pass of its own. Every line read moved the line number on; a last line with
+    /// no break did too.
+    pub(crate) fn breaks_passed(&self) -> u64 {
+        let read = self.buf.get(..self.pos).unwrap_or_default();
+        let unbroken = !matches!(read.last(), None | Some(b'\n' | b'\r'));
+        self.line_number.saturating_sub(1 + u64::from(unbroken))
+    }
 }
 
 /// How many raw line breaks the names of one record can hold at most, as a bound on how far

@@ -201,13 +201,26 @@ fn boundaries_preserve_records_and_line_numbers() {
         let (mut joined, mut rest, mut first) = (Vec::new(), &log[..], 1);
         while !rest.is_empty() {
             let (piece, after) = rest.split_at(boundary_after(rest, piece));
-            joined.extend(records(piece).map(|r| TextRecord {
+            let mut read = records(piece);
+            joined.extend(read.by_ref().map(|r| TextRecord {
                 line_number: r.line_number + first - 1,
                 ..r
             }));
+            assert_eq!(read.breaks_passed(), count_lines(piece));
             first += count_lines(piece);
             rest = after;
         }
         assert_eq!(joined, whole, "piece={piece}");
+    }
+}
+
+/// [`Records::breaks_passed`] once every record is read is [`count_lines`]: LF, CRLF, lone
+/// CR, blank lines, records joined over raw breaks, and a last line with or without a break.
+#[test]
+fn the_breaks_passed_are_the_lines_counted() {
+    for text in [LOG, b"", b"\n", b"\r", b"\r\n\r\n", b"x", b"x\ry\r\n\nz\n"] {
+        let mut read = records(text);
+        read.by_ref().for_each(drop);
+        assert_eq!(read.breaks_passed(), count_lines(text), "{text:?}");
     }
 }
