@@ -445,7 +445,7 @@ fn visit_envelopes<S: Sink>(
     for env in list.iter().filter(|e| e.message_type == MessageType::Data) {
         // One envelope is one log stream's events in order: the window rule runs across them.
         let mut reach = Reach {
-            held: std::mem::take(held).into(),
+            held: Ring::new(std::mem::take(held)),
             last_dirty: None,
             origin: (
                 Some(index),
@@ -493,7 +493,7 @@ fn visit_envelopes<S: Sink>(
         }
         reach.finish(sink, &mut outcome);
         if reach.held.capacity() <= HELD_ROOM {
-            *held = emptied(reach.held.into());
+            *held = emptied(reach.held.into_slots());
         }
     }
     Ok(outcome)
