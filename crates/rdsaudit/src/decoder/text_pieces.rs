@@ -116,15 +116,16 @@ impl Decoder {
     }
 
     /// Decodes one piece whose first line is `first_line` and which starts at byte `at` of the
-    /// whole text into a sink made by `make`: its outcome, sink, [`text::Edges`] and
-    /// [`PieceRef::line_breaks`] (read off the records for text: no pass of its own).
+    /// whole text into a sink made by `make`: its outcome, sink, [`text::Edges`] and, but
+    /// for prefixed text, [`PieceRef::line_breaks`] (read off the records: no pass of its
+    /// own; prefixed text is counted by whoever needs it, at most once).
     pub(super) fn decode_piece<S, M>(
         &self,
         piece: PieceRef<'_>,
         first_line: u64,
         at: u64,
         make: &M,
-    ) -> (RecordOutcome, S, text::Edges, u64)
+    ) -> (RecordOutcome, S, text::Edges, Option<u64>)
     where
         S: Sink,
         M: Fn() -> S,
@@ -138,7 +139,7 @@ impl Decoder {
                 last_dirty: Some(at + len),
                 ..text::Edges::default()
             };
-            return (outcome, sink, edges, 0);
+            return (outcome, sink, edges, Some(0));
         }
         let mut sink = make();
         let (outcome, edges, breaks) = match piece {
@@ -147,7 +148,7 @@ impl Decoder {
                     let around = text::Around::default();
                     w.process_prefixed_piece((bytes, first_line, at), around, &mut sink, make)
                 });
-                (outcome, edges, piece.line_breaks())
+                (outcome, edges, None)
             }
             text => {
                 // Text and windows hold records (`None` is only for prefixed text and a
@@ -158,7 +159,7 @@ impl Decoder {
                     .with_worker(|w| w.read_records(&mut records, first_line, &mut sink));
                 let breaks = records.breaks_passed();
                 debug_assert_eq!(breaks, text.line_breaks(), "every line of the piece read");
-                (outcome, records.edges(), breaks)
+                (outcome, records.edges(), Some(breaks))
             }
         };
         (outcome, sink, edges, breaks)

@@ -28,6 +28,7 @@ use super::{Decoder, Done, Next, StopError};
 /// them: a piece's first line must be known before the pieces before it are decoded).
 /// Decoded one at a time, a piece's decode counts its lines (`None` here): the reader's
 /// count was a second pass over every byte (7.4 M of a 20 MB log's 388 M instructions).
+/// Prefixed text is always counted here (its decode reads no line breaks off records).
 type ReadPiece = std::io::Result<(Streamed, bool, Option<u64>)>;
 
 impl Decoder {
@@ -92,16 +93,18 @@ impl Decoder {
                             break;
                         }
                     };
+                    let counted = breaks.is_some();
                     let (seq, line, at) = order.place(breaks, piece.piece().len());
                     let (out, make) = (out_tx.clone(), &make);
-                    // Returns the piece's line breaks (0 when it panicked).
+                    // Returns the piece's line breaks read off its records (`None` when it
+                    // panicked, and for prefixed text).
                     let decode = move || {
                         // A panic goes to the calling thread, which would otherwise wait
                         // for this piece for ever (review 13).
                         let decoded = panic::catch_unwind(AssertUnwindSafe(|| {
                             self.decode_piece(piece.piece(), line, at, make)
                         }));
-                        let mut breaks = 0;
+                        let mut breaks = None;
                         let held = decoded.map(|(outcome, sink, edges, lines)| {
                             breaks = lines;
                             Held {
@@ -123,7 +126,10 @@ impl Decoder {
                         });
                     } else {
                         // Decoded here, before the next piece is placed.
-                        order.moved_on(decode());
+                        let breaks = decode();
+                        if !counted {
+                            order.moved_on(breaks.unwrap_or(0));
+                        }
                     }
                 }
                 if order.in_flight == 0 {
@@ -159,8 +165,8 @@ impl Decoder {
 }
 
 /// Starts the thread that reads `stream`'s pieces (see [`handoff`] for how many wait) and,
-/// when `count`, counts their lines; pieces sent back on the returned sender are read into
-/// again.
+/// when `count` or the text is prefixed, counts their lines; pieces sent back on the
+/// returned sender are read into again.
 fn read_on_a_thread<R: Read + Send + 'static>(
     stream: TextStream<R>,
     most: usize,
@@ -182,7 +188,7 @@ fn read_on_a_thread<R: Read + Send + 'static>(
             let failed = piece.is_err();
             let read = piece.map(|piece| {
                 let piece = Streamed { piece, prefixed };
-                let breaks = count.then(|| piece.piece().line_breaks());
+                let breaks = (count || prefixed).then(|| piece.piece().line_breaks());
                 (piece, stream.caught_up(), breaks)
             });
             if !tx.put(read) || failed {
