@@ -612,8 +612,8 @@ fn push_json_byte<B: Buf>(out: &mut B, b: u8) {
 /// before them were ASCII: most statements are, and need no other check. At the first byte
 /// that is not, the rest is checked ([`crate::swar::utf8_after_ascii`]: the text is UTF-8
 /// exactly when the rest is, since an ASCII prefix ends on a character boundary) and the
-/// search goes on for
-/// escapes only. That check was a second pass (and a call) over every object before.
+/// search goes on for escapes only. That check was a second pass (and a call) over every
+/// object before.
 /// (Always inlined: see [`Buf::with_vec`].)
 #[inline(always)]
 pub(crate) fn object_to_json<B: Buf>(out: &mut B, raw: &[u8], quoted: bool) -> bool {
