@@ -261,6 +261,24 @@ fn chunk_len(records: &[SourceRecord<'_>], limits: &DecoderBuilder) -> usize {
     within.count().max(1)
 }
 
+/// Before record `index` is decoded: asks for what the next record's decoding reads first
+/// (its payload and the strings the writer compares, [`crate::prefetch`]) and for the entry
+/// after it in `records`, so they arrive while this one is decoded instead of stalling it.
+/// 6,000 one-line records, one thread: cpu -12% (median of 80 runs each, interleaved, with
+/// [`crate::input::kinesis`]'s hints while resolving); both cost ~210 instructions a record
+/// (155.92 -> 157.19 M).
+fn prefetch_next(records: &[SourceRecord<'_>], index: usize) {
+    if let Some(next) = records.get(index + 1) {
+        crate::prefetch::lines(ahead::payload(next));
+        for s in [next.sequence_number, next.event_id].into_iter().flatten() {
+            crate::prefetch::lines(s.as_bytes());
+        }
+    }
+    if let Some(after) = records.get(index + 2) {
+        crate::prefetch::value(after);
+    }
+}
+
 /// What an input turned out to hold.
 /// The bad end of a whole-file gzip whose first members inflated (a cut download, zero
 /// padding): reported as one failed record, whole, after the members' events.
@@ -580,6 +598,7 @@ impl Decoder {
         let total = records.len().max(1) as f64;
         self.pipeline.with_worker(|worker| {
             for (index, record) in records.iter().enumerate() {
+                prefetch_next(records, index);
                 let mut sink = make();
                 let outcome = worker.process_record(index, record, &mut sink);
                 report.add(&outcome, true);

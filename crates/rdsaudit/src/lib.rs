@@ -47,6 +47,7 @@ pub mod decoder;
 pub mod filter;
 pub mod input;
 pub mod pipeline;
+mod prefetch;
 pub mod quarantine;
 pub mod report;
 pub mod sink;

@@ -50,9 +50,14 @@ const PENDING_PAYLOAD_BYTES: usize = 2 * CHUNK_PAYLOAD_BYTES;
 
 /// The payload bytes of a record, as delivered.
 pub(super) fn payload_len(record: &SourceRecord<'_>) -> usize {
+    payload(record).len()
+}
+
+/// The payload of a record, as delivered.
+pub(super) fn payload<'a>(record: &SourceRecord<'a>) -> &'a [u8] {
     match record.payload {
-        Payload::Base64(b) | Payload::Gzip(b) | Payload::Json(b) => b.len(),
-        Payload::Invalid(_) => 0,
+        Payload::Base64(b) | Payload::Gzip(b) | Payload::Json(b) => b,
+        Payload::Invalid(_) => &[],
     }
 }
 

@@ -94,8 +94,21 @@ pub(crate) fn parse_kinesis_event_with<'a>(
     let text = buf.get_mut(..len).unwrap_or_default();
     let raw = read_event(Walk::new(text, &mut parser.open, MAX_EVENT_VALUES), found)?;
     let text = EventText::new(buf);
-    Ok(raw.iter().map(|r| r.resolve(&text)).collect())
+    let resolved = raw.iter().enumerate().map(|(i, r)| {
+        if let Some(ahead) = raw.get(i + RESOLVE_AHEAD) {
+            crate::prefetch::value(ahead);
+            ahead.prefetch(text.bytes);
+        }
+        r.resolve(&text)
+    });
+    Ok(resolved.collect())
 }
+
+/// How many records ahead of the one being resolved its text and entry are asked for
+/// ([`crate::prefetch`]): a resolve is a few dozen instructions, and what it reads was last
+/// read by the walk, megabytes ago. 6,000 one-line records: `RawRecord::resolve`'s perf
+/// samples 239 -> under 60.
+const RESOLVE_AHEAD: usize = 8;
 
 /// The text a [`RawRecord`]'s ranges point into, checked as UTF-8 once as a whole.
 ///
@@ -220,6 +233,21 @@ impl RawRecord {
             partition_key: None,
             approximate_arrival_timestamp: None,
             encryption_type: None,
+        }
+    }
+
+    /// Asks for the cache lines of `text` where the record's strings start and end (what
+    /// [`RawRecord::resolve`] reads).
+    fn prefetch(&self, text: &[u8]) {
+        let ranges = [
+            &self.sequence_number,
+            &self.event_id,
+            &self.partition_key,
+            &self.encryption_type,
+        ];
+        for r in ranges.into_iter().flatten() {
+            crate::prefetch::line(text, r.start);
+            crate::prefetch::line(text, r.end);
         }
     }
 
