@@ -264,8 +264,9 @@ fn chunk_len(records: &[SourceRecord<'_>], limits: &DecoderBuilder) -> usize {
 /// Before record `index` is decoded: asks for what the next record's decoding reads first
 /// (its payload and the strings the writer compares, [`crate::prefetch`]) and for the entry
 /// after it in `records`, so they arrive while this one is decoded instead of stalling it.
-/// 6,000 one-line records, one thread: cpu -12% (median of 80 runs each, interleaved, with
-/// [`crate::input::kinesis`]'s hints while resolving); both cost ~210 instructions a record
+/// 6,000 one-line records, one thread, with [`crate::input::kinesis`]'s hints while
+/// resolving: cpu median -5% at load ~2 (60 interleaved runs each), -12% at load ~6 (80),
+/// the more the caches are shared the more; both cost ~210 instructions a record
 /// (155.92 -> 157.19 M).
 fn prefetch_next(records: &[SourceRecord<'_>], index: usize) {
     if let Some(next) = records.get(index + 1) {
