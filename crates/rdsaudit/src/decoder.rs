@@ -26,6 +26,7 @@ use std::io;
 use std::sync::{Mutex, PoisonError};
 
 mod ahead;
+mod board;
 mod text_pieces;
 mod text_stream;
 

@@ -12,18 +12,20 @@
 //! rest wait for the walk to end.
 //!
 //! The calling thread sleeps while it waits for the oldest chunk, and is woken only when that
-//! chunk is done ([`Board`]): a chunk done before its turn cannot be written and frees no
+//! chunk is done ([`super::board`]): a chunk done before its turn cannot be written and frees no
 //! room, so waking for it (as a channel's receiver was, once per chunk) only took a core from
 //! a worker.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 use crate::input::kinesis::{EventText, RawRecord};
 use crate::input::{Payload, SourceRecord};
 use crate::pipeline::Pipeline;
 use crate::report::RecordOutcome;
 use crate::sink::Sink;
+
+use super::board::{Board, Posting, Wait};
 
 /// A chunk of records given to one worker ends once its payloads (base64 or gzip, as
 /// delivered) reach this many bytes: small enough that both threads get work early and the
@@ -68,66 +70,10 @@ type Decoded<S> = std::thread::Result<Vec<(RecordOutcome, S)>>;
 /// A decoded chunk: its first record, its payload bytes, and what it decoded to.
 type Arrival<S> = (usize, usize, Decoded<S>);
 
-/// Where workers leave the chunks they decoded for the calling thread, which is woken only
-/// for the chunk it waits for (the oldest not written).
-struct Board<S> {
-    state: Mutex<Posted<S>>,
-    /// Signalled when the chunk the calling thread waits for is posted.
-    oldest_done: Condvar,
-}
-
-struct Posted<S> {
-    /// Chunks decoded and not yet taken by the calling thread, in the order they were done.
-    arrivals: Vec<Arrival<S>>,
-    /// The first record of the chunk the calling thread sleeps for, if it sleeps.
-    waiting_for: Option<usize>,
-}
-
-impl<S> Board<S> {
-    fn new() -> Self {
-        Board {
-            state: Mutex::new(Posted {
-                arrivals: Vec::new(),
-                waiting_for: None,
-            }),
-            oldest_done: Condvar::new(),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Posted<S>> {
-        // A worker's panic is caught before it posts: the list is never left half-changed.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// A worker's chunk, decoded: the calling thread is woken if it waits for this one.
-    fn post(&self, arrival: Arrival<S>) {
-        let mut posted = self.lock();
-        let wake = posted.waiting_for == Some(arrival.0);
-        posted.arrivals.push(arrival);
-        drop(posted);
-        if wake {
-            self.oldest_done.notify_one();
-        }
-    }
-
-    /// Moves the chunks posted so far into `into` (empty), without waiting.
-    fn take(&self, into: &mut Vec<Arrival<S>>) {
-        std::mem::swap(&mut self.lock().arrivals, into);
-    }
-
-    /// Waits until the chunk whose first record is `first` is posted, then moves every chunk
-    /// posted into `into` (empty).
-    fn take_when_done(&self, first: usize, into: &mut Vec<Arrival<S>>) {
-        let mut posted = self.lock();
-        while !posted.arrivals.iter().any(|(at, _, _)| *at == first) {
-            posted.waiting_for = Some(first);
-            posted = self
-                .oldest_done
-                .wait(posted)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        posted.waiting_for = None;
-        std::mem::swap(&mut posted.arrivals, into);
+impl<S> Posting for Arrival<S> {
+    /// A chunk is known by its first record.
+    fn key(&self) -> u64 {
+        self.0 as u64
     }
 }
 
@@ -172,7 +118,7 @@ impl Copies {
 pub(super) struct Ahead<'s, 'scope, S> {
     scope: &'s rayon::Scope<'scope>,
     pipeline: &'scope Pipeline,
-    board: Arc<Board<S>>,
+    board: Arc<Board<Arrival<S>>>,
     /// The room chunks are taken off the [`Board`] into (kept empty between takes).
     taken: Vec<Arrival<S>>,
     /// `(first record, payload bytes)` of each chunk handed out and not yet taken, oldest
@@ -363,7 +309,8 @@ impl<'s, 'scope, S: Sink + Send + 'scope> Ahead<'s, 'scope, S> {
                 return Some((first, done.unwrap_or_else(|p| std::panic::resume_unwind(p))));
             }
             // Every chunk handed out is posted once (a panic too), so this wait ends.
-            self.board.take_when_done(first, &mut self.taken);
+            self.board
+                .take_when(Wait::For(first as u64), &mut self.taken);
             self.receive_taken();
         }
     }
