@@ -196,9 +196,10 @@ fn dirt() -> impl Strategy<Value = Vec<(usize, Dirt)>> {
 
 proptest! {
     // Pinned: each case decodes a log of up to 2,500 lines six ways (whole, in memory, and
-    // streamed on one and two threads, each one and two threads), ~0.4 s in a debug build;
-    // CI's 2,000 cases would take ~13 minutes.
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    // streamed on one and two threads, each one and two threads), ~0.1 s in the dev profile
+    // (the library at opt-level 1, see Cargo.toml; ~12 s with opt-level 0); CI's 2,000
+    // cases would take ~4 minutes.
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn plain_exactly_when_every_line_within_reach_reads_alone(
@@ -323,9 +324,9 @@ fn review9_r2_an_rfc3164_line_in_a_name_refuses_nothing() {
 }
 
 proptest! {
-    // Pinned: up to 2,500 lines read twice (each read is two passes), ~0.3 s in a debug
-    // build on a quiet machine.
-    #![proptest_config(ProptestConfig::with_cases(32))]
+    // Pinned: up to 2,500 lines read twice (each read is two passes), ~0.05 s in the dev
+    // profile.
+    #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
     fn syslog_plain_exactly_when_every_line_within_reach_reads_alone(
