@@ -24,16 +24,27 @@ pub(crate) fn line(bytes: &[u8], at: usize) {
     }
 }
 
-/// Asks for every cache line of `bytes`.
+/// Asks for the cache lines of `bytes`' first [`AHEAD`] bytes, and for its last byte's.
+///
+/// Only the start: a decode reads a payload front to back, where the hardware prefetcher
+/// follows it after a few lines, and hints for a whole payload of a megabyte (~16k lines)
+/// would only push the current record's lines out of a 32 KiB L1. Measured against hints
+/// for every line (one thread, 60 interleaved runs, load ~5): 8 records of ~950 KB payloads
+/// cpu 291.5 -> 290.6 ms, 40 of ~160 KB 152.0 -> 149.5 ms, the 500-record event (~32 KB)
+/// 66.4 -> 65.1 ms: a bound that costs nothing, not a gain.
 #[inline(always)]
 pub(crate) fn lines(bytes: &[u8]) {
-    for b in bytes.iter().step_by(LINE) {
+    let head = bytes.get(..AHEAD).unwrap_or(bytes);
+    for b in head.iter().step_by(LINE) {
         hint(std::ptr::from_ref(b));
     }
     if let Some(last) = bytes.last() {
         hint(std::ptr::from_ref(last));
     }
 }
+
+/// How much of a value's start [`lines`] asks for.
+const AHEAD: usize = 4096;
 
 /// Asks for every cache line of `value` itself (not what it points to).
 #[inline(always)]
