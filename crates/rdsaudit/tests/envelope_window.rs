@@ -137,7 +137,8 @@ fn messages(log: &[u8], login: &[bool], cut: &[bool]) -> Vec<Message> {
 }
 
 proptest! {
-    // Pinned: each case decodes an envelope of up to 600 log events, ~10 ms in a debug build.
+    // Each case decodes an envelope of up to 600 log events; PROPTEST_CASES overrides the
+    // count (proptest's `contextualize_config`).
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// Whatever way the lines are cut into log events: an event of a message of true records

@@ -85,9 +85,10 @@ fn dirt() -> impl Strategy<Value = Vec<(usize, Dirt)>> {
 }
 
 proptest! {
-    // Pinned: each case decodes a log of up to 2,500 lines three ways (whole, streamed on one
-    // and on two threads), ~0.2 s in a debug build; CI's 2,000 cases would take ~6 minutes
-    // per property.
+    // Each case decodes a log of up to 2,500 lines three ways (whole, streamed on one and on
+    // two threads). The count applies when PROPTEST_CASES is unset: the variable overrides it
+    // (proptest's `contextualize_config`), so CI draws 2,000 cases (the whole file: 192 s in
+    // a CI run at load ~5, 320 s before the library's tests were built at opt-level 1).
     #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
