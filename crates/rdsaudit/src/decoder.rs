@@ -248,12 +248,19 @@ impl Default for Decoder {
 }
 
 /// How many of `records` (at least one) go into the next chunk: up to `records_per_chunk`
-/// records and [`CHUNK_PAYLOAD_BYTES`] payload bytes.
+/// records and [`CHUNK_PAYLOAD_BYTES`] payload bytes, and at most a share of the records
+/// left (two chunks per worker): the last chunks shrink, so that the workers end together
+/// instead of one decoding a whole last chunk (five 8 KiB records of the 16 MB event,
+/// ~0.6 ms) while the other has nothing left. Two threads, 21 runs each at load ~6, time
+/// from the end of the next-to-last chunk to the end of the last (median): 6,000 one-line
+/// records 0.19 -> 0.05 ms; the event's 0.21 -> 0.20 ms (its last chunks ran one at a
+/// time there: the load took the second core).
 fn chunk_len(records: &[SourceRecord<'_>], limits: &DecoderBuilder) -> usize {
     let mut bytes = 0;
+    let share = records.len().div_ceil(2 * rayon::current_num_threads());
     let within = records
         .iter()
-        .take(limits.records_per_chunk)
+        .take(limits.records_per_chunk.min(share))
         .take_while(|r| {
             let fits = bytes < CHUNK_PAYLOAD_BYTES;
             bytes += ahead::payload_len(r);
