@@ -606,7 +606,12 @@ impl Pipeline {
             records
                 .iter()
                 .enumerate()
-                .map(|item| run(&mut lease, item))
+                .map(|item| {
+                    // The next record's payload and strings were last read by the walk or a
+                    // copy, megabytes ago: asked for while this one is decoded.
+                    crate::decoder::prefetch_next(records, item.0);
+                    run(&mut lease, item)
+                })
                 .collect()
         }
     }
