@@ -292,9 +292,9 @@ impl<'f> Reader<'f> {
         if !text {
             return self.document(head, source, run);
         }
-        let source: Source = Box::new(Cursor::new(head).chain(source));
         let source: Source = match (gzip, follow) {
             (true, _) => {
+                let source = Cursor::new(head).chain(source);
                 let progress = Arc::new(GzipProgress::default());
                 run.gzip = Some(Arc::clone(&progress));
                 let inner = io::BufReader::with_capacity(1 << 18, source);
@@ -302,8 +302,11 @@ impl<'f> Reader<'f> {
                 let inflated = flate2::bufread::MultiGzDecoder::new(Counted { inner, taken });
                 Box::new(Inflated { inflated, progress })
             }
-            (false, true) => Box::new(Follow(source)),
-            (false, false) => source,
+            (false, true) => Box::new(Follow {
+                head: Cursor::new(head),
+                file: source,
+            }),
+            (false, false) => Box::new(Cursor::new(head).chain(source)),
         };
         let stream = TextStream::new(source)
             .eager(eager)
@@ -820,9 +823,13 @@ fn inflate_head(compressed: &[u8]) -> Vec<u8> {
     out
 }
 
-/// `--follow`: a file that is being written; at its end, waits for more instead of ending,
-/// until Ctrl-C ([`end_live_input_on_interrupt`]).
-struct Follow(Source);
+/// `--follow`: a file that is being written, its first bytes `head` already read off it
+/// ([`sniff`]); at its end, waits for more instead of ending, until Ctrl-C
+/// ([`end_live_input_on_interrupt`]).
+struct Follow {
+    head: Cursor<Vec<u8>>,
+    file: Source,
+}
 
 /// A followed file across rotation, as `tail -F` follows one: at the end of the file, when
 /// its path now names another file (renamed away and created again: the audit plugin
@@ -893,9 +900,17 @@ fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
 
 impl Read for Follow {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.head.read(buf)?;
+        if n > 0 {
+            // The file's next bytes in the same read: a read cut short at the head's end
+            // would say the stream caught up with the writer. An error here comes again at
+            // the next read.
+            let rest = buf.get_mut(n..).unwrap_or_default();
+            return Ok(n + self.file.read(rest).unwrap_or(0));
+        }
         loop {
-            let n = self.0.read(buf)?;
-            let interrupted = INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst);
+            let n = self.file.read(buf)?;
+            let interrupted = INTERRUPTED.load(Ordering::SeqCst);
             if n > 0 || buf.is_empty() || interrupted {
                 return Ok(n);
             }

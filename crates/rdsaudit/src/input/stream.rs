@@ -26,8 +26,9 @@
 //! rule looks at after it has been read. The decoder ([`crate::Decoder::decode_text_stream`])
 //! then holds a piece until the [`text::MAX_NAMES_BYTES`] (4 KiB) of text after its last
 //! record are read (the window rule,
-//! [`text::Records::next_parsed`]) or the input ends: a followed file or a pipe shows a
-//! piece's records that much later.
+//! [`text::Records::next_parsed`]) or the input ends: a pipe shows a piece's records that
+//! much later. A followed file ([`TextStream::live`]) shows them once the reader has caught
+//! up with its writer, the last record too when the text read ends with a line break.
 //!
 //! A UTF-8 byte order mark at the start is dropped, as [`crate::input::encoding`] drops it
 //! for a whole input.
@@ -215,7 +216,8 @@ impl<R: Read> TextStream<R> {
 
     /// The reader is a file followed as it grows (`--follow`), whose writer writes each
     /// record whole: a read that returns less than was asked reached what it has written
-    /// ([`TextStream::caught_up`]). Implies [`TextStream::eager`]. Not for a pipe, whose
+    /// ([`TextStream::caught_up`]). The text read then goes out whole when it ends with a line
+    /// break: its last record is whole. Implies [`TextStream::eager`]. Not for a pipe, whose
     /// reads end anywhere its writer's writes do (`cat` writes 128 KiB at a time).
     #[must_use]
     pub fn live(mut self, live: bool) -> Self {
@@ -273,6 +275,13 @@ impl<R: Read> TextStream<R> {
     /// A piece cut off the window, if it can be cut yet (see the module docs).
     fn cut(&mut self) -> Option<Piece> {
         let window = self.window();
+        if self.caught_up && window.last() == Some(&b'\n') {
+            // Caught up with a writer that writes each record whole: the last record read is
+            // whole too, and goes out now rather than when the next one starts (a quiet
+            // followed log lagged a record behind). A line not whole yet waits, and so does
+            // the record before it (a CR at the end may be half a CRLF).
+            return Some(self.take(self.filled));
+        }
         if self.prefixed {
             let cut = crate::input::prefixed::last_event_start(window, BOUNDARY_LINES)?;
             return Some(self.take(cut));
