@@ -305,6 +305,7 @@ impl<'f> Reader<'f> {
             (false, true) => Box::new(Follow {
                 head: Cursor::new(head),
                 file: source,
+                idle: false,
             }),
             (false, false) => Box::new(Cursor::new(head).chain(source)),
         };
@@ -824,11 +825,14 @@ fn inflate_head(compressed: &[u8]) -> Vec<u8> {
 }
 
 /// `--follow`: a file that is being written, its first bytes `head` already read off it
-/// ([`sniff`]); at its end, waits for more instead of ending, until Ctrl-C
-/// ([`end_live_input_on_interrupt`]).
+/// ([`sniff`]). At its end it says so once ([`io::ErrorKind::WouldBlock`]: the stream hands
+/// out what it has read, [`TextStream::live`]), then waits for more instead of ending, until
+/// Ctrl-C ([`end_live_input_on_interrupt`]).
 struct Follow {
     head: Cursor<Vec<u8>>,
     file: Source,
+    /// Whether the end has been said since the last bytes read.
+    idle: bool,
 }
 
 /// A followed file across rotation, as `tail -F` follows one: at the end of the file, when
@@ -912,7 +916,11 @@ impl Read for Follow {
             let n = self.file.read(buf)?;
             let interrupted = INTERRUPTED.load(Ordering::SeqCst);
             if n > 0 || buf.is_empty() || interrupted {
+                self.idle = false;
                 return Ok(n);
+            }
+            if !std::mem::replace(&mut self.idle, true) {
+                return Err(io::ErrorKind::WouldBlock.into());
             }
             std::thread::sleep(FOLLOW_POLL);
         }

@@ -347,6 +347,42 @@ fn a_quiet_followed_log_shows_each_record_at_once() {
     }
 }
 
+/// Lines of clean records from `from` on, exactly `bytes` long (the last statement padded
+/// with spaces), and the id after the last.
+fn lines_of(from: u64, bytes: usize) -> (String, u64) {
+    let (mut text, mut id) = (String::new(), from);
+    while text.len() + 2 * line(id).len() <= bytes {
+        text.push_str(&line(id));
+        id += 1;
+    }
+    let pad = " ".repeat(bytes - text.len() - line(id).len());
+    text.push_str(&line(id).replace("',0", &format!("{pad}',0")));
+    assert_eq!(text.len(), bytes);
+    (text, id + 1)
+}
+
+/// One write that fills the stream's 256 KiB piece exactly, then one whose second read is
+/// short but fills a piece with the record carried over: each is read as caught up (both
+/// were held until the next write: 1,977 of 3,896 lines of a 524,241-byte write).
+#[test]
+fn a_followed_write_that_fills_a_piece_is_shown_whole() {
+    for threads in ["1", "2"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "audit.log", b"");
+        let (_child, rx, mut file) = follow(threads, &path);
+        std::thread::sleep(Duration::from_millis(300));
+        let mut next = 1;
+        for bytes in [256 << 10, (512 << 10) - 8] {
+            let (text, end) = lines_of(next, bytes);
+            send(&mut file, &text);
+            for id in next..end {
+                assert_eq!(next_query_id(&rx), id, "--threads {threads}, {bytes} bytes");
+            }
+            next = end;
+        }
+    }
+}
+
 /// Ctrl-C ends a followed file (its help says so): the summary is printed, instead of the
 /// process dying with what it read.
 #[cfg(unix)]
