@@ -260,7 +260,7 @@ impl<'f> Reader<'f> {
         M: Fn() -> T + Sync,
         E: FnMut(T) -> io::Result<()>,
     {
-        let head = match sniff(&mut source) {
+        let head = match sniff(&mut source, follow) {
             Ok(head) => head,
             Err(e) => return run.unreadable(&e),
         };
@@ -647,8 +647,11 @@ fn too_large(limit: usize) -> String {
 /// is read until one whole line with content has come (inflated, for gzip): a slow writer's
 /// first read may hold one byte of the gzip magic or half a prefix (review 16's R16-1: such a
 /// stream was read as audit text, every line unparsed). A live pipe is waited on no longer
-/// than its first line takes.
-fn sniff(source: &mut Source) -> io::Result<Vec<u8>> {
+/// than its first line takes. So is a `follow`ed file, at its end, until Ctrl-C: it may be
+/// empty when opened (`aws logs tail`'s lines appended to an empty followed file were read
+/// as audit text, 8 of 424 lines parsed), unless it starts with `{` (a JSON document, read
+/// whole: its kind is told by its first key).
+fn sniff(source: &mut Source, follow: bool) -> io::Result<Vec<u8>> {
     let mut head = vec![0; SNIFF_BYTES];
     let mut len = 0;
     while len < SNIFF_BYTES {
@@ -657,8 +660,16 @@ fn sniff(source: &mut Source) -> io::Result<Vec<u8>> {
             other => other?,
         };
         len += n;
-        if n == 0 || decided(head.get(..len).unwrap_or_default()) {
+        let seen = head.get(..len).unwrap_or_default();
+        if decided(seen) {
             break;
+        }
+        if n == 0 {
+            let document = content(seen).starts_with(b"{");
+            if !follow || document || INTERRUPTED.load(Ordering::SeqCst) {
+                break;
+            }
+            std::thread::sleep(FOLLOW_POLL);
         }
     }
     head.truncate(len);

@@ -383,6 +383,31 @@ fn a_followed_write_that_fills_a_piece_is_shown_whole() {
     }
 }
 
+/// `aws logs tail ... > file` followed from when the file is empty, its first line written
+/// in two parts: the input's kind waits for that line (it was decided on the empty file:
+/// audit text, every prefixed line unparsed).
+#[test]
+fn a_followed_file_that_starts_empty_is_told_by_its_first_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "tail.log", b"");
+    let (_child, rx, mut file) = follow("2", &path);
+    let text: String = (1..=40)
+        .map(|id| {
+            format!(
+                "2024-06-15T10:31:00.000000+00:00 db1.audit.log {}",
+                line(id)
+            )
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    send(&mut file, &text[..17]);
+    std::thread::sleep(Duration::from_millis(300));
+    send(&mut file, &text[17..]);
+    for id in 1..=40 {
+        assert_eq!(next_query_id(&rx), id);
+    }
+}
+
 /// Ctrl-C ends a followed file (its help says so): the summary is printed, instead of the
 /// process dying with what it read.
 #[cfg(unix)]
