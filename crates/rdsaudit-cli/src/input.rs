@@ -260,7 +260,7 @@ impl<'f> Reader<'f> {
         M: Fn() -> T + Sync,
         E: FnMut(T) -> io::Result<()>,
     {
-        let head = match sniff(&mut source) {
+        let head = match sniff(&mut source, follow) {
             Ok(head) => head,
             Err(e) => return run.unreadable(&e),
         };
@@ -292,9 +292,9 @@ impl<'f> Reader<'f> {
         if !text {
             return self.document(head, source, run);
         }
-        let source: Source = Box::new(Cursor::new(head).chain(source));
         let source: Source = match (gzip, follow) {
             (true, _) => {
+                let source = Cursor::new(head).chain(source);
                 let progress = Arc::new(GzipProgress::default());
                 run.gzip = Some(Arc::clone(&progress));
                 let inner = io::BufReader::with_capacity(1 << 18, source);
@@ -302,8 +302,12 @@ impl<'f> Reader<'f> {
                 let inflated = flate2::bufread::MultiGzDecoder::new(Counted { inner, taken });
                 Box::new(Inflated { inflated, progress })
             }
-            (false, true) => Box::new(Follow(source)),
-            (false, false) => source,
+            (false, true) => Box::new(Follow {
+                head: Cursor::new(head),
+                file: source,
+                idle: false,
+            }),
+            (false, false) => Box::new(Cursor::new(head).chain(source)),
         };
         let stream = TextStream::new(source)
             .eager(eager)
@@ -643,8 +647,11 @@ fn too_large(limit: usize) -> String {
 /// is read until one whole line with content has come (inflated, for gzip): a slow writer's
 /// first read may hold one byte of the gzip magic or half a prefix (review 16's R16-1: such a
 /// stream was read as audit text, every line unparsed). A live pipe is waited on no longer
-/// than its first line takes.
-fn sniff(source: &mut Source) -> io::Result<Vec<u8>> {
+/// than its first line takes. So is a `follow`ed file, at its end, until Ctrl-C: it may be
+/// empty when opened (`aws logs tail`'s lines appended to an empty followed file were read
+/// as audit text, 8 of 424 lines parsed), unless it starts with `{` (a JSON document, read
+/// whole: its kind is told by its first key).
+fn sniff(source: &mut Source, follow: bool) -> io::Result<Vec<u8>> {
     let mut head = vec![0; SNIFF_BYTES];
     let mut len = 0;
     while len < SNIFF_BYTES {
@@ -653,8 +660,16 @@ fn sniff(source: &mut Source) -> io::Result<Vec<u8>> {
             other => other?,
         };
         len += n;
-        if n == 0 || decided(head.get(..len).unwrap_or_default()) {
+        let seen = head.get(..len).unwrap_or_default();
+        if decided(seen) {
             break;
+        }
+        if n == 0 {
+            let document = content(seen).starts_with(b"{");
+            if !follow || document || INTERRUPTED.load(Ordering::SeqCst) {
+                break;
+            }
+            std::thread::sleep(FOLLOW_POLL);
         }
     }
     head.truncate(len);
@@ -820,9 +835,16 @@ fn inflate_head(compressed: &[u8]) -> Vec<u8> {
     out
 }
 
-/// `--follow`: a file that is being written; at its end, waits for more instead of ending,
-/// until Ctrl-C ([`end_live_input_on_interrupt`]).
-struct Follow(Source);
+/// `--follow`: a file that is being written, its first bytes `head` already read off it
+/// ([`sniff`]). At its end it says so once ([`io::ErrorKind::WouldBlock`]: the stream hands
+/// out what it has read, [`TextStream::live`]), then waits for more instead of ending, until
+/// Ctrl-C ([`end_live_input_on_interrupt`]).
+struct Follow {
+    head: Cursor<Vec<u8>>,
+    file: Source,
+    /// Whether the end has been said since the last bytes read.
+    idle: bool,
+}
 
 /// A followed file across rotation, as `tail -F` follows one: at the end of the file, when
 /// its path now names another file (renamed away and created again: the audit plugin
@@ -893,11 +915,23 @@ fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
 
 impl Read for Follow {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.head.read(buf)?;
+        if n > 0 {
+            // The file's next bytes in the same read: a read cut short at the head's end
+            // would say the stream caught up with the writer. An error here comes again at
+            // the next read.
+            let rest = buf.get_mut(n..).unwrap_or_default();
+            return Ok(n + self.file.read(rest).unwrap_or(0));
+        }
         loop {
-            let n = self.0.read(buf)?;
-            let interrupted = INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst);
+            let n = self.file.read(buf)?;
+            let interrupted = INTERRUPTED.load(Ordering::SeqCst);
             if n > 0 || buf.is_empty() || interrupted {
+                self.idle = false;
                 return Ok(n);
+            }
+            if !std::mem::replace(&mut self.idle, true) {
+                return Err(io::ErrorKind::WouldBlock.into());
             }
             std::thread::sleep(FOLLOW_POLL);
         }

@@ -250,6 +250,65 @@ fn eager_holds_back_records_the_next_lines_may_change() {
     assert!(stream.next_piece().is_err());
 }
 
+/// A followed file: each read hands out the next of `reads`, `None` being nothing more for
+/// now ([`io::ErrorKind::WouldBlock`]); then the end.
+struct Followed(std::collections::VecDeque<Option<Vec<u8>>>);
+
+impl Read for Followed {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        match self.0.pop_front() {
+            Some(Some(data)) => {
+                out[..data.len()].copy_from_slice(&data);
+                Ok(data.len())
+            }
+            Some(None) => Err(io::ErrorKind::WouldBlock.into()),
+            None => Ok(0),
+        }
+    }
+}
+
+/// Caught up with a followed file, the stream hands out the text read whole when it ends
+/// with a line break (its last record too), whether the read was short or had filled a
+/// piece; with a line not whole yet, an empty piece says that what was handed out before is
+/// all there is.
+#[test]
+fn a_live_stream_hands_out_what_it_has_read_when_caught_up() {
+    // Records of 43 bytes: 4 KiB are 95 of them and 11 bytes.
+    let line = |id: u64| format!("20240615 10:31:00,h,u,l,1,{id},QUERY,,'x',0\n");
+    let lines = |ids: std::ops::Range<u64>| ids.map(line).collect::<String>().into_bytes();
+    let piece = lines(100..200);
+    let (full, rest) = piece.split_at(4 << 10);
+    let reads = [
+        Some(lines(100..102)), // short: both records now
+        None,
+        Some(full.to_vec()), // full: cut before its last whole record
+        Some(rest.to_vec()), // short, ends with a line break: all of it now
+        None,
+        Some(lines(200..300)[..4 << 10].to_vec()), // full, ends with half a line
+        None,                                      // nothing to cut
+        None,
+    ];
+    let mut stream = TextStream::new(Followed(reads.into_iter().collect()))
+        .piece_bytes(4 << 10)
+        .live(true);
+    let mut got = Vec::new();
+    while let Some(piece) = stream.next_piece().unwrap() {
+        got.push((own(&piece).len(), stream.caught_up()));
+    }
+    let (cut, rest) = (94 * 43, 43 + 11);
+    assert_eq!(
+        got,
+        [
+            (86, true),
+            (cut, false),
+            (rest + 204, true),
+            (cut, false),
+            (0, true),
+            (rest, true), // the end
+        ]
+    );
+}
+
 /// The text a piece adds (a window's up to its cut).
 fn own(piece: &Piece) -> &[u8] {
     match piece {
