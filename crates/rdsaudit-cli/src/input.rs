@@ -690,9 +690,11 @@ fn decided(seen: &[u8]) -> bool {
     }
 }
 
-/// Whether `bytes` hold content and then a line break.
+/// Whether `bytes` hold content and then a line break. (A byte at a time, this was 524,000
+/// instructions on a JSON file's first 64 KiB, which hold none: 0.3% of 6,000 one-line
+/// Kinesis records' whole run.)
 fn has_whole_line(bytes: &[u8]) -> bool {
-    content(bytes).iter().any(|&b| b == b'\n' || b == b'\r')
+    memchr::memchr2(b'\n', b'\r', content(bytes)).is_some()
 }
 
 /// A file of `size` bytes whose first bytes `head` were read: the rest read at offsets, the
