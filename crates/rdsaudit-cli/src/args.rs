@@ -148,7 +148,9 @@ pub struct InputArgs {
     pub max_file_size: usize,
     /// Keep reading the (one) text file as it grows, like `tail -F` (a file rotated away or
     /// truncated is followed to the one its path names next); Ctrl-C ends it (the last
-    /// records are written and the summary printed; twice stops at once). A pipe is always
+    /// records are written and the summary printed; twice stops at once). Followed: audit text and `aws logs tail` text, written a line at a time; a file
+    /// read whole (gzip, a JSON document such as a Lambda event or `aws` JSON output,
+    /// Insights CSV, syslog output) is refused, told by its first bytes. A pipe is always
     /// read to its end: `aws logs tail --follow ... | rdsaudit parse`
     #[arg(long)]
     pub follow: bool,

@@ -188,7 +188,8 @@ impl<'f> Reader<'f> {
 
     /// Reads the input at `path` (`-`: stdin), counting everything in `acc` and handing each
     /// record's (or text piece's) sink to `emit` in input order. An error means the output
-    /// side failed.
+    /// side failed, or that `--follow` was given for an input it does not follow
+    /// ([`not_followed`]: nothing was read).
     pub fn read<T, M, E>(
         &self,
         path: &Path,
@@ -289,6 +290,10 @@ impl<'f> Reader<'f> {
             Some(kind) => kind == InputKind::PrefixedText,
             None => utf8.is_some_and(|t| input::detect(t) == InputKind::PrefixedText),
         };
+        if follow && (gzip || !text) {
+            let kind = self.kind.or_else(|| utf8.map(input::detect));
+            return Err(not_followed(run.name, gzip, kind, &encoding));
+        }
         if !text {
             return self.document(head, source, run);
         }
@@ -649,8 +654,10 @@ fn too_large(limit: usize) -> String {
 /// stream was read as audit text, every line unparsed). A live pipe is waited on no longer
 /// than its first line takes. So is a `follow`ed file, at its end, until Ctrl-C: it may be
 /// empty when opened (`aws logs tail`'s lines appended to an empty followed file were read
-/// as audit text, 8 of 424 lines parsed), unless it starts with `{` (a JSON document, read
-/// whole: its kind is told by its first key).
+/// as audit text, 8 of 424 lines parsed), unless it starts with `{` or the gzip magic: what
+/// is read whole is not followed ([`not_followed`]), and the first bytes say so (a JSON
+/// document written in two parts was read half, an invalid document; a `.gz` without a
+/// line break was waited on until Ctrl-C).
 fn sniff(source: &mut Source, follow: bool) -> io::Result<Vec<u8>> {
     let mut head = vec![0; SNIFF_BYTES];
     let mut len = 0;
@@ -666,7 +673,8 @@ fn sniff(source: &mut Source, follow: bool) -> io::Result<Vec<u8>> {
         }
         if n == 0 {
             let document = content(seen).starts_with(b"{");
-            if !follow || document || INTERRUPTED.load(Ordering::SeqCst) {
+            let gzip = seen.starts_with(&input::detect::GZIP_MAGIC);
+            if !follow || document || gzip || INTERRUPTED.load(Ordering::SeqCst) {
                 break;
             }
             std::thread::sleep(FOLLOW_POLL);
@@ -674,6 +682,33 @@ fn sniff(source: &mut Source, follow: bool) -> io::Result<Vec<u8>> {
     }
     head.truncate(len);
     Ok(head)
+}
+
+/// The error for a `--follow`ed input that is not a log written a line at a time (audit text
+/// and prefixed text, streamed live): gzip (compressed whole), or a shape read whole (`kind`:
+/// a JSON document, Insights CSV, syslog; `None` when it is not UTF-8, told by its
+/// `encoding`). Read whole, such a file was read to wherever its writer had got (a Kinesis
+/// event written in two parts: an invalid document, exit 1; in one: its events, and the run
+/// ended by itself): the user is told to read it without `--follow`, and nothing is read.
+fn not_followed(
+    name: &str,
+    gzip: bool,
+    kind: Option<InputKind>,
+    encoding: &Result<Encoding, input::encoding::EncodingError>,
+) -> io::Error {
+    let shape = match (gzip, kind, encoding) {
+        (true, ..) => "gzip (a compressed file is read to its end)".to_owned(),
+        (false, Some(kind), _) => format!("`{}` ({}), read whole", kind.name(), kind.description()),
+        (false, None, Ok(encoding)) => format!("{} text, transcoded whole", encoding.name()),
+        (false, None, Err(e)) => format!("not UTF-8 text ({e})"),
+    };
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!(
+            "{name}: --follow reads a log as it grows, a line at a time (audit text, `aws logs \
+             tail` text); this input is {shape}: read it without --follow"
+        ),
+    )
 }
 
 /// Whether the first bytes of an input, `seen`, are enough to tell its kind: a first line

@@ -152,7 +152,7 @@ fn filter(args: &FilterArgs) -> anyhow::Result<EventFilter> {
 
 /// Reads every input ([`paths::expand`]), in order, each record's sink made by `make` and
 /// handed to `emit` in input order. Returns how many inputs there were; an error means the
-/// output side failed and reading stopped.
+/// output side failed and reading stopped (or `--follow` was refused for its input).
 fn read_all<T, M, E>(
     inputs: &[paths::Input],
     reader: &Reader<'_>,

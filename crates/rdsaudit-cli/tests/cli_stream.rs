@@ -447,6 +447,96 @@ fn ctrl_c_ends_a_followed_file_with_every_record_and_the_summary() {
     assert!(stderr.contains("10 parsed"), "{stderr}");
 }
 
+/// `rdsaudit parse --follow PATH` with stdout and stderr kept, for a run that should end by
+/// itself.
+fn spawn_follow(path: &std::path::Path) -> Killed {
+    Killed(
+        Command::new(assert_cmd::cargo::cargo_bin("rdsaudit"))
+            .args(["parse", "--follow"])
+            .arg(path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// The exit code, stdout and stderr of a child that should end by itself within [`PATIENCE`].
+fn ended(mut child: Killed) -> (Option<i32>, String, String) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "still running");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let read = |r: Option<&mut dyn std::io::Read>| {
+        let mut text = String::new();
+        r.unwrap().read_to_string(&mut text).unwrap();
+        text
+    };
+    let stdout = read(child.stdout.as_mut().map(|r| r as &mut dyn std::io::Read));
+    let stderr = read(child.stderr.as_mut().map(|r| r as &mut dyn std::io::Read));
+    (status.code(), stdout, stderr)
+}
+
+/// `--follow` follows a log written a line at a time; a shape read whole is refused, naming
+/// the file and the shape, before anything is read (exit 2). A Kinesis event written in two
+/// parts to a followed empty file was read half: an invalid document, exit 1; written at
+/// once, its events, and the run ended by itself. A `.gz` without a line break was waited
+/// on until Ctrl-C.
+#[test]
+fn follow_refuses_what_is_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(rdsaudit::Dialect::RdsMySql, 2, 20, 0);
+    let event = corpus.kinesis_event();
+    let path = write(dir.path(), "event.json", b"");
+    let child = spawn_follow(&path);
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    file.write_all(&event[..26]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // Written after the refusal, or before: the same error either way.
+    let _ = file.write_all(&event[26..]);
+    let one_line = corpus
+        .plain_text()
+        .split(|&b| b == b'\n')
+        .next()
+        .unwrap()
+        .to_vec();
+    let at =
+        |name: &'static str, bytes: &[u8]| (spawn_follow(&write(dir.path(), name, bytes)), name);
+    let cases = [
+        ((child, "event.json"), "`kinesis`"),
+        (at("whole.json", &event), "`kinesis`"),
+        (
+            at("payloads.json", &corpus.records[0].envelope()),
+            "`cloudwatch-json`",
+        ),
+        (
+            at("audit.log.gz", &flate2_gzip(&corpus.plain_text())),
+            "gzip",
+        ),
+        (at("line.gz", &flate2_gzip(&one_line)), "gzip"),
+    ];
+    for ((child, name), shape) in cases {
+        let (code, stdout, stderr) = ended(child);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert_eq!(stdout, "");
+        assert!(
+            stderr.contains(&format!("{name}: --follow"))
+                && stderr.contains(shape)
+                && stderr.contains("read it without --follow"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("summary"), "{stderr}");
+    }
+}
+
 #[test]
 fn a_json_document_past_the_file_limit_names_the_file_and_the_limit() {
     let dir = tempfile::tempdir().unwrap();
