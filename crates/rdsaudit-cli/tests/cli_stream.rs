@@ -408,16 +408,25 @@ fn a_followed_file_that_starts_empty_is_told_by_its_first_line() {
     }
 }
 
-/// Ctrl-C ends a followed file (its help says so): the summary is printed, instead of the
-/// process dying with what it read.
+/// Ctrl-C ends a followed file (its help says so): the record still held is written and the
+/// summary printed, instead of the process dying with what it read. A record is held at
+/// Ctrl-C only behind a line not whole yet (the server was writing it, or the log was cut):
+/// that line is kept as a failure (exit 1, `--rejects`), every line before it is an event.
 #[cfg(unix)]
 #[test]
 fn ctrl_c_ends_a_followed_file_with_every_record_and_the_summary() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "audit.log", lines(1, 10).as_bytes());
+    let partial = &line(11)[..30];
+    let path = write(
+        dir.path(),
+        "audit.log",
+        format!("{}{partial}", lines(1, 10)).as_bytes(),
+    );
+    let rejects = dir.path().join("rejects.ndjson");
     let mut child = Killed(
         Command::new(assert_cmd::cargo::cargo_bin("rdsaudit"))
-            .args(["parse", "--follow"])
+            .args(["parse", "--follow", "--rejects"])
+            .arg(&rejects)
             .arg(&path)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -426,10 +435,15 @@ fn ctrl_c_ends_a_followed_file_with_every_record_and_the_summary() {
     );
     let rx = events_of(&mut child);
     let mut stderr = child.stderr.take().unwrap();
-    // All ten: the reader caught up with the file. Ctrl-C then ends it:
-    for id in 1..=10 {
+    // The reader caught up with the file: the 10th waits for the line after it.
+    for id in 1..=9 {
         assert_eq!(next_query_id(&rx), id);
     }
+    assert!(
+        rx.recv_timeout(Duration::from_millis(300)).is_err(),
+        "record 10 before line 11 was whole"
+    );
+    // Ctrl-C ends it:
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
@@ -438,13 +452,21 @@ fn ctrl_c_ends_a_followed_file_with_every_record_and_the_summary() {
             .unwrap()
             .success()
     );
+    assert_eq!(next_query_id(&rx), 10);
     let status = child.wait().unwrap();
     let mut stderr_text = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut stderr_text).unwrap();
     let stderr = stderr_text;
-    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(rx.try_recv().is_err(), "only 10 events");
+    assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
-    assert!(stderr.contains("10 parsed"), "{stderr}");
+    assert!(stderr.contains("audit.log: line 11: "), "{stderr}");
+    assert!(stderr.contains("11 = 10 parsed + 1 unparsed"), "{stderr}");
+    let kept = std::fs::read_to_string(&rejects).unwrap();
+    let kept: Vec<Value> = ndjson(kept.as_bytes());
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0]["line"], 11);
+    assert_eq!(kept[0]["raw"], partial);
 }
 
 /// `rdsaudit parse --follow PATH` with stdout and stderr kept, for a run that should end by
