@@ -87,7 +87,8 @@ more than one way (the event may be forged): ambiguous (true), readings (how man
 alternatives (the other readings) and alternatives_omitted (how many are not listed, when
 some are); when known: log_group, log_stream,
 event_id, cloudwatch_timestamp_ms, sequence_number; file (the input as named, not for stdin)
-and line (1-based, per file, for text inputs).
+and line (1-based, per file, for text inputs; from 1 again when a followed file is rotated,
+file staying the path followed).
 
 With --enrich (NDJSON only), every object also has: writes (bool: the event can change data,
 schema, privileges or server state such as binary logs and plugins; says nothing about
@@ -147,8 +148,9 @@ pub struct InputArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "1GiB")]
     pub max_file_size: usize,
     /// Keep reading the (one) text file as it grows, like `tail -F` (a file rotated away or
-    /// truncated is followed to the one its path names next); Ctrl-C ends it (the last
-    /// records are written and the summary printed; twice stops at once). Followed: audit text and `aws logs tail` text, written a line at a time; a file
+    /// truncated is followed to the one its path names next, its line numbers from 1 again);
+    /// Ctrl-C ends it (the last records are written and the summary printed; twice stops at
+    /// once). Followed: audit text and `aws logs tail` text, written a line at a time; a file
     /// read whole (gzip, a JSON document such as a Lambda event or `aws` JSON output,
     /// Insights CSV, syslog output) is refused, told by its first bytes. A pipe is always
     /// read to its end: `aws logs tail --follow ... | rdsaudit parse`

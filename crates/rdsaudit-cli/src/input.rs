@@ -20,7 +20,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rdsaudit::decoder::{DecodeError, Done, Next, StopError};
 use rdsaudit::input::encoding::Encoding;
 use rdsaudit::input::gzip::InflateError;
-use rdsaudit::input::stream::TextStream;
+use rdsaudit::input::stream::{self as text_stream, TextStream};
 use rdsaudit::input::{self, InputKind};
 use rdsaudit::report::Report;
 use rdsaudit::sink::{FailedRecord, UnparsedLine};
@@ -310,6 +310,7 @@ impl<'f> Reader<'f> {
             (false, true) => Box::new(Follow {
                 head: Cursor::new(head),
                 file: source,
+                failed: None,
                 idle: false,
             }),
             (false, false) => Box::new(Cursor::new(head).chain(source)),
@@ -663,7 +664,10 @@ fn sniff(source: &mut Source, follow: bool) -> io::Result<Vec<u8>> {
     let mut len = 0;
     while len < SNIFF_BYTES {
         let n = match source.read(head.get_mut(len..).unwrap_or_default()) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // Rotated before its first line was whole: read on in the next file.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted || text_stream::is_next_file(&e) => {
+                continue;
+            }
             other => other?,
         };
         len += n;
@@ -879,6 +883,8 @@ fn inflate_head(compressed: &[u8]) -> Vec<u8> {
 struct Follow {
     head: Cursor<Vec<u8>>,
     file: Source,
+    /// The error of the read that followed the head's, for the next read.
+    failed: Option<io::Error>,
     /// Whether the end has been said since the last bytes read.
     idle: bool,
 }
@@ -888,7 +894,10 @@ struct Follow {
 /// rotates `server_audit.log` to `server_audit.log.1`) or the file is shorter than what was
 /// read (truncated in place: logrotate's `copytruncate`), reading goes on from the start of
 /// the file the path names now. The old file is read to its end first (what the server wrote
-/// before it rotated). Line numbers go on counting across the rotation.
+/// before it rotated); then one read says so ([`text_stream::next_file`]): the text stream
+/// ends the old file's text there (its last line is not joined to the new file's first) and
+/// line numbers start again at 1, as `line` (1-based, per file) says. `file` stays the path
+/// followed.
 struct Reopening {
     file: std::fs::File,
     path: std::path::PathBuf,
@@ -928,9 +937,9 @@ impl Reopening {
 
 impl Read for Reopening {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut n = self.file.read(buf)?;
+        let n = self.file.read(buf)?;
         if n == 0 && !buf.is_empty() && self.reopen()? {
-            n = self.file.read(buf)?;
+            return Err(text_stream::next_file());
         }
         self.read += n as u64;
         Ok(n)
@@ -955,10 +964,19 @@ impl Read for Follow {
         let n = self.head.read(buf)?;
         if n > 0 {
             // The file's next bytes in the same read: a read cut short at the head's end
-            // would say the stream caught up with the writer. An error here comes again at
-            // the next read.
+            // would say the stream caught up with the writer. An error here is the next
+            // read's (a rotation is said once).
             let rest = buf.get_mut(n..).unwrap_or_default();
-            return Ok(n + self.file.read(rest).unwrap_or(0));
+            return match self.file.read(rest) {
+                Ok(more) => Ok(n + more),
+                Err(e) => {
+                    self.failed = Some(e);
+                    Ok(n)
+                }
+            };
+        }
+        if let Some(e) = self.failed.take() {
+            return Err(e);
         }
         loop {
             let n = self.file.read(buf)?;

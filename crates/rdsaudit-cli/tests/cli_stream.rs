@@ -86,6 +86,14 @@ fn next_query_id(rx: &Receiver<Value>) -> u64 {
     v["query_id"].as_u64().unwrap()
 }
 
+/// The next event's query id and line.
+fn next_query_and_line(rx: &Receiver<Value>) -> (u64, u64) {
+    let v = rx
+        .recv_timeout(PATIENCE)
+        .expect("an event while the input is still open");
+    (v["query_id"].as_u64().unwrap(), v["line"].as_u64().unwrap())
+}
+
 /// Lines of clean records `from..=to`.
 fn lines(from: u64, to: u64) -> String {
     (from..=to).map(line).collect()
@@ -269,7 +277,9 @@ fn follow_reads_what_is_appended_to_a_file() {
 /// `--follow` across rotation (`tail -F`): the audit plugin renames `server_audit.log` away
 /// and creates it again; logrotate's `copytruncate` truncates it in place. Every line of the
 /// old file, then of the new one, comes out once, in order (ids checked well before the end:
-/// a record goes out once enough lines after it are read).
+/// a record goes out once enough lines after it are read), and `line` is the line in its own
+/// file, from 1 again after each rotation (it went on counting: the new file's first line was
+/// 201, then 1301).
 #[test]
 fn follow_goes_on_across_rotation_and_truncation() {
     let dir = tempfile::tempdir().unwrap();
@@ -289,7 +299,8 @@ fn follow_goes_on_across_rotation_and_truncation() {
     std::thread::sleep(Duration::from_millis(600));
     std::fs::write(&path, lines(201, 1300)).unwrap();
     for id in 1..=700 {
-        assert_eq!(next_query_id(&rx), id);
+        let line = if id <= 200 { id } else { id - 200 };
+        assert_eq!(next_query_and_line(&rx), (id, line));
     }
     // Truncation in place, then fewer bytes than were read from it.
     std::fs::OpenOptions::new()
@@ -304,7 +315,8 @@ fn follow_goes_on_across_rotation_and_truncation() {
         .unwrap();
     new.write_all(lines(1301, 1900).as_bytes()).unwrap();
     for id in 701..=1350 {
-        assert_eq!(next_query_id(&rx), id);
+        let line = if id <= 1300 { id - 200 } else { id - 1300 };
+        assert_eq!(next_query_and_line(&rx), (id, line));
     }
     child.kill().unwrap();
     child.wait().unwrap();

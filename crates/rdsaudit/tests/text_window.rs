@@ -483,3 +483,100 @@ fn a_read_error_names_the_line_it_stopped_at() {
         }
     }
 }
+
+/// A followed file's reads: each of `reads` in turn, in reads as large as asked for (the
+/// last one short: the writer paused), `None` the file rotated
+/// ([`rdsaudit::input::stream::next_file`]); then the end.
+struct Rotating(std::collections::VecDeque<Option<Vec<u8>>>);
+
+impl std::io::Read for Rotating {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.pop_front() {
+            Some(Some(mut data)) => {
+                let n = data.len().min(out.len());
+                out[..n].copy_from_slice(&data[..n]);
+                if n < data.len() {
+                    self.0.push_front(Some(data.split_off(n)));
+                }
+                Ok(n)
+            }
+            Some(None) => Err(rdsaudit::input::stream::next_file()),
+            None => Ok(0),
+        }
+    }
+}
+
+/// Events as NDJSON, and the line numbers of the lines that did not parse.
+#[derive(Default)]
+struct Lines {
+    events: NdjsonBuffer,
+    unparsed: Vec<Option<u64>>,
+}
+
+impl rdsaudit::Sink for Lines {
+    fn event(&mut self, event: &rdsaudit::AuditEvent<'_>) {
+        self.events.event(event);
+    }
+
+    fn unparsed(&mut self, line: &rdsaudit::sink::UnparsedLine<'_>) {
+        self.unparsed.push(line.line_number);
+    }
+}
+
+/// A followed file rotated twice (renamed away or truncated), each file written at once: each
+/// file's events are those of that file read whole (in pieces of 1 KiB here), line numbers from 1 (`line`: per file), its flags its own (a
+/// dirty line in the old file flags nothing in the new one), and a last line not whole is
+/// kept as it is, not joined to the next file's first line (they went on counting, and the
+/// two were read as one line).
+#[test]
+fn a_rotated_follow_reads_each_file_as_it_would_be_read_alone() {
+    let clean = |ids: std::ops::Range<u64>| -> Vec<u8> {
+        ids.flat_map(|i| {
+            format!("20240615 10:31:00,h,u,l,1,{i},QUERY,,'SELECT {i}',0\n").into_bytes()
+        })
+        .collect()
+    };
+    let mut old = clean(0..30);
+    old.extend_from_slice(b"20240615 10:31:00,h,new\nuser,l,1,0,CONNECT,,,0\n");
+    old.extend_from_slice(&clean(30..35));
+    old.extend_from_slice(b"20240615 10:31:00,h,u,l,1,99,QU");
+    let new = clean(100..400);
+    let last = clean(200..203);
+    let mut want = whole(&old).0;
+    want.extend_from_slice(&whole(&new).0);
+    want.extend_from_slice(&whole(&last).0);
+    for parallel in [false, true] {
+        let reads = [
+            Some(old.clone()),
+            None,
+            Some(new.clone()),
+            None,
+            Some(last.clone()),
+        ];
+        let stream = TextStream::new(Rotating(reads.into_iter().collect()))
+            .piece_bytes(1 << 10)
+            .live(true);
+        let decoder = Decoder::builder().parallel(parallel).build();
+        let (mut out, mut unparsed) = (Vec::new(), Vec::new());
+        decoder
+            .decode_text_stream(stream, Lines::default, |done: Done<'_, Lines>| {
+                out.extend_from_slice(&done.sink.events.out);
+                unparsed.extend_from_slice(&done.sink.unparsed);
+                Ok(Next::Continue)
+            })
+            .unwrap();
+        let lines = |ndjson: &[u8]| -> Vec<String> {
+            String::from_utf8_lossy(ndjson)
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        };
+        let (got, wanted) = (lines(&out), lines(&want));
+        for (i, (g, w)) in got.iter().zip(&wanted).enumerate() {
+            assert_eq!(g, w, "event {i}, parallel: {parallel}");
+        }
+        assert_eq!(got.len(), wanted.len(), "parallel: {parallel}");
+        // The old file's last line, not whole: its own line number.
+        assert_eq!(unparsed, [Some(38)], "parallel: {parallel}");
+    }
+}

@@ -108,6 +108,7 @@ impl Decoder {
                 piece,
                 first_line,
                 at,
+                starts_file: false,
                 edges,
                 outcome,
                 sink,
@@ -168,7 +169,9 @@ impl Decoder {
     /// Hands the decoded pieces held to `emit` in order, each once no line that is not
     /// decoded yet can flag its records (the window rule, [`text::Edges`]): the dirty line
     /// after it is known, or the lines within reach after its last plain record are decoded,
-    /// or the input `ended`. A piece with a dirty line of its neighbours within reach of a
+    /// or the input `ended`, or the file (a followed file was rotated: a piece after it
+    /// [`Held::starts_file`]; the rule does not reach across files, whose records the server
+    /// writes whole). A piece with a dirty line of its neighbours within reach of a
     /// plain record is decoded again with them ([`text::Records::around`]; rare: a clean log
     /// never is). `back` takes each piece emitted.
     pub(super) fn settle<P, S, M, E>(
@@ -187,15 +190,23 @@ impl Decoder {
         E: FnMut(Done<'_, S>) -> io::Result<Next>,
     {
         while let Some(front) = held.front() {
-            let after = held.iter().skip(1).find_map(|h| h.edges.first_dirty);
+            let later = || held.iter().skip(1);
+            let next_file = later().position(|h| h.starts_file);
+            let same_file = later().take(next_file.unwrap_or(usize::MAX));
+            let after = same_file.filter_map(|h| h.edges.first_dirty).next();
+            let file_ended = ended || next_file.is_some();
             let held_bytes: usize = held.iter().map(|h| h.piece.piece().len()).sum();
             let full = held_bytes > self.limits.max_held_bytes;
-            if !ended && !full && after.is_none() && !front.edges.settled_by(run.next_byte) {
+            if !file_ended && !full && after.is_none() && !front.edges.settled_by(run.next_byte) {
                 break;
             }
             let Some(mut h) = held.pop_front() else { break };
+            if h.starts_file {
+                // The old file's dirty lines flag none of the new file's records.
+                run.last_dirty = None;
+            }
             // Held past the bound: the lines not read yet are taken for dirty ones.
-            let unread = (full && !ended).then_some(run.next_byte);
+            let unread = (full && !file_ended).then_some(run.next_byte);
             let around = text::Around {
                 before: run.last_dirty,
                 after: after.or(unread),
@@ -339,6 +350,9 @@ pub(super) struct Held<P, S> {
     pub(super) first_line: u64,
     /// Where it starts in the whole text.
     pub(super) at: u64,
+    /// Whether it starts the file a followed file was rotated to
+    /// ([`crate::input::stream::TextStream::starts_file`]).
+    pub(super) starts_file: bool,
     /// In byte positions of the whole text.
     pub(super) edges: text::Edges,
     pub(super) outcome: RecordOutcome,

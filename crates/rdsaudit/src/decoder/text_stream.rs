@@ -24,13 +24,22 @@ use super::text_pieces::{Held, Streamed, TextPiece, TextRun};
 use super::{Decoder, Done, Next, StopError};
 
 /// What the reading thread sends: a piece, whether the stream had caught up with a followed
-/// file when it was read, and how many lines it moves the line number on when pieces are
+/// file when it was read and whether the piece starts the file a followed one was rotated to
+/// (its line numbers start again at 1: [`TextStream::starts_file`]), and how many lines it moves the line number on when pieces are
 /// decoded in parallel (counted there, off the thread that hands pieces out and writes
 /// them: a piece's first line must be known before the pieces before it are decoded).
 /// Decoded one at a time, a piece's decode counts its lines (`None` here): the reader's
 /// count was a second pass over every byte (7.4 M of a 20 MB log's 388 M instructions).
 /// Prefixed text is always counted here (its decode reads no line breaks off records).
-type ReadPiece = std::io::Result<(Streamed, bool, Option<u64>)>;
+type ReadPiece = std::io::Result<(Streamed, Live, Option<u64>)>;
+
+/// What a piece read says of a followed file: whether the reader had caught up with it, and
+/// whether the piece starts the file it was rotated to.
+#[derive(Clone, Copy)]
+struct Live {
+    caught_up: bool,
+    starts_file: bool,
+}
 
 impl Decoder {
     /// Decodes plain audit text read from `stream` ([`crate::input::stream`]), for inputs of
@@ -88,7 +97,14 @@ impl Decoder {
             let mut back_now = Vec::new();
             loop {
                 while let Some(read) = order.next_read(&pieces) {
-                    let (piece, caught_up, breaks) = match read {
+                    let (
+                        piece,
+                        Live {
+                            caught_up,
+                            starts_file,
+                        },
+                        breaks,
+                    ) = match read {
                         Ok(read) => read,
                         Err(e) => {
                             failure = Some(e);
@@ -97,7 +113,7 @@ impl Decoder {
                         }
                     };
                     let counted = breaks.is_some();
-                    let (seq, line, at) = order.place(breaks, piece.piece().len());
+                    let (seq, line, at) = order.place(breaks, piece.piece().len(), starts_file);
                     let (board, make) = (&board, &make);
                     // Returns the piece's line breaks read off its records (`None` when it
                     // panicked, and for prefixed text).
@@ -114,6 +130,7 @@ impl Decoder {
                                 piece,
                                 first_line: line,
                                 at,
+                                starts_file,
                                 edges,
                                 outcome,
                                 sink,
@@ -203,7 +220,11 @@ fn read_on_a_thread<R: Read + Send + 'static>(
             let read = piece.map(|piece| {
                 let piece = Streamed { piece, prefixed };
                 let breaks = (count || prefixed).then(|| piece.piece().line_breaks());
-                (piece, stream.caught_up(), breaks)
+                let live = Live {
+                    caught_up: stream.caught_up(),
+                    starts_file: stream.starts_file(),
+                };
+                (piece, live, breaks)
             });
             if !tx.put(read) || failed {
                 return;
@@ -266,8 +287,13 @@ impl<P: TextPiece, S> Order<P, S> {
 
     /// Numbers a piece handed out: its number, first line and start byte. Its `breaks` are
     /// known before it is decoded when pieces are decoded in parallel; else the decode
-    /// counts them ([`Order::moved_on`]) before the next piece is placed.
-    fn place(&mut self, breaks: Option<u64>, len: usize) -> (u64, u64, u64) {
+    /// counts them ([`Order::moved_on`]) before the next piece is placed. A piece that
+    /// `starts_file` (a followed file rotated) starts at line 1; bytes count on, so that
+    /// the window rule's positions stay in order.
+    fn place(&mut self, breaks: Option<u64>, len: usize, starts_file: bool) -> (u64, u64, u64) {
+        if starts_file {
+            self.line = 1;
+        }
         let placed = (self.next_out, self.line, self.byte);
         self.next_out += 1;
         self.in_flight += 1;

@@ -33,6 +33,12 @@
 //! A UTF-8 byte order mark at the start is dropped, as [`crate::input::encoding`] drops it
 //! for a whole input.
 //!
+//! A followed file can be rotated: a live reader says so with [`next_file`] and reads the
+//! file its path names next. The text read from the old one goes out as at the end of an
+//! input (a line not whole stays as it is, never joined to the new file's first line), and
+//! the next piece starts the new file ([`TextStream::starts_file`]): its line numbers start
+//! again at 1.
+//!
 //! A read error ends the stream: the bytes read before it come out as a last piece, then the
 //! error (a truncated `.gz` still gives every line before the cut).
 //!
@@ -96,6 +102,30 @@ const BOUNDARY_LINES: usize = 64;
 /// How many buffers given back ([`TextStream::reuse`]) are kept for the next pieces.
 const MAX_SPARES: usize = 4;
 
+/// What a [`TextStream::live`] reader returns, as the error of a read, when the file it
+/// follows was rotated (renamed away and created again, or truncated): the text read so far
+/// ends there and its next read starts the next file (see the module docs).
+pub fn next_file() -> io::Error {
+    io::Error::other(NextFile)
+}
+
+/// Whether `error` is [`next_file`]'s.
+pub fn is_next_file(error: &io::Error) -> bool {
+    error.get_ref().is_some_and(|e| e.is::<NextFile>())
+}
+
+/// The payload of [`next_file`]'s error.
+#[derive(Debug)]
+struct NextFile;
+
+impl std::fmt::Display for NextFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the followed file was rotated")
+    }
+}
+
+impl std::error::Error for NextFile {}
+
 /// What [`TextStream`] yields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
@@ -151,6 +181,12 @@ pub struct TextStream<R> {
     /// How long the window was when a cut was last looked for in vain (0: not since the last
     /// piece).
     tried: usize,
+    /// The live reader said [`next_file`] and the window has not been handed out yet.
+    rotated: bool,
+    /// The next piece handed out is the first of a new file.
+    file_start: bool,
+    /// The last piece handed out was the first of a new file ([`TextStream::starts_file`]).
+    starts_file: bool,
 }
 
 impl<R: Read> TextStream<R> {
@@ -171,6 +207,9 @@ impl<R: Read> TextStream<R> {
             live: false,
             caught_up: false,
             tried: 0,
+            rotated: false,
+            file_start: false,
+            starts_file: false,
         }
     }
 
@@ -240,6 +279,12 @@ impl<R: Read> TextStream<R> {
         self.caught_up
     }
 
+    /// Whether the last piece handed out is the first of the file a [`TextStream::live`]
+    /// reader went on to after a rotation ([`next_file`]): line numbers start again there.
+    pub fn starts_file(&self) -> bool {
+        self.starts_file
+    }
+
     /// Whether this is prefixed text ([`TextStream::prefixed`]).
     pub fn is_prefixed(&self) -> bool {
         self.prefixed
@@ -250,6 +295,17 @@ impl<R: Read> TextStream<R> {
     /// # Errors
     /// The reader's error, once everything read before it has been handed out.
     pub fn next_piece(&mut self) -> io::Result<Option<Piece>> {
+        let piece = self.next_of_file()?;
+        self.starts_file = piece.is_some() && std::mem::take(&mut self.file_start);
+        if std::mem::take(&mut self.rotated) {
+            // This piece ended the old file: the next one starts the new file.
+            self.file_start = true;
+        }
+        Ok(piece)
+    }
+
+    /// The next piece (see [`TextStream::next_piece`]), the last of a file when `rotated`.
+    fn next_of_file(&mut self) -> io::Result<Option<Piece>> {
         loop {
             if self.eof {
                 if self.filled > 0 {
@@ -266,6 +322,19 @@ impl<R: Read> TextStream<R> {
                     continue;
                 }
             };
+            if self.rotated {
+                // The old file is all read (its writer moved on): what is left of it goes out
+                // whole, as at the end of an input; the new file's text starts a piece of
+                // its own, and its byte order mark is looked for.
+                self.started = false;
+                self.caught_up = true;
+                if self.filled > 0 {
+                    return Ok(Some(self.take(self.filled)));
+                }
+                self.rotated = false;
+                self.file_start = true;
+                continue;
+            }
             let full = self.filled >= self.piece_bytes.min(self.max_record);
             if self.eof || !(full || (self.eager && short)) {
                 continue;
@@ -365,6 +434,11 @@ impl<R: Read> TextStream<R> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 // A followed file with nothing more for now (see `live`).
                 Err(e) if self.live && e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+                // Rotated: the file read so far is all read.
+                Err(e) if self.live && is_next_file(&e) => {
+                    self.rotated = true;
+                    return Ok(true);
+                }
                 other => break other?,
             }
         };
@@ -455,7 +529,7 @@ impl<R: Read> TextStream<R> {
             head.extend_from_slice(window.get(..part.min(room)).unwrap_or_default());
             len += part as u64;
             self.consume(part);
-            if found.is_some() || self.eof {
+            if found.is_some() || self.eof || self.rotated {
                 break;
             }
             if let Err(e) = self.fill() {
