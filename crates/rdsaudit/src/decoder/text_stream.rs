@@ -33,8 +33,9 @@ use super::{Decoder, Done, Next, StopError};
 /// Prefixed text is always counted here (its decode reads no line breaks off records).
 type ReadPiece = std::io::Result<(Streamed, Live, Option<u64>)>;
 
-/// What a piece read says of a followed file: whether the reader had caught up with it, and
-/// whether the piece starts the file it was rotated to.
+/// What a piece read says of a followed file: whether the reader had caught up with it (with
+/// every line read whole: [`TextStream::waits_for_a_line`]), and whether the piece starts the
+/// file it was rotated to.
 #[derive(Clone, Copy)]
 struct Live {
     caught_up: bool,
@@ -221,7 +222,8 @@ fn read_on_a_thread<R: Read + Send + 'static>(
                 let piece = Streamed { piece, prefixed };
                 let breaks = (count || prefixed).then(|| piece.piece().line_breaks());
                 let live = Live {
-                    caught_up: stream.caught_up(),
+                    // Behind a line not whole yet, the records within reach wait for it.
+                    caught_up: stream.caught_up() && !stream.waits_for_a_line(),
                     starts_file: stream.starts_file(),
                 };
                 (piece, live, breaks)

@@ -28,7 +28,9 @@
 //! record are read (the window rule,
 //! [`text::Records::next_parsed`]) or the input ends: a pipe shows a piece's records that
 //! much later. A followed file ([`TextStream::live`]) shows them once the reader has caught
-//! up with its writer, the last record too when the text read ends with a line break.
+//! up with its writer, the last record too when the text read ends with a line break; behind
+//! a line not whole yet, the records within reach before it wait for it
+//! ([`TextStream::waits_for_a_line`]).
 //!
 //! A UTF-8 byte order mark at the start is dropped, as [`crate::input::encoding`] drops it
 //! for a whole input.
@@ -187,6 +189,8 @@ pub struct TextStream<R> {
     file_start: bool,
     /// The last piece handed out was the first of a new file ([`TextStream::starts_file`]).
     starts_file: bool,
+    /// The next piece's end, found with the last one's (see [`TextStream::cut`]).
+    second_cut: Option<usize>,
 }
 
 impl<R: Read> TextStream<R> {
@@ -210,6 +214,7 @@ impl<R: Read> TextStream<R> {
             rotated: false,
             file_start: false,
             starts_file: false,
+            second_cut: None,
         }
     }
 
@@ -279,6 +284,15 @@ impl<R: Read> TextStream<R> {
         self.caught_up
     }
 
+    /// Whether the stream caught up ([`TextStream::caught_up`]) with a line not whole yet
+    /// left in its window: the records handed out before it may still be flagged by it (once
+    /// whole, or at the end of the input, it is read like any line; a log cut inside its last
+    /// line flags the records within reach before that line), so they wait for it as in any
+    /// stream rather than going out at once.
+    pub fn waits_for_a_line(&self) -> bool {
+        self.caught_up && self.filled > 0
+    }
+
     /// Whether the last piece handed out is the first of the file a [`TextStream::live`]
     /// reader went on to after a rotation ([`next_file`]): line numbers start again there.
     pub fn starts_file(&self) -> bool {
@@ -306,6 +320,9 @@ impl<R: Read> TextStream<R> {
 
     /// The next piece (see [`TextStream::next_piece`]), the last of a file when `rotated`.
     fn next_of_file(&mut self) -> io::Result<Option<Piece>> {
+        if let Some(cut) = self.second_cut.take() {
+            return Ok(Some(self.take(cut)));
+        }
         loop {
             if self.eof {
                 if self.filled > 0 {
@@ -369,16 +386,27 @@ impl<R: Read> TextStream<R> {
         if self.caught_up && window.last() == Some(&b'\n') {
             // Caught up with a writer that writes each record whole: the last record read is
             // whole too, and goes out now rather than when the next one starts (a quiet
-            // followed log lagged a record behind). A line not whole yet waits, and so does
-            // the record before it (a CR at the end may be half a CRLF).
+            // followed log lagged a record behind). A line not whole yet waits (a CR at the
+            // end may be half a CRLF), and so do the records within reach before it (below).
             return Some(self.take(self.filled));
         }
-        if self.prefixed {
-            let cut = crate::input::prefixed::last_event_start(window, BOUNDARY_LINES)?;
+        if let Some(cut) = self.boundary(window) {
+            if self.caught_up {
+                // Caught up behind a line not whole yet ([`TextStream::waits_for_a_line`]):
+                // the records within reach before it wait for it; those before them go out
+                // in a piece of their own, which they would wait with otherwise (a followed
+                // 200 KB log cut inside its last line showed nothing until Ctrl-C).
+                let reach = 2 * text::MAX_NAMES_BYTES as usize;
+                let early = window.get(..cut.saturating_sub(reach)).unwrap_or_default();
+                if let Some(early) = self.boundary(early) {
+                    self.second_cut = Some(cut - early);
+                    return Some(self.take(early));
+                }
+            }
             return Some(self.take(cut));
         }
-        if let Some(cut) = text::last_boundary(window, BOUNDARY_LINES) {
-            return Some(self.take(cut));
+        if self.prefixed {
+            return None;
         }
         let mut records = text::records_in_window(window);
         while records.next_parsed().is_some() {}
@@ -388,6 +416,16 @@ impl<R: Read> TextStream<R> {
         }
         let bytes = self.hand_out(until, self.filled);
         Some(Piece::Window { bytes, until })
+    }
+
+    /// The last place among the last lines of `window` where it can be cut: before a line
+    /// with the prefix for prefixed text, else at a record boundary.
+    fn boundary(&self, window: &[u8]) -> Option<usize> {
+        if self.prefixed {
+            crate::input::prefixed::last_event_start(window, BOUNDARY_LINES)
+        } else {
+            text::last_boundary(window, BOUNDARY_LINES)
+        }
     }
 
     /// Whether a cut is worth looking for again after one was not found: a line break has

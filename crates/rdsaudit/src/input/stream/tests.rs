@@ -552,3 +552,37 @@ fn a_chain_of_possible_heads_is_cut() {
         whole(&log)
     );
 }
+
+/// Caught up behind a line not whole yet, the stream says so ([`TextStream::waits_for_a_line`])
+/// and cuts the records it can hand out in two: those within reach before that line (which
+/// wait for it) apart from those before them (which then need not wait with them).
+#[test]
+fn a_live_stream_behind_a_partial_line_keeps_the_records_within_reach_apart() {
+    let line = |id: u64| format!("20240615 10:31:00,h,u,l,1,{id},QUERY,,'x',0\n");
+    let mut text = (100..400).map(line).collect::<String>().into_bytes();
+    let whole = text.len();
+    text.extend_from_slice(&line(400).as_bytes()[..20]);
+    let reads = [Some(text.clone()), None, None];
+    let mut stream = TextStream::new(Followed(reads.into_iter().collect())).live(true);
+    let mut got = Vec::new();
+    while let Some(piece) = stream.next_piece().unwrap() {
+        got.push((
+            own(&piece).len(),
+            stream.caught_up(),
+            stream.waits_for_a_line(),
+        ));
+    }
+    // The last whole record waits with the partial line; the 2 * 4 KiB before it (cut at a
+    // record, 43 bytes each) wait for it in the decoder; the rest goes out.
+    let last = whole - 43;
+    // The cut before the last record whole in the first `last - 8192` bytes.
+    let early = ((last - 8192) / 43 - 1) * 43;
+    assert_eq!(
+        got,
+        [
+            (early, true, true),
+            (last - early, true, true),
+            (43 + 20, true, false), // the end
+        ]
+    );
+}
