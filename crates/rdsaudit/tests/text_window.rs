@@ -524,10 +524,10 @@ impl rdsaudit::Sink for Lines {
 }
 
 /// A followed file rotated twice (renamed away or truncated), each file written at once: each
-/// file's events are those of that file read whole (in pieces of 1 KiB here), line numbers from 1 (`line`: per file), its flags its own (a
-/// dirty line in the old file flags nothing in the new one), and a last line not whole is
-/// kept as it is, not joined to the next file's first line (they went on counting, and the
-/// two were read as one line).
+/// file's events are those of that file read whole (in pieces of 1 KiB here), line numbers
+/// from 1 (`line`: per file), its flags its own (a dirty line in the old file flags nothing
+/// in the new one), and a last line not whole is kept as it is, not joined to the next
+/// file's first line (they went on counting, and the two were read as one line).
 #[test]
 fn a_rotated_follow_reads_each_file_as_it_would_be_read_alone() {
     let clean = |ids: std::ops::Range<u64>| -> Vec<u8> {

@@ -23,11 +23,10 @@ use super::board::{Board, Posting, Wait};
 use super::text_pieces::{Held, Streamed, TextPiece, TextRun};
 use super::{Decoder, Done, Next, StopError};
 
-/// What the reading thread sends: a piece, whether the stream had caught up with a followed
-/// file when it was read and whether the piece starts the file a followed one was rotated to
-/// (its line numbers start again at 1: [`TextStream::starts_file`]), and how many lines it moves the line number on when pieces are
-/// decoded in parallel (counted there, off the thread that hands pieces out and writes
-/// them: a piece's first line must be known before the pieces before it are decoded).
+/// What the reading thread sends: a piece, what it says of a followed file ([`Live`]), and
+/// how many lines it moves the line number on when pieces are decoded in parallel (counted
+/// there, off the thread that hands pieces out and writes them: a piece's first line must be
+/// known before the pieces before it are decoded).
 /// Decoded one at a time, a piece's decode counts its lines (`None` here): the reader's
 /// count was a second pass over every byte (7.4 M of a 20 MB log's 388 M instructions).
 /// Prefixed text is always counted here (its decode reads no line breaks off records).
@@ -35,7 +34,7 @@ type ReadPiece = std::io::Result<(Streamed, Live, Option<u64>)>;
 
 /// What a piece read says of a followed file: whether the reader had caught up with it (with
 /// every line read whole: [`TextStream::waits_for_a_line`]), and whether the piece starts the
-/// file it was rotated to.
+/// file it was rotated to (its line numbers start again at 1: [`TextStream::starts_file`]).
 #[derive(Clone, Copy)]
 struct Live {
     caught_up: bool,
