@@ -49,6 +49,14 @@ pub fn looks_prefixed(text: &[u8]) -> bool {
     prefix(text.get(start..).unwrap_or_default()).is_some()
 }
 
+/// Whether `line` (from its start to the text's end) starts a log event of an audit log: the
+/// prefix, then an audit line. A prefix before other text (another program's log, syslog
+/// output with RFC 3339 times) is not evidence of an audit log's export.
+#[must_use]
+pub(crate) fn starts_audit_event(line: &[u8]) -> bool {
+    prefix(line).is_some_and(|(_, _, at)| starts_with_timestamp(line.get(at..).unwrap_or_default()))
+}
+
 /// Which prefix a text's log events start with.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Shape {

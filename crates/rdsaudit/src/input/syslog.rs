@@ -151,24 +151,37 @@ pub fn audit_line<'s>(line: &SyslogLine<'_>, scratch: &'s mut Vec<u8>) -> Option
     Some(scratch)
 }
 
-/// Checks that `text` can be read. A file's syslog daemon writes one time format, so its
-/// first plugin line decides: an RFC 3164 time there refuses it. A later line with an RFC
-/// 3164 time is no prefix ([`crate::input::prefixed::Shape::Syslog`]): it continues the event
-/// before it and is dirty under the window rule. It may lie inside a user name (a failed
-/// login's raw breaks), so it must not hide the file's other events (review 9's R9-2).
+/// Checks that `text` can be read. A file's syslog daemon writes one time format, so an RFC
+/// 3164 time on its first plugin line refuses it, unless a plugin line with an RFC 3339 time
+/// follows within [`TIMED_LINE_PROBE`] bytes: a log cut at a line (`tail -n`) may start with
+/// one forged in a user name. A later line with an RFC 3164 time is no prefix
+/// ([`crate::input::prefixed::Shape::Syslog`]): it continues the event before it and is dirty
+/// under the window rule. It may lie inside a user name (a failed login's raw breaks), so it
+/// must not hide the file's other events (review 9's R9-2).
 ///
 /// # Errors
 /// [`SyslogError::NoYear`] naming that line.
 pub fn check(text: &[u8]) -> Result<(), SyslogError> {
-    let first = text
+    let mut plugin_lines = text
         .split(|b| *b == b'\n')
         .enumerate()
-        .find_map(|(i, line)| parse(line).map(|l| (i, l)));
-    match first {
-        Some((i, l)) if l.time_us.is_none() => Err(SyslogError::NoYear { line: i as u64 + 1 }),
-        _ => Ok(()),
+        .filter_map(|(i, line)| parse(line).map(|l| (i, l)));
+    let Some((i, first)) = plugin_lines.next() else {
+        return Ok(());
+    };
+    let timed_later = || {
+        let head = text.get(..TIMED_LINE_PROBE).unwrap_or(text);
+        head.split(|b| *b == b'\n')
+            .any(|line| parse(line).is_some_and(|l| l.time_us.is_some()))
+    };
+    if first.time_us.is_none() && !timed_later() {
+        return Err(SyslogError::NoYear { line: i as u64 + 1 });
     }
+    Ok(())
 }
+
+/// How far an RFC 3339 plugin line is looked for after an RFC 3164 first one.
+pub const TIMED_LINE_PROBE: usize = 64 * 1024;
 
 #[cfg(test)]
 mod tests {
