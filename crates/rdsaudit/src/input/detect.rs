@@ -186,8 +186,22 @@ impl Tally {
             if let Some(n) = tally.count(kind) {
                 *n += 1;
             }
+            if tally.settled() {
+                break;
+            }
         }
         tally
+    }
+
+    /// Whether the first line stands whatever the lines after: it is of a shape read line by
+    /// line and has its like (a whole log's lines are seldom looked at past the second).
+    fn settled(&mut self) -> bool {
+        match self.first {
+            Some(first @ (LineKind::Audit | LineKind::Exported | LineKind::Syslog)) => {
+                self.count(first).is_some_and(|n| *n >= 2)
+            }
+            _ => false,
+        }
     }
 
     fn count(&mut self, kind: LineKind) -> Option<&mut usize> {
