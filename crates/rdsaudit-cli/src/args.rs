@@ -30,7 +30,9 @@ pub struct Cli {
     /// Worker threads for large inputs [default: all cores]
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
-    /// No accounting summary and no progress bar on stderr (errors are still shown)
+    /// No accounting summary and no progress bar on stderr (errors are still shown). The bar
+    /// is drawn for an input of 4 MiB or more when stderr is a terminal; `parse` draws none
+    /// when its stdout is a terminal too (the events would be mixed with it) or with --merge
     #[arg(long, short, global = true)]
     pub quiet: bool,
 }

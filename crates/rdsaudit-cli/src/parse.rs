@@ -3,7 +3,7 @@
 //! every line and record that is not an event, whole ([`super::rejects`]).
 
 use std::cell::RefCell;
-use std::io::{self, Write as _};
+use std::io::{self, IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -304,8 +304,8 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
     if let Some(path) = &args.rejects {
         paths::refuse_overwrite("--rejects", path, &inputs)?;
     }
-    // Several inputs read at once would draw progress bars over each other.
-    let reader = Reader::new(&args.input, &filter, !quiet && !args.merge);
+    let progress = draws_progress(quiet, args.merge, io::stdout().is_terminal());
+    let reader = Reader::new(&args.input, &filter, progress);
     let mut output = Output {
         out: super::output(None)?,
         rejects: args
@@ -344,6 +344,17 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
         }
     }
     Ok(super::exit_status(&acc))
+}
+
+/// Whether `parse` may draw a progress bar on stderr (it is drawn for a large input when
+/// stderr is a terminal). Not with `--merge`: several inputs read at once would draw their
+/// bars over each other. Not when stdout is a terminal: events are written while the bar is
+/// up, on the same terminal in any usual shell, and the first line written after a redraw
+/// would continue the bar's unfinished line (the bar would have to be cleared before each
+/// write of the output, which goes through a buffer the bar does not see). The events
+/// scrolling by show the progress then.
+fn draws_progress(quiet: bool, merge: bool, stdout_is_terminal: bool) -> bool {
+    !quiet && !merge && !stdout_is_terminal
 }
 
 /// Where chunks go: the output, the rejects file, and the counts.
@@ -544,4 +555,18 @@ fn write_merged<S: Iterator<Item = Stamped>>(
         side.borrow_mut().0.write_event(&event)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_progress_bar_only_when_the_events_do_not_go_to_a_terminal() {
+        assert!(draws_progress(false, false, false));
+        // Events on the terminal the bar would be drawn on (cli_terminal.rs runs it on one).
+        assert!(!draws_progress(false, false, true));
+        assert!(!draws_progress(true, false, false));
+        assert!(!draws_progress(false, true, false));
+    }
 }

@@ -210,6 +210,74 @@ fn not_json() {
     }
 }
 
+/// `aws logs` output that is not JSON: the error names the line, column and byte of the fault
+/// in the file (simd-json said "at byte 1" for a bad escape on line 3) and the shape expected.
+#[test]
+fn logs_api_output_that_is_not_json_names_where_and_what_was_expected() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = r#"{"events":[{"timestamp":1714564800123,"message":"20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0"}]}"#;
+    let bad = "{\"events\":[{\"timestamp\":1714564800124,\n  \"message\":\"a\\qb\"}]}\n";
+    let path = write(
+        dir.path(),
+        "pages.json",
+        format!("{page}\n{bad}").as_bytes(),
+    );
+    let (code, events, stderr) = parse(&[path.as_os_str()]);
+    assert_eq!((code, events.len()), (1, 0), "{stderr}");
+    let offset = page.len() + 1 + bad.find('\\').unwrap();
+    assert_eq!(
+        stderr.lines().next().unwrap(),
+        format!(
+            "rdsaudit: {}: invalid JSON at line 3, column 15 (byte {offset}): invalid escape; \
+             expected `aws logs filter-log-events` / `get-log-events` output: {{\"events\":[...]}}",
+            path.display()
+        )
+    );
+    assert_eq!(balanced(&stderr, "inputs"), [0, 1, 0]);
+}
+
+/// Base64 in the URL-safe alphabet, in a Lambda event's record or pasted alone, is named as
+/// such at its first `-` or `_` (it was a bare "Invalid symbol 95, offset 7", and a pasted one
+/// was read as a line of audit text that names no timestamp).
+#[test]
+fn url_safe_base64_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(rdsaudit::Dialect::Aurora, 3, 5, 0);
+    // A payload whose standard base64 holds a `+` or `/`: the URL-safe one differs.
+    let (index, standard) = corpus
+        .kinesis_records()
+        .iter()
+        .map(|r| r.data.clone())
+        .enumerate()
+        .find(|(_, d)| d.contains(['+', '/']))
+        .unwrap();
+    let url_safe = standard.replace('+', "-").replace('/', "_");
+    let at = url_safe.find(['-', '_']).unwrap();
+    let byte = &url_safe[at..=at];
+    let said = format!(
+        "URL-safe base64 ('{byte}' at offset {at}): Kinesis data is standard base64, with '+' and '/'"
+    );
+    let event = event_with(&corpus, &[(index, url_safe.clone())]);
+    let path = write(dir.path(), "batch.json", &event);
+    let (code, events, stderr) = parse(&[path.as_os_str()]);
+    assert_eq!((code, events.len()), (1, 10), "{stderr}");
+    let seq = &corpus.records[index].sequence_number;
+    assert_eq!(
+        stderr.lines().next().unwrap(),
+        format!(
+            "rdsaudit: {}: record {} (sequence {seq}): base64: {said}",
+            path.display(),
+            index + 1
+        )
+    );
+    let pasted = write(dir.path(), "data.txt", format!("{url_safe}\n").as_bytes());
+    let (code, events, stderr) = parse(&[pasted.as_os_str()]);
+    assert_eq!((code, events.len()), (1, 0), "{stderr}");
+    let first = stderr.lines().next().unwrap();
+    assert!(first.ends_with(&format!(": {said}")), "{stderr}");
+    assert_eq!(balanced(&stderr, "inputs"), [0, 1, 0]);
+}
+
 #[test]
 fn unparsed_lines_in_a_text_file() {
     let dir = tempfile::tempdir().unwrap();

@@ -70,7 +70,9 @@ pub enum DecodeError {
     #[error(transparent)]
     Encoding(#[from] EncodingError),
     /// `aws logs` API output that cannot be read.
-    #[error("not `aws logs filter-log-events` / `get-log-events` output: {0}")]
+    #[error(
+        "{0}; expected `aws logs filter-log-events` / `get-log-events` output: {{\"events\":[...]}}"
+    )]
     LogsApi(#[from] LogsApiError),
     /// Plugin syslog output without dates.
     #[error(transparent)]

@@ -21,7 +21,8 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 /// [`MAX_DECODED_LEN`]. Padding is optional; bad characters (including whitespace) are errors.
 ///
 /// # Errors
-/// [`SourceError::Base64`] for invalid text, [`SourceError::TooLarge`] above the bound.
+/// [`SourceError::Base64`] for invalid text ([`SourceError::UrlSafeBase64`] when its first
+/// bad byte is the URL-safe alphabet's `-` or `_`), [`SourceError::TooLarge`] above the bound.
 pub fn decode_base64(b64: &[u8], out: &mut Vec<u8>) -> Result<(), SourceError> {
     decode_base64_with_limit(b64, out, MAX_DECODED_LEN)
 }
@@ -57,6 +58,9 @@ pub fn decode_base64_with_limit(
     out.clear();
     out.reserve(estimate);
     BASE64.decode_vec(b64, out).map_err(|e| {
+        if let base64::DecodeError::InvalidByte(offset, byte @ (b'-' | b'_')) = e {
+            return SourceError::UrlSafeBase64 { offset, byte };
+        }
         let offset = match e {
             base64::DecodeError::InvalidByte(at, _)
             | base64::DecodeError::InvalidLastSymbol(at, _) => Some(at),

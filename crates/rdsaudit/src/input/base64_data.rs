@@ -26,14 +26,19 @@ use crate::input::{SourceError, decode_base64};
 const MIN_LEN: usize = 16;
 
 /// Whether `text` is a pasted base64 payload (see the module docs). Linear, no allocation.
+/// The URL-safe alphabet's `-` and `_` are taken too: such a paste is then refused as data
+/// with its reason ([`SourceError::UrlSafeBase64`]), where it would otherwise be read as a
+/// line of audit text and fail as one that names no alphabet.
 #[must_use]
 pub fn looks_like_base64_data(text: &[u8]) -> bool {
     let trimmed = text.trim_ascii();
     (trimmed.starts_with(b"H4sI") || trimmed.starts_with(b"eyJ"))
         && trimmed.len() >= MIN_LEN
-        && trimmed
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=') || is_space(*b))
+        && trimmed.iter().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_')
+                || is_space(*b)
+        })
 }
 
 /// Line breaks, as a terminal or an editor wraps long base64; spaces are not allowed, so a
@@ -77,6 +82,40 @@ mod tests {
         assert!(looks_like_base64_data(
             base64(br#"{"awslogs":1}"#).as_bytes()
         ));
+    }
+
+    /// A paste re-encoded with the URL-safe alphabet is taken for data, and refused saying
+    /// so, at the offset of its first `-` or `_` (in the text without its line breaks).
+    #[test]
+    fn url_safe_pasted_data_is_refused_naming_the_alphabet() {
+        let payload = gzip(br#"{"messageType":"CONTROL_MESSAGE","logEvents":[]}"#);
+        let standard = base64(&payload);
+        let url_safe = standard.replace('+', "-").replace('/', "_");
+        let first = url_safe.find(['-', '_']).unwrap();
+        assert_ne!(
+            standard, url_safe,
+            "the payload's base64 should hold `+` or `/`"
+        );
+        let wrapped = format!("{}\n{}\n", &url_safe[..first], &url_safe[first..]);
+        for text in [url_safe.as_str(), &wrapped] {
+            assert!(looks_like_base64_data(text.as_bytes()), "{text}");
+            let err = decode(text.as_bytes(), &mut Vec::new()).unwrap_err();
+            let byte = url_safe.as_bytes()[first];
+            assert_eq!(
+                err,
+                SourceError::UrlSafeBase64 {
+                    offset: first,
+                    byte
+                }
+            );
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "URL-safe base64 ('{}' at offset {first}): Kinesis data is standard base64, with '+' and '/'",
+                    char::from(byte)
+                )
+            );
+        }
     }
 
     #[test]

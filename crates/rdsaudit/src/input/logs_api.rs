@@ -19,7 +19,10 @@ use std::ops::Range;
 use simd_json::StaticNode;
 use simd_json::tape::Node;
 
-use crate::input::json::{BadNode, JsonError, TapeParser, array_elements, kind, object_entries};
+use crate::input::json::{
+    BadNode, JsonError, TapeParser, array_elements, kind, line_column, locate_syntax_error,
+    object_entries,
+};
 
 /// One log event of the API output. Strings borrow from the parsed buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +46,18 @@ pub enum LogsApiError {
     /// Not usable JSON.
     #[error(transparent)]
     Json(#[from] JsonError),
+    /// Not JSON: where it goes wrong (from the start of the input, whatever page) and how.
+    #[error("invalid JSON at line {line}, column {column} (byte {offset}): {msg}")]
+    Syntax {
+        /// Byte offset of the fault in the input (UTF-8, after a byte order mark).
+        offset: usize,
+        /// Its 1-based line.
+        line: usize,
+        /// Its 1-based column, in characters.
+        column: usize,
+        /// What is wrong there.
+        msg: String,
+    },
     /// A page (by its 0-based position in the input) has no `events` array.
     #[error("page {page}: `events` should be an array, found {found}")]
     Events {
@@ -116,7 +131,7 @@ impl LogsApiParser {
         let mut events = Vec::new();
         let mut rest: &'a mut [u8] = scratch.as_mut_slice();
         let mut consumed = 0;
-        for (page, range) in ranges.into_iter().enumerate() {
+        for (page, (range, piece)) in ranges.into_iter().zip(&self.pieces).enumerate() {
             let (_, tail) = rest
                 .split_at_mut_checked(range.start - consumed)
                 .ok_or(LogsApiError::Tape(0))?;
@@ -125,14 +140,37 @@ impl LogsApiParser {
                 .ok_or(LogsApiError::Tape(0))?;
             rest = tail;
             consumed = range.end + crate::input::json::PADDING;
-            self.json.parse_padded(
-                this,
-                range.len(),
-                crate::input::json::MAX_EVENT_VALUES,
-                |tape| page_events(tape, page, &mut events),
-            )?;
+            self.json
+                .parse_padded(
+                    this,
+                    range.len(),
+                    crate::input::json::MAX_EVENT_VALUES,
+                    |tape| page_events(tape, page, &mut events),
+                )
+                .map_err(|e| located(e, text, piece.clone()))?;
         }
         Ok(events)
+    }
+}
+
+/// A syntax error of the page at `piece` of `text`, told where it is in `text` (see
+/// [`locate_syntax_error`]); any other error as it is.
+#[cold]
+fn located(error: LogsApiError, text: &[u8], piece: Range<usize>) -> LogsApiError {
+    let LogsApiError::Json(JsonError::Invalid { .. }) = error else {
+        return error;
+    };
+    let page = text.get(piece.clone()).unwrap_or_default();
+    let Some((at, msg)) = locate_syntax_error(page) else {
+        return error;
+    };
+    let offset = piece.start + at;
+    let (line, column) = line_column(text, offset);
+    LogsApiError::Syntax {
+        offset,
+        line,
+        column,
+        msg,
     }
 }
 

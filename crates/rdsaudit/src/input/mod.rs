@@ -133,7 +133,7 @@ impl InputKind {
             InputKind::CloudWatchJson => "CloudWatch Logs subscription payload, decompressed JSON",
             InputKind::AuditText => "Audit log text, one event per line, in any dialect",
             InputKind::KinesisGetRecords => {
-                r#"aws kinesis get-records output: {"Records":[{"SequenceNumber":...,"Data":...}]}"#
+                r#"aws kinesis get-records output, one page: {"Records":[{"SequenceNumber":...,"Data":...}]}"#
             }
             InputKind::Base64Data => "One Kinesis record's Data pasted alone (base64 of gzip)",
             InputKind::LogsApi => {
@@ -144,7 +144,7 @@ impl InputKind {
             }
             InputKind::InsightsCsv => "Logs Insights results as CSV: @timestamp,@message",
             InputKind::Syslog => {
-                "MariaDB audit plugin syslog output (mysql-server_auditing:), RFC 3339 times"
+                "MariaDB audit plugin syslog output (mysql-server_auditing:), RFC 3339 times (no zone: UTC; RFC 3164 times refused)"
             }
         }
     }

@@ -125,6 +125,21 @@ pub enum SourceError {
         /// What is wrong.
         reason: String,
     },
+    /// The base64 text uses the URL-safe alphabet's `-` or `_` (RFC 4648 section 5), which
+    /// standard base64 has not: Kinesis `data` and `Data` are standard base64 (`+` and `/`),
+    /// so the text was re-encoded somewhere on its way (a tool or a hand converted it). Told
+    /// apart from [`SourceError::Base64`] because the fix is the producer's alphabet; the
+    /// bytes are not decoded with the other alphabet: which was meant is a guess.
+    #[error(
+        "URL-safe base64 ('{}' at offset {offset}): Kinesis data is standard base64, with '+' and '/'",
+        char::from(*.byte)
+    )]
+    UrlSafeBase64 {
+        /// Offset of the first `-` or `_` in the base64 text (no byte before it is invalid).
+        offset: usize,
+        /// `-` or `_`.
+        byte: u8,
+    },
     /// The decoded payload would exceed the size bound.
     #[error("base64 payload of {encoded} bytes decodes to more than the {limit}-byte limit")]
     TooLarge {

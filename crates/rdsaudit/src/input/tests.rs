@@ -230,8 +230,29 @@ fn base64_rules() {
         decode_base64(b"a", &mut out).unwrap_err(),
         SourceError::Base64 { .. }
     ));
-    // URL-safe alphabet is not STANDARD.
-    assert!(decode_base64(b"-_-_", &mut out).is_err());
+    // URL-safe alphabet is not STANDARD, and the error says so at its first `-` or `_`.
+    assert_eq!(
+        decode_base64(b"-_-_", &mut out).unwrap_err(),
+        SourceError::UrlSafeBase64 {
+            offset: 0,
+            byte: b'-'
+        }
+    );
+    assert_eq!(
+        decode_base64(b"aGVsbG8_d29y", &mut out).unwrap_err(),
+        SourceError::UrlSafeBase64 {
+            offset: 7,
+            byte: b'_'
+        }
+    );
+    // Another bad byte before it: not told as URL-safe.
+    assert!(matches!(
+        decode_base64(b"aGV*bG8_", &mut out).unwrap_err(),
+        SourceError::Base64 {
+            offset: Some(3),
+            ..
+        }
+    ));
     // Non-canonical trailing bits.
     assert!(decode_base64(b"aGVsbG9=", &mut out).is_err());
     assert_eq!(
@@ -318,4 +339,52 @@ fn an_event_of_millions_of_values_is_refused_before_parsing() {
         matches!(err, SourceError::Json(JsonError::TooManyValues { bound, max: MAX_EVENT_VALUES }) if bound > MAX_EVENT_VALUES),
         "{err:?}"
     );
+}
+
+/// A logs API page that is not JSON is told by where it goes wrong in the whole input: the
+/// line, the column and the byte, whatever page it is in (simd-json said "at byte 1" for a
+/// bad escape, or the offset within the page for a later page).
+#[test]
+fn logs_api_syntax_errors_name_the_line_and_column_in_the_input() {
+    use crate::input::logs_api::{LogsApiError, LogsApiParser};
+    let page = r#"{"events":[{"timestamp":1,"message":"a"}]}"#;
+    let cases = [
+        (
+            format!("{page}\n{{\"events\":[{{\"timestamp\":1,\n \"message\":\"a\\qb\"}}]}}\n"),
+            (3, 14, "invalid escape"),
+        ),
+        (
+            r#"{"events":[{"timestamp": 12 "message":"x"}]}"#.to_owned(),
+            (1, 29, "expected `,` or `}`"),
+        ),
+        (
+            format!("{page}{}", &page[..25]),
+            (1, 68, "expected `,` or `}`, found the end of the text"),
+        ),
+    ];
+    for (text, (line, column, msg)) in cases {
+        let err = LogsApiParser::new()
+            .parse(text.as_bytes(), &mut Vec::new())
+            .unwrap_err();
+        let LogsApiError::Syntax {
+            line: l,
+            column: c,
+            msg: m,
+            offset,
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!((*l, *c, m.as_str()), (line, column, msg), "{text}");
+        assert_eq!(
+            crate::input::json::line_column(text.as_bytes(), *offset),
+            (line, column)
+        );
+        assert!(
+            err.to_string().starts_with(&format!(
+                "invalid JSON at line {line}, column {column} (byte {offset}): "
+            )),
+            "{err}"
+        );
+    }
 }

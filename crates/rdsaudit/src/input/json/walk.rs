@@ -173,6 +173,13 @@ impl<'t> Walk<'t> {
         self.values
     }
 
+    /// Whether only whitespace is left: after a top-level value, another may follow where
+    /// the caller allows values back to back (pages of `aws` output written one after another).
+    pub(crate) fn at_end(&mut self) -> bool {
+        self.skip_ws();
+        self.at >= self.text.len()
+    }
+
     /// After the top-level value: only whitespace may follow.
     pub(crate) fn end(&mut self) -> Result<(), JsonError> {
         self.skip_ws();
