@@ -176,3 +176,44 @@ fn json_far_from_its_ends_is_json() {
     let pretty = "{\n    \"events\": [\n        {\n            \"message\": \"20240501 12:00:00,db1,u,h,1,2,QUERY,,'x',0\"\n        }\n    ]\n}\n";
     assert_eq!(detect(pretty.as_bytes()), InputKind::LogsApi);
 }
+
+#[test]
+fn an_insights_csv_whose_first_rows_are_not_audit_lines_is_an_insights_csv() {
+    // A query over an error log group and an audit log group: error lines first.
+    let mut csv = String::from("@timestamp,@message,@log\n");
+    for i in 0..5 {
+        csv.push_str(&format!(
+            "2024-05-01 12:00:0{i}.000,2024-05-01T12:00:0{i}.000000Z 0 [Warning] note {i},1:/err\n"
+        ));
+    }
+    for i in 0..5 {
+        let line = Shape::Text.line(i, "app", "shop");
+        csv.push_str(&format!(
+            "2024-05-01 12:00:00.000,\"{}\",1:/audit\n",
+            line.trim_end()
+        ));
+    }
+    assert_eq!(detect(csv.as_bytes()), InputKind::InsightsCsv);
+    assert_eq!(statements(csv.as_bytes()).len(), 5);
+    // The CLI tells a file's shape by its first 64 KiB: a first row longer than that is cut.
+    let long = format!("'{}'", "x".repeat(70_000));
+    let csv = format!(
+        "@timestamp,@message\n2024-05-01 12:00:00.000,\"{}\"\n",
+        Shape::Text
+            .line(0, "app", "shop")
+            .replace("'SELECT 0'", &long)
+            .trim_end()
+    );
+    assert_eq!(detect(&csv.as_bytes()[..64 * 1024]), InputKind::InsightsCsv);
+    assert_eq!(detect(csv.as_bytes()), InputKind::InsightsCsv);
+}
+
+#[test]
+fn lone_cr_lines_are_told_in_linear_time() {
+    // Every line start looked at once: a look for `\n` from each of 100,000 lone-CR line
+    // starts to the end of 2 MB took minutes (review of d0b33cf).
+    let text = format!("{{{}{}", "\ra".repeat(100_000), "b".repeat(2 << 20));
+    assert_eq!(detect(text.as_bytes()), InputKind::CloudWatchJson);
+    let text = format!("x{}{}", "\ra".repeat(30_000), "b".repeat(2 << 20));
+    assert_eq!(detect(text.as_bytes()), InputKind::AuditText);
+}

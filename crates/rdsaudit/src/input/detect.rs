@@ -91,25 +91,34 @@ fn detect_text(input: &[u8]) -> InputKind {
     }
 }
 
-/// Rows of an Insights CSV checked for audit lines.
+/// Rows of an Insights CSV checked.
 const INSIGHTS_ROWS: usize = 8;
 
-/// Whether most of the first [`INSIGHTS_ROWS`] rows read and hold an audit line in `@message`.
-/// Audit text under a forged header fails: its rows are audit lines cut at commas, and no
-/// field of one is a whole audit line.
+/// Whether most of the first [`INSIGHTS_ROWS`] rows read: with a `@timestamp` that is an
+/// Insights date-time, or else with an audit line in `@message`. Audit text under a forged
+/// header fails: its rows are audit lines cut at commas, whose first field is no Insights
+/// date-time and no field of which is a whole audit line. A row that fails at the end of the
+/// text is not counted: it may be cut by a sniff (a first message longer than 64 KiB).
 fn rows_hold_audit_lines(input: &[u8]) -> bool {
     let Some(rows) = super::insights_csv::rows(input) else {
         return false;
     };
-    let (mut seen, mut audit) = (0usize, 0usize);
-    for row in rows.take(INSIGHTS_ROWS) {
+    let mut rows = rows.peekable();
+    let (mut seen, mut read) = (0usize, 0usize);
+    while let Some(row) = rows.next() {
+        if seen == INSIGHTS_ROWS || (row.is_err() && rows.peek().is_none()) {
+            break;
+        }
         seen += 1;
-        if row.is_ok_and(|r| crate::audit::scanner::starts_with_timestamp(&r.message)) {
-            audit += 1;
+        let reads = |r: &super::insights_csv::InsightsRow<'_>| {
+            r.time_us.is_some() || crate::audit::scanner::starts_with_timestamp(&r.message)
+        };
+        if row.is_ok_and(|r| reads(&r)) {
+            read += 1;
         }
     }
-    // A header alone (no rows yet) is taken at its word.
-    seen == 0 || audit * 2 > seen
+    // A header alone (no whole row yet) is taken at its word.
+    seen == 0 || read * 2 > seen
 }
 
 /// What a line's start says about the text it is in.
@@ -127,6 +136,11 @@ enum LineKind {
     Other,
 }
 
+/// How much of a line is looked at to tell its kind: a syslog header (at most 320 bytes) and
+/// the plugin's info, or an export's time and log stream (at most 512 bytes), then the audit
+/// line's start.
+const LINE_LOOK: usize = 2048;
+
 /// The kind of the line starting `text` (it runs to the next line break).
 fn line_kind(text: &[u8]) -> LineKind {
     // Every line of the shapes starts with a digit (a time) or a letter (a month, a `<PRI>` is
@@ -137,9 +151,12 @@ fn line_kind(text: &[u8]) -> LineKind {
     {
         return LineKind::Other;
     }
-    let line = text
-        .get(..memchr::memchr(b'\n', text).unwrap_or(text.len()))
-        .unwrap_or(text);
+    // A line ends at `\n` or `\r` (as the text reader ends it, so the lines looked at never
+    // overlap: linear in the probe), and no shape needs more than its first bytes to be told.
+    let head = text.get(..LINE_LOOK).unwrap_or(text);
+    let line = head
+        .get(..memchr::memchr2(b'\n', b'\r', head).unwrap_or(head.len()))
+        .unwrap_or(head);
     if crate::audit::scanner::starts_with_timestamp(line) {
         LineKind::Audit
     } else if super::prefixed::starts_audit_event(line) {

@@ -152,9 +152,10 @@ pub fn audit_line<'s>(line: &SyslogLine<'_>, scratch: &'s mut Vec<u8>) -> Option
 }
 
 /// Checks that `text` can be read. A file's syslog daemon writes one time format, so an RFC
-/// 3164 time on its first plugin line refuses it, unless a plugin line with an RFC 3339 time
-/// follows within [`TIMED_LINE_PROBE`] bytes: a log cut at a line (`tail -n`) may start with
-/// one forged in a user name. A later line with an RFC 3164 time is no prefix
+/// 3164 time on its first plugin line refuses it, unless most plugin lines within
+/// [`TIMED_LINE_PROBE`] bytes have an RFC 3339 time: a log cut at a line (`tail -n`) may start
+/// with RFC 3164 lines forged in a user name (and one RFC 3339 line forged so must not unlock
+/// an RFC 3164 file). A later line with an RFC 3164 time is no prefix
 /// ([`crate::input::prefixed::Shape::Syslog`]): it continues the event before it and is dirty
 /// under the window rule. It may lie inside a user name (a failed login's raw breaks), so it
 /// must not hide the file's other events (review 9's R9-2).
@@ -169,18 +170,22 @@ pub fn check(text: &[u8]) -> Result<(), SyslogError> {
     let Some((i, first)) = plugin_lines.next() else {
         return Ok(());
     };
-    let timed_later = || {
+    let mostly_timed = || {
         let head = text.get(..TIMED_LINE_PROBE).unwrap_or(text);
-        head.split(|b| *b == b'\n')
-            .any(|line| parse(line).is_some_and(|l| l.time_us.is_some()))
+        let (mut timed, mut all) = (0usize, 0usize);
+        for line in head.split(|b| *b == b'\n').filter_map(parse) {
+            all += 1;
+            timed += usize::from(line.time_us.is_some());
+        }
+        timed * 2 > all
     };
-    if first.time_us.is_none() && !timed_later() {
+    if first.time_us.is_none() && !mostly_timed() {
         return Err(SyslogError::NoYear { line: i as u64 + 1 });
     }
     Ok(())
 }
 
-/// How far an RFC 3339 plugin line is looked for after an RFC 3164 first one.
+/// How far plugin lines are counted after an RFC 3164 first one.
 pub const TIMED_LINE_PROBE: usize = 64 * 1024;
 
 #[cfg(test)]
@@ -188,6 +193,28 @@ mod tests {
     use super::*;
     use crate::audit::scanner::parse_line;
     use crate::{Dialect, Operation};
+
+    #[test]
+    fn an_rfc_3164_file_is_refused_unless_most_of_its_plugin_lines_have_a_year() {
+        let old = |i: usize| {
+            format!("Dec  4 08:00:0{i} h mysql-server_auditing: x db1,u,h,{i},1,QUERY,,'x',0\n")
+        };
+        let new = |i: usize| {
+            format!(
+                "2024-12-04T08:00:0{i}+00:00 h mysql-server_auditing: x db1,u,h,{i},1,QUERY,,'x',0\n"
+            )
+        };
+        // One RFC 3339 line forged in a name does not unlock an RFC 3164 file...
+        let text: String = (0..5)
+            .map(old)
+            .chain([new(9)])
+            .chain((5..9).map(old))
+            .collect();
+        assert_eq!(check(text.as_bytes()), Err(SyslogError::NoYear { line: 1 }));
+        // ... and RFC 3164 lines forged at the top of a cut RFC 3339 file do not refuse it.
+        let text: String = (0..2).map(old).chain((0..5).map(new)).collect();
+        check(text.as_bytes()).unwrap();
+    }
 
     #[test]
     fn rfc3339_syslog_lines_become_events_at_the_syslog_time() {
