@@ -74,6 +74,20 @@ fn kinesis_get_records_output_and_a_pasted_data_string() {
     );
     let (_, from_event, _) = parse_bytes(dir.path(), "event.json", &corpus.kinesis_event());
     assert_eq!(objects(&events), objects(&from_event));
+    // Pages back to back, as a shell loop over NextShardIterator appends them.
+    let pages: String = cli
+        .chunks(4)
+        .map(|page| {
+            format!(
+                "{{\"Records\":[{}],\"NextShardIterator\":\"A\"}}\n",
+                page.join(",")
+            )
+        })
+        .collect();
+    let (code, paged, stderr) = parse_bytes(dir.path(), "pages.json", pages.as_bytes());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(objects(&paged), objects(&events));
+    assert_eq!(paged[14]["sequence_number"], events[14]["sequence_number"]);
     // One record's Data, pasted alone.
     let (code, events, stderr) = parse_bytes(
         dir.path(),

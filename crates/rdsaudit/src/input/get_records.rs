@@ -195,4 +195,32 @@ mod tests {
             "`Data` is a number, not a base64 string"
         );
     }
+
+    /// What a shell loop of `aws kinesis get-records` writes: one page per call.
+    #[test]
+    fn pages_back_to_back_are_read_in_turn() {
+        let pages = format!(
+            "{OUTPUT}\n{}{OUTPUT}",
+            r#"{"Records":[],"NextShardIterator":"B"}"#
+        );
+        let (mut buf, len) = padded(pages.as_bytes());
+        let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+        let sequence: Vec<_> = records.iter().map(|r| r.sequence_number).collect();
+        assert_eq!(sequence.len(), 6);
+        assert_eq!(sequence[3..], [sequence[0], Some("2"), Some("3")]);
+        assert_eq!(records[3].payload, Payload::Base64(b"aGVsbG8="));
+        // A page without `Records`, or text that is no page, fails the input as one page would.
+        for (bad, error) in [
+            (
+                format!("{OUTPUT}{{\"NextShardIterator\":\"B\"}}"),
+                "`Records`",
+            ),
+            (format!("{OUTPUT} [1]"), "text after the JSON value"),
+            (format!("{OUTPUT}{{\"Records\":[{{]}}"), "record 4"),
+        ] {
+            let (mut buf, len) = padded(bad.as_bytes());
+            let e = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
+            assert!(e.to_string().contains(error), "{bad}: {e}");
+        }
+    }
 }

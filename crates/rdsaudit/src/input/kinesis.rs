@@ -63,7 +63,8 @@ use super::record::{Payload, RecordProblem, SourceError, SourceParser, SourceRec
 /// Parses a Lambda Kinesis event in place (`buf[..len]` is the JSON, followed by at least
 /// `simd_json::INPUT_PADDING` bytes, the contract every event parser shares).
 ///
-/// Returns one [`SourceRecord`] per element of `Records`, in order. A record whose own shape is
+/// Returns one [`SourceRecord`] per element of `Records`, in order (of every page, when objects
+/// come back to back: `aws kinesis get-records` in a shell loop). A record whose own shape is
 /// wrong (no `kinesis`, no `data`, `data` not a string, ...) is returned with
 /// [`Payload::Invalid`] and whatever metadata it has, so the caller can count it as failed and
 /// report its `sequenceNumber`. Metadata fields of the wrong type are treated as absent.
@@ -149,22 +150,58 @@ impl<'t> EventText<'t> {
 /// 10,000 records).
 const RECORD_VALUES: usize = 15;
 
-/// Where `Records` stands after the walk.
+/// Where a page's `Records` stands after the walk.
 enum Records {
     Missing,
-    Array(Vec<RawRecord>),
+    Array,
     Not(&'static str),
     /// Seen twice (the walk goes on, so invalid JSON anywhere is still reported first).
     Twice,
 }
 
+impl Records {
+    fn problem(self) -> Option<SourceError> {
+        match self {
+            Records::Array => None,
+            Records::Missing => Some(SourceError::MissingField("Records")),
+            Records::Twice => Some(SourceError::DuplicateField("Records")),
+            Records::Not(found) => Some(SourceError::WrongType {
+                field: "Records",
+                expected: "an array",
+                found,
+            }),
+        }
+    }
+}
+
 /// Walks the whole event (so invalid JSON anywhere is reported before any shape problem, as
-/// a parser that reads everything first would) and returns its records.
+/// a parser that reads everything first would) and returns its records. Objects back to back
+/// are pages read in turn, their records numbered on: `aws kinesis get-records` run in a
+/// shell loop writes one page per call (`{"Records":[...],"NextShardIterator":...}{...}`).
 fn read_event(
     mut walk: Walk<'_>,
     found: &mut dyn FnMut(&RawRecord, &[u8]),
 ) -> Result<Vec<RawRecord>, SourceError> {
-    open_event(&mut walk)?;
+    let mut list = Vec::new();
+    let mut problem = None;
+    loop {
+        let page = read_page(&mut walk, &mut list, found)?;
+        problem = problem.or(page.problem());
+        if !walk.at_object() {
+            break;
+        }
+    }
+    walk.end()?;
+    problem.map_or(Ok(list), Err)
+}
+
+/// Reads one top-level object's `Records` onto `list`.
+fn read_page(
+    walk: &mut Walk<'_>,
+    list: &mut Vec<RawRecord>,
+    found: &mut dyn FnMut(&RawRecord, &[u8]),
+) -> Result<Records, SourceError> {
+    open_event(walk)?;
     let mut records = Records::Missing;
     while let Some(key) = walk.next_key()? {
         let is_records = walk.bytes(&key) == b"Records";
@@ -175,34 +212,23 @@ fn read_event(
             walk.skip(kind)?;
             records = Records::Twice;
         } else if kind == Kind::Array {
-            let mut list = Vec::new();
             let mut seen = layout::Seen::default();
             walk.open(kind)?;
             while walk.next_element()? {
                 let n = list.len() + 1;
                 let kind = walk.value().map_err(|e| e.in_record(n))?;
                 walk.charge(RECORD_VALUES)?;
-                let record = read_record(&mut walk, kind, &mut seen).map_err(|e| e.in_record(n))?;
+                let record = read_record(walk, kind, &mut seen).map_err(|e| e.in_record(n))?;
                 found(&record, walk.text());
                 list.push(record);
             }
-            records = Records::Array(list);
+            records = Records::Array;
         } else {
             walk.skip(kind)?;
             records = Records::Not(kind.name());
         }
     }
-    walk.end()?;
-    match records {
-        Records::Array(list) => Ok(list),
-        Records::Missing => Err(SourceError::MissingField("Records")),
-        Records::Twice => Err(SourceError::DuplicateField("Records")),
-        Records::Not(found) => Err(SourceError::WrongType {
-            field: "Records",
-            expected: "an array",
-            found,
-        }),
-    }
+    Ok(records)
 }
 
 /// A [`SourceRecord`] whose strings are still byte ranges of the event text (the text is

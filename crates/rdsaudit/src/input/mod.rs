@@ -133,7 +133,7 @@ impl InputKind {
             InputKind::CloudWatchJson => "CloudWatch Logs subscription payload, decompressed JSON",
             InputKind::AuditText => "Audit log text, one event per line, in any dialect",
             InputKind::KinesisGetRecords => {
-                r#"aws kinesis get-records output, one page: {"Records":[{"SequenceNumber":...,"Data":...}]}"#
+                r#"aws kinesis get-records output (pages back to back too): {"Records":[{"SequenceNumber":...,"Data":...}]}"#
             }
             InputKind::Base64Data => "One Kinesis record's Data pasted alone (base64 of gzip)",
             InputKind::LogsApi => {

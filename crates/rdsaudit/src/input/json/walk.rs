@@ -180,6 +180,13 @@ impl<'t> Walk<'t> {
         self.at >= self.text.len()
     }
 
+    /// Whether an object starts next (after whitespace): another top-level object, back to
+    /// back with the one before.
+    pub(crate) fn at_object(&mut self) -> bool {
+        self.skip_ws();
+        self.text.get(self.at) == Some(&b'{')
+    }
+
     /// After the top-level value: only whitespace may follow.
     pub(crate) fn end(&mut self) -> Result<(), JsonError> {
         self.skip_ws();
