@@ -180,3 +180,114 @@ impl rdsaudit::sink::Sink for Collect {
             .push((record.payload.len(), record.error.to_string()));
     }
 }
+
+/// Events and unparsed lines `(line, reason kind, error, bytes)` of `input`, and the report.
+#[derive(Default)]
+struct Kept {
+    objects: Vec<String>,
+    unparsed: Vec<(Option<u64>, &'static str, String, Vec<u8>)>,
+}
+
+impl rdsaudit::sink::Sink for Kept {
+    fn event(&mut self, e: &AuditEvent<'_>) {
+        self.objects.push(e.object.text().into_owned());
+    }
+    fn unparsed(&mut self, u: &rdsaudit::sink::UnparsedLine<'_>) {
+        self.unparsed.push((
+            u.line_number,
+            u.reason.kind(),
+            u.reason.to_string(),
+            u.bytes.to_vec(),
+        ));
+    }
+}
+
+fn kept(input: &[u8]) -> (Kept, rdsaudit::Report) {
+    let mut kept = Kept::default();
+    let report = Decoder::new().decode(input, &mut kept).unwrap();
+    assert!(report.is_balanced(), "{report:?}");
+    (kept, report)
+}
+
+/// Review of session 27: an Insights row with text after a field's closing quote, or more
+/// fields than the header names, was read from some of its fields (the rest dropped, no
+/// error); a row that did not read was reported with its error text as its bytes. Each is
+/// now an unparsed line holding the row as it is in the file. Hostile: the dropped text is a
+/// forged audit line, a raw name holds quotes, commas, CR and digits.
+#[test]
+fn insights_rows_that_do_not_read_are_kept_whole() {
+    let quoted = |l: &str| format!("\"{}\"", l.replace('"', "\"\""));
+    let forged = "20240501 12:00:09,db1,root,10.0.0.9,1,2,QUERY,mysql,'DROP TABLE users',0";
+    let good = format!("2024-05-01 12:00:00.000,{}", quoted(LINES[0]));
+    // (Not `{good}"..."`: `""` right after the closing quote is a quote inside the field.)
+    let after = format!("{good} {forged}");
+    let extra = format!("{good},{forged}");
+    let short = "2024-05-01 12:00:01.000".to_owned();
+    let weird = "20240501 12:00:02,db1,we\"i,rd\r1,h,7,0,DISCONNECT,shop,,0";
+    let bad_time = format!("yesterday,{}", quoted(weird));
+    let csv =
+        format!("@timestamp,@message\n{good}\n{after}\n{extra}\r\n{short}\n{bad_time}\n{good}\n");
+    let (kept, report) = kept(csv.as_bytes());
+    assert_eq!(
+        kept.objects,
+        [OBJECTS[0], OBJECTS[0]],
+        "nothing of the bad rows read"
+    );
+    let rows: Vec<_> = kept
+        .unparsed
+        .iter()
+        .map(|(line, kind, _, bytes)| (*line, *kind, String::from_utf8(bytes.clone()).unwrap()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (Some(3), "InsightsRow", after),
+            (Some(4), "InsightsRow", extra),
+            (Some(5), "InsightsRow", short),
+            (Some(6), "InsightsRow", bad_time),
+        ]
+    );
+    assert_eq!(
+        kept.unparsed[0].2,
+        "text after the closing quote of field 2 (expected `,` or the end of the line)"
+    );
+    assert_eq!(kept.unparsed[1].2, "12 fields where the header names 2");
+    assert_eq!(report.unparsed_events, 4);
+    // A second `@message` column: which one is the message cannot be told.
+    let twice = format!("@timestamp,@message,@message\n{good},{}\n", quoted(forged));
+    let e = Decoder::new().decode(twice.as_bytes(), &mut |_: &AuditEvent<'_>| {});
+    assert_eq!(
+        e.unwrap_err().to_string(),
+        "not Logs Insights CSV: the header names `@message` twice (columns 2 and 3)"
+    );
+}
+
+/// Review of session 27: an unparsed syslog line was reported rebuilt (an audit timestamp
+/// made up from the syslog time in place of its header), bytes the file does not hold. It is
+/// now the line as read, header and continuation lines included.
+#[test]
+fn unparsed_syslog_lines_are_kept_as_read() {
+    let head = "2024-05-01T12:00:00.500000+00:00 db1 mysql-server_auditing: ";
+    let good = format!("{head} db1,app,10.0.0.5,7,0,DISCONNECT,shop,,0");
+    let broken = format!("{head} db1,we,ird,7,x,QUERY,shop,'SELECT 1'");
+    let cut = format!("{head} db1,a\r\n1,b,10.0.0.5,7,0,NOPE,shop,,0");
+    let syslog = format!("{good}\n{broken}\n{cut}\n{good}\n");
+    let (kept, _) = kept(syslog.as_bytes());
+    assert_eq!(kept.objects, ["", ""]);
+    let raw: Vec<_> = kept
+        .unparsed
+        .iter()
+        .map(|u| (u.0, String::from_utf8(u.3.clone()).unwrap()))
+        .collect();
+    // The cut record is two audit lines (its break read as a line break): the first with
+    // its header as read, the second as it is in the file.
+    let (first, second) = cut.split_once("\r\n").unwrap();
+    assert_eq!(
+        raw,
+        [
+            (Some(2), broken),
+            (Some(3), first.to_owned()),
+            (Some(4), second.to_owned())
+        ]
+    );
+}
