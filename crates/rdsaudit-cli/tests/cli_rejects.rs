@@ -339,3 +339,59 @@ fn insights_rows_and_syslog_lines_are_rejected_as_read() {
         got[0]
     );
 }
+
+/// Review of session 27: `aws logs filter-log-events` output with a `message` twice in an
+/// event, or a lone surrogate escape, was read from the last `message` (exit 0) or failed
+/// whole. The event fails alone, kept in `--rejects` as its JSON in the file; a second
+/// `events` array fails the input, naming the key.
+#[test]
+fn logs_api_events_that_do_not_read_are_rejected_as_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = serde_json::to_string(GOOD.trim_end()).unwrap();
+    let forged = r#""20240615 10:31:09,db1,root,10.0.0.9,1,2,QUERY,mysql,'DROP TABLE users',0""#;
+    let twice =
+        format!(r#"{{"logStreamName":"s","timestamp":2,"message":{good},"message":{forged}}}"#);
+    let lone =
+        r#"{"timestamp":3,"message":"20240615 10:31:02,db1,x\udc80,h,7,0,DISCONNECT,shop,,0"}"#;
+    let api = format!(
+        "{{\"events\":[{{\"logStreamName\":\"s\",\"timestamp\":1,\"message\":{good}}},\n{twice},\n{lone}]}}\n"
+    );
+    let api = write(dir.path(), "events.json", api.as_bytes());
+    let both = format!(r#"{{"events":[],"events":[{{"timestamp":1,"message":{forged}}}]}}"#);
+    let both = write(dir.path(), "both.json", both.as_bytes());
+    let out = dir.path().join("rejects.ndjson");
+    let (code, events, stderr) = parse(&[
+        OsStr::new("--rejects"),
+        out.as_os_str(),
+        api.as_os_str(),
+        both.as_os_str(),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(events.len(), 1, "{stderr}");
+    assert_eq!(events[0]["object"], "SELECT 1");
+    let got = rejects(&out);
+    assert_eq!(got.len(), 3, "{stderr}");
+    assert_eq!(
+        (got[0]["kind"].as_str(), got[0]["reason"].as_str()),
+        (Some("line"), Some("LogsApiEvent"))
+    );
+    assert_eq!(raw(&got[0]), twice.as_bytes());
+    assert_eq!(raw(&got[1]), lone.as_bytes());
+    assert!(
+        got[1]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with(r"page 0: events[2]: lone surrogate \udc80 at byte"),
+        "{}",
+        got[1]
+    );
+    assert_eq!(got[2]["kind"], "input");
+    assert!(
+        got[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("the key `events` appears twice"),
+        "{}",
+        got[2]
+    );
+}

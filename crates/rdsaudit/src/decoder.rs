@@ -760,7 +760,7 @@ impl Decoder {
             InputKind::LogsApi => {
                 let mut scratch = Vec::new();
                 let events = LogsApiParser::new().parse(bytes, &mut scratch)?;
-                Ok(f(Work::Events(&mut events.iter().map(LogEvent::from))))
+                Ok(f(Work::Events(&mut events.iter().map(LogEvent::from_api))))
             }
             InputKind::InsightsCsv => {
                 let rows = input::insights_csv::read_rows(bytes)?;

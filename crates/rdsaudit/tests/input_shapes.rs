@@ -291,3 +291,63 @@ fn unparsed_syslog_lines_are_kept_as_read() {
         ]
     );
 }
+
+/// Review of session 27: in `aws logs filter-log-events` output, a second `events` array or a
+/// second `message` in an event was kept and the first dropped, exit 0; a lone surrogate
+/// escape failed the whole input. A second `events` fails the input, naming the key; an event
+/// with a key twice or a lone surrogate fails alone, kept as its JSON in the input.
+#[test]
+fn logs_api_keys_twice_and_lone_surrogates() {
+    let event = |t: i64, message: &str| {
+        format!(
+            r#"{{"logStreamName":"s","timestamp":{t},"message":{}}}"#,
+            serde_json::to_string(message).unwrap()
+        )
+    };
+    let forged = "20240501 12:00:09,db1,root,10.0.0.9,1,2,QUERY,mysql,'DROP TABLE users',0";
+    let twice = format!(
+        r#"{{"events":[{}],"events":[{}]}}"#,
+        event(1, LINES[0]),
+        event(2, forged)
+    );
+    let e = Decoder::new().decode(twice.as_bytes(), &mut |_: &AuditEvent<'_>| {});
+    assert_eq!(
+        e.unwrap_err().to_string(),
+        "not `aws logs filter-log-events` / `get-log-events` output: page 0: the key `events` appears twice (the events of one array would be lost)"
+    );
+    let message_twice = format!(
+        r#"{{"logStreamName":"s","timestamp":3,"message":{},"message":{}}}"#,
+        serde_json::to_string(LINES[1]).unwrap(),
+        serde_json::to_string(forged).unwrap()
+    );
+    let lone = r#"{"logStreamName":"s","timestamp":4,"message":"20240501 12:00:02,db1,we\ud800,10.0.0.5,7,0,DISCONNECT,shop,,0"}"#;
+    let api = format!(
+        r#"{{"events":[{},{message_twice},{lone},{}]}}"#,
+        event(1, LINES[0]),
+        event(5, LINES[2])
+    );
+    let (kept, report) = kept(api.as_bytes());
+    assert_eq!(kept.objects, [OBJECTS[0], OBJECTS[2]]);
+    let failed: Vec<_> = kept
+        .unparsed
+        .iter()
+        .map(|u| (u.1, String::from_utf8(u.3.clone()).unwrap()))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            ("LogsApiEvent", message_twice),
+            ("LogsApiEvent", lone.to_owned())
+        ]
+    );
+    assert_eq!(
+        kept.unparsed[0].2,
+        "page 0: events[1]: the key `message` appears twice (which value is the event's cannot be told)"
+    );
+    let at = api.find(r"\ud800").unwrap();
+    assert_eq!(
+        kept.unparsed[1].2,
+        format!("page 0: events[2]: lone surrogate \\ud800 at byte {at} (no character: not text)")
+    );
+    assert_eq!(report.unparsed_by_reason["LogsApiEvent"], 2);
+}

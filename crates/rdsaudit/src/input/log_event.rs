@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use super::insights_csv::{BadRow, InsightsError, InsightsRow};
-use super::logs_api::ApiLogEvent;
+use super::logs_api::{ApiEventError, ApiLogEvent, FailedApiEvent};
 use super::prefixed::{PrefixedEvent, Shape};
 
 /// One log event and where it came from.
@@ -30,7 +30,8 @@ pub struct LogEvent<'a> {
     /// syslog lines carry none of their own ([`super::syslog::audit_line`] puts the time to
     /// the second in the line; this keeps the fraction).
     pub time_us: Option<i64>,
-    /// Why the log event could not be read out of its shape (a broken Insights CSV row): it
+    /// Why the log event could not be read out of its shape (a broken Insights CSV row, a
+    /// logs API event with a key twice or a lone surrogate): it
     /// is then one unparsed line, `message` holding its bytes as read.
     pub failure: Option<EventError>,
     /// The event's bytes as read when `message` was rebuilt from them (a syslog line:
@@ -60,6 +61,9 @@ pub enum EventError {
     /// A Logs Insights CSV row.
     #[error(transparent)]
     Insights(#[from] InsightsError),
+    /// An event of the logs API's JSON.
+    #[error(transparent)]
+    LogsApi(#[from] ApiEventError),
 }
 
 impl EventError {
@@ -68,6 +72,7 @@ impl EventError {
     pub fn kind(&self) -> &'static str {
         match self {
             EventError::Insights(_) => "InsightsRow",
+            EventError::LogsApi(_) => "LogsApiEvent",
         }
     }
 }
@@ -108,6 +113,21 @@ impl<'a> From<&ApiLogEvent<'a>> for LogEvent<'a> {
             event_id: e.event_id,
             cloudwatch_timestamp_ms: Some(e.timestamp),
             ..LogEvent::new(Cow::Borrowed(e.message.as_bytes()))
+        }
+    }
+}
+
+impl<'a> LogEvent<'a> {
+    /// An event of the logs API's output; one that cannot be read is a failed event
+    /// ([`LogEvent::failure`]) whose message is its JSON as it is in the input.
+    #[must_use]
+    pub fn from_api(e: &Result<ApiLogEvent<'a>, FailedApiEvent<'a>>) -> Self {
+        match e {
+            Ok(e) => LogEvent::from(e),
+            Err(failed) => LogEvent {
+                failure: Some(EventError::LogsApi(failed.error)),
+                ..LogEvent::new(Cow::Borrowed(failed.raw))
+            },
         }
     }
 }
