@@ -562,7 +562,7 @@ fn decode_reason(e: &DecodeError) -> &'static str {
         DecodeError::Encoding(_) => "encoding",
         DecodeError::LogsApi(_) => "logs_api",
         DecodeError::Syslog(_) => "syslog",
-        DecodeError::InsightsHeader => "insights_header",
+        DecodeError::InsightsHeader(_) => "insights_header",
         _ => "decode",
     }
 }

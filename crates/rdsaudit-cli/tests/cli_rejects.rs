@@ -265,3 +265,135 @@ fn an_input_that_fails_whole_is_in_the_rejects_file() {
     assert_eq!(kept.len(), 1, "{stderr}");
     assert_eq!(kept[0]["reason"], "too_large");
 }
+
+/// Review of session 27: a Logs Insights row that did not read went to `--rejects` with its
+/// error text as `raw`, and one with text after a closing quote or extra fields was read from
+/// some of its fields (exit 0); an unparsed syslog line's `raw` was rebuilt (a made-up audit
+/// timestamp in place of its header). Each `raw` is now the bytes as they are in the file,
+/// and the run exits 1.
+#[test]
+fn insights_rows_and_syslog_lines_are_rejected_as_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = GOOD.trim_end();
+    let row = format!("2024-06-15 10:31:00.000,\"{good}\"");
+    let after = format!("{row}x,\"we\"\"i,rd\r\n1\"");
+    let extra = format!("{row},{good}");
+    // Most of the first rows read (detection asks it of an Insights CSV).
+    let rows = format!("{row}\n").repeat(5);
+    let csv = format!("@timestamp,@message\n{rows}{after}\n{extra}\n");
+    let csv = write(dir.path(), "insights.csv", csv.as_bytes());
+    let head = "2024-06-15T10:31:00.500000+00:00 db1 mysql-server_auditing: ";
+    let broken = format!("{head} db1,app,10.0.0.5,7,2,QUERY,shop,'SELECT 2'");
+    let syslog = format!("{head} db1,app,10.0.0.5,7,0,DISCONNECT,shop,,0\n{broken}\n");
+    let syslog = write(dir.path(), "audit.syslog", syslog.as_bytes());
+    let out = dir.path().join("rejects.ndjson");
+    let (code, events, stderr) = parse(&[
+        OsStr::new("--rejects"),
+        out.as_os_str(),
+        csv.as_os_str(),
+        syslog.as_os_str(),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(events.len(), 6, "{stderr}");
+    let got = rejects(&out);
+    let seen: Vec<_> = got
+        .iter()
+        .map(|v| {
+            let file = Path::new(v["file"].as_str().unwrap()).file_name().unwrap();
+            let file = file.to_str().unwrap().to_owned();
+            let raw = String::from_utf8(raw(v)).unwrap();
+            (
+                file,
+                v["line"].as_u64(),
+                v["reason"].as_str().unwrap().to_owned(),
+                raw,
+            )
+        })
+        .collect();
+    let reject = |file: &str, line, reason: &str, raw: &str| {
+        (
+            file.to_owned(),
+            Some(line),
+            reason.to_owned(),
+            raw.to_owned(),
+        )
+    };
+    // A row refused for text after a quote ends with the line it is found on (where the row
+    // would end cannot be told any more): the rest of a quoted field in that text is a row
+    // of its own, refused too. Every byte is in one reject or another.
+    let (after, rest) = after.split_once("\r\n").unwrap();
+    assert_eq!(
+        seen,
+        [
+            reject("insights.csv", 7, "InsightsRow", after),
+            reject("insights.csv", 8, "InsightsRow", rest),
+            reject("insights.csv", 9, "InsightsRow", &extra),
+            reject("audit.syslog", 2, "MissingRetcode", &broken),
+        ],
+        "{stderr}"
+    );
+    assert!(
+        got[0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("text after the closing quote of field 2"),
+        "{}",
+        got[0]
+    );
+}
+
+/// Review of session 27: `aws logs filter-log-events` output with a `message` twice in an
+/// event, or a lone surrogate escape, was read from the last `message` (exit 0) or failed
+/// whole. The event fails alone, kept in `--rejects` as its JSON in the file; a second
+/// `events` array fails the input, naming the key.
+#[test]
+fn logs_api_events_that_do_not_read_are_rejected_as_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = serde_json::to_string(GOOD.trim_end()).unwrap();
+    let forged = r#""20240615 10:31:09,db1,root,10.0.0.9,1,2,QUERY,mysql,'DROP TABLE users',0""#;
+    let twice =
+        format!(r#"{{"logStreamName":"s","timestamp":2,"message":{good},"message":{forged}}}"#);
+    let lone =
+        r#"{"timestamp":3,"message":"20240615 10:31:02,db1,x\udc80,h,7,0,DISCONNECT,shop,,0"}"#;
+    let api = format!(
+        "{{\"events\":[{{\"logStreamName\":\"s\",\"timestamp\":1,\"message\":{good}}},\n{twice},\n{lone}]}}\n"
+    );
+    let api = write(dir.path(), "events.json", api.as_bytes());
+    let both = format!(r#"{{"events":[],"events":[{{"timestamp":1,"message":{forged}}}]}}"#);
+    let both = write(dir.path(), "both.json", both.as_bytes());
+    let out = dir.path().join("rejects.ndjson");
+    let (code, events, stderr) = parse(&[
+        OsStr::new("--rejects"),
+        out.as_os_str(),
+        api.as_os_str(),
+        both.as_os_str(),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(events.len(), 1, "{stderr}");
+    assert_eq!(events[0]["object"], "SELECT 1");
+    let got = rejects(&out);
+    assert_eq!(got.len(), 3, "{stderr}");
+    assert_eq!(
+        (got[0]["kind"].as_str(), got[0]["reason"].as_str()),
+        (Some("line"), Some("LogsApiEvent"))
+    );
+    assert_eq!(raw(&got[0]), twice.as_bytes());
+    assert_eq!(raw(&got[1]), lone.as_bytes());
+    assert!(
+        got[1]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with(r"page 0: events[2]: lone surrogate \udc80 at byte"),
+        "{}",
+        got[1]
+    );
+    assert_eq!(got[2]["kind"], "input");
+    assert!(
+        got[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("the key `events` appears twice"),
+        "{}",
+        got[2]
+    );
+}

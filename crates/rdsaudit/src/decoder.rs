@@ -77,9 +77,10 @@ pub enum DecodeError {
     /// Plugin syslog output without dates.
     #[error(transparent)]
     Syslog(#[from] SyslogError),
-    /// Read as Logs Insights CSV (as told) but the first line names no `@message` column.
-    #[error("not Logs Insights CSV: the first line should be a header naming `@message`")]
-    InsightsHeader,
+    /// Read as Logs Insights CSV but its header cannot be read: it names no `@message`
+    /// column, or a column read twice.
+    #[error("not Logs Insights CSV: {0}")]
+    InsightsHeader(#[from] input::insights_csv::HeaderError),
 }
 
 fn event_name(kind: InputKind) -> &'static str {
@@ -759,10 +760,10 @@ impl Decoder {
             InputKind::LogsApi => {
                 let mut scratch = Vec::new();
                 let events = LogsApiParser::new().parse(bytes, &mut scratch)?;
-                Ok(f(Work::Events(&mut events.iter().map(LogEvent::from))))
+                Ok(f(Work::Events(&mut events.iter().map(LogEvent::from_api))))
             }
             InputKind::InsightsCsv => {
-                let rows = input::insights_csv::rows(bytes).ok_or(DecodeError::InsightsHeader)?;
+                let rows = input::insights_csv::read_rows(bytes)?;
                 Ok(f(Work::Events(&mut rows.map(LogEvent::from_insights))))
             }
             InputKind::Syslog => {

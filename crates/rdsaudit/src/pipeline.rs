@@ -28,6 +28,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::audit::event::{AuditEvent, Provenance};
+use crate::audit::scanner::LineError;
 use crate::input::envelope::{self, EnvelopeParser, LogEnvelope, MessageType, emptied};
 use crate::input::gzip::Inflater;
 use crate::input::log_event::LogEvent;
@@ -278,7 +279,7 @@ fn prefixed_pass<S: Sink>(
         }
         next = e.end + 1;
         (window.record, window.span) = (e.message, (start, end));
-        let mut event = LogEvent::from_prefixed(e, shape);
+        let mut event = LogEvent::from_prefixed(e, shape, piece);
         event.line_number = Some(line);
         visit_event(&event, false, &mut window, &mut outcome);
     }
@@ -365,11 +366,29 @@ impl<S: Sink> Sink for WindowSink<'_, '_, S> {
 /// audit line to `sink` as it is read.
 fn visit_event<S: Sink>(e: &LogEvent<'_>, near: bool, sink: &mut S, outcome: &mut RecordOutcome) {
     let base = event_provenance(e);
+    if let Some(failure) = e.failure {
+        // Not read out of its shape: one unparsed line, its bytes as read.
+        let reason = LineError::LogEvent(failure);
+        sink.unparsed(&UnparsedLine {
+            bytes: &e.message,
+            reason,
+            record_index: None,
+            sequence_number: None,
+            log_group: base.log_group,
+            log_stream: base.log_stream,
+            event_id: base.event_id,
+            line_number: base.line_number,
+            file: None,
+        });
+        outcome.add_unparsed(reason);
+        return;
+    }
     let mut deliver = Deliver {
         sink,
         outcome,
         near,
         base: &base,
+        rebuilt: e.rebuilt_from,
     };
     let lines = multiline::audit_lines(&e.message);
     let (blank_lines, _) = read_message(lines, &base, e.time_us, &mut deliver);
@@ -378,6 +397,9 @@ fn visit_event<S: Sink>(e: &LogEvent<'_>, near: bool, sink: &mut S, outcome: &mu
 
 /// Whether a log event's message is dirty under the window rule ([`read_message`]).
 fn is_dirty(e: &LogEvent<'_>) -> bool {
+    if e.failure.is_some() {
+        return true;
+    }
     let base = event_provenance(e);
     let lines = multiline::audit_lines(&e.message);
     read_message(lines, &base, e.time_us, &mut Discard).1

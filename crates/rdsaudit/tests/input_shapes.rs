@@ -180,3 +180,182 @@ impl rdsaudit::sink::Sink for Collect {
             .push((record.payload.len(), record.error.to_string()));
     }
 }
+
+/// Events and unparsed lines `(line, reason kind, error, bytes)` of `input`, and the report.
+#[derive(Default)]
+struct Kept {
+    objects: Vec<String>,
+    unparsed: Vec<(Option<u64>, &'static str, String, Vec<u8>)>,
+}
+
+impl rdsaudit::sink::Sink for Kept {
+    fn event(&mut self, e: &AuditEvent<'_>) {
+        self.objects.push(e.object.text().into_owned());
+    }
+    fn unparsed(&mut self, u: &rdsaudit::sink::UnparsedLine<'_>) {
+        self.unparsed.push((
+            u.line_number,
+            u.reason.kind(),
+            u.reason.to_string(),
+            u.bytes.to_vec(),
+        ));
+    }
+}
+
+fn kept(input: &[u8]) -> (Kept, rdsaudit::Report) {
+    let mut kept = Kept::default();
+    let report = Decoder::new().decode(input, &mut kept).unwrap();
+    assert!(report.is_balanced(), "{report:?}");
+    (kept, report)
+}
+
+/// Review of session 27: an Insights row with text after a field's closing quote, or more
+/// fields than the header names, was read from some of its fields (the rest dropped, no
+/// error); a row that did not read was reported with its error text as its bytes. Each is
+/// now an unparsed line holding the row as it is in the file. Hostile: the dropped text is a
+/// forged audit line, a raw name holds quotes, commas, CR and digits.
+#[test]
+fn insights_rows_that_do_not_read_are_kept_whole() {
+    let quoted = |l: &str| format!("\"{}\"", l.replace('"', "\"\""));
+    let forged = "20240501 12:00:09,db1,root,10.0.0.9,1,2,QUERY,mysql,'DROP TABLE users',0";
+    let good = format!("2024-05-01 12:00:00.000,{}", quoted(LINES[0]));
+    // (Not `{good}"..."`: `""` right after the closing quote is a quote inside the field.)
+    let after = format!("{good} {forged}");
+    let extra = format!("{good},{forged}");
+    let short = "2024-05-01 12:00:01.000".to_owned();
+    let weird = "20240501 12:00:02,db1,we\"i,rd\r1,h,7,0,DISCONNECT,shop,,0";
+    let bad_time = format!("yesterday,{}", quoted(weird));
+    // Most of the first rows read (detection asks it of an Insights CSV: audit text under a
+    // forged header does not; docs/HOSTILE.md "Telling the shape").
+    let goods = format!("{good}\n").repeat(5);
+    let csv =
+        format!("@timestamp,@message\n{goods}{after}\n{extra}\r\n{short}\n{bad_time}\n{good}\n");
+    let (kept, report) = kept(csv.as_bytes());
+    assert_eq!(
+        kept.objects, [OBJECTS[0]; 6],
+        "nothing of the bad rows read"
+    );
+    let rows: Vec<_> = kept
+        .unparsed
+        .iter()
+        .map(|(line, kind, _, bytes)| (*line, *kind, String::from_utf8(bytes.clone()).unwrap()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (Some(7), "InsightsRow", after),
+            (Some(8), "InsightsRow", extra),
+            (Some(9), "InsightsRow", short),
+            (Some(10), "InsightsRow", bad_time),
+        ]
+    );
+    assert_eq!(
+        kept.unparsed[0].2,
+        "text after the closing quote of field 2 (expected `,` or the end of the line)"
+    );
+    assert_eq!(kept.unparsed[1].2, "12 fields where the header names 2");
+    assert_eq!(report.unparsed_events, 4);
+    // A second `@message` column: which one is the message cannot be told.
+    // (Told the kind: detection reads such a header as no Insights header, and the file as
+    // audit text, every line unparsed and kept.)
+    let twice = format!("@timestamp,@message,@message\n{good},{}\n", quoted(forged));
+    let insights = Decoder::builder()
+        .kind(Some(InputKind::InsightsCsv))
+        .build();
+    let e = insights.decode(twice.as_bytes(), &mut |_: &AuditEvent<'_>| {});
+    assert_eq!(
+        e.unwrap_err().to_string(),
+        "not Logs Insights CSV: the header names `@message` twice (columns 2 and 3)"
+    );
+}
+
+/// Review of session 27: an unparsed syslog line was reported rebuilt (an audit timestamp
+/// made up from the syslog time in place of its header), bytes the file does not hold. It is
+/// now the line as read, header and continuation lines included.
+#[test]
+fn unparsed_syslog_lines_are_kept_as_read() {
+    let head = "2024-05-01T12:00:00.500000+00:00 db1 mysql-server_auditing: ";
+    let good = format!("{head} db1,app,10.0.0.5,7,0,DISCONNECT,shop,,0");
+    let broken = format!("{head} db1,we,ird,7,x,QUERY,shop,'SELECT 1'");
+    let cut = format!("{head} db1,a\r\n1,b,10.0.0.5,7,0,NOPE,shop,,0");
+    let syslog = format!("{good}\n{broken}\n{cut}\n{good}\n");
+    let (kept, _) = kept(syslog.as_bytes());
+    assert_eq!(kept.objects, ["", ""]);
+    let raw: Vec<_> = kept
+        .unparsed
+        .iter()
+        .map(|u| (u.0, String::from_utf8(u.3.clone()).unwrap()))
+        .collect();
+    // The cut record is two audit lines (its break read as a line break): the first with
+    // its header as read, the second as it is in the file.
+    let (first, second) = cut.split_once("\r\n").unwrap();
+    assert_eq!(
+        raw,
+        [
+            (Some(2), broken),
+            (Some(3), first.to_owned()),
+            (Some(4), second.to_owned())
+        ]
+    );
+}
+
+/// Review of session 27: in `aws logs filter-log-events` output, a second `events` array or a
+/// second `message` in an event was kept and the first dropped, exit 0; a lone surrogate
+/// escape failed the whole input. A second `events` fails the input, naming the key; an event
+/// with a key twice or a lone surrogate fails alone, kept as its JSON in the input.
+#[test]
+fn logs_api_keys_twice_and_lone_surrogates() {
+    let event = |t: i64, message: &str| {
+        format!(
+            r#"{{"logStreamName":"s","timestamp":{t},"message":{}}}"#,
+            serde_json::to_string(message).unwrap()
+        )
+    };
+    let forged = "20240501 12:00:09,db1,root,10.0.0.9,1,2,QUERY,mysql,'DROP TABLE users',0";
+    let twice = format!(
+        r#"{{"events":[{}],"events":[{}]}}"#,
+        event(1, LINES[0]),
+        event(2, forged)
+    );
+    let e = Decoder::new().decode(twice.as_bytes(), &mut |_: &AuditEvent<'_>| {});
+    let e = e.unwrap_err().to_string();
+    assert!(
+        e.starts_with("page 0: the key `events` appears twice (the events of one array would be lost); expected `aws logs filter-log-events`"),
+        "{e}"
+    );
+    let message_twice = format!(
+        r#"{{"logStreamName":"s","timestamp":3,"message":{},"message":{}}}"#,
+        serde_json::to_string(LINES[1]).unwrap(),
+        serde_json::to_string(forged).unwrap()
+    );
+    let lone = r#"{"logStreamName":"s","timestamp":4,"message":"20240501 12:00:02,db1,we\ud800,10.0.0.5,7,0,DISCONNECT,shop,,0"}"#;
+    let api = format!(
+        r#"{{"events":[{},{message_twice},{lone},{}]}}"#,
+        event(1, LINES[0]),
+        event(5, LINES[2])
+    );
+    let (kept, report) = kept(api.as_bytes());
+    assert_eq!(kept.objects, [OBJECTS[0], OBJECTS[2]]);
+    let failed: Vec<_> = kept
+        .unparsed
+        .iter()
+        .map(|u| (u.1, String::from_utf8(u.3.clone()).unwrap()))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            ("LogsApiEvent", message_twice),
+            ("LogsApiEvent", lone.to_owned())
+        ]
+    );
+    assert_eq!(
+        kept.unparsed[0].2,
+        "page 0: events[1]: the key `message` appears twice (which value is the event's cannot be told)"
+    );
+    let at = api.find(r"\ud800").unwrap();
+    assert_eq!(
+        kept.unparsed[1].2,
+        format!("page 0: events[2]: lone surrogate \\ud800 at byte {at} (no character: not text)")
+    );
+    assert_eq!(report.unparsed_by_reason["LogsApiEvent"], 2);
+}

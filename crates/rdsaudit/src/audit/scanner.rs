@@ -169,6 +169,11 @@ pub enum LineError {
         "RDS's page-end marker `[Your log message was truncated]`: the record before it is cut, the page after it may start mid-record"
     )]
     TruncationMarker,
+    /// Not from the scanner: a log event that could not be read out of its shape (a Logs
+    /// Insights CSV row, an event of the logs API's JSON); the line reported is its bytes as
+    /// read.
+    #[error("{0}")]
+    LogEvent(crate::input::log_event::EventError),
 }
 
 impl LineError {
@@ -191,6 +196,7 @@ impl LineError {
             LineError::TooLong { .. } => "TooLong",
             LineError::Truncated => "Truncated",
             LineError::TruncationMarker => "TruncationMarker",
+            LineError::LogEvent(e) => e.kind(),
         }
     }
 }

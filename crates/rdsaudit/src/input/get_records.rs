@@ -17,10 +17,11 @@
 use std::ops::Range;
 
 use crate::input::RecordProblem;
-use crate::input::json::JsonError;
 use crate::input::json::walk::{Kind, Walk};
+use crate::input::json::{JsonError, Twice};
 use crate::input::kinesis::{
-    KinesisKey, RawPayload, RawRecord, Twice, number_or_none, string_or_none,
+    DATA, KinesisKey, RawPayload, RawRecord, SEQUENCE_NUMBER, fail_twice, number_or_none,
+    string_or_none,
 };
 
 /// Whether `text` (a `{"Records":[...]}` object) holds `get-records` records rather than a
@@ -76,8 +77,12 @@ impl FlatRecord {
         let rec = &mut self.rec;
         self.flat |= matches!(key, KinesisKey::Data | KinesisKey::SequenceNumber);
         match key {
-            KinesisKey::Data => self.twice.data("Data"),
-            KinesisKey::SequenceNumber => self.twice.sequence_number("SequenceNumber"),
+            KinesisKey::Data => {
+                self.twice.see(DATA, "Data");
+            }
+            KinesisKey::SequenceNumber => {
+                self.twice.see(SEQUENCE_NUMBER, "SequenceNumber");
+            }
             _ => {}
         }
         let keep = |slot: &mut Option<Range<usize>>, value: Option<Range<usize>>| {
@@ -121,7 +126,7 @@ impl FlatRecord {
 
     /// The record, if the object was a flat one.
     pub(crate) fn finish(mut self) -> Option<RawRecord> {
-        self.twice.fail(&mut self.rec.payload);
+        fail_twice(&self.twice, &mut self.rec.payload);
         self.flat.then_some(self.rec)
     }
 }

@@ -7,8 +7,14 @@
 //!
 //! The header names the columns; `@message` is required, `@timestamp`, `@logStream` and `@log`
 //! (`<account>:<log group>`) are kept as provenance when present, in any order, and other
-//! columns are ignored. Fields follow RFC 4180: a quoted field may hold commas, newlines and
-//! `""` for a quote.
+//! columns are ignored; a header naming one of these four twice is refused (which one holds
+//! the message or its time could not be told). Fields follow RFC 4180: a quoted field may
+//! hold commas, newlines and `""` for a quote.
+//!
+//! A row that does not read as the header says (a quoted field never closed, text after a
+//! closing quote, more or fewer fields than the header names, a `@timestamp` that is no date)
+//! is a [`BadRow`]: its bytes as they are in the file, kept whole, never a message made of
+//! some of its fields.
 //!
 //! Why a reader here and not the `csv` crate: the core detects every input shape in one place
 //! and must not depend on CLI-side crates, and what is needed is RFC 4180's quoting for one
@@ -22,6 +28,8 @@ use std::borrow::Cow;
 pub struct InsightsRow<'a> {
     /// 1-based line of the file the row starts on.
     pub line_number: u64,
+    /// The row as it is in the file (quotes and all), without its line break.
+    pub raw: &'a [u8],
     /// `@timestamp`, epoch microseconds.
     pub time_us: Option<i64>,
     /// `@logStream`.
@@ -32,20 +40,37 @@ pub struct InsightsRow<'a> {
     pub message: Cow<'a, [u8]>,
 }
 
+/// A row that could not be read, and its bytes as they are in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadRow<'a> {
+    /// The row as it is in the file (quotes and all), without its line break; for a quoted
+    /// field never closed, the rest of the file.
+    pub raw: &'a [u8],
+    /// Why it could not be read.
+    pub error: InsightsError,
+}
+
 /// Why a row could not be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum InsightsError {
     /// A quoted field is never closed: the rest of the file is one broken row.
-    #[error(
-        "line {line}: a quoted field is never closed (expected `\"` before the end of the file)"
-    )]
+    #[error("a quoted field is never closed (expected `\"` before the end of the file)")]
     Unterminated {
         /// Line the row starts on.
         line: u64,
     },
-    /// A row has fewer fields than the header names.
-    #[error("line {line}: {found} fields where the header `@timestamp,@message` names {expected}")]
+    /// Text after a quoted field's closing quote, before the `,` or line break that ends it
+    /// (`"abc"def`): no RFC 4180 field, and which bytes belong to the message cannot be told.
+    #[error("text after the closing quote of field {field} (expected `,` or the end of the line)")]
+    AfterQuote {
+        /// Line the row starts on.
+        line: u64,
+        /// The field, 1-based.
+        field: usize,
+    },
+    /// A row has more or fewer fields than the header names.
+    #[error("{found} fields where the header names {expected}")]
     Fields {
         /// Line the row starts on.
         line: u64,
@@ -55,10 +80,45 @@ pub enum InsightsError {
         found: usize,
     },
     /// `@timestamp` is not an ISO date-time.
-    #[error("line {line}: @timestamp is not a date-time like `2024-05-01 12:00:00.123`")]
+    #[error("@timestamp is not a date-time like `2024-05-01 12:00:00.123`")]
     Timestamp {
         /// Line the row starts on.
         line: u64,
+    },
+}
+
+impl InsightsError {
+    /// The line the row starts on.
+    #[must_use]
+    pub fn line(&self) -> u64 {
+        match *self {
+            InsightsError::Unterminated { line }
+            | InsightsError::AfterQuote { line, .. }
+            | InsightsError::Fields { line, .. }
+            | InsightsError::Timestamp { line } => line,
+        }
+    }
+}
+
+/// Why the header of an Insights CSV cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeaderError {
+    /// The header names no `@message` column.
+    #[error("the first line should be a header naming `@message`")]
+    NoMessage,
+    /// The header row itself does not read.
+    #[error("the header does not read: {0}")]
+    Row(InsightsError),
+    /// A column we read is named twice: which one holds the value cannot be told.
+    #[error("the header names `{name}` twice (columns {first} and {second})")]
+    Twice {
+        /// The column name.
+        name: &'static str,
+        /// Its first column, 1-based.
+        first: usize,
+        /// Its second column, 1-based.
+        second: usize,
     },
 }
 
@@ -80,24 +140,48 @@ struct Columns {
     log: Option<usize>,
 }
 
-/// The rows of `text` after its header; `None` when the header names no `@message`.
+/// The rows of `text` after its header; `None` when the header cannot be read
+/// ([`read_rows`] says why).
 #[must_use]
 pub fn rows(text: &[u8]) -> Option<Rows<'_>> {
+    read_rows(text).ok()
+}
+
+/// The rows of `text` after its header.
+///
+/// # Errors
+/// [`HeaderError`] when the header does not read, names no `@message`, or names one of the
+/// columns read twice.
+pub fn read_rows(text: &[u8]) -> Result<Rows<'_>, HeaderError> {
     let mut fields = Fields {
         text,
         pos: 0,
         line: 1,
     };
-    let (header, _) = fields.row().ok()?;
-    let find = |name: &[u8]| header.iter().position(|h| h.as_ref() == name);
+    let (header, _) = fields.row().map_err(HeaderError::Row)?;
+    let find = |name: &'static str| -> Result<Option<usize>, HeaderError> {
+        let mut at = header
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.as_ref() == name.as_bytes())
+            .map(|(i, _)| i);
+        match (at.next(), at.next()) {
+            (Some(first), Some(second)) => Err(HeaderError::Twice {
+                name,
+                first: first + 1,
+                second: second + 1,
+            }),
+            (first, _) => Ok(first),
+        }
+    };
     let columns = Columns {
         count: header.len(),
-        message: find(b"@message")?,
-        timestamp: find(b"@timestamp"),
-        log_stream: find(b"@logStream"),
-        log: find(b"@log"),
+        message: find("@message")?.ok_or(HeaderError::NoMessage)?,
+        timestamp: find("@timestamp")?,
+        log_stream: find("@logStream")?,
+        log: find("@log")?,
     };
-    Some(Rows { fields, columns })
+    Ok(Rows { fields, columns })
 }
 
 /// Iterator returned by [`rows`].
@@ -108,7 +192,7 @@ pub struct Rows<'a> {
 }
 
 impl<'a> Iterator for Rows<'a> {
-    type Item = Result<InsightsRow<'a>, InsightsError>;
+    type Item = Result<InsightsRow<'a>, BadRow<'a>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -116,29 +200,30 @@ impl<'a> Iterator for Rows<'a> {
                 return None;
             }
             let line = self.fields.line;
-            let (mut fields, blank) = match self.fields.row() {
-                Ok(row) => row,
-                Err(e) => {
-                    self.fields.pos = self.fields.text.len();
-                    return Some(Err(e));
-                }
+            let start = self.fields.pos;
+            let row = self.fields.row();
+            let raw = without_break(self.fields.text.get(start..self.fields.pos));
+            let bad = |error| Some(Err(BadRow { raw, error }));
+            let mut fields = match row {
+                Ok((_, true)) => continue,
+                Ok((fields, false)) => fields,
+                Err(e) => return bad(e),
             };
-            if blank {
-                continue;
-            }
             let c = self.columns;
-            if fields.len() < c.count {
-                return Some(Err(InsightsError::Fields {
+            // More fields than the header names are refused as fewer are: the extra ones
+            // may hold the message's text, cut by a writer that did not quote it.
+            if fields.len() != c.count {
+                return bad(InsightsError::Fields {
                     line,
                     expected: c.count,
                     found: fields.len(),
-                }));
+                });
             }
             let mut take = |i: Option<usize>| i.and_then(|i| fields.get_mut(i)).map(std::mem::take);
             let time_us = match take(c.timestamp) {
                 Some(t) => match crate::audit::iso_time::parse_prefix(&t) {
                     Some(iso) if iso.len == t.len() => Some(iso.epoch_us),
-                    _ => return Some(Err(InsightsError::Timestamp { line })),
+                    _ => return bad(InsightsError::Timestamp { line }),
                 },
                 None => None,
             };
@@ -150,6 +235,7 @@ impl<'a> Iterator for Rows<'a> {
             let message = take(Some(c.message)).unwrap_or_default();
             return Some(Ok(InsightsRow {
                 line_number: line,
+                raw,
                 time_us,
                 log_stream,
                 log_group,
@@ -167,6 +253,13 @@ fn after_account(log: &[u8]) -> &[u8] {
 /// A row's fields, and whether it was a blank line.
 type Row<'a> = (Vec<Cow<'a, [u8]>>, bool);
 
+/// `bytes` without the line break that ends them (`\n`, `\r\n` or `\r`).
+fn without_break(bytes: Option<&[u8]>) -> &[u8] {
+    let bytes = bytes.unwrap_or_default();
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    bytes.strip_suffix(b"\r").unwrap_or(bytes)
+}
+
 /// The RFC 4180 field reader.
 #[derive(Debug, Clone)]
 struct Fields<'a> {
@@ -177,14 +270,33 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    /// The fields of the row at `pos` and whether the row was a blank line; moves past it.
+    /// The fields of the row at `pos` and whether the row was a blank line; moves past it
+    /// (past its line break; on an error, past the line the error ends on, or to the end of
+    /// the text for a quoted field never closed).
     fn row(&mut self) -> Result<Row<'a>, InsightsError> {
         let start_line = self.line;
         let row_start = self.pos;
+        let result = self.fields(start_line);
+        let consumed = self.text.get(row_start..self.pos).unwrap_or_default();
+        self.line += memchr::memchr_iter(b'\n', consumed).count() as u64;
+        let fields = result?;
+        let blank = fields.len() == 1 && fields.first().is_some_and(|f| f.is_empty());
+        Ok((fields, blank))
+    }
+
+    /// [`Fields::row`]'s fields.
+    fn fields(&mut self, start_line: u64) -> Result<Vec<Cow<'a, [u8]>>, InsightsError> {
         let mut fields = Vec::new();
         loop {
-            let field = if self.text.get(self.pos) == Some(&b'"') {
-                self.quoted(start_line)?
+            let quoted = self.text.get(self.pos) == Some(&b'"');
+            let field = if quoted {
+                match self.quoted(start_line) {
+                    Ok(field) => field,
+                    Err(e) => {
+                        self.pos = self.text.len();
+                        return Err(e);
+                    }
+                }
             } else {
                 let rest = self.text.get(self.pos..).unwrap_or_default();
                 let len = memchr::memchr3(b',', b'\n', b'\r', rest).unwrap_or(rest.len());
@@ -202,18 +314,20 @@ impl<'a> Fields<'a> {
                     self.pos += 1;
                     break;
                 }
-                // End of the text, or junk after a closing quote: the row ends there.
-                _ => {
+                None => break,
+                // Text after a closing quote (only a quoted field stops elsewhere): the row
+                // is refused, up to the end of the line it is found on.
+                Some(_) => {
                     let rest = self.text.get(self.pos..).unwrap_or_default();
                     self.pos += memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
-                    break;
+                    return Err(InsightsError::AfterQuote {
+                        line: start_line,
+                        field: fields.len(),
+                    });
                 }
             }
         }
-        let consumed = self.text.get(row_start..self.pos).unwrap_or_default();
-        self.line += memchr::memchr_iter(b'\n', consumed).count() as u64;
-        let blank = fields.len() == 1 && fields.first().is_some_and(|f| f.is_empty());
-        Ok((fields, blank))
+        Ok(fields)
     }
 
     /// A quoted field at `pos`; `""` inside it is one quote.
@@ -279,23 +393,89 @@ mod tests {
     }
 
     #[test]
-    fn broken_rows_name_their_line() {
-        let text = b"@timestamp,@message\n2024-05-01 12:00:00.123\nyesterday,x\n2024-05-01 12:00:00.123,\"open";
+    fn broken_rows_name_their_line_and_keep_their_bytes() {
+        let text = b"@timestamp,@message\n2024-05-01 12:00:00.123\nyesterday,x\r\n2024-05-01 12:00:00.123,\"open\n";
         let got: Vec<_> = rows(text).unwrap().collect();
+        let bad = |raw: &'static [u8], error| Err(BadRow { raw, error });
         assert_eq!(
             got,
             [
-                Err(InsightsError::Fields {
-                    line: 2,
-                    expected: 2,
-                    found: 1
-                }),
-                Err(InsightsError::Timestamp { line: 3 }),
-                Err(InsightsError::Unterminated { line: 4 }),
+                bad(
+                    b"2024-05-01 12:00:00.123",
+                    InsightsError::Fields {
+                        line: 2,
+                        expected: 2,
+                        found: 1
+                    }
+                ),
+                bad(b"yesterday,x", InsightsError::Timestamp { line: 3 }),
+                bad(
+                    b"2024-05-01 12:00:00.123,\"open",
+                    InsightsError::Unterminated { line: 4 }
+                ),
             ]
         );
-        assert!(rows(b"@timestamp,@ptr\n").is_none());
+        assert_eq!(
+            read_rows(b"@timestamp,@ptr\n").err(),
+            Some(HeaderError::NoMessage)
+        );
         assert!(!looks_like_insights_csv(AUDIT.as_bytes()));
+    }
+
+    /// What the reader used to drop silently (review of session 27): text after a closing
+    /// quote, fields past the header's, a second `@message` column. Each row is refused
+    /// whole, the rows around it read.
+    #[test]
+    fn text_after_a_quote_and_extra_fields_refuse_the_row() {
+        let row = format!("2024-05-01 12:00:00.123,\"{}\"", AUDIT.replace('"', "\"\""));
+        let after = format!("{row}x, \"y\"");
+        let extra = format!("{row},{AUDIT}");
+        let text = format!("@timestamp,@message\n{row}\n{after}\r\n{extra}\n{row}\n");
+        let got: Vec<_> = rows(text.as_bytes()).unwrap().collect();
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert_eq!(got[0].as_ref().unwrap().message, AUDIT.as_bytes());
+        assert_eq!(got[0].as_ref().unwrap().raw, row.as_bytes());
+        assert_eq!(
+            got[1],
+            Err(BadRow {
+                raw: after.as_bytes(),
+                error: InsightsError::AfterQuote { line: 3, field: 2 }
+            })
+        );
+        assert_eq!(
+            got[2],
+            Err(BadRow {
+                raw: extra.as_bytes(),
+                error: InsightsError::Fields {
+                    line: 4,
+                    expected: 2,
+                    found: 13
+                }
+            })
+        );
+        assert_eq!(got[3].as_ref().unwrap().line_number, 5);
+        assert_eq!(
+            got[1].as_ref().unwrap_err().error.to_string(),
+            "text after the closing quote of field 2 (expected `,` or the end of the line)"
+        );
+        for (header, name) in [
+            ("@timestamp,@message,@message", "@message"),
+            ("@message,@timestamp,@logStream,@timestamp", "@timestamp"),
+            ("@log,@message,@log", "@log"),
+        ] {
+            let e = read_rows(format!("{header}\n").as_bytes()).err().unwrap();
+            assert!(
+                matches!(e, HeaderError::Twice { name: n, .. } if n == name),
+                "{header}: {e:?}"
+            );
+        }
+        assert_eq!(
+            read_rows(b"@ptr,@message,x,@message\n")
+                .err()
+                .unwrap()
+                .to_string(),
+            "the header names `@message` twice (columns 2 and 4)"
+        );
     }
 
     proptest::proptest! {

@@ -57,7 +57,7 @@ use std::ops::Range;
 
 use super::get_records::FlatRecord;
 use super::json::walk::{Kind, Walk};
-use super::json::{JsonError, MAX_EVENT_VALUES, check_padding, fits};
+use super::json::{JsonError, MAX_EVENT_VALUES, Twice, check_padding, fits};
 use super::record::{Payload, RecordProblem, SourceError, SourceParser, SourceRecord, open_event};
 
 /// Parses a Lambda Kinesis event in place (`buf[..len]` is the JSON, followed by at least
@@ -436,8 +436,12 @@ fn read_kinesis(walk: &mut Walk<'_>, rec: &mut RawRecord) -> Result<(), JsonErro
         let key = KinesisKey::of_lambda(walk.bytes(&key));
         let kind = walk.value()?;
         match key {
-            KinesisKey::Data => twice.data("kinesis.data"),
-            KinesisKey::SequenceNumber => twice.sequence_number("kinesis.sequenceNumber"),
+            KinesisKey::Data => {
+                twice.see(DATA, "kinesis.data");
+            }
+            KinesisKey::SequenceNumber => {
+                twice.see(SEQUENCE_NUMBER, "kinesis.sequenceNumber");
+            }
             _ => {}
         }
         match key {
@@ -460,36 +464,19 @@ fn read_kinesis(walk: &mut Walk<'_>, rec: &mut RawRecord) -> Result<(), JsonErro
             KinesisKey::Other => walk.skip(kind)?,
         }
     }
-    twice.fail(&mut rec.payload);
+    fail_twice(&twice, &mut rec.payload);
     Ok(())
 }
 
-/// Which of a record's payload and sequence number keys were seen, and the first seen twice.
-#[derive(Debug, Default)]
-pub(crate) struct Twice {
-    data: bool,
-    sequence_number: bool,
-    first: Option<&'static str>,
-}
+/// The key bits of a record's payload and sequence number ([`Twice`]).
+pub(crate) const DATA: u8 = 0;
+/// See [`DATA`].
+pub(crate) const SEQUENCE_NUMBER: u8 = 1;
 
-impl Twice {
-    pub(crate) fn data(&mut self, name: &'static str) {
-        if std::mem::replace(&mut self.data, true) {
-            self.first = self.first.or(Some(name));
-        }
-    }
-
-    pub(crate) fn sequence_number(&mut self, name: &'static str) {
-        if std::mem::replace(&mut self.sequence_number, true) {
-            self.first = self.first.or(Some(name));
-        }
-    }
-
-    /// Fails the record when a key was seen twice.
-    pub(crate) fn fail(&self, payload: &mut RawPayload) {
-        if let Some(name) = self.first {
-            *payload = RawPayload::Invalid(RecordProblem::DuplicateField(name));
-        }
+/// Fails the record when its payload or sequence number key was seen twice.
+pub(crate) fn fail_twice(twice: &Twice, payload: &mut RawPayload) {
+    if let Some(name) = twice.first() {
+        *payload = RawPayload::Invalid(RecordProblem::DuplicateField(name));
     }
 }
 

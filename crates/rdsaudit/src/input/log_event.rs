@@ -6,8 +6,8 @@
 
 use std::borrow::Cow;
 
-use super::insights_csv::{InsightsError, InsightsRow};
-use super::logs_api::ApiLogEvent;
+use super::insights_csv::{BadRow, InsightsError, InsightsRow};
+use super::logs_api::{ApiEventError, ApiLogEvent, FailedApiEvent};
 use super::prefixed::{PrefixedEvent, Shape};
 
 /// One log event and where it came from.
@@ -30,6 +30,51 @@ pub struct LogEvent<'a> {
     /// syslog lines carry none of their own ([`super::syslog::audit_line`] puts the time to
     /// the second in the line; this keeps the fraction).
     pub time_us: Option<i64>,
+    /// Why the log event could not be read out of its shape (a broken Insights CSV row, a
+    /// logs API event with a key twice or a lone surrogate): it
+    /// is then one unparsed line, `message` holding its bytes as read.
+    pub failure: Option<EventError>,
+    /// The event's bytes as read when `message` was rebuilt from them (a syslog line:
+    /// [`LogEvent::from_prefixed`]): an unparsed line of the message is reported with them
+    /// ([`Rebuilt::first_line_as_read`]), never with bytes the input does not hold.
+    pub rebuilt_from: Option<Rebuilt<'a>>,
+}
+
+/// What a rebuilt message ([`LogEvent::rebuilt_from`]) was made of: its first `made` bytes
+/// stand for the first `replaced` bytes of `read`, the rest of it is the rest of `read`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rebuilt<'a> {
+    /// The event's bytes as read (a syslog line: its header, the record, its continuation
+    /// lines).
+    pub read: &'a [u8],
+    /// How many bytes of `read` the message does not hold (the syslog header and info).
+    pub replaced: usize,
+    /// How many bytes at the start of the message stand in for them (the audit timestamp).
+    pub made: usize,
+}
+
+/// Why a log event could not be read out of its shape ([`LogEvent::failure`]), reported as
+/// an unparsed line ([`crate::LineError::LogEvent`]) holding the event's bytes as read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum EventError {
+    /// A Logs Insights CSV row.
+    #[error(transparent)]
+    Insights(#[from] InsightsError),
+    /// An event of the logs API's JSON.
+    #[error(transparent)]
+    LogsApi(#[from] ApiEventError),
+}
+
+impl EventError {
+    /// The stable name the reason is counted and reported under.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventError::Insights(_) => "InsightsRow",
+            EventError::LogsApi(_) => "LogsApiEvent",
+        }
+    }
 }
 
 impl<'a> LogEvent<'a> {
@@ -44,7 +89,20 @@ impl<'a> LogEvent<'a> {
             cloudwatch_timestamp_ms: None,
             line_number: None,
             time_us: None,
+            failure: None,
+            rebuilt_from: None,
         }
+    }
+}
+
+impl<'a> Rebuilt<'a> {
+    /// The bytes as read of `line`, the first line of the rebuilt message
+    /// ([`super::multiline::audit_lines`]), which starts with the `made` bytes the input does
+    /// not hold: the event's bytes as read up to where `line` ends.
+    #[must_use]
+    pub fn first_line_as_read(&self, line: &[u8]) -> &'a [u8] {
+        let end = (line.len() + self.replaced).saturating_sub(self.made);
+        self.read.get(..end).unwrap_or(self.read)
     }
 }
 
@@ -55,6 +113,21 @@ impl<'a> From<&ApiLogEvent<'a>> for LogEvent<'a> {
             event_id: e.event_id,
             cloudwatch_timestamp_ms: Some(e.timestamp),
             ..LogEvent::new(Cow::Borrowed(e.message.as_bytes()))
+        }
+    }
+}
+
+impl<'a> LogEvent<'a> {
+    /// An event of the logs API's output; one that cannot be read is a failed event
+    /// ([`LogEvent::failure`]) whose message is its JSON as it is in the input.
+    #[must_use]
+    pub fn from_api(e: &Result<ApiLogEvent<'a>, FailedApiEvent<'a>>) -> Self {
+        match e {
+            Ok(e) => LogEvent::from(e),
+            Err(failed) => LogEvent {
+                failure: Some(EventError::LogsApi(failed.error)),
+                ..LogEvent::new(Cow::Borrowed(failed.raw))
+            },
         }
     }
 }
@@ -71,10 +144,10 @@ impl<'a> From<PrefixedEvent<'a>> for LogEvent<'a> {
 }
 
 impl<'a> LogEvent<'a> {
-    /// A Logs Insights row; a row that cannot be read keeps its line and, as its message, the
-    /// error (so it is reported, with where it was, rather than dropped).
+    /// A Logs Insights row; a row that cannot be read is a failed event ([`LogEvent::failure`])
+    /// whose message is the row as it is in the file, so it is reported whole, with its line.
     #[must_use]
-    pub fn from_insights(row: Result<InsightsRow<'a>, InsightsError>) -> Self {
+    pub fn from_insights(row: Result<InsightsRow<'a>, BadRow<'a>>) -> Self {
         match row {
             Ok(r) => LogEvent {
                 log_group: r.log_group.map(lossy),
@@ -83,19 +156,12 @@ impl<'a> LogEvent<'a> {
                 line_number: Some(r.line_number),
                 ..LogEvent::new(r.message)
             },
-            Err(e) => LogEvent {
-                line_number: Some(error_line(e)),
-                ..LogEvent::new(Cow::Owned(e.to_string().into_bytes()))
+            Err(bad) => LogEvent {
+                line_number: Some(bad.error.line()),
+                failure: Some(EventError::Insights(bad.error)),
+                ..LogEvent::new(Cow::Borrowed(bad.raw))
             },
         }
-    }
-}
-
-fn error_line(e: InsightsError) -> u64 {
-    match e {
-        InsightsError::Unterminated { line }
-        | InsightsError::Fields { line, .. }
-        | InsightsError::Timestamp { line } => line,
     }
 }
 
@@ -107,12 +173,14 @@ fn lossy(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
 }
 
 impl<'a> LogEvent<'a> {
-    /// A log event of prefixed text of `shape` ([`super::prefixed::events_of`]). A syslog
-    /// event's message is rebuilt as a scannable audit line ([`super::syslog::audit_line`]: the
-    /// syslog time to the second put in front, the event keeping the microseconds); text
-    /// before the first prefix is kept as it is.
+    /// A log event of prefixed text of `shape` ([`super::prefixed::events_of`] of `text`). A
+    /// syslog event's message is rebuilt as a scannable audit line
+    /// ([`super::syslog::audit_line`]: the syslog time to the second put in front of the
+    /// record, the event keeping the microseconds), and the line as read kept beside it
+    /// ([`LogEvent::rebuilt_from`]) for reporting it; text before the first prefix is kept as
+    /// it is.
     #[must_use]
-    pub fn from_prefixed(e: PrefixedEvent<'a>, shape: Shape) -> Self {
+    pub fn from_prefixed(e: PrefixedEvent<'a>, shape: Shape, text: &'a [u8]) -> Self {
         let time_us = match (shape, e.time_us) {
             (Shape::CloudWatch, _) | (Shape::Syslog, None) => return LogEvent::from(e),
             (Shape::Syslog, Some(us)) => us,
@@ -123,6 +191,19 @@ impl<'a> LogEvent<'a> {
         };
         let mut scratch = Vec::new();
         let rebuilt = super::syslog::audit_line(&line, &mut scratch).is_some();
+        // The line as read: from its header to the end of its last continuation line (the
+        // message is its tail).
+        let read = text.get(e.start..e.end).unwrap_or_default();
+        let read = read.strip_suffix(b"\r").unwrap_or(read);
+        let rebuilt_from = read
+            .len()
+            .checked_sub(e.message.len())
+            .filter(|&replaced| rebuilt && read.get(replaced..) == Some(e.message))
+            .map(|replaced| Rebuilt {
+                read,
+                replaced,
+                made: scratch.len().saturating_sub(e.message.len()),
+            });
         let message = if rebuilt {
             Cow::Owned(scratch)
         } else {
@@ -131,6 +212,7 @@ impl<'a> LogEvent<'a> {
         LogEvent {
             line_number: Some(e.line_number),
             time_us: Some(time_us),
+            rebuilt_from,
             ..LogEvent::new(message)
         }
     }
@@ -155,11 +237,16 @@ mod tests {
             .collect();
         assert_eq!(rows[0].log_group.as_deref(), Some("/g"));
         assert_eq!(rows[1].line_number, Some(3));
-        assert!(rows[1].message.starts_with(b"line 3: "));
+        // A row that does not read is kept as it is in the file, its error beside it.
+        assert_eq!(&rows[1].message[..], b"bad");
+        assert_eq!(
+            rows[1].failure.map(|e| e.to_string()),
+            Some("1 fields where the header names 3".to_owned())
+        );
         let text =
             b"2024-05-01T12:00:00.5Z h mysql-server_auditing:  db1,u,h,1,2,QUERY,,'x',0\nnoise\n";
         let syslog: Vec<_> = super::super::prefixed::events_of(text, Shape::Syslog)
-            .map(|e| LogEvent::from_prefixed(e, Shape::Syslog))
+            .map(|e| LogEvent::from_prefixed(e, Shape::Syslog, text))
             .collect();
         // A line without the prefix continues the message (a name's raw break).
         assert_eq!(syslog.len(), 1);
@@ -167,6 +254,16 @@ mod tests {
         assert_eq!(
             &syslog[0].message[..],
             b"20240501 12:00:00,db1,u,h,1,2,QUERY,,'x',0\nnoise"
+        );
+        // Its first line, reported, is the line as read, not the rebuilt one.
+        let rebuilt = syslog[0].rebuilt_from.unwrap();
+        assert_eq!(
+            rebuilt.first_line_as_read(&syslog[0].message),
+            text.strip_suffix(b"\n").unwrap()
+        );
+        assert_eq!(
+            rebuilt.first_line_as_read(b"20240501 12:00:00,db1,u"),
+            b"2024-05-01T12:00:00.5Z h mysql-server_auditing:  db1,u"
         );
     }
 }

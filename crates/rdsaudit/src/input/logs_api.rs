@@ -13,16 +13,23 @@
 //! over `--next-token`) are back-to-back objects, read in order. Each event needs a string
 //! `message` and an integer `timestamp`; the rest is kept when present. Unknown keys are
 //! ignored.
+//!
+//! What cannot be read is never read in part. A page whose `events` key appears twice fails
+//! the whole input (which array the page meant cannot be told, and keeping either would drop
+//! the other's events), as does text that is not JSON. An event that cannot be read fails
+//! alone, kept as its bytes in the input ([`FailedApiEvent`]): one that is not an object,
+//! lacks `message` or `timestamp` or has one of another type, has a key we read (`message`,
+//! `timestamp`, `logStreamName`, `eventId`, `ingestionTime`) twice, or holds a lone
+//! surrogate escape (`\ud800`, no character) anywhere in it.
+//!
+//! Read by the validating walk the Lambda event is read by (`input/json/walk.rs`),
+//! which knows where each event lies in the text (simd-json's tape does not) and can read a
+//! lone surrogate as U+FFFD and say so, where simd-json fails the whole text.
 
 use std::ops::Range;
 
-use simd_json::StaticNode;
-use simd_json::tape::Node;
-
-use crate::input::json::{
-    BadNode, JsonError, TapeParser, array_elements, kind, line_column, locate_syntax_error,
-    object_entries,
-};
+use crate::input::json::walk::{Kind, LoneSurrogate, Walk};
+use crate::input::json::{JsonError, MAX_EVENT_VALUES, Twice, line_column};
 
 /// One log event of the API output. Strings borrow from the parsed buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,11 +46,65 @@ pub struct ApiLogEvent<'a> {
     pub message: &'a str,
 }
 
-/// Why API output could not be read.
+/// An event that could not be read, as it is in the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailedApiEvent<'a> {
+    /// The event's JSON value as it is in the input, from its first byte to its last.
+    pub raw: &'a [u8],
+    /// Why it could not be read.
+    pub error: ApiEventError,
+}
+
+/// Why an event of the API output could not be read: its page, its index and the problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("page {page}: events[{index}]: {problem}")]
+pub struct ApiEventError {
+    /// Which back-to-back object (0-based).
+    pub page: usize,
+    /// Index in its `events`.
+    pub index: usize,
+    /// What is wrong.
+    pub problem: EventProblem,
+}
+
+/// What is wrong with an event ([`ApiEventError`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum EventProblem {
+    /// The element is not an object.
+    #[error("should be an object, found {found}")]
+    NotAnObject {
+        /// What it is.
+        found: &'static str,
+    },
+    /// A field lacks or has the wrong type.
+    #[error("`{field}` should be {expected}, found {found}")]
+    Field {
+        /// The field.
+        field: &'static str,
+        /// What it should be.
+        expected: &'static str,
+        /// What it is (`missing` if absent).
+        found: &'static str,
+    },
+    /// A key read appears twice: which value the server logged cannot be told.
+    #[error("the key `{0}` appears twice (which value is the event's cannot be told)")]
+    Twice(&'static str),
+    /// A lone surrogate escape: no character, the string holding it cannot be read as text.
+    #[error("lone surrogate \\u{unit:04x} at byte {offset} (no character: not text)")]
+    LoneSurrogate {
+        /// The escape's code unit.
+        unit: u16,
+        /// Where its backslash is in the input.
+        offset: usize,
+    },
+}
+
+/// Why API output could not be read at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LogsApiError {
-    /// Not usable JSON.
+    /// Not usable JSON (a value cap).
     #[error(transparent)]
     Json(#[from] JsonError),
     /// Not JSON: where it goes wrong (from the start of the input, whatever page) and how.
@@ -66,36 +127,93 @@ pub enum LogsApiError {
         /// What stood there (`missing` if absent).
         found: &'static str,
     },
-    /// An event lacks a field or has the wrong type.
-    #[error("page {page}: events[{index}].{field} should be {expected}, found {found}")]
-    BadEvent {
+    /// A page names `events` twice: which array holds the page's events cannot be told, and
+    /// reading either would drop the other's.
+    #[error("page {page}: the key `events` appears twice (the events of one array would be lost)")]
+    EventsTwice {
         /// Which back-to-back object.
         page: usize,
-        /// Index in `events`.
-        index: usize,
-        /// The field.
-        field: &'static str,
-        /// What it should be.
-        expected: &'static str,
-        /// What it is (`missing` if absent).
-        found: &'static str,
     },
-    /// The simd-json tape was not shaped as documented (defensive).
-    #[error("internal error: malformed simd-json tape at node {0}")]
-    Tape(usize),
+    /// A lone surrogate escape outside the events (a key or value of the page itself).
+    #[error("page {page}: lone surrogate \\u{unit:04x} at byte {offset}, outside `events`")]
+    LoneSurrogate {
+        /// Which back-to-back object.
+        page: usize,
+        /// The escape's code unit.
+        unit: u16,
+        /// Where its backslash is in the input.
+        offset: usize,
+    },
 }
 
-impl From<BadNode> for LogsApiError {
-    fn from(BadNode(at): BadNode) -> Self {
-        Self::Tape(at)
-    }
-}
-
-/// Reusable parser for API output (simd-json scratch kept across calls).
+/// Reusable parser for API output (the walk's nesting stack kept across calls).
 #[derive(Debug, Default)]
 pub struct LogsApiParser {
-    json: TapeParser,
+    open: Vec<u8>,
     pieces: Vec<Range<usize>>,
+}
+
+/// An event as read by the walk: where it lies in the input, and its fields (ranges of the
+/// unescaped copy) or why it cannot be read.
+#[derive(Debug)]
+struct RawEvent {
+    span: Range<usize>,
+    read: Result<RawFields, ApiEventError>,
+}
+
+/// An event's fields as ranges of the unescaped copy.
+#[derive(Debug)]
+struct RawFields {
+    log_stream: Option<Range<usize>>,
+    event_id: Option<Range<usize>>,
+    timestamp: i64,
+    ingestion_time: Option<i64>,
+    message: Range<usize>,
+}
+
+/// The fields of an event being read.
+#[derive(Debug, Default)]
+struct Seen {
+    log_stream: Option<Range<usize>>,
+    event_id: Option<Range<usize>>,
+    timestamp: Option<i64>,
+    ingestion_time: Option<i64>,
+    message: Option<Range<usize>>,
+}
+
+/// The keys of an event that are read, numbered for [`Twice`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Message,
+    Timestamp,
+    LogStreamName,
+    EventId,
+    IngestionTime,
+    Other,
+}
+
+impl Key {
+    fn of(key: &[u8]) -> Self {
+        match key {
+            b"message" => Key::Message,
+            b"timestamp" => Key::Timestamp,
+            b"logStreamName" => Key::LogStreamName,
+            b"eventId" => Key::EventId,
+            b"ingestionTime" => Key::IngestionTime,
+            _ => Key::Other,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Key::Message => "message",
+            Key::Timestamp => "timestamp",
+            Key::LogStreamName => "logStreamName",
+            Key::EventId => "eventId",
+            Key::IngestionTime => "ingestionTime",
+            Key::Other => "",
+        }
+    }
 }
 
 impl LogsApiParser {
@@ -106,65 +224,69 @@ impl LogsApiParser {
     }
 
     /// Reads every event of every page of `text` (one or more back-to-back JSON objects), in
-    /// order. Each page is parsed from a copy, so `text` is left as it is.
+    /// order: each read, or failed alone and kept as its bytes in `text`. The strings are
+    /// unescaped in `scratch` (a copy of `text`), so `text` is left as it is.
     ///
     /// # Errors
-    /// [`LogsApiError`] for invalid JSON, a page without `events`, or a malformed event.
+    /// [`LogsApiError`] for invalid JSON, a page without `events` or with it twice, or a
+    /// lone surrogate outside the events.
     pub fn parse<'a>(
         &mut self,
-        text: &[u8],
+        text: &'a [u8],
         scratch: &'a mut Vec<u8>,
-    ) -> Result<Vec<ApiLogEvent<'a>>, LogsApiError> {
-        if !crate::input::envelope::split_objects(text, &mut self.pieces) {
+    ) -> Result<Vec<Result<ApiLogEvent<'a>, FailedApiEvent<'a>>>, LogsApiError> {
+        // Pages back to back, each walked alone; when they cannot be told apart (a page cut
+        // short, not JSON), the whole text is walked value after value, so that the fault is
+        // found where it is.
+        let split = crate::input::envelope::split_objects(text, &mut self.pieces);
+        if !split {
             self.pieces.clear();
             self.pieces.push(0..text.len());
         }
-        // All pages into one padded buffer, back to back, so events can borrow from it.
         scratch.clear();
-        let mut ranges = Vec::with_capacity(self.pieces.len());
+        scratch.extend_from_slice(text);
+        let mut raw = Vec::new();
+        let mut page = 0;
         for piece in &self.pieces {
-            let start = scratch.len();
-            scratch.extend_from_slice(text.get(piece.clone()).unwrap_or_default());
-            ranges.push(start..scratch.len());
-            scratch.extend_from_slice(&[b' '; crate::input::json::PADDING]);
+            let Some(bytes) = scratch.get_mut(piece.clone()) else {
+                continue;
+            };
+            let mut walk = Walk::new(bytes, &mut self.open, MAX_EVENT_VALUES).lone_surrogates();
+            let fail = |e| located(e, text, piece.clone());
+            loop {
+                let mut reader = Page {
+                    walk: &mut walk,
+                    page,
+                    base: piece.start,
+                    out: &mut raw,
+                };
+                reader.read().map_err(fail)?;
+                page += 1;
+                if split || walk.at_end() {
+                    break;
+                }
+            }
+            walk.end().map_err(|e| fail(e.into()))?;
         }
-        let mut events = Vec::new();
-        let mut rest: &'a mut [u8] = scratch.as_mut_slice();
-        let mut consumed = 0;
-        for (page, (range, piece)) in ranges.into_iter().zip(&self.pieces).enumerate() {
-            let (_, tail) = rest
-                .split_at_mut_checked(range.start - consumed)
-                .ok_or(LogsApiError::Tape(0))?;
-            let (this, tail) = tail
-                .split_at_mut_checked(range.len() + crate::input::json::PADDING)
-                .ok_or(LogsApiError::Tape(0))?;
-            rest = tail;
-            consumed = range.end + crate::input::json::PADDING;
-            self.json
-                .parse_padded(
-                    this,
-                    range.len(),
-                    crate::input::json::MAX_EVENT_VALUES,
-                    |tape| page_events(tape, page, &mut events),
-                )
-                .map_err(|e| located(e, text, piece.clone()))?;
-        }
-        Ok(events)
+        let scratch: &'a [u8] = scratch;
+        Ok(raw.into_iter().map(|e| finish(e, text, scratch)).collect())
     }
 }
 
-/// A syntax error of the page at `piece` of `text`, told where it is in `text` (see
-/// [`locate_syntax_error`]); any other error as it is.
+/// A syntax error of the page at `piece` of `text` (the walk saw the page alone), told
+/// where it is in `text`: line, column and byte; any other error as it is.
 #[cold]
 fn located(error: LogsApiError, text: &[u8], piece: Range<usize>) -> LogsApiError {
-    let LogsApiError::Json(JsonError::Invalid { .. }) = error else {
+    let LogsApiError::Json(JsonError::Invalid { offset, msg, .. }) = error else {
         return error;
     };
-    let page = text.get(piece.clone()).unwrap_or_default();
-    let Some((at, msg)) = locate_syntax_error(page) else {
-        return error;
+    // Most often a text cut short (a page of `aws` output saved half-written).
+    let msg = if offset >= piece.len() {
+        format!("{msg}, found the end of the text")
+    } else {
+        msg
     };
-    let offset = piece.start + at;
+    let offset = piece.start + offset;
     let (line, column) = line_column(text, offset);
     LogsApiError::Syntax {
         offset,
@@ -174,98 +296,199 @@ fn located(error: LogsApiError, text: &[u8], piece: Range<usize>) -> LogsApiErro
     }
 }
 
-fn page_events<'a>(
-    tape: &[Node<'a>],
-    page: usize,
-    out: &mut Vec<ApiLogEvent<'a>>,
-) -> Result<(), LogsApiError> {
-    let events_at = match tape.first() {
-        Some(Node::Object { .. }) => object_entries(tape, 0)?
-            .map_while(Result::ok)
-            .filter(|(k, _)| *k == "events")
-            .map(|(_, v)| v)
-            .last(),
-        _ => None,
-    };
-    let events_at = match events_at.map(|at| (at, tape.get(at))) {
-        Some((at, Some(Node::Array { .. }))) => at,
-        Some((_, other)) => {
-            return Err(LogsApiError::Events {
-                page,
-                found: other.map_or("nothing", kind),
-            });
-        }
-        None => {
-            return Err(LogsApiError::Events {
-                page,
-                found: "missing",
-            });
-        }
-    };
-    for (index, el) in array_elements(tape, events_at)?.enumerate() {
-        out.push(event(tape, el?, page, index)?);
-    }
-    Ok(())
-}
-
-fn event<'a>(
-    tape: &[Node<'a>],
-    at: usize,
-    page: usize,
-    index: usize,
-) -> Result<ApiLogEvent<'a>, LogsApiError> {
-    let bad = |field, expected, found| LogsApiError::BadEvent {
-        page,
-        index,
-        field,
-        expected,
-        found,
-    };
-    match tape.get(at) {
-        Some(Node::Object { .. }) => {}
-        other => return Err(bad("", "an object", other.map_or("nothing", kind))),
-    }
-    let (mut log_stream, mut event_id, mut timestamp, mut ingestion_time, mut message) =
-        (None, None, None, None, None);
-    for entry in object_entries(tape, at)? {
-        let (key, v) = entry?;
-        let node = tape.get(v).ok_or(LogsApiError::Tape(v))?;
-        match key {
-            "logStreamName" => log_stream = string(node),
-            "eventId" => event_id = string(node),
-            "message" => {
-                message = Some(string(node).ok_or_else(|| bad("message", "a string", kind(node)))?)
-            }
-            "timestamp" => {
-                timestamp =
-                    Some(integer(node).ok_or_else(|| bad("timestamp", "an integer", kind(node)))?);
-            }
-            "ingestionTime" => ingestion_time = integer(node),
-            _ => {}
-        }
-    }
+/// The event with its strings, or failed with its bytes as in `text`.
+fn finish<'a>(
+    e: RawEvent,
+    text: &'a [u8],
+    scratch: &'a [u8],
+) -> Result<ApiLogEvent<'a>, FailedApiEvent<'a>> {
+    let raw = text.get(e.span).unwrap_or_default();
+    let fields = e.read.map_err(|error| FailedApiEvent { raw, error })?;
+    // The walk checked that every string is UTF-8 (a lone surrogate fails its event).
+    let string = |r: Range<usize>| std::str::from_utf8(scratch.get(r)?).ok();
     Ok(ApiLogEvent {
-        log_stream,
-        event_id,
-        timestamp: timestamp.ok_or_else(|| bad("timestamp", "an integer", "missing"))?,
-        ingestion_time,
-        message: message.ok_or_else(|| bad("message", "a string", "missing"))?,
+        log_stream: fields.log_stream.and_then(string),
+        event_id: fields.event_id.and_then(string),
+        timestamp: fields.timestamp,
+        ingestion_time: fields.ingestion_time,
+        message: string(fields.message).unwrap_or_default(),
     })
 }
 
-fn string<'a>(node: &Node<'a>) -> Option<&'a str> {
-    match node {
-        Node::String(s) => Some(s),
-        _ => None,
+/// One page being walked.
+struct Page<'p, 'w, 'o> {
+    walk: &'p mut Walk<'w>,
+    page: usize,
+    /// Where the page starts in the input.
+    base: usize,
+    out: &'o mut Vec<RawEvent>,
+}
+
+impl Page<'_, '_, '_> {
+    /// The page: its events into `out`. Walked to its end (invalid JSON anywhere fails the
+    /// input) before a shape problem is told.
+    fn read(&mut self) -> Result<(), LogsApiError> {
+        let page = self.page;
+        let kind = self.walk.value()?;
+        if kind != Kind::Object {
+            self.walk.skip(kind)?;
+            let found = "missing";
+            return Err(LogsApiError::Events { page, found });
+        }
+        // `Ok(read)`: whether an `events` array was read; `Err(found)`: it was no array.
+        let mut events: Result<bool, &'static str> = Ok(false);
+        let mut twice = Twice::default();
+        let mut outside = None;
+        self.walk.open(kind)?;
+        while let Some(key) = self.walk.next_key()? {
+            let is_events = self.walk.bytes(&key) == b"events";
+            let kind = self.walk.value()?;
+            if !is_events || twice.see(0, "events") {
+                self.walk.skip(kind)?;
+            } else if kind == Kind::Array {
+                outside = outside.or(self.walk.take_lone_surrogate());
+                self.events(kind)?;
+                events = Ok(true);
+            } else {
+                self.walk.skip(kind)?;
+                events = Err(kind.name());
+            }
+        }
+        if let Some(lone) = outside.or(self.walk.take_lone_surrogate()) {
+            return Err(LogsApiError::LoneSurrogate {
+                page,
+                unit: lone.unit,
+                offset: self.base + lone.offset,
+            });
+        }
+        if twice.first().is_some() {
+            return Err(LogsApiError::EventsTwice { page });
+        }
+        match events {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(LogsApiError::Events {
+                page,
+                found: "missing",
+            }),
+            Err(found) => Err(LogsApiError::Events { page, found }),
+        }
+    }
+
+    /// The elements of `events`, each an event read or failed.
+    fn events(&mut self, kind: Kind) -> Result<(), LogsApiError> {
+        self.walk.open(kind)?;
+        let mut index = 0;
+        while self.walk.next_element()? {
+            let kind = self.walk.value()?;
+            let start = self.walk.at();
+            let read = match (self.event(kind)?, self.walk.take_lone_surrogate()) {
+                (_, Some(lone)) => Err(self.lone(lone)),
+                (read, None) => read,
+            };
+            let page = self.page;
+            self.out.push(RawEvent {
+                span: self.base + start..self.base + self.walk.at(),
+                read: read.map_err(|problem| ApiEventError {
+                    page,
+                    index,
+                    problem,
+                }),
+            });
+            index += 1;
+        }
+        Ok(())
+    }
+
+    fn lone(&self, lone: LoneSurrogate) -> EventProblem {
+        EventProblem::LoneSurrogate {
+            unit: lone.unit,
+            offset: self.base + lone.offset,
+        }
+    }
+
+    /// One event (a value of `kind`): its fields, or what is wrong with it. Read to its end
+    /// either way.
+    fn event(&mut self, kind: Kind) -> Result<Result<RawFields, EventProblem>, LogsApiError> {
+        let walk = &mut self.walk;
+        if kind != Kind::Object {
+            walk.skip(kind)?;
+            return Ok(Err(EventProblem::NotAnObject { found: kind.name() }));
+        }
+        let mut fields = Seen::default();
+        let mut twice = Twice::default();
+        let mut wrong = None;
+        walk.open(kind)?;
+        while let Some(key) = walk.next_key()? {
+            let key = Key::of(walk.bytes(&key));
+            let kind = walk.value()?;
+            if key != Key::Other {
+                twice.see(key as u8, key.name());
+            }
+            match key {
+                Key::Message if kind == Kind::String => fields.message = Some(walk.string()?),
+                Key::Timestamp if kind == Kind::Number => {
+                    let range = walk.number()?;
+                    fields.timestamp = integer(walk.bytes(&range));
+                    if fields.timestamp.is_none() {
+                        wrong = wrong.or(Some((key, "a number that is no 64-bit integer")));
+                    }
+                }
+                Key::Message | Key::Timestamp => {
+                    walk.skip(kind)?;
+                    wrong = wrong.or(Some((key, kind.name())));
+                }
+                Key::LogStreamName if kind == Kind::String => {
+                    fields.log_stream = Some(walk.string()?);
+                }
+                Key::EventId if kind == Kind::String => fields.event_id = Some(walk.string()?),
+                Key::IngestionTime if kind == Kind::Number => {
+                    let range = walk.number()?;
+                    fields.ingestion_time = integer(walk.bytes(&range));
+                }
+                // Another type for a field only kept: the event is read without it.
+                Key::LogStreamName | Key::EventId | Key::IngestionTime | Key::Other => {
+                    walk.skip(kind)?;
+                }
+            }
+        }
+        if let Some(name) = twice.first() {
+            return Ok(Err(EventProblem::Twice(name)));
+        }
+        let field = |key: Key, found| EventProblem::Field {
+            field: key.name(),
+            expected: if key == Key::Timestamp {
+                "an integer"
+            } else {
+                "a string"
+            },
+            found,
+        };
+        if let Some((key, found)) = wrong {
+            return Ok(Err(field(key, found)));
+        }
+        let Some(message) = fields.message else {
+            return Ok(Err(field(Key::Message, "missing")));
+        };
+        let Some(timestamp) = fields.timestamp else {
+            return Ok(Err(field(Key::Timestamp, "missing")));
+        };
+        // The walk's ranges are of the page; the copy is of the whole input.
+        let base = self.base;
+        let of_input = |r: Range<usize>| r.start + base..r.end + base;
+        Ok(Ok(RawFields {
+            log_stream: fields.log_stream.map(of_input),
+            event_id: fields.event_id.map(of_input),
+            timestamp,
+            ingestion_time: fields.ingestion_time,
+            message: of_input(message),
+        }))
     }
 }
 
-fn integer(node: &Node<'_>) -> Option<i64> {
-    match node {
-        Node::Static(StaticNode::I64(v)) => Some(*v),
-        Node::Static(StaticNode::U64(v)) => i64::try_from(*v).ok(),
-        _ => None,
-    }
+/// An integer JSON number token as `i64` (`None` for a fraction, an exponent, or past 64
+/// bits).
+fn integer(token: &[u8]) -> Option<i64> {
+    std::str::from_utf8(token).ok()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -288,13 +511,27 @@ mod tests {
 
     const GET: &str = r#"{"events":[{"timestamp":1714564801000,"message":"a","ingestionTime":1714564801001},{"timestamp":1714564802000,"message":"b"}],"nextForwardToken":"f/1","nextBackwardToken":"b/1"}"#;
 
+    /// The events of `text`, a failed one as `error | raw`; the input's error as text.
+    fn read(text: &str) -> Result<Vec<Result<ApiLogEvent<'_>, String>>, String> {
+        // The scratch is leaked (a test's few bytes), so the events can outlive the call.
+        let scratch = Box::leak(Box::new(Vec::new()));
+        let events = LogsApiParser::new()
+            .parse(text.as_bytes(), scratch)
+            .map_err(|e| e.to_string())?;
+        Ok(events
+            .into_iter()
+            .map(|e| e.map_err(|f| format!("{} | {}", f.error, String::from_utf8_lossy(f.raw))))
+            .collect())
+    }
+
     #[test]
     fn filter_and_get_log_events_pages_are_read_in_order() {
         let text = format!("{FILTER}\n{GET}\n");
-        let mut scratch = Vec::new();
-        let events = LogsApiParser::new()
-            .parse(text.as_bytes(), &mut scratch)
-            .unwrap();
+        let events: Vec<_> = read(&text)
+            .unwrap()
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
         assert_eq!(events.len(), 3);
         assert_eq!(
             events[0],
@@ -312,20 +549,114 @@ mod tests {
 
     #[test]
     fn errors_name_the_page_the_event_and_the_field() {
-        let text = format!(r#"{GET}{{"events":[{{"timestamp":1}}]}}"#);
-        let e = LogsApiParser::new()
-            .parse(text.as_bytes(), &mut Vec::new())
-            .unwrap_err();
+        // A broken event fails alone, kept as it is in the input.
+        let text =
+            format!(r#"{GET}{{"events":[{{"timestamp":1}}, {{"timestamp":2,"message":"c"}}]}}"#);
+        let events = read(&text).unwrap();
+        assert_eq!(events.len(), 4);
         assert_eq!(
-            e.to_string(),
-            "page 1: events[0].message should be a string, found missing"
+            events[2],
+            Err(
+                r#"page 1: events[0]: `message` should be a string, found missing | {"timestamp":1}"#
+                    .to_owned()
+            )
         );
-        let e = LogsApiParser::new()
-            .parse(br#"{"nextToken":"x"}"#, &mut Vec::new())
-            .unwrap_err();
+        assert_eq!(events[3].as_ref().unwrap().message, "c");
         assert_eq!(
-            e.to_string(),
+            read(r#"{"nextToken":"x"}"#).unwrap_err(),
             "page 0: `events` should be an array, found missing"
+        );
+        let text = r#"{"events":[7,{"timestamp":1.5,"message":"m"},{"timestamp":1,"message":2}]}"#;
+        let errors: Vec<_> = read(text)
+            .unwrap()
+            .into_iter()
+            .map(Result::unwrap_err)
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                "page 0: events[0]: should be an object, found a number | 7",
+                r#"page 0: events[1]: `timestamp` should be an integer, found a number that is no 64-bit integer | {"timestamp":1.5,"message":"m"}"#,
+                r#"page 0: events[2]: `message` should be a string, found a number | {"timestamp":1,"message":2}"#,
+            ]
+        );
+    }
+
+    /// Review of session 27: a second `events` array, or a second `message` or `timestamp`
+    /// in an event, was kept and the first dropped without a word. The page fails whole for
+    /// `events` (which array is the page's cannot be told); the event alone for its keys.
+    #[test]
+    fn a_key_read_twice_fails_what_holds_it() {
+        let forged = r#"{"timestamp":1,"message":"20240501 12:00:00,db1,root,h,1,2,QUERY,mysql,'DROP TABLE users',0"}"#;
+        let text = format!(
+            r#"{{"events":[{{"timestamp":5,"message":"real"}}],"nextToken":"t","events":[{forged}]}}"#
+        );
+        assert_eq!(
+            read(&text).unwrap_err(),
+            "page 0: the key `events` appears twice (the events of one array would be lost)"
+        );
+        let page = r#"{"events":[{"timestamp":5,"message":"real","message":"forged"},
+            {"timestamp":5,"message":"x","timestamp":6},
+            {"timestamp":5,"message":"ok","logStreamName":"a","logStreamName":"b"}]}"#;
+        let text = format!("{GET}\n{page}");
+        let events = read(&text).unwrap();
+        assert_eq!(events.len(), 5);
+        assert_eq!(
+            events[2],
+            Err(r#"page 1: events[0]: the key `message` appears twice (which value is the event's cannot be told) | {"timestamp":5,"message":"real","message":"forged"}"#.to_owned())
+        );
+        let starts = |i: usize, with: &str| {
+            let e = events[i].as_ref().unwrap_err();
+            assert!(e.starts_with(with), "{e}");
+        };
+        starts(3, "page 1: events[1]: the key `timestamp` appears twice");
+        starts(
+            4,
+            "page 1: events[2]: the key `logStreamName` appears twice",
+        );
+    }
+
+    /// Review of session 27: a lone surrogate escape failed the whole input in simd-json. It
+    /// fails the event holding it, named with its byte; outside the events, the input.
+    #[test]
+    fn a_lone_surrogate_fails_its_event() {
+        let text = r#"{"events":[{"timestamp":1,"message":"a"},{"timestamp":2,"message":"x\ud800y"},{"timestamp":3,"message":"\udc00","logStreamName":"\ud83d\ude00"},{"timestamp":4,"message":"b","eventId":"\ud83d"}]}"#;
+        let events = read(text).unwrap();
+        assert_eq!(events[0].as_ref().unwrap().message, "a");
+        let at = text.find(r"\ud800").unwrap();
+        assert_eq!(
+            events[1],
+            Err(format!(
+                r#"page 0: events[1]: lone surrogate \ud800 at byte {at} (no character: not text) | {{"timestamp":2,"message":"x\ud800y"}}"#
+            ))
+        );
+        let has = |i: usize, part: &str| {
+            let e = events[i].as_ref().unwrap_err();
+            assert!(e.contains(part), "{e}");
+        };
+        has(2, r"lone surrogate \udc00 at byte");
+        has(3, r"lone surrogate \ud83d at byte");
+        // A pair is a character.
+        let pair = read(r#"{"events":[{"timestamp":1,"message":"\ud83d\ude00"}]}"#).unwrap();
+        assert_eq!(pair[0].as_ref().unwrap().message, "\u{1f600}");
+        let outside = r#"{"events":[],"nextToken":"\udfff"}"#;
+        assert_eq!(
+            read(outside).unwrap_err(),
+            format!(
+                r"page 0: lone surrogate \udfff at byte {}, outside `events`",
+                outside.find('\\').unwrap()
+            )
+        );
+        // Anything else that is not JSON still fails the input, at its byte in the input.
+        let bad = r#"{"events":[{"timestamp":1,"message":"\x"}]}"#;
+        let e = read(&format!("{GET}{bad}")).unwrap_err();
+        let at = GET.len() + bad.find('\\').unwrap();
+        assert_eq!(
+            e,
+            format!(
+                "invalid JSON at line 1, column {} (byte {at}): invalid escape",
+                at + 1
+            )
         );
     }
 }

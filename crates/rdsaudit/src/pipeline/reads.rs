@@ -4,6 +4,7 @@
 
 use crate::audit::event::{AuditEvent, Provenance};
 use crate::audit::scanner::LineError;
+use crate::input::log_event::Rebuilt;
 use crate::input::{multiline, text};
 use crate::report::RecordOutcome;
 use crate::sink::{Sink, UnparsedLine};
@@ -107,18 +108,27 @@ pub(super) trait Reads<'a> {
 
 /// Reads delivered as they are read, flagged when a dirty message is `near`
 /// ([`visit_event`](super::visit_event): the window is known before the log event is read).
-pub(super) struct Deliver<'d, 'b, S> {
+pub(super) struct Deliver<'d, 'b, 'a, S> {
     pub(super) sink: &'d mut S,
     pub(super) outcome: &'d mut RecordOutcome,
     pub(super) near: bool,
     pub(super) base: &'d Provenance<'b>,
+    /// What the message was rebuilt from ([`crate::input::log_event::LogEvent::rebuilt_from`]), until its first line
+    /// is read: that line, unparsed, is reported with its bytes as read.
+    pub(super) rebuilt: Option<Rebuilt<'a>>,
 }
 
-impl<'a, S: Sink> Reads<'a> for Deliver<'_, '_, S> {
+impl<'a, S: Sink> Reads<'a> for Deliver<'_, '_, 'a, S> {
     #[inline]
     fn put(&mut self, line: Unread<'a>, fill: impl FnOnce(&mut Read<'a>)) {
         let mut read = Read::unread(line);
         fill(&mut read);
+        // The rebuilt line is the message's first, never blank: the first one read.
+        if let Some(rebuilt) = self.rebuilt.take()
+            && read.parsed.is_err()
+        {
+            read.bytes = rebuilt.first_line_as_read(read.bytes);
+        }
         if self.near {
             read.flag();
         }

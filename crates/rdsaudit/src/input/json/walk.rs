@@ -67,6 +67,20 @@ pub(crate) struct Walk<'t> {
     fresh: bool,
     values: usize,
     max_values: usize,
+    /// `None`: a lone surrogate escape is invalid JSON (RFC 8259 text for a Lambda event).
+    /// `Some`: it is read as U+FFFD and the first one since [`Walk::take_lone_surrogate`]
+    /// noted, for a reader that fails only the value holding it ([`Walk::lone_surrogates`]).
+    lone: Option<Option<LoneSurrogate>>,
+}
+
+/// A lone surrogate escape (`\ud800` not followed by a low one, or a low one alone): no
+/// character, so the string holding it cannot be read as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct LoneSurrogate {
+    /// The escape's code unit (`0xd800` for `\ud800`).
+    pub(crate) unit: u16,
+    /// Where its backslash is in the text walked.
+    pub(crate) offset: usize,
 }
 
 impl<'t> Walk<'t> {
@@ -81,7 +95,27 @@ impl<'t> Walk<'t> {
             fresh: false,
             values: 0,
             max_values,
+            lone: None,
         }
+    }
+
+    /// Reads a lone surrogate escape as U+FFFD (3 bytes, never longer than the escape) and
+    /// notes it, instead of failing the text: the logs API's JSON fails the one event holding
+    /// it ([`crate::input::logs_api`]).
+    pub(crate) fn lone_surrogates(mut self) -> Self {
+        self.lone = Some(None);
+        self
+    }
+
+    /// The first lone surrogate read since the last call ([`Walk::lone_surrogates`]).
+    pub(crate) fn take_lone_surrogate(&mut self) -> Option<LoneSurrogate> {
+        self.lone.as_mut().and_then(Option::take)
+    }
+
+    /// Where the walk is: after [`Walk::value`], the value's first byte; after a value is
+    /// read, just past it.
+    pub(crate) fn at(&self) -> usize {
+        self.at
     }
 
     /// The error at `at`. Out of line and cold: the hot reads inline their callers' paths,
@@ -347,8 +381,11 @@ impl<'t> Walk<'t> {
                 self.at = read + 1;
                 return Ok(start..write);
             }
-            let (ch, len) = unescape(self.text.get(read..).unwrap_or_default())
-                .map_err(|msg| self.fail(read, msg))?;
+            let (ch, len) = match unescape(self.text.get(read..).unwrap_or_default()) {
+                Ok(got) => got,
+                Err(LONE_SURROGATE) if self.lone.is_some() => self.lone_surrogate(read),
+                Err(msg) => return Err(self.fail(read, msg)),
+            };
             let mut utf8 = [0; 4];
             let out = ch.encode_utf8(&mut utf8).as_bytes();
             // An escape is at least as long as what it stands for, so this stays behind `read`.
@@ -358,6 +395,20 @@ impl<'t> Walk<'t> {
             read += len;
             write += out.len();
         }
+    }
+
+    /// A lone surrogate escape at `at`, read as U+FFFD (its 6 bytes) and noted.
+    #[cold]
+    fn lone_surrogate(&mut self, at: usize) -> (char, usize) {
+        let unit = hex4(self.text.get(at + 2..at + 6)).unwrap_or_default();
+        let seen = LoneSurrogate {
+            unit: u16::try_from(unit).unwrap_or_default(),
+            offset: at,
+        };
+        if let Some(first) = &mut self.lone {
+            *first = first.or(Some(seen));
+        }
+        (char::REPLACEMENT_CHARACTER, 6)
     }
 
     /// Reads a number by the JSON grammar; its text is `bytes(&range)`.
@@ -814,6 +865,9 @@ const SIMPLE_ESCAPES: [u8; 256] = {
     table
 };
 
+/// [`unescape`]'s error for a lone surrogate ([`Walk::lone_surrogates`] reads it).
+const LONE_SURROGATE: &str = "lone surrogate in a \\u escape";
+
 /// A `\uXXXX` escape, or two forming a surrogate pair.
 fn unicode(text: &[u8]) -> Result<(char, usize), &'static str> {
     let unit = hex4(text.get(2..6)).ok_or("invalid \\u escape")?;
@@ -821,11 +875,11 @@ fn unicode(text: &[u8]) -> Result<(char, usize), &'static str> {
         0xD800..=0xDBFF => {
             let low = match (text.get(6..8), hex4(text.get(8..12))) {
                 (Some(b"\\u"), Some(low @ 0xDC00..=0xDFFF)) => low,
-                _ => return Err("lone surrogate in a \\u escape"),
+                _ => return Err(LONE_SURROGATE),
             };
             (0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00), 12)
         }
-        0xDC00..=0xDFFF => return Err("lone surrogate in a \\u escape"),
+        0xDC00..=0xDFFF => return Err(LONE_SURROGATE),
         _ => (unit, 6),
     };
     char::from_u32(code)
