@@ -340,36 +340,6 @@ pub(crate) fn node_bound(text: &[u8]) -> usize {
     nodes
 }
 
-/// Where a text simd-json refused goes wrong, exactly, and what is wrong: the byte offset and
-/// the validating reader's words ("expected `,` or `}`", "invalid escape"...). simd-json's
-/// error index is only near the fault (that of a structural character; byte 1 for a bad
-/// escape deep in the text), so the text is read again by [`walk`], on a copy (it unescapes
-/// in place), values back to back. Cold: for error messages only. `None` when the reader
-/// finds no fault (simd-json refused what RFC 8259 allows): the caller keeps simd-json's.
-///
-/// Unused since the logs API's output is read by the walk itself, which gives the fault's
-/// exact byte (session 27): kept for its tests until it is taken out or used again.
-#[cfg(test)]
-#[cold]
-pub(crate) fn locate_syntax_error(text: &[u8]) -> Option<(usize, String)> {
-    let mut copy = text.to_vec();
-    let mut open = Vec::new();
-    let mut walk = walk::Walk::new(&mut copy, &mut open, usize::MAX);
-    while !walk.at_end() {
-        let read = walk.value().and_then(|kind| walk.skip(kind));
-        match read {
-            Ok(()) => {}
-            // Most often a text cut short (a page of `aws` output saved half-written).
-            Err(JsonError::Invalid { offset, msg, .. }) if offset >= text.len() => {
-                return Some((offset, format!("{msg}, found the end of the text")));
-            }
-            Err(JsonError::Invalid { offset, msg, .. }) => return Some((offset, msg)),
-            Err(_) => return None,
-        }
-    }
-    None
-}
-
 /// The 1-based line and column of byte `offset` of `text`, for messages: lines end at LF,
 /// columns count characters (UTF-8 continuation bytes are not counted), as editors show them.
 pub(crate) fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
