@@ -84,7 +84,7 @@ fn holds_text_lines(input: &[u8]) -> bool {
 fn detect_text(input: &[u8]) -> InputKind {
     if super::base64_data::looks_like_base64_data(input) {
         InputKind::Base64Data
-    } else if super::insights_csv::looks_like_insights_csv(input) && rows_hold_audit_lines(input) {
+    } else if super::insights_csv::looks_like_insights_csv(input) && rows_read(input) {
         InputKind::InsightsCsv
     } else {
         shape_by_lines(input)
@@ -99,7 +99,7 @@ const INSIGHTS_ROWS: usize = 8;
 /// header fails: its rows are audit lines cut at commas, whose first field is no Insights
 /// date-time and no field of which is a whole audit line. A row that fails at the end of the
 /// text is not counted: it may be cut by a sniff (a first message longer than 64 KiB).
-fn rows_hold_audit_lines(input: &[u8]) -> bool {
+fn rows_read(input: &[u8]) -> bool {
     let Some(rows) = super::insights_csv::rows(input) else {
         return false;
     };

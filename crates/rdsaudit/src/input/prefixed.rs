@@ -38,17 +38,6 @@ pub struct PrefixedEvent<'a> {
     pub end: usize,
 }
 
-/// Whether the first non-blank line of `text` has the prefix (and is not itself an audit
-/// line).
-#[must_use]
-pub fn looks_prefixed(text: &[u8]) -> bool {
-    let start = text
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(text.len());
-    prefix(text.get(start..).unwrap_or_default()).is_some()
-}
-
 /// Whether `line` (from its start to the text's end) starts a log event of an audit log: the
 /// prefix, then an audit line. A prefix before other text (another program's log, syslog
 /// output with RFC 3339 times) is not evidence of an audit log's export.
@@ -278,6 +267,7 @@ impl<'a> Iterator for Events<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::InputKind;
 
     const AUDIT: &str = "20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0";
     const T: i64 = 1_714_564_800_123_000;
@@ -289,7 +279,10 @@ mod tests {
              2024-05-01T12:00:00.123000+00:00 db1.audit.log.0 {AUDIT}\n\n\
              2024-05-01T12:00:00.123Z not audit text at all\r\n"
         );
-        assert!(looks_prefixed(text.as_bytes()));
+        assert_eq!(
+            crate::input::detect(text.as_bytes()),
+            InputKind::PrefixedText
+        );
         let events: Vec<_> = events(text.as_bytes()).collect();
         assert_eq!(events.len(), 3);
         assert_eq!(
@@ -327,11 +320,12 @@ mod tests {
 
     #[test]
     fn audit_lines_with_iso_timestamps_are_not_prefixed() {
-        assert!(!looks_prefixed(
+        let prefixed = |text: &[u8]| crate::input::detect(text) == InputKind::PrefixedText;
+        assert!(!prefixed(
             b"2024-05-01 12:00:00.123456,db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0\n"
         ));
-        assert!(!looks_prefixed(AUDIT.as_bytes()));
-        assert!(!looks_prefixed(b"{\"events\":[]}"));
+        assert!(!prefixed(AUDIT.as_bytes()));
+        assert!(!prefixed(b"{\"events\":[]}"));
     }
 
     proptest::proptest! {

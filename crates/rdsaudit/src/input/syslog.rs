@@ -59,16 +59,6 @@ pub enum SyslogError {
     },
 }
 
-/// Whether the first non-blank line of `text` is audit plugin syslog output.
-#[must_use]
-pub fn looks_like_syslog(text: &[u8]) -> bool {
-    let first = text
-        .split(|b| *b == b'\n')
-        .find(|l| !l.trim_ascii().is_empty())
-        .unwrap_or_default();
-    parse(first).is_some()
-}
-
 /// Reads one syslog line; `None` when it is not the plugin's (no ident, or no record after
 /// it).
 #[must_use]
@@ -192,6 +182,7 @@ pub const TIMED_LINE_PROBE: usize = 64 * 1024;
 mod tests {
     use super::*;
     use crate::audit::scanner::parse_line;
+    use crate::input::InputKind;
     use crate::{Dialect, Operation};
 
     #[test]
@@ -220,7 +211,7 @@ mod tests {
     fn rfc3339_syslog_lines_become_events_at_the_syslog_time() {
         let text = b"2024-05-01T12:00:00.123456+00:00 db1 mysql-server_auditing:  db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1, 2',0\n\
             <85>1 2024-05-01T12:00:01Z db1 mysql-server_auditing: my info db1,app,10.0.0.5,7,0,DISCONNECT,shop,,0\r\n";
-        assert!(looks_like_syslog(text));
+        assert_eq!(crate::input::detect(text), InputKind::Syslog);
         check(text).unwrap();
         let mut scratch = Vec::new();
         let lines: Vec<_> = text.split(|b| *b == b'\n').filter_map(parse).collect();
@@ -239,7 +230,7 @@ mod tests {
     #[test]
     fn rfc3164_syslog_is_refused_naming_the_format() {
         let text = b"\n<85>May  1 12:00:00 db1 mysql-server_auditing:  db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0\n";
-        assert!(looks_like_syslog(text));
+        assert_eq!(crate::input::detect(text), InputKind::Syslog);
         let e = check(text).unwrap_err();
         assert_eq!(e, SyslogError::NoYear { line: 2 });
         assert!(e.to_string().contains("RFC 3164"), "{e}");
@@ -247,15 +238,18 @@ mod tests {
         let mut later = b"2024-05-01T12:00:00Z db1 mysql-server_auditing:  db1,x\n".to_vec();
         later.extend_from_slice(text.strip_prefix(b"\n").unwrap());
         assert_eq!(check(&later), Ok(()));
-        assert!(!looks_like_syslog(
-            b"20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'mysql-server_auditing: x',0"
-        ));
+        assert_ne!(
+            crate::input::detect(
+                b"20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'mysql-server_auditing: x',0"
+            ),
+            InputKind::Syslog
+        );
     }
 
     #[test]
     fn journald_lines_with_a_pid_are_the_plugins() {
         let line = b"2024-05-01T12:00:00+0000 db1 mysql-server_auditing[1234]:  db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0";
-        assert!(looks_like_syslog(line));
+        assert_eq!(crate::input::detect(line), InputKind::Syslog);
         let parsed = parse(line).unwrap();
         assert_eq!(parsed.time_us, Some(1_714_564_800_000_000));
         assert_eq!(
