@@ -19,7 +19,7 @@
 //! | `sequence_number`, `log_group`, `log_stream`, `event_id` | where known |
 //! | `reason` | a stable name (`Timestamp`, `MissingRetcode`, `TooLong`, `base64`, `gzip`, `not_an_event`, `too_large`, `unreadable`, ...) |
 //! | `error` | the whole message |
-//! | `raw` | the bytes as they are in the input: the line (without its newline), a log event's message, the record's payload as delivered (base64 text of a Lambda event's record), as text; a Logs Insights row that does not read (reason `InsightsRow`): the row as in the file, quotes and all; a logs API event that does not read (`LogsApiEvent`): its JSON as in the file; a syslog line: the line with its header (never the rebuilt audit line); none in `input` lines and a streamed gzip's failure (the input is the file) |
+//! | `raw` | the bytes as they are in the input: the line (without its newline), a log event's message, the record's payload as delivered (base64 text of a Lambda event's record), as text; a Logs Insights row that does not read (reason `InsightsRow`): the row as in the file, quotes and all; a logs API event that does not read (`LogsApiEvent`): its JSON as in the file; a syslog line: the line with its header (never the rebuilt audit line); an export's or `aws logs tail` line: the line with its prefix (CloudWatch time, log stream) — the `error`'s byte offsets count from the audit line's start, after that header or prefix; none in `input` lines and a streamed gzip's failure (the input is the file) |
 //! | `raw_base64` | only when `raw` is not valid UTF-8: the exact bytes (`raw` then holds them lossily) |
 //! | `length`, `truncated` | a line longer than the longest record read: its length; `raw` is its start |
 //!

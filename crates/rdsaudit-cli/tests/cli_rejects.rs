@@ -342,6 +342,38 @@ fn insights_rows_and_syslog_lines_are_rejected_as_read() {
     );
 }
 
+/// Session 28: an unparsed line of an export to S3 or of `aws logs tail` went to
+/// `--rejects` without its prefix (the CloudWatch time and log stream were lost from the
+/// reject, and a replay of `raw` read it as audit text). `raw` is now the line as it is in
+/// the file; a continuation line (no prefix) is itself.
+#[test]
+fn export_lines_are_rejected_with_their_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = GOOD.trim_end();
+    let broken = "20240615 10:31:01,db1,app,10.0.0.5,7,2,QUERY,shop,'SELECT 2'";
+    let tail = format!(
+        "2024-06-15T10:31:00.100000+00:00 db1 {good}\n\
+         2024-06-15T10:31:01.100000+00:00 db1 {broken}\n{broken}\n\
+         2024-06-15T10:31:02.100000+00:00 db1 {good}\n"
+    );
+    let tail = write(dir.path(), "tail.txt", tail.as_bytes());
+    let out = dir.path().join("rejects.ndjson");
+    let (code, events, stderr) =
+        parse(&[OsStr::new("--rejects"), out.as_os_str(), tail.as_os_str()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(events.len(), 2, "{stderr}");
+    let got: Vec<_> = rejects(&out)
+        .iter()
+        .map(|v| (v["line"].as_u64(), String::from_utf8(raw(v)).unwrap()))
+        .collect();
+    let first = format!("2024-06-15T10:31:01.100000+00:00 db1 {broken}");
+    assert_eq!(
+        got,
+        [(Some(2), first), (Some(3), broken.to_owned())],
+        "{stderr}"
+    );
+}
+
 /// Review of session 27: `aws logs filter-log-events` output with a `message` twice in an
 /// event, or a lone surrogate escape, was read from the last `message` (exit 0) or failed
 /// whole. The event fails alone, kept in `--rejects` as its JSON in the file; a second

@@ -34,9 +34,11 @@ pub struct LogEvent<'a> {
     /// logs API event with a key twice or a lone surrogate): it
     /// is then one unparsed line, `message` holding its bytes as read.
     pub failure: Option<EventError>,
-    /// The event's bytes as read when `message` was rebuilt from them (a syslog line:
-    /// [`LogEvent::from_prefixed`]): an unparsed line of the message is reported with them
-    /// ([`Rebuilt::first_line_as_read`]), never with bytes the input does not hold.
+    /// The event's bytes as read when `message` was rebuilt or cut from them (a syslog line;
+    /// an export's or `aws logs tail` line, whose prefix is not part of the message:
+    /// [`LogEvent::from_prefixed`]): an unparsed first line of the message is reported with
+    /// them ([`Rebuilt::first_line_as_read`]), as it is in the input, never with bytes the
+    /// input does not hold or without its prefix.
     pub rebuilt_from: Option<Rebuilt<'a>>,
 }
 
@@ -47,9 +49,11 @@ pub struct Rebuilt<'a> {
     /// The event's bytes as read (a syslog line: its header, the record, its continuation
     /// lines).
     pub read: &'a [u8],
-    /// How many bytes of `read` the message does not hold (the syslog header and info).
+    /// How many bytes of `read` the message does not hold (an export's prefix; the syslog
+    /// header and info).
     pub replaced: usize,
-    /// How many bytes at the start of the message stand in for them (the audit timestamp).
+    /// How many bytes at the start of the message stand in for them (a syslog record's audit
+    /// timestamp; none for an export's prefix).
     pub made: usize,
 }
 
@@ -181,8 +185,20 @@ impl<'a> LogEvent<'a> {
     /// it is.
     #[must_use]
     pub fn from_prefixed(e: PrefixedEvent<'a>, shape: Shape, text: &'a [u8]) -> Self {
+        // The line as read: from its prefix to the end of its last continuation line (the
+        // message is its tail).
+        let read = text.get(e.start..e.end).unwrap_or_default();
+        let read = read.strip_suffix(b"\r").unwrap_or(read);
         let time_us = match (shape, e.time_us) {
-            (Shape::CloudWatch, _) | (Shape::Syslog, None) => return LogEvent::from(e),
+            (Shape::CloudWatch, _) | (Shape::Syslog, None) => {
+                // An export's line reported as it is in the file, its prefix (the CloudWatch
+                // time, the log stream) with it.
+                let rebuilt_from = as_read(read, e.message, 0);
+                return LogEvent {
+                    rebuilt_from,
+                    ..LogEvent::from(e)
+                };
+            }
             (Shape::Syslog, Some(us)) => us,
         };
         let line = super::syslog::SyslogLine {
@@ -191,19 +207,8 @@ impl<'a> LogEvent<'a> {
         };
         let mut scratch = Vec::new();
         let rebuilt = super::syslog::audit_line(&line, &mut scratch).is_some();
-        // The line as read: from its header to the end of its last continuation line (the
-        // message is its tail).
-        let read = text.get(e.start..e.end).unwrap_or_default();
-        let read = read.strip_suffix(b"\r").unwrap_or(read);
-        let rebuilt_from = read
-            .len()
-            .checked_sub(e.message.len())
-            .filter(|&replaced| rebuilt && read.get(replaced..) == Some(e.message))
-            .map(|replaced| Rebuilt {
-                read,
-                replaced,
-                made: scratch.len().saturating_sub(e.message.len()),
-            });
+        let made = scratch.len().saturating_sub(e.message.len());
+        let rebuilt_from = as_read(read, e.message, made).filter(|_| rebuilt);
         let message = if rebuilt {
             Cow::Owned(scratch)
         } else {
@@ -218,6 +223,19 @@ impl<'a> LogEvent<'a> {
     }
 }
 
+/// `read` as what a message of `made` bytes standing for its head, then `message`, was made
+/// from, when `message` is its tail after a head (a prefix, a syslog header) of some bytes.
+fn as_read<'a>(read: &'a [u8], message: &[u8], made: usize) -> Option<Rebuilt<'a>> {
+    read.len()
+        .checked_sub(message.len())
+        .filter(|&replaced| replaced > 0 && read.get(replaced..) == Some(message))
+        .map(|replaced| Rebuilt {
+            read,
+            replaced,
+            made,
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,10 +244,17 @@ mod tests {
     fn each_shape_keeps_its_provenance() {
         let text =
             b"2024-05-01T12:00:00.123000+00:00 db1 20240501 12:00:00,db1,u,h,1,2,QUERY,,'x',0\n";
-        let e = LogEvent::from(super::super::prefixed::events(text).next().unwrap());
+        let e = super::super::prefixed::events(text).next().unwrap();
+        let e = LogEvent::from_prefixed(e, Shape::CloudWatch, text);
         assert_eq!(e.log_stream.as_deref(), Some("db1"));
         assert_eq!(e.cloudwatch_timestamp_ms, Some(1_714_564_800_123));
         assert_eq!(e.line_number, Some(1));
+        // Its first line, reported, is the line as read: with its prefix.
+        let cut = e.rebuilt_from.unwrap();
+        assert_eq!(
+            cut.first_line_as_read(b"20240501 12:00:00,db1"),
+            b"2024-05-01T12:00:00.123000+00:00 db1 20240501 12:00:00,db1"
+        );
         let csv = b"@timestamp,@message,@log\n2024-05-01 12:00:00.123,x,123456789012:/g\nbad\n";
         let rows: Vec<_> = super::super::insights_csv::rows(csv)
             .unwrap()
