@@ -125,7 +125,7 @@ pub enum HeaderError {
 /// Whether `text` starts with an Insights header naming `@message`.
 #[must_use]
 pub fn looks_like_insights_csv(text: &[u8]) -> bool {
-    let first = text.split(|b| *b == b'\n').next().unwrap_or_default();
+    let first = text.get(..past_break(text)).unwrap_or_default();
     (first.starts_with(b"@") || first.starts_with(b"\"@"))
         && memchr::memmem::find(first, b"@message").is_some()
 }
@@ -260,6 +260,23 @@ fn without_break(bytes: Option<&[u8]>) -> &[u8] {
     bytes.strip_suffix(b"\r").unwrap_or(bytes)
 }
 
+/// Where the line starting `rest` ends: past its break (`\n`, `\r\n` or a lone `\r`, as a
+/// row ends), or at the end of `rest`.
+fn past_break(rest: &[u8]) -> usize {
+    match memchr::memchr2(b'\n', b'\r', rest) {
+        Some(i) if rest.get(i..i + 2) == Some(b"\r\n") => i + 2,
+        Some(i) => i + 1,
+        None => rest.len(),
+    }
+}
+
+/// The line breaks in `bytes`, counted as rows end (`\n`, `\r\n` and a lone `\r` once each):
+/// a file written with lone CRs has its rows on lines of their own.
+fn breaks(bytes: &[u8]) -> u64 {
+    let crlf = memchr::memmem::find_iter(bytes, b"\r\n").count();
+    (memchr::memchr2_iter(b'\n', b'\r', bytes).count() - crlf) as u64
+}
+
 /// The RFC 4180 field reader.
 #[derive(Debug, Clone)]
 struct Fields<'a> {
@@ -278,7 +295,7 @@ impl<'a> Fields<'a> {
         let row_start = self.pos;
         let result = self.fields(start_line);
         let consumed = self.text.get(row_start..self.pos).unwrap_or_default();
-        self.line += memchr::memchr_iter(b'\n', consumed).count() as u64;
+        self.line += breaks(consumed);
         let fields = result?;
         let blank = fields.len() == 1 && fields.first().is_some_and(|f| f.is_empty());
         Ok((fields, blank))
@@ -319,7 +336,7 @@ impl<'a> Fields<'a> {
                 // is refused, up to the end of the line it is found on.
                 Some(_) => {
                     let rest = self.text.get(self.pos..).unwrap_or_default();
-                    self.pos += memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+                    self.pos += past_break(rest);
                     return Err(InsightsError::AfterQuote {
                         line: start_line,
                         field: fields.len(),
@@ -458,6 +475,20 @@ mod tests {
             got[1].as_ref().unwrap_err().error.to_string(),
             "text after the closing quote of field 2 (expected `,` or the end of the line)"
         );
+        // Rows ended by lone CRs: the refused row ends at its own break, the rows after it
+        // read, each on its own line (session 28: the rest of the file was one reject, every
+        // row "line 1").
+        let text = text.replace("\r\n", "\n").replace('\n', "\r");
+        let got: Vec<_> = rows(text.as_bytes()).unwrap().collect();
+        let lines: Vec<_> = got
+            .iter()
+            .map(|r| match r {
+                Ok(row) => (row.line_number, true),
+                Err(bad) => (bad.error.line(), false),
+            })
+            .collect();
+        assert_eq!(lines, [(2, true), (3, false), (4, false), (5, true)]);
+        assert_eq!(got[1].as_ref().unwrap_err().raw, after.as_bytes());
         for (header, name) in [
             ("@timestamp,@message,@message", "@message"),
             ("@message,@timestamp,@logStream,@timestamp", "@timestamp"),
