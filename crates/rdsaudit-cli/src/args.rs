@@ -142,7 +142,8 @@ pub struct InputArgs {
     /// Input files; `-` or none reads stdin. The kind is detected from the content
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Read every input as this kind instead of detecting it
+    /// Read every input as this kind instead of detecting it (a gzip input, told by its
+    /// first two bytes, is inflated first whatever the kind: the kind names what it holds)
     #[arg(long = "input", value_name = "KIND", value_parser = input_kind())]
     pub kind: Option<InputKind>,
     /// Largest input read whole: a JSON document (Lambda event, CloudWatch payloads), or what
