@@ -70,8 +70,10 @@ use super::record::{Payload, RecordProblem, SourceError, SourceParser, SourceRec
 /// report its `sequenceNumber`. Metadata fields of the wrong type are treated as absent.
 ///
 /// # Errors
-/// Only for an unusable event: invalid JSON, more than [`MAX_EVENT_VALUES`] values, not an
-/// object, no `Records` array.
+/// Only for an unusable event: invalid JSON, more than [`MAX_EVENT_VALUES`] values (in a page,
+/// when pages come back to back; their records all together may take no more memory than
+/// the text's size, [`JsonError::TooManyKept`]), not an object, no `Records` array (a page's
+/// problem names the page, [`SourceError::Page`], when there are several).
 pub fn parse_kinesis_event<'a>(
     buf: &'a mut [u8],
     len: usize,
@@ -143,12 +145,12 @@ impl<'t> EventText<'t> {
     }
 }
 
-/// What one element of `Records` counts for against [`MAX_EVENT_VALUES`] besides its own
-/// value: its [`RawRecord`] and [`SourceRecord`] take no more memory than 16 of simd-json's
-/// tape nodes did (a test checks), so an event of minimal elements (`[0,0,0,...]`) is held
-/// to the memory the cap gave before (at most 2^16 elements; a Lambda batch holds at most
-/// 10,000 records).
-const RECORD_VALUES: usize = 15;
+/// What one element of `Records` counts for against [`MAX_EVENT_VALUES`], its own value
+/// included ([`Walk::keep`]): its [`RawRecord`] and [`SourceRecord`] take no more memory
+/// than 16 of simd-json's tape nodes did (a test checks), so an event of minimal elements
+/// (`[0,0,0,...]`) is held to the memory the cap gave before (at most 2^16 elements; a
+/// Lambda batch holds at most 10,000 records), and pages back to back to the text's size.
+const RECORD_VALUES: usize = 16;
 
 /// Where a page's `Records` stands after the walk.
 enum Records {
@@ -178,21 +180,61 @@ impl Records {
 /// a parser that reads everything first would) and returns its records. Objects back to back
 /// are pages read in turn, their records numbered on: `aws kinesis get-records` run in a
 /// shell loop writes one page per call (`{"Records":[...],"NextShardIterator":...}{...}`).
+/// Each page is held to the value cap on its own, the records of all to the text's size
+/// ([`Walk::next_page`]); a problem of a page in a text of several names the page.
 fn read_event(
     mut walk: Walk<'_>,
     found: &mut dyn FnMut(&RawRecord, &[u8]),
 ) -> Result<Vec<RawRecord>, SourceError> {
     let mut list = Vec::new();
     let mut problem = None;
+    let mut page = PageAt {
+        number: 1,
+        offset: 0,
+    };
+    walk.at_object();
     loop {
-        let page = read_page(&mut walk, &mut list, found)?;
-        problem = problem.or(page.problem());
+        page.offset = walk.at();
+        let records = read_page(&mut walk, &mut list, found).map_err(|e| page.named(e))?;
+        problem = problem.or(records.problem().map(|e| (page, e)));
         if !walk.at_object() {
             break;
         }
+        walk.next_page();
+        page.number += 1;
     }
     walk.end()?;
-    problem.map_or(Ok(list), Err)
+    // One page is the whole event: its problem is the event's.
+    let several = page.number > 1;
+    match problem {
+        None => Ok(list),
+        Some((at, e)) if several => Err(at.wrap(e)),
+        Some((_, e)) => Err(e),
+    }
+}
+
+/// Which page of the text is read (1-based) and the byte its `{` is at.
+#[derive(Debug, Clone, Copy)]
+struct PageAt {
+    number: usize,
+    offset: usize,
+}
+
+impl PageAt {
+    /// `e`, said to be of this page when the page is not the first (the first may be the
+    /// whole event: its errors read as before; a syntax error gives its byte either way).
+    fn named(self, e: SourceError) -> SourceError {
+        if self.number > 1 { self.wrap(e) } else { e }
+    }
+
+    #[cold]
+    fn wrap(self, e: SourceError) -> SourceError {
+        SourceError::Page {
+            page: self.number,
+            offset: self.offset,
+            problem: Box::new(e),
+        }
+    }
 }
 
 /// Reads one top-level object's `Records` onto `list`.
@@ -217,7 +259,7 @@ fn read_page(
             while walk.next_element()? {
                 let n = list.len() + 1;
                 let kind = walk.value().map_err(|e| e.in_record(n))?;
-                walk.charge(RECORD_VALUES)?;
+                walk.keep(RECORD_VALUES)?;
                 let record = read_record(walk, kind, &mut seen).map_err(|e| e.in_record(n))?;
                 found(&record, walk.text());
                 list.push(record);

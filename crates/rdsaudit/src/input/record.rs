@@ -140,6 +140,17 @@ pub enum SourceError {
         /// `-` or `_`.
         byte: u8,
     },
+    /// A page of `aws kinesis get-records` output, in a file of several back to back (a shell
+    /// loop over `NextShardIterator`), is not usable: which page, and where it starts.
+    #[error("page {page}, at byte {offset}: {problem}")]
+    Page {
+        /// The page, 1-based.
+        page: usize,
+        /// The byte its `{` is at in the input.
+        offset: usize,
+        /// What is wrong with it.
+        problem: Box<SourceError>,
+    },
     /// The decoded payload would exceed the size bound.
     #[error("base64 payload of {encoded} bytes decodes to more than the {limit}-byte limit")]
     TooLarge {

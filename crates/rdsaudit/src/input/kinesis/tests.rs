@@ -403,11 +403,10 @@ fn an_element_of_records_is_charged_for_its_memory() {
     let ours = std::mem::size_of::<RawRecord>() + std::mem::size_of::<SourceRecord<'_>>();
     let node = std::mem::size_of::<simd_json::tape::Node<'_>>();
     assert!(
-        ours <= (RECORD_VALUES + 1) * node,
-        "{ours} > {} x {node}",
-        RECORD_VALUES + 1
+        ours <= RECORD_VALUES * node,
+        "{ours} > {RECORD_VALUES} x {node}"
     );
-    let max = MAX_EVENT_VALUES / (RECORD_VALUES + 1);
+    let max = MAX_EVENT_VALUES / RECORD_VALUES;
     for (elements, refused) in [(max - 10, false), (max + 10, true)] {
         let event = format!(r#"{{"Records":[{}0]}}"#, "0,".repeat(elements - 1));
         let (mut buf, len) = padded(event.as_bytes());
