@@ -12,7 +12,9 @@
 //! v2 prints `ApproximateArrivalTimestamp` as an ISO date, v1 as epoch seconds: both are read.
 //! Each element of `Records` is read as whichever shape it has
 //! ([`crate::input::parse_kinesis_event`] reads an element with no `kinesis` key as a flat
-//! one), so detection only has to tell the two apart for naming the input.
+//! one), so detection only has to tell the two apart for naming the input. An element holding
+//! both, `kinesis` beside `Data` or `SequenceNumber`, fails
+//! ([`RecordProblem::TwoShapes`]): reading either would hide the other's payload.
 
 use std::ops::Range;
 
@@ -49,8 +51,8 @@ pub fn looks_like_get_records(text: &[u8]) -> bool {
 #[derive(Debug)]
 pub(crate) struct FlatRecord {
     rec: RawRecord,
-    /// It has `Data` or `SequenceNumber`: the keys only the flat record has.
-    flat: bool,
+    /// The key only the flat record has that it holds, `Data` before `SequenceNumber`.
+    flat: Option<&'static str>,
     /// A `Data` or `SequenceNumber` seen twice fails the record.
     twice: Twice,
 }
@@ -59,7 +61,7 @@ impl Default for FlatRecord {
     fn default() -> Self {
         FlatRecord {
             rec: RawRecord::new(RecordProblem::MissingField("Data")),
-            flat: false,
+            flat: None,
             twice: Twice::default(),
         }
     }
@@ -75,13 +77,14 @@ impl FlatRecord {
         kind: Kind,
     ) -> Result<(), JsonError> {
         let rec = &mut self.rec;
-        self.flat |= matches!(key, KinesisKey::Data | KinesisKey::SequenceNumber);
         match key {
             KinesisKey::Data => {
                 self.twice.see(DATA, "Data");
+                self.flat = Some("Data");
             }
             KinesisKey::SequenceNumber => {
                 self.twice.see(SEQUENCE_NUMBER, "SequenceNumber");
+                self.flat = self.flat.or(Some("SequenceNumber"));
             }
             _ => {}
         }
@@ -127,7 +130,19 @@ impl FlatRecord {
     /// The record, if the object was a flat one.
     pub(crate) fn finish(mut self) -> Option<RawRecord> {
         fail_twice(&self.twice, &mut self.rec.payload);
-        self.flat.then_some(self.rec)
+        self.flat.map(|_| self.rec)
+    }
+
+    /// `lambda`, the Lambda reading of an object that has a `kinesis` key, failed when the
+    /// object holds a flat record's key too ([`RecordProblem::TwoShapes`]): either reading
+    /// would hide the other's payload or sequence number. Its sequence number is kept for
+    /// `batchItemFailures`, the Lambda record's, else the flat one's.
+    pub(crate) fn beside(self, mut lambda: RawRecord) -> RawRecord {
+        if let Some(key) = self.flat {
+            lambda.payload = RawPayload::Invalid(RecordProblem::TwoShapes(key));
+            lambda.sequence_number = lambda.sequence_number.or(self.rec.sequence_number);
+        }
+        lambda
     }
 }
 

@@ -26,7 +26,10 @@
 //! batch). A key the event is read by that appears twice would hide one value's records: a
 //! second `Records` fails the event, a second `kinesis`, `kinesis.data` or
 //! `kinesis.sequenceNumber` fails the record ([`RecordProblem::DuplicateField`], the first
-//! sequence number kept for `batchItemFailures`); other repeated keys: the last one wins. The
+//! sequence number kept for `batchItemFailures`); other repeated keys: the last one wins. So
+//! does a record holding both shapes, `kinesis` and a flat `Data` or `SequenceNumber`
+//! ([`RecordProblem::TwoShapes`], the Lambda record's sequence number kept, else the flat
+//! one's). The
 //! tape walk this replaced is kept as the property tests' oracle (`kinesis/reference.rs`).
 //!
 //! A record whose own shape is wrong does not fail the event: it becomes a [`SourceRecord`] with
@@ -410,7 +413,7 @@ fn read_any_record(walk: &mut Walk<'_>, kind: Kind) -> Result<RawRecord, JsonErr
     if rec.payload == RawPayload::Invalid(RecordProblem::MissingKinesis) {
         return Ok(flat.finish().unwrap_or(rec));
     }
-    Ok(rec)
+    Ok(flat.beside(rec))
 }
 
 /// The keys of a Lambda record that are read; any other goes to the `get-records` reading.
