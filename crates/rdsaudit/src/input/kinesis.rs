@@ -82,23 +82,26 @@ pub fn parse_kinesis_event<'a>(
     len: usize,
     parser: &mut SourceParser,
 ) -> Result<Vec<SourceRecord<'a>>, SourceError> {
-    parse_kinesis_event_with(buf, len, parser, &mut |_, _| {})
+    parse_kinesis_event_with(buf, len, 0, parser, &mut |_, _| {})
 }
 
 /// [`parse_kinesis_event`], handing each record to `found` as soon as the walk has read it,
 /// with the event text its ranges point into: the record's strings are final then (each is
 /// unescaped as it is read, and the walk only goes on past them), so a caller can copy the
 /// record out and decode it while the rest of the event is still walked. Whether the event is
-/// usable at all is only known when this returns.
+/// usable at all is only known when this returns. The JSON starts at byte `from` (past a
+/// UTF-8 byte order mark the decoder leaves in place: offsets are then the file's).
 pub(crate) fn parse_kinesis_event_with<'a>(
     buf: &'a mut [u8],
     len: usize,
+    from: usize,
     parser: &mut SourceParser,
     found: &mut dyn FnMut(&RawRecord, &[u8]),
 ) -> Result<Vec<SourceRecord<'a>>, SourceError> {
     check_padding(buf, len)?;
     let text = buf.get_mut(..len).unwrap_or_default();
-    let raw = read_event(Walk::new(text, &mut parser.open, MAX_EVENT_VALUES), found)?;
+    let walk = Walk::new(text, &mut parser.open, MAX_EVENT_VALUES).starting_at(from);
+    let raw = read_event(walk, found)?;
     let text = EventText::new(buf);
     let resolved = raw.iter().enumerate().map(|(i, r)| {
         if let Some(ahead) = raw.get(i + RESOLVE_AHEAD) {

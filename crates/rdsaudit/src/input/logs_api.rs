@@ -110,7 +110,8 @@ pub enum LogsApiError {
     /// Not JSON: where it goes wrong (from the start of the input, whatever page) and how.
     #[error("invalid JSON at line {line}, column {column} (byte {offset}): {msg}")]
     Syntax {
-        /// Byte offset of the fault in the input (UTF-8, after a byte order mark).
+        /// Byte offset of the fault in the input (its UTF-8 byte order mark counted, if it has
+        /// one; UTF-16 input: in the UTF-8 it is transcoded to).
         offset: usize,
         /// Its 1-based line.
         line: usize,
@@ -244,13 +245,27 @@ impl LogsApiParser {
         text: &'a [u8],
         scratch: &'a mut Vec<u8>,
     ) -> Result<Vec<Result<ApiLogEvent<'a>, FailedApiEvent<'a>>>, LogsApiError> {
+        self.parse_from(text, 0, scratch)
+    }
+
+    /// [`LogsApiParser::parse`] of JSON that starts at byte `from` of `text` (past a UTF-8
+    /// byte order mark the decoder leaves in place): every offset is of `text`, the file's;
+    /// a column of the first line does not count the mark (editors do not show it).
+    pub(crate) fn parse_from<'a>(
+        &mut self,
+        text: &'a [u8],
+        from: usize,
+        scratch: &'a mut Vec<u8>,
+    ) -> Result<Vec<Result<ApiLogEvent<'a>, FailedApiEvent<'a>>>, LogsApiError> {
         // Pages back to back, walked value after value, each held to the value cap on its own
         // and the events of all to the text's size (as the Kinesis reader's pages are:
         // [`Walk::next_page`]); a fault is found where it is, its offset of the input.
         scratch.clear();
         scratch.extend_from_slice(text);
         let mut raw = Vec::new();
-        let mut walk = Walk::new(scratch, &mut self.open, MAX_EVENT_VALUES).lone_surrogates();
+        let mut walk = Walk::new(scratch, &mut self.open, MAX_EVENT_VALUES)
+            .lone_surrogates()
+            .starting_at(from);
         let mut page = 0;
         loop {
             let mut reader = Page {
@@ -258,7 +273,7 @@ impl LogsApiParser {
                 page,
                 out: &mut raw,
             };
-            reader.read().map_err(|e| located(e, text, page))?;
+            reader.read().map_err(|e| located(e, text, from, page))?;
             if walk.at_end() {
                 break;
             }
@@ -273,7 +288,7 @@ impl LogsApiParser {
 /// A syntax error told where it is in `text`: line, column and byte; a value cap with its
 /// page (0-based); any other error as it is.
 #[cold]
-fn located(error: LogsApiError, text: &[u8], page: usize) -> LogsApiError {
+fn located(error: LogsApiError, text: &[u8], from: usize, page: usize) -> LogsApiError {
     let (offset, msg) = match error {
         LogsApiError::Json(JsonError::Invalid { offset, msg, .. }) => (offset, msg),
         LogsApiError::Json(cap) => return LogsApiError::Capped { page, cap },
@@ -285,7 +300,11 @@ fn located(error: LogsApiError, text: &[u8], page: usize) -> LogsApiError {
     } else {
         msg
     };
-    let (line, column) = line_column(text, offset);
+    // The bytes before `from` (a byte order mark) hold no line break, and are no column.
+    let (line, column) = line_column(
+        text.get(from..).unwrap_or_default(),
+        offset.saturating_sub(from),
+    );
     LogsApiError::Syntax {
         offset,
         line,

@@ -119,6 +119,14 @@ impl<'t> Walk<'t> {
         self.values = 0;
     }
 
+    /// A reader that starts at byte `at` of its text, the bytes before it stepped over: a
+    /// UTF-8 byte order mark, so that every offset the walk gives is of the input as it is
+    /// (the decoder reads a file's JSON past its mark in place).
+    pub(crate) fn starting_at(mut self, at: usize) -> Self {
+        self.at = at;
+        self
+    }
+
     /// Reads a lone surrogate escape as U+FFFD (3 bytes, never longer than the escape) and
     /// notes it, instead of failing the text: the logs API's JSON fails the one event holding
     /// it ([`crate::input::logs_api`]).

@@ -98,6 +98,7 @@ fn same_as_reference(text: &[u8]) -> Result<(), TestCaseError> {
     let ours = parse_kinesis_event_with(
         &mut ours_buf,
         len,
+        0,
         &mut SourceParser::new(),
         &mut |record, text| found.push(record.copy_to(text, &mut copied)),
     );
