@@ -134,32 +134,22 @@ impl Accounting {
             // The usual record: nothing to say (and no message built for it).
             return;
         }
-        let mut at = format!("rdsaudit: {name}: record {}", done.index + 1);
+        let mut record = format!("record {}", done.index + 1);
         if let Some(seq) = done.record.and_then(|r| r.sequence_number) {
-            let _ = write!(at, " (sequence {seq})");
+            let _ = write!(record, " (sequence {seq})");
         }
+        // An unparsed event of a piece of text or of a chunk of log events (the logs API,
+        // Insights) is in no record: the piece's or chunk's number is no place of it.
+        let in_record = done.record.is_some().then_some(record.as_str());
         for p in &problems.shown {
             let line = match p {
-                Problem::Failed(e) => format!("{at}: {e}"),
-                // A line of a CloudWatch message: its place is the record's and event's.
+                Problem::Failed(e) => format!("rdsaudit: {name}: {record}: {e}"),
                 Problem::Unparsed {
-                    event_id: Some(event),
-                    line: Some(n),
-                    reason,
-                    ..
-                } => format!("{at}, event {event}, line {n}: {reason}"),
-                Problem::Unparsed {
-                    line: Some(n),
+                    event_id,
+                    line,
                     reason,
                     excerpt,
-                    ..
-                } => format!("rdsaudit: {name}: line {n}: {reason}: {excerpt:?}"),
-                Problem::Unparsed {
-                    event_id, reason, ..
-                } => {
-                    let event = event_id.as_deref().unwrap_or("?");
-                    format!("{at}, event {event}: {reason}")
-                }
+                } => unparsed_line(name, in_record, event_id.as_deref(), *line, reason, excerpt),
             };
             self.error(line);
         }
@@ -266,5 +256,36 @@ fn breakdown<'a>(counts: impl Iterator<Item = (&'a str, u64)>) -> String {
         String::new()
     } else {
         format!(" ({})", parts.join(", "))
+    }
+}
+
+/// The error line of an unparsed line or log event of input `name`, in `record` (`record 3
+/// (sequence ...)`) if it came in one: named by its event id and its line within the message
+/// where known, a place unknown left out (never written `?`). A line of text is named by its
+/// line and shown; so is an event known by nothing (a logs API event that did not read,
+/// whose reason names its page and index; `get-log-events` output has no event ids).
+fn unparsed_line(
+    name: &str,
+    record: Option<&str>,
+    event_id: Option<&str>,
+    line: Option<u64>,
+    reason: &LineError,
+    excerpt: &str,
+) -> String {
+    let mut at = format!("rdsaudit: {name}");
+    if let Some(record) = record {
+        let _ = write!(at, ": {record}");
+    }
+    match (event_id, line) {
+        // A line of a CloudWatch message: its place is the record's and event's.
+        (Some(event), Some(n)) if record.is_some() => {
+            format!("{at}, event {event}, line {n}: {reason}")
+        }
+        (Some(event), Some(n)) => format!("{at}: event {event}, line {n}: {reason}"),
+        (Some(event), None) if record.is_some() => format!("{at}, event {event}: {reason}"),
+        (Some(event), None) => format!("{at}: event {event}: {reason}"),
+        // The record's number is not the text's: a line of text is named by its line.
+        (None, Some(n)) => format!("rdsaudit: {name}: line {n}: {reason}: {excerpt:?}"),
+        (None, None) => format!("{at}: {reason}: {excerpt:?}"),
     }
 }

@@ -55,10 +55,12 @@ impl<W: Write> Sink for Replay<'_, W> {
 
     fn unparsed(&mut self, line: &UnparsedLine<'_>) {
         self.counts.still_failing += 1;
+        // An event without an id (a file's line, `get-log-events` output) is named by its
+        // entry alone, never as event `?`.
+        let event = line.event_id.map(|id| format!(" {id}")).unwrap_or_default();
         ewriteln!(
-            "rdsaudit: entry {}: log event {} is still not an audit line: {}",
+            "rdsaudit: entry {}: log event{event} is still not an audit line: {}",
             self.entry_id,
-            line.event_id.unwrap_or("?"),
             line.reason
         );
     }

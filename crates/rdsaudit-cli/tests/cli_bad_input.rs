@@ -236,6 +236,47 @@ fn logs_api_output_that_is_not_json_names_where_and_what_was_expected() {
     assert_eq!(balanced(&stderr, "inputs"), [0, 1, 0]);
 }
 
+/// Session 28 review: an event of `aws logs` output that did not read, or whose message is no
+/// audit line, was said to be in "record 1" (a chunk of 4096 events) as "event ?". It is named
+/// by its event id where it has one, else by what its reason says (page and index) and shown.
+#[test]
+fn a_logs_api_event_is_named_by_what_is_known_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = concat!(
+        r#"{"events":[{"timestamp":1714564800123,"message":"20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0"},"#,
+        r#"{"timestamp":1714564800124},"#,
+        r#"{"timestamp":1714564800125,"message":"not an audit line"},"#,
+        r#"{"timestamp":1714564800126,"message":"neither","eventId":"3760"}]}"#,
+    );
+    let path = write(dir.path(), "api.json", text.as_bytes());
+    let (code, events, stderr) = parse(&[path.as_os_str()]);
+    assert_eq!((code, events.len()), (1, 1), "{stderr}");
+    let said: Vec<_> = stderr.lines().take(3).collect();
+    let name = path.display();
+    let raw = r#"{"timestamp":1714564800124}"#;
+    assert_eq!(
+        said[0],
+        format!(
+            "rdsaudit: {name}: page 0: events[1]: `message` should be a string, found missing: {raw:?}"
+        )
+    );
+    assert!(
+        said[1].starts_with(&format!("rdsaudit: {name}: line does not start with")),
+        "{stderr}"
+    );
+    assert!(said[1].ends_with(r#": "not an audit line""#), "{stderr}");
+    assert!(
+        said[2].starts_with(&format!(
+            "rdsaudit: {name}: event 3760: line does not start with"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('?') && !stderr.contains("record 1"),
+        "{stderr}"
+    );
+}
+
 /// Base64 in the URL-safe alphabet, in a Lambda event's record or pasted alone, is named as
 /// such at its first `-` or `_` (it was a bare "Invalid symbol 95, offset 7", and a pasted one
 /// was read as a line of audit text that names no timestamp).

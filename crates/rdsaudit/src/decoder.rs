@@ -83,6 +83,21 @@ pub enum DecodeError {
     InsightsHeader(#[from] input::insights_csv::HeaderError),
 }
 
+/// The kinds read by the validating walk (`input/json/walk.rs`), which can start past a
+/// UTF-8 byte order mark left in place ([`Decoder::decoded`]).
+fn walked_json(kind: InputKind) -> bool {
+    matches!(
+        kind,
+        InputKind::KinesisEvent
+            | InputKind::KinesisGetRecords
+            | InputKind::AwslogsEvent
+            | InputKind::LogsApi
+    )
+}
+
+/// The length of a UTF-8 byte order mark (`EF BB BF`).
+const UTF8_BOM_LEN: usize = 3;
+
 fn event_name(kind: InputKind) -> &'static str {
     match kind {
         InputKind::AwslogsEvent => "CloudWatch Logs Lambda event",
@@ -324,6 +339,8 @@ enum Work<'a, 'i> {
         kind: InputKind,
         buf: &'a mut [u8],
         len: usize,
+        /// Where the JSON starts: past a UTF-8 byte order mark, left in place.
+        from: usize,
     },
     Text(&'a [u8]),
     /// Prefixed text ([`input::prefixed`]: CloudWatch's prefix, or syslog's), read under the
@@ -377,8 +394,13 @@ impl Decoder {
             };
             match work {
                 Work::Records(records) => each(records, &mut report, sink),
-                Work::Event { kind, buf, len } => {
-                    let records = self.walk(kind, buf, len, &mut |_, _| {})?;
+                Work::Event {
+                    kind,
+                    buf,
+                    len,
+                    from,
+                } => {
+                    let records = self.walk(kind, buf, len, from, &mut |_, _| {})?;
                     each(&records, &mut report, sink);
                 }
                 Work::Text(text) => self.pipeline.with_worker(|worker| {
@@ -420,7 +442,12 @@ impl Decoder {
     {
         let (result, tail) = self.with_work(input, |work| match work {
             Work::Records(records) => Ok(self.records_parallel(records, &make, &mut emit)?),
-            Work::Event { kind, buf, len } => self.event_parallel(kind, buf, len, &make, &mut emit),
+            Work::Event {
+                kind,
+                buf,
+                len,
+                from,
+            } => self.event_parallel(kind, (buf, len, from), &make, &mut emit),
             Work::Text(text) => Ok(self.text_parallel(text, false, &make, &mut emit)?),
             Work::Prefixed(text, Shape::CloudWatch) => {
                 Ok(self.text_parallel(text, true, &make, &mut emit)?)
@@ -550,8 +577,7 @@ impl Decoder {
     fn event_parallel<S, M, E>(
         &self,
         kind: InputKind,
-        buf: &mut [u8],
-        len: usize,
+        (buf, len, from): (&mut [u8], usize, usize),
         make: &M,
         emit: &mut E,
     ) -> Result<Report, StopError>
@@ -561,7 +587,7 @@ impl Decoder {
         E: FnMut(Done<'_, S>) -> io::Result<Next>,
     {
         if !self.is_parallel() {
-            let records = self.walk(kind, buf, len, &mut |_, _| {})?;
+            let records = self.walk(kind, buf, len, from, &mut |_, _| {})?;
             return Ok(self.records_in_turn(&records, make, emit)?);
         }
         // Outside the scope: the workers borrow the records from it.
@@ -570,7 +596,7 @@ impl Decoder {
         rayon::in_place_scope(move |scope| {
             let mut ahead = Ahead::new(scope, &self.pipeline).copying();
             let per_chunk = self.limits.records_per_chunk;
-            let records = self.walk(kind, buf, len, &mut |record, text| {
+            let records = self.walk(kind, buf, len, from, &mut |record, text| {
                 ahead.found(record, text, per_chunk, make);
             })?;
             ahead.walked(make);
@@ -584,16 +610,18 @@ impl Decoder {
         self.limits.parallel && rayon::current_num_threads() > 1
     }
 
-    /// Reads a Kinesis event's records, handing each to `found` as the walk reads it.
+    /// Reads a Kinesis event's records (its JSON from byte `from`), handing each to `found`
+    /// as the walk reads it.
     fn walk<'b>(
         &self,
         kind: InputKind,
         buf: &'b mut [u8],
         len: usize,
+        from: usize,
         found: &mut dyn FnMut(&RawRecord, &[u8]),
     ) -> Result<Vec<SourceRecord<'b>>, DecodeError> {
         let mut parser = self.parser.lock().unwrap_or_else(PoisonError::into_inner);
-        input::kinesis::parse_kinesis_event_with(buf, len, &mut parser, found)
+        input::kinesis::parse_kinesis_event_with(buf, len, from, &mut parser, found)
             .map_err(|source| DecodeError::NotAnEvent { kind, source })
     }
 
@@ -738,6 +766,16 @@ impl Decoder {
     ) -> Result<T, DecodeError> {
         let bytes = buf.get(..len).unwrap_or_default();
         let text = input::encoding::to_utf8(bytes)?;
+        let mut kind = kind;
+        if text.encoding == Encoding::Utf8Bom {
+            let detected = kind.unwrap_or_else(|| input::detect(&text.bytes));
+            // JSON the walk reads is read past the mark in place, so that the offsets its
+            // errors give are the file's (a copy without the mark gave them 3 bytes early).
+            if walked_json(detected) {
+                return self.records_of(detected, buf, len, UTF8_BOM_LEN, tail, f);
+            }
+            kind = Some(detected);
+        }
         if text.encoding != Encoding::Utf8 {
             // Transcoding at least drops a BOM, so this ends.
             let mut utf8 = text.bytes.into_owned();
@@ -746,7 +784,7 @@ impl Decoder {
             return self.decoded(kind, &mut utf8, n, tail, f);
         }
         let kind = kind.unwrap_or_else(|| input::detect(bytes));
-        self.records_of(kind, buf, len, tail, f)
+        self.records_of(kind, buf, len, 0, tail, f)
     }
 
     /// Reads the shapes whose unit is a log event, not a record ([`LogEvent`]).
@@ -754,12 +792,13 @@ impl Decoder {
         &self,
         kind: InputKind,
         bytes: &[u8],
+        from: usize,
         f: impl FnOnce(Work<'_, '_>) -> T,
     ) -> Result<T, DecodeError> {
         match kind {
             InputKind::LogsApi => {
                 let mut scratch = Vec::new();
-                let events = LogsApiParser::new().parse(bytes, &mut scratch)?;
+                let events = LogsApiParser::new().parse_from(bytes, from, &mut scratch)?;
                 Ok(f(Work::Events(&mut events.iter().map(LogEvent::from_api))))
             }
             InputKind::InsightsCsv => {
@@ -774,25 +813,32 @@ impl Decoder {
         }
     }
 
-    /// Reads `buf[..len]` (padded) as `kind`.
+    /// Reads `buf[..len]` (padded) as `kind`; `from` is where the JSON of a
+    /// [`walked_json`] kind starts (past a byte order mark), 0 for any other.
     fn records_of<T>(
         &self,
         kind: InputKind,
         buf: &mut [u8],
         len: usize,
+        from: usize,
         tail: &mut Option<FailedTail>,
         f: impl FnOnce(Work<'_, '_>) -> T,
     ) -> Result<T, DecodeError> {
         let not_an_event = |source| DecodeError::NotAnEvent { kind, source };
         match kind {
             InputKind::KinesisEvent | InputKind::KinesisGetRecords => {
-                return Ok(f(Work::Event { kind, buf, len }));
+                return Ok(f(Work::Event {
+                    kind,
+                    buf,
+                    len,
+                    from,
+                }));
             }
             InputKind::LogsApi
             | InputKind::PrefixedText
             | InputKind::InsightsCsv
             | InputKind::Syslog => {
-                return self.events_of(kind, buf.get(..len).unwrap_or_default(), f);
+                return self.events_of(kind, buf.get(..len).unwrap_or_default(), from, f);
             }
             InputKind::Base64Data => {
                 let mut decoded = Vec::new();
@@ -807,7 +853,10 @@ impl Decoder {
         let mut parser = self.parser.lock().unwrap_or_else(PoisonError::into_inner);
         let records = match kind {
             InputKind::AwslogsEvent => {
-                vec![input::parse_awslogs_event(buf, len, &mut parser).map_err(not_an_event)?]
+                vec![
+                    input::awslogs::parse_awslogs_event_from(buf, len, from, &mut parser)
+                        .map_err(not_an_event)?,
+                ]
             }
             InputKind::CloudWatchGzip => {
                 vec![SourceRecord::new(Payload::Gzip(

@@ -35,9 +35,21 @@ pub fn parse_awslogs_event<'a>(
     len: usize,
     parser: &mut SourceParser,
 ) -> Result<SourceRecord<'a>, SourceError> {
+    parse_awslogs_event_from(buf, len, 0, parser)
+}
+
+/// [`parse_awslogs_event`] of JSON that starts at byte `from` (past a UTF-8 byte order mark
+/// the decoder leaves in place: offsets are then the file's).
+pub(crate) fn parse_awslogs_event_from<'a>(
+    buf: &'a mut [u8],
+    len: usize,
+    from: usize,
+    parser: &mut SourceParser,
+) -> Result<SourceRecord<'a>, SourceError> {
     check_padding(buf, len)?;
     let text = buf.get_mut(..len).unwrap_or_default();
-    let data = read_event(Walk::new(text, &mut parser.open, MAX_EVENT_VALUES))?;
+    let walk = Walk::new(text, &mut parser.open, MAX_EVENT_VALUES).starting_at(from);
+    let data = read_event(walk)?;
     let text: &'a [u8] = buf;
     Ok(SourceRecord::new(Payload::Base64(
         text.get(data).unwrap_or_default(),

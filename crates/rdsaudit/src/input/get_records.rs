@@ -12,7 +12,9 @@
 //! v2 prints `ApproximateArrivalTimestamp` as an ISO date, v1 as epoch seconds: both are read.
 //! Each element of `Records` is read as whichever shape it has
 //! ([`crate::input::parse_kinesis_event`] reads an element with no `kinesis` key as a flat
-//! one), so detection only has to tell the two apart for naming the input.
+//! one), so detection only has to tell the two apart for naming the input. An element holding
+//! both, `kinesis` beside `Data` or `SequenceNumber`, fails
+//! ([`RecordProblem::TwoShapes`]): reading either would hide the other's payload.
 
 use std::ops::Range;
 
@@ -49,8 +51,8 @@ pub fn looks_like_get_records(text: &[u8]) -> bool {
 #[derive(Debug)]
 pub(crate) struct FlatRecord {
     rec: RawRecord,
-    /// It has `Data` or `SequenceNumber`: the keys only the flat record has.
-    flat: bool,
+    /// The key only the flat record has that it holds, `Data` before `SequenceNumber`.
+    flat: Option<&'static str>,
     /// A `Data` or `SequenceNumber` seen twice fails the record.
     twice: Twice,
 }
@@ -59,7 +61,7 @@ impl Default for FlatRecord {
     fn default() -> Self {
         FlatRecord {
             rec: RawRecord::new(RecordProblem::MissingField("Data")),
-            flat: false,
+            flat: None,
             twice: Twice::default(),
         }
     }
@@ -75,13 +77,14 @@ impl FlatRecord {
         kind: Kind,
     ) -> Result<(), JsonError> {
         let rec = &mut self.rec;
-        self.flat |= matches!(key, KinesisKey::Data | KinesisKey::SequenceNumber);
         match key {
             KinesisKey::Data => {
                 self.twice.see(DATA, "Data");
+                self.flat = Some("Data");
             }
             KinesisKey::SequenceNumber => {
                 self.twice.see(SEQUENCE_NUMBER, "SequenceNumber");
+                self.flat = self.flat.or(Some("SequenceNumber"));
             }
             _ => {}
         }
@@ -127,7 +130,19 @@ impl FlatRecord {
     /// The record, if the object was a flat one.
     pub(crate) fn finish(mut self) -> Option<RawRecord> {
         fail_twice(&self.twice, &mut self.rec.payload);
-        self.flat.then_some(self.rec)
+        self.flat.map(|_| self.rec)
+    }
+
+    /// `lambda`, the Lambda reading of an object that has a `kinesis` key, failed when the
+    /// object holds a flat record's key too ([`RecordProblem::TwoShapes`]): either reading
+    /// would hide the other's payload or sequence number. Its sequence number is kept for
+    /// `batchItemFailures`, the Lambda record's, else the flat one's.
+    pub(crate) fn beside(self, mut lambda: RawRecord) -> RawRecord {
+        if let Some(key) = self.flat {
+            lambda.payload = RawPayload::Invalid(RecordProblem::TwoShapes(key));
+            lambda.sequence_number = lambda.sequence_number.or(self.rec.sequence_number);
+        }
+        lambda
     }
 }
 
@@ -143,7 +158,8 @@ pub(crate) fn iso_seconds(s: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::{Payload, SourceParser, parse_kinesis_event};
+    use crate::input::json::JsonError;
+    use crate::input::{Payload, SourceError, SourceParser, parse_kinesis_event};
     use crate::test_support::padded;
 
     const OUTPUT: &str = r#"{
@@ -227,5 +243,119 @@ mod tests {
             let e = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
             assert!(e.to_string().contains(error), "{bad}: {e}");
         }
+    }
+
+    /// Session 28 review: a page without `Records`, or with `Records` not an array, failed
+    /// the input without saying which page: named, 1-based, with the byte it starts at. One
+    /// page alone is the event, its error as before.
+    #[test]
+    fn a_bad_page_is_named() {
+        let empty = r#"{"Records":[],"NextShardIterator":"B"}"#;
+        for (bad, problem) in [
+            (r#"{"NextShardIterator":"B"}"#, "event has no `Records`"),
+            (
+                r#"{"Records":{"Data":"aGk="}}"#,
+                "`Records` should be an array, found an object",
+            ),
+        ] {
+            let text = format!("{OUTPUT}\n{empty}\n  {bad}\n{empty}");
+            let (mut buf, len) = padded(text.as_bytes());
+            let e = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
+            let at = text.find(bad).unwrap();
+            assert_eq!(e.to_string(), format!("page 3, at byte {at}: {problem}"));
+            let (mut buf, len) = padded(bad.as_bytes());
+            let e = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
+            assert_eq!(e.to_string(), problem);
+        }
+    }
+
+    /// A flat record as `aws kinesis get-records` writes it (compact), sequence number `n`.
+    fn flat_record(n: usize) -> String {
+        format!(
+            r#"{{"SequenceNumber":"4959033827149025660855969253836157109592157598913{n:07}","ApproximateArrivalTimestamp":"2024-05-01T12:00:00.123000+00:00","Data":"H4sIAAAAAAAA/6VUXW/aMBT9K5af{n:07}","PartitionKey":"8b1e3c6c8c3c1c1d2b6e0b2f5a4d3c2b","EncryptionType":"KMS"}}"#
+        )
+    }
+
+    /// `pages` pages back to back, page `p` holding the records `records(p)` names.
+    fn pages_of(pages: usize, mut records: impl FnMut(usize) -> std::ops::Range<usize>) -> String {
+        let mut text = String::new();
+        for p in 0..pages {
+            let list: Vec<_> = records(p).map(flat_record).collect();
+            text.push_str(&format!(
+                "{{\"Records\":[{}],\"NextShardIterator\":\"AAAAAAAAAAHcXy1oZq8VsC3{p:07}\",\"MillisBehindLatest\":0}}\n",
+                list.join(",")
+            ));
+        }
+        text
+    }
+
+    /// The sequence numbers read, each checked to be record `i`'s.
+    fn assert_read_whole(text: &str, count: usize) {
+        let (mut buf, len) = padded(text.as_bytes());
+        let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(records.len(), count);
+        for (i, r) in records.iter().enumerate() {
+            let seq = r.sequence_number.unwrap();
+            assert!(seq.ends_with(&format!("{i:07}")), "record {i}: {seq}");
+            assert!(matches!(r.payload, Payload::Base64(_)), "record {i}");
+        }
+    }
+
+    /// Session 28 review: the pages of one file shared the event's cap of 2^20 values, so a
+    /// file of more than about 50,000 records (5 full pages), or of some 150,000 empty pages
+    /// (a loop at an idle shard's tip), was refused whole. Each page is held to the cap alone.
+    #[test]
+    fn each_page_has_its_own_value_cap() {
+        // 60,000 records in 6 full pages: 1.3 million values in all.
+        assert_read_whole(&pages_of(6, |p| p * 10_000..(p + 1) * 10_000), 60_000);
+        // 200,000 pages, one record in every 20,000th.
+        let mut seen = 0;
+        let pages = pages_of(200_000, |p| {
+            let n = usize::from(p % 20_000 == 7);
+            seen += n;
+            seen - n..seen
+        });
+        assert_read_whole(&pages, 10);
+        // One page over the cap is still refused, as a Lambda event is; named when it is not
+        // the first.
+        let over = pages_of(1, |_| 0..60_000);
+        let (mut buf, len) = padded(over.as_bytes());
+        let e = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
+        assert!(
+            matches!(e, SourceError::Json(JsonError::TooManyValues { .. })),
+            "{e}"
+        );
+        let text = format!("{}{over}", pages_of(1, |_| 0..1));
+        let (mut buf, len) = padded(text.as_bytes());
+        let e = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
+        let page2 = text.find("}\n{").unwrap() + 2;
+        assert!(
+            e.to_string().starts_with(&format!(
+                "page 2, at byte {page2}: event holds more than the 1048576 JSON values allowed"
+            )),
+            "{e}"
+        );
+    }
+
+    /// What the pages keep is bounded by the text's size: pages of minimal elements, each
+    /// within the cap, keep a hundred times their size in records, and are refused.
+    #[test]
+    fn what_pages_keep_is_bounded_by_their_size() {
+        let page = format!(r#"{{"Records":[{}0]}}"#, "0,".repeat(60_000));
+        let (mut buf, len) = padded(page.as_bytes());
+        let one = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+        assert_eq!(one.len(), 60_001);
+        let text = page.repeat(3);
+        let (mut buf, len) = padded(text.as_bytes());
+        let e = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
+        let SourceError::Page { page, problem, .. } = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(*page, 2, "{e}");
+        assert!(
+            matches!(**problem, SourceError::Json(JsonError::TooManyKept { .. })),
+            "{e}"
+        );
     }
 }

@@ -64,6 +64,19 @@ pub enum JsonError {
         /// The cap.
         max: usize,
     },
+    /// Pages back to back (each within the cap of [`JsonError::TooManyValues`]) hold more
+    /// records or events than the text's size allows: what is built for them is kept until
+    /// the last page is read, so it is bounded by the input's size as the input is.
+    #[error(
+        "the pages hold more records or events than their size allows (their memory, {kept} values' worth, over the {max} allowed: one per {} bytes of text)",
+        walk::KEPT_VALUE_BYTES
+    )]
+    TooManyKept {
+        /// What was kept when the walk stopped, in values' worth of memory.
+        kept: usize,
+        /// The allowance ([`MAX_EVENT_VALUES`], or one per 16 bytes of the text if more).
+        max: usize,
+    },
 }
 
 /// Which keys of an object were seen (up to 8, each a bit its reader numbers), and the first

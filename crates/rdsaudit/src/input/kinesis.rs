@@ -26,7 +26,10 @@
 //! batch). A key the event is read by that appears twice would hide one value's records: a
 //! second `Records` fails the event, a second `kinesis`, `kinesis.data` or
 //! `kinesis.sequenceNumber` fails the record ([`RecordProblem::DuplicateField`], the first
-//! sequence number kept for `batchItemFailures`); other repeated keys: the last one wins. The
+//! sequence number kept for `batchItemFailures`); other repeated keys: the last one wins. So
+//! does a record holding both shapes, `kinesis` and a flat `Data` or `SequenceNumber`
+//! ([`RecordProblem::TwoShapes`], the Lambda record's sequence number kept, else the flat
+//! one's). The
 //! tape walk this replaced is kept as the property tests' oracle (`kinesis/reference.rs`).
 //!
 //! A record whose own shape is wrong does not fail the event: it becomes a [`SourceRecord`] with
@@ -70,30 +73,35 @@ use super::record::{Payload, RecordProblem, SourceError, SourceParser, SourceRec
 /// report its `sequenceNumber`. Metadata fields of the wrong type are treated as absent.
 ///
 /// # Errors
-/// Only for an unusable event: invalid JSON, more than [`MAX_EVENT_VALUES`] values, not an
-/// object, no `Records` array.
+/// Only for an unusable event: invalid JSON, more than [`MAX_EVENT_VALUES`] values (in a page,
+/// when pages come back to back; their records all together may take no more memory than
+/// the text's size, [`JsonError::TooManyKept`]), not an object, no `Records` array (a page's
+/// problem names the page, [`SourceError::Page`], when there are several).
 pub fn parse_kinesis_event<'a>(
     buf: &'a mut [u8],
     len: usize,
     parser: &mut SourceParser,
 ) -> Result<Vec<SourceRecord<'a>>, SourceError> {
-    parse_kinesis_event_with(buf, len, parser, &mut |_, _| {})
+    parse_kinesis_event_with(buf, len, 0, parser, &mut |_, _| {})
 }
 
 /// [`parse_kinesis_event`], handing each record to `found` as soon as the walk has read it,
 /// with the event text its ranges point into: the record's strings are final then (each is
 /// unescaped as it is read, and the walk only goes on past them), so a caller can copy the
 /// record out and decode it while the rest of the event is still walked. Whether the event is
-/// usable at all is only known when this returns.
+/// usable at all is only known when this returns. The JSON starts at byte `from` (past a
+/// UTF-8 byte order mark the decoder leaves in place: offsets are then the file's).
 pub(crate) fn parse_kinesis_event_with<'a>(
     buf: &'a mut [u8],
     len: usize,
+    from: usize,
     parser: &mut SourceParser,
     found: &mut dyn FnMut(&RawRecord, &[u8]),
 ) -> Result<Vec<SourceRecord<'a>>, SourceError> {
     check_padding(buf, len)?;
     let text = buf.get_mut(..len).unwrap_or_default();
-    let raw = read_event(Walk::new(text, &mut parser.open, MAX_EVENT_VALUES), found)?;
+    let walk = Walk::new(text, &mut parser.open, MAX_EVENT_VALUES).starting_at(from);
+    let raw = read_event(walk, found)?;
     let text = EventText::new(buf);
     let resolved = raw.iter().enumerate().map(|(i, r)| {
         if let Some(ahead) = raw.get(i + RESOLVE_AHEAD) {
@@ -143,12 +151,12 @@ impl<'t> EventText<'t> {
     }
 }
 
-/// What one element of `Records` counts for against [`MAX_EVENT_VALUES`] besides its own
-/// value: its [`RawRecord`] and [`SourceRecord`] take no more memory than 16 of simd-json's
-/// tape nodes did (a test checks), so an event of minimal elements (`[0,0,0,...]`) is held
-/// to the memory the cap gave before (at most 2^16 elements; a Lambda batch holds at most
-/// 10,000 records).
-const RECORD_VALUES: usize = 15;
+/// What one element of `Records` counts for against [`MAX_EVENT_VALUES`], its own value
+/// included ([`Walk::keep`]): its [`RawRecord`] and [`SourceRecord`] take no more memory
+/// than 16 of simd-json's tape nodes did (a test checks), so an event of minimal elements
+/// (`[0,0,0,...]`) is held to the memory the cap gave before (at most 2^16 elements; a
+/// Lambda batch holds at most 10,000 records), and pages back to back to the text's size.
+const RECORD_VALUES: usize = 16;
 
 /// Where a page's `Records` stands after the walk.
 enum Records {
@@ -178,21 +186,61 @@ impl Records {
 /// a parser that reads everything first would) and returns its records. Objects back to back
 /// are pages read in turn, their records numbered on: `aws kinesis get-records` run in a
 /// shell loop writes one page per call (`{"Records":[...],"NextShardIterator":...}{...}`).
+/// Each page is held to the value cap on its own, the records of all to the text's size
+/// ([`Walk::next_page`]); a problem of a page in a text of several names the page.
 fn read_event(
     mut walk: Walk<'_>,
     found: &mut dyn FnMut(&RawRecord, &[u8]),
 ) -> Result<Vec<RawRecord>, SourceError> {
     let mut list = Vec::new();
     let mut problem = None;
+    let mut page = PageAt {
+        number: 1,
+        offset: 0,
+    };
+    walk.at_object();
     loop {
-        let page = read_page(&mut walk, &mut list, found)?;
-        problem = problem.or(page.problem());
+        page.offset = walk.at();
+        let records = read_page(&mut walk, &mut list, found).map_err(|e| page.named(e))?;
+        problem = problem.or(records.problem().map(|e| (page, e)));
         if !walk.at_object() {
             break;
         }
+        walk.next_page();
+        page.number += 1;
     }
     walk.end()?;
-    problem.map_or(Ok(list), Err)
+    // One page is the whole event: its problem is the event's.
+    let several = page.number > 1;
+    match problem {
+        None => Ok(list),
+        Some((at, e)) if several => Err(at.wrap(e)),
+        Some((_, e)) => Err(e),
+    }
+}
+
+/// Which page of the text is read (1-based) and the byte its `{` is at.
+#[derive(Debug, Clone, Copy)]
+struct PageAt {
+    number: usize,
+    offset: usize,
+}
+
+impl PageAt {
+    /// `e`, said to be of this page when the page is not the first (the first may be the
+    /// whole event: its errors read as before; a syntax error gives its byte either way).
+    fn named(self, e: SourceError) -> SourceError {
+        if self.number > 1 { self.wrap(e) } else { e }
+    }
+
+    #[cold]
+    fn wrap(self, e: SourceError) -> SourceError {
+        SourceError::Page {
+            page: self.number,
+            offset: self.offset,
+            problem: Box::new(e),
+        }
+    }
 }
 
 /// Reads one top-level object's `Records` onto `list`.
@@ -217,7 +265,7 @@ fn read_page(
             while walk.next_element()? {
                 let n = list.len() + 1;
                 let kind = walk.value().map_err(|e| e.in_record(n))?;
-                walk.charge(RECORD_VALUES)?;
+                walk.keep(RECORD_VALUES)?;
                 let record = read_record(walk, kind, &mut seen).map_err(|e| e.in_record(n))?;
                 found(&record, walk.text());
                 list.push(record);
@@ -368,7 +416,7 @@ fn read_any_record(walk: &mut Walk<'_>, kind: Kind) -> Result<RawRecord, JsonErr
     if rec.payload == RawPayload::Invalid(RecordProblem::MissingKinesis) {
         return Ok(flat.finish().unwrap_or(rec));
     }
-    Ok(rec)
+    Ok(flat.beside(rec))
 }
 
 /// The keys of a Lambda record that are read; any other goes to the `get-records` reading.

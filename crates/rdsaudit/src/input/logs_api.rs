@@ -110,7 +110,8 @@ pub enum LogsApiError {
     /// Not JSON: where it goes wrong (from the start of the input, whatever page) and how.
     #[error("invalid JSON at line {line}, column {column} (byte {offset}): {msg}")]
     Syntax {
-        /// Byte offset of the fault in the input (UTF-8, after a byte order mark).
+        /// Byte offset of the fault in the input (its UTF-8 byte order mark counted, if it has
+        /// one; UTF-16 input: in the UTF-8 it is transcoded to).
         offset: usize,
         /// Its 1-based line.
         line: usize,
@@ -118,6 +119,16 @@ pub enum LogsApiError {
         column: usize,
         /// What is wrong there.
         msg: String,
+    },
+    /// A page (by its 0-based position in the input) holds more values than allowed, or the
+    /// pages hold more events than the input's size allows ([`JsonError::TooManyValues`],
+    /// [`JsonError::TooManyKept`]).
+    #[error("page {page}: {cap}")]
+    Capped {
+        /// Which back-to-back object.
+        page: usize,
+        /// The cap.
+        cap: JsonError,
     },
     /// A page (by its 0-based position in the input) has no `events` array.
     #[error("page {page}: `events` should be an array, found {found}")]
@@ -150,7 +161,6 @@ pub enum LogsApiError {
 #[derive(Debug, Default)]
 pub struct LogsApiParser {
     open: Vec<u8>,
-    pieces: Vec<Range<usize>>,
 }
 
 /// An event as read by the walk: where it lies in the input, and its fields (ranges of the
@@ -235,59 +245,66 @@ impl LogsApiParser {
         text: &'a [u8],
         scratch: &'a mut Vec<u8>,
     ) -> Result<Vec<Result<ApiLogEvent<'a>, FailedApiEvent<'a>>>, LogsApiError> {
-        // Pages back to back, each walked alone; when they cannot be told apart (a page cut
-        // short, not JSON), the whole text is walked value after value, so that the fault is
-        // found where it is.
-        let split = crate::input::envelope::split_objects(text, &mut self.pieces);
-        if !split {
-            self.pieces.clear();
-            self.pieces.push(0..text.len());
-        }
+        self.parse_from(text, 0, scratch)
+    }
+
+    /// [`LogsApiParser::parse`] of JSON that starts at byte `from` of `text` (past a UTF-8
+    /// byte order mark the decoder leaves in place): every offset is of `text`, the file's;
+    /// a column of the first line does not count the mark (editors do not show it).
+    pub(crate) fn parse_from<'a>(
+        &mut self,
+        text: &'a [u8],
+        from: usize,
+        scratch: &'a mut Vec<u8>,
+    ) -> Result<Vec<Result<ApiLogEvent<'a>, FailedApiEvent<'a>>>, LogsApiError> {
+        // Pages back to back, walked value after value, each held to the value cap on its own
+        // and the events of all to the text's size (as the Kinesis reader's pages are:
+        // [`Walk::next_page`]); a fault is found where it is, its offset of the input.
         scratch.clear();
         scratch.extend_from_slice(text);
         let mut raw = Vec::new();
+        let mut walk = Walk::new(scratch, &mut self.open, MAX_EVENT_VALUES)
+            .lone_surrogates()
+            .starting_at(from);
         let mut page = 0;
-        for piece in &self.pieces {
-            let Some(bytes) = scratch.get_mut(piece.clone()) else {
-                continue;
+        loop {
+            let mut reader = Page {
+                walk: &mut walk,
+                page,
+                out: &mut raw,
             };
-            let mut walk = Walk::new(bytes, &mut self.open, MAX_EVENT_VALUES).lone_surrogates();
-            let fail = |e| located(e, text, piece.clone());
-            loop {
-                let mut reader = Page {
-                    walk: &mut walk,
-                    page,
-                    base: piece.start,
-                    out: &mut raw,
-                };
-                reader.read().map_err(fail)?;
-                page += 1;
-                if split || walk.at_end() {
-                    break;
-                }
+            reader.read().map_err(|e| located(e, text, from, page))?;
+            if walk.at_end() {
+                break;
             }
-            walk.end().map_err(|e| fail(e.into()))?;
+            walk.next_page();
+            page += 1;
         }
         let scratch: &'a [u8] = scratch;
         Ok(raw.into_iter().map(|e| finish(e, text, scratch)).collect())
     }
 }
 
-/// A syntax error of the page at `piece` of `text` (the walk saw the page alone), told
-/// where it is in `text`: line, column and byte; any other error as it is.
+/// A syntax error told where it is in `text`: line, column and byte; a value cap with its
+/// page (0-based); any other error as it is.
 #[cold]
-fn located(error: LogsApiError, text: &[u8], piece: Range<usize>) -> LogsApiError {
-    let LogsApiError::Json(JsonError::Invalid { offset, msg, .. }) = error else {
-        return error;
+fn located(error: LogsApiError, text: &[u8], from: usize, page: usize) -> LogsApiError {
+    let (offset, msg) = match error {
+        LogsApiError::Json(JsonError::Invalid { offset, msg, .. }) => (offset, msg),
+        LogsApiError::Json(cap) => return LogsApiError::Capped { page, cap },
+        other => return other,
     };
     // Most often a text cut short (a page of `aws` output saved half-written).
-    let msg = if offset >= piece.len() {
+    let msg = if offset >= text.len() {
         format!("{msg}, found the end of the text")
     } else {
         msg
     };
-    let offset = piece.start + offset;
-    let (line, column) = line_column(text, offset);
+    // The bytes before `from` (a byte order mark) hold no line break, and are no column.
+    let (line, column) = line_column(
+        text.get(from..).unwrap_or_default(),
+        offset.saturating_sub(from),
+    );
     LogsApiError::Syntax {
         offset,
         line,
@@ -315,12 +332,16 @@ fn finish<'a>(
     })
 }
 
+/// What one element of `events` counts for against the value cap, its own value included
+/// ([`Walk::keep`]): its [`RawEvent`] and the event or failure it becomes take no more
+/// memory than this many of simd-json's tape nodes (a test checks). A real page holds at
+/// most 10,000 events, of about 11 values each.
+const EVENT_VALUES: usize = 14;
+
 /// One page being walked.
 struct Page<'p, 'w, 'o> {
     walk: &'p mut Walk<'w>,
     page: usize,
-    /// Where the page starts in the input.
-    base: usize,
     out: &'o mut Vec<RawEvent>,
 }
 
@@ -358,7 +379,7 @@ impl Page<'_, '_, '_> {
             return Err(LogsApiError::LoneSurrogate {
                 page,
                 unit: lone.unit,
-                offset: self.base + lone.offset,
+                offset: lone.offset,
             });
         }
         if twice.first().is_some() {
@@ -380,6 +401,7 @@ impl Page<'_, '_, '_> {
         let mut index = 0;
         while self.walk.next_element()? {
             let kind = self.walk.value()?;
+            self.walk.keep(EVENT_VALUES)?;
             let start = self.walk.at();
             let read = match (self.event(kind)?, self.walk.take_lone_surrogate()) {
                 (_, Some(lone)) => Err(self.lone(lone)),
@@ -387,7 +409,7 @@ impl Page<'_, '_, '_> {
             };
             let page = self.page;
             self.out.push(RawEvent {
-                span: self.base + start..self.base + self.walk.at(),
+                span: start..self.walk.at(),
                 read: read.map_err(|problem| ApiEventError {
                     page,
                     index,
@@ -402,7 +424,7 @@ impl Page<'_, '_, '_> {
     fn lone(&self, lone: LoneSurrogate) -> EventProblem {
         EventProblem::LoneSurrogate {
             unit: lone.unit,
-            offset: self.base + lone.offset,
+            offset: lone.offset,
         }
     }
 
@@ -472,15 +494,12 @@ impl Page<'_, '_, '_> {
         let Some(timestamp) = fields.timestamp else {
             return Ok(Err(field(Key::Timestamp, "missing")));
         };
-        // The walk's ranges are of the page; the copy is of the whole input.
-        let base = self.base;
-        let of_input = |r: Range<usize>| r.start + base..r.end + base;
         Ok(Ok(RawFields {
-            log_stream: fields.log_stream.map(of_input),
-            event_id: fields.event_id.map(of_input),
+            log_stream: fields.log_stream,
+            event_id: fields.event_id,
             timestamp,
             ingestion_time: fields.ingestion_time,
-            message: of_input(message),
+            message,
         }))
     }
 }
@@ -613,6 +632,49 @@ mod tests {
         starts(
             4,
             "page 1: events[2]: the key `logStreamName` appears twice",
+        );
+    }
+
+    /// One mechanism with the Kinesis reader's pages (session 28): each page is held to the
+    /// value cap alone, what all keep to the text's size; an element of `events` is charged
+    /// for the memory it takes.
+    #[test]
+    fn each_page_has_its_own_cap_and_all_keep_within_their_size() {
+        let ours = std::mem::size_of::<RawEvent>()
+            + std::mem::size_of::<Result<ApiLogEvent<'_>, FailedApiEvent<'_>>>();
+        let node = std::mem::size_of::<simd_json::tape::Node<'_>>();
+        assert!(
+            ours <= EVENT_VALUES * node,
+            "{ours} > {EVENT_VALUES} x {node}"
+        );
+        // 60,000 events of 11 values in 6 pages: 1.5 million values in all.
+        let page = |p: usize| {
+            let events: Vec<_> = (0..10_000)
+                .map(|i| format!(r#"{{"logStreamName":"db1","timestamp":{},"message":"20240501 12:00:00,db1,app,10.0.0.5,7,{i},QUERY,shop,'SELECT 1',0","ingestionTime":1714564800456,"eventId":"3760543198236621874539261900329674130286920842783{p}{i:05}"}}"#, 1_714_564_800_000 + p * 10_000 + i))
+                .collect();
+            format!(r#"{{"events":[{}],"nextToken":"t{p}"}}"#, events.join(","))
+        };
+        let text: String = (0..6).map(page).collect();
+        let events = read(&text).unwrap();
+        assert_eq!(events.len(), 60_000);
+        for (i, e) in events.iter().enumerate() {
+            let e = e.as_ref().unwrap();
+            assert_eq!(e.timestamp, 1_714_564_800_000 + i as i64);
+        }
+        // One page over the cap is refused, named.
+        let over = format!(r#"{{"events":[],"x":[{}0]}}"#, "0,".repeat(1 << 20));
+        let e = read(&format!("{GET}{over}")).unwrap_err();
+        assert!(
+            e.starts_with("page 1: event holds more than the 1048576 JSON values allowed"),
+            "{e}"
+        );
+        // Pages of minimal elements, each within the cap, keep far more than their size.
+        let page = format!(r#"{{"events":[{}0]}}"#, "0,".repeat(60_000));
+        assert_eq!(read(&page).unwrap().len(), 60_001);
+        let e = read(&page.repeat(3)).unwrap_err();
+        assert!(
+            e.starts_with("page 1: the pages hold more records or events than their size allows"),
+            "{e}"
         );
     }
 

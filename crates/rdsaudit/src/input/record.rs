@@ -30,6 +30,13 @@ pub enum RecordProblem {
     /// payload, or report the record under the wrong sequence number.
     #[error("record has `{0}` more than once")]
     DuplicateField(&'static str),
+    /// A record holds both a Lambda record's `kinesis` object and a key only an `aws kinesis
+    /// get-records` record has (`Data`, `SequenceNumber`, named): which payload or sequence
+    /// number is the record's cannot be told, and reading one shape would hide the other's.
+    #[error(
+        "record has both `kinesis` (a Lambda record) and `{0}` (a get-records record): which is the record's cannot be told"
+    )]
+    TwoShapes(&'static str),
     /// A field of an `aws kinesis get-records` record that must be a string is not.
     #[error("`{field}` is {found}, not a base64 string")]
     NotAString {
@@ -139,6 +146,17 @@ pub enum SourceError {
         offset: usize,
         /// `-` or `_`.
         byte: u8,
+    },
+    /// A page of `aws kinesis get-records` output, in a file of several back to back (a shell
+    /// loop over `NextShardIterator`), is not usable: which page, and where it starts.
+    #[error("page {page}, at byte {offset}: {problem}")]
+    Page {
+        /// The page, 1-based.
+        page: usize,
+        /// The byte its `{` is at in the input.
+        offset: usize,
+        /// What is wrong with it.
+        problem: Box<SourceError>,
     },
     /// The decoded payload would exceed the size bound.
     #[error("base64 payload of {encoded} bytes decodes to more than the {limit}-byte limit")]

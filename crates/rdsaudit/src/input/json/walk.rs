@@ -58,6 +58,12 @@ impl Kind {
 
 /// The reader: a position in `text`, the closing brackets of the open containers, and the
 /// count of values read against a cap (memory for what the caller builds grows with it).
+///
+/// Top-level values back to back (pages of `aws` output a shell loop appended to one file)
+/// are each held to the cap on their own ([`Walk::next_page`]): a file of pages is read
+/// however many it holds, as the pages would be one by one. What the caller keeps of every
+/// page (its records, its events: [`Walk::keep`]) is bounded across them by the text's own
+/// size ([`kept_allowance`]), so memory stays bounded by the input's size limit.
 pub(crate) struct Walk<'t> {
     text: &'t mut [u8],
     at: usize,
@@ -65,8 +71,12 @@ pub(crate) struct Walk<'t> {
     open: &'t mut Vec<u8>,
     /// The next `next_key` / `next_element` is the container's first.
     fresh: bool,
+    /// The values of the page being read (the whole text when it is one value).
     values: usize,
     max_values: usize,
+    /// What the caller keeps of all pages, in values' worth of memory ([`Walk::keep`]).
+    kept: usize,
+    max_kept: usize,
     /// `None`: a lone surrogate escape is invalid JSON (RFC 8259 text for a Lambda event).
     /// `Some`: it is read as U+FFFD and the first one since [`Walk::take_lone_surrogate`]
     /// noted, for a reader that fails only the value holding it ([`Walk::lone_surrogates`]).
@@ -88,6 +98,7 @@ impl<'t> Walk<'t> {
     /// `max_values` values; `open` is a reusable stack (cleared).
     pub(crate) fn new(text: &'t mut [u8], open: &'t mut Vec<u8>, max_values: usize) -> Self {
         open.clear();
+        let max_kept = kept_allowance(text.len(), max_values);
         Walk {
             text,
             at: 0,
@@ -95,8 +106,25 @@ impl<'t> Walk<'t> {
             fresh: false,
             values: 0,
             max_values,
+            kept: 0,
+            max_kept,
             lone: None,
         }
+    }
+
+    /// Starts the next top-level value, a page back to back with the one before: the cap
+    /// counts its values afresh. What the caller keeps stays counted across pages
+    /// ([`Walk::keep`]).
+    pub(crate) fn next_page(&mut self) {
+        self.values = 0;
+    }
+
+    /// A reader that starts at byte `at` of its text, the bytes before it stepped over: a
+    /// UTF-8 byte order mark, so that every offset the walk gives is of the input as it is
+    /// (the decoder reads a file's JSON past its mark in place).
+    pub(crate) fn starting_at(mut self, at: usize) -> Self {
+        self.at = at;
+        self
     }
 
     /// Reads a lone surrogate escape as U+FFFD (3 bytes, never longer than the escape) and
@@ -196,6 +224,23 @@ impl<'t> Walk<'t> {
             return Err(JsonError::TooManyValues {
                 bound: self.values,
                 max: self.max_values,
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts the value just started ([`Walk::value`] counted it once), which the caller keeps
+    /// as memory worth `values` values (a record, an event): so against the page's cap, and
+    /// against what may be kept of the whole text ([`kept_allowance`]). Within one page the
+    /// page's cap is reached first; only pages back to back can reach the other.
+    #[inline(always)]
+    pub(crate) fn keep(&mut self, values: usize) -> Result<(), JsonError> {
+        self.charge(values.saturating_sub(1))?;
+        self.kept = self.kept.saturating_add(values);
+        if self.kept > self.max_kept {
+            return Err(JsonError::TooManyKept {
+                kept: self.kept,
+                max: self.max_kept,
             });
         }
         Ok(())
@@ -592,6 +637,20 @@ impl Fixed<'_, '_> {
     pub(crate) fn bytes(&self, range: &Range<usize>) -> &[u8] {
         self.walk.bytes(range)
     }
+}
+
+/// Bytes of text per value's worth of memory kept across pages ([`kept_allowance`]): a
+/// value's worth is a simd-json tape node's 16 bytes, what the value caps were set in.
+pub(crate) const KEPT_VALUE_BYTES: usize = 16;
+
+/// How much the caller of a walk over `len` bytes may keep of all its pages, in values' worth
+/// of memory: as much as one page may (`max_values`), or as much memory as the text takes,
+/// whichever is more. An `aws kinesis get-records` record is written in 300 bytes or more
+/// and kept in 256, a logs API event likewise; a file of minimal elements (`0,`, `{},`) over
+/// many pages would keep a hundred times its size, and is refused. The text itself is held
+/// within `--max-file-size`, so this bounds what is kept by it too.
+pub(crate) fn kept_allowance(len: usize, max_values: usize) -> usize {
+    max_values.max(len / KEPT_VALUE_BYTES)
 }
 
 /// The length of the run of string bytes at the start of `tail` up to its first `"` or

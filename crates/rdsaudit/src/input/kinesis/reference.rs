@@ -99,6 +99,15 @@ fn kinesis_record<'a>(tape: &[Node<'a>], at: usize) -> SourceRecord<'a> {
     if rec.payload == Payload::Invalid(RecordProblem::MissingKinesis) {
         return flat_record(tape, at).unwrap_or(rec);
     }
+    // Both shapes: the Lambda reading failed, its sequence number kept, else the flat one's.
+    let keys: Vec<_> = entries(tape, at).map(|(k, _)| k).collect();
+    let flat_key = ["Data", "SequenceNumber"]
+        .into_iter()
+        .find(|k| keys.contains(k));
+    if let (Some(key), Some(flat)) = (flat_key, flat_record(tape, at)) {
+        rec.payload = Payload::Invalid(RecordProblem::TwoShapes(key));
+        rec.sequence_number = rec.sequence_number.or(flat.sequence_number);
+    }
     rec
 }
 
