@@ -20,7 +20,7 @@ use std::time::{Instant, SystemTime};
 
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use lambda_runtime::Diagnostic;
-use rdsaudit::input::{InputKind, Payload, SourceParser, SourceRecord};
+use rdsaudit::input::{InputKind, SourceParser, SourceRecord};
 use rdsaudit::pipeline::{Pipeline, Worker};
 use rdsaudit::quarantine::{Entry, EntryKind, write_entry};
 use rdsaudit::report::{RecordOutcome, RecordStatus};
@@ -367,7 +367,7 @@ impl<T: Target> Handler<T> {
             log_group: None,
             log_stream: None,
             event_id: None,
-            payload: payload_bytes(&record.payload),
+            payload: record.as_delivered(),
         };
         if let Some((error_kind, reason)) = record_entry {
             let entry = Entry {
@@ -499,14 +499,6 @@ fn shard_id<'a>(records: &[SourceRecord<'a>], source: &str) -> &'a str {
         .and_then(|r| r.event_id)
         .and_then(|id| id.split_once(':'))
         .map_or("unknown", |(shard, _)| shard)
-}
-
-/// The record's bytes as delivered.
-fn payload_bytes<'a>(payload: &Payload<'a>) -> &'a [u8] {
-    match *payload {
-        Payload::Base64(b) | Payload::Gzip(b) | Payload::Json(b) => b,
-        Payload::Invalid(_) => &[],
-    }
 }
 
 /// Parses the event in `buf[..len]` (padded) into records.

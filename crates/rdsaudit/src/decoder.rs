@@ -299,7 +299,7 @@ fn chunk_len(records: &[SourceRecord<'_>], limits: &DecoderBuilder) -> usize {
 /// interleaved runs, load ~5); the 16 MB event's within noise.
 pub(crate) fn prefetch_next(records: &[SourceRecord<'_>], index: usize) {
     if let Some(next) = records.get(index + 1) {
-        crate::prefetch::lines(ahead::payload(next));
+        crate::prefetch::lines(next.as_delivered());
         for s in [next.sequence_number, next.event_id].into_iter().flatten() {
             crate::prefetch::lines(s.as_bytes());
         }

@@ -101,7 +101,7 @@ impl Worker {
             sink.failed_record(&FailedRecord {
                 index,
                 sequence_number: record.sequence_number,
-                payload: payload_bytes(&record.payload),
+                payload: record.as_delivered(),
                 error: &error,
                 file: None,
             });
@@ -414,14 +414,6 @@ fn event_provenance<'a>(e: &'a LogEvent<'_>) -> Provenance<'a> {
         sequence_number: None,
         line_number: e.line_number,
         file: None,
-    }
-}
-
-/// The record's bytes as delivered.
-fn payload_bytes<'a>(payload: &Payload<'a>) -> &'a [u8] {
-    match *payload {
-        Payload::Base64(b) | Payload::Gzip(b) | Payload::Json(b) => b,
-        Payload::Invalid(_) => &[],
     }
 }
 

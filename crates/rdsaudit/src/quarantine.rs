@@ -11,7 +11,7 @@
 //! ```
 //!
 //! - `entry`: `record` (the payload is the record's data exactly as delivered: the base64 text
-//!   of a Kinesis record or an `awslogs.data`), `line` (the payload is the CloudWatch log
+//!   of a Kinesis record or an `awslogs.data`; a record whose shape is wrong: its JSON as in the event), `line` (the payload is the CloudWatch log
 //!   event's whole message, with `log_group`, `log_stream` and `event_id`) or `event` (the
 //!   payload is a decoded event's NDJSON object that a destination could not take whole).
 //! - `payload_encoding`: `text` (the payload string is the exact bytes, UTF-8) or `base64`

@@ -19,8 +19,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
+use crate::input::SourceRecord;
 use crate::input::kinesis::{EventText, RawRecord};
-use crate::input::{Payload, SourceRecord};
 use crate::pipeline::Pipeline;
 use crate::report::RecordOutcome;
 use crate::sink::Sink;
@@ -52,15 +52,7 @@ const PENDING_PAYLOAD_BYTES: usize = 2 * CHUNK_PAYLOAD_BYTES;
 
 /// The payload bytes of a record, as delivered.
 pub(super) fn payload_len(record: &SourceRecord<'_>) -> usize {
-    payload(record).len()
-}
-
-/// The payload of a record, as delivered.
-pub(super) fn payload<'a>(record: &SourceRecord<'a>) -> &'a [u8] {
-    match record.payload {
-        Payload::Base64(b) | Payload::Gzip(b) | Payload::Json(b) => b,
-        Payload::Invalid(_) => &[],
-    }
+    record.as_delivered().len()
 }
 
 /// A decoded chunk's outcomes and sinks, or its panic (raised again on the calling thread, as

@@ -100,7 +100,9 @@ pub(crate) fn parse_kinesis_event_with<'a>(
 ) -> Result<Vec<SourceRecord<'a>>, SourceError> {
     check_padding(buf, len)?;
     let text = buf.get_mut(..len).unwrap_or_default();
-    let walk = Walk::new(text, &mut parser.open, MAX_EVENT_VALUES).starting_at(from);
+    let walk = Walk::new(text, &mut parser.open, MAX_EVENT_VALUES)
+        .starting_at(from)
+        .keeping_originals();
     let raw = read_event(walk, found)?;
     let text = EventText::new(buf);
     let resolved = raw.iter().enumerate().map(|(i, r)| {
@@ -266,7 +268,12 @@ fn read_page(
                 let n = list.len() + 1;
                 let kind = walk.value().map_err(|e| e.in_record(n))?;
                 walk.keep(RECORD_VALUES)?;
-                let record = read_record(walk, kind, &mut seen).map_err(|e| e.in_record(n))?;
+                let start = walk.at();
+                walk.forget_originals();
+                let mut record = read_record(walk, kind, &mut seen).map_err(|e| e.in_record(n))?;
+                if matches!(record.payload, RawPayload::Invalid(_)) {
+                    record.keep_as_read(walk, start);
+                }
                 found(&record, walk.text());
                 list.push(record);
             }
@@ -289,6 +296,9 @@ pub(crate) struct RawRecord {
     pub(crate) partition_key: Option<Range<usize>>,
     pub(crate) approximate_arrival_timestamp: Option<f64>,
     pub(crate) encryption_type: Option<Range<usize>>,
+    /// A record whose shape is wrong: its JSON, as it is in the input
+    /// ([`RawRecord::keep_as_read`]).
+    pub(crate) as_read: Option<Range<usize>>,
 }
 
 /// [`Payload`] as a range of the event text.
@@ -307,7 +317,28 @@ impl RawRecord {
             partition_key: None,
             approximate_arrival_timestamp: None,
             encryption_type: None,
+            as_read: None,
         }
+    }
+
+    /// A record whose shape is wrong, read from `start` to where `walk` is, kept as it is in
+    /// the input to be reported whole: its strings unescaped in place are put back. Not when
+    /// a string it keeps (a sequence number) held an escape: that string's text would be
+    /// lost, so the record is reported without its bytes, as before. A real Lambda event's
+    /// strings hold no escapes.
+    fn keep_as_read(&mut self, walk: &mut Walk<'_>, start: usize) {
+        let kept = [
+            &self.sequence_number,
+            &self.event_id,
+            &self.partition_key,
+            &self.encryption_type,
+        ];
+        if kept.into_iter().flatten().any(|r| walk.changed_within(r)) {
+            walk.forget_originals();
+            return;
+        }
+        walk.restore_originals();
+        self.as_read = Some(start..walk.at());
     }
 
     /// Asks for the cache lines of `text` where the record's strings start and end (what
@@ -338,6 +369,7 @@ impl RawRecord {
             partition_key: str_at(&self.partition_key),
             approximate_arrival_timestamp: self.approximate_arrival_timestamp,
             encryption_type: str_at(&self.encryption_type),
+            as_read: self.as_read.clone().map_or(&[], |r| text.bytes(r)),
         }
     }
 
@@ -362,6 +394,7 @@ impl RawRecord {
             partition_key: copy(&self.partition_key),
             approximate_arrival_timestamp: self.approximate_arrival_timestamp,
             encryption_type: copy(&self.encryption_type),
+            as_read: copy(&self.as_read),
         }
     }
 }

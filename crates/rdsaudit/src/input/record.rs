@@ -75,6 +75,9 @@ pub struct SourceRecord<'a> {
     pub approximate_arrival_timestamp: Option<f64>,
     /// `kinesis.encryptionType`, any string (`NONE`, `KMS`, or something new).
     pub encryption_type: Option<&'a str>,
+    /// A record whose shape is wrong ([`Payload::Invalid`]): its JSON as it is in the input,
+    /// to be kept whole; empty otherwise.
+    pub as_read: &'a [u8],
 }
 
 impl<'a> SourceRecord<'a> {
@@ -88,6 +91,17 @@ impl<'a> SourceRecord<'a> {
             partition_key: None,
             approximate_arrival_timestamp: None,
             encryption_type: None,
+            as_read: &[],
+        }
+    }
+
+    /// The record's bytes as delivered: its payload, or for a record whose shape is wrong,
+    /// its JSON as it is in the input (what a failed record is kept as).
+    #[must_use]
+    pub fn as_delivered(&self) -> &'a [u8] {
+        match self.payload {
+            Payload::Base64(b) | Payload::Gzip(b) | Payload::Json(b) => b,
+            Payload::Invalid(_) => self.as_read,
         }
     }
 }

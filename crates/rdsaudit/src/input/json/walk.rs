@@ -81,6 +81,18 @@ pub(crate) struct Walk<'t> {
     /// `Some`: it is read as U+FFFD and the first one since [`Walk::take_lone_surrogate`]
     /// noted, for a reader that fails only the value holding it ([`Walk::lone_surrogates`]).
     lone: Option<Option<LoneSurrogate>>,
+    /// `Some` when asked ([`Walk::keeping_originals`]): the bytes of the strings unescaped in
+    /// place since [`Walk::forget_originals`], as they were, to put back
+    /// ([`Walk::restore_originals`]) when what holds them is kept as it is in the input.
+    originals: Option<Originals>,
+}
+
+/// Strings as they were before being unescaped in place: `(offset, len)` of each in the
+/// text, their bytes one after the other in `bytes`.
+#[derive(Debug, Default)]
+struct Originals {
+    spans: Vec<(usize, usize)>,
+    bytes: Vec<u8>,
 }
 
 /// A lone surrogate escape (`\ud800` not followed by a low one, or a low one alone): no
@@ -109,6 +121,67 @@ impl<'t> Walk<'t> {
             kept: 0,
             max_kept,
             lone: None,
+            originals: None,
+        }
+    }
+
+    /// Keeps the bytes of every string unescaped in place since the last
+    /// [`Walk::forget_originals`] (only strings with an escape are changed: a real Lambda
+    /// event's have none), so that a record that fails can be kept as it is in the input
+    /// ([`Walk::restore_originals`]). Memory: at most the text since the last forget.
+    pub(crate) fn keeping_originals(mut self) -> Self {
+        self.originals = Some(Originals::default());
+        self
+    }
+
+    /// Drops the originals kept so far: what holds them is read and kept as read.
+    pub(crate) fn forget_originals(&mut self) {
+        if let Some(o) = &mut self.originals {
+            o.spans.clear();
+            o.bytes.clear();
+        }
+    }
+
+    /// Puts back the strings unescaped in place since [`Walk::forget_originals`]: the text
+    /// they lie in is as it was in the input again (their ranges no longer hold their text).
+    pub(crate) fn restore_originals(&mut self) {
+        let Some(o) = &mut self.originals else {
+            return;
+        };
+        let mut end = o.bytes.len();
+        for &(at, len) in o.spans.iter().rev() {
+            let from = end - len;
+            if let (Some(dst), Some(src)) =
+                (self.text.get_mut(at..at + len), o.bytes.get(from..end))
+            {
+                dst.copy_from_slice(src);
+            }
+            end = from;
+        }
+        self.forget_originals();
+    }
+
+    /// Whether a string unescaped in place since [`Walk::forget_originals`] lies in `range`
+    /// (which then holds other bytes once they are restored).
+    pub(crate) fn changed_within(&self, range: &Range<usize>) -> bool {
+        self.originals.as_ref().is_some_and(|o| {
+            o.spans
+                .iter()
+                .any(|&(at, len)| at < range.end && range.start < at + len)
+        })
+    }
+
+    /// Keeps the string's bytes from `at` (its first escape) to its closing quote as they are,
+    /// when originals are kept: they are about to be unescaped in place.
+    #[cold]
+    fn keep_original(&mut self, at: usize) {
+        let Some(o) = &mut self.originals else {
+            return;
+        };
+        let end = super::skip_string(self.text, at).map_or(self.text.len(), |e| e - 1);
+        if let Some(bytes) = self.text.get(at..end) {
+            o.spans.push((at, bytes.len()));
+            o.bytes.extend_from_slice(bytes);
         }
     }
 
@@ -400,6 +473,7 @@ impl<'t> Walk<'t> {
     #[inline(never)]
     fn string_from(&mut self, start: usize, known: usize) -> Result<Range<usize>, JsonError> {
         let (mut read, mut write, mut known) = (start, start, known);
+        let mut kept = false;
         loop {
             // The run's bytes before `from` are known plain; a character starts at `from`.
             let from = read + std::mem::take(&mut known);
@@ -425,6 +499,11 @@ impl<'t> Walk<'t> {
             if self.text.get(read) == Some(&b'"') {
                 self.at = read + 1;
                 return Ok(start..write);
+            }
+            if !kept {
+                // The first escape: the bytes from here on are about to change.
+                self.keep_original(read);
+                kept = true;
             }
             let (ch, len) = match unescape(self.text.get(read..).unwrap_or_default()) {
                 Ok(got) => got,

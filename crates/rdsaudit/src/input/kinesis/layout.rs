@@ -96,6 +96,7 @@ fn layout(fixed: &mut Fixed<'_, '_>, seen: &Seen) -> Option<((RawRecord, Seen), 
         partition_key: Some(partition_key),
         approximate_arrival_timestamp,
         encryption_type,
+        as_read: None,
     };
     let parts = Seen {
         lead: Some(lead),
