@@ -239,7 +239,7 @@ impl NdjsonWriter {
         }
         if let Some(v) = p.event_id {
             out.put_const(br#","event_id":""#);
-            json_escape::escape_to(out, v);
+            json_escape::escape_searched_to(out, v);
             out.push(b'"');
         }
         if let Some(ms) = p.cloudwatch_timestamp_ms {
