@@ -150,8 +150,16 @@ impl NdjsonWriter {
                         out.push(b',');
                     }
                     out.push(b'"');
-                    out.with_vec(|v| json_escape::escape_lossy(v, field));
-                    out.push(b'"');
+                    // A field that is UTF-8 (nearly all: `SSL` after an RDS for MySQL
+                    // connection) is its own lossy text: escaped in place, where the lossy
+                    // escape out of line cost ~70 instructions more a field.
+                    match std::str::from_utf8(field) {
+                        Ok(text) => json_escape::escape_to_then(out, text, b"\""),
+                        Err(_) => {
+                            out.with_vec(|v| json_escape::escape_lossy(v, field));
+                            out.push(b'"');
+                        }
+                    }
                 }
                 out.push(b']');
             }
@@ -319,8 +327,11 @@ impl Repeated {
     /// Whether `run` is what `values` are written as (with the keys and defaults of the last
     /// [`Repeated::keep`]).
     #[inline(always)]
-    fn holds(&self, values: [Option<&str>; 2]) -> bool {
-        self.filled && (0..2).all(|i| self.holds_at(i, values.get(i).copied().flatten()))
+    fn holds(&self, [first, second]: [Option<&str>; 2]) -> bool {
+        // Two calls, not an iterator's `all`: a larger `same_bytes` (compares of up to 128
+        // bytes as vectors, tried: no gain on the event over its `memcmp` calls) left that
+        // out of line, a call per check (p20 +19 M instructions).
+        self.filled && self.holds_at(0, first) && self.holds_at(1, second)
     }
 
     /// Whether slot `i` holds `value`.
