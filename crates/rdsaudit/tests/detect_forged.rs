@@ -376,3 +376,30 @@ fn a_tail_of_an_export_whose_events_hold_several_audit_lines_is_an_export() {
     }
     assert_eq!(detect(log.as_bytes()), InputKind::AuditText);
 }
+
+#[test]
+fn an_insights_csv_whose_times_do_not_read_is_an_insights_csv_its_rows_kept_whole() {
+    // Five of every eight `@timestamp`s rewritten (`05/01/2024 12:00:00`, a spreadsheet's):
+    // those rows fail, kept whole, and the others read. Failed before: read as text, every
+    // row an unparsed line, the ISO-timed ones read as audit lines of the ISO dialect would.
+    let mut csv = String::from("@timestamp,@message\n");
+    for i in 0..40 {
+        let line = Shape::Text.line(i, "app", "shop");
+        let time = if matches!(i % 8, 0 | 2 | 3 | 5 | 6) {
+            format!("05/01/2024 12:00:{:02}", i % 60)
+        } else {
+            format!("2024-05-01 12:00:{:02}.000", i % 60)
+        };
+        csv.push_str(&format!("{time},\"{}\"\n", line.trim_end()));
+    }
+    assert_eq!(detect(csv.as_bytes()), InputKind::InsightsCsv);
+    let mut events = 0;
+    let report = Decoder::new()
+        .decode(csv.as_bytes(), &mut |_: &AuditEvent<'_>| events += 1)
+        .unwrap();
+    assert!(report.is_balanced(), "{report:?}");
+    assert_eq!((events, report.unparsed_events), (15, 25), "{report:?}");
+    // Audit text under a forged header stays text: no row is an audit line.
+    let text = format!("@timestamp,@message\n{}", log(Shape::Text, "app", false));
+    assert_eq!(detect(text.as_bytes()), InputKind::AuditText);
+}

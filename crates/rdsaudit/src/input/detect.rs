@@ -97,25 +97,41 @@ fn detect_text(input: &[u8]) -> InputKind {
 const INSIGHTS_ROWS: usize = 8;
 
 /// Whether most of the first [`INSIGHTS_ROWS`] rows read: with a `@timestamp` that is an
-/// Insights date-time, or else with an audit line in `@message`. Audit text under a forged
-/// header fails: its rows are audit lines cut at commas, whose first field is no Insights
-/// date-time and no field of which is a whole audit line. A row that fails at the end of the
-/// text is not counted: it may be cut by a sniff (a first message longer than 64 KiB).
+/// Insights date-time, or else with an audit line in `@message` (whether its `@timestamp` is a
+/// date-time or not: an Insights CSV whose times were rewritten, say by a spreadsheet, is
+/// read as one, those rows failing, kept whole). Audit text under a forged header fails: its
+/// rows are audit lines cut at commas, whose first field is no Insights date-time and no
+/// field of which is a whole audit line. A row that fails at the end of the text is not
+/// counted: it may be cut by a sniff (a first message longer than 64 KiB).
 fn rows_read(input: &[u8]) -> bool {
-    let Some(rows) = super::insights_csv::rows(input) else {
+    use super::insights_csv::{BadRow, InsightsError, InsightsRow};
+    let (Some(rows), Some(loose)) = (
+        super::insights_csv::rows(input),
+        super::insights_csv::rows(input).map(super::insights_csv::Rows::timestamp_unread),
+    ) else {
         return false;
     };
-    let mut rows = rows.peekable();
+    let holds_audit_line =
+        |r: &InsightsRow<'_>| crate::audit::scanner::starts_with_timestamp(&r.message);
+    let mut rows = rows.zip(loose).peekable();
     let (mut seen, mut read) = (0usize, 0usize);
-    while let Some(row) = rows.next() {
+    while let Some((row, loose)) = rows.next() {
         if seen == INSIGHTS_ROWS || (row.is_err() && rows.peek().is_none()) {
             break;
         }
         seen += 1;
-        let reads = |r: &super::insights_csv::InsightsRow<'_>| {
-            r.time_us.is_some() || crate::audit::scanner::starts_with_timestamp(&r.message)
+        let reads = match (&row, &loose) {
+            (Ok(r), _) => r.time_us.is_some() || holds_audit_line(r),
+            (
+                Err(BadRow {
+                    error: InsightsError::Timestamp { .. },
+                    ..
+                }),
+                Ok(r),
+            ) => holds_audit_line(r),
+            _ => false,
         };
-        if row.is_ok_and(|r| reads(&r)) {
+        if reads {
             read += 1;
         }
     }
