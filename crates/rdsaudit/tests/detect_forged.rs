@@ -360,21 +360,24 @@ fn a_tail_of_an_export_whose_events_hold_several_audit_lines_is_an_export() {
         assert_eq!(read.len(), 180 - skip, "{skip}");
     }
     // A whole audit log is not one: its names' export lines follow a record's head cut at the
-    // break, or come with the rest of the record after them.
-    let mut log = String::new();
-    for i in 0..200 {
-        let name = if i % 5 == 4 {
-            format!(
-                "x\n{}\n2024-05-01T12:00:00.500Z {}",
-                Shape::Text.line(900, "f", "f").trim_end(),
-                Shape::Text.line(901, "f", "f").trim_end()
-            )
-        } else {
-            "app".to_owned()
-        };
-        log.push_str(&Shape::Text.line(i, &name, "shop"));
+    // break, or come with the rest of the record after them, neither of which reads alone
+    // (with an audit line forged before the export line, and one after it too).
+    for tail in ["", "\n20240501 12:00:00,db1,y"] {
+        let mut log = String::new();
+        for i in 0..200 {
+            let name = if i % 5 == 4 {
+                format!(
+                    "x\n{}\n2024-05-01T12:00:00.500Z {}{tail}",
+                    Shape::Text.line(900, "f", "f").trim_end(),
+                    Shape::Text.line(901, "f", "f").trim_end()
+                )
+            } else {
+                "app".to_owned()
+            };
+            log.push_str(&Shape::Text.line(i, &name, "shop"));
+        }
+        assert_eq!(detect(log.as_bytes()), InputKind::AuditText, "{tail:?}");
     }
-    assert_eq!(detect(log.as_bytes()), InputKind::AuditText);
 }
 
 #[test]
