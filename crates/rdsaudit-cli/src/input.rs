@@ -281,17 +281,15 @@ impl<'f> Reader<'f> {
             Ok(Encoding::Utf8Bom) => inner.get(3..),
             _ => None,
         };
-        let text = match (self.kind, utf8) {
-            (_, None) => false,
-            (Some(kind), _) => is_streamed(kind),
-            (None, Some(utf8)) => is_streamed(input::detect(utf8)) && (!gzip || has_content(utf8)),
+        // Detected once: it reads every line of the first 64 KiB.
+        let kind = self.kind.or_else(|| utf8.map(input::detect));
+        let text = match (self.kind, utf8, kind) {
+            (_, None, _) | (_, _, None) => false,
+            (Some(kind), _, _) => is_streamed(kind),
+            (None, Some(utf8), Some(kind)) => is_streamed(kind) && (!gzip || has_content(utf8)),
         };
-        let prefixed = match self.kind {
-            Some(kind) => kind == InputKind::PrefixedText,
-            None => utf8.is_some_and(|t| input::detect(t) == InputKind::PrefixedText),
-        };
+        let prefixed = kind == Some(InputKind::PrefixedText);
         if follow && (gzip || !text) {
-            let kind = self.kind.or_else(|| utf8.map(input::detect));
             return Err(not_followed(run.name, gzip, kind, &encoding));
         }
         if !text {

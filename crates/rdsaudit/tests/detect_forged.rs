@@ -217,3 +217,192 @@ fn lone_cr_lines_are_told_in_linear_time() {
     let text = format!("x{}{}", "\ra".repeat(30_000), "b".repeat(2 << 20));
     assert_eq!(detect(text.as_bytes()), InputKind::AuditText);
 }
+
+/// A log of `n` events; event 10 has `hostile` as its user name (or its database name).
+fn long_log(shape: Shape, n: usize, hostile: &str, in_db: bool) -> String {
+    (0..n)
+        .map(|i| match (i, in_db) {
+            (10, false) => shape.line(i, hostile, "shop"),
+            (10, true) => shape.line(i, "app", hostile),
+            _ => shape.line(i, "app", "shop"),
+        })
+        .collect()
+}
+
+/// `count` whole lines of `shape`, as a name forges them after its line break.
+fn forged_lines(shape: Shape, count: usize) -> String {
+    (0..count)
+        .map(|i| shape.line(900 + i, "forged", "forged"))
+        .collect()
+}
+
+#[test]
+fn several_forged_first_lines_hide_no_event_of_a_cut_log() {
+    // A name holds up to 1,024 bytes (a failed login): up to ten forged lines of ~90 bytes.
+    // Failed before (d0b33cf's rule, the first line standing when it has its like): an export
+    // or syslog output cut on two or more forged lines of another shape was read as that
+    // shape, its 289 events after the cut unparsed.
+    let mut failures = Vec::new();
+    for shape in Shape::ALL {
+        for forger in Shape::ALL {
+            for count in [2, 5, 10] {
+                for in_db in [false, true] {
+                    let forged = forged_lines(forger, count);
+                    let hostile = format!("x\n{}", forged.trim_end());
+                    let whole = long_log(shape, 300, &hostile, in_db);
+                    assert_eq!(detect(whole.as_bytes()), shape.kind());
+                    let cut = &whole[whole.find(&hostile).unwrap() + 2..];
+                    let own: Vec<String> = (11..300).map(|i| format!("SELECT {i}")).collect();
+                    let detected = statements(cut.as_bytes());
+                    let missing = own.iter().filter(|s| !detected.contains(s)).count();
+                    let kind = detect(cut.as_bytes());
+                    // Audit text cut on forged export lines is read as an export, which reads
+                    // audit lines too (its events flagged): a whole export whose first log
+                    // events hold many audit lines looks the same.
+                    let also = matches!((shape, forger), (Shape::Text, Shape::Export))
+                        .then_some(InputKind::PrefixedText);
+                    if (kind != shape.kind() && Some(kind) != also) || missing > 0 {
+                        failures.push(format!(
+                            "{shape:?} cut on {count} {forger:?} lines in {}: {kind:?}, {missing} hidden",
+                            if in_db { "db" } else { "user" }
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// Names that forge lines of every shape, several of them, as a failed login can: a record's
+/// head cut at the name's break, whole lines of each shape (an audit line that reads alone
+/// before an export line too), the rest of the record after them.
+fn hostile_names(i: usize) -> [String; 3] {
+    let line = |shape: Shape, j: usize| shape.line(800 + j, "f", "f").trim_end().to_owned();
+    [
+        format!(
+            "x\n{}\n{}\n{}",
+            line(Shape::Text, i),
+            line(Shape::Export, i),
+            line(Shape::Export, i + 1)
+        ),
+        format!(
+            "y\n{}\n{}\n{}\n{}",
+            line(Shape::Syslog, i),
+            line(Shape::Syslog, i + 1),
+            line(Shape::Export, i),
+            line(Shape::Text, i)
+        ),
+        format!(
+            "z\n{}\n\n{}\n{}",
+            line(Shape::Export, i),
+            line(Shape::Text, i),
+            line(Shape::Syslog, i)
+        ),
+    ]
+}
+
+#[test]
+fn a_whole_log_keeps_its_shape_however_many_lines_its_names_forge() {
+    // Every event's user and database names forge lines of every shape: a whole log's first
+    // line is the server's, and each forged line lies within reach of its record's first line.
+    for shape in Shape::ALL {
+        for n in [3, 40, 400] {
+            let log: String = (0..n)
+                .map(|i| {
+                    let names = hostile_names(i);
+                    shape.line(i, &names[i % 3], &names[(i + 1) % 3])
+                })
+                .collect();
+            assert_eq!(detect(log.as_bytes()), shape.kind(), "{shape:?} {n}");
+            // Hostile events only after the first: a clean first line, then forgeries.
+            let mut log = shape.line(0, "app", "shop");
+            for i in 1..n {
+                let names = hostile_names(i);
+                log.push_str(&shape.line(i, &names[i % 3], "shop"));
+            }
+            assert_eq!(
+                detect(log.as_bytes()),
+                shape.kind(),
+                "{shape:?} {n}, first clean"
+            );
+        }
+    }
+}
+
+/// An export to S3 whose log events hold three audit lines each (`server_audit` lines joined
+/// by `\n` in one CloudWatch message), `events` of them.
+fn multiline_export(events: usize) -> String {
+    (0..events)
+        .flat_map(|e| (0..3).map(move |j| (e, j)))
+        .map(|(e, j)| {
+            let line = Shape::Text.line(e * 3 + j, "app", "shop");
+            if j == 0 {
+                format!("2024-05-01T12:00:{:02}.500Z {line}", e % 60)
+            } else {
+                line
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_tail_of_an_export_whose_events_hold_several_audit_lines_is_an_export() {
+    // `tail -n` starting inside a log event: audit lines first, then export lines. Failed
+    // before: read as audit text, each export line joined to the record before it as a name's
+    // break (its event hidden in that record's user name, flagged).
+    let whole = multiline_export(60);
+    assert_eq!(detect(whole.as_bytes()), InputKind::PrefixedText);
+    for skip in [1, 2] {
+        let cut: String = whole.split_inclusive('\n').skip(skip).collect();
+        assert_eq!(detect(cut.as_bytes()), InputKind::PrefixedText, "{skip}");
+        let read = statements(cut.as_bytes());
+        assert_eq!(read.len(), 180 - skip, "{skip}");
+    }
+    // A whole audit log is not one: its names' export lines follow a record's head cut at the
+    // break, or come with the rest of the record after them, neither of which reads alone
+    // (with an audit line forged before the export line, and one after it too).
+    for tail in ["", "\n20240501 12:00:00,db1,y"] {
+        let mut log = String::new();
+        for i in 0..200 {
+            let name = if i % 5 == 4 {
+                format!(
+                    "x\n{}\n2024-05-01T12:00:00.500Z {}{tail}",
+                    Shape::Text.line(900, "f", "f").trim_end(),
+                    Shape::Text.line(901, "f", "f").trim_end()
+                )
+            } else {
+                "app".to_owned()
+            };
+            log.push_str(&Shape::Text.line(i, &name, "shop"));
+        }
+        assert_eq!(detect(log.as_bytes()), InputKind::AuditText, "{tail:?}");
+    }
+}
+
+#[test]
+fn an_insights_csv_whose_times_do_not_read_is_an_insights_csv_its_rows_kept_whole() {
+    // Five of every eight `@timestamp`s rewritten (`05/01/2024 12:00:00`, a spreadsheet's):
+    // those rows fail, kept whole, and the others read. Failed before: read as text, every
+    // row an unparsed line, the ISO-timed ones read as audit lines of the ISO dialect would.
+    let mut csv = String::from("@timestamp,@message\n");
+    for i in 0..40 {
+        let line = Shape::Text.line(i, "app", "shop");
+        let time = if matches!(i % 8, 0 | 2 | 3 | 5 | 6) {
+            format!("05/01/2024 12:00:{:02}", i % 60)
+        } else {
+            format!("2024-05-01 12:00:{:02}.000", i % 60)
+        };
+        csv.push_str(&format!("{time},\"{}\"\n", line.trim_end()));
+    }
+    assert_eq!(detect(csv.as_bytes()), InputKind::InsightsCsv);
+    let mut events = 0;
+    let report = Decoder::new()
+        .decode(csv.as_bytes(), &mut |_: &AuditEvent<'_>| events += 1)
+        .unwrap();
+    assert!(report.is_balanced(), "{report:?}");
+    assert_eq!((events, report.unparsed_events), (15, 25), "{report:?}");
+    // Audit text under a forged header stays text: no row is an audit line.
+    let text = format!("@timestamp,@message\n{}", log(Shape::Text, "app", false));
+    assert_eq!(detect(text.as_bytes()), InputKind::AuditText);
+}

@@ -21,7 +21,9 @@ use super::json::{skip_string, skip_ws};
 /// `@timestamp,@message`. A document shape is therefore checked against the lines after it:
 /// JSON never has a line (in its first or last [`JSON_PROBE`] bytes) that starts with an audit,
 /// export or syslog line, and an Insights CSV's first rows hold audit lines; an input that
-/// fails its check is text.
+/// fails its check is text. Text is told by its first line, unless lines past the reach of a
+/// record's names show a log of another shape cut inside a record (see `shape_by_lines`): a
+/// whole log keeps its shape however many lines its names forge.
 ///
 /// ```
 /// use rdsaudit::input::{detect, InputKind};
@@ -95,25 +97,41 @@ fn detect_text(input: &[u8]) -> InputKind {
 const INSIGHTS_ROWS: usize = 8;
 
 /// Whether most of the first [`INSIGHTS_ROWS`] rows read: with a `@timestamp` that is an
-/// Insights date-time, or else with an audit line in `@message`. Audit text under a forged
-/// header fails: its rows are audit lines cut at commas, whose first field is no Insights
-/// date-time and no field of which is a whole audit line. A row that fails at the end of the
-/// text is not counted: it may be cut by a sniff (a first message longer than 64 KiB).
+/// Insights date-time, or else with an audit line in `@message` (whether its `@timestamp` is a
+/// date-time or not: an Insights CSV whose times were rewritten, say by a spreadsheet, is
+/// read as one, those rows failing, kept whole). Audit text under a forged header fails: its
+/// rows are audit lines cut at commas, whose first field is no Insights date-time and no
+/// field of which is a whole audit line. A row that fails at the end of the text is not
+/// counted: it may be cut by a sniff (a first message longer than 64 KiB).
 fn rows_read(input: &[u8]) -> bool {
-    let Some(rows) = super::insights_csv::rows(input) else {
+    use super::insights_csv::{BadRow, InsightsError, InsightsRow};
+    let (Some(rows), Some(loose)) = (
+        super::insights_csv::rows(input),
+        super::insights_csv::rows(input).map(super::insights_csv::Rows::timestamp_unread),
+    ) else {
         return false;
     };
-    let mut rows = rows.peekable();
+    let holds_audit_line =
+        |r: &InsightsRow<'_>| crate::audit::scanner::starts_with_timestamp(&r.message);
+    let mut rows = rows.zip(loose).peekable();
     let (mut seen, mut read) = (0usize, 0usize);
-    while let Some(row) = rows.next() {
+    while let Some((row, loose)) = rows.next() {
         if seen == INSIGHTS_ROWS || (row.is_err() && rows.peek().is_none()) {
             break;
         }
         seen += 1;
-        let reads = |r: &super::insights_csv::InsightsRow<'_>| {
-            r.time_us.is_some() || crate::audit::scanner::starts_with_timestamp(&r.message)
+        let reads = match (&row, &loose) {
+            (Ok(r), _) => r.time_us.is_some() || holds_audit_line(r),
+            (
+                Err(BadRow {
+                    error: InsightsError::Timestamp { .. },
+                    ..
+                }),
+                Ok(r),
+            ) => holds_audit_line(r),
+            _ => false,
         };
-        if row.is_ok_and(|r| reads(&r)) {
+        if reads {
             read += 1;
         }
     }
@@ -157,6 +175,18 @@ fn line_kind(text: &[u8]) -> LineKind {
     let line = head
         .get(..memchr::memchr2(b'\n', b'\r', head).unwrap_or(head.len()))
         .unwrap_or(head);
+    line_kind_of(line)
+}
+
+/// The kind of `line`, cut at its break.
+fn line_kind_of(line: &[u8]) -> LineKind {
+    if !line
+        .first()
+        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'<')
+    {
+        return LineKind::Other;
+    }
+    let line = line.get(..LINE_LOOK).unwrap_or(line);
     if crate::audit::scanner::starts_with_timestamp(line) {
         LineKind::Audit
     } else if super::prefixed::starts_audit_event(line) {
@@ -170,6 +200,13 @@ fn line_kind(text: &[u8]) -> LineKind {
     }
 }
 
+/// How far past the start of a record's first line a line forged in its names can start: the
+/// record's text before its statement, where its raw breaks are
+/// ([`super::text::MAX_NAMES_BYTES`], with the syslog header or export prefix well within it).
+/// So a log cut inside a record has its forged lines in its first `REACH` bytes, and a line
+/// forged in a whole log lies within `REACH` after a line that starts a record of its shape.
+const REACH: usize = super::text::MAX_NAMES_BYTES as usize;
+
 /// The lines' kinds in the first [`TEXT_PROBE`] bytes of a text.
 #[derive(Debug, Default)]
 struct Tally {
@@ -181,43 +218,90 @@ struct Tally {
     syslog_no_time: usize,
     /// Which of export and syslog lines came first.
     exported_first: bool,
+    /// The lines of other kinds more than [`REACH`] past the last line that starts a record
+    /// of the first line's shape: no name of a record of that shape holds them.
+    far: Far,
+    /// Where the last line starting a record of the first line's shape starts.
+    last_start: usize,
+    /// Whole lines from [`REACH`] on: how many are export lines, and whether one is neither an
+    /// export nor an audit line (blank, another program's, a name's, syslog).
+    body_exported: usize,
+    body_mixed: bool,
+}
+
+/// Lines of each kind counted in [`Tally::far`].
+#[derive(Debug, Default, Clone, Copy)]
+struct Far {
+    audit: usize,
+    exported: usize,
+    /// Syslog lines, with an RFC 3339 time or not.
+    syslog: usize,
+}
+
+impl Far {
+    fn total(self) -> usize {
+        self.audit + self.exported + self.syslog
+    }
 }
 
 impl Tally {
     fn of(input: &[u8]) -> Tally {
         let head = input.get(..TEXT_PROBE).unwrap_or(input);
-        let breaks = memchr::memchr2_iter(b'\n', b'\r', head).map(|b| b + 1);
         let mut tally = Tally::default();
-        for at in std::iter::once(0)
-            .chain(breaks)
-            .take_while(|at| *at < head.len())
-        {
-            let line = input.get(at..).unwrap_or_default();
-            let kind = line_kind(line);
-            if tally.first.is_none() && !line.first().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
-                tally.first = Some(kind);
+        let mut at = 0;
+        while at < head.len() {
+            let rest = head.get(at..).unwrap_or_default();
+            let end = memchr::memchr2(b'\n', b'\r', rest).map(|i| at + i);
+            let next = end.map_or(head.len(), |e| e + 1);
+            // The `\n` of a CRLF is no line of its own.
+            let crlf = rest.first() == Some(&b'\n') && at > 0 && head.get(at - 1) == Some(&b'\r');
+            if !crlf {
+                // A line cut by the probe's end (no break after it) is told by its start
+                // (`line_kind` looks on into `input`) but is no evidence past the first
+                // line's reach: its kind may change with bytes the probe does not hold.
+                let kind = match end {
+                    Some(e) => line_kind_of(input.get(at..e).unwrap_or_default()),
+                    None => line_kind(input.get(at..).unwrap_or_default()),
+                };
+                tally.add(at, kind, rest, end.is_some());
             }
-            if kind == LineKind::Exported && tally.syslog == 0 && tally.exported == 0 {
-                tally.exported_first = true;
-            }
-            if let Some(n) = tally.count(kind) {
-                *n += 1;
-            }
-            if tally.settled() {
-                break;
-            }
+            at = next;
         }
         tally
     }
 
-    /// Whether the first line stands whatever the lines after: it is of a shape read line by
-    /// line and has its like (a whole log's lines are seldom looked at past the second).
-    fn settled(&mut self) -> bool {
-        match self.first {
-            Some(first @ (LineKind::Audit | LineKind::Exported | LineKind::Syslog)) => {
-                self.count(first).is_some_and(|n| *n >= 2)
+    /// Counts the line starting at `at` (`rest` is the probe from it on).
+    fn add(&mut self, at: usize, kind: LineKind, rest: &[u8], whole: bool) {
+        let blank = rest.first().is_some_and(|b| matches!(b, b'\n' | b'\r'));
+        if self.first.is_none() && !blank {
+            self.first = Some(kind);
+        }
+        if kind == LineKind::Exported && self.syslog == 0 && self.exported == 0 {
+            self.exported_first = true;
+        }
+        if let Some(n) = self.count(kind) {
+            *n += 1;
+        }
+        let Some(first) = self.first else {
+            return;
+        };
+        if starts_record_of(first, kind) {
+            self.last_start = at;
+            self.far = Far::default();
+        } else if whole && at > self.last_start.saturating_add(REACH) {
+            match kind {
+                LineKind::Audit => self.far.audit += 1,
+                LineKind::Exported => self.far.exported += 1,
+                LineKind::Syslog | LineKind::SyslogNoTime => self.far.syslog += 1,
+                LineKind::Other => {}
             }
-            _ => false,
+        }
+        if whole && at >= REACH {
+            match kind {
+                LineKind::Exported => self.body_exported += 1,
+                LineKind::Audit => {}
+                _ => self.body_mixed = true,
+            }
         }
     }
 
@@ -228,6 +312,24 @@ impl Tally {
             LineKind::Syslog => Some(&mut self.syslog),
             LineKind::SyslogNoTime => Some(&mut self.syslog_no_time),
             LineKind::Other => None,
+        }
+    }
+
+    /// The shape of the lines more than [`REACH`] past the last line starting a record of the
+    /// first line's shape, when at least two lines lie there: no whole or cut log of the
+    /// first line's shape has them (a name holding them would be a record's, within reach of
+    /// its first line), so the first line was forged in a name of a log cut inside it. Export
+    /// first when export lines lie there (it reads audit lines too), then syslog, then audit.
+    fn far_shape(&self) -> Option<InputKind> {
+        let far = self.far;
+        if far.total() < 2 {
+            None
+        } else if far.exported > 0 && far.exported >= far.syslog {
+            Some(InputKind::PrefixedText)
+        } else if far.syslog > 0 {
+            Some(InputKind::Syslog)
+        } else {
+            Some(InputKind::AuditText)
         }
     }
 
@@ -243,18 +345,78 @@ impl Tally {
     }
 }
 
+/// Whether a line of kind `kind` starts a record in a log whose first line is of kind `first`:
+/// an audit line in audit text; an export line or an audit line (a log event holding several)
+/// in an export; a plugin line with an RFC 3339 time in syslog output.
+fn starts_record_of(first: LineKind, kind: LineKind) -> bool {
+    match first {
+        LineKind::Audit => kind == LineKind::Audit,
+        LineKind::Exported => matches!(kind, LineKind::Exported | LineKind::Audit),
+        LineKind::Syslog => kind == LineKind::Syslog,
+        LineKind::SyslogNoTime | LineKind::Other => false,
+    }
+}
+
+/// Whether audit text whose first line is an audit line is a cut export whose log events hold
+/// several audit lines (`tail -n` starting inside one): past the first [`REACH`] bytes, at
+/// least two whole lines are export lines and every other whole line is an audit line that
+/// reads alone. In audit text an export line is held in a name only: the record's first line
+/// before it, cut at the name's break, reads alone only when the name was made to (docs/
+/// HOSTILE.md, "Two records or one?"), and so does the rest of the record after it.
+fn is_cut_multiline_export(input: &[u8], tally: &Tally) -> bool {
+    if tally.body_exported < 2 || tally.body_mixed {
+        return false;
+    }
+    let head = input.get(..TEXT_PROBE).unwrap_or(input);
+    let mut at = 0;
+    while let Some(i) = memchr::memchr2(b'\n', b'\r', head.get(at..).unwrap_or_default()) {
+        let line = head.get(at..at + i).unwrap_or_default();
+        let next = at + i + 1;
+        if at >= REACH
+            && !line.is_empty()
+            && line_kind_of(line) == LineKind::Audit
+            && crate::audit::scanner::parse_unbroken_line(line).is_err()
+        {
+            return false;
+        }
+        at = next;
+    }
+    true
+}
+
 /// Text's shape by its lines: plugin syslog output, an export (S3, `aws logs tail`), or audit
 /// text (whose own errors are then reported line by line).
 ///
-/// The first line that is not blank decides, when it is one of them and not alone of its kind
-/// among lines of another: a whole log's first line is the server's, so a line forged later
-/// on cannot change how the log is read. Otherwise (a cut log, whose first line may be forged
-/// in a name; another program's syslog line; a note) the export and syslog shapes come first,
-/// the one with more lines: read so, audit text loses nothing (a line without the prefix
-/// continues the event before it and is split into audit lines). The RFC 3164 syslog shape,
-/// refused whole, needs most of the lines.
+/// The first line that is not blank decides, when it is one of them, unless the lines after
+/// it show a cut log whose first lines were forged in a name:
+///
+/// - lines of another shape lie more than [`REACH`] past the last line that starts a record
+///   of the first line's shape (two at least): a name holding them would be a record's, and a
+///   record's names end within that reach of its first line. The log is read as those lines'
+///   shape. However many lines names forge, a whole log keeps its shape: each lies within
+///   reach of its record's first line;
+/// - the first line is an audit line, and past the first [`REACH`] bytes every line is an
+///   export line (two at least) or an audit line that reads alone: an export whose log events
+///   hold several audit lines, cut inside one ([`is_cut_multiline_export`]);
+/// - the first line is alone of its kind among lines of another (a short cut log).
+///
+/// Otherwise (the first line is another program's syslog line or a note) the export and
+/// syslog shapes come first, the one with more lines: read so, audit text loses nothing (a
+/// line without the prefix continues the event before it and is split into audit lines). The
+/// RFC 3164 syslog shape, refused whole, needs most of the lines.
 fn shape_by_lines(input: &[u8]) -> InputKind {
     let mut t = Tally::of(input);
+    if matches!(
+        t.first,
+        Some(LineKind::Audit | LineKind::Exported | LineKind::Syslog)
+    ) {
+        if let Some(kind) = t.far_shape() {
+            return kind;
+        }
+        if t.first == Some(LineKind::Audit) && is_cut_multiline_export(input, &t) {
+            return InputKind::PrefixedText;
+        }
+    }
     let recognised = t.audit + t.exported + t.syslog + t.syslog_no_time;
     let most_no_time = t.syslog_no_time * 2 > recognised;
     match t.first_standing() {
