@@ -74,7 +74,7 @@ pub enum JsonError {
     TooManyKept {
         /// What was kept when the walk stopped, in values' worth of memory.
         kept: usize,
-        /// The allowance ([`MAX_EVENT_VALUES`], or one per 16 bytes of the text if more).
+        /// The allowance ([`MAX_EVENT_VALUES`], or one per 4 bytes of the text if more).
         max: usize,
     },
 }

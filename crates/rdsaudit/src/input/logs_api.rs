@@ -661,6 +661,21 @@ mod tests {
             let e = e.as_ref().unwrap();
             assert_eq!(e.timestamp, 1_714_564_800_000 + i as i64);
         }
+        // `aws logs get-log-events` pages of 10,000 events without ids, compact, about 150
+        // bytes each: 120,000 in 12 pages read whole (review of session 28: refused whole
+        // past ~75,000 at one value's worth per 16 bytes of text).
+        let page = |p: usize| {
+            let events: Vec<_> = (0..10_000)
+                .map(|i| format!(r#"{{"timestamp":{},"message":"20240501 12:00:00,db1,rdsadmin,localhost,7,{i},CONNECT,,,0","ingestionTime":1}}"#, p * 10_000 + i))
+                .collect();
+            format!(
+                r#"{{"events":[{}],"nextForwardToken":"f/{p}"}}"#,
+                events.join(",")
+            )
+        };
+        let text: String = (0..12).map(page).collect();
+        assert!(text.len() / 120_000 < 160, "{}", text.len() / 120_000);
+        assert_eq!(read(&text).unwrap().len(), 120_000);
         // One page over the cap is refused, named.
         let over = format!(r#"{{"events":[],"x":[{}0]}}"#, "0,".repeat(1 << 20));
         let e = read(&format!("{GET}{over}")).unwrap_err();
@@ -671,7 +686,7 @@ mod tests {
         // Pages of minimal elements, each within the cap, keep far more than their size.
         let page = format!(r#"{{"events":[{}0]}}"#, "0,".repeat(60_000));
         assert_eq!(read(&page).unwrap().len(), 60_001);
-        let e = read(&page.repeat(3)).unwrap_err();
+        let e = read(&page.repeat(12)).unwrap_err();
         assert!(
             e.starts_with("page 1: the pages hold more records or events than their size allows"),
             "{e}"

@@ -719,14 +719,19 @@ impl Fixed<'_, '_> {
 }
 
 /// Bytes of text per value's worth of memory kept across pages ([`kept_allowance`]): a
-/// value's worth is a simd-json tape node's 16 bytes, what the value caps were set in.
-pub(crate) const KEPT_VALUE_BYTES: usize = 16;
+/// value's worth is a simd-json tape node's 16 bytes, what the value caps were set in, so
+/// what is kept stays within four times the text. A logs API event of `aws logs
+/// get-log-events` (no `eventId`, no `logStreamName`) is written in about 214 bytes and kept
+/// in 224 (review of session 28: at one value per 16 bytes, 120,000 such events in 12 pages
+/// were refused).
+pub(crate) const KEPT_VALUE_BYTES: usize = 4;
 
 /// How much the caller of a walk over `len` bytes may keep of all its pages, in values' worth
 /// of memory: as much as one page may (`max_values`), or as much memory as the text takes,
 /// whichever is more. An `aws kinesis get-records` record is written in 300 bytes or more
-/// and kept in 256, a logs API event likewise; a file of minimal elements (`0,`, `{},`) over
-/// many pages would keep a hundred times its size, and is refused. The text itself is held
+/// and kept in 256, a logs API event in about 214 (compact, no ids) and kept in 224; a file
+/// of minimal elements (`0,`, `{},`) over many pages would keep a hundred times its size,
+/// and is refused. The text itself is held
 /// within `--max-file-size`, so this bounds what is kept by it too.
 pub(crate) fn kept_allowance(len: usize, max_values: usize) -> usize {
     max_values.max(len / KEPT_VALUE_BYTES)
