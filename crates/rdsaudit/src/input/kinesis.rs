@@ -324,8 +324,9 @@ impl RawRecord {
     /// A record whose shape is wrong, read from `start` to where `walk` is, kept as it is in
     /// the input to be reported whole: its strings unescaped in place are put back. Not when
     /// a string it keeps (a sequence number) held an escape: that string's text would be
-    /// lost, so the record is reported without its bytes, as before. A real Lambda event's
-    /// strings hold no escapes.
+    /// lost, so the record is reported without its bytes, as before; nor when its strings
+    /// with escapes held more than the walk keeps (2 MiB). A real Lambda event's strings hold
+    /// no escapes.
     fn keep_as_read(&mut self, walk: &mut Walk<'_>, start: usize) {
         let kept = [
             &self.sequence_number,
@@ -333,7 +334,7 @@ impl RawRecord {
             &self.partition_key,
             &self.encryption_type,
         ];
-        if kept.into_iter().flatten().any(|r| walk.changed_within(r)) {
+        if !walk.originals_whole() || kept.into_iter().flatten().any(|r| walk.changed_within(r)) {
             walk.forget_originals();
             return;
         }

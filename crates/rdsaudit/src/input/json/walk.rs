@@ -93,7 +93,14 @@ pub(crate) struct Walk<'t> {
 struct Originals {
     spans: Vec<(usize, usize)>,
     bytes: Vec<u8>,
+    /// More than [`ORIGINALS_MAX`] bytes were to be kept: not all are.
+    lost: bool,
 }
+
+/// The most bytes of originals kept since [`Walk::forget_originals`]: a Kinesis record's data
+/// is at most 1 MiB (1.4 MB of base64). Past it a record that fails is kept without its
+/// bytes, and a large string with escapes (a serializer writing `/` as `\/`) costs no copy.
+const ORIGINALS_MAX: usize = 2 << 20;
 
 /// A lone surrogate escape (`\ud800` not followed by a low one, or a low one alone): no
 /// character, so the string holding it cannot be read as text.
@@ -139,6 +146,7 @@ impl<'t> Walk<'t> {
         if let Some(o) = &mut self.originals {
             o.spans.clear();
             o.bytes.clear();
+            o.lost = false;
         }
     }
 
@@ -171,17 +179,35 @@ impl<'t> Walk<'t> {
         })
     }
 
+    /// Whether every string unescaped in place since [`Walk::forget_originals`] was kept as
+    /// it was (none past [`ORIGINALS_MAX`]).
+    pub(crate) fn originals_whole(&self) -> bool {
+        self.originals.as_ref().is_some_and(|o| !o.lost)
+    }
+
     /// Keeps the string's bytes from `at` (its first escape) to its closing quote as they are,
     /// when originals are kept: they are about to be unescaped in place.
     #[cold]
     fn keep_original(&mut self, at: usize) {
-        let Some(o) = &mut self.originals else {
+        let Some(o) = self.originals.as_mut().filter(|o| !o.lost) else {
             return;
         };
-        let end = super::skip_string(self.text, at).map_or(self.text.len(), |e| e - 1);
-        if let Some(bytes) = self.text.get(at..end) {
-            o.spans.push((at, bytes.len()));
-            o.bytes.extend_from_slice(bytes);
+        // Its closing quote is looked for only as far as the room left.
+        let room = ORIGINALS_MAX.saturating_sub(o.bytes.len());
+        let window = self
+            .text
+            .len()
+            .min(at.saturating_add(room).saturating_add(1));
+        let end = self
+            .text
+            .get(..window)
+            .and_then(|w| super::skip_string(w, at));
+        match end.and_then(|e| self.text.get(at..e - 1)) {
+            Some(bytes) => {
+                o.spans.push((at, bytes.len()));
+                o.bytes.extend_from_slice(bytes);
+            }
+            None => o.lost = true,
         }
     }
 

@@ -440,6 +440,12 @@ fn a_record_that_fails_is_kept_as_it_is() {
     assert_eq!(got[1].as_delivered(), b"b2s/");
     assert_eq!(got[2].sequence_number, Some("8"));
     assert_eq!(got[2].as_delivered(), b"");
+    // Strings with escapes past what the walk keeps (2 MiB): no bytes, no copy of them.
+    let long = r"\/".repeat((1 << 20) + 1);
+    let text = format!(r#"{{"Records":[{{"kinesis":{{"data":"{long}","data":"x"}}}}]}}"#);
+    let (mut buf, len) = padded(text.as_bytes());
+    let got = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+    assert!(got[0].as_delivered().is_empty(), "kept past the bound");
 }
 
 /// Session 28 review: a record holding both `kinesis.data` (Lambda) and `Data` (get-records)
