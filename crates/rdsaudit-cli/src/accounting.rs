@@ -136,7 +136,7 @@ impl Accounting {
         }
         let mut record = format!("record {}", done.index + 1);
         if let Some(seq) = done.record.and_then(|r| r.sequence_number) {
-            let _ = write!(record, " (sequence {seq})");
+            let _ = write!(record, " (sequence {})", plain(seq));
         }
         // An unparsed event of a piece of text or of a chunk of log events (the logs API,
         // Insights) is in no record: the piece's or chunk's number is no place of it.
@@ -259,6 +259,18 @@ fn breakdown<'a>(counts: impl Iterator<Item = (&'a str, u64)>) -> String {
     }
 }
 
+/// An id from the input (a sequence number, an event id) as it can be shown on a line of
+/// stderr: as it is when it holds no control character, else quoted with Rust's escapes. An
+/// id is anyone's text (a hand-made event): a line break in it forged error and summary
+/// lines, an ESC reached the terminal (review of session 28).
+fn plain(id: &str) -> std::borrow::Cow<'_, str> {
+    if id.chars().any(char::is_control) {
+        format!("{id:?}").into()
+    } else {
+        id.into()
+    }
+}
+
 /// The error line of an unparsed line or log event of input `name`, in `record` (`record 3
 /// (sequence ...)`) if it came in one: named by its event id and its line within the message
 /// where known, a place unknown left out (never written `?`). A line of text is named by its
@@ -276,6 +288,7 @@ fn unparsed_line(
     if let Some(record) = record {
         let _ = write!(at, ": {record}");
     }
+    let event_id = event_id.map(plain);
     match (event_id, line) {
         // A line of a CloudWatch message: its place is the record's and event's.
         (Some(event), Some(n)) if record.is_some() => {

@@ -392,3 +392,26 @@ fn quiet_silences_the_summary_not_the_errors() {
     assert_eq!(stderr.lines().collect::<Vec<_>>().len(), 1, "{stderr}");
     assert!(stderr.starts_with("rdsaudit: -: line 1: "), "{stderr}");
 }
+
+/// Review of session 28: a sequence number or event id holding a line break forged error
+/// and summary lines on stderr, and an ESC reached the terminal. Ids with a control
+/// character are shown quoted with escapes, one error a line.
+#[test]
+fn ids_from_the_input_cannot_forge_stderr_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let forged = "1\nrdsaudit: summary\n  inputs: 0\u{1b}[2J";
+    let id = serde_json::to_string(forged).unwrap();
+    let event = format!(r#"{{"Records":[{{"kinesis":{{"sequenceNumber":{id}}}}}]}}"#);
+    let logs = format!(r#"{{"events":[{{"eventId":{id},"timestamp":1,"message":"x"}}]}}"#);
+    for (name, text) in [("event.json", event), ("logs.json", logs)] {
+        let path = write(dir.path(), name, text.as_bytes());
+        let (code, _, stderr) = parse(&[path.as_os_str()]);
+        assert_eq!(code, 1, "{stderr}");
+        let summaries = stderr
+            .lines()
+            .filter(|l| l.starts_with("rdsaudit: summary"));
+        assert_eq!(summaries.count(), 1, "{stderr}");
+        assert!(!stderr.contains('\u{1b}'), "{stderr}");
+        assert!(stderr.contains(r#""1\nrdsaudit: summary"#), "{stderr}");
+    }
+}
