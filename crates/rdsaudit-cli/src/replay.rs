@@ -4,13 +4,14 @@
 //!
 //! Entries come from files: S3 objects, `aws sqs receive-message` answers, the function log
 //! (`aws logs filter-log-events` answers or plain lines); parts are joined. Records are
-//! decoded to NDJSON events on stdout, lines parsed again, oversized events printed as they
+//! decoded to NDJSON events on stdout (a record kept as its JSON, its shape wrong, is read as
+//! a Kinesis record again: once fixed, its events), lines parsed again, oversized events printed as they
 //! were kept. What still fails is reported on stderr, one line each.
 
 use std::io::{self, BufWriter, Write};
 
 use rdsaudit::AuditEvent;
-use rdsaudit::input::{Payload, SourceRecord};
+use rdsaudit::input::{Payload, SourceParser, SourceRecord};
 use rdsaudit::pipeline::Pipeline;
 use rdsaudit::quarantine::{EntryKind, OwnedEntry, read_entries};
 use rdsaudit::sink::{FailedRecord, NdjsonWriter, Sink, UnparsedLine};
@@ -182,6 +183,7 @@ fn replay<W: Write>(
                 );
             }
         },
+        _ if is_record_json(&entry.payload) => replay_record_json(pipeline, entry, &mut sink),
         _ => {
             let mut record = SourceRecord::new(payload(&entry.payload));
             record.sequence_number = entry.sequence_number.as_deref();
@@ -191,6 +193,42 @@ fn replay<W: Write>(
     match sink.error {
         Some(e) => Err(e.into()),
         None => Ok(()),
+    }
+}
+
+/// Whether a record entry's payload is a Kinesis record kept as its JSON (a record whose
+/// shape was wrong: no `data`, a key twice, both shapes), not a CloudWatch payload: an
+/// object with a `kinesis` or `Data` key near its start.
+fn is_record_json(payload: &[u8]) -> bool {
+    let head = payload.get(..payload.len().min(256)).unwrap_or(payload);
+    payload.first() == Some(&b'{')
+        && [&b"\"kinesis\""[..], b"\"Data\""]
+            .iter()
+            .any(|k| memchr::memmem::find(head, k).is_some())
+}
+
+/// A record kept as its JSON, read again as the one record of a Kinesis event: fixed (a
+/// duplicate `data` removed), its events; still wrong, a failed record again.
+fn replay_record_json<W: Write>(pipeline: &Pipeline, entry: &OwnedEntry, sink: &mut Replay<'_, W>) {
+    let mut buf = Vec::with_capacity(entry.payload.len() + 16 + simd_json::INPUT_PADDING);
+    buf.extend_from_slice(b"{\"Records\":[");
+    buf.extend_from_slice(&entry.payload);
+    buf.extend_from_slice(b"]}");
+    let len = buf.len();
+    buf.resize(len + simd_json::INPUT_PADDING, 0);
+    match rdsaudit::input::parse_kinesis_event(&mut buf, len, &mut SourceParser::new()) {
+        Ok(records) => {
+            for (i, record) in records.iter().enumerate() {
+                pipeline.with_worker(|w| w.process_record(i, record, sink));
+            }
+        }
+        Err(e) => {
+            sink.counts.still_failing += 1;
+            ewriteln!(
+                "rdsaudit: entry {}: still not a Kinesis record: {e}",
+                entry.id
+            );
+        }
     }
 }
 

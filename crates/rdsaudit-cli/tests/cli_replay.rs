@@ -129,3 +129,28 @@ fn a_missing_part_is_an_error_not_a_silent_gap() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("parts found"));
 }
+
+/// Session 28: a record whose shape was wrong is quarantined as its JSON. Replayed, it is
+/// read as a Kinesis record again: fixed (the duplicate `data` removed), its events; as
+/// kept, still failing, with its reason (it was read as a CloudWatch payload: "missing
+/// `messageType`", fixed or not).
+#[test]
+fn a_record_kept_as_its_json_replays_once_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(rdsaudit::Dialect::RdsMySql, 1, 5, 0);
+    let gz = flate2_gzip(&corpus.records[0].envelope());
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&gz);
+    let fixed = format!(r#"{{"kinesis":{{"sequenceNumber":"7","data":"{b64}"}}}}"#);
+    let kept = format!(r#"{{"kinesis":{{"sequenceNumber":"7","data":"{b64}","data":"x"}}}}"#);
+    for (payload, events, code) in [(fixed, 5, 0), (kept, 0, 1)] {
+        let doc = document(&entry("req-1-0", EntryKind::Record, payload.as_bytes()));
+        let path = write(dir.path(), "entry.json", &doc);
+        let out = rdsaudit().arg("replay").arg(&path).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{stderr}");
+        assert_eq!(ndjson(&out.stdout).len(), events, "{stderr}");
+        if code == 1 {
+            assert!(stderr.contains("`kinesis.data` more than once"), "{stderr}");
+        }
+    }
+}
