@@ -4,9 +4,9 @@
 //!
 //! Entries come from files: S3 objects, `aws sqs receive-message` answers, the function log
 //! (`aws logs filter-log-events` answers or plain lines); parts are joined. Records are
-//! decoded to NDJSON events on stdout (a record kept as its JSON, its shape wrong, is read as
-//! a Kinesis record again: once fixed, its events), lines parsed again, oversized events printed as they
-//! were kept. What still fails is reported on stderr, one line each.
+//! decoded to NDJSON events on stdout (a record kept as its JSON, its shape wrong, is read
+//! as a Kinesis record again: once fixed, its events), lines parsed again, oversized events
+//! printed as they were kept. What still fails is reported on stderr, one line each.
 
 use std::io::{self, BufWriter, Write};
 
