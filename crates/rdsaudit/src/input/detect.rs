@@ -161,12 +161,8 @@ const LINE_LOOK: usize = 2048;
 
 /// The kind of the line starting `text` (it runs to the next line break).
 fn line_kind(text: &[u8]) -> LineKind {
-    // Every line of the shapes starts with a digit (a time) or a letter (a month, a `<PRI>` is
-    // `<`): one byte rules out JSON's indented lines cheaply.
-    if !text
-        .first()
-        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'<')
-    {
+    // One byte rules out JSON's indented lines before their end is looked for.
+    if !starts_like_a_shape(text) {
         return LineKind::Other;
     }
     // A line ends at `\n` or `\r` (as the text reader ends it, so the lines looked at never
@@ -178,12 +174,16 @@ fn line_kind(text: &[u8]) -> LineKind {
     line_kind_of(line)
 }
 
+/// Whether `text` starts as every line of the shapes does: with a digit (a time) or a letter
+/// (a month), or `<` (a syslog `<PRI>`).
+fn starts_like_a_shape(text: &[u8]) -> bool {
+    text.first()
+        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'<')
+}
+
 /// The kind of `line`, cut at its break.
 fn line_kind_of(line: &[u8]) -> LineKind {
-    if !line
-        .first()
-        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'<')
-    {
+    if !starts_like_a_shape(line) {
         return LineKind::Other;
     }
     let line = line.get(..LINE_LOOK).unwrap_or(line);
