@@ -127,8 +127,11 @@ pub enum LineError {
         /// The end of the object.
         at: usize,
     },
-    /// The last field is not a return code of the operation's dialect.
-    #[error("the return code at byte {at} is not an integer (or, for TABLE events, empty)")]
+    /// The line does not end with a return code of the operation's dialect: the field at `at`
+    /// is neither the return code nor a trailing field the dialect writes after it.
+    #[error(
+        "the field at byte {at} is not a return code (an integer, or empty for TABLE events) nor a trailing field of the dialect (RDS for MySQL: `,,` after a QUERY's, a connection type after a connection's)"
+    )]
     Retcode {
         /// Where the return code starts.
         at: usize,
