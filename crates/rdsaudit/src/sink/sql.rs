@@ -6,15 +6,22 @@
 //! line breaks between tokens become spaces, line breaks inside a string literal become the
 //! `\n` / `\r` escapes (the same value), and a `-- ` or `#` comment, which would otherwise run
 //! to the end of the line and swallow the rest of the statement (`DELETE FROM t -- note` +
-//! newline + `WHERE id<10` flattened is an unscoped DELETE), becomes a `/* */` comment (a `*/`
-//! inside it broken up as `* /`; dropped inside a `/*! */` executable comment, which cannot
-//! hold one). A statement that cannot be written so, because it ends inside a string, a
+//! newline + `WHERE id<10` flattened is an unscoped DELETE), becomes a `/* */` comment
+//! (dropped inside a `/*! */` executable comment, which cannot hold one). In every comment's
+//! text a `*/` is broken up as `* /` and a `/*` as `/ *`: the client reads a `/*!` inside a
+//! comment as code and skips the next `*/`, so the comment would run on over the statements
+//! after it. An optimizer hint (`/*+ */`), code to the `mysql` client and a comment to
+//! MariaDB's, keeps its opener only when it holds nothing but names, numbers and `(),=.@+`.
+//! A NUL byte in a string is written `\0` (the client refuses a line holding a NUL, and
+//! every line after it). A statement that cannot be written so, because it ends inside a string, a
 //! quoted identifier or a comment (what a statement cut at `server_audit_query_log_limit`
 //! looks like: its `;` would fall inside the string and the next statement would join it),
 //! has a line break inside a back-quoted identifier, or has a backslash outside strings and
 //! comments other than `\N` (the client runs `\! <command>` in a shell, even inside a
-//! `/*!99999 ... */` the server skips), is written as a `-- rdsaudit:` comment line that says
-//! why, with its text (line breaks as `\n`): read, never run.
+//! `/*!99999 ... */` the server skips), holds a NUL outside a string, a `/* */` comment inside
+//! a `/*! */` one, or is not UTF-8 (its bytes would change; NDJSON's `object_base64` keeps
+//! them), is written as a `-- rdsaudit:` comment line that says why, with its text (line
+//! breaks as `\n`, NUL as `\0`): read, never run.
 //!
 //! The `mysql` / `mariadb` client ends a statement at every `;` outside strings, quoted
 //! identifiers and comments, so a statement holding one before more code (a compound
@@ -156,8 +163,8 @@ impl SqlWriter {
         if e.operation != Operation::Query {
             return false;
         }
-        let text = e.object.text();
-        let statement = text.trim();
+        let text = e.object.unescaped();
+        let statement = text.trim_ascii();
         if statement.is_empty() {
             return false;
         }
@@ -165,7 +172,7 @@ impl SqlWriter {
             // A raw name may have forged this reading (docs/HOSTILE.md rule 3), or the text
             // may be cut: neither the statement nor its database is written as SQL, and the
             // session's database is left as it was.
-            comment_line(&why, statement.as_bytes(), out);
+            comment_line(&why, statement, out);
             end_line(e, out);
             return true;
         }
@@ -184,10 +191,10 @@ impl SqlWriter {
         let delimited = match e.retcode {
             Some(code) if code != 0 => {
                 let why = format!("not run, the server returned error {code}");
-                comment_line(&why, statement.as_bytes(), out);
+                comment_line(&why, statement, out);
                 false
             }
-            _ => statement_line(e, statement.as_bytes(), out),
+            _ => statement_line(e, statement, out),
         };
         end_line(e, out);
         if delimited {
@@ -318,9 +325,9 @@ fn switch_database(from: Option<&[u8]>, to: &[u8], out: &mut Vec<u8>) {
         }
         return;
     }
-    if memchr::memchr2(b'\n', b'\r', to).is_some() {
+    if memchr::memchr3(b'\n', b'\r', 0, to).is_some() {
         comment_line(
-            "USE not written, the database name holds a line break",
+            "USE not written, the database name holds a line break or a NUL",
             to,
             out,
         );
@@ -388,16 +395,18 @@ fn delimiter(flat: &[u8]) -> Option<Vec<u8>> {
         .find(|d| memchr::memmem::find(flat, d).is_none())
 }
 
-/// A `-- rdsaudit: <why>: <text>` comment, line breaks in the text as `\n` / `\r` (no line
-/// break at the end).
+/// A `-- rdsaudit: <why>: <text>` comment, line breaks and NUL in the text as `\n`, `\r`
+/// and `\0` (the client refuses a line holding a NUL, and stops reading there), invalid
+/// UTF-8 as U+FFFD (no line break at the end).
 fn comment_line(why: &str, text: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(b"-- rdsaudit: ");
     out.extend_from_slice(why.as_bytes());
     out.extend_from_slice(b": ");
-    for &b in text {
+    for &b in String::from_utf8_lossy(text).as_bytes() {
         match b {
             b'\n' => out.extend_from_slice(b"\\n"),
             b'\r' => out.extend_from_slice(b"\\r"),
+            0 => out.extend_from_slice(b"\\0"),
             _ => out.push(b),
         }
     }
@@ -431,6 +440,18 @@ enum Unwritable {
     /// of its commands (`\! <shell command>`) instead of sending it.
     #[error("a backslash outside strings is a command to the mysql client")]
     ClientCommand,
+    /// A NUL byte in code or a quoted identifier: the client refuses the line (and every
+    /// line after it) unless run with `--binary-mode`; in a string it is written `\0`.
+    #[error("it holds a NUL byte outside a string, which the mysql client refuses")]
+    Nul,
+    /// Not UTF-8: written as text, its bytes would change (NDJSON's `object_base64` keeps
+    /// them).
+    #[error("it is not valid UTF-8 (NDJSON's object_base64 holds its bytes)")]
+    NotUtf8,
+    /// A `/* */` comment inside a `/*! */` executable comment: the client ends neither where
+    /// the server does.
+    #[error("a comment inside an executable comment")]
+    NestedComment,
 }
 
 /// Appends `sql` to `out` on one line, meaning the same to MySQL (default `sql_mode`):
@@ -439,6 +460,9 @@ enum Unwritable {
 /// executable comment, which cannot nest one). Returns what the walk saw of its code. On
 /// error `out` holds a partial line.
 fn one_line(sql: &[u8], out: &mut Vec<u8>) -> Result<Shape, Unwritable> {
+    if std::str::from_utf8(sql).is_err() {
+        return Err(Unwritable::NotUtf8);
+    }
     let (mut i, mut executable, mut walk) = (0, false, Walk::default());
     while let Some(&b) = sql.get(i) {
         let next = sql.get(i + 1).copied();
@@ -453,6 +477,7 @@ fn one_line(sql: &[u8], out: &mut Vec<u8>) -> Result<Shape, Unwritable> {
                 executable = true;
                 walk.gap(executable_opener(sql, i, out))
             }
+            b'/' if next == Some(b'*') && executable => return Err(Unwritable::NestedComment),
             b'/' if next == Some(b'*') => walk.gap(block_comment(sql, i, out)?),
             b'*' if next == Some(b'/') && executable => {
                 executable = false;
@@ -466,6 +491,7 @@ fn one_line(sql: &[u8], out: &mut Vec<u8>) -> Result<Shape, Unwritable> {
             // `\N` is NULL; any other backslash in code is a command to the `mysql` client
             // (`\!` runs a shell), even inside `/*!99999 */`, which the server skips.
             b'\\' if next != Some(b'N') => return Err(Unwritable::ClientCommand),
+            0 => return Err(Unwritable::Nul),
             _ => {
                 out.push(b);
                 walk.code(b);
@@ -531,7 +557,7 @@ fn string(sql: &[u8], start: usize, out: &mut Vec<u8>) -> Result<usize, Unwritab
                 out.push(quote);
                 return Ok(i + 1);
             }
-            b'\n' | b'\r' => {
+            b'\n' | b'\r' | 0 => {
                 out.push(b'\\');
                 push_escaped(b, out);
                 i += 1;
@@ -545,11 +571,13 @@ fn string(sql: &[u8], start: usize, out: &mut Vec<u8>) -> Result<usize, Unwritab
     Err(Unwritable::OpenString)
 }
 
-/// The byte after a backslash: a raw line break becomes its escape letter (same value).
+/// The byte after a backslash: a raw line break or NUL becomes its escape letter (same
+/// value: a backslash before a byte that starts no escape stands for that byte).
 fn push_escaped(b: u8, out: &mut Vec<u8>) {
     out.push(match b {
         b'\n' => b'n',
         b'\r' => b'r',
+        0 => b'0',
         other => other,
     });
 }
@@ -569,6 +597,7 @@ fn identifier(sql: &[u8], start: usize, out: &mut Vec<u8>) -> Result<usize, Unwr
                 return Ok(i + 1);
             }
             b'\n' | b'\r' => return Err(Unwritable::BreakInIdentifier),
+            0 => return Err(Unwritable::Nul),
             _ => {
                 out.push(b);
                 i += 1;
@@ -578,8 +607,8 @@ fn identifier(sql: &[u8], start: usize, out: &mut Vec<u8>) -> Result<usize, Unwr
     Err(Unwritable::OpenIdentifier)
 }
 
-/// A `--` or `#` comment whose text starts at `body`, written as `/* text */` (with `*/`
-/// inside broken up), or dropped inside an executable comment. Returns the index of the
+/// A `--` or `#` comment whose text starts at `body`, written as `/* text */`
+/// ([`comment_text`]), or dropped inside an executable comment. Returns the index of the
 /// line break that ends it (it becomes a space), or the end.
 fn line_comment(sql: &[u8], body: usize, executable: bool, out: &mut Vec<u8>) -> usize {
     let rest = sql.get(body..).unwrap_or_default();
@@ -590,13 +619,7 @@ fn line_comment(sql: &[u8], body: usize, executable: bool, out: &mut Vec<u8>) ->
     }
     let text = rest.get(..end).unwrap_or_default().trim_ascii();
     out.extend_from_slice(b"/* ");
-    for (k, &b) in text.iter().enumerate() {
-        match b {
-            b'\r' => out.push(b' '),
-            b'*' if text.get(k + 1) == Some(&b'/') => out.extend_from_slice(b"* "),
-            _ => out.push(b),
-        }
-    }
+    comment_text(text, out);
     if !text.is_empty() {
         out.push(b' ');
     }
@@ -604,23 +627,50 @@ fn line_comment(sql: &[u8], body: usize, executable: bool, out: &mut Vec<u8>) ->
     body + end
 }
 
-/// Copies the `/* */` comment starting at `start`, line breaks as spaces; returns the index
-/// after it.
+/// Copies the `/* */` comment starting at `start` ([`comment_text`]); returns the index
+/// after it. An optimizer hint (`/*+ ... */`) keeps its opener only when it holds nothing
+/// but names, numbers and `(),=.@+`: the `mysql` client reads a hint as code (its quotes,
+/// `;`, `-- ` and backslash commands: `/*+ \! cmd */` runs a shell), MariaDB's as a comment,
+/// and the server ignores a hint it cannot read; any other hint is written `/* +`, a comment
+/// to every client (a replay then runs without it).
 fn block_comment(sql: &[u8], start: usize, out: &mut Vec<u8>) -> Result<usize, Unwritable> {
     let body = start + 2;
     let rest = sql.get(body..).unwrap_or_default();
     let Some(end) = memchr::memmem::find(rest, b"*/") else {
         return Err(Unwritable::OpenComment);
     };
+    let text = rest.get(..end).unwrap_or_default();
     out.extend_from_slice(b"/*");
-    out.extend(
-        rest.get(..end)
-            .unwrap_or_default()
-            .iter()
-            .map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b }),
-    );
+    if text.first() == Some(&b'+') && !is_plain_hint(text) {
+        out.push(b' ');
+    }
+    comment_text(text, out);
     out.extend_from_slice(b"*/");
     Ok(body + end + 2)
+}
+
+/// Whether a hint's text holds only what every client reads the same in code and comment.
+fn is_plain_hint(text: &[u8]) -> bool {
+    text.iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b" \t_(),=.@+".contains(&b))
+}
+
+/// A comment's text, written so that the client sees one comment ending where the server's
+/// did: line breaks and NUL as spaces, and `/*` and `*/` broken up as `/ *` and `* /`. A
+/// `/*!` (or `/*+`) inside a comment makes the `mysql` / `mariadb` client skip the next `*/`,
+/// so the comment would run on over the statements after it (`SELECT 1 -- /*!` then a
+/// statement holding `*/; DROP TABLE t; -- ` dropped the statements between and ran the
+/// `DROP`: adversarial review, session 29).
+fn comment_text(text: &[u8], out: &mut Vec<u8>) {
+    for (k, &b) in text.iter().enumerate() {
+        let next = text.get(k + 1).copied();
+        match b {
+            b'\n' | b'\r' | 0 => out.push(b' '),
+            b'*' if next == Some(b'/') => out.extend_from_slice(b"* "),
+            b'/' if next == Some(b'*') => out.extend_from_slice(b"/ "),
+            _ => out.push(b),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -33,6 +33,15 @@ fn examples() {
             "SELECT /*! STRAIGHT_JOIN   */ 1",
         ),
         ("SELECT `a``b` FROM t", "SELECT `a``b` FROM t"),
+        ("SELECT 1 -- /*!", "SELECT 1 /* / *! */"),
+        ("SELECT 1 /* a /*!*/", "SELECT 1 /* a / *!*/"),
+        (
+            "SELECT /*+ BKA(t1) NO_ICP(t2) */ 1",
+            "SELECT /*+ BKA(t1) NO_ICP(t2) */ 1",
+        ),
+        ("SELECT /*+ \\! id */ 1", "SELECT /* + \\! id */ 1"),
+        ("SELECT /*+ '; */ 1", "SELECT /* + '; */ 1"),
+        ("SELECT 'a\0b', /* \0 */ 1", "SELECT 'a\\0b', /*   */ 1"),
     ];
     for (sql, want) in cases {
         assert_eq!(flat(sql).as_deref(), Ok(want), "{sql:?}");
@@ -44,9 +53,20 @@ fn examples() {
         ("SELECT `a\nb`", Unwritable::BreakInIdentifier),
         ("SELECT 1 /* abc", Unwritable::OpenComment),
         ("SELECT /*! 1 ", Unwritable::OpenComment),
+        ("SELECT `a\0`", Unwritable::Nul),
+        ("SELECT 1\0", Unwritable::Nul),
+        ("SELECT /*! 1 /* x */ */", Unwritable::NestedComment),
     ] {
         assert_eq!(flat(sql), Err(why), "{sql:?}");
     }
+}
+
+#[test]
+fn invalid_utf8_is_not_written() {
+    assert_eq!(
+        one_line(b"INSERT INTO t VALUES ('\xff')", &mut Vec::new()).err(),
+        Some(Unwritable::NotUtf8)
+    );
 }
 
 /// A token of a statement, with how it is written and how it must come out.
@@ -76,7 +96,7 @@ fn content() -> impl Strategy<Value = Vec<&'static str>> {
     prop::collection::vec(
         prop::sample::select(vec![
             "a", " ", "\n", "\r", "\\n", "\\\\", "\\'", "\\\"", "''", "--", "-- ", "#", "/*", "*/",
-            ";", "`", "é",
+            ";", "`", "é", "\0", "/*!",
         ]),
         0..8,
     )
@@ -94,7 +114,11 @@ fn string() -> impl Strategy<Value = Token> {
                 (p, _) => p,
             };
             written.push_str(p);
-            flat.push_str(&p.replace('\n', "\\n").replace('\r', "\\r"));
+            flat.push_str(
+                &p.replace('\n', "\\n")
+                    .replace('\r', "\\r")
+                    .replace('\0', "\\0"),
+            );
         }
         written.push(quote);
         flat.push(quote);
@@ -117,7 +141,8 @@ fn identifier() -> impl Strategy<Value = Token> {
 fn comment_text() -> impl Strategy<Value = Vec<&'static str>> {
     prop::collection::vec(
         prop::sample::select(vec![
-            "x", " ", "*/", "/*", "'", "\"", "`", ";", "--", "#", "*", "/",
+            "x", " ", "*/", "/*", "'", "\"", "`", ";", "--", "#", "*", "/", "/*!", "/*M!", "/*+",
+            "\0", "\\",
         ]),
         0..6,
     )
@@ -128,7 +153,7 @@ fn line_comment() -> impl Strategy<Value = Token> {
         let text = parts.concat();
         let written = format!("{}{text}\n", if hash { "#" } else { "-- " });
         let trimmed = text.trim_ascii();
-        let body = trimmed.replace("*/", "* /");
+        let body = broken_up(trimmed);
         let flat = if trimmed.is_empty() {
             "/* */ ".to_owned()
         } else {
@@ -138,19 +163,40 @@ fn line_comment() -> impl Strategy<Value = Token> {
     })
 }
 
+/// A comment's text as written: line breaks and NUL as spaces, `*/` and `/*` broken up.
+fn broken_up(text: &str) -> String {
+    text.replace(['\n', '\r', '\0'], " ")
+        .replace("*/", "* /")
+        .replace("/*", "/ *")
+}
+
 fn block_comment() -> impl Strategy<Value = Token> {
     prop::collection::vec(
-        prop::sample::select(vec!["x", " ", "\n", "-- ", "#", "'", "/*"]),
+        prop::sample::select(vec![
+            "x", " ", "\n", "-- ", "#", "'", "/*", "/*!", "/*+", "+", "(", "\0", "\\", ";",
+        ]),
         0..6,
     )
     .prop_map(|parts| parts.concat())
     // `/*/*` holds a `*/`: such a comment ends there.
     .prop_filter("no */ inside", |text| {
-        !text.contains("*/") && !text.starts_with('!')
+        !text.contains("*/") && !text.starts_with('!') && !text.starts_with("M!")
     })
     .prop_map(|text| {
         let written = format!("/*{text}*/");
-        token(&written, &written.replace('\n', " "))
+        // A hint holding more than names and `(),=.@+` is made a comment to every client.
+        let plain_hint = text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b" \t_(),=.@+".contains(&b));
+        let space = if text.starts_with('+') && !plain_hint {
+            " "
+        } else {
+            ""
+        };
+        Token {
+            written,
+            flat: format!("/*{space}{}*/", broken_up(&text)),
+        }
     })
 }
 
@@ -324,14 +370,26 @@ fn an_ambiguous_statement_cannot_leave_its_comment() {
     assert!(out.ends_with(": x\\n;DROP TABLE t\\r\\n-- y\n"), "{out}");
 }
 
-/// The statements the `mysql` client sends for `script` (its `add_line` rules, default
-/// options, but `/* */` comments kept as with `--comments`): `DELIMITER` lines, strings
-/// (backslash escapes) and back-quoted names, `-- ` and `#` comments skipped, `/*! */` read as
-/// code; a backslash outside strings is one of its commands and fails the test. What is left
-/// after the last delimiter is sent too.
-fn client_statements(script: &str) -> Vec<String> {
+/// The statements the `mysql` / `mariadb` client sends for `script` (its `add_line` rules,
+/// default options, but `/* */` comments kept as with `--comments`): `DELIMITER` lines,
+/// strings (backslash escapes) and back-quoted names, `-- ` and `#` comments skipped, `/*! */`
+/// read as code, and `/*+ */` too when `hint_is_code` (the `mysql` client's hints; MariaDB's
+/// client reads them as comments). Inside a comment, a `/*!` (or a hint opener read as code)
+/// makes the client skip the next `*/` (its `ss_comment` flag). A backslash outside strings
+/// is one of its commands, and a NUL makes it stop: both fail the test. What is left after
+/// the last delimiter is sent too.
+fn client_statements_of(script: &str, hint_is_code: bool) -> Vec<String> {
+    assert!(
+        !script.contains('\0'),
+        "the client refuses a NUL: {script:?}"
+    );
     let (mut sent, mut buf, mut delimiter) = (Vec::new(), String::new(), ";".to_owned());
-    let (mut quote, mut comment, mut code) = (None::<char>, false, false);
+    let (mut quote, mut comment, mut code, mut skip_end) = (None::<char>, false, false, false);
+    let opens_code = |rest: &str| {
+        rest.starts_with("/*!")
+            || rest.starts_with("/*M!")
+            || (hint_is_code && rest.starts_with("/*+"))
+    };
     for line in script.split('\n') {
         let mut words = line.split_ascii_whitespace();
         if quote.is_none()
@@ -357,9 +415,12 @@ fn client_statements(script: &str) -> Vec<String> {
                 }
             } else if comment {
                 buf.push(c);
-                if rest.starts_with("*/") {
+                if opens_code(&rest) {
+                    skip_end = true;
+                } else if rest.starts_with("*/") {
                     buf.push('/');
-                    comment = false;
+                    comment = skip_end;
+                    skip_end = false;
                     i += 1;
                 }
             } else if rest.starts_with(&delimiter) {
@@ -370,10 +431,7 @@ fn client_statements(script: &str) -> Vec<String> {
                 (buf, code) = (String::new(), false);
                 i += delimiter.chars().count();
                 continue;
-            } else if rest.starts_with("/*")
-                && !rest.starts_with("/*!")
-                && !rest.starts_with("/*M!")
-            {
+            } else if rest.starts_with("/*") && !opens_code(&rest) {
                 buf.push_str("/*");
                 comment = true;
                 i += 1;
@@ -396,6 +454,10 @@ fn client_statements(script: &str) -> Vec<String> {
         }
         buf.push('\n');
     }
+    assert!(
+        quote.is_none() && !comment,
+        "the script ends inside a string or comment: {script}"
+    );
     if code {
         sent.push(buf.trim().to_owned());
     }
@@ -411,6 +473,13 @@ fn replayed(line: &[u8]) -> (String, Vec<String>) {
     let out = String::from_utf8(out).unwrap();
     let sent = client_statements(&out);
     (out, sent)
+}
+
+/// The statements both clients send for `script`; the test fails where they differ.
+fn client_statements(script: &str) -> Vec<String> {
+    let mysql = client_statements_of(script, true);
+    assert_eq!(mysql, client_statements_of(script, false), "{script}");
+    mysql
 }
 
 /// Whether `out` is a `-- rdsaudit:` comment saying `why`, and nothing else.
@@ -592,6 +661,7 @@ fn every_corpus_statement_is_one_client_statement() {
         "audit-limit1024.log",
         "audit-semantics.log",
         "audit-review3-forgeries.log",
+        "audit-review29-replay.log",
     ] {
         let input = std::fs::read(format!("{dir}/{name}")).unwrap();
         let mut sink = |e: &AuditEvent<'_>| {
@@ -629,4 +699,42 @@ proptest! {
             prop_assert!(sent.is_empty(), "{}", out);
         }
     }
+}
+
+/// Statements recorded by the session-29 review on MariaDB 10.11
+/// (`corpus/mariadb/audit-review29-replay.log`): `/*!` inside `/* */`, `-- ` and `#` comments,
+/// a NUL in a string and in a refused statement, invalid UTF-8. Read by the client, the
+/// whole output sends every statement line it holds, each whole and alone: a `/*!` copied
+/// into a comment made the client skip the comment's end, drop the statements after it and
+/// run a `DROP TABLE` held in a later statement's string.
+#[test]
+fn a_comment_never_swallows_the_statements_after_it() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../corpus/mariadb/audit-review29-replay.log"
+    );
+    let input = std::fs::read(path).unwrap();
+    let (mut writer, mut out) = (SqlWriter::new(), Vec::new());
+    let mut sink = |e: &AuditEvent<'_>| {
+        writer.write(e, &mut out);
+    };
+    crate::Decoder::new().decode(&input, &mut sink).unwrap();
+    let script = String::from_utf8(out).unwrap();
+    let lines: Vec<String> = script
+        .lines()
+        .filter(|l| !l.starts_with("-- "))
+        .map(|l| l.strip_suffix(';').unwrap_or(l).trim().to_owned())
+        // A statement of one comment is not sent.
+        .filter(|l| !(l.starts_with("/*") && l.ends_with("*/") && l.matches("*/").count() == 1))
+        .collect();
+    assert_eq!(client_statements(&script), lines, "{script}");
+    assert!(lines.contains(&"SELECT '*/; DROP TABLE shop.victim; -- '".to_owned()));
+    assert!(
+        lines.contains(&"SELECT 1 /* / *! */".to_owned()),
+        "{script}"
+    );
+    // A NUL is `\\0` in a string and in a comment line; invalid UTF-8 is a comment.
+    assert!(script.contains("\\0"), "{script}");
+    assert!(!script.contains('\0'));
+    assert!(script.contains("not valid UTF-8"), "{script}");
 }
