@@ -140,6 +140,7 @@ fn read_lines(paths: &[PathBuf]) -> anyhow::Result<Vec<Line>> {
     for path in paths {
         let text = read_text(path)?;
         warn_unless_audit_lines(path, &text);
+        warn_unless_utf8(path, &text);
         for (record, message) in messages(&text) {
             let own_ms = rdsaudit::parse_line(record)
                 .ok()
@@ -248,6 +249,23 @@ fn warn_unless_audit_lines(path: &std::path::Path, text: &[u8]) {
             "rdsaudit: {}: reads as {} input, not audit lines: each of its lines is wrapped as an audit line (rdsaudit decode shows what a delivery holds)",
             path.display(),
             kind.name()
+        );
+    }
+}
+
+/// A log event's `message` is a JSON string: bytes that are not UTF-8 cannot be written in
+/// one, and become U+FFFD. Said, with where the first is, so no one takes the event for the
+/// text.
+fn warn_unless_utf8(path: &std::path::Path, text: &[u8]) {
+    if let Err(e) = std::str::from_utf8(text) {
+        let at = e.valid_up_to();
+        let line = text
+            .get(..at)
+            .map_or(0, |t| memchr::memchr_iter(b'\n', t).count())
+            + 1;
+        ewriteln!(
+            "rdsaudit: {}: line {line} (byte {at}) is not valid UTF-8: a log event's message is a JSON string, so such bytes are written as U+FFFD (parse the file itself to keep them: NDJSON's object_base64)",
+            path.display()
         );
     }
 }

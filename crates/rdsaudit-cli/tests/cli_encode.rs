@@ -258,3 +258,23 @@ fn encoding_a_delivery_says_it_is_not_audit_lines() {
         "{stderr}"
     );
 }
+
+/// Review 29: bytes that are not UTF-8 cannot be in a log event's JSON message; encode says
+/// so, naming the line (it wrote U+FFFD without a word).
+#[test]
+fn encoding_bytes_that_are_not_utf8_is_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(
+        dir.path(),
+        "latin1.log",
+        b"20240323 13:36:08,vm,app,10.0.0.1,5,7,QUERY,shop,'SELECT 1',0\n\
+          20240323 13:36:08,vm,app,10.0.0.1,5,8,QUERY,shop,'SELECT \\'caf\xe9\\'',0\n",
+    );
+    let out = rdsaudit().arg("encode").arg(&log).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("latin1.log: line 2 (byte 124) is not valid UTF-8"),
+        "{stderr}"
+    );
+}

@@ -74,7 +74,14 @@
 //!
 //! A statement that came through CloudWatch Logs ends with `-- event_id=<id>` after its `;`,
 //! so a file of statements delivered twice (Kinesis delivers at least once) can be
-//! de-duplicated line by line (`sort -u`, `awk '!seen[$0]++'`).
+//! de-duplicated line by line, in order, keeping every line without an id (`USE`, notes):
+//! `awk '!/ -- event_id=/ || !seen[$0]++'`. (`awk '!seen[$0]++'` would drop a repeated `USE`
+//! and run the statements after it in another database; `sort -u` reorders them.)
+//!
+//! The output is UTF-8: replay it with a client whose character set reads UTF-8
+//! (`mariadb --default-character-set=utf8mb4`). A client set to a multi-byte character set
+//! whose second bytes include `\` (`gbk`, `big5`, `sjis`, `cp932`) reads a string's last
+//! UTF-8 byte and the backslash after it as one character, so the string ends elsewhere.
 //!
 //! ```
 //! use rdsaudit::sink::sql::SqlWriter;
