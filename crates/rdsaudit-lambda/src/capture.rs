@@ -171,7 +171,8 @@ impl<'b> Capture<'b> {
         self
     }
 
-    /// Numbers the lines of one CloudWatch log event: 0 for its first audit line.
+    /// Numbers the events read from one CloudWatch log event: 0 for its first (lines that
+    /// do not parse are not events, and not counted).
     fn line_index(&mut self, event_id: Option<&str>) -> u64 {
         let id = event_id.unwrap_or_default().as_bytes();
         if self.seen > 1 && id == self.last_event_id.as_slice() {

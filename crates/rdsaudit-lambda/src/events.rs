@@ -30,8 +30,9 @@
 //! event in `batchItemFailures` and hands over nothing after it: Lambda retries from that
 //! record, so the handler sees that event again, and possibly events it already handled
 //! (those of the same record before it, and the rest of the slice). De-duplicate on
-//! [`Event::dedup_id`] (the CloudWatch Logs event id and the line's index in it), which is
-//! the same on every retry.
+//! [`Event::dedup_id`] (the CloudWatch Logs event id and the index of the event among the
+//! events read from that log event's message, 0 for the first; lines that do not parse are
+//! not counted), which is the same on every retry.
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -48,8 +49,9 @@ pub struct Event<'a> {
     pub record: usize,
     /// `kinesis.sequenceNumber` of that record (`None` for a direct CloudWatch Logs event).
     pub sequence_number: Option<&'a str>,
-    /// The de-duplication key: CloudWatch Logs event id, `-`, the line's 0-based index in
-    /// that log event (`37305369863776743677097329427460282368186004283442544640-0`).
+    /// The de-duplication key: CloudWatch Logs event id, `-`, the 0-based index of this event
+    /// among the events read from that log event (unparsed lines not counted:
+    /// `37305369863776743677097329427460282368186004283442544640-0`).
     pub dedup_id: &'a str,
 }
 
