@@ -432,7 +432,13 @@ impl<R: Read> TextStream<R> {
     /// A piece cut off the window, if it can be cut yet (see the module docs).
     fn cut(&mut self) -> Option<Piece> {
         let window = self.window();
-        if self.caught_up && window.last() == Some(&b'\n') {
+        // Prefixed text with no LF at its start ends its lines at CRs: a CR at the end ends
+        // a line too (a writer that writes each record whole does not split a CRLF), else a
+        // followed CR-only export showed nothing until Ctrl-C (every write left its last
+        // line "not whole", and the records before it waited for it).
+        let cr_ends = self.prefixed && self.prefixed_breaks() == Breaks::Any;
+        let whole = window.last() == Some(&b'\n') || (cr_ends && window.last() == Some(&b'\r'));
+        if self.caught_up && whole {
             // Caught up with a writer that writes each record whole: the last record read is
             // whole too, and goes out now rather than when the next one starts (a quiet
             // followed log lagged a record behind). A line not whole yet waits (a CR at the
