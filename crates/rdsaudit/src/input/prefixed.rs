@@ -54,7 +54,7 @@ pub(crate) fn starts_audit_event(line: &[u8]) -> bool {
 }
 
 /// How much of a text's start [`Breaks::of`] looks at for a `\n`: 64 KiB, the start
-/// detection reads line by line ([`crate::input::detect`]). A stream decides it before its
+/// detection reads line by line ([`crate::input::detect()`]). A stream decides it before its
 /// first piece, so a streamed text and the same text in memory break their lines alike.
 pub const DECIDE_BYTES: usize = 64 << 10;
 
