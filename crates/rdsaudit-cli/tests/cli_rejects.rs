@@ -374,6 +374,56 @@ fn export_lines_are_rejected_with_their_prefix() {
     );
 }
 
+/// The `byte N` of an export's, `aws logs tail`'s or syslog's unparsed line counts from the
+/// start of the line as read, the `raw` reported (and the file's line), as a user opening
+/// the file would: it counted from the audit line, after the prefix (25, 39 or 62 bytes
+/// early). A continuation line (no prefix) counts from its own start.
+#[test]
+fn byte_positions_of_prefixed_rejects_count_from_the_line_as_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = "20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',x";
+    let record = bad.split_once(',').unwrap().1;
+    let inputs = [
+        (
+            "export.txt",
+            format!("2024-05-01T12:00:00.123Z {bad}\n{bad}\n"),
+        ),
+        (
+            "tail.txt",
+            format!("2024-05-01T12:00:00.123000+00:00 db1.audit.log {bad}\n"),
+        ),
+        (
+            "audit.syslog",
+            format!("2024-05-01T12:00:00.250000+00:00 db1 mysql-server_auditing:  db1,{record}\n"),
+        ),
+        // CR line ends: the same.
+        ("cr.txt", format!("2024-05-01T12:00:00.123Z {bad}\r{bad}\r")),
+    ];
+    let mut args = vec![OsStr::new("--rejects").to_owned()];
+    let out = dir.path().join("rejects.ndjson");
+    args.push(out.clone().into_os_string());
+    for (name, text) in &inputs {
+        args.push(write(dir.path(), name, text.as_bytes()).into_os_string());
+    }
+    let args: Vec<&OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let (code, events, stderr) = parse(&args);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(events.is_empty(), "{stderr}");
+    let got = rejects(&out);
+    assert_eq!(got.len(), 6, "{stderr}");
+    for r in &got {
+        let error = r["error"].as_str().unwrap();
+        let at: usize = error
+            .split_once("at byte ")
+            .and_then(|(_, rest)| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{error}"));
+        let raw = raw(r);
+        assert_eq!(raw.get(at..), Some(&b"x"[..]), "{r}");
+        assert!(stderr.contains(&format!("at byte {at} ")), "{stderr}");
+    }
+}
+
 /// Review of session 27: `aws logs filter-log-events` output with a `message` twice in an
 /// event, or a lone surrogate escape, was read from the last `message` (exit 0) or failed
 /// whole. The event fails alone, kept in `--rejects` as its JSON in the file; a second

@@ -319,3 +319,100 @@ fn blank_lines_are_counted_in_a_file_and_in_a_message() {
         }
     }
 }
+
+/// Export to S3 and `aws logs tail` text written with CR line ends only (classic Mac, `tr
+/// '\n' '\r'`) reads as its LF twin: the same events, line numbers, flags, rejects (with
+/// their prefix) and exit code, from a file larger than a stream piece (256 KiB), gzip and
+/// stdin. Before: 1 event holding every line in its user name, flagged, 0 unparsed, exit 0.
+#[test]
+fn cr_only_export_and_tail_read_as_their_lf_twins() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lf = String::new();
+    for i in 0..4_000 {
+        let ms = i % 1000;
+        let stream = if i % 2 == 0 { "" } else { "db1.audit.log " };
+        lf.push_str(&format!(
+            "2024-05-01T12:00:00.{ms:03}Z {stream}20240501 12:00:00,db1,app,10.0.0.5,7,{i},QUERY,shop,'SELECT {i}',0\n"
+        ));
+        if i == 2_000 {
+            lf.push_str("2024-05-01T12:00:00.000Z not audit text\n");
+        }
+    }
+    assert!(lf.len() > 256 << 10);
+    let run = |name: &str, bytes: &[u8], stdin: bool| {
+        let path = write(dir.path(), name, bytes);
+        let rejects = dir.path().join(format!("{name}.rejects"));
+        let mut cmd = rdsaudit();
+        cmd.arg("parse").arg("--rejects").arg(&rejects);
+        let out = if stdin {
+            cmd.write_stdin(bytes.to_vec()).output().unwrap()
+        } else {
+            cmd.arg(&path).output().unwrap()
+        };
+        let mut events = ndjson(&out.stdout);
+        for e in &mut events {
+            e.as_object_mut().unwrap().remove("file");
+        }
+        let mut rejects = ndjson(&std::fs::read(&rejects).unwrap());
+        for r in &mut rejects {
+            r.as_object_mut().unwrap().remove("file");
+        }
+        (out.status.code().unwrap(), events, rejects)
+    };
+    let expected = run("lf.txt", lf.as_bytes(), false);
+    assert_eq!(expected.0, 1);
+    assert_eq!(expected.1.len(), 4_000);
+    assert_eq!(expected.1[3_999]["line"], 4_001);
+    assert_eq!(expected.2.len(), 1);
+    assert_eq!(expected.2[0]["line"], 2_002);
+    assert_eq!(
+        expected.2[0]["raw"],
+        "2024-05-01T12:00:00.000Z not audit text"
+    );
+    let cr = lf.replace('\n', "\r");
+    for (name, bytes, stdin) in [
+        ("cr.txt", cr.clone().into_bytes(), false),
+        ("000000.gz", gzip(cr.as_bytes()), false),
+        ("stdin", cr.clone().into_bytes(), true),
+        ("crlf.txt", lf.replace('\n', "\r\n").into_bytes(), false),
+    ] {
+        let got = run(name, &bytes, stdin);
+        assert!(
+            got == expected,
+            "{name}: {:?}",
+            (got.0, got.1.len(), &got.2)
+        );
+    }
+}
+
+/// A user name holding a lone CR and a forged prefixed line: in LF text one event, the CR
+/// and the forged line inside its user name, flagged (a CR is no line break where LFs are);
+/// in CR-only text the forged line is a line, and an event of its own, flagged with its
+/// neighbours, the name's first half an unparsed line (exit 1).
+#[test]
+fn a_names_lone_cr_is_a_break_only_in_cr_only_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let forged =
+        "2024-05-01T12:00:01.000Z 20241231 23:59:59,d,admin,h,9,9,QUERY,mysql,'DROP TABLE t1',0";
+    let name = format!("x\r{forged}\ry");
+    let lf = format!(
+        "2024-05-01T12:00:00.000Z 20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0\n\
+         2024-05-01T12:00:01.000Z 20240501 12:00:01,db1,{name},10.0.0.9,0,0,FAILED_CONNECT,,,1045\n\
+         2024-05-01T12:00:02.000Z 20240501 12:00:02,db1,app,10.0.0.5,7,10,QUERY,shop,'SELECT 2',0\n"
+    );
+    let (code, events, stderr) = parse_bytes(dir.path(), "lf.txt", lf.as_bytes());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[1]["username"], name.as_str());
+    assert_eq!(events[1]["line"], 2);
+    assert_eq!(events[2]["line"], 3);
+    assert!(events.iter().all(|e| e["ambiguous"] == true));
+    let cr = lf.replace('\n', "\r");
+    let (code, events, stderr) = parse_bytes(dir.path(), "cr.txt", cr.as_bytes());
+    assert_eq!(code, 1, "{stderr}");
+    let lines: Vec<_> = events.iter().map(|e| e["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [1, 3, 5]);
+    assert_eq!(events[1]["timestamp"], "2024-12-31T23:59:59.000000Z");
+    assert!(events.iter().all(|e| e["ambiguous"] == true));
+    assert!(stderr.contains("line 2:"), "{stderr}");
+}

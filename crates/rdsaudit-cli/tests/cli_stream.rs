@@ -359,6 +359,24 @@ fn a_quiet_followed_log_shows_each_record_at_once() {
     }
 }
 
+/// A followed export written with CR line ends only (no LF anywhere): each record goes out
+/// once written, with its line number (before: nothing until Ctrl-C, the file's last line
+/// ever "not whole", and all of it one event).
+#[test]
+fn a_followed_cr_only_export_shows_each_record_at_once() {
+    for threads in ["1", "2"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "export.txt", b"");
+        let (_child, rx, mut file) = follow(threads, &path);
+        for id in 1..=4 {
+            let export = format!("2024-06-15T10:31:00.000Z {}", line(id));
+            send(&mut file, &export.replace('\n', "\r"));
+            let got = next_query_and_line(&rx);
+            assert_eq!(got, (id, id), "--threads {threads}");
+        }
+    }
+}
+
 /// Lines of clean records from `from` on, exactly `bytes` long (the last statement padded
 /// with spaces), and the id after the last.
 fn lines_of(from: u64, bytes: usize) -> (String, u64) {

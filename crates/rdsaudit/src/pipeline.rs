@@ -199,7 +199,8 @@ impl Worker {
     }
 
     /// Reads a piece of prefixed text ([`prefixed`]), `(bytes, first line number, where it
-    /// starts in the whole text)`, into `sink` under the window rule: every event within
+    /// starts in the whole text)` whose lines end at `breaks` (the whole text's,
+    /// [`prefixed::Breaks`]), into `sink` under the window rule: every event within
     /// [`text::MAX_NAMES_BYTES`] of a dirty line ([`prefixed::Dirt`], of the piece or `around`
     /// it) is flagged with an unlisted reading. Read once when the piece is clean; else read
     /// again into a fresh sink from `make`, the piece's dirty lines known. Returns the
@@ -207,12 +208,13 @@ impl Worker {
     pub fn process_prefixed_piece<S: Sink>(
         &mut self,
         piece: (&[u8], u64, u64),
+        breaks: prefixed::Breaks,
         around: text::Around,
         sink: &mut S,
         make: &impl Fn() -> S,
     ) -> (RecordOutcome, text::Edges) {
         let clean = prefixed::Dirt::default();
-        let shape = prefixed::Shape::CloudWatch;
+        let shape = (prefixed::Shape::CloudWatch, breaks);
         let (outcome, dirt, edges) = prefixed_pass(piece, shape, &clean, around, sink);
         if dirt.is_empty() {
             return (outcome, edges);
@@ -224,7 +226,7 @@ impl Worker {
 
     /// A whole prefixed text of `shape` (CloudWatch's prefix, or syslog's) into one `sink`
     /// that cannot be replaced: its dirty lines are found first (a read into no sink), then it
-    /// is read with them known.
+    /// is read with them known. Its line breaks are told by [`prefixed::Breaks::of`].
     pub fn process_prefixed_text<S: Sink>(
         &mut self,
         text: &[u8],
@@ -234,19 +236,20 @@ impl Worker {
         let around = text::Around::default();
         let clean = prefixed::Dirt::default();
         let whole = (text, 1, 0);
+        let shape = (shape, prefixed::Breaks::of(text));
         let none = &mut |_: &AuditEvent<'_>| {};
         let (_, dirt, _) = prefixed_pass(whole, shape, &clean, around, none);
         prefixed_pass(whole, shape, &dirt, around, sink).0
     }
 }
 
-/// One read of a piece of prefixed text of `shape` (`(bytes, first line, where it starts)`):
-/// its events into `sink`, those within reach of a line of `dirt` or `around` flagged;
-/// returns the outcome, the dirty lines found and the edges (byte positions of the whole
-/// text).
+/// One read of a piece of prefixed text of `shape` whose lines end at `breaks` (`(bytes,
+/// first line, where it starts)`): its events into `sink`, those within reach of a line of
+/// `dirt` or `around` flagged; returns the outcome, the dirty lines found and the edges (byte
+/// positions of the whole text).
 fn prefixed_pass<S: Sink>(
     (piece, first_line, at): (&[u8], u64, u64),
-    shape: prefixed::Shape,
+    (shape, breaks): (prefixed::Shape, prefixed::Breaks),
     dirt: &prefixed::Dirt,
     around: text::Around,
     sink: &mut S,
@@ -265,7 +268,7 @@ fn prefixed_pass<S: Sink>(
     };
     // Where the line after the last event starts.
     let mut next = 0;
-    for e in prefixed::events_of(piece, shape) {
+    for e in prefixed::events_in(piece, shape, breaks) {
         let line = e.line_number + first_line - 1;
         let broken = memchr::memchr2(b'\n', b'\r', e.message).is_some();
         let (start, end) = (at + e.start as u64, at + e.end as u64);
@@ -285,7 +288,7 @@ fn prefixed_pass<S: Sink>(
     }
     // Blank lines after the last event (the piece's last break ends its last line).
     if next < piece.len() {
-        let last_end = piece.len() - usize::from(piece.ends_with(b"\n"));
+        let last_end = piece.len() - usize::from(breaks.ends_line(piece));
         window.found.add(at + next as u64, at + last_end as u64);
     }
     outcome.ambiguous += window.flagged;

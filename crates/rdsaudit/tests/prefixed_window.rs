@@ -140,6 +140,61 @@ fn a_clean_export_stays_unflagged() {
     assert!(events.iter().all(|e| e.get("ambiguous").is_none()));
 }
 
+/// `log` with CR line ends only (classic Mac, `tr '\n' '\r'`).
+fn cr_only(log: &[u8]) -> Vec<u8> {
+    log.iter()
+        .map(|&b| if b == b'\n' { b'\r' } else { b })
+        .collect()
+}
+
+/// An export with CR line ends only is read as its LF twin, whole, in memory (past one
+/// in-memory piece, 1 MiB) and streamed: the same events, line numbers, flags and report.
+/// Before: one event holding every line in its user name, flagged, 0 unparsed.
+#[test]
+fn a_cr_only_export_reads_as_its_lf_twin() {
+    let dirt = [
+        (3, Dirt::Forged),
+        (7_000, Dirt::Unparsed),
+        (9_000, Dirt::Split),
+    ];
+    let (lf, _) = build(14_000, &dirt);
+    let cr = cr_only(&lf);
+    assert!(cr.len() > 1 << 20);
+    // The names that hold a break hold the text's own (`new\ruser` for `new\nuser`).
+    let json = |ndjson: Vec<u8>| String::from_utf8(ndjson).unwrap().replace("\\r", "\\n");
+    let expected = json(every_way(&lf, 64 << 10));
+    assert_eq!(expected.lines().count(), 14_002);
+    for piece in [1_000, 64 << 10, 256 << 10] {
+        let got = json(every_way(&cr, piece));
+        assert!(got == expected, "piece {piece}");
+    }
+}
+
+/// A user name holding a lone CR and a forged prefixed line, in LF text: one event, the CR
+/// and the forged line inside its user name, flagged (a CR is no line break where LFs
+/// are). In CR-only text the same bytes are lines: the forged line is an event of its own,
+/// flagged with its neighbours (they do not read alone).
+#[test]
+fn a_names_lone_cr_forges_no_event_in_lf_text() {
+    let name = "x\r2024-05-01T12:00:01.000Z 20241231 23:59:59,d,admin,h,9,9,QUERY,mysql,'DROP TABLE t1',0\ry";
+    let lf = format!(
+        "{PREFIX}20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0\n\
+         {PREFIX}20240501 12:00:01,db1,{name},10.0.0.9,0,0,FAILED_CONNECT,,,1045\n\
+         {PREFIX}20240501 12:00:02,db1,app,10.0.0.5,7,10,QUERY,shop,'SELECT 2',0\n"
+    );
+    for piece in [1, 100, 1 << 20] {
+        let events = lines(&every_way(lf.as_bytes(), piece));
+        assert_eq!(events.len(), 3);
+        assert_eq!(events[1]["username"], name);
+        assert!(events.iter().all(|e| e["ambiguous"] == true));
+        assert!(!events.iter().any(|e| e["object"] == "DROP TABLE t1"));
+        let events = lines(&every_way(&cr_only(lf.as_bytes()), piece));
+        let forged = events.iter().find(|e| e["line"] == 3);
+        assert_eq!(forged.unwrap()["timestamp"], "2024-12-31T23:59:59.000000Z");
+        assert!(events.iter().all(|e| e["ambiguous"] == true));
+    }
+}
+
 /// What is put at a line: a clean prefixed event, or one of the dirty shapes.
 #[derive(Debug, Clone, Copy)]
 enum Dirt {
@@ -202,15 +257,19 @@ proptest! {
     // `contextualize_config`), so CI's 2,000 cases run here, ~190 s on a quiet machine.
     #![proptest_config(ProptestConfig::with_cases(256))]
 
+    /// `cr`: the log written with CR line ends only (every `\n` a `\r`, byte positions
+    /// kept): read the same.
     #[test]
     fn plain_exactly_when_every_line_within_reach_reads_alone(
         clean in 600usize..2500,
         dirt in dirt(),
         piece in 200usize..40_000,
+        cr in any::<bool>(),
     ) {
         let (log, reads) = build(clean, &dirt);
-        let ndjson = every_way(&log, piece);
         let expected = window_oracle::expected(&log, &reads);
+        let log = if cr { cr_only(&log) } else { log };
+        let ndjson = every_way(&log, piece);
         let got: Vec<(u64, bool)> = lines(&ndjson)
             .iter()
             .map(|v| (v["line"].as_u64().unwrap(), v["ambiguous"] == true))

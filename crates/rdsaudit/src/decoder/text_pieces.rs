@@ -34,15 +34,18 @@ impl Decoder {
         let mut held = std::collections::VecDeque::new();
         let mut pieces = Vec::new();
         let mut rest = text;
+        // The whole text's line breaks, for every piece (one may hold no `\n` of a text that
+        // has some).
+        let breaks = input::prefixed::Breaks::of(text);
         while !rest.is_empty() {
             let end = if prefixed {
-                input::prefixed::boundary_after(rest, TEXT_PIECE_BYTES)
+                input::prefixed::boundary_after(rest, TEXT_PIECE_BYTES, breaks)
             } else {
                 text::boundary_after(rest, TEXT_PIECE_BYTES)
             };
             let (own, after) = rest.split_at_checked(end).unwrap_or((rest, &[]));
             pieces.push(if prefixed {
-                PieceRef::Prefixed(own)
+                PieceRef::Prefixed(own, breaks)
             } else {
                 PieceRef::Text(own)
             });
@@ -144,10 +147,11 @@ impl Decoder {
         }
         let mut sink = make();
         let (outcome, edges, breaks) = match piece {
-            PieceRef::Prefixed(bytes) => {
+            PieceRef::Prefixed(bytes, breaks) => {
                 let (outcome, edges) = self.pipeline.with_worker(|w| {
                     let around = text::Around::default();
-                    w.process_prefixed_piece((bytes, first_line, at), around, &mut sink, make)
+                    let piece = (bytes, first_line, at);
+                    w.process_prefixed_piece(piece, breaks, around, &mut sink, make)
                 });
                 (outcome, edges, None)
             }
@@ -212,12 +216,12 @@ impl Decoder {
                 after: after.or(unread),
             };
             if h.edges.needs(around)
-                && let PieceRef::Prefixed(bytes) = h.piece.piece()
+                && let PieceRef::Prefixed(bytes, breaks) = h.piece.piece()
             {
                 let mut sink = make();
                 let (outcome, edges) = self.pipeline.with_worker(|w| {
                     let piece = (bytes, h.first_line, h.at);
-                    w.process_prefixed_piece(piece, around, &mut sink, make)
+                    w.process_prefixed_piece(piece, breaks, around, &mut sink, make)
                 });
                 (h.outcome, h.sink, h.edges) = (outcome, sink, edges);
             } else if h.edges.needs(around)
@@ -254,8 +258,8 @@ impl Decoder {
 #[derive(Debug, Clone, Copy)]
 pub(super) enum PieceRef<'a> {
     Text(&'a [u8]),
-    /// Prefixed text ([`crate::input::prefixed`]).
-    Prefixed(&'a [u8]),
+    /// Prefixed text ([`crate::input::prefixed`]) and the whole text's line breaks.
+    Prefixed(&'a [u8], input::prefixed::Breaks),
     Window {
         bytes: &'a [u8],
         until: usize,
@@ -287,14 +291,14 @@ impl<'a> PieceRef<'a> {
             PieceRef::Window { bytes, until } => {
                 Some(text::records_in_window(bytes).stop_at(until))
             }
-            PieceRef::Prefixed(_) | PieceRef::TooLong { .. } => None,
+            PieceRef::Prefixed(..) | PieceRef::TooLong { .. } => None,
         }
     }
 
     /// The piece's own text (a window's up to its cut).
     fn own(&self) -> &'a [u8] {
         match *self {
-            PieceRef::Text(bytes) | PieceRef::Prefixed(bytes) => bytes,
+            PieceRef::Text(bytes) | PieceRef::Prefixed(bytes, _) => bytes,
             PieceRef::Window { bytes, until } => bytes.get(..until).unwrap_or_default(),
             PieceRef::TooLong { .. } => &[],
         }
@@ -303,8 +307,8 @@ impl<'a> PieceRef<'a> {
     /// How many lines the piece moves the line number on (a line too long holds no break).
     pub(super) fn line_breaks(&self) -> u64 {
         match self {
-            // Prefixed text breaks lines at LF only.
-            PieceRef::Prefixed(bytes) => memchr::memchr_iter(b'\n', bytes).count() as u64,
+            // Prefixed text breaks lines at LF only, unless the text has none.
+            PieceRef::Prefixed(bytes, breaks) => breaks.count(bytes),
             _ => text::count_lines(self.own()),
         }
     }
@@ -329,17 +333,18 @@ impl TextPiece for PieceRef<'_> {
     }
 }
 
-/// A stream's piece, and whether the stream is of prefixed text.
+/// A stream's piece, and the line breaks of the text when the stream is of prefixed text
+/// ([`crate::input::stream::TextStream::breaks`]).
 pub(super) struct Streamed {
     pub(super) piece: Piece,
-    pub(super) prefixed: bool,
+    pub(super) prefixed: Option<input::prefixed::Breaks>,
 }
 
 impl TextPiece for Streamed {
     fn piece(&self) -> PieceRef<'_> {
-        match &self.piece {
-            Piece::Text(bytes) if self.prefixed => PieceRef::Prefixed(bytes),
-            other => PieceRef::from(other),
+        match (&self.piece, self.prefixed) {
+            (Piece::Text(bytes), Some(breaks)) => PieceRef::Prefixed(bytes, breaks),
+            (other, _) => PieceRef::from(other),
         }
     }
 }

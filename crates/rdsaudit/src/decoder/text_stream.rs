@@ -218,7 +218,11 @@ fn read_on_a_thread<R: Read + Send + 'static>(
             let Some(piece) = stream.next() else { return };
             let failed = piece.is_err();
             let read = piece.map(|piece| {
-                let piece = Streamed { piece, prefixed };
+                let breaks_of = prefixed.then(|| stream.breaks());
+                let piece = Streamed {
+                    piece,
+                    prefixed: breaks_of,
+                };
                 let breaks = (count || prefixed).then(|| piece.piece().line_breaks());
                 let live = Live {
                     // Behind a line not whole yet, the records within reach wait for it.

@@ -16,6 +16,12 @@
 //!
 //! A prefixed line is told from an audit line whose timestamp is ISO
 //! (`server_audit_timestamp_format`) by what follows the time: a space here, a comma there.
+//!
+//! Lines end at `\n` (a `\r` before it is dropped): a lone `\r` is a byte of the message, a
+//! user name's raw CR, never a line break that could start a forged event. A text with no
+//! `\n` at all (classic Mac line ends, `tr '\n' '\r'`) breaks its lines at `\r` too, as
+//! audit text does ([`Breaks`], decided once for the whole text from its first
+//! [`DECIDE_BYTES`]).
 
 use crate::audit::iso_time::parse_prefix;
 use crate::audit::scanner::starts_with_timestamp;
@@ -43,7 +49,117 @@ pub struct PrefixedEvent<'a> {
 /// output with RFC 3339 times) is not evidence of an audit log's export.
 #[must_use]
 pub(crate) fn starts_audit_event(line: &[u8]) -> bool {
-    prefix(line).is_some_and(|(_, _, at)| starts_with_timestamp(line.get(at..).unwrap_or_default()))
+    prefix(line, Breaks::Lf)
+        .is_some_and(|(_, _, at)| starts_with_timestamp(line.get(at..).unwrap_or_default()))
+}
+
+/// How much of a text's start [`Breaks::of`] looks at for a `\n`: 64 KiB, the start
+/// detection reads line by line ([`crate::input::detect()`]). A stream decides it before its
+/// first piece, so a streamed text and the same text in memory break their lines alike.
+pub const DECIDE_BYTES: usize = 64 << 10;
+
+/// Which bytes end a line of prefixed text: decided once for a whole text (or stream), never
+/// line by line, so a name's raw CR cannot choose how the lines after it are read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Breaks {
+    /// `\n` only (a `\r` right before it is dropped from the line): a lone `\r` is a byte of
+    /// the message (a user name's raw CR), not the start of another line, which could be a
+    /// forged prefixed line.
+    #[default]
+    Lf,
+    /// `\n`, `\r\n` and a lone `\r`, as in audit text ([`crate::input::text`]): for a text
+    /// with no `\n` in its first [`DECIDE_BYTES`] (classic Mac line ends, `tr '\n' '\r'`),
+    /// which read the LF way would be one log event holding every line.
+    Any,
+}
+
+impl Breaks {
+    /// The breaks of `text`, a whole text: [`Breaks::Any`] when its first [`DECIDE_BYTES`]
+    /// hold no `\n`.
+    #[must_use]
+    pub fn of(text: &[u8]) -> Breaks {
+        Breaks::known(text, true).unwrap_or_default()
+    }
+
+    /// The breaks of a text that starts with `head` (all of it when `ended`), once `head`
+    /// tells them: a `\n` in its first [`DECIDE_BYTES`], or that many bytes without one, or
+    /// the end of the text. `None` while more of the text must be read.
+    #[must_use]
+    pub fn known(head: &[u8], ended: bool) -> Option<Breaks> {
+        let decided = head.get(..DECIDE_BYTES).unwrap_or(head);
+        if memchr::memchr(b'\n', decided).is_some() {
+            Some(Breaks::Lf)
+        } else if ended || head.len() >= DECIDE_BYTES {
+            Some(Breaks::Any)
+        } else {
+            None
+        }
+    }
+
+    /// Where the text of the line at the start of `line` ends (its first break).
+    fn text_end(self, line: &[u8]) -> usize {
+        match self {
+            Breaks::Lf => memchr::memchr(b'\n', line),
+            Breaks::Any => memchr::memchr2(b'\n', b'\r', line),
+        }
+        .unwrap_or(line.len())
+    }
+
+    /// The last byte of the break of the line starting at `from` in `text` (the `\n` of a
+    /// `\r\n`), or the text's end: the next line starts one byte after it.
+    fn line_end(self, text: &[u8], from: usize) -> usize {
+        let rest = text.get(from..).unwrap_or_default();
+        let end = from + self.text_end(rest);
+        if self == Breaks::Any && text.get(end..end + 2) == Some(b"\r\n") {
+            end + 1
+        } else {
+            end
+        }
+    }
+
+    /// Where the line that ends right before `end` (a line start, or the window's end)
+    /// started: after the last break before its text's end. For `\r\n`, `end - 1` is the
+    /// `\n` and the text before it ends at the `\r`.
+    fn line_start(self, window: &[u8], end: usize) -> usize {
+        let before = window.get(..end).unwrap_or_default();
+        match self {
+            Breaks::Lf => memchr::memrchr(b'\n', before),
+            Breaks::Any => memchr::memrchr2(b'\n', b'\r', before),
+        }
+        .map_or(0, |i| i + 1)
+    }
+
+    /// The physical lines of `text`, without their breaks (a `\r` before a `\n` kept).
+    pub(crate) fn lines(self, text: &[u8]) -> impl Iterator<Item = &[u8]> {
+        let mut from = 0;
+        std::iter::from_fn(move || {
+            if from > text.len() {
+                return None;
+            }
+            let end = self.line_end(text, from);
+            let line = text.get(from..self.text_end(text.get(from..)?) + from);
+            from = end + 1;
+            line
+        })
+    }
+
+    /// How many lines a text of these breaks moves the line number on by (`\r\n` is one).
+    #[must_use]
+    pub fn count(self, text: &[u8]) -> u64 {
+        match self {
+            Breaks::Lf => memchr::memchr_iter(b'\n', text).count() as u64,
+            Breaks::Any => crate::input::text::count_lines(text),
+        }
+    }
+
+    /// Whether `text` ends with a line break (its last line is whole).
+    #[must_use]
+    pub fn ends_line(self, text: &[u8]) -> bool {
+        match self {
+            Breaks::Lf => text.ends_with(b"\n"),
+            Breaks::Any => matches!(text.last(), Some(b'\n' | b'\r')),
+        }
+    }
 }
 
 /// Which prefix a text's log events start with.
@@ -59,11 +175,11 @@ pub enum Shape {
 
 impl Shape {
     /// `(time, stream, offset of the message)` when the line starting `text` has the prefix.
-    fn prefix(self, text: &[u8]) -> Option<(i64, Option<&str>, usize)> {
+    fn prefix(self, text: &[u8], breaks: Breaks) -> Option<(i64, Option<&str>, usize)> {
         match self {
-            Shape::CloudWatch => prefix(text),
+            Shape::CloudWatch => prefix(text, breaks),
             Shape::Syslog => {
-                let line = text.get(..memchr::memchr(b'\n', text).unwrap_or(text.len()))?;
+                let line = text.get(..breaks.text_end(text))?;
                 let (time, at) = crate::input::syslog::record_start(line)?;
                 Some((time?, None, at))
             }
@@ -71,8 +187,9 @@ impl Shape {
     }
 }
 
-/// `(time, stream, offset of the message)` when `line` starts with the prefix.
-fn prefix(line: &[u8]) -> Option<(i64, Option<&str>, usize)> {
+/// `(time, stream, offset of the message)` when `line` starts with the prefix (a log
+/// stream's name is looked for in the line's text, up to its first break of `breaks`).
+fn prefix(line: &[u8], breaks: Breaks) -> Option<(i64, Option<&str>, usize)> {
     let time = parse_prefix(line)?;
     if line.get(time.len) != Some(&b' ') {
         return None;
@@ -82,7 +199,7 @@ fn prefix(line: &[u8]) -> Option<(i64, Option<&str>, usize)> {
     if starts_with_timestamp(rest) {
         return Some((time.epoch_us, None, after));
     }
-    let line_end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+    let line_end = breaks.text_end(rest);
     let stream = memchr::memchr(b' ', rest.get(..line_end).unwrap_or_default()).and_then(|space| {
         let message = rest.get(space + 1..)?;
         let name = std::str::from_utf8(rest.get(..space)?).ok()?;
@@ -94,20 +211,22 @@ fn prefix(line: &[u8]) -> Option<(i64, Option<&str>, usize)> {
     })
 }
 
-/// Where `window`, the start of a longer prefixed text, can be cut: the start of its last
-/// whole line (one that ends with `\n` in the window) that has the prefix, looking at its last
-/// `lines` lines. An event runs to the next prefixed line, so the events before the cut and
-/// from it on are those of the whole text ([`crate::input::stream`]). `None` when there is
-/// none, or only at the start.
+/// Where `window`, the start of a longer prefixed text whose lines end at `breaks`, can be
+/// cut: the start of its last whole line (one that ends with a break in the window) that has
+/// the prefix, looking at its last `lines` lines. An event runs to the next prefixed line, so
+/// the events before the cut and from it on are those of the whole text
+/// ([`crate::input::stream`]). `None` when there is none, or only at the start.
 #[must_use]
-pub fn last_event_start(window: &[u8], lines: usize) -> Option<usize> {
-    let mut end = memchr::memrchr(b'\n', window)?;
+pub fn last_event_start(window: &[u8], lines: usize, breaks: Breaks) -> Option<usize> {
+    // The last line break (for `\r\n`, its `\n`): the lines before it are whole.
+    let mut end = breaks.line_start(window, window.len()).checked_sub(1)?;
     for _ in 0..lines {
-        let start = memchr::memrchr(b'\n', window.get(..end)?).map_or(0, |i| i + 1);
+        // Between the `\r` and the `\n` of a `\r\n` is no line: it starts no event.
+        let start = breaks.line_start(window, end);
         if start == 0 {
             return None;
         }
-        if prefix(window.get(start..=end)?).is_some() {
+        if prefix(window.get(start..=end)?, breaks).is_some() {
             return Some(start);
         }
         end = start - 1;
@@ -115,15 +234,15 @@ pub fn last_event_start(window: &[u8], lines: usize) -> Option<usize> {
     None
 }
 
-/// Where an in-memory prefixed text can be cut at or after byte `at`: the start of the first
-/// line there that has the prefix (events before and after it are those of the whole
-/// text), or the text's end.
+/// Where an in-memory prefixed text whose lines end at `breaks` can be cut at or after byte
+/// `at`: the start of the first line there that has the prefix (events before and after it
+/// are those of the whole text), or the text's end.
 #[must_use]
-pub fn boundary_after(text: &[u8], at: usize) -> usize {
+pub fn boundary_after(text: &[u8], at: usize, breaks: Breaks) -> usize {
     let mut from = at;
-    while let Some(i) = memchr::memchr(b'\n', text.get(from..).unwrap_or_default()) {
-        let start = from + i + 1;
-        if prefix(text.get(start..).unwrap_or_default()).is_some() {
+    while from < text.len() {
+        let start = breaks.line_end(text, from) + 1;
+        if start < text.len() && prefix(text.get(start..).unwrap_or_default(), breaks).is_some() {
             return start;
         }
         from = start;
@@ -181,16 +300,24 @@ impl Dirt {
     }
 }
 
-/// The events of `text`, in order.
+/// The events of `text`, a whole text, in order.
 pub fn events(text: &[u8]) -> Events<'_> {
     events_of(text, Shape::CloudWatch)
 }
 
-/// The events of `text` whose lines start with `shape`'s prefix, in order.
+/// The events of `text`, a whole text whose lines start with `shape`'s prefix, in order (its
+/// line breaks told by [`Breaks::of`]).
 pub fn events_of(text: &[u8], shape: Shape) -> Events<'_> {
+    events_in(text, shape, Breaks::of(text))
+}
+
+/// The events of `text`, a whole text or a piece of one whose lines end at `breaks` (those of
+/// the whole text: a piece may hold no `\n` of an LF text), in order.
+pub fn events_in(text: &[u8], shape: Shape, breaks: Breaks) -> Events<'_> {
     Events {
         text,
         shape,
+        breaks,
         pos: 0,
         line_number: 1,
     }
@@ -201,15 +328,21 @@ pub fn events_of(text: &[u8], shape: Shape) -> Events<'_> {
 pub struct Events<'a> {
     text: &'a [u8],
     shape: Shape,
+    breaks: Breaks,
     pos: usize,
     line_number: u64,
 }
 
 impl Events<'_> {
-    /// End of the physical line starting at `from` (its `\n`, or the end of the text).
+    /// End of the physical line starting at `from` (the last byte of its break, or the end of
+    /// the text).
     fn line_end(&self, from: usize) -> usize {
-        memchr::memchr(b'\n', self.text.get(from..).unwrap_or_default())
-            .map_or(self.text.len(), |i| from + i)
+        self.breaks.line_end(self.text, from)
+    }
+
+    /// `(time, stream, offset of the message)` when the line starting `text` has the prefix.
+    fn prefix<'t>(&self, text: &'t [u8]) -> Option<(i64, Option<&'t str>, usize)> {
+        self.shape.prefix(text, self.breaks)
     }
 }
 
@@ -228,7 +361,7 @@ impl<'a> Iterator for Events<'a> {
         }
         let start = self.pos;
         let line = self.text.get(start..).filter(|r| !r.is_empty())?;
-        let (time_us, log_stream, message_at) = match self.shape.prefix(line) {
+        let (time_us, log_stream, message_at) = match self.prefix(line) {
             Some((t, s, m)) => (Some(t), s, start + m),
             None => (None, None, start),
         };
@@ -240,7 +373,7 @@ impl<'a> Iterator for Events<'a> {
         let (mut ahead, mut ahead_lines) = (end, lines);
         while ahead < self.text.len() {
             let next = self.text.get(ahead + 1..).unwrap_or_default();
-            if next.is_empty() || self.shape.prefix(next).is_some() {
+            if next.is_empty() || self.prefix(next).is_some() {
                 break;
             }
             let next_end = self.line_end(ahead + 1);
@@ -326,6 +459,97 @@ mod tests {
         ));
         assert!(!prefixed(AUDIT.as_bytes()));
         assert!(!prefixed(b"{\"events\":[]}"));
+    }
+
+    /// An event's line, time, stream and message.
+    type Fields<'a> = (u64, Option<i64>, Option<&'a str>, &'a [u8]);
+
+    /// The fields of the events of `text` read whole.
+    fn read(text: &[u8]) -> Vec<Fields<'_>> {
+        events(text)
+            .map(|e| (e.line_number, e.time_us, e.log_stream, e.message))
+            .collect()
+    }
+
+    /// CR line ends only (classic Mac, `tr '\n' '\r'`): the CRs break the lines. Before: one
+    /// event, every later line in its message (the first event's user name).
+    #[test]
+    fn a_text_without_lf_breaks_its_lines_at_cr() {
+        let text = format!(
+            "2024-05-01T12:00:00.123Z {AUDIT}\r\r2024-05-01T12:00:00.123000+00:00 s {AUDIT}\r\
+             {AUDIT}\r2024-05-01T12:00:01Z x\r"
+        );
+        assert_eq!(Breaks::of(text.as_bytes()), Breaks::Any);
+        let audit = AUDIT.as_bytes();
+        let continued = format!("{AUDIT}\r{AUDIT}");
+        assert_eq!(
+            read(text.as_bytes()),
+            [
+                (1, Some(T), None, audit),
+                (3, Some(T), Some("s"), continued.as_bytes()),
+                (5, Some(1_714_564_801_000_000), None, &b"x"[..]),
+            ]
+        );
+        // The same lines with LF or CRLF: the same events (a message of two lines holds
+        // the text's own break).
+        let lines = |text: &str| -> Vec<_> { read(text.as_bytes()).iter().map(|e| e.0).collect() };
+        for other in [text.replace('\r', "\n"), text.replace('\r', "\r\n")] {
+            assert_eq!(Breaks::of(other.as_bytes()), Breaks::Lf);
+            assert_eq!(lines(&other), [1, 3, 5]);
+        }
+    }
+
+    /// A user name holding a lone CR before a forged prefixed line, in LF text: one event,
+    /// the CR and the forged line in its message (a CR is no break where LFs are). The same
+    /// lines with CR line ends: the forged line is an event of its own (the pipeline flags
+    /// it: its neighbour's message does not read alone).
+    #[test]
+    fn a_names_cr_breaks_no_line_of_lf_text() {
+        let forged = "2024-05-01T12:00:09Z 20240501 12:00:09,db1,root,h,1,1,QUERY,shop,'DROP',0";
+        let hostile = format!(
+            "2024-05-01T12:00:00.123Z 20240501 12:00:00,db1,ap\r{forged}\rp,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0"
+        );
+        let lf = format!("{hostile}\n2024-05-01T12:00:00.123Z {AUDIT}\n");
+        let events: Vec<_> = events(lf.as_bytes()).collect();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].message, &hostile.as_bytes()[25..]);
+        assert_eq!(events[1].line_number, 2);
+        let cr = lf.replace('\n', "\r");
+        let lines: Vec<_> = read(cr.as_bytes()).iter().map(|e| e.0).collect();
+        assert_eq!(lines, [1, 2, 4]);
+    }
+
+    /// A text whose first LF comes past [`DECIDE_BYTES`] breaks at every break, `\r\n` as
+    /// one; cut anywhere with [`boundary_after`] or [`last_event_start`], its pieces give
+    /// the events of the whole text.
+    #[test]
+    fn any_breaks_cut_anywhere_give_the_whole_texts_events() {
+        let long = format!("2024-05-01T12:00:00Z {}", "y".repeat(DECIDE_BYTES));
+        let text = format!(
+            "{long}\r2024-05-01T12:00:00.123Z {AUDIT}\r\n\r\nname\r2024-05-01T12:00:00.123Z {AUDIT}\n\
+             2024-05-01T12:00:00.123Z {AUDIT}\r"
+        );
+        let text = text.as_bytes();
+        assert_eq!(Breaks::of(text), Breaks::Any);
+        let whole = read(text);
+        assert_eq!(whole.iter().map(|e| e.0).collect::<Vec<_>>(), [1, 2, 5, 6]);
+        assert_eq!(whole[1].3, format!("{AUDIT}\r\n\r\nname").as_bytes());
+        for at in 0..text.len() {
+            let cut = boundary_after(text, at, Breaks::Any);
+            let last = last_event_start(text.get(..at).unwrap(), 8, Breaks::Any);
+            for cut in [Some(cut), last].into_iter().flatten() {
+                let (head, tail) = text.split_at(cut);
+                let mut pieces: Vec<_> = events_in(head, Shape::CloudWatch, Breaks::Any)
+                    .map(|e| (e.line_number, e.time_us, e.log_stream, e.message))
+                    .collect();
+                let lines = Breaks::Any.count(head);
+                pieces.extend(
+                    events_in(tail, Shape::CloudWatch, Breaks::Any)
+                        .map(|e| (e.line_number + lines, e.time_us, e.log_stream, e.message)),
+                );
+                assert_eq!(pieces, whole, "cut at {cut}");
+            }
+        }
     }
 
     proptest::proptest! {

@@ -16,7 +16,11 @@
 //!   have looked past the cut to decide the records before it).
 //!
 //! Prefixed text ([`TextStream::prefixed`]) is cut before its last whole line with the prefix
-//! ([`crate::input::prefixed::last_event_start`]): an event runs to the next such line.
+//! ([`crate::input::prefixed::last_event_start`]): an event runs to the next such line. Its
+//! line breaks ([`Breaks`]: `\n`, or any break when the text has no `\n`) are decided before
+//! its first piece, from the text's first [`crate::input::prefixed::DECIDE_BYTES`] as for a
+//! text in memory ([`Breaks::of`]), and hold for the whole stream (for a followed file, until
+//! it is rotated): [`TextStream::breaks`].
 //!
 //! So the pieces read in order, with line numbers offset by the line breaks of the pieces
 //! before ([`text::count_lines`]), give exactly the records of the whole text, for any piece
@@ -80,6 +84,7 @@
 
 use std::io::{self, Read};
 
+use crate::input::prefixed::Breaks;
 use crate::input::text;
 
 /// Default size a piece is cut at (the last place the record rule allows before it):
@@ -171,6 +176,11 @@ pub struct TextStream<R> {
     eager: bool,
     /// Prefixed text (CloudWatch exports, `aws logs tail`) rather than audit text.
     prefixed: bool,
+    /// The line breaks of prefixed text, once its start has told them (the file's, for a
+    /// followed file: each file rotated to tells its own).
+    breaks: Option<Breaks>,
+    /// Those of the last piece handed out ([`TextStream::breaks`]).
+    piece_breaks: Breaks,
     eof: bool,
     /// Whether the start has been looked at for a byte order mark.
     started: bool,
@@ -205,6 +215,8 @@ impl<R: Read> TextStream<R> {
             max_record: DEFAULT_MAX_RECORD,
             eager: false,
             prefixed: false,
+            breaks: None,
+            piece_breaks: Breaks::Lf,
             eof: false,
             started: false,
             failed: None,
@@ -304,6 +316,14 @@ impl<R: Read> TextStream<R> {
         self.prefixed
     }
 
+    /// The line breaks of the last piece handed out, of prefixed text: those of the whole
+    /// text (of the file, for a followed file rotated), as [`Breaks::of`] tells them for the
+    /// text in memory. Read its events with
+    /// [`crate::input::prefixed::events_in`]`(piece, shape, stream.breaks())`.
+    pub fn breaks(&self) -> Breaks {
+        self.piece_breaks
+    }
+
     /// The next piece, `None` at the end of the input.
     ///
     /// # Errors
@@ -326,6 +346,7 @@ impl<R: Read> TextStream<R> {
         loop {
             if self.eof {
                 if self.filled > 0 {
+                    self.decide_breaks(true);
                     return Ok(Some(self.take(self.filled)));
                 }
                 return self.failed.take().map_or(Ok(None), Err);
@@ -346,14 +367,25 @@ impl<R: Read> TextStream<R> {
                 self.started = false;
                 self.caught_up = true;
                 if self.filled > 0 {
-                    return Ok(Some(self.take(self.filled)));
+                    self.decide_breaks(true);
+                    let piece = self.take(self.filled);
+                    self.breaks = None;
+                    return Ok(Some(piece));
                 }
+                self.breaks = None;
                 self.rotated = false;
                 self.file_start = true;
                 continue;
             }
             let full = self.filled >= self.piece_bytes.min(self.max_record);
             if self.eof || !(full || (self.eager && short)) {
+                continue;
+            }
+            // A followed file caught up with, whose text so far has no `\n` and ends with a
+            // `\r`: its writer writes each record whole, line break and all, so its lines end
+            // at CRs (else its first events would wait for 64 KiB more, or for Ctrl-C).
+            let written = self.live && short && self.window().last() == Some(&b'\r');
+            if !self.decide_breaks(written) {
                 continue;
             }
             // A short read of a followed file reached what its writer has written, however
@@ -380,10 +412,33 @@ impl<R: Read> TextStream<R> {
         }
     }
 
+    /// Whether the line breaks are known (always, for audit text): for prefixed text, once
+    /// the window tells them ([`Breaks::known`]; `ended`: the window is all of the text, or
+    /// of the followed file). No piece is cut before: a piece may hold no `\n` of a text
+    /// that has some, and its events are those of the whole text only read with its breaks.
+    fn decide_breaks(&mut self, ended: bool) -> bool {
+        if !self.prefixed || self.breaks.is_some() {
+            return true;
+        }
+        self.breaks = Breaks::known(self.window(), ended);
+        self.breaks.is_some()
+    }
+
+    /// The line breaks of prefixed text (decided: see [`TextStream::decide_breaks`]).
+    fn prefixed_breaks(&self) -> Breaks {
+        self.breaks.unwrap_or_default()
+    }
+
     /// A piece cut off the window, if it can be cut yet (see the module docs).
     fn cut(&mut self) -> Option<Piece> {
         let window = self.window();
-        if self.caught_up && window.last() == Some(&b'\n') {
+        // Prefixed text with no LF at its start ends its lines at CRs: a CR at the end ends
+        // a line too (a writer that writes each record whole does not split a CRLF), else a
+        // followed CR-only export showed nothing until Ctrl-C (every write left its last
+        // line "not whole", and the records before it waited for it).
+        let cr_ends = self.prefixed && self.prefixed_breaks() == Breaks::Any;
+        let whole = window.last() == Some(&b'\n') || (cr_ends && window.last() == Some(&b'\r'));
+        if self.caught_up && whole {
             // Caught up with a writer that writes each record whole: the last record read is
             // whole too, and goes out now rather than when the next one starts (a quiet
             // followed log lagged a record behind). A line not whole yet waits (a CR at the
@@ -422,7 +477,7 @@ impl<R: Read> TextStream<R> {
     /// with the prefix for prefixed text, else at a record boundary.
     fn boundary(&self, window: &[u8]) -> Option<usize> {
         if self.prefixed {
-            crate::input::prefixed::last_event_start(window, BOUNDARY_LINES)
+            crate::input::prefixed::last_event_start(window, BOUNDARY_LINES, self.prefixed_breaks())
         } else {
             text::last_boundary(window, BOUNDARY_LINES)
         }
@@ -517,12 +572,14 @@ impl<R: Read> TextStream<R> {
 
     /// Hands out `buf[..cut]` as a piece; the rest stays.
     fn take(&mut self, cut: usize) -> Piece {
+        self.piece_breaks = self.prefixed_breaks();
         Piece::Text(self.hand_out(cut, cut))
     }
 
     /// Hands out `buf[..len]`; the window starts again at `cut`, in another buffer.
     fn hand_out(&mut self, cut: usize, len: usize) -> Vec<u8> {
         self.tried = 0;
+        self.piece_breaks = self.prefixed_breaks();
         let mut next = self.spare();
         let rest = self.buf.get(cut..self.filled).unwrap_or_default();
         if next.len() < rest.len() {
@@ -540,8 +597,8 @@ impl<R: Read> TextStream<R> {
     /// No cut is possible and the buffer is full: the first line goes alone, or, when there
     /// is no line break at all, the line is skipped as too long.
     fn forced_cut(&mut self) -> io::Result<Piece> {
-        let first_line_end = if self.prefixed {
-            // Prefixed text breaks lines at LF only.
+        let first_line_end = if self.prefixed && self.prefixed_breaks() == Breaks::Lf {
+            // A name's lone CR is no line break in text that has LFs.
             memchr::memchr(b'\n', self.window()).map(|i| i + 1)
         } else {
             text::first_line_end(self.window())

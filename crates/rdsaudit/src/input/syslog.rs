@@ -153,8 +153,10 @@ pub fn audit_line<'s>(line: &SyslogLine<'_>, scratch: &'s mut Vec<u8>) -> Option
 /// # Errors
 /// [`SyslogError::NoYear`] naming that line.
 pub fn check(text: &[u8]) -> Result<(), SyslogError> {
-    let mut plugin_lines = text
-        .split(|b| *b == b'\n')
+    // Lines as the reader breaks them (at CRs too in a text without LFs).
+    let breaks = crate::input::prefixed::Breaks::of(text);
+    let mut plugin_lines = breaks
+        .lines(text)
         .enumerate()
         .filter_map(|(i, line)| parse(line).map(|l| (i, l)));
     let Some((i, first)) = plugin_lines.next() else {
@@ -163,7 +165,7 @@ pub fn check(text: &[u8]) -> Result<(), SyslogError> {
     let mostly_timed = || {
         let head = text.get(..TIMED_LINE_PROBE).unwrap_or(text);
         let (mut timed, mut all) = (0usize, 0usize);
-        for line in head.split(|b| *b == b'\n').filter_map(parse) {
+        for line in breaks.lines(head).filter_map(parse) {
             all += 1;
             timed += usize::from(line.time_us.is_some());
         }

@@ -125,9 +125,10 @@ impl<'a, S: Sink> Reads<'a> for Deliver<'_, '_, 'a, S> {
         fill(&mut read);
         // The rebuilt line is the message's first, never blank: the first one read.
         if let Some(rebuilt) = self.rebuilt.take()
-            && read.parsed.is_err()
+            && let Err(reason) = read.parsed
         {
             read.bytes = rebuilt.first_line_as_read(read.bytes);
+            read.parsed = Err(positions_as_read(reason, &rebuilt));
         }
         if self.near {
             read.flag();
@@ -137,6 +138,28 @@ impl<'a, S: Sink> Reads<'a> for Deliver<'_, '_, 'a, S> {
             base: self.base,
         };
         read.deliver(origin, self.sink, self.outcome);
+    }
+}
+
+/// `reason`, found in the audit line rebuilt from a line as read (`rebuilt`), with its byte
+/// positions counted from the start of the line as read, the one reported: an export's or
+/// `aws logs tail`'s prefix, a syslog header, come before the audit line (they counted from
+/// the audit line's start: an export's return code "at byte 61" was at byte 86 of its line).
+fn positions_as_read(reason: LineError, rebuilt: &Rebuilt<'_>) -> LineError {
+    // A position in the bytes made up (a syslog record's timestamp) is the record's start.
+    let at = |p: usize| p.saturating_sub(rebuilt.made) + rebuilt.replaced;
+    match reason {
+        LineError::UnterminatedObject { start } => {
+            LineError::UnterminatedObject { start: at(start) }
+        }
+        LineError::StrayQuote { at: p } => LineError::StrayQuote { at: at(p) },
+        LineError::UnquotedQuery { start } => LineError::UnquotedQuery { start: at(start) },
+        LineError::MissingRetcode { at: p } => LineError::MissingRetcode { at: at(p) },
+        LineError::Retcode { at: p } => LineError::Retcode { at: at(p) },
+        LineError::ConnectionIdRange { at: p } => LineError::ConnectionIdRange { at: at(p) },
+        LineError::QueryIdRange { at: p } => LineError::QueryIdRange { at: at(p) },
+        LineError::RetcodeRange { at: p } => LineError::RetcodeRange { at: at(p) },
+        other => other,
     }
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::input::prefixed::Breaks;
 use crate::input::text::{MAX_CONTINUATIONS, count_lines, records};
 use proptest::prelude::*;
 
@@ -449,8 +450,9 @@ fn a_read_error_comes_after_what_was_read_before_it() {
 
 type Events = Vec<(u64, Option<i64>, Option<String>, Vec<u8>)>;
 
-fn prefixed_events(piece: &[u8], first_line: u64, out: &mut Events) {
-    for e in crate::input::prefixed::events(piece) {
+fn prefixed_events(piece: &[u8], breaks: Breaks, first_line: u64, out: &mut Events) {
+    let shape = crate::input::prefixed::Shape::CloudWatch;
+    for e in crate::input::prefixed::events_in(piece, shape, breaks) {
         let stream = e.log_stream.map(str::to_owned);
         out.push((
             first_line + e.line_number - 1,
@@ -461,8 +463,26 @@ fn prefixed_events(piece: &[u8], first_line: u64, out: &mut Events) {
     }
 }
 
+/// The events of prefixed text read whole, and read from `stream` a piece at a time (each
+/// piece's events with the stream's breaks, line numbers moved on by its breaks).
+fn prefixed_whole_and_streamed<R: Read>(log: &[u8], mut stream: TextStream<R>) -> (Events, Events) {
+    let mut whole = Vec::new();
+    prefixed_events(log, Breaks::of(log), 1, &mut whole);
+    let (mut streamed, mut first_line) = (Vec::new(), 1);
+    while let Some(p) = stream.next_piece().unwrap() {
+        let Piece::Text(bytes) = p else {
+            panic!("not text")
+        };
+        let breaks = stream.breaks();
+        prefixed_events(&bytes, breaks, first_line, &mut streamed);
+        first_line += breaks.count(&bytes);
+    }
+    (whole, streamed)
+}
+
 /// Lines of `aws logs tail` and CloudWatch export text: prefixed audit lines, continuation
-/// lines of a message, blank lines, text without a prefix.
+/// lines of a message, blank lines, text without a prefix, a name's lone CR before a forged
+/// prefixed line.
 fn prefixed_line() -> impl Strategy<Value = &'static str> {
     prop::sample::select(vec![
         "2024-05-01T12:00:00.123Z 20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0",
@@ -473,28 +493,84 @@ fn prefixed_line() -> impl Strategy<Value = &'static str> {
         "\r",
         "not prefixed",
         "2024-05-01T12:00:03.1Z x",
+        "2024-05-01T12:00:04Z 20240501 12:00:04,db1,na\r2024-05-01T12:00:05Z 20240501 12:00:05,db1,x,h,7,9,CONNECT,,,0",
     ])
 }
 
 proptest! {
+    /// Lines joined by LF, CRLF or lone CRs (a text with no LF breaks at CRs, decided for the
+    /// whole text before the first piece).
     #[test]
     fn prefixed_pieces_give_the_events_of_the_whole_text(
         lines in prop::collection::vec(prefixed_line(), 0..30),
+        join in prop::sample::select(vec!["\n", "\r\n", "\r"]),
         piece in 1usize..300,
         sizes in prop::collection::vec(1usize..64, 1..8),
         eager in any::<bool>(),
     ) {
-        let log = lines.join("\n").into_bytes();
-        let mut whole = Vec::new();
-        prefixed_events(&log, 1, &mut whole);
+        let log = lines.join(join).into_bytes();
         let reader = Trickle { data: &log, sizes, calls: 0 };
-        let (mut streamed, mut first_line) = (Vec::new(), 1);
-        for p in TextStream::new(reader).piece_bytes(piece).eager(eager).prefixed(true) {
-            let Piece::Text(bytes) = p.unwrap() else { panic!("not text") };
-            prefixed_events(&bytes, first_line, &mut streamed);
-            first_line += memchr::memchr_iter(b'\n', &bytes).count() as u64;
-        }
+        let stream = TextStream::new(reader).piece_bytes(piece).eager(eager).prefixed(true);
+        let (whole, streamed) = prefixed_whole_and_streamed(&log, stream);
         prop_assert_eq!(streamed, whole);
+    }
+}
+
+/// An export with CR line ends only, larger than the decision's 64 KiB and than several
+/// pieces: CRs break its lines in every piece as in the whole text (before: one event
+/// holding every line, the pieces not cut at all until the longest record).
+#[test]
+fn a_cr_only_export_is_cut_at_its_crs() {
+    let line =
+        "2024-05-01T12:00:00.123Z 20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0\r";
+    let log = line.repeat(3_000).into_bytes();
+    assert!(log.len() > 3 * crate::input::prefixed::DECIDE_BYTES);
+    for piece in [1, 4 << 10, 100 << 10] {
+        let reader = Trickle {
+            data: &log,
+            sizes: vec![7_000],
+            calls: 0,
+        };
+        let stream = TextStream::new(reader).piece_bytes(piece).prefixed(true);
+        let (whole, streamed) = prefixed_whole_and_streamed(&log, stream);
+        assert_eq!(whole.len(), 3_000);
+        assert_eq!(whole[2_999].0, 3_000);
+        assert_eq!(streamed, whole, "pieces of {piece}");
+    }
+}
+
+/// An LF export whose first `\n` comes past 64 KiB (a first event holding a name's CR and a
+/// long statement) is read as having no LF, streamed or whole; one whose first LF comes
+/// before keeps a name's CR inside its event however small the pieces (the piece before
+/// the LF holds none).
+#[test]
+fn the_breaks_are_decided_for_the_whole_stream() {
+    let forged = "2024-05-01T12:00:01Z 20240501 12:00:01,db1,x,h,7,9,CONNECT,,,0";
+    let event = |statement: usize| {
+        format!(
+            "2024-05-01T12:00:00Z 20240501 12:00:00,db1,na\r{forged}\r,h,7,9,QUERY,shop,'{}',0\n",
+            "x".repeat(statement)
+        )
+    };
+    for (statement, events) in [(10, 2), (70 << 10, 3)] {
+        let log = format!("{}{forged}\n", event(statement)).into_bytes();
+        for piece in [1, 50, 4 << 10] {
+            let reader = Trickle {
+                data: &log,
+                sizes: vec![1, 30, 4_000],
+                calls: 0,
+            };
+            let stream = TextStream::new(reader)
+                .piece_bytes(piece)
+                .eager(true)
+                .prefixed(true);
+            let (whole, streamed) = prefixed_whole_and_streamed(&log, stream);
+            assert_eq!(whole.len(), events, "statement of {statement}");
+            assert_eq!(
+                streamed, whole,
+                "statement of {statement}, pieces of {piece}"
+            );
+        }
     }
 }
 
