@@ -50,7 +50,9 @@
 //!
 //! Memory: the window holds about `piece_bytes` plus one read, plus the record being
 //! completed; it grows past `piece_bytes` only while no cut is possible, and never past
-//! `max_record` (default [`DEFAULT_MAX_RECORD`]). Past it, the first line is handed out alone
+//! `max_record` (default [`DEFAULT_MAX_RECORD`]), but for prefixed text, whose line breaks
+//! are decided from its first [`crate::input::prefixed::DECIDE_BYTES`] (64 KiB) before its
+//! first piece: with a `max_record` below that, the window may hold those 64 KiB. Past it, the first line is handed out alone
 //! (a record split over lines adding up to more than that is not rejoined), or, when the
 //! window holds no whole line, the line is skipped to its end and handed out as
 //! [`Piece::TooLong`] with its first `max_record` bytes and its length. (The decoder also
