@@ -269,6 +269,37 @@ mod tests {
         }
     }
 
+    /// Session 29 (F9): pages appended one after another by a Windows tool (PowerShell's
+    /// `>>`) each start with a UTF-8 byte order mark; the file was refused at the second
+    /// page's mark. A mark where a page starts is stepped over; anywhere else it is an error
+    /// at its byte, as before.
+    #[test]
+    fn a_byte_order_mark_before_a_page_is_not_content() {
+        const BOM: &str = "\u{feff}";
+        let empty = r#"{"Records":[],"NextShardIterator":"B"}"#;
+        let text = format!("{OUTPUT}\r\n{BOM}{OUTPUT}\r\n{BOM}\r\n{empty}{BOM}{OUTPUT}");
+        let (mut buf, len) = padded(text.as_bytes());
+        let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+        let sequence: Vec<_> = records.iter().map(|r| r.sequence_number).collect();
+        assert_eq!(sequence.len(), 9);
+        assert_eq!(sequence[6..], sequence[..3]);
+        assert_eq!(records[6].payload, Payload::Base64(b"aGVsbG8="));
+        for bad in [
+            format!("{OUTPUT}\n{BOM}"),
+            format!("{OUTPUT}\n{BOM}\n"),
+            format!("{OUTPUT}{BOM}{BOM}{empty}"),
+            format!("{OUTPUT}{BOM}[]"),
+            format!("{OUTPUT}{{{BOM}\"Records\":[]}}"),
+            format!("{OUTPUT}{{\"Records\":{BOM}[]}}"),
+            format!("{OUTPUT}{{\"Records\":[]{BOM}}}"),
+        ] {
+            let (mut buf, len) = padded(bad.as_bytes());
+            let e = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
+            let at = bad.find(BOM).unwrap();
+            assert!(e.to_string().contains(&format!("at byte {at}")), "{bad:?}: {e}");
+        }
+    }
+
     /// A flat record as `aws kinesis get-records` writes it (compact), sequence number `n`.
     fn flat_record(n: usize) -> String {
         format!(

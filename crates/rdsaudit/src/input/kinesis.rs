@@ -205,6 +205,7 @@ fn read_event(
         page.offset = walk.at();
         let records = read_page(&mut walk, &mut list, found).map_err(|e| page.named(e))?;
         problem = problem.or(records.problem().map(|e| (page, e)));
+        walk.page_mark();
         if !walk.at_object() {
             break;
         }

@@ -274,6 +274,7 @@ impl LogsApiParser {
                 out: &mut raw,
             };
             reader.read().map_err(|e| located(e, text, from, page))?;
+            walk.page_mark();
             if walk.at_end() {
                 break;
             }
@@ -564,6 +565,34 @@ mod tests {
         );
         assert_eq!((events[1].message, events[1].log_stream), ("a", None));
         assert_eq!((events[2].message, events[2].ingestion_time), ("b", None));
+    }
+
+    /// Session 29 (F9): pages appended one after another by a Windows tool (PowerShell's
+    /// `>>`) each start with a UTF-8 byte order mark; the file was refused at the second
+    /// page's mark. A mark where a page starts is stepped over; anywhere else it is an error
+    /// at its byte, as before.
+    #[test]
+    fn a_byte_order_mark_before_a_page_is_not_content() {
+        const BOM: &str = "\u{feff}";
+        let text = format!("{FILTER}\r\n{BOM}{GET}\r\n{BOM}\r\n{GET}{BOM}{FILTER}");
+        let events = read(&text).unwrap();
+        let messages: Vec<_> = events.iter().map(|e| e.as_ref().unwrap().message).collect();
+        assert_eq!(messages.len(), 6);
+        assert_eq!(messages[1..5], ["a", "b", "a", "b"]);
+        assert_eq!(messages[5], messages[0]);
+        for bad in [
+            format!("{GET}\n{BOM}"),
+            format!("{GET}\n{BOM}\n"),
+            format!("{GET}{BOM}{BOM}{GET}"),
+            format!("{GET}{BOM}[]"),
+            format!("{GET}{{{BOM}\"events\":[]}}"),
+            format!("{GET}{{\"events\":{BOM}[]}}"),
+            format!("{GET}{{\"events\":[{BOM}]}}"),
+        ] {
+            let e = read(&bad).unwrap_err();
+            let at = bad.find(BOM).unwrap();
+            assert!(e.contains(&format!("(byte {at})")), "{bad:?}: {e}");
+        }
     }
 
     #[test]

@@ -26,6 +26,7 @@
 use std::ops::Range;
 
 use super::JsonError;
+use crate::input::encoding::UTF8_BOM;
 use crate::swar::lanes::{self, Mask};
 
 /// Deepest nesting accepted (simd-json's limit too): the reader keeps one byte per level.
@@ -216,6 +217,26 @@ impl<'t> Walk<'t> {
     /// ([`Walk::keep`]).
     pub(crate) fn next_page(&mut self) {
         self.values = 0;
+    }
+
+    /// Steps over a UTF-8 byte order mark that starts the next page: after the whitespace
+    /// that ends the page before, a mark followed (after whitespace) by `{`. A file of pages
+    /// each written with its mark (PowerShell's `>>`, a Windows tool appending its output to
+    /// a file) holds one before each page, and it is not content (the decoder steps over the
+    /// first page's, [`Walk::starting_at`]). A mark anywhere else is left where it is, for
+    /// the read to refuse at its byte.
+    pub(crate) fn page_mark(&mut self) {
+        self.skip_ws();
+        let Some(after) = self
+            .text
+            .get(self.at..)
+            .and_then(|rest| rest.strip_prefix(UTF8_BOM))
+        else {
+            return;
+        };
+        if after.iter().find(|b| !super::is_ws(**b)) == Some(&b'{') {
+            self.at += UTF8_BOM.len();
+        }
     }
 
     /// A reader that starts at byte `at` of its text, the bytes before it stepped over: a
