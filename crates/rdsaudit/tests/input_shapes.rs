@@ -320,7 +320,7 @@ fn logs_api_keys_twice_and_lone_surrogates() {
     let e = Decoder::new().decode(twice.as_bytes(), &mut |_: &AuditEvent<'_>| {});
     let e = e.unwrap_err().to_string();
     assert!(
-        e.starts_with("page 0: the key `events` appears twice (the events of one array would be lost); expected `aws logs filter-log-events`"),
+        e.starts_with("page 1: the key `events` appears twice (the events of one array would be lost); expected `aws logs filter-log-events`"),
         "{e}"
     );
     let message_twice = format!(
@@ -350,12 +350,12 @@ fn logs_api_keys_twice_and_lone_surrogates() {
     );
     assert_eq!(
         kept.unparsed[0].2,
-        "page 0: events[1]: the key `message` appears twice (which value is the event's cannot be told)"
+        "the key `message` appears twice (which value is the event's cannot be told)"
     );
     let at = api.find(r"\ud800").unwrap();
     assert_eq!(
         kept.unparsed[1].2,
-        format!("page 0: events[2]: lone surrogate \\ud800 at byte {at} (no character: not text)")
+        format!("lone surrogate \\ud800 at byte {at} (no character: not text)")
     );
     assert_eq!(report.unparsed_by_reason["LogsApiEvent"], 2);
 }
@@ -386,7 +386,7 @@ fn json_offsets_count_a_byte_order_mark() {
     let at = outside.find('\\').unwrap() + 3;
     assert!(
         error(&format!("{BOM}{outside}")).starts_with(&format!(
-            r"page 0: lone surrogate \udfff at byte {at}, outside `events`"
+            r"page 1: lone surrogate \udfff at byte {at}, outside `events`"
         )),
         "{}",
         error(&format!("{BOM}{outside}"))
@@ -411,7 +411,7 @@ fn json_offsets_count_a_byte_order_mark() {
     let at = api.find(r"\ud800").unwrap();
     assert_eq!(
         kept.unparsed[0].2,
-        format!("page 0: events[1]: lone surrogate \\ud800 at byte {at} (no character: not text)")
+        format!("lone surrogate \\ud800 at byte {at} (no character: not text)")
     );
     assert_eq!(kept.unparsed[0].3, lone.as_bytes());
 }
