@@ -373,6 +373,60 @@ mod tests {
         }
     }
 
+    /// Session 29: a lone surrogate escape (`\ud800` without its pair) in one record's
+    /// string refused the whole file. It fails that record alone, kept whole with its reason;
+    /// a kept string holding it (a sequence number) is not made up from U+FFFD. Outside the
+    /// records it still refuses the input, at its byte.
+    #[test]
+    fn a_lone_surrogate_fails_its_record_only() {
+        let bad_key = r#"{"SequenceNumber":"2","Data":"aGk=","PartitionKey":"p\ud800q"}"#;
+        let bad_seq = r#"{"SequenceNumber":"3\udc00","Data":"aGk="}"#;
+        let lambda = r#"{"kinesis":{"sequenceNumber":"4","data":"aGk=","x":"\ud83d"}}"#;
+        let text = format!(
+            r#"{{"Records":[{{"SequenceNumber":"1","Data":"aGk="}},{bad_key},{bad_seq},{lambda},{{"SequenceNumber":"5","Data":"b2s\/"}}]}}"#
+        );
+        let (mut buf, len) = padded(text.as_bytes());
+        let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+        assert_eq!(records.len(), 5);
+        assert_eq!(records[0].payload, Payload::Base64(b"aGk="));
+        assert_eq!(records[4].payload, Payload::Base64(b"b2s/"));
+        for (i, kept, seq, unit) in [
+            (1, bad_key, Some("2"), 0xd800),
+            (2, bad_seq, None, 0xdc00),
+            (3, lambda, Some("4"), 0xd83d),
+        ] {
+            let r = &records[i];
+            let offset = text.find(kept).unwrap() + kept.find("\\u").unwrap();
+            assert_eq!(
+                r.payload,
+                Payload::Invalid(RecordProblem::LoneSurrogate { unit, offset }),
+                "{kept}"
+            );
+            assert_eq!(r.as_delivered(), kept.as_bytes());
+            assert_eq!(r.sequence_number, seq);
+        }
+        assert_eq!(
+            RecordProblem::LoneSurrogate {
+                unit: 0xd800,
+                offset: 7
+            }
+            .to_string(),
+            r"record holds a lone surrogate \ud800 at byte 7 (no character: not text)"
+        );
+        for bad in [
+            r#"{"Records":[],"NextShardIterator":"\ud800"}"#,
+            r#"{"Records\udfff":[],"Records":[]}"#,
+        ] {
+            let (mut buf, len) = padded(bad.as_bytes());
+            let e = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
+            let at = bad.find('\\').unwrap();
+            assert_eq!(
+                e.to_string(),
+                format!("invalid JSON at byte {at}: lone surrogate in a \\u escape")
+            );
+        }
+    }
+
     /// A flat record as `aws kinesis get-records` writes it (compact), sequence number `n`.
     fn flat_record(n: usize) -> String {
         format!(

@@ -78,9 +78,10 @@ pub(crate) struct Walk<'t> {
     /// What the caller keeps of all pages, in values' worth of memory ([`Walk::keep`]).
     kept: usize,
     max_kept: usize,
-    /// `None`: a lone surrogate escape is invalid JSON (RFC 8259 text for a Lambda event).
+    /// `None`: a lone surrogate escape is invalid JSON (the `awslogs` event).
     /// `Some`: it is read as U+FFFD and the first one since [`Walk::take_lone_surrogate`]
-    /// noted, for a reader that fails only the value holding it ([`Walk::lone_surrogates`]).
+    /// noted, for a reader that fails only the value holding it ([`Walk::lone_surrogates`]:
+    /// a logs API event, a Kinesis record).
     lone: Option<Option<LoneSurrogate>>,
     /// `Some` when asked ([`Walk::keeping_originals`]): the bytes of the strings unescaped in
     /// place since [`Walk::forget_originals`], as they were, to put back
@@ -249,7 +250,8 @@ impl<'t> Walk<'t> {
 
     /// Reads a lone surrogate escape as U+FFFD (3 bytes, never longer than the escape) and
     /// notes it, instead of failing the text: the logs API's JSON fails the one event holding
-    /// it ([`crate::input::logs_api`]).
+    /// it ([`crate::input::logs_api`]), a Kinesis event or `get-records` output the one
+    /// record ([`crate::input::kinesis`]).
     pub(crate) fn lone_surrogates(mut self) -> Self {
         self.lone = Some(None);
         self
