@@ -373,8 +373,9 @@ fn finish<'a>(
 
 /// What one element of `events` counts for against the value cap, its own value included
 /// ([`Walk::keep`]): its [`RawEvent`] and the event or failure it becomes take no more
-/// memory than this many of simd-json's tape nodes (a test checks). A real page holds at
-/// most 10,000 events, of about 11 values each.
+/// memory than this many of simd-json's tape nodes (a test checks). A page of
+/// `get-log-events` holds at most 10,000 events, of about 11 values each; an auto-paginated
+/// `filter-log-events` document, any number (each event is held to the cap alone).
 const EVENT_VALUES: usize = 14;
 
 /// One page being walked (`page`: 1-based).
@@ -437,11 +438,19 @@ impl Page<'_, '_, '_> {
     /// The elements of `events`, each an event read or failed.
     fn events(&mut self, kind: Kind) -> Result<(), LogsApiError> {
         self.walk.open(kind)?;
-        // 1-based, as users count. An index is within a page's value cap; a page number
-        // past 2^32 (pages of two bytes in an 8 GiB input) would saturate, never wrap.
+        // 1-based, as users count. Past 2^32 (pages of two bytes in an 8 GiB input; events
+        // are kept within a fourteenth of the text's size a quarter) a number would
+        // saturate, never wrap.
         let page = u32::try_from(self.page).unwrap_or(u32::MAX);
         let mut index = 1u32;
         while self.walk.next_element()? {
+            // Each event is held to the value cap on its own, not the page: the walk builds
+            // nothing for the values inside an event, only its [`RawEvent`], which
+            // [`Walk::keep`] bounds by the text's size. `aws logs filter-log-events`
+            // paginates by itself and writes one document of every page's events: one
+            // `events` of more than about 40,000 events passed the page's cap and was
+            // refused whole (session 29).
+            self.walk.count_afresh();
             let kind = self.walk.value()?;
             self.walk.keep(EVENT_VALUES)?;
             let start = self.walk.at();
@@ -753,6 +762,26 @@ mod tests {
         let text: String = (0..12).map(page).collect();
         assert!(text.len() / 120_000 < 160, "{}", text.len() / 120_000);
         assert_eq!(read(&text).unwrap().len(), 120_000);
+        // `aws logs filter-log-events` paginates by itself: one document, one `events` of
+        // 100,000 events (session 29: each event is held to the cap, not the page, which
+        // refused it whole), their memory within the text's size.
+        let events: Vec<_> = (0..100_000)
+            .map(|i| format!(r#"{{"logStreamName":"db1","timestamp":{i},"message":"20240501 12:00:00,db1,rdsadmin,localhost,7,{i},CONNECT,,,0","ingestionTime":1,"eventId":"{i}"}}"#))
+            .collect();
+        let text = format!(
+            r#"{{"events":[{}],"searchedLogStreams":[]}}"#,
+            events.join(",")
+        );
+        let events = read(&text).unwrap();
+        assert_eq!(events.len(), 100_000);
+        assert_eq!(events[99_999].as_ref().unwrap().timestamp, 99_999);
+        // One event over the cap is refused, named by its page.
+        let over = format!(r#"{{"events":[{{"x":[{}0]}}]}}"#, "0,".repeat(1 << 20));
+        let e = read(&format!("{GET}{over}")).unwrap_err();
+        assert!(
+            e.starts_with("page 2: event holds more than the 1048576 JSON values allowed"),
+            "{e}"
+        );
         // One page over the cap is refused, named.
         let over = format!(r#"{{"events":[],"x":[{}0]}}"#, "0,".repeat(1 << 20));
         let e = read(&format!("{GET}{over}")).unwrap_err();

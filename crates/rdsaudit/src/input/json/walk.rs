@@ -217,6 +217,13 @@ impl<'t> Walk<'t> {
     /// counts its values afresh. What the caller keeps stays counted across pages
     /// ([`Walk::keep`]).
     pub(crate) fn next_page(&mut self) {
+        self.count_afresh();
+    }
+
+    /// Counts the values of what is read next afresh against the cap: a page
+    /// ([`Walk::next_page`]), or an element of the logs API's `events`, whose values the
+    /// caller builds nothing for but the event it keeps ([`Walk::keep`] bounds those).
+    pub(crate) fn count_afresh(&mut self) {
         self.values = 0;
     }
 
