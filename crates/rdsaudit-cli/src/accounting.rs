@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use indicatif::ProgressBar;
 use rdsaudit::LineError;
 use rdsaudit::decoder::Done;
+use rdsaudit::input::logs_api::EventPlace;
 use rdsaudit::report::Report;
 use rdsaudit::sink::{FailedRecord, UnparsedLine};
 
@@ -21,6 +22,8 @@ const EXCERPT_LEN: usize = 160;
 pub enum Problem {
     Failed(String),
     Unparsed {
+        /// A logs API event's page and index in `events`.
+        place: Option<EventPlace>,
         event_id: Option<String>,
         line: Option<u64>,
         reason: LineError,
@@ -47,6 +50,7 @@ impl Problems {
 
     pub fn unparsed(&mut self, u: &UnparsedLine<'_>) {
         self.push(|| Problem::Unparsed {
+            place: u.place,
             event_id: u.event_id.map(str::to_owned),
             line: u.line_number,
             reason: u.reason,
@@ -145,6 +149,14 @@ impl Accounting {
             let line = match p {
                 Problem::Failed(e) => format!("rdsaudit: {name}: {record}: {e}"),
                 Problem::Unparsed {
+                    place: Some(place),
+                    event_id,
+                    line,
+                    reason,
+                    excerpt,
+                } => api_event_line(name, *place, event_id.as_deref(), *line, reason, excerpt),
+                Problem::Unparsed {
+                    place: None,
                     event_id,
                     line,
                     reason,
@@ -268,6 +280,33 @@ fn plain(id: &str) -> std::borrow::Cow<'_, str> {
         format!("{id:?}").into()
     } else {
         id.into()
+    }
+}
+
+/// The error line of a log event of `aws logs` API output (or a line of its message) that does
+/// not read: named by its page (when the output has several) and its 1-based index in the
+/// page's `events`, its event id beside them where it has one, and the line within its
+/// message where it held several (session 29, F6: an event of `get-log-events` output, which
+/// has no ids, was named by nothing, or by the message's line as if it were the file's).
+/// Shown, as a line of text is, unless its id names it.
+fn api_event_line(
+    name: &str,
+    place: EventPlace,
+    event_id: Option<&str>,
+    line: Option<u64>,
+    reason: &LineError,
+    excerpt: &str,
+) -> String {
+    let mut at = format!("rdsaudit: {name}: {place}");
+    if let Some(id) = event_id {
+        let _ = write!(at, " (id {})", plain(id));
+    }
+    if let Some(n) = line {
+        let _ = write!(at, ", line {n}");
+    }
+    match event_id {
+        Some(_) => format!("{at}: {reason}"),
+        None => format!("{at}: {reason}: {excerpt:?}"),
     }
 }
 

@@ -14,7 +14,8 @@
 //! | `kind` | `line`: a log event or text line that is not an audit line; `record`: a Kinesis record or CloudWatch payload that could not be read, or the rest of a streamed gzip input whose stream failed (its check is at its end: the events before it were written); `input`: an input that failed whole (nothing of it became an event) or could not be opened or read (reason `unreadable`) |
 //! | `file` | the input as named (not for stdin; `-` for stdin in `input` lines) |
 //! | `offset` | a streamed gzip input's failure: the compressed byte it was found at |
-//! | `line` | 1-based line in the file (text inputs) |
+//! | `line` | 1-based line in the file (text inputs); in a log event that held several lines (CloudWatch, the logs API), the line within its message |
+//! | `page`, `event` | a log event of `aws logs filter-log-events` / `get-log-events` output: its page (1-based, only when the file holds several back to back) and its 1-based index in the page's `events` |
 //! | `record` | 1-based record in the input (Lambda events, payload files) |
 //! | `sequence_number`, `log_group`, `log_stream`, `event_id` | where known |
 //! | `reason` | a stable name (`Timestamp`, `MissingRetcode`, `TooLong`, `base64`, `gzip`, `not_an_event`, `too_large`, `unreadable`, ...) |
@@ -41,6 +42,12 @@ pub fn line(u: &UnparsedLine<'_>, out: &mut Vec<u8>) {
         u.sequence_number,
         out,
     );
+    if let Some(place) = u.place {
+        if let Some(page) = place.page {
+            let _ = write!(out, r#","page":{page}"#);
+        }
+        let _ = write!(out, r#","event":{}"#, place.index);
+    }
     for (key, value) in [
         ("log_group", u.log_group),
         ("log_stream", u.log_stream),

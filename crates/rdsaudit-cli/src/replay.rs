@@ -11,6 +11,7 @@
 use std::io::{self, BufWriter, Write};
 
 use rdsaudit::AuditEvent;
+use rdsaudit::input::get_records::record_shape;
 use rdsaudit::input::{Payload, SourceParser, SourceRecord};
 use rdsaudit::pipeline::Pipeline;
 use rdsaudit::quarantine::{EntryKind, OwnedEntry, read_entries};
@@ -198,13 +199,10 @@ fn replay<W: Write>(
 
 /// Whether a record entry's payload is a Kinesis record kept as its JSON (a record whose
 /// shape was wrong: no `data`, a key twice, both shapes), not a CloudWatch payload: an
-/// object with a `kinesis` or `Data` key near its start.
+/// object with a shape key of either record (`kinesis`, `Data`, `SequenceNumber`) near its
+/// start, the sniff detection uses ([`record_shape`]).
 fn is_record_json(payload: &[u8]) -> bool {
-    let head = payload.get(..payload.len().min(256)).unwrap_or(payload);
-    payload.first() == Some(&b'{')
-        && [&b"\"kinesis\""[..], b"\"Data\""]
-            .iter()
-            .any(|k| memchr::memmem::find(head, k).is_some())
+    payload.first() == Some(&b'{') && record_shape(payload).is_some()
 }
 
 /// A record kept as its JSON, read again as the one record of a Kinesis event: fixed (a

@@ -733,6 +733,7 @@ mod tests {
             event_id: Some("3839"),
             line_number: None,
             file: None,
+            place: None,
         };
         record.unparsed(&junk);
         let mut total = Tally::default();

@@ -237,42 +237,93 @@ fn logs_api_output_that_is_not_json_names_where_and_what_was_expected() {
 }
 
 /// Session 28 review: an event of `aws logs` output that did not read, or whose message is no
-/// audit line, was said to be in "record 1" (a chunk of 4096 events) as "event ?". It is named
-/// by its event id where it has one, else by what its reason says (page and index) and shown.
+/// audit line, was said to be in "record 1" (a chunk of 4096 events) as "event ?". Session 29
+/// (F6, F7): an event without an id (`get-log-events` output) was named by nothing, a line of
+/// its message by that line as if it were the file's, and pages were numbered from 0. Each
+/// is named by its page (when there are several) and its 1-based index in the page's
+/// `events`, its id beside them, the line within its message; on stderr and in `--rejects`.
 #[test]
 fn a_logs_api_event_is_named_by_what_is_known_of_it() {
     let dir = tempfile::tempdir().unwrap();
-    let text = concat!(
+    let page1 = concat!(
         r#"{"events":[{"timestamp":1714564800123,"message":"20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0"},"#,
         r#"{"timestamp":1714564800124},"#,
         r#"{"timestamp":1714564800125,"message":"not an audit line"},"#,
         r#"{"timestamp":1714564800126,"message":"neither","eventId":"3760"}]}"#,
     );
-    let path = write(dir.path(), "api.json", text.as_bytes());
-    let (code, events, stderr) = parse(&[path.as_os_str()]);
+    let page2 = r#"{"events":[{"timestamp":1714564800127,"message":"junk\n20240501 12:00:01,x"}]}"#;
+    let path = write(
+        dir.path(),
+        "api.json",
+        format!("{page1}\n{page2}\n").as_bytes(),
+    );
+    let out = dir.path().join("rejects.ndjson");
+    let (code, events, stderr) = parse(&[
+        std::ffi::OsStr::new("--rejects"),
+        out.as_os_str(),
+        path.as_os_str(),
+    ]);
     assert_eq!((code, events.len()), (1, 1), "{stderr}");
-    let said: Vec<_> = stderr.lines().take(3).collect();
+    let said: Vec<_> = stderr.lines().take(5).collect();
     let name = path.display();
     let raw = r#"{"timestamp":1714564800124}"#;
     assert_eq!(
         said[0],
         format!(
-            "rdsaudit: {name}: page 0: events[1]: `message` should be a string, found missing: {raw:?}"
+            "rdsaudit: {name}: page 1, event 2: `message` should be a string, found missing: {raw:?}"
         )
     );
-    assert!(
-        said[1].starts_with(&format!("rdsaudit: {name}: line does not start with")),
-        "{stderr}"
-    );
+    let starts = |i: usize, with: &str| {
+        let line = said[i];
+        assert!(
+            line.starts_with(&format!(
+                "rdsaudit: {name}: {with}: line does not start with"
+            )),
+            "{stderr}"
+        );
+    };
+    starts(1, "page 1, event 3");
     assert!(said[1].ends_with(r#": "not an audit line""#), "{stderr}");
+    starts(2, "page 1, event 4 (id 3760)");
+    starts(3, "page 2, event 1, line 1");
+    assert!(said[3].ends_with(r#": "junk""#), "{stderr}");
     assert!(
-        said[2].starts_with(&format!(
-            "rdsaudit: {name}: event 3760: line does not start with"
-        )),
+        said[4].starts_with(&format!("rdsaudit: {name}: page 2, event 1, line 2: ")),
         "{stderr}"
     );
     assert!(
         !stderr.contains('?') && !stderr.contains("record 1"),
+        "{stderr}"
+    );
+    let kept: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let places: Vec<_> = kept
+        .iter()
+        .map(|r| (r["page"].as_u64(), r["event"].as_u64(), r["line"].as_u64()))
+        .collect();
+    assert_eq!(
+        places,
+        [
+            (Some(1), Some(2), None),
+            (Some(1), Some(3), None),
+            (Some(1), Some(4), None),
+            (Some(2), Some(1), Some(1)),
+            (Some(2), Some(1), Some(2)),
+        ]
+    );
+    assert_eq!(
+        kept[0]["error"],
+        "`message` should be a string, found missing"
+    );
+    // One page: no page named.
+    let path = write(dir.path(), "one.json", page1.as_bytes());
+    let (_, _, stderr) = parse(&[path.as_os_str()]);
+    let name = path.display();
+    assert!(
+        stderr.starts_with(&format!("rdsaudit: {name}: event 2: `message` should be")),
         "{stderr}"
     );
 }

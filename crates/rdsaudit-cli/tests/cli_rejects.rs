@@ -465,10 +465,12 @@ fn logs_api_events_that_do_not_read_are_rejected_as_read() {
         got[1]["error"]
             .as_str()
             .unwrap()
-            .starts_with(r"page 0: events[2]: lone surrogate \udc80 at byte"),
+            .starts_with(r"lone surrogate \udc80 at byte"),
         "{}",
         got[1]
     );
+    // Where it is: one page, so no page; its 1-based index in `events`.
+    assert_eq!((got[1].get("page"), &got[1]["event"]), (None, &3.into()));
     assert_eq!(got[2]["kind"], "input");
     assert!(
         got[2]["error"]

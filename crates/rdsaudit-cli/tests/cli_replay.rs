@@ -154,3 +154,29 @@ fn a_record_kept_as_its_json_replays_once_fixed() {
         }
     }
 }
+
+/// Session 29: `replay` sniffed a record kept as its JSON by its own rule (a quoted
+/// `"kinesis"` or `"Data"` in the first 256 bytes), not detection's: a record whose
+/// `kinesis` key came after a long `eventID`, or a `get-records` record with a
+/// `SequenceNumber` and no `Data`, was read as a CloudWatch payload ("missing
+/// messageType"). One sniff serves both (`input::get_records::record_shape`).
+#[test]
+fn a_record_kept_as_its_json_is_told_by_the_sniff_detection_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(rdsaudit::Dialect::RdsMySql, 1, 5, 0);
+    let gz = flate2_gzip(&corpus.records[0].envelope());
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&gz);
+    let id = format!("shardId-000000000000:{}", "4".repeat(300));
+    let late = format!(r#"{{"eventID":"{id}","kinesis":{{"sequenceNumber":"7","data":"{b64}"}}}}"#);
+    let no_data = r#"{"SequenceNumber":"8","PartitionKey":"p"}"#.to_owned();
+    for (payload, events, code, says) in [(late, 5, 0, ""), (no_data, 0, 1, "record has no `Data`")]
+    {
+        let doc = document(&entry("req-1-0", EntryKind::Record, payload.as_bytes()));
+        let path = write(dir.path(), "entry.json", &doc);
+        let out = rdsaudit().arg("replay").arg(&path).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{stderr}");
+        assert_eq!(ndjson(&out.stdout).len(), events, "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+    }
+}

@@ -95,9 +95,6 @@ fn walked_json(kind: InputKind) -> bool {
     )
 }
 
-/// The length of a UTF-8 byte order mark (`EF BB BF`).
-const UTF8_BOM_LEN: usize = 3;
-
 fn event_name(kind: InputKind) -> &'static str {
     match kind {
         InputKind::AwslogsEvent => "CloudWatch Logs Lambda event",
@@ -772,7 +769,8 @@ impl Decoder {
             // JSON the walk reads is read past the mark in place, so that the offsets its
             // errors give are the file's (a copy without the mark gave them 3 bytes early).
             if walked_json(detected) {
-                return self.records_of(detected, buf, len, UTF8_BOM_LEN, tail, f);
+                let from = input::encoding::UTF8_BOM.len();
+                return self.records_of(detected, buf, len, from, tail, f);
             }
             kind = Some(detected);
         }

@@ -382,6 +382,7 @@ fn visit_event<S: Sink>(e: &LogEvent<'_>, near: bool, sink: &mut S, outcome: &mu
             event_id: base.event_id,
             line_number: base.line_number,
             file: None,
+            place: e.place,
         });
         outcome.add_unparsed(reason);
         return;
@@ -391,6 +392,7 @@ fn visit_event<S: Sink>(e: &LogEvent<'_>, near: bool, sink: &mut S, outcome: &mu
         outcome,
         near,
         base: &base,
+        place: e.place,
         rebuilt: e.rebuilt_from,
     };
     let lines = multiline::audit_lines(&e.message);

@@ -320,7 +320,7 @@ fn logs_api_keys_twice_and_lone_surrogates() {
     let e = Decoder::new().decode(twice.as_bytes(), &mut |_: &AuditEvent<'_>| {});
     let e = e.unwrap_err().to_string();
     assert!(
-        e.starts_with("page 0: the key `events` appears twice (the events of one array would be lost); expected `aws logs filter-log-events`"),
+        e.starts_with("page 1: the key `events` appears twice (the events of one array would be lost); expected `aws logs filter-log-events`"),
         "{e}"
     );
     let message_twice = format!(
@@ -350,12 +350,12 @@ fn logs_api_keys_twice_and_lone_surrogates() {
     );
     assert_eq!(
         kept.unparsed[0].2,
-        "page 0: events[1]: the key `message` appears twice (which value is the event's cannot be told)"
+        "the key `message` appears twice (which value is the event's cannot be told)"
     );
     let at = api.find(r"\ud800").unwrap();
     assert_eq!(
         kept.unparsed[1].2,
-        format!("page 0: events[2]: lone surrogate \\ud800 at byte {at} (no character: not text)")
+        format!("lone surrogate \\ud800 at byte {at} (no character: not text)")
     );
     assert_eq!(report.unparsed_by_reason["LogsApiEvent"], 2);
 }
@@ -386,7 +386,7 @@ fn json_offsets_count_a_byte_order_mark() {
     let at = outside.find('\\').unwrap() + 3;
     assert!(
         error(&format!("{BOM}{outside}")).starts_with(&format!(
-            r"page 0: lone surrogate \udfff at byte {at}, outside `events`"
+            r"page 1: lone surrogate \udfff at byte {at}, outside `events`"
         )),
         "{}",
         error(&format!("{BOM}{outside}"))
@@ -411,7 +411,50 @@ fn json_offsets_count_a_byte_order_mark() {
     let at = api.find(r"\ud800").unwrap();
     assert_eq!(
         kept.unparsed[0].2,
-        format!("page 0: events[1]: lone surrogate \\ud800 at byte {at} (no character: not text)")
+        format!("lone surrogate \\ud800 at byte {at} (no character: not text)")
     );
     assert_eq!(kept.unparsed[0].3, lone.as_bytes());
+}
+
+/// Session 29 (F9): `get-records` and logs API pages appended to one file by a Windows tool
+/// (PowerShell's `>>`) each start with a UTF-8 byte order mark: the file was refused at the
+/// second page's mark. Every page is read, the first's mark as before; a mark inside a page
+/// is still an error at its byte.
+#[test]
+fn pages_each_behind_a_byte_order_mark_are_read() {
+    const BOM: &str = "\u{feff}";
+    let envelope = |i: usize| {
+        format!(
+            r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":[],"logEvents":[{{"id":"{i}","timestamp":5,"message":{}}}]}}"#,
+            serde_json::to_string(LINES[i]).unwrap()
+        )
+    };
+    let page = |i: usize| {
+        format!(
+            r#"{{"Records":[{{"SequenceNumber":"{i}","Data":"{}"}}],"NextShardIterator":"x"}}"#,
+            base64(&gzip(envelope(i).as_bytes()))
+        )
+    };
+    let file: String = (0..3).map(|i| format!("{BOM}{}\r\n", page(i))).collect();
+    let past_mark = file.strip_prefix(BOM).unwrap();
+    assert_eq!(detect(past_mark.as_bytes()), InputKind::KinesisGetRecords);
+    let (seen, report) = read(file.as_bytes());
+    assert_eq!(objects(&seen), OBJECTS);
+    assert_eq!(report.records, 3);
+    let page = |i: usize| {
+        format!(
+            r#"{{"events":[{{"timestamp":{i},"message":{}}}],"nextForwardToken":"f"}}"#,
+            serde_json::to_string(LINES[i]).unwrap()
+        )
+    };
+    let file: String = (0..3).map(|i| format!("{BOM}{}\r\n", page(i))).collect();
+    let (seen, _) = read(file.as_bytes());
+    assert_eq!(objects(&seen), OBJECTS);
+    assert_eq!(seen[2].3, Some(2));
+    // A mark inside a page is no page's start.
+    let bad = format!("{BOM}{}{BOM}{{\"events\":{BOM}[]}}", page(0));
+    let at = bad.rfind(BOM).unwrap();
+    let e = Decoder::new().decode(bad.as_bytes(), &mut |_: &AuditEvent<'_>| {});
+    let e = e.unwrap_err().to_string();
+    assert!(e.contains(&format!("(byte {at}): expected a value")), "{e}");
 }

@@ -88,7 +88,9 @@ pub enum EncodingError {
     Utf32,
 }
 
-const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+/// The UTF-8 byte order mark (U+FEFF encoded), which Windows tools write at the start of a
+/// file: not content wherever it starts one, or a page appended to one.
+pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Finds the encoding of `input` (see the module docs) and returns it as UTF-8.
 ///

@@ -27,23 +27,56 @@ use crate::input::kinesis::{
 };
 
 /// Whether `text` (a `{"Records":[...]}` object) holds `get-records` records rather than a
-/// Lambda event's: the first record has a `"Data"` or `"SequenceNumber"` key. A peek at the
-/// first 4 KiB of text, not a parse; base64 holds no `"`, so the quoted key cannot be data.
+/// Lambda event's: its first record's first shape key is a flat one ([`record_shape`], from
+/// the `Records` array's `[` on, in the first 4 KiB of text).
 #[must_use]
 pub fn looks_like_get_records(text: &[u8]) -> bool {
-    let head = text.get(..text.len().min(4096)).unwrap_or(text);
+    let head = text.get(..text.len().min(SNIFF_BYTES)).unwrap_or(text);
     let first_record =
         memchr::memmem::find(head, b"[").map_or(head, |at| head.get(at..).unwrap_or_default());
-    let lambda = memchr::memmem::find(first_record, b"\"kinesis\"");
-    let flat = [&b"\"Data\""[..], b"\"SequenceNumber\""]
-        .iter()
-        .filter_map(|k| memchr::memmem::find(first_record, k))
-        .min();
+    record_shape(first_record) == Some(RecordShape::GetRecords)
+}
+
+/// The two shapes of a Kinesis record as JSON ([`record_shape`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordShape {
+    /// A Lambda event's record: a `kinesis` object (`{"kinesis":{"data":...},"eventID":...}`).
+    Lambda,
+    /// An `aws kinesis get-records` record: flat `Data`, `SequenceNumber`.
+    GetRecords,
+}
+
+/// How far into a text [`record_shape`] looks.
+const SNIFF_BYTES: usize = 4096;
+
+/// The shape of the Kinesis record a JSON text starts with (or holds first), by the first of
+/// its shape keys in the first 4 KiB: `"kinesis":` a Lambda record's, `"Data":` or
+/// `"SequenceNumber":` a `get-records` record's; `None` when none is there. A peek, not a
+/// parse: a key is a quoted name followed by `:` (whitespace allowed), which no string can
+/// hold unescaped (base64 holds no `"`, a message's quotes are escaped), so a value
+/// `"Data"` is not taken for the key. One sniff for detection ([`looks_like_get_records`])
+/// and for the CLI's `replay`, which tells a record kept as its JSON from a CloudWatch
+/// payload by it.
+#[must_use]
+pub fn record_shape(text: &[u8]) -> Option<RecordShape> {
+    let head = text.get(..text.len().min(SNIFF_BYTES)).unwrap_or(text);
+    let first = |names: &[&[u8]]| names.iter().filter_map(|n| first_key(head, n)).min();
+    let lambda = first(&[b"\"kinesis\""]);
+    let flat = first(&[b"\"Data\"", b"\"SequenceNumber\""]);
     match (flat, lambda) {
-        (Some(f), Some(l)) => f < l,
-        (Some(_), None) => true,
-        _ => false,
+        (Some(f), Some(l)) if l < f => Some(RecordShape::Lambda),
+        (Some(_), _) => Some(RecordShape::GetRecords),
+        (None, Some(_)) => Some(RecordShape::Lambda),
+        (None, None) => None,
     }
+}
+
+/// Where `quoted` (a name in its quotes) first stands as a key in `head`: followed by `:`.
+fn first_key(head: &[u8], quoted: &[u8]) -> Option<usize> {
+    memchr::memmem::find_iter(head, quoted).find(|&at| {
+        let after = head.get(at + quoted.len()..).unwrap_or_default();
+        after.iter().find(|b| !crate::input::json::is_ws(**b)) == Some(&b':')
+    })
 }
 
 /// A flat record read key by key, beside the Lambda reading of the same object
@@ -178,6 +211,43 @@ mod tests {
     "MillisBehindLatest": 0
 }"#;
 
+    /// The one key sniff (session 29: the CLI's `replay` had its own, 256 bytes, any quoted
+    /// `"kinesis"` or `"Data"`, no `"SequenceNumber"`): the first shape key of the text,
+    /// as a key (a value `"Data"` is none), within 4 KiB.
+    #[test]
+    fn the_record_shape_is_its_first_shape_key() {
+        let long = "x".repeat(300);
+        for (text, shape) in [
+            (
+                r#"{"kinesis":{"data":"x"},"eventID":"Data"}"#.to_owned(),
+                Some(RecordShape::Lambda),
+            ),
+            (
+                format!(r#"{{"eventID":"{long}","kinesis" : {{}}}}"#),
+                Some(RecordShape::Lambda),
+            ),
+            (
+                r#"{"SequenceNumber":"1"}"#.to_owned(),
+                Some(RecordShape::GetRecords),
+            ),
+            (
+                r#"{"Data":"x","kinesis":{}}"#.to_owned(),
+                Some(RecordShape::GetRecords),
+            ),
+            (
+                r#"{"eventID":"Data","kinesis":{}}"#.to_owned(),
+                Some(RecordShape::Lambda),
+            ),
+            (r#"{"logGroup":"Data","logEvents":[]}"#.to_owned(), None),
+            (
+                format!(r#"{{"x":"{}","kinesis":{{}}}}"#, "y".repeat(5000)),
+                None,
+            ),
+        ] {
+            assert_eq!(record_shape(text.as_bytes()), shape, "{text}");
+        }
+    }
+
     #[test]
     fn every_record_is_read_with_its_metadata() {
         assert!(looks_like_get_records(OUTPUT.as_bytes()));
@@ -266,6 +336,94 @@ mod tests {
             let (mut buf, len) = padded(bad.as_bytes());
             let e = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
             assert_eq!(e.to_string(), problem);
+        }
+    }
+
+    /// Session 29 (F9): pages appended one after another by a Windows tool (PowerShell's
+    /// `>>`) each start with a UTF-8 byte order mark; the file was refused at the second
+    /// page's mark. A mark where a page starts is stepped over; anywhere else it is an error
+    /// at its byte, as before.
+    #[test]
+    fn a_byte_order_mark_before_a_page_is_not_content() {
+        const BOM: &str = "\u{feff}";
+        let empty = r#"{"Records":[],"NextShardIterator":"B"}"#;
+        let text = format!("{OUTPUT}\r\n{BOM}{OUTPUT}\r\n{BOM}\r\n{empty}{BOM}{OUTPUT}");
+        let (mut buf, len) = padded(text.as_bytes());
+        let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+        let sequence: Vec<_> = records.iter().map(|r| r.sequence_number).collect();
+        assert_eq!(sequence.len(), 9);
+        assert_eq!(sequence[6..], sequence[..3]);
+        assert_eq!(records[6].payload, Payload::Base64(b"aGVsbG8="));
+        for bad in [
+            format!("{OUTPUT}\n{BOM}"),
+            format!("{OUTPUT}\n{BOM}\n"),
+            format!("{OUTPUT}{BOM}{BOM}{empty}"),
+            format!("{OUTPUT}{BOM}[]"),
+            format!("{OUTPUT}{{{BOM}\"Records\":[]}}"),
+            format!("{OUTPUT}{{\"Records\":{BOM}[]}}"),
+            format!("{OUTPUT}{{\"Records\":[]{BOM}}}"),
+        ] {
+            let (mut buf, len) = padded(bad.as_bytes());
+            let e = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
+            let at = bad.find(BOM).unwrap();
+            assert!(
+                e.to_string().contains(&format!("at byte {at}")),
+                "{bad:?}: {e}"
+            );
+        }
+    }
+
+    /// Session 29: a lone surrogate escape (`\ud800` without its pair) in one record's
+    /// string refused the whole file. It fails that record alone, kept whole with its reason;
+    /// a kept string holding it (a sequence number) is not made up from U+FFFD. Outside the
+    /// records it still refuses the input, at its byte.
+    #[test]
+    fn a_lone_surrogate_fails_its_record_only() {
+        let bad_key = r#"{"SequenceNumber":"2","Data":"aGk=","PartitionKey":"p\ud800q"}"#;
+        let bad_seq = r#"{"SequenceNumber":"3\udc00","Data":"aGk="}"#;
+        let lambda = r#"{"kinesis":{"sequenceNumber":"4","data":"aGk=","x":"\ud83d"}}"#;
+        let text = format!(
+            r#"{{"Records":[{{"SequenceNumber":"1","Data":"aGk="}},{bad_key},{bad_seq},{lambda},{{"SequenceNumber":"5","Data":"b2s\/"}}]}}"#
+        );
+        let (mut buf, len) = padded(text.as_bytes());
+        let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+        assert_eq!(records.len(), 5);
+        assert_eq!(records[0].payload, Payload::Base64(b"aGk="));
+        assert_eq!(records[4].payload, Payload::Base64(b"b2s/"));
+        for (i, kept, seq, unit) in [
+            (1, bad_key, Some("2"), 0xd800),
+            (2, bad_seq, None, 0xdc00),
+            (3, lambda, Some("4"), 0xd83d),
+        ] {
+            let r = &records[i];
+            let offset = text.find(kept).unwrap() + kept.find("\\u").unwrap();
+            assert_eq!(
+                r.payload,
+                Payload::Invalid(RecordProblem::LoneSurrogate { unit, offset }),
+                "{kept}"
+            );
+            assert_eq!(r.as_delivered(), kept.as_bytes());
+            assert_eq!(r.sequence_number, seq);
+        }
+        assert_eq!(
+            RecordProblem::LoneSurrogate {
+                unit: 0xd800,
+                offset: 7
+            }
+            .to_string(),
+            r"record holds a lone surrogate \ud800 at byte 7 (no character: not text)"
+        );
+        for bad in [
+            r#"{"Records":[],"NextShardIterator":"\ud800"}"#,
+            r#"{"Records\udfff":[],"Records":[]}"#,
+        ] {
+            let (mut buf, len) = padded(bad.as_bytes());
+            let e = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
+            let at = bad.find('\\').unwrap();
+            assert_eq!(
+                e.to_string(),
+                format!("invalid JSON at byte {at}: lone surrogate in a \\u escape")
+            );
         }
     }
 

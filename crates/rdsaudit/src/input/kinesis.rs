@@ -34,7 +34,9 @@
 //!
 //! A record whose own shape is wrong does not fail the event: it becomes a [`SourceRecord`] with
 //! [`Payload::Invalid`], keeping its `sequenceNumber` so the Lambda can report it in
-//! `batchItemFailures`.
+//! `batchItemFailures`. So does a record holding a lone surrogate escape (`\ud800` without
+//! its pair) in any string ([`RecordProblem::LoneSurrogate`]; a kept string holding it, a
+//! sequence number, is dropped, never made up); outside the records it is invalid JSON.
 //!
 //! ```
 //! use rdsaudit::input::{decode_base64, parse_kinesis_event, Payload, SourceParser};
@@ -59,7 +61,7 @@
 use std::ops::Range;
 
 use super::get_records::FlatRecord;
-use super::json::walk::{Kind, Walk};
+use super::json::walk::{Kind, LoneSurrogate, Walk};
 use super::json::{JsonError, MAX_EVENT_VALUES, Twice, check_padding, fits};
 use super::record::{Payload, RecordProblem, SourceError, SourceParser, SourceRecord, open_event};
 
@@ -102,7 +104,8 @@ pub(crate) fn parse_kinesis_event_with<'a>(
     let text = buf.get_mut(..len).unwrap_or_default();
     let walk = Walk::new(text, &mut parser.open, MAX_EVENT_VALUES)
         .starting_at(from)
-        .keeping_originals();
+        .keeping_originals()
+        .lone_surrogates();
     let raw = read_event(walk, found)?;
     let text = EventText::new(buf);
     let resolved = raw.iter().enumerate().map(|(i, r)| {
@@ -205,6 +208,7 @@ fn read_event(
         page.offset = walk.at();
         let records = read_page(&mut walk, &mut list, found).map_err(|e| page.named(e))?;
         problem = problem.or(records.problem().map(|e| (page, e)));
+        walk.page_mark();
         if !walk.at_object() {
             break;
         }
@@ -254,6 +258,7 @@ fn read_page(
     open_event(walk)?;
     let mut records = Records::Missing;
     while let Some(key) = walk.next_key()? {
+        outside_records(walk)?;
         let is_records = walk.bytes(&key) == b"Records";
         let kind = walk.value()?;
         if !is_records {
@@ -271,6 +276,9 @@ fn read_page(
                 let start = walk.at();
                 walk.forget_originals();
                 let mut record = read_record(walk, kind, &mut seen).map_err(|e| e.in_record(n))?;
+                if let Some(lone) = walk.take_lone_surrogate() {
+                    record.fail_lone_surrogate(walk, lone);
+                }
                 if matches!(record.payload, RawPayload::Invalid(_)) {
                     record.keep_as_read(walk, start);
                 }
@@ -282,8 +290,23 @@ fn read_page(
             walk.skip(kind)?;
             records = Records::Not(kind.name());
         }
+        outside_records(walk)?;
     }
     Ok(records)
+}
+
+/// A lone surrogate escape read outside the records (a key or value of the page itself) is
+/// invalid JSON, as the walk would have said where it read it: which records it would hide
+/// cannot be told. Inside a record it fails the record alone ([`RawRecord::fail_lone_surrogate`]).
+fn outside_records(walk: &mut Walk<'_>) -> Result<(), JsonError> {
+    match walk.take_lone_surrogate() {
+        None => Ok(()),
+        Some(lone) => Err(JsonError::Invalid {
+            offset: lone.offset,
+            record: None,
+            msg: "lone surrogate in a \\u escape".to_owned(),
+        }),
+    }
 }
 
 /// A [`SourceRecord`] whose strings are still byte ranges of the event text (the text is
@@ -318,6 +341,33 @@ impl RawRecord {
             approximate_arrival_timestamp: None,
             encryption_type: None,
             as_read: None,
+        }
+    }
+
+    /// Fails the record: a string of it held a lone surrogate escape, read as U+FFFD
+    /// ([`Walk::lone_surrogates`]). A string it keeps that holds U+FFFD is dropped (that may
+    /// be the escape, and a sequence number made up of it would name no record); its bytes
+    /// as read are kept whole ([`RawRecord::keep_as_read`]).
+    #[cold]
+    fn fail_lone_surrogate(&mut self, walk: &Walk<'_>, lone: LoneSurrogate) {
+        self.payload = RawPayload::Invalid(RecordProblem::LoneSurrogate {
+            unit: lone.unit,
+            offset: lone.offset,
+        });
+        let made_up = |r: &Option<Range<usize>>| {
+            r.as_ref().is_some_and(|r| {
+                memchr::memmem::find(walk.bytes(r), "\u{fffd}".as_bytes()).is_some()
+            })
+        };
+        for kept in [
+            &mut self.sequence_number,
+            &mut self.event_id,
+            &mut self.partition_key,
+            &mut self.encryption_type,
+        ] {
+            if made_up(kept) {
+                *kept = None;
+            }
         }
     }
 

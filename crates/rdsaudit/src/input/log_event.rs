@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use super::insights_csv::{BadRow, InsightsError, InsightsRow};
-use super::logs_api::{ApiEventError, ApiLogEvent, FailedApiEvent};
+use super::logs_api::{ApiEventError, ApiLogEvent, EventPlace, FailedApiEvent};
 use super::prefixed::{PrefixedEvent, Shape};
 
 /// One log event and where it came from.
@@ -40,6 +40,9 @@ pub struct LogEvent<'a> {
     /// them ([`Rebuilt::first_line_as_read`]), as it is in the input, never with bytes the
     /// input does not hold or without its prefix.
     pub rebuilt_from: Option<Rebuilt<'a>>,
+    /// Where a logs API event is in its output (page, index in `events`): what locates one
+    /// without an event id (`get-log-events`) when it or a line of it does not read.
+    pub place: Option<EventPlace>,
 }
 
 /// What a rebuilt message ([`LogEvent::rebuilt_from`]) was made of: its first `made` bytes
@@ -95,6 +98,7 @@ impl<'a> LogEvent<'a> {
             time_us: None,
             failure: None,
             rebuilt_from: None,
+            place: None,
         }
     }
 }
@@ -116,6 +120,7 @@ impl<'a> From<&ApiLogEvent<'a>> for LogEvent<'a> {
             log_stream: e.log_stream.map(Cow::Borrowed),
             event_id: e.event_id,
             cloudwatch_timestamp_ms: Some(e.timestamp),
+            place: Some(e.place),
             ..LogEvent::new(Cow::Borrowed(e.message.as_bytes()))
         }
     }
@@ -130,6 +135,7 @@ impl<'a> LogEvent<'a> {
             Ok(e) => LogEvent::from(e),
             Err(failed) => LogEvent {
                 failure: Some(EventError::LogsApi(failed.error)),
+                place: Some(failed.error.place),
                 ..LogEvent::new(Cow::Borrowed(failed.raw))
             },
         }

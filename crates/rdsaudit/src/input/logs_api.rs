@@ -44,6 +44,29 @@ pub struct ApiLogEvent<'a> {
     pub ingestion_time: Option<i64>,
     /// `message`: the audit line(s), JSON-unescaped.
     pub message: &'a str,
+    /// Where it is in the output: its page and its index in the page's `events`.
+    pub place: EventPlace,
+}
+
+/// Where an event is in API output, as users count: its page (1-based, named only when the
+/// output holds several) and its 1-based index in the page's `events`. `get-log-events`
+/// output has no event ids, so this is all that tells an event that does not read from the
+/// others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventPlace {
+    /// The page (1-based), when the output holds several pages back to back.
+    pub page: Option<u32>,
+    /// 1-based index in its page's `events`.
+    pub index: u32,
+}
+
+impl std::fmt::Display for EventPlace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(page) = self.page {
+            write!(f, "page {page}, ")?;
+        }
+        write!(f, "event {}", self.index)
+    }
 }
 
 /// An event that could not be read, as it is in the input.
@@ -55,14 +78,13 @@ pub struct FailedApiEvent<'a> {
     pub error: ApiEventError,
 }
 
-/// Why an event of the API output could not be read: its page, its index and the problem.
+/// Why an event of the API output could not be read: where it is and the problem (the
+/// message is the problem; the place is told beside it, as a record's number is).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-#[error("page {page}: events[{index}]: {problem}")]
+#[error("{problem}")]
 pub struct ApiEventError {
-    /// Which back-to-back object (0-based).
-    pub page: usize,
-    /// Index in its `events`.
-    pub index: usize,
+    /// Its page and its index in the page's `events`.
+    pub place: EventPlace,
     /// What is wrong.
     pub problem: EventProblem,
 }
@@ -120,7 +142,7 @@ pub enum LogsApiError {
         /// What is wrong there.
         msg: String,
     },
-    /// A page (by its 0-based position in the input) holds more values than allowed, or the
+    /// A page (by its 1-based position in the input) holds more values than allowed, or the
     /// pages hold more events than the input's size allows ([`JsonError::TooManyValues`],
     /// [`JsonError::TooManyKept`]).
     #[error("page {page}: {cap}")]
@@ -130,7 +152,7 @@ pub enum LogsApiError {
         /// The cap.
         cap: JsonError,
     },
-    /// A page (by its 0-based position in the input) has no `events` array.
+    /// A page (by its 1-based position in the input) has no `events` array.
     #[error("page {page}: `events` should be an array, found {found}")]
     Events {
         /// Which back-to-back object.
@@ -163,12 +185,14 @@ pub struct LogsApiParser {
     open: Vec<u8>,
 }
 
-/// An event as read by the walk: where it lies in the input, and its fields (ranges of the
-/// unescaped copy) or why it cannot be read.
+/// An event as read by the walk: where it lies in the input, its page and index (1-based),
+/// and its fields (ranges of the unescaped copy) or why it cannot be read.
 #[derive(Debug)]
 struct RawEvent {
     span: Range<usize>,
-    read: Result<RawFields, ApiEventError>,
+    page: u32,
+    index: u32,
+    read: Result<RawFields, EventProblem>,
 }
 
 /// An event's fields as ranges of the unescaped copy.
@@ -266,7 +290,7 @@ impl LogsApiParser {
         let mut walk = Walk::new(scratch, &mut self.open, MAX_EVENT_VALUES)
             .lone_surrogates()
             .starting_at(from);
-        let mut page = 0;
+        let mut page = 1;
         loop {
             let mut reader = Page {
                 walk: &mut walk,
@@ -274,6 +298,7 @@ impl LogsApiParser {
                 out: &mut raw,
             };
             reader.read().map_err(|e| located(e, text, from, page))?;
+            walk.page_mark();
             if walk.at_end() {
                 break;
             }
@@ -281,12 +306,16 @@ impl LogsApiParser {
             page += 1;
         }
         let scratch: &'a [u8] = scratch;
-        Ok(raw.into_iter().map(|e| finish(e, text, scratch)).collect())
+        let several = page > 1;
+        Ok(raw
+            .into_iter()
+            .map(|e| finish(e, several, text, scratch))
+            .collect())
     }
 }
 
 /// A syntax error told where it is in `text`: line, column and byte; a value cap with its
-/// page (0-based); any other error as it is.
+/// page (1-based); any other error as it is.
 #[cold]
 fn located(error: LogsApiError, text: &[u8], from: usize, page: usize) -> LogsApiError {
     let (offset, msg) = match error {
@@ -313,14 +342,23 @@ fn located(error: LogsApiError, text: &[u8], from: usize, page: usize) -> LogsAp
     }
 }
 
-/// The event with its strings, or failed with its bytes as in `text`.
+/// The event with its strings, or failed with its bytes as in `text`; its page named when
+/// the output holds `several`.
 fn finish<'a>(
     e: RawEvent,
+    several: bool,
     text: &'a [u8],
     scratch: &'a [u8],
 ) -> Result<ApiLogEvent<'a>, FailedApiEvent<'a>> {
     let raw = text.get(e.span).unwrap_or_default();
-    let fields = e.read.map_err(|error| FailedApiEvent { raw, error })?;
+    let place = EventPlace {
+        page: several.then_some(e.page),
+        index: e.index,
+    };
+    let fields = e.read.map_err(|problem| FailedApiEvent {
+        raw,
+        error: ApiEventError { place, problem },
+    })?;
     // The walk checked that every string is UTF-8 (a lone surrogate fails its event).
     let string = |r: Range<usize>| std::str::from_utf8(scratch.get(r)?).ok();
     Ok(ApiLogEvent {
@@ -329,16 +367,18 @@ fn finish<'a>(
         timestamp: fields.timestamp,
         ingestion_time: fields.ingestion_time,
         message: string(fields.message).unwrap_or_default(),
+        place,
     })
 }
 
 /// What one element of `events` counts for against the value cap, its own value included
 /// ([`Walk::keep`]): its [`RawEvent`] and the event or failure it becomes take no more
-/// memory than this many of simd-json's tape nodes (a test checks). A real page holds at
-/// most 10,000 events, of about 11 values each.
+/// memory than this many of simd-json's tape nodes (a test checks). A page of
+/// `get-log-events` holds at most 10,000 events, of about 11 values each; an auto-paginated
+/// `filter-log-events` document, any number (each event is held to the cap alone).
 const EVENT_VALUES: usize = 14;
 
-/// One page being walked.
+/// One page being walked (`page`: 1-based).
 struct Page<'p, 'w, 'o> {
     walk: &'p mut Walk<'w>,
     page: usize,
@@ -398,8 +438,19 @@ impl Page<'_, '_, '_> {
     /// The elements of `events`, each an event read or failed.
     fn events(&mut self, kind: Kind) -> Result<(), LogsApiError> {
         self.walk.open(kind)?;
-        let mut index = 0;
+        // 1-based, as users count. Past 2^32 (pages of two bytes in an 8 GiB input; events
+        // are kept within a fourteenth of the text's size a quarter) a number would
+        // saturate, never wrap.
+        let page = u32::try_from(self.page).unwrap_or(u32::MAX);
+        let mut index = 1u32;
         while self.walk.next_element()? {
+            // Each event is held to the value cap on its own, not the page: the walk builds
+            // nothing for the values inside an event, only its [`RawEvent`], which
+            // [`Walk::keep`] bounds by the text's size. `aws logs filter-log-events`
+            // paginates by itself and writes one document of every page's events: one
+            // `events` of more than about 40,000 events passed the page's cap and was
+            // refused whole (session 29).
+            self.walk.count_afresh();
             let kind = self.walk.value()?;
             self.walk.keep(EVENT_VALUES)?;
             let start = self.walk.at();
@@ -407,16 +458,13 @@ impl Page<'_, '_, '_> {
                 (_, Some(lone)) => Err(self.lone(lone)),
                 (read, None) => read,
             };
-            let page = self.page;
             self.out.push(RawEvent {
                 span: start..self.walk.at(),
-                read: read.map_err(|problem| ApiEventError {
-                    page,
-                    index,
-                    problem,
-                }),
+                page,
+                index,
+                read,
             });
-            index += 1;
+            index = index.saturating_add(1);
         }
         Ok(())
     }
@@ -539,7 +587,12 @@ mod tests {
             .map_err(|e| e.to_string())?;
         Ok(events
             .into_iter()
-            .map(|e| e.map_err(|f| format!("{} | {}", f.error, String::from_utf8_lossy(f.raw))))
+            .map(|e| {
+                e.map_err(|f| {
+                    let raw = String::from_utf8_lossy(f.raw);
+                    format!("{}: {} | {raw}", f.error.place, f.error)
+                })
+            })
             .collect())
     }
 
@@ -560,10 +613,46 @@ mod tests {
                 timestamp: 1_714_564_800_123,
                 ingestion_time: Some(1_714_564_800_456),
                 message: "20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT \"x\"',0",
+                place: EventPlace {
+                    page: Some(1),
+                    index: 1
+                },
             }
         );
         assert_eq!((events[1].message, events[1].log_stream), ("a", None));
+        // Where each is, as users count (session 29, F7: pages were numbered from 0).
+        assert_eq!(events[2].place.to_string(), "page 2, event 2");
+        let one = read(GET).unwrap();
+        assert_eq!(one[1].as_ref().unwrap().place.to_string(), "event 2");
         assert_eq!((events[2].message, events[2].ingestion_time), ("b", None));
+    }
+
+    /// Session 29 (F9): pages appended one after another by a Windows tool (PowerShell's
+    /// `>>`) each start with a UTF-8 byte order mark; the file was refused at the second
+    /// page's mark. A mark where a page starts is stepped over; anywhere else it is an error
+    /// at its byte, as before.
+    #[test]
+    fn a_byte_order_mark_before_a_page_is_not_content() {
+        const BOM: &str = "\u{feff}";
+        let text = format!("{FILTER}\r\n{BOM}{GET}\r\n{BOM}\r\n{GET}{BOM}{FILTER}");
+        let events = read(&text).unwrap();
+        let messages: Vec<_> = events.iter().map(|e| e.as_ref().unwrap().message).collect();
+        assert_eq!(messages.len(), 6);
+        assert_eq!(messages[1..5], ["a", "b", "a", "b"]);
+        assert_eq!(messages[5], messages[0]);
+        for bad in [
+            format!("{GET}\n{BOM}"),
+            format!("{GET}\n{BOM}\n"),
+            format!("{GET}{BOM}{BOM}{GET}"),
+            format!("{GET}{BOM}[]"),
+            format!("{GET}{{{BOM}\"events\":[]}}"),
+            format!("{GET}{{\"events\":{BOM}[]}}"),
+            format!("{GET}{{\"events\":[{BOM}]}}"),
+        ] {
+            let e = read(&bad).unwrap_err();
+            let at = bad.find(BOM).unwrap();
+            assert!(e.contains(&format!("(byte {at})")), "{bad:?}: {e}");
+        }
     }
 
     #[test]
@@ -576,14 +665,14 @@ mod tests {
         assert_eq!(
             events[2],
             Err(
-                r#"page 1: events[0]: `message` should be a string, found missing | {"timestamp":1}"#
+                r#"page 2, event 1: `message` should be a string, found missing | {"timestamp":1}"#
                     .to_owned()
             )
         );
         assert_eq!(events[3].as_ref().unwrap().message, "c");
         assert_eq!(
             read(r#"{"nextToken":"x"}"#).unwrap_err(),
-            "page 0: `events` should be an array, found missing"
+            "page 1: `events` should be an array, found missing"
         );
         let text = r#"{"events":[7,{"timestamp":1.5,"message":"m"},{"timestamp":1,"message":2}]}"#;
         let errors: Vec<_> = read(text)
@@ -594,9 +683,9 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "page 0: events[0]: should be an object, found a number | 7",
-                r#"page 0: events[1]: `timestamp` should be an integer, found a number that is no 64-bit integer | {"timestamp":1.5,"message":"m"}"#,
-                r#"page 0: events[2]: `message` should be a string, found a number | {"timestamp":1,"message":2}"#,
+                "event 1: should be an object, found a number | 7",
+                r#"event 2: `timestamp` should be an integer, found a number that is no 64-bit integer | {"timestamp":1.5,"message":"m"}"#,
+                r#"event 3: `message` should be a string, found a number | {"timestamp":1,"message":2}"#,
             ]
         );
     }
@@ -612,7 +701,7 @@ mod tests {
         );
         assert_eq!(
             read(&text).unwrap_err(),
-            "page 0: the key `events` appears twice (the events of one array would be lost)"
+            "page 1: the key `events` appears twice (the events of one array would be lost)"
         );
         let page = r#"{"events":[{"timestamp":5,"message":"real","message":"forged"},
             {"timestamp":5,"message":"x","timestamp":6},
@@ -622,17 +711,14 @@ mod tests {
         assert_eq!(events.len(), 5);
         assert_eq!(
             events[2],
-            Err(r#"page 1: events[0]: the key `message` appears twice (which value is the event's cannot be told) | {"timestamp":5,"message":"real","message":"forged"}"#.to_owned())
+            Err(r#"page 2, event 1: the key `message` appears twice (which value is the event's cannot be told) | {"timestamp":5,"message":"real","message":"forged"}"#.to_owned())
         );
         let starts = |i: usize, with: &str| {
             let e = events[i].as_ref().unwrap_err();
             assert!(e.starts_with(with), "{e}");
         };
-        starts(3, "page 1: events[1]: the key `timestamp` appears twice");
-        starts(
-            4,
-            "page 1: events[2]: the key `logStreamName` appears twice",
-        );
+        starts(3, "page 2, event 2: the key `timestamp` appears twice");
+        starts(4, "page 2, event 3: the key `logStreamName` appears twice");
     }
 
     /// One mechanism with the Kinesis reader's pages (session 28): each page is held to the
@@ -676,11 +762,31 @@ mod tests {
         let text: String = (0..12).map(page).collect();
         assert!(text.len() / 120_000 < 160, "{}", text.len() / 120_000);
         assert_eq!(read(&text).unwrap().len(), 120_000);
+        // `aws logs filter-log-events` paginates by itself: one document, one `events` of
+        // 100,000 events (session 29: each event is held to the cap, not the page, which
+        // refused it whole), their memory within the text's size.
+        let events: Vec<_> = (0..100_000)
+            .map(|i| format!(r#"{{"logStreamName":"db1","timestamp":{i},"message":"20240501 12:00:00,db1,rdsadmin,localhost,7,{i},CONNECT,,,0","ingestionTime":1,"eventId":"{i}"}}"#))
+            .collect();
+        let text = format!(
+            r#"{{"events":[{}],"searchedLogStreams":[]}}"#,
+            events.join(",")
+        );
+        let events = read(&text).unwrap();
+        assert_eq!(events.len(), 100_000);
+        assert_eq!(events[99_999].as_ref().unwrap().timestamp, 99_999);
+        // One event over the cap is refused, named by its page.
+        let over = format!(r#"{{"events":[{{"x":[{}0]}}]}}"#, "0,".repeat(1 << 20));
+        let e = read(&format!("{GET}{over}")).unwrap_err();
+        assert!(
+            e.starts_with("page 2: event holds more than the 1048576 JSON values allowed"),
+            "{e}"
+        );
         // One page over the cap is refused, named.
         let over = format!(r#"{{"events":[],"x":[{}0]}}"#, "0,".repeat(1 << 20));
         let e = read(&format!("{GET}{over}")).unwrap_err();
         assert!(
-            e.starts_with("page 1: event holds more than the 1048576 JSON values allowed"),
+            e.starts_with("page 2: event holds more than the 1048576 JSON values allowed"),
             "{e}"
         );
         // Pages of minimal elements, each within the cap, keep far more than their size.
@@ -688,7 +794,7 @@ mod tests {
         assert_eq!(read(&page).unwrap().len(), 60_001);
         let e = read(&page.repeat(12)).unwrap_err();
         assert!(
-            e.starts_with("page 1: the pages hold more records or events than their size allows"),
+            e.starts_with("page 2: the pages hold more records or events than their size allows"),
             "{e}"
         );
     }
@@ -704,7 +810,7 @@ mod tests {
         assert_eq!(
             events[1],
             Err(format!(
-                r#"page 0: events[1]: lone surrogate \ud800 at byte {at} (no character: not text) | {{"timestamp":2,"message":"x\ud800y"}}"#
+                r#"event 2: lone surrogate \ud800 at byte {at} (no character: not text) | {{"timestamp":2,"message":"x\ud800y"}}"#
             ))
         );
         let has = |i: usize, part: &str| {
@@ -720,7 +826,7 @@ mod tests {
         assert_eq!(
             read(outside).unwrap_err(),
             format!(
-                r"page 0: lone surrogate \udfff at byte {}, outside `events`",
+                r"page 1: lone surrogate \udfff at byte {}, outside `events`",
                 outside.find('\\').unwrap()
             )
         );

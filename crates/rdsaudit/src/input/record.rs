@@ -37,6 +37,17 @@ pub enum RecordProblem {
         "record has both `kinesis` (a Lambda record) and `{0}` (a get-records record): which is the record's cannot be told"
     )]
     TwoShapes(&'static str),
+    /// A string of the record holds a lone surrogate escape (`\ud800` without its pair): no
+    /// character, so the record cannot be read as text; the records around it are read.
+    #[error(
+        "record holds a lone surrogate \\u{unit:04x} at byte {offset} (no character: not text)"
+    )]
+    LoneSurrogate {
+        /// The escape's code unit.
+        unit: u16,
+        /// Where its backslash is in the input.
+        offset: usize,
+    },
     /// A field of an `aws kinesis get-records` record that must be a string is not.
     #[error("`{field}` is {found}, not a base64 string")]
     NotAString {

@@ -86,6 +86,7 @@
 
 use std::io::{self, Read};
 
+use crate::input::encoding::UTF8_BOM;
 use crate::input::prefixed::Breaks;
 use crate::input::text;
 
@@ -102,8 +103,6 @@ pub const DEFAULT_MAX_RECORD: usize = 64 << 20;
 /// Bytes asked of the reader at a time (less for small pieces, at least [`MIN_READ_BYTES`]).
 const READ_BYTES: usize = 256 << 10;
 const MIN_READ_BYTES: usize = 4 << 10;
-
-const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// How many of a window's last lines are looked at for a record boundary.
 const BOUNDARY_LINES: usize = 64;

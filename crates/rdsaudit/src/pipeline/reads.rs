@@ -5,6 +5,7 @@
 use crate::audit::event::{AuditEvent, Provenance};
 use crate::audit::scanner::LineError;
 use crate::input::log_event::Rebuilt;
+use crate::input::logs_api::EventPlace;
 use crate::input::{multiline, text};
 use crate::report::RecordOutcome;
 use crate::sink::{Sink, UnparsedLine};
@@ -83,6 +84,7 @@ impl<'a> Read<'a> {
                     event_id: self.event_id,
                     line_number: self.line_number,
                     file: origin.base.file,
+                    place: origin.place,
                 });
                 outcome.add_unparsed(*reason);
             }
@@ -97,6 +99,8 @@ impl<'a> Read<'a> {
 struct Origin<'o> {
     record_index: Option<usize>,
     base: &'o Provenance<'o>,
+    /// A logs API event's place in its output.
+    place: Option<EventPlace>,
 }
 
 /// Where [`read_message`] builds its reads.
@@ -113,6 +117,8 @@ pub(super) struct Deliver<'d, 'b, 'a, S> {
     pub(super) outcome: &'d mut RecordOutcome,
     pub(super) near: bool,
     pub(super) base: &'d Provenance<'b>,
+    /// A logs API event's place in its output ([`crate::input::log_event::LogEvent::place`]).
+    pub(super) place: Option<EventPlace>,
     /// What the message was rebuilt from ([`crate::input::log_event::LogEvent::rebuilt_from`]), until its first line
     /// is read: that line, unparsed, is reported with its bytes as read.
     pub(super) rebuilt: Option<Rebuilt<'a>>,
@@ -136,6 +142,7 @@ impl<'a, S: Sink> Reads<'a> for Deliver<'_, '_, 'a, S> {
         let origin = Origin {
             record_index: None,
             base: self.base,
+            place: self.place,
         };
         read.deliver(origin, self.sink, self.outcome);
     }
@@ -310,7 +317,11 @@ impl<'a> Reach<'a> {
 
     fn origin(&self) -> Origin<'_> {
         let (record_index, ref base) = self.origin;
-        Origin { record_index, base }
+        Origin {
+            record_index,
+            base,
+            place: None,
+        }
     }
 }
 

@@ -92,6 +92,7 @@ fn by_value(messages: &[&str], index: usize, sequence_number: &str) -> (Vec<Stri
                 event_id: Some(&ids[i]),
                 line_number,
                 file: None,
+                place: None,
             }),
         }
     }

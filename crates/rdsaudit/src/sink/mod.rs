@@ -25,6 +25,7 @@ pub use ndjson::{NdjsonBuffer, NdjsonWriter, json_str};
 
 use crate::audit::event::AuditEvent;
 use crate::audit::scanner::LineError;
+use crate::input::logs_api::EventPlace;
 use crate::report::RecordError;
 
 /// Receives what a decoder reads, in input order.
@@ -88,6 +89,9 @@ pub struct UnparsedLine<'a> {
     pub line_number: Option<u64>,
     /// The input file, as its front end names it (see [`crate::Provenance::file`]).
     pub file: Option<&'a str>,
+    /// Where the log event is in `aws logs` API output (its page, its index in `events`):
+    /// `line_number` is then the line within its message.
+    pub place: Option<EventPlace>,
 }
 
 impl<'a> UnparsedLine<'a> {
@@ -104,6 +108,7 @@ impl<'a> UnparsedLine<'a> {
             event_id: None,
             line_number: Some(line_number),
             file: None,
+            place: None,
         }
     }
 }

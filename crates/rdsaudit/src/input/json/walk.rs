@@ -26,6 +26,7 @@
 use std::ops::Range;
 
 use super::JsonError;
+use crate::input::encoding::UTF8_BOM;
 use crate::swar::lanes::{self, Mask};
 
 /// Deepest nesting accepted (simd-json's limit too): the reader keeps one byte per level.
@@ -77,9 +78,10 @@ pub(crate) struct Walk<'t> {
     /// What the caller keeps of all pages, in values' worth of memory ([`Walk::keep`]).
     kept: usize,
     max_kept: usize,
-    /// `None`: a lone surrogate escape is invalid JSON (RFC 8259 text for a Lambda event).
+    /// `None`: a lone surrogate escape is invalid JSON (the `awslogs` event).
     /// `Some`: it is read as U+FFFD and the first one since [`Walk::take_lone_surrogate`]
-    /// noted, for a reader that fails only the value holding it ([`Walk::lone_surrogates`]).
+    /// noted, for a reader that fails only the value holding it ([`Walk::lone_surrogates`]:
+    /// a logs API event, a Kinesis record).
     lone: Option<Option<LoneSurrogate>>,
     /// `Some` when asked ([`Walk::keeping_originals`]): the bytes of the strings unescaped in
     /// place since [`Walk::forget_originals`], as they were, to put back
@@ -215,7 +217,34 @@ impl<'t> Walk<'t> {
     /// counts its values afresh. What the caller keeps stays counted across pages
     /// ([`Walk::keep`]).
     pub(crate) fn next_page(&mut self) {
+        self.count_afresh();
+    }
+
+    /// Counts the values of what is read next afresh against the cap: a page
+    /// ([`Walk::next_page`]), or an element of the logs API's `events`, whose values the
+    /// caller builds nothing for but the event it keeps ([`Walk::keep`] bounds those).
+    pub(crate) fn count_afresh(&mut self) {
         self.values = 0;
+    }
+
+    /// Steps over a UTF-8 byte order mark that starts the next page: after the whitespace
+    /// that ends the page before, a mark followed (after whitespace) by `{`. A file of pages
+    /// each written with its mark (PowerShell's `>>`, a Windows tool appending its output to
+    /// a file) holds one before each page, and it is not content (the decoder steps over the
+    /// first page's, [`Walk::starting_at`]). A mark anywhere else is left where it is, for
+    /// the read to refuse at its byte.
+    pub(crate) fn page_mark(&mut self) {
+        self.skip_ws();
+        let Some(after) = self
+            .text
+            .get(self.at..)
+            .and_then(|rest| rest.strip_prefix(UTF8_BOM))
+        else {
+            return;
+        };
+        if after.iter().find(|b| !super::is_ws(**b)) == Some(&b'{') {
+            self.at += UTF8_BOM.len();
+        }
     }
 
     /// A reader that starts at byte `at` of its text, the bytes before it stepped over: a
@@ -228,7 +257,8 @@ impl<'t> Walk<'t> {
 
     /// Reads a lone surrogate escape as U+FFFD (3 bytes, never longer than the escape) and
     /// notes it, instead of failing the text: the logs API's JSON fails the one event holding
-    /// it ([`crate::input::logs_api`]).
+    /// it ([`crate::input::logs_api`]), a Kinesis event or `get-records` output the one
+    /// record ([`crate::input::kinesis`]).
     pub(crate) fn lone_surrogates(mut self) -> Self {
         self.lone = Some(None);
         self
