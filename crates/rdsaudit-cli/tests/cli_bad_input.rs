@@ -389,7 +389,7 @@ fn unparsed_lines_in_a_text_file() {
         assert_event(v, line, false);
     }
     assert!(
-        stderr.contains("audit.log: line 5: the return code"),
+        stderr.contains("audit.log: line 5: the field at byte 74 is not a return code"),
         "{stderr}"
     );
     assert_eq!(balanced(&stderr, "audit lines"), [10, 1]);
