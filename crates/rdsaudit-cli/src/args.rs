@@ -97,7 +97,8 @@ schema, privileges or server state such as binary logs and plugins; says nothing
 success, see retcode), statement_class (select, dml, ddl, dcl, tcl, session, admin, call,
 other; null for non-QUERY events), tables (array of db.table; a bare name gets the current
 database: the event's, or the last USE before it in the text; from the server's TABLE events
-for the same connection and query id when present), fingerprint (pt-fingerprint's normal
+for the same connection and query id when present; a part holding `.` or a back quote is
+back-quoted, a back quote doubled: `evil.`shop.orders`` is the table shop.orders of evil), fingerprint (pt-fingerprint's normal
 form, the grouping of pt-query-digest; null for non-QUERY events), digest (pt-query-digest's
 Query ID: MD5 of the fingerprint, 32 hex digits), truncated (bool: the object reaches the
 plugin's 1024-byte default limit) and version_dependent (bool: a versioned comment that may or
@@ -255,7 +256,9 @@ pub struct FilterArgs {
     pub include_failed: bool,
     /// Keep only events naming these tables (`orders` in any database, or `shop.orders`,
     /// which also matches `orders` run in `shop`); a QUERY names the tables --enrich
-    /// writes for it (the server's TABLE events for it win over its text)
+    /// writes for it (the server's TABLE events for it win over its text). Matched as
+    /// (database, table) pairs: a part holding `.` or a back quote is back-quoted, as
+    /// --enrich and stats write it (`evil.`shop.orders``, a back quote doubled)
     #[arg(long, value_name = "TABLE")]
     pub table: Vec<String>,
     /// Keep only events whose unescaped object matches this regular expression

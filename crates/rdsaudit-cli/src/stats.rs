@@ -212,7 +212,7 @@ impl Tally {
         tables.sort_unstable();
         tables.dedup();
         for table in &tables {
-            self.ambiguous_write_tables.add(table, 1);
+            self.ambiguous_write_tables.add(&table.to_string(), 1);
         }
     }
 
@@ -222,7 +222,7 @@ impl Tally {
         self.version_dependent += u64::from(s.version_dependent);
         if s.writes && e.retcode == Some(0) && !e.ambiguity.is_ambiguous() {
             for table in &s.tables {
-                self.write_tables.add(table, 1);
+                self.write_tables.add(&table.to_string(), 1);
             }
         }
         if let (Some(fingerprint), Some(digest)) = (s.fingerprint, s.digest) {

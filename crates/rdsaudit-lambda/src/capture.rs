@@ -426,7 +426,7 @@ mod tests {
     #[test]
     fn the_table_filter_and_enrich_see_table_events_an_earlier_slice_kept() {
         let spec = rdsaudit_sql::filter::SemanticSpec {
-            tables: vec!["shop.orders".into()],
+            tables: vec![rdsaudit_sql::TablePattern::parse("shop.orders").unwrap()],
             ..Default::default()
         };
         let filter = EventFilter::new(rdsaudit::filter::Filter::all(), spec);

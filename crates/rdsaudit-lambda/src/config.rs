@@ -12,7 +12,7 @@
 //! | `RDSAUDIT_FAILED_LOGINS` | `true`: only failed logins | `false` |
 //! | `RDSAUDIT_WRITES_ONLY` | `true`: only successful statements that write (see `rdsaudit_sql::class`) | `false` |
 //! | `RDSAUDIT_INCLUDE_FAILED` | `true`: with `RDSAUDIT_WRITES_ONLY`, keep failed writes too | `false` |
-//! | `RDSAUDIT_TABLES` | comma-separated tables (`orders`, `shop.orders`) | all |
+//! | `RDSAUDIT_TABLES` | comma-separated tables (`orders`, `shop.orders`; a name holding `.` or `` ` `` back-quoted, `` evil.`shop.orders` ``, a back quote doubled) | all |
 //! | `RDSAUDIT_ENRICH` | `true`: add `writes`, `statement_class`, `tables`, `fingerprint`, `digest`, `truncated` (see `rdsaudit parse --help`) | `false` |
 //! | `RDSAUDIT_GREP` | a regular expression searched in the unescaped object | none |
 //! | `RDSAUDIT_DESTINATION` | where events go: `stdout`, `sqs:<queue url>`, `s3://<bucket>/<prefix>`, ... (see [`crate::destination`]) | `stdout` |
@@ -33,6 +33,7 @@
 
 use rdsaudit::filter::{Filter, FilterError, FilterSpec, split_list};
 use rdsaudit_sql::filter::{EventFilter, SemanticSpec};
+use rdsaudit_sql::name::{TableNameError, TablePattern};
 
 use crate::quarantine::{QuarantineError, QuarantineSpec};
 
@@ -85,6 +86,9 @@ pub enum ConfigError {
         /// Why it does not compile.
         source: FilterError,
     },
+    /// A `RDSAUDIT_TABLES` item that is no table name.
+    #[error("RDSAUDIT_TABLES: {0}")]
+    Table(#[from] TableNameError),
     /// `RDSAUDIT_QUARANTINE` is not a quarantine.
     #[error("RDSAUDIT_QUARANTINE={value:?}: {source}")]
     Quarantine {
@@ -209,7 +213,10 @@ impl Config {
         let semantic = SemanticSpec {
             writes: flag("RDSAUDIT_WRITES_ONLY")?,
             include_failed: flag("RDSAUDIT_INCLUDE_FAILED")?,
-            tables: list(get("RDSAUDIT_TABLES")),
+            tables: list(get("RDSAUDIT_TABLES"))
+                .iter()
+                .map(|t| TablePattern::parse(t))
+                .collect::<Result<_, _>>()?,
         };
         if semantic.include_failed && !semantic.writes {
             return Err(ConfigError::Requires {

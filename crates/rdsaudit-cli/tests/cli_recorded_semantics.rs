@@ -1,0 +1,153 @@
+//! Statement semantics on lines recorded from a real MariaDB 10.11 server with the audit plugin
+//! (session 29's adversarial review, `tests/recorded/`): `--table`, `--writes`, `--enrich`
+//! and `stats` on what the server really wrote.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod cli_common;
+
+use std::path::PathBuf;
+
+use cli_common::*;
+use serde_json::{Value, json};
+
+fn recorded(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/recorded")
+        .join(name)
+}
+
+/// `rdsaudit parse -q ARGS FILE`: its events (exit code 0 asserted).
+fn events(args: &[&str], file: &str) -> Vec<Value> {
+    let out = rdsaudit()
+        .arg("parse")
+        .arg("-q")
+        .args(args)
+        .arg(recorded(file))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?}: {stderr}");
+    ndjson(&out.stdout)
+}
+
+fn objects(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|e| e["object"].as_str().unwrap())
+        .collect()
+}
+
+/// F1: `evil`.`shop.orders` and `evil`.`x|shop.orders` are the attacker's own tables; they
+/// were matched by `--table shop.orders` and counted as writes to `shop.orders`.
+#[test]
+fn a_table_name_holding_a_dot_or_a_bar_is_not_another_databases_table() {
+    for file in [
+        "f1_dotted_table.log",
+        "f1b_dotted_table_no_table_events.log",
+    ] {
+        let kept = events(&["--writes", "--table", "shop.orders"], file);
+        assert!(kept.is_empty(), "{file}: {:?}", objects(&kept));
+        let kept = events(&["--writes", "--table", "evil.`shop.orders`"], file);
+        assert_eq!(
+            objects(&kept),
+            [
+                "DELETE FROM evil.`shop.orders` WHERE id=-39",
+                "DELETE FROM `shop.orders` WHERE id=-40"
+            ],
+            "{file}"
+        );
+        let kept = events(&["--writes", "--table", "`x|shop.orders`"], file);
+        assert_eq!(
+            objects(&kept),
+            ["INSERT INTO `x|shop.orders` VALUES (1)"],
+            "{file}"
+        );
+        let queries: Vec<Value> = events(&["--enrich", "--operation", "QUERY"], file)
+            .into_iter()
+            .map(|e| e["tables"].clone())
+            .collect();
+        assert_eq!(
+            queries,
+            [
+                json!([]),
+                json!(["evil.`shop.orders`"]),
+                json!(["evil.`shop.orders`"]),
+                json!(["evil.`x|shop.orders`"]),
+            ],
+            "{file}"
+        );
+        let out = rdsaudit()
+            .args(["stats", "-q"])
+            .arg(recorded(file))
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("2  evil.`shop.orders`\n") && text.contains("1  evil.`x|shop.orders`\n"),
+            "{text}"
+        );
+        assert!(!text.contains(" shop.orders\n"), "{text}");
+    }
+}
+
+/// A TABLE event's object is the table's whole name; a RENAME's is `old|newdb.newtable`, which
+/// names holding `|` or `.` let read several ways: the QUERY then takes its tables from its
+/// text (recorded: `RENAME TABLE `a|b` TO `sem.x|y`.`c.d|e``).
+#[test]
+fn a_rename_that_reads_several_ways_is_no_authority_for_its_query() {
+    let all = events(&["--enrich"], "rename_dotted_names.log");
+    let query = |id: u64| {
+        all.iter()
+            .find(|e| e["query_id"] == id && e["operation"] == "QUERY")
+            .unwrap()["tables"]
+            .clone()
+    };
+    let stats = [
+        "mysql.table_stats",
+        "mysql.column_stats",
+        "mysql.index_stats",
+    ];
+    let with_stats = |more: &[&str]| json!(stats.iter().chain(more).collect::<Vec<_>>());
+    assert_eq!(query(8), json!(["semtest.a|b"]));
+    assert_eq!(query(9), with_stats(&["semtest.a|b", "`sem.x|y`.`c.d|e`"]));
+    // One RENAME of the two reads one way (`plain|semtest.plain2`), the other does not.
+    assert_eq!(
+        query(10),
+        with_stats(&["semtest.plain", "semtest.plain2", "`sem.x|y`.`c.d|e`"])
+    );
+    // `--table` finds the uncertain RENAME event by any of its readings.
+    let kept = events(&["--table", "`sem.x|y`.`c.d|e`"], "rename_dotted_names.log");
+    let ops: Vec<(&str, u64)> = kept
+        .iter()
+        .map(|e| {
+            (
+                e["operation"].as_str().unwrap(),
+                e["query_id"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        [("RENAME", 9), ("QUERY", 9), ("RENAME", 10), ("QUERY", 10)]
+    );
+}
+
+#[test]
+fn a_table_value_that_reads_no_way_is_a_usage_error() {
+    let out = rdsaudit()
+        .args(["parse", "--table", "a.b.c"])
+        .arg(recorded("f1_dotted_table.log"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("\"a.b.c\": more than two parts"),
+        "{stderr}"
+    );
+}
