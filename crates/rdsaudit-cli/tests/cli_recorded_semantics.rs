@@ -151,3 +151,14 @@ fn a_table_value_that_reads_no_way_is_a_usage_error() {
         "{stderr}"
     );
 }
+
+/// `SELECT ... INTO OUTFILE` wrote a file on the server (recorded, return code 0): `--writes`
+/// keeps it and `--enrich` says it writes, class select.
+#[test]
+fn an_export_into_a_file_is_a_write() {
+    let kept = events(&["--writes", "--enrich"], "export_outfile.log");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0]["writes"], true);
+    assert_eq!(kept[0]["statement_class"], "select");
+    assert_eq!(kept[0]["tables"], json!(["shop.orders"]));
+}
