@@ -162,3 +162,13 @@ fn an_export_into_a_file_is_a_write() {
     assert_eq!(kept[0]["statement_class"], "select");
     assert_eq!(kept[0]["tables"], json!(["shop.orders"]));
 }
+
+/// `FROM DUAL` names no table (it was listed as `shop.DUAL`).
+#[test]
+fn dual_is_no_table() {
+    let all = events(&["--enrich"], "from_dual.log");
+    assert_eq!(all.len(), 2);
+    for e in all {
+        assert_eq!(e["tables"], json!([]), "{}", e["object"]);
+    }
+}

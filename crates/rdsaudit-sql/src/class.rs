@@ -297,7 +297,10 @@ mod tests {
             ("ddl", true)
         );
         assert_eq!(class("SELECT * FROM t FOR UPDATE"), ("select", false));
-        assert_eq!(class("SELECT * FROM t INTO OUTFILE '/tmp/x'"), ("select", true));
+        assert_eq!(
+            class("SELECT * FROM t INTO OUTFILE '/tmp/x'"),
+            ("select", true)
+        );
         assert_eq!(class("select 1 into dumpfile '/tmp/x'"), ("select", true));
         assert_eq!(
             class("SELECT id FROM t INTO OUTFILE S3 's3://b/k' FORMAT CSV"),
@@ -309,7 +312,10 @@ mod tests {
         );
         assert_eq!(class("TABLE t INTO OUTFILE 'f'"), ("select", true));
         assert_eq!(class("SELECT a INTO @x FROM t"), ("select", false));
-        assert_eq!(class("SELECT 'INTO OUTFILE x' /* INTO DUMPFILE */"), ("select", false));
+        assert_eq!(
+            class("SELECT 'INTO OUTFILE x' /* INTO DUMPFILE */"),
+            ("select", false)
+        );
         assert_eq!(class("SET autocommit=0"), ("session", false));
         assert_eq!(class("SHOW TABLES"), ("admin", false));
         assert_eq!(class("START TRANSACTION"), ("tcl", false));

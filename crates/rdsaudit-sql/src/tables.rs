@@ -87,8 +87,15 @@ pub fn from_ast(statements: &[Statement]) -> Vec<Table> {
                     .any(|c| c.value.eq_ignore_ascii_case(&i.value))
             })
     };
+    // `FROM DUAL` names no table (MySQL's dummy table name; a table named so is back-quoted).
+    let is_dual = |n: &ObjectName| match n.0.as_slice() {
+        [part] => part
+            .as_ident()
+            .is_some_and(|i| i.quote_style.is_none() && i.value.eq_ignore_ascii_case("DUAL")),
+        _ => false,
+    };
     let mut tables = Vec::new();
-    for name in relations.names.iter().filter(|n| !is_cte(n)) {
+    for name in relations.names.iter().filter(|n| !is_cte(n) && !is_dual(n)) {
         push_unique(&mut tables, object_name(name));
     }
     tables

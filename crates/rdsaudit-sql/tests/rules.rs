@@ -555,7 +555,26 @@ const CASES: &[Case] = &[
         false,
         &["shop.orders"],
     ),
-    // 13. Names holding `.`, `|` or a back quote stay one part, written back-quoted.
+    // 13. DUAL is no table (recorded s9_sem2.log).
+    (
+        "SELECT 1 FROM DUAL WHERE 1 = (SELECT evil.f())",
+        "shop",
+        Ok,
+        "select",
+        false,
+        false,
+        &[],
+    ),
+    (
+        "SELECT \"a\" = 'b' -- \nFROM DUAL",
+        "shop",
+        Ok,
+        "select",
+        false,
+        false,
+        &[],
+    ),
+    // 14. Names holding `.`, `|` or a back quote stay one part, written back-quoted.
     (
         "DELETE FROM evil.`shop.orders` WHERE id=-39",
         "evil",
