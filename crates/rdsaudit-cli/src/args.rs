@@ -233,8 +233,9 @@ pub struct FilterArgs {
     /// Keep only events with these return codes (0, 1045, 1142, ...)
     #[arg(long, value_name = "CODE")]
     pub retcode: Vec<String>,
-    /// Keep only events at or after TIME: RFC 3339 (2024-03-23T13:00:00Z, 2024-03-23) or an
-    /// age (90s, 15m, 1h, 2d, 1w)
+    /// Keep only events at or after TIME: RFC 3339 (2024-03-23T13:00:00Z, 2024-03-23, an
+    /// offset such as +02:00; a day that does not exist, 2024-02-31, or an offset past
+    /// 23:59 is an error) or an age (90s, 15m, 1h, 2d, 1w)
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
     /// Keep only events before TIME (same forms as --since)

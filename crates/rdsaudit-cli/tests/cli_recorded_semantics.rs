@@ -172,3 +172,26 @@ fn dual_is_no_table() {
         assert_eq!(e["tables"], json!([]), "{}", e["object"]);
     }
 }
+
+/// `--since 2024-02-31` was read as 2024-03-02, and `+25:00` taken as an offset: usage errors
+/// naming the value and what is expected.
+#[test]
+fn a_time_that_does_not_exist_is_a_usage_error() {
+    for value in ["2024-02-31", "2024-03-01T00:00:00+25:00"] {
+        for flag in ["--since", "--until"] {
+            let out = rdsaudit()
+                .args(["parse", flag, value])
+                .arg(recorded("since_feb30.log"))
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+            assert!(out.stdout.is_empty());
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains(&format!("invalid time {value:?}"))
+                    && stderr.contains("a day that exists in its month"),
+                "{stderr}"
+            );
+        }
+    }
+}
