@@ -101,7 +101,7 @@ for the same connection and query id when present; a part holding `.` or a back 
 back-quoted, a back quote doubled: `evil.`shop.orders`` is the table shop.orders of evil), fingerprint (pt-fingerprint's normal
 form, the grouping of pt-query-digest; null for non-QUERY events), digest (pt-query-digest's
 Query ID: MD5 of the fingerprint, 32 hex digits), truncated (bool: the object reaches the
-plugin's 1024-byte default limit) and version_dependent (bool: a versioned comment that may or
+plugin's query log limit, 1024 bytes unless --query-log-limit says otherwise) and version_dependent (bool: a versioned comment that may or
 may not have run decides what the statement does; writes is then true if either reading
 writes).
 
@@ -119,7 +119,7 @@ become spaces (inside strings: \\n escapes), -- and # comments become /* */ comm
 statement cut inside a string or comment is printed as a `-- rdsaudit:` comment line, never
 as SQL, and so is a statement the server refused (non-zero return code: it did not run),
 an ambiguous one (a raw name may have forged it; no USE for its database either), one that
-reaches the 1024-byte query log limit (it may be cut between tokens), LOAD DATA|XML ... LOCAL
+reaches the query log limit (--query-log-limit, 1024 bytes by default; it may be cut between tokens), LOAD DATA|XML ... LOCAL
 (a replay would send the replaying machine's file), a prepared statement logged with its ?
 placeholders, and one with a backslash outside strings (a client command such as \\!);
 `USE `db`;` comes before a statement whose database is not the one before; statements from
@@ -265,6 +265,13 @@ pub struct FilterArgs {
     /// Keep only events whose unescaped object matches this regular expression
     #[arg(long, value_name = "REGEX")]
     pub grep: Option<String>,
+    /// The server's server_audit_query_log_limit (an RDS option; 0 to 2147483647): the
+    /// plugin cuts statements at this many bytes without a mark, so one reaching it may be
+    /// cut (--enrich's truncated, stats' count, --format sql writes it as a `-- rdsaudit:
+    /// not run, may be cut` comment; one cut before its verb may write)
+    #[arg(long, value_name = "BYTES", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(0..=0x7FFF_FFFF))]
+    pub query_log_limit: u32,
 }
 
 #[derive(Debug, Args)]

@@ -150,6 +150,7 @@ fn filter(args: &FilterArgs) -> anyhow::Result<EventFilter> {
             .iter()
             .map(|t| TablePattern::parse(t).map_err(|e| anyhow::anyhow!("--table {e}")))
             .collect::<anyhow::Result<_>>()?,
+        query_log_limit: Some(args.query_log_limit as usize),
     };
     Ok(EventFilter::new(fields, semantic))
 }

@@ -195,3 +195,54 @@ fn a_time_that_does_not_exist_is_a_usage_error() {
         }
     }
 }
+
+/// F10: recorded with `server_audit_query_log_limit=64` (a legal RDS option), `DELETE FROM
+/// victim` was cut before its `WHERE`; `--format sql` replayed it whole and `--enrich` said
+/// `truncated: false`.
+#[test]
+fn a_statement_cut_at_a_non_default_limit_is_not_replayed() {
+    let sql = |args: &[&str]| {
+        let out = rdsaudit()
+            .args(["parse", "-q", "--format", "sql"])
+            .args(args)
+            .arg(recorded("limit64.log"))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let cut = sql(&["--query-log-limit", "64"]);
+    assert!(
+        cut.contains(
+            "\n-- rdsaudit: not run, may be cut at the audit log limit (64 bytes): DELETE FROM victim"
+        ),
+        "{cut}"
+    );
+    assert!(!cut.contains("\nDELETE"), "{cut}");
+    // Without the setting the log cannot tell (the plugin writes no mark).
+    assert!(sql(&[]).contains("\nDELETE FROM victim;"));
+    let enriched = events(&["--enrich", "--query-log-limit", "64"], "limit64.log");
+    let delete = enriched
+        .iter()
+        .find(|e| e["object"].as_str().unwrap().starts_with("DELETE"))
+        .unwrap();
+    assert_eq!(delete["truncated"], true);
+    let use_shop = enriched.iter().find(|e| e["object"] == "USE shop").unwrap();
+    assert_eq!(use_shop["truncated"], false);
+    let out = rdsaudit()
+        .args(["stats", "-q", "--query-log-limit", "64"])
+        .arg(recorded("limit64.log"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("truncated statements (reaching the 64-byte query log limit): 1"),
+        "{text}"
+    );
+    let out = rdsaudit()
+        .args(["parse", "--query-log-limit", "2147483648"])
+        .arg(recorded("limit64.log"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use rdsaudit::sink::json_str;
 use rdsaudit::{AuditEvent, Operation};
 
-use rdsaudit::audit::event::Dialect;
+use rdsaudit::audit::event::{DEFAULT_QUERY_LOG_LIMIT, Dialect};
 
 use crate::class::StatementClass;
 use crate::lexer::Server;
@@ -50,7 +50,8 @@ pub struct Semantics {
     pub fingerprint: Option<String>,
     /// pt-query-digest's Query ID of the fingerprint.
     pub digest: Option<String>,
-    /// The object reaches the plugin's default query-log limit, so it may be cut.
+    /// The object reaches the server's query log limit (1024 bytes unless set), so it may
+    /// be cut.
     pub truncated: bool,
     /// `writes`, the class or the tables depend on the server's flavour or version (see
     /// [`Analysis::version_dependent`]): `writes` then says the statement may write.
@@ -81,10 +82,20 @@ pub fn context<'e>(e: &'e AuditEvent<'_>) -> Context<'e> {
     }
 }
 
-/// What an event means, without fingerprint (what filters need).
+/// What an event means, without fingerprint (what filters need), logged with the plugin's
+/// default query log limit.
 pub fn analysis(e: &AuditEvent<'_>) -> Analysis {
+    analysis_at(e, DEFAULT_QUERY_LOG_LIMIT)
+}
+
+/// [`analysis`] of an event logged by a server whose `server_audit_query_log_limit` is
+/// `limit`.
+pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
     match e.operation {
-        Operation::Query => cut_before_its_verb(analyze_in(&e.object.unescaped(), &context(e)), e),
+        Operation::Query => {
+            let a = analyze_in(&e.object.unescaped(), &context(e));
+            cut_before_its_verb(a, e, limit)
+        }
         op if op.is_table() => Analysis {
             class: if op == Operation::Read || op == Operation::Write {
                 StatementClass::Dml
@@ -110,8 +121,8 @@ pub fn analysis(e: &AuditEvent<'_>) -> Analysis {
 /// bytes of leading comment, a long `SET STATEMENT` head without its `FOR`) may write:
 /// `writes` is true, as for a `WITH` cut before its main verb, so `--writes` cannot be
 /// dodged by padding the front of a statement. Its class stays `other`.
-fn cut_before_its_verb(mut a: Analysis, e: &AuditEvent<'_>) -> Analysis {
-    if a.class == StatementClass::Other && e.object.possibly_truncated() {
+fn cut_before_its_verb(mut a: Analysis, e: &AuditEvent<'_>, limit: usize) -> Analysis {
+    if a.class == StatementClass::Other && e.object.possibly_truncated_at(limit) {
         a.writes = true;
     }
     a
@@ -196,9 +207,15 @@ impl Semantics {
         out.extend_from_slice(bool_text(self.version_dependent));
     }
 
-    /// The enrichment of `e` on its own (tables from the text only).
+    /// The enrichment of `e` on its own (tables from the text only), logged with the
+    /// plugin's default query log limit.
     pub fn of(e: &AuditEvent<'_>) -> Semantics {
-        let a = analysis(e);
+        Semantics::of_at(e, DEFAULT_QUERY_LOG_LIMIT)
+    }
+
+    /// [`Semantics::of`] for a server whose `server_audit_query_log_limit` is `limit`.
+    pub fn of_at(e: &AuditEvent<'_>, limit: usize) -> Semantics {
+        let a = analysis_at(e, limit);
         let query = e.operation == Operation::Query;
         let fingerprint = query.then(|| fingerprint(&e.object.unescaped()));
         Semantics {
@@ -207,7 +224,7 @@ impl Semantics {
             tables: a.tables,
             digest: fingerprint.as_deref().map(digest),
             fingerprint,
-            truncated: query && e.object.possibly_truncated(),
+            truncated: query && e.object.possibly_truncated_at(limit),
             version_dependent: a.version_dependent,
         }
     }
@@ -221,11 +238,22 @@ const MAX_PENDING: usize = 4096;
 /// events for the same server, connection and query id (Aurora and MariaDB write them; RDS for
 /// MySQL does not, and there the statement text is read). An ambiguous TABLE event (a raw name
 /// or a statement's text that reads as a TABLE header) is no authority: it is not remembered.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Enricher {
     /// (serverhost, connection id) -> (query id, tables) of the TABLE events seen since its
     /// last QUERY: connection ids are per server, and one stream may mix instances.
     pending: HashMap<(String, u64), (u64, ServerTables)>,
+    /// The server's `server_audit_query_log_limit` (`truncated`).
+    query_log_limit: usize,
+}
+
+impl Default for Enricher {
+    fn default() -> Self {
+        Enricher {
+            pending: HashMap::new(),
+            query_log_limit: DEFAULT_QUERY_LOG_LIMIT,
+        }
+    }
 }
 
 /// The tables the server's TABLE events named for a QUERY.
@@ -253,9 +281,19 @@ impl ServerTables {
 }
 
 impl Enricher {
+    /// An enricher for a server whose `server_audit_query_log_limit` is `limit` (an RDS
+    /// option; 1024 by default): a statement reaching it is `truncated`.
+    #[must_use]
+    pub fn with_query_log_limit(limit: usize) -> Self {
+        Enricher {
+            query_log_limit: limit,
+            ..Enricher::default()
+        }
+    }
+
     /// The enrichment of the next event of the stream.
     pub fn enrich(&mut self, e: &AuditEvent<'_>) -> Semantics {
-        let mut s = Semantics::of(e);
+        let mut s = Semantics::of_at(e, self.query_log_limit);
         if e.operation.is_table() {
             self.remember(e, table_event_names(e));
         } else if let Some(server) = self.server_tables(e) {

@@ -27,8 +27,9 @@ use rdsaudit::AuditEvent;
 use rdsaudit::filter::Filter;
 
 use crate::Enricher;
-use crate::event::{ServerTables, analysis};
+use crate::event::{ServerTables, analysis_at};
 use crate::name::TablePattern;
+use rdsaudit::audit::event::DEFAULT_QUERY_LOG_LIMIT;
 
 /// The semantic conditions, as written by a user.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,6 +42,10 @@ pub struct SemanticSpec {
     /// Only events naming one of these tables (`--table`, `RDSAUDIT_TABLES`), matched as
     /// (database, table) pairs.
     pub tables: Vec<TablePattern>,
+    /// The server's `server_audit_query_log_limit` (`--query-log-limit`,
+    /// `RDSAUDIT_QUERY_LOG_LIMIT`; `None`: the default 1024): a statement cut at it before
+    /// its verb may write.
+    pub query_log_limit: Option<usize>,
 }
 
 /// The core field filter plus the semantic conditions.
@@ -62,6 +67,12 @@ impl EventFilter {
         };
         filter.open = filter.fields.is_open() && !filter.is_semantic();
         filter
+    }
+
+    /// The server's `server_audit_query_log_limit` the filter reads statements with (see
+    /// [`SemanticSpec::query_log_limit`]), for the enrichment of the same events.
+    pub fn query_log_limit(&self) -> usize {
+        self.spec.query_log_limit.unwrap_or(DEFAULT_QUERY_LOG_LIMIT)
     }
 
     /// Whether the filter reads the SQL (so callers know it costs more).
@@ -151,7 +162,7 @@ impl EventFilter {
         if self.spec.writes && !self.spec.include_failed && e.retcode != Some(0) {
             return false;
         }
-        let a = analysis(e);
+        let a = analysis_at(e, self.query_log_limit());
         let tables = match server {
             Some(server) => server.with_text(&a.tables),
             None => a.tables,
