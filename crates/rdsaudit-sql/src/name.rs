@@ -79,14 +79,28 @@ impl fmt::Display for Table {
 /// and callers holding text.
 impl PartialEq<&str> for Table {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        written_as(self, other)
     }
 }
 
 impl PartialEq<str> for Table {
     fn eq(&self, other: &str) -> bool {
-        self.to_string() == other
+        written_as(self, other)
     }
+}
+
+/// Whether `table` is written `text`, compared as it is written (no string built).
+fn written_as(table: &Table, text: &str) -> bool {
+    /// What is left of the text to match.
+    struct Rest<'a>(&'a str);
+    impl fmt::Write for Rest<'_> {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            self.0 = self.0.strip_prefix(s).ok_or(fmt::Error)?;
+            Ok(())
+        }
+    }
+    let mut rest = Rest(text);
+    fmt::write(&mut rest, format_args!("{table}")).is_ok() && rest.0.is_empty()
 }
 
 /// A `--table` value that does not read as `table` or `db.table`.
@@ -219,6 +233,15 @@ mod tests {
             assert_eq!(p.database.as_deref().unwrap_or(""), db, "{text}");
             assert!(p.matches(&t, ""), "{text}");
         }
+    }
+
+    #[test]
+    fn compares_with_its_written_form() {
+        assert_eq!(Table::new("evil", "shop.orders"), "evil.`shop.orders`");
+        assert_ne!(Table::new("evil", "shop.orders"), "evil.shop.orders");
+        assert_ne!(Table::new("shop", "orders"), "shop.order");
+        assert_ne!(Table::new("shop", "orders"), "shop.orders2");
+        assert!(Table::new("shop", "orders") == *"shop.orders");
     }
 
     #[test]
