@@ -97,10 +97,11 @@ schema, privileges or server state such as binary logs and plugins; says nothing
 success, see retcode), statement_class (select, dml, ddl, dcl, tcl, session, admin, call,
 other; null for non-QUERY events), tables (array of db.table; a bare name gets the current
 database: the event's, or the last USE before it in the text; from the server's TABLE events
-for the same connection and query id when present), fingerprint (pt-fingerprint's normal
+for the same connection and query id when present; a part holding `.` or a back quote is
+back-quoted, a back quote doubled: `evil.`shop.orders`` is the table shop.orders of evil), fingerprint (pt-fingerprint's normal
 form, the grouping of pt-query-digest; null for non-QUERY events), digest (pt-query-digest's
 Query ID: MD5 of the fingerprint, 32 hex digits), truncated (bool: the object reaches the
-plugin's 1024-byte default limit) and version_dependent (bool: a versioned comment that may or
+plugin's query log limit, 1024 bytes unless --query-log-limit says otherwise) and version_dependent (bool: a versioned comment that may or
 may not have run decides what the statement does; writes is then true if either reading
 writes).
 
@@ -118,7 +119,7 @@ become spaces (inside strings: \\n escapes), -- and # comments become /* */ comm
 statement cut inside a string or comment is printed as a `-- rdsaudit:` comment line, never
 as SQL, and so is a statement the server refused (non-zero return code: it did not run),
 an ambiguous one (a raw name may have forged it; no USE for its database either), one that
-reaches the 1024-byte query log limit (it may be cut between tokens), LOAD DATA|XML ... LOCAL
+reaches the query log limit (--query-log-limit, 1024 bytes by default; it may be cut between tokens), LOAD DATA|XML ... LOCAL
 (a replay would send the replaying machine's file), a prepared statement logged with its ?
 placeholders, and one with a backslash outside strings (a client command such as \\!);
 `USE `db`;` comes before a statement whose database is not the one before; statements from
@@ -232,8 +233,9 @@ pub struct FilterArgs {
     /// Keep only events with these return codes (0, 1045, 1142, ...)
     #[arg(long, value_name = "CODE")]
     pub retcode: Vec<String>,
-    /// Keep only events at or after TIME: RFC 3339 (2024-03-23T13:00:00Z, 2024-03-23) or an
-    /// age (90s, 15m, 1h, 2d, 1w)
+    /// Keep only events at or after TIME: RFC 3339 (2024-03-23T13:00:00Z, 2024-03-23, an
+    /// offset such as +02:00; a day that does not exist, 2024-02-31, or an offset past
+    /// 23:59 is an error) or an age (90s, 15m, 1h, 2d, 1w)
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
     /// Keep only events before TIME (same forms as --since)
@@ -255,12 +257,21 @@ pub struct FilterArgs {
     pub include_failed: bool,
     /// Keep only events naming these tables (`orders` in any database, or `shop.orders`,
     /// which also matches `orders` run in `shop`); a QUERY names the tables --enrich
-    /// writes for it (the server's TABLE events for it win over its text)
+    /// writes for it (the server's TABLE events for it win over its text). Matched as
+    /// (database, table) pairs: a part holding `.` or a back quote is back-quoted, as
+    /// --enrich and stats write it (`evil.`shop.orders``, a back quote doubled)
     #[arg(long, value_name = "TABLE")]
     pub table: Vec<String>,
     /// Keep only events whose unescaped object matches this regular expression
     #[arg(long, value_name = "REGEX")]
     pub grep: Option<String>,
+    /// The server's server_audit_query_log_limit (an RDS option; 0 to 2147483647): the
+    /// plugin cuts statements at this many bytes without a mark, so one reaching it may be
+    /// cut (--enrich's truncated, stats' count, --format sql writes it as a `-- rdsaudit:
+    /// not run, may be cut` comment; one cut before its verb may write)
+    #[arg(long, value_name = "BYTES", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(0..=0x7FFF_FFFF))]
+    pub query_log_limit: u32,
 }
 
 #[derive(Debug, Args)]

@@ -49,6 +49,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Parser as _;
 use rdsaudit::filter::{Filter, FilterSpec, split_list};
+use rdsaudit_sql::TablePattern;
 use rdsaudit_sql::filter::{EventFilter, SemanticSpec};
 
 use accounting::Accounting;
@@ -145,7 +146,11 @@ fn filter(args: &FilterArgs) -> anyhow::Result<EventFilter> {
     let semantic = SemanticSpec {
         writes: args.writes,
         include_failed: args.include_failed,
-        tables: list(&args.table),
+        tables: list(&args.table)
+            .iter()
+            .map(|t| TablePattern::parse(t).map_err(|e| anyhow::anyhow!("--table {e}")))
+            .collect::<anyhow::Result<_>>()?,
+        query_log_limit: Some(args.query_log_limit as usize),
     };
     Ok(EventFilter::new(fields, semantic))
 }

@@ -67,6 +67,8 @@ struct Writers {
     enrich: bool,
     format: Format,
     csv_raw: bool,
+    /// `--query-log-limit`: a statement reaching it may be cut.
+    query_log_limit: usize,
 }
 
 /// Writers kept for the next chunks: more than the threads that write at once, few enough
@@ -80,6 +82,7 @@ impl Writers {
             enrich: args.enrich,
             format: args.format,
             csv_raw: args.csv_raw,
+            query_log_limit: args.filter.query_log_limit as usize,
         })
     }
 
@@ -91,15 +94,16 @@ impl Writers {
 
     fn make(&self) -> Writer {
         if self.enrich {
-            Writer::Enriched(NdjsonWriter::new(), Enricher::default())
+            let enricher = Enricher::with_query_log_limit(self.query_log_limit);
+            Writer::Enriched(NdjsonWriter::new(), enricher)
         } else {
             // SQL chunks are written in parallel: each one's first `USE` is decided when it
             // goes out, after the chunk before it (`Output::write`).
-            Writer::Plain(
-                EventWriter::new(self.format)
-                    .csv_raw(self.csv_raw)
-                    .sql_piece(),
-            )
+            let mut writer = EventWriter::new(self.format)
+                .csv_raw(self.csv_raw)
+                .sql_piece();
+            writer.sql().set_query_log_limit(self.query_log_limit);
+            Writer::Plain(writer)
         }
     }
 

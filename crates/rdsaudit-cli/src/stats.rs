@@ -19,12 +19,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io::Write as _;
 
+use rdsaudit::audit::event::DEFAULT_QUERY_LOG_LIMIT;
 use rdsaudit::audit::timestamp::Rfc3339;
 use rdsaudit::filter::is_failed_login;
 use rdsaudit::report::Report;
 use rdsaudit::sink::UnparsedLine;
 use rdsaudit::{AuditEvent, Operation, Sink};
-use rdsaudit_sql::event::analysis;
+use rdsaudit_sql::event::analysis_at;
 use rdsaudit_sql::{Enricher, Semantics, StatementClass};
 use serde_json::{Value, json};
 
@@ -110,7 +111,7 @@ struct Listed {
 const LISTED_BYTES: usize = 4096;
 
 /// The counts of one record or text piece; merged in input order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Tally {
     events: u64,
     /// Events whose line reads more than one way (flagged, counted in `events` once).
@@ -140,6 +141,8 @@ pub struct Tally {
     truncated: u64,
     /// Tables from the server's TABLE events of this record, for its QUERY events.
     enricher: Enricher,
+    /// `--query-log-limit`: a statement reaching it may be cut.
+    query_log_limit: usize,
 }
 
 impl Sink for Tally {
@@ -187,7 +190,41 @@ impl CommandSink for Tally {
     }
 }
 
+impl Default for Tally {
+    fn default() -> Self {
+        Tally::with_query_log_limit(DEFAULT_QUERY_LOG_LIMIT)
+    }
+}
+
 impl Tally {
+    /// A tally of events logged by a server whose `server_audit_query_log_limit` is `limit`.
+    fn with_query_log_limit(limit: usize) -> Self {
+        Tally {
+            events: 0,
+            ambiguous: 0,
+            first_us: None,
+            last_us: None,
+            minutes: BTreeMap::new(),
+            operations: Counts::default(),
+            users: Counts::default(),
+            databases: Counts::default(),
+            hosts: Counts::default(),
+            write_tables: Counts::default(),
+            ambiguous_write_tables: Counts::default(),
+            ambiguous_unlisted: 0,
+            version_dependent: 0,
+            cloudwatch_ids: HashSet::new(),
+            cloudwatch_events: 0,
+            fingerprints: HashMap::new(),
+            failed_logins: Counts::default(),
+            failures: Counts::default(),
+            ddl_dcl: Vec::new(),
+            truncated: 0,
+            enricher: Enricher::with_query_log_limit(limit),
+            query_log_limit: limit,
+        }
+    }
+
     fn cloudwatch_event(&mut self, id: Option<&str>) {
         if let Some(id) = id.filter(|id| !self.cloudwatch_ids.contains(*id)) {
             self.cloudwatch_ids.insert(id.to_owned());
@@ -201,7 +238,7 @@ impl Tally {
         let mut tables = Vec::new();
         let alternatives = e.ambiguity.alternatives();
         for (i, reading) in std::iter::once(e).chain(&alternatives).enumerate() {
-            let a = analysis(reading);
+            let a = analysis_at(reading, self.query_log_limit);
             if a.writes && reading.retcode == Some(0) {
                 tables.extend(a.tables);
             }
@@ -212,7 +249,7 @@ impl Tally {
         tables.sort_unstable();
         tables.dedup();
         for table in &tables {
-            self.ambiguous_write_tables.add(table, 1);
+            self.ambiguous_write_tables.add(&table.to_string(), 1);
         }
     }
 
@@ -222,7 +259,7 @@ impl Tally {
         self.version_dependent += u64::from(s.version_dependent);
         if s.writes && e.retcode == Some(0) && !e.ambiguity.is_ambiguous() {
             for table in &s.tables {
-                self.write_tables.add(table, 1);
+                self.write_tables.add(&table.to_string(), 1);
             }
         }
         if let (Some(fingerprint), Some(digest)) = (s.fingerprint, s.digest) {
@@ -425,8 +462,8 @@ impl Tally {
         }
         let _ = writeln!(
             s,
-            "\ntruncated statements (at the plugin's 1024-byte default limit): {}",
-            self.truncated
+            "\ntruncated statements (reaching the {}-byte query log limit): {}",
+            self.query_log_limit, self.truncated
         );
         s
     }
@@ -624,12 +661,13 @@ pub fn run(args: &StatsArgs, quiet: bool) -> anyhow::Result<u8> {
     let filter = super::filter(&args.filter)?;
     let reader = Reader::new(&args.input, &filter, !quiet);
     let mut acc = Accounting::default();
-    let mut total = Tally::default();
+    let limit = args.filter.query_log_limit as usize;
+    let mut total = Tally::with_query_log_limit(limit);
     let inputs = super::read_all(
         &super::paths::expand(&args.input.paths),
         &reader,
         &mut acc,
-        Tally::default,
+        || Tally::with_query_log_limit(limit),
         |t: Tally| {
             total.merge(t);
             Ok(())

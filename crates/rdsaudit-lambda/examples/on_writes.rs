@@ -12,11 +12,12 @@
 //! in `batchItemFailures`, hands over nothing after it, and Lambda retries from there.
 
 use rdsaudit_lambda::{Event, EventHandler, Operation};
+use rdsaudit_sql::{Table, TablePattern};
 
 /// The handler: which tables to watch, and which one to refuse (for demonstration).
 struct OnWrites {
-    tables: Vec<String>,
-    refuse: Option<String>,
+    tables: Vec<TablePattern>,
+    refuse: Option<TablePattern>,
 }
 
 impl EventHandler for OnWrites {
@@ -25,10 +26,10 @@ impl EventHandler for OnWrites {
             let Some(table) = successful_write(e) else {
                 continue;
             };
-            if !self.tables.contains(&table) {
+            if !self.tables.iter().any(|t| t.matches(&table, "")) {
                 continue;
             }
-            if self.refuse.as_ref() == Some(&table) {
+            if self.refuse.as_ref().is_some_and(|r| r.matches(&table, "")) {
                 // Stop at the first failure: this event and everything after it come again
                 // when Lambda retries its record, so reacting to later ones now would only
                 // make more duplicates.
@@ -37,7 +38,7 @@ impl EventHandler for OnWrites {
             // React. The dedup id is the same on Lambda's retries: a real consumer keys on it.
             let reaction = serde_json::json!({
                 "kind": "write",
-                "table": table,
+                "table": table.to_string(),
                 "statement": e.event.object.text(),
                 "user": e.event.username,
                 "timestamp_us": e.event.timestamp.epoch_us,
@@ -49,30 +50,30 @@ impl EventHandler for OnWrites {
     }
 }
 
-/// `db.table` written by a successful statement or table event, if the event is one.
-fn successful_write(e: &Event<'_>) -> Option<String> {
+/// The (database, table) written by a successful statement or table event, if the event is
+/// one. Never split on a `.`: a table event's object is the table's whole name (a table may
+/// be named `shop.orders` in the database `evil`), and a statement's name is read with its
+/// back quotes.
+fn successful_write(e: &Event<'_>) -> Option<Table> {
     let ev = &e.event;
     if ev.retcode != Some(0) {
         return None;
     }
-    let (database, table) = match ev.operation {
-        Operation::Write => (ev.database.to_string(), ev.object.text().into_owned()),
+    match ev.operation {
+        Operation::Write => Some(Table::new(ev.database.as_ref(), ev.object.text())),
         Operation::Query => {
             let sql = ev.object.text();
-            let table = written_table(&sql)?;
-            match table.split_once('.') {
-                Some((db, t)) => (db.to_owned(), t.to_owned()),
-                None => (ev.database.to_string(), table),
-            }
+            let written = TablePattern::parse(written_table(&sql)?).ok()?;
+            let database = written.database.unwrap_or_else(|| ev.database.to_string());
+            Some(Table::new(database, written.name))
         }
-        _ => return None,
-    };
-    Some(format!("{database}.{table}"))
+        _ => None,
+    }
 }
 
-/// The table a write statement names: `INSERT [IGNORE] INTO t`, `REPLACE INTO t`,
-/// `UPDATE [LOW_PRIORITY] [IGNORE] t`, `DELETE FROM t`. Backquotes are removed.
-fn written_table(sql: &str) -> Option<String> {
+/// The table a write statement names, as written (`` `db`.`t` ``): `INSERT [IGNORE] INTO t`,
+/// `REPLACE INTO t`, `UPDATE [LOW_PRIORITY] [IGNORE] t`, `DELETE FROM t`.
+fn written_table(sql: &str) -> Option<&str> {
     let mut words = sql
         .split(|c: char| c.is_whitespace() || c == '(')
         .filter(|w| !w.is_empty());
@@ -92,7 +93,7 @@ fn written_table(sql: &str) -> Option<String> {
         }
         _ => return None,
     };
-    Some(table.replace('`', ""))
+    Some(table)
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -103,9 +104,12 @@ async fn main() -> Result<(), rdsaudit_lambda::Error> {
             .split(',')
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        refuse: Some(list("ON_WRITES_REFUSE")).filter(|t| !t.is_empty()),
+            .map(TablePattern::parse)
+            .collect::<Result<_, _>>()?,
+        refuse: Some(list("ON_WRITES_REFUSE"))
+            .filter(|t| !t.is_empty())
+            .map(|t| TablePattern::parse(&t))
+            .transpose()?,
     };
     rdsaudit_lambda::run_handler(handler).await
 }

@@ -167,7 +167,9 @@ impl<'b> Capture<'b> {
     /// Adds `writes`, `statement_class`, `tables`, `fingerprint`, `digest` and `truncated`
     /// to each NDJSON object (`RDSAUDIT_ENRICH`; the stash mode has no NDJSON to add to).
     pub(crate) fn with_enrich(mut self, enrich: bool) -> Self {
-        self.enricher = (enrich && self.mode == Mode::Ndjson).then(Enricher::default);
+        let limit = self.filter.query_log_limit();
+        self.enricher =
+            (enrich && self.mode == Mode::Ndjson).then(|| Enricher::with_query_log_limit(limit));
         self
     }
 
@@ -427,7 +429,7 @@ mod tests {
     #[test]
     fn the_table_filter_and_enrich_see_table_events_an_earlier_slice_kept() {
         let spec = rdsaudit_sql::filter::SemanticSpec {
-            tables: vec!["shop.orders".into()],
+            tables: vec![rdsaudit_sql::TablePattern::parse("shop.orders").unwrap()],
             ..Default::default()
         };
         let filter = EventFilter::new(rdsaudit::filter::Filter::all(), spec);

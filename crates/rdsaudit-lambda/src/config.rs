@@ -12,13 +12,14 @@
 //! | `RDSAUDIT_FAILED_LOGINS` | `true`: only failed logins | `false` |
 //! | `RDSAUDIT_WRITES_ONLY` | `true`: only successful statements that write (see `rdsaudit_sql::class`) | `false` |
 //! | `RDSAUDIT_INCLUDE_FAILED` | `true`: with `RDSAUDIT_WRITES_ONLY`, keep failed writes too | `false` |
-//! | `RDSAUDIT_TABLES` | comma-separated tables (`orders`, `shop.orders`) | all |
+//! | `RDSAUDIT_TABLES` | comma-separated tables (`orders`, `shop.orders`; a name holding `.` or `` ` `` back-quoted, `` evil.`shop.orders` ``, a back quote doubled) | all |
 //! | `RDSAUDIT_ENRICH` | `true`: add `writes`, `statement_class`, `tables`, `fingerprint`, `digest`, `truncated` (see `rdsaudit parse --help`) | `false` |
 //! | `RDSAUDIT_GREP` | a regular expression searched in the unescaped object | none |
 //! | `RDSAUDIT_DESTINATION` | where events go: `stdout`, `sqs:<queue url>`, `s3://<bucket>/<prefix>`, ... (see [`crate::destination`]) | `stdout` |
 //! | `RDSAUDIT_QUARANTINE` | where undecodable records and lines go: `s3://<bucket>/<prefix>` or `sqs:<queue url>` (see [`crate::quarantine`]) | the function log |
 //! | `RDSAUDIT_THREADS` | worker threads for large batches (at most 64) | the vCPUs Lambda gives |
 //! | `RDSAUDIT_MAX_RECORD_BYTES` | decompressed bytes allowed per record | 16 MiB |
+//! | `RDSAUDIT_QUERY_LOG_LIMIT` | the server's `server_audit_query_log_limit` (an RDS option group setting), 0 to 2147483647: a statement reaching it may be cut (`truncated`; one cut before its verb may write) | 1024 |
 //!
 //! Booleans are `true`/`false` (also `1`/`0`, `yes`/`no`). In lists, `\,` is a comma inside a
 //! value (`we\,ird`) and `\\` a backslash ([`rdsaudit::filter::split_list`]).
@@ -33,6 +34,7 @@
 
 use rdsaudit::filter::{Filter, FilterError, FilterSpec, split_list};
 use rdsaudit_sql::filter::{EventFilter, SemanticSpec};
+use rdsaudit_sql::name::{TableNameError, TablePattern};
 
 use crate::quarantine::{QuarantineError, QuarantineSpec};
 
@@ -85,6 +87,9 @@ pub enum ConfigError {
         /// Why it does not compile.
         source: FilterError,
     },
+    /// A `RDSAUDIT_TABLES` item that is no table name.
+    #[error("RDSAUDIT_TABLES: {0}")]
+    Table(#[from] TableNameError),
     /// `RDSAUDIT_QUARANTINE` is not a quarantine.
     #[error("RDSAUDIT_QUARANTINE={value:?}: {source}")]
     Quarantine {
@@ -119,11 +124,14 @@ pub struct Config {
 /// 1 MiB of gzip), small enough that a gzip bomb cannot exhaust a 128 MB function.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 << 20;
 
+/// The plugin's largest `server_audit_query_log_limit` (`0x7FFFFFFF`).
+const MAX_QUERY_LOG_LIMIT: u32 = 0x7FFF_FFFF;
+
 /// Lambda gives at most 6 vCPUs; more threads than this only waste memory.
 const MAX_THREADS: usize = 64;
 
 const PREFIX: &str = "RDSAUDIT_";
-const KNOWN: [&str; 18] = [
+const KNOWN: [&str; 19] = [
     "RDSAUDIT_OPERATIONS",
     "RDSAUDIT_DATABASES",
     "RDSAUDIT_USERS",
@@ -142,6 +150,7 @@ const KNOWN: [&str; 18] = [
     "RDSAUDIT_QUARANTINE",
     "RDSAUDIT_THREADS",
     "RDSAUDIT_MAX_RECORD_BYTES",
+    "RDSAUDIT_QUERY_LOG_LIMIT",
 ];
 
 impl Config {
@@ -209,7 +218,23 @@ impl Config {
         let semantic = SemanticSpec {
             writes: flag("RDSAUDIT_WRITES_ONLY")?,
             include_failed: flag("RDSAUDIT_INCLUDE_FAILED")?,
-            tables: list(get("RDSAUDIT_TABLES")),
+            tables: list(get("RDSAUDIT_TABLES"))
+                .iter()
+                .map(|t| TablePattern::parse(t))
+                .collect::<Result<_, _>>()?,
+            query_log_limit: get("RDSAUDIT_QUERY_LOG_LIMIT")
+                .map(|v| {
+                    v.parse::<u32>()
+                        .ok()
+                        .filter(|n| *n <= MAX_QUERY_LOG_LIMIT)
+                        .map(|n| n as usize)
+                        .ok_or_else(|| ConfigError::Invalid {
+                            name: "RDSAUDIT_QUERY_LOG_LIMIT",
+                            value: v.to_owned(),
+                            expected: "the server's server_audit_query_log_limit in bytes, 0 to 2147483647",
+                        })
+                })
+                .transpose()?,
         };
         if semantic.include_failed && !semantic.writes {
             return Err(ConfigError::Requires {
@@ -313,6 +338,32 @@ mod tests {
         )
         .unwrap();
         assert!(c.filter.matches(&event));
+    }
+
+    #[test]
+    fn the_query_log_limit_and_tables_are_read_and_checked() {
+        let c = config(&[("RDSAUDIT_QUERY_LOG_LIMIT", "64")]).unwrap();
+        assert_eq!(c.filter.query_log_limit(), 64);
+        assert_eq!(config(&[]).unwrap().filter.query_log_limit(), 1024);
+        for bad in ["-1", "2147483648", "64k"] {
+            let e = error(&[("RDSAUDIT_QUERY_LOG_LIMIT", bad)]);
+            assert!(
+                e.contains(&format!("RDSAUDIT_QUERY_LOG_LIMIT={bad:?}"))
+                    && e.contains("0 to 2147483647"),
+                "{e}"
+            );
+        }
+        let e = error(&[("RDSAUDIT_TABLES", "shop.orders, a.b.c")]);
+        assert!(
+            e.contains("RDSAUDIT_TABLES: table \"a.b.c\": more than two parts"),
+            "{e}"
+        );
+        let c = config(&[("RDSAUDIT_TABLES", "evil.`shop.orders`")]).unwrap();
+        let write =
+            rdsaudit::parse_line(b"20240323 13:36:09,h,app,l,4,6,WRITE,evil,shop.orders,").unwrap();
+        assert!(c.filter.matches(&write));
+        let c = config(&[("RDSAUDIT_TABLES", "shop.orders")]).unwrap();
+        assert!(!c.filter.matches(&write));
     }
 
     #[test]

@@ -404,7 +404,12 @@ fn enrich_adds_the_semantic_keys_with_the_servers_tables() {
                     mysql_only: want["dialect"] != "mariadb",
                 },
             };
-            assert_eq!(tables, rdsaudit_sql::analyze_in(sql, &ctx).tables);
+            let text: Vec<String> = rdsaudit_sql::analyze_in(sql, &ctx)
+                .tables
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            assert_eq!(tables, text);
         } else if first_of_id && !server.iter().any(|s| s.contains('|')) {
             let mut unique = server.clone();
             unique.dedup();

@@ -26,7 +26,8 @@
 //! | yes | any statement the plugin's limit cut before a verb could be read: a long leading comment, a `SET STATEMENT` head without its `FOR` (class `other`; see `event::analysis`) | |
 //! | as the statement it runs | MariaDB `SET STATEMENT ... FOR stmt`, `ANALYZE [FORMAT=JSON] stmt`; MySQL `EXPLAIN ANALYZE stmt` | KB "SET STATEMENT", "ANALYZE Statement"; "EXPLAIN Statement" |
 //! | yes | a `SELECT` or `DO` calling MariaDB's `NEXTVAL(s)`, `SETVAL(s, n)` or `NEXT VALUE FOR s` (advances or sets the sequence, which is then among the tables; see `sequence.rs`) | KB "NEXT VALUE for sequence_name", "SETVAL" |
-//! | no | `SELECT` (also `FOR UPDATE`), `TABLE`, `VALUES`, `SHOW`, `EXPLAIN`, `DESCRIBE`, `HELP` | |
+//! | yes | `SELECT`/`TABLE`/`VALUES ... INTO OUTFILE` or `INTO DUMPFILE` (class `select`): writes a file on the server, and Aurora's `INTO OUTFILE S3` sends the rows to S3, data leaving the database; its `tables` are those it reads | "SELECT ... INTO Statement"; Aurora User Guide "Saving data from an Amazon Aurora MySQL DB cluster into text files in an Amazon S3 bucket" |
+//! | no | `SELECT` (also `FOR UPDATE`, `INTO @var`), `TABLE`, `VALUES`, `SHOW`, `EXPLAIN`, `DESCRIBE`, `HELP` | |
 //! | no | `ANALYZE TABLE`, `CHECK TABLE`, `CHECKSUM TABLE` (statistics and checks; MariaDB logs READ events) | "Table Maintenance Statements" |
 //! | no | `FLUSH` (`PRIVILEGES` re-reads grant tables whose changes were writes themselves; `LOGS` rotates without removing), `RESET QUERY CACHE`, `LOAD INDEX INTO CACHE`, `CACHE INDEX`, `KILL`, `SHUTDOWN`, `RESTART`, `START`/`STOP REPLICA` | "Other Administrative Statements" |
 //! | no | `SET` (session and global variables: not durable; names, role), `USE`, transaction control, `PREPARE`, `DEALLOCATE`, `DO`, `HANDLER` | |
@@ -106,7 +107,7 @@ pub fn classify_tokens(tokens: &[Token<'_>]) -> Verdict {
     };
     let first = word(0);
     match first.as_slice() {
-        b"SELECT" | b"VALUES" | b"TABLE" => (Select, false),
+        b"SELECT" | b"VALUES" | b"TABLE" => (Select, exports(tokens)),
         b"WITH" => with_body(tokens),
         b"LOAD" if word(1) == b"INDEX" => (Admin, false),
         b"INSERT" | b"UPDATE" | b"DELETE" | b"REPLACE" | b"LOAD" | b"IMPORT" => (Dml, true),
@@ -171,6 +172,26 @@ fn persists(tokens: &[Token<'_>]) -> bool {
     })
 }
 
+/// `... INTO OUTFILE 'f'`, `INTO DUMPFILE 'f'`, Aurora's `INTO OUTFILE S3 's3://...'`: the
+/// rows are written to a file (or S3), not to variables. Words in literals and comments are
+/// not tokens, so `SELECT 'INTO OUTFILE'` is no export.
+pub(crate) fn exports(tokens: &[Token<'_>]) -> bool {
+    tokens.windows(2).any(|w| match w {
+        [into, target] => into.is("INTO") && (target.is("OUTFILE") || target.is("DUMPFILE")),
+        _ => false,
+    })
+}
+
+/// Whether `sql` may hold an export ([`exports`]): checked on the bytes before the
+/// statement's tree is trusted, which has no export in its select.
+pub(crate) fn may_export(sql: &[u8]) -> bool {
+    let has = |word: &[u8]| {
+        sql.windows(word.len())
+            .any(|w| w.eq_ignore_ascii_case(word))
+    };
+    has(b"outfile") || has(b"dumpfile")
+}
+
 /// `WITH [RECURSIVE] name [(cols)] AS (...) [, ...] verb`: the first verb outside
 /// parentheses. When the text was cut before the verb, the statement may write.
 fn with_body(tokens: &[Token<'_>]) -> Verdict {
@@ -182,7 +203,9 @@ fn with_body(tokens: &[Token<'_>]) -> Verdict {
             Token::Word(w) if depth == 0 => {
                 let upper = w.to_ascii_uppercase();
                 match upper.as_slice() {
-                    b"SELECT" | b"VALUES" | b"TABLE" => return (StatementClass::Select, false),
+                    b"SELECT" | b"VALUES" | b"TABLE" => {
+                        return (StatementClass::Select, exports(tokens));
+                    }
                     b"INSERT" | b"UPDATE" | b"DELETE" | b"REPLACE" => {
                         return (StatementClass::Dml, true);
                     }
@@ -274,6 +297,25 @@ mod tests {
             ("ddl", true)
         );
         assert_eq!(class("SELECT * FROM t FOR UPDATE"), ("select", false));
+        assert_eq!(
+            class("SELECT * FROM t INTO OUTFILE '/tmp/x'"),
+            ("select", true)
+        );
+        assert_eq!(class("select 1 into dumpfile '/tmp/x'"), ("select", true));
+        assert_eq!(
+            class("SELECT id FROM t INTO OUTFILE S3 's3://b/k' FORMAT CSV"),
+            ("select", true)
+        );
+        assert_eq!(
+            class("WITH a AS (SELECT 1) SELECT * FROM a INTO OUTFILE 'f'"),
+            ("select", true)
+        );
+        assert_eq!(class("TABLE t INTO OUTFILE 'f'"), ("select", true));
+        assert_eq!(class("SELECT a INTO @x FROM t"), ("select", false));
+        assert_eq!(
+            class("SELECT 'INTO OUTFILE x' /* INTO DUMPFILE */"),
+            ("select", false)
+        );
         assert_eq!(class("SET autocommit=0"), ("session", false));
         assert_eq!(class("SHOW TABLES"), ("admin", false));
         assert_eq!(class("START TRANSACTION"), ("tcl", false));

@@ -23,11 +23,12 @@ use std::collections::HashMap;
 use rdsaudit::sink::json_str;
 use rdsaudit::{AuditEvent, Operation};
 
-use rdsaudit::audit::event::Dialect;
+use rdsaudit::audit::event::{DEFAULT_QUERY_LOG_LIMIT, Dialect};
 
 use crate::class::StatementClass;
 use crate::lexer::Server;
-use crate::tables::push_unique;
+use crate::name::Table;
+use crate::tables::{MAX_TABLES, push_unique};
 use crate::{Analysis, Context, analyze_in, digest, fingerprint};
 
 /// The enrichment of one event: the values of the NDJSON keys `writes`, `statement_class`,
@@ -41,14 +42,16 @@ pub struct Semantics {
     pub writes: bool,
     /// The statement class of a QUERY; `None` for other events.
     pub class: Option<StatementClass>,
-    /// Tables: `db.table` from the server's TABLE events for the same connection and query
-    /// id when they were seen, else the names the statement text holds.
-    pub tables: Vec<String>,
+    /// Tables from the server's TABLE events for the same connection and query id when they
+    /// were seen, else the names the statement text holds (written `db.table`, see
+    /// [`Table`]'s `Display`).
+    pub tables: Vec<Table>,
     /// pt-fingerprint's normal form of a QUERY's text.
     pub fingerprint: Option<String>,
     /// pt-query-digest's Query ID of the fingerprint.
     pub digest: Option<String>,
-    /// The object reaches the plugin's default query-log limit, so it may be cut.
+    /// The object reaches the server's query log limit (1024 bytes unless set), so it may
+    /// be cut.
     pub truncated: bool,
     /// `writes`, the class or the tables depend on the server's flavour or version (see
     /// [`Analysis::version_dependent`]): `writes` then says the statement may write.
@@ -79,10 +82,20 @@ pub fn context<'e>(e: &'e AuditEvent<'_>) -> Context<'e> {
     }
 }
 
-/// What an event means, without fingerprint (what filters need).
+/// What an event means, without fingerprint (what filters need), logged with the plugin's
+/// default query log limit.
 pub fn analysis(e: &AuditEvent<'_>) -> Analysis {
+    analysis_at(e, DEFAULT_QUERY_LOG_LIMIT)
+}
+
+/// [`analysis`] of an event logged by a server whose `server_audit_query_log_limit` is
+/// `limit`.
+pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
     match e.operation {
-        Operation::Query => cut_before_its_verb(analyze_in(&e.object.unescaped(), &context(e)), e),
+        Operation::Query => {
+            let a = analyze_in(&e.object.unescaped(), &context(e));
+            cut_before_its_verb(a, e, limit)
+        }
         op if op.is_table() => Analysis {
             class: if op == Operation::Read || op == Operation::Write {
                 StatementClass::Dml
@@ -90,7 +103,7 @@ pub fn analysis(e: &AuditEvent<'_>) -> Analysis {
                 StatementClass::Ddl
             },
             writes: op != Operation::Read,
-            tables: table_event_names(e),
+            tables: table_event_names(e).tables,
             parsed: false,
             version_dependent: false,
         },
@@ -108,25 +121,62 @@ pub fn analysis(e: &AuditEvent<'_>) -> Analysis {
 /// bytes of leading comment, a long `SET STATEMENT` head without its `FOR`) may write:
 /// `writes` is true, as for a `WITH` cut before its main verb, so `--writes` cannot be
 /// dodged by padding the front of a statement. Its class stays `other`.
-fn cut_before_its_verb(mut a: Analysis, e: &AuditEvent<'_>) -> Analysis {
-    if a.class == StatementClass::Other && e.object.possibly_truncated() {
+fn cut_before_its_verb(mut a: Analysis, e: &AuditEvent<'_>, limit: usize) -> Analysis {
+    if a.class == StatementClass::Other && e.object.possibly_truncated_at(limit) {
         a.writes = true;
     }
     a
 }
 
-/// `db.table` of a TABLE event; a RENAME names both tables (`t1|auditdb.t2`).
-fn table_event_names(e: &AuditEvent<'_>) -> Vec<String> {
+/// The tables a TABLE event names, and whether they are certain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableEventNames {
+    /// The tables; for a RENAME that reads more than one way, those of every reading.
+    pub tables: Vec<Table>,
+    /// Whether the object reads one way only.
+    pub certain: bool,
+}
+
+/// The tables of a TABLE event. The plugin writes the event's database and the table's name
+/// raw, one field each, so the object is the name whole, whatever it holds (`shop.orders`
+/// is a table of that name in the event's database): it is never split. A RENAME's object
+/// is `old|newdb.newtable`, the old table in the event's database (`log_rename` in
+/// server_audit.c, checked on MariaDB 10.11); since names may hold `|` and `.`, that split is
+/// certain only when the object holds one `|` and one `.` after it. Otherwise every way to
+/// read it is listed (so `--table` cannot miss the table renamed), and the event is no
+/// authority for its QUERY's tables ([`Enricher`] reads the statement's text too).
+pub fn table_event_names(e: &AuditEvent<'_>) -> TableEventNames {
     let object = String::from_utf8_lossy(e.object.raw());
-    let mut names = Vec::new();
-    for name in object.split('|').filter(|n| !n.is_empty()) {
-        let qualified = if name.contains('.') || e.database.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{}.{name}", e.database)
+    if e.operation != Operation::Rename {
+        let tables = (!object.is_empty())
+            .then(|| Table::new(e.database.as_ref(), object.as_ref()))
+            .into_iter()
+            .collect();
+        return TableEventNames {
+            tables,
+            certain: true,
         };
-        push_unique(&mut names, qualified);
     }
+    let mut names = TableEventNames::default();
+    let mut readings = 0usize;
+    for (bar, _) in object.match_indices('|') {
+        let (old, new) = (object.get(..bar), object.get(bar + 1..));
+        let (Some(old), Some(new)) = (old, new) else {
+            continue;
+        };
+        for (dot, _) in new.match_indices('.') {
+            let (Some(db), Some(table)) = (new.get(..dot), new.get(dot + 1..)) else {
+                continue;
+            };
+            if [old, db, table].iter().any(|n| n.is_empty()) || names.tables.len() >= MAX_TABLES {
+                continue;
+            }
+            readings += 1;
+            push_unique(&mut names.tables, Table::new(e.database.as_ref(), old));
+            push_unique(&mut names.tables, Table::new(db, table));
+        }
+    }
+    names.certain = readings == 1;
     names
 }
 
@@ -145,7 +195,7 @@ impl Semantics {
             if i > 0 {
                 out.push(b',');
             }
-            json_str(out, t);
+            json_str(out, &t.to_string());
         }
         out.extend_from_slice(br#"],"fingerprint":"#);
         nullable(out, self.fingerprint.as_deref());
@@ -157,9 +207,15 @@ impl Semantics {
         out.extend_from_slice(bool_text(self.version_dependent));
     }
 
-    /// The enrichment of `e` on its own (tables from the text only).
+    /// The enrichment of `e` on its own (tables from the text only), logged with the
+    /// plugin's default query log limit.
     pub fn of(e: &AuditEvent<'_>) -> Semantics {
-        let a = analysis(e);
+        Semantics::of_at(e, DEFAULT_QUERY_LOG_LIMIT)
+    }
+
+    /// [`Semantics::of`] for a server whose `server_audit_query_log_limit` is `limit`.
+    pub fn of_at(e: &AuditEvent<'_>, limit: usize) -> Semantics {
+        let a = analysis_at(e, limit);
         let query = e.operation == Operation::Query;
         let fingerprint = query.then(|| fingerprint(&e.object.unescaped()));
         Semantics {
@@ -168,7 +224,7 @@ impl Semantics {
             tables: a.tables,
             digest: fingerprint.as_deref().map(digest),
             fingerprint,
-            truncated: query && e.object.possibly_truncated(),
+            truncated: query && e.object.possibly_truncated_at(limit),
             version_dependent: a.version_dependent,
         }
     }
@@ -182,21 +238,66 @@ const MAX_PENDING: usize = 4096;
 /// events for the same server, connection and query id (Aurora and MariaDB write them; RDS for
 /// MySQL does not, and there the statement text is read). An ambiguous TABLE event (a raw name
 /// or a statement's text that reads as a TABLE header) is no authority: it is not remembered.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Enricher {
     /// (serverhost, connection id) -> (query id, tables) of the TABLE events seen since its
     /// last QUERY: connection ids are per server, and one stream may mix instances.
-    pending: HashMap<(String, u64), (u64, Vec<String>)>,
+    pending: HashMap<(String, u64), (u64, ServerTables)>,
+    /// The server's `server_audit_query_log_limit` (`truncated`).
+    query_log_limit: usize,
+}
+
+impl Default for Enricher {
+    fn default() -> Self {
+        Enricher {
+            pending: HashMap::new(),
+            query_log_limit: DEFAULT_QUERY_LOG_LIMIT,
+        }
+    }
+}
+
+/// The tables the server's TABLE events named for a QUERY.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerTables {
+    /// The tables, in the order the events named them.
+    pub tables: Vec<Table>,
+    /// Whether every event read one way only: the server's word is then the whole answer.
+    /// A RENAME whose names hold `|` or `.` is not, and the statement's text is read too.
+    pub certain: bool,
+}
+
+impl ServerTables {
+    /// The QUERY's tables given those its text names: the server's when certain, else the
+    /// server's certain ones followed by the text's.
+    pub fn with_text(self, text: &[Table]) -> Vec<Table> {
+        let mut tables = self.tables;
+        if !self.certain {
+            for t in text {
+                push_unique(&mut tables, t.clone());
+            }
+        }
+        tables
+    }
 }
 
 impl Enricher {
+    /// An enricher for a server whose `server_audit_query_log_limit` is `limit` (an RDS
+    /// option; 1024 by default): a statement reaching it is `truncated`.
+    #[must_use]
+    pub fn with_query_log_limit(limit: usize) -> Self {
+        Enricher {
+            query_log_limit: limit,
+            ..Enricher::default()
+        }
+    }
+
     /// The enrichment of the next event of the stream.
     pub fn enrich(&mut self, e: &AuditEvent<'_>) -> Semantics {
-        let mut s = Semantics::of(e);
+        let mut s = Semantics::of_at(e, self.query_log_limit);
         if e.operation.is_table() {
-            self.remember(e, &s.tables);
-        } else if let Some(tables) = self.server_tables(e) {
-            s.tables = tables;
+            self.remember(e, table_event_names(e));
+        } else if let Some(server) = self.server_tables(e) {
+            s.tables = server.with_text(&s.tables);
         }
         s
     }
@@ -204,9 +305,9 @@ impl Enricher {
     /// Takes note of an event of the stream that is not enriched (a filter dropped it): its
     /// TABLE events still name the tables of the QUERY that follows. Cheap: no SQL is read.
     /// For a QUERY, the tables the server's TABLE events named for it (used up), if any.
-    pub fn observe(&mut self, e: &AuditEvent<'_>) -> Option<Vec<String>> {
+    pub fn observe(&mut self, e: &AuditEvent<'_>) -> Option<ServerTables> {
         if e.operation.is_table() {
-            self.remember(e, &table_event_names(e));
+            self.remember(e, table_event_names(e));
             None
         } else {
             self.server_tables(e)
@@ -214,7 +315,7 @@ impl Enricher {
     }
 
     /// The tables the server's TABLE events named for the QUERY `e`; they are used up.
-    fn server_tables(&mut self, e: &AuditEvent<'_>) -> Option<Vec<String>> {
+    fn server_tables(&mut self, e: &AuditEvent<'_>) -> Option<ServerTables> {
         if e.operation != Operation::Query {
             return None;
         }
@@ -223,8 +324,9 @@ impl Enricher {
         (query_id == e.query_id).then_some(tables)
     }
 
-    /// Remembers the tables of the TABLE event `e` for the QUERY that follows it.
-    fn remember(&mut self, e: &AuditEvent<'_>, tables: &[String]) {
+    /// Remembers the tables of the TABLE event `e` for the QUERY that follows it; an
+    /// uncertain one is remembered as such (its tables stay out).
+    fn remember(&mut self, e: &AuditEvent<'_>, names: TableEventNames) {
         if e.ambiguity.is_ambiguous() {
             return;
         }
@@ -232,15 +334,23 @@ impl Enricher {
         if self.pending.len() >= MAX_PENDING && !self.pending.contains_key(&key) {
             self.pending.clear();
         }
-        let entry = self
-            .pending
-            .entry(key)
-            .or_insert_with(|| (query, Vec::new()));
+        let fresh = || {
+            let tables = ServerTables {
+                tables: Vec::new(),
+                certain: true,
+            };
+            (query, tables)
+        };
+        let entry = self.pending.entry(key).or_insert_with(fresh);
         if entry.0 != query {
-            *entry = (query, Vec::new());
+            *entry = fresh();
         }
-        for t in tables {
-            push_unique(&mut entry.1, t.clone());
+        if !names.certain {
+            entry.1.certain = false;
+            return;
+        }
+        for t in names.tables {
+            push_unique(&mut entry.1.tables, t);
         }
     }
 }

@@ -6,6 +6,8 @@
 //! and are logged even for a failed statement) prove nothing; `--include-failed` keeps both.
 //! `--table` keeps events naming a table: `orders` matches `orders` in any database, and
 //! `shop.orders` matches `shop.orders`, or `orders` when the event's database is `shop`.
+//! Tables are (database, table) pairs, never split on a character: a table named
+//! `shop.orders` in the database `evil` is `` evil.`shop.orders` `` (see [`crate::name`]).
 //! A QUERY's tables are the ones `--enrich` writes: those the server's own TABLE events named
 //! for it when they were seen ([`EventFilter::matches_in`]), else those its text names; so
 //! `--table shop.orders` keeps a `CALL p()` the server logged a `WRITE shop.orders` for.
@@ -25,7 +27,9 @@ use rdsaudit::AuditEvent;
 use rdsaudit::filter::Filter;
 
 use crate::Enricher;
-use crate::event::analysis;
+use crate::event::{ServerTables, analysis_at};
+use crate::name::TablePattern;
+use rdsaudit::audit::event::DEFAULT_QUERY_LOG_LIMIT;
 
 /// The semantic conditions, as written by a user.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,8 +39,13 @@ pub struct SemanticSpec {
     /// With `writes`: also failed ones and those without a return code
     /// (`--include-failed`, `RDSAUDIT_INCLUDE_FAILED`).
     pub include_failed: bool,
-    /// Only events naming one of these tables (`--table`, `RDSAUDIT_TABLES`).
-    pub tables: Vec<String>,
+    /// Only events naming one of these tables (`--table`, `RDSAUDIT_TABLES`), matched as
+    /// (database, table) pairs.
+    pub tables: Vec<TablePattern>,
+    /// The server's `server_audit_query_log_limit` (`--query-log-limit`,
+    /// `RDSAUDIT_QUERY_LOG_LIMIT`; `None`: the default 1024): a statement cut at it before
+    /// its verb may write.
+    pub query_log_limit: Option<usize>,
 }
 
 /// The core field filter plus the semantic conditions.
@@ -58,6 +67,12 @@ impl EventFilter {
         };
         filter.open = filter.fields.is_open() && !filter.is_semantic();
         filter
+    }
+
+    /// The server's `server_audit_query_log_limit` the filter reads statements with (see
+    /// [`SemanticSpec::query_log_limit`]), for the enrichment of the same events.
+    pub fn query_log_limit(&self) -> usize {
+        self.spec.query_log_limit.unwrap_or(DEFAULT_QUERY_LOG_LIMIT)
     }
 
     /// Whether the filter reads the SQL (so callers know it costs more).
@@ -85,13 +100,17 @@ impl EventFilter {
     /// use rdsaudit_sql::Enricher;
     /// use rdsaudit_sql::filter::{EventFilter, SemanticSpec};
     ///
-    /// let spec = SemanticSpec { writes: true, tables: vec!["shop.orders".into()], ..SemanticSpec::default() };
+    /// use rdsaudit_sql::TablePattern;
+    ///
+    /// let tables = vec![TablePattern::parse("shop.orders")?];
+    /// let spec = SemanticSpec { writes: true, tables, ..SemanticSpec::default() };
     /// let filter = EventFilter::new(Filter::all(), spec);
     /// let line = |l: &'static [u8]| rdsaudit::parse_line(l).unwrap();
     /// let mut memory = Enricher::default();
     /// // MariaDB logs the procedure's write as a TABLE event (no return code) before its CALL.
     /// assert!(!filter.matches_in(&line(b"20240323 13:36:08,vm,app,10.0.0.1,5,7,WRITE,shop,orders,"), &mut memory));
     /// assert!(filter.matches_in(&line(b"20240323 13:36:08,vm,app,10.0.0.1,5,7,QUERY,shop,'CALL p()',0"), &mut memory));
+    /// # Ok::<(), rdsaudit_sql::name::TableNameError>(())
     /// ```
     #[inline]
     pub fn matches_in(&self, e: &AuditEvent<'_>, memory: &mut Enricher) -> bool {
@@ -107,7 +126,7 @@ impl EventFilter {
         } else {
             memory.observe(e)
         };
-        self.matches_with(e, server.as_deref())
+        self.matches_with(e, server)
     }
 
     /// Takes note of `e`, an event of the stream this pass does not judge (an earlier pass
@@ -119,7 +138,7 @@ impl EventFilter {
     }
 
     /// [`EventFilter::matches`] with the server's tables for `e`'s first reading, if known.
-    fn matches_with(&self, e: &AuditEvent<'_>, server: Option<&[String]>) -> bool {
+    fn matches_with(&self, e: &AuditEvent<'_>, server: Option<ServerTables>) -> bool {
         if self.open {
             return true;
         }
@@ -139,41 +158,20 @@ impl EventFilter {
 
     /// Whether one reading passes the semantic conditions; `server`: the tables the server's
     /// TABLE events named for it, which win over its text's.
-    fn selects(&self, e: &AuditEvent<'_>, server: Option<&[String]>) -> bool {
+    fn selects(&self, e: &AuditEvent<'_>, server: Option<ServerTables>) -> bool {
         if self.spec.writes && !self.spec.include_failed && e.retcode != Some(0) {
             return false;
         }
-        let a = analysis(e);
-        let tables = server.unwrap_or(&a.tables);
+        let a = analysis_at(e, self.query_log_limit());
+        let tables = match server {
+            Some(server) => server.with_text(&a.tables),
+            None => a.tables,
+        };
         (!self.spec.writes || a.writes)
             && (self.spec.tables.is_empty()
-                || tables.iter().any(|t| {
-                    self.spec
-                        .tables
-                        .iter()
-                        .any(|w| table_matches(w, t, &e.database))
-                }))
-    }
-}
-
-/// See the module docs; names compare case-insensitively, as MySQL on Linux does not, but
-/// the same statement may spell a name either way.
-fn table_matches(wanted: &str, table: &str, database: &str) -> bool {
-    let (w_db, w_name) = split(wanted);
-    let (t_db, t_name) = split(table);
-    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
-    same(w_name, t_name)
-        && match (w_db, t_db) {
-            (None, _) => true,
-            (Some(w), Some(t)) => same(w, t),
-            (Some(w), None) => same(w, database),
-        }
-}
-
-fn split(name: &str) -> (Option<&str>, &str) {
-    match name.rsplit_once('.') {
-        Some((db, table)) => (Some(db), table),
-        None => (None, name),
+                || tables
+                    .iter()
+                    .any(|t| self.spec.tables.iter().any(|w| w.matches(t, &e.database))))
     }
 }
 
@@ -194,20 +192,11 @@ mod tests {
             ..SemanticSpec::default()
         };
         let users = SemanticSpec {
-            tables: vec!["users".into()],
+            tables: vec![TablePattern::parse("users").unwrap()],
             ..SemanticSpec::default()
         };
         assert!(EventFilter::new(Filter::all(), writes).matches(&e));
         assert!(EventFilter::new(Filter::all(), users).matches(&e));
-    }
-
-    #[test]
-    fn table_names() {
-        assert!(table_matches("orders", "shop.orders", "x"));
-        assert!(table_matches("shop.orders", "orders", "shop"));
-        assert!(!table_matches("shop.orders", "orders", "other"));
-        assert!(table_matches("Shop.Orders", "shop.orders", ""));
-        assert!(!table_matches("order", "shop.orders", "shop"));
     }
 
     #[test]
@@ -240,7 +229,7 @@ mod tests {
             b"20240323 13:36:09,h,app,l,4,5,QUERY,shop,'SET autocommit=0',0"
         ));
         let tables = SemanticSpec {
-            tables: vec!["shop.orders".into()],
+            tables: vec![TablePattern::parse("shop.orders").unwrap()],
             ..SemanticSpec::default()
         };
         assert!(f(

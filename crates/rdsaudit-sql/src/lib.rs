@@ -52,6 +52,7 @@ pub mod event;
 pub mod filter;
 pub mod fingerprint;
 pub mod lexer;
+pub mod name;
 mod sequence;
 pub mod statement;
 pub mod tables;
@@ -59,6 +60,7 @@ pub mod tables;
 pub use class::StatementClass;
 pub use event::{Enricher, Semantics};
 pub use fingerprint::{digest, fingerprint};
+pub use name::{Table, TablePattern};
 
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
@@ -85,7 +87,7 @@ pub struct Analysis {
     /// [`class`]).
     pub writes: bool,
     /// The tables named (see [`tables`]), qualified with the current database.
-    pub tables: Vec<String>,
+    pub tables: Vec<Table>,
     /// Whether sqlparser read the whole text; false means the tokens were used.
     pub parsed: bool,
     /// The meaning depends on the server's flavour or version: a versioned comment that may
@@ -117,6 +119,10 @@ pub fn analyze(sql: &[u8]) -> Analysis {
 /// compound statements, administration, syntax sqlparser does not know, texts over
 /// [`MAX_PARSE_BYTES`]).
 pub fn analyze_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
+    // sqlparser's tree of `SELECT ... INTO OUTFILE` is a plain select: the tokens tell.
+    if class::may_export(sql) {
+        return analyze_tokens_in(sql, ctx);
+    }
     let Some(statements) = parse(sql) else {
         return analyze_tokens_in(sql, ctx);
     };
@@ -231,21 +237,16 @@ impl Analysis {
     }
 }
 
-/// `db.name` for a name written without its database, when there is a current one.
-fn qualify(database: &str, name: String) -> String {
-    if database.is_empty() || name.contains('.') {
-        name
-    } else {
-        format!("{database}.{name}")
-    }
+/// `name` in the current database when written without one.
+fn qualify(database: &str, name: Table) -> Table {
+    name.in_database(database)
 }
 
 /// The database a `USE db` statement switches to.
 fn used_database(statement: &[Token<'_>]) -> Option<String> {
     match statement {
-        [u, Token::Word(db) | Token::Ident(db), ..] if u.is("USE") => {
-            Some(String::from_utf8_lossy(db).into_owned())
-        }
+        [u, Token::Word(db), ..] if u.is("USE") => Some(String::from_utf8_lossy(db).into_owned()),
+        [u, Token::Ident(db), ..] if u.is("USE") => Some(tables::ident(db)),
         _ => None,
     }
 }

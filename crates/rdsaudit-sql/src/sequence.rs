@@ -10,12 +10,13 @@
 //! writes, and names `shop.order_ids`.
 
 use crate::lexer::{Lexer, Reading, Server, Token};
-use crate::tables::push_unique;
+use crate::name::Table;
+use crate::tables::{ident, push_unique};
 
 /// The sequences `sql` advances or sets, as written (`db.s` or `s`), in order of first
 /// appearance; none when it calls no sequence function. Read from the tokens as code, so
 /// text in literals and comments is not a call.
-pub(crate) fn advanced(sql: &[u8], server: Server) -> Vec<String> {
+pub(crate) fn advanced(sql: &[u8], server: Server) -> Vec<Table> {
     let mut names = Vec::new();
     if !mentions_one(sql) {
         return names;
@@ -52,15 +53,16 @@ fn mentions_one(sql: &[u8]) -> bool {
 }
 
 /// `s`, `db.s`, `` `db`.`s` `` at `at`.
-fn name_at(tokens: &[Token<'_>], at: usize) -> Option<String> {
+fn name_at(tokens: &[Token<'_>], at: usize) -> Option<Table> {
     let part = |i: usize| match tokens.get(i) {
-        Some(Token::Word(w) | Token::Ident(w)) => Some(String::from_utf8_lossy(w).into_owned()),
+        Some(Token::Word(w)) => Some(String::from_utf8_lossy(w).into_owned()),
+        Some(Token::Ident(w)) => Some(ident(w)),
         _ => None,
     };
     let first = part(at)?;
     match (tokens.get(at + 1), part(at + 2)) {
-        (Some(Token::Punct(b'.')), Some(second)) => Some(format!("{first}.{second}")),
-        _ => Some(first),
+        (Some(Token::Punct(b'.')), Some(second)) => Some(Table::new(first, second)),
+        _ => Some(Table::new("", first)),
     }
 }
 
@@ -68,7 +70,7 @@ fn name_at(tokens: &[Token<'_>], at: usize) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn names(sql: &str) -> Vec<String> {
+    fn names(sql: &str) -> Vec<Table> {
         advanced(sql.as_bytes(), Server::default())
     }
 

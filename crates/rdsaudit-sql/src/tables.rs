@@ -12,26 +12,35 @@ use sqlparser::ast::{Ident, ObjectName, Query, Statement, Visit, Visitor};
 
 use crate::class::StatementClass;
 use crate::lexer::Token;
+use crate::name::Table;
 
 /// The most names kept per event.
 pub const MAX_TABLES: usize = 64;
 
 /// Adds `name` unless it is already there or the list is full.
-pub(crate) fn push_unique(tables: &mut Vec<String>, name: String) {
+pub(crate) fn push_unique<T: PartialEq>(tables: &mut Vec<T>, name: T) {
     if tables.len() < MAX_TABLES && !tables.contains(&name) {
         tables.push(name);
     }
 }
 
-fn join_idents(idents: impl Iterator<Item = String>) -> String {
-    idents.collect::<Vec<_>>().join(".")
+/// The (database, table) of a name of one or two parts (a third part, which MySQL refuses,
+/// is dropped with the first).
+fn from_parts(mut parts: Vec<String>) -> Table {
+    let name = parts.pop().unwrap_or_default();
+    Table::new(parts.pop().unwrap_or_default(), name)
 }
 
-fn object_name(name: &ObjectName) -> String {
-    join_idents(name.0.iter().map(|p| {
-        p.as_ident()
-            .map_or_else(|| p.to_string(), |i| i.value.clone())
-    }))
+fn object_name(name: &ObjectName) -> Table {
+    from_parts(
+        name.0
+            .iter()
+            .map(|p| {
+                p.as_ident()
+                    .map_or_else(|| p.to_string(), |i| i.value.clone())
+            })
+            .collect(),
+    )
 }
 
 /// Collects relations and the names CTEs define (which are not tables).
@@ -58,8 +67,8 @@ impl Visitor for Relations {
     }
 }
 
-/// Tables named by parsed statements.
-pub fn from_ast(statements: &[Statement]) -> Vec<String> {
+/// Tables named by parsed statements, as written (the database empty when not named).
+pub fn from_ast(statements: &[Statement]) -> Vec<Table> {
     let mut relations = Relations::default();
     for s in statements {
         if crate::class::classify_ast(s).is_some_and(|(class, _)| !names_tables(class)) {
@@ -78,8 +87,15 @@ pub fn from_ast(statements: &[Statement]) -> Vec<String> {
                     .any(|c| c.value.eq_ignore_ascii_case(&i.value))
             })
     };
+    // `FROM DUAL` names no table (MySQL's dummy table name; a table named so is back-quoted).
+    let is_dual = |n: &ObjectName| match n.0.as_slice() {
+        [part] => part
+            .as_ident()
+            .is_some_and(|i| i.quote_style.is_none() && i.value.eq_ignore_ascii_case("DUAL")),
+        _ => false,
+    };
     let mut tables = Vec::new();
-    for name in relations.names.iter().filter(|n| !is_cte(n)) {
+    for name in relations.names.iter().filter(|n| !is_cte(n) && !is_dual(n)) {
         push_unique(&mut tables, object_name(name));
     }
     tables
@@ -188,9 +204,9 @@ pub fn names_tables(class: StatementClass) -> bool {
 /// Table maintenance statements (`OPTIMIZE TABLE t1, t2`): administration that names tables.
 const MAINTENANCE: &[&str] = &["OPTIMIZE", "REPAIR", "ANALYZE", "CHECK", "CHECKSUM"];
 
-/// Tables named by the tokens of one statement of class `class`. `IMPORT TABLE FROM` names
-/// files, not tables.
-pub fn from_tokens(tokens: &[Token<'_>], class: StatementClass, tables: &mut Vec<String>) {
+/// Tables named by the tokens of one statement of class `class`, as written (the database
+/// empty when not named). `IMPORT TABLE FROM` names files, not tables.
+pub fn from_tokens(tokens: &[Token<'_>], class: StatementClass, tables: &mut Vec<Table>) {
     let first = tokens.first().copied();
     let maintenance = first.is_some_and(|t| MAINTENANCE.iter().any(|m| t.is(m)));
     if !(names_tables(class) || maintenance) || first.is_some_and(|t| t.is("IMPORT")) {
@@ -233,7 +249,7 @@ fn read_names(
     list: bool,
     function_ok: bool,
     ctes: &[Vec<u8>],
-    tables: &mut Vec<String>,
+    tables: &mut Vec<Table>,
 ) -> usize {
     loop {
         while tokens
@@ -246,8 +262,11 @@ fn read_names(
             return at;
         };
         let is_function = tokens.get(next) == Some(&Token::Punct(b'('));
-        let is_cte = parts == 1 && ctes.iter().any(|c| c.eq_ignore_ascii_case(name.as_bytes()));
-        if (function_ok || !is_function) && !is_cte && !name.eq_ignore_ascii_case("DUAL") {
+        let is_cte = parts == 1
+            && ctes
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(name.name.as_bytes()));
+        if (function_ok || !is_function) && !is_cte && !name.name.eq_ignore_ascii_case("DUAL") {
             push_unique(tables, name);
         }
         at = skip_alias(tokens, next);
@@ -258,15 +277,16 @@ fn read_names(
     }
 }
 
-/// `name`, `` `db`.`t` ``: the joined text, how many parts, where it ends.
-fn qualified_name(tokens: &[Token<'_>], mut at: usize) -> Option<(String, usize, usize)> {
+/// `name`, `` `db`.`t` ``: the table, how many parts, where it ends.
+fn qualified_name(tokens: &[Token<'_>], mut at: usize) -> Option<(Table, usize, usize)> {
     let mut parts = Vec::new();
     loop {
         let part = match tokens.get(at)? {
             Token::Word(w) if parts.is_empty() && STOP.iter().any(|s| Token::Word(w).is(s)) => {
                 return None;
             }
-            Token::Word(w) | Token::Ident(w) => String::from_utf8_lossy(w).into_owned(),
+            Token::Word(w) => String::from_utf8_lossy(w).into_owned(),
+            Token::Ident(w) => ident(w),
             _ if parts.is_empty() => return None,
             _ => break,
         };
@@ -278,7 +298,12 @@ fn qualified_name(tokens: &[Token<'_>], mut at: usize) -> Option<(String, usize,
         at += 1;
     }
     let n = parts.len();
-    Some((parts.join("."), n, at))
+    Some((from_parts(parts), n, at))
+}
+
+/// A back-quoted name's text without its quotes: two back quotes inside are one.
+pub(crate) fn ident(quoted: &[u8]) -> String {
+    String::from_utf8_lossy(quoted).replace("``", "`")
 }
 
 fn skip_alias(tokens: &[Token<'_>], at: usize) -> usize {

@@ -19,7 +19,7 @@
 //! ```
 
 use crate::audit::event::{AuditEvent, Operation};
-use crate::audit::timestamp::days_from_civil;
+use crate::audit::timestamp::{days_from_civil, days_in_month};
 
 /// What to keep, as written by a user (flags or environment variables). Empty lists keep
 /// everything; names compare exactly, operations case-insensitively.
@@ -66,7 +66,7 @@ pub enum FilterError {
     },
     /// A `since`/`until` value that is neither RFC 3339 nor an age.
     #[error(
-        "invalid time {0:?}: expected RFC 3339 (2024-03-23T13:00:00Z, 2024-03-23) or an age (90s, 15m, 1h, 2d, 1w)"
+        "invalid time {0:?}: expected RFC 3339 (2024-03-23T13:00:00Z, 2024-03-23T15:00:00+02:00, 2024-03-23: a day that exists in its month, an offset from -23:59 to +23:59) or an age (90s, 15m, 1h, 2d, 1w)"
     )]
     Time(String),
 }
@@ -302,7 +302,8 @@ fn digits(s: &[u8], range: std::ops::Range<usize>) -> Option<i64> {
 fn rfc3339_us(s: &[u8]) -> Option<i64> {
     let (y, mo, d) = (digits(s, 0..4)?, digits(s, 5..7)?, digits(s, 8..10)?);
     let dashes = s.get(4) == Some(&b'-') && s.get(7) == Some(&b'-');
-    let date_ok = dashes && (1..=12).contains(&mo) && (1..=31).contains(&d);
+    // The day must exist in its month (2024-02-31 is refused, not read as 2024-03-02).
+    let date_ok = dashes && (1..=12).contains(&mo) && (1..=days_in_month(y, mo)).contains(&d);
     if !date_ok {
         return None;
     }
@@ -328,7 +329,12 @@ fn rfc3339_us(s: &[u8]) -> Option<i64> {
     let offset_s = match rest {
         b"Z" | b"z" => 0,
         [sign @ (b'+' | b'-'), ..] if rest.len() == 6 && rest.get(3) == Some(&b':') => {
-            let off = digits(rest, 1..3)? * 3600 + digits(rest, 4..6)? * 60;
+            // RFC 3339's time-numoffset: hours 00-23, minutes 00-59.
+            let (oh, om) = (digits(rest, 1..3)?, digits(rest, 4..6)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let off = oh * 3600 + om * 60;
             if *sign == b'+' { off } else { -off }
         }
         _ => return None,
@@ -371,6 +377,40 @@ mod tests {
             spec(|s| s.until = Some("2024-13-01".into())),
             Some(FilterError::Time(_))
         ));
+    }
+
+    /// Adversarial review (since_feb30.log): `2024-02-31` was read as 2024-03-02 and an
+    /// offset `+25:00` was taken.
+    #[test]
+    fn a_day_that_does_not_exist_or_an_offset_past_a_day_is_refused() {
+        for bad in [
+            "2024-02-31",
+            "2024-02-30T00:00:00Z",
+            "2023-02-29",
+            "2024-04-31",
+            "2024-03-01T00:00:00+25:00",
+            "2024-03-01T00:00:00-24:00",
+            "2024-03-01T00:00:00+01:60",
+        ] {
+            let err = parse_time(bad, 0).unwrap_err();
+            assert_eq!(err, FilterError::Time(bad.to_owned()));
+            let text = err.to_string();
+            assert!(text.contains(&format!("{bad:?}")), "{text}");
+            assert!(text.contains("a day that exists in its month"), "{text}");
+        }
+        for good in [
+            "2024-02-29",
+            "2000-02-29",
+            "2024-01-31T00:00:00Z",
+            "2024-03-01T00:00:00+23:59",
+            "2024-03-01T00:00:00-23:59",
+        ] {
+            assert!(parse_time(good, 0).is_ok(), "{good}");
+        }
+        assert_eq!(
+            parse_time("2024-03-01T01:30:00+01:30", 0),
+            parse_time("2024-03-01", 0)
+        );
     }
 
     #[test]

@@ -213,11 +213,19 @@ impl<'a> Object<'a> {
     }
 
     /// True when the statement reaches the plugin's default cut-off, so it may have been
-    /// truncated (the plugin adds no marker). A cut lands at the limit or one byte short of
-    /// it, since the plugin never splits a two-byte escape (seen in
-    /// `corpus/mariadb/audit-limit1024.log`).
+    /// truncated (the plugin adds no marker): [`Object::possibly_truncated_at`] the default
+    /// [`DEFAULT_QUERY_LOG_LIMIT`].
     pub fn possibly_truncated(&self) -> bool {
-        self.quoted && self.raw.len() + 1 >= DEFAULT_QUERY_LOG_LIMIT
+        self.possibly_truncated_at(DEFAULT_QUERY_LOG_LIMIT)
+    }
+
+    /// True when the statement reaches `limit`, the server's `server_audit_query_log_limit`
+    /// (an RDS option; 1024 by default), so it may have been truncated. A cut lands at the
+    /// limit or one byte short of it, since the plugin never splits a two-byte escape (seen
+    /// in `corpus/mariadb/audit-limit1024.log`; at a limit of 64, `DELETE FROM victim` and its
+    /// padding cut before the `WHERE` is 64 bytes).
+    pub fn possibly_truncated_at(&self, limit: usize) -> bool {
+        self.quoted && self.raw.len() + 1 >= limit
     }
 }
 

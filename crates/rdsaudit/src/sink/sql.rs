@@ -116,6 +116,8 @@ pub struct SqlWriter {
     first: Option<(Vec<u8>, usize)>,
     /// Whether the first statement gets its `USE` here (else the caller writes it).
     lead: bool,
+    /// The server's `server_audit_query_log_limit`: a statement reaching it may be cut.
+    query_log_limit: usize,
 }
 
 impl Default for SqlWriter {
@@ -132,7 +134,14 @@ impl SqlWriter {
             database: None,
             first: None,
             lead: true,
+            query_log_limit: DEFAULT_QUERY_LOG_LIMIT,
         }
+    }
+
+    /// The server's `server_audit_query_log_limit` (default [`DEFAULT_QUERY_LOG_LIMIT`]): a
+    /// statement reaching it is written as a `-- rdsaudit: not run, may be cut` comment.
+    pub fn set_query_log_limit(&mut self, limit: usize) {
+        self.query_log_limit = limit;
     }
 
     /// A writer for a piece of an output whose place is not known yet (written in parallel):
@@ -175,7 +184,7 @@ impl SqlWriter {
         if statement.is_empty() {
             return false;
         }
-        if let Some(why) = unreliable(e) {
+        if let Some(why) = unreliable(e, self.query_log_limit) {
             // A raw name may have forged this reading (docs/HOSTILE.md rule 3), or the text
             // may be cut: neither the statement nor its database is written as SQL, and the
             // session's database is left as it was.
@@ -295,7 +304,7 @@ impl Joiner {
 /// Why a statement's text cannot be trusted as what the server ran, if it cannot: the line
 /// is ambiguous, or the text reaches the plugin's length limit (the cut can fall between
 /// tokens: `DELETE FROM orders` cut before its `WHERE` reads as a whole statement).
-fn unreliable(e: &AuditEvent<'_>) -> Option<String> {
+fn unreliable(e: &AuditEvent<'_>, limit: usize) -> Option<String> {
     if e.ambiguity.is_ambiguous() {
         let a = &e.ambiguity;
         return Some(format!(
@@ -304,9 +313,9 @@ fn unreliable(e: &AuditEvent<'_>) -> Option<String> {
             a.omitted()
         ));
     }
-    e.object.possibly_truncated().then(|| {
-        format!("not run, may be cut at the audit log limit ({DEFAULT_QUERY_LOG_LIMIT} bytes)")
-    })
+    e.object
+        .possibly_truncated_at(limit)
+        .then(|| format!("not run, may be cut at the audit log limit ({limit} bytes)"))
 }
 
 /// Ends a statement's line: its ` -- event_id=<id>` when it came through CloudWatch Logs.
