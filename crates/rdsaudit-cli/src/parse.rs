@@ -77,6 +77,11 @@ struct Writers {
 /// that what they hold stays small.
 const WRITERS_KEPT: usize = 64;
 
+/// The most room a fresh chunk starts with ([`Writers::room`]): a piece of a plain log
+/// decodes to about 1 MiB, a record of the 16 MB event to 130 KiB; after a huge record the
+/// chunks made before the next one is noted do not all reserve its size.
+const ROOM_MAX: usize = 4 << 20;
+
 impl Writers {
     fn new(args: &ParseArgs) -> Arc<Self> {
         Arc::new(Writers {
@@ -94,12 +99,12 @@ impl Writers {
     }
 
     /// The room a fresh chunk starts with: the last output noted and an eighth more (none
-    /// before the first). Grown from nothing by doubling, each fresh chunk was copied and
-    /// faulted in about twice its size; with two threads many chunks are fresh at once (every
-    /// record or piece decoded ahead holds one).
+    /// before the first), at most [`ROOM_MAX`]. Grown from nothing by doubling, each fresh
+    /// chunk was copied and faulted in about twice its size; with two threads many chunks are
+    /// fresh at once (every record or piece decoded ahead holds one).
     fn room(&self) -> usize {
         let last = self.last_len.load(Ordering::Relaxed);
-        last.saturating_add(last / 8).min(SPARE_MAX_CAPACITY)
+        last.saturating_add(last / 8).min(ROOM_MAX)
     }
 
     /// A writer given back, or a new one.
