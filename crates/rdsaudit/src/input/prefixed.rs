@@ -68,29 +68,50 @@ pub enum Breaks {
     #[default]
     Lf,
     /// `\n`, `\r\n` and a lone `\r`, as in audit text ([`crate::input::text`]): for a text
-    /// with no `\n` in its first [`DECIDE_BYTES`] (classic Mac line ends, `tr '\n' '\r'`),
-    /// which read the LF way would be one log event holding every line.
+    /// with no `\n` in its first [`DECIDE_BYTES`] and a `\r` past [`CR_REACH`] in them
+    /// (classic Mac line ends, `tr '\n' '\r'`), which read the LF way would be one log event
+    /// holding every line.
     Any,
 }
 
+/// How far into a text with no `\n` a `\r` (followed by more text) shows that the text's
+/// lines end at CRs: 8 KiB. One line of LF text holds a raw `\r` only in its prefix (a log
+/// stream, at most 512 bytes) or its names (within [`MAX_NAMES_BYTES`] of the record's
+/// start): the plugin escapes a statement's CR. So a name's CR cannot make an LF text read
+/// the CR way, even a text whose first line is longer than [`DECIDE_BYTES`] (one long
+/// statement: a raw name's CR then split it into forged lines that each read alone,
+/// unflagged, adversarial review, session 29), and neither can a followed file's write cut
+/// right after a name's CR. A CR-only text shorter than that, or whose first CR comes later
+/// (a first line longer than 8 KiB), is read the LF way: one log event, flagged.
+pub const CR_REACH: usize = 2 * MAX_NAMES_BYTES as usize;
+
 impl Breaks {
     /// The breaks of `text`, a whole text: [`Breaks::Any`] when its first [`DECIDE_BYTES`]
-    /// hold no `\n`.
+    /// hold no `\n` and a `\r` past [`CR_REACH`] followed by more text.
     #[must_use]
     pub fn of(text: &[u8]) -> Breaks {
         Breaks::known(text, true).unwrap_or_default()
     }
 
     /// The breaks of a text that starts with `head` (all of it when `ended`), once `head`
-    /// tells them: a `\n` in its first [`DECIDE_BYTES`], or that many bytes without one, or
-    /// the end of the text. `None` while more of the text must be read.
+    /// tells them: [`Breaks::Lf`] at a `\n` in its first [`DECIDE_BYTES`], [`Breaks::Any`]
+    /// at a `\r` past [`CR_REACH`] followed by more text before any `\n`, else
+    /// [`Breaks::Lf`] once that many bytes are read or the text ends. `None` while more of
+    /// the text must be read (a followed file's text so far: the next write may bring either).
     #[must_use]
     pub fn known(head: &[u8], ended: bool) -> Option<Breaks> {
         let decided = head.get(..DECIDE_BYTES).unwrap_or(head);
-        if memchr::memchr(b'\n', decided).is_some() {
-            Some(Breaks::Lf)
-        } else if ended || head.len() >= DECIDE_BYTES {
+        let first_lf = memchr::memchr(b'\n', decided).unwrap_or(decided.len());
+        // A `\r` right before the first `\n`, or the last byte read, is (or may be) half of
+        // a `\r\n`.
+        let before_lf = head.get(..first_lf.min(head.len()).saturating_sub(1));
+        let late_cr = before_lf
+            .and_then(|b| b.get(CR_REACH..))
+            .is_some_and(|b| memchr::memchr(b'\r', b).is_some());
+        if late_cr {
             Some(Breaks::Any)
+        } else if first_lf < decided.len() || ended || head.len() >= DECIDE_BYTES {
+            Some(Breaks::Lf)
         } else {
             None
         }
@@ -471,19 +492,25 @@ mod tests {
             .collect()
     }
 
+    /// Export lines ending in CRs, more than [`CR_REACH`] of them: CR text.
+    fn filler() -> String {
+        format!("2024-05-01T12:00:02Z {AUDIT}\r").repeat(CR_REACH / AUDIT.len() + 1)
+    }
+
     /// CR line ends only (classic Mac, `tr '\n' '\r'`): the CRs break the lines. Before: one
     /// event, every later line in its message (the first event's user name).
     #[test]
     fn a_text_without_lf_breaks_its_lines_at_cr() {
         let text = format!(
             "2024-05-01T12:00:00.123Z {AUDIT}\r\r2024-05-01T12:00:00.123000+00:00 s {AUDIT}\r\
-             {AUDIT}\r2024-05-01T12:00:01Z x\r"
+             {AUDIT}\r2024-05-01T12:00:01Z x\r{}",
+            filler()
         );
         assert_eq!(Breaks::of(text.as_bytes()), Breaks::Any);
         let audit = AUDIT.as_bytes();
         let continued = format!("{AUDIT}\r{AUDIT}");
         assert_eq!(
-            read(text.as_bytes()),
+            read(text.as_bytes())[..3],
             [
                 (1, Some(T), None, audit),
                 (3, Some(T), Some("s"), continued.as_bytes()),
@@ -495,8 +522,40 @@ mod tests {
         let lines = |text: &str| -> Vec<_> { read(text.as_bytes()).iter().map(|e| e.0).collect() };
         for other in [text.replace('\r', "\n"), text.replace('\r', "\r\n")] {
             assert_eq!(Breaks::of(other.as_bytes()), Breaks::Lf);
-            assert_eq!(lines(&other), [1, 3, 5]);
+            assert_eq!(lines(&other)[..3], [1, 3, 5]);
         }
+    }
+
+    /// What tells CR text: a CR past [`CR_REACH`] followed by more text, before any LF. A
+    /// CR-only text shorter than that is read the LF way (one event, flagged by the
+    /// pipeline); so is an LF text whose first line is a long statement, however many of its
+    /// names' CRs come first (adversarial review, session 29: read the CR way, its forged
+    /// lines read alone, unflagged), and a text whose last byte read is a CR past it (half a
+    /// CRLF, or a followed file's write cut after a name's CR).
+    #[test]
+    fn a_cr_past_its_reach_tells_cr_text() {
+        let short = format!("2024-05-01T12:00:00.123Z {AUDIT}\r2024-05-01T12:00:01Z {AUDIT}\r");
+        assert_eq!(Breaks::of(short.as_bytes()), Breaks::Lf);
+        assert_eq!(Breaks::known(short.as_bytes(), false), None);
+        let forged = "2024-05-01T12:00:09Z 20240501 12:00:09,db1,root,h,1,1,QUERY,shop,'DROP',0";
+        let names =
+            format!("2024-05-01T12:00:00Z 20240501 12:00:00,db1,a\r{forged}\rb,h,1,2,QUERY,shop,'");
+        let long = format!("{names}{}',0\n{AUDIT}\n", "y".repeat(DECIDE_BYTES));
+        assert_eq!(Breaks::of(long.as_bytes()), Breaks::Lf);
+        assert_eq!(
+            Breaks::known(&long.as_bytes()[..DECIDE_BYTES], false),
+            Some(Breaks::Lf)
+        );
+        let cr = format!("{}\r", "y".repeat(CR_REACH));
+        assert_eq!(Breaks::known(cr.as_bytes(), false), None);
+        assert_eq!(
+            Breaks::known(format!("{cr}x").as_bytes(), false),
+            Some(Breaks::Any)
+        );
+        assert_eq!(
+            Breaks::known(format!("{cr}\n").as_bytes(), false),
+            Some(Breaks::Lf)
+        );
     }
 
     /// A user name holding a lone CR before a forged prefixed line, in LF text: one event,
@@ -514,17 +573,17 @@ mod tests {
         assert_eq!(events.len(), 2);
         assert_eq!(events[0].message, &hostile.as_bytes()[25..]);
         assert_eq!(events[1].line_number, 2);
-        let cr = lf.replace('\n', "\r");
+        let cr = format!("{}{}", lf.replace('\n', "\r"), filler());
         let lines: Vec<_> = read(cr.as_bytes()).iter().map(|e| e.0).collect();
-        assert_eq!(lines, [1, 2, 4]);
+        assert_eq!(lines[..4], [1, 2, 4, 5]);
     }
 
-    /// A text whose first LF comes past [`DECIDE_BYTES`] breaks at every break, `\r\n` as
-    /// one; cut anywhere with [`boundary_after`] or [`last_event_start`], its pieces give
+    /// A text with a CR past [`CR_REACH`] before its first LF breaks at every break, `\r\n`
+    /// as one; cut anywhere with [`boundary_after`] or [`last_event_start`], its pieces give
     /// the events of the whole text.
     #[test]
     fn any_breaks_cut_anywhere_give_the_whole_texts_events() {
-        let long = format!("2024-05-01T12:00:00Z {}", "y".repeat(DECIDE_BYTES));
+        let long = format!("2024-05-01T12:00:00Z {}", "y".repeat(CR_REACH));
         let text = format!(
             "{long}\r2024-05-01T12:00:00.123Z {AUDIT}\r\n\r\nname\r2024-05-01T12:00:00.123Z {AUDIT}\n\
              2024-05-01T12:00:00.123Z {AUDIT}\r"

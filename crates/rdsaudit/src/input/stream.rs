@@ -107,8 +107,12 @@ const MIN_READ_BYTES: usize = 4 << 10;
 /// How many of a window's last lines are looked at for a record boundary.
 const BOUNDARY_LINES: usize = 64;
 
-/// How many buffers given back ([`TextStream::reuse`]) are kept for the next pieces.
-const MAX_SPARES: usize = 4;
+/// How many buffers given back ([`TextStream::reuse`]) are kept for the next pieces: about
+/// the pieces in flight with two threads (~12), so a burst given back is kept rather than
+/// dropped and faulted in afresh (with 4, a 100 MB log at two threads allocated 27-69 new
+/// 512 KiB buffers: BENCHMARKS.md "Session 29: two threads"). At most 16 buffers of up to
+/// twice a piece's capacity.
+const MAX_SPARES: usize = 16;
 
 /// What a [`TextStream::live`] reader returns, as the error of a read, when the file it
 /// follows was rotated (renamed away and created again, or truncated): the text read so far
@@ -382,11 +386,10 @@ impl<R: Read> TextStream<R> {
             if self.eof || !(full || (self.eager && short)) {
                 continue;
             }
-            // A followed file caught up with, whose text so far has no `\n` and ends with a
-            // `\r`: its writer writes each record whole, line break and all, so its lines end
-            // at CRs (else its first events would wait for 64 KiB more, or for Ctrl-C).
-            let written = self.live && short && self.window().last() == Some(&b'\r');
-            if !self.decide_breaks(written) {
+            // A followed file's text so far is not all of it: its breaks are decided by what
+            // it holds ([`Breaks::known`]), never by where a write ended (a write cut right
+            // after a name's CR made an LF export read the CR way, a forged line unflagged).
+            if !self.decide_breaks(false) {
                 continue;
             }
             // A short read of a followed file reached what its writer has written, however
