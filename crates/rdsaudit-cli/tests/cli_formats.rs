@@ -153,8 +153,10 @@ fn sql_is_one_query_per_line() {
             let s = String::from_utf8_lossy(&l.expected.object)
                 .trim()
                 .to_owned();
-            let exact =
-                !s.contains(['\n', '\r', '#', '\\']) && !s.contains("--") && !s.contains("/*");
+            // Text that is not UTF-8 is a comment (its bytes would change).
+            let exact = !s.contains(['\n', '\r', '#', '\\', '\u{fffd}'])
+                && !s.contains("--")
+                && !s.contains("/*");
             let retcode = l.expected.retcode.unwrap_or(0);
             (s, exact, retcode, l.expected.database.clone())
         })

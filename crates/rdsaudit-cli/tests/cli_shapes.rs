@@ -407,12 +407,20 @@ fn a_names_lone_cr_is_a_break_only_in_cr_only_text() {
     assert_eq!(events[1]["line"], 2);
     assert_eq!(events[2]["line"], 3);
     assert!(events.iter().all(|e| e["ambiguous"] == true));
-    let cr = lf.replace('\n', "\r");
+    // CR text is told by a CR past 8 KiB (`prefixed::CR_REACH`): clean lines after these.
+    let clean = "2024-05-01T12:00:03.000Z 20240501 12:00:03,db1,app,10.0.0.5,7,11,QUERY,shop,'SELECT 3',0\n";
+    let cr = format!("{lf}{}", clean.repeat(120)).replace('\n', "\r");
     let (code, events, stderr) = parse_bytes(dir.path(), "cr.txt", cr.as_bytes());
     assert_eq!(code, 1, "{stderr}");
     let lines: Vec<_> = events.iter().map(|e| e["line"].as_u64().unwrap()).collect();
-    assert_eq!(lines, [1, 3, 5]);
+    assert_eq!(lines[..3], [1, 3, 5]);
+    assert_eq!(lines.len(), 123);
     assert_eq!(events[1]["timestamp"], "2024-12-31T23:59:59.000000Z");
-    assert!(events.iter().all(|e| e["ambiguous"] == true));
+    assert!(events[..3].iter().all(|e| e["ambiguous"] == true));
     assert!(stderr.contains("line 2:"), "{stderr}");
+    // A short CR text is one event, flagged, its lines in the name (a limit).
+    let short = lf.replace('\n', "\r");
+    let (_, events, stderr) = parse_bytes(dir.path(), "short.txt", short.as_bytes());
+    assert_eq!(events.len(), 1, "{stderr}");
+    assert_eq!(events[0]["ambiguous"], true);
 }

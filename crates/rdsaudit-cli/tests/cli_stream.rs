@@ -359,18 +359,25 @@ fn a_quiet_followed_log_shows_each_record_at_once() {
     }
 }
 
-/// A followed export written with CR line ends only (no LF anywhere): each record goes out
-/// once written, with its line number (before: nothing until Ctrl-C, the file's last line
-/// ever "not whole", and all of it one event).
+/// A followed export written with CR line ends only (no LF anywhere): once it is told CR
+/// text (a CR past 8 KiB, `prefixed::CR_REACH`), each record goes out once written, with its
+/// line number (before: nothing until Ctrl-C, the file's last line ever "not whole", and all
+/// of it one event).
 #[test]
 fn a_followed_cr_only_export_shows_each_record_at_once() {
+    let export = |id| format!("2024-06-15T10:31:00.000Z {}", line(id)).replace('\n', "\r");
     for threads in ["1", "2"] {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "export.txt", b"");
         let (_child, rx, mut file) = follow(threads, &path);
-        for id in 1..=4 {
-            let export = format!("2024-06-15T10:31:00.000Z {}", line(id));
-            send(&mut file, &export.replace('\n', "\r"));
+        let first: String = (1..=200).map(export).collect();
+        assert!(first.len() > 9 << 10);
+        send(&mut file, &first);
+        for id in 1..=200 {
+            assert_eq!(next_query_and_line(&rx), (id, id), "--threads {threads}");
+        }
+        for id in 201..=204 {
+            send(&mut file, &export(id));
             let got = next_query_and_line(&rx);
             assert_eq!(got, (id, id), "--threads {threads}");
         }

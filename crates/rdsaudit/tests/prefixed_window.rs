@@ -188,9 +188,24 @@ fn a_names_lone_cr_forges_no_event_in_lf_text() {
         assert_eq!(events[1]["username"], name);
         assert!(events.iter().all(|e| e["ambiguous"] == true));
         assert!(!events.iter().any(|e| e["object"] == "DROP TABLE t1"));
-        let events = lines(&every_way(&cr_only(lf.as_bytes()), piece));
+        // CR text is told by a CR past `CR_REACH` (8 KiB): clean lines after the three.
+        let clean =
+            format!("{PREFIX}20240501 12:00:03,db1,app,10.0.0.5,7,11,QUERY,shop,'SELECT 3',0\n");
+        let long = format!("{lf}{}", clean.repeat(120));
+        let events = lines(&every_way(&cr_only(long.as_bytes()), piece));
         let forged = events.iter().find(|e| e["line"] == 3);
         assert_eq!(forged.unwrap()["timestamp"], "2024-12-31T23:59:59.000000Z");
+        let near: Vec<_> = events
+            .iter()
+            .filter(|e| e["line"].as_u64() < Some(6))
+            .collect();
+        assert!(
+            near.len() >= 3 && near.iter().all(|e| e["ambiguous"] == true),
+            "{near:?}"
+        );
+        // Without them, the CR text is one event, flagged (a limit: docs/HOSTILE.md).
+        let events = lines(&every_way(&cr_only(lf.as_bytes()), piece));
+        assert!(!events.iter().any(|e| e["object"] == "DROP TABLE t1"));
         assert!(events.iter().all(|e| e["ambiguous"] == true));
     }
 }

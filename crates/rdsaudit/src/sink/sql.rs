@@ -78,6 +78,16 @@
 //! `awk '!/ -- event_id=/ || !seen[$0]++'`. (`awk '!seen[$0]++'` would drop a repeated `USE`
 //! and run the statements after it in another database; `sort -u` reorders them.)
 //!
+//! Statements are put on one line as the default `sql_mode` and a UTF-8 client read them. A
+//! session's `SET` of `sql_mode` to a mode that changes how text is split (`ANSI_QUOTES`,
+//! `NO_BACKSLASH_ESCAPES`, the modes holding them, or a value not known here: a variable),
+//! or of its character set to one whose characters may end in `\` (`gbk`, `big5`, `sjis`),
+//! made the server read its later statements otherwise: flattened and replayed, a line break
+//! could become a comment's end (session 29's review: a `DELETE ... LIMIT 0` replayed as a
+//! `DELETE` of every row). From such a `SET` on, every line is a `-- rdsaudit: not run`
+//! comment (`sql/session.rs`); the `SET` too. A character set chosen in the client's handshake is
+//! not in the log: replay only logs of clients that use UTF-8 or a single-byte set.
+//!
 //! The output is UTF-8: replay it with a client whose character set reads UTF-8
 //! (`mariadb --default-character-set=utf8mb4`). A client set to a multi-byte character set
 //! whose second bytes include `\` (`gbk`, `big5`, `sjis`, `cp932`) reads a string's last
@@ -100,9 +110,11 @@
 //! # Ok::<(), rdsaudit::LineError>(())
 //! ```
 
+mod session;
 mod shape;
 
 use crate::audit::event::{AuditEvent, DEFAULT_QUERY_LOG_LIMIT, Operation};
+use session::Taint;
 use shape::{Shape, Walk};
 
 /// Writes QUERY events as SQL (see the module docs), keeping track of the database.
@@ -118,6 +130,9 @@ pub struct SqlWriter {
     lead: bool,
     /// The server's `server_audit_query_log_limit`: a statement reaching it may be cut.
     query_log_limit: usize,
+    /// A whole output's: whether a `SET` changed how statements are read ([`Taint`]; a
+    /// piece's is the [`Joiner`]'s).
+    taint: Taint,
 }
 
 impl Default for SqlWriter {
@@ -135,6 +150,7 @@ impl SqlWriter {
             first: None,
             lead: true,
             query_log_limit: DEFAULT_QUERY_LOG_LIMIT,
+            taint: Taint::default(),
         }
     }
 
@@ -159,6 +175,7 @@ impl SqlWriter {
     pub fn reset(&mut self) {
         self.database = None;
         self.first = None;
+        self.taint = Taint::default();
     }
 
     /// The database of the first statement written since the start, if any.
@@ -176,6 +193,20 @@ impl SqlWriter {
     /// Appends a QUERY's statement and `;\n` to `out`, after a `USE` when its database is
     /// not the last one's (see the module docs). Returns whether anything was written.
     pub fn write(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) -> bool {
+        let start = out.len();
+        let written = self.write_lines(e, out);
+        if written && self.lead {
+            // A whole output: from a `SET` that changes how statements are read on, its lines
+            // are comments (a piece's are made so by the `Joiner`, which sees them in order).
+            let lines = out.split_off(start);
+            // Writing to a `Vec` cannot fail.
+            let _ = self.taint.filter(&lines, out);
+        }
+        written
+    }
+
+    /// [`SqlWriter::write`], but for the session's `SET`s.
+    fn write_lines(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) -> bool {
         if e.operation != Operation::Query {
             return false;
         }
@@ -235,6 +266,8 @@ pub struct Joiner {
     database: Option<Vec<u8>>,
     /// Scratch for the `USE` line.
     lead: Vec<u8>,
+    /// Whether a `SET` joined changed how statements are read ([`Taint`]).
+    taint: Taint,
 }
 
 impl Joiner {
@@ -250,7 +283,7 @@ impl Joiner {
         out: &mut W,
     ) -> std::io::Result<()> {
         let (Some((first, at)), Some(last)) = (&piece.first, &piece.database) else {
-            return out.write_all(bytes);
+            return self.taint.filter(bytes, out);
         };
         self.place(first, *at, last, bytes, out)
     }
@@ -271,7 +304,7 @@ impl Joiner {
         out: &mut W,
     ) -> std::io::Result<()> {
         let Some(database) = database else {
-            return out.write_all(bytes);
+            return self.taint.filter(bytes, out);
         };
         self.place(database, 0, database, bytes, out)
     }
@@ -295,9 +328,9 @@ impl Joiner {
         if self.database.as_deref() != Some(last) {
             self.database = Some(last.to_vec());
         }
-        out.write_all(before)?;
-        out.write_all(&self.lead)?;
-        out.write_all(after)
+        self.taint.filter(before, out)?;
+        self.taint.filter(&self.lead, out)?;
+        self.taint.filter(after, out)
     }
 }
 

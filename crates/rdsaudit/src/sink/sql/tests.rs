@@ -738,3 +738,34 @@ fn a_comment_never_swallows_the_statements_after_it() {
     assert!(!script.contains('\0'));
     assert!(script.contains("not valid UTF-8"), "{script}");
 }
+
+/// Recorded by the session-29 review (`corpus/mariadb/audit-review29-session.log`): sessions
+/// that `SET sql_mode='ANSI_QUOTES'`, `'NO_BACKSLASH_ESCAPES'` and `NAMES gbk`, then run a
+/// `DELETE ... -- ` + newline + `LIMIT 0` that deleted no row on the server, and every row
+/// when flattened by the default reading and replayed after the `SET`. From the first such
+/// `SET` on, no line is runnable, written whole or in pieces joined (one piece per event, as
+/// the CLI's chunks may be).
+#[test]
+fn no_statement_after_a_set_that_changes_reading_is_run() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../corpus/mariadb/audit-review29-session.log"
+    );
+    let input = std::fs::read(path).unwrap();
+    let (mut whole, mut writer) = (Vec::new(), SqlWriter::new());
+    let (mut joined, mut joiner) = (Vec::new(), Joiner::default());
+    let mut sink = |e: &AuditEvent<'_>| {
+        writer.write(e, &mut whole);
+        let (mut piece, mut bytes) = (SqlWriter::piece(), Vec::new());
+        piece.write(e, &mut bytes);
+        joiner.join(&piece, &bytes, &mut joined).unwrap();
+    };
+    crate::Decoder::new().decode(&input, &mut sink).unwrap();
+    for out in [whole, joined] {
+        let out = String::from_utf8(out).unwrap();
+        let runnable: Vec<&str> = out.lines().filter(|l| !l.starts_with("-- ")).collect();
+        assert_eq!(runnable, ["USE `shop`;"], "{out}");
+        assert_eq!(out.matches("DELETE FROM shop.t").count(), 3, "{out}");
+        assert!(client_statements(&out).iter().all(|s| s.starts_with("USE")));
+    }
+}
