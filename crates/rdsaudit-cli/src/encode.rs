@@ -254,18 +254,18 @@ fn warn_unless_audit_lines(path: &std::path::Path, text: &[u8]) {
 }
 
 /// A log event's `message` is a JSON string: bytes that are not UTF-8 cannot be written in
-/// one, and become U+FFFD. Said, with where the first is, so no one takes the event for the
-/// text.
+/// one, and become U+FFFD. Said, with where the first is (its line counted as `parse` counts
+/// them: `\n`, `\r\n` or a lone `\r`; its byte in that line), so no one takes the event for
+/// the text.
 fn warn_unless_utf8(path: &std::path::Path, text: &[u8]) {
     if let Err(e) = std::str::from_utf8(text) {
-        let at = e.valid_up_to();
-        let line = text
-            .get(..at)
-            .map_or(0, |t| memchr::memchr_iter(b'\n', t).count())
-            + 1;
+        let before = text.get(..e.valid_up_to()).unwrap_or_default();
+        let line = rdsaudit::input::text::count_lines(before) + 1;
+        let line_start = memchr::memrchr2(b'\n', b'\r', before).map_or(0, |i| i + 1);
         ewriteln!(
-            "rdsaudit: {}: line {line} (byte {at}) is not valid UTF-8: a log event's message is a JSON string, so such bytes are written as U+FFFD (parse the file itself to keep them: NDJSON's object_base64)",
-            path.display()
+            "rdsaudit: {}: line {line}, byte {}: not valid UTF-8 (the first such byte; there may be more): a log event's message is a JSON string, so such bytes are written as U+FFFD (parse the file itself to keep them: NDJSON's object_base64)",
+            path.display(),
+            before.len() - line_start
         );
     }
 }

@@ -274,7 +274,20 @@ fn encoding_bytes_that_are_not_utf8_is_said() {
     assert_eq!(out.status.code(), Some(0));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.contains("latin1.log: line 2 (byte 124) is not valid UTF-8"),
+        stderr.contains("latin1.log: line 2, byte 62: not valid UTF-8 (the first such byte"),
         "{stderr}"
     );
+    // Lines as parse counts them: CR line ends too.
+    let cr = write(
+        dir.path(),
+        "cr.log",
+        &std::fs::read(&log)
+            .unwrap()
+            .iter()
+            .map(|&b| if b == b'\n' { b'\r' } else { b })
+            .collect::<Vec<u8>>(),
+    );
+    let out = rdsaudit().arg("encode").arg(&cr).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("cr.log: line 2, byte 62: "), "{stderr}");
 }
