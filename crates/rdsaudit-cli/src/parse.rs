@@ -347,7 +347,7 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
             .transpose()?,
         kept: 0,
         rejected: 0,
-        sql: sql::Joiner::default(),
+        sql: (args.format == Format::Sql).then(sql::Joiner::default),
     };
     output
         .out
@@ -396,8 +396,8 @@ struct Output {
     kept: u64,
     rejected: u64,
     /// SQL: what the chunks (or, with `--merge`, the statements) written so far leave the
-    /// next one to start from.
-    sql: sql::Joiner,
+    /// next one to start from (`None` for the other formats, written as they are).
+    sql: Option<sql::Joiner>,
 }
 
 impl Output {
@@ -415,9 +415,11 @@ impl Output {
     /// writer could not know, right before that statement. A chunk without its writer gave it
     /// back with no statement written (`Writers`).
     fn write(&mut self, chunk: &mut Chunk) -> io::Result<()> {
-        match chunk.writer.as_deref_mut() {
-            Some(Writer::Plain(w)) => self.sql.join(w.sql(), &chunk.bytes, &mut self.out),
-            Some(Writer::Enriched(..)) | None => self.out.write_all(&chunk.bytes),
+        match (chunk.writer.as_deref_mut(), &mut self.sql) {
+            (Some(Writer::Plain(w)), Some(joiner)) => {
+                joiner.join(w.sql(), &chunk.bytes, &mut self.out)
+            }
+            _ => self.out.write_all(&chunk.bytes),
         }
     }
 
@@ -426,8 +428,12 @@ impl Output {
     /// event without a database (another format, or a statement that selects none) is
     /// written as it is.
     fn write_event(&mut self, event: &Stamped) -> io::Result<()> {
-        self.sql
-            .statement(event.database.as_deref(), &event.bytes, &mut self.out)
+        match &mut self.sql {
+            Some(joiner) => {
+                joiner.statement(event.database.as_deref(), &event.bytes, &mut self.out)
+            }
+            None => self.out.write_all(&event.bytes),
+        }
     }
 }
 

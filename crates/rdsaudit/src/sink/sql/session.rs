@@ -111,6 +111,10 @@ const SAFE_CHARSETS: [&[u8]; 5] = [b"utf8", b"latin1", b"latin2", b"ascii", b"bi
 /// here), or of the client's character set to one not in [`SAFE_CHARSETS`]. A `SET` of both
 /// counts when either part does (its words are all read as the character set's).
 pub(super) fn changes_reading(line: &[u8]) -> bool {
+    // Nearly every line starts with another word: read no further.
+    if !matches!(line.trim_ascii_start().first(), Some(b's' | b'S' | b'/')) {
+        return false;
+    }
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     // The event id the writer adds after the statement is no part of it.
     let line = memchr::memmem::rfind(line, b" -- event_id=")
