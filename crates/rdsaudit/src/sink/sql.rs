@@ -80,13 +80,17 @@
 //!
 //! Statements are put on one line as the default `sql_mode` and a UTF-8 client read them. A
 //! session's `SET` of `sql_mode` to a mode that changes how text is split (`ANSI_QUOTES`,
-//! `NO_BACKSLASH_ESCAPES`, the modes holding them, or a value not known here: a variable),
-//! or of its character set to one whose characters may end in `\` (`gbk`, `big5`, `sjis`),
-//! made the server read its later statements otherwise: flattened and replayed, a line break
-//! could become a comment's end (session 29's review: a `DELETE ... LIMIT 0` replayed as a
-//! `DELETE` of every row). From such a `SET` on, every line is a `-- rdsaudit: not run`
-//! comment (`sql/session.rs`); the `SET` too. A character set chosen in the client's handshake is
-//! not in the log: replay only logs of clients that use UTF-8 or a single-byte set.
+//! `NO_BACKSLASH_ESCAPES`, the modes holding them), or of its character set to one whose
+//! characters may end in `\` (`gbk`, `big5`, `sjis`), made the server read its later
+//! statements otherwise: flattened and replayed, a line break could become a comment's end
+//! (session 29's review: a `DELETE ... LIMIT 0` replayed as a `DELETE` of every row). What a
+//! `SET` sets is not evaluated (`4`, `0x41...`, `'AN' 'SI_QUOTES'` all set `ANSI_QUOTES`): any
+//! `SET`, `SET STATEMENT`, `EXECUTE`, `PREPARE` or compound statement that names `sql_mode` or
+//! a character set, but a plain `SET` to a quoted list of other modes or to UTF-8 or a
+//! single-byte set, is a `-- rdsaudit: not run` comment, and every line after it too
+//! (`sql/session.rs`). Not seen here: a `SET` left out by a filter, statements of one second
+//! put before it by `--merge`, a mode set in the parameter group or stored with a routine, a
+//! character set chosen in the client's handshake: replay only logs of trusted sessions.
 //!
 //! The output is UTF-8: replay it with a client whose character set reads UTF-8
 //! (`mariadb --default-character-set=utf8mb4`). A client set to a multi-byte character set
@@ -214,6 +218,13 @@ impl SqlWriter {
         let statement = text.trim_ascii();
         if statement.is_empty() {
             return false;
+        }
+        if e.retcode.is_none_or(|code| code == 0) && session::changes_reading(statement) {
+            // Never run; its note makes every line after it a comment ([`Taint`]), also when
+            // the statement would be a comment for another reason (not UTF-8, cut, forged).
+            comment_line(session::THE_SET_WHY, statement, out);
+            end_line(e, out);
+            return true;
         }
         if let Some(why) = unreliable(e, self.query_log_limit) {
             // A raw name may have forged this reading (docs/HOSTILE.md rule 3), or the text

@@ -14,14 +14,16 @@
 
 use std::io::{self, Write};
 
-/// The note before a `SET` that changes how later statements are read.
-const THE_SET: &[u8] = b"-- rdsaudit: not run, it changes how the statements after it are read (sql_mode or character set): ";
+/// Why a statement that changes how later statements are read is not run: the
+/// `-- rdsaudit:` note of its comment line, which [`Taint::filter`] looks for.
+pub(super) const THE_SET_WHY: &str =
+    "not run, it changes how the statements after it are read (sql_mode or character set)";
 
 /// The note before every line after it.
 const AFTER_SET: &[u8] = b"-- rdsaudit: not run, a session changed how statements are read before it (sql_mode or character set): ";
 
-/// Whether a `SET` that changes how statements are read has been written: see the module
-/// docs.
+/// Whether a statement that changes how statements are read has been written: see the
+/// module docs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Taint {
     after_set: bool,
@@ -29,9 +31,10 @@ pub(super) struct Taint {
 
 impl Taint {
     /// Writes `lines` (whole lines of SQL output, in output order) to `out`: as they are until
-    /// a statement line that changes how statements are read ([`changes_reading`]); that line
-    /// and every line after it that is not a comment become `-- rdsaudit:` comments (a
-    /// `DELIMITER` line too, so the client's delimiter stays `;`).
+    /// the comment line of a statement that changes how statements are read ([`THE_SET_WHY`],
+    /// written by [`super::SqlWriter`] for any statement [`changes_reading`] finds); every
+    /// line after it that is not a comment becomes a `-- rdsaudit:` comment (a `DELIMITER`
+    /// line too, so the client's delimiter stays `;`).
     ///
     /// # Errors
     /// Those of `out`.
@@ -45,19 +48,11 @@ impl Taint {
             let rest = lines.get(at..).unwrap_or_default();
             let end = memchr::memchr(b'\n', rest).map_or(lines.len(), |i| at + i + 1);
             let line = lines.get(at..end).unwrap_or_default();
-            let note = if line.starts_with(b"-- ") {
-                None
+            if line.starts_with(b"-- ") {
+                self.after_set |= is_the_set(line);
             } else if self.after_set {
-                Some(AFTER_SET)
-            } else if changes_reading(line) {
-                self.after_set = true;
-                Some(THE_SET)
-            } else {
-                None
-            };
-            if let Some(note) = note {
                 out.write_all(lines.get(plain..at).unwrap_or_default())?;
-                out.write_all(note)?;
+                out.write_all(AFTER_SET)?;
                 out.write_all(line)?;
                 plain = end;
             }
@@ -67,97 +62,207 @@ impl Taint {
     }
 }
 
+/// Whether a comment line is that of a statement that changes how statements are read.
+fn is_the_set(line: &[u8]) -> bool {
+    line.strip_prefix(b"-- rdsaudit: ")
+        .is_some_and(|rest| rest.starts_with(THE_SET_WHY.as_bytes()))
+}
+
 /// `sql_mode` words that change how a statement's text is split: `ANSI_QUOTES`,
 /// `NO_BACKSLASH_ESCAPES`, and the combined modes that hold `ANSI_QUOTES` (MariaDB's
 /// `ORACLE` too: its parser reads otherwise).
-const MODES: [&[u8]; 7] = [
-    b"ansi",
-    b"no_backslash_escapes",
-    b"oracle",
-    b"mssql",
-    b"db2",
-    b"postgresql",
-    b"maxdb",
+const MODES: [&str; 7] = [
+    "ansi",
+    "no_backslash_escapes",
+    "oracle",
+    "mssql",
+    "db2",
+    "postgresql",
+    "maxdb",
+];
+
+/// Words of a statement that may set how statements are read.
+const READING_WORDS: [&str; 8] = [
+    "sql_mode",
+    "names",
+    "character",
+    "charset",
+    "character_set_client",
+    "character_set_connection",
+    "collation_connection",
+    "@@character_set_client",
 ];
 
 /// Words a `SET NAMES` / `SET CHARACTER SET` / `SET character_set_client` may hold and still
 /// leave the client's text read as UTF-8 or single-byte text.
-const SAFE_CHARSET_WORDS: [&[u8]; 16] = [
-    b"names",
-    b"character",
-    b"set",
-    b"charset",
-    b"session",
-    b"local",
-    b"collate",
-    b"default",
-    b"null",
-    b"character_set_client",
-    b"character_set_connection",
-    b"character_set_results",
-    b"collation_connection",
-    b"@@character_set_client",
-    b"@@session.character_set_client",
-    b"@@session.character_set_connection",
+const SAFE_CHARSET_WORDS: [&str; 13] = [
+    "names",
+    "character",
+    "set",
+    "charset",
+    "session",
+    "local",
+    "collate",
+    "character_set_client",
+    "character_set_connection",
+    "character_set_results",
+    "collation_connection",
+    "@@session.character_set_client",
+    "@@session.character_set_connection",
 ];
 
 /// Character sets (and their collations' prefixes) whose bytes past ASCII never end a
 /// character in an ASCII byte.
-const SAFE_CHARSETS: [&[u8]; 5] = [b"utf8", b"latin1", b"latin2", b"ascii", b"binary"];
+const SAFE_CHARSETS: [&str; 5] = ["utf8", "latin1", "latin2", "ascii", "binary"];
 
-/// Whether a statement line sets how later statements are read: a `SET` (not `SET STATEMENT
-/// ... FOR`, which holds for its own statement, read whole already) of `sql_mode` to a mode
-/// of [`MODES`] or to a value that is not a string (a variable, an expression: not known
-/// here), or of the client's character set to one not in [`SAFE_CHARSETS`]. A `SET` of both
-/// counts when either part does (its words are all read as the character set's).
-pub(super) fn changes_reading(line: &[u8]) -> bool {
-    // Nearly every line starts with another word: read no further.
-    if !matches!(line.trim_ascii_start().first(), Some(b's' | b'S' | b'/')) {
+/// Whether a statement (its text as the server ran it) may change how the statements after
+/// it are read: a `SET`, `SET STATEMENT`, `EXECUTE`, `PREPARE` or compound statement
+/// (`BEGIN`, `IF`...: anything but the statements that read or write rows) holding a word of
+/// [`READING_WORDS`], unless it is a plain `SET` whose every `sql_mode` value is one quoted
+/// string of modes not in [`MODES`] and whose character set words are all safe. What a
+/// `SET` sets is not evaluated here (`4`, `0x41...`, adjacent strings, escapes, variables,
+/// expressions all set a mode): anything but the plain string counts (session 29's review
+/// found eight such spellings of `ANSI_QUOTES` and `gbk` past a word list).
+pub(super) fn changes_reading(statement: &[u8]) -> bool {
+    // Bytes that are not UTF-8 lie in strings or comments; the words are ASCII.
+    let lower = String::from_utf8_lossy(statement).to_ascii_lowercase();
+    let code = skip_comments(&lower);
+    let first = code
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .next()
+        .unwrap_or_default();
+    if matches!(
+        first,
+        "select"
+            | "insert"
+            | "update"
+            | "delete"
+            | "replace"
+            | "with"
+            | "show"
+            | "use"
+            | "load"
+            | "call"
+            | "create"
+            | "alter"
+            | "drop"
+            | "truncate"
+            | "rename"
+            | "grant"
+            | "revoke"
+            | "analyze"
+            | "optimize"
+            | "check"
+            | "describe"
+            | "desc"
+            | "explain"
+            | "commit"
+            | "rollback"
+            | "start"
+            | "savepoint"
+            | "release"
+            | "lock"
+            | "unlock"
+            | "flush"
+            | "kill"
+            | "handler"
+            | "do"
+            | "values"
+            | "table"
+    ) {
         return false;
     }
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    // The event id the writer adds after the statement is no part of it.
-    let line = memchr::memmem::rfind(line, b" -- event_id=")
-        .map_or(line, |i| line.get(..i).unwrap_or(line));
-    let lower = line.to_ascii_lowercase();
-    let mut s = lower.trim_ascii_start();
-    // A `/*!40101 SET ... */` (mysqldump's) runs on MySQL and MariaDB.
-    if let Some(rest) = s.strip_prefix(b"/*!").or_else(|| s.strip_prefix(b"/*m!")) {
-        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-        s = rest.get(digits..).unwrap_or_default().trim_ascii_start();
-    }
-    let Some(rest) = s.strip_prefix(b"set") else {
-        return false;
-    };
-    if rest
-        .first()
-        .is_none_or(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    let words: Vec<&str> = code
+        .split(|c: char| !(c.is_ascii_alphanumeric() || "_@.$".contains(c)))
+        .filter(|w| !w.is_empty())
+        .collect();
+    if !words
+        .iter()
+        .any(|w| READING_WORDS.contains(w) || w.ends_with("sql_mode"))
     {
         return false;
     }
-    let words: Vec<&[u8]> = rest
-        .split(|b| !(b.is_ascii_alphanumeric() || b"_@.$".contains(b)))
-        .filter(|w| !w.is_empty())
-        .collect();
-    if words.first() == Some(&&b"statement"[..]) {
-        return false;
-    }
-    let has = |w: &[u8]| memchr::memmem::find(rest, w).is_some();
-    if has(b"sql_mode") {
-        let unknown = has(b"(")
-            || words
-                .iter()
-                .any(|w| w.starts_with(b"@") && !w.starts_with(b"@@"));
-        if unknown || MODES.iter().any(|m| has(m)) {
-            return true;
+    !(first == "set" && words.get(1) != Some(&"statement") && plain_set(code, &words))
+}
+
+/// Whether a `SET` (lowercase, comments skipped) sets `sql_mode` only to plain strings of
+/// modes not in [`MODES`] and a character set only to safe ones.
+fn plain_set(code: &str, words: &[&str]) -> bool {
+    let mut rest = code;
+    while let Some(at) = rest.find("sql_mode") {
+        let after = rest
+            .get(at + "sql_mode".len()..)
+            .unwrap_or_default()
+            .trim_start();
+        let Some(value) = after.strip_prefix(":=").or_else(|| after.strip_prefix('=')) else {
+            return false;
+        };
+        let value = value.trim_start();
+        let Some(quote) = value.chars().next().filter(|q| *q == '\'' || *q == '"') else {
+            return false;
+        };
+        let inner = value.get(1..).unwrap_or_default();
+        let Some(close) = inner.find(quote) else {
+            return false;
+        };
+        let modes = inner.get(..close).unwrap_or_default();
+        if !modes
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ',')
+            || MODES.iter().any(|m| modes.contains(m))
+        {
+            return false;
+        }
+        rest = inner.get(close + 1..).unwrap_or_default().trim_start();
+        // Another string right after is joined to it (`'AN' 'SI_QUOTES'`).
+        if rest.starts_with(['\'', '"']) {
+            return false;
         }
     }
-    let charset =
-        has(b"names") || has(b"character") || has(b"charset") || has(b"collation_connection");
-    charset
-        && !words.iter().all(|w| {
-            SAFE_CHARSET_WORDS.contains(w) || SAFE_CHARSETS.iter().any(|c| w.starts_with(c))
-        })
+    let charset = [
+        "names",
+        "character",
+        "charset",
+        "character_set_client",
+        "character_set_connection",
+        "collation_connection",
+    ];
+    if words.iter().any(|w| charset.contains(w)) {
+        let sql_mode_free = code.find("sql_mode").is_none();
+        return sql_mode_free
+            && words.iter().skip(1).all(|w| {
+                SAFE_CHARSET_WORDS.contains(w) || SAFE_CHARSETS.iter().any(|c| w.starts_with(c))
+            });
+    }
+    true
+}
+
+/// `code` past leading blanks and comments (`/* */`, `-- `, `#`), and past the opener of a
+/// leading `/*! */` or `/*M! */` (whose code runs).
+fn skip_comments(code: &str) -> &str {
+    let mut rest = code.trim_start();
+    loop {
+        if let Some(body) = rest
+            .strip_prefix("/*!")
+            .or_else(|| rest.strip_prefix("/*m!"))
+        {
+            rest = body
+                .trim_start_matches(|c: char| c.is_ascii_digit())
+                .trim_start();
+        } else if let Some(body) = rest.strip_prefix("/*") {
+            rest = body
+                .find("*/")
+                .map_or("", |e| body.get(e + 2..).unwrap_or_default())
+                .trim_start();
+        } else if rest.starts_with("--") || rest.starts_with('#') {
+            rest = rest
+                .find('\n')
+                .map_or("", |e| rest.get(e + 1..).unwrap_or_default())
+                .trim_start();
+        } else {
+            return rest;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -165,55 +270,68 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sets_that_change_reading() {
-        for line in [
-            "SET sql_mode='ANSI_QUOTES';\n",
-            "set session sql_mode = 'STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES'; -- event_id=1\n",
-            "SET @@SESSION.sql_mode='ANSI';",
-            "SET GLOBAL sql_mode='ORACLE';",
-            "SET sql_mode=@OLD_SQL_MODE;",
-            "/*!40101 SET SQL_MODE=@OLD_SQL_MODE */;",
-            "SET sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES');",
-            "SET NAMES gbk;",
-            "SET NAMES 'big5' COLLATE 'big5_chinese_ci';",
-            "SET CHARACTER SET sjis;",
-            "SET character_set_client = cp932;",
-            "SET NAMES utf8mb4, sql_mode='ANSI_QUOTES';",
+    fn statements_that_change_reading() {
+        for sql in [
+            "SET sql_mode='ANSI_QUOTES'",
+            "set session sql_mode = 'STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES'",
+            "SET @@SESSION.sql_mode='ANSI'",
+            "SET GLOBAL sql_mode='ORACLE'",
+            "SET sql_mode=@OLD_SQL_MODE",
+            "/*!40101 SET SQL_MODE=@OLD_SQL_MODE */",
+            "SET sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')",
+            "SET sql_mode = @@GLOBAL.sql_mode",
+            "SET NAMES gbk",
+            "SET NAMES 'big5' COLLATE 'big5_chinese_ci'",
+            "SET CHARACTER SET sjis",
+            "SET character_set_client = cp932",
+            "SET NAMES utf8mb4, sql_mode=''",
+            // Session 29's review (adv3): spellings past a word list.
+            "SET sql_mode=4",
+            "SET sql_mode=0x414E53495F51554F544553",
+            "SET sql_mode='AN' 'SI_QUOTES'",
+            "SET sql_mode='AN\\SI_QUOTES'",
+            "/* c */ SET sql_mode='ANSI_QUOTES'",
+            "-- c\nSET sql_mode='ANSI_QUOTES'",
+            "EXECUTE IMMEDIATE 'SET sql_mode=''ANSI_QUOTES'''",
+            "/**/SET NAMES gbk",
+            "SET STATEMENT sql_mode='ANSI_QUOTES' FOR PREPARE s FROM 'DELETE FROM t'",
+            "PREPARE s FROM 'SET sql_mode=?'",
+            "BEGIN NOT ATOMIC SET sql_mode='ANSI_QUOTES'; END",
+            "SET sql_mode=DEFAULT",
         ] {
-            assert!(changes_reading(line.as_bytes()), "{line}");
+            assert!(changes_reading(sql.as_bytes()), "{sql}");
         }
-        for line in [
-            "SET sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE';",
-            "SET SESSION sql_mode = ''; -- event_id=123\n",
-            "SET sql_mode = @@GLOBAL.sql_mode;",
-            "SET NAMES utf8mb4;",
-            "SET NAMES 'utf8mb4' COLLATE 'utf8mb4_unicode_ci'; -- event_id=7\n",
-            "/*!40101 SET NAMES utf8 */;",
-            "SET character_set_results = NULL;",
-            "SET CHARACTER SET latin1;",
-            "SET STATEMENT sql_mode='ANSI_QUOTES' FOR SELECT 1;",
-            "SET autocommit=0;",
-            "SELECT 'SET sql_mode=ANSI';",
-            "settings;",
+        for sql in [
+            "SET sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE'",
+            "SET SESSION sql_mode = ''",
+            "SET NAMES utf8mb4",
+            "SET NAMES 'utf8mb4' COLLATE 'utf8mb4_unicode_ci'",
+            "/*!40101 SET NAMES utf8 */",
+            "SET CHARACTER SET latin1",
+            "SET autocommit=0",
+            "SELECT @@sql_mode, @@character_set_client",
+            "SELECT 'SET sql_mode=ANSI'",
+            "INSERT INTO names VALUES (1)",
+            "UPDATE t SET sql_mode = 'ANSI' WHERE id = 1",
+            "SET @x = 1",
         ] {
-            assert!(!changes_reading(line.as_bytes()), "{line}");
+            assert!(!changes_reading(sql.as_bytes()), "{sql}");
         }
     }
 
     #[test]
     fn every_line_after_the_set_is_a_comment() {
-        let lines = b"USE `shop`;\nSET NAMES gbk;\n-- rdsaudit: a note\nDELIMITER $$\nSELECT 1 $$\nDELIMITER ;\n";
+        let lines = format!(
+            "USE `shop`;\n-- rdsaudit: {THE_SET_WHY}: SET NAMES gbk\n-- rdsaudit: a note\nDELIMITER $$\nSELECT 1 $$\nDELIMITER ;\n"
+        );
+        let lines = lines.as_bytes();
         let (mut taint, mut out) = (Taint::default(), Vec::new());
         taint.filter(&lines[..12], &mut out).unwrap();
         taint.filter(&lines[12..], &mut out).unwrap();
         let out = String::from_utf8(out).unwrap();
         let got: Vec<&str> = out.lines().collect();
-        assert_eq!(got[0], "USE `shop`;");
-        assert!(
-            got[1].starts_with("-- rdsaudit: not run, it changes how")
-                && got[1].ends_with(": SET NAMES gbk;")
-        );
-        assert_eq!(got[2], "-- rdsaudit: a note");
+        let given = String::from_utf8_lossy(lines);
+        assert_eq!(got[..3], given.lines().collect::<Vec<_>>()[..3]);
         for line in &got[3..] {
             assert!(
                 line.starts_with("-- rdsaudit: not run, a session changed"),

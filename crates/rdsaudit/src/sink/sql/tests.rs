@@ -783,8 +783,8 @@ fn no_statement_after_a_set_that_changes_reading_is_run() {
     for out in [whole, joined] {
         let out = String::from_utf8(out).unwrap();
         let runnable: Vec<&str> = out.lines().filter(|l| !l.starts_with("-- ")).collect();
-        assert_eq!(runnable, ["USE `shop`;"], "{out}");
+        assert!(runnable.is_empty(), "{out}");
         assert_eq!(out.matches("DELETE FROM shop.t").count(), 3, "{out}");
-        assert!(client_statements(&out).iter().all(|s| s.starts_with("USE")));
+        assert!(client_statements(&out).is_empty());
     }
 }
