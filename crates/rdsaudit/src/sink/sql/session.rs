@@ -198,6 +198,14 @@ fn plain_set(code: &str, words: &[&str]) -> bool {
             return false;
         };
         let value = value.trim_start();
+        // `0`, no mode (connectors send `sql_mode=0` at connect), is plain too.
+        if let Some(after) = value.strip_prefix('0') {
+            if after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '.') {
+                return false;
+            }
+            rest = after;
+            continue;
+        }
         let Some(quote) = value.chars().next().filter(|q| *q == '\'' || *q == '"') else {
             return false;
         };
@@ -287,6 +295,7 @@ mod tests {
             "SET NAMES utf8mb4, sql_mode=''",
             // Session 29's review (adv3): spellings past a word list.
             "SET sql_mode=4",
+            "SET sql_mode=0x41",
             "SET sql_mode=0x414E53495F51554F544553",
             "SET sql_mode='AN' 'SI_QUOTES'",
             "SET sql_mode='AN\\SI_QUOTES'",
@@ -303,6 +312,7 @@ mod tests {
         }
         for sql in [
             "SET sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE'",
+            "SET SESSION wait_timeout=28800,SESSION time_zone='+00:00',SESSION sql_mode=0,SESSION autocommit=1",
             "SET SESSION sql_mode = ''",
             "SET NAMES utf8mb4",
             "SET NAMES 'utf8mb4' COLLATE 'utf8mb4_unicode_ci'",
