@@ -318,6 +318,18 @@ impl CommandSink for Chunk {
 
 pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
     let filter = super::filter(&args.filter)?;
+    if args.format == Format::Sql && (!filter.is_open() || args.merge) {
+        // The SQL writer comments out what follows a statement that changes how statements
+        // are read, but only one it is given, in the order given (session 29's review).
+        ewriteln!(
+            "rdsaudit: --format sql {}: a statement left out or put after the others (a SET of sql_mode or of a character set) may have changed how the statements written were read; replay SQL only from logs of sessions you trust (README, --format sql)",
+            if args.merge {
+                "with --merge (statements of one second in input order)"
+            } else {
+                "with a filter"
+            }
+        );
+    }
     if args.enrich && args.format != Format::Ndjson {
         anyhow::bail!("--enrich adds NDJSON keys: use it with --format ndjson");
     }

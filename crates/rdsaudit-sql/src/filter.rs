@@ -75,6 +75,11 @@ impl EventFilter {
         self.spec.query_log_limit.unwrap_or(DEFAULT_QUERY_LOG_LIMIT)
     }
 
+    /// Whether no condition is set: every event passes.
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
     /// Whether the filter reads the SQL (so callers know it costs more).
     pub fn is_semantic(&self) -> bool {
         self.spec.writes || !self.spec.tables.is_empty()
