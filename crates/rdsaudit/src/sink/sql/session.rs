@@ -81,21 +81,24 @@ const MODES: [&str; 7] = [
     "maxdb",
 ];
 
-/// Words of a statement that may set how statements are read.
-const READING_WORDS: [&str; 8] = [
-    "sql_mode",
+/// The variable whose modes may change how statements are read.
+const SQL_MODE: &str = "sql_mode";
+
+/// Words of a statement that may set the client's character set (variables by their bare
+/// names, [`bare`]).
+const CHARSET_WORDS: [&str; 6] = [
     "names",
     "character",
     "charset",
     "character_set_client",
     "character_set_connection",
     "collation_connection",
-    "@@character_set_client",
 ];
 
 /// Words a `SET NAMES` / `SET CHARACTER SET` / `SET character_set_client` may hold and still
-/// leave the client's text read as UTF-8 or single-byte text.
-const SAFE_CHARSET_WORDS: [&str; 13] = [
+/// leave the client's text read as UTF-8 or single-byte text (variables by their bare
+/// names).
+const SAFE_CHARSET_WORDS: [&str; 11] = [
     "names",
     "character",
     "set",
@@ -107,8 +110,6 @@ const SAFE_CHARSET_WORDS: [&str; 13] = [
     "character_set_connection",
     "character_set_results",
     "collation_connection",
-    "@@session.character_set_client",
-    "@@session.character_set_connection",
 ];
 
 /// Character sets (and their collations' prefixes) whose bytes past ASCII never end a
@@ -117,8 +118,8 @@ const SAFE_CHARSETS: [&str; 5] = ["utf8", "latin1", "latin2", "ascii", "binary"]
 
 /// Whether a statement (its text as the server ran it) may change how the statements after
 /// it are read: a `SET`, `SET STATEMENT`, `EXECUTE`, `PREPARE` or compound statement
-/// (`BEGIN`, `IF`...: anything but the statements that read or write rows) holding a word of
-/// [`READING_WORDS`], unless it is a plain `SET` whose every `sql_mode` value is one quoted
+/// (`BEGIN`, `IF`...: anything but the statements that read or write rows) naming
+/// [`SQL_MODE`] or a word of [`CHARSET_WORDS`], unless it is a plain `SET` whose every `sql_mode` value is one quoted
 /// string of modes not in [`MODES`] and whose character set words are all safe. What a
 /// `SET` sets is not evaluated here (`4`, `0x41...`, adjacent strings, escapes, variables,
 /// expressions all set a mode): anything but the plain string counts (session 29's review
@@ -178,7 +179,8 @@ pub(super) fn changes_reading(statement: &[u8]) -> bool {
         .collect();
     if !words
         .iter()
-        .any(|w| READING_WORDS.contains(w) || w.ends_with("sql_mode"))
+        .map(|w| bare(w))
+        .any(|w| w.ends_with(SQL_MODE) || CHARSET_WORDS.contains(&w))
     {
         return false;
     }
@@ -189,9 +191,9 @@ pub(super) fn changes_reading(statement: &[u8]) -> bool {
 /// modes not in [`MODES`] and a character set only to safe ones.
 fn plain_set(code: &str, words: &[&str]) -> bool {
     let mut rest = code;
-    while let Some(at) = rest.find("sql_mode") {
+    while let Some(at) = rest.find(SQL_MODE) {
         let after = rest
-            .get(at + "sql_mode".len()..)
+            .get(at + SQL_MODE.len()..)
             .unwrap_or_default()
             .trim_start();
         let Some(value) = after.strip_prefix(":=").or_else(|| after.strip_prefix('=')) else {
@@ -227,22 +229,22 @@ fn plain_set(code: &str, words: &[&str]) -> bool {
             return false;
         }
     }
-    let charset = [
-        "names",
-        "character",
-        "charset",
-        "character_set_client",
-        "character_set_connection",
-        "collation_connection",
-    ];
-    if words.iter().any(|w| charset.contains(w)) {
-        let sql_mode_free = code.find("sql_mode").is_none();
+    if words.iter().any(|w| CHARSET_WORDS.contains(&bare(w))) {
+        let sql_mode_free = !code.contains(SQL_MODE);
         return sql_mode_free
             && words.iter().skip(1).all(|w| {
-                SAFE_CHARSET_WORDS.contains(w) || SAFE_CHARSETS.iter().any(|c| w.starts_with(c))
+                SAFE_CHARSET_WORDS.contains(&bare(w))
+                    || SAFE_CHARSETS.iter().any(|c| w.starts_with(c))
             });
     }
     true
+}
+
+/// A word's variable name without its `@@` and scope: `@@session.character_set_client` and
+/// `@@character_set_client` are `character_set_client`.
+fn bare(word: &str) -> &str {
+    let name = word.trim_start_matches('@');
+    name.rsplit_once('.').map_or(name, |(_, n)| n)
 }
 
 /// `code` past leading blanks and comments (`/* */`, `-- `, `#`), and past the opener of a
@@ -292,6 +294,10 @@ mod tests {
             "SET NAMES 'big5' COLLATE 'big5_chinese_ci'",
             "SET CHARACTER SET sjis",
             "SET character_set_client = cp932",
+            // Seen in the last read of the change: scoped names were not words of the list.
+            "SET @@character_set_client = 'gbk'",
+            "SET @@session.character_set_client = gbk",
+            "SET @@local.character_set_connection = big5",
             "SET NAMES utf8mb4, sql_mode=''",
             // Session 29's review (adv3): spellings past a word list.
             "SET sql_mode=4",
