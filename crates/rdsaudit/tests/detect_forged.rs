@@ -406,3 +406,61 @@ fn an_insights_csv_whose_times_do_not_read_is_an_insights_csv_its_rows_kept_whol
     let text = format!("@timestamp,@message\n{}", log(Shape::Text, "app", false));
     assert_eq!(detect(text.as_bytes()), InputKind::AuditText);
 }
+
+#[test]
+fn a_cut_log_under_a_forged_insights_header_whose_first_name_opens_a_quote_is_text() {
+    // The first record's user (or database) name starts with `"`: read as Insights CSV, the
+    // quote is never closed and the whole log was one broken row (0 of 30 events; failed
+    // before: the header alone was taken at its word, the unclosed row not counted).
+    for header in ["@timestamp,@message", "\"@timestamp\",\"@message\""] {
+        for in_db in [false, true] {
+            let mut log = format!("{header}\n");
+            for i in 10..40 {
+                let name = if i == 10 { "\"app" } else { "app" };
+                log.push_str(&match in_db {
+                    false => Shape::Text.line(i, name, "shop"),
+                    true => Shape::Text.line(i, "app", name),
+                });
+            }
+            assert_eq!(
+                detect(log.as_bytes()),
+                InputKind::AuditText,
+                "{header} {in_db}"
+            );
+            assert_eq!(statements(log.as_bytes()).len(), 30, "{header} {in_db}");
+        }
+    }
+}
+
+#[test]
+fn an_insights_csv_most_of_whose_first_rows_do_not_read_is_still_an_insights_csv() {
+    // Three of five rows damaged (no date-time, no audit line): the two whose `@message` is
+    // an audit line outweigh the rows' own lines, none of which is one. Failed before: most
+    // rows did not read, so the file was read as text and no event came out of it.
+    let row = |i: usize| {
+        let line = Shape::Text.line(i, "app", "shop");
+        format!("2024-05-01 12:00:00.000,\"{}\"\n", line.trim_end())
+    };
+    let csv = format!(
+        "@timestamp,@message\n{}garbage,\"x\"\nyy\n2024-05-01,\"a note, not an audit line\"\n{}",
+        row(1),
+        row(2)
+    );
+    assert_eq!(detect(csv.as_bytes()), InputKind::InsightsCsv);
+    assert_eq!(statements(csv.as_bytes()), ["SELECT 1", "SELECT 2"]);
+}
+
+#[test]
+fn iso_audit_text_under_a_forged_header_naming_its_statement_column_is_text() {
+    // Audit lines with ISO 8601 times under a header forged with as many columns, `@message`
+    // on the statement's: every `@timestamp` reads as an Insights date-time, no `@message` is
+    // an audit line, every row is one. Failed before: read as Insights CSV, 0 of 9 events.
+    let mut text = String::from("@timestamp,a,b,c,d,e,f,g,@message,h\n");
+    for i in 1..10 {
+        text.push_str(&format!(
+            "2024-05-01 12:00:0{i}.000,db1,app,10.0.0.5,4,{i},QUERY,db,'SELECT {i}',0\n"
+        ));
+    }
+    assert_eq!(detect(text.as_bytes()), InputKind::AuditText);
+    assert_eq!(statements(text.as_bytes()).len(), 9);
+}
