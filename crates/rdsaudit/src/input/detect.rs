@@ -96,19 +96,13 @@ fn detect_text(input: &[u8]) -> InputKind {
 /// Rows of an Insights CSV checked.
 const INSIGHTS_ROWS: usize = 8;
 
-/// Whether text under an Insights header reads as Insights CSV, told by the first
-/// [`INSIGHTS_ROWS`] rows: an audit line in the rows' `@message` against an audit line at the
-/// start of the rows themselves (audit text under a header forged in a name: its rows are
-/// audit lines cut at commas, no `@message` of which is a whole audit line), whichever more
-/// rows hold; when as many do (none, usually), most rows must read: with a `@timestamp` that
-/// is an Insights date-time, or else with an audit line in `@message` (whether its
-/// `@timestamp` is a date-time or not: an Insights CSV whose times were rewritten, say by a
-/// spreadsheet, is read as one, those rows failing, kept whole).
-///
-/// A row that fails at the end of the text is not counted as a row (it may be cut by a sniff:
-/// a first message longer than 64 KiB), but its start is: audit text whose first record
-/// has a name starting with `"` is one unclosed row, which read as Insights CSV would hold
-/// every line after it (a header alone is taken at its word only then).
+/// Whether most of the first [`INSIGHTS_ROWS`] rows read: with a `@timestamp` that is an
+/// Insights date-time, or else with an audit line in `@message` (whether its `@timestamp` is a
+/// date-time or not: an Insights CSV whose times were rewritten, say by a spreadsheet, is
+/// read as one, those rows failing, kept whole). Audit text under a forged header fails: its
+/// rows are audit lines cut at commas, whose first field is no Insights date-time and no
+/// field of which is a whole audit line. A row that fails at the end of the text is not
+/// counted: it may be cut by a sniff (a first message longer than 64 KiB).
 fn rows_read(input: &[u8]) -> bool {
     use super::insights_csv::{BadRow, InsightsError, InsightsRow};
     let (Some(rows), Some(loose)) = (
@@ -117,49 +111,32 @@ fn rows_read(input: &[u8]) -> bool {
     ) else {
         return false;
     };
-    let audit_line = |bytes: &[u8]| crate::audit::scanner::parse_line(bytes).is_ok();
     let holds_audit_line =
         |r: &InsightsRow<'_>| crate::audit::scanner::starts_with_timestamp(&r.message);
-    let starts_audit_line = |raw: &[u8]| {
-        let first = memchr::memchr2(b'\n', b'\r', raw).map_or(raw, |e| raw.get(..e).unwrap_or(raw));
-        crate::audit::scanner::parse_unbroken_line(first).is_ok()
-    };
     let mut rows = rows.zip(loose).peekable();
-    let (mut seen, mut read, mut messages, mut lines) = (0usize, 0usize, 0usize, 0usize);
+    let (mut seen, mut read) = (0usize, 0usize);
     while let Some((row, loose)) = rows.next() {
-        if seen == INSIGHTS_ROWS {
-            break;
-        }
-        let raw = match &row {
-            Ok(r) => r.raw,
-            Err(bad) => bad.raw,
-        };
-        lines += usize::from(starts_audit_line(raw));
-        if row.is_err() && rows.peek().is_none() {
+        if seen == INSIGHTS_ROWS || (row.is_err() && rows.peek().is_none()) {
             break;
         }
         seen += 1;
-        let message = match (&row, &loose) {
-            (Ok(r), _)
-            | (
+        let reads = match (&row, &loose) {
+            (Ok(r), _) => r.time_us.is_some() || holds_audit_line(r),
+            (
                 Err(BadRow {
                     error: InsightsError::Timestamp { .. },
                     ..
                 }),
                 Ok(r),
-            ) => Some(r),
-            _ => None,
+            ) => holds_audit_line(r),
+            _ => false,
         };
-        messages += usize::from(message.is_some_and(|r| audit_line(&r.message)));
-        let timed = matches!(&row, Ok(r) if r.time_us.is_some());
-        read += usize::from(timed || message.is_some_and(holds_audit_line));
+        if reads {
+            read += 1;
+        }
     }
-    match messages.cmp(&lines) {
-        std::cmp::Ordering::Greater => true,
-        std::cmp::Ordering::Less => false,
-        // A header alone (no whole row yet) is taken at its word.
-        std::cmp::Ordering::Equal => seen == 0 || read * 2 > seen,
-    }
+    // A header alone (no whole row yet) is taken at its word.
+    seen == 0 || read * 2 > seen
 }
 
 /// What a line's start says about the text it is in.
