@@ -406,3 +406,76 @@ fn an_insights_csv_whose_times_do_not_read_is_an_insights_csv_its_rows_kept_whol
     let text = format!("@timestamp,@message\n{}", log(Shape::Text, "app", false));
     assert_eq!(detect(text.as_bytes()), InputKind::AuditText);
 }
+
+/// A log of `n` events of `shape` whose event 10 has `hostile` as its user name, cut at
+/// `at` (the first place it is found in the hostile name), and the statements after the cut.
+fn cut_at(shape: Shape, hostile: &str, n: usize, at: &str) -> (String, Vec<String>) {
+    let whole: String = (0..n)
+        .map(|i| shape.line(i, if i == 10 { hostile } else { "app" }, "shop"))
+        .collect();
+    let cut = whole[whole.find(at).unwrap()..].to_owned();
+    (cut, (11..n).map(|i| format!("SELECT {i}")).collect())
+}
+
+#[test]
+fn rows_forged_after_a_forged_insights_header_do_not_outvote_the_log() {
+    // A failed login's user name holds ten lines: a header and up to eight quoted rows each
+    // an audit line. Cut at the header, most of the first eight rows read; the rows past a
+    // name's reach are the log's. Failed before from five forged rows on: read as Insights
+    // CSV, the forged rows were the only events and every line of the log one failed row.
+    let row = |k: usize| format!("\"20240501 12:00:0{k},v,a,h,1,{k},QUERY,d,'DROP TABLE t',0\"\n");
+    for shape in Shape::ALL {
+        for header in [
+            "@message",
+            "@timestamp,@message",
+            "\"@timestamp\",\"@message\"",
+        ] {
+            for forged in 1..=8 {
+                let rows: String = (0..forged).map(row).collect();
+                let hostile = format!("x\n{header}\n{rows}");
+                let (cut, own) = cut_at(shape, &hostile, 200, header);
+                let read = statements(cut.as_bytes());
+                let missing: Vec<_> = own.iter().filter(|s| !read.contains(s)).collect();
+                assert!(
+                    missing.is_empty(),
+                    "{shape:?} {header} {forged} rows: {:?}, hides {} events",
+                    detect(cut.as_bytes()),
+                    missing.len()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_quote_opened_after_a_forged_insights_header_does_not_hide_the_log() {
+    // A name `x⏎@message⏎"`: read as Insights CSV, the rest of the log is one row never
+    // closed. Past a name's reach it holds the log's own lines, which no message does. Failed
+    // before: 0 events, one reject holding the whole log.
+    for shape in Shape::ALL {
+        let (cut, own) = cut_at(shape, "x\n@message\n\"", 200, "@message");
+        assert_eq!(detect(cut.as_bytes()), shape.kind(), "{shape:?}");
+        assert_eq!(statements(cut.as_bytes()), own, "{shape:?}");
+    }
+}
+
+#[test]
+fn an_insights_csv_whose_first_row_is_longer_than_the_sniff_is_an_insights_csv() {
+    // A first row of 70 KB whose database name holds a break after a forged CONNECT: the row
+    // is cut by the CLI's 64 KiB sniff, and its first line reads as an audit line of the ISO
+    // dialect. Not counted: the header is taken at its word (review 30: a version counting it
+    // read the file as text, 0 of 31 events and one forged).
+    let row = |i: usize, db: &str, sql: &str| {
+        let line = format!("20240501 12:00:{i:02},vm,app,10.0.0.5,4,{i},QUERY,{db},'{sql}',0");
+        format!("2024-05-01 12:00:{i:02}.000,\"{line}\"\n")
+    };
+    let long = format!("SELECT \\'{}\\'", "a".repeat(70_000));
+    let mut csv = String::from("@timestamp,@message\n");
+    csv.push_str(&row(0, "d,h,1,2,CONNECT,db,,0\nx", &long));
+    for i in 1..31 {
+        csv.push_str(&row(i, "shop", &format!("SELECT {i}")));
+    }
+    assert_eq!(detect(&csv.as_bytes()[..64 * 1024]), InputKind::InsightsCsv);
+    assert_eq!(detect(csv.as_bytes()), InputKind::InsightsCsv);
+    assert_eq!(statements(csv.as_bytes()).len(), 31);
+}

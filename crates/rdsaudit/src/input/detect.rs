@@ -96,47 +96,129 @@ fn detect_text(input: &[u8]) -> InputKind {
 /// Rows of an Insights CSV checked.
 const INSIGHTS_ROWS: usize = 8;
 
-/// Whether most of the first [`INSIGHTS_ROWS`] rows read: with a `@timestamp` that is an
-/// Insights date-time, or else with an audit line in `@message` (whether its `@timestamp` is a
-/// date-time or not: an Insights CSV whose times were rewritten, say by a spreadsheet, is
-/// read as one, those rows failing, kept whole). Audit text under a forged header fails: its
-/// rows are audit lines cut at commas, whose first field is no Insights date-time and no
-/// field of which is a whole audit line. A row that fails at the end of the text is not
-/// counted: it may be cut by a sniff (a first message longer than 64 KiB).
+/// Whether most rows read: with a `@timestamp` that is an Insights date-time, or else with an
+/// audit line in `@message` (whether its `@timestamp` is a date-time or not: an Insights CSV
+/// whose times were rewritten, say by a spreadsheet, is read as one, those rows failing, kept
+/// whole). Audit text under a forged header fails: its rows are audit lines cut at commas,
+/// whose first field is no Insights date-time and no field of which is a whole audit line.
+///
+/// The rows that start past [`REACH`] decide when there are two of them or more (the first
+/// [`INSIGHTS_ROWS`] of them): a log cut at a header forged in a name also has rows forged in
+/// that name, all of them within the reach of the record's first line (a failed login's user
+/// name holds ten lines: five forged rows outvoted three of the log's own), and the rows past
+/// it are the log's. A shorter text is told by its first [`INSIGHTS_ROWS`] rows.
+///
+/// A row that fails at the end of the text is not counted: it may be cut by a sniff (a first
+/// message longer than 64 KiB). But when it holds two lines of a log's shape past the reach of
+/// its start, it is no message (a message's raw breaks are in its names): a quote opened
+/// after a forged header (a name `x⏎@message⏎"`) made the rest of the log one row.
 fn rows_read(input: &[u8]) -> bool {
-    use super::insights_csv::{BadRow, InsightsError, InsightsRow};
     let (Some(rows), Some(loose)) = (
         super::insights_csv::rows(input),
         super::insights_csv::rows(input).map(super::insights_csv::Rows::timestamp_unread),
     ) else {
         return false;
     };
-    let holds_audit_line =
-        |r: &InsightsRow<'_>| crate::audit::scanner::starts_with_timestamp(&r.message);
+    let (mut first, mut far) = (Votes::default(), Votes::default());
     let mut rows = rows.zip(loose).peekable();
-    let (mut seen, mut read) = (0usize, 0usize);
     while let Some((row, loose)) = rows.next() {
-        if seen == INSIGHTS_ROWS || (row.is_err() && rows.peek().is_none()) {
+        let raw = match &row {
+            Ok(r) => r.raw,
+            Err(bad) => bad.raw,
+        };
+        if row.is_err() && rows.peek().is_none() {
+            if holds_log_lines(raw) {
+                return false;
+            }
             break;
         }
-        seen += 1;
-        let reads = match (&row, &loose) {
-            (Ok(r), _) => r.time_us.is_some() || holds_audit_line(r),
-            (
-                Err(BadRow {
-                    error: InsightsError::Timestamp { .. },
-                    ..
-                }),
-                Ok(r),
-            ) => holds_audit_line(r),
-            _ => false,
-        };
-        if reads {
-            read += 1;
+        let reads = row_reads(&row, &loose);
+        if first.seen < INSIGHTS_ROWS {
+            first.add(reads);
+        }
+        // Where the row starts in `input` (it is a part of it).
+        if (raw.as_ptr() as usize).saturating_sub(input.as_ptr() as usize) >= REACH {
+            far.add(reads);
+            if far.seen == INSIGHTS_ROWS {
+                break;
+            }
         }
     }
+    if far.seen >= 2 {
+        return far.most();
+    }
     // A header alone (no whole row yet) is taken at its word.
-    seen == 0 || read * 2 > seen
+    first.seen == 0 || first.most()
+}
+
+/// Rows looked at, and how many of them read.
+#[derive(Debug, Default)]
+struct Votes {
+    seen: usize,
+    read: usize,
+}
+
+impl Votes {
+    fn add(&mut self, reads: bool) {
+        self.seen += 1;
+        self.read += usize::from(reads);
+    }
+
+    fn most(&self) -> bool {
+        self.read * 2 > self.seen
+    }
+}
+
+/// Whether a row reads as Insights CSV (see [`rows_read`]); `loose` is the same row read with
+/// its `@timestamp` left unread.
+fn row_reads(
+    row: &Result<super::insights_csv::InsightsRow<'_>, super::insights_csv::BadRow<'_>>,
+    loose: &Result<super::insights_csv::InsightsRow<'_>, super::insights_csv::BadRow<'_>>,
+) -> bool {
+    use super::insights_csv::{BadRow, InsightsError};
+    let holds_audit_line = |r: &super::insights_csv::InsightsRow<'_>| {
+        crate::audit::scanner::starts_with_timestamp(&r.message)
+    };
+    match (row, loose) {
+        (Ok(r), _) => r.time_us.is_some() || holds_audit_line(r),
+        (
+            Err(BadRow {
+                error: InsightsError::Timestamp { .. },
+                ..
+            }),
+            Ok(r),
+        ) => holds_audit_line(r),
+        _ => false,
+    }
+}
+
+/// Whether `raw` (a row never closed) holds two whole lines past [`REACH`] of its start that
+/// are lines of a log: export or syslog lines, or audit lines that read alone (an Insights
+/// row's own line starts with a date-time too, but does not read as an audit line).
+fn holds_log_lines(raw: &[u8]) -> bool {
+    let head = raw.get(..TEXT_PROBE).unwrap_or(raw);
+    // From the first line that starts past the reach: after a break at `REACH - 1` or later.
+    let Some(i) = head
+        .get(REACH - 1..)
+        .and_then(|past| memchr::memchr2(b'\n', b'\r', past))
+    else {
+        return false;
+    };
+    let (mut at, mut lines) = (REACH + i, 0);
+    while let Some(i) = memchr::memchr2(b'\n', b'\r', head.get(at..).unwrap_or_default()) {
+        let line = head.get(at..at + i).unwrap_or_default();
+        let counts = match line_kind_of(line) {
+            LineKind::Exported | LineKind::Syslog | LineKind::SyslogNoTime => true,
+            LineKind::Audit => crate::audit::scanner::parse_unbroken_line(line).is_ok(),
+            LineKind::Other => false,
+        };
+        lines += usize::from(counts);
+        if lines == 2 {
+            return true;
+        }
+        at += i + 1;
+    }
+    false
 }
 
 /// What a line's start says about the text it is in.
