@@ -4,7 +4,7 @@
 //!
 //! Order: arguments in the order given; the files of a directory or a pattern in natural name
 //! order (`audit.log.2` before `audit.log.10`, as RDS numbers rotated files). A file reached
-//! twice (a directory and a pattern inside it) is read once. Hidden entries (`.name`) below a
+//! twice (a directory and a pattern inside it, a symbolic or hard link to it) is read once. Hidden entries (`.name`) below a
 //! directory are skipped: a downloaded folder's `.DS_Store` is not an audit log. A pattern that
 //! matches nothing and an unreadable directory entry are errors naming them, like a missing
 //! file.
@@ -61,9 +61,22 @@ pub fn refuse_overwrite(flag: &str, output: &Path, inputs: &[Input]) -> anyhow::
     Ok(())
 }
 
-/// The canonical path when the file exists (so `./a.log` and `a.log` are one file).
-fn identity(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+/// What makes two names one file.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Identity {
+    /// The device and inode (Unix): a hard link is the file it links to.
+    Inode(u64, u64),
+    /// The canonical path when the file exists (so `./a.log` and `a.log` are one file).
+    Path(PathBuf),
+}
+
+fn identity(path: &Path) -> Identity {
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::MetadataExt as _;
+        return Identity::Inode(meta.dev(), meta.ino());
+    }
+    Identity::Path(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
 }
 
 fn expand_one(arg: &Path) -> Vec<Input> {
@@ -209,6 +222,22 @@ mod tests {
         );
         let recursive = expand(&[root.join("**/*.gz")]);
         assert_eq!(names(&recursive, root), ["i1/sub/x.gz"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_hard_or_symbolic_link_to_an_input_is_the_same_input() {
+        // Review 30: `parse a.log hard.log` read the log twice (its events twice).
+        let dir = tree();
+        let root = dir.path();
+        std::fs::hard_link(root.join("top.log"), root.join("hard.log")).unwrap();
+        std::os::unix::fs::symlink(root.join("top.log"), root.join("soft.log")).unwrap();
+        let got = expand(&[
+            root.join("top.log"),
+            root.join("hard.log"),
+            root.join("soft.log"),
+        ]);
+        assert_eq!(names(&got, root), ["top.log"]);
     }
 
     #[test]
