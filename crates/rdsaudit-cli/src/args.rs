@@ -123,7 +123,14 @@ reaches the query log limit (--query-log-limit, 1024 bytes by default; it may be
 (a replay would send the replaying machine's file), a prepared statement logged with its ?
 placeholders, and one with a backslash outside strings (a client command such as \\!);
 `USE `db`;` comes before a statement whose database is not the one before; statements from
-CloudWatch end with `-- event_id=ID` for de-duplication.
+CloudWatch end with `-- event_id=ID` for de-duplication. A statement that may change how the
+statements after it are read (a SET, SET STATEMENT, EXECUTE, PREPARE or compound statement
+naming sql_mode or a character set, but a plain SET to safe values; one cut at the log limit
+that does not start as a statement on rows; any reading of an ambiguous line that does) is a
+comment, and so is every line after it: with --format sql it passes every filter (--writes,
+--grep, --since, --user, --table...), and --merge puts it first among the events of its time.
+Not in the log, so not seen: a sql_mode set in the parameter group or stored with a routine,
+a character set chosen in the client's handshake. Replay only logs of sessions you trust.
 
 Text logs (plain, .gz, `aws logs tail` output, CloudWatch exports) are streamed in bounded
 memory, an event written once the 4 KiB of text after it are read (the window rule:
@@ -295,7 +302,9 @@ pub struct ParseArgs {
     /// Write the events of all inputs as one stream in timestamp order (Aurora writes each
     /// instance's audit across several concurrent files; RDS rotates them). Each input is
     /// read at once; an event more than 4096 events from its place in its own file comes out
-    /// late and is counted in the summary, never dropped. One input's own lines are put in
+    /// late and is counted in the summary, never dropped. Events of the same time: a SQL
+    /// statement that may change how the statements after it are read first, then those of
+    /// the input that starts earlier, then by the server's query id, then input order. One input's own lines are put in
     /// time order too: with a single file whose lines are not in time order, the events (and
     /// the SQL statements, each after the USE it needs there) come out in another order than
     /// without --merge. Unparsed lines go to --rejects (and stderr) as each input is read

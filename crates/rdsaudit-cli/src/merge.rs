@@ -10,10 +10,32 @@
 //! [`WINDOW`] events, and offers the earliest of them: an event at most that many events
 //! away from its place in its file comes out in order. An event further away comes out when
 //! its window reaches it, after later ones; it is counted as `late` (the summary says how
-//! many), never dropped. Equal times keep input order (then order in the file). So the
-//! guarantee: the output is in timestamp order whenever no event is more than [`WINDOW`]
-//! events away from its place in its own file; otherwise the summary counts the events
-//! written after a later one.
+//! many), never dropped. So the guarantee: the output is in timestamp order whenever no event
+//! is more than [`WINDOW`] events away from its place in its own file; otherwise the summary
+//! counts the events written after a later one.
+//!
+//! Equal times (MariaDB and RDS for MySQL log whole seconds) are ordered by what tells the
+//! server's order, in this order ([`Key`]):
+//! 1. `--format sql`: a statement that may change how the statements after it are read
+//!    ([`Stamped::changes_reading`]: a `SET sql_mode='ANSI_QUOTES'`...) goes first. The SQL
+//!    writer makes every line after its comment a comment; put after a `DELETE` of its second
+//!    from another file (a rotated log split between a session's `SET` and its `DELETE`), it
+//!    left the `DELETE` to run, and a replay deleted every row the server kept (session 29's
+//!    review, F5). Moved before statements the server ran before it, it only makes them
+//!    comments too. It goes first when it is within [`WINDOW`] events of its input's first
+//!    event of that time; one further (a second of more than [`WINDOW`] events in one file)
+//!    may come out after statements of its second, and is counted
+//!    ([`Merge::reading_changed_late`]; `parse` warns).
+//! 2. The input whose first event is earlier: a rotated file's last second before the next
+//!    file's first, whatever order the files are given in (`audit.log audit.log.1`, as
+//!    `audit.log*` expands, names the newer file first).
+//! 3. The highest query id of the input up to the event: MariaDB's query id is one counter
+//!    for the server (the plugin writes 0 for connection events, and a TABLE event carries its
+//!    statement's id), so of two files of one server that start in the same second, the
+//!    events after lower ids go first. Within one file this key never decreases, so it keeps
+//!    the file's order (the plugin logs a statement when it ends, so ids are not in file
+//!    order; trigger statements come before their parent with higher ids).
+//! 4. Input order, then order in the file.
 //!
 //! Unparsed lines and unreadable records have no trustworthy time to merge by: they are
 //! counted and written to `--rejects` as their input's chunks reach the merge (each with its
@@ -42,20 +64,35 @@ pub struct Stamped {
     pub bytes: Vec<u8>,
     /// SQL: the database the statement ran in (its `USE` is written where it lands).
     pub database: Option<Vec<u8>>,
+    /// SQL: the statement may change how the statements after it are read (a `SET
+    /// sql_mode=...`, written as a comment that makes every line after it one): it goes
+    /// before the other events of its time.
+    pub changes_reading: bool,
+    /// The server's query id (0 for connection events): a server's counter, so of two
+    /// inputs' events of one time, the one after a lower id goes first.
+    pub query_id: u64,
 }
 
-/// Where an event waits: ordered by time, then input, then arrival.
-type Key = (i64, usize, u64);
+/// Where an event waits: ordered by time, then whether it changes how statements are read
+/// (`false` first: the key holds its negation), then its input's first time, then the
+/// highest query id of its input up to it, then input, then arrival (see the module docs).
+type Key = (i64, bool, i64, u64, usize, u64);
 
-/// A pending event: its bytes and database.
-type Pending = (Vec<u8>, Option<Vec<u8>>);
+/// A pending event: its bytes, database and query id.
+type Pending = (Vec<u8>, Option<Vec<u8>>, u64);
 
 /// One input's window of pending events.
 struct Window<S> {
     source: S,
-    /// Pending events, earliest first by (time, input, arrival).
+    /// Pending events, earliest first by [`Key`].
     pending: BinaryHeap<Reverse<(Key, Pending)>>,
     arrivals: u64,
+    /// The time of the input's first event: of two inputs, the one that starts earlier has
+    /// its events of a shared time first (a rotated file's last second before the next
+    /// file's first, whatever order the files were given in).
+    start: Option<i64>,
+    /// The highest query id of the input's events so far.
+    query_ids: u64,
 }
 
 impl<S: Iterator<Item = Stamped>> Window<S> {
@@ -63,8 +100,18 @@ impl<S: Iterator<Item = Stamped>> Window<S> {
     fn fill(&mut self, input: usize, window: usize) {
         while self.pending.len() < window {
             let Some(e) = self.source.next() else { return };
-            let key = (e.epoch_us, input, self.arrivals);
-            self.pending.push(Reverse((key, (e.bytes, e.database))));
+            let start = *self.start.get_or_insert(e.epoch_us);
+            self.query_ids = self.query_ids.max(e.query_id);
+            let key = (
+                e.epoch_us,
+                !e.changes_reading,
+                start,
+                self.query_ids,
+                input,
+                self.arrivals,
+            );
+            self.pending
+                .push(Reverse((key, (e.bytes, e.database, e.query_id))));
             self.arrivals += 1;
         }
     }
@@ -82,6 +129,11 @@ pub struct Merge<S> {
     window: usize,
     latest: Option<i64>,
     late: u64,
+    /// The latest time of an event written that changes no reading.
+    latest_plain: Option<i64>,
+    /// Statements that change how statements are read written after an event of their time
+    /// or later ([`Merge::reading_changed_late`]).
+    reading_changed_late: u64,
 }
 
 impl<S: Iterator<Item = Stamped>> Merge<S> {
@@ -100,12 +152,16 @@ impl<S: Iterator<Item = Stamped>> Merge<S> {
                     source,
                     pending: BinaryHeap::new(),
                     arrivals: 0,
+                    start: None,
+                    query_ids: 0,
                 })
                 .collect(),
             heads: BinaryHeap::new(),
             window,
             latest: None,
             late: 0,
+            latest_plain: None,
+            reading_changed_late: 0,
         };
         for input in 0..merge.windows.len() {
             merge.refill(input);
@@ -116,6 +172,14 @@ impl<S: Iterator<Item = Stamped>> Merge<S> {
     /// Events written after a later one (further out of place in their file than the window).
     pub fn late(&self) -> u64 {
         self.late
+    }
+
+    /// Statements that change how statements are read written after another event of their
+    /// time or a later one: their input held more than the window's events of that time
+    /// before them (or they were late), so statements the server read after them may have
+    /// been written to run before them.
+    pub fn reading_changed_late(&self) -> u64 {
+        self.reading_changed_late
     }
 
     /// Tops up input `input`'s window and offers its earliest event.
@@ -134,18 +198,25 @@ impl<S: Iterator<Item = Stamped>> Iterator for Merge<S> {
     type Item = Stamped;
 
     fn next(&mut self) -> Option<Stamped> {
-        let Reverse((_, input, _)) = self.heads.pop()?;
-        let Reverse(((epoch_us, _, _), (bytes, database))) =
+        let Reverse((_, _, _, _, input, _)) = self.heads.pop()?;
+        let Reverse(((epoch_us, plain, ..), (bytes, database, query_id))) =
             self.windows.get_mut(input)?.pending.pop()?;
         if self.latest.is_some_and(|latest| epoch_us < latest) {
             self.late += 1;
         }
         self.latest = Some(self.latest.map_or(epoch_us, |l| l.max(epoch_us)));
+        if plain {
+            self.latest_plain = Some(self.latest_plain.map_or(epoch_us, |l| l.max(epoch_us)));
+        } else if self.latest_plain.is_some_and(|l| l >= epoch_us) {
+            self.reading_changed_late += 1;
+        }
         self.refill(input);
         Some(Stamped {
             epoch_us,
             bytes,
             database,
+            changes_reading: !plain,
+            query_id,
         })
     }
 }
@@ -167,6 +238,8 @@ mod tests {
                         epoch_us: t,
                         bytes: format!("{i}:{j}").into_bytes(),
                         database: None,
+                        changes_reading: false,
+                        query_id: 0,
                     })
                     .collect::<Vec<_>>()
                     .into_iter()
@@ -194,14 +267,15 @@ mod tests {
             prop_assert_eq!(out.len(), times.iter().map(Vec::len).sum::<usize>());
             prop_assert!(out.windows(2).all(|w| w[0].epoch_us <= w[1].epoch_us));
             prop_assert_eq!(merge.late(), 0);
-            // Equal times: earlier input first, then file order.
-            let mut expected: Vec<(i64, usize, usize)> = times
+            // Equal times: the input that starts earlier first, then earlier input, then file
+            // order.
+            let mut expected: Vec<(i64, i64, usize, usize)> = times
                 .iter()
                 .enumerate()
-                .flat_map(|(i, ts)| ts.iter().enumerate().map(move |(j, &t)| (t, i, j)))
+                .flat_map(|(i, ts)| ts.iter().enumerate().map(move |(j, &t)| (t, ts[0], i, j)))
                 .collect();
             expected.sort_unstable();
-            let expected: Vec<String> = expected.iter().map(|(_, i, j)| format!("{i}:{j}")).collect();
+            let expected: Vec<String> = expected.iter().map(|(_, _, i, j)| format!("{i}:{j}")).collect();
             prop_assert_eq!(tags(&out), expected);
         }
 
@@ -245,6 +319,92 @@ mod tests {
         assert!(merge.late() > 0);
     }
 
+    /// Session 29's review (adv3 F5): `--merge audit.log audit.log.1` (the current file first,
+    /// as `audit.log*` lists them) wrote the current file's `DELETE` before the rotated file's
+    /// `SET sql_mode='ANSI_QUOTES'` of the same second, so the SQL writer's taint started after
+    /// it. Equal times now go by the input that starts earlier, and a statement that changes
+    /// how statements are read goes first among its time's events.
+    #[test]
+    fn a_tie_goes_to_the_older_file_and_to_a_change_of_reading_first() {
+        let stamped = |t: i64, tag: &str, changes_reading: bool| Stamped {
+            epoch_us: t,
+            bytes: tag.as_bytes().to_vec(),
+            database: None,
+            changes_reading,
+            query_id: 0,
+        };
+        // The current file starts in the second the rotated one ends in.
+        let current = vec![stamped(7, "delete", false), stamped(8, "later", false)];
+        let rotated = vec![
+            stamped(5, "first", false),
+            stamped(7, "select", false),
+            stamped(7, "set", true),
+        ];
+        let out = Merge::new([current.clone().into_iter(), rotated.clone().into_iter()]);
+        assert_eq!(
+            tags(&out.collect::<Vec<_>>()),
+            ["first", "set", "select", "delete", "later"]
+        );
+        // Both starting in the tie's second: the change of reading still goes first.
+        let rotated = vec![stamped(7, "select", false), stamped(7, "set", true)];
+        let mut merge = Merge::new([current.into_iter(), rotated.into_iter()]);
+        let out: Vec<Stamped> = merge.by_ref().collect();
+        assert_eq!(tags(&out), ["set", "delete", "select", "later"]);
+        assert_eq!(merge.reading_changed_late(), 0);
+    }
+
+    /// Two parts of one server's log that both start in the shared second, given newest
+    /// first: the part whose query ids come first goes first (connection events, query id 0,
+    /// go with the highest id before them in their file).
+    #[test]
+    fn a_tie_goes_by_query_id_across_inputs() {
+        let stamped = |tag: &str, query_id: u64| Stamped {
+            epoch_us: 7,
+            bytes: tag.as_bytes().to_vec(),
+            database: None,
+            changes_reading: false,
+            query_id,
+        };
+        let older = vec![stamped("connect", 0), stamped("set", 9)];
+        let newer = vec![
+            stamped("write", 10),
+            stamped("delete", 10),
+            stamped("disconnect", 0),
+        ];
+        let out: Vec<Stamped> = Merge::new([newer.into_iter(), older.into_iter()]).collect();
+        assert_eq!(
+            tags(&out),
+            ["connect", "set", "write", "delete", "disconnect"]
+        );
+    }
+
+    /// More events of one time before the change of reading than the window holds: it comes
+    /// out after some of them, and is counted.
+    #[test]
+    fn a_change_of_reading_past_the_window_is_counted() {
+        let stamped = |tag: &str, changes_reading: bool| Stamped {
+            epoch_us: 7,
+            bytes: tag.as_bytes().to_vec(),
+            database: None,
+            changes_reading,
+            query_id: 0,
+        };
+        let one = vec![
+            stamped("a", false),
+            stamped("b", false),
+            stamped("set", true),
+        ];
+        let other = vec![stamped("delete", false)];
+        let mut merge = Merge::with_window([one.clone().into_iter(), other.clone().into_iter()], 2);
+        let out: Vec<Stamped> = merge.by_ref().collect();
+        assert_eq!(tags(&out), ["a", "set", "b", "delete"]);
+        assert_eq!(merge.reading_changed_late(), 1);
+        let mut merge = Merge::with_window([one.into_iter(), other.into_iter()], 3);
+        let out: Vec<Stamped> = merge.by_ref().collect();
+        assert_eq!(tags(&out), ["set", "a", "b", "delete"]);
+        assert_eq!(merge.reading_changed_late(), 0);
+    }
+
     #[test]
     fn memory_is_a_window_per_input() {
         // An endless input is never drained into memory: pulled lazily, one window ahead.
@@ -255,6 +415,8 @@ mod tests {
                 epoch_us: t,
                 bytes: Vec::new(),
                 database: None,
+                changes_reading: false,
+                query_id: 0,
             }
         });
         let mut merge = Merge::with_window([endless], 16);

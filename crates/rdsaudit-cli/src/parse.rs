@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rdsaudit::sink::{EventWriter, FailedRecord, Format, NdjsonWriter, UnparsedLine, sql};
 use rdsaudit::{AuditEvent, Sink};
 use rdsaudit_sql::Enricher;
+use rdsaudit_sql::filter::EventFilter;
 
 use super::accounting::Accounting;
 use super::args::ParseArgs;
@@ -43,6 +44,11 @@ struct Stamp {
     end: usize,
     /// SQL: the database the statement ran in (its `USE` is written when merged).
     database: Option<Vec<u8>>,
+    /// SQL: it may change how the statements after it are read (merged before the others of
+    /// its time, [`Stamped::changes_reading`]).
+    changes_reading: bool,
+    /// The server's query id ([`Stamped::query_id`]).
+    query_id: u64,
 }
 
 /// The plain writer, untouched by `--enrich`, or NDJSON with the semantic keys.
@@ -68,7 +74,8 @@ struct Writers {
     enrich: bool,
     format: Format,
     csv_raw: bool,
-    /// `--query-log-limit`: a statement reaching it may be cut.
+    /// `--query-log-limit`, as the filter reads statements with
+    /// ([`rdsaudit_sql::filter::EventFilter::query_log_limit`]): a statement reaching it may be cut.
     query_log_limit: usize,
     /// The output bytes of the last record or piece written whole: a fresh chunk's room
     /// ([`Writers::room`]).
@@ -85,13 +92,13 @@ const WRITERS_KEPT: usize = 64;
 const ROOM_MAX: usize = 4 << 20;
 
 impl Writers {
-    fn new(args: &ParseArgs) -> Arc<Self> {
+    fn new(args: &ParseArgs, filter: &EventFilter) -> Arc<Self> {
         Arc::new(Writers {
             kept: Mutex::new(Vec::new()),
             enrich: args.enrich,
             format: args.format,
             csv_raw: args.csv_raw,
-            query_log_limit: args.filter.query_log_limit as usize,
+            query_log_limit: filter.query_log_limit(),
             last_len: AtomicUsize::new(0),
         })
     }
@@ -180,6 +187,8 @@ impl Chunk {
                 epoch_us: stamp.epoch_us,
                 bytes,
                 database: stamp.database.clone(),
+                changes_reading: stamp.changes_reading,
+                query_id: stamp.query_id,
             }
         })
     }
@@ -250,14 +259,19 @@ impl Sink for Chunk {
         };
         self.events += u64::from(written);
         if let (true, Some(stamps)) = (written, &mut self.stamps) {
-            let database = match writer {
-                Writer::Plain(w) => w.sql().first_database().map(<[u8]>::to_vec),
-                Writer::Enriched(..) => None,
+            let (database, changes_reading) = match writer {
+                Writer::Plain(w) => (
+                    w.sql().first_database().map(<[u8]>::to_vec),
+                    w.sql().changed_reading(),
+                ),
+                Writer::Enriched(..) => (None, false),
             };
             stamps.push(Stamp {
                 epoch_us: e.timestamp.epoch_us,
                 end: self.bytes.len(),
                 database,
+                changes_reading,
+                query_id: e.query_id,
             });
         }
     }
@@ -317,18 +331,13 @@ impl CommandSink for Chunk {
 }
 
 pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
-    let filter = super::filter(&args.filter)?;
-    if args.format == Format::Sql && (!filter.is_open() || args.merge) {
-        // The SQL writer comments out what follows a statement that changes how statements
-        // are read, but only one it is given, in the order given (session 29's review).
-        ewriteln!(
-            "rdsaudit: --format sql {}: a statement left out or put after the others (a SET of sql_mode or of a character set) may have changed how the statements written were read; replay SQL only from logs of sessions you trust (README, --format sql)",
-            if args.merge {
-                "with --merge (statements of one second in input order)"
-            } else {
-                "with a filter"
-            }
-        );
+    let mut filter = super::filter(&args.filter)?;
+    if args.format == Format::Sql {
+        // The SQL writer comments out every line after a statement that may change how the
+        // statements after it are read, but only one it is given: a filter lets it through
+        // (session 29's review: `--writes` left out the `SET sql_mode='ANSI_QUOTES'` and a
+        // replay deleted every row).
+        filter = filter.keeping_reading_changes();
     }
     if args.enrich && args.format != Format::Ndjson {
         anyhow::bail!("--enrich adds NDJSON keys: use it with --format ndjson");
@@ -350,6 +359,7 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
     }
     let progress = draws_progress(quiet, args.merge, io::stdout().is_terminal());
     let reader = Reader::new(&args.input, &filter, progress);
+    let writers = Writers::new(args, &filter);
     let mut output = Output {
         out: super::output(None)?,
         rejects: args
@@ -366,11 +376,19 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
         .write_all(&EventWriter::new(args.format).header())?;
     let mut acc = Accounting::default();
     let (inputs, late) = if args.merge {
-        read_merged(args, &inputs, &reader, &mut acc, &mut output)?
+        read_merged(args, &inputs, &reader, &writers, &mut acc, &mut output)?
     } else {
-        let n = read_in_order(args, &inputs, &reader, &mut acc, &mut output)?;
-        (n, 0)
+        let n = read_in_order(args, &inputs, &reader, writers, &mut acc, &mut output)?;
+        (n, Late::default())
     };
+    if late.reading_changed > 0 {
+        // The taint starts at the statement's comment line: what was written before it of
+        // its second runs (the merge could not hold the second's events: `Merge`).
+        ewriteln!(
+            "rdsaudit: --merge --format sql: {} statements that change how statements are read (sql_mode, character set) were written after statements of their second (more than {WINDOW} events of that second in one input): statements before them may run otherwise than the server read them",
+            late.reading_changed
+        );
+    }
     output.out.flush()?;
     if let Some(file) = &mut output.rejects {
         file.flush()?;
@@ -381,9 +399,15 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
             let rejected = output.rejected;
             ewriteln!("  rejects:    {rejected} written to {}", path.display());
         }
+        if args.format == Format::Sql {
+            ewriteln!(
+                "  sql:        not in the log, so not seen: a sql_mode set in the parameter group or stored with a routine, a character set chosen in the client's handshake; replay only logs of sessions you trust"
+            );
+        }
         if args.merge {
             ewriteln!(
-                "  merged:     in timestamp order; {late} events out of order (more than {WINDOW} events from their place in their file: written after later ones)"
+                "  merged:     in timestamp order; {} events out of order (more than {WINDOW} events from their place in their file: written after later ones)",
+                late.events
             );
         }
     }
@@ -454,6 +478,7 @@ fn read_in_order(
     args: &ParseArgs,
     inputs: &[paths::Input],
     reader: &Reader<'_>,
+    writers: Arc<Writers>,
     acc: &mut Accounting,
     output: &mut Output,
 ) -> anyhow::Result<u64> {
@@ -463,7 +488,7 @@ fn read_in_order(
         || args.input.paths.iter().any(|p| p.as_os_str() == "-");
     let spare = Spare {
         chunks: Mutex::new(Vec::new()),
-        writers: Writers::new(args),
+        writers,
         args,
     };
     let read = super::read_all(
@@ -493,16 +518,24 @@ fn read_in_order(
 /// Chunks an input's reader has decoded and not yet handed to the merge.
 const CHUNKS_AHEAD: usize = 2;
 
+/// What `--merge` wrote out of place ([`Merge::late`], [`Merge::reading_changed_late`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Late {
+    events: u64,
+    reading_changed: u64,
+}
+
 /// `--merge`: every input read at once on a thread of its own (each still decoded in
 /// parallel), their events merged in timestamp order ([`Merge`]). Rejects are written as each
-/// input's chunks reach the merge. Returns the number of inputs and of events out of order.
+/// input's chunks reach the merge. Returns the number of inputs and what was written out of place.
 fn read_merged(
     args: &ParseArgs,
     inputs: &[paths::Input],
     reader: &Reader<'_>,
+    writers: &Arc<Writers>,
     acc: &mut Accounting,
     output: &mut Output,
-) -> anyhow::Result<(u64, u64)> {
+) -> anyhow::Result<(u64, Late)> {
     let stdin = [PathBuf::from("-")];
     let named: Vec<(usize, &PathBuf)> = if args.input.paths.is_empty() {
         stdin.iter().enumerate().collect()
@@ -515,7 +548,6 @@ fn read_merged(
     };
     // Each input's accounting with its place among the inputs: their error lines are shown
     // in that order once the merge ends (a pattern that matched nothing among the others).
-    let writers = &Writers::new(args);
     let mut held = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         let Err(unreadable) = input else { continue };
@@ -530,7 +562,7 @@ fn read_merged(
         super::input::unreadable(&mut input_acc, &unreadable.name, &error, &make, &mut emit)?;
         held.push((i, input_acc));
     }
-    let late = std::thread::scope(|scope| -> anyhow::Result<u64> {
+    let late = std::thread::scope(|scope| -> anyhow::Result<Late> {
         let mut threads = Vec::new();
         let mut receivers = Vec::new();
         for (i, path) in named {
@@ -555,7 +587,10 @@ fn read_merged(
         let sources = receivers.into_iter().map(|rx| source(rx, &side));
         let mut merge = Merge::new(sources.collect::<Vec<_>>());
         let written = write_merged(&mut merge, &side);
-        let late = merge.late();
+        let late = Late {
+            events: merge.late(),
+            reading_changed: merge.reading_changed_late(),
+        };
         drop(merge);
         for (i, thread) in threads {
             let (input_acc, _) = thread
@@ -630,7 +665,7 @@ mod tests {
         let crate::args::Command::Parse(args) = &cli.command else {
             panic!("not parse");
         };
-        let writers = Writers::new(args);
+        let writers = Writers::new(args, &EventFilter::default());
         let mut first = Chunk::new(args, &writers);
         assert_eq!(first.bytes.capacity(), 0, "nothing noted yet");
         first.bytes.extend_from_slice(&[b'x'; 8_000]);

@@ -264,28 +264,3 @@ fn every_format_carries_the_ambiguity_flag() {
         "USE `shop`;\nSELECT 2;\n"
     );
 }
-
-/// Session 29's review: a filter can leave out the `SET sql_mode='ANSI_QUOTES'` that made the
-/// server read a kept statement otherwise (replayed, `--writes`' `DELETE` removed every row),
-/// and `--merge` can put a statement before it: `--format sql` says so on stderr with either,
-/// and not without.
-#[test]
-fn sql_with_a_filter_or_merge_warns_of_what_it_cannot_see() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = write(
-        dir.path(),
-        "a.log",
-        b"20240323 13:36:08,vm,app,10.0.0.1,5,7,QUERY,shop,'SET sql_mode=\\'ANSI_QUOTES\\'',0\n\
-          20240323 13:36:09,vm,app,10.0.0.1,5,8,QUERY,shop,'DELETE FROM t WHERE \"v\" = \\'v\\'',0\n",
-    );
-    let said = |args: &[&str]| {
-        let out = rdsaudit().args(args).arg(&log).output().unwrap();
-        assert!(out.status.success());
-        String::from_utf8(out.stderr).unwrap()
-    };
-    let warning = "may have changed how the statements written were read";
-    assert!(!said(&["parse", "-q", "--format", "sql"]).contains(warning));
-    assert!(said(&["parse", "-q", "--format", "sql", "--writes"]).contains(warning));
-    assert!(said(&["parse", "-q", "--format", "sql", "--merge"]).contains(warning));
-    assert!(!said(&["parse", "-q", "--writes"]).contains(warning));
-}

@@ -55,6 +55,9 @@ pub struct EventFilter {
     spec: SemanticSpec,
     /// No condition at all: every event passes (decided once, not per event).
     open: bool,
+    /// `--format sql`: a statement that may change how the statements after it are read
+    /// passes whatever the conditions ([`EventFilter::keeping_reading_changes`]).
+    keep_reading_changes: bool,
 }
 
 impl EventFilter {
@@ -64,9 +67,34 @@ impl EventFilter {
             fields,
             spec,
             open: false,
+            keep_reading_changes: false,
         };
         filter.open = filter.fields.is_open() && !filter.is_semantic();
         filter
+    }
+
+    /// The same filter, but an event that may hold a statement changing how the statements
+    /// after it are read (a `SET sql_mode='ANSI_QUOTES'`, `SET NAMES gbk`...:
+    /// [`rdsaudit::sink::sql::changes_reading`]) passes whatever the conditions: for the SQL
+    /// writer, which writes it as a comment and every line after it as one too. Left out by
+    /// `--writes` (or `--grep`, `--since`, `--table`...), the `SET` that made the server read
+    /// a session's `DELETE` otherwise was not seen, and the `DELETE` was written to run
+    /// (session 29's review: a replay deleted every row the server had kept). An open filter
+    /// stays open: every event passes already, at no cost.
+    ///
+    /// ```
+    /// use rdsaudit::filter::Filter;
+    /// use rdsaudit_sql::filter::{EventFilter, SemanticSpec};
+    ///
+    /// let writes = EventFilter::new(Filter::all(), SemanticSpec { writes: true, ..SemanticSpec::default() });
+    /// let set = rdsaudit::parse_line(br"20240323 13:36:08,vm,app,10.0.0.1,5,7,QUERY,shop,'SET sql_mode=\'ANSI_QUOTES\'',0").unwrap();
+    /// assert!(!writes.matches(&set));
+    /// assert!(writes.keeping_reading_changes().matches(&set));
+    /// ```
+    #[must_use]
+    pub fn keeping_reading_changes(mut self) -> Self {
+        self.keep_reading_changes = true;
+        self
     }
 
     /// The server's `server_audit_query_log_limit` the filter reads statements with (see
@@ -147,6 +175,13 @@ impl EventFilter {
         if self.open {
             return true;
         }
+        self.passes(e, server)
+            || (self.keep_reading_changes
+                && rdsaudit::sink::sql::changes_reading(e, self.query_log_limit()))
+    }
+
+    /// Whether `e` passes the conditions (the filter is not open).
+    fn passes(&self, e: &AuditEvent<'_>, server: Option<ServerTables>) -> bool {
         if !self.fields.matches(e) {
             return false;
         }
@@ -202,6 +237,64 @@ mod tests {
         };
         assert!(EventFilter::new(Filter::all(), writes).matches(&e));
         assert!(EventFilter::new(Filter::all(), users).matches(&e));
+    }
+
+    /// Session 29's review (adv3 F4): `--writes` and `--grep DELETE` left out the `SET
+    /// sql_mode='ANSI_QUOTES'` that made the server read the `DELETE` after it otherwise, and
+    /// the SQL writer wrote the `DELETE` to run. For `--format sql` such a statement passes
+    /// every condition; a refused one, and any other statement, do not. Failed before.
+    #[test]
+    fn a_statement_that_changes_reading_passes_every_condition_for_sql() {
+        let line = |l: &'static [u8]| rdsaudit::parse_line(l).unwrap();
+        let set = line(
+            br"20261204 17:38:05,vm,adv,127.0.0.1,58,294,QUERY,shop,'SET sql_mode=\'ANSI_QUOTES\'',0",
+        );
+        let refused = line(
+            br"20261204 17:38:05,vm,adv,127.0.0.1,58,294,QUERY,shop,'SET sql_mode=\'ANSI_QUOTE\'',1231",
+        );
+        let select = line(br"20261204 17:38:05,vm,adv,127.0.0.1,58,296,QUERY,shop,'SELECT 1',0");
+        let fields = |spec: rdsaudit::filter::FilterSpec| Filter::new(&spec).unwrap();
+        let filters = [
+            EventFilter::new(
+                Filter::all(),
+                SemanticSpec {
+                    writes: true,
+                    ..SemanticSpec::default()
+                },
+            ),
+            EventFilter::new(
+                Filter::all(),
+                SemanticSpec {
+                    tables: vec![TablePattern::parse("shop.t").unwrap()],
+                    ..SemanticSpec::default()
+                },
+            ),
+            EventFilter::new(
+                fields(rdsaudit::filter::FilterSpec {
+                    grep: Some("DELETE".into()),
+                    ..Default::default()
+                }),
+                SemanticSpec::default(),
+            ),
+            EventFilter::new(
+                fields(rdsaudit::filter::FilterSpec {
+                    since: Some("2026-12-05T00:00:00Z".into()),
+                    ..Default::default()
+                }),
+                SemanticSpec::default(),
+            ),
+        ];
+        for filter in filters {
+            assert!(!filter.matches(&set), "{filter:?}");
+            let sql = filter.keeping_reading_changes();
+            assert!(sql.matches(&set), "{sql:?}");
+            assert!(sql.matches_in(&set, &mut Enricher::default()));
+            assert!(!sql.matches(&refused), "{sql:?}");
+            assert!(!sql.matches(&select), "{sql:?}");
+        }
+        let open =
+            EventFilter::new(Filter::all(), SemanticSpec::default()).keeping_reading_changes();
+        assert!(open.matches(&select));
     }
 
     #[test]

@@ -88,9 +88,17 @@
 //! `SET`, `SET STATEMENT`, `EXECUTE`, `PREPARE` or compound statement that names `sql_mode` or
 //! a character set, but a plain `SET` to a quoted list of other modes or to UTF-8 or a
 //! single-byte set, is a `-- rdsaudit: not run` comment, and every line after it too
-//! (`sql/session.rs`). Not seen here: a `SET` left out by a filter, statements of one second
-//! put before it by `--merge`, a mode set in the parameter group or stored with a routine, a
-//! character set chosen in the client's handshake: replay only logs of trusted sessions.
+//! (`sql/session.rs`). So is a statement that may be cut at the log limit before what it sets
+//! (`SET @pad='<1100 bytes>', sql_mode='ANSI_QUOTES'` is logged as `SET @pad='ppp...`): any
+//! at the limit that does not start as a statement on rows. And a line flagged ambiguous
+//! whose other readings hold such a statement (or, when some are unlisted, whose text names
+//! `sql_mode` or a character set) gets the same comment, with its whole record, before its own
+//! line. [`changes_reading`] says which events these are: a caller that filters events in
+//! front of the writer must let them through (the CLI's filter does for `--format sql`), and
+//! one that orders them must put them before the statements of their time (`--merge` does).
+//! Not in the log, so not seen here: a mode set in the parameter group or stored with a
+//! routine, a character set chosen in the client's handshake: replay only logs of trusted
+//! sessions.
 //!
 //! The output is UTF-8: replay it with a client whose character set reads UTF-8
 //! (`mariadb --default-character-set=utf8mb4`). A client set to a multi-byte character set
@@ -137,6 +145,9 @@ pub struct SqlWriter {
     /// A whole output's: whether a `SET` changed how statements are read ([`Taint`]; a
     /// piece's is the [`Joiner`]'s).
     taint: Taint,
+    /// Whether a statement written since the start (or [`SqlWriter::reset`]) may change how
+    /// the statements after it are read ([`changes_reading`]).
+    changed_reading: bool,
 }
 
 impl Default for SqlWriter {
@@ -155,6 +166,7 @@ impl SqlWriter {
             lead: true,
             query_log_limit: DEFAULT_QUERY_LOG_LIMIT,
             taint: Taint::default(),
+            changed_reading: false,
         }
     }
 
@@ -180,6 +192,16 @@ impl SqlWriter {
         self.database = None;
         self.first = None;
         self.taint = Taint::default();
+        self.changed_reading = false;
+    }
+
+    /// Whether a statement written since the start (or [`SqlWriter::reset`]) may change how
+    /// the statements after it are read: its comment line makes every line after it a
+    /// comment, so whoever orders statements (`--merge`) puts it before the others of its
+    /// time.
+    #[must_use]
+    pub fn changed_reading(&self) -> bool {
+        self.changed_reading
     }
 
     /// The database of the first statement written since the start, if any.
@@ -211,20 +233,32 @@ impl SqlWriter {
 
     /// [`SqlWriter::write`], but for the session's `SET`s.
     fn write_lines(&mut self, e: &AuditEvent<'_>, out: &mut Vec<u8>) -> bool {
-        if e.operation != Operation::Query {
-            return false;
-        }
-        let text = e.object.unescaped();
-        let statement = text.trim_ascii();
-        if statement.is_empty() {
-            return false;
-        }
-        if e.retcode.is_none_or(|code| code == 0) && session::changes_reading(statement) {
+        let text = (e.operation == Operation::Query).then(|| e.object.unescaped());
+        let statement = text.as_deref().map(<[u8]>::trim_ascii).unwrap_or_default();
+        if let Some(why) = own_change(e, statement, self.query_log_limit) {
             // Never run; its note makes every line after it a comment ([`Taint`]), also when
             // the statement would be a comment for another reason (not UTF-8, cut, forged).
-            comment_line(session::THE_SET_WHY, statement, out);
+            comment_line(&why, statement, out);
             end_line(e, out);
+            self.changed_reading = true;
             return true;
+        }
+        // Another reading of a flagged line may be what the server ran: its note, with the
+        // whole record, before the event's own line (the taint needs no more than the note).
+        let other = other_reading_changes(e, self.query_log_limit);
+        if other {
+            let why = format!(
+                "{}, in a reading of this ambiguous line ({} readings, {} unlisted)",
+                session::THE_SET_WHY,
+                e.ambiguity.readings(),
+                e.ambiguity.omitted()
+            );
+            comment_line(&why, e.ambiguity.record().trim_ascii_end(), out);
+            end_line(e, out);
+            self.changed_reading = true;
+        }
+        if statement.is_empty() {
+            return other;
         }
         if let Some(why) = unreliable(e, self.query_log_limit) {
             // A raw name may have forged this reading (docs/HOSTILE.md rule 3), or the text
@@ -343,6 +377,67 @@ impl Joiner {
         self.taint.filter(&self.lead, out)?;
         self.taint.filter(after, out)
     }
+}
+
+/// Whether the server may have run, in `e`, a statement that changes how the statements
+/// after it are read, so that the statements written after it were read otherwise by the
+/// server (see the module docs): `e`'s own statement when it is a QUERY the server did not
+/// refuse, naming `sql_mode` or a character set other than by a plain `SET` to safe values,
+/// or one that may have been cut at `query_log_limit` (the server's
+/// `server_audit_query_log_limit`) before what it sets and does not start as a statement
+/// that reads or writes rows; and for a line flagged ambiguous (a raw name lets it read more
+/// than one way), any of its listed readings, or, when some readings are unlisted, any
+/// mention of `sql_mode` or a character set in its record. The [`SqlWriter`] writes such an
+/// event as a `-- rdsaudit: not run, it changes how ...` comment and every line after it as
+/// a comment; a filter in front of it must let it through (`rdsaudit_sql`'s `EventFilter`
+/// does for `--format sql`), or the statements after it are written to run.
+///
+/// ```
+/// use rdsaudit::sink::sql::changes_reading;
+/// let line = |l: &'static [u8]| rdsaudit::parse_line(l).unwrap();
+/// assert!(changes_reading(&line(br"20240323 13:36:08,vm,app,10.0.0.1,5,7,QUERY,shop,'SET sql_mode=\'ANSI_QUOTES\'',0"), 1024));
+/// assert!(!changes_reading(&line(br"20240323 13:36:08,vm,app,10.0.0.1,5,7,QUERY,shop,'SET sql_mode=\'ANSI_QUOTES\'',1064"), 1024));
+/// assert!(!changes_reading(&line(br"20240323 13:36:08,vm,app,10.0.0.1,5,8,QUERY,shop,'DELETE FROM t',0"), 1024));
+/// ```
+#[must_use]
+pub fn changes_reading(e: &AuditEvent<'_>, query_log_limit: usize) -> bool {
+    let text = (e.operation == Operation::Query).then(|| e.object.unescaped());
+    let statement = text.as_deref().map(<[u8]>::trim_ascii).unwrap_or_default();
+    own_change(e, statement, query_log_limit).is_some() || other_reading_changes(e, query_log_limit)
+}
+
+/// Why `e`'s own `statement` (trimmed; empty when `e` is no QUERY) may change how the
+/// statements after it are read, if it may: the note of its comment line, which starts with
+/// [`session::THE_SET_WHY`] (what [`Taint`] looks for).
+fn own_change(e: &AuditEvent<'_>, statement: &[u8], limit: usize) -> Option<String> {
+    if statement.is_empty() || e.retcode.is_some_and(|code| code != 0) {
+        return None;
+    }
+    if session::changes_reading(statement) {
+        return Some(session::THE_SET_WHY.to_owned());
+    }
+    (e.object.possibly_truncated_at(limit) && session::may_change_reading_past_a_cut(statement))
+        .then(|| {
+            format!(
+                "{}, or may: it may be cut at the audit log limit ({limit} bytes) before what it sets",
+                session::THE_SET_WHY
+            )
+        })
+}
+
+/// Whether a reading of `e`'s line other than its own may change how the statements after it
+/// are read (see [`changes_reading`]); false when `e` is not flagged ambiguous.
+fn other_reading_changes(e: &AuditEvent<'_>, limit: usize) -> bool {
+    if !e.ambiguity.is_ambiguous() {
+        return false;
+    }
+    let (listed, omitted) = e.ambiguity.listed();
+    let changes = |r: &AuditEvent<'_>| {
+        let text = (r.operation == Operation::Query).then(|| r.object.unescaped());
+        let statement = text.as_deref().map(<[u8]>::trim_ascii).unwrap_or_default();
+        own_change(r, statement, limit).is_some()
+    };
+    listed.iter().any(changes) || (omitted > 0 && session::names_reading(e.ambiguity.record()))
 }
 
 /// Why a statement's text cannot be trusted as what the server ran, if it cannot: the line

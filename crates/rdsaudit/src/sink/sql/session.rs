@@ -125,14 +125,89 @@ const SAFE_CHARSETS: [&str; 5] = ["utf8", "latin1", "latin2", "ascii", "binary"]
 /// expressions all set a mode): anything but the plain string counts (session 29's review
 /// found eight such spellings of `ANSI_QUOTES` and `gbk` past a word list).
 pub(super) fn changes_reading(statement: &[u8]) -> bool {
+    if starts_as_row_statement(statement) {
+        return false;
+    }
     // Bytes that are not UTF-8 lie in strings or comments; the words are ASCII.
     let lower = String::from_utf8_lossy(statement).to_ascii_lowercase();
     let code = skip_comments(&lower);
-    let first = code
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+    let first = first_word(code);
+    if is_row_statement(first) {
+        return false;
+    }
+    let words = words(code);
+    if !names_reading_words(&words) {
+        return false;
+    }
+    !(first == "set" && words.get(1) != Some(&"statement") && plain_set(code, &words))
+}
+
+/// Whether a statement that may have been cut at the audit log limit may change how the
+/// statements after it are read: what it sets may lie past the cut (`SET @pad='...1100
+/// bytes...', sql_mode='ANSI_QUOTES'` is logged as `SET @pad='ppp...`), so anything but a
+/// statement that reads or writes rows ([`changes_reading`]'s first words) may.
+pub(super) fn may_change_reading_past_a_cut(statement: &[u8]) -> bool {
+    if starts_as_row_statement(statement) {
+        return false;
+    }
+    let lower = String::from_utf8_lossy(statement).to_ascii_lowercase();
+    !is_row_statement(first_word(skip_comments(&lower)))
+}
+
+/// Whether `text` (any bytes: an ambiguous line's whole record) names `sql_mode` or a word
+/// of [`CHARSET_WORDS`] anywhere: what an unlisted reading of it may set.
+pub(super) fn names_reading(text: &[u8]) -> bool {
+    let lower = String::from_utf8_lossy(text).to_ascii_lowercase();
+    names_reading_words(&words(&lower))
+}
+
+/// Whether `statement` starts with the first word of a statement on rows ([`is_row_statement`])
+/// right away, no blank or comment before it: the usual statement, answered without the
+/// lowercase copy of its whole text the other checks read (every statement the SQL writer
+/// writes, and with `--format sql` every one a filter drops, is asked).
+fn starts_as_row_statement(statement: &[u8]) -> bool {
+    let len = statement
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count();
+    let mut word = [0u8; 12];
+    let (Some(first), Some(lower)) = (statement.get(..len), word.get_mut(..len)) else {
+        // Longer than any of the words.
+        return false;
+    };
+    for (l, b) in lower.iter_mut().zip(first) {
+        *l = b.to_ascii_lowercase();
+    }
+    std::str::from_utf8(lower).is_ok_and(is_row_statement)
+}
+
+/// The first word of `code` (lowercase, comments skipped).
+fn first_word(code: &str) -> &str {
+    code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .next()
-        .unwrap_or_default();
-    if matches!(
+        .unwrap_or_default()
+}
+
+/// The words of `code`, variables with their `@@`, scope and dots.
+fn words(code: &str) -> Vec<&str> {
+    code.split(|c: char| !(c.is_ascii_alphanumeric() || "_@.$".contains(c)))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Whether a word names [`SQL_MODE`] or is one of [`CHARSET_WORDS`] (variables by their bare
+/// names).
+fn names_reading_words(words: &[&str]) -> bool {
+    words
+        .iter()
+        .map(|w| bare(w))
+        .any(|w| w.ends_with(SQL_MODE) || CHARSET_WORDS.contains(&w))
+}
+
+/// Whether a statement's first word (lowercase) starts one that reads or writes rows, or
+/// another that sets nothing of the session's reading.
+fn is_row_statement(first: &str) -> bool {
+    matches!(
         first,
         "select"
             | "insert"
@@ -170,21 +245,7 @@ pub(super) fn changes_reading(statement: &[u8]) -> bool {
             | "do"
             | "values"
             | "table"
-    ) {
-        return false;
-    }
-    let words: Vec<&str> = code
-        .split(|c: char| !(c.is_ascii_alphanumeric() || "_@.$".contains(c)))
-        .filter(|w| !w.is_empty())
-        .collect();
-    if !words
-        .iter()
-        .map(|w| bare(w))
-        .any(|w| w.ends_with(SQL_MODE) || CHARSET_WORDS.contains(&w))
-    {
-        return false;
-    }
-    !(first == "set" && words.get(1) != Some(&"statement") && plain_set(code, &words))
+    )
 }
 
 /// Whether a `SET` (lowercase, comments skipped) sets `sql_mode` only to plain strings of
@@ -333,6 +394,34 @@ mod tests {
         ] {
             assert!(!changes_reading(sql.as_bytes()), "{sql}");
         }
+    }
+
+    #[test]
+    fn what_a_cut_statement_or_an_unlisted_reading_may_set() {
+        // What it sets may lie past the cut: anything but a statement on rows may.
+        for sql in [
+            "SET @pad='ppp",
+            "/* a long comment cut before the statement",
+            "EXECUTE IMMEDIATE 'SELECT",
+            "BEGIN NOT ATOMIC SELECT 1",
+            "SE",
+        ] {
+            assert!(may_change_reading_past_a_cut(sql.as_bytes()), "{sql}");
+        }
+        for sql in [
+            "SELECT 'ppp",
+            "INSERT INTO t VALUES ('ppp",
+            "/* c */ DELETE FROM t WHERE v IN ('ppp",
+        ] {
+            assert!(!may_change_reading_past_a_cut(sql.as_bytes()), "{sql}");
+        }
+        assert!(names_reading(
+            b"20250101 00:00:01,srv,eve,h,7,12,QUERY,x\n,'SET @@SESSION.sql_mode=4',0"
+        ));
+        assert!(names_reading(b"x,SET NAMES gbk"));
+        assert!(!names_reading(
+            b"20250101 00:00:01,srv,eve,h,7,12,QUERY,x,'SELECT 1',0"
+        ));
     }
 
     #[test]

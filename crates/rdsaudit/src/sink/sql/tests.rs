@@ -592,13 +592,15 @@ fn a_statement_at_the_log_limit_is_not_run() {
     );
     assert!(sent.is_empty());
     // One byte short of the limit is a cut too (the plugin keeps a two-byte escape whole);
-    // two bytes short is not.
-    let (out, _) = replayed(&query("shop", &sql[1..], 0));
+    // two bytes short is not. (Shortened in the comment: a cut statement that does not start
+    // as one on rows, `ELETE ...`, may set `sql_mode` past the cut, and is another note.)
+    let shorter = |n: usize| format!("DELETE /*{}*/ FROM orders", "x".repeat(1024 - 9 - 14 - n));
+    let (out, _) = replayed(&query("shop", &shorter(1), 0));
     assert!(
         out.starts_with("-- rdsaudit: not run, may be cut"),
         "{out:.80}"
     );
-    let (out, sent) = replayed(&query("shop", &sql[2..], 0));
+    let (out, sent) = replayed(&query("shop", &shorter(2), 0));
     assert!(!out.starts_with("-- "), "{out:.80}");
     assert_eq!(sent.len(), 1);
     // No USE for it: the next statement's database is written.
@@ -787,4 +789,73 @@ fn no_statement_after_a_set_that_changes_reading_is_run() {
         assert_eq!(out.matches("DELETE FROM shop.t").count(), 3, "{out}");
         assert!(client_statements(&out).is_empty());
     }
+}
+
+/// Recorded on MariaDB 10.11 with `server_audit_query_log_limit=1024` (session 30,
+/// `crates/rdsaudit-cli/tests/recorded/review30_set_past_the_limit.log`): `SET @pad='<1100
+/// bytes>', sql_mode='ANSI_QUOTES'` is logged cut inside the pad, before `sql_mode`; the
+/// `DELETE FROM shop.t WHERE "v" = 'v'` after it deleted no row on the server, and every row
+/// replayed (the cut `SET` was a "may be cut" comment, which started no taint). A statement
+/// at the limit that does not start as one on rows now starts it. Failed before.
+#[test]
+fn a_statement_cut_before_what_it_sets_comments_out_the_lines_after_it() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../rdsaudit-cli/tests/recorded/review30_set_past_the_limit.log"
+    );
+    let input = std::fs::read(path).unwrap();
+    let (mut writer, mut out) = (SqlWriter::new(), Vec::new());
+    let mut sink = |e: &AuditEvent<'_>| {
+        writer.write(e, &mut out);
+        if e.operation == Operation::Query {
+            assert!(changes_reading(e, 1024) == e.object.raw().starts_with(b"SET"));
+        }
+    };
+    crate::Decoder::new().decode(&input, &mut sink).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.lines().all(|l| l.starts_with("-- ")), "{out}");
+    assert!(out.contains("may be cut at the audit log limit (1024 bytes) before what it sets"));
+    assert!(
+        out.contains(r#"DELETE FROM shop.t WHERE "v" = 'v'"#),
+        "{out}"
+    );
+    // Below the limit a `SET @pad=...` sets nothing that changes reading.
+    let short =
+        crate::parse_line(br"20240323 13:36:08,vm,app,10.0.0.1,5,7,QUERY,shop,'SET @pad=\'p\'',0")
+            .unwrap();
+    assert!(!changes_reading(&short, 1024));
+}
+
+/// A flagged line whose own reading is the `SET` (a raw name lets the line read another way)
+/// is its comment, and so is one with unlisted readings whose record names `sql_mode` (an
+/// unlisted reading may set it): the lines after both are comments.
+#[test]
+fn a_flagged_line_that_may_set_the_mode_comments_out_the_lines_after_it() {
+    let own = crate::parse_line(
+        br"20240323 13:36:08,srv,mal,h,1,2,QUERY,shop,'SELECT 1',0,h,1,2,QUERY,shop,'SET NAMES gbk',0",
+    )
+    .unwrap();
+    assert!(own.ambiguity.is_ambiguous());
+    assert!(changes_reading(&own, 1024));
+    // Review 5's forgery: eve's database name holds a whole line; eve's own record (unlisted)
+    // names `sql_mode` here.
+    let forged = b"20250101 00:00:01,srv,eve,10.0.0.9,7,12,QUERY,x\n\
+,u,0\n\
+20241231 23:59:59,srv,admin,10.0.0.1,9,9,QUERY,mysql,'SELECT @@sql_mode',0\n\
+20250101 00:00:02,srv,eve,10.0.0.9,7,13,QUERY,,'SELECT 1',0\n\
+20250101 00:00:03,srv,bob,10.0.0.2,8,14,QUERY,shop,'DELETE FROM t WHERE \"v\" = \\'v\\'',0\n";
+    let (mut writer, mut out) = (SqlWriter::new(), Vec::new());
+    let mut sink = |e: &AuditEvent<'_>| {
+        writer.write(e, &mut out);
+    };
+    crate::Decoder::new().decode(forged, &mut sink).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.lines().all(|l| l.starts_with("-- ")), "{out}");
+    assert!(
+        out.starts_with(&format!(
+            "-- rdsaudit: {}, in a reading of this ambiguous line (",
+            session::THE_SET_WHY
+        )),
+        "{out}"
+    );
 }

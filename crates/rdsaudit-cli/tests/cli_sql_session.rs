@@ -1,0 +1,187 @@
+//! `parse --format sql` with filters and `--merge` on lines recorded from a real MariaDB 10.11
+//! with the audit plugin (session 30, `tests/recorded/review30_*.log`: the plugin's file
+//! output for sessions run over the client protocol). Session 29's
+//! review (adv3 F4, F5): a session's `SET sql_mode='ANSI_QUOTES'` (or `NO_BACKSLASH_ESCAPES`)
+//! made the server read its `DELETE` otherwise than the SQL output's default reading; the
+//! writer comments out every line after such a `SET`, but a filter left the `SET` out and
+//! `--merge` put the `DELETE` before it, and the replay deleted every row the server kept.
+//!
+//! `review30_set_then_delete.log`: connection 4 runs `SET sql_mode='ANSI_QUOTES'` and `DELETE
+//! FROM shop.t WHERE "v" = 'v'` in one second (no row deleted on the server: `"v"` is the
+//! column); connection 5 runs `SET sql_mode='NO_BACKSLASH_ESCAPES'`, then two seconds later
+//! `DELETE FROM shop.t ORDER BY (SELECT 'x\') -- '` + newline + ` LIMIT 0` (no row deleted).
+//! `review30_set_past_the_limit.log`: with `server_audit_query_log_limit=1024`, `SET
+//! @pad='<1100 bytes>', sql_mode='ANSI_QUOTES'` is logged cut before `sql_mode`, then the
+//! `DELETE` (no row deleted on the server, every row replayed before the fix).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod cli_common;
+
+use std::path::{Path, PathBuf};
+
+use cli_common::*;
+
+fn recorded(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/recorded")
+        .join(name)
+}
+
+/// `rdsaudit parse -q --format sql ARGS FILES`: its output (exit code 0 asserted).
+fn sql(args: &[&str], files: &[&Path]) -> String {
+    let out = rdsaudit()
+        .args(["parse", "-q", "--format", "sql"])
+        .args(args)
+        .args(files)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?}: {stderr}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The lines the `mysql` client would run (every line not a `-- ` comment).
+fn runnable(sql: &str) -> Vec<&str> {
+    sql.lines().filter(|l| !l.starts_with("-- ")).collect()
+}
+
+/// Asserts that no `DELETE` of the log is written to run, and that each is written (as a
+/// comment after the `SET`'s).
+fn no_delete_runs(sql: &str, deletes: usize) {
+    assert!(runnable(sql).iter().all(|l| !l.contains("DELETE")), "{sql}");
+    assert_eq!(sql.matches("DELETE FROM shop.t").count(), deletes, "{sql}");
+    let set = sql.find("-- rdsaudit: not run, it changes how").unwrap();
+    assert!(set < sql.find("DELETE FROM shop.t").unwrap(), "{sql}");
+}
+
+/// Every filter that drops the `SET` (none of them selects it) lets it through with `--format
+/// sql`: `--writes`, `--grep DELETE`, `--table shop.t`, `--since` the second `DELETE`'s
+/// second, `--operation` of none of its kind, `--retcode`. Failed before (the `DELETE`s were
+/// written to run, and replayed deleted every row).
+#[test]
+fn a_filter_never_leaves_out_the_set_that_changed_how_the_statements_were_read() {
+    let log = recorded("review30_set_then_delete.log");
+    assert_eq!(runnable(&sql(&[], &[&log])), Vec::<&str>::new());
+    for (args, deletes) in [
+        (&["--writes"][..], 2),
+        (&["--grep", "DELETE"], 2),
+        (&["--table", "shop.t"], 2),
+        (&["--since", "2026-12-04T19:12:25Z"], 1),
+        (&["--writes", "--user", "adv", "--database", "shop"], 2),
+        (
+            &[
+                "--operation",
+                "QUERY",
+                "--retcode",
+                "0",
+                "--grep",
+                "ORDER BY",
+            ],
+            1,
+        ),
+    ] {
+        no_delete_runs(&sql(args, &[&log]), deletes);
+    }
+    // NDJSON and CSV keep only what the filter selects.
+    let out = rdsaudit()
+        .args(["parse", "-q", "--writes"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let kept = ndjson(&out.stdout);
+    assert_eq!(kept.len(), 2);
+    assert!(
+        kept.iter()
+            .all(|e| e["object"].as_str().unwrap().starts_with("DELETE"))
+    );
+}
+
+/// The log split where a rotation could cut it, between connection 4's `SET` and its
+/// `DELETE` of the same second, and merged in either order (`--merge audit.log audit.log.1`
+/// names the current file first): the `SET` goes first. Failed before with the later part
+/// first (the `DELETE` ran).
+#[test]
+fn merge_puts_the_set_before_the_statements_of_its_second() {
+    let log = std::fs::read(recorded("review30_set_then_delete.log")).unwrap();
+    let text = String::from_utf8(log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let dir = tempfile::tempdir().unwrap();
+    let older = write(
+        dir.path(),
+        "audit.log.1",
+        (lines[..2].join("\n") + "\n").as_bytes(),
+    );
+    let current = write(
+        dir.path(),
+        "audit.log",
+        (lines[2..].join("\n") + "\n").as_bytes(),
+    );
+    for files in [[&current, &older], [&older, &current]] {
+        let files = files.map(PathBuf::as_path);
+        no_delete_runs(&sql(&["--merge"], &files), 2);
+        no_delete_runs(&sql(&["--merge", "--writes"], &files), 2);
+    }
+    // NDJSON: the older file's events of the shared second come first, whatever the order.
+    for files in [[&current, &older], [&older, &current]] {
+        let out = rdsaudit()
+            .args(["parse", "-q", "--merge"])
+            .args(files)
+            .output()
+            .unwrap();
+        let ops: Vec<String> = ndjson(&out.stdout)
+            .iter()
+            .map(|e| e["operation"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(ops[..4], ["CONNECT", "QUERY", "WRITE", "QUERY"], "{ops:?}");
+    }
+}
+
+/// A `SET` logged cut at `server_audit_query_log_limit` before what it sets starts the
+/// comments too, with or without a filter. Failed before.
+#[test]
+fn a_set_cut_at_the_log_limit_before_what_it_sets_is_not_trusted() {
+    let log = recorded("review30_set_past_the_limit.log");
+    for args in [
+        &["--query-log-limit", "1024"][..],
+        &["--query-log-limit", "1024", "--writes"],
+    ] {
+        no_delete_runs(&sql(args, &[&log]), 1);
+    }
+}
+
+/// A flagged line whose own reading is the `SET` (a raw name lets it read another way, no
+/// reading unlisted): `--writes` dropped it, as no reading writes. Failed before.
+#[test]
+fn a_flagged_set_passes_the_filters_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(
+        dir.path(),
+        "a.log",
+        b"20240323 13:36:08,srv,mal,h,1,2,QUERY,shop,'SELECT 1',0,h,1,2,QUERY,shop,'SET sql_mode=\\'ANSI_QUOTES\\'',0\n\
+          20240323 13:36:09,srv,mal,h,1,3,QUERY,shop,'DELETE FROM shop.t WHERE \"v\" = \\'v\\'',0\n",
+    );
+    no_delete_runs(&sql(&["--writes"], &[&log]), 1);
+}
+
+/// What the output cannot see is said once in the summary of any `--format sql` run (not with
+/// `-q`); a filter or `--merge` no longer warn, as they leave nothing out of the taint.
+#[test]
+fn sql_says_what_the_log_does_not_hold() {
+    let log = recorded("review30_set_then_delete.log");
+    let said = |args: &[&str]| {
+        let out = rdsaudit().args(args).arg(&log).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let note = "not in the log, so not seen: a sql_mode set in the parameter group";
+    assert!(said(&["parse", "--format", "sql"]).contains(note));
+    assert!(said(&["parse", "--format", "sql", "--writes", "--merge"]).contains(note));
+    assert!(!said(&["parse", "-q", "--format", "sql", "--writes"]).contains(note));
+    assert!(!said(&["parse", "--writes"]).contains(note));
+    assert!(!said(&["parse", "-q", "--format", "sql", "--merge"]).contains("rdsaudit:"));
+}
