@@ -447,6 +447,17 @@ impl Output {
         Ok(())
     }
 
+    /// Flushes the output and the rejects file, after each chunk of a live input (`--follow`,
+    /// a pipe): such a run ends by a signal, and what a buffer held would be lost with it
+    /// (review 30: `--follow --rejects r` stopped by SIGTERM left `r` empty).
+    /// The rejects first: whoever reads the events may look for them.
+    fn flush(&mut self) -> io::Result<()> {
+        if let Some(file) = &mut self.rejects {
+            file.flush()?;
+        }
+        self.out.flush()
+    }
+
     /// Writes a chunk's bytes; SQL with the `USE` its first statement needs, which its own
     /// writer could not know, right before that statement. A chunk without its writer gave it
     /// back with no statement written (`Writers`).
@@ -500,7 +511,7 @@ fn read_in_order(
             output.rejects_of(&chunk)?;
             output.write(&mut chunk)?;
             if live {
-                output.out.flush()?;
+                output.flush()?;
             }
             spare.give_back(chunk);
             Ok(())

@@ -241,6 +241,26 @@ fn a_first_read_cut_short_decides_nothing() {
 }
 
 #[test]
+fn a_followed_file_s_rejects_are_written_as_they_are_read() {
+    // A `--follow` run ends by a signal: a reject held in a buffer was lost with it (review
+    // 30: SIGTERM left the rejects file empty while the events and stderr had both lines).
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("{}not an audit line\n{}", lines(1, 50), lines(51, 200));
+    let path = write(dir.path(), "audit.log", text.as_bytes());
+    let rejects = dir.path().join("rejects.ndjson");
+    let rejects_arg = rejects.to_str().unwrap();
+    let mut child = spawn(&["--follow", "--rejects", rejects_arg], Some(&path));
+    let rx = events_of(&mut child);
+    assert_eq!(next_query_id(&rx), 1);
+    let written = std::fs::read_to_string(&rejects).unwrap();
+    assert!(
+        written.contains(r#""raw":"not an audit line""#),
+        "{written:?}"
+    );
+    assert!(child.try_wait().unwrap().is_none());
+}
+
+#[test]
 fn follow_reads_what_is_appended_to_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "audit.log", lines(1, 100).as_bytes());
