@@ -357,6 +357,15 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
     if let Some(path) = &args.rejects {
         paths::refuse_overwrite("--rejects", path, &inputs)?;
     }
+    if args.format == Format::Sql && !args.merge && inputs.len() > 1 {
+        // Read one after the other, a later file's statements would replay before an earlier
+        // file's SET of their session (review 30: a rotated log's `server_audit.log` before
+        // `server_audit.log.1` replayed a DELETE the server had not run).
+        anyhow::bail!(
+            "--format sql with {} inputs: add --merge, so that statements are written in the order they ran",
+            inputs.len()
+        );
+    }
     let progress = draws_progress(quiet, args.merge, io::stdout().is_terminal());
     let reader = Reader::new(&args.input, &filter, progress);
     let writers = Writers::new(args, &filter);

@@ -126,6 +126,22 @@ fn merge_puts_the_set_before_the_statements_of_its_second() {
         no_delete_runs(&sql(&["--merge"], &files), 2);
         no_delete_runs(&sql(&["--merge", "--writes"], &files), 2);
     }
+    // Without --merge the files would be written one after the other: the newer one's
+    // DELETE before the older one's SET (review 30, a rotated log read as a directory).
+    for files in [[&current, &older], [&older, &current]] {
+        let out = rdsaudit()
+            .args(["parse", "-q", "--format", "sql"])
+            .args(files)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(out.stdout.is_empty());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--format sql with 2 inputs: add --merge"),
+            "{stderr}"
+        );
+    }
     // NDJSON: the older file's events of the shared second come first, whatever the order.
     for files in [[&current, &older], [&older, &current]] {
         let out = rdsaudit()

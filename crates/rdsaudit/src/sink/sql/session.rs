@@ -136,6 +136,9 @@ pub(super) fn changes_reading(statement: &[u8]) -> bool {
         return false;
     }
     let words = words(code);
+    if executes_unseen(code, &words) {
+        return true;
+    }
     if !names_reading_words(&words) {
         return false;
     }
@@ -263,7 +266,7 @@ fn plain_set(code: &str, words: &[&str]) -> bool {
         let value = value.trim_start();
         // `0`, no mode (connectors send `sql_mode=0` at connect), is plain too.
         if let Some(after) = value.strip_prefix('0') {
-            if after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '.') {
+            if !ends_value(after) {
                 return false;
             }
             rest = after;
@@ -284,9 +287,10 @@ fn plain_set(code: &str, words: &[&str]) -> bool {
         {
             return false;
         }
-        rest = inner.get(close + 1..).unwrap_or_default().trim_start();
-        // Another string right after is joined to it (`'AN' 'SI_QUOTES'`).
-        if rest.starts_with(['\'', '"']) {
+        rest = inner.get(close + 1..).unwrap_or_default();
+        // Another string right after is joined to it (`'AN' 'SI_QUOTES'`), an operator makes
+        // it an expression (`'REAL_AS_FLOAT'|4`).
+        if !ends_value(rest) {
             return false;
         }
     }
@@ -299,6 +303,43 @@ fn plain_set(code: &str, words: &[&str]) -> bool {
             });
     }
     true
+}
+
+/// Whether a value ends where `rest` starts: the next assignment, the statement's end or the
+/// end of the `/*! */` it is in. Anything else makes the value an expression (`0 + 4`, `0|4`,
+/// `0 or 4` set `ANSI_QUOTES`; review 30 replayed a DELETE the server had not run).
+fn ends_value(rest: &str) -> bool {
+    let rest = rest.trim_start();
+    rest.is_empty() || rest.starts_with([',', ';']) || rest.starts_with("*/")
+}
+
+/// Whether a statement is `EXECUTE IMMEDIATE` of anything but one plain string (lowercase,
+/// comments skipped): the server logs only the outer statement, so what a hex literal, a
+/// variable or a `CONCAT` runs (`EXECUTE IMMEDIATE 0x53455420...`, a `SET sql_mode`) is not
+/// in the log (review 30).
+fn executes_unseen(code: &str, words: &[&str]) -> bool {
+    if words.first() != Some(&"execute") || words.get(1) != Some(&"immediate") {
+        return false;
+    }
+    let argument = code
+        .get(
+            code.find("immediate")
+                .map_or(0, |at| at + "immediate".len())..,
+        )
+        .unwrap_or_default()
+        .trim_start();
+    let Some(quote) = argument.chars().next().filter(|q| *q == '\'' || *q == '"') else {
+        return true;
+    };
+    let inner = argument.get(1..).unwrap_or_default();
+    // A string holding its quote or an escape is read otherwise; only the plain one is seen.
+    match inner.find(quote) {
+        Some(close) => {
+            let text = inner.get(..close).unwrap_or_default();
+            text.contains('\\') || !ends_value(inner.get(close + 1..).unwrap_or_default())
+        }
+        None => true,
+    }
 }
 
 /// A word's variable name without its `@@` and scope: `@@session.character_set_client` and
@@ -374,12 +415,29 @@ mod tests {
             "PREPARE s FROM 'SET sql_mode=?'",
             "BEGIN NOT ATOMIC SET sql_mode='ANSI_QUOTES'; END",
             "SET sql_mode=DEFAULT",
+            // Session 30's review: a plain value followed by an operator, and what EXECUTE
+            // IMMEDIATE runs out of the log's sight (each replayed a DELETE the server had
+            // not run).
+            "SET sql_mode = 0 + 4",
+            "SET sql_mode=0|1048576",
+            "SET sql_mode = 0 OR 4",
+            "SET sql_mode = 0 + 0x4",
+            "SET sql_mode='REAL_AS_FLOAT'|4",
+            "SET sql_mode='REAL_AS_FLOAT' + 4",
+            "EXECUTE IMMEDIATE 0x5345542073716c5f6d6f64653d27414e53495f51554f54455327",
+            "EXECUTE IMMEDIATE CONCAT('SET sql', '_mode=''NO_BACKSLASH_ESCAPES''')",
+            "EXECUTE IMMEDIATE @q",
+            "EXECUTE IMMEDIATE 'SET sql\\_mode=4'",
+            "/* c */ execute   immediate 'SELECT 1' 'x'",
         ] {
             assert!(changes_reading(sql.as_bytes()), "{sql}");
         }
         for sql in [
             "SET sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE'",
             "SET SESSION wait_timeout=28800,SESSION time_zone='+00:00',SESSION sql_mode=0,SESSION autocommit=1",
+            "/*!40101 SET SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */",
+            "SET sql_mode = 0 ;",
+            "EXECUTE IMMEDIATE 'SELECT 1'",
             "SET SESSION sql_mode = ''",
             "SET NAMES utf8mb4",
             "SET NAMES 'utf8mb4' COLLATE 'utf8mb4_unicode_ci'",
