@@ -896,12 +896,25 @@ struct Follow {
 /// ends the old file's text there (its last line is not joined to the new file's first) and
 /// line numbers start again at 1, as `line` (1-based, per file) says. `file` stays the path
 /// followed.
+///
+/// A file truncated and written again past what was read between two looks is no shorter:
+/// so after the end, before reading on, the last bytes read are read again where they were
+/// ([`Reopening::rewritten`]); when they changed, the file was written anew and is read
+/// from its start (review 30: 968 records of a `copytruncate` refilled within one look were
+/// skipped without a word).
 struct Reopening {
     file: std::fs::File,
     path: std::path::PathBuf,
     /// Bytes read from `file`.
     read: u64,
+    /// The last bytes read (up to [`TAIL`]), to tell a file written anew.
+    tail: Vec<u8>,
+    /// Whether the last read found the end.
+    at_end: bool,
 }
+
+/// How many of the last bytes read tell a file written anew: a record's time and ids.
+const TAIL: usize = 64;
 
 impl Reopening {
     fn new(file: std::fs::File, path: &Path) -> Self {
@@ -909,7 +922,42 @@ impl Reopening {
             file,
             path: path.to_path_buf(),
             read: 0,
+            tail: Vec::with_capacity(TAIL),
+            at_end: false,
         }
+    }
+
+    /// Whether the bytes last read are no longer where they were read.
+    #[cfg(unix)]
+    fn rewritten(&self) -> io::Result<bool> {
+        use std::os::unix::fs::FileExt as _;
+        let mut now = [0u8; TAIL];
+        let now = now.get_mut(..self.tail.len()).unwrap_or_default();
+        let at = self.read - self.tail.len() as u64;
+        let mut got = 0;
+        while got < now.len() {
+            let rest = now.get_mut(got..).unwrap_or_default();
+            match self.file.read_at(rest, at + got as u64)? {
+                0 => return Ok(true),
+                n => got += n,
+            }
+        }
+        Ok(now != self.tail.as_slice())
+    }
+
+    #[cfg(not(unix))]
+    fn rewritten(&self) -> io::Result<bool> {
+        Ok(false)
+    }
+
+    /// Keeps the last [`TAIL`] bytes read.
+    fn keep_tail(&mut self, read: &[u8]) {
+        let new = read
+            .get(read.len().saturating_sub(TAIL)..)
+            .unwrap_or_default();
+        let keep = self.tail.len().min(TAIL - new.len());
+        self.tail.drain(..self.tail.len() - keep);
+        self.tail.extend_from_slice(new);
     }
 
     /// At the end of the file: whether reading goes on elsewhere (see [`Reopening`]); a path
@@ -923,23 +971,31 @@ impl Reopening {
                 Ok(file) => self.file = file,
                 Err(_) => return Ok(false),
             }
-        } else if open.len() < self.read {
+        } else if open.len() < self.read || self.rewritten()? {
             io::Seek::seek(&mut self.file, io::SeekFrom::Start(0))?;
         } else {
             return Ok(false);
         }
         self.read = 0;
+        self.tail.clear();
         Ok(true)
     }
 }
 
 impl Read for Reopening {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // After the end, the file may have been written anew before this look.
+        if self.at_end && !buf.is_empty() && self.rewritten()? && self.reopen()? {
+            self.at_end = false;
+            return Err(text_stream::next_file());
+        }
         let n = self.file.read(buf)?;
+        self.at_end = n == 0;
         if n == 0 && !buf.is_empty() && self.reopen()? {
             return Err(text_stream::next_file());
         }
         self.read += n as u64;
+        self.keep_tail(buf.get(..n).unwrap_or_default());
         Ok(n)
     }
 }

@@ -456,15 +456,16 @@ impl Output {
         Ok(())
     }
 
-    /// Flushes the output and the rejects file, after each chunk of a live input (`--follow`,
-    /// a pipe): such a run ends by a signal, and what a buffer held would be lost with it
-    /// (review 30: `--follow --rejects r` stopped by SIGTERM left `r` empty).
-    /// The rejects first: whoever reads the events may look for them.
-    fn flush(&mut self) -> io::Result<()> {
-        if let Some(file) = &mut self.rejects {
-            file.flush()?;
+    /// Flushes the rejects file, for each chunk of a live input (`--follow`, a pipe): such a
+    /// run ends by a signal, and what a buffer held would be lost with it (review 30:
+    /// `--follow --rejects r` stopped by SIGTERM left `r` empty). Before the chunk's events
+    /// are written (a chunk's events may pass the output's buffer): whoever reads them may
+    /// look for the rejects before them.
+    fn flush_rejects(&mut self) -> io::Result<()> {
+        match &mut self.rejects {
+            Some(file) => file.flush(),
+            None => Ok(()),
         }
-        self.out.flush()
     }
 
     /// Writes a chunk's bytes; SQL with the `USE` its first statement needs, which its own
@@ -518,9 +519,12 @@ fn read_in_order(
         || spare.take(),
         |mut chunk: Chunk| {
             output.rejects_of(&chunk)?;
+            if live {
+                output.flush_rejects()?;
+            }
             output.write(&mut chunk)?;
             if live {
-                output.flush()?;
+                output.out.flush()?;
             }
             spare.give_back(chunk);
             Ok(())
