@@ -62,8 +62,10 @@ use std::ops::Range;
 
 use super::get_records::FlatRecord;
 use super::json::walk::{Kind, LoneSurrogate, Walk};
-use super::json::{JsonError, MAX_EVENT_VALUES, Twice, check_padding, fits};
-use super::record::{Payload, RecordProblem, SourceError, SourceParser, SourceRecord, open_event};
+use super::json::{JsonError, MAX_EVENT_VALUES, Twice, check_padding, fits, next_object_start};
+use super::record::{
+    PagePart, Payload, RecordProblem, SourceError, SourceParser, SourceRecord, open_event,
+};
 
 /// Parses a Lambda Kinesis event in place (`buf[..len]` is the JSON, followed by at least
 /// `simd_json::INPUT_PADDING` bytes, the contract every event parser shares).
@@ -193,6 +195,11 @@ impl Records {
 /// shell loop writes one page per call (`{"Records":[...],"NextShardIterator":...}{...}`).
 /// Each page is held to the value cap on its own, the records of all to the text's size
 /// ([`Walk::next_page`]); a problem of a page in a text of several names the page.
+///
+/// A page that is not JSON (cut short, damaged), or text after a page that is no page, is
+/// one failed record kept whole ([`RecordProblem::Page`], [`keep_bad_part`]) and the pages
+/// after it are read, where the text's structure shows where it ends. A first page that
+/// does not read and shows no page after it is the whole event: refused as before.
 fn read_event(
     mut walk: Walk<'_>,
     found: &mut dyn FnMut(&RawRecord, &[u8]),
@@ -206,11 +213,31 @@ fn read_event(
     walk.at_object();
     loop {
         page.offset = walk.at();
-        let records = read_page(&mut walk, &mut list, found).map_err(|e| page.named(e))?;
-        problem = problem.or(records.problem().map(|e| (page, e)));
+        walk.forget_originals();
+        let mut resume = Resume {
+            at: page.offset,
+            depth: 0,
+        };
+        match read_page(&mut walk, &mut list, found, &mut resume) {
+            Ok(records) => problem = problem.or(records.problem().map(|e| (page, e))),
+            Err(e) => keep_bad_part(&mut walk, &mut list, found, (page, resume), e, false)?,
+        }
         walk.page_mark();
         if !walk.at_object() {
-            break;
+            if walk.at_end() {
+                break;
+            }
+            // Text after the page that is no page (a stray byte between two).
+            let resume = Resume {
+                at: walk.at(),
+                depth: 0,
+            };
+            let Err(e) = walk.end() else { break };
+            keep_bad_part(&mut walk, &mut list, found, (page, resume), e.into(), true)?;
+            walk.page_mark();
+            if !walk.at_object() {
+                break;
+            }
         }
         walk.next_page();
         page.number += 1;
@@ -223,6 +250,104 @@ fn read_event(
         Some((at, e)) if several => Err(at.wrap(e)),
         Some((_, e)) => Err(e),
     }
+}
+
+/// Where the part of a page that does not read starts: just after its last record read
+/// whole (or the page's start), and how many containers are open there.
+#[derive(Debug, Clone, Copy)]
+struct Resume {
+    at: usize,
+    depth: usize,
+}
+
+/// A page that did not read (`error`, the walk's: the records it read before are kept), or
+/// text after a page that is no page (`between`), from `resume` on: kept whole as one failed
+/// record ([`RecordProblem::Page`]), its bytes as in the input (the strings the walk
+/// unescaped in place put back), and the walk goes on at the next page.
+///
+/// The part ends where the text's structure shows the next page starts
+/// ([`next_object_start`]: brackets counted outside strings, never a search for text, so a
+/// string holding `}{"Records":[` is a string), or at the end of the input. Where the damage
+/// broke a string's quotes the count may run on past the pages after it, which are then in
+/// the part (kept whole, not read), or stop at a `{` inside a string: a strict read from
+/// there takes the strings' text for structure and the text between strings (`:`, `,`,
+/// brackets) for strings, so it meets no `Records` key and reads no record (the page is
+/// refused as having none). Nothing inside a string becomes a record.
+///
+/// Refused as before (the error, unnamed): a first page that shows no page after it (it is
+/// the whole event); any error but invalid JSON (a value cap: a limit, not damage); a part
+/// whose bytes as read are not all kept ([`SourceError::PageRefused`]).
+fn keep_bad_part(
+    walk: &mut Walk<'_>,
+    list: &mut Vec<RawRecord>,
+    found: &mut dyn FnMut(&RawRecord, &[u8]),
+    (page, resume): (PageAt, Resume),
+    error: SourceError,
+    between: bool,
+) -> Result<(), SourceError> {
+    let SourceError::Json(JsonError::Invalid { offset, .. }) = error else {
+        return Err(page.named(error));
+    };
+    if !walk.originals_whole() {
+        return Err(if page.number > 1 {
+            SourceError::PageRefused {
+                page: page.number,
+                offset: page.offset,
+                problem: Box::new(error),
+                why: "its strings with escapes, unescaped in place, are longer than are kept",
+            }
+        } else {
+            error
+        });
+    }
+    walk.restore_originals();
+    let text = walk.text();
+    let next = next_object_start(text, resume.at, resume.depth);
+    if next.is_none() && page.number == 1 && !between {
+        return Err(error);
+    }
+    let end = next.unwrap_or(text.len());
+    let part = trimmed(text, resume.at, end, next.is_some());
+    let mut failed = RawRecord::new(RecordProblem::Page(PagePart {
+        page: u32::try_from(page.number).unwrap_or(u32::MAX),
+        offset: part.start,
+        fault: offset,
+        what: walk.last_fault(),
+        between,
+        to_end: next.is_none(),
+    }));
+    failed.as_read = Some(part);
+    walk.resume_at(end);
+    walk.keep(RECORD_VALUES)?;
+    found(&failed, walk.text());
+    list.push(failed);
+    Ok(())
+}
+
+/// `text[from..to]` without the whitespace around it, a comma that starts it, or a byte
+/// order mark before the next page (not content: [`Walk::page_mark`]).
+fn trimmed(text: &[u8], from: usize, to: usize, page_next: bool) -> Range<usize> {
+    let part = text.get(from..to).unwrap_or_default();
+    let ws = |b: &u8| super::json::is_ws(*b);
+    // From the record the fault lies in: the comma before it is the page's, as the text
+    // between its other records is.
+    let mut lead = part.iter().take_while(|b| ws(b)).count();
+    if part.get(lead) == Some(&b',') {
+        lead += 1 + part.iter().skip(lead + 1).take_while(|b| ws(b)).count();
+    }
+    let mut rest = part.get(lead..).unwrap_or_default();
+    rest = rest
+        .get(..rest.len() - rest.iter().rev().take_while(|b| ws(b)).count())
+        .unwrap_or_default();
+    if let Some(before) = rest
+        .strip_suffix(super::encoding::UTF8_BOM)
+        .filter(|_| page_next)
+    {
+        rest = before
+            .get(..before.len() - before.iter().rev().take_while(|b| ws(b)).count())
+            .unwrap_or_default();
+    }
+    from + lead..from + lead + rest.len()
 }
 
 /// Which page of the text is read (1-based) and the byte its `{` is at.
@@ -249,11 +374,13 @@ impl PageAt {
     }
 }
 
-/// Reads one top-level object's `Records` onto `list`.
+/// Reads one top-level object's `Records` onto `list`; `resume` follows the last record read
+/// whole (where a part that does not read would start: [`keep_bad_part`]).
 fn read_page(
     walk: &mut Walk<'_>,
     list: &mut Vec<RawRecord>,
     found: &mut dyn FnMut(&RawRecord, &[u8]),
+    resume: &mut Resume,
 ) -> Result<Records, SourceError> {
     open_event(walk)?;
     let mut records = Records::Missing;
@@ -269,12 +396,13 @@ fn read_page(
         } else if kind == Kind::Array {
             let mut seen = layout::Seen::default();
             walk.open(kind)?;
+            // The originals kept are forgotten once a record is read whole: from there on
+            // they are the next record's, or a part that does not read ([`keep_bad_part`]).
             while walk.next_element()? {
                 let n = list.len() + 1;
                 let kind = walk.value().map_err(|e| e.in_record(n))?;
                 walk.keep(RECORD_VALUES)?;
                 let start = walk.at();
-                walk.forget_originals();
                 let mut record = read_record(walk, kind, &mut seen).map_err(|e| e.in_record(n))?;
                 if let Some(lone) = walk.take_lone_surrogate() {
                     record.fail_lone_surrogate(walk, lone);
@@ -284,6 +412,11 @@ fn read_page(
                 }
                 found(&record, walk.text());
                 list.push(record);
+                walk.forget_originals();
+                *resume = Resume {
+                    at: walk.at(),
+                    depth: walk.depth(),
+                };
             }
             records = Records::Array;
         } else {
@@ -301,11 +434,7 @@ fn read_page(
 fn outside_records(walk: &mut Walk<'_>) -> Result<(), JsonError> {
     match walk.take_lone_surrogate() {
         None => Ok(()),
-        Some(lone) => Err(JsonError::Invalid {
-            offset: lone.offset,
-            record: None,
-            msg: "lone surrogate in a \\u escape".to_owned(),
-        }),
+        Some(lone) => Err(walk.lone_surrogate_error(lone)),
     }
 }
 

@@ -302,7 +302,7 @@ fn wide_numbers_are_absent_not_made_up() {
 #[test]
 fn syntax_errors_anywhere_come_before_shape_errors() {
     for text in [
-        &br#"{"Records":{}} x"#[..],
+        &br#"{"Records":{},x}"#[..],
         br#"[1,]"#,
         br#"{"Records":[{"kinesis":{"data":"a\u12"}}]}"#,
         br#"{"Records":[],"Records":{"a":1,}}"#,
