@@ -778,8 +778,15 @@ mod tests {
                     .filter(|r| matches!(r.payload, Payload::Invalid(_)))
                     .filter(|r| !r.as_delivered().is_empty())
                     .map(|r| {
-                        let at = r.as_delivered().as_ptr() as usize - base;
-                        (at, at + r.as_delivered().len())
+                        // In the text, or a copy of a record whose kept string held an
+                        // escape: found where it is in the text.
+                        let bytes = r.as_delivered();
+                        let at = (bytes.as_ptr() as usize)
+                            .checked_sub(base)
+                            .filter(|at| at + bytes.len() <= bad.len())
+                            .or_else(|| memchr::memmem::find(bad.as_bytes(), bytes))
+                            .unwrap_or_else(|| panic!("{bad}: {bytes:?} is not in it"));
+                        (at, at + bytes.len())
                     })
                     .collect();
                 for n in 1..=5 {
@@ -834,5 +841,48 @@ mod tests {
             records[0].as_delivered(),
             &text.as_bytes()[..text.len() - 14]
         );
+    }
+
+    /// Session 30: a failed record whose sequence number (or another string it is reported
+    /// by) held a JSON escape was kept without its bytes (`raw: ""` in `--rejects`, an empty
+    /// quarantine payload). Its bytes as read are a copy; its sequence number, for
+    /// `batchItemFailures`, stays the unescaped one; copied out during the walk (as the
+    /// decoder does) it reads the same.
+    #[test]
+    fn a_failed_record_with_an_escaped_sequence_number_keeps_its_bytes() {
+        use crate::input::kinesis::{EventText, parse_kinesis_event_with};
+        let flat = r#"{"SequenceNumber":"4\u0039","Data":12,"PartitionKey":"p\/q"}"#;
+        let lambda =
+            r#"{"kinesis":{"sequenceNumber":"5\/1","partitionKey":"\u0041"},"eventID":"x\"y"}"#;
+        let twice = r#"{"kinesis":{"sequenceNumber":"6\u0036","data":"aGk=","data":"aGk="}}"#;
+        let text = format!(
+            r#"{{"Records":[{flat},{{"SequenceNumber":"1","Data":"aGk\/"}},{lambda},{twice}]}}"#
+        );
+        let (mut buf, len) = padded(text.as_bytes());
+        let (mut found, mut copied) = (Vec::new(), Vec::new());
+        let records = parse_kinesis_event_with(
+            &mut buf,
+            len,
+            0,
+            &mut SourceParser::new(),
+            &mut |record, text| found.push(record.copy_to(text, &mut copied)),
+        )
+        .unwrap();
+        let copied = EventText::new(&copied);
+        let early: Vec<_> = found.iter().map(|r| r.resolve(&copied)).collect();
+        assert_eq!(early, records);
+        let seq: Vec<_> = records.iter().map(|r| r.sequence_number).collect();
+        assert_eq!(seq, [Some("49"), Some("1"), Some("5/1"), Some("66")]);
+        assert_eq!(records[0].partition_key, Some("p/q"));
+        assert_eq!(records[1].payload, Payload::Base64(b"aGk/"));
+        assert_eq!(records[2].event_id, Some("x\"y"));
+        for (r, kept) in [
+            (&records[0], flat),
+            (&records[2], lambda),
+            (&records[3], twice),
+        ] {
+            assert!(matches!(r.payload, Payload::Invalid(_)), "{r:?}");
+            assert_eq!(r.as_delivered(), kept.as_bytes());
+        }
     }
 }

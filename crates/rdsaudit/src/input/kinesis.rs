@@ -58,6 +58,7 @@
 //! # Ok::<(), rdsaudit::input::SourceError>(())
 //! ```
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use super::get_records::FlatRecord;
@@ -316,7 +317,7 @@ fn keep_bad_part(
         between,
         to_end: next.is_none(),
     }));
-    failed.as_read = Some(part);
+    failed.as_read = Some(AsRead::At(part));
     walk.resume_at(end);
     walk.keep(RECORD_VALUES)?;
     found(&failed, walk.text());
@@ -450,7 +451,17 @@ pub(crate) struct RawRecord {
     pub(crate) encryption_type: Option<Range<usize>>,
     /// A record whose shape is wrong: its JSON, as it is in the input
     /// ([`RawRecord::keep_as_read`]).
-    pub(crate) as_read: Option<Range<usize>>,
+    pub(crate) as_read: Option<AsRead>,
+}
+
+/// Where a failed record's JSON as it is in the input is.
+#[derive(Debug, Clone)]
+pub(crate) enum AsRead {
+    /// In the event text, its escapes put back.
+    At(Range<usize>),
+    /// In a copy: a string the record keeps (its sequence number) held an escape, and stays
+    /// unescaped in the text for the record to be reported by.
+    Copy(Box<[u8]>),
 }
 
 /// [`Payload`] as a range of the event text.
@@ -501,11 +512,13 @@ impl RawRecord {
     }
 
     /// A record whose shape is wrong, read from `start` to where `walk` is, kept as it is in
-    /// the input to be reported whole: its strings unescaped in place are put back. Not when
-    /// a string it keeps (a sequence number) held an escape: that string's text would be
-    /// lost, so the record is reported without its bytes, as before; nor when its strings
-    /// with escapes held more than the walk keeps (2 MiB). A real Lambda event's strings hold
-    /// no escapes.
+    /// the input to be reported whole: its strings unescaped in place are put back. When a
+    /// string it keeps (a sequence number, for `batchItemFailures`) held an escape, the text
+    /// keeps it unescaped and the record's bytes as read are a copy (session 30: such a
+    /// record was kept without its bytes; at most the record's size, once, so what is kept
+    /// stays within the text's size). Not when its strings with escapes held more than the
+    /// walk keeps (2 MiB): then it is kept without its bytes. A real Lambda event's strings
+    /// hold no escapes.
     fn keep_as_read(&mut self, walk: &mut Walk<'_>, start: usize) {
         let kept = [
             &self.sequence_number,
@@ -513,12 +526,20 @@ impl RawRecord {
             &self.partition_key,
             &self.encryption_type,
         ];
-        if !walk.originals_whole() || kept.into_iter().flatten().any(|r| walk.changed_within(r)) {
+        let range = start..walk.at();
+        if kept.into_iter().flatten().any(|r| walk.changed_within(r)) {
+            self.as_read = walk
+                .original_of(range)
+                .map(|copy| AsRead::Copy(copy.into()));
+            walk.forget_originals();
+            return;
+        }
+        if !walk.originals_whole() {
             walk.forget_originals();
             return;
         }
         walk.restore_originals();
-        self.as_read = Some(start..walk.at());
+        self.as_read = Some(AsRead::At(range));
     }
 
     /// Asks for the cache lines of `text` where the record's strings start and end (what
@@ -549,7 +570,11 @@ impl RawRecord {
             partition_key: str_at(&self.partition_key),
             approximate_arrival_timestamp: self.approximate_arrival_timestamp,
             encryption_type: str_at(&self.encryption_type),
-            as_read: self.as_read.clone().map_or(&[], |r| text.bytes(r)),
+            as_read: match &self.as_read {
+                Some(AsRead::At(r)) => Cow::Borrowed(text.bytes(r.clone())),
+                Some(AsRead::Copy(bytes)) => Cow::Owned(bytes.to_vec()),
+                None => Cow::Borrowed(&[]),
+            },
         }
     }
 
@@ -574,7 +599,15 @@ impl RawRecord {
             partition_key: copy(&self.partition_key),
             approximate_arrival_timestamp: self.approximate_arrival_timestamp,
             encryption_type: copy(&self.encryption_type),
-            as_read: copy(&self.as_read),
+            as_read: match &self.as_read {
+                Some(AsRead::At(r)) => copy(&Some(r.clone())).map(AsRead::At),
+                Some(AsRead::Copy(bytes)) => {
+                    let start = out.len();
+                    out.extend_from_slice(bytes);
+                    Some(AsRead::At(start..out.len()))
+                }
+                None => None,
+            },
         }
     }
 }

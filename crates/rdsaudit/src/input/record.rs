@@ -1,6 +1,8 @@
 //! What every Lambda event shape is read into: records ([`SourceRecord`]) whose payload is read
 //! by the pipeline, the problems a single record can have, and the errors of a whole event.
 
+use std::borrow::Cow;
+
 pub use super::json::JsonError;
 
 /// Why a single Kinesis record cannot be used (the rest of the event is unaffected).
@@ -137,8 +139,10 @@ pub struct SourceRecord<'a> {
     /// `kinesis.encryptionType`, any string (`NONE`, `KMS`, or something new).
     pub encryption_type: Option<&'a str>,
     /// A record whose shape is wrong ([`Payload::Invalid`]): its JSON as it is in the input,
-    /// to be kept whole; empty otherwise.
-    pub as_read: &'a [u8],
+    /// to be kept whole; empty otherwise. Borrowed from the input, or a copy where a string
+    /// the record is reported by (its sequence number) held an escape and stays unescaped
+    /// in the input for it.
+    pub as_read: Cow<'a, [u8]>,
 }
 
 impl<'a> SourceRecord<'a> {
@@ -152,17 +156,17 @@ impl<'a> SourceRecord<'a> {
             partition_key: None,
             approximate_arrival_timestamp: None,
             encryption_type: None,
-            as_read: &[],
+            as_read: Cow::Borrowed(&[]),
         }
     }
 
     /// The record's bytes as delivered: its payload, or for a record whose shape is wrong,
     /// its JSON as it is in the input (what a failed record is kept as).
     #[must_use]
-    pub fn as_delivered(&self) -> &'a [u8] {
+    pub fn as_delivered(&self) -> &[u8] {
         match self.payload {
             Payload::Base64(b) | Payload::Gzip(b) | Payload::Json(b) => b,
-            Payload::Invalid(_) => self.as_read,
+            Payload::Invalid(_) => &self.as_read,
         }
     }
 }

@@ -176,6 +176,26 @@ impl<'t> Walk<'t> {
         self.forget_originals();
     }
 
+    /// The bytes of `range` as they were in the input, in a copy: the text with the strings
+    /// unescaped in place since [`Walk::forget_originals`] put back (the text itself is left
+    /// as it is). `None` when not all of them were kept ([`ORIGINALS_MAX`]).
+    pub(crate) fn original_of(&self, range: Range<usize>) -> Option<Vec<u8>> {
+        let o = self.originals.as_ref().filter(|o| !o.lost)?;
+        let mut copy = self.text.get(range.clone())?.to_vec();
+        let mut end = o.bytes.len();
+        for &(at, len) in o.spans.iter().rev() {
+            let from = end.saturating_sub(len);
+            let dst = at
+                .checked_sub(range.start)
+                .and_then(|at| copy.get_mut(at..at + len));
+            if let (Some(dst), Some(src)) = (dst, o.bytes.get(from..end)) {
+                dst.copy_from_slice(src);
+            }
+            end = from;
+        }
+        Some(copy)
+    }
+
     /// Whether a string unescaped in place since [`Walk::forget_originals`] lies in `range`
     /// (which then holds other bytes once they are restored).
     pub(crate) fn changed_within(&self, range: &Range<usize>) -> bool {
