@@ -481,3 +481,61 @@ fn logs_api_events_that_do_not_read_are_rejected_as_read() {
         got[2]
     );
 }
+
+/// Session 30 (json2): `aws kinesis get-records` pages back to back, one cut short at the
+/// end of the file and a stray byte between two: the good pages' events are written, each
+/// bad part is one failed record whose `raw` is its bytes in the file, named on stderr by
+/// page and byte (the input was refused whole: no event). A failed record whose sequence
+/// number held a JSON escape keeps its bytes too (its `raw` was empty), and is reported
+/// under the unescaped number.
+#[test]
+fn bad_get_records_pages_are_kept_whole_and_the_others_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(rdsaudit::Dialect::Aurora, 4, 2, 0);
+    let page = |records: &[KinesisRecord]| {
+        let list: Vec<String> = records
+            .iter()
+            .map(|r| {
+                format!(
+                    r#"{{"SequenceNumber":"{}","Data":"{}","PartitionKey":"k"}}"#,
+                    r.sequence_number, r.data
+                )
+            })
+            .collect();
+        format!(
+            "{{\"Records\":[{}],\"NextShardIterator\":\"A\"}}\n",
+            list.join(",")
+        )
+    };
+    let records = corpus.kinesis_records();
+    let escaped = r#"{"SequenceNumber":"7\u0037","Data":12}"#;
+    let first = page(&records[..2]).replace("\"Records\":[", &format!("\"Records\":[{escaped},"));
+    let stray = "x\n";
+    let last = page(&records[2..]);
+    let cut = &last[..60];
+    let text = format!("{first}{stray}{}{cut}", page(&records[..1]));
+    let file = write(dir.path(), "pages.json", text.as_bytes());
+    let out = dir.path().join("rejects.ndjson");
+    let (code, events, stderr) =
+        parse(&[OsStr::new("--rejects"), out.as_os_str(), file.as_os_str()]);
+    assert_eq!(code, 1, "{stderr}");
+    // Records 1-2 (page 1) and record 1 again (page 2); page 3 cut inside its first record.
+    assert_eq!(events.len(), 3 * 2, "{stderr}");
+    let got = rejects(&out);
+    assert_eq!(got.len(), 3, "{stderr}");
+    assert_eq!(got[0]["sequence_number"], "77");
+    assert_eq!(raw(&got[0]), escaped.as_bytes());
+    assert_eq!(raw(&got[1]), b"x");
+    let at = text.rfind(cut).unwrap();
+    assert_eq!(raw(&got[2]), cut.trim_end().as_bytes());
+    assert!(
+        stderr.contains(&format!("text after page 1, from byte {}", first.len())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "page 3 does not read from byte {at} to the end of the input"
+        )),
+        "{stderr}"
+    );
+}

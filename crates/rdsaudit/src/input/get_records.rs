@@ -192,6 +192,7 @@ pub(crate) fn iso_seconds(s: &str) -> Option<f64> {
 mod tests {
     use super::*;
     use crate::input::json::JsonError;
+    use crate::input::record::PagePart;
     use crate::input::{Payload, SourceError, SourceParser, parse_kinesis_event};
     use crate::test_support::padded;
 
@@ -300,18 +301,30 @@ mod tests {
         assert_eq!(sequence.len(), 6);
         assert_eq!(sequence[3..], [sequence[0], Some("2"), Some("3")]);
         assert_eq!(records[3].payload, Payload::Base64(b"aGVsbG8="));
-        // A page without `Records`, or text that is no page, fails the input as one page would.
-        for (bad, error) in [
+        // A page without `Records` fails the input as one page would.
+        let bad = format!("{OUTPUT}{{\"NextShardIterator\":\"B\"}}");
+        let (mut buf, len) = padded(bad.as_bytes());
+        let e = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
+        assert!(e.to_string().contains("`Records`"), "{bad}: {e}");
+        // Text that is no page, or a page that is not JSON, is one failed record kept whole
+        // (session 30: they failed the input).
+        for (bad, kept, error) in [
+            (format!("{OUTPUT} [1]"), "[1]", "text after the JSON value"),
             (
-                format!("{OUTPUT}{{\"NextShardIterator\":\"B\"}}"),
-                "`Records`",
+                format!("{OUTPUT}{{\"Records\":[{{]}}"),
+                "{\"Records\":[{]}",
+                "page 2 does not read from byte 537",
             ),
-            (format!("{OUTPUT} [1]"), "text after the JSON value"),
-            (format!("{OUTPUT}{{\"Records\":[{{]}}"), "record 4"),
         ] {
             let (mut buf, len) = padded(bad.as_bytes());
-            let e = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
-            assert!(e.to_string().contains(error), "{bad}: {e}");
+            let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+            assert_eq!(records.len(), 4, "{bad}");
+            let last = &records[3];
+            assert_eq!(last.as_delivered(), kept.as_bytes(), "{bad}");
+            let Payload::Invalid(problem) = last.payload else {
+                panic!("{bad}: {last:?}")
+            };
+            assert!(problem.to_string().contains(error), "{bad}: {problem}");
         }
     }
 
@@ -354,21 +367,57 @@ mod tests {
         assert_eq!(sequence.len(), 9);
         assert_eq!(sequence[6..], sequence[..3]);
         assert_eq!(records[6].payload, Payload::Base64(b"aGVsbG8="));
-        for bad in [
-            format!("{OUTPUT}\n{BOM}"),
-            format!("{OUTPUT}\n{BOM}\n"),
-            format!("{OUTPUT}{BOM}{BOM}{empty}"),
-            format!("{OUTPUT}{BOM}[]"),
-            format!("{OUTPUT}{{{BOM}\"Records\":[]}}"),
-            format!("{OUTPUT}{{\"Records\":{BOM}[]}}"),
-            format!("{OUTPUT}{{\"Records\":[]{BOM}}}"),
+        // A mark anywhere else is a fault at its byte: of text that is no page, or of a page
+        // that does not read, kept whole (session 30: they failed the input).
+        let page2 = [
+            format!("{{{BOM}\"Records\":[]}}"),
+            format!("{{\"Records\":{BOM}[]}}"),
+            format!("{{\"Records\":[]{BOM}}}"),
+        ];
+        for (bad, kept, between, to_end) in [
+            (format!("{OUTPUT}\n{BOM}"), BOM.to_owned(), true, true),
+            (format!("{OUTPUT}\n{BOM}\n"), BOM.to_owned(), true, true),
+            (
+                format!("{OUTPUT}{BOM}{BOM}{empty}"),
+                BOM.to_owned(),
+                true,
+                false,
+            ),
+            (format!("{OUTPUT}{BOM}[]"), format!("{BOM}[]"), true, true),
+            (
+                format!("{OUTPUT}{}", page2[0]),
+                page2[0].clone(),
+                false,
+                true,
+            ),
+            (
+                format!("{OUTPUT}{}", page2[1]),
+                page2[1].clone(),
+                false,
+                true,
+            ),
+            (
+                format!("{OUTPUT}{}", page2[2]),
+                page2[2].clone(),
+                false,
+                true,
+            ),
         ] {
             let (mut buf, len) = padded(bad.as_bytes());
-            let e = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
+            let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+            assert_eq!(records.len(), 4, "{bad:?}");
+            let Payload::Invalid(RecordProblem::Page(part)) = records[3].payload else {
+                panic!("{bad:?}: {:?}", records[3])
+            };
             let at = bad.find(BOM).unwrap();
-            assert!(
-                e.to_string().contains(&format!("at byte {at}")),
-                "{bad:?}: {e}"
+            assert_eq!(
+                (part.fault, part.between, part.to_end),
+                (at, between, to_end)
+            );
+            assert_eq!(records[3].as_delivered(), kept.as_bytes(), "{bad:?}");
+            assert_eq!(
+                &bad.as_bytes()[part.offset..][..kept.len()],
+                kept.as_bytes()
             );
         }
     }
@@ -515,5 +564,325 @@ mod tests {
             matches!(**problem, SourceError::Json(JsonError::TooManyKept { .. })),
             "{e}"
         );
+    }
+
+    /// A record read: its number, or the part that did not read.
+    type Read = (Option<usize>, Option<(PagePart, String)>);
+
+    /// The records of `text` read, each a record of [`flat_record`] (its number) or a part
+    /// that did not read (`None`, with its [`PagePart`] and bytes).
+    fn read_parts(text: &str) -> Vec<Read> {
+        let (mut buf, len) = padded(text.as_bytes());
+        let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let number = |seq: &str| seq.get(seq.len() - 7..)?.parse::<usize>().ok();
+        records
+            .iter()
+            .map(|r| match r.payload {
+                Payload::Base64(_) => (r.sequence_number.and_then(number), None),
+                Payload::Invalid(RecordProblem::Page(part)) => {
+                    let kept = String::from_utf8(r.as_delivered().to_vec()).unwrap();
+                    (None, Some((part, kept)))
+                }
+                _ => panic!("{r:?}"),
+            })
+            .collect()
+    }
+
+    /// Session 30: one page that did not read (a download cut short, a damaged byte, a stray
+    /// byte between pages) refused the whole file, every good page with it. It is one failed
+    /// record kept whole, from the record its fault lies in (its records before are read) to
+    /// where the next page starts or the input ends; the other pages are read. A first page
+    /// with nothing after it is the whole event, refused as before.
+    #[test]
+    fn a_page_that_does_not_read_is_kept_whole_and_the_others_are_read() {
+        let text = pages_of(3, |p| p * 3..(p + 1) * 3);
+        let starts: Vec<usize> = text
+            .match_indices("{\"Records\"")
+            .map(|(at, _)| at)
+            .collect();
+        let ends: Vec<usize> = text.match_indices("}\n").map(|(at, _)| at + 1).collect();
+        let record_at = |n: usize| text.find(&flat_record(n)).unwrap();
+        // The last page cut short anywhere: the records whole before the cut are read, the
+        // rest is kept.
+        for cut in starts[2] + 1..ends[2] {
+            let cut_text = &text[..cut];
+            let read = read_parts(cut_text);
+            let whole = (6..9)
+                .filter(|&n| record_at(n) + flat_record(n).len() <= cut)
+                .count();
+            let numbers: Vec<_> = read.iter().map(|(n, _)| *n).collect();
+            let mut expected: Vec<_> = (0..6 + whole).map(Some).collect();
+            expected.push(None);
+            assert_eq!(numbers, expected, "cut at {cut}");
+            let (part, kept) = read.last().unwrap().1.clone().unwrap();
+            assert_eq!((part.page, part.between, part.to_end), (3, false, true));
+            assert_eq!(kept, cut_text[part.offset..].trim_end(), "cut at {cut}");
+            // It starts where page 3 does, or right after its last record read whole.
+            let before = cut_text[..part.offset].trim_end().trim_end_matches(',');
+            assert!(
+                part.offset == starts[2] || before.ends_with(&flat_record(5 + whole)),
+                "cut at {cut}: {before}"
+            );
+        }
+        // The first page cut short, nothing after it: the event, refused as before.
+        for cut in [1, 40, ends[0] - 1] {
+            let (mut buf, len) = padded(&text.as_bytes()[..cut]);
+            let e = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
+            assert!(
+                matches!(e, SourceError::Json(JsonError::Invalid { .. })),
+                "{e}"
+            );
+        }
+        // A broken value in the middle of page 2: in its second record (record 5), in what
+        // follows its records, and before them; a broken first page, pages after it.
+        let kms = record_at(4) + flat_record(4).find("\"KMS\"").unwrap();
+        let after = text[starts[1]..].find("\"MillisBehindLatest\":0").unwrap() + starts[1];
+        let before = starts[1] + 1;
+        for (at, from, record, what) in [
+            (kms, record_at(4), Some(5), "expected a value"),
+            (
+                after + 21,
+                text[..ends[1]].rfind("}]").unwrap() + 1,
+                None,
+                "expected a value",
+            ),
+            (before, starts[1], None, "expected a string key"),
+            (1, 0, None, "expected a string key"),
+        ] {
+            let mut bad = text.clone();
+            bad.insert(at, 'x');
+            let read = read_parts(&bad);
+            let page: u32 = if at < ends[0] { 1 } else { 2 };
+            let (part, kept) = read
+                .iter()
+                .find_map(|(_, p)| p.clone())
+                .unwrap_or_else(|| panic!("{what}: {read:?}"));
+            assert_eq!(
+                (part.page, part.offset, part.fault, part.what),
+                (page, from, at, what)
+            );
+            assert!(!part.between && !part.to_end, "{part:?}");
+            // The fault's record is the failed record's place.
+            let place = read.iter().position(|(_, p)| p.is_some()).unwrap() + 1;
+            assert!(record.is_none_or(|n| n == place), "{what}: {place}");
+            let end = ends[page as usize - 1] + 1;
+            assert_eq!(kept, bad[from..end], "{what}");
+            let numbers: Vec<_> = read.iter().filter_map(|(n, _)| *n).collect();
+            let lost: Vec<usize> = (0..9)
+                .filter(|&n| text[..end - 1].contains(&flat_record(n)) && from <= record_at(n))
+                .collect();
+            let expected: Vec<usize> = (0..9).filter(|n| !lost.contains(n)).collect();
+            assert_eq!(numbers, expected, "{what}");
+            assert!(part.to_string().starts_with(&format!(
+                "page {page} does not read from byte {from} to the next page (kept whole; its records before are read): invalid JSON at byte {at}"
+            )), "{part}");
+        }
+        // A stray byte between pages, and text after the last page.
+        for (bad, page, to_end) in [
+            (
+                format!("{}x{}", &text[..ends[0]], &text[ends[0]..]),
+                1,
+                false,
+            ),
+            (
+                format!("{}]}}{}", &text[..ends[1]], &text[ends[1]..]),
+                2,
+                false,
+            ),
+            (format!("{text}[1] x"), 3, true),
+        ] {
+            let read = read_parts(&bad);
+            let numbers: Vec<_> = read.iter().filter_map(|(n, _)| *n).collect();
+            assert_eq!(numbers, (0..9).collect::<Vec<_>>(), "{bad}");
+            let (part, kept) = read.iter().find_map(|(_, p)| p.clone()).unwrap();
+            assert_eq!((part.page, part.between, part.to_end), (page, true, to_end));
+            assert_eq!(
+                kept,
+                bad[part.offset..].split("\n{").next().unwrap().trim_end()
+            );
+            assert!(
+                part.to_string()
+                    .starts_with(&format!("text after page {page}, from byte")),
+                "{part}"
+            );
+        }
+        // A stray quote opens a string the rest of the text is in, by its structure: kept
+        // whole with it, never read (a quote further on may close it inside a record).
+        let bad = format!("{}\"{}", &text[..ends[1]], &text[ends[1]..]);
+        let read = read_parts(&bad);
+        let numbers: Vec<_> = read.iter().map(|(n, _)| *n).collect();
+        let mut expected: Vec<_> = (0..6).map(Some).collect();
+        expected.push(None);
+        assert_eq!(numbers, expected);
+        let (part, kept) = read[6].1.clone().unwrap();
+        assert_eq!((part.page, part.between, part.to_end), (2, true, true));
+        assert_eq!(kept, bad[ends[1]..].trim_end());
+    }
+
+    /// Session 30: no string can make a part that does not read, or the pages after it,
+    /// read as a page the file does not hold. Pages whose records' strings hold a forged
+    /// page (`}]}{"Records":[...]}`, escaped as a JSON string holds it, and `]}{` bare),
+    /// cut, or with a byte taken out, or a quote or brace put in, at every place: every
+    /// record read is one of the file's, in order, and every record whose text is still
+    /// there is read or kept in a failed part.
+    #[test]
+    fn no_damage_reads_a_string_as_a_page() {
+        let forged = r#"}]}\n{\"Records\":[{\"SequenceNumber\":\"666\",\"Data\":\"Zm9yZ2Vk\"}]}{"#;
+        let text = format!(
+            r#"{{"Records":[{{"SequenceNumber":"1","Data":"aGk="}},{{"SequenceNumber":"2","Data":"aGk=","PartitionKey":"{forged}"}}]}}
+{{"Records":[{{"SequenceNumber":"3","Data":"aGk=","PartitionKey":"]}}{{\"Records\":["}},{{"SequenceNumber":"4","Data":"{forged}"}}],"NextShardIterator":"{forged}"}}
+{{"Records":[{{"SequenceNumber":"5","Data":"aGk="}}]}}"#
+        );
+        let marker = |n: usize| format!(r#"{{"SequenceNumber":"{n}","Data":""#);
+        let mut tried = 0;
+        for at in 0..=text.len() {
+            let mut variants = vec![text[..at].to_owned()];
+            if at < text.len() {
+                variants.push(format!("{}{}", &text[..at], &text[at + 1..]));
+            }
+            for b in ['"', '{', '}', ']'] {
+                variants.push(format!("{}{b}{}", &text[..at], &text[at..]));
+            }
+            for bad in variants {
+                let (mut buf, len) = padded(bad.as_bytes());
+                let base = buf.as_ptr() as usize;
+                let Ok(records) = parse_kinesis_event(&mut buf, len, &mut SourceParser::new())
+                else {
+                    continue;
+                };
+                tried += 1;
+                let mut last = 0;
+                for r in &records {
+                    // Damage inside a sequence number is the file's: its digits are one's.
+                    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect();
+                    if let Some(seq) = r
+                        .sequence_number
+                        .map(digits)
+                        .filter(|s: &String| !s.is_empty())
+                    {
+                        let n: usize = seq.parse().unwrap_or_else(|_| panic!("{bad}: {seq}"));
+                        assert!((1..=5).contains(&n) && n > last, "{bad}: {records:?}");
+                        last = n;
+                    }
+                    // The forged record's data only as part of the string that holds it.
+                    if let Payload::Base64(data) = r.payload {
+                        let has = |s: &[u8]| memchr::memmem::find(data, s).is_some();
+                        assert!(!has(b"Zm9") || data.len() > 40, "{bad}: {records:?}");
+                    }
+                }
+                // Where each failure kept lies in the text: the failures' bytes, one after
+                // the other, and the records read cover every record still there.
+                let kept: Vec<(usize, usize)> = records
+                    .iter()
+                    .filter(|r| matches!(r.payload, Payload::Invalid(_)))
+                    .filter(|r| !r.as_delivered().is_empty())
+                    .map(|r| {
+                        // In the text, or a copy of a record whose kept string held an
+                        // escape: found where it is in the text.
+                        let bytes = r.as_delivered();
+                        let at = (bytes.as_ptr() as usize)
+                            .checked_sub(base)
+                            .filter(|at| at + bytes.len() <= bad.len())
+                            .or_else(|| memchr::memmem::find(bad.as_bytes(), bytes))
+                            .unwrap_or_else(|| panic!("{bad}: {bytes:?} is not in it"));
+                        (at, at + bytes.len())
+                    })
+                    .collect();
+                for n in 1..=5 {
+                    let Some(at) = bad.find(&marker(n)) else {
+                        continue;
+                    };
+                    let read = records
+                        .iter()
+                        .any(|r| r.sequence_number == Some(&n.to_string()));
+                    let (mut from, to) = (at, at + marker(n).len());
+                    for &(start, end) in &kept {
+                        if start <= from && from < end {
+                            from = end;
+                        }
+                    }
+                    assert!(read || from >= to, "{bad}: record {n} lost: {records:?}");
+                }
+            }
+        }
+        assert!(tried > 1000, "{tried}");
+    }
+
+    /// The part kept is the text as read (the escapes the walk undid in place put back, up
+    /// to a string the text ends inside), while the records read before it keep their
+    /// strings unescaped.
+    #[test]
+    fn a_part_kept_is_as_read_and_the_records_before_it_unescaped() {
+        let bad = r#"{"SequenceNumber":"3","Data":"b2s\/","PartitionKey":"a\"b\u0041","x":tru}"#;
+        let cut = r#"{"SequenceNumber":"5","Data":"b2s\/b2s\/"#;
+        let text = format!(
+            r#"{{"Records":[{{"SequenceNumber":"1","Data":"aGk="}}]}}
+{{"NextShardIterator":"\u0041","Records":[{{"SequenceNumber":"2","Data":"b2s\/"}},{bad}]}}
+{{"Records":[{{"SequenceNumber":"4","Data":"aGk="}},{cut}"#
+        );
+        let (mut buf, len) = padded(text.as_bytes());
+        let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+        let seq: Vec<_> = records.iter().map(|r| r.sequence_number).collect();
+        assert_eq!(
+            seq,
+            [Some("1"), Some("2"), None, Some("4"), None],
+            "{records:?}"
+        );
+        assert_eq!(records[1].payload, Payload::Base64(b"b2s/"));
+        assert_eq!(records[2].as_delivered(), format!("{bad}]}}").as_bytes());
+        assert_eq!(records[4].as_delivered(), cut.as_bytes());
+        // The first page's escape in what precedes its records is put back too.
+        let text = format!(r#"{{"NextShardIterator":"\u0041","Records":[{bad}]}}{{"Records":[]}}"#);
+        let (mut buf, len) = padded(text.as_bytes());
+        let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(
+            records[0].as_delivered(),
+            &text.as_bytes()[..text.len() - 14]
+        );
+    }
+
+    /// Session 30: a failed record whose sequence number (or another string it is reported
+    /// by) held a JSON escape was kept without its bytes (`raw: ""` in `--rejects`, an empty
+    /// quarantine payload). Its bytes as read are a copy; its sequence number, for
+    /// `batchItemFailures`, stays the unescaped one; copied out during the walk (as the
+    /// decoder does) it reads the same.
+    #[test]
+    fn a_failed_record_with_an_escaped_sequence_number_keeps_its_bytes() {
+        use crate::input::kinesis::{EventText, parse_kinesis_event_with};
+        let flat = r#"{"SequenceNumber":"4\u0039","Data":12,"PartitionKey":"p\/q"}"#;
+        let lambda =
+            r#"{"kinesis":{"sequenceNumber":"5\/1","partitionKey":"\u0041"},"eventID":"x\"y"}"#;
+        let twice = r#"{"kinesis":{"sequenceNumber":"6\u0036","data":"aGk=","data":"aGk="}}"#;
+        let text = format!(
+            r#"{{"Records":[{flat},{{"SequenceNumber":"1","Data":"aGk\/"}},{lambda},{twice}]}}"#
+        );
+        let (mut buf, len) = padded(text.as_bytes());
+        let (mut found, mut copied) = (Vec::new(), Vec::new());
+        let records = parse_kinesis_event_with(
+            &mut buf,
+            len,
+            0,
+            &mut SourceParser::new(),
+            &mut |record, text| found.push(record.copy_to(text, &mut copied)),
+        )
+        .unwrap();
+        let copied = EventText::new(&copied);
+        let early: Vec<_> = found.iter().map(|r| r.resolve(&copied)).collect();
+        assert_eq!(early, records);
+        let seq: Vec<_> = records.iter().map(|r| r.sequence_number).collect();
+        assert_eq!(seq, [Some("49"), Some("1"), Some("5/1"), Some("66")]);
+        assert_eq!(records[0].partition_key, Some("p/q"));
+        assert_eq!(records[1].payload, Payload::Base64(b"aGk/"));
+        assert_eq!(records[2].event_id, Some("x\"y"));
+        for (r, kept) in [
+            (&records[0], flat),
+            (&records[2], lambda),
+            (&records[3], twice),
+        ] {
+            assert!(matches!(r.payload, Payload::Invalid(_)), "{r:?}");
+            assert_eq!(r.as_delivered(), kept.as_bytes());
+        }
     }
 }

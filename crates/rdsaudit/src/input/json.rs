@@ -326,6 +326,36 @@ pub(crate) fn skip_string(text: &[u8], mut at: usize) -> Option<usize> {
     }
 }
 
+/// Where the next top-level object starts past `from`, found by the text's structure alone:
+/// strings crossed (their escapes stepped over, not checked: a `}` or `{` inside one is
+/// text, whatever it spells) and brackets counted from `depth`, the containers open at
+/// `from` (which lies outside any string); the first `{` past `from` that opens at depth 0.
+/// A closing bracket with none open is stray text, not counted. `None` when the text ends
+/// first: a string or a bracket is left open, or no object follows.
+///
+/// For a page of `aws kinesis get-records` output that did not read: its end is where the
+/// next page starts ([`crate::input::kinesis`]). Never a search for text such as
+/// `{"Records"`: a record's string may hold that.
+pub(crate) fn next_object_start(text: &[u8], from: usize, mut depth: usize) -> Option<usize> {
+    let mut at = from;
+    loop {
+        let rest = text.get(at..)?;
+        at += rest
+            .iter()
+            .position(|b| matches!(b, b'"' | b'{' | b'}' | b'[' | b']'))?;
+        match text.get(at)? {
+            b'"' => {
+                at = skip_string(text, at + 1)?;
+                continue;
+            }
+            b'{' if depth == 0 && at > from => return Some(at),
+            b'{' | b'[' => depth += 1,
+            _ => depth = depth.saturating_sub(1),
+        }
+        at += 1;
+    }
+}
+
 /// An upper bound on the tape nodes simd-json builds for `text`, found without building them:
 /// one per string, plus one per `{`, `[`, `,` and `:` outside strings (every number, literal
 /// and container follows one of those, or starts the text). Strings are crossed with

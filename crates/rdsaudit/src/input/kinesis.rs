@@ -58,12 +58,15 @@
 //! # Ok::<(), rdsaudit::input::SourceError>(())
 //! ```
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use super::get_records::FlatRecord;
 use super::json::walk::{Kind, LoneSurrogate, Walk};
-use super::json::{JsonError, MAX_EVENT_VALUES, Twice, check_padding, fits};
-use super::record::{Payload, RecordProblem, SourceError, SourceParser, SourceRecord, open_event};
+use super::json::{JsonError, MAX_EVENT_VALUES, Twice, check_padding, fits, next_object_start};
+use super::record::{
+    PagePart, Payload, RecordProblem, SourceError, SourceParser, SourceRecord, open_event,
+};
 
 /// Parses a Lambda Kinesis event in place (`buf[..len]` is the JSON, followed by at least
 /// `simd_json::INPUT_PADDING` bytes, the contract every event parser shares).
@@ -193,6 +196,11 @@ impl Records {
 /// shell loop writes one page per call (`{"Records":[...],"NextShardIterator":...}{...}`).
 /// Each page is held to the value cap on its own, the records of all to the text's size
 /// ([`Walk::next_page`]); a problem of a page in a text of several names the page.
+///
+/// A page that is not JSON (cut short, damaged), or text after a page that is no page, is
+/// one failed record kept whole ([`RecordProblem::Page`], [`keep_bad_part`]) and the pages
+/// after it are read, where the text's structure shows where it ends. A first page that
+/// does not read and shows no page after it is the whole event: refused as before.
 fn read_event(
     mut walk: Walk<'_>,
     found: &mut dyn FnMut(&RawRecord, &[u8]),
@@ -206,11 +214,31 @@ fn read_event(
     walk.at_object();
     loop {
         page.offset = walk.at();
-        let records = read_page(&mut walk, &mut list, found).map_err(|e| page.named(e))?;
-        problem = problem.or(records.problem().map(|e| (page, e)));
+        walk.forget_originals();
+        let mut resume = Resume {
+            at: page.offset,
+            depth: 0,
+        };
+        match read_page(&mut walk, &mut list, found, &mut resume) {
+            Ok(records) => problem = problem.or(records.problem().map(|e| (page, e))),
+            Err(e) => keep_bad_part(&mut walk, &mut list, found, (page, resume), e, false)?,
+        }
         walk.page_mark();
         if !walk.at_object() {
-            break;
+            if walk.at_end() {
+                break;
+            }
+            // Text after the page that is no page (a stray byte between two).
+            let resume = Resume {
+                at: walk.at(),
+                depth: 0,
+            };
+            let Err(e) = walk.end() else { break };
+            keep_bad_part(&mut walk, &mut list, found, (page, resume), e.into(), true)?;
+            walk.page_mark();
+            if !walk.at_object() {
+                break;
+            }
         }
         walk.next_page();
         page.number += 1;
@@ -223,6 +251,104 @@ fn read_event(
         Some((at, e)) if several => Err(at.wrap(e)),
         Some((_, e)) => Err(e),
     }
+}
+
+/// Where the part of a page that does not read starts: just after its last record read
+/// whole (or the page's start), and how many containers are open there.
+#[derive(Debug, Clone, Copy)]
+struct Resume {
+    at: usize,
+    depth: usize,
+}
+
+/// A page that did not read (`error`, the walk's: the records it read before are kept), or
+/// text after a page that is no page (`between`), from `resume` on: kept whole as one failed
+/// record ([`RecordProblem::Page`]), its bytes as in the input (the strings the walk
+/// unescaped in place put back), and the walk goes on at the next page.
+///
+/// The part ends where the text's structure shows the next page starts
+/// ([`next_object_start`]: brackets counted outside strings, never a search for text, so a
+/// string holding `}{"Records":[` is a string), or at the end of the input. Where the damage
+/// broke a string's quotes the count may run on past the pages after it, which are then in
+/// the part (kept whole, not read), or stop at a `{` inside a string: a strict read from
+/// there takes the strings' text for structure and the text between strings (`:`, `,`,
+/// brackets) for strings, so it meets no `Records` key and reads no record (the page is
+/// refused as having none). Nothing inside a string becomes a record.
+///
+/// Refused as before (the error, unnamed): a first page that shows no page after it (it is
+/// the whole event); any error but invalid JSON (a value cap: a limit, not damage); a part
+/// whose bytes as read are not all kept ([`SourceError::PageRefused`]).
+fn keep_bad_part(
+    walk: &mut Walk<'_>,
+    list: &mut Vec<RawRecord>,
+    found: &mut dyn FnMut(&RawRecord, &[u8]),
+    (page, resume): (PageAt, Resume),
+    error: SourceError,
+    between: bool,
+) -> Result<(), SourceError> {
+    let SourceError::Json(JsonError::Invalid { offset, .. }) = error else {
+        return Err(page.named(error));
+    };
+    if !walk.originals_whole() {
+        return Err(if page.number > 1 {
+            SourceError::PageRefused {
+                page: page.number,
+                offset: page.offset,
+                problem: Box::new(error),
+                why: "its strings with escapes, unescaped in place, are longer than are kept",
+            }
+        } else {
+            error
+        });
+    }
+    walk.restore_originals();
+    let text = walk.text();
+    let next = next_object_start(text, resume.at, resume.depth);
+    if next.is_none() && page.number == 1 && !between {
+        return Err(error);
+    }
+    let end = next.unwrap_or(text.len());
+    let part = trimmed(text, resume.at, end, next.is_some());
+    let mut failed = RawRecord::new(RecordProblem::Page(PagePart {
+        page: u32::try_from(page.number).unwrap_or(u32::MAX),
+        offset: part.start,
+        fault: offset,
+        what: walk.last_fault(),
+        between,
+        to_end: next.is_none(),
+    }));
+    failed.as_read = Some(AsRead::At(part));
+    walk.resume_at(end);
+    walk.keep(RECORD_VALUES)?;
+    found(&failed, walk.text());
+    list.push(failed);
+    Ok(())
+}
+
+/// `text[from..to]` without the whitespace around it, a comma that starts it, or a byte
+/// order mark before the next page (not content: [`Walk::page_mark`]).
+fn trimmed(text: &[u8], from: usize, to: usize, page_next: bool) -> Range<usize> {
+    let part = text.get(from..to).unwrap_or_default();
+    let ws = |b: &u8| super::json::is_ws(*b);
+    // From the record the fault lies in: the comma before it is the page's, as the text
+    // between its other records is.
+    let mut lead = part.iter().take_while(|b| ws(b)).count();
+    if part.get(lead) == Some(&b',') {
+        lead += 1 + part.iter().skip(lead + 1).take_while(|b| ws(b)).count();
+    }
+    let mut rest = part.get(lead..).unwrap_or_default();
+    rest = rest
+        .get(..rest.len() - rest.iter().rev().take_while(|b| ws(b)).count())
+        .unwrap_or_default();
+    if let Some(before) = rest
+        .strip_suffix(super::encoding::UTF8_BOM)
+        .filter(|_| page_next)
+    {
+        rest = before
+            .get(..before.len() - before.iter().rev().take_while(|b| ws(b)).count())
+            .unwrap_or_default();
+    }
+    from + lead..from + lead + rest.len()
 }
 
 /// Which page of the text is read (1-based) and the byte its `{` is at.
@@ -249,11 +375,13 @@ impl PageAt {
     }
 }
 
-/// Reads one top-level object's `Records` onto `list`.
+/// Reads one top-level object's `Records` onto `list`; `resume` follows the last record read
+/// whole (where a part that does not read would start: [`keep_bad_part`]).
 fn read_page(
     walk: &mut Walk<'_>,
     list: &mut Vec<RawRecord>,
     found: &mut dyn FnMut(&RawRecord, &[u8]),
+    resume: &mut Resume,
 ) -> Result<Records, SourceError> {
     open_event(walk)?;
     let mut records = Records::Missing;
@@ -269,12 +397,13 @@ fn read_page(
         } else if kind == Kind::Array {
             let mut seen = layout::Seen::default();
             walk.open(kind)?;
+            // The originals kept are forgotten once a record is read whole: from there on
+            // they are the next record's, or a part that does not read ([`keep_bad_part`]).
             while walk.next_element()? {
                 let n = list.len() + 1;
                 let kind = walk.value().map_err(|e| e.in_record(n))?;
                 walk.keep(RECORD_VALUES)?;
                 let start = walk.at();
-                walk.forget_originals();
                 let mut record = read_record(walk, kind, &mut seen).map_err(|e| e.in_record(n))?;
                 if let Some(lone) = walk.take_lone_surrogate() {
                     record.fail_lone_surrogate(walk, lone);
@@ -284,6 +413,11 @@ fn read_page(
                 }
                 found(&record, walk.text());
                 list.push(record);
+                walk.forget_originals();
+                *resume = Resume {
+                    at: walk.at(),
+                    depth: walk.depth(),
+                };
             }
             records = Records::Array;
         } else {
@@ -301,11 +435,7 @@ fn read_page(
 fn outside_records(walk: &mut Walk<'_>) -> Result<(), JsonError> {
     match walk.take_lone_surrogate() {
         None => Ok(()),
-        Some(lone) => Err(JsonError::Invalid {
-            offset: lone.offset,
-            record: None,
-            msg: "lone surrogate in a \\u escape".to_owned(),
-        }),
+        Some(lone) => Err(walk.lone_surrogate_error(lone)),
     }
 }
 
@@ -321,7 +451,17 @@ pub(crate) struct RawRecord {
     pub(crate) encryption_type: Option<Range<usize>>,
     /// A record whose shape is wrong: its JSON, as it is in the input
     /// ([`RawRecord::keep_as_read`]).
-    pub(crate) as_read: Option<Range<usize>>,
+    pub(crate) as_read: Option<AsRead>,
+}
+
+/// Where a failed record's JSON as it is in the input is.
+#[derive(Debug, Clone)]
+pub(crate) enum AsRead {
+    /// In the event text, its escapes put back.
+    At(Range<usize>),
+    /// In a copy: a string the record keeps (its sequence number) held an escape, and stays
+    /// unescaped in the text for the record to be reported by.
+    Copy(Box<[u8]>),
 }
 
 /// [`Payload`] as a range of the event text.
@@ -372,11 +512,13 @@ impl RawRecord {
     }
 
     /// A record whose shape is wrong, read from `start` to where `walk` is, kept as it is in
-    /// the input to be reported whole: its strings unescaped in place are put back. Not when
-    /// a string it keeps (a sequence number) held an escape: that string's text would be
-    /// lost, so the record is reported without its bytes, as before; nor when its strings
-    /// with escapes held more than the walk keeps (2 MiB). A real Lambda event's strings hold
-    /// no escapes.
+    /// the input to be reported whole: its strings unescaped in place are put back. When a
+    /// string it keeps (a sequence number, for `batchItemFailures`) held an escape, the text
+    /// keeps it unescaped and the record's bytes as read are a copy (session 30: such a
+    /// record was kept without its bytes; at most the record's size, once, so what is kept
+    /// stays within the text's size). Not when its strings with escapes held more than the
+    /// walk keeps (2 MiB): then it is kept without its bytes. A real Lambda event's strings
+    /// hold no escapes.
     fn keep_as_read(&mut self, walk: &mut Walk<'_>, start: usize) {
         let kept = [
             &self.sequence_number,
@@ -384,12 +526,20 @@ impl RawRecord {
             &self.partition_key,
             &self.encryption_type,
         ];
-        if !walk.originals_whole() || kept.into_iter().flatten().any(|r| walk.changed_within(r)) {
+        let range = start..walk.at();
+        if kept.into_iter().flatten().any(|r| walk.changed_within(r)) {
+            self.as_read = walk
+                .original_of(range)
+                .map(|copy| AsRead::Copy(copy.into()));
+            walk.forget_originals();
+            return;
+        }
+        if !walk.originals_whole() {
             walk.forget_originals();
             return;
         }
         walk.restore_originals();
-        self.as_read = Some(start..walk.at());
+        self.as_read = Some(AsRead::At(range));
     }
 
     /// Asks for the cache lines of `text` where the record's strings start and end (what
@@ -420,7 +570,11 @@ impl RawRecord {
             partition_key: str_at(&self.partition_key),
             approximate_arrival_timestamp: self.approximate_arrival_timestamp,
             encryption_type: str_at(&self.encryption_type),
-            as_read: self.as_read.clone().map_or(&[], |r| text.bytes(r)),
+            as_read: match &self.as_read {
+                Some(AsRead::At(r)) => Cow::Borrowed(text.bytes(r.clone())),
+                Some(AsRead::Copy(bytes)) => Cow::Owned(bytes.to_vec()),
+                None => Cow::Borrowed(&[]),
+            },
         }
     }
 
@@ -445,7 +599,15 @@ impl RawRecord {
             partition_key: copy(&self.partition_key),
             approximate_arrival_timestamp: self.approximate_arrival_timestamp,
             encryption_type: copy(&self.encryption_type),
-            as_read: copy(&self.as_read),
+            as_read: match &self.as_read {
+                Some(AsRead::At(r)) => copy(&Some(r.clone())).map(AsRead::At),
+                Some(AsRead::Copy(bytes)) => {
+                    let start = out.len();
+                    out.extend_from_slice(bytes);
+                    Some(AsRead::At(start..out.len()))
+                }
+                None => None,
+            },
         }
     }
 }

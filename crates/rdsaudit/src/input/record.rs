@@ -1,6 +1,8 @@
 //! What every Lambda event shape is read into: records ([`SourceRecord`]) whose payload is read
 //! by the pipeline, the problems a single record can have, and the errors of a whole event.
 
+use std::borrow::Cow;
+
 pub use super::json::JsonError;
 
 /// Why a single Kinesis record cannot be used (the rest of the event is unaffected).
@@ -48,6 +50,13 @@ pub enum RecordProblem {
         /// Where its backslash is in the input.
         offset: usize,
     },
+    /// Part of a text of pages back to back (`aws kinesis get-records` in a shell loop) that
+    /// does not read, kept whole as this record: a page cut short or damaged, from just
+    /// after its last record read whole (its page's start if none) to where its structure
+    /// shows the next page starts or to the end of the input; or text after a page that is
+    /// no page. The pages around it, and its own records before the fault, are read.
+    #[error("{0}")]
+    Page(PagePart),
     /// A field of an `aws kinesis get-records` record that must be a string is not.
     #[error("`{field}` is {found}, not a base64 string")]
     NotAString {
@@ -56,6 +65,49 @@ pub enum RecordProblem {
         /// The JSON type found.
         found: &'static str,
     },
+}
+
+/// Where and why part of a text of pages did not read ([`RecordProblem::Page`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PagePart {
+    /// The page, 1-based; for text after a page that is no page, that page. (Small fields:
+    /// every record's [`Payload`] is as large as its largest problem.)
+    pub page: u32,
+    /// Where the part kept starts in the input.
+    pub offset: usize,
+    /// Where the fault the walk found is in the input.
+    pub fault: usize,
+    /// What is wrong there, in the walk's words.
+    pub what: &'static str,
+    /// Text after page `page` that is no page, rather than a page that does not read.
+    pub between: bool,
+    /// The part runs to the end of the input: the structure after the fault shows no page
+    /// start (a string or bracket left open, a cut download); any text after it is in it.
+    pub to_end: bool,
+}
+
+impl std::fmt::Display for PagePart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (page, offset) = (self.page, self.offset);
+        let to = if self.to_end {
+            "the end of the input"
+        } else {
+            "the next page"
+        };
+        if self.between {
+            write!(
+                f,
+                "text after page {page}, from byte {offset} to {to}, is no page (kept whole)"
+            )?;
+        } else {
+            write!(
+                f,
+                "page {page} does not read from byte {offset} to {to} (kept whole; its records before are read)"
+            )?;
+        }
+        // The element of `Records` the fault lies in, if any, is this failed record's place.
+        write!(f, ": invalid JSON at byte {}: {}", self.fault, self.what)
+    }
 }
 
 /// The bytes of one record, in whatever encoding the source delivered them.
@@ -87,8 +139,10 @@ pub struct SourceRecord<'a> {
     /// `kinesis.encryptionType`, any string (`NONE`, `KMS`, or something new).
     pub encryption_type: Option<&'a str>,
     /// A record whose shape is wrong ([`Payload::Invalid`]): its JSON as it is in the input,
-    /// to be kept whole; empty otherwise.
-    pub as_read: &'a [u8],
+    /// to be kept whole; empty otherwise. Borrowed from the input, or a copy where a string
+    /// the record is reported by (its sequence number) held an escape and stays unescaped
+    /// in the input for it.
+    pub as_read: Cow<'a, [u8]>,
 }
 
 impl<'a> SourceRecord<'a> {
@@ -102,17 +156,17 @@ impl<'a> SourceRecord<'a> {
             partition_key: None,
             approximate_arrival_timestamp: None,
             encryption_type: None,
-            as_read: &[],
+            as_read: Cow::Borrowed(&[]),
         }
     }
 
     /// The record's bytes as delivered: its payload, or for a record whose shape is wrong,
     /// its JSON as it is in the input (what a failed record is kept as).
     #[must_use]
-    pub fn as_delivered(&self) -> &'a [u8] {
+    pub fn as_delivered(&self) -> &[u8] {
         match self.payload {
             Payload::Base64(b) | Payload::Gzip(b) | Payload::Json(b) => b,
-            Payload::Invalid(_) => self.as_read,
+            Payload::Invalid(_) => &self.as_read,
         }
     }
 }
@@ -182,6 +236,19 @@ pub enum SourceError {
         offset: usize,
         /// What is wrong with it.
         problem: Box<SourceError>,
+    },
+    /// A page that does not read, in a text of several, that cannot be kept whole: the
+    /// input is refused as a whole, rather than the page read in part or lost.
+    #[error("page {page}, at byte {offset}: {problem} (the input is refused: {why})")]
+    PageRefused {
+        /// The page, 1-based.
+        page: usize,
+        /// The byte its `{` is at in the input.
+        offset: usize,
+        /// What is wrong with it.
+        problem: Box<SourceError>,
+        /// Why it cannot be kept whole.
+        why: &'static str,
     },
     /// The decoded payload would exceed the size bound.
     #[error("base64 payload of {encoded} bytes decodes to more than the {limit}-byte limit")]

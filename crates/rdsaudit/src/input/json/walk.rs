@@ -23,6 +23,7 @@
 //! value() -> Object, open(), next_key() -> "Records", value() -> Array, open(), next_element()...
 //! ```
 
+use std::cell::Cell;
 use std::ops::Range;
 
 use super::JsonError;
@@ -87,6 +88,9 @@ pub(crate) struct Walk<'t> {
     /// place since [`Walk::forget_originals`], as they were, to put back
     /// ([`Walk::restore_originals`]) when what holds them is kept as it is in the input.
     originals: Option<Originals>,
+    /// What the last error the walk gave was, in its words ([`Walk::last_fault`]): kept for
+    /// a failed page's record, whose problem holds no allocation.
+    fault: Cell<&'static str>,
 }
 
 /// Strings as they were before being unescaped in place: `(offset, len)` of each in the
@@ -131,6 +135,7 @@ impl<'t> Walk<'t> {
             max_kept,
             lone: None,
             originals: None,
+            fault: Cell::new(""),
         }
     }
 
@@ -171,6 +176,26 @@ impl<'t> Walk<'t> {
         self.forget_originals();
     }
 
+    /// The bytes of `range` as they were in the input, in a copy: the text with the strings
+    /// unescaped in place since [`Walk::forget_originals`] put back (the text itself is left
+    /// as it is). `None` when not all of them were kept ([`ORIGINALS_MAX`]).
+    pub(crate) fn original_of(&self, range: Range<usize>) -> Option<Vec<u8>> {
+        let o = self.originals.as_ref().filter(|o| !o.lost)?;
+        let mut copy = self.text.get(range.clone())?.to_vec();
+        let mut end = o.bytes.len();
+        for &(at, len) in o.spans.iter().rev() {
+            let from = end.saturating_sub(len);
+            let dst = at
+                .checked_sub(range.start)
+                .and_then(|at| copy.get_mut(at..at + len));
+            if let (Some(dst), Some(src)) = (dst, o.bytes.get(from..end)) {
+                dst.copy_from_slice(src);
+            }
+            end = from;
+        }
+        Some(copy)
+    }
+
     /// Whether a string unescaped in place since [`Walk::forget_originals`] lies in `range`
     /// (which then holds other bytes once they are restored).
     pub(crate) fn changed_within(&self, range: &Range<usize>) -> bool {
@@ -204,7 +229,14 @@ impl<'t> Walk<'t> {
             .text
             .get(..window)
             .and_then(|w| super::skip_string(w, at));
-        match end.and_then(|e| self.text.get(at..e - 1)) {
+        // A string the text ends inside (a page cut short) is kept to the end of the text,
+        // when that is within the room: it is unescaped up to there before it fails.
+        let to = match end {
+            Some(e) => Some(e - 1),
+            None if window == self.text.len() => Some(window),
+            None => None,
+        };
+        match to.and_then(|e| self.text.get(at..e)) {
             Some(bytes) => {
                 o.spans.push((at, bytes.len()));
                 o.bytes.extend_from_slice(bytes);
@@ -275,11 +307,42 @@ impl<'t> Walk<'t> {
         self.at
     }
 
+    /// The words of the last error the walk gave (`""` before any): a page that fails is
+    /// kept as a record whose problem names them ([`crate::input::kinesis`]).
+    pub(crate) fn last_fault(&self) -> &'static str {
+        self.fault.get()
+    }
+
+    /// The error of a lone surrogate escape read where no value can fail alone (outside a
+    /// Kinesis record: [`Walk::lone_surrogates`]), at its byte, as the walk would have
+    /// given it where it read it.
+    pub(crate) fn lone_surrogate_error(&self, lone: LoneSurrogate) -> JsonError {
+        self.fail(lone.offset, LONE_SURROGATE)
+    }
+
+    /// How many containers are open: within a page's `Records`, 2 between two records.
+    pub(crate) fn depth(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Goes on from byte `at` as from the start of a text: no container open, the values
+    /// counted afresh (a new page), no lone surrogate or original kept. For a page found
+    /// past a part that did not read ([`crate::input::kinesis`]).
+    pub(crate) fn resume_at(&mut self, at: usize) {
+        self.open.clear();
+        self.at = at;
+        self.fresh = false;
+        self.count_afresh();
+        self.take_lone_surrogate();
+        self.forget_originals();
+    }
+
     /// The error at `at`. Out of line and cold: the hot reads inline their callers' paths,
     /// and building the message (an allocation) would fill them.
     #[cold]
     #[inline(never)]
-    fn fail(&self, at: usize, msg: &str) -> JsonError {
+    fn fail(&self, at: usize, msg: &'static str) -> JsonError {
+        self.fault.set(msg);
         JsonError::Invalid {
             offset: at,
             record: None,
@@ -299,7 +362,7 @@ impl<'t> Walk<'t> {
     }
 
     #[inline(always)]
-    fn expect(&mut self, byte: u8, msg: &str) -> Result<(), JsonError> {
+    fn expect(&mut self, byte: u8, msg: &'static str) -> Result<(), JsonError> {
         self.skip_ws();
         if self.text.get(self.at) == Some(&byte) {
             self.at += 1;

@@ -18,6 +18,18 @@ pub(crate) fn same_reading<T: PartialEq + std::fmt::Debug>(
     match (ours, oracle) {
         (Err(Json(JsonError::Invalid { .. })), Err(Json(JsonError::Invalid { .. }))) => {}
         (Err(Json(JsonError::Invalid { .. })), _) if not_json => {}
+        // Session 30: pages back to back (a damaged page, or a `{` its bracket count found
+        // after one) that ours reads past, keeping the part that does not read, or refuses
+        // naming a page; the oracle refuses the text.
+        (Ok(_), Err(Json(JsonError::Invalid { .. })))
+            if not_json && format!("{ours:?}").contains("Page(PagePart") => {}
+        (
+            Err(
+                crate::input::SourceError::Page { .. }
+                | crate::input::SourceError::PageRefused { .. },
+            ),
+            Err(Json(JsonError::Invalid { .. })),
+        ) if not_json => {}
         _ => prop_assert_eq!(ours, oracle, "{}", String::from_utf8_lossy(text)),
     }
     Ok(())
