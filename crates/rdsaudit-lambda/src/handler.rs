@@ -37,6 +37,9 @@ const SLICE_SOFT_BYTES: usize = 8 << 20;
 /// ...and a record stops keeping events at this many (it goes on in the next slice).
 const SLICE_HARD_BYTES: usize = 16 << 20;
 
+/// Function-log lines are written out once this many are waiting (else once per slice).
+const LOG_FLUSH_BYTES: usize = 1 << 20;
+
 /// The function's state, shared by all invocations.
 #[derive(Debug)]
 pub(crate) struct Handler<T> {
@@ -349,7 +352,7 @@ impl<T: Target> Handler<T> {
             _ if d.capture.lines_overflow => Some(whole(
                 "unparsed_lines",
                 format!(
-                    "{} log events are not audit lines (more than {LINES_COPY_LIMIT} bytes): the record is kept whole",
+                    "{} log events are not audit lines (their copies would take more than {LINES_COPY_LIMIT} bytes): the record is kept whole",
                     d.outcome.unparsed_count()
                 ),
             )),
@@ -410,6 +413,11 @@ impl<T: Target> Handler<T> {
             .ok_or_else(|| crate::quarantine::QuarantineError::Deadline { id: id.clone() })??;
         run.entries += 1;
         run.tally.quarantined += 1;
+        // The function-log quarantine writes whole documents here: a slice's could be many
+        // times what its records hold, so they go out as they come.
+        if log.len() >= LOG_FLUSH_BYTES {
+            function_log::flush(log);
+        }
         Ok(())
     }
 
