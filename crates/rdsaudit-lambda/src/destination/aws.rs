@@ -179,6 +179,12 @@ pub(super) fn fifo_char(c: char) -> bool {
     c.is_ascii_graphic()
 }
 
+#[cfg(feature = "sqs")]
+/// `value` as an SQS FIFO de-duplication id (the SQS quarantine's messages).
+pub(crate) fn fifo_id(value: &str) -> String {
+    fitted_id(value, 128, fifo_char)
+}
+
 /// What a function in us-east-1 is configured with (tests of clients built from it).
 #[cfg(test)]
 pub(super) fn function_config() -> SdkConfig {

@@ -46,6 +46,9 @@ mod sqs;
 /// The body SQS takes for a JSON text, shared with the SQS quarantine.
 #[cfg(feature = "sqs")]
 pub(crate) use sqs::sqs_text;
+/// A FIFO de-duplication id SQS takes, shared with the SQS quarantine.
+#[cfg(feature = "sqs")]
+pub(crate) use aws::fifo_id;
 
 #[cfg(feature = "eventbridge")]
 pub use eventbridge::EventBridge;
