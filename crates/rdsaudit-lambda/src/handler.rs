@@ -386,7 +386,13 @@ impl<T: Target> Handler<T> {
             _ => None,
         };
         let id = |what: std::fmt::Arguments<'_>| {
-            entry_id(info.shard_id, record.sequence_number, request_id, d.index, what)
+            entry_id(
+                info.shard_id,
+                record.sequence_number,
+                request_id,
+                d.index,
+                what,
+            )
         };
         let base = Entry {
             id: "",

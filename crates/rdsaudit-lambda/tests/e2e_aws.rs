@@ -215,7 +215,10 @@ fn run_all(
     let config: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (posts, function) = Function::start(&api, &config).wait_posts(&api, n);
     let output = function.stop();
-    assert!(posts.iter().all(|p| p.kind == PostKind::Response), "{output:?}");
+    assert!(
+        posts.iter().all(|p| p.kind == PostKind::Response),
+        "{output:?}"
+    );
     (posts.iter().map(|p| p.json()).collect(), output)
 }
 
@@ -229,7 +232,11 @@ async fn two_thousand_unparsed_lines_are_one_s3_object_and_a_retry_rewrites_it()
     let moto = moto::server();
     let config = moto::config().await;
     let s3 = aws_sdk_s3::Client::new(&config);
-    s3.create_bucket().bucket("quar-spread").send().await.unwrap();
+    s3.create_bucket()
+        .bucket("quar-spread")
+        .send()
+        .await
+        .unwrap();
     let (event, junk) = spread_event();
     let mut env = aws_env(&moto.endpoint);
     env.push(("RDSAUDIT_QUARANTINE", "s3://quar-spread/q/".to_owned()));

@@ -205,7 +205,9 @@ fn one_log_event_of_200_000_short_lines_within_128_mb() {
 /// every line is still kept whole, each its own entry.
 #[test]
 fn many_records_of_short_unparsed_lines_within_128_mb() {
-    let lines: Vec<String> = (0..1000).map(|i| ((b'a' + (i % 26) as u8) as char).to_string()).collect();
+    let lines: Vec<String> = (0..1000)
+        .map(|i| ((b'a' + (i % 26) as u8) as char).to_string())
+        .collect();
     let mut refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     refs[500] = AUDIT;
     let records: Vec<Value> = (0..150).map(|n| record_of(n, &refs)).collect();
@@ -215,14 +217,28 @@ fn many_records_of_short_unparsed_lines_within_128_mb() {
     assert_eq!(output.events(), expected_events(&event, |_| true));
     let s = summary(&output);
     assert_eq!(
-        (&s["unparsed_events"], &s["quarantined"], &s["delivered_events"], &s["balanced"]),
+        (
+            &s["unparsed_events"],
+            &s["quarantined"],
+            &s["delivered_events"],
+            &s["balanced"]
+        ),
         (&json!(149_850), &json!(149_850), &json!(150), &json!(true))
     );
     let entries = output.kind("quarantine");
     assert_eq!(entries.len(), 149_850);
     assert!(entries.iter().all(|e| e["entry"] == "line"));
-    assert_eq!((&entries[0]["payload"], &entries[499]["payload"]), (&json!("a"), &json!("f")));
-    report("150 records of 1,000 short lines", event.len(), &post, &s, peak_kib);
+    assert_eq!(
+        (&entries[0]["payload"], &entries[499]["payload"]),
+        (&json!("a"), &json!("f"))
+    );
+    report(
+        "150 records of 1,000 short lines",
+        event.len(),
+        &post,
+        &s,
+        peak_kib,
+    );
     assert!(
         peak_kib < LIMIT_KIB,
         "peak RSS {peak_kib} KiB exceeds 128 MiB"

@@ -3,9 +3,9 @@
 //! wrote it, UTC). Entry ids are stable, so a retry that quarantines the same records again
 //! (in the same hour) writes the same object again instead of a copy.
 
-use aws_sdk_s3::primitives::ByteStream;
 use super::{Pack, QuarantineError};
 use crate::destination::{key_part, partition};
+use aws_sdk_s3::primitives::ByteStream;
 
 /// A bucket and key prefix.
 #[derive(Debug)]
@@ -35,7 +35,12 @@ impl S3Quarantine {
 
     /// The key of a pack whose first entry is `first_id`.
     pub(super) fn key(&self, first_id: &str) -> String {
-        format!("{}{}{}.json", self.prefix, partition_now(), key_part(first_id))
+        format!(
+            "{}{}{}.json",
+            self.prefix,
+            partition_now(),
+            key_part(first_id)
+        )
     }
 
     /// The `s3://` location of `key`.
