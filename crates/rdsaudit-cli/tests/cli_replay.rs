@@ -180,3 +180,36 @@ fn a_record_kept_as_its_json_is_told_by_the_sniff_detection_uses() {
         assert!(stderr.contains(says), "{stderr}");
     }
 }
+
+/// The Lambda's SQS quarantine packs several documents in a message body, one a line
+/// (adversarial review 30, F1: one message per entry stalled the shard). `aws sqs
+/// receive-message` gives such a body as one string: every document in it is replayed
+/// (before, the body was one unreadable line, counted with the other lines, and nothing was
+/// replayed).
+#[test]
+fn an_sqs_body_of_several_documents_replays_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = document(&entry("s-1-line-0", EntryKind::Line, GOOD.as_bytes()));
+    let bad = document(&entry("s-1-line-1", EntryKind::Line, b"not, an audit line"));
+    let body = format!(
+        "{}\n{}",
+        String::from_utf8(good).unwrap(),
+        String::from_utf8(bad).unwrap()
+    );
+    let sqs = json!({"Messages": [{"MessageId": "m1", "ReceiptHandle": "r", "Body": body}]});
+    let path = write(dir.path(), "sqs.json", sqs.to_string().as_bytes());
+    let out = rdsaudit().args(["replay"]).arg(&path).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("s-1-line-1") && stderr.contains("still not an audit line"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("2 quarantine entries, 1 events decoded, 1 still failing"),
+        "{stderr}"
+    );
+    let events = ndjson(&out.stdout);
+    assert_eq!(events.len(), 1, "{stderr}");
+    assert_eq!(events[0]["object"], "INSERT INTO orders VALUES (1,'a,b')");
+}

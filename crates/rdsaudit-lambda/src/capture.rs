@@ -92,8 +92,29 @@ pub(crate) struct Line {
     pub event_id: Option<String>,
 }
 
-/// Unparsed lines a record copies before it is quarantined whole instead (a record of
-/// garbage cannot make us hold a second copy of it).
+impl Line {
+    /// What the copy holds in memory: the struct, each owned string, and the allocator's
+    /// bookkeeping of each allocation. A one-byte line costs about 400 bytes, so the copies
+    /// are limited by this, not by the lines' bytes alone (500,000 one-byte lines are 500 KB
+    /// of input but were 460 MB of copies and quarantine documents).
+    fn cost(&self) -> usize {
+        const ALLOCATION: usize = 16;
+        let owned = [
+            self.log_group.as_ref().map_or(0, String::len),
+            self.log_stream.as_ref().map_or(0, String::len),
+            self.event_id.as_ref().map_or(0, String::len),
+        ];
+        std::mem::size_of::<Line>()
+            + self.bytes.len()
+            + self.reason.len()
+            + owned.iter().sum::<usize>()
+            + 5 * ALLOCATION
+    }
+}
+
+/// What a record's unparsed lines may cost as copies ([`Line::cost`]) before the record is
+/// quarantined whole instead: a record of garbage cannot make us hold a second copy of it,
+/// however many (or however short) its lines are.
 pub(crate) const LINES_COPY_LIMIT: usize = 1 << 20;
 
 /// The sink of one record.
@@ -125,7 +146,8 @@ pub(crate) struct Capture<'b> {
     last_event_id: Vec<u8>,
     line_in_message: u64,
     pub lines: Vec<Line>,
-    lines_bytes: usize,
+    /// What `lines` cost ([`Line::cost`]), taken from the budget (part of `held`).
+    lines_held: usize,
     /// More unparsed lines than [`LINES_COPY_LIMIT`]: quarantine the record whole.
     pub lines_overflow: bool,
     /// Events that passed the filter (in this pass, after `skip`).
@@ -158,7 +180,7 @@ impl<'b> Capture<'b> {
             last_event_id: Vec::new(),
             line_in_message: 0,
             lines: Vec::new(),
-            lines_bytes: 0,
+            lines_held: 0,
             lines_overflow: false,
             matched: 0,
         }
@@ -285,20 +307,31 @@ impl Sink for Capture<'_> {
         if self.lines_overflow {
             return;
         }
-        self.lines_bytes += line.bytes.len();
-        if self.lines_bytes > LINES_COPY_LIMIT {
-            self.lines_overflow = true;
-            self.lines = Vec::new();
-            return;
-        }
-        self.lines.push(Line {
+        let copy = Line {
             bytes: line.bytes.to_vec(),
             error_kind: line.reason.kind(),
             reason: line.reason.to_string(),
             log_group: line.log_group.map(str::to_owned),
             log_stream: line.log_stream.map(str::to_owned),
             event_id: line.event_id.map(str::to_owned),
-        });
+        };
+        // The vector's own slot counts too (it grows by doubling: up to twice that).
+        let cost = copy.cost() + std::mem::size_of::<Line>();
+        if self.lines_held + cost > LINES_COPY_LIMIT {
+            self.lines_overflow = true;
+            self.lines = Vec::new();
+            self.budget.release(self.lines_held);
+            self.held -= self.lines_held;
+            self.lines_held = 0;
+            return;
+        }
+        // Charged whatever the budget holds (lines cannot be cut and resumed like events;
+        // a record's are bounded by the limit above): past the soft limit no new record
+        // starts, so the slice ends and is quarantined and delivered before the next.
+        self.budget.held.fetch_add(cost, Ordering::Relaxed);
+        self.held += cost;
+        self.lines_held += cost;
+        self.lines.push(copy);
     }
 }
 

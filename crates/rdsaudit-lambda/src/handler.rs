@@ -29,13 +29,16 @@ use crate::capture::{Budget, Capture, Kept, LINES_COPY_LIMIT};
 use crate::config::Config;
 use crate::destination::InvocationInfo;
 use crate::function_log::{self, Invocation, Tally};
-use crate::quarantine::Quarantine;
+use crate::quarantine::{PACK_BYTES, Pack, Quarantine, QuarantineError};
 use crate::target::Target;
 
 /// A slice stops taking new records once its records keep this many bytes...
 const SLICE_SOFT_BYTES: usize = 8 << 20;
 /// ...and a record stops keeping events at this many (it goes on in the next slice).
 const SLICE_HARD_BYTES: usize = 16 << 20;
+
+/// Function-log lines are written out once this many are waiting (else once per slice).
+const LOG_FLUSH_BYTES: usize = 1 << 20;
 
 /// The function's state, shared by all invocations.
 #[derive(Debug)]
@@ -77,9 +80,9 @@ struct Stop {
 impl Stop {
     /// Where a failed quarantine write stops the invocation (stage `deadline` when it was cut
     /// at the deadline).
-    fn quarantine(record: usize, error: &crate::quarantine::QuarantineError) -> Stop {
+    fn quarantine(record: usize, error: &QuarantineError) -> Stop {
         let stage = match error {
-            crate::quarantine::QuarantineError::Deadline { .. } => "deadline",
+            QuarantineError::Deadline { .. } => "deadline",
             _ => "quarantine",
         };
         Stop {
@@ -97,7 +100,6 @@ struct Run<'a> {
     stop_at: Option<Instant>,
     tally: Tally,
     response: KinesisEventResponse,
-    entries: u64,
 }
 
 impl<T: Target> Handler<T> {
@@ -139,7 +141,6 @@ impl<T: Target> Handler<T> {
             stop_at,
             tally: Tally::default(),
             response: KinesisEventResponse::default(),
-            entries: 0,
         };
         let (source, result) = match read_event(event, body.len(), parser) {
             Err(e) => ("invalid", Err(e)),
@@ -189,16 +190,9 @@ impl<T: Target> Handler<T> {
                 return self.retry_from(&stop, records, run, log);
             }
             let decoded = self.decode_slice(records, from, &budget);
-            let mut stop = None;
-            for d in decoded.iter().filter(|d| d.capture.cut.is_none()) {
-                let Some(record) = records.get(d.index) else {
-                    continue;
-                };
-                if let Err(e) = self.quarantine(d, record, run, log, document).await {
-                    stop = Some(Stop::quarantine(d.index, &e));
-                    break;
-                }
-            }
+            let mut stop = self
+                .quarantine_slice(&decoded, records, info, run, log, document)
+                .await;
             let deliverable = stop.as_ref().map_or(decoded.len(), |s| {
                 decoded.iter().take_while(|d| d.index < s.record).count()
             });
@@ -333,31 +327,76 @@ impl<T: Target> Handler<T> {
         decoded
     }
 
-    /// Quarantines what a fully decoded record could not give: the whole record when it
-    /// failed, else its unparsed lines.
-    async fn quarantine(
+    /// Quarantines what the slice's fully decoded records could not give, packed (see
+    /// [`Pack`]: a few calls for the whole slice, not one per entry). Returns where to stop
+    /// when a pack cannot be written: the record of its first entry (the records before it
+    /// are done, so a retry does not write them again).
+    async fn quarantine_slice(
         &self,
-        d: &Decoded<'_>,
-        record: &SourceRecord<'_>,
+        decoded: &[Decoded<'_>],
+        records: &[SourceRecord<'_>],
+        info: &InvocationInfo<'_>,
         run: &mut Run<'_>,
         log: &mut Vec<u8>,
         document: &mut Vec<u8>,
-    ) -> Result<(), crate::quarantine::QuarantineError> {
+    ) -> Option<Stop> {
+        let mut pack = Pack::default();
+        for d in decoded.iter().filter(|d| d.capture.cut.is_none()) {
+            let Some(record) = records.get(d.index) else {
+                continue;
+            };
+            self.quarantine(d, record, info, run.request_id, &mut pack, log, document);
+            if pack.len() >= PACK_BYTES
+                && let Err(stop) = self.write_pack(&mut pack, run, log).await
+            {
+                return Some(stop);
+            }
+            // The function-log quarantine writes whole documents as they come: a slice's
+            // could be many times what its records hold.
+            if log.len() >= LOG_FLUSH_BYTES {
+                function_log::flush(log);
+            }
+        }
+        self.write_pack(&mut pack, run, log).await.err()
+    }
+
+    /// Adds what a fully decoded record could not give to `pack`: the whole record when it
+    /// failed (or its unparsed lines would cost too much to copy), else its unparsed lines.
+    #[allow(clippy::too_many_arguments)]
+    fn quarantine(
+        &self,
+        d: &Decoded<'_>,
+        record: &SourceRecord<'_>,
+        info: &InvocationInfo<'_>,
+        request_id: &str,
+        pack: &mut Pack,
+        log: &mut Vec<u8>,
+        document: &mut Vec<u8>,
+    ) {
         let whole = |error_kind: &'static str, reason: String| (error_kind, reason);
         let record_entry = match &d.outcome.status {
             RecordStatus::Failed(error) => Some(whole(error.kind(), error.to_string())),
             _ if d.capture.lines_overflow => Some(whole(
                 "unparsed_lines",
                 format!(
-                    "{} log events are not audit lines (more than {LINES_COPY_LIMIT} bytes): the record is kept whole",
+                    "{} log events are not audit lines (their copies would take more than {LINES_COPY_LIMIT} bytes): the record is kept whole",
                     d.outcome.unparsed_count()
                 ),
             )),
             _ => None,
         };
+        let id = |what: std::fmt::Arguments<'_>| {
+            entry_id(
+                info.shard_id,
+                record.sequence_number,
+                request_id,
+                d.index,
+                what,
+            )
+        };
         let base = Entry {
             id: "",
-            request_id: Some(run.request_id),
+            request_id: Some(request_id),
             kind: EntryKind::Record,
             error_kind: "",
             reason: "",
@@ -370,15 +409,19 @@ impl<T: Target> Handler<T> {
             payload: record.as_delivered(),
         };
         if let Some((error_kind, reason)) = record_entry {
+            let id = id(format_args!("record"));
             let entry = Entry {
+                id: &id,
                 error_kind,
                 reason: &reason,
                 ..base
             };
-            return self.put(entry, run, log, document).await;
+            return self.add(&entry, pack, log, document);
         }
-        for line in &d.capture.lines {
+        for (n, line) in d.capture.lines.iter().enumerate() {
+            let id = id(format_args!("line-{n}"));
             let entry = Entry {
+                id: &id,
                 kind: EntryKind::Line,
                 error_kind: line.error_kind,
                 reason: &line.reason,
@@ -388,29 +431,44 @@ impl<T: Target> Handler<T> {
                 payload: &line.bytes,
                 ..base
             };
-            self.put(entry, run, log, document).await?;
+            self.add(&entry, pack, log, document);
         }
-        Ok(())
     }
 
-    /// Writes one entry with the next id of the invocation.
-    async fn put(
+    /// Adds one entry's document to `pack`.
+    fn add(&self, entry: &Entry<'_>, pack: &mut Pack, log: &mut Vec<u8>, document: &mut Vec<u8>) {
+        document.clear();
+        write_entry(entry, document);
+        self.quarantine.add(entry, document, pack, log);
+    }
+
+    /// Writes `pack` within the deadline (the function log has taken its entries already);
+    /// where to stop when it cannot be.
+    async fn write_pack(
         &self,
-        entry: Entry<'_>,
+        pack: &mut Pack,
         run: &mut Run<'_>,
         log: &mut Vec<u8>,
-        document: &mut Vec<u8>,
-    ) -> Result<(), crate::quarantine::QuarantineError> {
-        let id = format!("{}-{}", run.request_id, run.entries);
-        let entry = Entry { id: &id, ..entry };
-        document.clear();
-        write_entry(&entry, document);
-        crate::deadline::before(run.stop_at, self.quarantine.put(&entry, document, log))
-            .await
-            .ok_or_else(|| crate::quarantine::QuarantineError::Deadline { id: id.clone() })??;
-        run.entries += 1;
-        run.tally.quarantined += 1;
-        Ok(())
+    ) -> Result<(), Stop> {
+        let record = pack.first_record().unwrap_or_default();
+        let written = if self.quarantine.is_durable() {
+            crate::deadline::before(run.stop_at, self.quarantine.write(pack, log))
+                .await
+                .unwrap_or_else(|| {
+                    Err(QuarantineError::Deadline {
+                        id: pack.first_id().to_owned(),
+                    })
+                })
+        } else {
+            self.quarantine.write(pack, log).await
+        };
+        match written {
+            Ok(entries) => {
+                run.tally.quarantined += entries;
+                Ok(())
+            }
+            Err(e) => Err(Stop::quarantine(record, &e)),
+        }
     }
 
     /// Hands the slice's events to the target; quarantines the events it could not take
@@ -443,11 +501,19 @@ impl<T: Target> Handler<T> {
         let taken = self.target.take(&items, info).await;
         run.tally.delivery_retries += taken.retries;
         run.tally.delivered_events += taken.done.saturating_sub(taken.rejected.len()) as u64;
+        let mut pack = Pack::default();
         for (i, reason) in &taken.rejected {
             let Some(kept) = items.get(*i) else { continue };
             let record = records.get(kept.record);
+            let id = entry_id(
+                info.shard_id,
+                kept.sequence_number,
+                run.request_id,
+                kept.record,
+                format_args!("event-{}", kept.dedup_id()),
+            );
             let entry = Entry {
-                id: "",
+                id: &id,
                 request_id: Some(run.request_id),
                 kind: EntryKind::Event,
                 error_kind: "rejected",
@@ -460,9 +526,10 @@ impl<T: Target> Handler<T> {
                 event_id: Some(kept.dedup_id()),
                 payload: kept.json(),
             };
-            if let Err(e) = self.put(entry, run, log, document).await {
-                return Some(Stop::quarantine(kept.record, &e));
-            }
+            self.add(&entry, &mut pack, log, document);
+        }
+        if let Err(stop) = self.write_pack(&mut pack, run, log).await {
+            return Some(stop);
         }
         let failed = items.get(taken.done)?;
         Some(Stop {
@@ -474,6 +541,24 @@ impl<T: Target> Handler<T> {
             },
             error: taken.error.unwrap_or_else(|| "not delivered".to_owned()),
         })
+    }
+}
+
+/// A quarantine entry's id, the same every time the same record is quarantined again (a
+/// retry writes the same S3 object again, and SQS FIFO drops the copy):
+/// `<shard>-<sequence number>-<what>`, or `<request id>-<record index>-<what>` for a record
+/// without a sequence number (a direct CloudWatch Logs event: Lambda's asynchronous retries
+/// keep the request id).
+fn entry_id(
+    shard: &str,
+    sequence_number: Option<&str>,
+    request_id: &str,
+    record_index: usize,
+    what: std::fmt::Arguments<'_>,
+) -> String {
+    match sequence_number.filter(|s| !s.is_empty()) {
+        Some(seq) => format!("{shard}-{seq}-{what}"),
+        None => format!("{request_id}-{record_index}-{what}"),
     }
 }
 

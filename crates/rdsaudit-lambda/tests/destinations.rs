@@ -469,6 +469,26 @@ async fn sqs_sends_a_failed_message_of_a_partly_accepted_batch_again() {
     assert_eq!(sorted(bodies(&messages)), sorted(jsons(&events)));
 }
 
+/// Adversarial review 30 (F4): an entry failing with `KmsThrottled` (the queue's KMS key
+/// throttled; not in the SDK's list of throttling codes) was set aside as refused at once.
+#[tokio::test]
+async fn sqs_sends_a_kms_throttled_message_again() {
+    let url = create_queue("kms-throttled").await;
+    let proxy = Proxy::start(
+        &moto::server().address,
+        vec![Step::FailFirstEntryWith("KmsThrottled")],
+        Step::Forward,
+    );
+    let destination = destination(&format!("sqs:{url}"), &proxy.endpoint).await;
+    let events = events("kms-throttled", 7, 2, T0);
+    let delivery = destination.deliver(&outgoing(&events), &INFO).await;
+    assert_all_delivered(&delivery, 7);
+    assert_eq!(delivery.retries, 1);
+    let messages = drain(&url).await;
+    assert_eq!(messages.len(), 7, "each event once");
+    assert_eq!(sorted(bodies(&messages)), sorted(jsons(&events)));
+}
+
 #[tokio::test]
 async fn firehose_delivers_ndjson_to_s3() {
     let config = moto::config().await;

@@ -144,3 +144,103 @@ fn a_highly_compressible_batch_within_128_mb() {
         "peak RSS {peak_kib} KiB exceeds 128 MiB"
     );
 }
+
+/// A record of `log_events` CloudWatch log events, gzip and base64, as a Kinesis record.
+fn record_of(n: usize, log_events: &[&str]) -> Value {
+    let data = b64(&gzip(&envelope("DATA_MESSAGE", "db1", log_events)));
+    let seq = format!("4963000000000000000000000000000000000000000000000{n:07}");
+    kinesis_record(Some(&seq), Some(&data), "NONE")
+}
+
+const AUDIT: &str = "20240615 10:31:00,db1,app,10.0.0.7,43,17,QUERY,shop,'SELECT 1',0";
+
+/// Adversarial review 30 (F2): ONE record of ONE log event, 4.5 KB of Kinesis event: an
+/// audit line, 200,000 lines `a`, an audit line. Only the unparsed lines' bytes were limited,
+/// not their number: 200,000 copies and 200,000 quarantine documents, about 190 MB (463 MB
+/// for the adversary's 500,000), so at 128 MB Lambda killed the function on every attempt and
+/// the two events were never delivered. The copies are limited by what they cost: the record
+/// is kept whole, the two events delivered. (What remains grows with the lines of one log
+/// event too, about 430 bytes a line, in the core's reads of a message: 213 MB for 500,000 in
+/// `rdsaudit parse` as well.)
+#[test]
+fn one_log_event_of_200_000_short_lines_within_128_mb() {
+    let message = format!("{AUDIT}\n{}{AUDIT}", "a\n".repeat(200_000));
+    let event = kinesis_event(&[record_of(0, &[&message])]);
+    assert!(event.len() < 8192, "{}", event.len());
+    let (post, output, peak_kib) = run(event.clone(), &[("RDSAUDIT_THREADS", "2")], false);
+    assert_eq!(response(&post), json!({"batchItemFailures": []}));
+    // The two audit lines, the first and the last of the message (flagged ambiguous: lines
+    // that are not audit lines lie within reach).
+    let events = output.events();
+    let lines: Vec<(&Value, &Value)> = events.iter().map(|e| (&e["line"], &e["object"])).collect();
+    assert_eq!(
+        lines,
+        [
+            (&json!(1), &json!("SELECT 1")),
+            (&json!(200_002), &json!("SELECT 1"))
+        ]
+    );
+    let s = summary(&output);
+    assert_eq!(
+        (&s["unparsed_events"], &s["quarantined"], &s["balanced"]),
+        (&json!(200_000), &json!(1), &json!(true))
+    );
+    let entries = output.kind("quarantine");
+    assert_eq!(entries.len(), 1, "{}", entries.len());
+    assert_eq!(
+        (&entries[0]["entry"], &entries[0]["error_kind"]),
+        (&json!("record"), &json!("unparsed_lines"))
+    );
+    report("200,000 short lines", event.len(), &post, &s, peak_kib);
+    assert!(
+        peak_kib < LIMIT_KIB,
+        "peak RSS {peak_kib} KiB exceeds 128 MiB"
+    );
+}
+
+/// Adversarial review 30 (F2): 150 records of 1,000 one-byte log events each, every record's
+/// copies under the record's limit. They were not charged to the slice's budget, so one slice
+/// took the whole batch and held every copy and every quarantine document (about 1 KB a
+/// line). Charged, the slices end at the budget and the function log is written as it fills:
+/// every line is still kept whole, each its own entry.
+#[test]
+fn many_records_of_short_unparsed_lines_within_128_mb() {
+    let lines: Vec<String> = (0..1000)
+        .map(|i| ((b'a' + (i % 26) as u8) as char).to_string())
+        .collect();
+    let mut refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    refs[500] = AUDIT;
+    let records: Vec<Value> = (0..150).map(|n| record_of(n, &refs)).collect();
+    let event = kinesis_event(&records);
+    let (post, output, peak_kib) = run(event.clone(), &[("RDSAUDIT_THREADS", "2")], false);
+    assert_eq!(response(&post), json!({"batchItemFailures": []}));
+    assert_eq!(output.events(), expected_events(&event, |_| true));
+    let s = summary(&output);
+    assert_eq!(
+        (
+            &s["unparsed_events"],
+            &s["quarantined"],
+            &s["delivered_events"],
+            &s["balanced"]
+        ),
+        (&json!(149_850), &json!(149_850), &json!(150), &json!(true))
+    );
+    let entries = output.kind("quarantine");
+    assert_eq!(entries.len(), 149_850);
+    assert!(entries.iter().all(|e| e["entry"] == "line"));
+    assert_eq!(
+        (&entries[0]["payload"], &entries[499]["payload"]),
+        (&json!("a"), &json!("f"))
+    );
+    report(
+        "150 records of 1,000 short lines",
+        event.len(),
+        &post,
+        &s,
+        peak_kib,
+    );
+    assert!(
+        peak_kib < LIMIT_KIB,
+        "peak RSS {peak_kib} KiB exceeds 128 MiB"
+    );
+}

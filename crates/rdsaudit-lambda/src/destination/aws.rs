@@ -107,11 +107,21 @@ fn address_region(address: &str) -> Option<&str> {
         .filter(|r| r.contains('-'))
 }
 
+/// Throttling codes of one batch entry that the SDK's list (of call errors) lacks: SQS
+/// `SendMessageBatch`'s `KmsThrottled` (the queue's KMS key throttled), SNS `PublishBatch`'s
+/// `Throttled` and `KMSThrottling`.
+const ENTRY_THROTTLING_ERRORS: &[&str] = &["KmsThrottled", "Throttled", "KMSThrottling"];
+
+/// Whether a code says the service (or its KMS key) was throttled: it passes on a retry.
+fn throttling_code(code: &str) -> bool {
+    THROTTLING_ERRORS.contains(&code)
+        || ENTRY_THROTTLING_ERRORS.contains(&code)
+        || code == "KMSThrottlingException"
+}
+
 /// Whether a service error code (of a call or of one batch entry) may pass on a retry.
 pub(super) fn retryable_code(code: &str) -> bool {
-    THROTTLING_ERRORS.contains(&code)
-        || TRANSIENT_ERRORS.contains(&code)
-        || INTERNAL_ERRORS.contains(&code)
+    throttling_code(code) || TRANSIENT_ERRORS.contains(&code) || INTERNAL_ERRORS.contains(&code)
 }
 
 /// A failed call: retryable when throttled, on 5xx, on a timeout or when the request could not
@@ -144,14 +154,15 @@ where
     feature = "firehose"
 ))]
 /// One entry's failure as reported inside a batch answer (`code`, `message`): retried when the
-/// code says so and the sender is not at fault.
+/// code says so and the sender is not at fault, and always when it was throttled (SQS and SNS
+/// may count a throttled request as the sender's: sending again later is the cure).
 pub(super) fn entry_failure(
     code: &str,
     message: Option<&str>,
     sender_fault: bool,
 ) -> super::batch::Entry {
     let reason = format!("{code}: {}", message.unwrap_or_default());
-    if retryable_code(code) && !sender_fault {
+    if throttling_code(code) || (retryable_code(code) && !sender_fault) {
         super::batch::Entry::Retry(reason)
     } else {
         super::batch::Entry::Refused(reason)
@@ -179,6 +190,12 @@ pub(super) fn fifo_char(c: char) -> bool {
     c.is_ascii_graphic()
 }
 
+#[cfg(feature = "sqs")]
+/// `value` as an SQS FIFO de-duplication id (the SQS quarantine's messages).
+pub(crate) fn fifo_id(value: &str) -> String {
+    fitted_id(value, 128, fifo_char)
+}
+
 /// What a function in us-east-1 is configured with (tests of clients built from it).
 #[cfg(test)]
 pub(super) fn function_config() -> SdkConfig {
@@ -191,6 +208,39 @@ pub(super) fn function_config() -> SdkConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Adversarial review 30 (F4): SQS `KmsThrottled` and SNS `Throttled` / `KMSThrottling`
+    /// entries were set aside as refused on their first failure.
+    #[cfg(feature = "sqs")]
+    #[test]
+    fn throttled_entries_are_sent_again_and_refused_ones_set_aside() {
+        use super::super::batch::Entry;
+        for (code, sender_fault) in [
+            ("KmsThrottled", false),
+            ("KmsThrottled", true),
+            ("Throttled", false),
+            ("KMSThrottling", true),
+            ("ThrottlingException", true),
+            ("InternalError", false),
+        ] {
+            let entry = entry_failure(code, Some("m"), sender_fault);
+            assert!(
+                matches!(entry, Entry::Retry(_)),
+                "{code} {sender_fault}: {entry:?}"
+            );
+        }
+        for (code, sender_fault) in [
+            ("KmsAccessDenied", true),
+            ("InvalidParameterValue", true),
+            ("InternalError", true),
+        ] {
+            let entry = entry_failure(code, Some("m"), sender_fault);
+            assert!(
+                matches!(entry, Entry::Refused(_)),
+                "{code} {sender_fault}: {entry:?}"
+            );
+        }
+    }
 
     #[test]
     fn the_region_comes_from_the_url_or_arn() {

@@ -43,6 +43,9 @@ pub(crate) use s3::{key_part, partition};
 mod sns;
 #[cfg(feature = "sqs")]
 mod sqs;
+/// A FIFO de-duplication id SQS takes, shared with the SQS quarantine.
+#[cfg(feature = "sqs")]
+pub(crate) use aws::fifo_id;
 /// The body SQS takes for a JSON text, shared with the SQS quarantine.
 #[cfg(feature = "sqs")]
 pub(crate) use sqs::sqs_text;

@@ -4,9 +4,12 @@
 //! | value | where |
 //! | --- | --- |
 //! | unset | the function log (stdout), one entry per line, or numbered parts under CloudWatch Logs' 256 KB event limit |
-//! | `s3://<bucket>/<prefix>` | one object per entry, `<prefix>dt=YYYY-MM-DD/hour=HH/<entry id>.json`, and a pointer line in the function log |
-//! | `sqs:<queue url>` | one message per entry, or numbered parts under 256 KiB, and a pointer line in the function log |
+//! | `s3://<bucket>/<prefix>` | one object per [`Pack`] (one document a line), `<prefix>dt=YYYY-MM-DD/hour=HH/<first entry id>.json`, and a pointer line per entry in the function log |
+//! | `sqs:<queue url>` | a [`Pack`]'s documents in as few messages as fit 256 KiB (one document a line; a larger document in numbered parts), and a pointer line per entry in the function log |
 //!
+//! Entries are packed: a slice's entries (up to [`PACK_BYTES`]) are written by one `PutObject`,
+//! or one `SendMessage` per 256 KiB, not one call per entry: thousands of non-audit lines
+//! cannot hold the invocation past its deadline, so they cannot block the shard.
 //! The entry format (and how to read it back) is [`rdsaudit::quarantine`]; `rdsaudit replay`
 //! re-decodes entries from files (see the Lambda README for fetching them with the AWS CLI).
 //! Decoding failures are deterministic: a poison record fails the same way on every retry, so
@@ -93,6 +96,66 @@ impl QuarantineSpec {
     }
 }
 
+/// A durable quarantine's pack is written once its documents reach this many bytes (and at
+/// the end of each slice).
+pub const PACK_BYTES: usize = 4 << 20;
+
+/// Entries gathered to be written together ([`Quarantine::add`], [`Quarantine::write`]).
+#[derive(Debug, Default)]
+pub struct Pack {
+    /// The documents, each followed by a newline.
+    documents: Vec<u8>,
+    /// Each document's end in `documents` and its entry id (SQS cuts a large one in parts).
+    ends: Vec<(usize, String)>,
+    /// Where the pack goes, named after its first entry (set when that entry comes).
+    location: String,
+    /// The S3 key (S3 only).
+    key: String,
+    /// The function-log pointer lines, logged once the pack is written.
+    pointers: Vec<u8>,
+    /// Entries added since the last write (the function log's too).
+    entries: u64,
+    /// The record index of the first entry not yet written.
+    first_record: Option<usize>,
+}
+
+impl Pack {
+    /// Bytes of documents waiting.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.documents.len()
+    }
+
+    /// Nothing waiting.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries == 0
+    }
+
+    /// The record index of the first entry waiting: where to retry from when it cannot be
+    /// written.
+    #[must_use]
+    pub fn first_record(&self) -> Option<usize> {
+        self.first_record
+    }
+
+    /// The id of the first entry waiting (S3 and SQS).
+    #[must_use]
+    pub fn first_id(&self) -> &str {
+        self.ends.first().map_or("", |(_, id)| id.as_str())
+    }
+
+    fn clear(&mut self) {
+        self.documents.clear();
+        self.ends.clear();
+        self.location.clear();
+        self.key.clear();
+        self.pointers.clear();
+        self.entries = 0;
+        self.first_record = None;
+    }
+}
+
 /// The quarantine writer, built once at init.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -154,34 +217,81 @@ impl Quarantine {
         }
     }
 
+    /// Whether entries go over the network (S3, SQS), not to the function log.
+    #[must_use]
+    pub fn is_durable(&self) -> bool {
+        !matches!(self, Quarantine::FunctionLog)
+    }
+
     /// Keeps `entry` (its `document`, see [`rdsaudit::quarantine::write_entry`]) whole;
     /// appends the function-log lines (the entry itself, or a pointer to where it went) to
-    /// `log`.
+    /// `log`. One call per entry: [`Quarantine::add`] and [`Quarantine::write`] pack many.
     pub async fn put(
         &self,
         entry: &Entry<'_>,
         document: &[u8],
         log: &mut Vec<u8>,
     ) -> Result<(), QuarantineError> {
+        let mut pack = Pack::default();
+        self.add(entry, document, &mut pack, log);
+        self.write(&mut pack, log).await.map(|_| ())
+    }
+
+    /// Adds `entry` (its `document`) to `pack`; the function log takes it at once (its lines
+    /// go to `log`).
+    pub fn add(&self, entry: &Entry<'_>, document: &[u8], pack: &mut Pack, log: &mut Vec<u8>) {
+        if pack.is_empty() {
+            pack.first_record = entry.record_index;
+        }
+        pack.entries += 1;
         match self {
-            Quarantine::FunctionLog => {
-                function_log::quarantine_lines(entry, document, log);
-                Ok(())
-            }
+            Quarantine::FunctionLog => function_log::quarantine_lines(entry, document, log),
             #[cfg(feature = "s3")]
             Quarantine::S3(q) => {
-                let location = q.put(entry, document).await?;
-                function_log::quarantined(entry, &location, log);
-                Ok(())
+                if pack.ends.is_empty() {
+                    pack.key = q.key(entry.id);
+                    pack.location = q.location(&pack.key);
+                }
+                push_document(pack, entry, document);
             }
             #[cfg(feature = "sqs")]
             Quarantine::Sqs(q) => {
-                let location = q.put(entry, document).await?;
-                function_log::quarantined(entry, &location, log);
-                Ok(())
+                if pack.ends.is_empty() {
+                    pack.location.clone_from(&q.queue_url);
+                }
+                push_document(pack, entry, document);
             }
         }
     }
+
+    /// Writes what `pack` holds (one S3 object, or as few SQS messages as fit), logs its
+    /// pointer lines, and empties it; returns the number of entries it held. When the write
+    /// fails, nothing is logged and the pack is left as it was.
+    pub async fn write(&self, pack: &mut Pack, log: &mut Vec<u8>) -> Result<u64, QuarantineError> {
+        if pack.is_empty() {
+            return Ok(0);
+        }
+        match self {
+            Quarantine::FunctionLog => {}
+            #[cfg(feature = "s3")]
+            Quarantine::S3(q) => q.put(pack).await?,
+            #[cfg(feature = "sqs")]
+            Quarantine::Sqs(q) => q.send(pack).await?,
+        }
+        log.extend_from_slice(&pack.pointers);
+        let entries = pack.entries;
+        pack.clear();
+        Ok(entries)
+    }
+}
+
+/// Appends `document` to `pack` with the pointer line of its entry.
+#[cfg(any(feature = "s3", feature = "sqs"))]
+fn push_document(pack: &mut Pack, entry: &Entry<'_>, document: &[u8]) {
+    pack.documents.extend_from_slice(document);
+    pack.documents.push(b'\n');
+    pack.ends.push((pack.documents.len(), entry.id.to_owned()));
+    function_log::quarantined(entry, &pack.location, &mut pack.pointers);
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
-//! `RDSAUDIT_QUARANTINE=s3://<bucket>/<prefix>`: one object per entry, its document whole,
-//! `<prefix>dt=YYYY-MM-DD/hour=HH/<entry id>.json` (the hour the function wrote it, UTC).
+//! `RDSAUDIT_QUARANTINE=s3://<bucket>/<prefix>`: one object per [`Pack`], its documents whole,
+//! one a line, `<prefix>dt=YYYY-MM-DD/hour=HH/<first entry id>.json` (the hour the function
+//! wrote it, UTC). Entry ids are stable, so a retry that quarantines the same records again
+//! (in the same hour) writes the same object again instead of a copy.
 
-use aws_sdk_s3::primitives::ByteStream;
-use rdsaudit::quarantine::Entry;
-
-use super::QuarantineError;
+use super::{Pack, QuarantineError};
 use crate::destination::{key_part, partition};
+use aws_sdk_s3::primitives::ByteStream;
 
 /// A bucket and key prefix.
 #[derive(Debug)]
@@ -33,35 +33,38 @@ impl S3Quarantine {
         }
     }
 
-    /// Puts the document; returns its `s3://` location.
-    pub(super) async fn put(
-        &self,
-        entry: &Entry<'_>,
-        document: &[u8],
-    ) -> Result<String, QuarantineError> {
-        let key = format!(
+    /// The key of a pack whose first entry is `first_id`.
+    pub(super) fn key(&self, first_id: &str) -> String {
+        format!(
             "{}{}{}.json",
             self.prefix,
             partition_now(),
-            key_part(entry.id)
-        );
-        let location = format!("s3://{}/{key}", self.bucket);
+            key_part(first_id)
+        )
+    }
+
+    /// The `s3://` location of `key`.
+    pub(super) fn location(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
+
+    /// Puts the pack's documents as one object.
+    pub(super) async fn put(&self, pack: &Pack) -> Result<(), QuarantineError> {
         self.client
             .put_object()
             .bucket(&self.bucket)
-            .key(&key)
-            .content_type("application/json")
-            .metadata("rdsaudit-entry", entry.kind.as_str())
-            .metadata("rdsaudit-error-kind", key_part(entry.error_kind))
-            .body(ByteStream::from(document.to_vec()))
+            .key(&pack.key)
+            .content_type("application/x-ndjson")
+            .metadata("rdsaudit-entries", pack.ends.len().to_string())
+            .body(ByteStream::from(pack.documents.clone()))
             .send()
             .await
             .map_err(|e| QuarantineError::Write {
-                id: entry.id.to_owned(),
-                location: location.clone(),
+                id: pack.first_id().to_owned(),
+                location: pack.location.clone(),
                 error: aws_smithy_types::error::display::DisplayErrorContext(e).to_string(),
             })?;
-        Ok(location)
+        Ok(())
     }
 }
 

@@ -23,6 +23,9 @@ pub enum Step {
     /// retryable code: a partly accepted Kinesis `PutRecords` (`Records`, answered in order) or
     /// SQS `SendMessageBatch` (`Entries`, answered by id).
     FailFirstEntry,
+    /// As [`Step::FailFirstEntry`], the SQS entry failing with this code, `SenderFault`
+    /// false.
+    FailFirstEntryWith(&'static str),
     /// Read the request and never answer (the connection stays open until the client drops
     /// it): a service that hangs.
     Silent,
@@ -70,7 +73,8 @@ fn serve(mut client: TcpStream, upstream: &str, step: Step) {
     };
     let answer = match step {
         Step::Forward => forward(upstream, &head, &body),
-        Step::FailFirstEntry => fail_first_entry(upstream, &head, &body),
+        Step::FailFirstEntry => fail_first_entry(upstream, &head, &body, "ThrottlingException"),
+        Step::FailFirstEntryWith(code) => fail_first_entry(upstream, &head, &body, code),
         Step::Throttle => canned(
             "400 Bad Request",
             "ThrottlingException",
@@ -106,7 +110,7 @@ fn forward(upstream: &str, head: &str, body: &[u8]) -> Vec<u8> {
     answer
 }
 
-fn fail_first_entry(upstream: &str, head: &str, body: &[u8]) -> Vec<u8> {
+fn fail_first_entry(upstream: &str, head: &str, body: &[u8], code: &str) -> Vec<u8> {
     let mut request: Value = serde_json::from_slice(body).expect("a JSON request");
     let (list, kinesis) = if request.get("Records").is_some() {
         ("Records", true)
@@ -129,7 +133,7 @@ fn fail_first_entry(upstream: &str, head: &str, body: &[u8]) -> Vec<u8> {
             json!(response["FailedRecordCount"].as_u64().unwrap_or(0) + 1);
     } else {
         let failed = json!({"Id": first["Id"], "SenderFault": false,
-                            "Code": "ThrottlingException", "Message": "Rate exceeded"});
+                            "Code": code, "Message": "Rate exceeded"});
         match response["Failed"].as_array_mut() {
             Some(list) => list.push(failed),
             None => response["Failed"] = json!([failed]),
