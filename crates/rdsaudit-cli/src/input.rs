@@ -897,11 +897,12 @@ struct Follow {
 /// line numbers start again at 1, as `line` (1-based, per file) says. `file` stays the path
 /// followed.
 ///
-/// A file truncated and written again past what was read between two looks is no shorter:
-/// so after the end, before reading on, the last bytes read are read again where they were
-/// ([`Reopening::rewritten`]); when they changed, the file was written anew and is read
-/// from its start (review 30: 968 records of a `copytruncate` refilled within one look were
-/// skipped without a word).
+/// A file truncated and written again past what was read is no shorter: so before each read
+/// the last bytes read are read again where they were ([`Reopening::rewritten`]); when they
+/// changed, the file was written anew and is read from its start (review 30: 968 records of
+/// a `copytruncate` refilled within one look were skipped without a word; a reader behind
+/// its writer joined an old line's start to a new line's end). Not when they hold a NUL: a
+/// file grown by a hole (read as NULs) and filled in place is read on, not again.
 struct Reopening {
     file: std::fs::File,
     path: std::path::PathBuf,
@@ -909,12 +910,10 @@ struct Reopening {
     read: u64,
     /// The last bytes read (up to [`TAIL`]), to tell a file written anew.
     tail: Vec<u8>,
-    /// Whether the last read found the end.
-    at_end: bool,
 }
 
-/// How many of the last bytes read tell a file written anew: a record's time and ids.
-const TAIL: usize = 64;
+/// How many of the last bytes read tell a file written anew (one pread of them a read).
+const TAIL: usize = 256;
 
 impl Reopening {
     fn new(file: std::fs::File, path: &Path) -> Self {
@@ -923,14 +922,17 @@ impl Reopening {
             path: path.to_path_buf(),
             read: 0,
             tail: Vec::with_capacity(TAIL),
-            at_end: false,
         }
     }
 
-    /// Whether the bytes last read are no longer where they were read.
+    /// Whether the bytes last read are no longer where they were read (never when they hold a
+    /// NUL: a hole read before it was written).
     #[cfg(unix)]
     fn rewritten(&self) -> io::Result<bool> {
         use std::os::unix::fs::FileExt as _;
+        if self.tail.is_empty() || self.tail.contains(&0) {
+            return Ok(false);
+        }
         let mut now = [0u8; TAIL];
         let now = now.get_mut(..self.tail.len()).unwrap_or_default();
         let at = self.read - self.tail.len() as u64;
@@ -984,13 +986,11 @@ impl Reopening {
 
 impl Read for Reopening {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        // After the end, the file may have been written anew before this look.
-        if self.at_end && !buf.is_empty() && self.rewritten()? && self.reopen()? {
-            self.at_end = false;
+        // The file may have been written anew since the last read.
+        if !buf.is_empty() && self.rewritten()? && self.reopen()? {
             return Err(text_stream::next_file());
         }
         let n = self.file.read(buf)?;
-        self.at_end = n == 0;
         if n == 0 && !buf.is_empty() && self.reopen()? {
             return Err(text_stream::next_file());
         }

@@ -325,6 +325,72 @@ fn follow_reads_a_file_truncated_and_written_past_its_old_size_between_two_looks
     }
 }
 
+/// `copytruncate` while the reader is behind its writer (its output not taken): the next read
+/// would go on at the old offset in the new text. Read from its start instead (review 30: an
+/// old line's start was joined to a new line's end as one plain event, and the new file's
+/// first 21,862 lines were lost without a word).
+#[test]
+fn follow_reads_a_file_rewritten_while_its_reader_is_behind_from_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let old: String = (1..=200_000).map(line).collect();
+    let path = write(dir.path(), "server_audit.log", old.as_bytes());
+    let mut child = spawn(&["--follow"], Some(&path));
+    // Nothing of the output is taken: the writer blocks, then the reader.
+    std::thread::sleep(Duration::from_millis(1500));
+    let new: String = (1_000_001..=1_200_000).map(line).collect();
+    std::fs::write(&path, new).unwrap();
+    let rx = events_of(&mut child);
+    let mut next = next_query_and_line(&rx);
+    let mut expected = 1;
+    while next.0 < 1_000_000 {
+        assert_eq!(next.0, expected, "the old file's records in order");
+        expected += 1;
+        next = next_query_and_line(&rx);
+    }
+    assert!(
+        expected > 1000 && expected < 200_000,
+        "read behind: {expected}"
+    );
+    assert_eq!(next, (1_000_001, 1), "the new file from its start");
+    for id in 1_000_002..=1_100_000 {
+        assert_eq!(next_query_id(&rx), id);
+    }
+}
+
+/// A file grown by a hole (read as NULs before it is written) and then filled in place, as a
+/// preallocating copier or an NFS client may: read on, never again from its start (review 30:
+/// a first version of the check above read all 100 events twice).
+#[cfg(unix)]
+#[test]
+fn follow_reads_a_hole_filled_in_place_once() {
+    use std::os::unix::fs::FileExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "server_audit.log", lines(1, 100).as_bytes());
+    let mut child = spawn(&["--follow"], Some(&path));
+    let rx = events_of(&mut child);
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    let end = file.metadata().unwrap().len();
+    std::thread::sleep(Duration::from_millis(600));
+    let filled = lines(101, 102);
+    file.set_len(end + filled.len() as u64).unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    file.write_all_at(filled.as_bytes(), end).unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    let mut appended = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    appended.write_all(lines(103, 400).as_bytes()).unwrap();
+    let mut seen = Vec::new();
+    while seen.last() != Some(&300) {
+        seen.push(next_query_id(&rx));
+    }
+    let mut unique = seen.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "an event read twice: {seen:?}");
+}
+
 /// `--follow` across rotation (`tail -F`): the audit plugin renames `server_audit.log` away
 /// and creates it again; logrotate's `copytruncate` truncates it in place. Every line of the
 /// old file, then of the new one, comes out once, in order (ids checked well before the end:
