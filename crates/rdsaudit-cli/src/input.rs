@@ -962,8 +962,9 @@ impl Reopening {
         self.tail.extend_from_slice(new);
     }
 
-    /// At the end of the file: whether reading goes on elsewhere (see [`Reopening`]); a path
-    /// that names nothing for now (between the rename and the new file) is waited for.
+    /// At the end of the file, or when it was written anew ([`Reopening::rewritten`]):
+    /// whether reading goes on elsewhere or from the start (see [`Reopening`]); a path that
+    /// names nothing for now (between the rename and the new file) is waited for.
     fn reopen(&mut self) -> io::Result<bool> {
         let (Ok(named), Ok(open)) = (std::fs::metadata(&self.path), self.file.metadata()) else {
             return Ok(false);
