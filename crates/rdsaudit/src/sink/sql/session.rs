@@ -272,14 +272,9 @@ fn plain_set(code: &str, words: &[&str]) -> bool {
             rest = after;
             continue;
         }
-        let Some(quote) = value.chars().next().filter(|q| *q == '\'' || *q == '"') else {
+        let Some((modes, after)) = one_string(value) else {
             return false;
         };
-        let inner = value.get(1..).unwrap_or_default();
-        let Some(close) = inner.find(quote) else {
-            return false;
-        };
-        let modes = inner.get(..close).unwrap_or_default();
         if !modes
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ',')
@@ -287,12 +282,7 @@ fn plain_set(code: &str, words: &[&str]) -> bool {
         {
             return false;
         }
-        rest = inner.get(close + 1..).unwrap_or_default();
-        // Another string right after is joined to it (`'AN' 'SI_QUOTES'`), an operator makes
-        // it an expression (`'REAL_AS_FLOAT'|4`).
-        if !ends_value(rest) {
-            return false;
-        }
+        rest = after;
     }
     if words.iter().any(|w| CHARSET_WORDS.contains(&bare(w))) {
         let sql_mode_free = !code.contains(SQL_MODE);
@@ -328,18 +318,19 @@ fn executes_unseen(code: &str, words: &[&str]) -> bool {
         )
         .unwrap_or_default()
         .trim_start();
-    let Some(quote) = argument.chars().next().filter(|q| *q == '\'' || *q == '"') else {
-        return true;
-    };
-    let inner = argument.get(1..).unwrap_or_default();
     // A string holding its quote or an escape is read otherwise; only the plain one is seen.
-    match inner.find(quote) {
-        Some(close) => {
-            let text = inner.get(..close).unwrap_or_default();
-            text.contains('\\') || !ends_value(inner.get(close + 1..).unwrap_or_default())
-        }
-        None => true,
-    }
+    one_string(argument).is_none_or(|(text, _)| text.contains('\\'))
+}
+
+/// The text of the one quoted string `value` starts with, and what follows it, when the value
+/// ends there ([`ends_value`]): another string right after is joined to it (`'AN'
+/// 'SI_QUOTES'`), an operator makes it an expression (`'REAL_AS_FLOAT'|4`).
+fn one_string(value: &str) -> Option<(&str, &str)> {
+    let quote = value.chars().next().filter(|q| *q == '\'' || *q == '"')?;
+    let inner = value.get(1..)?;
+    let close = inner.find(quote)?;
+    let rest = inner.get(close + 1..)?;
+    Some((inner.get(..close)?, rest)).filter(|_| ends_value(rest))
 }
 
 /// A word's variable name without its `@@` and scope: `@@session.character_set_client` and
