@@ -62,7 +62,9 @@ const REPLAY_HELP: &str = "\
 Reads the entries the Lambda wrote for records it could not decode, log events that were
 not audit lines and events a destination could not take (RDSAUDIT_QUARANTINE), joins the
 parts of large entries, and decodes them again: events as NDJSON on stdout, what still fails
-on stderr. Exit status 1 when some entry still fails.
+on stderr, with a count of the other lines skipped (the function log's own lines). Exit
+status 1 when some entry still fails, or a file holds no entry at all (not a quarantine: an
+`rdsaudit parse --rejects` file is read again with `rdsaudit parse`).
 
 Fetching a quarantine with the AWS CLI:
   aws s3 cp --recursive s3://BUCKET/PREFIX/ q/ && find q -name '*.json' -exec rdsaudit replay {} +

@@ -27,6 +27,10 @@ struct Counts {
     events: u64,
     still_failing: u64,
     unreadable: u64,
+    /// Lines that are not quarantine entries (the function log's own lines, events).
+    other_lines: u64,
+    /// Files that held no entry at all: not a quarantine (a `--rejects` file, say).
+    not_quarantine: u64,
 }
 
 /// Writes events as NDJSON; reports what does not decode.
@@ -93,6 +97,17 @@ pub fn run(args: &ReplayArgs, quiet: bool) -> anyhow::Result<u8> {
             counts.unreadable += 1;
             ewriteln!("rdsaudit: {}: {error}", path.display());
         }
+        counts.other_lines += read.other_lines;
+        if read.entries.is_empty() && read.errors.is_empty() {
+            // Said even with --quiet: nothing of this file was replayed.
+            counts.not_quarantine += 1;
+            ewriteln!(
+                "rdsaudit: {}: no quarantine entry in it ({} other lines): not a Lambda quarantine \
+                 (an `rdsaudit parse --rejects` file is read again with `rdsaudit parse`)",
+                path.display(),
+                read.other_lines
+            );
+        }
         for entry in &read.entries {
             counts.entries += 1;
             if args.list {
@@ -105,18 +120,22 @@ pub fn run(args: &ReplayArgs, quiet: bool) -> anyhow::Result<u8> {
     out.flush()?;
     if !quiet {
         ewriteln!(
-            "rdsaudit: {} quarantine entries, {} events decoded, {} still failing, {} unreadable",
+            "rdsaudit: {} quarantine entries, {} events decoded, {} still failing, {} unreadable, \
+             {} other lines skipped",
             counts.entries,
             counts.events,
             counts.still_failing,
-            counts.unreadable
+            counts.unreadable,
+            counts.other_lines
         );
     }
-    Ok(if counts.still_failing + counts.unreadable == 0 {
-        OK
-    } else {
-        SOME_INPUT_FAILED
-    })
+    Ok(
+        if counts.still_failing + counts.unreadable + counts.not_quarantine == 0 {
+            OK
+        } else {
+            SOME_INPUT_FAILED
+        },
+    )
 }
 
 /// The bodies of an `aws sqs receive-message` answer, one after another, each ending with a

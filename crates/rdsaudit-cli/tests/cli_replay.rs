@@ -213,3 +213,43 @@ fn an_sqs_body_of_several_documents_replays_each() {
     assert_eq!(events.len(), 1, "{stderr}");
     assert_eq!(events[0]["object"], "INSERT INTO orders VALUES (1,'a,b')");
 }
+
+#[test]
+fn a_file_holding_no_entry_is_said_and_fails() {
+    // adv1 F7 (session 30): a `--rejects` file given to `replay` printed "0 quarantine
+    // entries", exit 0, and nothing of its lines.
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(
+        dir.path(),
+        "audit.log",
+        format!("{GOOD}\nnot, an audit line\n").as_bytes(),
+    );
+    let rejects = dir.path().join("rejects.ndjson");
+    let parsed = rdsaudit()
+        .args(["parse", "--quiet", "--rejects"])
+        .arg(&rejects)
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(parsed.status.code(), Some(1));
+    let out = rdsaudit().args(["replay"]).arg(&rejects).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("rejects.ndjson: no quarantine entry in it (1 other lines)")
+            && stderr.contains("rdsaudit parse"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 other lines skipped"), "{stderr}");
+    // The same file with a real entry: the other line is counted, not an error.
+    let mut mixed = std::fs::read(&rejects).unwrap();
+    mixed.extend_from_slice(&document(&entry("r-1", EntryKind::Line, GOOD.as_bytes())));
+    let mixed = write(dir.path(), "mixed.log", &mixed);
+    let out = rdsaudit().args(["replay"]).arg(&mixed).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("1 quarantine entries, 1 events decoded, 0 still failing, 0 unreadable, 1 other lines skipped"),
+        "{stderr}"
+    );
+}
