@@ -969,16 +969,26 @@ impl Reopening {
         let (Ok(named), Ok(open)) = (std::fs::metadata(&self.path), self.file.metadata()) else {
             return Ok(false);
         };
-        if !same_file(&named, &open) {
+        let how = if !same_file(&named, &open) {
             match std::fs::File::open(&self.path) {
                 Ok(file) => self.file = file,
                 Err(_) => return Ok(false),
             }
-        } else if open.len() < self.read || self.rewritten()? {
+            "replaced (renamed away and created again): reading the new file"
+        } else if open.len() < self.read {
             io::Seek::seek(&mut self.file, io::SeekFrom::Start(0))?;
+            "truncated: reading it again"
+        } else if self.rewritten()? {
+            io::Seek::seek(&mut self.file, io::SeekFrom::Start(0))?;
+            "written anew (the last bytes read are no longer where they were): reading it again"
         } else {
             return Ok(false);
-        }
+        };
+        // As `tail -F` says so: the events that follow come from another text.
+        ewriteln!(
+            "rdsaudit: {}: {how} from its start (line numbers start again at 1)",
+            self.path.display()
+        );
         self.read = 0;
         self.tail.clear();
         Ok(true)

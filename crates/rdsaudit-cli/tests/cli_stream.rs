@@ -26,6 +26,11 @@ fn line(query_id: u64) -> String {
 }
 
 fn spawn(args: &[&str], path: Option<&std::path::Path>) -> Killed {
+    spawn_to(args, path, Stdio::null())
+}
+
+/// [`spawn`] with stderr to `stderr` (a file the test reads once the child is killed).
+fn spawn_to(args: &[&str], path: Option<&std::path::Path>, stderr: impl Into<Stdio>) -> Killed {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("rdsaudit"));
     cmd.arg("parse").args(args);
     if let Some(p) = path {
@@ -34,7 +39,7 @@ fn spawn(args: &[&str], path: Option<&std::path::Path>) -> Killed {
     Killed(
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap(),
     )
@@ -305,7 +310,12 @@ fn follow_reads_what_is_appended_to_a_file() {
 fn follow_reads_a_file_truncated_and_written_past_its_old_size_between_two_looks() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "server_audit.log", lines(1, 1000).as_bytes());
-    let mut child = spawn(&["--follow"], Some(&path));
+    let stderr = dir.path().join("stderr");
+    let mut child = spawn_to(
+        &["--follow"],
+        Some(&path),
+        std::fs::File::create(&stderr).unwrap(),
+    );
     let rx = events_of(&mut child);
     for id in 1..=900 {
         assert_eq!(next_query_id(&rx), id);
@@ -323,6 +333,12 @@ fn follow_reads_a_file_truncated_and_written_past_its_old_size_between_two_looks
     for id in 5002..=6000 {
         assert_eq!(next_query_id(&rx), id);
     }
+    drop(child);
+    let said = std::fs::read_to_string(&stderr).unwrap();
+    assert!(
+        said.contains("server_audit.log: written anew (the last bytes read are no longer where they were): reading it again from its start"),
+        "{said}"
+    );
 }
 
 /// `copytruncate` while the reader is behind its writer (its output not taken): the next read
@@ -402,7 +418,12 @@ fn follow_goes_on_across_rotation_and_truncation() {
     let dir = tempfile::tempdir().unwrap();
     let lines = |from: u64, to: u64| (from..=to).map(line).collect::<String>();
     let path = write(dir.path(), "server_audit.log", lines(1, 100).as_bytes());
-    let mut child = spawn(&["--follow"], Some(&path));
+    let stderr = dir.path().join("stderr");
+    let mut child = spawn_to(
+        &["--follow"],
+        Some(&path),
+        std::fs::File::create(&stderr).unwrap(),
+    );
     let rx = events_of(&mut child);
     std::thread::sleep(Duration::from_millis(600));
     // Rotation: the server's last lines go to the renamed file, then a new file starts.
@@ -437,6 +458,20 @@ fn follow_goes_on_across_rotation_and_truncation() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
+    // Each restart is said once, as `tail -F` says it.
+    let said = std::fs::read_to_string(&stderr).unwrap();
+    let told = |what: &str| said.matches(&format!("server_audit.log: {what}")).count();
+    assert_eq!(
+        told("replaced (renamed away and created again)"),
+        1,
+        "{said}"
+    );
+    assert_eq!(
+        told("truncated: reading it again from its start"),
+        1,
+        "{said}"
+    );
+    assert_eq!(told("written anew"), 0, "{said}");
 }
 
 /// A file followed from `rdsaudit parse --threads N --follow`, and the file appended to.
