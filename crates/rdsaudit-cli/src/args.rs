@@ -100,7 +100,10 @@ success, see retcode), statement_class (select, dml, ddl, dcl, tcl, session, adm
 other; null for non-QUERY events), tables (array of db.table; a bare name gets the current
 database: the event's, or the last USE before it in the text; from the server's TABLE events
 for the same connection and query id when present; a part holding `.` or a back quote is
-back-quoted, a back quote doubled: `evil.`shop.orders`` is the table shop.orders of evil), fingerprint (pt-fingerprint's normal
+back-quoted, a back quote doubled: `evil.`shop.orders`` is the table shop.orders of evil),
+written_tables (those of tables the statement may change: the server's tables other than
+READ, else the target of INSERT ... SELECT, UPDATE, a one-table DELETE, CREATE TABLE ...
+SELECT; every table named when its head does not tell), fingerprint (pt-fingerprint's normal
 form, the grouping of pt-query-digest; null for non-QUERY events), digest (pt-query-digest's
 Query ID: MD5 of the fingerprint, 32 hex digits), truncated (bool: the object reaches the
 plugin's query log limit, 1024 bytes unless --query-log-limit says otherwise) and version_dependent (bool: a versioned comment that may or
@@ -313,7 +316,7 @@ pub struct ParseArgs {
     #[arg(long)]
     pub merge: bool,
     /// Add what each statement means to every NDJSON object: writes, statement_class,
-    /// tables, fingerprint, digest, truncated, version_dependent (see below)
+    /// tables, written_tables, fingerprint, digest, truncated, version_dependent (see below)
     #[arg(long)]
     pub enrich: bool,
 }

@@ -240,7 +240,7 @@ impl Tally {
         for (i, reading) in std::iter::once(e).chain(&alternatives).enumerate() {
             let a = analysis_at(reading, self.query_log_limit);
             if a.writes && reading.retcode == Some(0) {
-                tables.extend(a.tables);
+                tables.extend(a.written);
             }
             if i > 0 && reading.operation == Operation::Query {
                 self.list_ddl_dcl(reading, a.class, true);
@@ -258,7 +258,7 @@ impl Tally {
         self.truncated += u64::from(s.truncated);
         self.version_dependent += u64::from(s.version_dependent);
         if s.writes && e.retcode == Some(0) && !e.ambiguity.is_ambiguous() {
-            for table in &s.tables {
+            for table in &s.written_tables {
                 self.write_tables.add(&table.to_string(), 1);
             }
         }
@@ -387,7 +387,7 @@ impl Tally {
             ("databases", &self.databases),
             ("hosts", &self.hosts),
             (
-                "writes per table (successful statements)",
+                "writes per table (successful statements; the tables they change, not those they read)",
                 &self.write_tables,
             ),
         ];

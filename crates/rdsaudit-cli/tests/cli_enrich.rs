@@ -28,10 +28,11 @@ fn run(args: &[&str], file: &str) -> Vec<Value> {
     events
 }
 
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 8] = [
     "writes",
     "statement_class",
     "tables",
+    "written_tables",
     "fingerprint",
     "digest",
     "truncated",
@@ -57,6 +58,13 @@ fn every_event_gets_the_keys_and_plain_output_does_not() {
         assert_eq!(e["fingerprint"].is_string(), query);
         assert_eq!(e["statement_class"].is_string(), query);
         assert!(e["writes"].is_boolean() && e["truncated"].is_boolean());
+        // Written tables are some of the tables, and only for writes.
+        let (tables, written) = (
+            e["tables"].as_array().unwrap(),
+            e["written_tables"].as_array().unwrap(),
+        );
+        assert!(written.iter().all(|t| tables.contains(t)), "{e}");
+        assert!(e["writes"] == true || written.is_empty(), "{e}");
     }
     let classes: Vec<&str> = enriched
         .iter()

@@ -246,3 +246,86 @@ fn a_statement_cut_at_a_non_default_limit_is_not_replayed() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `written_tables` and "writes per table" count the tables a statement changes, not those it
+/// reads (recorded on MariaDB 10.11: `INSERT ... SELECT`, `REPLACE ... SELECT`, `UPDATE` with a
+/// subquery and with a join, `DELETE` with a subquery, a multi-table `DELETE`, `CREATE TABLE
+/// ... SELECT`, `SELECT ... INTO OUTFILE`). With the server's TABLE events they are its WRITE
+/// and CREATE tables; from the text alone (the same log without them, as RDS for MySQL writes
+/// it), the statement's target, and every table of a join that may be set: never fewer than
+/// the server's.
+#[test]
+fn written_tables_are_those_changed_not_those_read() {
+    let written = |file: &str| -> Vec<(String, Value)> {
+        events(&["--enrich", "--operation", "QUERY", "--writes"], file)
+            .iter()
+            .skip(6) // CREATE DATABASE, DROP TABLE, four CREATE TABLE
+            .map(|e| {
+                let object = e["object"].as_str().unwrap();
+                (
+                    object.chars().take(24).collect(),
+                    e["written_tables"].clone(),
+                )
+            })
+            .collect()
+    };
+    let expect = |join: Value| -> Vec<(String, Value)> {
+        [
+            ("INSERT INTO orders VALUE", json!(["wt.orders"])),
+            ("INSERT INTO items VALUES", json!(["wt.items"])),
+            ("INSERT INTO archive SELE", json!(["wt.archive"])),
+            ("REPLACE INTO totals SELE", json!(["wt.totals"])),
+            ("UPDATE orders SET amount", json!(["wt.orders"])),
+            ("UPDATE orders o JOIN ite", join.clone()),
+            ("DELETE FROM archive WHER", json!(["wt.archive"])),
+            ("DELETE o FROM orders o J", join),
+            ("CREATE TABLE copy1 AS SE", json!(["wt.copy1"])),
+            ("SELECT * FROM orders INT", json!([])),
+        ]
+        .into_iter()
+        .map(|(o, t)| (o.to_owned(), t))
+        .collect()
+    };
+    // The server's word: of the joins, only `orders` was written.
+    assert_eq!(written("written_tables.log"), expect(json!(["wt.orders"])));
+    // The text: either table of a join may be changed (a multi-table DELETE's targets are
+    // aliases).
+    assert_eq!(
+        written("written_tables_no_table_events.log"),
+        expect(json!(["wt.orders", "wt.items"]))
+    );
+    // `items` is created and filled (the server's word: 2), dropped (no DROP event: it did
+    // not exist yet) and in the two joins (the text alone: 5), and only read by three more
+    // statements: counted 8 times from the text before.
+    for (file, items, totals) in [
+        ("written_tables.log", 2, 2),
+        ("written_tables_no_table_events.log", 5, 3),
+    ] {
+        let out = rdsaudit()
+            .args(["stats", "-q", "--format", "json"])
+            .arg(recorded(file))
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let count = |t: &str| {
+            v["writes_per_table"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["key"] == t)
+                .and_then(|c| c["count"].as_u64())
+        };
+        assert_eq!(
+            count("wt.items"),
+            Some(items),
+            "{file}: {}",
+            v["writes_per_table"]
+        );
+        assert_eq!(
+            count("wt.totals"),
+            Some(totals),
+            "{file}: {}",
+            v["writes_per_table"]
+        );
+    }
+}

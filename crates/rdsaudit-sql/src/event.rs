@@ -32,8 +32,8 @@ use crate::tables::{MAX_TABLES, push_unique};
 use crate::{Analysis, Context, analyze_in, digest, fingerprint};
 
 /// The enrichment of one event: the values of the NDJSON keys `writes`, `statement_class`,
-/// `tables`, `fingerprint`, `digest`, `truncated` and `version_dependent` (written by
-/// [`Semantics::write_ndjson`]).
+/// `tables`, `written_tables`, `fingerprint`, `digest`, `truncated` and `version_dependent`
+/// (written by [`Semantics::write_ndjson`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Semantics {
     /// Whether the event can have changed data, schema or privileges (a QUERY that writes,
@@ -46,6 +46,10 @@ pub struct Semantics {
     /// were seen, else the names the statement text holds (written `db.table`, see
     /// [`Table`]'s `Display`).
     pub tables: Vec<Table>,
+    /// Those of `tables` the event may have changed: from the server's `WRITE`, `CREATE`,
+    /// `ALTER`, `DROP` and `RENAME` TABLE events when seen, else from the text
+    /// ([`Analysis::written`]).
+    pub written_tables: Vec<Table>,
     /// pt-fingerprint's normal form of a QUERY's text.
     pub fingerprint: Option<String>,
     /// pt-query-digest's Query ID of the fingerprint.
@@ -60,6 +64,18 @@ pub struct Semantics {
 
 fn bool_text(b: bool) -> &'static [u8] {
     if b { b"true" } else { b"false" }
+}
+
+/// `["shop.orders","shop.items"]`.
+fn table_list(out: &mut Vec<u8>, tables: &[Table]) {
+    out.push(b'[');
+    for (i, t) in tables.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json_str(out, &t.to_string());
+    }
+    out.push(b']');
 }
 
 fn nullable(out: &mut Vec<u8>, value: Option<&str>) {
@@ -96,21 +112,27 @@ pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
             let a = analyze_in(&e.object.unescaped(), &context(e));
             cut_before_its_verb(a, e, limit)
         }
-        op if op.is_table() => Analysis {
-            class: if op == Operation::Read || op == Operation::Write {
-                StatementClass::Dml
-            } else {
-                StatementClass::Ddl
-            },
-            writes: op != Operation::Read,
-            tables: table_event_names(e).tables,
-            parsed: false,
-            version_dependent: false,
-        },
+        op if op.is_table() => {
+            let tables = table_event_names(e).tables;
+            let writes = op != Operation::Read;
+            Analysis {
+                class: if op == Operation::Read || op == Operation::Write {
+                    StatementClass::Dml
+                } else {
+                    StatementClass::Ddl
+                },
+                writes,
+                written: if writes { tables.clone() } else { Vec::new() },
+                tables,
+                parsed: false,
+                version_dependent: false,
+            }
+        }
         _ => Analysis {
             class: StatementClass::Other,
             writes: false,
             tables: Vec::new(),
+            written: Vec::new(),
             parsed: false,
             version_dependent: false,
         },
@@ -182,7 +204,8 @@ pub fn table_event_names(e: &AuditEvent<'_>) -> TableEventNames {
 
 impl Semantics {
     /// Appends the keys to an NDJSON object being written (before its closing brace):
-    /// `,"writes":true,"statement_class":"dml","tables":["shop.orders"],"fingerprint":"...",
+    /// `,"writes":true,"statement_class":"dml","tables":["shop.orders"],
+    /// "written_tables":["shop.orders"],"fingerprint":"...",
     /// "digest":"...","truncated":false,"version_dependent":false`. `statement_class`, `fingerprint` and `digest` are
     /// `null` for events other than QUERY.
     pub fn write_ndjson(&self, out: &mut Vec<u8>) {
@@ -190,14 +213,11 @@ impl Semantics {
         out.extend_from_slice(bool_text(self.writes));
         out.extend_from_slice(br#","statement_class":"#);
         nullable(out, self.class.map(StatementClass::as_str));
-        out.extend_from_slice(br#","tables":["#);
-        for (i, t) in self.tables.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            json_str(out, &t.to_string());
-        }
-        out.extend_from_slice(br#"],"fingerprint":"#);
+        out.extend_from_slice(br#","tables":"#);
+        table_list(out, &self.tables);
+        out.extend_from_slice(br#","written_tables":"#);
+        table_list(out, &self.written_tables);
+        out.extend_from_slice(br#","fingerprint":"#);
         nullable(out, self.fingerprint.as_deref());
         out.extend_from_slice(br#","digest":"#);
         nullable(out, self.digest.as_deref());
@@ -222,6 +242,7 @@ impl Semantics {
             writes: a.writes,
             class: query.then_some(a.class),
             tables: a.tables,
+            written_tables: a.written,
             digest: fingerprint.as_deref().map(digest),
             fingerprint,
             truncated: query && e.object.possibly_truncated_at(limit),
@@ -261,6 +282,8 @@ impl Default for Enricher {
 pub struct ServerTables {
     /// The tables, in the order the events named them.
     pub tables: Vec<Table>,
+    /// Those named by events other than `READ`.
+    pub written: Vec<Table>,
     /// Whether every event read one way only: the server's word is then the whole answer.
     /// A RENAME whose names hold `|` or `.` is not, and the statement's text is read too.
     pub certain: bool,
@@ -270,14 +293,23 @@ impl ServerTables {
     /// The QUERY's tables given those its text names: the server's when certain, else the
     /// server's certain ones followed by the text's.
     pub fn with_text(self, text: &[Table]) -> Vec<Table> {
-        let mut tables = self.tables;
-        if !self.certain {
-            for t in text {
-                push_unique(&mut tables, t.clone());
-            }
-        }
-        tables
+        joined(self.tables, self.certain, text)
     }
+
+    /// The QUERY's written tables given those its text writes, as [`ServerTables::with_text`].
+    pub fn written_with_text(&self, text: &[Table]) -> Vec<Table> {
+        joined(self.written.clone(), self.certain, text)
+    }
+}
+
+/// The server's tables, followed by the text's when the server's word is not the whole answer.
+fn joined(mut tables: Vec<Table>, certain: bool, text: &[Table]) -> Vec<Table> {
+    if !certain {
+        for t in text {
+            push_unique(&mut tables, t.clone());
+        }
+    }
+    tables
 }
 
 impl Enricher {
@@ -297,6 +329,7 @@ impl Enricher {
         if e.operation.is_table() {
             self.remember(e, table_event_names(e));
         } else if let Some(server) = self.server_tables(e) {
+            s.written_tables = server.written_with_text(&s.written_tables);
             s.tables = server.with_text(&s.tables);
         }
         s
@@ -337,6 +370,7 @@ impl Enricher {
         let fresh = || {
             let tables = ServerTables {
                 tables: Vec::new(),
+                written: Vec::new(),
                 certain: true,
             };
             (query, tables)
@@ -350,6 +384,9 @@ impl Enricher {
             return;
         }
         for t in names.tables {
+            if e.operation != Operation::Read {
+                push_unique(&mut entry.1.written, t.clone());
+            }
             push_unique(&mut entry.1.tables, t);
         }
     }

@@ -56,6 +56,7 @@ pub mod name;
 mod sequence;
 pub mod statement;
 pub mod tables;
+pub mod written;
 
 pub use class::StatementClass;
 pub use event::{Enricher, Semantics};
@@ -88,6 +89,9 @@ pub struct Analysis {
     pub writes: bool,
     /// The tables named (see [`tables`]), qualified with the current database.
     pub tables: Vec<Table>,
+    /// Those of `tables` the statement may change (see [`written`]): the target of an
+    /// `INSERT ... SELECT`, not the tables it reads; empty when it writes none.
+    pub written: Vec<Table>,
     /// Whether sqlparser read the whole text; false means the tokens were used.
     pub parsed: bool,
     /// The meaning depends on the server's flavour or version: a versioned comment that may
@@ -135,10 +139,17 @@ pub fn analyze_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
     for name in tables::from_ast(&statements) {
         push_unique(&mut tables, qualify(ctx.database, name));
     }
+    let mut written = Vec::new();
+    for (statement, _) in statements.iter().zip(&verdicts).filter(|(_, v)| v.1) {
+        let named = tables::from_ast(std::slice::from_ref(statement));
+        let targets = written::written_by_tree(statement);
+        written::add(targets, &named, |t| qualify(ctx.database, t), &mut written);
+    }
     let parsed = Analysis {
         class,
         writes,
         tables,
+        written,
         parsed: true,
         version_dependent: false,
     };
@@ -162,7 +173,9 @@ pub fn analyze_tokens_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
 fn with_sequences(mut analysis: Analysis, sql: &[u8], ctx: &Context<'_>) -> Analysis {
     for name in sequence::advanced(sql, ctx.server) {
         analysis.writes = true;
-        push_unique(&mut analysis.tables, qualify(ctx.database, name));
+        let name = qualify(ctx.database, name);
+        push_unique(&mut analysis.written, name.clone());
+        push_unique(&mut analysis.tables, name);
     }
     analysis
 }
@@ -188,10 +201,15 @@ fn read_both_ways(sql: &[u8], ctx: &Context<'_>) -> Analysis {
     for t in comment.tables {
         push_unique(&mut tables, t);
     }
+    let mut written = code.written;
+    for t in comment.written {
+        push_unique(&mut written, t);
+    }
     Analysis {
         class,
         writes,
         tables,
+        written,
         parsed: false,
         version_dependent: true,
     }
@@ -204,12 +222,17 @@ fn read_tokens<'a>(tokens: &mut impl Iterator<Item = Token<'a>>, database: &str)
     let mut current = database.to_owned();
     let mut verdicts = Vec::with_capacity(parts.len());
     let mut tables = Vec::new();
+    let mut written = Vec::new();
     for part in &parts {
         let (prefix, body) = part.split_at(statement::start(part).min(part.len()));
         let verdict = classify_tokens(body);
         let mut named = Vec::new();
         tables::from_tokens(prefix, StatementClass::Select, &mut named);
         tables::from_tokens(body, verdict.0, &mut named);
+        if verdict.1 {
+            let targets = written::written_by(body);
+            written::add(targets, &named, |t| qualify(&current, t), &mut written);
+        }
         for name in named {
             push_unique(&mut tables, qualify(&current, name));
         }
@@ -226,6 +249,7 @@ fn read_tokens<'a>(tokens: &mut impl Iterator<Item = Token<'a>>, database: &str)
         class,
         writes,
         tables,
+        written,
         parsed: false,
         version_dependent: false,
     }

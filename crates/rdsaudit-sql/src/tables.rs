@@ -31,7 +31,7 @@ fn from_parts(mut parts: Vec<String>) -> Table {
     Table::new(parts.pop().unwrap_or_default(), name)
 }
 
-fn object_name(name: &ObjectName) -> Table {
+pub(crate) fn object_name(name: &ObjectName) -> Table {
     from_parts(
         name.0
             .iter()
@@ -278,7 +278,7 @@ fn read_names(
 }
 
 /// `name`, `` `db`.`t` ``: the table, how many parts, where it ends.
-fn qualified_name(tokens: &[Token<'_>], mut at: usize) -> Option<(Table, usize, usize)> {
+pub(crate) fn qualified_name(tokens: &[Token<'_>], mut at: usize) -> Option<(Table, usize, usize)> {
     let mut parts = Vec::new();
     loop {
         let part = match tokens.get(at)? {
@@ -306,7 +306,7 @@ pub(crate) fn ident(quoted: &[u8]) -> String {
     String::from_utf8_lossy(quoted).replace("``", "`")
 }
 
-fn skip_alias(tokens: &[Token<'_>], at: usize) -> usize {
+pub(crate) fn skip_alias(tokens: &[Token<'_>], at: usize) -> usize {
     match tokens.get(at) {
         Some(t) if t.is("AS") => at + 2,
         Some(Token::Ident(_)) => at + 1,
