@@ -63,7 +63,7 @@ use std::ops::Range;
 
 use super::get_records::FlatRecord;
 use super::json::walk::{Kind, LoneSurrogate, Walk};
-use super::json::{JsonError, MAX_EVENT_VALUES, Twice, check_padding, fits, next_object_start};
+use super::json::{JsonError, MAX_EVENT_VALUES, Twice, check_padding, fits, next_page_start};
 use super::record::{
     PagePart, Payload, RecordProblem, SourceError, SourceParser, SourceRecord, open_event,
 };
@@ -215,10 +215,7 @@ fn read_event(
     loop {
         page.offset = walk.at();
         walk.forget_originals();
-        let mut resume = Resume {
-            at: page.offset,
-            depth: 0,
-        };
+        let mut resume = Resume { at: page.offset };
         match read_page(&mut walk, &mut list, found, &mut resume) {
             Ok(records) => problem = problem.or(records.problem().map(|e| (page, e))),
             Err(e) => keep_bad_part(&mut walk, &mut list, found, (page, resume), e, false)?,
@@ -229,10 +226,7 @@ fn read_event(
                 break;
             }
             // Text after the page that is no page (a stray byte between two).
-            let resume = Resume {
-                at: walk.at(),
-                depth: 0,
-            };
+            let resume = Resume { at: walk.at() };
             let Err(e) = walk.end() else { break };
             keep_bad_part(&mut walk, &mut list, found, (page, resume), e.into(), true)?;
             walk.page_mark();
@@ -254,11 +248,10 @@ fn read_event(
 }
 
 /// Where the part of a page that does not read starts: just after its last record read
-/// whole (or the page's start), and how many containers are open there.
+/// whole (or the page's start).
 #[derive(Debug, Clone, Copy)]
 struct Resume {
     at: usize,
-    depth: usize,
 }
 
 /// A page that did not read (`error`, the walk's: the records it read before are kept), or
@@ -267,13 +260,11 @@ struct Resume {
 /// unescaped in place put back), and the walk goes on at the next page.
 ///
 /// The part ends where the text's structure shows the next page starts
-/// ([`next_object_start`]: brackets counted outside strings, never a search for text, so a
-/// string holding `}{"Records":[` is a string), or at the end of the input. Where the damage
-/// broke a string's quotes the count may run on past the pages after it, which are then in
-/// the part (kept whole, not read), or stop at a `{` inside a string: a strict read from
-/// there takes the strings' text for structure and the text between strings (`:`, `,`,
-/// brackets) for strings, so it meets no `Records` key and reads no record (the page is
-/// refused as having none). Nothing inside a string becomes a record.
+/// ([`next_page_start`]: the next `{` that opens an object whose first key is `Records`,
+/// which no string's text can be, whatever brackets and quotes it holds, and which a
+/// damage that broke a string's quotes does not hide), or at the end of the input. Nothing
+/// inside a string becomes a record; a page whose first key is not `Records` after a part
+/// that does not read is in the part (kept whole, not read).
 ///
 /// Refused as before (the error, unnamed): a first page that shows no page after it (it is
 /// the whole event); any error but invalid JSON (a value cap: a limit, not damage); a part
@@ -303,7 +294,9 @@ fn keep_bad_part(
     }
     walk.restore_originals();
     let text = walk.text();
-    let next = next_object_start(text, resume.at, resume.depth);
+    // Past the page's own start, when its part starts there.
+    let from = resume.at + usize::from(resume.at == page.offset);
+    let next = next_page_start(text, from, b"Records");
     if next.is_none() && page.number == 1 && !between {
         return Err(error);
     }
@@ -316,6 +309,7 @@ fn keep_bad_part(
         what: walk.last_fault(),
         between,
         to_end: next.is_none(),
+        holds: "records",
     }));
     failed.as_read = Some(AsRead::At(part));
     walk.resume_at(end);
@@ -327,7 +321,7 @@ fn keep_bad_part(
 
 /// `text[from..to]` without the whitespace around it, a comma that starts it, or a byte
 /// order mark before the next page (not content: [`Walk::page_mark`]).
-fn trimmed(text: &[u8], from: usize, to: usize, page_next: bool) -> Range<usize> {
+pub(crate) fn trimmed(text: &[u8], from: usize, to: usize, page_next: bool) -> Range<usize> {
     let part = text.get(from..to).unwrap_or_default();
     let ws = |b: &u8| super::json::is_ws(*b);
     // From the record the fault lies in: the comma before it is the page's, as the text
@@ -402,6 +396,7 @@ fn read_page(
             while walk.next_element()? {
                 let n = list.len() + 1;
                 let kind = walk.value().map_err(|e| e.in_record(n))?;
+                walk.page_inside(b"Records", PAGE_INSIDE)?;
                 walk.keep(RECORD_VALUES)?;
                 let start = walk.at();
                 let mut record = read_record(walk, kind, &mut seen).map_err(|e| e.in_record(n))?;
@@ -414,10 +409,7 @@ fn read_page(
                 found(&record, walk.text());
                 list.push(record);
                 walk.forget_originals();
-                *resume = Resume {
-                    at: walk.at(),
-                    depth: walk.depth(),
-                };
+                *resume = Resume { at: walk.at() };
             }
             records = Records::Array;
         } else {
@@ -428,6 +420,10 @@ fn read_page(
     }
     Ok(records)
 }
+
+/// The fault of a page that starts where a record should ([`Walk::page_inside`]).
+const PAGE_INSIDE: &str =
+    "a page starts inside `Records` of the page before (the page before has no end)";
 
 /// A lone surrogate escape read outside the records (a key or value of the page itself) is
 /// invalid JSON, as the walk would have said where it read it: which records it would hide

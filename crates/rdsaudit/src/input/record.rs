@@ -67,8 +67,9 @@ pub enum RecordProblem {
     },
 }
 
-/// Where and why part of a text of pages did not read ([`RecordProblem::Page`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where and why part of a text of pages did not read ([`RecordProblem::Page`]; a part of
+/// the logs API's output, [`crate::input::logs_api::EventProblem::Page`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PagePart {
     /// The page, 1-based; for text after a page that is no page, that page. (Small fields:
     /// every record's [`Payload`] is as large as its largest problem.)
@@ -81,9 +82,12 @@ pub struct PagePart {
     pub what: &'static str,
     /// Text after page `page` that is no page, rather than a page that does not read.
     pub between: bool,
-    /// The part runs to the end of the input: the structure after the fault shows no page
-    /// start (a string or bracket left open, a cut download); any text after it is in it.
+    /// The part runs to the end of the input: no page starts after the fault (a download
+    /// cut short); any text after it is in it.
     pub to_end: bool,
+    /// What the pages hold, as the message names them: `records` (`aws kinesis
+    /// get-records`), `events` (the logs API).
+    pub holds: &'static str,
 }
 
 impl std::fmt::Display for PagePart {
@@ -102,7 +106,8 @@ impl std::fmt::Display for PagePart {
         } else {
             write!(
                 f,
-                "page {page} does not read from byte {offset} to {to} (kept whole; its records before are read)"
+                "page {page} does not read from byte {offset} to {to} (kept whole; its {} before are read)",
+                self.holds
             )?;
         }
         // The element of `Records` the fault lies in, if any, is this failed record's place.

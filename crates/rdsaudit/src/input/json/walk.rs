@@ -320,9 +320,16 @@ impl<'t> Walk<'t> {
         self.fail(lone.offset, LONE_SURROGATE)
     }
 
-    /// How many containers are open: within a page's `Records`, 2 between two records.
-    pub(crate) fn depth(&self) -> usize {
-        self.open.len()
+    /// The fault of a page that starts where a value of the page before should (after
+    /// [`Walk::value`] found an object: its first key is `key`, [`super::next_page_start`]):
+    /// the page before lacks its end (a download cut short, the next page appended), and the
+    /// page is read as a page, not as an element of the one before.
+    #[inline(always)]
+    pub(crate) fn page_inside(&self, key: &[u8], msg: &'static str) -> Result<(), JsonError> {
+        if super::starts_page(self.text, self.at, key) {
+            return Err(self.fail(self.at, msg));
+        }
+        Ok(())
     }
 
     /// Goes on from byte `at` as from the start of a text: no container open, the values
