@@ -877,6 +877,45 @@ mod tests {
         assert!(tried > 1000, "{tried}");
     }
 
+    /// Session 30's adversary (F5): a page read as a record of the page before (its end
+    /// lost, the next page's first key not `Records`) was kept as "record has no `kinesis`
+    /// object". The message says what the element holds and where it is.
+    #[test]
+    fn a_record_with_no_record_key_says_what_it_is_and_where() {
+        let page = r#"{"NextShardIterator":"B","Records":[{"SequenceNumber":"2","Data":"aGk="}]}"#;
+        let text = format!(
+            r#"{{"Records":[{{"SequenceNumber":"1","Data":"aGk="}}]}}
+{{"Records":[{{"SequenceNumber":"1","Data":"aGk="}},{page},{{"x":1}}]}}"#
+        );
+        let (mut buf, len) = padded(text.as_bytes());
+        let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+        assert_eq!(records.len(), 4);
+        for (r, kept, holds) in [
+            (
+                &records[2],
+                page,
+                "an object with a page's keys (`Records`, `NextShardIterator`): the page before it has no end",
+            ),
+            (
+                &records[3],
+                r#"{"x":1}"#,
+                "an object with no `kinesis` object (a Lambda record) and no `Data` or `SequenceNumber`",
+            ),
+        ] {
+            let Payload::Invalid(problem) = r.payload else {
+                panic!("{r:?}")
+            };
+            let at = text.find(kept).unwrap();
+            assert!(
+                problem.to_string().starts_with(&format!(
+                    "record at byte {at} of page 2 is no Kinesis record: {holds}"
+                )),
+                "{problem}"
+            );
+            assert_eq!(r.as_delivered(), kept.as_bytes());
+        }
+    }
+
     /// The part kept is the text as read (the escapes the walk undid in place put back, up
     /// to a string the text ends inside), while the records read before it keep their
     /// strings unescaped.

@@ -216,7 +216,8 @@ fn read_event(
         page.offset = walk.at();
         walk.forget_originals();
         let mut resume = Resume { at: page.offset };
-        match read_page(&mut walk, &mut list, found, &mut resume) {
+        let number = u32::try_from(page.number).unwrap_or(u32::MAX);
+        match read_page(&mut walk, &mut list, found, (number, &mut resume)) {
             Ok(records) => problem = problem.or(records.problem().map(|e| (page, e))),
             Err(e) => keep_bad_part(&mut walk, &mut list, found, (page, resume), e, false)?,
         }
@@ -375,7 +376,7 @@ fn read_page(
     walk: &mut Walk<'_>,
     list: &mut Vec<RawRecord>,
     found: &mut dyn FnMut(&RawRecord, &[u8]),
-    resume: &mut Resume,
+    (number, resume): (u32, &mut Resume),
 ) -> Result<Records, SourceError> {
     open_event(walk)?;
     let mut records = Records::Missing;
@@ -400,6 +401,11 @@ fn read_page(
                 walk.keep(RECORD_VALUES)?;
                 let start = walk.at();
                 let mut record = read_record(walk, kind, &mut seen).map_err(|e| e.in_record(n))?;
+                if let RawPayload::Invalid(RecordProblem::NoRecordKey { page, .. }) =
+                    &mut record.payload
+                {
+                    *page = number;
+                }
                 if let Some(lone) = walk.take_lone_surrogate() {
                     record.fail_lone_surrogate(walk, lone);
                 }
@@ -632,9 +638,17 @@ fn read_any_record(walk: &mut Walk<'_>, kind: Kind) -> Result<RawRecord, JsonErr
     let mut rec = RawRecord::new(RecordProblem::MissingKinesis);
     let mut flat = FlatRecord::default();
     let (mut kinesis_seen, mut kinesis_twice) = (false, false);
+    let offset = walk.at();
+    // A key only a page has: the element is a page (the page before it lost its end).
+    let mut page_key = false;
     walk.open(kind)?;
     while let Some(key) = walk.next_key()? {
-        let key = RecordKey::of(walk.bytes(&key));
+        let bytes = walk.bytes(&key);
+        page_key |= matches!(
+            bytes,
+            b"Records" | b"NextShardIterator" | b"MillisBehindLatest"
+        );
+        let key = RecordKey::of(bytes);
         let kind = walk.value()?;
         if matches!(key, RecordKey::Kinesis) {
             kinesis_twice |= std::mem::replace(&mut kinesis_seen, true);
@@ -656,10 +670,24 @@ fn read_any_record(walk: &mut Walk<'_>, kind: Kind) -> Result<RawRecord, JsonErr
         rec.payload = RawPayload::Invalid(RecordProblem::DuplicateField("kinesis"));
     }
     if rec.payload == RawPayload::Invalid(RecordProblem::MissingKinesis) {
-        return Ok(flat.finish().unwrap_or(rec));
+        return Ok(flat.finish().unwrap_or_else(|| {
+            // Neither shape: say what it is and where (its page is set by the page's reader).
+            rec.payload = RawPayload::Invalid(RecordProblem::NoRecordKey {
+                page: 1,
+                offset,
+                found: if page_key { PAGE_KEYS } else { NO_KEYS },
+            });
+            rec
+        }));
     }
     Ok(flat.beside(rec))
 }
+
+/// What an element of `Records` with none of a record's keys holds
+/// ([`RecordProblem::NoRecordKey`]): a page's keys.
+const PAGE_KEYS: &str = "an object with a page's keys (`Records`, `NextShardIterator`): the page before it has no end, and this page is kept whole as this record";
+/// See [`PAGE_KEYS`]: no key of either shape.
+const NO_KEYS: &str = "an object with no `kinesis` object (a Lambda record) and no `Data` or `SequenceNumber` (a get-records record)";
 
 /// The keys of a Lambda record that are read; any other goes to the `get-records` reading.
 enum RecordKey {

@@ -12,9 +12,22 @@ pub enum RecordProblem {
     /// The element of `Records` is not an object.
     #[error("record is {0}, not an object")]
     NotAnObject(&'static str),
-    /// No `kinesis` object in the record.
+    /// No `kinesis` object in the record (the tape oracle's word; the walk says
+    /// [`RecordProblem::NoRecordKey`]).
     #[error("record has no `kinesis` object")]
     MissingKinesis,
+    /// An object with none of a record's keys (`kinesis`, `Data`, `SequenceNumber`): what it
+    /// holds and where it is (session 30's adversary, F5: a page read as a record of the
+    /// page before said only "record has no `kinesis` object").
+    #[error("record at byte {offset} of page {page} is no Kinesis record: {found}")]
+    NoRecordKey {
+        /// The page it is in, 1-based (1 for a Lambda event).
+        page: u32,
+        /// Where its `{` is in the input.
+        offset: usize,
+        /// What it holds instead.
+        found: &'static str,
+    },
     /// `kinesis` is not an object.
     #[error("`kinesis` is {0}, not an object")]
     KinesisNotAnObject(&'static str),
