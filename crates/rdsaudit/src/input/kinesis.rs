@@ -310,7 +310,7 @@ fn keep_bad_part(
         what: walk.last_fault(),
         between,
         to_end: next.is_none(),
-        holds: "records",
+        events: false,
     }));
     failed.as_read = Some(AsRead::At(part));
     walk.resume_at(end);

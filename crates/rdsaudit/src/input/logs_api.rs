@@ -409,7 +409,7 @@ fn keep_bad_part(
         what: walk.last_fault(),
         between,
         to_end: next.is_none(),
-        holds: "events",
+        events: true,
     };
     walk.resume_at(end);
     walk.keep(EVENT_VALUES)?;
