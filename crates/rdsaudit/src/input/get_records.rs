@@ -160,9 +160,16 @@ impl FlatRecord {
         Ok(())
     }
 
-    /// The record, if the object was a flat one.
+    /// The record, if the object was a flat one. A record with a payload and no sequence
+    /// number (a string) fails: `aws kinesis get-records` writes one in every record, so its
+    /// key was damaged (`"SequenceNumbr"`) or its value retyped, and a record read without
+    /// one could not be named in `batchItemFailures` nor told from its neighbours (session
+    /// 30's adversary, F6: such a record was read, unflagged).
     pub(crate) fn finish(mut self) -> Option<RawRecord> {
         fail_twice(&self.twice, &mut self.rec.payload);
+        if self.rec.sequence_number.is_none() && matches!(self.rec.payload, RawPayload::Base64(_)) {
+            self.rec.payload = RawPayload::Invalid(RecordProblem::MissingField("SequenceNumber"));
+        }
         self.flat.map(|_| self.rec)
     }
 
@@ -875,6 +882,38 @@ mod tests {
             }
         }
         assert!(tried > 1000, "{tried}");
+    }
+
+    /// Session 30's adversary (F6): a record whose `SequenceNumber` key was damaged
+    /// (`"SequenceNumbr"`), or whose sequence number is no string, was read without one,
+    /// unflagged. It fails (kept whole): the Lambda's `batchItemFailures` and a replay name
+    /// a record by it. Other keys AWS writes, damaged, leave the record read without them
+    /// (`PartitionKey`, `EncryptionType`, `ApproximateArrivalTimestamp`; a damaged `Data`
+    /// fails it as before).
+    #[test]
+    fn a_record_without_its_sequence_number_fails() {
+        for bad in [
+            r#"{"SequenceNumbr":"2","Data":"aGk="}"#,
+            r#"{"SequenceNumber":2,"Data":"aGk="}"#,
+            r#"{"Data":"aGk=","PartitionKey":"p"}"#,
+        ] {
+            let text = format!(r#"{{"Records":[{{"SequenceNumber":"1","Data":"aGk="}},{bad}]}}"#);
+            let (mut buf, len) = padded(text.as_bytes());
+            let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+            assert_eq!(records[0].payload, Payload::Base64(b"aGk="));
+            assert_eq!(
+                records[1].payload,
+                Payload::Invalid(RecordProblem::MissingField("SequenceNumber")),
+                "{bad}"
+            );
+            assert_eq!(records[1].as_delivered(), bad.as_bytes());
+        }
+        let damaged = r#"{"SequenceNumber":"3","Data":"aGk=","PartitionKy":"p"}"#;
+        let text = format!(r#"{{"Records":[{damaged}]}}"#);
+        let (mut buf, len) = padded(text.as_bytes());
+        let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+        assert_eq!(records[0].payload, Payload::Base64(b"aGk="));
+        assert_eq!(records[0].partition_key, None);
     }
 
     /// Session 30's adversary (F5): a page read as a record of the page before (its end
