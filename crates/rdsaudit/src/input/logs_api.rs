@@ -16,7 +16,11 @@
 //!
 //! What cannot be read is never read in part. A page whose `events` key appears twice fails
 //! the whole input (which array the page meant cannot be told, and keeping either would drop
-//! the other's events), as does text that is not JSON. An event that cannot be read fails
+//! the other's events). A page that is not JSON (cut short, damaged) among others is one
+//! failed event kept whole ([`EventProblem::Page`]): its events before the fault are read,
+//! the rest of it to where the next page starts is kept, and the other pages are read; a
+//! first page with no page after it is the output, refused ([`LogsApiError::Syntax`]).
+//! An event that cannot be read fails
 //! alone, kept as its bytes in the input ([`FailedApiEvent`]): one that is not an object,
 //! lacks `message` or `timestamp` or has one of another type, has a key we read (`message`,
 //! `timestamp`, `logStreamName`, `eventId`, `ingestionTime`) twice, or holds a lone
@@ -269,7 +273,8 @@ impl LogsApiParser {
     /// unescaped in `scratch` (a copy of `text`), so `text` is left as it is.
     ///
     /// # Errors
-    /// [`LogsApiError`] for invalid JSON, a page without `events` or with it twice, or a
+    /// [`LogsApiError`] for invalid JSON in a first page with no page after it, a page
+    /// without `events` or with it twice, or a
     /// lone surrogate outside the events.
     pub fn parse<'a>(
         &mut self,
@@ -504,7 +509,7 @@ struct Page<'p, 'w, 'o> {
 
 impl Page<'_, '_, '_> {
     /// The page: its events into `out`. Walked to its end (invalid JSON anywhere fails the
-    /// input) before a shape problem is told.
+    /// page, [`keep_bad_part`]) before a shape problem is told.
     fn read(&mut self) -> Result<(), LogsApiError> {
         let page = self.page;
         let kind = self.walk.value()?;

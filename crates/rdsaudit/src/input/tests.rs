@@ -350,7 +350,7 @@ fn logs_api_syntax_errors_name_the_line_and_column_in_the_input() {
     // (A page after the first that does not read is kept whole, the others read: session 31.)
     let cases = [
         (
-            format!("\n{{\"events\":[{{\"timestamp\":1,\n \"message\":\"a\\qb\"}}]}}\n"),
+            "\n{\"events\":[{\"timestamp\":1,\n \"message\":\"a\\qb\"}]}\n".to_owned(),
             (3, 14, "invalid escape"),
         ),
         (
