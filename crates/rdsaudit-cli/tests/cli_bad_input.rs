@@ -217,14 +217,25 @@ fn logs_api_output_that_is_not_json_names_where_and_what_was_expected() {
     let dir = tempfile::tempdir().unwrap();
     let page = r#"{"events":[{"timestamp":1714564800123,"message":"20240501 12:00:00,db1,app,10.0.0.5,7,9,QUERY,shop,'SELECT 1',0"}]}"#;
     let bad = "{\"events\":[{\"timestamp\":1714564800124,\n  \"message\":\"a\\qb\"}]}\n";
-    let path = write(
+    // A bad page after a good one is one failed event kept whole, the good page read
+    // (session 31; the whole output was refused).
+    let two = write(
         dir.path(),
         "pages.json",
         format!("{page}\n{bad}").as_bytes(),
     );
+    let (code, events, stderr) = parse(&[two.as_os_str()]);
+    assert_eq!((code, events.len()), (1, 1), "{stderr}");
+    let at = page.len() + 1;
+    assert!(
+        stderr.contains(&format!("page 2 does not read from byte {at} to the end of the input (kept whole; its events before are read): invalid JSON at byte {}: invalid escape", at + bad.find('\\').unwrap())),
+        "{stderr}"
+    );
+    // Alone, the page is the output: refused, named where.
+    let path = write(dir.path(), "page.json", format!("\n{bad}").as_bytes());
     let (code, events, stderr) = parse(&[path.as_os_str()]);
     assert_eq!((code, events.len()), (1, 0), "{stderr}");
-    let offset = page.len() + 1 + bad.find('\\').unwrap();
+    let offset = 1 + bad.find('\\').unwrap();
     assert_eq!(
         stderr.lines().next().unwrap(),
         format!(

@@ -160,9 +160,16 @@ impl FlatRecord {
         Ok(())
     }
 
-    /// The record, if the object was a flat one.
+    /// The record, if the object was a flat one. A record with a payload and no sequence
+    /// number (a string) fails: `aws kinesis get-records` writes one in every record, so its
+    /// key was damaged (`"SequenceNumbr"`) or its value retyped, and a record read without
+    /// one could not be named in `batchItemFailures` nor told from its neighbours (session
+    /// 30's adversary, F6: such a record was read, unflagged).
     pub(crate) fn finish(mut self) -> Option<RawRecord> {
         fail_twice(&self.twice, &mut self.rec.payload);
+        if self.rec.sequence_number.is_none() && matches!(self.rec.payload, RawPayload::Base64(_)) {
+            self.rec.payload = RawPayload::Invalid(RecordProblem::MissingField("SequenceNumber"));
+        }
         self.flat.map(|_| self.rec)
     }
 
@@ -707,17 +714,85 @@ mod tests {
                 "{part}"
             );
         }
-        // A stray quote opens a string the rest of the text is in, by its structure: kept
-        // whole with it, never read (a quote further on may close it inside a record).
+        // A stray quote between pages is text that is no page, up to the next page's start
+        // (session 30: the quote opened a string the rest of the text was in, kept whole,
+        // never read).
         let bad = format!("{}\"{}", &text[..ends[1]], &text[ends[1]..]);
         let read = read_parts(&bad);
         let numbers: Vec<_> = read.iter().map(|(n, _)| *n).collect();
         let mut expected: Vec<_> = (0..6).map(Some).collect();
         expected.push(None);
+        expected.extend((6..9).map(Some));
         assert_eq!(numbers, expected);
         let (part, kept) = read[6].1.clone().unwrap();
-        assert_eq!((part.page, part.between, part.to_end), (2, true, true));
-        assert_eq!(kept, bad[ends[1]..].trim_end());
+        assert_eq!((part.page, part.between, part.to_end), (2, true, false));
+        assert_eq!(kept, "\"");
+    }
+
+    /// Session 30's adversary (F4): a page cut inside a string with the next page appended
+    /// (a download cut short, then the loop went on) leaves every quote after it off by one,
+    /// and the count of brackets outside strings with it: the pages after it were kept in
+    /// the failed record, not read, and a partition key holding `}{}` made the count stop
+    /// inside a string, where a strict read found no `Records` and refused the whole file,
+    /// naming a page the file does not hold. The next page is found where an object starts
+    /// whose first key is `Records`: every page after the cut is read, whatever the strings
+    /// hold, and no string's text is read as a page.
+    #[test]
+    fn a_page_cut_inside_a_string_does_not_hide_the_pages_after_it() {
+        let forged = r#"]}{\"Records\":[{\"SequenceNumber\":\"666\",\"Data\":\"Zm9yZ2Vk\"}]}{"#;
+        for key in ["plain", "}{}", r#"}{\""#, forged, r#"\"}]}{"#] {
+            for sep in ["", "\n"] {
+                let record = |n: usize, key: &str| {
+                    format!(r#"{{"SequenceNumber":"{n}","Data":"aGk=","PartitionKey":"{key}"}}"#)
+                };
+                let page = |records: &[String], next: &str| {
+                    format!(
+                        r#"{{"Records":[{}],"NextShardIterator":"{next}","MillisBehindLatest":0}}"#,
+                        records.join(",")
+                    )
+                };
+                let pages = [
+                    page(&[record(1, "p")], "AAA"),
+                    page(&[record(2, key)], "AAAAQQ"),
+                    page(&[record(3, key), record(4, "q")], key),
+                    page(&[record(5, "r")], "CCC"),
+                ];
+                let cut_from = pages[1].find("}],").unwrap() + 1;
+                for cut in cut_from..pages[1].len() - 1 {
+                    let text = format!(
+                        "{}{sep}{}{}{sep}{}{sep}",
+                        pages[0],
+                        &pages[1][..cut],
+                        pages[2],
+                        pages[3]
+                    );
+                    let (mut buf, len) = padded(text.as_bytes());
+                    let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new())
+                        .unwrap_or_else(|e| panic!("{text}: {e}"));
+                    let seq: Vec<_> = records.iter().map(|r| r.sequence_number).collect();
+                    assert_eq!(
+                        seq,
+                        [Some("1"), Some("2"), None, Some("3"), Some("4"), Some("5")],
+                        "{text}"
+                    );
+                    let Payload::Invalid(RecordProblem::Page(part)) = records[2].payload else {
+                        panic!("{text}: {:?}", records[2])
+                    };
+                    let page2 = pages[0].len() + sep.len();
+                    let kept = &pages[1][cut_from..cut];
+                    let kept = kept.trim_start_matches(',');
+                    assert_eq!(part.page, 2, "{text}");
+                    assert!(!part.to_end && !part.between, "{text}: {part}");
+                    assert_eq!(records[2].as_delivered(), kept.as_bytes(), "{text}");
+                    assert!(part.offset >= page2 + cut_from, "{text}: {part}");
+                    for r in &records {
+                        if let Payload::Base64(data) = r.payload {
+                            assert_eq!(data, b"aGk=", "{text}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Session 30: no string can make a part that does not read, or the pages after it,
@@ -807,6 +882,77 @@ mod tests {
             }
         }
         assert!(tried > 1000, "{tried}");
+    }
+
+    /// Session 30's adversary (F6): a record whose `SequenceNumber` key was damaged
+    /// (`"SequenceNumbr"`), or whose sequence number is no string, was read without one,
+    /// unflagged. It fails (kept whole): the Lambda's `batchItemFailures` and a replay name
+    /// a record by it. Other keys AWS writes, damaged, leave the record read without them
+    /// (`PartitionKey`, `EncryptionType`, `ApproximateArrivalTimestamp`; a damaged `Data`
+    /// fails it as before).
+    #[test]
+    fn a_record_without_its_sequence_number_fails() {
+        for bad in [
+            r#"{"SequenceNumbr":"2","Data":"aGk="}"#,
+            r#"{"SequenceNumber":2,"Data":"aGk="}"#,
+            r#"{"Data":"aGk=","PartitionKey":"p"}"#,
+        ] {
+            let text = format!(r#"{{"Records":[{{"SequenceNumber":"1","Data":"aGk="}},{bad}]}}"#);
+            let (mut buf, len) = padded(text.as_bytes());
+            let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+            assert_eq!(records[0].payload, Payload::Base64(b"aGk="));
+            assert_eq!(
+                records[1].payload,
+                Payload::Invalid(RecordProblem::MissingField("SequenceNumber")),
+                "{bad}"
+            );
+            assert_eq!(records[1].as_delivered(), bad.as_bytes());
+        }
+        let damaged = r#"{"SequenceNumber":"3","Data":"aGk=","PartitionKy":"p"}"#;
+        let text = format!(r#"{{"Records":[{damaged}]}}"#);
+        let (mut buf, len) = padded(text.as_bytes());
+        let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+        assert_eq!(records[0].payload, Payload::Base64(b"aGk="));
+        assert_eq!(records[0].partition_key, None);
+    }
+
+    /// Session 30's adversary (F5): a page read as a record of the page before (its end
+    /// lost, the next page's first key not `Records`) was kept as "record has no `kinesis`
+    /// object". The message says what the element holds and where it is.
+    #[test]
+    fn a_record_with_no_record_key_says_what_it_is_and_where() {
+        let page = r#"{"NextShardIterator":"B","Records":[{"SequenceNumber":"2","Data":"aGk="}]}"#;
+        let text = format!(
+            r#"{{"Records":[{{"SequenceNumber":"1","Data":"aGk="}}]}}
+{{"Records":[{{"SequenceNumber":"1","Data":"aGk="}},{page},{{"x":1}}]}}"#
+        );
+        let (mut buf, len) = padded(text.as_bytes());
+        let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap();
+        assert_eq!(records.len(), 4);
+        for (r, kept, holds) in [
+            (
+                &records[2],
+                page,
+                "an object with a page's keys (`Records`, `NextShardIterator`): the page before it has no end",
+            ),
+            (
+                &records[3],
+                r#"{"x":1}"#,
+                "an object with no `kinesis` object (a Lambda record) and no `Data` or `SequenceNumber`",
+            ),
+        ] {
+            let Payload::Invalid(problem) = r.payload else {
+                panic!("{r:?}")
+            };
+            let at = text.find(kept).unwrap();
+            assert!(
+                problem.to_string().starts_with(&format!(
+                    "record at byte {at} of page 2 is no Kinesis record: {holds}"
+                )),
+                "{problem}"
+            );
+            assert_eq!(r.as_delivered(), kept.as_bytes());
+        }
     }
 
     /// The part kept is the text as read (the escapes the walk undid in place put back, up

@@ -326,34 +326,49 @@ pub(crate) fn skip_string(text: &[u8], mut at: usize) -> Option<usize> {
     }
 }
 
-/// Where the next top-level object starts past `from`, found by the text's structure alone:
-/// strings crossed (their escapes stepped over, not checked: a `}` or `{` inside one is
-/// text, whatever it spells) and brackets counted from `depth`, the containers open at
-/// `from` (which lies outside any string); the first `{` past `from` that opens at depth 0.
-/// A closing bracket with none open is stray text, not counted. `None` when the text ends
-/// first: a string or a bracket is left open, or no object follows.
+/// Where the next page starts from `from` on, after a part of a text of pages back to back
+/// that did not read (`aws kinesis get-records` output, [`crate::input::kinesis`]; the logs
+/// API's, [`crate::input::logs_api`]): the first `{` at or after `from` (past the start of
+/// the page that did not read) whose text reads as the
+/// start of a page, an object whose first key is `key` (`Records`, `events`): `{`,
+/// whitespace, `"key"`, whitespace, `:`. `None` when no page starts after `from`.
 ///
-/// For a page of `aws kinesis get-records` output that did not read: its end is where the
-/// next page starts ([`crate::input::kinesis`]). Never a search for text such as
-/// `{"Records"`: a record's string may hold that.
-pub(crate) fn next_object_start(text: &[u8], from: usize, mut depth: usize) -> Option<usize> {
+/// Found by structure, whatever brackets and quotes the text before it holds: the quote
+/// after `{` stands unescaped, and in JSON an unescaped quote followed by a bare word
+/// (`Records`) opens a string (one that closes a string is followed by `,`, `:`, `}` or `]`),
+/// so that `{` lies outside every string: no string's text is taken for a page, whatever it
+/// spells (a string holds `{"Records":` only as `{\"Records\":`). Brackets are not counted:
+/// a damage that broke a string's quotes (a page cut inside a string, the next page
+/// appended) leaves the count of everything after it off, but not this. Linear: each `{`
+/// is looked at once, up to its key.
+pub(crate) fn next_page_start(text: &[u8], from: usize, key: &[u8]) -> Option<usize> {
     let mut at = from;
     loop {
-        let rest = text.get(at..)?;
-        at += rest
-            .iter()
-            .position(|b| matches!(b, b'"' | b'{' | b'}' | b'[' | b']'))?;
-        match text.get(at)? {
-            b'"' => {
-                at = skip_string(text, at + 1)?;
-                continue;
-            }
-            b'{' if depth == 0 && at > from => return Some(at),
-            b'{' | b'[' => depth += 1,
-            _ => depth = depth.saturating_sub(1),
+        at += memchr::memchr(b'{', text.get(at..)?)?;
+        if starts_page(text, at, key) {
+            return Some(at);
         }
         at += 1;
     }
+}
+
+/// Whether `text[at..]` is `{`, whitespace, `"key"`, whitespace, `:` ([`next_page_start`]).
+#[inline]
+fn starts_page(text: &[u8], at: usize, key: &[u8]) -> bool {
+    if text.get(at) != Some(&b'{') {
+        return false;
+    }
+    let quote = skip_ws(text, at + 1);
+    let Some(after) = text
+        .get(quote..)
+        .and_then(|t| t.strip_prefix(b"\""))
+        .and_then(|t| t.strip_prefix(key))
+        .and_then(|t| t.strip_prefix(b"\""))
+    else {
+        return false;
+    };
+    let colon = skip_ws(after, 0);
+    after.get(colon) == Some(&b':')
 }
 
 /// An upper bound on the tape nodes simd-json builds for `text`, found without building them:

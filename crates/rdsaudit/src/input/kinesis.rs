@@ -63,7 +63,7 @@ use std::ops::Range;
 
 use super::get_records::FlatRecord;
 use super::json::walk::{Kind, LoneSurrogate, Walk};
-use super::json::{JsonError, MAX_EVENT_VALUES, Twice, check_padding, fits, next_object_start};
+use super::json::{JsonError, MAX_EVENT_VALUES, Twice, check_padding, fits, next_page_start};
 use super::record::{
     PagePart, Payload, RecordProblem, SourceError, SourceParser, SourceRecord, open_event,
 };
@@ -215,11 +215,9 @@ fn read_event(
     loop {
         page.offset = walk.at();
         walk.forget_originals();
-        let mut resume = Resume {
-            at: page.offset,
-            depth: 0,
-        };
-        match read_page(&mut walk, &mut list, found, &mut resume) {
+        let mut resume = Resume { at: page.offset };
+        let number = u32::try_from(page.number).unwrap_or(u32::MAX);
+        match read_page(&mut walk, &mut list, found, (number, &mut resume)) {
             Ok(records) => problem = problem.or(records.problem().map(|e| (page, e))),
             Err(e) => keep_bad_part(&mut walk, &mut list, found, (page, resume), e, false)?,
         }
@@ -229,10 +227,7 @@ fn read_event(
                 break;
             }
             // Text after the page that is no page (a stray byte between two).
-            let resume = Resume {
-                at: walk.at(),
-                depth: 0,
-            };
+            let resume = Resume { at: walk.at() };
             let Err(e) = walk.end() else { break };
             keep_bad_part(&mut walk, &mut list, found, (page, resume), e.into(), true)?;
             walk.page_mark();
@@ -254,11 +249,10 @@ fn read_event(
 }
 
 /// Where the part of a page that does not read starts: just after its last record read
-/// whole (or the page's start), and how many containers are open there.
+/// whole (or the page's start).
 #[derive(Debug, Clone, Copy)]
 struct Resume {
     at: usize,
-    depth: usize,
 }
 
 /// A page that did not read (`error`, the walk's: the records it read before are kept), or
@@ -267,13 +261,11 @@ struct Resume {
 /// unescaped in place put back), and the walk goes on at the next page.
 ///
 /// The part ends where the text's structure shows the next page starts
-/// ([`next_object_start`]: brackets counted outside strings, never a search for text, so a
-/// string holding `}{"Records":[` is a string), or at the end of the input. Where the damage
-/// broke a string's quotes the count may run on past the pages after it, which are then in
-/// the part (kept whole, not read), or stop at a `{` inside a string: a strict read from
-/// there takes the strings' text for structure and the text between strings (`:`, `,`,
-/// brackets) for strings, so it meets no `Records` key and reads no record (the page is
-/// refused as having none). Nothing inside a string becomes a record.
+/// ([`next_page_start`]: the next `{` that opens an object whose first key is `Records`,
+/// which no string's text can be, whatever brackets and quotes it holds, and which a
+/// damage that broke a string's quotes does not hide), or at the end of the input. Nothing
+/// inside a string becomes a record; a page whose first key is not `Records` after a part
+/// that does not read is in the part (kept whole, not read).
 ///
 /// Refused as before (the error, unnamed): a first page that shows no page after it (it is
 /// the whole event); any error but invalid JSON (a value cap: a limit, not damage); a part
@@ -303,7 +295,9 @@ fn keep_bad_part(
     }
     walk.restore_originals();
     let text = walk.text();
-    let next = next_object_start(text, resume.at, resume.depth);
+    // Past the page's own start, when its part starts there.
+    let from = resume.at + usize::from(resume.at == page.offset);
+    let next = next_page_start(text, from, b"Records");
     if next.is_none() && page.number == 1 && !between {
         return Err(error);
     }
@@ -316,6 +310,7 @@ fn keep_bad_part(
         what: walk.last_fault(),
         between,
         to_end: next.is_none(),
+        events: false,
     }));
     failed.as_read = Some(AsRead::At(part));
     walk.resume_at(end);
@@ -327,7 +322,7 @@ fn keep_bad_part(
 
 /// `text[from..to]` without the whitespace around it, a comma that starts it, or a byte
 /// order mark before the next page (not content: [`Walk::page_mark`]).
-fn trimmed(text: &[u8], from: usize, to: usize, page_next: bool) -> Range<usize> {
+pub(crate) fn trimmed(text: &[u8], from: usize, to: usize, page_next: bool) -> Range<usize> {
     let part = text.get(from..to).unwrap_or_default();
     let ws = |b: &u8| super::json::is_ws(*b);
     // From the record the fault lies in: the comma before it is the page's, as the text
@@ -381,7 +376,7 @@ fn read_page(
     walk: &mut Walk<'_>,
     list: &mut Vec<RawRecord>,
     found: &mut dyn FnMut(&RawRecord, &[u8]),
-    resume: &mut Resume,
+    (number, resume): (u32, &mut Resume),
 ) -> Result<Records, SourceError> {
     open_event(walk)?;
     let mut records = Records::Missing;
@@ -402,9 +397,15 @@ fn read_page(
             while walk.next_element()? {
                 let n = list.len() + 1;
                 let kind = walk.value().map_err(|e| e.in_record(n))?;
+                walk.page_inside(b"Records", PAGE_INSIDE)?;
                 walk.keep(RECORD_VALUES)?;
                 let start = walk.at();
                 let mut record = read_record(walk, kind, &mut seen).map_err(|e| e.in_record(n))?;
+                if let RawPayload::Invalid(RecordProblem::NoRecordKey { page, .. }) =
+                    &mut record.payload
+                {
+                    *page = number;
+                }
                 if let Some(lone) = walk.take_lone_surrogate() {
                     record.fail_lone_surrogate(walk, lone);
                 }
@@ -414,10 +415,7 @@ fn read_page(
                 found(&record, walk.text());
                 list.push(record);
                 walk.forget_originals();
-                *resume = Resume {
-                    at: walk.at(),
-                    depth: walk.depth(),
-                };
+                *resume = Resume { at: walk.at() };
             }
             records = Records::Array;
         } else {
@@ -428,6 +426,10 @@ fn read_page(
     }
     Ok(records)
 }
+
+/// The fault of a page that starts where a record should ([`Walk::page_inside`]).
+const PAGE_INSIDE: &str =
+    "a page starts inside `Records` of the page before (the page before has no end)";
 
 /// A lone surrogate escape read outside the records (a key or value of the page itself) is
 /// invalid JSON, as the walk would have said where it read it: which records it would hide
@@ -636,9 +638,17 @@ fn read_any_record(walk: &mut Walk<'_>, kind: Kind) -> Result<RawRecord, JsonErr
     let mut rec = RawRecord::new(RecordProblem::MissingKinesis);
     let mut flat = FlatRecord::default();
     let (mut kinesis_seen, mut kinesis_twice) = (false, false);
+    let offset = walk.at();
+    // A key only a page has: the element is a page (the page before it lost its end).
+    let mut page_key = false;
     walk.open(kind)?;
     while let Some(key) = walk.next_key()? {
-        let key = RecordKey::of(walk.bytes(&key));
+        let bytes = walk.bytes(&key);
+        page_key |= matches!(
+            bytes,
+            b"Records" | b"NextShardIterator" | b"MillisBehindLatest"
+        );
+        let key = RecordKey::of(bytes);
         let kind = walk.value()?;
         if matches!(key, RecordKey::Kinesis) {
             kinesis_twice |= std::mem::replace(&mut kinesis_seen, true);
@@ -660,10 +670,24 @@ fn read_any_record(walk: &mut Walk<'_>, kind: Kind) -> Result<RawRecord, JsonErr
         rec.payload = RawPayload::Invalid(RecordProblem::DuplicateField("kinesis"));
     }
     if rec.payload == RawPayload::Invalid(RecordProblem::MissingKinesis) {
-        return Ok(flat.finish().unwrap_or(rec));
+        return Ok(flat.finish().unwrap_or_else(|| {
+            // Neither shape: say what it is and where (its page is set by the page's reader).
+            rec.payload = RawPayload::Invalid(RecordProblem::NoRecordKey {
+                page: 1,
+                offset,
+                found: if page_key { PAGE_KEYS } else { NO_KEYS },
+            });
+            rec
+        }));
     }
     Ok(flat.beside(rec))
 }
+
+/// What an element of `Records` with none of a record's keys holds
+/// ([`RecordProblem::NoRecordKey`]): a page's keys.
+const PAGE_KEYS: &str = "an object with a page's keys (`Records`, `NextShardIterator`): the page before it has no end, and this page is kept whole as this record";
+/// See [`PAGE_KEYS`]: no key of either shape.
+const NO_KEYS: &str = "an object with no `kinesis` object (a Lambda record) and no `Data` or `SequenceNumber` (a get-records record)";
 
 /// The keys of a Lambda record that are read; any other goes to the `get-records` reading.
 enum RecordKey {

@@ -16,7 +16,11 @@
 //!
 //! What cannot be read is never read in part. A page whose `events` key appears twice fails
 //! the whole input (which array the page meant cannot be told, and keeping either would drop
-//! the other's events), as does text that is not JSON. An event that cannot be read fails
+//! the other's events). A page that is not JSON (cut short, damaged) among others is one
+//! failed event kept whole ([`EventProblem::Page`]): its events before the fault are read,
+//! the rest of it to where the next page starts is kept, and the other pages are read; a
+//! first page with no page after it is the output, refused ([`LogsApiError::Syntax`]).
+//! An event that cannot be read fails
 //! alone, kept as its bytes in the input ([`FailedApiEvent`]): one that is not an object,
 //! lacks `message` or `timestamp` or has one of another type, has a key we read (`message`,
 //! `timestamp`, `logStreamName`, `eventId`, `ingestionTime`) twice, or holds a lone
@@ -29,7 +33,8 @@
 use std::ops::Range;
 
 use crate::input::json::walk::{Kind, LoneSurrogate, Walk};
-use crate::input::json::{JsonError, MAX_EVENT_VALUES, Twice, line_column};
+use crate::input::json::{JsonError, MAX_EVENT_VALUES, Twice, line_column, next_page_start};
+use crate::input::record::PagePart;
 
 /// One log event of the API output. Strings borrow from the parsed buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +125,12 @@ pub enum EventProblem {
         /// Where its backslash is in the input.
         offset: usize,
     },
+    /// Part of a text of pages back to back that does not read (a page cut short or
+    /// damaged, from just after its last event read whole; or text after a page that is no
+    /// page), kept whole as this failed event; the pages around it are read. Its place is
+    /// its page and the index its first event would have.
+    #[error("{0}")]
+    Page(PagePart),
 }
 
 /// Why API output could not be read at all.
@@ -262,7 +273,8 @@ impl LogsApiParser {
     /// unescaped in `scratch` (a copy of `text`), so `text` is left as it is.
     ///
     /// # Errors
-    /// [`LogsApiError`] for invalid JSON, a page without `events` or with it twice, or a
+    /// [`LogsApiError`] for invalid JSON in a first page with no page after it, a page
+    /// without `events` or with it twice, or a
     /// lone surrogate outside the events.
     pub fn parse<'a>(
         &mut self,
@@ -287,20 +299,51 @@ impl LogsApiParser {
         scratch.clear();
         scratch.extend_from_slice(text);
         let mut raw = Vec::new();
+        // The strings unescaped in place since the last event read whole are kept as they
+        // were: a part that does not read is looked at, and the pages after it read, in the
+        // text as it is in the input.
         let mut walk = Walk::new(scratch, &mut self.open, MAX_EVENT_VALUES)
             .lone_surrogates()
+            .keeping_originals()
             .starting_at(from);
         let mut page = 1;
         loop {
+            walk.at_object();
+            let resume = walk.at();
+            walk.forget_originals();
             let mut reader = Page {
                 walk: &mut walk,
                 page,
                 out: &mut raw,
+                resume,
             };
-            reader.read().map_err(|e| located(e, text, from, page))?;
+            if let Err(e) = reader.read() {
+                let at = PartAt {
+                    page,
+                    start: resume,
+                    resume: reader.resume,
+                };
+                keep_bad_part(&mut walk, &mut raw, at, e, false)
+                    .map_err(|e| located(e, text, from, page))?;
+            }
             walk.page_mark();
             if walk.at_end() {
                 break;
+            }
+            if !walk.at_object() {
+                // Text after the page that is no page (a stray byte between two).
+                let at = PartAt {
+                    page,
+                    start: resume,
+                    resume: walk.at(),
+                };
+                let Err(e) = walk.end() else { break };
+                keep_bad_part(&mut walk, &mut raw, at, e.into(), true)
+                    .map_err(|e| located(e, text, from, page))?;
+                walk.page_mark();
+                if walk.at_end() {
+                    break;
+                }
             }
             walk.next_page();
             page += 1;
@@ -312,6 +355,83 @@ impl LogsApiParser {
             .map(|e| finish(e, several, text, scratch))
             .collect())
     }
+}
+
+/// Where a part that does not read is: its page (1-based) and where the part starts (just
+/// after the page's last event read whole, or the page's start; for text after a page,
+/// where that text starts).
+#[derive(Debug, Clone, Copy)]
+struct PartAt {
+    page: usize,
+    /// Where the page starts.
+    start: usize,
+    resume: usize,
+}
+
+/// A page that did not read (`error`, the walk's: the events it read before are kept), or
+/// text after a page that is no page (`between`): kept whole as one failed event
+/// ([`EventProblem::Page`]), its bytes as in the input, from the part's start to where the
+/// next page starts ([`next_page_start`], the one rule of `get-records` output: an object
+/// whose first key is `events`, which no string's text can be), or to the end of the input;
+/// the walk goes on at the next page. As the Kinesis reader does
+/// ([`crate::input::kinesis`]).
+///
+/// Refused (the error, for [`located`]): a first page after which no page starts (it is the
+/// whole output); any error but invalid JSON (a value cap, `events` twice or missing, a lone
+/// surrogate outside the events: the page's shape, not damage).
+fn keep_bad_part(
+    walk: &mut Walk<'_>,
+    raw: &mut Vec<RawEvent>,
+    at: PartAt,
+    error: LogsApiError,
+    between: bool,
+) -> Result<(), LogsApiError> {
+    let LogsApiError::Json(JsonError::Invalid { offset: fault, .. }) = error else {
+        return Err(error);
+    };
+    // Its strings unescaped in place put back (more than the walk keeps: refused, as
+    // before, rather than looked at unescaped, where a string may spell a page).
+    if !walk.originals_whole() {
+        return Err(error);
+    }
+    walk.restore_originals();
+    let text = walk.text();
+    // Past the page's own start, when its part starts there.
+    let from = at.resume + usize::from(at.resume == at.start);
+    let next = next_page_start(text, from, b"events");
+    if next.is_none() && at.page == 1 && !between {
+        return Err(error);
+    }
+    let end = next.unwrap_or(text.len());
+    let span = trimmed(text, at.resume, end);
+    let page = u32::try_from(at.page).unwrap_or(u32::MAX);
+    // Its place: the index the page's next event would have.
+    let index = raw.iter().rev().take_while(|e| e.page == page).count();
+    let part = PagePart {
+        page,
+        offset: span.start,
+        fault,
+        what: walk.last_fault(),
+        between,
+        to_end: next.is_none(),
+        events: true,
+    };
+    walk.resume_at(end);
+    walk.keep(EVENT_VALUES)?;
+    raw.push(RawEvent {
+        span,
+        page,
+        index: u32::try_from(index + 1).unwrap_or(u32::MAX),
+        read: Err(EventProblem::Page(part)),
+    });
+    Ok(())
+}
+
+/// `text[from..to]` without the whitespace around it, a comma that starts it (the page's,
+/// between its events), or a byte order mark before the next page (not content:
+/// [`Walk::page_mark`]).
+fn trimmed(text: &[u8], from: usize, to: usize) -> Range<usize> {
+    crate::input::kinesis::trimmed(text, from, to, to < text.len())
 }
 
 /// A syntax error told where it is in `text`: line, column and byte; a value cap with its
@@ -378,16 +498,18 @@ fn finish<'a>(
 /// `filter-log-events` document, any number (each event is held to the cap alone).
 const EVENT_VALUES: usize = 14;
 
-/// One page being walked (`page`: 1-based).
+/// One page being walked (`page`: 1-based); `resume`: just after its last event read whole
+/// (its start before any), where a part that does not read starts ([`keep_bad_part`]).
 struct Page<'p, 'w, 'o> {
     walk: &'p mut Walk<'w>,
     page: usize,
     out: &'o mut Vec<RawEvent>,
+    resume: usize,
 }
 
 impl Page<'_, '_, '_> {
     /// The page: its events into `out`. Walked to its end (invalid JSON anywhere fails the
-    /// input) before a shape problem is told.
+    /// page, [`keep_bad_part`]) before a shape problem is told.
     fn read(&mut self) -> Result<(), LogsApiError> {
         let page = self.page;
         let kind = self.walk.value()?;
@@ -452,6 +574,10 @@ impl Page<'_, '_, '_> {
             // refused whole (session 29).
             self.walk.count_afresh();
             let kind = self.walk.value()?;
+            self.walk.page_inside(
+                b"events",
+                "a page starts inside `events` of the page before (the page before has no end)",
+            )?;
             self.walk.keep(EVENT_VALUES)?;
             let start = self.walk.at();
             let read = match (self.event(kind)?, self.walk.take_lone_surrogate()) {
@@ -464,6 +590,8 @@ impl Page<'_, '_, '_> {
                 index,
                 read,
             });
+            self.resume = self.walk.at();
+            self.walk.forget_originals();
             index = index.saturating_add(1);
         }
         Ok(())
@@ -649,9 +777,23 @@ mod tests {
             format!("{GET}{{\"events\":{BOM}[]}}"),
             format!("{GET}{{\"events\":[{BOM}]}}"),
         ] {
-            let e = read(&bad).unwrap_err();
+            // After a page (session 30: the input was refused): a part that does not read,
+            // kept whole, the others read.
+            let events = read(&bad).unwrap();
             let at = bad.find(BOM).unwrap();
-            assert!(e.contains(&format!("(byte {at})")), "{bad:?}: {e}");
+            let failed: Vec<_> = events.iter().filter_map(|e| e.as_ref().err()).collect();
+            assert_eq!(failed.len(), 1, "{bad:?}: {events:?}");
+            assert!(
+                failed[0].contains(&format!("invalid JSON at byte {at}")),
+                "{bad:?}: {failed:?}"
+            );
+            // Alone, the page is the output: refused at its byte as before.
+            let alone = &bad[GET.len()..];
+            if alone.starts_with('{') {
+                let e = read(alone).unwrap_err();
+                let at = alone.find(BOM).unwrap();
+                assert!(e.contains(&format!("(byte {at})")), "{alone:?}: {e}");
+            }
         }
     }
 
@@ -799,6 +941,107 @@ mod tests {
         );
     }
 
+    /// Session 30: one page cut short or damaged (a download cut short, then the loop over
+    /// `--next-token` went on) refused the whole output. Its events before the fault are
+    /// read, the rest of it, to where the next page starts (an object whose first key is
+    /// `events`, never a string's text: a message may spell one, escaped, and the walk
+    /// unescapes it in place), is one failed event kept whole, named by its page and byte,
+    /// and the pages after it are read.
+    #[test]
+    fn a_page_that_does_not_read_is_kept_whole_and_the_others_are_read() {
+        let forged = r#"]}{\"events\":[{\"timestamp\":6,\"message\":\"forged\"}]}{"#;
+        let event = |t: u32, m: &str| format!(r#"{{"timestamp":{t},"message":"{m}"}}"#);
+        let page = |events: &[String], next: &str| {
+            format!(
+                r#"{{"events":[{}],"nextForwardToken":"{next}"}}"#,
+                events.join(",")
+            )
+        };
+        for message in ["plain", "}{}", forged, r#"a\"}]}{"#] {
+            for sep in ["", "\n"] {
+                let pages = [
+                    page(&[event(1, "a")], "f/1"),
+                    page(&[event(2, "b"), event(3, message)], "f/2"),
+                    page(&[event(4, message), event(5, "e")], message),
+                ];
+                let first = pages[1].find("},").unwrap() + 1;
+                for cut in first..pages[1].len() - 1 {
+                    let text = format!("{}{sep}{}{}{sep}", pages[0], &pages[1][..cut], pages[2]);
+                    let events = LogsApiParser::new()
+                        .parse(text.as_bytes(), &mut Vec::new())
+                        .map(|events| {
+                            events
+                                .into_iter()
+                                .map(|e| match e {
+                                    Ok(e) => Ok(e.timestamp),
+                                    Err(f) => Err((f.error, f.raw.to_vec())),
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                        .unwrap_or_else(|e| panic!("{text}: {e}"));
+                    let read: Vec<_> = events.iter().filter_map(|e| e.as_ref().ok()).collect();
+                    // Event 3 is read when the cut leaves it whole; the part starts after it.
+                    let third =
+                        pages[1].find(&event(3, message)).unwrap() + event(3, message).len();
+                    let from = if cut >= third { third } else { first };
+                    let failed: Vec<_> = events.iter().filter_map(|e| e.as_ref().err()).collect();
+                    assert_eq!(failed.len(), 1, "{text}: {events:?}");
+                    let (error, raw) = failed[0];
+                    let EventProblem::Page(part) = error.problem else {
+                        panic!("{text}: {error}")
+                    };
+                    assert_eq!((part.page, part.between, part.to_end), (2, false, false));
+                    assert_eq!(error.place.page, Some(2));
+                    let at = pages[0].len() + sep.len();
+                    let kept = pages[1][from..cut].trim_start_matches(',');
+                    assert_eq!(raw, kept.as_bytes(), "{text}");
+                    assert_eq!(part.offset, at + cut - kept.len(), "{text}");
+                    assert!(error.to_string().starts_with(&format!(
+                        "page 2 does not read from byte {} to the next page (kept whole; its events before are read): invalid JSON at byte",
+                        part.offset
+                    )), "{error}");
+                    let expected: &[i64] = if cut >= third {
+                        &[1, 2, 3, 4, 5]
+                    } else {
+                        &[1, 2, 4, 5]
+                    };
+                    assert_eq!(
+                        read,
+                        expected.iter().collect::<Vec<_>>(),
+                        "{text}: {events:?}"
+                    );
+                }
+            }
+        }
+        // The first page cut short, nothing after it: the output, refused as before.
+        let e = read(&pages_cut()).unwrap_err();
+        assert!(e.starts_with("invalid JSON at line 1"), "{e}");
+        // Text after a page that is no page, and a byte order mark not before a page.
+        let text = format!("{GET} x {GET}\u{feff}");
+        let events = read(&text).unwrap();
+        let errors: Vec<_> = events.iter().filter_map(|e| e.as_ref().err()).collect();
+        assert_eq!(events.len(), 6, "{events:?}");
+        let (x, mark) = (GET.len() + 1, text.len() - 3);
+        assert!(
+            errors[0].starts_with(&format!(
+                "page 1, event 3: text after page 1, from byte {x} to the next page, is no page (kept whole)"
+            )),
+            "{errors:?}"
+        );
+        assert!(errors[0].ends_with("| x"), "{errors:?}");
+        assert!(
+            errors[1].contains(&format!(
+                "text after page 2, from byte {mark} to the end of the input"
+            )),
+            "{errors:?}"
+        );
+    }
+
+    /// The first page of [`GET`], cut short.
+    fn pages_cut() -> String {
+        GET[..GET.len() / 2].to_owned()
+    }
+
     /// Review of session 27: a lone surrogate escape failed the whole input in simd-json. It
     /// fails the event holding it, named with its byte; outside the events, the input.
     #[test]
@@ -830,16 +1073,27 @@ mod tests {
                 outside.find('\\').unwrap()
             )
         );
-        // Anything else that is not JSON still fails the input, at its byte in the input.
+        // Anything else that is not JSON fails its page (the output, when it is the only
+        // page), at its byte in the input.
         let bad = r#"{"events":[{"timestamp":1,"message":"\x"}]}"#;
-        let e = read(&format!("{GET}{bad}")).unwrap_err();
-        let at = GET.len() + bad.find('\\').unwrap();
+        let e = read(bad).unwrap_err();
+        let at = bad.find('\\').unwrap();
         assert_eq!(
             e,
             format!(
                 "invalid JSON at line 1, column {} (byte {at}): invalid escape",
                 at + 1
             )
+        );
+        let two = format!("{GET}{bad}");
+        let events = read(&two).unwrap();
+        let at = GET.len() + at;
+        assert!(
+            events[2].as_ref().unwrap_err().contains(&format!(
+                "page 2 does not read from byte {} to the end of the input (kept whole; its events before are read): invalid JSON at byte {at}: invalid escape | {bad}",
+                GET.len()
+            )),
+            "{events:?}"
         );
     }
 }

@@ -320,9 +320,24 @@ impl<'t> Walk<'t> {
         self.fail(lone.offset, LONE_SURROGATE)
     }
 
-    /// How many containers are open: within a page's `Records`, 2 between two records.
-    pub(crate) fn depth(&self) -> usize {
-        self.open.len()
+    /// The fault of a page that starts where a value of the page before should (after
+    /// [`Walk::value`] found an object: its first key is `key`, [`super::next_page_start`]):
+    /// the page before lacks its end (a download cut short, the next page appended), and the
+    /// page is read as a page, not as an element of the one before.
+    #[inline(always)]
+    pub(crate) fn page_inside(&self, key: &[u8], msg: &'static str) -> Result<(), JsonError> {
+        // Almost every element: `{"` and a first letter other than the key's (`{"kinesis"`,
+        // `{"SequenceNumber"`, `{"timestamp"`), told by two bytes (the full look was ~47
+        // instructions a record on 6,000 one-line records: +0.18%).
+        if let Some(&[b'"', first]) = self.text.get(self.at + 1..self.at + 3)
+            && key.first() != Some(&first)
+        {
+            return Ok(());
+        }
+        if super::starts_page(self.text, self.at, key) {
+            return Err(self.fail(self.at, msg));
+        }
+        Ok(())
     }
 
     /// Goes on from byte `at` as from the start of a text: no container open, the values

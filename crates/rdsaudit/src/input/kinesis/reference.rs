@@ -163,6 +163,9 @@ fn flat_record<'a>(tape: &[Node<'a>], at: usize) -> Option<SourceRecord<'a>> {
     if let Some(key) = twice_in(tape, at, "Data", "SequenceNumber") {
         rec.payload = Payload::Invalid(RecordProblem::DuplicateField(key));
     }
+    if rec.sequence_number.is_none() && matches!(rec.payload, Payload::Base64(_)) {
+        rec.payload = Payload::Invalid(RecordProblem::MissingField("SequenceNumber"));
+    }
     flat.then_some(rec)
 }
 

@@ -120,6 +120,11 @@ fn kept_as_read<'a>(mut records: Vec<SourceRecord<'a>>, text: &[u8]) -> Vec<Sour
         .ok()
         .and_then(|v| v.get("Records")?.as_array().cloned());
     for (i, r) in records.iter_mut().enumerate() {
+        // The oracle names no place: the walk's record with no record key is its
+        // `MissingKinesis`.
+        if let Payload::Invalid(RecordProblem::NoRecordKey { .. }) = r.payload {
+            r.payload = Payload::Invalid(RecordProblem::MissingKinesis);
+        }
         let as_read = std::mem::take(&mut r.as_read);
         if !matches!(r.payload, Payload::Invalid(_)) {
             assert!(as_read.is_empty(), "record {i} read, yet kept as read");
