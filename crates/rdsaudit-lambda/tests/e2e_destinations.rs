@@ -537,3 +537,56 @@ fn awslogs_events_without_ids_are_archived_in_objects_of_their_own() {
         "two objects, the retry's written again"
     );
 }
+
+/// Session 30 (adv2, F4's variant): a queue whose KMS key the function may not use refused
+/// every entry at the sender's fault; each event was set aside in the quarantine one by one
+/// and the records checkpointed, so fixing the permission delivered nothing. Now the
+/// delivery stops at the first record, nothing is quarantined, and the retry after the fix
+/// delivers every event.
+#[test]
+fn a_destination_refusing_every_entry_for_its_kms_key_fails_and_delivers_after_the_fix() {
+    let rt = runtime();
+    let sqs = rt.block_on(async { aws_sdk_sqs::Client::new(&moto::config().await) });
+    let url = rt.block_on(async {
+        let q = sqs
+            .create_queue()
+            .queue_name("e2e-kms-denied")
+            .send()
+            .await
+            .unwrap();
+        q.queue_url().unwrap().to_owned()
+    });
+    let destination = format!("sqs:{url}");
+    let config = [("RDSAUDIT_DESTINATION", destination.as_str())];
+    let proxy = Proxy::start(
+        &moto::server().address,
+        Vec::new(),
+        Step::RefuseEveryEntry("KmsAccessDenied"),
+    );
+    let (post, output) = invoke(&config, &proxy.endpoint, records(3));
+    assert_eq!(
+        post.json(),
+        json!({"batchItemFailures": [{"itemIdentifier": seq(0)}]}),
+        "{output:?}"
+    );
+    let summary = output.kind("summary");
+    assert_eq!(summary[0]["quarantined"], 0, "{}", output.stdout);
+    assert_eq!(summary[0]["delivered_events"], 0, "{}", output.stdout);
+    let stops = output.kind("retry_from");
+    assert_eq!(stops[0]["record_index"], 0, "{}", output.stdout);
+    assert!(
+        stops[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("KmsAccessDenied"),
+        "{}",
+        output.stdout
+    );
+    assert!(drain(&rt, &sqs, &url).is_empty());
+    // The permission fixed: Lambda's retry of the same records delivers them all.
+    let (post, output) = invoke(&config, &moto::server().endpoint, records(3));
+    assert_eq!(post.json(), json!({"batchItemFailures": []}), "{output:?}");
+    let all = stdout_events(records(3));
+    assert_eq!(all.len(), 9);
+    assert_eq!(sorted(drain(&rt, &sqs, &url)), sorted(all));
+}
