@@ -142,6 +142,9 @@ pub(crate) struct Capture<'b> {
     pub items: Vec<Item>,
     /// Bytes taken from the budget.
     pub held: usize,
+    /// What names this record in the de-duplication id of an event whose log event has no
+    /// id ([`record_key`]).
+    record_key: String,
     /// Index of the current log event's line (for the dedup id).
     last_event_id: Vec<u8>,
     line_in_message: u64,
@@ -177,6 +180,7 @@ impl<'b> Capture<'b> {
             text: Vec::new(),
             items: Vec::new(),
             held: 0,
+            record_key: String::new(),
             last_event_id: Vec::new(),
             line_in_message: 0,
             lines: Vec::new(),
@@ -192,6 +196,12 @@ impl<'b> Capture<'b> {
         let limit = self.filter.query_log_limit();
         self.enricher =
             (enrich && self.mode == Mode::Ndjson).then(|| Enricher::with_query_log_limit(limit));
+        self
+    }
+
+    /// Names the record (see [`record_key`]) for the events whose log event has no id.
+    pub(crate) fn with_record(mut self, sequence_number: Option<&str>, payload: &[u8]) -> Self {
+        self.record_key = record_key(sequence_number, payload);
         self
     }
 
@@ -232,15 +242,24 @@ impl<'b> Capture<'b> {
             Mode::Stash => 0..0,
         };
         let dedup_start = self.text.len();
-        match e.provenance.event_id {
-            Some(id) => self.text.extend_from_slice(id.as_bytes()),
-            None => self
-                .text
-                .extend_from_slice(e.provenance.sequence_number.unwrap_or_default().as_bytes()),
+        match e.provenance.event_id.filter(|id| !id.is_empty()) {
+            Some(id) => {
+                self.text.extend_from_slice(id.as_bytes());
+                self.text.push(b'-');
+                self.text
+                    .extend_from_slice(line_index.to_string().as_bytes());
+            }
+            // Without an id, `-0` would name the first event of every such log event alike:
+            // an SQS FIFO queue dropped all but one, and S3 objects named after them
+            // overwrote each other. The record and the event's place in it are unique, and
+            // the same on every retry (decoding is deterministic; skipped events count).
+            None => {
+                self.text.extend_from_slice(self.record_key.as_bytes());
+                self.text.extend_from_slice(b"-event-");
+                self.text
+                    .extend_from_slice((self.seen - 1).to_string().as_bytes());
+            }
         }
-        self.text.push(b'-');
-        self.text
-            .extend_from_slice(line_index.to_string().as_bytes());
         let dedup_id = dedup_start..self.text.len();
         let group_start = self.text.len();
         self.text.extend_from_slice(e.serverhost.as_bytes());
@@ -332,6 +351,26 @@ impl Sink for Capture<'_> {
         self.held += cost;
         self.lines_held += cost;
         self.lines.push(copy);
+    }
+}
+
+/// What names a record in the de-duplication id of an event whose CloudWatch log event has no
+/// id (missing or empty): `record-<sequence number>`, unique in the shard; without one (a
+/// direct `awslogs` event), `record-sha256-<hex>` of its data as delivered (128 bits), the same
+/// when the same data is delivered again (a retry, or CloudWatch delivering it twice).
+fn record_key(sequence_number: Option<&str>, payload: &[u8]) -> String {
+    use sha2::Digest as _;
+    use std::fmt::Write as _;
+    match sequence_number.filter(|s| !s.is_empty()) {
+        Some(seq) => format!("record-{seq}"),
+        None => {
+            let digest = sha2::Sha256::digest(payload);
+            let mut key = String::from("record-sha256-");
+            for b in digest.iter().take(16) {
+                let _ = write!(key, "{b:02x}");
+            }
+            key
+        }
     }
 }
 

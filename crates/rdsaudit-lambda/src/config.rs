@@ -28,7 +28,12 @@
 //! parameters as empty strings). Any other `RDSAUDIT_*` variable is an error, in any case
 //! (`rdsaudit_writes_only` too), so a typo (`RDSAUDIT_WRITE_ONLY`) stops the function at init
 //! instead of silently keeping every event; so is `RDSAUDIT_INCLUDE_FAILED=true` without
-//! `RDSAUDIT_WRITES_ONLY=true`, which would do nothing. `RDSAUDIT_ON_MALFORMED` is gone:
+//! `RDSAUDIT_WRITES_ONLY=true`, which would do nothing. A name that looks like ours misspelt
+//! (`RDSADUIT_WRITES_ONLY`) is an error naming the closest known one (Lambda's `AWS_*`,
+//! `LAMBDA_*` and `_*` names are not looked at); so are a list with an empty item
+//! (`RDSAUDIT_USERS=","`, which would be no condition) and filters that together keep no
+//! event (`RDSAUDIT_WRITES_ONLY` with `RDSAUDIT_FAILED_LOGINS`, or with operations none of
+//! which can write). `RDSAUDIT_ON_MALFORMED` is gone:
 //! a record that cannot be decoded fails the same way on every retry, so it always goes to the
 //! quarantine and never blocks the shard.
 
@@ -56,10 +61,46 @@ pub enum ConfigError {
     )]
     OnMalformedRemoved,
     /// A `RDSAUDIT_*` name this function does not read (a typo would silently keep everything).
-    #[error("unknown variable {name}: expected one of {known}", known = KNOWN.join(", "))]
+    #[error("unknown variable {name} (did you mean {closest}?): expected one of {known}", known = KNOWN.join(", "))]
     Unknown {
         /// The variable.
         name: String,
+        /// The known name closest to it.
+        closest: &'static str,
+    },
+    /// A variable whose name is close to one of ours without our prefix (`RDSADUIT_WRITES_ONLY`):
+    /// ignored, the filter it meant would be silently off.
+    #[error(
+        "variable {name} looks like a misspelt {closest}: rename it (this function reads only \
+         RDSAUDIT_* variables), or remove it"
+    )]
+    Misspelt {
+        /// The variable.
+        name: String,
+        /// The known name closest to it.
+        closest: &'static str,
+    },
+    /// Two variables that together keep nothing (every event would be dropped).
+    #[error("{first} and {second} together keep no event: {why}")]
+    Contradiction {
+        /// One variable.
+        first: &'static str,
+        /// The other.
+        second: &'static str,
+        /// Why nothing passes both.
+        why: &'static str,
+    },
+    /// A list with an empty item (`RDSAUDIT_USERS=","`): read as no condition it would keep
+    /// every event.
+    #[error(
+        "{name}={value:?}: an empty item in the list (write the empty name as '', a comma in a \
+         name as \\,)"
+    )]
+    EmptyItem {
+        /// The variable.
+        name: &'static str,
+        /// The value as set.
+        value: String,
     },
     /// A variable set to a value that only means something with another one.
     #[error("{name}=true does nothing without {needs}=true")]
@@ -158,9 +199,12 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut vars = Vec::new();
         for (key, value) in std::env::vars_os() {
-            let Some(key) = key.to_str().filter(|k| has_prefix(k)) else {
+            // Other variables are looked at by name only (a misspelt prefix).
+            let Some(key) = key.to_str() else { continue };
+            if !has_prefix(key) {
+                vars.push((key.to_owned(), String::new()));
                 continue;
-            };
+            }
             let value = value.into_string().map_err(|_| ConfigError::NotUtf8 {
                 name: key.to_owned(),
             })?;
@@ -170,17 +214,26 @@ impl Config {
     }
 
     /// Builds a configuration from `(name, value)` pairs; names without the `RDSAUDIT_`
-    /// prefix are ignored.
+    /// prefix are ignored, unless they look like one of ours misspelt ([`ConfigError::Misspelt`]).
     pub fn from_vars(
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let vars: Vec<(String, String)> = vars.into_iter().filter(|(k, _)| has_prefix(k)).collect();
+        let (vars, others): (Vec<(String, String)>, Vec<_>) =
+            vars.into_iter().partition(|(k, _)| has_prefix(k));
+        if let Some((name, closest)) = others.iter().find_map(|(k, _)| misspelt(k).map(|c| (k, c)))
+        {
+            return Err(ConfigError::Misspelt {
+                name: name.clone(),
+                closest,
+            });
+        }
         if vars.iter().any(|(k, _)| k == "RDSAUDIT_ON_MALFORMED") {
             return Err(ConfigError::OnMalformedRemoved);
         }
         if let Some((unknown, _)) = vars.iter().find(|(k, _)| !KNOWN.contains(&k.as_str())) {
             return Err(ConfigError::Unknown {
                 name: unknown.clone(),
+                closest: closest(unknown).0,
             });
         }
         let get = |name: &str| {
@@ -190,13 +243,14 @@ impl Config {
                 .filter(|v| !v.is_empty())
         };
         let flag = |name: &'static str| get(name).map_or(Ok(false), |v| boolean(name, v));
+        let list = |name: &'static str| list(name, get(name));
         let spec = FilterSpec {
-            operations: list(get("RDSAUDIT_OPERATIONS")),
-            databases: list(get("RDSAUDIT_DATABASES")),
-            users: list(get("RDSAUDIT_USERS")),
-            exclude_users: list(get("RDSAUDIT_EXCLUDE_USERS")),
-            hosts: list(get("RDSAUDIT_HOSTS")),
-            retcodes: list(get("RDSAUDIT_RETCODES"))
+            operations: list("RDSAUDIT_OPERATIONS")?,
+            databases: list("RDSAUDIT_DATABASES")?,
+            users: list("RDSAUDIT_USERS")?,
+            exclude_users: list("RDSAUDIT_EXCLUDE_USERS")?,
+            hosts: list("RDSAUDIT_HOSTS")?,
+            retcodes: list("RDSAUDIT_RETCODES")?
                 .iter()
                 .map(|r| {
                     r.parse().map_err(|_| ConfigError::Invalid {
@@ -218,7 +272,7 @@ impl Config {
         let semantic = SemanticSpec {
             writes: flag("RDSAUDIT_WRITES_ONLY")?,
             include_failed: flag("RDSAUDIT_INCLUDE_FAILED")?,
-            tables: list(get("RDSAUDIT_TABLES"))
+            tables: list("RDSAUDIT_TABLES")?
                 .iter()
                 .map(|t| TablePattern::parse(t))
                 .collect::<Result<_, _>>()?,
@@ -242,6 +296,7 @@ impl Config {
                 needs: "RDSAUDIT_WRITES_ONLY",
             });
         }
+        contradiction(&spec, &semantic)?;
         let filter = EventFilter::new(fields, semantic);
         let quarantine = match get("RDSAUDIT_QUARANTINE") {
             None => QuarantineSpec::FunctionLog,
@@ -285,9 +340,109 @@ fn has_prefix(name: &str) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case(PREFIX))
 }
 
-/// `"a, b,,c\\,d"` -> `["a", "b", "c,d"]`.
-fn list(value: Option<&str>) -> Vec<String> {
-    split_list(value.unwrap_or_default())
+/// `"a, b,c\,d"` -> `["a", "b", "c,d"]`; an empty item (`a,,b`, `a,`, `,`) is an error: a
+/// list of only empty items would be no condition at all, every event kept.
+fn list(name: &'static str, value: Option<&str>) -> Result<Vec<String>, ConfigError> {
+    let value = value.unwrap_or_default();
+    if has_empty_item(value) {
+        return Err(ConfigError::EmptyItem {
+            name,
+            value: value.to_owned(),
+        });
+    }
+    Ok(split_list(value))
+}
+
+/// Whether `value` (a non-blank list) has an item that is blank once trimmed, commas escaped
+/// as `\,` being part of an item (as [`split_list`] reads them).
+fn has_empty_item(value: &str) -> bool {
+    if value.trim().is_empty() {
+        return false;
+    }
+    let mut blank = true;
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+                blank = false;
+            }
+            ',' if blank => return true,
+            ',' => blank = true,
+            c if c.is_whitespace() => {}
+            _ => blank = false,
+        }
+    }
+    blank
+}
+
+/// Operations whose events `RDSAUDIT_WRITES_ONLY` can keep: statements, and the server's
+/// table events (with `RDSAUDIT_INCLUDE_FAILED`, which keeps events without a return code).
+const WRITING_OPERATIONS: [&str; 6] = ["QUERY", "WRITE", "CREATE", "ALTER", "DROP", "RENAME"];
+
+/// Operations whose events `RDSAUDIT_FAILED_LOGINS` can keep.
+const LOGIN_OPERATIONS: [&str; 3] = ["CONNECT", "FAILED_CONNECT", "CHANGEUSER"];
+
+/// Filters that together keep nothing: the function would run, and deliver no event, with
+/// nothing to say why.
+fn contradiction(spec: &FilterSpec, semantic: &SemanticSpec) -> Result<(), ConfigError> {
+    let listed = |allowed: &[&str]| {
+        spec.operations.is_empty()
+            || spec
+                .operations
+                .iter()
+                .any(|o| allowed.iter().any(|a| a.eq_ignore_ascii_case(o)))
+    };
+    let found = if semantic.writes && spec.failed_logins {
+        Some((
+            "RDSAUDIT_WRITES_ONLY",
+            "RDSAUDIT_FAILED_LOGINS",
+            "a failed login writes nothing",
+        ))
+    } else if semantic.writes && !listed(&WRITING_OPERATIONS) {
+        Some((
+            "RDSAUDIT_WRITES_ONLY",
+            "RDSAUDIT_OPERATIONS",
+            "none of the operations listed can write (QUERY, WRITE, CREATE, ALTER, DROP or RENAME)",
+        ))
+    } else if spec.failed_logins && !listed(&LOGIN_OPERATIONS) {
+        Some((
+            "RDSAUDIT_FAILED_LOGINS",
+            "RDSAUDIT_OPERATIONS",
+            "none of the operations listed is a login (CONNECT, FAILED_CONNECT or CHANGEUSER)",
+        ))
+    } else {
+        None
+    };
+    match found {
+        Some((first, second, why)) => Err(ConfigError::Contradiction { first, second, why }),
+        None => Ok(()),
+    }
+}
+
+/// The known name closest to `name` (case-insensitive), with its distance.
+fn closest(name: &str) -> (&'static str, usize) {
+    let upper = name.to_ascii_uppercase();
+    KNOWN
+        .iter()
+        .map(|k| (*k, strsim::damerau_levenshtein(&upper, k)))
+        .min_by_key(|(_, d)| *d)
+        .unwrap_or(("RDSAUDIT_OPERATIONS", usize::MAX))
+}
+
+/// The known name `name` (not `RDSAUDIT_*`) looks like a misspelling of: its first word
+/// within two edits of `RDSAUDIT` (`RDSADUIT_WRITES_ONLY`, `RDSAUDITS_USERS`), or the whole
+/// name within two edits of a known one (`RDS_AUDIT_USERS`, `RDSAUDIT-USERS`). Lambda's own
+/// variables (`AWS_*`, `LAMBDA_*`, `_HANDLER`, ...) never are.
+fn misspelt(name: &str) -> Option<&'static str> {
+    let upper = name.to_ascii_uppercase();
+    if upper.starts_with("AWS_") || upper.starts_with("LAMBDA_") || upper.starts_with('_') {
+        return None;
+    }
+    let (known, distance) = closest(&upper);
+    let word = upper.split(['_', '-']).next().unwrap_or_default();
+    let prefix_like = word.len() >= 6 && strsim::damerau_levenshtein(word, "RDSAUDIT") <= 2;
+    (prefix_like || distance <= 2).then_some(known)
 }
 
 fn boolean(name: &'static str, value: &str) -> Result<bool, ConfigError> {
@@ -370,7 +525,7 @@ mod tests {
     fn filters_follow_the_variables() {
         let c = config(&[
             ("RDSAUDIT_OPERATIONS", "query, connect"),
-            ("RDSAUDIT_EXCLUDE_USERS", "rdsadmin,,we\\,ird"),
+            ("RDSAUDIT_EXCLUDE_USERS", "rdsadmin, we\\,ird"),
             ("RDSAUDIT_WRITES_ONLY", "YES"),
             ("RDSAUDIT_ENRICH", "yes"),
             ("RDSAUDIT_QUARANTINE", "s3://poison-bucket/rdsaudit/"),
@@ -459,5 +614,134 @@ mod tests {
             config(&[("RDSAUDIT_INCLUDE_FAILED", "false")]).is_ok(),
             "false asks for nothing"
         );
+    }
+
+    /// Session 30 (adv2 F5): a variable whose prefix is misspelt was ignored, so
+    /// `RDSADUIT_WRITES_ONLY=1` kept every event; Lambda's own variables are left alone.
+    #[test]
+    fn a_misspelt_prefix_is_an_init_error_naming_the_closest_variable() {
+        for (name, closest) in [
+            ("RDSADUIT_WRITES_ONLY", "RDSAUDIT_WRITES_ONLY"),
+            ("RDS_AUDIT_USERS", "RDSAUDIT_USERS"),
+            ("RDSAUDITS_GREP", "RDSAUDIT_GREP"),
+            ("rdsaudt_databases", "RDSAUDIT_DATABASES"),
+            ("RDSAUDIT-EXCLUDE-USERS", "RDSAUDIT_EXCLUDE_USERS"),
+        ] {
+            let e = error(&[("PATH", "/bin"), (name, "1")]);
+            assert!(
+                e.contains(&format!("variable {name} looks like a misspelt {closest}")),
+                "{name}: {e}"
+            );
+        }
+        let e = error(&[("RDSAUDIT_WRITE_ONLY", "true")]);
+        assert!(e.contains("did you mean RDSAUDIT_WRITES_ONLY?"), "{e}");
+        let lambda = [
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "rdsaudit"),
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+            ("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023"),
+            ("_HANDLER", "bootstrap"),
+            ("_X_AMZN_TRACE_ID", "Root=1"),
+            ("LAMBDA_TASK_ROOT", "/var/task"),
+            ("LAMBDA_RUNTIME_DIR", "/var/runtime"),
+            ("LD_LIBRARY_PATH", "/lib64"),
+            ("TZ", ":UTC"),
+            ("LANG", "en_US.UTF-8"),
+            ("PATH", "/bin"),
+            ("RDS_HOSTNAME", "db1"),
+            ("RDSAUDIT_USERS", "app"),
+        ];
+        assert!(config(&lambda).is_ok());
+    }
+
+    /// Session 30 (adv2 F7): `RDSAUDIT_USERS=","` read as no user list, i.e. every user.
+    #[test]
+    fn an_empty_list_item_is_an_init_error() {
+        for value in [",", "app,", ",app", "app,,web", "app, ,web", " , "] {
+            let e = error(&[("RDSAUDIT_USERS", value)]);
+            assert!(
+                e.starts_with(&format!("RDSAUDIT_USERS={:?}: an empty item", value.trim())),
+                "{value:?}: {e}"
+            );
+        }
+        for name in [
+            "RDSAUDIT_OPERATIONS",
+            "RDSAUDIT_DATABASES",
+            "RDSAUDIT_EXCLUDE_USERS",
+            "RDSAUDIT_HOSTS",
+            "RDSAUDIT_RETCODES",
+            "RDSAUDIT_TABLES",
+        ] {
+            assert!(error(&[(name, "x,")]).starts_with(name), "{name}");
+        }
+        // An escaped comma is part of a name, and '' names the empty name.
+        let c = config(&[("RDSAUDIT_USERS", "we\\,ird, ''")]).unwrap();
+        let line = |user: &str| {
+            format!("20240323 13:36:09,h,{user},l,4,6,QUERY,shop,'SELECT 1',0").into_bytes()
+        };
+        let keep = |user: &str| {
+            c.filter
+                .matches(&rdsaudit::parse_line(&line(user)).unwrap())
+        };
+        assert!(keep("we,ird") && keep("") && !keep("app"));
+        assert!(
+            config(&[("RDSAUDIT_USERS", "  ")]).is_ok(),
+            "blank is unset"
+        );
+    }
+
+    /// Session 30 (adv2 F6): filters that together keep nothing were accepted.
+    #[test]
+    fn filters_that_keep_nothing_together_are_an_init_error() {
+        let cases: [&[(&str, &str)]; 4] = [
+            &[
+                ("RDSAUDIT_WRITES_ONLY", "true"),
+                ("RDSAUDIT_OPERATIONS", "CONNECT,DISCONNECT"),
+            ],
+            &[
+                ("RDSAUDIT_WRITES_ONLY", "true"),
+                ("RDSAUDIT_OPERATIONS", "read"),
+            ],
+            &[
+                ("RDSAUDIT_WRITES_ONLY", "true"),
+                ("RDSAUDIT_FAILED_LOGINS", "true"),
+            ],
+            &[
+                ("RDSAUDIT_FAILED_LOGINS", "true"),
+                ("RDSAUDIT_OPERATIONS", "QUERY"),
+            ],
+        ];
+        for vars in cases {
+            let e = error(vars);
+            assert!(e.contains("together keep no event"), "{vars:?}: {e}");
+        }
+        for vars in [
+            &[
+                ("RDSAUDIT_WRITES_ONLY", "true"),
+                ("RDSAUDIT_OPERATIONS", "CONNECT,query"),
+            ][..],
+            &[
+                ("RDSAUDIT_FAILED_LOGINS", "true"),
+                ("RDSAUDIT_OPERATIONS", "FAILED_CONNECT"),
+            ],
+            &[("RDSAUDIT_FAILED_LOGINS", "true")],
+        ] {
+            assert!(config(vars).is_ok(), "{vars:?}");
+        }
+        // What the check claims: under WRITES_ONLY no event of these operations passes.
+        let c = config(&[
+            ("RDSAUDIT_WRITES_ONLY", "true"),
+            ("RDSAUDIT_INCLUDE_FAILED", "true"),
+        ])
+        .unwrap();
+        for line in [
+            &b"20240323 13:36:09,h,app,l,4,0,CONNECT,shop,,0"[..],
+            b"20240323 13:36:09,h,app,l,4,0,DISCONNECT,shop,,0",
+            b"20240323 13:36:09,h,app,l,4,0,FAILED_CONNECT,shop,,1045",
+            b"20240323 13:36:09,h,app,l,4,0,CHANGEUSER,shop,,0",
+            b"20240323 13:36:09,h,app,l,4,7,READ,shop,orders,",
+        ] {
+            assert!(!c.filter.matches(&rdsaudit::parse_line(line).unwrap()));
+        }
     }
 }

@@ -51,7 +51,10 @@ pub struct Event<'a> {
     pub sequence_number: Option<&'a str>,
     /// The de-duplication key: CloudWatch Logs event id, `-`, the 0-based index of this event
     /// among the events read from that log event (unparsed lines not counted:
-    /// `37305369863776743677097329427460282368186004283442544640-0`).
+    /// `37305369863776743677097329427460282368186004283442544640-0`). For a log event with an
+    /// empty id: `record-<sequence number>-event-<n>`, `n` the event's 0-based
+    /// index among the record's events, or `record-sha256-<hex>-event-<n>` (of the record's
+    /// data) without a sequence number.
     pub dedup_id: &'a str,
 }
 

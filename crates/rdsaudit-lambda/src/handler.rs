@@ -281,8 +281,9 @@ impl<T: Target> Handler<T> {
                     break;
                 }
                 let skip = if first { from.1 } else { 0 };
-                let mut capture =
-                    Capture::new(T::MODE, filter, budget, skip, first).with_enrich(enrich);
+                let mut capture = Capture::new(T::MODE, filter, budget, skip, first)
+                    .with_enrich(enrich)
+                    .with_record(record.sequence_number, record.as_delivered());
                 let outcome = worker.process_record(index, record, &mut capture);
                 let cut = capture.cut.is_some();
                 lock(&done).push(Decoded {

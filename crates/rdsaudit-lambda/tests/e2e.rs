@@ -342,6 +342,34 @@ fn invalid_configuration_is_reported_to_init_error() {
     );
 }
 
+/// Session 30 (adv2 F5, F7): a misspelt prefix was ignored (`RDSADUIT_WRITES_ONLY=1` kept
+/// every event) and `RDSAUDIT_USERS=","` meant every user; both now stop the function at init.
+#[test]
+fn a_misspelt_prefix_and_an_empty_list_item_are_init_errors() {
+    for (config, expected) in [
+        (
+            ("RDSADUIT_WRITES_ONLY", "1"),
+            "RDSADUIT_WRITES_ONLY looks like a misspelt RDSAUDIT_WRITES_ONLY",
+        ),
+        (
+            ("RDSAUDIT_USERS", ","),
+            "RDSAUDIT_USERS=\",\": an empty item",
+        ),
+    ] {
+        let api = RuntimeApi::start();
+        api.enqueue("req-0", kinesis_event(&[]));
+        let output = Function::start(&api, &[config]).wait_exit();
+        assert!(!output.status.success());
+        let posts = api.posts();
+        assert_eq!(posts.len(), 1, "{posts:?}");
+        assert_eq!(posts[0].kind, PostKind::InitError);
+        let body = posts[0].json();
+        assert_eq!(body["errorType"], "RdsAudit.InvalidConfiguration");
+        let message = body["errorMessage"].as_str().unwrap();
+        assert!(message.contains(expected), "{message}");
+    }
+}
+
 #[test]
 fn enrich_adds_the_semantic_keys_with_the_servers_tables() {
     let kinesis = corpus("kinesis-event.json");

@@ -412,3 +412,181 @@ fn a_quarantine_that_cannot_take_an_entry_fails_from_the_undecodable_record() {
     assert_eq!(stops[0]["record_index"], 1, "{}", output.stdout);
     assert_eq!(stops[0]["sequence_number"], seq(1), "{}", output.stdout);
 }
+
+/// A CloudWatch Logs payload of `lines`, the log events' ids as given (`None`: no `id` key,
+/// which fails the whole record: the envelope needs one).
+fn payload_with_ids(lines: &[(&str, Option<&str>)]) -> String {
+    let events: Vec<Value> = lines
+        .iter()
+        .map(|(line, id)| {
+            let mut e = json!({"timestamp": 1_718_447_460_000i64, "message": line});
+            if let Some(id) = id {
+                e["id"] = json!(id);
+            }
+            e
+        })
+        .collect();
+    let envelope = json!({
+        "messageType": "DATA_MESSAGE", "owner": "123456789012",
+        "logGroup": "/aws/rds/instance/db1/audit", "logStream": "db1",
+        "subscriptionFilters": ["rdsaudit"], "logEvents": events,
+    });
+    b64(&gzip(&serde_json::to_vec(&envelope).unwrap()))
+}
+
+/// Session 30 (adv2 F9): log events with an empty id had the de-duplication ids `-0`, `-1`,
+/// ... counted from the first of a row of them, the same in every record and again after an
+/// event with an id, so an SQS FIFO queue kept one of each and dropped the others.
+#[test]
+fn log_events_without_ids_reach_an_sqs_fifo_queue_each_once() {
+    let rt = runtime();
+    let sqs = rt.block_on(async { aws_sdk_sqs::Client::new(&moto::config().await) });
+    let url = rt.block_on(async {
+        let q = sqs
+            .create_queue()
+            .queue_name("e2e-noid.fifo")
+            .attributes(QueueAttributeName::FifoQueue, "true")
+            .send()
+            .await
+            .unwrap();
+        q.queue_url().unwrap().to_owned()
+    });
+    let line = |n: u32| {
+        format!("20240615 10:31:00,db1,app,10.0.0.7,43,{n},QUERY,shop,'SELECT {n}, \"-0\"',0")
+    };
+    let lines: Vec<String> = (0..6).map(line).collect();
+    let records = [
+        payload_with_ids(&[
+            (&lines[0], Some("")),
+            (
+                &lines[1],
+                Some("37583768277390624687268267134240897445918434512300000001"),
+            ),
+            (&lines[2], Some("")),
+        ]),
+        payload_with_ids(&[
+            (&lines[3], Some("")),
+            (&lines[4], Some("")),
+            (&lines[5], Some("")),
+        ]),
+    ];
+    let records: Vec<Value> = records
+        .iter()
+        .zip(0..)
+        .map(|(data, i)| kinesis_record(Some(&seq(i)), Some(data), "NONE"))
+        .collect();
+    let destination = format!("sqs:{url}");
+    let config = [("RDSAUDIT_DESTINATION", destination.as_str())];
+    let (post, output) = invoke(&config, &moto::server().endpoint, kinesis_event(&records));
+    assert_eq!(post.json(), json!({"batchItemFailures": []}), "{output:?}");
+    let all = stdout_events(kinesis_event(&records));
+    assert_eq!(all.len(), 6);
+    assert_eq!(sorted(drain(&rt, &sqs, &url)), sorted(all), "{output:?}");
+}
+
+/// Session 30 (adv2 F9): two direct CloudWatch Logs events whose log events have empty ids
+/// were archived under the same S3 key (`awslogs--0`), the second overwriting the first. A
+/// retry of one writes its own object again.
+#[test]
+fn awslogs_events_without_ids_are_archived_in_objects_of_their_own() {
+    let rt = runtime();
+    let s3 = rt.block_on(async { aws_sdk_s3::Client::new(&moto::config().await) });
+    rt.block_on(async { s3.create_bucket().bucket("e2e-noid").send().await.unwrap() });
+    let config = [("RDSAUDIT_DESTINATION", "s3://e2e-noid/rds")];
+    let first = awslogs_event(&payload_with_ids(&[(QUERY, Some(""))]));
+    let second = awslogs_event(&payload_with_ids(&[(CONNECT, Some(""))]));
+    for event in [&first, &second, &first] {
+        let (post, output) = invoke(&config, &moto::server().endpoint, event.clone());
+        assert_eq!(post.json(), json!({"batchItemFailures": []}), "{output:?}");
+    }
+    let objects = rt.block_on(async {
+        let list = s3
+            .list_objects_v2()
+            .bucket("e2e-noid")
+            .send()
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for o in list.contents() {
+            let key = o.key().unwrap().to_owned();
+            let body = s3
+                .get_object()
+                .bucket("e2e-noid")
+                .key(&key)
+                .send()
+                .await
+                .unwrap();
+            let body = body.body.collect().await.unwrap().to_vec();
+            let mut text = String::new();
+            flate2::read::MultiGzDecoder::new(&body[..])
+                .read_to_string(&mut text)
+                .unwrap();
+            out.extend(
+                text.lines()
+                    .map(|l| serde_json::from_str::<Value>(l).unwrap()),
+            );
+        }
+        out
+    });
+    let mut want = stdout_events(first);
+    want.extend(stdout_events(second));
+    assert_eq!(want.len(), 2);
+    assert_eq!(
+        sorted(objects),
+        sorted(want),
+        "two objects, the retry's written again"
+    );
+}
+
+/// Session 30 (adv2, F4's variant): a queue whose KMS key the function may not use refused
+/// every entry at the sender's fault; each event was set aside in the quarantine one by one
+/// and the records checkpointed, so fixing the permission delivered nothing. Now the
+/// delivery stops at the first record, nothing is quarantined, and the retry after the fix
+/// delivers every event.
+#[test]
+fn a_destination_refusing_every_entry_for_its_kms_key_fails_and_delivers_after_the_fix() {
+    let rt = runtime();
+    let sqs = rt.block_on(async { aws_sdk_sqs::Client::new(&moto::config().await) });
+    let url = rt.block_on(async {
+        let q = sqs
+            .create_queue()
+            .queue_name("e2e-kms-denied")
+            .send()
+            .await
+            .unwrap();
+        q.queue_url().unwrap().to_owned()
+    });
+    let destination = format!("sqs:{url}");
+    let config = [("RDSAUDIT_DESTINATION", destination.as_str())];
+    let proxy = Proxy::start(
+        &moto::server().address,
+        Vec::new(),
+        Step::RefuseEveryEntry("KmsAccessDenied"),
+    );
+    let (post, output) = invoke(&config, &proxy.endpoint, records(3));
+    assert_eq!(
+        post.json(),
+        json!({"batchItemFailures": [{"itemIdentifier": seq(0)}]}),
+        "{output:?}"
+    );
+    let summary = output.kind("summary");
+    assert_eq!(summary[0]["quarantined"], 0, "{}", output.stdout);
+    assert_eq!(summary[0]["delivered_events"], 0, "{}", output.stdout);
+    let stops = output.kind("retry_from");
+    assert_eq!(stops[0]["record_index"], 0, "{}", output.stdout);
+    assert!(
+        stops[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("KmsAccessDenied"),
+        "{}",
+        output.stdout
+    );
+    assert!(drain(&rt, &sqs, &url).is_empty());
+    // The permission fixed: Lambda's retry of the same records delivers them all.
+    let (post, output) = invoke(&config, &moto::server().endpoint, records(3));
+    assert_eq!(post.json(), json!({"batchItemFailures": []}), "{output:?}");
+    let all = stdout_events(records(3));
+    assert_eq!(all.len(), 9);
+    assert_eq!(sorted(drain(&rt, &sqs, &url)), sorted(all));
+}

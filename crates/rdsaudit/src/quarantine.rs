@@ -4,7 +4,7 @@
 //! An entry is one JSON object (the *document*, no newline):
 //!
 //! ```json
-//! {"kind":"quarantine","version":1,"id":"8c2f…-0","request_id":"8c2f…","entry":"record",
+//! {"kind":"quarantine","version":1,"id":"shardId-000000000000-4963…0007-record","request_id":"8c2f…","entry":"record",
 //!  "error_kind":"gzip","reason":"gzip: invalid gzip data","record_index":3,
 //!  "sequence_number":"49630000000000000000000000000000000000000000000000000007",
 //!  "payload_encoding":"text","payload":"H4sIAAAAAAAA/…"}
@@ -64,7 +64,11 @@ impl EntryKind {
 /// One quarantined item, borrowed from the input (written with [`write_entry`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Entry<'a> {
-    /// Unique per entry: the Lambda request id and a counter (`<request id>-<n>`).
+    /// Unique per entry, and the same when the same input is quarantined again (a retry
+    /// rewrites its S3 object, SQS FIFO drops its copy): in the Lambda, `<shard id>-<sequence
+    /// number>-record`, `-line-<n>` (the record's n-th log event that is not an audit line) or
+    /// `-event-<de-duplication id>`, and `<request id>-<record index>-...` for a record without
+    /// a sequence number (a direct `awslogs` event); the CLI's `--rejects` numbers its own.
     pub id: &'a str,
     /// The Lambda request id of the invocation that quarantined it.
     pub request_id: Option<&'a str>,

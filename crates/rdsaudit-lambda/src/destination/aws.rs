@@ -155,7 +155,9 @@ where
 ))]
 /// One entry's failure as reported inside a batch answer (`code`, `message`): retried when the
 /// code says so and the sender is not at fault, and always when it was throttled (SQS and SNS
-/// may count a throttled request as the sender's: sending again later is the cure).
+/// may count a throttled request as the sender's: sending again later is the cure); a failure
+/// of the destination's own configuration stops the delivery ([`unusable_code`]); any other
+/// refusal is the entry's, which is set aside.
 pub(super) fn entry_failure(
     code: &str,
     message: Option<&str>,
@@ -164,9 +166,45 @@ pub(super) fn entry_failure(
     let reason = format!("{code}: {}", message.unwrap_or_default());
     if throttling_code(code) || (retryable_code(code) && !sender_fault) {
         super::batch::Entry::Retry(reason)
+    } else if unusable_code(code) {
+        super::batch::Entry::Unusable(reason)
     } else {
         super::batch::Entry::Refused(reason)
     }
+}
+
+#[cfg(any(
+    feature = "sqs",
+    feature = "sns",
+    feature = "eventbridge",
+    feature = "kinesis",
+    feature = "firehose"
+))]
+/// Whether an entry's error code says the destination cannot take *any* entry until its
+/// configuration is fixed: access denied (to it or its KMS key), a KMS key disabled, missing,
+/// in a wrong state or not opted in, a resource not found. SQS `KmsAccessDenied`,
+/// `KmsDisabled`, `KmsNotFound`, `KmsInvalidState`, `KmsInvalidKeyUsage`, `KmsOptInRequired`;
+/// SNS `KMSAccessDenied`, `AuthorizationError`, `NotFound`; Kinesis
+/// `KMSAccessDeniedException`, ...; Firehose `KMS.AccessDeniedException`, ...; EventBridge
+/// `AccessDeniedException`, `NotAuthorizedForSourceException`. Setting such entries aside
+/// one by one would drain the whole stream into the quarantine.
+fn unusable_code(code: &str) -> bool {
+    const WORDS: [&str; 8] = [
+        "accessdenied",
+        "notauthorized",
+        "authorizationerror",
+        "disabled",
+        "notfound",
+        "invalidstate",
+        "optinrequired",
+        "invalidkeyusage",
+    ];
+    let folded: String = code
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    WORDS.iter().any(|w| folded.contains(w))
 }
 
 #[cfg(any(feature = "sqs", feature = "sns", feature = "kinesis"))]
@@ -230,8 +268,9 @@ mod tests {
             );
         }
         for (code, sender_fault) in [
-            ("KmsAccessDenied", true),
             ("InvalidParameterValue", true),
+            ("InvalidMessageContents", true),
+            ("MalformedDetail", false),
             ("InternalError", true),
         ] {
             let entry = entry_failure(code, Some("m"), sender_fault);
@@ -239,6 +278,24 @@ mod tests {
                 matches!(entry, Entry::Refused(_)),
                 "{code} {sender_fault}: {entry:?}"
             );
+        }
+        // Session 30 (adv2): the destination's own configuration refused every entry, which
+        // were all set aside in the quarantine and their records checkpointed.
+        for code in [
+            "KmsAccessDenied",
+            "KmsDisabled",
+            "KmsNotFound",
+            "KMSAccessDenied",
+            "AuthorizationError",
+            "KMSAccessDeniedException",
+            "KMS.AccessDeniedException",
+            "KMS.InvalidStateException",
+            "AccessDeniedException",
+            "NotAuthorizedForSourceException",
+            "ResourceNotFoundException",
+        ] {
+            let entry = entry_failure(code, Some("m"), true);
+            assert!(matches!(entry, Entry::Unusable(_)), "{code}: {entry:?}");
         }
     }
 

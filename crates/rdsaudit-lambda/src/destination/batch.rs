@@ -51,6 +51,11 @@ pub(super) enum Entry {
     Retry(String),
     /// Refused for a reason that will not pass (the sender's fault): set it aside.
     Refused(String),
+    /// Refused for a reason of the destination's own, not the entry's (access denied to the
+    /// queue or its KMS key, a disabled key, no such stream): every entry would be refused the
+    /// same way until someone fixes it, so nothing is set aside: the delivery stops here and
+    /// Lambda's retry of the record delivers it once it is fixed.
+    Unusable(String),
 }
 
 /// Why a whole call failed.
@@ -189,6 +194,7 @@ async fn send_with_retry(
         match answer {
             Ok(results) if results.len() == pending.len() => {
                 let mut still = Vec::new();
+                let mut unusable = None;
                 for (&item, result) in pending.iter().zip(results) {
                     match result {
                         Entry::Sent => {}
@@ -197,7 +203,22 @@ async fn send_with_retry(
                             last = reason;
                         }
                         Entry::Refused(reason) => outcome.refused.push(Rejected { item, reason }),
+                        Entry::Unusable(reason) => {
+                            still.push(item);
+                            unusable = unusable.or(Some(reason));
+                        }
                     }
+                }
+                if let Some(message) = unusable {
+                    // Stop at the first entry not accepted (one to retry may come before it).
+                    outcome.failed = still.first().map(|&item| {
+                        let error = DestinationError::Refused {
+                            destination: name,
+                            message,
+                        };
+                        (item, error)
+                    });
+                    return outcome;
                 }
                 pending = still;
             }

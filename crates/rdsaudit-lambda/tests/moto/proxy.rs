@@ -26,6 +26,10 @@ pub enum Step {
     /// As [`Step::FailFirstEntry`], the SQS entry failing with this code, `SenderFault`
     /// false.
     FailFirstEntryWith(&'static str),
+    /// Answer that every entry of the batch failed with this code, at the sender's fault,
+    /// forwarding nothing: a destination whose configuration refuses everything (KMS access
+    /// denied). SQS `SendMessageBatch` (`Entries`) or Kinesis `PutRecords` (`Records`).
+    RefuseEveryEntry(&'static str),
     /// Read the request and never answer (the connection stays open until the client drops
     /// it): a service that hangs.
     Silent,
@@ -75,6 +79,7 @@ fn serve(mut client: TcpStream, upstream: &str, step: Step) {
         Step::Forward => forward(upstream, &head, &body),
         Step::FailFirstEntry => fail_first_entry(upstream, &head, &body, "ThrottlingException"),
         Step::FailFirstEntryWith(code) => fail_first_entry(upstream, &head, &body, code),
+        Step::RefuseEveryEntry(code) => refuse_every_entry(&body, code),
         Step::Throttle => canned(
             "400 Bad Request",
             "ThrottlingException",
@@ -143,6 +148,36 @@ fn fail_first_entry(upstream: &str, head: &str, body: &[u8], code: &str) -> Vec<
     let head = String::from_utf8_lossy(&answer[..split]).into_owned();
     let mut out = with_length(&head, body.len()).into_bytes();
     out.extend_from_slice(b"\r\n\r\n");
+    out.extend_from_slice(&body);
+    out
+}
+
+fn refuse_every_entry(body: &[u8], code: &str) -> Vec<u8> {
+    let request: Value = serde_json::from_slice(body).expect("a JSON request");
+    let message = "The ciphertext refers to a customer master key that does not exist, or you are not allowed to use it";
+    let response = if let Some(records) = request["Records"].as_array() {
+        let failed: Vec<Value> = records
+            .iter()
+            .map(|_| json!({"ErrorCode": code, "ErrorMessage": message}))
+            .collect();
+        json!({"FailedRecordCount": failed.len(), "Records": failed})
+    } else {
+        let failed: Vec<Value> = request["Entries"]
+            .as_array()
+            .expect("a batch")
+            .iter()
+            .map(|e| json!({"Id": e["Id"], "SenderFault": true, "Code": code, "Message": message}))
+            .collect();
+        json!({"Successful": [], "Failed": failed})
+    };
+    let body = serde_json::to_vec(&response).unwrap();
+    let mut out = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.{}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        u8::from(request.get("Records").is_some()),
+        body.len()
+    )
+    .into_bytes();
     out.extend_from_slice(&body);
     out
 }
