@@ -86,7 +86,9 @@ const PARSE_HELP: &str = "\
 NDJSON keys (fixed): timestamp (RFC 3339 UTC, microseconds), timestamp_us, dialect
 (aurora|mariadb|rds_mysql), serverhost, username, host, connection_id, query_id, operation,
 database, object (unescaped text), retcode (number or null), extra (array); when the object is
-not valid UTF-8, object_base64 holds its exact bytes; when a raw name lets the line read
+not valid UTF-8, object_base64 holds its exact bytes, and so do serverhost_base64,
+username_base64, host_base64 and database_base64 (each right after its name, whose text is
+then lossy) for a name that is not valid UTF-8; when a raw name lets the line read
 more than one way (the event may be forged): ambiguous (true), readings (how many),
 alternatives (the other readings) and alternatives_omitted (how many are not listed, when
 some are); when known: log_group, log_stream,
@@ -111,7 +113,8 @@ may not have run decides what the statement does; writes is then true if either 
 writes).
 
 CSV and TSV have a header row and the same columns in the same order (alternatives
-excepted: NDJSON only); a missing value is an empty field (ambiguous, readings and
+excepted: NDJSON only), but for the names' four *_base64 columns, which come last; a
+missing value is an empty field (ambiguous, readings and
 alternatives_omitted are empty for an event that reads one way), and extra is written as a
 JSON array. A cell starting with =, +, -, @, tab or CR
 is written with a ' in front (OWASP's CSV injection rule: user names and statements are
@@ -223,7 +226,9 @@ fn format() -> impl TypedValueParser<Value = Format> {
 
 /// Filters (shared with the Lambda's `RDSAUDIT_*` variables). Repeat a flag for several
 /// values, or separate them with commas; `\,` is a comma inside a value (`--user 'we\,ird'`)
-/// and `\\` a backslash. Values are trimmed. All conditions must hold.
+/// and `\\` a backslash. Values are trimmed. All conditions must hold. Names compare byte for
+/// byte with the name as the server wrote it: a name that is not valid UTF-8 (its bytes are
+/// in `*_base64`) equals no value.
 #[derive(Debug, Args, Default)]
 pub struct FilterArgs {
     /// Keep only these operations (QUERY, CONNECT, FAILED_CONNECT, WRITE, ...); an unknown
@@ -233,10 +238,12 @@ pub struct FilterArgs {
     /// Keep only events on these databases
     #[arg(long, value_name = "DB")]
     pub database: Vec<String>,
-    /// Keep only events of these users
+    /// Keep only events of these users (byte for byte: a user name that is not UTF-8 matches
+    /// none)
     #[arg(long, value_name = "USER")]
     pub user: Vec<String>,
-    /// Drop events of these users (e.g. rdsadmin, whose health checks arrive every second)
+    /// Drop events of these users (e.g. rdsadmin, whose health checks arrive every second;
+    /// byte for byte: a user name that is not UTF-8 is never dropped)
     #[arg(long, value_name = "USER")]
     pub exclude_user: Vec<String>,
     /// Keep only events from these client hosts (`10.0.0.5` also matches `10.0.0.5:53210`)

@@ -154,9 +154,9 @@ impl Sink for Tally {
         self.last_us = Some(self.last_us.map_or(t, |l| l.max(t)));
         *self.minutes.entry(t.div_euclid(60_000_000)).or_default() += 1;
         self.operations.add(e.operation.as_str(), 1);
-        self.users.add(&e.username, 1);
-        self.databases.add(&e.database, 1);
-        self.hosts.add(&e.host, 1);
+        self.users.add(&e.username.text(), 1);
+        self.databases.add(&e.database.text(), 1);
+        self.hosts.add(&e.host.text(), 1);
         if is_failed_login(e) {
             self.failed_logins
                 .add(&format!("{}@{}", e.username, e.host), 1);

@@ -12,7 +12,7 @@ mod cli_common;
 use cli_common::*;
 use serde_json::Value;
 
-const COLUMNS: [&str; 24] = [
+const COLUMNS: [&str; 28] = [
     "timestamp",
     "timestamp_us",
     "dialect",
@@ -37,6 +37,10 @@ const COLUMNS: [&str; 24] = [
     "sequence_number",
     "file",
     "line",
+    "serverhost_base64",
+    "username_base64",
+    "host_base64",
+    "database_base64",
 ];
 
 fn run(path: &std::path::Path, format: &str) -> Vec<u8> {
@@ -121,6 +125,10 @@ fn ndjson_keys_are_fixed() {
             "readings",
             "alternatives_omitted",
             "line",
+            "serverhost_base64",
+            "username_base64",
+            "host_base64",
+            "database_base64",
         ];
         let want: Vec<&str> = COLUMNS
             .iter()

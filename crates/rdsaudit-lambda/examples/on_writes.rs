@@ -40,7 +40,7 @@ impl EventHandler for OnWrites {
                 "kind": "write",
                 "table": table.to_string(),
                 "statement": e.event.object.text(),
-                "user": e.event.username,
+                "user": e.event.username.text(),
                 "timestamp_us": e.event.timestamp.epoch_us,
                 "dedup_id": e.dedup_id,
             });
@@ -60,7 +60,7 @@ fn successful_write(e: &Event<'_>) -> Option<Table> {
         return None;
     }
     match ev.operation {
-        Operation::Write => Some(Table::new(ev.database.as_ref(), ev.object.text())),
+        Operation::Write => Some(Table::new(ev.database.text(), ev.object.text())),
         Operation::Query => {
             let sql = ev.object.text();
             let written = TablePattern::parse(written_table(&sql)?).ok()?;

@@ -34,11 +34,10 @@
 //! events read from that log event's message, 0 for the first; lines that do not parse are
 //! not counted), which is the same on every retry.
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::ops::Range;
 
-use rdsaudit::{Ambiguity, AuditEvent, Extra, Object, Operation, Provenance, Timestamp};
+use rdsaudit::{Ambiguity, AuditEvent, Extra, Name, Object, Operation, Provenance, Timestamp};
 
 /// One decoded event, with where it came from.
 #[derive(Debug, Clone)]
@@ -127,17 +126,19 @@ impl Stashed {
         sequence_number: Option<&'t str>,
     ) -> AuditEvent<'t> {
         let bytes = |r: &Range<usize>| text.get(r.clone()).unwrap_or_default();
-        // Every string field was copied from a `str`, so it is still UTF-8.
+        // Every string field was copied from a `str`, so it is still UTF-8; a name keeps its
+        // bytes, UTF-8 or not, and is checked again.
         let s = |r: &Range<usize>| std::str::from_utf8(bytes(r)).unwrap_or_default();
+        let name = |r: &Range<usize>| Name::new(bytes(r));
         AuditEvent {
             timestamp: self.timestamp,
-            serverhost: Cow::Borrowed(s(&self.serverhost)),
-            username: Cow::Borrowed(s(&self.username)),
-            host: Cow::Borrowed(s(&self.host)),
+            serverhost: name(&self.serverhost),
+            username: name(&self.username),
+            host: name(&self.host),
             connection_id: self.connection_id,
             query_id: self.query_id,
             operation: Operation::from_token(s(&self.operation)),
-            database: Cow::Borrowed(s(&self.database)),
+            database: name(&self.database),
             object: Object::new(bytes(&self.object), self.object_quoted),
             retcode: self.retcode,
             extra: Extra::new(self.extra.as_ref().map(bytes)),
@@ -161,10 +162,12 @@ mod tests {
 
     #[test]
     fn a_stashed_event_comes_back_equal() {
-        let lines: [&[u8]; 3] = [
+        let lines: [&[u8]; 4] = [
             br"20240323 13:36:08,ip-172-17-4-137,rdsadmin,localhost,4,149868,QUERY,,'INSERT INTO t VALUES (\'a,b\', 1)',0,,",
             b"1653053459680124,c731-instance-1,admin,52.94.133.136,35,698024,WRITE,testdb,test2,0",
             b"20240323 13:36:09,h,u,l,5,0,CONNECT,shop,,0,SSL",
+            // Names that are not UTF-8 keep their bytes.
+            b"20240323 13:36:09,h\xfe,u\xff,l,5,0,CONNECT,d\xfd,,0,SSL",
         ];
         let mut text = Vec::new();
         let mut stashed = Vec::new();

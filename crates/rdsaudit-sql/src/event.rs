@@ -85,12 +85,13 @@ fn nullable(out: &mut Vec<u8>, value: Option<&str>) {
     }
 }
 
-/// What the event tells of where its statement ran: the session's database, whether it
-/// succeeded, and whether the dialect is written by MySQL only (Aurora's, the RDS for MySQL
-/// fork's; MariaDB and MySQL both write the upstream plugin's).
-pub fn context<'e>(e: &'e AuditEvent<'_>) -> Context<'e> {
+/// What the event tells of where its statement ran: the session's database (`database`, the
+/// text of the event's: [`rdsaudit::Name::text`], lossy when the name is not UTF-8), whether
+/// it succeeded, and whether the dialect is written by MySQL only (Aurora's, the RDS for
+/// MySQL fork's; MariaDB and MySQL both write the upstream plugin's).
+pub fn context<'e>(e: &AuditEvent<'_>, database: &'e str) -> Context<'e> {
     Context {
-        database: &e.database,
+        database,
         server: Server {
             executed: e.retcode == Some(0),
             mysql_only: matches!(e.timestamp.dialect, Dialect::Aurora | Dialect::RdsMySql),
@@ -109,7 +110,8 @@ pub fn analysis(e: &AuditEvent<'_>) -> Analysis {
 pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
     match e.operation {
         Operation::Query => {
-            let a = analyze_in(&e.object.unescaped(), &context(e));
+            let database = e.database.text();
+            let a = analyze_in(&e.object.unescaped(), &context(e, &database));
             cut_before_its_verb(a, e, limit)
         }
         op if op.is_table() => {
@@ -171,7 +173,7 @@ pub fn table_event_names(e: &AuditEvent<'_>) -> TableEventNames {
     let object = String::from_utf8_lossy(e.object.raw());
     if e.operation != Operation::Rename {
         let tables = (!object.is_empty())
-            .then(|| Table::new(e.database.as_ref(), object.as_ref()))
+            .then(|| Table::new(e.database.text(), object.as_ref()))
             .into_iter()
             .collect();
         return TableEventNames {
@@ -194,7 +196,7 @@ pub fn table_event_names(e: &AuditEvent<'_>) -> TableEventNames {
                 continue;
             }
             readings += 1;
-            push_unique(&mut names.tables, Table::new(e.database.as_ref(), old));
+            push_unique(&mut names.tables, Table::new(e.database.text(), old));
             push_unique(&mut names.tables, Table::new(db, table));
         }
     }

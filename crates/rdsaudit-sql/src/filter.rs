@@ -209,9 +209,12 @@ impl EventFilter {
         };
         (!self.spec.writes || a.writes)
             && (self.spec.tables.is_empty()
-                || tables
-                    .iter()
-                    .any(|t| self.spec.tables.iter().any(|w| w.matches(t, &e.database))))
+                || tables.iter().any(|t| {
+                    self.spec
+                        .tables
+                        .iter()
+                        .any(|w| w.matches(t, &e.database.text()))
+                }))
     }
 }
 

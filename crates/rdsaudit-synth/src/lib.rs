@@ -192,16 +192,16 @@ mod tests {
                     (
                         e.timestamp.dialect,
                         e.timestamp.epoch_us,
-                        &*e.serverhost,
-                        &*e.username,
-                        &*e.host
+                        e.serverhost.as_bytes(),
+                        e.username.as_bytes(),
+                        e.host.as_bytes()
                     ),
                     (
                         x.dialect,
                         x.timestamp_us,
-                        &*x.serverhost,
-                        &*x.username,
-                        &*x.host
+                        x.serverhost.as_bytes(),
+                        x.username.as_bytes(),
+                        x.host.as_bytes()
                     )
                 );
                 assert_eq!(
@@ -209,8 +209,8 @@ mod tests {
                     (x.connection_id, x.query_id, x.operation)
                 );
                 assert_eq!(
-                    (&*e.database, &*e.object.unescaped(), e.retcode),
-                    (&*x.database, &x.object[..], x.retcode)
+                    (e.database.as_bytes(), &*e.object.unescaped(), e.retcode),
+                    (x.database.as_bytes(), &x.object[..], x.retcode)
                 );
                 assert_eq!(extra, want_extra, "{}", String::from_utf8_lossy(&line.line));
             }

@@ -22,7 +22,10 @@ use crate::audit::event::{AuditEvent, Operation};
 use crate::audit::timestamp::{days_from_civil, days_in_month};
 
 /// What to keep, as written by a user (flags or environment variables). Empty lists keep
-/// everything; names compare exactly, operations case-insensitively.
+/// everything; names compare exactly, byte for byte with the name as the server wrote it,
+/// operations case-insensitively. A name that is not valid UTF-8 equals no value (values
+/// are text): a selection (`databases`, `users`, `hosts`) never keeps it and
+/// `exclude_users` never drops it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FilterSpec {
     /// Operation names (`QUERY`, `CONNECT`, `WRITE`...); an unknown name is an error.
@@ -191,13 +194,21 @@ impl Filter {
 
     /// The conditions that select events.
     fn selects(&self, e: &AuditEvent<'_>) -> bool {
-        let listed =
-            |list: &[String], value: &str| list.is_empty() || list.iter().any(|v| v == value);
+        // Names compare by their bytes as written: a name that is not UTF-8 equals no value
+        // (values are text), where its lossy text would have let one value (`\u{FFFD}`)
+        // select every such name.
+        let listed = |list: &[String], value: &[u8]| {
+            list.is_empty() || list.iter().any(|v| v.as_bytes() == value)
+        };
         let t = e.timestamp.epoch_us;
-        listed(&self.operations, e.operation.as_str())
-            && listed(&self.databases, &e.database)
-            && listed(&self.users, &e.username)
-            && (self.hosts.is_empty() || self.hosts.iter().any(|h| host_matches(h, &e.host)))
+        listed(&self.operations, e.operation.as_str().as_bytes())
+            && listed(&self.databases, e.database.as_bytes())
+            && listed(&self.users, e.username.as_bytes())
+            && (self.hosts.is_empty()
+                || self
+                    .hosts
+                    .iter()
+                    .any(|h| host_matches(h, e.host.as_bytes())))
             && (self.retcodes.is_empty() || e.retcode.is_some_and(|r| self.retcodes.contains(&r)))
             && self.since_us.is_none_or(|s| t >= s)
             && self.until_us.is_none_or(|u| t < u)
@@ -210,16 +221,18 @@ impl Filter {
 
     /// The conditions that drop events.
     fn excludes(&self, e: &AuditEvent<'_>) -> bool {
-        self.exclude_users.iter().any(|u| *u == e.username)
+        self.exclude_users
+            .iter()
+            .any(|u| u.as_bytes() == e.username.as_bytes())
     }
 }
 
-/// `host` exactly, or `host:port`.
-fn host_matches(wanted: &str, host: &str) -> bool {
-    host == wanted
-        || host.strip_prefix(wanted).is_some_and(|rest| {
-            rest.strip_prefix(':')
-                .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+/// `host` exactly, or `host:port` (its bytes as written).
+fn host_matches(wanted: &str, host: &[u8]) -> bool {
+    host == wanted.as_bytes()
+        || host.strip_prefix(wanted.as_bytes()).is_some_and(|rest| {
+            rest.strip_prefix(b":")
+                .is_some_and(|p| !p.is_empty() && p.iter().all(u8::is_ascii_digit))
         })
 }
 
@@ -509,6 +522,41 @@ mod tests {
         assert!(f.matches(&line(b"20240323 13:36:08,h,a,l,4,5,QUERY,,'SELECT 1',0")));
         assert!(!f.matches(&line(b"20240323 13:36:09,h,a,l,4,5,QUERY,,'SELECT 1',0")));
         assert!(!f.matches(&line(b"20240323 13:35:00,h,a,l,4,5,QUERY,,'SELECT 1',0")));
+    }
+
+    /// Names compare by their bytes: a user `\xff` is not selected by `\u{FFFD}` (its lossy
+    /// text, which also a user `\xfe` has), and no value drops it; UTF-8 names match as
+    /// before. Failed before: `--user \u{FFFD}` selected both users, and
+    /// `--exclude-user \u{FFFD}` dropped both.
+    #[test]
+    fn names_that_are_not_utf8_compare_by_their_bytes() {
+        let ff = line(b"20240323 13:36:08,h,\xff,10.0.0.1,5,0,FAILED_CONNECT,d\xfe,,1045");
+        let app = line(b"20240323 13:36:08,h,app,10.0.0.1,5,0,FAILED_CONNECT,d,,1045");
+        let filter = |f: fn(&mut FilterSpec)| {
+            let mut s = FilterSpec::default();
+            f(&mut s);
+            let f = Filter::new(&s).unwrap();
+            (f.matches(&ff), f.matches(&app))
+        };
+        assert_eq!(
+            filter(|s| s.users = vec!["\u{FFFD}".into()]),
+            (false, false)
+        );
+        assert_eq!(filter(|s| s.users = vec!["app".into()]), (false, true));
+        assert_eq!(
+            filter(|s| s.exclude_users = vec!["\u{FFFD}".into()]),
+            (true, true)
+        );
+        assert_eq!(
+            filter(|s| s.exclude_users = vec!["app".into()]),
+            (true, false)
+        );
+        assert_eq!(
+            filter(|s| s.databases = vec!["d\u{FFFD}".into()]),
+            (false, false)
+        );
+        assert_eq!(filter(|s| s.databases = vec!["d".into()]), (false, true));
+        assert_eq!(filter(|s| s.hosts = vec!["10.0.0.1".into()]), (true, true));
     }
 
     #[test]

@@ -57,7 +57,7 @@ mod swar;
 pub(crate) mod test_support;
 
 pub use audit::event::{
-    Ambiguity, AuditEvent, Dialect, Extra, Object, Operation, Provenance, Timestamp,
+    Ambiguity, AuditEvent, Dialect, Extra, Name, Object, Operation, Provenance, Timestamp,
 };
 pub use audit::scanner::{LineError, parse_line};
 pub use decoder::{Decoder, DecoderBuilder};

@@ -57,7 +57,7 @@ fn a_statement_shaped_like_a_table_header_stays_the_query() {
     ] {
         let e = only(line);
         assert_eq!(
-            (e.operation.as_str(), e.username.as_ref()),
+            (e.operation.as_str(), &*e.username.text()),
             ("QUERY", "u"),
             "{line:?}"
         );

@@ -411,7 +411,7 @@ mod tests {
                 String::from_utf8_lossy(line)
             );
             assert_eq!(e.timestamp.dialect, Dialect::MariaDb);
-            assert_eq!((e.username.as_ref(), e.database.as_ref()), ("app", "shop"));
+            assert_eq!((&*e.username.text(), &*e.database.text()), ("app", "shop"));
         }
         // The RDS fork's tails are civil-only; an impossible date is a range error.
         assert!(parse_line(b"2024-03-23 13:36:08,db1,app,h,7,9,QUERY,,'x',0,,").is_err());

@@ -229,6 +229,169 @@ impl<'a> Object<'a> {
     }
 }
 
+/// A raw name (`serverhost`, `username`, `host`, `database`): the bytes the server wrote,
+/// which may be any bytes (a failed login's user name is whatever the client sent), with
+/// whether they are valid UTF-8, told once when the line was scanned.
+///
+/// Two names that differ in their bytes differ, even when their lossy texts (invalid
+/// UTF-8 replaced by U+FFFD) are the same: a user `\xff` and a user `\xfe` are two users.
+/// Outputs write [`Name::text`] and, when the name is not valid UTF-8, the exact bytes in
+/// base64 (`username_base64`, ...).
+///
+/// ```
+/// use rdsaudit::Name;
+///
+/// let ff = Name::new(b"\xff");
+/// let fe = Name::new(b"\xfe");
+/// assert_ne!(ff, fe);
+/// assert_eq!(ff.text(), fe.text()); // both "\u{FFFD}"
+/// assert_eq!(ff.as_bytes(), b"\xff");
+/// assert_eq!(ff.as_str(), None);
+/// assert_eq!(Name::new(b"app").as_str(), Some("app"));
+/// assert_eq!(Name::from("app"), "app");
+/// ```
+#[derive(Clone, Copy)]
+pub struct Name<'a>(NameBytes<'a>);
+
+/// A [`Name`]'s bytes, by whether they are UTF-8: the same size as the `Cow<str>` names
+/// were (a tag and a slice), built as cheaply (nearly every name is ASCII, checked with
+/// the names of its line at once).
+#[derive(Clone, Copy)]
+enum NameBytes<'a> {
+    /// Valid UTF-8.
+    Text(&'a str),
+    /// Not valid UTF-8 (never valid text: [`Name::new`] checks).
+    Bytes(&'a [u8]),
+}
+
+impl<'a> Name<'a> {
+    /// The name of `bytes`, checked as UTF-8.
+    #[must_use]
+    pub fn new(bytes: &'a [u8]) -> Self {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Name(NameBytes::Text(text)),
+            Err(_) => Name(NameBytes::Bytes(bytes)),
+        }
+    }
+
+    /// The bytes as written.
+    #[inline(always)]
+    #[must_use]
+    pub fn as_bytes(&self) -> &'a [u8] {
+        match self.0 {
+            NameBytes::Text(text) => text.as_bytes(),
+            NameBytes::Bytes(bytes) => bytes,
+        }
+    }
+
+    /// The name as text, when it is valid UTF-8 (`None`: see [`Name::text`] and
+    /// [`Name::as_bytes`]).
+    #[inline(always)]
+    #[must_use]
+    pub fn as_str(&self) -> Option<&'a str> {
+        match self.0 {
+            NameBytes::Text(text) => Some(text),
+            NameBytes::Bytes(_) => None,
+        }
+    }
+
+    /// Whether the bytes are valid UTF-8.
+    #[inline(always)]
+    #[must_use]
+    pub fn is_utf8(&self) -> bool {
+        matches!(self.0, NameBytes::Text(_))
+    }
+
+    /// The name as text, invalid UTF-8 replaced by U+FFFD (lossy: two names may have the same
+    /// text; compare names, or their bytes).
+    #[must_use]
+    pub fn text(&self) -> Cow<'a, str> {
+        match self.0 {
+            NameBytes::Text(text) => Cow::Borrowed(text),
+            NameBytes::Bytes(bytes) => String::from_utf8_lossy(bytes),
+        }
+    }
+
+    /// The length in bytes.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Whether the name is empty (no database selected, an anonymous user).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.as_bytes().is_empty()
+    }
+}
+
+impl Default for Name<'_> {
+    fn default() -> Self {
+        Name(NameBytes::Text(""))
+    }
+}
+
+impl<'a> From<&'a str> for Name<'a> {
+    fn from(text: &'a str) -> Self {
+        Name(NameBytes::Text(text))
+    }
+}
+
+impl PartialEq for Name<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Name<'_> {}
+
+impl std::hash::Hash for Name<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl PartialEq<str> for Name<'_> {
+    fn eq(&self, other: &str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for Name<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<Name<'_>> for str {
+    fn eq(&self, other: &Name<'_>) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<Name<'_>> for &str {
+    fn eq(&self, other: &Name<'_>) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for Name<'_> {
+    /// Valid UTF-8 as a string, other bytes as a byte string (`b"\xff"`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            NameBytes::Text(text) => text.fmt(f),
+            NameBytes::Bytes(bytes) => write!(f, "b\"{}\"", bytes.escape_ascii()),
+        }
+    }
+}
+
+impl std::fmt::Display for Name<'_> {
+    /// The lossy text ([`Name::text`]).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
 /// Fields after the return code, kept as written: `,,` on RDS for MySQL QUERY lines, the
 /// connection type (`SSL`, `TCP/IP`, ...) on its connection lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -287,20 +450,20 @@ pub struct Provenance<'a> {
 pub struct AuditEvent<'a> {
     /// When the server logged it, and in which dialect.
     pub timestamp: Timestamp,
-    /// `serverhost`: the instance name (written by the server).
-    pub serverhost: Cow<'a, str>,
-    /// `username`, raw (for a failed login, whatever the client sent).
-    pub username: Cow<'a, str>,
+    /// `serverhost`: the instance name (written by the server), its bytes as written.
+    pub serverhost: Name<'a>,
+    /// `username`, raw (for a failed login, whatever the client sent), its bytes as written.
+    pub username: Name<'a>,
     /// `host`: the client's host or IP, raw.
-    pub host: Cow<'a, str>,
+    pub host: Name<'a>,
     /// `connection_id`: the server's connection (thread) id.
     pub connection_id: u64,
     /// `query_id`: the statement id; TABLE events share their statement's.
     pub query_id: u64,
     /// `operation`: `QUERY`, `CONNECT`, `WRITE`, ... as written.
     pub operation: Operation<'a>,
-    /// `database`, raw (empty when none is selected).
-    pub database: Cow<'a, str>,
+    /// `database`, raw (empty when none is selected), its bytes as written.
+    pub database: Name<'a>,
     /// `object`: the escaped statement (QUERY) or the table name (TABLE events).
     pub object: Object<'a>,
     /// Empty on upstream TABLE events.

@@ -1,6 +1,9 @@
 //! CSV and TSV: a header row of [`COLUMNS`], then one row per event, fields in the same order.
 //! A missing value is an empty field; `extra` is written as a JSON array; an object that is not
-//! valid UTF-8 is written lossily with its exact bytes in `object_base64`, as in NDJSON. An
+//! valid UTF-8 is written lossily with its exact bytes in `object_base64`, as in NDJSON, and
+//! so is a name (user, host, database, server host) that is not, its bytes in the last four
+//! columns, `serverhost_base64` to `database_base64` (after `line`: the columns before them
+//! stay where they were; empty for a UTF-8 name). An
 //! event whose line reads more than one way (a raw name may have forged it, see
 //! docs/HOSTILE.md rule 3) has `true` in `ambiguous`, how many readings the line has in
 //! `readings` and, when NDJSON leaves some of them unlisted, how many in
@@ -32,7 +35,7 @@
 //! EventWriter::new(Format::Csv).write(&event, &mut out);
 //! assert_eq!(
 //!     String::from_utf8(out).unwrap(),
-//!     "2024-03-23T13:36:09.000000Z,1711200969000000,rds_mysql,ip-172-17-4-137,rdsadmin,localhost,4,149869,QUERY,,\"SELECT 'a,b'\",,0,\"[\"\"\"\",\"\"\"\"]\",,,,,,,,,,\n"
+//!     "2024-03-23T13:36:09.000000Z,1711200969000000,rds_mysql,ip-172-17-4-137,rdsadmin,localhost,4,149869,QUERY,,\"SELECT 'a,b'\",,0,\"[\"\"\"\",\"\"\"\"]\",,,,,,,,,,,,,,\n"
 //! );
 //! # Ok::<(), rdsaudit::LineError>(())
 //! ```
@@ -42,7 +45,7 @@ use super::json_escape;
 use super::lead::Lead;
 use super::rfc3339::Rfc3339Cache;
 use super::spare::{Buf, Decimal, Spare};
-use crate::audit::event::{AuditEvent, Operation};
+use crate::audit::event::{AuditEvent, Name, Operation};
 use crate::audit::unescape::unescaped_byte;
 use crate::swar::lanes;
 
@@ -169,11 +172,11 @@ impl CsvWriter {
             out.push(d);
             out.put(e.timestamp.dialect.as_str().as_bytes());
             out.push(d);
-            put_cell(d, raw, e.serverhost.as_bytes(), out);
+            name_cell(d, raw, &e.serverhost, out);
         });
-        for text in [&*e.username, &*e.host] {
+        for name in [&e.username, &e.host] {
             out.push(d);
-            self.cell(text.as_bytes(), out);
+            name_cell(d, raw, name, out);
         }
         out.push(d);
         e.connection_id.put_to(out);
@@ -187,7 +190,7 @@ impl CsvWriter {
             known => out.put(known.as_str().as_bytes()),
         }
         out.push(d);
-        self.cell(e.database.as_bytes(), out);
+        name_cell(d, raw, &e.database, out);
         out.push(d);
         self.object(e, out);
         out.push(d);
@@ -242,6 +245,7 @@ impl CsvWriter {
         if let Some(line) = p.line_number {
             line.put_to(out);
         }
+        names_base64(d, raw, e, out);
         out.push(b'\n');
     }
 
@@ -355,6 +359,52 @@ impl CsvWriter {
     /// Appends one field (see the module docs).
     fn field(&self, value: &[u8], out: &mut Vec<u8>) {
         cell_into(self.delimiter, self.raw, value, out);
+    }
+}
+
+/// A name's cell: its text, or for a name that is not UTF-8 (nearly never, out of line) its
+/// lossy text, as an object's (its bytes are in its `*_base64` cell, [`names_base64`]).
+#[inline(always)]
+fn name_cell<B: Buf>(d: u8, raw: bool, name: &Name<'_>, out: &mut B) {
+    match name.as_str() {
+        Some(text) => put_cell(d, raw, text.as_bytes(), out),
+        None => out.with_vec(|v| lossy_name_cell(d, raw, name.as_bytes(), v)),
+    }
+}
+
+/// [`name_cell`] of a name that is not UTF-8.
+#[cold]
+#[inline(never)]
+fn lossy_name_cell(d: u8, raw: bool, bytes: &[u8], out: &mut Vec<u8>) {
+    let mut text = Vec::with_capacity(bytes.len() + 8);
+    json_escape::lossy(&mut text, bytes);
+    cell_into(d, raw, &text, out);
+}
+
+/// The last four cells, `serverhost_base64` to `database_base64`: each empty unless its name
+/// is not UTF-8, when it holds the exact bytes in base64 (written as `object_base64` is: a
+/// cell, so one starting with `+` gets a `'` unless `raw`).
+#[inline(always)]
+fn names_base64<B: Buf>(d: u8, raw: bool, e: &AuditEvent<'_>, out: &mut B) {
+    if e.serverhost.is_utf8() & e.username.is_utf8() & e.host.is_utf8() & e.database.is_utf8() {
+        out.put_const(&[d; 4]);
+        return;
+    }
+    out.with_vec(|v| names_base64_cells(d, raw, e, v));
+}
+
+/// [`names_base64`] of an event with a name that is not UTF-8.
+#[cold]
+#[inline(never)]
+fn names_base64_cells(d: u8, raw: bool, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
+    let mut text = Vec::new();
+    for name in [&e.serverhost, &e.username, &e.host, &e.database] {
+        out.push(d);
+        if !name.is_utf8() {
+            text.clear();
+            base64_simd::STANDARD.encode_append(name.as_bytes(), &mut text);
+            cell_into(d, raw, &text, out);
+        }
     }
 }
 
@@ -881,6 +931,90 @@ mod tests {
         assert_eq!(tsv.split('\t').count(), COLUMNS.len(), "{tsv}");
         assert!(tsv.contains("\tu\\tx\\ny\\\\z\\rw\t"), "{tsv}");
         assert!(tsv.contains("\ta\\tb, c\t"), "{tsv}");
+    }
+
+    /// The cells of `row`, read by the `csv` crate, by column name.
+    fn cells(row: &str) -> std::collections::HashMap<&'static str, String> {
+        let mut reader = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(row.as_bytes());
+        let record = reader.records().next().unwrap().unwrap();
+        assert_eq!(record.len(), COLUMNS.len(), "{row}");
+        COLUMNS
+            .iter()
+            .zip(record.iter())
+            .map(|(c, v)| (*c, v.to_owned()))
+            .collect()
+    }
+
+    fn unbase64(cell: &str) -> Vec<u8> {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(cell.strip_prefix('\'').unwrap_or(cell))
+            .unwrap()
+    }
+
+    /// Users `\xff` and `\xfe` (the same lossy text) differ in CSV and TSV: each name that
+    /// is not UTF-8 has its exact bytes in its `*_base64` column, the last four; the columns
+    /// before stay where they were. Failed before: both rows read `\u{FFFD}`, no column held
+    /// the bytes.
+    #[test]
+    fn names_that_are_not_utf8_keep_their_bytes() {
+        let line = |user: &[u8]| {
+            [
+                &b"20240323 13:36:08,srv\xfd,"[..],
+                user,
+                b",10.0.0.1,5,7,QUERY,d\xfe,'SELECT 1',0,,",
+            ]
+            .concat()
+        };
+        let (ff, fe) = (row(b',', &line(b"\xff")), row(b',', &line(b"\xfe")));
+        assert_ne!(ff, fe);
+        let (ff, fe) = (cells(&ff), cells(&fe));
+        assert_eq!(ff["username"], "\u{FFFD}");
+        assert_eq!(unbase64(&ff["username_base64"]), b"\xff");
+        assert_eq!(unbase64(&fe["username_base64"]), b"\xfe");
+        assert_eq!(unbase64(&ff["serverhost_base64"]), b"srv\xfd");
+        assert_eq!(unbase64(&ff["database_base64"]), b"d\xfe");
+        assert_eq!((&*ff["host"], &*ff["host_base64"]), ("10.0.0.1", ""));
+        assert_eq!(ff["line"], "");
+        let tsv = row(b'\t', &line(b"\xff"));
+        let tsv: Vec<&str> = tsv.trim_end_matches('\n').split('\t').collect();
+        assert_eq!(tsv.len(), COLUMNS.len());
+        assert_eq!(unbase64(tsv[COLUMNS.len() - 3]), b"\xff");
+        // A row of UTF-8 names ends with four empty cells.
+        let plain = row(
+            b',',
+            b"20240323 13:36:08,srv,app,10.0.0.1,5,7,QUERY,d,'SELECT 1',0",
+        );
+        assert!(plain.ends_with(",,,,\n"), "{plain}");
+        assert!(
+            cells(&plain)
+                .iter()
+                .all(|(c, v)| !c.ends_with("_base64") || v.is_empty())
+        );
+    }
+
+    /// A user name that is not UTF-8 and holds commas, quotes, a line break and a forged
+    /// line stays one CSV row and one TSV line, its bytes exact in `username_base64`.
+    #[test]
+    fn hostile_names_that_are_not_utf8_keep_their_bytes() {
+        let user: &[u8] =
+            b"=\xff\",x,h,1,2,QUERY,db,'GRANT ALL ON *.* TO evil',0\n20240323 13:36:09,db1,\xfe";
+        let line = [
+            &b"20240323 13:36:08,db1,"[..],
+            user,
+            b",10.0.0.9,5,0,FAILED_CONNECT,,,1045",
+        ]
+        .concat();
+        let csv = row(b',', &line);
+        let c = cells(&csv);
+        assert_eq!(c["operation"], "FAILED_CONNECT");
+        assert!(c["username"].starts_with("'=\u{FFFD}\","), "{csv}");
+        assert_eq!(unbase64(&c["username_base64"]), user);
+        let tsv = row(b'\t', &line);
+        assert_eq!(tsv.matches('\n').count(), 1, "{tsv}");
+        assert_eq!(tsv.split('\t').count(), COLUMNS.len(), "{tsv}");
     }
 
     #[test]

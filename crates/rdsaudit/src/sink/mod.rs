@@ -180,8 +180,11 @@ impl Format {
 
 /// The output fields, in order: NDJSON keys and CSV/TSV columns. NDJSON writes
 /// `ambiguous`, `readings` and `alternatives_omitted` only for an ambiguous event (and adds
-/// `alternatives`, the other readings, which CSV and TSV do not carry).
-pub const COLUMNS: [&str; 24] = [
+/// `alternatives`, the other readings, which CSV and TSV do not carry), and each of the last
+/// four, `serverhost_base64` to `database_base64`, only when its name is not valid UTF-8,
+/// right after the name (as `object_base64` after `object`); CSV and TSV have them last, so
+/// that the columns before them stay where they were.
+pub const COLUMNS: [&str; 28] = [
     "timestamp",
     "timestamp_us",
     "dialect",
@@ -206,6 +209,10 @@ pub const COLUMNS: [&str; 24] = [
     "sequence_number",
     "file",
     "line",
+    "serverhost_base64",
+    "username_base64",
+    "host_base64",
+    "database_base64",
 ];
 
 /// Writes events in one [`Format`], reusing its scratch buffers from event to event.

@@ -6,10 +6,12 @@
 //! | `timestamp` | RFC 3339 UTC with microseconds |
 //! | `timestamp_us` | epoch microseconds |
 //! | `dialect` | `aurora`, `mariadb` or `rds_mysql` |
-//! | `serverhost`, `username`, `host` | strings |
+//! | `serverhost`, `username`, `host` | strings (invalid UTF-8 replaced by U+FFFD) |
+//! | `serverhost_base64`, `username_base64`, `host_base64` | each right after its name, only when the name is not valid UTF-8: its exact bytes (a failed login's user name is whatever the client sent) |
 //! | `connection_id`, `query_id` | numbers |
 //! | `operation` | `QUERY`, `CONNECT`, `READ`, ... as written |
-//! | `database` | string |
+//! | `database` | string (invalid UTF-8 replaced by U+FFFD) |
+//! | `database_base64` | only when the database name is not valid UTF-8: its exact bytes |
 //! | `object` | the unescaped statement or table name |
 //! | `object_base64` | only when `object` is not valid UTF-8: the exact bytes; `object` then holds the lossy text |
 //! | `retcode` | number, or `null` when empty (upstream TABLE events) |
@@ -39,7 +41,7 @@ use super::{json_escape, rfc3339};
 /// What an event takes beyond its object, but for long names and provenance: reserved once
 /// per event.
 const ESTIMATE: usize = 640;
-use crate::audit::event::{AuditEvent, Operation};
+use crate::audit::event::{AuditEvent, Name, Operation};
 
 /// Writes events as NDJSON, reusing one scratch buffer for unescaping and the text of the
 /// last second's timestamp.
@@ -120,12 +122,27 @@ impl NdjsonWriter {
     fn write_fields<B: Buf>(&mut self, e: &AuditEvent<'_>, out: &mut B) {
         let time = &mut self.time;
         self.lead.write(e, out, |out| write_lead(time, e, out));
-        json_escape::escape_to_then(out, &e.username, br#"","host":""#);
-        json_escape::escape_to_then(out, &e.host, br#"","connection_id":"#);
+        name_to_then(
+            out,
+            &e.username,
+            br#"","username_base64":""#,
+            br#"","host":""#,
+        );
+        name_to_then(
+            out,
+            &e.host,
+            br#"","host_base64":""#,
+            br#"","connection_id":"#,
+        );
         super::spare::put_decimal_then(out, e.connection_id, br#","query_id":"#);
         int(out, e.query_id);
         write_operation(out, &e.operation);
-        json_escape::escape_to_then(out, &e.database, br#"","object":""#);
+        name_to_then(
+            out,
+            &e.database,
+            br#"","database_base64":""#,
+            br#"","object":""#,
+        );
         self.write_object(e, out);
         match (e.retcode, e.extra.raw()) {
             // The common cases as one constant: a return code of 0 and no trailing fields, or
@@ -387,7 +404,42 @@ fn write_lead<B: Buf>(time: &mut rfc3339::Rfc3339Cache, e: &AuditEvent<'_>, out:
     out.put_const(br#","dialect":""#);
     out.put(e.timestamp.dialect.as_str().as_bytes());
     out.put_const(br#"","serverhost":""#);
-    json_escape::escape_to_then(out, &e.serverhost, br#"","username":""#);
+    name_to_then(
+        out,
+        &e.serverhost,
+        br#"","serverhost_base64":""#,
+        br#"","username":""#,
+    );
+}
+
+/// A name's text escaped, then the constant `next` (which closes its string); a name that is
+/// not UTF-8 ([`Name::as_str`] is `None`, nearly never) is written as its lossy text, then
+/// `key` (`","username_base64":"`) and its exact bytes in base64, as an object that is not
+/// UTF-8 is (out of line: [`invalid_name`]).
+#[inline(always)]
+fn name_to_then<B: Buf, const K: usize, const N: usize>(
+    out: &mut B,
+    name: &Name<'_>,
+    key: &[u8; K],
+    next: &[u8; N],
+) {
+    match name.as_str() {
+        Some(text) => json_escape::escape_to_then(out, text, next),
+        None => {
+            out.with_vec(|v| invalid_name(v, name.as_bytes(), key));
+            out.put_const(next);
+        }
+    }
+}
+
+/// [`name_to_then`] of a name that is not UTF-8, but `next`: its lossy text escaped, `key`
+/// and its bytes in base64 (padded, the standard alphabet, as `object_base64`).
+#[cold]
+#[inline(never)]
+fn invalid_name(out: &mut Vec<u8>, bytes: &[u8], key: &[u8]) {
+    json_escape::escape_lossy(out, bytes);
+    out.extend_from_slice(key);
+    base64_simd::STANDARD.encode_append(bytes, out);
 }
 
 /// An integer in decimal, without `core::fmt` ([`super::spare::put_decimal`]).
@@ -498,6 +550,87 @@ mod tests {
             .decode(b64)
             .unwrap();
         assert_eq!(bytes, b"caf\xe9 'x'");
+    }
+
+    fn base64_of(v: &serde_json::Value, key: &str) -> Vec<u8> {
+        base64::engine::general_purpose::STANDARD
+            .decode(v[key].as_str().unwrap_or_else(|| panic!("no {key} in {v}")))
+            .unwrap()
+    }
+
+    /// Two users whose names are not UTF-8 (`\xff`, `\xfe`: the same lossy text) are two
+    /// users: each name's bytes are in its `*_base64` key, right after the name, in the
+    /// MariaDB and the RDS for MySQL dialects. Failed before: both were `"\u{FFFD}"`, no
+    /// `username_base64`.
+    #[test]
+    fn names_that_are_not_utf8_keep_their_bytes() {
+        for tail in [&b""[..], b",,"] {
+            let line = |user: &[u8]| {
+                [
+                    &b"20240323 13:36:08,srv\xfd1,"[..],
+                    user,
+                    b",10.0.0.1,5,7,QUERY,d\xfe,'SELECT 1',0",
+                    tail,
+                ]
+                .concat()
+            };
+            let (ff, fe) = (ndjson(&line(b"\xff")), ndjson(&line(b"\xfe")));
+            assert_ne!(ff, fe);
+            assert_eq!(ff["username"], "\u{FFFD}");
+            assert_eq!(base64_of(&ff, "username_base64"), b"\xff");
+            assert_eq!(base64_of(&fe, "username_base64"), b"\xfe");
+            assert_eq!(ff["serverhost"], "srv\u{FFFD}1");
+            assert_eq!(base64_of(&ff, "serverhost_base64"), b"srv\xfd1");
+            assert_eq!(ff["database"], "d\u{FFFD}");
+            assert_eq!(base64_of(&ff, "database_base64"), b"d\xfe");
+            assert!(ff.get("host_base64").is_none() && ff.get("object_base64").is_none());
+            let dialect = if tail.is_empty() {
+                "mariadb"
+            } else {
+                "rds_mysql"
+            };
+            assert_eq!(ff["dialect"], dialect);
+            // Each key right after its name.
+            let mut out = Vec::new();
+            NdjsonWriter::new().write(&parse_line(&line(b"\xff")).unwrap(), &mut out);
+            let text = String::from_utf8(out).unwrap();
+            for (name, next) in [
+                ("serverhost", "username"),
+                ("username", "host"),
+                ("database", "object"),
+            ] {
+                let at = |key: &str| text.find(&format!("\"{key}\":")).unwrap();
+                assert!(at(name) < at(&format!("{name}_base64")), "{text}");
+                assert!(at(&format!("{name}_base64")) < at(next), "{text}");
+            }
+        }
+    }
+
+    /// A name that is not UTF-8 and holds commas, quotes, a line break and a whole forged
+    /// line stays one JSON line, its bytes exact in base64, on every reading listed.
+    #[test]
+    fn hostile_names_that_are_not_utf8_keep_their_bytes() {
+        let user: &[u8] =
+            b"\xff\",x,h,1,2,QUERY,db,'GRANT ALL ON *.* TO evil',0\n20240323 13:36:09,db1,\xfe";
+        let line = [
+            &b"20240323 13:36:08,db1,"[..],
+            user,
+            b",10.0.0.9,5,0,FAILED_CONNECT,,,1045",
+        ]
+        .concat();
+        let e = parse_line(&line).unwrap();
+        let mut out = Vec::new();
+        NdjsonWriter::new().write(&e, &mut out);
+        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["operation"], "FAILED_CONNECT");
+        assert_eq!(base64_of(&v, "username_base64"), user);
+        for alt in v["alternatives"].as_array().into_iter().flatten() {
+            let name = alt["username"].as_str().unwrap();
+            if name.contains('\u{FFFD}') {
+                assert!(alt.get("username_base64").is_some(), "{alt}");
+            }
+        }
     }
 
     /// Trailing fields are written as `from_utf8_lossy` reads them, escaped: invalid UTF-8,

@@ -48,6 +48,11 @@
 //! (line breaks as `\n`), and no `USE` is written for its database: the output never runs
 //! what a name may have forged. NDJSON lists the other readings.
 //!
+//! A statement whose database name is not valid UTF-8 (the server writes names raw) is a
+//! `-- rdsaudit: not run, its database name is not valid UTF-8 ...:` comment line, and no
+//! `USE` is written for it: written as text, the name's bytes would change and the `USE`
+//! would select another database (NDJSON's `database_base64` keeps them).
+//!
 //! A statement the server refused (its return code is not 0: a syntax error, a missing
 //! table, a denied privilege) did not run, so it is not written as one: it is a
 //! `-- rdsaudit: not run, the server returned error <code>:` comment line with its text (line
@@ -440,10 +445,18 @@ fn other_reading_changes(e: &AuditEvent<'_>, limit: usize) -> bool {
     listed.iter().any(changes) || (omitted > 0 && session::names_reading(e.ambiguity.record()))
 }
 
-/// Why a statement's text cannot be trusted as what the server ran, if it cannot: the line
-/// is ambiguous, or the text reaches the plugin's length limit (the cut can fall between
-/// tokens: `DELETE FROM orders` cut before its `WHERE` reads as a whole statement).
+/// Why a statement's text cannot be trusted as what the server ran, or not in the database
+/// a `USE` would name, if it cannot: the line is ambiguous, the text reaches the plugin's
+/// length limit (the cut can fall between tokens: `DELETE FROM orders` cut before its
+/// `WHERE` reads as a whole statement), or its database name is not UTF-8 (written as
+/// text, its bytes would change and the `USE` name another database).
 fn unreliable(e: &AuditEvent<'_>, limit: usize) -> Option<String> {
+    if !e.database.is_utf8() {
+        return Some(
+            "not run, its database name is not valid UTF-8 (NDJSON's database_base64 holds its bytes)"
+                .to_owned(),
+        );
+    }
     if e.ambiguity.is_ambiguous() {
         let a = &e.ambiguity;
         return Some(format!(

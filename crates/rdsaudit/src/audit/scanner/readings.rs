@@ -1,10 +1,8 @@
 //! From the chosen split to the event: the pieces raw line breaks cut a record into (each
 //! a possible record of its own), and the event with its names and readings.
 
-use std::borrow::Cow;
-
 use crate::audit::dialect::Dialect;
-use crate::audit::event::{Ambiguity, AuditEvent, Extra, Object, Provenance, Timestamp};
+use crate::audit::event::{Ambiguity, AuditEvent, Extra, Name, Object, Provenance, Timestamp};
 
 use super::anchors::Split;
 use super::counting::{Numbers, read_numbers, scan_counted};
@@ -114,7 +112,7 @@ pub(super) fn event_of<'a>(
             epoch_us,
             dialect: Dialect::of(frame.form, split.tail),
         },
-        serverhost: names.text(frame.timestamp.len() + 1, frame.at - 1),
+        serverhost: names.name(frame.timestamp.len() + 1, frame.at - 1),
         username: names.middle(Span(0, split.anchor.user_end)),
         host: names.middle(split.anchor.host),
         connection_id: numbers.connection_id,
@@ -130,7 +128,9 @@ pub(super) fn event_of<'a>(
 }
 
 /// The line up to its object (every name), checked as UTF-8 once: a `from_utf8` call per
-/// field cost more in starting than in checking (names are a few bytes each).
+/// field cost more in starting than in checking (names are a few bytes each). A name that
+/// is not UTF-8 keeps its bytes ([`Name`]); only the names of a line that is not UTF-8
+/// up to its object are checked again, each on its own.
 struct Names<'a> {
     line: &'a [u8],
     /// Where `middle` starts in `line`.
@@ -162,42 +162,34 @@ impl<'a> Names<'a> {
         }
     }
 
-    /// `line[start..end]` as text: a slice of the checked names when it lies in them (a
+    /// The name `line[start..end]`: a slice of the checked names when it lies in them (a
     /// field's ends are commas, so char boundaries), else checked on its own.
     ///
-    /// Always inlined, the ASCII slice only ([`Names::text_checked`] out of line): called,
+    /// Always inlined, the ASCII slice only ([`Names::name_checked`] out of line): called,
     /// four times a line, each answer came back through memory and was copied into the event
     /// (~25 instructions a call for a slice of ~10).
     #[inline(always)]
-    fn text(&self, start: usize, end: usize) -> Cow<'a, str> {
+    fn name(&self, start: usize, end: usize) -> Name<'a> {
         if let Some(field) = self.ascii.and_then(|names| names.get(start..end)) {
             // SAFETY: ASCII bytes are valid UTF-8 (each is a one-byte code point).
-            return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(field) });
+            return Name::from(unsafe { std::str::from_utf8_unchecked(field) });
         }
-        self.text_checked(start, end)
+        self.name_checked(start, end)
     }
 
-    /// [`Names::text`] of a field that is not a slice of ASCII names.
+    /// [`Names::name`] of a field that is not a slice of ASCII names: a slice of the names'
+    /// text, or its bytes checked on their own (the names are not UTF-8: this one may be).
     #[inline(never)]
-    fn text_checked(&self, start: usize, end: usize) -> Cow<'a, str> {
+    fn name_checked(&self, start: usize, end: usize) -> Name<'a> {
         match self.text.and_then(|t| t.get(start..end)) {
-            Some(s) => Cow::Borrowed(s),
-            None => lossy(self.line.get(start..end).unwrap_or_default()),
+            Some(s) => Name::from(s),
+            None => Name::new(self.line.get(start..end).unwrap_or_default()),
         }
     }
 
-    /// A field of `middle` as text.
-    fn middle(&self, span: Span) -> Cow<'a, str> {
-        self.text(self.at + span.0, self.at + span.1)
-    }
-}
-
-/// The field as text; borrowed unless it holds invalid UTF-8. `from_utf8` first: the lossy
-/// conversion walks its input in chunks and costs several times more on valid text.
-pub(super) fn lossy(b: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(b) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(b),
+    /// A name of `middle`.
+    fn middle(&self, span: Span) -> Name<'a> {
+        self.name(self.at + span.0, self.at + span.1)
     }
 }
 

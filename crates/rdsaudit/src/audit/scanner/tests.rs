@@ -151,12 +151,12 @@ fn raw_names_do_not_derail_the_scanner() {
     let e = parse_line(b"20240323 13:36:09,h,u,l,4,5,WRITE,shop,or,ders,").unwrap();
     assert_eq!(e.ambiguity.readings(), 2);
     assert_eq!(
-        (e.database.as_ref(), e.object.raw()),
+        (&*e.database.text(), e.object.raw()),
         ("shop", &b"or,ders"[..])
     );
     let alt = e.ambiguity.alternatives();
     assert_eq!(
-        (alt[0].database.as_ref(), alt[0].object.raw()),
+        (&*alt[0].database.text(), alt[0].object.raw()),
         ("shop,or", &b"ders"[..])
     );
     let e = parse_line(b"20240323 13:36:09,h,u,l,4,5,READ,shop,it's,").unwrap();
@@ -176,7 +176,7 @@ fn a_comma_in_a_connection_database_keeps_the_return_code() {
     assert_eq!(e.retcode, Some(1045));
     assert_eq!(e.extra.fields().collect::<Vec<_>>(), vec![&b"TCP/IP"[..]]);
     let e = parse_line(b"20240323 13:36:09,h,app,l,4,0,CONNECT,a,b,,0").unwrap();
-    assert_eq!((e.database.as_ref(), e.retcode), ("a,b", Some(0)));
+    assert_eq!((&*e.database.text(), e.retcode), ("a,b", Some(0)));
     assert_eq!(e.timestamp.dialect, Dialect::MariaDb);
 }
 

@@ -352,6 +352,28 @@ fn an_ambiguous_statement_is_a_comment_and_moves_no_database() {
     assert_eq!(writer.database(), None, "no USE for a forged database");
 }
 
+/// A statement whose database name is not UTF-8 is a comment, and no `USE` is written for
+/// it: its lossy text (`d\u{FFFD}`) would select another database. Failed before: `USE
+/// \`d\u{FFFD}\`;` then the statement, to run.
+#[test]
+fn a_database_name_that_is_not_utf8_is_never_used() {
+    let mut writer = SqlWriter::new();
+    let mut out = Vec::new();
+    for line in [
+        &b"20240323 13:36:08,srv,app,10.0.0.1,5,7,QUERY,shop,'SELECT 1',0"[..],
+        b"20240323 13:36:08,srv,app,10.0.0.1,5,8,QUERY,d\xfe,'DELETE FROM t',0",
+    ] {
+        writer.write(&crate::parse_line(line).unwrap(), &mut out);
+    }
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(
+        out,
+        "USE `shop`;\nSELECT 1;\n\
+         -- rdsaudit: not run, its database name is not valid UTF-8 (NDJSON's database_base64 holds its bytes): DELETE FROM t\n"
+    );
+    assert_eq!(writer.database(), Some(&b"shop"[..]));
+}
+
 /// A flagged statement holding line breaks and a `;` stays on its comment line.
 #[test]
 fn an_ambiguous_statement_cannot_leave_its_comment() {

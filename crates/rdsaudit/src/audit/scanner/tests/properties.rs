@@ -171,14 +171,14 @@ pub(crate) fn build(
             (table, retcode, None)
         }
     };
-    let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned().into_bytes();
+    // Names as written: a name that is not UTF-8 keeps its bytes.
     let truth = (
-        lossy(&user),
-        lossy(&host),
+        user.clone(),
+        host.clone(),
         ids.0,
         ids.1,
         op.to_owned(),
-        lossy(&db),
+        db.clone(),
         object,
         retcode,
         extra,
