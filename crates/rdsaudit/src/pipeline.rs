@@ -495,7 +495,7 @@ fn visit_envelopes<S: Sink>(
             at = next;
             reach.settle(span.0, sink, &mut outcome);
             let mut blank_lines = 0;
-            reach.message(span, |hold| {
+            reach.message(span, (&mut *sink, &mut outcome), |hold| {
                 // Its breaks not looked for when the envelope reader saw there are none.
                 let lines = if env.unbroken() {
                     (multiline::unbroken_lines(message), false)
