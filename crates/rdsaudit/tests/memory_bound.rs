@@ -81,7 +81,11 @@ impl Sink for Counted {
     fn unparsed(&mut self, line: &UnparsedLine<'_>) {
         // Line 1 of the message is the first audit line: the junk is lines 2, 3, ...
         let expected = self.next_line.max(2);
-        assert_eq!(line.line_number, Some(expected), "in order, each with its line");
+        assert_eq!(
+            line.line_number,
+            Some(expected),
+            "in order, each with its line"
+        );
         assert_eq!(line.bytes, b"a");
         assert_eq!(line.event_id, Some("1"));
         self.next_line = expected + 1;
@@ -128,9 +132,15 @@ fn unparsed_lines_are_not_held_until_their_message_ends() {
 
     let (done, peak) = peak_of(|| pipeline.process(&records, 0, false, Counted::default));
     let (outcome, sink) = &done[0];
-    assert_eq!((sink.events, sink.unparsed, sink.failed), (2, JUNK_LINES, 0));
+    assert_eq!(
+        (sink.events, sink.unparsed, sink.failed),
+        (2, JUNK_LINES, 0)
+    );
     assert_eq!((outcome.parsed, outcome.unparsed_count()), (2, JUNK_LINES));
-    assert!(peak < BOUND, "pipeline: {peak} bytes at once for {JUNK_LINES} unparsed lines");
+    assert!(
+        peak < BOUND,
+        "pipeline: {peak} bytes at once for {JUNK_LINES} unparsed lines"
+    );
 
     let (report, peak) = peak_of(|| {
         let mut sink = Counted::default();
@@ -139,8 +149,14 @@ fn unparsed_lines_are_not_held_until_their_message_ends() {
         report
     });
     assert!(report.is_balanced());
-    assert_eq!((report.parsed_events, report.unparsed_events), (2, JUNK_LINES));
+    assert_eq!(
+        (report.parsed_events, report.unparsed_events),
+        (2, JUNK_LINES)
+    );
     // The decoder copies the input once (its own buffers): allowed for.
     let allowed = BOUND + 2 * json.len();
-    assert!(peak < allowed, "decoder: {peak} bytes at once for {JUNK_LINES} unparsed lines");
+    assert!(
+        peak < allowed,
+        "decoder: {peak} bytes at once for {JUNK_LINES} unparsed lines"
+    );
 }
