@@ -7,7 +7,7 @@
 //! process's resident size: nothing here depends on the load of the machine. One test only,
 //! so that no other test allocates while it measures.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
