@@ -26,7 +26,10 @@
 //!
 //! Replay fixed text lines with `jq -r .raw rejects.ndjson | rdsaudit parse -`.
 
-use std::io::Write as _;
+use std::fs::File;
+use std::io::{self, Seek as _, Write as _};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine as _;
 use rdsaudit::LineError;
@@ -141,4 +144,141 @@ fn key_str(out: &mut Vec<u8>, key: &str, value: &str) {
     json_str(out, key);
     out.push(b':');
     json_str(out, value);
+}
+
+/// Reject bytes a chunk keeps in memory; past them its reject lines wait in a temporary file.
+pub const SPOOL_IN_MEMORY: usize = 1 << 20;
+
+/// The reject lines of one chunk (a record, a piece of text), waiting for the chunk's turn
+/// to be written (chunks go out in input order). A line does not read in two bytes and its
+/// reject line takes ~200 (its place, reason and error), so a 16 MiB record of one-byte
+/// lines has ~1.6 GB of them (session 30's review: 417 MB for a 2,890-byte event with
+/// `--rejects`): past [`SPOOL_IN_MEMORY`] they go to a temporary file (in `TMPDIR`, removed
+/// once open), copied to the rejects file in the chunk's turn. Every line is kept: a write
+/// that fails is reported when the chunk is written, and fails the run.
+#[derive(Debug, Default)]
+pub struct Spool {
+    /// The lines not yet spilled: appended to by [`line`], [`record`] and [`input`].
+    pub bytes: Vec<u8>,
+    /// Boxed: a chunk holding a spool is moved several times a record, and rarely spills.
+    spilled: Option<Box<Spilled>>,
+}
+
+/// Where a [`Spool`]'s lines past its memory went.
+#[derive(Debug)]
+enum Spilled {
+    File(File),
+    /// Writing them failed: the lines stay in memory, the run fails.
+    Failed(io::Error),
+}
+
+impl Spool {
+    /// Called after lines were appended to [`Spool::bytes`]: spills them past
+    /// [`SPOOL_IN_MEMORY`].
+    pub fn appended(&mut self) {
+        if self.bytes.len() < SPOOL_IN_MEMORY {
+            return;
+        }
+        let written = match self.spilled.as_deref_mut() {
+            Some(Spilled::File(file)) => file.write_all(&self.bytes),
+            Some(Spilled::Failed(_)) => return,
+            None => anonymous_file().and_then(|mut file| {
+                file.write_all(&self.bytes)?;
+                self.spilled = Some(Box::new(Spilled::File(file)));
+                Ok(())
+            }),
+        };
+        match written {
+            Ok(()) => self.bytes.clear(),
+            // Kept in memory, and the run fails when the chunk is written.
+            Err(e) => self.spilled = Some(Box::new(Spilled::Failed(e))),
+        }
+    }
+
+    /// Writes every line, in order, to `out`.
+    pub fn write_to(&mut self, out: &mut dyn io::Write) -> io::Result<()> {
+        match self.spilled.as_deref_mut() {
+            Some(Spilled::Failed(e)) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("keeping reject lines in a temporary file: {e}"),
+                ));
+            }
+            Some(Spilled::File(file)) => {
+                file.rewind()?;
+                io::copy(file, out)?;
+            }
+            None => {}
+        }
+        out.write_all(&self.bytes)
+    }
+
+    /// Holds no line; the memory's room is kept, the temporary file let go.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.spilled = None;
+    }
+
+    /// Whether lines wait in a temporary file.
+    #[cfg(test)]
+    pub fn has_spilled(&self) -> bool {
+        matches!(self.spilled.as_deref(), Some(Spilled::File(_)))
+    }
+}
+
+/// A new file in the temporary directory, open for reading and writing, its name removed
+/// (on Unix it is gone once closed, whatever ends the run).
+fn anonymous_file() -> io::Result<File> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir();
+    let mut tries = 0;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path: PathBuf = dir.join(format!("rdsaudit-rejects-{}-{n}", std::process::id()));
+        match File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(file) => {
+                // Where a file open cannot lose its name, it stays until the run's end.
+                let _ = std::fs::remove_file(&path);
+                return Ok(file);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 16 => tries += 1,
+            Err(e) => {
+                return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display())));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines past the memory's share wait in a temporary file and come out whole, in order,
+    /// after the ones still in memory went out before them; clearing lets the file go.
+    #[test]
+    fn a_spool_keeps_every_line_in_order_past_its_memory() {
+        let mut spool = Spool::default();
+        let mut expected = Vec::new();
+        for i in 0..(3 * SPOOL_IN_MEMORY / 40) {
+            let line = format!("{{\"kind\":\"line\",\"line\":{i}}}\n");
+            spool.bytes.extend_from_slice(line.as_bytes());
+            expected.extend_from_slice(line.as_bytes());
+            spool.appended();
+            assert!(spool.bytes.len() < SPOOL_IN_MEMORY + 64);
+        }
+        assert!(spool.has_spilled());
+        let mut out = Vec::new();
+        spool.write_to(&mut out).unwrap();
+        assert_eq!(out, expected);
+        spool.clear();
+        assert!(!spool.has_spilled());
+        let mut out = Vec::new();
+        spool.write_to(&mut out).unwrap();
+        assert!(out.is_empty());
+    }
 }

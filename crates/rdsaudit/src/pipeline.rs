@@ -494,20 +494,27 @@ fn visit_envelopes<S: Sink>(
             let (span, next) = text_span(message, at);
             at = next;
             reach.settle(span.0, sink, &mut outcome);
-            let mut blank_lines = 0;
-            reach.message(span, |hold| {
-                // Its breaks not looked for when the envelope reader saw there are none.
-                let lines = if env.unbroken() {
-                    (multiline::unbroken_lines(message), false)
-                } else {
+            // Its breaks not looked for when the envelope reader saw there are none.
+            let blank_lines = if env.unbroken() {
+                let mut blank_lines = 0;
+                reach.message(span, |hold| {
+                    let lines = (multiline::unbroken_lines(message), false);
+                    let (blank, dirty) = read_lines(lines, &base, None, hold);
+                    blank_lines = blank;
+                    dirty
+                });
+                blank_lines
+            } else {
+                let mut blank_lines = 0;
+                reach.message_of_lines(span, (&mut *sink, &mut outcome), |hold| {
                     let lines = multiline::audit_lines(message);
                     let split = lines.is_split();
-                    (lines, split)
-                };
-                let (blank, dirty) = read_lines(lines, &base, None, hold);
-                blank_lines = blank;
-                dirty
-            });
+                    let (blank, dirty) = read_lines((lines, split), &base, None, hold);
+                    blank_lines = blank;
+                    dirty
+                });
+                blank_lines
+            };
             outcome.blank_lines += blank_lines;
         }
         reach.finish(sink, &mut outcome);

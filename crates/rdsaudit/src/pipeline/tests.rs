@@ -140,6 +140,12 @@ fn message() -> impl Strategy<Value = String> {
                 .to_string()
         ),
         1 => Just("20240615 10:31:05,db1,a,b,1,2,READ,a,b,t,1,\r\n".to_string()),
+        // Lines that do not read between lines that do, in one message: the message turns
+        // dirty at its second line, the reads held go out then (`Hold::put`).
+        1 => Just(
+            "20240615 10:31:05,db1,app,h,1,2,QUERY,,'a',0\nnot a line\n\nb\n20240615 10:31:06,db1,app,h,1,3,QUERY,,'b',0"
+                .to_string()
+        ),
         1 => Just(
             "20240615 10:31:05,db1,u\n20241231 23:59:59,h,admin,h,9,9,QUERY,mysql,'DROP TABLE t1',0\ny,10.0.0.9,77,0,FAILED_CONNECT,,,1045"
                 .to_string()
