@@ -51,7 +51,9 @@
 //! A statement whose database name is not valid UTF-8 (the server writes names raw) is a
 //! `-- rdsaudit: not run, its database name is not valid UTF-8 ...:` comment line, and no
 //! `USE` is written for it: written as text, the name's bytes would change and the `USE`
-//! would select another database (NDJSON's `database_base64` keeps them).
+//! would select another database (NDJSON's `database_base64` keeps them). So is a statement
+//! whose database name holds a line break or a NUL: its `USE` cannot be written on one line,
+//! and run in the database before it the statement would change another database's rows.
 //!
 //! A statement the server refused (its return code is not 0: a syntax error, a missing
 //! table, a denied privilege) did not run, so it is not written as one: it is a
@@ -457,6 +459,14 @@ fn unreliable(e: &AuditEvent<'_>, limit: usize) -> Option<String> {
                 .to_owned(),
         );
     }
+    if memchr::memchr3(b'\n', b'\r', 0, e.database.as_bytes()).is_some() {
+        // The `USE` would not fit on its line: run in the database before, it would change
+        // another database's rows.
+        return Some(
+            "not run, its database name holds a line break or a NUL (no USE can select it on one line)"
+                .to_owned(),
+        );
+    }
     if e.ambiguity.is_ambiguous() {
         let a = &e.ambiguity;
         return Some(format!(
@@ -491,15 +501,6 @@ fn switch_database(from: Option<&[u8]>, to: &[u8], out: &mut Vec<u8>) {
                 b"-- rdsaudit: no database selected from here on (USE cannot unselect one)\n",
             );
         }
-        return;
-    }
-    if memchr::memchr3(b'\n', b'\r', 0, to).is_some() {
-        comment_line(
-            "USE not written, the database name holds a line break or a NUL",
-            to,
-            out,
-        );
-        out.push(b'\n');
         return;
     }
     out.extend_from_slice(b"USE `");

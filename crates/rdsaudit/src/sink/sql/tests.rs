@@ -374,6 +374,35 @@ fn a_database_name_that_is_not_utf8_is_never_used() {
     assert_eq!(writer.database(), Some(&b"shop"[..]));
 }
 
+/// A database name holding a line break or a NUL: no `USE` fits on a line, so the statement
+/// is not run in the database before it (it was: `USE` was left out with a note, and the
+/// `DELETE` ran in `shop`).
+#[test]
+fn a_database_name_holding_a_line_break_is_never_used() {
+    for db in [&b"d\nx"[..], b"d\rx", b"d\0x"] {
+        let mut writer = SqlWriter::new();
+        let mut out = Vec::new();
+        let shop =
+            crate::parse_line(b"20240323 13:36:08,srv,app,10.0.0.1,5,7,QUERY,shop,'SELECT 1',0")
+                .unwrap();
+        writer.write(&shop, &mut out);
+        let mut e = crate::parse_line(
+            b"20240323 13:36:08,srv,app,10.0.0.1,5,8,QUERY,other,'DELETE FROM t',0",
+        )
+        .unwrap();
+        e.database = crate::Name::new(db);
+        writer.write(&e, &mut out);
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out,
+            "USE `shop`;\nSELECT 1;\n\
+             -- rdsaudit: not run, its database name holds a line break or a NUL (no USE can select it on one line): DELETE FROM t\n",
+            "{db:?}"
+        );
+        assert_eq!(writer.database(), Some(&b"shop"[..]));
+    }
+}
+
 /// A flagged statement holding line breaks and a `;` stays on its comment line.
 #[test]
 fn an_ambiguous_statement_cannot_leave_its_comment() {
