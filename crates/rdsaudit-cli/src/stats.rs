@@ -24,7 +24,7 @@ use rdsaudit::audit::timestamp::Rfc3339;
 use rdsaudit::filter::is_failed_login;
 use rdsaudit::report::Report;
 use rdsaudit::sink::UnparsedLine;
-use rdsaudit::{AuditEvent, Operation, Sink};
+use rdsaudit::{AuditEvent, Name, Operation, Sink};
 use rdsaudit_sql::event::analysis_at;
 use rdsaudit_sql::{Enricher, Semantics, StatementClass};
 use serde_json::{Value, json};
@@ -154,12 +154,14 @@ impl Sink for Tally {
         self.last_us = Some(self.last_us.map_or(t, |l| l.max(t)));
         *self.minutes.entry(t.div_euclid(60_000_000)).or_default() += 1;
         self.operations.add(e.operation.as_str(), 1);
-        self.users.add(&e.username.text(), 1);
-        self.databases.add(&e.database.text(), 1);
-        self.hosts.add(&e.host.text(), 1);
+        self.users.add(&shown_name(e.username), 1);
+        self.databases.add(&shown_name(e.database), 1);
+        self.hosts.add(&shown_name(e.host), 1);
         if is_failed_login(e) {
-            self.failed_logins
-                .add(&format!("{}@{}", e.username, e.host), 1);
+            self.failed_logins.add(
+                &format!("{}@{}", shown_name(e.username), shown_name(e.host)),
+                1,
+            );
         }
         if let Some(code) = e.retcode.filter(|c| *c != 0) {
             self.failures.add(&code.to_string(), 1);
@@ -291,9 +293,9 @@ impl Tally {
         let text = String::from_utf8_lossy(raw.get(..LISTED_BYTES).unwrap_or(&raw));
         self.ddl_dcl.push(Listed {
             at_us: e.timestamp.epoch_us,
-            user: e.username.to_string(),
-            host: e.host.to_string(),
-            database: e.database.to_string(),
+            user: shown_name(e.username).into_owned(),
+            host: shown_name(e.host).into_owned(),
+            database: shown_name(e.database).into_owned(),
             class,
             retcode: e.retcode,
             text: text.into_owned(),
@@ -693,6 +695,21 @@ pub fn run(args: &StatsArgs, quiet: bool) -> anyhow::Result<u8> {
     }
     out.flush()?;
     Ok(super::exit_status(&acc))
+}
+
+/// A name as counted and shown: its text, or, when it is not UTF-8, its lossy text and its
+/// bytes (`\xff` and `\xfe` users are two users, both `\u{FFFD}` as text).
+fn shown_name(name: Name<'_>) -> std::borrow::Cow<'_, str> {
+    use base64::Engine as _;
+    match name.as_str() {
+        Some(text) => text.into(),
+        None => format!(
+            "{} (not UTF-8, base64 {})",
+            name.text(),
+            base64::engine::general_purpose::STANDARD.encode(name.as_bytes())
+        )
+        .into(),
+    }
 }
 
 #[cfg(test)]

@@ -442,3 +442,49 @@ fn help_holds_no_control_bytes() {
     assert!(parse_help.contains(r"\\, \t, \n, \r, \0"), "{parse_help}");
     assert!(!parse_help.contains("quoted like CSV"), "{parse_help}");
 }
+
+/// Two users whose names are not UTF-8 are two users in `stats`, shown with their bytes (both
+/// were one `\u{FFFD}` user, also in failed logins).
+#[test]
+fn stats_tells_names_that_are_not_utf8_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Vec::new();
+    for user in [&b"\xff"[..], b"\xfe", b"\xfe"] {
+        log.extend_from_slice(b"20240323 13:36:08,srv,");
+        log.extend_from_slice(user);
+        log.extend_from_slice(b",10.0.0.1,5,0,FAILED_CONNECT,,,1045\n");
+    }
+    let path = write(dir.path(), "audit.log", &log);
+    let out = rdsaudit()
+        .args(["-q", "stats", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let counts = |key: &str| -> Vec<(String, u64)> {
+        v[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["key"].as_str().unwrap().to_owned(),
+                    c["count"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        counts("users"),
+        [
+            ("\u{FFFD} (not UTF-8, base64 /g==)".to_owned(), 2),
+            ("\u{FFFD} (not UTF-8, base64 /w==)".to_owned(), 1)
+        ],
+        "{v}"
+    );
+}
