@@ -1,18 +1,25 @@
 //! Your own code in the audit Lambda: react only to successful writes on chosen tables.
 //!
 //! `ON_WRITES_TABLES=shop.orders,shop.payments` names the tables. For each successful write
-//! (`INSERT`, `REPLACE`, `UPDATE`, `DELETE` statements with return code 0, and Aurora `WRITE`
-//! table events with return code 0) on one of them, the handler "reacts": here it prints one
-//! JSON line; in real life it would call an API, send a message, update a cache. Everything
-//! else (reads, failed statements, other tables) is ignored. Build it like the function:
-//! `cargo lambda build --release --arm64 --example on_writes`.
+//! on one of them the handler "reacts": here it prints one JSON line; in real life it would
+//! call an API, send a message, update a cache. What a write is and which tables it changes
+//! is the library's answer (`rdsaudit_sql`, as `--writes` and `written_tables` give it): a
+//! statement reacts once, with the tables the server's own TABLE events named for it where
+//! Aurora and MariaDB write them, else those its text changes (`/* c */ INSERT`, `WITH ...
+//! DELETE`, several statements; `INSERT INTO a SELECT ... FROM b` changes `a` only). An Aurora
+//! `WRITE` whose statement is not among the events handed over reacts on its own.
+//! Reads, failed statements and other tables are ignored. An event a raw user or database
+//! name may have forged (flagged ambiguous) is not reacted to: it is printed for a human.
+//! Build it like the function: `cargo lambda build --release --arm64 --example on_writes`.
 //!
 //! `ON_WRITES_REFUSE=<db.table>` pretends the downstream refuses writes on that table, to see
 //! what a failure does: the crate reports the Kinesis record holding the first refused event
 //! in `batchItemFailures`, hands over nothing after it, and Lambda retries from there.
 
+use std::collections::HashSet;
+
 use rdsaudit_lambda::{Event, EventHandler, Operation};
-use rdsaudit_sql::{Table, TablePattern};
+use rdsaudit_sql::{Enricher, Semantics, Table, TablePattern};
 
 /// The handler: which tables to watch, and which one to refuse (for demonstration).
 struct OnWrites {
@@ -22,78 +29,82 @@ struct OnWrites {
 
 impl EventHandler for OnWrites {
     async fn handle(&self, events: &[Event<'_>]) -> Vec<usize> {
+        // The TABLE events of a statement come just before it: one stream, in order.
+        let mut server = Enricher::default();
+        let statements: HashSet<Key> = events
+            .iter()
+            .filter(|e| e.event.operation == Operation::Query)
+            .map(key)
+            .collect();
         for (position, e) in events.iter().enumerate() {
-            let Some(table) = successful_write(e) else {
-                continue;
-            };
-            if !self.tables.iter().any(|t| t.matches(&table, "")) {
+            let written = written_tables(e, &mut server, &statements);
+            let watched: Vec<&Table> = written
+                .iter()
+                .filter(|t| self.tables.iter().any(|w| w.matches(t, "")))
+                .collect();
+            if watched.is_empty() {
                 continue;
             }
-            if self.refuse.as_ref().is_some_and(|r| r.matches(&table, "")) {
+            if e.event.ambiguity.is_ambiguous() {
+                let review = serde_json::json!({
+                    "kind": "review",
+                    "why": "a raw name lets this line read more than one way; one reading may be forged",
+                    "record": String::from_utf8_lossy(e.event.ambiguity.record()),
+                    "dedup_id": e.dedup_id,
+                });
+                println!("{review}");
+                continue;
+            }
+            if watched
+                .iter()
+                .any(|t| self.refuse.as_ref().is_some_and(|r| r.matches(t, "")))
+            {
                 // Stop at the first failure: this event and everything after it come again
                 // when Lambda retries its record, so reacting to later ones now would only
                 // make more duplicates.
                 return vec![position];
             }
-            // React. The dedup id is the same on Lambda's retries: a real consumer keys on it.
-            let reaction = serde_json::json!({
-                "kind": "write",
-                "table": table.to_string(),
-                "statement": e.event.object.text(),
-                "user": e.event.username.text(),
-                "timestamp_us": e.event.timestamp.epoch_us,
-                "dedup_id": e.dedup_id,
-            });
-            println!("{reaction}");
+            for table in watched {
+                // React. The dedup id is the same on Lambda's retries: a real consumer keys on it.
+                let reaction = serde_json::json!({
+                    "kind": "write",
+                    "table": table.to_string(),
+                    "statement": e.event.object.text(),
+                    "user": e.event.username.text(),
+                    "timestamp_us": e.event.timestamp.epoch_us,
+                    "dedup_id": e.dedup_id,
+                });
+                println!("{reaction}");
+            }
         }
         Vec::new()
     }
 }
 
-/// The (database, table) written by a successful statement or table event, if the event is
-/// one. Never split on a `.`: a table event's object is the table's whole name (a table may
-/// be named `shop.orders` in the database `evil`), and a statement's name is read with its
-/// back quotes.
-fn successful_write(e: &Event<'_>) -> Option<Table> {
+/// A statement's server, connection and query id: its TABLE events have the same.
+type Key = (Vec<u8>, u64, u64);
+
+fn key(e: &Event<'_>) -> Key {
     let ev = &e.event;
-    if ev.retcode != Some(0) {
-        return None;
-    }
-    match ev.operation {
-        Operation::Write => Some(Table::new(ev.database.text(), ev.object.text())),
-        Operation::Query => {
-            let sql = ev.object.text();
-            let written = TablePattern::parse(written_table(&sql)?).ok()?;
-            let database = written.database.unwrap_or_else(|| ev.database.to_string());
-            Some(Table::new(database, written.name))
-        }
-        _ => None,
-    }
+    (
+        ev.serverhost.as_bytes().to_vec(),
+        ev.connection_id,
+        ev.query_id,
+    )
 }
 
-/// The table a write statement names, as written (`` `db`.`t` ``): `INSERT [IGNORE] INTO t`,
-/// `REPLACE INTO t`, `UPDATE [LOW_PRIORITY] [IGNORE] t`, `DELETE FROM t`.
-fn written_table(sql: &str) -> Option<&str> {
-    let mut words = sql
-        .split(|c: char| c.is_whitespace() || c == '(')
-        .filter(|w| !w.is_empty());
-    let verb = words.next()?.to_ascii_uppercase();
-    let skip = [
-        "LOW_PRIORITY",
-        "DELAYED",
-        "HIGH_PRIORITY",
-        "IGNORE",
-        "QUICK",
-        "INTO",
-        "FROM",
-    ];
-    let table = match verb.as_str() {
-        "INSERT" | "REPLACE" | "UPDATE" | "DELETE" => {
-            words.find(|w| !skip.contains(&w.to_ascii_uppercase().as_str()))?
-        }
-        _ => return None,
-    };
-    Some(table)
+/// The tables a successful statement changed (the server's TABLE events for it when seen,
+/// else its text's); an Aurora TABLE event's own table when its statement is not in
+/// `statements` (a MariaDB TABLE event has no return code: its statement says if it ran).
+fn written_tables(e: &Event<'_>, server: &mut Enricher, statements: &HashSet<Key>) -> Vec<Table> {
+    let ev = &e.event;
+    let s: Semantics = server.enrich(ev);
+    let reacts = ev.operation == Operation::Query || !statements.contains(&key(e));
+    if reacts && s.writes && ev.retcode == Some(0) {
+        s.written_tables
+    } else {
+        Vec::new()
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]

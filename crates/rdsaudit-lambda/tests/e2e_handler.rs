@@ -32,6 +32,11 @@ fn table_event(n: u32, op: &str, table: &str, retcode: i32) -> String {
     format!("1718447460{n:06},aurora-1,app,10.0.0.7,44,{n},{op},shop,{table},{retcode}")
 }
 
+/// An Aurora statement (its table events have the same connection and query id).
+fn aurora_query(n: u32, sql: &str) -> String {
+    format!("1718447460{n:06},aurora-1,app,10.0.0.7,44,{n},QUERY,shop,'{sql}',0")
+}
+
 /// Three records: writes on watched and other tables, failed writes, reads, table events.
 fn batch() -> Vec<u8> {
     let records: Vec<Vec<String>> = vec![
@@ -49,6 +54,17 @@ fn batch() -> Vec<u8> {
         vec![
             query(8, "REPLACE INTO payments VALUES (3)", 0),
             query(9, "insert ignore into orders values (4)", 0),
+        ],
+        vec![
+            // The server's WRITE and its statement: one reaction.
+            table_event(10, "WRITE", "orders", 0),
+            aurora_query(10, "INSERT INTO orders VALUES (10)"),
+            query(11, "/* from the app */ INSERT INTO orders VALUES (11)", 0),
+            // Reads `orders`, changes `archive` (not watched).
+            query(12, "INSERT INTO archive SELECT * FROM orders", 0),
+            // User `u` in database `shop,l,1,2,QUERY,shop`, or user `u,l,1,2,QUERY,shop` in
+            // `shop`: one reading may be forged.
+            "20240615 10:31:13,db1,u,l,1,2,QUERY,shop,l,1,2,QUERY,shop,'INSERT INTO orders VALUES (13)',0".to_owned(),
         ],
     ];
     let values: Vec<Value> = records
@@ -101,8 +117,21 @@ fn reacts_only_to_successful_writes_on_the_chosen_tables() {
             ("shop.orders", "DELETE FROM shop.orders WHERE id = 1"),
             ("shop.payments", "REPLACE INTO payments VALUES (3)"),
             ("shop.orders", "insert ignore into orders values (4)"),
+            ("shop.orders", "INSERT INTO orders VALUES (10)"),
+            (
+                "shop.orders",
+                "/* from the app */ INSERT INTO orders VALUES (11)"
+            ),
         ]
         .map(|(t, s)| (t.to_owned(), s.to_owned()))
+    );
+    let review = output.kind("review");
+    assert_eq!(review.len(), 1, "{output:?}");
+    assert!(
+        review[0]["record"]
+            .as_str()
+            .unwrap()
+            .contains("INSERT INTO orders VALUES (13)")
     );
     // The dedup id: CloudWatch event id and the line's index in it.
     let first = &output.kind("write")[0];
@@ -113,7 +142,7 @@ fn reacts_only_to_successful_writes_on_the_chosen_tables() {
     let s = &output.kind("summary")[0];
     assert_eq!(
         (&s["parsed_events"], &s["delivered_events"], &s["balanced"]),
-        (&json!(9), &json!(9), &json!(true))
+        (&json!(14), &json!(14), &json!(true))
     );
 }
 
@@ -140,7 +169,7 @@ fn a_refused_event_reports_its_record_and_nothing_after_it_is_handed_over() {
     let s = &output.kind("summary")[0];
     assert_eq!(
         (&s["deferred_records"], &s["balanced"]),
-        (&json!(2), &json!(true))
+        (&json!(3), &json!(true))
     );
     let stop = &output.kind("retry_from")[0];
     assert_eq!(
