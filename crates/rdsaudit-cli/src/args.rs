@@ -136,7 +136,9 @@ statements after it are read (a SET, SET STATEMENT, EXECUTE, PREPARE or compound
 naming sql_mode or a character set, but a plain SET to safe values; one cut at the log limit
 that does not start as a statement on rows; any reading of an ambiguous line that does) is a
 comment, and so is every line after it: with --format sql it passes every filter (--writes,
---grep, --since, --user, --table...), and --merge puts it first among the events of its time.
+--grep, --since, --table...; a session SET, not GLOBAL, of a user or host --user,
+--exclude-user or --host leaves out is left out with its session), and --merge puts it first
+among the events of its time.
 Not in the log, so not seen: a sql_mode set in the parameter group or stored with a routine,
 a character set chosen in the client's handshake. Replay only logs of sessions you trust.
 

@@ -201,3 +201,40 @@ fn sql_says_what_the_log_does_not_hold() {
     assert!(!said(&["parse", "--writes"]).contains(note));
     assert!(!said(&["parse", "-q", "--format", "sql", "--merge"]).contains("rdsaudit:"));
 }
+
+/// `review31_another_users_set.log` (MariaDB 10.11): `bob` sets `ANSI_QUOTES` in his session,
+/// `alice` deletes in hers, `bob` runs `SET GLOBAL sql_mode='ANSI_QUOTES'`, and `alice`, in a
+/// session opened after it, deletes again. With `--user alice` bob's session `SET` changed none
+/// of the statements written, so it is left out with him and alice's first `DELETE` is written
+/// to run (it was a comment: another user's `SET` tainted it); his `SET GLOBAL` reaches her
+/// later session, so it still passes the filter and her second `DELETE` is a comment.
+#[test]
+fn another_sessions_set_is_left_out_with_its_session_but_a_global_one_is_not() {
+    let log = recorded("review31_another_users_set.log");
+    assert_eq!(runnable(&sql(&[], &[&log])), Vec::<&str>::new());
+    let out = sql(&["--user", "alice"], &[&log]);
+    let run = runnable(&out);
+    assert!(
+        run.iter()
+            .any(|l| l.starts_with("DELETE FROM items WHERE id = 99;")),
+        "{out}"
+    );
+    assert!(run.iter().all(|l| !l.contains("id = 98")), "{out}");
+    assert!(
+        out.contains("SET GLOBAL sql_mode") && !out.contains("SET sql_mode"),
+        "{out}"
+    );
+    // Excluding bob is the same.
+    let out = sql(
+        &["--exclude-user", "bob", "--exclude-user", "root"],
+        &[&log],
+    );
+    assert!(
+        runnable(&out).iter().any(|l| l.contains("id = 99")),
+        "{out}"
+    );
+    assert!(
+        runnable(&out).iter().all(|l| !l.contains("id = 98")),
+        "{out}"
+    );
+}

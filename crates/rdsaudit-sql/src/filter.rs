@@ -175,9 +175,18 @@ impl EventFilter {
         if self.open {
             return true;
         }
-        self.passes(e, server)
-            || (self.keep_reading_changes
-                && rdsaudit::sink::sql::changes_reading(e, self.query_log_limit()))
+        self.passes(e, server) || (self.keep_reading_changes && self.keeps_reading_change(e))
+    }
+
+    /// Whether `e`, which the conditions drop, changes how statements after it are read and
+    /// must be kept for them: unless only its own session is changed and the filter drops
+    /// that session's events (another user's `SET sql_mode` made the selected user's
+    /// statements comments).
+    fn keeps_reading_change(&self, e: &AuditEvent<'_>) -> bool {
+        let limit = self.query_log_limit();
+        rdsaudit::sink::sql::changes_reading(e, limit)
+            && (self.fields.matches_session(e)
+                || !rdsaudit::sink::sql::changes_only_its_session(e, limit))
     }
 
     /// Whether `e` passes the conditions (the filter is not open).

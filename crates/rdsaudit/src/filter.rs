@@ -163,6 +163,22 @@ impl Filter {
             || e.ambiguity.alternatives().iter().any(|r| self.selects(r))
     }
 
+    /// Whether `e`'s session passes the conditions a session keeps for its life (`users`,
+    /// `exclude_users`, `hosts`: a `CHANGEUSER` starts the session's state again), judged as
+    /// [`Filter::matches`] judges an ambiguous event. What a session's statement changes in
+    /// that session alone matters to no event of another session.
+    pub fn matches_session(&self, e: &AuditEvent<'_>) -> bool {
+        if !e.ambiguity.is_ambiguous() {
+            return self.selects_session(e) && !self.excludes(e);
+        }
+        self.selects_session(e)
+            || e.ambiguity.omitted() > 0
+            || e.ambiguity
+                .alternatives()
+                .iter()
+                .any(|r| self.selects_session(r))
+    }
+
     /// No condition is set, so every event passes: checked first (and by
     /// `rdsaudit_sql::EventFilter`, once), since a run without filters paid ~150 instructions
     /// an event (3% of a plain log's run) to find each list empty. Every field is named, so a
@@ -203,12 +219,7 @@ impl Filter {
         let t = e.timestamp.epoch_us;
         listed(&self.operations, e.operation.as_str().as_bytes())
             && listed(&self.databases, e.database.as_bytes())
-            && listed(&self.users, e.username.as_bytes())
-            && (self.hosts.is_empty()
-                || self
-                    .hosts
-                    .iter()
-                    .any(|h| host_matches(h, e.host.as_bytes())))
+            && self.selects_session(e)
             && (self.retcodes.is_empty() || e.retcode.is_some_and(|r| self.retcodes.contains(&r)))
             && self.since_us.is_none_or(|s| t >= s)
             && self.until_us.is_none_or(|u| t < u)
@@ -217,6 +228,21 @@ impl Filter {
                 .grep
                 .as_ref()
                 .is_none_or(|re| re.is_match(&e.object.unescaped()))
+    }
+
+    /// The selections a session keeps for its life: user and host. Names compare by their
+    /// bytes (see [`Filter::selects`]).
+    fn selects_session(&self, e: &AuditEvent<'_>) -> bool {
+        (self.users.is_empty()
+            || self
+                .users
+                .iter()
+                .any(|u| u.as_bytes() == e.username.as_bytes()))
+            && (self.hosts.is_empty()
+                || self
+                    .hosts
+                    .iter()
+                    .any(|h| host_matches(h, e.host.as_bytes())))
     }
 
     /// The conditions that drop events.

@@ -413,6 +413,25 @@ pub fn changes_reading(e: &AuditEvent<'_>, query_log_limit: usize) -> bool {
     own_change(e, statement, query_log_limit).is_some() || other_reading_changes(e, query_log_limit)
 }
 
+/// Whether `e` is a whole, unflagged `SET` that changes how its own session's statements are
+/// read and no other session's (no `GLOBAL`, `PERSIST`; a `CHANGEUSER` resets the session): a
+/// filter that drops every event of its session (`--user`, `--exclude-user`, `--host`) may drop
+/// it too, since no statement it changed is written. Anything else that [`changes_reading`]
+/// finds must pass every filter.
+///
+/// ```
+/// use rdsaudit::sink::sql::changes_only_its_session;
+/// let line = |l: &'static [u8]| rdsaudit::parse_line(l).unwrap();
+/// assert!(changes_only_its_session(&line(br"20240323 13:36:08,vm,bob,10.0.0.1,5,7,QUERY,shop,'SET sql_mode=\'ANSI_QUOTES\'',0"), 1024));
+/// assert!(!changes_only_its_session(&line(br"20240323 13:36:08,vm,bob,10.0.0.1,5,7,QUERY,shop,'SET GLOBAL sql_mode=\'ANSI_QUOTES\'',0"), 1024));
+/// ```
+pub fn changes_only_its_session(e: &AuditEvent<'_>, query_log_limit: usize) -> bool {
+    e.operation == Operation::Query
+        && !e.ambiguity.is_ambiguous()
+        && !e.object.possibly_truncated_at(query_log_limit)
+        && session::sets_only_its_session(e.object.unescaped().trim_ascii())
+}
+
 /// Why `e`'s own `statement` (trimmed; empty when `e` is no QUERY) may change how the
 /// statements after it are read, if it may: the note of its comment line, which starts with
 /// [`session::THE_SET_WHY`] (what [`Taint`] looks for).

@@ -185,6 +185,16 @@ fn starts_as_row_statement(statement: &[u8]) -> bool {
 }
 
 /// The first word of `code` (lowercase, comments skipped).
+/// Whether `statement` is a `SET` whose effect stays in its own session: not `GLOBAL` or
+/// `PERSIST` (those reach the sessions opened after it), not run through `EXECUTE`. A word
+/// search, so a string or a name holding `global` keeps it (it is then judged as reaching
+/// other sessions: let through).
+pub(super) fn sets_only_its_session(statement: &[u8]) -> bool {
+    let lower = String::from_utf8_lossy(statement).to_ascii_lowercase();
+    let code = skip_comments(&lower);
+    first_word(code) == "set" && !code.contains("global") && !code.contains("persist")
+}
+
 fn first_word(code: &str) -> &str {
     code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .next()
