@@ -130,6 +130,9 @@ pub fn analyze_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
     let Some(statements) = parse(sql) else {
         return analyze_tokens_in(sql, ctx);
     };
+    if statements.iter().any(tables::misread_by_the_parser) {
+        return analyze_tokens_in(sql, ctx);
+    }
     let verdicts: Option<Vec<Verdict>> = statements.iter().map(classify_ast).collect();
     let Some(verdicts) = verdicts else {
         return analyze_tokens_in(sql, ctx);

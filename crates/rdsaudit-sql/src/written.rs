@@ -25,7 +25,7 @@
 //! assert_eq!(a.written, ["archive"]);
 //! ```
 
-use sqlparser::ast::{FromTable, Statement, TableFactor, TableObject, TableWithJoins};
+use sqlparser::ast::{FromTable, SetExpr, Statement, TableFactor, TableObject, TableWithJoins};
 
 use crate::lexer::Token;
 use crate::name::Table;
@@ -129,7 +129,13 @@ fn created_table(body: &[Token<'_>]) -> Option<Vec<Table>> {
 /// the two against each other).
 pub(crate) fn written_by_tree(statement: &Statement) -> Option<Vec<Table>> {
     match statement {
-        Statement::Query(_) => Some(Vec::new()),
+        // `WITH x AS (...) DELETE FROM t` is a query whose body is the statement.
+        Statement::Query(query) => match query.body.as_ref() {
+            SetExpr::Insert(s) | SetExpr::Update(s) | SetExpr::Delete(s) | SetExpr::Merge(s) => {
+                written_by_tree(s)
+            }
+            _ => Some(Vec::new()),
+        },
         Statement::Insert(insert) => match &insert.table {
             TableObject::TableName(name) => Some(vec![object_name(name)]),
             _ => None,
@@ -150,15 +156,24 @@ pub(crate) fn written_by_tree(statement: &Statement) -> Option<Vec<Table>> {
     }
 }
 
-/// The tables a table reference and its joins name (a derived table is none).
+/// The tables a table reference and its joins name, inside parentheses too (`t JOIN (u JOIN
+/// v ON ...)`); a derived table is none.
 fn references(refs: &TableWithJoins) -> Option<Vec<Table>> {
     let mut named = Vec::new();
+    add_references(refs, &mut named);
+    (!named.is_empty()).then_some(named)
+}
+
+fn add_references(refs: &TableWithJoins, named: &mut Vec<Table>) {
     for factor in std::iter::once(&refs.relation).chain(refs.joins.iter().map(|j| &j.relation)) {
-        if let TableFactor::Table { name, .. } = factor {
-            push_unique(&mut named, object_name(name));
+        match factor {
+            TableFactor::Table { name, .. } => push_unique(named, object_name(name)),
+            TableFactor::NestedJoin {
+                table_with_joins, ..
+            } => add_references(table_with_joins, named),
+            _ => {}
         }
     }
-    (!named.is_empty()).then_some(named)
 }
 
 /// Adds a writing statement's `targets` ([`written_by`], [`written_by_tree`]), or all of
@@ -226,6 +241,47 @@ mod tests {
             Vec::<String>::new()
         );
         assert_eq!(written("SELECT * FROM a"), Vec::<String>::new());
+    }
+
+    /// Review 31 (advA F1, F2): each changed `orders` (checked on MariaDB 10.11 where it runs),
+    /// and `written_tables` left it out; sqlparser read `UPDATE IGNORE orders` as the table
+    /// `IGNORE` with the alias `orders`, the tokens lost a table in parentheses.
+    #[test]
+    fn the_changed_table_is_never_left_out() {
+        for sql in [
+            "UPDATE IGNORE orders SET paid=1",
+            "UPDATE LOW_PRIORITY orders SET paid=1",
+            "UPDATE LOW_PRIORITY IGNORE orders SET paid=1",
+            "UPDATE (orders) SET paid=1",
+            "UPDATE ((orders)) SET paid=1",
+            "UPDATE t, (orders) SET orders.paid=1",
+            "UPDATE (orders) JOIN t ON t.a=orders.a SET orders.paid=1",
+            "UPDATE t JOIN (u JOIN orders ON u.a=orders.a) ON t.a=u.a SET orders.paid=1",
+            "DROP INDEX i1 ON orders",
+            "WITH x AS (SELECT 1) DELETE FROM orders",
+            "WITH x AS (SELECT 1) UPDATE orders SET paid=1",
+            "DELETE FROM x USING orders AS x WHERE 1",
+        ] {
+            for a in [analyze(sql.as_bytes()), analyze_tokens(sql.as_bytes())] {
+                let w: Vec<String> = a.written.iter().map(ToString::to_string).collect();
+                let t: Vec<String> = a.tables.iter().map(ToString::to_string).collect();
+                assert!(w.contains(&"orders".to_owned()), "{sql}: written {w:?}");
+                assert!(t.contains(&"orders".to_owned()), "{sql}: tables {t:?}");
+                assert!(
+                    !w.iter().any(|n| n == "IGNORE" || n == "LOW_PRIORITY"),
+                    "{sql}: {w:?}"
+                );
+            }
+        }
+        // A character set is no table (the parser and the tokens read `TO` as a rename's).
+        for a in [
+            analyze(b"ALTER TABLE orders CONVERT TO CHARACTER SET utf8mb4"),
+            analyze_tokens(b"ALTER TABLE orders CONVERT TO CHARACTER SET utf8mb4"),
+        ] {
+            assert_eq!(a.written, ["orders"]);
+        }
+        assert_eq!(written("ALTER TABLE a RENAME TO b"), ["a", "b"]);
+        assert_eq!(written("ALTER TABLE a RENAME AS b"), ["a", "b"]);
     }
 
     #[test]
