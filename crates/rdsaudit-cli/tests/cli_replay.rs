@@ -253,3 +253,34 @@ fn a_file_holding_no_entry_is_said_and_fails() {
         "{stderr}"
     );
 }
+
+/// Review 31 (advA F6): an entry cut short, or whose `kind` was damaged, was counted among
+/// the function log's other lines: its record lost without a word, exit 0.
+#[test]
+fn an_entry_that_does_not_read_is_unreadable_not_another_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = document(&entry("r-1", EntryKind::Line, GOOD.as_bytes()));
+    let lost = document(&entry("r-2", EntryKind::Line, b"DELETE FROM secret"));
+    let cut = lost.get(..lost.len() - 40).unwrap();
+    let renamed = String::from_utf8(lost.clone())
+        .unwrap()
+        .replace("\"kind\":\"quarantine\"", "\"kind\":\"quarantin\"");
+    for (name, second) in [
+        ("cut.log", cut.to_vec()),
+        ("kind.log", renamed.into_bytes()),
+    ] {
+        let mut log = good.clone();
+        log.push(b'\n');
+        log.extend_from_slice(b"START RequestId: 1 Version: $LATEST\n");
+        log.extend_from_slice(&second);
+        log.push(b'\n');
+        let path = write(dir.path(), name, &log);
+        let out = rdsaudit().args(["replay"]).arg(&path).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(
+            stderr.contains("1 quarantine entries, 1 events decoded, 0 still failing, 1 unreadable, 1 other lines skipped"),
+            "{name}: {stderr}"
+        );
+    }
+}

@@ -252,7 +252,7 @@ pub fn read_entries(input: &[u8]) -> ReadEntries {
     // A whole JSON file (an AWS CLI answer or one S3 object), else one JSON value per line.
     let mut whole = input.to_vec();
     match simd_json::to_owned_value(&mut whole) {
-        Ok(value) => found.value(&value),
+        Ok(value) => found.value_of(&value, input),
         Err(_) => {
             for line in input.split(|&b| b == b'\n') {
                 found.line(line);
@@ -277,11 +277,33 @@ impl Found {
             }
             return;
         };
-        let mut json = line.get(start..).unwrap_or_default().to_vec();
+        let text = line.get(start..).unwrap_or_default();
+        let mut json = text.to_vec();
         match simd_json::to_owned_value(&mut json) {
-            Ok(value) => self.value(&value),
+            Ok(value) => self.value_of(&value, text),
+            Err(_) if looks_like_an_entry(text) => self.out.errors.push(bad(
+                "",
+                "a line that holds an entry's keys does not read as JSON (cut short?)",
+            )),
             Err(_) => self.out.other_lines += 1,
         }
+    }
+
+    /// [`Found::value`] of a line's JSON `text`: an object of another kind that holds an
+    /// entry's keys is an entry that does not read (its `kind` damaged), not another line.
+    fn value_of(&mut self, v: &simd_json::OwnedValue, text: &[u8]) {
+        let kind = v.get("kind").and_then(|k| k.as_str());
+        let entry_kind = matches!(kind, Some("quarantine" | "quarantine_part"));
+        let wrapper = v.get("events").is_some() || v.get("Messages").is_some();
+        if !entry_kind && !wrapper && looks_like_an_entry(text) {
+            let id = v.get("id").and_then(|x| x.as_str()).unwrap_or_default();
+            self.out.errors.push(bad(
+                id,
+                "an object with an entry's keys whose kind is not quarantine",
+            ));
+            return;
+        }
+        self.value(v);
     }
 
     fn value(&mut self, v: &simd_json::OwnedValue) {
@@ -348,6 +370,19 @@ impl Found {
         }
         self.out
     }
+}
+
+/// Whether `text` holds what only an entry or its part holds: their `kind`, or an entry's
+/// `payload_encoding` key (a function log's pointer lines, `"kind":"quarantined"`, and
+/// summaries hold neither).
+fn looks_like_an_entry(text: &[u8]) -> bool {
+    [
+        &b"\"kind\":\"quarantine\""[..],
+        b"\"kind\":\"quarantine_part\"",
+        b"\"payload_encoding\"",
+    ]
+    .iter()
+    .any(|key| memchr::memmem::find(text, key).is_some())
 }
 
 fn bad(id: &str, problem: &str) -> QuarantineError {
