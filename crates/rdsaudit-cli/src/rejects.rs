@@ -28,8 +28,7 @@
 
 use std::fs::File;
 use std::io::{self, Seek as _, Write as _};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64::Engine as _;
 use rdsaudit::LineError;
@@ -168,9 +167,15 @@ pub struct Spool {
 #[derive(Debug)]
 enum Spilled {
     File(File),
-    /// Writing them failed: the lines stay in memory, the run fails.
+    /// No temporary file could be made (a read-only `TMPDIR`): the lines stay in memory, as
+    /// they did before there was a spool (said once on stderr).
+    InMemory,
+    /// Writing them to the file failed: the lines written before are lost, the run fails.
     Failed(io::Error),
 }
+
+/// Whether it was said that reject lines stay in memory.
+static SAID_IN_MEMORY: AtomicBool = AtomicBool::new(false);
 
 impl Spool {
     /// Called after lines were appended to [`Spool::bytes`]: spills them past
@@ -181,12 +186,23 @@ impl Spool {
         }
         let written = match self.spilled.as_deref_mut() {
             Some(Spilled::File(file)) => file.write_all(&self.bytes),
-            Some(Spilled::Failed(_)) => return,
-            None => anonymous_file().and_then(|mut file| {
-                file.write_all(&self.bytes)?;
-                self.spilled = Some(Box::new(Spilled::File(file)));
-                Ok(())
-            }),
+            Some(Spilled::InMemory | Spilled::Failed(_)) => return,
+            // Unnamed: gone once closed, whatever ends the run.
+            None => match tempfile::tempfile() {
+                Ok(mut file) => file.write_all(&self.bytes).map(|()| {
+                    self.spilled = Some(Box::new(Spilled::File(file)));
+                }),
+                Err(e) => {
+                    if !SAID_IN_MEMORY.swap(true, Ordering::Relaxed) {
+                        ewriteln!(
+                            "rdsaudit: no temporary file for reject lines in {} ({e}): they are kept in memory",
+                            std::env::temp_dir().display()
+                        );
+                    }
+                    self.spilled = Some(Box::new(Spilled::InMemory));
+                    return;
+                }
+            },
         };
         match written {
             Ok(()) => self.bytes.clear(),
@@ -208,7 +224,7 @@ impl Spool {
                 file.rewind()?;
                 io::copy(file, out)?;
             }
-            None => {}
+            Some(Spilled::InMemory) | None => {}
         }
         out.write_all(&self.bytes)
     }
@@ -223,34 +239,6 @@ impl Spool {
     #[cfg(test)]
     pub fn has_spilled(&self) -> bool {
         matches!(self.spilled.as_deref(), Some(Spilled::File(_)))
-    }
-}
-
-/// A new file in the temporary directory, open for reading and writing, its name removed
-/// (on Unix it is gone once closed, whatever ends the run).
-fn anonymous_file() -> io::Result<File> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir();
-    let mut tries = 0;
-    loop {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path: PathBuf = dir.join(format!("rdsaudit-rejects-{}-{n}", std::process::id()));
-        match File::options()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(file) => {
-                // Where a file open cannot lose its name, it stays until the run's end.
-                let _ = std::fs::remove_file(&path);
-                return Ok(file);
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 16 => tries += 1,
-            Err(e) => {
-                return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display())));
-            }
-        }
     }
 }
 

@@ -539,3 +539,28 @@ fn bad_get_records_pages_are_kept_whole_and_the_others_read() {
         "{stderr}"
     );
 }
+
+/// Review 31 (advB F3): with a `TMPDIR` where no file can be made, a run with more than 1 MiB
+/// of reject lines failed (exit 2) and wrote nothing; they now stay in memory, said once.
+#[test]
+fn reject_lines_stay_in_memory_when_no_temporary_file_can_be_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = "not an audit line\n".repeat(20_000);
+    let log = write(dir.path(), "junk.log", junk.as_bytes());
+    let rejects_path = dir.path().join("r.ndjson");
+    let out = rdsaudit()
+        .env("TMPDIR", dir.path().join("missing"))
+        .args(["--threads", "1", "parse", "-q", "--rejects"])
+        .arg(&rejects_path)
+        .arg(&log)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.matches("they are kept in memory").count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(rejects(&rejects_path).len(), 20_000);
+}
