@@ -169,8 +169,10 @@ fn a_record_kept_as_its_json_is_told_by_the_sniff_detection_uses() {
     let id = format!("shardId-000000000000:{}", "4".repeat(300));
     let late = format!(r#"{{"eventID":"{id}","kinesis":{{"sequenceNumber":"7","data":"{b64}"}}}}"#);
     let no_data = r#"{"SequenceNumber":"8","PartitionKey":"p"}"#.to_owned();
-    for (payload, events, code, says) in [(late, 5, 0, ""), (no_data, 0, 1, "record has no `Data`")]
-    {
+    for (payload, events, code, says) in [
+        (late, 5, 0, ""),
+        (no_data, 0, 1, "record has no `Data` string"),
+    ] {
         let doc = document(&entry("req-1-0", EntryKind::Record, payload.as_bytes()));
         let path = write(dir.path(), "entry.json", &doc);
         let out = rdsaudit().arg("replay").arg(&path).output().unwrap();

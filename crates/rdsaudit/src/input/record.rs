@@ -37,8 +37,9 @@ pub enum RecordProblem {
     /// `kinesis.data` is not a string.
     #[error("`kinesis.data` is {0}, not a base64 string")]
     DataNotAString(&'static str),
-    /// A required field of an `aws kinesis get-records` record is missing.
-    #[error("record has no `{0}`")]
+    /// A required field of an `aws kinesis get-records` record is missing, or its value is
+    /// not a string (`"SequenceNumber": 1`).
+    #[error("record has no `{0}` string")]
     MissingField(&'static str),
     /// A field the record is read by (`kinesis`, `kinesis.data`, `kinesis.sequenceNumber`,
     /// `Data`, `SequenceNumber`) appears more than once: taking either would hide the other's
