@@ -583,6 +583,12 @@ mod tests {
             error(&[("RDSAUDIT_QUARANTINE", "ftp://x")])
                 .contains("RDSAUDIT_QUARANTINE=\"ftp://x\"")
         );
+        // Session 31 (advC F2): a queue URL naming no queue failed only at the first entry.
+        let e = error(&[("RDSAUDIT_QUARANTINE", "sqs:http://")]);
+        assert!(
+            e.starts_with("RDSAUDIT_QUARANTINE=\"sqs:http://\": expected the queue URL"),
+            "{e}"
+        );
         assert!(error(&[("RDSAUDIT_THREADS", "0")]).contains("RDSAUDIT_THREADS"));
         assert!(error(&[("RDSAUDIT_MAX_RECORD_BYTES", "1e6")]).contains("positive integer"));
         assert!(error(&[("RDSAUDIT_OPERATIONS", "CONECT")]).contains("unknown operation"));
