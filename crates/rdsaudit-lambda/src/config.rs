@@ -431,9 +431,12 @@ fn closest(name: &str) -> (&'static str, usize) {
 }
 
 /// The known name `name` (not `RDSAUDIT_*`) looks like a misspelling of: its first word
-/// within two edits of `RDSAUDIT` (`RDSADUIT_WRITES_ONLY`, `RDSAUDITS_USERS`), or the whole
-/// name within two edits of a known one (`RDS_AUDIT_USERS`, `RDSAUDIT-USERS`). Lambda's own
-/// variables (`AWS_*`, `LAMBDA_*`, `_HANDLER`, ...) never are.
+/// within one edit of `RDSAUDIT`, a transposition counting as one (`RDSADUIT_WRITES_ONLY`,
+/// `RDSAUDITS_USERS`, `RDSAUDT_HOSTS`), or the whole name within two edits of a known one
+/// (`RDS_AUDIT_USERS`, `RDSAUDIT-USERS`). Two edits of the first word alone reach other
+/// products' prefixes (`DBAUDIT`, `AWSAUDIT`, `MSAUDIT`, `RDSAUDITOR`): a layer or an extension
+/// setting such a variable would stop the function at init. Lambda's own variables (`AWS_*`,
+/// `LAMBDA_*`, `_HANDLER`, ...) never are.
 fn misspelt(name: &str) -> Option<&'static str> {
     let upper = name.to_ascii_uppercase();
     if upper.starts_with("AWS_") || upper.starts_with("LAMBDA_") || upper.starts_with('_') {
@@ -441,7 +444,7 @@ fn misspelt(name: &str) -> Option<&'static str> {
     }
     let (known, distance) = closest(&upper);
     let word = upper.split(['_', '-']).next().unwrap_or_default();
-    let prefix_like = word.len() >= 6 && strsim::damerau_levenshtein(word, "RDSAUDIT") <= 2;
+    let prefix_like = strsim::damerau_levenshtein(word, "RDSAUDIT") <= 1;
     (prefix_like || distance <= 2).then_some(known)
 }
 
@@ -580,6 +583,12 @@ mod tests {
             error(&[("RDSAUDIT_QUARANTINE", "ftp://x")])
                 .contains("RDSAUDIT_QUARANTINE=\"ftp://x\"")
         );
+        // Session 31 (advC F2): a queue URL naming no queue failed only at the first entry.
+        let e = error(&[("RDSAUDIT_QUARANTINE", "sqs:http://")]);
+        assert!(
+            e.starts_with("RDSAUDIT_QUARANTINE=\"sqs:http://\": expected the queue URL"),
+            "{e}"
+        );
         assert!(error(&[("RDSAUDIT_THREADS", "0")]).contains("RDSAUDIT_THREADS"));
         assert!(error(&[("RDSAUDIT_MAX_RECORD_BYTES", "1e6")]).contains("positive integer"));
         assert!(error(&[("RDSAUDIT_OPERATIONS", "CONECT")]).contains("unknown operation"));
@@ -652,6 +661,44 @@ mod tests {
             ("RDSAUDIT_USERS", "app"),
         ];
         assert!(config(&lambda).is_ok());
+    }
+
+    /// Session 31 (advC F4): a first word within two edits of `RDSAUDIT` took other products'
+    /// variables for ours and stopped the function at init; one edit (a transposition is one)
+    /// or a whole name within two edits of ours is still an error.
+    #[test]
+    fn other_products_audit_variables_are_not_taken_for_misspelt_ones() {
+        for name in [
+            "DBAUDIT_ENABLED",
+            "AWSAUDIT_MODE",
+            "MSAUDIT_LEVEL",
+            "RDSAUDITOR_URL",
+            "RDSAUDITOR",
+            "PGAUDIT_LOG",
+            "AUDIT_USERS",
+        ] {
+            let c = config(&[("PATH", "/bin"), (name, "1"), ("RDSAUDIT_USERS", "app")]);
+            assert!(c.is_ok(), "{name}: {:?}", c.err());
+        }
+        for (name, closest) in [
+            ("RDSADUIT_WRITES_ONLY", "RDSAUDIT_WRITES_ONLY"),
+            ("RDS_AUDIT_USERS", "RDSAUDIT_USERS"),
+            ("RDSAUDT_HOSTS", "RDSAUDIT_HOSTS"),
+            ("RSDAUDIT_GREP", "RDSAUDIT_GREP"),
+            ("RDSAUDITX_ENRICH", "RDSAUDIT_ENRICH"),
+            ("RDSAUDITOR_USERS", "RDSAUDIT_USERS"),
+        ] {
+            let e = error(&[(name, "1")]);
+            assert!(
+                e.contains(&format!("variable {name} looks like a misspelt {closest}")),
+                "{name}: {e}"
+            );
+        }
+        let e = error(&[("RDSAUDIT_WRITE_ONLY", "true")]);
+        assert!(
+            e.contains("unknown variable RDSAUDIT_WRITE_ONLY (did you mean RDSAUDIT_WRITES_ONLY?)"),
+            "{e}"
+        );
     }
 
     /// Session 30 (adv2 F7): `RDSAUDIT_USERS=","` read as no user list, i.e. every user.

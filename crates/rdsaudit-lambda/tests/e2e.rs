@@ -370,6 +370,60 @@ fn a_misspelt_prefix_and_an_empty_list_item_are_init_errors() {
     }
 }
 
+/// Session 31 (advC F4): other products' variables one edit further from ours
+/// (`DBAUDIT_ENABLED`, two edits from `RDSAUDIT`) stopped the function at init.
+#[test]
+fn other_products_audit_variables_do_not_stop_the_function() {
+    let config = [
+        ("DBAUDIT_ENABLED", "true"),
+        ("AWSAUDIT_MODE", "strict"),
+        ("MSAUDIT_LEVEL", "2"),
+        ("RDSAUDITOR_URL", "https://auditor.example"),
+    ];
+    let (posts, output) = invoke(&config, vec![kinesis_event(&[])]);
+    assert_eq!(response(&posts[0]), no_failures(), "{}", output.stderr);
+}
+
+/// Session 31 (advC F2): a destination or quarantine address naming no queue or bucket
+/// (`sqs:http://`, `s3:// /x`) passed init; every record (or the first one needing the
+/// quarantine) then failed and the shard stalled.
+#[test]
+fn an_address_naming_no_resource_is_an_init_error() {
+    for (config, expected) in [
+        (
+            ("RDSAUDIT_DESTINATION", "sqs:http://"),
+            "RDSAUDIT_DESTINATION: invalid destination \"sqs:http://\": expected the queue URL",
+        ),
+        (
+            (
+                "RDSAUDIT_DESTINATION",
+                "kinesis:arn:aws:kinesis:us-east-1:1:stream/",
+            ),
+            "expected the stream name",
+        ),
+        (
+            ("RDSAUDIT_QUARANTINE", "s3:// /x"),
+            "RDSAUDIT_QUARANTINE=\"s3:// /x\": expected s3://<bucket>/<prefix>, the bucket name",
+        ),
+        (
+            ("RDSAUDIT_QUARANTINE", "sqs:http://"),
+            "RDSAUDIT_QUARANTINE=\"sqs:http://\": expected the queue URL",
+        ),
+    ] {
+        let api = RuntimeApi::start();
+        api.enqueue("req-0", kinesis_event(&[]));
+        let output = Function::start(&api, &[config]).wait_exit();
+        assert!(!output.status.success(), "{config:?}");
+        let posts = api.posts();
+        assert_eq!(posts.len(), 1, "{config:?}: {posts:?}");
+        assert_eq!(posts[0].kind, PostKind::InitError);
+        let body = posts[0].json();
+        assert_eq!(body["errorType"], "RdsAudit.InvalidConfiguration");
+        let message = body["errorMessage"].as_str().unwrap();
+        assert!(message.contains(expected), "{config:?}: {message}");
+    }
+}
+
 #[test]
 fn enrich_adds_the_semantic_keys_with_the_servers_tables() {
     let kinesis = corpus("kinesis-event.json");

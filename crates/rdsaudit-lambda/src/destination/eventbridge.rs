@@ -14,7 +14,7 @@ use super::aws::{call_error, entry_failure};
 use super::batch::{self, BatchApi, CallError, Entry, Limits};
 use aws_config::SdkConfig;
 
-use super::{Delivery, Outgoing};
+use super::{Delivery, DestinationError, Outgoing};
 
 /// `PutEvents`: 10 entries and 256 KiB (262,144 bytes) per call, counted as the service does.
 const LIMITS: Limits = Limits {
@@ -39,11 +39,13 @@ pub struct EventBridge {
 
 impl EventBridge {
     /// `address` is the bus name (`default`, `audit`) or its ARN.
-    pub fn new(address: &str, config: &SdkConfig) -> Self {
-        Self {
+    pub fn new(address: &str, config: &SdkConfig) -> Result<Self, DestinationError> {
+        super::address::event_bus(address)
+            .map_err(super::invalid(format!("eventbridge:{address}")))?;
+        Ok(Self {
             client: aws_sdk_eventbridge::Client::new(&super::for_address(config, address)),
             bus: address.to_owned(),
-        }
+        })
     }
 
     /// Puts the items, ten (or 256 KiB) at a time.

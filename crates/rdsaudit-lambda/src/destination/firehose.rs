@@ -12,7 +12,7 @@ use super::aws::{call_error, entry_failure};
 use super::batch::{self, BatchApi, CallError, Entry, Limits};
 use aws_config::SdkConfig;
 
-use super::{Delivery, Outgoing};
+use super::{Delivery, DestinationError, Outgoing};
 
 /// `PutRecordBatch`: 500 records and 4 MiB per call, 1,000 KiB per record.
 const LIMITS: Limits = Limits {
@@ -34,14 +34,13 @@ impl Firehose {
     /// (`arn:aws:firehose:<region>:<account>:deliverystream/<name>`), of which the name is used,
     /// in the ARN's region (`PutRecordBatch` takes only a name: the stream must be of the
     /// function's account).
-    pub fn new(address: &str, config: &SdkConfig) -> Self {
-        let stream = address
-            .rsplit_once(":deliverystream/")
-            .map_or(address, |(_, name)| name);
-        Self {
+    pub fn new(address: &str, config: &SdkConfig) -> Result<Self, DestinationError> {
+        let stream = super::address::delivery_stream(address)
+            .map_err(super::invalid(format!("firehose:{address}")))?;
+        Ok(Self {
             client: aws_sdk_firehose::Client::new(&super::for_address(config, address)),
             stream: stream.to_owned(),
-        }
+        })
     }
 
     /// Puts the items, 500 (or 4 MiB) at a time.

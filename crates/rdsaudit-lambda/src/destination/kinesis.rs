@@ -12,7 +12,7 @@ use super::aws::{call_error, entry_failure, fitted_id};
 use super::batch::{self, BatchApi, CallError, Entry, Limits};
 use aws_config::SdkConfig;
 
-use super::{Delivery, Outgoing};
+use super::{Delivery, DestinationError, Outgoing};
 
 /// `PutRecords`: 500 records and 5 MiB per call, 1 MiB per record, partition keys included.
 const LIMITS: Limits = Limits {
@@ -34,11 +34,12 @@ pub struct Kinesis {
 
 impl Kinesis {
     /// `address` is the stream name (`audit-events`) or its ARN.
-    pub fn new(address: &str, config: &SdkConfig) -> Self {
-        Self {
+    pub fn new(address: &str, config: &SdkConfig) -> Result<Self, DestinationError> {
+        super::address::stream(address).map_err(super::invalid(format!("kinesis:{address}")))?;
+        Ok(Self {
             client: aws_sdk_kinesis::Client::new(&super::for_address(config, address)),
             stream: address.to_owned(),
-        }
+        })
     }
 
     /// Puts the items, 500 (or 5 MiB) at a time.

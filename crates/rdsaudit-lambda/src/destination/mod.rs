@@ -16,6 +16,7 @@
 //! delivers nothing after it, so Lambda retries from there: delivery is at least once, and
 //! [`Outgoing::dedup_id`] is the key a consumer de-duplicates on.
 
+pub(crate) mod address;
 mod stdout;
 
 #[cfg(feature = "aws")]
@@ -185,6 +186,12 @@ pub enum DestinationError {
     Stdout(#[from] std::io::Error),
 }
 
+/// The [`DestinationError::InvalidSpec`] of `spec`, for a reason [`address`] gives.
+#[cfg(feature = "aws")]
+fn invalid(spec: String) -> impl FnOnce(&'static str) -> DestinationError {
+    move |reason| DestinationError::InvalidSpec { spec, reason }
+}
+
 /// `; the last failure: <last>` when there is one.
 fn last_failure(last: &str) -> String {
     if last.is_empty() {
@@ -284,11 +291,13 @@ impl Destination {
             #[cfg(feature = "sns")]
             "sns" => Ok(Destination::Sns(Sns::new(address, &config)?)),
             #[cfg(feature = "eventbridge")]
-            "eventbridge" => Ok(Destination::EventBridge(EventBridge::new(address, &config))),
+            "eventbridge" => Ok(Destination::EventBridge(EventBridge::new(
+                address, &config,
+            )?)),
             #[cfg(feature = "kinesis")]
-            "kinesis" => Ok(Destination::Kinesis(Kinesis::new(address, &config))),
+            "kinesis" => Ok(Destination::Kinesis(Kinesis::new(address, &config)?)),
             #[cfg(feature = "firehose")]
-            "firehose" => Ok(Destination::Firehose(Firehose::new(address, &config))),
+            "firehose" => Ok(Destination::Firehose(Firehose::new(address, &config)?)),
             #[cfg(feature = "s3")]
             "s3" => Ok(Destination::S3(S3::new(address, &config)?)),
             // A kind whose cargo feature is off in this build.
@@ -433,6 +442,51 @@ mod tests {
             assert!(
                 matches!(e, DestinationError::InvalidSpec { .. }),
                 "{spec}: {e}"
+            );
+        }
+    }
+
+    /// Session 31 (advC F2): an empty or impossible name was accepted at init, and every
+    /// record failed at run time (the shard stalled); now init fails, saying what is expected.
+    #[tokio::test]
+    async fn an_empty_or_impossible_resource_name_is_refused_at_init() {
+        for (spec, expected) in [
+            ("sqs:http://", "ending in the queue name"),
+            (
+                "sqs:https://sqs.us-east-1.amazonaws.com/",
+                "ending in the queue name",
+            ),
+            (
+                "sqs:https://sqs.us-east-1.amazonaws.com/123456789012/",
+                "ending in the queue name",
+            ),
+            ("sns:arn:aws:sns:us-east-1:1:", "the topic name 1 to 256"),
+            (
+                "kinesis:arn:aws:kinesis:us-east-1:1:stream/",
+                "expected the stream name",
+            ),
+            ("kinesis: /", "expected the stream name"),
+            (
+                "firehose:arn:aws:firehose:us-east-1:1:deliverystream/",
+                "expected the delivery stream name",
+            ),
+            (
+                "eventbridge:arn:aws:events:us-east-1:123456789012:event-bus/",
+                "expected the event bus name",
+            ),
+            ("s3:// /p", "the bucket name 3 to 63"),
+            ("s3://Archive/p", "the bucket name 3 to 63"),
+        ] {
+            let e = kind(spec).await.unwrap_err();
+            assert!(
+                matches!(e, DestinationError::InvalidSpec { .. }),
+                "{spec}: {e}"
+            );
+            let message = e.to_string();
+            assert!(
+                message.starts_with(&format!("invalid destination {spec:?}: "))
+                    && message.contains(expected),
+                "{spec}: {message}"
             );
         }
     }

@@ -35,13 +35,8 @@ pub struct S3 {
 impl S3 {
     /// `address` is what follows `s3://`: `<bucket>` or `<bucket>/<prefix>`.
     pub fn new(address: &str, config: &SdkConfig) -> Result<Self, DestinationError> {
-        let (bucket, prefix) = address.split_once('/').unwrap_or((address, ""));
-        if bucket.is_empty() {
-            return Err(DestinationError::InvalidSpec {
-                spec: format!("s3://{address}"),
-                reason: "expected s3://<bucket>/<prefix>",
-            });
-        }
+        let (bucket, prefix) = super::address::bucket_and_prefix(address)
+            .map_err(super::invalid(format!("s3://{address}")))?;
         let prefix = match prefix.trim_matches('/') {
             "" => String::new(),
             p => format!("{p}/"),

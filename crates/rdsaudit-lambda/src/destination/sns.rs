@@ -37,16 +37,12 @@ pub struct Sns {
 impl Sns {
     /// `address` is the topic ARN (`arn:aws:sns:eu-west-1:123456789012:audit`).
     pub fn new(address: &str, config: &SdkConfig) -> Result<Self, DestinationError> {
-        if !address.starts_with("arn:") {
-            return Err(DestinationError::InvalidSpec {
-                spec: format!("sns:{address}"),
-                reason: "expected the topic ARN, arn:aws:sns:<region>:<account>:<topic>",
-            });
-        }
+        let topic =
+            super::address::topic_arn(address).map_err(super::invalid(format!("sns:{address}")))?;
         Ok(Self {
             client: aws_sdk_sns::Client::new(&super::for_address(config, address)),
             topic_arn: address.to_owned(),
-            fifo: address.ends_with(".fifo"),
+            fifo: topic.ends_with(".fifo"),
         })
     }
 

@@ -41,16 +41,12 @@ pub struct Sqs {
 impl Sqs {
     /// `address` is the queue URL (`https://sqs.eu-west-1.amazonaws.com/123456789012/audit`).
     pub fn new(address: &str, config: &SdkConfig) -> Result<Self, DestinationError> {
-        if !address.starts_with("https://") && !address.starts_with("http://") {
-            return Err(DestinationError::InvalidSpec {
-                spec: format!("sqs:{address}"),
-                reason: "expected the queue URL, https://sqs.<region>.amazonaws.com/<account>/<queue>",
-            });
-        }
+        let queue =
+            super::address::queue_url(address).map_err(super::invalid(format!("sqs:{address}")))?;
         Ok(Self {
             client: aws_sdk_sqs::Client::new(&super::for_address(config, address)),
             queue_url: address.to_owned(),
-            fifo: address.ends_with(".fifo"),
+            fifo: queue.ends_with(".fifo"),
         })
     }
 
@@ -153,6 +149,9 @@ mod tests {
         .unwrap();
         let region = sqs.client.config().region().map(|r| r.as_ref().to_owned());
         assert_eq!(region.as_deref(), Some("eu-west-1"));
+        assert!(!sqs.fifo);
+        let fifo = Sqs::new("https://sqs.eu-west-1.amazonaws.com/1/audit.fifo", &config).unwrap();
+        assert!(fifo.fifo);
     }
 
     #[test]

@@ -17,6 +17,7 @@
 
 use rdsaudit::quarantine::Entry;
 
+use crate::destination::address;
 use crate::function_log;
 
 #[cfg(feature = "s3")]
@@ -50,6 +51,11 @@ pub enum QuarantineError {
     /// The value is not one of the accepted forms.
     #[error("expected s3://<bucket>/<prefix> or sqs:<queue url>")]
     Spec,
+    /// The value names no bucket or queue AWS could hold (`sqs:http://`, `s3:// /x`): every
+    /// entry would fail to be written, and the shard stall at the first one. Says what is
+    /// expected.
+    #[error("{0}")]
+    Name(&'static str),
     /// The binary was built without the cargo feature of that service.
     #[error("quarantine {0} is not built into this binary (cargo feature {0:?})")]
     NotBuilt(&'static str),
@@ -76,23 +82,18 @@ impl QuarantineSpec {
     pub fn parse(value: &str) -> Result<Self, QuarantineError> {
         let value = value.trim();
         if let Some(rest) = value.strip_prefix("s3://") {
-            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            if bucket.is_empty() {
-                return Err(QuarantineError::Spec);
-            }
+            let (bucket, prefix) =
+                address::bucket_and_prefix(rest).map_err(QuarantineError::Name)?;
             return Ok(QuarantineSpec::S3 {
                 bucket: bucket.to_owned(),
                 prefix: prefix.to_owned(),
             });
         }
-        match value.strip_prefix("sqs:") {
-            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
-                Ok(QuarantineSpec::Sqs {
-                    queue_url: url.to_owned(),
-                })
-            }
-            _ => Err(QuarantineError::Spec),
-        }
+        let url = value.strip_prefix("sqs:").ok_or(QuarantineError::Spec)?;
+        address::queue_url(url).map_err(QuarantineError::Name)?;
+        Ok(QuarantineSpec::Sqs {
+            queue_url: url.to_owned(),
+        })
     }
 }
 
@@ -301,16 +302,16 @@ mod tests {
     #[test]
     fn specs() {
         assert_eq!(
-            QuarantineSpec::parse("s3://b/p/q/").unwrap(),
+            QuarantineSpec::parse("s3://poison/p/q/").unwrap(),
             QuarantineSpec::S3 {
-                bucket: "b".into(),
+                bucket: "poison".into(),
                 prefix: "p/q/".into()
             }
         );
         assert_eq!(
-            QuarantineSpec::parse("s3://b").unwrap(),
+            QuarantineSpec::parse("s3://poison").unwrap(),
             QuarantineSpec::S3 {
-                bucket: "b".into(),
+                bucket: "poison".into(),
                 prefix: String::new()
             }
         );
@@ -320,6 +321,32 @@ mod tests {
         ));
         for bad in ["s3://", "sqs:q", "stdout", "ftp://x"] {
             assert!(QuarantineSpec::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Session 31 (advC F2): an empty or impossible bucket or queue name was accepted at init
+    /// and failed at the first record needing the quarantine, stalling the shard.
+    #[test]
+    fn an_empty_or_impossible_bucket_or_queue_name_is_refused() {
+        for (bad, expected) in [
+            ("sqs:http://", "ending in the queue name"),
+            (
+                "sqs:https://sqs.us-east-1.amazonaws.com/",
+                "ending in the queue name",
+            ),
+            (
+                "sqs:https://sqs.us-east-1.amazonaws.com/123456789012/",
+                "ending in the queue name",
+            ),
+            ("s3:// /x", "the bucket name 3 to 63"),
+            ("s3://b/x", "the bucket name 3 to 63"),
+            ("s3:///x", "the bucket name 3 to 63"),
+        ] {
+            let e = QuarantineSpec::parse(bad).unwrap_err();
+            assert!(
+                matches!(e, QuarantineError::Name(_)) && e.to_string().contains(expected),
+                "{bad}: {e}"
+            );
         }
     }
 }
