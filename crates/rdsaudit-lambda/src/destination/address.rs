@@ -35,7 +35,7 @@ const DELIVERY_STREAM: &str = "expected the delivery stream name, 1 to 64 of A-Z
 const EVENT_BUS: &str = "expected the event bus name, 1 to 256 of A-Z a-z 0-9 / . _ -, or its \
      ARN, arn:aws:events:<region>:<account>:event-bus/<name>";
 /// What an S3 address (after `s3://`) must be.
-const BUCKET: &str = "expected s3://<bucket>/<prefix>, the bucket name 3 to 63 of a-z 0-9 . -";
+const BUCKET: &str = "expected s3://<bucket>/<prefix>, the bucket name 3 to 255 of a-z A-Z 0-9 . - _ (3 to 63 of a-z 0-9 . - since 2018)";
 
 /// The queue name at the end of an SQS queue URL (`https://sqs.eu-west-1.amazonaws.com/
 /// 123456789012/audit.fifo`, or a local endpoint's `http://127.0.0.1:4566/000000000000/q`).
@@ -83,10 +83,12 @@ pub(crate) fn event_bus(address: &str) -> Result<&str, &'static str> {
 /// `<bucket>` or `<bucket>/<prefix>`.
 pub(crate) fn bucket_and_prefix(address: &str) -> Result<(&str, &str), &'static str> {
     let (bucket, prefix) = address.split_once('/').unwrap_or((address, ""));
-    let valid = (3..=63).contains(&bucket.len())
+    // Buckets made in us-east-1 before March 2018 may hold capitals and `_`, up to 255
+    // characters (the S3 user guide's "Legacy bucket naming rules"): they must still be named.
+    let valid = (3..=255).contains(&bucket.len())
         && bucket
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-'));
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
     valid.then_some((bucket, prefix)).ok_or(BUCKET)
 }
 
@@ -301,12 +303,14 @@ mod tests {
 
     #[test]
     fn s3_addresses_start_with_a_bucket_name() {
-        let longest = "b".repeat(63);
-        let too_long = "b".repeat(64);
+        let longest = "b".repeat(255);
+        let too_long = "b".repeat(256);
         for (address, bucket, prefix) in [
             ("archive", "archive", ""),
             ("archive/audit/rds/", "archive", "audit/rds/"),
             ("a.b-1/p q", "a.b-1", "p q"),
+            // Legacy us-east-1 names.
+            ("Archive_2017/p", "Archive_2017", "p"),
             (longest.as_str(), longest.as_str(), ""),
         ] {
             assert_eq!(
@@ -320,13 +324,12 @@ mod tests {
             "/p",
             " /p",
             "ab/p",
-            "Archive/p",
-            "arch_ive",
             "arch ive/p",
+            "arch:ive/p",
             too_long.as_str(),
         ] {
             let e = bucket_and_prefix(address).unwrap_err();
-            assert!(e.contains("the bucket name 3 to 63"), "{address:?}: {e}");
+            assert!(e.contains("the bucket name 3 to 255"), "{address:?}: {e}");
         }
     }
 }

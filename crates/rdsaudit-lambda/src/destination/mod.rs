@@ -474,8 +474,8 @@ mod tests {
                 "eventbridge:arn:aws:events:us-east-1:123456789012:event-bus/",
                 "expected the event bus name",
             ),
-            ("s3:// /p", "the bucket name 3 to 63"),
-            ("s3://Archive/p", "the bucket name 3 to 63"),
+            ("s3:// /p", "the bucket name 3 to 255"),
+            ("s3://Arch ive/p", "the bucket name 3 to 255"),
         ] {
             let e = kind(spec).await.unwrap_err();
             assert!(

@@ -338,9 +338,9 @@ mod tests {
                 "sqs:https://sqs.us-east-1.amazonaws.com/123456789012/",
                 "ending in the queue name",
             ),
-            ("s3:// /x", "the bucket name 3 to 63"),
-            ("s3://b/x", "the bucket name 3 to 63"),
-            ("s3:///x", "the bucket name 3 to 63"),
+            ("s3:// /x", "the bucket name 3 to 255"),
+            ("s3://b/x", "the bucket name 3 to 255"),
+            ("s3:///x", "the bucket name 3 to 255"),
         ] {
             let e = QuarantineSpec::parse(bad).unwrap_err();
             assert!(
