@@ -167,8 +167,8 @@ pub struct Spool {
 #[derive(Debug)]
 enum Spilled {
     File(File),
-    /// No temporary file could be made (a read-only `TMPDIR`): the lines stay in memory, as
-    /// they did before there was a spool (said once on stderr).
+    /// No temporary file could be made or first written (a read-only or full `TMPDIR`): the
+    /// lines stay in memory, as they did before there was a spool (said once on stderr).
     InMemory,
     /// Writing them to the file failed: the lines written before are lost, the run fails.
     Failed(io::Error),
@@ -187,11 +187,17 @@ impl Spool {
         let written = match self.spilled.as_deref_mut() {
             Some(Spilled::File(file)) => file.write_all(&self.bytes),
             Some(Spilled::InMemory | Spilled::Failed(_)) => return,
-            // Unnamed: gone once closed, whatever ends the run.
-            None => match tempfile::tempfile() {
-                Ok(mut file) => file.write_all(&self.bytes).map(|()| {
+            // Unnamed: gone once closed, whatever ends the run. Until its first write is
+            // whole every line is still in memory: a file that cannot be made or filled
+            // (a read-only or full `TMPDIR`) leaves them there.
+            None => match tempfile::tempfile().and_then(|mut file| {
+                file.write_all(&self.bytes)?;
+                Ok(file)
+            }) {
+                Ok(file) => {
                     self.spilled = Some(Box::new(Spilled::File(file)));
-                }),
+                    Ok(())
+                }
                 Err(e) => {
                     if !SAID_IN_MEMORY.swap(true, Ordering::Relaxed) {
                         ewriteln!(

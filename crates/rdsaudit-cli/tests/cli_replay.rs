@@ -286,3 +286,42 @@ fn an_entry_that_does_not_read_is_unreadable_not_another_line() {
         );
     }
 }
+
+/// Review 31 (advD F3): an AWS CLI answer's item holding an entry not as its `message` /
+/// `Body` string (an object, a misspelt key) was dropped without a word, exit 0.
+#[test]
+fn an_answer_item_holding_an_entry_otherwise_is_unreadable() {
+    let dir = tempfile::tempdir().unwrap();
+    let good =
+        String::from_utf8(document(&entry("r-1", EntryKind::Line, GOOD.as_bytes()))).unwrap();
+    let lost: serde_json::Value = serde_json::from_slice(&document(&entry(
+        "r-2",
+        EntryKind::Line,
+        b"DELETE FROM secret",
+    )))
+    .unwrap();
+    for (name, answer) in [
+        (
+            "object.json",
+            json!({"events": [{"message": good}, {"message": lost}]}),
+        ),
+        (
+            "key.json",
+            json!({"events": [{"message": good}, {"messages": lost.to_string()}]}),
+        ),
+        (
+            "sqs.json",
+            json!({"Messages": [{"MessageId": "m1", "Body": good}, {"MessageId": "m2", "Body": lost}]}),
+        ),
+    ] {
+        let path = write(dir.path(), name, answer.to_string().as_bytes());
+        let out = rdsaudit().args(["replay"]).arg(&path).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(
+            stderr
+                .contains("1 quarantine entries, 1 events decoded, 0 still failing, 1 unreadable"),
+            "{name}: {stderr}"
+        );
+    }
+}

@@ -311,8 +311,11 @@ impl Found {
         for (list, field) in [("events", "message"), ("Messages", "Body")] {
             if let Some(items) = v.get(list).and_then(|l| l.as_array()) {
                 for item in items {
-                    if let Some(text) = item.get(field).and_then(|t| t.as_str()) {
-                        self.line(text.as_bytes());
+                    match item.get(field).and_then(|t| t.as_str()) {
+                        Some(text) => self.line(text.as_bytes()),
+                        // An item whose field is damaged or not a string may still hold an
+                        // entry (review 31: one given as an object was dropped, exit 0).
+                        None => self.item(item),
                     }
                 }
                 return;
@@ -325,6 +328,20 @@ impl Found {
             },
             Some("quarantine_part") => self.part(v),
             _ => self.out.other_lines += 1,
+        }
+    }
+
+    /// An AWS CLI answer's item without its `message` / `Body` string: an unreadable entry when
+    /// its text (strings' quotes unescaped) holds an entry's keys, else another line.
+    fn item(&mut self, item: &simd_json::OwnedValue) {
+        let text = item.to_string().replace("\\\"", "\"");
+        if looks_like_an_entry(text.as_bytes()) {
+            self.out.errors.push(bad(
+                "",
+                "an AWS CLI answer's item holds an entry's keys but no message or Body string",
+            ));
+        } else {
+            self.out.other_lines += 1;
         }
     }
 
