@@ -263,13 +263,29 @@ pub fn from_tokens(tokens: &[Token<'_>], class: StatementClass, tables: &mut Vec
     // `CREATE TRIGGER trg BEFORE INSERT ON t`: the first `ON` after `TRIGGER` names the
     // table (a later one is the body's join condition).
     let mut trigger_on = false;
+    // Per parenthesis depth, whether its tokens are table references (see [`References`]).
+    let mut refs = References::default();
     let mut i = 0;
     while let Some(t) = tokens.get(i) {
-        index_seen |= t.is("INDEX");
+        if let Some(next) = refs.step(tokens, i) {
+            i = match next {
+                Next::Names(at) => read_names(tokens, at, true, false, &ctes, tables),
+                Next::Token(at) => at,
+            };
+            continue;
+        }
+        // `CREATE INDEX i ON t`, `DROP INDEX i ON t`; not `FORCE INDEX (i) JOIN u ON u.id = ...`.
+        index_seen |= t.is("INDEX") && first.is_some_and(|f| f.is("CREATE") || f.is("DROP"));
         trigger_on |= t.is("TRIGGER");
         let on_trigger = trigger_on && t.is("ON");
         trigger_on &= !on_trigger;
-        let list = t.is("FROM") || t.is("TABLE") || t.is("TABLES") || t.is("UPDATE");
+        // `UPDATE t SET`, not `ON DUPLICATE KEY UPDATE c = 1` nor `FOR UPDATE`.
+        let update = t.is("UPDATE")
+            && !i
+                .checked_sub(1)
+                .and_then(|p| tokens.get(p))
+                .is_some_and(|p| p.is("KEY") || p.is("FOR"));
+        let list = t.is("FROM") || t.is("TABLE") || t.is("TABLES") || update;
         let single = t.is("JOIN")
             || t.is("STRAIGHT_JOIN")
             || (t.is("INTO") && class != StatementClass::Select)
@@ -291,6 +307,110 @@ pub fn from_tokens(tokens: &[Token<'_>], class: StatementClass, tables: &mut Vec
             i = read_names(tokens, i + 1, list, function_ok, &ctes, tables);
         } else {
             i += 1;
+        }
+    }
+}
+
+/// Where the main loop of [`from_tokens`] goes on after a token [`References::step`] took.
+enum Next {
+    /// Read names from here (a table reference starts).
+    Names(usize),
+    /// Go on at this token.
+    Token(usize),
+}
+
+/// Whether the tokens at each parenthesis depth are table references: from `FROM`, `UPDATE`,
+/// a join or a `DELETE`'s `USING` to a clause (`SET`, `WHERE`, `ORDER`...). There a comma
+/// starts another reference (`t JOIN u ON u.id = t.id, w`), and so does a parenthesis that
+/// opens no subquery (`JOIN (u, v)`); a subquery's, a join condition's or an index list's
+/// commas are not (review 31: the tables after such commas were missing, and a statement that
+/// changed them hidden from `--table`).
+#[derive(Default)]
+struct References {
+    /// The statement's own flag, outside any parenthesis.
+    base: bool,
+    /// One flag per open parenthesis.
+    open: Vec<bool>,
+}
+
+/// Words that end the table references of their depth.
+const REFERENCES_END: &[&str] = &[
+    "SET",
+    "WHERE",
+    "GROUP",
+    "ORDER",
+    "LIMIT",
+    "HAVING",
+    "WINDOW",
+    "UNION",
+    "EXCEPT",
+    "INTERSECT",
+    "SELECT",
+    "VALUES",
+    "VALUE",
+    "INTO",
+    "RETURNING",
+    "FOR",
+    "LOCK",
+    "PROCEDURE",
+];
+
+impl References {
+    /// The flag of the innermost open parenthesis, or the statement's.
+    fn top(&mut self) -> &mut bool {
+        self.open.last_mut().unwrap_or(&mut self.base)
+    }
+
+    /// Notes the token at `i`; when it is a parenthesis or a comma it handles, where to go on.
+    fn step(&mut self, tokens: &[Token<'_>], i: usize) -> Option<Next> {
+        let t = tokens.get(i)?;
+        let before = i.checked_sub(1).and_then(|p| tokens.get(p));
+        match t {
+            Token::Punct(b'(') => {
+                let subquery = tokens.get(i + 1).is_some_and(|n| {
+                    ["SELECT", "WITH", "VALUES", "TABLE"]
+                        .iter()
+                        .any(|w| n.is(w))
+                });
+                let starts = before.is_some_and(|b| {
+                    matches!(b, Token::Punct(b',' | b'('))
+                        || [
+                            "FROM",
+                            "UPDATE",
+                            "JOIN",
+                            "STRAIGHT_JOIN",
+                            "IGNORE",
+                            "LOW_PRIORITY",
+                        ]
+                        .iter()
+                        .any(|w| b.is(w))
+                });
+                let inner = *self.top() && starts && !subquery;
+                self.open.push(inner);
+                Some(if inner {
+                    Next::Names(i + 1)
+                } else {
+                    Next::Token(i + 1)
+                })
+            }
+            Token::Punct(b')') => {
+                self.open.pop();
+                Some(Next::Token(i + 1))
+            }
+            Token::Punct(b',') if *self.top() => Some(Next::Names(i + 1)),
+            _ => {
+                if REFERENCES_END.iter().any(|w| t.is(w)) {
+                    *self.top() = false;
+                } else if ["FROM", "JOIN", "STRAIGHT_JOIN"].iter().any(|w| t.is(w))
+                    || (t.is("UPDATE") && !before.is_some_and(|b| b.is("KEY") || b.is("FOR")))
+                    || (t.is("USING")
+                        && tokens.first().is_some_and(|f| f.is("DELETE"))
+                        && tokens.get(i + 1) != Some(&Token::Punct(b'(')))
+                {
+                    *self.top() = true;
+                }
+                None
+            }
         }
     }
 }
@@ -318,11 +438,10 @@ fn read_names(
     tables: &mut Vec<Table>,
 ) -> usize {
     loop {
-        // Modifiers, and the parentheses a table reference may stand in (`UPDATE (t) SET`,
-        // `JOIN (u JOIN v ON ...)`); a subquery's `(SELECT` stops at its `SELECT`.
+        // Parentheses are [`References`]' to count.
         while tokens
             .get(at)
-            .is_some_and(|t| MODIFIERS.iter().any(|m| t.is(m)) || *t == Token::Punct(b'('))
+            .is_some_and(|t| MODIFIERS.iter().any(|m| t.is(m)))
         {
             at += 1;
         }
@@ -338,9 +457,6 @@ fn read_names(
             push_unique(tables, name);
         }
         at = skip_alias(tokens, next);
-        while tokens.get(at) == Some(&Token::Punct(b')')) {
-            at += 1;
-        }
         if !(list && tokens.get(at) == Some(&Token::Punct(b','))) {
             return at;
         }

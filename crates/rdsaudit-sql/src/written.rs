@@ -261,6 +261,12 @@ mod tests {
             "WITH x AS (SELECT 1) DELETE FROM orders",
             "WITH x AS (SELECT 1) UPDATE orders SET paid=1",
             "DELETE FROM x USING orders AS x WHERE 1",
+            // advD: after a join's condition, a derived table, inside `( , )`.
+            "UPDATE t JOIN u USING (id), orders SET orders.a = 1",
+            "UPDATE t JOIN u ON (u.id = t.id), orders SET orders.a = 1",
+            "UPDATE (SELECT id FROM v) s, orders SET orders.a = 1",
+            "UPDATE t LEFT JOIN (u, orders) ON u.id = t.id SET orders.a = 1",
+            "DELETE orders FROM t JOIN (u, orders) WHERE t.id = orders.id",
         ] {
             for a in [analyze(sql.as_bytes()), analyze_tokens(sql.as_bytes())] {
                 let w: Vec<String> = a.written.iter().map(ToString::to_string).collect();
