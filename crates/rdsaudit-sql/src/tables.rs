@@ -279,15 +279,12 @@ pub fn from_tokens(tokens: &[Token<'_>], class: StatementClass, tables: &mut Vec
         trigger_on |= t.is("TRIGGER");
         let on_trigger = trigger_on && t.is("ON");
         trigger_on &= !on_trigger;
-        // `UPDATE t SET`, not `ON DUPLICATE KEY UPDATE c = 1` nor `FOR UPDATE`.
-        let update = t.is("UPDATE")
-            && !i
-                .checked_sub(1)
-                .and_then(|p| tokens.get(p))
-                .is_some_and(|p| p.is("KEY") || p.is("FOR"));
+        // `UPDATE t SET`, not `ON DUPLICATE KEY UPDATE c = 1`, `FOR UPDATE` nor a column's
+        // `ON UPDATE CURRENT_TIMESTAMP`.
+        let update = t.is("UPDATE") && !after_any(tokens, i, &["KEY", "FOR", "ON"]);
         let list = t.is("FROM") || t.is("TABLE") || t.is("TABLES") || update;
-        let single = t.is("JOIN")
-            || t.is("STRAIGHT_JOIN")
+        // A join among references (`SELECT STRAIGHT_JOIN a FROM t`: a modifier).
+        let single = ((t.is("JOIN") || t.is("STRAIGHT_JOIN")) && *refs.top())
             || (t.is("INTO") && class != StatementClass::Select)
             || t.is("TRUNCATE")
             || ((t.is("INSERT") || t.is("REPLACE")) && i == 0)
@@ -333,7 +330,9 @@ struct References {
     open: Vec<bool>,
 }
 
-/// Words that end the table references of their depth.
+/// Words that end the table references of their depth (`ORDER`, `GROUP` not in an index hint:
+/// `USE INDEX FOR ORDER BY (i)`; `FOR` only as `FOR UPDATE|SHARE`, not `FOR SYSTEM_TIME` nor
+/// a hint's).
 const REFERENCES_END: &[&str] = &[
     "SET",
     "WHERE",
@@ -350,10 +349,17 @@ const REFERENCES_END: &[&str] = &[
     "VALUE",
     "INTO",
     "RETURNING",
-    "FOR",
     "LOCK",
     "PROCEDURE",
+    "DUPLICATE",
 ];
+
+/// Whether the token before `i` is one of `words`.
+fn after_any(tokens: &[Token<'_>], i: usize, words: &[&str]) -> bool {
+    i.checked_sub(1)
+        .and_then(|p| tokens.get(p))
+        .is_some_and(|p| words.iter().any(|w| p.is(w)))
+}
 
 impl References {
     /// The flag of the innermost open parenthesis, or the statement's.
@@ -374,16 +380,11 @@ impl References {
                 });
                 let starts = before.is_some_and(|b| {
                     matches!(b, Token::Punct(b',' | b'('))
-                        || [
-                            "FROM",
-                            "UPDATE",
-                            "JOIN",
-                            "STRAIGHT_JOIN",
-                            "IGNORE",
-                            "LOW_PRIORITY",
-                        ]
-                        .iter()
-                        .any(|w| b.is(w))
+                        || ["FROM", "UPDATE", "IGNORE", "LOW_PRIORITY"]
+                            .iter()
+                            .any(|w| b.is(w))
+                        || (["JOIN", "STRAIGHT_JOIN"].iter().any(|w| b.is(w))
+                            && !after_any(tokens, i.saturating_sub(1), &["FOR"]))
                 });
                 let inner = *self.top() && starts && !subquery;
                 self.open.push(inner);
@@ -399,10 +400,18 @@ impl References {
             }
             Token::Punct(b',') if *self.top() => Some(Next::Names(i + 1)),
             _ => {
-                if REFERENCES_END.iter().any(|w| t.is(w)) {
+                let hint = before.is_some_and(|b| b.is("FOR"));
+                let locking = t.is("FOR")
+                    && tokens
+                        .get(i + 1)
+                        .is_some_and(|n| n.is("UPDATE") || n.is("SHARE"));
+                if (REFERENCES_END.iter().any(|w| t.is(w)) && !hint) || locking {
                     *self.top() = false;
-                } else if ["FROM", "JOIN", "STRAIGHT_JOIN"].iter().any(|w| t.is(w))
-                    || (t.is("UPDATE") && !before.is_some_and(|b| b.is("KEY") || b.is("FOR")))
+                } else if t.is("FROM")
+                    // A join only among references: `SELECT STRAIGHT_JOIN a, b FROM t` is a
+                    // modifier, `FOR JOIN (i)` an index hint.
+                    || (["JOIN", "STRAIGHT_JOIN"].iter().any(|w| t.is(w)) && *self.top() && !hint)
+                    || (t.is("UPDATE") && !after_any(tokens, i, &["KEY", "FOR", "ON"]))
                     || (t.is("USING")
                         && tokens.first().is_some_and(|f| f.is("DELETE"))
                         && tokens.get(i + 1) != Some(&Token::Punct(b'(')))

@@ -290,6 +290,54 @@ mod tests {
         assert_eq!(written("ALTER TABLE a RENAME AS b"), ["a", "b"]);
     }
 
+    /// Review 31 (advE): index hints and `FOR SYSTEM_TIME` do not end the table references;
+    /// a `STRAIGHT_JOIN` modifier, `ON DUPLICATE KEY UPDATE` and a hint's `FOR JOIN (i)`
+    /// start none (columns and index names were named as tables).
+    #[test]
+    fn hints_and_modifiers_neither_end_nor_start_table_references() {
+        let tables = |sql: &str| -> Vec<String> {
+            analyze_tokens(sql.as_bytes())
+                .tables
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        for (sql, want) in [
+            (
+                "UPDATE t USE INDEX FOR ORDER BY (ia), w SET w.a=1",
+                &["t", "w"][..],
+            ),
+            (
+                "UPDATE t FORCE KEY FOR GROUP BY (ia), w, x SET w.a=1",
+                &["t", "w", "x"],
+            ),
+            (
+                "UPDATE w JOIN sv FOR SYSTEM_TIME AS OF NOW() ON sv.id = w.id, x SET x.a = 1",
+                &["w", "sv", "x"],
+            ),
+            ("SELECT STRAIGHT_JOIN a, b FROM t", &["t"]),
+            (
+                "UPDATE t JOIN (SELECT STRAIGHT_JOIN u.id, u.a FROM u) d ON d.id = t.id, w SET w.a=1",
+                &["t", "u", "w"],
+            ),
+            (
+                "INSERT INTO w SELECT * FROM u ON DUPLICATE KEY UPDATE a = 1, b = 2",
+                &["w", "u"],
+            ),
+            (
+                "UPDATE t JOIN u USE INDEX FOR JOIN (ia, ib) ON u.id = t.id, w SET w.a=1",
+                &["t", "u", "w"],
+            ),
+            ("SELECT * FROM t FOR UPDATE", &["t"]),
+            (
+                "CREATE TABLE n (ts TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, b INT)",
+                &["n"],
+            ),
+        ] {
+            assert_eq!(tables(sql), want, "{sql}");
+        }
+    }
+
     #[test]
     fn what_the_head_does_not_tell_is_all_written() {
         // Targets that are aliases, several statements, DDL: every table named.
