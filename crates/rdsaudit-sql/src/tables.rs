@@ -279,10 +279,7 @@ pub fn from_tokens(tokens: &[Token<'_>], class: StatementClass, tables: &mut Vec
         trigger_on |= t.is("TRIGGER");
         let on_trigger = trigger_on && t.is("ON");
         trigger_on &= !on_trigger;
-        // `UPDATE t SET`, not `ON DUPLICATE KEY UPDATE c = 1`, `FOR UPDATE` nor a column's
-        // `ON UPDATE CURRENT_TIMESTAMP`.
-        let update = t.is("UPDATE") && !after_any(tokens, i, &["KEY", "FOR", "ON"]);
-        let list = t.is("FROM") || t.is("TABLE") || t.is("TABLES") || update;
+        let list = t.is("FROM") || t.is("TABLE") || t.is("TABLES") || starts_update(tokens, i);
         // A join among references (`SELECT STRAIGHT_JOIN a FROM t`: a modifier).
         let single = ((t.is("JOIN") || t.is("STRAIGHT_JOIN")) && *refs.top())
             || (t.is("INTO") && class != StatementClass::Select)
@@ -354,6 +351,12 @@ const REFERENCES_END: &[&str] = &[
     "DUPLICATE",
 ];
 
+/// Whether the token at `i` is the `UPDATE` of `UPDATE t SET`, not of `ON DUPLICATE KEY UPDATE
+/// c = 1`, `FOR UPDATE` nor a column's `ON UPDATE CURRENT_TIMESTAMP`.
+fn starts_update(tokens: &[Token<'_>], i: usize) -> bool {
+    tokens.get(i).is_some_and(|t| t.is("UPDATE")) && !after_any(tokens, i, &["KEY", "FOR", "ON"])
+}
+
 /// Whether the token before `i` is one of `words`.
 fn after_any(tokens: &[Token<'_>], i: usize, words: &[&str]) -> bool {
     i.checked_sub(1)
@@ -411,7 +414,7 @@ impl References {
                     // A join only among references: `SELECT STRAIGHT_JOIN a, b FROM t` is a
                     // modifier, `FOR JOIN (i)` an index hint.
                     || (["JOIN", "STRAIGHT_JOIN"].iter().any(|w| t.is(w)) && *self.top() && !hint)
-                    || (t.is("UPDATE") && !after_any(tokens, i, &["KEY", "FOR", "ON"]))
+                    || starts_update(tokens, i)
                     || (t.is("USING")
                         && tokens.first().is_some_and(|f| f.is("DELETE"))
                         && tokens.get(i + 1) != Some(&Token::Punct(b'(')))
