@@ -128,21 +128,19 @@ pub(super) fn changes_reading(statement: &[u8]) -> bool {
     if starts_as_row_statement(statement) {
         return false;
     }
-    // Bytes that are not UTF-8 lie in strings or comments; the words are ASCII.
-    let lower = String::from_utf8_lossy(statement).to_ascii_lowercase();
-    let code = skip_comments(&lower);
-    let first = first_word(code);
-    if is_row_statement(first) {
-        return false;
-    }
-    let words = words(code);
-    if executes_unseen(code, &words) {
-        return true;
-    }
-    if !names_reading_words(&words) {
-        return false;
-    }
-    !(first == "set" && words.get(1) != Some(&"statement") && plain_set(code, &words))
+    read_code(statement, |code, first| {
+        if is_row_statement(first) {
+            return false;
+        }
+        let words = words(code);
+        if executes_unseen(code, &words) {
+            return true;
+        }
+        if !names_reading_words(&words) {
+            return false;
+        }
+        !(first == "set" && words.get(1) != Some(&"statement") && plain_set(code, &words))
+    })
 }
 
 /// Whether a statement that may have been cut at the audit log limit may change how the
@@ -153,8 +151,7 @@ pub(super) fn may_change_reading_past_a_cut(statement: &[u8]) -> bool {
     if starts_as_row_statement(statement) {
         return false;
     }
-    let lower = String::from_utf8_lossy(statement).to_ascii_lowercase();
-    !is_row_statement(first_word(skip_comments(&lower)))
+    read_code(statement, |_, first| !is_row_statement(first))
 }
 
 /// Whether `text` (any bytes: an ambiguous line's whole record) names `sql_mode` or a word
@@ -184,17 +181,25 @@ fn starts_as_row_statement(statement: &[u8]) -> bool {
     std::str::from_utf8(lower).is_ok_and(is_row_statement)
 }
 
-/// The first word of `code` (lowercase, comments skipped).
 /// Whether `statement` is a `SET` whose effect stays in its own session: not `GLOBAL` or
 /// `PERSIST` (those reach the sessions opened after it), not run through `EXECUTE`. A word
 /// search, so a string or a name holding `global` keeps it (it is then judged as reaching
 /// other sessions: let through).
 pub(super) fn sets_only_its_session(statement: &[u8]) -> bool {
-    let lower = String::from_utf8_lossy(statement).to_ascii_lowercase();
-    let code = skip_comments(&lower);
-    first_word(code) == "set" && !code.contains("global") && !code.contains("persist")
+    read_code(statement, |code, first| {
+        first == "set" && !code.contains("global") && !code.contains("persist")
+    })
 }
 
+/// Runs `f` on a statement's code (lowercase, the comments before it skipped) and its first
+/// word. Bytes that are not UTF-8 lie in strings or comments; the words are ASCII.
+fn read_code<R>(statement: &[u8], f: impl FnOnce(&str, &str) -> R) -> R {
+    let lower = String::from_utf8_lossy(statement).to_ascii_lowercase();
+    let code = skip_comments(&lower);
+    f(code, first_word(code))
+}
+
+/// The first word of `code` (lowercase, comments skipped).
 fn first_word(code: &str) -> &str {
     code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .next()
