@@ -494,9 +494,18 @@ fn stats_tells_names_that_are_not_utf8_apart() {
     assert_eq!(
         counts("failed_logins"),
         [
-            ("\"\u{FFFD}\" (not UTF-8, base64 /g==)@10.0.0.1".to_owned(), 2),
-            ("\"\\u{fffd} (not UTF-8, base64 /w==)\"@10.0.0.1".to_owned(), 1),
-            ("\"\u{FFFD}\" (not UTF-8, base64 /w==)@10.0.0.1".to_owned(), 1)
+            (
+                "\"\u{FFFD}\" (not UTF-8, base64 /g==)@10.0.0.1".to_owned(),
+                2
+            ),
+            (
+                "\"\\u{fffd} (not UTF-8, base64 /w==)\"@10.0.0.1".to_owned(),
+                1
+            ),
+            (
+                "\"\u{FFFD}\" (not UTF-8, base64 /w==)@10.0.0.1".to_owned(),
+                1
+            )
         ],
         "{v}"
     );

@@ -1046,11 +1046,20 @@ mod tests {
     #[test]
     fn the_guard_is_reversible_and_base64_cells_are_not_guarded() {
         for d in [b',', b'\t'] {
-            let a = row(d, b"20241205 10:00:00,srv,=cmd,10.0.0.1,5,7,QUERY,shop,'x',0");
-            let b = row(d, b"20241205 10:00:01,srv,'=cmd,10.0.0.1,6,8,QUERY,shop,'x',0");
+            let a = row(
+                d,
+                b"20241205 10:00:00,srv,=cmd,10.0.0.1,5,7,QUERY,shop,'x',0",
+            );
+            let b = row(
+                d,
+                b"20241205 10:00:01,srv,'=cmd,10.0.0.1,6,8,QUERY,shop,'x',0",
+            );
             assert_eq!(cells_of(d, &a)["username"], "'=cmd");
             assert_eq!(cells_of(d, &b)["username"], "''=cmd");
-            let c = row(d, br"20241205 10:00:01,srv,u,10.0.0.1,6,8,QUERY,shop,'\'x',0");
+            let c = row(
+                d,
+                br"20241205 10:00:01,srv,u,10.0.0.1,6,8,QUERY,shop,'\'x',0",
+            );
             assert_eq!(cells_of(d, &c)["object"], "''x");
             // `\xfb\xef\xbe\xff` is `+++/` in base64: its first byte a `+`.
             let line = b"20241205 10:00:00,srv,\xfb\xef\xbe\xff,10.0.0.1,5,7,QUERY,\xfb\xef\xbe\xff,'x \xff',0";
