@@ -398,6 +398,30 @@ mod tests {
         }
     }
 
+    /// Session 31 (helper pages' item 5): a page cut short inside a string holding more
+    /// than 2 MiB of escapes (past what the walk kept of the strings it unescapes in place)
+    /// refused the input (`PageRefused`): it is kept whole now, and the page after it read.
+    #[test]
+    fn a_page_part_past_2_mib_of_escapes_is_kept_whole() {
+        let long = r"\/".repeat((3 << 20) / 2);
+        let cut = format!(r#"{{"Records":[{{"SequenceNumber":"1","Data":"{long}"#);
+        let text = format!("{cut}\n{OUTPUT}");
+        let (mut buf, len) = padded(text.as_bytes());
+        let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(records.len(), 4);
+        assert!(
+            matches!(records[0].payload, Payload::Invalid(RecordProblem::Page(_))),
+            "{:?}",
+            records[0].payload
+        );
+        assert!(
+            records[0].as_delivered() == cut.as_bytes(),
+            "not kept whole"
+        );
+        assert_eq!(records[1].payload, Payload::Base64(b"aGVsbG8="));
+    }
+
     /// Session 29 (F9): pages appended one after another by a Windows tool (PowerShell's
     /// `>>`) each start with a UTF-8 byte order mark; the file was refused at the second
     /// page's mark. A mark where a page starts is stepped over; anywhere else it is an error

@@ -583,9 +583,9 @@ impl RawRecord {
     /// string it keeps (a sequence number, for `batchItemFailures`) held an escape, the text
     /// keeps it unescaped and the record's bytes as read are a copy (session 30: such a
     /// record was kept without its bytes; at most the record's size, once, so what is kept
-    /// stays within the text's size). Not when its strings with escapes held more than the
-    /// walk keeps (2 MiB): then it is kept without its bytes. A real Lambda event's strings
-    /// hold no escapes.
+    /// stays within the text's size). However long its strings with escapes (session 31:
+    /// past 2 MiB of them it was kept without its bytes). A real Lambda event's strings hold
+    /// no escapes.
     fn keep_as_read(&mut self, walk: &mut Walk<'_>, start: usize) {
         let kept = [
             &self.sequence_number,
