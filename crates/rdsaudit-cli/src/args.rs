@@ -118,7 +118,9 @@ missing value is an empty field (ambiguous, readings and
 alternatives_omitted are empty for an event that reads one way), and extra is written as a
 JSON array. A cell starting with =, +, -, @, tab or CR
 is written with a ' in front (OWASP's CSV injection rule: user names and statements are
-attacker text); --csv-raw writes it as it is. CSV is quoted as RFC 4180; TSV is never quoted:
+attacker text), and so is one starting with ' ('=cmd is written ''=cmd): drop one leading '
+from every cell that has one to get the value back; *_base64 cells are never guarded.
+--csv-raw writes cells as they are. CSV is quoted as RFC 4180; TSV is never quoted:
 one row per line, one field per tab, a backslash, tab, LF, CR and NUL written \\\\, \\t, \\n, \\r,
 \\0 (as mysql --batch and PostgreSQL's text format do).
 
@@ -304,8 +306,8 @@ pub struct ParseArgs {
     /// Output format
     #[arg(long, short, value_name = "FORMAT", value_parser = format(), default_value = "ndjson")]
     pub format: Format,
-    /// CSV/TSV: write cells as they are; by default a cell starting with =, +, -, @, tab or CR
-    /// gets a ' in front so a spreadsheet does not run it as a formula
+    /// CSV/TSV: write cells as they are; by default a cell starting with =, +, -, @, tab, CR
+    /// or ' gets a ' in front so a spreadsheet does not run it as a formula
     #[arg(long)]
     pub csv_raw: bool,
     /// Write every line and record that is not an event here, whole, with its file, line or

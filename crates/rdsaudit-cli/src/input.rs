@@ -898,21 +898,30 @@ struct Follow {
 /// followed.
 ///
 /// A file truncated and written again past what was read is no shorter: so before each read
-/// the last bytes read are read again where they were ([`Reopening::rewritten`]); when they
-/// changed, the file was written anew and is read from its start (review 30: 968 records of
-/// a `copytruncate` refilled within one look were skipped without a word; a reader behind
-/// its writer joined an old line's start to a new line's end). Not when they hold a NUL: a
-/// file grown by a hole (read as NULs) and filled in place is read on, not again.
+/// the first and the last bytes read are read again where they were
+/// ([`Reopening::rewritten`]); when one of them changed, the file was written anew and is
+/// read from its start (review 30: 968 records of a `copytruncate` refilled within one look
+/// were skipped without a word; a reader behind its writer joined an old line's start to a
+/// new line's end). A byte read as NUL is not compared: it may be a hole (a file grown by a
+/// hole, read as NULs, and filled in place is read on, not again); every other byte is
+/// (session 31's adversary A, F9: a NUL anywhere in the last 256 bytes, which any client can
+/// put in the log, turned the check off, and a file rewritten with the same last 256 bytes
+/// was not told: its first bytes, a record's time and ids, now tell it). Not told: a file
+/// written anew whose first and last bytes read are the same bytes at the same places (or
+/// NULs read there before).
 struct Reopening {
     file: std::fs::File,
     path: std::path::PathBuf,
     /// Bytes read from `file`.
     read: u64,
+    /// The first bytes read (up to [`TAIL`]), to tell a file written anew.
+    head: Vec<u8>,
     /// The last bytes read (up to [`TAIL`]), to tell a file written anew.
     tail: Vec<u8>,
 }
 
-/// How many of the last bytes read tell a file written anew (one pread of them a read).
+/// How many of the first and of the last bytes read tell a file written anew (two preads of
+/// them a read).
 const TAIL: usize = 256;
 
 impl Reopening {
@@ -921,21 +930,28 @@ impl Reopening {
             file,
             path: path.to_path_buf(),
             read: 0,
+            head: Vec::with_capacity(TAIL),
             tail: Vec::with_capacity(TAIL),
         }
     }
 
-    /// Whether the bytes last read are no longer where they were read (never when they hold a
-    /// NUL: a hole read before it was written).
-    #[cfg(unix)]
+    /// Whether the first or the last bytes read are no longer where they were read (a byte
+    /// read as NUL not compared: a hole read before it was written).
     fn rewritten(&self) -> io::Result<bool> {
+        let tail_at = self.read - self.tail.len() as u64;
+        Ok(self.changed(&self.tail, tail_at)? || self.changed(&self.head, 0)?)
+    }
+
+    /// Whether `kept`, read at byte `at`, is there no longer: a byte but NUL differs now, or
+    /// the file ends before it.
+    #[cfg(unix)]
+    fn changed(&self, kept: &[u8], at: u64) -> io::Result<bool> {
         use std::os::unix::fs::FileExt as _;
-        if self.tail.is_empty() || self.tail.contains(&0) {
+        if kept.iter().all(|&b| b == 0) {
             return Ok(false);
         }
         let mut now = [0u8; TAIL];
-        let now = now.get_mut(..self.tail.len()).unwrap_or_default();
-        let at = self.read - self.tail.len() as u64;
+        let now = now.get_mut(..kept.len()).unwrap_or_default();
         let mut got = 0;
         while got < now.len() {
             let rest = now.get_mut(got..).unwrap_or_default();
@@ -944,12 +960,24 @@ impl Reopening {
                 n => got += n,
             }
         }
-        Ok(now != self.tail.as_slice())
+        Ok(kept
+            .iter()
+            .zip(now.iter())
+            .any(|(&was, &is)| was != 0 && was != is))
     }
 
     #[cfg(not(unix))]
-    fn rewritten(&self) -> io::Result<bool> {
+    fn changed(&self, _: &[u8], _: u64) -> io::Result<bool> {
         Ok(false)
+    }
+
+    /// Keeps the first [`TAIL`] bytes of the file, of `read` read at byte `self.read`.
+    fn keep_head(&mut self, read: &[u8]) {
+        let room = TAIL.saturating_sub(self.head.len());
+        if room > 0 && self.read == self.head.len() as u64 {
+            self.head
+                .extend_from_slice(read.get(..room.min(read.len())).unwrap_or_default());
+        }
     }
 
     /// Keeps the last [`TAIL`] bytes read.
@@ -980,7 +1008,7 @@ impl Reopening {
             "truncated: reading it again"
         } else if self.rewritten()? {
             io::Seek::seek(&mut self.file, io::SeekFrom::Start(0))?;
-            "written anew (the last bytes read are no longer where they were): reading it again"
+            "written anew (the first or last bytes read are no longer where they were): reading it again"
         } else {
             return Ok(false);
         };
@@ -990,6 +1018,7 @@ impl Reopening {
             self.path.display()
         );
         self.read = 0;
+        self.head.clear();
         self.tail.clear();
         Ok(true)
     }
@@ -1005,8 +1034,10 @@ impl Read for Reopening {
         if n == 0 && !buf.is_empty() && self.reopen()? {
             return Err(text_stream::next_file());
         }
+        let read = buf.get(..n).unwrap_or_default();
+        self.keep_head(read);
         self.read += n as u64;
-        self.keep_tail(buf.get(..n).unwrap_or_default());
+        self.keep_tail(read);
         Ok(n)
     }
 }

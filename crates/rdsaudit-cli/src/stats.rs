@@ -697,24 +697,142 @@ pub fn run(args: &StatsArgs, quiet: bool) -> anyhow::Result<u8> {
     Ok(super::exit_status(&acc))
 }
 
-/// A name as counted and shown: its text, or, when it is not UTF-8, its lossy text and its
-/// bytes (`\xff` and `\xfe` users are two users, both `\u{FFFD}` as text).
+/// A name as counted and shown, one text per name's bytes (no two names share one, so
+/// their counts stay apart and no name can pass for another on screen):
+/// - a UTF-8 name of only *plain* characters ([`plain_in_name`]) not starting with `(`, as
+///   it is (`admin`, `shop`, `10.0.0.1`); the empty name as the empty text (tables show it
+///   `(none)`, which, starting with `(`, no other name is shown as);
+/// - any other UTF-8 name between double quotes, escaped ([`quoted`]): `"app user"`,
+///   `"x\n20240101 ..."`, `"\u{fffd} (not UTF-8, base64 /w==)"`;
+/// - a name that is not UTF-8 as its lossy text, quoted and escaped the same way but for
+///   U+FFFD kept as it is, then its bytes: `"\u{FFFD}" (not UTF-8, base64 /w==)` (`\xff` and
+///   `\xfe` users are two users, both `\u{FFFD}` as text).
+///
+/// A plain name holds no `"`, so it is not a quoted one; a quoted UTF-8 name ends at the
+/// quote that closes it, a name that is not UTF-8 goes on after it. And a plain name holds
+/// no `@`, a quoted one only between its quotes: a failed login's `user@host` is read one
+/// way too. (Session 31's adversary D, F5: a UTF-8 user named `\u{FFFD} (not UTF-8, base64
+/// /w==)` was shown, and counted, as the user `\xff`.)
 fn shown_name(name: Name<'_>) -> std::borrow::Cow<'_, str> {
     use base64::Engine as _;
     match name.as_str() {
-        Some(text) => text.into(),
+        Some(text) => {
+            let plain = text.chars().all(plain_in_name) && !text.starts_with('(');
+            if plain {
+                text.into()
+            } else {
+                quoted(text, true).into()
+            }
+        }
         None => format!(
             "{} (not UTF-8, base64 {})",
-            name.text(),
+            quoted(&name.text(), false),
             base64::engine::general_purpose::STANDARD.encode(name.as_bytes())
         )
         .into(),
     }
 }
 
+/// Whether `c` is shown as it is in a name left unquoted: not a quote, backslash or `@`
+/// (the quoting's and a failed login's `user@host` syntax), not whitespace (the report's
+/// columns are spaces), not a control character, not U+FFFD (a name that is not UTF-8 is
+/// shown with it) and not an invisible formatting character ([`invisible`]).
+fn plain_in_name(c: char) -> bool {
+    !(matches!(c, '"' | '\\' | '@' | '\u{FFFD}')
+        || c.is_whitespace()
+        || c.is_control()
+        || invisible(c))
+}
+
+/// Invisible formatting characters that change how the text around them is shown:
+/// bidirectional marks, embeddings, overrides and isolates (U+202E shows `nimda` as
+/// `admin`), zero-width characters, the soft hyphen, the byte order mark and interlinear
+/// annotations.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
+}
+
+/// `text` between double quotes: `"` and `\` escaped with a backslash, control characters
+/// as Rust writes them (`\n`, `\r`, `\t`, `\u{1b}`), invisible formatting characters and
+/// (when `fffd`) U+FFFD as `\u{...}`; every other character as it is.
+fn quoted(text: &str, fffd: bool) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ if c.is_control() => out.extend(c.escape_default()),
+            _ if invisible(c) || (fffd && c == '\u{FFFD}') => out.extend(c.escape_unicode()),
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn name(bytes: &[u8]) -> String {
+        shown_name(Name::new(bytes)).into_owned()
+    }
+
+    /// Session 31's adversary D, F5: a UTF-8 name spelling another's display text.
+    #[test]
+    fn no_utf8_name_spells_a_name_that_is_not_utf8() {
+        assert_eq!(name(b"\xff"), "\"\u{FFFD}\" (not UTF-8, base64 /w==)");
+        for forged in [
+            "\u{FFFD} (not UTF-8, base64 /w==)",
+            "\"\u{FFFD}\" (not UTF-8, base64 /w==)",
+        ] {
+            assert_ne!(name(forged.as_bytes()), name(b"\xff"), "{forged}");
+        }
+        assert_eq!(name(b"admin"), "admin");
+        assert_eq!(name(b"10.0.0.1"), "10.0.0.1");
+        assert_eq!(name(b""), "");
+        assert_eq!(name(b"(none)"), "\"(none)\"");
+        assert_eq!(name(b"app user"), "\"app user\"");
+        assert_eq!(name(b"a\"b\\c\nd"), r#""a\"b\\c\nd""#);
+        assert_eq!(name("\u{202E}nimda".as_bytes()), r#""\u{202e}nimda""#);
+        // `user@host` of a failed login reads one way.
+        let login = |u: &[u8], h: &[u8]| format!("{}@{}", name(u), name(h));
+        assert_ne!(login(b"a@b", b"c"), login(b"a", b"b@c"));
+    }
+
+    /// Bytes that spell the display forms: quotes, backslashes, `@`, `(`, spaces, U+FFFD's
+    /// UTF-8 and a byte that is never UTF-8, a line break, letters of `not UTF-8, base64`.
+    const NAME_BYTES: &[u8] = b"\"\\@( )nU8,b6/=w\n\xef\xbf\xbd\xff";
+
+    fn name_bytes(max: usize) -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(proptest::sample::select(NAME_BYTES.to_vec()), 0..max)
+    }
+
+    proptest::proptest! {
+        /// Two names are shown alike only when they are the same bytes, a failed login's
+        /// `user@host` too; no name is shown with a control character.
+        #[test]
+        fn names_are_shown_one_way(a in name_bytes(8), b in name_bytes(8), c in name_bytes(4), d in name_bytes(4)) {
+            let (sa, sb) = (name(&a), name(&b));
+            proptest::prop_assert_eq!(sa == sb, a == b, "{} {}", sa, sb);
+            proptest::prop_assert!(!sa.chars().any(char::is_control), "{}", sa);
+            let same = format!("{sa}@{}", name(&c)) == format!("{sb}@{}", name(&d));
+            proptest::prop_assert_eq!(same, a == b && c == d);
+        }
+    }
 
     #[test]
     fn control_characters_in_names_cannot_forge_rows() {

@@ -444,12 +444,15 @@ fn help_holds_no_control_bytes() {
 }
 
 /// Two users whose names are not UTF-8 are two users in `stats`, shown with their bytes (both
-/// were one `\u{FFFD}` user, also in failed logins).
+/// were one `\u{FFFD}` user, also in failed logins); a UTF-8 user whose name spells the
+/// display of one of them is a third (session 31's adversary D, F5: it was shown, and
+/// counted, as the user `\xff`).
 #[test]
 fn stats_tells_names_that_are_not_utf8_apart() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = Vec::new();
-    for user in [&b"\xff"[..], b"\xfe", b"\xfe"] {
+    let forged = "\u{FFFD} (not UTF-8, base64 /w==)".as_bytes();
+    for user in [&b"\xff"[..], b"\xfe", b"\xfe", forged] {
         log.extend_from_slice(b"20240323 13:36:08,srv,");
         log.extend_from_slice(user);
         log.extend_from_slice(b",10.0.0.1,5,0,FAILED_CONNECT,,,1045\n");
@@ -482,8 +485,27 @@ fn stats_tells_names_that_are_not_utf8_apart() {
     assert_eq!(
         counts("users"),
         [
-            ("\u{FFFD} (not UTF-8, base64 /g==)".to_owned(), 2),
-            ("\u{FFFD} (not UTF-8, base64 /w==)".to_owned(), 1)
+            ("\"\u{FFFD}\" (not UTF-8, base64 /g==)".to_owned(), 2),
+            ("\"\\u{fffd} (not UTF-8, base64 /w==)\"".to_owned(), 1),
+            ("\"\u{FFFD}\" (not UTF-8, base64 /w==)".to_owned(), 1)
+        ],
+        "{v}"
+    );
+    assert_eq!(
+        counts("failed_logins"),
+        [
+            (
+                "\"\u{FFFD}\" (not UTF-8, base64 /g==)@10.0.0.1".to_owned(),
+                2
+            ),
+            (
+                "\"\\u{fffd} (not UTF-8, base64 /w==)\"@10.0.0.1".to_owned(),
+                1
+            ),
+            (
+                "\"\u{FFFD}\" (not UTF-8, base64 /w==)@10.0.0.1".to_owned(),
+                1
+            )
         ],
         "{v}"
     );

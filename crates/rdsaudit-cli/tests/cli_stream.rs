@@ -336,9 +336,61 @@ fn follow_reads_a_file_truncated_and_written_past_its_old_size_between_two_looks
     drop(child);
     let said = std::fs::read_to_string(&stderr).unwrap();
     assert!(
-        said.contains("server_audit.log: written anew (the last bytes read are no longer where they were): reading it again from its start"),
+        said.contains("server_audit.log: written anew (the first or last bytes read are no longer where they were): reading it again from its start"),
         "{said}"
     );
+}
+
+/// Session 31's adversary A, F9: a file written anew in place, longer than before, whose
+/// last 256 bytes read are the same bytes at the same place (`same_tail`), or whose last
+/// 256 bytes read held a NUL (a client can put one in a statement: it turned the check
+/// off), was read on at the old offset: the new file's first records skipped without a
+/// word. Its first bytes tell it now, and a NUL exempts only itself.
+#[cfg(unix)]
+#[test]
+fn follow_tells_a_file_written_anew_by_its_first_bytes_and_past_a_nul() {
+    use std::os::unix::fs::FileExt as _;
+    let with_nul = |id: u64| line(id).replace("'SELECT ", "'SELECT \0");
+    for same_tail in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let old = if same_tail {
+            lines(1001, 2000)
+        } else {
+            lines(1001, 1999) + &with_nul(2000)
+        };
+        let path = write(dir.path(), "server_audit.log", old.as_bytes());
+        let stderr = dir.path().join("stderr");
+        let mut child = spawn_to(
+            &["--follow"],
+            Some(&path),
+            std::fs::File::create(&stderr).unwrap(),
+        );
+        let rx = events_of(&mut child);
+        for id in 1001..=2000 {
+            assert_eq!(next_query_id(&rx), id);
+        }
+        std::thread::sleep(Duration::from_millis(600));
+        // Written over in place (no truncation, so no look sees it shorter): new records,
+        // then (`same_tail`) the old last lines at their old place, then more.
+        let new = if same_tail {
+            lines(3001, 3994) + &lines(1995, 2000) + &lines(4001, 4100)
+        } else {
+            lines(3001, 4100)
+        };
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.write_all_at(new.as_bytes(), 0).unwrap();
+        assert_eq!(
+            next_query_and_line(&rx),
+            (3001, 1),
+            "read again from its start (same_tail {same_tail})"
+        );
+        drop(child);
+        let said = std::fs::read_to_string(&stderr).unwrap();
+        assert!(
+            said.contains("server_audit.log: written anew (the first or last bytes read are no longer where they were): reading it again from its start"),
+            "{said}"
+        );
+    }
 }
 
 /// `copytruncate` while the reader is behind its writer (its output not taken): the next read

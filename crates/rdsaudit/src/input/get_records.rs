@@ -308,11 +308,8 @@ mod tests {
         assert_eq!(sequence.len(), 6);
         assert_eq!(sequence[3..], [sequence[0], Some("2"), Some("3")]);
         assert_eq!(records[3].payload, Payload::Base64(b"aGVsbG8="));
-        // A page without `Records` fails the input as one page would.
-        let bad = format!("{OUTPUT}{{\"NextShardIterator\":\"B\"}}");
-        let (mut buf, len) = padded(bad.as_bytes());
-        let e = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
-        assert!(e.to_string().contains("`Records`"), "{bad}: {e}");
+        // A page without `Records` is kept whole, the others read (session 31; it failed
+        // the input as one page would: `a_page_without_records_is_kept_whole_among_others`).
         // Text that is no page, or a page that is not JSON, is one failed record kept whole
         // (session 30: they failed the input).
         for (bad, kept, error) in [
@@ -336,27 +333,93 @@ mod tests {
     }
 
     /// Session 28 review: a page without `Records`, or with `Records` not an array, failed
-    /// the input without saying which page: named, 1-based, with the byte it starts at. One
-    /// page alone is the event, its error as before.
+    /// the input without saying which page. Session 31's adversary B, F2 (`dk_gr_key.json`):
+    /// it failed every page of the input. Among others it is one failed record kept whole,
+    /// none of its records read (a damaged key's array is not taken for the page's), named
+    /// by its page and byte, and the pages around it are read; one page alone is the event,
+    /// its error as before.
     #[test]
-    fn a_bad_page_is_named() {
+    fn a_page_without_records_is_kept_whole_among_others() {
         let empty = r#"{"Records":[],"NextShardIterator":"B"}"#;
-        for (bad, problem) in [
-            (r#"{"NextShardIterator":"B"}"#, "event has no `Records`"),
+        for (bad, found, problem) in [
+            (
+                r#"{"NextShardIterator":"B"}"#,
+                "missing",
+                "event has no `Records`",
+            ),
             (
                 r#"{"Records":{"Data":"aGk="}}"#,
+                "an object",
                 "`Records` should be an array, found an object",
             ),
+            (
+                r#"{"Recrds":[{"SequenceNumber":"1","Data":"aGk="}],"NextShardIterator":"B"}"#,
+                "missing",
+                "event has no `Records`",
+            ),
         ] {
-            let text = format!("{OUTPUT}\n{empty}\n  {bad}\n{empty}");
-            let (mut buf, len) = padded(text.as_bytes());
-            let e = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
-            let at = text.find(bad).unwrap();
-            assert_eq!(e.to_string(), format!("page 3, at byte {at}: {problem}"));
+            for text in [
+                format!("{OUTPUT}\n{empty}\n  {bad}\n{empty}"),
+                format!("{bad}{OUTPUT}"),
+                format!("{OUTPUT}{bad}"),
+            ] {
+                let (mut buf, len) = padded(text.as_bytes());
+                let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new())
+                    .unwrap_or_else(|e| panic!("{text}: {e}"));
+                let at = text.find(bad).unwrap();
+                let failed: Vec<_> = records
+                    .iter()
+                    .filter_map(|r| match r.payload {
+                        Payload::Invalid(RecordProblem::Page(part)) => Some((
+                            part.to_string(),
+                            String::from_utf8(r.as_delivered().to_vec()).unwrap(),
+                        )),
+                        _ => None,
+                    })
+                    .collect();
+                let page = text.get(..at).unwrap().matches("NextShardIterator").count() + 1;
+                assert_eq!(
+                    failed,
+                    [(
+                        format!(
+                            "page {page} at byte {at} is no page (kept whole, none of its \
+                             records read; the pages around it are read): `Records` should be \
+                             an array, found {found}"
+                        ),
+                        bad.to_owned()
+                    )],
+                    "{text}"
+                );
+                assert_eq!(records.len(), 4, "{text}");
+            }
             let (mut buf, len) = padded(bad.as_bytes());
             let e = parse_kinesis_event(&mut buf, len, &mut SourceParser::new()).unwrap_err();
             assert_eq!(e.to_string(), problem);
         }
+    }
+
+    /// Session 31 (helper pages' item 5): a page cut short inside a string holding more
+    /// than 2 MiB of escapes (past what the walk kept of the strings it unescapes in place)
+    /// refused the input (`PageRefused`): it is kept whole now, and the page after it read.
+    #[test]
+    fn a_page_part_past_2_mib_of_escapes_is_kept_whole() {
+        let long = r"\/".repeat((3 << 20) / 2);
+        let cut = format!(r#"{{"Records":[{{"SequenceNumber":"1","Data":"{long}"#);
+        let text = format!("{cut}\n{OUTPUT}");
+        let (mut buf, len) = padded(text.as_bytes());
+        let records = parse_kinesis_event(&mut buf, len, &mut SourceParser::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(records.len(), 4);
+        assert!(
+            matches!(records[0].payload, Payload::Invalid(RecordProblem::Page(_))),
+            "{:?}",
+            records[0].payload
+        );
+        assert!(
+            records[0].as_delivered() == cut.as_bytes(),
+            "not kept whole"
+        );
+        assert_eq!(records[1].payload, Payload::Base64(b"aGVsbG8="));
     }
 
     /// Session 29 (F9): pages appended one after another by a Windows tool (PowerShell's

@@ -80,8 +80,9 @@ use super::record::{
 /// # Errors
 /// Only for an unusable event: invalid JSON, more than [`MAX_EVENT_VALUES`] values (in a page,
 /// when pages come back to back; their records all together may take no more memory than
-/// the text's size, [`JsonError::TooManyKept`]), not an object, no `Records` array (a page's
-/// problem names the page, [`SourceError::Page`], when there are several).
+/// the text's size, [`JsonError::TooManyKept`]), not an object, no `Records` array (in one
+/// page; among several, such a page is a failed record kept whole), `Records` twice (a
+/// page's problem names the page, [`SourceError::Page`], when there are several).
 pub fn parse_kinesis_event<'a>(
     buf: &'a mut [u8],
     len: usize,
@@ -176,6 +177,16 @@ enum Records {
 }
 
 impl Records {
+    /// What stood where the page's `Records` array should be, when it is missing or no
+    /// array: the page is then kept whole ([`keep_shapeless_page`]).
+    fn shapeless(&self) -> Option<&'static str> {
+        match self {
+            Records::Missing => Some("missing"),
+            Records::Not(found) => Some(found),
+            Records::Array | Records::Twice => None,
+        }
+    }
+
     fn problem(self) -> Option<SourceError> {
         match self {
             Records::Array => None,
@@ -207,6 +218,9 @@ fn read_event(
 ) -> Result<Vec<RawRecord>, SourceError> {
     let mut list = Vec::new();
     let mut problem = None;
+    // The problem of the first page, when kept whole by [`keep_shapeless_page`]: the event's
+    // if it is the only page.
+    let mut first_shapeless = None;
     let mut page = PageAt {
         number: 1,
         offset: 0,
@@ -218,7 +232,17 @@ fn read_event(
         let mut resume = Resume { at: page.offset };
         let number = u32::try_from(page.number).unwrap_or(u32::MAX);
         match read_page(&mut walk, &mut list, found, (number, &mut resume)) {
-            Ok(records) => problem = problem.or(records.problem().map(|e| (page, e))),
+            Ok(records) => {
+                let kept = match records.shapeless() {
+                    Some(what) => keep_shapeless_page(&mut walk, &mut list, found, page, what)?,
+                    None => false,
+                };
+                match records.problem() {
+                    // A page kept whole when others are read; alone, it is the event.
+                    Some(e) if kept => first_shapeless = first_shapeless.or(Some(e)),
+                    e => problem = problem.or(e.map(|e| (page, e))),
+                }
+            }
             Err(e) => keep_bad_part(&mut walk, &mut list, found, (page, resume), e, false)?,
         }
         walk.page_mark();
@@ -241,6 +265,9 @@ fn read_event(
     walk.end()?;
     // One page is the whole event: its problem is the event's.
     let several = page.number > 1;
+    if let Some(e) = first_shapeless.filter(|_| !several) {
+        return Err(e);
+    }
     match problem {
         None => Ok(list),
         Some((at, e)) if several => Err(at.wrap(e)),
@@ -311,6 +338,7 @@ fn keep_bad_part(
         between,
         to_end: next.is_none(),
         events: false,
+        shape: false,
     }));
     failed.as_read = Some(AsRead::At(part));
     walk.resume_at(end);
@@ -318,6 +346,43 @@ fn keep_bad_part(
     found(&failed, walk.text());
     list.push(failed);
     Ok(())
+}
+
+/// A page that reads as JSON (the walk is just past its end) but has no `Records` array
+/// (its key damaged into another valid one, `"Recrds"`, or its value no array: `what`
+/// stood there): kept whole as one failed record ([`RecordProblem::Page`], `shape`), its
+/// bytes as in the input, and the pages around it are read (session 31's adversary B, F2:
+/// such a page refused every page of the input). None of its records is read: which
+/// array, if any, held them cannot be told. Returns whether it was kept: not when its
+/// strings unescaped in place are longer than the walk keeps (the page's problem then
+/// refuses the input, as before); alone in the input it is the event ([`read_event`]).
+fn keep_shapeless_page(
+    walk: &mut Walk<'_>,
+    list: &mut Vec<RawRecord>,
+    found: &mut dyn FnMut(&RawRecord, &[u8]),
+    page: PageAt,
+    what: &'static str,
+) -> Result<bool, SourceError> {
+    if !walk.originals_whole() {
+        return Ok(false);
+    }
+    walk.restore_originals();
+    let part = trimmed(walk.text(), page.offset, walk.at(), false);
+    let mut failed = RawRecord::new(RecordProblem::Page(PagePart {
+        page: u32::try_from(page.number).unwrap_or(u32::MAX),
+        offset: part.start,
+        fault: part.start,
+        what,
+        between: false,
+        to_end: false,
+        events: false,
+        shape: true,
+    }));
+    failed.as_read = Some(AsRead::At(part));
+    walk.keep(RECORD_VALUES)?;
+    found(&failed, walk.text());
+    list.push(failed);
+    Ok(true)
 }
 
 /// `text[from..to]` without the whitespace around it, a comma that starts it, or a byte
@@ -518,9 +583,9 @@ impl RawRecord {
     /// string it keeps (a sequence number, for `batchItemFailures`) held an escape, the text
     /// keeps it unescaped and the record's bytes as read are a copy (session 30: such a
     /// record was kept without its bytes; at most the record's size, once, so what is kept
-    /// stays within the text's size). Not when its strings with escapes held more than the
-    /// walk keeps (2 MiB): then it is kept without its bytes. A real Lambda event's strings
-    /// hold no escapes.
+    /// stays within the text's size). However long its strings with escapes (session 31:
+    /// past 2 MiB of them it was kept without its bytes). A real Lambda event's strings hold
+    /// no escapes.
     fn keep_as_read(&mut self, walk: &mut Walk<'_>, start: usize) {
         let kept = [
             &self.sequence_number,

@@ -274,8 +274,8 @@ impl LogsApiParser {
     ///
     /// # Errors
     /// [`LogsApiError`] for invalid JSON in a first page with no page after it, a page
-    /// without `events` or with it twice, or a
-    /// lone surrogate outside the events.
+    /// without an `events` array that is the only page (among others it is a failed event
+    /// kept whole), a page with `events` twice, or a lone surrogate outside the events.
     pub fn parse<'a>(
         &mut self,
         text: &'a [u8],
@@ -307,6 +307,8 @@ impl LogsApiParser {
             .keeping_originals()
             .starting_at(from);
         let mut page = 1;
+        // The first page's problem when it was kept whole by [`keep_shapeless_page`].
+        let mut first_shapeless = None;
         loop {
             walk.at_object();
             let resume = walk.at();
@@ -323,8 +325,16 @@ impl LogsApiParser {
                     start: resume,
                     resume: reader.resume,
                 };
-                keep_bad_part(&mut walk, &mut raw, at, e, false)
-                    .map_err(|e| located(e, text, from, page))?;
+                match e {
+                    LogsApiError::Events { found, .. }
+                        if keep_shapeless_page(&mut walk, &mut raw, at, found)? =>
+                    {
+                        // Alone in the input, it is the output: refused, as before.
+                        first_shapeless = first_shapeless.or((page == 1).then_some(e));
+                    }
+                    e => keep_bad_part(&mut walk, &mut raw, at, e, false)
+                        .map_err(|e| located(e, text, from, page))?,
+                }
             }
             walk.page_mark();
             if walk.at_end() {
@@ -348,8 +358,11 @@ impl LogsApiParser {
             walk.next_page();
             page += 1;
         }
-        let scratch: &'a [u8] = scratch;
         let several = page > 1;
+        if let Some(e) = first_shapeless.filter(|_| !several) {
+            return Err(e);
+        }
+        let scratch: &'a [u8] = scratch;
         Ok(raw
             .into_iter()
             .map(|e| finish(e, several, text, scratch))
@@ -415,6 +428,7 @@ fn keep_bad_part(
         between,
         to_end: next.is_none(),
         events: true,
+        shape: false,
     };
     walk.resume_at(end);
     walk.keep(EVENT_VALUES)?;
@@ -425,6 +439,47 @@ fn keep_bad_part(
         read: Err(EventProblem::Page(part)),
     });
     Ok(())
+}
+
+/// A page that reads as JSON (the walk is just past its end) but has no `events` array
+/// (its key damaged into another valid one, `"evets"`, or its value no array: `found`
+/// stood there), and none of whose events was read: kept whole as one failed event
+/// ([`EventProblem::Page`], `shape`), its bytes as in the input, and the pages around it
+/// are read (session 31's adversary B, F2: such a page refused every page of the input).
+/// Returns whether it was kept: not when an event was read from it, or its strings
+/// unescaped in place are longer than the walk keeps (the page's problem then refuses the
+/// input, as before); alone in the input it is the output (refused by the caller).
+fn keep_shapeless_page(
+    walk: &mut Walk<'_>,
+    raw: &mut Vec<RawEvent>,
+    at: PartAt,
+    found: &'static str,
+) -> Result<bool, LogsApiError> {
+    if at.resume != at.start || !walk.originals_whole() {
+        return Ok(false);
+    }
+    walk.restore_originals();
+    let span = trimmed(walk.text(), at.start, walk.at());
+    let page = u32::try_from(at.page).unwrap_or(u32::MAX);
+    let part = PagePart {
+        page,
+        offset: span.start,
+        fault: span.start,
+        what: found,
+        between: false,
+        to_end: false,
+        events: true,
+        shape: true,
+    };
+    walk.keep(EVENT_VALUES)
+        .map_err(|cap| LogsApiError::Capped { page: at.page, cap })?;
+    raw.push(RawEvent {
+        span,
+        page,
+        index: 1,
+        read: Err(EventProblem::Page(part)),
+    });
+    Ok(true)
 }
 
 /// `text[from..to]` without the whitespace around it, a comma that starts it (the page's,
@@ -722,6 +777,62 @@ mod tests {
                 })
             })
             .collect())
+    }
+
+    /// Session 31's adversary B, F2 (`dk_la_key.json`): a page whose `events` key is damaged
+    /// into another valid one (`"evets"`), or whose `events` is no array, refused every page
+    /// of the input. It is one failed event kept whole, none of its events read (a damaged
+    /// key's array is not taken for the page's), and the pages around it are read; alone,
+    /// it is the output, refused as before.
+    #[test]
+    fn a_page_without_events_is_kept_whole_among_others() {
+        for bad in [
+            r#"{"evets":[{"timestamp":7,"message":"forged?"}],"nextToken":"n"}"#,
+            r#"{"events":{"timestamp":7,"message":"x"}}"#,
+            r#"{"message":"hi"}"#,
+        ] {
+            for at in 0..3 {
+                let mut pages = vec![GET.to_owned(), GET.to_owned()];
+                pages.insert(at, bad.to_owned());
+                let text = pages.join("\n");
+                let events = read(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+                assert_eq!(events.len(), 5, "{text}");
+                let failed: Vec<_> = events.iter().filter_map(|e| e.as_ref().err()).collect();
+                let offset = text.find(bad).unwrap();
+                let found = if bad.contains(r#""events":{"#) {
+                    "an object"
+                } else {
+                    "missing"
+                };
+                assert_eq!(
+                    failed,
+                    [&format!(
+                        "page {page}, event 1: page {page} at byte {offset} is no page (kept \
+                         whole, none of its events read; the pages around it are read): \
+                         `events` should be an array, found {found} | {bad}",
+                        page = at + 1
+                    )],
+                    "{text}"
+                );
+                assert!(
+                    events
+                        .iter()
+                        .flatten()
+                        .all(|e| ["a", "b"].contains(&e.message))
+                );
+            }
+            assert_eq!(
+                read(bad).unwrap_err(),
+                format!(
+                    "page 1: `events` should be an array, found {}",
+                    if bad.contains(r#""events":{"#) {
+                        "an object"
+                    } else {
+                        "missing"
+                    }
+                )
+            );
+        }
     }
 
     #[test]

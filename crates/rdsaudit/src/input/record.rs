@@ -104,6 +104,11 @@ pub struct PagePart {
     /// [`Payload`] is as large as its largest problem, and 16 bytes more per record were
     /// +0.1% of the instructions on 6,000 one-line records, in copies.)
     pub events: bool,
+    /// A page that reads as JSON but has no `Records` (`events`) array, its key damaged
+    /// into another (`"Recrds"`) or its value no array (`what` says what stood there,
+    /// `missing` if nothing): the whole page is the part, `fault` its start. Session 31's
+    /// adversary B, F2: such a page refused every page of the input.
+    pub shape: bool,
 }
 
 impl std::fmt::Display for PagePart {
@@ -114,6 +119,16 @@ impl std::fmt::Display for PagePart {
         } else {
             "the next page"
         };
+        let items = if self.events { "events" } else { "records" };
+        if self.shape {
+            let key = if self.events { "events" } else { "Records" };
+            return write!(
+                f,
+                "page {page} at byte {offset} is no page (kept whole, none of its {items} read; \
+                 the pages around it are read): `{key}` should be an array, found {}",
+                self.what
+            );
+        }
         if self.between {
             write!(
                 f,
@@ -122,8 +137,7 @@ impl std::fmt::Display for PagePart {
         } else {
             write!(
                 f,
-                "page {page} does not read from byte {offset} to {to} (kept whole; its {} before are read)",
-                if self.events { "events" } else { "records" }
+                "page {page} does not read from byte {offset} to {to} (kept whole; its {items} before are read)",
             )?;
         }
         // The element of `Records` the fault lies in, if any, is this failed record's place.

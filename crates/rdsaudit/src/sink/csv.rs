@@ -23,8 +23,11 @@
 //! (a tab or CR first is read past), and user names, hosts, databases and statements are
 //! attacker text (a failed login's user name is whatever the client sent). So, following
 //! OWASP's rule, such a cell (in CSV and TSV) is written with a `'` in front
-//! (`=HYPERLINK(...)` becomes `'=HYPERLINK(...)`, `-1` becomes `'-1`); strip one leading `'`
-//! from a cell that starts with `'` followed by one of those characters to get the value back.
+//! (`=HYPERLINK(...)` becomes `'=HYPERLINK(...)`, `-1` becomes `'-1`), and so is a cell that
+//! starts with a `'` itself (`'=cmd` becomes `''=cmd`), so the guard is reversible: to get
+//! the value back, drop one leading `'` from every cell that starts with one (after CSV
+//! unquoting or TSV unescaping). The `*_base64` cells are never guarded: their alphabet
+//! (`A-Za-z0-9+/=`) spells no function call, and a `'` would break decoding them.
 //! [`CsvWriter::raw`] (the CLI's `--csv-raw`) writes values as they are, for programs that
 //! read the file.
 //!
@@ -245,7 +248,7 @@ impl CsvWriter {
         if let Some(line) = p.line_number {
             line.put_to(out);
         }
-        names_base64(d, raw, e, out);
+        names_base64(d, e, out);
         out.push(b'\n');
     }
 
@@ -321,7 +324,8 @@ impl CsvWriter {
         out.push(self.delimiter);
         text.clear();
         base64_simd::STANDARD.encode_append(bytes, &mut text);
-        self.field(&text, out);
+        // Never guarded: see [`names_base64`].
+        cell_into(self.delimiter, true, &text, out);
         self.text = text;
     }
 
@@ -382,28 +386,30 @@ fn lossy_name_cell(d: u8, raw: bool, bytes: &[u8], out: &mut Vec<u8>) {
 }
 
 /// The last four cells, `serverhost_base64` to `database_base64`: each empty unless its name
-/// is not UTF-8, when it holds the exact bytes in base64 (written as `object_base64` is: a
-/// cell, so one starting with `+` gets a `'` unless `raw`).
+/// is not UTF-8, when it holds the exact bytes in base64 (written as `object_base64` is).
+/// Never guarded with a `'`: base64's alphabet (`A-Za-z0-9+/=`) cannot spell a function
+/// call, so a cell starting with `+` is no formula, and a `'` would break decoding it
+/// (session 31's adversary A, F7).
 #[inline(always)]
-fn names_base64<B: Buf>(d: u8, raw: bool, e: &AuditEvent<'_>, out: &mut B) {
+fn names_base64<B: Buf>(d: u8, e: &AuditEvent<'_>, out: &mut B) {
     if e.serverhost.is_utf8() & e.username.is_utf8() & e.host.is_utf8() & e.database.is_utf8() {
         out.put_const(&[d; 4]);
         return;
     }
-    out.with_vec(|v| names_base64_cells(d, raw, e, v));
+    out.with_vec(|v| names_base64_cells(d, e, v));
 }
 
 /// [`names_base64`] of an event with a name that is not UTF-8.
 #[cold]
 #[inline(never)]
-fn names_base64_cells(d: u8, raw: bool, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
+fn names_base64_cells(d: u8, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
     let mut text = Vec::new();
     for name in [&e.serverhost, &e.username, &e.host, &e.database] {
         out.push(d);
         if !name.is_utf8() {
             text.clear();
             base64_simd::STANDARD.encode_append(name.as_bytes(), &mut text);
-            cell_into(d, raw, &text, out);
+            cell_into(d, true, &text, out);
         }
     }
 }
@@ -787,11 +793,15 @@ fn cell_into(delimiter: u8, raw: bool, value: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// OWASP's list of first characters that make a spreadsheet cell a formula.
+/// Whether a cell gets the guard's `'` in front: when it starts with one of OWASP's first
+/// characters that make a spreadsheet cell a formula, or with a `'` itself. Guarding the
+/// `'` too keeps the guard reversible: a cell written `'=cmd` is the value `=cmd` and
+/// `''=cmd` the value `'=cmd` (session 31's adversary A, F7: both were `'=cmd`, two users
+/// made one), so a reader drops one leading `'` from every cell that has one.
 fn starts_formula(value: &[u8]) -> bool {
     matches!(
         value.first(),
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\'')
     )
 }
 
@@ -947,10 +957,24 @@ mod tests {
             .collect()
     }
 
+    /// [`cells`] of a CSV or TSV row (TSV split at tabs, its escapes undone).
+    fn cells_of(d: u8, row: &str) -> std::collections::HashMap<&'static str, String> {
+        if d != b'\t' {
+            return cells(row);
+        }
+        let fields: Vec<String> = row
+            .trim_end_matches('\n')
+            .split('\t')
+            .map(tsv_unescape)
+            .collect();
+        assert_eq!(fields.len(), COLUMNS.len(), "{row}");
+        COLUMNS.iter().copied().zip(fields).collect()
+    }
+
     fn unbase64(cell: &str) -> Vec<u8> {
         use base64::Engine as _;
         base64::engine::general_purpose::STANDARD
-            .decode(cell.strip_prefix('\'').unwrap_or(cell))
+            .decode(cell)
             .unwrap()
     }
 
@@ -1015,6 +1039,38 @@ mod tests {
         let tsv = row(b'\t', &line);
         assert_eq!(tsv.matches('\n').count(), 1, "{tsv}");
         assert_eq!(tsv.split('\t').count(), COLUMNS.len(), "{tsv}");
+    }
+
+    /// Session 31's adversary A, F7: users `=cmd` and `'=cmd` were both written `'=cmd`, and
+    /// a name whose base64 starts with `+` got a `'` that broke decoding it.
+    #[test]
+    fn the_guard_is_reversible_and_base64_cells_are_not_guarded() {
+        for d in [b',', b'\t'] {
+            let a = row(
+                d,
+                b"20241205 10:00:00,srv,=cmd,10.0.0.1,5,7,QUERY,shop,'x',0",
+            );
+            let b = row(
+                d,
+                b"20241205 10:00:01,srv,'=cmd,10.0.0.1,6,8,QUERY,shop,'x',0",
+            );
+            assert_eq!(cells_of(d, &a)["username"], "'=cmd");
+            assert_eq!(cells_of(d, &b)["username"], "''=cmd");
+            let c = row(
+                d,
+                br"20241205 10:00:01,srv,u,10.0.0.1,6,8,QUERY,shop,'\'x',0",
+            );
+            assert_eq!(cells_of(d, &c)["object"], "''x");
+            // `\xfb\xef\xbe\xff` is `+++/` in base64: its first byte a `+`.
+            let line = b"20241205 10:00:00,srv,\xfb\xef\xbe\xff,10.0.0.1,5,7,QUERY,\xfb\xef\xbe\xff,'x \xff',0";
+            let text = row(d, line);
+            let c = cells_of(d, &text);
+            for column in ["username_base64", "database_base64"] {
+                assert!(c[column].starts_with('+'), "{column}: {text}");
+                assert_eq!(unbase64(&c[column]), b"\xfb\xef\xbe\xff");
+            }
+            assert_eq!(unbase64(&c["object_base64"]), b"x \xff");
+        }
     }
 
     #[test]
@@ -1092,10 +1148,12 @@ mod tests {
             };
             proptest::prop_assert_eq!(cells.len(), fields.len() + 1);
             for (cell, value) in cells.iter().zip(&fields) {
-                let back = if !raw && starts_formula(value.as_bytes()) {
-                    cell.strip_prefix('\'').unwrap()
+                // The documented reader's rule, not the writer's: one leading `'` dropped
+                // from every cell that has one.
+                let back = if raw {
+                    cell.as_str()
                 } else {
-                    cell
+                    cell.strip_prefix('\'').unwrap_or(cell)
                 };
                 proptest::prop_assert_eq!(back, value.as_str());
             }

@@ -94,19 +94,19 @@ pub(crate) struct Walk<'t> {
 }
 
 /// Strings as they were before being unescaped in place: `(offset, len)` of each in the
-/// text, their bytes one after the other in `bytes`.
+/// text, their bytes one after the other in `bytes`. Not capped: each string's bytes from
+/// its first escape lie in the text walked since [`Walk::forget_originals`], and are kept
+/// once, so `bytes` is at most that text (session 31: past a 2 MiB cap a failed record or
+/// page part was kept without its bytes, or the input refused; a record is forgotten once
+/// read whole, so only a failed one, or a part of a page that does not read, holds more than
+/// one record's strings).
 #[derive(Debug, Default)]
 struct Originals {
     spans: Vec<(usize, usize)>,
     bytes: Vec<u8>,
-    /// More than [`ORIGINALS_MAX`] bytes were to be kept: not all are.
+    /// A string's bytes could not be kept (never, as the text holds them): not all are.
     lost: bool,
 }
-
-/// The most bytes of originals kept since [`Walk::forget_originals`]: a Kinesis record's data
-/// is at most 1 MiB (1.4 MB of base64). Past it a record that fails is kept without its
-/// bytes, and a large string with escapes (a serializer writing `/` as `\/`) costs no copy.
-const ORIGINALS_MAX: usize = 2 << 20;
 
 /// A lone surrogate escape (`\ud800` not followed by a low one, or a low one alone): no
 /// character, so the string holding it cannot be read as text.
@@ -178,7 +178,7 @@ impl<'t> Walk<'t> {
 
     /// The bytes of `range` as they were in the input, in a copy: the text with the strings
     /// unescaped in place since [`Walk::forget_originals`] put back (the text itself is left
-    /// as it is). `None` when not all of them were kept ([`ORIGINALS_MAX`]).
+    /// as it is). `None` when not all of them were kept.
     pub(crate) fn original_of(&self, range: Range<usize>) -> Option<Vec<u8>> {
         let o = self.originals.as_ref().filter(|o| !o.lost)?;
         let mut copy = self.text.get(range.clone())?.to_vec();
@@ -207,36 +207,22 @@ impl<'t> Walk<'t> {
     }
 
     /// Whether every string unescaped in place since [`Walk::forget_originals`] was kept as
-    /// it was (none past [`ORIGINALS_MAX`]).
+    /// it was.
     pub(crate) fn originals_whole(&self) -> bool {
         self.originals.as_ref().is_some_and(|o| !o.lost)
     }
 
     /// Keeps the string's bytes from `at` (its first escape) to its closing quote as they are,
-    /// when originals are kept: they are about to be unescaped in place.
+    /// when originals are kept: they are about to be unescaped in place. A string the text
+    /// ends inside (a page cut short) is kept to the end of the text: it is unescaped up to
+    /// there before it fails.
     #[cold]
     fn keep_original(&mut self, at: usize) {
         let Some(o) = self.originals.as_mut().filter(|o| !o.lost) else {
             return;
         };
-        // Its closing quote is looked for only as far as the room left.
-        let room = ORIGINALS_MAX.saturating_sub(o.bytes.len());
-        let window = self
-            .text
-            .len()
-            .min(at.saturating_add(room).saturating_add(1));
-        let end = self
-            .text
-            .get(..window)
-            .and_then(|w| super::skip_string(w, at));
-        // A string the text ends inside (a page cut short) is kept to the end of the text,
-        // when that is within the room: it is unescaped up to there before it fails.
-        let to = match end {
-            Some(e) => Some(e - 1),
-            None if window == self.text.len() => Some(window),
-            None => None,
-        };
-        match to.and_then(|e| self.text.get(at..e)) {
+        let to = super::skip_string(self.text, at).map_or(self.text.len(), |e| e - 1);
+        match self.text.get(at..to) {
             Some(bytes) => {
                 o.spans.push((at, bytes.len()));
                 o.bytes.extend_from_slice(bytes);
