@@ -172,13 +172,17 @@ pub fn analyze_tokens_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
 }
 
 /// The sequences `sql` advances or sets ([`sequence`]): the statement writes, and they are
-/// among its tables (a MariaDB sequence is a table).
+/// among its tables (a MariaDB sequence is a table); those it only reads are among its tables.
 fn with_sequences(mut analysis: Analysis, sql: &[u8], ctx: &Context<'_>) -> Analysis {
-    for name in sequence::advanced(sql, ctx.server) {
+    let used = sequence::used(sql, ctx.server);
+    for name in used.advanced {
         analysis.writes = true;
         let name = qualify(ctx.database, name);
         push_unique(&mut analysis.written, name.clone());
         push_unique(&mut analysis.tables, name);
+    }
+    for name in used.read {
+        push_unique(&mut analysis.tables, qualify(ctx.database, name));
     }
     analysis
 }

@@ -13,43 +13,65 @@ use crate::lexer::{Lexer, Reading, Server, Token};
 use crate::name::Table;
 use crate::tables::{ident, push_unique};
 
-/// The sequences `sql` advances or sets, as written (`db.s` or `s`), in order of first
-/// appearance; none when it calls no sequence function. Read from the tokens as code, so
-/// text in literals and comments is not a call.
-pub(crate) fn advanced(sql: &[u8], server: Server) -> Vec<Table> {
-    let mut names = Vec::new();
+/// The sequences `sql` uses, as written (`db.s` or `s`), in order of first appearance: those
+/// it advances or sets, and those it only reads (`LASTVAL(s)`, `PREVIOUS VALUE FOR s`: the
+/// server logs a READ event; review 31 advE, they were not named). None when it calls no
+/// sequence function. Read from the tokens as code, so text in literals and comments is not a
+/// call.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Used {
+    pub(crate) advanced: Vec<Table>,
+    pub(crate) read: Vec<Table>,
+}
+
+pub(crate) fn used(sql: &[u8], server: Server) -> Used {
+    let mut used = Used::default();
     if !mentions_one(sql) {
-        return names;
+        return used;
     }
     let tokens: Vec<Token<'_>> = Lexer::reading(sql, server, Reading::Code)
         .take(crate::MAX_TOKENS)
         .collect();
+    let word_at = |i: usize, w: &str| tokens.get(i).is_some_and(|t| t.is(w));
     for (i, t) in tokens.iter().enumerate() {
-        let call =
-            (t.is("NEXTVAL") || t.is("SETVAL")) && tokens.get(i + 1) == Some(&Token::Punct(b'('));
-        let next_value = t.is("NEXT")
-            && tokens.get(i + 1).is_some_and(|t| t.is("VALUE"))
-            && tokens.get(i + 2).is_some_and(|t| t.is("FOR"));
-        let at = match (call, next_value) {
-            (true, _) => i + 2,
-            (_, true) => i + 3,
-            _ => continue,
+        let opens = tokens.get(i + 1) == Some(&Token::Punct(b'('));
+        let value_for = word_at(i + 1, "VALUE") && word_at(i + 2, "FOR");
+        let (at, advances) = if (t.is("NEXTVAL") || t.is("SETVAL")) && opens {
+            (i + 2, true)
+        } else if t.is("LASTVAL") && opens {
+            (i + 2, false)
+        } else if (t.is("NEXT") || t.is("PREVIOUS")) && value_for {
+            (i + 3, t.is("NEXT"))
+        } else {
+            continue;
         };
         if let Some(name) = name_at(&tokens, at) {
-            push_unique(&mut names, name);
+            let list = if advances {
+                &mut used.advanced
+            } else {
+                &mut used.read
+            };
+            push_unique(list, name);
         }
     }
-    names
+    used
 }
 
-/// Whether `sql` holds `next` or `setval` in any case: the words every advancing call holds,
-/// checked before the text is read as tokens (most statements hold neither).
+/// The sequences `sql` advances or sets ([`used`]).
+#[cfg(test)]
+fn advanced(sql: &[u8], server: Server) -> Vec<Table> {
+    used(sql, server).advanced
+}
+
+/// Whether `sql` holds `next`, `setval`, `lastval` or `previous` in any case: the words every
+/// sequence call holds, checked before the text is read as tokens (most statements hold
+/// none).
 fn mentions_one(sql: &[u8]) -> bool {
     let has = |word: &[u8]| {
         sql.windows(word.len())
             .any(|w| w.eq_ignore_ascii_case(word))
     };
-    has(b"next") || has(b"setval")
+    has(b"next") || has(b"setval") || has(b"lastval") || has(b"previous")
 }
 
 /// `s`, `db.s`, `` `db`.`s` `` at `at`.
@@ -89,6 +111,14 @@ mod tests {
     #[test]
     fn reads_literals_and_comments_name_none() {
         assert!(names("SELECT LASTVAL(s1), PREVIOUS VALUE FOR s1").is_empty());
+        assert_eq!(
+            used(
+                b"SELECT LASTVAL(s1), PREVIOUS VALUE FOR db.s2",
+                Server::default()
+            )
+            .read,
+            ["s1", "db.s2"]
+        );
         assert!(names("SELECT 'NEXTVAL(s1)', \"SETVAL(s1, 1)\"").is_empty());
         assert!(names("SELECT 1 /* NEXT VALUE FOR s1 */").is_empty());
         assert!(names("SELECT next_day, nextval FROM t").is_empty());

@@ -142,3 +142,107 @@ fn keywords_the_server_takes_as_table_names_are_tables() {
         ("SELECT * FROM t FOR UPDATE SKIP LOCKED", &["t"], &[]),
     ]);
 }
+
+/// MariaDB sequences are tables (the server logs CREATE, WRITE and DROP events for them):
+/// `CREATE`, `ALTER` and `DROP SEQUENCE` named none, so `--table` hid them.
+#[test]
+fn sequence_statements_name_their_sequence() {
+    check(&[
+        ("CREATE SEQUENCE s3", &["s3"], &["s3"]),
+        (
+            "CREATE SEQUENCE IF NOT EXISTS s4 START WITH 10 INCREMENT BY 2",
+            &["s4"],
+            &["s4"],
+        ),
+        ("ALTER SEQUENCE s1 RESTART WITH 5", &["s1"], &["s1"]),
+        (
+            "ALTER SEQUENCE IF EXISTS shop.s2 INCREMENT BY 3",
+            &["shop.s2"],
+            &["shop.s2"],
+        ),
+        ("DROP SEQUENCE s3", &["s3"], &["s3"]),
+        (
+            "DROP SEQUENCE IF EXISTS s4, s5",
+            &["s4", "s5"],
+            &["s4", "s5"],
+        ),
+    ]);
+}
+
+/// Statements that read tables without being reads: `LOCK TABLES` (the server logs READ or
+/// WRITE events for each table locked), `HANDLER t OPEN`, and the sequence reads `PREVIOUS
+/// VALUE FOR s`, `LASTVAL(s)` (READ events). None was named.
+#[test]
+fn locks_handlers_and_sequence_reads_name_their_tables() {
+    check(&[
+        (
+            "LOCK TABLES t READ, w WRITE, u AS uu READ LOCAL, orders LOW_PRIORITY WRITE",
+            &["t", "w", "u", "orders"],
+            &[],
+        ),
+        ("LOCK TABLE shop.t WRITE", &["shop.t"], &[]),
+        ("HANDLER t OPEN", &["t"], &[]),
+        ("HANDLER orders OPEN AS hh", &["orders"], &[]),
+        (
+            "SELECT PREVIOUS VALUE FOR s1, LASTVAL(s2)",
+            &["s1", "s2"],
+            &[],
+        ),
+    ]);
+    for sql in ["LOCK TABLES t READ", "HANDLER t OPEN", "SELECT LASTVAL(s2)"] {
+        let [tree, tokens] = read(sql);
+        assert!(
+            tree.1.is_empty() && tokens.1.is_empty(),
+            "{sql} writes nothing"
+        );
+    }
+}
+
+/// Names that are no tables: a `JSON_TABLE(...)` among an `UPDATE`'s references, a
+/// multi-table `DELETE`'s targets (aliases: the server writes the tables they stand for), and
+/// a derived table's tables listed as written (the server reads them).
+#[test]
+fn table_functions_delete_targets_and_derived_tables_are_not_invented() {
+    check(&[
+        (
+            "UPDATE t, JSON_TABLE('[1,2]', '$[*]' COLUMNS (q INT PATH '$')) jt, w SET w.a=8 WHERE w.id=jt.q",
+            &["t", "w"],
+            &["w"],
+        ),
+        (
+            "DELETE FROM x USING orders AS x WHERE x.id=100",
+            &["orders"],
+            &["orders"],
+        ),
+        (
+            "DELETE x FROM orders x WHERE x.id=100",
+            &["orders"],
+            &["orders"],
+        ),
+        (
+            "DELETE FROM x, y USING orders AS x JOIN u AS y WHERE x.id=100",
+            &["orders", "u"],
+            &["orders", "u"],
+        ),
+        (
+            "DELETE FROM orders USING orders JOIN u USING (id) WHERE orders.id=100",
+            &["orders", "u"],
+            &["orders"],
+        ),
+    ]);
+    for (sql, want) in [
+        (
+            "UPDATE t, (SELECT id FROM u) d, w SET w.a=9 WHERE w.id=d.id",
+            &["t", "w"][..],
+        ),
+        (
+            "UPDATE (SELECT id, a FROM u) d JOIN w ON w.id=d.id SET w.a=10",
+            &["w"],
+        ),
+    ] {
+        for (how, got) in read(sql).into_iter().enumerate() {
+            assert_eq!(got.1, want, "{sql} ({how}: tree 0, tokens 1)");
+            assert!(got.0.iter().any(|t| t == "u"), "{sql}: u is read");
+        }
+    }
+}
