@@ -246,3 +246,26 @@ fn table_functions_delete_targets_and_derived_tables_are_not_invented() {
         }
     }
 }
+
+/// A session's `ANSI_QUOTES` (`"w"` is a name) or `NO_BACKSLASH_ESCAPES` (`'x\'` ends at its
+/// second quote) is not in the log: both statements wrote `w` on MariaDB 10.11 under them, and
+/// the text hid it. Read both ways, the tables of either are listed.
+#[test]
+fn a_sessions_quoting_modes_hide_no_table() {
+    check(&[
+        ("UPDATE t, \"w\" SET \"w\".a=11", &["t", "w"], &["w"]),
+        (
+            "SELECT * FROM \"t\" JOIN \"u\" USING (id)",
+            &["t", "u"],
+            &[],
+        ),
+        (
+            "UPDATE t JOIN u ON u.b <> 'x\\' , w SET w.a=12 WHERE 'y' <> 'z'",
+            &["t", "u", "w"],
+            &["w"],
+        ),
+        // Nothing changes where the quotes read the same either way.
+        ("SELECT * FROM t WHERE a = \"x\"", &["t"], &[]),
+        ("INSERT INTO t VALUES ('a\\\\b')", &["t"], &["t"]),
+    ]);
+}
