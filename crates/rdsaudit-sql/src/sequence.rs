@@ -2,7 +2,8 @@
 //! `SETVAL(s, n)` change the sequence's state (the server writes the sequence table and the
 //! binary log carries the change), though the statement around them is a `SELECT` or a `DO`
 //! (MariaDB KB "CREATE SEQUENCE", "NEXT VALUE for sequence_name", "SETVAL"). `LASTVAL(s)` and
-//! `PREVIOUS VALUE FOR s` only read the session's last value.
+//! `PREVIOUS VALUE FOR s` only read the session's last value: the sequence is among the
+//! statement's tables (the server logs a READ event), not written.
 //!
 //! ```text
 //! 20240615 10:31:00,db1,app,localhost,43,19,QUERY,shop,'SELECT NEXTVAL(order_ids)',0
@@ -63,15 +64,48 @@ fn advanced(sql: &[u8], server: Server) -> Vec<Table> {
     used(sql, server).advanced
 }
 
-/// Whether `sql` holds `next`, `setval`, `lastval` or `previous` in any case: the words every
-/// sequence call holds, checked before the text is read as tokens (most statements hold
-/// none).
+/// Whether `sql` may call a sequence function, checked before the text is read as tokens (most
+/// statements call none): every call holds `val` (`NEXTVAL`, `SETVAL`, `LASTVAL`, `NEXT VALUE`,
+/// `PREVIOUS VALUE`), found with `memchr` at its `v`. A `val` right after `next`, `set` or
+/// `last` may be a call; so may a whole word `value` (not `values`) in a text that holds
+/// `next` or `previous` before it (a comment may stand between the two words).
 fn mentions_one(sql: &[u8]) -> bool {
-    let has = |word: &[u8]| {
-        sql.windows(word.len())
-            .any(|w| w.eq_ignore_ascii_case(word))
+    let ends_with = |end: usize, word: &[u8]| {
+        end.checked_sub(word.len())
+            .and_then(|start| sql.get(start..end))
+            .is_some_and(|w| w.eq_ignore_ascii_case(word))
     };
-    has(b"next") || has(b"setval") || has(b"lastval") || has(b"previous")
+    let has_before = |end: usize, word: &[u8]| {
+        sql.get(..end).is_some_and(|head| {
+            head.windows(word.len())
+                .any(|w| w.eq_ignore_ascii_case(word))
+        })
+    };
+    memchr::memchr2_iter(b'v', b'V', sql).any(|p| {
+        let at = |i: usize, lower: u8| {
+            sql.get(p + i)
+                .is_some_and(|b| b.to_ascii_lowercase() == lower)
+        };
+        if !(at(1, b'a') && at(2, b'l')) {
+            return false;
+        }
+        if [&b"next"[..], b"set", b"last"]
+            .iter()
+            .any(|w| ends_with(p, w))
+        {
+            return true;
+        }
+        let word_value = at(3, b'u')
+            && at(4, b'e')
+            && !sql
+                .get(p + 5)
+                .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            && !p
+                .checked_sub(1)
+                .and_then(|q| sql.get(q))
+                .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+        word_value && (has_before(p, b"next") || has_before(p, b"previous"))
+    })
 }
 
 /// `s`, `db.s`, `` `db`.`s` `` at `at`.
@@ -122,5 +156,21 @@ mod tests {
         assert!(names("SELECT 'NEXTVAL(s1)', \"SETVAL(s1, 1)\"").is_empty());
         assert!(names("SELECT 1 /* NEXT VALUE FOR s1 */").is_empty());
         assert!(names("SELECT next_day, nextval FROM t").is_empty());
+        for sql in [
+            "select nextval(s)",
+            "SELECT SETVAL(s, 1)",
+            "SELECT LastVal(s)",
+            "SELECT NEXT VALUE FOR s",
+            "SELECT PREVIOUS /* x */ VALUE FOR s",
+        ] {
+            assert!(mentions_one(sql.as_bytes()), "{sql}");
+        }
+        for sql in [
+            "INSERT INTO t VALUES (1)",
+            "INSERT INTO next VALUES (1)",
+            "SELECT interval, valid FROM t",
+        ] {
+            assert!(!mentions_one(sql.as_bytes()), "{sql}");
+        }
     }
 }
