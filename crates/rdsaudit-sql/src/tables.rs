@@ -305,11 +305,10 @@ fn acts_as_keyword(tokens: &[Token<'_>], i: usize) -> bool {
         return true;
     }
     let before = i.checked_sub(1).and_then(|p| tokens.get(p));
-    match (before, tokens.get(i + 1)) {
-        (Some(Token::Punct(b'.')), _) => false,
-        (_, None | Some(Token::Punct(b'.' | b',' | b')'))) => false,
-        _ => true,
-    }
+    !matches!(
+        (before, tokens.get(i + 1)),
+        (Some(Token::Punct(b'.')), _) | (_, None | Some(Token::Punct(b'.' | b',' | b')')))
+    )
 }
 
 /// Whether `t` (a word of [`STOP`]) is an alias at `at`: a word of [`NAME_KEYWORDS`] other
