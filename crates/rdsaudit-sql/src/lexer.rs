@@ -110,10 +110,24 @@ pub enum Reading {
     Comment,
 }
 
+/// The session's `sql_mode` flags that change how a text is cut into tokens. The audit log
+/// does not carry them (a `SET sql_mode` may come long before, or from the server's
+/// configuration), so [`crate::analyze_in`] reads a text that holds `"`, or a backslash before
+/// a quote, once more with both set and lists the tables of either reading.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Modes {
+    /// `ANSI_QUOTES`: `"t"` is a name, as `` `t` `` is, not a string.
+    pub ansi_quotes: bool,
+    /// `NO_BACKSLASH_ESCAPES`: a backslash in a string is a plain byte (`'x\'` ends at its
+    /// second quote).
+    pub no_backslash_escapes: bool,
+}
+
 /// An iterator over the tokens of a statement text.
 #[derive(Debug, Clone)]
 pub struct Lexer<'a> {
     rest: &'a [u8],
+    modes: Modes,
     /// Inside a versioned comment read as code: the next `*/` closes it.
     versioned: bool,
     server: Server,
@@ -133,11 +147,18 @@ impl<'a> Lexer<'a> {
     pub fn reading(sql: &'a [u8], server: Server, reading: Reading) -> Self {
         Lexer {
             rest: sql,
+            modes: Modes::default(),
             versioned: false,
             server,
             reading,
             maybe_seen: false,
         }
+    }
+
+    /// The same lexer reading the text under the session's `modes`.
+    pub fn with_modes(mut self, modes: Modes) -> Self {
+        self.modes = modes;
+        self
     }
 
     /// Whether a versioned comment whose body may or may not run was met so far.
@@ -248,6 +269,21 @@ impl<'a> Lexer<'a> {
     }
 }
 
+impl<'a> Lexer<'a> {
+    /// A name quoted with `quote` (a back quote, or `"` under `ANSI_QUOTES`): its body (a
+    /// doubled quote stays doubled) and length.
+    fn quoted_name(&self, quote: u8) -> (Token<'a>, usize) {
+        let rest = self.rest;
+        let len = self.quoted_len(quote, false);
+        let body_end = if rest.get(len.saturating_sub(1)) == Some(&quote) && len > 1 {
+            len - 1
+        } else {
+            len
+        };
+        (Token::Ident(rest.get(1..body_end).unwrap_or_default()), len)
+    }
+}
+
 fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
 }
@@ -261,17 +297,11 @@ impl<'a> Iterator for Lexer<'a> {
         }
         let rest = self.rest;
         let first = *rest.first()?;
+        let backslash = !self.modes.no_backslash_escapes;
         let (token, len) = match first {
-            b'\'' | b'"' => (Token::Literal, self.quoted_len(first, true)),
-            b'`' => {
-                let len = self.quoted_len(b'`', false);
-                let body_end = if rest.get(len.saturating_sub(1)) == Some(&b'`') && len > 1 {
-                    len - 1
-                } else {
-                    len
-                };
-                (Token::Ident(rest.get(1..body_end).unwrap_or_default()), len)
-            }
+            b'"' if self.modes.ansi_quotes => self.quoted_name(b'"'),
+            b'\'' | b'"' => (Token::Literal, self.quoted_len(first, backslash)),
+            b'`' => self.quoted_name(b'`'),
             b if is_word_byte(b) => {
                 let len = rest
                     .iter()

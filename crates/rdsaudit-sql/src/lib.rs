@@ -123,19 +123,24 @@ pub fn analyze(sql: &[u8]) -> Analysis {
 /// compound statements, administration, syntax sqlparser does not know, texts over
 /// [`MAX_PARSE_BYTES`]).
 pub fn analyze_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
+    with_session_modes(analyze_default_modes(sql, ctx), sql, ctx)
+}
+
+/// [`analyze_in`] as a session with the default `sql_mode` quoting reads `sql`.
+fn analyze_default_modes(sql: &[u8], ctx: &Context<'_>) -> Analysis {
     // sqlparser's tree of `SELECT ... INTO OUTFILE` is a plain select: the tokens tell.
     if class::may_export(sql) {
-        return analyze_tokens_in(sql, ctx);
+        return tokens_default_modes(sql, ctx);
     }
     let Some(statements) = parse(sql) else {
-        return analyze_tokens_in(sql, ctx);
+        return tokens_default_modes(sql, ctx);
     };
     if statements.iter().any(tables::misread_by_the_parser) {
-        return analyze_tokens_in(sql, ctx);
+        return tokens_default_modes(sql, ctx);
     }
     let verdicts: Option<Vec<Verdict>> = statements.iter().map(classify_ast).collect();
     let Some(verdicts) = verdicts else {
-        return analyze_tokens_in(sql, ctx);
+        return tokens_default_modes(sql, ctx);
     };
     let (class, writes) = combine(&verdicts);
     let mut tables = Vec::new();
@@ -168,17 +173,56 @@ pub fn analyze_tokens(sql: &[u8]) -> Analysis {
 /// against the parser's reading and the server's TABLE events. A text holding versioned
 /// comments that may or may not have run is read both ways (see [`Analysis::version_dependent`]).
 pub fn analyze_tokens_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
+    with_session_modes(tokens_default_modes(sql, ctx), sql, ctx)
+}
+
+fn tokens_default_modes(sql: &[u8], ctx: &Context<'_>) -> Analysis {
     with_sequences(read_both_ways(sql, ctx), sql, ctx)
 }
 
+/// `analysis` with the tables of one more token reading, under `ANSI_QUOTES` (when `sql` holds
+/// a `"`) and `NO_BACKSLASH_ESCAPES` (when it holds a backslash before a quote): the session's
+/// `sql_mode` is not in the log, and under them `UPDATE t, "w" SET ...` and `UPDATE t JOIN u ON
+/// u.b <> 'x\' , w SET ...` write `w` (review 31 advE, recorded on MariaDB 10.11). Like the
+/// readings of a versioned comment, the tables of both are listed, so a write is never hidden;
+/// what the other reading writes is listed when the statement writes. `writes` and the class
+/// stay the default reading's.
+fn with_session_modes(mut analysis: Analysis, sql: &[u8], ctx: &Context<'_>) -> Analysis {
+    let modes = lexer::Modes {
+        ansi_quotes: memchr::memchr(b'"', sql).is_some(),
+        no_backslash_escapes: memchr::memchr_iter(b'\\', sql)
+            .any(|i| matches!(sql.get(i + 1), Some(b'\'' | b'"'))),
+    };
+    if modes == lexer::Modes::default() {
+        return analysis;
+    }
+    let other = read_tokens(
+        &mut Lexer::reading(sql, ctx.server, Reading::Code).with_modes(modes),
+        ctx.database,
+    );
+    for t in other.tables {
+        push_unique(&mut analysis.tables, t);
+    }
+    if analysis.writes {
+        for t in other.written {
+            push_unique(&mut analysis.written, t);
+        }
+    }
+    analysis
+}
+
 /// The sequences `sql` advances or sets ([`sequence`]): the statement writes, and they are
-/// among its tables (a MariaDB sequence is a table).
+/// among its tables (a MariaDB sequence is a table); those it only reads are among its tables.
 fn with_sequences(mut analysis: Analysis, sql: &[u8], ctx: &Context<'_>) -> Analysis {
-    for name in sequence::advanced(sql, ctx.server) {
+    let used = sequence::used(sql, ctx.server);
+    for name in used.advanced {
         analysis.writes = true;
         let name = qualify(ctx.database, name);
         push_unique(&mut analysis.written, name.clone());
         push_unique(&mut analysis.tables, name);
+    }
+    for name in used.read {
+        push_unique(&mut analysis.tables, qualify(ctx.database, name));
     }
     analysis
 }

@@ -2,7 +2,8 @@
 //! `SETVAL(s, n)` change the sequence's state (the server writes the sequence table and the
 //! binary log carries the change), though the statement around them is a `SELECT` or a `DO`
 //! (MariaDB KB "CREATE SEQUENCE", "NEXT VALUE for sequence_name", "SETVAL"). `LASTVAL(s)` and
-//! `PREVIOUS VALUE FOR s` only read the session's last value.
+//! `PREVIOUS VALUE FOR s` only read the session's last value: the sequence is among the
+//! statement's tables (the server logs a READ event), not written.
 //!
 //! ```text
 //! 20240615 10:31:00,db1,app,localhost,43,19,QUERY,shop,'SELECT NEXTVAL(order_ids)',0
@@ -13,43 +14,98 @@ use crate::lexer::{Lexer, Reading, Server, Token};
 use crate::name::Table;
 use crate::tables::{ident, push_unique};
 
-/// The sequences `sql` advances or sets, as written (`db.s` or `s`), in order of first
-/// appearance; none when it calls no sequence function. Read from the tokens as code, so
-/// text in literals and comments is not a call.
-pub(crate) fn advanced(sql: &[u8], server: Server) -> Vec<Table> {
-    let mut names = Vec::new();
+/// The sequences `sql` uses, as written (`db.s` or `s`), in order of first appearance: those
+/// it advances or sets, and those it only reads (`LASTVAL(s)`, `PREVIOUS VALUE FOR s`: the
+/// server logs a READ event; review 31 advE, they were not named). None when it calls no
+/// sequence function. Read from the tokens as code, so text in literals and comments is not a
+/// call.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Used {
+    pub(crate) advanced: Vec<Table>,
+    pub(crate) read: Vec<Table>,
+}
+
+pub(crate) fn used(sql: &[u8], server: Server) -> Used {
+    let mut used = Used::default();
     if !mentions_one(sql) {
-        return names;
+        return used;
     }
     let tokens: Vec<Token<'_>> = Lexer::reading(sql, server, Reading::Code)
         .take(crate::MAX_TOKENS)
         .collect();
+    let word_at = |i: usize, w: &str| tokens.get(i).is_some_and(|t| t.is(w));
     for (i, t) in tokens.iter().enumerate() {
-        let call =
-            (t.is("NEXTVAL") || t.is("SETVAL")) && tokens.get(i + 1) == Some(&Token::Punct(b'('));
-        let next_value = t.is("NEXT")
-            && tokens.get(i + 1).is_some_and(|t| t.is("VALUE"))
-            && tokens.get(i + 2).is_some_and(|t| t.is("FOR"));
-        let at = match (call, next_value) {
-            (true, _) => i + 2,
-            (_, true) => i + 3,
-            _ => continue,
+        let opens = tokens.get(i + 1) == Some(&Token::Punct(b'('));
+        let value_for = word_at(i + 1, "VALUE") && word_at(i + 2, "FOR");
+        let (at, advances) = if (t.is("NEXTVAL") || t.is("SETVAL")) && opens {
+            (i + 2, true)
+        } else if t.is("LASTVAL") && opens {
+            (i + 2, false)
+        } else if (t.is("NEXT") || t.is("PREVIOUS")) && value_for {
+            (i + 3, t.is("NEXT"))
+        } else {
+            continue;
         };
         if let Some(name) = name_at(&tokens, at) {
-            push_unique(&mut names, name);
+            let list = if advances {
+                &mut used.advanced
+            } else {
+                &mut used.read
+            };
+            push_unique(list, name);
         }
     }
-    names
+    used
 }
 
-/// Whether `sql` holds `next` or `setval` in any case: the words every advancing call holds,
-/// checked before the text is read as tokens (most statements hold neither).
+/// The sequences `sql` advances or sets ([`used`]).
+#[cfg(test)]
+fn advanced(sql: &[u8], server: Server) -> Vec<Table> {
+    used(sql, server).advanced
+}
+
+/// Whether `sql` may call a sequence function, checked before the text is read as tokens (most
+/// statements call none): every call holds `val` (`NEXTVAL`, `SETVAL`, `LASTVAL`, `NEXT VALUE`,
+/// `PREVIOUS VALUE`), found with `memchr` at its `v`. A `val` right after `next`, `set` or
+/// `last` may be a call; so may a whole word `value` (not `values`) in a text that holds
+/// `next` or `previous` before it (a comment may stand between the two words).
 fn mentions_one(sql: &[u8]) -> bool {
-    let has = |word: &[u8]| {
-        sql.windows(word.len())
-            .any(|w| w.eq_ignore_ascii_case(word))
+    let ends_with = |end: usize, word: &[u8]| {
+        end.checked_sub(word.len())
+            .and_then(|start| sql.get(start..end))
+            .is_some_and(|w| w.eq_ignore_ascii_case(word))
     };
-    has(b"next") || has(b"setval")
+    let has_before = |end: usize, word: &[u8]| {
+        sql.get(..end).is_some_and(|head| {
+            head.windows(word.len())
+                .any(|w| w.eq_ignore_ascii_case(word))
+        })
+    };
+    memchr::memchr2_iter(b'v', b'V', sql).any(|p| {
+        let at = |i: usize, lower: u8| {
+            sql.get(p + i)
+                .is_some_and(|b| b.to_ascii_lowercase() == lower)
+        };
+        if !(at(1, b'a') && at(2, b'l')) {
+            return false;
+        }
+        if [&b"next"[..], b"set", b"last"]
+            .iter()
+            .any(|w| ends_with(p, w))
+        {
+            return true;
+        }
+        let word_value = at(3, b'u')
+            && at(4, b'e')
+            && !sql
+                .get(p + 5)
+                .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            && !p
+                .checked_sub(1)
+                .and_then(|q| sql.get(q))
+                .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+        word_value && (has_before(p, b"next") || has_before(p, b"previous"))
+    })
 }
 
 /// `s`, `db.s`, `` `db`.`s` `` at `at`.
@@ -89,8 +145,32 @@ mod tests {
     #[test]
     fn reads_literals_and_comments_name_none() {
         assert!(names("SELECT LASTVAL(s1), PREVIOUS VALUE FOR s1").is_empty());
+        assert_eq!(
+            used(
+                b"SELECT LASTVAL(s1), PREVIOUS VALUE FOR db.s2",
+                Server::default()
+            )
+            .read,
+            ["s1", "db.s2"]
+        );
         assert!(names("SELECT 'NEXTVAL(s1)', \"SETVAL(s1, 1)\"").is_empty());
         assert!(names("SELECT 1 /* NEXT VALUE FOR s1 */").is_empty());
         assert!(names("SELECT next_day, nextval FROM t").is_empty());
+        for sql in [
+            "select nextval(s)",
+            "SELECT SETVAL(s, 1)",
+            "SELECT LastVal(s)",
+            "SELECT NEXT VALUE FOR s",
+            "SELECT PREVIOUS /* x */ VALUE FOR s",
+        ] {
+            assert!(mentions_one(sql.as_bytes()), "{sql}");
+        }
+        for sql in [
+            "INSERT INTO t VALUES (1)",
+            "INSERT INTO next VALUES (1)",
+            "SELECT interval, valid FROM t",
+        ] {
+            assert!(!mentions_one(sql.as_bytes()), "{sql}");
+        }
     }
 }

@@ -71,12 +71,27 @@ impl Visitor for Relations {
 pub fn from_ast(statements: &[Statement]) -> Vec<Table> {
     let mut relations = Relations::default();
     for s in statements {
+        if let Statement::LockTables { tables } = s {
+            relations.names.extend(
+                tables
+                    .iter()
+                    .map(|t| ObjectName::from(vec![t.table.clone()])),
+            );
+            continue;
+        }
         if crate::class::classify_ast(s).is_some_and(|(class, _)| !names_tables(class)) {
             continue;
         }
         // The names only the statement's head gives come first, where the text has them.
         explicit_names(s, &mut relations.names);
-        let _ = s.visit(&mut relations);
+        match without_delete_targets(s) {
+            Some(rest) => {
+                let _ = rest.visit(&mut relations);
+            }
+            None => {
+                let _ = s.visit(&mut relations);
+            }
+        }
     }
     let is_cte = |n: &ObjectName| {
         n.0.len() == 1
@@ -99,6 +114,21 @@ pub fn from_ast(statements: &[Statement]) -> Vec<Table> {
         push_unique(&mut tables, object_name(name));
     }
     tables
+}
+
+/// `DELETE FROM x, y USING refs`: the statement without its targets, which are aliases or
+/// tables of `refs` (MariaDB refuses a target that is neither: "Unknown table in MULTI
+/// DELETE"), so an alias is no table (review 31 advE: `DELETE FROM x USING orders AS x` named
+/// `x`). `None` for any other statement.
+fn without_delete_targets(statement: &Statement) -> Option<Statement> {
+    match statement {
+        Statement::Delete(delete) if delete.using.is_some() => {
+            let mut rest = delete.clone();
+            rest.from = sqlparser::ast::FromTable::WithFromKeyword(Vec::new());
+            Some(Statement::Delete(rest))
+        }
+        _ => None,
+    }
 }
 
 /// Whether sqlparser read a MySQL modifier as a table: `UPDATE IGNORE t SET` and `UPDATE
@@ -127,7 +157,7 @@ fn explicit_names(statement: &Statement, names: &mut Vec<ObjectName>) {
     use sqlparser::ast::ObjectType;
     match statement {
         Statement::Drop {
-            object_type: ObjectType::Table | ObjectType::View,
+            object_type: ObjectType::Table | ObjectType::View | ObjectType::Sequence,
             names: dropped,
             ..
         } => names.extend(dropped.iter().cloned()),
@@ -225,11 +255,76 @@ const MODIFIERS: &[&str] = &[
     "LOW_PRIORITY",
     "DELAYED",
     "HIGH_PRIORITY",
-    "QUICK",
-    "TEMPORARY",
-    "ONLY",
     "INTO",
 ];
+
+/// Keywords of this reading that MariaDB 10.11 also takes as unquoted table names (checked on
+/// the server for every word of [`STOP`], [`MODIFIERS`], [`REFERENCES_END`] and the words that
+/// start references: `UPDATE value, w SET ...` runs and writes `value`; review 31's adversary
+/// E: the table and those after it were hidden). Each is a keyword only where
+/// [`acts_as_keyword`] says; `QUICK`, `TEMPORARY` and `ONLY`, also taken as names, never come
+/// between a keyword and its table, so they are no [`MODIFIERS`]. `RETURNING`, reserved in
+/// MariaDB, is a name in MySQL.
+const NAME_KEYWORDS: &[&str] = &[
+    "VALUE",
+    "WINDOW",
+    "MODIFY",
+    "ENGINE",
+    "CHARSET",
+    "DUPLICATE",
+    "TABLES",
+    "TRUNCATE",
+    "RETURNING",
+    "SEQUENCE",
+];
+
+/// Reserved words outside [`STOP`] and [`MODIFIERS`] that start references or statements: never
+/// an unquoted name (`DELETE tables FROM t`: `FROM` is no table).
+const RESERVED: &[&str] = &[
+    "FROM", "TABLE", "UPDATE", "DELETE", "INSERT", "REPLACE", "KEY", "INDEX",
+];
+
+fn is_any(t: &Token<'_>, words: &[&str]) -> bool {
+    words.iter().any(|w| t.is(w))
+}
+
+/// Whether the word at `i` can only be a keyword where a name may stand: a reserved word of
+/// [`STOP`], [`MODIFIERS`] or [`RESERVED`], not one of [`NAME_KEYWORDS`].
+fn reserved(t: &Token<'_>) -> bool {
+    (is_any(t, STOP) || is_any(t, MODIFIERS) || is_any(t, RESERVED)) && !is_any(t, NAME_KEYWORDS)
+}
+
+/// Whether the word at `i`, a keyword of this reading, is used as one here: a word of
+/// [`NAME_KEYWORDS`] is a name next to a `.` (`value.id`), before `,`, `)` or the end, or, as
+/// an alias, before a reserved word (`UPDATE t value SET`; MariaDB takes no `window` alias).
+fn acts_as_keyword(tokens: &[Token<'_>], i: usize) -> bool {
+    let Some(t) = tokens.get(i) else {
+        return false;
+    };
+    if !is_any(t, NAME_KEYWORDS) {
+        return true;
+    }
+    let before = i.checked_sub(1).and_then(|p| tokens.get(p));
+    !matches!(
+        (before, tokens.get(i + 1)),
+        (Some(Token::Punct(b'.')), _) | (_, None | Some(Token::Punct(b'.' | b',' | b')')))
+    )
+}
+
+/// Whether `t` (a word of [`STOP`]) is an alias at `at`: a word of [`NAME_KEYWORDS`] other
+/// than `WINDOW` before `,`, `)`, the end or a reserved word.
+fn keyword_alias(tokens: &[Token<'_>], at: usize) -> bool {
+    let Some(t) = tokens.get(at) else {
+        return false;
+    };
+    if !is_any(t, NAME_KEYWORDS) || t.is("WINDOW") {
+        return false;
+    }
+    match tokens.get(at + 1) {
+        None | Some(Token::Punct(b',' | b')')) => true,
+        Some(next) => reserved(next),
+    }
+}
 
 /// Whether statements of `class` are read for tables: reads, DML and DDL. Others name
 /// databases or users (`SHOW TABLES FROM db`, `GRANT ... ON db.*`) or explain a statement
@@ -248,6 +343,12 @@ const MAINTENANCE: &[&str] = &["OPTIMIZE", "REPAIR", "ANALYZE", "CHECK", "CHECKS
 /// empty when not named). `IMPORT TABLE FROM` names files, not tables.
 pub fn from_tokens(tokens: &[Token<'_>], class: StatementClass, tables: &mut Vec<Table>) {
     let first = tokens.first().copied();
+    if first.is_some_and(|t| t.is("LOCK")) {
+        return locked_tables(tokens, tables);
+    }
+    if first.is_some_and(|t| t.is("HANDLER")) {
+        return opened_handler(tokens, tables);
+    }
     let maintenance = first.is_some_and(|t| MAINTENANCE.iter().any(|m| t.is(m)));
     if !(names_tables(class) || maintenance) || first.is_some_and(|t| t.is("IMPORT")) {
         return;
@@ -259,6 +360,13 @@ pub fn from_tokens(tokens: &[Token<'_>], class: StatementClass, tables: &mut Vec
     let alters = first.is_some_and(|t| t.is("ALTER"));
     // `DELETE FROM t USING t JOIN u`: the tables after `USING` (a join's `USING (col)` is not).
     let deletes = first.is_some_and(|t| t.is("DELETE"));
+    // `DELETE FROM x, y USING refs`: the targets between `FROM` and `USING` are aliases or
+    // tables of `refs` (see [`without_delete_targets`]), not read.
+    let targets = if deletes {
+        delete_targets(tokens)
+    } else {
+        0..0
+    };
     let mut index_seen = false;
     // `CREATE TRIGGER trg BEFORE INSERT ON t`: the first `ON` after `TRIGGER` names the
     // table (a later one is the body's join condition).
@@ -267,6 +375,10 @@ pub fn from_tokens(tokens: &[Token<'_>], class: StatementClass, tables: &mut Vec
     let mut refs = References::default();
     let mut i = 0;
     while let Some(t) = tokens.get(i) {
+        if targets.contains(&i) {
+            i += 1;
+            continue;
+        }
         if let Some(next) = refs.step(tokens, i) {
             i = match next {
                 Next::Names(at) => read_names(tokens, at, true, false, &ctes, tables),
@@ -274,12 +386,21 @@ pub fn from_tokens(tokens: &[Token<'_>], class: StatementClass, tables: &mut Vec
             };
             continue;
         }
+        // `ON value.id = t.id`: a table's name, no keyword.
+        if !acts_as_keyword(tokens, i) {
+            i += 1;
+            continue;
+        }
         // `CREATE INDEX i ON t`, `DROP INDEX i ON t`; not `FORCE INDEX (i) JOIN u ON u.id = ...`.
         index_seen |= t.is("INDEX") && first.is_some_and(|f| f.is("CREATE") || f.is("DROP"));
         trigger_on |= t.is("TRIGGER");
         let on_trigger = trigger_on && t.is("ON");
         trigger_on &= !on_trigger;
-        let list = t.is("FROM") || t.is("TABLE") || t.is("TABLES") || starts_update(tokens, i);
+        let list = t.is("FROM")
+            || t.is("TABLE")
+            || t.is("TABLES")
+            || t.is("SEQUENCE")
+            || starts_update(tokens, i);
         // A join among references (`SELECT STRAIGHT_JOIN a FROM t`: a modifier).
         let single = ((t.is("JOIN") || t.is("STRAIGHT_JOIN")) && *refs.top())
             || (t.is("INTO") && class != StatementClass::Select)
@@ -297,11 +418,67 @@ pub fn from_tokens(tokens: &[Token<'_>], class: StatementClass, tables: &mut Vec
         let using = deletes && t.is("USING") && tokens.get(i + 1) != Some(&Token::Punct(b'('));
         let list = list || (t.is("TO") && renames) || using;
         if list || single {
-            let function_ok = !(t.is("FROM") || t.is("JOIN"));
+            // `INSERT INTO t (a)`, `CREATE TABLE t (a INT)`: a column list; among references,
+            // `JSON_TABLE(...)` is a table function, no table.
+            let function_ok = !(t.is("FROM")
+                || t.is("JOIN")
+                || t.is("STRAIGHT_JOIN")
+                || starts_update(tokens, i)
+                || using);
             i = read_names(tokens, i + 1, list, function_ok, &ctes, tables);
         } else {
             i += 1;
         }
+    }
+}
+
+/// The tokens of a `DELETE FROM targets USING refs`'s targets: from its first `FROM` to the
+/// `USING` at depth 0 that opens no column list; empty when there is none.
+fn delete_targets(tokens: &[Token<'_>]) -> std::ops::Range<usize> {
+    let mut depth = 0usize;
+    let mut from = None;
+    for (i, t) in tokens.iter().enumerate() {
+        match t {
+            Token::Punct(b'(') => depth += 1,
+            Token::Punct(b')') => depth = depth.saturating_sub(1),
+            _ if depth > 0 => {}
+            _ if t.is("FROM") && from.is_none() => from = Some(i),
+            _ if t.is("USING") && tokens.get(i + 1) != Some(&Token::Punct(b'(')) => {
+                return from.map_or(0..0, |f| f..i);
+            }
+            _ => {}
+        }
+    }
+    0..0
+}
+
+/// `LOCK TABLE[S] t [[AS] a] READ [LOCAL], db.u [[AS] b] [LOW_PRIORITY] WRITE, ...`: each
+/// table locked (the server logs a READ or WRITE event for each; a lock changes no data).
+fn locked_tables(tokens: &[Token<'_>], tables: &mut Vec<Table>) {
+    let Some(start) = tokens.iter().position(|t| t.is("TABLES") || t.is("TABLE")) else {
+        return;
+    };
+    let mut at = start + 1;
+    while let Some((name, _, next)) = qualified_name(tokens, at) {
+        push_unique(tables, name);
+        let Some(comma) = tokens
+            .iter()
+            .skip(next)
+            .position(|t| *t == Token::Punct(b','))
+        else {
+            return;
+        };
+        at = next + comma + 1;
+    }
+}
+
+/// `HANDLER t OPEN [[AS] h]`: the table opened. A later `HANDLER h READ` names the handler,
+/// which is the table's name only when it was opened without `AS`: not read.
+fn opened_handler(tokens: &[Token<'_>], tables: &mut Vec<Table>) {
+    if let Some((name, _, next)) = qualified_name(tokens, 1)
+        && tokens.get(next).is_some_and(|t| t.is("OPEN"))
+    {
+        push_unique(tables, name);
     }
 }
 
@@ -402,6 +579,7 @@ impl References {
                 Some(Next::Token(i + 1))
             }
             Token::Punct(b',') if *self.top() => Some(Next::Names(i + 1)),
+            _ if !acts_as_keyword(tokens, i) => None,
             _ => {
                 let hint = before.is_some_and(|b| b.is("FOR"));
                 let locking = t.is("FOR")
@@ -481,7 +659,7 @@ pub(crate) fn qualified_name(tokens: &[Token<'_>], mut at: usize) -> Option<(Tab
     let mut parts = Vec::new();
     loop {
         let part = match tokens.get(at)? {
-            Token::Word(w) if parts.is_empty() && STOP.iter().any(|s| Token::Word(w).is(s)) => {
+            Token::Word(w) if parts.is_empty() && reserved(&Token::Word(w)) => {
                 return None;
             }
             Token::Word(w) => String::from_utf8_lossy(w).into_owned(),
@@ -509,7 +687,7 @@ pub(crate) fn skip_alias(tokens: &[Token<'_>], at: usize) -> usize {
     match tokens.get(at) {
         Some(t) if t.is("AS") => at + 2,
         Some(Token::Ident(_)) => at + 1,
-        Some(t @ Token::Word(_)) if !STOP.iter().any(|s| t.is(s)) => at + 1,
+        Some(t @ Token::Word(_)) if !is_any(t, STOP) || keyword_alias(tokens, at) => at + 1,
         _ => at,
     }
 }

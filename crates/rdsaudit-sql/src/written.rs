@@ -96,8 +96,39 @@ fn references_before_set(body: &[Token<'_>]) -> Option<Vec<Table>> {
         _ => depth == 0 && t.is("SET"),
     })?;
     let mut named = Vec::new();
-    tables::from_tokens(body.get(..set)?, crate::StatementClass::Dml, &mut named);
+    let refs = without_subqueries(body.get(..set)?);
+    tables::from_tokens(&refs, crate::StatementClass::Dml, &mut named);
     (!named.is_empty()).then_some(named)
+}
+
+/// `tokens` with each parenthesised subquery (`(SELECT ...)`, `(WITH ...)`, `(VALUES ...)`,
+/// `(TABLE ...)`) made one [`Token::Literal`]: a derived table's tables are read, not written
+/// (review 31 advE: `UPDATE t, (SELECT id FROM u) d, w SET w.a = 1` listed `u` as written).
+fn without_subqueries<'a>(tokens: &[Token<'a>]) -> Vec<Token<'a>> {
+    let mut kept = Vec::with_capacity(tokens.len());
+    let mut skipping = 0usize;
+    for (i, t) in tokens.iter().enumerate() {
+        let opens = *t == Token::Punct(b'(');
+        if skipping > 0 {
+            match t {
+                Token::Punct(b'(') => skipping += 1,
+                Token::Punct(b')') => skipping -= 1,
+                _ => {}
+            }
+        } else if opens
+            && tokens.get(i + 1).is_some_and(|n| {
+                ["SELECT", "WITH", "VALUES", "TABLE"]
+                    .iter()
+                    .any(|w| n.is(w))
+            })
+        {
+            skipping = 1;
+            kept.push(Token::Literal);
+        } else {
+            kept.push(*t);
+        }
+    }
+    kept
 }
 
 /// `DELETE FROM t [[AS] alias] [WHERE ...]`: `t`. A multi-table DELETE (`DELETE a FROM t a
