@@ -101,11 +101,11 @@ CASES = [
     case(b"PURGE BINARY LOGS TO 'mysql-bin.000002'"),
     case(b"RESET MASTER"),
     # Sequences (MariaDB 10.3+): NEXTVAL, NEXT VALUE FOR and SETVAL change the sequence
-    # (NOCACHE: every call writes it); LASTVAL reads the session's last value.
+    # (NOCACHE: every call writes it); LASTVAL and PREVIOUS VALUE FOR read it (the server logs a READ of it).
     case(b"SELECT NEXTVAL(s)", tables=["sem.s"]),
     case(b"SELECT NEXT VALUE FOR sem.s", tables=["sem.s"]),
     case(b"DO SETVAL(s, 100)", tables=["sem.s"]),
-    case(b"SELECT LASTVAL(s), PREVIOUS VALUE FOR s", writes=False),
+    case(b"SELECT LASTVAL(s), PREVIOUS VALUE FOR s", writes=False, tables=["sem.s"]),
     case(b"SELECT 'NEXTVAL(s)'", writes=False),
     # Triggers: the table a trigger is defined on.
     case(b"CREATE TRIGGER trg BEFORE INSERT ON t2 FOR EACH ROW SET NEW.id = NEW.id + 0",
