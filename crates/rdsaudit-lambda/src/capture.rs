@@ -244,7 +244,7 @@ impl<'b> Capture<'b> {
         let dedup_start = self.text.len();
         match e.provenance.event_id.filter(|id| !id.is_empty()) {
             Some(id) => {
-                self.text.extend_from_slice(id.as_bytes());
+                push_event_key(&mut self.text, id);
                 self.text.push(b'-');
                 self.text
                     .extend_from_slice(line_index.to_string().as_bytes());
@@ -351,6 +351,32 @@ impl Sink for Capture<'_> {
         self.held += cost;
         self.lines_held += cost;
         self.lines.push(copy);
+    }
+}
+
+/// Writes the part of a de-duplication id that names a log event with the id `id`: `id`
+/// itself when it is all ASCII digits, as CloudWatch Logs writes every id (a 56-digit
+/// decimal); else `id-` and `id` escaped, every byte outside `A-Z a-z 0-9 .` as `_` and its
+/// two hex digits (`record-1-event` is `id-record_2d1_2devent`).
+///
+/// So no id can spell the key of another: a real id's key starts with a digit, the key of a
+/// log event without an id with `record-` ([`record_key`]), any other id's with `id-`, and the
+/// escape is undone one way only. It also leaves nothing for a destination to change: the
+/// escaped text is what S3 keys (`key_part`) and FIFO ids keep as written (a forged `a/b` and
+/// `a_b` were one S3 object name).
+fn push_event_key(out: &mut Vec<u8>, id: &str) {
+    if id.bytes().all(|b| b.is_ascii_digit()) {
+        out.extend_from_slice(id.as_bytes());
+        return;
+    }
+    out.extend_from_slice(b"id-");
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'.' {
+            out.push(b);
+        } else {
+            // Writing to a `Vec` cannot fail.
+            let _ = std::io::Write::write_fmt(out, format_args!("_{b:02x}"));
+        }
     }
 }
 
@@ -467,6 +493,62 @@ mod tests {
         assert_eq!(&c.text[item.operation.clone()], b"WRITE");
         let json: serde_json::Value = serde_json::from_slice(&c.bytes[item.json.clone()]).unwrap();
         assert_eq!(json["object"], "test2");
+    }
+
+    /// Session 31 (advC F3): a log event whose id spells the key generated for a log event
+    /// without one (`record-<seq>-event`, line 0) shared its de-duplication id: an SQS FIFO
+    /// queue kept one of the two events, an S3 object named after one overwrote the other's.
+    /// Ids S3 keys would write alike (`a/b`, `a_b`) no longer share one either. Failed before.
+    #[test]
+    fn no_id_spells_the_key_of_another_log_event() {
+        let seq = "49630000000000000000000000000000000000000000000000000001";
+        let forged = format!("record-{seq}-event");
+        let ids = [
+            "",
+            forged.as_str(),
+            "a/b",
+            "a_b",
+            "a_2fb",
+            "id-a_2fb",
+            "1",
+            "01",
+            "37583768277390624687268267134240897445918434512310",
+            "3758376827739062468726826713424089744591843451231\u{0}",
+            "-",
+            "",
+        ];
+        let budget = Budget::new(1 << 20, 1 << 20);
+        let filter = EventFilter::new(rdsaudit::filter::Filter::all(), Default::default());
+        let mut c =
+            Capture::new(Mode::Ndjson, &filter, &budget, 0, true).with_record(Some(seq), b"data");
+        for id in ids {
+            let mut e = rdsaudit::parse_line(LINE).unwrap();
+            e.provenance.event_id = Some(id);
+            c.event(&e);
+        }
+        let keys: Vec<&str> = c
+            .items
+            .iter()
+            .map(|i| std::str::from_utf8(&c.text[i.dedup_id.clone()]).unwrap())
+            .collect();
+        assert_eq!(keys[0], format!("record-{seq}-event-0"));
+        assert_eq!(keys[1], format!("id-record_2d{seq}_2devent-0"));
+        assert_eq!(&keys[2..4], ["id-a_2fb-0", "id-a_5fb-0"]);
+        assert_eq!(
+            keys[8],
+            "37583768277390624687268267134240897445918434512310-0"
+        );
+        assert_eq!(keys[11], format!("record-{seq}-event-11"));
+        let distinct: std::collections::HashSet<&str> = keys.iter().copied().collect();
+        assert_eq!(distinct.len(), ids.len(), "{keys:?}");
+        // What an S3 key (`s3::key_part`) and a FIFO id keep as written.
+        for k in &keys {
+            assert!(
+                k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')),
+                "{k}"
+            );
+        }
     }
 
     #[test]

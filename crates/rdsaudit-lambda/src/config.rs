@@ -31,9 +31,11 @@
 //! `RDSAUDIT_WRITES_ONLY=true`, which would do nothing. A name that looks like ours misspelt
 //! (`RDSADUIT_WRITES_ONLY`) is an error naming the closest known one (Lambda's `AWS_*`,
 //! `LAMBDA_*` and `_*` names are not looked at); so are a list with an empty item
-//! (`RDSAUDIT_USERS=","`, which would be no condition) and filters that together keep no
-//! event (`RDSAUDIT_WRITES_ONLY` with `RDSAUDIT_FAILED_LOGINS`, or with operations none of
-//! which can write). `RDSAUDIT_ON_MALFORMED` is gone:
+//! (`RDSAUDIT_USERS=","`, which would be no condition) and field selections that no one
+//! event can pass together (`RDSAUDIT_SINCE` not before `RDSAUDIT_UNTIL`,
+//! `RDSAUDIT_FAILED_LOGINS` with operations none of which is a login, or with
+//! `RDSAUDIT_RETCODES=0` and only `CONNECT`/`CHANGEUSER`; see `keeps_nothing` for why
+//! `RDSAUDIT_WRITES_ONLY` with them is not one). `RDSAUDIT_ON_MALFORMED` is gone:
 //! a record that cannot be decoded fails the same way on every retry, so it always goes to the
 //! quarantine and never blocks the shard.
 
@@ -80,15 +82,15 @@ pub enum ConfigError {
         /// The known name closest to it.
         closest: &'static str,
     },
-    /// Two variables that together keep nothing (every event would be dropped).
-    #[error("{first} and {second} together keep no event: {why}")]
+    /// Field selections that together keep no event: no one event (no reading of an
+    /// ambiguous one) can pass them all, so every event would be dropped.
+    #[error(
+        "{variables} together keep no event: no event's operation, return code, time and names \
+         can pass them all"
+    )]
     Contradiction {
-        /// One variable.
-        first: &'static str,
-        /// The other.
-        second: &'static str,
-        /// Why nothing passes both.
-        why: &'static str,
+        /// The fewest variables that are enough for it (`RDSAUDIT_SINCE and RDSAUDIT_UNTIL`).
+        variables: String,
     },
     /// A list with an empty item (`RDSAUDIT_USERS=","`): read as no condition it would keep
     /// every event.
@@ -265,7 +267,11 @@ impl Config {
             failed_logins: flag("RDSAUDIT_FAILED_LOGINS")?,
             grep: get("RDSAUDIT_GREP").map(str::to_owned),
         };
-        let fields = Filter::new(&spec).map_err(|source| ConfigError::Filter {
+        // Ages count from one instant, for the filter and for the check of it.
+        let now_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+        let fields = Filter::new_at(&spec, now_us).map_err(|source| ConfigError::Filter {
             name: filter_variable(&source, &spec),
             source,
         })?;
@@ -296,7 +302,11 @@ impl Config {
                 needs: "RDSAUDIT_WRITES_ONLY",
             });
         }
-        contradiction(&spec, &semantic)?;
+        if let Some(variables) = keeps_nothing(&spec, now_us) {
+            return Err(ConfigError::Contradiction {
+                variables: and_list(&variables),
+            });
+        }
         let filter = EventFilter::new(fields, semantic);
         let quarantine = match get("RDSAUDIT_QUARANTINE") {
             None => QuarantineSpec::FunctionLog,
@@ -376,47 +386,160 @@ fn has_empty_item(value: &str) -> bool {
     blank
 }
 
-/// Operations whose events `RDSAUDIT_WRITES_ONLY` can keep: statements, and the server's
-/// table events (with `RDSAUDIT_INCLUDE_FAILED`, which keeps events without a return code).
-const WRITING_OPERATIONS: [&str; 6] = ["QUERY", "WRITE", "CREATE", "ALTER", "DROP", "RENAME"];
+/// The field variables, in the order an init error names them.
+const FIELD_VARIABLES: [&str; 8] = [
+    "RDSAUDIT_OPERATIONS",
+    "RDSAUDIT_DATABASES",
+    "RDSAUDIT_USERS",
+    "RDSAUDIT_HOSTS",
+    "RDSAUDIT_RETCODES",
+    "RDSAUDIT_FAILED_LOGINS",
+    "RDSAUDIT_SINCE",
+    "RDSAUDIT_UNTIL",
+];
 
-/// Operations whose events `RDSAUDIT_FAILED_LOGINS` can keep.
-const LOGIN_OPERATIONS: [&str; 3] = ["CONNECT", "FAILED_CONNECT", "CHANGEUSER"];
+/// Filters that provably keep no event: the function would run, and deliver nothing, with
+/// nothing to say why. Names the fewest field variables that are enough for it.
+///
+/// What is provable follows how the filters judge an ambiguous event (docs/HOSTILE.md): the
+/// field selections keep it when one of its readings passes them all, the `WRITES_ONLY` and
+/// `TABLES` conditions when one reading passes them, maybe another one, and an exclusion
+/// never drops it. So a `CONNECT` whose user name forges a `FAILED_CONNECT` and a `WRITE` is
+/// kept by `RDSAUDIT_WRITES_ONLY` with `RDSAUDIT_FAILED_LOGINS`, and user `a`'s query whose
+/// text forges a `READ` by `RDSAUDIT_USERS=a` with `RDSAUDIT_EXCLUDE_USERS=a` (refusing
+/// either at init stopped a working function). Only the field selections together can
+/// provably keep nothing: no one event (reading) passes them all. An event with readings
+/// left unlisted passes every filter: every configuration keeps those, so they do not make
+/// one work.
+///
+/// The rule is the core's own [`Filter`], tried on one event of each kind that matters (see
+/// [`representatives`]), not a copy of it per pair of variables.
+fn keeps_nothing(spec: &FilterSpec, now_us: i64) -> Option<Vec<&'static str>> {
+    if selectable(spec, now_us) {
+        return None;
+    }
+    // Drop each variable that is not needed for it, leaving the ones that together are.
+    let mut spec = spec.clone();
+    let mut named = Vec::new();
+    for name in FIELD_VARIABLES {
+        let mut without = spec.clone();
+        if !unset(&mut without, name) {
+            continue;
+        }
+        if selectable(&without, now_us) {
+            named.push(name);
+        } else {
+            spec = without;
+        }
+    }
+    Some(named)
+}
 
-/// Filters that together keep nothing: the function would run, and deliver no event, with
-/// nothing to say why.
-fn contradiction(spec: &FilterSpec, semantic: &SemanticSpec) -> Result<(), ConfigError> {
-    let listed = |allowed: &[&str]| {
-        spec.operations.is_empty()
-            || spec
-                .operations
-                .iter()
-                .any(|o| allowed.iter().any(|a| a.eq_ignore_ascii_case(o)))
+/// Unsets the field variable `name` in `spec`; false when it was not set.
+fn unset(spec: &mut FilterSpec, name: &str) -> bool {
+    match name {
+        "RDSAUDIT_OPERATIONS" => !std::mem::take(&mut spec.operations).is_empty(),
+        "RDSAUDIT_DATABASES" => !std::mem::take(&mut spec.databases).is_empty(),
+        "RDSAUDIT_USERS" => !std::mem::take(&mut spec.users).is_empty(),
+        "RDSAUDIT_HOSTS" => !std::mem::take(&mut spec.hosts).is_empty(),
+        "RDSAUDIT_RETCODES" => !std::mem::take(&mut spec.retcodes).is_empty(),
+        "RDSAUDIT_FAILED_LOGINS" => std::mem::take(&mut spec.failed_logins),
+        "RDSAUDIT_SINCE" => spec.since.take().is_some(),
+        "RDSAUDIT_UNTIL" => spec.until.take().is_some(),
+        _ => false,
+    }
+}
+
+/// Whether some one event passes every field selection of `spec` (exclusions and `GREP`
+/// aside: an exclusion never drops an ambiguous event, and whether a regular expression
+/// matches some text is not decided here).
+fn selectable(spec: &FilterSpec, now_us: i64) -> bool {
+    let selections = FilterSpec {
+        exclude_users: Vec::new(),
+        grep: None,
+        ..spec.clone()
     };
-    let found = if semantic.writes && spec.failed_logins {
-        Some((
-            "RDSAUDIT_WRITES_ONLY",
-            "RDSAUDIT_FAILED_LOGINS",
-            "a failed login writes nothing",
-        ))
-    } else if semantic.writes && !listed(&WRITING_OPERATIONS) {
-        Some((
-            "RDSAUDIT_WRITES_ONLY",
-            "RDSAUDIT_OPERATIONS",
-            "none of the operations listed can write (QUERY, WRITE, CREATE, ALTER, DROP or RENAME)",
-        ))
-    } else if spec.failed_logins && !listed(&LOGIN_OPERATIONS) {
-        Some((
-            "RDSAUDIT_FAILED_LOGINS",
-            "RDSAUDIT_OPERATIONS",
-            "none of the operations listed is a login (CONNECT, FAILED_CONNECT or CHANGEUSER)",
-        ))
-    } else {
-        None
+    let Ok(filter) = Filter::new_at(&selections, now_us) else {
+        // Compiled already; if it did not, nothing is proven.
+        return true;
     };
-    match found {
-        Some((first, second, why)) => Err(ConfigError::Contradiction { first, second, why }),
-        None => Ok(()),
+    representatives(spec, now_us)
+        .iter()
+        .any(|e| filter.matches(&e.event()))
+}
+
+/// One event of each kind the field selections tell apart: each operation, with each return
+/// code that can matter (none, 0, one other, each listed), at a time the window holds if one
+/// does, by the first user, host and database listed. The conditions on names and time are
+/// each met by that one value when by any, so if none of these passes, no event does.
+fn representatives(spec: &FilterSpec, now_us: i64) -> Vec<Representative> {
+    let time = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(|t| rdsaudit::filter::parse_time(t, now_us).ok())
+    };
+    let epoch_us = match (time(&spec.since), time(&spec.until)) {
+        (Some(since), _) => since,
+        (None, Some(until)) => until.saturating_sub(1),
+        (None, None) => now_us,
+    };
+    let first = |list: &[String]| list.first().cloned().unwrap_or_default();
+    let mut retcodes = vec![None, Some(0), Some(1)];
+    retcodes.extend(spec.retcodes.iter().copied().map(Some));
+    let mut out = Vec::new();
+    for operation in rdsaudit::filter::KNOWN_OPERATIONS.split(", ") {
+        for retcode in &retcodes {
+            out.push(Representative {
+                epoch_us,
+                operation,
+                retcode: *retcode,
+                user: first(&spec.users),
+                host: first(&spec.hosts),
+                database: first(&spec.databases),
+            });
+        }
+    }
+    out
+}
+
+/// The fields of a [`representatives`] event.
+struct Representative {
+    epoch_us: i64,
+    operation: &'static str,
+    retcode: Option<i64>,
+    user: String,
+    host: String,
+    database: String,
+}
+
+impl Representative {
+    fn event(&self) -> rdsaudit::AuditEvent<'_> {
+        rdsaudit::AuditEvent {
+            timestamp: rdsaudit::Timestamp {
+                epoch_us: self.epoch_us,
+                dialect: rdsaudit::Dialect::MariaDb,
+            },
+            serverhost: rdsaudit::Name::new(b"h"),
+            username: rdsaudit::Name::new(self.user.as_bytes()),
+            host: rdsaudit::Name::new(self.host.as_bytes()),
+            connection_id: 1,
+            query_id: 1,
+            operation: rdsaudit::Operation::from_token(self.operation),
+            database: rdsaudit::Name::new(self.database.as_bytes()),
+            object: rdsaudit::Object::new(b"", false),
+            retcode: self.retcode,
+            extra: rdsaudit::Extra::new(None),
+            provenance: rdsaudit::Provenance::default(),
+            ambiguity: rdsaudit::Ambiguity::default(),
+        }
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
 
@@ -737,58 +860,139 @@ mod tests {
         );
     }
 
-    /// Session 30 (adv2 F6): filters that together keep nothing were accepted.
+    /// Session 30 (adv2 F6), session 31 (advC F5): filters that together keep no event are
+    /// an init error naming the fewest variables enough for it (`SINCE` after `UNTIL` passed
+    /// init), and only those (`WRITES_ONLY` with `OPERATIONS=READ` was refused though the
+    /// filter keeps an event for it: the init error stopped a working function).
     #[test]
-    fn filters_that_keep_nothing_together_are_an_init_error() {
-        let cases: [&[(&str, &str)]; 4] = [
-            &[
-                ("RDSAUDIT_WRITES_ONLY", "true"),
-                ("RDSAUDIT_OPERATIONS", "CONNECT,DISCONNECT"),
-            ],
-            &[
-                ("RDSAUDIT_WRITES_ONLY", "true"),
-                ("RDSAUDIT_OPERATIONS", "read"),
-            ],
-            &[
-                ("RDSAUDIT_WRITES_ONLY", "true"),
-                ("RDSAUDIT_FAILED_LOGINS", "true"),
-            ],
-            &[
-                ("RDSAUDIT_FAILED_LOGINS", "true"),
-                ("RDSAUDIT_OPERATIONS", "QUERY"),
-            ],
+    fn only_filters_that_provably_keep_nothing_are_an_init_error() {
+        type Vars<'a> = &'a [(&'a str, &'a str)];
+        let refused: [(Vars<'_>, &str); 6] = [
+            (
+                &[
+                    ("RDSAUDIT_FAILED_LOGINS", "true"),
+                    ("RDSAUDIT_OPERATIONS", "QUERY,read"),
+                ],
+                "RDSAUDIT_OPERATIONS and RDSAUDIT_FAILED_LOGINS",
+            ),
+            (
+                &[("RDSAUDIT_SINCE", "1h"), ("RDSAUDIT_UNTIL", "2h")],
+                "RDSAUDIT_SINCE and RDSAUDIT_UNTIL",
+            ),
+            (
+                &[
+                    ("RDSAUDIT_SINCE", "2024-03-23T13:00:00Z"),
+                    ("RDSAUDIT_UNTIL", "2024-03-23T15:00:00+02:00"),
+                    ("RDSAUDIT_USERS", "app"),
+                ],
+                "RDSAUDIT_SINCE and RDSAUDIT_UNTIL",
+            ),
+            (
+                &[
+                    ("RDSAUDIT_FAILED_LOGINS", "true"),
+                    ("RDSAUDIT_OPERATIONS", "CONNECT,changeuser"),
+                    ("RDSAUDIT_RETCODES", "0"),
+                    ("RDSAUDIT_DATABASES", "shop"),
+                ],
+                "RDSAUDIT_OPERATIONS, RDSAUDIT_RETCODES and RDSAUDIT_FAILED_LOGINS",
+            ),
+            (
+                &[
+                    ("RDSAUDIT_FAILED_LOGINS", "true"),
+                    ("RDSAUDIT_OPERATIONS", "QUERY"),
+                    ("RDSAUDIT_WRITES_ONLY", "true"),
+                    ("RDSAUDIT_SINCE", "1h"),
+                ],
+                "RDSAUDIT_OPERATIONS and RDSAUDIT_FAILED_LOGINS",
+            ),
+            (
+                &[
+                    ("RDSAUDIT_RETCODES", "1045"),
+                    ("RDSAUDIT_OPERATIONS", "CONNECT"),
+                    ("RDSAUDIT_UNTIL", "1970-01-01T00:00:00Z"),
+                    ("RDSAUDIT_SINCE", "2024-03-23"),
+                ],
+                "RDSAUDIT_SINCE and RDSAUDIT_UNTIL",
+            ),
         ];
-        for vars in cases {
+        for (vars, named) in refused {
             let e = error(vars);
-            assert!(e.contains("together keep no event"), "{vars:?}: {e}");
+            assert!(
+                e.starts_with(&format!("{named} together keep no event")),
+                "{vars:?}: {e}"
+            );
         }
+        // Each accepted one keeps an event: an ambiguous one, whose readings pass the
+        // selections (any one reading the field ones, any one the semantic ones), never
+        // dropped by an exclusion.
+        let accepted: [(Vars<'_>, &[u8]); 5] = [
+            // Session 31's amb.log: a DROP whose text forges a READ.
+            (
+                &[
+                    ("RDSAUDIT_WRITES_ONLY", "true"),
+                    ("RDSAUDIT_OPERATIONS", "read"),
+                ],
+                br"1711198800000000,srv,mallory,10.0.0.1,1,2,QUERY,shop,'DROP TABLE users /* \',h,1,2,READ,d,t */',0",
+            ),
+            // A login whose user name forges a WRITE.
+            (
+                &[
+                    ("RDSAUDIT_WRITES_ONLY", "true"),
+                    ("RDSAUDIT_OPERATIONS", "CONNECT,DISCONNECT"),
+                ],
+                b"1711198800000000,srv,x,h,1,2,WRITE,d,t,10.0.0.1,5,0,CONNECT,db,,0",
+            ),
+            // ...a FAILED_CONNECT and a WRITE.
+            (
+                &[
+                    ("RDSAUDIT_WRITES_ONLY", "true"),
+                    ("RDSAUDIT_FAILED_LOGINS", "true"),
+                ],
+                b"1711198800000000,srv,x,h,1,2,FAILED_CONNECT,d,h,1,2,WRITE,d,t,10.0.0.1,5,0,CONNECT,db,,0",
+            ),
+            (
+                &[
+                    ("RDSAUDIT_WRITES_ONLY", "true"),
+                    ("RDSAUDIT_INCLUDE_FAILED", "true"),
+                    ("RDSAUDIT_FAILED_LOGINS", "true"),
+                    ("RDSAUDIT_RETCODES", "1045"),
+                ],
+                b"1711198800000000,srv,x,h,1,2,WRITE,d,t,10.0.0.1,5,0,FAILED_CONNECT,db,,1045",
+            ),
+            // User a's own query, whose text forges a READ.
+            (
+                &[("RDSAUDIT_USERS", "a"), ("RDSAUDIT_EXCLUDE_USERS", "a")],
+                br"1711198800000000,srv,a,10.0.0.1,1,2,QUERY,shop,'SELECT 1 /* \',h,1,2,READ,d,t */',0",
+            ),
+        ];
+        for (vars, line) in accepted {
+            let c = config(vars).unwrap_or_else(|e| panic!("{vars:?}: {e}"));
+            let e = rdsaudit::parse_line(line).unwrap();
+            assert!(e.ambiguity.is_ambiguous(), "{vars:?}");
+            assert!(c.filter.matches(&e), "{vars:?}");
+        }
+        // Not proven to keep nothing (a reading's return code may differ from another's),
+        // so not refused; and what every filter accepts alone.
         for vars in [
             &[
                 ("RDSAUDIT_WRITES_ONLY", "true"),
-                ("RDSAUDIT_OPERATIONS", "CONNECT,query"),
+                ("RDSAUDIT_RETCODES", "1045"),
             ][..],
             &[
                 ("RDSAUDIT_FAILED_LOGINS", "true"),
-                ("RDSAUDIT_OPERATIONS", "FAILED_CONNECT"),
+                ("RDSAUDIT_OPERATIONS", "CONNECT"),
+                ("RDSAUDIT_RETCODES", "0,1045"),
             ],
+            &[
+                ("RDSAUDIT_FAILED_LOGINS", "true"),
+                ("RDSAUDIT_OPERATIONS", "FAILED_CONNECT"),
+                ("RDSAUDIT_RETCODES", "0"),
+            ],
+            &[("RDSAUDIT_SINCE", "2h"), ("RDSAUDIT_UNTIL", "1h")],
+            &[("RDSAUDIT_UNTIL", "1970-01-01T00:00:00Z")],
             &[("RDSAUDIT_FAILED_LOGINS", "true")],
         ] {
             assert!(config(vars).is_ok(), "{vars:?}");
-        }
-        // What the check claims: under WRITES_ONLY no event of these operations passes.
-        let c = config(&[
-            ("RDSAUDIT_WRITES_ONLY", "true"),
-            ("RDSAUDIT_INCLUDE_FAILED", "true"),
-        ])
-        .unwrap();
-        for line in [
-            &b"20240323 13:36:09,h,app,l,4,0,CONNECT,shop,,0"[..],
-            b"20240323 13:36:09,h,app,l,4,0,DISCONNECT,shop,,0",
-            b"20240323 13:36:09,h,app,l,4,0,FAILED_CONNECT,shop,,1045",
-            b"20240323 13:36:09,h,app,l,4,0,CHANGEUSER,shop,,0",
-            b"20240323 13:36:09,h,app,l,4,7,READ,shop,orders,",
-        ] {
-            assert!(!c.filter.matches(&rdsaudit::parse_line(line).unwrap()));
         }
     }
 }

@@ -53,7 +53,9 @@ pub struct Event<'a> {
     /// `37305369863776743677097329427460282368186004283442544640-0`). For a log event with an
     /// empty id: `record-<sequence number>-event-<n>`, `n` the event's 0-based
     /// index among the record's events, or `record-sha256-<hex>-event-<n>` (of the record's
-    /// data) without a sequence number.
+    /// data) without a sequence number. An id that is not all digits (CloudWatch writes
+    /// decimal ids) is written `id-<escaped id>-<n>`, every byte outside `A-Z a-z 0-9 .` as
+    /// `_` and two hex digits, so that no id spells another log event's key.
     pub dedup_id: &'a str,
 }
 

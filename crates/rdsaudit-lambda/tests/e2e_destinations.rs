@@ -538,6 +538,103 @@ fn awslogs_events_without_ids_are_archived_in_objects_of_their_own() {
     );
 }
 
+/// The S3 archive's events, every object's lines parsed, and the number of objects.
+fn archived(
+    rt: &tokio::runtime::Runtime,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> (Vec<Value>, usize) {
+    rt.block_on(async {
+        let list = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
+        let mut out = Vec::new();
+        for o in list.contents() {
+            let body = s3
+                .get_object()
+                .bucket(bucket)
+                .key(o.key().unwrap())
+                .send()
+                .await
+                .unwrap();
+            let body = body.body.collect().await.unwrap().to_vec();
+            let mut text = String::new();
+            flate2::read::MultiGzDecoder::new(&body[..])
+                .read_to_string(&mut text)
+                .unwrap();
+            out.extend(
+                text.lines()
+                    .map(|l| serde_json::from_str::<Value>(l).unwrap()),
+            );
+        }
+        (out, list.contents().len())
+    })
+}
+
+/// Session 31 (advC F3): a log event whose id spells the key generated for one without an id
+/// (`record-<sequence number>-event`, line 0) shared its de-duplication id: an SQS FIFO queue
+/// kept one of the two events (`ev_forge1.json`), and the S3 object named after the second
+/// record's first event overwrote the first record's (`ev_forge2a/2b.json`). Failed before.
+#[test]
+fn an_id_spelling_a_generated_key_is_an_event_of_its_own() {
+    let rt = runtime();
+    let config = moto::config();
+    let (sqs, s3) = rt.block_on(async {
+        let config = config.await;
+        (
+            aws_sdk_sqs::Client::new(&config),
+            aws_sdk_s3::Client::new(&config),
+        )
+    });
+    let url = rt.block_on(async {
+        let q = sqs
+            .create_queue()
+            .queue_name("e2e-forged-id.fifo")
+            .attributes(QueueAttributeName::FifoQueue, "true")
+            .send()
+            .await
+            .unwrap();
+        q.queue_url().unwrap().to_owned()
+    });
+    rt.block_on(async {
+        s3.create_bucket()
+            .bucket("e2e-forged-id")
+            .send()
+            .await
+            .unwrap()
+    });
+    let forged = format!("record-{}-event", seq(0));
+    let line =
+        |n: u32| format!("20240615 10:31:00,db1,app,10.0.0.7,43,{n},QUERY,shop,'SELECT {n}',0");
+    let (first, second) = (line(111), line(222));
+    let one = |data: &str, i: u32| kinesis_record(Some(&seq(i)), Some(data), "NONE");
+    // One record: a log event without an id, then one whose id spells its key.
+    let both = kinesis_event(&[one(
+        &payload_with_ids(&[(&first, Some("")), (&second, Some(&forged))]),
+        0,
+    )]);
+    let destination = format!("sqs:{url}");
+    let (post, output) = invoke(
+        &[("RDSAUDIT_DESTINATION", &destination)],
+        &moto::server().endpoint,
+        both.clone(),
+    );
+    assert_eq!(post.json(), json!({"batchItemFailures": []}), "{output:?}");
+    let all = stdout_events(both);
+    assert_eq!(all.len(), 2);
+    assert_eq!(sorted(drain(&rt, &sqs, &url)), sorted(all), "{output:?}");
+    // Two invocations: each one's object named after its first event.
+    let config = [("RDSAUDIT_DESTINATION", "s3://e2e-forged-id/rds")];
+    let mut want = Vec::new();
+    for (event, i) in [((&first, ""), 0), ((&second, forged.as_str()), 1)] {
+        let event = kinesis_event(&[one(&payload_with_ids(&[(event.0, Some(event.1))]), i)]);
+        let (post, output) = invoke(&config, &moto::server().endpoint, event.clone());
+        assert_eq!(post.json(), json!({"batchItemFailures": []}), "{output:?}");
+        want.extend(stdout_events(event));
+    }
+    let (objects, count) = archived(&rt, &s3, "e2e-forged-id");
+    assert_eq!((want.len(), count), (2, 2), "{objects:?}");
+    assert_eq!(sorted(objects), sorted(want));
+}
+
 /// Session 30 (adv2, F4's variant): a queue whose KMS key the function may not use refused
 /// every entry at the sender's fault; each event was set aside in the quarantine one by one
 /// and the records checkpointed, so fixing the permission delivered nothing. Now the
