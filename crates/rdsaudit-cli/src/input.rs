@@ -261,8 +261,8 @@ impl<'f> Reader<'f> {
         M: Fn() -> T + Sync,
         E: FnMut(T) -> io::Result<()>,
     {
-        let head = match sniff(&mut source, follow) {
-            Ok(head) => head,
+        let (head, rotated) = match sniff(&mut source, follow) {
+            Ok(sniffed) => sniffed,
             Err(e) => return run.unreadable(&e),
         };
         let gzip = head.starts_with(&input::detect::GZIP_MAGIC)
@@ -307,6 +307,7 @@ impl<'f> Reader<'f> {
             }
             (false, true) => Box::new(Follow {
                 head: Cursor::new(head),
+                rotated: rotated.into(),
                 file: source,
                 failed: None,
                 idle: false,
@@ -657,13 +658,24 @@ fn too_large(limit: usize) -> String {
 /// is read whole is not followed ([`not_followed`]), and the first bytes say so (a JSON
 /// document written in two parts was read half, an invalid document; a `.gz` without a
 /// line break was waited on until Ctrl-C).
-fn sniff(source: &mut Source, follow: bool) -> io::Result<Vec<u8>> {
+///
+/// Also returns where in those bytes a followed file rotated ([`Reopening`]): the old file's
+/// bytes before such a place are its last text, never joined to the next file's first line
+/// ([`Follow`] says the rotation there).
+fn sniff(source: &mut Source, follow: bool) -> io::Result<(Vec<u8>, Vec<usize>)> {
     let mut head = vec![0; SNIFF_BYTES];
+    let mut rotated = Vec::new();
     let mut len = 0;
     while len < SNIFF_BYTES {
         let n = match source.read(head.get_mut(len..).unwrap_or_default()) {
-            // Rotated before its first line was whole: read on in the next file.
-            Err(e) if e.kind() == io::ErrorKind::Interrupted || text_stream::is_next_file(&e) => {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // Rotated before its first line was whole: read on in the next file, the old
+            // file's text ended here (session 32's adversary, F1: `20241205 09:59:00,srv,`
+            // joined to the new file's first line forged a user name holding its time).
+            Err(e) if text_stream::is_next_file(&e) => {
+                if len > 0 && rotated.last() != Some(&len) {
+                    rotated.push(len);
+                }
                 continue;
             }
             other => other?,
@@ -683,7 +695,7 @@ fn sniff(source: &mut Source, follow: bool) -> io::Result<Vec<u8>> {
         }
     }
     head.truncate(len);
-    Ok(head)
+    Ok((head, rotated))
 }
 
 /// The error for a `--follow`ed input that is not a log written a line at a time (audit text
@@ -880,6 +892,9 @@ fn inflate_head(compressed: &[u8]) -> Vec<u8> {
 /// Ctrl-C ([`end_live_input_on_interrupt`]).
 struct Follow {
     head: Cursor<Vec<u8>>,
+    /// Where in `head` the followed file rotated ([`sniff`]): the head is read to each of
+    /// them, then the rotation is said there, as [`Reopening`] says it.
+    rotated: std::collections::VecDeque<usize>,
     file: Source,
     /// The error of the read that followed the head's, for the next read.
     failed: Option<io::Error>,
@@ -1057,6 +1072,16 @@ fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
 
 impl Read for Follow {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let at = usize::try_from(self.head.position()).unwrap_or(usize::MAX);
+        if let Some(&rotated) = self.rotated.front() {
+            if rotated <= at {
+                self.rotated.pop_front();
+                return Err(text_stream::next_file());
+            }
+            // The old file's text up to its rotation, alone.
+            let until = buf.len().min(rotated - at);
+            return self.head.read(buf.get_mut(..until).unwrap_or_default());
+        }
         let n = self.head.read(buf)?;
         if n > 0 {
             // The file's next bytes in the same read: a read cut short at the head's end

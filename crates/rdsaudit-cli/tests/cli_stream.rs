@@ -526,6 +526,33 @@ fn follow_goes_on_across_rotation_and_truncation() {
     assert_eq!(told("written anew"), 0, "{said}");
 }
 
+/// Session 32's adversary, F1: a followed file rotated before its first line was whole (the
+/// server had written `20241205 09:59:00,srv,` when the reader opened it). The old file's
+/// text ends there: the new file's first line is read alone, with its own time and user, not
+/// joined to the old text as one event (`"username":"20240615 10:31:00,db1,app"`, unflagged).
+#[test]
+fn follow_never_joins_a_first_line_cut_by_rotation_to_the_next_file() {
+    for threads in ["1", "2"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "server_audit.log", b"20241205 09:59:00,srv,");
+        let (_child, rx, _file) = follow(threads, &path);
+        std::thread::sleep(Duration::from_millis(600));
+        std::fs::rename(&path, dir.path().join("server_audit.log.1")).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        std::fs::write(&path, lines(2, 3)).unwrap();
+        for id in 2..=3 {
+            let v = rx.recv_timeout(PATIENCE).expect("an event of the new file");
+            assert_eq!(v["query_id"], id, "--threads {threads}: {v}");
+            assert_eq!(v["line"], id - 1, "--threads {threads}: {v}");
+            assert_eq!(v["username"], "app", "--threads {threads}: {v}");
+            assert_eq!(
+                v["timestamp"], "2024-06-15T10:31:00.000000Z",
+                "--threads {threads}: {v}"
+            );
+        }
+    }
+}
+
 /// A file followed from `rdsaudit parse --threads N --follow`, and the file appended to.
 fn follow(threads: &str, path: &std::path::Path) -> (Killed, Receiver<Value>, std::fs::File) {
     let mut child = spawn(&["--threads", threads, "--follow"], Some(path));
