@@ -278,7 +278,7 @@ impl Sink for Chunk {
         };
         self.events += u64::from(written);
         if self.bytes.len() >= EVENTS_IN_MEMORY && self.spills {
-            self.spill.take(&mut self.bytes, "output");
+            self.spill.take(&mut self.bytes, "a record's events");
         }
         if let (true, Some(stamps)) = (written, &mut self.stamps) {
             let (database, changes_reading) = match writer {
