@@ -22,7 +22,14 @@ use super::{paths, rejects};
 
 /// The formatted output of one record (or one piece of a text file), written in input order.
 struct Chunk {
+    /// The output not yet spilled.
     bytes: Vec<u8>,
+    /// The output past [`EVENTS_IN_MEMORY`], in a temporary file, when `spills`.
+    spill: rejects::Spill,
+    /// Whether the output may be spilled: not SQL (a chunk's first `USE` is placed in its
+    /// bytes when it is written, `Output::write`), not `--merge` (its events are cut from
+    /// the bytes one by one).
+    spills: bool,
     /// Events written (after filtering; SQL writes only QUERY events).
     events: u64,
     /// Boxed: a chunk is moved from worker to writer several times per record (400 bytes of
@@ -156,6 +163,8 @@ impl Chunk {
     fn new(args: &ParseArgs, writers: &Arc<Writers>) -> Self {
         Chunk {
             bytes: Vec::with_capacity(writers.room()),
+            spill: rejects::Spill::default(),
+            spills: !args.merge && args.format != Format::Sql,
             events: 0,
             writer: Some(writers.take()),
             writers: Arc::clone(writers),
@@ -203,6 +212,15 @@ struct Spare<'a> {
     args: &'a ParseArgs,
 }
 
+/// Output bytes a chunk keeps in memory: past them, they wait in a temporary file for the
+/// chunk's turn (`Chunk::spill`). A record's output is written only in its turn, whole (records
+/// are decoded ahead, in parallel, and written in input order): one record of 400,000 audit
+/// lines (a 2.7 MB Kinesis event) made 186 MB of NDJSON held at once, 10 messages of 15,000
+/// records whose names hold raw breaks (each event listing its readings) a GB (session 31's
+/// adversary B, F1). Above what ordinary records and pieces of text make (a piece of a
+/// plain log, ~1 MiB of output; a record of the 16 MB event, 130 KiB), so they never spill.
+const EVENTS_IN_MEMORY: usize = 8 << 20;
+
 /// A chunk buffer past this capacity (a huge record's output) is freed, not kept.
 const SPARE_MAX_CAPACITY: usize = 16 << 20;
 
@@ -220,6 +238,7 @@ impl Spare<'_> {
         let plain = matches!(chunk.writer.as_deref(), Some(Writer::Plain(_)) | None);
         if plain && chunk.bytes.capacity() <= SPARE_MAX_CAPACITY {
             chunk.bytes.clear();
+            chunk.spill.clear();
             chunk.events = 0;
             if let Some(Writer::Plain(w)) = chunk.writer.as_deref_mut() {
                 w.sql().reset();
@@ -258,6 +277,9 @@ impl Sink for Chunk {
             }
         };
         self.events += u64::from(written);
+        if self.bytes.len() >= EVENTS_IN_MEMORY && self.spills {
+            self.spill.take(&mut self.bytes, "a record's events");
+        }
         if let (true, Some(stamps)) = (written, &mut self.stamps) {
             let (database, changes_reading) = match writer {
                 Writer::Plain(w) => (
@@ -471,15 +493,16 @@ impl Output {
         }
     }
 
-    /// Writes a chunk's bytes; SQL with the `USE` its first statement needs, which its own
-    /// writer could not know, right before that statement. A chunk without its writer gave it
-    /// back with no statement written (`Writers`).
+    /// Writes a chunk's bytes (those it spilled first); SQL with the `USE` its first
+    /// statement needs, which its own writer could not know, right before that statement
+    /// (an SQL chunk does not spill). A chunk without its writer gave it back with no
+    /// statement written (`Writers`).
     fn write(&mut self, chunk: &mut Chunk) -> io::Result<()> {
         match (chunk.writer.as_deref_mut(), &mut self.sql) {
             (Some(Writer::Plain(w)), Some(joiner)) => {
                 joiner.join(w.sql(), &chunk.bytes, &mut self.out)
             }
-            _ => self.out.write_all(&chunk.bytes),
+            _ => chunk.spill.write_to(&chunk.bytes, &mut *self.out),
         }
     }
 
@@ -734,6 +757,62 @@ mod tests {
         let written = written.0.lock().unwrap();
         assert!(expected.len() > 20 * rejects::SPOOL_IN_MEMORY);
         assert!(*written == expected, "every reject line, in order");
+    }
+
+    /// A record's output past [`EVENTS_IN_MEMORY`] waits in a temporary file, and all of it
+    /// reaches the output in order (session 31's adversary B, F1: one record of 400,000
+    /// audit lines held its 186 MB of NDJSON in its chunk until its turn; here 16 MB of
+    /// it, all in memory before). NDJSON and CSV; not SQL (its first `USE`
+    /// is placed in the bytes when written) nor `--merge` (cut into events).
+    #[test]
+    fn a_chunk_holds_a_bounded_share_of_its_output() {
+        use clap::Parser as _;
+        let line = "20240615 10:31:05,db1,app,10.0.0.9,7,2,QUERY,shop,'SELECT \"x\", 1',0";
+        let event = rdsaudit::parse_line(line.as_bytes()).unwrap();
+        for (format, spills) in [("ndjson", true), ("csv", true), ("sql", false)] {
+            let cli =
+                crate::args::Cli::try_parse_from(["rdsaudit", "parse", "--format", format, "in"])
+                    .unwrap();
+            let crate::args::Command::Parse(args) = &cli.command else {
+                panic!("not parse");
+            };
+            let writers = Writers::new(args, &EventFilter::default());
+            let mut chunk = Chunk::new(args, &writers);
+            let mut expected = Vec::new();
+            let mut writer = EventWriter::new(args.format)
+                .csv_raw(args.csv_raw)
+                .sql_piece();
+            // Past twice the share (NDJSON: ~60,000 events), or 100 SQL statements.
+            let enough = |bytes: &[u8], n: u64| match spills {
+                true => bytes.len() > 2 * EVENTS_IN_MEMORY,
+                false => n == 100,
+            };
+            let mut events = 0;
+            while !enough(&expected, events) {
+                writer.write(&event, &mut expected);
+                chunk.event(&event);
+                events += 1;
+                let held = chunk.bytes.len();
+                assert!(
+                    held < EVENTS_IN_MEMORY + 4096,
+                    "{held} bytes held at event {events}"
+                );
+            }
+            chunk.finish();
+            assert_eq!(chunk.events, events);
+            assert_eq!(chunk.spill.has_file(), spills, "{format}");
+            let written = SharedBuf::default();
+            let mut output = Output {
+                out: Box::new(written.clone()),
+                rejects: None,
+                kept: 0,
+                rejected: 0,
+                sql: None,
+            };
+            output.write(&mut chunk).unwrap();
+            let written = written.0.lock().unwrap();
+            assert!(*written == expected, "{format}: every event, in order");
+        }
     }
 
     /// A writer whose bytes the test reads back.

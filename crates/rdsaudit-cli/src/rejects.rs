@@ -152,78 +152,115 @@ pub const SPOOL_IN_MEMORY: usize = 1 << 20;
 /// to be written (chunks go out in input order). A line does not read in two bytes and its
 /// reject line takes ~200 (its place, reason and error), so a 16 MiB record of one-byte
 /// lines has ~1.6 GB of them (session 30's review: 417 MB for a 2,890-byte event with
-/// `--rejects`): past [`SPOOL_IN_MEMORY`] they go to a temporary file (in `TMPDIR`, removed
-/// once open), copied to the rejects file in the chunk's turn. Every line is kept: a write
-/// that fails is reported when the chunk is written, and fails the run.
+/// `--rejects`): past [`SPOOL_IN_MEMORY`] they go to a temporary file ([`Spill`]), copied
+/// to the rejects file in the chunk's turn. Every line is kept: a write that fails is
+/// reported when the chunk is written, and fails the run.
 #[derive(Debug, Default)]
 pub struct Spool {
     /// The lines not yet spilled: appended to by [`line`], [`record`] and [`input`].
     pub bytes: Vec<u8>,
-    /// Boxed: a chunk holding a spool is moved several times a record, and rarely spills.
-    spilled: Option<Box<Spilled>>,
+    spill: Spill,
 }
-
-/// Where a [`Spool`]'s lines past its memory went.
-#[derive(Debug)]
-enum Spilled {
-    File(File),
-    /// No temporary file could be made or first written (a read-only or full `TMPDIR`): the
-    /// lines stay in memory, as they did before there was a spool (said once on stderr).
-    InMemory,
-    /// Writing them to the file failed: the lines written before are lost, the run fails.
-    Failed(io::Error),
-}
-
-/// Whether it was said that reject lines stay in memory.
-static SAID_IN_MEMORY: AtomicBool = AtomicBool::new(false);
 
 impl Spool {
     /// Called after lines were appended to [`Spool::bytes`]: spills them past
     /// [`SPOOL_IN_MEMORY`].
     pub fn appended(&mut self) {
-        if self.bytes.len() < SPOOL_IN_MEMORY {
-            return;
-        }
-        let written = match self.spilled.as_deref_mut() {
-            Some(Spilled::File(file)) => file.write_all(&self.bytes),
-            Some(Spilled::InMemory | Spilled::Failed(_)) => return,
-            // Unnamed: gone once closed, whatever ends the run. Until its first write is
-            // whole every line is still in memory: a file that cannot be made or filled
-            // (a read-only or full `TMPDIR`) leaves them there.
-            None => match tempfile::tempfile().and_then(|mut file| {
-                file.write_all(&self.bytes)?;
-                Ok(file)
-            }) {
-                Ok(file) => {
-                    self.spilled = Some(Box::new(Spilled::File(file)));
-                    Ok(())
-                }
-                Err(e) => {
-                    if !SAID_IN_MEMORY.swap(true, Ordering::Relaxed) {
-                        ewriteln!(
-                            "rdsaudit: no temporary file for reject lines in {} ({e}): they are kept in memory",
-                            std::env::temp_dir().display()
-                        );
-                    }
-                    self.spilled = Some(Box::new(Spilled::InMemory));
-                    return;
-                }
-            },
-        };
-        match written {
-            Ok(()) => self.bytes.clear(),
-            // Kept in memory, and the run fails when the chunk is written.
-            Err(e) => self.spilled = Some(Box::new(Spilled::Failed(e))),
+        if self.bytes.len() >= SPOOL_IN_MEMORY {
+            self.spill.take(&mut self.bytes, "reject lines");
         }
     }
 
     /// Writes every line, in order, to `out`.
     pub fn write_to(&mut self, out: &mut dyn io::Write) -> io::Result<()> {
-        match self.spilled.as_deref_mut() {
-            Some(Spilled::Failed(e)) => {
+        self.spill.write_to(&self.bytes, out)
+    }
+
+    /// Holds no line; the memory's room is kept, the temporary file let go.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.spill.clear();
+    }
+
+    /// Whether lines wait in a temporary file.
+    #[cfg(test)]
+    pub fn has_spilled(&self) -> bool {
+        self.spill.has_file()
+    }
+}
+
+/// Where the bytes of a chunk waiting for its turn go past what it keeps in memory (its
+/// reject lines: [`Spool`]; its events: `parse`'s chunks): an unnamed temporary file (in
+/// `TMPDIR`, the `tempfile` crate, removed once open), copied to the output in the chunk's
+/// turn. Nothing is lost: when no temporary file can be made or first written (a read-only
+/// or full `TMPDIR`) the bytes stay in memory, as they did before there was a spill (said
+/// once on stderr); a later write that fails (the disk filled meanwhile) fails the run when
+/// the chunk is written, rather than lose the bytes already in the file.
+#[derive(Debug, Default)]
+pub struct Spill {
+    /// Boxed: a chunk is moved several times a record, and rarely spills.
+    to: Option<Box<Spilled>>,
+}
+
+/// Where a [`Spill`]'s bytes past its memory went.
+#[derive(Debug)]
+enum Spilled {
+    File(File),
+    /// No temporary file could be made or first written: the bytes stay in memory.
+    InMemory,
+    /// Writing them (what they are) to the file failed: the bytes written before are lost,
+    /// the run fails.
+    Failed(io::Error, &'static str),
+}
+
+/// Whether it was said that bytes stay in memory.
+static SAID_IN_MEMORY: AtomicBool = AtomicBool::new(false);
+
+impl Spill {
+    /// Moves `bytes` (the chunk's `what`, for the message should no file be made) to the
+    /// end of the temporary file, made on the first call; `bytes` keeps its room. Left in
+    /// memory when the file cannot be made or written (see [`Spill`]).
+    pub fn take(&mut self, bytes: &mut Vec<u8>, what: &'static str) {
+        let written = match self.to.as_deref_mut() {
+            Some(Spilled::File(file)) => file.write_all(bytes),
+            Some(Spilled::InMemory | Spilled::Failed(..)) => return,
+            // Unnamed: gone once closed, whatever ends the run. Until its first write is
+            // whole every byte is still in memory: a file that cannot be made or filled
+            // (a read-only or full `TMPDIR`) leaves them there.
+            None => match tempfile::tempfile().and_then(|mut file| {
+                file.write_all(bytes)?;
+                Ok(file)
+            }) {
+                Ok(file) => {
+                    self.to = Some(Box::new(Spilled::File(file)));
+                    Ok(())
+                }
+                Err(e) => {
+                    if !SAID_IN_MEMORY.swap(true, Ordering::Relaxed) {
+                        ewriteln!(
+                            "rdsaudit: no temporary file for {what} in {} ({e}): they are kept in memory",
+                            std::env::temp_dir().display()
+                        );
+                    }
+                    self.to = Some(Box::new(Spilled::InMemory));
+                    return;
+                }
+            },
+        };
+        match written {
+            Ok(()) => bytes.clear(),
+            // Kept in memory, and the run fails when the chunk is written.
+            Err(e) => self.to = Some(Box::new(Spilled::Failed(e, what))),
+        }
+    }
+
+    /// Writes the bytes taken, then `rest` (those still in memory), to `out`.
+    pub fn write_to(&mut self, rest: &[u8], out: &mut dyn io::Write) -> io::Result<()> {
+        match self.to.as_deref_mut() {
+            Some(Spilled::Failed(e, what)) => {
                 return Err(io::Error::new(
                     e.kind(),
-                    format!("keeping reject lines in a temporary file: {e}"),
+                    format!("keeping {what} in a temporary file: {e}"),
                 ));
             }
             Some(Spilled::File(file)) => {
@@ -232,19 +269,18 @@ impl Spool {
             }
             Some(Spilled::InMemory) | None => {}
         }
-        out.write_all(&self.bytes)
+        out.write_all(rest)
     }
 
-    /// Holds no line; the memory's room is kept, the temporary file let go.
+    /// Holds nothing: the temporary file let go.
     pub fn clear(&mut self) {
-        self.bytes.clear();
-        self.spilled = None;
+        self.to = None;
     }
 
-    /// Whether lines wait in a temporary file.
+    /// Whether bytes wait in a temporary file.
     #[cfg(test)]
-    pub fn has_spilled(&self) -> bool {
-        matches!(self.spilled.as_deref(), Some(Spilled::File(_)))
+    pub fn has_file(&self) -> bool {
+        matches!(self.to.as_deref(), Some(Spilled::File(_)))
     }
 }
 

@@ -480,7 +480,7 @@ fn visit_envelopes<S: Sink>(
             ),
         };
         let mut at = 0u64;
-        for log_event in &env.log_events {
+        for (i, log_event) in env.log_events.iter().enumerate() {
             let base = Provenance {
                 log_group: Some(env.log_group),
                 log_stream: Some(env.log_stream),
@@ -504,6 +504,21 @@ fn visit_envelopes<S: Sink>(
                     dirty
                 });
                 blank_lines
+            } else if let Some(blank_lines) = (message.len() >= LONG_MESSAGE)
+                .then(|| {
+                    let rest = env.log_events.get(i + 1..).unwrap_or_default();
+                    long_message(
+                        &mut reach,
+                        (message, &base),
+                        (span, at),
+                        rest,
+                        sink,
+                        &mut outcome,
+                    )
+                })
+                .flatten()
+            {
+                blank_lines
             } else {
                 let mut blank_lines = 0;
                 reach.message_of_lines(span, (&mut *sink, &mut outcome), |hold| {
@@ -523,6 +538,41 @@ fn visit_envelopes<S: Sink>(
         }
     }
     Ok(outcome)
+}
+
+/// Reads a message of at least [`LONG_MESSAGE`] bytes of an envelope (`(message, its
+/// provenance)`, whose text lies at `span`, the next message's at `next`, the envelope's
+/// messages after it `rest`) without holding its reads when it can ([`Reach::long_message`]):
+/// whether it is dirty, and whether a message after it within reach is, are read first
+/// (into nothing). Returns the blank lines it skipped, or `None` when it was not read.
+fn long_message<'a, S: Sink>(
+    reach: &mut Reach<'a>,
+    (message, base): (&'a [u8], &Provenance<'a>),
+    (span, next): ((u64, u64), u64),
+    rest: &[envelope::LogEvent<'a>],
+    sink: &mut S,
+    outcome: &mut RecordOutcome,
+) -> Option<u64> {
+    let lines = multiline::audit_lines(message);
+    // Cut by a name: dirty, known as the lines were split (no read needed).
+    let dirty = lines.is_cut() || read_message(lines.clone(), base, None, &mut Discard).1;
+    let after = || {
+        let mut at = next;
+        for e in rest {
+            let m = e.message.as_bytes();
+            let ((start, _), following) = text_span(m, at);
+            if !text::within_reach(span.1, start) {
+                return false;
+            }
+            if read_message(multiline::audit_lines(m), base, None, &mut Discard).1 {
+                return true;
+            }
+            at = following;
+        }
+        false
+    };
+    let read = |direct: &mut Direct<'_, S>| read_message(lines, base, None, direct).0;
+    reach.long_message((span, next), (sink, outcome), (dirty, after), read)
 }
 
 /// Processes batches with a pool of [`Worker`]s that outlives them.

@@ -3,6 +3,11 @@
 //! audit lines peaked at 213 MB in `parse`, ~430 bytes held per unparsed line until the
 //! message ended; a 16 MiB record holds ~8 M such lines).
 //!
+//! Nor with the number of audit lines of a message that reads (session 31's adversary B,
+//! F1: one message of 400,000 clean lines held 400,000 reads of ~430 bytes until it ended,
+//! for the window rule; 10 messages of 15,000 records whose user names end in a raw break,
+//! each event listing its readings, peaked at 1 GB in `parse`).
+//!
 //! The heap is measured by a counting allocator (this test binary's own), not by the
 //! process's resident size: nothing here depends on the load of the machine. One test only,
 //! so that no other test allocates while it measures.
@@ -159,4 +164,67 @@ fn unparsed_lines_are_not_held_until_their_message_ends() {
         peak < allowed,
         "decoder: {peak} bytes at once for {JUNK_LINES} unparsed lines"
     );
+
+    // In the same test: another would allocate while this one measures.
+    reads_of_a_long_message_are_not_held_until_it_ends();
+}
+
+/// Counts events and those flagged; keeps nothing.
+#[derive(Default)]
+struct Tally {
+    events: u64,
+    flagged: u64,
+    other: u64,
+}
+
+impl Sink for Tally {
+    fn event(&mut self, e: &AuditEvent<'_>) {
+        self.events += 1;
+        self.flagged += u64::from(e.ambiguity.is_ambiguous());
+    }
+
+    fn unparsed(&mut self, _: &UnparsedLine<'_>) {
+        self.other += 1;
+    }
+
+    fn failed_record(&mut self, _: &FailedRecord<'_>) {
+        self.other += 1;
+    }
+}
+
+/// A CloudWatch payload of one log event of `lines` audit lines whose user is `user`.
+fn payload_of_lines(lines: u64, user: &str) -> Vec<u8> {
+    let message: Vec<String> = (0..lines)
+        .map(|i| format!("20240615 10:31:05,db1,{user},10.0.0.9,{i},7,QUERY,shop,'SELECT {i}',0"))
+        .collect();
+    let message = message.join("\\n");
+    format!(
+        r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"/aws/rds/instance/db1/audit","logStream":"db1","subscriptionFilters":["f"],"logEvents":[{{"id":"1","timestamp":1,"message":"{message}"}},{{"id":"2","timestamp":1,"message":"x"}}]}}"#
+    )
+    .into_bytes()
+}
+
+/// One message of 100,000 audit lines that read, and one of 20,000 records whose user name
+/// ends in a raw line break (each event flagged, listing its readings), each followed by a
+/// line that does not read (which flags the clean one's events, the whole message being
+/// within its reach: known before they are read, `Reach::long_message`): every event
+/// reaches the sink, flagged as before, and the heap holds a few MB beyond the payload
+/// (before: ~430 bytes a read held until the message ended, and the readings listed: 60+
+/// MB for each).
+fn reads_of_a_long_message_are_not_held_until_it_ends() {
+    const BOUND: usize = 16 << 20;
+    for (lines, user) in [(100_000, "app"), (20_000, "u\\n")] {
+        let json = payload_of_lines(lines, user);
+        let pipeline = Pipeline::new();
+        let records = [SourceRecord::new(Payload::Json(&json))];
+        let _ = pipeline.process(&records, 0, false, Tally::default);
+        let (done, peak) = peak_of(|| pipeline.process(&records, 0, false, Tally::default));
+        let (outcome, sink) = &done[0];
+        assert_eq!((sink.events, sink.flagged, sink.other), (lines, lines, 1));
+        assert_eq!((outcome.parsed, outcome.unparsed_count()), (lines, 1));
+        assert!(
+            peak < BOUND,
+            "{peak} bytes at once for a message of {lines} lines (user {user:?})"
+        );
+    }
 }

@@ -150,7 +150,30 @@ fn message() -> impl Strategy<Value = String> {
             "20240615 10:31:05,db1,u\n20241231 23:59:59,h,admin,h,9,9,QUERY,mysql,'DROP TABLE t1',0\ny,10.0.0.9,77,0,FAILED_CONNECT,,,1045"
                 .to_string()
         ),
+        1 => long_message(),
     ]
+}
+
+/// Messages of at least [`LONG_MESSAGE`] bytes, read without holding their reads
+/// ([`Reach::long_message`]): clean lines, or with a line that does not read, a blank line,
+/// or records cut by a raw break in a name (listing readings) somewhere among them.
+fn long_message() -> impl Strategy<Value = String> {
+    let line =
+        |i: usize| format!("20240615 10:31:05,db1,app,10.0.0.9,{i},7,QUERY,shop,'SELECT {i}',0");
+    let lines = LONG_MESSAGE / line(1000).len() + 1;
+    (0usize..4, 0..lines + 1).prop_map(move |(kind, at)| {
+        let mut all: Vec<String> = (0..lines).map(line).collect();
+        let odd = match kind {
+            0 => None,
+            1 => Some("not a line".to_string()),
+            2 => Some(String::new()),
+            _ => Some("20240615 10:31:05,db1,u\nx,10.0.0.9,77,0,FAILED_CONNECT,,,1045".to_string()),
+        };
+        if let Some(odd) = odd {
+            all.insert(at, odd);
+        }
+        all.join("\n")
+    })
 }
 
 proptest! {
@@ -173,5 +196,76 @@ proptest! {
         prop_assert_eq!(&told.0, &expected);
         prop_assert_eq!(outcome.blank_lines, blank_lines);
         prop_assert_eq!(outcome.parsed as usize + outcome.unparsed_count() as usize, expected.len());
+    }
+}
+
+/// The envelope of `messages` read by a worker, as [`by_value`] tells it.
+fn check_against_by_value(messages: &[&str]) -> Result<(), TestCaseError> {
+    let json = envelope_json(messages);
+    let mut record = SourceRecord::new(Payload::Json(&json));
+    record.sequence_number = Some("495");
+    let mut told = Told::default();
+    let outcome = Worker::new(usize::MAX).process_record(3, &record, &mut told);
+    let (expected, blank_lines) = by_value(messages, 3, "495");
+    prop_assert_eq!(&told.0, &expected);
+    prop_assert_eq!(outcome.blank_lines, blank_lines);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A few messages, long ones among them often: a long message's reads (not held) are
+    /// flagged exactly when a dirty message lies within reach before or after it, and the
+    /// reads held before it go out first, as when they were all held.
+    #[test]
+    fn long_messages_are_read_as_when_their_reads_were_held(
+        messages in proptest::collection::vec(
+            prop_oneof![2 => message(), 1 => long_message()],
+            1..6,
+        ),
+    ) {
+        let messages: Vec<&str> = messages.iter().map(String::as_str).collect();
+        check_against_by_value(&messages)?;
+    }
+}
+
+/// A long clean message before a dirty one within reach, after a dirty one within reach,
+/// and with either out of reach (a clean message of more than 4 KiB between); a long dirty
+/// one after clean ones held.
+#[test]
+fn a_long_clean_message_is_flagged_by_dirty_messages_within_reach_only() {
+    let line =
+        |i: usize| format!("20240615 10:31:05,db1,app,10.0.0.9,{i},7,QUERY,shop,'SELECT {i}',0");
+    let long_clean = (0..LONG_MESSAGE / 60)
+        .map(line)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(long_clean.len() >= LONG_MESSAGE);
+    let long_dirty = format!("{long_clean}\nnot a line");
+    let clean = "20240615 10:31:05,db1,app,10.0.0.9,1,7,QUERY,shop,'SELECT 1',0";
+    let far = format!(
+        "20240615 10:31:05,db1,app,10.0.0.9,1,7,QUERY,shop,'SELECT {}',0",
+        "x".repeat(5000)
+    );
+    let (c, lc, ld, f) = (
+        clean,
+        long_clean.as_str(),
+        long_dirty.as_str(),
+        far.as_str(),
+    );
+    let cases: [&[&str]; 9] = [
+        &[c, lc, "junk"],
+        &[c, lc, c, "junk"],
+        &[c, lc, f, "junk"],
+        &["junk", lc, c],
+        &["junk", f, lc, c],
+        &[c, c, ld, c],
+        &[lc],
+        &[lc, lc, ""],
+        &[c, ld, lc, f, "junk"],
+    ];
+    for messages in cases {
+        check_against_by_value(messages).unwrap();
     }
 }
