@@ -110,7 +110,9 @@ form, the grouping of pt-query-digest; null for non-QUERY events), digest (pt-qu
 Query ID: MD5 of the fingerprint, 32 hex digits), truncated (bool: the object reaches the
 plugin's query log limit, 1024 bytes unless --query-log-limit says otherwise) and version_dependent (bool: a versioned comment that may or
 may not have run decides what the statement does; writes is then true if either reading
-writes).
+writes) and mode_dependent (bool: the session's quoting sql_mode, not in the log, decides
+the tables read from the text: those of an ANSI_QUOTES or NO_BACKSLASH_ESCAPES reading are
+listed too, and in a default session they may be a string's text).
 
 CSV and TSV have a header row and the same columns in the same order (alternatives
 excepted: NDJSON only), but for the names' four *_base64 columns, which come last; a
@@ -327,7 +329,8 @@ pub struct ParseArgs {
     #[arg(long)]
     pub merge: bool,
     /// Add what each statement means to every NDJSON object: writes, statement_class,
-    /// tables, written_tables, fingerprint, digest, truncated, version_dependent (see below)
+    /// tables, written_tables, fingerprint, digest, truncated, version_dependent,
+    /// mode_dependent (see below)
     #[arg(long)]
     pub enrich: bool,
 }

@@ -28,7 +28,7 @@ fn run(args: &[&str], file: &str) -> Vec<Value> {
     events
 }
 
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 9] = [
     "writes",
     "statement_class",
     "tables",
@@ -37,6 +37,7 @@ const KEYS: [&str; 8] = [
     "digest",
     "truncated",
     "version_dependent",
+    "mode_dependent",
 ];
 
 #[test]

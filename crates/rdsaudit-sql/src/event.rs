@@ -60,6 +60,9 @@ pub struct Semantics {
     /// `writes`, the class or the tables depend on the server's flavour or version (see
     /// [`Analysis::version_dependent`]): `writes` then says the statement may write.
     pub version_dependent: bool,
+    /// The tables read from the text depend on the session's quoting `sql_mode` (see
+    /// [`Analysis::mode_dependent`]): some may be a string's text in a default session.
+    pub mode_dependent: bool,
 }
 
 fn bool_text(b: bool) -> &'static [u8] {
@@ -128,6 +131,7 @@ pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
                 tables,
                 parsed: false,
                 version_dependent: false,
+                mode_dependent: false,
             }
         }
         _ => Analysis {
@@ -137,6 +141,7 @@ pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
             written: Vec::new(),
             parsed: false,
             version_dependent: false,
+            mode_dependent: false,
         },
     }
 }
@@ -208,7 +213,7 @@ impl Semantics {
     /// Appends the keys to an NDJSON object being written (before its closing brace):
     /// `,"writes":true,"statement_class":"dml","tables":["shop.orders"],
     /// "written_tables":["shop.orders"],"fingerprint":"...",
-    /// "digest":"...","truncated":false,"version_dependent":false`. `statement_class`, `fingerprint` and `digest` are
+    /// "digest":"...","truncated":false,"version_dependent":false,"mode_dependent":false`. `statement_class`, `fingerprint` and `digest` are
     /// `null` for events other than QUERY.
     pub fn write_ndjson(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(br#","writes":"#);
@@ -227,6 +232,8 @@ impl Semantics {
         out.extend_from_slice(bool_text(self.truncated));
         out.extend_from_slice(br#","version_dependent":"#);
         out.extend_from_slice(bool_text(self.version_dependent));
+        out.extend_from_slice(br#","mode_dependent":"#);
+        out.extend_from_slice(bool_text(self.mode_dependent));
     }
 
     /// The enrichment of `e` on its own (tables from the text only), logged with the
@@ -249,6 +256,7 @@ impl Semantics {
             fingerprint,
             truncated: query && e.object.possibly_truncated_at(limit),
             version_dependent: a.version_dependent,
+            mode_dependent: a.mode_dependent,
         }
     }
 }

@@ -75,8 +75,11 @@ use crate::tables::push_unique;
 pub const MAX_PARSE_BYTES: usize = 64 * 1024;
 
 /// Tokens kept per statement for the token reading; the rest of a longer statement (row
-/// values of a bulk INSERT) is skipped up to its `;`.
-pub const MAX_TOKENS: usize = 4096;
+/// values of a bulk INSERT) is skipped up to its `;`, and a table named there is not read.
+/// 65,536 (24 bytes each, 1.5 MiB at most at once): 4,096 hid the table a 14 KB `UPDATE t
+/// JOIN u ON u.id IN (0,...,2999), w SET ...` wrote (session 32's adversary T), and the
+/// servers' query log limits are raised to 1 MiB and more where there are no TABLE events.
+pub const MAX_TOKENS: usize = 1 << 16;
 
 /// What a statement text means.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +102,13 @@ pub struct Analysis {
     /// true when either reading writes (a write candidate: never hidden), the class is the
     /// writing reading's, and the tables of both readings are listed.
     pub version_dependent: bool,
+    /// The tables depend on the session's quoting `sql_mode`, which the log does not hold
+    /// (`ANSI_QUOTES`: `"t"` is a name; `NO_BACKSLASH_ESCAPES`: `'x\'` ends at its second
+    /// quote): a reading under such a mode names tables the default reading does not. They
+    /// are listed (an ANSI session's write is never hidden), but in a default session they
+    /// may be a string's text (`'x\'; DELETE FROM w; -- '` names `w`): a reader acting on
+    /// `tables` checks this flag.
+    pub mode_dependent: bool,
 }
 
 /// What is known where a statement ran: the current database (the event's `database`) and
@@ -160,6 +170,7 @@ fn analyze_default_modes(sql: &[u8], ctx: &Context<'_>) -> Analysis {
         written,
         parsed: true,
         version_dependent: false,
+        mode_dependent: false,
     };
     with_sequences(parsed, sql, ctx)
 }
@@ -180,32 +191,47 @@ fn tokens_default_modes(sql: &[u8], ctx: &Context<'_>) -> Analysis {
     with_sequences(read_both_ways(sql, ctx), sql, ctx)
 }
 
-/// `analysis` with the tables of one more token reading, under `ANSI_QUOTES` (when `sql` holds
-/// a `"`) and `NO_BACKSLASH_ESCAPES` (when it holds a backslash before a quote): the session's
-/// `sql_mode` is not in the log, and under them `UPDATE t, "w" SET ...` and `UPDATE t JOIN u ON
-/// u.b <> 'x\' , w SET ...` write `w` (review 31 advE, recorded on MariaDB 10.11). Like the
-/// readings of a versioned comment, the tables of both are listed, so a write is never hidden;
-/// what the other reading writes is listed when the statement writes. `writes` and the class
-/// stay the default reading's.
+/// `analysis` with the tables of the token readings under `ANSI_QUOTES` (when `sql` holds a
+/// `"`), `NO_BACKSLASH_ESCAPES` (when it holds a backslash before a quote) and both: the
+/// session's `sql_mode` is not in the log, and under them `UPDATE t, "w" SET ...` and `UPDATE
+/// t JOIN u ON u.b <> 'x\' , w SET ...` write `w` (review 31 advE, recorded on MariaDB 10.11).
+/// Each mode is read alone as well as with the other: an `ANSI` session keeps backslash
+/// escapes, and read with both, `'it\'s' , "w"` hid `w` (session 32's adversary T). Like
+/// the readings of a versioned comment, the tables of every reading are listed, so a write
+/// is never hidden; what another reading writes is listed when the statement writes, and
+/// [`Analysis::mode_dependent`] says so. `writes` and the class stay the default reading's.
 fn with_session_modes(mut analysis: Analysis, sql: &[u8], ctx: &Context<'_>) -> Analysis {
-    let modes = lexer::Modes {
-        ansi_quotes: memchr::memchr(b'"', sql).is_some(),
-        no_backslash_escapes: memchr::memchr_iter(b'\\', sql)
-            .any(|i| matches!(sql.get(i + 1), Some(b'\'' | b'"'))),
-    };
-    if modes == lexer::Modes::default() {
-        return analysis;
-    }
-    let other = read_tokens(
-        &mut Lexer::reading(sql, ctx.server, Reading::Code).with_modes(modes),
-        ctx.database,
-    );
-    for t in other.tables {
-        push_unique(&mut analysis.tables, t);
-    }
-    if analysis.writes {
-        for t in other.written {
-            push_unique(&mut analysis.written, t);
+    let ansi_quotes = memchr::memchr(b'"', sql).is_some();
+    let no_backslash_escapes =
+        memchr::memchr_iter(b'\\', sql).any(|i| matches!(sql.get(i + 1), Some(b'\'' | b'"')));
+    let readings = [(true, false), (false, true), (true, true)];
+    for (a, n) in readings {
+        if (a && !ansi_quotes) || (n && !no_backslash_escapes) {
+            continue;
+        }
+        let modes = lexer::Modes {
+            ansi_quotes: a,
+            no_backslash_escapes: n,
+        };
+        let other = read_tokens(
+            &mut Lexer::reading(sql, ctx.server, Reading::Code).with_modes(modes),
+            ctx.database,
+        );
+        let written = if analysis.writes {
+            other.written
+        } else {
+            Vec::new()
+        };
+        for (list, found) in [
+            (&mut analysis.tables, other.tables),
+            (&mut analysis.written, written),
+        ] {
+            for t in found {
+                if !list.contains(&t) {
+                    analysis.mode_dependent = true;
+                    push_unique(list, t);
+                }
+            }
         }
     }
     analysis
@@ -259,6 +285,7 @@ fn read_both_ways(sql: &[u8], ctx: &Context<'_>) -> Analysis {
         written,
         parsed: false,
         version_dependent: true,
+        mode_dependent: false,
     }
 }
 
@@ -299,6 +326,7 @@ fn read_tokens<'a>(tokens: &mut impl Iterator<Item = Token<'a>>, database: &str)
         written,
         parsed: false,
         version_dependent: false,
+        mode_dependent: false,
     }
 }
 

@@ -267,5 +267,29 @@ fn a_sessions_quoting_modes_hide_no_table() {
         // Nothing changes where the quotes read the same either way.
         ("SELECT * FROM t WHERE a = \"x\"", &["t"], &[]),
         ("INSERT INTO t VALUES ('a\\\\b')", &["t"], &["t"]),
+        // Session 32's adversary T: an `ANSI` session (ANSI_QUOTES with backslash escapes)
+        // wrote `w` after a string holding `\'`; read with both modes at once, the string
+        // ended at `\'` and hid it.
+        (
+            "UPDATE t JOIN u ON u.b <> 'it\\'s' , \"w\" SET \"w\".a=21",
+            &["t", "u", "w"],
+            &["w"],
+        ),
     ]);
+}
+
+/// Tables only another quoting mode's reading names are flagged: in a default session they may
+/// be a string's text (session 32's adversary T: `'x\'; DELETE FROM w; -- '` named `w` as
+/// written, without a word); the default reading's own are not.
+#[test]
+fn tables_of_another_quoting_mode_are_flagged() {
+    let flagged = |sql: &str| analyze_tokens(sql.as_bytes()).mode_dependent;
+    assert!(flagged(
+        "UPDATE u SET b='x\\'; DELETE FROM w; -- ' WHERE id=1"
+    ));
+    assert!(flagged("UPDATE t, \"w\" SET \"w\".a=11"));
+    assert!(analyze("UPDATE t, \"w\" SET \"w\".a=11".as_bytes()).mode_dependent);
+    assert!(!flagged("INSERT INTO t VALUES ('a\\\\b')"));
+    assert!(!flagged("SELECT * FROM t WHERE a = \"x\""));
+    assert!(!flagged("UPDATE t SET a = 'it\\'s'"));
 }
