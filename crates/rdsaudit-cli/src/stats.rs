@@ -625,21 +625,27 @@ fn render_histogram(s: &mut String, (unit, buckets): &(Unit, Vec<(i64, u64)>)) {
     }
 }
 
-/// `text` with control characters escaped (`\n`, `\u{1b}`): names and statements are
-/// attacker text, and a raw newline would forge rows of this report, an escape sequence
-/// would drive the reader's terminal.
+/// `text` with every character that is not [`readable`] escaped ([`escape`]: `\n`,
+/// `\u{1b}`, `\u{202e}`), but for U+FFFD (a statement that is not UTF-8 is shown as its
+/// lossy text): table names, statements and fingerprints are attacker text, and a raw
+/// newline or U+2028 would forge rows of this report, an escape sequence would drive the
+/// reader's terminal, a bidirectional override (`shop.o<U+202E>sredro`) or an invisible
+/// character (`shop.<U+200B>orders`) would pass for another table. A name's display
+/// ([`shown_name`]) is left as it is.
 fn shown(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    let raw = |c: char| readable(c) || c == '\u{FFFD}';
+    if text.chars().all(raw) {
         return std::borrow::Cow::Borrowed(text);
     }
-    let escape = |c: char| -> String {
-        if c.is_control() {
-            c.escape_default().collect()
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if raw(c) {
+            out.push(c);
         } else {
-            c.to_string()
+            escape(c, &mut out);
         }
-    };
-    std::borrow::Cow::Owned(text.chars().map(escape).collect())
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// A titled table of the `top` counts; empty keys shown as `(none)`.
@@ -927,6 +933,53 @@ mod tests {
         assert_eq!(shown("admin\n      9999  root"), "admin\\n      9999  root");
         assert_eq!(shown("\u{1b}[2J"), "\\u{1b}[2J");
         assert_eq!(shown("plain"), "plain");
+    }
+
+    /// Session 32's adversary X, F3 (stats_tables.log, stats_ddl.log): table names,
+    /// statements and fingerprints with bidirectional overrides, zero-width characters and
+    /// U+2028 went out raw; each is escaped now, and the report holds nothing else raw but
+    /// what [`readable`] takes.
+    #[test]
+    fn tables_statements_and_fingerprints_show_no_invisible_character() {
+        let lines: [&[u8]; 7] = [
+            b"20241205 10:00:01,srv,u,10.0.0.1,5,11,QUERY,shop,'INSERT INTO `orders` VALUES (1)',0",
+            "20241205 10:00:02,srv,u,10.0.0.1,5,12,QUERY,shop,'INSERT INTO `\u{200B}orders` VALUES (1)',0".as_bytes(),
+            "20241205 10:00:03,srv,u,10.0.0.1,5,13,QUERY,shop,'INSERT INTO `orders\u{E0001}` VALUES (1)',0".as_bytes(),
+            "20241205 10:00:04,srv,u,10.0.0.1,5,14,QUERY,shop,'INSERT INTO `o\u{202E}sredro` VALUES (1)',0".as_bytes(),
+            "20241205 10:00:05,srv,root,localhost,5,1,QUERY,shop,'DROP TABLE audit_trail /*\u{2028}  2024-12-05T10:00:00.000000Z  root@localhost  shop  DDL  retcode 0  CREATE TABLE x*/',0".as_bytes(),
+            "20241205 10:00:06,srv,root,localhost,5,2,QUERY,shop,'GRANT ALL ON *.* TO \\'evil\\'@\\'%\\' /*\u{202E}*/',0".as_bytes(),
+            "20241205 10:00:07,srv,u,10.0.0.1,5,15,QUERY,shop,'SELECT \\'caf\u{E9}\u{3000}\u{85}\\' FROM t',0".as_bytes(),
+        ];
+        let mut t = Tally::default();
+        for line in lines {
+            t.event(&rdsaudit::parse_line(line).unwrap());
+        }
+        let text = t.render(20, &Report::default());
+        for want in [
+            "  shop.orders\n",
+            "  shop.\\u{200b}orders\n",
+            "  shop.orders\\u{e0001}\n",
+            "  shop.o\\u{202e}sredro\n",
+            "insert into `\\u{200b}orders` values(?+)\n",
+            "DROP TABLE audit_trail /*\\u{2028}  2024-12-05T10:00:00.000000Z",
+            "/*\\u{202e}*/\n",
+            "select ?",
+        ] {
+            assert!(text.contains(want), "{want:?} in {text}");
+        }
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.contains("CREATE TABLE x"))
+                .count(),
+            1
+        );
+        let raw = |c: char| c == '\n' || readable(c) || c == '\u{FFFD}';
+        assert!(text.chars().all(raw), "{text}");
+        // Statements keep letters of any script readable.
+        assert_eq!(
+            shown("SELECT 'caf\u{E9}\u{3000}'"),
+            "SELECT 'caf\u{E9}\\u{3000}'"
+        );
     }
 
     #[test]
