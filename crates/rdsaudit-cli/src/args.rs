@@ -121,7 +121,8 @@ alternatives_omitted are empty for an event that reads one way), and extra is wr
 JSON array. A cell starting with =, +, -, @, tab or CR
 is written with a ' in front (OWASP's CSV injection rule: user names and statements are
 attacker text), and so is one starting with ' ('=cmd is written ''=cmd): drop one leading '
-from every cell that has one to get the value back; *_base64 cells are never guarded.
+from every cell that has one to get the value back (*_base64 cells too: base64 may start
+with +, drop the ' before decoding).
 --csv-raw writes cells as they are. CSV is quoted as RFC 4180; TSV is never quoted:
 one row per line, one field per tab, a backslash, tab, LF, CR and NUL written \\\\, \\t, \\n, \\r,
 \\0 (as mysql --batch and PostgreSQL's text format do).

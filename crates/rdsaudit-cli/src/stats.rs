@@ -625,21 +625,27 @@ fn render_histogram(s: &mut String, (unit, buckets): &(Unit, Vec<(i64, u64)>)) {
     }
 }
 
-/// `text` with control characters escaped (`\n`, `\u{1b}`): names and statements are
-/// attacker text, and a raw newline would forge rows of this report, an escape sequence
-/// would drive the reader's terminal.
+/// `text` with every character that is not [`readable`] escaped ([`escape`]: `\n`,
+/// `\u{1b}`, `\u{202e}`), but for U+FFFD (a statement that is not UTF-8 is shown as its
+/// lossy text): table names, statements and fingerprints are attacker text, and a raw
+/// newline or U+2028 would forge rows of this report, an escape sequence would drive the
+/// reader's terminal, a bidirectional override (`shop.o<U+202E>sredro`) or an invisible
+/// character (`shop.<U+200B>orders`) would pass for another table. A name's display
+/// ([`shown_name`]) is left as it is.
 fn shown(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    let raw = |c: char| readable(c) || c == '\u{FFFD}';
+    if text.chars().all(raw) {
         return std::borrow::Cow::Borrowed(text);
     }
-    let escape = |c: char| -> String {
-        if c.is_control() {
-            c.escape_default().collect()
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if raw(c) {
+            out.push(c);
         } else {
-            c.to_string()
+            escape(c, &mut out);
         }
-    };
-    std::borrow::Cow::Owned(text.chars().map(escape).collect())
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// A titled table of the `top` counts; empty keys shown as `(none)`.
@@ -733,38 +739,65 @@ fn shown_name(name: Name<'_>) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Whether `c` is shown as it is in a name left unquoted: not a quote, backslash or `@`
-/// (the quoting's and a failed login's `user@host` syntax), not whitespace (the report's
-/// columns are spaces), not a control character, not U+FFFD (a name that is not UTF-8 is
-/// shown with it) and not an invisible formatting character ([`invisible`]).
+/// Whether `c` is shown as it is in a name left unquoted: ASCII graphic (no space, no control,
+/// nothing beyond ASCII, so a plain name is what it looks like) but for a quote, backslash or
+/// `@` (the quoting's and a failed login's `user@host` syntax).
 fn plain_in_name(c: char) -> bool {
-    !(matches!(c, '"' | '\\' | '@' | '\u{FFFD}')
-        || c.is_whitespace()
-        || c.is_control()
-        || invisible(c))
+    c.is_ascii_graphic() && !matches!(c, '"' | '\\' | '@')
 }
 
-/// Invisible formatting characters that change how the text around them is shown:
-/// bidirectional marks, embeddings, overrides and isolates (U+202E shows `nimda` as
-/// `admin`), zero-width characters, the soft hyphen, the byte order mark and interlinear
-/// annotations.
-fn invisible(c: char) -> bool {
+/// Whether `c` is shown as it is between quotes and in statements: ASCII graphic, the space,
+/// or a letter or digit of any script ([`char::is_alphanumeric`]) that is not a default
+/// ignorable code point ([`default_ignorable`]: U+3164 HANGUL FILLER is a letter drawn as
+/// nothing). Everything else (other spaces, line and paragraph separators, combining marks,
+/// format and bidirectional characters, variation selectors, symbols) is escaped, so what
+/// is left on screen is visible, and a name of other characters is always quoted: a
+/// Cyrillic `о` in `rоot` stays as it is, but the name is `"rоot"`, never `root`.
+fn readable(c: char) -> bool {
+    c.is_ascii_graphic() || c == ' ' || (c.is_alphanumeric() && !default_ignorable(c))
+}
+
+/// Unicode's Default_Ignorable_Code_Point property: code points a renderer draws as nothing
+/// when it does not support them. The table of DerivedCoreProperties.txt (Unicode 15.1/16.0,
+/// <https://www.unicode.org/Public/UCD/latest/ucd/DerivedCoreProperties.txt>); no small
+/// crate in our tree gives it. Only its letters (U+115F, U+1160, U+3164, U+FFA0) need it,
+/// the others are no letters and escaped anyway; the whole list keeps the rule plain.
+fn default_ignorable(c: char) -> bool {
     matches!(
         c,
         '\u{00AD}'
+            | '\u{034F}'
             | '\u{061C}'
-            | '\u{180E}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
             | '\u{200B}'..='\u{200F}'
             | '\u{202A}'..='\u{202E}'
             | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
             | '\u{FEFF}'
-            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
     )
 }
 
-/// `text` between double quotes: `"` and `\` escaped with a backslash, control characters
-/// as Rust writes them (`\n`, `\r`, `\t`, `\u{1b}`), invisible formatting characters and
-/// (when `fffd`) U+FFFD as `\u{...}`; every other character as it is.
+/// `c` escaped: a control character as Rust writes it (`\n`, `\r`, `\t`, `\u{1b}`), any
+/// other as `\u{...}`.
+fn escape(c: char, out: &mut String) {
+    if c.is_control() {
+        out.extend(c.escape_default());
+    } else {
+        out.extend(c.escape_unicode());
+    }
+}
+
+/// `text` between double quotes: `"` and `\` escaped with a backslash, every character that
+/// is not [`readable`] escaped ([`escape`]), U+FFFD too unless `fffd` is false (the lossy
+/// text of a name that is not UTF-8); the others as they are.
 fn quoted(text: &str, fffd: bool) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
@@ -774,9 +807,9 @@ fn quoted(text: &str, fffd: bool) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            _ if c.is_control() => out.extend(c.escape_default()),
-            _ if invisible(c) || (fffd && c == '\u{FFFD}') => out.extend(c.escape_unicode()),
-            _ => out.push(c),
+            '\u{FFFD}' if !fffd => out.push(c),
+            _ if readable(c) => out.push(c),
+            _ => escape(c, &mut out),
         }
     }
     out.push('"');
@@ -813,6 +846,40 @@ mod tests {
         assert_ne!(login(b"a@b", b"c"), login(b"a", b"b@c"));
     }
 
+    /// Session 32's adversary X, F2 (stats_confuse.log): names that look alike on screen.
+    /// Each is shown apart from every other and from the plain name, with nothing invisible
+    /// or blank but the ASCII space left raw.
+    #[test]
+    fn names_that_look_alike_are_shown_apart() {
+        let cases = [
+            ("root", "root"),
+            ("ro\u{034F}ot", r#""ro\u{34f}ot""#),
+            ("root\u{FE0F}", r#""root\u{fe0f}""#),
+            ("\u{3164}root", r#""\u{3164}root""#),
+            ("\u{E0001}root", r#""\u{e0001}root""#),
+            ("root\u{E007F}", r#""root\u{e007f}""#),
+            ("\u{1D173}root", r#""\u{1d173}root""#),
+            ("x ", r#""x ""#),
+            ("x\u{00A0}", r#""x\u{a0}""#),
+            ("\u{3000}y", r#""\u{3000}y""#),
+            ("a\u{2002}b", r#""a\u{2002}b""#),
+            ("p\u{2028}q", r#""p\u{2028}q""#),
+            ("e\u{0301}", r#""e\u{301}""#),
+            ("\u{2800}", r#""\u{2800}""#),
+            ("\u{FFA0}", r#""\u{ffa0}""#),
+            // Letters of other scripts stay readable, but quoted: never an ASCII name.
+            ("r\u{043E}ot", "\"r\u{043E}ot\""),
+            ("caf\u{00E9}", "\"caf\u{00E9}\""),
+            ("\u{6771}\u{4EAC}", "\"\u{6771}\u{4EAC}\""),
+        ];
+        let mut seen = HashSet::new();
+        for (raw, want) in cases {
+            let got = name(raw.as_bytes());
+            assert_eq!(got, want, "{raw:?}");
+            assert!(seen.insert(got), "{raw:?}");
+        }
+    }
+
     /// Bytes that spell the display forms: quotes, backslashes, `@`, `(`, spaces, U+FFFD's
     /// UTF-8 and a byte that is never UTF-8, a line break, letters of `not UTF-8, base64`.
     const NAME_BYTES: &[u8] = b"\"\\@( )nU8,b6/=w\n\xef\xbf\xbd\xff";
@@ -834,11 +901,85 @@ mod tests {
         }
     }
 
+    /// Characters that look like others or like nothing, a letter of another script, the
+    /// quoting's own characters and U+FFFD.
+    const NAME_CHARS: &[char] = &[
+        'r', 'o', ' ', '"', '\\', '@', '(', 'u', '{', '}', '\n', '\u{A0}', '\u{34F}', '\u{3164}',
+        '\u{FE0F}', '\u{2028}', '\u{3000}', '\u{43E}', '\u{FFFD}',
+    ];
+
+    fn name_chars() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::collection::vec(proptest::sample::select(NAME_CHARS.to_vec()), 0..6)
+            .prop_map(|v| v.into_iter().collect())
+    }
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        /// Two UTF-8 names are shown alike only when they are the same; nothing is left raw
+        /// but what [`readable`] takes (and the quoting's `"` and `\\`), and the report's
+        /// second escaping ([`shown`]) leaves a name's display as it is.
+        #[test]
+        fn names_look_alike_only_when_they_are_alike(a in name_chars(), b in name_chars()) {
+            let (sa, sb) = (name(a.as_bytes()), name(b.as_bytes()));
+            proptest::prop_assert_eq!(sa == sb, a == b, "{} {}", sa, sb);
+            proptest::prop_assert!(sa.chars().all(readable), "{}", sa);
+            proptest::prop_assert_eq!(shown(&sa), sa.as_str());
+        }
+    }
+
     #[test]
     fn control_characters_in_names_cannot_forge_rows() {
         assert_eq!(shown("admin\n      9999  root"), "admin\\n      9999  root");
         assert_eq!(shown("\u{1b}[2J"), "\\u{1b}[2J");
         assert_eq!(shown("plain"), "plain");
+    }
+
+    /// Session 32's adversary X, F3 (stats_tables.log, stats_ddl.log): table names,
+    /// statements and fingerprints with bidirectional overrides, zero-width characters and
+    /// U+2028 went out raw; each is escaped now, and the report holds nothing else raw but
+    /// what [`readable`] takes.
+    #[test]
+    fn tables_statements_and_fingerprints_show_no_invisible_character() {
+        let lines: [&[u8]; 7] = [
+            b"20241205 10:00:01,srv,u,10.0.0.1,5,11,QUERY,shop,'INSERT INTO `orders` VALUES (1)',0",
+            "20241205 10:00:02,srv,u,10.0.0.1,5,12,QUERY,shop,'INSERT INTO `\u{200B}orders` VALUES (1)',0".as_bytes(),
+            "20241205 10:00:03,srv,u,10.0.0.1,5,13,QUERY,shop,'INSERT INTO `orders\u{E0001}` VALUES (1)',0".as_bytes(),
+            "20241205 10:00:04,srv,u,10.0.0.1,5,14,QUERY,shop,'INSERT INTO `o\u{202E}sredro` VALUES (1)',0".as_bytes(),
+            "20241205 10:00:05,srv,root,localhost,5,1,QUERY,shop,'DROP TABLE audit_trail /*\u{2028}  2024-12-05T10:00:00.000000Z  root@localhost  shop  DDL  retcode 0  CREATE TABLE x*/',0".as_bytes(),
+            "20241205 10:00:06,srv,root,localhost,5,2,QUERY,shop,'GRANT ALL ON *.* TO \\'evil\\'@\\'%\\' /*\u{202E}*/',0".as_bytes(),
+            "20241205 10:00:07,srv,u,10.0.0.1,5,15,QUERY,shop,'SELECT \\'caf\u{E9}\u{3000}\u{85}\\' FROM t',0".as_bytes(),
+        ];
+        let mut t = Tally::default();
+        for line in lines {
+            t.event(&rdsaudit::parse_line(line).unwrap());
+        }
+        let text = t.render(20, &Report::default());
+        for want in [
+            "  shop.orders\n",
+            "  shop.\\u{200b}orders\n",
+            "  shop.orders\\u{e0001}\n",
+            "  shop.o\\u{202e}sredro\n",
+            "insert into `\\u{200b}orders` values(?+)\n",
+            "DROP TABLE audit_trail /*\\u{2028}  2024-12-05T10:00:00.000000Z",
+            "/*\\u{202e}*/\n",
+            "select ?",
+        ] {
+            assert!(text.contains(want), "{want:?} in {text}");
+        }
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.contains("CREATE TABLE x"))
+                .count(),
+            1
+        );
+        let raw = |c: char| c == '\n' || readable(c) || c == '\u{FFFD}';
+        assert!(text.chars().all(raw), "{text}");
+        // Statements keep letters of any script readable.
+        assert_eq!(
+            shown("SELECT 'caf\u{E9}\u{3000}'"),
+            "SELECT 'caf\u{E9}\\u{3000}'"
+        );
     }
 
     #[test]

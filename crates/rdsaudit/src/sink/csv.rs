@@ -26,8 +26,9 @@
 //! (`=HYPERLINK(...)` becomes `'=HYPERLINK(...)`, `-1` becomes `'-1`), and so is a cell that
 //! starts with a `'` itself (`'=cmd` becomes `''=cmd`), so the guard is reversible: to get
 //! the value back, drop one leading `'` from every cell that starts with one (after CSV
-//! unquoting or TSV unescaping). The `*_base64` cells are never guarded: their alphabet
-//! (`A-Za-z0-9+/=`) spells no function call, and a `'` would break decoding them.
+//! unquoting or TSV unescaping). The `*_base64` cells are guarded too: base64 starts with `+`
+//! for some bytes (`\xf8\x1d\x76` is `+B12`), which a spreadsheet computes as a formula; the
+//! same reader's rule gives their base64 back (session 32's adversary X, F7).
 //! [`CsvWriter::raw`] (the CLI's `--csv-raw`) writes values as they are, for programs that
 //! read the file.
 //!
@@ -248,7 +249,7 @@ impl CsvWriter {
         if let Some(line) = p.line_number {
             line.put_to(out);
         }
-        names_base64(d, e, out);
+        names_base64(d, self.raw, e, out);
         out.push(b'\n');
     }
 
@@ -324,8 +325,8 @@ impl CsvWriter {
         out.push(self.delimiter);
         text.clear();
         base64_simd::STANDARD.encode_append(bytes, &mut text);
-        // Never guarded: see [`names_base64`].
-        cell_into(self.delimiter, true, &text, out);
+        // Guarded as every cell: see [`names_base64`].
+        cell_into(self.delimiter, self.raw, &text, out);
         self.text = text;
     }
 
@@ -387,29 +388,30 @@ fn lossy_name_cell(d: u8, raw: bool, bytes: &[u8], out: &mut Vec<u8>) {
 
 /// The last four cells, `serverhost_base64` to `database_base64`: each empty unless its name
 /// is not UTF-8, when it holds the exact bytes in base64 (written as `object_base64` is).
-/// Never guarded with a `'`: base64's alphabet (`A-Za-z0-9+/=`) cannot spell a function
-/// call, so a cell starting with `+` is no formula, and a `'` would break decoding it
-/// (session 31's adversary A, F7).
+/// Guarded (unless `raw`) as every cell is: base64 starting with `+` is a formula to a
+/// spreadsheet (`+B12` adds a cell), so it gets the `'` that a reader drops from every cell
+/// before decoding (session 32's adversary X, F7; the guard is reversible since session
+/// 31's F7).
 #[inline(always)]
-fn names_base64<B: Buf>(d: u8, e: &AuditEvent<'_>, out: &mut B) {
+fn names_base64<B: Buf>(d: u8, raw: bool, e: &AuditEvent<'_>, out: &mut B) {
     if e.serverhost.is_utf8() & e.username.is_utf8() & e.host.is_utf8() & e.database.is_utf8() {
         out.put_const(&[d; 4]);
         return;
     }
-    out.with_vec(|v| names_base64_cells(d, e, v));
+    out.with_vec(|v| names_base64_cells(d, raw, e, v));
 }
 
 /// [`names_base64`] of an event with a name that is not UTF-8.
 #[cold]
 #[inline(never)]
-fn names_base64_cells(d: u8, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
+fn names_base64_cells(d: u8, raw: bool, e: &AuditEvent<'_>, out: &mut Vec<u8>) {
     let mut text = Vec::new();
     for name in [&e.serverhost, &e.username, &e.host, &e.database] {
         out.push(d);
         if !name.is_utf8() {
             text.clear();
             base64_simd::STANDARD.encode_append(name.as_bytes(), &mut text);
-            cell_into(d, true, &text, out);
+            cell_into(d, raw, &text, out);
         }
     }
 }
@@ -1041,10 +1043,12 @@ mod tests {
         assert_eq!(tsv.split('\t').count(), COLUMNS.len(), "{tsv}");
     }
 
-    /// Session 31's adversary A, F7: users `=cmd` and `'=cmd` were both written `'=cmd`, and
-    /// a name whose base64 starts with `+` got a `'` that broke decoding it.
+    /// Session 31's adversary A, F7: users `=cmd` and `'=cmd` were both written `'=cmd`.
+    /// Session 32's adversary X, F7 (csv_b64formula.log): a name's or an object's base64
+    /// starting with `+` (`+B12`) was written as it is, a formula to a spreadsheet; it is
+    /// guarded now, and dropping the one leading `'` gives the base64 back.
     #[test]
-    fn the_guard_is_reversible_and_base64_cells_are_not_guarded() {
+    fn the_guard_is_reversible_and_base64_cells_are_guarded() {
         for d in [b',', b'\t'] {
             let a = row(
                 d,
@@ -1061,15 +1065,26 @@ mod tests {
                 br"20241205 10:00:01,srv,u,10.0.0.1,6,8,QUERY,shop,'\'x',0",
             );
             assert_eq!(cells_of(d, &c)["object"], "''x");
-            // `\xfb\xef\xbe\xff` is `+++/` in base64: its first byte a `+`.
-            let line = b"20241205 10:00:00,srv,\xfb\xef\xbe\xff,10.0.0.1,5,7,QUERY,\xfb\xef\xbe\xff,'x \xff',0";
+            // `\xfb\xef\xbe\xff` is `++++/w==` in base64, `\xf8\x1d\x76` is `+B12`.
+            let line = b"20241205 10:00:00,srv,\xfb\xef\xbe\xff,10.0.0.1,5,7,QUERY,\xf8\x1dv,'\xf8\x1dv',0";
             let text = row(d, line);
             let c = cells_of(d, &text);
-            for column in ["username_base64", "database_base64"] {
-                assert!(c[column].starts_with('+'), "{column}: {text}");
-                assert_eq!(unbase64(&c[column]), b"\xfb\xef\xbe\xff");
+            let back = |cell: &str| unbase64(cell.strip_prefix('\'').unwrap_or(cell));
+            assert_eq!(c["username_base64"], "'++++/w==", "{text}");
+            assert_eq!(back(&c["username_base64"]), b"\xfb\xef\xbe\xff");
+            for column in ["database_base64", "object_base64"] {
+                assert_eq!(c[column], "'+B12", "{column}: {text}");
+                assert_eq!(back(&c[column]), b"\xf8\x1dv");
             }
-            assert_eq!(unbase64(&c["object_base64"]), b"x \xff");
+            // `--csv-raw` writes them as they are.
+            let mut out = Vec::new();
+            CsvWriter::new(d)
+                .raw(true)
+                .write(&crate::parse_line(line).unwrap(), &mut out);
+            let raw = String::from_utf8(out).unwrap();
+            let c = cells_of(d, &raw);
+            assert_eq!(c["username_base64"], "++++/w==", "{raw}");
+            assert_eq!(c["object_base64"], "+B12", "{raw}");
         }
     }
 
