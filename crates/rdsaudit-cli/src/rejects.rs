@@ -28,7 +28,6 @@
 
 use std::fs::File;
 use std::io::{self, Seek as _, Write as _};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64::Engine as _;
 use rdsaudit::LineError;
@@ -193,9 +192,11 @@ impl Spool {
 /// reject lines: [`Spool`]; its events: `parse`'s chunks): an unnamed temporary file (in
 /// `TMPDIR`, the `tempfile` crate, removed once open), copied to the output in the chunk's
 /// turn. Nothing is lost: when no temporary file can be made or first written (a read-only
-/// or full `TMPDIR`) the bytes stay in memory, as they did before there was a spill (said
-/// once on stderr); a later write that fails (the disk filled meanwhile) fails the run when
-/// the chunk is written, rather than lose the bytes already in the file.
+/// or full `TMPDIR`) the bytes stay in memory, as they did before there was a spill; when a
+/// later write fails (the disk filled meanwhile) the file is cut back to what was whole in
+/// it and every byte after stays in memory (session 32's adversary M: the run failed and
+/// lost the record's events and every input after it). Either is said once on stderr for
+/// each kind of bytes.
 #[derive(Debug, Default)]
 pub struct Spill {
     /// Boxed: a chunk is moved several times a record, and rarely spills.
@@ -205,16 +206,35 @@ pub struct Spill {
 /// Where a [`Spill`]'s bytes past its memory went.
 #[derive(Debug)]
 enum Spilled {
-    File(File),
+    /// The bytes taken so far; `full`: a write to it failed (cut back to what was whole), so
+    /// the bytes after them stay in memory.
+    File { file: File, full: bool },
     /// No temporary file could be made or first written: the bytes stay in memory.
     InMemory,
-    /// Writing them (what they are) to the file failed: the bytes written before are lost,
-    /// the run fails.
+    /// Writing to the file failed and it could not be cut back to what was whole: the run
+    /// fails when the chunk is written.
     Failed(io::Error, &'static str),
 }
 
-/// Whether it was said that bytes stay in memory.
-static SAID_IN_MEMORY: AtomicBool = AtomicBool::new(false);
+/// The kinds of bytes (a [`Spill`]'s `what`) it was said stay in memory.
+static SAID_IN_MEMORY: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+
+/// Says once for each kind of bytes (`what`) that they stay in memory, and why.
+fn say_in_memory(what: &'static str, why: &str) {
+    let first = SAID_IN_MEMORY.lock().is_ok_and(|mut said| {
+        let first = !said.contains(&what);
+        if first {
+            said.push(what);
+        }
+        first
+    });
+    if first {
+        ewriteln!(
+            "rdsaudit: {why} for {what} in {}: they are kept in memory",
+            std::env::temp_dir().display()
+        );
+    }
+}
 
 impl Spill {
     /// Moves `bytes` (the chunk's `what`, for the message should no file be made) to the
@@ -222,8 +242,10 @@ impl Spill {
     /// memory when the file cannot be made or written (see [`Spill`]).
     pub fn take(&mut self, bytes: &mut Vec<u8>, what: &'static str) {
         let written = match self.to.as_deref_mut() {
-            Some(Spilled::File(file)) => file.write_all(bytes),
-            Some(Spilled::InMemory | Spilled::Failed(..)) => return,
+            Some(Spilled::File { file, full: false }) => append(file, bytes),
+            Some(Spilled::File { full: true, .. } | Spilled::InMemory | Spilled::Failed(..)) => {
+                return;
+            }
             // Unnamed: gone once closed, whatever ends the run. Until its first write is
             // whole every byte is still in memory: a file that cannot be made or filled
             // (a read-only or full `TMPDIR`) leaves them there.
@@ -232,25 +254,24 @@ impl Spill {
                 Ok(file)
             }) {
                 Ok(file) => {
-                    self.to = Some(Box::new(Spilled::File(file)));
+                    self.to = Some(Box::new(Spilled::File { file, full: false }));
                     Ok(())
                 }
                 Err(e) => {
-                    if !SAID_IN_MEMORY.swap(true, Ordering::Relaxed) {
-                        ewriteln!(
-                            "rdsaudit: no temporary file for {what} in {} ({e}): they are kept in memory",
-                            std::env::temp_dir().display()
-                        );
-                    }
+                    say_in_memory(what, &format!("no temporary file ({e})"));
                     self.to = Some(Box::new(Spilled::InMemory));
                     return;
                 }
             },
         };
-        match written {
-            Ok(()) => bytes.clear(),
+        match (written, self.to.as_deref_mut()) {
+            (Ok(()), _) => bytes.clear(),
+            (Err(Ok(e)), Some(Spilled::File { full, .. })) => {
+                say_in_memory(what, &format!("the temporary file is full ({e})"));
+                *full = true;
+            }
             // Kept in memory, and the run fails when the chunk is written.
-            Err(e) => self.to = Some(Box::new(Spilled::Failed(e, what))),
+            (Err(Ok(e) | Err(e)), _) => self.to = Some(Box::new(Spilled::Failed(e, what))),
         }
     }
 
@@ -263,7 +284,7 @@ impl Spill {
                     format!("keeping {what} in a temporary file: {e}"),
                 ));
             }
-            Some(Spilled::File(file)) => {
+            Some(Spilled::File { file, .. }) => {
                 file.rewind()?;
                 io::copy(file, out)?;
             }
@@ -280,8 +301,19 @@ impl Spill {
     /// Whether bytes wait in a temporary file.
     #[cfg(test)]
     pub fn has_file(&self) -> bool {
-        matches!(self.to.as_deref(), Some(Spilled::File(_)))
+        matches!(self.to.as_deref(), Some(Spilled::File { .. }))
     }
+}
+
+/// Appends `bytes` to `file`. On failure the file is cut back to its length before
+/// (`Err(Ok(e))`: what it holds is whole), or could not be (`Err(Err(e))`).
+fn append(file: &mut File, bytes: &[u8]) -> Result<(), io::Result<io::Error>> {
+    let before = file.stream_position().map_err(Err)?;
+    file.write_all(bytes).map_err(|e| {
+        file.set_len(before)
+            .and_then(|()| file.seek(io::SeekFrom::Start(before)))
+            .map(|_| e)
+    })
 }
 
 #[cfg(test)]

@@ -564,3 +564,40 @@ fn reject_lines_stay_in_memory_when_no_temporary_file_can_be_made() {
     );
     assert_eq!(rejects(&rejects_path).len(), 20_000);
 }
+
+/// Session 32's adversary M: a temporary file that fills up after its first write (a small
+/// `TMPDIR`) made the run fail (exit 2) and lose the chunk's lines and every input after
+/// it. Now the file is cut back to what was whole in it and the rest stays in memory, said
+/// once. The file size limit (`ulimit -f`, SIGXFSZ ignored so a write past it fails with
+/// EFBIG) stands in for a full disk: it lets the first 1 MiB spill be written, not the next.
+#[test]
+fn reject_lines_stay_in_memory_when_the_temporary_file_fills_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = "not an audit line\n".repeat(20_000);
+    let log = write(dir.path(), "junk.log", junk.as_bytes());
+    let bin = assert_cmd::cargo::cargo_bin("rdsaudit");
+    let out = std::process::Command::new("bash")
+        .args(["-c", "trap '' XFSZ; ulimit -f 1536; exec \"$0\" \"$@\""])
+        .arg(&bin)
+        .args(["--threads", "1", "parse", "-q", "--rejects", "/dev/stdout"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.matches("the temporary file is full").count(),
+        1,
+        "{stderr}"
+    );
+    let lines: Vec<Value> = out
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 20_000);
+    for (n, line) in lines.iter().enumerate() {
+        assert_eq!(line["line"], n as u64 + 1, "every line, in order");
+    }
+}
