@@ -107,7 +107,8 @@ pub struct Analysis {
     /// quote): a reading under such a mode names tables the default reading does not. They
     /// are listed (an ANSI session's write is never hidden), but in a default session they
     /// may be a string's text (`'x\'; DELETE FROM w; -- '` names `w`): a reader acting on
-    /// `tables` checks this flag.
+    /// `tables` checks this flag. When only another reading writes, `writes` is true (a
+    /// write candidate, as for [`Analysis::version_dependent`]) and this flag says why.
     pub mode_dependent: bool,
 }
 
@@ -172,7 +173,7 @@ fn analyze_default_modes(sql: &[u8], ctx: &Context<'_>) -> Analysis {
         version_dependent: false,
         mode_dependent: false,
     };
-    with_sequences(parsed, sql, ctx)
+    with_sequences(parsed, sql, ctx, lexer::Modes::default())
 }
 
 /// [`analyze_tokens_in`] with nothing known of the session or the server.
@@ -188,7 +189,7 @@ pub fn analyze_tokens_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
 }
 
 fn tokens_default_modes(sql: &[u8], ctx: &Context<'_>) -> Analysis {
-    with_sequences(read_both_ways(sql, ctx), sql, ctx)
+    with_sequences(read_both_ways(sql, ctx), sql, ctx, lexer::Modes::default())
 }
 
 /// `analysis` with the tables of the token readings under `ANSI_QUOTES` (when `sql` holds a
@@ -199,7 +200,8 @@ fn tokens_default_modes(sql: &[u8], ctx: &Context<'_>) -> Analysis {
 /// escapes, and read with both, `'it\'s' , "w"` hid `w` (session 32's adversary T). Like
 /// the readings of a versioned comment, the tables of every reading are listed, so a write
 /// is never hidden; what another reading writes is listed when the statement writes, and
-/// [`Analysis::mode_dependent`] says so. `writes` and the class stay the default reading's.
+/// [`Analysis::mode_dependent`] says so. A write of another reading only (its statements or
+/// its sequence calls) makes `writes` true, flagged; the class stays the default reading's.
 fn with_session_modes(mut analysis: Analysis, sql: &[u8], ctx: &Context<'_>) -> Analysis {
     let ansi_quotes = memchr::memchr(b'"', sql).is_some();
     let no_backslash_escapes =
@@ -213,10 +215,19 @@ fn with_session_modes(mut analysis: Analysis, sql: &[u8], ctx: &Context<'_>) -> 
             ansi_quotes: a,
             no_backslash_escapes: n,
         };
-        let other = read_tokens(
+        let tokens = read_tokens(
             &mut Lexer::reading(sql, ctx.server, Reading::Code).with_modes(modes),
             ctx.database,
         );
+        let other = with_sequences(tokens, sql, ctx, modes);
+        // A write of another reading only is a write candidate, as a versioned comment's is
+        // (session 32's adversary L: `SELECT NEXT VALUE FOR "s"` ran only in an ANSI session
+        // and advanced `s`; `SELECT 'x\'; DELETE FROM w; -- '` deletes under
+        // NO_BACKSLASH_ESCAPES): `--writes` keeps it, flagged.
+        if other.writes && !analysis.writes {
+            analysis.writes = true;
+            analysis.mode_dependent = true;
+        }
         let written = if analysis.writes {
             other.written
         } else {
@@ -239,8 +250,13 @@ fn with_session_modes(mut analysis: Analysis, sql: &[u8], ctx: &Context<'_>) -> 
 
 /// The sequences `sql` advances or sets ([`sequence`]): the statement writes, and they are
 /// among its tables (a MariaDB sequence is a table); those it only reads are among its tables.
-fn with_sequences(mut analysis: Analysis, sql: &[u8], ctx: &Context<'_>) -> Analysis {
-    let used = sequence::used(sql, ctx.server);
+fn with_sequences(
+    mut analysis: Analysis,
+    sql: &[u8],
+    ctx: &Context<'_>,
+    modes: lexer::Modes,
+) -> Analysis {
+    let used = sequence::used(sql, ctx.server, modes);
     for name in used.advanced {
         analysis.writes = true;
         let name = qualify(ctx.database, name);

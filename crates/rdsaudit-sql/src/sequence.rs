@@ -10,7 +10,7 @@
 //! ```
 //! writes, and names `shop.order_ids`.
 
-use crate::lexer::{Lexer, Reading, Server, Token};
+use crate::lexer::{Lexer, Modes, Reading, Server, Token};
 use crate::name::Table;
 use crate::tables::{ident, push_unique};
 
@@ -25,12 +25,13 @@ pub(crate) struct Used {
     pub(crate) read: Vec<Table>,
 }
 
-pub(crate) fn used(sql: &[u8], server: Server) -> Used {
+pub(crate) fn used(sql: &[u8], server: Server, modes: Modes) -> Used {
     let mut used = Used::default();
     if !mentions_one(sql) {
         return used;
     }
     let tokens: Vec<Token<'_>> = Lexer::reading(sql, server, Reading::Code)
+        .with_modes(modes)
         .take(crate::MAX_TOKENS)
         .collect();
     let word_at = |i: usize, w: &str| tokens.get(i).is_some_and(|t| t.is(w));
@@ -61,7 +62,7 @@ pub(crate) fn used(sql: &[u8], server: Server) -> Used {
 /// The sequences `sql` advances or sets ([`used`]).
 #[cfg(test)]
 fn advanced(sql: &[u8], server: Server) -> Vec<Table> {
-    used(sql, server).advanced
+    used(sql, server, Modes::default()).advanced
 }
 
 /// Whether `sql` may call a sequence function, checked before the text is read as tokens (most
@@ -148,7 +149,8 @@ mod tests {
         assert_eq!(
             used(
                 b"SELECT LASTVAL(s1), PREVIOUS VALUE FOR db.s2",
-                Server::default()
+                Server::default(),
+                Modes::default()
             )
             .read,
             ["s1", "db.s2"]

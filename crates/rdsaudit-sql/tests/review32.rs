@@ -293,3 +293,28 @@ fn tables_of_another_quoting_mode_are_flagged() {
     assert!(!flagged("SELECT * FROM t WHERE a = \"x\""));
     assert!(!flagged("UPDATE t SET a = 'it\\'s'"));
 }
+
+/// Session 32's adversary L: a write of another quoting mode's reading only was no write:
+/// `NEXT VALUE FOR "s"` runs only in an ANSI session (a string is no sequence) and advances
+/// `s`; under NO_BACKSLASH_ESCAPES `'x\'; DELETE FROM w; -- '` deletes. Both are write
+/// candidates now, flagged, and name what they write; a plain string is neither.
+#[test]
+fn a_write_of_another_quoting_mode_is_a_flagged_write_candidate() {
+    for sql in [
+        "SELECT NEXT VALUE FOR \"s\"",
+        "SELECT SETVAL(\"s\", 5)",
+        "INSERT INTO t VALUES (NEXTVAL(\"s\"))",
+    ] {
+        for a in [analyze(sql.as_bytes()), analyze_tokens(sql.as_bytes())] {
+            assert!(a.writes && a.mode_dependent, "{sql}: {a:?}");
+            assert!(names(&a.written).contains(&"s".to_string()), "{sql}: {a:?}");
+        }
+    }
+    let a = analyze_tokens(b"SELECT 'x\\'; DELETE FROM w; -- '");
+    assert!(a.writes && a.mode_dependent, "{a:?}");
+    assert_eq!(names(&a.written), ["w"]);
+    for sql in ["SELECT 'O\\'Brien'", "SELECT * FROM t WHERE a = \"x\""] {
+        let a = analyze_tokens(sql.as_bytes());
+        assert!(!a.writes && !a.mode_dependent, "{sql}: {a:?}");
+    }
+}
