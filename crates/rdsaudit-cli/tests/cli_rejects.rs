@@ -540,13 +540,22 @@ fn bad_get_records_pages_are_kept_whole_and_the_others_read() {
     );
 }
 
+/// A log of 20,000 lines that do not read: ~4 MB of reject lines, past the 1 MiB a chunk
+/// keeps in memory.
+fn junk_log(dir: &Path) -> std::path::PathBuf {
+    write(
+        dir,
+        "junk.log",
+        "not an audit line\n".repeat(20_000).as_bytes(),
+    )
+}
+
 /// Review 31 (advB F3): with a `TMPDIR` where no file can be made, a run with more than 1 MiB
 /// of reject lines failed (exit 2) and wrote nothing; they now stay in memory, said once.
 #[test]
 fn reject_lines_stay_in_memory_when_no_temporary_file_can_be_made() {
     let dir = tempfile::tempdir().unwrap();
-    let junk = "not an audit line\n".repeat(20_000);
-    let log = write(dir.path(), "junk.log", junk.as_bytes());
+    let log = junk_log(dir.path());
     let rejects_path = dir.path().join("r.ndjson");
     let out = rdsaudit()
         .env("TMPDIR", dir.path().join("missing"))
@@ -573,8 +582,7 @@ fn reject_lines_stay_in_memory_when_no_temporary_file_can_be_made() {
 #[test]
 fn reject_lines_stay_in_memory_when_the_temporary_file_fills_up() {
     let dir = tempfile::tempdir().unwrap();
-    let junk = "not an audit line\n".repeat(20_000);
-    let log = write(dir.path(), "junk.log", junk.as_bytes());
+    let log = junk_log(dir.path());
     let bin = assert_cmd::cargo::cargo_bin("rdsaudit");
     let out = std::process::Command::new("bash")
         .args(["-c", "trap '' XFSZ; ulimit -f 1536; exec \"$0\" \"$@\""])
@@ -590,12 +598,7 @@ fn reject_lines_stay_in_memory_when_the_temporary_file_fills_up() {
         1,
         "{stderr}"
     );
-    let lines: Vec<Value> = out
-        .stdout
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_slice(l).unwrap())
-        .collect();
+    let lines = ndjson(&out.stdout);
     assert_eq!(lines.len(), 20_000);
     for (n, line) in lines.iter().enumerate() {
         assert_eq!(line["line"], n as u64 + 1, "every line, in order");
