@@ -493,3 +493,84 @@ fn the_text_names_what_the_server_logged_review32() {
         assert!(kept.len() >= at_least, "{table}: {}", kept.len());
     }
 }
+
+/// Session 33's adversary S (`review33_modes.log`, recorded on MariaDB 10.11 with its TABLE
+/// events; `..._no_table_events.log` the same without them): statements read in another
+/// session's way, which the log does not say. `ORACLE`'s `s.nextval` (F1), `MSSQL`'s `[w]`,
+/// also in a procedure made in an `MSSQL` session and called from a default one (F2), a
+/// `gbk`, `sjis` or `big5` client's `'<lead>\'` (F3), `ANSI_QUOTES`' `"x""y"` (F4). Before
+/// the fix, `SELECT s.nextval` and `SELECT NEXTVAL([s])` were no writes and `DELETE FROM [w]`,
+/// `UPDATE t, "x""y" ...` and the gbk `UPDATE ... '<BF>\' , w SET ...` hid the table they
+/// wrote. Now the text alone names every table the server wrote, `--writes` and `--table`
+/// keep the statement, and a table the server did not log is flagged `mode_dependent`.
+#[test]
+fn every_session_mode_and_client_character_set_is_read_review33() {
+    let args = ["--enrich", "--operation", "QUERY", "--retcode", "0"];
+    let server = events(&args, "review33_modes.log");
+    let text = events(&args, "review33_modes_no_table_events.log");
+    assert_eq!(server.len(), text.len());
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut compared = 0;
+    for (s, t) in server.iter().zip(&text) {
+        let object = s["object"].as_str().unwrap();
+        assert_eq!(object, t["object"].as_str().unwrap());
+        let (s_tables, t_tables) = (strings(&s["tables"]), strings(&t["tables"]));
+        let (s_written, t_written) = (strings(&s["written_tables"]), strings(&t["written_tables"]));
+        for x in &s_written {
+            assert!(t_written.contains(x), "{object}: {x} not in {t_written:?}");
+            assert_eq!(t["writes"], true, "{object}");
+            compared += 1;
+        }
+        if !object.starts_with("CALL") {
+            for x in &s_tables {
+                assert!(t_tables.contains(x), "{object}: {x} not in {t_tables:?}");
+            }
+        }
+        for x in t_tables.iter().filter(|x| !s_tables.contains(x)) {
+            assert!(
+                t["mode_dependent"] == true || t["version_dependent"] == true,
+                "{object}: {x} invented unflagged ({s_tables:?})"
+            );
+        }
+    }
+    assert!(compared > 60, "{compared}");
+    let all = events(
+        &["--operation", "QUERY"],
+        "review33_modes_no_table_events.log",
+    );
+    let kept = events(&["--writes"], "review33_modes_no_table_events.log");
+    let written: Vec<&Value> = server
+        .iter()
+        .filter(|e| !e["written_tables"].as_array().unwrap().is_empty())
+        .collect();
+    assert!(all.len() >= written.len());
+    for s in written {
+        let object = s["object"].as_str().unwrap();
+        assert!(
+            kept.iter().any(|k| k["object"] == s["object"]),
+            "--writes drops {object}"
+        );
+    }
+    for (table, at_least) in [
+        ("s33modes_a.s", 6),
+        ("s33modes_b.q", 1),
+        ("'s33modes_a.x]y'", 1),
+        ("s33advs.w", 8),
+        ("s33modes_a.w", 5),
+        ("'s33advs.x\"y'", 4),
+        ("s33advs.s", 6),
+    ] {
+        let table = table.trim_matches('\'');
+        let kept = events(
+            &["--table", table, "--operation", "QUERY"],
+            "review33_modes_no_table_events.log",
+        );
+        assert!(kept.len() >= at_least, "{table}: {}", kept.len());
+    }
+}

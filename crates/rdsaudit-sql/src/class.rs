@@ -166,7 +166,7 @@ fn persists(tokens: &[Token<'_>]) -> bool {
     tokens.windows(2).any(|w| match w {
         [t, next] => {
             (t.is("PERSIST") || t.is("PERSIST_ONLY"))
-                && matches!(next, Token::Word(_) | Token::Ident(_) | Token::Punct(b'.'))
+                && matches!(next, Token::Word(_) | Token::Ident(..) | Token::Punct(b'.'))
         }
         _ => false,
     })

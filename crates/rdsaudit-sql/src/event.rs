@@ -60,7 +60,8 @@ pub struct Semantics {
     /// `writes`, the class or the tables depend on the server's flavour or version (see
     /// [`Analysis::version_dependent`]): `writes` then says the statement may write.
     pub version_dependent: bool,
-    /// The tables read from the text depend on the session's quoting `sql_mode` (see
+    /// The tables read from the text depend on the session's quoting `sql_mode` or client
+    /// character set (see
     /// [`Analysis::mode_dependent`]): some may be a string's text in a default session.
     pub mode_dependent: bool,
 }

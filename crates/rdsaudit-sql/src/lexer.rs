@@ -34,7 +34,7 @@
 //!
 //! let tokens: Vec<Token<'_>> = Lexer::new(b"/*!40000 ALTER TABLE `t` DISABLE KEYS */; SELECT 'cut").collect();
 //! assert_eq!(tokens[0], Token::Word(b"ALTER"));
-//! assert_eq!(tokens[2], Token::Ident(b"t"));
+//! assert_eq!(tokens[2], Token::Ident(b"t", b'`'));
 //! assert_eq!(tokens[5], Token::Punct(b';'));
 //! assert_eq!(tokens[7], Token::Literal);
 //! ```
@@ -44,8 +44,10 @@
 pub enum Token<'a> {
     /// A keyword or unquoted name (letters, digits, `_`, `$`, bytes >= 0x80).
     Word(&'a [u8]),
-    /// A back-quoted name, without its quotes (a doubled back-quote stays doubled).
-    Ident(&'a [u8]),
+    /// A quoted name, without its quotes (a doubled quote stays doubled: see
+    /// [`crate::tables`]), and the byte that closes it: `` ` ``, `"` under `ANSI_QUOTES`, `]`
+    /// under `MSSQL`.
+    Ident(&'a [u8], u8),
     /// A string, number or other value.
     Literal,
     /// Any other byte: `(`, `)`, `,`, `.`, `;`, `=`, ...
@@ -110,17 +112,67 @@ pub enum Reading {
     Comment,
 }
 
-/// The session's `sql_mode` flags that change how a text is cut into tokens. The audit log
-/// does not carry them (a `SET sql_mode` may come long before, or from the server's
-/// configuration), so [`crate::analyze_in`] reads a text that holds `"`, or a backslash before
-/// a quote, once more with both set and lists the tables of either reading.
+/// The session's `sql_mode` flags and client character set that change how a text is cut
+/// into tokens. The audit log carries neither (a `SET sql_mode` may come long before, or from
+/// the server's configuration; a stored procedure runs in the mode it was created in), so
+/// [`crate::analyze_in`] reads a text that holds their trigger bytes once more per way a
+/// session could read it and lists the tables of every reading.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Modes {
-    /// `ANSI_QUOTES`: `"t"` is a name, as `` `t` `` is, not a string.
+    /// `ANSI_QUOTES`: `"t"` is a name, as `` `t` `` is, not a string (`"x""y"` is `x"y`).
+    /// `ORACLE` and `MSSQL` include it (MariaDB sets it with them, checked on 10.11).
     pub ansi_quotes: bool,
     /// `NO_BACKSLASH_ESCAPES`: a backslash in a string is a plain byte (`'x\'` ends at its
     /// second quote).
     pub no_backslash_escapes: bool,
+    /// MariaDB's `MSSQL` mode: `[t]` is a name too (`]]` inside is one `]`; checked on
+    /// MariaDB 10.11, `UPDATE [x]]y] SET ...` writes `x]y`).
+    pub brackets: bool,
+    /// The client's character set, when it is one whose two-byte characters may end with
+    /// `0x5C`, a backslash: read so in strings only, where it decides what the backslash
+    /// escapes (a back quote or `]` may end such a character too, but a UTF-8 name in back
+    /// quotes, `` `中` ``, ends with a byte a `gbk` lead could be: reading every one of them
+    /// so would flag common texts for a case no finding showed).
+    pub multibyte: Multibyte,
+}
+
+/// Client character sets whose two-byte characters may hold an ASCII byte: in `gbk`,
+/// `0xBF 0x5C` is one character, so the `\` in `'<BF>\'` escapes nothing and the string ends
+/// at the next `'` (session 33 advS F3, recorded on MariaDB 10.11). Lead and trail byte
+/// ranges are MariaDB's `ismbchar` ones (`ctype-gbk.c`, `ctype-big5.c`, `ctype-sjis.c`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Multibyte {
+    /// A single-byte or UTF-8 client: every ASCII byte is itself.
+    #[default]
+    None,
+    /// `gbk`: lead `0x81..=0xFE`, trail `0x40..=0x7E`, `0x80..=0xFE`.
+    Gbk,
+    /// `big5`: lead `0xA1..=0xF9`, trail `0x40..=0x7E`, `0xA1..=0xFE`.
+    Big5,
+    /// `sjis`, `cp932`: lead `0x81..=0x9F`, `0xE0..=0xFC`, trail `0x40..=0x7E`, `0x80..=0xFC`.
+    Sjis,
+}
+
+impl Multibyte {
+    /// Whether `lead` then `trail` are one character (in a string, see [`Modes::multibyte`]).
+    fn pairs(self, lead: u8, trail: Option<&u8>) -> bool {
+        let Some(&trail) = trail else {
+            return false;
+        };
+        match self {
+            Multibyte::None => false,
+            Multibyte::Gbk => {
+                (0x81..=0xFE).contains(&lead) && matches!(trail, 0x40..=0x7E | 0x80..=0xFE)
+            }
+            Multibyte::Big5 => {
+                (0xA1..=0xF9).contains(&lead) && matches!(trail, 0x40..=0x7E | 0xA1..=0xFE)
+            }
+            Multibyte::Sjis => {
+                matches!(lead, 0x81..=0x9F | 0xE0..=0xFC)
+                    && matches!(trail, 0x40..=0x7E | 0x80..=0xFC)
+            }
+        }
+    }
 }
 
 /// An iterator over the tokens of a statement text.
@@ -253,10 +305,13 @@ impl<'a> Lexer<'a> {
     /// The length of a quoted run starting at the opening `quote`, closing quote included
     /// (the whole rest when it is cut). Backslash escapes and doubled quotes stay inside.
     fn quoted_len(&self, quote: u8, backslash: bool) -> usize {
+        // Checked once here, not per byte: most readings have no two-byte characters.
+        let multibyte = backslash && self.modes.multibyte != Multibyte::None;
         let mut i = 1;
         while let Some(&b) = self.rest.get(i) {
-            let pair =
-                (backslash && b == b'\\') || (b == quote && self.rest.get(i + 1) == Some(&quote));
+            let pair = (backslash && b == b'\\')
+                || (b == quote && self.rest.get(i + 1) == Some(&quote))
+                || (multibyte && b >= 0x81 && self.modes.multibyte.pairs(b, self.rest.get(i + 1)));
             if pair {
                 i += 2;
             } else if b == quote {
@@ -270,8 +325,8 @@ impl<'a> Lexer<'a> {
 }
 
 impl<'a> Lexer<'a> {
-    /// A name quoted with `quote` (a back quote, or `"` under `ANSI_QUOTES`): its body (a
-    /// doubled quote stays doubled) and length.
+    /// A name closed by `quote` (a back quote, `"` under `ANSI_QUOTES`, `]` under `MSSQL`):
+    /// its body (a doubled quote stays doubled) and length.
     fn quoted_name(&self, quote: u8) -> (Token<'a>, usize) {
         let rest = self.rest;
         let len = self.quoted_len(quote, false);
@@ -280,7 +335,10 @@ impl<'a> Lexer<'a> {
         } else {
             len
         };
-        (Token::Ident(rest.get(1..body_end).unwrap_or_default()), len)
+        (
+            Token::Ident(rest.get(1..body_end).unwrap_or_default(), quote),
+            len,
+        )
     }
 }
 
@@ -300,6 +358,7 @@ impl<'a> Iterator for Lexer<'a> {
         let backslash = !self.modes.no_backslash_escapes;
         let (token, len) = match first {
             b'"' if self.modes.ansi_quotes => self.quoted_name(b'"'),
+            b'[' if self.modes.brackets => self.quoted_name(b']'),
             b'\'' | b'"' => (Token::Literal, self.quoted_len(first, backslash)),
             b'`' => self.quoted_name(b'`'),
             b if is_word_byte(b) => {
@@ -330,7 +389,7 @@ mod tests {
         Lexer::new(sql)
             .map(|t| match t {
                 Token::Word(w) => String::from_utf8_lossy(w).into_owned(),
-                Token::Ident(w) => format!("`{}`", String::from_utf8_lossy(w)),
+                Token::Ident(w, _) => format!("`{}`", String::from_utf8_lossy(w)),
                 Token::Literal => "?".to_owned(),
                 Token::Punct(p) => char::from(p).to_string(),
             })

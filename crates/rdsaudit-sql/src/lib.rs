@@ -102,9 +102,11 @@ pub struct Analysis {
     /// true when either reading writes (a write candidate: never hidden), the class is the
     /// writing reading's, and the tables of both readings are listed.
     pub version_dependent: bool,
-    /// The tables depend on the session's quoting `sql_mode`, which the log does not hold
-    /// (`ANSI_QUOTES`: `"t"` is a name; `NO_BACKSLASH_ESCAPES`: `'x\'` ends at its second
-    /// quote): a reading under such a mode names tables the default reading does not. They
+    /// The tables depend on the session's quoting `sql_mode` or client character set, which
+    /// the log does not hold (`ANSI_QUOTES`: `"t"` is a name; `NO_BACKSLASH_ESCAPES`: `'x\'`
+    /// ends at its second quote; `MSSQL`: `[t]` is a name; `ORACLE`: `s.nextval` advances `s`;
+    /// a `gbk`, `big5` or `sjis` client: `0xBF 0x5C` is one character, no backslash): a
+    /// reading under such a mode names tables the default reading does not. They
     /// are listed (an ANSI session's write is never hidden), but in a default session they
     /// may be a string's text (`'x\'; DELETE FROM w; -- '` names `w`): a reader acting on
     /// `tables` checks this flag. When only another reading writes, `writes` is true (a
@@ -189,44 +191,44 @@ pub fn analyze_tokens_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
 }
 
 fn tokens_default_modes(sql: &[u8], ctx: &Context<'_>) -> Analysis {
-    with_sequences(read_both_ways(sql, ctx), sql, ctx, lexer::Modes::default())
+    with_sequences(
+        read_both_ways(sql, ctx, lexer::Modes::default()),
+        sql,
+        ctx,
+        lexer::Modes::default(),
+    )
 }
 
 /// `analysis` with the tables of the token readings under `ANSI_QUOTES` (when `sql` holds a
-/// `"`), `NO_BACKSLASH_ESCAPES` (when it holds a backslash before a quote) and both: the
-/// session's `sql_mode` is not in the log, and under them `UPDATE t, "w" SET ...` and `UPDATE
-/// t JOIN u ON u.b <> 'x\' , w SET ...` write `w` (review 31 advE, recorded on MariaDB 10.11).
-/// Each mode is read alone as well as with the other: an `ANSI` session keeps backslash
-/// escapes, and read with both, `'it\'s' , "w"` hid `w` (session 32's adversary T). Like
-/// the readings of a versioned comment, the tables of every reading are listed, so a write
-/// is never hidden; what another reading writes is listed when the statement writes, and
+/// `"`, or an `ORACLE` sequence call `s.nextval`), `NO_BACKSLASH_ESCAPES` (when it holds a
+/// backslash before a quote), `MSSQL`'s `[t]` names (when it holds a `[`) and a `gbk`,
+/// `big5` or `sjis` client (when a byte `>= 0x81` stands right before a `\`):
+/// the session's `sql_mode` and character set are not in the log, and under them `UPDATE t,
+/// "w" SET ...` and `UPDATE t JOIN u ON u.b <> 'x\' , w SET ...` write `w` (review 31 advE,
+/// recorded on MariaDB 10.11), as do `DELETE FROM [w]` and `SELECT s.nextval` (session 33
+/// advS F1, F2). A stored procedure keeps the mode it was created in, so even its statements
+/// logged in a default session may read so. Each mode is read alone as well as with the
+/// others: an `ANSI` session keeps backslash escapes, and read with both, `'it\'s' , "w"` hid
+/// `w` (session 32's adversary T). Each reading is gated on bytes `memchr` finds, so a text
+/// without them is read once; there are at most 15 readings, each linear. Like the readings
+/// of a versioned comment, the tables of every reading are listed, so a write is never
+/// hidden; what another reading writes is listed when the statement writes, and
 /// [`Analysis::mode_dependent`] says so. A write of another reading only (its statements or
 /// its sequence calls) makes `writes` true, flagged; the class stays the default reading's.
 fn with_session_modes(mut analysis: Analysis, sql: &[u8], ctx: &Context<'_>) -> Analysis {
-    let ansi_quotes = memchr::memchr(b'"', sql).is_some();
-    let no_backslash_escapes =
-        memchr::memchr_iter(b'\\', sql).any(|i| matches!(sql.get(i + 1), Some(b'\'' | b'"')));
-    let readings = [(true, false), (false, true), (true, true)];
-    for (a, n) in readings {
-        if (a && !ansi_quotes) || (n && !no_backslash_escapes) {
-            continue;
-        }
-        let modes = lexer::Modes {
-            ansi_quotes: a,
-            no_backslash_escapes: n,
-        };
-        let tokens = read_tokens(
-            &mut Lexer::reading(sql, ctx.server, Reading::Code).with_modes(modes),
-            ctx.database,
-        );
-        let other = with_sequences(tokens, sql, ctx, modes);
+    for modes in other_readings(sql) {
+        // Versioned comments are read both ways here too (session 33 advS F6: under
+        // `ANSI_QUOTES`, `UPDATE t /*M!100000 , "x */ , "w" SET ...` writes `w` on MySQL).
+        let read = read_both_ways(sql, ctx, modes);
+        let other = with_sequences(read, sql, ctx, modes);
         // A write of another reading only is a write candidate, as a versioned comment's is
         // (session 32's adversary L: `SELECT NEXT VALUE FOR "s"` ran only in an ANSI session
         // and advanced `s`; `SELECT 'x\'; DELETE FROM w; -- '` deletes under
         // NO_BACKSLASH_ESCAPES): `--writes` keeps it, flagged.
+        let mut news = false;
         if other.writes && !analysis.writes {
             analysis.writes = true;
-            analysis.mode_dependent = true;
+            news = true;
         }
         let written = if analysis.writes {
             other.written
@@ -239,13 +241,89 @@ fn with_session_modes(mut analysis: Analysis, sql: &[u8], ctx: &Context<'_>) -> 
         ] {
             for t in found {
                 if !list.contains(&t) {
-                    analysis.mode_dependent = true;
+                    news = true;
                     push_unique(list, t);
                 }
             }
         }
+        if news {
+            analysis.mode_dependent = true;
+            analysis.version_dependent |= other.version_dependent;
+        }
     }
     analysis
+}
+
+/// The ways other than the default one a session could have cut `sql` into tokens, each
+/// gated on the bytes that make it differ (see [`with_session_modes`]): none for most texts,
+/// found without allocating.
+fn other_readings(sql: &[u8]) -> Vec<lexer::Modes> {
+    use lexer::Multibyte;
+    // One pass over the trigger bytes (a text without them is read once, as before).
+    let (mut quotes, mut brackets, mut backslash_quote, mut multibyte) =
+        (false, false, false, false);
+    for i in memchr::memchr3_iter(b'"', b'[', b'\\', sql) {
+        match sql.get(i) {
+            Some(b'"') => quotes = true,
+            Some(b'[') => brackets = true,
+            _ => {
+                backslash_quote |= matches!(sql.get(i + 1), Some(b'\'' | b'"'));
+                // A lead byte right before a backslash (see `lexer::Modes::multibyte`).
+                multibyte |= i
+                    .checked_sub(1)
+                    .and_then(|p| sql.get(p))
+                    .is_some_and(|&b| b >= 0x81);
+            }
+        }
+        if quotes && brackets && backslash_quote && multibyte {
+            break;
+        }
+    }
+    quotes = quotes || sequence::may_call_oracle(sql);
+    if !(quotes || brackets || backslash_quote || multibyte) {
+        return Vec::new();
+    }
+    let mut readings = Vec::new();
+    for ansi_quotes in [false, true] {
+        for brackets_too in [false, true] {
+            // `MSSQL` sets `ANSI_QUOTES` with it.
+            let on = match (ansi_quotes, brackets_too) {
+                (false, true) => false,
+                (true, true) => brackets,
+                (true, false) => quotes,
+                (false, false) => true,
+            };
+            if !on {
+                continue;
+            }
+            for no_backslash_escapes in [false, true] {
+                if no_backslash_escapes && !backslash_quote {
+                    continue;
+                }
+                for kind in [
+                    Multibyte::None,
+                    Multibyte::Gbk,
+                    Multibyte::Big5,
+                    Multibyte::Sjis,
+                ] {
+                    // Under NO_BACKSLASH_ESCAPES the lead byte's `\` escapes nothing anyway.
+                    if kind != Multibyte::None && (no_backslash_escapes || !multibyte) {
+                        continue;
+                    }
+                    let modes = lexer::Modes {
+                        ansi_quotes,
+                        no_backslash_escapes,
+                        brackets: brackets_too,
+                        multibyte: kind,
+                    };
+                    if modes != lexer::Modes::default() {
+                        readings.push(modes);
+                    }
+                }
+            }
+        }
+    }
+    readings
 }
 
 /// The sequences `sql` advances or sets ([`sequence`]): the statement writes, and they are
@@ -269,16 +347,16 @@ fn with_sequences(
     analysis
 }
 
-/// The token reading: as code, and also as comments when versioned comments may not have
-/// run.
-fn read_both_ways(sql: &[u8], ctx: &Context<'_>) -> Analysis {
-    let mut lexer = Lexer::reading(sql, ctx.server, Reading::Code);
+/// The token reading under `modes`: as code, and also as comments when versioned comments
+/// may not have run.
+fn read_both_ways(sql: &[u8], ctx: &Context<'_>, modes: lexer::Modes) -> Analysis {
+    let mut lexer = Lexer::reading(sql, ctx.server, Reading::Code).with_modes(modes);
     let code = read_tokens(&mut lexer, ctx.database);
     if !lexer.maybe_seen() {
         return code;
     }
     let comment = read_tokens(
-        &mut Lexer::reading(sql, ctx.server, Reading::Comment),
+        &mut Lexer::reading(sql, ctx.server, Reading::Comment).with_modes(modes),
         ctx.database,
     );
     // A class that differs alone (`/*M!100101 SET x=1 */`: session or nothing) is no news.
@@ -361,7 +439,7 @@ fn qualify(database: &str, name: Table) -> Table {
 fn used_database(statement: &[Token<'_>]) -> Option<String> {
     match statement {
         [u, Token::Word(db), ..] if u.is("USE") => Some(String::from_utf8_lossy(db).into_owned()),
-        [u, Token::Ident(db), ..] if u.is("USE") => Some(tables::ident(db)),
+        [u, Token::Ident(db, q), ..] if u.is("USE") => Some(tables::ident(db, *q)),
         _ => None,
     }
 }
@@ -406,4 +484,152 @@ fn combine(verdicts: &[Verdict]) -> Verdict {
         .or_else(|| verdicts.first())
         .copied()
         .unwrap_or((StatementClass::Other, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lexer::{Modes, Multibyte};
+    use proptest::prelude::*;
+
+    /// Every way [`with_session_modes`] may read a text (`MSSQL` sets `ANSI_QUOTES` with it),
+    /// the default one first.
+    fn every_reading() -> Vec<Modes> {
+        let mut all = Vec::new();
+        for ansi_quotes in [false, true] {
+            for brackets in [false, true] {
+                for no_backslash_escapes in [false, true] {
+                    for multibyte in [
+                        Multibyte::None,
+                        Multibyte::Gbk,
+                        Multibyte::Big5,
+                        Multibyte::Sjis,
+                    ] {
+                        if brackets && !ansi_quotes {
+                            continue;
+                        }
+                        all.push(Modes {
+                            ansi_quotes,
+                            no_backslash_escapes,
+                            brackets,
+                            multibyte,
+                        });
+                    }
+                }
+            }
+        }
+        all
+    }
+
+    /// Pieces of texts that read differently in some mode: quotes of every kind, backslashes
+    /// after lead bytes of each client character set (and after a lead that pairs with the
+    /// byte before it), `ORACLE` sequence calls, versioned comments, names, writes.
+    fn text() -> impl Strategy<Value = Vec<u8>> {
+        let piece = proptest::sample::select(vec![
+            &b"UPDATE t "[..],
+            b"DELETE FROM ",
+            b"INSERT INTO ",
+            b"SELECT ",
+            b" SET w.a=1",
+            b" , w ",
+            b" JOIN u ON u.b <> ",
+            b"w",
+            b"s",
+            b"db.",
+            b".nextval",
+            b".CURRVAL",
+            b"NEXTVAL(",
+            b"NEXT VALUE FOR ",
+            b")",
+            b"'",
+            b"\"",
+            b"\"\"",
+            b"`",
+            b"[",
+            b"]",
+            b"]]",
+            b"\\",
+            b"\xbf",
+            b"\x81",
+            b"\xa4",
+            b"\xb0",
+            b"\xe4\xb8\xad",
+            // Whole strings, so that the rare orders come up: an escaped quote, then a
+            // backslash after a lead byte (where the two-byte reading alone differs).
+            b"'it\\'s'",
+            b"'\xbf\\'",
+            b"'\x81\\'",
+            b"'\xa4\\'",
+            b"'\xb0\x81\\'",
+            b"'\xbf\xbf\\'",
+            b"\"x\\\"",
+            b" -- ",
+            b"\n",
+            b"/*M!100000 ",
+            b"/*!50000 ",
+            b"*/",
+            b";",
+            b" ",
+        ]);
+        proptest::collection::vec(piece, 0..24).prop_map(|p| p.concat())
+    }
+
+    fn subset(part: &[Table], whole: &[Table]) -> bool {
+        part.iter().all(|t| whole.contains(t))
+    }
+
+    proptest! {
+        /// The readings of another session mode or client character set only add: every
+        /// table and written table of each reading, the default one's included, is listed;
+        /// a write of any reading makes `writes` true; the class is the default reading's;
+        /// and when nothing is flagged, the tables are the default reading's. Each reading
+        /// is gated on bytes found with `memchr`: a gate that skipped a reading which names
+        /// more would fail here.
+        #[test]
+        fn another_reading_only_adds(sql in text(), db in proptest::sample::select(vec!["", "d"])) {
+            let ctx = Context { database: db, server: Server::default() };
+            let shown = String::from_utf8_lossy(&sql).into_owned();
+            let tokens = analyze_tokens_in(&sql, &ctx);
+            let default = tokens_default_modes(&sql, &ctx);
+            prop_assert_eq!(tokens.class, default.class, "{}", shown);
+            prop_assert!(!default.writes || tokens.writes, "{}", shown);
+            prop_assert!(subset(&default.written, &tokens.written), "{}", shown);
+            if !tokens.mode_dependent {
+                prop_assert_eq!(&tokens.tables, &default.tables, "{}", shown);
+                prop_assert_eq!(tokens.writes, default.writes, "{}", shown);
+            }
+            // sqlparser's reading, where it parses, gets the same readings on top.
+            let parsed = analyze_in(&sql, &ctx);
+            let parsed_default = analyze_default_modes(&sql, &ctx);
+            prop_assert!(subset(&parsed_default.tables, &parsed.tables), "{}", shown);
+            prop_assert!(subset(&parsed_default.written, &parsed.written), "{}", shown);
+            prop_assert!(!parsed_default.writes || parsed.writes, "{}", shown);
+            for modes in every_reading() {
+                let read = with_sequences(read_both_ways(&sql, &ctx, modes), &sql, &ctx, modes);
+                // sqlparser's tree stands for the default reading: a reading that reads as
+                // the default token reading does is held against the token analysis only.
+                let same = (&read.tables, &read.written, read.writes)
+                    == (&default.tables, &default.written, default.writes);
+                let wholes = if same {
+                    vec![&tokens]
+                } else {
+                    vec![&tokens, &parsed]
+                };
+                for whole in wholes {
+                    prop_assert!(
+                        subset(&read.tables, &whole.tables),
+                        "{:?} {}: {:?} {:?}", modes, shown, read, whole
+                    );
+                    prop_assert!(!read.writes || whole.writes, "{:?} {}", modes, shown);
+                    if whole.writes {
+                        prop_assert!(
+                            subset(&read.written, &whole.written),
+                            "{:?} {}: {:?} {:?}", modes, shown, read, whole
+                        );
+                    }
+                }
+            }
+            prop_assert_eq!(parsed.class, parsed_default.class, "{}", shown);
+        }
+    }
 }

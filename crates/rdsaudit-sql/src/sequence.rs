@@ -38,6 +38,20 @@ pub(crate) fn used(sql: &[u8], server: Server, modes: Modes) -> Used {
     for (i, t) in tokens.iter().enumerate() {
         let opens = tokens.get(i + 1) == Some(&Token::Punct(b'('));
         let value_for = word_at(i + 1, "VALUE") && word_at(i + 2, "FOR");
+        let oracle = if modes.ansi_quotes && !opens {
+            oracle_call(&tokens, i)
+        } else {
+            None
+        };
+        if let Some((name, advances)) = oracle {
+            let list = if advances {
+                &mut used.advanced
+            } else {
+                &mut used.read
+            };
+            push_unique(list, name);
+            continue;
+        }
         let (at, advances) = if (t.is("NEXTVAL") || t.is("SETVAL")) && opens {
             (i + 2, true)
         } else if t.is("LASTVAL") && opens {
@@ -67,9 +81,10 @@ fn advanced(sql: &[u8], server: Server) -> Vec<Table> {
 
 /// Whether `sql` may call a sequence function, checked before the text is read as tokens (most
 /// statements call none): every call holds `val` (`NEXTVAL`, `SETVAL`, `LASTVAL`, `NEXT VALUE`,
-/// `PREVIOUS VALUE`), found with `memchr` at its `v`. A `val` right after `next`, `set` or
-/// `last` may be a call; so may a whole word `value` (not `values`) in a text that holds
-/// `next` or `previous` before it (a comment may stand between the two words).
+/// `PREVIOUS VALUE`, and `ORACLE`'s `s.nextval`, `s.currval`), found with `memchr` at its `v`.
+/// A `val` right after `next`, `set`, `last` or `curr` may be a call; so may a whole word
+/// `value` (not `values`) in a text that holds `next` or `previous` before it (a comment may
+/// stand between the two words).
 fn mentions_one(sql: &[u8]) -> bool {
     let ends_with = |end: usize, word: &[u8]| {
         end.checked_sub(word.len())
@@ -88,7 +103,7 @@ fn mentions_one(sql: &[u8]) -> bool {
         if !(at(1, b'a') && at(2, b'l')) {
             return false;
         }
-        if [&b"next"[..], b"set", b"last"]
+        if [&b"next"[..], b"set", b"last", b"curr"]
             .iter()
             .any(|w| ends_with(p, w))
         {
@@ -110,6 +125,21 @@ fn mentions_one(sql: &[u8]) -> bool {
     })
 }
 
+/// Whether `sql` may hold `ORACLE`'s `s.nextval` or `s.currval` ([`oracle_call`]): a `val`
+/// right after `next` or `curr`. Checked before reading a text that holds no `"` under
+/// `ANSI_QUOTES` (the reading `ORACLE` implies), which only such a call would make differ.
+pub(crate) fn may_call_oracle(sql: &[u8]) -> bool {
+    memchr::memchr2_iter(b'v', b'V', sql).any(|p| {
+        let word = |start: usize, w: &[u8]| {
+            sql.get(start..start + w.len())
+                .is_some_and(|x| x.eq_ignore_ascii_case(w))
+        };
+        word(p, b"val")
+            && p.checked_sub(4)
+                .is_some_and(|s| word(s, b"next") || word(s, b"curr"))
+    })
+}
+
 /// Where the first of `words` (ASCII, any case) to end in `text` ends.
 fn first_end(text: &[u8], words: &[&[u8]]) -> Option<usize> {
     words
@@ -122,13 +152,56 @@ fn first_end(text: &[u8], words: &[&[u8]]) -> Option<usize> {
         .min()
 }
 
+/// The Oracle form at `i` (`s.nextval`, `"db"."s".currval`, `` s . `NextVal` ``): the
+/// sequence, and whether it is advanced (`nextval`) or read (`currval`). MariaDB takes it in
+/// an `ORACLE` session only (`sql_yacc_ora.yy`, `LEX::create_item_ident`; `s.lastval` and
+/// `s.setval` are unknown columns there, 1109; checked on MariaDB 10.11), and `ORACLE`
+/// includes `ANSI_QUOTES`, so only the readings under it read this (session 33 advS F1:
+/// `SELECT s.nextval` advanced `s` unseen).
+fn oracle_call(tokens: &[Token<'_>], i: usize) -> Option<(Table, bool)> {
+    let word = |t: &Token<'_>, w: &str| match t {
+        Token::Word(b) | Token::Ident(b, _) => b.eq_ignore_ascii_case(w.as_bytes()),
+        _ => false,
+    };
+    let t = tokens.get(i)?;
+    let advances = if word(t, "NEXTVAL") {
+        true
+    } else if word(t, "CURRVAL") {
+        false
+    } else {
+        return None;
+    };
+    let before = i.checked_sub(1)?;
+    if tokens.get(before) != Some(&Token::Punct(b'.')) {
+        return None;
+    }
+    let name_at = before.checked_sub(1)?;
+    let table = match name_at
+        .checked_sub(2)
+        .filter(|&db| tokens.get(db + 1) == Some(&Token::Punct(b'.')))
+    {
+        Some(db) => name_at_parts(tokens, db)?,
+        None => Table::new("", part(tokens, name_at)?),
+    };
+    Some((table, advances))
+}
+
+fn part(tokens: &[Token<'_>], i: usize) -> Option<String> {
+    match tokens.get(i) {
+        Some(Token::Word(w)) => Some(String::from_utf8_lossy(w).into_owned()),
+        Some(Token::Ident(w, q)) => Some(ident(w, *q)),
+        _ => None,
+    }
+}
+
+/// `db.s` at `at` (both parts names).
+fn name_at_parts(tokens: &[Token<'_>], at: usize) -> Option<Table> {
+    Some(Table::new(part(tokens, at)?, part(tokens, at + 2)?))
+}
+
 /// `s`, `db.s`, `` `db`.`s` `` at `at`.
 fn name_at(tokens: &[Token<'_>], at: usize) -> Option<Table> {
-    let part = |i: usize| match tokens.get(i) {
-        Some(Token::Word(w)) => Some(String::from_utf8_lossy(w).into_owned()),
-        Some(Token::Ident(w)) => Some(ident(w)),
-        _ => None,
-    };
+    let part = |i: usize| part(tokens, i);
     let first = part(at)?;
     match (tokens.get(at + 1), part(at + 2)) {
         (Some(Token::Punct(b'.')), Some(second)) => Some(Table::new(first, second)),
@@ -209,6 +282,7 @@ mod tests {
             val && (after(b"next")
                 || after(b"set")
                 || after(b"last")
+                || after(b"curr")
                 || value && (has_before(p, b"next") || has_before(p, b"previous")))
         })
     }

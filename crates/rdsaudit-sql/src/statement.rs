@@ -51,7 +51,7 @@ pub fn start(part: &[Token<'_>]) -> usize {
 fn unwrap(part: &[Token<'_>], at: usize) -> Option<usize> {
     let word = |i: usize| part.get(at + i).copied().unwrap_or(Token::Literal);
     let first = word(0);
-    if matches!(first, Token::Word(_) | Token::Ident(_)) && word(1) == Token::Punct(b':') {
+    if matches!(first, Token::Word(_) | Token::Ident(..)) && word(1) == Token::Punct(b':') {
         return Some(at + 2);
     }
     let is = |w: &str| first.is(w);

@@ -663,7 +663,7 @@ pub(crate) fn qualified_name(tokens: &[Token<'_>], mut at: usize) -> Option<(Tab
                 return None;
             }
             Token::Word(w) => String::from_utf8_lossy(w).into_owned(),
-            Token::Ident(w) => ident(w),
+            Token::Ident(w, q) => ident(w, *q),
             _ if parts.is_empty() => return None,
             _ => break,
         };
@@ -678,15 +678,23 @@ pub(crate) fn qualified_name(tokens: &[Token<'_>], mut at: usize) -> Option<(Tab
     Some((from_parts(parts), n, at))
 }
 
-/// A back-quoted name's text without its quotes: two back quotes inside are one.
-pub(crate) fn ident(quoted: &[u8]) -> String {
-    String::from_utf8_lossy(quoted).replace("``", "`")
+/// A quoted name's text without its quotes: two of the closing `quote` inside are one
+/// (`` `a``b` `` is ``a`b``; `"x""y"` under `ANSI_QUOTES` is `x"y`, session 33 advS F4:
+/// it was `x""y`, a table that does not exist; `[x]]y]` under `MSSQL` is `x]y`).
+pub(crate) fn ident(quoted: &[u8], quote: u8) -> String {
+    let text = String::from_utf8_lossy(quoted);
+    let one = char::from(quote);
+    if quote.is_ascii() && text.contains(one) {
+        text.replace(&format!("{one}{one}"), &one.to_string())
+    } else {
+        text.into_owned()
+    }
 }
 
 pub(crate) fn skip_alias(tokens: &[Token<'_>], at: usize) -> usize {
     match tokens.get(at) {
         Some(t) if t.is("AS") => at + 2,
-        Some(Token::Ident(_)) => at + 1,
+        Some(Token::Ident(..)) => at + 1,
         Some(t @ Token::Word(_)) if !is_any(t, STOP) || keyword_alias(tokens, at) => at + 1,
         _ => at,
     }
@@ -704,7 +712,7 @@ fn cte_names(tokens: &[Token<'_>]) -> Vec<Vec<u8>> {
         match t {
             Token::Punct(b'(') => depth += 1,
             Token::Punct(b')') => depth = depth.saturating_sub(1),
-            Token::Word(w) | Token::Ident(w) if depth == 0 => {
+            Token::Word(w) | Token::Ident(w, _) if depth == 0 => {
                 let opens = tokens.get(i + 1) == Some(&Token::Punct(b'('));
                 if t.is("AS") && opens {
                     names.extend(last_name.take().map(<[u8]>::to_vec));
