@@ -150,7 +150,9 @@ impl Filter {
     /// An ambiguous event (see [`crate::audit::event::Ambiguity`]) is judged conservatively:
     /// an exclusion never drops it, and a selection keeps it when any of its readings passes
     /// (or when some readings were left unlisted). So a name forging another user, operation
-    /// or statement can neither hide the event nor slip it past a selection.
+    /// or statement can neither hide the event nor slip it past a selection. An unlisted
+    /// reading passes `since`/`until` too: it need not have the line's time (a piece after a
+    /// raw line break in a name starts with its own timestamp).
     pub fn matches(&self, e: &AuditEvent<'_>) -> bool {
         if self.is_open() {
             return true;
