@@ -204,20 +204,28 @@ impl<'f> Reader<'f> {
     {
         let name = path.display().to_string();
         let stdin = path == Path::new("-");
+        // A followed pipe named by a path (a FIFO, `<(ssh host tail -F audit.log)`,
+        // `/dev/stdin`) is read as stdin is: it cannot be read again at an offset, which
+        // following a file across rotation does (session 32's adversary X, F6: reading
+        // stopped at the second read, `Illegal seek`).
+        let mut pipe = stdin;
         let (source, len, file_at): (Source, Option<u64>, _) = if stdin {
             (Box::new(io::stdin()), None, None)
         } else {
             match std::fs::File::open(path) {
-                Ok(f) if self.follow => {
-                    let len = f.metadata().ok().map(|m| m.len());
-                    (Box::new(Reopening::new(f, path)), len, None)
-                }
                 Ok(f) => {
                     let meta = f.metadata().ok();
                     let len = meta.as_ref().map(std::fs::Metadata::len);
-                    let regular = meta.is_some_and(|m| m.is_file());
-                    let file_at = regular.then(|| f.try_clone().ok()).flatten();
-                    (Box::new(f), len, file_at)
+                    let regular = meta.as_ref().is_some_and(std::fs::Metadata::is_file);
+                    pipe = self.follow && meta.is_some_and(|m| !m.is_file() && !m.is_dir());
+                    if pipe {
+                        (Box::new(f), None, None)
+                    } else if self.follow {
+                        (Box::new(Reopening::new(f, path)), len, None)
+                    } else {
+                        let file_at = regular.then(|| f.try_clone().ok()).flatten();
+                        (Box::new(f), len, file_at)
+                    }
                 }
                 Err(e) => return unreadable(acc, &name, &e, &make, &mut emit),
             }
@@ -239,11 +247,11 @@ impl<'f> Reader<'f> {
             bar,
             gzip: None,
         };
-        let follow = self.follow && !stdin;
-        if stdin || follow {
+        let follow = self.follow && !pipe;
+        if pipe || follow {
             end_live_input_on_interrupt();
         }
-        let result = self.dispatch(source, stdin || follow, follow, &mut run);
+        let result = self.dispatch(source, pipe || follow, follow, &mut run);
         run.acc.finish_input(&name);
         result
     }

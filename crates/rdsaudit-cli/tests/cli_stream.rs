@@ -459,6 +459,53 @@ fn follow_reads_a_hole_filled_in_place_once() {
     assert_eq!(unique.len(), seen.len(), "an event read twice: {seen:?}");
 }
 
+/// `rdsaudit parse --follow <(ssh host tail -F audit.log)`: a named pipe is read as stdin is,
+/// as it comes, to its end (session 32's adversary X, F6: its second read stopped the input,
+/// `Illegal seek`, exit 1, after the first line).
+#[cfg(unix)]
+#[test]
+fn a_followed_named_pipe_is_read_as_it_comes_to_its_end() {
+    for args in [&["--follow"][..], &["--follow", "--threads", "1"]] {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("audit.fifo");
+        let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        let mut child = Killed(
+            Command::new(assert_cmd::cargo::cargo_bin("rdsaudit"))
+                .arg("parse")
+                .args(args)
+                .arg(&fifo)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let rx = events_of(&mut child);
+        // Opening the write end waits for the reader.
+        let mut writer = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&fifo)
+            .unwrap();
+        send(&mut writer, &lines(1, 100));
+        std::thread::sleep(Duration::from_millis(300));
+        send(&mut writer, &lines(101, 300));
+        // Out while the pipe is still open: the first record once 4 KiB follow it.
+        assert_eq!(next_query_id(&rx), 1, "{args:?}");
+        std::thread::sleep(Duration::from_millis(300));
+        send(&mut writer, &lines(301, 400));
+        drop(writer);
+        for id in 2..=400 {
+            assert_eq!(next_query_id(&rx), id, "{args:?}");
+        }
+        let mut stderr = String::new();
+        let mut err = child.stderr.take().unwrap();
+        std::io::Read::read_to_string(&mut err, &mut stderr).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.contains("400 = 400 parsed + 0 unparsed"), "{stderr}");
+    }
+}
+
 /// `--follow` across rotation (`tail -F`): the audit plugin renames `server_audit.log` away
 /// and creates it again; logrotate's `copytruncate` truncates it in place. Every line of the
 /// old file, then of the new one, comes out once, in order (ids checked well before the end:
