@@ -179,7 +179,8 @@ pub struct InputArgs {
     /// once). Followed: audit text and `aws logs tail` text, written a line at a time; a file
     /// read whole (gzip, a JSON document such as a Lambda event or `aws` JSON output,
     /// Insights CSV, syslog output) is refused, told by its first bytes. A pipe is always
-    /// read to its end: `aws logs tail --follow ... | rdsaudit parse`
+    /// read to its end: `aws logs tail --follow ... | rdsaudit parse`; a named one too, as
+    /// it comes with --follow: `rdsaudit parse --follow <(ssh host tail -F audit.log)`
     #[arg(long)]
     pub follow: bool,
 }
