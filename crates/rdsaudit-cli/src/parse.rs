@@ -399,7 +399,7 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
         rejects: args
             .rejects
             .as_deref()
-            .map(|path| super::output(Some(path)))
+            .map(|path| super::output_named(Some(path), "the rejects file"))
             .transpose()?,
         kept: 0,
         rejected: 0,

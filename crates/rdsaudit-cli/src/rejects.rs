@@ -27,7 +27,7 @@
 //! Replay fixed text lines with `jq -r .raw rejects.ndjson | rdsaudit parse -`.
 
 use std::fs::File;
-use std::io::{self, Seek as _, Write as _};
+use std::io::{self, Read as _, Seek as _, Write as _};
 
 use base64::Engine as _;
 use rdsaudit::LineError;
@@ -285,8 +285,8 @@ impl Spill {
                 ));
             }
             Some(Spilled::File { file, .. }) => {
-                file.rewind()?;
-                io::copy(file, out)?;
+                file.rewind().map_err(reading_back)?;
+                io::copy(&mut Named(file), out)?;
             }
             Some(Spilled::InMemory) | None => {}
         }
@@ -303,6 +303,26 @@ impl Spill {
     pub fn has_file(&self) -> bool {
         matches!(self.to.as_deref(), Some(Spilled::File { .. }))
     }
+}
+
+/// A temporary file read back, its errors named (a write error names the output it went to).
+struct Named<'a>(&'a mut File);
+
+impl io::Read for Named<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(reading_back)
+    }
+}
+
+/// An error reading back a temporary file.
+fn reading_back(e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!(
+            "reading back a temporary file in {}: {e}",
+            std::env::temp_dir().display()
+        ),
+    )
 }
 
 /// Appends `bytes` to `file`. On failure the file is cut back to its length before
