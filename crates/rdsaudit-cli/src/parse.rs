@@ -26,10 +26,15 @@ struct Chunk {
     bytes: Vec<u8>,
     /// The output past [`EVENTS_IN_MEMORY`], in a temporary file, when `spills`.
     spill: rejects::Spill,
-    /// Whether the output may be spilled: not SQL (a chunk's first `USE` is placed in its
-    /// bytes when it is written, `Output::write`), not `--merge` (its events are cut from
-    /// the bytes one by one).
+    /// Whether the output may be spilled: not `--merge` (its events are cut from the bytes
+    /// one by one).
     spills: bool,
+    /// Bytes moved to `spill`.
+    spilled: usize,
+    /// SQL: the bytes moved to `spill` before the first statement that selects a database
+    /// was written: its `USE` goes where the writer saw it start, past them
+    /// (`Output::write`).
+    first_skipped: usize,
     /// Events written (after filtering; SQL writes only QUERY events).
     events: u64,
     /// Boxed: a chunk is moved from worker to writer several times per record (400 bytes of
@@ -164,7 +169,9 @@ impl Chunk {
         Chunk {
             bytes: Vec::with_capacity(writers.room()),
             spill: rejects::Spill::default(),
-            spills: !args.merge && args.format != Format::Sql,
+            spills: !args.merge,
+            spilled: 0,
+            first_skipped: 0,
             events: 0,
             writer: Some(writers.take()),
             writers: Arc::clone(writers),
@@ -180,6 +187,22 @@ impl Chunk {
             writer, writers, ..
         } = self;
         writer.get_or_insert_with(|| writers.take())
+    }
+
+    /// Moves the output kept so far to the temporary file ([`EVENTS_IN_MEMORY`]).
+    #[cold]
+    #[inline(never)]
+    fn spill_events(&mut self) {
+        let kept = self.bytes.len();
+        self.spill.take(&mut self.bytes, "a record's events");
+        self.spilled += kept - self.bytes.len();
+        // SQL: until the first statement that selects a database is written, its place
+        // counts from after what was moved.
+        if let Some(Writer::Plain(w)) = self.writer.as_deref_mut()
+            && w.sql().first_database().is_none()
+        {
+            self.first_skipped = self.spilled;
+        }
     }
 
     /// `--merge`: the chunk's events one by one.
@@ -239,6 +262,7 @@ impl Spare<'_> {
         if plain && chunk.bytes.capacity() <= SPARE_MAX_CAPACITY {
             chunk.bytes.clear();
             chunk.spill.clear();
+            (chunk.spilled, chunk.first_skipped) = (0, 0);
             chunk.events = 0;
             if let Some(Writer::Plain(w)) = chunk.writer.as_deref_mut() {
                 w.sql().reset();
@@ -277,9 +301,6 @@ impl Sink for Chunk {
             }
         };
         self.events += u64::from(written);
-        if self.bytes.len() >= EVENTS_IN_MEMORY && self.spills {
-            self.spill.take(&mut self.bytes, "a record's events");
-        }
         if let (true, Some(stamps)) = (written, &mut self.stamps) {
             let (database, changes_reading) = match writer {
                 Writer::Plain(w) => (
@@ -295,6 +316,9 @@ impl Sink for Chunk {
                 changes_reading,
                 query_id: e.query_id,
             });
+        }
+        if self.bytes.len() >= EVENTS_IN_MEMORY && self.spills {
+            self.spill_events();
         }
     }
 
@@ -495,10 +519,19 @@ impl Output {
 
     /// Writes a chunk's bytes (those it spilled first); SQL with the `USE` its first
     /// statement needs, which its own writer could not know, right before that statement
-    /// (an SQL chunk does not spill). A chunk without its writer gave it back with no
-    /// statement written (`Writers`).
+    /// (read back from the temporary file in blocks of whole lines when the chunk spilled).
+    /// A chunk without its writer gave it back with no statement written (`Writers`).
     fn write(&mut self, chunk: &mut Chunk) -> io::Result<()> {
         match (chunk.writer.as_deref_mut(), &mut self.sql) {
+            (Some(Writer::Plain(w)), Some(joiner)) if chunk.spill.has_taken() => {
+                let piece: &sql::SqlWriter = w.sql();
+                let mut joining = joiner.joining(piece, chunk.first_skipped);
+                let out = &mut self.out;
+                chunk
+                    .spill
+                    .lines_to(&chunk.bytes, |block| joining.lines(block, out))?;
+                joining.end(out)
+            }
             (Some(Writer::Plain(w)), Some(joiner)) => {
                 joiner.join(w.sql(), &chunk.bytes, &mut self.out)
             }
@@ -762,14 +795,15 @@ mod tests {
     /// A record's output past [`EVENTS_IN_MEMORY`] waits in a temporary file, and all of it
     /// reaches the output in order (session 31's adversary B, F1: one record of 400,000
     /// audit lines held its 186 MB of NDJSON in its chunk until its turn; here 16 MB of
-    /// it, all in memory before). NDJSON and CSV; not SQL (its first `USE`
-    /// is placed in the bytes when written) nor `--merge` (cut into events).
+    /// it, all in memory before). NDJSON, CSV and SQL (session 32's adversary M: 117 MB
+    /// for a 335 KB event of 18,000 3 KB `INSERT`s, its first `USE` placed when written);
+    /// SQL as one writer of the whole output writes it.
     #[test]
     fn a_chunk_holds_a_bounded_share_of_its_output() {
         use clap::Parser as _;
         let line = "20240615 10:31:05,db1,app,10.0.0.9,7,2,QUERY,shop,'SELECT \"x\", 1',0";
         let event = rdsaudit::parse_line(line.as_bytes()).unwrap();
-        for (format, spills) in [("ndjson", true), ("csv", true), ("sql", false)] {
+        for format in ["ndjson", "csv", "sql"] {
             let cli =
                 crate::args::Cli::try_parse_from(["rdsaudit", "parse", "--format", format, "in"])
                     .unwrap();
@@ -779,16 +813,10 @@ mod tests {
             let writers = Writers::new(args, &EventFilter::default());
             let mut chunk = Chunk::new(args, &writers);
             let mut expected = Vec::new();
-            let mut writer = EventWriter::new(args.format)
-                .csv_raw(args.csv_raw)
-                .sql_piece();
-            // Past twice the share (NDJSON: ~60,000 events), or 100 SQL statements.
-            let enough = |bytes: &[u8], n: u64| match spills {
-                true => bytes.len() > 2 * EVENTS_IN_MEMORY,
-                false => n == 100,
-            };
+            let mut writer = EventWriter::new(args.format).csv_raw(args.csv_raw);
+            // Past twice the share (NDJSON: ~60,000 events).
             let mut events = 0;
-            while !enough(&expected, events) {
+            while expected.len() <= 2 * EVENTS_IN_MEMORY {
                 writer.write(&event, &mut expected);
                 chunk.event(&event);
                 events += 1;
@@ -800,19 +828,93 @@ mod tests {
             }
             chunk.finish();
             assert_eq!(chunk.events, events);
-            assert_eq!(chunk.spill.has_file(), spills, "{format}");
+            assert!(chunk.spill.has_file(), "{format}");
             let written = SharedBuf::default();
             let mut output = Output {
                 out: Box::new(written.clone()),
                 rejects: None,
                 kept: 0,
                 rejected: 0,
-                sql: None,
+                sql: (args.format == Format::Sql).then(sql::Joiner::default),
             };
             output.write(&mut chunk).unwrap();
             let written = written.0.lock().unwrap();
             assert!(*written == expected, "{format}: every event, in order");
         }
+    }
+
+    /// SQL spilled before its first statement that selects a database: more than the share
+    /// of comment lines (statements that may be cut, which select none), then statements,
+    /// one a `SET sql_mode` whose comment makes every line after it one. Written in two
+    /// chunks as one writer of the whole output writes it: the `USE` right before the first
+    /// statement, past the bytes in the temporary file, and the second chunk's lines
+    /// commented out.
+    #[test]
+    fn an_sql_chunk_spilled_before_its_first_statement_gets_its_use_in_place() {
+        use clap::Parser as _;
+        let cli = crate::args::Cli::try_parse_from(["rdsaudit", "parse", "--format", "sql", "in"])
+            .unwrap();
+        let crate::args::Command::Parse(args) = &cli.command else {
+            panic!("not parse");
+        };
+        let line = |db: &str, sql: &str| {
+            format!("20240615 10:31:05,db1,app,10.0.0.9,7,2,QUERY,{db},'{sql}',0").into_bytes()
+        };
+        let cut = line(
+            "shop",
+            &format!("INSERT INTO t VALUES (\\'{}\\')", "x".repeat(1100)),
+        );
+        let cut = rdsaudit::parse_line(&cut).unwrap();
+        let (first, set, after) = (
+            line("shop", "SELECT 1"),
+            line("shop", "SET sql_mode=\\'ANSI_QUOTES\\'"),
+            line("other", "DELETE FROM w"),
+        );
+        let (first, set, after) = (
+            rdsaudit::parse_line(&first).unwrap(),
+            rdsaudit::parse_line(&set).unwrap(),
+            rdsaudit::parse_line(&after).unwrap(),
+        );
+        let writers = Writers::new(args, &EventFilter::default());
+        let mut whole = EventWriter::new(Format::Sql);
+        let mut expected = Vec::new();
+        let mut chunks = [Chunk::new(args, &writers), Chunk::new(args, &writers)];
+        let [one, two] = &mut chunks;
+        while expected.len() <= EVENTS_IN_MEMORY + 100_000 {
+            whole.write(&cut, &mut expected);
+            one.event(&cut);
+        }
+        for e in [&first, &after, &first, &set, &after] {
+            whole.write(e, &mut expected);
+            one.event(e);
+        }
+        let long = line(
+            "other",
+            &format!("DELETE FROM w WHERE a = 1{}", " OR a = 1".repeat(20)),
+        );
+        let long = rdsaudit::parse_line(&long).unwrap();
+        for _ in 0..50_000 {
+            whole.write(&long, &mut expected);
+            two.event(&long);
+        }
+        assert!(one.spill.has_file() && one.first_skipped > 0);
+        assert!(two.spill.has_file() && two.first_skipped == 0);
+        let written = SharedBuf::default();
+        let mut output = Output {
+            out: Box::new(written.clone()),
+            rejects: None,
+            kept: 0,
+            rejected: 0,
+            sql: Some(sql::Joiner::default()),
+        };
+        for chunk in &mut chunks {
+            chunk.finish();
+            output.write(chunk).unwrap();
+        }
+        let written = written.0.lock().unwrap();
+        let text = String::from_utf8_lossy(&written);
+        assert!(text.contains("\nUSE `shop`;\nSELECT 1;\nUSE `other`;\n"));
+        assert!(*written == expected, "as one writer writes the whole");
     }
 
     /// A writer whose bytes the test reads back.

@@ -293,6 +293,52 @@ impl Spill {
         out.write_all(rest)
     }
 
+    /// Hands `lines` the bytes taken, then `rest`, in blocks of whole lines (bytes are taken
+    /// a whole line at a time): what the SQL joiner reads (`parse`'s chunks). A block holds
+    /// at most [`BLOCK`] bytes and the longest line.
+    pub fn lines_to(
+        &mut self,
+        rest: &[u8],
+        mut lines: impl FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        match self.to.as_deref_mut() {
+            Some(Spilled::Failed(e, what)) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("keeping {what} in a temporary file: {e}"),
+                ));
+            }
+            Some(Spilled::File { file, .. }) => {
+                file.rewind().map_err(reading_back)?;
+                let mut block = Vec::with_capacity(BLOCK);
+                loop {
+                    let read = (&mut *file).take(BLOCK as u64).read_to_end(&mut block);
+                    let read = read.map_err(reading_back)?;
+                    let whole = memchr::memrchr(b'\n', &block).map_or(0, |i| i + 1);
+                    if read == 0 {
+                        // Whole lines were taken: nothing is left over but what has no end.
+                        lines(&block)?;
+                        break;
+                    }
+                    if whole > 0 {
+                        lines(block.get(..whole).unwrap_or_default())?;
+                        block.drain(..whole);
+                    }
+                }
+            }
+            Some(Spilled::InMemory) | None => {}
+        }
+        lines(rest)
+    }
+
+    /// Whether bytes were taken from memory (to a temporary file).
+    pub fn has_taken(&self) -> bool {
+        matches!(
+            self.to.as_deref(),
+            Some(Spilled::File { .. } | Spilled::Failed(..))
+        )
+    }
+
     /// Holds nothing: the temporary file let go.
     pub fn clear(&mut self) {
         self.to = None;
@@ -304,6 +350,9 @@ impl Spill {
         matches!(self.to.as_deref(), Some(Spilled::File { .. }))
     }
 }
+
+/// The most a [`Spill`] reads back at once ([`Spill::lines_to`]).
+const BLOCK: usize = 1 << 20;
 
 /// A temporary file read back, its errors named (a write error names the output it went to).
 struct Named<'a>(&'a mut File);
