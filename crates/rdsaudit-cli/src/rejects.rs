@@ -331,6 +331,22 @@ impl Spill {
         lines(rest)
     }
 
+    /// The temporary file the bytes taken are in, from its start (it is let go: the spill
+    /// holds nothing after).
+    pub fn reader(&mut self) -> io::Result<Option<File>> {
+        match self.to.take().map(|to| *to) {
+            Some(Spilled::Failed(e, what)) => Err(io::Error::new(
+                e.kind(),
+                format!("keeping {what} in a temporary file: {e}"),
+            )),
+            Some(Spilled::File { mut file, .. }) => {
+                file.rewind().map_err(reading_back)?;
+                Ok(Some(file))
+            }
+            Some(Spilled::InMemory) | None => Ok(None),
+        }
+    }
+
     /// Whether bytes were taken from memory (to a temporary file).
     pub fn has_taken(&self) -> bool {
         matches!(
@@ -364,7 +380,7 @@ impl io::Read for Named<'_> {
 }
 
 /// An error reading back a temporary file.
-fn reading_back(e: io::Error) -> io::Error {
+pub fn reading_back(e: io::Error) -> io::Error {
     io::Error::new(
         e.kind(),
         format!(
