@@ -4,7 +4,8 @@
 //! server does.
 //!
 //! From sqlparser's tree when the statement parses, from the tokens otherwise. A list holds at
-//! most [`MAX_TABLES`] names, so a hostile statement cannot make it grow without bound.
+//! most [`MAX_TABLES`] names, so a hostile statement cannot make it grow without bound; a full
+//! list makes the analysis [`crate::Analysis::partial`].
 
 use std::ops::ControlFlow;
 
