@@ -91,3 +91,43 @@ fn the_filters_keep_a_partial_statement() {
     assert!(!keeps(table("s.w"), "UPDATE t SET a=1"));
     assert!(!keeps(writes, "SELECT id FROM t WHERE id IN (0,0,0)"));
 }
+
+fn names(a: &rdsaudit_sql::Analysis) -> Vec<String> {
+    a.tables.iter().map(ToString::to_string).collect()
+}
+
+/// Checked on MariaDB 10.11 (`review33_flush_seq.log`): a FLUSH that locks names its tables
+/// (the server logs a READ of each), one that does not names none; a temporary sequence's
+/// `CREATE` and `DROP` name none (the server logs no table event). Failed before.
+#[test]
+fn flush_locks_and_temporary_sequences_name_what_the_server_logs() {
+    let cases: &[(&str, &[&str])] = &[
+        ("FLUSH TABLES t WITH READ LOCK", &["t"]),
+        ("FLUSH TABLES t, db.u FOR EXPORT", &["t", "db.u"]),
+        (
+            "FLUSH TABLE `a b` WITH READ LOCK AND DISABLE CHECKPOINT",
+            &["a b"],
+        ),
+        ("FLUSH LOCAL TABLES t FOR EXPORT", &["t"]),
+        (
+            "FLUSH NO_WRITE_TO_BINLOG TABLES t, u, v WITH READ LOCK",
+            &["t", "u", "v"],
+        ),
+        ("FLUSH TABLES t", &[]),
+        ("FLUSH TABLES t, u", &[]),
+        ("FLUSH TABLES WITH READ LOCK", &[]),
+        ("FLUSH LOGS", &[]),
+        ("CREATE TEMPORARY SEQUENCE s", &[]),
+        ("CREATE OR REPLACE TEMPORARY SEQUENCE s START WITH 10", &[]),
+        ("DROP TEMPORARY SEQUENCE IF EXISTS s", &[]),
+        ("CREATE SEQUENCE s", &["s"]),
+        ("DROP SEQUENCE s", &["s"]),
+        ("SELECT NEXTVAL(s)", &["s"]),
+    ];
+    for &(sql, want) in cases {
+        for a in [analyze(sql.as_bytes()), analyze_tokens(sql.as_bytes())] {
+            assert_eq!(names(&a), want, "{sql}");
+            assert!(!a.partial, "{sql}");
+        }
+    }
+}
