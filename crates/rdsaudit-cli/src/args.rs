@@ -112,7 +112,9 @@ plugin's query log limit, 1024 bytes unless --query-log-limit says otherwise) an
 may not have run decides what the statement does; writes is then true if either reading
 writes) and mode_dependent (bool: the session's quoting sql_mode, not in the log, decides
 the tables read from the text: those of an ANSI_QUOTES or NO_BACKSLASH_ESCAPES reading are
-listed too, and in a default session they may be a string's text).
+listed too, and in a default session they may be a string's text) and partial (bool: only the
+statement's first 65,536 tokens, or the first 64 tables, were read; writes is then true for a
+cut statement, and --table keeps the event).
 
 CSV and TSV have a header row and the same columns in the same order (alternatives
 excepted: NDJSON only), but for the names' four *_base64 columns, which come last; a
@@ -332,7 +334,7 @@ pub struct ParseArgs {
     pub merge: bool,
     /// Add what each statement means to every NDJSON object: writes, statement_class,
     /// tables, written_tables, fingerprint, digest, truncated, version_dependent,
-    /// mode_dependent (see below)
+    /// mode_dependent, partial (see below)
     #[arg(long)]
     pub enrich: bool,
 }
