@@ -283,7 +283,7 @@ fn millis(token: &[u8]) -> Result<i64, &'static str> {
     if integral {
         return Err("an out-of-range number");
     }
-    if f.is_finite() && f.fract() == 0.0 && f >= -LIMIT && f < LIMIT {
+    if f.is_finite() && f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f) {
         // Checked above: integer-valued and in range, so the cast is exact.
         #[allow(clippy::cast_possible_truncation)]
         Ok(f as i64)
