@@ -105,7 +105,7 @@ pub struct LogEnvelope<'a> {
     /// The entries of `logEvents` that could not be read (no `id`, a `message` that is no
     /// string, a lone surrogate escape...), each kept whole as its JSON in the payload, in
     /// order of their place in `logEvents`. Empty unless simd-json refused the payload and the
-    /// validating walk found every fault inside log events ([`salvage`]).
+    /// validating walk found every fault inside log events (`envelope/salvage.rs`).
     pub failed_events: Vec<FailedLogEvent<'a>>,
     /// No message holds a line break (`\n` or `\r`): each is one audit line, and the
     /// pipeline skips the search for its breaks ([`LogEnvelope::unbroken`]).
