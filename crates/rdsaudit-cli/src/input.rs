@@ -210,10 +210,11 @@ impl<'f> Reader<'f> {
     {
         let name = path.display().to_string();
         let stdin = path == Path::new("-");
-        // A followed pipe named by a path (a FIFO, `<(ssh host tail -F audit.log)`,
-        // `/dev/stdin`) is read as stdin is: it cannot be read again at an offset, which
-        // following a file across rotation does (session 32's adversary X, F6: reading
-        // stopped at the second read, `Illegal seek`).
+        // A pipe named by a path (a FIFO, `<(ssh host tail -F audit.log)`, `/dev/stdin`) is
+        // read as stdin is, followed or not: what comes is handed out as it comes (it waited
+        // for a whole piece), and it cannot be read again at an offset, which following a
+        // file across rotation does (session 32's adversary X, F6: reading stopped at the
+        // second read, `Illegal seek`).
         let mut pipe = stdin;
         let (source, len, file_at): (Source, Option<u64>, _) = if stdin {
             (Box::new(io::stdin()), None, None)
@@ -223,7 +224,7 @@ impl<'f> Reader<'f> {
                     let meta = f.metadata().ok();
                     let len = meta.as_ref().map(std::fs::Metadata::len);
                     let regular = meta.as_ref().is_some_and(std::fs::Metadata::is_file);
-                    pipe = self.follow && meta.is_some_and(|m| !m.is_file() && !m.is_dir());
+                    pipe = meta.as_ref().is_some_and(is_pipe);
                     if pipe {
                         (Box::new(f), None, None)
                     } else if self.follow {
@@ -710,6 +711,18 @@ fn sniff(source: &mut Source, follow: bool) -> io::Result<(Vec<u8>, Vec<usize>)>
     }
     head.truncate(len);
     Ok((head, rotated))
+}
+
+/// Whether an input that is neither a file nor a directory (a FIFO, a socket, a terminal)
+/// is read as stdin is ([`Reader::read`]).
+fn is_pipe(meta: &std::fs::Metadata) -> bool {
+    !meta.is_file() && !meta.is_dir()
+}
+
+/// Whether `path` is read as it comes, each piece written out at once: stdin (`-`) or a pipe
+/// named by a path ([`Reader::read`]).
+pub fn is_live(path: &Path) -> bool {
+    path == Path::new("-") || std::fs::metadata(path).is_ok_and(|m| is_pipe(&m))
 }
 
 /// The error for a `--follow`ed input that is not a log written a line at a time (audit text

@@ -528,10 +528,11 @@ fn read_in_order(
     acc: &mut Accounting,
     output: &mut Output,
 ) -> anyhow::Result<u64> {
-    // A pipe or a followed file: each piece goes out as soon as it is decoded.
+    // A pipe (stdin, or named by a path) or a followed file: each piece goes out as soon as
+    // it is decoded.
     let live = args.input.follow
         || args.input.paths.is_empty()
-        || args.input.paths.iter().any(|p| p.as_os_str() == "-");
+        || args.input.paths.iter().any(|p| super::input::is_live(p));
     let spare = Spare {
         chunks: Mutex::new(Vec::new()),
         writers,
