@@ -108,10 +108,27 @@ struct Listed {
     bytes: Option<Vec<u8>>,
     /// The line reads more than one way: this reading may be forged.
     ambiguous: bool,
+    /// The statement's length in bytes, when it is longer than what is listed.
+    cut_from: Option<usize>,
 }
 
 /// Bytes of a DDL/DCL statement kept for the list (the plugin's default limit is 1 KiB).
 const LISTED_BYTES: usize = 4096;
+
+/// The first [`LISTED_BYTES`] of `raw` (fewer, to end at a character of UTF-8 text: cut
+/// inside one, a UTF-8 statement was listed as one that is not, with `object_base64`), and
+/// whether that is all of it.
+fn listed_part(raw: &[u8]) -> (&[u8], bool) {
+    let Some(head) = raw.get(..LISTED_BYTES) else {
+        return (raw, true);
+    };
+    let end = match std::str::from_utf8(head) {
+        // Invalid only in its last character, which the cut split.
+        Err(e) if e.error_len().is_none() => e.valid_up_to(),
+        _ => head.len(),
+    };
+    (raw.get(..end).unwrap_or(head), false)
+}
 
 /// The counts of one record or text piece; merged in input order.
 #[derive(Debug)]
@@ -299,7 +316,7 @@ impl Tally {
             return;
         }
         let raw = e.object.unescaped();
-        let listed = raw.get(..LISTED_BYTES).unwrap_or(&raw);
+        let (listed, whole) = listed_part(&raw);
         let text = String::from_utf8_lossy(listed);
         let bytes = matches!(text, std::borrow::Cow::Owned(_)).then(|| listed.to_vec());
         self.ddl_dcl.push(Listed {
@@ -312,6 +329,7 @@ impl Tally {
             text: text.into_owned(),
             bytes,
             ambiguous,
+            cut_from: (!whole).then_some(raw.len()),
         });
     }
 
@@ -467,7 +485,7 @@ impl Tally {
             let code = l.retcode.map_or_else(|| "-".to_owned(), |c| c.to_string());
             let _ = writeln!(
                 s,
-                "  {}  {}@{}  {}  {}  retcode {code}  {}{}",
+                "  {}  {}@{}  {}  {}  retcode {code}  {}{}{}",
                 Rfc3339(l.at_us),
                 shown(&l.user),
                 shown(&l.host),
@@ -482,7 +500,11 @@ impl Tally {
                 } else {
                     ""
                 },
-                shown_text(&l.text)
+                shown_text(&l.text),
+                l.cut_from.map_or_else(String::new, |n| format!(
+                    "  (cut: its first {} of {n} bytes)",
+                    l.text_bytes()
+                ))
             );
         }
         let _ = writeln!(
@@ -541,6 +563,11 @@ impl Tally {
 }
 
 impl Listed {
+    /// Bytes of the statement listed.
+    fn text_bytes(&self) -> usize {
+        self.bytes.as_ref().map_or(self.text.len(), Vec::len)
+    }
+
     /// The statement for `--format json`: its text as it is (JSON escapes what it must),
     /// and, when it is not UTF-8, `object_base64` with its bytes (the text is lossy then,
     /// and its U+FFFD would not tell a byte that is not UTF-8 from U+FFFD itself), as
@@ -556,6 +583,7 @@ impl Listed {
             "retcode": self.retcode,
             "object": self.text,
             "ambiguous": self.ambiguous,
+            "object_cut_from": self.cut_from,
         });
         if let (Some(bytes), Some(listed)) = (&self.bytes, listed.as_object_mut()) {
             let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
@@ -1100,6 +1128,46 @@ mod tests {
         );
         let written = serde_json::to_string(&json).unwrap();
         assert_eq!(serde_json::from_str::<Value>(&written).unwrap(), json);
+    }
+
+    /// A DDL statement longer than the list keeps says so, with its length; cut inside a
+    /// character of UTF-8 text, it is cut before it (it was listed with `object_base64`, as a
+    /// statement that is not UTF-8, and its length was not shown).
+    #[test]
+    fn a_long_statement_listed_in_part_says_so() {
+        // `é` (2 bytes) straddles byte 4096 of the statement.
+        let body = format!(
+            "CREATE TABLE t (x int) COMMENT '{}é{}'",
+            "a".repeat(4063),
+            "b".repeat(900)
+        );
+        let escaped = body.replace('\'', "\\\'");
+        let line = format!("20241205 10:00:01,srv,u,10.0.0.1,5,11,QUERY,shop,'{escaped}',0");
+        let short = "20241205 10:00:02,srv,u,10.0.0.1,5,12,QUERY,shop,'DROP TABLE t',0";
+        let mut t = Tally::default();
+        for line in [line.as_str(), short] {
+            t.event(&rdsaudit::parse_line(line.as_bytes()).unwrap());
+        }
+        let json = t.json(20, &Report::default());
+        let ddl = json["ddl_dcl"].as_array().unwrap();
+        let listed = ddl[0]["object"].as_str().unwrap();
+        assert_eq!(listed.len(), 4095, "{}", &listed[4000..]);
+        assert!(body.starts_with(listed));
+        assert!(ddl[0].get("object_base64").is_none(), "{:?}", ddl[0]);
+        assert_eq!(ddl[0]["object_cut_from"], body.len());
+        assert_eq!(ddl[1]["object"], "DROP TABLE t");
+        assert!(ddl[1]["object_cut_from"].is_null());
+        let text = t.render(20, &Report::default());
+        let cut = format!("a'  (cut: its first 4095 of {} bytes)\n", body.len());
+        assert!(!text.contains(&cut), "the quote is not listed");
+        assert!(
+            text.contains(&format!(
+                "aaa  (cut: its first 4095 of {} bytes)\n",
+                body.len()
+            )),
+            "{text}"
+        );
+        assert!(text.contains("DROP TABLE t\n"), "{text}");
     }
 
     #[test]
