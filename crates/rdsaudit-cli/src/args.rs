@@ -112,7 +112,9 @@ plugin's query log limit, 1024 bytes unless --query-log-limit says otherwise) an
 may not have run decides what the statement does; writes is then true if either reading
 writes) and mode_dependent (bool: the session's quoting sql_mode, not in the log, decides
 the tables read from the text: those of an ANSI_QUOTES or NO_BACKSLASH_ESCAPES reading are
-listed too, and in a default session they may be a string's text).
+listed too, and in a default session they may be a string's text) and partial (bool: only the
+statement's first 65,536 tokens, or the first 64 tables, were read; writes is then true for a
+cut statement, and --table keeps the event).
 
 CSV and TSV have a header row and the same columns in the same order (alternatives
 excepted: NDJSON only), but for the names' four *_base64 columns, which come last; a
@@ -179,7 +181,8 @@ pub struct InputArgs {
     /// once). Followed: audit text and `aws logs tail` text, written a line at a time; a file
     /// read whole (gzip, a JSON document such as a Lambda event or `aws` JSON output,
     /// Insights CSV, syslog output) is refused, told by its first bytes. A pipe is always
-    /// read to its end: `aws logs tail --follow ... | rdsaudit parse`
+    /// read to its end: `aws logs tail --follow ... | rdsaudit parse`; a named one too, as
+    /// it comes with --follow: `rdsaudit parse --follow <(ssh host tail -F audit.log)`
     #[arg(long)]
     pub follow: bool,
 }
@@ -331,7 +334,7 @@ pub struct ParseArgs {
     pub merge: bool,
     /// Add what each statement means to every NDJSON object: writes, statement_class,
     /// tables, written_tables, fingerprint, digest, truncated, version_dependent,
-    /// mode_dependent (see below)
+    /// mode_dependent, partial (see below)
     #[arg(long)]
     pub enrich: bool,
 }

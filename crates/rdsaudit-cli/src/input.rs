@@ -40,6 +40,12 @@ const SNIFF_BYTES: usize = 64 << 10;
 const FOLLOW_POLL: Duration = Duration::from_millis(200);
 /// A document file from this size on is read in two halves at once.
 const HALVES_MIN_BYTES: usize = 1 << 20;
+/// How long a followed file's run of NULs with more of the file after it is waited on to be
+/// written over before it is read as it is (see [`Reopening`], "Holes").
+const HOLE_WAIT: Duration = Duration::from_secs(2);
+/// A followed file's run of NULs is waited on only when it ends this near the file's end
+/// (see [`Reopening`], "Holes").
+const HOLE_REACH: u64 = 64 << 10;
 
 /// Set by the first Ctrl-C while a live input is read (see [`end_live_input_on_interrupt`]).
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -204,20 +210,29 @@ impl<'f> Reader<'f> {
     {
         let name = path.display().to_string();
         let stdin = path == Path::new("-");
+        // A pipe named by a path (a FIFO, `<(ssh host tail -F audit.log)`, `/dev/stdin`) is
+        // read as stdin is, followed or not: what comes is handed out as it comes (it waited
+        // for a whole piece), and it cannot be read again at an offset, which following a
+        // file across rotation does (session 32's adversary X, F6: reading stopped at the
+        // second read, `Illegal seek`).
+        let mut pipe = stdin;
         let (source, len, file_at): (Source, Option<u64>, _) = if stdin {
             (Box::new(io::stdin()), None, None)
         } else {
             match std::fs::File::open(path) {
-                Ok(f) if self.follow => {
-                    let len = f.metadata().ok().map(|m| m.len());
-                    (Box::new(Reopening::new(f, path)), len, None)
-                }
                 Ok(f) => {
                     let meta = f.metadata().ok();
                     let len = meta.as_ref().map(std::fs::Metadata::len);
-                    let regular = meta.is_some_and(|m| m.is_file());
-                    let file_at = regular.then(|| f.try_clone().ok()).flatten();
-                    (Box::new(f), len, file_at)
+                    let regular = meta.as_ref().is_some_and(std::fs::Metadata::is_file);
+                    pipe = meta.as_ref().is_some_and(is_pipe);
+                    if pipe {
+                        (Box::new(f), None, None)
+                    } else if self.follow {
+                        (Box::new(Reopening::new(f, path)), len, None)
+                    } else {
+                        let file_at = regular.then(|| f.try_clone().ok()).flatten();
+                        (Box::new(f), len, file_at)
+                    }
                 }
                 Err(e) => return unreadable(acc, &name, &e, &make, &mut emit),
             }
@@ -239,11 +254,11 @@ impl<'f> Reader<'f> {
             bar,
             gzip: None,
         };
-        let follow = self.follow && !stdin;
-        if stdin || follow {
+        let follow = self.follow && !pipe;
+        if pipe || follow {
             end_live_input_on_interrupt();
         }
-        let result = self.dispatch(source, stdin || follow, follow, &mut run);
+        let result = self.dispatch(source, pipe || follow, follow, &mut run);
         run.acc.finish_input(&name);
         result
     }
@@ -698,6 +713,18 @@ fn sniff(source: &mut Source, follow: bool) -> io::Result<(Vec<u8>, Vec<usize>)>
     Ok((head, rotated))
 }
 
+/// Whether an input that is neither a file nor a directory (a FIFO, a socket, a terminal)
+/// is read as stdin is ([`Reader::read`]).
+fn is_pipe(meta: &std::fs::Metadata) -> bool {
+    !meta.is_file() && !meta.is_dir()
+}
+
+/// Whether `path` is read as it comes, each piece written out at once: stdin (`-`) or a pipe
+/// named by a path ([`Reader::read`]).
+pub fn is_live(path: &Path) -> bool {
+    path == Path::new("-") || std::fs::metadata(path).is_ok_and(|m| is_pipe(&m))
+}
+
 /// The error for a `--follow`ed input that is not a log written a line at a time (audit text
 /// and prefixed text, streamed live): gzip (compressed whole), or a shape read whole (`kind`:
 /// a JSON document, Insights CSV, syslog; `None` when it is not UTF-8, told by its
@@ -924,15 +951,42 @@ struct Follow {
 /// was not told: its first bytes, a record's time and ids, now tell it). Not told: a file
 /// written anew whose first and last bytes read are the same bytes at the same places (or
 /// NULs read there before).
+///
+/// Holes: a writer that extends the file before it writes the text (`ftruncate` then a
+/// write or a copy into a mapping, `fallocate`, a write past the end before the one before
+/// it) leaves bytes that read as NULs until it fills them (session 32's adversary X, F5:
+/// the events written into them were lost, read as one line of NULs). So a run of NULs read
+/// is not handed out at once: the bytes before it are, and the run is read again at each
+/// look, until it is filled (its text is read then), or, when more of the file follows it,
+/// [`HOLE_WAIT`] has passed since that was first seen (a client's NUL in a statement, a
+/// hole never filled: `copytruncate` under a writer that does not append): then it is
+/// handed out as it is. A run reaching the end of the file waits for what comes after it;
+/// one ending more than [`HOLE_REACH`] before the file's end goes out at once (text the
+/// writer left behind; a log read from its start is not slowed by its NULs). At Ctrl-C, or
+/// when the file ends before the run (truncated), the run is handed out as it was read.
+/// Not read: text written into a hole more than [`HOLE_REACH`] before the file's end, or
+/// more than [`HOLE_WAIT`] after more of the file was written past it.
 struct Reopening {
     file: std::fs::File,
     path: std::path::PathBuf,
-    /// Bytes read from `file`.
+    /// Bytes read from `file` (handed out; the file's offset is there).
     read: u64,
     /// The first bytes read (up to [`TAIL`]), to tell a file written anew.
     head: Vec<u8>,
     /// The last bytes read (up to [`TAIL`]), to tell a file written anew.
     tail: Vec<u8>,
+    /// A run of NULs at byte `read`, held back: it may be a hole not written yet.
+    hole: Option<Hole>,
+}
+
+/// A run of NULs held back by [`Reopening`] (see "Holes" there).
+struct Hole {
+    /// Where it starts (the first byte not handed out).
+    at: u64,
+    /// How long it was when last read.
+    len: usize,
+    /// Since when more of the file is seen after it.
+    followed_since: Option<std::time::Instant>,
 }
 
 /// How many of the first and of the last bytes read tell a file written anew (two preads of
@@ -947,7 +1001,105 @@ impl Reopening {
             read: 0,
             head: Vec::with_capacity(TAIL),
             tail: Vec::with_capacity(TAIL),
+            hole: None,
         }
+    }
+
+    /// Reads into `buf` from byte `self.read`, at the file's end going on to the file its
+    /// path names next ([`Reopening::reopen`]: an error says so); the bytes handed out.
+    fn read_outside_holes(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if n > 0 || buf.is_empty() {
+            return self.outside_holes(buf, n);
+        }
+        if let Some(held) = self.release_hole(buf, false)? {
+            return Ok(held);
+        }
+        if self.reopen()? {
+            return Err(text_stream::next_file());
+        }
+        Ok(0)
+    }
+
+    /// How many of the `n` bytes just read into `buf` (at byte `self.read`) are handed out:
+    /// all of them but from a run of NULs that may be a hole not written yet (see "Holes" in
+    /// [`Reopening`]), which is read again at the next look; the file's offset is set back to
+    /// the first byte not handed out.
+    fn outside_holes(&mut self, buf: &[u8], n: usize) -> io::Result<usize> {
+        let read = buf.get(..n).unwrap_or_default();
+        let first = memchr::memchr(0, read);
+        let keep = match first {
+            None => {
+                self.hole = None;
+                return Ok(n);
+            }
+            // The text before the run: the run is looked at by the next read.
+            Some(first) if first > 0 => {
+                self.hole = None;
+                first
+            }
+            Some(_) => self.hole_read(read)?,
+        };
+        if keep < n {
+            io::Seek::seek(&mut self.file, io::SeekFrom::Start(self.read + keep as u64))?;
+        }
+        Ok(keep)
+    }
+
+    /// How much of `read`, which starts with a run of NULs at byte `self.read`, is handed
+    /// out: none while the run may still be filled, else the run.
+    fn hole_read(&mut self, read: &[u8]) -> io::Result<usize> {
+        let run = read.iter().position(|&b| b != 0).unwrap_or(read.len());
+        let at = self.read;
+        let end = at + run as u64;
+        let file_len = self.file.metadata()?.len();
+        let hole = match self.hole.take() {
+            Some(hole) if hole.at == at => Hole { len: run, ..hole },
+            _ => Hole {
+                at,
+                len: run,
+                followed_since: None,
+            },
+        };
+        let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+        let left_behind = file_len.saturating_sub(end) > HOLE_REACH;
+        // A file renamed away is read to its end, a hole in it too: its writer moved on.
+        let moved = match (std::fs::metadata(&self.path), self.file.metadata()) {
+            (Ok(named), Ok(open)) => !same_file(&named, &open),
+            _ => false,
+        };
+        let followed_since =
+            (end < file_len).then(|| hole.followed_since.unwrap_or_else(std::time::Instant::now));
+        let waited = followed_since.is_some_and(|since| since.elapsed() >= HOLE_WAIT);
+        if interrupted || left_behind || moved || waited {
+            return Ok(run);
+        }
+        self.hole = Some(Hole {
+            followed_since,
+            ..hole
+        });
+        Ok(0)
+    }
+
+    /// The run of NULs held back, handed out as it was read (NULs, into `buf`): the file
+    /// is no longer the text it was in (`gone`: truncated before it, or written anew), so it
+    /// is read as it would have been at once. `None` when none is held, or when the file
+    /// now ends where the run started (its writer gave back the room it had made: no text
+    /// of the file was there, and none is lost).
+    fn release_hole(&mut self, buf: &mut [u8], gone: bool) -> io::Result<Option<usize>> {
+        let Some(hole) = self.hole.take() else {
+            return Ok(None);
+        };
+        if !gone && self.file.metadata()?.len() >= hole.at {
+            return Ok(None);
+        }
+        let len = hole.len.min(buf.len());
+        let Some(held) = buf.get_mut(..len) else {
+            return Ok(None);
+        };
+        held.fill(0);
+        io::Seek::seek(&mut self.file, io::SeekFrom::Start(self.read + len as u64))?;
+        Ok(Some(len))
     }
 
     /// Whether the first or the last bytes read are no longer where they were read (a byte
@@ -1041,14 +1193,17 @@ impl Reopening {
 
 impl Read for Reopening {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        // The file may have been written anew since the last read.
-        if !buf.is_empty() && self.rewritten()? && self.reopen()? {
-            return Err(text_stream::next_file());
-        }
-        let n = self.file.read(buf)?;
-        if n == 0 && !buf.is_empty() && self.reopen()? {
-            return Err(text_stream::next_file());
-        }
+        // The file may have been written anew since the last read (what was held back of
+        // the text before goes out first).
+        let n = if !buf.is_empty() && self.rewritten()? {
+            match self.release_hole(buf, true)? {
+                Some(held) => held,
+                None if self.reopen()? => return Err(text_stream::next_file()),
+                None => self.read_outside_holes(buf)?,
+            }
+        } else {
+            self.read_outside_holes(buf)?
+        };
         let read = buf.get(..n).unwrap_or_default();
         self.keep_head(read);
         self.read += n as u64;
@@ -1100,8 +1255,10 @@ impl Read for Follow {
             return Err(e);
         }
         loop {
-            let n = self.file.read(buf)?;
+            // Before the read: a read after Ctrl-C hands out what the file held back
+            // ([`Reopening`], "Holes").
             let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+            let n = self.file.read(buf)?;
             if n > 0 || buf.is_empty() || interrupted {
                 self.idle = false;
                 return Ok(n);

@@ -198,12 +198,59 @@ fn exit_status(acc: &Accounting) -> u8 {
     }
 }
 
-/// Standard output, or a file.
+/// Standard output, or a file. A write error names which (session 32's adversary L, F4:
+/// `rdsaudit: File too large (os error 27)` said neither stdout nor the `--rejects` file).
 fn output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
+    output_named(path, "")
+}
+
+/// [`output`], a file named `what` in its errors (`the rejects file`).
+fn output_named(path: Option<&Path>, what: &str) -> anyhow::Result<Box<dyn Write>> {
     Ok(match path {
-        Some(p) => Box::new(io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        )),
-        None => Box::new(io::BufWriter::with_capacity(1 << 16, io::stdout().lock())),
+        Some(p) => {
+            let file =
+                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
+            let what = match what {
+                "" => format!("writing {}", p.display()),
+                _ => format!("writing {what} {}", p.display()),
+            };
+            Box::new(io::BufWriter::new(Named { inner: file, what }))
+        }
+        None => {
+            let what = "writing standard output".to_owned();
+            let stdout = Named {
+                inner: io::stdout().lock(),
+                what,
+            };
+            Box::new(io::BufWriter::with_capacity(1 << 16, stdout))
+        }
     })
+}
+
+/// A writer whose errors say what was being written (its kind kept: a closed pipe is still
+/// told apart, [`is_broken_pipe`]). Under the buffer: only its writes to the file pay for it.
+struct Named<W> {
+    inner: W,
+    /// `writing standard output`, `writing PATH`.
+    what: String,
+}
+
+impl<W: Write> Named<W> {
+    fn name(&self, e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("{}: {e}", self.what))
+    }
+}
+
+impl<W: Write> Write for Named<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).map_err(|e| self.name(e))
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.inner.write_all(buf).map_err(|e| self.name(e))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().map_err(|e| self.name(e))
+    }
 }

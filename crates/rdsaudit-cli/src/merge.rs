@@ -47,7 +47,9 @@
 //! Memory: each input is read on a thread of its own, decoded as without `--merge` (a group
 //! of 256 KiB text pieces, or one JSON document up to `--max-file-size`), with at most two
 //! decoded chunks waiting and [`WINDOW`] formatted events pending: about
-//! k × (2 × threads + 3) MiB + k × [`WINDOW`] × event size for k text inputs.
+//! k × (2 × threads + 3) MiB + k × [`WINDOW`] × event size for k text inputs. A chunk keeps
+//! at most 8 MiB of its events in memory, the rest in a temporary file, read back one event
+//! at a time (`parse.rs`: a JSON record's events were held whole, 2 GB for a 1 MB event).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

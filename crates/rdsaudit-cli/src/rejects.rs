@@ -27,7 +27,7 @@
 //! Replay fixed text lines with `jq -r .raw rejects.ndjson | rdsaudit parse -`.
 
 use std::fs::File;
-use std::io::{self, Seek as _, Write as _};
+use std::io::{self, Read as _, Seek as _, Write as _};
 
 use base64::Engine as _;
 use rdsaudit::LineError;
@@ -285,12 +285,74 @@ impl Spill {
                 ));
             }
             Some(Spilled::File { file, .. }) => {
-                file.rewind()?;
-                io::copy(file, out)?;
+                file.rewind().map_err(reading_back)?;
+                io::copy(&mut Named(file), out)?;
             }
             Some(Spilled::InMemory) | None => {}
         }
         out.write_all(rest)
+    }
+
+    /// Hands `lines` the bytes taken, then `rest`, in blocks of whole lines (bytes are taken
+    /// a whole line at a time): what the SQL joiner reads (`parse`'s chunks). A block holds
+    /// at most [`BLOCK`] bytes and the longest line.
+    pub fn lines_to(
+        &mut self,
+        rest: &[u8],
+        mut lines: impl FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        match self.to.as_deref_mut() {
+            Some(Spilled::Failed(e, what)) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("keeping {what} in a temporary file: {e}"),
+                ));
+            }
+            Some(Spilled::File { file, .. }) => {
+                file.rewind().map_err(reading_back)?;
+                let mut block = Vec::with_capacity(BLOCK);
+                loop {
+                    let read = (&mut *file).take(BLOCK as u64).read_to_end(&mut block);
+                    let read = read.map_err(reading_back)?;
+                    let whole = memchr::memrchr(b'\n', &block).map_or(0, |i| i + 1);
+                    if read == 0 {
+                        // Whole lines were taken: nothing is left over but what has no end.
+                        lines(&block)?;
+                        break;
+                    }
+                    if whole > 0 {
+                        lines(block.get(..whole).unwrap_or_default())?;
+                        block.drain(..whole);
+                    }
+                }
+            }
+            Some(Spilled::InMemory) | None => {}
+        }
+        lines(rest)
+    }
+
+    /// The temporary file the bytes taken are in, from its start (it is let go: the spill
+    /// holds nothing after).
+    pub fn reader(&mut self) -> io::Result<Option<File>> {
+        match self.to.take().map(|to| *to) {
+            Some(Spilled::Failed(e, what)) => Err(io::Error::new(
+                e.kind(),
+                format!("keeping {what} in a temporary file: {e}"),
+            )),
+            Some(Spilled::File { mut file, .. }) => {
+                file.rewind().map_err(reading_back)?;
+                Ok(Some(file))
+            }
+            Some(Spilled::InMemory) | None => Ok(None),
+        }
+    }
+
+    /// Whether bytes were taken from memory (to a temporary file).
+    pub fn has_taken(&self) -> bool {
+        matches!(
+            self.to.as_deref(),
+            Some(Spilled::File { .. } | Spilled::Failed(..))
+        )
     }
 
     /// Holds nothing: the temporary file let go.
@@ -303,6 +365,29 @@ impl Spill {
     pub fn has_file(&self) -> bool {
         matches!(self.to.as_deref(), Some(Spilled::File { .. }))
     }
+}
+
+/// The most a [`Spill`] reads back at once ([`Spill::lines_to`]).
+const BLOCK: usize = 1 << 20;
+
+/// A temporary file read back, its errors named (a write error names the output it went to).
+struct Named<'a>(&'a mut File);
+
+impl io::Read for Named<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(reading_back)
+    }
+}
+
+/// An error reading back a temporary file.
+pub fn reading_back(e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!(
+            "reading back a temporary file in {}: {e}",
+            std::env::temp_dir().display()
+        ),
+    )
 }
 
 /// Appends `bytes` to `file`. On failure the file is cut back to its length before

@@ -102,13 +102,33 @@ struct Listed {
     database: String,
     class: StatementClass,
     retcode: Option<i64>,
+    /// The statement's text (lossy when it is not UTF-8).
     text: String,
+    /// Its bytes, when they are not UTF-8 (`object_base64` in JSON).
+    bytes: Option<Vec<u8>>,
     /// The line reads more than one way: this reading may be forged.
     ambiguous: bool,
+    /// The statement's length in bytes, when it is longer than what is listed.
+    cut_from: Option<usize>,
 }
 
 /// Bytes of a DDL/DCL statement kept for the list (the plugin's default limit is 1 KiB).
 const LISTED_BYTES: usize = 4096;
+
+/// The first [`LISTED_BYTES`] of `raw` (fewer, to end at a character of UTF-8 text: cut
+/// inside one, a UTF-8 statement was listed as one that is not, with `object_base64`), and
+/// whether that is all of it.
+fn listed_part(raw: &[u8]) -> (&[u8], bool) {
+    let Some(head) = raw.get(..LISTED_BYTES) else {
+        return (raw, true);
+    };
+    let end = match std::str::from_utf8(head) {
+        // Invalid only in its last character, which the cut split.
+        Err(e) if e.error_len().is_none() => e.valid_up_to(),
+        _ => head.len(),
+    };
+    (raw.get(..end).unwrap_or(head), false)
+}
 
 /// The counts of one record or text piece; merged in input order.
 #[derive(Debug)]
@@ -131,6 +151,9 @@ pub struct Tally {
     ambiguous_unlisted: u64,
     /// Statements whose `writes` depends on the server's version (counted as writes).
     version_dependent: u64,
+    /// Statements whose tables depend on the session's quoting `sql_mode` (`--enrich`'s
+    /// `mode_dependent`: another quoting mode's reading names more tables).
+    mode_dependent: u64,
     /// CloudWatch log events of this record (their ids); merged as a count.
     cloudwatch_ids: HashSet<String>,
     cloudwatch_events: u64,
@@ -215,6 +238,7 @@ impl Tally {
             ambiguous_write_tables: Counts::default(),
             ambiguous_unlisted: 0,
             version_dependent: 0,
+            mode_dependent: 0,
             cloudwatch_ids: HashSet::new(),
             cloudwatch_events: 0,
             fingerprints: HashMap::new(),
@@ -251,7 +275,8 @@ impl Tally {
         tables.sort_unstable();
         tables.dedup();
         for table in &tables {
-            self.ambiguous_write_tables.add(&table.to_string(), 1);
+            self.ambiguous_write_tables
+                .add(&shown_text(&table.to_string()), 1);
         }
     }
 
@@ -259,9 +284,10 @@ impl Tally {
         let t = e.timestamp.epoch_us;
         self.truncated += u64::from(s.truncated);
         self.version_dependent += u64::from(s.version_dependent);
+        self.mode_dependent += u64::from(s.mode_dependent);
         if s.writes && e.retcode == Some(0) && !e.ambiguity.is_ambiguous() {
             for table in &s.written_tables {
-                self.write_tables.add(&table.to_string(), 1);
+                self.write_tables.add(&shown_text(&table.to_string()), 1);
             }
         }
         if let (Some(fingerprint), Some(digest)) = (s.fingerprint, s.digest) {
@@ -290,7 +316,9 @@ impl Tally {
             return;
         }
         let raw = e.object.unescaped();
-        let text = String::from_utf8_lossy(raw.get(..LISTED_BYTES).unwrap_or(&raw));
+        let (listed, whole) = listed_part(&raw);
+        let text = String::from_utf8_lossy(listed);
+        let bytes = matches!(text, std::borrow::Cow::Owned(_)).then(|| listed.to_vec());
         self.ddl_dcl.push(Listed {
             at_us: e.timestamp.epoch_us,
             user: shown_name(e.username).into_owned(),
@@ -299,7 +327,9 @@ impl Tally {
             class,
             retcode: e.retcode,
             text: text.into_owned(),
+            bytes,
             ambiguous,
+            cut_from: (!whole).then_some(raw.len()),
         });
     }
 
@@ -320,6 +350,7 @@ impl Tally {
             .merge(other.ambiguous_write_tables);
         self.ambiguous_unlisted += other.ambiguous_unlisted;
         self.version_dependent += other.version_dependent;
+        self.mode_dependent += other.mode_dependent;
         self.cloudwatch_events += other.cloudwatch_events + other.cloudwatch_ids.len() as u64;
         for (fp, g) in other.fingerprints {
             match self.fingerprints.get_mut(&fp) {
@@ -404,6 +435,16 @@ impl Tally {
                 self.version_dependent
             );
         }
+        if self.mode_dependent > 0 {
+            let _ = writeln!(
+                s,
+                "  ({} statements whose tables depend on the session's quoting sql_mode, which \
+                 the log does not hold: read under ANSI_QUOTES or NO_BACKSLASH_ESCAPES they \
+                 name tables that a default session reads as a string's text; listed, their \
+                 writes counted)",
+                self.mode_dependent
+            );
+        }
         if self.ambiguous > 0 {
             table(
                 &mut s,
@@ -429,7 +470,7 @@ impl Tally {
                 Rfc3339(g.first_us),
                 Rfc3339(g.last_us),
                 g.digest,
-                shown(fp)
+                shown_text(fp)
             );
         }
         let hidden = self.fingerprints.len().saturating_sub(top);
@@ -444,7 +485,7 @@ impl Tally {
             let code = l.retcode.map_or_else(|| "-".to_owned(), |c| c.to_string());
             let _ = writeln!(
                 s,
-                "  {}  {}@{}  {}  {}  retcode {code}  {}{}",
+                "  {}  {}@{}  {}  {}  retcode {code}  {}{}{}",
                 Rfc3339(l.at_us),
                 shown(&l.user),
                 shown(&l.host),
@@ -459,7 +500,11 @@ impl Tally {
                 } else {
                     ""
                 },
-                shown(&l.text.replace(['\n', '\r'], " "))
+                shown_text(&l.text),
+                l.cut_from.map_or_else(String::new, |n| format!(
+                    "  (cut: its first {} of {n} bytes)",
+                    l.text_bytes()
+                ))
             );
         }
         let _ = writeln!(
@@ -499,6 +544,7 @@ impl Tally {
             "hosts": self.hosts.json(top),
             "writes_per_table": self.write_tables.json(top),
             "version_dependent_statements": self.version_dependent,
+            "mode_dependent_statements": self.mode_dependent,
             "ambiguous_writes_per_table": self.ambiguous_write_tables.json(top),
             "ambiguous_events_with_unlisted_readings": self.ambiguous_unlisted,
             "top_fingerprints": self.top_fingerprints(top).into_iter().map(|(fp, g)| json!({
@@ -510,18 +556,40 @@ impl Tally {
             })).collect::<Vec<_>>(),
             "failed_logins": self.failed_logins.json(usize::MAX),
             "failures_by_retcode": self.failures.json(usize::MAX),
-            "ddl_dcl": self.ddl_dcl.iter().map(|l| json!({
-                "timestamp": Rfc3339(l.at_us).to_string(),
-                "username": l.user,
-                "host": l.host,
-                "database": l.database,
-                "statement_class": l.class.as_str(),
-                "retcode": l.retcode,
-                "object": l.text,
-                "ambiguous": l.ambiguous,
-            })).collect::<Vec<_>>(),
+            "ddl_dcl": self.ddl_dcl.iter().map(Listed::json).collect::<Vec<_>>(),
             "truncated": self.truncated,
         })
+    }
+}
+
+impl Listed {
+    /// Bytes of the statement listed.
+    fn text_bytes(&self) -> usize {
+        self.bytes.as_ref().map_or(self.text.len(), Vec::len)
+    }
+
+    /// The statement for `--format json`: its text as it is (JSON escapes what it must),
+    /// and, when it is not UTF-8, `object_base64` with its bytes (the text is lossy then,
+    /// and its U+FFFD would not tell a byte that is not UTF-8 from U+FFFD itself), as
+    /// `parse` writes an event's `object`. Names are shown as in the text.
+    fn json(&self) -> Value {
+        use base64::Engine as _;
+        let mut listed = json!({
+            "timestamp": Rfc3339(self.at_us).to_string(),
+            "username": self.user,
+            "host": self.host,
+            "database": self.database,
+            "statement_class": self.class.as_str(),
+            "retcode": self.retcode,
+            "object": self.text,
+            "ambiguous": self.ambiguous,
+            "object_cut_from": self.cut_from,
+        });
+        if let (Some(bytes), Some(listed)) = (&self.bytes, listed.as_object_mut()) {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+            listed.insert("object_base64".to_owned(), b64.into());
+        }
+        listed
     }
 }
 
@@ -625,13 +693,34 @@ fn render_histogram(s: &mut String, (unit, buckets): &(Unit, Vec<(i64, u64)>)) {
     }
 }
 
-/// `text` with every character that is not [`readable`] escaped ([`escape`]: `\n`,
-/// `\u{1b}`, `\u{202e}`), but for U+FFFD (a statement that is not UTF-8 is shown as its
-/// lossy text): table names, statements and fingerprints are attacker text, and a raw
-/// newline or U+2028 would forge rows of this report, an escape sequence would drive the
-/// reader's terminal, a bidirectional override (`shop.o<U+202E>sredro`) or an invisible
-/// character (`shop.<U+200B>orders`) would pass for another table. A name's display
-/// ([`shown_name`]) is left as it is.
+/// Table names, statements and fingerprints as shown (in text and in JSON keys): `\`
+/// escaped as `\\`, and every character that is not [`readable`] escaped ([`escape`]:
+/// `\n`, `\u{1b}`, `\u{202e}`), but for U+FFFD (a statement that is not UTF-8 is shown as
+/// its lossy text). They are attacker text: a raw newline or U+2028 would forge rows of this
+/// report, an escape sequence would drive the reader's terminal, a bidirectional override
+/// (`shop.o<U+202E>sredro`) or an invisible character (`shop.<U+200B>orders`) would pass
+/// for another table, and a raw `\` would let a table literally named `o\u{202e}x` pass for
+/// one holding U+202E (session 33), a statement's `\n` for a line break.
+fn shown_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\\') {
+        return shown(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for part in text.split_inclusive('\\') {
+        match part.strip_suffix('\\') {
+            Some(before) => {
+                out.push_str(&shown(before));
+                out.push_str("\\\\");
+            }
+            None => out.push_str(&shown(part)),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// `text` with every character that is not [`readable`] escaped ([`escape`]), but for
+/// U+FFFD: a display made already (a name's, [`shown_name`], whose `\` are escaped, or
+/// [`shown_text`]'s) left as it is, and a count's key (a return code).
 fn shown(text: &str) -> std::borrow::Cow<'_, str> {
     let raw = |c: char| readable(c) || c == '\u{FFFD}';
     if text.chars().all(raw) {
@@ -980,6 +1069,105 @@ mod tests {
             shown("SELECT 'caf\u{E9}\u{3000}'"),
             "SELECT 'caf\u{E9}\\u{3000}'"
         );
+    }
+
+    /// Session 33: a table literally named `o\u{202e}x` was shown as the table holding
+    /// U+202E, a statement's `\n` as its line break (and a line break as a space: two
+    /// statements shown as one); `--format json` wrote table keys raw (not as the text shows
+    /// them, unlike names) and a statement that is not UTF-8 as its lossy text alone;
+    /// statements whose tables depend on the quoting `sql_mode` were not counted.
+    #[test]
+    fn backslashes_line_breaks_and_quoting_modes_are_shown_one_way() {
+        let lines: [&[u8]; 7] = [
+            br"20241205 10:00:01,srv,u,10.0.0.1,5,11,QUERY,shop,'INSERT INTO `o\\u{202e}x` VALUES (1)',0",
+            "20241205 10:00:02,srv,u,10.0.0.1,5,12,QUERY,shop,'INSERT INTO `o\u{202E}x` VALUES (1)',0".as_bytes(),
+            br"20241205 10:00:03,srv,u,10.0.0.1,5,13,QUERY,shop,'CREATE TABLE a (x int) /* 1\nDROP TABLE b */',0",
+            br"20241205 10:00:04,srv,u,10.0.0.1,5,14,QUERY,shop,'CREATE TABLE a (x int) /* 1 DROP TABLE b */',0",
+            br"20241205 10:00:05,srv,u,10.0.0.1,5,15,QUERY,shop,'CREATE TABLE a (x int) /* 1\\nDROP TABLE b */',0",
+            b"20241205 10:00:06,srv,u,10.0.0.1,5,16,QUERY,shop,'CREATE TABLE c (x int) /* \xff */',0",
+            br"20241205 10:00:07,srv,u,10.0.0.1,5,17,QUERY,shop,'SELECT \'x\\\'; DELETE FROM w; -- \'',0",
+        ];
+        let mut t = Tally::default();
+        for line in lines {
+            t.event(&rdsaudit::parse_line(line).unwrap());
+        }
+        let text = t.render(20, &Report::default());
+        for want in [
+            "  shop.o\\\\u{202e}x\n",
+            "  shop.o\\u{202e}x\n",
+            "retcode 0  CREATE TABLE a (x int) /* 1\\nDROP TABLE b */\n",
+            "retcode 0  CREATE TABLE a (x int) /* 1 DROP TABLE b */\n",
+            "retcode 0  CREATE TABLE a (x int) /* 1\\\\nDROP TABLE b */\n",
+            "insert into `o\\\\u{?}x` values(?+)",
+            "  (1 statements whose tables depend on the session's quoting sql_mode",
+        ] {
+            assert!(text.contains(want), "{want:?} in {text}");
+        }
+        let json = t.json(20, &Report::default());
+        let keys: Vec<&str> = json["writes_per_table"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["key"].as_str().unwrap())
+            .collect();
+        for key in ["shop.o\\\\u{202e}x", "shop.o\\u{202e}x", "shop.a", "shop.w"] {
+            assert!(keys.contains(&key), "{key:?} in {keys:?}");
+            assert!(text.contains(&format!("  {key}\n")), "{key:?} in {text}");
+        }
+        assert_eq!(json["mode_dependent_statements"], 1);
+        let ddl = json["ddl_dcl"].as_array().unwrap();
+        assert_eq!(
+            ddl[0]["object"],
+            "CREATE TABLE a (x int) /* 1\nDROP TABLE b */"
+        );
+        assert!(ddl[0].get("object_base64").is_none());
+        assert_eq!(ddl[3]["object"], "CREATE TABLE c (x int) /* \u{FFFD} */");
+        assert_eq!(
+            ddl[3]["object_base64"],
+            "Q1JFQVRFIFRBQkxFIGMgKHggaW50KSAvKiD/ICov"
+        );
+        let written = serde_json::to_string(&json).unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&written).unwrap(), json);
+    }
+
+    /// A DDL statement longer than the list keeps says so, with its length; cut inside a
+    /// character of UTF-8 text, it is cut before it (it was listed with `object_base64`, as a
+    /// statement that is not UTF-8, and its length was not shown).
+    #[test]
+    fn a_long_statement_listed_in_part_says_so() {
+        // `é` (2 bytes) straddles byte 4096 of the statement.
+        let body = format!(
+            "CREATE TABLE t (x int) COMMENT '{}é{}'",
+            "a".repeat(4063),
+            "b".repeat(900)
+        );
+        let escaped = body.replace('\'', "\\\'");
+        let line = format!("20241205 10:00:01,srv,u,10.0.0.1,5,11,QUERY,shop,'{escaped}',0");
+        let short = "20241205 10:00:02,srv,u,10.0.0.1,5,12,QUERY,shop,'DROP TABLE t',0";
+        let mut t = Tally::default();
+        for line in [line.as_str(), short] {
+            t.event(&rdsaudit::parse_line(line.as_bytes()).unwrap());
+        }
+        let json = t.json(20, &Report::default());
+        let ddl = json["ddl_dcl"].as_array().unwrap();
+        let listed = ddl[0]["object"].as_str().unwrap();
+        assert_eq!(listed.len(), 4095, "{}", &listed[4000..]);
+        assert!(body.starts_with(listed));
+        assert!(ddl[0].get("object_base64").is_none(), "{:?}", ddl[0]);
+        assert_eq!(ddl[0]["object_cut_from"], body.len());
+        assert_eq!(ddl[1]["object"], "DROP TABLE t");
+        assert!(ddl[1]["object_cut_from"].is_null());
+        let text = t.render(20, &Report::default());
+        let cut = format!("a'  (cut: its first 4095 of {} bytes)\n", body.len());
+        assert!(!text.contains(&cut), "the quote is not listed");
+        assert!(
+            text.contains(&format!(
+                "aaa  (cut: its first 4095 of {} bytes)\n",
+                body.len()
+            )),
+            "{text}"
+        );
+        assert!(text.contains("DROP TABLE t\n"), "{text}");
     }
 
     #[test]

@@ -28,7 +28,7 @@ fn run(args: &[&str], file: &str) -> Vec<Value> {
     events
 }
 
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 10] = [
     "writes",
     "statement_class",
     "tables",
@@ -38,6 +38,7 @@ const KEYS: [&str; 9] = [
     "truncated",
     "version_dependent",
     "mode_dependent",
+    "partial",
 ];
 
 #[test]

@@ -574,3 +574,165 @@ fn every_session_mode_and_client_character_set_is_read_review33() {
         assert!(kept.len() >= at_least, "{table}: {}", kept.len());
     }
 }
+
+/// `rdsaudit parse -q ARGS -` reading `input` from stdin: its events (exit code 0 asserted).
+fn events_of(args: &[&str], input: Vec<u8>) -> Vec<Value> {
+    let out = rdsaudit()
+        .arg("parse")
+        .arg("-q")
+        .args(args)
+        .arg("-")
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?}: {stderr}");
+    ndjson(&out.stdout)
+}
+
+/// Session 32's adversary L (F2), recorded on MariaDB 10.11 with a 1 MiB query log limit
+/// (`review33_cap.log`): a statement of more than 65,536 tokens is read up to there, and a list
+/// holds 64 tables at most. The server logged a WRITE of `w` for `UPDATE t JOIN u ON u.id IN
+/// (0,...,0), w SET w.a=1`, and 70 READs for a `UNION` of 70 tables; the text alone named
+/// neither `w` nor `c69`, and `SELECT ... IN (0,...,0) INTO OUTFILE` read `writes: false`:
+/// `--table` and `--writes` hid them without a word. Now `partial: true`, a cut statement is
+/// a write candidate, and the filters keep them. Failed before (no `partial`; `--table
+/// s33cap_b.w` kept nothing from the text).
+#[test]
+fn a_statement_read_in_part_is_flagged_and_kept_review33() {
+    let log = std::fs::read(recorded("review33_cap.log")).unwrap();
+    let table_event = |l: &&[u8]| {
+        let fields: Vec<&[u8]> = l.splitn(8, |b| *b == b',').collect();
+        matches!(
+            fields.get(6).copied(),
+            Some(b"READ" | b"WRITE" | b"CREATE" | b"ALTER" | b"DROP" | b"RENAME")
+        )
+    };
+    let mut text_only = Vec::new();
+    for l in log
+        .split_inclusive(|b| *b == b'\n')
+        .filter(|l| !table_event(l))
+    {
+        text_only.extend_from_slice(l);
+    }
+    let args = ["--enrich", "--operation", "QUERY"];
+    let runs = [
+        (events(&args, "review33_cap.log"), true),
+        (events_of(&args, text_only.clone()), false),
+    ];
+    for (events, server) in runs {
+        let object = |e: &Value| e["object"].as_str().unwrap().to_owned();
+        let mut flagged = Vec::new();
+        for e in &events {
+            assert!(e["partial"].is_boolean(), "{e}");
+            if e["partial"] == true {
+                flagged.push(object(e).chars().take(32).collect::<String>());
+            }
+            if object(e).contains("INTO OUTFILE") {
+                assert_eq!(e["writes"], true, "{:.80}", object(e));
+            }
+        }
+        let mut expected = vec![
+            "UPDATE t JOIN u ON u.id IN (0,0,",
+            "SELECT id FROM t WHERE id IN (0,",
+            "SELECT id FROM t WHERE id IN (0,",
+            "SELECT 1 FROM (SELECT id FROM c0",
+        ];
+        if server {
+            // The server logged a DROP of each of its 73 tables: more than the list holds.
+            expected.push("DROP DATABASE s33cap_b");
+        }
+        assert_eq!(flagged, expected, "server events: {server}");
+    }
+    let starts = |kept: &[Value], prefix: &str| {
+        kept.iter()
+            .any(|e| e["object"].as_str().unwrap().starts_with(prefix))
+    };
+    for (table, prefix) in [
+        ("s33cap_b.w", "UPDATE t JOIN u ON u.id IN (0,0,"),
+        ("s33cap_b.c69", "SELECT 1 FROM (SELECT id FROM c0"),
+    ] {
+        let args = ["--table", table, "--operation", "QUERY"];
+        let kept = events_of(&args, text_only.clone());
+        assert!(
+            starts(&kept, prefix),
+            "--table {table}: {:?}",
+            objects(&kept)
+        );
+        let kept = events(&args, "review33_cap.log");
+        assert!(
+            starts(&kept, prefix),
+            "--table {table}: {:?}",
+            objects(&kept)
+        );
+    }
+    let kept = events(&["--writes", "--operation", "QUERY"], "review33_cap.log");
+    assert!(
+        kept.iter()
+            .any(|e| e["object"].as_str().unwrap().contains("INTO OUTFILE")),
+        "{:?}",
+        objects(&kept)
+    );
+}
+
+/// The tables the server's TABLE events named for each query id of a recorded log (its
+/// statistics tables, `mysql.*`, left out): what a statement's text should name.
+fn server_tables(file: &str) -> std::collections::HashMap<u64, Vec<String>> {
+    let mut named: std::collections::HashMap<u64, Vec<String>> = Default::default();
+    let log = std::fs::read_to_string(recorded(file)).unwrap();
+    for line in log.lines() {
+        let f: Vec<&str> = line.splitn(9, ',').collect();
+        let (Some(op), Some(db), Some(table)) = (f.get(6), f.get(7), f.get(8)) else {
+            continue;
+        };
+        let table = table.trim_end_matches(',');
+        if ["READ", "WRITE", "CREATE", "ALTER", "DROP"].contains(op) && *db != "mysql" {
+            let id = f[5].parse().unwrap();
+            named.entry(id).or_default().push(format!("{db}.{table}"));
+        }
+    }
+    named
+}
+
+/// Session 33 (recorded on MariaDB 10.11, `review33_flush_seq.log`): `FLUSH TABLES t, u WITH
+/// READ LOCK` and `FLUSH TABLES t, u FOR EXPORT` make the server log a READ of each table (a
+/// plain `FLUSH TABLES t` none), and `CREATE`/`DROP TEMPORARY SEQUENCE s` log no table
+/// event. From the text alone, each such statement now names exactly the server's tables.
+/// Failed before: the FLUSH statements named none, the temporary sequences named `s`.
+#[test]
+fn flush_and_temporary_sequences_name_what_the_server_logged_review33() {
+    let server = server_tables("review33_flush_seq.log");
+    let text = events(
+        &["--enrich", "--operation", "QUERY", "--retcode", "0"],
+        "review33_flush_seq_no_table_events.log",
+    );
+    let mut compared = 0;
+    for e in &text {
+        let object = e["object"].as_str().unwrap();
+        if !(object.starts_with("FLUSH") || object.contains("TEMPORARY SEQUENCE")) {
+            continue;
+        }
+        let id = e["query_id"].as_u64().unwrap();
+        let want = server.get(&id).cloned().unwrap_or_default();
+        let got: Vec<String> = e["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(got, want, "{object}");
+        assert_eq!(e["written_tables"], json!([]), "{object}");
+        compared += 1;
+    }
+    assert!(compared >= 20, "{compared}");
+    // `--table` finds a table read under a FLUSH lock from the text.
+    let kept = events(
+        &["--table", "s33cap_a.v", "--operation", "QUERY"],
+        "review33_flush_seq_no_table_events.log",
+    );
+    assert!(
+        objects(&kept).contains(&"FLUSH TABLES v FOR EXPORT"),
+        "{:?}",
+        objects(&kept)
+    );
+}

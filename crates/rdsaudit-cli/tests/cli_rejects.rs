@@ -604,3 +604,70 @@ fn reject_lines_stay_in_memory_when_the_temporary_file_fills_up() {
         assert_eq!(line["line"], n as u64 + 1, "every line, in order");
     }
 }
+
+/// Session 32's adversary L, F4: an output that could not be written failed the run with
+/// `rdsaudit: File too large (os error 27)`, saying neither which output nor which file.
+/// Standard output and the rejects file are named (exit code 2, as before); a file size
+/// limit (`ulimit -f`, SIGXFSZ ignored) and `/dev/full` stand in for a full disk.
+#[test]
+fn a_write_error_names_the_output_that_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = "20240615 10:31:05,db1,app,10.0.0.9,7,2,QUERY,shop,'SELECT 1',0\n";
+    let log = write(dir.path(), "audit.log", line.repeat(20_000).as_bytes());
+    let junk = junk_log(dir.path());
+    let bin = assert_cmd::cargo::cargo_bin("rdsaudit");
+    // The error ends the run (a temporary file's notice may come before it).
+    let last_line = |stderr: &str| stderr.lines().last().unwrap_or_default().to_owned();
+    let limited = |args: &[&OsStr]| {
+        std::process::Command::new("bash")
+            .args([
+                "-c",
+                "trap '' XFSZ; ulimit -f 64; exec \"$0\" \"$@\" > \"$OUT\"",
+            ])
+            .env("OUT", dir.path().join("out.ndjson"))
+            .arg(&bin)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = limited(&[OsStr::new("parse"), log.as_os_str()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        last_line(&stderr).starts_with("rdsaudit: writing standard output: File too large"),
+        "{stderr}"
+    );
+    let rejects = dir.path().join("r.ndjson");
+    let out = limited(&[
+        OsStr::new("parse"),
+        OsStr::new("--rejects"),
+        rejects.as_os_str(),
+        junk.as_os_str(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let named = format!(
+        "rdsaudit: writing the rejects file {}: File too large",
+        rejects.display()
+    );
+    assert!(last_line(&stderr).starts_with(&named), "{stderr}");
+    if Path::new("/dev/full").exists() {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = std::process::Command::new(&bin)
+            .args(["parse", "-q"])
+            .arg(&log)
+            .stdout(full)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            last_line(&stderr)
+                .starts_with("rdsaudit: writing standard output: No space left on device"),
+            "{stderr}"
+        );
+    }
+}

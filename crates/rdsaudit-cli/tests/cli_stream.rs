@@ -459,6 +459,123 @@ fn follow_reads_a_hole_filled_in_place_once() {
     assert_eq!(unique.len(), seen.len(), "an event read twice: {seen:?}");
 }
 
+/// A writer that extends the followed file before it writes the text (`ftruncate`, then the
+/// text written into the hole it made), or writes a line past a hole and fills the hole
+/// after: every event comes out, in order (session 32's adversary X, F5: the events written
+/// into the holes were one unparsed line of NULs). A hole never filled, with text after it,
+/// is read as it is once waited on (2 s): one unparsed line kept whole, NULs and all.
+#[cfg(unix)]
+#[test]
+fn follow_reads_the_text_written_into_a_hole() {
+    use std::os::unix::fs::FileExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "server_audit.log", lines(1, 10).as_bytes());
+    let rejects = dir.path().join("rejects.ndjson");
+    let mut child = Killed(
+        Command::new(assert_cmd::cargo::cargo_bin("rdsaudit"))
+            .args(["parse", "--follow", "--rejects"])
+            .arg(&rejects)
+            .arg(&path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let rx = events_of(&mut child);
+    for id in 1..=10 {
+        assert_eq!(next_query_id(&rx), id);
+    }
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    let mut end = file.metadata().unwrap().len();
+    for id in 11..=14 {
+        let text = line(id);
+        file.set_len(end + text.len() as u64).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        file.write_all_at(text.as_bytes(), end).unwrap();
+        end += text.len() as u64;
+        assert_eq!(next_query_id(&rx), id);
+    }
+    let (a, b) = (line(15), line(16));
+    file.write_all_at(b.as_bytes(), end + a.len() as u64)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    file.write_all_at(a.as_bytes(), end).unwrap();
+    end += (a.len() + b.len()) as u64;
+    assert_eq!(next_query_id(&rx), 15);
+    assert_eq!(next_query_id(&rx), 16);
+    // Never filled: read as it is, with the line after it.
+    let last = line(17);
+    file.write_all_at(last.as_bytes(), end + 50).unwrap();
+    std::thread::sleep(Duration::from_millis(3000));
+    let pid = child.id().to_string();
+    let interrupted = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(interrupted.success());
+    let mut stderr = String::new();
+    let mut err = child.stderr.take().unwrap();
+    std::io::Read::read_to_string(&mut err, &mut stderr).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(1), "{stderr}");
+    assert!(rx.try_recv().is_err(), "only 16 events");
+    assert!(stderr.contains("17 = 16 parsed + 1 unparsed"), "{stderr}");
+    let kept: Vec<Value> = ndjson(std::fs::read(&rejects).unwrap().as_slice());
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(
+        kept[0]["raw"],
+        format!("{}{}", "\0".repeat(50), last.trim_end())
+    );
+}
+
+/// `rdsaudit parse [--follow] <(ssh host tail -F audit.log)`: a named pipe is read as stdin
+/// is, as it comes, to its end (session 32's adversary X, F6: with `--follow` its second read
+/// stopped the input, `Illegal seek`, exit 1, after the first line; session 33: without it,
+/// nothing came out until a whole piece had been read, the first event not while the pipe
+/// was open).
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_is_read_as_it_comes_to_its_end() {
+    let ways: [&[&str]; 4] = [
+        &["--follow"],
+        &["--follow", "--threads", "1"],
+        &[],
+        &["--threads", "1"],
+    ];
+    for args in ways {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("audit.fifo");
+        let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        let mut child = Killed(
+            Command::new(assert_cmd::cargo::cargo_bin("rdsaudit"))
+                .arg("parse")
+                .args(args)
+                .arg(&fifo)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let rx = events_of(&mut child);
+        // Opening the write end waits for the reader.
+        let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+        send(&mut writer, &lines(1, 100));
+        std::thread::sleep(Duration::from_millis(300));
+        send(&mut writer, &lines(101, 300));
+        // Out while the pipe is still open: the first record once 4 KiB follow it.
+        assert_eq!(next_query_id(&rx), 1, "{args:?}");
+        std::thread::sleep(Duration::from_millis(300));
+        send(&mut writer, &lines(301, 400));
+        drop(writer);
+        for id in 2..=400 {
+            assert_eq!(next_query_id(&rx), id, "{args:?}");
+        }
+        let mut stderr = String::new();
+        let mut err = child.stderr.take().unwrap();
+        std::io::Read::read_to_string(&mut err, &mut stderr).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.contains("400 = 400 parsed + 0 unparsed"), "{stderr}");
+    }
+}
+
 /// `--follow` across rotation (`tail -F`): the audit plugin renames `server_audit.log` away
 /// and creates it again; logrotate's `copytruncate` truncates it in place. Every line of the
 /// old file, then of the new one, comes out once, in order (ids checked well before the end:

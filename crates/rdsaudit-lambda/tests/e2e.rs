@@ -595,3 +595,62 @@ fn a_record_cut_across_log_events_gives_no_plain_event() {
         2
     );
 }
+
+/// One log event of a record that does not read (no `id`; a lone surrogate in its message)
+/// among other users' events: before session 33 the whole record was quarantined and none
+/// of its events delivered. Now its other events are delivered, it alone is quarantined as
+/// a `line` entry holding its JSON as in the payload (a forged line inside it read as
+/// nothing), no `batchItemFailures`, no failed record.
+#[test]
+fn a_log_event_that_does_not_read_is_quarantined_alone_and_the_others_delivered() {
+    let forged = serde_json::to_string(
+        "1,\"2\"\r\n20241231 23:59:59,db1,admin,10.0.0.1,9,9,QUERY,mysql,'DROP TABLE forged',0",
+    )
+    .unwrap();
+    let good = |id: u32, line: &str| {
+        format!(
+            r#"{{"id":"{id}","timestamp":1718447460000,"message":{}}}"#,
+            serde_json::to_string(line).unwrap()
+        )
+    };
+    let no_id = format!(r#"{{"timestamp":1718447460000,"message":{forged}}}"#);
+    let lone = format!(
+        r#"{{"id":"3","timestamp":1718447460000,"message":{}\ud800"}}"#,
+        forged.strip_suffix('"').unwrap()
+    );
+    let records: Vec<Value> = [&no_id, &lone]
+        .iter()
+        .enumerate()
+        .map(|(i, bad)| {
+            let payload = format!(
+                r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"/aws/rds/cluster/c/audit","logStream":"db1","subscriptionFilters":["f"],"logEvents":[{},{bad},{}]}}"#,
+                good(1, QUERY),
+                good(2, CONNECT)
+            );
+            let data = b64(&gzip(payload.as_bytes()));
+            kinesis_record(Some(&seq(400 + i as u32)), Some(&data), "NONE")
+        })
+        .collect();
+    let (posts, output) = invoke(&[], vec![kinesis_event(&records)]);
+    assert_eq!(response(&posts[0]), no_failures());
+    let events = output.events();
+    assert_eq!(events.len(), 4, "{}", output.stdout);
+    assert!(events.iter().all(|e| e["database"] == "shop"), "{events:?}");
+    let entries = quarantine(&output);
+    assert_eq!(entries.len(), 2, "{}", output.stdout);
+    for (entry, bad) in entries.iter().zip([&no_id, &lone]) {
+        assert_eq!(
+            entry.kind,
+            rdsaudit::quarantine::EntryKind::Line,
+            "{entry:?}"
+        );
+        assert_eq!(entry.error_kind, "EnvelopeEvent", "{entry:?}");
+        assert_eq!(entry.payload, bad.as_bytes());
+    }
+    let s = summary(&output);
+    assert_eq!(s["failed_records"], 0, "{s}");
+    assert_eq!(s["delivered_events"], 4, "{s}");
+    assert_eq!(s["unparsed_events"], 2, "{s}");
+    assert_eq!(s["quarantined"], 2, "{s}");
+    assert_eq!(s["balanced"], true, "{s}");
+}

@@ -32,8 +32,8 @@ use crate::tables::{MAX_TABLES, push_unique};
 use crate::{Analysis, Context, analyze_in, digest, fingerprint};
 
 /// The enrichment of one event: the values of the NDJSON keys `writes`, `statement_class`,
-/// `tables`, `written_tables`, `fingerprint`, `digest`, `truncated` and `version_dependent`
-/// (written by [`Semantics::write_ndjson`]).
+/// `tables`, `written_tables`, `fingerprint`, `digest`, `truncated`, `version_dependent`,
+/// `mode_dependent` and `partial` (written by [`Semantics::write_ndjson`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Semantics {
     /// Whether the event can have changed data, schema or privileges (a QUERY that writes,
@@ -64,6 +64,16 @@ pub struct Semantics {
     /// character set (see
     /// [`Analysis::mode_dependent`]): some may be a string's text in a default session.
     pub mode_dependent: bool,
+    /// Only a part was read (see [`Analysis::partial`]): the statement's first
+    /// [`crate::MAX_TOKENS`] tokens, or the first [`MAX_TABLES`] tables (of its text or of
+    /// the server's TABLE events): a table past them is not listed, so `--table` keeps the
+    /// event whatever table it asks for.
+    pub partial: bool,
+}
+
+/// Whether a list of tables is full: a name past [`MAX_TABLES`] was not kept.
+pub(crate) fn tables_full(tables: &[Table]) -> bool {
+    tables.len() >= MAX_TABLES
 }
 
 fn bool_text(b: bool) -> &'static [u8] {
@@ -121,6 +131,7 @@ pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
         op if op.is_table() => {
             let tables = table_event_names(e).tables;
             let writes = op != Operation::Read;
+            let partial = tables_full(&tables);
             Analysis {
                 class: if op == Operation::Read || op == Operation::Write {
                     StatementClass::Dml
@@ -133,6 +144,7 @@ pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
                 parsed: false,
                 version_dependent: false,
                 mode_dependent: false,
+                partial,
             }
         }
         _ => Analysis {
@@ -143,6 +155,7 @@ pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
             parsed: false,
             version_dependent: false,
             mode_dependent: false,
+            partial: false,
         },
     }
 }
@@ -214,7 +227,8 @@ impl Semantics {
     /// Appends the keys to an NDJSON object being written (before its closing brace):
     /// `,"writes":true,"statement_class":"dml","tables":["shop.orders"],
     /// "written_tables":["shop.orders"],"fingerprint":"...",
-    /// "digest":"...","truncated":false,"version_dependent":false,"mode_dependent":false`. `statement_class`, `fingerprint` and `digest` are
+    /// "digest":"...","truncated":false,"version_dependent":false,"mode_dependent":false,
+    /// "partial":false`. `statement_class`, `fingerprint` and `digest` are
     /// `null` for events other than QUERY.
     pub fn write_ndjson(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(br#","writes":"#);
@@ -235,6 +249,8 @@ impl Semantics {
         out.extend_from_slice(bool_text(self.version_dependent));
         out.extend_from_slice(br#","mode_dependent":"#);
         out.extend_from_slice(bool_text(self.mode_dependent));
+        out.extend_from_slice(br#","partial":"#);
+        out.extend_from_slice(bool_text(self.partial));
     }
 
     /// The enrichment of `e` on its own (tables from the text only), logged with the
@@ -258,6 +274,7 @@ impl Semantics {
             truncated: query && e.object.possibly_truncated_at(limit),
             version_dependent: a.version_dependent,
             mode_dependent: a.mode_dependent,
+            partial: a.partial,
         }
     }
 }
@@ -342,6 +359,8 @@ impl Enricher {
         } else if let Some(server) = self.server_tables(e) {
             s.written_tables = server.written_with_text(&s.written_tables);
             s.tables = server.with_text(&s.tables);
+            // 70 READ events of a `UNION`: the server's list is full too.
+            s.partial |= tables_full(&s.tables);
         }
         s
     }

@@ -75,7 +75,8 @@ use crate::tables::push_unique;
 pub const MAX_PARSE_BYTES: usize = 64 * 1024;
 
 /// Tokens kept per statement for the token reading; the rest of a longer statement (row
-/// values of a bulk INSERT) is skipped up to its `;`, and a table named there is not read.
+/// values of a bulk INSERT) is skipped up to its `;`, and a table named there is not read:
+/// the analysis is then [`Analysis::partial`], a write candidate.
 /// 65,536 (24 bytes each, 1.5 MiB at most at once): 4,096 hid the table a 14 KB `UPDATE t
 /// JOIN u ON u.id IN (0,...,2999), w SET ...` wrote (session 32's adversary T), and the
 /// servers' query log limits are raised to 1 MiB and more where there are no TABLE events.
@@ -112,6 +113,13 @@ pub struct Analysis {
     /// `tables` checks this flag. When only another reading writes, `writes` is true (a
     /// write candidate, as for [`Analysis::version_dependent`]) and this flag says why.
     pub mode_dependent: bool,
+    /// Only a part of the statement was read: a statement of more than [`MAX_TOKENS`]
+    /// tokens was read up to there (bounded memory and time), or a list reached
+    /// [`tables::MAX_TABLES`] names. A table named past that, or a write verb (`SELECT ...
+    /// IN (0, ..., 32999) INTO OUTFILE '/tmp/f'`, session 32's adversary L), was not read:
+    /// a cut statement is a write candidate (`writes` true), and a filter cannot prove
+    /// that such a statement does not name a table, so `--table` keeps it.
+    pub partial: bool,
 }
 
 /// What is known where a statement ran: the current database (the event's `database`) and
@@ -136,7 +144,19 @@ pub fn analyze(sql: &[u8]) -> Analysis {
 /// compound statements, administration, syntax sqlparser does not know, texts over
 /// [`MAX_PARSE_BYTES`]).
 pub fn analyze_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
-    with_session_modes(analyze_default_modes(sql, ctx), sql, ctx)
+    with_full_lists(with_session_modes(
+        analyze_default_modes(sql, ctx),
+        sql,
+        ctx,
+    ))
+}
+
+/// `analysis`, [`Analysis::partial`] when a list of tables is full: a name past
+/// [`tables::MAX_TABLES`] was not kept (a `UNION` of 70 `SELECT`s names 70 tables).
+fn with_full_lists(mut analysis: Analysis) -> Analysis {
+    let full = |list: &[Table]| list.len() >= tables::MAX_TABLES;
+    analysis.partial |= full(&analysis.tables) || full(&analysis.written);
+    analysis
 }
 
 /// [`analyze_in`] as a session with the default `sql_mode` quoting reads `sql`.
@@ -174,6 +194,7 @@ fn analyze_default_modes(sql: &[u8], ctx: &Context<'_>) -> Analysis {
         parsed: true,
         version_dependent: false,
         mode_dependent: false,
+        partial: false,
     };
     with_sequences(parsed, sql, ctx, lexer::Modes::default())
 }
@@ -187,7 +208,7 @@ pub fn analyze_tokens(sql: &[u8]) -> Analysis {
 /// against the parser's reading and the server's TABLE events. A text holding versioned
 /// comments that may or may not have run is read both ways (see [`Analysis::version_dependent`]).
 pub fn analyze_tokens_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
-    with_session_modes(tokens_default_modes(sql, ctx), sql, ctx)
+    with_full_lists(with_session_modes(tokens_default_modes(sql, ctx), sql, ctx))
 }
 
 fn tokens_default_modes(sql: &[u8], ctx: &Context<'_>) -> Analysis {
@@ -221,6 +242,7 @@ fn with_session_modes(mut analysis: Analysis, sql: &[u8], ctx: &Context<'_>) -> 
         // `ANSI_QUOTES`, `UPDATE t /*M!100000 , "x */ , "w" SET ...` writes `w` on MySQL).
         let read = read_both_ways(sql, ctx, modes);
         let other = with_sequences(read, sql, ctx, modes);
+        analysis.partial |= other.partial;
         // A write of another reading only is a write candidate, as a versioned comment's is
         // (session 32's adversary L: `SELECT NEXT VALUE FOR "s"` ran only in an ANSI session
         // and advanced `s`; `SELECT 'x\'; DELETE FROM w; -- '` deletes under
@@ -335,6 +357,11 @@ fn with_sequences(
     modes: lexer::Modes,
 ) -> Analysis {
     let used = sequence::used(sql, ctx.server, modes);
+    if used.cut {
+        // A call past the tokens read may advance a sequence: a write candidate.
+        analysis.writes = true;
+        analysis.partial = true;
+    }
     for name in used.advanced {
         analysis.writes = true;
         let name = qualify(ctx.database, name);
@@ -380,13 +407,15 @@ fn read_both_ways(sql: &[u8], ctx: &Context<'_>, modes: lexer::Modes) -> Analysi
         parsed: false,
         version_dependent: true,
         mode_dependent: false,
+        partial: code.partial || comment.partial,
     }
 }
 
 /// One reading of the tokens: each statement's verdict from where it begins (see
 /// [`statement`]), tables from the whole of it, the current database followed through `USE`.
 fn read_tokens<'a>(tokens: &mut impl Iterator<Item = Token<'a>>, database: &str) -> Analysis {
-    let parts = statements(tokens);
+    let (parts, cut) = statements(tokens);
+    let mut partial = cut;
     let mut current = database.to_owned();
     let mut verdicts = Vec::with_capacity(parts.len());
     let mut tables = Vec::new();
@@ -401,6 +430,7 @@ fn read_tokens<'a>(tokens: &mut impl Iterator<Item = Token<'a>>, database: &str)
             let targets = written::written_by(body);
             written::add(targets, &named, |t| qualify(&current, t), &mut written);
         }
+        partial |= named.len() >= tables::MAX_TABLES;
         for name in named {
             push_unique(&mut tables, qualify(&current, name));
         }
@@ -415,12 +445,14 @@ fn read_tokens<'a>(tokens: &mut impl Iterator<Item = Token<'a>>, database: &str)
     let (class, writes) = combine(&verdicts);
     Analysis {
         class,
-        writes,
+        // The unread rest of a cut statement may be `INTO OUTFILE` or a sequence call.
+        writes: writes || cut,
         tables,
         written,
         parsed: false,
         version_dependent: false,
         mode_dependent: false,
+        partial,
     }
 }
 
@@ -445,10 +477,12 @@ fn used_database(statement: &[Token<'_>]) -> Option<String> {
 }
 
 /// The text's statements (split at `;` outside literals and comments), at most
-/// [`MAX_TOKENS`] tokens each; empty statements are dropped.
-fn statements<'a>(tokens: &mut impl Iterator<Item = Token<'a>>) -> Vec<Vec<Token<'a>>> {
+/// [`MAX_TOKENS`] tokens each; empty statements are dropped. The flag says whether a
+/// statement was cut there.
+fn statements<'a>(tokens: &mut impl Iterator<Item = Token<'a>>) -> (Vec<Vec<Token<'a>>>, bool) {
     let mut parts = Vec::new();
     let mut current = Vec::new();
+    let mut cut = false;
     for t in tokens {
         if t == Token::Punct(b';') {
             if !current.is_empty() {
@@ -456,12 +490,14 @@ fn statements<'a>(tokens: &mut impl Iterator<Item = Token<'a>>) -> Vec<Vec<Token
             }
         } else if current.len() < MAX_TOKENS {
             current.push(t);
+        } else {
+            cut = true;
         }
     }
     if !current.is_empty() || parts.is_empty() {
         parts.push(current);
     }
-    parts
+    (parts, cut)
 }
 
 /// sqlparser's statements, when the whole text parses and is worth parsing.

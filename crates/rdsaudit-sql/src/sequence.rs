@@ -23,6 +23,8 @@ use crate::tables::{ident, push_unique};
 pub(crate) struct Used {
     pub(crate) advanced: Vec<Table>,
     pub(crate) read: Vec<Table>,
+    /// The text has more than [`crate::MAX_TOKENS`] tokens: a call past them was not read.
+    pub(crate) cut: bool,
 }
 
 pub(crate) fn used(sql: &[u8], server: Server, modes: Modes) -> Used {
@@ -30,10 +32,9 @@ pub(crate) fn used(sql: &[u8], server: Server, modes: Modes) -> Used {
     if !mentions_one(sql) {
         return used;
     }
-    let tokens: Vec<Token<'_>> = Lexer::reading(sql, server, Reading::Code)
-        .with_modes(modes)
-        .take(crate::MAX_TOKENS)
-        .collect();
+    let mut lexer = Lexer::reading(sql, server, Reading::Code).with_modes(modes);
+    let tokens: Vec<Token<'_>> = lexer.by_ref().take(crate::MAX_TOKENS).collect();
+    used.cut = lexer.next().is_some();
     let word_at = |i: usize, w: &str| tokens.get(i).is_some_and(|t| t.is(w));
     for (i, t) in tokens.iter().enumerate() {
         let opens = tokens.get(i + 1) == Some(&Token::Punct(b'('));

@@ -4,7 +4,8 @@
 //! server does.
 //!
 //! From sqlparser's tree when the statement parses, from the tokens otherwise. A list holds at
-//! most [`MAX_TABLES`] names, so a hostile statement cannot make it grow without bound.
+//! most [`MAX_TABLES`] names, so a hostile statement cannot make it grow without bound; a full
+//! list makes the analysis [`crate::Analysis::partial`].
 
 use std::ops::ControlFlow;
 
@@ -156,6 +157,12 @@ pub(crate) fn misread_by_the_parser(statement: &Statement) -> bool {
 fn explicit_names(statement: &Statement, names: &mut Vec<ObjectName>) {
     use sqlparser::ast::ObjectType;
     match statement {
+        // `DROP TEMPORARY SEQUENCE s`: see [`temporary_sequence`].
+        Statement::Drop {
+            object_type: ObjectType::Sequence,
+            temporary: true,
+            ..
+        } => {}
         Statement::Drop {
             object_type: ObjectType::Table | ObjectType::View | ObjectType::Sequence,
             names: dropped,
@@ -349,6 +356,12 @@ pub fn from_tokens(tokens: &[Token<'_>], class: StatementClass, tables: &mut Vec
     if first.is_some_and(|t| t.is("HANDLER")) {
         return opened_handler(tokens, tables);
     }
+    if first.is_some_and(|t| t.is("FLUSH")) {
+        return flushed_tables(tokens, tables);
+    }
+    if temporary_sequence(tokens) {
+        return;
+    }
     let maintenance = first.is_some_and(|t| MAINTENANCE.iter().any(|m| t.is(m)));
     if !(names_tables(class) || maintenance) || first.is_some_and(|t| t.is("IMPORT")) {
         return;
@@ -470,6 +483,61 @@ fn locked_tables(tokens: &[Token<'_>], tables: &mut Vec<Table>) {
         };
         at = next + comma + 1;
     }
+}
+
+/// `FLUSH [NO_WRITE_TO_BINLOG | LOCAL] TABLE[S] t, db.u WITH READ LOCK` (or `FOR EXPORT`):
+/// each table, which the server locks and logs a READ event for (checked on MariaDB 10.11:
+/// `review33_flush_seq.log`). `FLUSH TABLES t` without a lock, and `FLUSH TABLES WITH READ
+/// LOCK` (every table), log none: no table is named.
+fn flushed_tables(tokens: &[Token<'_>], tables: &mut Vec<Table>) {
+    let mut at = 1;
+    if tokens
+        .get(at)
+        .is_some_and(|t| t.is("NO_WRITE_TO_BINLOG") || t.is("LOCAL"))
+    {
+        at += 1;
+    }
+    if !tokens
+        .get(at)
+        .is_some_and(|t| t.is("TABLES") || t.is("TABLE"))
+    {
+        return;
+    }
+    let mut named = Vec::new();
+    at += 1;
+    while let Some((name, _, next)) = qualified_name(tokens, at) {
+        named.push(name);
+        at = next;
+        if tokens.get(at) != Some(&Token::Punct(b',')) {
+            break;
+        }
+        at += 1;
+    }
+    let word = |i: usize, w: &str| tokens.get(i).is_some_and(|t| t.is(w));
+    let locks =
+        (word(at, "WITH") && word(at + 1, "READ")) || (word(at, "FOR") && word(at + 1, "EXPORT"));
+    if locks {
+        for name in named {
+            push_unique(tables, name);
+        }
+    }
+}
+
+/// Whether `tokens` are `CREATE [OR REPLACE] TEMPORARY SEQUENCE s ...` or `DROP TEMPORARY
+/// SEQUENCE s`: the server logs no table event for a temporary sequence (nor for a temporary
+/// table), so the statement names none (checked on MariaDB 10.11: `review33_flush_seq.log`).
+/// A later `NEXTVAL(s)` or `DROP SEQUENCE s` reaches the temporary sequence when there is one,
+/// which the text cannot know: `s` is named there.
+fn temporary_sequence(tokens: &[Token<'_>]) -> bool {
+    let word = |i: usize, w: &str| tokens.get(i).is_some_and(|t| t.is(w));
+    let at = if word(0, "CREATE") && word(1, "OR") && word(2, "REPLACE") {
+        3
+    } else if word(0, "CREATE") || word(0, "DROP") {
+        1
+    } else {
+        return false;
+    };
+    word(at, "TEMPORARY") && word(at + 1, "SEQUENCE")
 }
 
 /// `HANDLER t OPEN [[AS] h]`: the table opened. A later `HANDLER h READ` names the handler,

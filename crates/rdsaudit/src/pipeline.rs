@@ -480,57 +480,80 @@ fn visit_envelopes<S: Sink>(
             ),
         };
         let mut at = 0u64;
-        for (i, log_event) in env.log_events.iter().enumerate() {
-            let base = Provenance {
-                log_group: Some(env.log_group),
-                log_stream: Some(env.log_stream),
-                event_id: Some(log_event.id),
-                cloudwatch_timestamp_ms: Some(log_event.timestamp),
-                sequence_number: record.sequence_number,
-                line_number: None,
-                file: None,
+        // Entries of `logEvents` that could not be read (none but in a payload simd-json
+        // refused: `EnvelopeParser::parse`), each reported in its place: the events are read
+        // in runs between them, by the one loop the usual envelope (one run) pays nothing for.
+        let mut failed = env.failed_events.as_slice();
+        let none_failed = failed.is_empty();
+        let mut from = 0;
+        loop {
+            // The run up to the next failed entry (its place counts those before it).
+            let upto = failed.first().map_or(env.log_events.len(), |f| {
+                f.index
+                    .saturating_sub(env.failed_events.len() - failed.len())
+                    .clamp(from, env.log_events.len())
+            });
+            let run = env.log_events.get(from..upto).unwrap_or_default();
+            for (i, log_event) in (from..).zip(run) {
+                let base = Provenance {
+                    log_group: Some(env.log_group),
+                    log_stream: Some(env.log_stream),
+                    event_id: Some(log_event.id),
+                    cloudwatch_timestamp_ms: Some(log_event.timestamp),
+                    sequence_number: record.sequence_number,
+                    line_number: None,
+                    file: None,
+                };
+                let message = log_event.message.as_bytes();
+                let (span, next) = text_span(message, at);
+                at = next;
+                reach.settle(span.0, sink, &mut outcome);
+                // Its breaks not looked for when the envelope reader saw there are none.
+                let blank_lines = if env.unbroken() {
+                    let mut blank_lines = 0;
+                    reach.message(span, |hold| {
+                        let lines = (multiline::unbroken_lines(message), false);
+                        let (blank, dirty) = read_lines(lines, &base, None, hold);
+                        blank_lines = blank;
+                        dirty
+                    });
+                    blank_lines
+                } else if let Some(blank_lines) =
+                    // Not with a failed entry after it (dirty): `long_message` looks ahead
+                    // at the events only.
+                    (message.len() >= LONG_MESSAGE && none_failed)
+                        .then(|| {
+                            let rest = env.log_events.get(i + 1..).unwrap_or_default();
+                            long_message(
+                                &mut reach,
+                                (message, &base),
+                                (span, at),
+                                rest,
+                                sink,
+                                &mut outcome,
+                            )
+                        })
+                        .flatten()
+                {
+                    blank_lines
+                } else {
+                    let mut blank_lines = 0;
+                    reach.message_of_lines(span, (&mut *sink, &mut outcome), |hold| {
+                        let lines = multiline::audit_lines(message);
+                        let split = lines.is_split();
+                        let (blank, dirty) = read_lines((lines, split), &base, None, hold);
+                        blank_lines = blank;
+                        dirty
+                    });
+                    blank_lines
+                };
+                outcome.blank_lines += blank_lines;
+            }
+            let Some((f, rest)) = failed.split_first() else {
+                break;
             };
-            let message = log_event.message.as_bytes();
-            let (span, next) = text_span(message, at);
-            at = next;
-            reach.settle(span.0, sink, &mut outcome);
-            // Its breaks not looked for when the envelope reader saw there are none.
-            let blank_lines = if env.unbroken() {
-                let mut blank_lines = 0;
-                reach.message(span, |hold| {
-                    let lines = (multiline::unbroken_lines(message), false);
-                    let (blank, dirty) = read_lines(lines, &base, None, hold);
-                    blank_lines = blank;
-                    dirty
-                });
-                blank_lines
-            } else if let Some(blank_lines) = (message.len() >= LONG_MESSAGE)
-                .then(|| {
-                    let rest = env.log_events.get(i + 1..).unwrap_or_default();
-                    long_message(
-                        &mut reach,
-                        (message, &base),
-                        (span, at),
-                        rest,
-                        sink,
-                        &mut outcome,
-                    )
-                })
-                .flatten()
-            {
-                blank_lines
-            } else {
-                let mut blank_lines = 0;
-                reach.message_of_lines(span, (&mut *sink, &mut outcome), |hold| {
-                    let lines = multiline::audit_lines(message);
-                    let split = lines.is_split();
-                    let (blank, dirty) = read_lines((lines, split), &base, None, hold);
-                    blank_lines = blank;
-                    dirty
-                });
-                blank_lines
-            };
-            outcome.blank_lines += blank_lines;
+            at = failed_event(&mut reach, f, at, sink, &mut outcome);
+            (failed, from) = (rest, upto);
         }
         reach.finish(sink, &mut outcome);
         if reach.held.capacity() <= HELD_ROOM {
@@ -538,6 +561,34 @@ fn visit_envelopes<S: Sink>(
         }
     }
     Ok(outcome)
+}
+
+/// Reports an entry of an envelope's `logEvents` that could not be read, whose text (its
+/// JSON, standing for the message it holds) starts at `at`, as one unparsed line kept whole
+/// ([`Reach::failed_event`]); returns where the next message's text starts.
+fn failed_event<S: Sink>(
+    reach: &mut Reach<'_>,
+    failed: &envelope::FailedLogEvent<'_>,
+    at: u64,
+    sink: &mut S,
+    outcome: &mut RecordOutcome,
+) -> u64 {
+    let (span, next) = text_span(failed.raw, at);
+    let (record_index, base) = reach.origin;
+    let line = UnparsedLine {
+        bytes: failed.raw,
+        reason: LineError::LogEvent(failed.error.into()),
+        record_index,
+        sequence_number: base.sequence_number,
+        log_group: base.log_group,
+        log_stream: base.log_stream,
+        event_id: None,
+        line_number: None,
+        file: None,
+        place: None,
+    };
+    reach.failed_event(span, &line, sink, outcome);
+    next
 }
 
 /// Reads a message of at least [`LONG_MESSAGE`] bytes of an envelope (`(message, its

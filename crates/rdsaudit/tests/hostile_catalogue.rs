@@ -346,19 +346,6 @@ fn wrong_types() {
             },
         ),
         (
-            json.replacen(
-                "\"timestamp\":1711200969000",
-                "\"timestamp\":\"1711200969000\"",
-                1,
-            ),
-            EnvelopeError::BadEvent {
-                index: 0,
-                field: "timestamp",
-                expected: "an integer (epoch milliseconds)",
-                found: "a string",
-            },
-        ),
-        (
             "[1,2]".to_owned(),
             EnvelopeError::NotAnObject { found: "an array" },
         ),
@@ -366,6 +353,28 @@ fn wrong_types() {
     for (text, error) in cases {
         assert_failed(&handle_one(gz_b64(&text)), &RecordError::Envelope(error));
     }
+    // A log event of the wrong shape fails alone (session 32: its whole record), kept as its
+    // JSON in the payload; the others of its payload are read.
+    let json = data_message(0, &[AURORA_LINE, AURORA_LINE]).replacen(
+        "\"timestamp\":1711200969000",
+        "\"timestamp\":\"1711200969000\"",
+        1,
+    );
+    let batch = handle_one(gz_b64(&json));
+    assert_eq!(batch.records[0].status, RecordStatus::Data);
+    // The other event, within 4 KiB of it, flagged by the window rule.
+    let expected = Report {
+        ambiguous_events: 1,
+        ..data(1, &[("EnvelopeEvent", 1)])
+    };
+    assert_eq!(batch.report, expected);
+    let unparsed = &batch.records[0].unparsed[0];
+    assert!(
+        unparsed.excerpt.starts_with(r#"{"id":"#)
+            && unparsed.excerpt.contains(r#""timestamp":"1711200969000""#),
+        "{}",
+        unparsed.excerpt
+    );
 }
 
 #[test]
@@ -419,8 +428,30 @@ fn unknown_encryption_type_is_accepted() {
 }
 
 #[test]
-fn lone_surrogate_escape_fails_the_record() {
-    let json = data_message(0, &["x"]).replacen("\"message\":\"x\"", r#""message":"\ud800""#, 1);
+fn lone_surrogate_escape_fails_its_log_event() {
+    // Session 32: simd-json refused the whole payload, the record failed. Now the log event
+    // alone, kept as its JSON (the escape as it is in the payload); the others are read.
+    let json = data_message(0, &["x", AURORA_LINE]).replacen(
+        "\"message\":\"x\"",
+        r#""message":"\ud800""#,
+        1,
+    );
+    let batch = handle_one(gz_b64(&json));
+    assert_eq!(batch.records[0].status, RecordStatus::Data);
+    // The other event, within 4 KiB of it, flagged by the window rule.
+    let expected = Report {
+        ambiguous_events: 1,
+        ..data(1, &[("EnvelopeEvent", 1)])
+    };
+    assert_eq!(batch.report, expected);
+    let unparsed = &batch.records[0].unparsed[0];
+    assert!(
+        unparsed.excerpt.contains(r#""message":"\ud800""#),
+        "{}",
+        unparsed.excerpt
+    );
+    // In a string of the payload itself: the record fails, as before.
+    let json = data_message(0, &["x"]).replacen("\"owner\":\"", r#""owner":"\ud800"#, 1);
     let batch = handle_one(gz_b64(&json));
     let RecordStatus::Failed(RecordError::Envelope(EnvelopeError::Json(JsonError::Invalid {
         msg,
@@ -432,7 +463,8 @@ fn lone_surrogate_escape_fails_the_record() {
     assert_eq!(msg, "InvalidUnicodeCodepoint");
     assert_eq!(batch.report, failed("envelope"));
     // A proper pair is fine and decodes to one character.
-    let pair = json.replacen(r"\ud800", r"\ud83d\ude00", 1);
+    let pair =
+        data_message(0, &["x"]).replacen("\"message\":\"x\"", r#""message":"\ud83d\ude00""#, 1);
     let batch = handle_one(gz_b64(&pair));
     assert_eq!(batch.report, data(0, &[("Timestamp", 1)]));
     assert_eq!(batch.records[0].unparsed[0].excerpt, "\u{1F600}");

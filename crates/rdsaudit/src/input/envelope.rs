@@ -100,8 +100,13 @@ pub struct LogEnvelope<'a> {
     /// `policyLevel`, present for account-level subscription policies. Values are not
     /// documented, so it is kept as an opaque string.
     pub policy_level: Option<&'a str>,
-    /// `logEvents` (empty if absent in a control message).
+    /// `logEvents` (empty if absent in a control message): the entries read, in order.
     pub log_events: Vec<LogEvent<'a>>,
+    /// The entries of `logEvents` that could not be read (no `id`, a `message` that is no
+    /// string, a lone surrogate escape...), each kept whole as its JSON in the payload, in
+    /// order of their place in `logEvents`. Empty unless simd-json refused the payload and the
+    /// validating walk found every fault inside log events (`envelope/salvage.rs`).
+    pub failed_events: Vec<FailedLogEvent<'a>>,
     /// No message holds a line break (`\n` or `\r`): each is one audit line, and the
     /// pipeline skips the search for its breaks ([`LogEnvelope::unbroken`]).
     pub(crate) unbroken: bool,
@@ -125,6 +130,90 @@ pub struct LogEvent<'a> {
     pub timestamp: i64,
     /// `message`: one audit log line, JSON-unescaped.
     pub message: &'a str,
+}
+
+/// An entry of `logEvents` that could not be read, as it is in the payload
+/// ([`LogEnvelope::failed_events`]): the other entries of its payload are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailedLogEvent<'a> {
+    /// Its 0-based place in `logEvents` (the entries read and failed counted together).
+    pub index: usize,
+    /// Its JSON value as it is in the payload, from its first byte to its last.
+    pub raw: &'a [u8],
+    /// Why it could not be read.
+    pub error: LogEventError,
+}
+
+/// Why an entry of `logEvents` could not be read ([`FailedLogEvent`]); reported as an
+/// unparsed line ([`crate::LineError::LogEvent`]) holding the entry's JSON. Small (as small
+/// as a Logs Insights row's error): every unparsed line's reason is as large as the largest,
+/// and a larger one cost +0.2% of the instructions of the scanner's hot path on plain logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogEventError {
+    /// The entry is not an object.
+    #[error("logEvents[{index}] should be an object, found {found}")]
+    NotAnObject {
+        /// Its 0-based place in `logEvents`.
+        index: usize,
+        /// What it is.
+        found: &'static str,
+    },
+    /// A field is missing or of another type.
+    #[error("logEvents[{index}].{field} should be {}, found {found}", field.expected())]
+    Field {
+        /// Its 0-based place in `logEvents`.
+        index: usize,
+        /// Which.
+        field: EventField,
+        /// What it is (`missing` if absent).
+        found: &'static str,
+    },
+    /// A lone surrogate escape (`\ud800` alone): no character, the string holding it is
+    /// no text.
+    #[error(
+        "logEvents[{index}] holds a lone surrogate \\u{unit:04x} at byte {offset} of the payload (no character: not text)"
+    )]
+    LoneSurrogate {
+        /// Its 0-based place in `logEvents`.
+        index: usize,
+        /// The escape's code unit.
+        unit: u16,
+        /// Where its backslash is in the payload.
+        offset: usize,
+    },
+}
+
+/// A field of an entry of `logEvents` ([`LogEventError::Field`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventField {
+    /// `id`.
+    Id,
+    /// `timestamp`.
+    Timestamp,
+    /// `message`.
+    Message,
+}
+
+impl EventField {
+    /// What the field should be.
+    #[must_use]
+    pub fn expected(self) -> &'static str {
+        match self {
+            EventField::Id | EventField::Message => "a string",
+            EventField::Timestamp => "an integer (epoch milliseconds)",
+        }
+    }
+}
+
+impl std::fmt::Display for EventField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EventField::Id => "id",
+            EventField::Timestamp => "timestamp",
+            EventField::Message => "message",
+        })
+    }
 }
 
 /// Why a payload could not be turned into envelopes.
@@ -206,6 +295,10 @@ pub struct EnvelopeParser {
     fast: fast::FastReader,
     /// Lists given back by [`EnvelopeParser::recycle`], for the fast path's next envelopes.
     spare: Spare,
+    /// A payload the fast path declined, as it is in the input ([`salvage`]).
+    pristine: Vec<u8>,
+    /// The walk's nesting stack ([`salvage`]).
+    open: Vec<u8>,
     max_nodes: usize,
 }
 
@@ -293,6 +386,8 @@ impl EnvelopeParser {
             pieces: Vec::new(),
             fast: fast::FastReader::default(),
             spare: Spare::default(),
+            pristine: Vec::new(),
+            open: Vec::new(),
             max_nodes,
         }
     }
@@ -309,10 +404,14 @@ impl EnvelopeParser {
     /// `policyLevel` are optional everywhere (`null` counts as absent). Each event needs a string
     /// `id`, a string `message` and an integer `timestamp` (an integer-valued float such as
     /// `1.7e12` is accepted). Unknown keys are ignored; for duplicate keys the last one wins.
+    /// In a `DATA_MESSAGE`, an event that breaks these rules, or holds a lone surrogate escape
+    /// (`\ud800`, no character) anywhere, fails alone: it is kept as its JSON in the payload
+    /// in [`LogEnvelope::failed_events`], and the others are read.
     ///
     /// # Errors
-    /// [`EnvelopeError`] for a padding contract violation, invalid JSON, a non-object, or a
-    /// missing / wrongly typed field. On error `buf[..len]` may have been partly unescaped.
+    /// [`EnvelopeError`] for a padding contract violation, invalid JSON outside the events, a
+    /// non-object, a missing / doubled / wrongly typed field of the payload, or a failing
+    /// event of a control message. On error `buf[..len]` may have been partly unescaped.
     pub fn parse<'a>(
         &mut self,
         buf: &'a mut [u8],
@@ -326,7 +425,43 @@ impl EnvelopeParser {
         {
             return self.fast.finish(buf, len, &mut self.spare);
         }
-        self.parse_simd(buf, len)
+        self.parse_declined(buf, len)
+    }
+
+    /// [`EnvelopeParser::parse`] of a payload the fast path declined: by simd-json, and what
+    /// it refuses by the validating walk ([`salvage`]). Out of line: the usual payload pays
+    /// nothing for it.
+    #[cold]
+    #[inline(never)]
+    fn parse_declined<'a>(
+        &mut self,
+        buf: &'a mut [u8],
+        len: usize,
+    ) -> Result<Vec<LogEnvelope<'a>>, EnvelopeError> {
+        // simd-json unescapes in place even when it fails: the text as it is in the input is
+        // kept aside (a copy of a payload the fast path declined, a rare one) for the walk
+        // that reads what simd-json refused ([`salvage`]).
+        self.pristine.clear();
+        self.pristine
+            .extend_from_slice(buf.get(..len).unwrap_or_default());
+        let whole: *mut [u8] = buf;
+        // SAFETY: `whole` is `buf`, lent once here; the second loan below is made only on
+        // the error path, where nothing of the first is alive: the error is owned, and the
+        // tape that borrowed from `buf` was emptied when `parse_simd` returned
+        // (`TapeParser::with_scratch` resets it). This is the borrow checker's known
+        // limit ("NLL problem case 3": a borrow returned on one arm is held on the other).
+        let error = match self.parse_simd(unsafe { &mut *whole }, len) {
+            Ok(list) => return Ok(list),
+            Err(error) => error,
+        };
+        if !salvageable(&error) {
+            return Err(error);
+        }
+        // SAFETY: as above; the first loan ended with its error.
+        let buf: &'a mut [u8] = unsafe { &mut *whole };
+        let text = buf.get_mut(..len).ok_or(EnvelopeError::Tape(0))?;
+        text.copy_from_slice(self.pristine.get(..len).ok_or(EnvelopeError::Tape(0))?);
+        salvage::salvage(buf, len, &mut self.open, self.max_nodes).ok_or(error)
     }
 
     /// Takes back envelopes [`EnvelopeParser::parse`] returned, once read, so that the next
@@ -412,6 +547,16 @@ fn parse_pieces<'a>(
         out.push(envelope_from_tape(&tape.0)?);
     }
     Ok(out)
+}
+
+/// Whether simd-json's refusal may lie in entries of `logEvents` alone: invalid JSON (a lone
+/// surrogate escape in a message) or an entry that does not read. The payload's own faults
+/// (a field missing, doubled or of another type, the value cap) are the record's.
+fn salvageable(error: &EnvelopeError) -> bool {
+    matches!(
+        error,
+        EnvelopeError::Json(JsonError::Invalid { .. }) | EnvelopeError::BadEvent { .. }
+    )
 }
 
 /// Refuses a payload that may hold more than `max` values (tape nodes), before parsing it.
@@ -608,6 +753,7 @@ fn envelope_from_tape<'a>(tape: &[Node<'a>]) -> Result<LogEnvelope<'a>, Envelope
         subscription_filters,
         policy_level,
         log_events,
+        failed_events: Vec::new(),
         unbroken,
     })
 }
@@ -683,6 +829,7 @@ fn millis(node: &Node<'_>) -> Result<i64, &'static str> {
 }
 
 mod fast;
+mod salvage;
 
 #[cfg(test)]
 mod tests;

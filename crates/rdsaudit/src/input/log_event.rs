@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 
+use super::envelope::LogEventError;
 use super::insights_csv::{BadRow, InsightsError, InsightsRow};
 use super::logs_api::{ApiEventError, ApiLogEvent, EventPlace, FailedApiEvent};
 use super::prefixed::{PrefixedEvent, Shape};
@@ -71,6 +72,10 @@ pub enum EventError {
     /// An event of the logs API's JSON.
     #[error(transparent)]
     LogsApi(#[from] ApiEventError),
+    /// An entry of a CloudWatch Logs subscription payload's `logEvents`
+    /// ([`super::envelope::FailedLogEvent`]).
+    #[error(transparent)]
+    Envelope(#[from] LogEventError),
 }
 
 impl EventError {
@@ -80,6 +85,7 @@ impl EventError {
         match self {
             EventError::Insights(_) => "InsightsRow",
             EventError::LogsApi(_) => "LogsApiEvent",
+            EventError::Envelope(_) => "EnvelopeEvent",
         }
     }
 }

@@ -414,6 +414,24 @@ impl<'a> Reach<'a> {
         Some(blank_lines)
     }
 
+    /// An entry of the envelope's `logEvents` that could not be read (`line`: its JSON, kept
+    /// whole), whose text lies from `start` to `end`: dirty, as a line that does not read
+    /// is (what its message held cannot be known). The reads held within reach of it are
+    /// flagged, and they, then it, go to `sink`.
+    pub(super) fn failed_event<S: Sink>(
+        &mut self,
+        (start, end): (u64, u64),
+        line: &UnparsedLine<'_>,
+        sink: &mut S,
+        outcome: &mut RecordOutcome,
+    ) {
+        self.settle(start, sink, outcome);
+        self.ended(end, true);
+        self.finish(sink, outcome);
+        sink.unparsed(line);
+        outcome.add_unparsed(line.reason);
+    }
+
     /// Flags every read held and delivers them, in order (a dirty message follows).
     fn flush_flagged<S: Sink>(&mut self, sink: &mut S, outcome: &mut RecordOutcome) {
         self.held.for_each(Read::flag);

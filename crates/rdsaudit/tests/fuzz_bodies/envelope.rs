@@ -5,8 +5,9 @@
 //! - any bytes give envelopes or a typed error, never a panic (simd-json runs in place over
 //!   attacker bytes; our tape walk must not trust the tape);
 //! - differential oracle: for a single accepted object that serde_json (an independent parser)
-//!   also reads, every log event has the same `id`, `message` and `timestamp` in both. This
-//!   catches unescaping mistakes (surrogate pairs, `\u0000`, `\/`) and duplicate-key handling.
+//!   also reads, every log event has the same `id`, `message` and `timestamp` in both, and
+//!   every entry we could not read is kept whole in its place (`failed_events`). This catches
+//!   unescaping mistakes (surrogate pairs, `\u0000`, `\/`) and duplicate-key handling.
 
 use std::cell::RefCell;
 
@@ -34,8 +35,23 @@ fn agree_with_serde(envelope: &LogEnvelope<'_>, value: &Value) {
         assert!(envelope.log_events.is_empty(), "events without `logEvents`");
         return;
     };
-    assert_eq!(envelope.log_events.len(), events.len(), "event count");
-    for (ours, theirs) in envelope.log_events.iter().zip(events) {
+    // An entry that does not read fails alone (`failed_events`), kept whole: serde's value
+    // of its raw JSON is the entry; the others are read, in order.
+    assert_eq!(
+        envelope.log_events.len() + envelope.failed_events.len(),
+        events.len(),
+        "event count"
+    );
+    for failed in &envelope.failed_events {
+        let kept: Value = serde_json::from_slice(failed.raw).expect("a failed entry kept whole");
+        assert_eq!(Some(&kept), events.get(failed.index), "failed entry");
+    }
+    let read = events
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !envelope.failed_events.iter().any(|f| f.index == *i))
+        .map(|(_, e)| e);
+    for (ours, theirs) in envelope.log_events.iter().zip(read) {
         assert_eq!(Some(ours.id), theirs["id"].as_str(), "id");
         assert_eq!(Some(ours.message), theirs["message"].as_str(), "message");
         if let Some(ts) = theirs["timestamp"].as_i64() {

@@ -259,6 +259,7 @@ impl FastReader {
                 subscription_filters: filters,
                 policy_level: e.policy_level.as_ref().map(str_of).transpose()?,
                 log_events,
+                failed_events: Vec::new(),
                 unbroken: !breaks,
             });
         }

@@ -95,16 +95,58 @@ fn escapes_in_message() {
     );
 }
 
+/// The one entry of `json`'s only envelope that fails, and its error; every other entry read.
+fn one_failed(json: &str) -> (usize, LogEventError, String) {
+    let envs = parse_str(json).unwrap();
+    assert_eq!(envs.len(), 1, "{json}");
+    let [failed] = envs[0].failed_events.as_slice() else {
+        panic!("{json}: {:?}", envs[0].failed_events);
+    };
+    let raw = String::from_utf8(failed.raw.to_vec()).unwrap();
+    (envs[0].log_events.len(), failed.error, raw)
+}
+
 #[test]
-fn lone_surrogate_is_an_error() {
+fn lone_surrogate_fails_its_log_event_alone() {
+    // Session 32: simd-json refused the whole payload, every other event unread.
     for bad in [r#"\ud800"#, r#"\ud800x"#, r#"\udc00"#, r#"\ud800\u0041"#] {
+        let event = format!(r#"{{"id":"1","timestamp":1,"message":"a,\"b\"\n{bad}"}}"#);
         let json = format!(
-            r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{{"id":"1","timestamp":1,"message":"{bad}"}}]}}"#
+            r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{{"id":"0","timestamp":1,"message":"é\"0\""}},{event},{{"id":"2","timestamp":2,"message":"two"}}]}}"#
+        );
+        let (read, error, raw) = one_failed(&json);
+        assert_eq!(read, 2, "{bad}");
+        assert!(
+            matches!(
+                error,
+                LogEventError::LoneSurrogate {
+                    index: 1,
+                    unit: 0xd800 | 0xdc00,
+                    ..
+                }
+            ),
+            "{bad}: {error:?}"
+        );
+        // Kept as it is in the payload (its escapes not undone).
+        assert_eq!(raw, event, "{bad}");
+        let envs = parse_str(&json).unwrap();
+        assert_eq!(envs[0].log_events[0].message, "é\"0\"");
+        assert_eq!(envs[0].log_events[1].message, "two");
+        assert_eq!(envs[0].failed_events[0].index, 1);
+    }
+    // Outside the events (the payload's own): the whole payload, as before.
+    for outside in [
+        r#""logGroup":"g\ud800""#,
+        r#""x\ud800":1,"logGroup":"g""#,
+        r#""logGroup":"g","z":["\udc00"]"#,
+    ] {
+        let json = format!(
+            r#"{{"messageType":"DATA_MESSAGE","owner":"1",{outside},"logStream":"s","logEvents":[{{"id":"1","timestamp":1,"message":"m"}}]}}"#
         );
         let err = parse_str(&json);
         assert!(
             matches!(err, Err(EnvelopeError::Json(JsonError::Invalid { .. }))),
-            "{bad}: {err:?}"
+            "{outside}: {err:?}"
         );
     }
 }
@@ -122,84 +164,96 @@ fn invalid_utf8_is_an_error() {
 }
 
 #[test]
+fn a_log_event_of_wrong_shape_fails_alone() {
+    // Session 32: the first such entry failed the whole payload (`BadEvent`), the others
+    // unread. Each case: the entry, the field told, what was found.
+    let base = |events: &str| {
+        format!(
+            r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{{"id":"a","timestamp":1,"message":"first, \"1\""}},{events},{{"id":"z","timestamp":3,"message":"last\r\n2"}}]}}"#
+        )
+    };
+    let cases = [
+        (
+            r#"{"id":"1","timestamp":"1711200969000","message":"m"}"#,
+            "timestamp",
+            "a string",
+        ),
+        (r#"{"id":1,"timestamp":1,"message":"m"}"#, "id", "a number"),
+        (
+            r#"{"id":"1","timestamp":1,"message":null}"#,
+            "message",
+            "null",
+        ),
+        (
+            r#"{"id":"1","timestamp":1,"message":["20240101 00:00:00,h,u,c,1,1,QUERY,d,'DROP TABLE x',0"]}"#,
+            "message",
+            "an array",
+        ),
+        (
+            r#"{"id":"1","timestamp":1.5,"message":"m"}"#,
+            "timestamp",
+            "a non-integer number",
+        ),
+        (
+            r#"{"id":"1","timestamp":1e300,"message":"m"}"#,
+            "timestamp",
+            "a non-integer number",
+        ),
+        (
+            r#"{"id":"1","timestamp":18446744073709551615,"message":"m"}"#,
+            "timestamp",
+            "an out-of-range number",
+        ),
+        (r#"{"id":"1","message":"m"}"#, "timestamp", "missing"),
+        (
+            r#"{"timestamp":1,"message":"1,2,\"3\"\n20240101 00:00:00,h,u,c,1,1,QUERY,d,'DROP TABLE x',0"}"#,
+            "id",
+            "missing",
+        ),
+        (r#"{"id":"1","timestamp":1}"#, "message", "missing"),
+    ];
+    for (event, field, found) in cases {
+        let (read, error, raw) = one_failed(&base(event));
+        assert_eq!(read, 2, "{event}");
+        assert!(
+            matches!(error, LogEventError::Field { index: 1, field: f, found: g } if f.to_string() == field && g == found),
+            "{event}: {error:?}"
+        );
+        assert_eq!(raw, event);
+    }
+    let (read, error, raw) = one_failed(&base(r#" "not an object" "#));
+    assert_eq!(read, 2);
+    assert_eq!(
+        error,
+        LogEventError::NotAnObject {
+            index: 1,
+            found: "a string"
+        }
+    );
+    assert_eq!(raw, r#""not an object""#);
+    // The entries read are read as a payload without the failed one reads them.
+    let envs = parse_str(&base(r#"{"id":1}"#)).unwrap();
+    let good = parse_str(&base(r#"{"id":"1","timestamp":2,"message":"m"}"#)).unwrap();
+    assert_eq!(envs[0].log_events[0], good[0].log_events[0]);
+    assert_eq!(envs[0].log_events[1], good[0].log_events[2]);
+    assert_eq!(envs[0].unbroken(), good[0].unbroken());
+    assert_eq!(
+        (envs[0].owner, envs[0].log_group, envs[0].log_stream),
+        ("1", "g", "s")
+    );
+}
+
+#[test]
 fn wrong_types() {
     let base = |events: &str| {
         format!(
             r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":{events}}}"#
         )
     };
-    assert_eq!(
-        parse_str(&base(
-            r#"[{"id":"1","timestamp":"1711200969000","message":"m"}]"#
-        ))
-        .unwrap_err(),
-        EnvelopeError::BadEvent {
-            index: 0,
-            field: "timestamp",
-            expected: "an integer (epoch milliseconds)",
-            found: "a string"
-        }
-    );
+    // A control message's events are not read: one that fails fails the payload.
     assert!(matches!(
-        parse_str(&base(
-            r#"[{"id":"1","timestamp":1,"message":"m"},{"id":1,"timestamp":1,"message":"m"}]"#
-        ))
-        .unwrap_err(),
-        EnvelopeError::BadEvent {
-            index: 1,
-            field: "id",
-            ..
-        }
-    ));
-    assert!(matches!(
-        parse_str(&base(r#"[{"id":"1","timestamp":1,"message":null}]"#)).unwrap_err(),
-        EnvelopeError::BadEvent {
-            field: "message",
-            found: "null",
-            ..
-        }
-    ));
-    assert!(matches!(
-        parse_str(&base(r#"[{"id":"1","timestamp":1.5,"message":"m"}]"#)).unwrap_err(),
-        EnvelopeError::BadEvent {
-            field: "timestamp",
-            found: "a non-integer number",
-            ..
-        }
-    ));
-    assert!(matches!(
-        parse_str(&base(r#"[{"id":"1","timestamp":1e300,"message":"m"}]"#)).unwrap_err(),
-        EnvelopeError::BadEvent {
-            field: "timestamp",
-            ..
-        }
-    ));
-    assert!(matches!(
-        parse_str(&base(
-            r#"[{"id":"1","timestamp":18446744073709551615,"message":"m"}]"#
-        ))
-        .unwrap_err(),
-        EnvelopeError::BadEvent {
-            field: "timestamp",
-            found: "an out-of-range number",
-            ..
-        }
-    ));
-    assert!(matches!(
-        parse_str(&base(r#"[{"id":"1","message":"m"}]"#)).unwrap_err(),
-        EnvelopeError::BadEvent {
-            field: "timestamp",
-            found: "missing",
-            ..
-        }
-    ));
-    assert!(matches!(
-        parse_str(&base(r#"["not an object"]"#)).unwrap_err(),
-        EnvelopeError::BadEvent {
-            field: "",
-            found: "a string",
-            ..
-        }
+        parse_str(r#"{"messageType":"CONTROL_MESSAGE","logEvents":[{"id":1}]}"#).unwrap_err(),
+        EnvelopeError::BadEvent { field: "id", .. }
     ));
     assert_eq!(
         parse_str(&base(r#"{}"#)).unwrap_err(),
