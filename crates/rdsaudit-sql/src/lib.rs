@@ -144,10 +144,12 @@ pub fn analyze(sql: &[u8]) -> Analysis {
 /// compound statements, administration, syntax sqlparser does not know, texts over
 /// [`MAX_PARSE_BYTES`]).
 pub fn analyze_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
+    let calls = sequence::mentions_one(sql);
     with_full_lists(with_session_modes(
-        analyze_default_modes(sql, ctx),
+        analyze_default_modes(sql, ctx, calls),
         sql,
         ctx,
+        calls,
     ))
 }
 
@@ -160,20 +162,21 @@ fn with_full_lists(mut analysis: Analysis) -> Analysis {
 }
 
 /// [`analyze_in`] as a session with the default `sql_mode` quoting reads `sql`.
-fn analyze_default_modes(sql: &[u8], ctx: &Context<'_>) -> Analysis {
+/// `calls`: whether `sql` may call a sequence function ([`sequence::mentions_one`]).
+fn analyze_default_modes(sql: &[u8], ctx: &Context<'_>, calls: bool) -> Analysis {
     // sqlparser's tree of `SELECT ... INTO OUTFILE` is a plain select: the tokens tell.
     if class::may_export(sql) {
-        return tokens_default_modes(sql, ctx);
+        return tokens_default_modes(sql, ctx, calls);
     }
     let Some(statements) = parse(sql) else {
-        return tokens_default_modes(sql, ctx);
+        return tokens_default_modes(sql, ctx, calls);
     };
     if statements.iter().any(tables::misread_by_the_parser) {
-        return tokens_default_modes(sql, ctx);
+        return tokens_default_modes(sql, ctx, calls);
     }
     let verdicts: Option<Vec<Verdict>> = statements.iter().map(classify_ast).collect();
     let Some(verdicts) = verdicts else {
-        return tokens_default_modes(sql, ctx);
+        return tokens_default_modes(sql, ctx, calls);
     };
     let (class, writes) = combine(&verdicts);
     let mut tables = Vec::new();
@@ -196,7 +199,7 @@ fn analyze_default_modes(sql: &[u8], ctx: &Context<'_>) -> Analysis {
         mode_dependent: false,
         partial: false,
     };
-    with_sequences(parsed, sql, ctx, lexer::Modes::default())
+    with_sequences(parsed, sql, ctx, lexer::Modes::default(), calls)
 }
 
 /// [`analyze_tokens_in`] with nothing known of the session or the server.
@@ -208,15 +211,18 @@ pub fn analyze_tokens(sql: &[u8]) -> Analysis {
 /// against the parser's reading and the server's TABLE events. A text holding versioned
 /// comments that may or may not have run is read both ways (see [`Analysis::version_dependent`]).
 pub fn analyze_tokens_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
-    with_full_lists(with_session_modes(tokens_default_modes(sql, ctx), sql, ctx))
+    let calls = sequence::mentions_one(sql);
+    let default = tokens_default_modes(sql, ctx, calls);
+    with_full_lists(with_session_modes(default, sql, ctx, calls))
 }
 
-fn tokens_default_modes(sql: &[u8], ctx: &Context<'_>) -> Analysis {
+fn tokens_default_modes(sql: &[u8], ctx: &Context<'_>, calls: bool) -> Analysis {
     with_sequences(
         read_both_ways(sql, ctx, lexer::Modes::default()),
         sql,
         ctx,
         lexer::Modes::default(),
+        calls,
     )
 }
 
@@ -231,17 +237,32 @@ fn tokens_default_modes(sql: &[u8], ctx: &Context<'_>) -> Analysis {
 /// logged in a default session may read so. Each mode is read alone as well as with the
 /// others: an `ANSI` session keeps backslash escapes, and read with both, `'it\'s' , "w"` hid
 /// `w` (session 32's adversary T). Each reading is gated on bytes `memchr` finds, so a text
-/// without them is read once; there are at most 15 readings, each linear. Like the readings
+/// without them is read once, and a quoting reading on one pass of the lexer that meets a
+/// name it quotes ([`quotes_a_name`]: a `"` or `[` in a string changes nothing); there are at
+/// most 15 readings, each linear. Like the readings
 /// of a versioned comment, the tables of every reading are listed, so a write is never
 /// hidden; what another reading writes is listed when the statement writes, and
 /// [`Analysis::mode_dependent`] says so. A write of another reading only (its statements or
 /// its sequence calls) makes `writes` true, flagged; the class stays the default reading's.
-fn with_session_modes(mut analysis: Analysis, sql: &[u8], ctx: &Context<'_>) -> Analysis {
-    for modes in other_readings(sql) {
+fn with_session_modes(
+    mut analysis: Analysis,
+    sql: &[u8],
+    ctx: &Context<'_>,
+    calls: bool,
+) -> Analysis {
+    // An `ORACLE` call holds a `val` that `calls`' search found already.
+    let oracle = calls && sequence::may_call_oracle(sql);
+    for modes in other_readings(sql, oracle) {
+        // A quoting whose tokens are those of a reading without it is that reading.
+        // (Under `ANSI_QUOTES`, `s.nextval` is a call whatever the tokens.)
+        let calls_oracle = oracle && modes.ansi_quotes;
+        if !(calls_oracle || quotes_a_name(sql, ctx.server, modes)) {
+            continue;
+        }
         // Versioned comments are read both ways here too (session 33 advS F6: under
         // `ANSI_QUOTES`, `UPDATE t /*M!100000 , "x */ , "w" SET ...` writes `w` on MySQL).
         let read = read_both_ways(sql, ctx, modes);
-        let other = with_sequences(read, sql, ctx, modes);
+        let other = with_sequences(read, sql, ctx, modes, calls);
         analysis.partial |= other.partial;
         // A write of another reading only is a write candidate, as a versioned comment's is
         // (session 32's adversary L: `SELECT NEXT VALUE FOR "s"` ran only in an ANSI session
@@ -279,7 +300,7 @@ fn with_session_modes(mut analysis: Analysis, sql: &[u8], ctx: &Context<'_>) -> 
 /// The ways other than the default one a session could have cut `sql` into tokens, each
 /// gated on the bytes that make it differ (see [`with_session_modes`]): none for most texts,
 /// found without allocating.
-fn other_readings(sql: &[u8]) -> Vec<lexer::Modes> {
+fn other_readings(sql: &[u8], oracle: bool) -> impl Iterator<Item = lexer::Modes> {
     use lexer::Multibyte;
     // One pass over the trigger bytes (a text without them is read once, as before).
     let (mut quotes, mut brackets, mut backslash_quote, mut multibyte) =
@@ -301,11 +322,14 @@ fn other_readings(sql: &[u8]) -> Vec<lexer::Modes> {
             break;
         }
     }
-    quotes = quotes || sequence::may_call_oracle(sql);
+    quotes = quotes || oracle;
+    // 3 quotings (default, ANSI_QUOTES, MSSQL) x (backslash escapes with 4 client character
+    // sets, or NO_BACKSLASH_ESCAPES), less the default reading: 14 at most.
+    let mut readings = [lexer::Modes::default(); 15];
+    let mut n = 0;
     if !(quotes || brackets || backslash_quote || multibyte) {
-        return Vec::new();
+        return readings.into_iter().take(n);
     }
-    let mut readings = Vec::new();
     for ansi_quotes in [false, true] {
         for brackets_too in [false, true] {
             // `MSSQL` sets `ANSI_QUOTES` with it.
@@ -338,24 +362,53 @@ fn other_readings(sql: &[u8]) -> Vec<lexer::Modes> {
                         brackets: brackets_too,
                         multibyte: kind,
                     };
-                    if modes != lexer::Modes::default() {
-                        readings.push(modes);
+                    if modes != lexer::Modes::default()
+                        && let Some(slot) = readings.get_mut(n)
+                    {
+                        *slot = modes;
+                        n += 1;
                     }
                 }
             }
         }
     }
-    readings
+    readings.into_iter().take(n)
+}
+
+/// Whether the tokens of `sql` under `modes` differ from those under `modes` without
+/// `ANSI_QUOTES` and `MSSQL` brackets, which another reading (or the default one) reads: they
+/// do only from a name those quote (`"t"`, `[t]`), for a lexer takes the same steps until it
+/// meets one. Most texts holding `"` or `[` hold them in strings (JSON: `'{"a":[1]}'`), and
+/// this one pass of the lexer (two with a versioned comment that may not run) spares their
+/// whole reading. Always true for a reading without those modes.
+fn quotes_a_name(sql: &[u8], server: Server, modes: lexer::Modes) -> bool {
+    if !(modes.ansi_quotes || modes.brackets) {
+        return true;
+    }
+    let quoted = |t: Token<'_>| matches!(t, Token::Ident(_, b'"' | b']'));
+    let mut code = Lexer::reading(sql, server, Reading::Code).with_modes(modes);
+    if code.by_ref().any(quoted) {
+        return true;
+    }
+    code.maybe_seen()
+        && Lexer::reading(sql, server, Reading::Comment)
+            .with_modes(modes)
+            .any(quoted)
 }
 
 /// The sequences `sql` advances or sets ([`sequence`]): the statement writes, and they are
 /// among its tables (a MariaDB sequence is a table); those it only reads are among its tables.
+/// None unless `calls` ([`sequence::mentions_one`], searched once per text, not per reading).
 fn with_sequences(
     mut analysis: Analysis,
     sql: &[u8],
     ctx: &Context<'_>,
     modes: lexer::Modes,
+    calls: bool,
 ) -> Analysis {
+    if !calls {
+        return analysis;
+    }
     let used = sequence::used(sql, ctx.server, modes);
     if used.cut {
         // A call past the tokens read may advance a sequence: a write candidate.
@@ -599,6 +652,11 @@ mod tests {
             b"'\xb0\x81\\'",
             b"'\xbf\xbf\\'",
             b"\"x\\\"",
+            b"\"w\"",
+            b"[w]",
+            // A versioned comment that hides a quote from one of its two readings.
+            b"/*M!100000 '*/",
+            b"/*!50000 \"*/",
             b" -- ",
             b"\n",
             b"/*M!100000 ",
@@ -614,6 +672,26 @@ mod tests {
         part.iter().all(|t| whole.contains(t))
     }
 
+    /// A text with every trigger is read the 14 other ways, each once: none is dropped for
+    /// want of room in `other_readings`' array.
+    #[test]
+    fn every_trigger_gives_every_other_reading() {
+        let all: Vec<Modes> =
+            other_readings(b"SELECT \"a\", [b], 'c\\'', '\xbf\\', s.nextval", true).collect();
+        let others: Vec<Modes> = every_reading()
+            .into_iter()
+            .filter(|m| *m != Modes::default())
+            .filter(|m| !(m.no_backslash_escapes && m.multibyte != Multibyte::None))
+            .collect();
+        assert_eq!(all.len(), 14);
+        assert_eq!(all.len(), others.len());
+        assert!(others.iter().all(|m| all.contains(m)), "{all:?}");
+        assert_eq!(
+            other_readings(b"SELECT a FROM t WHERE b = 'c'", false).count(),
+            0
+        );
+    }
+
     proptest! {
         /// The readings of another session mode or client character set only add: every
         /// table and written table of each reading, the default one's included, is listed;
@@ -626,7 +704,8 @@ mod tests {
             let ctx = Context { database: db, server: Server::default() };
             let shown = String::from_utf8_lossy(&sql).into_owned();
             let tokens = analyze_tokens_in(&sql, &ctx);
-            let default = tokens_default_modes(&sql, &ctx);
+            let calls = sequence::mentions_one(&sql);
+            let default = tokens_default_modes(&sql, &ctx, calls);
             prop_assert_eq!(tokens.class, default.class, "{}", shown);
             prop_assert!(!default.writes || tokens.writes, "{}", shown);
             prop_assert!(subset(&default.written, &tokens.written), "{}", shown);
@@ -636,12 +715,13 @@ mod tests {
             }
             // sqlparser's reading, where it parses, gets the same readings on top.
             let parsed = analyze_in(&sql, &ctx);
-            let parsed_default = analyze_default_modes(&sql, &ctx);
+            let parsed_default = analyze_default_modes(&sql, &ctx, calls);
             prop_assert!(subset(&parsed_default.tables, &parsed.tables), "{}", shown);
             prop_assert!(subset(&parsed_default.written, &parsed.written), "{}", shown);
             prop_assert!(!parsed_default.writes || parsed.writes, "{}", shown);
             for modes in every_reading() {
-                let read = with_sequences(read_both_ways(&sql, &ctx, modes), &sql, &ctx, modes);
+                // Read whole, past the gates: a gate that misses a call fails here too.
+                let read = with_sequences(read_both_ways(&sql, &ctx, modes), &sql, &ctx, modes, true);
                 // sqlparser's tree stands for the default reading: a reading that reads as
                 // the default token reading does is held against the token analysis only.
                 let same = (&read.tables, &read.written, read.writes)

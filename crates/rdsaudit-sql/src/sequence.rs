@@ -27,11 +27,9 @@ pub(crate) struct Used {
     pub(crate) cut: bool,
 }
 
+/// Read only when [`mentions_one`] (the caller checks it once per text).
 pub(crate) fn used(sql: &[u8], server: Server, modes: Modes) -> Used {
     let mut used = Used::default();
-    if !mentions_one(sql) {
-        return used;
-    }
     let mut lexer = Lexer::reading(sql, server, Reading::Code).with_modes(modes);
     let tokens: Vec<Token<'_>> = lexer.by_ref().take(crate::MAX_TOKENS).collect();
     used.cut = lexer.next().is_some();
@@ -86,7 +84,7 @@ fn advanced(sql: &[u8], server: Server) -> Vec<Table> {
 /// A `val` right after `next`, `set`, `last` or `curr` may be a call; so may a whole word
 /// `value` (not `values`) in a text that holds `next` or `previous` before it (a comment may
 /// stand between the two words).
-fn mentions_one(sql: &[u8]) -> bool {
+pub(crate) fn mentions_one(sql: &[u8]) -> bool {
     let ends_with = |end: usize, word: &[u8]| {
         end.checked_sub(word.len())
             .and_then(|start| sql.get(start..end))
