@@ -214,30 +214,45 @@ fn output_named(path: Option<&Path>, what: &str) -> anyhow::Result<Box<dyn Write
                 "" => format!("writing {}", p.display()),
                 _ => format!("writing {what} {}", p.display()),
             };
-            Box::new(io::BufWriter::new(Named { inner: file, what }))
+            let stdout = false;
+            Box::new(io::BufWriter::new(Named {
+                inner: file,
+                what,
+                stdout,
+            }))
         }
         None => {
             let what = "writing standard output".to_owned();
             let stdout = Named {
                 inner: io::stdout().lock(),
                 what,
+                stdout: true,
             };
             Box::new(io::BufWriter::with_capacity(1 << 16, stdout))
         }
     })
 }
 
-/// A writer whose errors say what was being written (its kind kept: a closed pipe is still
-/// told apart, [`is_broken_pipe`]). Under the buffer: only its writes to the file pay for it.
+/// A writer whose errors say what was being written. Under the buffer: only its writes to
+/// the file pay for it.
 struct Named<W> {
     inner: W,
     /// `writing standard output`, `writing PATH`.
     what: String,
+    /// Standard output, whose closed pipe ends the run quietly ([`is_broken_pipe`]): `rdsaudit
+    /// parse big.json | head`. A file's closed pipe (`--rejects >(head -c 100)`) is an error
+    /// like any other (session 34's adversary, SEVERE-1: the run ended at once, exit 0, no
+    /// summary, the events after it never written).
+    stdout: bool,
 }
 
 impl<W: Write> Named<W> {
     fn name(&self, e: io::Error) -> io::Error {
-        io::Error::new(e.kind(), format!("{}: {e}", self.what))
+        let kind = match e.kind() {
+            io::ErrorKind::BrokenPipe if !self.stdout => io::ErrorKind::Other,
+            kind => kind,
+        };
+        io::Error::new(kind, format!("{}: {e}", self.what))
     }
 }
 

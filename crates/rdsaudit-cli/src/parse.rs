@@ -486,7 +486,11 @@ impl Output {
     /// Writes a chunk's bytes (those it spilled first); SQL with the `USE` its first
     /// statement needs, which its own writer could not know, right before that statement
     /// (read back from the temporary file in blocks of whole lines when the chunk spilled).
-    /// A chunk without its writer gave it back with no statement written (`Writers`).
+    /// A chunk without its writer gave it back with no statement that selects a database
+    /// written (`Chunk::finish`); its lines, comments, still go through the joiner: one may
+    /// be a `SET` that makes every line after it a comment (session 34's adversary, HIGH-1:
+    /// a `SET` alone in its Kinesis record, decoded on two threads, left the `DELETE`s of the
+    /// records after it to run).
     fn write(&mut self, chunk: &mut Chunk) -> io::Result<()> {
         match (chunk.writer.as_deref_mut(), &mut self.sql) {
             (Some(Writer::Plain(w)), Some(joiner)) if chunk.spill.has_taken() => {
@@ -501,7 +505,13 @@ impl Output {
             (Some(Writer::Plain(w)), Some(joiner)) => {
                 joiner.join(w.sql(), &chunk.bytes, &mut self.out)
             }
-            _ => chunk.spill.write_to(&chunk.bytes, &mut *self.out),
+            (_, Some(joiner)) => {
+                let out = &mut self.out;
+                chunk
+                    .spill
+                    .lines_to(&chunk.bytes, |block| joiner.statement(None, block, out))
+            }
+            (_, None) => chunk.spill.write_to(&chunk.bytes, &mut *self.out),
         }
     }
 

@@ -189,6 +189,10 @@ fn list(out: &mut impl Write, entry: &OwnedEntry) -> io::Result<()> {
     out.write_all(&line)
 }
 
+/// The `error_kind` of a line entry that holds a log event's JSON, not its message
+/// (`rdsaudit::input::log_event`'s name for an envelope's entry that does not read).
+const LOG_EVENT_ERROR: &str = "EnvelopeEvent";
+
 fn replay<W: Write>(
     out: &mut W,
     pipeline: &Pipeline,
@@ -211,6 +215,18 @@ fn replay<W: Write>(
         error: None,
     };
     match entry.kind {
+        // A CloudWatch log event that did not read (no `id`, a lone surrogate...): the
+        // entry is its JSON as delivered, not an audit line, and reads no better now
+        // (session 34's adversary, MEDIUM-1: it was said to be "still not an audit line:
+        // line does not start with an audit timestamp", not why it failed).
+        EntryKind::Line if entry.error_kind == LOG_EVENT_ERROR => {
+            sink.counts.still_failing += 1;
+            ewriteln!(
+                "rdsaudit: entry {}: still a CloudWatch log event that does not read: {} (its payload is the log event's JSON as delivered)",
+                entry.id,
+                entry.reason
+            );
+        }
         EntryKind::Line => match rdsaudit::parse_line(&entry.payload) {
             Ok(mut event) => {
                 event.provenance.log_group = entry.log_group.as_deref();

@@ -671,3 +671,29 @@ fn a_write_error_names_the_output_that_failed() {
         );
     }
 }
+
+/// `--rejects` to a pipe whose reader went away (`--rejects >(head -c 100)`, here
+/// `/dev/stderr` on a pipe whose read end is closed): the rejects cannot be kept, an I/O error,
+/// exit 2, as `--rejects /dev/full` is. Fails on eb0ec8c (session 34's adversary, SEVERE-1):
+/// the rejects file's `BrokenPipe` was taken for standard output's `parse | head`, and the run
+/// stopped quietly with exit 0, the event after the 200,000 lines that are no audit lines
+/// never written and no word of the rejects lost.
+#[test]
+fn a_closed_pipe_on_the_rejects_file_is_an_error_not_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..200_000 {
+        text.push_str(&format!("not an audit line {i}\n"));
+    }
+    text.push_str(GOOD);
+    let log = write(dir.path(), "a.log", text.as_bytes());
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rdsaudit"))
+        .args(["parse", "-q", "--rejects", "/dev/stderr"])
+        .arg(&log)
+        .stderr(writer)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "rejects lost: an I/O error");
+}

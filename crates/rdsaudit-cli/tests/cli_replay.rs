@@ -325,3 +325,29 @@ fn an_answer_item_holding_an_entry_otherwise_is_unreadable() {
         );
     }
 }
+
+/// A line entry of a CloudWatch log event that did not read (`error_kind` `EnvelopeEvent`:
+/// its JSON as delivered, here without an `id`) is still failing, with the reason it was
+/// kept for; it was read as an audit line and said to be "still not an audit line: line does
+/// not start with an audit timestamp" (session 34's adversary, MEDIUM-1).
+#[test]
+fn a_log_event_entry_repeats_why_it_was_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let payload = format!(
+        "{{\"timestamp\":1711200969000,\"message\":{}}}",
+        serde_json::to_string(GOOD).unwrap()
+    );
+    let mut kept = entry("req-1-3", EntryKind::Line, payload.as_bytes());
+    kept.error_kind = "EnvelopeEvent";
+    kept.reason = "logEvents[1].id should be a string, found missing";
+    let path = write(dir.path(), "q.ndjson", &document(&kept));
+    let out = rdsaudit().args(["replay"]).arg(&path).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(ndjson(&out.stdout).is_empty(), "nothing invented");
+    assert!(
+        stderr.contains("entry req-1-3: still a CloudWatch log event that does not read: logEvents[1].id should be a string, found missing"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("audit timestamp"), "{stderr}");
+}

@@ -238,3 +238,37 @@ fn another_sessions_set_is_left_out_with_its_session_but_a_global_one_is_not() {
         "{out}"
     );
 }
+
+/// The same log delivered one log event per Kinesis record (`encode --events-per-record 1`:
+/// CloudWatch puts a quiet session's `SET` alone in a record), decoded on two threads: the
+/// record holding only the `SET`'s comment selects no database, so its chunk gives its writer
+/// back and is written around the joiner, which never sees the `SET`; the `DELETE`s of the
+/// next records were written to run (session 34's adversary: on one thread, one chunk, they
+/// were comments). Fails on eb0ec8c: `DELETE FROM shop.t ORDER BY (SELECT 'x\') -- '  LIMIT 0`
+/// runnable.
+#[test]
+fn a_set_alone_in_its_record_still_makes_the_records_after_it_comments() {
+    let dir = tempfile::tempdir().unwrap();
+    let encoded = rdsaudit()
+        .args(["encode", "--events-per-record", "1"])
+        .arg(recorded("review30_set_then_delete.log"))
+        .output()
+        .unwrap();
+    assert!(encoded.status.success());
+    let event = write(dir.path(), "event.json", &encoded.stdout);
+    for threads in ["1", "2", "4"] {
+        let out = rdsaudit()
+            .args(["--threads", threads, "parse", "-q", "--format", "sql"])
+            .arg(&event)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{threads} threads");
+        let sql = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(sql.matches("DELETE FROM shop.t").count(), 2, "{sql}");
+        assert_eq!(
+            runnable(&sql),
+            Vec::<&str>::new(),
+            "{threads} threads:\n{sql}"
+        );
+    }
+}
