@@ -1170,6 +1170,33 @@ mod tests {
         assert!(text.contains("DROP TABLE t\n"), "{text}");
     }
 
+    /// A statement of exactly the listed length is listed whole: nothing of it was cut, so
+    /// nothing says it was (session 34 adv2 LOW-1: `(cut: its first 4096 of 4096 bytes)`,
+    /// `object_cut_from` 4096).
+    #[test]
+    fn a_statement_of_exactly_the_listed_length_is_not_said_cut() {
+        let head = "CREATE TABLE t (x int) COMMENT '";
+        for len in [LISTED_BYTES - 1, LISTED_BYTES, LISTED_BYTES + 1] {
+            let body = format!("{head}{}'", "a".repeat(len - head.len() - 1));
+            assert_eq!(body.len(), len);
+            let escaped = body.replace('\'', "\\\'");
+            let line = format!("20241205 10:00:01,srv,u,10.0.0.1,5,11,QUERY,shop,'{escaped}',0");
+            let mut t = Tally::default();
+            t.event(&rdsaudit::parse_line(line.as_bytes()).unwrap());
+            let json = t.json(20, &Report::default());
+            let listed = &json["ddl_dcl"][0];
+            let whole = len <= LISTED_BYTES;
+            assert_eq!(
+                listed["object_cut_from"].is_null(),
+                whole,
+                "{len} bytes: object_cut_from {}",
+                listed["object_cut_from"]
+            );
+            let text = t.render(20, &Report::default());
+            assert_eq!(!text.contains("(cut: its first"), whole, "{len}");
+        }
+    }
+
     #[test]
     fn histograms_over_centuries_show_only_days_with_events() {
         let day = 1440;
