@@ -119,8 +119,9 @@ const LISTED_BYTES: usize = 4096;
 /// inside one, a UTF-8 statement was listed as one that is not, with `object_base64`), and
 /// whether that is all of it.
 fn listed_part(raw: &[u8]) -> (&[u8], bool) {
-    let Some(head) = raw.get(..LISTED_BYTES) else {
-        return (raw, true);
+    let head = match raw.get(..LISTED_BYTES) {
+        Some(head) if raw.len() > LISTED_BYTES => head,
+        _ => return (raw, true),
     };
     let end = match std::str::from_utf8(head) {
         // Invalid only in its last character, which the cut split.
