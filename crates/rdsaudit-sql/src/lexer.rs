@@ -129,10 +129,11 @@ pub struct Modes {
     /// MariaDB 10.11, `UPDATE [x]]y] SET ...` writes `x]y`).
     pub brackets: bool,
     /// The client's character set, when it is one whose two-byte characters may end with
-    /// `0x5C`, a backslash: read so in strings only, where it decides what the backslash
-    /// escapes (a back quote or `]` may end such a character too, but a UTF-8 name in back
-    /// quotes, `` `中` ``, ends with a byte a `gbk` lead could be: reading every one of them
-    /// so would flag common texts for a case no finding showed).
+    /// `0x5C`, a backslash: read so in strings, where it decides what the backslash escapes,
+    /// and in `MSSQL` names, whose closing `]` such a character may end with. A back quote
+    /// may end one too, but a UTF-8 name in back quotes, `` `中` ``, ends with a byte a `gbk`
+    /// lead could be: reading every one of them so would flag common texts (a known limit,
+    /// README).
     pub multibyte: Multibyte,
 }
 
@@ -305,8 +306,12 @@ impl<'a> Lexer<'a> {
     /// The length of a quoted run starting at the opening `quote`, closing quote included
     /// (the whole rest when it is cut). Backslash escapes and doubled quotes stay inside.
     fn quoted_len(&self, quote: u8, backslash: bool) -> usize {
-        // Checked once here, not per byte: most readings have no two-byte characters.
-        let multibyte = backslash && self.modes.multibyte != Multibyte::None;
+        // Checked once here, not per byte: most readings have no two-byte characters. In a
+        // string the trail byte that matters is `\`; in an `MSSQL` name, `]` (session 34's
+        // adversary 2, HIGH-1: in a `gbk` session `UPDATE t AS [<BF>] SET a=1 -- ], w SET
+        // w.a=7` writes `w`, checked on MariaDB 10.11.14). A back quote is left out: see
+        // `Modes::multibyte`.
+        let multibyte = (backslash || quote == b']') && self.modes.multibyte != Multibyte::None;
         let mut i = 1;
         while let Some(&b) = self.rest.get(i) {
             let pair = (backslash && b == b'\\')

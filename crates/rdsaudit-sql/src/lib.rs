@@ -323,9 +323,17 @@ fn other_readings(sql: &[u8], oracle: bool) -> impl Iterator<Item = lexer::Modes
         }
     }
     quotes = quotes || oracle;
+    // A lead byte right before a `]`: an `MSSQL` name a two-byte character may run on past.
+    let bracket_lead = brackets
+        && memchr::memchr_iter(b']', sql).any(|i| {
+            i.checked_sub(1)
+                .and_then(|p| sql.get(p))
+                .is_some_and(|&b| b >= 0x81)
+        });
     // 3 quotings (default, ANSI_QUOTES, MSSQL) x (backslash escapes with 4 client character
-    // sets, or NO_BACKSLASH_ESCAPES), less the default reading: 14 at most.
-    let mut readings = [lexer::Modes::default(); 15];
+    // sets, or NO_BACKSLASH_ESCAPES: with 4 under MSSQL, for its names), less the default
+    // reading: 17 at most.
+    let mut readings = [lexer::Modes::default(); 18];
     let mut n = 0;
     if !(quotes || brackets || backslash_quote || multibyte) {
         return readings.into_iter().take(n);
@@ -352,8 +360,11 @@ fn other_readings(sql: &[u8], oracle: bool) -> impl Iterator<Item = lexer::Modes
                     Multibyte::Big5,
                     Multibyte::Sjis,
                 ] {
-                    // Under NO_BACKSLASH_ESCAPES the lead byte's `\` escapes nothing anyway.
-                    if kind != Multibyte::None && (no_backslash_escapes || !multibyte) {
+                    // Under NO_BACKSLASH_ESCAPES the lead byte's `\` escapes nothing anyway;
+                    // an `MSSQL` name's `]` it may still take.
+                    let in_strings = multibyte && !no_backslash_escapes;
+                    let in_names = brackets_too && bracket_lead;
+                    if kind != Multibyte::None && !(in_strings || in_names) {
                         continue;
                     }
                     let modes = lexer::Modes {
@@ -654,6 +665,8 @@ mod tests {
             b"\"x\\\"",
             b"\"w\"",
             b"[w]",
+            b"[\xbf]",
+            b"[w\x81]",
             // A versioned comment that hides a quote from one of its two readings.
             b"/*M!100000 '*/",
             b"/*!50000 \"*/",
@@ -672,18 +685,21 @@ mod tests {
         part.iter().all(|t| whole.contains(t))
     }
 
-    /// A text with every trigger is read the 14 other ways, each once: none is dropped for
+    /// A text with every trigger is read the 17 other ways, each once: none is dropped for
     /// want of room in `other_readings`' array.
     #[test]
     fn every_trigger_gives_every_other_reading() {
-        let all: Vec<Modes> =
-            other_readings(b"SELECT \"a\", [b], 'c\\'', '\xbf\\', s.nextval", true).collect();
+        let all: Vec<Modes> = other_readings(
+            b"SELECT \"a\", [b], [\xbf], 'c\\'', '\xbf\\', s.nextval",
+            true,
+        )
+        .collect();
         let others: Vec<Modes> = every_reading()
             .into_iter()
             .filter(|m| *m != Modes::default())
-            .filter(|m| !(m.no_backslash_escapes && m.multibyte != Multibyte::None))
+            .filter(|m| !(m.no_backslash_escapes && m.multibyte != Multibyte::None && !m.brackets))
             .collect();
-        assert_eq!(all.len(), 14);
+        assert_eq!(all.len(), 17);
         assert_eq!(all.len(), others.len());
         assert!(others.iter().all(|m| all.contains(m)), "{all:?}");
         assert_eq!(
