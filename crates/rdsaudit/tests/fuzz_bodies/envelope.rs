@@ -42,9 +42,27 @@ fn agree_with_serde(envelope: &LogEnvelope<'_>, value: &Value) {
         events.len(),
         "event count"
     );
+    let places: Vec<usize> = envelope.failed_events.iter().map(|f| f.index).collect();
+    assert!(
+        places.windows(2).all(|w| w[0] < w[1]),
+        "failed places {places:?}"
+    );
     for failed in &envelope.failed_events {
         let kept: Value = serde_json::from_slice(failed.raw).expect("a failed entry kept whole");
         assert_eq!(Some(&kept), events.get(failed.index), "failed entry");
+        // Failed for a reason serde sees too: an entry it reads as a whole log event (this
+        // document holds no lone surrogate, which serde refuses) would have been lost.
+        // A field given twice fails its entry (serde keeps the last one).
+        let doubled = serde_json::from_slice::<Keys>(failed.raw).is_ok_and(|keys| {
+            ["id", "message", "timestamp"]
+                .iter()
+                .any(|name| keys.0.iter().filter(|k| k == name).count() > 1)
+        });
+        let readable = kept["id"].is_string()
+            && kept["message"].is_string()
+            && kept["timestamp"].as_i64().is_some()
+            && !doubled;
+        assert!(!readable, "a readable entry failed: {kept}");
     }
     let read = events
         .iter()
@@ -57,5 +75,30 @@ fn agree_with_serde(envelope: &LogEnvelope<'_>, value: &Value) {
         if let Some(ts) = theirs["timestamp"].as_i64() {
             assert_eq!(ours.timestamp, ts, "timestamp");
         }
+    }
+}
+
+/// The keys of a JSON object as written, a key given twice kept twice (serde_json's `Value`
+/// keeps the last).
+struct Keys(Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for Keys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Keys;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    keys.push(key);
+                }
+                Ok(Keys(keys))
+            }
+        }
+        d.deserialize_map(Visit)
     }
 }
