@@ -23,9 +23,12 @@
 //!    left the `DELETE` to run, and a replay deleted every row the server kept (session 29's
 //!    review, F5). Moved before statements the server ran before it, it only makes them
 //!    comments too. It goes first when it is within [`WINDOW`] events of its input's first
-//!    event of that time; one further (a second of more than [`WINDOW`] events in one file)
-//!    may come out after statements of its second, and is counted
-//!    ([`Merge::reading_changed_late`]; `parse` warns).
+//!    event of that time. One further, with more than [`WINDOW`] events before it in its
+//!    input still to be written, may come out after statements of its time (a second of
+//!    more than [`WINDOW`] events in one file) or after later ones (lines that far out of
+//!    time order in their file); each is counted apart ([`Merge::reading_changed_late`];
+//!    `parse` warns, saying which: session 34's adversary LOW-5, a `SET` 100,000 seconds
+//!    out of place was blamed on "more than 4096 events of that second").
 //! 2. The input whose first event is earlier: a rotated file's last second before the next
 //!    file's first, whatever order the files are given in (`audit.log audit.log.1`, as
 //!    `audit.log*` expands, names the newer file first).
@@ -135,7 +138,21 @@ pub struct Merge<S> {
     latest_plain: Option<i64>,
     /// Statements that change how statements are read written after an event of their time
     /// or later ([`Merge::reading_changed_late`]).
-    reading_changed_late: u64,
+    reading_changed_late: ChangedLate,
+}
+
+/// Statements that change how statements are read (`SET sql_mode=...`) written after
+/// statements the server may have read after them ([`Merge::reading_changed_late`]), by
+/// what came before them. Either way their input held more than the window's events before
+/// them still to be written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChangedLate {
+    /// Written after statements of their own time, none later (a second of more than the
+    /// window's events in their input).
+    pub after_their_time: u64,
+    /// Written after statements of a later time: they were further from their place in
+    /// time order in their input than the window reaches.
+    pub after_later: u64,
 }
 
 impl<S: Iterator<Item = Stamped>> Merge<S> {
@@ -163,7 +180,7 @@ impl<S: Iterator<Item = Stamped>> Merge<S> {
             latest: None,
             late: 0,
             latest_plain: None,
-            reading_changed_late: 0,
+            reading_changed_late: ChangedLate::default(),
         };
         for input in 0..merge.windows.len() {
             merge.refill(input);
@@ -177,10 +194,11 @@ impl<S: Iterator<Item = Stamped>> Merge<S> {
     }
 
     /// Statements that change how statements are read written after another event of their
-    /// time or a later one: their input held more than the window's events of that time
-    /// before them (or they were late), so statements the server read after them may have
-    /// been written to run before them.
-    pub fn reading_changed_late(&self) -> u64 {
+    /// time or a later one (their input held more than the window's events before them
+    /// still to be written: a busy second, or lines out of time order), so statements the
+    /// server read after them may have been written to run before them; by what came
+    /// before them.
+    pub fn reading_changed_late(&self) -> ChangedLate {
         self.reading_changed_late
     }
 
@@ -209,8 +227,13 @@ impl<S: Iterator<Item = Stamped>> Iterator for Merge<S> {
         self.latest = Some(self.latest.map_or(epoch_us, |l| l.max(epoch_us)));
         if plain {
             self.latest_plain = Some(self.latest_plain.map_or(epoch_us, |l| l.max(epoch_us)));
-        } else if self.latest_plain.is_some_and(|l| l >= epoch_us) {
-            self.reading_changed_late += 1;
+        } else if let Some(latest) = self.latest_plain.filter(|&l| l >= epoch_us) {
+            let late = &mut self.reading_changed_late;
+            if latest > epoch_us {
+                late.after_later += 1;
+            } else {
+                late.after_their_time += 1;
+            }
         }
         self.refill(input);
         Some(Stamped {
@@ -352,7 +375,7 @@ mod tests {
         let mut merge = Merge::new([current.into_iter(), rotated.into_iter()]);
         let out: Vec<Stamped> = merge.by_ref().collect();
         assert_eq!(tags(&out), ["set", "delete", "select", "later"]);
-        assert_eq!(merge.reading_changed_late(), 0);
+        assert_eq!(merge.reading_changed_late(), ChangedLate::default());
     }
 
     /// Two parts of one server's log that both start in the shared second, given newest
@@ -400,11 +423,50 @@ mod tests {
         let mut merge = Merge::with_window([one.clone().into_iter(), other.clone().into_iter()], 2);
         let out: Vec<Stamped> = merge.by_ref().collect();
         assert_eq!(tags(&out), ["a", "set", "b", "delete"]);
-        assert_eq!(merge.reading_changed_late(), 1);
+        assert_eq!(
+            merge.reading_changed_late(),
+            ChangedLate {
+                after_their_time: 1,
+                after_later: 0
+            }
+        );
         let mut merge = Merge::with_window([one.into_iter(), other.into_iter()], 3);
         let out: Vec<Stamped> = merge.by_ref().collect();
         assert_eq!(tags(&out), ["set", "a", "b", "delete"]);
-        assert_eq!(merge.reading_changed_late(), 0);
+        assert_eq!(merge.reading_changed_late(), ChangedLate::default());
+    }
+
+    /// Session 34's adversary LOW-5: a change of reading further out of time order in its
+    /// file than the window reaches (no second holding more than a few events) comes out
+    /// after statements of a later time, and is counted as that, not as a busy second.
+    #[test]
+    fn a_change_of_reading_far_out_of_order_is_counted_as_that() {
+        let stamped = |t: i64, tag: &str, changes_reading: bool| Stamped {
+            epoch_us: t,
+            bytes: tag.as_bytes().to_vec(),
+            database: None,
+            changes_reading,
+            query_id: 0,
+        };
+        let one = vec![
+            stamped(8, "a", false),
+            stamped(9, "b", false),
+            stamped(7, "set", true),
+        ];
+        let mut merge = Merge::with_window([one.clone().into_iter()], 2);
+        let out: Vec<Stamped> = merge.by_ref().collect();
+        assert_eq!(tags(&out), ["a", "set", "b"]);
+        assert_eq!(
+            merge.reading_changed_late(),
+            ChangedLate {
+                after_their_time: 0,
+                after_later: 1
+            }
+        );
+        assert_eq!(merge.late(), 1);
+        let mut merge = Merge::with_window([one.into_iter()], 3);
+        assert_eq!(tags(&merge.by_ref().collect::<Vec<_>>()), ["set", "a", "b"]);
+        assert_eq!(merge.reading_changed_late(), ChangedLate::default());
     }
 
     #[test]

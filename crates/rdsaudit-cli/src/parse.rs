@@ -17,7 +17,7 @@ use rdsaudit_sql::filter::EventFilter;
 use super::accounting::Accounting;
 use super::args::ParseArgs;
 use super::input::{CommandSink, Reader};
-use super::merge::{Merge, Stamped, WINDOW};
+use super::merge::{ChangedLate, Merge, Stamped, WINDOW};
 use super::{paths, rejects};
 
 /// The formatted output of one record (or one piece of a text file), written in input order.
@@ -405,12 +405,21 @@ pub fn run(args: &ParseArgs, quiet: bool) -> anyhow::Result<u8> {
         let n = read_in_order(args, &inputs, &reader, writers, &mut acc, &mut output)?;
         (n, Late::default())
     };
-    if late.reading_changed > 0 {
-        // The taint starts at the statement's comment line: what was written before it of
-        // its second runs (the merge could not hold the second's events: `Merge`).
+    // The taint starts at the statement's comment line: what was written before it runs
+    // (the merge could not hold the events before it: `Merge`). Said by what came before
+    // it (session 34's adversary LOW-5: a `SET` far out of order in its file was blamed on
+    // "more than 4096 events of that second").
+    let changed = late.reading_changed;
+    if changed.after_their_time > 0 {
         ewriteln!(
-            "rdsaudit: --merge --format sql: {} statements that change how statements are read (sql_mode, character set) were written after statements of their second (more than {WINDOW} events of that second in one input): statements before them may run otherwise than the server read them",
-            late.reading_changed
+            "rdsaudit: --merge --format sql: {} statements that change how statements are read (sql_mode, character set) were written after statements of their own time (more than {WINDOW} events before each in its input still to be written, as in a second of that many events): statements written before them may run otherwise than the server read them",
+            changed.after_their_time
+        );
+    }
+    if changed.after_later > 0 {
+        ewriteln!(
+            "rdsaudit: --merge --format sql: {} statements that change how statements are read (sql_mode, character set) were written after statements of a later time (each more than {WINDOW} events from its place in time order in its input): statements written before them may run otherwise than the server read them",
+            changed.after_later
         );
     }
     output.out.flush()?;
@@ -582,7 +591,7 @@ const CHUNKS_AHEAD: usize = 2;
 #[derive(Debug, Clone, Copy, Default)]
 struct Late {
     events: u64,
-    reading_changed: u64,
+    reading_changed: ChangedLate,
 }
 
 /// `--merge`: every input read at once on a thread of its own (each still decoded in

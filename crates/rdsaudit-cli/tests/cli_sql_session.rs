@@ -272,3 +272,67 @@ fn a_set_alone_in_its_record_still_makes_the_records_after_it_comments() {
         );
     }
 }
+
+/// Session 34's adversary LOW-5: `--merge --format sql` blamed "more than 4096 events of
+/// that second in one input" for a `SET` that was simply far out of order in its file (no
+/// second held more than one event). The warning says what came before it: statements of a
+/// later time (the `SET` more than 4096 events from its place in time order), or of its own
+/// time (more than 4096 events before it still to be written). Failed before (the second's
+/// words for both).
+#[test]
+fn merge_says_why_a_set_came_after_statements() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |second: u32, query_id: u32, statement: &str| {
+        format!(
+            "20240615 {:02}:{:02}:{:02},db1,app,10.0.0.9,7,{query_id},QUERY,shop,'{statement}',0\n",
+            second / 3600,
+            second / 60 % 60,
+            second % 60
+        )
+    };
+    let set = r"SET sql_mode=\'ANSI_QUOTES\'";
+    // One event a second from 10:00:00; the SET of 09:59:59 logged after 5,000 of them.
+    let mut far = String::new();
+    for i in 0..5000 {
+        far.push_str(&line(36_000 + i, i + 1, "SELECT 1"));
+    }
+    far.push_str(&line(35_999, 6000, set));
+    // 5,000 events of 10:00:00, then the SET of that second.
+    let mut busy = String::new();
+    for i in 0..5000 {
+        busy.push_str(&line(36_000, i + 1, "SELECT 1"));
+    }
+    busy.push_str(&line(36_000, 6000, set));
+    let later = "were written after statements of a later time (each more than 4096 events from its place in time order in its input)";
+    let own = "were written after statements of their own time (more than 4096 events before each in its input still to be written";
+    for (name, text, said, not_said) in [
+        ("far.log", &far, later, own),
+        ("busy.log", &busy, own, later),
+    ] {
+        let file = write(dir.path(), name, text.as_bytes());
+        let out = rdsaudit()
+            .args(["parse", "-q", "--merge", "--format", "sql"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("sql: 1 statements that change how statements are read (sql_mode, character set) {said}")),
+            "{name}: {stderr}"
+        );
+        assert!(!stderr.contains(not_said), "{name}: {stderr}");
+        assert!(
+            !stderr.contains("of that second in one input"),
+            "{name}: {stderr}"
+        );
+        // Every statement is written (those after the SET's comment as comments).
+        let sql = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(sql.matches("SELECT 1").count(), 5000, "{name}");
+        assert_eq!(
+            sql.matches("-- rdsaudit: not run, it changes how").count(),
+            1,
+            "{name}"
+        );
+    }
+}

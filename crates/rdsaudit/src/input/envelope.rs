@@ -57,6 +57,7 @@ use crate::input::json::{
 };
 use simd_json::tape::{Node, Tape};
 use simd_json::{Buffers, StaticNode};
+use std::num::NonZeroU32;
 use std::ops::Range;
 
 pub use crate::input::json::JsonError;
@@ -147,20 +148,28 @@ pub struct FailedLogEvent<'a> {
 /// Why an entry of `logEvents` could not be read ([`FailedLogEvent`]); reported as an
 /// unparsed line ([`crate::LineError::LogEvent`]) holding the entry's JSON. Small (as small
 /// as a Logs Insights row's error): every unparsed line's reason is as large as the largest,
-/// and a larger one cost +0.2% of the instructions of the scanner's hot path on plain logs.
+/// and a larger one cost +0.2% of the instructions of the scanner's hot path on plain logs
+/// (the payload's number fits in what the variants left as padding: still 32 bytes).
+///
+/// A record holding several payloads back to back (a Firehose-to-S3 object's shape) names
+/// the entry's payload, 1-based: `payload 2, logEvents[1] ...` (session 34's adversary
+/// LOW-2: two entries of two payloads were both `logEvents[1]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum LogEventError {
     /// The entry is not an object.
-    #[error("logEvents[{index}] should be an object, found {found}")]
+    #[error("{}logEvents[{index}] should be an object, found {found}", InPayload(*payload))]
     NotAnObject {
         /// Its 0-based place in `logEvents`.
         index: usize,
         /// What it is.
         found: &'static str,
+        /// Its payload's 1-based place among the record's payloads back to back; `None`
+        /// when the record holds one.
+        payload: Option<NonZeroU32>,
     },
     /// A field is missing or of another type.
-    #[error("logEvents[{index}].{field} should be {}, found {found}", field.expected())]
+    #[error("{}logEvents[{index}].{field} should be {}, found {found}", InPayload(*payload), field.expected())]
     Field {
         /// Its 0-based place in `logEvents`.
         index: usize,
@@ -168,20 +177,50 @@ pub enum LogEventError {
         field: EventField,
         /// What it is (`missing` if absent).
         found: &'static str,
+        /// As [`LogEventError::NotAnObject`]'s.
+        payload: Option<NonZeroU32>,
     },
     /// A lone surrogate escape (`\ud800` alone): no character, the string holding it is
     /// no text.
     #[error(
-        "logEvents[{index}] holds a lone surrogate \\u{unit:04x} at byte {offset} of the payload (no character: not text)"
+        "{}logEvents[{index}] holds a lone surrogate \\u{unit:04x} at byte {offset} of the payload (no character: not text)",
+        InPayload(*payload)
     )]
     LoneSurrogate {
         /// Its 0-based place in `logEvents`.
         index: usize,
         /// The escape's code unit.
         unit: u16,
-        /// Where its backslash is in the payload.
+        /// Where its backslash is in its payload, counted from the payload's `{` (the
+        /// byte of the payload's line in `rdsaudit decode`'s output).
         offset: usize,
+        /// As [`LogEventError::NotAnObject`]'s.
+        payload: Option<NonZeroU32>,
     },
+}
+
+impl LogEventError {
+    /// The error of an entry of the `n`th (1-based) of several payloads back to back.
+    pub(crate) fn in_payload(mut self, n: Option<NonZeroU32>) -> Self {
+        match &mut self {
+            LogEventError::NotAnObject { payload, .. }
+            | LogEventError::Field { payload, .. }
+            | LogEventError::LoneSurrogate { payload, .. } => *payload = n,
+        }
+        self
+    }
+}
+
+/// `payload N, ` before an entry's place, when its record holds several payloads.
+struct InPayload(Option<NonZeroU32>);
+
+impl std::fmt::Display for InPayload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "payload {n}, "),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A field of an entry of `logEvents` ([`LogEventError::Field`]).

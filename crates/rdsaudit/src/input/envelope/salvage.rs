@@ -16,6 +16,7 @@
 //! before. A failed entry's strings are put back as they were ([`Walk::restore_originals`]),
 //! so its bytes are its JSON as it is in the payload.
 
+use std::num::NonZeroU32;
 use std::ops::Range;
 
 use super::{EventField, FailedLogEvent, LogEnvelope, LogEvent, LogEventError, MessageType};
@@ -72,7 +73,16 @@ pub(super) fn salvage<'a>(
         raw
     };
     let text: &'a [u8] = buf;
-    raw.into_iter().map(|r| finish(r, text)).collect()
+    // Several payloads: each failed entry names its own (1-based), or two entries of two
+    // payloads were both `logEvents[1]` (session 34's adversary LOW-2).
+    let several = raw.len() > 1;
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            finish(r, text, NonZeroU32::new(n).filter(|_| several))
+        })
+        .collect()
 }
 
 /// The keys of a payload that are read.
@@ -109,6 +119,8 @@ fn envelope(walk: &mut Walk<'_>) -> Option<RawEnvelope> {
     if kind != Kind::Object {
         return None;
     }
+    // Its `{`: a lone surrogate's byte is counted from it.
+    let start = walk.at();
     let mut env = RawEnvelope::default();
     walk.open(kind).ok()?;
     while let Some(key) = walk.next_key().ok()? {
@@ -148,7 +160,7 @@ fn envelope(walk: &mut Walk<'_>) -> Option<RawEnvelope> {
                 if walk.take_lone_surrogate().is_some() {
                     return None;
                 }
-                env.events = Some(events(walk)?);
+                env.events = Some(events(walk, start)?);
             }
             Top::LogEvents => return None,
             Top::Other => walk.skip(kind).ok()?,
@@ -170,8 +182,9 @@ fn once(walk: &mut Walk<'_>, kind: Kind, slot: &mut Option<Range<usize>>) -> Opt
     Some(())
 }
 
-/// The entries of `logEvents` (the walk at its `[`), each read or failed.
-fn events(walk: &mut Walk<'_>) -> Option<Vec<RawEvent>> {
+/// The entries of `logEvents` (the walk at its `[`) of the payload starting at `payload`,
+/// each read or failed.
+fn events(walk: &mut Walk<'_>, payload: usize) -> Option<Vec<RawEvent>> {
     walk.open(Kind::Array).ok()?;
     let mut out = Vec::new();
     while walk.next_element().ok()? {
@@ -183,7 +196,8 @@ fn events(walk: &mut Walk<'_>) -> Option<Vec<RawEvent>> {
             (_, Some(lone)) => Err(LogEventError::LoneSurrogate {
                 index,
                 unit: lone.unit,
-                offset: lone.offset,
+                offset: lone.offset.saturating_sub(payload),
+                payload: None,
             }),
             (read, None) => read,
         };
@@ -219,12 +233,17 @@ fn event(walk: &mut Walk<'_>, kind: Kind, index: usize) -> Option<Result<Fields,
     if kind != Kind::Object {
         walk.skip(kind).ok()?;
         let found = kind.name();
-        return Some(Err(LogEventError::NotAnObject { index, found }));
+        return Some(Err(LogEventError::NotAnObject {
+            index,
+            found,
+            payload: None,
+        }));
     }
     let field = |field, found| LogEventError::Field {
         index,
         field,
         found,
+        payload: None,
     };
     let (mut id, mut timestamp, mut message) = (None, None, None);
     let mut wrong = None;
@@ -293,8 +312,13 @@ fn millis(token: &[u8]) -> Result<i64, &'static str> {
 }
 
 /// The envelope of `raw`, its strings borrowed from `text` (the walk checked that each is
-/// UTF-8: a lone surrogate fails its entry); `None` for a missing required field.
-fn finish<'a>(raw: RawEnvelope, text: &'a [u8]) -> Option<LogEnvelope<'a>> {
+/// UTF-8: a lone surrogate fails its entry), the `payload`th of several (1-based; `None`
+/// when the text holds one); `None` for a missing required field.
+fn finish<'a>(
+    raw: RawEnvelope,
+    text: &'a [u8],
+    payload: Option<NonZeroU32>,
+) -> Option<LogEnvelope<'a>> {
     let string = |r: Range<usize>| std::str::from_utf8(text.get(r)?).ok();
     let message_type = MessageType::from_str(string(raw.message_type?)?);
     let strict = message_type == MessageType::Data;
@@ -336,7 +360,7 @@ fn finish<'a>(raw: RawEnvelope, text: &'a [u8]) -> Option<LogEnvelope<'a>> {
             RawEvent::Failed { span, error } => failed_events.push(FailedLogEvent {
                 index,
                 raw: text.get(span)?,
-                error,
+                error: error.in_payload(payload),
             }),
         }
     }

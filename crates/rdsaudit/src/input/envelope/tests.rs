@@ -216,7 +216,7 @@ fn a_log_event_of_wrong_shape_fails_alone() {
         let (read, error, raw) = one_failed(&base(event));
         assert_eq!(read, 2, "{event}");
         assert!(
-            matches!(error, LogEventError::Field { index: 1, field: f, found: g } if f.to_string() == field && g == found),
+            matches!(error, LogEventError::Field { index: 1, field: f, found: g, payload: None } if f.to_string() == field && g == found),
             "{event}: {error:?}"
         );
         assert_eq!(raw, event);
@@ -227,7 +227,8 @@ fn a_log_event_of_wrong_shape_fails_alone() {
         error,
         LogEventError::NotAnObject {
             index: 1,
-            found: "a string"
+            found: "a string",
+            payload: None,
         }
     );
     assert_eq!(raw, r#""not an object""#);
@@ -541,4 +542,73 @@ fn a_field_that_decides_the_meaning_may_appear_only_once() {
             EnvelopeError::DuplicateField(field)
         );
     }
+}
+
+/// Session 34's adversary LOW-2 (env/fh.json): payloads back to back (a Firehose-to-S3
+/// object's shape), failed log events in the second and third. Both errors said
+/// `logEvents[1]`, naming no payload, and the surrogate's "byte 634 of the payload" was its
+/// byte in the whole text. Each names its payload (1-based) when there are several, and a
+/// lone surrogate's byte is counted from its payload's `{` (its line's byte in `rdsaudit
+/// decode`'s output).
+#[test]
+fn a_failed_log_event_of_back_to_back_payloads_names_its_payload_and_its_byte() {
+    let payload = |event: &str| {
+        format!(
+            r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{{"id":"0","timestamp":1,"message":"m"}},{event}]}}"#
+        )
+    };
+    let lone = r#"{"id":"1","timestamp":1,"message":"x\ud800"}"#;
+    let no_id = r#"{"timestamp":1,"message":"y"}"#;
+    let good = r#"{"id":"2","timestamp":1,"message":"z"}"#;
+    let (first, second, third) = (payload(good), payload(lone), payload(no_id));
+    // The backslash of `\ud800` in the second payload, counted from its `{`.
+    let at = second.find(r"\ud800").unwrap();
+    for sep in ["", "\n", " \r\n "] {
+        let json = format!("{first}{sep}{second}{sep}{third}");
+        let envs = parse_str(&json).unwrap();
+        assert_eq!(envs.len(), 3, "{sep:?}");
+        assert!(envs[0].failed_events.is_empty());
+        let [two] = envs[1].failed_events.as_slice() else {
+            panic!("{:?}", envs[1].failed_events)
+        };
+        let [three] = envs[2].failed_events.as_slice() else {
+            panic!("{:?}", envs[2].failed_events)
+        };
+        assert_eq!(
+            two.error.to_string(),
+            format!(
+                r"payload 2, logEvents[1] holds a lone surrogate \ud800 at byte {at} of the payload (no character: not text)"
+            ),
+            "{sep:?}"
+        );
+        assert!(matches!(two.error, LogEventError::LoneSurrogate { offset, .. } if offset == at));
+        assert_eq!(
+            three.error.to_string(),
+            "payload 3, logEvents[1].id should be a string, found missing"
+        );
+        assert_eq!((two.raw, three.raw), (lone.as_bytes(), no_id.as_bytes()));
+    }
+    // One payload (a Kinesis record's): named by its entry alone, the byte its own (blanks
+    // before its `{` not counted).
+    let json = format!(" \n{second}\n");
+    let envs = parse_str(&json).unwrap();
+    assert_eq!(
+        envs[0].failed_events[0].error.to_string(),
+        format!(
+            r"logEvents[1] holds a lone surrogate \ud800 at byte {at} of the payload (no character: not text)"
+        )
+    );
+}
+
+/// [`LogEventError`] stays as small as a Logs Insights row's error: every unparsed line's
+/// reason is as large as the largest (its doc), and naming the payload must not grow it.
+#[test]
+fn a_log_event_error_is_no_larger_than_an_insights_rows() {
+    use crate::input::insights_csv::InsightsError;
+    assert!(
+        std::mem::size_of::<LogEventError>() <= std::mem::size_of::<InsightsError>(),
+        "{} > {}",
+        std::mem::size_of::<LogEventError>(),
+        std::mem::size_of::<InsightsError>()
+    );
 }
