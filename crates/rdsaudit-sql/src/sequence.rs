@@ -126,14 +126,14 @@ fn first_end(text: &[u8], words: &[&[u8]]) -> Option<usize> {
 /// `s`, `db.s`, `` `db`.`s` `` at `at`.
 fn name_at(tokens: &[Token<'_>], at: usize) -> Option<Table> {
     let part = |i: usize| match tokens.get(i) {
-        Some(Token::Word(w)) => Some(String::from_utf8_lossy(w).into_owned()),
+        Some(Token::Word(w)) => Some(std::borrow::Cow::Borrowed(*w)),
         Some(Token::Ident(w)) => Some(ident(w)),
         _ => None,
     };
     let first = part(at)?;
     match (tokens.get(at + 1), part(at + 2)) {
-        (Some(Token::Punct(b'.')), Some(second)) => Some(Table::new(first, second)),
-        _ => Some(Table::new("", first)),
+        (Some(Token::Punct(b'.')), Some(second)) => Some(Table::from_bytes(&first, &second)),
+        _ => Some(Table::from_bytes(b"", &first)),
     }
 }
 
