@@ -26,7 +26,7 @@ use rdsaudit::report::Report;
 use rdsaudit::sink::UnparsedLine;
 use rdsaudit::{AuditEvent, Name, Operation, Sink};
 use rdsaudit_sql::event::analysis_at;
-use rdsaudit_sql::{Enricher, Semantics, StatementClass};
+use rdsaudit_sql::{Enricher, Semantics, StatementClass, Table};
 use serde_json::{Value, json};
 
 use super::accounting::Accounting;
@@ -276,8 +276,7 @@ impl Tally {
         tables.sort_unstable();
         tables.dedup();
         for table in &tables {
-            self.ambiguous_write_tables
-                .add(&shown_text(&table.to_string()), 1);
+            self.ambiguous_write_tables.add(&shown_table(table), 1);
         }
     }
 
@@ -288,7 +287,7 @@ impl Tally {
         self.mode_dependent += u64::from(s.mode_dependent);
         if s.writes && e.retcode == Some(0) && !e.ambiguity.is_ambiguous() {
             for table in &s.written_tables {
-                self.write_tables.add(&shown_text(&table.to_string()), 1);
+                self.write_tables.add(&shown_table(table), 1);
             }
         }
         if let (Some(fingerprint), Some(digest)) = (s.fingerprint, s.digest) {
@@ -501,7 +500,7 @@ impl Tally {
                 } else {
                     ""
                 },
-                shown_text(&l.text),
+                shown_statement(&l.text, l.bytes.is_none()),
                 l.cut_from.map_or_else(String::new, |n| format!(
                     "  (cut: its first {} of {n} bytes)",
                     l.text_bytes()
@@ -696,34 +695,96 @@ fn render_histogram(s: &mut String, (unit, buckets): &(Unit, Vec<(i64, u64)>)) {
 
 /// Table names, statements and fingerprints as shown (in text and in JSON keys): `\`
 /// escaped as `\\`, and every character that is not [`readable`] escaped ([`escape`]:
-/// `\n`, `\u{1b}`, `\u{202e}`), but for U+FFFD (a statement that is not UTF-8 is shown as
-/// its lossy text). They are attacker text: a raw newline or U+2028 would forge rows of this
-/// report, an escape sequence would drive the reader's terminal, a bidirectional override
-/// (`shop.o<U+202E>sredro`) or an invisible character (`shop.<U+200B>orders`) would pass
-/// for another table, and a raw `\` would let a table literally named `o\u{202e}x` pass for
-/// one holding U+202E (session 33), a statement's `\n` for a line break.
+/// `\n`, `\u{1b}`, `\u{202e}`), but for U+FFFD (a fingerprint of a statement that is not
+/// UTF-8 is its lossy text). They are attacker text: a raw newline or U+2028 would forge
+/// rows of this report, an escape sequence would drive the reader's terminal, a
+/// bidirectional override (`shop.o<U+202E>sredro`) or an invisible character
+/// (`shop.<U+200B>orders`) would pass for another table, and a raw `\` would let a table
+/// literally named `o\u{202e}x` pass for one holding U+202E (session 33), a statement's `\n`
+/// for a line break.
 fn shown_text(text: &str) -> std::borrow::Cow<'_, str> {
+    shown_text_as(text, true)
+}
+
+/// A listed statement as shown: as [`shown_text`], its U+FFFD escaped too when it is UTF-8
+/// (`utf8`), so that a raw U+FFFD stands for bytes that are not UTF-8 (its JSON
+/// `object_base64` holds them), as in table names ([`shown_table`]).
+fn shown_statement(text: &str, utf8: bool) -> std::borrow::Cow<'_, str> {
+    shown_text_as(text, !utf8)
+}
+
+/// [`shown_text`], U+FFFD left as it is only when `fffd` is true (lossy text).
+fn shown_text_as(text: &str, fffd: bool) -> std::borrow::Cow<'_, str> {
     if !text.contains('\\') {
-        return shown(text);
+        return shown_as(text, fffd);
     }
     let mut out = String::with_capacity(text.len() + 16);
     for part in text.split_inclusive('\\') {
         match part.strip_suffix('\\') {
             Some(before) => {
-                out.push_str(&shown(before));
+                out.push_str(&shown_as(before, fffd));
                 out.push_str("\\\\");
             }
-            None => out.push_str(&shown(part)),
+            None => out.push_str(&shown_as(part, fffd)),
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// A table as counted and shown (the key of its count, in text and JSON), one text per
+/// table's bytes (session 34's adversary LOW-4: tables `\xff` and U+FFFD were counted as
+/// one, and `t` of a database named `(none)` read as a table of no database):
+/// - written as `--table` reads it, `db.table` (`table` alone when its database is not
+///   known), a part back-quoted (`` ` `` doubled) when it holds `.` or `` ` ``, or starts
+///   with `(`: `` `(none)`.t ``, while `(none)` alone is the empty name's;
+/// - a UTF-8 table then as [`shown_text`] shows it, U+FFFD escaped too (`shop.\u{fffd}`);
+/// - a table that is not UTF-8 as its lossy text, U+FFFD left as it is, then its bytes as
+///   written: `shop.� (not UTF-8, base64 c2hvcC7/)`. A raw U+FFFD is in no UTF-8 table's.
+fn shown_table(table: &Table) -> String {
+    use base64::Engine as _;
+    let (database, name) = table.bytes();
+    let mut written = Vec::with_capacity(database.len() + name.len() + 5);
+    if !database.is_empty() {
+        written_part(database, &mut written);
+        written.push(b'.');
+    }
+    written_part(name, &mut written);
+    match std::str::from_utf8(&written) {
+        Ok(text) => shown_text_as(text, false).into_owned(),
+        Err(_) => format!(
+            "{} (not UTF-8, base64 {})",
+            shown_text_as(&String::from_utf8_lossy(&written), true),
+            base64::engine::general_purpose::STANDARD.encode(&written)
+        ),
+    }
+}
+
+/// A part of a table's name as [`shown_table`] writes it.
+fn written_part(part: &[u8], out: &mut Vec<u8>) {
+    if !part.contains(&b'.') && !part.contains(&b'`') && part.first() != Some(&b'(') {
+        out.extend_from_slice(part);
+        return;
+    }
+    out.push(b'`');
+    for &b in part {
+        if b == b'`' {
+            out.push(b'`');
+        }
+        out.push(b);
+    }
+    out.push(b'`');
 }
 
 /// `text` with every character that is not [`readable`] escaped ([`escape`]), but for
 /// U+FFFD: a display made already (a name's, [`shown_name`], whose `\` are escaped, or
 /// [`shown_text`]'s) left as it is, and a count's key (a return code).
 fn shown(text: &str) -> std::borrow::Cow<'_, str> {
-    let raw = |c: char| readable(c) || c == '\u{FFFD}';
+    shown_as(text, true)
+}
+
+/// [`shown`], U+FFFD left as it is only when `fffd` is true.
+fn shown_as(text: &str, fffd: bool) -> std::borrow::Cow<'_, str> {
+    let raw = |c: char| readable(c) || (fffd && c == '\u{FFFD}');
     if text.chars().all(raw) {
         return std::borrow::Cow::Borrowed(text);
     }
@@ -1129,6 +1190,113 @@ mod tests {
         );
         let written = serde_json::to_string(&json).unwrap();
         assert_eq!(serde_json::from_str::<Value>(&written).unwrap(), json);
+    }
+
+    /// Session 34's adversary LOW-4 (enr/s.log): tables `\xff` and U+FFFD were counted as
+    /// one (`2  shop.�`, one JSON key), and `t` of a database named `(none)` was shown
+    /// `(none).t`, which reads as a table of no database. Each table is counted by its bytes
+    /// and shown one way: a UTF-8 table's U+FFFD escaped, one that is not UTF-8 as its lossy
+    /// text and its bytes; a part starting with `(` back-quoted. Failed before.
+    #[test]
+    fn tables_are_counted_by_their_bytes_and_shown_apart() {
+        let line = |database: &[u8], statement: &[u8]| {
+            let mut l = b"20241205 10:00:01,srv,u,10.0.0.1,5,11,QUERY,".to_vec();
+            l.extend_from_slice(database);
+            l.extend_from_slice(b",'");
+            l.extend_from_slice(statement);
+            l.extend_from_slice(b"',0");
+            l
+        };
+        let forged = "INSERT INTO `\u{FFFD} (not UTF-8, base64 c2hvcC7/)` VALUES (1)";
+        let cases: [(&[u8], &[u8], &str); 9] = [
+            (
+                b"shop",
+                b"CREATE TABLE `\xff` (a int)",
+                "shop.\u{FFFD} (not UTF-8, base64 c2hvcC7/)",
+            ),
+            (
+                b"shop",
+                "CREATE TABLE `\u{FFFD}` (a int)".as_bytes(),
+                "shop.\\u{fffd}",
+            ),
+            (
+                b"shop",
+                b"CREATE TABLE `\xfe` (a int)",
+                "shop.\u{FFFD} (not UTF-8, base64 c2hvcC7+)",
+            ),
+            (
+                b"shop",
+                forged.as_bytes(),
+                "shop.\\u{fffd} (not UTF-8, base64 c2hvcC7/)",
+            ),
+            (b"(none)", b"INSERT INTO t VALUES (1)", "`(none)`.t"),
+            (b"", b"INSERT INTO t VALUES (1)", "t"),
+            (b"", b"INSERT INTO `(none)` VALUES (1)", "`(none)`"),
+            (
+                b"\xff",
+                b"INSERT INTO t VALUES (1)",
+                "\u{FFFD}.t (not UTF-8, base64 /y50)",
+            ),
+            (
+                b"x",
+                b"USE `\xff`; DELETE FROM t",
+                "\u{FFFD}.t (not UTF-8, base64 /y50)",
+            ),
+        ];
+        let mut t = Tally::default();
+        for (database, statement, _) in &cases {
+            let l = line(database, statement);
+            t.event(&rdsaudit::parse_line(&l).unwrap());
+        }
+        let text = t.render(20, &Report::default());
+        let json = t.json(20, &Report::default());
+        let rows: Vec<(&str, u64)> = json["writes_per_table"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| (row["key"].as_str().unwrap(), row["count"].as_u64().unwrap()))
+            .collect();
+        // Eight tables: the database `\xff`'s `t` twice (by the event's database and by `USE`).
+        assert_eq!(rows.len(), 8, "{rows:?}");
+        for (_, _, shown) in &cases {
+            let count = if shown.starts_with('\u{FFFD}') { 2 } else { 1 };
+            assert!(rows.contains(&(*shown, count)), "{shown:?} in {rows:?}");
+            assert!(
+                text.contains(&format!("  {shown}\n")),
+                "{shown:?} in {text}"
+            );
+        }
+        assert!(!text.contains("(none).t"), "{text}");
+        // The DDL list: a UTF-8 statement's U+FFFD escaped, the lossy one's left as it is.
+        assert!(
+            text.contains("ddl  retcode 0  CREATE TABLE `\u{FFFD}` (a int)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ddl  retcode 0  CREATE TABLE `\\u{fffd}` (a int)\n"),
+            "{text}"
+        );
+    }
+
+    /// Bytes that spell the display forms of tables: `.`, back quotes, `(`, backslashes,
+    /// U+FFFD's UTF-8 and a byte that is never UTF-8, letters of `not UTF-8, base64`.
+    const TABLE_BYTES: &[u8] = b".`(\\ )nU8,b6/=w\xef\xbf\xbd\xff";
+
+    proptest::proptest! {
+        /// Two tables are shown alike only when they are the same bytes.
+        #[test]
+        fn tables_are_shown_one_way(
+            a in proptest::collection::vec(proptest::sample::select(TABLE_BYTES.to_vec()), 0..6),
+            b in proptest::collection::vec(proptest::sample::select(TABLE_BYTES.to_vec()), 1..6),
+            c in proptest::collection::vec(proptest::sample::select(TABLE_BYTES.to_vec()), 0..6),
+            d in proptest::collection::vec(proptest::sample::select(TABLE_BYTES.to_vec()), 1..6),
+        ) {
+            let (x, y) = (Table::from_bytes(&a, &b), Table::from_bytes(&c, &d));
+            let (sx, sy) = (shown_table(&x), shown_table(&y));
+            proptest::prop_assert_eq!(sx == sy, a == c && b == d, "{} {}", sx, sy);
+            proptest::prop_assert!(!sx.starts_with('('), "{}", sx);
+            proptest::prop_assert!(!sx.chars().any(char::is_control), "{}", sx);
+        }
     }
 
     /// A DDL statement longer than the list keeps says so, with its length; cut inside a

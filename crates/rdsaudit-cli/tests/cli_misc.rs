@@ -510,3 +510,62 @@ fn stats_tells_names_that_are_not_utf8_apart() {
         "{v}"
     );
 }
+
+/// Session 34's adversary LOW-4 (enr/s.log): `stats` counted the tables `\xff` and U+FFFD
+/// as one (`2  shop.�`, one JSON key), and showed `t` of a database named `(none)` as
+/// `(none).t`, which reads as a table of no database. Failed before.
+#[test]
+fn stats_counts_tables_by_their_bytes_and_no_database_named_none_reads_as_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Vec::new();
+    for (database, statement) in [
+        (&b"shop"[..], &b"CREATE TABLE `\xff` (a int)"[..]),
+        (b"shop", "CREATE TABLE `\u{FFFD}` (a int)".as_bytes()),
+        (b"(none)", b"INSERT INTO t VALUES (1)"),
+        (b"", b"INSERT INTO t VALUES (1)"),
+    ] {
+        log.extend_from_slice(b"20240615 10:31:05,db1,app,10.0.0.9,7,1,QUERY,");
+        log.extend_from_slice(database);
+        log.extend_from_slice(b",'");
+        log.extend_from_slice(statement);
+        log.extend_from_slice(b"',0\n");
+    }
+    let path = write(dir.path(), "s.log", &log);
+    let out = rdsaudit()
+        .args(["-q", "stats", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows: Vec<(String, u64)> = v["writes_per_table"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap().to_owned(),
+                r["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert!(rows.iter().all(|(_, n)| *n == 1), "{rows:?}");
+    let keys: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
+    for key in [
+        "shop.\u{FFFD} (not UTF-8, base64 c2hvcC7/)",
+        "shop.\\u{fffd}",
+        "`(none)`.t",
+        "t",
+    ] {
+        assert!(keys.contains(&key), "{key:?} in {keys:?}");
+    }
+    let out = rdsaudit()
+        .args(["-q", "stats"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\n           1  `(none)`.t\n"), "{text}");
+    assert!(!text.contains(" (none).t"), "{text}");
+}

@@ -480,7 +480,7 @@ fn enrich_adds_the_semantic_keys_with_the_servers_tables() {
         if server.is_empty() {
             // Read in the event's context: its database qualifies bare names.
             let ctx = rdsaudit_sql::Context {
-                database: want["database"].as_str().unwrap_or_default(),
+                database: want["database"].as_str().unwrap_or_default().as_bytes(),
                 server: rdsaudit_sql::lexer::Server {
                     executed: want["retcode"] == 0,
                     mysql_only: want["dialect"] != "mariadb",

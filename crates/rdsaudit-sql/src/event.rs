@@ -100,10 +100,10 @@ fn nullable(out: &mut Vec<u8>, value: Option<&str>) {
 }
 
 /// What the event tells of where its statement ran: the session's database (`database`, the
-/// text of the event's: [`rdsaudit::Name::text`], lossy when the name is not UTF-8), whether
-/// it succeeded, and whether the dialect is written by MySQL only (Aurora's, the RDS for
-/// MySQL fork's; MariaDB and MySQL both write the upstream plugin's).
-pub fn context<'e>(e: &AuditEvent<'_>, database: &'e str) -> Context<'e> {
+/// bytes of the event's: [`rdsaudit::Name::as_bytes`]), whether it succeeded, and whether
+/// the dialect is written by MySQL only (Aurora's, the RDS for MySQL fork's; MariaDB and
+/// MySQL both write the upstream plugin's).
+pub fn context<'e>(e: &AuditEvent<'_>, database: &'e [u8]) -> Context<'e> {
     Context {
         database,
         server: Server {
@@ -124,8 +124,7 @@ pub fn analysis(e: &AuditEvent<'_>) -> Analysis {
 pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
     match e.operation {
         Operation::Query => {
-            let database = e.database.text();
-            let a = analyze_in(&e.object.unescaped(), &context(e, &database));
+            let a = analyze_in(&e.object.unescaped(), &context(e, e.database.as_bytes()));
             cut_before_its_verb(a, e, limit)
         }
         op if op.is_table() => {
@@ -189,10 +188,10 @@ pub struct TableEventNames {
 /// read it is listed (so `--table` cannot miss the table renamed), and the event is no
 /// authority for its QUERY's tables ([`Enricher`] reads the statement's text too).
 pub fn table_event_names(e: &AuditEvent<'_>) -> TableEventNames {
-    let object = String::from_utf8_lossy(e.object.raw());
+    let (object, database) = (e.object.raw(), e.database.as_bytes());
     if e.operation != Operation::Rename {
         let tables = (!object.is_empty())
-            .then(|| Table::new(e.database.text(), object.as_ref()))
+            .then(|| Table::from_bytes(database, object))
             .into_iter()
             .collect();
         return TableEventNames {
@@ -200,14 +199,14 @@ pub fn table_event_names(e: &AuditEvent<'_>) -> TableEventNames {
             certain: true,
         };
     }
+    // Split on the bytes: `|` and `.` are ASCII, never part of a sequence that is not UTF-8.
     let mut names = TableEventNames::default();
     let mut readings = 0usize;
-    for (bar, _) in object.match_indices('|') {
-        let (old, new) = (object.get(..bar), object.get(bar + 1..));
-        let (Some(old), Some(new)) = (old, new) else {
+    for bar in memchr::memchr_iter(b'|', object) {
+        let (Some(old), Some(new)) = (object.get(..bar), object.get(bar + 1..)) else {
             continue;
         };
-        for (dot, _) in new.match_indices('.') {
+        for dot in memchr::memchr_iter(b'.', new) {
             let (Some(db), Some(table)) = (new.get(..dot), new.get(dot + 1..)) else {
                 continue;
             };
@@ -215,8 +214,8 @@ pub fn table_event_names(e: &AuditEvent<'_>) -> TableEventNames {
                 continue;
             }
             readings += 1;
-            push_unique(&mut names.tables, Table::new(e.database.text(), old));
-            push_unique(&mut names.tables, Table::new(db, table));
+            push_unique(&mut names.tables, Table::from_bytes(database, old));
+            push_unique(&mut names.tables, Table::from_bytes(db, table));
         }
     }
     names.certain = readings == 1;
@@ -488,6 +487,49 @@ mod tests {
         // Cut after the verb: the verb decides.
         let select = cut(&format!("SELECT '{pad}'"));
         assert!(!analysis(&parse_line(&select).unwrap()).writes);
+    }
+
+    /// Session 34's adversary LOW-4: a table named `\xff` and one named U+FFFD were one
+    /// table (`rdsaudit stats` counted them together). Each part keeps its bytes, read from
+    /// the statement's text, the event's database, a `USE` and TABLE events.
+    #[test]
+    fn tables_keep_their_bytes() {
+        let ff = crate::analyze(b"CREATE TABLE `\xff` (a int)");
+        let fffd = crate::analyze("CREATE TABLE `\u{FFFD}` (a int)".as_bytes());
+        assert_eq!(ff.written[0].to_string(), fffd.written[0].to_string());
+        assert_ne!(ff.written, fffd.written);
+        assert_eq!(ff.written[0].bytes(), (&b""[..], &b"\xff"[..]));
+        let mut both = b"INSERT INTO `\xff` SELECT * FROM `".to_vec();
+        both.extend_from_slice("\u{FFFD}`".as_bytes());
+        assert_eq!(crate::analyze(&both).tables.len(), 2);
+        let e = parse_line(
+            b"20240101 00:00:00,srv,u,h,1,1,QUERY,\xff,'DELETE FROM t; USE `\xfe`; DELETE FROM u',0",
+        )
+        .unwrap();
+        let written: Vec<(Vec<u8>, Vec<u8>)> = Semantics::of(&e)
+            .written_tables
+            .iter()
+            .map(|t| (t.bytes().0.to_vec(), t.bytes().1.to_vec()))
+            .collect();
+        assert_eq!(
+            written,
+            [
+                (b"\xff".to_vec(), b"t".to_vec()),
+                (b"\xfe".to_vec(), b"u".to_vec())
+            ]
+        );
+        let write = parse_line(b"20240101 00:00:00,srv,u,h,1,1,WRITE,\xff,t\xfe,").unwrap();
+        let names = table_event_names(&write);
+        assert_eq!(names.tables[0].bytes(), (&b"\xff"[..], &b"t\xfe"[..]));
+        let rename =
+            parse_line(b"20240101 00:00:00,srv,u,h,1,1,RENAME,shop,a\xff|d\xfe.b,").unwrap();
+        let names = table_event_names(&rename);
+        assert!(names.certain);
+        let got: Vec<(&[u8], &[u8])> = names.tables.iter().map(Table::bytes).collect();
+        assert_eq!(
+            got,
+            [(&b"shop"[..], &b"a\xff"[..]), (&b"d\xfe"[..], &b"b"[..])]
+        );
     }
 
     #[test]

@@ -126,9 +126,10 @@ pub struct Analysis {
 /// the server that logged it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Context<'a> {
-    /// The session's database when the statement began; a `USE` in the text changes it for
-    /// the statements after it.
-    pub database: &'a str,
+    /// The session's database when the statement began, as the server spells it (bytes: a
+    /// name that is not UTF-8 stays itself in the tables, [`Table::bytes`]); a `USE` in the
+    /// text changes it for the statements after it.
+    pub database: &'a [u8],
     /// What the log tells of the server (see [`lexer::Server`]).
     pub server: Server,
 }
@@ -477,10 +478,10 @@ fn read_both_ways(sql: &[u8], ctx: &Context<'_>, modes: lexer::Modes) -> Analysi
 
 /// One reading of the tokens: each statement's verdict from where it begins (see
 /// [`statement`]), tables from the whole of it, the current database followed through `USE`.
-fn read_tokens<'a>(tokens: &mut impl Iterator<Item = Token<'a>>, database: &str) -> Analysis {
+fn read_tokens<'a>(tokens: &mut impl Iterator<Item = Token<'a>>, database: &[u8]) -> Analysis {
     let (parts, cut) = statements(tokens);
     let mut partial = cut;
-    let mut current = database.to_owned();
+    let mut current = database.to_vec();
     let mut verdicts = Vec::with_capacity(parts.len());
     let mut tables = Vec::new();
     let mut written = Vec::new();
@@ -527,15 +528,15 @@ impl Analysis {
 }
 
 /// `name` in the current database when written without one.
-fn qualify(database: &str, name: Table) -> Table {
+fn qualify(database: &[u8], name: Table) -> Table {
     name.in_database(database)
 }
 
-/// The database a `USE db` statement switches to.
-fn used_database(statement: &[Token<'_>]) -> Option<String> {
+/// The database a `USE db` statement switches to, as the server spells it.
+fn used_database(statement: &[Token<'_>]) -> Option<Vec<u8>> {
     match statement {
-        [u, Token::Word(db), ..] if u.is("USE") => Some(String::from_utf8_lossy(db).into_owned()),
-        [u, Token::Ident(db, q), ..] if u.is("USE") => Some(tables::ident(db, *q)),
+        [u, Token::Word(db), ..] if u.is("USE") => Some(db.to_vec()),
+        [u, Token::Ident(db, q), ..] if u.is("USE") => Some(tables::ident(db, *q).into_owned()),
         _ => None,
     }
 }
@@ -717,7 +718,7 @@ mod tests {
         /// more would fail here.
         #[test]
         fn another_reading_only_adds(sql in text(), db in proptest::sample::select(vec!["", "d"])) {
-            let ctx = Context { database: db, server: Server::default() };
+            let ctx = Context { database: db.as_bytes(), server: Server::default() };
             let shown = String::from_utf8_lossy(&sql).into_owned();
             let tokens = analyze_tokens_in(&sql, &ctx);
             let calls = sequence::mentions_one(&sql);

@@ -20,16 +20,24 @@
 //! # Ok::<(), rdsaudit_sql::name::TableNameError>(())
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// A table: its database (empty when not known: a bare name with no current database) and
-/// its name, each as the server spells it (quotes removed).
+/// its name, each as the server spells it (quotes removed). Names are bytes to the server
+/// (`` CREATE TABLE `\xff` ``, a database of bytes that are not UTF-8): a part that is not
+/// UTF-8 is its lossy text here (U+FFFD for each sequence that is not), its bytes kept
+/// beside it ([`Table::bytes`]), so two tables whose text is the same stay two tables
+/// (session 34's adversary LOW-4: `rdsaudit stats` counted `\xff` and U+FFFD as one).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Table {
     /// The database; empty when the statement named none and none was selected.
     pub database: String,
     /// The table's name.
     pub name: String,
+    /// The database's and the name's bytes, when either is not UTF-8; `None` when both
+    /// are (their text is their bytes).
+    raw: Option<Box<[Vec<u8>; 2]>>,
 }
 
 impl Table {
@@ -38,15 +46,51 @@ impl Table {
         Table {
             database: database.into(),
             name: name.into(),
+            raw: None,
         }
     }
 
-    /// The same table in `database` when it names none (as the server resolves a bare name).
-    pub fn in_database(mut self, database: &str) -> Self {
-        if self.database.is_empty() {
-            database.clone_into(&mut self.database);
+    /// The table `name` of `database` (empty: not known) as the server spells them, in
+    /// bytes: a part that is not UTF-8 is read as its lossy text, its bytes kept.
+    pub fn from_bytes(database: &[u8], name: &[u8]) -> Self {
+        let (db, text) = (
+            String::from_utf8_lossy(database),
+            String::from_utf8_lossy(name),
+        );
+        let utf8 = matches!((&db, &text), (Cow::Borrowed(_), Cow::Borrowed(_)));
+        Table {
+            database: db.into_owned(),
+            name: text.into_owned(),
+            raw: (!utf8).then(|| Box::new([database.to_vec(), name.to_vec()])),
         }
-        self
+    }
+
+    /// The database's and the name's bytes, as the server spells them.
+    pub fn bytes(&self) -> (&[u8], &[u8]) {
+        match self.raw.as_deref() {
+            Some([database, name]) => (database, name),
+            None => (self.database.as_bytes(), self.name.as_bytes()),
+        }
+    }
+
+    /// Whether both parts are UTF-8 (else their text is lossy: [`Table::bytes`]).
+    pub fn is_utf8(&self) -> bool {
+        self.raw.is_none()
+    }
+
+    /// The same table in `database` (bytes, as the server spells it) when it names none (as
+    /// the server resolves a bare name).
+    pub fn in_database(mut self, database: &[u8]) -> Self {
+        if !self.database.is_empty() || database.is_empty() {
+            return self;
+        }
+        match (std::str::from_utf8(database), &self.raw) {
+            (Ok(text), None) => {
+                text.clone_into(&mut self.database);
+                self
+            }
+            _ => Table::from_bytes(database, self.bytes().1),
+        }
     }
 }
 
@@ -255,6 +299,31 @@ mod tests {
         assert!(!p("shop.orders").matches(&Table::new("evil", "shop.orders"), "evil"));
         assert!(!p("shop.orders").matches(&Table::new("", "shop.orders"), "evil"));
         assert!(!p("orders").matches(&Table::new("evil", "shop.orders"), ""));
+    }
+
+    /// Session 34's adversary LOW-4: a table named `\xff` and one named U+FFFD were one.
+    #[test]
+    fn tables_whose_text_is_the_same_are_told_apart_by_their_bytes() {
+        let ff = Table::from_bytes(b"shop", b"\xff");
+        let fffd = Table::from_bytes(b"shop", "\u{FFFD}".as_bytes());
+        assert_eq!(ff.to_string(), fffd.to_string());
+        assert_ne!(ff, fffd);
+        assert_ne!(ff, Table::from_bytes(b"shop", b"\xfe"));
+        assert_eq!(ff.bytes(), (&b"shop"[..], &b"\xff"[..]));
+        assert!(!ff.is_utf8() && fffd.is_utf8());
+        // UTF-8 read from bytes is the table of its text.
+        assert_eq!(fffd, Table::new("shop", "\u{FFFD}"));
+        // The database resolved for a bare name keeps its bytes too.
+        let bare = Table::from_bytes(b"", b"t");
+        let db = bare.clone().in_database(b"\xff");
+        assert_eq!(db.bytes(), (&b"\xff"[..], &b"t"[..]));
+        assert_ne!(db, bare.clone().in_database("\u{FFFD}".as_bytes()));
+        assert_eq!(bare.clone().in_database(b"shop"), Table::new("shop", "t"));
+        assert_eq!(
+            Table::from_bytes(b"", b"\xff").in_database(b"shop").bytes(),
+            (&b"shop"[..], &b"\xff"[..])
+        );
+        assert_eq!(ff.clone().in_database(b"other"), ff);
     }
 
     #[test]

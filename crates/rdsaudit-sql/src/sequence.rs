@@ -180,14 +180,14 @@ fn oracle_call(tokens: &[Token<'_>], i: usize) -> Option<(Table, bool)> {
         .filter(|&db| tokens.get(db + 1) == Some(&Token::Punct(b'.')))
     {
         Some(db) => name_at_parts(tokens, db)?,
-        None => Table::new("", part(tokens, name_at)?),
+        None => Table::from_bytes(b"", &part(tokens, name_at)?),
     };
     Some((table, advances))
 }
 
-fn part(tokens: &[Token<'_>], i: usize) -> Option<String> {
+fn part<'a>(tokens: &[Token<'a>], i: usize) -> Option<std::borrow::Cow<'a, [u8]>> {
     match tokens.get(i) {
-        Some(Token::Word(w)) => Some(String::from_utf8_lossy(w).into_owned()),
+        Some(Token::Word(w)) => Some(std::borrow::Cow::Borrowed(*w)),
         Some(Token::Ident(w, q)) => Some(ident(w, *q)),
         _ => None,
     }
@@ -195,7 +195,10 @@ fn part(tokens: &[Token<'_>], i: usize) -> Option<String> {
 
 /// `db.s` at `at` (both parts names).
 fn name_at_parts(tokens: &[Token<'_>], at: usize) -> Option<Table> {
-    Some(Table::new(part(tokens, at)?, part(tokens, at + 2)?))
+    Some(Table::from_bytes(
+        &part(tokens, at)?,
+        &part(tokens, at + 2)?,
+    ))
 }
 
 /// `s`, `db.s`, `` `db`.`s` `` at `at`.
@@ -203,8 +206,8 @@ fn name_at(tokens: &[Token<'_>], at: usize) -> Option<Table> {
     let part = |i: usize| part(tokens, i);
     let first = part(at)?;
     match (tokens.get(at + 1), part(at + 2)) {
-        (Some(Token::Punct(b'.')), Some(second)) => Some(Table::new(first, second)),
-        _ => Some(Table::new("", first)),
+        (Some(Token::Punct(b'.')), Some(second)) => Some(Table::from_bytes(&first, &second)),
+        _ => Some(Table::from_bytes(b"", &first)),
     }
 }
 

@@ -7,6 +7,7 @@
 //! most [`MAX_TABLES`] names, so a hostile statement cannot make it grow without bound; a full
 //! list makes the analysis [`crate::Analysis::partial`].
 
+use std::borrow::Cow;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{Ident, ObjectName, Query, Statement, Visit, Visitor};
@@ -26,10 +27,17 @@ pub(crate) fn push_unique<T: PartialEq>(tables: &mut Vec<T>, name: T) {
 }
 
 /// The (database, table) of a name of one or two parts (a third part, which MySQL refuses,
-/// is dropped with the first).
+/// is dropped with the first): sqlparser's, text (the text it read is UTF-8).
 fn from_parts(mut parts: Vec<String>) -> Table {
     let name = parts.pop().unwrap_or_default();
     Table::new(parts.pop().unwrap_or_default(), name)
+}
+
+/// [`from_parts`] of the tokens' parts, bytes as the server spells them.
+fn from_byte_parts(mut parts: Vec<Cow<'_, [u8]>>) -> Table {
+    let name = parts.pop().unwrap_or_default();
+    let database = parts.pop().unwrap_or_default();
+    Table::from_bytes(&database, &name)
 }
 
 pub(crate) fn object_name(name: &ObjectName) -> Table {
@@ -730,7 +738,7 @@ pub(crate) fn qualified_name(tokens: &[Token<'_>], mut at: usize) -> Option<(Tab
             Token::Word(w) if parts.is_empty() && reserved(&Token::Word(w)) => {
                 return None;
             }
-            Token::Word(w) => String::from_utf8_lossy(w).into_owned(),
+            Token::Word(w) => Cow::Borrowed(*w),
             Token::Ident(w, q) => ident(w, *q),
             _ if parts.is_empty() => return None,
             _ => break,
@@ -743,20 +751,26 @@ pub(crate) fn qualified_name(tokens: &[Token<'_>], mut at: usize) -> Option<(Tab
         at += 1;
     }
     let n = parts.len();
-    Some((from_parts(parts), n, at))
+    Some((from_byte_parts(parts), n, at))
 }
 
-/// A quoted name's text without its quotes: two of the closing `quote` inside are one
+/// A quoted name's bytes without its quotes: two of the closing `quote` inside are one
 /// (`` `a``b` `` is ``a`b``; `"x""y"` under `ANSI_QUOTES` is `x"y`, session 33 advS F4:
 /// it was `x""y`, a table that does not exist; `[x]]y]` under `MSSQL` is `x]y`).
-pub(crate) fn ident(quoted: &[u8], quote: u8) -> String {
-    let text = String::from_utf8_lossy(quoted);
-    let one = char::from(quote);
-    if quote.is_ascii() && text.contains(one) {
-        text.replace(&format!("{one}{one}"), &one.to_string())
-    } else {
-        text.into_owned()
+pub(crate) fn ident(quoted: &[u8], quote: u8) -> Cow<'_, [u8]> {
+    let pair = [quote, quote];
+    if memchr::memmem::find(quoted, &pair).is_none() {
+        return Cow::Borrowed(quoted);
     }
+    let mut out = Vec::with_capacity(quoted.len());
+    let mut rest = quoted;
+    while let Some(at) = memchr::memmem::find(rest, &pair) {
+        // The first of the two kept, the second dropped.
+        out.extend_from_slice(rest.get(..=at).unwrap_or_default());
+        rest = rest.get(at + 2..).unwrap_or_default();
+    }
+    out.extend_from_slice(rest);
+    Cow::Owned(out)
 }
 
 pub(crate) fn skip_alias(tokens: &[Token<'_>], at: usize) -> usize {

@@ -386,7 +386,7 @@ mod tests {
     #[test]
     fn a_use_in_the_text_qualifies_the_target() {
         let ctx = crate::Context {
-            database: "shop",
+            database: b"shop",
             ..crate::Context::default()
         };
         let a = crate::analyze_in(b"INSERT INTO a SELECT * FROM b; USE x; DELETE FROM c", &ctx);

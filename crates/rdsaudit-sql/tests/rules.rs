@@ -609,7 +609,7 @@ fn every_rule_through_both_readings() {
     let mut failures = Vec::new();
     for &(sql, database, logged, class, writes, dependent, tables) in CASES {
         let ctx = Context {
-            database,
+            database: database.as_bytes(),
             server: logged.server(),
         };
         for (how, a) in [

@@ -122,7 +122,12 @@ fn qualified(a: &Analysis, db: &str) -> BTreeSet<String> {
 fn qualified_list(tables: &[rdsaudit_sql::Table], db: &str) -> BTreeSet<String> {
     tables
         .iter()
-        .map(|t| t.clone().in_database(db).to_string().to_lowercase())
+        .map(|t| {
+            t.clone()
+                .in_database(db.as_bytes())
+                .to_string()
+                .to_lowercase()
+        })
         .collect()
 }
 
