@@ -364,7 +364,8 @@ impl<'a> Lexer<'a> {
 /// ```
 pub fn unescape(literal: &[u8], modes: Modes) -> Option<Vec<u8>> {
     let quote = *literal.first()?;
-    if quote != b'\'' && !(quote == b'"' && !modes.ansi_quotes) {
+    let string = quote == b'\'' || (quote == b'"' && !modes.ansi_quotes);
+    if !string {
         return None;
     }
     let backslash = !modes.no_backslash_escapes;

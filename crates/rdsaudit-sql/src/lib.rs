@@ -29,6 +29,7 @@
 //! | --- | --- |
 //! | [`lexer`] | tokens of any text, cut or not; which versioned comments ran |
 //! | [`statement`] | where the statement that runs begins (wrappers, compound statements) |
+//! | `immediate` | the text MariaDB's `EXECUTE IMMEDIATE 'stmt'` runs |
 //! | [`class`] | statement class and `writes`, from tokens or from sqlparser's tree |
 //! | [`tables`] | the tables a statement names |
 //! | [`fingerprint`](mod@fingerprint) | pt-fingerprint's normal form and pt-query-digest's Query ID |
@@ -68,7 +69,7 @@ use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 
 use crate::class::{Verdict, classify_ast, classify_tokens};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use crate::lexer::{Lexer, Reading, Server, Token};
 use crate::tables::push_unique;
@@ -121,7 +122,9 @@ pub struct Analysis {
     /// [`tables::MAX_TABLES`] names. A table named past that, or a write verb (`SELECT ...
     /// IN (0, ..., 32999) INTO OUTFILE '/tmp/f'`, session 32's adversary L), was not read:
     /// a cut statement is a write candidate (`writes` true), and a filter cannot prove
-    /// that such a statement does not name a table, so `--table` keeps it.
+    /// that such a statement does not name a table, so `--table` keeps it. Also an
+    /// `EXECUTE IMMEDIATE` of anything but a plain string (`@q`, `CONCAT(...)`): the text it
+    /// runs is not in the log (see the `immediate` module).
     pub partial: bool,
 }
 
@@ -169,21 +172,25 @@ fn analyze_nested(sql: &[u8], ctx: &Context<'_>, nested: bool) -> Analysis {
 struct Runs {
     /// The text read is itself one an `EXECUTE IMMEDIATE` runs: another in it is not read.
     nested: bool,
-    /// Each text read so far, by the database it runs in.
-    read: std::cell::Cell<HashMap<(String, Vec<u8>), Analysis>>,
+    /// Each text read so far, by the database it runs in (none until one is: most texts
+    /// run none, and pay no map).
+    read: std::cell::Cell<Option<Box<Known>>>,
 }
+
+/// The analyses of the texts run so far, by (database, text).
+type Known = BTreeMap<(String, Vec<u8>), Analysis>;
 
 impl Runs {
     fn new(nested: bool) -> Self {
         Runs {
             nested,
-            read: Default::default(),
+            read: std::cell::Cell::new(None),
         }
     }
 
     /// The analysis of `text` run in `database` on `server` (read once).
     fn analysis(&self, text: Vec<u8>, database: &str, server: Server) -> Analysis {
-        let mut read = self.read.take();
+        let mut read = self.read.take().unwrap_or_default();
         let key = (database.to_owned(), text);
         let analysis = match read.get(&key) {
             Some(known) => known.clone(),
@@ -202,7 +209,7 @@ impl Runs {
                 analysis
             }
         };
-        self.read.set(read);
+        self.read.set(Some(read));
         analysis
     }
 }
@@ -283,7 +290,8 @@ fn tokens_default_modes(sql: &[u8], ctx: &Context<'_>, calls: bool, runs: &Runs)
 
 /// `analysis` with the tables of the token readings under `ANSI_QUOTES` (when `sql` holds a
 /// `"`, or an `ORACLE` sequence call `s.nextval`), `NO_BACKSLASH_ESCAPES` (when it holds a
-/// backslash before a quote), `MSSQL`'s `[t]` names (when it holds a `[`) and a `gbk`,
+/// backslash before a quote, or any backslash and the word `IMMEDIATE`: the string an
+/// `EXECUTE IMMEDIATE` runs is another text there), `MSSQL`'s `[t]` names (when it holds a `[`) and a `gbk`,
 /// `big5` or `sjis` client (when a byte `>= 0x81` stands right before a `\`):
 /// the session's `sql_mode` and character set are not in the log, and under them `UPDATE t,
 /// "w" SET ...` and `UPDATE t JOIN u ON u.b <> 'x\' , w SET ...` write `w` (review 31 advE,
@@ -963,7 +971,7 @@ mod tests {
         // run: both readings.
         let a = analyze_in(b"EXECUTE IMMEDIATE 'SELECT 1 FROM t /*!99999 , w */'", &ctx);
         assert!(a.version_dependent, "{a:?}");
-        assert!(a.tables.iter().any(|t| t.to_string() == "shop.w"), "{a:?}");
+        assert!(a.tables.iter().any(|t| *t == "shop.w"), "{a:?}");
         // A backslash before no quote: in a NO_BACKSLASH_ESCAPES session, `\t` is two bytes,
         // not a tab that makes `--` a comment, and the string runs `UPDATE t JOIN u ON u.a =
         // 1 --\t, w SET w.a = 1`, which names `w`; read with escapes, `w` is in a comment.
@@ -971,8 +979,8 @@ mod tests {
             br"EXECUTE IMMEDIATE 'UPDATE t JOIN u ON u.a = 1 --\t, w SET w.a = 1'",
             &ctx,
         );
-        assert!(a.tables.iter().any(|t| t.to_string() == "shop.w"), "{a:?}");
-        assert!(a.written.iter().any(|t| t.to_string() == "shop.w"), "{a:?}");
+        assert!(a.tables.iter().any(|t| *t == "shop.w"), "{a:?}");
+        assert!(a.written.iter().any(|t| *t == "shop.w"), "{a:?}");
         assert!(a.mode_dependent, "{a:?}");
     }
 
