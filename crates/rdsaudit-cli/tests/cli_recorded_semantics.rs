@@ -736,3 +736,101 @@ fn flush_and_temporary_sequences_name_what_the_server_logged_review33() {
         objects(&kept)
     );
 }
+
+/// Session 34 (`review34_execute_immediate.log`, recorded on MariaDB 10.11.14 with
+/// `server_audit_events=CONNECT,QUERY,TABLE`; `..._no_table_events.log` the same workload
+/// with `CONNECT,QUERY`): the plugin logs `EXECUTE IMMEDIATE '<stmt>'` as that text, and only
+/// the TABLE events named the tables `<stmt>` touched. From the text alone, `EXECUTE IMMEDIATE
+/// 'DELETE FROM w WHERE a = 1'` named no table, and `--table shop.w` kept none of the
+/// statements that wrote `shop.w`. Now every table and written table the server logged for
+/// a statement is named from its text, or the statement is `partial` (`EXECUTE IMMEDIATE
+/// @q`, `CONCAT(...)`: its text is not in the log); `--table` keeps each such statement, and
+/// no other that is not partial.
+#[test]
+fn execute_immediate_names_the_tables_of_the_statement_it_runs_review34() {
+    let args = ["--enrich", "--operation", "QUERY"];
+    let server = events(&args, "review34_execute_immediate.log");
+    let text = events(&args, "review34_execute_immediate_no_table_events.log");
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .filter(|t| !t.starts_with("mysql.")) // the server's statistics tables
+            .collect()
+    };
+    let (mut compared, mut read, mut partial) = (0, 0, 0);
+    let mut by_table: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for s in server
+        .iter()
+        .filter(|s| s["object"].as_str().unwrap().starts_with("EXECUTE"))
+    {
+        let object = s["object"].as_str().unwrap();
+        let found: Vec<&Value> = text.iter().filter(|t| t["object"] == s["object"]).collect();
+        assert_eq!(found.len(), 1, "{object}");
+        let t = found[0];
+        assert_eq!(t["statement_class"], "call", "{object}");
+        let (s_tables, t_tables) = (strings(&s["tables"]), strings(&t["tables"]));
+        let (s_written, t_written) = (strings(&s["written_tables"]), strings(&t["written_tables"]));
+        if s_tables.is_empty() {
+            continue;
+        }
+        for x in &s_tables {
+            by_table
+                .entry(x.clone())
+                .or_default()
+                .push(object.to_owned());
+        }
+        compared += 1;
+        // Nothing invented.
+        for x in &t_tables {
+            assert!(s_tables.contains(x), "{object}: {x} not in {s_tables:?}");
+        }
+        if t["partial"] == true {
+            partial += 1;
+            assert_eq!(t["writes"], true, "{object}");
+            continue;
+        }
+        read += 1;
+        assert_eq!(t_tables, s_tables, "{object}");
+        assert_eq!(t_written, s_written, "{object}");
+        assert_eq!(t["writes"], json!(!s_written.is_empty()), "{object}");
+    }
+    // Nine statements touched a table; three may run a text the log does not hold: `@q`,
+    // `CONCAT(...)`, and `"DELETE FROM w ..."`, a name (a variable's value) in an
+    // `ANSI_QUOTES` session.
+    assert_eq!((compared, read, partial), (9, 6, 3));
+    assert_eq!(by_table["shop.w"].len(), 5, "{by_table:?}");
+    for (table, objects_of) in &by_table {
+        let kept = events(
+            &["--table", table, "--operation", "QUERY", "--enrich"],
+            "review34_execute_immediate_no_table_events.log",
+        );
+        for object in objects_of {
+            assert!(
+                kept.iter().any(|k| k["object"] == object.as_str()),
+                "--table {table} drops {object}"
+            );
+        }
+        // Nothing invented: a statement kept names the table or is partial.
+        for k in &kept {
+            assert!(
+                k["partial"] == true || strings(&k["tables"]).contains(table),
+                "--table {table} keeps {k}"
+            );
+        }
+    }
+    // `EXECUTE IMMEDIATE` inside the string: the server refused it (1295); not read twice.
+    let nested: Vec<&Value> = text
+        .iter()
+        .filter(|t| {
+            t["object"]
+                .as_str()
+                .unwrap()
+                .starts_with("EXECUTE IMMEDIATE 'EXECUTE IMMEDIATE")
+        })
+        .collect();
+    assert_eq!(nested.len(), 1);
+    assert_eq!(nested[0]["partial"], true);
+    assert_eq!(nested[0]["retcode"], 1295);
+}

@@ -25,6 +25,7 @@
 //! | yes | a `WITH` whose main verb was cut away by the plugin's limit (it may write) | |
 //! | yes | any statement the plugin's limit cut before a verb could be read: a long leading comment, a `SET STATEMENT` head without its `FOR` (class `other`; see `event::analysis`) | |
 //! | as the statement it runs | MariaDB `SET STATEMENT ... FOR stmt`, `ANALYZE [FORMAT=JSON] stmt`; MySQL `EXPLAIN ANALYZE stmt` | KB "SET STATEMENT", "ANALYZE Statement"; "EXPLAIN Statement" |
+//! | as the statement it runs (class `call`) | MariaDB `EXECUTE IMMEDIATE 'stmt'` of a plain string; of anything else (`@q`, `CONCAT(...)`), yes, `partial` (see `immediate.rs`) | KB "EXECUTE IMMEDIATE" |
 //! | yes | a `SELECT` or `DO` calling MariaDB's `NEXTVAL(s)`, `SETVAL(s, n)` or `NEXT VALUE FOR s` (advances or sets the sequence, which is then among the tables; see `sequence.rs`) | KB "NEXT VALUE for sequence_name", "SETVAL" |
 //! | yes | `SELECT`/`TABLE`/`VALUES ... INTO OUTFILE` or `INTO DUMPFILE` (class `select`): writes a file on the server, and Aurora's `INTO OUTFILE S3` sends the rows to S3, data leaving the database; its `tables` are those it reads | "SELECT ... INTO Statement"; Aurora User Guide "Saving data from an Amazon Aurora MySQL DB cluster into text files in an Amazon S3 bucket" |
 //! | no | `SELECT` (also `FOR UPDATE`, `INTO @var`), `TABLE`, `VALUES`, `SHOW`, `EXPLAIN`, `DESCRIBE`, `HELP` | |

@@ -1,8 +1,9 @@
 //! A MySQL tokenizer that survives what the audit log holds: statements cut mid-literal by
 //! the plugin's query-log limit, invalid UTF-8, dialect extensions no parser knows.
 //!
-//! Comments other than versioned ones, string literals and numbers carry no meaning here and
-//! are reduced to a single [`Token::Literal`] or dropped. An unterminated literal or comment
+//! Comments other than versioned ones are dropped; string literals and numbers carry no
+//! meaning here and are each a single [`Token::Literal`] (its text kept: `EXECUTE IMMEDIATE
+//! 'stmt'` runs a string's text, see [`unescape`]). An unterminated literal or comment
 //! runs to the end of the text.
 //!
 //! # Versioned comments
@@ -36,7 +37,7 @@
 //! assert_eq!(tokens[0], Token::Word(b"ALTER"));
 //! assert_eq!(tokens[2], Token::Ident(b"t", b'`'));
 //! assert_eq!(tokens[5], Token::Punct(b';'));
-//! assert_eq!(tokens[7], Token::Literal);
+//! assert_eq!(tokens[7], Token::Literal(b"'cut"));
 //! ```
 
 /// One token; names and words borrow from the text.
@@ -48,8 +49,9 @@ pub enum Token<'a> {
     /// [`crate::tables`]), and the byte that closes it: `` ` ``, `"` under `ANSI_QUOTES`, `]`
     /// under `MSSQL`.
     Ident(&'a [u8], u8),
-    /// A string, number or other value.
-    Literal,
+    /// A string, number or other value, as written (a string with its quotes, escapes
+    /// undone by [`unescape`] only).
+    Literal(&'a [u8]),
     /// Any other byte: `(`, `)`, `,`, `.`, `;`, `=`, ...
     Punct(u8),
 }
@@ -347,6 +349,67 @@ impl<'a> Lexer<'a> {
     }
 }
 
+/// The value of a string [`Token::Literal`] (`'...'`, or `"..."` outside `ANSI_QUOTES`) as a
+/// session in `modes` reads it, cut where [`Lexer`] cuts it: a doubled quote is one; unless
+/// `NO_BACKSLASH_ESCAPES`, a backslash escape is undone as the server's lexer does (`\n`,
+/// `\t`, `\r`, `\b`, `\0`, `\Z` are control bytes, `\%` and `\_` keep their backslash, `\x`
+/// is `x` for any other byte); a two-byte character of the client's character set is kept
+/// whole, its trail byte never an escape (MariaDB's `get_text` in `sql_lex.cc`). `None` when
+/// `literal` is not a string closed at its end: a number, a name, or a string the plugin's
+/// query log limit cut.
+///
+/// ```
+/// use rdsaudit_sql::lexer::{Modes, unescape};
+///
+/// let nbe = Modes { no_backslash_escapes: true, ..Modes::default() };
+/// assert_eq!(unescape(br"'it\'s ''x'''", Modes::default()).as_deref(), Some(&b"it's 'x'"[..]));
+/// assert_eq!(unescape(br"'a\'", nbe).as_deref(), Some(&br"a\"[..]));
+/// assert_eq!(unescape(br"'a\'", Modes::default()), None);
+/// assert_eq!(unescape(b"42", Modes::default()), None);
+/// ```
+pub fn unescape(literal: &[u8], modes: Modes) -> Option<Vec<u8>> {
+    let quote = *literal.first()?;
+    let string = quote == b'\'' || (quote == b'"' && !modes.ansi_quotes);
+    if !string {
+        return None;
+    }
+    let backslash = !modes.no_backslash_escapes;
+    let multibyte = backslash && modes.multibyte != Multibyte::None;
+    let mut value = Vec::with_capacity(literal.len());
+    let mut i = 1;
+    // The steps of `Lexer::quoted_len`, so that the value ends where the token does.
+    while let Some(&b) = literal.get(i) {
+        let next = literal.get(i + 1);
+        if backslash && b == b'\\' {
+            let &escaped = next?;
+            match escaped {
+                b'n' => value.push(b'\n'),
+                b't' => value.push(b'\t'),
+                b'r' => value.push(b'\r'),
+                b'b' => value.push(0x08),
+                b'0' => value.push(0),
+                b'Z' => value.push(0x1a),
+                b'%' | b'_' => value.extend_from_slice(&[b'\\', escaped]),
+                other => value.push(other),
+            }
+            i += 2;
+        } else if b == quote && next == Some(&quote) {
+            value.push(quote);
+            i += 2;
+        } else if multibyte && b >= 0x81 && modes.multibyte.pairs(b, next) {
+            value.push(b);
+            value.extend(next);
+            i += 2;
+        } else if b == quote {
+            return (i + 1 == literal.len()).then_some(value);
+        } else {
+            value.push(b);
+            i += 1;
+        }
+    }
+    None
+}
+
 fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
 }
@@ -364,7 +427,10 @@ impl<'a> Iterator for Lexer<'a> {
         let (token, len) = match first {
             b'"' if self.modes.ansi_quotes => self.quoted_name(b'"'),
             b'[' if self.modes.brackets => self.quoted_name(b']'),
-            b'\'' | b'"' => (Token::Literal, self.quoted_len(first, backslash)),
+            b'\'' | b'"' => {
+                let len = self.quoted_len(first, backslash);
+                (Token::Literal(rest.get(..len).unwrap_or(rest)), len)
+            }
             b'`' => self.quoted_name(b'`'),
             b if is_word_byte(b) => {
                 let len = rest
@@ -373,7 +439,7 @@ impl<'a> Iterator for Lexer<'a> {
                     .unwrap_or(rest.len());
                 let word = rest.get(..len).unwrap_or_default();
                 if word.iter().all(u8::is_ascii_digit) {
-                    (Token::Literal, len)
+                    (Token::Literal(word), len)
                 } else {
                     (Token::Word(word), len)
                 }
@@ -395,7 +461,7 @@ mod tests {
             .map(|t| match t {
                 Token::Word(w) => String::from_utf8_lossy(w).into_owned(),
                 Token::Ident(w, _) => format!("`{}`", String::from_utf8_lossy(w)),
-                Token::Literal => "?".to_owned(),
+                Token::Literal(_) => "?".to_owned(),
                 Token::Punct(p) => char::from(p).to_string(),
             })
             .collect()

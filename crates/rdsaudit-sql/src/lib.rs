@@ -29,6 +29,7 @@
 //! | --- | --- |
 //! | [`lexer`] | tokens of any text, cut or not; which versioned comments ran |
 //! | [`statement`] | where the statement that runs begins (wrappers, compound statements) |
+//! | `immediate` | the text MariaDB's `EXECUTE IMMEDIATE 'stmt'` runs |
 //! | [`class`] | statement class and `writes`, from tokens or from sqlparser's tree |
 //! | [`tables`] | the tables a statement names |
 //! | [`fingerprint`](mod@fingerprint) | pt-fingerprint's normal form and pt-query-digest's Query ID |
@@ -51,6 +52,7 @@ pub mod class;
 pub mod event;
 pub mod filter;
 pub mod fingerprint;
+mod immediate;
 pub mod lexer;
 pub mod name;
 mod sequence;
@@ -67,6 +69,8 @@ use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 
 use crate::class::{Verdict, classify_ast, classify_tokens};
+use std::collections::BTreeMap;
+
 use crate::lexer::{Lexer, Reading, Server, Token};
 use crate::tables::push_unique;
 
@@ -118,7 +122,9 @@ pub struct Analysis {
     /// [`tables::MAX_TABLES`] names. A table named past that, or a write verb (`SELECT ...
     /// IN (0, ..., 32999) INTO OUTFILE '/tmp/f'`, session 32's adversary L), was not read:
     /// a cut statement is a write candidate (`writes` true), and a filter cannot prove
-    /// that such a statement does not name a table, so `--table` keeps it.
+    /// that such a statement does not name a table, so `--table` keeps it. Also an
+    /// `EXECUTE IMMEDIATE` of anything but a plain string (`@q`, `CONCAT(...)`): the text it
+    /// runs is not in the log (see the `immediate` module).
     pub partial: bool,
 }
 
@@ -145,13 +151,68 @@ pub fn analyze(sql: &[u8]) -> Analysis {
 /// compound statements, administration, syntax sqlparser does not know, texts over
 /// [`MAX_PARSE_BYTES`]).
 pub fn analyze_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
+    analyze_nested(sql, ctx, false)
+}
+
+/// [`analyze_in`]; `nested`: `sql` is the text an `EXECUTE IMMEDIATE` runs (see
+/// [`immediate`]), which is not read for another one.
+fn analyze_nested(sql: &[u8], ctx: &Context<'_>, nested: bool) -> Analysis {
     let calls = sequence::mentions_one(sql);
+    let runs = Runs::new(nested);
     with_full_lists(with_session_modes(
-        analyze_default_modes(sql, ctx, calls),
+        analyze_default_modes(sql, ctx, calls, &runs),
         sql,
         ctx,
         calls,
+        &runs,
     ))
+}
+
+/// The texts the `EXECUTE IMMEDIATE` statements of one text run (see [`immediate`]), each
+/// read once whatever the number of readings of the text that hold it.
+struct Runs {
+    /// The text read is itself one an `EXECUTE IMMEDIATE` runs: another in it is not read.
+    nested: bool,
+    /// Each text read so far, by the database it runs in (none until one is: most texts
+    /// run none, and pay no map).
+    read: std::cell::Cell<Option<Box<Known>>>,
+}
+
+/// The analyses of the texts run so far, by (database, text).
+type Known = BTreeMap<(Vec<u8>, Vec<u8>), Analysis>;
+
+impl Runs {
+    fn new(nested: bool) -> Self {
+        Runs {
+            nested,
+            read: std::cell::Cell::new(None),
+        }
+    }
+
+    /// The analysis of `text` run in `database` on `server` (read once).
+    fn analysis(&self, text: Vec<u8>, database: &[u8], server: Server) -> Analysis {
+        let mut read = self.read.take().unwrap_or_default();
+        let key = (database.to_owned(), text);
+        let analysis = match read.get(&key) {
+            Some(known) => known.clone(),
+            None => {
+                let ctx = Context {
+                    database,
+                    // A versioned comment in a string is not rewritten when it does not run
+                    // (see [`lexer`]): that the statement ran says nothing of it.
+                    server: Server {
+                        executed: false,
+                        ..server
+                    },
+                };
+                let analysis = analyze_nested(&key.1, &ctx, true);
+                read.insert(key, analysis.clone());
+                analysis
+            }
+        };
+        self.read.set(Some(read));
+        analysis
+    }
 }
 
 /// `analysis`, [`Analysis::partial`] when a list of tables is full: a name past
@@ -164,20 +225,20 @@ fn with_full_lists(mut analysis: Analysis) -> Analysis {
 
 /// [`analyze_in`] as a session with the default `sql_mode` quoting reads `sql`.
 /// `calls`: whether `sql` may call a sequence function ([`sequence::mentions_one`]).
-fn analyze_default_modes(sql: &[u8], ctx: &Context<'_>, calls: bool) -> Analysis {
+fn analyze_default_modes(sql: &[u8], ctx: &Context<'_>, calls: bool, runs: &Runs) -> Analysis {
     // sqlparser's tree of `SELECT ... INTO OUTFILE` is a plain select: the tokens tell.
     if class::may_export(sql) {
-        return tokens_default_modes(sql, ctx, calls);
+        return tokens_default_modes(sql, ctx, calls, runs);
     }
     let Some(statements) = parse(sql) else {
-        return tokens_default_modes(sql, ctx, calls);
+        return tokens_default_modes(sql, ctx, calls, runs);
     };
     if statements.iter().any(tables::misread_by_the_parser) {
-        return tokens_default_modes(sql, ctx, calls);
+        return tokens_default_modes(sql, ctx, calls, runs);
     }
     let verdicts: Option<Vec<Verdict>> = statements.iter().map(classify_ast).collect();
     let Some(verdicts) = verdicts else {
-        return tokens_default_modes(sql, ctx, calls);
+        return tokens_default_modes(sql, ctx, calls, runs);
     };
     let (class, writes) = combine(&verdicts);
     let mut tables = Vec::new();
@@ -213,13 +274,14 @@ pub fn analyze_tokens(sql: &[u8]) -> Analysis {
 /// comments that may or may not have run is read both ways (see [`Analysis::version_dependent`]).
 pub fn analyze_tokens_in(sql: &[u8], ctx: &Context<'_>) -> Analysis {
     let calls = sequence::mentions_one(sql);
-    let default = tokens_default_modes(sql, ctx, calls);
-    with_full_lists(with_session_modes(default, sql, ctx, calls))
+    let runs = Runs::new(false);
+    let default = tokens_default_modes(sql, ctx, calls, &runs);
+    with_full_lists(with_session_modes(default, sql, ctx, calls, &runs))
 }
 
-fn tokens_default_modes(sql: &[u8], ctx: &Context<'_>, calls: bool) -> Analysis {
+fn tokens_default_modes(sql: &[u8], ctx: &Context<'_>, calls: bool, runs: &Runs) -> Analysis {
     with_sequences(
-        read_both_ways(sql, ctx, lexer::Modes::default()),
+        read_both_ways(sql, ctx, lexer::Modes::default(), runs),
         sql,
         ctx,
         lexer::Modes::default(),
@@ -229,7 +291,8 @@ fn tokens_default_modes(sql: &[u8], ctx: &Context<'_>, calls: bool) -> Analysis 
 
 /// `analysis` with the tables of the token readings under `ANSI_QUOTES` (when `sql` holds a
 /// `"`, or an `ORACLE` sequence call `s.nextval`), `NO_BACKSLASH_ESCAPES` (when it holds a
-/// backslash before a quote), `MSSQL`'s `[t]` names (when it holds a `[`) and a `gbk`,
+/// backslash before a quote, or any backslash and the word `IMMEDIATE`: the string an
+/// `EXECUTE IMMEDIATE` runs is another text there), `MSSQL`'s `[t]` names (when it holds a `[`) and a `gbk`,
 /// `big5` or `sjis` client (when a byte `>= 0x81` stands right before a `\`):
 /// the session's `sql_mode` and character set are not in the log, and under them `UPDATE t,
 /// "w" SET ...` and `UPDATE t JOIN u ON u.b <> 'x\' , w SET ...` write `w` (review 31 advE,
@@ -250,6 +313,7 @@ fn with_session_modes(
     sql: &[u8],
     ctx: &Context<'_>,
     calls: bool,
+    runs: &Runs,
 ) -> Analysis {
     // An `ORACLE` call holds a `val` that `calls`' search found already.
     let oracle = calls && sequence::may_call_oracle(sql);
@@ -262,7 +326,7 @@ fn with_session_modes(
         }
         // Versioned comments are read both ways here too (session 33 advS F6: under
         // `ANSI_QUOTES`, `UPDATE t /*M!100000 , "x */ , "w" SET ...` writes `w` on MySQL).
-        let read = read_both_ways(sql, ctx, modes);
+        let read = read_both_ways(sql, ctx, modes, runs);
         let other = with_sequences(read, sql, ctx, modes, calls);
         analysis.partial |= other.partial;
         // A write of another reading only is a write candidate, as a versioned comment's is
@@ -306,11 +370,13 @@ fn other_readings(sql: &[u8], oracle: bool) -> impl Iterator<Item = lexer::Modes
     // One pass over the trigger bytes (a text without them is read once, as before).
     let (mut quotes, mut brackets, mut backslash_quote, mut multibyte) =
         (false, false, false, false);
+    let mut backslash = false;
     for i in memchr::memchr3_iter(b'"', b'[', b'\\', sql) {
         match sql.get(i) {
             Some(b'"') => quotes = true,
             Some(b'[') => brackets = true,
             _ => {
+                backslash = true;
                 backslash_quote |= matches!(sql.get(i + 1), Some(b'\'' | b'"'));
                 // A lead byte right before a backslash (see `lexer::Modes::multibyte`).
                 multibyte |= i
@@ -331,6 +397,9 @@ fn other_readings(sql: &[u8], oracle: bool) -> impl Iterator<Item = lexer::Modes
                 .and_then(|p| sql.get(p))
                 .is_some_and(|&b| b >= 0x81)
         });
+    // The string an `EXECUTE IMMEDIATE` runs holds another text under NO_BACKSLASH_ESCAPES
+    // when it holds any backslash (`'DELETE FROM w\n'`), not only one before a quote.
+    backslash_quote = backslash_quote || (backslash && immediate::mentions(sql));
     // 3 quotings (default, ANSI_QUOTES, MSSQL) x (backslash escapes with 4 client character
     // sets, or NO_BACKSLASH_ESCAPES: with 4 under MSSQL, for its names), less the default
     // reading: 17 at most.
@@ -441,15 +510,17 @@ fn with_sequences(
 
 /// The token reading under `modes`: as code, and also as comments when versioned comments
 /// may not have run.
-fn read_both_ways(sql: &[u8], ctx: &Context<'_>, modes: lexer::Modes) -> Analysis {
+fn read_both_ways(sql: &[u8], ctx: &Context<'_>, modes: lexer::Modes, runs: &Runs) -> Analysis {
     let mut lexer = Lexer::reading(sql, ctx.server, Reading::Code).with_modes(modes);
-    let code = read_tokens(&mut lexer, ctx.database);
+    let code = read_tokens(&mut lexer, ctx, modes, runs);
     if !lexer.maybe_seen() {
         return code;
     }
     let comment = read_tokens(
         &mut Lexer::reading(sql, ctx.server, Reading::Comment).with_modes(modes),
-        ctx.database,
+        ctx,
+        modes,
+        runs,
     );
     // A class that differs alone (`/*M!100101 SET x=1 */`: session or nothing) is no news.
     if (code.writes, &code.tables) == (comment.writes, &comment.tables) {
@@ -471,23 +542,52 @@ fn read_both_ways(sql: &[u8], ctx: &Context<'_>, modes: lexer::Modes) -> Analysi
         written,
         parsed: false,
         version_dependent: true,
-        mode_dependent: false,
+        // What an `EXECUTE IMMEDIATE`'s text names in another mode (see [`read_tokens`]).
+        mode_dependent: code.mode_dependent || comment.mode_dependent,
         partial: code.partial || comment.partial,
     }
 }
 
 /// One reading of the tokens: each statement's verdict from where it begins (see
 /// [`statement`]), tables from the whole of it, the current database followed through `USE`.
-fn read_tokens<'a>(tokens: &mut impl Iterator<Item = Token<'a>>, database: &[u8]) -> Analysis {
+fn read_tokens<'a>(
+    tokens: &mut impl Iterator<Item = Token<'a>>,
+    ctx: &Context<'_>,
+    modes: lexer::Modes,
+    runs: &Runs,
+) -> Analysis {
     let (parts, cut) = statements(tokens);
     let mut partial = cut;
-    let mut current = database.to_vec();
+    let (mut version_dependent, mut mode_dependent) = (false, false);
+    let mut current = ctx.database.to_owned();
     let mut verdicts = Vec::with_capacity(parts.len());
     let mut tables = Vec::new();
     let mut written = Vec::new();
     for part in &parts {
         let (prefix, body) = part.split_at(statement::start(part).min(part.len()));
-        let verdict = classify_tokens(body);
+        let mut verdict = classify_tokens(body);
+        // `EXECUTE IMMEDIATE 'stmt'`: what `stmt` does, in the current database (class `call`).
+        match immediate::argument(body, modes) {
+            None => {}
+            // A text the log does not hold (`@q`, `CONCAT(...)`, a cut string), or one in
+            // a text `EXECUTE IMMEDIATE` runs (the server refuses it: 1295): a write candidate
+            // whose tables are not told.
+            Some(immediate::Argument::Unknown) => partial = true,
+            Some(immediate::Argument::Text(_)) if runs.nested => partial = true,
+            Some(immediate::Argument::Text(text)) => {
+                let run = runs.analysis(text, &current, ctx.server);
+                verdict.1 = run.writes;
+                for t in run.tables {
+                    push_unique(&mut tables, t);
+                }
+                for t in run.written {
+                    push_unique(&mut written, t);
+                }
+                partial |= run.partial;
+                version_dependent |= run.version_dependent;
+                mode_dependent |= run.mode_dependent;
+            }
+        }
         let mut named = Vec::new();
         tables::from_tokens(prefix, StatementClass::Select, &mut named);
         tables::from_tokens(body, verdict.0, &mut named);
@@ -515,8 +615,8 @@ fn read_tokens<'a>(tokens: &mut impl Iterator<Item = Token<'a>>, database: &[u8]
         tables,
         written,
         parsed: false,
-        version_dependent: false,
-        mode_dependent: false,
+        version_dependent,
+        mode_dependent,
         partial,
     }
 }
@@ -678,6 +778,9 @@ mod tests {
             b"*/",
             b";",
             b" ",
+            // A statement that runs a string's text (see `immediate`).
+            b"EXECUTE IMMEDIATE ",
+            b" USING ",
         ]);
         proptest::collection::vec(piece, 0..24).prop_map(|p| p.concat())
     }
@@ -722,7 +825,8 @@ mod tests {
             let shown = String::from_utf8_lossy(&sql).into_owned();
             let tokens = analyze_tokens_in(&sql, &ctx);
             let calls = sequence::mentions_one(&sql);
-            let default = tokens_default_modes(&sql, &ctx, calls);
+            let runs = Runs::new(false);
+            let default = tokens_default_modes(&sql, &ctx, calls, &runs);
             prop_assert_eq!(tokens.class, default.class, "{}", shown);
             prop_assert!(!default.writes || tokens.writes, "{}", shown);
             prop_assert!(subset(&default.written, &tokens.written), "{}", shown);
@@ -732,13 +836,13 @@ mod tests {
             }
             // sqlparser's reading, where it parses, gets the same readings on top.
             let parsed = analyze_in(&sql, &ctx);
-            let parsed_default = analyze_default_modes(&sql, &ctx, calls);
+            let parsed_default = analyze_default_modes(&sql, &ctx, calls, &runs);
             prop_assert!(subset(&parsed_default.tables, &parsed.tables), "{}", shown);
             prop_assert!(subset(&parsed_default.written, &parsed.written), "{}", shown);
             prop_assert!(!parsed_default.writes || parsed.writes, "{}", shown);
             for modes in every_reading() {
                 // Read whole, past the gates: a gate that misses a call fails here too.
-                let read = with_sequences(read_both_ways(&sql, &ctx, modes), &sql, &ctx, modes, true);
+                let read = with_sequences(read_both_ways(&sql, &ctx, modes, &runs), &sql, &ctx, modes, true);
                 // sqlparser's tree stands for the default reading: a reading that reads as
                 // the default token reading does is held against the token analysis only.
                 let same = (&read.tables, &read.written, read.writes)
@@ -763,6 +867,189 @@ mod tests {
                 }
             }
             prop_assert_eq!(parsed.class, parsed_default.class, "{}", shown);
+        }
+    }
+
+    /// `s` as a string literal of `EXECUTE IMMEDIATE` that reads back as `s`: `quote` is `'`
+    /// or `"`; `doubled` writes a quote in `s` twice, else with a backslash; `backslashes`
+    /// writes a backslash as `\\` (the default modes), else as itself (as a
+    /// `NO_BACKSLASH_ESCAPES` session writes it, its quotes doubled then); `split` cuts the
+    /// literal in two adjacent ones at that byte (the server joins them).
+    fn literal(s: &[u8], quote: u8, doubled: bool, backslashes: bool, split: usize) -> Vec<u8> {
+        let doubled = doubled || !backslashes;
+        let mut out = vec![quote];
+        for (i, &b) in s.iter().enumerate() {
+            if i == split {
+                out.extend_from_slice(&[quote, b' ', quote]);
+            }
+            if b == quote {
+                out.push(if doubled { quote } else { b'\\' });
+            } else if b == b'\\' && backslashes {
+                out.push(b'\\');
+            }
+            out.push(b);
+        }
+        out.push(quote);
+        out
+    }
+
+    #[test]
+    fn the_recorded_statements_name_their_text_s_tables() {
+        let ctx = Context {
+            database: b"shop",
+            server: Server {
+                executed: true,
+                mysql_only: false,
+            },
+        };
+        let names = |a: &Analysis| a.tables.iter().map(ToString::to_string).collect::<Vec<_>>();
+        for (sql, tables, writes) in [
+            (
+                &br"EXECUTE IMMEDIATE 'DELETE FROM w WHERE a = 1'"[..],
+                &["shop.w"][..],
+                true,
+            ),
+            (
+                br"EXECUTE IMMEDIATE 'UPDATE shop2.x SET a = 1'",
+                &["shop2.x"],
+                true,
+            ),
+            (
+                br"EXECUTE IMMEDIATE 'INSERT INTO w VALUES (?)' USING 5",
+                &["shop.w"],
+                true,
+            ),
+            (br"EXECUTE IMMEDIATE 'SELECT * FROM v'", &["shop.v"], false),
+            (
+                br#"EXECUTE IMMEDIATE "DELETE FROM w WHERE a = 'x'""#,
+                &["shop.w"],
+                true,
+            ),
+            (
+                br"EXECUTE IMMEDIATE 'DELETE FROM w WHERE a = \'x\' OR a = 7'",
+                &["shop.w"],
+                true,
+            ),
+            (
+                br"EXECUTE   IMMEDIATE  'DELETE FROM `v` WHERE a = 8'",
+                &["shop.v"],
+                true,
+            ),
+            (br"EXECUTE IMMEDIATE 'DELETE FROM ' 'v'", &["shop.v"], true),
+            (
+                br"USE shop2; EXECUTE IMMEDIATE 'DELETE FROM x'",
+                &["shop2.x"],
+                true,
+            ),
+            (
+                br"SET STATEMENT max_statement_time=1 FOR EXECUTE IMMEDIATE 'DELETE FROM w'",
+                &["shop.w"],
+                true,
+            ),
+            (
+                br"BEGIN NOT ATOMIC EXECUTE IMMEDIATE 'DELETE FROM w'; END",
+                &["shop.w"],
+                true,
+            ),
+        ] {
+            let shown = String::from_utf8_lossy(sql);
+            let a = analyze_in(sql, &ctx);
+            assert_eq!(names(&a), tables, "{shown}: {a:?}");
+            assert_eq!(a.class, StatementClass::Call, "{shown}");
+            assert_eq!(a.writes, writes, "{shown}");
+            let written: &[&str] = if writes { tables } else { &[] };
+            assert_eq!(
+                a.written
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
+                written,
+                "{shown}"
+            );
+            assert!(!a.mode_dependent && !a.version_dependent, "{shown}: {a:?}");
+        }
+        // What the text runs is not told: a write candidate, partial. (A double-quoted string
+        // is a name in an ANSI_QUOTES session: a procedure variable's text.)
+        for sql in [
+            &b"EXECUTE IMMEDIATE @q"[..],
+            b"EXECUTE IMMEDIATE CONCAT('DELETE FROM ', 'v')",
+            b"EXECUTE IMMEDIATE _utf8'DELETE FROM w'",
+            b"EXECUTE IMMEDIATE x'44454c4554452046524f4d2077'",
+            b"EXECUTE IMMEDIATE 'DELETE FROM w WHERE a = 1 AND b = ''cut by the query log l",
+            b"EXECUTE IMMEDIATE 'EXECUTE IMMEDIATE ''DELETE FROM w WHERE a = 9'''",
+            b"EXECUTE IMMEDIATE \"DELETE FROM w WHERE a = 'x'\"",
+        ] {
+            let a = analyze_in(sql, &ctx);
+            let shown = String::from_utf8_lossy(sql);
+            assert!(a.partial && a.writes, "{shown}: {a:?}");
+            assert_eq!(a.class, StatementClass::Call, "{shown}");
+        }
+        // A versioned comment in the string is not rewritten by the server when it does not
+        // run: both readings.
+        let a = analyze_in(b"EXECUTE IMMEDIATE 'SELECT 1 FROM t /*!99999 , w */'", &ctx);
+        assert!(a.version_dependent, "{a:?}");
+        assert!(a.tables.iter().any(|t| *t == "shop.w"), "{a:?}");
+        // A backslash before no quote: in a NO_BACKSLASH_ESCAPES session, `\t` is two bytes,
+        // not a tab that makes `--` a comment, and the string runs `UPDATE t JOIN u ON u.a =
+        // 1 --\t, w SET w.a = 1`, which names `w`; read with escapes, `w` is in a comment.
+        let a = analyze_in(
+            br"EXECUTE IMMEDIATE 'UPDATE t JOIN u ON u.a = 1 --\t, w SET w.a = 1'",
+            &ctx,
+        );
+        assert!(a.tables.iter().any(|t| *t == "shop.w"), "{a:?}");
+        assert!(a.written.iter().any(|t| *t == "shop.w"), "{a:?}");
+        assert!(a.mode_dependent, "{a:?}");
+    }
+
+    proptest! {
+        /// `EXECUTE IMMEDIATE '<S>'` names what `S` names, however the literal is written:
+        /// where its only reading is the default one (no backslash), exactly what `S` does
+        /// when run so (an `EXECUTE IMMEDIATE` in `S` is not read again, and flagged); else
+        /// every table `S` names is among its tables (another session's reading of the
+        /// literal may add more, flagged), or it is partial.
+        #[test]
+        fn execute_immediate_names_what_its_text_names(
+            s in text(),
+            db in proptest::sample::select(vec!["", "d"]),
+            quote in proptest::sample::select(vec![b'\'', b'"']),
+            doubled in any::<bool>(),
+            backslashes in any::<bool>(),
+            split in 0usize..40,
+        ) {
+            let ctx = Context { database: db.as_bytes(), server: Server::default() };
+            let mut sql = b"EXECUTE IMMEDIATE ".to_vec();
+            let literal = literal(&s, quote, doubled, backslashes, split);
+            sql.extend(&literal);
+            let shown = String::from_utf8_lossy(&sql).into_owned();
+            let plain = analyze_in(&s, &ctx);
+            let run = analyze_nested(&s, &ctx, true);
+            // Not reading `S`'s own `EXECUTE IMMEDIATE` loses nothing unflagged.
+            prop_assert!(run.partial || run == plain, "{}: {:?} {:?}", shown, plain, run);
+            let wrapped = analyze_in(&sql, &ctx);
+            let tokens = analyze_tokens_in(&sql, &ctx);
+            prop_assert_eq!(&wrapped, &tokens, "{}", shown);
+            // (Written for a NO_BACKSLASH_ESCAPES session, `'x\'';DELETE ...'` is two
+            // statements in a default one, whose class is the default reading's.)
+            if backslashes {
+                prop_assert_eq!(wrapped.class, StatementClass::Call, "{}", shown);
+            }
+            prop_assert!(
+                wrapped.partial || subset(&plain.tables, &wrapped.tables),
+                "{}: {:?} {:?}", shown, plain, wrapped
+            );
+            prop_assert!(!plain.writes || wrapped.writes, "{}", shown);
+            prop_assert!(
+                wrapped.partial || subset(&plain.written, &wrapped.written),
+                "{}: {:?} {:?}", shown, plain, wrapped
+            );
+            if !literal.contains(&b'\\') && quote == b'\'' {
+                prop_assert_eq!(&wrapped.tables, &run.tables, "{}", shown);
+                prop_assert_eq!(&wrapped.written, &run.written, "{}", shown);
+                prop_assert_eq!(wrapped.writes, run.writes, "{}", shown);
+                prop_assert_eq!(wrapped.partial, run.partial, "{}", shown);
+                prop_assert_eq!(wrapped.mode_dependent, run.mode_dependent, "{}", shown);
+                prop_assert_eq!(wrapped.version_dependent, run.version_dependent, "{}", shown);
+            }
         }
     }
 }

@@ -49,7 +49,7 @@ pub fn start(part: &[Token<'_>]) -> usize {
 /// One wrapper skipped: where its statement begins (`at` itself when there is no wrapper),
 /// or `None` when the part runs no statement.
 fn unwrap(part: &[Token<'_>], at: usize) -> Option<usize> {
-    let word = |i: usize| part.get(at + i).copied().unwrap_or(Token::Literal);
+    let word = |i: usize| part.get(at + i).copied().unwrap_or(Token::Literal(b""));
     let first = word(0);
     if matches!(first, Token::Word(_) | Token::Ident(..)) && word(1) == Token::Punct(b':') {
         return Some(at + 2);
@@ -58,7 +58,7 @@ fn unwrap(part: &[Token<'_>], at: usize) -> Option<usize> {
     if is("BEGIN") {
         return Some(match (word(1), word(2)) {
             (n, a) if n.is("NOT") && a.is("ATOMIC") => at + 3,
-            (w, _) if w.is("WORK") || w == Token::Literal => at,
+            (w, _) if w.is("WORK") || matches!(w, Token::Literal(_)) => at,
             _ => at + 1,
         });
     }

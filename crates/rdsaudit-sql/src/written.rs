@@ -123,7 +123,7 @@ fn without_subqueries<'a>(tokens: &[Token<'a>]) -> Vec<Token<'a>> {
             })
         {
             skipping = 1;
-            kept.push(Token::Literal);
+            kept.push(Token::Literal(b""));
         } else {
             kept.push(*t);
         }

@@ -602,7 +602,86 @@ const CASES: &[Case] = &[
         false,
         &["`a.b`.`t``q`"],
     ),
+    // 15. MariaDB's `EXECUTE IMMEDIATE 'stmt'` runs `stmt` in the current database: its
+    // tables and writes (class `call`); anything but a plain string is a write candidate
+    // (partial, see `every_execute_immediate_that_cannot_be_read_is_partial`).
+    (
+        "EXECUTE IMMEDIATE 'DELETE FROM w WHERE a = 1'",
+        "shop",
+        Ok,
+        "call",
+        true,
+        false,
+        &["shop.w"],
+    ),
+    (
+        "EXECUTE IMMEDIATE 'SELECT * FROM v JOIN shop2.x USING (a)'",
+        "shop",
+        Ok,
+        "call",
+        false,
+        false,
+        &["shop.v", "shop2.x"],
+    ),
+    (
+        "execute immediate 'INSERT INTO w SELECT ' '* FROM v' USING 1",
+        "shop",
+        Unknown,
+        "call",
+        true,
+        false,
+        &["shop.w", "shop.v"],
+    ),
+    (
+        "EXECUTE IMMEDIATE \"UPDATE w SET note = 'it''s'\"",
+        "shop",
+        Ok,
+        "call",
+        true,
+        false,
+        &["shop.w"],
+    ),
+    (
+        "EXECUTE IMMEDIATE 'DELETE FROM w /*!99999 , v */'",
+        "shop",
+        Ok,
+        "call",
+        true,
+        true,
+        &["shop.w", "shop.v"],
+    ),
+    ("EXECUTE IMMEDIATE @q", "shop", Ok, "call", true, false, &[]),
 ];
+
+/// What an `EXECUTE IMMEDIATE` runs is not in the log unless it is a plain string: a write
+/// candidate whose tables are not told (`partial`, so `--table` keeps it).
+#[test]
+fn every_execute_immediate_that_cannot_be_read_is_partial() {
+    let ctx = Context {
+        database: b"shop",
+        server: Logged::Ok.server(),
+    };
+    for sql in [
+        "EXECUTE IMMEDIATE @q",
+        "EXECUTE IMMEDIATE CONCAT('DELETE FROM ', 'w')",
+        "EXECUTE IMMEDIATE _latin1'DELETE FROM w'",
+        "EXECUTE IMMEDIATE X'44454C4554452046524F4D2077'",
+        "EXECUTE IMMEDIATE 'DELETE FROM ' || 'w'",
+        "EXECUTE IMMEDIATE 'DELETE FROM w WHERE note = ''a long note cut by the plugin",
+        "EXECUTE IMMEDIATE 'EXECUTE IMMEDIATE ''DELETE FROM w'''",
+    ] {
+        for a in [
+            analyze_in(sql.as_bytes(), &ctx),
+            analyze_tokens_in(sql.as_bytes(), &ctx),
+        ] {
+            assert!(a.partial && a.writes, "{sql}: {a:?}");
+            assert_eq!(a.class.as_str(), "call", "{sql}");
+        }
+    }
+    for sql in ["EXECUTE IMMEDIATE 'DELETE FROM w'", "EXECUTE s USING @a"] {
+        assert!(!analyze_in(sql.as_bytes(), &ctx).partial, "{sql}");
+    }
+}
 
 #[test]
 fn every_rule_through_both_readings() {
