@@ -249,6 +249,17 @@ impl<S: Iterator<Item = Stamped>> Iterator for Merge<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An event at `t` whose bytes are `tag`.
+    fn stamped(t: i64, tag: &str, changes_reading: bool) -> Stamped {
+        Stamped {
+            epoch_us: t,
+            bytes: tag.as_bytes().to_vec(),
+            database: None,
+            changes_reading,
+            query_id: 0,
+        }
+    }
     use proptest::prelude::*;
 
     /// Each input's events tagged with (input, position) so the output can be checked.
@@ -351,13 +362,6 @@ mod tests {
     /// how statements are read goes first among its time's events.
     #[test]
     fn a_tie_goes_to_the_older_file_and_to_a_change_of_reading_first() {
-        let stamped = |t: i64, tag: &str, changes_reading: bool| Stamped {
-            epoch_us: t,
-            bytes: tag.as_bytes().to_vec(),
-            database: None,
-            changes_reading,
-            query_id: 0,
-        };
         // The current file starts in the second the rotated one ends in.
         let current = vec![stamped(7, "delete", false), stamped(8, "later", false)];
         let rotated = vec![
@@ -441,13 +445,6 @@ mod tests {
     /// after statements of a later time, and is counted as that, not as a busy second.
     #[test]
     fn a_change_of_reading_far_out_of_order_is_counted_as_that() {
-        let stamped = |t: i64, tag: &str, changes_reading: bool| Stamped {
-            epoch_us: t,
-            bytes: tag.as_bytes().to_vec(),
-            database: None,
-            changes_reading,
-            query_id: 0,
-        };
         let one = vec![
             stamped(8, "a", false),
             stamped(9, "b", false),

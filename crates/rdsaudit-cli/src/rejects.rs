@@ -278,12 +278,7 @@ impl Spill {
     /// Writes the bytes taken, then `rest` (those still in memory), to `out`.
     pub fn write_to(&mut self, rest: &[u8], out: &mut dyn io::Write) -> io::Result<()> {
         match self.to.as_deref_mut() {
-            Some(Spilled::Failed(e, what)) => {
-                return Err(io::Error::new(
-                    e.kind(),
-                    format!("keeping {what} in a temporary file: {e}"),
-                ));
-            }
+            Some(Spilled::Failed(e, what)) => return Err(not_kept(e, what)),
             Some(Spilled::File { file, .. }) => {
                 file.rewind().map_err(reading_back)?;
                 io::copy(&mut Named(file), out)?;
@@ -302,12 +297,7 @@ impl Spill {
         mut lines: impl FnMut(&[u8]) -> io::Result<()>,
     ) -> io::Result<()> {
         match self.to.as_deref_mut() {
-            Some(Spilled::Failed(e, what)) => {
-                return Err(io::Error::new(
-                    e.kind(),
-                    format!("keeping {what} in a temporary file: {e}"),
-                ));
-            }
+            Some(Spilled::Failed(e, what)) => return Err(not_kept(e, what)),
             Some(Spilled::File { file, .. }) => {
                 file.rewind().map_err(reading_back)?;
                 let mut block = Vec::with_capacity(BLOCK);
@@ -335,10 +325,7 @@ impl Spill {
     /// holds nothing after).
     pub fn reader(&mut self) -> io::Result<Option<File>> {
         match self.to.take().map(|to| *to) {
-            Some(Spilled::Failed(e, what)) => Err(io::Error::new(
-                e.kind(),
-                format!("keeping {what} in a temporary file: {e}"),
-            )),
+            Some(Spilled::Failed(e, what)) => Err(not_kept(&e, what)),
             Some(Spilled::File { mut file, .. }) => {
                 file.rewind().map_err(reading_back)?;
                 Ok(Some(file))
@@ -399,6 +386,11 @@ fn append(file: &mut File, bytes: &[u8]) -> Result<(), io::Result<io::Error>> {
             .and_then(|()| file.seek(io::SeekFrom::Start(before)))
             .map(|_| e)
     })
+}
+
+/// The error of bytes that could not be kept in a temporary file ([`Spilled::Failed`]).
+fn not_kept(e: &io::Error, what: &str) -> io::Error {
+    io::Error::new(e.kind(), format!("keeping {what} in a temporary file: {e}"))
 }
 
 #[cfg(test)]

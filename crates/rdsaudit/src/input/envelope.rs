@@ -113,6 +113,13 @@ pub struct LogEnvelope<'a> {
     pub(crate) unbroken: bool,
 }
 
+/// Whether no message of `events` holds a line break ([`LogEnvelope::unbroken`]).
+pub(crate) fn none_broken(events: &[LogEvent<'_>]) -> bool {
+    events
+        .iter()
+        .all(|e| memchr::memchr2(b'\n', b'\r', e.message.as_bytes()).is_none())
+}
+
 impl LogEnvelope<'_> {
     /// Whether no message of [`LogEnvelope::log_events`] holds a line break (`\n` or `\r`).
     /// The fast reader knows it for free: a JSON string holds one only as an escape.
@@ -781,9 +788,7 @@ fn envelope_from_tape<'a>(tape: &[Node<'a>]) -> Result<LogEnvelope<'a>, Envelope
         None if strict => return Err(EnvelopeError::MissingField("logEvents")),
         None => Vec::new(),
     };
-    let unbroken = log_events
-        .iter()
-        .all(|e| memchr::memchr2(b'\n', b'\r', e.message.as_bytes()).is_none());
+    let unbroken = none_broken(&log_events);
     Ok(LogEnvelope {
         message_type,
         owner,

@@ -369,9 +369,7 @@ fn finish<'a>(
     if !strict && !failed_events.is_empty() {
         return None;
     }
-    let unbroken = log_events
-        .iter()
-        .all(|e| memchr::memchr2(b'\n', b'\r', e.message.as_bytes()).is_none());
+    let unbroken = super::none_broken(&log_events);
     Some(LogEnvelope {
         message_type,
         owner,
