@@ -7,7 +7,10 @@
 //!
 //! A Lambda Kinesis event (the input starts with `{`): every `"data":"<base64>"` string is
 //! base64-decoded and gzip-inflated with libdeflate (buffers reused); anything else is taken
-//! for a plain log. Every decompressed byte (every byte of a plain log) is then read once
+//! for a plain log, read a piece at a time into one reused buffer (as `rdsaudit` streams it:
+//! reading a 100 MB log whole cost 24,800 page faults, 0.17-0.62 s of system time on the
+//! machine of session 35, more than the rest of the floor). Every decompressed byte (every
+//! byte of a plain log) is then read once
 //! (the newlines are counted, as any line splitter must), and `<output-bytes>` bytes (the size
 //! of `rdsaudit parse`'s NDJSON for the same input) are copied from the decompressed text and
 //! written to stdout as the input is consumed. No JSON parsing, no line scanning, no
@@ -15,7 +18,7 @@
 
 #![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 
 use base64::Engine as _;
 
@@ -30,13 +33,18 @@ fn main() {
         eprintln!("usage: floor <input> <output-bytes>");
         std::process::exit(2);
     };
-    let input = std::fs::read(path).expect("read the input");
+    let mut file = std::fs::File::open(path).expect("open the input");
+    let len = file.metadata().expect("the input's size").len() as usize;
     let out_bytes: usize = out_bytes.parse().expect("output bytes: a number");
-    let mut out = Output::new(out_bytes, input.len());
-    let newlines = if input.first() == Some(&b'{') {
+    let mut out = Output::new(out_bytes, len);
+    let mut piece = vec![0u8; PIECE];
+    let first = read_piece(&mut file, &mut piece);
+    let newlines = if piece[..first].first() == Some(&b'{') {
+        let mut input = piece[..first].to_vec();
+        file.read_to_end(&mut input).expect("read the input");
         kinesis(&input, &mut out)
     } else {
-        plain(&input, &mut out)
+        plain(&mut file, &mut piece, first, &mut out)
     };
     out.finish();
     eprintln!("floor: {newlines} newlines, {out_bytes} bytes written");
@@ -69,14 +77,29 @@ fn kinesis(input: &[u8], out: &mut Output) -> usize {
     newlines
 }
 
-/// A plain log, a piece at a time: one pass; returns the newlines seen.
-fn plain(input: &[u8], out: &mut Output) -> usize {
-    let mut newlines = 0;
-    for (i, piece) in input.chunks(PIECE).enumerate() {
-        newlines += memchr::memchr_iter(b'\n', piece).count();
-        out.progress((i * PIECE + piece.len()).min(input.len()), piece);
+/// A plain log, a piece at a time (the first, `first` bytes long, already in `piece`): one
+/// pass; returns the newlines seen.
+fn plain(file: &mut std::fs::File, piece: &mut [u8], first: usize, out: &mut Output) -> usize {
+    let (mut newlines, mut consumed, mut n) = (0, 0, first);
+    while n > 0 {
+        newlines += memchr::memchr_iter(b'\n', &piece[..n]).count();
+        consumed += n;
+        out.progress(consumed, &piece[..n]);
+        n = read_piece(file, piece);
     }
     newlines
+}
+
+/// Fills `piece` from `file` (short only at the end); returns the bytes read.
+fn read_piece(file: &mut std::fs::File, piece: &mut [u8]) -> usize {
+    let mut n = 0;
+    while n < piece.len() {
+        match file.read(&mut piece[n..]).expect("read the input") {
+            0 => break,
+            k => n += k,
+        }
+    }
+    n
 }
 
 /// Writes `total` bytes in all, in step with the share of the input consumed.
