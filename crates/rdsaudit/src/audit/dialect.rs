@@ -191,10 +191,13 @@ fn last_comma(s: &[u8]) -> Option<usize> {
 }
 
 /// A client host as the server writes it: an IP address (`::1`, `fe80::1%eth0`), `host:port`
-/// (MariaDB 12), `localhost`, or a host name the server resolved and checked. Never a comma,
-/// quote, space or control byte, so the host ends at the last comma before the ids.
+/// (MariaDB 12), `localhost`, or a host name the server resolved and checked; empty for the
+/// server's own threads (the event scheduler runs an event's statements as
+/// `...,event_scheduler,,88,228,QUERY,mysql,'INSERT INTO w VALUES (44)',0`, recorded on
+/// MariaDB 10.11.14). Never a comma, quote, space or control byte, so the host ends at the
+/// last comma before the ids.
 pub(crate) fn is_host(field: &[u8]) -> bool {
-    !field.is_empty() && field.iter().all(|&b| is_host_byte(b))
+    field.iter().all(|&b| is_host_byte(b))
 }
 
 /// [`is_host`] of `s[start..end]`. With SSE2 or NEON, a host of up to sixteen bytes with sixteen

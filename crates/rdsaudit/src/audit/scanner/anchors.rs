@@ -90,7 +90,7 @@ pub(super) fn anchor_at(middle: &[u8], k: usize) -> Option<Anchor> {
         .count();
     let user_end = c.checked_sub(n + 1)?;
     let host = Span(user_end + 1, c);
-    if n == 0 || middle.get(user_end) != Some(&b',') {
+    if middle.get(user_end) != Some(&b',') {
         return None;
     }
     Some(Anchor {

@@ -67,6 +67,32 @@ fn mariadb_12_host_port_and_tls_object() {
     assert_eq!(e.operation, Operation::Connect);
 }
 
+/// The event scheduler's lines have no client host (recorded on MariaDB 10.11.14, session 35's
+/// adversary: `crates/rdsaudit-cli/tests/recorded/review35_event_scheduler.log`); they are
+/// events, not unparsed lines read into a neighbour's name.
+#[test]
+fn the_event_scheduler_s_lines_have_an_empty_host() {
+    let e = parse_line(
+        b"20261205 09:22:57,vm,event_scheduler,,88,228,QUERY,mysql,'INSERT INTO w VALUES (44)',0",
+    )
+    .unwrap();
+    assert_eq!(e.username, "event_scheduler");
+    assert_eq!(e.host, "");
+    assert_eq!((e.connection_id, e.query_id), (88, 228));
+    assert_eq!(e.operation, Operation::Query);
+    assert_eq!(e.database, "mysql");
+    assert_eq!(e.object.text(), "INSERT INTO w VALUES (44)");
+    assert_eq!(e.retcode, Some(0));
+    assert!(!e.ambiguity.is_ambiguous());
+    let t = parse_line(b"20261205 09:22:57,vm,event_scheduler,,85,0,WRITE,mysql,event,").unwrap();
+    assert_eq!(
+        (t.host.as_bytes(), t.database.as_bytes()),
+        (&b""[..], &b"mysql"[..])
+    );
+    assert_eq!((t.object.raw(), t.retcode), (&b"event"[..], None));
+    assert!(!t.ambiguity.is_ambiguous());
+}
+
 #[test]
 fn upstream_table_event_has_empty_retcode() {
     let e = parse_line(b"20240615 10:31:00,db1,app,localhost,43,17,READ,shop,orders,").unwrap();
