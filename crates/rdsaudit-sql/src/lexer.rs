@@ -467,13 +467,18 @@ impl<'a> Iterator for Lexer<'a> {
             }
             b'`' => self.quoted_name(b'`'),
             b if is_word_byte(b) => {
-                let len = if self.modes.brackets && self.modes.multibyte != Multibyte::None {
-                    self.word_len()
-                } else {
-                    rest.iter()
-                        .position(|&b| !is_word_byte(b))
-                        .unwrap_or(rest.len())
-                };
+                let mut len = rest
+                    .iter()
+                    .position(|&b| !is_word_byte(b))
+                    .unwrap_or(rest.len());
+                // Only a word the default steps end at a `[` may run on (checked here, after
+                // the word, so that a text without one pays a compare a word).
+                if rest.get(len) == Some(&b'[')
+                    && self.modes.brackets
+                    && self.modes.multibyte != Multibyte::None
+                {
+                    len = self.word_len();
+                }
                 let word = rest.get(..len).unwrap_or_default();
                 if word.iter().all(u8::is_ascii_digit) {
                     (Token::Literal(word), len)
