@@ -132,10 +132,11 @@ pub struct Modes {
     pub brackets: bool,
     /// The client's character set, when it is one whose two-byte characters may end with
     /// `0x5C`, a backslash: read so in strings, where it decides what the backslash escapes,
-    /// and in `MSSQL` names, whose closing `]` such a character may end with. A back quote
-    /// may end one too, but a UTF-8 name in back quotes, `` `中` ``, ends with a byte a `gbk`
-    /// lead could be: reading every one of them so would flag common texts (a known limit,
-    /// README).
+    /// in `MSSQL` names, whose closing `]` such a character may end with, and in words under
+    /// `MSSQL`, where such a character may end with the `[` that would open a name. A back
+    /// quote may end one too, but a UTF-8 name in back quotes, `` `中` ``, ends with a byte a
+    /// `gbk` lead could be: reading every one of them so would flag common texts (a known
+    /// limit, README).
     pub multibyte: Multibyte,
 }
 
@@ -157,7 +158,8 @@ pub enum Multibyte {
 }
 
 impl Multibyte {
-    /// Whether `lead` then `trail` are one character (in a string, see [`Modes::multibyte`]).
+    /// Whether `lead` then `trail` are one character (where it matters, see
+    /// [`Modes::multibyte`]).
     fn pairs(self, lead: u8, trail: Option<&u8>) -> bool {
         let Some(&trail) = trail else {
             return false;
@@ -332,6 +334,38 @@ impl<'a> Lexer<'a> {
 }
 
 impl<'a> Lexer<'a> {
+    /// The length of the word starting here, under `MSSQL` with a two-byte client character
+    /// set: its characters stepped as the server's lexer steps them (MariaDB's `sql_lex.cc`,
+    /// `MY_LEX_IDENT`: a character's trail byte is taken whatever it is), so that a lead byte
+    /// followed by `[` (`0x5B`, a trail byte in `gbk`, `big5` and `sjis`) is one character of
+    /// the word and opens no bracket name (session 35's adversary, SEVERE-1: in a `gbk`
+    /// session under `MSSQL`, `UPDATE [q"] AS x<BF>[, w SET w.a = 7 -- "]` writes `w`, checked
+    /// on MariaDB 10.11.14). A trail byte that is neither a word byte nor `[` ends the word
+    /// before it, as in the other readings: outside a quoting, `]`, `\`, `@` and the like open
+    /// nothing either way, and a back quote is a known limit (see `Modes::multibyte`). Only
+    /// `[` is taken so because only `MSSQL` readings read it (the others run on their own
+    /// gates, and read a word as the default reading does).
+    fn word_len(&self) -> usize {
+        let rest = self.rest;
+        let mut i = 0;
+        while let Some(&b) = rest.get(i) {
+            if !is_word_byte(b) {
+                break;
+            }
+            let next = rest.get(i + 1);
+            if b >= 0x81 && self.modes.multibyte.pairs(b, next) {
+                i += if next.is_some_and(|&t| is_word_byte(t) || t == b'[') {
+                    2
+                } else {
+                    1
+                };
+            } else {
+                i += 1;
+            }
+        }
+        i
+    }
+
     /// A name closed by `quote` (a back quote, `"` under `ANSI_QUOTES`, `]` under `MSSQL`):
     /// its body (a doubled quote stays doubled) and length.
     fn quoted_name(&self, quote: u8) -> (Token<'a>, usize) {
@@ -433,10 +467,18 @@ impl<'a> Iterator for Lexer<'a> {
             }
             b'`' => self.quoted_name(b'`'),
             b if is_word_byte(b) => {
-                let len = rest
+                let mut len = rest
                     .iter()
                     .position(|&b| !is_word_byte(b))
                     .unwrap_or(rest.len());
+                // Only a word the default steps end at a `[` may run on (checked here, after
+                // the word, so that a text without one pays a compare a word).
+                if rest.get(len) == Some(&b'[')
+                    && self.modes.brackets
+                    && self.modes.multibyte != Multibyte::None
+                {
+                    len = self.word_len();
+                }
                 let word = rest.get(..len).unwrap_or_default();
                 if word.iter().all(u8::is_ascii_digit) {
                     (Token::Literal(word), len)
@@ -485,6 +527,65 @@ mod tests {
             ["INSERT", "INTO", "t", "VALUES", "(", "?"]
         );
         assert_eq!(words(b"SELECT 1 /* open"), ["SELECT", "?"]);
+    }
+
+    /// Under `MSSQL` with a two-byte client character set, a lead byte takes the `[` after it
+    /// into its word, stepped character by character from the word's start; elsewhere the
+    /// `[` opens a name or is itself.
+    #[test]
+    fn a_lead_byte_takes_the_bracket_after_it_into_a_word() {
+        let read = |sql: &[u8], brackets: bool, multibyte: Multibyte| -> Vec<String> {
+            let modes = Modes {
+                ansi_quotes: brackets,
+                brackets,
+                multibyte,
+                ..Modes::default()
+            };
+            Lexer::new(sql)
+                .with_modes(modes)
+                .map(|t| match t {
+                    Token::Word(w) => String::from_utf8_lossy(w).into_owned(),
+                    Token::Ident(w, q) => {
+                        format!("{}{}", String::from_utf8_lossy(w), char::from(q))
+                    }
+                    Token::Literal(_) => "?".to_owned(),
+                    Token::Punct(p) => char::from(p).to_string(),
+                })
+                .collect()
+        };
+        for (multibyte, lead) in [
+            (Multibyte::Gbk, 0xbf_u8),
+            (Multibyte::Big5, 0xa4),
+            (Multibyte::Sjis, 0x81),
+        ] {
+            let mut sql = b"x".to_vec();
+            sql.push(lead);
+            sql.extend_from_slice(b"[, w -- ]");
+            let word = String::from_utf8_lossy(sql.get(..3).unwrap_or_default()).into_owned();
+            assert_eq!(read(&sql, true, multibyte), [word.as_str(), ",", "w"]);
+            // The same bytes in another reading: a name, or a `[` of its own.
+            let cut = String::from_utf8_lossy(sql.get(..2).unwrap_or_default()).into_owned();
+            assert_eq!(
+                read(&sql, true, Multibyte::None),
+                [cut.clone(), ", w -- ]".to_owned()]
+            );
+            assert_eq!(read(&sql, false, multibyte), [&cut, "[", ",", "w"]);
+        }
+        // `B0 BF` is one `gbk` character: the `[` after it opens a name.
+        assert_eq!(
+            read(b"x\xb0\xbf[w] y", true, Multibyte::Gbk),
+            [
+                String::from_utf8_lossy(b"x\xb0\xbf").into_owned(),
+                "w]".to_owned(),
+                "y".to_owned()
+            ]
+        );
+        // `A0` is no `big5` lead; a lead before a byte that is no trail stays in the word.
+        assert_eq!(read(b"a\xa0[w]", true, Multibyte::Big5).len(), 2);
+        assert_eq!(read(b"a\xbf, w", true, Multibyte::Gbk).len(), 3);
+        // A lead before `]` outside a name or a back quote ends the word before it.
+        assert_eq!(read(b"a\xbf]b", true, Multibyte::Gbk).len(), 3);
+        assert_eq!(read(b"a\xbf`w`", true, Multibyte::Gbk).len(), 2);
     }
 
     proptest! {

@@ -293,7 +293,8 @@ fn tokens_default_modes(sql: &[u8], ctx: &Context<'_>, calls: bool, runs: &Runs)
 /// `"`, or an `ORACLE` sequence call `s.nextval`), `NO_BACKSLASH_ESCAPES` (when it holds a
 /// backslash before a quote, or any backslash and the word `IMMEDIATE`: the string an
 /// `EXECUTE IMMEDIATE` runs is another text there), `MSSQL`'s `[t]` names (when it holds a `[`) and a `gbk`,
-/// `big5` or `sjis` client (when a byte `>= 0x81` stands right before a `\`):
+/// `big5` or `sjis` client (when a byte `>= 0x81` stands right before a `\`, or, under
+/// `MSSQL`, a `[` or `]`):
 /// the session's `sql_mode` and character set are not in the log, and under them `UPDATE t,
 /// "w" SET ...` and `UPDATE t JOIN u ON u.b <> 'x\' , w SET ...` write `w` (review 31 advE,
 /// recorded on MariaDB 10.11), as do `DELETE FROM [w]` and `SELECT s.nextval` (session 33
@@ -303,7 +304,7 @@ fn tokens_default_modes(sql: &[u8], ctx: &Context<'_>, calls: bool, runs: &Runs)
 /// `w` (session 32's adversary T). Each reading is gated on bytes `memchr` finds, so a text
 /// without them is read once, and a quoting reading on one pass of the lexer that meets a
 /// name it quotes ([`quotes_a_name`]: a `"` or `[` in a string changes nothing); there are at
-/// most 15 readings, each linear. Like the readings
+/// most 17 readings, each linear. Like the readings
 /// of a versioned comment, the tables of every reading are listed, so a write is never
 /// hidden; what another reading writes is listed when the statement writes, and
 /// [`Analysis::mode_dependent`] says so. A write of another reading only (its statements or
@@ -390,9 +391,11 @@ fn other_readings(sql: &[u8], oracle: bool) -> impl Iterator<Item = lexer::Modes
         }
     }
     quotes = quotes || oracle;
-    // A lead byte right before a `]`: an `MSSQL` name a two-byte character may run on past.
+    // A lead byte right before a `]`: an `MSSQL` name a two-byte character may run on past;
+    // before a `[`: a word a two-byte character may take it into (session 35's adversary,
+    // SEVERE-1: in a `gbk` session, `x<BF>[` is one word and opens no name).
     let bracket_lead = brackets
-        && memchr::memchr_iter(b']', sql).any(|i| {
+        && memchr::memchr2_iter(b'[', b']', sql).any(|i| {
             i.checked_sub(1)
                 .and_then(|p| sql.get(p))
                 .is_some_and(|&b| b >= 0x81)
@@ -458,15 +461,23 @@ fn other_readings(sql: &[u8], oracle: bool) -> impl Iterator<Item = lexer::Modes
 
 /// Whether the tokens of `sql` under `modes` differ from those under `modes` without
 /// `ANSI_QUOTES` and `MSSQL` brackets, which another reading (or the default one) reads: they
-/// do only from a name those quote (`"t"`, `[t]`), for a lexer takes the same steps until it
-/// meets one. Most texts holding `"` or `[` hold them in strings (JSON: `'{"a":[1]}'`), and
+/// do only from a name those quote (`"t"`, `[t]`), or under `MSSQL` with a two-byte client
+/// character set from a word that holds a character's `[` (`x<BF>[`), for a lexer takes the
+/// same steps until it meets one. Most texts holding `"` or `[` hold them in strings (JSON: `'{"a":[1]}'`), and
 /// this one pass of the lexer (two with a versioned comment that may not run) spares their
 /// whole reading. Always true for a reading without those modes.
 fn quotes_a_name(sql: &[u8], server: Server, modes: lexer::Modes) -> bool {
     if !(modes.ansi_quotes || modes.brackets) {
         return true;
     }
-    let quoted = |t: Token<'_>| matches!(t, Token::Ident(_, b'"' | b']'));
+    // Under `MSSQL` with a two-byte client character set a word may hold the `[` of a
+    // character (see `lexer::Modes::multibyte`): its tokens differ from there too.
+    let words_too = modes.brackets && modes.multibyte != lexer::Multibyte::None;
+    let quoted = |t: Token<'_>| match t {
+        Token::Ident(_, q) => q == b'"' || q == b']',
+        Token::Word(w) => words_too && w.contains(&b'['),
+        _ => false,
+    };
     let mut code = Lexer::reading(sql, server, Reading::Code).with_modes(modes);
     if code.by_ref().any(quoted) {
         return true;
@@ -768,6 +779,11 @@ mod tests {
             b"[w]",
             b"[\xbf]",
             b"[w\x81]",
+            // A lead byte before a `[`, and one that pairs with the byte before it instead.
+            b" AS x\xbf[",
+            b"\x81[",
+            b"\xa4[",
+            b"\xb0\xbf[",
             // A versioned comment that hides a quote from one of its two readings.
             b"/*M!100000 '*/",
             b"/*!50000 \"*/",
@@ -806,6 +822,21 @@ mod tests {
         assert_eq!(all.len(), 17);
         assert_eq!(all.len(), others.len());
         assert!(others.iter().all(|m| all.contains(m)), "{all:?}");
+        // A lead byte before a `[` alone opens the `MSSQL` readings' two-byte ones (session
+        // 35's adversary, SEVERE-1), with NO_BACKSLASH_ESCAPES too where that is read.
+        for (sql, n) in [
+            (&b"UPDATE [q\"] AS x\xbf[, w SET w.a = 7 -- \"]"[..], 4),
+            (b"UPDATE [q] AS x\xbf[, w SET w.b = 'c\\'' -- ]", 8),
+        ] {
+            let brackets: Vec<Modes> = other_readings(sql, false).filter(|m| m.brackets).collect();
+            assert_eq!(brackets.len(), n, "{brackets:?}");
+            for multibyte in [Multibyte::Gbk, Multibyte::Big5, Multibyte::Sjis] {
+                assert!(
+                    brackets.iter().any(|m| m.multibyte == multibyte),
+                    "{brackets:?}"
+                );
+            }
+        }
         assert_eq!(
             other_readings(b"SELECT a FROM t WHERE b = 'c'", false).count(),
             0
