@@ -66,8 +66,9 @@ pub struct Semantics {
     pub mode_dependent: bool,
     /// Only a part was read (see [`Analysis::partial`]): the statement's first
     /// [`crate::MAX_TOKENS`] tokens, or the first [`MAX_TABLES`] tables (of its text or of
-    /// the server's TABLE events): a table past them is not listed, so `--table` keeps the
-    /// event whatever table it asks for.
+    /// the server's TABLE events), or a text the query log limit cut (`truncated`: what
+    /// stood past the cut is unknown): a table past them is not listed, so `--table` keeps
+    /// the event whatever table it asks for.
     pub partial: bool,
 }
 
@@ -125,7 +126,7 @@ pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
     match e.operation {
         Operation::Query => {
             let a = analyze_in(&e.object.unescaped(), &context(e, e.database.as_bytes()));
-            cut_before_its_verb(a, e, limit)
+            cut_at_the_limit(a, e, limit)
         }
         op if op.is_table() => {
             let tables = table_event_names(e).tables;
@@ -159,13 +160,23 @@ pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
     }
 }
 
-/// A statement the plugin cut at its length limit before any verb could be read (1,100
-/// bytes of leading comment, a long `SET STATEMENT` head without its `FOR`) may write:
-/// `writes` is true, as for a `WITH` cut before its main verb, so `--writes` cannot be
-/// dodged by padding the front of a statement. Its class stays `other`.
-fn cut_before_its_verb(mut a: Analysis, e: &AuditEvent<'_>, limit: usize) -> Analysis {
-    if a.class == StatementClass::Other && e.object.possibly_truncated_at(limit) {
-        a.writes = true;
+/// A statement the plugin cut at its query log limit (`truncated`: its text reaches the
+/// limit) is read in part: whatever stood past the cut is unknown, whatever the reading found
+/// before it, so it is [`Analysis::partial`] and `--table` keeps it. The cut may fall between
+/// two tokens, where the text reads whole: `DELETE FROM v <pad>` whose `, w USING v, w` was
+/// cut wrote `w` too, and `EXECUTE IMMEDIATE <pad> 'DELETE FROM v'` whose adjacent `'w'` was
+/// cut wrote `vw` (session 35's adversary SEVERE-2, recorded on MariaDB 10.11).
+///
+/// Cut before any verb could be read (1,100 bytes of leading comment, a long `SET STATEMENT`
+/// head without its `FOR`), it may write too: `writes` is true, as for a `WITH` cut before its
+/// main verb, so `--writes` cannot be dodged by padding the front of a statement. Its class
+/// stays `other`.
+fn cut_at_the_limit(mut a: Analysis, e: &AuditEvent<'_>, limit: usize) -> Analysis {
+    if e.object.possibly_truncated_at(limit) {
+        a.partial = true;
+        if a.class == StatementClass::Other {
+            a.writes = true;
+        }
     }
     a
 }
