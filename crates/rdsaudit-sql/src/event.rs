@@ -33,7 +33,8 @@ use crate::{Analysis, Context, analyze_in, digest, fingerprint};
 
 /// The enrichment of one event: the values of the NDJSON keys `writes`, `statement_class`,
 /// `tables`, `written_tables`, `fingerprint`, `digest`, `truncated`, `version_dependent`,
-/// `mode_dependent` and `partial` (written by [`Semantics::write_ndjson`]).
+/// `mode_dependent` and `partial` (written by [`Semantics::write_ndjson`]), and the class of
+/// what an `EXECUTE IMMEDIATE` runs (for `stats`; not written).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Semantics {
     /// Whether the event can have changed data, schema or privileges (a QUERY that writes,
@@ -70,6 +71,9 @@ pub struct Semantics {
     /// stood past the cut is unknown): a table past them is not listed, so `--table` keeps
     /// the event whatever table it asks for.
     pub partial: bool,
+    /// The class of the statement an `EXECUTE IMMEDIATE` runs (see
+    /// [`Analysis::immediate_class`]); `statement_class` stays `call`. Not written.
+    pub immediate_class: Option<StatementClass>,
 }
 
 /// Whether a list of tables is full: a name past [`MAX_TABLES`] was not kept.
@@ -145,6 +149,7 @@ pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
                 version_dependent: false,
                 mode_dependent: false,
                 partial,
+                immediate_class: None,
             }
         }
         _ => Analysis {
@@ -156,6 +161,7 @@ pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
             version_dependent: false,
             mode_dependent: false,
             partial: false,
+            immediate_class: None,
         },
     }
 }
@@ -285,6 +291,7 @@ impl Semantics {
             version_dependent: a.version_dependent,
             mode_dependent: a.mode_dependent,
             partial: a.partial,
+            immediate_class: a.immediate_class,
         }
     }
 }
