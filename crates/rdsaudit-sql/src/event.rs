@@ -129,7 +129,11 @@ pub fn analysis(e: &AuditEvent<'_>) -> Analysis {
 pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
     match e.operation {
         Operation::Query => {
-            let a = analyze_in(&e.object.unescaped(), &context(e, e.database.as_bytes()));
+            let database = default_database(e);
+            let ctx = context(e, database.unwrap_or_default());
+            let mut a = analyze_in(&e.object.unescaped(), &ctx);
+            // Where an unqualified table is, is not known: `--table` keeps it.
+            a.partial |= database.is_none();
             cut_at_the_limit(a, e, limit)
         }
         op if op.is_table() => {
@@ -164,6 +168,19 @@ pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
             immediate_class: None,
         },
     }
+}
+
+/// The default database a QUERY's statement ran in, as its event tells: the event's
+/// `database`, except on a server-internal thread, whose client host is empty (a client's
+/// never is: an address, `localhost` or a name). The event scheduler's statements are logged
+/// with the user `event_scheduler`, no host and the database `mysql`, while the event's
+/// body runs in the event's schema (recorded on MariaDB 10.11.14: `INSERT INTO w VALUES
+/// (44)` logged in `mysql`, the server's TABLE event a WRITE of `shop.w`; session 35's
+/// adversary SEVERE-3): `mysql.w` would be invented and `shop.w` hidden. There the default
+/// database is unknown (`None`): an unqualified table is left bare, as with no database
+/// selected, and the statement is [`Analysis::partial`].
+fn default_database<'e>(e: &AuditEvent<'e>) -> Option<&'e [u8]> {
+    (!e.host.as_bytes().is_empty()).then(|| e.database.as_bytes())
 }
 
 /// A statement the plugin cut at its query log limit (`truncated`: its text reaches the
@@ -548,6 +565,55 @@ mod tests {
             got,
             [(&b"shop"[..], &b"a\xff"[..]), (&b"d\xfe"[..], &b"b"[..])]
         );
+    }
+
+    /// Session 35's adversary SEVERE-3: the event scheduler's statements are logged with an
+    /// empty client host and the database `mysql`, not the event's schema (recorded on
+    /// MariaDB 10.11.14: `...,event_scheduler,,88,228,QUERY,mysql,'INSERT INTO w VALUES
+    /// (44)',0`, the server's TABLE event a WRITE of `shop.w`). The event is built here with
+    /// its host emptied: the scanner reads such lines separately.
+    #[test]
+    fn an_event_scheduler_statement_names_no_table_in_mysql_and_is_partial() {
+        use crate::filter::{EventFilter, SemanticSpec};
+        use crate::name::TablePattern;
+        use rdsaudit::Name;
+        use rdsaudit::filter::Filter;
+
+        let logged = |object: &'static [u8], host: &'static [u8]| {
+            let mut line = b"20261205 09:22:57,vm,event_scheduler,h,88,228,QUERY,mysql,'".to_vec();
+            line.extend_from_slice(object);
+            line.extend_from_slice(b"',0");
+            let line: &'static [u8] = Box::leak(line.into_boxed_slice());
+            let mut e = parse_line(line).unwrap();
+            e.host = Name::new(host);
+            e
+        };
+        let table = |pattern: &str| {
+            let spec = SemanticSpec {
+                tables: vec![TablePattern::parse(pattern).unwrap()],
+                ..SemanticSpec::default()
+            };
+            EventFilter::new(Filter::all(), spec)
+        };
+        let scheduler = logged(b"INSERT INTO w VALUES (44)", b"");
+        assert!(scheduler.host.as_bytes().is_empty());
+        let s = Enricher::default().enrich(&scheduler);
+        let shown: Vec<String> = s.tables.iter().map(Table::to_string).collect();
+        assert_eq!(shown, ["w"]);
+        assert_eq!(s.tables, s.written_tables);
+        assert!(s.writes && s.partial, "{s:?}");
+        assert!(table("shop.w").matches(&scheduler));
+        // A qualified name stays what it says.
+        let qualified = Semantics::of(&logged(b"DELETE FROM shop.v", b""));
+        let shown: Vec<String> = qualified.tables.iter().map(Table::to_string).collect();
+        assert_eq!(shown, ["shop.v"]);
+        // A client's statement runs in the logged database.
+        let client = logged(b"INSERT INTO w VALUES (44)", b"localhost");
+        let s = Semantics::of(&client);
+        let shown: Vec<String> = s.tables.iter().map(Table::to_string).collect();
+        assert_eq!(shown, ["mysql.w"]);
+        assert!(!s.partial);
+        assert!(!table("shop.w").matches(&client));
     }
 
     #[test]
