@@ -41,7 +41,11 @@ fn stats_lists_the_ddl_and_dcl_an_execute_immediate_runs() {
         .arg(&log)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stats: Value = serde_json::from_slice(&out.stdout).unwrap();
     let listed = stats["ddl_dcl"].as_array().unwrap();
     let listed: Vec<(&str, &str, &Value)> = listed

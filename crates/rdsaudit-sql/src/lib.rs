@@ -139,9 +139,8 @@ fn either_immediate(
     first: Option<StatementClass>,
     other: Option<StatementClass>,
 ) -> Option<StatementClass> {
-    let listed = |c: &Option<StatementClass>| {
-        matches!(c, Some(StatementClass::Ddl | StatementClass::Dcl))
-    };
+    let listed =
+        |c: &Option<StatementClass>| matches!(c, Some(StatementClass::Ddl | StatementClass::Dcl));
     if listed(&first) || (!listed(&other) && first.is_some()) {
         first
     } else {
