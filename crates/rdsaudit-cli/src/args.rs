@@ -113,8 +113,9 @@ may not have run decides what the statement does; writes is then true if either 
 writes) and mode_dependent (bool: the session's quoting sql_mode, not in the log, decides
 the tables read from the text: those of an ANSI_QUOTES or NO_BACKSLASH_ESCAPES reading are
 listed too, and in a default session they may be a string's text) and partial (bool: only the
-statement's first 65,536 tokens, or the first 64 tables, were read; writes is then true for a
-cut statement, and --table keeps the event).
+statement's first 65,536 tokens, or the first 64 tables, were read, or the query log limit cut
+it (truncated: what stood past the cut is unknown); writes is then true for a statement cut
+at 65,536 tokens, and --table keeps the event).
 
 CSV and TSV have a header row and the same columns in the same order (alternatives
 excepted: NDJSON only), but for the names' four *_base64 columns, which come last; a

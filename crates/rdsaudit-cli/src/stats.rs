@@ -93,6 +93,16 @@ impl Group {
     }
 }
 
+/// The class a statement is listed by: that of the DDL or DCL an `EXECUTE IMMEDIATE` runs
+/// (`EXECUTE IMMEDIATE 'DROP USER evil'` is DCL here; its `statement_class` in `parse
+/// --enrich` stays `call`: session 35's adversary HIGH-1), else its own.
+fn listed_class(class: StatementClass, immediate: Option<StatementClass>) -> StatementClass {
+    match immediate {
+        Some(run @ (StatementClass::Ddl | StatementClass::Dcl)) => run,
+        _ => class,
+    }
+}
+
 /// A DDL or DCL statement, listed whole (up to [`LISTED_BYTES`]).
 #[derive(Debug, Clone)]
 struct Listed {
@@ -270,7 +280,7 @@ impl Tally {
                 tables.extend(a.written);
             }
             if i > 0 && reading.operation == Operation::Query {
-                self.list_ddl_dcl(reading, a.class, true);
+                self.list_ddl_dcl(reading, listed_class(a.class, a.immediate_class), true);
             }
         }
         tables.sort_unstable();
@@ -305,6 +315,7 @@ impl Tally {
             }
         }
         if let Some(class) = s.class {
+            let class = listed_class(class, s.immediate_class);
             self.list_ddl_dcl(e, class, e.ambiguity.is_ambiguous());
         }
     }

@@ -230,7 +230,13 @@ fn tables_and_escaped_commas() {
                 || (l.expected.operation != "QUERY" && sql == "orders"));
         let sessions =
             sql.contains("from sessions") || (l.expected.operation != "QUERY" && sql == "sessions");
-        orders || sessions
+        // A statement reaching the query log limit may have been cut before the table it
+        // names: `partial`, kept whatever table is asked for (session 35's SEVERE-2).
+        let mut escaped = Vec::new();
+        rdsaudit::audit::unescape::escape_like_plugin(&l.expected.object, &mut escaped);
+        let cut = l.expected.operation == "QUERY"
+            && escaped.len() + 1 >= rdsaudit::audit::event::DEFAULT_QUERY_LOG_LIMIT;
+        orders || sessions || cut
     });
     assert!(n > 0);
     // `we,ird` is one user name when its comma is escaped; no event has it.

@@ -33,7 +33,8 @@ use crate::{Analysis, Context, analyze_in, digest, fingerprint};
 
 /// The enrichment of one event: the values of the NDJSON keys `writes`, `statement_class`,
 /// `tables`, `written_tables`, `fingerprint`, `digest`, `truncated`, `version_dependent`,
-/// `mode_dependent` and `partial` (written by [`Semantics::write_ndjson`]).
+/// `mode_dependent` and `partial` (written by [`Semantics::write_ndjson`]), and the class of
+/// what an `EXECUTE IMMEDIATE` runs (for `stats`; not written).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Semantics {
     /// Whether the event can have changed data, schema or privileges (a QUERY that writes,
@@ -66,9 +67,13 @@ pub struct Semantics {
     pub mode_dependent: bool,
     /// Only a part was read (see [`Analysis::partial`]): the statement's first
     /// [`crate::MAX_TOKENS`] tokens, or the first [`MAX_TABLES`] tables (of its text or of
-    /// the server's TABLE events): a table past them is not listed, so `--table` keeps the
-    /// event whatever table it asks for.
+    /// the server's TABLE events), or a text the query log limit cut (`truncated`: what
+    /// stood past the cut is unknown): a table past them is not listed, so `--table` keeps
+    /// the event whatever table it asks for.
     pub partial: bool,
+    /// The class of the statement an `EXECUTE IMMEDIATE` runs (see
+    /// [`Analysis::immediate_class`]); `statement_class` stays `call`. Not written.
+    pub immediate_class: Option<StatementClass>,
 }
 
 /// Whether a list of tables is full: a name past [`MAX_TABLES`] was not kept.
@@ -124,8 +129,12 @@ pub fn analysis(e: &AuditEvent<'_>) -> Analysis {
 pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
     match e.operation {
         Operation::Query => {
-            let a = analyze_in(&e.object.unescaped(), &context(e, e.database.as_bytes()));
-            cut_before_its_verb(a, e, limit)
+            let database = default_database(e);
+            let ctx = context(e, database.unwrap_or_default());
+            let mut a = analyze_in(&e.object.unescaped(), &ctx);
+            // Where an unqualified table is, is not known: `--table` keeps it.
+            a.partial |= database.is_none();
+            cut_at_the_limit(a, e, limit)
         }
         op if op.is_table() => {
             let tables = table_event_names(e).tables;
@@ -144,6 +153,7 @@ pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
                 version_dependent: false,
                 mode_dependent: false,
                 partial,
+                immediate_class: None,
             }
         }
         _ => Analysis {
@@ -155,17 +165,41 @@ pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
             version_dependent: false,
             mode_dependent: false,
             partial: false,
+            immediate_class: None,
         },
     }
 }
 
-/// A statement the plugin cut at its length limit before any verb could be read (1,100
-/// bytes of leading comment, a long `SET STATEMENT` head without its `FOR`) may write:
-/// `writes` is true, as for a `WITH` cut before its main verb, so `--writes` cannot be
-/// dodged by padding the front of a statement. Its class stays `other`.
-fn cut_before_its_verb(mut a: Analysis, e: &AuditEvent<'_>, limit: usize) -> Analysis {
-    if a.class == StatementClass::Other && e.object.possibly_truncated_at(limit) {
-        a.writes = true;
+/// The default database a QUERY's statement ran in, as its event tells: the event's
+/// `database`, except on a server-internal thread, whose client host is empty (a client's
+/// never is: an address, `localhost` or a name). The event scheduler's statements are logged
+/// with the user `event_scheduler`, no host and the database `mysql`, while the event's
+/// body runs in the event's schema (recorded on MariaDB 10.11.14: `INSERT INTO w VALUES
+/// (44)` logged in `mysql`, the server's TABLE event a WRITE of `shop.w`; session 35's
+/// adversary SEVERE-3): `mysql.w` would be invented and `shop.w` hidden. There the default
+/// database is unknown (`None`): an unqualified table is left bare, as with no database
+/// selected, and the statement is [`Analysis::partial`].
+fn default_database<'e>(e: &AuditEvent<'e>) -> Option<&'e [u8]> {
+    (!e.host.as_bytes().is_empty()).then(|| e.database.as_bytes())
+}
+
+/// A statement the plugin cut at its query log limit (`truncated`: its text reaches the
+/// limit) is read in part: whatever stood past the cut is unknown, whatever the reading found
+/// before it, so it is [`Analysis::partial`] and `--table` keeps it. The cut may fall between
+/// two tokens, where the text reads whole: `DELETE FROM v <pad>` whose `, w USING v, w` was
+/// cut wrote `w` too, and `EXECUTE IMMEDIATE <pad> 'DELETE FROM v'` whose adjacent `'w'` was
+/// cut wrote `vw` (session 35's adversary SEVERE-2, recorded on MariaDB 10.11).
+///
+/// Cut before any verb could be read (1,100 bytes of leading comment, a long `SET STATEMENT`
+/// head without its `FOR`), it may write too: `writes` is true, as for a `WITH` cut before its
+/// main verb, so `--writes` cannot be dodged by padding the front of a statement. Its class
+/// stays `other`.
+fn cut_at_the_limit(mut a: Analysis, e: &AuditEvent<'_>, limit: usize) -> Analysis {
+    if e.object.possibly_truncated_at(limit) {
+        a.partial = true;
+        if a.class == StatementClass::Other {
+            a.writes = true;
+        }
     }
     a
 }
@@ -274,6 +308,7 @@ impl Semantics {
             version_dependent: a.version_dependent,
             mode_dependent: a.mode_dependent,
             partial: a.partial,
+            immediate_class: a.immediate_class,
         }
     }
 }
@@ -530,6 +565,55 @@ mod tests {
             got,
             [(&b"shop"[..], &b"a\xff"[..]), (&b"d\xfe"[..], &b"b"[..])]
         );
+    }
+
+    /// Session 35's adversary SEVERE-3: the event scheduler's statements are logged with an
+    /// empty client host and the database `mysql`, not the event's schema (recorded on
+    /// MariaDB 10.11.14: `...,event_scheduler,,88,228,QUERY,mysql,'INSERT INTO w VALUES
+    /// (44)',0`, the server's TABLE event a WRITE of `shop.w`). The event is built here with
+    /// its host emptied: the scanner reads such lines separately.
+    #[test]
+    fn an_event_scheduler_statement_names_no_table_in_mysql_and_is_partial() {
+        use crate::filter::{EventFilter, SemanticSpec};
+        use crate::name::TablePattern;
+        use rdsaudit::Name;
+        use rdsaudit::filter::Filter;
+
+        let logged = |object: &'static [u8], host: &'static [u8]| {
+            let mut line = b"20261205 09:22:57,vm,event_scheduler,h,88,228,QUERY,mysql,'".to_vec();
+            line.extend_from_slice(object);
+            line.extend_from_slice(b"',0");
+            let line: &'static [u8] = Box::leak(line.into_boxed_slice());
+            let mut e = parse_line(line).unwrap();
+            e.host = Name::new(host);
+            e
+        };
+        let table = |pattern: &str| {
+            let spec = SemanticSpec {
+                tables: vec![TablePattern::parse(pattern).unwrap()],
+                ..SemanticSpec::default()
+            };
+            EventFilter::new(Filter::all(), spec)
+        };
+        let scheduler = logged(b"INSERT INTO w VALUES (44)", b"");
+        assert!(scheduler.host.as_bytes().is_empty());
+        let s = Enricher::default().enrich(&scheduler);
+        let shown: Vec<String> = s.tables.iter().map(Table::to_string).collect();
+        assert_eq!(shown, ["w"]);
+        assert_eq!(s.tables, s.written_tables);
+        assert!(s.writes && s.partial, "{s:?}");
+        assert!(table("shop.w").matches(&scheduler));
+        // A qualified name stays what it says.
+        let qualified = Semantics::of(&logged(b"DELETE FROM shop.v", b""));
+        let shown: Vec<String> = qualified.tables.iter().map(Table::to_string).collect();
+        assert_eq!(shown, ["shop.v"]);
+        // A client's statement runs in the logged database.
+        let client = logged(b"INSERT INTO w VALUES (44)", b"localhost");
+        let s = Semantics::of(&client);
+        let shown: Vec<String> = s.tables.iter().map(Table::to_string).collect();
+        assert_eq!(shown, ["mysql.w"]);
+        assert!(!s.partial);
+        assert!(!table("shop.w").matches(&client));
     }
 
     #[test]

@@ -126,6 +126,26 @@ pub struct Analysis {
     /// `EXECUTE IMMEDIATE` of anything but a plain string (`@q`, `CONCAT(...)`): the text it
     /// runs is not in the log (see the `immediate` module).
     pub partial: bool,
+    /// The class of the statement an `EXECUTE IMMEDIATE` of the text runs, its plain string
+    /// read (see the `immediate` module), while [`Analysis::class`] stays `call`: so `stats`
+    /// lists `EXECUTE IMMEDIATE 'DROP USER evil'` with the DDL and DCL (session 35's
+    /// adversary HIGH-1). With several (statements, or readings of the text), a DDL or DCL
+    /// one, else the first; `None` when the text runs no string it holds.
+    pub immediate_class: Option<StatementClass>,
+}
+
+/// The class [`Analysis::immediate_class`] keeps of two: a DDL or DCL one first.
+fn either_immediate(
+    first: Option<StatementClass>,
+    other: Option<StatementClass>,
+) -> Option<StatementClass> {
+    let listed =
+        |c: &Option<StatementClass>| matches!(c, Some(StatementClass::Ddl | StatementClass::Dcl));
+    if listed(&first) || (!listed(&other) && first.is_some()) {
+        first
+    } else {
+        other
+    }
 }
 
 /// What is known where a statement ran: the current database (the event's `database`) and
@@ -260,6 +280,7 @@ fn analyze_default_modes(sql: &[u8], ctx: &Context<'_>, calls: bool, runs: &Runs
         version_dependent: false,
         mode_dependent: false,
         partial: false,
+        immediate_class: None,
     };
     with_sequences(parsed, sql, ctx, lexer::Modes::default(), calls)
 }
@@ -330,6 +351,8 @@ fn with_session_modes(
         let read = read_both_ways(sql, ctx, modes, runs);
         let other = with_sequences(read, sql, ctx, modes, calls);
         analysis.partial |= other.partial;
+        analysis.immediate_class =
+            either_immediate(analysis.immediate_class, other.immediate_class);
         // A write of another reading only is a write candidate, as a versioned comment's is
         // (session 32's adversary L: `SELECT NEXT VALUE FOR "s"` ran only in an ANSI session
         // and advanced `s`; `SELECT 'x\'; DELETE FROM w; -- '` deletes under
@@ -523,7 +546,7 @@ fn with_sequences(
 /// may not have run.
 fn read_both_ways(sql: &[u8], ctx: &Context<'_>, modes: lexer::Modes, runs: &Runs) -> Analysis {
     let mut lexer = Lexer::reading(sql, ctx.server, Reading::Code).with_modes(modes);
-    let code = read_tokens(&mut lexer, ctx, modes, runs);
+    let mut code = read_tokens(&mut lexer, ctx, modes, runs);
     if !lexer.maybe_seen() {
         return code;
     }
@@ -533,8 +556,10 @@ fn read_both_ways(sql: &[u8], ctx: &Context<'_>, modes: lexer::Modes, runs: &Run
         modes,
         runs,
     );
+    let immediate_class = either_immediate(code.immediate_class, comment.immediate_class);
     // A class that differs alone (`/*M!100101 SET x=1 */`: session or nothing) is no news.
     if (code.writes, &code.tables) == (comment.writes, &comment.tables) {
+        code.immediate_class = immediate_class;
         return code;
     }
     let (class, writes) = combine(&[code.verdict(), comment.verdict()]);
@@ -556,6 +581,7 @@ fn read_both_ways(sql: &[u8], ctx: &Context<'_>, modes: lexer::Modes, runs: &Run
         // What an `EXECUTE IMMEDIATE`'s text names in another mode (see [`read_tokens`]).
         mode_dependent: code.mode_dependent || comment.mode_dependent,
         partial: code.partial || comment.partial,
+        immediate_class,
     }
 }
 
@@ -570,6 +596,7 @@ fn read_tokens<'a>(
     let (parts, cut) = statements(tokens);
     let mut partial = cut;
     let (mut version_dependent, mut mode_dependent) = (false, false);
+    let mut immediate_class = None;
     let mut current = ctx.database.to_owned();
     let mut verdicts = Vec::with_capacity(parts.len());
     let mut tables = Vec::new();
@@ -588,6 +615,7 @@ fn read_tokens<'a>(
             Some(immediate::Argument::Text(text)) => {
                 let run = runs.analysis(text, &current, ctx.server);
                 verdict.1 = run.writes;
+                immediate_class = either_immediate(immediate_class, Some(run.class));
                 for t in run.tables {
                     push_unique(&mut tables, t);
                 }
@@ -629,6 +657,7 @@ fn read_tokens<'a>(
         version_dependent,
         mode_dependent,
         partial,
+        immediate_class,
     }
 }
 
