@@ -55,6 +55,10 @@
 //! whose database name holds a line break or a NUL: its `USE` cannot be written on one line,
 //! and run in the database before it the statement would change another database's rows.
 //!
+//! A statement a server thread ran (its client host is empty: the event scheduler, which
+//! logs an event's statements with database `mysql` though they run in the event's schema)
+//! is a `-- rdsaudit: not run, a server thread's statement ...:` comment, with no `USE`.
+//!
 //! A statement the server refused (its return code is not 0: a syntax error, a missing
 //! table, a denied privilege) did not run, so it is not written as one: it is a
 //! `-- rdsaudit: not run, the server returned error <code>:` comment line with its text (line
@@ -536,11 +540,20 @@ fn other_reading_changes(e: &AuditEvent<'_>, limit: usize) -> bool {
 }
 
 /// Why a statement's text cannot be trusted as what the server ran, or not in the database
-/// a `USE` would name, if it cannot: the line is ambiguous, the text reaches the plugin's
+/// a `USE` would name, if it cannot: a server thread ran it (no client host), the line is
+/// ambiguous, the text reaches the plugin's
 /// length limit (the cut can fall between tokens: `DELETE FROM orders` cut before its
 /// `WHERE` reads as a whole statement), or its database name is not UTF-8 (written as
 /// text, its bytes would change and the `USE` name another database).
 fn unreliable(e: &AuditEvent<'_>, limit: usize) -> Option<String> {
+    if e.host.as_bytes().is_empty() {
+        // A server thread's: the event scheduler logs an event's statements with database
+        // `mysql`, but runs them in the event's schema (recorded on MariaDB 10.11.14).
+        return Some(
+            "not run, a server thread's statement (the event scheduler's: the database it ran in is not logged)"
+                .to_owned(),
+        );
+    }
     if !e.database.is_utf8() {
         return Some(
             "not run, its database name is not valid UTF-8 (NDJSON's database_base64 holds its bytes)"

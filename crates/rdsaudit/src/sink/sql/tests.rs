@@ -352,6 +352,29 @@ fn an_ambiguous_statement_is_a_comment_and_moves_no_database() {
     assert_eq!(writer.database(), None, "no USE for a forged database");
 }
 
+/// The event scheduler's statements (no client host) are logged with database `mysql` but
+/// run in the event's schema (recorded on MariaDB 10.11.14: `INSERT INTO w` wrote `shop.w`):
+/// a comment, never `USE mysql` and the statement to run. Failed before: `USE \`mysql\`;`
+/// then the INSERT, which a replay would run on `mysql.w`.
+#[test]
+fn a_server_thread_s_statement_is_not_run() {
+    let mut writer = SqlWriter::new();
+    let mut out = Vec::new();
+    for line in [
+        &b"20261205 09:22:57,vm,r,127.0.0.1,86,226,QUERY,shop,'SELECT 1',0"[..],
+        b"20261205 09:22:57,vm,event_scheduler,,88,228,QUERY,mysql,'INSERT INTO w VALUES (44)',0",
+    ] {
+        writer.write(&crate::parse_line(line).unwrap(), &mut out);
+    }
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(
+        out,
+        "USE `shop`;\nSELECT 1;\n\
+         -- rdsaudit: not run, a server thread's statement (the event scheduler's: the database it ran in is not logged): INSERT INTO w VALUES (44)\n"
+    );
+    assert_eq!(writer.database(), Some(&b"shop"[..]));
+}
+
 /// A statement whose database name is not UTF-8 is a comment, and no `USE` is written for
 /// it: its lossy text (`d\u{FFFD}`) would select another database. Failed before: `USE
 /// \`d\u{FFFD}\`;` then the statement, to run.
