@@ -10,16 +10,8 @@
 
 mod cli_common;
 
-use std::path::PathBuf;
-
 use cli_common::*;
 use serde_json::{Value, json};
-
-fn recorded(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/recorded")
-        .join(name)
-}
 
 /// `rdsaudit parse -q ARGS FILE`: its events (exit code 0 asserted).
 fn events(args: &[&str], file: &str) -> Vec<Value> {

@@ -11,16 +11,8 @@
 
 mod cli_common;
 
-use std::path::PathBuf;
-
 use cli_common::*;
 use serde_json::Value;
-
-fn recorded(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/recorded")
-        .join(name)
-}
 
 /// Each `EXECUTE IMMEDIATE` of the log runs DDL or DCL: `stats` lists each one, by the
 /// class of the statement it runs (a user's: `dcl`; a table's: `ddl`), while `parse

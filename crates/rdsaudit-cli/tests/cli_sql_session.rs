@@ -26,12 +26,6 @@ use std::path::{Path, PathBuf};
 
 use cli_common::*;
 
-fn recorded(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/recorded")
-        .join(name)
-}
-
 /// `rdsaudit parse -q --format sql ARGS FILES`: its output (exit code 0 asserted).
 fn sql(args: &[&str], files: &[&Path]) -> String {
     let out = rdsaudit()

@@ -19,6 +19,13 @@ use serde_json::Value;
 
 pub const DIALECTS: [Dialect; 3] = [Dialect::Aurora, Dialect::MariaDb, Dialect::RdsMySql];
 
+/// A file under `tests/recorded/` (lines recorded from a real MariaDB server).
+pub fn recorded(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/recorded")
+        .join(name)
+}
+
 pub fn rdsaudit() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("rdsaudit").unwrap()
 }
