@@ -546,14 +546,6 @@ fn other_reading_changes(e: &AuditEvent<'_>, limit: usize) -> bool {
 /// `WHERE` reads as a whole statement), or its database name is not UTF-8 (written as
 /// text, its bytes would change and the `USE` name another database).
 fn unreliable(e: &AuditEvent<'_>, limit: usize) -> Option<String> {
-    if e.host.as_bytes().is_empty() {
-        // A server thread's: the event scheduler logs an event's statements with database
-        // `mysql`, but runs them in the event's schema (recorded on MariaDB 10.11.14).
-        return Some(
-            "not run, a server thread's statement (the event scheduler's: the database it ran in is not logged)"
-                .to_owned(),
-        );
-    }
     if !e.database.is_utf8() {
         return Some(
             "not run, its database name is not valid UTF-8 (NDJSON's database_base64 holds its bytes)"
@@ -575,6 +567,15 @@ fn unreliable(e: &AuditEvent<'_>, limit: usize) -> Option<String> {
             a.readings(),
             a.omitted()
         ));
+    }
+    if e.host.as_bytes().is_empty() {
+        // A server thread's: the event scheduler logs an event's statements with database
+        // `mysql`, but runs them in the event's schema (recorded on MariaDB 10.11.14). After
+        // the ambiguity: a forged reading's empty host is not the reason.
+        return Some(
+            "not run, a server thread's statement (the event scheduler's: the database it ran in is not logged)"
+                .to_owned(),
+        );
     }
     e.object
         .possibly_truncated_at(limit)

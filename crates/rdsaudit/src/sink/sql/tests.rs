@@ -373,6 +373,16 @@ fn a_server_thread_s_statement_is_not_run() {
          -- rdsaudit: not run, a server thread's statement (the event scheduler's: the database it ran in is not logged): INSERT INTO w VALUES (44)\n"
     );
     assert_eq!(writer.database(), Some(&b"shop"[..]));
+    // A client's line whose database forges an empty-host reading is ambiguous, and says so
+    // (session 35's adversary 2, LOW-2: it gave the server thread's reason).
+    let forged = b"20261205 09:22:57,vm,u,10.0.0.5,7,8,QUERY,s,,3,4,QUERY,x,'DELETE FROM w',0";
+    let mut out = Vec::new();
+    SqlWriter::new().write(&crate::parse_line(forged).unwrap(), &mut out);
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.starts_with("-- rdsaudit: not run, ambiguous (2 readings"),
+        "{out}"
+    );
 }
 
 /// A statement whose database name is not UTF-8 is a comment, and no `USE` is written for
