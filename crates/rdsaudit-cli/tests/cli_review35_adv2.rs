@@ -14,16 +14,8 @@
 
 mod cli_common;
 
-use std::path::PathBuf;
-
 use cli_common::*;
 use serde_json::Value;
-
-fn recorded(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/recorded")
-        .join(name)
-}
 
 /// Each successful `EXECUTE IMMEDIATE` of the log dropped a user (checked in `mysql.user`
 /// after the run): `stats` lists each one; the three whose text is a string literal the

@@ -6,10 +6,11 @@
 //! of `shop.w`, and with `CONNECT,QUERY` nothing names `w`).
 //!
 //! So when `expr` is a plain string literal, or adjacent ones (`'DELETE FROM ' 'w'`: the
-//! server joins them), its value is read as the statement that runs, in the same database
-//! ([`Argument::Text`]). Anything else (a variable `@q`, `CONCAT(...)`, a hex literal, a
-//! character set introducer `_utf8'...'`, a string the query log limit cut) evaluates to a
-//! text the log does not hold ([`Argument::Unknown`]): the statement is
+//! server joins them), in parentheses or not, or one ASCII string under an introducer that
+//! keeps its bytes (`N'...'`, `_utf8mb4'...'`), or a hex literal of ASCII bytes, its value is
+//! read as the statement that runs, in the same database ([`Argument::Text`]). Anything else
+//! (a variable `@q`, `CONCAT(...)`, `_utf16'...'`, a string the query log limit cut)
+//! evaluates to a text the log does not hold ([`Argument::Unknown`]): the statement is
 //! [`crate::Analysis::partial`], a write candidate. A text run by `EXECUTE IMMEDIATE` cannot
 //! itself be one (error 1295, `ER_UNSUPPORTED_PS`, checked on 10.11), and is read once only.
 
@@ -38,8 +39,21 @@ const OPERATOR_WORDS: &[&str] = &[
 /// is how a `NO_BACKSLASH_ESCAPES` session reads `'x\'\''`) is a syntax error there.
 const OPERATOR_BYTES: &[u8] = b"+-*/%=<>!&|^:";
 
+/// Introducers that leave an ASCII string's bytes as they are (`N'...'` is `utf8`): the text
+/// an `EXECUTE IMMEDIATE` of one runs is the string's, when it is ASCII. Others (`_utf16`,
+/// `_ucs2`, ...) read the bytes as another text.
+const ASCII_INTRODUCERS: &[&str] = &[
+    "N", "_utf8", "_utf8mb3", "_utf8mb4", "_latin1", "_ascii", "_binary",
+];
+
 /// What `body` (a statement from its verb, see [`crate::statement::start`]) runs when it is
 /// `EXECUTE IMMEDIATE ...`, read as a session in `modes` would; `None` for any other statement.
+///
+/// The argument is read when it is plain strings (adjacent ones joined), in parentheses or
+/// not, or one ASCII string under an [`ASCII_INTRODUCERS`] introducer, or one hex literal
+/// (`x'44...'`, `0x44...`) of ASCII bytes: the text each evaluates to is in the log (session
+/// 35's adversary 2 recorded `EXECUTE IMMEDIATE ('DROP USER x1@localhost')`, `N'...'`,
+/// `_utf8mb4'...'` and `x'...'` each dropping its user on MariaDB 10.11.14).
 pub(crate) fn argument(body: &[Token<'_>], modes: Modes) -> Option<Argument> {
     let [execute, immediate, rest @ ..] = body else {
         return None;
@@ -47,22 +61,23 @@ pub(crate) fn argument(body: &[Token<'_>], modes: Modes) -> Option<Argument> {
     if !(execute.is("EXECUTE") && immediate.is("IMMEDIATE")) {
         return None;
     }
-    let mut text = Vec::new();
-    let mut strings = 0;
-    for t in rest {
-        let Token::Literal(raw) = t else {
-            break;
-        };
-        // A number, or a string the plugin cut (then it is the last token).
-        let Some(value) = unescape(raw, modes) else {
-            return Some(Argument::Unknown);
-        };
-        text.extend_from_slice(&value);
-        strings += 1;
+    let open = rest
+        .iter()
+        .take_while(|t| **t == Token::Punct(b'('))
+        .count();
+    let inner = rest.get(open..).unwrap_or_default();
+    let Some((text, used)) = value(inner, modes) else {
+        return Some(Argument::Unknown);
+    };
+    let after = inner.get(used..).unwrap_or_default();
+    if matches!(after.first(), Some(Token::Literal(_))) {
+        // A string after a hex literal: not one the server joins.
+        return Some(Argument::Unknown);
     }
-    let after = rest.get(strings);
-    let plain = strings > 0
-        && match after {
+    let closed = after.iter().take(open).all(|t| *t == Token::Punct(b')'));
+    let plain = closed
+        && after.len() >= open
+        && match after.get(open) {
             None => true,
             Some(Token::Punct(p)) => !OPERATOR_BYTES.contains(p),
             Some(t @ Token::Word(_)) => !OPERATOR_WORDS.iter().any(|w| t.is(w)),
@@ -73,6 +88,69 @@ pub(crate) fn argument(body: &[Token<'_>], modes: Modes) -> Option<Argument> {
     } else {
         Argument::Unknown
     })
+}
+
+/// The text the literal(s) at the start of `tokens` evaluate to, and how many tokens they
+/// take; `None` when it is not in the log (no literal, a number, a string the plugin cut, a
+/// text under an introducer or in hex that is not ASCII).
+fn value(tokens: &[Token<'_>], modes: Modes) -> Option<(Vec<u8>, usize)> {
+    match tokens {
+        [Token::Word(w), Token::Literal(raw), ..] if is_hex_word(w) => {
+            Some((ascii(hex(raw.strip_prefix(b"'")?.strip_suffix(b"'")?)?)?, 2))
+        }
+        // `0x` in lower case only: `0X44` is a name.
+        [Token::Word(w), ..] if w.len() > 2 && w.starts_with(b"0x") => {
+            Some((ascii(hex(w.get(2..)?)?)?, 1))
+        }
+        // `N'DELETE FROM v' 'w'` is `DELETE FROM vw`: the strings after the first are joined.
+        [intro @ Token::Word(_), Token::Literal(_), ..]
+            if ASCII_INTRODUCERS.iter().any(|i| intro.is(i)) =>
+        {
+            let (text, n) = strings(tokens.get(1..)?, modes)?;
+            Some((ascii(text)?, n + 1))
+        }
+        _ => strings(tokens, modes),
+    }
+}
+
+/// Plain strings, adjacent ones joined as the server joins them.
+fn strings(tokens: &[Token<'_>], modes: Modes) -> Option<(Vec<u8>, usize)> {
+    let mut text = Vec::new();
+    let mut n = 0;
+    for t in tokens {
+        let Token::Literal(raw) = t else {
+            break;
+        };
+        // A number, or a string the plugin cut (then it is the last token).
+        text.extend_from_slice(&unescape(raw, modes)?);
+        n += 1;
+    }
+    (n > 0).then_some((text, n))
+}
+
+/// `x` or `X`, the word before a hex string literal.
+fn is_hex_word(w: &[u8]) -> bool {
+    w.eq_ignore_ascii_case(b"x")
+}
+
+/// The bytes of an even number of hex digits.
+fn hex(digits: &[u8]) -> Option<Vec<u8>> {
+    if digits.len() % 2 != 0 {
+        return None;
+    }
+    let nibble = |b: u8| {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    digits
+        .chunks_exact(2)
+        .map(|p| Some(nibble(*p.first()?)? << 4 | nibble(*p.get(1)?)?))
+        .collect()
+}
+
+fn ascii(text: Vec<u8>) -> Option<Vec<u8>> {
+    text.is_ascii().then_some(text)
 }
 
 /// Whether `sql` may hold `EXECUTE IMMEDIATE`: the word `immediate`, in any case. Asked only
@@ -132,12 +210,52 @@ mod tests {
             read(b"EXECUTE IMMEDIATE \"DELETE FROM w\"", ansi),
             Some(Argument::Unknown)
         );
+        // Parentheses, introducers that keep an ASCII string, hex of ASCII bytes (session 35).
+        for (sql, run) in [
+            (&b"EXECUTE IMMEDIATE ('DELETE FROM w')"[..], "DELETE FROM w"),
+            (
+                b"EXECUTE IMMEDIATE (('DELETE FROM ' 'w')) USING 1",
+                "DELETE FROM w",
+            ),
+            (b"EXECUTE IMMEDIATE N'DELETE FROM w'", "DELETE FROM w"),
+            (b"EXECUTE IMMEDIATE N'DELETE FROM v' 'w'", "DELETE FROM vw"),
+            (
+                b"EXECUTE IMMEDIATE (_utf8mb4'DELETE FROM v' \"w\")",
+                "DELETE FROM vw",
+            ),
+            (
+                b"EXECUTE IMMEDIATE _utf8mb4'DELETE FROM w'",
+                "DELETE FROM w",
+            ),
+            (
+                b"EXECUTE IMMEDIATE (_latin1'DELETE FROM w')",
+                "DELETE FROM w",
+            ),
+            (
+                b"EXECUTE IMMEDIATE x'44454c4554452046524f4d2077'",
+                "DELETE FROM w",
+            ),
+            (
+                b"EXECUTE IMMEDIATE 0x44454C4554452046524F4D2077",
+                "DELETE FROM w",
+            ),
+        ] {
+            assert_eq!(read(sql, d), text(run), "{}", String::from_utf8_lossy(sql));
+        }
         for unknown in [
             &b"EXECUTE IMMEDIATE @q"[..],
             b"EXECUTE IMMEDIATE CONCAT('DELETE FROM ', 'w')",
-            b"EXECUTE IMMEDIATE _utf8'DELETE FROM w'",
-            b"EXECUTE IMMEDIATE x'44454c455445'",
-            b"EXECUTE IMMEDIATE 0x44454c455445",
+            b"EXECUTE IMMEDIATE _utf16'DELETE FROM w'",
+            b"EXECUTE IMMEDIATE _utf8'DELETE FROM \xc3\xa9'",
+            b"EXECUTE IMMEDIATE x'44454c45544'",
+            b"EXECUTE IMMEDIATE x'c3a9'",
+            b"EXECUTE IMMEDIATE x'44454c4554452046524f4d2076' 'w'",
+            b"EXECUTE IMMEDIATE _utf8mb4'DELETE FROM v' '\xc3\xa9'",
+            b"EXECUTE IMMEDIATE 0x4g",
+            b"EXECUTE IMMEDIATE 0X44454C4554452046524F4D2077",
+            b"EXECUTE IMMEDIATE ('DELETE FROM w'",
+            b"EXECUTE IMMEDIATE ('DELETE FROM ') || 'w'",
+            b"EXECUTE IMMEDIATE ('DELETE FROM w') COLLATE utf8mb4_bin",
             b"EXECUTE IMMEDIATE 'DELETE FROM ' || 'w'",
             b"EXECUTE IMMEDIATE 'DELETE FROM w' COLLATE utf8mb4_bin",
             b"EXECUTE IMMEDIATE 'DELETE FROM w WHERE a = ",
