@@ -135,7 +135,7 @@ fn is_hex_word(w: &[u8]) -> bool {
 
 /// The bytes of an even number of hex digits.
 fn hex(digits: &[u8]) -> Option<Vec<u8>> {
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     let nibble = |b: u8| {
