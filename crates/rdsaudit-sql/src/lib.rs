@@ -1011,6 +1011,18 @@ mod tests {
                 &["shop.w"],
                 true,
             ),
+            // Session 35's adversary 2 (each ran on MariaDB 10.11.14).
+            (br"EXECUTE IMMEDIATE ('DELETE FROM w')", &["shop.w"], true),
+            (
+                br"EXECUTE IMMEDIATE _utf8'DELETE FROM w'",
+                &["shop.w"],
+                true,
+            ),
+            (
+                br"EXECUTE IMMEDIATE x'44454c4554452046524f4d2077'",
+                &["shop.w"],
+                true,
+            ),
         ] {
             let shown = String::from_utf8_lossy(sql);
             let a = analyze_in(sql, &ctx);
@@ -1033,8 +1045,8 @@ mod tests {
         for sql in [
             &b"EXECUTE IMMEDIATE @q"[..],
             b"EXECUTE IMMEDIATE CONCAT('DELETE FROM ', 'v')",
-            b"EXECUTE IMMEDIATE _utf8'DELETE FROM w'",
-            b"EXECUTE IMMEDIATE x'44454c4554452046524f4d2077'",
+            b"EXECUTE IMMEDIATE _utf16'DELETE FROM w'",
+            b"EXECUTE IMMEDIATE x'44454c4554452046524f4d20c3a9'",
             b"EXECUTE IMMEDIATE 'DELETE FROM w WHERE a = 1 AND b = ''cut by the query log l",
             b"EXECUTE IMMEDIATE 'EXECUTE IMMEDIATE ''DELETE FROM w WHERE a = 9'''",
             b"EXECUTE IMMEDIATE \"DELETE FROM w WHERE a = 'x'\"",

@@ -653,8 +653,9 @@ const CASES: &[Case] = &[
     ("EXECUTE IMMEDIATE @q", "shop", Ok, "call", true, false, &[]),
 ];
 
-/// What an `EXECUTE IMMEDIATE` runs is not in the log unless it is a plain string: a write
-/// candidate whose tables are not told (`partial`, so `--table` keeps it).
+/// What an `EXECUTE IMMEDIATE` runs is not in the log unless it is a string (plain, in
+/// parentheses, under an introducer keeping its ASCII bytes) or a hex literal of ASCII bytes:
+/// a write candidate whose tables are not told (`partial`, so `--table` keeps it).
 #[test]
 fn every_execute_immediate_that_cannot_be_read_is_partial() {
     let ctx = Context {
@@ -664,8 +665,10 @@ fn every_execute_immediate_that_cannot_be_read_is_partial() {
     for sql in [
         "EXECUTE IMMEDIATE @q",
         "EXECUTE IMMEDIATE CONCAT('DELETE FROM ', 'w')",
-        "EXECUTE IMMEDIATE _latin1'DELETE FROM w'",
-        "EXECUTE IMMEDIATE X'44454C4554452046524F4D2077'",
+        "EXECUTE IMMEDIATE _utf16'DELETE FROM w'",
+        "EXECUTE IMMEDIATE _latin1'DELETE FROM w\u{e9}'",
+        "EXECUTE IMMEDIATE X'44454C4554452046524F4D2077' 'x'",
+        "EXECUTE IMMEDIATE 0X44454C4554452046524F4D2077",
         "EXECUTE IMMEDIATE 'DELETE FROM ' || 'w'",
         "EXECUTE IMMEDIATE 'DELETE FROM w WHERE note = ''a long note cut by the plugin",
         "EXECUTE IMMEDIATE 'EXECUTE IMMEDIATE ''DELETE FROM w'''",
@@ -678,7 +681,12 @@ fn every_execute_immediate_that_cannot_be_read_is_partial() {
             assert_eq!(a.class.as_str(), "call", "{sql}");
         }
     }
-    for sql in ["EXECUTE IMMEDIATE 'DELETE FROM w'", "EXECUTE s USING @a"] {
+    for sql in [
+        "EXECUTE IMMEDIATE 'DELETE FROM w'",
+        "EXECUTE IMMEDIATE _latin1'DELETE FROM w'",
+        "EXECUTE IMMEDIATE X'44454C4554452046524F4D2077'",
+        "EXECUTE s USING @a",
+    ] {
         assert!(!analyze_in(sql.as_bytes(), &ctx).partial, "{sql}");
     }
 }
