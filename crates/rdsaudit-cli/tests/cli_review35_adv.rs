@@ -13,22 +13,6 @@ mod cli_common;
 use cli_common::*;
 use serde_json::Value;
 
-/// `rdsaudit parse -q --enrich --operation QUERY ARGS FILE`: its events (exit code 0).
-fn events(args: &[&str], file: &str) -> Vec<Value> {
-    let out = rdsaudit()
-        .args(["parse", "-q", "--enrich", "--operation", "QUERY"])
-        .args(args)
-        .arg(recorded(file))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    ndjson(&out.stdout)
-}
-
 /// The plugin cut each statement at the query log limit between two tokens, so its text
 /// reads whole: `EXECUTE IMMEDIATE <pad> 'DELETE FROM v'` whose adjacent `'w'` was cut (the
 /// server joined them and wrote `shop.vw`), and `DELETE FROM v <pad>` whose `, w USING v, w`
@@ -39,8 +23,8 @@ fn events(args: &[&str], file: &str) -> Vec<Value> {
 /// limit cut" as unknown, but only one cut inside its quotes.)
 #[test]
 fn a_statement_cut_between_tokens_is_kept_by_table_for_the_tables_past_the_cut() {
-    let server = events(&[], "review35_cut.log");
-    let text = events(&[], "review35_cut_no_table_events.log");
+    let server = enriched_queries(&[], "review35_cut.log");
+    let text = enriched_queries(&[], "review35_cut_no_table_events.log");
     assert_eq!(server.len(), 2);
     assert_eq!(text.len(), 2);
     let mut dropped = Vec::new();
@@ -49,7 +33,7 @@ fn a_statement_cut_between_tokens_is_kept_by_table_for_the_tables_past_the_cut()
         assert_eq!(t["truncated"], true, "{}", t["object"]);
         for table in s["written_tables"].as_array().unwrap() {
             let table = table.as_str().unwrap();
-            let kept = events(&["--table", table], "review35_cut_no_table_events.log");
+            let kept = enriched_queries(&["--table", table], "review35_cut_no_table_events.log");
             if !kept.iter().any(|k| k["object"] == t["object"]) {
                 dropped.push(format!(
                     "--table {table} dropped {:?}: tables {}, partial {}",

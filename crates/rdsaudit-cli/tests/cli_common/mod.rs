@@ -26,6 +26,38 @@ pub fn recorded(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// `rdsaudit parse -q --enrich --operation QUERY ARGS tests/recorded/FILE`: its events (exit
+/// code 0 asserted).
+pub fn enriched_queries(args: &[&str], file: &str) -> Vec<Value> {
+    let out = rdsaudit()
+        .args(["parse", "-q", "--enrich", "--operation", "QUERY"])
+        .args(args)
+        .arg(recorded(file))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ndjson(&out.stdout)
+}
+
+/// `rdsaudit stats --format json FILE` (exit code 0 asserted).
+pub fn stats_json(file: &Path) -> Value {
+    let out = rdsaudit()
+        .args(["stats", "--format", "json"])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 pub fn rdsaudit() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("rdsaudit").unwrap()
 }
