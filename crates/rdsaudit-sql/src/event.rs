@@ -180,7 +180,7 @@ pub fn analysis_at(e: &AuditEvent<'_>, limit: usize) -> Analysis {
 /// database is unknown (`None`): an unqualified table is left bare, as with no database
 /// selected, and the statement is [`Analysis::partial`].
 fn default_database<'e>(e: &AuditEvent<'e>) -> Option<&'e [u8]> {
-    (!e.host.as_bytes().is_empty()).then(|| e.database.as_bytes())
+    (!e.is_server_thread()).then(|| e.database.as_bytes())
 }
 
 /// A statement the plugin cut at its query log limit (`truncated`: its text reaches the

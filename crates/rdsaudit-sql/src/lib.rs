@@ -123,11 +123,11 @@ pub struct Analysis {
     /// IN (0, ..., 32999) INTO OUTFILE '/tmp/f'`, session 32's adversary L), was not read:
     /// a cut statement is a write candidate (`writes` true), and a filter cannot prove
     /// that such a statement does not name a table, so `--table` keeps it. Also an
-    /// `EXECUTE IMMEDIATE` of anything but a plain string (`@q`, `CONCAT(...)`): the text it
-    /// runs is not in the log (see the `immediate` module).
+    /// `EXECUTE IMMEDIATE` of anything the `immediate` module cannot read (`@q`,
+    /// `CONCAT(...)`): the text it runs is not in the log.
     pub partial: bool,
-    /// The class of the statement an `EXECUTE IMMEDIATE` of the text runs, its plain string
-    /// read (see the `immediate` module), while [`Analysis::class`] stays `call`: so `stats`
+    /// The class of the statement an `EXECUTE IMMEDIATE` of the text runs, its string read
+    /// (see the `immediate` module), while [`Analysis::class`] stays `call`: so `stats`
     /// lists `EXECUTE IMMEDIATE 'DROP USER evil'` with the DDL and DCL (session 35's
     /// adversary HIGH-1). With several (statements, or readings of the text), a DDL or DCL
     /// one, else the first; `None` when the text runs no string it holds.

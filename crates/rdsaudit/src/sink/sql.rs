@@ -568,7 +568,7 @@ fn unreliable(e: &AuditEvent<'_>, limit: usize) -> Option<String> {
             a.omitted()
         ));
     }
-    if e.host.as_bytes().is_empty() {
+    if e.is_server_thread() {
         // A server thread's: the event scheduler logs an event's statements with database
         // `mysql`, but runs them in the event's schema (recorded on MariaDB 10.11.14). After
         // the ambiguity: a forged reading's empty host is not the reason.
